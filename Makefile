@@ -1,0 +1,54 @@
+# bulwark — thin wrappers over CMake. `make demo` and `make test` are the README quick start.
+BUILD   ?= build
+JOBS    ?= $(shell nproc)
+CMAKE   ?= cmake
+
+.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean
+
+all: release
+
+deps:
+	@scripts/deps.sh
+
+release: deps
+	@$(CMAKE) -S . -B $(BUILD)/release -DCMAKE_BUILD_TYPE=Release -DBWK_TESTS=OFF >/dev/null
+	@$(CMAKE) --build $(BUILD)/release -j$(JOBS)
+
+# ASan+UBSan build used by every test.
+asan: deps
+	@$(CMAKE) -S . -B $(BUILD)/asan -DCMAKE_BUILD_TYPE=Debug -DBWK_SANITIZE=ON >/dev/null
+	@$(CMAKE) --build $(BUILD)/asan -j$(JOBS)
+
+demo: release
+	@scripts/demo.sh $(BUILD)/release/bulwark
+
+test: deps lint asan fuzz-build
+	@scripts/test.sh $(BUILD)
+
+unit: asan
+	@cd $(BUILD)/asan && ctest --output-on-failure -j$(JOBS)
+
+integration: asan
+	@BULWARK=$(abspath $(BUILD)/asan/bulwark) /usr/bin/python3 -m pytest -q tests/integration
+
+fuzz-build: deps
+	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=Debug -DBWK_FUZZ=ON -DBWK_TESTS=OFF >/dev/null
+	@$(CMAKE) --build $(BUILD)/fuzz -j$(JOBS)
+
+# Longer fuzzing: FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 60
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+bench: release
+	@scripts/deps.sh --bench
+	@bench/run.sh $(BUILD)/release/bulwark
+
+lint:
+	@scripts/lint.sh
+
+format:
+	@clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf $(BUILD)

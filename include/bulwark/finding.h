@@ -1,0 +1,140 @@
+/* bulwark — the findings model shared by scan, audit and run --scan.
+ *
+ * A rule (bwk_rule) is static metadata: id, category, severity, title, the risk and the fix.
+ * A finding is one occurrence of a rule at a location. A bwk_findings list owns copies of every
+ * string it is given (rules are interned once per id), so callers may free their inputs right
+ * after bwk_findings_add(). Adding is thread-safe: layers are scanned in parallel.
+ */
+#ifndef BULWARK_FINDING_H
+#define BULWARK_FINDING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bulwark/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bwk_severity {
+	BWK_SEV_INFO = 0,
+	BWK_SEV_LOW = 1,
+	BWK_SEV_MEDIUM = 2,
+	BWK_SEV_HIGH = 3,
+	BWK_SEV_CRITICAL = 4,
+	BWK_SEV_NONE = 5, /* only as a --fail-on threshold: never fail */
+} bwk_severity;
+
+typedef enum bwk_category {
+	BWK_CAT_SECRET = 0,
+	BWK_CAT_CONFIG,
+	BWK_CAT_VULNERABILITY,
+	BWK_CAT_MALWARE,
+	BWK_CAT_INTEGRITY,
+	BWK_CAT_HOST,
+	BWK_CAT_DAEMON,
+	BWK_CAT_WORKLOAD,
+} bwk_category;
+
+const char *bwk_severity_name(bwk_severity s);		  /* "critical" … "info", "none" */
+int bwk_severity_parse(const char *s, bwk_severity *out); /* -1 if unknown */
+const char *bwk_category_name(bwk_category c);
+int bwk_category_parse(const char *s, bwk_category *out);
+
+/* Rule metadata. `references` is NULL-terminated (may be NULL). Strings are not owned. */
+typedef struct bwk_rule {
+	const char *id; /* stable, kebab-case */
+	bwk_category category;
+	bwk_severity severity;
+	const char *title;
+	const char *description; /* the risk, one paragraph */
+	const char *remediation; /* the fix */
+	const char *const *references;
+} bwk_rule;
+
+/* Where a finding is. Every field is optional (NULL / -1 / 0). */
+typedef struct bwk_location {
+	const char *target; /* image reference or input file as the user named it */
+	const char *layer;  /* layer digest "sha256:…" */
+	int layer_index;    /* 0-based, -1 if none */
+	const char *path;   /* path inside the image/rootfs, without a leading slash */
+	unsigned line;	    /* 1-based, 0 if none */
+	const char *key;    /* config key: "config.Env[3]", "services.web.privileged" … */
+} bwk_location;
+
+/* What to add. `secret` is redacted before it is stored and is the only input to the
+ * fingerprint besides rule id and location; it is never kept whole. */
+typedef struct bwk_finding_spec {
+	const bwk_rule *rule; /* required */
+	bwk_location loc;
+	const char *message;  /* optional: this occurrence's detail ("removed in layer 3 …") */
+	const char *evidence; /* optional, non-secret evidence shown as is (bounded to 200 chars) */
+	const char *secret;   /* optional: secret bytes, redacted to first 4 + last 2 */
+	size_t secret_len;
+	int severity; /* -1: the rule's severity; otherwise a bwk_severity override */
+} bwk_finding_spec;
+
+/* A stored finding (read-only for callers). */
+typedef struct bwk_finding {
+	const bwk_rule *rule; /* interned copy owned by the list */
+	bwk_severity severity;
+	char *target, *layer, *path, *key;
+	int layer_index;
+	unsigned line;
+	char *message;
+	char *evidence;	      /* redacted */
+	char fingerprint[65]; /* sha256 hex of rule id, location and secret/evidence */
+	bool suppressed;      /* matched an ignore entry: kept for counts, not reported */
+} bwk_finding;
+
+typedef struct bwk_findings bwk_findings;
+
+bwk_findings *bwk_findings_new(void);
+void bwk_findings_free(bwk_findings *f);
+
+/* Copy and add one finding. Identical findings (same fingerprint) are stored once. */
+int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **err);
+
+/* Sort by severity (highest first), then rule id, target, layer, path, line. */
+void bwk_findings_sort(bwk_findings *f);
+
+size_t bwk_findings_count(const bwk_findings *f);
+const bwk_finding *bwk_findings_get(const bwk_findings *f, size_t i);
+
+/* Interned rules, in first-seen order (SARIF's tool.driver.rules). */
+size_t bwk_findings_rule_count(const bwk_findings *f);
+const bwk_rule *bwk_findings_rule(const bwk_findings *f, size_t i);
+
+/* Counts per severity of the findings that are not suppressed (index by bwk_severity). */
+void bwk_findings_summary(const bwk_findings *f, size_t counts[5]);
+
+/* Highest severity among unsuppressed findings, or -1 when there are none. */
+int bwk_findings_max_severity(const bwk_findings *f);
+
+/* Exit-status policy: true when an unsuppressed finding is at or above `fail_on`
+ * (never when fail_on is BWK_SEV_NONE). */
+bool bwk_findings_fail(const bwk_findings *f, bwk_severity fail_on);
+
+/* Redact a secret for display: at most the first 4 and last 2 characters survive, the rest is
+ * replaced by "…" with the length; short secrets (< 12 bytes) show only 2 leading characters
+ * or nothing. Non-printable bytes are escaped. Caller frees. */
+char *bwk_redact(const char *secret, size_t len);
+
+/* Ignore file (".bulwarkignore"): one entry per line, '#' comments:
+ *     RULE-ID                     (ignore the rule everywhere)
+ *     RULE-ID PATH-GLOB           (ignore the rule at paths matching the fnmatch glob)
+ *     FINGERPRINT                 (64 hex chars: ignore exactly that finding)
+ *     RULE-ID FINGERPRINT
+ * Matching findings are marked suppressed. */
+typedef struct bwk_ignore bwk_ignore;
+int bwk_ignore_parse(const char *text, size_t len, const char *name, bwk_ignore **out,
+		     bwk_error **err);
+int bwk_ignore_load(const char *path, bwk_ignore **out, bwk_error **err);
+size_t bwk_ignore_apply(const bwk_ignore *ig, bwk_findings *f); /* returns count suppressed */
+void bwk_ignore_free(bwk_ignore *ig);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,49 @@
+/* bulwark — report writers: text (for people), JSON (docs/report-schema.json) and SARIF 2.1.0
+ * (GitHub code scanning). All three render the same bwk_findings; suppressed findings are
+ * counted in the summary as "suppressed" but not listed. */
+#ifndef BULWARK_REPORT_H
+#define BULWARK_REPORT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "bulwark/error.h"
+#include "bulwark/finding.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BWK_REPORT_SCHEMA_VERSION "1.0"
+
+typedef enum bwk_format {
+	BWK_FORMAT_TEXT = 0,
+	BWK_FORMAT_JSON,
+	BWK_FORMAT_SARIF,
+} bwk_format;
+
+int bwk_format_parse(const char *s, bwk_format *out);
+
+typedef struct bwk_report_opts {
+	bwk_format format;
+	const char *command;  /* "scan", "audit host" … */
+	const char *target;   /* what was examined, as the user named it */
+	bool color;	      /* text only: ANSI colour */
+	bool verbose;	      /* text only: print description and references too */
+	bwk_severity fail_on; /* recorded in the JSON summary */
+} bwk_report_opts;
+
+/* Render into a NUL-terminated heap string (caller frees). */
+int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
+
+/* Render and write to `path` atomically (temp + rename), or to stdout when path is NULL or "-". */
+int bwk_report_write(const bwk_findings *f, const bwk_report_opts *o, const char *path,
+		     bwk_error **err);
+
+/* Whether colour should be used on `stream`: a TTY and NO_COLOR unset (https://no-color.org). */
+bool bwk_report_want_color(FILE *stream);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

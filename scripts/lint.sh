@@ -1,0 +1,20 @@
+#!/bin/sh
+# Style checks run by `make test`: banned functions and clang-format.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+status=0
+files=$(git ls-files '*.c' '*.h' 2>/dev/null || find src include tests -name '*.[ch]')
+# Unbounded or unchecked calls that have bitten every C codebase we admire.
+banned='\b(strcpy|strcat|sprintf|vsprintf|gets|atoi|atol|atoll|tmpnam|mktemp|strtok)\s*\('
+if echo "$files" | xargs grep -nE "$banned" 2>/dev/null; then
+	echo "lint: banned function above (use snprintf/strtol/strtok_r/bounded helpers)" >&2
+	status=1
+fi
+if command -v clang-format >/dev/null 2>&1; then
+	if ! echo "$files" | xargs clang-format --dry-run -Werror 2>/dev/null; then
+		echo "lint: files not clang-formatted (run 'make format')" >&2
+		status=1
+	fi
+fi
+exit $status

@@ -1,0 +1,71 @@
+/* The CLI: a thin layer that parses flags, calls libbulwark and prints. */
+#ifndef BWK_CLI_H
+#define BWK_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "bulwark/error.h"
+#include "bulwark/finding.h"
+#include "bulwark/report.h"
+
+/* Exit statuses (DEVELOPERS.md). `run` uses docker's convention instead. */
+enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
+
+typedef struct cli_cmd {
+	const char *name;
+	const char *summary;
+	const char *usage; /* full help text printed by `bulwark help NAME` */
+	int (*main)(int argc, char **argv);
+} cli_cmd;
+
+/* The subcommand table (main.c). */
+extern const cli_cmd cli_commands[];
+const cli_cmd *cli_find(const char *name);
+
+/* One line on stderr, "bulwark: …", then "usage" lines; returns EXIT_USAGE. */
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print an error chain once and return the exit code for it. */
+int cli_fail(bwk_error *err, int code);
+
+/* Flags shared by every reporting command. */
+typedef struct cli_report {
+	bwk_format format;
+	const char *output;
+	bwk_severity fail_on;
+	const char *ignore_file;
+	bool quiet;
+	bool verbose;
+} cli_report;
+
+#define CLI_REPORT_OPTIONS                                                                         \
+	{"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},        \
+	    {"fail-on", required_argument, NULL, 0x100},                                           \
+	    {"ignore-file", required_argument, NULL, 0x101}, {"quiet", no_argument, NULL, 'q'},    \
+	{                                                                                          \
+		"verbose", no_argument, NULL, 'v'                                                  \
+	}
+
+#define CLI_REPORT_SHORTOPTS "f:o:qv"
+
+#define CLI_REPORT_HELP                                                                            \
+	"  -f, --format FMT        text (default), json or sarif\n"                                \
+	"  -o, --output FILE       write the report to FILE atomically (default: stdout)\n"        \
+	"      --fail-on SEV       exit 1 on findings at or above SEV: critical, high\n"           \
+	"                          (default), medium, low, info or none\n"                         \
+	"      --ignore-file FILE  accepted findings (default: ./.bulwarkignore if present)\n"     \
+	"  -q, --quiet             no progress output\n"                                           \
+	"  -v, --verbose           text format: also print the risk and references\n"
+
+void cli_report_init(cli_report *r);
+/* Handle one of the shared options: 1 if handled, 0 if not ours, -1 on a bad value
+ * (usage error already printed). */
+int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *arg);
+/* Apply the ignore file, render, write, and turn the findings into the exit status. */
+int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target);
+
+/* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
+int cmd_scan(int argc, char **argv);
+extern const char cmd_scan_usage[];
+
+#endif

@@ -1,0 +1,80 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/scan.h"
+#include "cli.h"
+
+const char cmd_scan_usage[] =
+    "usage: bulwark scan [OPTIONS] TARGET\n"
+    "\n"
+    "Audit an image before it runs or ships. TARGET is a root filesystem directory.\n"
+    "\n"
+    "options:\n" CLI_REPORT_HELP
+    "  -j, --threads N         worker threads (default: number of CPUs)\n"
+    "      --rules FILE        extra rules, disabled rules and allowlists (YAML)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "examples:\n"
+    "  bulwark scan ./rootfs\n"
+    "  bulwark scan --format sarif --output scan.sarif --fail-on medium ./rootfs\n";
+
+int cmd_scan(int argc, char **argv)
+{
+	const cli_cmd *cmd = cli_find("scan");
+	static const struct option longopts[] = {CLI_REPORT_OPTIONS,
+						 {"threads", required_argument, NULL, 'j'},
+						 {"rules", required_argument, NULL, 0x200},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	cli_report rep;
+	cli_report_init(&rep);
+	bwk_scan_opts so = {0};
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":" CLI_REPORT_SHORTOPTS "j:h", longopts, NULL)) !=
+	       -1) {
+		int r = cli_report_option(cmd, &rep, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'j': {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 256)
+				return cli_usage_error(cmd,
+						       "--threads takes a number from 1 to 256");
+			so.threads = (unsigned)n;
+			break;
+		}
+		case 0x200:
+			so.rules_file = optarg;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return EXIT_CLEAN;
+		case ':':
+			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind != argc - 1)
+		return cli_usage_error(cmd, optind == argc ? "missing TARGET"
+							   : "scan takes exactly one TARGET");
+	const char *target = argv[optind];
+	so.target = target;
+	so.quiet = rep.quiet;
+	bwk_findings *f = bwk_findings_new();
+	bwk_error *err = NULL;
+	int rc;
+	if (bwk_scan_target(target, &so, f, &err) < 0)
+		rc = cli_fail(err, EXIT_USAGE);
+	else
+		rc = cli_report_finish(&rep, f, "scan", target);
+	bwk_findings_free(f);
+	return rc;
+}

@@ -1,0 +1,102 @@
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bulwark/version.h"
+#include "cli.h"
+
+/* Every subcommand, in the order `bulwark --help` lists them. Adding one is one line here plus
+ * its cmd_NAME.c. */
+const cli_cmd cli_commands[] = {
+    {"scan", "audit an image or root filesystem: secrets, risky settings, integrity",
+     cmd_scan_usage, cmd_scan},
+    {NULL, NULL, NULL, NULL},
+};
+
+static const char main_usage[] = "usage: bulwark [--help] [--version] COMMAND [ARGS…]\n";
+
+const cli_cmd *cli_find(const char *name)
+{
+	for (const cli_cmd *c = cli_commands; c->name; c++)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fputs("bulwark: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (cmd) {
+		/* first line of the command's help is its usage line */
+		const char *nl = strchr(cmd->usage, '\n');
+		fprintf(stderr, "%.*s\n", nl ? (int)(nl - cmd->usage) : (int)strlen(cmd->usage),
+			cmd->usage);
+		fprintf(stderr, "Try 'bulwark help %s' for more information.\n", cmd->name);
+	} else {
+		fputs(main_usage, stderr);
+		fputs("Try 'bulwark --help' for more information.\n", stderr);
+	}
+	return EXIT_USAGE;
+}
+
+int cli_fail(bwk_error *err, int code)
+{
+	bwk_error_print(err, stderr);
+	bwk_error_free(err);
+	return code;
+}
+
+static void print_help(FILE *out)
+{
+	fprintf(out, "bulwark %s — find container risks, then remove them\n\n%s\ncommands:\n",
+		BWK_VERSION, main_usage);
+	for (const cli_cmd *c = cli_commands; c->name; c++)
+		fprintf(out, "  %-10s %s\n", c->name, c->summary);
+	fprintf(out, "  %-10s %s\n", "help", "show help for a command");
+	fprintf(out, "\nexit status: 0 clean, 1 findings at or above --fail-on, 2 usage or input "
+		     "error\n(bulwark run: the container's status, 125 for runtime errors)\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	const char *verb = argv[1];
+	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+		print_help(stdout);
+		return EXIT_CLEAN;
+	}
+	if (!strcmp(verb, "--version") || !strcmp(verb, "-V") || !strcmp(verb, "version")) {
+		printf("bulwark %s\n", BWK_VERSION);
+		return EXIT_CLEAN;
+	}
+	if (!strcmp(verb, "help")) {
+		if (argc < 3) {
+			print_help(stdout);
+			return EXIT_CLEAN;
+		}
+		if (argc > 3)
+			return cli_usage_error(NULL, "help takes one command name");
+		const cli_cmd *c = cli_find(argv[2]);
+		if (!c)
+			return cli_usage_error(NULL, "unknown command '%s'", argv[2]);
+		fputs(c->usage, stdout);
+		return EXIT_CLEAN;
+	}
+	if (verb[0] == '-')
+		return cli_usage_error(NULL, "unknown option '%s'", verb);
+	const cli_cmd *c = cli_find(verb);
+	if (!c)
+		return cli_usage_error(NULL, "unknown command '%s'", verb);
+	/* getopt_long in the subcommand sees argv[0] = the command name. */
+	optind = 1;
+	return c->main(argc - 1, argv + 1);
+}

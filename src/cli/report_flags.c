@@ -1,0 +1,77 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_report_init(cli_report *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->format = BWK_FORMAT_TEXT;
+	r->fail_on = BWK_SEV_HIGH;
+}
+
+int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *arg)
+{
+	switch (opt) {
+	case 'f':
+		if (bwk_format_parse(arg, &r->format) < 0) {
+			cli_usage_error(cmd, "unknown format '%s' (use text, json or sarif)", arg);
+			return -1;
+		}
+		return 1;
+	case 'o':
+		r->output = arg;
+		return 1;
+	case 0x100:
+		if (bwk_severity_parse(arg, &r->fail_on) < 0) {
+			cli_usage_error(cmd,
+					"unknown --fail-on level '%s' (use critical, high, medium, "
+					"low, info or none)",
+					arg);
+			return -1;
+		}
+		return 1;
+	case 0x101:
+		r->ignore_file = arg;
+		return 1;
+	case 'q':
+		r->quiet = true;
+		return 1;
+	case 'v':
+		r->verbose = true;
+		return 1;
+	}
+	return 0;
+}
+
+static void ignore_freep(bwk_ignore **p)
+{
+	bwk_ignore_free(*p);
+}
+
+int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target)
+{
+	bwk_error *err = NULL;
+	__attribute__((cleanup(ignore_freep))) bwk_ignore *ig = NULL;
+	const char *ignore = r->ignore_file;
+	if (!ignore && access(".bulwarkignore", F_OK) == 0)
+		ignore = ".bulwarkignore";
+	if (ignore && bwk_ignore_load(ignore, &ig, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	bwk_ignore_apply(ig, f);
+	bwk_findings_sort(f);
+	bwk_report_opts o = {
+	    .format = r->format,
+	    .command = command,
+	    .target = target,
+	    .color = r->format == BWK_FORMAT_TEXT && (!r->output || !strcmp(r->output, "-")) &&
+		     bwk_report_want_color(stdout),
+	    .verbose = r->verbose,
+	    .fail_on = r->fail_on,
+	};
+	if (bwk_report_write(f, &o, r->output, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	return bwk_findings_fail(f, r->fail_on) ? EXIT_FINDINGS : EXIT_CLEAN;
+}

@@ -1,0 +1,335 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+
+static void oom(void)
+{
+	static const char m[] = "bulwark: out of memory\n";
+	ssize_t r = write(2, m, sizeof(m) - 1);
+	(void)r;
+	abort();
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t m)
+{
+	void *p = calloc(n ? n : 1, m ? m : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		oom();
+	return q;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s ? s : "");
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	return s;
+}
+
+void bwk_strbuf_init(bwk_strbuf *sb, size_t max)
+{
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+	sb->max = max;
+	sb->truncated = false;
+}
+
+void bwk_strbuf_appendn(bwk_strbuf *sb, const char *s, size_t n)
+{
+	if (sb->len + n > sb->max) {
+		n = sb->max > sb->len ? sb->max - sb->len : 0;
+		sb->truncated = true;
+	}
+	if (sb->len + n + 1 > sb->cap) {
+		size_t c = sb->cap ? sb->cap : 64;
+		while (c < sb->len + n + 1)
+			c *= 2;
+		sb->s = xrealloc(sb->s, c);
+		sb->cap = c;
+	}
+	memcpy(sb->s + sb->len, s, n);
+	sb->len += n;
+	sb->s[sb->len] = '\0';
+}
+
+void bwk_strbuf_append(bwk_strbuf *sb, const char *s)
+{
+	bwk_strbuf_appendn(sb, s, strlen(s));
+}
+
+void bwk_strbuf_printf(bwk_strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	int r = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (r < 0)
+		oom();
+	bwk_strbuf_appendn(sb, s, (size_t)r);
+	free(s);
+}
+
+char *bwk_strbuf_steal(bwk_strbuf *sb)
+{
+	char *s = sb->s ? sb->s : xstrdup("");
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+	return s;
+}
+
+void bwk_strbuf_free(bwk_strbuf *sb)
+{
+	free(sb->s);
+	sb->s = NULL;
+	sb->len = sb->cap = 0;
+}
+
+static void hex(const unsigned char *d, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[d[i] >> 4];
+		out[2 * i + 1] = digits[d[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+struct bwk_sha256 {
+	EVP_MD_CTX *ctx;
+};
+
+bwk_sha256 *bwk_sha256_new(void)
+{
+	bwk_sha256 *h = xcalloc(1, sizeof(*h));
+	h->ctx = EVP_MD_CTX_new();
+	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
+		oom();
+	return h;
+}
+
+void bwk_sha256_update(bwk_sha256 *h, const void *data, size_t len)
+{
+	EVP_DigestUpdate(h->ctx, data, len);
+}
+
+void bwk_sha256_final_hex(bwk_sha256 *h, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(h->ctx, md, &n);
+	hex(md, 32, out);
+	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+}
+
+void bwk_sha256_free(bwk_sha256 *h)
+{
+	if (!h)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	free(h);
+}
+
+void bwk_sha256_hex(const void *data, size_t len, char out[65])
+{
+	unsigned char md[32];
+	unsigned int n = 0;
+	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
+	hex(md, 32, out);
+}
+
+int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char **data, size_t *len,
+		     bwk_error **err)
+{
+	cleanup_close int fd =
+	    openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
+				     "%s: cannot open", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
+	if (!S_ISREG(st.st_mode))
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size > max)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: file is %lld bytes, over the %zu-byte limit", path,
+				     (long long)st.st_size, max);
+	/* The size may change under us: read until EOF but never past max. */
+	size_t cap = (size_t)st.st_size + 1, n = 0;
+	cleanup_free char *buf = xmalloc(cap);
+	for (;;) {
+		if (n + 1 >= cap) {
+			if (cap > max + 1)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "%s: file grew past the %zu-byte limit", path,
+						     max);
+			cap = cap * 2 > max + 2 ? max + 2 : cap * 2;
+			buf = xrealloc(buf, cap);
+		}
+		ssize_t r = read(fd, buf + n, cap - n - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", path);
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "%s: file grew past the %zu-byte limit", path, max);
+	}
+	buf[n] = '\0';
+	*len = n;
+	*data = steal_pointer(&buf);
+	return 0;
+}
+
+int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			  bwk_error **err)
+{
+	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno,
+				     "%s: cannot create a temporary file next to it", path);
+	const char *p = data;
+	size_t left = len;
+	while (left) {
+		ssize_t w = write(fd, p, left);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int e = errno;
+			unlink(tmp);
+			return bwk_error_set(err, BWK_E_IO, e, "%s: write failed", tmp);
+		}
+		p += w;
+		left -= (size_t)w;
+	}
+	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot finish writing", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot rename into place", path);
+	}
+	return 0;
+}
+
+int bwk_parse_size(const char *s, uint64_t *out)
+{
+	if (!s || !*s)
+		return -1;
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || s[0] == '-')
+		return -1;
+	uint64_t mul = 1;
+	switch (*end) {
+	case '\0':
+		break;
+	case 'k':
+	case 'K':
+		mul = 1ULL << 10;
+		break;
+	case 'm':
+	case 'M':
+		mul = 1ULL << 20;
+		break;
+	case 'g':
+	case 'G':
+		mul = 1ULL << 30;
+		break;
+	case 't':
+	case 'T':
+		mul = 1ULL << 40;
+		break;
+	default:
+		return -1;
+	}
+	if (*end && end[1] && !((end[1] == 'b' || end[1] == 'B') && !end[2]) &&
+	    !((end[1] == 'i') && (end[2] == 'B' || end[2] == 'b') && !end[3]))
+		return -1;
+	if (v > UINT64_MAX / mul)
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+bool bwk_str_endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+double bwk_entropy(const void *data, size_t len)
+{
+	if (!len)
+		return 0.0;
+	size_t counts[256] = {0};
+	const unsigned char *p = data;
+	for (size_t i = 0; i < len; i++)
+		counts[p[i]]++;
+	double h = 0.0;
+	for (int i = 0; i < 256; i++) {
+		if (!counts[i])
+			continue;
+		double f = (double)counts[i] / (double)len;
+		h -= f * log2(f);
+	}
+	return h;
+}

@@ -1,0 +1,64 @@
+/* Internal helpers shared by every module of libbulwark (not installed, not part of the API). */
+#ifndef BWK_CORE_UTIL_H
+#define BWK_CORE_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bulwark/error.h"
+
+/* Allocation: out-of-memory aborts with a message (as crun's xmalloc does). Bounded inputs keep
+ * every allocation small, so an OOM here is a host problem, not a recoverable input error. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t m);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable string with a hard cap: appends past `max` are truncated and set `truncated`. */
+typedef struct bwk_strbuf {
+	char *s;
+	size_t len, cap, max;
+	bool truncated;
+} bwk_strbuf;
+void bwk_strbuf_init(bwk_strbuf *sb, size_t max);
+void bwk_strbuf_appendn(bwk_strbuf *sb, const char *s, size_t n);
+void bwk_strbuf_append(bwk_strbuf *sb, const char *s);
+void bwk_strbuf_printf(bwk_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *bwk_strbuf_steal(bwk_strbuf *sb); /* never NULL; resets sb */
+void bwk_strbuf_free(bwk_strbuf *sb);
+
+/* sha256 of a buffer as 64 lowercase hex chars + NUL. */
+void bwk_sha256_hex(const void *data, size_t len, char out[65]);
+
+/* Streaming sha256 (OpenSSL EVP underneath). */
+typedef struct bwk_sha256 bwk_sha256;
+bwk_sha256 *bwk_sha256_new(void);
+void bwk_sha256_update(bwk_sha256 *h, const void *data, size_t len);
+void bwk_sha256_final_hex(bwk_sha256 *h, char out[65]); /* also resets for reuse */
+void bwk_sha256_free(bwk_sha256 *h);
+
+/* Read a whole regular file (at dirfd/path, O_NOFOLLOW unless follow) with a size cap.
+ * Returns NUL-terminated data (len excludes the NUL). */
+int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char **data, size_t *len,
+		     bwk_error **err);
+
+/* Write `len` bytes to `path` atomically: temp file in the same directory, fsync, rename.
+ * An interrupted write leaves either the old file or nothing, never a half file. */
+int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			  bwk_error **err);
+
+/* Parse a size like "512m", "1g", "100k", "4096" into bytes. */
+int bwk_parse_size(const char *s, uint64_t *out);
+
+/* True if s ends with suffix. */
+bool bwk_str_endswith(const char *s, const char *suffix);
+
+/* Shannon entropy of a buffer in bits per byte. */
+double bwk_entropy(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,351 @@
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/finding.h"
+#include "core/cleanup.h"
+#include "core/util.h"
+
+/* Caps so that a hostile input producing millions of matches cannot exhaust memory. */
+#define MAX_FINDINGS 100000
+#define MAX_EVIDENCE 200
+
+struct bwk_findings {
+	pthread_mutex_t lock;
+	bwk_finding **items;
+	size_t n, cap;
+	bwk_rule **rules;
+	size_t nrules, rules_cap;
+	/* open-addressing set of fingerprints (indexes into items + 1) */
+	size_t *set;
+	size_t set_cap;
+	size_t dropped;
+};
+
+static const char *const sev_names[] = {"info", "low", "medium", "high", "critical", "none"};
+static const char *const cat_names[] = {"secret",    "config", "vulnerability", "malware",
+					"integrity", "host",   "daemon",	"workload"};
+
+const char *bwk_severity_name(bwk_severity s)
+{
+	return (unsigned)s < 6 ? sev_names[s] : "unknown";
+}
+
+int bwk_severity_parse(const char *s, bwk_severity *out)
+{
+	for (int i = 0; i < 6; i++)
+		if (s && strcasecmp(s, sev_names[i]) == 0) {
+			*out = (bwk_severity)i;
+			return 0;
+		}
+	return -1;
+}
+
+const char *bwk_category_name(bwk_category c)
+{
+	return (unsigned)c < 8 ? cat_names[c] : "unknown";
+}
+
+int bwk_category_parse(const char *s, bwk_category *out)
+{
+	for (int i = 0; i < 8; i++)
+		if (s && strcmp(s, cat_names[i]) == 0) {
+			*out = (bwk_category)i;
+			return 0;
+		}
+	return -1;
+}
+
+bwk_findings *bwk_findings_new(void)
+{
+	bwk_findings *f = xcalloc(1, sizeof(*f));
+	pthread_mutex_init(&f->lock, NULL);
+	return f;
+}
+
+static void rule_free(bwk_rule *r)
+{
+	if (!r)
+		return;
+	free((char *)r->id);
+	free((char *)r->title);
+	free((char *)r->description);
+	free((char *)r->remediation);
+	if (r->references) {
+		for (const char *const *p = r->references; *p; p++)
+			free((char *)*p);
+		free((void *)r->references);
+	}
+	free(r);
+}
+
+static void finding_free(bwk_finding *x)
+{
+	free(x->target);
+	free(x->layer);
+	free(x->path);
+	free(x->key);
+	free(x->message);
+	free(x->evidence);
+	free(x);
+}
+
+void bwk_findings_free(bwk_findings *f)
+{
+	if (!f)
+		return;
+	for (size_t i = 0; i < f->n; i++)
+		finding_free(f->items[i]);
+	for (size_t i = 0; i < f->nrules; i++)
+		rule_free(f->rules[i]);
+	free(f->items);
+	free(f->rules);
+	free(f->set);
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+static const bwk_rule *intern_rule(bwk_findings *f, const bwk_rule *r)
+{
+	for (size_t i = 0; i < f->nrules; i++)
+		if (strcmp(f->rules[i]->id, r->id) == 0)
+			return f->rules[i];
+	bwk_rule *c = xcalloc(1, sizeof(*c));
+	c->id = xstrdup(r->id);
+	c->category = r->category;
+	c->severity = r->severity;
+	c->title = xstrdup(r->title ? r->title : r->id);
+	c->description = xstrdup(r->description);
+	c->remediation = xstrdup(r->remediation);
+	size_t nref = 0;
+	if (r->references)
+		while (r->references[nref])
+			nref++;
+	const char **refs = xcalloc(nref + 1, sizeof(char *));
+	for (size_t i = 0; i < nref; i++)
+		refs[i] = xstrdup(r->references[i]);
+	c->references = refs;
+	if (f->nrules == f->rules_cap) {
+		f->rules_cap = f->rules_cap ? f->rules_cap * 2 : 16;
+		f->rules = xrealloc(f->rules, f->rules_cap * sizeof(*f->rules));
+	}
+	f->rules[f->nrules++] = c;
+	return c;
+}
+
+static uint64_t fp_hash(const char *fp)
+{
+	uint64_t h = 0;
+	for (int i = 0; i < 16; i++)
+		h = h * 16 + (uint64_t)(fp[i] <= '9' ? fp[i] - '0' : fp[i] - 'a' + 10);
+	return h;
+}
+
+static void set_insert(bwk_findings *f, size_t idx)
+{
+	size_t mask = f->set_cap - 1;
+	size_t h = (size_t)fp_hash(f->items[idx]->fingerprint) & mask;
+	while (f->set[h])
+		h = (h + 1) & mask;
+	f->set[h] = idx + 1;
+}
+
+static bool set_contains(const bwk_findings *f, const char *fp)
+{
+	if (!f->set_cap)
+		return false;
+	size_t mask = f->set_cap - 1;
+	size_t h = (size_t)fp_hash(fp) & mask;
+	while (f->set[h]) {
+		if (strcmp(f->items[f->set[h] - 1]->fingerprint, fp) == 0)
+			return true;
+		h = (h + 1) & mask;
+	}
+	return false;
+}
+
+/* Returns true when the set was rebuilt (and so already holds every item). */
+static bool set_grow(bwk_findings *f)
+{
+	if (f->n * 2 < f->set_cap)
+		return false;
+	free(f->set);
+	f->set_cap = f->set_cap ? f->set_cap * 2 : 64;
+	f->set = xcalloc(f->set_cap, sizeof(size_t));
+	for (size_t i = 0; i < f->n; i++)
+		set_insert(f, i);
+	return true;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? xstrdup(s) : NULL;
+}
+
+/* Evidence that is not secret is still untrusted text from an image: bound it and escape
+ * control characters so that it cannot forge lines or terminal escapes in the text report. */
+static char *clean_evidence(const char *s)
+{
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, MAX_EVIDENCE + 16);
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)s; *p && n < MAX_EVIDENCE; p++, n++) {
+		if (*p < 0x20 || *p == 0x7f)
+			bwk_strbuf_printf(&sb, "\\x%02x", *p);
+		else
+			bwk_strbuf_appendn(&sb, (const char *)p, 1);
+	}
+	if (s[n])
+		bwk_strbuf_append(&sb, "…");
+	return bwk_strbuf_steal(&sb);
+}
+
+int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **err)
+{
+	if (!spec || !spec->rule || !spec->rule->id)
+		return bwk_error_set(err, BWK_E_INTERNAL, 0, "finding without a rule");
+	const bwk_location *l = &spec->loc;
+
+	bwk_finding *x = xcalloc(1, sizeof(*x));
+	x->severity = spec->severity >= 0 && spec->severity <= BWK_SEV_CRITICAL
+			  ? (bwk_severity)spec->severity
+			  : spec->rule->severity;
+	x->target = dup_or_null(l->target);
+	x->layer = dup_or_null(l->layer);
+	x->layer_index = l->layer ? l->layer_index : (l->layer_index >= 0 ? l->layer_index : -1);
+	x->path = dup_or_null(l->path);
+	x->key = dup_or_null(l->key);
+	x->line = l->line;
+	x->message = spec->message ? clean_evidence(spec->message) : NULL;
+	if (spec->secret)
+		x->evidence = bwk_redact(spec->secret, spec->secret_len);
+	else if (spec->evidence)
+		x->evidence = clean_evidence(spec->evidence);
+
+	/* The fingerprint identifies the occurrence across runs without containing the secret:
+	 * rule, where, and a hash of the secret (or of the evidence) — not the layer, so that a
+	 * rebuilt image with the same file keeps its fingerprint. */
+	char secret_hash[65] = "";
+	if (spec->secret)
+		bwk_sha256_hex(spec->secret, spec->secret_len, secret_hash);
+	else if (spec->evidence)
+		bwk_sha256_hex(spec->evidence, strlen(spec->evidence), secret_hash);
+	cleanup_free char *fpin =
+	    xasprintf("%s\n%s\n%s\n%u\n%s\n%s", spec->rule->id, l->path ? l->path : "",
+		      l->key ? l->key : "", l->line, secret_hash,
+		      spec->message && !spec->secret && !spec->evidence ? spec->message : "");
+	bwk_sha256_hex(fpin, strlen(fpin), x->fingerprint);
+
+	pthread_mutex_lock(&f->lock);
+	if (set_contains(f, x->fingerprint) || f->n >= MAX_FINDINGS) {
+		if (f->n >= MAX_FINDINGS)
+			f->dropped++;
+		pthread_mutex_unlock(&f->lock);
+		finding_free(x);
+		return 0;
+	}
+	x->rule = intern_rule(f, spec->rule);
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 32;
+		f->items = xrealloc(f->items, f->cap * sizeof(*f->items));
+	}
+	f->items[f->n++] = x;
+	if (!set_grow(f))
+		set_insert(f, f->n - 1);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}
+
+static int strcmp0(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "");
+}
+
+static int cmp_finding(const void *pa, const void *pb)
+{
+	const bwk_finding *a = *(bwk_finding *const *)pa, *b = *(bwk_finding *const *)pb;
+	if (a->severity != b->severity)
+		return a->severity > b->severity ? -1 : 1;
+	int c;
+	if ((c = strcmp(a->rule->id, b->rule->id)))
+		return c;
+	if ((c = strcmp0(a->target, b->target)))
+		return c;
+	if (a->layer_index != b->layer_index)
+		return a->layer_index < b->layer_index ? -1 : 1;
+	if ((c = strcmp0(a->path, b->path)))
+		return c;
+	if ((c = strcmp0(a->key, b->key)))
+		return c;
+	if (a->line != b->line)
+		return a->line < b->line ? -1 : 1;
+	return strcmp(a->fingerprint, b->fingerprint);
+}
+
+void bwk_findings_sort(bwk_findings *f)
+{
+	pthread_mutex_lock(&f->lock);
+	if (f->n)
+		qsort(f->items, f->n, sizeof(*f->items), cmp_finding);
+	/* indexes moved: rebuild the fingerprint set */
+	if (f->set_cap) {
+		memset(f->set, 0, f->set_cap * sizeof(size_t));
+		for (size_t i = 0; i < f->n; i++)
+			set_insert(f, i);
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+size_t bwk_findings_count(const bwk_findings *f)
+{
+	return f->n;
+}
+
+const bwk_finding *bwk_findings_get(const bwk_findings *f, size_t i)
+{
+	return i < f->n ? f->items[i] : NULL;
+}
+
+size_t bwk_findings_rule_count(const bwk_findings *f)
+{
+	return f->nrules;
+}
+
+const bwk_rule *bwk_findings_rule(const bwk_findings *f, size_t i)
+{
+	return i < f->nrules ? f->rules[i] : NULL;
+}
+
+void bwk_findings_summary(const bwk_findings *f, size_t counts[5])
+{
+	for (int i = 0; i < 5; i++)
+		counts[i] = 0;
+	for (size_t i = 0; i < f->n; i++)
+		if (!f->items[i]->suppressed)
+			counts[f->items[i]->severity]++;
+}
+
+int bwk_findings_max_severity(const bwk_findings *f)
+{
+	int max = -1;
+	for (size_t i = 0; i < f->n; i++)
+		if (!f->items[i]->suppressed && (int)f->items[i]->severity > max)
+			max = (int)f->items[i]->severity;
+	return max;
+}
+
+bool bwk_findings_fail(const bwk_findings *f, bwk_severity fail_on)
+{
+	if (fail_on >= BWK_SEV_NONE)
+		return false;
+	return bwk_findings_max_severity(f) >= (int)fail_on;
+}
+
+/* Used by the ignore module. */
+bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i);
+bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i)
+{
+	return i < f->n ? f->items[i] : NULL;
+}

@@ -1,0 +1,87 @@
+#include <jansson.h>
+#include <stdlib.h>
+
+#include "bulwark/version.h"
+#include "core/util.h"
+#include "report/report_private.h"
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+/* Builds the JSON document described by docs/report-schema.json. */
+static json_t *finding_json(const bwk_finding *x)
+{
+	json_t *o = json_object();
+	set_str(o, "id", x->rule->id);
+	set_str(o, "category", bwk_category_name(x->rule->category));
+	set_str(o, "severity", bwk_severity_name(x->severity));
+	set_str(o, "title", x->rule->title);
+	set_str(o, "description", x->rule->description);
+	set_str(o, "remediation", x->rule->remediation);
+	json_t *loc = json_object();
+	set_str(loc, "target", x->target);
+	set_str(loc, "layer", x->layer);
+	if (x->layer_index >= 0)
+		json_object_set_new(loc, "layerIndex", json_integer(x->layer_index));
+	set_str(loc, "path", x->path);
+	if (x->line)
+		json_object_set_new(loc, "line", json_integer(x->line));
+	set_str(loc, "key", x->key);
+	json_object_set_new(o, "location", loc);
+	set_str(o, "message", x->message);
+	set_str(o, "evidence", x->evidence);
+	json_t *refs = json_array();
+	if (x->rule->references)
+		for (const char *const *p = x->rule->references; *p; p++)
+			json_array_append_new(refs, json_string(*p));
+	json_object_set_new(o, "references", refs);
+	set_str(o, "fingerprint", x->fingerprint);
+	return o;
+}
+
+int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+{
+	json_t *doc = json_object();
+	json_object_set_new(doc, "schemaVersion", json_string(BWK_REPORT_SCHEMA_VERSION));
+	json_t *tool = json_object();
+	set_str(tool, "name", "bulwark");
+	set_str(tool, "version", BWK_VERSION);
+	json_object_set_new(doc, "tool", tool);
+	set_str(doc, "command", o->command);
+	json_object_set_new(doc, "target", o->target ? json_string(o->target) : json_null());
+	json_t *arr = json_array();
+	size_t suppressed = 0;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed) {
+			suppressed++;
+			continue;
+		}
+		json_array_append_new(arr, finding_json(x));
+	}
+	json_object_set_new(doc, "findings", arr);
+	size_t c[5];
+	bwk_findings_summary(f, c);
+	json_t *sum = json_object();
+	size_t total = 0;
+	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
+		json_object_set_new(sum, bwk_severity_name((bwk_severity)s),
+				    json_integer((json_int_t)c[s]));
+		total += c[s];
+	}
+	json_object_set_new(sum, "total", json_integer((json_int_t)total));
+	json_object_set_new(sum, "suppressed", json_integer((json_int_t)suppressed));
+	set_str(sum, "failOn", bwk_severity_name(o->fail_on));
+	json_object_set_new(sum, "failed", json_boolean(bwk_findings_fail(f, o->fail_on)));
+	json_object_set_new(doc, "summary", sum);
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (!s)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the JSON report");
+	*out = xasprintf("%s\n", s);
+	free(s);
+	return 0;
+}

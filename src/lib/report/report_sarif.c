@@ -1,0 +1,195 @@
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/version.h"
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "report/report_private.h"
+
+/* GitHub code scanning ranks alerts by properties.security-severity (a CVSS-like score). */
+static const char *security_severity(bwk_severity s)
+{
+	switch (s) {
+	case BWK_SEV_CRITICAL:
+		return "9.5";
+	case BWK_SEV_HIGH:
+		return "8.0";
+	case BWK_SEV_MEDIUM:
+		return "5.5";
+	case BWK_SEV_LOW:
+		return "3.0";
+	default:
+		return "1.0";
+	}
+}
+
+static const char *level(bwk_severity s)
+{
+	if (s >= BWK_SEV_HIGH)
+		return "error";
+	if (s == BWK_SEV_MEDIUM)
+		return "warning";
+	return "note";
+}
+
+static json_t *text_obj(const char *t)
+{
+	return json_pack("{s:s}", "text", t ? t : "");
+}
+
+static json_t *rule_json(const bwk_rule *r)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "id", json_string(r->id));
+	json_object_set_new(o, "name", json_string(r->id));
+	json_object_set_new(o, "shortDescription", text_obj(r->title));
+	json_object_set_new(o, "fullDescription", text_obj(r->description));
+	bwk_strbuf md;
+	bwk_strbuf_init(&md, 1 << 20);
+	bwk_strbuf_printf(&md, "**Risk.** %s\n\n**Fix.** %s\n",
+			  r->description ? r->description : "",
+			  r->remediation ? r->remediation : "");
+	bwk_strbuf txt;
+	bwk_strbuf_init(&txt, 1 << 20);
+	bwk_strbuf_printf(&txt, "Risk: %s\nFix: %s\n", r->description ? r->description : "",
+			  r->remediation ? r->remediation : "");
+	if (r->references && r->references[0]) {
+		bwk_strbuf_append(&md, "\n**References**\n");
+		for (const char *const *p = r->references; *p; p++) {
+			bwk_strbuf_printf(&md, "- %s\n", *p);
+			bwk_strbuf_printf(&txt, "See: %s\n", *p);
+		}
+	}
+	char *m = bwk_strbuf_steal(&md), *t = bwk_strbuf_steal(&txt);
+	json_object_set_new(o, "help", json_pack("{s:s,s:s}", "text", t, "markdown", m));
+	free(m);
+	free(t);
+	if (r->references)
+		for (const char *const *p = r->references; *p; p++)
+			if (strncmp(*p, "https://", 8) == 0) {
+				json_object_set_new(o, "helpUri", json_string(*p));
+				break;
+			}
+	json_object_set_new(o, "defaultConfiguration",
+			    json_pack("{s:s}", "level", level(r->severity)));
+	json_t *tags = json_array();
+	json_array_append_new(tags, json_string("security"));
+	json_array_append_new(tags, json_string(bwk_category_name(r->category)));
+	json_object_set_new(o, "properties",
+			    json_pack("{s:o,s:s,s:s}", "tags", tags, "security-severity",
+				      security_severity(r->severity), "precision", "high"));
+	return o;
+}
+
+/* SARIF artifact URIs must be relative references; paths inside an image are already relative
+ * to its root. Percent-encode what a URI may not contain raw. */
+static char *uri_encode(const char *p)
+{
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, 8192);
+	for (const unsigned char *c = (const unsigned char *)p; *c; c++) {
+		if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		    (*c >= '0' && *c <= '9') || strchr("-._~/!$&'()*+,;=:@", *c))
+			bwk_strbuf_appendn(&sb, (const char *)c, 1);
+		else
+			bwk_strbuf_printf(&sb, "%%%02X", *c);
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
+static json_t *result_json(const bwk_findings *f, const bwk_finding *x)
+{
+	size_t idx = 0;
+	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
+		if (bwk_findings_rule(f, i) == x->rule)
+			idx = i;
+	json_t *o = json_object();
+	json_object_set_new(o, "ruleId", json_string(x->rule->id));
+	json_object_set_new(o, "ruleIndex", json_integer((json_int_t)idx));
+	json_object_set_new(o, "level", json_string(level(x->severity)));
+
+	cleanup_free char *where = bwk_report_location_text(x);
+	bwk_strbuf msg;
+	bwk_strbuf_init(&msg, 1 << 16);
+	bwk_strbuf_append(&msg, x->rule->title);
+	if (x->target)
+		bwk_strbuf_printf(&msg, " in %s", x->target);
+	if (*where)
+		bwk_strbuf_printf(&msg, " at %s", where);
+	if (x->message)
+		bwk_strbuf_printf(&msg, ": %s", x->message);
+	if (x->evidence)
+		bwk_strbuf_printf(&msg, " [%s]", x->evidence);
+	char *m = bwk_strbuf_steal(&msg);
+	json_object_set_new(o, "message", text_obj(m));
+	free(m);
+
+	/* GitHub needs a physical location on every result. For findings without a file (image
+	 * config, daemon settings) the target stands in; never a host absolute path. */
+	const char *path = x->path;
+	if (!path)
+		path = x->target && x->target[0] != '/' ? x->target : "bulwark-target";
+	while (*path == '/')
+		path++;
+	cleanup_free char *uri = uri_encode(*path ? path : "bulwark-target");
+	json_t *phys = json_pack("{s:{s:s}}", "artifactLocation", "uri", uri);
+	if (x->line)
+		json_object_set_new(phys, "region", json_pack("{s:i}", "startLine", (int)x->line));
+	json_t *loc = json_pack("{s:o}", "physicalLocation", phys);
+	if (x->key || x->layer) {
+		json_t *logical = json_array();
+		if (x->key)
+			json_array_append_new(logical, json_pack("{s:s,s:s}", "fullyQualifiedName",
+								 x->key, "kind", "member"));
+		if (x->layer)
+			json_array_append_new(logical, json_pack("{s:s,s:s}", "fullyQualifiedName",
+								 x->layer, "kind", "module"));
+		json_object_set_new(loc, "logicalLocations", logical);
+	}
+	json_object_set_new(o, "locations", json_pack("[o]", loc));
+	json_object_set_new(o, "partialFingerprints",
+			    json_pack("{s:s}", "bulwarkFingerprint/v1", x->fingerprint));
+	json_t *props = json_object();
+	if (x->target)
+		json_object_set_new(props, "target", json_string(x->target));
+	if (x->layer)
+		json_object_set_new(props, "layer", json_string(x->layer));
+	if (x->layer_index >= 0)
+		json_object_set_new(props, "layerIndex", json_integer(x->layer_index));
+	json_object_set_new(props, "severity", json_string(bwk_severity_name(x->severity)));
+	json_object_set_new(props, "category", json_string(bwk_category_name(x->rule->category)));
+	json_object_set_new(o, "properties", props);
+	return o;
+}
+
+int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+{
+	json_t *rules = json_array();
+	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
+		json_array_append_new(rules, rule_json(bwk_findings_rule(f, i)));
+	json_t *results = json_array();
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (!x->suppressed)
+			json_array_append_new(results, result_json(f, x));
+	}
+	json_t *driver = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", "bulwark", "version",
+				   BWK_VERSION, "semanticVersion", BWK_VERSION, "informationUri",
+				   BWK_INFO_URI, "rules", rules);
+	json_t *run = json_pack("{s:{s:o},s:o}", "tool", "driver", driver, "results", results);
+	json_object_set_new(run, "columnKind", json_string("unicodeCodePoints"));
+	if (o->target || o->command)
+		json_object_set_new(run, "automationDetails",
+				    json_pack("{s:s}", "id", o->command ? o->command : "bulwark"));
+	json_t *doc =
+	    json_pack("{s:s,s:s,s:[o]}", "$schema", "https://json.schemastore.org/sarif-2.1.0.json",
+		      "version", "2.1.0", "runs", run);
+	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(doc);
+	if (!s)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the SARIF report");
+	*out = xasprintf("%s\n", s);
+	free(s);
+	return 0;
+}

@@ -1,0 +1,119 @@
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "report/report_private.h"
+
+#define C_RESET "\033[0m"
+#define C_BOLD	"\033[1m"
+#define C_DIM	"\033[2m"
+
+static const char *sev_color(bwk_severity s)
+{
+	switch (s) {
+	case BWK_SEV_CRITICAL:
+		return "\033[1;35m";
+	case BWK_SEV_HIGH:
+		return "\033[1;31m";
+	case BWK_SEV_MEDIUM:
+		return "\033[1;33m";
+	case BWK_SEV_LOW:
+		return "\033[1;34m";
+	default:
+		return "\033[1;37m";
+	}
+}
+
+char *bwk_report_location_text(const bwk_finding *x)
+{
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, 4096);
+	if (x->path) {
+		bwk_strbuf_printf(&sb, "/%s", x->path);
+		if (x->line)
+			bwk_strbuf_printf(&sb, ":%u", x->line);
+	}
+	if (x->key)
+		bwk_strbuf_printf(&sb, "%s%s", sb.len ? " " : "", x->key);
+	if (x->layer_index >= 0 || x->layer) {
+		bwk_strbuf_append(&sb, sb.len ? " (" : "(");
+		if (x->layer_index >= 0)
+			bwk_strbuf_printf(&sb, "layer %d", x->layer_index + 1);
+		if (x->layer)
+			bwk_strbuf_printf(&sb, "%s%.19s", x->layer_index >= 0 ? " " : "", x->layer);
+		bwk_strbuf_append(&sb, ")");
+	}
+	if (!sb.len && x->target)
+		bwk_strbuf_append(&sb, x->target);
+	return bwk_strbuf_steal(&sb);
+}
+
+int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+{
+	(void)err;
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, (size_t)1 << 30);
+	size_t counts[5];
+	bwk_findings_summary(f, counts);
+	size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
+	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "",
+		   *dim = o->color ? C_DIM : "";
+
+	bwk_strbuf_printf(&sb, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "",
+			  o->target ? " " : "", o->target ? o->target : "", r);
+	if (!total) {
+		bwk_strbuf_append(&sb, "no findings\n");
+		*out = bwk_strbuf_steal(&sb);
+		return 0;
+	}
+	bwk_strbuf_printf(&sb, "%zu finding%s (", total, total == 1 ? "" : "s");
+	bool first = true;
+	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
+		if (!counts[s])
+			continue;
+		bwk_strbuf_printf(&sb, "%s%zu %s", first ? "" : ", ", counts[s],
+				  bwk_severity_name((bwk_severity)s));
+		first = false;
+	}
+	bwk_strbuf_append(&sb, ")\n");
+
+	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
+		if (!counts[s])
+			continue;
+		char upper[16];
+		const char *name = bwk_severity_name((bwk_severity)s);
+		size_t i = 0;
+		for (; name[i] && i < sizeof(upper) - 1; i++)
+			upper[i] = (char)(name[i] - 32);
+		upper[i] = '\0';
+		bwk_strbuf_printf(&sb, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "",
+				  upper, r);
+		for (size_t k = 0; k < bwk_findings_count(f); k++) {
+			const bwk_finding *x = bwk_findings_get(f, k);
+			if (x->suppressed || (int)x->severity != s)
+				continue;
+			char *loc = bwk_report_location_text(x);
+			bwk_strbuf_printf(&sb, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
+			if (*loc)
+				bwk_strbuf_printf(&sb, "  at %s", loc);
+			if (x->message)
+				bwk_strbuf_printf(&sb, " — %s", x->message);
+			if (x->evidence)
+				bwk_strbuf_printf(&sb, "  [%s]", x->evidence);
+			bwk_strbuf_append(&sb, "\n");
+			free(loc);
+			if (o->verbose && x->rule->description && *x->rule->description)
+				bwk_strbuf_printf(&sb, "      %srisk:%s %s\n", dim, r,
+						  x->rule->description);
+			if (x->rule->remediation && *x->rule->remediation)
+				bwk_strbuf_printf(&sb, "      %sfix:%s %s\n", dim, r,
+						  x->rule->remediation);
+			if (o->verbose && x->rule->references)
+				for (const char *const *p = x->rule->references; *p; p++)
+					bwk_strbuf_printf(&sb, "      %ssee:%s %s\n", dim, r, *p);
+		}
+	}
+	*out = bwk_strbuf_steal(&sb);
+	return 0;
+}

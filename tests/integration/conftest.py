@@ -1,0 +1,149 @@
+"""Shared fixtures for the integration tests: the binary under test, busybox root
+filesystems, and a private dockerd (Debian's docker.io) started by the tests themselves."""
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+TOP = Path(__file__).resolve().parents[2]
+BULWARK = os.environ.get("BULWARK", str(TOP / "build" / "asan" / "bulwark"))
+BUILD = Path(os.environ.get("BWK_BUILD", str(Path(BULWARK).parent)))
+BUSYBOX = "/bin/busybox"
+
+
+def run_bulwark(*args, input=None, env=None, cwd=None, timeout=300, check=None):
+    """Run the binary; returns CompletedProcess with text stdout/stderr.
+    `check` is the expected exit status (asserted) or None."""
+    e = dict(os.environ)
+    e.setdefault("NO_COLOR", "1")
+    if env:
+        e.update(env)
+    p = subprocess.run([BULWARK, *map(str, args)], input=input, capture_output=True,
+                       text=True, env=e, cwd=cwd, timeout=timeout)
+    # Sanitizer reports must never pass silently.
+    assert "ERROR: AddressSanitizer" not in p.stderr, p.stderr
+    assert "runtime error:" not in p.stderr, p.stderr
+    if check is not None:
+        assert p.returncode == check, (p.returncode, p.stdout[-3000:], p.stderr[-3000:])
+    return p
+
+
+@pytest.fixture(scope="session")
+def bulwark():
+    assert os.access(BULWARK, os.X_OK), f"{BULWARK} missing: run make asan"
+    return run_bulwark
+
+
+def make_busybox_rootfs(root: Path) -> Path:
+    """A minimal root filesystem: busybox-static and its applet links."""
+    for d in ("bin", "etc", "tmp", "proc", "sys", "dev", "root", "usr/bin", "var"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+    shutil.copy2(BUSYBOX, root / "bin" / "busybox")
+    for applet in ("sh", "ls", "cat", "echo", "true", "false", "id", "sleep", "env", "mount",
+                   "ps", "grep", "wc", "head", "touch", "mkdir", "rm", "dd", "hostname"):
+        (root / "bin" / applet).symlink_to("busybox")
+    (root / "etc" / "passwd").write_text(
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n")
+    (root / "etc" / "group").write_text("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+@pytest.fixture
+def busybox_rootfs(tmp_path):
+    return make_busybox_rootfs(tmp_path / "rootfs")
+
+
+class Dockerd:
+    """A dockerd on a private socket, data-root and exec-root, so that tests (and several
+    developers' test runs) never touch the host's engine or each other."""
+
+    def __init__(self, base: Path, daemon_json=None, args=()):
+        self.base = base
+        self.sock = base / "docker.sock"
+        self.host = f"unix://{self.sock}"
+        base.mkdir(parents=True, exist_ok=True)
+        cmd = ["dockerd", "--data-root", str(base / "root"), "--exec-root", str(base / "exec"),
+               "--pidfile", str(base / "dockerd.pid"), "-H", self.host]
+        if daemon_json is not None:
+            cfg = base / "daemon.json"
+            cfg.write_text(json.dumps(daemon_json))
+            cmd += ["--config-file", str(cfg)]
+        else:
+            # no config file: do not read the host's /etc/docker/daemon.json
+            cfg = base / "daemon.json"
+            cfg.write_text("{}")
+            cmd += ["--config-file", str(cfg)]
+        cmd += list(args)
+        self.log = open(base / "dockerd.log", "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError("dockerd exited: " + (base / "dockerd.log").read_text()[-2000:])
+            if self.sock.exists() and self.docker("version", check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise RuntimeError("dockerd did not come up: " + (base / "dockerd.log").read_text()[-2000:])
+
+    def docker(self, *args, check=True, input=None, timeout=300):
+        p = subprocess.run(["docker", "-H", self.host, *map(str, args)], capture_output=True,
+                           input=input, timeout=timeout)
+        if check and p.returncode != 0:
+            raise RuntimeError(f"docker {' '.join(map(str, args))}: {p.stderr.decode()[-2000:]}")
+        return p
+
+    def import_rootfs(self, rootfs: Path, ref: str, changes=()):
+        """docker import a directory as an image (no registry needed)."""
+        tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True,
+                             check=True).stdout
+        args = ["import"]
+        for c in changes:
+            args += ["-c", c]
+        self.docker(*args, "-", ref, input=tar)
+        return ref
+
+    def stop(self):
+        try:
+            for cid in self.docker("ps", "-aq", check=False).stdout.decode().split():
+                self.docker("rm", "-f", cid, check=False)
+        finally:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.log.close()
+            subprocess.run(["umount", "-R", str(self.base / "root")], capture_output=True)
+            shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dockerd():
+    """A session-wide private dockerd without bridge networking (no iptables changes)."""
+    base = Path(tempfile.mkdtemp(prefix="bwk-dockerd-"))
+    d = Dockerd(base, args=("--bridge=none", "--iptables=false", "--ip-masq=false"))
+    yield d
+    d.stop()
+
+
+@pytest.fixture(scope="session")
+def dockerd_factory():
+    """Start extra dockerds with chosen configurations; all are stopped at the end."""
+    started = []
+
+    def start(daemon_json=None, args=()):
+        base = Path(tempfile.mkdtemp(prefix="bwk-dockerd-"))
+        d = Dockerd(base, daemon_json=daemon_json, args=args)
+        started.append(d)
+        return d
+
+    yield start
+    for d in started:
+        d.stop()

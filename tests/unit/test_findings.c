@@ -1,0 +1,302 @@
+/* Unit tests: findings model, redaction, ignore file, exit-status policy, report formats. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/finding.h"
+#include "bulwark/report.h"
+
+static const char *const refs[] = {"CVE-2024-0001", "https://example.invalid/fix", NULL};
+static const bwk_rule rule_hi = {"test-secret", BWK_CAT_SECRET, BWK_SEV_HIGH, "Test secret",
+				 "The risk.",	"The fix.",	refs};
+static const bwk_rule rule_lo = {"test-config", BWK_CAT_CONFIG, BWK_SEV_LOW, "Test config",
+				 "Risk two.",	"Fix two.",	NULL};
+
+#define SECRET "AKIAIOSFODNN7REALKEY1234"
+
+static bwk_findings *sample(void)
+{
+	bwk_findings *f = bwk_findings_new();
+	bwk_finding_spec a = {.rule = &rule_lo,
+			      .loc = {.target = "img.tar", .path = "etc/x", .layer_index = -1},
+			      .evidence = "mode 0777",
+			      .severity = -1};
+	bwk_finding_spec b = {.rule = &rule_hi,
+			      .loc = {.target = "img.tar",
+				      .layer = "sha256:0123456789abcdef",
+				      .layer_index = 1,
+				      .path = "app/.env",
+				      .line = 3},
+			      .secret = SECRET,
+			      .secret_len = strlen(SECRET),
+			      .severity = -1};
+	assert_int_equal(bwk_findings_add(f, &a, NULL), 0);
+	assert_int_equal(bwk_findings_add(f, &b, NULL), 0);
+	return f;
+}
+
+static void test_severity_names(void **state)
+{
+	(void)state;
+	bwk_severity s;
+	const char *names[] = {"info", "low", "medium", "high", "critical", "none"};
+	for (int i = 0; i < 6; i++) {
+		assert_int_equal(bwk_severity_parse(names[i], &s), 0);
+		assert_int_equal(s, i);
+		assert_string_equal(bwk_severity_name(s), names[i]);
+	}
+	assert_int_equal(bwk_severity_parse("severe", &s), -1);
+	bwk_category c;
+	assert_int_equal(bwk_category_parse("workload", &c), 0);
+	assert_int_equal(c, BWK_CAT_WORKLOAD);
+	assert_int_equal(bwk_category_parse("nope", &c), -1);
+}
+
+static void test_redact(void **state)
+{
+	(void)state;
+	char *r = bwk_redact(SECRET, strlen(SECRET));
+	assert_string_equal(r, "AKIA…(24)…34");
+	free(r);
+	r = bwk_redact("hunter2", 7); /* short: nothing of it shown */
+	assert_null(strstr(r, "hun"));
+	assert_null(strstr(r, "r2"));
+	free(r);
+	r = bwk_redact("0123456789", 10);
+	assert_string_equal(r, "01…(10)…");
+	free(r);
+	r = bwk_redact("\x1b[31mabcdefghijkl", 17); /* control bytes never reach a terminal */
+	assert_null(strchr(r, '\x1b'));
+	free(r);
+}
+
+static void test_add_dedupe_sort(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	assert_int_equal(bwk_findings_count(f), 2);
+	/* the same occurrence twice is stored once */
+	bwk_finding_spec b = {
+	    .rule = &rule_hi,
+	    .loc = {.target = "img.tar", .path = "app/.env", .line = 3, .layer_index = 1},
+	    .secret = SECRET,
+	    .secret_len = strlen(SECRET),
+	    .severity = -1};
+	bwk_findings_add(f, &b, NULL);
+	assert_int_equal(bwk_findings_count(f), 2);
+	/* a different secret at the same place is a different finding */
+	b.secret = "AKIAIOSFODNN7OTHERKEY12";
+	b.secret_len = strlen(b.secret);
+	bwk_findings_add(f, &b, NULL);
+	assert_int_equal(bwk_findings_count(f), 3);
+	bwk_findings_sort(f);
+	assert_string_equal(bwk_findings_get(f, 0)->rule->id, "test-secret");
+	assert_string_equal(bwk_findings_get(f, 2)->rule->id, "test-config");
+	assert_int_equal(bwk_findings_rule_count(f), 2);
+	const bwk_finding *x = bwk_findings_get(f, 0);
+	assert_int_equal(strlen(x->fingerprint), 64);
+	assert_null(strstr(x->evidence, "REALKEY"));
+	/* after sorting, dedupe still works */
+	bwk_findings_add(f, &b, NULL);
+	assert_int_equal(bwk_findings_count(f), 3);
+	bwk_findings_free(f);
+}
+
+static void test_fingerprint_stable_and_secret_free(void **state)
+{
+	(void)state;
+	bwk_findings *f1 = sample(), *f2 = sample();
+	bwk_findings_sort(f1);
+	bwk_findings_sort(f2);
+	assert_string_equal(bwk_findings_get(f1, 0)->fingerprint,
+			    bwk_findings_get(f2, 0)->fingerprint);
+	assert_string_not_equal(bwk_findings_get(f1, 0)->fingerprint,
+				bwk_findings_get(f1, 1)->fingerprint);
+	bwk_findings_free(f1);
+	bwk_findings_free(f2);
+}
+
+static void test_fail_policy(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample(); /* one high, one low */
+	assert_true(bwk_findings_fail(f, BWK_SEV_HIGH));
+	assert_true(bwk_findings_fail(f, BWK_SEV_LOW));
+	assert_false(bwk_findings_fail(f, BWK_SEV_CRITICAL));
+	assert_false(bwk_findings_fail(f, BWK_SEV_NONE));
+	assert_int_equal(bwk_findings_max_severity(f), BWK_SEV_HIGH);
+	size_t c[5];
+	bwk_findings_summary(f, c);
+	assert_int_equal(c[BWK_SEV_HIGH], 1);
+	assert_int_equal(c[BWK_SEV_LOW], 1);
+	assert_int_equal(c[BWK_SEV_CRITICAL], 0);
+	bwk_findings *empty = bwk_findings_new();
+	assert_false(bwk_findings_fail(empty, BWK_SEV_INFO));
+	assert_int_equal(bwk_findings_max_severity(empty), -1);
+	bwk_findings_free(empty);
+	/* severity override */
+	bwk_finding_spec s = {.rule = &rule_lo,
+			      .loc = {.path = "z", .layer_index = -1},
+			      .evidence = "x",
+			      .severity = BWK_SEV_CRITICAL};
+	bwk_findings_add(f, &s, NULL);
+	assert_true(bwk_findings_fail(f, BWK_SEV_CRITICAL));
+	bwk_findings_free(f);
+}
+
+static void test_ignore(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	bwk_findings_sort(f);
+	const char *fp = bwk_findings_get(f, 0)->fingerprint;
+	char text[256];
+	snprintf(text, sizeof(text), "# accepted\n\ntest-config etc/*\n%s\n", fp);
+	bwk_ignore *ig = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_ignore_parse(text, strlen(text), ".bulwarkignore", &ig, &err), 0);
+	assert_int_equal(bwk_ignore_apply(ig, f), 2);
+	assert_false(bwk_findings_fail(f, BWK_SEV_INFO));
+	bwk_ignore_free(ig);
+	/* malformed lines are errors that name the file and line */
+	const char *bad = "ok-rule\nNOT A RULE\n";
+	assert_int_equal(bwk_ignore_parse(bad, strlen(bad), "x.ignore", &ig, &err), -1);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "x.ignore:2"));
+	free(msg);
+	bwk_error_free(err);
+	bwk_findings_free(f);
+}
+
+static char *render(bwk_findings *f, bwk_format fmt)
+{
+	bwk_findings_sort(f);
+	bwk_report_opts o = {
+	    .format = fmt, .command = "scan", .target = "img.tar", .fail_on = BWK_SEV_HIGH};
+	char *out = NULL;
+	assert_int_equal(bwk_report_render(f, &o, &out, NULL), 0);
+	return out;
+}
+
+static void test_report_text(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	char *t = render(f, BWK_FORMAT_TEXT);
+	assert_non_null(strstr(t, "2 findings (1 high, 1 low)"));
+	assert_non_null(strstr(t, "HIGH"));
+	assert_non_null(strstr(t, "/app/.env:3 (layer 2 sha256:0123456789ab)"));
+	assert_non_null(strstr(t, "fix: The fix."));
+	assert_null(strstr(t, "REALKEY"));
+	assert_null(strchr(t, '\x1b')); /* no colour unless asked */
+	/* HIGH group comes before LOW */
+	assert_true(strstr(t, "HIGH") < strstr(t, "LOW"));
+	free(t);
+	bwk_findings_free(f);
+}
+
+static void test_report_json(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	char *t = render(f, BWK_FORMAT_JSON);
+	json_error_t je;
+	json_t *doc = json_loads(t, 0, &je);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "schemaVersion")), "1.0");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(doc, "tool"), "name")), "bulwark");
+	json_t *fs = json_object_get(doc, "findings");
+	assert_int_equal(json_array_size(fs), 2);
+	json_t *first = json_array_get(fs, 0);
+	assert_string_equal(json_string_value(json_object_get(first, "severity")), "high");
+	assert_string_equal(json_string_value(json_object_get(first, "category")), "secret");
+	json_t *loc = json_object_get(first, "location");
+	assert_int_equal(json_integer_value(json_object_get(loc, "layerIndex")), 1);
+	assert_int_equal(json_integer_value(json_object_get(loc, "line")), 3);
+	json_t *sum = json_object_get(doc, "summary");
+	assert_int_equal(json_integer_value(json_object_get(sum, "high")), 1);
+	assert_int_equal(json_integer_value(json_object_get(sum, "total")), 2);
+	assert_true(json_is_true(json_object_get(sum, "failed")));
+	assert_null(strstr(t, "REALKEY"));
+	json_decref(doc);
+	free(t);
+	bwk_findings_free(f);
+}
+
+static void test_report_sarif(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	char *t = render(f, BWK_FORMAT_SARIF);
+	json_error_t je;
+	json_t *doc = json_loads(t, 0, &je);
+	assert_non_null(doc);
+	assert_string_equal(json_string_value(json_object_get(doc, "version")), "2.1.0");
+	json_t *run = json_array_get(json_object_get(doc, "runs"), 0);
+	json_t *rules =
+	    json_object_get(json_object_get(json_object_get(run, "tool"), "driver"), "rules");
+	assert_int_equal(json_array_size(rules), 2);
+	json_t *results = json_object_get(run, "results");
+	assert_int_equal(json_array_size(results), 2);
+	for (size_t i = 0; i < 2; i++) {
+		json_t *r = json_array_get(results, i);
+		const char *rid = json_string_value(json_object_get(r, "ruleId"));
+		size_t idx = (size_t)json_integer_value(json_object_get(r, "ruleIndex"));
+		assert_string_equal(
+		    json_string_value(json_object_get(json_array_get(rules, idx), "id")), rid);
+		json_t *uri = json_object_get(
+		    json_object_get(
+			json_object_get(json_array_get(json_object_get(r, "locations"), 0),
+					"physicalLocation"),
+			"artifactLocation"),
+		    "uri");
+		assert_non_null(uri);
+		assert_true(json_string_value(uri)[0] != '/');
+	}
+	assert_null(strstr(t, "REALKEY"));
+	json_decref(doc);
+	free(t);
+	bwk_findings_free(f);
+}
+
+static void test_suppressed_not_reported(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	bwk_ignore *ig = NULL;
+	assert_int_equal(bwk_ignore_parse("test-secret\n", 12, "ig", &ig, NULL), 0);
+	bwk_ignore_apply(ig, f);
+	bwk_ignore_free(ig);
+	char *t = render(f, BWK_FORMAT_JSON);
+	json_t *doc = json_loads(t, 0, NULL);
+	assert_int_equal(json_array_size(json_object_get(doc, "findings")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(doc, "summary"), "suppressed")), 1);
+	json_decref(doc);
+	free(t);
+	bwk_findings_free(f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_severity_names),
+	    cmocka_unit_test(test_redact),
+	    cmocka_unit_test(test_add_dedupe_sort),
+	    cmocka_unit_test(test_fingerprint_stable_and_secret_free),
+	    cmocka_unit_test(test_fail_policy),
+	    cmocka_unit_test(test_ignore),
+	    cmocka_unit_test(test_report_text),
+	    cmocka_unit_test(test_report_json),
+	    cmocka_unit_test(test_report_sarif),
+	    cmocka_unit_test(test_suppressed_not_reported),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
