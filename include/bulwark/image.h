@@ -1,9 +1,15 @@
-/* bulwark — image inputs. The readers (rootfs directory today; docker-save, OCI layout and
- * engine next) live in src/lib/image/, one file each, registered in one table. */
+/* bulwark — image inputs. The readers (rootfs directory, docker-save tarball, OCI layout as a
+ * directory or tar, Docker engine over its API) live in src/lib/image/, one file each,
+ * registered in one table; every one of them yields the same walker entries (bulwark/walk.h).
+ *
+ * STATUS: bwk_rootfs_walk is implemented; the bwk_image_* API below is the contract that the
+ * image module implements next (issue 3) and that scan and run build on.
+ */
 #ifndef BULWARK_IMAGE_H
 #define BULWARK_IMAGE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bulwark/error.h"
@@ -13,17 +19,100 @@
 extern "C" {
 #endif
 
-/* Limits for walking a root filesystem directory. */
+/* ---- plain root filesystem directory ---------------------------------------------------- */
+
 typedef struct bwk_rootfs_opts {
 	uint64_t max_entries; /* 0: default 5,000,000 */
 	unsigned max_depth;   /* 0: default 256 */
 } bwk_rootfs_opts;
 
 /* Walk the tree below `root` (a directory) fd-relative: never follows a symlink, never leaves
- * the tree, does not cross into other filesystems' special files (device contents are not
- * read). Entries are delivered depth-first in name order from a single thread (worker 0). */
+ * the tree, does not read device contents. Entries are delivered depth-first in name order
+ * from a single thread (worker 0). */
 int bwk_rootfs_walk(const char *root, const bwk_rootfs_opts *opts, const bwk_visitor *v,
 		    bwk_error **err);
+
+/* ---- images ------------------------------------------------------------------------------ */
+
+/* The image config (OCI image-spec config / Docker's container_config), strings owned by the
+ * bwk_image. Arrays are NULL-terminated (never NULL themselves). */
+typedef struct bwk_history_entry {
+	const char *created;
+	const char *created_by; /* the build step: "/bin/sh -c …", "|1 TOKEN=… /bin/sh -c …" */
+	const char *comment;
+	bool empty_layer;
+} bwk_history_entry;
+
+struct bwk_image_config {
+	const char *os, *architecture, *variant;
+	const char *user; /* "" when unset: root */
+	const char *workdir;
+	const char *const *env; /* "KEY=VALUE" */
+	const char *const *cmd;
+	const char *const *entrypoint;
+	const char *const *exposed_ports; /* "80/tcp" */
+	const char *const *volumes;
+	const char *const *label_keys; /* label_keys[i] = label_values[i] */
+	const char *const *label_values;
+	const char *const *healthcheck; /* Test array, NULL-terminated; empty = none */
+	bool has_healthcheck;
+	const bwk_history_entry *history;
+	size_t nhistory;
+	const char *const *diff_ids; /* "sha256:…" per layer */
+	const char *digest;	     /* "sha256:…" of the config blob */
+};
+
+typedef struct bwk_image bwk_image;
+
+typedef enum bwk_verify_mode {
+	BWK_VERIFY_STRICT = 0, /* a digest mismatch is an error (run, unpack) */
+	BWK_VERIFY_REPORT, /* a mismatch goes to visitor->integrity and the walk goes on (scan) */
+} bwk_verify_mode;
+
+typedef struct bwk_image_opts {
+	const char *platform; /* "linux/amd64[/variant]"; NULL: the host's */
+	bwk_verify_mode verify;
+	unsigned threads;	  /* parallel layer walks; 0: number of CPUs */
+	uint64_t max_total_bytes; /* uncompressed, all layers; 0: default */
+	uint64_t max_entries;	  /* per image; 0: default */
+	uint64_t max_ratio;	  /* compression ratio guard; 0: default */
+} bwk_image_opts;
+
+/* Open IMAGE: a docker-save tarball (optionally gzip/zstd compressed), an OCI layout directory
+ * or tarball ("PATH[:REF]"), or "docker:NAME[:TAG]" (Engine API, DOCKER_HOST honoured).
+ * Parses and bounds the manifest/index/config; does not read layers yet. */
+int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
+void bwk_image_close(bwk_image *img);
+
+const bwk_image_config *bwk_image_get_config(const bwk_image *img);
+size_t bwk_image_layer_count(const bwk_image *img);
+const char *bwk_image_layer_digest(const bwk_image *img, size_t i); /* compressed blob digest */
+
+/* Walk every layer (bottom first within a worker; several layers at once when threads > 1).
+ * Every blob is verified against its digest and every layer against its diff_id while it is
+ * streamed. visitor->config is called first. Entry visibility is exact. */
+int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err);
+
+/* Options for unpacking to a directory. */
+typedef struct bwk_unpack_opts {
+	bool keep_setuid; /* keep setuid/setgid bits (default: strip, with a warning) */
+	bool devices;	  /* create device nodes (root only; default: skip with a warning) */
+	bool quiet;	  /* no warnings on stderr */
+} bwk_unpack_opts;
+
+/* Unpack the merged filesystem into a NEW directory `dest` atomically (dest.tmp-XXXX, rename at
+ * the end); hostile entries never write outside it. */
+int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *dest,
+		     bwk_error **err);
+
+/* Layer cache for run: each layer extracted once into CACHE/layers/sha256/<diff_id>/ (atomic,
+ * verified, safe against concurrent bulwark processes). Fills `dirs` with one absolute path per
+ * layer, bottom first (NULL-terminated, caller frees with bwk_strv_free). `cache_dir` NULL:
+ * $XDG_CACHE_HOME/bulwark, or /var/lib/bulwark for root. */
+int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpack_opts *opts,
+			   char ***dirs, bwk_error **err);
+
+void bwk_strv_free(char **v);
 
 #ifdef __cplusplus
 }

@@ -36,6 +36,7 @@ typedef enum bwk_visibility {
 } bwk_visibility;
 
 typedef struct bwk_entry bwk_entry;
+typedef struct bwk_image_config bwk_image_config; /* bulwark/image.h */
 
 /* Sequential content reader of a regular file: returns bytes read, 0 at end, <0 on error. */
 typedef ssize_t (*bwk_entry_read_fn)(void *rctx, void *buf, size_t len, bwk_error **err);
@@ -75,6 +76,16 @@ typedef struct bwk_visitor {
 	int (*layer_begin)(void *ctx, unsigned worker, int layer_index, const char *digest,
 			   bwk_error **err);
 	int (*layer_end)(void *ctx, unsigned worker, int layer_index, bwk_error **err);
+	/* optional: images only, called once before any layer with the parsed image config */
+	int (*config)(void *ctx, const bwk_image_config *cfg, bwk_error **err);
+	/* optional: a digest mismatch found while walking in report mode (scan). `what` names
+	 * the blob ("layer 3", "config"); the walk continues. In strict mode (run, unpack) a
+	 * mismatch is an error instead and this is not called. */
+	int (*integrity)(void *ctx, int layer_index, const char *what, const char *expected,
+			 const char *actual, bwk_error **err);
+	/* optional: after the last layer, for every entry path reported HIDDEN/UNKNOWN while
+	 * walking in parallel, the image module may call this to settle visibility. */
+	int (*walk_end)(void *ctx, bwk_error **err);
 } bwk_visitor;
 
 #ifdef __cplusplus
