@@ -11,6 +11,8 @@
 const cli_cmd cli_commands[] = {
     {"scan", "audit an image or root filesystem: secrets, risky settings, integrity",
      cmd_scan_usage, cmd_scan},
+    {"audit", "audit the host, the Docker daemon, containers and workload files", cmd_audit_usage,
+     cmd_audit},
     {NULL, NULL, NULL, NULL},
 };
 

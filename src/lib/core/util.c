@@ -204,7 +204,11 @@ int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char 
 				     "%s: file is %lld bytes, over the %zu-byte limit", path,
 				     (long long)st.st_size, max);
 	/* The size may change under us: read until EOF but never past max. */
+	/* procfs/sysfs files report size 0 and /proc/sys ones only answer a read at offset 0:
+	 * start with a page so that they arrive in one read. */
 	size_t cap = (size_t)st.st_size + 1, n = 0;
+	if (cap < 4096)
+		cap = max + 1 < 4096 ? max + 1 : 4096;
 	cleanup_free char *buf = xmalloc(cap);
 	for (;;) {
 		if (n + 1 >= cap) {

@@ -1,0 +1,209 @@
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bulwark/audit.h"
+#include "cli.h"
+
+const char cmd_audit_usage[] =
+    "usage: bulwark audit [OPTIONS] host | daemon | containers | FILE…\n"
+    "\n"
+    "Audit what surrounds containers, mapped to the CIS Docker Benchmark and the Kubernetes\n"
+    "Pod Security Standards (docs/audit.md):\n"
+    "  host         kernel CVEs, hardening sysctls, seccomp/AppArmor/SELinux, cgroups\n"
+    "  daemon       daemon.json, dockerd flags, API socket and TCP listeners, engine CVEs\n"
+    "  containers   every running container of the live engine (--all: every container)\n"
+    "  FILE…        docker inspect JSON, compose.yaml, Kubernetes manifests, OCI config.json\n"
+    "               (type detected from content; '-' reads standard input; name a file\n"
+    "               called host/daemon/containers as ./host)\n"
+    "\n"
+    "options:\n" CLI_REPORT_HELP
+    "  -a, --all               containers: include stopped containers\n"
+    "  -H, --host URL          engine endpoint, unix:///path or tcp://host:port\n"
+    "                          (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n"
+    "      --daemon-config F   daemon.json to audit (default: dockerd's --config-file,\n"
+    "                          else /etc/docker/daemon.json)\n"
+    "      --no-engine         daemon: audit configuration only, do not ask the engine\n"
+    "      --no-probe          daemon: do not probe configured TCP listeners\n"
+    "      --data DIR          kernel-cves.yaml/engine-cves.yaml from DIR instead of the\n"
+    "                          built-in tables (env BWK_DATA_DIR)\n"
+    "      --proc-root DIR     read /proc from DIR (env BWK_PROC_ROOT; for tests)\n"
+    "      --sys-root DIR      read /sys from DIR (env BWK_SYS_ROOT)\n"
+    "      --root DIR          host filesystem root for /etc and /var/lib/docker\n"
+    "      --timeout MS        engine API and probe timeout (default 5000)\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "examples:\n"
+    "  bulwark audit host\n"
+    "  bulwark audit daemon --fail-on critical\n"
+    "  bulwark audit containers --all --format sarif -o containers.sarif\n"
+    "  bulwark audit compose.yaml k8s/*.yaml\n"
+    "  docker inspect $(docker ps -q) | bulwark audit -\n";
+
+#define MAX_STDIN ((size_t)64 << 20)
+
+static int read_stdin(char **data, size_t *len)
+{
+	size_t cap = 65536, n = 0;
+	char *buf = malloc(cap);
+	if (!buf)
+		return -1;
+	for (;;) {
+		if (n == cap) {
+			if (cap > MAX_STDIN) {
+				free(buf);
+				errno = EFBIG;
+				return -1;
+			}
+			cap *= 2;
+			char *nb = realloc(buf, cap);
+			if (!nb) {
+				free(buf);
+				return -1;
+			}
+			buf = nb;
+		}
+		ssize_t r = read(0, buf + n, cap - n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			free(buf);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	*data = buf;
+	*len = n;
+	return 0;
+}
+
+int cmd_audit(int argc, char **argv)
+{
+	const cli_cmd *cmd = cli_find("audit");
+	static const struct option longopts[] = {CLI_REPORT_OPTIONS,
+						 {"all", no_argument, NULL, 'a'},
+						 {"host", required_argument, NULL, 'H'},
+						 {"daemon-config", required_argument, NULL, 0x200},
+						 {"no-engine", no_argument, NULL, 0x201},
+						 {"no-probe", no_argument, NULL, 0x202},
+						 {"data", required_argument, NULL, 0x203},
+						 {"proc-root", required_argument, NULL, 0x204},
+						 {"sys-root", required_argument, NULL, 0x205},
+						 {"root", required_argument, NULL, 0x206},
+						 {"timeout", required_argument, NULL, 0x207},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	cli_report rep;
+	cli_report_init(&rep);
+	bwk_audit_opts ao = {0};
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":" CLI_REPORT_SHORTOPTS "aH:h", longopts, NULL)) !=
+	       -1) {
+		int r = cli_report_option(cmd, &rep, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
+		switch (opt) {
+		case 'a':
+			ao.all = true;
+			break;
+		case 'H':
+			ao.host = optarg;
+			break;
+		case 0x200:
+			ao.daemon_config = optarg;
+			break;
+		case 0x201:
+			ao.no_engine = true;
+			break;
+		case 0x202:
+			ao.no_probe = true;
+			break;
+		case 0x203:
+			ao.data_dir = optarg;
+			break;
+		case 0x204:
+			ao.proc_root = optarg;
+			break;
+		case 0x205:
+			ao.sys_root = optarg;
+			break;
+		case 0x206:
+			ao.root = optarg;
+			break;
+		case 0x207: {
+			char *end = NULL;
+			long ms = strtol(optarg, &end, 10);
+			if (!*optarg || *end || ms < 1 || ms > 600000)
+				return cli_usage_error(cmd, "--timeout takes milliseconds (1-600000)");
+			ao.timeout_ms = (int)ms;
+			break;
+		}
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return EXIT_CLEAN;
+		case ':':
+			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind == argc)
+		return cli_usage_error(cmd, "missing what to audit: host, daemon, containers or "
+					    "FILE");
+	const char *what = argv[optind];
+	bool sub = !strcmp(what, "host") || !strcmp(what, "daemon") || !strcmp(what, "containers");
+	if (sub && argc - optind > 1)
+		return cli_usage_error(cmd, "audit %s takes no further arguments", what);
+	if (ao.all && strcmp(what, "containers"))
+		return cli_usage_error(cmd, "--all applies to 'audit containers' only");
+
+	bwk_findings *f = bwk_findings_new();
+	bwk_error *err = NULL;
+	int rc = 0;
+	char command[32];
+	const char *target = what;
+	if (!strcmp(what, "host")) {
+		rc = bwk_audit_host(&ao, f, &err);
+	} else if (!strcmp(what, "daemon")) {
+		rc = bwk_audit_daemon(&ao, f, &err);
+	} else if (!strcmp(what, "containers")) {
+		rc = bwk_audit_containers(&ao, f, &err);
+	} else {
+		for (int i = optind; i < argc && rc == 0; i++) {
+			if (!strcmp(argv[i], "-")) {
+				char *data = NULL;
+				size_t len = 0;
+				if (read_stdin(&data, &len) < 0) {
+					bwk_error_set(&err, errno == EFBIG ? BWK_E_LIMIT : BWK_E_IO,
+						      errno, "standard input: cannot read (limit %zu "
+							     "bytes)",
+						      MAX_STDIN);
+					rc = -1;
+					break;
+				}
+				rc = bwk_audit_buffer("-", data, len, BWK_WL_AUTO, &ao, f, &err);
+				free(data);
+			} else {
+				rc = bwk_audit_file(argv[i], &ao, f, &err);
+			}
+		}
+		what = "files";
+		if (argc - optind > 1)
+			target = "(several files)";
+	}
+	snprintf(command, sizeof(command), "audit %s", what);
+	if (rc < 0)
+		rc = cli_fail(err, EXIT_USAGE);
+	else
+		rc = cli_report_finish(&rep, f, command, target);
+	bwk_findings_free(f);
+	return rc;
+}

@@ -1,0 +1,149 @@
+/* `bulwark audit FILE`: read a workload description, detect its kind from the content, and
+ * run the workload rules over every container it describes. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+#include "core/yaml_tree.h"
+
+/* A 10k-object manifest stream is a few MiB; anything past this is not a hand-written file. */
+#define MAX_WL_INPUT ((size_t)64 << 20)
+
+static const char unknown_msg[] =
+    "%s: unknown input: not docker inspect JSON, a Compose file (no 'services' mapping), a "
+    "Kubernetes manifest (no apiVersion/kind) or an OCI config.json (no ociVersion)";
+
+static bwk_workload_kind detect(const json_t *root)
+{
+	if (json_is_array(root)) {
+		const json_t *first = json_array_get(root, 0);
+		if (!first || json_object_get(first, "HostConfig"))
+			return BWK_WL_INSPECT;
+		return BWK_WL_AUTO;
+	}
+	if (!json_is_object(root))
+		return BWK_WL_AUTO;
+	if (js_str(root, "ociVersion"))
+		return BWK_WL_OCI;
+	if (js_str(root, "apiVersion") && js_str(root, "kind"))
+		return BWK_WL_K8S;
+	if (json_object_get(root, "HostConfig") && json_object_get(root, "Config"))
+		return BWK_WL_INSPECT;
+	if (json_is_object(json_object_get(root, "services")))
+		return BWK_WL_COMPOSE;
+	return BWK_WL_AUTO;
+}
+
+static int dispatch(reader_ctx *r, bwk_workload_kind kind, const json_t *root, bwk_error **err)
+{
+	switch (kind) {
+	case BWK_WL_INSPECT:
+		return read_inspect(r, root, err);
+	case BWK_WL_COMPOSE:
+		return read_compose(r, root, err);
+	case BWK_WL_K8S:
+		return read_k8s(r, root, "", err);
+	case BWK_WL_OCI:
+		return read_oci(r, root, err);
+	default:
+		return bwk_error_set(err, BWK_E_INPUT, 0, unknown_msg, r->name);
+	}
+}
+
+typedef struct stream_ctx {
+	reader_ctx *r;
+	bwk_workload_kind kind;
+	size_t docs;
+} stream_ctx;
+
+static int on_doc(void *ctx, const bwk_yaml_doc *doc, bwk_error **err)
+{
+	stream_ctx *s = ctx;
+	const json_t *root = bwk_yaml_doc_root(doc);
+	if (!root || json_is_null(root))
+		return 0; /* "---" separators around nothing */
+	s->r->doc = doc;
+	s->r->line = bwk_yaml_doc_line(doc);
+	if (s->kind == BWK_WL_AUTO) {
+		s->kind = detect(root);
+		if (s->kind == BWK_WL_AUTO)
+			return bwk_error_set(err, BWK_E_INPUT, 0, unknown_msg, s->r->name);
+	} else if (s->docs > 0 && s->kind != BWK_WL_K8S) {
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s:%u: a %s file has one document; this is document %u",
+				     s->r->name, s->r->line, bwk_workload_kind_name(s->kind),
+				     bwk_yaml_doc_index(doc) + 1);
+	}
+	s->docs++;
+	int rc = dispatch(s->r, s->kind, root, err);
+	s->r->doc = NULL;
+	return rc;
+}
+
+static bool looks_like_json(const char *data, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')
+			continue;
+		return data[i] == '{' || data[i] == '[';
+	}
+	return false;
+}
+
+
+static int audit_input(const char *name, const char *data, size_t len, bwk_workload_kind kind,
+		       wl_ctx *wl, bwk_error **err)
+{
+	reader_ctx r = {.wl = wl, .name = name};
+	if (len > MAX_WL_INPUT)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: input is %zu bytes, over the %zu-byte limit", name, len,
+				     MAX_WL_INPUT);
+	if (looks_like_json(data, len)) {
+		json_error_t je;
+		json_auto_t *root =
+		    json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+		if (!root)
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%d: invalid JSON: %s", name,
+					     je.line, je.text);
+		bwk_workload_kind k = kind != BWK_WL_AUTO ? kind : detect(root);
+		return dispatch(&r, k, root, err);
+	}
+	stream_ctx s = {.r = &r, .kind = kind};
+	bwk_yaml_limits lim = {.max_bytes = MAX_WL_INPUT};
+	if (bwk_yaml_parse(name, data, len, &lim, on_doc, &s, err) < 0)
+		return -1;
+	if (s.docs == 0)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: empty input: no document to audit",
+				     name);
+	return 0;
+}
+
+int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workload_kind kind,
+		     const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
+{
+	wl_ctx wl = {.target = name, .out = out, .opts = o};
+	return audit_input(name, data, len, kind, &wl, err);
+}
+
+int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	if (bwk_read_file_at(AT_FDCWD, path, MAX_WL_INPUT, true, &data, &len, err) < 0)
+		return -1;
+	return bwk_audit_buffer(path, data, len, BWK_WL_AUTO, o, out, err);
+}
+
+size_t bwk_audit_rules(const bwk_rule **out, size_t max)
+{
+	size_t n = 0;
+	const bwk_rule *const *tabs[] = {wl_rules_meta, host_rules_meta, daemon_rules_meta};
+	for (size_t t = 0; t < 3; t++)
+		for (size_t i = 0; tabs[t][i]; i++, n++)
+			if (out && n < max)
+				out[n] = tabs[t][i];
+	return n;
+}

@@ -1,0 +1,219 @@
+#ifndef BWK_AUDIT_PRIVATE_H
+#define BWK_AUDIT_PRIVATE_H
+#ifndef BWK_IN_AUDIT
+#error "audit_private.h is private to src/lib/audit"
+#endif
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "bulwark/audit.h"
+#include "core/util.h"
+
+/* ---- the one workload model every input kind is normalised into ---- */
+
+/* Fields an input kind can express. A rule fires only when the kind can express its fix:
+ * a Kubernetes manifest has no pids limit, an OCI config has no published ports. */
+enum {
+	WF_PRIVILEGED = 1u << 0,
+	WF_CAPS = 1u << 1,
+	WF_HOST_PID = 1u << 2,
+	WF_HOST_IPC = 1u << 3,
+	WF_HOST_NET = 1u << 4,
+	WF_HOST_UTS = 1u << 5,
+	WF_HOST_USERNS = 1u << 6,
+	WF_MOUNTS = 1u << 7,
+	WF_PROPAGATION = 1u << 8,
+	WF_DEVICES = 1u << 9,
+	WF_SECCOMP = 1u << 10,
+	WF_APPARMOR = 1u << 11,
+	WF_SELINUX = 1u << 12,
+	WF_NNP = 1u << 13,
+	WF_USER = 1u << 14,
+	WF_RO_ROOTFS = 1u << 15,
+	WF_MEM_LIMIT = 1u << 16,
+	WF_PIDS_LIMIT = 1u << 17,
+	WF_CPU_LIMIT = 1u << 18,
+	WF_PORTS = 1u << 19,
+	WF_RESTART = 1u << 20,
+	WF_ENV = 1u << 21,
+	WF_IMAGE = 1u << 22,
+	WF_HOSTPATH = 1u << 23,
+	WF_SA_TOKEN = 1u << 24,
+};
+
+typedef enum tri { TRI_UNSET = 0, TRI_FALSE, TRI_TRUE } tri;
+
+typedef struct wl_mount {
+	char *source; /* host path (bind / hostPath), NULL for volumes and tmpfs */
+	char *target;
+	bool rw;
+	bool hostpath; /* a Kubernetes hostPath volume */
+	char *propagation;
+	char *key;
+} wl_mount;
+
+typedef struct wl_port {
+	char *host_ip; /* NULL or "" = every interface */
+	unsigned host_port, container_port;
+	char *key;
+} wl_port;
+
+typedef struct wl_str {
+	char *s;
+	char *key;
+} wl_str;
+
+typedef struct wl_env {
+	char *name, *value;
+	char *key;
+} wl_env;
+
+typedef struct workload {
+	bwk_workload_kind kind;
+	uint32_t fields; /* WF_* this input kind can express */
+	char *name;	 /* "web" (compose), "Deployment/ns/app:nginx" (k8s), container name … */
+	char *key;	 /* key prefix of the workload in its input ("services.web") */
+	unsigned line;
+
+	bool privileged;
+	wl_str *cap_add, *cap_drop; /* upper case, without CAP_ */
+	size_t ncap_add, ncap_drop;
+	bool host_pid, host_ipc, host_net, host_uts, host_userns;
+	wl_mount *mounts;
+	size_t nmounts;
+	wl_str *devices;
+	size_t ndevices;
+	char *seccomp;	  /* NULL = runtime default, "unconfined", or a profile name */
+	bool seccomp_unset_means_unconfined; /* Kubernetes before SeccompDefault, OCI */
+	char *apparmor;	  /* NULL = runtime default, "unconfined", or a profile */
+	bool selinux_disabled;
+	tri no_new_privs; /* TRI_TRUE: no-new-privileges / allowPrivilegeEscalation: false */
+	char *user;	  /* as written, NULL if unset */
+	int64_t uid;	  /* -1 unknown */
+	tri run_as_non_root;
+	tri ro_rootfs;
+	int64_t mem_limit, pids_limit; /* 0 = none */
+	double cpu_limit;	       /* CPUs, 0 = none */
+	wl_port *ports;
+	size_t nports;
+	char *restart; /* policy name, NULL = none */
+	int64_t restart_max;
+	wl_env *env;
+	size_t nenv;
+	char *image;
+	tri automount_sa_token;
+	char *sa_key;
+} workload;
+
+workload *wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
+void wl_free(workload *w);
+void wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
+void wl_add_mount(workload *w, const char *source, const char *target, bool rw,
+		  const char *propagation, bool hostpath, const char *key);
+void wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
+		 const char *key);
+void wl_add_device(workload *w, const char *path, const char *key);
+void wl_add_env(workload *w, const char *name, const char *value, const char *key);
+bool wl_has_cap(const wl_str *v, size_t n, const char *cap);
+/* uid from "1000", "1000:1000", "root", "nobody:nogroup" … (-1 unknown) */
+int64_t wl_uid_from_user(const char *user);
+
+void wl_security_opt(workload *w, const char *opt);
+int64_t wl_parse_size(const json_t *v);
+
+/* Fields each kind can express. */
+uint32_t wl_kind_fields(bwk_workload_kind k);
+
+/* Apply the workload rule table and add findings for `target`. */
+typedef struct wl_ctx {
+	const char *target;
+	bwk_findings *out;
+	const bwk_audit_opts *opts;
+	struct bwk_secrets *secrets; /* NULL: secret-in-env rule off */
+} wl_ctx;
+int wl_check(wl_ctx *c, const workload *w, bwk_error **err);
+extern const bwk_rule *const wl_rules_meta[];
+
+/* ---- readers: json -> workloads, each calls wl_check ---- */
+typedef struct reader_ctx {
+	wl_ctx *wl;
+	const char *name; /* input name for errors */
+	unsigned line;	  /* line of the current document (YAML), 0 for JSON */
+	const struct bwk_yaml_doc *doc;
+} reader_ctx;
+
+int read_inspect(reader_ctx *r, const json_t *root, bwk_error **err);
+int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err);
+int read_compose(reader_ctx *r, const json_t *root, bwk_error **err);
+int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err);
+int read_oci(reader_ctx *r, const json_t *root, bwk_error **err);
+
+/* json helpers */
+const char *js_str(const json_t *o, const char *k);
+bool js_true(const json_t *o, const char *k);
+tri js_tri(const json_t *o, const char *k);
+/* number or numeric string; false if absent/other */
+bool js_num(const json_t *o, const char *k, double *out);
+const json_t *js_path(const json_t *o, const char *dotted);
+
+/* ---- CVE tables (data/kernel-cves.yaml, data/engine-cves.yaml) ---- */
+typedef struct cve_entry {
+	char *id, *name, *severity, *klass, *component, *introduced, *description, *remediation,
+	    *note;
+	char **fixed;
+	size_t nfixed;
+	char **refs; /* NULL-terminated */
+	char **requires;
+	size_t nrequires;
+} cve_entry;
+
+typedef struct cve_table {
+	cve_entry *e;
+	size_t n;
+} cve_table;
+
+/* which: "kernel-cves.yaml" or "engine-cves.yaml"; from data_dir when set, else built in */
+int cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
+int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
+		    bwk_error **err);
+void cve_table_free(cve_table *t);
+/* Add a finding for each entry matching `version` (component NULL: kernel table). `absent`
+ * lists preconditions known absent (downgrade to info). */
+int cve_report(const cve_table *t, const char *component, const char *version,
+	       const char *const *absent, bwk_category cat, const char *target, const char *key,
+	       bwk_findings *out, bwk_error **err);
+
+/* ---- host/daemon helpers ---- */
+const char *opt_proc_root(const bwk_audit_opts *o);
+const char *opt_sys_root(const bwk_audit_opts *o);
+const char *opt_data_dir(const bwk_audit_opts *o);
+/* ROOT + abs path (root "/" or NULL gives the path itself). Caller frees. */
+char *opt_rooted(const bwk_audit_opts *o, const char *abs);
+
+/* Report a rule with a message/evidence at a key. */
+int audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
+	      const char *key, unsigned line, const char *message, const char *evidence,
+	      bwk_error **err);
+
+/* ---- engine API (libcurl over the unix socket or TCP) ---- */
+typedef struct engine {
+	char *host; /* as given */
+	char *socket_path;
+	char *base_url;
+	bool tls;
+	char *cert_dir;
+	int timeout_ms;
+} engine;
+
+int engine_open(const bwk_audit_opts *o, engine *e, bwk_error **err);
+void engine_close(engine *e);
+/* GET path; JSON body parsed with a size cap. */
+int engine_get_json(engine *e, const char *path, json_t **out, bwk_error **err);
+/* TCP connect + GET /_ping without TLS: 1 answers as a Docker API, 0 no */
+int engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail);
+
+extern const bwk_rule *const host_rules_meta[];
+extern const bwk_rule *const daemon_rules_meta[];
+
+#endif

@@ -1,0 +1,61 @@
+/* `bulwark audit containers`: every (running) container of the live engine, read from the same
+ * inspect data `docker inspect` prints and checked with the workload rule table. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+
+/* The engine answers with one entry per container; this bounds the work on a huge host. */
+#define MAX_CONTAINERS 10000
+
+
+static void engine_closep(engine *e)
+{
+	engine_close(e);
+}
+
+int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
+{
+	__attribute__((cleanup(engine_closep))) engine eng = {0};
+	if (engine_open(o, &eng, err) < 0)
+		return -1;
+	json_auto_t *list = NULL;
+	if (engine_get_json(&eng, o && o->all ? "/containers/json?all=1" : "/containers/json",
+			    &list, err) < 0)
+		return -1;
+	if (!json_is_array(list))
+		return bwk_error_set(err, BWK_E_INPUT, 0, "engine %s: /containers/json: not a list",
+				     eng.host);
+	if (json_array_size(list) > MAX_CONTAINERS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "engine %s: more than %d containers: audit them in batches "
+				     "with `docker inspect … | bulwark audit -`",
+				     eng.host, MAX_CONTAINERS);
+	wl_ctx wl = {.target = eng.host, .out = out, .opts = o};
+	reader_ctx r = {.wl = &wl, .name = eng.host};
+	size_t i;
+	const json_t *c;
+	json_array_foreach(list, i, c)
+	{
+		const char *id = js_str(c, "Id");
+		if (!id || strspn(id, "0123456789abcdef") != strlen(id))
+			continue;
+		cleanup_free char *path = xasprintf("/containers/%s/json", id);
+		json_auto_t *ins = NULL;
+		bwk_error *e = NULL;
+		if (engine_get_json(&eng, path, &ins, &e) < 0) {
+			/* removed between the list and the inspect: not an error */
+			if (bwk_error_code(e) == BWK_E_NOTFOUND) {
+				bwk_error_free(e);
+				continue;
+			}
+			*err = e;
+			return -1;
+		}
+		const char *name = js_str(ins, "Name");
+		if (read_inspect_one(&r, ins, name && *name == '/' ? name + 1 : id, err) < 0)
+			return -1;
+	}
+	return 0;
+}

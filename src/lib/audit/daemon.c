@@ -1,0 +1,453 @@
+/* `bulwark audit daemon`: the Docker daemon's configuration (daemon.json + dockerd flags), its
+ * API socket and listeners, and the live engine's settings and component versions. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audit/audit_private.h"
+#include "audit/daemon_private.h"
+#include "core/cleanup.h"
+
+#define CIS(n)	"CIS Docker Benchmark " n
+#define DDOC	"https://docs.docker.com/reference/cli/dockerd/"
+#define DSEC(a) "https://docs.docker.com/engine/security/" a
+
+#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
+	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
+	static const bwk_rule var = {id_, BWK_CAT_DAEMON, sev, title_, desc, fix, refs_##var}
+
+RULE(r_tcp, "daemon-tcp-no-tls", BWK_SEV_CRITICAL, "Docker API on TCP without TLS",
+     "Anyone who can reach the port controls the engine without credentials: they can start a "
+     "privileged container with the host's / mounted, i.e. they are root on the host.",
+     "Remove the tcp:// listener (use the unix socket, or SSH: DOCKER_HOST=ssh://host), or "
+     "protect it with --tlsverify and client certificates.",
+     CIS("2.7"), DSEC("protect-access/"));
+RULE(r_tcpv, "daemon-tcp-no-client-auth", BWK_SEV_HIGH,
+     "Docker API on TCP with TLS but no client verification",
+     "--tls without --tlsverify encrypts the connection but accepts every client: anyone who "
+     "can reach the port is root on the host.",
+     "Set tlsverify: true and tlscacert so that only clients with a certificate signed by your "
+     "CA are accepted.",
+     CIS("2.7"), DSEC("protect-access/"));
+RULE(r_sock, "daemon-socket-permissions", BWK_SEV_HIGH, "Docker socket too permissive",
+     "Write access to the engine socket is root on the host; it must belong to root and only "
+     "the docker group may use it.",
+     "chown root:docker /var/run/docker.sock && chmod 660 /var/run/docker.sock (set the "
+     "socket unit's SocketMode=0660).",
+     CIS("3.15"), CIS("3.16"));
+RULE(r_group, "daemon-docker-group-members", BWK_SEV_INFO, "Members of the docker group",
+     "Every member of the docker group can use the engine socket and is therefore root on "
+     "the host.",
+     "Keep the group to administrators who would have root anyway; consider rootless Docker "
+     "for the others.",
+     CIS("1.1.2"), DSEC("#docker-daemon-attack-surface"));
+RULE(r_userns, "daemon-userns-remap-off", BWK_SEV_LOW, "User namespace remapping off",
+     "Without userns-remap, uid 0 in a container is uid 0 on the host: any escape or writable "
+     "host mount is root-owned.",
+     "Set \"userns-remap\": \"default\" in daemon.json (or run Docker rootless).", CIS("2.9"),
+     DSEC("userns-remap/"));
+RULE(r_icc, "daemon-icc-enabled", BWK_SEV_MEDIUM,
+     "Inter-container communication on the default bridge",
+     "Every container on the default bridge can reach every other one on all ports: one "
+     "compromised container can attack the rest.",
+     "Set \"icc\": false and link containers through user-defined networks.", CIS("2.2"),
+     DDOC);
+RULE(r_nnp, "daemon-no-new-privileges-off", BWK_SEV_LOW,
+     "no-new-privileges not the default",
+     "Containers started without --security-opt no-new-privileges can gain privileges through "
+     "setuid binaries in their image.",
+     "Set \"no-new-privileges\": true in daemon.json.", CIS("2.14"), DDOC);
+RULE(r_live, "daemon-live-restore-off", BWK_SEV_LOW, "live-restore off",
+     "Containers stop whenever the daemon restarts, which discourages prompt engine upgrades.",
+     "Set \"live-restore\": true.", CIS("2.15"),
+     "https://docs.docker.com/engine/daemon/live-restore/");
+RULE(r_proxy, "daemon-userland-proxy-on", BWK_SEV_LOW, "userland-proxy on",
+     "docker-proxy processes forward published ports in user space: more code exposed to the "
+     "network and hairpin traffic that bypasses iptables rules.",
+     "Set \"userland-proxy\": false.", CIS("2.16"), DDOC);
+RULE(r_insecure, "daemon-insecure-registry", BWK_SEV_HIGH, "Insecure registry allowed",
+     "Images from this registry are pulled over plain HTTP or unverified TLS: anyone on the "
+     "path can replace them with their own.",
+     "Remove it from insecure-registries and give the registry a valid certificate.",
+     CIS("2.5"), "https://docs.docker.com/registry/insecure/");
+RULE(r_ulimit, "daemon-default-ulimits-unset", BWK_SEV_LOW, "No default ulimits",
+     "Containers inherit the daemon's (usually very high) limits on open files and "
+     "processes.",
+     "Set \"default-ulimits\" (nofile, nproc) in daemon.json.", CIS("2.8"), DDOC);
+RULE(r_log, "daemon-log-driver", BWK_SEV_LOW, "Container logging unsafe",
+     "With log-driver none there is no record of what containers did; json-file without "
+     "max-size lets one chatty container fill the disk.",
+     "Use a remote log driver (syslog, journald, fluentd …) or json-file/local with log-opts "
+     "max-size and max-file.",
+     CIS("2.13"), "https://docs.docker.com/engine/logging/configure/");
+RULE(r_exp, "daemon-experimental", BWK_SEV_LOW, "Experimental features enabled",
+     "Experimental engine features are not covered by the usual security maintenance.",
+     "Set \"experimental\": false on production hosts.", CIS("2.18"), DDOC);
+RULE(r_seccomp, "daemon-seccomp-unconfined", BWK_SEV_HIGH,
+     "Daemon-wide seccomp profile disabled",
+     "seccomp-profile unconfined removes the system call filter from every container that does "
+     "not bring its own.",
+     "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in default or a stricter "
+     "profile).",
+     CIS("2.17"), DSEC("seccomp/"));
+RULE(r_debug, "daemon-debug-logging", BWK_SEV_LOW, "Daemon debug logging",
+     "Debug logs record request details (including parts of configuration) and grow fast.",
+     "Use log-level info and debug only while troubleshooting.", CIS("2.3"), DDOC);
+RULE(r_unreach, "daemon-engine-unreachable", BWK_SEV_INFO, "Engine not reachable",
+     "The live engine could not be asked for its settings and versions; only the "
+     "configuration files were audited.",
+     "Run bulwark with access to the socket (root or the docker group), or pass --host.",
+     DDOC);
+
+const bwk_rule *const daemon_rules_meta[] = {
+    &r_tcp, &r_tcpv, &r_sock,	 &r_group, &r_userns,  &r_icc,	 &r_nnp,	 &r_live, &r_proxy,
+    &r_insecure, &r_ulimit, &r_log, &r_exp,	&r_seccomp, &r_debug, &r_unreach, NULL};
+
+typedef struct dctx {
+	const bwk_audit_opts *o;
+	bwk_findings *out;
+	const char *target;
+	json_t *cfg;  /* daemon.json + flags */
+	json_t *info; /* /info, NULL when the engine was not asked */
+} dctx;
+
+static int add(dctx *d, const bwk_rule *r, int sev, const char *key, const char *msg,
+	       bwk_error **err)
+{
+	return audit_add(d->out, r, sev, d->target, key, 0, msg, NULL, err);
+}
+
+/* A boolean setting: the live engine's answer when there is one, else the configuration. */
+static tri setting(dctx *d, const char *key)
+{
+	return js_tri(d->cfg, key);
+}
+
+/* "tcp://1.2.3.4:2375", "tcp://:2375", "tcp://[::1]:2376", "tcp://host" */
+static void split_hostport(const char *hp, bool tls, char **host, int *port)
+{
+	const char *p = hp;
+	const char *colon;
+	if (*p == '[') {
+		const char *close = strchr(p, ']');
+		*host = xstrndup(p + 1, close ? (size_t)(close - p - 1) : strlen(p + 1));
+		colon = close ? strchr(close, ':') : NULL;
+	} else {
+		colon = strrchr(p, ':');
+		*host = xstrndup(p, colon ? (size_t)(colon - p) : strlen(p));
+	}
+	*port = colon ? (int)strtol(colon + 1, NULL, 10) : (tls ? 2376 : 2375);
+	/* the probe goes only to the configured address; a wildcard is reached on loopback */
+	if (!**host || !strcmp(*host, "0.0.0.0")) {
+		free(*host);
+		*host = xstrdup("127.0.0.1");
+	} else if (!strcmp(*host, "::")) {
+		free(*host);
+		*host = xstrdup("::1");
+	}
+}
+
+static int check_listeners(dctx *d, bwk_error **err)
+{
+	bool tls = setting(d, "tls") == TRI_TRUE || setting(d, "tlsverify") == TRI_TRUE;
+	bool verify = setting(d, "tlsverify") == TRI_TRUE;
+	size_t i;
+	const json_t *h;
+	json_array_foreach(json_object_get(d->cfg, "hosts"), i, h)
+	{
+		const char *s = json_string_value(h);
+		if (!s || strncmp(s, "tcp://", 6) || (tls && verify))
+			continue;
+		cleanup_free char *addr = NULL;
+		int port = 0;
+		cleanup_free char *hp = xstrndup(s + 6, strcspn(s + 6, "/"));
+		split_hostport(hp, tls, &addr, &port);
+		cleanup_free char *detail = NULL;
+		int answered = -1;
+		if (!d->o || !d->o->no_probe)
+			answered = engine_probe_tcp(addr, port, 1000, &detail);
+		cleanup_free char *msg =
+		    xasprintf("%s listens %s%s%s", s,
+			      tls ? "with TLS but without client-certificate verification"
+				  : "without TLS",
+			      detail ? "; probe: " : "", detail ? detail : "");
+		/* configured but not answering (yet): still wrong, less urgent */
+		int sev = answered == 0 ? (int)BWK_SEV_HIGH : -1;
+		cleanup_free char *key = xasprintf("hosts[%zu]", i);
+		if (add(d, tls ? &r_tcpv : &r_tcp, sev, key, msg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* gid -> name and the docker group's members from ROOT/etc/group */
+static char *group_name(const char *etc_group, gid_t gid, char **docker_members)
+{
+	char *name = NULL;
+	if (!etc_group)
+		return NULL;
+	cleanup_free char *copy = xstrdup(etc_group);
+	char *save = NULL;
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {0};
+		char *p = line;
+		for (int k = 0; k < 4; k++) {
+			f[k] = p;
+			char *c = p ? strchr(p, ':') : NULL;
+			if (c)
+				*c = 0;
+			p = c ? c + 1 : NULL;
+		}
+		if (!f[2])
+			continue;
+		char *end = NULL;
+		long g = strtol(f[2], &end, 10);
+		if (end != f[2] && g == (long)gid && !name)
+			name = xstrdup(f[0]);
+		if (docker_members && !strcmp(f[0], "docker") && f[3] && !*docker_members)
+			*docker_members = xstrdup(f[3]);
+	}
+	return name;
+}
+
+static int check_socket(dctx *d, const char *sock, bwk_error **err)
+{
+	cleanup_free char *gpath = opt_rooted(d->o, "/etc/group");
+	cleanup_free char *etc_group = NULL;
+	size_t len;
+	bwk_error *e = NULL;
+	if (bwk_read_file_at(AT_FDCWD, gpath, 4 << 20, true, &etc_group, &len, &e) < 0)
+		bwk_error_free(e);
+	cleanup_free char *members = NULL;
+	cleanup_free char *unused = group_name(etc_group, (gid_t)-2, &members);
+	if (members && *members) {
+		cleanup_free char *msg = xasprintf("docker group members: %s", members);
+		if (add(d, &r_group, -1, "group docker", msg, err) < 0)
+			return -1;
+	}
+	if (!sock)
+		return 0;
+	struct stat st;
+	if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return 0;
+	cleanup_free char *gname = group_name(etc_group, st.st_gid, NULL);
+	cleanup_free char *msg = NULL;
+	int sev = -1;
+	if (st.st_mode & 0006) {
+		msg = xasprintf("%s is mode %04o: every local user can use it", sock,
+				st.st_mode & 07777);
+		sev = BWK_SEV_CRITICAL;
+	} else if (st.st_uid != 0) {
+		msg = xasprintf("%s is owned by uid %u, not root", sock, (unsigned)st.st_uid);
+	} else if ((st.st_mode & 0060) && st.st_gid != 0 &&
+		   (!gname || strcmp(gname, "docker"))) {
+		msg = xasprintf("%s is group-accessible to group %s (gid %u), not docker", sock,
+				gname ? gname : "?", (unsigned)st.st_gid);
+		sev = BWK_SEV_MEDIUM;
+	}
+	return msg ? add(d, &r_sock, sev, sock, msg, err) : 0;
+}
+
+static int check_settings(dctx *d, bwk_error **err)
+{
+	const json_t *info = d->info;
+	bool userns = false;
+	const char *remap = js_str(d->cfg, "userns-remap");
+	userns = remap && *remap;
+	size_t i;
+	const json_t *v;
+	bool info_seccomp_unconfined = false;
+	json_array_foreach(json_object_get(info, "SecurityOptions"), i, v)
+	{
+		const char *s = json_string_value(v);
+		if (s && !strncmp(s, "name=userns", 11))
+			userns = true;
+		if (s && strstr(s, "name=seccomp") && strstr(s, "profile=unconfined"))
+			info_seccomp_unconfined = true;
+	}
+	if (!userns && add(d, &r_userns, -1, "userns-remap", "userns-remap is not set", err) < 0)
+		return -1;
+	if (setting(d, "icc") != TRI_FALSE &&
+	    add(d, &r_icc, -1, "icc", "icc is not false", err) < 0)
+		return -1;
+	if (setting(d, "no-new-privileges") != TRI_TRUE &&
+	    add(d, &r_nnp, -1, "no-new-privileges", "no-new-privileges is not true", err) < 0)
+		return -1;
+	tri live = info ? js_tri(info, "LiveRestoreEnabled") : TRI_UNSET;
+	if (live == TRI_UNSET)
+		live = setting(d, "live-restore");
+	if (live != TRI_TRUE &&
+	    add(d, &r_live, -1, "live-restore", "live-restore is not enabled", err) < 0)
+		return -1;
+	if (setting(d, "userland-proxy") != TRI_FALSE &&
+	    add(d, &r_proxy, -1, "userland-proxy", "userland-proxy is not false", err) < 0)
+		return -1;
+
+	/* insecure registries: configured ones, and what the live engine treats as insecure */
+	json_t *seen = json_object();
+	json_array_foreach(json_object_get(d->cfg, "insecure-registries"), i, v)
+	{
+		if (json_is_string(v))
+			json_object_set_new(seen, json_string_value(v), json_true());
+	}
+	const char *name;
+	json_t *ic;
+	json_object_foreach(json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"),
+			    name, ic)
+	{
+		if (js_tri(ic, "Secure") == TRI_FALSE)
+			json_object_set_new(seen, name, json_true());
+	}
+	json_object_foreach(seen, name, ic)
+	{
+		cleanup_free char *msg = xasprintf("insecure registry %s", name);
+		cleanup_free char *key = xasprintf("insecure-registries %s", name);
+		if (add(d, &r_insecure, -1, key, msg, err) < 0) {
+			json_decref(seen);
+			return -1;
+		}
+	}
+	json_decref(seen);
+
+	const json_t *ul = json_object_get(d->cfg, "default-ulimits");
+	if ((!json_is_object(ul) || !json_object_size(ul)) &&
+	    (!json_is_array(ul) || !json_array_size(ul)) &&
+	    add(d, &r_ulimit, -1, "default-ulimits", "no default-ulimits", err) < 0)
+		return -1;
+
+	const char *drv = js_str(info, "LoggingDriver");
+	if (!drv)
+		drv = js_str(d->cfg, "log-driver");
+	if (!drv)
+		drv = "json-file";
+	const json_t *lo = json_object_get(d->cfg, "log-opts");
+	if (!strcmp(drv, "none")) {
+		if (add(d, &r_log, BWK_SEV_MEDIUM, "log-driver", "log-driver none: no container logs",
+			err) < 0)
+			return -1;
+	} else if (!strcmp(drv, "json-file") && !js_str(lo, "max-size")) {
+		if (add(d, &r_log, -1, "log-opts",
+			"json-file logging without max-size: logs grow without bound", err) < 0)
+			return -1;
+	}
+	tri exp = info ? js_tri(info, "ExperimentalBuild") : TRI_UNSET;
+	if (exp == TRI_UNSET)
+		exp = setting(d, "experimental");
+	if (exp == TRI_TRUE &&
+	    add(d, &r_exp, -1, "experimental", "experimental features enabled", err) < 0)
+		return -1;
+	const char *sp = js_str(d->cfg, "seccomp-profile");
+	if (((sp && !strcmp(sp, "unconfined")) || info_seccomp_unconfined) &&
+	    add(d, &r_seccomp, -1, "seccomp-profile", "seccomp-profile is unconfined", err) < 0)
+		return -1;
+	const char *ll = js_str(d->cfg, "log-level");
+	if ((setting(d, "debug") == TRI_TRUE || (ll && !strcmp(ll, "debug"))) &&
+	    add(d, &r_debug, -1, "log-level", "debug logging enabled", err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_versions(dctx *d, json_t *version, bwk_error **err)
+{
+	cve_table t;
+	if (cve_table_load("engine-cves.yaml", opt_data_dir(d->o), &t, err) < 0)
+		return -1;
+	int rc = 0;
+	size_t i;
+	const json_t *c;
+	json_array_foreach(json_object_get(version, "Components"), i, c)
+	{
+		const char *name = js_str(c, "Name");
+		const char *ver = js_str(c, "Version");
+		if (!name || !ver)
+			continue;
+		const char *comp = !strcmp(name, "Engine")	   ? "docker"
+				   : !strcasecmp(name, "containerd") ? "containerd"
+				   : !strcasecmp(name, "runc")	   ? "runc"
+								   : NULL;
+		if (!comp)
+			continue;
+		cleanup_free char *key = xasprintf("Components.%s %s", name, ver);
+		if ((rc = cve_report(&t, comp, ver, NULL, BWK_CAT_DAEMON, d->target, key, d->out,
+				     err)) < 0)
+			break;
+	}
+	cve_table_free(&t);
+	return rc;
+}
+
+
+static void engine_closep(engine *e)
+{
+	engine_close(e);
+}
+
+int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
+{
+	__attribute__((cleanup(engine_closep))) engine eng = {0};
+	if (engine_open(o, &eng, err) < 0)
+		return -1;
+	daemon_proc proc = {0};
+	daemon_find_process(opt_proc_root(o), eng.socket_path, &proc);
+	json_auto_t *cfg = NULL;
+	const char *cfg_path = o ? o->daemon_config : NULL;
+	bool required = cfg_path != NULL;
+	cleanup_free char *from_cmdline = NULL;
+	if (!cfg_path && proc.argv) {
+		json_t *tmp = json_object();
+		daemon_apply_cmdline(tmp, proc.argv, proc.argc);
+		const char *cf = js_str(tmp, "config-file");
+		if (cf)
+			from_cmdline = opt_rooted(o, cf);
+		json_decref(tmp);
+	}
+	cleanup_free char *dflt = opt_rooted(o, "/etc/docker/daemon.json");
+	if (!cfg_path)
+		cfg_path = from_cmdline ? from_cmdline : dflt;
+	if (daemon_load_config(cfg_path, required, &cfg, err) < 0) {
+		daemon_proc_free(&proc);
+		return -1;
+	}
+	if (proc.argv)
+		daemon_apply_cmdline(cfg, proc.argv, proc.argc);
+	daemon_proc_free(&proc);
+
+	dctx d = {.o = o, .out = out, .target = eng.host, .cfg = cfg};
+	json_auto_t *info = NULL;
+	json_auto_t *version = NULL;
+	if (!o || !o->no_engine) {
+		bwk_error *e = NULL;
+		if (engine_get_json(&eng, "/version", &version, &e) < 0 ||
+		    engine_get_json(&eng, "/info", &info, &e) < 0) {
+			cleanup_free char *msg = bwk_error_format(e);
+			bwk_error_free(e);
+			if (add(&d, &r_unreach, -1, "engine", msg, err) < 0)
+				return -1;
+		}
+		d.info = info;
+	}
+	/* the unix socket: the one we talk to, else the configured one, else the default */
+	cleanup_free char *sock = NULL;
+	if (eng.socket_path) {
+		sock = xstrdup(eng.socket_path);
+	} else {
+		size_t i;
+		const json_t *h;
+		json_array_foreach(json_object_get(cfg, "hosts"), i, h)
+		{
+			const char *s = json_string_value(h);
+			if (s && !strncmp(s, "unix://", 7) && !sock)
+				sock = xstrdup(s + 7);
+		}
+		if (!sock)
+			sock = opt_rooted(o, "/var/run/docker.sock");
+	}
+	if (check_listeners(&d, err) < 0 || check_socket(&d, sock, err) < 0 ||
+	    check_settings(&d, err) < 0)
+		return -1;
+	if (version && check_versions(&d, version, err) < 0)
+		return -1;
+	return 0;
+}

@@ -1,0 +1,30 @@
+#ifndef BWK_AUDIT_DAEMON_PRIVATE_H
+#define BWK_AUDIT_DAEMON_PRIVATE_H
+#ifndef BWK_IN_AUDIT
+#error "daemon_private.h is private to src/lib/audit"
+#endif
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "bulwark/error.h"
+
+/* A running dockerd found in /proc. */
+typedef struct daemon_proc {
+	long pid;
+	char **argv;
+	size_t argc;
+} daemon_proc;
+
+/* Find the dockerd serving unix socket `want_sock` (NULL: the first dockerd). 1 found, 0 not. */
+int daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out);
+void daemon_proc_free(daemon_proc *p);
+
+/* Overlay dockerd flags onto a daemon.json object (flags win). */
+void daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc);
+
+/* Read daemon.json: a missing file is an empty object unless `required`. */
+int daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err);
+
+#endif

@@ -1,0 +1,244 @@
+/* The daemon's effective settings: daemon.json, overridden by the dockerd command line found in
+ * /proc (the flags a systemd unit or an init script passes). Flags are mapped onto daemon.json
+ * keys so that the checks read one object. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "audit/daemon_private.h"
+#include "core/cleanup.h"
+
+#define MAX_CMDLINE (256 * 1024)
+#define MAX_CONFIG  (4 << 20)
+
+/* dockerd flag -> daemon.json key; kind: 'b' bool, 's' string, 'l' list append, 'm' k=v map */
+static const struct {
+	const char *flag, *key;
+	char kind;
+} flag_map[] = {
+    {"host", "hosts", 'l'},
+    {"H", "hosts", 'l'},
+    {"tls", "tls", 'b'},
+    {"tlsverify", "tlsverify", 'b'},
+    {"icc", "icc", 'b'},
+    {"userns-remap", "userns-remap", 's'},
+    {"no-new-privileges", "no-new-privileges", 'b'},
+    {"live-restore", "live-restore", 'b'},
+    {"userland-proxy", "userland-proxy", 'b'},
+    {"insecure-registry", "insecure-registries", 'l'},
+    {"default-ulimit", "default-ulimits", 'l'},
+    {"log-driver", "log-driver", 's'},
+    {"log-opt", "log-opts", 'm'},
+    {"experimental", "experimental", 'b'},
+    {"seccomp-profile", "seccomp-profile", 's'},
+    {"log-level", "log-level", 's'},
+    {"l", "log-level", 's'},
+    {"D", "debug", 'b'},
+    {"debug", "debug", 'b'},
+    {"config-file", "config-file", 's'},
+    {"data-root", "data-root", 's'},
+    {"group", "group", 's'},
+    {"G", "group", 's'},
+};
+
+static void apply_flag(json_t *cfg, const char *val, char kind, const char *key)
+{
+	switch (kind) {
+	case 'b':
+		json_object_set_new(cfg, key,
+				    json_boolean(!val || !strcmp(val, "true") || !strcmp(val, "1")));
+		break;
+	case 's':
+		json_object_set_new(cfg, key, json_string(val ? val : ""));
+		break;
+	case 'l': {
+		json_t *arr = json_object_get(cfg, key);
+		if (!json_is_array(arr)) {
+			json_object_set_new(cfg, key, json_array());
+			arr = json_object_get(cfg, key);
+		}
+		json_array_append_new(arr, json_string(val ? val : ""));
+		break;
+	}
+	case 'm': {
+		json_t *m = json_object_get(cfg, key);
+		if (!json_is_object(m)) {
+			json_object_set_new(cfg, key, json_object());
+			m = json_object_get(cfg, key);
+		}
+		if (val) {
+			const char *eq = strchr(val, '=');
+			if (eq) {
+				cleanup_free char *k = xstrndup(val, (size_t)(eq - val));
+				json_object_set_new(m, k, json_string(eq + 1));
+			}
+		}
+		break;
+	}
+	}
+}
+
+void daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc)
+{
+	json_t *seen_lists = json_object();
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || !a[1])
+			continue;
+		const char *name = a + 1 + (a[1] == '-');
+		size_t nlen = strcspn(name, "=");
+		const char *val = name[nlen] ? name + nlen + 1 : NULL;
+		for (size_t j = 0; j < sizeof(flag_map) / sizeof(flag_map[0]); j++) {
+			if (strlen(flag_map[j].flag) != nlen ||
+			    strncmp(flag_map[j].flag, name, nlen))
+				continue;
+			if (!val && flag_map[j].kind != 'b' && i + 1 < argc)
+				val = argv[++i];
+			else if (!val && flag_map[j].kind == 'b' && i + 1 < argc &&
+				 (!strcmp(argv[i + 1], "true") || !strcmp(argv[i + 1], "false")))
+				val = argv[++i]; /* "--icc false" is not how pflag works, but be kind */
+			/* flags replace what the file says for list settings */
+			if (flag_map[j].kind == 'l' && !json_object_get(seen_lists, flag_map[j].key)) {
+				json_object_set_new(cfg, flag_map[j].key, json_array());
+				json_object_set_new(seen_lists, flag_map[j].key, json_true());
+			}
+			apply_flag(cfg, val, flag_map[j].kind, flag_map[j].key);
+			break;
+		}
+	}
+	json_decref(seen_lists);
+}
+
+static bool is_digits(const char *s)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!isdigit((unsigned char)*s))
+			return false;
+	return true;
+}
+
+/* NUL-separated /proc/PID/cmdline -> argv (NULL-terminated). */
+static char **split_cmdline(const char *data, size_t len, size_t *argc)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		n += data[i] == 0;
+	if (len && data[len - 1] != 0)
+		n++;
+	char **v = xcalloc(n + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < len && k < n;) {
+		size_t l = strnlen(data + i, len - i);
+		v[k++] = xstrndup(data + i, l);
+		i += l + 1;
+	}
+	*argc = k;
+	return v;
+}
+
+static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
+{
+	bool any_host = false;
+	for (size_t i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		if (!strcmp(a, "-H") || !strcmp(a, "--host"))
+			val = i + 1 < argc ? argv[i + 1] : NULL;
+		else if (!strncmp(a, "-H=", 3))
+			val = a + 3;
+		else if (!strncmp(a, "--host=", 7))
+			val = a + 7;
+		else if (!strncmp(a, "-H", 2) && a[2])
+			val = a + 2;
+		if (!val)
+			continue;
+		any_host = true;
+		if (!strncmp(val, "unix://", 7) && !strcmp(val + 7, want_sock))
+			return true;
+	}
+	/* no -H at all: the default socket */
+	return !any_host && (!strcmp(want_sock, "/var/run/docker.sock") ||
+			     !strcmp(want_sock, "/run/docker.sock"));
+}
+
+int daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out)
+{
+	memset(out, 0, sizeof(*out));
+	cleanup_dir DIR *d = opendir(proc);
+	if (!d)
+		return 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!is_digits(de->d_name))
+			continue;
+		cleanup_free char *comm_path = xasprintf("%s/%s/comm", proc, de->d_name);
+		cleanup_free char *comm = NULL;
+		size_t len = 0;
+		bwk_error *e = NULL;
+		if (bwk_read_file_at(AT_FDCWD, comm_path, 4096, true, &comm, &len, &e) < 0) {
+			bwk_error_free(e);
+			continue;
+		}
+		if (strcmp(comm, "dockerd\n") && strcmp(comm, "dockerd"))
+			continue;
+		cleanup_free char *cl_path = xasprintf("%s/%s/cmdline", proc, de->d_name);
+		cleanup_free char *cl = NULL;
+		if (bwk_read_file_at(AT_FDCWD, cl_path, MAX_CMDLINE, true, &cl, &len, &e) < 0) {
+			bwk_error_free(e);
+			continue;
+		}
+		size_t argc = 0;
+		char **argv = split_cmdline(cl, len, &argc);
+		if (want_sock && !hosts_match(argv, argc, want_sock)) {
+			for (size_t i = 0; i < argc; i++)
+				free(argv[i]);
+			free(argv);
+			continue;
+		}
+		out->pid = strtol(de->d_name, NULL, 10);
+		out->argv = argv;
+		out->argc = argc;
+		return 1;
+	}
+	return 0;
+}
+
+void daemon_proc_free(daemon_proc *p)
+{
+	for (size_t i = 0; i < p->argc; i++)
+		free(p->argv[i]);
+	free(p->argv);
+	memset(p, 0, sizeof(*p));
+}
+
+int daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	bwk_error *e = NULL;
+	if (bwk_read_file_at(AT_FDCWD, path, MAX_CONFIG, true, &data, &len, &e) < 0) {
+		if (!required && bwk_error_code(e) == BWK_E_NOTFOUND) {
+			bwk_error_free(e);
+			*out = json_object();
+			return 0;
+		}
+		*err = e;
+		return bwk_error_wrap(err, "reading the daemon configuration");
+	}
+	json_error_t je;
+	*out = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+	if (!*out)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%d: invalid JSON: %s", path, je.line,
+				     je.text);
+	if (!json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a JSON object", path);
+	}
+	return 0;
+}

@@ -1,0 +1,382 @@
+/* `bulwark audit host`: what the shared kernel gives every container on this machine. */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+
+#define CIS(n) "CIS Docker Benchmark " n
+#define KDOC   "https://docs.kernel.org/admin-guide/sysctl/kernel.html"
+
+/* First line of a small kernel file, trimmed; NULL when absent. */
+static char *read_small(const char *dir, const char *rel)
+{
+	cleanup_free char *path = xasprintf("%s/%s", dir, rel);
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	bwk_error *e = NULL;
+	if (bwk_read_file_at(AT_FDCWD, path, 64 * 1024, true, &data, &len, &e) < 0) {
+		bwk_error_free(e);
+		return NULL;
+	}
+	data[strcspn(data, "\n")] = 0;
+	size_t n = strlen(data);
+	while (n && (data[n - 1] == ' ' || data[n - 1] == '\t'))
+		data[--n] = 0;
+	return steal_pointer(&data);
+}
+
+static long read_long(const char *dir, const char *rel, long dflt)
+{
+	cleanup_free char *s = read_small(dir, rel);
+	if (!s)
+		return dflt;
+	char *end = NULL;
+	long v = strtol(s, &end, 10);
+	return end != s ? v : dflt;
+}
+
+#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
+	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
+	static const bwk_rule var = {id_, BWK_CAT_HOST, sev, title_, desc, fix, refs_##var}
+
+RULE(r_userns, "host-unprivileged-userns", BWK_SEV_LOW,
+     "Unprivileged user namespaces enabled",
+     "Any local user (and any container whose seccomp profile allows unshare) can create user "
+     "namespaces and reach kernel code normally reserved for root: many recent kernel "
+     "privilege escalations (nf_tables, overlayfs) start there.",
+     "If nothing needs them (rootless containers, browsers' sandboxes do), set "
+     "user.max_user_namespaces=0 (or kernel.unprivileged_userns_clone=0 on Debian/Ubuntu).",
+     KDOC);
+RULE(r_bpf, "host-unprivileged-bpf", BWK_SEV_MEDIUM, "Unprivileged eBPF allowed",
+     "Unprivileged users can load eBPF programs; verifier bugs (CVE-2020-8835, CVE-2021-3490 "
+     "…) turn that into kernel read/write.",
+     "Set kernel.unprivileged_bpf_disabled=1 (or 2).", KDOC);
+RULE(r_kptr, "host-kptr-restrict", BWK_SEV_LOW, "Kernel pointers visible (kptr_restrict=0)",
+     "Kernel addresses in /proc leak to unprivileged processes, defeating KASLR for exploits.",
+     "Set kernel.kptr_restrict=1 (or 2).", KDOC);
+RULE(r_dmesg, "host-dmesg-restrict", BWK_SEV_LOW, "Kernel log readable (dmesg_restrict=0)",
+     "Unprivileged processes can read the kernel log, which leaks addresses and hardware "
+     "details useful to exploits.",
+     "Set kernel.dmesg_restrict=1.", KDOC);
+RULE(r_links, "host-protected-links", BWK_SEV_MEDIUM, "Symlink/hardlink protection off",
+     "Without fs.protected_symlinks/protected_hardlinks, link races in world-writable "
+     "directories let users redirect privileged processes' file operations.",
+     "Set fs.protected_symlinks=1 and fs.protected_hardlinks=1.",
+     "https://docs.kernel.org/admin-guide/sysctl/fs.html");
+RULE(r_fifos, "host-protected-fifos", BWK_SEV_LOW, "FIFO/regular-file protection off",
+     "Without fs.protected_fifos/protected_regular, O_CREAT opens in sticky world-writable "
+     "directories can be hijacked by other users' files.",
+     "Set fs.protected_fifos=1 (or 2) and fs.protected_regular=1 (or 2).",
+     "https://docs.kernel.org/admin-guide/sysctl/fs.html");
+RULE(r_ptrace, "host-ptrace-scope", BWK_SEV_LOW, "ptrace unrestricted (Yama)",
+     "Any process can trace any other process of the same user: one compromised process "
+     "reads the memory (keys, tokens) of all the others.",
+     "Enable the Yama LSM and set kernel.yama.ptrace_scope=1 (or higher).",
+     "https://docs.kernel.org/admin-guide/LSM/Yama.html");
+RULE(r_seccomp, "host-seccomp-unavailable", BWK_SEV_HIGH, "Kernel without seccomp",
+     "Container runtimes cannot filter system calls: every container can reach every syscall "
+     "of the host kernel.",
+     "Use a kernel built with CONFIG_SECCOMP and CONFIG_SECCOMP_FILTER.",
+     "https://docs.docker.com/engine/security/seccomp/");
+RULE(r_lsm, "host-no-lsm", BWK_SEV_MEDIUM, "No AppArmor or SELinux enforcement",
+     "Neither AppArmor nor an enforcing SELinux is active, so container runtimes apply no "
+     "mandatory access control profile; /proc and /sys writes and mounts that the default "
+     "profiles block stay possible.",
+     "Enable AppArmor (Debian/Ubuntu) or SELinux in enforcing mode (Fedora/RHEL).",
+     CIS("5.1"), CIS("5.2"));
+RULE(r_cgv1, "host-cgroup-v1", BWK_SEV_LOW, "cgroup v1 in use",
+     "cgroup v1 hierarchies carry the release_agent escape (CVE-2022-0492) and cannot be "
+     "delegated safely to rootless containers; v2 is the maintained interface.",
+     "Boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 only).",
+     "https://docs.kernel.org/admin-guide/cgroup-v2.html");
+RULE(r_cgctl, "host-cgroup-controllers", BWK_SEV_MEDIUM, "cgroup controllers not available",
+     "Without the memory, pids and cpu controllers available for delegation, container "
+     "limits cannot be enforced: one container can exhaust the host.",
+     "Enable the controllers (cgroup v2: echo +memory +pids +cpu > "
+     "/sys/fs/cgroup/cgroup.subtree_control; v1: mount the hierarchies).",
+     CIS("5.11"), CIS("5.29"));
+RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW,
+     "/var/lib/docker on the root filesystem",
+     "Images, container layers and logs share the root filesystem: a container that fills "
+     "its writable layer or log fills the host's disk.",
+     "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
+
+const bwk_rule *const host_rules_meta[] = {&r_userns, &r_bpf,	   &r_kptr,	&r_dmesg,
+					   &r_links,  &r_fifos,	   &r_ptrace,	&r_seccomp,
+					   &r_lsm,    &r_cgv1,	   &r_cgctl,	&r_varlib,
+					   NULL};
+
+typedef struct host_ctx {
+	const bwk_audit_opts *o;
+	const char *proc, *sys;
+	bwk_findings *out;
+	const char *absent[8];
+	size_t nabsent;
+} host_ctx;
+
+static int add(host_ctx *h, const bwk_rule *r, const char *key, const char *msg,
+	       bwk_error **err)
+{
+	return audit_add(h->out, r, -1, "host", key, 0, msg, NULL, err);
+}
+
+static int check_sysctls(host_ctx *h, bwk_error **err)
+{
+	const char *p = h->proc;
+	long maxns = read_long(p, "sys/user/max_user_namespaces", -1);
+	long clone = read_long(p, "sys/kernel/unprivileged_userns_clone", -1);
+	if (maxns == 0 || clone == 0) {
+		h->absent[h->nabsent++] = "unprivileged_userns";
+	} else if (maxns > 0) {
+		cleanup_free char *m = xasprintf(
+		    "user.max_user_namespaces=%ld%s", maxns,
+		    clone > 0 ? ", kernel.unprivileged_userns_clone=1" : "");
+		if (add(h, &r_userns, "user.max_user_namespaces", m, err) < 0)
+			return -1;
+	}
+	long bpf = read_long(p, "sys/kernel/unprivileged_bpf_disabled", -1);
+	if (bpf >= 1)
+		h->absent[h->nabsent++] = "unprivileged_bpf";
+	else if (bpf == 0 &&
+		 add(h, &r_bpf, "kernel.unprivileged_bpf_disabled", "unprivileged_bpf_disabled=0",
+		     err) < 0)
+		return -1;
+	if (read_long(p, "sys/kernel/io_uring_disabled", -1) == 2)
+		h->absent[h->nabsent++] = "io_uring";
+	if (read_long(p, "sys/kernel/kptr_restrict", -1) == 0 &&
+	    add(h, &r_kptr, "kernel.kptr_restrict", "kptr_restrict=0", err) < 0)
+		return -1;
+	if (read_long(p, "sys/kernel/dmesg_restrict", -1) == 0 &&
+	    add(h, &r_dmesg, "kernel.dmesg_restrict", "dmesg_restrict=0", err) < 0)
+		return -1;
+	long sl = read_long(p, "sys/fs/protected_symlinks", -1);
+	long hl = read_long(p, "sys/fs/protected_hardlinks", -1);
+	if (sl == 0 || hl == 0) {
+		cleanup_free char *m =
+		    xasprintf("protected_symlinks=%ld protected_hardlinks=%ld", sl, hl);
+		if (add(h, &r_links, "fs.protected_symlinks", m, err) < 0)
+			return -1;
+	}
+	long ff = read_long(p, "sys/fs/protected_fifos", -1);
+	long rg = read_long(p, "sys/fs/protected_regular", -1);
+	if (ff == 0 || rg == 0) {
+		cleanup_free char *m = xasprintf("protected_fifos=%ld protected_regular=%ld", ff, rg);
+		if (add(h, &r_fifos, "fs.protected_fifos", m, err) < 0)
+			return -1;
+	}
+	long ys = read_long(p, "sys/kernel/yama/ptrace_scope", -1);
+	if (ys <= 0 && add(h, &r_ptrace, "kernel.yama.ptrace_scope",
+			   ys < 0 ? "Yama LSM not enabled" : "ptrace_scope=0", err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_lsm(host_ctx *h, bwk_error **err)
+{
+	cleanup_free char *status = NULL;
+	{
+		cleanup_free char *path = xasprintf("%s/self/status", h->proc);
+		size_t len;
+		bwk_error *e = NULL;
+		if (bwk_read_file_at(AT_FDCWD, path, 1 << 20, true, &status, &len, &e) < 0)
+			bwk_error_free(e);
+	}
+	cleanup_free char *actions = read_small(h->proc, "sys/kernel/seccomp/actions_avail");
+	if (status && !strstr(status, "\nSeccomp:") && !actions &&
+	    add(h, &r_seccomp, "seccomp", "no Seccomp field in /proc/self/status", err) < 0)
+		return -1;
+	cleanup_free char *aa = read_small(h->sys, "module/apparmor/parameters/enabled");
+	cleanup_free char *se = read_small(h->sys, "fs/selinux/enforce");
+	bool apparmor = aa && aa[0] == 'Y';
+	bool selinux = se && se[0] == '1';
+	if (!apparmor && !selinux) {
+		cleanup_free char *m = xasprintf("AppArmor %s, SELinux %s",
+						 aa ? "disabled" : "not available",
+						 se ? "permissive" : "not available");
+		if (add(h, &r_lsm, "lsm", m, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int check_cgroups(host_ctx *h, bwk_error **err)
+{
+	cleanup_free char *mi = NULL;
+	size_t len;
+	const char *cands[] = {"1/mountinfo", "self/mountinfo"};
+	for (int i = 0; i < 2 && !mi; i++) {
+		cleanup_free char *path = xasprintf("%s/%s", h->proc, cands[i]);
+		bwk_error *e = NULL;
+		if (bwk_read_file_at(AT_FDCWD, path, 4 << 20, true, &mi, &len, &e) < 0)
+			bwk_error_free(e);
+	}
+	if (!mi)
+		return 0;
+	bool v1 = false, v2 = false, v1_mem = false, v1_pids = false;
+	cleanup_free char *v2_mnt = NULL;
+	char *save = NULL;
+	for (char *line = strtok_r(mi, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		/* "ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS] - FSTYPE SOURCE SUPEROPTS" */
+		char *dash = strstr(line, " - ");
+		if (!dash)
+			continue;
+		char fstype[32] = "", superopts[512] = "";
+		if (sscanf(dash + 3, "%31s %*s %511s", fstype, superopts) < 1)
+			continue;
+		if (!strcmp(fstype, "cgroup")) {
+			v1 = true;
+			for (char *o = superopts; *o;) {
+				size_t n = strcspn(o, ",");
+				if (n == 6 && !strncmp(o, "memory", 6))
+					v1_mem = true;
+				if (n == 4 && !strncmp(o, "pids", 4))
+					v1_pids = true;
+				o += n + (o[n] == ',');
+			}
+		} else if (!strcmp(fstype, "cgroup2")) {
+			v2 = true;
+			char mnt[512];
+			if (!v2_mnt && sscanf(line, "%*s %*s %*s %*s %511s", mnt) == 1)
+				v2_mnt = xstrdup(mnt);
+		}
+	}
+	if (!v1 && !v2)
+		return 0;
+	if (!v1)
+		h->absent[h->nabsent++] = "cgroup_v1";
+	else if (add(h, &r_cgv1, "cgroup", v2 ? "hybrid hierarchy: cgroup v1 controllers with a "
+						"cgroup2 mount"
+					      : "legacy cgroup v1 hierarchy",
+		     err) < 0)
+		return -1;
+	cleanup_free char *missing = NULL;
+	if (v1) {
+		if (!v1_mem || !v1_pids)
+			missing = xasprintf("cgroup v1 hierarchies missing:%s%s",
+					    v1_mem ? "" : " memory", v1_pids ? "" : " pids");
+	} else if (v2_mnt) {
+		/* the mount point is a host path; map it under --sys-root for fixtures */
+		const char *rel = !strncmp(v2_mnt, "/sys/", 5) ? v2_mnt + 5 : NULL;
+		cleanup_free char *ctlpath =
+		    rel ? xasprintf("%s/cgroup.subtree_control", rel) : NULL;
+		cleanup_free char *ctl = rel ? read_small(h->sys, ctlpath) : NULL;
+		if (rel && ctl) {
+			const char *need[] = {"memory", "pids", "cpu"};
+			bwk_strbuf sb;
+			bwk_strbuf_init(&sb, 256);
+			for (int i = 0; i < 3; i++) {
+				bool found = false;
+				cleanup_free char *copy = xstrdup(ctl);
+				char *s2 = NULL;
+				for (char *t = strtok_r(copy, " ", &s2); t;
+				     t = strtok_r(NULL, " ", &s2))
+					found |= !strcmp(t, need[i]);
+				if (!found)
+					bwk_strbuf_printf(&sb, " %s", need[i]);
+			}
+			char *m = bwk_strbuf_steal(&sb);
+			if (*m)
+				missing = xasprintf("not enabled in the root "
+						    "cgroup.subtree_control:%s",
+						    m);
+			free(m);
+		}
+	}
+	if (missing && add(h, &r_cgctl, "cgroup", missing, err) < 0)
+		return -1;
+	return 0;
+}
+
+static int check_docker_root(host_ctx *h, bwk_error **err)
+{
+	cleanup_free char *dr = opt_rooted(h->o, "/var/lib/docker");
+	cleanup_free char *parent = opt_rooted(h->o, "/var/lib");
+	struct stat a, b;
+	if (stat(dr, &a) < 0 || stat(parent, &b) < 0)
+		return 0;
+	if (a.st_dev != b.st_dev)
+		return 0;
+	return add(h, &r_varlib, "/var/lib/docker",
+		   "/var/lib/docker is on the same filesystem as /var/lib", err);
+}
+
+/* The upstream version behind a distribution kernel's release string (docs/data.md). */
+static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
+{
+	*ubuntu = false;
+	cleanup_free char *sig = read_small(h->proc, "version_signature");
+	if (sig) {
+		*ubuntu = true;
+		const char *last = strrchr(sig, ' ');
+		if (last && last[1]) {
+			*source = "/proc/version_signature";
+			return xstrdup(last + 1);
+		}
+	}
+	cleanup_free char *osr = opt_rooted(h->o, "/etc/os-release");
+	{
+		cleanup_free char *data = NULL;
+		size_t len;
+		bwk_error *e = NULL;
+		if (bwk_read_file_at(AT_FDCWD, osr, 64 * 1024, true, &data, &len, &e) == 0) {
+			if (strstr(data, "\nID=ubuntu") || !strncmp(data, "ID=ubuntu", 9))
+				*ubuntu = true;
+		} else {
+			bwk_error_free(e);
+		}
+	}
+	cleanup_free char *ver = read_small(h->proc, "version");
+	const char *deb = ver ? strstr(ver, " Debian ") : NULL;
+	if (deb) {
+		*source = "the Debian version in /proc/version";
+		return xstrndup(deb + 8, strcspn(deb + 8, " "));
+	}
+	char *rel = read_small(h->proc, "sys/kernel/osrelease");
+	if (rel) {
+		*source = "/proc/sys/kernel/osrelease";
+		return rel;
+	}
+	struct utsname u;
+	if (uname(&u) == 0) {
+		*source = "uname";
+		return xstrdup(u.release);
+	}
+	return NULL;
+}
+
+int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
+{
+	host_ctx h = {.o = o, .proc = opt_proc_root(o), .sys = opt_sys_root(o), .out = out};
+	if (check_sysctls(&h, err) < 0 || check_lsm(&h, err) < 0 || check_cgroups(&h, err) < 0 ||
+	    check_docker_root(&h, err) < 0)
+		return -1;
+	h.absent[h.nabsent] = NULL;
+
+	cve_table t;
+	if (cve_table_load("kernel-cves.yaml", opt_data_dir(o), &t, err) < 0)
+		return -1;
+	bool ubuntu;
+	const char *source = NULL;
+	cleanup_free char *kv = kernel_version(&h, &ubuntu, &source);
+	int rc = 0;
+	if (kv) {
+		/* Ubuntu-only entries (docs/data.md) are dropped on other distributions */
+		cve_table view = t;
+		cve_entry *keep = xcalloc(t.n + 1, sizeof(*keep));
+		view.e = keep;
+		view.n = 0;
+		for (size_t i = 0; i < t.n; i++)
+			if (ubuntu || !t.e[i].note || strncmp(t.e[i].note, "Ubuntu-specific:", 16))
+				keep[view.n++] = t.e[i];
+		cleanup_free char *key = xasprintf("kernel %s (from %s)", kv, source);
+		rc = cve_report(&view, NULL, kv, h.absent, BWK_CAT_HOST, "host", key, out, err);
+		free(keep);
+	}
+	cve_table_free(&t);
+	return rc;
+}

@@ -1,0 +1,248 @@
+/* docker-compose.yml / compose.yaml services -> workloads (Compose specification fields,
+ * short and long syntax). Anchors and merge keys are already resolved by core/yaml_tree. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+#include "core/yaml_tree.h"
+
+static void wl_freep(workload **w)
+{
+	wl_free(*w);
+}
+
+static bool is_host(const json_t *svc, const char *k)
+{
+	const char *v = js_str(svc, k);
+	return v && !strcmp(v, "host");
+}
+
+/* Short volume syntax: "SRC:DST[:MODE]" (SRC a path or a named volume) or just "DST". */
+static void short_volume(workload *w, const char *spec, const char *key)
+{
+	cleanup_free char *s = xstrdup(spec);
+	char *dst = strchr(s, ':');
+	if (!dst)
+		return;
+	*dst++ = 0;
+	char *mode = strchr(dst, ':');
+	if (mode)
+		*mode++ = 0;
+	bool rw = true;
+	const char *prop = NULL;
+	if (mode) {
+		char *save = NULL;
+		for (char *o = strtok_r(mode, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(o, "ro"))
+				rw = false;
+			else if (strstr(o, "shared") || strstr(o, "slave") || strstr(o, "private"))
+				prop = o;
+		}
+	}
+	bool path = s[0] == '/' || s[0] == '.' || s[0] == '~' || s[0] == '$';
+	wl_add_mount(w, path ? s : NULL, dst, rw, prop, false, key);
+}
+
+static void long_volume(workload *w, const json_t *v, const char *key)
+{
+	const char *type = js_str(v, "type");
+	const char *src = js_str(v, "source");
+	bool bind = type ? !strcmp(type, "bind") : (src && src[0] == '/');
+	wl_add_mount(w, bind ? src : NULL, js_str(v, "target"), !js_true(v, "read_only"),
+		     js_str(json_object_get(v, "bind"), "propagation"), false, key);
+}
+
+/* "[IP:]HOST:CONTAINER[/proto]", "CONTAINER", "[::1]:80:80", ranges "8000-8001:80-81" */
+static void short_port(workload *w, const char *spec, const char *key)
+{
+	cleanup_free char *s = xstrdup(spec);
+	char *slash = strchr(s, '/');
+	if (slash)
+		*slash = 0;
+	char *ip = NULL;
+	char *rest = s;
+	if (s[0] == '[') {
+		char *close = strchr(s, ']');
+		if (!close || close[1] != ':')
+			return;
+		*close = 0;
+		ip = s + 1;
+		rest = close + 2;
+	}
+	char *parts[3] = {NULL, NULL, NULL};
+	int n = 0;
+	char *save = NULL;
+	for (char *t = strtok_r(rest, ":", &save); t && n < 3; t = strtok_r(NULL, ":", &save))
+		parts[n++] = t;
+	unsigned host = 0, cont = 0;
+	if (n == 1) {
+		cont = (unsigned)strtoul(parts[0], NULL, 10);
+	} else if (n == 2) {
+		if (ip) {
+			host = (unsigned)strtoul(parts[0], NULL, 10);
+			cont = (unsigned)strtoul(parts[1], NULL, 10);
+		} else {
+			host = (unsigned)strtoul(parts[0], NULL, 10);
+			cont = (unsigned)strtoul(parts[1], NULL, 10);
+		}
+	} else if (n == 3) {
+		ip = parts[0];
+		host = (unsigned)strtoul(parts[1], NULL, 10);
+		cont = (unsigned)strtoul(parts[2], NULL, 10);
+	} else {
+		return;
+	}
+	wl_add_port(w, ip, host, cont, key);
+}
+
+static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_error **err)
+{
+	if (!json_is_object(svc)) {
+		if (json_is_null(svc))
+			return 0;
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: services.%s is not a mapping",
+				     r->name, name);
+	}
+	cleanup_free char *key = xasprintf("services.%s", name);
+	unsigned line = r->doc ? bwk_yaml_node_line(r->doc, svc) : 0;
+	__attribute__((cleanup(wl_freep))) workload *w =
+	    wl_new(BWK_WL_COMPOSE, name, key, line ? line : r->line);
+	w->privileged = js_true(svc, "privileged");
+	size_t i;
+	const json_t *v;
+	json_array_foreach(json_object_get(svc, "cap_add"), i, v)
+	{
+		cleanup_free char *k = xasprintf("%s.cap_add[%zu]", key, i);
+		wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
+	}
+	json_array_foreach(json_object_get(svc, "cap_drop"), i, v)
+	{
+		cleanup_free char *k = xasprintf("%s.cap_drop[%zu]", key, i);
+		wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
+	}
+	w->host_net = is_host(svc, "network_mode");
+	w->host_pid = is_host(svc, "pid");
+	w->host_ipc = is_host(svc, "ipc");
+	w->host_uts = is_host(svc, "uts");
+	w->host_userns = is_host(svc, "userns_mode");
+	json_array_foreach(json_object_get(svc, "volumes"), i, v)
+	{
+		cleanup_free char *k = xasprintf("%s.volumes[%zu]", key, i);
+		if (json_is_string(v))
+			short_volume(w, json_string_value(v), k);
+		else if (json_is_object(v))
+			long_volume(w, v, k);
+	}
+	json_array_foreach(json_object_get(svc, "devices"), i, v)
+	{
+		cleanup_free char *k = xasprintf("%s.devices[%zu]", key, i);
+		const char *src = json_is_string(v) ? json_string_value(v) : js_str(v, "source");
+		if (!src)
+			continue;
+		cleanup_free char *path = xstrndup(src, strcspn(src, ":"));
+		wl_add_device(w, path, k);
+	}
+	json_array_foreach(json_object_get(svc, "security_opt"), i, v)
+	{
+		if (json_is_string(v))
+			wl_security_opt(w, json_string_value(v));
+	}
+	const json_t *user = json_object_get(svc, "user");
+	if (json_is_string(user))
+		w->user = xstrdup(json_string_value(user));
+	else if (json_is_integer(user))
+		w->user = xasprintf("%lld", (long long)json_integer_value(user));
+	w->uid = wl_uid_from_user(w->user);
+	w->ro_rootfs = js_tri(svc, "read_only");
+	const json_t *limits = js_path(svc, "deploy.resources.limits");
+	w->mem_limit = wl_parse_size(json_object_get(svc, "mem_limit"));
+	if (!w->mem_limit)
+		w->mem_limit = wl_parse_size(json_object_get(limits, "memory"));
+	double d;
+	if (js_num(svc, "pids_limit", &d) || js_num(limits, "pids", &d))
+		w->pids_limit = (int64_t)d;
+	if (js_num(svc, "cpus", &d) || js_num(limits, "cpus", &d))
+		w->cpu_limit = d;
+	else if (js_num(svc, "cpu_quota", &d) && d > 0)
+		w->cpu_limit = d / 100000;
+	json_array_foreach(json_object_get(svc, "ports"), i, v)
+	{
+		cleanup_free char *k = xasprintf("%s.ports[%zu]", key, i);
+		if (json_is_string(v)) {
+			short_port(w, json_string_value(v), k);
+		} else if (json_is_integer(v)) {
+			wl_add_port(w, NULL, 0, (unsigned)json_integer_value(v), k);
+		} else if (json_is_object(v)) {
+			double t = 0, pub = 0;
+			js_num(v, "target", &t);
+			js_num(v, "published", &pub);
+			wl_add_port(w, js_str(v, "host_ip"), (unsigned)pub, (unsigned)t, k);
+		}
+	}
+	const char *restart = js_str(svc, "restart");
+	if (restart && strcmp(restart, "no")) {
+		size_t n = strcspn(restart, ":");
+		w->restart = xstrndup(restart, n);
+		if (restart[n])
+			w->restart_max = strtoll(restart + n + 1, NULL, 10);
+	} else if (!restart) {
+		const json_t *rp = js_path(svc, "deploy.restart_policy");
+		const char *cond = js_str(rp, "condition");
+		if (cond && strcmp(cond, "none")) {
+			w->restart = xstrdup(!strcmp(cond, "any") ? "always" : cond);
+			if (js_num(rp, "max_attempts", &d))
+				w->restart_max = (int64_t)d;
+		}
+	}
+	const json_t *env = json_object_get(svc, "environment");
+	if (json_is_object(env)) {
+		const char *n;
+		json_t *ev;
+		json_object_foreach((json_t *)env, n, ev)
+		{
+			cleanup_free char *k = xasprintf("%s.environment.%s", key, n);
+			cleanup_free char *val = NULL;
+			if (json_is_string(ev))
+				val = xstrdup(json_string_value(ev));
+			else if (json_is_number(ev) || json_is_boolean(ev))
+				val = json_dumps(ev, JSON_ENCODE_ANY);
+			if (val)
+				wl_add_env(w, n, val, k);
+		}
+	} else {
+		json_array_foreach(env, i, v)
+		{
+			if (!json_is_string(v))
+				continue;
+			const char *s = json_string_value(v);
+			const char *eq = strchr(s, '=');
+			if (!eq)
+				continue;
+			cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
+			cleanup_free char *k = xasprintf("%s.environment[%zu]", key, i);
+			wl_add_env(w, n, eq + 1, k);
+		}
+	}
+	const char *img = js_str(svc, "image");
+	w->image = img ? xstrdup(img) : NULL;
+	return wl_check(r->wl, w, err);
+}
+
+int read_compose(reader_ctx *r, const json_t *root, bwk_error **err)
+{
+	const json_t *services = json_object_get(root, "services");
+	if (!json_is_object(services))
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s: 'services' is not a mapping of service definitions",
+				     r->name);
+	const char *name;
+	json_t *svc;
+	json_object_foreach((json_t *)services, name, svc)
+	{
+		if (read_service(r, name, svc, err) < 0)
+			return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,347 @@
+/* The workload model shared by every input kind, and small helpers for the readers. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+
+const char *bwk_workload_kind_name(bwk_workload_kind k)
+{
+	switch (k) {
+	case BWK_WL_INSPECT:
+		return "docker inspect";
+	case BWK_WL_COMPOSE:
+		return "compose";
+	case BWK_WL_K8S:
+		return "kubernetes";
+	case BWK_WL_OCI:
+		return "oci config";
+	default:
+		return "auto";
+	}
+}
+
+uint32_t wl_kind_fields(bwk_workload_kind k)
+{
+	const uint32_t common = WF_CAPS | WF_HOST_PID | WF_HOST_IPC | WF_HOST_NET | WF_MOUNTS |
+				WF_PROPAGATION | WF_SECCOMP | WF_APPARMOR | WF_SELINUX | WF_NNP |
+				WF_USER | WF_RO_ROOTFS | WF_MEM_LIMIT | WF_CPU_LIMIT | WF_ENV;
+	switch (k) {
+	case BWK_WL_INSPECT:
+	case BWK_WL_COMPOSE:
+		return common | WF_PRIVILEGED | WF_HOST_UTS | WF_HOST_USERNS | WF_DEVICES |
+		       WF_PIDS_LIMIT | WF_PORTS | WF_RESTART | WF_IMAGE;
+	case BWK_WL_K8S:
+		/* no pids limit, no devices, no restart budget (the kubelet backs off), no UTS
+		 * namespace switch; hostPath volumes and service-account tokens instead */
+		return common | WF_PRIVILEGED | WF_PORTS | WF_IMAGE | WF_HOSTPATH | WF_SA_TOKEN;
+	case BWK_WL_OCI:
+		/* no single privileged flag, no ports, no image, no restart policy */
+		return common | WF_HOST_UTS | WF_DEVICES | WF_PIDS_LIMIT;
+	default:
+		return 0;
+	}
+}
+
+workload *wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
+{
+	workload *w = xcalloc(1, sizeof(*w));
+	w->kind = kind;
+	w->fields = wl_kind_fields(kind);
+	w->name = xstrdup(name);
+	w->key = xstrdup(key ? key : "");
+	w->line = line;
+	w->uid = -1;
+	w->restart_max = -1;
+	return w;
+}
+
+static void strs_free(wl_str *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].s);
+		free(v[i].key);
+	}
+	free(v);
+}
+
+void wl_free(workload *w)
+{
+	if (!w)
+		return;
+	free(w->name);
+	free(w->key);
+	strs_free(w->cap_add, w->ncap_add);
+	strs_free(w->cap_drop, w->ncap_drop);
+	strs_free(w->devices, w->ndevices);
+	for (size_t i = 0; i < w->nmounts; i++) {
+		free(w->mounts[i].source);
+		free(w->mounts[i].target);
+		free(w->mounts[i].propagation);
+		free(w->mounts[i].key);
+	}
+	free(w->mounts);
+	for (size_t i = 0; i < w->nports; i++) {
+		free(w->ports[i].host_ip);
+		free(w->ports[i].key);
+	}
+	free(w->ports);
+	for (size_t i = 0; i < w->nenv; i++) {
+		free(w->env[i].name);
+		free(w->env[i].value);
+		free(w->env[i].key);
+	}
+	free(w->env);
+	free(w->seccomp);
+	free(w->apparmor);
+	free(w->user);
+	free(w->restart);
+	free(w->image);
+	free(w->sa_key);
+	free(w);
+}
+
+#define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
+
+void wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
+{
+	if (!cap)
+		return;
+	if (!strncasecmp(cap, "CAP_", 4))
+		cap += 4;
+	char *s = xstrdup(cap);
+	for (char *p = s; *p; p++)
+		*p = (char)toupper((unsigned char)*p);
+	wl_str *e = GROW(*v, *n);
+	e->s = s;
+	e->key = xstrdup(key);
+}
+
+bool wl_has_cap(const wl_str *v, size_t n, const char *cap)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].s, cap))
+			return true;
+	return false;
+}
+
+void wl_add_mount(workload *w, const char *source, const char *target, bool rw,
+		  const char *propagation, bool hostpath, const char *key)
+{
+	wl_mount *m = GROW(w->mounts, w->nmounts);
+	m->source = source ? xstrdup(source) : NULL;
+	m->target = xstrdup(target ? target : "");
+	m->rw = rw;
+	m->propagation = propagation && *propagation ? xstrdup(propagation) : NULL;
+	m->hostpath = hostpath;
+	m->key = xstrdup(key);
+}
+
+void wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
+		 const char *key)
+{
+	wl_port *p = GROW(w->ports, w->nports);
+	p->host_ip = host_ip ? xstrdup(host_ip) : NULL;
+	p->host_port = host_port;
+	p->container_port = container_port;
+	p->key = xstrdup(key);
+}
+
+void wl_add_device(workload *w, const char *path, const char *key)
+{
+	wl_str *d = GROW(w->devices, w->ndevices);
+	d->s = xstrdup(path);
+	d->key = xstrdup(key);
+}
+
+void wl_add_env(workload *w, const char *name, const char *value, const char *key)
+{
+	wl_env *e = GROW(w->env, w->nenv);
+	e->name = xstrdup(name);
+	e->value = xstrdup(value ? value : "");
+	e->key = xstrdup(key);
+}
+
+int64_t wl_uid_from_user(const char *user)
+{
+	if (!user || !*user)
+		return -1;
+	size_t n = strcspn(user, ":");
+	if (n == 4 && !strncmp(user, "root", 4))
+		return 0;
+	if (n == 0)
+		return -1;
+	char *end = NULL;
+	long long v = strtoll(user, &end, 10);
+	if (end == user + n && v >= 0)
+		return v;
+	return -1; /* a name other than root: resolved inside the image, not here */
+}
+
+/* ---- json helpers ---- */
+
+const char *js_str(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+bool js_true(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	if (json_is_true(v))
+		return true;
+	/* Compose accepts "true" strings in some places */
+	return json_is_string(v) && !strcasecmp(json_string_value(v), "true");
+}
+
+tri js_tri(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+	if (json_is_boolean(v))
+		return json_is_true(v) ? TRI_TRUE : TRI_FALSE;
+	if (json_is_string(v)) {
+		if (!strcasecmp(json_string_value(v), "true"))
+			return TRI_TRUE;
+		if (!strcasecmp(json_string_value(v), "false"))
+			return TRI_FALSE;
+	}
+	return TRI_UNSET;
+}
+
+bool js_num(const json_t *o, const char *k, double *out)
+{
+	const json_t *v = json_object_get(o, k);
+	if (json_is_number(v)) {
+		*out = json_number_value(v);
+		return true;
+	}
+	if (json_is_string(v)) {
+		char *end = NULL;
+		double d = strtod(json_string_value(v), &end);
+		if (end != json_string_value(v) && !*end) {
+			*out = d;
+			return true;
+		}
+	}
+	return false;
+}
+
+const json_t *js_path(const json_t *o, const char *dotted)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", dotted);
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ".", &save); tok && o; tok = strtok_r(NULL, ".", &save))
+		o = json_object_get(o, tok);
+	return o;
+}
+
+/* ---- options ---- */
+
+const char *opt_proc_root(const bwk_audit_opts *o)
+{
+	if (o && o->proc_root)
+		return o->proc_root;
+	const char *e = getenv("BWK_PROC_ROOT");
+	return e && *e ? e : "/proc";
+}
+
+const char *opt_sys_root(const bwk_audit_opts *o)
+{
+	if (o && o->sys_root)
+		return o->sys_root;
+	const char *e = getenv("BWK_SYS_ROOT");
+	return e && *e ? e : "/sys";
+}
+
+const char *opt_data_dir(const bwk_audit_opts *o)
+{
+	if (o && o->data_dir)
+		return o->data_dir;
+	const char *e = getenv("BWK_DATA_DIR");
+	return e && *e ? e : NULL;
+}
+
+char *opt_rooted(const bwk_audit_opts *o, const char *abs)
+{
+	const char *root = o && o->root ? o->root : "/";
+	if (!strcmp(root, "/"))
+		return xstrdup(abs);
+	size_t n = strlen(root);
+	while (n > 1 && root[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s%s", (int)n, root, abs);
+}
+
+int audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
+	      const char *key, unsigned line, const char *message, const char *evidence,
+	      bwk_error **err)
+{
+	bwk_finding_spec s = {
+	    .rule = rule,
+	    .loc = {.target = target, .layer_index = -1, .key = key, .line = line},
+	    .message = message,
+	    .evidence = evidence,
+	    .severity = severity,
+	};
+	return bwk_findings_add(out, &s, err);
+}
+
+/* Docker/Compose --security-opt values: "seccomp=unconfined", "seccomp:unconfined",
+ * "apparmor=…", "label=disable", "label:disable", "no-new-privileges[:true|=false]". */
+void wl_security_opt(workload *w, const char *opt)
+{
+	size_t n = strcspn(opt, ":=");
+	const char *val = opt[n] ? opt + n + 1 : NULL;
+	if (n == 7 && !strncmp(opt, "seccomp", 7) && val) {
+		free(w->seccomp);
+		w->seccomp = xstrdup(val);
+	} else if (n == 8 && !strncmp(opt, "apparmor", 8) && val) {
+		free(w->apparmor);
+		w->apparmor = xstrdup(val);
+	} else if (n == 5 && !strncmp(opt, "label", 5) && val && !strcmp(val, "disable")) {
+		w->selinux_disabled = true;
+	} else if (n == 17 && !strncmp(opt, "no-new-privileges", 17)) {
+		w->no_new_privs = !val || !strcasecmp(val, "true") ? TRI_TRUE : TRI_FALSE;
+	}
+}
+
+/* Docker memory sizes: 536870912, "512m", "1g", "1.5g", "512MB". */
+int64_t wl_parse_size(const json_t *v)
+{
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	if (!json_is_string(v))
+		return 0;
+	const char *s = json_string_value(v);
+	char *end = NULL;
+	double d = strtod(s, &end);
+	if (end == s || d < 0)
+		return 0;
+	double mul = 1;
+	switch (tolower((unsigned char)*end)) {
+	case 'k':
+		mul = 1024.0;
+		break;
+	case 'm':
+		mul = 1024.0 * 1024;
+		break;
+	case 'g':
+		mul = 1024.0 * 1024 * 1024;
+		break;
+	case 't':
+		mul = 1024.0 * 1024 * 1024 * 1024;
+		break;
+	case 'b':
+	case 0:
+		break;
+	default:
+		return 0;
+	}
+	return (int64_t)(d * mul);
+}

@@ -1,0 +1,633 @@
+/* The workload rule table: one table for docker inspect, Compose, Kubernetes and OCI configs.
+ * Each rule names the model fields it needs; it runs only on inputs that can express them, so
+ * every finding comes with a fix the user can actually write in that file. */
+#define _GNU_SOURCE
+#include <string.h>
+
+#include "audit/audit_private.h"
+#include "core/cleanup.h"
+
+#define CIS(n)	"CIS Docker Benchmark " n
+#define PSS(n)	"Kubernetes Pod Security Standards: " n
+#define PSS_URL "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
+
+typedef struct wl_rule {
+	const bwk_rule *meta;
+	uint32_t needs;
+	int (*check)(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err);
+} wl_rule;
+
+static int hit(wl_ctx *c, const workload *w, const bwk_rule *r, int sev, const char *key,
+	       const char *msg, bwk_error **err)
+{
+	cleanup_free char *m = xasprintf("%s: %s", w->name, msg);
+	return audit_add(c->out, r, sev, c->target, key && *key ? key : w->key, w->line, m, NULL,
+			 err);
+}
+
+/* ---- privileged ---- */
+static const char *const refs_priv[] = {CIS("5.4"), PSS("baseline, Privileged Containers"),
+					PSS_URL, NULL};
+static const bwk_rule r_priv = {
+    "privileged-container", BWK_CAT_WORKLOAD, BWK_SEV_CRITICAL,
+    "Container runs privileged",
+    "A privileged container gets every capability, every host device, no seccomp or AppArmor "
+    "filter and a writable /sys: root in it is root on the host (mount the host disk, load a "
+    "kernel module).",
+    "Remove --privileged / `privileged: true`; add only the capability or device the workload "
+    "needs.",
+    refs_priv};
+static int ck_priv(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->privileged ? hit(c, w, r, -1, NULL, "privileged: true", err) : 0;
+}
+
+/* ---- capabilities ---- */
+static const struct {
+	const char *cap;
+	bwk_severity sev;
+	const char *why;
+} danger_caps[] = {
+    {"ALL", BWK_SEV_CRITICAL, "every capability: equivalent to --privileged minus devices"},
+    {"SYS_ADMIN", BWK_SEV_HIGH,
+     "mount filesystems, use cgroup release_agent and many kernel interfaces: the usual "
+     "escape path (CVE-2022-0492)"},
+    {"SYS_MODULE", BWK_SEV_CRITICAL, "load kernel modules: arbitrary code in the host kernel"},
+    {"SYS_PTRACE", BWK_SEV_HIGH,
+     "trace and inject code into other processes (all host processes with host PID)"},
+    {"DAC_READ_SEARCH", BWK_SEV_HIGH,
+     "open_by_handle_at() reads any host file by inode (the 'shocker' escape)"},
+    {"SYS_RAWIO", BWK_SEV_HIGH, "raw I/O ports and /dev/mem access"},
+    {"NET_ADMIN", BWK_SEV_MEDIUM,
+     "reconfigure interfaces, routes and firewall of its network namespace (the host's with "
+     "host networking); large kernel attack surface"},
+    {"SYS_BOOT", BWK_SEV_MEDIUM, "reboot the host or load a new kernel with kexec"},
+    {"SYS_TIME", BWK_SEV_MEDIUM, "set the host clock (breaks TLS, logs and tokens)"},
+    {"BPF", BWK_SEV_HIGH, "load eBPF programs: read kernel memory, large attack surface"},
+    {"PERFMON", BWK_SEV_MEDIUM, "perf events: kernel information leaks"},
+    {"MAC_ADMIN", BWK_SEV_HIGH, "change AppArmor/SELinux policy"},
+    {"MAC_OVERRIDE", BWK_SEV_HIGH, "bypass AppArmor/SELinux policy"},
+    {"SYSLOG", BWK_SEV_MEDIUM, "read kernel log and addresses (defeats KASLR)"},
+    {"LINUX_IMMUTABLE", BWK_SEV_LOW, "change immutable/append-only file flags"},
+    {"SYS_RESOURCE", BWK_SEV_LOW, "override resource limits and quotas"},
+    {"NET_BROADCAST", BWK_SEV_LOW, "broadcast and multicast"},
+    {"WAKE_ALARM", BWK_SEV_LOW, "wake the host from suspend"},
+    {"BLOCK_SUSPEND", BWK_SEV_LOW, "block host suspend"},
+    {"IPC_LOCK", BWK_SEV_LOW, "lock host memory"},
+    {"AUDIT_CONTROL", BWK_SEV_MEDIUM, "change the kernel audit rules"},
+};
+
+static const char *const refs_caps[] = {CIS("5.3"), PSS("baseline, Capabilities"), PSS_URL,
+					"https://man7.org/linux/man-pages/man7/capabilities.7.html",
+					NULL};
+static const bwk_rule r_caps = {
+    "dangerous-capability", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Dangerous capability added",
+    "An added capability hands a piece of root's power over the host kernel to the container; "
+    "several of them are well-known escape paths.",
+    "Remove the capability from cap_add / capabilities.add; if the workload really needs it, "
+    "isolate it on a dedicated host.",
+    refs_caps};
+static int ck_caps(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->privileged)
+		return 0; /* privileged-container already says everything */
+	for (size_t i = 0; i < w->ncap_add; i++)
+		for (size_t j = 0; j < sizeof(danger_caps) / sizeof(danger_caps[0]); j++) {
+			if (strcmp(w->cap_add[i].s, danger_caps[j].cap))
+				continue;
+			cleanup_free char *m =
+			    xasprintf("capability %s added: %s", w->cap_add[i].s, danger_caps[j].why);
+			if (hit(c, w, r, (int)danger_caps[j].sev, w->cap_add[i].key, m, err) < 0)
+				return -1;
+		}
+	return 0;
+}
+
+static const char *const refs_drop[] = {CIS("5.3"), PSS("restricted, Capabilities"), PSS_URL,
+					NULL};
+static const bwk_rule r_drop = {
+    "capabilities-not-dropped", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "Default capabilities not dropped",
+    "The runtime's default set (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, NET_RAW, MKNOD …) stays "
+    "with the container; most services need none of it, and each one widens what a foothold "
+    "can do (NET_RAW spoofing, DAC_OVERRIDE on mounted files).",
+    "Drop every capability and add back only what is needed: `--cap-drop ALL` / `cap_drop: "
+    "[ALL]` / `capabilities: {drop: [ALL]}`.",
+    refs_drop};
+static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->privileged || wl_has_cap(w->cap_drop, w->ncap_drop, "ALL"))
+		return 0;
+	return hit(c, w, r, -1, NULL, "capabilities are not dropped (no drop ALL)", err);
+}
+
+/* ---- namespaces ---- */
+#define NS_RULE(var, id, sev, what, cis, pss, risk, fix, field)                                    \
+	static const char *const refs_##var[] = {CIS(cis), PSS(pss), PSS_URL, NULL};               \
+	static const bwk_rule r_##var = {id,   BWK_CAT_WORKLOAD, sev, "Host " what " namespace shared", \
+					 risk, fix,		 refs_##var};                       \
+	static int ck_##var(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)      \
+	{                                                                                          \
+		return w->field ? hit(c, w, r, -1, NULL, "shares the host " what " namespace",    \
+				      err)                                                         \
+				: 0;                                                               \
+	}
+
+NS_RULE(pid, "host-pid", BWK_SEV_HIGH, "PID", "5.16", "baseline, Host Namespaces",
+	"The container sees every host process, their command lines and environments, and with "
+	"SYS_PTRACE or as root can signal or inject into them.",
+	"Remove --pid=host / `pid: host` / `hostPID: true`.", host_pid)
+NS_RULE(ipc, "host-ipc", BWK_SEV_HIGH, "IPC", "5.17", "baseline, Host Namespaces",
+	"The container can read and write host shared memory segments and message queues of "
+	"other processes.",
+	"Remove --ipc=host / `ipc: host` / `hostIPC: true`.", host_ipc)
+NS_RULE(net, "host-network", BWK_SEV_HIGH, "network", "5.10", "baseline, Host Namespaces",
+	"The container uses the host's interfaces: it can bind any host port, reach services "
+	"listening on localhost (the kubelet, metadata endpoints, databases) and sniff traffic "
+	"with NET_RAW.",
+	"Remove --network=host / `network_mode: host` / `hostNetwork: true`; publish only the "
+	"ports needed.",
+	host_net)
+NS_RULE(uts, "host-uts", BWK_SEV_MEDIUM, "UTS", "5.21", "baseline, Host Namespaces",
+	"The container can change the host's hostname and domain name.",
+	"Remove --uts=host / `uts: host`.", host_uts)
+NS_RULE(userns, "host-userns", BWK_SEV_MEDIUM, "user", "5.31 (userns)",
+	"baseline, Host Namespaces",
+	"The container opts out of the daemon's user-namespace remapping: its root is the host's "
+	"root again.",
+	"Remove --userns=host / `userns_mode: host`.", host_userns)
+
+/* ---- mounts ---- */
+static const char *const sensitive_dirs[] = {"/",
+					     "/etc",
+					     "/proc",
+					     "/sys",
+					     "/dev",
+					     "/boot",
+					     "/root",
+					     "/home",
+					     "/run",
+					     "/var/run",
+					     "/var/lib/docker",
+					     "/var/lib/containerd",
+					     "/var/lib/kubelet",
+					     "/var/log",
+					     "/usr",
+					     "/lib",
+					     "/bin",
+					     "/sbin",
+					     NULL};
+static const char *const sensitive_socks[] = {"/var/run/docker.sock",
+					      "/run/docker.sock",
+					      "/var/run/containerd/containerd.sock",
+					      "/run/containerd/containerd.sock",
+					      "/var/run/crio/crio.sock",
+					      "/run/crio/crio.sock",
+					      "/var/run/cri-dockerd.sock",
+					      "/run/cri-dockerd.sock",
+					      "/run/podman/podman.sock",
+					      "/var/run/docker",
+					      "/run/containerd",
+					      NULL};
+
+/* "/etc//x/" -> "/etc/x"; ".." segments are kept (they make the path suspect anyway) */
+static char *norm_path(const char *p)
+{
+	char *s = xmalloc(strlen(p) + 2);
+	size_t n = 0;
+	for (const char *q = p; *q; q++) {
+		if (*q == '/' && n && s[n - 1] == '/')
+			continue;
+		s[n++] = *q;
+	}
+	while (n > 1 && s[n - 1] == '/')
+		n--;
+	s[n] = 0;
+	return s;
+}
+
+static const char *const refs_mount[] = {CIS("5.5"), CIS("5.31 (docker.sock)"),
+					 PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
+static const bwk_rule r_mount = {
+    "sensitive-host-mount", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Sensitive host path mounted",
+    "A host system directory or a container-engine socket inside the container: the engine "
+    "socket is full root on the host (start a privileged container), a writable /etc or / "
+    "lets the container rewrite host users, cron jobs and binaries, read-only ones still leak "
+    "keys and credentials.",
+    "Do not mount host system paths or engine sockets into workloads; use named volumes, and "
+    "mount what must be shared read-only and as narrowly as possible.",
+    refs_mount};
+static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	for (size_t i = 0; i < w->nmounts; i++) {
+		const wl_mount *m = &w->mounts[i];
+		if (!m->source || m->source[0] != '/')
+			continue;
+		cleanup_free char *p = norm_path(m->source);
+		const char *why = NULL;
+		int sev = -1;
+		for (int j = 0; sensitive_socks[j] && !why; j++)
+			if (!strcmp(p, sensitive_socks[j])) {
+				why = "container engine socket: full control of the host";
+				sev = BWK_SEV_CRITICAL;
+			}
+		for (int j = 0; sensitive_dirs[j] && !why; j++) {
+			size_t n = strlen(sensitive_dirs[j]);
+			if (!strcmp(p, sensitive_dirs[j])) {
+				why = m->rw ? "host system directory, writable"
+					    : "host system directory (read-only)";
+				sev = m->rw ? BWK_SEV_CRITICAL : BWK_SEV_HIGH;
+			} else if (n > 1 && !strncmp(p, sensitive_dirs[j], n) && p[n] == '/' &&
+				   m->rw) {
+				/* a single read-only file such as /etc/localtime is fine */
+				why = "inside a host system directory, writable";
+				sev = BWK_SEV_HIGH;
+			}
+		}
+		if (!why)
+			continue;
+		cleanup_free char *msg = xasprintf("mounts host %s at %s%s: %s", m->source,
+						   m->target, m->rw ? "" : " (ro)", why);
+		if (hit(c, w, r, sev, m->key, msg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const refs_prop[] = {CIS("5.20"), PSS_URL, NULL};
+static const bwk_rule r_prop = {
+    "mount-propagation-shared", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "Mount propagation shared with the host",
+    "With shared (Bidirectional) propagation, mounts made inside the container appear on the "
+    "host: a compromised container can shadow host paths.",
+    "Use the default private propagation (or rslave if host mounts must be seen inside).",
+    refs_prop};
+static int ck_prop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	for (size_t i = 0; i < w->nmounts; i++) {
+		const char *pr = w->mounts[i].propagation;
+		if (!pr || (strcmp(pr, "shared") && strcmp(pr, "rshared") &&
+			    strcmp(pr, "Bidirectional")))
+			continue;
+		cleanup_free char *msg =
+		    xasprintf("mount at %s uses %s propagation", w->mounts[i].target, pr);
+		if (hit(c, w, r, -1, w->mounts[i].key, msg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *const refs_hostpath[] = {PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
+static const bwk_rule r_hostpath = {
+    "hostpath-volume", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "hostPath volume",
+    "A hostPath volume ties the pod to one node and exposes that node's filesystem; the "
+    "Baseline Pod Security Standard forbids it.",
+    "Use emptyDir, a PersistentVolumeClaim, a ConfigMap or a Secret instead.",
+    refs_hostpath};
+static int ck_hostpath(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	for (size_t i = 0; i < w->nmounts; i++) {
+		if (!w->mounts[i].hostpath)
+			continue;
+		cleanup_free char *msg = xasprintf("hostPath %s mounted at %s%s",
+						   w->mounts[i].source ? w->mounts[i].source : "?",
+						   w->mounts[i].target, w->mounts[i].rw ? "" : " (ro)");
+		if (hit(c, w, r, -1, w->mounts[i].key, msg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- devices ---- */
+static const char *const refs_dev[] = {CIS("5.18"), NULL};
+static const bwk_rule r_dev = {
+    "host-device", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Host device passed through",
+    "A host device node in the container gives raw access to hardware or kernel interfaces "
+    "(a disk device is the whole host filesystem; /dev/mem, /dev/kmsg, fuse widen the kernel "
+    "attack surface).",
+    "Remove --device / `devices:`; if a device is really needed, pass it read-only "
+    "(`:r`) and only that one.",
+    refs_dev};
+static int ck_dev(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	for (size_t i = 0; i < w->ndevices; i++) {
+		cleanup_free char *msg = xasprintf("host device %s passed through", w->devices[i].s);
+		if (hit(c, w, r, -1, w->devices[i].key, msg, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* ---- LSMs and seccomp ---- */
+static const char *const refs_seccomp[] = {CIS("5.22"), PSS("restricted, Seccomp"), PSS_URL,
+					   NULL};
+static const bwk_rule r_seccomp = {
+    "seccomp-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Seccomp disabled",
+    "Without a seccomp filter the container can call every system call, including the rarely "
+    "used ones behind most kernel privilege escalations (keyctl, unshare, bpf, io_uring …).",
+    "Keep the runtime's default profile: remove seccomp=unconfined; in Kubernetes set "
+    "securityContext.seccompProfile.type: RuntimeDefault.",
+    refs_seccomp};
+static int ck_seccomp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->privileged)
+		return 0;
+	if (w->seccomp && !strcasecmp(w->seccomp, "unconfined"))
+		return hit(c, w, r, -1, NULL, "seccomp profile: unconfined", err);
+	if (!w->seccomp && w->seccomp_unset_means_unconfined)
+		return hit(c, w, r, BWK_SEV_MEDIUM, NULL,
+			   w->kind == BWK_WL_K8S
+			       ? "no seccompProfile: runs Unconfined unless the kubelet enables "
+				 "SeccompDefault"
+			       : "no linux.seccomp section: no system call filter",
+			   err);
+	return 0;
+}
+
+static const char *const refs_aa[] = {CIS("5.1"), PSS("baseline, AppArmor"), PSS_URL, NULL};
+static const bwk_rule r_aa = {
+    "apparmor-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "AppArmor disabled",
+    "The runtime's AppArmor profile blocks writes to /proc and /sys knobs and mounts that "
+    "escapes rely on; unconfined removes that layer.",
+    "Remove apparmor=unconfined; keep the runtime default (docker-default) or a custom "
+    "profile.",
+    refs_aa};
+static int ck_aa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->privileged || !w->apparmor || strcasecmp(w->apparmor, "unconfined"))
+		return 0;
+	return hit(c, w, r, -1, NULL, "AppArmor profile: unconfined", err);
+}
+
+static const char *const refs_selinux[] = {CIS("5.2"), PSS("baseline, SELinux"), PSS_URL,
+					   NULL};
+static const bwk_rule r_selinux = {
+    "selinux-disabled", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "SELinux labelling disabled",
+    "label=disable runs the container unconfined by SELinux on hosts that enforce it.",
+    "Remove label=disable / label:disable.", refs_selinux};
+static int ck_selinux(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->selinux_disabled ? hit(c, w, r, -1, NULL, "label=disable", err) : 0;
+}
+
+static const char *const refs_nnp[] = {CIS("5.26"), PSS("restricted, Privilege Escalation"),
+				       PSS_URL, NULL};
+static const bwk_rule r_nnp = {
+    "no-new-privileges-not-set", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "Privilege escalation allowed (no-new-privileges not set)",
+    "Without no_new_privs a process can gain privileges through setuid/setgid binaries or "
+    "file capabilities in the image, turning an unprivileged foothold into root.",
+    "Set `--security-opt no-new-privileges` / `security_opt: [no-new-privileges:true]` / "
+    "`allowPrivilegeEscalation: false` / process.noNewPrivileges: true.",
+    refs_nnp};
+static int ck_nnp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->privileged || w->no_new_privs == TRI_TRUE)
+		return 0;
+	return hit(c, w, r, -1, NULL,
+		   w->kind == BWK_WL_K8S ? "allowPrivilegeEscalation is not false"
+					 : "no-new-privileges is not set",
+		   err);
+}
+
+/* ---- user and root filesystem ---- */
+static const char *const refs_root[] = {CIS("4.1"), CIS("5.x (user namespaces)"),
+					PSS("restricted, Running as Non-root"), PSS_URL, NULL};
+static const bwk_rule r_root = {
+    "runs-as-root", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "Container runs as root",
+    "Root in the container is root on the host for every kernel bug and every mounted path: "
+    "most escapes need uid 0 inside first.",
+    "Run as an unprivileged user: `--user 1000:1000` / `user: \"1000:1000\"` / "
+    "`runAsNonRoot: true` with runAsUser > 0 / process.user.uid != 0.",
+    refs_root};
+static int ck_root(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->kind == BWK_WL_K8S) {
+		if (w->uid > 0 || (w->run_as_non_root == TRI_TRUE && w->uid != 0))
+			return 0;
+		return hit(c, w, r, -1, NULL,
+			   w->uid == 0 ? "runAsUser: 0"
+				       : "runAsNonRoot is not true and runAsUser is not set",
+			   err);
+	}
+	if (w->uid == 0)
+		return hit(c, w, r, -1, NULL, "runs as uid 0", err);
+	if (!w->user || !*w->user)
+		return hit(c, w, r, -1, NULL,
+			   w->kind == BWK_WL_INSPECT
+			       ? "no user set: runs as root"
+			       : "no user set: runs as the image's USER, root unless it sets one",
+			   err);
+	return 0;
+}
+
+static const char *const refs_ro[] = {CIS("5.13"), NULL};
+static const bwk_rule r_ro = {
+    "rootfs-writable", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "Root filesystem writable",
+    "A writable root filesystem lets an intruder drop tools and persist changes to binaries "
+    "and configuration for the container's lifetime.",
+    "Use `--read-only` / `read_only: true` / `readOnlyRootFilesystem: true` / root.readonly "
+    "and tmpfs or volumes for the paths that must be written.",
+    refs_ro};
+static int ck_ro(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->ro_rootfs == TRI_TRUE ? 0
+					: hit(c, w, r, -1, NULL, "root filesystem is writable", err);
+}
+
+/* ---- limits ---- */
+static const char *const refs_mem[] = {CIS("5.11"), NULL};
+static const bwk_rule r_mem = {
+    "no-memory-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "No memory limit",
+    "Without a memory limit one container can exhaust host memory and get other workloads "
+    "(or the engine) killed by the OOM killer.",
+    "Set `--memory` / `mem_limit` or deploy.resources.limits.memory / resources.limits.memory "
+    "/ linux.resources.memory.limit.",
+    refs_mem};
+static int ck_mem(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->mem_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no memory limit", err);
+}
+
+static const char *const refs_cpu[] = {CIS("5.12"), NULL};
+static const bwk_rule r_cpu = {
+    "no-cpu-limit", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "No CPU limit",
+    "Without a CPU limit a busy or hijacked container (a miner) starves its neighbours.",
+    "Set `--cpus` / `cpus` or deploy.resources.limits.cpus / resources.limits.cpu / "
+    "linux.resources.cpu.quota.",
+    refs_cpu};
+static int ck_cpu(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->cpu_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no CPU limit", err);
+}
+
+static const char *const refs_pids[] = {CIS("5.29"), NULL};
+static const bwk_rule r_pids = {
+    "no-pids-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "No process limit",
+    "Without a pids limit a fork bomb in one container exhausts the host's process table.",
+    "Set `--pids-limit 256` / `pids_limit` / deploy.resources.limits.pids / "
+    "linux.resources.pids.limit.",
+    refs_pids};
+static int ck_pids(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	return w->pids_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no pids limit", err);
+}
+
+/* ---- ports ---- */
+static const struct {
+	unsigned port;
+	const char *svc;
+} admin_ports[] = {
+    {22, "SSH"},	   {23, "telnet"},	   {2375, "Docker API"},  {2376, "Docker API"},
+    {2379, "etcd"},	   {2380, "etcd peer"},	   {3306, "MySQL"},	  {5432, "PostgreSQL"},
+    {6379, "Redis"},	   {27017, "MongoDB"},	   {9200, "Elasticsearch"}, {9300, "Elasticsearch"},
+    {11211, "memcached"}, {5984, "CouchDB"},	   {8500, "Consul"},	  {15672, "RabbitMQ admin"},
+    {10250, "kubelet"},	   {6443, "Kubernetes API"}, {3389, "RDP"},	  {5900, "VNC"},
+    {1433, "SQL Server"}, {1521, "Oracle"},	   {9042, "Cassandra"},	  {4243, "Docker API"},
+    {8086, "InfluxDB"},	   {5601, "Kibana"},	   {9000, "Portainer/MinIO admin"},
+};
+
+static const char *const refs_port[] = {CIS("5.14"), CIS("5.8"), NULL};
+static const bwk_rule r_port = {
+    "admin-port-exposed", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Administrative service published on every host interface",
+    "A database, remote shell or control API published on 0.0.0.0 is reachable from any "
+    "network the host is on, past any firewall on the container network.",
+    "Bind the port to localhost or an internal interface (`-p 127.0.0.1:5432:5432`, "
+    "`hostIP`), or do not publish it and connect over a container network.",
+    refs_port};
+static int ck_port(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	for (size_t i = 0; i < w->nports; i++) {
+		const wl_port *p = &w->ports[i];
+		const char *ip = p->host_ip;
+		if (p->host_port == 0 && w->kind == BWK_WL_K8S)
+			continue; /* a containerPort alone publishes nothing on the host */
+		if (ip && *ip && strcmp(ip, "0.0.0.0") && strcmp(ip, "::") && strcmp(ip, "[::]"))
+			continue;
+		for (size_t j = 0; j < sizeof(admin_ports) / sizeof(admin_ports[0]); j++) {
+			if (admin_ports[j].port != p->container_port &&
+			    admin_ports[j].port != p->host_port)
+				continue;
+			cleanup_free char *msg =
+			    xasprintf("%s port %u published on all interfaces (host port %u)",
+				      admin_ports[j].svc, p->container_port, p->host_port);
+			if (hit(c, w, r, -1, p->key, msg, err) < 0)
+				return -1;
+			break;
+		}
+	}
+	return 0;
+}
+
+/* ---- restart ---- */
+static const char *const refs_restart[] = {CIS("5.15"), NULL};
+static const bwk_rule r_restart = {
+    "restart-unbounded", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "Restart policy unbounded",
+    "A container that crashes in a loop (or is crashed on purpose) is restarted forever, "
+    "which hides attacks and can exhaust the host.",
+    "Use `--restart on-failure:5` (`restart: on-failure:5`).", refs_restart};
+static int ck_restart(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (!w->restart)
+		return 0;
+	bool unbounded = !strcmp(w->restart, "always") || !strcmp(w->restart, "unless-stopped") ||
+			 (!strcmp(w->restart, "on-failure") && w->restart_max <= 0);
+	if (!unbounded)
+		return 0;
+	cleanup_free char *msg = xasprintf("restart policy %s without a retry limit", w->restart);
+	return hit(c, w, r, -1, NULL, msg, err);
+}
+
+/* ---- image ---- */
+static const char *const refs_tag[] = {CIS("5.27 (image provenance)"),
+				       "https://docs.docker.com/engine/reference/commandline/"
+				       "pull/#pull-an-image-by-digest-immutable-identifier",
+				       NULL};
+static const bwk_rule r_tag = {
+    "image-mutable-tag", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+    "Image referenced by mutable tag",
+    "A tag can be moved to different content at any time; what runs is not what was "
+    "reviewed.",
+    "Pin the image by digest: image@sha256:….", refs_tag};
+static int ck_tag(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (!w->image || !*w->image || strstr(w->image, "@sha256:") ||
+	    !strncmp(w->image, "sha256:", 7))
+		return 0;
+	cleanup_free char *msg = xasprintf("image %s is not pinned by digest", w->image);
+	return hit(c, w, r, -1, NULL, msg, err);
+}
+
+/* ---- service account ---- */
+static const char *const refs_sa[] = {
+    "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/", NULL};
+static const bwk_rule r_sa = {
+    "automount-service-account-token", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+    "Service account token mounted",
+    "The pod gets an API token; whoever takes over the container can talk to the Kubernetes "
+    "API with its permissions.",
+    "Set automountServiceAccountToken: false unless the workload calls the API.", refs_sa};
+static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	if (w->automount_sa_token == TRI_FALSE)
+		return 0;
+	return hit(c, w, r, -1, w->sa_key, "automountServiceAccountToken is not false", err);
+}
+
+static const wl_rule table[] = {
+    {&r_priv, WF_PRIVILEGED, ck_priv},
+    {&r_caps, WF_CAPS, ck_caps},
+    {&r_drop, WF_CAPS, ck_drop},
+    {&r_pid, WF_HOST_PID, ck_pid},
+    {&r_ipc, WF_HOST_IPC, ck_ipc},
+    {&r_net, WF_HOST_NET, ck_net},
+    {&r_uts, WF_HOST_UTS, ck_uts},
+    {&r_userns, WF_HOST_USERNS, ck_userns},
+    {&r_mount, WF_MOUNTS, ck_mount},
+    {&r_prop, WF_PROPAGATION, ck_prop},
+    {&r_hostpath, WF_HOSTPATH, ck_hostpath},
+    {&r_dev, WF_DEVICES, ck_dev},
+    {&r_seccomp, WF_SECCOMP, ck_seccomp},
+    {&r_aa, WF_APPARMOR, ck_aa},
+    {&r_selinux, WF_SELINUX, ck_selinux},
+    {&r_nnp, WF_NNP, ck_nnp},
+    {&r_root, WF_USER, ck_root},
+    {&r_ro, WF_RO_ROOTFS, ck_ro},
+    {&r_mem, WF_MEM_LIMIT, ck_mem},
+    {&r_cpu, WF_CPU_LIMIT, ck_cpu},
+    {&r_pids, WF_PIDS_LIMIT, ck_pids},
+    {&r_port, WF_PORTS, ck_port},
+    {&r_restart, WF_RESTART, ck_restart},
+    {&r_tag, WF_IMAGE, ck_tag},
+    {&r_sa, WF_SA_TOKEN, ck_sa},
+};
+
+const bwk_rule *const wl_rules_meta[] = {
+    &r_priv, &r_caps,	 &r_drop, &r_pid,  &r_ipc, &r_net,  &r_uts,	&r_userns, &r_mount,
+    &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa, &r_selinux, &r_nnp,	&r_root, &r_ro,
+    &r_mem,  &r_cpu,	 &r_pids, &r_port, &r_restart, &r_tag,	&r_sa,	  NULL};
+
+int wl_check(wl_ctx *c, const workload *w, bwk_error **err)
+{
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		if ((w->fields & table[i].needs) != table[i].needs)
+			continue;
+		if (table[i].check(c, w, table[i].meta, err) < 0)
+			return -1;
+	}
+	return 0;
+}
