@@ -142,7 +142,8 @@ int cmd_audit(int argc, char **argv)
 			char *end = NULL;
 			long ms = strtol(optarg, &end, 10);
 			if (!*optarg || *end || ms < 1 || ms > 600000)
-				return cli_usage_error(cmd, "--timeout takes milliseconds (1-600000)");
+				return cli_usage_error(cmd,
+						       "--timeout takes milliseconds (1-600000)");
 			ao.timeout_ms = (int)ms;
 			break;
 		}
@@ -183,8 +184,9 @@ int cmd_audit(int argc, char **argv)
 				size_t len = 0;
 				if (read_stdin(&data, &len) < 0) {
 					bwk_error_set(&err, errno == EFBIG ? BWK_E_LIMIT : BWK_E_IO,
-						      errno, "standard input: cannot read (limit %zu "
-							     "bytes)",
+						      errno,
+						      "standard input: cannot read (limit %zu "
+						      "bytes)",
 						      MAX_STDIN);
 					rc = -1;
 					break;

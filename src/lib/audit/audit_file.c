@@ -92,7 +92,6 @@ static bool looks_like_json(const char *data, size_t len)
 	return false;
 }
 
-
 static int audit_input(const char *name, const char *data, size_t len, bwk_workload_kind kind,
 		       wl_ctx *wl, bwk_error **err)
 {

@@ -84,9 +84,9 @@ typedef struct workload {
 	size_t nmounts;
 	wl_str *devices;
 	size_t ndevices;
-	char *seccomp;	  /* NULL = runtime default, "unconfined", or a profile name */
+	char *seccomp; /* NULL = runtime default, "unconfined", or a profile name */
 	bool seccomp_unset_means_unconfined; /* Kubernetes before SeccompDefault, OCI */
-	char *apparmor;	  /* NULL = runtime default, "unconfined", or a profile */
+	char *apparmor; /* NULL = runtime default, "unconfined", or a profile */
 	bool selinux_disabled;
 	tri no_new_privs; /* TRI_TRUE: no-new-privileges / allowPrivilegeEscalation: false */
 	char *user;	  /* as written, NULL if unset */
@@ -175,8 +175,7 @@ typedef struct cve_table {
 
 /* which: "kernel-cves.yaml" or "engine-cves.yaml"; from data_dir when set, else built in */
 int cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
-int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
-		    bwk_error **err);
+int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err);
 void cve_table_free(cve_table *t);
 /* Add a finding for each entry matching `version` (component NULL: kernel table). `absent`
  * lists preconditions known absent (downgrade to info). */

@@ -9,7 +9,6 @@
 /* The engine answers with one entry per container; this bounds the work on a huge host. */
 #define MAX_CONTAINERS 10000
 
-
 static void engine_closep(engine *e)
 {
 	engine_close(e);

@@ -196,14 +196,11 @@ void cve_table_free(cve_table *t)
 	t->n = 0;
 }
 
-
-int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
-		    bwk_error **err)
+int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	bwk_yaml_limits lim = {.max_bytes = MAX_DATA, .max_docs = 1};
-	json_auto_t *doc =
-	    bwk_yaml_load_one(name, text, len, &lim, err);
+	json_auto_t *doc = bwk_yaml_load_one(name, text, len, &lim, err);
 	if (!doc)
 		return -1;
 	const json_t *ver = json_object_get(doc, "version");

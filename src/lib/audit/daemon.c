@@ -52,10 +52,8 @@ RULE(r_icc, "daemon-icc-enabled", BWK_SEV_MEDIUM,
      "Inter-container communication on the default bridge",
      "Every container on the default bridge can reach every other one on all ports: one "
      "compromised container can attack the rest.",
-     "Set \"icc\": false and link containers through user-defined networks.", CIS("2.2"),
-     DDOC);
-RULE(r_nnp, "daemon-no-new-privileges-off", BWK_SEV_LOW,
-     "no-new-privileges not the default",
+     "Set \"icc\": false and link containers through user-defined networks.", CIS("2.2"), DDOC);
+RULE(r_nnp, "daemon-no-new-privileges-off", BWK_SEV_LOW, "no-new-privileges not the default",
      "Containers started without --security-opt no-new-privileges can gain privileges through "
      "setuid binaries in their image.",
      "Set \"no-new-privileges\": true in daemon.json.", CIS("2.14"), DDOC);
@@ -70,8 +68,8 @@ RULE(r_proxy, "daemon-userland-proxy-on", BWK_SEV_LOW, "userland-proxy on",
 RULE(r_insecure, "daemon-insecure-registry", BWK_SEV_HIGH, "Insecure registry allowed",
      "Images from this registry are pulled over plain HTTP or unverified TLS: anyone on the "
      "path can replace them with their own.",
-     "Remove it from insecure-registries and give the registry a valid certificate.",
-     CIS("2.5"), "https://docs.docker.com/registry/insecure/");
+     "Remove it from insecure-registries and give the registry a valid certificate.", CIS("2.5"),
+     "https://docs.docker.com/registry/insecure/");
 RULE(r_ulimit, "daemon-default-ulimits-unset", BWK_SEV_LOW, "No default ulimits",
      "Containers inherit the daemon's (usually very high) limits on open files and "
      "processes.",
@@ -85,8 +83,7 @@ RULE(r_log, "daemon-log-driver", BWK_SEV_LOW, "Container logging unsafe",
 RULE(r_exp, "daemon-experimental", BWK_SEV_LOW, "Experimental features enabled",
      "Experimental engine features are not covered by the usual security maintenance.",
      "Set \"experimental\": false on production hosts.", CIS("2.18"), DDOC);
-RULE(r_seccomp, "daemon-seccomp-unconfined", BWK_SEV_HIGH,
-     "Daemon-wide seccomp profile disabled",
+RULE(r_seccomp, "daemon-seccomp-unconfined", BWK_SEV_HIGH, "Daemon-wide seccomp profile disabled",
      "seccomp-profile unconfined removes the system call filter from every container that does "
      "not bring its own.",
      "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in default or a stricter "
@@ -98,12 +95,11 @@ RULE(r_debug, "daemon-debug-logging", BWK_SEV_LOW, "Daemon debug logging",
 RULE(r_unreach, "daemon-engine-unreachable", BWK_SEV_INFO, "Engine not reachable",
      "The live engine could not be asked for its settings and versions; only the "
      "configuration files were audited.",
-     "Run bulwark with access to the socket (root or the docker group), or pass --host.",
-     DDOC);
+     "Run bulwark with access to the socket (root or the docker group), or pass --host.", DDOC);
 
 const bwk_rule *const daemon_rules_meta[] = {
-    &r_tcp, &r_tcpv, &r_sock,	 &r_group, &r_userns,  &r_icc,	 &r_nnp,	 &r_live, &r_proxy,
-    &r_insecure, &r_ulimit, &r_log, &r_exp,	&r_seccomp, &r_debug, &r_unreach, NULL};
+    &r_tcp,	 &r_tcpv,   &r_sock, &r_group, &r_userns,  &r_icc,   &r_nnp,	 &r_live, &r_proxy,
+    &r_insecure, &r_ulimit, &r_log,  &r_exp,   &r_seccomp, &r_debug, &r_unreach, NULL};
 
 typedef struct dctx {
 	const bwk_audit_opts *o;
@@ -168,11 +164,10 @@ static int check_listeners(dctx *d, bwk_error **err)
 		int answered = -1;
 		if (!d->o || !d->o->no_probe)
 			answered = engine_probe_tcp(addr, port, 1000, &detail);
-		cleanup_free char *msg =
-		    xasprintf("%s listens %s%s%s", s,
-			      tls ? "with TLS but without client-certificate verification"
-				  : "without TLS",
-			      detail ? "; probe: " : "", detail ? detail : "");
+		cleanup_free char *msg = xasprintf(
+		    "%s listens %s%s%s", s,
+		    tls ? "with TLS but without client-certificate verification" : "without TLS",
+		    detail ? "; probe: " : "", detail ? detail : "");
 		/* configured but not answering (yet): still wrong, less urgent */
 		int sev = answered == 0 ? (int)BWK_SEV_HIGH : -1;
 		cleanup_free char *key = xasprintf("hosts[%zu]", i);
@@ -241,8 +236,7 @@ static int check_socket(dctx *d, const char *sock, bwk_error **err)
 		sev = BWK_SEV_CRITICAL;
 	} else if (st.st_uid != 0) {
 		msg = xasprintf("%s is owned by uid %u, not root", sock, (unsigned)st.st_uid);
-	} else if ((st.st_mode & 0060) && st.st_gid != 0 &&
-		   (!gname || strcmp(gname, "docker"))) {
+	} else if ((st.st_mode & 0060) && st.st_gid != 0 && (!gname || strcmp(gname, "docker"))) {
 		msg = xasprintf("%s is group-accessible to group %s (gid %u), not docker", sock,
 				gname ? gname : "?", (unsigned)st.st_gid);
 		sev = BWK_SEV_MEDIUM;
@@ -294,8 +288,8 @@ static int check_settings(dctx *d, bwk_error **err)
 	}
 	const char *name;
 	json_t *ic;
-	json_object_foreach(json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"),
-			    name, ic)
+	json_object_foreach(
+	    json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"), name, ic)
 	{
 		if (js_tri(ic, "Secure") == TRI_FALSE)
 			json_object_set_new(seen, name, json_true());
@@ -324,8 +318,8 @@ static int check_settings(dctx *d, bwk_error **err)
 		drv = "json-file";
 	const json_t *lo = json_object_get(d->cfg, "log-opts");
 	if (!strcmp(drv, "none")) {
-		if (add(d, &r_log, BWK_SEV_MEDIUM, "log-driver", "log-driver none: no container logs",
-			err) < 0)
+		if (add(d, &r_log, BWK_SEV_MEDIUM, "log-driver",
+			"log-driver none: no container logs", err) < 0)
 			return -1;
 	} else if (!strcmp(drv, "json-file") && !js_str(lo, "max-size")) {
 		if (add(d, &r_log, -1, "log-opts",
@@ -363,10 +357,10 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 		const char *ver = js_str(c, "Version");
 		if (!name || !ver)
 			continue;
-		const char *comp = !strcmp(name, "Engine")	   ? "docker"
+		const char *comp = !strcmp(name, "Engine")	     ? "docker"
 				   : !strcasecmp(name, "containerd") ? "containerd"
-				   : !strcasecmp(name, "runc")	   ? "runc"
-								   : NULL;
+				   : !strcasecmp(name, "runc")	     ? "runc"
+								     : NULL;
 		if (!comp)
 			continue;
 		cleanup_free char *key = xasprintf("Components.%s %s", name, ver);
@@ -377,7 +371,6 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 	cve_table_free(&t);
 	return rc;
 }
-
 
 static void engine_closep(engine *e)
 {

@@ -49,8 +49,8 @@ static void apply_flag(json_t *cfg, const char *val, char kind, const char *key)
 {
 	switch (kind) {
 	case 'b':
-		json_object_set_new(cfg, key,
-				    json_boolean(!val || !strcmp(val, "true") || !strcmp(val, "1")));
+		json_object_set_new(
+		    cfg, key, json_boolean(!val || !strcmp(val, "true") || !strcmp(val, "1")));
 		break;
 	case 's':
 		json_object_set_new(cfg, key, json_string(val ? val : ""));
@@ -100,9 +100,11 @@ void daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc)
 				val = argv[++i];
 			else if (!val && flag_map[j].kind == 'b' && i + 1 < argc &&
 				 (!strcmp(argv[i + 1], "true") || !strcmp(argv[i + 1], "false")))
-				val = argv[++i]; /* "--icc false" is not how pflag works, but be kind */
+				val = argv[++i]; /* "--icc false" is not how pflag works, but be
+						    kind */
 			/* flags replace what the file says for list settings */
-			if (flag_map[j].kind == 'l' && !json_object_get(seen_lists, flag_map[j].key)) {
+			if (flag_map[j].kind == 'l' &&
+			    !json_object_get(seen_lists, flag_map[j].key)) {
 				json_object_set_new(cfg, flag_map[j].key, json_array());
 				json_object_set_new(seen_lists, flag_map[j].key, json_true());
 			}

@@ -44,8 +44,7 @@ static long read_long(const char *dir, const char *rel, long dflt)
 	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
 	static const bwk_rule var = {id_, BWK_CAT_HOST, sev, title_, desc, fix, refs_##var}
 
-RULE(r_userns, "host-unprivileged-userns", BWK_SEV_LOW,
-     "Unprivileged user namespaces enabled",
+RULE(r_userns, "host-unprivileged-userns", BWK_SEV_LOW, "Unprivileged user namespaces enabled",
      "Any local user (and any container whose seccomp profile allows unshare) can create user "
      "namespaces and reach kernel code normally reserved for root: many recent kernel "
      "privilege escalations (nf_tables, overlayfs) start there.",
@@ -87,8 +86,8 @@ RULE(r_lsm, "host-no-lsm", BWK_SEV_MEDIUM, "No AppArmor or SELinux enforcement",
      "Neither AppArmor nor an enforcing SELinux is active, so container runtimes apply no "
      "mandatory access control profile; /proc and /sys writes and mounts that the default "
      "profiles block stay possible.",
-     "Enable AppArmor (Debian/Ubuntu) or SELinux in enforcing mode (Fedora/RHEL).",
-     CIS("5.1"), CIS("5.2"));
+     "Enable AppArmor (Debian/Ubuntu) or SELinux in enforcing mode (Fedora/RHEL).", CIS("5.1"),
+     CIS("5.2"));
 RULE(r_cgv1, "host-cgroup-v1", BWK_SEV_LOW, "cgroup v1 in use",
      "cgroup v1 hierarchies carry the release_agent escape (CVE-2022-0492) and cannot be "
      "delegated safely to rootless containers; v2 is the maintained interface.",
@@ -100,16 +99,14 @@ RULE(r_cgctl, "host-cgroup-controllers", BWK_SEV_MEDIUM, "cgroup controllers not
      "Enable the controllers (cgroup v2: echo +memory +pids +cpu > "
      "/sys/fs/cgroup/cgroup.subtree_control; v1: mount the hierarchies).",
      CIS("5.11"), CIS("5.29"));
-RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW,
-     "/var/lib/docker on the root filesystem",
+RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW, "/var/lib/docker on the root filesystem",
      "Images, container layers and logs share the root filesystem: a container that fills "
      "its writable layer or log fills the host's disk.",
      "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
 
-const bwk_rule *const host_rules_meta[] = {&r_userns, &r_bpf,	   &r_kptr,	&r_dmesg,
-					   &r_links,  &r_fifos,	   &r_ptrace,	&r_seccomp,
-					   &r_lsm,    &r_cgv1,	   &r_cgctl,	&r_varlib,
-					   NULL};
+const bwk_rule *const host_rules_meta[] = {&r_userns, &r_bpf,	 &r_kptr,    &r_dmesg, &r_links,
+					   &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
+					   &r_cgctl,  &r_varlib, NULL};
 
 typedef struct host_ctx {
 	const bwk_audit_opts *o;
@@ -119,8 +116,7 @@ typedef struct host_ctx {
 	size_t nabsent;
 } host_ctx;
 
-static int add(host_ctx *h, const bwk_rule *r, const char *key, const char *msg,
-	       bwk_error **err)
+static int add(host_ctx *h, const bwk_rule *r, const char *key, const char *msg, bwk_error **err)
 {
 	return audit_add(h->out, r, -1, "host", key, 0, msg, NULL, err);
 }
@@ -133,18 +129,17 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 	if (maxns == 0 || clone == 0) {
 		h->absent[h->nabsent++] = "unprivileged_userns";
 	} else if (maxns > 0) {
-		cleanup_free char *m = xasprintf(
-		    "user.max_user_namespaces=%ld%s", maxns,
-		    clone > 0 ? ", kernel.unprivileged_userns_clone=1" : "");
+		cleanup_free char *m =
+		    xasprintf("user.max_user_namespaces=%ld%s", maxns,
+			      clone > 0 ? ", kernel.unprivileged_userns_clone=1" : "");
 		if (add(h, &r_userns, "user.max_user_namespaces", m, err) < 0)
 			return -1;
 	}
 	long bpf = read_long(p, "sys/kernel/unprivileged_bpf_disabled", -1);
 	if (bpf >= 1)
 		h->absent[h->nabsent++] = "unprivileged_bpf";
-	else if (bpf == 0 &&
-		 add(h, &r_bpf, "kernel.unprivileged_bpf_disabled", "unprivileged_bpf_disabled=0",
-		     err) < 0)
+	else if (bpf == 0 && add(h, &r_bpf, "kernel.unprivileged_bpf_disabled",
+				 "unprivileged_bpf_disabled=0", err) < 0)
 		return -1;
 	if (read_long(p, "sys/kernel/io_uring_disabled", -1) == 2)
 		h->absent[h->nabsent++] = "io_uring";
@@ -165,7 +160,8 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 	long ff = read_long(p, "sys/fs/protected_fifos", -1);
 	long rg = read_long(p, "sys/fs/protected_regular", -1);
 	if (ff == 0 || rg == 0) {
-		cleanup_free char *m = xasprintf("protected_fifos=%ld protected_regular=%ld", ff, rg);
+		cleanup_free char *m =
+		    xasprintf("protected_fifos=%ld protected_regular=%ld", ff, rg);
 		if (add(h, &r_fifos, "fs.protected_fifos", m, err) < 0)
 			return -1;
 	}
@@ -195,9 +191,9 @@ static int check_lsm(host_ctx *h, bwk_error **err)
 	bool apparmor = aa && aa[0] == 'Y';
 	bool selinux = se && se[0] == '1';
 	if (!apparmor && !selinux) {
-		cleanup_free char *m = xasprintf("AppArmor %s, SELinux %s",
-						 aa ? "disabled" : "not available",
-						 se ? "permissive" : "not available");
+		cleanup_free char *m =
+		    xasprintf("AppArmor %s, SELinux %s", aa ? "disabled" : "not available",
+			      se ? "permissive" : "not available");
 		if (add(h, &r_lsm, "lsm", m, err) < 0)
 			return -1;
 	}
@@ -249,9 +245,10 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 		return 0;
 	if (!v1)
 		h->absent[h->nabsent++] = "cgroup_v1";
-	else if (add(h, &r_cgv1, "cgroup", v2 ? "hybrid hierarchy: cgroup v1 controllers with a "
-						"cgroup2 mount"
-					      : "legacy cgroup v1 hierarchy",
+	else if (add(h, &r_cgv1, "cgroup",
+		     v2 ? "hybrid hierarchy: cgroup v1 controllers with a "
+			  "cgroup2 mount"
+			: "legacy cgroup v1 hierarchy",
 		     err) < 0)
 		return -1;
 	cleanup_free char *missing = NULL;

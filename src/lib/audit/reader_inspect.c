@@ -98,8 +98,8 @@ static void read_ports(workload *w, const json_t *hc, const char *key)
 			const char *hp = js_str(b, "HostPort");
 			cleanup_free char *k =
 			    xasprintf("%sHostConfig.PortBindings.%s[%zu]", key, spec, i);
-			wl_add_port(w, js_str(b, "HostIp"), hp ? (unsigned)strtoul(hp, NULL, 10) : 0,
-				    cport, k);
+			wl_add_port(w, js_str(b, "HostIp"),
+				    hp ? (unsigned)strtoul(hp, NULL, 10) : 0, cport, k);
 		}
 	}
 }
@@ -107,8 +107,8 @@ static void read_ports(workload *w, const json_t *hc, const char *key)
 int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err)
 {
 	if (!json_is_object(c))
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: %s: not a container object",
-				     r->name, *key ? key : "top level");
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: %s: not a container object", r->name,
+				     *key ? key : "top level");
 	const json_t *cfg = json_object_get(c, "Config");
 	const json_t *hc = json_object_get(c, "HostConfig");
 	if (!json_is_object(cfg) || !json_is_object(hc))

@@ -59,7 +59,7 @@ static const json_t *pod_spec(const json_t *obj, const char *kind, const json_t 
 		*path = "spec";
 		return spec;
 	}
-	static const char *const templated[] = {"Deployment", "StatefulSet", "DaemonSet",
+	static const char *const templated[] = {"Deployment", "StatefulSet",	       "DaemonSet",
 						"ReplicaSet", "ReplicationController", "Job",
 						NULL};
 	for (int i = 0; templated[i]; i++)
@@ -123,9 +123,8 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 	return NULL;
 }
 
-static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta,
-			  const json_t *cont, const char *ckey, const char *wname,
-			  const char *podkey, bwk_error **err)
+static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, const json_t *cont,
+			  const char *ckey, const char *wname, const char *podkey, bwk_error **err)
 {
 	const char *cname = js_str(cont, "name");
 	cleanup_free char *name = xasprintf("%s:%s", wname, cname ? cname : "?");
@@ -142,7 +141,8 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta,
 	const json_t *v;
 	json_array_foreach(json_object_get(caps, "add"), i, v)
 	{
-		cleanup_free char *k = xasprintf("%s.securityContext.capabilities.add[%zu]", ckey, i);
+		cleanup_free char *k =
+		    xasprintf("%s.securityContext.capabilities.add[%zu]", ckey, i);
 		wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
 	}
 	json_array_foreach(json_object_get(caps, "drop"), i, v)
@@ -162,8 +162,7 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta,
 		const json_t *hp = json_object_get(vol, "hostPath");
 		cleanup_free char *k = xasprintf("%s.volumeMounts[%zu]", ckey, i);
 		wl_add_mount(w, hp ? js_str(hp, "path") : NULL, js_str(v, "mountPath"),
-			     !js_true(v, "readOnly"), js_str(v, "mountPropagation"), hp != NULL,
-			     k);
+			     !js_true(v, "readOnly"), js_str(v, "mountPropagation"), hp != NULL, k);
 	}
 
 	/* pod-level settings apply unless the container overrides them */
@@ -251,8 +250,7 @@ int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err)
 	if (!json_is_object(pod))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%u: %s %s: %s is not a mapping",
 				     r->name, r->line, kind,
-				     js_str(json_object_get(obj, "metadata"), "name") ?: "?",
-				     path);
+				     js_str(json_object_get(obj, "metadata"), "name") ?: "?", path);
 	const json_t *om = json_object_get(obj, "metadata");
 	const char *ns = js_str(om, "namespace");
 	const char *oname = js_str(om, "name");

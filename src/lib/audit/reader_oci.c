@@ -14,10 +14,10 @@ static void wl_freep(workload **w)
 }
 
 /* Docker's default set: a config holding more than this added capabilities. */
-static const char *const default_caps[] = {"CHOWN",	   "DAC_OVERRIDE", "FSETID", "FOWNER",
-					   "MKNOD",	   "NET_RAW",	   "SETGID", "SETUID",
-					   "SETFCAP",	   "SETPCAP",	   "NET_BIND_SERVICE",
-					   "SYS_CHROOT",   "KILL",	   "AUDIT_WRITE", NULL};
+static const char *const default_caps[] = {
+    "CHOWN",  "DAC_OVERRIDE", "FSETID",	 "FOWNER",	     "MKNOD",	   "NET_RAW", "SETGID",
+    "SETUID", "SETFCAP",      "SETPCAP", "NET_BIND_SERVICE", "SYS_CHROOT", "KILL",    "AUDIT_WRITE",
+    NULL};
 /* `runc spec`'s minimal set: holding only these counts as "dropped". */
 static const char *const minimal_caps[] = {"AUDIT_WRITE", "KILL", "NET_BIND_SERVICE", NULL};
 
@@ -29,9 +29,9 @@ static bool in_list(const char *const *l, const char *s)
 	return false;
 }
 
-static const char *const default_devices[] = {"/dev/null",   "/dev/zero",    "/dev/full",
-					      "/dev/random", "/dev/urandom", "/dev/tty",
-					      "/dev/console", "/dev/ptmx",   NULL};
+static const char *const default_devices[] = {"/dev/null",    "/dev/zero",    "/dev/full",
+					      "/dev/random",  "/dev/urandom", "/dev/tty",
+					      "/dev/console", "/dev/ptmx",    NULL};
 
 int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 {
@@ -124,6 +124,8 @@ int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 	w->seccomp_unset_means_unconfined = true;
 	const char *aa = js_str(proc, "apparmorProfile");
 	w->apparmor = aa ? xstrdup(aa) : NULL;
+	const char *label = js_str(proc, "selinuxLabel");
+	w->selinux_disabled = label && strstr(label, ":spc_t:");
 	w->no_new_privs = js_true(proc, "noNewPrivileges") ? TRI_TRUE : TRI_FALSE;
 	double d;
 	const json_t *user = json_object_get(proc, "user");

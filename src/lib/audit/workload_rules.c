@@ -26,10 +26,12 @@ static int hit(wl_ctx *c, const workload *w, const bwk_rule *r, int sev, const c
 }
 
 /* ---- privileged ---- */
-static const char *const refs_priv[] = {CIS("5.4"), PSS("baseline, Privileged Containers"),
-					PSS_URL, NULL};
+static const char *const refs_priv[] = {CIS("5.4"), PSS("baseline, Privileged Containers"), PSS_URL,
+					NULL};
 static const bwk_rule r_priv = {
-    "privileged-container", BWK_CAT_WORKLOAD, BWK_SEV_CRITICAL,
+    "privileged-container",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_CRITICAL,
     "Container runs privileged",
     "A privileged container gets every capability, every host device, no seccomp or AppArmor "
     "filter and a writable /sys: root in it is root on the host (mount the host disk, load a "
@@ -81,7 +83,9 @@ static const char *const refs_caps[] = {CIS("5.3"), PSS("baseline, Capabilities"
 					"https://man7.org/linux/man-pages/man7/capabilities.7.html",
 					NULL};
 static const bwk_rule r_caps = {
-    "dangerous-capability", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "dangerous-capability",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Dangerous capability added",
     "An added capability hands a piece of root's power over the host kernel to the container; "
     "several of them are well-known escape paths.",
@@ -96,18 +100,19 @@ static int ck_caps(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 		for (size_t j = 0; j < sizeof(danger_caps) / sizeof(danger_caps[0]); j++) {
 			if (strcmp(w->cap_add[i].s, danger_caps[j].cap))
 				continue;
-			cleanup_free char *m =
-			    xasprintf("capability %s added: %s", w->cap_add[i].s, danger_caps[j].why);
+			cleanup_free char *m = xasprintf("capability %s added: %s", w->cap_add[i].s,
+							 danger_caps[j].why);
 			if (hit(c, w, r, (int)danger_caps[j].sev, w->cap_add[i].key, m, err) < 0)
 				return -1;
 		}
 	return 0;
 }
 
-static const char *const refs_drop[] = {CIS("5.3"), PSS("restricted, Capabilities"), PSS_URL,
-					NULL};
+static const char *const refs_drop[] = {CIS("5.3"), PSS("restricted, Capabilities"), PSS_URL, NULL};
 static const bwk_rule r_drop = {
-    "capabilities-not-dropped", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "capabilities-not-dropped",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_LOW,
     "Default capabilities not dropped",
     "The runtime's default set (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, NET_RAW, MKNOD …) stays "
     "with the container; most services need none of it, and each one widens what a foothold "
@@ -125,13 +130,13 @@ static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 /* ---- namespaces ---- */
 #define NS_RULE(var, id, sev, what, cis, pss, risk, fix, field)                                    \
 	static const char *const refs_##var[] = {CIS(cis), PSS(pss), PSS_URL, NULL};               \
-	static const bwk_rule r_##var = {id,   BWK_CAT_WORKLOAD, sev, "Host " what " namespace shared", \
-					 risk, fix,		 refs_##var};                       \
+	static const bwk_rule r_##var = {                                                          \
+	    id, BWK_CAT_WORKLOAD, sev, "Host " what " namespace shared", risk, fix, refs_##var};   \
 	static int ck_##var(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)      \
 	{                                                                                          \
-		return w->field ? hit(c, w, r, -1, NULL, "shares the host " what " namespace",    \
-				      err)                                                         \
-				: 0;                                                               \
+		return w->field                                                                    \
+			   ? hit(c, w, r, -1, NULL, "shares the host " what " namespace", err)     \
+			   : 0;                                                                    \
 	}
 
 NS_RULE(pid, "host-pid", BWK_SEV_HIGH, "PID", "5.16", "baseline, Host Namespaces",
@@ -152,8 +157,7 @@ NS_RULE(net, "host-network", BWK_SEV_HIGH, "network", "5.10", "baseline, Host Na
 NS_RULE(uts, "host-uts", BWK_SEV_MEDIUM, "UTS", "5.21", "baseline, Host Namespaces",
 	"The container can change the host's hostname and domain name.",
 	"Remove --uts=host / `uts: host`.", host_uts)
-NS_RULE(userns, "host-userns", BWK_SEV_MEDIUM, "user", "5.31 (userns)",
-	"baseline, Host Namespaces",
+NS_RULE(userns, "host-userns", BWK_SEV_MEDIUM, "user", "5.31 (userns)", "baseline, Host Namespaces",
 	"The container opts out of the daemon's user-namespace remapping: its root is the host's "
 	"root again.",
 	"Remove --userns=host / `userns_mode: host`.", host_userns)
@@ -210,7 +214,9 @@ static char *norm_path(const char *p)
 static const char *const refs_mount[] = {CIS("5.5"), CIS("5.31 (docker.sock)"),
 					 PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
 static const bwk_rule r_mount = {
-    "sensitive-host-mount", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "sensitive-host-mount",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Sensitive host path mounted",
     "A host system directory or a container-engine socket inside the container: the engine "
     "socket is full root on the host (start a privileged container), a writable /etc or / "
@@ -228,8 +234,10 @@ static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error *
 		cleanup_free char *p = norm_path(m->source);
 		const char *why = NULL;
 		int sev = -1;
+		const char *base = strrchr(p, '/') + 1;
 		for (int j = 0; sensitive_socks[j] && !why; j++)
-			if (!strcmp(p, sensitive_socks[j])) {
+			if (!strcmp(p, sensitive_socks[j]) ||
+			    !strcmp(base, strrchr(sensitive_socks[j], '/') + 1)) {
 				why = "container engine socket: full control of the host";
 				sev = BWK_SEV_CRITICAL;
 			}
@@ -258,7 +266,9 @@ static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error *
 
 static const char *const refs_prop[] = {CIS("5.20"), PSS_URL, NULL};
 static const bwk_rule r_prop = {
-    "mount-propagation-shared", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "mount-propagation-shared",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "Mount propagation shared with the host",
     "With shared (Bidirectional) propagation, mounts made inside the container appear on the "
     "host: a compromised container can shadow host paths.",
@@ -268,8 +278,8 @@ static int ck_prop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 {
 	for (size_t i = 0; i < w->nmounts; i++) {
 		const char *pr = w->mounts[i].propagation;
-		if (!pr || (strcmp(pr, "shared") && strcmp(pr, "rshared") &&
-			    strcmp(pr, "Bidirectional")))
+		if (!pr ||
+		    (strcmp(pr, "shared") && strcmp(pr, "rshared") && strcmp(pr, "Bidirectional")))
 			continue;
 		cleanup_free char *msg =
 		    xasprintf("mount at %s uses %s propagation", w->mounts[i].target, pr);
@@ -281,7 +291,9 @@ static int ck_prop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 
 static const char *const refs_hostpath[] = {PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
 static const bwk_rule r_hostpath = {
-    "hostpath-volume", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "hostpath-volume",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "hostPath volume",
     "A hostPath volume ties the pod to one node and exposes that node's filesystem; the "
     "Baseline Pod Security Standard forbids it.",
@@ -292,9 +304,9 @@ static int ck_hostpath(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_erro
 	for (size_t i = 0; i < w->nmounts; i++) {
 		if (!w->mounts[i].hostpath)
 			continue;
-		cleanup_free char *msg = xasprintf("hostPath %s mounted at %s%s",
-						   w->mounts[i].source ? w->mounts[i].source : "?",
-						   w->mounts[i].target, w->mounts[i].rw ? "" : " (ro)");
+		cleanup_free char *msg = xasprintf(
+		    "hostPath %s mounted at %s%s", w->mounts[i].source ? w->mounts[i].source : "?",
+		    w->mounts[i].target, w->mounts[i].rw ? "" : " (ro)");
 		if (hit(c, w, r, -1, w->mounts[i].key, msg, err) < 0)
 			return -1;
 	}
@@ -304,7 +316,9 @@ static int ck_hostpath(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_erro
 /* ---- devices ---- */
 static const char *const refs_dev[] = {CIS("5.18"), NULL};
 static const bwk_rule r_dev = {
-    "host-device", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "host-device",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Host device passed through",
     "A host device node in the container gives raw access to hardware or kernel interfaces "
     "(a disk device is the whole host filesystem; /dev/mem, /dev/kmsg, fuse widen the kernel "
@@ -315,7 +329,8 @@ static const bwk_rule r_dev = {
 static int ck_dev(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->ndevices; i++) {
-		cleanup_free char *msg = xasprintf("host device %s passed through", w->devices[i].s);
+		cleanup_free char *msg =
+		    xasprintf("host device %s passed through", w->devices[i].s);
 		if (hit(c, w, r, -1, w->devices[i].key, msg, err) < 0)
 			return -1;
 	}
@@ -323,10 +338,11 @@ static int ck_dev(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 }
 
 /* ---- LSMs and seccomp ---- */
-static const char *const refs_seccomp[] = {CIS("5.22"), PSS("restricted, Seccomp"), PSS_URL,
-					   NULL};
+static const char *const refs_seccomp[] = {CIS("5.22"), PSS("restricted, Seccomp"), PSS_URL, NULL};
 static const bwk_rule r_seccomp = {
-    "seccomp-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "seccomp-unconfined",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Seccomp disabled",
     "Without a seccomp filter the container can call every system call, including the rarely "
     "used ones behind most kernel privilege escalations (keyctl, unshare, bpf, io_uring …).",
@@ -351,7 +367,9 @@ static int ck_seccomp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error
 
 static const char *const refs_aa[] = {CIS("5.1"), PSS("baseline, AppArmor"), PSS_URL, NULL};
 static const bwk_rule r_aa = {
-    "apparmor-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "apparmor-unconfined",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "AppArmor disabled",
     "The runtime's AppArmor profile blocks writes to /proc and /sys knobs and mounts that "
     "escapes rely on; unconfined removes that layer.",
@@ -365,22 +383,30 @@ static int ck_aa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 	return hit(c, w, r, -1, NULL, "AppArmor profile: unconfined", err);
 }
 
-static const char *const refs_selinux[] = {CIS("5.2"), PSS("baseline, SELinux"), PSS_URL,
-					   NULL};
+static const char *const refs_selinux[] = {CIS("5.2"), PSS("baseline, SELinux"), PSS_URL, NULL};
 static const bwk_rule r_selinux = {
-    "selinux-disabled", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "selinux-disabled",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "SELinux labelling disabled",
     "label=disable runs the container unconfined by SELinux on hosts that enforce it.",
-    "Remove label=disable / label:disable.", refs_selinux};
+    "Remove label=disable / label:disable.",
+    refs_selinux};
 static int ck_selinux(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
-	return w->selinux_disabled ? hit(c, w, r, -1, NULL, "label=disable", err) : 0;
+	/* Docker adds label=disable itself for --privileged and host PID/IPC, which are
+	 * reported on their own; only a label=disable the user chose is news. */
+	if (!w->selinux_disabled || w->privileged || w->host_pid || w->host_ipc)
+		return 0;
+	return hit(c, w, r, -1, NULL, "label=disable", err);
 }
 
 static const char *const refs_nnp[] = {CIS("5.26"), PSS("restricted, Privilege Escalation"),
 				       PSS_URL, NULL};
 static const bwk_rule r_nnp = {
-    "no-new-privileges-not-set", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "no-new-privileges-not-set",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "Privilege escalation allowed (no-new-privileges not set)",
     "Without no_new_privs a process can gain privileges through setuid/setgid binaries or "
     "file capabilities in the image, turning an unprivileged foothold into root.",
@@ -401,7 +427,9 @@ static int ck_nnp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 static const char *const refs_root[] = {CIS("4.1"), CIS("5.x (user namespaces)"),
 					PSS("restricted, Running as Non-root"), PSS_URL, NULL};
 static const bwk_rule r_root = {
-    "runs-as-root", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "runs-as-root",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "Container runs as root",
     "Root in the container is root on the host for every kernel bug and every mounted path: "
     "most escapes need uid 0 inside first.",
@@ -431,7 +459,9 @@ static int ck_root(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 
 static const char *const refs_ro[] = {CIS("5.13"), NULL};
 static const bwk_rule r_ro = {
-    "rootfs-writable", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "rootfs-writable",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_LOW,
     "Root filesystem writable",
     "A writable root filesystem lets an intruder drop tools and persist changes to binaries "
     "and configuration for the container's lifetime.",
@@ -440,14 +470,17 @@ static const bwk_rule r_ro = {
     refs_ro};
 static int ck_ro(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
-	return w->ro_rootfs == TRI_TRUE ? 0
-					: hit(c, w, r, -1, NULL, "root filesystem is writable", err);
+	return w->ro_rootfs == TRI_TRUE
+		   ? 0
+		   : hit(c, w, r, -1, NULL, "root filesystem is writable", err);
 }
 
 /* ---- limits ---- */
 static const char *const refs_mem[] = {CIS("5.11"), NULL};
 static const bwk_rule r_mem = {
-    "no-memory-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "no-memory-limit",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "No memory limit",
     "Without a memory limit one container can exhaust host memory and get other workloads "
     "(or the engine) killed by the OOM killer.",
@@ -461,7 +494,9 @@ static int ck_mem(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 
 static const char *const refs_cpu[] = {CIS("5.12"), NULL};
 static const bwk_rule r_cpu = {
-    "no-cpu-limit", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "no-cpu-limit",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_LOW,
     "No CPU limit",
     "Without a CPU limit a busy or hijacked container (a miner) starves its neighbours.",
     "Set `--cpus` / `cpus` or deploy.resources.limits.cpus / resources.limits.cpu / "
@@ -474,7 +509,9 @@ static int ck_cpu(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 
 static const char *const refs_pids[] = {CIS("5.29"), NULL};
 static const bwk_rule r_pids = {
-    "no-pids-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+    "no-pids-limit",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_MEDIUM,
     "No process limit",
     "Without a pids limit a fork bomb in one container exhausts the host's process table.",
     "Set `--pids-limit 256` / `pids_limit` / deploy.resources.limits.pids / "
@@ -490,18 +527,40 @@ static const struct {
 	unsigned port;
 	const char *svc;
 } admin_ports[] = {
-    {22, "SSH"},	   {23, "telnet"},	   {2375, "Docker API"},  {2376, "Docker API"},
-    {2379, "etcd"},	   {2380, "etcd peer"},	   {3306, "MySQL"},	  {5432, "PostgreSQL"},
-    {6379, "Redis"},	   {27017, "MongoDB"},	   {9200, "Elasticsearch"}, {9300, "Elasticsearch"},
-    {11211, "memcached"}, {5984, "CouchDB"},	   {8500, "Consul"},	  {15672, "RabbitMQ admin"},
-    {10250, "kubelet"},	   {6443, "Kubernetes API"}, {3389, "RDP"},	  {5900, "VNC"},
-    {1433, "SQL Server"}, {1521, "Oracle"},	   {9042, "Cassandra"},	  {4243, "Docker API"},
-    {8086, "InfluxDB"},	   {5601, "Kibana"},	   {9000, "Portainer/MinIO admin"},
+    {22, "SSH"},
+    {23, "telnet"},
+    {2375, "Docker API"},
+    {2376, "Docker API"},
+    {2379, "etcd"},
+    {2380, "etcd peer"},
+    {3306, "MySQL"},
+    {5432, "PostgreSQL"},
+    {6379, "Redis"},
+    {27017, "MongoDB"},
+    {9200, "Elasticsearch"},
+    {9300, "Elasticsearch"},
+    {11211, "memcached"},
+    {5984, "CouchDB"},
+    {8500, "Consul"},
+    {15672, "RabbitMQ admin"},
+    {10250, "kubelet"},
+    {6443, "Kubernetes API"},
+    {3389, "RDP"},
+    {5900, "VNC"},
+    {1433, "SQL Server"},
+    {1521, "Oracle"},
+    {9042, "Cassandra"},
+    {4243, "Docker API"},
+    {8086, "InfluxDB"},
+    {5601, "Kibana"},
+    {9000, "Portainer/MinIO admin"},
 };
 
 static const char *const refs_port[] = {CIS("5.14"), CIS("5.8"), NULL};
 static const bwk_rule r_port = {
-    "admin-port-exposed", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "admin-port-exposed",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Administrative service published on every host interface",
     "A database, remote shell or control API published on 0.0.0.0 is reachable from any "
     "network the host is on, past any firewall on the container network.",
@@ -535,11 +594,14 @@ static int ck_port(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 /* ---- restart ---- */
 static const char *const refs_restart[] = {CIS("5.15"), NULL};
 static const bwk_rule r_restart = {
-    "restart-unbounded", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+    "restart-unbounded",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_LOW,
     "Restart policy unbounded",
     "A container that crashes in a loop (or is crashed on purpose) is restarted forever, "
     "which hides attacks and can exhaust the host.",
-    "Use `--restart on-failure:5` (`restart: on-failure:5`).", refs_restart};
+    "Use `--restart on-failure:5` (`restart: on-failure:5`).",
+    refs_restart};
 static int ck_restart(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (!w->restart)
@@ -558,11 +620,14 @@ static const char *const refs_tag[] = {CIS("5.27 (image provenance)"),
 				       "pull/#pull-an-image-by-digest-immutable-identifier",
 				       NULL};
 static const bwk_rule r_tag = {
-    "image-mutable-tag", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+    "image-mutable-tag",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_INFO,
     "Image referenced by mutable tag",
     "A tag can be moved to different content at any time; what runs is not what was "
     "reviewed.",
-    "Pin the image by digest: image@sha256:….", refs_tag};
+    "Pin the image by digest: image@sha256:….",
+    refs_tag};
 static int ck_tag(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (!w->image || !*w->image || strstr(w->image, "@sha256:") ||
@@ -576,11 +641,14 @@ static int ck_tag(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 static const char *const refs_sa[] = {
     "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/", NULL};
 static const bwk_rule r_sa = {
-    "automount-service-account-token", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+    "automount-service-account-token",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_INFO,
     "Service account token mounted",
     "The pod gets an API token; whoever takes over the container can talk to the Kubernetes "
     "API with its permissions.",
-    "Set automountServiceAccountToken: false unless the workload calls the API.", refs_sa};
+    "Set automountServiceAccountToken: false unless the workload calls the API.",
+    refs_sa};
 static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->automount_sa_token == TRI_FALSE)
@@ -617,9 +685,9 @@ static const wl_rule table[] = {
 };
 
 const bwk_rule *const wl_rules_meta[] = {
-    &r_priv, &r_caps,	 &r_drop, &r_pid,  &r_ipc, &r_net,  &r_uts,	&r_userns, &r_mount,
-    &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa, &r_selinux, &r_nnp,	&r_root, &r_ro,
-    &r_mem,  &r_cpu,	 &r_pids, &r_port, &r_restart, &r_tag,	&r_sa,	  NULL};
+    &r_priv, &r_caps,	  &r_drop, &r_pid,     &r_ipc,	   &r_net,     &r_uts, &r_userns, &r_mount,
+    &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa,	   &r_selinux, &r_nnp, &r_root,	  &r_ro,
+    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_tag,     &r_sa,  NULL};
 
 int wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {

@@ -113,7 +113,7 @@ static void builder_free(builder *b)
 }
 
 __attribute__((format(printf, 5, 6))) static int fail(builder *b, bwk_error **err, bwk_code code,
-							size_t line0, const char *fmt, ...)
+						      size_t line0, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -177,10 +177,10 @@ static bool is_null_word(const char *s)
 
 static int bool_word(const char *s)
 {
-	static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes", "YES",
-					"on",	"On",	"ON",	NULL};
-	static const char *const f[] = {"false", "False", "FALSE", "no", "No", "NO",
-					"off",	 "Off",	  "OFF",   NULL};
+	static const char *const t[] = {"true", "True", "TRUE", "yes", "Yes",
+					"YES",	"on",	"On",	"ON",  NULL};
+	static const char *const f[] = {"false", "False", "FALSE", "no",  "No",
+					"NO",	 "off",	  "Off",   "OFF", NULL};
 	for (int i = 0; t[i]; i++)
 		if (!strcmp(s, t[i]))
 			return 1;
@@ -396,7 +396,8 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 			/* explicit keys win, then earlier merge sources over later ones */
 			size_t i;
 			json_t *src;
-			json_array_foreach(f.merges, i, src) json_object_update_missing(f.node, src);
+			json_array_foreach(f.merges, i, src)
+			    json_object_update_missing(f.node, src);
 		}
 		register_anchor(b, f.anchor, f.node, b->count - f.start_count);
 		json_t *node = json_incref(f.node);
@@ -407,9 +408,9 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 		if (count_nodes(b, 1, line0, err) < 0)
 			return -1;
 		if (wants_key(b))
-			return take_key(b, (const char *)ev->data.scalar.value,
-					ev->data.scalar.length,
-					ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, line0, err);
+			return take_key(
+			    b, (const char *)ev->data.scalar.value, ev->data.scalar.length,
+			    ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE, line0, err);
 		json_t *v = resolve_scalar(ev);
 		if (!v)
 			return fail(b, err, BWK_E_INPUT, line0, "invalid scalar%s", "");
@@ -429,8 +430,8 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 			if (!json_is_string(a->node))
 				return fail(b, err, BWK_E_INPUT, line0,
 					    "alias *%s used as a key is not a string", name);
-			return take_key(b, json_string_value(a->node),
-					json_string_length(a->node), false, line0, err);
+			return take_key(b, json_string_value(a->node), json_string_length(a->node),
+					false, line0, err);
 		}
 		return attach(b, json_incref(a->node), line0, err);
 	}
@@ -460,8 +461,8 @@ int bwk_yaml_parse(const char *name, const char *data, size_t len, const bwk_yam
 		b.lim.max_docs = DEF_MAX_DOCS;
 	if (len > b.lim.max_bytes)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
-				     "%s: document is %zu bytes, over the %zu-byte limit", name, len,
-				     b.lim.max_bytes);
+				     "%s: document is %zu bytes, over the %zu-byte limit", name,
+				     len, b.lim.max_bytes);
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot create a YAML parser", name);
