@@ -216,7 +216,7 @@ static int check_socket(dctx *d, const char *sock, bwk_error **err)
 	if (bwk_read_file_at(AT_FDCWD, gpath, 4 << 20, true, &etc_group, &len, &e) < 0)
 		bwk_error_free(e);
 	cleanup_free char *members = NULL;
-	cleanup_free char *unused = group_name(etc_group, (gid_t)-2, &members);
+	free(group_name(etc_group, (gid_t)-2, &members));
 	if (members && *members) {
 		cleanup_free char *msg = xasprintf("docker group members: %s", members);
 		if (add(d, &r_group, -1, "group docker", msg, err) < 0)

@@ -466,7 +466,7 @@ int bwk_yaml_parse(const char *name, const char *data, size_t len, const bwk_yam
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot create a YAML parser", name);
-	__attribute__((cleanup(parser_freep))) yaml_parser_t *pp = &parser;
+	__attribute__((cleanup(parser_freep), unused)) yaml_parser_t *pp = &parser;
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	int rc = 0;
 	for (;;) {

@@ -1,0 +1,22 @@
+/* libFuzzer target: the k8s reader of `bulwark audit FILE` (YAML/JSON parsing, the
+ * workload model and every workload rule). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/audit.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	/* exact-size copy so that ASan sees any overread */
+	char *buf = malloc(size ? size : 1);
+	memcpy(buf, data, size);
+	bwk_findings *f = bwk_findings_new();
+	bwk_error *err = NULL;
+	if (bwk_audit_buffer("fuzz", buf, size, BWK_WL_K8S, NULL, f, &err) < 0)
+		bwk_error_free(err);
+	bwk_findings_free(f);
+	free(buf);
+	return 0;
+}
