@@ -20,8 +20,8 @@ static void test_versions(void **state)
 		const char *v;
 		int want;
 	} cases[] = {
-	    {"5.10.101", 1},	{"5.10.102", 0},	    {"5.4.250", 0},	{"5.12.19", 1},
-	    {"5.16.10", 1},	{"5.17.0", 0},		    {"6.1.0", 0},	{"5.17.0-rc5", 1},
+	    {"5.10.101", 1},	     {"5.10.102", 0}, {"5.4.250", 0},  {"5.12.19", 1},
+	    {"5.16.10", 1},	     {"5.17.0", 0},   {"6.1.0", 0},    {"5.17.0-rc5", 1},
 	    {"5.10.101-1-amd64", 1}, {"v5.15.24", 1}, {"5.15.25+", 0},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
@@ -68,8 +68,7 @@ static bool has_rule(const bwk_findings *f, const char *id)
 	return false;
 }
 
-static void expect_fail(const char *text, bwk_workload_kind kind, bwk_code code,
-			const char *needle)
+static void expect_fail(const char *text, bwk_workload_kind kind, bwk_code code, const char *needle)
 {
 	bwk_findings *f = NULL;
 	bwk_error *err = NULL;
@@ -89,9 +88,8 @@ static void test_detection(void **state)
 	bwk_findings *f = NULL;
 	bwk_error *err = NULL;
 	/* Compose in JSON, Kubernetes in JSON, compose in YAML with a privileged service */
-	assert_int_equal(audit("{\"services\": {\"a\": {\"privileged\": true}}}", BWK_WL_AUTO, &f,
-			       &err),
-			 0);
+	assert_int_equal(
+	    audit("{\"services\": {\"a\": {\"privileged\": true}}}", BWK_WL_AUTO, &f, &err), 0);
 	assert_true(has_rule(f, "privileged-container"));
 	bwk_findings_free(f);
 	assert_int_equal(audit("{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"spec\": "
@@ -106,9 +104,8 @@ static void test_detection(void **state)
 	assert_int_equal(bwk_findings_count(f), 0);
 	bwk_findings_free(f);
 	/* other Kubernetes kinds are skipped, not errors */
-	assert_int_equal(audit("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", BWK_WL_AUTO, &f,
-			       &err),
-			 0);
+	assert_int_equal(
+	    audit("apiVersion: v1\nkind: ConfigMap\ndata: {a: b}\n", BWK_WL_AUTO, &f, &err), 0);
 	assert_int_equal(bwk_findings_count(f), 0);
 	bwk_findings_free(f);
 }

@@ -164,8 +164,8 @@ static void test_stream(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_scalars),	    cmocka_unit_test(test_anchors_and_merge),
-	    cmocka_unit_test(test_billion_laughs), cmocka_unit_test(test_depth_cap),
+	    cmocka_unit_test(test_scalars),	     cmocka_unit_test(test_anchors_and_merge),
+	    cmocka_unit_test(test_billion_laughs),   cmocka_unit_test(test_depth_cap),
 	    cmocka_unit_test(test_errors_name_line), cmocka_unit_test(test_stream),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
