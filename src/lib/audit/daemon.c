@@ -263,7 +263,9 @@ static int check_settings(dctx *d, bwk_error **err)
 	}
 	if (!userns && add(d, &r_userns, -1, "userns-remap", "userns-remap is not set", err) < 0)
 		return -1;
-	if (setting(d, "icc") != TRI_FALSE &&
+	/* icc governs the default bridge; a daemon without one has nothing to isolate */
+	const char *bridge = js_str(d->cfg, "bridge");
+	if ((!bridge || strcmp(bridge, "none")) && setting(d, "icc") != TRI_FALSE &&
 	    add(d, &r_icc, -1, "icc", "icc is not false", err) < 0)
 		return -1;
 	if (setting(d, "no-new-privileges") != TRI_TRUE &&

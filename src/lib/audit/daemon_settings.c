@@ -42,6 +42,8 @@ static const struct {
     {"config-file", "config-file", 's'},
     {"data-root", "data-root", 's'},
     {"group", "group", 's'},
+    {"bridge", "bridge", 's'},
+    {"b", "bridge", 's'},
     {"G", "group", 's'},
 };
 
@@ -161,6 +163,10 @@ static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
 			continue;
 		any_host = true;
 		if (!strncmp(val, "unix://", 7) && !strcmp(val + 7, want_sock))
+			return true;
+		/* systemd socket activation: docker.socket listens on the default path */
+		if (!strncmp(val, "fd://", 5) && (!strcmp(want_sock, "/var/run/docker.sock") ||
+						  !strcmp(want_sock, "/run/docker.sock")))
 			return true;
 	}
 	/* no -H at all: the default socket */
