@@ -5,6 +5,7 @@
 Usage:
     check_cve_data.py                    validate data/*.yaml and run self-tests
     check_cve_data.py --data-dir DIR     same, with the YAML files taken from DIR
+                                         (docs/data.md is then only checked with --docs)
     check_cve_data.py --kernel 5.15.0-91-generic
                                          list kernel CVEs matching that release
     check_cve_data.py --engine runc 1.1.11
@@ -382,6 +383,42 @@ def validate_engine(doc, rep, where="engine-cves.yaml"):
         _check_versions(e, w, rep, kernel=False)
 
 
+def validate_docs(doc_text, kernel_doc, engine_doc, rep, where="docs/data.md"):
+    """The entry lists in docs/data.md must name exactly the ids in the data.
+
+    Kernel rows look like "| CVE-... | name | class | summary |" under the
+    "### Kernel" heading; engine rows "| CVE-... | component | ..." under
+    "### Engine".
+    """
+    section = None
+    kernel_ids, engine_keys = set(), set()
+    for line in doc_text.splitlines():
+        if line.startswith("### Kernel"):
+            section = "kernel"
+        elif line.startswith("### Engine"):
+            section = "engine"
+        elif line.startswith("#"):
+            section = None
+        m = re.match(r"^\|\s*(CVE-\d{4}-\d{4,})\s*\|\s*([^|]*?)\s*\|", line)
+        if not m or section is None:
+            continue
+        if section == "kernel":
+            kernel_ids.add(m.group(1))
+        else:
+            engine_keys.add((m.group(1), m.group(2)))
+    data_k = {e.get("id") for e in kernel_doc["cves"] if isinstance(e, dict)}
+    data_e = {(e.get("id"), e.get("component")) for e in engine_doc["cves"]
+              if isinstance(e, dict)}
+    for i in sorted(data_k - kernel_ids):
+        rep.err(where, "kernel entry %s is not listed" % i)
+    for i in sorted(kernel_ids - data_k):
+        rep.err(where, "lists kernel %s which is not in kernel-cves.yaml" % i)
+    for i, c in sorted(data_e - engine_keys):
+        rep.err(where, "engine entry %s (%s) is not listed" % (i, c))
+    for i, c in sorted(engine_keys - data_e):
+        rep.err(where, "lists engine %s (%s) which is not in engine-cves.yaml" % (i, c))
+
+
 # ---------------------------------------------------------------------------
 # Self-tests of the reference semantics (against the real data files)
 # ---------------------------------------------------------------------------
@@ -513,6 +550,9 @@ def load(path):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data-dir", default=str(REPO_ROOT / "data"))
+    ap.add_argument("--docs", default=None,
+                    help="docs/data.md to cross-check (default: the repository's, "
+                    "unless --data-dir is given)")
     ap.add_argument("--kernel", metavar="RELEASE",
                     help="list kernel CVEs whose version range matches RELEASE")
     ap.add_argument("--engine", nargs=2, metavar=("COMPONENT", "VERSION"),
@@ -555,6 +595,15 @@ def main(argv=None):
     rep = Report()
     validate_kernel(kdoc, rep)
     validate_engine(edoc, rep)
+    docs = args.docs
+    if docs is None and Path(args.data_dir).resolve() == (REPO_ROOT / "data").resolve():
+        docs = str(REPO_ROOT / "docs" / "data.md")
+    if docs and not rep.errors:
+        try:
+            with open(docs, "r", encoding="utf-8") as fh:
+                validate_docs(fh.read(), kdoc, edoc, rep)
+        except OSError as exc:
+            rep.err(docs, "cannot read: %s" % exc)
     for line in rep.errors:
         print("ERROR " + line)
     if rep.errors:
