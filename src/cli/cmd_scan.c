@@ -2,7 +2,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bulwark/privs.h"
 #include "bulwark/scan.h"
 #include "cli.h"
 
@@ -68,8 +70,10 @@ int cmd_scan(int argc, char **argv)
 	const char *target = argv[optind];
 	so.target = target;
 	so.quiet = rep.quiet;
-	bwk_findings *f = bwk_findings_new();
 	bwk_error *err = NULL;
+	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep.quiet && (rep.verbose || isatty(2)), &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	bwk_findings *f = bwk_findings_new();
 	int rc;
 	if (bwk_scan_target(target, &so, f, &err) < 0)
 		rc = cli_fail(err, EXIT_USAGE);

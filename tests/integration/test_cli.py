@@ -181,3 +181,19 @@ def test_symlink_escape_not_followed(bulwark, tmp_path):
     (r / "link").symlink_to(outside)
     doc = json.loads(bulwark("scan", "-f", "json", r, check=0).stdout)
     assert doc["findings"] == []
+
+
+def test_scan_drops_privileges(bulwark, busybox_rootfs, tmp_path):
+    """A scan started as root keeps only CAP_DAC_READ_SEARCH: it can read a root-only file
+    in the target but the process has no other capability (checked from the report path:
+    the scan still writes its report where root's uid owns the directory)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    secret_dir = busybox_rootfs / "root" / "private"
+    secret_dir.mkdir()
+    os.chmod(secret_dir, 0o700)
+    p = bulwark("scan", "-v", "-f", "json", "-o", tmp_path / "r.json", busybox_rootfs, check=0)
+    assert "dropped" in p.stderr
+    json.loads((tmp_path / "r.json").read_text())
+    p = bulwark("scan", "-f", "json", busybox_rootfs, check=0)
+    assert p.stderr == ""  # not a TTY, not verbose: silent
