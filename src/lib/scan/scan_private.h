@@ -17,13 +17,31 @@ typedef struct bwk_entry_rule {
 /* Hygiene rules (rules_hygiene.c), NULL-terminated. */
 extern const bwk_entry_rule *const bwk_hygiene_rules[];
 
+/* The secret detector's part of the scanner (secrets_file.c). */
+typedef struct bwk_secscan bwk_secscan;
+int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err);
+void bwk_secscan_free(bwk_secscan *sc);
+/* Scan a regular file's content (streamed; archives inside are opened). */
+int bwk_secscan_entry(bwk_secscan *sc, const bwk_entry *e, bwk_error **err);
+/* Scan the image config: Env, Labels, Entrypoint/Cmd, history created_by. */
+int bwk_secscan_config(bwk_secscan *sc, const bwk_image_config *cfg, bwk_error **err);
+/* The layer being walked, for progress. */
+void bwk_secscan_layer(bwk_secscan *sc, int layer_index);
+
 struct bwk_scanner {
 	bwk_scan_opts opts;
 	bwk_findings *out;
 	bwk_visitor visitor;
+	bwk_secscan *secrets;
 };
 
 /* Report one entry-level finding with the standard location fields. */
 int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
 			  const char *message, bwk_error **err);
+/* Report a secret: in entry `e` (NULL for the image config) at `path` (may name a member of a
+ * nested archive, "app.jar!/x.properties") and `line`, or at config `key`. The secret is
+ * redacted and fingerprinted by the findings model, never stored. */
+int bwk_scan_report_secret(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
+			   const char *path, unsigned line, const char *key, const char *secret,
+			   size_t secret_len, bwk_error **err);
 #endif

@@ -9,11 +9,12 @@
 #include "core/util.h"
 #include "scan/scan_private.h"
 
-int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
-			  const char *message, bwk_error **err)
+static int report(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e, const char *path,
+		  unsigned line, const char *key, const char *message, const char *secret,
+		  size_t secret_len, bwk_error **err)
 {
 	cleanup_free char *msg = NULL;
-	if (e->visibility == BWK_HIDDEN) {
+	if (e && e->visibility == BWK_HIDDEN) {
 		/* Deleted files still ship in their layer: say so, it is the point of the finding.
 		 */
 		msg = xasprintf("%s%sremoved in layer %d, still shipped in layer %d",
@@ -24,13 +25,30 @@ int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry 
 	bwk_finding_spec spec = {
 	    .rule = rule,
 	    .loc = {.target = s->opts.target,
-		    .layer = e->layer_digest,
-		    .layer_index = e->layer_index,
-		    .path = e->path},
+		    .layer = e ? e->layer_digest : NULL,
+		    .layer_index = e ? e->layer_index : -1,
+		    .path = path,
+		    .line = line,
+		    .key = key},
 	    .message = message,
+	    .secret = secret,
+	    .secret_len = secret_len,
 	    .severity = -1,
 	};
 	return bwk_findings_add(s->out, &spec, err);
+}
+
+int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
+			  const char *message, bwk_error **err)
+{
+	return report(s, rule, e, e->path, 0, NULL, message, NULL, 0, err);
+}
+
+int bwk_scan_report_secret(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
+			   const char *path, unsigned line, const char *key, const char *secret,
+			   size_t secret_len, bwk_error **err)
+{
+	return report(s, rule, e, path, line, key, NULL, secret, secret_len, err);
 }
 
 static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
@@ -49,23 +67,41 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 		if (ret < 0)
 			return -1;
 	}
+	return bwk_secscan_entry(s->secrets, e, err);
+}
+
+static int on_layer_begin(void *ctx, unsigned worker, int layer_index, const char *digest,
+			  bwk_error **err)
+{
+	(void)worker;
+	(void)digest;
+	(void)err;
+	bwk_scanner *s = ctx;
+	bwk_secscan_layer(s->secrets, layer_index);
 	return 0;
 }
 
 int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **s, bwk_error **err)
 {
-	(void)err;
 	bwk_scanner *x = xcalloc(1, sizeof(*x));
 	x->opts = *opts;
 	x->out = out;
 	x->visitor.ctx = x;
 	x->visitor.entry = on_entry;
+	x->visitor.layer_begin = on_layer_begin;
+	if (bwk_secscan_new(x, &x->secrets, err) < 0) {
+		free(x);
+		return -1;
+	}
 	*s = x;
 	return 0;
 }
 
 void bwk_scanner_free(bwk_scanner *s)
 {
+	if (!s)
+		return;
+	bwk_secscan_free(s->secrets);
 	free(s);
 }
 
