@@ -20,7 +20,8 @@ BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
 struct bwk_secrets_worker {
 	const bwk_secrets *s;
 	hs_scratch_t *scratch;
-	pcre2_match_data *md;
+	pcre2_match_data *md;  /* the rule regex's match (captures) */
+	pcre2_match_data *md2; /* allowlist and path checks, so they never clobber md */
 	pcre2_match_context *mctx;
 	size_t *done;	  /* per rule: offset in the block up to which PCRE2 has looked */
 	uint32_t *stamp;  /* per rule: block generation `done` belongs to */
@@ -142,8 +143,8 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 {
 	__attribute__((cleanup(secrets_freep))) bwk_secrets *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
-	if (builtin && sec_rules_parse(&s->rs, builtin, builtin_len, "built-in rules", false, err) <
-			   0)
+	if (builtin &&
+	    sec_rules_parse(&s->rs, builtin, builtin_len, "built-in rules", false, err) < 0)
 		return bwk_error_wrap(err, "loading the built-in secret rules");
 	if (user_rules) {
 		cleanup_free char *text = NULL;
@@ -212,8 +213,9 @@ bwk_secrets_worker *bwk_secrets_worker_new(const bwk_secrets *s, bwk_error **err
 	w->stamp = xcalloc(n, sizeof(uint32_t));
 	w->path_ok = xcalloc(n, sizeof(bool));
 	w->md = pcre2_match_data_create(100, NULL);
+	w->md2 = pcre2_match_data_create(1, NULL);
 	w->mctx = pcre2_match_context_create(NULL);
-	if (!w->md || !w->mctx)
+	if (!w->md || !w->md2 || !w->mctx)
 		goto nomem;
 	/* A pathological regex from a user file must not stall a scan: bound the work per
 	 * confirmation (the JIT honours both limits). */
@@ -236,6 +238,7 @@ void bwk_secrets_worker_free(bwk_secrets_worker *w)
 	if (w->scratch)
 		hs_free_scratch(w->scratch);
 	pcre2_match_data_free(w->md);
+	pcre2_match_data_free(w->md2);
 	pcre2_match_context_free(w->mctx);
 	free(w->done);
 	free(w->stamp);
@@ -245,7 +248,7 @@ void bwk_secrets_worker_free(bwk_secrets_worker *w)
 
 static bool re_match(const bwk_secrets_worker *w, pcre2_code *re, const char *s, size_t n)
 {
-	return pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, w->md, w->mctx) >= 0;
+	return pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, w->md2, w->mctx) >= 0;
 }
 
 bool sec_path_allowed(const bwk_secrets *s, const char *path)
@@ -288,10 +291,9 @@ static unsigned line_of(bwk_secrets_worker *w, size_t off)
 
 /* Checks after the regex: the rule's capture, entropy, allowlists. Returns the callback's
  * result (0 also when the match is dropped). */
-static int confirm(bwk_secrets_worker *w, const sec_rule *r, const PCRE2_SIZE *ov)
+static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE2_SIZE ge)
 {
 	const sec_block *b = w->b;
-	PCRE2_SIZE gs = ov[2 * r->group], ge = ov[2 * r->group + 1];
 	if (gs == PCRE2_UNSET || ge <= gs)
 		return 0;
 	const char *sec = b->data + gs;
@@ -319,8 +321,8 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, const PCRE2_SIZE *o
 	return w->cb(w->cbctx, &hit, w->err);
 }
 
-static int on_candidate(unsigned id, unsigned long long from, unsigned long long to,
-			unsigned flags, void *ctx)
+static int on_candidate(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+			void *ctx)
 {
 	(void)from;
 	(void)flags;
@@ -348,16 +350,15 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 		if (rc < 0)
 			break; /* no match (or match limit hit): a prefilter false positive */
 		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
-		if (ov[0] >= end)
+		PCRE2_SIZE ms = ov[0], me = ov[1];
+		if (ms >= end)
 			break;
-		if (ov[0] >= b->own_start && ov[0] < b->own_end) {
-			int ret = confirm(w, r, ov);
-			if (ret < 0) {
-				w->failed = 1;
-				return 1;
-			}
+		if (ms >= b->own_start && ms < b->own_end &&
+		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
+			w->failed = 1;
+			return 1;
 		}
-		start = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		start = me > ms ? me : ms + 1;
 		w->done[id] = start;
 	}
 	if (w->done[id] < end)
@@ -388,8 +389,8 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 	for (int i = 0; i < 2; i++) {
 		if (!dbs[i])
 			continue;
-		hs_error_t e = hs_scan(dbs[i], b->data, (unsigned)b->len, 0, w->scratch,
-				       on_candidate, w);
+		hs_error_t e =
+		    hs_scan(dbs[i], b->data, (unsigned)b->len, 0, w->scratch, on_candidate, w);
 		if (w->failed)
 			return -1;
 		if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)

@@ -25,11 +25,11 @@
 #include "scan/scan_private.h"
 #include "scan/secrets_private.h"
 
-#define BLOCK	       (2u << 20)
-#define OVERLAP	       (SEC_MAX_MATCH + SEC_CONTEXT)
-#define MAX_DEPTH      2		/* archive in a file, archive in that archive */
-#define MAX_FILE_BYTES (1ull << 30) /* per file: the rest of a larger file is not scanned */
-#define MAX_ARC_BYTES  (256ull << 20) /* uncompressed bytes read from one nested archive */
+#define BLOCK		(2u << 20)
+#define OVERLAP		(SEC_MAX_MATCH + SEC_CONTEXT)
+#define MAX_DEPTH	2	       /* archive in a file, archive in that archive */
+#define MAX_FILE_BYTES	(1ull << 30)   /* per file: the rest of a larger file is not scanned */
+#define MAX_ARC_BYTES	(256ull << 20) /* uncompressed bytes read from one nested archive */
 #define MAX_ARC_ENTRIES 20000
 #define MAX_ARC_RATIO	200 /* uncompressed/compressed beyond this is a bomb */
 #define MAX_WORKERS	256
@@ -46,7 +46,7 @@ typedef struct sec_src {
 
 typedef struct sec_wstate {
 	bwk_secrets_worker *w;
-	char *buf[MAX_DEPTH + 1];   /* one block buffer per nesting level */
+	char *buf[MAX_DEPTH + 1];    /* one block buffer per nesting level */
 	char *arcbuf[MAX_DEPTH + 1]; /* libarchive input buffer per level */
 } sec_wstate;
 
@@ -132,7 +132,10 @@ static bool looks_archive(const unsigned char *p, size_t n)
 		return true; /* zip, jar, war, whl, apk … */
 	if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8)
 		return true; /* gzip */
-	if (n >= 6 && memcmp(p, "\xfd" "7zXZ\0", 6) == 0)
+	if (n >= 6 && memcmp(p,
+			     "\xfd"
+			     "7zXZ\0",
+			     6) == 0)
 		return true; /* xz */
 	if (n >= 4 && memcmp(p, "\x28\xb5\x2f\xfd", 4) == 0)
 		return true; /* zstd */

@@ -135,8 +135,7 @@ static int parse_examples(yctx *y, yaml_node_t *n, sec_rule *r)
 			if (get_list(y, v, "examples.negative", &r->negative) < 0)
 				return -1;
 		} else {
-			return yerr(y, v, "rule %s: unknown key 'examples.%s'", r->id,
-				    k ? k : "?");
+			return yerr(y, v, "rule %s: unknown key 'examples.%s'", r->id, k ? k : "?");
 		}
 	}
 	return 0;
@@ -254,8 +253,8 @@ static int parse_root(yctx *y, yaml_node_t *root, sec_ruleset *rs, bool user)
 	if (!root || root->type != YAML_MAPPING_NODE)
 		return yerr(y, root, "expected a mapping with 'version' and 'rules'");
 	bool have_version = false;
-	for (yaml_node_pair_t *p = root->data.mapping.pairs.start;
-	     p < root->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+	     p++) {
 		const char *k = scalar(yaml_document_get_node(y->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
 		if (!k)
@@ -311,8 +310,7 @@ int sec_rules_parse(sec_ruleset *rs, const char *text, size_t len, const char *n
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	if (!yaml_parser_initialize(&parser))
-		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot start the YAML parser",
-				     name);
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot start the YAML parser", name);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		int r = bwk_error_set(err, BWK_E_INPUT, 0, "%s:%zu: YAML: %s", name,
@@ -484,8 +482,8 @@ int sec_rules_read_user(const char *path, char **text, size_t *len, bwk_error **
 	if (fstat(fd, &st) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: stat", path);
 	if (!S_ISREG(st.st_mode))
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: the rules file is not a regular file",
-				     path);
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s: the rules file is not a regular file", path);
 	/* As OpenDoas does for doas.conf: a system-wide rules file that others can write could
 	 * switch detection off for everyone, so it is not trusted. The check is on the open fd,
 	 * not the name, so the file cannot be swapped between check and read. */
