@@ -64,8 +64,8 @@ bool decomp_at_boundary(const decomp *d)
 	return d->boundary;
 }
 
-int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out,
-	       size_t outlen, size_t *produced, bwk_error **err)
+int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out, size_t outlen,
+	       size_t *produced, bwk_error **err)
 {
 	*consumed = *produced = 0;
 	switch (d->comp) {

@@ -49,8 +49,7 @@ bool bwk_digest_valid(const char *d)
 bool bwk_layer_media_type_ok(const char *mt)
 {
 	static const char *const ok[] = {
-	    "application/vnd.oci.image.layer.v1.tar",
-	    "application/vnd.oci.image.layer.v1.tar+gzip",
+	    "application/vnd.oci.image.layer.v1.tar", "application/vnd.oci.image.layer.v1.tar+gzip",
 	    "application/vnd.oci.image.layer.v1.tar+zstd",
 	    "application/vnd.docker.image.rootfs.diff.tar",
 	    "application/vnd.docker.image.rootfs.diff.tar.gzip",
@@ -59,8 +58,7 @@ bool bwk_layer_media_type_ok(const char *mt)
 	    "application/vnd.oci.image.layer.nondistributable.v1.tar",
 	    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
 	    "application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-	    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip",
-	    NULL};
+	    "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip", NULL};
 	if (!mt)
 		return true; /* docker save lists no media types */
 	for (const char *const *p = ok; *p; p++)
@@ -70,8 +68,7 @@ bool bwk_layer_media_type_ok(const char *mt)
 }
 
 /* Optional string member: NULL when absent or null; error when another type. */
-static int get_str(json_t *o, const char *key, const char *what, const char **out,
-		   bwk_error **err)
+static int get_str(json_t *o, const char *key, const char *what, const char **out, bwk_error **err)
 {
 	json_t *v = json_object_get(o, key);
 	*out = NULL;
@@ -294,8 +291,8 @@ int bwk_parse_oci_manifest(const char *buf, size_t len, img_desc *config, img_de
 	for (size_t i = 0; i < *nlayers; i++)
 		if (!bwk_layer_media_type_ok((*layers)[i].media_type)) {
 			bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				      "%s: layer %zu has media type '%.100s' (not a tar layer)", what,
-				      i + 1, (*layers)[i].media_type);
+				      "%s: layer %zu has media type '%.100s' (not a tar layer)",
+				      what, i + 1, (*layers)[i].media_type);
 			img_descs_free(*layers, *nlayers);
 			img_desc_free(config);
 			return -1;
@@ -429,7 +426,8 @@ int bwk_parse_config(const char *buf, size_t len, img_config *out, bwk_error **e
 	p->healthcheck = empty_strv;
 	if (hc && !json_is_null(hc)) {
 		if (!json_is_object(hc))
-			return bwk_error_set(err, BWK_E_INPUT, 0, "config: not an image config object");
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "config: not an image config object");
 		if (cfg_strv(out, hc, "Test", &p->healthcheck, err) < 0)
 			return -1;
 		p->has_healthcheck = p->healthcheck[0] && strcmp(p->healthcheck[0], "NONE") != 0;

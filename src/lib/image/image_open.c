@@ -40,8 +40,8 @@ const char *bwk_host_arch(void)
 #endif
 }
 
-int image_doc_mismatch(bwk_image *img, const char *what, const char *expected,
-		       const char *actual, bwk_error **err)
+int image_doc_mismatch(bwk_image *img, const char *what, const char *expected, const char *actual,
+		       bwk_error **err)
 {
 	if (img->opts.verify == BWK_VERIFY_STRICT)
 		return bwk_error_set(err, BWK_E_INTEGRITY, 0,
@@ -156,7 +156,8 @@ static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refnam
 		for (size_t i = 0; i < n; i++)
 			bwk_strbuf_printf(&sb, "%s%s/%s%s%s", i ? ", " : "",
 					  m[i].os ? m[i].os : "?", m[i].arch ? m[i].arch : "?",
-					  m[i].variant ? "/" : "", m[i].variant ? m[i].variant : "");
+					  m[i].variant ? "/" : "",
+					  m[i].variant ? m[i].variant : "");
 		cleanup_free char *list = bwk_strbuf_steal(&sb);
 		return bwk_error_set(err, BWK_E_NOTFOUND, 0,
 				     "%s: no manifest for platform %s (available: %s); pick one "
@@ -217,8 +218,8 @@ int image_select_manifest(bwk_image *img, const char *index_name, const char *re
 	for (size_t i = 0; i < nl; i++) {
 		img->layers[i].blob = xasprintf("blobs/sha256/%s", layers[i].digest + 7);
 		img->layers[i].digest = xstrdup(layers[i].digest);
-		img->layers[i].media_type = layers[i].media_type ? xstrdup(layers[i].media_type)
-								 : NULL;
+		img->layers[i].media_type =
+		    layers[i].media_type ? xstrdup(layers[i].media_type) : NULL;
 	}
 	img_descs_free(layers, nl);
 	cleanup_free char *cfgblob = xasprintf("blobs/sha256/%s", cfg.digest + 7);
@@ -241,8 +242,8 @@ static int open_source(bwk_image *img, const char *path, bwk_error **err)
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode))
-		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "%s: not a regular file or directory", path);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file or directory",
+				     path);
 	unsigned char head[8];
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	if (n < 0)

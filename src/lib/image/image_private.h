@@ -14,17 +14,17 @@
 #include "bulwark/image.h"
 
 /* ---- limits (every outside input has a cap) ---------------------------------------------- */
-#define BWK_MAX_JSON_SMALL	 (1u << 20)  /* manifest.json, index.json, OCI manifest */
-#define BWK_MAX_JSON_CONFIG	 (8u << 20)  /* image config (history can be long) */
-#define BWK_MAX_PATH		 4096	     /* bytes in an entry path or link target */
-#define BWK_MAX_LAYERS		 1000	     /* per image */
-#define BWK_MAX_ARRAY		 10000	     /* env, labels, ports, history … */
-#define BWK_MAX_MEMBERS		 100000	     /* members of an outer image archive */
-#define BWK_DEFAULT_MAX_TOTAL	 (16ULL << 30) /* uncompressed bytes, all layers */
-#define BWK_DEFAULT_MAX_ENTRIES	 1000000ULL
-#define BWK_DEFAULT_MAX_RATIO	 200
-#define BWK_RATIO_FLOOR		 (32ULL << 20) /* the ratio guard starts above this output */
-#define BWK_STREAM_BUF		 (256u << 10)
+#define BWK_MAX_JSON_SMALL	(1u << 20)    /* manifest.json, index.json, OCI manifest */
+#define BWK_MAX_JSON_CONFIG	(8u << 20)    /* image config (history can be long) */
+#define BWK_MAX_PATH		4096	      /* bytes in an entry path or link target */
+#define BWK_MAX_LAYERS		1000	      /* per image */
+#define BWK_MAX_ARRAY		10000	      /* env, labels, ports, history … */
+#define BWK_MAX_MEMBERS		100000	      /* members of an outer image archive */
+#define BWK_DEFAULT_MAX_TOTAL	(16ULL << 30) /* uncompressed bytes, all layers */
+#define BWK_DEFAULT_MAX_ENTRIES 1000000ULL
+#define BWK_DEFAULT_MAX_RATIO	200
+#define BWK_RATIO_FLOOR		(32ULL << 20) /* the ratio guard starts above this output */
+#define BWK_STREAM_BUF		(256u << 10)
 
 /* ---- path normalisation (path_norm.c) ----------------------------------------------------- */
 typedef enum bwk_path_status {
@@ -93,8 +93,8 @@ decomp *decomp_new(bwk_comp comp);
 void decomp_free(decomp *d);
 /* Consume from in/inlen, produce into out/outlen; *done when the stream ended cleanly at the
  * end of a member/frame and no more input is pending. Returns -1 on corrupt data. */
-int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out,
-	       size_t outlen, size_t *produced, bwk_error **err);
+int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out, size_t outlen,
+	       size_t *produced, bwk_error **err);
 /* True when the last call left the decoder between members/frames (a clean end if the input
  * ends here). */
 bool decomp_at_boundary(const decomp *d);
@@ -160,9 +160,9 @@ bool bwk_digest_valid(const char *d); /* "sha256:" + 64 lowercase hex */
 
 /* ---- the image ---------------------------------------------------------------------------- */
 typedef struct img_layer {
-	char *blob;	/* member name / path of the blob */
-	char *digest;	/* expected blob digest, or NULL when the archive does not name one */
-	char *diff_id;	/* expected uncompressed digest (config rootfs.diff_ids) */
+	char *blob;    /* member name / path of the blob */
+	char *digest;  /* expected blob digest, or NULL when the archive does not name one */
+	char *diff_id; /* expected uncompressed digest (config rootfs.diff_ids) */
 	char *media_type;
 } img_layer;
 
@@ -184,7 +184,7 @@ struct bwk_image {
 		char *what, *expected, *actual;
 	} pending[4]; /* report mode: manifest/config mismatches found at open */
 	size_t npending;
-	vis_table *vis;	    /* per layer, filled by bwk_image_walk */
+	vis_table *vis; /* per layer, filled by bwk_image_walk */
 	bool walked;
 };
 
@@ -200,8 +200,8 @@ extern const image_reader bwk_reader_oci_layout;
 
 /* A digest mismatch of a document: an error in strict mode, remembered for the walk's
  * integrity callback in report mode. */
-int image_doc_mismatch(bwk_image *img, const char *what, const char *expected,
-		       const char *actual, bwk_error **err);
+int image_doc_mismatch(bwk_image *img, const char *what, const char *expected, const char *actual,
+		       bwk_error **err);
 /* Shared by readers: load and verify the config blob, check layer counts. */
 int image_load_config(bwk_image *img, const char *blob, const char *expected, bwk_error **err);
 /* Select the manifest out of an OCI index (by ref name or platform). */
@@ -217,7 +217,7 @@ typedef struct layer_entry {
 	bwk_entry e;
 	char path[BWK_MAX_PATH + 1];
 	char link[BWK_MAX_PATH + 1];
-	bool dotdot;	      /* path (or hardlink target) had ".." (clamped) */
+	bool dotdot;	       /* path (or hardlink target) had ".." (clamped) */
 	bool hostile_whiteout; /* ".wh.." and the like */
 	uint32_t devmajor, devminor;
 } layer_entry;
@@ -246,21 +246,23 @@ typedef struct layer_budget {
 void layer_stream_set_budget(layer_stream *ls, layer_budget *b);
 
 /* Strict mode: build the error for a mismatch; report mode: call v->integrity. */
-int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd,
-			const bwk_visitor *v, bwk_error **err);
+int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
+			bwk_error **err);
 
 /* ---- docker engine (reader_engine.c) ------------------------------------------------------ */
 int engine_open(bwk_image *img, const char *name, bwk_error **err);
 void engine_free(engine_ctx *e);
-/* Stream the image again and hand each layer to `cb` as it arrives (archive order). */
+/* Stream the image again and hand each layer to `cb`: as it arrives, or bottom first when
+ * `ordered` (layers that arrive early are spooled to an unlinked temporary file). */
 typedef int (*engine_layer_cb)(void *ctx, size_t index, layer_stream *ls, bwk_error **err);
-int engine_stream_layers(bwk_image *img, engine_layer_cb cb, void *ctx, bwk_error **err);
+int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
+			 bwk_error **err);
 
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */
 typedef struct fs_writer {
 	int rootfd;
 	const bwk_unpack_opts *opts;
-	bool cache_mode;   /* keep whiteouts as overlayfs markers instead of applying them */
+	bool cache_mode; /* keep whiteouts as overlayfs markers instead of applying them */
 	bool is_root;
 	FILE *whiteouts;   /* cache mode, rootless: sidecar list */
 	vis_table created; /* paths written by the current layer (opaque handling) */
@@ -268,6 +270,7 @@ typedef struct fs_writer {
 	int parentfd; /* cached fd of `parent` */
 	uint64_t warned_dev, warned_suid;
 	bool no_openat2;
+	bool stale; /* a directory was removed: the cached parent fd may be gone */
 } fs_writer;
 int fs_writer_init(fs_writer *w, int rootfd, const bwk_unpack_opts *opts, bool cache_mode);
 void fs_writer_layer_begin(fs_writer *w);

@@ -19,8 +19,8 @@ typedef struct walk_shared {
 	bwk_image *img;
 	const bwk_visitor *v;
 	layer_budget budget;
-	size_t next;	/* atomic: next layer to take */
-	int failed;	/* atomic */
+	size_t next; /* atomic: next layer to take */
+	int failed;  /* atomic */
 	pthread_mutex_t lock;
 	bwk_error *err; /* first error */
 } walk_shared;
@@ -45,8 +45,7 @@ static int walk_stream(walk_shared *sh, unsigned worker, size_t index, layer_str
 	bool top = index + 1 == img->nlayers;
 	layer_stream_set_budget(ls, &sh->budget);
 	if (v->layer_begin &&
-	    v->layer_begin(v->ctx, worker, (int)index, bwk_image_layer_digest(img, index), err) <
-		0)
+	    v->layer_begin(v->ctx, worker, (int)index, bwk_image_layer_digest(img, index), err) < 0)
 		return -1;
 	layer_entry *le = xmalloc(sizeof(*le));
 	int r;
@@ -60,7 +59,7 @@ static int walk_stream(walk_shared *sh, unsigned worker, size_t index, layer_str
 		bwk_entry *e = &le->e;
 		uint8_t fl = e->type == BWK_ENTRY_WHITEOUT ? VIS_WHITEOUT
 			     : e->type == BWK_ENTRY_OPAQUE ? VIS_OPAQUE
-			     : e->type == BWK_ENTRY_DIR    ? VIS_PRESENT
+			     : e->type == BWK_ENTRY_DIR	   ? VIS_PRESENT
 							   : VIS_PRESENT | VIS_NONDIR;
 		vis_table_add(vt, le->path, fl);
 		e->visibility = top ? BWK_VISIBLE : BWK_VIS_UNKNOWN;
@@ -129,9 +128,9 @@ int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err)
 	if (v->config && v->config(v->ctx, &img->cfg.pub, err) < 0)
 		return -1;
 	for (size_t i = 0; i < img->npending; i++)
-		if (v->integrity && v->integrity(v->ctx, -1, img->pending[i].what,
-						 img->pending[i].expected, img->pending[i].actual,
-						 err) < 0)
+		if (v->integrity &&
+		    v->integrity(v->ctx, -1, img->pending[i].what, img->pending[i].expected,
+				 img->pending[i].actual, err) < 0)
 			return -1;
 	if (img->vis) {
 		for (size_t i = 0; i < img->nlayers; i++)
@@ -144,7 +143,7 @@ int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err)
 	pthread_mutex_init(&sh.lock, NULL);
 	int ret = 0;
 	if (img->engine) {
-		ret = engine_stream_layers(img, engine_cb, &sh, err);
+		ret = engine_stream_layers(img, false, engine_cb, &sh, err);
 	} else {
 		unsigned n = img->opts.threads;
 		if (!n) {

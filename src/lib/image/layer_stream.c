@@ -53,7 +53,8 @@ static int fill_input(layer_stream *ls, bwk_error **err)
 		uint64_t left = ls->w.len - ls->w.pos;
 		size_t want = left < BWK_STREAM_BUF ? (size_t)left : BWK_STREAM_BUF;
 		do
-			r = want ? pread(ls->w.fd, ls->in, want, (off_t)(ls->w.off + ls->w.pos)) : 0;
+			r = want ? pread(ls->w.fd, ls->in, want, (off_t)(ls->w.off + ls->w.pos))
+				 : 0;
 		while (r < 0 && errno == EINTR);
 		if (r < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "read failed");
@@ -101,8 +102,8 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 						     "the image unpacks to more than %llu bytes "
 						     "(the size limit)",
 						     (unsigned long long)ls->max_total);
-			if (ls->tout > BWK_RATIO_FLOOR && ls->tout / (ls->tin ? ls->tin : 1) >
-							      ls->max_ratio)
+			if (ls->tout > BWK_RATIO_FLOOR &&
+			    ls->tout / (ls->tin ? ls->tin : 1) > ls->max_ratio)
 				return bwk_error_set(err, BWK_E_LIMIT, 0,
 						     "decompresses to more than %llu times its "
 						     "compressed size (a decompression bomb?)",
@@ -141,8 +142,8 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 	ls->index = index;
 	const char *dg = l->digest ? l->digest : l->diff_id;
 	snprintf(ls->what, sizeof(ls->what), "layer %zu (%.19s…)", index + 1, dg ? dg : "?");
-	ls->max_total = img->opts.max_total_bytes ? img->opts.max_total_bytes
-						  : BWK_DEFAULT_MAX_TOTAL;
+	ls->max_total =
+	    img->opts.max_total_bytes ? img->opts.max_total_bytes : BWK_DEFAULT_MAX_TOTAL;
 	ls->max_ratio = img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO;
 	ls->max_entries = img->opts.max_entries ? img->opts.max_entries : BWK_DEFAULT_MAX_ENTRIES;
 	if (pull) {
@@ -229,8 +230,9 @@ static int finish(layer_stream *ls, bwk_error **err)
 	/* a blob with bytes after the compressed stream */
 	while (!ls->in_eof || ls->inpos < ls->inlen) {
 		if (ls->inpos < ls->inlen)
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: data after the end of the "
-								  "compressed stream",
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "%s: data after the end of the "
+					     "compressed stream",
 					     ls->what);
 		if (fill_input(ls, err) < 0)
 			return bwk_error_wrap(err, "%s", ls->what);
@@ -297,8 +299,9 @@ int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err)
 		memset(&le->e, 0, sizeof(le->e));
 		le->dotdot = le->hostile_whiteout = false;
 		le->link[0] = '\0';
-		bwk_path_status ps = strlen(name) > BWK_MAX_PATH ? BWK_PATH_TOOLONG
-								 : bwk_path_normalise(name, le->path);
+		bwk_path_status ps = strlen(name) > BWK_MAX_PATH
+					 ? BWK_PATH_TOOLONG
+					 : bwk_path_normalise(name, le->path);
 		if (ps == BWK_PATH_TOOLONG)
 			return bwk_error_set(err, BWK_E_LIMIT, 0,
 					     "%s: entry path longer than %d bytes ('%.60s…')",
@@ -373,8 +376,8 @@ const layer_verdict *layer_stream_verdict(const layer_stream *ls)
 	return &ls->vd;
 }
 
-int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd,
-			const bwk_visitor *v, bwk_error **err)
+int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
+			bwk_error **err)
 {
 	const img_layer *l = &img->layers[index];
 	struct {

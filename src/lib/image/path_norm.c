@@ -49,7 +49,7 @@ bwk_path_status bwk_path_normalise(const char *in, char *out)
 	return o ? BWK_PATH_OK : BWK_PATH_ROOT;
 }
 
-#define WH_OPQ	  ".wh..wh..opq"
+#define WH_OPQ ".wh..wh..opq"
 
 int bwk_whiteout_split(const char *path, char *out)
 {

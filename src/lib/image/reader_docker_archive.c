@@ -53,8 +53,7 @@ static int open_archive(bwk_image *img, const char *refname, bwk_error **err)
 {
 	cleanup_free char *buf = NULL;
 	size_t len = 0;
-	if (blob_src_read_all(&img->src, "manifest.json", BWK_MAX_JSON_SMALL, &buf, &len, err) <
-	    0)
+	if (blob_src_read_all(&img->src, "manifest.json", BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
 		return -1;
 	docker_manifest *m = NULL;
 	size_t n = 0;

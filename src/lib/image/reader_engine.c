@@ -20,9 +20,11 @@ void engine_free(engine_ctx *e)
 	free(e);
 }
 
-int engine_stream_layers(bwk_image *img, engine_layer_cb cb, void *ctx, bwk_error **err)
+int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
+			 bwk_error **err)
 {
 	(void)img;
+	(void)ordered;
 	(void)cb;
 	(void)ctx;
 	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0, "engine streaming not implemented");

@@ -161,10 +161,11 @@ int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
 		char type = (char)h[156];
 		uint64_t data = off + BLOCK;
 		if (data > fsize || size > fsize - data)
-			return bwk_error_set(err, BWK_E_INPUT, 0,
-					     "%s: truncated archive (member at offset %llu runs past "
-					     "the end)",
-					     what, (unsigned long long)off);
+			return bwk_error_set(
+			    err, BWK_E_INPUT, 0,
+			    "%s: truncated archive (member at offset %llu runs past "
+			    "the end)",
+			    what, (unsigned long long)off);
 		uint64_t next = data + ((size + BLOCK - 1) / BLOCK) * BLOCK;
 		if (type == 'L' || type == 'x') {
 			if (size > BWK_MAX_PATH * 4)
@@ -216,8 +217,8 @@ int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
 			name = raw;
 		}
 		char norm[BWK_MAX_PATH + 1];
-		bwk_path_status ps = strlen(name) > BWK_MAX_PATH ? BWK_PATH_TOOLONG
-								 : bwk_path_normalise(name, norm);
+		bwk_path_status ps =
+		    strlen(name) > BWK_MAX_PATH ? BWK_PATH_TOOLONG : bwk_path_normalise(name, norm);
 		if (ps == BWK_PATH_OK) {
 			if (idx->n == BWK_MAX_MEMBERS) {
 				tar_index_free(idx);
@@ -265,9 +266,9 @@ int bwk_decompress_to_tmp(int fd, bwk_comp comp, const char *what, uint64_t max_
 		cleanup_free char *tmpl = xasprintf("%s/bulwark-XXXXXX", dir);
 		out = mkostemp(tmpl, O_CLOEXEC);
 		if (out < 0)
-			return bwk_error_set(err, BWK_E_IO, errno,
-					     "%s: cannot create a temporary file in %s (set TMPDIR)",
-					     what, dir);
+			return bwk_error_set(
+			    err, BWK_E_IO, errno,
+			    "%s: cannot create a temporary file in %s (set TMPDIR)", what, dir);
 		unlink(tmpl);
 	}
 	decomp *d = decomp_new(comp);
@@ -352,7 +353,8 @@ int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error
 	}
 	char norm[BWK_MAX_PATH + 1];
 	if (strlen(name) > BWK_MAX_PATH || bwk_path_normalise(name, norm) != BWK_PATH_OK)
-		return bwk_error_set(err, BWK_E_UNSAFE, 0, "%s: not a path inside the layout", name);
+		return bwk_error_set(err, BWK_E_UNSAFE, 0, "%s: not a path inside the layout",
+				     name);
 	/* Blobs are looked up beneath the layout directory only, never through a symlink. */
 	int fd = openat(s->dirfd, norm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	if (fd < 0)

@@ -39,8 +39,8 @@ static int check_user(const bwk_image_config *c, bwk_config_hit_fn hit, void *hc
 	(void)rule;
 	if (!user_is_root(c->user))
 		return 0;
-	cleanup_free char *msg = c->user && *c->user ? xasprintf("USER is '%s'", c->user)
-						     : xstrdup("no USER is set");
+	cleanup_free char *msg =
+	    c->user && *c->user ? xasprintf("USER is '%s'", c->user) : xstrdup("no USER is set");
 	return hit(hctx, "config.User", msg, err);
 }
 
@@ -70,11 +70,20 @@ static const struct {
 	unsigned port;
 	const char *what;
 } admin_ports[] = {
-    {22, "SSH"},	     {23, "telnet"},	      {2375, "Docker API (plain HTTP)"},
-    {2376, "Docker API"},    {2379, "etcd client"},   {2380, "etcd peer"},
-    {3389, "RDP"},	     {5900, "VNC"},	      {5901, "VNC"},
-    {6443, "Kubernetes API"}, {10250, "kubelet API"}, {10255, "kubelet read-only API"},
-    {5985, "WinRM"},	     {5986, "WinRM"},
+    {22, "SSH"},
+    {23, "telnet"},
+    {2375, "Docker API (plain HTTP)"},
+    {2376, "Docker API"},
+    {2379, "etcd client"},
+    {2380, "etcd peer"},
+    {3389, "RDP"},
+    {5900, "VNC"},
+    {5901, "VNC"},
+    {6443, "Kubernetes API"},
+    {10250, "kubelet API"},
+    {10255, "kubelet read-only API"},
+    {5985, "WinRM"},
+    {5986, "WinRM"},
 };
 
 static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
@@ -101,7 +110,8 @@ static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *h
 
 static const bwk_config_rule ports_rule = {&rule_admin_port, check_ports};
 
-/* ---- image-no-healthcheck ---------------------------------------------------------------------- */
+/* ---- image-no-healthcheck ----------------------------------------------------------------------
+ */
 static const char *const refs_hc[] = {"CIS Docker Benchmark 4.6", "Dockle CIS-DI-0006",
 				      "https://docs.docker.com/reference/dockerfile/#healthcheck",
 				      NULL};
@@ -131,10 +141,11 @@ static int check_healthcheck(const bwk_image_config *c, bwk_config_hit_fn hit, v
 
 static const bwk_config_rule healthcheck_rule = {&rule_no_healthcheck, check_healthcheck};
 
-const bwk_config_rule *const bwk_image_config_rules[] = {&user_rule, &ports_rule,
-							 &healthcheck_rule, NULL};
+const bwk_config_rule *const bwk_image_config_rules[] = {&user_rule, &ports_rule, &healthcheck_rule,
+							 NULL};
 
-/* ---- integrity --------------------------------------------------------------------------------- */
+/* ---- integrity ---------------------------------------------------------------------------------
+ */
 static const char *const refs_integrity[] = {
     "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests", NULL};
 
