@@ -281,16 +281,19 @@ int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out,
 		char *refname = NULL;
 		struct stat st;
 		if (stat(path, &st) < 0) {
-			char *colon = strrchr(path, ':');
-			if (colon && colon != path) {
-				*colon = '\0';
-				if (stat(path, &st) == 0)
-					refname = colon + 1;
-				else
-					*colon = ':';
+			/* PATH:REF, where REF may hold ':' itself (name:tag): the shortest
+			 * existing PATH wins */
+			for (char *c = strchr(path + 1, ':'); c; c = strchr(c + 1, ':')) {
+				*c = '\0';
+				if (stat(path, &st) == 0) {
+					refname = c + 1;
+					break;
+				}
+				*c = ':';
 			}
 		}
 		r = open_source(img, path, err);
+		bool wrap = false;
 		const image_reader *best = NULL;
 		int score = 0;
 		for (size_t i = 0; r == 0 && readers[i]; i++) {
@@ -308,8 +311,9 @@ int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out,
 		if (r == 0) {
 			img->reader = best;
 			r = best->open(img, refname, err);
+			wrap = true;
 		}
-		if (r < 0)
+		if (r < 0 && wrap)
 			bwk_error_wrap(err, "%s", path);
 	}
 	if (r < 0) {

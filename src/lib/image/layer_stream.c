@@ -397,8 +397,8 @@ int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, c
 			    checks[i].expected, checks[i].actual);
 		if (v && v->integrity) {
 			char what[160];
-			snprintf(what, sizeof(what), "layer %zu %s (%s)", index + 1, checks[i].what,
-				 l->blob ? l->blob : "stream");
+			snprintf(what, sizeof(what), "layer %zu %s", index + 1,
+				 i == 0 ? "blob" : "diff_id");
 			if (v->integrity(v->ctx, (int)index, what, checks[i].expected,
 					 checks[i].actual, err) < 0)
 				return -1;
