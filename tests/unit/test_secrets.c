@@ -52,20 +52,56 @@ static bool has(const hits *x, const char *id, const char *secret)
 }
 
 /* A path that a path-scoped rule accepts, so that its examples can be scanned as that file. */
-static const char *const candidate_paths[] = {
-    ".npmrc",	     "home/app/.npmrc",	   ".pypirc",	     "root/.pypirc",
-    ".netrc",	     "root/.netrc",	   "root/_netrc",    ".git-credentials",
-    "root/.git-credentials", "root/.aws/credentials", ".aws/credentials",
-    "root/.docker/config.json", ".docker/config.json", "root/.kube/config", ".kube/config",
-    "etc/kubernetes/admin.conf", "app/kubeconfig", "app/kubeconfig.yaml", "app/.env", ".env",
-    "app/.env.production", "etc/shadow", "etc/gshadow", "root/.s3cfg", "root/.pgpass",
-    ".pgpass", "root/.my.cnf", "app/config/database.yml", "root/.config/gh/hosts.yml",
-    "root/.gem/credentials", "root/.m2/settings.xml", "root/.gradle/gradle.properties",
-    "root/.composer/auth.json", "root/.cargo/credentials.toml", "root/.cargo/credentials",
-    "app/terraform.tfvars", "root/.terraformrc", "root/.config/rclone/rclone.conf",
-    "root/.htpasswd", "etc/nginx/.htpasswd", "app/wp-config.php", "root/.ssh/id_rsa",
-    "root/.vault-token", "root/.bash_history", "app/.yarnrc.yml", "app/.yarnrc",
-    "etc/ppp/chap-secrets", "etc/openvpn/auth.txt", "root/.config/hub", NULL};
+static const char *const candidate_paths[] = {".npmrc",
+					      "home/app/.npmrc",
+					      ".pypirc",
+					      "root/.pypirc",
+					      ".netrc",
+					      "root/.netrc",
+					      "root/_netrc",
+					      ".git-credentials",
+					      "root/.git-credentials",
+					      "root/.aws/credentials",
+					      ".aws/credentials",
+					      "root/.docker/config.json",
+					      ".docker/config.json",
+					      "root/.kube/config",
+					      ".kube/config",
+					      "etc/kubernetes/admin.conf",
+					      "app/kubeconfig",
+					      "app/kubeconfig.yaml",
+					      "app/.env",
+					      ".env",
+					      "app/.env.production",
+					      "etc/shadow",
+					      "etc/gshadow",
+					      "root/.s3cfg",
+					      "root/.pgpass",
+					      ".pgpass",
+					      "root/.my.cnf",
+					      "app/config/database.yml",
+					      "root/.config/gh/hosts.yml",
+					      "root/.gem/credentials",
+					      "root/.m2/settings.xml",
+					      "root/.gradle/gradle.properties",
+					      "root/.composer/auth.json",
+					      "root/.cargo/credentials.toml",
+					      "root/.cargo/credentials",
+					      "app/terraform.tfvars",
+					      "root/.terraformrc",
+					      "root/.config/rclone/rclone.conf",
+					      "root/.htpasswd",
+					      "etc/nginx/.htpasswd",
+					      "app/wp-config.php",
+					      "root/.ssh/id_rsa",
+					      "root/.vault-token",
+					      "root/.bash_history",
+					      "app/.yarnrc.yml",
+					      "app/.yarnrc",
+					      "etc/ppp/chap-secrets",
+					      "etc/openvpn/auth.txt",
+					      "root/.config/hub",
+					      NULL};
 
 static const char *path_for(const sec_rule *r, pcre2_match_data *md)
 {
@@ -401,8 +437,7 @@ static void put(const char *root, const char *name, const void *data, size_t len
 	free(p);
 }
 
-static size_t count_rule(const bwk_findings *f, const char *id, const char *path,
-			 unsigned *line)
+static size_t count_rule(const bwk_findings *f, const char *id, const char *path, unsigned *line)
 {
 	size_t c = 0;
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
@@ -438,10 +473,17 @@ static void test_block_boundaries(void **state)
 	char *root = mkroot();
 	const size_t block = 2u << 20, ov = SEC_MAX_MATCH + SEC_CONTEXT;
 	/* one file per position of interest around the first block's end and ownership edge */
-	const size_t pos[] = {block - ov - 30,	   block - ov - 5,     block - ov,
-			      block - SEC_MAX_MATCH - 10, block - SEC_MAX_MATCH, block - 20,
-			      block - 3,	   block,	       block + 5,
-			      2 * block - ov - 12, 2 * block - ov - SEC_MAX_MATCH - 5};
+	const size_t pos[] = {block - ov - 30,
+			      block - ov - 5,
+			      block - ov,
+			      block - SEC_MAX_MATCH - 10,
+			      block - SEC_MAX_MATCH,
+			      block - 20,
+			      block - 3,
+			      block,
+			      block + 5,
+			      2 * block - ov - 12,
+			      2 * block - ov - SEC_MAX_MATCH - 5};
 	const char *tok = "BLKT_ABCDEFGHIJ0123456789";
 	for (size_t k = 0; k < sizeof(pos) / sizeof(pos[0]); k++) {
 		size_t n = 5u << 20;
@@ -506,8 +548,7 @@ static void test_binary_and_archive(void **state)
 	unsigned line = 0;
 	assert_int_equal(count_rule(f, "blk-token", "plain.txt", &line), 1);
 	assert_int_equal(line, 2);
-	assert_int_equal(count_rule(f, "blk-token", "inner.tgz!/META-INF/c.properties", &line),
-			 1);
+	assert_int_equal(count_rule(f, "blk-token", "inner.tgz!/META-INF/c.properties", &line), 1);
 	assert_int_equal(line, 2);
 	assert_int_equal(count_rule(f, "blk-token", "app.jar!/META-INF/c.properties", NULL), 1);
 	assert_int_equal(

@@ -113,7 +113,10 @@ int bwk_scan_report_secret(bwk_scanner *s, const bwk_rule *rule, const bwk_entry
 {
 	bwk_finding_spec spec = {
 	    .rule = rule,
-	    .loc = {.target = s->opts.target, .layer_index = -1, .path = path, .line = line,
+	    .loc = {.target = s->opts.target,
+		    .layer_index = -1,
+		    .path = path,
+		    .line = line,
 		    .key = key},
 	    .secret = secret,
 	    .secret_len = secret_len,

@@ -36,6 +36,12 @@ struct bwk_secrets_worker {
 	int failed;
 	size_t line_off;
 	unsigned line_at;
+	/* confirmed hits of the block, emitted after the pass (see emit()) */
+	struct sec_hit {
+		unsigned rule;
+		size_t off, len;
+	} * hits;
+	size_t nhits, caphits;
 };
 
 size_t sec_count_lines(const char *p, size_t n)
@@ -243,6 +249,7 @@ void bwk_secrets_worker_free(bwk_secrets_worker *w)
 	free(w->done);
 	free(w->stamp);
 	free(w->path_ok);
+	free(w->hits);
 	free(w);
 }
 
@@ -311,14 +318,62 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE
 	for (size_t i = 0; i < w->s->rs.nallow_values; i++)
 		if (re_match(w, w->s->rs.allow_values[i], sec, n))
 			return 0;
-	bwk_secret_hit hit = {
-	    .rule = &r->meta,
-	    .secret = sec,
-	    .secret_len = n,
-	    .offset = gs,
-	    .line = line_of(w, gs),
-	};
-	return w->cb(w->cbctx, &hit, w->err);
+	if (w->nhits == w->caphits) {
+		if (w->caphits >= 100000)
+			return bwk_error_set(w->err, BWK_E_LIMIT, 0,
+					     "more than 100000 secrets in one block: not a "
+					     "credential file");
+		w->caphits = w->caphits ? w->caphits * 2 : 16;
+		w->hits = xrealloc(w->hits, w->caphits * sizeof(*w->hits));
+	}
+	w->hits[w->nhits++] = (struct sec_hit){(unsigned)(r - w->s->rs.rules), gs, n};
+	return 0;
+}
+
+static bool is_generic(const sec_rule *r)
+{
+	return strncmp(r->id, "generic", 7) == 0;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct sec_hit *x = a, *y = b;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
+ * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
+ * hit is dropped. Hits go out in file order. */
+static int emit(bwk_secrets_worker *w)
+{
+	const sec_rule *rules = w->s->rs.rules;
+	if (!w->nhits)
+		return 0;
+	qsort(w->hits, w->nhits, sizeof(*w->hits), hit_cmp);
+	for (size_t i = 0; i < w->nhits; i++) {
+		const struct sec_hit *h = &w->hits[i];
+		const sec_rule *r = &rules[h->rule];
+		bool drop = false;
+		for (size_t j = 0; is_generic(r) && j < w->nhits && !drop; j++) {
+			const struct sec_hit *o = &w->hits[j];
+			drop = j != i && !is_generic(&rules[o->rule]) && o->off < h->off + h->len &&
+			       h->off < o->off + o->len;
+		}
+		if (drop)
+			continue;
+		bwk_secret_hit hit = {
+		    .rule = &r->meta,
+		    .secret = w->b->data + h->off,
+		    .secret_len = h->len,
+		    .offset = h->off,
+		    .line = line_of(w, h->off),
+		};
+		if (w->cb(w->cbctx, &hit, w->err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int on_candidate(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
@@ -381,6 +436,7 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 	w->failed = 0;
 	w->line_off = 0;
 	w->line_at = b->line;
+	w->nhits = 0;
 	if (++w->gen == 0) {
 		memset(w->stamp, 0, (s->rs.n ? s->rs.n : 1) * sizeof(uint32_t));
 		w->gen = 1;
@@ -397,7 +453,7 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 			return bwk_error_set(err, BWK_E_INTERNAL, 0, "hyperscan scan failed (%d)",
 					     e);
 	}
-	return 0;
+	return emit(w);
 }
 
 /* ---- the public one-buffer scan ------------------------------------------------------------ */

@@ -215,7 +215,6 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 	if (!st->arcbuf[depth])
 		st->arcbuf[depth] = xmalloc(64 << 10);
 	arc_in ai = {.in = in, .buf = st->arcbuf[depth]};
-	cleanup_error bwk_error *ignored = NULL;
 	if (archive_read_open(a, &ai, NULL, arc_read, NULL) != ARCHIVE_OK) {
 		if (ai.err) {
 			*err = steal_pointer(&ai.err);
