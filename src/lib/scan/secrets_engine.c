@@ -1,0 +1,493 @@
+/* The matching engine: every rule's regex compiled once into a Hyperscan database (prefilter
+ * mode, so that the database is a superset of what the rules match and accepts every PCRE
+ * construct our rule format allows), one pass over the bytes for all rules, and each candidate
+ * confirmed by the rule's PCRE2 regex on a bounded window before its end. Only confirmed
+ * matches pay for capture extraction, the entropy gate and the allowlists; text without a
+ * candidate costs one Hyperscan pass and nothing else. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/embed.h"
+#include "core/util.h"
+#include "scan/secrets_private.h"
+
+BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
+
+struct bwk_secrets_worker {
+	const bwk_secrets *s;
+	hs_scratch_t *scratch;
+	pcre2_match_data *md;  /* the rule regex's match (captures) */
+	pcre2_match_data *md2; /* allowlist and path checks, so they never clobber md */
+	pcre2_match_context *mctx;
+	size_t *done;	  /* per rule: offset in the block up to which PCRE2 has looked */
+	uint32_t *stamp;  /* per rule: block generation `done` belongs to */
+	uint32_t gen;	  /* current block generation */
+	bool *path_ok;	  /* per rule: a path-scoped rule applies to the current path */
+	bool any_path_ok; /* run db_path at all */
+	/* state of the block being scanned, for the Hyperscan callback */
+	const sec_block *b;
+	bwk_secret_cb cb;
+	void *cbctx;
+	bwk_error **err;
+	int failed;
+	size_t line_off;
+	unsigned line_at;
+	/* confirmed hits of the block, emitted after the pass (see emit()) */
+	struct sec_hit {
+		unsigned rule;
+		size_t off, len;
+	} * hits;
+	size_t nhits, caphits;
+};
+
+size_t sec_count_lines(const char *p, size_t n)
+{
+	/* a plain loop: the compiler vectorises it, memchr per line is slower on short lines */
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += p[i] == '\n';
+	return c;
+}
+
+/* ---- compiling --------------------------------------------------------------------------- */
+
+/* Hyperscan's `$` (multiline) matches only before \n; PCRE2 with NEWLINE_ANYCRLF also before
+ * \r\n. Widen every `$` outside a character class to `\r?$` so that the prefilter stays a
+ * superset on CRLF files. A leading (?i) becomes HS_FLAG_CASELESS. */
+static char *hs_expression(const char *re, unsigned *flags)
+{
+	*flags = HS_FLAG_PREFILTER | HS_FLAG_MULTILINE;
+	if (strncmp(re, "(?i)", 4) == 0) {
+		*flags |= HS_FLAG_CASELESS;
+		re += 4;
+	}
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, SEC_MAX_STR * 4);
+	bool in_class = false;
+	for (const char *p = re; *p; p++) {
+		if (*p == '\\' && p[1]) {
+			bwk_strbuf_appendn(&sb, p, 2);
+			p++;
+			continue;
+		}
+		if (in_class) {
+			if (*p == ']')
+				in_class = false;
+			bwk_strbuf_appendn(&sb, p, 1);
+			continue;
+		}
+		if (*p == '[') {
+			in_class = true;
+			bwk_strbuf_appendn(&sb, p, 1);
+			/* a ']' right after '[' or '[^' is a literal */
+			if (p[1] == '^') {
+				bwk_strbuf_appendn(&sb, ++p, 1);
+			}
+			if (p[1] == ']')
+				bwk_strbuf_appendn(&sb, ++p, 1);
+			continue;
+		}
+		if (*p == '$')
+			bwk_strbuf_append(&sb, "(?:\\r?$)");
+		else
+			bwk_strbuf_appendn(&sb, p, 1);
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
+static int build_db(const sec_ruleset *rs, bool with_path, hs_database_t **out, bwk_error **err)
+{
+	*out = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < rs->n; i++)
+		n += (rs->rules[i].path_re != NULL) == with_path;
+	if (!n)
+		return 0;
+	cleanup_free char **exprs = xcalloc(n, sizeof(char *));
+	cleanup_free unsigned *flags = xcalloc(n, sizeof(unsigned));
+	cleanup_free unsigned *ids = xcalloc(n, sizeof(unsigned));
+	size_t k = 0;
+	for (size_t i = 0; i < rs->n; i++) {
+		if ((rs->rules[i].path_re != NULL) != with_path)
+			continue;
+		exprs[k] = hs_expression(rs->rules[i].regex, &flags[k]);
+		ids[k] = (unsigned)i;
+		k++;
+	}
+	hs_compile_error_t *ce = NULL;
+	hs_database_t *db = NULL;
+	hs_error_t e = hs_compile_multi((const char *const *)exprs, flags, ids, (unsigned)n,
+					HS_MODE_BLOCK, NULL, &db, &ce);
+	int ret = 0;
+	if (e != HS_SUCCESS) {
+		const char *id = ce && ce->expression >= 0 && (size_t)ce->expression < n
+				     ? rs->rules[ids[ce->expression]].id
+				     : "?";
+		ret = bwk_error_set(err, BWK_E_INPUT, 0,
+				    "rule %s: the regex is not accepted by Hyperscan: %s (rewrite "
+				    "it in the supported subset, see docs/rules-secrets.md)",
+				    id, ce && ce->message ? ce->message : "compile error");
+		hs_free_compile_error(ce);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(exprs[i]);
+	*out = db;
+	return ret;
+}
+
+static void secrets_freep(bwk_secrets **s)
+{
+	bwk_secrets_free(*s);
+}
+
+int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *user_rules,
+			 bwk_secrets **out, bwk_error **err)
+{
+	__attribute__((cleanup(secrets_freep))) bwk_secrets *s = xcalloc(1, sizeof(*s));
+	pthread_mutex_init(&s->lock, NULL);
+	if (builtin &&
+	    sec_rules_parse(&s->rs, builtin, builtin_len, "built-in rules", false, err) < 0)
+		return bwk_error_wrap(err, "loading the built-in secret rules");
+	if (user_rules) {
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		if (sec_rules_read_user(user_rules, &text, &len, err) < 0)
+			return -1;
+		if (text && sec_rules_parse(&s->rs, text, len, user_rules, true, err) < 0)
+			return -1;
+		if (sec_rules_apply_disable(&s->rs, user_rules, err) < 0)
+			return -1;
+	}
+	if (sec_rules_compile(&s->rs, err) < 0)
+		return -1;
+	if (build_db(&s->rs, false, &s->db_all, err) < 0 ||
+	    build_db(&s->rs, true, &s->db_path, err) < 0)
+		return -1;
+	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
+	for (size_t i = 0; i < s->rs.n; i++)
+		if (s->rs.rules[i].path_re)
+			s->path_rules[s->npath_rules++] = (unsigned)i;
+	*out = steal_pointer(&s);
+	return 0;
+}
+
+int bwk_secrets_new(const char *user_rules, bwk_secrets **out, bwk_error **err)
+{
+	return bwk_secrets_new_from(bwk_secrets_yaml, BWK_EMBED_LEN(bwk_secrets_yaml), user_rules,
+				    out, err);
+}
+
+void bwk_secrets_free(bwk_secrets *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->npool; i++)
+		bwk_secrets_worker_free(s->pool[i]);
+	free(s->pool);
+	pthread_mutex_destroy(&s->lock);
+	if (s->db_all)
+		hs_free_database(s->db_all);
+	if (s->db_path)
+		hs_free_database(s->db_path);
+	free(s->path_rules);
+	sec_ruleset_free(&s->rs);
+	free(s);
+}
+
+size_t bwk_secrets_rule_count(const bwk_secrets *s)
+{
+	return s ? s->rs.n : 0;
+}
+
+const sec_rule *bwk_secrets_rule(const bwk_secrets *s, size_t i)
+{
+	return i < s->rs.n ? &s->rs.rules[i] : NULL;
+}
+
+/* ---- per-thread state -------------------------------------------------------------------- */
+
+bwk_secrets_worker *bwk_secrets_worker_new(const bwk_secrets *s, bwk_error **err)
+{
+	bwk_secrets_worker *w = xcalloc(1, sizeof(*w));
+	w->s = s;
+	size_t n = s->rs.n ? s->rs.n : 1;
+	w->done = xcalloc(n, sizeof(size_t));
+	w->stamp = xcalloc(n, sizeof(uint32_t));
+	w->path_ok = xcalloc(n, sizeof(bool));
+	w->md = pcre2_match_data_create(100, NULL);
+	w->md2 = pcre2_match_data_create(1, NULL);
+	w->mctx = pcre2_match_context_create(NULL);
+	if (!w->md || !w->md2 || !w->mctx)
+		goto nomem;
+	/* A pathological regex from a user file must not stall a scan: bound the work per
+	 * confirmation (the JIT honours both limits). */
+	pcre2_set_match_limit(w->mctx, 200000);
+	pcre2_set_depth_limit(w->mctx, 5000);
+	if ((s->db_all && hs_alloc_scratch(s->db_all, &w->scratch) != HS_SUCCESS) ||
+	    (s->db_path && hs_alloc_scratch(s->db_path, &w->scratch) != HS_SUCCESS))
+		goto nomem;
+	return w;
+nomem:
+	bwk_secrets_worker_free(w);
+	bwk_error_set(err, BWK_E_NOMEM, 0, "out of memory for the secret scanner's scratch space");
+	return NULL;
+}
+
+void bwk_secrets_worker_free(bwk_secrets_worker *w)
+{
+	if (!w)
+		return;
+	if (w->scratch)
+		hs_free_scratch(w->scratch);
+	pcre2_match_data_free(w->md);
+	pcre2_match_data_free(w->md2);
+	pcre2_match_context_free(w->mctx);
+	free(w->done);
+	free(w->stamp);
+	free(w->path_ok);
+	free(w->hits);
+	free(w);
+}
+
+static bool re_match(const bwk_secrets_worker *w, pcre2_code *re, const char *s, size_t n)
+{
+	return pcre2_match(re, (PCRE2_SPTR)s, n, 0, 0, w->md2, w->mctx) >= 0;
+}
+
+bool sec_path_allowed(const bwk_secrets *s, const char *path)
+{
+	if (!path || !s->rs.nallow_paths)
+		return false;
+	pcre2_match_data *md = pcre2_match_data_create(1, NULL);
+	bool hit = false;
+	for (size_t i = 0; md && i < s->rs.nallow_paths && !hit; i++)
+		hit = pcre2_match(s->rs.allow_paths[i], (PCRE2_SPTR)path, strlen(path), 0, 0, md,
+				  NULL) >= 0;
+	pcre2_match_data_free(md);
+	return hit;
+}
+
+void sec_worker_set_path(bwk_secrets_worker *w, const char *path)
+{
+	const bwk_secrets *s = w->s;
+	w->any_path_ok = false;
+	for (size_t k = 0; k < s->npath_rules; k++) {
+		unsigned i = s->path_rules[k];
+		bool ok = path && re_match(w, s->rs.rules[i].path_re, path, strlen(path));
+		w->path_ok[i] = ok;
+		w->any_path_ok |= ok;
+	}
+}
+
+/* ---- matching ---------------------------------------------------------------------------- */
+
+static unsigned line_of(bwk_secrets_worker *w, size_t off)
+{
+	if (off < w->line_off) {
+		w->line_off = 0;
+		w->line_at = w->b->line;
+	}
+	w->line_at += (unsigned)sec_count_lines(w->b->data + w->line_off, off - w->line_off);
+	w->line_off = off;
+	return w->line_at;
+}
+
+/* Checks after the regex: the rule's capture, entropy, allowlists. Returns the callback's
+ * result (0 also when the match is dropped). */
+static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE2_SIZE ge)
+{
+	const sec_block *b = w->b;
+	if (gs == PCRE2_UNSET || ge <= gs)
+		return 0;
+	const char *sec = b->data + gs;
+	size_t n = ge - gs;
+	/* a secret at the end of a CRLF line must not carry the CR into its fingerprint */
+	while (n && (sec[n - 1] == '\r' || sec[n - 1] == '\n'))
+		n--;
+	if (!n)
+		return 0;
+	if (r->entropy > 0 && bwk_entropy(sec, n) < r->entropy)
+		return 0;
+	for (size_t i = 0; i < r->nallow; i++)
+		if (re_match(w, r->allow[i], sec, n))
+			return 0;
+	for (size_t i = 0; i < w->s->rs.nallow_values; i++)
+		if (re_match(w, w->s->rs.allow_values[i], sec, n))
+			return 0;
+	if (w->nhits == w->caphits) {
+		if (w->caphits >= 100000)
+			return bwk_error_set(w->err, BWK_E_LIMIT, 0,
+					     "more than 100000 secrets in one block: not a "
+					     "credential file");
+		w->caphits = w->caphits ? w->caphits * 2 : 16;
+		w->hits = xrealloc(w->hits, w->caphits * sizeof(*w->hits));
+	}
+	w->hits[w->nhits++] = (struct sec_hit){(unsigned)(r - w->s->rs.rules), gs, n};
+	return 0;
+}
+
+static bool is_generic(const sec_rule *r)
+{
+	return strncmp(r->id, "generic", 7) == 0;
+}
+
+static int hit_cmp(const void *a, const void *b)
+{
+	const struct sec_hit *x = a, *y = b;
+	if (x->off != y->off)
+		return x->off < y->off ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+/* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
+ * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
+ * hit is dropped. Hits go out in file order. */
+static int emit(bwk_secrets_worker *w)
+{
+	const sec_rule *rules = w->s->rs.rules;
+	if (!w->nhits)
+		return 0;
+	qsort(w->hits, w->nhits, sizeof(*w->hits), hit_cmp);
+	for (size_t i = 0; i < w->nhits; i++) {
+		const struct sec_hit *h = &w->hits[i];
+		const sec_rule *r = &rules[h->rule];
+		bool drop = false;
+		for (size_t j = 0; is_generic(r) && j < w->nhits && !drop; j++) {
+			const struct sec_hit *o = &w->hits[j];
+			drop = j != i && !is_generic(&rules[o->rule]) && o->off < h->off + h->len &&
+			       h->off < o->off + o->len;
+		}
+		if (drop)
+			continue;
+		bwk_secret_hit hit = {
+		    .rule = &r->meta,
+		    .secret = w->b->data + h->off,
+		    .secret_len = h->len,
+		    .offset = h->off,
+		    .line = line_of(w, h->off),
+		};
+		if (w->cb(w->cbctx, &hit, w->err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int on_candidate(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
+			void *ctx)
+{
+	(void)from;
+	(void)flags;
+	bwk_secrets_worker *w = ctx;
+	const sec_block *b = w->b;
+	const sec_rule *r = &w->s->rs.rules[id];
+	if (r->path_re && !w->path_ok[id])
+		return 0;
+	if (b->binary && !r->binary_ok)
+		return 0;
+	if (w->stamp[id] != w->gen) {
+		w->stamp[id] = w->gen;
+		w->done[id] = 0;
+	}
+	size_t end = (size_t)to;
+	/* a candidate ending before the owned range started there too: the previous block's */
+	if (end <= b->own_start || end <= w->done[id])
+		return 0;
+	size_t start = end > SEC_MAX_MATCH ? end - SEC_MAX_MATCH : 0;
+	if (start < w->done[id])
+		start = w->done[id];
+	size_t lim = b->len - end > SEC_MAX_MATCH ? end + SEC_MAX_MATCH : b->len;
+	while (start < end) {
+		int rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, lim, start, 0, w->md, w->mctx);
+		if (rc < 0)
+			break; /* no match (or match limit hit): a prefilter false positive */
+		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
+		PCRE2_SIZE ms = ov[0], me = ov[1];
+		if (ms >= end)
+			break;
+		if (ms >= b->own_start && ms < b->own_end &&
+		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
+			w->failed = 1;
+			return 1;
+		}
+		start = me > ms ? me : ms + 1;
+		w->done[id] = start;
+	}
+	if (w->done[id] < end)
+		w->done[id] = end;
+	return 0;
+}
+
+int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
+		   bwk_error **err)
+{
+	const bwk_secrets *s = w->s;
+	if (!b->len || (!s->db_all && !w->any_path_ok))
+		return 0;
+	if (b->len > UINT32_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "a scan block is larger than 4 GiB");
+	w->b = b;
+	w->cb = cb;
+	w->cbctx = ctx;
+	w->err = err;
+	w->failed = 0;
+	w->line_off = 0;
+	w->line_at = b->line;
+	w->nhits = 0;
+	if (++w->gen == 0) {
+		memset(w->stamp, 0, (s->rs.n ? s->rs.n : 1) * sizeof(uint32_t));
+		w->gen = 1;
+	}
+	hs_database_t *dbs[2] = {s->db_all, w->any_path_ok ? s->db_path : NULL};
+	for (int i = 0; i < 2; i++) {
+		if (!dbs[i])
+			continue;
+		hs_error_t e =
+		    hs_scan(dbs[i], b->data, (unsigned)b->len, 0, w->scratch, on_candidate, w);
+		if (w->failed)
+			return -1;
+		if (e != HS_SUCCESS && e != HS_SCAN_TERMINATED)
+			return bwk_error_set(err, BWK_E_INTERNAL, 0, "hyperscan scan failed (%d)",
+					     e);
+	}
+	return emit(w);
+}
+
+/* ---- the public one-buffer scan ------------------------------------------------------------ */
+
+static bwk_secrets_worker *pool_get(bwk_secrets *s, bwk_error **err)
+{
+	pthread_mutex_lock(&s->lock);
+	bwk_secrets_worker *w = s->npool ? s->pool[--s->npool] : NULL;
+	pthread_mutex_unlock(&s->lock);
+	return w ? w : bwk_secrets_worker_new(s, err);
+}
+
+static void pool_put(bwk_secrets *s, bwk_secrets_worker *w)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->npool == s->cappool) {
+		s->cappool = s->cappool ? s->cappool * 2 : 8;
+		s->pool = xrealloc(s->pool, s->cappool * sizeof(*s->pool));
+	}
+	s->pool[s->npool++] = w;
+	pthread_mutex_unlock(&s->lock);
+}
+
+int bwk_secrets_scan(bwk_secrets *s, const char *path, const void *data, size_t len,
+		     bwk_secret_cb cb, void *ctx, bwk_error **err)
+{
+	if (sec_path_allowed(s, path))
+		return 0;
+	bwk_secrets_worker *w = pool_get(s, err);
+	if (!w)
+		return -1;
+	sec_worker_set_path(w, path);
+	sec_block b = {.data = data, .len = len, .own_start = 0, .own_end = len, .line = 1};
+	int ret = sec_scan_block(w, &b, cb, ctx, err);
+	pool_put(s, w);
+	return ret;
+}

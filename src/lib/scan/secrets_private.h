@@ -1,0 +1,119 @@
+/* Internals of the secret detector shared by secrets_rules.c (YAML → rules), secrets_engine.c
+ * (Hyperscan + PCRE2) and secrets_file.c (files, archives, image config → findings). */
+#ifndef BWK_SECRETS_PRIVATE_H
+#define BWK_SECRETS_PRIVATE_H
+#ifndef BWK_IN_SCAN
+#error "secrets_private.h is private to src/lib/scan"
+#endif
+
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <hs/hs.h>
+#include <pcre2.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "bulwark/secrets.h"
+
+/* Limits on rule files: they are user input too. */
+#define SEC_MAX_RULES_BYTES (4u << 20)
+#define SEC_MAX_RULES	    4096
+#define SEC_MAX_LIST	    256	 /* keywords, allow, examples, references per rule */
+#define SEC_MAX_STR	    8192 /* one scalar */
+
+/* Longest match the engine promises to find whole, and the left context it keeps before a
+ * block so that a regex's \b sees the byte before a secret. Blocks overlap by both. */
+#define SEC_MAX_MATCH (32u << 10)
+#define SEC_CONTEXT   (4u << 10)
+
+typedef struct sec_list {
+	char **v; /* NULL-terminated */
+	size_t n;
+} sec_list;
+
+typedef struct sec_rule {
+	bwk_rule meta; /* strings point into the fields below */
+	char *id, *title, *description, *remediation;
+	sec_list references, keywords, allow_src, positive, negative;
+	char *regex, *path;
+	uint32_t group;
+	double entropy; /* minimum bits/char of the secret; 0: no gate */
+	pcre2_code *re;
+	pcre2_code *path_re; /* NULL: every file */
+	pcre2_code **allow;
+	size_t nallow;
+	bool binary_ok; /* armored blocks (PEM): still reported inside binary files */
+	bool user;	/* from --rules */
+} sec_rule;
+
+typedef struct sec_ruleset {
+	sec_rule *rules;
+	size_t n, cap;
+	sec_list disable; /* user file: ids to drop */
+	sec_list allow_paths_src, allow_values_src;
+	pcre2_code **allow_paths, **allow_values;
+	size_t nallow_paths, nallow_values;
+} sec_ruleset;
+
+/* Per-thread state: Hyperscan scratch, PCRE2 match data and the per-rule progress of the
+ * current block. Not shared between threads. */
+typedef struct bwk_secrets_worker bwk_secrets_worker;
+
+struct bwk_secrets {
+	sec_ruleset rs;
+	hs_database_t *db_all;	/* rules without `path` */
+	hs_database_t *db_path; /* path-scoped rules (NULL if none) */
+	unsigned *path_rules;	/* indexes of path-scoped rules */
+	size_t npath_rules;
+	pthread_mutex_t lock; /* guards the worker pool used by bwk_secrets_scan */
+	bwk_secrets_worker **pool;
+	size_t npool, cappool;
+};
+
+/* ---- secrets_rules.c ---- */
+
+/* Parse one rules document (built-in or user) into rs (appending). `name` names it in errors.
+ * `user` allows the user-only keys (disable, allowlist). */
+int sec_rules_parse(sec_ruleset *rs, const char *text, size_t len, const char *name, bool user,
+		    bwk_error **err);
+/* Compile PCRE2 regexes (rule, path, allow, global allowlists) and check every rule. */
+int sec_rules_compile(sec_ruleset *rs, bwk_error **err);
+/* Drop rules named by rs->disable (an unknown id is an error: a typo must not go unnoticed). */
+int sec_rules_apply_disable(sec_ruleset *rs, const char *name, bwk_error **err);
+void sec_ruleset_free(sec_ruleset *rs);
+/* Read a user rules file after the OpenDoas-style trust check. *text is NULL (and 0 returned)
+ * when the file is ignored with a warning. */
+int sec_rules_read_user(const char *path, char **text, size_t *len, bwk_error **err);
+
+/* ---- secrets_engine.c ---- */
+
+/* Build from an explicit built-in document (tests use their own) plus an optional user file. */
+int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *user_rules,
+			 bwk_secrets **out, bwk_error **err);
+const sec_rule *bwk_secrets_rule(const bwk_secrets *s, size_t i);
+
+bwk_secrets_worker *bwk_secrets_worker_new(const bwk_secrets *s, bwk_error **err);
+void bwk_secrets_worker_free(bwk_secrets_worker *w);
+
+/* A file (or any stream) is scanned as a sequence of blocks: each block repeats the last
+ * SEC_MAX_MATCH + SEC_CONTEXT bytes of the previous one, and a match belongs to the block its
+ * start falls in: [own_start, own_end). */
+typedef struct sec_block {
+	const char *data;
+	size_t len;
+	size_t own_start, own_end;
+	unsigned line; /* 1-based line number of data[0] */
+	bool binary;   /* only binary_ok rules are reported */
+} sec_block;
+
+/* Select the rules that apply to `path` (NULL: no path-scoped rule) for the next blocks. */
+void sec_worker_set_path(bwk_secrets_worker *w, const char *path);
+/* True if the global allowlist excludes the path entirely. */
+bool sec_path_allowed(const bwk_secrets *s, const char *path);
+int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
+		   bwk_error **err);
+
+/* Newlines in [p, p+n). */
+size_t sec_count_lines(const char *p, size_t n);
+
+#endif

@@ -1,0 +1,582 @@
+/* Unit tests: the secret detector. Every built-in rule's examples (rules/secrets.yaml: each
+ * positive must be found by that rule with a secret taken from the example, each negative must
+ * not), then the engine's behaviour on block boundaries, CRLF, long lines, the entropy gate,
+ * allowlists, path-scoped rules, user rule files and nested archives. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define BWK_IN_SCAN /* the tests read the rule table's examples through the private API */
+#include "bulwark/scan.h"
+#include "bulwark/secrets.h"
+#include "core/util.h"
+#include "scan/secrets_private.h"
+
+typedef struct hits {
+	size_t n;
+	char ids[64][64];
+	char secrets[64][256];
+	unsigned lines[64];
+} hits;
+
+static int collect(void *ctx, const bwk_secret_hit *h, bwk_error **err)
+{
+	(void)err;
+	hits *x = ctx;
+	if (x->n < 64) {
+		snprintf(x->ids[x->n], sizeof(x->ids[0]), "%s", h->rule->id);
+		snprintf(x->secrets[x->n], sizeof(x->secrets[0]), "%.*s",
+			 (int)(h->secret_len < 255 ? h->secret_len : 255), h->secret);
+		x->lines[x->n] = h->line;
+	}
+	x->n++;
+	return 0;
+}
+
+static bool has(const hits *x, const char *id, const char *secret)
+{
+	for (size_t i = 0; i < x->n && i < 64; i++)
+		if (strcmp(x->ids[i], id) == 0 && (!secret || strcmp(x->secrets[i], secret) == 0))
+			return true;
+	return false;
+}
+
+/* A path that a path-scoped rule accepts, so that its examples can be scanned as that file. */
+static const char *const candidate_paths[] = {".npmrc",
+					      "home/app/.npmrc",
+					      ".pypirc",
+					      "root/.pypirc",
+					      ".netrc",
+					      "root/.netrc",
+					      "root/_netrc",
+					      ".git-credentials",
+					      "root/.git-credentials",
+					      "root/.aws/credentials",
+					      ".aws/credentials",
+					      "root/.docker/config.json",
+					      ".docker/config.json",
+					      "root/.kube/config",
+					      ".kube/config",
+					      "etc/kubernetes/admin.conf",
+					      "app/kubeconfig",
+					      "app/kubeconfig.yaml",
+					      "app/.env",
+					      ".env",
+					      "app/.env.production",
+					      "etc/shadow",
+					      "etc/gshadow",
+					      "root/.s3cfg",
+					      "root/.pgpass",
+					      ".pgpass",
+					      "root/.my.cnf",
+					      "app/config/database.yml",
+					      "root/.config/gh/hosts.yml",
+					      "root/.gem/credentials",
+					      "root/.m2/settings.xml",
+					      "root/.gradle/gradle.properties",
+					      "root/.composer/auth.json",
+					      "root/.cargo/credentials.toml",
+					      "root/.cargo/credentials",
+					      "app/terraform.tfvars",
+					      "root/.terraformrc",
+					      "root/.config/rclone/rclone.conf",
+					      "root/.htpasswd",
+					      "etc/nginx/.htpasswd",
+					      "app/wp-config.php",
+					      "root/.ssh/id_rsa",
+					      "root/.vault-token",
+					      "root/.bash_history",
+					      "app/.yarnrc.yml",
+					      "app/.yarnrc",
+					      "etc/ppp/chap-secrets",
+					      "etc/openvpn/auth.txt",
+					      "root/.config/hub",
+					      NULL};
+
+static const char *path_for(const sec_rule *r, pcre2_match_data *md)
+{
+	if (!r->path_re)
+		return "app/config.txt";
+	for (const char *const *p = candidate_paths; *p; p++)
+		if (pcre2_match(r->path_re, (PCRE2_SPTR)*p, strlen(*p), 0, 0, md, NULL) >= 0)
+			return *p;
+	return NULL;
+}
+
+static void test_builtin_rule_examples(void **state)
+{
+	(void)state;
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	int r = bwk_secrets_new(NULL, &s, &err);
+	if (r < 0)
+		fail_msg("%s", err->msg);
+	size_t n = bwk_secrets_rule_count(s);
+	assert_true(n > 0);
+	pcre2_match_data *md = pcre2_match_data_create(4, NULL);
+	size_t failures = 0, checked = 0;
+	for (size_t i = 0; i < n; i++) {
+		const sec_rule *rule = bwk_secrets_rule(s, i);
+		const char *path = path_for(rule, md);
+		if (!path) {
+			print_error("rule %s: no test path matches its path regex %s\n", rule->id,
+				    rule->path);
+			failures++;
+			continue;
+		}
+		if (!rule->positive.n) {
+			print_error("rule %s: no positive example\n", rule->id);
+			failures++;
+		}
+		for (size_t k = 0; k < rule->positive.n; k++) {
+			const char *ex = rule->positive.v[k];
+			hits h = {0};
+			assert_int_equal(
+			    bwk_secrets_scan(s, path, ex, strlen(ex), collect, &h, NULL), 0);
+			bool ok = false;
+			for (size_t j = 0; j < h.n && j < 64; j++)
+				if (strcmp(h.ids[j], rule->id) == 0 && h.secrets[j][0] &&
+				    strstr(ex, h.secrets[j]))
+					ok = true;
+			if (!ok) {
+				print_error("rule %s: positive example %zu not found (%s)\n",
+					    rule->id, k, path);
+				failures++;
+			}
+			checked++;
+		}
+		for (size_t k = 0; k < rule->negative.n; k++) {
+			const char *ex = rule->negative.v[k];
+			hits h = {0};
+			assert_int_equal(
+			    bwk_secrets_scan(s, path, ex, strlen(ex), collect, &h, NULL), 0);
+			if (has(&h, rule->id, NULL)) {
+				print_error("rule %s: negative example %zu reported\n", rule->id,
+					    k);
+				failures++;
+			}
+			checked++;
+		}
+	}
+	pcre2_match_data_free(md);
+	bwk_secrets_free(s);
+	print_message("%zu rules, %zu examples checked\n", n, checked);
+	assert_int_equal(failures, 0);
+}
+
+/* ---- engine behaviour with a small rule table ------------------------------------------- */
+
+static const char test_rules[] =
+    "version: 1\n"
+    "rules:\n"
+    "  - id: test-token\n"
+    "    title: Test token\n"
+    "    severity: high\n"
+    "    regex: '\\b(TSTK_[A-Z0-9]{20})\\b'\n"
+    "    secret_group: 1\n"
+    "    keywords: [tstk_]\n"
+    "    allow: ['^TSTK_ALLOWED']\n"
+    "  - id: test-assign\n"
+    "    title: Assignment\n"
+    "    severity: medium\n"
+    "    regex: '(?i)secretval\\s*=\\s*(\\S+)$'\n"
+    "    secret_group: 1\n"
+    "    keywords: [secretval]\n"
+    "    entropy: 3.5\n"
+    "  - id: test-file-pass\n"
+    "    title: Password in a test file\n"
+    "    severity: low\n"
+    "    regex: 'pass:(\\w{6,})'\n"
+    "    secret_group: 1\n"
+    "    keywords: ['pass:']\n"
+    "    path: '(?:^|/)\\.testcreds$'\n"
+    "  - id: test-pem\n"
+    "    title: PEM\n"
+    "    severity: critical\n"
+    "    regex: '-----BEGIN TEST PRIVATE KEY-----[\\s\\S]{8,}?-----END TEST PRIVATE KEY-----'\n"
+    "    keywords: ['-----begin test']\n";
+
+#define TOK  "TSTK_ABCDEFGHIJ0123456789"
+#define TOK2 "TSTK_ZYXWVUTSRQ9876543210"
+
+static bwk_secrets *load(const char *user_path)
+{
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	if (bwk_secrets_new_from(test_rules, strlen(test_rules), user_path, &s, &err) < 0)
+		fail_msg("%s", err->msg);
+	return s;
+}
+
+static hits scan(bwk_secrets *s, const char *path, const char *data, size_t len)
+{
+	hits h = {0};
+	/* exact-size copy so that ASan sees an overread past the buffer */
+	char *copy = malloc(len ? len : 1);
+	memcpy(copy, data, len);
+	assert_int_equal(bwk_secrets_scan(s, path, copy, len, collect, &h, NULL), 0);
+	free(copy);
+	return h;
+}
+
+static void test_basic_and_lines(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	assert_int_equal(bwk_secrets_rule_count(s), 4);
+	const char *t = "a\nb\nkey=" TOK "\nTSTK_SHORT\nx" TOK2 "\n" TOK2 "\n";
+	hits h = scan(s, "a.txt", t, strlen(t));
+	assert_int_equal(h.n, 2); /* xTSTK_… has no word boundary */
+	assert_string_equal(h.secrets[0], TOK);
+	assert_int_equal(h.lines[0], 3);
+	assert_string_equal(h.secrets[1], TOK2);
+	assert_int_equal(h.lines[1], 6);
+	bwk_secrets_free(s);
+}
+
+static void test_crlf(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	const char *t = "x=1\r\nsecretval = Zq8#Lm2!Rt5@Kp9\r\nnext\r\n";
+	hits h = scan(s, "a.ini", t, strlen(t));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.ids[0], "test-assign");
+	assert_string_equal(h.secrets[0], "Zq8#Lm2!Rt5@Kp9"); /* no trailing CR */
+	assert_int_equal(h.lines[0], 2);
+	bwk_secrets_free(s);
+}
+
+static void test_entropy_gate(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	const char *low = "secretval = aaaaaaaabbbbbbbb\n";
+	hits h = scan(s, NULL, low, strlen(low));
+	assert_int_equal(h.n, 0);
+	const char *high = "secretval = Zq8#Lm2!Rt5@Kp9\n";
+	h = scan(s, NULL, high, strlen(high));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+}
+
+static void test_rule_allowlist(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	const char *t = "TSTK_ALLOWED000000000000 " TOK "\n";
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.secrets[0], TOK);
+	bwk_secrets_free(s);
+}
+
+static void test_path_rules(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	const char *t = "user: bob\npass:hunter22x\n";
+	hits h = scan(s, "home/bob/.testcreds", t, strlen(t));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.secrets[0], "hunter22x");
+	assert_int_equal(h.lines[0], 2);
+	h = scan(s, "home/bob/notes.txt", t, strlen(t));
+	assert_int_equal(h.n, 0);
+	h = scan(s, NULL, t, strlen(t)); /* config values: no path, no path-scoped rules */
+	assert_int_equal(h.n, 0);
+	bwk_secrets_free(s);
+}
+
+static void test_long_line(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	size_t n = 3u << 20;
+	char *t = malloc(n);
+	memset(t, 'a', n);
+	for (size_t i = 1000; i < n; i += 1000)
+		t[i] = ' ';
+	memcpy(t + n / 2, " " TOK " ", strlen(TOK) + 2);
+	memcpy(t + n - strlen(TOK) - 1, " " TOK, strlen(TOK) + 1);
+	hits h = scan(s, NULL, t, n);
+	assert_int_equal(h.n, 2);
+	assert_int_equal(h.lines[0], 1);
+	assert_int_equal(h.lines[1], 1);
+	free(t);
+	bwk_secrets_free(s);
+}
+
+static void test_many_hits_one_rule(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, 1 << 20);
+	for (int i = 0; i < 50; i++)
+		bwk_strbuf_printf(&sb, "k%d=TSTK_%020d\n", i, i * 7919 + 1);
+	char *t = bwk_strbuf_steal(&sb);
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 50);
+	assert_int_equal(h.lines[49], 50);
+	free(t);
+	bwk_secrets_free(s);
+}
+
+static char *write_tmp(const char *text, mode_t mode)
+{
+	char *path = strdup("/tmp/bwk-test-rules-XXXXXX");
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	fchmod(fd, mode);
+	close(fd);
+	return path;
+}
+
+static void test_user_rules(void **state)
+{
+	(void)state;
+	char *p = write_tmp("version: 1\n"
+			    "disable: [test-assign]\n"
+			    "allowlist:\n"
+			    "  paths: ['^vendor/']\n"
+			    "  values: ['^TSTK_ZYX']\n"
+			    "rules:\n"
+			    "  - id: user-code\n"
+			    "    title: Internal code\n"
+			    "    severity: critical\n"
+			    "    regex: 'ACME-[0-9]{8}'\n"
+			    "    keywords: [acme-]\n",
+			    0600);
+	bwk_secrets *s = load(p);
+	assert_int_equal(bwk_secrets_rule_count(s), 4); /* 4 - 1 disabled + 1 added */
+	const char *t = "ACME-12345678\nsecretval = Zq8#Lm2!Rt5@Kp9\n" TOK "\n" TOK2 "\n";
+	hits h = scan(s, "app/x.txt", t, strlen(t));
+	assert_int_equal(h.n, 2);
+	assert_true(has(&h, "user-code", "ACME-12345678"));
+	assert_true(has(&h, "test-token", TOK));
+	h = scan(s, "vendor/x.txt", t, strlen(t));
+	assert_int_equal(h.n, 0);
+	bwk_secrets_free(s);
+	unlink(p);
+	free(p);
+}
+
+static void expect_error(const char *user, const char *needle)
+{
+	char *p = write_tmp(user, 0600);
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_secrets_new_from(test_rules, strlen(test_rules), p, &s, &err), -1);
+	assert_non_null(err);
+	char *msg = bwk_error_format(err);
+	if (!strstr(msg, needle))
+		fail_msg("expected '%s' in: %s", needle, msg);
+	free(msg);
+	bwk_error_free(err);
+	unlink(p);
+	free(p);
+}
+
+static void test_user_rules_errors(void **state)
+{
+	(void)state;
+	expect_error("version: 1\ndisable: [no-such-rule]\n", "no-such-rule");
+	expect_error("version: 2\n", "version");
+	expect_error("version: 1\nrules:\n  - id: Bad_Id\n    regex: x\n", "kebab-case");
+	expect_error("version: 1\nrules:\n  - id: bad-re\n    severity: low\n    regex: 'a(b'\n"
+		     "    keywords: [a]\n",
+		     "bad-re");
+	expect_error("version: 1\nrules:\n  - id: nokw\n    severity: low\n    regex: 'abc'\n",
+		     "keyword");
+	expect_error("version: 1\nrules:\n  - id: k\n    severity: low\n    regex: 'abc'\n"
+		     "    keywords: [a]\n    alow: [x]\n",
+		     "alow");
+	expect_error("version: 1\nrules:\n  - id: test-token\n    severity: low\n    regex: a\n"
+		     "    keywords: [a]\n",
+		     "duplicate");
+	expect_error("version: 1\nrules:\n  - id: g\n    severity: low\n    regex: '(a)'\n"
+		     "    secret_group: 2\n    keywords: [a]\n",
+		     "secret_group");
+	expect_error("version: 1\nrules: [ {", "YAML");
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_secrets_new_from(test_rules, strlen(test_rules),
+					      "/nonexistent/rules.yaml", &s, &err),
+			 -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_NOTFOUND);
+	bwk_error_free(err);
+}
+
+/* ---- through the scanner: block boundaries, binaries, archives ---------------------------- */
+
+static char *mkroot(void)
+{
+	char *d = strdup("/tmp/bwk-test-secroot-XXXXXX");
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static void put(const char *root, const char *name, const void *data, size_t len)
+{
+	char *p = xasprintf("%s/%s", root, name);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, len), (ssize_t)len);
+	close(fd);
+	free(p);
+}
+
+static size_t count_rule(const bwk_findings *f, const char *id, const char *path, unsigned *line)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (strcmp(x->rule->id, id) == 0 && (!path || strcmp(x->path, path) == 0)) {
+			c++;
+			if (line)
+				*line = x->line;
+		}
+	}
+	return c;
+}
+
+static bwk_findings *scan_root(const char *root, const char *rules)
+{
+	bwk_scan_opts o = {.target = root, .quiet = true, .rules_file = rules};
+	bwk_findings *f = bwk_findings_new();
+	bwk_error *err = NULL;
+	if (bwk_scan_target(root, &o, f, &err) < 0)
+		fail_msg("%s", err->msg);
+	return f;
+}
+
+static void test_block_boundaries(void **state)
+{
+	(void)state;
+	/* the token rule is added as a user rule next to the built-in table */
+	char *rules = write_tmp("version: 1\nrules:\n"
+				"  - id: blk-token\n    severity: high\n"
+				"    regex: '\\b(BLKT_[A-Z0-9]{20})\\b'\n    secret_group: 1\n"
+				"    keywords: [blkt_]\n",
+				0600);
+	char *root = mkroot();
+	const size_t block = 2u << 20, ov = SEC_MAX_MATCH + SEC_CONTEXT;
+	/* one file per position of interest around the first block's end and ownership edge */
+	const size_t pos[] = {block - ov - 30,
+			      block - ov - 5,
+			      block - ov,
+			      block - SEC_MAX_MATCH - 10,
+			      block - SEC_MAX_MATCH,
+			      block - 20,
+			      block - 3,
+			      block,
+			      block + 5,
+			      2 * block - ov - 12,
+			      2 * block - ov - SEC_MAX_MATCH - 5};
+	const char *tok = "BLKT_ABCDEFGHIJ0123456789";
+	for (size_t k = 0; k < sizeof(pos) / sizeof(pos[0]); k++) {
+		size_t n = 5u << 20;
+		char *t = malloc(n);
+		memset(t, 'z', n);
+		for (size_t i = 99; i < n; i += 100)
+			t[i] = '\n';
+		t[pos[k] - 1] = ' ';
+		memcpy(t + pos[k], tok, strlen(tok));
+		t[pos[k] + strlen(tok)] = ' ';
+		/* lines: count newlines before pos */
+		char name[32];
+		snprintf(name, sizeof(name), "f%02zu.txt", k);
+		put(root, name, t, n);
+		free(t);
+	}
+	bwk_findings *f = scan_root(root, rules);
+	for (size_t k = 0; k < sizeof(pos) / sizeof(pos[0]); k++) {
+		char name[32];
+		snprintf(name, sizeof(name), "f%02zu.txt", k);
+		unsigned line = 0;
+		size_t c = count_rule(f, "blk-token", name, &line);
+		if (c != 1)
+			fail_msg("position %zu (%s): %zu findings", pos[k], name, c);
+		assert_int_equal(line, pos[k] / 100 + 1);
+	}
+	bwk_findings_free(f);
+	char *cmd = xasprintf("rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(root);
+	unlink(rules);
+	free(rules);
+}
+
+static void test_binary_and_archive(void **state)
+{
+	(void)state;
+	char *rules = write_tmp("version: 1\nrules:\n"
+				"  - id: blk-token\n    severity: high\n"
+				"    regex: '\\b(BLKT_[A-Z0-9]{20})\\b'\n    secret_group: 1\n"
+				"    keywords: [blkt_]\n",
+				0600);
+	char *root = mkroot();
+	/* a binary: the token is not reported in it */
+	char bin[4096] = {0x7f, 'E', 'L', 'F', 0};
+	memcpy(bin + 100, " BLKT_ABCDEFGHIJ0123456789 ", 27);
+	put(root, "prog", bin, sizeof(bin));
+	/* the same text in a text file, in a tar.gz, and in a zip inside a tar */
+	const char *txt = "x\ny = BLKT_ABCDEFGHIJ0123456789\n";
+	put(root, "plain.txt", txt, strlen(txt));
+	char *cmd = xasprintf("set -e; cd %s; mkdir -p s/META-INF; printf 'x\\ny = "
+			      "BLKT_ABCDEFGHIJ0123456789\\n' > s/META-INF/c.properties; "
+			      "tar -C s -czf inner.tgz META-INF; (cd s && zip -qr ../app.jar "
+			      "META-INF); mkdir t; cp app.jar t/; tar -C t -cf outer.tar app.jar; "
+			      "rm -rf s t",
+			      root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	bwk_findings *f = scan_root(root, rules);
+	assert_int_equal(count_rule(f, "blk-token", "prog", NULL), 0);
+	unsigned line = 0;
+	assert_int_equal(count_rule(f, "blk-token", "plain.txt", &line), 1);
+	assert_int_equal(line, 2);
+	assert_int_equal(count_rule(f, "blk-token", "inner.tgz!/META-INF/c.properties", &line), 1);
+	assert_int_equal(line, 2);
+	assert_int_equal(count_rule(f, "blk-token", "app.jar!/META-INF/c.properties", NULL), 1);
+	assert_int_equal(
+	    count_rule(f, "blk-token", "outer.tar!/app.jar!/META-INF/c.properties", NULL), 1);
+	bwk_findings_free(f);
+	cmd = xasprintf("rm -rf %s", root);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(root);
+	unlink(rules);
+	free(rules);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_builtin_rule_examples),
+	    cmocka_unit_test(test_basic_and_lines),
+	    cmocka_unit_test(test_crlf),
+	    cmocka_unit_test(test_entropy_gate),
+	    cmocka_unit_test(test_rule_allowlist),
+	    cmocka_unit_test(test_path_rules),
+	    cmocka_unit_test(test_long_line),
+	    cmocka_unit_test(test_many_hits_one_rule),
+	    cmocka_unit_test(test_user_rules),
+	    cmocka_unit_test(test_user_rules_errors),
+	    cmocka_unit_test(test_block_boundaries),
+	    cmocka_unit_test(test_binary_and_archive),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
