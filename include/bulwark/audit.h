@@ -31,6 +31,9 @@ typedef struct bwk_audit_opts {
 	bool all;		   /* containers: stopped ones too */
 	bool no_engine;		   /* daemon: do not contact the engine API */
 	bool no_probe;		   /* daemon: do not probe configured TCP listeners */
+	bool no_secrets;	   /* workloads: skip the secret-in-env rule (fuzzing, speed) */
+	struct bwk_secrets *secrets; /* compiled secret rules to use (borrowed); NULL: each
+					audit call compiles the built-in rules itself */
 	int timeout_ms;		   /* engine API and probes; 0 = 5000 */
 } bwk_audit_opts;
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bulwark/audit.h"
+#include "bulwark/secrets.h"
 #include "cli.h"
 
 const char cmd_audit_usage[] =
@@ -178,6 +179,9 @@ int cmd_audit(int argc, char **argv)
 	} else if (!strcmp(what, "containers")) {
 		rc = bwk_audit_containers(&ao, f, &err);
 	} else {
+		/* compile the secret rules once for every file */
+		if (bwk_secrets_new(NULL, &ao.secrets, &err) < 0)
+			rc = -1;
 		for (int i = optind; i < argc && rc == 0; i++) {
 			if (!strcmp(argv[i], "-")) {
 				char *data = NULL;
@@ -197,6 +201,7 @@ int cmd_audit(int argc, char **argv)
 				rc = bwk_audit_file(argv[i], &ao, f, &err);
 			}
 		}
+		bwk_secrets_free(ao.secrets);
 		what = "files";
 		if (argc - optind > 1)
 			target = "(several files)";

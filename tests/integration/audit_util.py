@@ -9,6 +9,10 @@ import yaml
 TOP = Path(__file__).resolve().parents[2]
 FIX = TOP / "tests" / "fixtures" / "audit"
 DIGEST = "sha256:" + "ab" * 32
+# fake credentials shaped like real ones (the secret rules' own test examples)
+AWS_KEY = "AKIAIOSFODNN7REALKEY"
+PASSWORD = "Xk9#mP2$vL7qRz"
+GH_TOKEN = "ghp_" + "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3zA5"
 
 
 def k8s_base():
@@ -327,6 +331,17 @@ MUTATIONS = {
                 lambda d: _set(kc(d), "image", "registry.example.com:5000/api@" + DIGEST)),
         "inspect": (lambda d: _set(cfg(d), "Image", "redis:latest"),
                     lambda d: _set(cfg(d), "Image", "redis@" + DIGEST)),
+    },
+    "secret-in-env": {
+        "compose": (lambda d: cs(d)["environment"].update(AWS_ACCESS_KEY_ID=AWS_KEY),
+                    lambda d: cs(d)["environment"].update(DB_PASSWORD="${DB_PASSWORD}")),
+        "k8s": (lambda d: kc(d)["env"].append({"name": "DB_PASSWORD", "value": PASSWORD}),
+                lambda d: kc(d)["env"].append({"name": "DB_PASSWORD", "valueFrom": {
+                    "secretKeyRef": {"name": "db", "key": "password"}}})),
+        "inspect": (lambda d: cfg(d)["Env"].append("GITHUB_TOKEN=" + GH_TOKEN),
+                    lambda d: cfg(d)["Env"].append("GITHUB_TOKEN_FILE=/run/secrets/gh")),
+        "oci": (lambda d: d["process"]["env"].append("AWS_ACCESS_KEY_ID=" + AWS_KEY),
+                lambda d: d["process"]["env"].append("AWS_REGION=eu-central-1")),
     },
     "automount-service-account-token": {
         "k8s": (lambda d: kpod(d).pop("automountServiceAccountToken"),

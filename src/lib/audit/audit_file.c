@@ -2,10 +2,12 @@
  * run the workload rules over every container it describes. */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
+#include "bulwark/secrets.h"
 #include "core/yaml_tree.h"
 
 /* A 10k-object manifest stream is a few MiB; anything past this is not a hand-written file. */
@@ -25,9 +27,9 @@ static bwk_workload_kind detect(const json_t *root)
 	}
 	if (!json_is_object(root))
 		return BWK_WL_AUTO;
-	if (js_str(root, "ociVersion"))
+	if (aud_js_str(root, "ociVersion"))
 		return BWK_WL_OCI;
-	if (js_str(root, "apiVersion") && js_str(root, "kind"))
+	if (aud_js_str(root, "apiVersion") && aud_js_str(root, "kind"))
 		return BWK_WL_K8S;
 	if (json_object_get(root, "HostConfig") && json_object_get(root, "Config"))
 		return BWK_WL_INSPECT;
@@ -40,13 +42,13 @@ static int dispatch(reader_ctx *r, bwk_workload_kind kind, const json_t *root, b
 {
 	switch (kind) {
 	case BWK_WL_INSPECT:
-		return read_inspect(r, root, err);
+		return aud_read_inspect(r, root, err);
 	case BWK_WL_COMPOSE:
-		return read_compose(r, root, err);
+		return aud_read_compose(r, root, err);
 	case BWK_WL_K8S:
-		return read_k8s(r, root, "", err);
+		return aud_read_k8s(r, root, "", err);
 	case BWK_WL_OCI:
-		return read_oci(r, root, err);
+		return aud_read_oci(r, root, err);
 	default:
 		return bwk_error_set(err, BWK_E_INPUT, 0, unknown_msg, r->name);
 	}
@@ -120,11 +122,28 @@ static int audit_input(const char *name, const char *data, size_t len, bwk_workl
 	return 0;
 }
 
+static void secrets_freep(bwk_secrets **s)
+{
+	bwk_secrets_free(*s);
+}
+
+static int audit_buffer_at(const char *name, const char *path, const char *data, size_t len,
+			   bwk_workload_kind kind, const bwk_audit_opts *o, bwk_findings *out,
+			   bwk_error **err)
+{
+	/* the secret rules of `bulwark scan`, applied to environment variables */
+	__attribute__((cleanup(secrets_freep))) bwk_secrets *sec = NULL;
+	bool want = !(o && (o->no_secrets || o->secrets));
+	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
+		return bwk_error_wrap(err, "%s: loading the secret rules", name);
+	wl_ctx wl = {.target = name, .path = path, .out = out, .opts = o, .secrets = o && o->secrets ? o->secrets : sec};
+	return audit_input(name, data, len, kind, &wl, err);
+}
+
 int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workload_kind kind,
 		     const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	wl_ctx wl = {.target = name, .out = out, .opts = o};
-	return audit_input(name, data, len, kind, &wl, err);
+	return audit_buffer_at(name, NULL, data, len, kind, o, out, err);
 }
 
 int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
@@ -133,13 +152,16 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 	size_t len = 0;
 	if (bwk_read_file_at(AT_FDCWD, path, MAX_WL_INPUT, true, &data, &len, err) < 0)
 		return -1;
-	return bwk_audit_buffer(path, data, len, BWK_WL_AUTO, o, out, err);
+	/* the file's absolute path is the finding's path (reports show it with its line), and
+	 * keeps the same service in two files two findings */
+	cleanup_free char *real = realpath(path, NULL);
+	return audit_buffer_at(path, real ? real + 1 : path, data, len, BWK_WL_AUTO, o, out, err);
 }
 
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	const bwk_rule *const *tabs[] = {wl_rules_meta, host_rules_meta, daemon_rules_meta};
+	const bwk_rule *const *tabs[] = {aud_wl_rules_meta, aud_host_rules_meta, aud_daemon_rules_meta};
 	for (size_t t = 0; t < 3; t++)
 		for (size_t i = 0; tabs[t][i]; i++, n++)
 			if (out && n < max)

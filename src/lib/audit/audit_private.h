@@ -106,36 +106,38 @@ typedef struct workload {
 	char *sa_key;
 } workload;
 
-workload *wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
-void wl_free(workload *w);
-void wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
-void wl_add_mount(workload *w, const char *source, const char *target, bool rw,
+workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
+void aud_wl_free(workload *w);
+void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
+void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		  const char *propagation, bool hostpath, const char *key);
-void wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
+void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
 		 const char *key);
-void wl_add_device(workload *w, const char *path, const char *key);
-void wl_add_env(workload *w, const char *name, const char *value, const char *key);
-bool wl_has_cap(const wl_str *v, size_t n, const char *cap);
+void aud_wl_add_device(workload *w, const char *path, const char *key);
+void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key);
+bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap);
 /* uid from "1000", "1000:1000", "root", "nobody:nogroup" … (-1 unknown) */
-int64_t wl_uid_from_user(const char *user);
+int64_t aud_wl_uid_from_user(const char *user);
 
-void wl_security_opt(workload *w, const char *opt);
-int64_t wl_parse_size(const json_t *v);
+void aud_wl_security_opt(workload *w, const char *opt);
+int64_t aud_wl_parse_size(const json_t *v);
 
 /* Fields each kind can express. */
-uint32_t wl_kind_fields(bwk_workload_kind k);
+uint32_t aud_wl_kind_fields(bwk_workload_kind k);
 
 /* Apply the workload rule table and add findings for `target`. */
 typedef struct wl_ctx {
 	const char *target;
+	const char *path; /* the input file, part of each finding's fingerprint so that the same
+			     service in two files is two findings; NULL for live containers */
 	bwk_findings *out;
 	const bwk_audit_opts *opts;
 	struct bwk_secrets *secrets; /* NULL: secret-in-env rule off */
 } wl_ctx;
-int wl_check(wl_ctx *c, const workload *w, bwk_error **err);
-extern const bwk_rule *const wl_rules_meta[];
+int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err);
+extern const bwk_rule *const aud_wl_rules_meta[];
 
-/* ---- readers: json -> workloads, each calls wl_check ---- */
+/* ---- readers: json -> workloads, each calls aud_wl_check ---- */
 typedef struct reader_ctx {
 	wl_ctx *wl;
 	const char *name; /* input name for errors */
@@ -143,19 +145,19 @@ typedef struct reader_ctx {
 	const struct bwk_yaml_doc *doc;
 } reader_ctx;
 
-int read_inspect(reader_ctx *r, const json_t *root, bwk_error **err);
-int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err);
-int read_compose(reader_ctx *r, const json_t *root, bwk_error **err);
-int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err);
-int read_oci(reader_ctx *r, const json_t *root, bwk_error **err);
+int aud_read_inspect(reader_ctx *r, const json_t *root, bwk_error **err);
+int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err);
+int aud_read_compose(reader_ctx *r, const json_t *root, bwk_error **err);
+int aud_read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err);
+int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err);
 
 /* json helpers */
-const char *js_str(const json_t *o, const char *k);
-bool js_true(const json_t *o, const char *k);
-tri js_tri(const json_t *o, const char *k);
+const char *aud_js_str(const json_t *o, const char *k);
+bool aud_js_true(const json_t *o, const char *k);
+tri aud_js_tri(const json_t *o, const char *k);
 /* number or numeric string; false if absent/other */
-bool js_num(const json_t *o, const char *k, double *out);
-const json_t *js_path(const json_t *o, const char *dotted);
+bool aud_js_num(const json_t *o, const char *k, double *out);
+const json_t *aud_js_path(const json_t *o, const char *dotted);
 
 /* ---- CVE tables (data/kernel-cves.yaml, data/engine-cves.yaml) ---- */
 typedef struct cve_entry {
@@ -174,45 +176,45 @@ typedef struct cve_table {
 } cve_table;
 
 /* which: "kernel-cves.yaml" or "engine-cves.yaml"; from data_dir when set, else built in */
-int cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
-int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err);
-void cve_table_free(cve_table *t);
+int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
+int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err);
+void aud_cve_table_free(cve_table *t);
 /* Add a finding for each entry matching `version` (component NULL: kernel table). `absent`
  * lists preconditions known absent (downgrade to info). */
-int cve_report(const cve_table *t, const char *component, const char *version,
+int aud_cve_report(const cve_table *t, const char *component, const char *version,
 	       const char *const *absent, bwk_category cat, const char *target, const char *key,
 	       bwk_findings *out, bwk_error **err);
 
 /* ---- host/daemon helpers ---- */
-const char *opt_proc_root(const bwk_audit_opts *o);
-const char *opt_sys_root(const bwk_audit_opts *o);
-const char *opt_data_dir(const bwk_audit_opts *o);
+const char *aud_opt_proc_root(const bwk_audit_opts *o);
+const char *aud_opt_sys_root(const bwk_audit_opts *o);
+const char *aud_opt_data_dir(const bwk_audit_opts *o);
 /* ROOT + abs path (root "/" or NULL gives the path itself). Caller frees. */
-char *opt_rooted(const bwk_audit_opts *o, const char *abs);
+char *aud_opt_rooted(const bwk_audit_opts *o, const char *abs);
 
 /* Report a rule with a message/evidence at a key. */
-int audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
+int aud_audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
 	      const char *key, unsigned line, const char *message, const char *evidence,
 	      bwk_error **err);
 
 /* ---- engine API (libcurl over the unix socket or TCP) ---- */
-typedef struct engine {
+typedef struct aud_engine {
 	char *host; /* as given */
 	char *socket_path;
 	char *base_url;
 	bool tls;
 	char *cert_dir;
 	int timeout_ms;
-} engine;
+} aud_engine;
 
-int engine_open(const bwk_audit_opts *o, engine *e, bwk_error **err);
-void engine_close(engine *e);
+int aud_engine_open(const bwk_audit_opts *o, aud_engine *e, bwk_error **err);
+void aud_engine_close(aud_engine *e);
 /* GET path; JSON body parsed with a size cap. */
-int engine_get_json(engine *e, const char *path, json_t **out, bwk_error **err);
+int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err);
 /* TCP connect + GET /_ping without TLS: 1 answers as a Docker API, 0 no */
-int engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail);
+int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail);
 
-extern const bwk_rule *const host_rules_meta[];
-extern const bwk_rule *const daemon_rules_meta[];
+extern const bwk_rule *const aud_host_rules_meta[];
+extern const bwk_rule *const aud_daemon_rules_meta[];
 
 #endif

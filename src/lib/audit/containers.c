@@ -4,23 +4,29 @@
 #include <string.h>
 
 #include "audit/audit_private.h"
+#include "bulwark/secrets.h"
 #include "core/cleanup.h"
 
 /* The engine answers with one entry per container; this bounds the work on a huge host. */
 #define MAX_CONTAINERS 10000
 
-static void engine_closep(engine *e)
+static void secrets_freep(bwk_secrets **s)
 {
-	engine_close(e);
+	bwk_secrets_free(*s);
+}
+
+static void engine_closep(aud_engine *e)
+{
+	aud_engine_close(e);
 }
 
 int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(engine_closep))) engine eng = {0};
-	if (engine_open(o, &eng, err) < 0)
+	__attribute__((cleanup(engine_closep))) aud_engine eng = {0};
+	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	json_auto_t *list = NULL;
-	if (engine_get_json(&eng, o && o->all ? "/containers/json?all=1" : "/containers/json",
+	if (aud_engine_get_json(&eng, o && o->all ? "/containers/json?all=1" : "/containers/json",
 			    &list, err) < 0)
 		return -1;
 	if (!json_is_array(list))
@@ -31,19 +37,23 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 				     "engine %s: more than %d containers: audit them in batches "
 				     "with `docker inspect … | bulwark audit -`",
 				     eng.host, MAX_CONTAINERS);
-	wl_ctx wl = {.target = eng.host, .out = out, .opts = o};
+	__attribute__((cleanup(secrets_freep))) bwk_secrets *sec = NULL;
+	bool want = !(o && (o->no_secrets || o->secrets));
+	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
+		return bwk_error_wrap(err, "loading the secret rules");
+	wl_ctx wl = {.target = eng.host, .out = out, .opts = o, .secrets = o && o->secrets ? o->secrets : sec};
 	reader_ctx r = {.wl = &wl, .name = eng.host};
 	size_t i;
 	const json_t *c;
 	json_array_foreach(list, i, c)
 	{
-		const char *id = js_str(c, "Id");
+		const char *id = aud_js_str(c, "Id");
 		if (!id || strspn(id, "0123456789abcdef") != strlen(id))
 			continue;
 		cleanup_free char *path = xasprintf("/containers/%s/json", id);
 		json_auto_t *ins = NULL;
 		bwk_error *e = NULL;
-		if (engine_get_json(&eng, path, &ins, &e) < 0) {
+		if (aud_engine_get_json(&eng, path, &ins, &e) < 0) {
 			/* removed between the list and the inspect: not an error */
 			if (bwk_error_code(e) == BWK_E_NOTFOUND) {
 				bwk_error_free(e);
@@ -52,8 +62,8 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 			*err = e;
 			return -1;
 		}
-		const char *name = js_str(ins, "Name");
-		if (read_inspect_one(&r, ins, name && *name == '/' ? name + 1 : id, err) < 0)
+		const char *name = aud_js_str(ins, "Name");
+		if (aud_read_inspect_one(&r, ins, name && *name == '/' ? name + 1 : id, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -146,7 +146,7 @@ int bwk_version_affected(const char *version_s, const char *introduced, const ch
 
 static char *dup_str(const json_t *o, const char *k)
 {
-	const char *s = js_str(o, k);
+	const char *s = aud_js_str(o, k);
 	return s ? xstrdup(s) : NULL;
 }
 
@@ -187,7 +187,7 @@ static void entry_free(cve_entry *e)
 	free(e->requires);
 }
 
-void cve_table_free(cve_table *t)
+void aud_cve_table_free(cve_table *t)
 {
 	for (size_t i = 0; i < t->n; i++)
 		entry_free(&t->e[i]);
@@ -196,7 +196,7 @@ void cve_table_free(cve_table *t)
 	t->n = 0;
 }
 
-int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err)
+int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	bwk_yaml_limits lim = {.max_bytes = MAX_DATA, .max_docs = 1};
@@ -227,7 +227,7 @@ int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t
 		    parse_leading(e->introduced, &tmp) < 0) {
 			entry_free(e);
 			memset(e, 0, sizeof(*e));
-			cve_table_free(t);
+			aud_cve_table_free(t);
 			return bwk_error_set(err, BWK_E_INPUT, 0,
 					     "%s: cves[%zu]: id, severity, introduced and fixed "
 					     "are required (see docs/data.md)",
@@ -245,7 +245,7 @@ int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t
 		t->n++;
 		for (size_t k = 0; k < e->nfixed; k++)
 			if (parse_leading(e->fixed[k], &tmp) < 0) {
-				cve_table_free(t);
+				aud_cve_table_free(t);
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "%s: cves[%zu]: fixed version does not parse",
 						     name, i);
@@ -254,7 +254,7 @@ int cve_table_parse(const char *name, const char *text, size_t len, cve_table *t
 	return 0;
 }
 
-int cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err)
+int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err)
 {
 	if (data_dir) {
 		cleanup_free char *path = xasprintf("%s/%s", data_dir, which);
@@ -262,12 +262,12 @@ int cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_er
 		size_t len = 0;
 		if (bwk_read_file_at(AT_FDCWD, path, MAX_DATA, true, &data, &len, err) < 0)
 			return bwk_error_wrap(err, "loading CVE data (--data)");
-		return cve_table_parse(path, data, len, t, err);
+		return aud_cve_table_parse(path, data, len, t, err);
 	}
 	if (!strcmp(which, "kernel-cves.yaml"))
-		return cve_table_parse("built-in kernel-cves.yaml", bwk_kernel_cves,
+		return aud_cve_table_parse("built-in kernel-cves.yaml", bwk_kernel_cves,
 				       BWK_EMBED_LEN(bwk_kernel_cves), t, err);
-	return cve_table_parse("built-in engine-cves.yaml", bwk_engine_cves,
+	return aud_cve_table_parse("built-in engine-cves.yaml", bwk_engine_cves,
 			       BWK_EMBED_LEN(bwk_engine_cves), t, err);
 }
 
@@ -277,7 +277,7 @@ static bwk_severity sev_of(const char *s)
 	return bwk_severity_parse(s, &v) == 0 ? v : BWK_SEV_HIGH;
 }
 
-int cve_report(const cve_table *t, const char *component, const char *version,
+int aud_cve_report(const cve_table *t, const char *component, const char *version,
 	       const char *const *absent, bwk_category cat, const char *target, const char *key,
 	       bwk_findings *out, bwk_error **err)
 {
@@ -319,7 +319,7 @@ int cve_report(const cve_table *t, const char *component, const char *version,
 		    .remediation = e->remediation ? e->remediation : "",
 		    .references = (const char *const *)e->refs,
 		};
-		if (audit_add(out, &rule, missing ? (int)BWK_SEV_INFO : -1, target, key, 0, msg,
+		if (aud_audit_add(out, &rule, missing ? (int)BWK_SEV_INFO : -1, target, key, 0, msg,
 			      NULL, err) < 0)
 			return -1;
 	}

@@ -97,7 +97,7 @@ RULE(r_unreach, "daemon-engine-unreachable", BWK_SEV_INFO, "Engine not reachable
      "configuration files were audited.",
      "Run bulwark with access to the socket (root or the docker group), or pass --host.", DDOC);
 
-const bwk_rule *const daemon_rules_meta[] = {
+const bwk_rule *const aud_daemon_rules_meta[] = {
     &r_tcp,	 &r_tcpv,   &r_sock, &r_group, &r_userns,  &r_icc,   &r_nnp,	 &r_live, &r_proxy,
     &r_insecure, &r_ulimit, &r_log,  &r_exp,   &r_seccomp, &r_debug, &r_unreach, NULL};
 
@@ -112,13 +112,13 @@ typedef struct dctx {
 static int add(dctx *d, const bwk_rule *r, int sev, const char *key, const char *msg,
 	       bwk_error **err)
 {
-	return audit_add(d->out, r, sev, d->target, key, 0, msg, NULL, err);
+	return aud_audit_add(d->out, r, sev, d->target, key, 0, msg, NULL, err);
 }
 
 /* A boolean setting: the live engine's answer when there is one, else the configuration. */
 static tri setting(dctx *d, const char *key)
 {
-	return js_tri(d->cfg, key);
+	return aud_js_tri(d->cfg, key);
 }
 
 /* "tcp://1.2.3.4:2375", "tcp://:2375", "tcp://[::1]:2376", "tcp://host" */
@@ -163,7 +163,7 @@ static int check_listeners(dctx *d, bwk_error **err)
 		cleanup_free char *detail = NULL;
 		int answered = -1;
 		if (!d->o || !d->o->no_probe)
-			answered = engine_probe_tcp(addr, port, 1000, &detail);
+			answered = aud_engine_probe_tcp(addr, port, 1000, &detail);
 		cleanup_free char *msg = xasprintf(
 		    "%s listens %s%s%s", s,
 		    tls ? "with TLS but without client-certificate verification" : "without TLS",
@@ -209,7 +209,7 @@ static char *group_name(const char *etc_group, gid_t gid, char **docker_members)
 
 static int check_socket(dctx *d, const char *sock, bwk_error **err)
 {
-	cleanup_free char *gpath = opt_rooted(d->o, "/etc/group");
+	cleanup_free char *gpath = aud_opt_rooted(d->o, "/etc/group");
 	cleanup_free char *etc_group = NULL;
 	size_t len;
 	bwk_error *e = NULL;
@@ -248,7 +248,7 @@ static int check_settings(dctx *d, bwk_error **err)
 {
 	const json_t *info = d->info;
 	bool userns = false;
-	const char *remap = js_str(d->cfg, "userns-remap");
+	const char *remap = aud_js_str(d->cfg, "userns-remap");
 	userns = remap && *remap;
 	size_t i;
 	const json_t *v;
@@ -264,14 +264,14 @@ static int check_settings(dctx *d, bwk_error **err)
 	if (!userns && add(d, &r_userns, -1, "userns-remap", "userns-remap is not set", err) < 0)
 		return -1;
 	/* icc governs the default bridge; a daemon without one has nothing to isolate */
-	const char *bridge = js_str(d->cfg, "bridge");
+	const char *bridge = aud_js_str(d->cfg, "bridge");
 	if ((!bridge || strcmp(bridge, "none")) && setting(d, "icc") != TRI_FALSE &&
 	    add(d, &r_icc, -1, "icc", "icc is not false", err) < 0)
 		return -1;
 	if (setting(d, "no-new-privileges") != TRI_TRUE &&
 	    add(d, &r_nnp, -1, "no-new-privileges", "no-new-privileges is not true", err) < 0)
 		return -1;
-	tri live = info ? js_tri(info, "LiveRestoreEnabled") : TRI_UNSET;
+	tri live = info ? aud_js_tri(info, "LiveRestoreEnabled") : TRI_UNSET;
 	if (live == TRI_UNSET)
 		live = setting(d, "live-restore");
 	if (live != TRI_TRUE &&
@@ -293,7 +293,7 @@ static int check_settings(dctx *d, bwk_error **err)
 	json_object_foreach(
 	    json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"), name, ic)
 	{
-		if (js_tri(ic, "Secure") == TRI_FALSE)
+		if (aud_js_tri(ic, "Secure") == TRI_FALSE)
 			json_object_set_new(seen, name, json_true());
 	}
 	json_object_foreach(seen, name, ic)
@@ -313,9 +313,9 @@ static int check_settings(dctx *d, bwk_error **err)
 	    add(d, &r_ulimit, -1, "default-ulimits", "no default-ulimits", err) < 0)
 		return -1;
 
-	const char *drv = js_str(info, "LoggingDriver");
+	const char *drv = aud_js_str(info, "LoggingDriver");
 	if (!drv)
-		drv = js_str(d->cfg, "log-driver");
+		drv = aud_js_str(d->cfg, "log-driver");
 	if (!drv)
 		drv = "json-file";
 	const json_t *lo = json_object_get(d->cfg, "log-opts");
@@ -323,22 +323,22 @@ static int check_settings(dctx *d, bwk_error **err)
 		if (add(d, &r_log, BWK_SEV_MEDIUM, "log-driver",
 			"log-driver none: no container logs", err) < 0)
 			return -1;
-	} else if (!strcmp(drv, "json-file") && !js_str(lo, "max-size")) {
+	} else if (!strcmp(drv, "json-file") && !aud_js_str(lo, "max-size")) {
 		if (add(d, &r_log, -1, "log-opts",
 			"json-file logging without max-size: logs grow without bound", err) < 0)
 			return -1;
 	}
-	tri exp = info ? js_tri(info, "ExperimentalBuild") : TRI_UNSET;
+	tri exp = info ? aud_js_tri(info, "ExperimentalBuild") : TRI_UNSET;
 	if (exp == TRI_UNSET)
 		exp = setting(d, "experimental");
 	if (exp == TRI_TRUE &&
 	    add(d, &r_exp, -1, "experimental", "experimental features enabled", err) < 0)
 		return -1;
-	const char *sp = js_str(d->cfg, "seccomp-profile");
+	const char *sp = aud_js_str(d->cfg, "seccomp-profile");
 	if (((sp && !strcmp(sp, "unconfined")) || info_seccomp_unconfined) &&
 	    add(d, &r_seccomp, -1, "seccomp-profile", "seccomp-profile is unconfined", err) < 0)
 		return -1;
-	const char *ll = js_str(d->cfg, "log-level");
+	const char *ll = aud_js_str(d->cfg, "log-level");
 	if ((setting(d, "debug") == TRI_TRUE || (ll && !strcmp(ll, "debug"))) &&
 	    add(d, &r_debug, -1, "log-level", "debug logging enabled", err) < 0)
 		return -1;
@@ -348,15 +348,15 @@ static int check_settings(dctx *d, bwk_error **err)
 static int check_versions(dctx *d, json_t *version, bwk_error **err)
 {
 	cve_table t;
-	if (cve_table_load("engine-cves.yaml", opt_data_dir(d->o), &t, err) < 0)
+	if (aud_cve_table_load("engine-cves.yaml", aud_opt_data_dir(d->o), &t, err) < 0)
 		return -1;
 	int rc = 0;
 	size_t i;
 	const json_t *c;
 	json_array_foreach(json_object_get(version, "Components"), i, c)
 	{
-		const char *name = js_str(c, "Name");
-		const char *ver = js_str(c, "Version");
+		const char *name = aud_js_str(c, "Name");
+		const char *ver = aud_js_str(c, "Version");
 		if (!name || !ver)
 			continue;
 		const char *comp = !strcmp(name, "Engine")	     ? "docker"
@@ -366,56 +366,56 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 		if (!comp)
 			continue;
 		cleanup_free char *key = xasprintf("Components.%s %s", name, ver);
-		if ((rc = cve_report(&t, comp, ver, NULL, BWK_CAT_DAEMON, d->target, key, d->out,
+		if ((rc = aud_cve_report(&t, comp, ver, NULL, BWK_CAT_DAEMON, d->target, key, d->out,
 				     err)) < 0)
 			break;
 	}
-	cve_table_free(&t);
+	aud_cve_table_free(&t);
 	return rc;
 }
 
-static void engine_closep(engine *e)
+static void engine_closep(aud_engine *e)
 {
-	engine_close(e);
+	aud_engine_close(e);
 }
 
 int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(engine_closep))) engine eng = {0};
-	if (engine_open(o, &eng, err) < 0)
+	__attribute__((cleanup(engine_closep))) aud_engine eng = {0};
+	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	daemon_proc proc = {0};
-	daemon_find_process(opt_proc_root(o), eng.socket_path, &proc);
+	aud_daemon_find_process(aud_opt_proc_root(o), eng.socket_path, &proc);
 	json_auto_t *cfg = NULL;
 	const char *cfg_path = o ? o->daemon_config : NULL;
 	bool required = cfg_path != NULL;
 	cleanup_free char *from_cmdline = NULL;
 	if (!cfg_path && proc.argv) {
 		json_t *tmp = json_object();
-		daemon_apply_cmdline(tmp, proc.argv, proc.argc);
-		const char *cf = js_str(tmp, "config-file");
+		aud_daemon_apply_cmdline(tmp, proc.argv, proc.argc);
+		const char *cf = aud_js_str(tmp, "config-file");
 		if (cf)
-			from_cmdline = opt_rooted(o, cf);
+			from_cmdline = aud_opt_rooted(o, cf);
 		json_decref(tmp);
 	}
-	cleanup_free char *dflt = opt_rooted(o, "/etc/docker/daemon.json");
+	cleanup_free char *dflt = aud_opt_rooted(o, "/etc/docker/daemon.json");
 	if (!cfg_path)
 		cfg_path = from_cmdline ? from_cmdline : dflt;
-	if (daemon_load_config(cfg_path, required, &cfg, err) < 0) {
-		daemon_proc_free(&proc);
+	if (aud_daemon_load_config(cfg_path, required, &cfg, err) < 0) {
+		aud_daemon_proc_free(&proc);
 		return -1;
 	}
 	if (proc.argv)
-		daemon_apply_cmdline(cfg, proc.argv, proc.argc);
-	daemon_proc_free(&proc);
+		aud_daemon_apply_cmdline(cfg, proc.argv, proc.argc);
+	aud_daemon_proc_free(&proc);
 
 	dctx d = {.o = o, .out = out, .target = eng.host, .cfg = cfg};
 	json_auto_t *info = NULL;
 	json_auto_t *version = NULL;
 	if (!o || !o->no_engine) {
 		bwk_error *e = NULL;
-		if (engine_get_json(&eng, "/version", &version, &e) < 0 ||
-		    engine_get_json(&eng, "/info", &info, &e) < 0) {
+		if (aud_engine_get_json(&eng, "/version", &version, &e) < 0 ||
+		    aud_engine_get_json(&eng, "/info", &info, &e) < 0) {
 			cleanup_free char *msg = bwk_error_format(e);
 			bwk_error_free(e);
 			if (add(&d, &r_unreach, -1, "engine", msg, err) < 0)
@@ -437,7 +437,7 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 				sock = xstrdup(s + 7);
 		}
 		if (!sock)
-			sock = opt_rooted(o, "/var/run/docker.sock");
+			sock = aud_opt_rooted(o, "/var/run/docker.sock");
 	}
 	if (check_listeners(&d, err) < 0 || check_socket(&d, sock, err) < 0 ||
 	    check_settings(&d, err) < 0)

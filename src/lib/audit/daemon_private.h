@@ -18,13 +18,13 @@ typedef struct daemon_proc {
 } daemon_proc;
 
 /* Find the dockerd serving unix socket `want_sock` (NULL: the first dockerd). 1 found, 0 not. */
-int daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out);
-void daemon_proc_free(daemon_proc *p);
+int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out);
+void aud_daemon_proc_free(daemon_proc *p);
 
 /* Overlay dockerd flags onto a daemon.json object (flags win). */
-void daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc);
+void aud_daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc);
 
 /* Read daemon.json: a missing file is an empty object unless `required`. */
-int daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err);
+int aud_daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err);
 
 #endif

@@ -84,7 +84,7 @@ static void apply_flag(json_t *cfg, const char *val, char kind, const char *key)
 	}
 }
 
-void daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc)
+void aud_daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc)
 {
 	json_t *seen_lists = json_object();
 	for (size_t i = 1; i < argc; i++) {
@@ -174,7 +174,7 @@ static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
 			     !strcmp(want_sock, "/run/docker.sock"));
 }
 
-int daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out)
+int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out)
 {
 	memset(out, 0, sizeof(*out));
 	cleanup_dir DIR *d = opendir(proc);
@@ -216,7 +216,7 @@ int daemon_find_process(const char *proc, const char *want_sock, daemon_proc *ou
 	return 0;
 }
 
-void daemon_proc_free(daemon_proc *p)
+void aud_daemon_proc_free(daemon_proc *p)
 {
 	for (size_t i = 0; i < p->argc; i++)
 		free(p->argv[i]);
@@ -224,7 +224,7 @@ void daemon_proc_free(daemon_proc *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err)
+int aud_daemon_load_config(const char *path, bool required, json_t **out, bwk_error **err)
 {
 	cleanup_free char *data = NULL;
 	size_t len = 0;

@@ -18,7 +18,7 @@
 
 #define MAX_BODY ((size_t)32 << 20)
 
-int engine_open(const bwk_audit_opts *o, engine *e, bwk_error **err)
+int aud_engine_open(const bwk_audit_opts *o, aud_engine *e, bwk_error **err)
 {
 	memset(e, 0, sizeof(*e));
 	const char *host = o && o->host ? o->host : getenv("DOCKER_HOST");
@@ -43,12 +43,12 @@ int engine_open(const bwk_audit_opts *o, engine *e, bwk_error **err)
 		e->cert_dir = cp && *cp ? xstrdup(cp) : xasprintf("%s/.docker", home ? home : "");
 		return 0;
 	}
-	engine_close(e);
+	aud_engine_close(e);
 	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 			     "engine endpoint '%s': only unix:// and tcp:// are supported", host);
 }
 
-void engine_close(engine *e)
+void aud_engine_close(aud_engine *e)
 {
 	free(e->host);
 	free(e->socket_path);
@@ -74,7 +74,7 @@ static void curl_cleanupp(CURL **c)
 		curl_easy_cleanup(*c);
 }
 
-int engine_get_json(engine *e, const char *path, json_t **out, bwk_error **err)
+int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err)
 {
 	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
 	if (!c)
@@ -139,7 +139,7 @@ static void freeaddrinfop(struct addrinfo **a)
 		freeaddrinfo(*a);
 }
 
-int engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail)
+int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail)
 {
 	char portbuf[16];
 	snprintf(portbuf, sizeof(portbuf), "%d", port);

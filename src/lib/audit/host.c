@@ -104,7 +104,7 @@ RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW, "/var/lib/docker on th
      "its writable layer or log fills the host's disk.",
      "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
 
-const bwk_rule *const host_rules_meta[] = {&r_userns, &r_bpf,	 &r_kptr,    &r_dmesg, &r_links,
+const bwk_rule *const aud_host_rules_meta[] = {&r_userns, &r_bpf,	 &r_kptr,    &r_dmesg, &r_links,
 					   &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
 					   &r_cgctl,  &r_varlib, NULL};
 
@@ -118,7 +118,7 @@ typedef struct host_ctx {
 
 static int add(host_ctx *h, const bwk_rule *r, const char *key, const char *msg, bwk_error **err)
 {
-	return audit_add(h->out, r, -1, "host", key, 0, msg, NULL, err);
+	return aud_audit_add(h->out, r, -1, "host", key, 0, msg, NULL, err);
 }
 
 static int check_sysctls(host_ctx *h, bwk_error **err)
@@ -291,8 +291,8 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 
 static int check_docker_root(host_ctx *h, bwk_error **err)
 {
-	cleanup_free char *dr = opt_rooted(h->o, "/var/lib/docker");
-	cleanup_free char *parent = opt_rooted(h->o, "/var/lib");
+	cleanup_free char *dr = aud_opt_rooted(h->o, "/var/lib/docker");
+	cleanup_free char *parent = aud_opt_rooted(h->o, "/var/lib");
 	struct stat a, b;
 	if (stat(dr, &a) < 0 || stat(parent, &b) < 0)
 		return 0;
@@ -315,7 +315,7 @@ static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
 			return xstrdup(last + 1);
 		}
 	}
-	cleanup_free char *osr = opt_rooted(h->o, "/etc/os-release");
+	cleanup_free char *osr = aud_opt_rooted(h->o, "/etc/os-release");
 	{
 		cleanup_free char *data = NULL;
 		size_t len;
@@ -348,14 +348,14 @@ static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
 
 int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	host_ctx h = {.o = o, .proc = opt_proc_root(o), .sys = opt_sys_root(o), .out = out};
+	host_ctx h = {.o = o, .proc = aud_opt_proc_root(o), .sys = aud_opt_sys_root(o), .out = out};
 	if (check_sysctls(&h, err) < 0 || check_lsm(&h, err) < 0 || check_cgroups(&h, err) < 0 ||
 	    check_docker_root(&h, err) < 0)
 		return -1;
 	h.absent[h.nabsent] = NULL;
 
 	cve_table t;
-	if (cve_table_load("kernel-cves.yaml", opt_data_dir(o), &t, err) < 0)
+	if (aud_cve_table_load("kernel-cves.yaml", aud_opt_data_dir(o), &t, err) < 0)
 		return -1;
 	bool ubuntu;
 	const char *source = NULL;
@@ -371,9 +371,9 @@ int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 			if (ubuntu || !t.e[i].note || strncmp(t.e[i].note, "Ubuntu-specific:", 16))
 				keep[view.n++] = t.e[i];
 		cleanup_free char *key = xasprintf("kernel %s (from %s)", kv, source);
-		rc = cve_report(&view, NULL, kv, h.absent, BWK_CAT_HOST, "host", key, out, err);
+		rc = aud_cve_report(&view, NULL, kv, h.absent, BWK_CAT_HOST, "host", key, out, err);
 		free(keep);
 	}
-	cve_table_free(&t);
+	aud_cve_table_free(&t);
 	return rc;
 }

@@ -10,12 +10,12 @@
 
 static void wl_freep(workload **w)
 {
-	wl_free(*w);
+	aud_wl_free(*w);
 }
 
 static bool is_host(const json_t *svc, const char *k)
 {
-	const char *v = js_str(svc, k);
+	const char *v = aud_js_str(svc, k);
 	return v && !strcmp(v, "host");
 }
 
@@ -42,16 +42,16 @@ static void short_volume(workload *w, const char *spec, const char *key)
 		}
 	}
 	bool path = s[0] == '/' || s[0] == '.' || s[0] == '~' || s[0] == '$';
-	wl_add_mount(w, path ? s : NULL, dst, rw, prop, false, key);
+	aud_wl_add_mount(w, path ? s : NULL, dst, rw, prop, false, key);
 }
 
 static void long_volume(workload *w, const json_t *v, const char *key)
 {
-	const char *type = js_str(v, "type");
-	const char *src = js_str(v, "source");
+	const char *type = aud_js_str(v, "type");
+	const char *src = aud_js_str(v, "source");
 	bool bind = type ? !strcmp(type, "bind") : (src && src[0] == '/');
-	wl_add_mount(w, bind ? src : NULL, js_str(v, "target"), !js_true(v, "read_only"),
-		     js_str(json_object_get(v, "bind"), "propagation"), false, key);
+	aud_wl_add_mount(w, bind ? src : NULL, aud_js_str(v, "target"), !aud_js_true(v, "read_only"),
+		     aud_js_str(json_object_get(v, "bind"), "propagation"), false, key);
 }
 
 /* "[IP:]HOST:CONTAINER[/proto]", "CONTAINER", "[::1]:80:80", ranges "8000-8001:80-81" */
@@ -94,7 +94,7 @@ static void short_port(workload *w, const char *spec, const char *key)
 	} else {
 		return;
 	}
-	wl_add_port(w, ip, host, cont, key);
+	aud_wl_add_port(w, ip, host, cont, key);
 }
 
 static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_error **err)
@@ -108,19 +108,19 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 	cleanup_free char *key = xasprintf("services.%s", name);
 	unsigned line = r->doc ? bwk_yaml_node_line(r->doc, svc) : 0;
 	__attribute__((cleanup(wl_freep))) workload *w =
-	    wl_new(BWK_WL_COMPOSE, name, key, line ? line : r->line);
-	w->privileged = js_true(svc, "privileged");
+	    aud_wl_new(BWK_WL_COMPOSE, name, key, line ? line : r->line);
+	w->privileged = aud_js_true(svc, "privileged");
 	size_t i;
 	const json_t *v;
 	json_array_foreach(json_object_get(svc, "cap_add"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%s.cap_add[%zu]", key, i);
-		wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
 	}
 	json_array_foreach(json_object_get(svc, "cap_drop"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%s.cap_drop[%zu]", key, i);
-		wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
 	}
 	w->host_net = is_host(svc, "network_mode");
 	w->host_pid = is_host(svc, "pid");
@@ -138,34 +138,34 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 	json_array_foreach(json_object_get(svc, "devices"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%s.devices[%zu]", key, i);
-		const char *src = json_is_string(v) ? json_string_value(v) : js_str(v, "source");
+		const char *src = json_is_string(v) ? json_string_value(v) : aud_js_str(v, "source");
 		if (!src)
 			continue;
 		cleanup_free char *path = xstrndup(src, strcspn(src, ":"));
-		wl_add_device(w, path, k);
+		aud_wl_add_device(w, path, k);
 	}
 	json_array_foreach(json_object_get(svc, "security_opt"), i, v)
 	{
 		if (json_is_string(v))
-			wl_security_opt(w, json_string_value(v));
+			aud_wl_security_opt(w, json_string_value(v));
 	}
 	const json_t *user = json_object_get(svc, "user");
 	if (json_is_string(user))
 		w->user = xstrdup(json_string_value(user));
 	else if (json_is_integer(user))
 		w->user = xasprintf("%lld", (long long)json_integer_value(user));
-	w->uid = wl_uid_from_user(w->user);
-	w->ro_rootfs = js_tri(svc, "read_only");
-	const json_t *limits = js_path(svc, "deploy.resources.limits");
-	w->mem_limit = wl_parse_size(json_object_get(svc, "mem_limit"));
+	w->uid = aud_wl_uid_from_user(w->user);
+	w->ro_rootfs = aud_js_tri(svc, "read_only");
+	const json_t *limits = aud_js_path(svc, "deploy.resources.limits");
+	w->mem_limit = aud_wl_parse_size(json_object_get(svc, "mem_limit"));
 	if (!w->mem_limit)
-		w->mem_limit = wl_parse_size(json_object_get(limits, "memory"));
+		w->mem_limit = aud_wl_parse_size(json_object_get(limits, "memory"));
 	double d;
-	if (js_num(svc, "pids_limit", &d) || js_num(limits, "pids", &d))
+	if (aud_js_num(svc, "pids_limit", &d) || aud_js_num(limits, "pids", &d))
 		w->pids_limit = (int64_t)d;
-	if (js_num(svc, "cpus", &d) || js_num(limits, "cpus", &d))
+	if (aud_js_num(svc, "cpus", &d) || aud_js_num(limits, "cpus", &d))
 		w->cpu_limit = d;
-	else if (js_num(svc, "cpu_quota", &d) && d > 0)
+	else if (aud_js_num(svc, "cpu_quota", &d) && d > 0)
 		w->cpu_limit = d / 100000;
 	json_array_foreach(json_object_get(svc, "ports"), i, v)
 	{
@@ -173,26 +173,26 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 		if (json_is_string(v)) {
 			short_port(w, json_string_value(v), k);
 		} else if (json_is_integer(v)) {
-			wl_add_port(w, NULL, 0, (unsigned)json_integer_value(v), k);
+			aud_wl_add_port(w, NULL, 0, (unsigned)json_integer_value(v), k);
 		} else if (json_is_object(v)) {
 			double t = 0, pub = 0;
-			js_num(v, "target", &t);
-			js_num(v, "published", &pub);
-			wl_add_port(w, js_str(v, "host_ip"), (unsigned)pub, (unsigned)t, k);
+			aud_js_num(v, "target", &t);
+			aud_js_num(v, "published", &pub);
+			aud_wl_add_port(w, aud_js_str(v, "host_ip"), (unsigned)pub, (unsigned)t, k);
 		}
 	}
-	const char *restart = js_str(svc, "restart");
+	const char *restart = aud_js_str(svc, "restart");
 	if (restart && strcmp(restart, "no")) {
 		size_t n = strcspn(restart, ":");
 		w->restart = xstrndup(restart, n);
 		if (restart[n])
 			w->restart_max = strtoll(restart + n + 1, NULL, 10);
 	} else if (!restart) {
-		const json_t *rp = js_path(svc, "deploy.restart_policy");
-		const char *cond = js_str(rp, "condition");
+		const json_t *rp = aud_js_path(svc, "deploy.restart_policy");
+		const char *cond = aud_js_str(rp, "condition");
 		if (cond && strcmp(cond, "none")) {
 			w->restart = xstrdup(!strcmp(cond, "any") ? "always" : cond);
-			if (js_num(rp, "max_attempts", &d))
+			if (aud_js_num(rp, "max_attempts", &d))
 				w->restart_max = (int64_t)d;
 		}
 	}
@@ -209,7 +209,7 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 			else if (json_is_number(ev) || json_is_boolean(ev))
 				val = json_dumps(ev, JSON_ENCODE_ANY);
 			if (val)
-				wl_add_env(w, n, val, k);
+				aud_wl_add_env(w, n, val, k);
 		}
 	} else {
 		json_array_foreach(env, i, v)
@@ -222,15 +222,15 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 				continue;
 			cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
 			cleanup_free char *k = xasprintf("%s.environment[%zu]", key, i);
-			wl_add_env(w, n, eq + 1, k);
+			aud_wl_add_env(w, n, eq + 1, k);
 		}
 	}
-	const char *img = js_str(svc, "image");
+	const char *img = aud_js_str(svc, "image");
 	w->image = img ? xstrdup(img) : NULL;
-	return wl_check(r->wl, w, err);
+	return aud_wl_check(r->wl, w, err);
 }
 
-int read_compose(reader_ctx *r, const json_t *root, bwk_error **err)
+int aud_read_compose(reader_ctx *r, const json_t *root, bwk_error **err)
 {
 	const json_t *services = json_object_get(root, "services");
 	if (!json_is_object(services))

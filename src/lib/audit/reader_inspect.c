@@ -9,12 +9,12 @@
 
 static void wl_freep(workload **w)
 {
-	wl_free(*w);
+	aud_wl_free(*w);
 }
 
 static bool mode_is_host(const json_t *hc, const char *k)
 {
-	const char *v = js_str(hc, k);
+	const char *v = aud_js_str(hc, k);
 	return v && !strcmp(v, "host");
 }
 
@@ -41,7 +41,7 @@ static void add_bind(workload *w, const char *bind, const char *key)
 		}
 	}
 	/* a source without a slash is a named volume, not a host path */
-	wl_add_mount(w, s[0] == '/' ? s : NULL, dst, rw, prop, false, key);
+	aud_wl_add_mount(w, s[0] == '/' ? s : NULL, dst, rw, prop, false, key);
 }
 
 static void read_mounts(workload *w, const json_t *c, const json_t *hc, const char *key)
@@ -53,13 +53,13 @@ static void read_mounts(workload *w, const json_t *c, const json_t *hc, const ch
 		/* the effective mounts of a created container */
 		json_array_foreach(mounts, i, m)
 		{
-			const char *type = js_str(m, "Type");
+			const char *type = aud_js_str(m, "Type");
 			if (!type || strcmp(type, "bind"))
 				continue;
 			cleanup_free char *k = xasprintf("%sMounts[%zu]", key, i);
-			tri rw = js_tri(m, "RW");
-			wl_add_mount(w, js_str(m, "Source"), js_str(m, "Destination"),
-				     rw != TRI_FALSE, js_str(m, "Propagation"), false, k);
+			tri rw = aud_js_tri(m, "RW");
+			aud_wl_add_mount(w, aud_js_str(m, "Source"), aud_js_str(m, "Destination"),
+				     rw != TRI_FALSE, aud_js_str(m, "Propagation"), false, k);
 		}
 		return;
 	}
@@ -74,12 +74,12 @@ static void read_mounts(workload *w, const json_t *c, const json_t *hc, const ch
 	mounts = json_object_get(hc, "Mounts");
 	json_array_foreach(mounts, i, m)
 	{
-		const char *type = js_str(m, "Type");
+		const char *type = aud_js_str(m, "Type");
 		if (!type || strcmp(type, "bind"))
 			continue;
 		cleanup_free char *k = xasprintf("%sHostConfig.Mounts[%zu]", key, i);
-		wl_add_mount(w, js_str(m, "Source"), js_str(m, "Target"), !js_true(m, "ReadOnly"),
-			     js_str(json_object_get(m, "BindOptions"), "Propagation"), false, k);
+		aud_wl_add_mount(w, aud_js_str(m, "Source"), aud_js_str(m, "Target"), !aud_js_true(m, "ReadOnly"),
+			     aud_js_str(json_object_get(m, "BindOptions"), "Propagation"), false, k);
 	}
 }
 
@@ -95,16 +95,16 @@ static void read_ports(workload *w, const json_t *hc, const char *key)
 		const json_t *b;
 		json_array_foreach(list, i, b)
 		{
-			const char *hp = js_str(b, "HostPort");
+			const char *hp = aud_js_str(b, "HostPort");
 			cleanup_free char *k =
 			    xasprintf("%sHostConfig.PortBindings.%s[%zu]", key, spec, i);
-			wl_add_port(w, js_str(b, "HostIp"),
+			aud_wl_add_port(w, aud_js_str(b, "HostIp"),
 				    hp ? (unsigned)strtoul(hp, NULL, 10) : 0, cport, k);
 		}
 	}
 }
 
-int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err)
+int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error **err)
 {
 	if (!json_is_object(c))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: %s: not a container object", r->name,
@@ -116,27 +116,27 @@ int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error 
 				     "%s: %s: no Config/HostConfig: not `docker inspect` output "
 				     "for a container",
 				     r->name, *key ? key : "top level");
-	const char *name = js_str(c, "Name");
+	const char *name = aud_js_str(c, "Name");
 	if (name && *name == '/')
 		name++;
 	if (!name || !*name)
-		name = js_str(c, "Id");
+		name = aud_js_str(c, "Id");
 	cleanup_free char *prefix = *key ? xasprintf("%s.", key) : xstrdup("");
 	__attribute__((cleanup(wl_freep))) workload *w =
-	    wl_new(BWK_WL_INSPECT, name ? name : "container", *key ? key : name, r->line);
+	    aud_wl_new(BWK_WL_INSPECT, name ? name : "container", *key ? key : name, r->line);
 
-	w->privileged = js_true(hc, "Privileged");
+	w->privileged = aud_js_true(hc, "Privileged");
 	size_t i;
 	const json_t *v;
 	json_array_foreach(json_object_get(hc, "CapAdd"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%sHostConfig.CapAdd[%zu]", prefix, i);
-		wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
 	}
 	json_array_foreach(json_object_get(hc, "CapDrop"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%sHostConfig.CapDrop[%zu]", prefix, i);
-		wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
 	}
 	w->host_net = mode_is_host(hc, "NetworkMode");
 	w->host_pid = mode_is_host(hc, "PidMode");
@@ -146,42 +146,42 @@ int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error 
 	read_mounts(w, c, hc, prefix);
 	json_array_foreach(json_object_get(hc, "Devices"), i, v)
 	{
-		const char *p = js_str(v, "PathOnHost");
+		const char *p = aud_js_str(v, "PathOnHost");
 		cleanup_free char *k = xasprintf("%sHostConfig.Devices[%zu]", prefix, i);
 		if (p)
-			wl_add_device(w, p, k);
+			aud_wl_add_device(w, p, k);
 	}
 	json_array_foreach(json_object_get(hc, "SecurityOpt"), i, v)
 	{
 		if (json_is_string(v))
-			wl_security_opt(w, json_string_value(v));
+			aud_wl_security_opt(w, json_string_value(v));
 	}
-	const char *aa = js_str(c, "AppArmorProfile");
+	const char *aa = aud_js_str(c, "AppArmorProfile");
 	if (aa && !strcmp(aa, "unconfined") && !w->apparmor)
 		w->apparmor = xstrdup(aa);
-	const char *user = js_str(cfg, "User");
+	const char *user = aud_js_str(cfg, "User");
 	w->user = user ? xstrdup(user) : NULL;
 	/* an empty Config.User is the image's user merged in: none means root */
-	w->uid = user && *user ? wl_uid_from_user(user) : 0;
-	w->ro_rootfs = js_true(hc, "ReadonlyRootfs") ? TRI_TRUE : TRI_FALSE;
+	w->uid = user && *user ? aud_wl_uid_from_user(user) : 0;
+	w->ro_rootfs = aud_js_true(hc, "ReadonlyRootfs") ? TRI_TRUE : TRI_FALSE;
 	double d;
-	if (js_num(hc, "Memory", &d))
+	if (aud_js_num(hc, "Memory", &d))
 		w->mem_limit = (int64_t)d;
-	if (js_num(hc, "PidsLimit", &d))
+	if (aud_js_num(hc, "PidsLimit", &d))
 		w->pids_limit = (int64_t)d;
-	if (js_num(hc, "NanoCpus", &d) && d > 0)
+	if (aud_js_num(hc, "NanoCpus", &d) && d > 0)
 		w->cpu_limit = d / 1e9;
 	double q, p = 100000;
-	if (js_num(hc, "CpuQuota", &q) && q > 0) {
-		js_num(hc, "CpuPeriod", &p);
+	if (aud_js_num(hc, "CpuQuota", &q) && q > 0) {
+		aud_js_num(hc, "CpuPeriod", &p);
 		w->cpu_limit = q / (p > 0 ? p : 100000);
 	}
 	read_ports(w, hc, prefix);
 	const json_t *rp = json_object_get(hc, "RestartPolicy");
-	const char *rn = js_str(rp, "Name");
+	const char *rn = aud_js_str(rp, "Name");
 	if (rn && *rn && strcmp(rn, "no")) {
 		w->restart = xstrdup(rn);
-		if (js_num(rp, "MaximumRetryCount", &d))
+		if (aud_js_num(rp, "MaximumRetryCount", &d))
 			w->restart_max = (int64_t)d;
 	}
 	json_array_foreach(json_object_get(cfg, "Env"), i, v)
@@ -194,24 +194,24 @@ int read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_error 
 			continue;
 		cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
 		cleanup_free char *k = xasprintf("%sConfig.Env[%zu]", prefix, i);
-		wl_add_env(w, n, eq + 1, k);
+		aud_wl_add_env(w, n, eq + 1, k);
 	}
-	const char *img = js_str(cfg, "Image");
+	const char *img = aud_js_str(cfg, "Image");
 	w->image = img ? xstrdup(img) : NULL;
-	return wl_check(r->wl, w, err);
+	return aud_wl_check(r->wl, w, err);
 }
 
-int read_inspect(reader_ctx *r, const json_t *root, bwk_error **err)
+int aud_read_inspect(reader_ctx *r, const json_t *root, bwk_error **err)
 {
 	if (json_is_object(root))
-		return read_inspect_one(r, root, "", err);
+		return aud_read_inspect_one(r, root, "", err);
 	size_t i;
 	const json_t *c;
 	json_array_foreach(root, i, c)
 	{
 		char key[32];
 		snprintf(key, sizeof(key), "[%zu]", i);
-		if (read_inspect_one(r, c, key, err) < 0)
+		if (aud_read_inspect_one(r, c, key, err) < 0)
 			return -1;
 	}
 	return 0;

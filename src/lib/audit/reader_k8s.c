@@ -11,7 +11,7 @@
 
 static void wl_freep(workload **w)
 {
-	wl_free(*w);
+	aud_wl_free(*w);
 }
 
 /* Kubernetes quantity: "512Mi", "1G", "500m", "2", 1.5 -> value in base units */
@@ -70,7 +70,7 @@ static const json_t *pod_spec(const json_t *obj, const char *kind, const json_t 
 			return json_object_get(t, "spec");
 		}
 	if (!strcmp(kind, "CronJob")) {
-		const json_t *t = js_path(spec, "jobTemplate.spec.template");
+		const json_t *t = aud_js_path(spec, "jobTemplate.spec.template");
 		*meta = json_object_get(t, "metadata");
 		*path = "spec.jobTemplate.spec.template.spec";
 		return json_object_get(t, "spec");
@@ -86,7 +86,7 @@ static const json_t *pod_spec(const json_t *obj, const char *kind, const json_t 
 
 static const char *profile_type(const json_t *sc, const char *field)
 {
-	return js_str(json_object_get(sc, field), "type");
+	return aud_js_str(json_object_get(sc, field), "type");
 }
 
 static void set_str(char **dst, const char *v)
@@ -116,7 +116,7 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 	const json_t *v;
 	json_array_foreach(json_object_get(pod, "volumes"), i, v)
 	{
-		const char *n = js_str(v, "name");
+		const char *n = aud_js_str(v, "name");
 		if (n && !strcmp(n, name))
 			return v;
 	}
@@ -126,16 +126,16 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, const json_t *cont,
 			  const char *ckey, const char *wname, const char *podkey, bwk_error **err)
 {
-	const char *cname = js_str(cont, "name");
+	const char *cname = aud_js_str(cont, "name");
 	cleanup_free char *name = xasprintf("%s:%s", wname, cname ? cname : "?");
 	unsigned line = r->doc ? bwk_yaml_node_line(r->doc, cont) : 0;
 	__attribute__((cleanup(wl_freep))) workload *w =
-	    wl_new(BWK_WL_K8S, name, ckey, line ? line : r->line);
+	    aud_wl_new(BWK_WL_K8S, name, ckey, line ? line : r->line);
 	const json_t *psc = json_object_get(pod, "securityContext");
 	const json_t *sc = json_object_get(cont, "securityContext");
 	const json_t *ann = json_object_get(meta, "annotations");
 
-	w->privileged = js_true(sc, "privileged");
+	w->privileged = aud_js_true(sc, "privileged");
 	const json_t *caps = json_object_get(sc, "capabilities");
 	size_t i;
 	const json_t *v;
@@ -143,35 +143,35 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 	{
 		cleanup_free char *k =
 		    xasprintf("%s.securityContext.capabilities.add[%zu]", ckey, i);
-		wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
 	}
 	json_array_foreach(json_object_get(caps, "drop"), i, v)
 	{
 		cleanup_free char *k =
 		    xasprintf("%s.securityContext.capabilities.drop[%zu]", ckey, i);
-		wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
+		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
 	}
-	w->host_pid = js_true(pod, "hostPID");
-	w->host_ipc = js_true(pod, "hostIPC");
-	w->host_net = js_true(pod, "hostNetwork");
+	w->host_pid = aud_js_true(pod, "hostPID");
+	w->host_ipc = aud_js_true(pod, "hostIPC");
+	w->host_net = aud_js_true(pod, "hostNetwork");
 
 	json_array_foreach(json_object_get(cont, "volumeMounts"), i, v)
 	{
-		const char *vn = js_str(v, "name");
+		const char *vn = aud_js_str(v, "name");
 		const json_t *vol = vn ? find_volume(pod, vn) : NULL;
 		const json_t *hp = json_object_get(vol, "hostPath");
 		cleanup_free char *k = xasprintf("%s.volumeMounts[%zu]", ckey, i);
-		wl_add_mount(w, hp ? js_str(hp, "path") : NULL, js_str(v, "mountPath"),
-			     !js_true(v, "readOnly"), js_str(v, "mountPropagation"), hp != NULL, k);
+		aud_wl_add_mount(w, hp ? aud_js_str(hp, "path") : NULL, aud_js_str(v, "mountPath"),
+			     !aud_js_true(v, "readOnly"), aud_js_str(v, "mountPropagation"), hp != NULL, k);
 	}
 
 	/* pod-level settings apply unless the container overrides them */
 	char annkey[320];
 	snprintf(annkey, sizeof(annkey), "container.seccomp.security.alpha.kubernetes.io/%s",
 		 cname ? cname : "");
-	const char *sc_ann = js_str(ann, annkey);
+	const char *sc_ann = aud_js_str(ann, annkey);
 	if (!sc_ann)
-		sc_ann = js_str(ann, "seccomp.security.alpha.kubernetes.io/pod");
+		sc_ann = aud_js_str(ann, "seccomp.security.alpha.kubernetes.io/pod");
 	apply_profile(&w->seccomp, profile_type(psc, "seccompProfile"), NULL);
 	apply_profile(&w->seccomp, profile_type(sc, "seccompProfile"),
 		      profile_type(psc, "seccompProfile") ? NULL : sc_ann);
@@ -179,54 +179,54 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 	snprintf(annkey, sizeof(annkey), "container.apparmor.security.beta.kubernetes.io/%s",
 		 cname ? cname : "");
 	apply_profile(&w->apparmor, profile_type(psc, "appArmorProfile"), NULL);
-	apply_profile(&w->apparmor, profile_type(sc, "appArmorProfile"), js_str(ann, annkey));
-	const char *se = js_str(json_object_get(sc, "seLinuxOptions"), "type");
+	apply_profile(&w->apparmor, profile_type(sc, "appArmorProfile"), aud_js_str(ann, annkey));
+	const char *se = aud_js_str(json_object_get(sc, "seLinuxOptions"), "type");
 	if (!se)
-		se = js_str(json_object_get(psc, "seLinuxOptions"), "type");
+		se = aud_js_str(json_object_get(psc, "seLinuxOptions"), "type");
 	w->selinux_disabled = se && !strcmp(se, "spc_t");
 
-	if (js_tri(sc, "allowPrivilegeEscalation") == TRI_FALSE)
+	if (aud_js_tri(sc, "allowPrivilegeEscalation") == TRI_FALSE)
 		w->no_new_privs = TRI_TRUE;
 	double d;
-	if (js_num(sc, "runAsUser", &d) || js_num(psc, "runAsUser", &d))
+	if (aud_js_num(sc, "runAsUser", &d) || aud_js_num(psc, "runAsUser", &d))
 		w->uid = (int64_t)d;
-	w->run_as_non_root = js_tri(sc, "runAsNonRoot");
+	w->run_as_non_root = aud_js_tri(sc, "runAsNonRoot");
 	if (w->run_as_non_root == TRI_UNSET)
-		w->run_as_non_root = js_tri(psc, "runAsNonRoot");
-	w->ro_rootfs = js_tri(sc, "readOnlyRootFilesystem");
+		w->run_as_non_root = aud_js_tri(psc, "runAsNonRoot");
+	w->ro_rootfs = aud_js_tri(sc, "readOnlyRootFilesystem");
 
-	const json_t *limits = js_path(cont, "resources.limits");
+	const json_t *limits = aud_js_path(cont, "resources.limits");
 	w->mem_limit = (int64_t)quantity(json_object_get(limits, "memory"));
 	w->cpu_limit = quantity(json_object_get(limits, "cpu"));
 
 	json_array_foreach(json_object_get(cont, "ports"), i, v)
 	{
 		double cp = 0, hp = 0;
-		js_num(v, "containerPort", &cp);
-		js_num(v, "hostPort", &hp);
+		aud_js_num(v, "containerPort", &cp);
+		aud_js_num(v, "hostPort", &hp);
 		cleanup_free char *k = xasprintf("%s.ports[%zu]", ckey, i);
-		wl_add_port(w, js_str(v, "hostIP"), (unsigned)hp, (unsigned)cp, k);
+		aud_wl_add_port(w, aud_js_str(v, "hostIP"), (unsigned)hp, (unsigned)cp, k);
 	}
 	json_array_foreach(json_object_get(cont, "env"), i, v)
 	{
-		const char *n = js_str(v, "name");
-		const char *val = js_str(v, "value");
+		const char *n = aud_js_str(v, "name");
+		const char *val = aud_js_str(v, "value");
 		if (!n || !val)
 			continue; /* valueFrom references a Secret: the right way */
 		cleanup_free char *k = xasprintf("%s.env[%zu]", ckey, i);
-		wl_add_env(w, n, val, k);
+		aud_wl_add_env(w, n, val, k);
 	}
-	const char *img = js_str(cont, "image");
+	const char *img = aud_js_str(cont, "image");
 	w->image = img ? xstrdup(img) : NULL;
-	w->automount_sa_token = js_tri(pod, "automountServiceAccountToken");
+	w->automount_sa_token = aud_js_tri(pod, "automountServiceAccountToken");
 	w->sa_key = xasprintf("%s.automountServiceAccountToken", podkey);
-	return wl_check(r->wl, w, err);
+	return aud_wl_check(r->wl, w, err);
 }
 
-int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err)
+int aud_read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err)
 {
-	const char *kind = js_str(obj, "kind");
-	if (!json_is_object(obj) || !kind || !js_str(obj, "apiVersion"))
+	const char *kind = aud_js_str(obj, "kind");
+	if (!json_is_object(obj) || !kind || !aud_js_str(obj, "apiVersion"))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "%s:%u: %s: not a Kubernetes object (apiVersion and kind "
 				     "required)",
@@ -237,7 +237,7 @@ int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err)
 		json_array_foreach(json_object_get(obj, "items"), i, item)
 		{
 			cleanup_free char *k = xasprintf("%sitems[%zu].", key, i);
-			if (read_k8s(r, item, k, err) < 0)
+			if (aud_read_k8s(r, item, k, err) < 0)
 				return -1;
 		}
 		return 0;
@@ -250,10 +250,10 @@ int read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **err)
 	if (!json_is_object(pod))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%u: %s %s: %s is not a mapping",
 				     r->name, r->line, kind,
-				     js_str(json_object_get(obj, "metadata"), "name") ?: "?", path);
+				     aud_js_str(json_object_get(obj, "metadata"), "name") ?: "?", path);
 	const json_t *om = json_object_get(obj, "metadata");
-	const char *ns = js_str(om, "namespace");
-	const char *oname = js_str(om, "name");
+	const char *ns = aud_js_str(om, "namespace");
+	const char *oname = aud_js_str(om, "name");
 	cleanup_free char *wname = ns ? xasprintf("%s/%s/%s", kind, ns, oname ? oname : "?")
 				      : xasprintf("%s/%s", kind, oname ? oname : "?");
 	cleanup_free char *podkey = xasprintf("%s%s", key, path);

@@ -10,7 +10,7 @@
 
 static void wl_freep(workload **w)
 {
-	wl_free(*w);
+	aud_wl_free(*w);
 }
 
 /* Docker's default set: a config holding more than this added capabilities. */
@@ -33,15 +33,15 @@ static const char *const default_devices[] = {"/dev/null",    "/dev/zero",    "/
 					      "/dev/random",  "/dev/urandom", "/dev/tty",
 					      "/dev/console", "/dev/ptmx",    NULL};
 
-int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
+int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 {
 	const json_t *proc = json_object_get(root, "process");
 	const json_t *linux_ = json_object_get(root, "linux");
-	if (!json_is_object(root) || !js_str(root, "ociVersion"))
+	if (!json_is_object(root) || !aud_js_str(root, "ociVersion"))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "%s: no ociVersion: not an OCI runtime config", r->name);
 	__attribute__((cleanup(wl_freep))) workload *w =
-	    wl_new(BWK_WL_OCI, "config.json", "", r->line);
+	    aud_wl_new(BWK_WL_OCI, "config.json", "", r->line);
 
 	/* capabilities: the bounding set caps everything the process can ever hold */
 	const json_t *caps = json_object_get(proc, "capabilities");
@@ -65,19 +65,19 @@ int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 			minimal = false;
 		if (!in_list(default_caps, c)) {
 			cleanup_free char *k = xasprintf("process.capabilities.%s[%zu]", set, i);
-			wl_add_cap(&w->cap_add, &w->ncap_add, c, k);
+			aud_wl_add_cap(&w->cap_add, &w->ncap_add, c, k);
 		}
 	}
 	if (minimal)
-		wl_add_cap(&w->cap_drop, &w->ncap_drop, "ALL", "process.capabilities");
+		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, "ALL", "process.capabilities");
 
 	/* namespaces: absent means shared with the host; a path into PID 1's namespaces too */
 	bool have[5] = {false};
 	static const char *const nstypes[] = {"pid", "ipc", "network", "uts", NULL};
 	json_array_foreach(json_object_get(linux_, "namespaces"), i, v)
 	{
-		const char *t = js_str(v, "type");
-		const char *p = js_str(v, "path");
+		const char *t = aud_js_str(v, "type");
+		const char *p = aud_js_str(v, "path");
 		for (int j = 0; t && nstypes[j]; j++)
 			if (!strcmp(t, nstypes[j]))
 				have[j] = !(p && !strncmp(p, "/proc/1/ns/", 11));
@@ -89,7 +89,7 @@ int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 
 	json_array_foreach(json_object_get(root, "mounts"), i, v)
 	{
-		const char *type = js_str(v, "type");
+		const char *type = aud_js_str(v, "type");
 		bool bind = type && !strcmp(type, "bind");
 		bool rw = true;
 		const char *prop = NULL;
@@ -108,44 +108,44 @@ int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 				prop = s;
 		}
 		cleanup_free char *k = xasprintf("mounts[%zu]", i);
-		wl_add_mount(w, bind ? js_str(v, "source") : NULL, js_str(v, "destination"), rw,
+		aud_wl_add_mount(w, bind ? aud_js_str(v, "source") : NULL, aud_js_str(v, "destination"), rw,
 			     prop, false, k);
 	}
 	json_array_foreach(json_object_get(linux_, "devices"), i, v)
 	{
-		const char *p = js_str(v, "path");
+		const char *p = aud_js_str(v, "path");
 		if (!p || in_list(default_devices, p))
 			continue;
 		cleanup_free char *k = xasprintf("linux.devices[%zu]", i);
-		wl_add_device(w, p, k);
+		aud_wl_add_device(w, p, k);
 	}
 	if (json_is_object(json_object_get(linux_, "seccomp")))
 		w->seccomp = xstrdup("profile");
 	w->seccomp_unset_means_unconfined = true;
-	const char *aa = js_str(proc, "apparmorProfile");
+	const char *aa = aud_js_str(proc, "apparmorProfile");
 	w->apparmor = aa ? xstrdup(aa) : NULL;
-	const char *label = js_str(proc, "selinuxLabel");
+	const char *label = aud_js_str(proc, "selinuxLabel");
 	w->selinux_disabled = label && strstr(label, ":spc_t:");
-	w->no_new_privs = js_true(proc, "noNewPrivileges") ? TRI_TRUE : TRI_FALSE;
+	w->no_new_privs = aud_js_true(proc, "noNewPrivileges") ? TRI_TRUE : TRI_FALSE;
 	double d;
 	const json_t *user = json_object_get(proc, "user");
-	if (js_num(user, "uid", &d)) {
+	if (aud_js_num(user, "uid", &d)) {
 		w->uid = (int64_t)d;
 		w->user = xasprintf("%lld", (long long)d);
 	} else {
 		w->uid = 0; /* the runtime default is uid 0 */
 		w->user = xstrdup("0");
 	}
-	w->ro_rootfs = js_true(json_object_get(root, "root"), "readonly") ? TRI_TRUE : TRI_FALSE;
+	w->ro_rootfs = aud_js_true(json_object_get(root, "root"), "readonly") ? TRI_TRUE : TRI_FALSE;
 	const json_t *res = json_object_get(linux_, "resources");
-	if (js_num(json_object_get(res, "memory"), "limit", &d) && d > 0)
+	if (aud_js_num(json_object_get(res, "memory"), "limit", &d) && d > 0)
 		w->mem_limit = (int64_t)d;
-	if (js_num(json_object_get(res, "pids"), "limit", &d) && d > 0)
+	if (aud_js_num(json_object_get(res, "pids"), "limit", &d) && d > 0)
 		w->pids_limit = (int64_t)d;
 	const json_t *cpu = json_object_get(res, "cpu");
 	double q, p = 100000;
-	if (js_num(cpu, "quota", &q) && q > 0) {
-		js_num(cpu, "period", &p);
+	if (aud_js_num(cpu, "quota", &q) && q > 0) {
+		aud_js_num(cpu, "period", &p);
 		w->cpu_limit = q / (p > 0 ? p : 100000);
 	}
 	json_array_foreach(json_object_get(proc, "env"), i, v)
@@ -156,7 +156,7 @@ int read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 			continue;
 		cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
 		cleanup_free char *k = xasprintf("process.env[%zu]", i);
-		wl_add_env(w, n, eq + 1, k);
+		aud_wl_add_env(w, n, eq + 1, k);
 	}
-	return wl_check(r->wl, w, err);
+	return aud_wl_check(r->wl, w, err);
 }

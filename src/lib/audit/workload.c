@@ -23,7 +23,7 @@ const char *bwk_workload_kind_name(bwk_workload_kind k)
 	}
 }
 
-uint32_t wl_kind_fields(bwk_workload_kind k)
+uint32_t aud_wl_kind_fields(bwk_workload_kind k)
 {
 	const uint32_t common = WF_CAPS | WF_HOST_PID | WF_HOST_IPC | WF_HOST_NET | WF_MOUNTS |
 				WF_PROPAGATION | WF_SECCOMP | WF_APPARMOR | WF_SELINUX | WF_NNP |
@@ -45,11 +45,11 @@ uint32_t wl_kind_fields(bwk_workload_kind k)
 	}
 }
 
-workload *wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
+workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
 {
 	workload *w = xcalloc(1, sizeof(*w));
 	w->kind = kind;
-	w->fields = wl_kind_fields(kind);
+	w->fields = aud_wl_kind_fields(kind);
 	w->name = xstrdup(name);
 	w->key = xstrdup(key ? key : "");
 	w->line = line;
@@ -67,7 +67,7 @@ static void strs_free(wl_str *v, size_t n)
 	free(v);
 }
 
-void wl_free(workload *w)
+void aud_wl_free(workload *w)
 {
 	if (!w)
 		return;
@@ -105,7 +105,7 @@ void wl_free(workload *w)
 
 #define GROW(arr, n) ((arr) = xrealloc((arr), ((n) + 1) * sizeof(*(arr))), &(arr)[(n)++])
 
-void wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
+void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 {
 	if (!cap)
 		return;
@@ -119,7 +119,7 @@ void wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 	e->key = xstrdup(key);
 }
 
-bool wl_has_cap(const wl_str *v, size_t n, const char *cap)
+bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!strcmp(v[i].s, cap))
@@ -127,7 +127,7 @@ bool wl_has_cap(const wl_str *v, size_t n, const char *cap)
 	return false;
 }
 
-void wl_add_mount(workload *w, const char *source, const char *target, bool rw,
+void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		  const char *propagation, bool hostpath, const char *key)
 {
 	wl_mount *m = GROW(w->mounts, w->nmounts);
@@ -139,7 +139,7 @@ void wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 	m->key = xstrdup(key);
 }
 
-void wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
+void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
 		 const char *key)
 {
 	wl_port *p = GROW(w->ports, w->nports);
@@ -149,14 +149,14 @@ void wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned 
 	p->key = xstrdup(key);
 }
 
-void wl_add_device(workload *w, const char *path, const char *key)
+void aud_wl_add_device(workload *w, const char *path, const char *key)
 {
 	wl_str *d = GROW(w->devices, w->ndevices);
 	d->s = xstrdup(path);
 	d->key = xstrdup(key);
 }
 
-void wl_add_env(workload *w, const char *name, const char *value, const char *key)
+void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key)
 {
 	wl_env *e = GROW(w->env, w->nenv);
 	e->name = xstrdup(name);
@@ -164,7 +164,7 @@ void wl_add_env(workload *w, const char *name, const char *value, const char *ke
 	e->key = xstrdup(key);
 }
 
-int64_t wl_uid_from_user(const char *user)
+int64_t aud_wl_uid_from_user(const char *user)
 {
 	if (!user || !*user)
 		return -1;
@@ -182,13 +182,13 @@ int64_t wl_uid_from_user(const char *user)
 
 /* ---- json helpers ---- */
 
-const char *js_str(const json_t *o, const char *k)
+const char *aud_js_str(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
-bool js_true(const json_t *o, const char *k)
+bool aud_js_true(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 	if (json_is_true(v))
@@ -197,7 +197,7 @@ bool js_true(const json_t *o, const char *k)
 	return json_is_string(v) && !strcasecmp(json_string_value(v), "true");
 }
 
-tri js_tri(const json_t *o, const char *k)
+tri aud_js_tri(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
 	if (json_is_boolean(v))
@@ -211,7 +211,7 @@ tri js_tri(const json_t *o, const char *k)
 	return TRI_UNSET;
 }
 
-bool js_num(const json_t *o, const char *k, double *out)
+bool aud_js_num(const json_t *o, const char *k, double *out)
 {
 	const json_t *v = json_object_get(o, k);
 	if (json_is_number(v)) {
@@ -229,7 +229,7 @@ bool js_num(const json_t *o, const char *k, double *out)
 	return false;
 }
 
-const json_t *js_path(const json_t *o, const char *dotted)
+const json_t *aud_js_path(const json_t *o, const char *dotted)
 {
 	char buf[256];
 	snprintf(buf, sizeof(buf), "%s", dotted);
@@ -241,7 +241,7 @@ const json_t *js_path(const json_t *o, const char *dotted)
 
 /* ---- options ---- */
 
-const char *opt_proc_root(const bwk_audit_opts *o)
+const char *aud_opt_proc_root(const bwk_audit_opts *o)
 {
 	if (o && o->proc_root)
 		return o->proc_root;
@@ -249,7 +249,7 @@ const char *opt_proc_root(const bwk_audit_opts *o)
 	return e && *e ? e : "/proc";
 }
 
-const char *opt_sys_root(const bwk_audit_opts *o)
+const char *aud_opt_sys_root(const bwk_audit_opts *o)
 {
 	if (o && o->sys_root)
 		return o->sys_root;
@@ -257,7 +257,7 @@ const char *opt_sys_root(const bwk_audit_opts *o)
 	return e && *e ? e : "/sys";
 }
 
-const char *opt_data_dir(const bwk_audit_opts *o)
+const char *aud_opt_data_dir(const bwk_audit_opts *o)
 {
 	if (o && o->data_dir)
 		return o->data_dir;
@@ -265,7 +265,7 @@ const char *opt_data_dir(const bwk_audit_opts *o)
 	return e && *e ? e : NULL;
 }
 
-char *opt_rooted(const bwk_audit_opts *o, const char *abs)
+char *aud_opt_rooted(const bwk_audit_opts *o, const char *abs)
 {
 	const char *root = o && o->root ? o->root : "/";
 	if (!strcmp(root, "/"))
@@ -276,7 +276,7 @@ char *opt_rooted(const bwk_audit_opts *o, const char *abs)
 	return xasprintf("%.*s%s", (int)n, root, abs);
 }
 
-int audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
+int aud_audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
 	      const char *key, unsigned line, const char *message, const char *evidence,
 	      bwk_error **err)
 {
@@ -292,7 +292,7 @@ int audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char 
 
 /* Docker/Compose --security-opt values: "seccomp=unconfined", "seccomp:unconfined",
  * "apparmor=…", "label=disable", "label:disable", "no-new-privileges[:true|=false]". */
-void wl_security_opt(workload *w, const char *opt)
+void aud_wl_security_opt(workload *w, const char *opt)
 {
 	size_t n = strcspn(opt, ":=");
 	const char *val = opt[n] ? opt + n + 1 : NULL;
@@ -310,7 +310,7 @@ void wl_security_opt(workload *w, const char *opt)
 }
 
 /* Docker memory sizes: 536870912, "512m", "1g", "1.5g", "512MB". */
-int64_t wl_parse_size(const json_t *v)
+int64_t aud_wl_parse_size(const json_t *v)
 {
 	if (json_is_integer(v))
 		return json_integer_value(v);

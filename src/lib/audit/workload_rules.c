@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "audit/audit_private.h"
+#include "bulwark/secrets.h"
 #include "core/cleanup.h"
 
 #define CIS(n)	"CIS Docker Benchmark " n
@@ -21,8 +22,17 @@ static int hit(wl_ctx *c, const workload *w, const bwk_rule *r, int sev, const c
 	       const char *msg, bwk_error **err)
 {
 	cleanup_free char *m = xasprintf("%s: %s", w->name, msg);
-	return audit_add(c->out, r, sev, c->target, key && *key ? key : w->key, w->line, m, NULL,
-			 err);
+	bwk_finding_spec s = {
+	    .rule = r,
+	    .loc = {.target = c->target,
+		    .path = c->path,
+		    .layer_index = -1,
+		    .key = key && *key ? key : w->key,
+		    .line = w->line},
+	    .message = m,
+	    .severity = sev,
+	};
+	return bwk_findings_add(c->out, &s, err);
 }
 
 /* ---- privileged ---- */
@@ -122,7 +132,7 @@ static const bwk_rule r_drop = {
     refs_drop};
 static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
-	if (w->privileged || wl_has_cap(w->cap_drop, w->ncap_drop, "ALL"))
+	if (w->privileged || aud_wl_has_cap(w->cap_drop, w->ncap_drop, "ALL"))
 		return 0;
 	return hit(c, w, r, -1, NULL, "capabilities are not dropped (no drop ALL)", err);
 }
@@ -656,6 +666,60 @@ static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 	return hit(c, w, r, -1, w->sa_key, "automountServiceAccountToken is not false", err);
 }
 
+/* ---- secrets in the environment ---- */
+static const char *const refs_env[] = {"CIS Docker Benchmark 4.10",
+				       "https://docs.docker.com/engine/swarm/secrets/", NULL};
+static const bwk_rule r_env = {
+    "secret-in-env", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "Secret in an environment variable",
+    "Environment variables are visible to `docker inspect`, /proc/PID/environ, crash reports "
+    "and child processes, and end up in version control with the manifest.",
+    "Move the value to a secret store: Docker/Compose secrets, a Kubernetes Secret mounted as "
+    "a file, or a vault; rotate the exposed credential.",
+    refs_env};
+
+typedef struct env_cb_ctx {
+	wl_ctx *c;
+	const workload *w;
+	const wl_env *e;
+} env_cb_ctx;
+
+static int env_hit(void *ctx, const bwk_secret_hit *h, bwk_error **err)
+{
+	env_cb_ctx *x = ctx;
+	cleanup_free char *msg = xasprintf("%s: environment variable %s holds a secret (%s)",
+					   x->w->name, x->e->name, h->rule->title);
+	bwk_finding_spec s = {
+	    .rule = &r_env,
+	    .loc = {.target = x->c->target,
+		    .path = x->c->path,
+		    .layer_index = -1,
+		    .key = x->e->key,
+		    .line = x->w->line},
+	    .message = msg,
+	    .secret = h->secret,
+	    .secret_len = h->secret_len,
+	    .severity = (int)h->rule->severity > (int)BWK_SEV_HIGH ? (int)h->rule->severity : -1,
+	};
+	return bwk_findings_add(x->c->out, &s, err);
+}
+
+static int ck_env(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
+{
+	(void)r;
+	if (!c->secrets)
+		return 0;
+	for (size_t i = 0; i < w->nenv; i++) {
+		const wl_env *e = &w->env[i];
+		/* scan "NAME=value" so that rules keyed on the variable name apply */
+		cleanup_free char *line = xasprintf("%s=%s", e->name, e->value);
+		env_cb_ctx x = {c, w, e};
+		if (bwk_secrets_scan(c->secrets, NULL, line, strlen(line), env_hit, &x, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static const wl_rule table[] = {
     {&r_priv, WF_PRIVILEGED, ck_priv},
     {&r_caps, WF_CAPS, ck_caps},
@@ -680,16 +744,17 @@ static const wl_rule table[] = {
     {&r_pids, WF_PIDS_LIMIT, ck_pids},
     {&r_port, WF_PORTS, ck_port},
     {&r_restart, WF_RESTART, ck_restart},
+    {&r_env, WF_ENV, ck_env},
     {&r_tag, WF_IMAGE, ck_tag},
     {&r_sa, WF_SA_TOKEN, ck_sa},
 };
 
-const bwk_rule *const wl_rules_meta[] = {
+const bwk_rule *const aud_wl_rules_meta[] = {
     &r_priv, &r_caps,	  &r_drop, &r_pid,     &r_ipc,	   &r_net,     &r_uts, &r_userns, &r_mount,
     &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa,	   &r_selinux, &r_nnp, &r_root,	  &r_ro,
-    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_tag,     &r_sa,  NULL};
+    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_env, &r_tag, &r_sa, NULL};
 
-int wl_check(wl_ctx *c, const workload *w, bwk_error **err)
+int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if ((w->fields & table[i].needs) != table[i].needs)
