@@ -19,22 +19,22 @@ extern "C" {
 /* Where the audits look. Every path is optional; NULL means the real system's. Overrides let
  * tests point the host and daemon audits at fixture trees without weakening the defaults. */
 typedef struct bwk_audit_opts {
-	const char *proc_root;	   /* "/proc" (env BWK_PROC_ROOT) */
-	const char *sys_root;	   /* "/sys" (env BWK_SYS_ROOT) */
-	const char *root;	   /* host filesystem root for /etc, /var/lib/docker: "/" */
-	const char *daemon_config; /* daemon.json; default: dockerd's --config-file, else
-				      ROOT/etc/docker/daemon.json */
-	const char *host;	   /* engine endpoint: unix:///path or tcp://host:port; default
-				      $DOCKER_HOST, else unix:///var/run/docker.sock */
-	const char *data_dir;	   /* directory with kernel-cves.yaml/engine-cves.yaml replacing
-				      the built-in tables (env BWK_DATA_DIR) */
-	bool all;		   /* containers: stopped ones too */
-	bool no_engine;		   /* daemon: do not contact the engine API */
-	bool no_probe;		   /* daemon: do not probe configured TCP listeners */
-	bool no_secrets;	   /* workloads: skip the secret-in-env rule (fuzzing, speed) */
+	const char *proc_root;	     /* "/proc" (env BWK_PROC_ROOT) */
+	const char *sys_root;	     /* "/sys" (env BWK_SYS_ROOT) */
+	const char *root;	     /* host filesystem root for /etc, /var/lib/docker: "/" */
+	const char *daemon_config;   /* daemon.json; default: dockerd's --config-file, else
+					ROOT/etc/docker/daemon.json */
+	const char *host;	     /* engine endpoint: unix:///path or tcp://host:port; default
+					$DOCKER_HOST, else unix:///var/run/docker.sock */
+	const char *data_dir;	     /* directory with kernel-cves.yaml/engine-cves.yaml replacing
+					the built-in tables (env BWK_DATA_DIR) */
+	bool all;		     /* containers: stopped ones too */
+	bool no_engine;		     /* daemon: do not contact the engine API */
+	bool no_probe;		     /* daemon: do not probe configured TCP listeners */
+	bool no_secrets;	     /* workloads: skip the secret-in-env rule (fuzzing, speed) */
 	struct bwk_secrets *secrets; /* compiled secret rules to use (borrowed); NULL: each
 					audit call compiles the built-in rules itself */
-	int timeout_ms;		   /* engine API and probes; 0 = 5000 */
+	int timeout_ms;		     /* engine API and probes; 0 = 5000 */
 } bwk_audit_opts;
 
 /* Input kinds of workload descriptions (bwk_audit_buffer). */

@@ -136,7 +136,11 @@ static int audit_buffer_at(const char *name, const char *path, const char *data,
 	bool want = !(o && (o->no_secrets || o->secrets));
 	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
 		return bwk_error_wrap(err, "%s: loading the secret rules", name);
-	wl_ctx wl = {.target = name, .path = path, .out = out, .opts = o, .secrets = o && o->secrets ? o->secrets : sec};
+	wl_ctx wl = {.target = name,
+		     .path = path,
+		     .out = out,
+		     .opts = o,
+		     .secrets = o && o->secrets ? o->secrets : sec};
 	return audit_input(name, data, len, kind, &wl, err);
 }
 
@@ -161,7 +165,8 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	const bwk_rule *const *tabs[] = {aud_wl_rules_meta, aud_host_rules_meta, aud_daemon_rules_meta};
+	const bwk_rule *const *tabs[] = {aud_wl_rules_meta, aud_host_rules_meta,
+					 aud_daemon_rules_meta};
 	for (size_t t = 0; t < 3; t++)
 		for (size_t i = 0; tabs[t][i]; i++, n++)
 			if (out && n < max)

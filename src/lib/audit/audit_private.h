@@ -110,9 +110,9 @@ workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, 
 void aud_wl_free(workload *w);
 void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
-		  const char *propagation, bool hostpath, const char *key);
+		      const char *propagation, bool hostpath, const char *key);
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
-		 const char *key);
+		     const char *key);
 void aud_wl_add_device(workload *w, const char *path, const char *key);
 void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key);
 bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap);
@@ -177,13 +177,14 @@ typedef struct cve_table {
 
 /* which: "kernel-cves.yaml" or "engine-cves.yaml"; from data_dir when set, else built in */
 int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
-int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err);
+int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
+			bwk_error **err);
 void aud_cve_table_free(cve_table *t);
 /* Add a finding for each entry matching `version` (component NULL: kernel table). `absent`
  * lists preconditions known absent (downgrade to info). */
 int aud_cve_report(const cve_table *t, const char *component, const char *version,
-	       const char *const *absent, bwk_category cat, const char *target, const char *key,
-	       bwk_findings *out, bwk_error **err);
+		   const char *const *absent, bwk_category cat, const char *target, const char *key,
+		   bwk_findings *out, bwk_error **err);
 
 /* ---- host/daemon helpers ---- */
 const char *aud_opt_proc_root(const bwk_audit_opts *o);
@@ -194,8 +195,8 @@ char *aud_opt_rooted(const bwk_audit_opts *o, const char *abs);
 
 /* Report a rule with a message/evidence at a key. */
 int aud_audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
-	      const char *key, unsigned line, const char *message, const char *evidence,
-	      bwk_error **err);
+		  const char *key, unsigned line, const char *message, const char *evidence,
+		  bwk_error **err);
 
 /* ---- engine API (libcurl over the unix socket or TCP) ---- */
 typedef struct aud_engine {

@@ -27,7 +27,7 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 		return -1;
 	json_auto_t *list = NULL;
 	if (aud_engine_get_json(&eng, o && o->all ? "/containers/json?all=1" : "/containers/json",
-			    &list, err) < 0)
+				&list, err) < 0)
 		return -1;
 	if (!json_is_array(list))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "engine %s: /containers/json: not a list",
@@ -41,7 +41,10 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 	bool want = !(o && (o->no_secrets || o->secrets));
 	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
 		return bwk_error_wrap(err, "loading the secret rules");
-	wl_ctx wl = {.target = eng.host, .out = out, .opts = o, .secrets = o && o->secrets ? o->secrets : sec};
+	wl_ctx wl = {.target = eng.host,
+		     .out = out,
+		     .opts = o,
+		     .secrets = o && o->secrets ? o->secrets : sec};
 	reader_ctx r = {.wl = &wl, .name = eng.host};
 	size_t i;
 	const json_t *c;

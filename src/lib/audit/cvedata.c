@@ -196,7 +196,8 @@ void aud_cve_table_free(cve_table *t)
 	t->n = 0;
 }
 
-int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t, bwk_error **err)
+int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
+			bwk_error **err)
 {
 	memset(t, 0, sizeof(*t));
 	bwk_yaml_limits lim = {.max_bytes = MAX_DATA, .max_docs = 1};
@@ -266,9 +267,9 @@ int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bw
 	}
 	if (!strcmp(which, "kernel-cves.yaml"))
 		return aud_cve_table_parse("built-in kernel-cves.yaml", bwk_kernel_cves,
-				       BWK_EMBED_LEN(bwk_kernel_cves), t, err);
+					   BWK_EMBED_LEN(bwk_kernel_cves), t, err);
 	return aud_cve_table_parse("built-in engine-cves.yaml", bwk_engine_cves,
-			       BWK_EMBED_LEN(bwk_engine_cves), t, err);
+				   BWK_EMBED_LEN(bwk_engine_cves), t, err);
 }
 
 static bwk_severity sev_of(const char *s)
@@ -278,8 +279,8 @@ static bwk_severity sev_of(const char *s)
 }
 
 int aud_cve_report(const cve_table *t, const char *component, const char *version,
-	       const char *const *absent, bwk_category cat, const char *target, const char *key,
-	       bwk_findings *out, bwk_error **err)
+		   const char *const *absent, bwk_category cat, const char *target, const char *key,
+		   bwk_findings *out, bwk_error **err)
 {
 	for (size_t i = 0; i < t->n; i++) {
 		const cve_entry *e = &t->e[i];
@@ -320,7 +321,7 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 		    .references = (const char *const *)e->refs,
 		};
 		if (aud_audit_add(out, &rule, missing ? (int)BWK_SEV_INFO : -1, target, key, 0, msg,
-			      NULL, err) < 0)
+				  NULL, err) < 0)
 			return -1;
 	}
 	return 0;

@@ -366,8 +366,8 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 		if (!comp)
 			continue;
 		cleanup_free char *key = xasprintf("Components.%s %s", name, ver);
-		if ((rc = aud_cve_report(&t, comp, ver, NULL, BWK_CAT_DAEMON, d->target, key, d->out,
-				     err)) < 0)
+		if ((rc = aud_cve_report(&t, comp, ver, NULL, BWK_CAT_DAEMON, d->target, key,
+					 d->out, err)) < 0)
 			break;
 	}
 	aud_cve_table_free(&t);

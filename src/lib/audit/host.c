@@ -104,9 +104,9 @@ RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW, "/var/lib/docker on th
      "its writable layer or log fills the host's disk.",
      "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
 
-const bwk_rule *const aud_host_rules_meta[] = {&r_userns, &r_bpf,	 &r_kptr,    &r_dmesg, &r_links,
-					   &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
-					   &r_cgctl,  &r_varlib, NULL};
+const bwk_rule *const aud_host_rules_meta[] = {&r_userns, &r_bpf,    &r_kptr,	 &r_dmesg, &r_links,
+					       &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
+					       &r_cgctl,  &r_varlib, NULL};
 
 typedef struct host_ctx {
 	const bwk_audit_opts *o;

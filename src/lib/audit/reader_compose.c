@@ -50,8 +50,9 @@ static void long_volume(workload *w, const json_t *v, const char *key)
 	const char *type = aud_js_str(v, "type");
 	const char *src = aud_js_str(v, "source");
 	bool bind = type ? !strcmp(type, "bind") : (src && src[0] == '/');
-	aud_wl_add_mount(w, bind ? src : NULL, aud_js_str(v, "target"), !aud_js_true(v, "read_only"),
-		     aud_js_str(json_object_get(v, "bind"), "propagation"), false, key);
+	aud_wl_add_mount(w, bind ? src : NULL, aud_js_str(v, "target"),
+			 !aud_js_true(v, "read_only"),
+			 aud_js_str(json_object_get(v, "bind"), "propagation"), false, key);
 }
 
 /* "[IP:]HOST:CONTAINER[/proto]", "CONTAINER", "[::1]:80:80", ranges "8000-8001:80-81" */
@@ -138,7 +139,8 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 	json_array_foreach(json_object_get(svc, "devices"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%s.devices[%zu]", key, i);
-		const char *src = json_is_string(v) ? json_string_value(v) : aud_js_str(v, "source");
+		const char *src =
+		    json_is_string(v) ? json_string_value(v) : aud_js_str(v, "source");
 		if (!src)
 			continue;
 		cleanup_free char *path = xstrndup(src, strcspn(src, ":"));

@@ -59,7 +59,7 @@ static void read_mounts(workload *w, const json_t *c, const json_t *hc, const ch
 			cleanup_free char *k = xasprintf("%sMounts[%zu]", key, i);
 			tri rw = aud_js_tri(m, "RW");
 			aud_wl_add_mount(w, aud_js_str(m, "Source"), aud_js_str(m, "Destination"),
-				     rw != TRI_FALSE, aud_js_str(m, "Propagation"), false, k);
+					 rw != TRI_FALSE, aud_js_str(m, "Propagation"), false, k);
 		}
 		return;
 	}
@@ -78,8 +78,10 @@ static void read_mounts(workload *w, const json_t *c, const json_t *hc, const ch
 		if (!type || strcmp(type, "bind"))
 			continue;
 		cleanup_free char *k = xasprintf("%sHostConfig.Mounts[%zu]", key, i);
-		aud_wl_add_mount(w, aud_js_str(m, "Source"), aud_js_str(m, "Target"), !aud_js_true(m, "ReadOnly"),
-			     aud_js_str(json_object_get(m, "BindOptions"), "Propagation"), false, k);
+		aud_wl_add_mount(w, aud_js_str(m, "Source"), aud_js_str(m, "Target"),
+				 !aud_js_true(m, "ReadOnly"),
+				 aud_js_str(json_object_get(m, "BindOptions"), "Propagation"),
+				 false, k);
 	}
 }
 
@@ -99,7 +101,7 @@ static void read_ports(workload *w, const json_t *hc, const char *key)
 			cleanup_free char *k =
 			    xasprintf("%sHostConfig.PortBindings.%s[%zu]", key, spec, i);
 			aud_wl_add_port(w, aud_js_str(b, "HostIp"),
-				    hp ? (unsigned)strtoul(hp, NULL, 10) : 0, cport, k);
+					hp ? (unsigned)strtoul(hp, NULL, 10) : 0, cport, k);
 		}
 	}
 }

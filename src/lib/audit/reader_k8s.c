@@ -162,7 +162,8 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 		const json_t *hp = json_object_get(vol, "hostPath");
 		cleanup_free char *k = xasprintf("%s.volumeMounts[%zu]", ckey, i);
 		aud_wl_add_mount(w, hp ? aud_js_str(hp, "path") : NULL, aud_js_str(v, "mountPath"),
-			     !aud_js_true(v, "readOnly"), aud_js_str(v, "mountPropagation"), hp != NULL, k);
+				 !aud_js_true(v, "readOnly"), aud_js_str(v, "mountPropagation"),
+				 hp != NULL, k);
 	}
 
 	/* pod-level settings apply unless the container overrides them */
@@ -248,9 +249,9 @@ int aud_read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **
 	if (!pod)
 		return 0;
 	if (!json_is_object(pod))
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%u: %s %s: %s is not a mapping",
-				     r->name, r->line, kind,
-				     aud_js_str(json_object_get(obj, "metadata"), "name") ?: "?", path);
+		return bwk_error_set(
+		    err, BWK_E_INPUT, 0, "%s:%u: %s %s: %s is not a mapping", r->name, r->line,
+		    kind, aud_js_str(json_object_get(obj, "metadata"), "name") ?: "?", path);
 	const json_t *om = json_object_get(obj, "metadata");
 	const char *ns = aud_js_str(om, "namespace");
 	const char *oname = aud_js_str(om, "name");

@@ -108,8 +108,8 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 				prop = s;
 		}
 		cleanup_free char *k = xasprintf("mounts[%zu]", i);
-		aud_wl_add_mount(w, bind ? aud_js_str(v, "source") : NULL, aud_js_str(v, "destination"), rw,
-			     prop, false, k);
+		aud_wl_add_mount(w, bind ? aud_js_str(v, "source") : NULL,
+				 aud_js_str(v, "destination"), rw, prop, false, k);
 	}
 	json_array_foreach(json_object_get(linux_, "devices"), i, v)
 	{
@@ -136,7 +136,8 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 		w->uid = 0; /* the runtime default is uid 0 */
 		w->user = xstrdup("0");
 	}
-	w->ro_rootfs = aud_js_true(json_object_get(root, "root"), "readonly") ? TRI_TRUE : TRI_FALSE;
+	w->ro_rootfs =
+	    aud_js_true(json_object_get(root, "root"), "readonly") ? TRI_TRUE : TRI_FALSE;
 	const json_t *res = json_object_get(linux_, "resources");
 	if (aud_js_num(json_object_get(res, "memory"), "limit", &d) && d > 0)
 		w->mem_limit = (int64_t)d;

@@ -128,7 +128,7 @@ bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap)
 }
 
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
-		  const char *propagation, bool hostpath, const char *key)
+		      const char *propagation, bool hostpath, const char *key)
 {
 	wl_mount *m = GROW(w->mounts, w->nmounts);
 	m->source = source ? xstrdup(source) : NULL;
@@ -140,7 +140,7 @@ void aud_wl_add_mount(workload *w, const char *source, const char *target, bool 
 }
 
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
-		 const char *key)
+		     const char *key)
 {
 	wl_port *p = GROW(w->ports, w->nports);
 	p->host_ip = host_ip ? xstrdup(host_ip) : NULL;
@@ -277,8 +277,8 @@ char *aud_opt_rooted(const bwk_audit_opts *o, const char *abs)
 }
 
 int aud_audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const char *target,
-	      const char *key, unsigned line, const char *message, const char *evidence,
-	      bwk_error **err)
+		  const char *key, unsigned line, const char *message, const char *evidence,
+		  bwk_error **err)
 {
 	bwk_finding_spec s = {
 	    .rule = rule,

@@ -670,7 +670,9 @@ static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 static const char *const refs_env[] = {"CIS Docker Benchmark 4.10",
 				       "https://docs.docker.com/engine/swarm/secrets/", NULL};
 static const bwk_rule r_env = {
-    "secret-in-env", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+    "secret-in-env",
+    BWK_CAT_WORKLOAD,
+    BWK_SEV_HIGH,
     "Secret in an environment variable",
     "Environment variables are visible to `docker inspect`, /proc/PID/environ, crash reports "
     "and child processes, and end up in version control with the manifest.",
@@ -752,7 +754,7 @@ static const wl_rule table[] = {
 const bwk_rule *const aud_wl_rules_meta[] = {
     &r_priv, &r_caps,	  &r_drop, &r_pid,     &r_ipc,	   &r_net,     &r_uts, &r_userns, &r_mount,
     &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa,	   &r_selinux, &r_nnp, &r_root,	  &r_ro,
-    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_env, &r_tag, &r_sa, NULL};
+    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_env,     &r_tag, &r_sa,	  NULL};
 
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {
