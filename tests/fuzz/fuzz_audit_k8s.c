@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bwk_audit_opts opts = {.no_secrets = true};
 	bwk_findings *f = bwk_findings_new();
 	bwk_error *err = NULL;
-	if (bwk_audit_buffer("fuzz", buf, size, BWK_WL_K8S, NULL, f, &err) < 0)
+	if (bwk_audit_buffer("fuzz", buf, size, BWK_WL_K8S, &opts, f, &err) < 0)
 		bwk_error_free(err);
 	bwk_findings_free(f);
 	free(buf);
