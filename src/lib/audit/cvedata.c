@@ -308,8 +308,12 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 					"%s is disabled on this host%s%s",
 					component ? component : "kernel", version, fixes, missing,
 					e->note ? ": " : "", e->note ? e->note : "")
-			    : xasprintf("%s %s is affected (fixed in %s)%s%s",
+			    : xasprintf("%s %s is affected (fixed in %s)%s%s%s",
 					component ? component : "kernel", version, fixes,
+					component && strpbrk(version, "+~")
+					    ? "; a distribution package: its maintainers may have "
+					      "backported the fix, check their security tracker"
+					    : "",
 					e->note ? "; " : "", e->note ? e->note : "");
 		bwk_rule rule = {
 		    .id = e->id,

@@ -124,7 +124,8 @@ static const json_t *find_volume(const json_t *pod, const char *name)
 }
 
 static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, const json_t *cont,
-			  const char *ckey, const char *wname, const char *podkey, bwk_error **err)
+			  const char *ckey, const char *wname, const char *podkey, bool first,
+			  bwk_error **err)
 {
 	const char *cname = aud_js_str(cont, "name");
 	cleanup_free char *name = xasprintf("%s:%s", wname, cname ? cname : "?");
@@ -219,7 +220,8 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 	}
 	const char *img = aud_js_str(cont, "image");
 	w->image = img ? xstrdup(img) : NULL;
-	w->automount_sa_token = aud_js_tri(pod, "automountServiceAccountToken");
+	/* the token is mounted into the pod: report it once, with the first container */
+	w->automount_sa_token = first ? aud_js_tri(pod, "automountServiceAccountToken") : TRI_FALSE;
 	w->sa_key = xasprintf("%s.automountServiceAccountToken", podkey);
 	return aud_wl_check(r->wl, w, err);
 }
@@ -260,6 +262,7 @@ int aud_read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **
 	cleanup_free char *podkey = xasprintf("%s%s", key, path);
 	static const char *const lists[] = {"initContainers", "containers", "ephemeralContainers",
 					    NULL};
+	bool first = true;
 	for (int l = 0; lists[l]; l++) {
 		size_t i;
 		const json_t *c;
@@ -268,8 +271,9 @@ int aud_read_k8s(reader_ctx *r, const json_t *obj, const char *key, bwk_error **
 			if (!json_is_object(c))
 				continue;
 			cleanup_free char *ckey = xasprintf("%s.%s[%zu]", podkey, lists[l], i);
-			if (read_container(r, pod, meta, c, ckey, wname, podkey, err) < 0)
+			if (read_container(r, pod, meta, c, ckey, wname, podkey, first, err) < 0)
 				return -1;
+			first = false;
 		}
 	}
 	return 0;
