@@ -83,6 +83,8 @@ void fs_writer_free(fs_writer *w)
 {
 	drop_parent(w);
 	vis_table_free(&w->created);
+	free(w->buf);
+	w->buf = NULL;
 	if (w->whiteouts)
 		fclose(w->whiteouts);
 	w->whiteouts = NULL;
@@ -143,18 +145,19 @@ static int open_dir_walk(fs_writer *w, const char *dir, bool create, const char 
 		if (nfd < 0) {
 			int e = errno;
 			struct stat st;
-			bool lnk = fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				   S_ISLNK(st.st_mode);
+			bool lnk =
+			    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 			close(fd);
 			if (e == ENOENT && !create) {
 				errno = ENOENT;
 				return -1;
 			}
 			if (lnk)
-				return bwk_error_set(err, BWK_E_UNSAFE, 0,
-						     "'%s' is beneath the symlink '%.*s': refusing "
-						     "to write through a symlink (hostile archive?)",
-						     entry, (int)donelen, dir);
+				return bwk_error_set(
+				    err, BWK_E_UNSAFE, 0,
+				    "'%s' is beneath the symlink '%.*s': refusing "
+				    "to write through a symlink (hostile archive?)",
+				    entry, (int)donelen, dir);
 			return bwk_error_set(err, e == ENOTDIR ? BWK_E_INPUT : BWK_E_IO, e,
 					     "'%s': cannot open the directory '%.*s'", entry,
 					     (int)donelen, dir);
@@ -165,8 +168,7 @@ static int open_dir_walk(fs_writer *w, const char *dir, bool create, const char 
 	return fd;
 }
 
-static int open_dir(fs_writer *w, const char *dir, bool create, const char *entry,
-		    bwk_error **err)
+static int open_dir(fs_writer *w, const char *dir, bool create, const char *entry, bwk_error **err)
 {
 	if (!*dir)
 		return dup(w->rootfd);
@@ -181,8 +183,8 @@ static int open_dir(fs_writer *w, const char *dir, bool create, const char *entr
 		if (errno == ENOSYS || errno == EPERM || errno == E2BIG || errno == EINVAL)
 			w->no_openat2 = true; /* kernel < 5.6 or a seccomp filter */
 		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR && errno != EXDEV)
-			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot open '%s'",
-					     entry, dir);
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot open '%s'", entry,
+					     dir);
 		/* ENOENT: create the missing parts; ELOOP/EXDEV: find which component is
 		 * the symlink to say so. Both by the component walk. */
 	}
@@ -225,8 +227,8 @@ static int clear_slot(fs_writer *w, int pfd, const char *name, bool want_dir, co
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
 	if (bwk_remove_tree_at(pfd, name) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot replace the existing entry",
-				     path);
+		return bwk_error_set(err, BWK_E_IO, errno,
+				     "'%s': cannot replace the existing entry", path);
 	if (S_ISDIR(st.st_mode))
 		w->stale = true; /* the cached parent fd may be below what was removed */
 	return 0;
@@ -241,14 +243,16 @@ static int record_whiteout(fs_writer *w, int pfd, const char *name, const char *
 			int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 && errno == ENOENT) {
 				mkdirat(pfd, name, 0755);
-				fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				fd = openat(pfd, name,
+					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			}
 			if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0) {
 				int e = errno;
 				if (fd >= 0)
 					close(fd);
 				return bwk_error_set(err, BWK_E_IO, e,
-						     "'%s': cannot mark the directory opaque", path);
+						     "'%s': cannot mark the directory opaque",
+						     path);
 			}
 			close(fd);
 			return 0;
@@ -294,24 +298,18 @@ static int apply_opaque(fs_writer *w, const char *path, bwk_error **err)
 	return 0;
 }
 
-static int write_file(fs_writer *w, int pfd, const char *name, layer_stream *ls,
-		      const layer_entry *le, mode_t mode, bwk_error **err)
+static int copy_data(fs_writer *w, int fd, layer_stream *ls, const layer_entry *le, bwk_error **err)
 {
-	cleanup_close int fd =
-	    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
-	cleanup_free char *buf = xmalloc(BWK_STREAM_BUF);
-	uint64_t total = 0;
+	if (!w->buf)
+		w->buf = xmalloc(BWK_STREAM_BUF);
 	for (;;) {
-		ssize_t n = layer_stream_read(ls, buf, BWK_STREAM_BUF, err);
+		ssize_t n = layer_stream_read(ls, w->buf, BWK_STREAM_BUF, err);
 		if (n < 0)
 			return -1;
 		if (n == 0)
-			break;
-		total += (uint64_t)n;
+			return 0;
 		for (ssize_t off = 0; off < n;) {
-			ssize_t r = write(fd, buf + off, (size_t)(n - off));
+			ssize_t r = write(fd, w->buf + off, (size_t)(n - off));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
@@ -320,13 +318,21 @@ static int write_file(fs_writer *w, int pfd, const char *name, layer_stream *ls,
 			off += r;
 		}
 	}
+}
+
+/* Takes ownership of fd (created with O_EXCL|O_NOFOLLOW). */
+static int write_file(fs_writer *w, int ofd, layer_stream *ls, const layer_entry *le, mode_t mode,
+		      bwk_error **err)
+{
+	cleanup_close int fd = ofd;
+	if (le->e.size && copy_data(w, fd, ls, le, err) < 0)
+		return -1;
 	if (w->is_root && fchown(fd, le->e.uid, le->e.gid) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 	if (fchmod(fd, mode) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "'%s': chmod", le->path);
 	struct timespec ts[2] = {{le->e.mtime, 0}, {le->e.mtime, 0}};
 	futimens(fd, ts);
-	(void)total;
 	return 0;
 }
 
@@ -334,10 +340,11 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 {
 	const bwk_entry *e = &le->e;
 	if (le->dotdot)
-		return bwk_error_set(err, BWK_E_UNSAFE, 0,
-				     "an entry (resolved to '%s'%s%s) uses '..' to climb out of the "
-				     "image root: hostile archive, refusing",
-				     le->path, e->link ? ", link to " : "", e->link ? e->link : "");
+		return bwk_error_set(
+		    err, BWK_E_UNSAFE, 0,
+		    "an entry (resolved to '%s'%s%s) uses '..' to climb out of the "
+		    "image root: hostile archive, refusing",
+		    le->path, e->link ? ", link to " : "", e->link ? e->link : "");
 	if (le->hostile_whiteout)
 		return bwk_error_set(err, BWK_E_UNSAFE, 0,
 				     "'%s': a whiteout of '.', '..' or an aufs-internal name: "
@@ -375,6 +382,15 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 		mode &= ~(mode_t)06000;
 	}
 	vis_table_add(&w->created, le->path, VIS_PRESENT);
+	if (e->type == BWK_ENTRY_FILE) {
+		/* the common case, a new file: one openat, no lookup before it */
+		int fd =
+		    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return write_file(w, fd, ls, le, mode, err);
+		if (errno != EEXIST)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
+	}
 	int keep = clear_slot(w, pfd, name, e->type == BWK_ENTRY_DIR, le->path, err);
 	if (keep < 0)
 		return -1;
@@ -390,13 +406,18 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chmod", le->path);
 		return 0;
 	}
-	case BWK_ENTRY_FILE:
-		return write_file(w, pfd, name, ls, le, mode, err);
+	case BWK_ENTRY_FILE: {
+		int fd =
+		    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
+		return write_file(w, fd, ls, le, mode, err);
+	}
 	case BWK_ENTRY_SYMLINK:
 		if (symlinkat(le->link, pfd, name) < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': symlink", le->path);
-		if (w->is_root)
-			fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+		if (w->is_root && fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 		return 0;
 	case BWK_ENTRY_HARDLINK: {
 		char tdir[BWK_MAX_PATH + 1];
@@ -440,7 +461,8 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 			    (e->type == BWK_ENTRY_CHAR ? S_IFCHR : S_IFBLK) | (mode & 0777),
 			    makedev(le->devmajor, le->devminor)) < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': mknod", le->path);
-		fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+		if (fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 		return 0;
 	case BWK_ENTRY_FIFO:
 		if (mkfifoat(pfd, name, mode & 0777) < 0)
