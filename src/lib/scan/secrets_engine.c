@@ -399,15 +399,25 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 	size_t start = end > SEC_MAX_MATCH ? end - SEC_MAX_MATCH : 0;
 	if (start < w->done[id])
 		start = w->done[id];
-	size_t lim = b->len - end > SEC_MAX_MATCH ? end + SEC_MAX_MATCH : b->len;
+	/* A real match ending here makes Hyperscan report exactly this end, so the search for
+	 * it never needs bytes past `end`: searching a subject cut at `end` keeps the cost of a
+	 * prefilter false positive to the window behind it (and, with `done`, each byte is
+	 * searched about once per rule). The cut can fake a \b or $ at `end` and shorten a
+	 * greedy match, so the match found is re-run anchored on the real bytes. */
 	while (start < end) {
-		int rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, lim, start, 0, w->md, w->mctx);
+		int rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, end, start, 0, w->md, w->mctx);
 		if (rc < 0)
 			break; /* no match (or match limit hit): a prefilter false positive */
+		PCRE2_SIZE ms = pcre2_get_ovector_pointer(w->md)[0];
+		size_t lim = b->len - ms > SEC_MAX_MATCH ? ms + SEC_MAX_MATCH : b->len;
+		rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, lim, ms, PCRE2_ANCHORED, w->md,
+				 w->mctx);
+		if (rc < 0) {
+			start = ms + 1;
+			continue;
+		}
 		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
-		PCRE2_SIZE ms = ov[0], me = ov[1];
-		if (ms >= end)
-			break;
+		PCRE2_SIZE me = ov[1];
 		if (ms >= b->own_start && ms < b->own_end &&
 		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
 			w->failed = 1;
