@@ -51,7 +51,6 @@ static bool has(const hits *x, const char *id, const char *secret)
 	return false;
 }
 
-/* A path that a path-scoped rule accepts, so that its examples can be scanned as that file. */
 /* A path that a path-scoped rule accepts, so that its examples can be scanned as that file
  * (the canonical credential paths of tests/tools/check_secret_rules.py and a few more). */
 static const char *const candidate_paths[] = {"root/.docker/config.json",
