@@ -567,6 +567,50 @@ static void test_binary_and_archive(void **state)
 	free(rules);
 }
 
+static void test_database_cache(void **state)
+{
+	(void)state;
+	char *dir = mkroot();
+	setenv("BULWARK_CACHE_DIR", dir, 1);
+	const char *t = "k=" TOK "\n";
+	bwk_secrets *s = load(NULL); /* compiles and stores */
+	bwk_secrets_free(s);
+	char *cmd = xasprintf("ls %s/hs/*.db >/dev/null", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL); /* loads */
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	/* a corrupt cache file is ignored and replaced */
+	cmd = xasprintf("for f in %s/hs/*.db; do head -c 100 /dev/urandom > $f; done", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	cmd = xasprintf("test $(stat -c %%s %s/hs/*.db) -gt 1000", dir); /* rewritten */
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	/* a cache file others can write is not trusted: compiled again and replaced */
+	cmd = xasprintf("chmod 666 %s/hs/*.db", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	cmd = xasprintf("test $(stat -c %%a %s/hs/*.db) = 600", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	unsetenv("BULWARK_CACHE_DIR");
+	cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -582,6 +626,7 @@ int main(void)
 	    cmocka_unit_test(test_user_rules_errors),
 	    cmocka_unit_test(test_block_boundaries),
 	    cmocka_unit_test(test_binary_and_archive),
+	    cmocka_unit_test(test_database_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
