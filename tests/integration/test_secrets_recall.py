@@ -51,7 +51,7 @@ def placements(rule, idx, text):
     d = f"recall/{rule['id']}/{idx}"
     out = [
         (f"{d}/deleted/{base}", text.encode(), "deleted"),
-        (f"{d}/crlf/{base}", text.replace("\n", "\r\n").encode(), "crlf"),
+        (f"{d}/crlf/{base}", re.sub(r"(?<!\r)\n", "\r\n", text).encode(), "crlf"),
         (f"{d}/long/{base}", ("#" + "x" * 300_000 + "\n" + text).encode(), "long"),
     ]
     return out
