@@ -51,56 +51,61 @@ static bool has(const hits *x, const char *id, const char *secret)
 	return false;
 }
 
-/* A path that a path-scoped rule accepts, so that its examples can be scanned as that file. */
-static const char *const candidate_paths[] = {".npmrc",
-					      "home/app/.npmrc",
-					      ".pypirc",
+/* A path that a path-scoped rule accepts, so that its examples can be scanned as that file
+ * (the canonical credential paths of tests/tools/check_secret_rules.py and a few more). */
+static const char *const candidate_paths[] = {"root/.docker/config.json",
+					      "home/app/.docker/config.json",
+					      "run/containers/0/auth.json",
+					      "root/.npmrc",
+					      "app/.npmrc",
+					      "app/.yarnrc.yml",
 					      "root/.pypirc",
-					      ".netrc",
 					      "root/.netrc",
-					      "root/_netrc",
-					      ".git-credentials",
+					      "home/ci/_netrc",
 					      "root/.git-credentials",
 					      "root/.aws/credentials",
-					      ".aws/credentials",
-					      "root/.docker/config.json",
-					      ".docker/config.json",
-					      "root/.kube/config",
-					      ".kube/config",
-					      "etc/kubernetes/admin.conf",
-					      "app/kubeconfig",
-					      "app/kubeconfig.yaml",
-					      "app/.env",
-					      ".env",
-					      "app/.env.production",
-					      "etc/shadow",
-					      "etc/gshadow",
 					      "root/.s3cfg",
+					      "root/.kube/config",
+					      "etc/kubernetes/admin.conf",
+					      "app/.env",
+					      "srv/app/.env.production",
+					      "etc/shadow",
+					      "etc/shadow-",
+					      "etc/nginx/.htpasswd",
+					      "var/www/.htpasswd",
 					      "root/.pgpass",
-					      ".pgpass",
 					      "root/.my.cnf",
+					      "etc/mysql/debian.cnf",
+					      "etc/redis/redis.conf",
+					      "root/.m2/settings.xml",
+					      "app/gradle.properties",
+					      "root/.nuget/NuGet/NuGet.Config",
+					      "root/.composer/auth.json",
+					      "usr/local/tomcat/conf/tomcat-users.xml",
+					      "root/.azure/msal_token_cache.json",
+					      "app/mysite/settings.py",
+					      "app/config/master.key",
+					      "app/config/credentials/production.key",
+					      "etc/app/config.yaml",
+					      "opt/app/application.properties",
+					      "app/appsettings.json",
+					      "etc/gshadow",
 					      "app/config/database.yml",
 					      "root/.config/gh/hosts.yml",
 					      "root/.gem/credentials",
-					      "root/.m2/settings.xml",
-					      "root/.gradle/gradle.properties",
-					      "root/.composer/auth.json",
 					      "root/.cargo/credentials.toml",
-					      "root/.cargo/credentials",
 					      "app/terraform.tfvars",
 					      "root/.terraformrc",
 					      "root/.config/rclone/rclone.conf",
-					      "root/.htpasswd",
-					      "etc/nginx/.htpasswd",
 					      "app/wp-config.php",
 					      "root/.ssh/id_rsa",
 					      "root/.vault-token",
 					      "root/.bash_history",
-					      "app/.yarnrc.yml",
-					      "app/.yarnrc",
 					      "etc/ppp/chap-secrets",
-					      "etc/openvpn/auth.txt",
-					      "root/.config/hub",
+					      "app/kubeconfig",
+					      ".npmrc",
+					      ".netrc",
+					      ".env",
 					      NULL};
 
 static const char *path_for(const sec_rule *r, pcre2_match_data *md)
@@ -562,6 +567,50 @@ static void test_binary_and_archive(void **state)
 	free(rules);
 }
 
+static void test_database_cache(void **state)
+{
+	(void)state;
+	char *dir = mkroot();
+	setenv("BULWARK_CACHE_DIR", dir, 1);
+	const char *t = "k=" TOK "\n";
+	bwk_secrets *s = load(NULL); /* compiles and stores */
+	bwk_secrets_free(s);
+	char *cmd = xasprintf("ls %s/hs/*.db >/dev/null", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL); /* loads */
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	/* a corrupt cache file is ignored and replaced */
+	cmd = xasprintf("for f in %s/hs/*.db; do head -c 100 /dev/urandom > $f; done", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	cmd = xasprintf("test $(stat -c %%s %s/hs/*.db) -gt 1000", dir); /* rewritten */
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	/* a cache file others can write is not trusted: compiled again and replaced */
+	cmd = xasprintf("chmod 666 %s/hs/*.db", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	s = load(NULL);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	bwk_secrets_free(s);
+	cmd = xasprintf("test $(stat -c %%a %s/hs/*.db) = 600", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	unsetenv("BULWARK_CACHE_DIR");
+	cmd = xasprintf("rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -577,6 +626,7 @@ int main(void)
 	    cmocka_unit_test(test_user_rules_errors),
 	    cmocka_unit_test(test_block_boundaries),
 	    cmocka_unit_test(test_binary_and_archive),
+	    cmocka_unit_test(test_database_cache),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

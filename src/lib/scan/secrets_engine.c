@@ -152,9 +152,9 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 	if (builtin &&
 	    sec_rules_parse(&s->rs, builtin, builtin_len, "built-in rules", false, err) < 0)
 		return bwk_error_wrap(err, "loading the built-in secret rules");
+	cleanup_free char *text = NULL;
+	size_t len = 0;
 	if (user_rules) {
-		cleanup_free char *text = NULL;
-		size_t len = 0;
 		if (sec_rules_read_user(user_rules, &text, &len, err) < 0)
 			return -1;
 		if (text && sec_rules_parse(&s->rs, text, len, user_rules, true, err) < 0)
@@ -164,9 +164,16 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 	}
 	if (sec_rules_compile(&s->rs, err) < 0)
 		return -1;
-	if (build_db(&s->rs, false, &s->db_all, err) < 0 ||
-	    build_db(&s->rs, true, &s->db_path, err) < 0)
-		return -1;
+	const char *texts[2] = {builtin, text};
+	size_t lens[2] = {builtin ? builtin_len : 0, len};
+	cleanup_free char *cache = sec_cache_path(texts, lens, 2);
+	if (!cache || sec_cache_load(cache, &s->db_all, &s->db_path) < 0) {
+		if (build_db(&s->rs, false, &s->db_all, err) < 0 ||
+		    build_db(&s->rs, true, &s->db_path, err) < 0)
+			return -1;
+		if (cache)
+			sec_cache_store(cache, s->db_all, s->db_path);
+	}
 	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < s->rs.n; i++)
 		if (s->rs.rules[i].path_re)
@@ -383,6 +390,8 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 	(void)flags;
 	bwk_secrets_worker *w = ctx;
 	const sec_block *b = w->b;
+	if (id >= w->s->rs.n)
+		return 0; /* cannot happen with a database built from these rules */
 	const sec_rule *r = &w->s->rs.rules[id];
 	if (r->path_re && !w->path_ok[id])
 		return 0;
@@ -399,15 +408,25 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 	size_t start = end > SEC_MAX_MATCH ? end - SEC_MAX_MATCH : 0;
 	if (start < w->done[id])
 		start = w->done[id];
-	size_t lim = b->len - end > SEC_MAX_MATCH ? end + SEC_MAX_MATCH : b->len;
+	/* A real match ending here makes Hyperscan report exactly this end, so the search for
+	 * it never needs bytes past `end`: searching a subject cut at `end` keeps the cost of a
+	 * prefilter false positive to the window behind it (and, with `done`, each byte is
+	 * searched about once per rule). The cut can fake a \b or $ at `end` and shorten a
+	 * greedy match, so the match found is re-run anchored on the real bytes. */
 	while (start < end) {
-		int rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, lim, start, 0, w->md, w->mctx);
+		int rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, end, start, 0, w->md, w->mctx);
 		if (rc < 0)
 			break; /* no match (or match limit hit): a prefilter false positive */
+		PCRE2_SIZE ms = pcre2_get_ovector_pointer(w->md)[0];
+		size_t lim = b->len - ms > SEC_MAX_MATCH ? ms + SEC_MAX_MATCH : b->len;
+		rc = pcre2_match(r->re, (PCRE2_SPTR)b->data, lim, ms, PCRE2_ANCHORED, w->md,
+				 w->mctx);
+		if (rc < 0) {
+			start = ms + 1;
+			continue;
+		}
 		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
-		PCRE2_SIZE ms = ov[0], me = ov[1];
-		if (ms >= end)
-			break;
+		PCRE2_SIZE me = ov[1];
 		if (ms >= b->own_start && ms < b->own_end &&
 		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
 			w->failed = 1;

@@ -113,6 +113,13 @@ bool sec_path_allowed(const bwk_secrets *s, const char *path);
 int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
 		   bwk_error **err);
 
+/* ---- secrets_cache.c ---- */
+
+/* Cache file for the databases compiled from these rule texts (NULL: no trusted cache). */
+char *sec_cache_path(const char *const *texts, const size_t *lens, size_t n);
+int sec_cache_load(const char *path, hs_database_t **all, hs_database_t **bypath);
+void sec_cache_store(const char *path, const hs_database_t *all, const hs_database_t *bypath);
+
 /* Newlines in [p, p+n). */
 size_t sec_count_lines(const char *p, size_t n);
 

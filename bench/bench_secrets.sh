@@ -1,0 +1,100 @@
+#!/bin/sh
+# Secret scan throughput on a >= 300 MiB (uncompressed) gzip-layered docker-save image built
+# from this machine's /usr (text, binaries, compressed docs: a realistic mix), against:
+#   gunzip   `gzip -dc` of every layer to /dev/null (the floor: decompression)
+#   rg       `gzip -dc | rg -a` with the rule regexes as an ASCII pattern file
+# A = bulwark scan -j1 on one core (taskset -c 0); B = gzip -dc on one core; then
+# A2 = bulwark -j2 on two cores vs the same one-core gunzip. Runs alternate A B A B.
+# Targets (issue 4): A/gunzip <= 1.25, A < rg, A2/gunzip < 1.
+set -eu
+BULWARK=${BULWARK:?set BULWARK to the bulwark binary}
+top=$(cd "$(dirname "$0")/.." && pwd)
+cache=${BWK_BENCH_CACHE:-/tmp/bulwark-bench-secrets}
+runs=${BWK_BENCH_RUNS:-3}
+mkdir -p "$cache"
+
+if [ ! -f "$cache/image.tar" ]; then
+	echo "building the benchmark image in $cache (once)..."
+	/usr/bin/python3 - "$cache" "$top" <<'EOF'
+import os, sys, tarfile, subprocess
+cache, top = sys.argv[1], sys.argv[2]
+sys.path.insert(0, os.path.join(top, "tests", "integration"))
+import image_util as u
+roots = [["usr/share"], ["usr/include", "usr/lib/python3"], ["usr/bin", "usr/libexec"]]
+cap = 120 << 20  # uncompressed bytes per layer
+layers = []
+for i, dirs in enumerate(roots):
+    tpath = os.path.join(cache, f"layer{i}.tar")
+    size = 0
+    with tarfile.open(tpath, "w", format=tarfile.PAX_FORMAT) as t:
+        for d in dirs:
+            for dp, dn, fn in os.walk("/" + d):
+                dn.sort()
+                for f in sorted(fn):
+                    p = os.path.join(dp, f)
+                    if not os.path.isfile(p) or os.path.islink(p):
+                        continue
+                    st = os.stat(p)
+                    if size + st.st_size > cap:
+                        continue
+                    try:
+                        t.add(p, arcname=p.lstrip("/"), recursive=False)
+                    except OSError:
+                        continue
+                    size += st.st_size
+    subprocess.run(["gzip", "-6", "-f", "-n", tpath], check=True)
+    blob = open(tpath + ".gz", "rb").read()
+    raw = subprocess.run(["gzip", "-dc", tpath + ".gz"], capture_output=True, check=True).stdout
+    layers.append(u.Layer(raw_tar=raw, comp="gzip", blob=blob))
+u.docker_save(os.path.join(cache, "image.tar"), layers)
+EOF
+fi
+
+layers=$(ls "$cache"/layer*.tar.gz)
+total=$(for l in $layers; do gzip -dc "$l" | wc -c; done | awk '{s+=$1} END {print s}')
+echo "image: $(du -m "$cache/image.tar" | cut -f1) MiB compressed, $((total / 1048576)) MiB uncompressed, $(echo $layers | wc -w) gzip layers"
+
+# The rule regexes as an rg pattern file (rg has no per-pattern (?i): make it a group flag).
+/usr/bin/python3 -c "
+import yaml, sys
+for r in yaml.safe_load(open('$top/rules/secrets.yaml'))['rules']:
+    print(r['regex'])" >"$cache/patterns.txt"
+echo "patterns: $(wc -l <"$cache/patterns.txt") regexes"
+
+now() { date +%s.%N; }
+t_a=0
+t_b=0
+t_c=0
+t_d=0
+i=0
+while [ $i -lt "$runs" ]; do
+	s=$(now)
+	taskset -c 0 "$BULWARK" scan -q -j 1 --fail-on none -o /dev/null "$cache/image.tar"
+	e=$(now)
+	t_a=$(echo "$t_a + $e - $s" | bc)
+	s=$(now)
+	for l in $layers; do taskset -c 0 gzip -dc "$l" >/dev/null; done
+	e=$(now)
+	t_b=$(echo "$t_b + $e - $s" | bc)
+	s=$(now)
+	for l in $layers; do
+		taskset -c 0 sh -c "gzip -dc '$l' | rg -a -c -f '$cache/patterns.txt' >/dev/null || true"
+	done
+	e=$(now)
+	t_c=$(echo "$t_c + $e - $s" | bc)
+	s=$(now)
+	taskset -c 0,1 "$BULWARK" scan -q -j 2 --fail-on none -o /dev/null "$cache/image.tar"
+	e=$(now)
+	t_d=$(echo "$t_d + $e - $s" | bc)
+	i=$((i + 1))
+done
+mib=$(echo "$total / 1048576" | bc -l)
+report() { # name seconds
+	printf '%-34s %7.2f s  %7.1f MiB/s  %5.2fx gunzip\n' "$1" "$(echo "$2 / $runs" | bc -l)" \
+		"$(echo "$mib * $runs / $2" | bc -l)" "$(echo "$2 / $t_b" | bc -l)"
+}
+report "gzip -dc (1 core)" "$t_b"
+report "bulwark scan -j1 (1 core)" "$t_a"
+report "gzip -dc | rg -a (1 core)" "$t_c"
+report "bulwark scan -j2 (2 cores)" "$t_d"
+printf 'bulwark vs rg on one core: %.2fx faster\n' "$(echo "$t_c / $t_a" | bc -l)"
