@@ -713,10 +713,11 @@ static int ck_env(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 		return 0;
 	for (size_t i = 0; i < w->nenv; i++) {
 		const wl_env *e = &w->env[i];
-		/* scan "NAME=value" so that rules keyed on the variable name apply */
+		/* scan "NAME=value" as a line of a .env file: the variable name feeds the rules
+		 * keyed on it, and the path selects the rules scoped to configuration files */
 		cleanup_free char *line = xasprintf("%s=%s", e->name, e->value);
 		env_cb_ctx x = {c, w, e};
-		if (bwk_secrets_scan(c->secrets, NULL, line, strlen(line), env_hit, &x, err) < 0)
+		if (bwk_secrets_scan(c->secrets, ".env", line, strlen(line), env_hit, &x, err) < 0)
 			return -1;
 	}
 	return 0;
