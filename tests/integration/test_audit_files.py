@@ -153,3 +153,78 @@ def test_usage_errors(bulwark):
     p = bulwark("audit", "--timeout", "0", "daemon", check=2)
     p = bulwark("help", "audit", check=0)
     assert "docker inspect" in p.stdout and "--daemon-config" in p.stdout
+
+
+def test_compose_long_syntax(bulwark, tmp_path):
+    f = tmp_path / "compose.yaml"
+    f.write_text("""
+services:
+  app:
+    image: app@sha256:%s
+    user: "1000"
+    read_only: true
+    cap_drop: [ALL]
+    security_opt: [no-new-privileges:true]
+    mem_limit: 128m
+    cpus: 1
+    pids_limit: 50
+    volumes:
+      - type: bind
+        source: /var/lib/docker
+        target: /docker
+        read_only: true
+      - type: bind
+        source: /srv/data
+        target: /data
+        bind: {propagation: rshared}
+      - type: volume
+        source: cache
+        target: /cache
+    ports:
+      - target: 3306
+        published: 3306
+        protocol: tcp
+      - target: 5432
+        published: 5432
+        host_ip: 127.0.0.1
+      - "[::]:6379:6379"
+      - "[::1]:27017:27017"
+    environment:
+      - AWS_ACCESS_KEY_ID=AKIAIOSFODNN7REALKEY
+      - LOG_LEVEL=debug
+    deploy:
+      restart_policy: {condition: any}
+""" % ("cd" * 32))
+    found = audit_json(bulwark, f)
+    keys = {(x["id"], x["location"]["key"]) for x in found}
+    assert ("sensitive-host-mount", "services.app.volumes[0]") in keys
+    assert ("mount-propagation-shared", "services.app.volumes[1]") in keys
+    ports = sorted(k for i, k in keys if i == "admin-port-exposed")
+    assert ports == ["services.app.ports[0]", "services.app.ports[2]"]
+    assert ("secret-in-env", "services.app.environment[0]") in keys
+    assert ("restart-unbounded", "services.app") in keys
+    assert ids(found, "medium") == ["admin-port-exposed", "mount-propagation-shared",
+                                    "secret-in-env", "sensitive-host-mount"]
+
+
+def test_inspect_binds_without_mounts(bulwark, tmp_path):
+    """Older or trimmed inspect output without the top-level Mounts list."""
+    doc = json.loads((FIX / "inspect" / "hardened.json").read_text())
+    del doc[0]["Mounts"]
+    doc[0]["HostConfig"]["Binds"] = ["/etc:/host-etc:ro", "named:/data", "/srv/x:/x:rw,rshared"]
+    f = tmp_path / "i.json"
+    f.write_text(json.dumps(doc))
+    found = audit_json(bulwark, f)
+    keys = {(x["id"], x["location"]["key"]) for x in found}
+    assert ("sensitive-host-mount", "[0].HostConfig.Binds[0]") in keys
+    assert ("mount-propagation-shared", "[0].HostConfig.Binds[2]") in keys
+    assert len([k for k in keys if k[0] == "sensitive-host-mount"]) == 1
+
+
+def test_same_service_in_two_files(bulwark, tmp_path):
+    """Findings of identical services in different files are not merged."""
+    for n in ("a", "b"):
+        (tmp_path / f"{n}.yaml").write_text("services:\n  web:\n    privileged: true\n")
+    p = bulwark("audit", "--format", "json", tmp_path / "a.yaml", tmp_path / "b.yaml", check=1)
+    priv = [f for f in json.loads(p.stdout)["findings"] if f["id"] == "privileged-container"]
+    assert len(priv) == 2

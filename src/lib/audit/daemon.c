@@ -115,7 +115,8 @@ static int add(dctx *d, const bwk_rule *r, int sev, const char *key, const char 
 	return aud_audit_add(d->out, r, sev, d->target, key, 0, msg, NULL, err);
 }
 
-/* A boolean setting: the live engine's answer when there is one, else the configuration. */
+/* A boolean setting from daemon.json with the dockerd flags applied (the engine's /info does
+ * not report these; the callers prefer /info where it does). */
 static tri setting(dctx *d, const char *key)
 {
 	return aud_js_tri(d->cfg, key);

@@ -81,13 +81,9 @@ static void short_port(workload *w, const char *spec, const char *key)
 	if (n == 1) {
 		cont = (unsigned)strtoul(parts[0], NULL, 10);
 	} else if (n == 2) {
-		if (ip) {
-			host = (unsigned)strtoul(parts[0], NULL, 10);
-			cont = (unsigned)strtoul(parts[1], NULL, 10);
-		} else {
-			host = (unsigned)strtoul(parts[0], NULL, 10);
-			cont = (unsigned)strtoul(parts[1], NULL, 10);
-		}
+		/* "HOST:CONTAINER", or "[IPv6]:HOST:CONTAINER" with the address split off above */
+		host = (unsigned)strtoul(parts[0], NULL, 10);
+		cont = (unsigned)strtoul(parts[1], NULL, 10);
 	} else if (n == 3) {
 		ip = parts[0];
 		host = (unsigned)strtoul(parts[1], NULL, 10);
