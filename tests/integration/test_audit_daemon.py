@@ -204,6 +204,14 @@ def insecure_dockerd(dockerd_factory):
 
 def test_live_insecure_daemon(bulwark, insecure_dockerd, tmp_path):
     d = insecure_dockerd
+    # exactly what was set up: the TCP listener and experimental, plus the defaults this
+    # daemon.json leaves alone (no default bridge, so icc does not apply)
+    cfg_only = audit_json(bulwark, "daemon", "--host", d.host, "--data", empty_data(tmp_path))
+    assert ids(cfg_only) == ["daemon-default-ulimits-unset", "daemon-experimental",
+                             "daemon-live-restore-off", "daemon-log-driver",
+                             "daemon-no-new-privileges-off", "daemon-tcp-no-tls",
+                             "daemon-userland-proxy-on", "daemon-userns-remap-off"], cfg_only
+    assert ids(cfg_only, "medium") == ["daemon-tcp-no-tls"]
     found = audit_json(bulwark, "daemon", "--host", d.host)
     by = {}
     for f in found:

@@ -139,6 +139,9 @@ def test_exit_status_and_formats(bulwark, tmp_path):
     sarif = json.loads(out.read_text())
     rules = {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
     assert "privileged-container" in rules
+    loc = sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"].endswith("tests/fixtures/audit/compose/risky.yaml")
+    assert not loc["artifactLocation"]["uri"].startswith("/") and loc["region"]["startLine"] > 1
     p = bulwark("audit", "-v", risky, check=1)
     assert "CIS Docker Benchmark 5.4" in p.stdout and "Pod Security Standards" in p.stdout
 

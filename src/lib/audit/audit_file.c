@@ -156,10 +156,15 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 	size_t len = 0;
 	if (bwk_read_file_at(AT_FDCWD, path, MAX_WL_INPUT, true, &data, &len, err) < 0)
 		return -1;
-	/* the file's absolute path is the finding's path (reports show it with its line), and
-	 * keeps the same service in two files two findings */
-	cleanup_free char *real = realpath(path, NULL);
-	return audit_buffer_at(path, real ? real + 1 : path, data, len, BWK_WL_AUTO, o, out, err);
+	/* the file as named is the finding's path: reports show it with the line, SARIF uses it
+	 * as a repository-relative URI, and it keeps the same service in two files two
+	 * findings (paths are stored without a leading slash, like paths in an image) */
+	const char *rel = path;
+	while (rel[0] == '.' && rel[1] == '/')
+		rel += 2;
+	while (rel[0] == '/')
+		rel++;
+	return audit_buffer_at(path, *rel ? rel : path, data, len, BWK_WL_AUTO, o, out, err);
 }
 
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)
