@@ -256,3 +256,27 @@ def test_live_hardened_daemon(bulwark, dockerd_factory, tmp_path):
     assert any(f["id"].startswith("CVE-") for f in found)
     assert not [f for f in found if f["id"].startswith("daemon-") and
                 f["severity"] in ("medium", "high", "critical")]
+
+
+def test_systemd_unit_when_dockerd_is_not_running(bulwark, tmp_path):
+    root = tmp_path / "root"
+    unit = root / "lib" / "systemd" / "system" / "docker.service"
+    unit.parent.mkdir(parents=True)
+    unit.write_text("[Unit]\nDescription=Docker\n[Service]\nType=notify\n"
+                    "ExecStart=/usr/bin/dockerd -H fd:// \\\n  -H tcp://0.0.0.0:2375 "
+                    "--containerd=/run/containerd/containerd.sock\n")
+    proc = tmp_path / "proc"
+    (proc / "77").mkdir(parents=True)
+    (proc / "77" / "comm").write_text("sshd\n")
+    (proc / "77" / "cmdline").write_bytes(b"sshd\0")
+    cfg = _write(tmp_path, HARDENED_CFG)
+    args = ["daemon", "--no-engine", "--no-probe", "--daemon-config", cfg, "--proc-root", proc,
+            "--root", root]
+    found = audit_json(bulwark, *args)
+    assert ids(found) == ["daemon-tcp-no-tls"]
+    # a drop-in that resets ExecStart replaces the command line
+    dropin = root / "etc" / "systemd" / "system" / "docker.service.d"
+    dropin.mkdir(parents=True)
+    (dropin / "override.conf").write_text(
+        "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// --experimental\n")
+    assert ids(audit_json(bulwark, *args)) == ["daemon-experimental"]

@@ -386,7 +386,9 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	daemon_proc proc = {0};
-	aud_daemon_find_process(aud_opt_proc_root(o), eng.socket_path, &proc);
+	/* the running dockerd's flags, else the ones its systemd unit would pass */
+	if (!aud_daemon_find_process(aud_opt_proc_root(o), eng.socket_path, &proc))
+		aud_daemon_from_unit(o, &proc);
 	json_auto_t *cfg = NULL;
 	const char *cfg_path = o ? o->daemon_config : NULL;
 	bool required = cfg_path != NULL;

@@ -8,6 +8,7 @@
 
 #include <jansson.h>
 
+#include "bulwark/audit.h"
 #include "bulwark/error.h"
 
 /* A running dockerd found in /proc. */
@@ -20,6 +21,9 @@ typedef struct daemon_proc {
 /* Find the dockerd serving unix socket `want_sock` (NULL: the first dockerd). 1 found, 0 not. */
 int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out);
 void aud_daemon_proc_free(daemon_proc *p);
+
+/* The dockerd command line from the docker.service unit and its drop-ins under ROOT. */
+int aud_daemon_from_unit(const bwk_audit_opts *o, daemon_proc *out);
 
 /* Overlay dockerd flags onto a daemon.json object (flags win). */
 void aud_daemon_apply_cmdline(json_t *cfg, char *const *argv, size_t argc);
