@@ -15,3 +15,7 @@ for f in "$fx"/k8s/*.yaml; do cp "$f" "$c/fuzz_yaml_tree/k8s-$(basename "$f")"; 
 printf 'a: &a [x, x]\nb: &b [*a, *a]\nc: [*b, *b]\n' >"$c/fuzz_yaml_tree/aliases.yaml"
 printf 'base: &b {x: 1}\ns:\n  <<: [*b, {y: 2}]\n  x: 3\n' >"$c/fuzz_yaml_tree/merge.yaml"
 printf -- '--- 1\n--- [a, {b: c}]\n--- !!str 5\n...\n' >"$c/fuzz_yaml_tree/stream.yaml"
+mkdir -p "$c/fuzz_audit_daemon"
+printf '[Service]\nExecStart=/usr/bin/dockerd -H fd:// \\\n  -H tcp://0.0.0.0:2375 --icc=false --insecure-registry "10.0.0.1:5000"\n' >"$c/fuzz_audit_daemon/unit"
+printf '[Service]\nExecStart=\nExecStart=-/usr/bin/dockerd --experimental --log-opt max-size=10m -D\n' >"$c/fuzz_audit_daemon/reset"
+printf '{"icc": false, "hosts": ["tcp://127.0.0.1:2376"], "tls": true, "default-ulimits": {"nofile": {"Hard": 1}}, "log-opts": {"max-size": "1m"}}' >"$c/fuzz_audit_daemon/config.json"
