@@ -14,8 +14,8 @@
 #include "bulwark/audit.h"
 
 static char root[64];
-static const char *const dirs[] = {"proc", "etc", "etc/docker", "lib", "lib/systemd",
-				   "lib/systemd/system"};
+static const char *const dirs[] = {"proc", "etc",	  "etc/docker",
+				   "lib",  "lib/systemd", "lib/systemd/system"};
 
 /* leave nothing behind in /tmp when the fuzzer exits */
 static void cleanup(void)
