@@ -11,6 +11,7 @@
 const cli_cmd cli_commands[] = {
     {"scan", "audit an image or root filesystem: secrets, risky settings, integrity",
      cmd_scan_usage, cmd_scan},
+    {"run", "run an image in a hardened, daemonless, rootless container", cmd_run_usage, cmd_run},
     {NULL, NULL, NULL, NULL},
 };
 
