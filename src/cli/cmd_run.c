@@ -307,8 +307,9 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		case 'v':
 			if (s->nbinds >= MAX_LIST || parse_volume(optarg, &o->binds[s->nbinds]) < 0)
-				return cli_usage_error(self, "bad --volume '%s' (SRC:DST[:ro|rw], "
-							     "absolute paths)",
+				return cli_usage_error(self,
+						       "bad --volume '%s' (SRC:DST[:ro|rw], "
+						       "absolute paths)",
 						       optarg);
 			s->nbinds++;
 			break;
@@ -318,7 +319,8 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		case OPT_SECRET: {
 			char *eq = strchr(optarg, '=');
 			if (!eq || eq == optarg || !eq[1] || s->nsecrets >= MAX_LIST)
-				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)", optarg);
+				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)",
+						       optarg);
 			o->secrets[s->nsecrets].name = xstrndup(optarg, (size_t)(eq - optarg));
 			o->secrets[s->nsecrets].file = eq + 1;
 			s->nsecrets++;
@@ -361,7 +363,8 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			else if (!strcmp(optarg, "host"))
 				s->net = BWK_NET_HOST;
 			else
-				return cli_usage_error(self, "bad --net '%s' (none or host)", optarg);
+				return cli_usage_error(self, "bad --net '%s' (none or host)",
+						       optarg);
 			break;
 		case 'q':
 			s->quiet = true;
@@ -396,8 +399,9 @@ static void warn_relaxed(const run_opts *o)
 	uint64_t extra = s->caps & ~bwk_sandbox_default_caps();
 	for (int c = 0; c < 64; c++)
 		if (extra & (1ull << c))
-			warn(o, "--cap-add %s: the container gains a capability bulwark withholds "
-				"by default",
+			warn(o,
+			     "--cap-add %s: the container gains a capability bulwark withholds "
+			     "by default",
 			     bwk_cap_name(c) ? bwk_cap_name(c) : "?");
 	if (s->read_write)
 		warn(o, "--read-write: the root filesystem is writable (changes are discarded at "
@@ -411,8 +415,7 @@ static void warn_relaxed(const run_opts *o)
 			"ignored by pid 1");
 }
 
-static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, int argc,
-		     char **argv)
+static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, int argc, char **argv)
 {
 	cleanup_error bwk_error *err = NULL;
 	int r = parse_args(self, o, argc, argv);
@@ -435,8 +438,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 			first++;
 		struct stat st;
 		if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "bulwark: image %s: not a root filesystem directory (image "
-					"archives need the image module)\n",
+			fprintf(stderr,
+				"bulwark: image %s: not a root filesystem directory (image "
+				"archives need the image module)\n",
 				rootfs);
 			return EXIT_USAGE;
 		}
@@ -463,9 +467,10 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	for (size_t i = 0; i < o->env_args.n; i++)
 		env_set(env, o->env_args.v[i]);
 	if (!env_has(env, "HOME"))
-		env_set(env, s->user && s->user[0] && strcmp(s->user, "0") && strcmp(s->user, "root")
-				 ? "HOME=/"
-				 : "HOME=/root");
+		env_set(env,
+			s->user && s->user[0] && strcmp(s->user, "0") && strcmp(s->user, "root")
+			    ? "HOME=/"
+			    : "HOME=/root");
 	s->env = (const char *const *)env->v;
 	warn_relaxed(o);
 

@@ -32,12 +32,12 @@ static int wait_for_host(sbx_ctx *ctx)
 {
 	char byte;
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * 128)];
+		char buf[CMSG_SPACE(sizeof(int) * 160)];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {&byte, 1};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			    .msg_controllen = sizeof u.buf};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
 	ssize_t n;
 	do
 		n = recvmsg(ctx->sync_fd, &mh, MSG_CMSG_CLOEXEC);
@@ -47,9 +47,9 @@ static int wait_for_host(sbx_ctx *ctx)
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfd == ctx->nlowers) {
-			memcpy(ctx->lower_fds, CMSG_DATA(c), nfd * sizeof(int));
-			ctx->lowers_detached = true;
+		if (nfd == ctx->nlowers + ctx->spec->nbinds) {
+			memcpy(ctx->mnt_fds, CMSG_DATA(c), nfd * sizeof(int));
+			ctx->detached = true;
 		}
 	}
 	return 0;
@@ -159,12 +159,6 @@ static void exec_workload(const sbx_ctx *ctx)
 			close(null);
 		}
 	}
-	if (ctx->cg.mode == SBX_CG_NONE) {
-		/* no cgroup (unprivileged on a v1 host): per-uid process and per-process memory
-		 * ceilings still stop a fork bomb or a hog from taking the host down */
-		set_limit(RLIMIT_NPROC, ctx->pids);
-		set_limit(RLIMIT_AS, ctx->memory);
-	}
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
@@ -202,6 +196,14 @@ static void exec_workload(const sbx_ctx *ctx)
 			sbx_child_error("loading the seccomp filter: %s", strerror(-r));
 			_exit(EXIT_RUNTIME);
 		}
+	}
+	if (ctx->cg.mode == SBX_CG_NONE) {
+		/* no cgroup (unprivileged on a v1 host): per-uid process and per-process memory
+		 * ceilings still stop a fork bomb or a hog from taking the host down. Last thing
+		 * before exec: an address-space limit would break a sanitizer build of ourselves.
+		 */
+		set_limit(RLIMIT_NPROC, ctx->pids);
+		set_limit(RLIMIT_AS, ctx->memory);
 	}
 	int e = exec_in_path(s->argv, s->env);
 	sbx_child_error("exec %s: %s", s->argv[0],

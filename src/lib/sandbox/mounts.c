@@ -69,8 +69,8 @@ static int mkdir_in_root(int rootfd, const char *path)
 		if (d < 0 && errno == ENOENT) {
 			char *slash = strrchr(buf, '/');
 			*slash = 0;
-			cleanup_close int parent = openat2_in(rootfd, buf[0] ? buf : "/",
-							      O_PATH | O_DIRECTORY, 0);
+			cleanup_close int parent =
+			    openat2_in(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY, 0);
 			*slash = '/';
 			if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
 				return -1;
@@ -138,12 +138,29 @@ static int mount_in(int rootfd, const char *dst, const char *src, const char *ty
 
 /* Docker's masked paths plus kernel address and page-state leaks. */
 static const char *const masked[] = {
-    "/proc/acpi",	  "/proc/asound",	 "/proc/interrupts",   "/proc/kcore",
-    "/proc/keys",	  "/proc/latency_stats", "/proc/sched_debug",  "/proc/scsi",
-    "/proc/timer_list",	  "/proc/timer_stats",	 "/proc/kallsyms",     "/proc/kpagecount",
-    "/proc/kpageflags",	  "/proc/kpagecgroup",	 "/proc/vmallocinfo",  "/proc/config.gz",
-    "/proc/kmsg",	 "/sys/firmware",      "/sys/devices/virtual/powercap",
-    "/sys/kernel/debug",  "/sys/kernel/security", "/sys/kernel/tracing", "/sys/fs/bpf",
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/interrupts",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/kallsyms",
+    "/proc/kpagecount",
+    "/proc/kpageflags",
+    "/proc/kpagecgroup",
+    "/proc/vmallocinfo",
+    "/proc/config.gz",
+    "/proc/kmsg",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+    "/sys/kernel/debug",
+    "/sys/kernel/security",
+    "/sys/kernel/tracing",
+    "/sys/fs/bpf",
 };
 static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
 				       "/proc/sysrq-trigger"};
@@ -201,8 +218,10 @@ static int setup_dev(int rootfd, const char *root)
 	snprintf(dst, sizeof dst, "%s/dev/shm", root);
 	if (mkdir(dst, 01777) < 0)
 		return fail("creating", dst);
-	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},	  {"/proc/self/fd", "fd"},
-					       {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"},
+	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
+					       {"/proc/self/fd", "fd"},
+					       {"/proc/self/fd/0", "stdin"},
+					       {"/proc/self/fd/1", "stdout"},
 					       {"/proc/self/fd/2", "stderr"}};
 	for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
 		snprintf(dst, sizeof dst, "%s/dev/%s", root, links[i][1]);
@@ -212,7 +231,7 @@ static int setup_dev(int rootfd, const char *root)
 	return 0;
 }
 
-static int setup_binds(const sbx_ctx *ctx, int rootfd)
+static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 {
 	const bwk_container_spec *s = ctx->spec;
 	for (size_t i = 0; i < s->nbinds; i++) {
@@ -225,11 +244,21 @@ static int setup_binds(const sbx_ctx *ctx, int rootfd)
 		if (t < 0)
 			return fail("creating mount point", s->binds[i].dst);
 		fdpath(tp, sizeof tp, t);
-		if (mount(fdpath(sp, sizeof sp, ctx->bind_fds[i]), tp, NULL, MS_BIND, NULL) < 0)
-			return fail("bind mounting", s->binds[i].src);
 		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 		if (!s->binds[i].rw)
 			attrs |= MOUNT_ATTR_RDONLY;
+		struct mount_attr a = {.attr_set = attrs};
+		if (ctx->detached) {
+			int m = ctx->mnt_fds[ctx->nlowers + i];
+			if (mount_setattr(m, "", AT_EMPTY_PATH, &a, sizeof a) < 0 ||
+			    move_mount(m, "", t, "",
+				       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+				return fail("attaching volume", s->binds[i].dst);
+			continue;
+		}
+		if (mount(fdpath(sp, sizeof sp, own[ctx->nlowers + i]), tp, NULL, MS_BIND, NULL) <
+		    0)
+			return fail("bind mounting", ctx->bind_paths[i]);
 		if (set_attr(tp, attrs, false) < 0)
 			return fail("restricting bind mount", s->binds[i].dst);
 	}
@@ -246,7 +275,8 @@ static int setup_secrets(const sbx_ctx *ctx, int rootfd)
 		return -1;
 	cleanup_close int d = openat2_in(rootfd, "/run/secrets", O_PATH | O_DIRECTORY, 0);
 	char dp[64];
-	cleanup_close int dir = d < 0 ? -1 : open(fdpath(dp, sizeof dp, d), O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int dir =
+	    d < 0 ? -1 : open(fdpath(dp, sizeof dp, d), O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return fail("opening", "/run/secrets");
 	for (size_t i = 0; i < s->nsecrets; i++) {
@@ -261,7 +291,7 @@ static int setup_secrets(const sbx_ctx *ctx, int rootfd)
 	return 0;
 }
 
-static int mount_rootfs(const sbx_ctx *ctx, const char *root, bool *overlay)
+static int mount_rootfs(const sbx_ctx *ctx, const int *own, const char *root, bool *overlay)
 {
 	const bwk_container_spec *s = ctx->spec;
 	char opts[8192], p[PATH_MAX];
@@ -271,13 +301,12 @@ static int mount_rootfs(const sbx_ctx *ctx, const char *root, bool *overlay)
 		if (mkdir(p, 0700) < 0)
 			return fail("creating", p);
 		char src[64];
-		if (ctx->lowers_detached) {
-			if (move_mount(ctx->lower_fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) <
+		if (ctx->detached) {
+			if (move_mount(ctx->mnt_fds[i], "", AT_FDCWD, p, MOVE_MOUNT_F_EMPTY_PATH) <
 			    0)
 				return fail("attaching layer", p);
-		} else if (mount(fdpath(src, sizeof src, ctx->lower_fds[i]), p, NULL, MS_BIND,
-				 NULL) < 0) {
-			return fail("binding layer", p);
+		} else if (mount(fdpath(src, sizeof src, own[i]), p, NULL, MS_BIND, NULL) < 0) {
+			return fail("binding layer", ctx->lower_paths[i]);
 		}
 		off += (size_t)snprintf(opts + off, sizeof opts - off, "%s%s",
 					i == ctx->nlowers - 1 ? "" : ":", p);
@@ -315,6 +344,18 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	/* nothing we mount may propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail("making mounts private", "/");
+	/* Without detached mounts from the host side, open the sources by path now, in our
+	 * namespace and before the staging tmpfs can hide them (they may live under /tmp). */
+	int own[160];
+	size_t nown = 0;
+	for (; !ctx->detached && nown < ctx->nlowers + s->nbinds; nown++) {
+		bool layer = nown < ctx->nlowers;
+		const char *p =
+		    layer ? ctx->lower_paths[nown] : ctx->bind_paths[nown - ctx->nlowers];
+		own[nown] = open(p, O_PATH | O_CLOEXEC | (layer ? O_DIRECTORY : 0));
+		if (own[nown] < 0)
+			return fail("opening", p);
+	}
 	char stage_opts[64];
 	snprintf(stage_opts, sizeof stage_opts, "mode=0700,size=%llu",
 		 (unsigned long long)ctx->tmpfs_size);
@@ -322,7 +363,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		return fail("mounting staging tmpfs on", STAGE);
 	const char *root = STAGE "/root";
 	bool overlay = false;
-	if (mount_rootfs(ctx, root, &overlay) < 0)
+	if (mount_rootfs(ctx, own, root, &overlay) < 0)
 		return -1;
 	cleanup_close int rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
@@ -357,7 +398,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)ctx->tmpfs_size / 4);
 	if (mount_in(rootfd, "/run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
 		return -1;
-	if (setup_binds(ctx, rootfd) < 0 || setup_secrets(ctx, rootfd) < 0)
+	if (setup_binds(ctx, own, rootfd) < 0 || setup_secrets(ctx, rootfd) < 0)
 		return -1;
 	char dp[PATH_MAX];
 	snprintf(dp, sizeof dp, "%s/dev", root);

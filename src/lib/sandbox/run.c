@@ -25,14 +25,33 @@
 #include "sandbox/sandbox_private.h"
 
 #define MAX_LAYERS	128
+#define MAX_BINDS	32
 #define MAX_SECRET_SIZE (1u << 20)
 
 static const char *const sensitive[] = {
-    "/",	"/proc",   "/sys",	    "/dev",	     "/etc",	       "/boot",
-    "/usr",	"/lib",	   "/lib64",	    "/bin",	     "/sbin",	       "/root",
-    "/var/run", "/run",	   "/var/lib/docker", "/var/lib/containerd", "/run/containerd", "/home",
-    "/var/run/docker.sock", "/run/docker.sock", "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock", "/run/podman/podman.sock",
+    "/",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/boot",
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/sbin",
+    "/root",
+    "/var/run",
+    "/run",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+    "/home",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/podman/podman.sock",
 };
 
 bool bwk_sandbox_sensitive_path(const char *src)
@@ -52,8 +71,8 @@ bool bwk_sandbox_sensitive_path(const char *src)
 	struct stat st;
 	if (stat(src, &st) == 0 && S_ISSOCK(st.st_mode))
 		return bwk_str_endswith(src, "docker.sock") ||
-		       bwk_str_endswith(src, "containerd.sock") || bwk_str_endswith(src, "crio.sock") ||
-		       bwk_str_endswith(src, "podman.sock");
+		       bwk_str_endswith(src, "containerd.sock") ||
+		       bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock");
 	return false;
 }
 
@@ -118,16 +137,25 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	if (n > MAX_LAYERS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu layers (at most %d)", n, MAX_LAYERS);
 	ctx->lower_fds = xcalloc(n, sizeof(int));
+	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
 	ctx->nlowers = n;
 	for (size_t i = 0; i < n; i++) {
 		int fd = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (fd < 0)
-			return bwk_error_set(err, BWK_E_NOTFOUND, errno,
-					     "root filesystem layer %s", lowers[i]);
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
+					     lowers[i]);
 		ctx->lower_fds[i] = keep_fd(st, fd);
+		ctx->lower_paths[i] = realpath(lowers[i], NULL);
+		if (!ctx->lower_paths[i])
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
+					     lowers[i]);
 	}
 
+	if (s->nbinds > MAX_BINDS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu volumes (at most %d)", s->nbinds,
+				     MAX_BINDS);
 	ctx->bind_fds = xcalloc(s->nbinds + 1, sizeof(int));
+	ctx->bind_paths = xcalloc(s->nbinds + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nbinds; i++) {
 		const bwk_bind *b = &s->binds[i];
 		if (!b->src || b->src[0] != '/' || !b->dst || b->dst[0] != '/')
@@ -154,6 +182,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		if (fd < 0)
 			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s", real);
 		ctx->bind_fds[i] = keep_fd(st, fd);
+		ctx->bind_paths[i] = xstrdup(real);
 	}
 
 	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));
@@ -186,8 +215,9 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0)
 			return -1;
 	} else {
-		warn(s, "unprivileged: no cgroup delegation here, limits fall back to rlimits "
-			"(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
+		warn(s,
+		     "unprivileged: no cgroup delegation here, limits fall back to rlimits "
+		     "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
 		     ctx->pids, ctx->memory);
 	}
 	return 0;
@@ -207,6 +237,12 @@ static void free_state(run_state *st)
 	free(ctx->secret_len);
 	free(ctx->lower_fds);
 	free(ctx->bind_fds);
+	for (size_t i = 0; ctx->lower_paths && i < ctx->nlowers; i++)
+		free(ctx->lower_paths[i]);
+	for (size_t i = 0; ctx->bind_paths && i < ctx->spec->nbinds; i++)
+		free(ctx->bind_paths[i]);
+	free(ctx->lower_paths);
+	free(ctx->bind_paths);
 	if (ctx->seccomp)
 		seccomp_release(ctx->seccomp);
 	if (ctx->cg.mode != SBX_CG_NONE)
@@ -214,40 +250,43 @@ static void free_state(run_state *st)
 }
 
 /* As root, show the layers to the container through id-mapped mounts: files owned by host
- * root appear owned by container root, so images work unmodified and copy-up succeeds. */
-static size_t idmap_layers(const sbx_ctx *ctx, pid_t pid, int *out)
+ * root appear owned by container root, so images work unmodified and copy-up succeeds.
+ * Volumes are plain clones (host ownership shows as it is). All or nothing: 0 on failure,
+ * and the child falls back to binding by path. */
+static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out)
 {
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/ns/user", (int)pid);
 	cleanup_close int ns = open(p, O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return 0;
-	size_t i;
-	for (i = 0; i < ctx->nlowers; i++) {
-		int t = (int)syscall(SYS_open_tree, ctx->lower_fds[i], "",
-				     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+	size_t total = ctx->nlowers + ctx->spec->nbinds, i;
+	for (i = 0; i < total; i++) {
+		bool layer = i < ctx->nlowers;
+		int src = layer ? ctx->lower_fds[i] : ctx->bind_fds[i - ctx->nlowers];
+		int t = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		if (t < 0)
 			break;
 		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
 				       .userns_fd = (uint64_t)ns};
-		if (mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof a) < 0) {
+		if (layer && mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof a) < 0) {
 			close(t);
 			break;
 		}
 		out[i] = t;
 	}
-	if (i < ctx->nlowers) {
+	if (i < total) {
 		while (i-- > 0)
 			close(out[i]);
 		return 0;
 	}
-	return ctx->nlowers;
+	return total;
 }
 
 static int release_child(int sock, const int *fds, size_t n)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * MAX_LAYERS)];
+		char buf[CMSG_SPACE(sizeof(int) * (MAX_LAYERS + MAX_BINDS))];
 		struct cmsghdr align;
 	} u;
 	char byte = 1;
@@ -297,8 +336,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
 	cleanup_close int parent_end = sp[0];
 	cleanup_close int child_end = sp[1];
-	unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
-			      CLONE_NEWIPC | SIGCHLD;
+	unsigned long flags =
+	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (spec->net != BWK_NET_HOST)
 		flags |= CLONE_NEWNET;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
@@ -312,7 +351,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	bwk_closep(&child_end);
 	child_end = -1;
-	int idfds[MAX_LAYERS];
+	int idfds[MAX_LAYERS + MAX_BINDS];
 	size_t nid = 0;
 	if (sbx_userns_apply(&ctx->userns, pid, err) < 0 ||
 	    (ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0)) {
@@ -321,7 +360,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return -1;
 	}
 	if (ctx->is_root)
-		nid = idmap_layers(ctx, pid, idfds);
+		nid = detach_mounts(ctx, pid, idfds);
 	int sent = release_child(parent_end, idfds, nid);
 	for (size_t i = 0; i < nid; i++)
 		close(idfds[i]);
@@ -339,8 +378,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return -1;
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-	if (ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg)) {
-		*status = 137;
+	/* the command itself was killed, and the kernel's OOM killer did it */
+	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg)) {
 		if (!spec->quiet)
 			fprintf(stderr,
 				"bulwark: container killed: out of memory (limit %" PRIu64

@@ -22,7 +22,7 @@ typedef struct sbx_idmap {
 typedef struct sbx_userns {
 	sbx_idmap uid[2], gid[2];
 	int nuid, ngid;
-	bool helper;	    /* newuidmap/newgidmap write the maps (unprivileged with subuids) */
+	bool helper;	     /* newuidmap/newgidmap write the maps (unprivileged with subuids) */
 	bool deny_setgroups; /* single-id fallback: setgroups must be denied first */
 } sbx_userns;
 
@@ -47,8 +47,14 @@ typedef struct sbx_ctx {
 	int *lower_fds; /* O_PATH fds opened by the host side (the child may not traverse the
 			 * host directories above them once its uid is mapped) */
 	size_t nlowers;
-	bool lowers_detached; /* lower_fds are id-mapped detached mounts (move_mount them) */
+	char **lower_paths; /* canonical paths, for the child when no detached mount came */
 	int *bind_fds;
+	char **bind_paths;
+	/* Detached mounts made by a privileged host side (open_tree + id mapping for layers),
+	 * received by the child: a mount from the parent's namespace cannot be bind-mounted
+	 * from inside the new one, so without them the child binds by path. */
+	bool detached;
+	int mnt_fds[160];
 	char **secret_data;
 	size_t *secret_len;
 	int sync_fd; /* child: read one byte when the host side is done */

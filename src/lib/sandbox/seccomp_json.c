@@ -45,9 +45,12 @@ static int parse_op(const char *s)
 	static const struct {
 		const char *name;
 		int op;
-	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT},
-		   {"SCMP_CMP_LE", SCMP_CMP_LE}, {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-		   {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+		   {"SCMP_CMP_LT", SCMP_CMP_LT},
+		   {"SCMP_CMP_LE", SCMP_CMP_LE},
+		   {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+		   {"SCMP_CMP_GE", SCMP_CMP_GE},
+		   {"SCMP_CMP_GT", SCMP_CMP_GT},
 		   {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
 	for (size_t i = 0; s && i < sizeof ops / sizeof *ops; i++)
 		if (!strcmp(s, ops[i].name))
@@ -206,8 +209,8 @@ static int parse_rule(bwk_seccomp_profile *p, json_t *rule, size_t idx, uint64_t
 	{
 		const char *s = json_string_value(n);
 		if (!s || strlen(s) > MAX_NAME)
-			return bwk_error_set(err, BWK_E_INPUT, 0, "syscalls[%zu].names[%zu] invalid",
-					     idx, i);
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "syscalls[%zu].names[%zu] invalid", idx, i);
 		if (push_rule(p, s, action, args, nargs, err) < 0)
 			return -1;
 	}

@@ -155,8 +155,9 @@ int sbx_user_resolve(const char *spec, const char *passwd, const char *group, sb
 		q.nlen = ulen;
 		each_line(passwd, 7, pw_match, &q);
 		if (!q.found) {
-			snprintf(errbuf, errlen, "unable to find user %.*s: no matching entries in "
-						 "the image's /etc/passwd",
+			snprintf(errbuf, errlen,
+				 "unable to find user %.*s: no matching entries in "
+				 "the image's /etc/passwd",
 				 (int)ulen, spec);
 			return -1;
 		}

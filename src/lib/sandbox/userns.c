@@ -104,8 +104,9 @@ int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err)
 	/* Single-id map: container root is the caller; other ids do not exist inside. */
 	u->deny_setgroups = true;
 	if (!quiet)
-		fprintf(stderr, "bulwark: warning: no subordinate ids for uid %u in /etc/subuid: "
-				"mapping container root to your uid only\n",
+		fprintf(stderr,
+			"bulwark: warning: no subordinate ids for uid %u in /etc/subuid: "
+			"mapping container root to your uid only\n",
 			(unsigned)uid);
 	(void)err;
 	return 0;
@@ -154,8 +155,8 @@ static int run_helper(const char *helper, pid_t pid, const sbx_idmap *m, int n, 
 			return bwk_error_set(err, BWK_E_RUNTIME, errno, "wait %s", helper);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, 0,
-				     "%s failed (status %d): check /etc/subuid and /etc/subgid", helper,
-				     WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+				     "%s failed (status %d): check /etc/subuid and /etc/subgid",
+				     helper, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 	return 0;
 }
 
@@ -173,10 +174,12 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 	/* Defence in depth: refuse any map that would contain host id 0. */
 	for (int i = 0; i < u->nuid; i++)
 		if (u->uid[i].outside == 0)
-			return bwk_error_set(err, BWK_E_INTERNAL, 0, "uid map would contain host root");
+			return bwk_error_set(err, BWK_E_INTERNAL, 0,
+					     "uid map would contain host root");
 	for (int i = 0; i < u->ngid; i++)
 		if (u->gid[i].outside == 0)
-			return bwk_error_set(err, BWK_E_INTERNAL, 0, "gid map would contain host root");
+			return bwk_error_set(err, BWK_E_INTERNAL, 0,
+					     "gid map would contain host root");
 	if (u->helper) {
 		if (run_helper("/usr/bin/newuidmap", pid, u->uid, u->nuid, err) < 0 ||
 		    run_helper("/usr/bin/newgidmap", pid, u->gid, u->ngid, err) < 0)
