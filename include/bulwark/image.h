@@ -2,8 +2,7 @@
  * directory or tar, Docker engine over its API) live in src/lib/image/, one file each,
  * registered in one table; every one of them yields the same walker entries (bulwark/walk.h).
  *
- * STATUS: bwk_rootfs_walk is implemented; the bwk_image_* API below is the contract that the
- * image module implements next (issue 3) and that scan and run build on.
+ * Design and limits: docs/design/image.md; user documentation: docs/image.md.
  */
 #ifndef BULWARK_IMAGE_H
 #define BULWARK_IMAGE_H
@@ -92,6 +91,13 @@ const char *bwk_image_layer_digest(const bwk_image *img, size_t i); /* compresse
  * Every blob is verified against its digest and every layer against its diff_id while it is
  * streamed. visitor->config is called first. Entry visibility is exact. */
 int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err);
+
+/* Exact visibility of the entry at `path` (as walked) of layer `layer_index`, once
+ * bwk_image_walk has read every layer (e.g. from visitor->walk_end): BWK_VISIBLE, or
+ * BWK_HIDDEN with *hidden_by = the lowest layer above that deletes or overwrites it.
+ * BWK_VIS_UNKNOWN before the walk finished. Thread-safe (read-only). */
+bwk_visibility bwk_image_visibility(const bwk_image *img, int layer_index, const char *path,
+				    int *hidden_by);
 
 /* Options for unpacking to a directory. */
 typedef struct bwk_unpack_opts {

@@ -69,5 +69,9 @@ int cmd_scan(int argc, char **argv);
 extern const char cmd_scan_usage[];
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
+int cmd_unpack(int argc, char **argv);
+extern const char cmd_unpack_usage[];
+int cmd_inspect(int argc, char **argv);
+extern const char cmd_inspect_usage[];
 
 #endif

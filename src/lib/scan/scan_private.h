@@ -3,6 +3,9 @@
 #ifndef BWK_IN_SCAN
 #error "scan_private.h is private to src/lib/scan"
 #endif
+#include <pthread.h>
+
+#include "bulwark/image.h"
 #include "bulwark/scan.h"
 
 /* A rule that looks at one walker entry (metadata only: mode, type, path). Content rules
@@ -17,11 +20,39 @@ typedef struct bwk_entry_rule {
 /* Hygiene rules (rules_hygiene.c), NULL-terminated. */
 extern const bwk_entry_rule *const bwk_hygiene_rules[];
 
+/* Rules on the image config (rules_image_config.c). `hit` reports one finding at a config key
+ * ("config.User") with an optional detail message. */
+typedef int (*bwk_config_hit_fn)(void *hctx, const char *key, const char *message, bwk_error **err);
+typedef struct bwk_config_rule {
+	const bwk_rule *rule;
+	int (*check)(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+		     const bwk_rule *rule, bwk_error **err);
+} bwk_config_rule;
+extern const bwk_config_rule *const bwk_image_config_rules[];
+extern const bwk_rule bwk_rule_layer_digest;
+
+/* A finding on an entry whose visibility is not known yet (a lower layer walked in parallel):
+ * kept until walk_end settles it. */
+typedef struct bwk_pending {
+	bwk_finding_spec spec; /* strings owned below */
+	char *path, *layer, *message, *evidence, *secret;
+} bwk_pending;
+
 struct bwk_scanner {
 	bwk_scan_opts opts;
 	bwk_findings *out;
 	bwk_visitor visitor;
+	bwk_image *img; /* when scanning an image: settles visibility at walk_end */
+	pthread_mutex_t lock;
+	bwk_pending *pending;
+	size_t npending, cappending;
 };
+
+/* Report a finding at an entry: fills spec->loc from the entry and, for entries hidden by a
+ * later layer, says so in the message. Entries of unknown visibility are held until the walk
+ * ends. Thread-safe. */
+int bwk_scan_report(bwk_scanner *s, const bwk_entry *e, const bwk_finding_spec *spec,
+		    bwk_error **err);
 
 /* Report one entry-level finding with the standard location fields. */
 int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,

@@ -3,34 +3,152 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "bulwark/image.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "scan/scan_private.h"
 
-int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
-			  const char *message, bwk_error **err)
+static int add_settled(bwk_scanner *s, const bwk_finding_spec *spec, bwk_visibility vis,
+		       int layer_index, int hidden_by, bwk_error **err)
 {
 	cleanup_free char *msg = NULL;
-	if (e->visibility == BWK_HIDDEN) {
+	bwk_finding_spec sp = *spec;
+	if (vis == BWK_HIDDEN) {
 		/* Deleted files still ship in their layer: say so, it is the point of the finding.
 		 */
 		msg = xasprintf("%s%sremoved in layer %d, still shipped in layer %d",
-				message ? message : "", message ? "; " : "", e->hidden_by + 1,
-				e->layer_index + 1);
-		message = msg;
+				spec->message ? spec->message : "", spec->message ? "; " : "",
+				hidden_by + 1, layer_index + 1);
+		sp.message = msg;
 	}
+	return bwk_findings_add(s->out, &sp, err);
+}
+
+static char *dup_opt(const char *p)
+{
+	return p ? xstrdup(p) : NULL;
+}
+
+int bwk_scan_report(bwk_scanner *s, const bwk_entry *e, const bwk_finding_spec *spec,
+		    bwk_error **err)
+{
+	bwk_finding_spec sp = *spec;
+	sp.loc.target = s->opts.target;
+	sp.loc.layer = e->layer_digest;
+	sp.loc.layer_index = e->layer_index;
+	sp.loc.path = e->path;
+	if (e->visibility != BWK_VIS_UNKNOWN || !s->img)
+		return add_settled(s, &sp, e->visibility, e->layer_index, e->hidden_by, err);
+	/* A lower layer read before the layers above it: hold the finding until walk_end. */
+	bwk_pending p = {.spec = sp};
+	p.path = xstrdup(e->path);
+	p.layer = dup_opt(e->layer_digest);
+	p.message = dup_opt(sp.message);
+	p.evidence = dup_opt(sp.evidence);
+	if (sp.secret) {
+		p.secret = xmalloc(sp.secret_len + 1);
+		memcpy(p.secret, sp.secret, sp.secret_len);
+		p.secret[sp.secret_len] = '\0';
+	}
+	p.spec.loc.path = p.path;
+	p.spec.loc.layer = p.layer;
+	p.spec.message = p.message;
+	p.spec.evidence = p.evidence;
+	p.spec.secret = p.secret;
+	pthread_mutex_lock(&s->lock);
+	if (s->npending == s->cappending) {
+		s->cappending = s->cappending ? s->cappending * 2 : 64;
+		s->pending = xrealloc(s->pending, s->cappending * sizeof(*s->pending));
+	}
+	s->pending[s->npending++] = p;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static void pending_free(bwk_pending *p)
+{
+	free(p->path);
+	free(p->layer);
+	free(p->message);
+	free(p->evidence);
+	if (p->secret) {
+		explicit_bzero(p->secret, p->spec.secret_len);
+		free(p->secret);
+	}
+}
+
+static int on_walk_end(void *ctx, bwk_error **err)
+{
+	bwk_scanner *s = ctx;
+	int ret = 0;
+	for (size_t i = 0; i < s->npending; i++) {
+		bwk_pending *p = &s->pending[i];
+		int hidden_by = -1;
+		bwk_visibility vis =
+		    bwk_image_visibility(s->img, p->spec.loc.layer_index, p->path, &hidden_by);
+		if (ret == 0)
+			ret =
+			    add_settled(s, &p->spec, vis, p->spec.loc.layer_index, hidden_by, err);
+		pending_free(p);
+	}
+	s->npending = 0;
+	return ret;
+}
+
+int bwk_scan_report_entry(bwk_scanner *s, const bwk_rule *rule, const bwk_entry *e,
+			  const char *message, bwk_error **err)
+{
+	bwk_finding_spec spec = {.rule = rule, .message = message, .severity = -1};
+	return bwk_scan_report(s, e, &spec, err);
+}
+
+static int on_integrity(void *ctx, int layer_index, const char *what, const char *expected,
+			const char *actual, bwk_error **err)
+{
+	bwk_scanner *s = ctx;
+	cleanup_free char *msg =
+	    xasprintf("%s: expected %s, got %s", what, expected ? expected : "?", actual);
 	bwk_finding_spec spec = {
-	    .rule = rule,
+	    .rule = &bwk_rule_layer_digest,
 	    .loc = {.target = s->opts.target,
-		    .layer = e->layer_digest,
-		    .layer_index = e->layer_index,
-		    .path = e->path},
-	    .message = message,
+		    .layer = layer_index >= 0 && s->img
+				 ? bwk_image_layer_digest(s->img, (size_t)layer_index)
+				 : NULL,
+		    .layer_index = layer_index},
+	    .message = msg,
 	    .severity = -1,
 	};
 	return bwk_findings_add(s->out, &spec, err);
+}
+
+typedef struct config_hit_ctx {
+	bwk_scanner *s;
+	const bwk_rule *rule;
+} config_hit_ctx;
+
+static int config_hit(void *hctx, const char *key, const char *message, bwk_error **err)
+{
+	config_hit_ctx *h = hctx;
+	bwk_finding_spec spec = {
+	    .rule = h->rule,
+	    .loc = {.target = h->s->opts.target, .layer_index = -1, .key = key},
+	    .message = message,
+	    .severity = -1,
+	};
+	return bwk_findings_add(h->s->out, &spec, err);
+}
+
+static int on_config(void *ctx, const bwk_image_config *cfg, bwk_error **err)
+{
+	bwk_scanner *s = ctx;
+	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++) {
+		config_hit_ctx h = {s, (*r)->rule};
+		if ((*r)->check(cfg, config_hit, &h, (*r)->rule, err) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
@@ -60,12 +178,22 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 	x->out = out;
 	x->visitor.ctx = x;
 	x->visitor.entry = on_entry;
+	x->visitor.config = on_config;
+	x->visitor.integrity = on_integrity;
+	x->visitor.walk_end = on_walk_end;
+	pthread_mutex_init(&x->lock, NULL);
 	*s = x;
 	return 0;
 }
 
 void bwk_scanner_free(bwk_scanner *s)
 {
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->npending; i++)
+		pending_free(&s->pending[i]);
+	free(s->pending);
+	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -79,25 +207,39 @@ static void scanner_freep(bwk_scanner **s)
 	bwk_scanner_free(*s);
 }
 
+static void image_closep(bwk_image **img)
+{
+	bwk_image_close(*img);
+}
+
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err)
 {
-	struct stat st;
-	if (stat(target, &st) < 0)
-		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
-				     "%s: cannot access the scan target (give an image tarball, an "
-				     "OCI layout or a root filesystem directory)",
-				     target);
-	if (!S_ISDIR(st.st_mode))
-		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "%s: not a directory; image archives are not supported yet",
-				     target);
 	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
-	if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
-		return bwk_error_wrap(err, "scanning %s", target);
-	return 0;
+	struct stat st;
+	bool layout = false;
+	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
+		/* an OCI layout directory is an image, any other directory a root filesystem */
+		cleanup_free char *marker = xasprintf("%s/oci-layout", target);
+		cleanup_free char *index = xasprintf("%s/index.json", target);
+		layout = access(marker, F_OK) == 0 || access(index, F_OK) == 0;
+		if (!layout) {
+			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
+				return bwk_error_wrap(err, "scanning %s", target);
+			return 0;
+		}
+	}
+	/* Images: digest mismatches become findings, the walk goes on. */
+	bwk_image_opts io = {.verify = BWK_VERIFY_REPORT, .threads = opts->threads};
+	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
+	if (bwk_image_open(target, &io, &img, err) < 0)
+		return -1;
+	s->img = img;
+	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
+	s->img = NULL;
+	return r;
 }
 
 const bwk_rule *const *bwk_scan_rules(void)
@@ -106,6 +248,10 @@ const bwk_rule *const *bwk_scan_rules(void)
 	size_t n = 0;
 	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r && n < 63; r++)
 		all[n++] = (*r)->rule;
+	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r && n < 63; r++)
+		all[n++] = (*r)->rule;
+	if (n < 63)
+		all[n++] = &bwk_rule_layer_digest;
 	all[n] = NULL;
 	return all;
 }

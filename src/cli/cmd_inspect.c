@@ -1,0 +1,91 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/image.h"
+#include "cli.h"
+
+const char cmd_inspect_usage[] =
+    "usage: bulwark inspect [OPTIONS] IMAGE\n"
+    "\n"
+    "Read IMAGE end to end (decompress, verify every digest, walk every entry) and print its\n"
+    "config, layers and entry counts. A digest mismatch is an error (exit 2).\n"
+    "\n"
+    "options:\n"
+    "  -j, --threads N         layers read in parallel (default: number of CPUs)\n"
+    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
+    "  -h, --help              show this help\n";
+
+typedef struct counts {
+	unsigned long long entries[256], bytes[256], hidden;
+} counts;
+
+static int count_entry(void *ctx, const bwk_entry *e, bwk_error **err)
+{
+	(void)err;
+	counts *c = ctx;
+	size_t l = e->layer_index < 0 ? 0 : (size_t)e->layer_index % 256;
+	__atomic_add_fetch(&c->entries[l], 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&c->bytes[l], e->size, __ATOMIC_RELAXED);
+	return 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	const cli_cmd *cmd = cli_find("inspect");
+	static const struct option longopts[] = {{"threads", required_argument, NULL, 'j'},
+						 {"platform", required_argument, NULL, 0x302},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+			if (!*optarg || *end || n < 1 || n > 256)
+				return cli_usage_error(cmd, "--threads takes a number from 1 to 256");
+			io.threads = (unsigned)n;
+			break;
+		}
+		case 0x302:
+			io.platform = optarg;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return EXIT_CLEAN;
+		case ':':
+			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(cmd, argc == optind ? "missing IMAGE" : "too many arguments");
+	bwk_error *err = NULL;
+	bwk_image *img = NULL;
+	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	counts *c = calloc(1, sizeof(*c));
+	bwk_visitor v = {.ctx = c, .entry = count_entry};
+	int rc = EXIT_CLEAN;
+	if (!c || bwk_image_walk(img, &v, &err) < 0) {
+		rc = cli_fail(err, EXIT_USAGE);
+	} else {
+		const bwk_image_config *cfg = bwk_image_get_config(img);
+		printf("image:    %s\nconfig:   %s\nplatform: %s/%s%s%s\nuser:     %s\n",
+		       argv[optind], cfg->digest, cfg->os ? cfg->os : "?",
+		       cfg->architecture ? cfg->architecture : "?", cfg->variant ? "/" : "",
+		       cfg->variant ? cfg->variant : "", cfg->user[0] ? cfg->user : "(root)");
+		for (size_t i = 0; i < bwk_image_layer_count(img); i++)
+			printf("layer %zu:  %s  %llu entries, %llu bytes\n", i + 1,
+			       bwk_image_layer_digest(img, i), c->entries[i % 256],
+			       c->bytes[i % 256]);
+	}
+	free(c);
+	bwk_image_close(img);
+	return rc;
+}

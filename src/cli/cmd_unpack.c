@@ -1,0 +1,124 @@
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/image.h"
+#include "cli.h"
+#include "core/util.h"
+
+const char cmd_unpack_usage[] =
+    "usage: bulwark unpack [OPTIONS] IMAGE DIR\n"
+    "       bulwark unpack --layers [--cache DIR] IMAGE\n"
+    "\n"
+    "Unpack the merged filesystem of IMAGE into the new directory DIR, atomically: it is\n"
+    "built in DIR.tmp-XXXXXX and renamed into place only when every layer was verified and\n"
+    "applied. Hostile entries (\"..\", writes through symlinks, links out of the tree) are\n"
+    "refused; nothing is ever written outside DIR.\n"
+    "IMAGE: a docker save archive (.tar, .tar.gz, .tar.zst), an OCI layout directory or tar\n"
+    "(PATH:REF picks a manifest by name), or docker:NAME[:TAG] from the Docker engine.\n"
+    "\n"
+    "options:\n"
+    "      --keep-setuid       keep setuid/setgid bits (default: removed, with a warning)\n"
+    "      --devices           create device nodes (root only; default: skipped)\n"
+    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
+    "      --max-size SIZE     refuse images that unpack to more (default 16g)\n"
+    "      --max-entries N     refuse images with more entries (default 1000000)\n"
+    "      --layers            fill the layer cache (for run) and print one directory per layer\n"
+    "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
+    "                          /var/lib/bulwark)\n"
+    "  -q, --quiet             no warnings\n"
+    "  -h, --help              show this help\n"
+    "\n"
+    "examples:\n"
+    "  bulwark unpack image.tar ./rootfs\n"
+    "  bulwark unpack --platform linux/arm64 ./oci-layout:v1.2 ./rootfs\n";
+
+int cmd_unpack(int argc, char **argv)
+{
+	const cli_cmd *cmd = cli_find("unpack");
+	static const struct option longopts[] = {{"keep-setuid", no_argument, NULL, 0x300},
+						 {"devices", no_argument, NULL, 0x301},
+						 {"platform", required_argument, NULL, 0x302},
+						 {"max-size", required_argument, NULL, 0x303},
+						 {"max-entries", required_argument, NULL, 0x304},
+						 {"layers", no_argument, NULL, 0x305},
+						 {"cache", required_argument, NULL, 0x306},
+						 {"quiet", no_argument, NULL, 'q'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	bwk_unpack_opts uo = {0};
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+	bool layers = false;
+	const char *cache = NULL;
+	int opt;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 0x300:
+			uo.keep_setuid = true;
+			break;
+		case 0x301:
+			uo.devices = true;
+			break;
+		case 0x302:
+			io.platform = optarg;
+			break;
+		case 0x303: {
+			uint64_t v;
+			if (bwk_parse_size(optarg, &v) < 0 || v == 0)
+				return cli_usage_error(cmd, "--max-size takes a size like 512m or 4g");
+			io.max_total_bytes = v;
+			break;
+		}
+		case 0x304: {
+			char *end = NULL;
+			unsigned long long n = strtoull(optarg, &end, 10);
+			if (!*optarg || *end || n == 0 || optarg[0] == '-')
+				return cli_usage_error(cmd, "--max-entries takes a positive number");
+			io.max_entries = n;
+			break;
+		}
+		case 0x305:
+			layers = true;
+			break;
+		case 0x306:
+			cache = optarg;
+			break;
+		case 'q':
+			uo.quiet = true;
+			break;
+		case 'h':
+			fputs(cmd->usage, stdout);
+			return EXIT_CLEAN;
+		case ':':
+			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+		default:
+			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	int want = layers ? 1 : 2;
+	if (argc - optind != want)
+		return cli_usage_error(cmd, argc - optind < want ? "missing %s"
+								 : "too many arguments%.0s",
+				       layers ? "IMAGE" : "IMAGE and DIR");
+	bwk_error *err = NULL;
+	bwk_image *img = NULL;
+	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	int rc = EXIT_CLEAN;
+	if (layers) {
+		char **dirs = NULL;
+		if (bwk_image_cache_layers(img, cache, &uo, &dirs, &err) < 0) {
+			rc = cli_fail(err, EXIT_USAGE);
+		} else {
+			for (char **d = dirs; *d; d++)
+				printf("%s\n", *d);
+			bwk_strv_free(dirs);
+		}
+	} else if (bwk_image_unpack(img, &uo, argv[optind + 1], &err) < 0) {
+		rc = cli_fail(err, EXIT_USAGE);
+	}
+	bwk_image_close(img);
+	return rc;
+}

@@ -1,0 +1,381 @@
+/* bwk_image_open: recognise IMAGE and hand it to the reader that bids highest.
+ *
+ * Readers as a table (libarchive's format table): docker-save archives and OCI layouts (as a
+ * directory or a tar of one) are entries below, docker:NAME goes to the engine reader. Adding a
+ * form is one file and one line here. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "image/image_private.h"
+
+static const image_reader *const readers[] = {&bwk_reader_docker_archive, &bwk_reader_oci_layout,
+					      NULL};
+
+const char *bwk_host_arch(void)
+{
+#if defined(__x86_64__)
+	return "linux/amd64";
+#elif defined(__aarch64__)
+	return "linux/arm64";
+#elif defined(__arm__)
+	return "linux/arm/v7";
+#elif defined(__i386__)
+	return "linux/386";
+#elif defined(__powerpc64__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	return "linux/ppc64le";
+#elif defined(__s390x__)
+	return "linux/s390x";
+#elif defined(__riscv) && __riscv_xlen == 64
+	return "linux/riscv64";
+#else
+	return "linux/unknown";
+#endif
+}
+
+int image_doc_mismatch(bwk_image *img, const char *what, const char *expected, const char *actual,
+		       bwk_error **err)
+{
+	if (img->opts.verify == BWK_VERIFY_STRICT)
+		return bwk_error_set(err, BWK_E_INTEGRITY, 0,
+				     "%s: digest mismatch (expected %s, got %s): the archive is "
+				     "corrupt or was tampered with",
+				     what, expected, actual);
+	if (img->npending < sizeof(img->pending) / sizeof(img->pending[0])) {
+		img->pending[img->npending].what = xstrdup(what);
+		img->pending[img->npending].expected = xstrdup(expected);
+		img->pending[img->npending].actual = xstrdup(actual);
+		img->npending++;
+	}
+	return 0;
+}
+
+int image_load_config(bwk_image *img, const char *blob, const char *expected, bwk_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (blob_src_read_all(&img->src, blob, BWK_MAX_JSON_CONFIG, &buf, &len, err) < 0)
+		return bwk_error_wrap(err, "image config");
+	char hex[65];
+	bwk_sha256_hex(buf, len, hex);
+	img->config_actual = xasprintf("sha256:%s", hex);
+	if (expected) {
+		img->config_expected = xstrdup(expected);
+		if (strcmp(expected, img->config_actual) != 0 &&
+		    image_doc_mismatch(img, "image config", expected, img->config_actual, err) < 0)
+			return -1;
+	}
+	if (bwk_parse_config(buf, len, &img->cfg, err) < 0)
+		return -1;
+	img->cfg.pub.digest = img->config_actual;
+	size_t nd = 0;
+	while (img->cfg.pub.diff_ids[nd])
+		nd++;
+	if (nd != img->nlayers)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "the manifest lists %zu layers but the config has %zu "
+				     "diff_ids: the image is inconsistent",
+				     img->nlayers, nd);
+	for (size_t i = 0; i < nd; i++)
+		img->layers[i].diff_id = xstrdup(img->cfg.pub.diff_ids[i]);
+	return 0;
+}
+
+static bool platform_match(const img_desc *d, const char *want)
+{
+	char os[64] = "", arch[64] = "", var[64] = "";
+	if (sscanf(want, "%63[^/]/%63[^/]/%63s", os, arch, var) < 2)
+		return false;
+	if (!d->os || !d->arch || strcmp(d->os, os) || strcmp(d->arch, arch))
+		return false;
+	return !var[0] || (d->variant && !strcmp(d->variant, var));
+}
+
+static bool is_index(const char *mt)
+{
+	return mt && (!strcmp(mt, "application/vnd.oci.image.index.v1+json") ||
+		      !strcmp(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
+}
+
+/* Read a small blob by digest and verify it. */
+static int read_blob_verified(bwk_image *img, const char *digest, const char *what, char **buf,
+			      size_t *len, bwk_error **err)
+{
+	cleanup_free char *name = xasprintf("blobs/sha256/%s", digest + 7);
+	if (blob_src_read_all(&img->src, name, BWK_MAX_JSON_SMALL, buf, len, err) < 0)
+		return bwk_error_wrap(err, "%s", what);
+	char hex[65], actual[72];
+	bwk_sha256_hex(*buf, *len, hex);
+	snprintf(actual, sizeof(actual), "sha256:%s", hex);
+	if (strcmp(actual, digest) != 0 && image_doc_mismatch(img, what, digest, actual, err) < 0) {
+		free(*buf);
+		*buf = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refname,
+		       const char *where, img_desc *out, bwk_error **err)
+{
+	const char *want = img->opts.platform ? img->opts.platform : bwk_host_arch();
+	ssize_t pick = -1;
+	if (refname) {
+		for (size_t i = 0; i < n; i++)
+			if (m[i].ref_name && !strcmp(m[i].ref_name, refname)) {
+				pick = (ssize_t)i;
+				break;
+			}
+		if (pick < 0)
+			return bwk_error_set(err, BWK_E_NOTFOUND, 0,
+					     "%s: no manifest named '%s' "
+					     "(org.opencontainers.image.ref.name)",
+					     where, refname);
+	} else if (n == 1 && (!m[0].os || img->opts.platform == NULL)) {
+		pick = 0;
+	}
+	if (pick < 0) {
+		for (size_t i = 0; i < n; i++)
+			if (platform_match(&m[i], want)) {
+				pick = (ssize_t)i;
+				break;
+			}
+	}
+	if (pick < 0 && n == 1 && !m[0].os)
+		pick = 0;
+	if (pick < 0) {
+		bwk_strbuf sb;
+		bwk_strbuf_init(&sb, 512);
+		for (size_t i = 0; i < n; i++)
+			bwk_strbuf_printf(&sb, "%s%s/%s%s%s", i ? ", " : "",
+					  m[i].os ? m[i].os : "?", m[i].arch ? m[i].arch : "?",
+					  m[i].variant ? "/" : "",
+					  m[i].variant ? m[i].variant : "");
+		cleanup_free char *list = bwk_strbuf_steal(&sb);
+		return bwk_error_set(err, BWK_E_NOTFOUND, 0,
+				     "%s: no manifest for platform %s (available: %s); pick one "
+				     "with --platform",
+				     where, want, list[0] ? list : "none");
+	}
+	*out = m[pick];
+	memset(&m[pick], 0, sizeof(m[pick]));
+	return 0;
+}
+
+int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
+			  bwk_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (blob_src_read_all(&img->src, index_name, BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
+		return -1;
+	img_desc *m = NULL;
+	size_t n = 0;
+	if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
+		return -1;
+	img_desc pick = {0};
+	int r = select_from(img, m, n, refname, index_name, &pick, err);
+	img_descs_free(m, n);
+	if (r < 0)
+		return -1;
+	/* one level of nested index (multi-platform images saved by containerd-backed Docker) */
+	if (is_index(pick.media_type)) {
+		free(buf);
+		buf = NULL;
+		if (read_blob_verified(img, pick.digest, "nested image index", &buf, &len, err) <
+		    0) {
+			img_desc_free(&pick);
+			return -1;
+		}
+		img_desc_free(&pick);
+		if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
+			return -1;
+		r = select_from(img, m, n, NULL, "nested image index", &pick, err);
+		img_descs_free(m, n);
+		if (r < 0)
+			return -1;
+	}
+	free(buf);
+	buf = NULL;
+	r = read_blob_verified(img, pick.digest, "image manifest", &buf, &len, err);
+	img_desc_free(&pick);
+	if (r < 0)
+		return -1;
+	img_desc cfg = {0};
+	img_desc *layers = NULL;
+	size_t nl = 0;
+	if (bwk_parse_oci_manifest(buf, len, &cfg, &layers, &nl, err) < 0)
+		return -1;
+	img->layers = xcalloc(nl ? nl : 1, sizeof(img_layer));
+	img->nlayers = nl;
+	for (size_t i = 0; i < nl; i++) {
+		img->layers[i].blob = xasprintf("blobs/sha256/%s", layers[i].digest + 7);
+		img->layers[i].digest = xstrdup(layers[i].digest);
+		img->layers[i].media_type =
+		    layers[i].media_type ? xstrdup(layers[i].media_type) : NULL;
+	}
+	img_descs_free(layers, nl);
+	cleanup_free char *cfgblob = xasprintf("blobs/sha256/%s", cfg.digest + 7);
+	r = image_load_config(img, cfgblob, cfg.digest, err);
+	img_desc_free(&cfg);
+	return r;
+}
+
+static int open_source(bwk_image *img, const char *path, bwk_error **err)
+{
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
+				     "%s: cannot open", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
+	if (S_ISDIR(st.st_mode)) {
+		img->src.dirfd = steal_fd(&fd);
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file or directory",
+				     path);
+	unsigned char head[8];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	if (n < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", path);
+	bwk_comp c = bwk_sniff_comp(head, (size_t)n);
+	if (c != BWK_COMP_NONE) {
+		int t = bwk_decompress_to_tmp(
+		    fd, c, path,
+		    img->opts.max_total_bytes ? img->opts.max_total_bytes : BWK_DEFAULT_MAX_TOTAL,
+		    img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO, err);
+		if (t < 0)
+			return -1;
+		close(fd);
+		fd = t;
+	}
+	if (tar_index_build(fd, path, &img->src.idx, err) < 0)
+		return -1;
+	img->src.tarfd = steal_fd(&fd);
+	return 0;
+}
+
+int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err)
+{
+	*out = NULL;
+	bwk_image *img = xcalloc(1, sizeof(*img));
+	img->ref = xstrdup(ref);
+	if (opts)
+		img->opts = *opts;
+	img->src.dirfd = img->src.tarfd = -1;
+	int r;
+	if (!strncmp(ref, "docker:", 7)) {
+		r = engine_open(img, ref + 7, err);
+	} else {
+		cleanup_free char *path = xstrdup(ref);
+		char *refname = NULL;
+		struct stat st;
+		if (stat(path, &st) < 0) {
+			/* PATH:REF, where REF may hold ':' itself (name:tag): the shortest
+			 * existing PATH wins */
+			for (char *c = strchr(path + 1, ':'); c; c = strchr(c + 1, ':')) {
+				*c = '\0';
+				if (stat(path, &st) == 0) {
+					refname = c + 1;
+					break;
+				}
+				*c = ':';
+			}
+		}
+		r = open_source(img, path, err);
+		bool wrap = false;
+		const image_reader *best = NULL;
+		int score = 0;
+		for (size_t i = 0; r == 0 && readers[i]; i++) {
+			int s = readers[i]->bid(&img->src);
+			if (s > score) {
+				score = s;
+				best = readers[i];
+			}
+		}
+		if (r == 0 && !best)
+			r = bwk_error_set(err, BWK_E_INPUT, 0,
+					  "%s: not an image (expected a docker save archive, an "
+					  "OCI layout directory or tar, or docker:NAME)",
+					  path);
+		if (r == 0) {
+			img->reader = best;
+			r = best->open(img, refname, err);
+			wrap = true;
+		}
+		if (r < 0 && wrap)
+			bwk_error_wrap(err, "%s", path);
+	}
+	if (r < 0) {
+		bwk_image_close(img);
+		return -1;
+	}
+	*out = img;
+	return 0;
+}
+
+void bwk_image_close(bwk_image *img)
+{
+	if (!img)
+		return;
+	if (img->src.dirfd >= 0)
+		close(img->src.dirfd);
+	if (img->src.tarfd >= 0)
+		close(img->src.tarfd);
+	tar_index_free(&img->src.idx);
+	for (size_t i = 0; i < img->nlayers; i++) {
+		free(img->layers[i].blob);
+		free(img->layers[i].digest);
+		free(img->layers[i].diff_id);
+		free(img->layers[i].media_type);
+	}
+	free(img->layers);
+	if (img->vis) {
+		for (size_t i = 0; i < img->nlayers; i++)
+			vis_table_free(&img->vis[i]);
+		free(img->vis);
+	}
+	for (size_t i = 0; i < img->npending; i++) {
+		free(img->pending[i].what);
+		free(img->pending[i].expected);
+		free(img->pending[i].actual);
+	}
+	img_config_free(&img->cfg);
+	free(img->config_expected);
+	free(img->config_actual);
+	engine_free(img->engine);
+	free(img->ref);
+	free(img);
+}
+
+const bwk_image_config *bwk_image_get_config(const bwk_image *img)
+{
+	return &img->cfg.pub;
+}
+
+size_t bwk_image_layer_count(const bwk_image *img)
+{
+	return img->nlayers;
+}
+
+const char *bwk_image_layer_digest(const bwk_image *img, size_t i)
+{
+	if (i >= img->nlayers)
+		return NULL;
+	return img->layers[i].digest ? img->layers[i].digest : img->layers[i].diff_id;
+}
+
+void bwk_strv_free(char **v)
+{
+	bwk_strvp(&v);
+}

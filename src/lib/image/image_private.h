@@ -1,0 +1,285 @@
+/* Private to src/lib/image: the pieces the readers, the walker, unpack and the cache share.
+ * Design notes in docs/design/image.md. */
+#ifndef BWK_IMAGE_PRIVATE_H
+#define BWK_IMAGE_PRIVATE_H
+#ifndef BWK_IN_IMAGE
+#error "image_private.h is private to src/lib/image"
+#endif
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bulwark/image.h"
+
+/* ---- limits (every outside input has a cap) ---------------------------------------------- */
+#define BWK_MAX_JSON_SMALL	(1u << 20)    /* manifest.json, index.json, OCI manifest */
+#define BWK_MAX_JSON_CONFIG	(8u << 20)    /* image config (history can be long) */
+#define BWK_MAX_PATH		4096	      /* bytes in an entry path or link target */
+#define BWK_MAX_LAYERS		1000	      /* per image */
+#define BWK_MAX_ARRAY		10000	      /* env, labels, ports, history … */
+#define BWK_MAX_MEMBERS		100000	      /* members of an outer image archive */
+#define BWK_DEFAULT_MAX_TOTAL	(16ULL << 30) /* uncompressed bytes, all layers */
+#define BWK_DEFAULT_MAX_ENTRIES 1000000ULL
+#define BWK_DEFAULT_MAX_RATIO	200
+#define BWK_RATIO_FLOOR		(32ULL << 20) /* the ratio guard starts above this output */
+#define BWK_STREAM_BUF		(256u << 10)
+
+/* ---- path normalisation (path_norm.c) ----------------------------------------------------- */
+typedef enum bwk_path_status {
+	BWK_PATH_OK = 0,
+	BWK_PATH_ROOT,	  /* "", ".", "/", "./": the root itself */
+	BWK_PATH_DOTDOT,  /* had a ".." component (out holds the lexically clamped path) */
+	BWK_PATH_TOOLONG, /* longer than BWK_MAX_PATH */
+} bwk_path_status;
+
+/* Normalise an archive path: strip leading '/' and "./", collapse "//" and "/./", drop a
+ * trailing '/'. ".." is resolved lexically and clamped at the root (as RESOLVE_IN_ROOT would)
+ * and reported as BWK_PATH_DOTDOT so that unpack can reject it while scan neutralises it.
+ * `out` must hold BWK_MAX_PATH + 1 bytes. */
+bwk_path_status bwk_path_normalise(const char *in, char *out);
+
+/* Split a whiteout: if the basename of `path` (normalised) is ".wh..wh..opq", returns
+ * BWK_ENTRY_OPAQUE and writes the directory to `out`; if it is ".wh.NAME", returns
+ * BWK_ENTRY_WHITEOUT and writes dir/NAME; otherwise returns -1. Returns -2 when NAME is empty,
+ * "." or ".." or contains a '/' (a hostile whiteout). */
+int bwk_whiteout_split(const char *path, char *out);
+
+/* ---- per-layer path sets for exact visibility (visibility.c) ----------------------------- */
+enum {
+	VIS_PRESENT = 1, /* an entry at this path */
+	VIS_NONDIR = 2,	 /* … that is not a directory (hides everything below it) */
+	VIS_WHITEOUT = 4,
+	VIS_OPAQUE = 8,
+};
+typedef struct vis_table {
+	uint64_t *keys; /* 64-bit path hash, 0 = empty slot */
+	uint8_t *flags;
+	size_t cap, count;
+} vis_table;
+uint64_t bwk_path_hash(const char *path, size_t len);
+void vis_table_init(vis_table *t);
+void vis_table_free(vis_table *t);
+void vis_table_add(vis_table *t, const char *path, uint8_t flags);
+uint8_t vis_table_get(const vis_table *t, const char *path, size_t len);
+/* Which of the layers above `layer` hides (path, type)? -1 when it stays visible. */
+int vis_resolve(const vis_table *tables, size_t ntables, int layer, const char *path,
+		bwk_entry_type type);
+
+/* ---- outer archives: member index over an uncompressed tar (tar_index.c) ----------------- */
+typedef struct tar_member {
+	char *name; /* normalised */
+	uint64_t off, size;
+	char type; /* '0' regular, '5' dir, … */
+} tar_member;
+typedef struct tar_index {
+	tar_member *m;
+	size_t n;
+} tar_index;
+/* Index the members of the tar at fd (read sequentially with lseek over data). Handles ustar
+ * prefix, GNU long names and pax path records; bounded member count and name length. */
+int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err);
+void tar_index_free(tar_index *idx);
+const tar_member *tar_index_find(const tar_index *idx, const char *name);
+
+typedef enum bwk_comp { BWK_COMP_NONE = 0, BWK_COMP_GZIP, BWK_COMP_ZSTD } bwk_comp;
+bwk_comp bwk_sniff_comp(const unsigned char *p, size_t n);
+
+/* A streaming decompressor (decomp.c): gzip (several members, as gzip -d accepts), zstd
+ * (several frames) or a pass-through. */
+typedef struct decomp decomp;
+decomp *decomp_new(bwk_comp comp);
+void decomp_free(decomp *d);
+/* Consume from in/inlen, produce into out/outlen; *done when the stream ended cleanly at the
+ * end of a member/frame and no more input is pending. Returns -1 on corrupt data. */
+int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out, size_t outlen,
+	       size_t *produced, bwk_error **err);
+/* True when the last call left the decoder between members/frames (a clean end if the input
+ * ends here). */
+bool decomp_at_boundary(const decomp *d);
+/* Decompress the whole of fd (gzip or zstd) into an unlinked temporary file; returns its fd.
+ * Bounded by max_total and the ratio guard. */
+int bwk_decompress_to_tmp(int fd, bwk_comp comp, const char *what, uint64_t max_total,
+			  uint64_t max_ratio, bwk_error **err);
+
+/* ---- blob sources ------------------------------------------------------------------------- */
+/* A window of a file read with pread (thread-safe: several layers at once share the fd). */
+typedef struct blob_window {
+	int fd;
+	uint64_t off, len, pos;
+} blob_window;
+
+typedef struct blob_src {
+	int dirfd; /* an OCI layout directory, or -1 */
+	int tarfd; /* an uncompressed outer tar, or -1 */
+	tar_index idx;
+} blob_src;
+int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error **err);
+/* Read a whole small blob (JSON) with a cap. */
+int blob_src_read_all(const blob_src *s, const char *name, size_t max, char **data, size_t *len,
+		      bwk_error **err);
+bool blob_src_exists(const blob_src *s, const char *name);
+
+/* ---- parsed documents (image_json.c) ------------------------------------------------------ */
+typedef struct img_desc {
+	char *media_type, *digest;
+	uint64_t size;
+	char *os, *arch, *variant; /* platform (index entries) */
+	char *ref_name;		   /* org.opencontainers.image.ref.name */
+} img_desc;
+void img_desc_free(img_desc *d);
+
+typedef struct docker_manifest {
+	char *config;
+	char **layers; /* NULL-terminated */
+	char **tags;   /* NULL-terminated */
+} docker_manifest;
+int bwk_parse_docker_manifest(const char *buf, size_t len, docker_manifest **out, size_t *n,
+			      bwk_error **err);
+void docker_manifests_free(docker_manifest *m, size_t n);
+
+int bwk_parse_oci_index(const char *buf, size_t len, img_desc **out, size_t *n, bwk_error **err);
+void img_descs_free(img_desc *d, size_t n);
+int bwk_parse_oci_manifest(const char *buf, size_t len, img_desc *config, img_desc **layers,
+			   size_t *nlayers, bwk_error **err);
+
+/* A parsed config: the public view plus the storage behind it. */
+typedef struct img_config {
+	bwk_image_config pub;
+	void *json; /* json_t root that the strings point into */
+	void *arena[16];
+	size_t narena;
+} img_config;
+int bwk_parse_config(const char *buf, size_t len, img_config *out, bwk_error **err);
+void img_config_free(img_config *c);
+
+/* Media types we read as layers; returns false for anything else (foreign layers …). */
+bool bwk_layer_media_type_ok(const char *mt);
+bool bwk_digest_valid(const char *d); /* "sha256:" + 64 lowercase hex */
+
+/* ---- the image ---------------------------------------------------------------------------- */
+typedef struct img_layer {
+	char *blob;    /* member name / path of the blob */
+	char *digest;  /* expected blob digest, or NULL when the archive does not name one */
+	char *diff_id; /* expected uncompressed digest (config rootfs.diff_ids) */
+	char *media_type;
+} img_layer;
+
+typedef struct image_reader image_reader;
+typedef struct engine_ctx engine_ctx;
+
+struct bwk_image {
+	char *ref;
+	bwk_image_opts opts;
+	const image_reader *reader;
+	blob_src src;
+	img_layer *layers;
+	size_t nlayers;
+	img_config cfg;
+	char *config_expected; /* "sha256:…" expected, NULL if unknown */
+	char *config_actual;
+	engine_ctx *engine; /* docker:NAME */
+	struct {
+		char *what, *expected, *actual;
+	} pending[4]; /* report mode: manifest/config mismatches found at open */
+	size_t npending;
+	vis_table *vis; /* per layer, filled by bwk_image_walk */
+	bool walked;
+};
+
+/* A reader: bid on an input, then fill the image's layers and config. */
+struct image_reader {
+	const char *name;
+	/* Score how well this reader fits (0: not at all). `src` is already opened. */
+	int (*bid)(const blob_src *src);
+	int (*open)(bwk_image *img, const char *refname, bwk_error **err);
+};
+extern const image_reader bwk_reader_docker_archive;
+extern const image_reader bwk_reader_oci_layout;
+
+/* A digest mismatch of a document: an error in strict mode, remembered for the walk's
+ * integrity callback in report mode. */
+int image_doc_mismatch(bwk_image *img, const char *what, const char *expected, const char *actual,
+		       bwk_error **err);
+/* Shared by readers: load and verify the config blob, check layer counts. */
+int image_load_config(bwk_image *img, const char *blob, const char *expected, bwk_error **err);
+/* Select the manifest out of an OCI index (by ref name or platform). */
+int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
+			  bwk_error **err);
+/* "linux/amd64" of the host; static string. */
+const char *bwk_host_arch(void);
+
+/* ---- layer streams (layer_stream.c) -------------------------------------------------------- */
+typedef ssize_t (*bwk_pull_fn)(void *ctx, void *buf, size_t len, bwk_error **err);
+
+typedef struct layer_entry {
+	bwk_entry e;
+	char path[BWK_MAX_PATH + 1];
+	char link[BWK_MAX_PATH + 1];
+	bool dotdot;	       /* path (or hardlink target) had ".." (clamped) */
+	bool hostile_whiteout; /* ".wh.." and the like */
+	uint32_t devmajor, devminor;
+} layer_entry;
+
+typedef struct layer_stream layer_stream;
+/* Open a layer: from the image's blob source, or (pull != NULL) from a byte stream. */
+int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull_ctx,
+		      layer_stream **out, bwk_error **err);
+/* Next entry: 1 with *le filled, 0 at the end (after the digests were checked), -1 on error.
+ * In report mode a digest mismatch goes to `integrity` (may be NULL). */
+int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err);
+/* Content of the current regular file. */
+ssize_t layer_stream_read(layer_stream *ls, void *buf, size_t len, bwk_error **err);
+/* The result of the digest checks once layer_stream_next returned 0. */
+typedef struct layer_verdict {
+	bool blob_ok, diff_ok;
+	char blob_actual[72], diff_actual[72];
+	uint64_t bytes_in, bytes_out;
+} layer_verdict;
+const layer_verdict *layer_stream_verdict(const layer_stream *ls);
+void layer_stream_close(layer_stream *ls);
+/* Shared entry-count and size budget of one operation across threads. */
+typedef struct layer_budget {
+	uint64_t entries, bytes; /* atomics */
+} layer_budget;
+void layer_stream_set_budget(layer_stream *ls, layer_budget *b);
+
+/* Strict mode: build the error for a mismatch; report mode: call v->integrity. */
+int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
+			bwk_error **err);
+
+/* ---- docker engine (reader_engine.c) ------------------------------------------------------ */
+int engine_open(bwk_image *img, const char *name, bwk_error **err);
+void engine_free(engine_ctx *e);
+/* Stream the image again and hand each layer to `cb`: as it arrives, or bottom first when
+ * `ordered` (layers that arrive early are spooled to an unlinked temporary file). */
+typedef int (*engine_layer_cb)(void *ctx, size_t index, layer_stream *ls, bwk_error **err);
+int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
+			 bwk_error **err);
+
+/* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */
+typedef struct fs_writer {
+	int rootfd;
+	const bwk_unpack_opts *opts;
+	bool cache_mode; /* keep whiteouts as overlayfs markers instead of applying them */
+	bool is_root;
+	FILE *whiteouts;   /* cache mode, rootless: sidecar list */
+	vis_table created; /* paths written by the current layer (opaque handling) */
+	char parent[BWK_MAX_PATH + 1];
+	int parentfd; /* cached fd of `parent` */
+	uint64_t warned_dev, warned_suid;
+	bool no_openat2;
+	bool stale; /* a directory was removed: the cached parent fd may be gone */
+} fs_writer;
+int fs_writer_init(fs_writer *w, int rootfd, const bwk_unpack_opts *opts, bool cache_mode);
+void fs_writer_layer_begin(fs_writer *w);
+int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error **err);
+void fs_writer_free(fs_writer *w);
+/* Remove a tree below dirfd/name without following symlinks. */
+int bwk_remove_tree_at(int dirfd, const char *name);
+/* Apply every entry of one layer stream. */
+int fs_writer_apply_layer(fs_writer *w, bwk_image *img, size_t index, layer_stream *ls,
+			  bwk_error **err);
+
+#endif

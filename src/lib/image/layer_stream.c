@@ -1,0 +1,408 @@
+/* One layer as a stream of entries.
+ *
+ * Bytes flow: blob (pread window or pulled from the engine's stream) → sha256 of the blob →
+ * our decompressor → sha256 of the tar (diff_id) and the size/ratio guards → libarchive's tar
+ * reader. Nothing but fixed 256 KiB buffers is held, whatever the layer size, and every byte is
+ * hashed even when the consumer skips file contents (libarchive reads skipped data through the
+ * same callback). The digests are compared once the stream has been read to its end. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "image/image_private.h"
+
+struct layer_stream {
+	bwk_image *img;
+	size_t index;
+	blob_window w;
+	bool own_fd;
+	bwk_pull_fn pull;
+	void *pull_ctx;
+	decomp *d;
+	bool sniffed;
+	bwk_sha256 *hb, *hd;
+	unsigned char *in, *out;
+	size_t inlen, inpos;
+	bool in_eof, out_eof;
+	uint64_t tin, tout;
+	struct archive *a;
+	bwk_error *cb_err;
+	layer_verdict vd;
+	bool finished;
+	layer_budget *budget;
+	uint64_t max_total, max_ratio, max_entries;
+	char what[96];
+};
+
+static int fill_input(layer_stream *ls, bwk_error **err)
+{
+	ssize_t r;
+	if (ls->pull) {
+		r = ls->pull(ls->pull_ctx, ls->in, BWK_STREAM_BUF, err);
+		if (r < 0)
+			return -1;
+	} else {
+		uint64_t left = ls->w.len - ls->w.pos;
+		size_t want = left < BWK_STREAM_BUF ? (size_t)left : BWK_STREAM_BUF;
+		do
+			r = want ? pread(ls->w.fd, ls->in, want, (off_t)(ls->w.off + ls->w.pos))
+				 : 0;
+		while (r < 0 && errno == EINTR);
+		if (r < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "read failed");
+		if (r == 0 && want)
+			return bwk_error_set(err, BWK_E_INPUT, 0, "blob is shorter than expected");
+		ls->w.pos += (uint64_t)r;
+	}
+	ls->inlen = (size_t)r;
+	ls->inpos = 0;
+	ls->in_eof = r == 0;
+	if (r > 0) {
+		bwk_sha256_update(ls->hb, ls->in, (size_t)r);
+		ls->tin += (uint64_t)r;
+	}
+	if (!ls->sniffed) {
+		ls->sniffed = true;
+		ls->d = decomp_new(bwk_sniff_comp(ls->in, ls->inlen));
+	}
+	return 0;
+}
+
+/* Produce the next run of tar bytes: >0 bytes in ls->out, 0 at the clean end, -1 on error. */
+static ssize_t produce(layer_stream *ls, bwk_error **err)
+{
+	if (ls->out_eof)
+		return 0;
+	for (;;) {
+		if (ls->inpos == ls->inlen && !ls->in_eof && fill_input(ls, err) < 0)
+			return -1;
+		size_t c, p;
+		if (decomp_run(ls->d, ls->in + ls->inpos, ls->inlen - ls->inpos, &c, ls->out,
+			       BWK_STREAM_BUF, &p, err) < 0)
+			return -1;
+		ls->inpos += c;
+		if (p) {
+			bwk_sha256_update(ls->hd, ls->out, p);
+			ls->tout += p;
+			uint64_t total = p;
+			if (ls->budget)
+				total = __atomic_add_fetch(&ls->budget->bytes, p, __ATOMIC_RELAXED);
+			else
+				total = ls->tout;
+			if (total > ls->max_total)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "the image unpacks to more than %llu bytes "
+						     "(the size limit)",
+						     (unsigned long long)ls->max_total);
+			if (ls->tout > BWK_RATIO_FLOOR &&
+			    ls->tout / (ls->tin ? ls->tin : 1) > ls->max_ratio)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "decompresses to more than %llu times its "
+						     "compressed size (a decompression bomb?)",
+						     (unsigned long long)ls->max_ratio);
+			return (ssize_t)p;
+		}
+		if (ls->in_eof && ls->inpos == ls->inlen) {
+			if (!decomp_at_boundary(ls->d))
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "unexpected end of compressed data (truncated "
+						     "layer?)");
+			ls->out_eof = true;
+			return 0;
+		}
+	}
+}
+
+static la_ssize_t cb_read(struct archive *a, void *ud, const void **buf)
+{
+	layer_stream *ls = ud;
+	ssize_t r = produce(ls, &ls->cb_err);
+	if (r < 0) {
+		archive_set_error(a, EIO, "bulwark read error");
+		return -1;
+	}
+	*buf = ls->out;
+	return r;
+}
+
+int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull_ctx,
+		      layer_stream **out, bwk_error **err)
+{
+	const img_layer *l = &img->layers[index];
+	layer_stream *ls = xcalloc(1, sizeof(*ls));
+	ls->img = img;
+	ls->index = index;
+	const char *dg = l->digest ? l->digest : l->diff_id;
+	snprintf(ls->what, sizeof(ls->what), "layer %zu (%.19s…)", index + 1, dg ? dg : "?");
+	ls->max_total =
+	    img->opts.max_total_bytes ? img->opts.max_total_bytes : BWK_DEFAULT_MAX_TOTAL;
+	ls->max_ratio = img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO;
+	ls->max_entries = img->opts.max_entries ? img->opts.max_entries : BWK_DEFAULT_MAX_ENTRIES;
+	if (pull) {
+		ls->pull = pull;
+		ls->pull_ctx = pull_ctx;
+	} else if (blob_src_open(&img->src, l->blob, &ls->w, err) < 0) {
+		free(ls);
+		return bwk_error_wrap(err, "layer %zu", index + 1);
+	} else {
+		ls->own_fd = img->src.tarfd < 0;
+		posix_fadvise(ls->w.fd, (off_t)ls->w.off, (off_t)ls->w.len, POSIX_FADV_SEQUENTIAL);
+	}
+	ls->hb = bwk_sha256_new();
+	ls->hd = bwk_sha256_new();
+	ls->in = xmalloc(BWK_STREAM_BUF);
+	ls->out = xmalloc(BWK_STREAM_BUF);
+	ls->a = archive_read_new();
+	if (!ls->a)
+		abort();
+	archive_read_support_format_tar(ls->a);
+	archive_read_support_format_empty(ls->a);
+	if (archive_read_open2(ls->a, ls, NULL, cb_read, NULL, NULL) != ARCHIVE_OK) {
+		bwk_error **e = err;
+		if (ls->cb_err) {
+			*e = ls->cb_err;
+			ls->cb_err = NULL;
+		} else {
+			bwk_error_set(e, BWK_E_INPUT, 0, "not a tar archive: %s",
+				      archive_error_string(ls->a));
+		}
+		bwk_error_wrap(err, "%s", ls->what);
+		layer_stream_close(ls);
+		return -1;
+	}
+	*out = ls;
+	return 0;
+}
+
+void layer_stream_set_budget(layer_stream *ls, layer_budget *b)
+{
+	ls->budget = b;
+}
+
+void layer_stream_close(layer_stream *ls)
+{
+	if (!ls)
+		return;
+	if (ls->a)
+		archive_read_free(ls->a);
+	decomp_free(ls->d);
+	bwk_sha256_free(ls->hb);
+	bwk_sha256_free(ls->hd);
+	free(ls->in);
+	free(ls->out);
+	if (ls->own_fd)
+		close(ls->w.fd);
+	bwk_error_free(ls->cb_err);
+	free(ls);
+}
+
+static int archive_fail(layer_stream *ls, bwk_error **err, const char *doing)
+{
+	if (ls->cb_err) {
+		*err = ls->cb_err;
+		ls->cb_err = NULL;
+	} else {
+		const char *m = archive_error_string(ls->a);
+		bwk_error_set(err, BWK_E_INPUT, 0, "%s: %s", doing, m ? m : "malformed tar");
+	}
+	return bwk_error_wrap(err, "%s", ls->what);
+}
+
+static int finish(layer_stream *ls, bwk_error **err)
+{
+	/* Hash what libarchive did not need (padding after the end-of-archive blocks): the
+	 * digest covers the whole blob. */
+	for (;;) {
+		ssize_t r = produce(ls, err);
+		if (r < 0)
+			return bwk_error_wrap(err, "%s", ls->what);
+		if (r == 0)
+			break;
+	}
+	/* a blob with bytes after the compressed stream */
+	while (!ls->in_eof || ls->inpos < ls->inlen) {
+		if (ls->inpos < ls->inlen)
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "%s: data after the end of the "
+					     "compressed stream",
+					     ls->what);
+		if (fill_input(ls, err) < 0)
+			return bwk_error_wrap(err, "%s", ls->what);
+	}
+	char hex[65];
+	const img_layer *l = &ls->img->layers[ls->index];
+	bwk_sha256_final_hex(ls->hb, hex);
+	snprintf(ls->vd.blob_actual, sizeof(ls->vd.blob_actual), "sha256:%s", hex);
+	bwk_sha256_final_hex(ls->hd, hex);
+	snprintf(ls->vd.diff_actual, sizeof(ls->vd.diff_actual), "sha256:%s", hex);
+	ls->vd.blob_ok = !l->digest || !strcmp(l->digest, ls->vd.blob_actual);
+	ls->vd.diff_ok = !l->diff_id || !strcmp(l->diff_id, ls->vd.diff_actual);
+	ls->vd.bytes_in = ls->tin;
+	ls->vd.bytes_out = ls->tout;
+	ls->finished = true;
+	return 0;
+}
+
+static bwk_entry_type type_of(struct archive_entry *ae)
+{
+	if (archive_entry_hardlink(ae))
+		return BWK_ENTRY_HARDLINK;
+	switch (archive_entry_filetype(ae)) {
+	case AE_IFDIR:
+		return BWK_ENTRY_DIR;
+	case AE_IFLNK:
+		return BWK_ENTRY_SYMLINK;
+	case AE_IFCHR:
+		return BWK_ENTRY_CHAR;
+	case AE_IFBLK:
+		return BWK_ENTRY_BLOCK;
+	case AE_IFIFO:
+		return BWK_ENTRY_FIFO;
+	case AE_IFSOCK:
+		return BWK_ENTRY_SOCKET;
+	default:
+		return BWK_ENTRY_FILE;
+	}
+}
+
+int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err)
+{
+	if (ls->finished)
+		return 0;
+	for (;;) {
+		struct archive_entry *ae;
+		int r = archive_read_next_header(ls->a, &ae);
+		if (r == ARCHIVE_EOF)
+			return finish(ls, err) < 0 ? -1 : 0;
+		if (r < ARCHIVE_WARN)
+			return archive_fail(ls, err, "reading the tar");
+		if (ls->budget) {
+			uint64_t n = __atomic_add_fetch(&ls->budget->entries, 1, __ATOMIC_RELAXED);
+			if (n > ls->max_entries)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "%s: the image has more than %llu entries "
+						     "(the entry limit)",
+						     ls->what, (unsigned long long)ls->max_entries);
+		}
+		const char *name = archive_entry_pathname(ae);
+		if (!name)
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: an entry without a name",
+					     ls->what);
+		memset(&le->e, 0, sizeof(le->e));
+		le->dotdot = le->hostile_whiteout = false;
+		le->link[0] = '\0';
+		bwk_path_status ps = strlen(name) > BWK_MAX_PATH
+					 ? BWK_PATH_TOOLONG
+					 : bwk_path_normalise(name, le->path);
+		if (ps == BWK_PATH_TOOLONG)
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "%s: entry path longer than %d bytes ('%.60s…')",
+					     ls->what, BWK_MAX_PATH, name);
+		if (ps == BWK_PATH_ROOT)
+			continue; /* "./": the root directory itself */
+		le->dotdot = ps == BWK_PATH_DOTDOT;
+		bwk_entry *e = &le->e;
+		e->type = type_of(ae);
+		char wh[BWK_MAX_PATH + 1];
+		int w = bwk_whiteout_split(le->path, wh);
+		if (w == -2) {
+			le->hostile_whiteout = true;
+		} else if (w >= 0) {
+			e->type = (bwk_entry_type)w;
+			memcpy(le->path, wh, strlen(wh) + 1);
+			if (!le->path[0] && w == BWK_ENTRY_WHITEOUT)
+				le->hostile_whiteout = true;
+		}
+		e->path = le->path;
+		e->mode = (uint32_t)archive_entry_mode(ae) & 07777;
+		e->uid = (uint32_t)archive_entry_uid(ae);
+		e->gid = (uint32_t)archive_entry_gid(ae);
+		e->mtime = archive_entry_mtime(ae);
+		e->size = e->type == BWK_ENTRY_FILE ? (uint64_t)archive_entry_size(ae) : 0;
+		e->layer_index = (int)ls->index;
+		e->layer_digest = ls->img->layers[ls->index].digest
+				      ? ls->img->layers[ls->index].digest
+				      : ls->img->layers[ls->index].diff_id;
+		e->visibility = BWK_VIS_UNKNOWN;
+		e->hidden_by = -1;
+		if (e->type == BWK_ENTRY_SYMLINK) {
+			const char *t = archive_entry_symlink(ae);
+			if (!t || strlen(t) > BWK_MAX_PATH)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "%s: %s: symlink target missing or longer "
+						     "than %d bytes",
+						     ls->what, le->path, BWK_MAX_PATH);
+			memcpy(le->link, t, strlen(t) + 1);
+			e->link = le->link;
+		} else if (e->type == BWK_ENTRY_HARDLINK) {
+			const char *t = archive_entry_hardlink(ae);
+			bwk_path_status ls2 = strlen(t) > BWK_MAX_PATH
+						  ? BWK_PATH_TOOLONG
+						  : bwk_path_normalise(t, le->link);
+			if (ls2 == BWK_PATH_TOOLONG || ls2 == BWK_PATH_ROOT)
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "%s: %s: bad hardlink target '%.100s'",
+						     ls->what, le->path, t);
+			if (ls2 == BWK_PATH_DOTDOT)
+				le->dotdot = true;
+			e->link = le->link;
+		}
+		le->devmajor = (uint32_t)archive_entry_rdevmajor(ae);
+		le->devminor = (uint32_t)archive_entry_rdevminor(ae);
+		return 1;
+	}
+}
+
+ssize_t layer_stream_read(layer_stream *ls, void *buf, size_t len, bwk_error **err)
+{
+	la_ssize_t r = archive_read_data(ls->a, buf, len);
+	if (r < 0) {
+		archive_fail(ls, err, "reading file data");
+		return -1;
+	}
+	return r;
+}
+
+const layer_verdict *layer_stream_verdict(const layer_stream *ls)
+{
+	return &ls->vd;
+}
+
+int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
+			bwk_error **err)
+{
+	const img_layer *l = &img->layers[index];
+	struct {
+		bool ok;
+		const char *what, *expected, *actual;
+	} checks[] = {{vd->blob_ok, "blob", l->digest, vd->blob_actual},
+		      {vd->diff_ok, "uncompressed (diff_id)", l->diff_id, vd->diff_actual}};
+	for (size_t i = 0; i < 2; i++) {
+		if (checks[i].ok)
+			continue;
+		if (img->opts.verify == BWK_VERIFY_STRICT)
+			return bwk_error_set(
+			    err, BWK_E_INTEGRITY, 0,
+			    "layer %zu (%s): %s digest mismatch (expected %s, got %s): the "
+			    "archive is corrupt or was tampered with",
+			    index + 1, l->blob ? l->blob : "stream", checks[i].what,
+			    checks[i].expected, checks[i].actual);
+		if (v && v->integrity) {
+			char what[160];
+			snprintf(what, sizeof(what), "layer %zu %s", index + 1,
+				 i == 0 ? "blob" : "diff_id");
+			if (v->integrity(v->ctx, (int)index, what, checks[i].expected,
+					 checks[i].actual, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,164 @@
+/* Rules on the image config: how the image asks to be run (Dockle's CIS-DI checkpoints). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "scan/scan_private.h"
+
+/* ---- image-user-root ------------------------------------------------------------------------ */
+static const char *const refs_user[] = {"CIS Docker Benchmark 4.1", "Dockle CIS-DI-0001",
+					"https://docs.docker.com/reference/dockerfile/#user", NULL};
+
+static const bwk_rule rule_user_root = {
+    .id = "image-user-root",
+    .category = BWK_CAT_CONFIG,
+    .severity = BWK_SEV_MEDIUM,
+    .title = "Image runs as root",
+    .description = "The image sets no USER, or USER root/0, so its processes run as uid 0 "
+		   "unless every caller remembers --user. Root in the container owns every file "
+		   "in it, can use any capability the runtime left, and is root on the host if "
+		   "the process escapes or a host path is mounted in.",
+    .remediation = "Create an unprivileged user in the Dockerfile and switch to it: `RUN "
+		   "useradd -r -u 10001 app` then `USER 10001`.",
+    .references = refs_user,
+};
+
+static bool user_is_root(const char *u)
+{
+	if (!u || !*u)
+		return true;
+	/* "root", "0", "root:root", "0:0", "root:1000" … the part before ':' decides */
+	size_t n = strcspn(u, ":");
+	return (n == 4 && !strncmp(u, "root", 4)) || (n == 1 && u[0] == '0');
+}
+
+static int check_user(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+		      const bwk_rule *rule, bwk_error **err)
+{
+	(void)rule;
+	if (!user_is_root(c->user))
+		return 0;
+	cleanup_free char *msg =
+	    c->user && *c->user ? xasprintf("USER is '%s'", c->user) : xstrdup("no USER is set");
+	return hit(hctx, "config.User", msg, err);
+}
+
+static const bwk_config_rule user_rule = {&rule_user_root, check_user};
+
+/* ---- image-exposed-admin-port ---------------------------------------------------------------- */
+static const char *const refs_ports[] = {"CIS Docker Benchmark 5.7, 5.8",
+					 "https://docs.docker.com/engine/security/protect-access/",
+					 NULL};
+
+static const bwk_rule rule_admin_port = {
+    .id = "image-exposed-admin-port",
+    .category = BWK_CAT_CONFIG,
+    .severity = BWK_SEV_MEDIUM,
+    .title = "Image exposes a remote administration port",
+    .description = "The image declares a port used for remote administration (SSH, telnet, "
+		   "the Docker or Kubernetes APIs, etcd, RDP, VNC). A container should not be "
+		   "administered from inside: such a service is a standing way in, often with "
+		   "default or baked-in credentials, and the Docker, kubelet and etcd APIs hand "
+		   "out control of the whole host or cluster.",
+    .remediation = "Remove the EXPOSE line and the daemon behind it; use `docker exec` or "
+		   "`kubectl exec` for interactive access.",
+    .references = refs_ports,
+};
+
+static const struct {
+	unsigned port;
+	const char *what;
+} admin_ports[] = {
+    {22, "SSH"},
+    {23, "telnet"},
+    {2375, "Docker API (plain HTTP)"},
+    {2376, "Docker API"},
+    {2379, "etcd client"},
+    {2380, "etcd peer"},
+    {3389, "RDP"},
+    {5900, "VNC"},
+    {5901, "VNC"},
+    {6443, "Kubernetes API"},
+    {10250, "kubelet API"},
+    {10255, "kubelet read-only API"},
+    {5985, "WinRM"},
+    {5986, "WinRM"},
+};
+
+static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+		       const bwk_rule *rule, bwk_error **err)
+{
+	(void)rule;
+	for (const char *const *p = c->exposed_ports; p && *p; p++) {
+		char *end = NULL;
+		unsigned long port = strtoul(*p, &end, 10);
+		if (end == *p || (*end && *end != '/'))
+			continue;
+		for (size_t i = 0; i < sizeof(admin_ports) / sizeof(admin_ports[0]); i++) {
+			if (admin_ports[i].port != port)
+				continue;
+			cleanup_free char *key = xasprintf("config.ExposedPorts.%s", *p);
+			cleanup_free char *msg =
+			    xasprintf("port %s (%s) is exposed", *p, admin_ports[i].what);
+			if (hit(hctx, key, msg, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+static const bwk_config_rule ports_rule = {&rule_admin_port, check_ports};
+
+/* ---- image-no-healthcheck ----------------------------------------------------------------------
+ */
+static const char *const refs_hc[] = {"CIS Docker Benchmark 4.6", "Dockle CIS-DI-0006",
+				      "https://docs.docker.com/reference/dockerfile/#healthcheck",
+				      NULL};
+
+static const bwk_rule rule_no_healthcheck = {
+    .id = "image-no-healthcheck",
+    .category = BWK_CAT_CONFIG,
+    .severity = BWK_SEV_INFO,
+    .title = "Image has no HEALTHCHECK",
+    .description = "Without a health check the engine and orchestrators only know whether "
+		   "the process is alive, not whether it works: a hung or compromised service "
+		   "keeps receiving traffic and is never restarted.",
+    .remediation = "Add a HEALTHCHECK to the Dockerfile (`HEALTHCHECK CMD wget -q -O- "
+		   "http://localhost:8080/health || exit 1`), or define one in the deployment.",
+    .references = refs_hc,
+};
+
+static int check_healthcheck(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+			     const bwk_rule *rule, bwk_error **err)
+{
+	(void)rule;
+	if (c->has_healthcheck)
+		return 0;
+	return hit(hctx, "config.Healthcheck",
+		   c->healthcheck && c->healthcheck[0] ? "HEALTHCHECK NONE" : NULL, err);
+}
+
+static const bwk_config_rule healthcheck_rule = {&rule_no_healthcheck, check_healthcheck};
+
+const bwk_config_rule *const bwk_image_config_rules[] = {&user_rule, &ports_rule, &healthcheck_rule,
+							 NULL};
+
+/* ---- integrity ---------------------------------------------------------------------------------
+ */
+static const char *const refs_integrity[] = {
+    "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests", NULL};
+
+const bwk_rule bwk_rule_layer_digest = {
+    .id = "layer-digest-mismatch",
+    .category = BWK_CAT_INTEGRITY,
+    .severity = BWK_SEV_CRITICAL,
+    .title = "Image content does not match its digest",
+    .description = "A blob of the image (a layer, its uncompressed content, the manifest or "
+		   "the config) does not hash to the digest that names it. The image was "
+		   "corrupted or altered after it was built: what you scan and run is not what "
+		   "was signed, pushed or reviewed.",
+    .remediation = "Do not run the image. Pull or export it again from a trusted source and "
+		   "compare digests (`docker image inspect --format '{{.Id}}'`).",
+    .references = refs_integrity,
+};
