@@ -47,7 +47,8 @@ int cmd_inspect(int argc, char **argv)
 			char *end = NULL;
 			long n = strtol(optarg, &end, 10);
 			if (!*optarg || *end || n < 1 || n > 256)
-				return cli_usage_error(cmd, "--threads takes a number from 1 to 256");
+				return cli_usage_error(cmd,
+						       "--threads takes a number from 1 to 256");
 			io.threads = (unsigned)n;
 			break;
 		}
@@ -64,7 +65,8 @@ int cmd_inspect(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return cli_usage_error(cmd, argc == optind ? "missing IMAGE" : "too many arguments");
+		return cli_usage_error(cmd,
+				       argc == optind ? "missing IMAGE" : "too many arguments");
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)

@@ -10,7 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/finding.h"
+#include "bulwark/image.h"
 #include "bulwark/sandbox.h"
+#include "bulwark/scan.h"
 #include "cli.h"
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -20,8 +23,9 @@ const char cmd_run_usage[] =
     "       bulwark run [OPTIONS] --rootfs DIR [--] COMMAND [ARG…]\n"
     "Run a command in a new hardened container, without a daemon, as root or as a normal user.\n"
     "Everything is locked down by default; each flag that relaxes a default prints a warning.\n"
-    "IMAGE: a root filesystem directory (for now; docker-save and OCI layouts with the image\n"
-    "module).\n\n"
+    "IMAGE: a docker-save tarball, an OCI layout (directory or tar, PATH[:REF]), or a root\n"
+    "filesystem directory. Layers are verified against their digests and extracted once into\n"
+    "the layer cache, then stacked read-only.\n\n"
     "process:\n"
     "  -e, --env KEY=VALUE     set an environment variable (KEY alone: the caller's value)\n"
     "      --env-file FILE     read KEY=VALUE lines (the host environment is never inherited)\n"
@@ -49,6 +53,12 @@ const char cmd_run_usage[] =
     "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
     "network:\n"
     "      --net MODE          none (default: loopback only) or host\n"
+    "trust:\n"
+    "      --scan              scan the image first; refuse to start on findings at or above\n"
+    "                          --fail-on (default high)\n"
+    "      --fail-on SEV       critical, high, medium, low, info or none\n"
+    "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
+    "                          /var/lib/bulwark)\n"
     "other:\n"
     "  -q, --quiet             no warnings\n"
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
@@ -210,6 +220,9 @@ enum {
 	OPT_PIDS,
 	OPT_CPUS,
 	OPT_NET,
+	OPT_SCAN,
+	OPT_FAIL_ON,
+	OPT_CACHE,
 };
 
 static const struct option run_options[] = {
@@ -237,6 +250,9 @@ static const struct option run_options[] = {
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"net", required_argument, NULL, OPT_NET},
     {"network", required_argument, NULL, OPT_NET},
+    {"scan", no_argument, NULL, OPT_SCAN},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"cache", required_argument, NULL, OPT_CACHE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -249,8 +265,13 @@ typedef struct run_opts {
 	const char *rootfs;
 	bool user_set, workdir_set;
 	uint64_t cap_add, cap_drop;
+	bool scan;
+	bwk_severity fail_on;
+	const char *cache;
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
+	bwk_image *img;
+	char **layers;
 } run_opts;
 
 static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
@@ -366,6 +387,16 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 				return cli_usage_error(self, "bad --net '%s' (none or host)",
 						       optarg);
 			break;
+		case OPT_SCAN:
+			o->scan = true;
+			break;
+		case OPT_FAIL_ON:
+			if (bwk_severity_parse(optarg, &o->fail_on) < 0)
+				return cli_usage_error(self, "bad --fail-on '%s'", optarg);
+			break;
+		case OPT_CACHE:
+			o->cache = optarg;
+			break;
 		case 'q':
 			s->quiet = true;
 			break;
@@ -415,6 +446,45 @@ static void warn_relaxed(const run_opts *o)
 			"ignored by pid 1");
 }
 
+/* A plain root filesystem directory (not an OCI layout or an unpacked docker-save). */
+static bool is_rootfs_dir(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	cleanup_free char *l = xasprintf("%s/oci-layout", path);
+	cleanup_free char *m = xasprintf("%s/manifest.json", path);
+	return access(l, F_OK) < 0 && access(m, F_OK) < 0;
+}
+
+/* --scan: the scanner's verdict decides whether the container starts at all. */
+static int scan_gate(const run_opts *o, const char *ref)
+{
+	cleanup_error bwk_error *err = NULL;
+	bwk_findings *f = bwk_findings_new();
+	bwk_scan_opts so = {.target = ref, .quiet = true};
+	int r = bwk_scan_target(ref, &so, f, &err);
+	if (r < 0) {
+		bwk_findings_free(f);
+		bwk_error_wrap(&err, "--scan");
+		bwk_error_print(err, stderr);
+		return -1;
+	}
+	int max = bwk_findings_max_severity(f);
+	size_t n = bwk_findings_count(f);
+	bwk_findings_free(f);
+	if (max >= 0 && o->fail_on != BWK_SEV_NONE && max >= (int)o->fail_on) {
+		fprintf(
+		    stderr,
+		    "bulwark: %s: scan found %zu finding(s), the worst %s (at or above --fail-on "
+		    "%s): not starting it; see 'bulwark scan %s'\n",
+		    ref, n, bwk_severity_name((bwk_severity)max), bwk_severity_name(o->fail_on),
+		    ref);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, int argc, char **argv)
 {
 	cleanup_error bwk_error *err = NULL;
@@ -430,32 +500,55 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	if (first < argc && !strcmp(argv[first], "--"))
 		first++;
 	const char *rootfs = o->rootfs;
+	const char *ref = rootfs;
 	if (!rootfs) {
 		if (first >= argc)
 			return cli_usage_error(self, "missing IMAGE");
-		rootfs = argv[first++];
+		ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
-		struct stat st;
-		if (stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			fprintf(stderr,
-				"bulwark: image %s: not a root filesystem directory (image "
-				"archives need the image module)\n",
-				rootfs);
-			return EXIT_USAGE;
-		}
+		if (is_rootfs_dir(ref))
+			rootfs = ref;
 	}
-	s->rootfs = rootfs;
+	if (o->scan && scan_gate(o, ref) < 0)
+		return EXIT_RUNT;
+	const bwk_image_config *cfg = NULL;
+	if (rootfs) {
+		s->rootfs = rootfs;
+	} else {
+		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		bwk_unpack_opts uo = {.quiet = s->quiet};
+		if (bwk_image_cache_layers(o->img, o->cache, &uo, &o->layers, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		s->lowers = (const char *const *)o->layers;
+		cfg = bwk_image_get_config(o->img);
+	}
 
 	/* Docker semantics: --entrypoint replaces the entrypoint and drops the image's Cmd;
-	 * arguments after IMAGE replace Cmd. A bare root filesystem has no config. */
-	if (o->entrypoint && o->entrypoint[0])
-		strv_push(args, xstrdup(o->entrypoint));
-	for (int i = first; i < argc; i++)
-		strv_push(args, xstrdup(argv[i]));
+	 * arguments after IMAGE replace Cmd. */
+	if (o->entrypoint) {
+		if (o->entrypoint[0])
+			strv_push(args, xstrdup(o->entrypoint));
+	} else if (cfg) {
+		for (const char *const *e = cfg->entrypoint; e && *e; e++)
+			strv_push(args, xstrdup(*e));
+	}
+	if (first < argc) {
+		for (int i = first; i < argc; i++)
+			strv_push(args, xstrdup(argv[i]));
+	} else if (cfg && !o->entrypoint) {
+		for (const char *const *c = cfg->cmd; c && *c; c++)
+			strv_push(args, xstrdup(*c));
+	}
 	if (!args->n)
 		return cli_usage_error(self, "no command given and the image has none");
 	s->argv = (const char *const *)args->v;
+	if (cfg && !o->user_set && cfg->user && cfg->user[0])
+		s->user = cfg->user;
+	if (cfg && !o->workdir_set && cfg->workdir && cfg->workdir[0])
+		s->cwd = cfg->workdir;
 
 	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if (!s->hostname)
@@ -464,6 +557,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	env_set(env, hn);
 	if (s->tty)
 		env_set(env, "TERM=xterm");
+	for (const char *const *e = cfg ? cfg->env : NULL; e && *e; e++)
+		if (strchr(*e, '=') && env->n < MAX_ENV)
+			env_set(env, *e);
 	for (size_t i = 0; i < o->env_args.n; i++)
 		env_set(env, o->env_args.v[i]);
 	if (!env_has(env, "HOME"))
@@ -497,6 +593,7 @@ int cmd_run(int argc, char **argv)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
 	run_opts *o = xcalloc(1, sizeof *o);
+	o->fail_on = BWK_SEV_HIGH;
 	strv env = {0}, args = {0};
 	int rc = run_inner(self, o, &env, &args, argc, argv);
 	strv_free(&env);
@@ -508,6 +605,10 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < o->spec.nsecrets; i++)
 		free((char *)o->secrets[i].name);
+	if (o->layers)
+		bwk_strv_free(o->layers);
+	if (o->img)
+		bwk_image_close(o->img);
 	free(o);
 	return rc;
 }

@@ -67,7 +67,8 @@ int cmd_unpack(int argc, char **argv)
 		case 0x303: {
 			uint64_t v;
 			if (bwk_parse_size(optarg, &v) < 0 || v == 0)
-				return cli_usage_error(cmd, "--max-size takes a size like 512m or 4g");
+				return cli_usage_error(cmd,
+						       "--max-size takes a size like 512m or 4g");
 			io.max_total_bytes = v;
 			break;
 		}
@@ -75,7 +76,8 @@ int cmd_unpack(int argc, char **argv)
 			char *end = NULL;
 			unsigned long long n = strtoull(optarg, &end, 10);
 			if (!*optarg || *end || n == 0 || optarg[0] == '-')
-				return cli_usage_error(cmd, "--max-entries takes a positive number");
+				return cli_usage_error(cmd,
+						       "--max-entries takes a positive number");
 			io.max_entries = n;
 			break;
 		}
@@ -99,9 +101,9 @@ int cmd_unpack(int argc, char **argv)
 	}
 	int want = layers ? 1 : 2;
 	if (argc - optind != want)
-		return cli_usage_error(cmd, argc - optind < want ? "missing %s"
-								 : "too many arguments%.0s",
-				       layers ? "IMAGE" : "IMAGE and DIR");
+		return cli_usage_error(
+		    cmd, argc - optind < want ? "missing %s" : "too many arguments%.0s",
+		    layers ? "IMAGE" : "IMAGE and DIR");
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)

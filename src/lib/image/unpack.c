@@ -54,8 +54,7 @@ static int unpack_layers(bwk_image *img, fs_writer *w, bwk_error **err)
 	return 0;
 }
 
-int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *dest,
-		     bwk_error **err)
+int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *dest, bwk_error **err)
 {
 	struct stat st;
 	if (lstat(dest, &st) == 0)
@@ -72,8 +71,8 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 				     parent);
 	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", dest);
 	if (!mkdtemp(tmp))
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot create a temporary directory",
-				     tmp);
+		return bwk_error_set(err, BWK_E_IO, errno,
+				     "%s: cannot create a temporary directory", tmp);
 	cleanup_free char *t2 = xstrdup(tmp);
 	const char *tbase = basename(t2);
 	int rootfd = openat(pfd, tbase, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -100,7 +99,8 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 	return 0;
 }
 
-/* ---- layer cache -------------------------------------------------------------------------------- */
+/* ---- layer cache --------------------------------------------------------------------------------
+ */
 
 static int mkdir_p(const char *path, mode_t mode, bwk_error **err)
 {
@@ -135,8 +135,8 @@ static int cache_one(bwk_image *img, size_t i, int ldfd, const char *ldir,
 {
 	const char *hex = img->layers[i].diff_id + 7;
 	cleanup_free char *lockname = xasprintf("%s.lock", hex);
-	cleanup_close int lk = openat(ldfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-				      0600);
+	cleanup_close int lk =
+	    openat(ldfd, lockname, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (lk < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s/%s: cannot open the lock", ldir,
 				     lockname);
@@ -185,8 +185,8 @@ static int cache_one(bwk_image *img, size_t i, int ldfd, const char *ldir,
 	if (ret == 0 && fchmod(rootfd, 0755) < 0)
 		ret = bwk_error_set(err, BWK_E_IO, errno, "%s: chmod", tmpl);
 	if (ret == 0 && renameat2(ldfd, tbase, ldfd, hex, RENAME_NOREPLACE) < 0)
-		ret = bwk_error_set(err, BWK_E_IO, errno, "%s/%s: rename into the cache", ldir,
-				    hex);
+		ret =
+		    bwk_error_set(err, BWK_E_IO, errno, "%s/%s: rename into the cache", ldir, hex);
 	if (ret < 0) {
 		bwk_remove_tree_at(ldfd, tbase);
 		unlinkat(ldfd, wh_tmp, 0);
@@ -216,8 +216,9 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 	char real[PATH_MAX];
 	cleanup_free char *ldir = NULL;
 	if (mkdir_p(root, 0700, err) < 0 || !realpath(root, real))
-		return err && *err ? -1
-				   : bwk_error_set(err, BWK_E_IO, errno, "%s: cannot resolve", root);
+		return err && *err
+			   ? -1
+			   : bwk_error_set(err, BWK_E_IO, errno, "%s: cannot resolve", root);
 	ldir = xasprintf("%s/layers/sha256", real);
 	if (mkdir_p(ldir, 0700, err) < 0)
 		return -1;

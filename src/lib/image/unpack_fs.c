@@ -143,18 +143,19 @@ static int open_dir_walk(fs_writer *w, const char *dir, bool create, const char 
 		if (nfd < 0) {
 			int e = errno;
 			struct stat st;
-			bool lnk = fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-				   S_ISLNK(st.st_mode);
+			bool lnk =
+			    fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 			close(fd);
 			if (e == ENOENT && !create) {
 				errno = ENOENT;
 				return -1;
 			}
 			if (lnk)
-				return bwk_error_set(err, BWK_E_UNSAFE, 0,
-						     "'%s' is beneath the symlink '%.*s': refusing "
-						     "to write through a symlink (hostile archive?)",
-						     entry, (int)donelen, dir);
+				return bwk_error_set(
+				    err, BWK_E_UNSAFE, 0,
+				    "'%s' is beneath the symlink '%.*s': refusing "
+				    "to write through a symlink (hostile archive?)",
+				    entry, (int)donelen, dir);
 			return bwk_error_set(err, e == ENOTDIR ? BWK_E_INPUT : BWK_E_IO, e,
 					     "'%s': cannot open the directory '%.*s'", entry,
 					     (int)donelen, dir);
@@ -165,8 +166,7 @@ static int open_dir_walk(fs_writer *w, const char *dir, bool create, const char 
 	return fd;
 }
 
-static int open_dir(fs_writer *w, const char *dir, bool create, const char *entry,
-		    bwk_error **err)
+static int open_dir(fs_writer *w, const char *dir, bool create, const char *entry, bwk_error **err)
 {
 	if (!*dir)
 		return dup(w->rootfd);
@@ -181,8 +181,8 @@ static int open_dir(fs_writer *w, const char *dir, bool create, const char *entr
 		if (errno == ENOSYS || errno == EPERM || errno == E2BIG || errno == EINVAL)
 			w->no_openat2 = true; /* kernel < 5.6 or a seccomp filter */
 		else if (errno != ENOENT && errno != ELOOP && errno != ENOTDIR && errno != EXDEV)
-			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot open '%s'",
-					     entry, dir);
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot open '%s'", entry,
+					     dir);
 		/* ENOENT: create the missing parts; ELOOP/EXDEV: find which component is
 		 * the symlink to say so. Both by the component walk. */
 	}
@@ -225,8 +225,8 @@ static int clear_slot(fs_writer *w, int pfd, const char *name, bool want_dir, co
 	if (S_ISDIR(st.st_mode) && want_dir)
 		return 1;
 	if (bwk_remove_tree_at(pfd, name) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot replace the existing entry",
-				     path);
+		return bwk_error_set(err, BWK_E_IO, errno,
+				     "'%s': cannot replace the existing entry", path);
 	if (S_ISDIR(st.st_mode))
 		w->stale = true; /* the cached parent fd may be below what was removed */
 	return 0;
@@ -241,14 +241,16 @@ static int record_whiteout(fs_writer *w, int pfd, const char *name, const char *
 			int fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 && errno == ENOENT) {
 				mkdirat(pfd, name, 0755);
-				fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+				fd = openat(pfd, name,
+					    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			}
 			if (fd < 0 || fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0) {
 				int e = errno;
 				if (fd >= 0)
 					close(fd);
 				return bwk_error_set(err, BWK_E_IO, e,
-						     "'%s': cannot mark the directory opaque", path);
+						     "'%s': cannot mark the directory opaque",
+						     path);
 			}
 			close(fd);
 			return 0;
@@ -334,10 +336,11 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 {
 	const bwk_entry *e = &le->e;
 	if (le->dotdot)
-		return bwk_error_set(err, BWK_E_UNSAFE, 0,
-				     "an entry (resolved to '%s'%s%s) uses '..' to climb out of the "
-				     "image root: hostile archive, refusing",
-				     le->path, e->link ? ", link to " : "", e->link ? e->link : "");
+		return bwk_error_set(
+		    err, BWK_E_UNSAFE, 0,
+		    "an entry (resolved to '%s'%s%s) uses '..' to climb out of the "
+		    "image root: hostile archive, refusing",
+		    le->path, e->link ? ", link to " : "", e->link ? e->link : "");
 	if (le->hostile_whiteout)
 		return bwk_error_set(err, BWK_E_UNSAFE, 0,
 				     "'%s': a whiteout of '.', '..' or an aufs-internal name: "
