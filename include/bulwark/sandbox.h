@@ -115,6 +115,19 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
  * only on error, or 0 if already sealed. */
 int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err);
 
+/* Docker's --user semantics: "uid", "uid:gid", "name", "name:group", resolved against the
+ * image's /etc/passwd and /etc/group contents (either may be NULL). A numeric uid need not
+ * exist; a name must. Supplementary groups come from /etc/group membership. Lines longer
+ * than 4 KiB and malformed ids are skipped. On error, a one-line reason in errbuf. */
+typedef struct bwk_user {
+	uint32_t uid, gid;
+	uint32_t groups[32];
+	int ngroups;
+	char home[256];
+} bwk_user;
+int bwk_user_resolve(const char *spec, const char *passwd, const char *group, bwk_user *out,
+		     char *errbuf, size_t errlen);
+
 /* Docker seccomp JSON profile (the format of moby's profiles/seccomp/default.json). */
 typedef struct bwk_seccomp_profile bwk_seccomp_profile;
 /* Parse at most 4 MiB of JSON; unknown syscall names are skipped (as Docker does). `caps` is

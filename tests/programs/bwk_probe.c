@@ -91,17 +91,23 @@ static void check_caps(void)
 	static const struct {
 		int cap;
 		const char *name;
-	} bad[] = {{21, "SYS_ADMIN"},  {16, "SYS_MODULE"},  {17, "SYS_RAWIO"},  {19, "SYS_PTRACE"},
-		   {12, "NET_ADMIN"},  {13, "NET_RAW"},	    {2, "DAC_READ_SEARCH"}, {27, "MKNOD"},
-		   {18, "SYS_CHROOT"}, {25, "SYS_TIME"},    {22, "SYS_BOOT"},	{29, "AUDIT_WRITE"},
-		   {31, "SETFCAP"},    {39, "BPF"},	    {38, "PERFMON"},	{24, "SYS_RESOURCE"},
-		   {9, "LINUX_IMMUTABLE"}, {33, "MAC_ADMIN"}, {34, "SYSLOG"}};
+	} bad[] = {{21, "SYS_ADMIN"},	   {16, "SYS_MODULE"},
+		   {17, "SYS_RAWIO"},	   {19, "SYS_PTRACE"},
+		   {12, "NET_ADMIN"},	   {13, "NET_RAW"},
+		   {2, "DAC_READ_SEARCH"}, {27, "MKNOD"},
+		   {18, "SYS_CHROOT"},	   {25, "SYS_TIME"},
+		   {22, "SYS_BOOT"},	   {29, "AUDIT_WRITE"},
+		   {31, "SETFCAP"},	   {39, "BPF"},
+		   {38, "PERFMON"},	   {24, "SYS_RESOURCE"},
+		   {9, "LINUX_IMMUTABLE"}, {33, "MAC_ADMIN"},
+		   {34, "SYSLOG"}};
 	uint64_t bnd = status_hex("CapBnd");
 	char found[256] = "";
 	size_t off = 0;
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
 		if (bnd & (1ull << bad[i].cap))
-			off += (size_t)snprintf(found + off, sizeof found - off, "%s ", bad[i].name);
+			off +=
+			    (size_t)snprintf(found + off, sizeof found - off, "%s ", bad[i].name);
 	report("dangerous_caps", found[0] == 0, "bounding %016llx %s", (unsigned long long)bnd,
 	       found);
 }
@@ -165,7 +171,7 @@ static void check_host_procs(void)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		count++;
-		if (atoi(de->d_name) == getpid() || !marker[0])
+		if ((int)strtol(de->d_name, NULL, 10) == getpid() || !marker[0])
 			continue;
 		char p[64], buf[512];
 		snprintf(p, sizeof p, "/proc/%s/cmdline", de->d_name);
@@ -196,7 +202,7 @@ static void check_fds(void)
 	size_t off = 0;
 	struct dirent *de;
 	while (d && (de = readdir(d))) {
-		int fd = atoi(de->d_name);
+		int fd = (int)strtol(de->d_name, NULL, 10);
 		if (de->d_name[0] == '.' || fd <= 2 || fd == dirfd(d))
 			continue;
 		char p[64], t[128] = "";
@@ -220,7 +226,8 @@ static void check_loopback(void)
 		return;
 	}
 	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons((uint16_t)port),
 				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int r = s < 0 ? -1 : connect(s, (struct sockaddr *)&a, sizeof a);
 	int e = errno;
@@ -294,9 +301,9 @@ static void check_memory_hog(void)
 	waitpid(p, &st, 0);
 	bool reached = WIFEXITED(st) && WEXITSTATUS(st) == 0;
 	report("memory_hog", !reached, "%s",
-	       reached			  ? "allocated the whole amount"
-	       : WIFSIGNALED(st)	  ? "killed (limit)"
-				  : "allocation refused (limit)");
+	       reached		 ? "allocated the whole amount"
+	       : WIFSIGNALED(st) ? "killed (limit)"
+				 : "allocation refused (limit)");
 }
 
 static void check_tiocsti(void)
@@ -334,13 +341,13 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--env"))
 			env_name = argv[i + 1];
 		else if (!strcmp(argv[i], "--port"))
-			port = atoi(argv[i + 1]);
+			port = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--fork-max"))
-			fork_max = atoi(argv[i + 1]);
+			fork_max = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--fill-max-mb"))
-			fill_max_mb = atoi(argv[i + 1]);
+			fill_max_mb = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--hog-max-mb"))
-			hog_max_mb = atoi(argv[i + 1]);
+			hog_max_mb = (int)strtol(argv[i + 1], NULL, 10);
 		else if (!strcmp(argv[i], "--only"))
 			only = argv[i + 1];
 	}

@@ -135,9 +135,9 @@ static void exec_workload(const sbx_ctx *ctx)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	cleanup_free char *passwd = read_small("/etc/passwd");
 	cleanup_free char *group = read_small("/etc/group");
-	sbx_user u;
+	bwk_user u;
 	char msg[256];
-	if (sbx_user_resolve(s->user, passwd, group, &u, msg, sizeof msg) < 0) {
+	if (bwk_user_resolve(s->user, passwd, group, &u, msg, sizeof msg) < 0) {
 		sbx_child_error("%s", msg);
 		_exit(EXIT_RUNTIME);
 	}

@@ -104,17 +104,6 @@ int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_er
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
 
-/* user.c: resolve "name[:group]" against the container's /etc/passwd and /etc/group. */
-typedef struct sbx_user {
-	uid_t uid;
-	gid_t gid;
-	gid_t groups[32];
-	int ngroups;
-	char home[256];
-} sbx_user;
-int sbx_user_resolve(const char *spec, const char *passwd, const char *group, sbx_user *out,
-		     char *errbuf, size_t errlen);
-
 /* init.c */
 int sbx_container_main(sbx_ctx *ctx);
 

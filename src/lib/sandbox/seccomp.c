@@ -349,16 +349,23 @@ int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
 	if (r == 0 && (caps & (1ull << 18 /* CAP_SYS_CHROOT */)))
 		r = add(ctx, SCMP_ACT_ALLOW, "chroot", 0, NULL);
 	for (size_t i = 0; r == 0 && i < sizeof families / sizeof *families; i++) {
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, families[i]);
+		struct scmp_arg_cmp c = {.arg = 0,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffff,
+					 .datum_b = families[i]};
 		r = add(ctx, SCMP_ACT_ALLOW, "socket", 1, &c);
 	}
 	for (size_t i = 0; r == 0 && i < sizeof personas / sizeof *personas; i++) {
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, 0xffffffff, personas[i]);
+		struct scmp_arg_cmp c = {.arg = 0,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffff,
+					 .datum_b = personas[i]};
 		r = add(ctx, SCMP_ACT_ALLOW, "personality", 1, &c);
 	}
 	if (r == 0) {
 		/* threads and processes, never new namespaces */
-		struct scmp_arg_cmp c = SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_NS_FLAGS, 0);
+		struct scmp_arg_cmp c = {
+		    .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_NS_FLAGS, .datum_b = 0};
 		r = add(ctx, SCMP_ACT_ALLOW, "clone", 1, &c);
 	}
 	if (r == 0) /* its flags live in memory we cannot inspect: ENOSYS makes glibc use clone */
@@ -368,14 +375,18 @@ int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
 		 * is allowed. The kernel truncates the request to 32 bits, so values above
 		 * TIOCSTI are allowed only as aligned blocks below 2^32 (one comparison per
 		 * argument is all libseccomp takes), never as a 64-bit "greater than". */
-		struct scmp_arg_cmp lo = SCMP_A1(SCMP_CMP_LT, TIOCSTI);
+		struct scmp_arg_cmp lo = {
+		    .arg = 1, .op = SCMP_CMP_LT, .datum_a = TIOCSTI, .datum_b = 0};
 		r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &lo);
 		uint64_t start = (uint64_t)TIOCSTI + 1, end = 1ull << 32;
 		while (r == 0 && start < end) {
 			uint64_t size = 1;
 			while ((start & (size * 2 - 1)) == 0 && start + size * 2 <= end)
 				size *= 2;
-			struct scmp_arg_cmp blk = SCMP_A1(SCMP_CMP_MASKED_EQ, ~(size - 1), start);
+			struct scmp_arg_cmp blk = {.arg = 1,
+						   .op = SCMP_CMP_MASKED_EQ,
+						   .datum_a = ~(size - 1),
+						   .datum_b = start};
 			r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &blk);
 			start += size;
 		}

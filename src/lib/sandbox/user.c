@@ -101,7 +101,7 @@ typedef struct gr_q {
 	bool found;
 	uint32_t gid;
 	const char *member; /* supplementary groups of this user */
-	sbx_user *u;
+	bwk_user *u;
 } gr_q;
 
 static bool gr_match(const char **f, size_t *fl, int n, void *arg)
@@ -133,7 +133,7 @@ static bool gr_match(const char **f, size_t *fl, int n, void *arg)
 	return false;
 }
 
-int sbx_user_resolve(const char *spec, const char *passwd, const char *group, sbx_user *out,
+int bwk_user_resolve(const char *spec, const char *passwd, const char *group, bwk_user *out,
 		     char *errbuf, size_t errlen)
 {
 	memset(out, 0, sizeof *out);
