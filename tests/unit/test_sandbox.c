@@ -47,11 +47,24 @@ static void test_cap_names(void **state)
 static void test_sensitive_paths(void **state)
 {
 	(void)state;
-	const char *yes[] = {"/", "/etc", "/etc/", "/etc/ssl", "/proc", "/proc/1/root", "/sys",
-			     "/dev", "/dev/sda", "/boot", "/usr", "/var/run/docker.sock",
-			     "/run/containerd/containerd.sock", "/var/lib/docker", "/root", "/home"};
-	const char *no[] = {"/tmp/data", "/srv/www", "/etcetera", "/opt/app", "/usr2",
-			    "/var/lib/app", "/home2"};
+	const char *yes[] = {"/",
+			     "/etc",
+			     "/etc/",
+			     "/etc/ssl",
+			     "/proc",
+			     "/proc/1/root",
+			     "/sys",
+			     "/dev",
+			     "/dev/sda",
+			     "/boot",
+			     "/usr",
+			     "/var/run/docker.sock",
+			     "/run/containerd/containerd.sock",
+			     "/var/lib/docker",
+			     "/root",
+			     "/home"};
+	const char *no[] = {"/tmp/data", "/srv/www",	 "/etcetera", "/opt/app",
+			    "/usr2",	 "/var/lib/app", "/home2"};
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++)
 		assert_true(bwk_sandbox_sensitive_path(yes[i]));
 	for (size_t i = 0; i < sizeof no / sizeof *no; i++)
@@ -103,7 +116,10 @@ static void test_seccomp_profile(void **state)
 	assert_int_equal(n, 0);
 
 	const char *bad[] = {
-	    "", "[]", "{}", "{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
+	    "",
+	    "[]",
+	    "{}",
+	    "{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}",
 	    "{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"defaultErrnoRet\":99999}",
 	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":{}}",
 	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"action\":\"SCMP_ACT_ERRNO\"}]}",
@@ -172,7 +188,7 @@ static void test_user_resolve(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),     cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
 	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
 	    cmocka_unit_test(test_user_resolve),
 	};

@@ -190,12 +190,9 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("close_range: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	if (ctx->seccomp) {
-		int r = seccomp_load(ctx->seccomp);
-		if (r < 0) {
-			sbx_child_error("loading the seccomp filter: %s", strerror(-r));
-			_exit(EXIT_RUNTIME);
-		}
+	if (ctx->bpf.len && sbx_seccomp_install(&ctx->bpf) < 0) {
+		sbx_child_error("loading the seccomp filter: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
 	}
 	if (ctx->cg.mode == SBX_CG_NONE) {
 		/* no cgroup (unprivileged on a v1 host): per-uid process and per-process memory
@@ -231,8 +228,8 @@ static int init_loop(const sbx_ctx *ctx, pid_t child)
 	(void)sbx_caps_drop_bounding(0);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	(void)sbx_caps_apply(0, false);
-	if (ctx->seccomp)
-		(void)seccomp_load(ctx->seccomp);
+	if (ctx->bpf.len)
+		(void)sbx_seccomp_install(&ctx->bpf);
 	sigset_t all;
 	sigfillset(&all);
 	for (;;) {
@@ -262,12 +259,20 @@ int sbx_container_main(sbx_ctx *ctx)
 	}
 	if (!ctx->userns.deny_setgroups)
 		(void)setgroups(0, NULL);
+	if (sbx_mounts_setup(ctx) < 0)
+		_exit(EXIT_RUNTIME);
+	/* second byte: we are in our cgroup; its namespace is rooted there */
+	char go;
+	ssize_t n;
+	do
+		n = read(ctx->sync_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(EXIT_RUNTIME);
 	if (unshare(CLONE_NEWCGROUP) < 0) {
 		sbx_child_error("cgroup namespace: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	if (sbx_mounts_setup(ctx) < 0)
-		_exit(EXIT_RUNTIME);
 	if (ctx->spec->hostname && sethostname(ctx->spec->hostname, strlen(ctx->spec->hostname)))
 		sbx_child_error("sethostname: %s", strerror(errno));
 	if (ctx->spec->net != BWK_NET_HOST)

@@ -188,8 +188,8 @@ static int readonly_path(const char *root, const char *rel)
 	snprintf(path, sizeof path, "%s%s", root, rel);
 	if (access(path, F_OK) < 0)
 		return 0;
-	if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-	    set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true) < 0)
+	if (mount(path, path, NULL, MS_BIND, NULL) < 0 ||
+	    set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0)
 		return fail("making read-only", rel);
 	return 0;
 }

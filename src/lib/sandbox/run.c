@@ -209,6 +209,8 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	} else if (sbx_seccomp_default(ctx->caps, &ctx->seccomp, err) < 0) {
 		return -1;
 	}
+	if (ctx->seccomp && sbx_seccomp_export(ctx->seccomp, &ctx->bpf, err) < 0)
+		return -1;
 	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
 		return -1;
 	if (ctx->is_root) {
@@ -245,6 +247,7 @@ static void free_state(run_state *st)
 	free(ctx->bind_paths);
 	if (ctx->seccomp)
 		seccomp_release(ctx->seccomp);
+	free(ctx->bpf.filter);
 	if (ctx->cg.mode != SBX_CG_NONE)
 		sbx_cgroup_destroy(&ctx->cg);
 }
@@ -353,8 +356,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	child_end = -1;
 	int idfds[MAX_LAYERS + MAX_BINDS];
 	size_t nid = 0;
-	if (sbx_userns_apply(&ctx->userns, pid, err) < 0 ||
-	    (ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0)) {
+	/* Two steps, so that the child builds its filesystem while we move it into its cgroup:
+	 * a cgroup v1 migration waits for an RCU grace period (~10 ms), as does detaching the
+	 * old root; overlapped they cost one. The child execs nothing before the second byte. */
+	if (sbx_userns_apply(&ctx->userns, pid, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
@@ -364,8 +369,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int sent = release_child(parent_end, idfds, nid);
 	for (size_t i = 0; i < nid; i++)
 		close(idfds[i]);
-	if (sent < 0) {
-		bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
+	if (sent < 0 ||
+	    (ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) ||
+	    release_child(parent_end, NULL, 0) < 0) {
+		if (sent < 0 || (err && !*err))
+			bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;

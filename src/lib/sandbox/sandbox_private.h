@@ -7,6 +7,7 @@
 #endif
 
 #include <limits.h>
+#include <linux/filter.h>
 #include <seccomp.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -41,6 +42,7 @@ typedef struct sbx_ctx {
 	const bwk_container_spec *spec;
 	uint64_t caps;
 	scmp_filter_ctx seccomp; /* NULL: unconfined */
+	struct sock_fprog bpf;	 /* generated from it once; len 0: unconfined */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
@@ -99,6 +101,8 @@ struct bwk_seccomp_profile {
 /* seccomp.c */
 int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
 int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
+int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err);
+int sbx_seccomp_install(const struct sock_fprog *prog); /* -1 + errno */
 int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_error **err);
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */

@@ -4,6 +4,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <linux/sched.h>
 #include <seccomp.h>
 #include <string.h>
@@ -323,7 +328,7 @@ static const uint32_t personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 /* Syscall numbers newer than libseccomp 2.5 knows (cachestat=451 …): ENOSYS, so that libc
  * falls back to older calls instead of failing with EPERM. */
 #define FIRST_UNKNOWN_NR 451
-#define LAST_UNKNOWN_NR	 520
+#define LAST_UNKNOWN_NR	 470
 
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *cmp)
@@ -438,4 +443,33 @@ int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out,
 	int r = sbx_seccomp_build(p, out, err);
 	bwk_seccomp_profile_free(p);
 	return r < 0 ? bwk_error_wrap(err, "seccomp profile %s", path) : 0;
+}
+
+/* Generate the BPF program once on the host side: libseccomp's generation costs milliseconds,
+ * and both pid 1 and the command install the same filter. */
+int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err)
+{
+	cleanup_close int fd = memfd_create("bulwark-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "memfd_create");
+	int r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, -r, "exporting the seccomp filter");
+	off_t len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > 1 << 20)
+		return bwk_error_set(err, BWK_E_RUNTIME, EINVAL, "seccomp filter size %lld",
+				     (long long)len);
+	struct sock_filter *prog = xmalloc((size_t)len);
+	if (pread(fd, prog, (size_t)len, 0) != len) {
+		free(prog);
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading the seccomp filter");
+	}
+	out->filter = prog;
+	out->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+int sbx_seccomp_install(const struct sock_fprog *prog)
+{
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
 }
