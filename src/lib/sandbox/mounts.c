@@ -182,14 +182,14 @@ static int mask_path(const char *root, const char *rel)
 	return 0;
 }
 
-static int readonly_path(const char *root, const char *rel)
+static int readonly_path(const char *root, const char *rel, bool recursive)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s%s", root, rel);
 	if (access(path, F_OK) < 0)
 		return 0;
-	if (mount(path, path, NULL, MS_BIND, NULL) < 0 ||
-	    set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0)
+	if (mount(path, path, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0 ||
+	    set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, recursive) < 0)
 		return fail("making read-only", rel);
 	return 0;
 }
@@ -384,9 +384,9 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		if (mask_path(root, masked[i]) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof readonly / sizeof *readonly; i++)
-		if (readonly_path(root, readonly[i]) < 0)
+		if (readonly_path(root, readonly[i], false) < 0)
 			return -1;
-	if (s->net == BWK_NET_HOST && readonly_path(root, "/sys") < 0)
+	if (s->net == BWK_NET_HOST && readonly_path(root, "/sys", true) < 0)
 		return -1;
 	if (setup_dev(rootfd, root) < 0)
 		return -1;

@@ -369,14 +369,19 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int sent = release_child(parent_end, idfds, nid);
 	for (size_t i = 0; i < nid; i++)
 		close(idfds[i]);
-	if (sent < 0 ||
-	    (ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) ||
-	    release_child(parent_end, NULL, 0) < 0) {
-		if (sent < 0 || (err && !*err))
-			bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
+	if (sent == 0 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
+	}
+	if (sent < 0 || release_child(parent_end, NULL, 0) < 0) {
+		/* the child gave up while building its filesystem and said why */
+		int ws = 0;
+		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+			*status = 125;
+			return 0;
+		}
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
 	}
 	int ws = 0;
 	if (wait_child(pid, sfd, &ws) < 0) {
