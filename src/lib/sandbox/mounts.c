@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -200,9 +201,18 @@ static int setup_dev(int rootfd, const char *root)
 		     "mode=0755,size=512k") < 0)
 		return -1;
 	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
+	static const unsigned minors[] = {3, 5, 7, 8, 9, 0};
 	char src[64], dst[PATH_MAX];
 	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
 		snprintf(src, sizeof src, "/dev/%s", nodes[i]);
+		/* only the real character devices: a host whose /dev/null was replaced by a
+		 * regular file must not hand that file to the container */
+		struct stat st;
+		if (stat(src, &st) < 0 || !S_ISCHR(st.st_mode) ||
+		    major(st.st_rdev) != (i == 5 ? 5u : 1u) || minor(st.st_rdev) != minors[i]) {
+			errno = EINVAL;
+			return fail("host device is not the expected character device:", src);
+		}
 		snprintf(dst, sizeof dst, "%s/dev/%s", root, nodes[i]);
 		int f = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (f < 0)
