@@ -282,3 +282,19 @@ def test_image_tampered_layer_refused(tmp_path):
     p = subprocess.run([BULWARK, "run", "--cache", str(tmp_path / "c"), str(bad)],
                        capture_output=True, text=True)
     assert p.returncode == 125 and "digest" in p.stderr.lower(), p.stderr
+
+
+def test_tty_and_interactive(rfs):
+    # -t: a pty of the container's own; -i: stdin relayed; without -i stdin is /dev/null
+    p = subprocess.run(["script", "-qec", f"{BULWARK} run -it --rootfs {rfs} sh -c "
+                        "'test -t 0 && echo IN_TTY; echo T=$TERM; read x; echo GOT:$x; exit 5'",
+                        "/dev/null"], input="hello\n", capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 5, (p.stdout, p.stderr)
+    assert "IN_TTY" in p.stdout and "T=xterm" in p.stdout and "GOT:hello" in p.stdout
+    p = subprocess.run([BULWARK, "run", "-i", "--rootfs", str(rfs), "cat"], input="piped\n",
+                       capture_output=True, text=True)
+    assert p.stdout == "piped\n"
+    p = subprocess.run([BULWARK, "run", "--rootfs", str(rfs), "cat"], input="ignored\n",
+                       capture_output=True, text=True)
+    assert p.returncode == 0 and p.stdout == ""

@@ -122,6 +122,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->tmpfs_size = s->tmpfs_size && s->tmpfs_size != BWK_UNLIMITED ? s->tmpfs_size
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_slave = -1;
+	ctx->tty_master = -1;
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
@@ -208,6 +209,12 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return -1;
 	} else if (sbx_seccomp_default(ctx->caps, &ctx->seccomp, err) < 0) {
 		return -1;
+	}
+	if (s->tty) {
+		if (sbx_tty_open(&ctx->tty_master, &ctx->tty_slave, err) < 0)
+			return -1;
+		keep_fd(st, ctx->tty_master);
+		keep_fd(st, ctx->tty_slave);
 	}
 	if (ctx->seccomp && sbx_seccomp_export(ctx->seccomp, &ctx->bpf, err) < 0)
 		return -1;
@@ -354,6 +361,14 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	bwk_closep(&child_end);
 	child_end = -1;
+	if (ctx->tty_slave >= 0) {
+		/* only the container holds the terminal now: its exit reads as EOF on ours */
+		for (size_t i = 0; i < st->nfds; i++)
+			if (st->fds[i] == ctx->tty_slave)
+				st->fds[i] = -1;
+		close(ctx->tty_slave);
+		ctx->tty_slave = -1;
+	}
 	int idfds[MAX_LAYERS + MAX_BINDS];
 	size_t nid = 0;
 	/* Two steps, so that the child builds its filesystem while we move it into its cgroup:
@@ -384,7 +399,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
 	}
 	int ws = 0;
-	if (wait_child(pid, sfd, &ws) < 0) {
+	int wr = ctx->tty_master >= 0
+		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
+		     : wait_child(pid, sfd, &ws);
+	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);

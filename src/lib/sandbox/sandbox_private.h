@@ -60,7 +60,7 @@ typedef struct sbx_ctx {
 	char **secret_data;
 	size_t *secret_len;
 	int sync_fd; /* child: read one byte when the host side is done */
-	int tty_slave;
+	int tty_slave, tty_master;
 	bool is_root;
 } sbx_ctx;
 
@@ -107,6 +107,10 @@ int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_er
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
+
+/* tty.c */
+int sbx_tty_open(int *master, int *slave, bwk_error **err);
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
 
 /* init.c */
 int sbx_container_main(sbx_ctx *ctx);
