@@ -52,7 +52,10 @@ const char cmd_run_usage[] =
     "      --pids N            process limit (default 512; 'unlimited')\n"
     "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
     "network:\n"
-    "      --net MODE          none (default: loopback only) or host\n"
+    "      --net MODE          none (default: loopback only), slirp (outbound through\n"
+    "                          slirp4netns; the host's 127.0.0.1 stays unreachable) or host\n"
+    "  -p, --publish [ADDR:]HOST:CONTAINER[/udp]  with --net slirp: publish a port on ADDR\n"
+    "                          (default 127.0.0.1)\n"
     "trust:\n"
     "      --scan              scan the image first; refuse to start on findings at or above\n"
     "                          --fail-on (default high)\n"
@@ -67,6 +70,7 @@ const char cmd_run_usage[] =
 #define MAX_ENV	  4096
 #define MAX_LIST  256
 #define EXIT_RUNT 125
+#define MAX_PORTS 16
 
 typedef struct strv {
 	char **v;
@@ -203,6 +207,53 @@ static int parse_volume(const char *arg, bwk_bind *b)
 	return 0;
 }
 
+static bool parse_u16(const char *s, size_t n, uint16_t *out)
+{
+	unsigned v = 0;
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* [ADDR:]HOST:CONTAINER[/tcp|/udp] */
+static int parse_port(const char *arg, bwk_port *p)
+{
+	memset(p, 0, sizeof *p);
+	cleanup_free char *c = xstrdup(arg);
+	char *slash = strchr(c, '/');
+	if (slash) {
+		*slash = 0;
+		if (!strcmp(slash + 1, "udp"))
+			p->udp = true;
+		else if (strcmp(slash + 1, "tcp"))
+			return -1;
+	}
+	char *last = strrchr(c, ':');
+	if (!last || !parse_u16(last + 1, strlen(last + 1), &p->container_port))
+		return -1;
+	*last = 0;
+	char *mid = strrchr(c, ':');
+	const char *host = mid ? mid + 1 : c;
+	if (!parse_u16(host, strlen(host), &p->host_port))
+		return -1;
+	if (mid) {
+		*mid = 0;
+		if (!c[0] || strlen(c) >= sizeof p->host_addr ||
+		    strspn(c, "0123456789.") != strlen(c))
+			return -1;
+		snprintf(p->host_addr, sizeof p->host_addr, "%s", c);
+	}
+	return 0;
+}
+
 enum {
 	OPT_ENV_FILE = 0x200,
 	OPT_ENTRYPOINT,
@@ -249,6 +300,7 @@ static const struct option run_options[] = {
     {"pids", required_argument, NULL, OPT_PIDS},
     {"cpus", required_argument, NULL, OPT_CPUS},
     {"net", required_argument, NULL, OPT_NET},
+    {"publish", required_argument, NULL, 'p'},
     {"network", required_argument, NULL, OPT_NET},
     {"scan", no_argument, NULL, OPT_SCAN},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
@@ -272,6 +324,7 @@ typedef struct run_opts {
 	bwk_secret secrets[MAX_LIST];
 	bwk_image *img;
 	char **layers;
+	bwk_port ports[16];
 } run_opts;
 
 static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
@@ -280,7 +333,7 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	bwk_container_spec *s = &o->spec;
 	int opt;
 	/* "+": options stop at IMAGE, so the command's own flags reach it untouched */
-	while ((opt = getopt_long(argc, argv, "+e:u:w:itv:m:qh", run_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:u:w:itv:m:p:qh", run_options, NULL)) != -1) {
 		switch (opt) {
 		case 'e':
 			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, optarg) < 0)
@@ -383,9 +436,18 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 				s->net = BWK_NET_NONE;
 			else if (!strcmp(optarg, "host"))
 				s->net = BWK_NET_HOST;
+			else if (!strcmp(optarg, "slirp"))
+				s->net = BWK_NET_SLIRP;
 			else
-				return cli_usage_error(self, "bad --net '%s' (none or host)",
+				return cli_usage_error(self, "bad --net '%s' (none, slirp or host)",
 						       optarg);
+			break;
+		case 'p':
+			if (s->nports >= MAX_PORTS || parse_port(optarg, &o->ports[s->nports]) < 0)
+				return cli_usage_error(
+				    self, "bad --publish '%s' ([ADDR:]HOST:CONTAINER[/udp])",
+				    optarg);
+			s->nports++;
 			break;
 		case OPT_SCAN:
 			o->scan = true;
@@ -441,6 +503,10 @@ static void warn_relaxed(const run_opts *o)
 		warn(o, "--memory unlimited: a memory hog can exhaust the host");
 	if (s->pids == BWK_UNLIMITED)
 		warn(o, "--pids unlimited: a fork bomb can exhaust the host");
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->ports[i].host_addr[0] && strcmp(s->ports[i].host_addr, "127.0.0.1"))
+			warn(o, "--publish %s:%u: reachable from other hosts, not only 127.0.0.1",
+			     s->ports[i].host_addr, s->ports[i].host_port);
 	if (s->no_init)
 		warn(o, "--no-init: zombies are not reaped and signals without a handler are "
 			"ignored by pid 1");
@@ -494,6 +560,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	bwk_container_spec *s = &o->spec;
 	s->binds = o->binds;
 	s->secrets = o->secrets;
+	s->ports = o->ports;
+	if (s->nports && s->net != BWK_NET_SLIRP)
+		return cli_usage_error(self, "--publish needs --net slirp");
 	s->caps = (bwk_sandbox_default_caps() | o->cap_add) & ~o->cap_drop;
 	s->caps_set = true;
 	int first = optind;

@@ -298,3 +298,56 @@ def test_tty_and_interactive(rfs):
     p = subprocess.run([BULWARK, "run", "--rootfs", str(rfs), "cat"], input="ignored\n",
                        capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout == ""
+
+
+def test_net_slirp_publish_and_no_host_loopback(rfs):
+    if not (rfs / "bin" / "nc").exists():
+        (rfs / "bin" / "nc").symlink_to("busybox")
+    import socket
+    host = socket.socket()
+    host.bind(("127.0.0.1", 0))
+    host.listen(1)
+    hport = host.getsockname()[1]
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    pub = s.getsockname()[1]
+    s.close()
+    proc = subprocess.Popen(
+        [BULWARK, "run", "--net", "slirp", "-p", f"{pub}:8080", "--rootfs", str(rfs), "--",
+         "/bin/sh", "-c",
+         f"cat /etc/resolv.conf; ls /sys/class/net; nc -w 2 10.0.2.2 {hport} </dev/null "
+         "&& echo HOST_LOOPBACK_OPEN; echo served | nc -l -p 8080"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    got = b""
+    deadline = time.time() + 20
+    while time.time() < deadline and not got:
+        try:
+            with socket.create_connection(("127.0.0.1", pub), timeout=2) as c:
+                got = c.recv(100)
+        except OSError:
+            time.sleep(0.2)
+    out, err = proc.communicate(timeout=30)
+    host.close()
+    assert got == b"served\n", (out, err)
+    assert "nameserver 10.0.2.3" in out and "tap0" in out
+    assert "HOST_LOOPBACK_OPEN" not in out
+
+
+def test_publish_needs_slirp(rfs):
+    p = run(rfs, "-p", "8080:80", check=2)
+    assert "--publish needs --net slirp" in p.stderr
+
+
+def test_unprivileged_volume_readonly(rfs, tmp_path):
+    from run_util import world_tmpdir
+    d = world_tmpdir()
+    root = make_busybox_rootfs(d / "rootfs")
+    os.chmod(root, 0o755)
+    vol = d / "vol"
+    vol.mkdir()
+    (vol / "f").write_text("v")
+    p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                        BULWARK, "run", "-q", "-v", f"{vol}:/data", "--rootfs", str(root), "--",
+                        "/bin/sh", "-c", "cat /data/f; echo x > /data/g"],
+                       capture_output=True, text=True, cwd="/")
+    assert p.stdout == "v" and "Read-only" in p.stderr, (p.stdout, p.stderr)

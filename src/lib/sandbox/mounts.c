@@ -125,6 +125,17 @@ static int set_attr(const char *path, uint64_t set, bool recursive)
 	return mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &a, sizeof a);
 }
 
+/* Attributes of the mount now sitting on `path` inside the root: the O_PATH fd used to mount
+ * still names the covered inode, so resolve the path again. */
+static int attr_in_root(int rootfd, const char *path, uint64_t set)
+{
+	cleanup_close int fd = openat2_in(rootfd, path, O_PATH, 0);
+	if (fd < 0)
+		return -1;
+	struct mount_attr a = {.attr_set = set};
+	return mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a);
+}
+
 static int mount_in(int rootfd, const char *dst, const char *src, const char *type,
 		    unsigned long flags, const char *data)
 {
@@ -269,7 +280,7 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 		if (mount(fdpath(sp, sizeof sp, own[ctx->nlowers + i]), tp, NULL, MS_BIND, NULL) <
 		    0)
 			return fail("bind mounting", ctx->bind_paths[i]);
-		if (set_attr(tp, attrs, false) < 0)
+		if (attr_in_root(rootfd, s->binds[i].dst, attrs) < 0)
 			return fail("restricting bind mount", s->binds[i].dst);
 	}
 	return 0;
@@ -414,6 +425,23 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	snprintf(dp, sizeof dp, "%s/dev", root);
 	if (set_attr(dp, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return fail("making read-only", "/dev");
+	if (s->net == BWK_NET_SLIRP) {
+		/* slirp4netns' DNS forwarder, bound read-only over the image's file (created in
+		 * the upper layer when missing); the image itself is never written */
+		static const char ns[] = "nameserver 10.0.2.3\n";
+		cleanup_close int f =
+		    open(STAGE "/resolv.conf", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		cleanup_close int t = mkfile_in_root(rootfd, "/etc/resolv.conf");
+		char tp[64];
+		if (f < 0 || write(f, ns, sizeof ns - 1) != (ssize_t)(sizeof ns - 1) || t < 0 ||
+		    mount(STAGE "/resolv.conf", fdpath(tp, sizeof tp, t), NULL, MS_BIND, NULL) <
+			0 ||
+		    attr_in_root(rootfd, "/etc/resolv.conf",
+				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+			sbx_child_error("warning: cannot provide /etc/resolv.conf (%s): name "
+					"resolution may fail",
+					strerror(errno));
+	}
 	if (s->cwd && s->cwd[0]) {
 		cleanup_close int w = mkdir_in_root(rootfd, s->cwd);
 		(void)w; /* missing and uncreatable: chdir reports it after the switch */

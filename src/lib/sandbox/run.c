@@ -381,10 +381,18 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	if (ctx->is_root)
 		nid = detach_mounts(ctx, pid, idfds);
+	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
 	int sent = release_child(parent_end, idfds, nid);
+	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
+	    sbx_slirp_start(&slirp, pid, ctx->is_root, spec->ports, spec->nports, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
 	for (size_t i = 0; i < nid; i++)
 		close(idfds[i]);
 	if (sent == 0 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) {
+		sbx_slirp_stop(&slirp);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
@@ -392,6 +400,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	if (sent < 0 || release_child(parent_end, NULL, 0) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
+		sbx_slirp_stop(&slirp);
 		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
 			*status = 125;
 			return 0;
@@ -402,6 +411,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
 		     : wait_child(pid, sfd, &ws);
+	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
 		kill(pid, SIGKILL);

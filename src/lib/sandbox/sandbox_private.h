@@ -38,6 +38,12 @@ typedef struct sbx_cgroup {
 	uint64_t memory_limit;
 } sbx_cgroup;
 
+typedef struct sbx_slirp {
+	pid_t pid;
+	int exit_w;
+	char api[108];
+} sbx_slirp;
+
 typedef struct sbx_ctx {
 	const bwk_container_spec *spec;
 	uint64_t caps;
@@ -107,6 +113,11 @@ int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_er
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
+
+/* slirp.c */
+int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
+		    bwk_error **err);
+void sbx_slirp_stop(sbx_slirp *sl);
 
 /* tty.c */
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
