@@ -261,6 +261,8 @@ int sbx_container_main(sbx_ctx *ctx)
 		(void)setgroups(0, NULL);
 	if (sbx_mounts_setup(ctx) < 0)
 		_exit(EXIT_RUNTIME);
+	for (size_t i = 0; i < ctx->spec->nsecrets; i++) /* written: no copy stays in memory */
+		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
 	/* second byte: we are in our cgroup; its namespace is rooted there */
 	char go;
 	ssize_t n;

@@ -407,6 +407,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		}
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
 	}
+	for (size_t i = 0; i < spec->nsecrets; i++) /* the container has its copy now */
+		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
 	int ws = 0;
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
