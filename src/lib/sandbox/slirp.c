@@ -102,7 +102,8 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
-			dup2(null, 2); /* it chatters on stderr; failures show as "did not configure" */
+			dup2(null,
+			     2); /* it chatters on stderr; failures show as "did not configure" */
 		}
 		execv(SLIRP, (char *const *)argv);
 		_exit(127);
