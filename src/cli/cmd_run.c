@@ -108,15 +108,6 @@ static void env_set(strv *env, const char *kv)
 	strv_push(env, xstrdup(kv));
 }
 
-static bool env_has(const strv *env, const char *key)
-{
-	size_t kl = strlen(key);
-	for (size_t i = 0; i < env->n; i++)
-		if (!strncmp(env->v[i], key, kl) && env->v[i][kl] == '=')
-			return true;
-	return false;
-}
-
 static int env_arg(strv *env, const char *arg)
 {
 	if (!arg[0] || arg[0] == '=')
@@ -324,6 +315,7 @@ typedef struct run_opts {
 	bwk_secret secrets[MAX_LIST];
 	bwk_image *img;
 	char **layers;
+	char *cfg_user, *cfg_cwd;
 	bwk_port ports[16];
 } run_opts;
 
@@ -615,9 +607,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 		return cli_usage_error(self, "no command given and the image has none");
 	s->argv = (const char *const *)args->v;
 	if (cfg && !o->user_set && cfg->user && cfg->user[0])
-		s->user = cfg->user;
+		s->user = o->cfg_user = xstrdup(cfg->user);
 	if (cfg && !o->workdir_set && cfg->workdir && cfg->workdir[0])
-		s->cwd = cfg->workdir;
+		s->cwd = o->cfg_cwd = xstrdup(cfg->workdir);
 
 	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if (!s->hostname)
@@ -631,14 +623,15 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 			env_set(env, *e);
 	for (size_t i = 0; i < o->env_args.n; i++)
 		env_set(env, o->env_args.v[i]);
-	if (!env_has(env, "HOME"))
-		env_set(env,
-			s->user && s->user[0] && strcmp(s->user, "0") && strcmp(s->user, "root")
-			    ? "HOME=/"
-			    : "HOME=/root");
 	s->env = (const char *const *)env->v;
 	warn_relaxed(o);
 
+	/* everything needed is copied out: the parsed image is not kept while the container
+	 * runs (bulwark's own memory while it waits is part of the runtime's overhead) */
+	if (o->img) {
+		bwk_image_close(o->img);
+		o->img = NULL;
+	}
 	int status = 0;
 	if (bwk_sandbox_run(s, &status, &err) < 0)
 		return cli_fail(steal_pointer(&err), EXIT_RUNT);
@@ -676,6 +669,8 @@ int cmd_run(int argc, char **argv)
 		free((char *)o->secrets[i].name);
 	if (o->layers)
 		bwk_strv_free(o->layers);
+	free(o->cfg_user);
+	free(o->cfg_cwd);
 	if (o->img)
 		bwk_image_close(o->img);
 	free(o);

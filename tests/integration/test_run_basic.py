@@ -84,8 +84,9 @@ def test_host_env_not_inherited_env_flags(rfs, tmp_path):
 
 
 def test_user_and_groups(rfs):
-    p = sh(rfs, "id; grep CapEff /proc/self/status", "-u", "app", check=0)
+    p = sh(rfs, "id; grep CapEff /proc/self/status; echo HOME=$HOME", "-u", "app", check=0)
     assert "uid=1000(app) gid=1000(app)" in p.stdout and "2000(extra)" in p.stdout
+    assert "HOME=/home/app" in p.stdout  # from the image's passwd, as docker does
     assert "0000000000000000" in p.stdout  # non-root: no effective capabilities
     p = sh(rfs, "id -u; id -g", "-u", "4321:99", check=0)
     assert p.stdout.split() == ["4321", "99"]

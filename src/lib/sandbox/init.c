@@ -202,7 +202,20 @@ static void exec_workload(const sbx_ctx *ctx)
 		set_limit(RLIMIT_NPROC, ctx->pids);
 		set_limit(RLIMIT_AS, ctx->memory);
 	}
-	int e = exec_in_path(s->argv, s->env);
+	/* HOME from the image's passwd entry unless the environment sets it (Docker's rule) */
+	const char *env_home[4096 + 2];
+	const char *const *envp = s->env;
+	char home[sizeof u.home + 8];
+	if (!env_get(s->env, "HOME")) {
+		size_t n = 0;
+		for (; s->env && s->env[n] && n < 4096; n++)
+			env_home[n] = s->env[n];
+		snprintf(home, sizeof home, "HOME=%s", u.home);
+		env_home[n++] = home;
+		env_home[n] = NULL;
+		envp = env_home;
+	}
+	int e = exec_in_path(s->argv, envp);
 	sbx_child_error("exec %s: %s", s->argv[0],
 			e == ENOENT ? "executable file not found in $PATH" : strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
