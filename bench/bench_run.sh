@@ -81,11 +81,57 @@ echo "user namespace + seccomp + cgroups + overlay; crun/runc: runc-spec bundle)
 unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \
 	python3 '$work/drive.py' '$work' '$BULWARK' '$N'"
 
+# Cold start from the docker-save tarball: bulwark (verify + unpack into an empty cache + run)
+# against `docker load` + `docker run --rm` on a private dockerd (skipped without dockerd).
+if command -v dockerd >/dev/null 2>&1 && [ "${BWK_BENCH_DOCKER:-1}" = 1 ]; then
+	d="$work/d"
+	mkdir -p "$d"
+	echo '{}' >"$d/daemon.json"
+	dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" \
+		--config-file "$d/daemon.json" --bridge=none --iptables=false --ip-masq=false \
+		>"$d/log" 2>&1 &
+	dpid=$!
+	i=0
+	while ! docker -H "unix://$d/sock" version >/dev/null 2>&1 && [ $i -lt 150 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	python3 - "$work" "$BULWARK" "unix://$d/sock" <<'PY' || echo "cold start: docker part failed"
+import shutil, statistics, subprocess, sys, time
+work, bulwark, host = sys.argv[1:4]
+tar = f"{work}/busybox.tar"
+dk = ["docker", "-H", host]
+b, d = [], []
+for i in range(5):
+    shutil.rmtree(f"{work}/cold", ignore_errors=True)
+    s = time.perf_counter()
+    subprocess.run([bulwark, "run", "-q", "--cache", f"{work}/cold", tar, "/bin/true"],
+                   check=True)
+    b.append((time.perf_counter() - s) * 1000)
+    s = time.perf_counter()
+    subprocess.run(dk + ["load", "-q", "-i", tar], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(dk + ["run", "--rm", "--network", "none", "demo:latest", "/bin/true"],
+                   check=True)
+    d.append((time.perf_counter() - s) * 1000)
+    subprocess.run(dk + ["rmi", "-f", "demo:latest"], stdout=subprocess.DEVNULL)
+mb, md = statistics.median(b), statistics.median(d)
+print(f"cold start from docker-save: bulwark {mb:.1f} ms, docker load+run {md:.1f} ms, "
+      f"ratio {mb / md:.3f}")
+PY
+	kill "$dpid" 2>/dev/null || true
+	wait "$dpid" 2>/dev/null || true
+	umount -R "$d/root" 2>/dev/null || true
+fi
+
 # bulwark's own memory while its container runs: the host-side process and pid 1 inside
 "$BULWARK" run -q --cache "$cache" "$work/busybox.tar" /bin/sleep 2 &
 bpid=$!
 sleep 1
 child=$(cat /proc/$bpid/task/$bpid/children 2>/dev/null | awk '{print $1}')
-rss() { awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} END{printf "%d KiB RSS, %d KiB anonymous", r, a}' "/proc/$1/status"; }
+rss() {
+	awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} END{printf "%d KiB RSS (%d KiB anonymous", r, a}' \
+		"/proc/$1/status"
+	awk '/^Pss:/{p=$2} END{printf ", %d KiB proportional)", p}' "/proc/$1/smaps_rollup"
+}
 echo "memory: bulwark (host side) $(rss $bpid); container init $(rss "$child")"
 wait $bpid || true
