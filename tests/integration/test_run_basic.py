@@ -352,3 +352,19 @@ def test_unprivileged_volume_readonly(rfs, tmp_path):
                         "/bin/sh", "-c", "cat /data/f; echo x > /data/g"],
                        capture_output=True, text=True, cwd="/")
     assert p.stdout == "v" and "Read-only" in p.stderr, (p.stdout, p.stderr)
+
+
+def test_cgroup_v2_path(rfs):
+    """Exercise the pure-v2 code on this hybrid host: bind the cgroup2 mount over
+    /sys/fs/cgroup in a private mount namespace. Its controllers are bound to v1 here, so
+    bulwark must say which limits it cannot enforce there and fall back to rlimits."""
+    script = (f"mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup && {BULWARK} run --pids 20 "
+              f"--rootfs {rfs} -- /bin/sh -c 'cat /proc/self/cgroup; "
+              "for i in $(seq 1 40); do sleep 3 & done 2>&1 | tail -1'; "
+              "ls /sys/fs/cgroup/bulwark")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=120)
+    assert "0::/" in p.stdout, (p.stdout, p.stderr)  # own cgroup namespace on cgroup2
+    assert "controller 'pids' is not available" in p.stderr
+    assert "can't fork" in p.stdout or "Resource temporarily" in p.stdout  # RLIMIT_NPROC
+    assert "run-" not in p.stdout  # removed afterwards

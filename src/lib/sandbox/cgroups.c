@@ -51,31 +51,76 @@ static int make_dir(char *out, const char *base, const char *name, bwk_error **e
 	return 0;
 }
 
+/* Enable what this host's v2 hierarchy offers; a controller it lacks (bound to a v1
+ * hierarchy, or not delegated) means that limit cannot be enforced: say so once. */
+static int enable_v2(const char *dir, bool quiet, const char *want, bool *have)
+{
+	cleanup_free char *avail = NULL;
+	size_t len;
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/cgroup.controllers", dir);
+	if (bwk_read_file_at(AT_FDCWD, path, 4096, true, &avail, &len, NULL) < 0)
+		return -1;
+	char word[32];
+	snprintf(word, sizeof word, " %s ", want);
+	char padded[4200];
+	snprintf(padded, sizeof padded, " %s ", avail);
+	for (char *p = padded; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+	*have = strstr(padded, word) != NULL;
+	if (!*have) {
+		if (!quiet)
+			fprintf(
+			    stderr,
+			    "bulwark: warning: cgroup v2 controller '%s' is not available in %s: "
+			    "its limit is not enforced\n",
+			    want, dir);
+		return 0;
+	}
+	char v[40];
+	snprintf(v, sizeof v, "+%s", want);
+	return write_file(dir, "cgroup.subtree_control", v, NULL) < 0 ? -1 : 0;
+}
+
 static int create_v2(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_error **err)
 {
 	const char *root = "/sys/fs/cgroup";
-	if (write_file(root, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
-		return -1;
-	if (make_dir(cg->v2, root, name, err) < 0)
-		return -1;
+	bool quiet = ctx->spec->quiet;
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof parent, "%s/bulwark", root);
-	if (write_file(parent, "cgroup.subtree_control", "+memory +pids +cpu", err) < 0)
+	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", parent);
+	static const char *const ctl[] = {"memory", "pids", "cpu"};
+	bool *have[] = {&cg->has_memory, &cg->has_pids, &cg->has_cpu};
+	for (size_t i = 0; i < 3; i++) {
+		bool in_root = false, in_parent = false;
+		if (enable_v2(root, true, ctl[i], &in_root) == 0 && in_root)
+			(void)enable_v2(parent, quiet, ctl[i], &in_parent);
+		else if (!quiet)
+			fprintf(stderr,
+				"bulwark: warning: cgroup v2 controller '%s' is not available: its "
+				"limit is not enforced\n",
+				ctl[i]);
+		*have[i] = in_root && in_parent;
+	}
+	if (make_dir(cg->v2, root, name, err) < 0)
 		return -1;
 	char v[64];
 	snprintf(v, sizeof v, "%" PRIu64, ctx->memory);
-	if (ctx->memory != BWK_UNLIMITED) {
+	if (cg->has_memory && ctx->memory != BWK_UNLIMITED) {
 		if (write_file(cg->v2, "memory.max", v, err) < 0)
 			return -1;
 		(void)write_file(cg->v2, "memory.swap.max", "0", NULL); /* absent without swap */
 	}
 	snprintf(v, sizeof v, "%" PRIu64, ctx->pids);
-	if (ctx->pids != BWK_UNLIMITED && write_file(cg->v2, "pids.max", v, err) < 0)
+	if (cg->has_pids && ctx->pids != BWK_UNLIMITED &&
+	    write_file(cg->v2, "pids.max", v, err) < 0)
 		return -1;
 	snprintf(v, sizeof v, "%d", BWK_DEFAULT_CPU_WEIGHT);
-	if (write_file(cg->v2, "cpu.weight", v, err) < 0)
+	if (cg->has_cpu && write_file(cg->v2, "cpu.weight", v, err) < 0)
 		return -1;
-	if (ctx->spec->cpus_milli) {
+	if (cg->has_cpu && ctx->spec->cpus_milli) {
 		snprintf(v, sizeof v, "%" PRIu64 " 100000", ctx->spec->cpus_milli * 100);
 		if (write_file(cg->v2, "cpu.max", v, err) < 0)
 			return -1;
@@ -179,7 +224,7 @@ static uint64_t read_key(const char *dir, const char *file, const char *key)
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 {
 	if (cg->mode == SBX_CG_V2)
-		return read_key(cg->v2, "memory.events", "oom_kill") > 0;
+		return cg->has_memory && read_key(cg->v2, "memory.events", "oom_kill") > 0;
 	if (cg->mode == SBX_CG_V1)
 		return read_key(cg->memory, "memory.oom_control", "oom_kill") > 0;
 	return false;

@@ -194,14 +194,15 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("loading the seccomp filter: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	if (ctx->cg.mode == SBX_CG_NONE) {
-		/* no cgroup (unprivileged on a v1 host): per-uid process and per-process memory
-		 * ceilings still stop a fork bomb or a hog from taking the host down. Last thing
-		 * before exec: an address-space limit would break a sanitizer build of ourselves.
-		 */
+	/* Without the cgroup controller (unprivileged on a v1 host, an undelegated v2 one), a
+	 * per-uid process ceiling and a per-process address-space ceiling still stop a fork bomb
+	 * or a hog from taking the host down. Last thing before exec: an address-space limit
+	 * would break a sanitizer build of ourselves. */
+	bool v1 = ctx->cg.mode == SBX_CG_V1, v2 = ctx->cg.mode == SBX_CG_V2;
+	if (!v1 && !(v2 && ctx->cg.has_pids))
 		set_limit(RLIMIT_NPROC, ctx->pids);
+	if (!v1 && !(v2 && ctx->cg.has_memory))
 		set_limit(RLIMIT_AS, ctx->memory);
-	}
 	/* HOME from the image's passwd entry unless the environment sets it (Docker's rule) */
 	const char *env_home[4096 + 2];
 	const char *const *envp = s->env;

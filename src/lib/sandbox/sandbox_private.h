@@ -36,6 +36,7 @@ typedef struct sbx_cgroup {
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];
 	uint64_t memory_limit;
+	bool has_memory, has_pids, has_cpu; /* v2: controllers enabled for us */
 } sbx_cgroup;
 
 typedef struct sbx_slirp {
