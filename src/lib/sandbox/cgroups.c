@@ -204,6 +204,27 @@ int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err)
 	return 0;
 }
 
+/* Moving a task between cgroups takes a global lock whose first writer waits for an RCU grace
+ * period (~10 ms here); writers that arrive while one is pending share it. A throwaway child
+ * that moves itself into the new cgroup now starts that wait while bulwark is still preparing,
+ * so the container's own move later finds it (mostly) paid. Returns the helper's pid or -1. */
+pid_t sbx_cgroup_prewarm(const sbx_cgroup *cg)
+{
+	const char *dir = cg->mode == SBX_CG_V2 ? cg->v2 : cg->memory;
+	if (cg->mode == SBX_CG_NONE || !dir[0])
+		return -1;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
+	pid_t p = fork();
+	if (p == 0) {
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0)
+			(void)!write(fd, "0", 1);
+		_exit(0);
+	}
+	return p;
+}
+
 static uint64_t read_key(const char *dir, const char *file, const char *key)
 {
 	if (!dir[0])

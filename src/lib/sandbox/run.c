@@ -123,9 +123,21 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_slave = -1;
 	ctx->tty_master = -1;
+	ctx->warm_pid = -1;
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
+
+	if (ctx->is_root) {
+		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0)
+			return -1;
+		ctx->warm_pid = sbx_cgroup_prewarm(&ctx->cg);
+	} else {
+		warn(s,
+		     "unprivileged: no cgroup delegation here, limits fall back to rlimits "
+		     "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
+		     ctx->pids, ctx->memory);
+	}
 
 	/* layers (or the rootfs directory) are opened here, as the caller */
 	const char *single[2] = {s->rootfs, NULL};
@@ -220,21 +232,14 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		return -1;
 	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
 		return -1;
-	if (ctx->is_root) {
-		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0)
-			return -1;
-	} else {
-		warn(s,
-		     "unprivileged: no cgroup delegation here, limits fall back to rlimits "
-		     "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
-		     ctx->pids, ctx->memory);
-	}
 	return 0;
 }
 
 static void free_state(run_state *st)
 {
 	sbx_ctx *ctx = &st->ctx;
+	if (ctx->warm_pid > 0)
+		waitpid(ctx->warm_pid, NULL, 0);
 	close_all(st);
 	for (size_t i = 0; ctx->secret_data && i < ctx->spec->nsecrets; i++) {
 		if (ctx->secret_data[i]) {
@@ -397,6 +402,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	if (ctx->warm_pid > 0 && waitpid(ctx->warm_pid, NULL, 0) == ctx->warm_pid)
+		ctx->warm_pid = -1;
 	if (sent < 0 || release_child(parent_end, NULL, 0) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;

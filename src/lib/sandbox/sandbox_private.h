@@ -68,6 +68,7 @@ typedef struct sbx_ctx {
 	size_t *secret_len;
 	int sync_fd; /* child: read one byte when the host side is done */
 	int tty_slave, tty_master;
+	pid_t warm_pid; /* cgroup prewarm helper, reaped after the attach */
 	bool is_root;
 } sbx_ctx;
 
@@ -77,6 +78,7 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
+pid_t sbx_cgroup_prewarm(const sbx_cgroup *cg);
 int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err);
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
