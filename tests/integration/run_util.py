@@ -113,3 +113,24 @@ def write_comparison(bulwark: dict, docker: dict, path: Path):
     nd = sum(1 for c in CHECKS if docker.get(c, {}).get("blocked"))
     lines += ["", f"bulwark blocks {nb}/{len(CHECKS)}, docker blocks {nd}/{len(CHECKS)}.", ""]
     path.write_text("\n".join(lines))
+
+
+SUBID_USER, SUBID_UID, SUBID_BASE = "bwkrun", 64999, 300000
+
+
+def subid_user():
+    """A normal user with /etc/subuid and /etc/subgid ranges (created once, idempotent), so
+    that newuidmap/newgidmap map a whole range. Returns (uid, gid)."""
+    import pwd
+    try:
+        pw = pwd.getpwnam(SUBID_USER)
+    except KeyError:
+        subprocess.run(["useradd", "-M", "-s", "/usr/sbin/nologin", "-u", str(SUBID_UID),
+                        SUBID_USER], check=True, capture_output=True)
+        pw = pwd.getpwnam(SUBID_USER)
+    for f in ("/etc/subuid", "/etc/subgid"):
+        text = Path(f).read_text() if os.path.exists(f) else ""
+        if not any(l.startswith(SUBID_USER + ":") for l in text.splitlines()):
+            with open(f, "a") as fh:
+                fh.write(f"{SUBID_USER}:{SUBID_BASE}:65536\n")
+    return pw.pw_uid, pw.pw_gid

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BUILD, TOP
+from conftest import BULWARK as BULWARK_BIN, BUILD, TOP
 from run_util import CHECKS, HostBait, parse_probe, probe_rootfs, run_probe_bulwark, \
     world_tmpdir, write_comparison
 
@@ -89,3 +89,21 @@ def test_escape_probe_under_docker(rootfs, dockerd):
     write_comparison(bw, res, out_dir / "run-vs-docker.md")
     if os.environ.get("BWK_UPDATE_DOCS"):
         write_comparison(bw, res, TOP / "docs" / "run-vs-docker.md")
+
+
+def test_escape_probe_unprivileged_with_subuids(rootfs):
+    from run_util import SUBID_BASE, subid_user
+    uid, gid = subid_user()
+    with HostBait() as bait:
+        p, res = run_probe_bulwark(
+            rootfs, bait, user_cmd=["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                                    "--clear-groups"])
+    assert p.returncode == 0, (p.returncode, p.stderr)
+    assert "mapping container root to your uid only" not in p.stderr
+    assert_all_blocked(res, p)
+    assert res["uid_map_host_root"]["detail"] == f"0 {uid} 1"
+    # the second line of the map is the subordinate range, written by newuidmap
+    p = subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+                        BULWARK_BIN, "run", "-q", "--rootfs", str(rootfs), "--", "/bin/cat",
+                        "/proc/self/uid_map"], capture_output=True, text=True, cwd="/")
+    assert p.stdout.split()[3:6] == ["1", str(SUBID_BASE), "65535"], (p.stdout, p.stderr)
