@@ -368,3 +368,14 @@ def test_cgroup_v2_path(rfs):
     assert "controller 'pids' is not available" in p.stderr
     assert "can't fork" in p.stdout or "Resource temporarily" in p.stdout  # RLIMIT_NPROC
     assert "run-" not in p.stdout  # removed afterwards
+
+
+def test_scan_gate(rfs, tmp_path):
+    import shutil
+    root = tmp_path / "scanme"
+    shutil.copytree(rfs, root, symlinks=True)
+    os.chmod(root / "bin" / "busybox", 0o4755)  # a medium finding (setuid-file)
+    p = run(root, "--scan", "--fail-on", "medium", check=125)
+    assert "scan found 1 finding" in p.stderr and "medium" in p.stderr
+    run(root, "--scan", check=0)  # default --fail-on high: starts
+    run(root, "--scan", "--fail-on", "none", check=0)
