@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -416,6 +417,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	for (size_t i = 0; i < spec->nsecrets; i++) /* the container has its copy now */
 		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
+	malloc_trim(0); /* we only wait from here on: give the heap back */
 	int ws = 0;
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
