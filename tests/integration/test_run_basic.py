@@ -379,3 +379,17 @@ def test_scan_gate(rfs, tmp_path):
     assert "scan found 1 finding" in p.stderr and "medium" in p.stderr
     run(root, "--scan", check=0)  # default --fail-on high: starts
     run(root, "--scan", "--fail-on", "none", check=0)
+
+
+def test_image_oci_layout_dir_and_tar(tmp_path):
+    from image_util import oci_layout
+    bb = Path("/bin/busybox").read_bytes()
+    layer = Layer([D("bin"), F("bin/busybox", bb, 0o755), L("bin/sh", "busybox"),
+                   L("bin/echo", "busybox")], comp="zstd")
+    im = {"layers": [layer], "ref": "v1",
+          "config": {"Cmd": ["/bin/sh", "-c", "echo oci-ok"], "Env": ["PATH=/bin"]}}
+    for name, as_tar in (("layout", False), ("layout.tar", True)):
+        path = oci_layout(tmp_path / name, [im], as_tar=as_tar)
+        p = subprocess.run([BULWARK, "run", "--cache", str(tmp_path / "cache"), str(path)],
+                           capture_output=True, text=True)
+        assert p.returncode == 0 and p.stdout == "oci-ok\n", (name, p.stdout, p.stderr)
