@@ -127,23 +127,19 @@ static int env_arg(strv *env, const char *arg)
 static int env_file(strv *env, const char *path, bwk_error **err)
 {
 	cleanup_free char *data = NULL;
-	size_t len;
+	size_t len, n;
 	if (bwk_read_file_at(AT_FDCWD, path, 1 << 20, true, &data, &len, err) < 0)
 		return bwk_error_wrap(err, "env file %s", path);
-	char *save = NULL;
-	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		size_t l = strlen(line);
-		if (l && line[l - 1] == '\r')
-			line[l - 1] = 0;
-		while (*line == ' ' || *line == '\t')
-			line++;
-		if (!*line || *line == '#')
-			continue;
-		if (env->n >= MAX_ENV || env_arg(env, line) < 0)
-			return bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: bad line '%.40s'",
-					     path, line);
-	}
-	return 0;
+	char **lines = NULL;
+	if (bwk_envfile_parse(data, len, &lines, &n, err) < 0)
+		return bwk_error_wrap(err, "env file %s", path);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (env->n >= MAX_ENV || env_arg(env, lines[i]) < 0)
+			r = bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: too many variables",
+					  path);
+	bwk_strv_free_n(lines, n);
+	return r;
 }
 
 static int parse_limit(const char *s, bool size, uint64_t *out)

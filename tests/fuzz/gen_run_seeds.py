@@ -37,3 +37,8 @@ pw = "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000:app:/home/app:/bin/sh\n"
 gr = "root:x:0:\napp:x:1000:\nextra:x:2000:app,other\n"
 for i, spec in enumerate(["app", "1000:2000", "app:extra", "", "root:0", "nobody"]):
     (us / f"seed{i}").write_bytes(f"{spec}\0{pw}\0{gr}".encode())
+
+ef = top / "fuzz_envfile"
+ef.mkdir(parents=True, exist_ok=True)
+(ef / "basic").write_text("# comment\nA=b\n  B=with spaces = and equals\r\nPASSTHROUGH\n\nC=\n")
+(ef / "bad").write_text("=novalue\nBAD KEY=x\n")

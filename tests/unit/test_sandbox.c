@@ -185,12 +185,42 @@ static void test_user_resolve(void **state)
 	assert_int_equal(bwk_user_resolve("99999999999", passwd, group, &u, e, sizeof e), -1);
 }
 
+static void test_envfile(void **state)
+{
+	(void)state;
+	const char ok[] = "# c\n\n  A=b\r\nB=x=y z\nPASS\nC=";
+	char *buf = malloc(sizeof ok - 1);
+	memcpy(buf, ok, sizeof ok - 1);
+	char **v = NULL;
+	size_t n = 0;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_envfile_parse(buf, sizeof ok - 1, &v, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(v[0], "A=b");
+	assert_string_equal(v[1], "B=x=y z");
+	assert_string_equal(v[2], "PASS");
+	assert_string_equal(v[3], "C=");
+	assert_null(v[4]);
+	bwk_strv_free_n(v, n);
+	free(buf);
+	const char *bad[] = {"=x\n", "BAD KEY=1\n", "A\tB=1\n"};
+	for (size_t i = 0; i < 3; i++) {
+		assert_int_equal(bwk_envfile_parse(bad[i], strlen(bad[i]), &v, &n, &err), -1);
+		assert_non_null(strstr(err->msg, "line 1"));
+		bwk_error_free(err);
+		err = NULL;
+	}
+	assert_int_equal(bwk_envfile_parse("", 0, &v, &n, &err), 0);
+	assert_int_equal(n, 0);
+	bwk_strv_free_n(v, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
 	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),
+	    cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_envfile),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
