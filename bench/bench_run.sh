@@ -47,6 +47,8 @@ b = os.path.join(work, "bundle")
 cmds = {
     "bulwark": [bulwark, "run", "-q", "--cache", os.path.join(work, "cache"),
                 os.path.join(work, "busybox.tar"), "/bin/true"],
+    "bulwark-rootfs": [bulwark, "run", "-q", "--rootfs", os.path.join(b, "rootfs"),
+                       "/bin/true"],
     "crun": ["crun", "run", "-b", b, "ID"],
     "runc": ["runc", "run", "-b", b, "ID"],
     "unshare": ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--net", "--fork",
@@ -70,14 +72,15 @@ for i in range(n):
         t[k].append(e * 1000)
 med = {k: statistics.median(v) for k, v in t.items() if v}
 for k, v in med.items():
-    print(f"{k:8s} median {v:7.1f} ms  (n={len(t[k])})")
-if "bulwark" in med:
+    print(f"{k:14s} median {v:7.1f} ms  (n={len(t[k])})")
+for mine in ("bulwark", "bulwark-rootfs"):
     for k in ("crun", "runc", "unshare"):
-        if k in med:
-            print(f"ratio bulwark/{k}: {med['bulwark'] / med[k]:.2f}")
+        if mine in med and k in med:
+            print(f"ratio {mine}/{k}: {med[mine] / med[k]:.2f}")
 PY
-echo "start-to-exit of /bin/true, $N rounds alternating (bulwark: cached docker-save image,"
-echo "user namespace + seccomp + cgroups + overlay; crun/runc: runc-spec bundle)"
+echo "start-to-exit of /bin/true, $N rounds alternating (bulwark: cached docker-save image, and"
+echo "bulwark-rootfs: the bundle's rootfs directory; both with user namespace + seccomp + cgroups"
+echo "+ overlay + init; crun/runc: runc-spec bundle of the same rootfs)"
 unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \
 	python3 '$work/drive.py' '$work' '$BULWARK' '$N'"
 

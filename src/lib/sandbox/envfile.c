@@ -26,7 +26,8 @@ int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, 
 	*out = NULL;
 	*count = 0;
 	if (len > MAX_ENVFILE_BYTES)
-		return bwk_error_set(err, BWK_E_LIMIT, 0, "larger than %u bytes", MAX_ENVFILE_BYTES);
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "larger than %u bytes",
+				     MAX_ENVFILE_BYTES);
 	size_t n = 0, cap = 0;
 	char **v = NULL;
 	size_t lineno = 0;
