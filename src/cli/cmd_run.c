@@ -491,6 +491,10 @@ static void warn_relaxed(const run_opts *o)
 		warn(o, "--memory unlimited: a memory hog can exhaust the host");
 	if (s->pids == BWK_UNLIMITED)
 		warn(o, "--pids unlimited: a fork bomb can exhaust the host");
+	if (s->net == BWK_NET_SLIRP)
+		warn(o,
+		     "--net slirp: the container can open connections to other hosts (not to this "
+		     "host's 127.0.0.1)");
 	for (size_t i = 0; i < s->nports; i++)
 		if (s->ports[i].host_addr[0] && strcmp(s->ports[i].host_addr, "127.0.0.1"))
 			warn(o, "--publish %s:%u: reachable from other hosts, not only 127.0.0.1",

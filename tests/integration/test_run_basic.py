@@ -331,6 +331,7 @@ def test_net_slirp_publish_and_no_host_loopback(rfs):
     host.close()
     assert got == b"served\n", (out, err)
     assert "nameserver 10.0.2.3" in out and "tap0" in out
+    assert "warning: --net slirp" in err
     assert "HOST_LOOPBACK_OPEN" not in out
 
 

@@ -134,10 +134,11 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return -1;
 		ctx->warm_pid = sbx_cgroup_prewarm(&ctx->cg);
 	} else {
-		warn(s,
-		     "unprivileged: no cgroup delegation here, limits fall back to rlimits "
-		     "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
-		     ctx->pids, ctx->memory);
+		warn(
+		    s,
+		    "unprivileged: no cgroup (delegation is not used), limits fall back to rlimits "
+		    "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
+		    ctx->pids, ctx->memory);
 	}
 
 	/* layers (or the rootfs directory) are opened here, as the caller */
