@@ -107,3 +107,27 @@ def test_escape_probe_unprivileged_with_subuids(rootfs):
                         BULWARK_BIN, "run", "-q", "--rootfs", str(rootfs), "--", "/bin/cat",
                         "/proc/self/uid_map"], capture_output=True, text=True, cwd="/")
     assert p.stdout.split()[3:6] == ["1", str(SUBID_BASE), "65535"], (p.stdout, p.stderr)
+
+
+def test_sealed_memfd_reexec_for_unprivileged(rootfs):
+    """CVE-2019-5736: run by a user whose ids are mapped into the container, bulwark runs from
+    a sealed memfd copy; run by root from a root-owned binary no mapped id can write, it skips
+    the copy (docs/run.md explains why that is equivalent)."""
+    import time
+    for user_cmd, want_memfd in ((["setpriv", "--reuid", "65534", "--regid", "65534",
+                                   "--clear-groups"], True), ([], False)):
+        proc = subprocess.Popen([*user_cmd, BULWARK_BIN, "run", "-q", "--rootfs", str(rootfs),
+                                 "--", "/bin/sleep", "2"], cwd="/")
+        try:
+            exe = ""
+            for _ in range(50):
+                try:
+                    exe = os.readlink(f"/proc/{proc.pid}/exe")
+                except OSError:
+                    pass
+                if ("memfd:" in exe) == want_memfd and exe:
+                    break
+                time.sleep(0.05)
+            assert ("memfd:bulwark" in exe) == want_memfd, exe
+        finally:
+            proc.wait(timeout=30)
