@@ -641,6 +641,11 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 int cmd_run(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("run");
+	/* descriptors 0-2 must exist, or our own sockets would take their numbers and reach the
+	 * container as its stdio */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return EXIT_RUNT;
 	{
 		/* before anything else: never run from the host's binary while a container
 		 * exists (CVE-2019-5736); returns only when already sealed */
