@@ -242,9 +242,10 @@ def make_image(path: Path, cfg):
                [D("etc"), F("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"
                                           "app:x:1000:1000:app:/home/app:/bin/sh\n"),
                 F("etc/group", "root:x:0:\napp:x:1000:\n"), F("etc/gone", "old"),
-                D("root", 0o700), F("root/secret", "rootonly", 0o600), D("home/app")],
+                D("root", 0o700), F("root/secret", "rootonly", 0o600), D("home/app"),
+                D("data"), F("data/old", "o")],
                comp="gzip")
-    l2 = Layer([W("etc/gone"), F("etc/new", "new")])
+    l2 = Layer([W("etc/gone"), F("etc/new", "new"), O("data"), F("data/fresh", "f")])
     return docker_save(path, [l1, l2], config=cfg)
 
 
@@ -268,6 +269,11 @@ def test_image_docker_semantics(tmp_path):
     p = subprocess.run([BULWARK, "run", "--cache", str(cache), "--entrypoint", "/bin/echo",
                         str(img)], capture_output=True, text=True)
     assert p.returncode == 0 and p.stdout.strip() == "", p.stderr
+    # whiteouts and opaque directories of the upper layer hide the lower layer's files
+    p = subprocess.run([BULWARK, "run", "--cache", str(cache), str(img), "ls /data /etc"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "fresh" in p.stdout and "old" not in p.stdout and "gone" not in p.stdout
 
 
 def test_image_tampered_layer_refused(tmp_path):

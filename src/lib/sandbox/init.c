@@ -47,9 +47,11 @@ static int wait_for_host(sbx_ctx *ctx)
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
 	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
 		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		if (nfd == ctx->nlowers + ctx->spec->nbinds) {
+		size_t layers = byte == SBX_GO_MERGED ? 1 : ctx->nlowers;
+		if (nfd == layers + ctx->spec->nbinds) {
 			memcpy(ctx->mnt_fds, CMSG_DATA(c), nfd * sizeof(int));
 			ctx->detached = true;
+			ctx->nlowers = layers;
 		}
 	}
 	return 0;

@@ -266,12 +266,32 @@ static void free_state(run_state *st)
 		sbx_cgroup_destroy(&ctx->cg);
 }
 
+/* Several id-mapped layers are merged here, in the host's user namespace, into one read-only
+ * overlay (no upper: nothing is ever written with our credentials through it) handed to the
+ * container as its single lower: only an overlay mounted here can read the layer cache's
+ * trusted.overlay.opaque markers, which an overlay inside a user namespace never sees. On any
+ * failure the layers go over one by one, as before. Returns the merged mount or -1. */
+static int merge_layers(const int *layers, size_t n)
+{
+	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	for (size_t i = n; i-- > 0;) /* lowerdir+ goes from the top layer down */
+		if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, layers[i]) < 0)
+			return -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return fsmount(fs, FSMOUNT_CLOEXEC,
+		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+}
+
 /* As root, show the layers to the container through id-mapped mounts: files owned by host
  * root appear owned by container root, so images work unmodified and copy-up succeeds.
  * Volumes are plain clones (host ownership shows as it is). All or nothing: 0 on failure,
- * and the child falls back to binding by path. */
-static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out)
+ * and the child falls back to binding by path. *merged: the layers became one mount. */
+static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out, bool *merged)
 {
+	*merged = false;
 	char p[64];
 	snprintf(p, sizeof p, "/proc/%d/ns/user", (int)pid);
 	cleanup_close int ns = open(p, O_RDONLY | O_CLOEXEC);
@@ -297,16 +317,26 @@ static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out)
 			close(out[i]);
 		return 0;
 	}
+	if (ctx->nlowers > 1) {
+		int m = merge_layers(out, ctx->nlowers);
+		if (m >= 0) {
+			for (i = 0; i < ctx->nlowers; i++)
+				close(out[i]);
+			out[0] = m;
+			memmove(out + 1, out + ctx->nlowers, ctx->spec->nbinds * sizeof *out);
+			*merged = true;
+			return 1 + ctx->spec->nbinds;
+		}
+	}
 	return total;
 }
 
-static int release_child(int sock, const int *fds, size_t n)
+static int release_child(int sock, const int *fds, size_t n, char byte)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * (MAX_LAYERS + MAX_BINDS))];
 		struct cmsghdr align;
 	} u;
-	char byte = 1;
 	struct iovec iov = {&byte, 1};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (n) {
@@ -386,10 +416,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	bool merged = false;
 	if (ctx->is_root)
-		nid = detach_mounts(ctx, pid, idfds);
+		nid = detach_mounts(ctx, pid, idfds, &merged);
 	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
-	int sent = release_child(parent_end, idfds, nid);
+	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
 	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
 	    sbx_slirp_start(&slirp, pid, ctx->is_root, spec->ports, spec->nports, err) < 0) {
 		kill(pid, SIGKILL);
@@ -406,7 +437,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	if (ctx->warm_pid > 0 && waitpid(ctx->warm_pid, NULL, 0) == ctx->warm_pid)
 		ctx->warm_pid = -1;
-	if (sent < 0 || release_child(parent_end, NULL, 0) < 0) {
+	if (sent < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
 		sbx_slirp_stop(&slirp);

@@ -126,6 +126,9 @@ void sbx_slirp_stop(sbx_slirp *sl);
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
 
+/* The go bytes from the host side: SBX_GO_MERGED says the layers arrive as one mount. */
+enum { SBX_GO = 1, SBX_GO_MERGED = 2 };
+
 /* init.c */
 int sbx_container_main(sbx_ctx *ctx);
 
