@@ -400,3 +400,18 @@ def test_image_oci_layout_dir_and_tar(tmp_path):
         p = subprocess.run([BULWARK, "run", "--cache", str(tmp_path / "cache"), str(path)],
                            capture_output=True, text=True)
         assert p.returncode == 0 and p.stdout == "oci-ok\n", (name, p.stdout, p.stderr)
+
+
+def test_image_rootless_whiteouts_and_opaque_dirs():
+    """An unprivileged layer cache lists deletions beside each layer; run turns them into a
+    mask layer so that the container sees what the image really contains."""
+    from run_util import world_tmpdir
+    d = world_tmpdir()
+    img = make_image(d / "img.tar", {"Cmd": ["/bin/sh", "-c", "ls /data /etc"]})
+    os.chmod(img, 0o644)
+    os.chmod(d, 0o777)
+    p = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups",
+                        BULWARK, "run", "-q", "-u", "0", "--cache", str(d / "cache"), str(img)],
+                       capture_output=True, text=True, cwd="/")
+    assert p.returncode == 0, p.stderr
+    assert "fresh" in p.stdout and "old" not in p.stdout and "gone" not in p.stdout, p.stdout

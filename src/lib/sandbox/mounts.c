@@ -331,6 +331,16 @@ static int mount_rootfs(const sbx_ctx *ctx, const int *own, const char *root, bo
 		}
 		off += (size_t)snprintf(opts + off, sizeof opts - off, "%s%s",
 					i == ctx->nlowers - 1 ? "" : ":", p);
+		if (!ctx->detached && ctx->lower_masks && ctx->lower_masks[i]) {
+			/* this layer's deletions, directly below it */
+			snprintf(p, sizeof p, STAGE "/m%zu", i);
+			if (mkdir(p, 0755) < 0)
+				return fail("creating", p);
+			cleanup_close int m = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (m < 0 || sbx_mask_build(ctx->lower_masks[i], m, own, i) < 0)
+				return fail("applying the whiteouts of", ctx->lower_paths[i]);
+			off += (size_t)snprintf(opts + off, sizeof opts - off, ":%s", p);
+		}
 		if (off >= sizeof opts) {
 			errno = E2BIG;
 			return fail("too many layers for", "overlay");

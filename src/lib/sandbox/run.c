@@ -153,6 +153,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu layers (at most %d)", n, MAX_LAYERS);
 	ctx->lower_fds = xcalloc(n, sizeof(int));
 	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
+	ctx->lower_masks = xcalloc(n + 1, sizeof(char *));
 	ctx->nlowers = n;
 	for (size_t i = 0; i < n; i++) {
 		int fd = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -164,6 +165,17 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		if (!ctx->lower_paths[i])
 			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
 					     lowers[i]);
+		/* a cache written without privileges lists whiteouts beside the layer */
+		if (s->lowers && !ctx->is_root) {
+			cleanup_free char *wl = xasprintf("%s.whiteouts", ctx->lower_paths[i]);
+			size_t wlen = 0;
+			if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, &ctx->lower_masks[i],
+					     &wlen, NULL) == 0 &&
+			    wlen == 0) {
+				free(ctx->lower_masks[i]);
+				ctx->lower_masks[i] = NULL;
+			}
+		}
 	}
 
 	if (s->nbinds > MAX_BINDS)
@@ -257,6 +269,9 @@ static void free_state(run_state *st)
 		free(ctx->lower_paths[i]);
 	for (size_t i = 0; ctx->bind_paths && i < ctx->spec->nbinds; i++)
 		free(ctx->bind_paths[i]);
+	for (size_t i = 0; ctx->lower_masks && i < ctx->nlowers; i++)
+		free(ctx->lower_masks[i]);
+	free(ctx->lower_masks);
 	free(ctx->lower_paths);
 	free(ctx->bind_paths);
 	if (ctx->seccomp)

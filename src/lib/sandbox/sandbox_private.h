@@ -57,6 +57,7 @@ typedef struct sbx_ctx {
 			 * host directories above them once its uid is mapped) */
 	size_t nlowers;
 	char **lower_paths; /* canonical paths, for the child when no detached mount came */
+	char **lower_masks; /* LAYER.whiteouts side lists (rootless cache), NULL when none */
 	int *bind_fds;
 	char **bind_paths;
 	/* Detached mounts made by a privileged host side (open_tree + id mapping for layers),
@@ -125,6 +126,10 @@ void sbx_slirp_stop(sbx_slirp *sl);
 /* tty.c */
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
+
+/* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
+ * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
+int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
 
 /* The go bytes from the host side: SBX_GO_MERGED says the layers arrive as one mount. */
 enum { SBX_GO = 1, SBX_GO_MERGED = 2 };
