@@ -105,7 +105,8 @@ int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer)
 			if ((opaque || whiteout) && path_ok(path)) {
 				if (opaque) {
 					cleanup_close int d = mask_dirs(mask, layers, layer, path);
-					if (d < 0 || fsetxattr(d, "user.overlay.opaque", "y", 1, 0) < 0)
+					if (d < 0 ||
+					    fsetxattr(d, "user.overlay.opaque", "y", 1, 0) < 0)
 						return -1;
 				} else if (strcmp(path, ".")) {
 					char dir[PATH_MAX];
@@ -116,8 +117,9 @@ int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer)
 						*slash = 0;
 					cleanup_close int d =
 					    mask_dirs(mask, layers, layer, slash ? dir : ".");
-					if (d < 0 || (mknodat(d, name, S_IFCHR | 0, makedev(0, 0)) < 0 &&
-						      errno != EEXIST))
+					if (d < 0 ||
+					    (mknodat(d, name, S_IFCHR | 0, makedev(0, 0)) < 0 &&
+					     errno != EEXIST))
 						return -1;
 				}
 			}
