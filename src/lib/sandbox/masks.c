@@ -74,7 +74,9 @@ static int mask_dirs(int mask, const int *layers, size_t layer, const char *rel)
 			}
 			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 			if (next >= 0) {
-				(void)fchown(next, st.st_uid, st.st_gid);
+				if (fchown(next, st.st_uid, st.st_gid) <
+				    0) { /* unmapped owner: keep ours */
+				}
 				(void)fchmod(next, st.st_mode & 07777);
 			}
 		}
