@@ -73,12 +73,11 @@ static int mask_dirs(int mask, const int *layers, size_t layer, const char *rel)
 				return -1;
 			}
 			next = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (next >= 0) {
-				if (fchown(next, st.st_uid, st.st_gid) <
-				    0) { /* unmapped owner: keep ours */
-				}
+			/* an owner that is not mapped here keeps ours */
+			if (next >= 0 && fchown(next, st.st_uid, st.st_gid) < 0)
+				errno = 0;
+			if (next >= 0)
 				(void)fchmod(next, st.st_mode & 07777);
-			}
 		}
 		close(fd);
 		if (next < 0)
