@@ -346,9 +346,18 @@ def test_publish_needs_slirp(rfs):
     assert "--publish needs --net slirp" in p.stderr
 
 
-def test_unprivileged_volume_readonly(rfs, tmp_path):
+@pytest.fixture
+def world_dir():
+    """A scratch directory any user can reach (pytest's own tmp dirs are root-only)."""
+    import shutil
     from run_util import world_tmpdir
     d = world_tmpdir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def test_unprivileged_volume_readonly(rfs, world_dir):
+    d = world_dir
     root = make_busybox_rootfs(d / "rootfs")
     os.chmod(root, 0o755)
     vol = d / "vol"
@@ -402,11 +411,10 @@ def test_image_oci_layout_dir_and_tar(tmp_path):
         assert p.returncode == 0 and p.stdout == "oci-ok\n", (name, p.stdout, p.stderr)
 
 
-def test_image_rootless_whiteouts_and_opaque_dirs():
+def test_image_rootless_whiteouts_and_opaque_dirs(world_dir):
     """An unprivileged layer cache lists deletions beside each layer; run turns them into a
     mask layer so that the container sees what the image really contains."""
-    from run_util import world_tmpdir
-    d = world_tmpdir()
+    d = world_dir
     img = make_image(d / "img.tar", {"Cmd": ["/bin/sh", "-c", "ls /data /etc"]})
     os.chmod(img, 0o644)
     os.chmod(d, 0o777)
