@@ -11,6 +11,7 @@
 const cli_cmd cli_commands[] = {
     {"scan", "audit an image or root filesystem: secrets, risky settings, integrity",
      cmd_scan_usage, cmd_scan},
+    {"run", "run an image in a hardened, daemonless, rootless container", cmd_run_usage, cmd_run},
     {"unpack", "unpack an image into a new directory, safely", cmd_unpack_usage, cmd_unpack},
     {"inspect", "read and verify an image, print its config and layers", cmd_inspect_usage,
      cmd_inspect},

@@ -241,6 +241,25 @@ int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char 
 int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			  bwk_error **err)
 {
+	/* An existing non-regular target (-o /dev/null, /dev/stdout, a FIFO) is written in place:
+	 * renaming a temporary file over it would replace the host's /dev/null with a file. */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		cleanup_close int out = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		if (out < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", path);
+		for (const char *q = data; len;) {
+			ssize_t w = write(out, q, len);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return bwk_error_set(err, BWK_E_IO, errno, "%s: write failed",
+						     path);
+			q += w;
+			len -= (size_t)w;
+		}
+		return 0;
+	}
 	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0)

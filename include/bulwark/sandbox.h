@@ -1,0 +1,150 @@
+/* bulwark — the sandbox: namespaces, mounts, seccomp, capabilities, cgroups and a pid-1 init.
+ * Used by `bulwark run` and (later) the OCI runtime front end: the container is described by a
+ * plain struct that an OCI config.json can fill as well as the CLI's flags.
+ *
+ * Every field defaults to the hardened choice when zero/NULL, so a caller relaxes a default
+ * only by setting a field explicitly (docs/run.md lists each default and what relaxing costs).
+ */
+#ifndef BULWARK_SANDBOX_H
+#define BULWARK_SANDBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bulwark/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bwk_net_mode {
+	BWK_NET_NONE = 0, /* own network namespace with loopback only */
+	BWK_NET_HOST,	  /* share the host's (explicit, warns) */
+	BWK_NET_SLIRP,	  /* own namespace + slirp4netns for outbound traffic */
+} bwk_net_mode;
+
+typedef struct bwk_bind {
+	const char *src; /* host path (absolute) */
+	const char *dst; /* container path (absolute, resolved inside the root) */
+	bool rw;	 /* default read-only */
+} bwk_bind;
+
+typedef struct bwk_secret {
+	const char *name; /* file name under /run/secrets (no '/', no "..") */
+	const char *file; /* host file, read by bulwark before the container starts */
+} bwk_secret;
+
+typedef struct bwk_port {
+	char host_addr[64]; /* default 127.0.0.1 */
+	uint16_t host_port, container_port;
+	bool udp;
+} bwk_port;
+
+/* Sentinels for the limits: 0 = the documented default, BWK_UNLIMITED = no limit (warns). */
+#define BWK_UNLIMITED UINT64_MAX
+
+typedef struct bwk_container_spec {
+	/* Root filesystem: either `lowers` (layer directories bottom first, NULL-terminated; an
+	 * overlay of them) or `rootfs` (one directory). Both are mounted read-only; a tmpfs upper
+	 * holds mount points and, with read_write, the container's writes (discarded at exit). */
+	const char *const *lowers;
+	const char *rootfs;
+	bool read_write;
+
+	/* Process: argv[0] is looked up in the container's PATH from env. env is the complete
+	 * environment ("KEY=VALUE"), nothing is inherited from the caller. */
+	const char *const *argv;
+	const char *const *env;
+	const char *user; /* "", "uid", "uid:gid", "name[:group]": looked up in the root */
+	const char *cwd;  /* NULL or "": "/" */
+	const char *hostname;
+	bool tty;	  /* allocate a pty for the process (stdin must be a terminal) */
+	bool interactive; /* keep stdin attached */
+	bool no_init;	  /* the command is pid 1 itself (no reaper, no signal forwarding) */
+
+	const bwk_bind *binds;
+	size_t nbinds;
+	bool allow_sensitive_mounts; /* else binds of bwk_sandbox_sensitive_path() are refused */
+	const bwk_secret *secrets;
+	size_t nsecrets;
+
+	bwk_net_mode net;
+	const bwk_port *ports;
+	size_t nports;
+
+	/* Capability bounding/effective set for uid 0 (bit n = capability n); ambient and
+	 * inheritable are always empty. caps_set false: bwk_sandbox_default_caps(). */
+	uint64_t caps;
+	bool caps_set;
+
+	/* Seccomp: NULL = the built-in default; "unconfined" = none; else a Docker JSON file. */
+	const char *seccomp;
+
+	uint64_t memory;     /* bytes */
+	uint64_t pids;	     /* max tasks */
+	uint64_t cpus_milli; /* CPU quota in 1/1000 CPU; 0 = no quota (weight only) */
+	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run gets a quarter */
+
+	bool quiet; /* no warnings on stderr */
+} bwk_container_spec;
+
+/* Documented defaults (docs/run.md). */
+#define BWK_DEFAULT_MEMORY     (512ull << 20)
+#define BWK_DEFAULT_PIDS       512
+#define BWK_DEFAULT_TMPFS_SIZE (64ull << 20)
+#define BWK_DEFAULT_CPU_WEIGHT 50 /* cgroup v2 weight (v1 shares 512): half a default task */
+
+/* Capabilities: the default set and name lookup ("NET_ADMIN", "CAP_NET_ADMIN", "ALL"). */
+uint64_t bwk_sandbox_default_caps(void);
+int bwk_cap_from_name(const char *name, uint64_t *mask);
+const char *bwk_cap_name(int cap); /* "CAP_CHOWN" … or NULL */
+
+/* True if host path `src` (absolute, canonical) is sensitive: /, /proc, /sys, /dev, /etc,
+ * /boot, /usr, /lib, /var/run/docker.sock, containerd's socket … or a parent of one. */
+bool bwk_sandbox_sensitive_path(const char *src);
+
+/* Run the container to completion. *status is the exit status docker would report: the
+ * command's code, 128+N if it was killed by signal N (137 on OOM, with a message on stderr),
+ * 126/127 when the command cannot be executed/found. Returns -1 (and *err) on runtime errors,
+ * for which the CLI exits 125. */
+int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err);
+
+/* Re-execute the running binary from a sealed memfd unless it already runs from one, so that
+ * no process of a container can ever reach the host's bulwark binary (CVE-2019-5736). Returns
+ * only on error, or 0 if already sealed. */
+int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err);
+
+/* Docker's --user semantics: "uid", "uid:gid", "name", "name:group", resolved against the
+ * image's /etc/passwd and /etc/group contents (either may be NULL). A numeric uid need not
+ * exist; a name must. Supplementary groups come from /etc/group membership. Lines longer
+ * than 4 KiB and malformed ids are skipped. On error, a one-line reason in errbuf. */
+typedef struct bwk_user {
+	uint32_t uid, gid;
+	uint32_t groups[32];
+	int ngroups;
+	char home[256];
+} bwk_user;
+int bwk_user_resolve(const char *spec, const char *passwd, const char *group, bwk_user *out,
+		     char *errbuf, size_t errlen);
+
+/* Docker's --env-file format (KEY=VALUE or KEY lines, '#' comments). *out is a NULL-terminated
+ * array of *count lines as written ("KEY" alone means: take the caller's value), freed with
+ * bwk_strv_free_n(). At most 1 MiB and 4096 variables; a malformed name is an input error
+ * naming the line. */
+int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, bwk_error **err);
+void bwk_strv_free_n(char **v, size_t n);
+
+/* Docker seccomp JSON profile (the format of moby's profiles/seccomp/default.json). */
+typedef struct bwk_seccomp_profile bwk_seccomp_profile;
+/* Parse at most 4 MiB of JSON; unknown syscall names are skipped (as Docker does). `caps` is
+ * the container's capability set, used for "includes"/"excludes" {"caps": […]} conditions. */
+int bwk_seccomp_profile_parse(const char *json, size_t len, uint64_t caps,
+			      bwk_seccomp_profile **out, bwk_error **err);
+size_t bwk_seccomp_profile_rule_count(const bwk_seccomp_profile *p);
+void bwk_seccomp_profile_free(bwk_seccomp_profile *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

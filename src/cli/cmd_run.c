@@ -1,0 +1,683 @@
+/* bulwark run: parse flags into a bwk_container_spec, resolve the image's config with Docker's
+ * semantics (entrypoint/cmd/env/user/workdir) and hand over to the sandbox. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bulwark/finding.h"
+#include "bulwark/image.h"
+#include "bulwark/sandbox.h"
+#include "bulwark/scan.h"
+#include "cli.h"
+#include "core/cleanup.h"
+#include "core/util.h"
+
+const char cmd_run_usage[] =
+    "usage: bulwark run [OPTIONS] IMAGE [--] [COMMAND [ARG…]]\n"
+    "       bulwark run [OPTIONS] --rootfs DIR [--] COMMAND [ARG…]\n"
+    "Run a command in a new hardened container, without a daemon, as root or as a normal user.\n"
+    "Everything is locked down by default; each flag that relaxes a default prints a warning.\n"
+    "IMAGE: a docker-save tarball, an OCI layout (directory or tar, PATH[:REF]), or a root\n"
+    "filesystem directory. Layers are verified against their digests and extracted once into\n"
+    "the layer cache, then stacked read-only.\n\n"
+    "process:\n"
+    "  -e, --env KEY=VALUE     set an environment variable (KEY alone: the caller's value)\n"
+    "      --env-file FILE     read KEY=VALUE lines (the host environment is never inherited)\n"
+    "  -u, --user USER[:GROUP] user inside the container (name or id; default: the image's)\n"
+    "  -w, --workdir DIR       working directory (default: the image's, else /)\n"
+    "      --entrypoint CMD    override the image's entrypoint (also drops its Cmd)\n"
+    "      --hostname NAME     container host name (default: bulwark)\n"
+    "  -i, --interactive       keep stdin open\n"
+    "  -t, --tty               allocate a pseudo-terminal\n"
+    "      --no-init           run the command as pid 1 (no zombie reaping or signal forwarding)\n"
+    "filesystem:\n"
+    "      --rootfs DIR        use DIR as the root filesystem (development and tests)\n"
+    "      --read-write        writable root (a tmpfs upper, discarded at exit)\n"
+    "  -v, --volume SRC:DST[:ro|rw]  bind mount, read-only unless :rw\n"
+    "      --allow-sensitive-mount   permit /, /etc, /proc, docker.sock … as volume sources\n"
+    "      --secret NAME=FILE  FILE's content at /run/secrets/NAME (tmpfs, read-only)\n"
+    "      --tmpfs-size SIZE   size of /tmp and /dev/shm (default 64m; /run gets a quarter)\n"
+    "security:\n"
+    "      --cap-add CAP       add a capability (CAP_ prefix optional; ALL)\n"
+    "      --cap-drop CAP      drop a capability from the default set (ALL)\n"
+    "      --seccomp FILE      a seccomp profile in Docker's JSON format, or 'unconfined'\n"
+    "resources:\n"
+    "  -m, --memory SIZE       memory limit (default 512m; 'unlimited')\n"
+    "      --pids N            process limit (default 512; 'unlimited')\n"
+    "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
+    "network:\n"
+    "      --net MODE          none (default: loopback only), slirp (outbound through\n"
+    "                          slirp4netns; the host's 127.0.0.1 stays unreachable) or host\n"
+    "  -p, --publish [ADDR:]HOST:CONTAINER[/udp]  with --net slirp: publish a port on ADDR\n"
+    "                          (default 127.0.0.1)\n"
+    "trust:\n"
+    "      --scan              scan the image first; refuse to start on findings at or above\n"
+    "                          --fail-on (default high)\n"
+    "      --fail-on SEV       critical, high, medium, low, info or none\n"
+    "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
+    "                          /var/lib/bulwark)\n"
+    "other:\n"
+    "  -q, --quiet             no warnings\n"
+    "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
+    "137 killed (out of memory: with a message)\n";
+
+#define MAX_ENV	  4096
+#define MAX_LIST  256
+#define EXIT_RUNT 125
+#define MAX_PORTS 16
+
+typedef struct strv {
+	char **v;
+	size_t n, cap;
+} strv;
+
+static void strv_push(strv *s, char *item)
+{
+	if (s->n + 2 > s->cap) {
+		s->cap = s->cap ? s->cap * 2 : 16;
+		s->v = xrealloc(s->v, s->cap * sizeof *s->v);
+	}
+	s->v[s->n++] = item;
+	s->v[s->n] = NULL;
+}
+
+static void strv_free(strv *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+}
+
+/* Set KEY=VALUE, replacing an earlier KEY (later sources win, as in docker). */
+static void env_set(strv *env, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
+	for (size_t i = 0; i < env->n; i++)
+		if (!strncmp(env->v[i], kv, kl) && env->v[i][kl] == '=') {
+			free(env->v[i]);
+			env->v[i] = xstrdup(kv);
+			return;
+		}
+	strv_push(env, xstrdup(kv));
+}
+
+static int env_arg(strv *env, const char *arg)
+{
+	if (!arg[0] || arg[0] == '=')
+		return -1;
+	if (strchr(arg, '=')) {
+		env_set(env, arg);
+		return 0;
+	}
+	const char *v = getenv(arg); /* explicit pass-through, as docker -e KEY */
+	if (v) {
+		cleanup_free char *kv = xasprintf("%s=%s", arg, v);
+		env_set(env, kv);
+	}
+	return 0;
+}
+
+static int env_file(strv *env, const char *path, bwk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len, n;
+	if (bwk_read_file_at(AT_FDCWD, path, 1 << 20, true, &data, &len, err) < 0)
+		return bwk_error_wrap(err, "env file %s", path);
+	char **lines = NULL;
+	if (bwk_envfile_parse(data, len, &lines, &n, err) < 0)
+		return bwk_error_wrap(err, "env file %s", path);
+	int r = 0;
+	for (size_t i = 0; i < n && r == 0; i++)
+		if (env->n >= MAX_ENV || env_arg(env, lines[i]) < 0)
+			r = bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: too many variables",
+					  path);
+	bwk_strv_free_n(lines, n);
+	return r;
+}
+
+static int parse_limit(const char *s, bool size, uint64_t *out)
+{
+	if (!strcmp(s, "unlimited") || !strcmp(s, "-1")) {
+		*out = BWK_UNLIMITED;
+		return 0;
+	}
+	if (size)
+		return bwk_parse_size(s, out) < 0 || *out < 4096 ? -1 : 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_cpus(const char *s, uint64_t *milli)
+{
+	char *end;
+	errno = 0;
+	double d = strtod(s, &end);
+	if (errno || *end || !(d >= 0.01) || d > 1024)
+		return -1;
+	*milli = (uint64_t)(d * 1000 + 0.5);
+	return 0;
+}
+
+static int parse_volume(const char *arg, bwk_bind *b)
+{
+	cleanup_free char *copy = xstrdup(arg);
+	char *c1 = strchr(copy, ':');
+	if (!c1)
+		return -1;
+	*c1 = 0;
+	char *dst = c1 + 1;
+	char *c2 = strchr(dst, ':');
+	b->rw = false;
+	if (c2) {
+		*c2 = 0;
+		if (!strcmp(c2 + 1, "rw"))
+			b->rw = true;
+		else if (strcmp(c2 + 1, "ro"))
+			return -1;
+	}
+	if (copy[0] != '/' || dst[0] != '/' || strstr(dst, "/../") || bwk_str_endswith(dst, "/.."))
+		return -1;
+	b->src = xstrdup(copy);
+	b->dst = xstrdup(dst);
+	return 0;
+}
+
+static bool parse_u16(const char *s, size_t n, uint16_t *out)
+{
+	unsigned v = 0;
+	if (n == 0 || n > 5)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return false;
+	*out = (uint16_t)v;
+	return true;
+}
+
+/* [ADDR:]HOST:CONTAINER[/tcp|/udp] */
+static int parse_port(const char *arg, bwk_port *p)
+{
+	memset(p, 0, sizeof *p);
+	cleanup_free char *c = xstrdup(arg);
+	char *slash = strchr(c, '/');
+	if (slash) {
+		*slash = 0;
+		if (!strcmp(slash + 1, "udp"))
+			p->udp = true;
+		else if (strcmp(slash + 1, "tcp"))
+			return -1;
+	}
+	char *last = strrchr(c, ':');
+	if (!last || !parse_u16(last + 1, strlen(last + 1), &p->container_port))
+		return -1;
+	*last = 0;
+	char *mid = strrchr(c, ':');
+	const char *host = mid ? mid + 1 : c;
+	if (!parse_u16(host, strlen(host), &p->host_port))
+		return -1;
+	if (mid) {
+		*mid = 0;
+		if (!c[0] || strlen(c) >= sizeof p->host_addr ||
+		    strspn(c, "0123456789.") != strlen(c))
+			return -1;
+		snprintf(p->host_addr, sizeof p->host_addr, "%s", c);
+	}
+	return 0;
+}
+
+enum {
+	OPT_ENV_FILE = 0x200,
+	OPT_ENTRYPOINT,
+	OPT_HOSTNAME,
+	OPT_NO_INIT,
+	OPT_INIT,
+	OPT_ROOTFS,
+	OPT_READ_WRITE,
+	OPT_ALLOW_SENSITIVE,
+	OPT_SECRET,
+	OPT_TMPFS_SIZE,
+	OPT_CAP_ADD,
+	OPT_CAP_DROP,
+	OPT_SECCOMP,
+	OPT_PIDS,
+	OPT_CPUS,
+	OPT_NET,
+	OPT_SCAN,
+	OPT_FAIL_ON,
+	OPT_CACHE,
+};
+
+static const struct option run_options[] = {
+    {"env", required_argument, NULL, 'e'},
+    {"env-file", required_argument, NULL, OPT_ENV_FILE},
+    {"user", required_argument, NULL, 'u'},
+    {"workdir", required_argument, NULL, 'w'},
+    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"interactive", no_argument, NULL, 'i'},
+    {"tty", no_argument, NULL, 't'},
+    {"no-init", no_argument, NULL, OPT_NO_INIT},
+    {"init", no_argument, NULL, OPT_INIT},
+    {"rootfs", required_argument, NULL, OPT_ROOTFS},
+    {"read-write", no_argument, NULL, OPT_READ_WRITE},
+    {"volume", required_argument, NULL, 'v'},
+    {"allow-sensitive-mount", no_argument, NULL, OPT_ALLOW_SENSITIVE},
+    {"secret", required_argument, NULL, OPT_SECRET},
+    {"tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE},
+    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
+    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+    {"seccomp", required_argument, NULL, OPT_SECCOMP},
+    {"memory", required_argument, NULL, 'm'},
+    {"pids", required_argument, NULL, OPT_PIDS},
+    {"cpus", required_argument, NULL, OPT_CPUS},
+    {"net", required_argument, NULL, OPT_NET},
+    {"publish", required_argument, NULL, 'p'},
+    {"network", required_argument, NULL, OPT_NET},
+    {"scan", no_argument, NULL, OPT_SCAN},
+    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
+    {"cache", required_argument, NULL, OPT_CACHE},
+    {"quiet", no_argument, NULL, 'q'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+typedef struct run_opts {
+	bwk_container_spec spec;
+	strv env_args; /* -e/--env-file, applied over the image's Env */
+	const char *entrypoint;
+	const char *rootfs;
+	bool user_set, workdir_set;
+	uint64_t cap_add, cap_drop;
+	bool scan;
+	bwk_severity fail_on;
+	const char *cache;
+	bwk_bind binds[MAX_LIST];
+	bwk_secret secrets[MAX_LIST];
+	bwk_image *img;
+	char **layers;
+	char *cfg_user, *cfg_cwd;
+	bwk_port ports[16];
+} run_opts;
+
+static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
+{
+	cleanup_error bwk_error *err = NULL;
+	bwk_container_spec *s = &o->spec;
+	int opt;
+	/* "+": options stop at IMAGE, so the command's own flags reach it untouched */
+	while ((opt = getopt_long(argc, argv, "+e:u:w:itv:m:p:qh", run_options, NULL)) != -1) {
+		switch (opt) {
+		case 'e':
+			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, optarg) < 0)
+				return cli_usage_error(self, "bad --env '%s' (KEY=VALUE)", optarg);
+			break;
+		case OPT_ENV_FILE:
+			if (env_file(&o->env_args, optarg, &err) < 0)
+				return cli_fail(steal_pointer(&err), EXIT_USAGE);
+			break;
+		case 'u':
+			s->user = optarg;
+			o->user_set = true;
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return cli_usage_error(self, "--workdir must be absolute");
+			s->cwd = optarg;
+			o->workdir_set = true;
+			break;
+		case OPT_ENTRYPOINT:
+			o->entrypoint = optarg;
+			break;
+		case OPT_HOSTNAME:
+			if (!optarg[0] || strlen(optarg) > 63)
+				return cli_usage_error(self, "bad --hostname");
+			s->hostname = optarg;
+			break;
+		case 'i':
+			s->interactive = true;
+			break;
+		case 't':
+			s->tty = true;
+			break;
+		case OPT_NO_INIT:
+			s->no_init = true;
+			break;
+		case OPT_INIT:
+			s->no_init = false;
+			break;
+		case OPT_ROOTFS:
+			o->rootfs = optarg;
+			break;
+		case OPT_READ_WRITE:
+			s->read_write = true;
+			break;
+		case 'v':
+			if (s->nbinds >= MAX_LIST || parse_volume(optarg, &o->binds[s->nbinds]) < 0)
+				return cli_usage_error(self,
+						       "bad --volume '%s' (SRC:DST[:ro|rw], "
+						       "absolute paths)",
+						       optarg);
+			s->nbinds++;
+			break;
+		case OPT_ALLOW_SENSITIVE:
+			s->allow_sensitive_mounts = true;
+			break;
+		case OPT_SECRET: {
+			char *eq = strchr(optarg, '=');
+			if (!eq || eq == optarg || !eq[1] || s->nsecrets >= MAX_LIST)
+				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)",
+						       optarg);
+			o->secrets[s->nsecrets].name = xstrndup(optarg, (size_t)(eq - optarg));
+			o->secrets[s->nsecrets].file = eq + 1;
+			s->nsecrets++;
+			break;
+		}
+		case OPT_TMPFS_SIZE:
+			if (parse_limit(optarg, true, &s->tmpfs_size) < 0 ||
+			    s->tmpfs_size == BWK_UNLIMITED)
+				return cli_usage_error(self, "bad --tmpfs-size '%s'", optarg);
+			break;
+		case OPT_CAP_ADD:
+		case OPT_CAP_DROP: {
+			uint64_t m;
+			if (bwk_cap_from_name(optarg, &m) < 0)
+				return cli_usage_error(self, "unknown capability '%s'", optarg);
+			if (opt == OPT_CAP_ADD)
+				o->cap_add |= m;
+			else
+				o->cap_drop |= m;
+			break;
+		}
+		case OPT_SECCOMP:
+			s->seccomp = optarg;
+			break;
+		case 'm':
+			if (parse_limit(optarg, true, &s->memory) < 0)
+				return cli_usage_error(self, "bad --memory '%s'", optarg);
+			break;
+		case OPT_PIDS:
+			if (parse_limit(optarg, false, &s->pids) < 0)
+				return cli_usage_error(self, "bad --pids '%s'", optarg);
+			break;
+		case OPT_CPUS:
+			if (parse_cpus(optarg, &s->cpus_milli) < 0)
+				return cli_usage_error(self, "bad --cpus '%s'", optarg);
+			break;
+		case OPT_NET:
+			if (!strcmp(optarg, "none"))
+				s->net = BWK_NET_NONE;
+			else if (!strcmp(optarg, "host"))
+				s->net = BWK_NET_HOST;
+			else if (!strcmp(optarg, "slirp"))
+				s->net = BWK_NET_SLIRP;
+			else
+				return cli_usage_error(self, "bad --net '%s' (none, slirp or host)",
+						       optarg);
+			break;
+		case 'p':
+			if (s->nports >= MAX_PORTS || parse_port(optarg, &o->ports[s->nports]) < 0)
+				return cli_usage_error(
+				    self, "bad --publish '%s' ([ADDR:]HOST:CONTAINER[/udp])",
+				    optarg);
+			s->nports++;
+			break;
+		case OPT_SCAN:
+			o->scan = true;
+			break;
+		case OPT_FAIL_ON:
+			if (bwk_severity_parse(optarg, &o->fail_on) < 0)
+				return cli_usage_error(self, "bad --fail-on '%s'", optarg);
+			break;
+		case OPT_CACHE:
+			o->cache = optarg;
+			break;
+		case 'q':
+			s->quiet = true;
+			break;
+		case 'h':
+			fputs(cmd_run_usage, stdout);
+			return -2;
+		default:
+			return cli_usage_error(self, "bad option");
+		}
+	}
+	return 0;
+}
+
+static void warn(const run_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(const run_opts *o, const char *fmt, ...)
+{
+	if (o->spec.quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bulwark: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+/* One line per relaxed default, so nothing is given up silently. */
+static void warn_relaxed(const run_opts *o)
+{
+	const bwk_container_spec *s = &o->spec;
+	uint64_t extra = s->caps & ~bwk_sandbox_default_caps();
+	for (int c = 0; c < 64; c++)
+		if (extra & (1ull << c))
+			warn(o,
+			     "--cap-add %s: the container gains a capability bulwark withholds "
+			     "by default",
+			     bwk_cap_name(c) ? bwk_cap_name(c) : "?");
+	if (s->read_write)
+		warn(o, "--read-write: the root filesystem is writable (changes are discarded at "
+			"exit)");
+	if (s->memory == BWK_UNLIMITED)
+		warn(o, "--memory unlimited: a memory hog can exhaust the host");
+	if (s->pids == BWK_UNLIMITED)
+		warn(o, "--pids unlimited: a fork bomb can exhaust the host");
+	if (s->net == BWK_NET_SLIRP)
+		warn(o,
+		     "--net slirp: the container can open connections to other hosts (not to this "
+		     "host's 127.0.0.1)");
+	for (size_t i = 0; i < s->nports; i++)
+		if (s->ports[i].host_addr[0] && strcmp(s->ports[i].host_addr, "127.0.0.1"))
+			warn(o, "--publish %s:%u: reachable from other hosts, not only 127.0.0.1",
+			     s->ports[i].host_addr, s->ports[i].host_port);
+	if (s->no_init)
+		warn(o, "--no-init: zombies are not reaped and signals without a handler are "
+			"ignored by pid 1");
+}
+
+/* A plain root filesystem directory (not an OCI layout or an unpacked docker-save). */
+static bool is_rootfs_dir(const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return false;
+	cleanup_free char *l = xasprintf("%s/oci-layout", path);
+	cleanup_free char *m = xasprintf("%s/manifest.json", path);
+	return access(l, F_OK) < 0 && access(m, F_OK) < 0;
+}
+
+/* --scan: the scanner's verdict decides whether the container starts at all. */
+static int scan_gate(const run_opts *o, const char *ref)
+{
+	cleanup_error bwk_error *err = NULL;
+	bwk_findings *f = bwk_findings_new();
+	bwk_scan_opts so = {.target = ref, .quiet = true};
+	int r = bwk_scan_target(ref, &so, f, &err);
+	if (r < 0) {
+		bwk_findings_free(f);
+		bwk_error_wrap(&err, "--scan");
+		bwk_error_print(err, stderr);
+		return -1;
+	}
+	int max = bwk_findings_max_severity(f);
+	size_t n = bwk_findings_count(f);
+	bwk_findings_free(f);
+	if (max >= 0 && o->fail_on != BWK_SEV_NONE && max >= (int)o->fail_on) {
+		fprintf(
+		    stderr,
+		    "bulwark: %s: scan found %zu finding(s), the worst %s (at or above --fail-on "
+		    "%s): not starting it; see 'bulwark scan %s'\n",
+		    ref, n, bwk_severity_name((bwk_severity)max), bwk_severity_name(o->fail_on),
+		    ref);
+		return -1;
+	}
+	return 0;
+}
+
+static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, int argc, char **argv)
+{
+	cleanup_error bwk_error *err = NULL;
+	int r = parse_args(self, o, argc, argv);
+	if (r != 0)
+		return r == -2 ? EXIT_CLEAN : r;
+	bwk_container_spec *s = &o->spec;
+	s->binds = o->binds;
+	s->secrets = o->secrets;
+	s->ports = o->ports;
+	if (s->nports && s->net != BWK_NET_SLIRP)
+		return cli_usage_error(self, "--publish needs --net slirp");
+	s->caps = (bwk_sandbox_default_caps() | o->cap_add) & ~o->cap_drop;
+	s->caps_set = true;
+	int first = optind;
+	if (first < argc && !strcmp(argv[first], "--"))
+		first++;
+	const char *rootfs = o->rootfs;
+	const char *ref = rootfs;
+	if (!rootfs) {
+		if (first >= argc)
+			return cli_usage_error(self, "missing IMAGE");
+		ref = argv[first++];
+		if (first < argc && !strcmp(argv[first], "--"))
+			first++;
+		if (is_rootfs_dir(ref))
+			rootfs = ref;
+	}
+	if (o->scan && scan_gate(o, ref) < 0)
+		return EXIT_RUNT;
+	const bwk_image_config *cfg = NULL;
+	if (rootfs) {
+		s->rootfs = rootfs;
+	} else {
+		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		bwk_unpack_opts uo = {.quiet = s->quiet};
+		if (bwk_image_cache_layers(o->img, o->cache, &uo, &o->layers, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		s->lowers = (const char *const *)o->layers;
+		cfg = bwk_image_get_config(o->img);
+	}
+
+	/* Docker semantics: --entrypoint replaces the entrypoint and drops the image's Cmd;
+	 * arguments after IMAGE replace Cmd. */
+	if (o->entrypoint) {
+		if (o->entrypoint[0])
+			strv_push(args, xstrdup(o->entrypoint));
+	} else if (cfg) {
+		for (const char *const *e = cfg->entrypoint; e && *e; e++)
+			strv_push(args, xstrdup(*e));
+	}
+	if (first < argc) {
+		for (int i = first; i < argc; i++)
+			strv_push(args, xstrdup(argv[i]));
+	} else if (cfg && !o->entrypoint) {
+		for (const char *const *c = cfg->cmd; c && *c; c++)
+			strv_push(args, xstrdup(*c));
+	}
+	if (!args->n)
+		return cli_usage_error(self, "no command given and the image has none");
+	s->argv = (const char *const *)args->v;
+	if (cfg && !o->user_set && cfg->user && cfg->user[0])
+		s->user = o->cfg_user = xstrdup(cfg->user);
+	if (cfg && !o->workdir_set && cfg->workdir && cfg->workdir[0])
+		s->cwd = o->cfg_cwd = xstrdup(cfg->workdir);
+
+	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	if (!s->hostname)
+		s->hostname = "bulwark";
+	cleanup_free char *hn = xasprintf("HOSTNAME=%s", s->hostname);
+	env_set(env, hn);
+	if (s->tty)
+		env_set(env, "TERM=xterm");
+	for (const char *const *e = cfg ? cfg->env : NULL; e && *e; e++)
+		if (strchr(*e, '=') && env->n < MAX_ENV)
+			env_set(env, *e);
+	for (size_t i = 0; i < o->env_args.n; i++)
+		env_set(env, o->env_args.v[i]);
+	s->env = (const char *const *)env->v;
+	warn_relaxed(o);
+
+	/* everything needed is copied out: the parsed image is not kept while the container
+	 * runs (bulwark's own memory while it waits is part of the runtime's overhead) */
+	if (o->img) {
+		bwk_image_close(o->img);
+		o->img = NULL;
+	}
+	int status = 0;
+	if (bwk_sandbox_run(s, &status, &err) < 0)
+		return cli_fail(steal_pointer(&err), EXIT_RUNT);
+	return status;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("run");
+	/* descriptors 0-2 must exist, or our own sockets would take their numbers and reach the
+	 * container as its stdio */
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return EXIT_RUNT;
+	{
+		/* before anything else: never run from the host's binary while a container
+		 * exists (CVE-2019-5736); returns only when already sealed */
+		char **full = xcalloc((size_t)argc + 2, sizeof *full);
+		full[0] = (char *)"bulwark";
+		for (int i = 0; i < argc; i++)
+			full[i + 1] = argv[i];
+		cleanup_error bwk_error *err = NULL;
+		int r = bwk_sandbox_ensure_sealed_exe(full, &err);
+		free(full);
+		if (r < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+	}
+	run_opts *o = xcalloc(1, sizeof *o);
+	o->fail_on = BWK_SEV_HIGH;
+	strv env = {0}, args = {0};
+	int rc = run_inner(self, o, &env, &args, argc, argv);
+	strv_free(&env);
+	strv_free(&args);
+	strv_free(&o->env_args);
+	for (size_t i = 0; i < o->spec.nbinds; i++) {
+		free((char *)o->binds[i].src);
+		free((char *)o->binds[i].dst);
+	}
+	for (size_t i = 0; i < o->spec.nsecrets; i++)
+		free((char *)o->secrets[i].name);
+	if (o->layers)
+		bwk_strv_free(o->layers);
+	free(o->cfg_user);
+	free(o->cfg_cwd);
+	if (o->img)
+		bwk_image_close(o->img);
+	free(o);
+	return rc;
+}

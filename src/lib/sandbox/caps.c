@@ -1,0 +1,136 @@
+/* Capabilities: the default set, names, and dropping them in the container. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <linux/capability.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+
+#include "sandbox/sandbox_private.h"
+
+static const char *const cap_names[] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+};
+#define NCAPS ((int)(sizeof(cap_names) / sizeof(cap_names[0])))
+
+/* Docker's default minus NET_RAW (raw sockets: ARP/ICMP spoofing), MKNOD (device nodes),
+ * AUDIT_WRITE, SETFCAP (file capabilities for a later exec) and SYS_CHROOT (chroot-based
+ * escapes), and minus SETPCAP (bounding set/securebits changes, which no ordinary service
+ * needs). docs/run.md justifies each one kept. */
+uint64_t bwk_sandbox_default_caps(void)
+{
+	return (1ull << CAP_CHOWN) | (1ull << CAP_DAC_OVERRIDE) | (1ull << CAP_FOWNER) |
+	       (1ull << CAP_FSETID) | (1ull << CAP_KILL) | (1ull << CAP_SETGID) |
+	       (1ull << CAP_SETUID) | (1ull << CAP_NET_BIND_SERVICE);
+}
+
+const char *bwk_cap_name(int cap)
+{
+	return cap >= 0 && cap < NCAPS ? cap_names[cap] : NULL;
+}
+
+int bwk_cap_from_name(const char *name, uint64_t *mask)
+{
+	if (!strcasecmp(name, "ALL")) {
+		*mask = (NCAPS >= 64) ? ~0ull : ((1ull << NCAPS) - 1);
+		return 0;
+	}
+	if (!strncasecmp(name, "CAP_", 4))
+		name += 4;
+	for (int i = 0; i < NCAPS; i++)
+		if (!strcasecmp(cap_names[i] + 4, name)) {
+			*mask = 1ull << i;
+			return 0;
+		}
+	return -1;
+}
+
+static int last_cap(void)
+{
+	int last = CAP_LAST_CAP;
+	while (prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+		last++;
+	return last;
+}
+
+/* Bounding set first, while we still hold CAP_SETPCAP in the user namespace. */
+int sbx_caps_drop_bounding(uint64_t keep)
+{
+	int last = last_cap();
+	for (int c = 0; c <= last; c++) {
+		if (c < 64 && (keep & (1ull << c)))
+			continue;
+		if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+			return -1;
+	}
+	return 0;
+}
+
+/* After the uid switch: permitted = effective = caps for root, nothing for other users (as
+ * Docker 20.10+ does); inheritable and ambient always empty (CVE-2022-24769). */
+int sbx_caps_apply(uint64_t caps, bool root)
+{
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -1;
+	cap_t c = cap_init(); /* all clear */
+	if (!c)
+		return -1;
+	if (root) {
+		for (int i = 0; i < NCAPS && i < 64; i++) {
+			if (!(caps & (1ull << i)))
+				continue;
+			cap_value_t v = i;
+			if (cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
+			    cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0) {
+				cap_free(c);
+				return -1;
+			}
+		}
+	}
+	int r = cap_set_proc(c);
+	int saved = errno;
+	cap_free(c);
+	errno = saved;
+	return r;
+}

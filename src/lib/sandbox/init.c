@@ -1,0 +1,311 @@
+/* The container side after clone(): wait for the host side (id maps, cgroup), build the
+ * filesystem, then either exec the command as pid 1 (--init=false) or fork it and stay as a
+ * minimal init that forwards signals and reaps zombies, exiting with the command's status. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/sandbox_private.h"
+
+#define EXIT_RUNTIME 125
+
+/* Receive the go byte, and with it the id-mapped layer mounts when the host side made them. */
+static int wait_for_host(sbx_ctx *ctx)
+{
+	char byte;
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 160)];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	ssize_t n;
+	do
+		n = recvmsg(ctx->sync_fd, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return -1; /* the host side failed and said so */
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		size_t layers = byte == SBX_GO_MERGED ? 1 : ctx->nlowers;
+		if (nfd == layers + ctx->spec->nbinds) {
+			memcpy(ctx->mnt_fds, CMSG_DATA(c), nfd * sizeof(int));
+			ctx->detached = true;
+			ctx->nlowers = layers;
+		}
+	}
+	return 0;
+}
+
+static void loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) == 0) {
+		ifr.ifr_flags |= IFF_UP | IFF_RUNNING;
+		(void)ioctl(s, SIOCSIFFLAGS, &ifr);
+	}
+	close(s);
+}
+
+static const char *env_get(const char *const *env, const char *key)
+{
+	size_t kl = strlen(key);
+	for (; env && *env; env++)
+		if (!strncmp(*env, key, kl) && (*env)[kl] == '=')
+			return *env + kl + 1;
+	return NULL;
+}
+
+/* execvpe() searches the caller's PATH; the command must be found in the container's. */
+static int exec_in_path(const char *const *argv, const char *const *env)
+{
+	const char *cmd = argv[0];
+	if (strchr(cmd, '/')) {
+		execve(cmd, (char *const *)argv, (char *const *)env);
+		return errno;
+	}
+	const char *path = env_get(env, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	int err = ENOENT;
+	while (*path) {
+		const char *colon = strchr(path, ':');
+		size_t dl = colon ? (size_t)(colon - path) : strlen(path);
+		char full[PATH_MAX];
+		if (snprintf(full, sizeof full, "%.*s/%s", (int)dl, dl ? path : ".", cmd) <
+		    (int)sizeof full) {
+			execve(full, (char *const *)argv, (char *const *)env);
+			if (errno == EACCES)
+				err = EACCES;
+			else if (errno != ENOENT && errno != ENOTDIR)
+				err = errno;
+		}
+		if (!colon)
+			break;
+		path = colon + 1;
+	}
+	return err;
+}
+
+static char *read_small(const char *path)
+{
+	char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, path, 4 << 20, false, &data, &len, NULL) < 0)
+		return NULL;
+	return data;
+}
+
+static void set_limit(int res, uint64_t v)
+{
+	if (v == BWK_UNLIMITED)
+		return;
+	struct rlimit rl = {v, v};
+	(void)setrlimit(res, &rl);
+}
+
+/* Runs in the process that becomes the command. Never returns. */
+static void exec_workload(const sbx_ctx *ctx)
+{
+	const bwk_container_spec *s = ctx->spec;
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	cleanup_free char *passwd = read_small("/etc/passwd");
+	cleanup_free char *group = read_small("/etc/group");
+	bwk_user u;
+	char msg[256];
+	if (bwk_user_resolve(s->user, passwd, group, &u, msg, sizeof msg) < 0) {
+		sbx_child_error("%s", msg);
+		_exit(EXIT_RUNTIME);
+	}
+	if (s->tty && ctx->tty_slave >= 0) {
+		if (setsid() < 0 || ioctl(ctx->tty_slave, TIOCSCTTY, 0) < 0 ||
+		    dup2(ctx->tty_slave, 0) < 0 || dup2(ctx->tty_slave, 1) < 0 ||
+		    dup2(ctx->tty_slave, 2) < 0) {
+			sbx_child_error("attaching the terminal: %s", strerror(errno));
+			_exit(EXIT_RUNTIME);
+		}
+	} else {
+		/* no controlling terminal: TIOCSTI into the caller's tty is impossible */
+		(void)setsid();
+	}
+	if (!s->interactive && !s->tty) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (null >= 0) {
+			dup2(null, 0);
+			close(null);
+		}
+	}
+	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
+		sbx_child_error("dropping capabilities: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if ((!ctx->userns.deny_setgroups && setgroups((size_t)u.ngroups, u.groups) < 0) ||
+	    setresgid(u.gid, u.gid, u.gid) < 0 || setresuid(u.uid, u.uid, u.uid) < 0) {
+		sbx_child_error("switching to user %u:%u: %s (is it mapped?)", (unsigned)u.uid,
+				(unsigned)u.gid, strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if (sbx_caps_apply(ctx->caps, u.uid == 0) < 0) {
+		sbx_child_error("setting capabilities: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	const char *cwd = s->cwd && s->cwd[0] ? s->cwd : "/";
+	char here[PATH_MAX];
+	/* CVE-2024-21626: the working directory must be inside the new root, never a leaked
+	 * host directory: chdir by path after pivot_root, then check what the kernel says. */
+	if (chdir(cwd) < 0 || !getcwd(here, sizeof here) || here[0] != '/') {
+		sbx_child_error("working directory %s: %s", cwd, strerror(errno ? errno : ENOENT));
+		_exit(EXIT_RUNTIME);
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		sbx_child_error("no_new_privs: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	/* every descriptor but 0-2 is gone at exec, whatever the caller leaked to us */
+	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
+		sbx_child_error("close_range: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if (ctx->bpf.len && sbx_seccomp_install(&ctx->bpf) < 0) {
+		sbx_child_error("loading the seccomp filter: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	/* Without the cgroup controller (unprivileged on a v1 host, an undelegated v2 one), a
+	 * per-uid process ceiling and a per-process address-space ceiling still stop a fork bomb
+	 * or a hog from taking the host down. Last thing before exec: an address-space limit
+	 * would break a sanitizer build of ourselves. */
+	bool v1 = ctx->cg.mode == SBX_CG_V1, v2 = ctx->cg.mode == SBX_CG_V2;
+	if (!v1 && !(v2 && ctx->cg.has_pids))
+		set_limit(RLIMIT_NPROC, ctx->pids);
+	if (!v1 && !(v2 && ctx->cg.has_memory))
+		set_limit(RLIMIT_AS, ctx->memory);
+	/* HOME from the image's passwd entry unless the environment sets it (Docker's rule) */
+	const char *env_home[4096 + 2];
+	const char *const *envp = s->env;
+	char home[sizeof u.home + 8];
+	if (!env_get(s->env, "HOME")) {
+		size_t n = 0;
+		for (; s->env && s->env[n] && n < 4096; n++)
+			env_home[n] = s->env[n];
+		snprintf(home, sizeof home, "HOME=%s", u.home);
+		env_home[n++] = home;
+		env_home[n] = NULL;
+		envp = env_home;
+	}
+	int e = exec_in_path(s->argv, envp);
+	sbx_child_error("exec %s: %s", s->argv[0],
+			e == ENOENT ? "executable file not found in $PATH" : strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static int status_code(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return EXIT_RUNTIME;
+}
+
+/* pid 1: forward every catchable signal to the command, reap everything, and leave with the
+ * command's status (the kernel then kills whatever is left in the namespace). */
+static int init_loop(const sbx_ctx *ctx, pid_t child)
+{
+	/* our own privileges go before anything else runs: the container cannot reach this
+	 * process through /proc (not dumpable) and it keeps no capability */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)syscall(SYS_close_range, 3, ~0u, 0);
+	(void)sbx_caps_drop_bounding(0);
+	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	(void)sbx_caps_apply(0, false);
+	if (ctx->bpf.len)
+		(void)sbx_seccomp_install(&ctx->bpf);
+	sigset_t all;
+	sigfillset(&all);
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(child, sig);
+			continue;
+		}
+		int st;
+		pid_t p;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			if (p == child)
+				_exit(status_code(st));
+	}
+}
+
+int sbx_container_main(sbx_ctx *ctx)
+{
+	if (wait_for_host(ctx) < 0)
+		_exit(EXIT_RUNTIME);
+	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
+		sbx_child_error("becoming root in the user namespace: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if (!ctx->userns.deny_setgroups)
+		(void)setgroups(0, NULL);
+	if (sbx_mounts_setup(ctx) < 0)
+		_exit(EXIT_RUNTIME);
+	for (size_t i = 0; i < ctx->spec->nsecrets; i++) /* written: no copy stays in memory */
+		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
+	/* second byte: we are in our cgroup; its namespace is rooted there */
+	char go;
+	ssize_t n;
+	do
+		n = read(ctx->sync_fd, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		_exit(EXIT_RUNTIME);
+	if (unshare(CLONE_NEWCGROUP) < 0) {
+		sbx_child_error("cgroup namespace: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if (ctx->spec->hostname && sethostname(ctx->spec->hostname, strlen(ctx->spec->hostname)))
+		sbx_child_error("sethostname: %s", strerror(errno));
+	if (ctx->spec->net != BWK_NET_HOST)
+		loopback_up();
+	if (ctx->spec->no_init)
+		exec_workload(ctx);
+	sigset_t all;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	pid_t child = fork();
+	if (child < 0) {
+		sbx_child_error("fork: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
+	if (child == 0)
+		exec_workload(ctx);
+	return init_loop(ctx, child);
+}

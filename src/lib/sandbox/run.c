@@ -1,0 +1,515 @@
+/* The host side of `bulwark run`: resolve everything that needs the caller's view of the host
+ * (layer and bind directories, secrets, the seccomp profile) before clone(), then write the
+ * id maps and attach the cgroup while the child waits, forward signals and report the exit. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/sandbox_private.h"
+
+#define MAX_LAYERS	128
+#define MAX_BINDS	32
+#define MAX_SECRET_SIZE (1u << 20)
+
+static const char *const sensitive[] = {
+    "/",
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/boot",
+    "/usr",
+    "/lib",
+    "/lib64",
+    "/bin",
+    "/sbin",
+    "/root",
+    "/var/run",
+    "/run",
+    "/var/lib/docker",
+    "/var/lib/containerd",
+    "/run/containerd",
+    "/home",
+    "/var/run/docker.sock",
+    "/run/docker.sock",
+    "/run/containerd/containerd.sock",
+    "/var/run/crio/crio.sock",
+    "/run/podman/podman.sock",
+};
+
+bool bwk_sandbox_sensitive_path(const char *src)
+{
+	size_t sl = strlen(src);
+	while (sl > 1 && src[sl - 1] == '/')
+		sl--;
+	for (size_t i = 0; i < sizeof sensitive / sizeof *sensitive; i++) {
+		size_t l = strlen(sensitive[i]);
+		/* the path itself, or anything under /proc, /sys, /dev, /etc, /boot */
+		if (sl == l && !strncmp(src, sensitive[i], l))
+			return true;
+		if (i >= 1 && i <= 5 && sl > l && !strncmp(src, sensitive[i], l) && src[l] == '/')
+			return true;
+	}
+	/* any socket of a container engine, wherever it lives */
+	struct stat st;
+	if (stat(src, &st) == 0 && S_ISSOCK(st.st_mode))
+		return bwk_str_endswith(src, "docker.sock") ||
+		       bwk_str_endswith(src, "containerd.sock") ||
+		       bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock");
+	return false;
+}
+
+static void warn(const bwk_container_spec *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void warn(const bwk_container_spec *s, const char *fmt, ...)
+{
+	if (s->quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bulwark: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}
+
+typedef struct run_state {
+	sbx_ctx ctx;
+	int fds[MAX_LAYERS + 64];
+	size_t nfds;
+} run_state;
+
+static void close_all(run_state *st)
+{
+	for (size_t i = 0; i < st->nfds; i++)
+		if (st->fds[i] >= 0)
+			close(st->fds[i]);
+	st->nfds = 0;
+}
+
+static int keep_fd(run_state *st, int fd)
+{
+	if (st->nfds < sizeof st->fds / sizeof *st->fds)
+		st->fds[st->nfds++] = fd;
+	return fd;
+}
+
+static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
+	ctx->spec = s;
+	ctx->is_root = geteuid() == 0;
+	ctx->caps = s->caps_set ? s->caps : bwk_sandbox_default_caps();
+	ctx->memory = s->memory ? s->memory : BWK_DEFAULT_MEMORY;
+	ctx->pids = s->pids ? s->pids : BWK_DEFAULT_PIDS;
+	ctx->tmpfs_size = s->tmpfs_size && s->tmpfs_size != BWK_UNLIMITED ? s->tmpfs_size
+									  : BWK_DEFAULT_TMPFS_SIZE;
+	ctx->tty_slave = -1;
+	ctx->tty_master = -1;
+	ctx->warm_pid = -1;
+	if (!s->argv || !s->argv[0] || !s->argv[0][0])
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "no command: the image has no Entrypoint or Cmd; give one");
+
+	if (ctx->is_root) {
+		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0)
+			return -1;
+		ctx->warm_pid = sbx_cgroup_prewarm(&ctx->cg);
+	} else {
+		warn(
+		    s,
+		    "unprivileged: no cgroup (delegation is not used), limits fall back to rlimits "
+		    "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
+		    ctx->pids, ctx->memory);
+	}
+
+	/* layers (or the rootfs directory) are opened here, as the caller */
+	const char *single[2] = {s->rootfs, NULL};
+	const char *const *lowers = s->lowers ? s->lowers : (s->rootfs ? single : NULL);
+	if (!lowers || !lowers[0])
+		return bwk_error_set(err, BWK_E_USAGE, 0, "no root filesystem given");
+	size_t n = 0;
+	while (lowers[n])
+		n++;
+	if (n > MAX_LAYERS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu layers (at most %d)", n, MAX_LAYERS);
+	ctx->lower_fds = xcalloc(n, sizeof(int));
+	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
+	ctx->lower_masks = xcalloc(n + 1, sizeof(char *));
+	ctx->nlowers = n;
+	for (size_t i = 0; i < n; i++) {
+		int fd = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
+					     lowers[i]);
+		ctx->lower_fds[i] = keep_fd(st, fd);
+		ctx->lower_paths[i] = realpath(lowers[i], NULL);
+		if (!ctx->lower_paths[i])
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
+					     lowers[i]);
+		/* a cache written without privileges lists whiteouts beside the layer */
+		if (s->lowers && !ctx->is_root) {
+			cleanup_free char *wl = xasprintf("%s.whiteouts", ctx->lower_paths[i]);
+			size_t wlen = 0;
+			if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, &ctx->lower_masks[i],
+					     &wlen, NULL) == 0 &&
+			    wlen == 0) {
+				free(ctx->lower_masks[i]);
+				ctx->lower_masks[i] = NULL;
+			}
+		}
+	}
+
+	if (s->nbinds > MAX_BINDS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu volumes (at most %d)", s->nbinds,
+				     MAX_BINDS);
+	ctx->bind_fds = xcalloc(s->nbinds + 1, sizeof(int));
+	ctx->bind_paths = xcalloc(s->nbinds + 1, sizeof(char *));
+	for (size_t i = 0; i < s->nbinds; i++) {
+		const bwk_bind *b = &s->binds[i];
+		if (!b->src || b->src[0] != '/' || !b->dst || b->dst[0] != '/')
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "volume %s:%s: both paths must be absolute",
+					     b->src ? b->src : "", b->dst ? b->dst : "");
+		char real[PATH_MAX];
+		if (!realpath(b->src, real))
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s",
+					     b->src);
+		if (bwk_sandbox_sensitive_path(real)) {
+			if (!s->allow_sensitive_mounts)
+				return bwk_error_set(
+				    err, BWK_E_UNSAFE, 0,
+				    "volume source %s is a sensitive host path: it would give the "
+				    "container control of the host (add --allow-sensitive-mount "
+				    "to force)",
+				    real);
+			warn(s, "mounting sensitive host path %s into the container", real);
+		}
+		if (b->rw)
+			warn(s, "volume %s is writable by the container", real);
+		int fd = open(real, O_PATH | O_CLOEXEC);
+		if (fd < 0)
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s", real);
+		ctx->bind_fds[i] = keep_fd(st, fd);
+		ctx->bind_paths[i] = xstrdup(real);
+	}
+
+	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));
+	ctx->secret_len = xcalloc(s->nsecrets + 1, sizeof(size_t));
+	for (size_t i = 0; i < s->nsecrets; i++) {
+		const char *name = s->secrets[i].name;
+		if (!name || !name[0] || strchr(name, '/') || !strcmp(name, ".") ||
+		    !strcmp(name, "..") || strlen(name) > 128)
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "secret name '%s': a plain file name is needed",
+					     name ? name : "");
+		if (bwk_read_file_at(AT_FDCWD, s->secrets[i].file, MAX_SECRET_SIZE, true,
+				     &ctx->secret_data[i], &ctx->secret_len[i], err) < 0)
+			return bwk_error_wrap(err, "secret %s", name);
+	}
+
+	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
+		warn(s, "seccomp disabled (--seccomp unconfined): every system call reaches the "
+			"kernel");
+	} else if (s->seccomp) {
+		warn(s, "custom seccomp profile %s replaces bulwark's default policy", s->seccomp);
+		if (sbx_seccomp_from_file(s->seccomp, ctx->caps, &ctx->seccomp, err) < 0)
+			return -1;
+	} else if (sbx_seccomp_default(ctx->caps, &ctx->seccomp, err) < 0) {
+		return -1;
+	}
+	if (s->tty) {
+		if (sbx_tty_open(&ctx->tty_master, &ctx->tty_slave, err) < 0)
+			return -1;
+		keep_fd(st, ctx->tty_master);
+		keep_fd(st, ctx->tty_slave);
+	}
+	if (ctx->seccomp && sbx_seccomp_export(ctx->seccomp, &ctx->bpf, err) < 0)
+		return -1;
+	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
+		return -1;
+	return 0;
+}
+
+static void free_state(run_state *st)
+{
+	sbx_ctx *ctx = &st->ctx;
+	if (ctx->warm_pid > 0)
+		waitpid(ctx->warm_pid, NULL, 0);
+	close_all(st);
+	for (size_t i = 0; ctx->secret_data && i < ctx->spec->nsecrets; i++) {
+		if (ctx->secret_data[i]) {
+			explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
+			free(ctx->secret_data[i]);
+		}
+	}
+	free(ctx->secret_data);
+	free(ctx->secret_len);
+	free(ctx->lower_fds);
+	free(ctx->bind_fds);
+	for (size_t i = 0; ctx->lower_paths && i < ctx->nlowers; i++)
+		free(ctx->lower_paths[i]);
+	for (size_t i = 0; ctx->bind_paths && i < ctx->spec->nbinds; i++)
+		free(ctx->bind_paths[i]);
+	for (size_t i = 0; ctx->lower_masks && i < ctx->nlowers; i++)
+		free(ctx->lower_masks[i]);
+	free(ctx->lower_masks);
+	free(ctx->lower_paths);
+	free(ctx->bind_paths);
+	if (ctx->seccomp)
+		seccomp_release(ctx->seccomp);
+	free(ctx->bpf.filter);
+	if (ctx->cg.mode != SBX_CG_NONE)
+		sbx_cgroup_destroy(&ctx->cg);
+}
+
+/* Several id-mapped layers are merged here, in the host's user namespace, into one read-only
+ * overlay (no upper: nothing is ever written with our credentials through it) handed to the
+ * container as its single lower: only an overlay mounted here can read the layer cache's
+ * trusted.overlay.opaque markers, which an overlay inside a user namespace never sees. On any
+ * failure the layers go over one by one, as before. Returns the merged mount or -1. */
+static int merge_layers(const int *layers, size_t n)
+{
+	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	for (size_t i = n; i-- > 0;) /* lowerdir+ goes from the top layer down */
+		if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, layers[i]) < 0)
+			return -1;
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return fsmount(fs, FSMOUNT_CLOEXEC,
+		       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+}
+
+/* As root, show the layers to the container through id-mapped mounts: files owned by host
+ * root appear owned by container root, so images work unmodified and copy-up succeeds.
+ * Volumes are plain clones (host ownership shows as it is). All or nothing: 0 on failure,
+ * and the child falls back to binding by path. *merged: the layers became one mount. */
+static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out, bool *merged)
+{
+	*merged = false;
+	char p[64];
+	snprintf(p, sizeof p, "/proc/%d/ns/user", (int)pid);
+	cleanup_close int ns = open(p, O_RDONLY | O_CLOEXEC);
+	if (ns < 0)
+		return 0;
+	size_t total = ctx->nlowers + ctx->spec->nbinds, i;
+	for (i = 0; i < total; i++) {
+		bool layer = i < ctx->nlowers;
+		int src = layer ? ctx->lower_fds[i] : ctx->bind_fds[i - ctx->nlowers];
+		int t = open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+		if (t < 0)
+			break;
+		struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY,
+				       .userns_fd = (uint64_t)ns};
+		if (layer && mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof a) < 0) {
+			close(t);
+			break;
+		}
+		out[i] = t;
+	}
+	if (i < total) {
+		while (i-- > 0)
+			close(out[i]);
+		return 0;
+	}
+	if (ctx->nlowers > 1) {
+		int m = merge_layers(out, ctx->nlowers);
+		if (m >= 0) {
+			for (i = 0; i < ctx->nlowers; i++)
+				close(out[i]);
+			out[0] = m;
+			memmove(out + 1, out + ctx->nlowers, ctx->spec->nbinds * sizeof *out);
+			*merged = true;
+			return 1 + ctx->spec->nbinds;
+		}
+	}
+	return total;
+}
+
+static int release_child(int sock, const int *fds, size_t n, char byte)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * (MAX_LAYERS + MAX_BINDS))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	if (n) {
+		mh.msg_control = u.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * n);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * n);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * n);
+	}
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+
+static int wait_child(pid_t pid, int sfd, int *wstatus)
+{
+	for (;;) {
+		struct signalfd_siginfo si;
+		ssize_t n = read(sfd, &si, sizeof si);
+		if (n != sizeof si) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (si.ssi_signo != SIGCHLD) {
+			kill(pid, (int)si.ssi_signo);
+			continue;
+		}
+		pid_t r = waitpid(pid, wstatus, WNOHANG);
+		if (r == pid)
+			return 0;
+	}
+}
+
+/* clone, configure from outside, release, wait. */
+static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *status,
+		 bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
+	cleanup_close int parent_end = sp[0];
+	cleanup_close int child_end = sp[1];
+	unsigned long flags =
+	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
+	if (spec->net != BWK_NET_HOST)
+		flags |= CLONE_NEWNET;
+	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	if (pid < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno,
+				     "clone: creating the container's namespaces (user namespaces "
+				     "disabled? see sysctl user.max_user_namespaces)");
+	if (pid == 0) {
+		ctx->sync_fd = child_end;
+		_exit(sbx_container_main(ctx));
+	}
+	bwk_closep(&child_end);
+	child_end = -1;
+	if (ctx->tty_slave >= 0) {
+		/* only the container holds the terminal now: its exit reads as EOF on ours */
+		for (size_t i = 0; i < st->nfds; i++)
+			if (st->fds[i] == ctx->tty_slave)
+				st->fds[i] = -1;
+		close(ctx->tty_slave);
+		ctx->tty_slave = -1;
+	}
+	int idfds[MAX_LAYERS + MAX_BINDS];
+	size_t nid = 0;
+	/* Two steps, so that the child builds its filesystem while we move it into its cgroup:
+	 * a cgroup v1 migration waits for an RCU grace period (~10 ms), as does detaching the
+	 * old root; overlapped they cost one. The child execs nothing before the second byte. */
+	if (sbx_userns_apply(&ctx->userns, pid, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	bool merged = false;
+	if (ctx->is_root)
+		nid = detach_mounts(ctx, pid, idfds, &merged);
+	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
+	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
+	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
+	    sbx_slirp_start(&slirp, pid, ctx->is_root, spec->ports, spec->nports, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	for (size_t i = 0; i < nid; i++)
+		close(idfds[i]);
+	if (sent == 0 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) {
+		sbx_slirp_stop(&slirp);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	if (ctx->warm_pid > 0 && waitpid(ctx->warm_pid, NULL, 0) == ctx->warm_pid)
+		ctx->warm_pid = -1;
+	if (sent < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
+		/* the child gave up while building its filesystem and said why */
+		int ws = 0;
+		sbx_slirp_stop(&slirp);
+		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+			*status = 125;
+			return 0;
+		}
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "starting the container");
+	}
+	for (size_t i = 0; i < spec->nsecrets; i++) /* the container has its copy now */
+		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
+	malloc_trim(0); /* we only wait from here on: give the heap back */
+	int ws = 0;
+	int wr = ctx->tty_master >= 0
+		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
+		     : wait_child(pid, sfd, &ws);
+	sbx_slirp_stop(&slirp);
+	if (wr < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
+	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	/* the command itself was killed, and the kernel's OOM killer did it */
+	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg)) {
+		if (!spec->quiet)
+			fprintf(stderr,
+				"bulwark: container killed: out of memory (limit %" PRIu64
+				" MiB; raise it with --memory)\n",
+				ctx->memory >> 20);
+	}
+	return 0;
+}
+
+int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err)
+{
+	run_state st = {0};
+	*status = 125;
+	if (spec->net == BWK_NET_HOST)
+		warn(spec, "--net host: the container shares the host's network stack, including "
+			   "services on 127.0.0.1");
+	int rc = prepare(&st, spec, err);
+	if (rc == 0) {
+		sigset_t mask, old;
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGCHLD);
+		for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
+			sigaddset(&mask, forwarded[i]);
+		sigprocmask(SIG_BLOCK, &mask, &old);
+		cleanup_close int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		if (sfd < 0)
+			rc = bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
+		else
+			rc = spawn(&st, spec, sfd, status, err);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	free_state(&st);
+	return rc;
+}

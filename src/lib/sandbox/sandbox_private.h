@@ -1,0 +1,143 @@
+/* Internals of the sandbox module: the state shared by the host-side parent and the container
+ * side between clone() and exec. */
+#ifndef BWK_SANDBOX_PRIVATE_H
+#define BWK_SANDBOX_PRIVATE_H
+#ifndef BWK_IN_SANDBOX
+#error "sandbox_private.h is private to src/lib/sandbox"
+#endif
+
+#include <limits.h>
+#include <linux/filter.h>
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bulwark/sandbox.h"
+
+/* One id mapping line: container ids [inside, inside+count) are host [outside, …). */
+typedef struct sbx_idmap {
+	uint32_t inside, outside, count;
+} sbx_idmap;
+
+typedef struct sbx_userns {
+	sbx_idmap uid[2], gid[2];
+	int nuid, ngid;
+	bool helper;	     /* newuidmap/newgidmap write the maps (unprivileged with subuids) */
+	bool deny_setgroups; /* single-id fallback: setgroups must be denied first */
+} sbx_userns;
+
+typedef enum sbx_cg_mode { SBX_CG_NONE = 0, SBX_CG_V2, SBX_CG_V1 } sbx_cg_mode;
+
+typedef struct sbx_cgroup {
+	sbx_cg_mode mode;
+	char v2[PATH_MAX];     /* the container's cgroup (v2) */
+	char memory[PATH_MAX]; /* v1 controller directories ("" when absent) */
+	char pids[PATH_MAX];
+	char cpu[PATH_MAX];
+	uint64_t memory_limit;
+	bool has_memory, has_pids, has_cpu; /* v2: controllers enabled for us */
+} sbx_cgroup;
+
+typedef struct sbx_slirp {
+	pid_t pid;
+	int exit_w;
+	char api[108];
+} sbx_slirp;
+
+typedef struct sbx_ctx {
+	const bwk_container_spec *spec;
+	uint64_t caps;
+	scmp_filter_ctx seccomp; /* NULL: unconfined */
+	struct sock_fprog bpf;	 /* generated from it once; len 0: unconfined */
+	uint64_t memory, pids, tmpfs_size;
+	sbx_userns userns;
+	sbx_cgroup cg;
+	int *lower_fds; /* O_PATH fds opened by the host side (the child may not traverse the
+			 * host directories above them once its uid is mapped) */
+	size_t nlowers;
+	char **lower_paths; /* canonical paths, for the child when no detached mount came */
+	char **lower_masks; /* LAYER.whiteouts side lists (rootless cache), NULL when none */
+	int *bind_fds;
+	char **bind_paths;
+	/* Detached mounts made by a privileged host side (open_tree + id mapping for layers),
+	 * received by the child: a mount from the parent's namespace cannot be bind-mounted
+	 * from inside the new one, so without them the child binds by path. */
+	bool detached;
+	int mnt_fds[160];
+	char **secret_data;
+	size_t *secret_len;
+	int sync_fd; /* child: read one byte when the host side is done */
+	int tty_slave, tty_master;
+	pid_t warm_pid; /* cgroup prewarm helper, reaped after the attach */
+	bool is_root;
+} sbx_ctx;
+
+/* userns.c */
+int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err);
+int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
+
+/* cgroups.c: create before the child runs, attach it, read OOM, remove. */
+int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
+pid_t sbx_cgroup_prewarm(const sbx_cgroup *cg);
+int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err);
+bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
+void sbx_cgroup_destroy(sbx_cgroup *cg);
+
+/* caps.c: in the container, before exec. uid 0 keeps `caps`; other uids keep none. */
+int sbx_caps_drop_bounding(uint64_t keep);
+int sbx_caps_apply(uint64_t caps, bool root);
+
+/* A parsed Docker seccomp profile, already filtered for this host and capability set. */
+typedef struct sbx_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op; /* enum scmp_compare */
+} sbx_seccomp_arg;
+
+typedef struct sbx_seccomp_rule {
+	char *name;
+	uint32_t action; /* SCMP_ACT_… with the errno folded in */
+	sbx_seccomp_arg args[6];
+	unsigned nargs;
+} sbx_seccomp_rule;
+
+struct bwk_seccomp_profile {
+	uint32_t default_action;
+	sbx_seccomp_rule *rules;
+	size_t nrules, cap;
+};
+
+/* seccomp.c */
+int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
+int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
+int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err);
+int sbx_seccomp_install(const struct sock_fprog *prog); /* -1 + errno */
+int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_error **err);
+
+/* mounts.c: in the child, from "/" of the host to the pivoted root. */
+int sbx_mounts_setup(const sbx_ctx *ctx);
+
+/* slirp.c */
+int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
+		    bwk_error **err);
+void sbx_slirp_stop(sbx_slirp *sl);
+
+/* tty.c */
+int sbx_tty_open(int *master, int *slave, bwk_error **err);
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
+
+/* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
+ * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
+int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
+
+/* The go bytes from the host side: SBX_GO_MERGED says the layers arrive as one mount. */
+enum { SBX_GO = 1, SBX_GO_MERGED = 2 };
+
+/* init.c */
+int sbx_container_main(sbx_ctx *ctx);
+
+/* Print "bulwark: …" from inside the container side (no error objects cross the clone). */
+void sbx_child_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,475 @@
+/* The default seccomp policy: an allowlist (default action EPERM) that is a subset of Docker's
+ * default profile, minus the kernel attack surface that containers rarely need and exploits
+ * often do (docs/run.md "Seccomp" lists every difference and why). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/sandbox_private.h"
+
+/* Allowed unconditionally. Not here, so denied with EPERM: io_uring_*, userfaultfd, keyctl,
+ * add_key, request_key, bpf, perf_event_open, unshare, setns, mount, umount2, pivot_root,
+ * open_tree, move_mount, fs{open,config,mount,pick}, mount_setattr, kexec_*, *_module,
+ * open_by_handle_at, reboot, swapon/off, acct, settimeofday, clock_settime, clock_adjtime,
+ * adjtimex, syslog, quotactl*, sethostname, setdomainname, iopl, ioperm, modify_ldt, vhangup,
+ * lookup_dcookie, fanotify_init, uselib, ustat, sysfs, _sysctl, nfsservctl, mbind,
+ * set_mempolicy*, migrate_pages, move_pages, ptrace family (unless CAP_SYS_PTRACE), chroot
+ * (unless CAP_SYS_CHROOT), and every syscall libseccomp does not know. */
+static const char *const allowed[] = {
+    "accept",
+    "accept4",
+    "access",
+    "alarm",
+    "arch_prctl",
+    "bind",
+    "brk",
+    "capget",
+    "capset",
+    "chdir",
+    "chmod",
+    "chown",
+    "clock_getres",
+    "clock_gettime",
+    "clock_nanosleep",
+    "close",
+    "close_range",
+    "connect",
+    "copy_file_range",
+    "creat",
+    "dup",
+    "dup2",
+    "dup3",
+    "epoll_create",
+    "epoll_create1",
+    "epoll_ctl",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "epoll_wait",
+    "eventfd",
+    "eventfd2",
+    "execve",
+    "execveat",
+    "exit",
+    "exit_group",
+    "faccessat",
+    "faccessat2",
+    "fadvise64",
+    "fallocate",
+    "fanotify_mark",
+    "fchdir",
+    "fchmod",
+    "fchmodat",
+    "fchown",
+    "fchownat",
+    "fcntl",
+    "fdatasync",
+    "fgetxattr",
+    "flistxattr",
+    "flock",
+    "fork",
+    "fremovexattr",
+    "fsetxattr",
+    "fstat",
+    "fstatfs",
+    "fsync",
+    "ftruncate",
+    "futex",
+    "futex_waitv",
+    "futimesat",
+    "getcpu",
+    "getcwd",
+    "getdents",
+    "getdents64",
+    "getegid",
+    "geteuid",
+    "getgid",
+    "getgroups",
+    "getitimer",
+    "getpeername",
+    "getpgid",
+    "getpgrp",
+    "getpid",
+    "getppid",
+    "getpriority",
+    "getrandom",
+    "getresgid",
+    "getresuid",
+    "getrlimit",
+    "get_robust_list",
+    "getrusage",
+    "getsid",
+    "getsockname",
+    "getsockopt",
+    "get_thread_area",
+    "gettid",
+    "gettimeofday",
+    "getuid",
+    "getxattr",
+    "inotify_add_watch",
+    "inotify_init",
+    "inotify_init1",
+    "inotify_rm_watch",
+    "io_cancel",
+    "io_destroy",
+    "io_getevents",
+    "io_pgetevents",
+    "ioprio_get",
+    "ioprio_set",
+    "io_setup",
+    "io_submit",
+    "kill",
+    "landlock_add_rule",
+    "landlock_create_ruleset",
+    "landlock_restrict_self",
+    "lchown",
+    "lgetxattr",
+    "link",
+    "linkat",
+    "listen",
+    "listxattr",
+    "llistxattr",
+    "lremovexattr",
+    "lseek",
+    "lsetxattr",
+    "lstat",
+    "madvise",
+    "membarrier",
+    "memfd_create",
+    "memfd_secret",
+    "mincore",
+    "mkdir",
+    "mkdirat",
+    "mknod",
+    "mknodat",
+    "mlock",
+    "mlock2",
+    "mlockall",
+    "mmap",
+    "mprotect",
+    "mq_getsetattr",
+    "mq_notify",
+    "mq_open",
+    "mq_timedreceive",
+    "mq_timedsend",
+    "mq_unlink",
+    "mremap",
+    "msgctl",
+    "msgget",
+    "msgrcv",
+    "msgsnd",
+    "msync",
+    "munlock",
+    "munlockall",
+    "munmap",
+    "name_to_handle_at",
+    "nanosleep",
+    "newfstatat",
+    "open",
+    "openat",
+    "openat2",
+    "pause",
+    "pidfd_open",
+    "pidfd_send_signal",
+    "pipe",
+    "pipe2",
+    "pkey_alloc",
+    "pkey_free",
+    "pkey_mprotect",
+    "poll",
+    "ppoll",
+    "prctl",
+    "pread64",
+    "preadv",
+    "preadv2",
+    "prlimit64",
+    "process_mrelease",
+    "pselect6",
+    "pwrite64",
+    "pwritev",
+    "pwritev2",
+    "read",
+    "readahead",
+    "readlink",
+    "readlinkat",
+    "readv",
+    "recvfrom",
+    "recvmmsg",
+    "recvmsg",
+    "remap_file_pages",
+    "removexattr",
+    "rename",
+    "renameat",
+    "renameat2",
+    "restart_syscall",
+    "rmdir",
+    "rseq",
+    "rt_sigaction",
+    "rt_sigpending",
+    "rt_sigprocmask",
+    "rt_sigqueueinfo",
+    "rt_sigreturn",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "rt_tgsigqueueinfo",
+    "sched_getaffinity",
+    "sched_getattr",
+    "sched_getparam",
+    "sched_get_priority_max",
+    "sched_get_priority_min",
+    "sched_getscheduler",
+    "sched_rr_get_interval",
+    "sched_setaffinity",
+    "sched_setattr",
+    "sched_setparam",
+    "sched_setscheduler",
+    "sched_yield",
+    "seccomp",
+    "select",
+    "semctl",
+    "semget",
+    "semop",
+    "semtimedop",
+    "sendfile",
+    "sendmmsg",
+    "sendmsg",
+    "sendto",
+    "setfsgid",
+    "setfsuid",
+    "setgid",
+    "setgroups",
+    "setitimer",
+    "setpgid",
+    "setpriority",
+    "setregid",
+    "setresgid",
+    "setresuid",
+    "setreuid",
+    "setrlimit",
+    "set_robust_list",
+    "setsid",
+    "setsockopt",
+    "set_thread_area",
+    "set_tid_address",
+    "setuid",
+    "setxattr",
+    "shmat",
+    "shmctl",
+    "shmdt",
+    "shmget",
+    "shutdown",
+    "sigaltstack",
+    "signalfd",
+    "signalfd4",
+    "socketpair",
+    "splice",
+    "stat",
+    "statfs",
+    "statx",
+    "symlink",
+    "symlinkat",
+    "sync",
+    "sync_file_range",
+    "syncfs",
+    "sysinfo",
+    "tee",
+    "tgkill",
+    "time",
+    "timer_create",
+    "timer_delete",
+    "timer_getoverrun",
+    "timer_gettime",
+    "timer_settime",
+    "timerfd_create",
+    "timerfd_gettime",
+    "timerfd_settime",
+    "times",
+    "tkill",
+    "truncate",
+    "umask",
+    "uname",
+    "unlink",
+    "unlinkat",
+    "utime",
+    "utimensat",
+    "utimes",
+    "vfork",
+    "vmsplice",
+    "wait4",
+    "waitid",
+    "write",
+    "writev",
+};
+
+static const char *const ptrace_family[] = {"ptrace", "process_vm_readv", "process_vm_writev",
+					    "kcmp",   "pidfd_getfd",	  "process_madvise"};
+
+/* Socket families a container may create; AF_ALG (CVE-2026-31431 "Copy Fail") and AF_VSOCK
+ * (host channel) are not among them. Compared on the low 32 bits because the kernel
+ * truncates the int argument: an upper-bit variant must not slip past a 64-bit compare. */
+static const int families[] = {AF_UNIX, AF_INET, AF_INET6, AF_NETLINK, AF_PACKET};
+static const uint32_t personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
+
+#define CLONE_NS_FLAGS                                                                             \
+	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |             \
+	 CLONE_NEWPID | CLONE_NEWNET)
+
+/* Syscall numbers newer than libseccomp 2.5 knows (cachestat=451 …): ENOSYS, so that libc
+ * falls back to older calls instead of failing with EPERM. */
+#define FIRST_UNKNOWN_NR 451
+#define LAST_UNKNOWN_NR	 470
+
+static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+	       const struct scmp_arg_cmp *cmp)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+	if (nr == __NR_SCMP_ERROR)
+		return 0; /* not on this architecture */
+	int r = seccomp_rule_add_array(ctx, action, nr, n, cmp);
+	return r == -EACCES ? 0 : r;
+}
+
+int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
+	if (!ctx)
+		return bwk_error_set(err, BWK_E_RUNTIME, ENOMEM, "seccomp_init");
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < sizeof allowed / sizeof *allowed; i++)
+		r = add(ctx, SCMP_ACT_ALLOW, allowed[i], 0, NULL);
+	if (caps & (1ull << 19 /* CAP_SYS_PTRACE */))
+		for (size_t i = 0; r == 0 && i < sizeof ptrace_family / sizeof *ptrace_family; i++)
+			r = add(ctx, SCMP_ACT_ALLOW, ptrace_family[i], 0, NULL);
+	if (r == 0 && (caps & (1ull << 18 /* CAP_SYS_CHROOT */)))
+		r = add(ctx, SCMP_ACT_ALLOW, "chroot", 0, NULL);
+	for (size_t i = 0; r == 0 && i < sizeof families / sizeof *families; i++) {
+		struct scmp_arg_cmp c = {.arg = 0,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffff,
+					 .datum_b = families[i]};
+		r = add(ctx, SCMP_ACT_ALLOW, "socket", 1, &c);
+	}
+	for (size_t i = 0; r == 0 && i < sizeof personas / sizeof *personas; i++) {
+		struct scmp_arg_cmp c = {.arg = 0,
+					 .op = SCMP_CMP_MASKED_EQ,
+					 .datum_a = 0xffffffff,
+					 .datum_b = personas[i]};
+		r = add(ctx, SCMP_ACT_ALLOW, "personality", 1, &c);
+	}
+	if (r == 0) {
+		/* threads and processes, never new namespaces */
+		struct scmp_arg_cmp c = {
+		    .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = CLONE_NS_FLAGS, .datum_b = 0};
+		r = add(ctx, SCMP_ACT_ALLOW, "clone", 1, &c);
+	}
+	if (r == 0) /* its flags live in memory we cannot inspect: ENOSYS makes glibc use clone */
+		r = add(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL);
+	if (r == 0) {
+		/* TIOCSTI pushes keystrokes into a terminal (CVE-2017-5226): every other request
+		 * is allowed. The kernel truncates the request to 32 bits, so values above
+		 * TIOCSTI are allowed only as aligned blocks below 2^32 (one comparison per
+		 * argument is all libseccomp takes), never as a 64-bit "greater than". */
+		struct scmp_arg_cmp lo = {
+		    .arg = 1, .op = SCMP_CMP_LT, .datum_a = TIOCSTI, .datum_b = 0};
+		r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &lo);
+		uint64_t start = (uint64_t)TIOCSTI + 1, end = 1ull << 32;
+		while (r == 0 && start < end) {
+			uint64_t size = 1;
+			while ((start & (size * 2 - 1)) == 0 && start + size * 2 <= end)
+				size *= 2;
+			struct scmp_arg_cmp blk = {.arg = 1,
+						   .op = SCMP_CMP_MASKED_EQ,
+						   .datum_a = ~(size - 1),
+						   .datum_b = start};
+			r = add(ctx, SCMP_ACT_ALLOW, "ioctl", 1, &blk);
+			start += size;
+		}
+	}
+	for (int nr = FIRST_UNKNOWN_NR; r == 0 && nr <= LAST_UNKNOWN_NR; nr++)
+		r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), nr, 0);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return bwk_error_set(err, BWK_E_RUNTIME, -r, "building the default seccomp filter");
+	}
+	*out = ctx;
+	return 0;
+}
+
+int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_error **err)
+{
+	scmp_filter_ctx ctx = seccomp_init(p->default_action);
+	if (!ctx)
+		return bwk_error_set(err, BWK_E_RUNTIME, ENOMEM, "seccomp_init");
+	for (size_t i = 0; i < p->nrules; i++) {
+		const sbx_seccomp_rule *rule = &p->rules[i];
+		if (rule->action == p->default_action)
+			continue;
+		struct scmp_arg_cmp cmp[6];
+		for (unsigned a = 0; a < rule->nargs; a++)
+			cmp[a] = (struct scmp_arg_cmp){
+			    rule->args[a].index, (enum scmp_compare)rule->args[a].op,
+			    rule->args[a].value, rule->args[a].value_two};
+		int r = add(ctx, rule->action, rule->name, rule->nargs, cmp);
+		if (r < 0) {
+			seccomp_release(ctx);
+			return bwk_error_set(err, BWK_E_INPUT, -r, "seccomp rule for %s",
+					     rule->name);
+		}
+	}
+	*out = ctx;
+	return 0;
+}
+
+int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, path, 4u << 20, true, &data, &len, err) < 0)
+		return bwk_error_wrap(err, "reading seccomp profile %s", path);
+	bwk_seccomp_profile *p = NULL;
+	if (bwk_seccomp_profile_parse(data, len, caps, &p, err) < 0)
+		return bwk_error_wrap(err, "seccomp profile %s", path);
+	int r = sbx_seccomp_build(p, out, err);
+	bwk_seccomp_profile_free(p);
+	return r < 0 ? bwk_error_wrap(err, "seccomp profile %s", path) : 0;
+}
+
+/* Generate the BPF program once on the host side: libseccomp's generation costs milliseconds,
+ * and both pid 1 and the command install the same filter. */
+int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err)
+{
+	cleanup_close int fd = memfd_create("bulwark-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "memfd_create");
+	int r = seccomp_export_bpf(ctx, fd);
+	if (r < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, -r, "exporting the seccomp filter");
+	off_t len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > 1 << 20)
+		return bwk_error_set(err, BWK_E_RUNTIME, EINVAL, "seccomp filter size %lld",
+				     (long long)len);
+	struct sock_filter *prog = xmalloc((size_t)len);
+	if (pread(fd, prog, (size_t)len, 0) != len) {
+		free(prog);
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading the seccomp filter");
+	}
+	out->filter = prog;
+	out->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+int sbx_seccomp_install(const struct sock_fprog *prog)
+{
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+}

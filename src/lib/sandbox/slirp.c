@@ -1,0 +1,155 @@
+/* --net slirp: outbound networking for a container without touching the host's network
+ * configuration and without root: slirp4netns (Debian package) runs a user-mode TCP/IP stack
+ * on the host side and a tap device inside the container's own network namespace. The host's
+ * loopback is not reachable (--disable-host-loopback); -p publishes a port on 127.0.0.1
+ * (or the given address) through slirp4netns' API socket. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "sandbox/sandbox_private.h"
+
+#define SLIRP "/usr/bin/slirp4netns"
+
+static int api_call(const char *sock, const char *req, bwk_error **err)
+{
+	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", sock);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof a) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "slirp4netns API %s", sock);
+	size_t n = strlen(req);
+	if (write(s, req, n) != (ssize_t)n)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "slirp4netns API write");
+	shutdown(s, SHUT_WR);
+	char resp[512];
+	ssize_t r = read(s, resp, sizeof resp - 1);
+	if (r <= 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "slirp4netns API: no answer");
+	resp[r] = 0;
+	if (strstr(resp, "\"error\""))
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "slirp4netns: %.200s", resp);
+	return 0;
+}
+
+int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
+		    bwk_error **err)
+{
+	memset(sl, 0, sizeof *sl);
+	sl->pid = -1;
+	sl->exit_w = -1;
+	if (access(SLIRP, X_OK) < 0)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, errno,
+				     "--net slirp needs %s (Debian package slirp4netns)", SLIRP);
+	int ready[2], ex[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");
+	if (pipe2(ex, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");
+	}
+	snprintf(sl->api, sizeof sl->api, "/tmp/bulwark-slirp-%d.sock", (int)pid);
+	unlink(sl->api);
+	char pids[16], rfd[16], efd[16], userns[64];
+	snprintf(pids, sizeof pids, "%d", (int)pid);
+	snprintf(rfd, sizeof rfd, "--ready-fd=%d", ready[1]);
+	snprintf(efd, sizeof efd, "--exit-fd=%d", ex[0]);
+	snprintf(userns, sizeof userns, "--userns-path=/proc/%d/ns/user", (int)pid);
+	char api[sizeof sl->api + 16];
+	snprintf(api, sizeof api, "--api-socket=%s", sl->api);
+	const char *argv[16];
+	int k = 0;
+	argv[k++] = SLIRP;
+	argv[k++] = "--configure";
+	argv[k++] = "--mtu=65520";
+	argv[k++] = "--disable-host-loopback";
+	argv[k++] = "--enable-sandbox";
+	argv[k++] = "--enable-seccomp";
+	argv[k++] = rfd;
+	argv[k++] = efd;
+	if (nports)
+		argv[k++] = api;
+	if (!root)
+		argv[k++] = userns;
+	argv[k++] = pids;
+	argv[k++] = "tap0";
+	argv[k] = NULL;
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		close(ready[0]);
+		close(ready[1]);
+		close(ex[0]);
+		close(ex[1]);
+		return bwk_error_set(err, BWK_E_RUNTIME, e, "fork slirp4netns");
+	}
+	if (c == 0) {
+		/* keep exactly the two descriptors it was told about */
+		(void)fcntl(ready[1], F_SETFD, 0);
+		(void)fcntl(ex[0], F_SETFD, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null,
+			     2); /* it chatters on stderr; failures show as "did not configure" */
+		}
+		execv(SLIRP, (char *const *)argv);
+		_exit(127);
+	}
+	close(ready[1]);
+	close(ex[0]);
+	sl->pid = c;
+	sl->exit_w = ex[1];
+	struct pollfd p = {ready[0], POLLIN, 0};
+	char b;
+	int r = poll(&p, 1, 10000);
+	ssize_t n = r > 0 ? read(ready[0], &b, 1) : -1;
+	close(ready[0]);
+	if (n != 1) {
+		sbx_slirp_stop(sl);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
+				     "slirp4netns did not configure the network "
+				     "(is /dev/net/tun usable by this user?)");
+	}
+	for (size_t i = 0; i < nports; i++) {
+		char req[256];
+		snprintf(req, sizeof req,
+			 "{\"execute\":\"add_hostfwd\",\"arguments\":{\"proto\":\"%s\","
+			 "\"host_addr\":\"%s\",\"host_port\":%u,\"guest_port\":%u}}",
+			 ports[i].udp ? "udp" : "tcp",
+			 ports[i].host_addr[0] ? ports[i].host_addr : "127.0.0.1",
+			 ports[i].host_port, ports[i].container_port);
+		if (api_call(sl->api, req, err) < 0) {
+			sbx_slirp_stop(sl);
+			return bwk_error_wrap(err, "publishing port %u", ports[i].host_port);
+		}
+	}
+	return 0;
+}
+
+void sbx_slirp_stop(sbx_slirp *sl)
+{
+	if (sl->exit_w >= 0)
+		close(sl->exit_w);
+	sl->exit_w = -1;
+	if (sl->pid > 0) {
+		kill(sl->pid, SIGTERM);
+		waitpid(sl->pid, NULL, 0);
+	}
+	sl->pid = -1;
+	if (sl->api[0])
+		unlink(sl->api);
+	sl->api[0] = 0;
+}

@@ -1,0 +1,199 @@
+/* User namespace id maps. The map never contains host uid 0: root uses a subordinate range
+ * (the `bulwark` user's /etc/subuid entry, else 100000-165535), an unprivileged user maps
+ * itself to container root plus its subordinate range through newuidmap, or only itself. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/sandbox_private.h"
+
+#define DEFAULT_SUB_BASE  100000u
+#define DEFAULT_SUB_COUNT 65536u
+
+/* Find NAME's (or UID's) range in an /etc/subuid-format file. */
+static bool sub_range(const char *file, const char *name, uid_t id, uint32_t *start,
+		      uint32_t *count)
+{
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, file, 1 << 20, true, &data, &len, NULL) < 0)
+		return false;
+	char idstr[16];
+	snprintf(idstr, sizeof idstr, "%u", (unsigned)id);
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *c1 = strchr(line, ':');
+		char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+		if (!c2)
+			continue;
+		*c1 = 0;
+		if (strcmp(line, name) && strcmp(line, idstr))
+			continue;
+		char *end;
+		errno = 0;
+		unsigned long s = strtoul(c1 + 1, &end, 10);
+		if (errno || end != c2)
+			continue;
+		unsigned long n = strtoul(c2 + 1, &end, 10);
+		if (errno || n == 0 || s == 0 || s > UINT32_MAX || n > UINT32_MAX - s)
+			continue;
+		*start = (uint32_t)s;
+		*count = (uint32_t)n;
+		return true;
+	}
+	return false;
+}
+
+static bool have_helper(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_IXOTH)) == (S_ISUID | S_IXOTH);
+}
+
+int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err)
+{
+	memset(u, 0, sizeof *u);
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	uint32_t us, un, gs, gn;
+	if (uid == 0) {
+		if (!sub_range("/etc/subuid", "bulwark", (uid_t)-1, &us, &un)) {
+			us = DEFAULT_SUB_BASE;
+			un = DEFAULT_SUB_COUNT;
+		}
+		if (!sub_range("/etc/subgid", "bulwark", (uid_t)-1, &gs, &gn)) {
+			gs = us;
+			gn = un;
+		}
+		if (un > DEFAULT_SUB_COUNT)
+			un = DEFAULT_SUB_COUNT;
+		if (gn > DEFAULT_SUB_COUNT)
+			gn = DEFAULT_SUB_COUNT;
+		u->uid[0] = (sbx_idmap){0, us, un};
+		u->gid[0] = (sbx_idmap){0, gs, gn};
+		u->nuid = u->ngid = 1;
+		return 0;
+	}
+	struct passwd *pw = getpwuid(uid);
+	const char *name = pw ? pw->pw_name : "";
+	u->uid[0] = (sbx_idmap){0, uid, 1};
+	u->gid[0] = (sbx_idmap){0, gid, 1};
+	u->nuid = u->ngid = 1;
+	if (have_helper("/usr/bin/newuidmap") && have_helper("/usr/bin/newgidmap") &&
+	    sub_range("/etc/subuid", name, uid, &us, &un) &&
+	    sub_range("/etc/subgid", name, uid, &gs, &gn)) {
+		if (un > DEFAULT_SUB_COUNT - 1)
+			un = DEFAULT_SUB_COUNT - 1;
+		if (gn > DEFAULT_SUB_COUNT - 1)
+			gn = DEFAULT_SUB_COUNT - 1;
+		u->uid[1] = (sbx_idmap){1, us, un};
+		u->gid[1] = (sbx_idmap){1, gs, gn};
+		u->nuid = u->ngid = 2;
+		u->helper = true;
+		return 0;
+	}
+	/* Single-id map: container root is the caller; other ids do not exist inside. */
+	u->deny_setgroups = true;
+	if (!quiet)
+		fprintf(stderr,
+			"bulwark: warning: no subordinate ids for uid %u in /etc/subuid: "
+			"mapping container root to your uid only\n",
+			(unsigned)uid);
+	(void)err;
+	return 0;
+}
+
+static int write_proc(pid_t pid, const char *file, const char *data, bwk_error **err)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "open %s", path);
+	size_t n = strlen(data);
+	if (write(fd, data, n) != (ssize_t)n)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "write %s", path);
+	return 0;
+}
+
+static int run_helper(const char *helper, pid_t pid, const sbx_idmap *m, int n, bwk_error **err)
+{
+	char args[7][16];
+	char *argv[9];
+	int k = 0;
+	argv[k++] = (char *)helper;
+	snprintf(args[0], sizeof args[0], "%d", (int)pid);
+	argv[k++] = args[0];
+	for (int i = 0; i < n && i < 2; i++) {
+		snprintf(args[1 + 3 * i], 16, "%u", m[i].inside);
+		snprintf(args[2 + 3 * i], 16, "%u", m[i].outside);
+		snprintf(args[3 + 3 * i], 16, "%u", m[i].count);
+		argv[k++] = args[1 + 3 * i];
+		argv[k++] = args[2 + 3 * i];
+		argv[k++] = args[3 + 3 * i];
+	}
+	argv[k] = NULL;
+	pid_t h = fork();
+	if (h < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "fork %s", helper);
+	if (h == 0) {
+		execv(helper, argv);
+		_exit(127);
+	}
+	int st;
+	while (waitpid(h, &st, 0) < 0)
+		if (errno != EINTR)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "wait %s", helper);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
+				     "%s failed (status %d): check /etc/subuid and /etc/subgid",
+				     helper, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
+static void format_map(char *buf, size_t len, const sbx_idmap *m, int n)
+{
+	size_t off = 0;
+	buf[0] = 0;
+	for (int i = 0; i < n; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%u %u %u\n", m[i].inside,
+					m[i].outside, m[i].count);
+}
+
+int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
+{
+	/* Defence in depth: refuse any map that would contain host id 0. */
+	for (int i = 0; i < u->nuid; i++)
+		if (u->uid[i].outside == 0)
+			return bwk_error_set(err, BWK_E_INTERNAL, 0,
+					     "uid map would contain host root");
+	for (int i = 0; i < u->ngid; i++)
+		if (u->gid[i].outside == 0)
+			return bwk_error_set(err, BWK_E_INTERNAL, 0,
+					     "gid map would contain host root");
+	if (u->helper) {
+		if (run_helper("/usr/bin/newuidmap", pid, u->uid, u->nuid, err) < 0 ||
+		    run_helper("/usr/bin/newgidmap", pid, u->gid, u->ngid, err) < 0)
+			return -1;
+		return 0;
+	}
+	char buf[128];
+	format_map(buf, sizeof buf, u->uid, u->nuid);
+	if (write_proc(pid, "uid_map", buf, err) < 0)
+		return bwk_error_wrap(err, "writing the uid map");
+	if (u->deny_setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
+		return bwk_error_wrap(err, "denying setgroups");
+	format_map(buf, sizeof buf, u->gid, u->ngid);
+	if (write_proc(pid, "gid_map", buf, err) < 0)
+		return bwk_error_wrap(err, "writing the gid map");
+	return 0;
+}
