@@ -120,7 +120,7 @@ void tar_index_free(tar_index *idx)
 	idx->n = 0;
 }
 
-int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
+static int index_members(int fd, const char *what, tar_index *idx, bwk_error **err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -239,6 +239,15 @@ int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
 		paxpath = NULL;
 		has_paxsize = false;
 		off = next;
+	}
+	return 0;
+}
+
+int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
+{
+	if (index_members(fd, what, idx, err) < 0) {
+		tar_index_free(idx);
+		return -1;
 	}
 	return 0;
 }
