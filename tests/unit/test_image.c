@@ -132,7 +132,8 @@ static void test_docker_manifest(void **state)
 	bwk_error *err = NULL;
 	docker_manifest *m = NULL;
 	size_t n = 0;
-	const char *ok = "[{\"Config\":\"c.json\",\"RepoTags\":[\"a:1\"],\"Layers\":[\"l/layer.tar\"]}]";
+	const char *ok =
+	    "[{\"Config\":\"c.json\",\"RepoTags\":[\"a:1\"],\"Layers\":[\"l/layer.tar\"]}]";
 	assert_int_equal(bwk_parse_docker_manifest(ok, strlen(ok), &m, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(m[0].config, "c.json");
@@ -143,18 +144,18 @@ static void test_docker_manifest(void **state)
 	const char *bad1 = "{}", *bad2 = "[{\"Layers\":[]}]", *bad3 = "[{\"Config\":1}]",
 		   *bad4 = "[{\"Config\":\"c\",\"Layers\":[1]}]", *bad5 = "[",
 		   *bad6 = "[{\"Config\":\"a\",\"Config\":\"b\"}]";
-	expect_err(bwk_parse_docker_manifest(bad1, strlen(bad1), &m, &n, &err), &err,
-		   BWK_E_INPUT, "non-empty array");
-	expect_err(bwk_parse_docker_manifest(bad2, strlen(bad2), &m, &n, &err), &err,
-		   BWK_E_INPUT, "no \"Config\"");
-	expect_err(bwk_parse_docker_manifest(bad3, strlen(bad3), &m, &n, &err), &err,
-		   BWK_E_INPUT, "must be a string");
-	expect_err(bwk_parse_docker_manifest(bad4, strlen(bad4), &m, &n, &err), &err,
-		   BWK_E_INPUT, "\"Layers\"[0]");
-	expect_err(bwk_parse_docker_manifest(bad5, strlen(bad5), &m, &n, &err), &err,
-		   BWK_E_INPUT, "invalid JSON");
-	expect_err(bwk_parse_docker_manifest(bad6, strlen(bad6), &m, &n, &err), &err,
-		   BWK_E_INPUT, "duplicate");
+	expect_err(bwk_parse_docker_manifest(bad1, strlen(bad1), &m, &n, &err), &err, BWK_E_INPUT,
+		   "non-empty array");
+	expect_err(bwk_parse_docker_manifest(bad2, strlen(bad2), &m, &n, &err), &err, BWK_E_INPUT,
+		   "no \"Config\"");
+	expect_err(bwk_parse_docker_manifest(bad3, strlen(bad3), &m, &n, &err), &err, BWK_E_INPUT,
+		   "must be a string");
+	expect_err(bwk_parse_docker_manifest(bad4, strlen(bad4), &m, &n, &err), &err, BWK_E_INPUT,
+		   "\"Layers\"[0]");
+	expect_err(bwk_parse_docker_manifest(bad5, strlen(bad5), &m, &n, &err), &err, BWK_E_INPUT,
+		   "invalid JSON");
+	expect_err(bwk_parse_docker_manifest(bad6, strlen(bad6), &m, &n, &err), &err, BWK_E_INPUT,
+		   "duplicate");
 	/* the size cap comes before parsing */
 	size_t big = BWK_MAX_JSON_SMALL + 1;
 	char *b = malloc(big);
@@ -170,10 +171,11 @@ static void test_oci_index_and_manifest(void **state)
 	bwk_error *err = NULL;
 	img_desc *d = NULL;
 	size_t n = 0;
-	const char *idx = "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"" DG
-			  "\",\"size\":5,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\","
-			  "\"variant\":\"v8\"},\"annotations\":{\"org.opencontainers.image.ref."
-			  "name\":\"v1\"}}]}";
+	const char *idx =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"" DG
+	    "\",\"size\":5,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\","
+	    "\"variant\":\"v8\"},\"annotations\":{\"org.opencontainers.image.ref."
+	    "name\":\"v1\"}}]}";
 	assert_int_equal(bwk_parse_oci_index(idx, strlen(idx), &d, &n, &err), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(d[0].arch, "arm64");
@@ -181,13 +183,15 @@ static void test_oci_index_and_manifest(void **state)
 	assert_string_equal(d[0].ref_name, "v1");
 	assert_int_equal(d[0].size, 5);
 	img_descs_free(d, n);
-	const char *bad_digest = "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:xyz\"}]}";
+	const char *bad_digest =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:xyz\"}]}";
 	expect_err(bwk_parse_oci_index(bad_digest, strlen(bad_digest), &d, &n, &err), &err,
 		   BWK_E_INPUT, "not sha256:<64 hex>");
 	const char *v1 = "{\"schemaVersion\":1,\"manifests\":[]}";
 	expect_err(bwk_parse_oci_index(v1, strlen(v1), &d, &n, &err), &err, BWK_E_INPUT,
 		   "schemaVersion 2");
-	const char *neg = "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" DG "\",\"size\":-1}]}";
+	const char *neg =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" DG "\",\"size\":-1}]}";
 	expect_err(bwk_parse_oci_index(neg, strlen(neg), &d, &n, &err), &err, BWK_E_INPUT,
 		   "negative");
 	img_desc cfg;
@@ -200,11 +204,11 @@ static void test_oci_index_and_manifest(void **state)
 	assert_int_equal(nl, 1);
 	img_desc_free(&cfg);
 	img_descs_free(layers, nl);
-	const char *foreign = "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG
-			      "\"},\"layers\":[{\"mediaType\":\"application/x-evil\",\"digest\":\"" DG
-			      "\"}]}";
-	expect_err(bwk_parse_oci_manifest(foreign, strlen(foreign), &cfg, &layers, &nl, &err),
-		   &err, BWK_E_UNSUPPORTED, "not a tar layer");
+	const char *foreign =
+	    "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG
+	    "\"},\"layers\":[{\"mediaType\":\"application/x-evil\",\"digest\":\"" DG "\"}]}";
+	expect_err(bwk_parse_oci_manifest(foreign, strlen(foreign), &cfg, &layers, &nl, &err), &err,
+		   BWK_E_UNSUPPORTED, "not a tar layer");
 }
 
 static void test_config(void **state)
@@ -212,12 +216,13 @@ static void test_config(void **state)
 	(void)state;
 	bwk_error *err = NULL;
 	img_config c;
-	const char *cfg = "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"User\":\"app\","
-			  "\"Env\":[\"A=1\"],\"Cmd\":null,\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
-			  "\"ExposedPorts\":{\"22/tcp\":{}},\"Labels\":{\"k\":\"v\"},"
-			  "\"Healthcheck\":{\"Test\":[\"NONE\"]}},\"rootfs\":{\"type\":\"layers\","
-			  "\"diff_ids\":[\"" DG "\"]},\"history\":[{\"created_by\":\"x\","
-			  "\"empty_layer\":true}]}";
+	const char *cfg =
+	    "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"User\":\"app\","
+	    "\"Env\":[\"A=1\"],\"Cmd\":null,\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+	    "\"ExposedPorts\":{\"22/tcp\":{}},\"Labels\":{\"k\":\"v\"},"
+	    "\"Healthcheck\":{\"Test\":[\"NONE\"]}},\"rootfs\":{\"type\":\"layers\","
+	    "\"diff_ids\":[\"" DG "\"]},\"history\":[{\"created_by\":\"x\","
+	    "\"empty_layer\":true}]}";
 	assert_int_equal(bwk_parse_config(cfg, strlen(cfg), &c, &err), 0);
 	assert_string_equal(c.pub.user, "app");
 	assert_string_equal(c.pub.env[0], "A=1");
@@ -278,8 +283,9 @@ static void test_tar_index(void **state)
 	header(t, "./manifest.json", 2, '0');
 	memcpy(t + 512, "[]", 2);
 	/* GNU long name for the next member */
-	const char *ln = "blobs/sha256/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-			 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	const char *ln =
+	    "blobs/sha256/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	header(t + 1024, "././@LongLink", strlen(ln), 'L');
 	memcpy(t + 1536, ln, strlen(ln));
 	header(t + 2048, "short", 3, '0');
@@ -325,9 +331,9 @@ static void test_decomp_multimember_and_truncation(void **state)
 	size_t c, p, total = 0, used = 0;
 	bwk_error *err = NULL;
 	while (used < sizeof(two) || !decomp_at_boundary(d)) {
-		assert_int_equal(
-		    decomp_run(d, two + used, sizeof(two) - used, &c, out + total, 64 - total, &p, &err),
-		    0);
+		assert_int_equal(decomp_run(d, two + used, sizeof(two) - used, &c, out + total,
+					    64 - total, &p, &err),
+				 0);
 		used += c;
 		total += p;
 		if (!c && !p)
