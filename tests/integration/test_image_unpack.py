@@ -266,3 +266,14 @@ def test_fallback_without_openat2(tmp_path, no_openat2):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert (tmp_path / "ok/a/b/e").read_text() == "2" and not (tmp_path / "ok/a/b/c").exists()
+
+
+def test_layer_cache_refuses_tampered_layer(bulwark, tmp_path):
+    good = u.Layer([u.F("bin/sh", "good")], comp="gzip")
+    evil = u.Layer([u.F("bin/sh", "evil")], comp="gzip")
+    img = u.oci_layout(tmp_path / "oci", [{"layers": [good]}])
+    (img / "blobs/sha256" / good.digest[7:]).write_bytes(evil.blob)
+    cache = tmp_path / "cache"
+    p = bulwark("unpack", "--layers", "--cache", cache, img, check=2)
+    assert "digest mismatch" in p.stderr
+    assert sorted(os.listdir(cache / "layers/sha256")) == [good.diff_id[7:] + ".lock"]
