@@ -308,6 +308,10 @@ int bwk_decompress_to_tmp(int fd, bwk_comp comp, const char *what, uint64_t max_
 		}
 		inpos += c;
 		tout += p;
+		if (!c && !p && inpos < inlen) {
+			bwk_error_set(err, BWK_E_INPUT, 0, "%s: corrupt compressed data", what);
+			goto out;
+		}
 		if (tout > max_total) {
 			bwk_error_set(err, BWK_E_LIMIT, 0,
 				      "%s: decompresses to more than %llu bytes (the size limit)",
