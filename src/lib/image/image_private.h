@@ -271,6 +271,7 @@ typedef struct fs_writer {
 	uint64_t warned_dev, warned_suid;
 	bool no_openat2;
 	bool stale; /* a directory was removed: the cached parent fd may be gone */
+	char *buf;  /* copy buffer */
 } fs_writer;
 int fs_writer_init(fs_writer *w, int rootfd, const bwk_unpack_opts *opts, bool cache_mode);
 void fs_writer_layer_begin(fs_writer *w);

@@ -83,6 +83,8 @@ void fs_writer_free(fs_writer *w)
 {
 	drop_parent(w);
 	vis_table_free(&w->created);
+	free(w->buf);
+	w->buf = NULL;
 	if (w->whiteouts)
 		fclose(w->whiteouts);
 	w->whiteouts = NULL;
@@ -296,24 +298,18 @@ static int apply_opaque(fs_writer *w, const char *path, bwk_error **err)
 	return 0;
 }
 
-static int write_file(fs_writer *w, int pfd, const char *name, layer_stream *ls,
-		      const layer_entry *le, mode_t mode, bwk_error **err)
+static int copy_data(fs_writer *w, int fd, layer_stream *ls, const layer_entry *le, bwk_error **err)
 {
-	cleanup_close int fd =
-	    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
-	cleanup_free char *buf = xmalloc(BWK_STREAM_BUF);
-	uint64_t total = 0;
+	if (!w->buf)
+		w->buf = xmalloc(BWK_STREAM_BUF);
 	for (;;) {
-		ssize_t n = layer_stream_read(ls, buf, BWK_STREAM_BUF, err);
+		ssize_t n = layer_stream_read(ls, w->buf, BWK_STREAM_BUF, err);
 		if (n < 0)
 			return -1;
 		if (n == 0)
-			break;
-		total += (uint64_t)n;
+			return 0;
 		for (ssize_t off = 0; off < n;) {
-			ssize_t r = write(fd, buf + off, (size_t)(n - off));
+			ssize_t r = write(fd, w->buf + off, (size_t)(n - off));
 			if (r < 0 && errno == EINTR)
 				continue;
 			if (r <= 0)
@@ -322,13 +318,21 @@ static int write_file(fs_writer *w, int pfd, const char *name, layer_stream *ls,
 			off += r;
 		}
 	}
+}
+
+/* Takes ownership of fd (created with O_EXCL|O_NOFOLLOW). */
+static int write_file(fs_writer *w, int ofd, layer_stream *ls, const layer_entry *le, mode_t mode,
+		      bwk_error **err)
+{
+	cleanup_close int fd = ofd;
+	if (le->e.size && copy_data(w, fd, ls, le, err) < 0)
+		return -1;
 	if (w->is_root && fchown(fd, le->e.uid, le->e.gid) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 	if (fchmod(fd, mode) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "'%s': chmod", le->path);
 	struct timespec ts[2] = {{le->e.mtime, 0}, {le->e.mtime, 0}};
 	futimens(fd, ts);
-	(void)total;
 	return 0;
 }
 
@@ -378,6 +382,15 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 		mode &= ~(mode_t)06000;
 	}
 	vis_table_add(&w->created, le->path, VIS_PRESENT);
+	if (e->type == BWK_ENTRY_FILE) {
+		/* the common case, a new file: one openat, no lookup before it */
+		int fd =
+		    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return write_file(w, fd, ls, le, mode, err);
+		if (errno != EEXIST)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
+	}
 	int keep = clear_slot(w, pfd, name, e->type == BWK_ENTRY_DIR, le->path, err);
 	if (keep < 0)
 		return -1;
@@ -393,13 +406,18 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chmod", le->path);
 		return 0;
 	}
-	case BWK_ENTRY_FILE:
-		return write_file(w, pfd, name, ls, le, mode, err);
+	case BWK_ENTRY_FILE: {
+		int fd =
+		    openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot create", le->path);
+		return write_file(w, fd, ls, le, mode, err);
+	}
 	case BWK_ENTRY_SYMLINK:
 		if (symlinkat(le->link, pfd, name) < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': symlink", le->path);
-		if (w->is_root)
-			fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+		if (w->is_root && fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 		return 0;
 	case BWK_ENTRY_HARDLINK: {
 		char tdir[BWK_MAX_PATH + 1];
@@ -443,7 +461,8 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 			    (e->type == BWK_ENTRY_CHAR ? S_IFCHR : S_IFBLK) | (mode & 0777),
 			    makedev(le->devmajor, le->devminor)) < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "'%s': mknod", le->path);
-		fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW);
+		if (fchownat(pfd, name, e->uid, e->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);
 		return 0;
 	case BWK_ENTRY_FIFO:
 		if (mkfifoat(pfd, name, mode & 0777) < 0)
