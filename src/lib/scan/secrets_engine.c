@@ -352,7 +352,8 @@ static int hit_cmp(const void *a, const void *b)
 
 /* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
  * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
- * hit is dropped. Hits go out in file order. */
+ * hit is dropped, and so is a shape rule's hit on exactly the bytes a credential-file
+ * (path-scoped) rule reports. Hits go out in file order. */
 static int emit(bwk_secrets_worker *w)
 {
 	const sec_rule *rules = w->s->rs.rules;
@@ -363,10 +364,18 @@ static int emit(bwk_secrets_worker *w)
 		const struct sec_hit *h = &w->hits[i];
 		const sec_rule *r = &rules[h->rule];
 		bool drop = false;
-		for (size_t j = 0; is_generic(r) && j < w->nhits && !drop; j++) {
+		for (size_t j = 0; j < w->nhits && !drop; j++) {
 			const struct sec_hit *o = &w->hits[j];
-			drop = j != i && !is_generic(&rules[o->rule]) && o->off < h->off + h->len &&
-			       h->off < o->off + o->len;
+			if (j == i || is_generic(&rules[o->rule]))
+				continue;
+			/* the same secret named by a credential-file rule (path-scoped: the
+			 * .git-credentials URL, the aws_secret_access_key line) and by a shape
+			 * rule: the file's rule says more */
+			if (o->off == h->off && o->len == h->len && rules[o->rule].path_re &&
+			    !r->path_re)
+				drop = true;
+			else if (is_generic(r))
+				drop = o->off < h->off + h->len && h->off < o->off + o->len;
 		}
 		if (drop)
 			continue;
