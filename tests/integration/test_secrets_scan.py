@@ -298,3 +298,25 @@ def test_progress_only_on_a_tty(tmp_path, busybox_rootfs):
             out += chunk
         os.waitpid(pid, 0)
         assert (b"scanning" in out) == expect, out[-500:]
+
+
+def test_archive_bombs_and_depth_are_bounded(tmp_path, busybox_rootfs):
+    """A gzip bomb (1 GiB of zeros in ~1 MB) and a zip nested five deep inside the image: the
+    scan finishes, reports the token where the depth allows and nothing crashes."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(USER_RULES)
+    z = subprocess.run("head -c 1073741824 /dev/zero | gzip -1", shell=True,
+                       capture_output=True, check=True).stdout
+    (busybox_rootfs / "bomb.gz").write_bytes(z)
+    inner = ("k=" + tok(7) + "\n").encode()
+    data = zip_bytes([("lvl0.txt", inner)])
+    for i in range(1, 5):
+        data = zip_bytes([(f"lvl{i}.zip", data)])
+    (busybox_rootfs / "deep.zip").write_bytes(data)
+    two = zip_bytes([("a.zip", zip_bytes([("x.txt", inner)]))])
+    (busybox_rootfs / "two.zip").write_bytes(two)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", "--rules", rules,
+                    busybox_rootfs, check=0, timeout=120)
+    paths = {f["location"]["path"] for f in secret_findings(json.loads(p.stdout))}
+    assert "two.zip!/a.zip!/x.txt" in paths
+    assert not any(x.startswith("deep.zip") for x in paths), paths
