@@ -320,3 +320,32 @@ def test_archive_bombs_and_depth_are_bounded(tmp_path, busybox_rootfs):
     paths = {f["location"]["path"] for f in secret_findings(json.loads(p.stdout))}
     assert "two.zip!/a.zip!/x.txt" in paths
     assert not any(x.startswith("deep.zip") for x in paths), paths
+
+
+def test_config_with_builtin_rules(tmp_path):
+    """The built-in table on the image config: KEY=VALUE env entries and build args get the
+    .env rules (generic assignments) and the shape rules; placeholders and the fingerprints
+    official images set (GPG_KEY) stay quiet."""
+    layer = u.Layer([u.D("app"), u.F("app/x", "x")], comp="gzip")
+    env = ["PATH=/usr/local/bin:/usr/bin:/bin", "DB_PASSWORD=Zx9kQ2mLp7Rt",
+           "AWS_SECRET_ACCESS_KEY=k8Jd2LmQ9zXv4TpW7rNs1YbH6cFgA3eU5iOqKlMn",
+           "PASSWORD=${DB_PASSWORD}", "GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
+           "PYTHON_SHA256=8fb5f9fbc7609fa822cb31549884575db7fd9657cbffb89510b5d7975963a83a"]
+    hist = [{"created_by": "|1 NPM_TOKEN=npm_Qm7Zt2Kp9Lx4Wn8Rv3HyTq6Jd1Fs5Gb0Nc4V "
+                           "/bin/sh -c npm ci"},
+            {"created_by": "/bin/sh -c #(nop)  CMD [\"python3\"]"}]
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "config": {"Env": env, "Cmd": ["python3"]},
+                      "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+                      "history": hist}).encode()
+    img = u.docker_save(tmp_path / "cfg.tar", [layer], config_bytes=cfg)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", img, check=0)
+    found = {f["location"].get("key"): f["id"]
+             for f in json.loads(p.stdout)["findings"] if f["category"] == "secret"}
+    assert found.get("config.Env[2]") == "aws-secret-access-key", found
+    assert found.get("history[0].created_by") == "npm-access-token", found
+    assert "config.Env[1]" in found, found
+    for quiet in ("config.Env[0]", "config.Env[3]", "config.Env[4]", "config.Env[5]",
+                  "history[1].created_by", "config.Cmd"):
+        assert quiet not in found, (quiet, found)
+    assert "Zx9kQ2mLp7Rt" not in p.stdout
