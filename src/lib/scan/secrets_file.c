@@ -88,13 +88,15 @@ static void progress(bwk_secscan *sc, size_t n)
 	if (now - last < 250000000LL || !atomic_compare_exchange_strong(&sc->last_ns, &last, now))
 		return;
 	int layer = atomic_load(&sc->layer);
+	size_t layers = sc->scanner->img ? bwk_image_layer_count(sc->scanner->img) : 0;
 	char line[128];
 	int len;
 	if (layer >= 0)
-		len = snprintf(line, sizeof(line), "\rbulwark: scanning layer %d: %.1f MiB",
-			       layer + 1, (double)total / 1048576.0);
+		len = snprintf(line, sizeof(line),
+			       "\rbulwark: scanning layer %d of %zu: %.1f MiB uncompressed read",
+			       layer + 1, layers, (double)total / 1048576.0);
 	else
-		len = snprintf(line, sizeof(line), "\rbulwark: scanning: %.1f MiB",
+		len = snprintf(line, sizeof(line), "\rbulwark: scanning: %.1f MiB read",
 			       (double)total / 1048576.0);
 	if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0)
 		sc->progress = false;
