@@ -11,7 +11,7 @@
 set -eu
 BULWARK=${BULWARK:?set BULWARK to the bulwark binary}
 top=$(cd "$(dirname "$0")/.." && pwd)
-cache=${BWK_BENCH_CACHE:-/tmp/bulwark-bench-secrets}
+cache=${BWK_BENCH_CACHE:-/tmp/bulwark-bench-secrets-v2}
 runs=${BWK_BENCH_RUNS:-3}
 mkdir -p "$cache"
 
@@ -22,8 +22,10 @@ import os, sys, tarfile, subprocess
 cache, top = sys.argv[1], sys.argv[2]
 sys.path.insert(0, os.path.join(top, "tests", "integration"))
 import image_util as u
-roots = [["usr/share"], ["usr/include", "usr/lib/python3"], ["usr/bin", "usr/libexec"]]
-cap = 120 << 20  # uncompressed bytes per layer
+# four layers of about 100 MiB: docs and data, headers and Python, executables, libraries
+roots = [["usr/share"], ["usr/include", "usr/lib/python3"], ["usr/bin", "usr/libexec", "usr/sbin"],
+         ["usr/lib/x86_64-linux-gnu"]]
+cap = 100 << 20  # uncompressed bytes per layer
 layers = []
 for i, dirs in enumerate(roots):
     tpath = os.path.join(cache, f"layer{i}.tar")

@@ -43,4 +43,48 @@ echo "== the same as JSON and SARIF reports for CI"
 "$BIN" scan --format sarif --fail-on none --output "$out/report.sarif" "$rootfs"
 echo "wrote $out/report.json and $out/report.sarif"
 echo
+echo "== building a docker-save image with 2 layers: layer 2 deletes the .env that layer 1 added"
+/usr/bin/python3 - "$rootfs" "$out/demo-image.tar" <<'PY'
+import os, sys
+sys.path.insert(0, "tests/integration")
+import image_util as u
+rootfs, dest = sys.argv[1], sys.argv[2]
+entries = []
+for top, dirs, files in os.walk(rootfs):
+    dirs.sort()
+    rel = os.path.relpath(top, rootfs)
+    if rel != ".":
+        entries.append(u.D(rel, mode=os.stat(top).st_mode & 0o7777))
+    for f in sorted(files):
+        p = os.path.join(top, f)
+        r = os.path.normpath(os.path.join(rel, f))
+        if os.path.islink(p):
+            entries.append(u.L(r, os.readlink(p)))
+        else:
+            entries.append(u.F(r, open(p, "rb").read(), mode=os.stat(p).st_mode & 0o7777))
+l1 = u.Layer(entries, comp="gzip")
+# "RUN rm /app/.env" does not remove the key from the image: it stays in layer 1
+l2 = u.Layer([u.W("app/.env"), u.F("app/README", "configure with environment variables\n")],
+             comp="gzip")
+u.docker_save(dest, [l1, l2], tags=["demo/app:1.0"], config={
+    "Env": ["PATH=/usr/local/bin:/bin"], "Cmd": ["/bin/sh"], "ExposedPorts": {"22/tcp": {}}})
+PY
+echo "wrote $out/demo-image.tar"
+echo
+echo "== bulwark scan $out/demo-image.tar"
+set +e
+"$BIN" scan --fail-on high "$out/demo-image.tar"
+rc=$?
+set -e
+echo "(exit status $rc)"
+[ "$rc" -le 1 ] || exit "$rc"
+echo
+echo "== bulwark unpack $out/demo-image.tar $out/unpacked (whiteouts applied, setuid stripped)"
+"$BIN" unpack "$out/demo-image.tar" "$out/unpacked"
+if [ -e "$out/unpacked/app/.env" ]; then
+	echo "demo: app/.env should have been deleted by layer 2" >&2
+	exit 1
+fi
+echo "unpacked: $(find "$out/unpacked" | wc -l) entries, app/.env deleted as layer 2 says"
+echo
 echo "demo done."

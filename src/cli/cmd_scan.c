@@ -11,7 +11,8 @@
 const char cmd_scan_usage[] =
     "usage: bulwark scan [OPTIONS] TARGET\n"
     "\n"
-    "Audit an image before it runs or ships. TARGET is a root filesystem directory.\n"
+    "Audit an image before it runs or ships. TARGET is an image (a docker save archive,\n"
+    "an OCI layout, docker:NAME; see docs/image.md) or a root filesystem directory.\n"
     "\n"
     "options:\n" CLI_REPORT_HELP
     "  -j, --threads N         worker threads (default: number of CPUs)\n"

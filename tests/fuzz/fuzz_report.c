@@ -49,8 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					abort();
 				json_decref(j);
 			}
-			/* a long secret must never appear whole */
-			if (seclen >= 16 && !memchr(sec, '\0', seclen) && strstr(out, sec))
+			/* a long secret must never appear whole (unless the input also gave it
+			 * as the non-secret path or evidence, which are shown as they are) */
+			if (seclen >= 16 && !memchr(sec, '\0', seclen) && strstr(out, sec) &&
+			    !strstr(path, sec) && !strstr(ev, sec))
 				abort();
 			free(out);
 		}

@@ -230,3 +230,50 @@ def test_layer_cache_concurrent(bulwark, tmp_path):
     for l in layers:
         assert len(os.listdir(cache / "layers/sha256" / l.diff_id[7:])) == 1
     assert not list((cache / "layers/sha256").glob("*.tmp-*"))
+
+
+@pytest.fixture
+def no_openat2():
+    from conftest import BUILD
+    helper = BUILD / "no_openat2"
+    assert helper.exists(), "build the test programs (make asan)"
+    return str(helper)
+
+
+def test_fallback_without_openat2(tmp_path, no_openat2):
+    """The same refusals when openat2 is blocked (seccomp ENOSYS): the component walk."""
+    import subprocess
+    from conftest import BULWARK
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    cases = [
+        ([u.L("abs", str(outside)), u.F("abs/owned", "x")], "beneath the symlink 'abs'"),
+        ([u.D("a"), u.L("a/up", "../../.."), u.F("a/up/owned", "x")],
+         "beneath the symlink 'a/up'"),
+        ([u.L("s", "/etc"), u.H("link", "s/passwd")], "beneath the symlink 's'"),
+    ]
+    for i, (entries, needle) in enumerate(cases):
+        img = u.docker_save(tmp_path / f"h{i}.tar", [u.Layer(entries)])
+        p = subprocess.run([no_openat2, BULWARK, "unpack", str(img), str(tmp_path / f"o{i}")],
+                           capture_output=True, text=True)
+        assert p.returncode == 2 and needle in p.stderr, p.stderr
+        assert not (tmp_path / f"o{i}").exists() and not list(tmp_path.glob(f"o{i}.tmp-*"))
+    assert os.listdir(outside) == []
+    # and a normal image still unpacks, with deep new directories
+    img = u.docker_save(tmp_path / "ok.tar", [u.Layer([u.F("a/b/c/d", "1"), u.L("l", "a")]),
+                                              u.Layer([u.W("a/b/c"), u.F("a/b/e", "2")])])
+    p = subprocess.run([no_openat2, BULWARK, "unpack", str(img), str(tmp_path / "ok")],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (tmp_path / "ok/a/b/e").read_text() == "2" and not (tmp_path / "ok/a/b/c").exists()
+
+
+def test_layer_cache_refuses_tampered_layer(bulwark, tmp_path):
+    good = u.Layer([u.F("bin/sh", "good")], comp="gzip")
+    evil = u.Layer([u.F("bin/sh", "evil")], comp="gzip")
+    img = u.oci_layout(tmp_path / "oci", [{"layers": [good]}])
+    (img / "blobs/sha256" / good.digest[7:]).write_bytes(evil.blob)
+    cache = tmp_path / "cache"
+    p = bulwark("unpack", "--layers", "--cache", cache, img, check=2)
+    assert "digest mismatch" in p.stderr
+    assert sorted(os.listdir(cache / "layers/sha256")) == [good.diff_id[7:] + ".lock"]

@@ -298,3 +298,54 @@ def test_progress_only_on_a_tty(tmp_path, busybox_rootfs):
             out += chunk
         os.waitpid(pid, 0)
         assert (b"scanning" in out) == expect, out[-500:]
+
+
+def test_archive_bombs_and_depth_are_bounded(tmp_path, busybox_rootfs):
+    """A gzip bomb (1 GiB of zeros in ~1 MB) and a zip nested five deep inside the image: the
+    scan finishes, reports the token where the depth allows and nothing crashes."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(USER_RULES)
+    z = subprocess.run("head -c 1073741824 /dev/zero | gzip -1", shell=True,
+                       capture_output=True, check=True).stdout
+    (busybox_rootfs / "bomb.gz").write_bytes(z)
+    inner = ("k=" + tok(7) + "\n").encode()
+    data = zip_bytes([("lvl0.txt", inner)])
+    for i in range(1, 5):
+        data = zip_bytes([(f"lvl{i}.zip", data)])
+    (busybox_rootfs / "deep.zip").write_bytes(data)
+    two = zip_bytes([("a.zip", zip_bytes([("x.txt", inner)]))])
+    (busybox_rootfs / "two.zip").write_bytes(two)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", "--rules", rules,
+                    busybox_rootfs, check=0, timeout=120)
+    paths = {f["location"]["path"] for f in secret_findings(json.loads(p.stdout))}
+    assert "two.zip!/a.zip!/x.txt" in paths
+    assert not any(x.startswith("deep.zip") for x in paths), paths
+
+
+def test_config_with_builtin_rules(tmp_path):
+    """The built-in table on the image config: KEY=VALUE env entries and build args get the
+    .env rules (generic assignments) and the shape rules; placeholders and the fingerprints
+    official images set (GPG_KEY) stay quiet."""
+    layer = u.Layer([u.D("app"), u.F("app/x", "x")], comp="gzip")
+    env = ["PATH=/usr/local/bin:/usr/bin:/bin", "DB_PASSWORD=Zx9kQ2mLp7Rt",
+           "AWS_SECRET_ACCESS_KEY=k8Jd2LmQ9zXv4TpW7rNs1YbH6cFgA3eU5iOqKlMn",
+           "PASSWORD=${DB_PASSWORD}", "GPG_KEY=A035C8C19219BA821ECEA86B64E628F8D684696D",
+           "PYTHON_SHA256=8fb5f9fbc7609fa822cb31549884575db7fd9657cbffb89510b5d7975963a83a"]
+    hist = [{"created_by": "|1 NPM_TOKEN=npm_Qm7Zt2Kp9Lx4Wn8Rv3HyTq6Jd1Fs5Gb0Nc4V "
+                           "/bin/sh -c npm ci"},
+            {"created_by": "/bin/sh -c #(nop)  CMD [\"python3\"]"}]
+    cfg = json.dumps({"architecture": "amd64", "os": "linux",
+                      "config": {"Env": env, "Cmd": ["python3"]},
+                      "rootfs": {"type": "layers", "diff_ids": [layer.diff_id]},
+                      "history": hist}).encode()
+    img = u.docker_save(tmp_path / "cfg.tar", [layer], config_bytes=cfg)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", img, check=0)
+    found = {f["location"].get("key"): f["id"]
+             for f in json.loads(p.stdout)["findings"] if f["category"] == "secret"}
+    assert found.get("config.Env[2]") == "aws-secret-access-key", found
+    assert found.get("history[0].created_by") == "npm-access-token", found
+    assert "config.Env[1]" in found, found
+    for quiet in ("config.Env[0]", "config.Env[3]", "config.Env[4]", "config.Env[5]",
+                  "history[1].created_by", "config.Cmd"):
+        assert quiet not in found, (quiet, found)
+    assert "Zx9kQ2mLp7Rt" not in p.stdout

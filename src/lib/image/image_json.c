@@ -321,12 +321,6 @@ static int cfg_strv(img_config *c, json_t *o, const char *key, const char *const
 	*out = empty_strv;
 	if (!a || json_is_null(a))
 		return 0;
-	if (json_is_string(a)) { /* "Cmd": "…" in some hand-written configs */
-		const char **v = arena_keep(c, xcalloc(2, sizeof(char *)));
-		v[0] = json_string_value(a);
-		*out = v;
-		return 0;
-	}
 	if (!json_is_array(a) || json_array_size(a) > BWK_MAX_ARRAY)
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "config: \"%s\" must be an array of at most %d strings", key,

@@ -89,6 +89,11 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 			       BWK_STREAM_BUF, &p, err) < 0)
 			return -1;
 		ls->inpos += c;
+		if (!c && !p && ls->inpos < ls->inlen)
+			/* the decoder refuses input it was given: never spin on it */
+			return bwk_error_set(
+			    err, BWK_E_INPUT, 0, "corrupt compressed data at byte %llu",
+			    (unsigned long long)(ls->tin - (ls->inlen - ls->inpos)));
 		if (p) {
 			bwk_sha256_update(ls->hd, ls->out, p);
 			ls->tout += p;

@@ -120,7 +120,7 @@ void tar_index_free(tar_index *idx)
 	idx->n = 0;
 }
 
-int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
+static int index_members(int fd, const char *what, tar_index *idx, bwk_error **err)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
@@ -243,6 +243,15 @@ int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
 	return 0;
 }
 
+int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err)
+{
+	if (index_members(fd, what, idx, err) < 0) {
+		tar_index_free(idx);
+		return -1;
+	}
+	return 0;
+}
+
 const tar_member *tar_index_find(const tar_index *idx, const char *name)
 {
 	char norm[BWK_MAX_PATH + 1];
@@ -299,6 +308,10 @@ int bwk_decompress_to_tmp(int fd, bwk_comp comp, const char *what, uint64_t max_
 		}
 		inpos += c;
 		tout += p;
+		if (!c && !p && inpos < inlen) {
+			bwk_error_set(err, BWK_E_INPUT, 0, "%s: corrupt compressed data", what);
+			goto out;
+		}
 		if (tout > max_total) {
 			bwk_error_set(err, BWK_E_LIMIT, 0,
 				      "%s: decompresses to more than %llu bytes (the size limit)",

@@ -264,7 +264,9 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 		/* an OCI layout directory is an image, any other directory a root filesystem */
 		cleanup_free char *marker = xasprintf("%s/oci-layout", target);
 		cleanup_free char *index = xasprintf("%s/index.json", target);
-		layout = access(marker, F_OK) == 0 || access(index, F_OK) == 0;
+		cleanup_free char *blobs = xasprintf("%s/blobs", target);
+		layout = access(marker, F_OK) == 0 ||
+			 (access(index, F_OK) == 0 && access(blobs, F_OK) == 0);
 		if (!layout) {
 			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
 				return bwk_error_wrap(err, "scanning %s", target);

@@ -352,7 +352,8 @@ static int hit_cmp(const void *a, const void *b)
 
 /* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
  * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
- * hit is dropped. Hits go out in file order. */
+ * hit is dropped, and so is a shape rule's hit on exactly the bytes a credential-file
+ * (path-scoped) rule reports. Hits go out in file order. */
 static int emit(bwk_secrets_worker *w)
 {
 	const sec_rule *rules = w->s->rs.rules;
@@ -363,10 +364,20 @@ static int emit(bwk_secrets_worker *w)
 		const struct sec_hit *h = &w->hits[i];
 		const sec_rule *r = &rules[h->rule];
 		bool drop = false;
-		for (size_t j = 0; is_generic(r) && j < w->nhits && !drop; j++) {
+		for (size_t j = 0; j < w->nhits && !drop; j++) {
 			const struct sec_hit *o = &w->hits[j];
-			drop = j != i && !is_generic(&rules[o->rule]) && o->off < h->off + h->len &&
-			       h->off < o->off + o->len;
+			if (j == i || is_generic(&rules[o->rule]))
+				continue;
+			/* the same secret named by a credential-file rule (path-scoped: the
+			 * .git-credentials URL, the aws_secret_access_key line) and by a shape
+			 * rule: the file's rule says more; in the image config, where the .env
+			 * rules stand in for a file that is not there, the shape rule does */
+			bool same = o->off == h->off && o->len == h->len;
+			bool opath = rules[o->rule].path_re, hpath = r->path_re;
+			if (same && (w->b->config ? hpath && !opath : opath && !hpath))
+				drop = true;
+			else if (is_generic(r))
+				drop = o->off < h->off + h->len && h->off < o->off + o->len;
 		}
 		if (drop)
 			continue;
@@ -496,17 +507,24 @@ static void pool_put(bwk_secrets *s, bwk_secrets_worker *w)
 	pthread_mutex_unlock(&s->lock);
 }
 
+int sec_scan_buffer(bwk_secrets *s, const char *rules_path, bool config, const void *data,
+		    size_t len, bwk_secret_cb cb, void *ctx, bwk_error **err)
+{
+	bwk_secrets_worker *w = pool_get(s, err);
+	if (!w)
+		return -1;
+	sec_worker_set_path(w, rules_path);
+	sec_block b = {
+	    .data = data, .len = len, .own_start = 0, .own_end = len, .line = 1, .config = config};
+	int ret = sec_scan_block(w, &b, cb, ctx, err);
+	pool_put(s, w);
+	return ret;
+}
+
 int bwk_secrets_scan(bwk_secrets *s, const char *path, const void *data, size_t len,
 		     bwk_secret_cb cb, void *ctx, bwk_error **err)
 {
 	if (sec_path_allowed(s, path))
 		return 0;
-	bwk_secrets_worker *w = pool_get(s, err);
-	if (!w)
-		return -1;
-	sec_worker_set_path(w, path);
-	sec_block b = {.data = data, .len = len, .own_start = 0, .own_end = len, .line = 1};
-	int ret = sec_scan_block(w, &b, cb, ctx, err);
-	pool_put(s, w);
-	return ret;
+	return sec_scan_buffer(s, path, false, data, len, cb, ctx, err);
 }

@@ -25,15 +25,16 @@
 #include "scan/scan_private.h"
 #include "scan/secrets_private.h"
 
-#define BLOCK		(2u << 20)
-#define OVERLAP		(SEC_MAX_MATCH + SEC_CONTEXT)
-#define MAX_DEPTH	2	       /* archive in a file, archive in that archive */
-#define MAX_FILE_BYTES	(1ull << 30)   /* per file: the rest of a larger file is not scanned */
-#define MAX_ARC_BYTES	(256ull << 20) /* uncompressed bytes read from one nested archive */
-#define MAX_ARC_ENTRIES 20000
-#define MAX_ARC_RATIO	200 /* uncompressed/compressed beyond this is a bomb */
-#define MAX_WORKERS	256
-#define BINARY_SNIFF	8192
+#define BLOCK		  (2u << 20)
+#define OVERLAP		  (SEC_MAX_MATCH + SEC_CONTEXT)
+#define MAX_DEPTH	  2		 /* archive in a file, archive in that archive */
+#define MAX_FILE_BYTES	  (1ull << 30)	 /* per file: the rest of a larger file is not scanned */
+#define MAX_ARC_BYTES	  (256ull << 20) /* uncompressed bytes read from one nested archive */
+#define MAX_ARC_ENTRIES	  20000
+#define MAX_ARC_RATIO	  200 /* uncompressed/compressed beyond this is a bomb */
+#define MAX_WORKERS	  256
+#define BINARY_SNIFF	  8192
+#define CONFIG_RULES_PATH ".env" /* selects path-scoped rules for image config text */
 
 /* A byte stream: the entry's reader, or a member of an archive being read. `pre` holds bytes
  * already read to sniff the format, handed out again first. */
@@ -87,13 +88,15 @@ static void progress(bwk_secscan *sc, size_t n)
 	if (now - last < 250000000LL || !atomic_compare_exchange_strong(&sc->last_ns, &last, now))
 		return;
 	int layer = atomic_load(&sc->layer);
+	size_t layers = sc->scanner->img ? bwk_image_layer_count(sc->scanner->img) : 0;
 	char line[128];
 	int len;
 	if (layer >= 0)
-		len = snprintf(line, sizeof(line), "\rbulwark: scanning layer %d: %.1f MiB",
-			       layer + 1, (double)total / 1048576.0);
+		len = snprintf(line, sizeof(line),
+			       "\rbulwark: scanning layer %d of %zu: %.1f MiB uncompressed read",
+			       layer + 1, layers, (double)total / 1048576.0);
 	else
-		len = snprintf(line, sizeof(line), "\rbulwark: scanning: %.1f MiB",
+		len = snprintf(line, sizeof(line), "\rbulwark: scanning: %.1f MiB read",
 			       (double)total / 1048576.0);
 	if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0)
 		sc->progress = false;
@@ -401,7 +404,11 @@ static int scan_text(bwk_secscan *sc, const char *text, const char *key, bwk_err
 	if (!text || !*text)
 		return 0;
 	hitctx hc = {.sc = sc, .key = key};
-	return bwk_secrets_scan(sc->sec, NULL, text, strlen(text), on_hit, &hc, err);
+	/* Env entries, labels and build args are KEY=VALUE lines: the rules for .env files
+	 * (generic password/token assignments among them) apply to them as they would to the
+	 * .env file they usually come from. */
+	return sec_scan_buffer(sc->sec, CONFIG_RULES_PATH, true, text, strlen(text), on_hit, &hc,
+			       err);
 }
 
 static int scan_argv(bwk_secscan *sc, const char *const *argv, const char *key, bwk_error **err)

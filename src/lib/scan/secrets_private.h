@@ -104,6 +104,7 @@ typedef struct sec_block {
 	size_t own_start, own_end;
 	unsigned line; /* 1-based line number of data[0] */
 	bool binary;   /* only binary_ok rules are reported */
+	bool config;   /* image config text: shape rules win over .env rules on the same bytes */
 } sec_block;
 
 /* Select the rules that apply to `path` (NULL: no path-scoped rule) for the next blocks. */
@@ -119,6 +120,11 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 char *sec_cache_path(const char *const *texts, const size_t *lens, size_t n);
 int sec_cache_load(const char *path, hs_database_t **all, hs_database_t **bypath);
 void sec_cache_store(const char *path, const hs_database_t *all, const hs_database_t *bypath);
+
+/* Scan one buffer with the rules that apply to `rules_path` (which only selects path-scoped
+ * rules: the path allowlist is not consulted). */
+int sec_scan_buffer(bwk_secrets *s, const char *rules_path, bool config, const void *data,
+		    size_t len, bwk_secret_cb cb, void *ctx, bwk_error **err);
 
 /* Newlines in [p, p+n). */
 size_t sec_count_lines(const char *p, size_t n);

@@ -1,0 +1,367 @@
+/* Unit tests: path normalisation, whiteouts, visibility resolution, document parsers and their
+ * limits, the outer tar index. */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define BWK_IN_IMAGE
+#include "image/image_private.h"
+
+static void check_norm(const char *in, bwk_path_status want, const char *out)
+{
+	char buf[BWK_MAX_PATH + 1];
+	assert_int_equal(bwk_path_normalise(in, buf), want);
+	if (out)
+		assert_string_equal(buf, out);
+}
+
+static void test_path_normalise(void **state)
+{
+	(void)state;
+	check_norm("etc/passwd", BWK_PATH_OK, "etc/passwd");
+	check_norm("./etc//passwd/", BWK_PATH_OK, "etc/passwd");
+	check_norm("/etc/./passwd", BWK_PATH_OK, "etc/passwd");
+	check_norm("", BWK_PATH_ROOT, "");
+	check_norm("./", BWK_PATH_ROOT, "");
+	check_norm("/", BWK_PATH_ROOT, "");
+	check_norm("../etc/passwd", BWK_PATH_DOTDOT, "etc/passwd");
+	check_norm("a/b/../../../x", BWK_PATH_DOTDOT, "x");
+	check_norm("a/../b", BWK_PATH_DOTDOT, "b");
+	check_norm("..", BWK_PATH_DOTDOT, "");
+	check_norm("...", BWK_PATH_OK, "...");
+	check_norm("a/..b", BWK_PATH_OK, "a/..b");
+	char *big = malloc(BWK_MAX_PATH + 10);
+	memset(big, 'a', BWK_MAX_PATH + 9);
+	big[BWK_MAX_PATH + 9] = '\0';
+	check_norm(big, BWK_PATH_TOOLONG, NULL);
+	free(big);
+}
+
+static void test_whiteouts(void **state)
+{
+	(void)state;
+	char out[BWK_MAX_PATH + 1];
+	assert_int_equal(bwk_whiteout_split("etc/.wh.passwd", out), BWK_ENTRY_WHITEOUT);
+	assert_string_equal(out, "etc/passwd");
+	assert_int_equal(bwk_whiteout_split(".wh.top", out), BWK_ENTRY_WHITEOUT);
+	assert_string_equal(out, "top");
+	assert_int_equal(bwk_whiteout_split("var/cache/.wh..wh..opq", out), BWK_ENTRY_OPAQUE);
+	assert_string_equal(out, "var/cache");
+	assert_int_equal(bwk_whiteout_split(".wh..wh..opq", out), BWK_ENTRY_OPAQUE);
+	assert_string_equal(out, "");
+	assert_int_equal(bwk_whiteout_split("etc/passwd", out), -1);
+	assert_int_equal(bwk_whiteout_split("etc/x.wh.y", out), -1);
+	assert_int_equal(bwk_whiteout_split("a/.wh...", out), -2);
+	assert_int_equal(bwk_whiteout_split("a/.wh..", out), -2);
+	assert_int_equal(bwk_whiteout_split("a/.wh.", out), -2);
+	assert_int_equal(bwk_whiteout_split("a/.wh..wh.plnk", out), -2);
+}
+
+static void test_visibility(void **state)
+{
+	(void)state;
+	vis_table t[4];
+	for (int i = 0; i < 4; i++)
+		vis_table_init(&t[i]);
+	/* layer 0 */
+	vis_table_add(&t[0], "a/deleted", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[0], "b/dir/f", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[0], "c/f", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[0], "e/dir/f", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[0], "g/merged/f", VIS_PRESENT | VIS_NONDIR);
+	/* layer 1: whiteout, ancestor whiteout, opaque, merged dir */
+	vis_table_add(&t[1], "a/deleted", VIS_WHITEOUT);
+	vis_table_add(&t[1], "b/dir", VIS_WHITEOUT);
+	vis_table_add(&t[1], "c", VIS_OPAQUE | VIS_PRESENT);
+	vis_table_add(&t[1], "c/new", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[1], "g/merged", VIS_PRESENT);
+	/* layer 2: a file replaces directory e/dir; layer 3 overwrites c/new */
+	vis_table_add(&t[2], "e/dir", VIS_PRESENT | VIS_NONDIR);
+	vis_table_add(&t[3], "c/new", VIS_PRESENT | VIS_NONDIR);
+	assert_int_equal(vis_resolve(t, 4, 0, "a/deleted", BWK_ENTRY_FILE), 1);
+	assert_int_equal(vis_resolve(t, 4, 0, "b/dir/f", BWK_ENTRY_FILE), 1);
+	assert_int_equal(vis_resolve(t, 4, 0, "c/f", BWK_ENTRY_FILE), 1);
+	assert_int_equal(vis_resolve(t, 4, 0, "e/dir/f", BWK_ENTRY_FILE), 2);
+	assert_int_equal(vis_resolve(t, 4, 0, "g/merged/f", BWK_ENTRY_FILE), -1);
+	assert_int_equal(vis_resolve(t, 4, 1, "c/new", BWK_ENTRY_FILE), 3);
+	assert_int_equal(vis_resolve(t, 4, 3, "c/new", BWK_ENTRY_FILE), -1);
+	/* the opaque dir itself is replaced by layer 1's, its new child stays */
+	assert_int_equal(vis_resolve(t, 4, 1, "c", BWK_ENTRY_DIR), -1);
+	/* prefixes are components, not strings: "a/deletedX" is not under the whiteout */
+	vis_table_add(&t[0], "a/deletedX", VIS_PRESENT | VIS_NONDIR);
+	assert_int_equal(vis_resolve(t, 4, 0, "a/deletedX", BWK_ENTRY_FILE), -1);
+	/* growth keeps every key */
+	for (int i = 0; i < 5000; i++) {
+		char p[32];
+		snprintf(p, sizeof(p), "x/%d", i);
+		vis_table_add(&t[2], p, VIS_PRESENT);
+	}
+	assert_true(vis_table_get(&t[2], "x/4999", 6) & VIS_PRESENT);
+	assert_true(vis_table_get(&t[2], "e/dir", 5) & VIS_NONDIR);
+	for (int i = 0; i < 4; i++)
+		vis_table_free(&t[i]);
+}
+
+static void expect_err(int r, bwk_error **err, bwk_code code, const char *needle)
+{
+	assert_int_equal(r, -1);
+	assert_non_null(*err);
+	assert_int_equal(bwk_error_code(*err), code);
+	char *m = bwk_error_format(*err);
+	if (!strstr(m, needle))
+		fail_msg("'%s' not in '%s'", needle, m);
+	free(m);
+	bwk_error_free(*err);
+	*err = NULL;
+}
+
+#define DG "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static void test_docker_manifest(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	docker_manifest *m = NULL;
+	size_t n = 0;
+	const char *ok =
+	    "[{\"Config\":\"c.json\",\"RepoTags\":[\"a:1\"],\"Layers\":[\"l/layer.tar\"]}]";
+	assert_int_equal(bwk_parse_docker_manifest(ok, strlen(ok), &m, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].config, "c.json");
+	assert_string_equal(m[0].layers[0], "l/layer.tar");
+	assert_null(m[0].layers[1]);
+	assert_string_equal(m[0].tags[0], "a:1");
+	docker_manifests_free(m, n);
+	const char *bad1 = "{}", *bad2 = "[{\"Layers\":[]}]", *bad3 = "[{\"Config\":1}]",
+		   *bad4 = "[{\"Config\":\"c\",\"Layers\":[1]}]", *bad5 = "[",
+		   *bad6 = "[{\"Config\":\"a\",\"Config\":\"b\"}]";
+	expect_err(bwk_parse_docker_manifest(bad1, strlen(bad1), &m, &n, &err), &err, BWK_E_INPUT,
+		   "non-empty array");
+	expect_err(bwk_parse_docker_manifest(bad2, strlen(bad2), &m, &n, &err), &err, BWK_E_INPUT,
+		   "no \"Config\"");
+	expect_err(bwk_parse_docker_manifest(bad3, strlen(bad3), &m, &n, &err), &err, BWK_E_INPUT,
+		   "must be a string");
+	expect_err(bwk_parse_docker_manifest(bad4, strlen(bad4), &m, &n, &err), &err, BWK_E_INPUT,
+		   "\"Layers\"[0]");
+	expect_err(bwk_parse_docker_manifest(bad5, strlen(bad5), &m, &n, &err), &err, BWK_E_INPUT,
+		   "invalid JSON");
+	expect_err(bwk_parse_docker_manifest(bad6, strlen(bad6), &m, &n, &err), &err, BWK_E_INPUT,
+		   "duplicate");
+	/* the size cap comes before parsing */
+	size_t big = BWK_MAX_JSON_SMALL + 1;
+	char *b = malloc(big);
+	memset(b, ' ', big);
+	expect_err(bwk_parse_docker_manifest(b, big, &m, &n, &err), &err, BWK_E_LIMIT,
+		   "over the 1048576-byte limit");
+	free(b);
+}
+
+static void test_oci_index_and_manifest(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	img_desc *d = NULL;
+	size_t n = 0;
+	const char *idx =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":\"m\",\"digest\":\"" DG
+	    "\",\"size\":5,\"platform\":{\"os\":\"linux\",\"architecture\":\"arm64\","
+	    "\"variant\":\"v8\"},\"annotations\":{\"org.opencontainers.image.ref."
+	    "name\":\"v1\"}}]}";
+	assert_int_equal(bwk_parse_oci_index(idx, strlen(idx), &d, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(d[0].arch, "arm64");
+	assert_string_equal(d[0].variant, "v8");
+	assert_string_equal(d[0].ref_name, "v1");
+	assert_int_equal(d[0].size, 5);
+	img_descs_free(d, n);
+	const char *bad_digest =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"sha256:xyz\"}]}";
+	expect_err(bwk_parse_oci_index(bad_digest, strlen(bad_digest), &d, &n, &err), &err,
+		   BWK_E_INPUT, "not sha256:<64 hex>");
+	const char *v1 = "{\"schemaVersion\":1,\"manifests\":[]}";
+	expect_err(bwk_parse_oci_index(v1, strlen(v1), &d, &n, &err), &err, BWK_E_INPUT,
+		   "schemaVersion 2");
+	const char *neg =
+	    "{\"schemaVersion\":2,\"manifests\":[{\"digest\":\"" DG "\",\"size\":-1}]}";
+	expect_err(bwk_parse_oci_index(neg, strlen(neg), &d, &n, &err), &err, BWK_E_INPUT,
+		   "negative");
+	img_desc cfg;
+	img_desc *layers = NULL;
+	size_t nl = 0;
+	const char *man = "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG
+			  "\"},\"layers\":[{\"mediaType\":\"application/"
+			  "vnd.oci.image.layer.v1.tar+zstd\",\"digest\":\"" DG "\"}]}";
+	assert_int_equal(bwk_parse_oci_manifest(man, strlen(man), &cfg, &layers, &nl, &err), 0);
+	assert_int_equal(nl, 1);
+	img_desc_free(&cfg);
+	img_descs_free(layers, nl);
+	const char *foreign =
+	    "{\"schemaVersion\":2,\"config\":{\"digest\":\"" DG
+	    "\"},\"layers\":[{\"mediaType\":\"application/x-evil\",\"digest\":\"" DG "\"}]}";
+	expect_err(bwk_parse_oci_manifest(foreign, strlen(foreign), &cfg, &layers, &nl, &err), &err,
+		   BWK_E_UNSUPPORTED, "not a tar layer");
+}
+
+static void test_config(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	img_config c;
+	const char *cfg =
+	    "{\"os\":\"linux\",\"architecture\":\"amd64\",\"config\":{\"User\":\"app\","
+	    "\"Env\":[\"A=1\"],\"Cmd\":null,\"Entrypoint\":[\"/bin/sh\",\"-c\"],"
+	    "\"ExposedPorts\":{\"22/tcp\":{}},\"Labels\":{\"k\":\"v\"},"
+	    "\"Healthcheck\":{\"Test\":[\"NONE\"]}},\"rootfs\":{\"type\":\"layers\","
+	    "\"diff_ids\":[\"" DG "\"]},\"history\":[{\"created_by\":\"x\","
+	    "\"empty_layer\":true}]}";
+	assert_int_equal(bwk_parse_config(cfg, strlen(cfg), &c, &err), 0);
+	assert_string_equal(c.pub.user, "app");
+	assert_string_equal(c.pub.env[0], "A=1");
+	assert_null(c.pub.cmd[0]);
+	assert_string_equal(c.pub.entrypoint[1], "-c");
+	assert_string_equal(c.pub.exposed_ports[0], "22/tcp");
+	assert_string_equal(c.pub.label_keys[0], "k");
+	assert_string_equal(c.pub.label_values[0], "v");
+	assert_false(c.pub.has_healthcheck);
+	assert_string_equal(c.pub.diff_ids[0], DG);
+	assert_int_equal(c.pub.nhistory, 1);
+	assert_true(c.pub.history[0].empty_layer);
+	img_config_free(&c);
+	const char *bads[][2] = {
+	    {"{\"config\":{\"Env\":\"x\"},\"rootfs\":{}}", "\"Env\""},
+	    {"{\"config\":{\"Env\":[1]},\"rootfs\":{}}", "\"Env\"[0]"},
+	    {"{\"config\":{}}", "missing \"rootfs\""},
+	    {"{\"rootfs\":{\"diff_ids\":[\"md5:x\"]}}", "diff_ids[0]"},
+	    {"{\"rootfs\":{},\"history\":[{\"empty_layer\":1}]}", "empty_layer"},
+	    {"{\"config\":{\"Labels\":{\"a\":1}},\"rootfs\":{}}", "\"Labels\".\"a\""},
+	    {"[]", "not an image config"},
+	};
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		int r = bwk_parse_config(bads[i][0], strlen(bads[i][0]), &c, &err);
+		img_config_free(&c);
+		expect_err(r, &err, BWK_E_INPUT, bads[i][1]);
+	}
+}
+
+static int memfd_with(const void *p, size_t n)
+{
+	int fd = memfd_create("t", 0);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, p, n), (ssize_t)n);
+	return fd;
+}
+
+static void header(unsigned char *h, const char *name, size_t size, char type)
+{
+	memset(h, 0, 512);
+	memcpy(h, name, strlen(name));
+	memcpy(h + 100, "0000644", 8);
+	snprintf((char *)h + 124, 12, "%011zo", size);
+	h[156] = (unsigned char)type;
+	memcpy(h + 257, "ustar", 6);
+	memcpy(h + 263, "00", 2);
+	memset(h + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += h[i];
+	snprintf((char *)h + 148, 8, "%06o", sum);
+}
+
+static void test_tar_index(void **state)
+{
+	(void)state;
+	unsigned char t[512 * 8] = {0};
+	header(t, "./manifest.json", 2, '0');
+	memcpy(t + 512, "[]", 2);
+	/* GNU long name for the next member */
+	const char *ln =
+	    "blobs/sha256/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+	header(t + 1024, "././@LongLink", strlen(ln), 'L');
+	memcpy(t + 1536, ln, strlen(ln));
+	header(t + 2048, "short", 3, '0');
+	memcpy(t + 2560, "abc", 3);
+	int fd = memfd_with(t, sizeof(t));
+	tar_index idx;
+	bwk_error *err = NULL;
+	assert_int_equal(tar_index_build(fd, "t", &idx, &err), 0);
+	assert_int_equal(idx.n, 2);
+	const tar_member *m = tar_index_find(&idx, "manifest.json");
+	assert_non_null(m);
+	assert_int_equal(m->off, 512);
+	assert_int_equal(m->size, 2);
+	m = tar_index_find(&idx, ln);
+	assert_non_null(m);
+	assert_int_equal(m->size, 3);
+	tar_index_free(&idx);
+	close(fd);
+	/* a member that runs past the end of the file */
+	fd = memfd_with(t, 512 + 1);
+	expect_err(tar_index_build(fd, "t", &idx, &err), &err, BWK_E_INPUT, "truncated");
+	close(fd);
+	/* a bad checksum is not a tar */
+	t[0] ^= 1;
+	fd = memfd_with(t, sizeof(t));
+	expect_err(tar_index_build(fd, "t", &idx, &err), &err, BWK_E_INPUT, "not a tar archive");
+	close(fd);
+}
+
+static void test_decomp_multimember_and_truncation(void **state)
+{
+	(void)state;
+	/* "hello" gzip'd twice, concatenated: gzip -d gives "hellohello" */
+	static const unsigned char one[] = {0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+					    0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x86,
+					    0xa6, 0x10, 0x36, 0x05, 0x00, 0x00, 0x00};
+	unsigned char two[sizeof(one) * 2];
+	memcpy(two, one, sizeof(one));
+	memcpy(two + sizeof(one), one, sizeof(one));
+	assert_int_equal(bwk_sniff_comp(two, sizeof(two)), BWK_COMP_GZIP);
+	decomp *d = decomp_new(BWK_COMP_GZIP);
+	char out[64];
+	size_t c, p, total = 0, used = 0;
+	bwk_error *err = NULL;
+	while (used < sizeof(two) || !decomp_at_boundary(d)) {
+		assert_int_equal(decomp_run(d, two + used, sizeof(two) - used, &c, out + total,
+					    64 - total, &p, &err),
+				 0);
+		used += c;
+		total += p;
+		if (!c && !p)
+			break;
+	}
+	assert_int_equal(total, 10);
+	assert_memory_equal(out, "hellohello", 10);
+	assert_true(decomp_at_boundary(d));
+	decomp_free(d);
+	/* cut in the middle: never at a boundary */
+	d = decomp_new(BWK_COMP_GZIP);
+	decomp_run(d, one, 12, &c, out, 64, &p, &err);
+	assert_false(decomp_at_boundary(d));
+	decomp_free(d);
+	bwk_error_free(err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_path_normalise),
+	    cmocka_unit_test(test_whiteouts),
+	    cmocka_unit_test(test_visibility),
+	    cmocka_unit_test(test_docker_manifest),
+	    cmocka_unit_test(test_oci_index_and_manifest),
+	    cmocka_unit_test(test_config),
+	    cmocka_unit_test(test_tar_index),
+	    cmocka_unit_test(test_decomp_multimember_and_truncation),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
