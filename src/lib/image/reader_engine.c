@@ -120,8 +120,17 @@ static int fetch_start(engine_ctx *e, fetch *f, bwk_error **err)
  * truncated stream better than the tar reader can). */
 static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_error **err)
 {
-	if (rfd >= 0)
+	if (rfd >= 0) {
+		/* the tar reader stops at the end-of-archive blocks; take the record padding
+		 * that follows (bounded) so that the engine sees a complete transfer */
+		char buf[16384];
+		size_t drained = 0;
+		ssize_t n;
+		while (reader_ok && drained < (1u << 20) &&
+		       ((n = read(rfd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+			drained += n > 0 ? (size_t)n : 0;
 		close(rfd);
+	}
 	if (f->started)
 		pthread_join(f->th, NULL);
 	int ret = 0;
@@ -132,8 +141,9 @@ static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_er
 				    "docker:%s: the engine answered HTTP %ld: %.300s", e->name,
 				    f->status, body);
 		free(body);
-	} else if (f->rc != CURLE_OK && (reader_ok || f->rc != CURLE_WRITE_ERROR)) {
-		/* a write error means we stopped reading: our own error says why */
+	} else if (f->rc != CURLE_OK && f->rc != CURLE_WRITE_ERROR) {
+		/* a write error means we stopped reading (our own error, or a stream that did
+		 * not end after its tar): never the engine's fault */
 		ret = bwk_error_set(err, BWK_E_IO, 0,
 				    "docker:%s: cannot talk to the engine at %s: %s (is dockerd "
 				    "running? set DOCKER_HOST=unix:///path/to/docker.sock)",
