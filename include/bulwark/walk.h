@@ -83,8 +83,9 @@ typedef struct bwk_visitor {
 	 * mismatch is an error instead and this is not called. */
 	int (*integrity)(void *ctx, int layer_index, const char *what, const char *expected,
 			 const char *actual, bwk_error **err);
-	/* optional: after the last layer, for every entry path reported HIDDEN/UNKNOWN while
-	 * walking in parallel, the image module may call this to settle visibility. */
+	/* optional: called once after the last layer. Entries below the top layer are delivered
+	 * BWK_VIS_UNKNOWN (the layers above may not have been read yet); from here on
+	 * bwk_image_visibility() gives their exact visibility (docs/design/image.md). */
 	int (*walk_end)(void *ctx, bwk_error **err);
 } bwk_visitor;
 

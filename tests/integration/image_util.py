@@ -142,7 +142,7 @@ def _tar_members(members, path, outer_comp=None):
 
 
 def docker_save(path, layers, tags=("demo:latest",), config=None, oci_style=False,
-                outer_comp=None, config_bytes=None, extra_images=()):
+                outer_comp=None, config_bytes=None, extra_images=(), reverse_layers=False):
     """A `docker save` archive. Classic (Docker <= 24): <id>/layer.tar + <hex>.json; oci_style
     (Docker 25+): blobs/sha256/… plus index.json, oci-layout and manifest.json."""
     cfg = config_bytes if config_bytes is not None else config_for(layers, config=config)
@@ -157,7 +157,8 @@ def docker_save(path, layers, tags=("demo:latest",), config=None, oci_style=Fals
             lnames = [sha((l.digest + str(i)).encode()) + "/layer.tar"
                       for i, l in enumerate(lays)]
         members.append((cname, cf))
-        for n, l in zip(lnames, lays):
+        pairs = list(zip(lnames, lays))
+        for n, l in (reversed(pairs) if reverse_layers else pairs):
             members.append((n, l.blob))
         manifest.append({"Config": cname, "RepoTags": list(tg), "Layers": lnames})
     members.append(("manifest.json", json.dumps(manifest).encode()))

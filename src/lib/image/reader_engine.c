@@ -120,8 +120,17 @@ static int fetch_start(engine_ctx *e, fetch *f, bwk_error **err)
  * truncated stream better than the tar reader can). */
 static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_error **err)
 {
-	if (rfd >= 0)
+	if (rfd >= 0) {
+		/* the tar reader stops at the end-of-archive blocks; take the record padding
+		 * that follows (bounded) so that the engine sees a complete transfer */
+		char buf[16384];
+		size_t drained = 0;
+		ssize_t n;
+		while (reader_ok && drained < (1u << 20) &&
+		       ((n = read(rfd, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR)))
+			drained += n > 0 ? (size_t)n : 0;
 		close(rfd);
+	}
 	if (f->started)
 		pthread_join(f->th, NULL);
 	int ret = 0;
@@ -132,8 +141,9 @@ static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_er
 				    "docker:%s: the engine answered HTTP %ld: %.300s", e->name,
 				    f->status, body);
 		free(body);
-	} else if (f->rc != CURLE_OK && (reader_ok || f->rc != CURLE_WRITE_ERROR)) {
-		/* a write error means we stopped reading: our own error says why */
+	} else if (f->rc != CURLE_OK && f->rc != CURLE_WRITE_ERROR) {
+		/* a write error means we stopped reading (our own error, or a stream that did
+		 * not end after its tar): never the engine's fault */
 		ret = bwk_error_set(err, BWK_E_IO, 0,
 				    "docker:%s: cannot talk to the engine at %s: %s (is dockerd "
 				    "running? set DOCKER_HOST=unix:///path/to/docker.sock)",
@@ -300,15 +310,22 @@ static ssize_t pull_archive(void *ctx, void *buf, size_t len, bwk_error **err)
 	return n;
 }
 
-static ssize_t pull_fd(void *ctx, void *buf, size_t len, bwk_error **err)
+/* A spooled layer: a private read offset over a shared unlinked file. */
+typedef struct spool_reader {
+	int fd;
+	off_t off;
+} spool_reader;
+
+static ssize_t pull_spool(void *ctx, void *buf, size_t len, bwk_error **err)
 {
-	int fd = (int)(intptr_t)ctx;
+	spool_reader *sp = ctx;
 	for (;;) {
-		ssize_t n = read(fd, buf, len);
+		ssize_t n = pread(sp->fd, buf, len, sp->off);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "reading a spooled layer");
+		sp->off += n;
 		return n;
 	}
 }
@@ -346,6 +363,13 @@ static int spool(struct archive *a, bwk_error **err)
 	return fd;
 }
 
+static int run_spooled(bwk_image *img, size_t i, int fd, engine_layer_cb cb, void *ctx,
+		       bwk_error **err)
+{
+	spool_reader sp = {fd, 0};
+	return run_layer(img, i, pull_spool, &sp, cb, ctx, err);
+}
+
 int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
 			 bwk_error **err)
 {
@@ -381,28 +405,52 @@ int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void 
 		char norm[BWK_MAX_PATH + 1];
 		if (!mn || strlen(mn) > BWK_MAX_PATH || bwk_path_normalise(mn, norm) != BWK_PATH_OK)
 			continue;
-		for (size_t i = 0; i < n && r == 0; i++) {
-			if (done[i] || spooled[i] >= 0 || strcmp(img->layers[i].blob, norm) != 0)
-				continue;
-			if (ordered && i != next) {
-				spooled[i] = spool(a, err);
-				r = spooled[i] < 0 ? -1 : 0;
-			} else {
-				r = run_layer(img, i, pull_archive, a, cb, ctx, err);
-				done[i] = true;
-				next = i + 1;
-				/* layers that came early and are now due */
-				while (ordered && r == 0 && next < n && spooled[next] >= 0) {
-					r = run_layer(img, next, pull_fd,
-						      (void *)(intptr_t)spooled[next], cb, ctx,
-						      err);
-					close(spooled[next]);
-					spooled[next] = -1;
-					done[next++] = true;
-				}
+		/* Which layers does this member serve? Identical layers share one blob in
+		 * OCI-style archives, so there may be several. */
+		size_t first = n, count = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!done[i] && spooled[i] < 0 && !strcmp(img->layers[i].blob, norm)) {
+				if (first == n)
+					first = i;
+				count++;
 			}
-			/* the same blob may serve several layers; the stream is consumed now */
-			break;
+		if (!count)
+			continue;
+		if (count == 1 && (!ordered || first == next)) {
+			/* the common case: walk it straight off the stream */
+			r = run_layer(img, first, pull_archive, a, cb, ctx, err);
+			done[first] = true;
+			if (first == next)
+				next++;
+		} else {
+			int fd = spool(a, err);
+			if (fd < 0) {
+				r = -1;
+				break;
+			}
+			for (size_t i = first; i < n; i++)
+				if (!done[i] && spooled[i] < 0 &&
+				    !strcmp(img->layers[i].blob, norm))
+					spooled[i] = dup(fd);
+			close(fd);
+			/* unordered: take them now */
+			for (size_t i = first; !ordered && r == 0 && i < n; i++)
+				if (spooled[i] >= 0) {
+					r = run_spooled(img, i, spooled[i], cb, ctx, err);
+					close(spooled[i]);
+					spooled[i] = -1;
+					done[i] = true;
+				}
+		}
+		/* layers that came early and are now due */
+		while (ordered && r == 0 && next < n && (done[next] || spooled[next] >= 0)) {
+			if (!done[next]) {
+				r = run_spooled(img, next, spooled[next], cb, ctx, err);
+				close(spooled[next]);
+				spooled[next] = -1;
+				done[next] = true;
+			}
+			next++;
 		}
 	}
 	if (a)
