@@ -14,7 +14,7 @@ echo "== building the demo root filesystem in $rootfs"
 mkdir -p "$rootfs/bin" "$rootfs/etc" "$rootfs/tmp" "$rootfs/usr/local/bin" "$rootfs/srv/uploads" \
 	"$rootfs/app"
 cp /bin/busybox "$rootfs/bin/busybox"
-for a in sh ls cat echo true id; do ln -sf busybox "$rootfs/bin/$a"; done
+for a in sh ls cat echo true id grep cut tr touch; do ln -sf busybox "$rootfs/bin/$a"; done
 chmod 1777 "$rootfs/tmp"
 printf 'root:x:0:0:root:/root:/bin/sh\n' >"$rootfs/etc/passwd"
 # planted: a setuid-root copy of the shell, and an upload directory anyone can write
@@ -24,7 +24,7 @@ chmod 0777 "$rootfs/srv/uploads"
 # planted: credentials baked into the image (fake values shaped like real ones)
 cat >"$rootfs/app/.env" <<'ENV'
 DATABASE_URL=postgres://app:Xk2mP9vQ7wLz4nR8@db.internal:5432/app
-AWS_ACCESS_KEY_ID=AKIA2E0A8F3B244C9986
+AWS_ACCESS_KEY_ID=AKIAQX4BZ7TRK2MPL3VW
 AWS_SECRET_ACCESS_KEY=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
 ENV
 
@@ -86,5 +86,27 @@ if [ -e "$out/unpacked/app/.env" ]; then
 	exit 1
 fi
 echo "unpacked: $(find "$out/unpacked" | wc -l) entries, app/.env deleted as layer 2 says"
+echo
+echo "== bulwark run $out/demo-image.tar: daemonless, user namespace, seccomp, no_new_privs, read-only root"
+set +e
+"$BIN" run "$out/demo-image.tar" -- /bin/sh -c \
+	'echo "inside: uid $(id -u) as $(cat /proc/self/uid_map | tr -s " " | cut -d" " -f3) on the host"; \
+	 grep -E "^(NoNewPrivs|Seccomp|CapEff):" /proc/self/status; \
+	 touch /etc/x 2>/dev/null && echo "root fs writable!" || echo "root filesystem: read-only"'
+rc=$?
+set -e
+if [ "$rc" -ne 0 ]; then
+	echo "(bulwark run exited $rc: this machine may not allow user namespaces; see docs/run.md)"
+fi
+echo
+echo "== bulwark audit demo/compose.yaml (how containers are launched)"
+set +e
+"$BIN" audit --fail-on high demo/compose.yaml
+rc=$?
+echo "(exit status $rc)"
+echo
+echo "== bulwark audit host (this machine's kernel and settings)"
+"$BIN" audit --fail-on none host | head -25
+set -e
 echo
 echo "demo done."

@@ -353,7 +353,7 @@ static int hit_cmp(const void *a, const void *b)
 /* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
  * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
  * hit is dropped, and so is a shape rule's hit on exactly the bytes a credential-file
- * (path-scoped) rule reports. Hits go out in file order. */
+ * (path-scoped) rule of the same severity reports. Hits go out in file order. */
 static int emit(bwk_secrets_worker *w)
 {
 	const sec_rule *rules = w->s->rs.rules;
@@ -374,7 +374,12 @@ static int emit(bwk_secrets_worker *w)
 			 * rules stand in for a file that is not there, the shape rule does */
 			bool same = o->off == h->off && o->len == h->len;
 			bool opath = rules[o->rule].path_re, hpath = r->path_re;
-			if (same && (w->b->config ? hpath && !opath : opath && !hpath))
+			bwk_severity osev = rules[o->rule].meta.severity, hsev = r->meta.severity;
+			/* unless they disagree on severity: AWS_SECRET_ACCESS_KEY in a .env is
+			 * an AWS secret key (critical) as well as a .env value (high), and
+			 * hiding the critical reading would understate the leak */
+			if (same && osev == hsev &&
+			    (w->b->config ? hpath && !opath : opath && !hpath))
 				drop = true;
 			else if (is_generic(r))
 				drop = o->off < h->off + h->len && h->off < o->off + o->len;
