@@ -5,7 +5,7 @@ _bulwark() {
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "scan audit run unpack help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "scan audit run unpack inspect help --help --version" -- "$cur"))
 		return
 	fi
 	case "$prev" in
@@ -14,7 +14,7 @@ _bulwark() {
 	-o|--output|--ignore-file|--rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	help) COMPREPLY=($(compgen -W "scan audit run unpack" -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect" -- "$cur")) ;;
 	audit) COMPREPLY=($(compgen -W "host daemon containers --format --output --fail-on --ignore-file --quiet --verbose --all" -- "$cur") $(compgen -f -- "$cur")) ;;
 	*) if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--format --output --fail-on --ignore-file --quiet --verbose --threads --rules --help" -- "$cur"))
