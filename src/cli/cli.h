@@ -25,6 +25,11 @@ const cli_cmd *cli_find(const char *name);
 
 /* One line on stderr, "bulwark: …", then "usage" lines; returns EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for what getopt_long returned: ':' (an option without its value) or
+ * anything else (an unknown option). Returns EXIT_USAGE. */
+int cli_bad_option(const cli_cmd *cmd, int opt, char **argv);
+/* --threads N: 1 to 256. Returns 0, or EXIT_USAGE after printing the usage error. */
+int cli_parse_threads(const cli_cmd *cmd, const char *arg, unsigned *out);
 /* Print an error chain once and return the exit code for it. */
 int cli_fail(bwk_error *err, int code);
 

@@ -152,10 +152,8 @@ int cmd_audit(int argc, char **argv)
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;
-		case ':':
-			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv);
 		}
 	}
 	if (optind == argc)

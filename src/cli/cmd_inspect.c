@@ -43,25 +43,18 @@ int cmd_inspect(int argc, char **argv)
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
 		switch (opt) {
-		case 'j': {
-			char *end = NULL;
-			long n = strtol(optarg, &end, 10);
-			if (!*optarg || *end || n < 1 || n > 256)
-				return cli_usage_error(cmd,
-						       "--threads takes a number from 1 to 256");
-			io.threads = (unsigned)n;
+		case 'j':
+			if (cli_parse_threads(cmd, optarg, &io.threads))
+				return EXIT_USAGE;
 			break;
-		}
 		case 0x302:
 			io.platform = optarg;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;
-		case ':':
-			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv);
 		}
 	}
 	if (argc - optind != 1)

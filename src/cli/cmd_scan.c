@@ -44,25 +44,18 @@ int cmd_scan(int argc, char **argv)
 		if (r > 0)
 			continue;
 		switch (opt) {
-		case 'j': {
-			char *end = NULL;
-			long n = strtol(optarg, &end, 10);
-			if (!*optarg || *end || n < 1 || n > 256)
-				return cli_usage_error(cmd,
-						       "--threads takes a number from 1 to 256");
-			so.threads = (unsigned)n;
+		case 'j':
+			if (cli_parse_threads(cmd, optarg, &so.threads))
+				return EXIT_USAGE;
 			break;
-		}
 		case 0x200:
 			so.rules_file = optarg;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;
-		case ':':
-			return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(cmd, opt, argv);
 		}
 	}
 	if (optind != argc - 1)

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -74,4 +75,21 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 	if (bwk_report_write(f, &o, r->output, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	return bwk_findings_fail(f, r->fail_on) ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
+int cli_bad_option(const cli_cmd *cmd, int opt, char **argv)
+{
+	if (opt == ':')
+		return cli_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
+	return cli_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+}
+
+int cli_parse_threads(const cli_cmd *cmd, const char *arg, unsigned *out)
+{
+	char *end = NULL;
+	long n = strtol(arg, &end, 10);
+	if (!*arg || *end || n < 1 || n > 256)
+		return cli_usage_error(cmd, "--threads takes a number from 1 to 256");
+	*out = (unsigned)n;
+	return 0;
 }

@@ -108,6 +108,16 @@ typedef struct workload {
 
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
 void aud_wl_free(workload *w);
+static inline void aud_wl_freep(workload **w)
+{
+	aud_wl_free(*w);
+}
+#define cleanup_workload __attribute__((cleanup(aud_wl_freep)))
+/* A bind in Docker's "SRC:DST[:OPTS]" form (HostConfig.Binds, compose short syntax): OPTS
+ * may hold ro and a propagation mode. SRC is a host path when it starts with '/' (or, with
+ * `relative_paths`, '.', '~' or '$' as compose allows); otherwise it is a named volume. A spec
+ * without ':' is an anonymous volume and adds nothing. */
+void aud_wl_add_bind_spec(workload *w, const char *spec, bool relative_paths, const char *key);
 void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		      const char *propagation, bool hostpath, const char *key);
@@ -153,6 +163,8 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err);
 
 /* json helpers */
 const char *aud_js_str(const json_t *o, const char *k);
+/* o[k] == "host" (network_mode, PidMode …) */
+bool aud_js_is_host(const json_t *o, const char *k);
 bool aud_js_true(const json_t *o, const char *k);
 tri aud_js_tri(const json_t *o, const char *k);
 /* number or numeric string; false if absent/other */

@@ -8,43 +8,6 @@
 #include "core/cleanup.h"
 #include "core/yaml_tree.h"
 
-static void wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-
-static bool is_host(const json_t *svc, const char *k)
-{
-	const char *v = aud_js_str(svc, k);
-	return v && !strcmp(v, "host");
-}
-
-/* Short volume syntax: "SRC:DST[:MODE]" (SRC a path or a named volume) or just "DST". */
-static void short_volume(workload *w, const char *spec, const char *key)
-{
-	cleanup_free char *s = xstrdup(spec);
-	char *dst = strchr(s, ':');
-	if (!dst)
-		return;
-	*dst++ = 0;
-	char *mode = strchr(dst, ':');
-	if (mode)
-		*mode++ = 0;
-	bool rw = true;
-	const char *prop = NULL;
-	if (mode) {
-		char *save = NULL;
-		for (char *o = strtok_r(mode, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-			if (!strcmp(o, "ro"))
-				rw = false;
-			else if (strstr(o, "shared") || strstr(o, "slave") || strstr(o, "private"))
-				prop = o;
-		}
-	}
-	bool path = s[0] == '/' || s[0] == '.' || s[0] == '~' || s[0] == '$';
-	aud_wl_add_mount(w, path ? s : NULL, dst, rw, prop, false, key);
-}
-
 static void long_volume(workload *w, const json_t *v, const char *key)
 {
 	const char *type = aud_js_str(v, "type");
@@ -104,8 +67,7 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 	}
 	cleanup_free char *key = xasprintf("services.%s", name);
 	unsigned line = r->doc ? bwk_yaml_node_line(r->doc, svc) : 0;
-	__attribute__((cleanup(wl_freep))) workload *w =
-	    aud_wl_new(BWK_WL_COMPOSE, name, key, line ? line : r->line);
+	cleanup_workload workload *w = aud_wl_new(BWK_WL_COMPOSE, name, key, line ? line : r->line);
 	w->privileged = aud_js_true(svc, "privileged");
 	size_t i;
 	const json_t *v;
@@ -119,16 +81,16 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 		cleanup_free char *k = xasprintf("%s.cap_drop[%zu]", key, i);
 		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
 	}
-	w->host_net = is_host(svc, "network_mode");
-	w->host_pid = is_host(svc, "pid");
-	w->host_ipc = is_host(svc, "ipc");
-	w->host_uts = is_host(svc, "uts");
-	w->host_userns = is_host(svc, "userns_mode");
+	w->host_net = aud_js_is_host(svc, "network_mode");
+	w->host_pid = aud_js_is_host(svc, "pid");
+	w->host_ipc = aud_js_is_host(svc, "ipc");
+	w->host_uts = aud_js_is_host(svc, "uts");
+	w->host_userns = aud_js_is_host(svc, "userns_mode");
 	json_array_foreach(json_object_get(svc, "volumes"), i, v)
 	{
 		cleanup_free char *k = xasprintf("%s.volumes[%zu]", key, i);
 		if (json_is_string(v))
-			short_volume(w, json_string_value(v), k);
+			aud_wl_add_bind_spec(w, json_string_value(v), true, k);
 		else if (json_is_object(v))
 			long_volume(w, v, k);
 	}

@@ -7,43 +7,6 @@
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
 
-static void wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-
-static bool mode_is_host(const json_t *hc, const char *k)
-{
-	const char *v = aud_js_str(hc, k);
-	return v && !strcmp(v, "host");
-}
-
-/* "src:dst[:opts]" from HostConfig.Binds */
-static void add_bind(workload *w, const char *bind, const char *key)
-{
-	cleanup_free char *s = xstrdup(bind);
-	char *dst = strchr(s, ':');
-	if (!dst)
-		return; /* an anonymous volume */
-	*dst++ = 0;
-	char *opts = strchr(dst, ':');
-	if (opts)
-		*opts++ = 0;
-	bool rw = true;
-	const char *prop = NULL;
-	if (opts) {
-		char *save = NULL;
-		for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-			if (!strcmp(o, "ro"))
-				rw = false;
-			else if (strstr(o, "shared") || strstr(o, "slave") || strstr(o, "private"))
-				prop = o;
-		}
-	}
-	/* a source without a slash is a named volume, not a host path */
-	aud_wl_add_mount(w, s[0] == '/' ? s : NULL, dst, rw, prop, false, key);
-}
-
 static void read_mounts(workload *w, const json_t *c, const json_t *hc, const char *key)
 {
 	const json_t *mounts = json_object_get(c, "Mounts");
@@ -69,7 +32,7 @@ static void read_mounts(workload *w, const json_t *c, const json_t *hc, const ch
 		if (!json_is_string(m))
 			continue;
 		cleanup_free char *k = xasprintf("%sHostConfig.Binds[%zu]", key, i);
-		add_bind(w, json_string_value(m), k);
+		aud_wl_add_bind_spec(w, json_string_value(m), false, k);
 	}
 	mounts = json_object_get(hc, "Mounts");
 	json_array_foreach(mounts, i, m)
@@ -124,7 +87,7 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 	if (!name || !*name)
 		name = aud_js_str(c, "Id");
 	cleanup_free char *prefix = *key ? xasprintf("%s.", key) : xstrdup("");
-	__attribute__((cleanup(wl_freep))) workload *w =
+	cleanup_workload workload *w =
 	    aud_wl_new(BWK_WL_INSPECT, name ? name : "container", *key ? key : name, r->line);
 
 	w->privileged = aud_js_true(hc, "Privileged");
@@ -140,11 +103,11 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 		cleanup_free char *k = xasprintf("%sHostConfig.CapDrop[%zu]", prefix, i);
 		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
 	}
-	w->host_net = mode_is_host(hc, "NetworkMode");
-	w->host_pid = mode_is_host(hc, "PidMode");
-	w->host_ipc = mode_is_host(hc, "IpcMode");
-	w->host_uts = mode_is_host(hc, "UTSMode");
-	w->host_userns = mode_is_host(hc, "UsernsMode");
+	w->host_net = aud_js_is_host(hc, "NetworkMode");
+	w->host_pid = aud_js_is_host(hc, "PidMode");
+	w->host_ipc = aud_js_is_host(hc, "IpcMode");
+	w->host_uts = aud_js_is_host(hc, "UTSMode");
+	w->host_userns = aud_js_is_host(hc, "UsernsMode");
 	read_mounts(w, c, hc, prefix);
 	json_array_foreach(json_object_get(hc, "Devices"), i, v)
 	{

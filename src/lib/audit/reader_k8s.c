@@ -9,11 +9,6 @@
 #include "core/cleanup.h"
 #include "core/yaml_tree.h"
 
-static void wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-
 /* Kubernetes quantity: "512Mi", "1G", "500m", "2", 1.5 -> value in base units */
 static double quantity(const json_t *v)
 {
@@ -130,8 +125,7 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 	const char *cname = aud_js_str(cont, "name");
 	cleanup_free char *name = xasprintf("%s:%s", wname, cname ? cname : "?");
 	unsigned line = r->doc ? bwk_yaml_node_line(r->doc, cont) : 0;
-	__attribute__((cleanup(wl_freep))) workload *w =
-	    aud_wl_new(BWK_WL_K8S, name, ckey, line ? line : r->line);
+	cleanup_workload workload *w = aud_wl_new(BWK_WL_K8S, name, ckey, line ? line : r->line);
 	const json_t *psc = json_object_get(pod, "securityContext");
 	const json_t *sc = json_object_get(cont, "securityContext");
 	const json_t *ann = json_object_get(meta, "annotations");

@@ -8,11 +8,6 @@
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
 
-static void wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-
 /* Docker's default set: a config holding more than this added capabilities. */
 static const char *const default_caps[] = {
     "CHOWN",  "DAC_OVERRIDE", "FSETID",	 "FOWNER",	     "MKNOD",	   "NET_RAW", "SETGID",
@@ -40,8 +35,7 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 	if (!json_is_object(root) || !aud_js_str(root, "ociVersion"))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "%s: no ociVersion: not an OCI runtime config", r->name);
-	__attribute__((cleanup(wl_freep))) workload *w =
-	    aud_wl_new(BWK_WL_OCI, "config.json", "", r->line);
+	cleanup_workload workload *w = aud_wl_new(BWK_WL_OCI, "config.json", "", r->line);
 
 	/* capabilities: the bounding set caps everything the process can ever hold */
 	const json_t *caps = json_object_get(proc, "capabilities");

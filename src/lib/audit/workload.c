@@ -188,6 +188,12 @@ const char *aud_js_str(const json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+bool aud_js_is_host(const json_t *o, const char *k)
+{
+	const char *v = aud_js_str(o, k);
+	return v && !strcmp(v, "host");
+}
+
 bool aud_js_true(const json_t *o, const char *k)
 {
 	const json_t *v = json_object_get(o, k);
@@ -344,4 +350,29 @@ int64_t aud_wl_parse_size(const json_t *v)
 		return 0;
 	}
 	return (int64_t)(d * mul);
+}
+
+void aud_wl_add_bind_spec(workload *w, const char *spec, bool relative_paths, const char *key)
+{
+	cleanup_free char *s = xstrdup(spec);
+	char *dst = strchr(s, ':');
+	if (!dst)
+		return;
+	*dst++ = 0;
+	char *opts = strchr(dst, ':');
+	if (opts)
+		*opts++ = 0;
+	bool rw = true;
+	const char *prop = NULL;
+	if (opts) {
+		char *save = NULL;
+		for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(o, "ro"))
+				rw = false;
+			else if (strstr(o, "shared") || strstr(o, "slave") || strstr(o, "private"))
+				prop = o;
+		}
+	}
+	bool path = s[0] == '/' || (relative_paths && (s[0] == '.' || s[0] == '~' || s[0] == '$'));
+	aud_wl_add_mount(w, path ? s : NULL, dst, rw, prop, false, key);
 }
