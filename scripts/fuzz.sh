@@ -16,12 +16,16 @@ for bin in "$dir"/fuzz_*; do
 	if [ -d "$top/tests/fuzz/corpus/$name" ]; then
 		cp -r "$top/tests/fuzz/corpus/$name/." "$work/$name/"
 	fi
+	# FUZZ_SEED (set by make test) makes the short CI runs repeatable: the same mutations each
+	# time, so CI is a regression gate and `make fuzz` (random seeds, longer) explores.
+	seed=""
+	[ -n "${FUZZ_SEED:-}" ] && seed="-seed=$FUZZ_SEED"
 	dict=""
 	[ -f "$top/tests/fuzz/$name.dict" ] && dict="-dict=$top/tests/fuzz/$name.dict"
 	printf '%s: ' "$name"
 	# shellcheck disable=SC2086
 	if ! "$bin" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
-		-artifact_prefix="$work/" $dict "$work/$name" >"$work/$name.log" 2>&1; then
+		-artifact_prefix="$work/" $seed $dict "$work/$name" >"$work/$name.log" 2>&1; then
 		echo "FAILED"
 		tail -50 "$work/$name.log"
 		mkdir -p "$top/tests/fuzz/artifacts"

@@ -16,5 +16,5 @@ BULWARK="$top/$BUILD/asan/bulwark" BWK_BUILD="$top/$BUILD/asan" \
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
 echo "== fuzz targets (${FUZZ_SECONDS:-5}s each)"
-scripts/fuzz.sh "$BUILD/fuzz" "${FUZZ_SECONDS:-5}"
+FUZZ_SEED=${FUZZ_SEED:-1} scripts/fuzz.sh "$BUILD/fuzz" "${FUZZ_SECONDS:-5}"
 echo "== all tests passed"

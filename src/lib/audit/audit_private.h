@@ -169,6 +169,9 @@ bool aud_js_true(const json_t *o, const char *k);
 tri aud_js_tri(const json_t *o, const char *k);
 /* number or numeric string; false if absent/other */
 bool aud_js_num(const json_t *o, const char *k, double *out);
+/* A number from a hostile document as int64: NaN is 0 and out-of-range values saturate, since
+ * converting them with a cast is undefined behaviour. */
+int64_t aud_i64(double d);
 const json_t *aud_js_path(const json_t *o, const char *dotted);
 
 /* ---- CVE tables (data/kernel-cves.yaml, data/engine-cves.yaml) ---- */

@@ -122,7 +122,7 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 		w->mem_limit = aud_wl_parse_size(json_object_get(limits, "memory"));
 	double d;
 	if (aud_js_num(svc, "pids_limit", &d) || aud_js_num(limits, "pids", &d))
-		w->pids_limit = (int64_t)d;
+		w->pids_limit = aud_i64(d);
 	if (aud_js_num(svc, "cpus", &d) || aud_js_num(limits, "cpus", &d))
 		w->cpu_limit = d;
 	else if (aud_js_num(svc, "cpu_quota", &d) && d > 0)
@@ -153,7 +153,7 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 		if (cond && strcmp(cond, "none")) {
 			w->restart = xstrdup(!strcmp(cond, "any") ? "always" : cond);
 			if (aud_js_num(rp, "max_attempts", &d))
-				w->restart_max = (int64_t)d;
+				w->restart_max = aud_i64(d);
 		}
 	}
 	const json_t *env = json_object_get(svc, "environment");

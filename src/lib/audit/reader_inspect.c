@@ -131,9 +131,9 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 	w->ro_rootfs = aud_js_true(hc, "ReadonlyRootfs") ? TRI_TRUE : TRI_FALSE;
 	double d;
 	if (aud_js_num(hc, "Memory", &d))
-		w->mem_limit = (int64_t)d;
+		w->mem_limit = aud_i64(d);
 	if (aud_js_num(hc, "PidsLimit", &d))
-		w->pids_limit = (int64_t)d;
+		w->pids_limit = aud_i64(d);
 	if (aud_js_num(hc, "NanoCpus", &d) && d > 0)
 		w->cpu_limit = d / 1e9;
 	double q, p = 100000;
@@ -147,7 +147,7 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 	if (rn && *rn && strcmp(rn, "no")) {
 		w->restart = xstrdup(rn);
 		if (aud_js_num(rp, "MaximumRetryCount", &d))
-			w->restart_max = (int64_t)d;
+			w->restart_max = aud_i64(d);
 	}
 	json_array_foreach(json_object_get(cfg, "Env"), i, v)
 	{

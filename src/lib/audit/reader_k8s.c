@@ -185,14 +185,14 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 		w->no_new_privs = TRI_TRUE;
 	double d;
 	if (aud_js_num(sc, "runAsUser", &d) || aud_js_num(psc, "runAsUser", &d))
-		w->uid = (int64_t)d;
+		w->uid = aud_i64(d);
 	w->run_as_non_root = aud_js_tri(sc, "runAsNonRoot");
 	if (w->run_as_non_root == TRI_UNSET)
 		w->run_as_non_root = aud_js_tri(psc, "runAsNonRoot");
 	w->ro_rootfs = aud_js_tri(sc, "readOnlyRootFilesystem");
 
 	const json_t *limits = aud_js_path(cont, "resources.limits");
-	w->mem_limit = (int64_t)quantity(json_object_get(limits, "memory"));
+	w->mem_limit = aud_i64(quantity(json_object_get(limits, "memory")));
 	w->cpu_limit = quantity(json_object_get(limits, "cpu"));
 
 	json_array_foreach(json_object_get(cont, "ports"), i, v)
@@ -201,7 +201,10 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 		aud_js_num(v, "containerPort", &cp);
 		aud_js_num(v, "hostPort", &hp);
 		cleanup_free char *k = xasprintf("%s.ports[%zu]", ckey, i);
-		aud_wl_add_port(w, aud_js_str(v, "hostIP"), (unsigned)hp, (unsigned)cp, k);
+		/* out-of-range numbers are not ports (and casting them would be UB) */
+		aud_wl_add_port(w, aud_js_str(v, "hostIP"),
+				hp >= 0 && hp <= 65535 ? (unsigned)hp : 0,
+				cp >= 0 && cp <= 65535 ? (unsigned)cp : 0, k);
 	}
 	json_array_foreach(json_object_get(cont, "env"), i, v)
 	{

@@ -124,7 +124,7 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 	double d;
 	const json_t *user = json_object_get(proc, "user");
 	if (aud_js_num(user, "uid", &d)) {
-		w->uid = (int64_t)d;
+		w->uid = aud_i64(d);
 		w->user = xasprintf("%lld", (long long)d);
 	} else {
 		w->uid = 0; /* the runtime default is uid 0 */
@@ -134,9 +134,9 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 	    aud_js_true(json_object_get(root, "root"), "readonly") ? TRI_TRUE : TRI_FALSE;
 	const json_t *res = json_object_get(linux_, "resources");
 	if (aud_js_num(json_object_get(res, "memory"), "limit", &d) && d > 0)
-		w->mem_limit = (int64_t)d;
+		w->mem_limit = aud_i64(d);
 	if (aud_js_num(json_object_get(res, "pids"), "limit", &d) && d > 0)
-		w->pids_limit = (int64_t)d;
+		w->pids_limit = aud_i64(d);
 	const json_t *cpu = json_object_get(res, "cpu");
 	double q, p = 100000;
 	if (aud_js_num(cpu, "quota", &q) && q > 0) {

@@ -217,6 +217,17 @@ tri aud_js_tri(const json_t *o, const char *k)
 	return TRI_UNSET;
 }
 
+int64_t aud_i64(double d)
+{
+	if (d != d)
+		return 0;
+	if (d >= 9223372036854775807.0)
+		return INT64_MAX;
+	if (d <= -9223372036854775808.0)
+		return INT64_MIN;
+	return (int64_t)d;
+}
+
 bool aud_js_num(const json_t *o, const char *k, double *out)
 {
 	const json_t *v = json_object_get(o, k);
@@ -321,7 +332,7 @@ int64_t aud_wl_parse_size(const json_t *v)
 	if (json_is_integer(v))
 		return json_integer_value(v);
 	if (json_is_real(v))
-		return (int64_t)json_real_value(v);
+		return aud_i64(json_real_value(v));
 	if (!json_is_string(v))
 		return 0;
 	const char *s = json_string_value(v);
@@ -349,7 +360,7 @@ int64_t aud_wl_parse_size(const json_t *v)
 	default:
 		return 0;
 	}
-	return (int64_t)(d * mul);
+	return aud_i64(d * mul);
 }
 
 void aud_wl_add_bind_spec(workload *w, const char *spec, bool relative_paths, const char *key)
