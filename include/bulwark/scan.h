@@ -18,6 +18,7 @@ typedef struct bwk_scan_opts {
 	unsigned threads;	/* workers for parallel layer walks; 0 = number of CPUs */
 	bool quiet;		/* no progress on stderr */
 	const char *rules_file; /* optional user rules YAML (docs/rules-secrets.md) */
+	const char *platform;	/* "os/arch[/variant]" from a multi-platform index; NULL: host's */
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;

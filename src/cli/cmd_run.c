@@ -62,6 +62,8 @@ const char cmd_run_usage[] =
     "      --fail-on SEV       critical, high, medium, low, info or none\n"
     "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
     "                          /var/lib/bulwark)\n"
+    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
+    "                          (default: the host's)\n"
     "other:\n"
     "  -q, --quiet             no warnings\n"
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
@@ -261,6 +263,7 @@ enum {
 	OPT_SCAN,
 	OPT_FAIL_ON,
 	OPT_CACHE,
+	OPT_PLATFORM,
 };
 
 static const struct option run_options[] = {
@@ -292,6 +295,7 @@ static const struct option run_options[] = {
     {"scan", no_argument, NULL, OPT_SCAN},
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"cache", required_argument, NULL, OPT_CACHE},
+    {"platform", required_argument, NULL, OPT_PLATFORM},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -307,6 +311,7 @@ typedef struct run_opts {
 	bool scan;
 	bwk_severity fail_on;
 	const char *cache;
+	const char *platform;
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
 	bwk_image *img;
@@ -447,6 +452,9 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		case OPT_CACHE:
 			o->cache = optarg;
 			break;
+		case OPT_PLATFORM:
+			o->platform = optarg;
+			break;
 		case 'q':
 			s->quiet = true;
 			break;
@@ -520,7 +528,7 @@ static int scan_gate(const run_opts *o, const char *ref)
 {
 	cleanup_error bwk_error *err = NULL;
 	bwk_findings *f = bwk_findings_new();
-	bwk_scan_opts so = {.target = ref, .quiet = true};
+	bwk_scan_opts so = {.target = ref, .quiet = true, .platform = o->platform};
 	int r = bwk_scan_target(ref, &so, f, &err);
 	if (r < 0) {
 		bwk_findings_free(f);
@@ -577,7 +585,7 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	if (rootfs) {
 		s->rootfs = rootfs;
 	} else {
-		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .platform = o->platform};
 		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 		bwk_unpack_opts uo = {.quiet = s->quiet};

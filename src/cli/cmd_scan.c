@@ -17,6 +17,8 @@ const char cmd_scan_usage[] =
     "options:\n" CLI_REPORT_HELP
     "  -j, --threads N         worker threads (default: number of CPUs)\n"
     "      --rules FILE        extra rules, disabled rules and allowlists (YAML)\n"
+    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
+    "                          (default: the host's)\n"
     "  -h, --help              show this help\n"
     "\n"
     "examples:\n"
@@ -29,6 +31,7 @@ int cmd_scan(int argc, char **argv)
 	static const struct option longopts[] = {CLI_REPORT_OPTIONS,
 						 {"threads", required_argument, NULL, 'j'},
 						 {"rules", required_argument, NULL, 0x200},
+						 {"platform", required_argument, NULL, 0x201},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
@@ -50,6 +53,9 @@ int cmd_scan(int argc, char **argv)
 			break;
 		case 0x200:
 			so.rules_file = optarg;
+			break;
+		case 0x201:
+			so.platform = optarg;
 			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
