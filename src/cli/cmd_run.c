@@ -468,19 +468,6 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	return 0;
 }
 
-static void warn(const run_opts *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(const run_opts *o, const char *fmt, ...)
-{
-	if (o->spec.quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bulwark: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 /* One line per relaxed default, so nothing is given up silently. */
 static void warn_relaxed(const run_opts *o)
 {
@@ -488,28 +475,32 @@ static void warn_relaxed(const run_opts *o)
 	uint64_t extra = s->caps & ~bwk_sandbox_default_caps();
 	for (int c = 0; c < 64; c++)
 		if (extra & (1ull << c))
-			warn(o,
-			     "--cap-add %s: the container gains a capability bulwark withholds "
-			     "by default",
-			     bwk_cap_name(c) ? bwk_cap_name(c) : "?");
+			bwk_warn(o->spec.quiet,
+				 "--cap-add %s: the container gains a capability bulwark withholds "
+				 "by default",
+				 bwk_cap_name(c) ? bwk_cap_name(c) : "?");
 	if (s->read_write)
-		warn(o, "--read-write: the root filesystem is writable (changes are discarded at "
-			"exit)");
+		bwk_warn(o->spec.quiet,
+			 "--read-write: the root filesystem is writable (changes are discarded at "
+			 "exit)");
 	if (s->memory == BWK_UNLIMITED)
-		warn(o, "--memory unlimited: a memory hog can exhaust the host");
+		bwk_warn(o->spec.quiet, "--memory unlimited: a memory hog can exhaust the host");
 	if (s->pids == BWK_UNLIMITED)
-		warn(o, "--pids unlimited: a fork bomb can exhaust the host");
+		bwk_warn(o->spec.quiet, "--pids unlimited: a fork bomb can exhaust the host");
 	if (s->net == BWK_NET_SLIRP)
-		warn(o,
-		     "--net slirp: the container can open connections to other hosts (not to this "
-		     "host's 127.0.0.1)");
+		bwk_warn(
+		    o->spec.quiet,
+		    "--net slirp: the container can open connections to other hosts (not to this "
+		    "host's 127.0.0.1)");
 	for (size_t i = 0; i < s->nports; i++)
 		if (s->ports[i].host_addr[0] && strcmp(s->ports[i].host_addr, "127.0.0.1"))
-			warn(o, "--publish %s:%u: reachable from other hosts, not only 127.0.0.1",
-			     s->ports[i].host_addr, s->ports[i].host_port);
+			bwk_warn(o->spec.quiet,
+				 "--publish %s:%u: reachable from other hosts, not only 127.0.0.1",
+				 s->ports[i].host_addr, s->ports[i].host_port);
 	if (s->no_init)
-		warn(o, "--no-init: zombies are not reaped and signals without a handler are "
-			"ignored by pid 1");
+		bwk_warn(o->spec.quiet,
+			 "--no-init: zombies are not reaped and signals without a handler are "
+			 "ignored by pid 1");
 }
 
 /* A plain root filesystem directory (not an OCI layout or an unpacked docker-save). */

@@ -119,6 +119,8 @@ static inline void aud_wl_freep(workload **w)
  * without ':' is an anonymous volume and adds nothing. */
 void aud_wl_add_bind_spec(workload *w, const char *spec, bool relative_paths, const char *key);
 void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key);
+/* Every string of the JSON array `caps` (not an array: nothing), keyed "<key>[i]". */
+void aud_wl_add_caps(wl_str **v, size_t *n, const json_t *caps, const char *key);
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		      const char *propagation, bool hostpath, const char *key);
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,

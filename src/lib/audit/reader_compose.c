@@ -71,16 +71,10 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 	w->privileged = aud_js_true(svc, "privileged");
 	size_t i;
 	const json_t *v;
-	json_array_foreach(json_object_get(svc, "cap_add"), i, v)
-	{
-		cleanup_free char *k = xasprintf("%s.cap_add[%zu]", key, i);
-		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
-	}
-	json_array_foreach(json_object_get(svc, "cap_drop"), i, v)
-	{
-		cleanup_free char *k = xasprintf("%s.cap_drop[%zu]", key, i);
-		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
-	}
+	cleanup_free char *kadd = xasprintf("%s.cap_add", key);
+	cleanup_free char *kdrop = xasprintf("%s.cap_drop", key);
+	aud_wl_add_caps(&w->cap_add, &w->ncap_add, json_object_get(svc, "cap_add"), kadd);
+	aud_wl_add_caps(&w->cap_drop, &w->ncap_drop, json_object_get(svc, "cap_drop"), kdrop);
 	w->host_net = aud_js_is_host(svc, "network_mode");
 	w->host_pid = aud_js_is_host(svc, "pid");
 	w->host_ipc = aud_js_is_host(svc, "ipc");

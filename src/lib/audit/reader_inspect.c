@@ -93,16 +93,10 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 	w->privileged = aud_js_true(hc, "Privileged");
 	size_t i;
 	const json_t *v;
-	json_array_foreach(json_object_get(hc, "CapAdd"), i, v)
-	{
-		cleanup_free char *k = xasprintf("%sHostConfig.CapAdd[%zu]", prefix, i);
-		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
-	}
-	json_array_foreach(json_object_get(hc, "CapDrop"), i, v)
-	{
-		cleanup_free char *k = xasprintf("%sHostConfig.CapDrop[%zu]", prefix, i);
-		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
-	}
+	cleanup_free char *kadd = xasprintf("%sHostConfig.CapAdd", prefix);
+	cleanup_free char *kdrop = xasprintf("%sHostConfig.CapDrop", prefix);
+	aud_wl_add_caps(&w->cap_add, &w->ncap_add, json_object_get(hc, "CapAdd"), kadd);
+	aud_wl_add_caps(&w->cap_drop, &w->ncap_drop, json_object_get(hc, "CapDrop"), kdrop);
 	w->host_net = aud_js_is_host(hc, "NetworkMode");
 	w->host_pid = aud_js_is_host(hc, "PidMode");
 	w->host_ipc = aud_js_is_host(hc, "IpcMode");

@@ -134,18 +134,10 @@ static int read_container(reader_ctx *r, const json_t *pod, const json_t *meta, 
 	const json_t *caps = json_object_get(sc, "capabilities");
 	size_t i;
 	const json_t *v;
-	json_array_foreach(json_object_get(caps, "add"), i, v)
-	{
-		cleanup_free char *k =
-		    xasprintf("%s.securityContext.capabilities.add[%zu]", ckey, i);
-		aud_wl_add_cap(&w->cap_add, &w->ncap_add, json_string_value(v), k);
-	}
-	json_array_foreach(json_object_get(caps, "drop"), i, v)
-	{
-		cleanup_free char *k =
-		    xasprintf("%s.securityContext.capabilities.drop[%zu]", ckey, i);
-		aud_wl_add_cap(&w->cap_drop, &w->ncap_drop, json_string_value(v), k);
-	}
+	cleanup_free char *kadd = xasprintf("%s.securityContext.capabilities.add", ckey);
+	cleanup_free char *kdrop = xasprintf("%s.securityContext.capabilities.drop", ckey);
+	aud_wl_add_caps(&w->cap_add, &w->ncap_add, json_object_get(caps, "add"), kadd);
+	aud_wl_add_caps(&w->cap_drop, &w->ncap_drop, json_object_get(caps, "drop"), kdrop);
 	w->host_pid = aud_js_true(pod, "hostPID");
 	w->host_ipc = aud_js_true(pod, "hostIPC");
 	w->host_net = aud_js_true(pod, "hostNetwork");

@@ -119,6 +119,17 @@ void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 	e->key = xstrdup(key);
 }
 
+void aud_wl_add_caps(wl_str **v, size_t *n, const json_t *caps, const char *key)
+{
+	size_t i;
+	const json_t *c;
+	json_array_foreach(caps, i, c)
+	{
+		cleanup_free char *k = xasprintf("%s[%zu]", key, i);
+		aud_wl_add_cap(v, n, json_string_value(c), k);
+	}
+}
+
 bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap)
 {
 	for (size_t i = 0; i < n; i++)

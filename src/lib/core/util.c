@@ -356,3 +356,15 @@ double bwk_entropy(const void *data, size_t len)
 	}
 	return h;
 }
+
+void bwk_warn(bool quiet, const char *fmt, ...)
+{
+	if (quiet)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bulwark: warning: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+}

@@ -55,6 +55,10 @@ int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 /* Parse a size like "512m", "1g", "100k", "4096" into bytes. */
 int bwk_parse_size(const char *s, uint64_t *out);
 
+/* One "bulwark: warning: …" line on stderr unless `quiet`: every relaxed default, stripped
+ * bit or skipped entry is said once, never silently. */
+void bwk_warn(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* True if s ends with suffix. */
 bool bwk_str_endswith(const char *s, const char *suffix);
 

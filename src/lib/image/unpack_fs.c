@@ -97,19 +97,6 @@ void fs_writer_layer_begin(fs_writer *w)
 	drop_parent(w);
 }
 
-static void warn(const fs_writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void warn(const fs_writer *w, const char *fmt, ...)
-{
-	if (w->opts->quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bulwark: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 /* Open directory `dir` (normalised, "" = root) beneath the root, creating missing components
  * when `create`. Returns an fd (the caller must not close rootfd), -1 with errno ENOENT when
  * absent and !create, or -1 with an error set. */
@@ -377,8 +364,9 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 	mode_t mode = e->mode & 07777;
 	if ((mode & 06000) && !w->opts->keep_setuid &&
 	    (e->type == BWK_ENTRY_FILE || e->type == BWK_ENTRY_HARDLINK)) {
-		warn(w, "%s: removed the setuid/setgid bits (mode %04o; --keep-setuid keeps them)",
-		     le->path, mode);
+		bwk_warn(w->opts->quiet,
+			 "%s: removed the setuid/setgid bits (mode %04o; --keep-setuid keeps them)",
+			 le->path, mode);
 		mode &= ~(mode_t)06000;
 	}
 	vis_table_add(&w->created, le->path, VIS_PRESENT);
@@ -453,8 +441,9 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 	case BWK_ENTRY_CHAR:
 	case BWK_ENTRY_BLOCK:
 		if (!(w->opts->devices && w->is_root)) {
-			warn(w, "%s: skipped a device node (%u:%u; --devices as root creates it)",
-			     le->path, le->devmajor, le->devminor);
+			bwk_warn(w->opts->quiet,
+				 "%s: skipped a device node (%u:%u; --devices as root creates it)",
+				 le->path, le->devmajor, le->devminor);
 			return 0;
 		}
 		if (mknodat(pfd, name,

@@ -77,20 +77,6 @@ bool bwk_sandbox_sensitive_path(const char *src)
 	return false;
 }
 
-static void warn(const bwk_container_spec *s, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void warn(const bwk_container_spec *s, const char *fmt, ...)
-{
-	if (s->quiet)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bulwark: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
 typedef struct run_state {
 	sbx_ctx ctx;
 	int fds[MAX_LAYERS + 64];
@@ -134,8 +120,8 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return -1;
 		ctx->warm_pid = sbx_cgroup_prewarm(&ctx->cg);
 	} else {
-		warn(
-		    s,
+		bwk_warn(
+		    s->quiet,
 		    "unprivileged: no cgroup (delegation is not used), limits fall back to rlimits "
 		    "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
 		    ctx->pids, ctx->memory);
@@ -201,10 +187,11 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 				    "container control of the host (add --allow-sensitive-mount "
 				    "to force)",
 				    real);
-			warn(s, "mounting sensitive host path %s into the container", real);
+			bwk_warn(s->quiet, "mounting sensitive host path %s into the container",
+				 real);
 		}
 		if (b->rw)
-			warn(s, "volume %s is writable by the container", real);
+			bwk_warn(s->quiet, "volume %s is writable by the container", real);
 		int fd = open(real, O_PATH | O_CLOEXEC);
 		if (fd < 0)
 			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s", real);
@@ -227,10 +214,12 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	}
 
 	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
-		warn(s, "seccomp disabled (--seccomp unconfined): every system call reaches the "
-			"kernel");
+		bwk_warn(s->quiet,
+			 "seccomp disabled (--seccomp unconfined): every system call reaches the "
+			 "kernel");
 	} else if (s->seccomp) {
-		warn(s, "custom seccomp profile %s replaces bulwark's default policy", s->seccomp);
+		bwk_warn(s->quiet, "custom seccomp profile %s replaces bulwark's default policy",
+			 s->seccomp);
 		if (sbx_seccomp_from_file(s->seccomp, ctx->caps, &ctx->seccomp, err) < 0)
 			return -1;
 	} else if (sbx_seccomp_default(ctx->caps, &ctx->seccomp, err) < 0) {
@@ -493,8 +482,9 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 	run_state st = {0};
 	*status = 125;
 	if (spec->net == BWK_NET_HOST)
-		warn(spec, "--net host: the container shares the host's network stack, including "
-			   "services on 127.0.0.1");
+		bwk_warn(spec->quiet,
+			 "--net host: the container shares the host's network stack, including "
+			 "services on 127.0.0.1");
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
 		sigset_t mask, old;
