@@ -61,6 +61,10 @@ for i in range(n):
         if k in dead:
             continue
         c = [x.replace("ID", f"bwkbench{os.getpid()}-{i}") for x in c]
+        # Let the kernel settle between runs: a cgroup.procs write right after another
+        # one's skips the RCU grace period the first one waited for (~6-14 ms here), so
+        # without a pause a runtime would ride on the previous runtime's migration.
+        time.sleep(0.05)
         s = time.perf_counter()
         r = subprocess.run(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)

@@ -204,25 +204,47 @@ int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err)
 	return 0;
 }
 
-/* Moving a task between cgroups takes a global lock whose first writer waits for an RCU grace
- * period (~10 ms here); writers that arrive while one is pending share it. A throwaway child
- * that moves itself into the new cgroup now starts that wait while bulwark is still preparing,
- * so the container's own move later finds it (mostly) paid. Returns the helper's pid or -1. */
-pid_t sbx_cgroup_prewarm(const sbx_cgroup *cg)
+/* Moving a whole process between cgroups (a write to cgroup.procs) takes a global lock whose
+ * first writer after a quiet spell waits for an RCU grace period: 6 to 14 ms on the machines
+ * we measure, longer than everything else `bulwark run` does. Moving a single thread that
+ * writes "0" (itself) to a v1 "tasks" file skips that lock (Linux >= 5.10): the child, still
+ * single-threaded, moves itself right after clone() through descriptors the host side opened
+ * (the kernel checks the credentials of the opener, host root, not the writer's). */
+int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err)
 {
-	const char *dir = cg->mode == SBX_CG_V2 ? cg->v2 : cg->memory;
-	if (cg->mode == SBX_CG_NONE || !dir[0])
-		return -1;
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/cgroup.procs", dir);
-	pid_t p = fork();
-	if (p == 0) {
-		int fd = open(path, O_WRONLY | O_CLOEXEC);
-		if (fd >= 0)
-			(void)!write(fd, "0", 1);
-		_exit(0);
+	const char *dirs[] = {cg->memory, cg->pids, cg->cpu};
+	for (size_t i = 0; i < 3; i++) {
+		fds[i] = -1;
+		if (cg->mode != SBX_CG_V1 || !dirs[i][0])
+			continue;
+		char path[PATH_MAX + 16];
+		snprintf(path, sizeof path, "%s/tasks", dirs[i]);
+		fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int e = errno;
+			while (i-- > 0)
+				if (fds[i] >= 0)
+					close(fds[i]);
+			return bwk_error_set(err, BWK_E_RUNTIME, e, "open %s", path);
+		}
 	}
-	return p;
+	return 0;
+}
+
+int sbx_cgroup_enter_self(int fds[3])
+{
+	int r = 0;
+	for (size_t i = 0; i < 3; i++) {
+		if (fds[i] < 0)
+			continue;
+		if (r == 0 && write(fds[i], "0", 1) != 1)
+			r = -1;
+		int e = errno;
+		close(fds[i]);
+		errno = e;
+		fds[i] = -1;
+	}
+	return r;
 }
 
 static uint64_t read_key(const char *dir, const char *file, const char *key)

@@ -192,7 +192,7 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("close_range: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	if (ctx->bpf.len && sbx_seccomp_install(&ctx->bpf) < 0) {
+	if (ctx->bpf->len && sbx_seccomp_install(ctx->bpf) < 0) {
 		sbx_child_error("loading the seccomp filter: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
@@ -244,8 +244,8 @@ static int init_loop(const sbx_ctx *ctx, pid_t child)
 	(void)sbx_caps_drop_bounding(0);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	(void)sbx_caps_apply(0, false);
-	if (ctx->bpf.len)
-		(void)sbx_seccomp_install(&ctx->bpf);
+	if (ctx->bpf->len)
+		(void)sbx_seccomp_install(ctx->bpf);
 	sigset_t all;
 	sigfillset(&all);
 	for (;;) {
@@ -267,6 +267,11 @@ static int init_loop(const sbx_ctx *ctx, pid_t child)
 
 int sbx_container_main(sbx_ctx *ctx)
 {
+	/* first, while nothing else runs in here: into the cgroup (v1, see cgroups.c) */
+	if (sbx_cgroup_enter_self(ctx->cg_tasks) < 0) {
+		sbx_child_error("moving into the container's cgroup: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
 	if (wait_for_host(ctx) < 0)
 		_exit(EXIT_RUNTIME);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {
@@ -279,7 +284,12 @@ int sbx_container_main(sbx_ctx *ctx)
 		_exit(EXIT_RUNTIME);
 	for (size_t i = 0; i < ctx->spec->nsecrets; i++) /* written: no copy stays in memory */
 		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
-	/* second byte: we are in our cgroup; its namespace is rooted there */
+	if (ctx->spec->hostname && sethostname(ctx->spec->hostname, strlen(ctx->spec->hostname)))
+		sbx_child_error("sethostname: %s", strerror(errno));
+	if (ctx->spec->net != BWK_NET_HOST)
+		loopback_up();
+	/* second byte: we are in our cgroup (its namespace is rooted there) and the seccomp
+	 * program is written */
 	char go;
 	ssize_t n;
 	do
@@ -291,10 +301,6 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("cgroup namespace: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	if (ctx->spec->hostname && sethostname(ctx->spec->hostname, strlen(ctx->spec->hostname)))
-		sbx_child_error("sethostname: %s", strerror(errno));
-	if (ctx->spec->net != BWK_NET_HOST)
-		loopback_up();
 	if (ctx->spec->no_init)
 		exec_workload(ctx);
 	sigset_t all;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -110,15 +111,18 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_slave = -1;
 	ctx->tty_master = -1;
-	ctx->warm_pid = -1;
+	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
 
 	if (ctx->is_root) {
-		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0)
+		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
+		    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
 			return -1;
-		ctx->warm_pid = sbx_cgroup_prewarm(&ctx->cg);
+		for (size_t i = 0; i < 3; i++)
+			if (ctx->cg_tasks[i] >= 0)
+				keep_fd(st, ctx->cg_tasks[i]);
 	} else {
 		bwk_warn(
 		    s->quiet,
@@ -213,26 +217,30 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return bwk_error_wrap(err, "secret %s", name);
 	}
 
+	ctx->seccomp = true;
 	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
+		ctx->seccomp = false;
 		bwk_warn(s->quiet,
 			 "seccomp disabled (--seccomp unconfined): every system call reaches the "
 			 "kernel");
 	} else if (s->seccomp) {
 		bwk_warn(s->quiet, "custom seccomp profile %s replaces bulwark's default policy",
 			 s->seccomp);
-		if (sbx_seccomp_from_file(s->seccomp, ctx->caps, &ctx->seccomp, err) < 0)
+		if (sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
 			return -1;
-	} else if (sbx_seccomp_default(ctx->caps, &ctx->seccomp, err) < 0) {
-		return -1;
 	}
+	/* shared with the child, which reads the program after the last go byte */
+	void *m =
+	    mmap(NULL, sizeof *ctx->bpf, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mmap");
+	ctx->bpf = m;
 	if (s->tty) {
 		if (sbx_tty_open(&ctx->tty_master, &ctx->tty_slave, err) < 0)
 			return -1;
 		keep_fd(st, ctx->tty_master);
 		keep_fd(st, ctx->tty_slave);
 	}
-	if (ctx->seccomp && sbx_seccomp_export(ctx->seccomp, &ctx->bpf, err) < 0)
-		return -1;
 	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
 		return -1;
 	return 0;
@@ -241,8 +249,6 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 static void free_state(run_state *st)
 {
 	sbx_ctx *ctx = &st->ctx;
-	if (ctx->warm_pid > 0)
-		waitpid(ctx->warm_pid, NULL, 0);
 	close_all(st);
 	for (size_t i = 0; ctx->secret_data && i < ctx->spec->nsecrets; i++) {
 		if (ctx->secret_data[i]) {
@@ -263,9 +269,9 @@ static void free_state(run_state *st)
 	free(ctx->lower_masks);
 	free(ctx->lower_paths);
 	free(ctx->bind_paths);
-	if (ctx->seccomp)
-		seccomp_release(ctx->seccomp);
-	free(ctx->bpf.filter);
+	bwk_seccomp_profile_free(ctx->profile);
+	if (ctx->bpf)
+		munmap(ctx->bpf, sizeof *ctx->bpf);
 	if (ctx->cg.mode != SBX_CG_NONE)
 		sbx_cgroup_destroy(&ctx->cg);
 }
@@ -433,14 +439,14 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	for (size_t i = 0; i < nid; i++)
 		close(idfds[i]);
-	if (sent == 0 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_attach(&ctx->cg, pid, err) < 0) {
+	if (sent == 0 &&
+	    ((ctx->seccomp && sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, err) < 0) ||
+	     (ctx->cg.mode == SBX_CG_V2 && sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
 		sbx_slirp_stop(&slirp);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
-	if (ctx->warm_pid > 0 && waitpid(ctx->warm_pid, NULL, 0) == ctx->warm_pid)
-		ctx->warm_pid = -1;
 	if (sent < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;

@@ -45,11 +45,19 @@ typedef struct sbx_slirp {
 	char api[108];
 } sbx_slirp;
 
+/* A seccomp program, in memory shared with the child: the host side writes it after clone()
+ * (while the child builds its filesystem) and the child reads it after the last go byte. */
+typedef struct sbx_bpf {
+	unsigned len; /* 0: unconfined */
+	struct sock_filter insns[BPF_MAXINSNS];
+} sbx_bpf;
+
 typedef struct sbx_ctx {
 	const bwk_container_spec *spec;
 	uint64_t caps;
-	scmp_filter_ctx seccomp; /* NULL: unconfined */
-	struct sock_fprog bpf;	 /* generated from it once; len 0: unconfined */
+	bool seccomp;		      /* false: unconfined */
+	bwk_seccomp_profile *profile; /* --seccomp FILE, else NULL: the default policy */
+	sbx_bpf *bpf;		      /* shared mapping */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
@@ -67,9 +75,9 @@ typedef struct sbx_ctx {
 	int mnt_fds[160];
 	char **secret_data;
 	size_t *secret_len;
-	int sync_fd; /* child: read one byte when the host side is done */
+	int sync_fd;	 /* child: read one byte when the host side is done */
+	int cg_tasks[3]; /* v1 tasks files for the child to move itself, else -1 */
 	int tty_slave, tty_master;
-	pid_t warm_pid; /* cgroup prewarm helper, reaped after the attach */
 	bool is_root;
 } sbx_ctx;
 
@@ -79,8 +87,10 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
-pid_t sbx_cgroup_prewarm(const sbx_cgroup *cg);
-int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err);
+int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err); /* v2 */
+/* v1: the host side opens the tasks files, the child moves itself through them. */
+int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err);
+int sbx_cgroup_enter_self(int fds[3]); /* closes them; -1 + errno */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
 
@@ -110,10 +120,13 @@ struct bwk_seccomp_profile {
 
 /* seccomp.c */
 int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
-int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
-int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err);
-int sbx_seccomp_install(const struct sock_fprog *prog); /* -1 + errno */
 int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_error **err);
+/* Read and check a Docker JSON profile (early, before anything starts). */
+int sbx_seccomp_load(const char *path, uint64_t caps, bwk_seccomp_profile **out, bwk_error **err);
+/* The BPF program of `custom`, or of the default policy when NULL. */
+int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bpf *out,
+			bwk_error **err);
+int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);

@@ -431,45 +431,47 @@ int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_er
 	return 0;
 }
 
-int sbx_seccomp_from_file(const char *path, uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
+int sbx_seccomp_load(const char *path, uint64_t caps, bwk_seccomp_profile **out, bwk_error **err)
 {
 	cleanup_free char *data = NULL;
 	size_t len;
 	if (bwk_read_file_at(AT_FDCWD, path, 4u << 20, true, &data, &len, err) < 0)
 		return bwk_error_wrap(err, "reading seccomp profile %s", path);
-	bwk_seccomp_profile *p = NULL;
-	if (bwk_seccomp_profile_parse(data, len, caps, &p, err) < 0)
+	if (bwk_seccomp_profile_parse(data, len, caps, out, err) < 0)
 		return bwk_error_wrap(err, "seccomp profile %s", path);
-	int r = sbx_seccomp_build(p, out, err);
-	bwk_seccomp_profile_free(p);
-	return r < 0 ? bwk_error_wrap(err, "seccomp profile %s", path) : 0;
-}
-
-/* Generate the BPF program once on the host side: libseccomp's generation costs milliseconds,
- * and both pid 1 and the command install the same filter. */
-int sbx_seccomp_export(scmp_filter_ctx ctx, struct sock_fprog *out, bwk_error **err)
-{
-	cleanup_close int fd = memfd_create("bulwark-seccomp", MFD_CLOEXEC);
-	if (fd < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "memfd_create");
-	int r = seccomp_export_bpf(ctx, fd);
-	if (r < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, -r, "exporting the seccomp filter");
-	off_t len = lseek(fd, 0, SEEK_END);
-	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > 1 << 20)
-		return bwk_error_set(err, BWK_E_RUNTIME, EINVAL, "seccomp filter size %lld",
-				     (long long)len);
-	struct sock_filter *prog = xmalloc((size_t)len);
-	if (pread(fd, prog, (size_t)len, 0) != len) {
-		free(prog);
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading the seccomp filter");
-	}
-	out->filter = prog;
-	out->len = (unsigned short)(len / (off_t)sizeof(struct sock_filter));
 	return 0;
 }
 
-int sbx_seccomp_install(const struct sock_fprog *prog)
+/* libseccomp's generation costs about a millisecond: the host side runs it while the child
+ * builds its filesystem, and both pid 1 and the command install the one program. */
+int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bpf *out,
+			bwk_error **err)
 {
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, prog);
+	scmp_filter_ctx ctx = NULL;
+	if ((custom ? sbx_seccomp_build(custom, &ctx, err) : sbx_seccomp_default(caps, &ctx, err)) <
+	    0)
+		return -1;
+	cleanup_close int fd = memfd_create("bulwark-seccomp", MFD_CLOEXEC);
+	int r = fd < 0 ? -errno : seccomp_export_bpf(ctx, fd);
+	seccomp_release(ctx);
+	if (r < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, -r, "exporting the seccomp filter");
+	off_t len = lseek(fd, 0, SEEK_END);
+	if (len <= 0 || len % (off_t)sizeof(struct sock_filter) || len > (off_t)sizeof out->insns)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "the seccomp filter has %lld instructions (the kernel takes "
+				     "at most %d): simplify the profile",
+				     (long long)(len / (off_t)sizeof(struct sock_filter)),
+				     BPF_MAXINSNS);
+	if (pread(fd, out->insns, (size_t)len, 0) != len)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading the seccomp filter");
+	out->len = (unsigned)(len / (off_t)sizeof(struct sock_filter));
+	return 0;
+}
+
+int sbx_seccomp_install(const sbx_bpf *bpf)
+{
+	struct sock_fprog prog = {.len = (unsigned short)bpf->len,
+				  .filter = (struct sock_filter *)bpf->insns};
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
 }
