@@ -4,7 +4,7 @@
 # the same run; medians and ratios. Then bulwark's own memory while a container runs.
 # crun refuses this hybrid-cgroup host unless /sys/fs/cgroup/unified is unmounted, so every
 # runtime runs inside one `unshare -m --propagation private` with it unmounted (anchors.md).
-# Needs root. N=rounds (default 30).
+# Needs root. N=rounds (default 30); SETTLE_MS=pause before each run (default 50, see drive.py).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BULWARK=${BULWARK:-$top/build/release/bulwark}
@@ -43,6 +43,7 @@ cache="$work/cache"
 cat >"$work/drive.py" <<'PY'
 import os, statistics, subprocess, sys, time
 work, bulwark, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+settle = int(os.environ.get("SETTLE_MS", "50")) / 1000
 b = os.path.join(work, "bundle")
 cmds = {
     "bulwark": [bulwark, "run", "-q", "--cache", os.path.join(work, "cache"),
@@ -64,7 +65,7 @@ for i in range(n):
         # Let the kernel settle between runs: a cgroup.procs write right after another
         # one's skips the RCU grace period the first one waited for (~6-14 ms here), so
         # without a pause a runtime would ride on the previous runtime's migration.
-        time.sleep(0.05)
+        time.sleep(settle)
         s = time.perf_counter()
         r = subprocess.run(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)

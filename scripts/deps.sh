@@ -5,7 +5,7 @@ set -eu
 
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
-  libzstd-dev zlib1g-dev libcurl4-openssl-dev libssl-dev libpcre2-dev"
+  libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-yaml busybox-static zstd gzip tar
   docker.io uidmap iproute2 iptables"
 BENCH="hyperfine crun runc umoci ripgrep bc time"

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
+#include <nettle/sha2.h>
 
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -143,47 +143,45 @@ static void hex(const unsigned char *d, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
+/* SHA-256 from nettle: with the x86 SHA extensions it hashes ~1.4 GB/s (OpenSSL: ~1.7), but it
+ * loads in a tenth of the time (0.1 ms against 0.7 ms of relocations for libcrypto), which
+ * every `bulwark run` pays to check an image's config digest. */
 struct bwk_sha256 {
-	EVP_MD_CTX *ctx;
+	struct sha256_ctx ctx;
 };
 
 bwk_sha256 *bwk_sha256_new(void)
 {
 	bwk_sha256 *h = xcalloc(1, sizeof(*h));
-	h->ctx = EVP_MD_CTX_new();
-	if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1)
-		oom();
+	sha256_init(&h->ctx);
 	return h;
 }
 
 void bwk_sha256_update(bwk_sha256 *h, const void *data, size_t len)
 {
-	EVP_DigestUpdate(h->ctx, data, len);
+	sha256_update(&h->ctx, len, data);
 }
 
 void bwk_sha256_final_hex(bwk_sha256 *h, char out[65])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
-	EVP_DigestFinal_ex(h->ctx, md, &n);
-	hex(md, 32, out);
-	EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL);
+	unsigned char md[SHA256_DIGEST_SIZE];
+	sha256_digest(&h->ctx, sizeof md, md); /* also resets the context */
+	hex(md, sizeof md, out);
 }
 
 void bwk_sha256_free(bwk_sha256 *h)
 {
-	if (!h)
-		return;
-	EVP_MD_CTX_free(h->ctx);
 	free(h);
 }
 
 void bwk_sha256_hex(const void *data, size_t len, char out[65])
 {
-	unsigned char md[32];
-	unsigned int n = 0;
-	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	hex(md, 32, out);
+	struct sha256_ctx ctx;
+	unsigned char md[SHA256_DIGEST_SIZE];
+	sha256_init(&ctx);
+	sha256_update(&ctx, len, data);
+	sha256_digest(&ctx, sizeof md, md);
+	hex(md, sizeof md, out);
 }
 
 int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char **data, size_t *len,

@@ -35,7 +35,7 @@ void bwk_strbuf_free(bwk_strbuf *sb);
 /* sha256 of a buffer as 64 lowercase hex chars + NUL. */
 void bwk_sha256_hex(const void *data, size_t len, char out[65]);
 
-/* Streaming sha256 (OpenSSL EVP underneath). */
+/* Streaming sha256 (nettle underneath). */
 typedef struct bwk_sha256 bwk_sha256;
 bwk_sha256 *bwk_sha256_new(void);
 void bwk_sha256_update(bwk_sha256 *h, const void *data, size_t len);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/sched.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sched.h>
@@ -383,6 +384,30 @@ static int wait_child(pid_t pid, int sfd, int *wstatus)
 	}
 }
 
+/* On cgroup v2, clone3(CLONE_INTO_CGROUP) creates the child inside its cgroup: a later move
+ * (cgroup.procs) would first wait for an RCU grace period, 6-14 ms (see cgroups.c; on v1 the
+ * child moves itself instead). Kernels before 5.7 lack it: plain clone, and the host side
+ * moves the child. *in_cgroup says which happened. */
+static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_cgroup)
+{
+	*in_cgroup = false;
+	if (ctx->cg.mode == SBX_CG_V2) {
+		cleanup_close int dir = open(ctx->cg.v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		struct clone_args a = {.flags =
+					   (flags & ~(unsigned long)CSIGNAL) | CLONE_INTO_CGROUP,
+				       .exit_signal = flags & CSIGNAL,
+				       .cgroup = (uint64_t)dir};
+		pid_t pid = dir < 0 ? -1 : (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0) {
+			*in_cgroup = true;
+			return pid;
+		}
+		if (dir >= 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL)
+			return -1;
+	}
+	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+}
+
 /* clone, configure from outside, release, wait. */
 static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *status,
 		 bwk_error **err)
@@ -397,7 +422,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (spec->net != BWK_NET_HOST)
 		flags |= CLONE_NEWNET;
-	pid_t pid = (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
+	bool born_in_cgroup = false;
+	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
 	if (pid < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno,
 				     "clone: creating the container's namespaces (user namespaces "
@@ -441,7 +467,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		close(idfds[i]);
 	if (sent == 0 &&
 	    ((ctx->seccomp && sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, err) < 0) ||
-	     (ctx->cg.mode == SBX_CG_V2 && sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
+	     (ctx->cg.mode == SBX_CG_V2 && !born_in_cgroup &&
+	      sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
 		sbx_slirp_stop(&slirp);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
