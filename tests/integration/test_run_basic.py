@@ -148,6 +148,37 @@ def test_cgroups_created_and_removed(rfs):
     assert {d for d in after - before if d.startswith("run-")} == set()
 
 
+def _procs_while_running(start, pattern):
+    """The pids listed by cgroup.procs files matching `pattern` while a container sleeps."""
+    import glob
+    proc = start()
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            found = {f: open(f).read().split() for f in glob.glob(pattern)}
+            if found and all(len(v) >= 2 for v in found.values()):
+                return found
+            time.sleep(0.05)
+        return found
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
+def test_container_inside_every_v1_cgroup(rfs):
+    """The child moves itself into each v1 controller (tasks file, no grace-period wait):
+    pid 1 and the command it forks are in memory, pids and cpu alike."""
+    def start():
+        return subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "30"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    found = _procs_while_running(start, "/sys/fs/cgroup/*/bulwark/run-*/cgroup.procs")
+    ctrls = {f.split("/")[4] for f in found}
+    assert {"memory", "pids", "cpu"} <= ctrls, found
+    assert len({tuple(sorted(v)) for v in found.values()}) == 1, found  # the same processes
+    assert all(len(v) == 2 for v in found.values()), found  # init + sleep, nothing else
+
+
 def test_caps_add_drop_warn(rfs):
     p = sh(rfs, "grep CapBnd /proc/self/status", "--cap-drop", "ALL", check=0)
     assert "0000000000000000" in p.stdout
@@ -384,6 +415,13 @@ def test_cgroup_v2_path(rfs):
     assert "controller 'pids' is not available" in p.stderr
     assert "can't fork" in p.stdout or "Resource temporarily" in p.stdout  # RLIMIT_NPROC
     assert "run-" not in p.stdout  # removed afterwards
+    # and the container is created inside it (clone3 CLONE_INTO_CGROUP): init + command
+    script = (f"mount --bind /sys/fs/cgroup/unified /sys/fs/cgroup && ({BULWARK} run -q "
+              f"--rootfs {rfs} -- sleep 3 &) && sleep 1 && "
+              "cat /sys/fs/cgroup/bulwark/run-*/cgroup.procs | wc -l")
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "sh", "-c", script],
+                       capture_output=True, text=True, timeout=120)
+    assert p.stdout.strip() == "2", (p.stdout, p.stderr)
 
 
 def test_scan_gate(rfs, tmp_path):
