@@ -149,13 +149,15 @@ def test_cgroups_created_and_removed(rfs):
 
 
 def _procs_while_running(start, pattern):
-    """The pids listed by cgroup.procs files matching `pattern` while a container sleeps."""
+    """The pids listed by the cgroup.procs files matching `pattern` (with the pid of the
+    bulwark process, which names its cgroups) while its container sleeps."""
     import glob
     proc = start()
     try:
         deadline = time.time() + 20
         while time.time() < deadline:
-            found = {f: open(f).read().split() for f in glob.glob(pattern)}
+            found = {f: open(f).read().split()
+                     for f in glob.glob(pattern.format(pid=proc.pid))}
             if found and all(len(v) >= 2 for v in found.values()):
                 return found
             time.sleep(0.05)
@@ -172,11 +174,39 @@ def test_container_inside_every_v1_cgroup(rfs):
     def start():
         return subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "30"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    found = _procs_while_running(start, "/sys/fs/cgroup/*/bulwark/run-*/cgroup.procs")
+    found = _procs_while_running(start, "/sys/fs/cgroup/*/bulwark/run-{pid}-*/cgroup.procs")
     ctrls = {f.split("/")[4] for f in found}
     assert {"memory", "pids", "cpu"} <= ctrls, found
     assert len({tuple(sorted(v)) for v in found.values()}) == 1, found  # the same processes
     assert all(len(v) == 2 for v in found.values()), found  # init + sleep, nothing else
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
+def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs):
+    """SIGKILL cannot be forwarded: the container must die with bulwark (parent-death signal)
+    and the cgroups it could not remove are removed by a later run once stale."""
+    import glob
+    proc = subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "60"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pattern = f"/sys/fs/cgroup/*/bulwark/run-{proc.pid}-*"
+    deadline = time.time() + 20
+    while time.time() < deadline and not any(
+            open(f"{d}/cgroup.procs").read().split() for d in glob.glob(pattern)):
+        time.sleep(0.05)
+    dirs = glob.glob(pattern)
+    members = {int(x) for d in dirs for x in open(f"{d}/cgroup.procs").read().split()}
+    assert len(members) == 2, (dirs, members)
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 10
+    while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in members):
+        time.sleep(0.05)
+    assert not any(os.path.exists(f"/proc/{p}") for p in members)  # init and sleep are gone
+    assert all(os.path.isdir(d) for d in dirs)  # nobody could remove them
+    for d in dirs:  # a minute old, as far as the next run can tell
+        subprocess.run(["touch", "-d", "2 minutes ago", d], check=True)
+    run(rfs, check=0)
+    assert not any(os.path.isdir(d) for d in dirs), dirs
 
 
 def test_caps_add_drop_warn(rfs):

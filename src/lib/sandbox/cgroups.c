@@ -4,7 +4,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -292,4 +294,45 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 		dirs[i][0] = 0;
 	}
 	cg->mode = SBX_CG_NONE;
+}
+
+/* A run killed with SIGKILL takes its container along (PR_SET_PDEATHSIG) but cannot remove its
+ * cgroups: the next run does. A directory is stale when it is empty (rmdir refuses otherwise),
+ * the bulwark process that named it (run-PID-…) is gone, and it is more than a minute old, so
+ * a run just starting in another pid namespace with a colliding pid is never touched. */
+void sbx_cgroup_reap_stale(const sbx_cgroup *cg)
+{
+	const char *dirs[] = {cg->v2, cg->memory, cg->pids, cg->cpu};
+	time_t now = time(NULL);
+	for (size_t i = 0; i < 4; i++) {
+		if (!dirs[i][0])
+			continue;
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof parent, "%s", dirs[i]);
+		char *slash = strrchr(parent, '/');
+		if (!slash)
+			continue;
+		*slash = 0;
+		int dfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
+		if (!d) {
+			if (dfd >= 0)
+				close(dfd);
+			continue;
+		}
+		struct dirent *e;
+		while ((e = readdir(d))) {
+			int pid = 0, n = 0;
+			struct stat st;
+			if (sscanf(e->d_name, "run-%d-%*x%n", &pid, &n) != 1 || !n ||
+			    e->d_name[n] || pid <= 0 || pid == (int)getpid())
+				continue;
+			if ((kill(pid, 0) == 0 || errno != ESRCH) ||
+			    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !S_ISDIR(st.st_mode) || now - st.st_mtime < 60)
+				continue;
+			(void)unlinkat(dfd, e->d_name, AT_REMOVEDIR);
+		}
+		closedir(d);
+	}
 }

@@ -7,6 +7,7 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -280,6 +281,17 @@ int sbx_container_main(sbx_ctx *ctx)
 	}
 	if (!ctx->userns.deny_setgroups)
 		(void)setgroups(0, NULL);
+	/* bulwark killed (even with SIGKILL): the container goes with it, nothing keeps running
+	 * unattended. Set after the uid change, which clears it; the pidfd closes the window in
+	 * which the host side could have died before. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(EXIT_RUNTIME);
+	if (ctx->parent_pidfd >= 0) {
+		struct pollfd pf = {.fd = ctx->parent_pidfd, .events = POLLIN};
+		if (poll(&pf, 1, 0) != 0)
+			_exit(EXIT_RUNTIME);
+		close(ctx->parent_pidfd);
+	}
 	if (sbx_mounts_setup(ctx) < 0)
 		_exit(EXIT_RUNTIME);
 	for (size_t i = 0; i < ctx->spec->nsecrets; i++) /* written: no copy stays in memory */

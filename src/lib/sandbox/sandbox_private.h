@@ -58,6 +58,7 @@ typedef struct sbx_ctx {
 	bool seccomp;		      /* false: unconfined */
 	bwk_seccomp_profile *profile; /* --seccomp FILE, else NULL: the default policy */
 	sbx_bpf *bpf;		      /* shared mapping */
+	pid_t seccomp_pid;	      /* the helper compiling it, until reaped */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
@@ -75,8 +76,9 @@ typedef struct sbx_ctx {
 	int mnt_fds[160];
 	char **secret_data;
 	size_t *secret_len;
-	int sync_fd;	 /* child: read one byte when the host side is done */
-	int cg_tasks[3]; /* v1 tasks files for the child to move itself, else -1 */
+	int sync_fd;	  /* child: read one byte when the host side is done */
+	int parent_pidfd; /* child: the host side's pidfd, to notice it died early, or -1 */
+	int cg_tasks[3];  /* v1 tasks files for the child to move itself, else -1 */
 	int tty_slave, tty_master;
 	bool is_root;
 } sbx_ctx;
@@ -93,6 +95,8 @@ int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err);
 int sbx_cgroup_enter_self(int fds[3]); /* closes them; -1 + errno */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
+/* Remove the empty cgroups of bulwark runs that were killed before they could. */
+void sbx_cgroup_reap_stale(const sbx_cgroup *cg);
 
 /* caps.c: in the container, before exec. uid 0 keeps `caps`; other uids keep none. */
 int sbx_caps_drop_bounding(uint64_t keep);
