@@ -94,7 +94,8 @@ int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err);
 
 /* Exact visibility of the entry at `path` (as walked) of layer `layer_index`, once
  * bwk_image_walk has read every layer (e.g. from visitor->walk_end): BWK_VISIBLE, or
- * BWK_HIDDEN with *hidden_by = the lowest layer above that deletes or overwrites it.
+ * BWK_HIDDEN or BWK_REPLACED with *hidden_by = the lowest layer above that deletes or
+ * replaces it.
  * BWK_VIS_UNKNOWN before the walk finished. Thread-safe (read-only). */
 bwk_visibility bwk_image_visibility(const bwk_image *img, int layer_index, const char *path,
 				    int *hidden_by);

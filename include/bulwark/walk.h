@@ -31,8 +31,11 @@ typedef enum bwk_entry_type {
 
 typedef enum bwk_visibility {
 	BWK_VISIBLE = 0, /* present in the final (merged) filesystem */
-	BWK_HIDDEN,	 /* deleted or overwritten by a later layer, but still shipped */
+	BWK_HIDDEN,	 /* deleted by a later layer (whiteout, opaque or replaced parent), but
+			  * still shipped */
 	BWK_VIS_UNKNOWN, /* not known yet while walking; resolved after the walk */
+	BWK_REPLACED,	 /* the same path is replaced by a later layer; this version still
+			  * shipped (a directory's contents stay, only its own metadata goes) */
 } bwk_visibility;
 
 typedef struct bwk_entry bwk_entry;
@@ -52,7 +55,7 @@ struct bwk_entry {
 	int layer_index;	  /* 0-based, -1 for a plain rootfs directory */
 	const char *layer_digest; /* "sha256:…" or NULL */
 	bwk_visibility visibility;
-	int hidden_by;		/* layer index that deletes/overwrites it when HIDDEN, else -1 */
+	int hidden_by;		/* layer index that deletes/replaces it (HIDDEN, REPLACED) or -1 */
 	unsigned worker;	/* index of the thread calling the visitor (0 … threads-1) */
 	bwk_entry_read_fn read; /* NULL for non-regular entries */
 	void *rctx;

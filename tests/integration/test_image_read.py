@@ -109,7 +109,7 @@ def test_visibility_is_exact(bulwark, tmp_path, threads):
     assert "removed in layer 2, still shipped in layer 1" in f["a/deleted"]
     assert "removed in layer 2" in f["b/dir/under-whiteout-dir"]
     assert "removed in layer 2" in f["c/under-opaque"]
-    assert "removed in layer 2" in f["d/overwritten"]
+    assert "replaced in layer 2, this version still shipped in layer 1" in f["d/overwritten"]
     assert "removed in layer 3, still shipped in layer 1" in f["e/replaced/by-file"]
     assert "removed" not in f["f/kept"]
     assert "removed" not in f["g/merged/kept-too"]

@@ -70,6 +70,7 @@ static void test_visibility(void **state)
 {
 	(void)state;
 	vis_table t[4];
+	bool rep = true;
 	for (int i = 0; i < 4; i++)
 		vis_table_init(&t[i]);
 	/* layer 0 */
@@ -87,18 +88,25 @@ static void test_visibility(void **state)
 	/* layer 2: a file replaces directory e/dir; layer 3 overwrites c/new */
 	vis_table_add(&t[2], "e/dir", VIS_PRESENT | VIS_NONDIR);
 	vis_table_add(&t[3], "c/new", VIS_PRESENT | VIS_NONDIR);
-	assert_int_equal(vis_resolve(t, 4, 0, "a/deleted", BWK_ENTRY_FILE), 1);
-	assert_int_equal(vis_resolve(t, 4, 0, "b/dir/f", BWK_ENTRY_FILE), 1);
-	assert_int_equal(vis_resolve(t, 4, 0, "c/f", BWK_ENTRY_FILE), 1);
-	assert_int_equal(vis_resolve(t, 4, 0, "e/dir/f", BWK_ENTRY_FILE), 2);
-	assert_int_equal(vis_resolve(t, 4, 0, "g/merged/f", BWK_ENTRY_FILE), -1);
-	assert_int_equal(vis_resolve(t, 4, 1, "c/new", BWK_ENTRY_FILE), 3);
-	assert_int_equal(vis_resolve(t, 4, 3, "c/new", BWK_ENTRY_FILE), -1);
+	assert_int_equal(vis_resolve(t, 4, 0, "a/deleted", &rep), 1);
+	assert_false(rep); /* deleted, not replaced */
+	assert_int_equal(vis_resolve(t, 4, 0, "b/dir/f", &rep), 1);
+	assert_int_equal(vis_resolve(t, 4, 0, "c/f", &rep), 1);
+	assert_int_equal(vis_resolve(t, 4, 0, "e/dir/f", &rep), 2);
+	assert_false(rep); /* its parent became a file: gone with it */
+	assert_int_equal(vis_resolve(t, 4, 0, "g/merged/f", &rep), -1);
+	assert_int_equal(vis_resolve(t, 4, 1, "c/new", &rep), 3);
+	assert_true(rep); /* layer 3 has c/new itself */
+	/* a directory present again above: its own metadata is replaced */
+	vis_table_add(&t[0], "g/merged", VIS_PRESENT);
+	assert_int_equal(vis_resolve(t, 4, 0, "g/merged", &rep), 1);
+	assert_true(rep);
+	assert_int_equal(vis_resolve(t, 4, 3, "c/new", &rep), -1);
 	/* the opaque dir itself is replaced by layer 1's, its new child stays */
-	assert_int_equal(vis_resolve(t, 4, 1, "c", BWK_ENTRY_DIR), -1);
+	assert_int_equal(vis_resolve(t, 4, 1, "c", &rep), -1);
 	/* prefixes are components, not strings: "a/deletedX" is not under the whiteout */
 	vis_table_add(&t[0], "a/deletedX", VIS_PRESENT | VIS_NONDIR);
-	assert_int_equal(vis_resolve(t, 4, 0, "a/deletedX", BWK_ENTRY_FILE), -1);
+	assert_int_equal(vis_resolve(t, 4, 0, "a/deletedX", &rep), -1);
 	/* growth keeps every key */
 	for (int i = 0; i < 5000; i++) {
 		char p[32];

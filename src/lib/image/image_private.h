@@ -63,9 +63,10 @@ void vis_table_init(vis_table *t);
 void vis_table_free(vis_table *t);
 void vis_table_add(vis_table *t, const char *path, uint8_t flags);
 uint8_t vis_table_get(const vis_table *t, const char *path, size_t len);
-/* Which of the layers above `layer` hides (path, type)? -1 when it stays visible. */
+/* Which of the layers above `layer` hides `path`? -1 when it stays visible. *replaced: that
+ * layer has the same path itself (rather than deleting it or an ancestor). */
 int vis_resolve(const vis_table *tables, size_t ntables, int layer, const char *path,
-		bwk_entry_type type);
+		bool *replaced);
 
 /* ---- outer archives: member index over an uncompressed tar (tar_index.c) ----------------- */
 typedef struct tar_member {

@@ -190,7 +190,8 @@ bwk_visibility bwk_image_visibility(const bwk_image *img, int layer_index, const
 	*hidden_by = -1;
 	if (!img->walked || layer_index < 0 || (size_t)layer_index >= img->nlayers)
 		return layer_index < 0 ? BWK_VISIBLE : BWK_VIS_UNKNOWN;
-	int j = vis_resolve(img->vis, img->nlayers, layer_index, path, BWK_ENTRY_FILE);
+	bool replaced = false;
+	int j = vis_resolve(img->vis, img->nlayers, layer_index, path, &replaced);
 	*hidden_by = j;
-	return j < 0 ? BWK_VISIBLE : BWK_HIDDEN;
+	return j < 0 ? BWK_VISIBLE : replaced ? BWK_REPLACED : BWK_HIDDEN;
 }

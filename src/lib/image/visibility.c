@@ -91,14 +91,17 @@ uint8_t vis_table_get(const vis_table *t, const char *path, size_t len)
 }
 
 int vis_resolve(const vis_table *tables, size_t ntables, int layer, const char *path,
-		bwk_entry_type type)
+		bool *replaced)
 {
-	(void)type;
 	size_t len = strlen(path);
+	*replaced = false;
 	for (size_t j = layer < 0 ? 0 : (size_t)layer + 1; j < ntables; j++) {
 		const vis_table *t = &tables[j];
-		if (vis_table_get(t, path, len) & (VIS_PRESENT | VIS_WHITEOUT))
+		uint8_t f = vis_table_get(t, path, len);
+		if (f & (VIS_PRESENT | VIS_WHITEOUT)) {
+			*replaced = !(f & VIS_WHITEOUT);
 			return (int)j;
+		}
 		for (size_t k = 0; k < len; k++) {
 			if (path[k] != '/')
 				continue;

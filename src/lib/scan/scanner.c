@@ -15,14 +15,18 @@ static int add_settled(bwk_scanner *s, const bwk_finding_spec *spec, bwk_visibil
 {
 	cleanup_free char *msg = NULL;
 	bwk_finding_spec sp = *spec;
-	if (vis == BWK_HIDDEN) {
-		/* Deleted files still ship in their layer: say so, it is the point of the finding.
-		 */
+	/* Deleted or replaced files still ship in their layer: say so, it is the point of the
+	 * finding. */
+	if (vis == BWK_HIDDEN)
 		msg = xasprintf("%s%sremoved in layer %d, still shipped in layer %d",
 				spec->message ? spec->message : "", spec->message ? "; " : "",
 				hidden_by + 1, layer_index + 1);
+	else if (vis == BWK_REPLACED)
+		msg = xasprintf("%s%sreplaced in layer %d, this version still shipped in layer %d",
+				spec->message ? spec->message : "", spec->message ? "; " : "",
+				hidden_by + 1, layer_index + 1);
+	if (msg)
 		sp.message = msg;
-	}
 	return bwk_findings_add(s->out, &sp, err);
 }
 
