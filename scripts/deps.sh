@@ -3,6 +3,8 @@
 # what is missing is installed, so a second run costs one dpkg-query.
 set -eu
 
+# Each -dev package depends on its runtime library (libarchive13, libhyperscan5, libpcre2-8-0,
+# libyaml-0-2, libzstd1), which bulwark dlopens on first use (src/lib/core/lazy.h).
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev"

@@ -1,0 +1,84 @@
+"""The heavy libraries (libarchive, hyperscan, PCRE2, libyaml, zstd) are loaded on
+first use, not at start: `bulwark --version` and `bulwark run` map none of them (this is what
+makes `run` start as fast as crun), while `bulwark scan` still loads and uses them all."""
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import BULWARK, make_busybox_rootfs, run_bulwark
+
+sys.path.insert(0, str(Path(__file__).parent))
+import image_util as u  # noqa: E402
+
+LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so"]
+# What they drag in: never needed by the start-up paths either. libcrypto is not used at all
+# (SHA-256 comes from nettle, which loads in a tenth of the time).
+DRAGGED = ["libxml2.so", "libicuuc.so", "libicudata.so", "liblzma.so", "liblz4.so",
+           "libbz2.so", "libacl.so", "libcrypto.so"]
+
+
+def loaded_libs(*args, check=None):
+    """Shared objects the dynamic loader loaded for `bulwark ARGS` (any process it forks)."""
+    p = run_bulwark(*args, env={"LD_DEBUG": "libs"}, check=check)
+    libs = set()
+    for line in p.stderr.splitlines():
+        m = re.search(r"calling init: (\S+)", line)
+        if m:
+            libs.add(Path(m.group(1)).name)
+    assert libs, p.stderr[-2000:]  # LD_DEBUG worked: libc's init at least
+    return libs, p
+
+
+def linked_libs():
+    out = subprocess.run(["ldd", BULWARK], capture_output=True, text=True, check=True).stdout
+    return {Path(l.split()[0]).name for l in out.splitlines() if l.strip()}
+
+
+def hits(libs, names):
+    return sorted(l for l in libs if any(l.startswith(n) for n in names))
+
+
+def test_not_linked():
+    linked = linked_libs()
+    assert hits(linked, LAZY + DRAGGED) == [], linked
+
+
+def test_version_loads_none():
+    libs, p = loaded_libs("--version", check=0)
+    assert p.stdout.startswith("bulwark ")
+    assert hits(libs, LAZY + DRAGGED) == [], libs
+    # hyperscan's C++ runtime: absent unless the sanitizer runtime (ASan build) links it
+    if not hits(linked_libs(), ["libstdc++.so"]):
+        assert hits(libs, ["libstdc++.so"]) == [], libs
+    assert libs <= linked_libs() | {"ld-linux-x86-64.so.2"}, libs - linked_libs()
+
+
+@pytest.fixture(scope="module")
+def rootfs(tmp_path_factory):
+    return make_busybox_rootfs(tmp_path_factory.mktemp("lazy") / "rootfs")
+
+
+def test_run_loads_none(rootfs):
+    libs, p = loaded_libs("run", "--rootfs", rootfs, "--", "sh", "-c", "echo lazy-ok",
+                          check=0)
+    assert "lazy-ok" in p.stdout
+    assert hits(libs, LAZY + DRAGGED) == [], libs
+
+
+def test_scan_loads_and_uses_them(tmp_path):
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    layers = [u.Layer([u.D("app"), u.F("app/settings.env", f"GITHUB_TOKEN={token}\n")],
+                      comp="zstd"),
+              u.Layer([u.F("etc/motd", "hello\n")], comp="gzip")]
+    img = u.docker_save(tmp_path / "img.tar", layers)
+    libs, p = loaded_libs("scan", "-q", "--format", "json", "--fail-on", "none", img, check=0)
+    for lib in LAZY:
+        assert hits(libs, [lib]), (lib, sorted(libs))
+    doc = json.loads(p.stdout)
+    found = [f for f in doc["findings"] if token[:8] in json.dumps(f) or
+             "app/settings.env" in json.dumps(f)]
+    assert found, doc["findings"]
