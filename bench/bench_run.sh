@@ -131,15 +131,31 @@ PY
 	umount -R "$d/root" 2>/dev/null || true
 fi
 
-# bulwark's own memory while its container runs: the host-side process and pid 1 inside
+# Memory while a container runs: bulwark's host-side process and its pid 1, against crun's
+# waiting process (same rootfs, /bin/sleep). RSS counts library pages shared with every other
+# process; "private" (Private_Clean + Private_Dirty) is what the runtime alone costs.
+rss() {
+	awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} END{printf "%d KiB RSS (%d KiB anonymous", r, a}' \
+		"/proc/$1/status"
+	awk '/^Pss:/{p=$2} /^Private_(Clean|Dirty):/{u+=$2}
+	     END{printf ", %d KiB private, %d KiB proportional)", u, p}' "/proc/$1/smaps_rollup"
+}
 "$BULWARK" run -q --cache "$cache" "$work/busybox.tar" /bin/sleep 2 &
 bpid=$!
 sleep 1
 child=$(cat /proc/$bpid/task/$bpid/children 2>/dev/null | awk '{print $1}')
-rss() {
-	awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} END{printf "%d KiB RSS (%d KiB anonymous", r, a}' \
-		"/proc/$1/status"
-	awk '/^Pss:/{p=$2} END{printf ", %d KiB proportional)", p}' "/proc/$1/smaps_rollup"
-}
 echo "memory: bulwark (host side) $(rss $bpid); container init $(rss "$child")"
 wait $bpid || true
+python3 - "$work" <<'PY'
+import json, os, sys
+b = os.path.join(sys.argv[1], "bundle")
+cfg = json.load(open(os.path.join(b, "config.json")))
+cfg["process"]["args"] = ["/bin/sleep", "2"]
+json.dump(cfg, open(os.path.join(b, "config.json"), "w"))
+PY
+unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \
+	crun run -b '$work/bundle' bwkbench-mem-$$" &
+sleep 1
+cpid=$(pgrep -n -x crun)
+[ -n "$cpid" ] && echo "memory: crun (waiting process) $(rss "$cpid")"
+wait || true
