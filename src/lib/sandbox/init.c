@@ -176,6 +176,12 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("setting capabilities: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	/* without an init this process is pid 1 and bulwark's child: the uid change above
+	 * cleared the parent-death signal set after clone() */
+	if (s->no_init && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
+		sbx_child_error("parent-death signal: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
 	const char *cwd = s->cwd && s->cwd[0] ? s->cwd : "/";
 	char here[PATH_MAX];
 	/* CVE-2024-21626: the working directory must be inside the new root, never a leaked
