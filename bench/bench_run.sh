@@ -1,6 +1,6 @@
 #!/bin/sh
 # bulwark run start-to-exit latency of /bin/true from a cached busybox image, against crun and
-# runc (runc-spec OCI bundles of the same rootfs) and a bare `unshare`, alternating A B C D in
+# runc (runc-spec OCI bundles of the same rootfs), bubblewrap and a bare `unshare`, alternating A B C D in
 # the same run; medians and ratios. Then bulwark's own memory while a container runs.
 # crun refuses this hybrid-cgroup host unless /sys/fs/cgroup/unified is unmounted, so every
 # runtime runs inside one `unshare -m --propagation private` with it unmounted (anchors.md).
@@ -52,6 +52,9 @@ cmds = {
                        "/bin/true"],
     "crun": ["crun", "run", "-b", b, "ID"],
     "runc": ["runc", "run", "-b", b, "ID"],
+    # bubblewrap: namespaces and mounts only (no seccomp, cgroups or user namespace as root)
+    "bwrap": ["bwrap", "--unshare-all", "--die-with-parent", "--ro-bind",
+              os.path.join(b, "rootfs"), "/", "--proc", "/proc", "--dev", "/dev", "/bin/true"],
     "unshare": ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--net", "--fork",
                 "/bin/true"],
 }
@@ -79,13 +82,14 @@ med = {k: statistics.median(v) for k, v in t.items() if v}
 for k, v in med.items():
     print(f"{k:14s} median {v:7.1f} ms  (n={len(t[k])})")
 for mine in ("bulwark", "bulwark-rootfs"):
-    for k in ("crun", "runc", "unshare"):
+    for k in ("crun", "runc", "bwrap", "unshare"):
         if mine in med and k in med:
             print(f"ratio {mine}/{k}: {med[mine] / med[k]:.2f}")
 PY
 echo "start-to-exit of /bin/true, $N rounds alternating (bulwark: cached docker-save image, and"
 echo "bulwark-rootfs: the bundle's rootfs directory; both with user namespace + seccomp + cgroups"
-echo "+ overlay + init; crun/runc: runc-spec bundle of the same rootfs)"
+echo "+ overlay + init; crun/runc: runc-spec bundle of the same rootfs; bwrap: the same rootfs,"
+echo "namespaces and mounts only)"
 unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \
 	python3 '$work/drive.py' '$work' '$BULWARK' '$N'"
 

@@ -10,7 +10,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-yaml busybox-static zstd gzip tar
   docker.io uidmap iproute2 iptables"
-BENCH="hyperfine crun runc umoci ripgrep bc time"
+BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
 
 want="$BUILD $TEST"
 case "${1:-}" in
