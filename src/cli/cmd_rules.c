@@ -231,21 +231,23 @@ static int parse_args(const cli_cmd *cmd, int argc, char **argv, rules_opts *o)
 			break;
 		case 0x200:
 			if (strcmp(optarg, "scan") && strcmp(optarg, "audit"))
-				return cli_usage_error(cmd, "unknown --command '%s' (use scan or audit)",
-						       optarg);
+				return cli_usage_error(
+				    cmd, "unknown --command '%s' (use scan or audit)", optarg);
 			o->command = optarg;
 			break;
 		case 0x201:
 			if (bwk_category_parse(optarg, &o->category) < 0)
-				return cli_usage_error(cmd,
-						       "unknown category '%s' (use secret, config, "
-						       "vulnerability, malware, integrity, host, daemon "
-						       "or workload)",
-						       optarg);
+				return cli_usage_error(
+				    cmd,
+				    "unknown category '%s' (use secret, config, "
+				    "vulnerability, malware, integrity, host, daemon "
+				    "or workload)",
+				    optarg);
 			o->by_category = true;
 			break;
 		case 0x202:
-			if (bwk_severity_parse(optarg, &o->sev_min) < 0 || o->sev_min == BWK_SEV_NONE)
+			if (bwk_severity_parse(optarg, &o->sev_min) < 0 ||
+			    o->sev_min == BWK_SEV_NONE)
 				return cli_usage_error(cmd,
 						       "unknown --severity-min level '%s' (use "
 						       "critical, high, medium, low or info)",
@@ -308,7 +310,8 @@ int cmd_rules(int argc, char **argv)
 			const rule_row *row = find_row(rows, n, id);
 			if (!row) {
 				const char *near = closest(rows, n, id);
-				fprintf(stderr, "bulwark: unknown rule '%s' (see 'bulwark rules')", id);
+				fprintf(stderr, "bulwark: unknown rule '%s' (see 'bulwark rules')",
+					id);
 				if (near)
 					fprintf(stderr, "; did you mean '%s'?", near);
 				fputc('\n', stderr);
