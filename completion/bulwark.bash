@@ -5,7 +5,24 @@ _bulwark() {
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "scan audit run unpack inspect help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "scan audit run unpack inspect rules help --help --version" -- "$cur"))
+		return
+	fi
+	if [ "$cmd" = rules ]; then
+		case "$prev" in
+		-f|--format) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
+		--command) COMPREPLY=($(compgen -W "scan audit" -- "$cur")); return ;;
+		--category) COMPREPLY=($(compgen -W "secret config vulnerability malware integrity host daemon workload" -- "$cur")); return ;;
+		--severity-min) COMPREPLY=($(compgen -W "critical high medium low info" -- "$cur")); return ;;
+		--rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+		--data) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+		esac
+		if [[ $cur == -* ]]; then
+			COMPREPLY=($(compgen -W "--format --command --category --severity-min --rules --data --help" -- "$cur"))
+		else
+			# rule ids: the first column of the table, between its header and the count
+			COMPREPLY=($(compgen -W "$(bulwark rules 2>/dev/null | awk 'NR > 1 && NF >= 5 { print $1 }')" -- "$cur"))
+		fi
 		return
 	fi
 	case "$prev" in
@@ -14,7 +31,7 @@ _bulwark() {
 	-o|--output|--ignore-file|--rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect" -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect rules" -- "$cur")) ;;
 	audit) COMPREPLY=($(compgen -W "host daemon containers --format --output --fail-on --ignore-file --quiet --verbose --all" -- "$cur") $(compgen -f -- "$cur")) ;;
 	*) if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--format --output --fail-on --ignore-file --quiet --verbose --threads --rules --help" -- "$cur"))

@@ -70,6 +70,11 @@ int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workloa
  * files): stores up to `max` pointers in `out` (may be NULL) and returns the total count. */
 size_t bwk_audit_rules(const bwk_rule **out, size_t max);
 
+/* Every rule an audit can report: the rules above plus one per CVE id of the kernel and engine
+ * tables (from `data_dir` when set, like --data; else the built-in ones). A CVE's title names
+ * the components it is listed for. *out is the caller's: bwk_rule_list_free. */
+int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **err);
+
 /* Version comparison used against the CVE tables (docs/data.md): true when `version` is
  * affected by an entry introduced in `introduced` with first fixed versions `fixed` (one per
  * stable branch, ascending). Distribution suffixes are normalised ("20.10.24+dfsg1" ->

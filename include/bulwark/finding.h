@@ -53,6 +53,18 @@ typedef struct bwk_rule {
 	const char *const *references;
 } bwk_rule;
 
+/* An owned list of rules, for listing them without findings (`bulwark rules`): every string is
+ * copied in, so the sources may be freed right after bwk_rule_list_add(). An id already present
+ * is not added twice (the first wins). */
+typedef struct bwk_rule_list bwk_rule_list;
+bwk_rule_list *bwk_rule_list_new(void);
+void bwk_rule_list_free(bwk_rule_list *l);
+/* Returns true if added, false if the id was present. */
+bool bwk_rule_list_add(bwk_rule_list *l, const bwk_rule *r);
+size_t bwk_rule_list_count(const bwk_rule_list *l);
+const bwk_rule *bwk_rule_list_get(const bwk_rule_list *l, size_t i); /* NULL if out of range */
+const bwk_rule *bwk_rule_list_find(const bwk_rule_list *l, const char *id);
+
 /* Where a finding is. Every field is optional (NULL / -1 / 0). */
 typedef struct bwk_location {
 	const char *target; /* image reference or input file as the user named it */

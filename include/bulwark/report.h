@@ -40,6 +40,12 @@ int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **ou
 int bwk_report_write(const bwk_findings *f, const bwk_report_opts *o, const char *path,
 		     bwk_error **err);
 
+/* `bulwark rules -f json`: a JSON array (NUL-terminated heap string, caller frees) of rule
+ * objects with the fields a finding carries for its rule (id, category, severity, title,
+ * description, remediation, references), plus "command" (commands[i]; omitted when NULL). */
+int bwk_report_rules_json(const bwk_rule *const *rules, const char *const *commands, size_t n,
+			  char **out, bwk_error **err);
+
 /* Whether colour should be used on `stream`: a TTY and NO_COLOR unset (https://no-color.org). */
 bool bwk_report_want_color(FILE *stream);
 

@@ -34,8 +34,13 @@ const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s);
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err);
 
-/* The built-in rule metadata of every scan rule (for docs and `bulwark rules`); NULL-terminated. */
-const bwk_rule *const *bwk_scan_rules(void);
+/* The built-in file, image config and integrity rules (not the secret rules, which come from a
+ * YAML document): stores up to `max` pointers in `out` (may be NULL), returns the total. */
+size_t bwk_scan_rules(const bwk_rule **out, size_t max);
+
+/* Every rule a scan with `rules_file` (NULL: none) can report: the built-in rules above plus
+ * the secret rules (bwk_secrets_rule_list: parsed, not compiled). *out is the caller's. */
+int bwk_scan_rule_list(const char *rules_file, bwk_rule_list **out, bwk_error **err);
 
 #ifdef __cplusplus
 }

@@ -24,6 +24,12 @@ int bwk_secrets_new(const char *user_rules, bwk_secrets **out, bwk_error **err);
 void bwk_secrets_free(bwk_secrets *s);
 size_t bwk_secrets_rule_count(const bwk_secrets *s);
 
+/* The metadata of the secret rules bwk_secrets_new would build from the same arguments (the
+ * built-in rules plus `user_rules`, its `disable:` list applied), without compiling a regex
+ * (for `bulwark rules`). The rules are validated as far as parsing goes: a malformed file or
+ * a duplicate id fails as it would for a scan. *out is the caller's: bwk_rule_list_free. */
+int bwk_secrets_rule_list(const char *user_rules, bwk_rule_list **out, bwk_error **err);
+
 /* One confirmed secret. `secret` points into the scanned buffer (valid during the callback). */
 typedef struct bwk_secret_hit {
 	const bwk_rule *rule;

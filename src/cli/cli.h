@@ -80,5 +80,7 @@ int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_usage[];
 int cmd_audit(int argc, char **argv);
 extern const char cmd_audit_usage[];
+int cmd_rules(int argc, char **argv);
+extern const char cmd_rules_usage[];
 
 #endif

@@ -147,13 +147,51 @@ static void test_rules_meta(void **state)
 	free(r);
 }
 
+/* bwk_audit_rule_list: the fixed rules plus one rule per CVE id of both tables. */
+static void test_rule_list(void **state)
+{
+	(void)state;
+	bwk_rule_list *l = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_audit_rule_list(NULL, &l, &err), 0);
+	size_t n = bwk_audit_rules(NULL, 0);
+	const bwk_rule **r = calloc(n, sizeof(*r));
+	bwk_audit_rules(r, n);
+	for (size_t i = 0; i < n; i++)
+		assert_non_null(bwk_rule_list_find(l, r[i]->id));
+	free(r);
+	assert_true(bwk_rule_list_count(l) >= n + 80);
+	const bwk_rule *c = bwk_rule_list_find(l, "CVE-2019-5736");
+	assert_non_null(c);
+	assert_int_equal(c->category, BWK_CAT_DAEMON);
+	assert_int_equal(c->severity, BWK_SEV_HIGH);
+	assert_non_null(strstr(c->title, " in runc"));
+	assert_true(strlen(c->remediation) > 10);
+	/* listed for two components: one rule naming both */
+	c = bwk_rule_list_find(l, "CVE-2022-24769");
+	assert_non_null(c);
+	assert_non_null(strstr(c->title, "containerd"));
+	assert_non_null(strstr(c->title, "docker"));
+	size_t seen = 0;
+	for (size_t i = 0; i < bwk_rule_list_count(l); i++)
+		seen += !strcmp(bwk_rule_list_get(l, i)->id, "CVE-2022-24769");
+	assert_int_equal(seen, 1);
+	c = bwk_rule_list_find(l, "CVE-2016-5195");
+	assert_non_null(c);
+	assert_int_equal(c->category, BWK_CAT_HOST);
+	bwk_rule_list_free(l);
+	l = NULL;
+	assert_int_equal(bwk_audit_rule_list("/nonexistent-data-dir", &l, &err), -1);
+	assert_null(l);
+	bwk_error_free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_versions),
-	    cmocka_unit_test(test_detection),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_rules_meta),
+	    cmocka_unit_test(test_versions),  cmocka_unit_test(test_detection),
+	    cmocka_unit_test(test_errors),    cmocka_unit_test(test_rules_meta),
+	    cmocka_unit_test(test_rule_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

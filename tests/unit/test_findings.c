@@ -284,6 +284,65 @@ static void test_suppressed_not_reported(void **state)
 	bwk_findings_free(f);
 }
 
+static void test_rule_list(void **state)
+{
+	(void)state;
+	bwk_rule_list *l = bwk_rule_list_new();
+	assert_int_equal(bwk_rule_list_count(l), 0);
+	char id[] = "test-secret", title[] = "Copied title";
+	bwk_rule tmp = rule_hi;
+	tmp.id = id;
+	tmp.title = title;
+	assert_true(bwk_rule_list_add(l, &tmp));
+	assert_false(bwk_rule_list_add(l, &rule_hi)); /* same id: the first wins */
+	assert_true(bwk_rule_list_add(l, &rule_lo));
+	/* the list owns copies: the caller's buffers may change or go */
+	memset(id, 'x', sizeof(id) - 1);
+	memset(title, 'x', sizeof(title) - 1);
+	assert_int_equal(bwk_rule_list_count(l), 2);
+	const bwk_rule *r = bwk_rule_list_find(l, "test-secret");
+	assert_non_null(r);
+	assert_string_equal(r->title, "Copied title");
+	assert_string_equal(r->references[1], "https://example.invalid/fix");
+	assert_null(r->references[2]);
+	assert_ptr_equal(bwk_rule_list_get(l, 1), bwk_rule_list_find(l, "test-config"));
+	assert_non_null(bwk_rule_list_get(l, 1)->references); /* NULL refs become an empty list */
+	assert_null(bwk_rule_list_get(l, 1)->references[0]);
+	assert_null(bwk_rule_list_get(l, 2));
+	assert_null(bwk_rule_list_find(l, "xxxx-secret"));
+	bwk_rule_list_free(l);
+	bwk_rule_list_free(NULL);
+}
+
+static void test_rules_json(void **state)
+{
+	(void)state;
+	const bwk_rule *rules[] = {&rule_hi, &rule_lo};
+	const char *cmds[] = {"scan", NULL};
+	char *out = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_report_rules_json(rules, cmds, 2, &out, &err), 0);
+	json_error_t je;
+	json_t *doc = json_loads(out, 0, &je);
+	assert_non_null(doc);
+	assert_true(json_is_array(doc));
+	assert_int_equal(json_array_size(doc), 2);
+	json_t *a = json_array_get(doc, 0), *b = json_array_get(doc, 1);
+	assert_string_equal(json_string_value(json_object_get(a, "id")), "test-secret");
+	assert_string_equal(json_string_value(json_object_get(a, "category")), "secret");
+	assert_string_equal(json_string_value(json_object_get(a, "severity")), "high");
+	assert_string_equal(json_string_value(json_object_get(a, "title")), "Test secret");
+	assert_string_equal(json_string_value(json_object_get(a, "description")), "The risk.");
+	assert_string_equal(json_string_value(json_object_get(a, "remediation")), "The fix.");
+	assert_string_equal(json_string_value(json_object_get(a, "command")), "scan");
+	assert_int_equal(json_array_size(json_object_get(a, "references")), 2);
+	assert_null(json_object_get(b, "command"));
+	assert_int_equal(json_array_size(json_object_get(b, "references")), 0);
+	assert_string_equal(json_string_value(json_object_get(b, "severity")), "low");
+	json_decref(doc);
+	free(out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -297,6 +356,8 @@ int main(void)
 	    cmocka_unit_test(test_report_json),
 	    cmocka_unit_test(test_report_sarif),
 	    cmocka_unit_test(test_suppressed_not_reported),
+	    cmocka_unit_test(test_rule_list),
+	    cmocka_unit_test(test_rules_json),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

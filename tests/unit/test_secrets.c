@@ -611,6 +611,107 @@ static void test_database_cache(void **state)
 	free(dir);
 }
 
+static size_t builtin_rule_count(void)
+{
+	bwk_rule_list *l = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_secrets_rule_list(NULL, &l, &err), 0);
+	size_t n = bwk_rule_list_count(l);
+	bwk_rule_list_free(l);
+	return n;
+}
+
+/* bwk_secrets_rule_list: metadata without compiling, user rules added, disable applied. */
+static void test_rule_list(void **state)
+{
+	(void)state;
+	bwk_rule_list *l = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_secrets_rule_list(NULL, &l, &err), 0);
+	size_t n = bwk_rule_list_count(l);
+	assert_true(n >= 300);
+	for (size_t i = 0; i < n; i++) {
+		const bwk_rule *r = bwk_rule_list_get(l, i);
+		assert_int_equal(r->category, BWK_CAT_SECRET);
+		assert_true(r->severity <= BWK_SEV_CRITICAL);
+		assert_true(*r->title && *r->description && *r->remediation);
+	}
+	const bwk_rule *aws = bwk_rule_list_find(l, "aws-access-key-id");
+	assert_non_null(aws);
+	assert_non_null(aws->references);
+	assert_non_null(aws->references[0]);
+	bwk_rule_list_free(l);
+
+	char *p = write_tmp("version: 1\n"
+			    "disable: [aws-access-key-id]\n"
+			    "rules:\n"
+			    "  - id: user-code\n"
+			    "    title: Internal code\n"
+			    "    description: An internal code.\n"
+			    "    severity: critical\n"
+			    "    regex: 'ACME-[0-9]{8}'\n"
+			    "    keywords: [acme-]\n",
+			    0600);
+	assert_int_equal(bwk_secrets_rule_list(p, &l, &err), 0);
+	unlink(p); /* the list owns its strings */
+	free(p);
+	assert_int_equal(bwk_rule_list_count(l), n); /* one disabled, one added */
+	assert_null(bwk_rule_list_find(l, "aws-access-key-id"));
+	const bwk_rule *u = bwk_rule_list_find(l, "user-code");
+	assert_non_null(u);
+	assert_string_equal(u->title, "Internal code");
+	assert_string_equal(u->description, "An internal code.");
+	assert_int_equal(u->severity, BWK_SEV_CRITICAL);
+	assert_true(*u->remediation); /* the default fix */
+	bwk_rule_list_free(l);
+
+	/* the same errors as a scan would give */
+	const char *bad[][2] = {
+	    {"version: 1\ndisable: [no-such-rule]\n", "no-such-rule"},
+	    {"version: 1\nrules:\n  - id: aws-access-key-id\n    severity: high\n"
+	     "    regex: 'x'\n    keywords: [x]\n",
+	     "duplicate id"},
+	    {"version: 1\nrules:\n  - id: no-regex\n    severity: high\n    keywords: [x]\n",
+	     "no 'regex'"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = write_tmp(bad[i][0], 0600);
+		l = NULL;
+		assert_int_equal(bwk_secrets_rule_list(p, &l, &err), -1);
+		assert_null(l);
+		char *msg = bwk_error_format(err);
+		if (!strstr(msg, bad[i][1]))
+			fail_msg("expected '%s' in: %s", bad[i][1], msg);
+		free(msg);
+		bwk_error_free(err);
+		err = NULL;
+		unlink(p);
+		free(p);
+	}
+	assert_int_equal(bwk_secrets_rule_list("/nonexistent/rules.yaml", &l, &err), -1);
+	bwk_error_free(err);
+}
+
+/* Every scan rule: the fixed tables plus the secret rules. */
+static void test_scan_rule_list(void **state)
+{
+	(void)state;
+	size_t nfixed = bwk_scan_rules(NULL, 0);
+	assert_true(nfixed >= 6);
+	const bwk_rule *fixed[64];
+	assert_int_equal(bwk_scan_rules(fixed, 64), nfixed);
+	bwk_rule_list *l = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_scan_rule_list(NULL, &l, &err), 0);
+	assert_int_equal(bwk_rule_list_count(l), nfixed + builtin_rule_count());
+	for (size_t i = 0; i < nfixed; i++)
+		assert_non_null(bwk_rule_list_find(l, fixed[i]->id));
+	assert_non_null(bwk_rule_list_find(l, "setuid-file"));
+	assert_non_null(bwk_rule_list_find(l, "layer-digest-mismatch"));
+	assert_non_null(bwk_rule_list_find(l, "private-key-rsa"));
+	bwk_rule_list_free(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +728,8 @@ int main(void)
 	    cmocka_unit_test(test_block_boundaries),
 	    cmocka_unit_test(test_binary_and_archive),
 	    cmocka_unit_test(test_database_cache),
+	    cmocka_unit_test(test_rule_list),
+	    cmocka_unit_test(test_scan_rule_list),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

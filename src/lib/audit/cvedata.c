@@ -330,3 +330,64 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 	}
 	return 0;
 }
+
+static void cve_table_freep(cve_table *t)
+{
+	aud_cve_table_free(t);
+}
+
+/* One rule per id: an id listed for several components (CVE-2022-24769: Docker Engine and
+ * containerd) names them all in its title; the first entry gives the text. */
+static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *out)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		const cve_entry *e = &t->e[i];
+		bool seen = false;
+		for (size_t j = 0; j < i && !seen; j++)
+			seen = !strcmp(t->e[j].id, e->id);
+		if (seen)
+			continue;
+		bwk_strbuf sb;
+		bwk_strbuf_init(&sb, 1024);
+		bwk_strbuf_printf(&sb, "%s", e->name ? e->name : e->id);
+		const char *sep = " in ";
+		for (size_t k = i; k < t->n; k++)
+			if (t->e[k].component && !strcmp(t->e[k].id, e->id)) {
+				bwk_strbuf_printf(&sb, "%s%s", sep, t->e[k].component);
+				sep = ", ";
+			}
+		cleanup_free char *title = bwk_strbuf_steal(&sb);
+		bwk_rule rule = {
+		    .id = e->id,
+		    .category = cat,
+		    .severity = sev_of(e->severity),
+		    .title = title,
+		    .description = e->description ? e->description : "",
+		    .remediation = e->remediation ? e->remediation : "",
+		    .references = (const char *const *)e->refs,
+		};
+		bwk_rule_list_add(out, &rule);
+	}
+}
+
+int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **err)
+{
+	__attribute__((cleanup(cve_table_freep))) cve_table kernel = {0};
+	__attribute__((cleanup(cve_table_freep))) cve_table engine = {0};
+	if (aud_cve_table_load("kernel-cves.yaml", data_dir, &kernel, err) < 0 ||
+	    aud_cve_table_load("engine-cves.yaml", data_dir, &engine, err) < 0)
+		return -1;
+	bwk_rule_list *l = bwk_rule_list_new();
+	size_t n = bwk_audit_rules(NULL, 0);
+	const bwk_rule **fixed = xcalloc(n ? n : 1, sizeof(*fixed));
+	bwk_audit_rules(fixed, n);
+	for (size_t i = 0; i < n; i++)
+		bwk_rule_list_add(l, fixed[i]);
+	free(fixed);
+	/* the categories aud_cve_report gives them: kernel flaws are the host's, engine flaws
+	 * the daemon's */
+	cve_rules_add(&kernel, BWK_CAT_HOST, l);
+	cve_rules_add(&engine, BWK_CAT_DAEMON, l);
+	*out = l;
+	return 0;
+}

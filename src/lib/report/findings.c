@@ -7,6 +7,7 @@
 #include "bulwark/finding.h"
 #include "core/cleanup.h"
 #include "core/util.h"
+#include "report/report_private.h"
 
 /* Caps so that a hostile input producing millions of matches cannot exhaust memory. */
 #define MAX_FINDINGS 100000
@@ -65,22 +66,6 @@ bwk_findings *bwk_findings_new(void)
 	return f;
 }
 
-static void rule_free(bwk_rule *r)
-{
-	if (!r)
-		return;
-	free((char *)r->id);
-	free((char *)r->title);
-	free((char *)r->description);
-	free((char *)r->remediation);
-	if (r->references) {
-		for (const char *const *p = r->references; *p; p++)
-			free((char *)*p);
-		free((void *)r->references);
-	}
-	free(r);
-}
-
 static void finding_free(bwk_finding *x)
 {
 	free(x->target);
@@ -99,7 +84,7 @@ void bwk_findings_free(bwk_findings *f)
 	for (size_t i = 0; i < f->n; i++)
 		finding_free(f->items[i]);
 	for (size_t i = 0; i < f->nrules; i++)
-		rule_free(f->rules[i]);
+		bwk_rule_dup_free(f->rules[i]);
 	free(f->items);
 	free(f->rules);
 	free(f->set);
@@ -112,21 +97,7 @@ static const bwk_rule *intern_rule(bwk_findings *f, const bwk_rule *r)
 	for (size_t i = 0; i < f->nrules; i++)
 		if (strcmp(f->rules[i]->id, r->id) == 0)
 			return f->rules[i];
-	bwk_rule *c = xcalloc(1, sizeof(*c));
-	c->id = xstrdup(r->id);
-	c->category = r->category;
-	c->severity = r->severity;
-	c->title = xstrdup(r->title ? r->title : r->id);
-	c->description = xstrdup(r->description);
-	c->remediation = xstrdup(r->remediation);
-	size_t nref = 0;
-	if (r->references)
-		while (r->references[nref])
-			nref++;
-	const char **refs = xcalloc(nref + 1, sizeof(char *));
-	for (size_t i = 0; i < nref; i++)
-		refs[i] = xstrdup(r->references[i]);
-	c->references = refs;
+	bwk_rule *c = bwk_rule_dup(r);
 	if (f->nrules == f->rules_cap) {
 		f->rules_cap = f->rules_cap ? f->rules_cap * 2 : 16;
 		f->rules = xrealloc(f->rules, f->rules_cap * sizeof(*f->rules));

@@ -11,16 +11,30 @@ static void set_str(json_t *o, const char *k, const char *v)
 		json_object_set_new(o, k, json_string(v));
 }
 
+void bwk_report_rule_fields(json_t *o, const bwk_rule *r, bwk_severity sev)
+{
+	set_str(o, "id", r->id);
+	set_str(o, "category", bwk_category_name(r->category));
+	set_str(o, "severity", bwk_severity_name(sev));
+	set_str(o, "title", r->title);
+	set_str(o, "description", r->description);
+	set_str(o, "remediation", r->remediation);
+}
+
+void bwk_report_rule_refs(json_t *o, const bwk_rule *r)
+{
+	json_t *refs = json_array();
+	if (r->references)
+		for (const char *const *p = r->references; *p; p++)
+			json_array_append_new(refs, json_string(*p));
+	json_object_set_new(o, "references", refs);
+}
+
 /* Builds the JSON document described by docs/report-schema.json. */
 static json_t *finding_json(const bwk_finding *x)
 {
 	json_t *o = json_object();
-	set_str(o, "id", x->rule->id);
-	set_str(o, "category", bwk_category_name(x->rule->category));
-	set_str(o, "severity", bwk_severity_name(x->severity));
-	set_str(o, "title", x->rule->title);
-	set_str(o, "description", x->rule->description);
-	set_str(o, "remediation", x->rule->remediation);
+	bwk_report_rule_fields(o, x->rule, x->severity);
 	json_t *loc = json_object();
 	set_str(loc, "target", x->target);
 	set_str(loc, "layer", x->layer);
@@ -33,11 +47,7 @@ static json_t *finding_json(const bwk_finding *x)
 	json_object_set_new(o, "location", loc);
 	set_str(o, "message", x->message);
 	set_str(o, "evidence", x->evidence);
-	json_t *refs = json_array();
-	if (x->rule->references)
-		for (const char *const *p = x->rule->references; *p; p++)
-			json_array_append_new(refs, json_string(*p));
-	json_object_set_new(o, "references", refs);
+	bwk_report_rule_refs(o, x->rule);
 	set_str(o, "fingerprint", x->fingerprint);
 	return o;
 }
@@ -81,6 +91,27 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_decref(doc);
 	if (!s)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the JSON report");
+	*out = xasprintf("%s\n", s);
+	free(s);
+	return 0;
+}
+
+int bwk_report_rules_json(const bwk_rule *const *rules, const char *const *commands, size_t n,
+			  char **out, bwk_error **err)
+{
+	json_t *arr = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *o = json_object();
+		bwk_report_rule_fields(o, rules[i], rules[i]->severity);
+		bwk_report_rule_refs(o, rules[i]);
+		if (commands && commands[i])
+			set_str(o, "command", commands[i]);
+		json_array_append_new(arr, o);
+	}
+	char *s = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+	json_decref(arr);
+	if (!s)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the rule list");
 	*out = xasprintf("%s\n", s);
 	free(s);
 	return 0;

@@ -3,6 +3,8 @@
 #ifndef BWK_IN_REPORT
 #error "report_private.h is private to src/lib/report"
 #endif
+#include <jansson.h>
+
 #include "bulwark/report.h"
 
 int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
@@ -10,4 +12,14 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
 /* "layer 2 (sha256:abcdef012345)" style location text shared by text and SARIF. */
 char *bwk_report_location_text(const bwk_finding *x);
+
+/* A deep copy of a rule (title defaults to the id), freed with bwk_rule_dup_free. */
+bwk_rule *bwk_rule_dup(const bwk_rule *r);
+void bwk_rule_dup_free(bwk_rule *r);
+
+/* The rule fields of a report object as docs/report-schema.json names them (id, category,
+ * severity, title, description, remediation; references separately, they come last in a
+ * finding), shared by findings and `bulwark rules` so that both spell them the same. */
+void bwk_report_rule_fields(json_t *o, const bwk_rule *r, bwk_severity sev);
+void bwk_report_rule_refs(json_t *o, const bwk_rule *r);
 #endif

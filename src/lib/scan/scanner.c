@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "bulwark/image.h"
+#include "bulwark/secrets.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "scan/scan_private.h"
@@ -289,16 +290,29 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	return r;
 }
 
-const bwk_rule *const *bwk_scan_rules(void)
+size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 {
-	static const bwk_rule *all[64];
 	size_t n = 0;
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r && n < 63; r++)
-		all[n++] = (*r)->rule;
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r && n < 63; r++)
-		all[n++] = (*r)->rule;
-	if (n < 63)
-		all[n++] = &bwk_rule_layer_digest;
-	all[n] = NULL;
-	return all;
+	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++, n++)
+		if (out && n < max)
+			out[n] = (*r)->rule;
+	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++, n++)
+		if (out && n < max)
+			out[n] = (*r)->rule;
+	if (out && n < max)
+		out[n] = &bwk_rule_layer_digest;
+	return n + 1;
+}
+
+int bwk_scan_rule_list(const char *rules_file, bwk_rule_list **out, bwk_error **err)
+{
+	bwk_rule_list *l = NULL;
+	if (bwk_secrets_rule_list(rules_file, &l, err) < 0)
+		return -1;
+	const bwk_rule *fixed[64];
+	size_t n = bwk_scan_rules(fixed, 64);
+	for (size_t i = 0; i < n && i < 64; i++)
+		bwk_rule_list_add(l, fixed[i]);
+	*out = l;
+	return 0;
 }

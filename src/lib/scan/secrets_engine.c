@@ -182,6 +182,18 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 	return 0;
 }
 
+int bwk_secrets_rule_list(const char *user_rules, bwk_rule_list **out, bwk_error **err)
+{
+	bwk_rule_list *l = bwk_rule_list_new();
+	if (sec_rules_list(bwk_secrets_yaml, BWK_EMBED_LEN(bwk_secrets_yaml), user_rules, l, err) <
+	    0) {
+		bwk_rule_list_free(l);
+		return -1;
+	}
+	*out = l;
+	return 0;
+}
+
 int bwk_secrets_new(const char *user_rules, bwk_secrets **out, bwk_error **err)
 {
 	return bwk_secrets_new_from(bwk_secrets_yaml, BWK_EMBED_LEN(bwk_secrets_yaml), user_rules,

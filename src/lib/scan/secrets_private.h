@@ -76,6 +76,12 @@ struct bwk_secrets {
  * `user` allows the user-only keys (disable, allowlist). */
 int sec_rules_parse(sec_ruleset *rs, const char *text, size_t len, const char *name, bool user,
 		    bwk_error **err);
+/* A user rule must not reuse an id (built-in or its own). */
+int sec_rules_check_ids(const sec_ruleset *rs, bwk_error **err);
+/* The metadata of the built-in document plus the user file (its `disable:` applied), parsed
+ * but not compiled, appended to `out`. */
+int sec_rules_list(const char *builtin, size_t builtin_len, const char *user_rules,
+		   bwk_rule_list *out, bwk_error **err);
 /* Compile PCRE2 regexes (rule, path, allow, global allowlists) and check every rule. */
 int sec_rules_compile(sec_ruleset *rs, bwk_error **err);
 /* Drop rules named by rs->disable (an unknown id is an error: a typo must not go unnoticed). */

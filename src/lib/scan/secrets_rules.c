@@ -217,6 +217,13 @@ static int parse_rule(yctx *y, yaml_node_t *n, sec_rule *r)
 	if (!r->remediation)
 		r->remediation = xstrdup("Remove the credential from the image (every layer), "
 					 "rotate it, and pass it at run time instead.");
+	/* the strings are on the heap: moving the rule (realloc, disable) keeps these valid */
+	r->meta.id = r->id;
+	r->meta.category = BWK_CAT_SECRET;
+	r->meta.title = r->title;
+	r->meta.description = r->description;
+	r->meta.remediation = r->remediation;
+	r->meta.references = (const char *const *)r->references.v;
 	return 0;
 }
 
@@ -368,17 +375,25 @@ static int compile_list(const sec_list *src, pcre2_code ***out, size_t *n, const
 	return 0;
 }
 
-int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
+int sec_rules_check_ids(const sec_ruleset *rs, bwk_error **err)
 {
-	for (size_t i = 0; i < rs->n; i++) {
-		sec_rule *r = &rs->rules[i];
+	for (size_t i = 0; i < rs->n; i++)
 		for (size_t j = 0; j < i; j++)
-			if (strcmp(rs->rules[j].id, r->id) == 0)
+			if (strcmp(rs->rules[j].id, rs->rules[i].id) == 0)
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "rule %s: duplicate id (a user rule cannot "
 						     "replace a built-in one: disable it and add "
 						     "yours under a new id)",
-						     r->id);
+						     rs->rules[i].id);
+	return 0;
+}
+
+int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
+{
+	if (sec_rules_check_ids(rs, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rs->n; i++) {
+		sec_rule *r = &rs->rules[i];
 		char what[160];
 		snprintf(what, sizeof(what), "rule %s regex", r->id);
 		if (!(r->re = compile_re(r->regex, true, what, r->id, err)))
@@ -398,12 +413,6 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 		if (compile_list(&r->allow_src, &r->allow, &r->nallow, what, r->id, err) < 0)
 			return -1;
 		r->binary_ok = strstr(r->regex, "-----BEGIN") != NULL;
-		r->meta.id = r->id;
-		r->meta.category = BWK_CAT_SECRET;
-		r->meta.title = r->title;
-		r->meta.description = r->description;
-		r->meta.remediation = r->remediation;
-		r->meta.references = (const char *const *)r->references.v;
 	}
 	if (compile_list(&rs->allow_paths_src, &rs->allow_paths, &rs->nallow_paths,
 			 "allowlist.paths", "rules", err) < 0 ||
@@ -522,5 +531,28 @@ int sec_rules_read_user(const char *path, char **text, size_t *len, bwk_error **
 				     path);
 	*text = steal_pointer(&buf);
 	*len = n;
+	return 0;
+}
+
+int sec_rules_list(const char *builtin, size_t builtin_len, const char *user_rules,
+		   bwk_rule_list *out, bwk_error **err)
+{
+	__attribute__((cleanup(sec_ruleset_free))) sec_ruleset rs = {0};
+	if (builtin && sec_rules_parse(&rs, builtin, builtin_len, "built-in rules", false, err) < 0)
+		return bwk_error_wrap(err, "loading the built-in secret rules");
+	if (user_rules) {
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		if (sec_rules_read_user(user_rules, &text, &len, err) < 0)
+			return -1;
+		if (text && sec_rules_parse(&rs, text, len, user_rules, true, err) < 0)
+			return -1;
+		if (sec_rules_apply_disable(&rs, user_rules, err) < 0)
+			return -1;
+	}
+	if (sec_rules_check_ids(&rs, err) < 0)
+		return -1;
+	for (size_t i = 0; i < rs.n; i++)
+		bwk_rule_list_add(out, &rs.rules[i].meta);
 	return 0;
 }
