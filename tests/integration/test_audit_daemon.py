@@ -238,6 +238,24 @@ def test_live_insecure_daemon(bulwark, insecure_dockerd, tmp_path):
     assert "probe" not in tcp["message"]
 
 
+def test_plain_tcp_endpoint_is_exposed(bulwark, insecure_dockerd, tmp_path):
+    """An engine that answers over tcp:// without TLS is the critical finding even when its
+    configuration is not on this host (a remote daemon): the answer is the proof."""
+    d = insecure_dockerd
+    url = f"tcp://127.0.0.1:{d.tcp_port}"
+    found = audit_json(bulwark, "daemon", "--host", url, "--daemon-config",
+                       _write(tmp_path, HARDENED_CFG), "--data", empty_data(tmp_path),
+                       "--proc-root", fake_proc(tmp_path, ["sshd"]))
+    tcp = [f for f in found if f["id"] == "daemon-tcp-no-tls"]
+    assert len(tcp) == 1 and tcp[0]["severity"] == "critical", found
+    assert url in tcp[0]["message"] and "plain TCP" in tcp[0]["message"]
+    # the local dockerd serving that port is found by its listener and reported once
+    found = audit_json(bulwark, "daemon", "--host", url, "--data", empty_data(tmp_path))
+    tcp = [f for f in found if f["id"] == "daemon-tcp-no-tls"]
+    assert len(tcp) == 1 and "answered GET /_ping" in tcp[0]["message"], found
+    assert "daemon-experimental" in ids(found)
+
+
 def test_live_hardened_daemon(bulwark, dockerd_factory, tmp_path):
     # icc=false needs iptables, which private test daemons must not touch: this one has no
     # default bridge at all, so there is no inter-container traffic for icc to govern.
