@@ -2,6 +2,7 @@
 the mutations that make one rule fire (true positive) or almost fire (near miss)."""
 import copy
 import json
+import os
 from pathlib import Path
 
 import yaml
@@ -381,3 +382,46 @@ def ids(findings, min_sev=None):
     order = ["info", "low", "medium", "high", "critical"]
     return sorted({f["id"] for f in findings
                    if min_sev is None or order.index(f["severity"]) >= order.index(min_sev)})
+
+
+# --- throwaway TLS material for Engine API endpoints (openssl CLI) ------------------------
+
+def _openssl(*args, cwd):
+    import subprocess
+    subprocess.run(["openssl", *map(str, args)], cwd=cwd, check=True, capture_output=True)
+
+
+def make_ca(d, name="bwk-test-ca"):
+    """A self-signed CA in d/ca.pem (key d/ca-key.pem); EC keys keep this fast."""
+    d.mkdir(parents=True, exist_ok=True)
+    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "2",
+             "-subj", f"/CN={name}", "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
+    return d / "ca.pem", d / "ca-key.pem"
+
+
+def make_cert(ca_dir, out_dir, stem, server):
+    """A leaf signed by ca_dir's CA: out_dir/STEM-cert.pem and STEM-key.pem. A server cert
+    names 127.0.0.1 and localhost; a client cert is for client authentication only."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ext = out_dir / f"{stem}.ext"
+    ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n"
+                   if server else "extendedKeyUsage=clientAuth\n")
+    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+             "-keyout", f"{stem}-key.pem", "-out", f"{stem}.csr", "-subj",
+             "/CN=localhost" if server else "/CN=bwk-client", cwd=out_dir)
+    _openssl("x509", "-req", "-in", f"{stem}.csr", "-CA", ca_dir / "ca.pem", "-CAkey",
+             ca_dir / "ca-key.pem", "-set_serial", "0x" + os.urandom(8).hex(), "-days", "2",
+             "-out", f"{stem}-cert.pem", "-extfile", ext.name, cwd=out_dir)
+    return out_dir / f"{stem}-cert.pem", out_dir / f"{stem}-key.pem"
+
+
+def docker_cert_dir(d, ca, cert, key):
+    """A DOCKER_CERT_PATH directory as the docker CLI expects it."""
+    import shutil
+    d.mkdir(parents=True, exist_ok=True)
+    for src, name in ((ca, "ca.pem"), (cert, "cert.pem"), (key, "key.pem")):
+        if src is not None:
+            shutil.copy(src, d / name)
+    return d

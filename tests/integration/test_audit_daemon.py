@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from audit_util import audit_json, ids
+from audit_util import audit_json, docker_cert_dir, ids, make_ca, make_cert
 
 HARDENED_CFG = {
     "icc": False,
@@ -236,6 +236,32 @@ def test_live_insecure_daemon(bulwark, insecure_dockerd, tmp_path):
     found = audit_json(bulwark, "daemon", "--host", d.host, "--no-probe")
     tcp = next(f for f in found if f["id"] == "daemon-tcp-no-tls")
     assert "probe" not in tcp["message"]
+
+
+def test_plain_tcp_endpoint_is_exposed(bulwark, insecure_dockerd, tmp_path):
+    """An engine that answers over tcp:// without TLS is the critical finding even when its
+    configuration is not on this host (a remote daemon): the answer is the proof."""
+    d = insecure_dockerd
+    url = f"tcp://127.0.0.1:{d.tcp_port}"
+    found = audit_json(bulwark, "daemon", "--host", url, "--daemon-config",
+                       _write(tmp_path, HARDENED_CFG), "--data", empty_data(tmp_path),
+                       "--proc-root", fake_proc(tmp_path, ["sshd"]))
+    tcp = [f for f in found if f["id"] == "daemon-tcp-no-tls"]
+    assert len(tcp) == 1 and tcp[0]["severity"] == "critical", found
+    assert url in tcp[0]["message"] and "plain TCP" in tcp[0]["message"]
+    # the local dockerd serving that port is found by its listener and reported once
+    found = audit_json(bulwark, "daemon", "--host", url, "--data", empty_data(tmp_path))
+    tcp = [f for f in found if f["id"] == "daemon-tcp-no-tls"]
+    assert len(tcp) == 1 and "answered GET /_ping" in tcp[0]["message"], found
+    assert "daemon-experimental" in ids(found)
+    # TLS asked of this plain port: an error that says so, not an unreachable engine
+    make_ca(tmp_path / "ca")
+    cert, key = make_cert(tmp_path / "ca", tmp_path / "ca", "client", server=False)
+    certs = docker_cert_dir(tmp_path / "certs", tmp_path / "ca" / "ca.pem", cert, key)
+    p = bulwark("audit", "daemon", "--host", url, check=2,
+                env={"DOCKER_TLS_VERIFY": "1", "DOCKER_CERT_PATH": str(certs)})
+    assert p.stderr.count("bulwark:") == 1 and url in p.stderr, p.stderr
+    assert "does not seem to speak TLS" in p.stderr, p.stderr
 
 
 def test_live_hardened_daemon(bulwark, dockerd_factory, tmp_path):

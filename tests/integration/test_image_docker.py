@@ -1,6 +1,7 @@
 """Real images from a private dockerd: `docker save` output and docker:NAME over the Engine API."""
 import json
 import os
+import socket
 
 import pytest
 
@@ -78,5 +79,12 @@ def test_docker_engine_errors(bulwark, dockerd, tmp_path):
     p = bulwark("inspect", "docker:x", env={"DOCKER_HOST": f"unix://{tmp_path}/none.sock"},
                 check=2)
     assert "cannot talk to the engine" in p.stderr
-    p = bulwark("inspect", "docker:x", env={"DOCKER_HOST": "tcp://127.0.0.1:2375"}, check=2)
-    assert "only unix:// sockets" in p.stderr
+    # tcp:// is an endpoint too (TLS ones in test_audit_tls.py); here nothing listens
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = bulwark("inspect", "docker:x", env={"DOCKER_HOST": f"tcp://127.0.0.1:{port}"}, check=2)
+    assert "cannot talk to the engine" in p.stderr and f"tcp://127.0.0.1:{port}" in p.stderr
+    p = bulwark("inspect", "docker:x", env={"DOCKER_HOST": "ssh://user@host"}, check=2)
+    assert "only unix:// and tcp://" in p.stderr

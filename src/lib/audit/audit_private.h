@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "bulwark/audit.h"
+#include "core/engine_client.h"
 #include "core/util.h"
 
 /* ---- the one workload model every input kind is normalised into ---- */
@@ -217,11 +218,9 @@ int aud_audit_add(bwk_findings *out, const bwk_rule *rule, int severity, const c
 
 /* ---- engine API (libcurl over the unix socket or TCP) ---- */
 typedef struct aud_engine {
-	char *host; /* as given */
-	char *socket_path;
-	char *base_url;
-	bool tls;
-	char *cert_dir;
+	bwk_endpoint ep;
+	const char *host;	 /* ep.host: as given */
+	const char *socket_path; /* ep.socket_path: unix:// only */
 	int timeout_ms;
 } aud_engine;
 

@@ -105,8 +105,9 @@ typedef struct dctx {
 	const bwk_audit_opts *o;
 	bwk_findings *out;
 	const char *target;
-	json_t *cfg;  /* daemon.json + flags */
-	json_t *info; /* /info, NULL when the engine was not asked */
+	json_t *cfg;		/* daemon.json + flags */
+	json_t *info;		/* /info, NULL when the engine was not asked */
+	int plain_tcp_reported; /* daemon-tcp-no-tls findings from the configured listeners */
 } dctx;
 
 static int add(dctx *d, const bwk_rule *r, int sev, const char *key, const char *msg,
@@ -174,8 +175,21 @@ static int check_listeners(dctx *d, bwk_error **err)
 		cleanup_free char *key = xasprintf("hosts[%zu]", i);
 		if (add(d, tls ? &r_tcpv : &r_tcp, sev, key, msg, err) < 0)
 			return -1;
+		d->plain_tcp_reported += !tls;
 	}
 	return 0;
+}
+
+/* The engine we talked to answered over tcp:// without TLS: that alone proves the exposure,
+ * also for a remote daemon whose configuration this host does not have. */
+static int check_endpoint(dctx *d, const aud_engine *eng, bool answered, bwk_error **err)
+{
+	if (!answered || !eng->ep.hostport || eng->ep.tls || d->plain_tcp_reported)
+		return 0;
+	cleanup_free char *msg = xasprintf("%s answered the Docker API over plain TCP, without TLS "
+					   "or authentication",
+					   eng->host);
+	return add(d, &r_tcp, -1, "endpoint", msg, err);
 }
 
 /* gid -> name and the docker group's members from ROOT/etc/group */
@@ -387,7 +401,7 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		return -1;
 	daemon_proc proc = {0};
 	/* the running dockerd's flags, else the ones its systemd unit would pass */
-	if (!aud_daemon_find_process(aud_opt_proc_root(o), eng.socket_path, &proc))
+	if (!aud_daemon_find_process(aud_opt_proc_root(o), eng.host, &proc))
 		aud_daemon_from_unit(o, &proc);
 	json_auto_t *cfg = NULL;
 	const char *cfg_path = o ? o->daemon_config : NULL;
@@ -419,6 +433,12 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		bwk_error *e = NULL;
 		if (aud_engine_get_json(&eng, "/version", &version, &e) < 0 ||
 		    aud_engine_get_json(&eng, "/info", &info, &e) < 0) {
+			/* an absent engine leaves the files to audit; TLS set up wrong is the
+			 * user's to fix, and auditing on would hide it */
+			if (eng.ep.fatal) {
+				*err = e;
+				return -1;
+			}
 			cleanup_free char *msg = bwk_error_format(e);
 			bwk_error_free(e);
 			if (add(&d, &r_unreach, -1, "engine", msg, err) < 0)
@@ -442,8 +462,8 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		if (!sock)
 			sock = aud_opt_rooted(o, "/var/run/docker.sock");
 	}
-	if (check_listeners(&d, err) < 0 || check_socket(&d, sock, err) < 0 ||
-	    check_settings(&d, err) < 0)
+	if (check_listeners(&d, err) < 0 || check_endpoint(&d, &eng, info != NULL, err) < 0 ||
+	    check_socket(&d, sock, err) < 0 || check_settings(&d, err) < 0)
 		return -1;
 	if (version && check_versions(&d, version, err) < 0)
 		return -1;

@@ -18,8 +18,9 @@ typedef struct daemon_proc {
 	size_t argc;
 } daemon_proc;
 
-/* Find the dockerd serving unix socket `want_sock` (NULL: the first dockerd). 1 found, 0 not. */
-int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out);
+/* Find the dockerd serving the endpoint `want` (unix:///path or tcp://host:port; NULL: the
+ * first dockerd). 1 found, 0 not. */
+int aud_daemon_find_process(const char *proc, const char *want, daemon_proc *out);
 void aud_daemon_proc_free(daemon_proc *p);
 
 /* The dockerd command line from the docker.service unit and its drop-ins under ROOT. */

@@ -146,8 +146,49 @@ static char **split_cmdline(const char *data, size_t len, size_t *argc)
 	return v;
 }
 
-static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
+/* "h:p", "[v6]:p", "h", ":p" -> host (brackets removed) and port (0: none given) */
+static void tcp_split(const char *hp, char **host, int *port)
 {
+	const char *colon;
+	if (*hp == '[') {
+		const char *close = strchr(hp, ']');
+		*host = xstrndup(hp + 1, close ? (size_t)(close - hp - 1) : strlen(hp + 1));
+		colon = close ? strchr(close, ':') : NULL;
+	} else {
+		colon = strrchr(hp, ':');
+		*host = xstrndup(hp, colon ? (size_t)(colon - hp) : strlen(hp));
+	}
+	*port = colon ? (int)strtol(colon + 1, NULL, 10) : 0;
+}
+
+static bool is_loopback(const char *h)
+{
+	return !strcmp(h, "localhost") || !strncmp(h, "127.", 4) || !strcmp(h, "::1");
+}
+
+/* Does dockerd's listener tcp://L serve the endpoint tcp://E? Same port, and the same
+ * address, or a wildcard listener, or both on loopback. */
+static bool tcp_serves(const char *listener, const char *endpoint)
+{
+	cleanup_free char *lh = NULL, *eh = NULL;
+	int lp, epo;
+	cleanup_free char *l = xstrndup(listener, strcspn(listener, "/"));
+	cleanup_free char *e = xstrndup(endpoint, strcspn(endpoint, "/"));
+	tcp_split(l, &lh, &lp);
+	tcp_split(e, &eh, &epo);
+	/* a missing port is dockerd's and the CLI's default: 2375, or 2376 with TLS */
+	int given = lp ? lp : epo;
+	bool port_ok = lp && epo ? lp == epo : !given || given == 2375 || given == 2376;
+	if (!port_ok)
+		return false;
+	return !strcmp(lh, eh) || !*lh || !strcmp(lh, "0.0.0.0") || !strcmp(lh, "::") ||
+	       (is_loopback(lh) && is_loopback(eh));
+}
+
+static bool hosts_match(char *const *argv, size_t argc, const char *want)
+{
+	bool unix_sock = !strncmp(want, "unix://", 7);
+	const char *want_sock = unix_sock ? want + 7 : "";
 	bool any_host = false;
 	for (size_t i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = NULL;
@@ -162,6 +203,12 @@ static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
 		if (!val)
 			continue;
 		any_host = true;
+		if (!unix_sock) {
+			if (!strncmp(want, "tcp://", 6) && !strncmp(val, "tcp://", 6) &&
+			    tcp_serves(val + 6, want + 6))
+				return true;
+			continue;
+		}
 		if (!strncmp(val, "unix://", 7) && !strcmp(val + 7, want_sock))
 			return true;
 		/* systemd socket activation: docker.socket listens on the default path */
@@ -170,11 +217,12 @@ static bool hosts_match(char *const *argv, size_t argc, const char *want_sock)
 			return true;
 	}
 	/* no -H at all: the default socket */
-	return !any_host && (!strcmp(want_sock, "/var/run/docker.sock") ||
-			     !strcmp(want_sock, "/run/docker.sock"));
+	return unix_sock && !any_host &&
+	       (!strcmp(want_sock, "/var/run/docker.sock") ||
+		!strcmp(want_sock, "/run/docker.sock"));
 }
 
-int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc *out)
+int aud_daemon_find_process(const char *proc, const char *want, daemon_proc *out)
 {
 	memset(out, 0, sizeof(*out));
 	cleanup_dir DIR *d = opendir(proc);
@@ -202,7 +250,7 @@ int aud_daemon_find_process(const char *proc, const char *want_sock, daemon_proc
 		}
 		size_t argc = 0;
 		char **argv = split_cmdline(cl, len, &argc);
-		if (want_sock && !hosts_match(argv, argc, want_sock)) {
+		if (want && !hosts_match(argv, argc, want)) {
 			for (size_t i = 0; i < argc; i++)
 				free(argv[i]);
 			free(argv);

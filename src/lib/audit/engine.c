@@ -1,6 +1,7 @@
-/* A small Docker Engine API client (libcurl): GET with a size cap over the unix socket or TCP
- * (TLS with client certificates when DOCKER_TLS_VERIFY is set), and a raw TCP probe that asks
- * a configured listener whether it answers the API without authentication. */
+/* A small Docker Engine API client (libcurl): GET with a size cap over the endpoint that
+ * core/engine_client.h picks and secures (unix socket, TCP, TLS with client certificates), and
+ * a raw TCP probe that asks a configured listener whether it answers the API without
+ * authentication. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <netdb.h>
@@ -21,39 +22,17 @@
 int aud_engine_open(const bwk_audit_opts *o, aud_engine *e, bwk_error **err)
 {
 	memset(e, 0, sizeof(*e));
-	const char *host = o && o->host ? o->host : getenv("DOCKER_HOST");
-	if (!host || !*host)
-		host = "unix:///var/run/docker.sock";
-	e->host = xstrdup(host);
 	e->timeout_ms = o && o->timeout_ms > 0 ? o->timeout_ms : 5000;
-	if (!strncmp(host, "unix://", 7)) {
-		e->socket_path = xstrdup(host + 7);
-		e->base_url = xstrdup("http://localhost");
-		return 0;
-	}
-	if (!strncmp(host, "tcp://", 6)) {
-		const char *tv = getenv("DOCKER_TLS_VERIFY");
-		e->tls = tv && *tv && strcmp(tv, "0");
-		e->base_url = xasprintf("%s://%s", e->tls ? "https" : "http", host + 6);
-		size_t n = strlen(e->base_url);
-		if (n && e->base_url[n - 1] == '/')
-			e->base_url[n - 1] = 0;
-		const char *cp = getenv("DOCKER_CERT_PATH");
-		const char *home = getenv("HOME");
-		e->cert_dir = cp && *cp ? xstrdup(cp) : xasprintf("%s/.docker", home ? home : "");
-		return 0;
-	}
-	aud_engine_close(e);
-	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-			     "engine endpoint '%s': only unix:// and tcp:// are supported", host);
+	if (bwk_endpoint_open(o ? o->host : NULL, &e->ep, err) < 0)
+		return -1;
+	e->host = e->ep.host;
+	e->socket_path = e->ep.socket_path;
+	return 0;
 }
 
 void aud_engine_close(aud_engine *e)
 {
-	free(e->host);
-	free(e->socket_path);
-	free(e->base_url);
-	free(e->cert_dir);
+	bwk_endpoint_close(&e->ep);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -76,28 +55,15 @@ static void curl_cleanupp(CURL **c)
 
 int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err)
 {
-	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
-	if (!c)
-		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot create a curl handle");
-	cleanup_free char *url = xasprintf("%s%s", e->base_url, path);
+	char errbuf[CURL_ERROR_SIZE];
+	__attribute__((cleanup(curl_cleanupp))) CURL *c = NULL;
+	if (bwk_endpoint_curl(&e->ep, path, errbuf, &c, err) < 0)
+		return -1;
 	body b;
 	bwk_strbuf_init(&b.sb, MAX_BODY);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	if (e->socket_path)
-		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, e->socket_path);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)e->timeout_ms);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (e->tls) {
-		cleanup_free char *ca = xasprintf("%s/ca.pem", e->cert_dir);
-		cleanup_free char *cert = xasprintf("%s/cert.pem", e->cert_dir);
-		cleanup_free char *key = xasprintf("%s/key.pem", e->cert_dir);
-		curl_easy_setopt(c, CURLOPT_CAINFO, ca);
-		curl_easy_setopt(c, CURLOPT_SSLCERT, cert);
-		curl_easy_setopt(c, CURLOPT_SSLKEY, key);
-	}
 	CURLcode rc = curl_easy_perform(c);
 	if (rc != CURLE_OK) {
 		bool big = b.sb.truncated;
@@ -106,18 +72,22 @@ int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error
 			return bwk_error_set(err, BWK_E_LIMIT, 0,
 					     "engine %s: GET %s: response over %zu bytes", e->host,
 					     path, MAX_BODY);
-		return bwk_error_set(err, BWK_E_IO, 0,
-				     "engine %s: GET %s: %s (is dockerd running? set --host or "
-				     "DOCKER_HOST)",
-				     e->host, path, curl_easy_strerror(rc));
+		cleanup_free char *why = bwk_endpoint_explain(&e->ep, c, rc, errbuf);
+		return bwk_error_set(err, BWK_E_IO, 0, "engine %s: GET %s: %s", e->host, path, why);
 	}
 	long code = 0;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	cleanup_free char *text = bwk_strbuf_steal(&b.sb);
-	if (code != 200)
+	if (code != 200) {
+		cleanup_free char *tls = bwk_endpoint_explain_status(&e->ep, code, text);
+		if (tls)
+			return bwk_error_set(err, BWK_E_INPUT, 0, "engine %s: GET %s: %s", e->host,
+					     path, tls);
+		int tl = (int)strcspn(text, "\r\n"); /* one line, bounded */
 		return bwk_error_set(err, code == 404 ? BWK_E_NOTFOUND : BWK_E_IO, 0,
-				     "engine %s: GET %s: HTTP %ld: %.200s", e->host, path, code,
-				     text);
+				     "engine %s: GET %s: HTTP %ld: %.*s", e->host, path, code,
+				     tl > 200 ? 200 : tl, text);
+	}
 	json_error_t je;
 	*out = json_loads(text, JSON_ALLOW_NUL, &je);
 	if (!*out)
@@ -197,11 +167,17 @@ int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **deta
 	buf[n] = 0;
 	bool http = !strncmp(buf, "HTTP/1.", 7);
 	bool docker = http && (strcasestr(buf, "\nApi-Version:") || strstr(buf, "\r\n\r\nOK"));
+	/* Go's TLS server answers plain HTTP with a 400 that says so; others just close */
+	bool tls_only = http && strstr(buf, "HTTPS server");
 	if (docker)
 		*detail = xasprintf("%s:%d answered GET /_ping without authentication", addr, port);
+	else if (tls_only)
+		*detail = xasprintf("%s:%d speaks TLS only (it refused a plain HTTP request)", addr,
+				    port);
 	else
-		*detail = xasprintf("%s:%d accepted a connection but %s", addr, port,
-				    http ? "did not answer as the Docker API"
-					 : "did not answer plain HTTP (TLS?)");
+		*detail =
+		    xasprintf("%s:%d accepted a connection but %s", addr, port,
+			      http ? "did not answer as the Docker API"
+				   : "did not answer plain HTTP (TLS only, or not an engine)");
 	return docker ? 1 : 0;
 }

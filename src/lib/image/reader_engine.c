@@ -1,5 +1,6 @@
-/* Reader: docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) on the
- * unix socket (DOCKER_HOST=unix://…, default /var/run/docker.sock), with libcurl.
+/* Reader: docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) at the
+ * endpoint core/engine_client.h picks like the docker CLI (DOCKER_HOST unix:// or tcp://, TLS
+ * with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; default /var/run/docker.sock), with libcurl.
  *
  * The engine sends a docker-save tar whose member order we do not control (Docker 20.10 puts
  * manifest.json last), and the image is never written whole to disk. So the archive is
@@ -24,6 +25,7 @@
 #include <curl/curl.h>
 
 #include "core/cleanup.h"
+#include "core/engine_client.h"
 #include "core/util.h"
 #include "image/image_private.h"
 
@@ -31,8 +33,8 @@
 #define KEEP_MAX_TOTAL	(32u << 20)
 
 struct engine_ctx {
-	char *name;   /* image name as the user gave it */
-	char *socket; /* unix socket path */
+	char *name; /* image name as the user gave it */
+	bwk_endpoint ep;
 };
 
 typedef struct fetch {
@@ -88,23 +90,24 @@ static int fetch_start(engine_ctx *e, fetch *f, bwk_error **err)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "socketpair");
-	f->curl = curl_easy_init();
-	if (!f->curl) {
+	/* the name goes into the path: escape every reserved character (a tag's ':' too) */
+	char *esc = curl_easy_escape(NULL, e->name, 0);
+	if (!esc) {
 		close(sv[0]);
 		close(sv[1]);
-		return bwk_error_set(err, BWK_E_INTERNAL, 0, "curl_easy_init failed");
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "docker:%s: cannot escape the name",
+				     e->name);
 	}
-	char *esc = curl_easy_escape(f->curl, e->name, 0);
-	cleanup_free char *url = xasprintf("http://localhost/images/%s/get", esc ? esc : "");
+	cleanup_free char *path = xasprintf("/images/%s/get", esc);
 	curl_free(esc);
-	curl_easy_setopt(f->curl, CURLOPT_URL, url);
-	curl_easy_setopt(f->curl, CURLOPT_UNIX_SOCKET_PATH, e->socket);
+	if (bwk_endpoint_curl(&e->ep, path, f->curlerr, &f->curl, err) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return bwk_error_wrap(err, "docker:%s", e->name);
+	}
 	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(f->curl, CURLOPT_ERRORBUFFER, f->curlerr);
-	curl_easy_setopt(f->curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(f->curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(f->curl, CURLOPT_PROTOCOLS_STR, "http");
 	f->wfd = sv[1];
 	if (pthread_create(&f->th, NULL, fetch_main, f) != 0) {
 		close(sv[0]);
@@ -135,20 +138,23 @@ static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_er
 		pthread_join(f->th, NULL);
 	int ret = 0;
 	if (f->status >= 400) {
-		char *body = bwk_strbuf_steal(&f->errbody);
-		/* the engine answers {"message":"…"}: show it as is, bounded */
-		ret = bwk_error_set(err, f->status == 404 ? BWK_E_NOTFOUND : BWK_E_IO, 0,
-				    "docker:%s: the engine answered HTTP %ld: %.300s", e->name,
-				    f->status, body);
-		free(body);
+		cleanup_free char *body = bwk_strbuf_steal(&f->errbody);
+		cleanup_free char *tls = bwk_endpoint_explain_status(&e->ep, f->status, body);
+		/* the engine answers {"message":"…"}: show it as is, one line, bounded */
+		int bl = (int)strcspn(body, "\r\n");
+		if (tls)
+			ret = bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: engine %s: %s",
+					    e->name, e->ep.host, tls);
+		else
+			ret = bwk_error_set(err, f->status == 404 ? BWK_E_NOTFOUND : BWK_E_IO, 0,
+					    "docker:%s: the engine answered HTTP %ld: %.*s",
+					    e->name, f->status, bl > 300 ? 300 : bl, body);
 	} else if (f->rc != CURLE_OK && f->rc != CURLE_WRITE_ERROR) {
 		/* a write error means we stopped reading (our own error, or a stream that did
 		 * not end after its tar): never the engine's fault */
-		ret = bwk_error_set(err, BWK_E_IO, 0,
-				    "docker:%s: cannot talk to the engine at %s: %s (is dockerd "
-				    "running? set DOCKER_HOST=unix:///path/to/docker.sock)",
-				    e->name, e->socket,
-				    f->curlerr[0] ? f->curlerr : curl_easy_strerror(f->rc));
+		cleanup_free char *why = bwk_endpoint_explain(&e->ep, f->curl, f->rc, f->curlerr);
+		ret = bwk_error_set(err, BWK_E_IO, 0, "docker:%s: engine %s: %s", e->name,
+				    e->ep.host, why);
 	}
 	bwk_strbuf_free(&f->errbody);
 	if (f->curl)
@@ -210,16 +216,8 @@ int engine_open(bwk_image *img, const char *name, bwk_error **err)
 	engine_ctx *e = xcalloc(1, sizeof(*e));
 	img->engine = e;
 	e->name = xstrdup(name);
-	const char *host = getenv("DOCKER_HOST");
-	if (host && *host) {
-		if (strncmp(host, "unix://", 7) != 0)
-			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-					     "DOCKER_HOST=%s: only unix:// sockets are supported",
-					     host);
-		e->socket = xstrdup(host + 7);
-	} else {
-		e->socket = xstrdup("/var/run/docker.sock");
-	}
+	if (bwk_endpoint_open(NULL, &e->ep, err) < 0)
+		return bwk_error_wrap(err, "docker:%s", name);
 	int mfd = memfd_create("bulwark-docs", MFD_CLOEXEC);
 	if (mfd < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "memfd_create");
@@ -297,7 +295,7 @@ void engine_free(engine_ctx *e)
 	if (!e)
 		return;
 	free(e->name);
-	free(e->socket);
+	bwk_endpoint_close(&e->ep);
 	free(e);
 }
 
