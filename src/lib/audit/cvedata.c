@@ -278,6 +278,20 @@ static bwk_severity sev_of(const char *s)
 	return bwk_severity_parse(s, &v) == 0 ? v : BWK_SEV_HIGH;
 }
 
+/* The rule a CVE entry's findings carry (strings borrowed from the entry). */
+static bwk_rule cve_rule(const cve_entry *e, bwk_category cat, const char *title)
+{
+	return (bwk_rule){
+	    .id = e->id,
+	    .category = cat,
+	    .severity = sev_of(e->severity),
+	    .title = title,
+	    .description = e->description ? e->description : "",
+	    .remediation = e->remediation ? e->remediation : "",
+	    .references = (const char *const *)e->refs,
+	};
+}
+
 int aud_cve_report(const cve_table *t, const char *component, const char *version,
 		   const char *const *absent, bwk_category cat, const char *target, const char *key,
 		   bwk_findings *out, bwk_error **err)
@@ -315,15 +329,7 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 					      "backported the fix, check their security tracker"
 					    : "",
 					e->note ? "; " : "", e->note ? e->note : "");
-		bwk_rule rule = {
-		    .id = e->id,
-		    .category = cat,
-		    .severity = sev_of(e->severity),
-		    .title = title,
-		    .description = e->description ? e->description : "",
-		    .remediation = e->remediation ? e->remediation : "",
-		    .references = (const char *const *)e->refs,
-		};
+		bwk_rule rule = cve_rule(e, cat, title);
 		if (aud_audit_add(out, &rule, missing ? (int)BWK_SEV_INFO : -1, target, key, 0, msg,
 				  NULL, err) < 0)
 			return -1;
@@ -357,15 +363,7 @@ static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *o
 				sep = ", ";
 			}
 		cleanup_free char *title = bwk_strbuf_steal(&sb);
-		bwk_rule rule = {
-		    .id = e->id,
-		    .category = cat,
-		    .severity = sev_of(e->severity),
-		    .title = title,
-		    .description = e->description ? e->description : "",
-		    .remediation = e->remediation ? e->remediation : "",
-		    .references = (const char *const *)e->refs,
-		};
+		bwk_rule rule = cve_rule(e, cat, title);
 		bwk_rule_list_add(out, &rule);
 	}
 }
