@@ -469,9 +469,9 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	int idfds[MAX_LAYERS + MAX_BINDS];
 	size_t nid = 0;
-	/* Two steps, so that the child builds its filesystem while we move it into its cgroup:
-	 * a cgroup v1 migration waits for an RCU grace period (~10 ms), as does detaching the
-	 * old root; overlapped they cost one. The child execs nothing before the second byte. */
+	/* Two steps: the first byte (with the layer mounts) lets the child build its filesystem;
+	 * the second comes once the seccomp program is ready (and, on a v2 host without
+	 * clone3, once we moved the child into its cgroup). The child execs nothing before it. */
 	if (sbx_userns_apply(&ctx->userns, pid, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
