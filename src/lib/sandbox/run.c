@@ -408,8 +408,8 @@ static int seccomp_ready(sbx_ctx *ctx, bwk_error **err)
 
 /* On cgroup v2, clone3(CLONE_INTO_CGROUP) creates the child inside its cgroup: a later move
  * (cgroup.procs) would first wait for an RCU grace period, 6-14 ms (see cgroups.c; on v1 the
- * child moves itself instead). Kernels before 5.7 lack it: plain clone, and the host side
- * moves the child. *in_cgroup says which happened. */
+ * child moves itself instead). Where clone3 is refused: plain clone, and the host side moves
+ * the child. *in_cgroup says which happened. */
 static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_cgroup)
 {
 	*in_cgroup = false;
@@ -424,8 +424,8 @@ static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_c
 			*in_cgroup = true;
 			return pid;
 		}
-		if (dir >= 0 && errno != ENOSYS && errno != E2BIG && errno != EINVAL)
-			return -1;
+		/* any refusal (old kernel, an outer seccomp filter answering ENOSYS or EPERM):
+		 * plain clone says whether namespaces themselves are the problem */
 	}
 	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
