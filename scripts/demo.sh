@@ -109,4 +109,7 @@ echo "== bulwark audit host (this machine's kernel and settings)"
 "$BIN" audit --fail-on none host | head -25
 set -e
 echo
+echo "== bulwark rules sensitive-host-mount (any finding's rule, explained; 'bulwark rules' lists all)"
+"$BIN" rules sensitive-host-mount
+echo
 echo "demo done."
