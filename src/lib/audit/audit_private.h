@@ -128,6 +128,9 @@ void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsig
 		     const char *key);
 void aud_wl_add_device(workload *w, const char *path, const char *key);
 void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key);
+/* A JSON array of "KEY=VALUE" strings (docker Env, compose list form, OCI process.env): each
+ * variable located as key[i]; entries without '=' are skipped. */
+void aud_wl_add_env_list(workload *w, const json_t *list, const char *key);
 bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap);
 /* uid from "1000", "1000:1000", "root", "nobody:nogroup" … (-1 unknown) */
 int64_t aud_wl_uid_from_user(const char *user);

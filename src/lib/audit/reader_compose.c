@@ -166,18 +166,8 @@ static int read_service(reader_ctx *r, const char *name, const json_t *svc, bwk_
 				aud_wl_add_env(w, n, val, k);
 		}
 	} else {
-		json_array_foreach(env, i, v)
-		{
-			if (!json_is_string(v))
-				continue;
-			const char *s = json_string_value(v);
-			const char *eq = strchr(s, '=');
-			if (!eq)
-				continue;
-			cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
-			cleanup_free char *k = xasprintf("%s.environment[%zu]", key, i);
-			aud_wl_add_env(w, n, eq + 1, k);
-		}
+		cleanup_free char *env_key = xasprintf("%s.environment", key);
+		aud_wl_add_env_list(w, env, env_key);
 	}
 	const char *img = aud_js_str(svc, "image");
 	w->image = img ? xstrdup(img) : NULL;

@@ -143,18 +143,8 @@ int aud_read_inspect_one(reader_ctx *r, const json_t *c, const char *key, bwk_er
 		if (aud_js_num(rp, "MaximumRetryCount", &d))
 			w->restart_max = aud_i64(d);
 	}
-	json_array_foreach(json_object_get(cfg, "Env"), i, v)
-	{
-		if (!json_is_string(v))
-			continue;
-		const char *s = json_string_value(v);
-		const char *eq = strchr(s, '=');
-		if (!eq)
-			continue;
-		cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
-		cleanup_free char *k = xasprintf("%sConfig.Env[%zu]", prefix, i);
-		aud_wl_add_env(w, n, eq + 1, k);
-	}
+	cleanup_free char *env_key = xasprintf("%sConfig.Env", prefix);
+	aud_wl_add_env_list(w, json_object_get(cfg, "Env"), env_key);
 	const char *img = aud_js_str(cfg, "Image");
 	w->image = img ? xstrdup(img) : NULL;
 	return aud_wl_check(r->wl, w, err);

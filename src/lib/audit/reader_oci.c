@@ -143,15 +143,6 @@ int aud_read_oci(reader_ctx *r, const json_t *root, bwk_error **err)
 		aud_js_num(cpu, "period", &p);
 		w->cpu_limit = q / (p > 0 ? p : 100000);
 	}
-	json_array_foreach(json_object_get(proc, "env"), i, v)
-	{
-		const char *s = json_string_value(v);
-		const char *eq = s ? strchr(s, '=') : NULL;
-		if (!eq)
-			continue;
-		cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
-		cleanup_free char *k = xasprintf("process.env[%zu]", i);
-		aud_wl_add_env(w, n, eq + 1, k);
-	}
+	aud_wl_add_env_list(w, json_object_get(proc, "env"), "process.env");
 	return aud_wl_check(r->wl, w, err);
 }

@@ -175,6 +175,22 @@ void aud_wl_add_env(workload *w, const char *name, const char *value, const char
 	e->key = xstrdup(key);
 }
 
+void aud_wl_add_env_list(workload *w, const json_t *list, const char *key)
+{
+	size_t i;
+	const json_t *v;
+	json_array_foreach(list, i, v)
+	{
+		const char *s = json_string_value(v);
+		const char *eq = s ? strchr(s, '=') : NULL;
+		if (!eq)
+			continue;
+		cleanup_free char *n = xstrndup(s, (size_t)(eq - s));
+		cleanup_free char *k = xasprintf("%s[%zu]", key, i);
+		aud_wl_add_env(w, n, eq + 1, k);
+	}
+}
+
 int64_t aud_wl_uid_from_user(const char *user)
 {
 	if (!user || !*user)
