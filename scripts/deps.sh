@@ -1,6 +1,9 @@
 #!/bin/sh
 # Install exactly the Debian packages bulwark's build, demo and tests need. Idempotent: only
 # what is missing is installed, so a second run costs one dpkg-query.
+#   scripts/deps.sh            build + demo + tests
+#   scripts/deps.sh --bench    also the peers the benchmarks measure against
+#   scripts/deps.sh --programs print the PROGRAMS table (tests/integration/test_deps.py reads it)
 set -eu
 
 # Each -dev package depends on its runtime library (libarchive13, libhyperscan5, libpcre2-8-0,
@@ -8,13 +11,68 @@ set -eu
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev"
-TEST="libcmocka-dev python3 python3-pytest python3-yaml busybox-static zstd gzip tar
-  docker.io uidmap iproute2 iptables"
+TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml busybox-static zstd gzip tar zip
+  docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
+  coreutils findutils"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
+
+# Every outside program that bulwark itself, the demo or the tests start, and the Debian
+# package that ships it. tests/integration/test_deps.py finds the programs the tests call and
+# fails when one is missing here or its package is not installed by this script; README.md
+# ("Run-time packages") lists the ones bulwark itself needs, per feature.
+PROGRAMS="
+busybox busybox-static
+cat coreutils
+chmod coreutils
+cp coreutils
+dd coreutils
+docker docker.io
+dockerd docker.io
+dpkg dpkg
+find findutils
+gzip gzip
+head coreutils
+ip iproute2
+iptables iptables
+ldd libc-bin
+ls coreutils
+mkdir coreutils
+mkfifo coreutils
+newgidmap uidmap
+newuidmap uidmap
+openssl openssl
+printf coreutils
+ps procps
+python3 python3-minimal
+rm coreutils
+script bsdutils
+sh dash
+setpriv util-linux
+slirp4netns slirp4netns
+sleep coreutils
+stat coreutils
+tar tar
+test coreutils
+touch coreutils
+truncate coreutils
+umount mount
+unshare util-linux
+useradd passwd
+zip zip
+zstd zstd
+"
 
 want="$BUILD $TEST"
 case "${1:-}" in
 --bench) want="$want $BENCH" ;;
+--programs)
+	printf '%s\n' "$PROGRAMS" | sed '/^$/d'
+	exit 0
+	;;
+--packages)
+	echo $want
+	exit 0
+	;;
 esac
 
 missing=""
