@@ -32,7 +32,7 @@ const char cmd_rules_usage[] =
     "\n"
     "examples:\n"
     "  bulwark rules --command scan --category secret\n"
-    "  bulwark rules docker-socket-mount\n"
+    "  bulwark rules sensitive-host-mount\n"
     "  bulwark rules -f json --severity-min high\n";
 
 typedef struct rule_row {

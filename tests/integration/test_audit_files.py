@@ -1,6 +1,7 @@
 """`bulwark audit FILE…`: the real-world-shaped fixtures, content detection, hostile and
 malformed inputs, standard input, several files, report formats and exit status."""
 import json
+import shutil
 
 import pytest
 
@@ -144,6 +145,38 @@ def test_exit_status_and_formats(bulwark, tmp_path):
     assert not loc["artifactLocation"]["uri"].startswith("/") and loc["region"]["startLine"] > 1
     p = bulwark("audit", "-v", risky, check=1)
     assert "CIS Docker Benchmark 5.4" in p.stdout and "Pod Security Standards" in p.stdout
+
+
+def test_sarif_uris_for_host_files(bulwark, tmp_path):
+    """A host file's SARIF URI is relative to the working directory when the file is under it;
+    elsewhere it keeps its absolute path under a declared file:/// base, never a bogus
+    repository path (/tmp/x/compose.yaml once became tmp/x/compose.yaml)."""
+    d = tmp_path / "proj"
+    (d / "sub").mkdir(parents=True)
+    shutil.copy(FIX / "compose" / "risky.yaml", d / "compose.yaml")
+
+    def uris(cwd, arg):
+        out = tmp_path / "r.sarif"
+        bulwark("audit", "-f", "sarif", "-o", out, arg, cwd=cwd, check=1)
+        run = json.loads(out.read_text())["runs"][0]
+        locs = {(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+                 r["locations"][0]["physicalLocation"]["artifactLocation"].get("uriBaseId"))
+                for r in run["results"]}
+        return locs, run.get("originalUriBaseIds")
+
+    # under the working directory, named absolutely or relatively: a relative reference
+    for cwd, arg in ((d, d / "compose.yaml"), (d, "compose.yaml"), (d, "./compose.yaml"),
+                     (tmp_path, "proj/compose.yaml")):
+        locs, bases = uris(cwd, arg)
+        expect = "compose.yaml" if cwd == d else "proj/compose.yaml"
+        assert locs == {(expect, None)}, (cwd, arg, locs)
+        assert bases is None
+    # outside it: the absolute path under HOSTROOT = file:///
+    for arg in (d / "compose.yaml", "../compose.yaml"):
+        locs, bases = uris(d / "sub", arg)
+        rel = str(d / "compose.yaml").lstrip("/")
+        assert locs == {(rel, "HOSTROOT")}, (arg, locs)
+        assert bases == {"HOSTROOT": {"uri": "file:///"}}
 
 
 def test_usage_errors(bulwark):

@@ -204,6 +204,19 @@ def test_help(bulwark):
     assert "rules" in bulwark("--help", check=0).stdout
 
 
+@pytest.mark.parametrize("cmd", ["scan", "audit", "run", "unpack", "inspect", "rules"])
+def test_help_examples_name_real_rules(bulwark, cmd, all_rules):
+    """Every rule id a help text shows (`bulwark rules ID`, `--rule ID`, `.bulwarkignore`
+    lines) is one bulwark has: help once explained the unknown docker-socket-mount."""
+    known = {r["id"] for r in all_rules}
+    text = bulwark("help", cmd, check=0).stdout
+    shown = re.findall(r"bulwark rules ([a-z0-9][a-z0-9-]+)\b", text)
+    for rid in shown:
+        assert rid in known, f"'bulwark help {cmd}' shows unknown rule {rid}"
+    if cmd == "rules":
+        assert shown, "the rules help shows no example rule id"
+
+
 def test_user_rules_file(bulwark, tmp_path, all_rules):
     f = user_rules_file(tmp_path)
     got = by_id(rules_json(bulwark, "--rules", f))

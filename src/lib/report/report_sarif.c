@@ -1,4 +1,6 @@
 #include <jansson.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,7 +100,78 @@ static char *uri_encode(const char *p)
 	return bwk_strbuf_steal(&sb);
 }
 
-static json_t *result_json(const bwk_findings *f, const bwk_finding *x)
+/* Whether `path` (stored without a leading slash or "./") is the input file `target` itself,
+ * as bwk_audit_file records it, rather than a path inside an image. */
+static bool is_input_file(const char *target, const char *path)
+{
+	while (target[0] == '.' && target[1] == '/')
+		target += 2;
+	while (*target == '/')
+		target++;
+	return !strcmp(target, path);
+}
+
+/* cwd + "/" + rel with "." and ".." resolved lexically (the path is only named in a report,
+ * never opened). */
+static char *join_norm(const char *cwd, const char *rel)
+{
+	char *out = xasprintf("%s/%s", cwd, rel);
+	size_t o = 0;
+	for (const char *p = out; *p;) {
+		while (*p == '/')
+			p++;
+		const char *s = p;
+		while (*p && *p != '/')
+			p++;
+		size_t n = (size_t)(p - s);
+		if (n == 0 || (n == 1 && s[0] == '.'))
+			continue;
+		if (n == 2 && s[0] == '.' && s[1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+			continue;
+		}
+		out[o++] = '/';
+		memmove(out + o, s, n);
+		o += n;
+	}
+	if (o == 0)
+		out[o++] = '/';
+	out[o] = '\0';
+	return out;
+}
+
+/* Paths inside an image are relative to its root already. A host file an audit read is named
+ * as the user named it: under the working directory it becomes a relative reference (what code
+ * scanning resolves against the checkout); elsewhere it keeps its absolute path under the
+ * HOSTROOT base (file:///), declared in run.originalUriBaseIds, instead of silently turning
+ * /tmp/x/compose.yaml into the repository path tmp/x/compose.yaml. */
+static json_t *artifact_location(const char *path, const char *cwd, bool *host)
+{
+	cleanup_free char *abs = NULL;
+	if (cwd && strncmp(path, "../", 3) == 0)
+		path = abs = join_norm(cwd, path);
+	if (path[0] != '/') {
+		while (path[0] == '.' && path[1] == '/')
+			path += 2;
+		cleanup_free char *uri = uri_encode(*path ? path : "bulwark-target");
+		return json_pack("{s:s}", "uri", uri);
+	}
+	size_t n = cwd ? strlen(cwd) : 0;
+	if (n > 1 && strncmp(path, cwd, n) == 0 && path[n] == '/' && path[n + 1]) {
+		cleanup_free char *uri = uri_encode(path + n + 1);
+		return json_pack("{s:s}", "uri", uri);
+	}
+	while (*path == '/')
+		path++;
+	*host = true;
+	cleanup_free char *uri = uri_encode(*path ? path : ".");
+	return json_pack("{s:s,s:s}", "uri", uri, "uriBaseId", "HOSTROOT");
+}
+
+static json_t *result_json(const bwk_findings *f, const bwk_finding *x, const char *cwd, bool *host)
 {
 	size_t idx = 0;
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
@@ -126,14 +199,13 @@ static json_t *result_json(const bwk_findings *f, const bwk_finding *x)
 	free(m);
 
 	/* GitHub needs a physical location on every result. For findings without a file (image
-	 * config, daemon settings) the target stands in; never a host absolute path. */
+	 * config, daemon settings) the target stands in. */
 	const char *path = x->path;
 	if (!path)
 		path = x->target && x->target[0] != '/' ? x->target : "bulwark-target";
-	while (*path == '/')
-		path++;
-	cleanup_free char *uri = uri_encode(*path ? path : "bulwark-target");
-	json_t *phys = json_pack("{s:{s:s}}", "artifactLocation", "uri", uri);
+	else if (x->target && is_input_file(x->target, x->path))
+		path = x->target; /* an audited host file: the name as the user gave it */
+	json_t *phys = json_pack("{s:o}", "artifactLocation", artifact_location(path, cwd, host));
 	if (x->line)
 		json_object_set_new(phys, "region", json_pack("{s:i}", "startLine", (int)x->line));
 	json_t *loc = json_pack("{s:o}", "physicalLocation", phys);
@@ -168,17 +240,23 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 	json_t *rules = json_array();
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
 		json_array_append_new(rules, rule_json(bwk_findings_rule(f, i)));
+	char cwdbuf[PATH_MAX];
+	const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
+	bool host = false;
 	json_t *results = json_array();
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (!x->suppressed)
-			json_array_append_new(results, result_json(f, x));
+			json_array_append_new(results, result_json(f, x, cwd, &host));
 	}
 	json_t *driver = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", "bulwark", "version",
 				   BWK_VERSION, "semanticVersion", BWK_VERSION, "informationUri",
 				   BWK_INFO_URI, "rules", rules);
 	json_t *run = json_pack("{s:{s:o},s:o}", "tool", "driver", driver, "results", results);
 	json_object_set_new(run, "columnKind", json_string("unicodeCodePoints"));
+	if (host)
+		json_object_set_new(run, "originalUriBaseIds",
+				    json_pack("{s:{s:s}}", "HOSTROOT", "uri", "file:///"));
 	if (o->target || o->command)
 		json_object_set_new(run, "automationDetails",
 				    json_pack("{s:s}", "id", o->command ? o->command : "bulwark"));
