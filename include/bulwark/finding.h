@@ -87,6 +87,14 @@ typedef struct bwk_finding_spec {
 	int severity; /* -1: the rule's severity; otherwise a bwk_severity override */
 } bwk_finding_spec;
 
+typedef enum bwk_suppression {
+	BWK_SUPPRESS_NONE = 0,
+	BWK_SUPPRESS_IGNORE,   /* an entry of the ignore file */
+	BWK_SUPPRESS_BASELINE, /* its fingerprint is in the baseline report */
+} bwk_suppression;
+
+const char *bwk_suppression_name(bwk_suppression s); /* "ignore", "baseline", "none" */
+
 /* A stored finding (read-only for callers). */
 typedef struct bwk_finding {
 	const bwk_rule *rule; /* interned copy owned by the list */
@@ -97,7 +105,10 @@ typedef struct bwk_finding {
 	char *message;
 	char *evidence;	      /* redacted */
 	char fingerprint[65]; /* sha256 hex of rule id, location and secret/evidence */
-	bool suppressed;      /* matched an ignore entry: kept for counts, not reported */
+	bool suppressed;      /* matched an ignore entry or the baseline: counted, listed only
+				 with --show-suppressed */
+	bwk_suppression suppressed_by; /* why, when suppressed */
+	char *suppress_reason;	       /* the ignore entry's reason (NULL if none given) */
 } bwk_finding;
 
 typedef struct bwk_findings bwk_findings;
@@ -133,17 +144,37 @@ bool bwk_findings_fail(const bwk_findings *f, bwk_severity fail_on);
  * or nothing. Non-printable bytes are escaped. Caller frees. */
 char *bwk_redact(const char *secret, size_t len);
 
-/* Ignore file (".bulwarkignore"): one entry per line, '#' comments:
+/* Suppressions: an ignore file and/or a baseline report.
+ *
+ * ".bulwarkignore", one entry per line, '#' comments:
  *     RULE-ID                     (ignore the rule everywhere)
  *     RULE-ID PATH-GLOB           (ignore the rule at paths matching the fnmatch glob)
  *     FINGERPRINT                 (64 hex chars: ignore exactly that finding)
  *     RULE-ID FINGERPRINT
- * Matching findings are marked suppressed. */
+ * ".bulwarkignore.yaml" (chosen by a .yaml/.yml name), a list of entries:
+ *     - id: RULE-ID               (required unless fingerprint is given)
+ *       path: GLOB                (optional; or fingerprint: HEX64)
+ *       reason: TEXT              (optional; shown with the suppressed finding)
+ *       expires: YYYY-MM-DD       (optional; from that day on the entry no longer applies
+ *                                  and bwk_ignore_warning() says so)
+ * Unknown keys are errors: a misspelt `path` must not widen an entry to every path.
+ * A baseline is an earlier bulwark JSON or SARIF report: findings whose fingerprint it lists
+ * are suppressed as known. Matching findings are marked suppressed (ignore entries first). */
 typedef struct bwk_ignore bwk_ignore;
-int bwk_ignore_parse(const char *text, size_t len, const char *name, bwk_ignore **out,
+bwk_ignore *bwk_ignore_new(void);
+/* Add the entries of an ignore file's text; `name` (the file name) picks the syntax and names
+ * the file in errors ("x.yaml:4: ..."). `today` is days since 1970-01-01 (UTC) for expiry. */
+int bwk_ignore_parse(bwk_ignore *ig, const char *text, size_t len, const char *name, long today,
 		     bwk_error **err);
-int bwk_ignore_load(const char *path, bwk_ignore **out, bwk_error **err);
+int bwk_ignore_load(bwk_ignore *ig, const char *path, long today, bwk_error **err);
+/* Add every fingerprint of an earlier report (bulwark JSON or SARIF) as known. */
+int bwk_ignore_load_baseline(bwk_ignore *ig, const char *path, bwk_error **err);
 size_t bwk_ignore_apply(const bwk_ignore *ig, bwk_findings *f); /* returns count suppressed */
+size_t bwk_ignore_baseline_size(const bwk_ignore *ig);		/* fingerprints loaded */
+/* Warnings found while loading (expired entries), NULL past the last. */
+const char *bwk_ignore_warning(const bwk_ignore *ig, size_t i);
+/* Days since 1970-01-01 of today (UTC). */
+long bwk_days_today(void);
 void bwk_ignore_free(bwk_ignore *ig);
 
 #ifdef __cplusplus

@@ -1,6 +1,7 @@
 /* bulwark — report writers: text (for people), JSON (docs/report-schema.json) and SARIF 2.1.0
  * (GitHub code scanning). All three render the same bwk_findings; suppressed findings are
- * counted in the summary as "suppressed" but not listed. */
+ * counted in the summary as "suppressed" (by the ignore file or the baseline) and listed only
+ * with show_suppressed, marked (SARIF: as `suppressions`). */
 #ifndef BULWARK_REPORT_H
 #define BULWARK_REPORT_H
 
@@ -31,6 +32,7 @@ typedef struct bwk_report_opts {
 	bool color;	      /* text only: ANSI colour */
 	bool verbose;	      /* text only: print description and references too */
 	bwk_severity fail_on; /* recorded in the JSON summary */
+	bool show_suppressed; /* also list suppressed findings, marked with why */
 } bwk_report_opts;
 
 /* Render into a NUL-terminated heap string (caller frees). */

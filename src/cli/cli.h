@@ -39,6 +39,8 @@ typedef struct cli_report {
 	const char *output;
 	bwk_severity fail_on;
 	const char *ignore_file;
+	const char *baseline;
+	bool show_suppressed;
 	bool quiet;
 	bool verbose;
 } cli_report;
@@ -46,7 +48,9 @@ typedef struct cli_report {
 #define CLI_REPORT_OPTIONS                                                                         \
 	{"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},        \
 	    {"fail-on", required_argument, NULL, 0x100},                                           \
-	    {"ignore-file", required_argument, NULL, 0x101}, {"quiet", no_argument, NULL, 'q'},    \
+	    {"ignore-file", required_argument, NULL, 0x101},                                       \
+	    {"baseline", required_argument, NULL, 0x102},                                          \
+	    {"show-suppressed", no_argument, NULL, 0x103}, {"quiet", no_argument, NULL, 'q'},      \
 	{                                                                                          \
 		"verbose", no_argument, NULL, 'v'                                                  \
 	}
@@ -58,7 +62,12 @@ typedef struct cli_report {
 	"  -o, --output FILE       write the report to FILE atomically (default: stdout)\n"        \
 	"      --fail-on SEV       exit 1 on findings at or above SEV: critical, high\n"           \
 	"                          (default), medium, low, info or none\n"                         \
-	"      --ignore-file FILE  accepted findings (default: ./.bulwarkignore if present)\n"     \
+	"      --ignore-file FILE  accepted findings (default: ./.bulwarkignore.yaml and\n"        \
+	"                          ./.bulwarkignore if present; YAML entries take a reason\n"      \
+	"                          and an expiry date)\n"                                          \
+	"      --baseline REPORT   report only findings not in REPORT, an earlier JSON or\n"       \
+	"                          SARIF report (the gate fails on new problems only)\n"           \
+	"      --show-suppressed   also list ignored and baseline findings, marked\n"              \
 	"  -q, --quiet             no progress output\n"                                           \
 	"  -v, --verbose           text format: also print the risk and references\n"
 

@@ -37,6 +37,12 @@ int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *ar
 	case 0x101:
 		r->ignore_file = arg;
 		return 1;
+	case 0x102:
+		r->baseline = arg;
+		return 1;
+	case 0x103:
+		r->show_suppressed = true;
+		return 1;
 	case 'q':
 		r->quiet = true;
 		return 1;
@@ -52,14 +58,39 @@ static void ignore_freep(bwk_ignore **p)
 	bwk_ignore_free(*p);
 }
 
+/* The ignore files and the baseline, loaded into one suppression set. Expired entries are
+ * said once each on stderr: an expiry that nobody hears about is no expiry. */
+static int load_suppressions(const cli_report *r, bwk_ignore *ig, bwk_error **err)
+{
+	long today = bwk_days_today();
+	if (r->ignore_file) {
+		if (bwk_ignore_load(ig, r->ignore_file, today, err) < 0)
+			return -1;
+	} else {
+		static const char *const defaults[] = {".bulwarkignore.yaml", ".bulwarkignore.yml",
+						       ".bulwarkignore"};
+		for (size_t i = 0; i < sizeof defaults / sizeof *defaults; i++) {
+			if (bwk_ignore_load(ig, defaults[i], today, err) == 0)
+				continue;
+			if (bwk_error_code(*err) != BWK_E_NOTFOUND)
+				return -1;
+			bwk_error_free(*err);
+			*err = NULL;
+		}
+	}
+	for (size_t i = 0; bwk_ignore_warning(ig, i); i++)
+		if (!r->quiet)
+			fprintf(stderr, "bulwark: warning: %s\n", bwk_ignore_warning(ig, i));
+	if (r->baseline && bwk_ignore_load_baseline(ig, r->baseline, err) < 0)
+		return -1;
+	return 0;
+}
+
 int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target)
 {
 	bwk_error *err = NULL;
-	__attribute__((cleanup(ignore_freep))) bwk_ignore *ig = NULL;
-	const char *ignore = r->ignore_file;
-	if (!ignore && access(".bulwarkignore", F_OK) == 0)
-		ignore = ".bulwarkignore";
-	if (ignore && bwk_ignore_load(ignore, &ig, &err) < 0)
+	__attribute__((cleanup(ignore_freep))) bwk_ignore *ig = bwk_ignore_new();
+	if (load_suppressions(r, ig, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	bwk_ignore_apply(ig, f);
 	bwk_findings_sort(f);
@@ -71,6 +102,7 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 		     bwk_report_want_color(stdout),
 	    .verbose = r->verbose,
 	    .fail_on = r->fail_on,
+	    .show_suppressed = r->show_suppressed,
 	};
 	if (bwk_report_write(f, &o, r->output, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

@@ -1,4 +1,5 @@
-/* libFuzzer target: the .bulwarkignore parser and its application to findings. */
+/* libFuzzer target: the .bulwarkignore parsers (line syntax, and YAML when the first byte is
+ * odd) and their application to findings. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* exact-size copy so that ASan sees any overread */
 	char *buf = malloc(size ? size : 1);
 	memcpy(buf, data, size);
-	bwk_ignore *ig = NULL;
+	bwk_ignore *ig = bwk_ignore_new();
 	bwk_error *err = NULL;
-	if (bwk_ignore_parse(buf, size, "fuzz", &ig, &err) == 0) {
+	const char *name = size && (data[0] & 1) ? "fuzz.yaml" : "fuzz";
+	if (bwk_ignore_parse(ig, buf, size, name, 20794, &err) == 0) {
 		bwk_findings *f = bwk_findings_new();
 		bwk_finding_spec s = {.rule = &rule,
 				      .loc = {.path = "a/b/c", .layer_index = -1},
@@ -25,10 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bwk_findings_add(f, &s, NULL);
 		bwk_ignore_apply(ig, f);
 		bwk_findings_free(f);
-		bwk_ignore_free(ig);
 	} else {
 		bwk_error_free(err);
 	}
+	bwk_ignore_free(ig);
 	free(buf);
 	return 0;
 }

@@ -7,7 +7,9 @@
 
 #include <jansson.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bulwark/finding.h"
 #include "bulwark/report.h"
@@ -158,15 +160,18 @@ static void test_ignore(void **state)
 	const char *fp = bwk_findings_get(f, 0)->fingerprint;
 	char text[256];
 	snprintf(text, sizeof(text), "# accepted\n\ntest-config etc/*\n%s\n", fp);
-	bwk_ignore *ig = NULL;
+	bwk_ignore *ig = bwk_ignore_new();
 	bwk_error *err = NULL;
-	assert_int_equal(bwk_ignore_parse(text, strlen(text), ".bulwarkignore", &ig, &err), 0);
+	assert_int_equal(bwk_ignore_parse(ig, text, strlen(text), ".bulwarkignore", 0, &err), 0);
 	assert_int_equal(bwk_ignore_apply(ig, f), 2);
 	assert_false(bwk_findings_fail(f, BWK_SEV_INFO));
+	assert_int_equal(bwk_findings_get(f, 0)->suppressed_by, BWK_SUPPRESS_IGNORE);
 	bwk_ignore_free(ig);
 	/* malformed lines are errors that name the file and line */
 	const char *bad = "ok-rule\nNOT A RULE\n";
-	assert_int_equal(bwk_ignore_parse(bad, strlen(bad), "x.ignore", &ig, &err), -1);
+	ig = bwk_ignore_new();
+	assert_int_equal(bwk_ignore_parse(ig, bad, strlen(bad), "x.ignore", 0, &err), -1);
+	bwk_ignore_free(ig);
 	char *msg = bwk_error_format(err);
 	assert_non_null(strstr(msg, "x.ignore:2"));
 	free(msg);
@@ -270,8 +275,8 @@ static void test_suppressed_not_reported(void **state)
 {
 	(void)state;
 	bwk_findings *f = sample();
-	bwk_ignore *ig = NULL;
-	assert_int_equal(bwk_ignore_parse("test-secret\n", 12, "ig", &ig, NULL), 0);
+	bwk_ignore *ig = bwk_ignore_new();
+	assert_int_equal(bwk_ignore_parse(ig, "test-secret\n", 12, "ig", 0, NULL), 0);
 	bwk_ignore_apply(ig, f);
 	bwk_ignore_free(ig);
 	char *t = render(f, BWK_FORMAT_JSON);
@@ -281,6 +286,136 @@ static void test_suppressed_not_reported(void **state)
 	    json_integer_value(json_object_get(json_object_get(doc, "summary"), "suppressed")), 1);
 	json_decref(doc);
 	free(t);
+	bwk_findings_free(f);
+}
+
+/* days since the epoch of 2026-12-07, so expiry tests do not depend on the clock */
+#define DAY_2026_12_07 20794L
+
+static void test_ignore_yaml(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	bwk_ignore *ig = bwk_ignore_new();
+	bwk_error *err = NULL;
+	const char *y = "# accepted risks\n"
+			"- id: test-config\n  path: /etc/*\n  reason: demo file, never shipped\n"
+			"  expires: 2026-12-08\n"
+			"- id: test-secret\n  expires: 2026-12-07\n  reason: old\n";
+	assert_int_equal(bwk_ignore_parse(ig, y, strlen(y), "a.yaml", DAY_2026_12_07, &err), 0);
+	/* the second entry expired today: it no longer applies, and a warning names it */
+	assert_int_equal(bwk_ignore_apply(ig, f), 1);
+	const char *w = bwk_ignore_warning(ig, 0);
+	assert_non_null(w);
+	assert_non_null(strstr(w, "a.yaml:6"));
+	assert_non_null(strstr(w, "test-secret expired on 2026-12-07"));
+	assert_null(bwk_ignore_warning(ig, 1));
+	bwk_findings_sort(f);
+	size_t hidden = 0;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed) {
+			hidden++;
+			assert_string_equal(x->rule->id, "test-config");
+			assert_string_equal(x->suppress_reason, "demo file, never shipped");
+		}
+	}
+	assert_int_equal(hidden, 1);
+	assert_true(bwk_findings_fail(f, BWK_SEV_HIGH));
+	bwk_ignore_free(ig);
+	bwk_findings_free(f);
+
+	/* what must be an error, never a wider suppression than written */
+	static const struct {
+		const char *text, *needle;
+	} bad[] = {
+	    {"- id: test-config\n  paht: etc/*\n", "b.yaml:1: unknown key 'paht'"},
+	    {"- id: test-config\n  expires: 2026-02-30\n", "not a date"},
+	    {"- id: test-config\n  expires: 26-1-1\n", "not a date"},
+	    {"- reason: no id\n", "neither 'id' nor 'fingerprint'"},
+	    {"- id: Bad Rule\n", "not a rule id"},
+	    {"id: test-config\n", "expected a list"},
+	    {"- test-config\n", "not a mapping"},
+	    {"- id: [a]\n", "must be a string"},
+	    {"- id: x\n  path: a\n  fingerprint: "
+	     "00000000000000000000000000000000000000000000000000000000000000ab\n",
+	     "not both"},
+	    {"- id: x\n---\n- id: y\n", "one YAML document"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		ig = bwk_ignore_new();
+		assert_int_equal(bwk_ignore_parse(ig, bad[i].text, strlen(bad[i].text), "b.yaml",
+						  DAY_2026_12_07, &err),
+				 -1);
+		char *msg = bwk_error_format(err);
+		if (!strstr(msg, bad[i].needle))
+			fail_msg("case %zu: '%s' lacks '%s'", i, msg, bad[i].needle);
+		free(msg);
+		bwk_error_free(err);
+		err = NULL;
+		bwk_ignore_free(ig);
+	}
+}
+
+static void test_baseline(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	bwk_findings_sort(f);
+	/* an earlier JSON report that knew only the low finding (the other one ignored then) */
+	bwk_findings *old = sample();
+	bwk_ignore *ig = bwk_ignore_new();
+	assert_int_equal(bwk_ignore_parse(ig, "test-secret\n", 12, "ig", 0, NULL), 0);
+	bwk_ignore_apply(ig, old);
+	bwk_ignore_free(ig);
+	char json_path[] = "/tmp/bwk-baseline-XXXXXX";
+	int fd = mkstemp(json_path);
+	assert_true(fd >= 0);
+	char *t = render(old, BWK_FORMAT_JSON);
+	assert_int_equal(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+	close(fd);
+	free(t);
+	ig = bwk_ignore_new();
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_ignore_load_baseline(ig, json_path, &err), 0);
+	assert_int_equal(bwk_ignore_baseline_size(ig), 1);
+	assert_int_equal(bwk_ignore_apply(ig, f), 1);
+	for (size_t i = 0; i < 2; i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		bool low = !strcmp(x->rule->id, "test-config");
+		assert_int_equal(x->suppressed, low);
+		assert_int_equal(x->suppressed_by, low ? BWK_SUPPRESS_BASELINE : BWK_SUPPRESS_NONE);
+	}
+	bwk_ignore_free(ig);
+
+	/* SARIF: partialFingerprints */
+	t = render(f, BWK_FORMAT_SARIF); /* lists only the unsuppressed one */
+	fd = open(json_path, O_WRONLY | O_TRUNC);
+	assert_int_equal(write(fd, t, strlen(t)), (ssize_t)strlen(t));
+	close(fd);
+	free(t);
+	bwk_findings *g = sample();
+	ig = bwk_ignore_new();
+	assert_int_equal(bwk_ignore_load_baseline(ig, json_path, &err), 0);
+	assert_int_equal(bwk_ignore_apply(ig, g), 1);
+	bwk_ignore_free(ig);
+
+	/* not a report, and a forged fingerprint: clear errors */
+	static const char *const bad[] = {
+	    "{\"x\": 1}", "[1,2]", "{\"findings\": [{\"fingerprint\": \"zz\"}]}", "not json"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		fd = open(json_path, O_WRONLY | O_TRUNC);
+		assert_int_equal(write(fd, bad[i], strlen(bad[i])), (ssize_t)strlen(bad[i]));
+		close(fd);
+		ig = bwk_ignore_new();
+		assert_int_equal(bwk_ignore_load_baseline(ig, json_path, &err), -1);
+		bwk_error_free(err);
+		err = NULL;
+		bwk_ignore_free(ig);
+	}
+	unlink(json_path);
+	bwk_findings_free(g);
+	bwk_findings_free(old);
 	bwk_findings_free(f);
 }
 
@@ -356,6 +491,8 @@ int main(void)
 	    cmocka_unit_test(test_report_json),
 	    cmocka_unit_test(test_report_sarif),
 	    cmocka_unit_test(test_suppressed_not_reported),
+	    cmocka_unit_test(test_ignore_yaml),
+	    cmocka_unit_test(test_baseline),
 	    cmocka_unit_test(test_rule_list),
 	    cmocka_unit_test(test_rules_json),
 	};

@@ -49,6 +49,13 @@ const char *bwk_category_name(bwk_category c)
 	return (unsigned)c < 8 ? cat_names[c] : "unknown";
 }
 
+const char *bwk_suppression_name(bwk_suppression s)
+{
+	return s == BWK_SUPPRESS_IGNORE	    ? "ignore"
+	       : s == BWK_SUPPRESS_BASELINE ? "baseline"
+					    : "none";
+}
+
 int bwk_category_parse(const char *s, bwk_category *out)
 {
 	for (int i = 0; i < 8; i++)
@@ -74,6 +81,7 @@ static void finding_free(bwk_finding *x)
 	free(x->key);
 	free(x->message);
 	free(x->evidence);
+	free(x->suppress_reason);
 	free(x);
 }
 

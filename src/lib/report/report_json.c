@@ -49,6 +49,12 @@ static json_t *finding_json(const bwk_finding *x)
 	set_str(o, "evidence", x->evidence);
 	bwk_report_rule_refs(o, x->rule);
 	set_str(o, "fingerprint", x->fingerprint);
+	if (x->suppressed) {
+		json_t *sup = json_object();
+		set_str(sup, "kind", bwk_suppression_name(x->suppressed_by));
+		set_str(sup, "reason", x->suppress_reason);
+		json_object_set_new(o, "suppression", sup);
+	}
 	return o;
 }
 
@@ -63,14 +69,13 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	set_str(doc, "command", o->command);
 	json_object_set_new(doc, "target", o->target ? json_string(o->target) : json_null());
 	json_t *arr = json_array();
-	size_t suppressed = 0;
+	size_t by[3] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
-		if (x->suppressed) {
-			suppressed++;
-			continue;
-		}
-		json_array_append_new(arr, finding_json(x));
+		if (x->suppressed)
+			by[x->suppressed_by]++;
+		if (!x->suppressed || o->show_suppressed)
+			json_array_append_new(arr, finding_json(x));
 	}
 	json_object_set_new(doc, "findings", arr);
 	size_t c[5];
@@ -83,7 +88,12 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 		total += c[s];
 	}
 	json_object_set_new(sum, "total", json_integer((json_int_t)total));
-	json_object_set_new(sum, "suppressed", json_integer((json_int_t)suppressed));
+	json_object_set_new(
+	    sum, "suppressed",
+	    json_integer((json_int_t)(by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE])));
+	json_object_set_new(sum, "suppressedBy",
+			    json_pack("{s:I,s:I}", "ignore", (json_int_t)by[BWK_SUPPRESS_IGNORE],
+				      "baseline", (json_int_t)by[BWK_SUPPRESS_BASELINE]));
 	set_str(sum, "failOn", bwk_severity_name(o->fail_on));
 	json_object_set_new(sum, "failed", json_boolean(bwk_findings_fail(f, o->fail_on)));
 	json_object_set_new(doc, "summary", sum);

@@ -220,6 +220,16 @@ static json_t *result_json(const bwk_findings *f, const bwk_finding *x, const ch
 		json_object_set_new(loc, "logicalLocations", logical);
 	}
 	json_object_set_new(o, "locations", json_pack("[o]", loc));
+	if (x->suppressed) {
+		/* SARIF's own field: code scanning shows these as dismissed, not open */
+		const char *why = x->suppress_reason ? x->suppress_reason
+				  : x->suppressed_by == BWK_SUPPRESS_BASELINE
+				      ? "known in the baseline report"
+				      : "accepted in the ignore file";
+		json_object_set_new(o, "suppressions",
+				    json_pack("[{s:s,s:s,s:s}]", "kind", "external", "status",
+					      "accepted", "justification", why));
+	}
 	json_object_set_new(o, "partialFingerprints",
 			    json_pack("{s:s}", "bulwarkFingerprint/v1", x->fingerprint));
 	json_t *props = json_object();
@@ -246,7 +256,7 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 	json_t *results = json_array();
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
-		if (!x->suppressed)
+		if (!x->suppressed || o->show_suppressed)
 			json_array_append_new(results, result_json(f, x, cwd, &host));
 	}
 	json_t *driver = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", "bulwark", "version",

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cleanup.h"
 #include "core/util.h"
 #include "report/report_private.h"
 
@@ -49,6 +50,44 @@ char *bwk_report_location_text(const bwk_finding *x)
 	return bwk_strbuf_steal(&sb);
 }
 
+/* One line counting what the ignore file and the baseline hid, so a clean gate never hides
+ * that it was told to look away; with --show-suppressed, each of them with the reason. */
+static void suppressed_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_report_opts *o)
+{
+	size_t by[3] = {0};
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed)
+			by[x->suppressed_by]++;
+	}
+	if (!by[BWK_SUPPRESS_IGNORE] && !by[BWK_SUPPRESS_BASELINE])
+		return;
+	bwk_strbuf_printf(sb, "%zu suppressed: %zu by the ignore file, %zu known from the baseline",
+			  by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE],
+			  by[BWK_SUPPRESS_IGNORE], by[BWK_SUPPRESS_BASELINE]);
+	if (!o->show_suppressed) {
+		bwk_strbuf_append(sb, " (--show-suppressed lists them)\n");
+		return;
+	}
+	bwk_strbuf_append(sb, "\n\nSUPPRESSED\n");
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (!x->suppressed)
+			continue;
+		cleanup_free char *loc = bwk_report_location_text(x);
+		bwk_strbuf_printf(sb, "  %s  %s  %s", bwk_severity_name(x->severity), x->rule->id,
+				  x->rule->title);
+		if (*loc)
+			bwk_strbuf_printf(sb, "  at %s", loc);
+		if (x->suppressed_by == BWK_SUPPRESS_BASELINE)
+			bwk_strbuf_append(sb, " — known from the baseline");
+		else
+			bwk_strbuf_printf(sb, " — ignored%s%s", x->suppress_reason ? ": " : "",
+					  x->suppress_reason ? x->suppress_reason : "");
+		bwk_strbuf_append(sb, "\n");
+	}
+}
+
 int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
 {
 	(void)err;
@@ -64,6 +103,7 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 			  o->target ? " " : "", o->target ? o->target : "", r);
 	if (!total) {
 		bwk_strbuf_append(&sb, "no findings\n");
+		suppressed_text(&sb, f, o);
 		*out = bwk_strbuf_steal(&sb);
 		return 0;
 	}
@@ -77,6 +117,7 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 		first = false;
 	}
 	bwk_strbuf_append(&sb, ")\n");
+	suppressed_text(&sb, f, o);
 
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
