@@ -144,6 +144,44 @@ bool bwk_findings_fail(const bwk_findings *f, bwk_severity fail_on);
  * or nothing. Non-printable bytes are escaped. Caller frees. */
 char *bwk_redact(const char *secret, size_t len);
 
+/* What a command examined and which checks it ran, so that a clean report can be told apart
+ * from one that checked nothing (docker-bench prints every check as PASS/WARN/INFO).
+ *
+ * Facts are what the verdicts rest on ("kernel.release" = "6.18.44", "image.digest" = …), kept
+ * in the order first set; setting a key again replaces its value. Values are bounded and
+ * control characters escaped (they may come from an image or a remote engine). */
+void bwk_findings_fact(bwk_findings *f, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+size_t bwk_findings_fact_count(const bwk_findings *f);
+/* The i-th fact; false past the end. */
+bool bwk_findings_fact_get(const bwk_findings *f, size_t i, const char **key, const char **value);
+
+typedef enum bwk_check_status {
+	BWK_CHECK_PASS = 0,
+	BWK_CHECK_FAIL,
+	BWK_CHECK_SKIP,
+} bwk_check_status;
+
+typedef struct bwk_check {
+	const char *id, *title;
+	bwk_check_status status;
+	const char *detail; /* why it was skipped, or what was checked; may be NULL */
+} bwk_check;
+
+/* Record that the check behind `rule` ran (BWK_CHECK_PASS: evaluated; it is reported as
+ * failed when a finding of the same rule id exists, so callers never keep two books) or was
+ * skipped (BWK_CHECK_SKIP, with the reason: "no dockerd running"). BWK_CHECK_FAIL is for
+ * checks whose findings carry other ids (a CVE table). Recording the same id again replaces
+ * it. `detail` may be NULL. Thread-safe like bwk_findings_add. */
+void bwk_findings_check(bwk_findings *f, const bwk_rule *rule, bwk_check_status status,
+			const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
+size_t bwk_findings_check_count(const bwk_findings *f);
+/* The i-th check with its final status; false past the end. */
+bool bwk_findings_check_get(const bwk_findings *f, size_t i, bwk_check *out);
+/* counts[BWK_CHECK_PASS/FAIL/SKIP] */
+void bwk_findings_check_summary(const bwk_findings *f, size_t counts[3]);
+const char *bwk_check_status_name(bwk_check_status s); /* "pass", "fail", "skip" */
+
 /* Suppressions: an ignore file and/or a baseline report.
  *
  * ".bulwarkignore", one entry per line, '#' comments:

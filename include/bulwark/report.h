@@ -33,6 +33,7 @@ typedef struct bwk_report_opts {
 	bool verbose;	      /* text only: print description and references too */
 	bwk_severity fail_on; /* recorded in the JSON summary */
 	bool show_suppressed; /* also list suppressed findings, marked with why */
+	bool show_passed;     /* text only: list every check with its status, not just counts */
 } bwk_report_opts;
 
 /* Render into a NUL-terminated heap string (caller frees). */

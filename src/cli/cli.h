@@ -41,6 +41,7 @@ typedef struct cli_report {
 	const char *ignore_file;
 	const char *baseline;
 	bool show_suppressed;
+	bool show_passed;
 	bool quiet;
 	bool verbose;
 } cli_report;
@@ -50,7 +51,8 @@ typedef struct cli_report {
 	    {"fail-on", required_argument, NULL, 0x100},                                           \
 	    {"ignore-file", required_argument, NULL, 0x101},                                       \
 	    {"baseline", required_argument, NULL, 0x102},                                          \
-	    {"show-suppressed", no_argument, NULL, 0x103}, {"quiet", no_argument, NULL, 'q'},      \
+	    {"show-suppressed", no_argument, NULL, 0x103},                                         \
+	    {"show-passed", no_argument, NULL, 0x104}, {"quiet", no_argument, NULL, 'q'},          \
 	{                                                                                          \
 		"verbose", no_argument, NULL, 'v'                                                  \
 	}

@@ -43,6 +43,9 @@ int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *ar
 	case 0x103:
 		r->show_suppressed = true;
 		return 1;
+	case 0x104:
+		r->show_passed = true;
+		return 1;
 	case 'q':
 		r->quiet = true;
 		return 1;
@@ -103,6 +106,7 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 	    .verbose = r->verbose,
 	    .fail_on = r->fail_on,
 	    .show_suppressed = r->show_suppressed,
+	    .show_passed = r->show_passed,
 	};
 	if (bwk_report_write(f, &o, r->output, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

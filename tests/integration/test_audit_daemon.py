@@ -57,6 +57,28 @@ def empty_data(tmp):
     return d
 
 
+def test_offline_checks_and_facts(bulwark, tmp_path):
+    """Without an engine: the settings checks ran on the files, the socket and version checks
+    are skipped with the reason, and the report says which files and process it read."""
+    path = tmp_path / "daemon.json"
+    path.write_text(json.dumps({"icc": False, "debug": True}))
+    (tmp_path / "root" / "etc").mkdir(parents=True)
+    p = bulwark("audit", "-f", "json", "daemon", "--no-engine", "--no-probe", "--daemon-config",
+                path, "--proc-root", fake_proc(tmp_path, ["dockerd", "-H", f"unix://{tmp_path}/none.sock"]),
+                "--root", tmp_path / "root", "--host", f"unix://{tmp_path}/none.sock")
+    doc = json.loads(p.stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["daemon-icc-enabled"]["status"] == "pass"
+    assert checks["daemon-debug-logging"]["status"] == "fail"
+    assert checks["daemon-socket-permissions"]["status"] == "skip"
+    assert checks["daemon-socket-permissions"]["detail"] == f"no socket at {tmp_path}/none.sock"
+    assert checks["daemon-engine-cves"] == {
+        "id": "daemon-engine-cves", "title": checks["daemon-engine-cves"]["title"],
+        "status": "skip", "detail": "--no-engine: versions unknown"}
+    assert doc["facts"]["daemon.config"] == str(path)
+    assert doc["facts"]["daemon.process"] == "dockerd pid 4242 (3 arguments)"
+
+
 def test_hardened_config_is_clean(bulwark, tmp_path):
     assert offline(bulwark, tmp_path, HARDENED_CFG) == []
 
@@ -228,10 +250,19 @@ def test_live_insecure_daemon(bulwark, insecure_dockerd, tmp_path):
     assert runc and "1.1.5" in runc[0]["location"]["key"] and runc[0]["category"] == "daemon"
     # DOCKER_HOST is honoured, and the TCP endpoint is an engine too
     p = bulwark("audit", "daemon", "--format", "json", env={"DOCKER_HOST": d.host})
-    assert "daemon-tcp-no-tls" in p.stdout
+    assert "daemon-tcp-no-tls" in {f["id"] for f in json.loads(p.stdout)["findings"]}
     p = bulwark("audit", "daemon", "--format", "json", "--host",
                 f"tcp://127.0.0.1:{d.tcp_port}")
-    assert '"CVE-2024-21626"' in p.stdout and "daemon-engine-unreachable" not in p.stdout
+    got = {f["id"] for f in json.loads(p.stdout)["findings"]}
+    assert "CVE-2024-21626" in got and "daemon-engine-unreachable" not in got
+    # the facts it judged and every check: versions from the live engine, the CVE check ran
+    p = bulwark("audit", "daemon", "--format", "json", "--host", d.host)
+    doc = json.loads(p.stdout)
+    facts, checks = doc["facts"], {c["id"]: c["status"] for c in doc["checks"]}
+    assert facts["daemon.endpoint"] == d.host
+    assert facts["daemon.version.runc"].startswith("1.1.5") and "daemon.version.Engine" in facts
+    assert checks["daemon-engine-cves"] == "fail" and checks["daemon-tcp-no-tls"] == "fail"
+    assert checks["daemon-engine-unreachable"] == "pass" and checks["daemon-icc-enabled"] == "pass"
     # --no-probe: still reported (the configuration is wrong), but nothing was contacted
     found = audit_json(bulwark, "daemon", "--host", d.host, "--no-probe")
     tcp = next(f for f in found if f["id"] == "daemon-tcp-no-tls")

@@ -1,5 +1,6 @@
 """`bulwark audit host` against fixture /proc and /sys trees (--proc-root/--sys-root/--root),
 plus one run on the real host."""
+import json
 import os
 from pathlib import Path
 
@@ -170,10 +171,79 @@ def test_env_proc_root(bulwark, tmp_path):
     args = make_host(tmp_path, overrides={"sys/kernel/kptr_restrict": "0"})
     env = {"BWK_PROC_ROOT": str(args[1]), "BWK_SYS_ROOT": str(args[3])}
     p = bulwark("audit", "host", "--format", "json", "--root", args[5], env=env, check=0)
-    assert "host-kptr-restrict" in p.stdout
+    assert "host-kptr-restrict" in {f["id"] for f in json.loads(p.stdout)["findings"]}
 
 
 def test_real_host(bulwark):
     p = bulwark("audit", "host", "--format", "json")
     assert p.returncode in (0, 1), p.stderr
     assert '"command": "audit host"' in p.stdout
+
+
+def host_report(bulwark, args, *extra, fmt="json"):
+    p = bulwark("audit", "-f", fmt, *extra, "host", *args)
+    assert p.returncode in (0, 1), p.stderr
+    return p
+
+
+def test_report_carries_the_facts_it_judged(bulwark, tmp_path):
+    args = make_host(tmp_path, release="6.1.0-28-amd64",
+                     overrides={"version": "Linux version 6.1.0-28-amd64 (debian-kernel@lists."
+                                "debian.org) #1 SMP PREEMPT_DYNAMIC Debian 6.1.119-1\n",
+                                "sys/kernel/unprivileged_userns_clone": "0"},
+                     extra={"kernel/security/lsm": "lockdown,capability,landlock,yama,apparmor"})
+    (tmp_path / "root" / "etc" / "os-release").write_text(
+        'NAME="Debian GNU/Linux"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\n')
+    doc = json.loads(host_report(bulwark, args).stdout)
+    f = doc["facts"]
+    assert f["host.kernel"] == "6.1.0-28-amd64"
+    assert f["host.kernel.upstream"].startswith("6.1.119")
+    assert f["host.os"] == "Debian GNU/Linux 12 (bookworm)"
+    assert f["host.cgroup"].startswith("v2 (unified), controllers: cpuset cpu io memory pids")
+    assert f["host.lsm"].startswith("lockdown,capability,landlock,yama,apparmor (AppArmor enabled")
+    # every user-namespace switch is reported, the absent one named as absent
+    assert f["host.userns"] == ("user.max_user_namespaces=0 kernel.unprivileged_userns_clone=0, "
+                                "kernel.apparmor_restrict_unprivileged_userns absent")
+    sarif = json.loads(host_report(bulwark, args, fmt="sarif").stdout)
+    props = sarif["runs"][0]["properties"]
+    assert props["facts"] == f and props["checks"] == doc["checks"]
+    text = host_report(bulwark, args, fmt="text").stdout
+    assert "  host.os: Debian GNU/Linux 12 (bookworm)\n" in text
+
+
+def test_every_check_is_listed_with_its_status(bulwark, tmp_path):
+    rules = json.loads(bulwark("rules", "-f", "json", "--category", "host", check=0).stdout)
+    host_rules = {r["id"] for r in rules if not r["id"].startswith("CVE-")}
+    # a hardened host: everything evaluated passes; /var/lib/docker is absent: skipped
+    args = make_host(tmp_path / "a")
+    doc = json.loads(host_report(bulwark, args).stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert host_rules <= set(checks), host_rules - set(checks)
+    assert "host-kernel-cves" in checks
+    assert checks["host-docker-root-shared-fs"]["status"] == "skip"
+    assert checks["host-docker-root-shared-fs"]["detail"] == "no /var/lib/docker"
+    assert all(c["status"] == "pass" for i, c in checks.items()
+               if i not in ("host-docker-root-shared-fs", "host-kernel-cves")), checks
+    s = doc["summary"]["checks"]
+    assert s["total"] == len(checks) == s["passed"] + s["failed"] + s["skipped"]
+    # one weak setting fails its check and only that one; an unreadable one is skipped
+    args = make_host(tmp_path / "b", overrides={"sys/kernel/kptr_restrict": "0",
+                                                "sys/kernel/dmesg_restrict": None})
+    doc = json.loads(host_report(bulwark, args).stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["host-kptr-restrict"]["status"] == "fail"
+    assert checks["host-dmesg-restrict"] == {
+        "id": "host-dmesg-restrict", "title": checks["host-dmesg-restrict"]["title"],
+        "status": "skip", "detail": "kernel.dmesg_restrict not readable on this host"}
+    failed = {i for i, c in checks.items() if c["status"] == "fail"}
+    assert failed == {"host-kptr-restrict"} | ({"host-kernel-cves"} if any(
+        x["id"].startswith("CVE-") for x in doc["findings"]) else set())
+    # text: the count line always; every check with --show-passed
+    text = host_report(bulwark, args, fmt="text").stdout
+    n = doc["summary"]["checks"]
+    assert (f"{n['total']} checks: {n['passed']} passed, {n['failed']} failed, "
+            f"{n['skipped']} skipped (--show-passed lists them)") in text
+    assert "[PASS]" not in text
+    text = host_report(bulwark, args, "--show-passed", fmt="text").stdout
+    assert "  [FAIL] host-kptr-restrict  " in text and "  [PASS] host-unprivileged-bpf  " in text
+    assert "  [SKIP] host-dmesg-restrict  " in text

@@ -419,6 +419,72 @@ static void test_baseline(void **state)
 	bwk_findings_free(f);
 }
 
+static void test_facts_and_checks(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	bwk_findings_fact(f, "host.kernel", "%s", "6.1.0");
+	bwk_findings_fact(f, "host.os", "evil\x1b[31m\nline");
+	bwk_findings_fact(f, "host.kernel", "%s", "6.18.44"); /* replaces, keeps its place */
+	char big[2000];
+	memset(big, 'a', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	bwk_findings_fact(f, "big", "%s", big);
+	const char *k, *v;
+	assert_int_equal(bwk_findings_fact_count(f), 3);
+	assert_true(bwk_findings_fact_get(f, 0, &k, &v));
+	assert_string_equal(k, "host.kernel");
+	assert_string_equal(v, "6.18.44");
+	assert_true(bwk_findings_fact_get(f, 1, &k, &v));
+	assert_string_equal(v, "evil\\x1b[31m\\x0aline"); /* no terminal escapes, no new lines */
+	assert_true(bwk_findings_fact_get(f, 2, &k, &v));
+	assert_true(strlen(v) < 600);
+	assert_false(bwk_findings_fact_get(f, 3, &k, &v));
+
+	/* a check that ran fails exactly when a finding of its rule exists */
+	static const bwk_rule other = {"test-other", BWK_CAT_HOST, BWK_SEV_LOW, "Other",
+				       "",	     "",	   NULL};
+	bwk_findings_check(f, &rule_lo, BWK_CHECK_PASS, NULL);
+	bwk_findings_check(f, &other, BWK_CHECK_PASS, "looked at %s", "x");
+	bwk_findings_check(f, &rule_hi, BWK_CHECK_SKIP, "no %s", "input");
+	bwk_check c;
+	assert_true(bwk_findings_check_get(f, 0, &c));
+	assert_string_equal(c.id, "test-config");
+	assert_int_equal(c.status, BWK_CHECK_FAIL);
+	assert_true(bwk_findings_check_get(f, 1, &c));
+	assert_int_equal(c.status, BWK_CHECK_PASS);
+	assert_string_equal(c.detail, "looked at x");
+	assert_true(bwk_findings_check_get(f, 2, &c));
+	assert_int_equal(c.status, BWK_CHECK_SKIP);
+	assert_string_equal(c.detail, "no input");
+	size_t n[3];
+	bwk_findings_check_summary(f, n);
+	assert_int_equal(n[BWK_CHECK_PASS], 1);
+	assert_int_equal(n[BWK_CHECK_FAIL], 1);
+	assert_int_equal(n[BWK_CHECK_SKIP], 1);
+	/* recording again replaces */
+	bwk_findings_check(f, &rule_hi, BWK_CHECK_PASS, NULL);
+	assert_true(bwk_findings_check_get(f, 2, &c));
+	assert_int_equal(c.status, BWK_CHECK_FAIL);
+	assert_int_equal(bwk_findings_check_count(f), 3);
+
+	char *t = render(f, BWK_FORMAT_JSON);
+	json_t *doc = json_loads(t, 0, NULL);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(doc, "facts"), "host.kernel")),
+	    "6.18.44");
+	assert_int_equal(json_array_size(json_object_get(doc, "checks")), 3);
+	json_t *sc = json_object_get(json_object_get(doc, "summary"), "checks");
+	assert_int_equal(json_integer_value(json_object_get(sc, "failed")), 2);
+	json_decref(doc);
+	free(t);
+	t = render(f, BWK_FORMAT_TEXT);
+	assert_non_null(strstr(t, "  host.kernel: 6.18.44\n"));
+	assert_non_null(strstr(t, "3 checks: 1 passed, 2 failed, 0 skipped"));
+	free(t);
+	bwk_findings_free(f);
+}
+
 static void test_rule_list(void **state)
 {
 	(void)state;
@@ -493,6 +559,7 @@ int main(void)
 	    cmocka_unit_test(test_suppressed_not_reported),
 	    cmocka_unit_test(test_ignore_yaml),
 	    cmocka_unit_test(test_baseline),
+	    cmocka_unit_test(test_facts_and_checks),
 	    cmocka_unit_test(test_rule_list),
 	    cmocka_unit_test(test_rules_json),
 	};

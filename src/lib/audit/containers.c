@@ -46,6 +46,9 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 		     .opts = o,
 		     .secrets = o && o->secrets ? o->secrets : sec};
 	reader_ctx r = {.wl = &wl, .name = eng.host};
+	bwk_findings_fact(out, "containers.endpoint", "%s", eng.host);
+	bwk_findings_fact(out, "containers.listed", "%zu %s", json_array_size(list),
+			  o && o->all ? "(all, stopped too)" : "(running)");
 	size_t i;
 	const json_t *c;
 	json_array_foreach(list, i, c)

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "audit/audit_private.h"
@@ -389,6 +390,56 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 	return rc;
 }
 
+static const bwk_rule r_cves = {"daemon-engine-cves",
+				BWK_CAT_DAEMON,
+				BWK_SEV_HIGH,
+				"Engine, containerd or runc affected by known CVEs",
+				NULL,
+				NULL,
+				NULL};
+
+/* Every check listed with its status: the settings checks ran on the merged configuration
+ * (daemon.json, flags and the live engine's answers), so they passed unless they reported;
+ * the socket and the version checks need something that may be absent. */
+static void record_checks(dctx *d, const char *sock, const json_t *version, bool no_engine)
+{
+	struct stat st;
+	bool have_sock = sock && stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
+	for (size_t i = 0; aud_daemon_rules_meta[i]; i++) {
+		const bwk_rule *r = aud_daemon_rules_meta[i];
+		if (r == &r_sock && !have_sock)
+			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "no socket at %s",
+					   sock ? sock : "the default path");
+		else if (r == &r_unreach && no_engine)
+			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "--no-engine");
+		else
+			bwk_findings_check(d->out, r, BWK_CHECK_PASS, NULL);
+	}
+	if (!version) {
+		bwk_findings_check(d->out, &r_cves, BWK_CHECK_SKIP,
+				   no_engine ? "--no-engine: versions unknown"
+					     : "engine not reachable: versions unknown");
+		return;
+	}
+	size_t n = 0;
+	bool hit = false;
+	for (size_t i = 0; i < bwk_findings_count(d->out); i++)
+		hit |= !strncmp(bwk_findings_get(d->out, i)->rule->id, "CVE-", 4);
+	size_t k;
+	const json_t *c;
+	json_array_foreach(json_object_get(version, "Components"), k, c)
+	{
+		const char *name = aud_js_str(c, "Name"), *ver = aud_js_str(c, "Version");
+		if (!name || !ver)
+			continue;
+		cleanup_free char *key = xasprintf("daemon.version.%s", name);
+		bwk_findings_fact(d->out, key, "%s", ver);
+		n++;
+	}
+	bwk_findings_check(d->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "%zu component versions checked", n);
+}
+
 static void engine_closep(aud_engine *e)
 {
 	aud_engine_close(e);
@@ -401,8 +452,16 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		return -1;
 	daemon_proc proc = {0};
 	/* the running dockerd's flags, else the ones its systemd unit would pass */
-	if (!aud_daemon_find_process(aud_opt_proc_root(o), eng.host, &proc))
-		aud_daemon_from_unit(o, &proc);
+	bwk_findings_fact(out, "daemon.endpoint", "%s", eng.host);
+	if (aud_daemon_find_process(aud_opt_proc_root(o), eng.host, &proc))
+		bwk_findings_fact(out, "daemon.process", "dockerd pid %ld (%zu arguments)",
+				  proc.pid, proc.argc);
+	else if (aud_daemon_from_unit(o, &proc))
+		bwk_findings_fact(out, "daemon.process",
+				  "none running; flags from its systemd unit (%zu arguments)",
+				  proc.argc);
+	else
+		bwk_findings_fact(out, "daemon.process", "none running, no systemd unit found");
 	json_auto_t *cfg = NULL;
 	const char *cfg_path = o ? o->daemon_config : NULL;
 	bool required = cfg_path != NULL;
@@ -425,6 +484,8 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 	if (proc.argv)
 		aud_daemon_apply_cmdline(cfg, proc.argv, proc.argc);
 	aud_daemon_proc_free(&proc);
+	bwk_findings_fact(out, "daemon.config", "%s%s", cfg_path,
+			  access(cfg_path, F_OK) == 0 ? "" : " (absent: defaults apply)");
 
 	dctx d = {.o = o, .out = out, .target = eng.host, .cfg = cfg};
 	json_auto_t *info = NULL;
@@ -467,5 +528,6 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		return -1;
 	if (version && check_versions(&d, version, err) < 0)
 		return -1;
+	record_checks(&d, sock, version, o && o->no_engine);
 	return 0;
 }

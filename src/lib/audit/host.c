@@ -121,12 +121,43 @@ static int add(host_ctx *h, const bwk_rule *r, const char *key, const char *msg,
 	return aud_audit_add(h->out, r, -1, "host", key, 0, msg, NULL, err);
 }
 
+/* The check behind `r` ran when every value it needs was readable (it then fails exactly when
+ * it added a finding); otherwise it is listed as skipped, naming what was missing. */
+static void checked(host_ctx *h, const bwk_rule *r, bool readable, const char *what)
+{
+	if (readable)
+		bwk_findings_check(h->out, r, BWK_CHECK_PASS, "%s", what);
+	else
+		bwk_findings_check(h->out, r, BWK_CHECK_SKIP, "%s not readable on this host", what);
+}
+
 static int check_sysctls(host_ctx *h, bwk_error **err)
 {
 	const char *p = h->proc;
 	long maxns = read_long(p, "sys/user/max_user_namespaces", -1);
 	long clone = read_long(p, "sys/kernel/unprivileged_userns_clone", -1);
-	if (maxns == 0 || clone == 0) {
+	long aa_userns = read_long(p, "sys/kernel/apparmor_restrict_unprivileged_userns", -1);
+	/* the three switches that stop unprivileged user namespaces (rootless containers,
+	 * bubblewrap and `bulwark run` as a normal user depend on them); -1: not on this kernel */
+	{
+		bwk_strbuf sb;
+		bwk_strbuf_init(&sb, 512);
+		const char *names[] = {"user.max_user_namespaces",
+				       "kernel.unprivileged_userns_clone",
+				       "kernel.apparmor_restrict_unprivileged_userns"};
+		long vals[] = {maxns, clone, aa_userns};
+		for (int i = 0; i < 3; i++)
+			if (vals[i] >= 0)
+				bwk_strbuf_printf(&sb, "%s%s=%ld", sb.len ? " " : "", names[i],
+						  vals[i]);
+			else
+				bwk_strbuf_printf(&sb, "%s%s absent", sb.len ? ", " : "", names[i]);
+		char *v = bwk_strbuf_steal(&sb);
+		bwk_findings_fact(h->out, "host.userns", "%s", v);
+		free(v);
+	}
+	checked(h, &r_userns, maxns >= 0, "user.max_user_namespaces");
+	if (maxns == 0 || clone == 0 || aa_userns == 1) {
 		h->absent[h->nabsent++] = "unprivileged_userns";
 	} else if (maxns > 0) {
 		cleanup_free char *m =
@@ -136,6 +167,7 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 			return -1;
 	}
 	long bpf = read_long(p, "sys/kernel/unprivileged_bpf_disabled", -1);
+	checked(h, &r_bpf, bpf >= 0, "kernel.unprivileged_bpf_disabled");
 	if (bpf >= 1)
 		h->absent[h->nabsent++] = "unprivileged_bpf";
 	else if (bpf == 0 && add(h, &r_bpf, "kernel.unprivileged_bpf_disabled",
@@ -143,14 +175,17 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 		return -1;
 	if (read_long(p, "sys/kernel/io_uring_disabled", -1) == 2)
 		h->absent[h->nabsent++] = "io_uring";
-	if (read_long(p, "sys/kernel/kptr_restrict", -1) == 0 &&
-	    add(h, &r_kptr, "kernel.kptr_restrict", "kptr_restrict=0", err) < 0)
+	long kptr = read_long(p, "sys/kernel/kptr_restrict", -1);
+	checked(h, &r_kptr, kptr >= 0, "kernel.kptr_restrict");
+	if (kptr == 0 && add(h, &r_kptr, "kernel.kptr_restrict", "kptr_restrict=0", err) < 0)
 		return -1;
-	if (read_long(p, "sys/kernel/dmesg_restrict", -1) == 0 &&
-	    add(h, &r_dmesg, "kernel.dmesg_restrict", "dmesg_restrict=0", err) < 0)
+	long dmesg = read_long(p, "sys/kernel/dmesg_restrict", -1);
+	checked(h, &r_dmesg, dmesg >= 0, "kernel.dmesg_restrict");
+	if (dmesg == 0 && add(h, &r_dmesg, "kernel.dmesg_restrict", "dmesg_restrict=0", err) < 0)
 		return -1;
 	long sl = read_long(p, "sys/fs/protected_symlinks", -1);
 	long hl = read_long(p, "sys/fs/protected_hardlinks", -1);
+	checked(h, &r_links, sl >= 0 && hl >= 0, "fs.protected_symlinks/protected_hardlinks");
 	if (sl == 0 || hl == 0) {
 		cleanup_free char *m =
 		    xasprintf("protected_symlinks=%ld protected_hardlinks=%ld", sl, hl);
@@ -159,6 +194,7 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 	}
 	long ff = read_long(p, "sys/fs/protected_fifos", -1);
 	long rg = read_long(p, "sys/fs/protected_regular", -1);
+	checked(h, &r_fifos, ff >= 0 && rg >= 0, "fs.protected_fifos/protected_regular");
 	if (ff == 0 || rg == 0) {
 		cleanup_free char *m =
 		    xasprintf("protected_fifos=%ld protected_regular=%ld", ff, rg);
@@ -166,6 +202,7 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 			return -1;
 	}
 	long ys = read_long(p, "sys/kernel/yama/ptrace_scope", -1);
+	checked(h, &r_ptrace, true, ys < 0 ? "Yama LSM absent" : "kernel.yama.ptrace_scope");
 	if (ys <= 0 && add(h, &r_ptrace, "kernel.yama.ptrace_scope",
 			   ys < 0 ? "Yama LSM not enabled" : "ptrace_scope=0", err) < 0)
 		return -1;
@@ -183,6 +220,9 @@ static int check_lsm(host_ctx *h, bwk_error **err)
 			bwk_error_free(e);
 	}
 	cleanup_free char *actions = read_small(h->proc, "sys/kernel/seccomp/actions_avail");
+	checked(h, &r_seccomp, status || actions, "/proc/self/status");
+	if (actions)
+		bwk_findings_fact(h->out, "host.seccomp", "%s", actions);
 	if (status && !strstr(status, "\nSeccomp:") && !actions &&
 	    add(h, &r_seccomp, "seccomp", "no Seccomp field in /proc/self/status", err) < 0)
 		return -1;
@@ -190,6 +230,16 @@ static int check_lsm(host_ctx *h, bwk_error **err)
 	cleanup_free char *se = read_small(h->sys, "fs/selinux/enforce");
 	bool apparmor = aa && aa[0] == 'Y';
 	bool selinux = se && se[0] == '1';
+	cleanup_free char *lsms = read_small(h->sys, "kernel/security/lsm");
+	bwk_findings_fact(h->out, "host.lsm", "%s (AppArmor %s, SELinux %s)",
+			  lsms ? lsms : "list not readable",
+			  apparmor ? "enabled"
+			  : aa	   ? "disabled"
+				   : "absent",
+			  selinux ? "enforcing"
+			  : se	  ? "permissive"
+				  : "absent");
+	checked(h, &r_lsm, true, "AppArmor and SELinux state");
 	if (!apparmor && !selinux) {
 		cleanup_free char *m =
 		    xasprintf("AppArmor %s, SELinux %s", aa ? "disabled" : "not available",
@@ -211,8 +261,11 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 		if (bwk_read_file_at(AT_FDCWD, path, 4 << 20, true, &mi, &len, &e) < 0)
 			bwk_error_free(e);
 	}
-	if (!mi)
+	if (!mi) {
+		checked(h, &r_cgv1, false, "mountinfo");
+		checked(h, &r_cgctl, false, "mountinfo");
 		return 0;
+	}
 	bool v1 = false, v2 = false, v1_mem = false, v1_pids = false;
 	cleanup_free char *v2_mnt = NULL;
 	char *save = NULL;
@@ -241,8 +294,15 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 				v2_mnt = xstrdup(mnt);
 		}
 	}
-	if (!v1 && !v2)
+	if (!v1 && !v2) {
+		bwk_findings_fact(h->out, "host.cgroup", "none mounted");
+		bwk_findings_check(h->out, &r_cgv1, BWK_CHECK_SKIP, "no cgroup filesystem mounted");
+		bwk_findings_check(h->out, &r_cgctl, BWK_CHECK_SKIP,
+				   "no cgroup filesystem mounted");
 		return 0;
+	}
+	checked(h, &r_cgv1, true, "cgroup mounts");
+	checked(h, &r_cgctl, true, "cgroup controllers");
 	if (!v1)
 		h->absent[h->nabsent++] = "cgroup_v1";
 	else if (add(h, &r_cgv1, "cgroup",
@@ -251,6 +311,10 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 			: "legacy cgroup v1 hierarchy",
 		     err) < 0)
 		return -1;
+	bwk_findings_fact(h->out, "host.cgroup", "%s",
+			  v1 && v2 ? "hybrid (v1 controllers and a cgroup2 mount)"
+			  : v1	   ? "v1 (legacy)"
+				   : "v2 (unified)");
 	cleanup_free char *missing = NULL;
 	if (v1) {
 		if (!v1_mem || !v1_pids)
@@ -276,6 +340,8 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 				if (!found)
 					bwk_strbuf_printf(&sb, " %s", need[i]);
 			}
+			bwk_findings_fact(h->out, "host.cgroup", "v2 (unified), controllers: %s",
+					  ctl);
 			char *m = bwk_strbuf_steal(&sb);
 			if (*m)
 				missing = xasprintf("not enabled in the root "
@@ -294,8 +360,11 @@ static int check_docker_root(host_ctx *h, bwk_error **err)
 	cleanup_free char *dr = aud_opt_rooted(h->o, "/var/lib/docker");
 	cleanup_free char *parent = aud_opt_rooted(h->o, "/var/lib");
 	struct stat a, b;
-	if (stat(dr, &a) < 0 || stat(parent, &b) < 0)
+	if (stat(dr, &a) < 0 || stat(parent, &b) < 0) {
+		bwk_findings_check(h->out, &r_varlib, BWK_CHECK_SKIP, "no /var/lib/docker");
 		return 0;
+	}
+	bwk_findings_check(h->out, &r_varlib, BWK_CHECK_PASS, NULL);
 	if (a.st_dev != b.st_dev)
 		return 0;
 	return add(h, &r_varlib, "/var/lib/docker",
@@ -346,9 +415,53 @@ static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
 	return NULL;
 }
 
+/* PRETTY_NAME of os-release, unquoted; NULL if absent. */
+static char *os_name(host_ctx *h)
+{
+	cleanup_free char *osr = aud_opt_rooted(h->o, "/etc/os-release");
+	cleanup_free char *data = NULL;
+	size_t len;
+	bwk_error *e = NULL;
+	if (bwk_read_file_at(AT_FDCWD, osr, 64 * 1024, true, &data, &len, &e) < 0) {
+		bwk_error_free(e);
+		return NULL;
+	}
+	for (char *line = data; line && *line;
+	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		if (strncmp(line, "PRETTY_NAME=", 12))
+			continue;
+		char *v = line + 12;
+		size_t n = strcspn(v, "\n");
+		if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+			v++;
+			n -= 2;
+		}
+		return xstrndup(v, n);
+	}
+	return NULL;
+}
+
+static const bwk_rule r_kcves = {"host-kernel-cves",
+				 BWK_CAT_HOST,
+				 BWK_SEV_HIGH,
+				 "Kernel affected by known container-escape CVEs",
+				 NULL,
+				 NULL,
+				 NULL};
+
 int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
 	host_ctx h = {.o = o, .proc = aud_opt_proc_root(o), .sys = aud_opt_sys_root(o), .out = out};
+	{
+		cleanup_free char *rel = read_small(h.proc, "sys/kernel/osrelease");
+		struct utsname u;
+		bwk_findings_fact(out, "host.kernel", "%s",
+				  rel		   ? rel
+				  : uname(&u) == 0 ? u.release
+						   : "unknown");
+		cleanup_free char *os = os_name(&h);
+		bwk_findings_fact(out, "host.os", "%s", os ? os : "unknown (no /etc/os-release)");
+	}
 	if (check_sysctls(&h, err) < 0 || check_lsm(&h, err) < 0 || check_cgroups(&h, err) < 0 ||
 	    check_docker_root(&h, err) < 0)
 		return -1;
@@ -371,9 +484,17 @@ int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 			if (ubuntu || !t.e[i].note || strncmp(t.e[i].note, "Ubuntu-specific:", 16))
 				keep[view.n++] = t.e[i];
 		cleanup_free char *key = xasprintf("kernel %s (from %s)", kv, source);
+		bwk_findings_fact(out, "host.kernel.upstream", "%s (from %s)", kv, source);
+		size_t before = bwk_findings_count(out);
 		rc = aud_cve_report(&view, NULL, kv, h.absent, BWK_CAT_HOST, "host", key, out, err);
+		bwk_findings_check(out, &r_kcves,
+				   bwk_findings_count(out) > before ? BWK_CHECK_FAIL
+								    : BWK_CHECK_PASS,
+				   "%zu CVEs checked against %s", view.n, kv);
 		free(keep);
 	}
+	if (!kv)
+		bwk_findings_check(out, &r_kcves, BWK_CHECK_SKIP, "kernel version unknown");
 	aud_cve_table_free(&t);
 	return rc;
 }

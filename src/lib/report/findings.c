@@ -23,6 +23,7 @@ struct bwk_findings {
 	size_t *set;
 	size_t set_cap;
 	size_t dropped;
+	report_coverage *cov;
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical", "none"};
@@ -70,6 +71,7 @@ bwk_findings *bwk_findings_new(void)
 {
 	bwk_findings *f = xcalloc(1, sizeof(*f));
 	pthread_mutex_init(&f->lock, NULL);
+	f->cov = report_coverage_new();
 	return f;
 }
 
@@ -96,6 +98,7 @@ void bwk_findings_free(bwk_findings *f)
 	free(f->items);
 	free(f->rules);
 	free(f->set);
+	report_coverage_free(f->cov);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
@@ -327,4 +330,26 @@ bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i);
 bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i)
 {
 	return i < f->n ? f->items[i] : NULL;
+}
+
+report_coverage *report_findings_coverage(const bwk_findings *f)
+{
+	return f->cov;
+}
+
+void report_findings_lock(const bwk_findings *f, bool lock)
+{
+	pthread_mutex_t *m = (pthread_mutex_t *)&f->lock;
+	if (lock)
+		pthread_mutex_lock(m);
+	else
+		pthread_mutex_unlock(m);
+}
+
+bool report_findings_have_rule(const bwk_findings *f, const char *id)
+{
+	for (size_t i = 0; i < f->n; i++)
+		if (!strcmp(f->items[i]->rule->id, id))
+			return true;
+	return false;
 }

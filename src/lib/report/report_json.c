@@ -58,6 +58,37 @@ static json_t *finding_json(const bwk_finding *x)
 	return o;
 }
 
+json_t *bwk_report_facts_json(const bwk_findings *f)
+{
+	json_t *o = json_object();
+	const char *k, *v;
+	for (size_t i = 0; bwk_findings_fact_get(f, i, &k, &v); i++)
+		json_object_set_new(o, k, json_string(v));
+	return o;
+}
+
+json_t *bwk_report_checks_json(const bwk_findings *f)
+{
+	json_t *arr = json_array();
+	bwk_check c;
+	for (size_t i = 0; bwk_findings_check_get(f, i, &c); i++) {
+		json_t *o = json_pack("{s:s,s:s,s:s}", "id", c.id, "title", c.title, "status",
+				      bwk_check_status_name(c.status));
+		set_str(o, "detail", c.detail);
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+json_t *bwk_report_check_counts_json(const bwk_findings *f)
+{
+	size_t n[3];
+	bwk_findings_check_summary(f, n);
+	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)(n[0] + n[1] + n[2]), "passed",
+			 (json_int_t)n[BWK_CHECK_PASS], "failed", (json_int_t)n[BWK_CHECK_FAIL],
+			 "skipped", (json_int_t)n[BWK_CHECK_SKIP]);
+}
+
 int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
 {
 	json_t *doc = json_object();
@@ -68,6 +99,8 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_object_set_new(doc, "tool", tool);
 	set_str(doc, "command", o->command);
 	json_object_set_new(doc, "target", o->target ? json_string(o->target) : json_null());
+	json_object_set_new(doc, "facts", bwk_report_facts_json(f));
+	json_object_set_new(doc, "checks", bwk_report_checks_json(f));
 	json_t *arr = json_array();
 	size_t by[3] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
@@ -94,6 +127,7 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_object_set_new(sum, "suppressedBy",
 			    json_pack("{s:I,s:I}", "ignore", (json_int_t)by[BWK_SUPPRESS_IGNORE],
 				      "baseline", (json_int_t)by[BWK_SUPPRESS_BASELINE]));
+	json_object_set_new(sum, "checks", bwk_report_check_counts_json(f));
 	set_str(sum, "failOn", bwk_severity_name(o->fail_on));
 	json_object_set_new(sum, "failed", json_boolean(bwk_findings_fail(f, o->fail_on)));
 	json_object_set_new(doc, "summary", sum);

@@ -264,6 +264,11 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 				   BWK_INFO_URI, "rules", rules);
 	json_t *run = json_pack("{s:{s:o},s:o}", "tool", "driver", driver, "results", results);
 	json_object_set_new(run, "columnKind", json_string("unicodeCodePoints"));
+	/* what was judged and every check's status: SARIF has no field of its own for them */
+	json_object_set_new(run, "properties",
+			    json_pack("{s:o,s:o,s:o}", "facts", bwk_report_facts_json(f), "checks",
+				      bwk_report_checks_json(f), "checkSummary",
+				      bwk_report_check_counts_json(f)));
 	if (host)
 		json_object_set_new(run, "originalUriBaseIds",
 				    json_pack("{s:{s:s}}", "HOSTROOT", "uri", "file:///"));

@@ -88,6 +88,33 @@ static void suppressed_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_rep
 	}
 }
 
+/* The facts the verdicts rest on, one per line under the title, and the check count: a clean
+ * report must show that it looked. */
+static void coverage_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_report_opts *o)
+{
+	const char *k, *v, *dim = o->color ? C_DIM : "", *r = o->color ? C_RESET : "";
+	for (size_t i = 0; bwk_findings_fact_get(f, i, &k, &v); i++)
+		bwk_strbuf_printf(sb, "  %s%s:%s %s\n", dim, k, r, v);
+	size_t n[3];
+	bwk_findings_check_summary(f, n);
+	size_t total = n[0] + n[1] + n[2];
+	if (!total)
+		return;
+	bwk_strbuf_printf(sb, "%zu check%s: %zu passed, %zu failed, %zu skipped%s\n", total,
+			  total == 1 ? "" : "s", n[BWK_CHECK_PASS], n[BWK_CHECK_FAIL],
+			  n[BWK_CHECK_SKIP], o->show_passed ? "" : " (--show-passed lists them)");
+	if (!o->show_passed)
+		return;
+	static const char *const label[] = {"PASS", "FAIL", "SKIP"};
+	bwk_check c;
+	for (size_t i = 0; bwk_findings_check_get(f, i, &c); i++) {
+		bwk_strbuf_printf(sb, "  [%s] %s  %s", label[c.status], c.id, c.title);
+		if (c.detail)
+			bwk_strbuf_printf(sb, " — %s", c.detail);
+		bwk_strbuf_append(sb, "\n");
+	}
+}
+
 int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
 {
 	(void)err;
@@ -103,6 +130,7 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 			  o->target ? " " : "", o->target ? o->target : "", r);
 	if (!total) {
 		bwk_strbuf_append(&sb, "no findings\n");
+		coverage_text(&sb, f, o);
 		suppressed_text(&sb, f, o);
 		*out = bwk_strbuf_steal(&sb);
 		return 0;
@@ -117,6 +145,7 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 		first = false;
 	}
 	bwk_strbuf_append(&sb, ")\n");
+	coverage_text(&sb, f, o);
 	suppressed_text(&sb, f, o);
 
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
