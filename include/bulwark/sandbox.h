@@ -104,6 +104,13 @@ const char *bwk_cap_name(int cap); /* "CAP_CHOWN" … or NULL */
  * /boot, /usr, /lib, /var/run/docker.sock, containerd's socket … or a parent of one. */
 bool bwk_sandbox_sensitive_path(const char *src);
 
+/* Why this host stops unprivileged user namespaces (user.max_user_namespaces=0, Debian's
+ * kernel.unprivileged_userns_clone=0, or Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1
+ * while this process has no AppArmor profile that allows them), as one sentence naming the
+ * setting and the fix; NULL when nothing stops them. `proc_root` is /proc (or a fixture tree).
+ * Caller frees. */
+char *bwk_userns_restriction(const char *proc_root);
+
 /* Run the container to completion. *status is the exit status docker would report: the
  * command's code, 128+N if it was killed by signal N (137 on OOM, with a message on stderr),
  * 126/127 when the command cannot be executed/found. Returns -1 (and *err) on runtime errors,

@@ -215,12 +215,65 @@ static void test_envfile(void **state)
 	bwk_strv_free_n(v, n);
 }
 
+/* A fixture /proc with the given sysctls (NULL: absent) and AppArmor label. */
+static char *fake_proc(const char *maxns, const char *clone, const char *aa, const char *label)
+{
+	char *dir = strdup("/tmp/bwk-proc-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "set -e; cd %s; mkdir -p sys/user sys/kernel self/attr/apparmor; "
+		 "%s%s%s %s%s%s %s%s%s %s%s%s",
+		 dir, maxns ? "echo " : ":", maxns ? maxns : "",
+		 maxns ? " > sys/user/max_user_namespaces;" : ";", clone ? "echo " : ":",
+		 clone ? clone : "", clone ? " > sys/kernel/unprivileged_userns_clone;" : ";",
+		 aa ? "echo " : ":", aa ? aa : "",
+		 aa ? " > sys/kernel/apparmor_restrict_unprivileged_userns;" : ";",
+		 label ? "echo '" : ":", label ? label : "",
+		 label ? "' > self/attr/apparmor/current" : "");
+	assert_int_equal(system(cmd), 0);
+	return dir;
+}
+
+static void test_userns_restriction(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *maxns, *clone, *aa, *label, *needle; /* needle NULL: not restricted */
+	} cases[] = {
+	    {"15000", NULL, NULL, NULL, NULL},
+	    {"15000", "1", "0", "unconfined", NULL},
+	    {"0", NULL, NULL, NULL, "user.max_user_namespaces=0"},
+	    {"15000", "0", NULL, NULL, "kernel.unprivileged_userns_clone=0"},
+	    {"15000", "1", "1", "unconfined", "contrib/apparmor/bulwark"},
+	    {"15000", NULL, "1", NULL, "kernel.apparmor_restrict_unprivileged_userns=1"},
+	    /* under bulwark's own profile the restriction does not apply */
+	    {"15000", "1", "1", "bulwark (unconfined)", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *dir = fake_proc(cases[i].maxns, cases[i].clone, cases[i].aa, cases[i].label);
+		char *why = bwk_userns_restriction(dir);
+		if (!cases[i].needle && why)
+			fail_msg("case %zu: unexpected '%s'", i, why);
+		if (cases[i].needle && (!why || !strstr(why, cases[i].needle)))
+			fail_msg("case %zu: '%s' lacks '%s'", i, why ? why : "(null)",
+				 cases[i].needle);
+		free(why);
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+		free(dir);
+	}
+	assert_null(bwk_userns_restriction("/nonexistent"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_default_caps),       cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths),    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_user_resolve),       cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_userns_restriction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
