@@ -113,6 +113,7 @@ def assert_refused(p, path):
 
 
 KINDS = ["absolute", "relative"]
+UNPRIVILEGED = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 
 
 # ---- 1. system directories the runtime mounts on: refused when they are links ---------------
@@ -134,9 +135,7 @@ def test_system_dir_symlink_refused_unprivileged(hostile, sysdir):
     mounts): a different code path to the same mount points."""
     hostile.link(sysdir, hostile.relative(sysdir))
     os.chmod(hostile.root.parent, 0o755)
-    p = bulwark_run("-q", "--rootfs", hostile.root,
-                    user_cmd=["setpriv", "--reuid", "65534", "--regid", "65534",
-                              "--clear-groups"])
+    p = bulwark_run("-q", "--rootfs", hostile.root, user_cmd=UNPRIVILEGED)
     assert_refused(p, sysdir)
     hostile.assert_host_unchanged()
 
@@ -343,13 +342,17 @@ RENAME_EXCHANGE = 2
 AT_FDCWD = -100
 
 
-@pytest.mark.parametrize("target", ["/proc", "/etc"])
-def test_volume_source_swap_race(hostile, tmp_path, target):
+@pytest.mark.parametrize("who,target", [("root", "/proc"), ("root", "/etc"),
+                                        ("unprivileged", "/etc")])
+def test_volume_source_swap_race(hostile, who, target):
     """A user who controls an entry of a volume path swaps a directory and a link to /proc
     (or /etc) with rename(RENAME_EXCHANGE) in a tight loop while root starts `run -v`
-    repeatedly: no run may ever mount the link's target. Bounded: 200 runs or 20 s."""
-    d = tmp_path / "share"
+    repeatedly: no run may ever mount the link's target. Bounded: 200 runs or 20 s. Run
+    unprivileged, the child opens the source again itself (no id-mapped mounts): that second
+    open must be of the object the host side checked."""
+    d = hostile.root.parent / "share"
     d.mkdir()
+    os.chmod(d, 0o755)
     (d / "vol").mkdir()
     (d / "vol" / "benign-marker").write_text("ok")
     (d / "other").symlink_to(target)
@@ -373,7 +376,8 @@ def test_volume_source_swap_race(hostile, tmp_path, target):
         while runs < 200 and time.time() < deadline:
             runs += 1
             p = bulwark_run("-q", "-v", f"{d}/vol:/data", "--rootfs", hostile.root,
-                            cmd=("/bin/ls", "-A", "/data"), timeout=60)
+                            cmd=("/bin/ls", "-A", "/data"), timeout=60,
+                            user_cmd=[] if who == "root" else UNPRIVILEGED)
             seen = set(p.stdout.split())
             assert not seen & set(host_markers), (runs, p.stdout[:500], p.stderr)
             if p.returncode == 0:
@@ -385,6 +389,7 @@ def test_volume_source_swap_race(hostile, tmp_path, target):
     finally:
         stop.set()
         t.join()
+    print(f"{who} -> {target}: {runs} runs, {swaps[0]} swaps, {outcomes}")
     assert swaps[0] > runs, swaps  # the race really ran during the runs
     assert outcomes["ok"] > 0 and outcomes["refused"] > 0, outcomes
     hostile.assert_host_unchanged()
@@ -426,8 +431,7 @@ def test_repeated_layer_runs_with_topmost_content(who):
         ref = expected_merge(img, d)
         assert (ref / "f").read_text() == "A" and not (ref / "g").exists()
         assert sorted(os.listdir(ref / "d")) == ["a", "b"]
-        user = [] if who == "root" else ["setpriv", "--reuid", "65534", "--regid", "65534",
-                                         "--clear-groups"]
+        user = [] if who == "root" else UNPRIVILEGED
         p = subprocess.run([*user, BULWARK, "run", "-q", "--cache", str(d / "cache"), str(img)],
                            capture_output=True, text=True, cwd="/")
         assert p.returncode == 0, p.stderr

@@ -57,6 +57,12 @@ static int setup(void **state)
 	if (!mkdtemp(t->top))
 		return -1;
 	put(t->top, "bait", "outside the root\n");
+	dir_at(t->top, "hostdir");
+	dir_at(t->top, "hostdir/b");
+	chmod(t->top, 0755);
+	char hb[256];
+	snprintf(hb, sizeof hb, "%s/hostdir/b", t->top);
+	chmod(hb, 0711);
 	dir_at(t->top, "etc");
 	put(t->top, "etc/passwd", "host passwd\n");
 	snprintf(t->root, sizeof t->root, "%s/root", t->top);
@@ -219,6 +225,37 @@ static void test_open_beneath_never_follows(void **state)
 	close(slash);
 }
 
+/* masks.c: the directories of a rootless mask copy mode and owner from the layers below,
+ * looked up without following a layer's symlink to a host directory. */
+static void test_mask_attrs_never_through_links(void **state)
+{
+	tree *t = *state;
+	char layer[256], mask[256], host[256];
+	snprintf(layer, sizeof layer, "%s/layer0", t->top);
+	snprintf(mask, sizeof mask, "%s/mask", t->top);
+	snprintf(host, sizeof host, "%s/hostdir", t->top);
+	assert_int_equal(mkdir(layer, 0755), 0);
+	assert_int_equal(mkdir(mask, 0755), 0);
+	link_at(layer, "a", host); /* the host's b there is 0711 */
+	dir_at(layer, "d");
+	char d[300];
+	snprintf(d, sizeof d, "%s/d", layer);
+	chmod(d, 0750);
+	int layers[2] = {open(layer, O_PATH | O_DIRECTORY | O_CLOEXEC), -1};
+	int m = open(mask, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_int_equal(sbx_mask_build("whiteout a/b/f\nwhiteout d/g\n", m, layers, 1), 0);
+	struct stat st;
+	assert_int_equal(fstatat(m, "a/b", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0755); /* the default, not the host's 0711 */
+	assert_int_equal(fstatat(m, "d", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_int_equal(st.st_mode & 07777, 0750); /* a real lower directory is copied */
+	assert_int_equal(fstatat(m, "a/b/f", &st, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(S_ISCHR(st.st_mode));
+	close(m);
+	close(layers[0]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -226,6 +263,7 @@ int main(void)
 	    cmocka_unit_test(test_fallback_refuses_create),
 	    cmocka_unit_test(test_magic_link_not_followed),
 	    cmocka_unit_test(test_open_beneath_never_follows),
+	    cmocka_unit_test(test_mask_attrs_never_through_links),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -305,18 +305,17 @@ static int readonly_in(int fs, const char *fsname, const char *rel)
 
 /* A host device node the container gets: opened once, and only the real character device:
  * a host whose /dev/null was replaced by a regular file must not hand that file over. */
-static int host_device(const char *name, unsigned maj, unsigned min)
+static int host_device(const char *path, unsigned maj, unsigned min)
 {
-	char src[64];
-	snprintf(src, sizeof src, "/dev/%s", name);
-	int fd = open(src, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj &&
 	    minor(st.st_rdev) == min)
 		return fd;
 	if (fd >= 0)
 		close(fd);
-	sbx_child_error("host device %s is not the expected character device %u:%u", src, maj, min);
+	sbx_child_error("host device %s is not the expected character device %u:%u", path, maj,
+			min);
 	return -1;
 }
 
@@ -370,22 +369,23 @@ static int setup_dev(const sbx_ctx *ctx, int rootfd)
 	if (dev < 0)
 		return -1;
 	static const struct {
-		const char *name;
+		const char *host, *name;
 		unsigned major, minor;
-	} nodes[] = {{"null", 1, 3},   {"zero", 1, 5},	  {"full", 1, 7},
-		     {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+	} nodes[] = {{"/dev/null", "null", 1, 3},	{"/dev/zero", "zero", 1, 5},
+		     {"/dev/full", "full", 1, 7},	{"/dev/random", "random", 1, 8},
+		     {"/dev/urandom", "urandom", 1, 9}, {"/dev/tty", "tty", 5, 0}};
 	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
-		cleanup_close int src = host_device(nodes[i].name, nodes[i].major, nodes[i].minor);
+		cleanup_close int src = host_device(nodes[i].host, nodes[i].major, nodes[i].minor);
 		if (src < 0)
 			return -1;
 		int f = openat(dev, nodes[i].name,
 			       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
 		if (f < 0)
-			return fail("creating /dev/", nodes[i].name);
+			return fail("creating", nodes[i].host);
 		close(f);
 		cleanup_close int t = openat(dev, nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		if (t < 0 || bind_fd(src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
-			return fail("binding /dev/", nodes[i].name);
+			return fail("binding", nodes[i].host);
 	}
 	char opts[128];
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
@@ -566,7 +566,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		if (own[nown] < 0)
 			return -1;
 	}
-	cleanup_close int devnull = host_device("null", 1, 3);
+	cleanup_close int devnull = host_device("/dev/null", 1, 3);
 	if (devnull < 0)
 		return -1;
 	char stage_opts[64];
