@@ -25,13 +25,14 @@ from image_util import D, F, L, Layer, W, docker_save  # noqa: E402
 from run_util import world_tmpdir  # noqa: E402
 
 
-def bulwark_run(*args, cmd=("true",), user_cmd=(), timeout=120):
+def bulwark_run(*args, cmd=("true",), user_cmd=(), timeout=120, preexec=None):
     e = {"PATH": os.environ["PATH"], "NO_COLOR": "1"}
     for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS"):
         if k in os.environ:
             e[k] = os.environ[k]
     p = subprocess.run([*user_cmd, BULWARK, "run", *map(str, args), "--", *cmd],
-                       capture_output=True, text=True, env=e, timeout=timeout, cwd="/")
+                       capture_output=True, text=True, env=e, timeout=timeout, cwd="/",
+                       preexec_fn=preexec)
     assert "ERROR: AddressSanitizer" not in p.stderr, p.stderr
     assert "runtime error:" not in p.stderr, p.stderr
     return p
@@ -438,3 +439,63 @@ def test_repeated_layer_runs_with_topmost_content(who):
         assert p.stdout.split() == ["A", "no-g", "a", "b"], p.stdout
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- 8. the same, where openat2 is refused ---------------------------------------------------
+SYS_OPENAT2, ENOSYS = 437, 38
+AUDIT_ARCH = {"x86_64": 0xC000003E, "aarch64": 0xC00000B7}.get(os.uname().machine)
+
+
+def block_openat2():
+    """preexec_fn: a seccomp filter answering ENOSYS to openat2, as an old kernel or an outer
+    runtime's profile does; bulwark and everything it starts inherit it."""
+    class Insn(ctypes.Structure):
+        _fields_ = [("code", ctypes.c_ushort), ("jt", ctypes.c_ubyte), ("jf", ctypes.c_ubyte),
+                    ("k", ctypes.c_uint)]
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.POINTER(Insn))]
+    allow, ld, jeq, ret = 0x7FFF0000, 0x20, 0x15, 0x06
+    insns = (Insn * 7)(Insn(ld, 0, 0, 4), Insn(jeq, 1, 0, AUDIT_ARCH), Insn(ret, 0, 0, allow),
+                       Insn(ld, 0, 0, 0), Insn(jeq, 0, 1, SYS_OPENAT2),
+                       Insn(ret, 0, 0, 0x00050000 | ENOSYS), Insn(ret, 0, 0, allow))
+    prog = Prog(7, insns)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, MODE_FILTER
+        os._exit(99)
+
+
+def openat2_blocked_works():
+    r = subprocess.run([sys.executable, "-c", "import ctypes,os; l=ctypes.CDLL(None, "
+                        "use_errno=True); print(l.syscall(437, -100, b'/', 0, 0), "
+                        "ctypes.get_errno())"], capture_output=True, text=True,
+                       preexec_fn=block_openat2)
+    return r.stdout.split() == ["-1", str(ENOSYS)]
+
+
+@pytest.mark.skipif(AUDIT_ARCH is None, reason="seccomp filter written for x86_64/aarch64")
+def test_without_openat2_same_results(hostile):
+    """The fallback resolver (component by component, checked by the fd's name) gives the same
+    answers end to end: a normal run with its masks, the refusals, writes through /etc."""
+    assert openat2_blocked_works()
+    if not host_has_mask_targets():
+        pytest.skip("this host has no /proc/kallsyms, /proc/keys or /sys/firmware content")
+    p = bulwark_run("--rootfs", hostile.root, cmd=("/bin/sh", "-c", MASK_PROBE),
+                    preexec=block_openat2)
+    assert p.returncode == 0, p.stderr
+    assert {"kallsyms=0", "firmware=0"} <= set(p.stdout.split()), p.stdout
+    # /work -> ../../…/host dir: the working directory is created in the image's copy
+    hostile.link("/work", hostile.relative("/work"))
+    p = bulwark_run("-w", "/work/deep", "--rootfs", hostile.root, cmd=("/bin/sh", "-c", "pwd"),
+                    preexec=block_openat2)
+    assert p.returncode == 0 and p.stdout.strip() == f"{hostile.host}/deep", p.stderr
+    hostile.assert_host_unchanged()
+    vol = hostile.root.parent / "vol"
+    vol.mkdir()
+    hostile.link("/data", hostile.absolute())
+    p = bulwark_run("-v", f"{vol}:/data", "--rootfs", hostile.root, preexec=block_openat2)
+    assert_refused(p, "/data")
+    hostile.link("/dev", hostile.relative("/dev"))
+    p = bulwark_run("--rootfs", hostile.root, preexec=block_openat2)
+    assert_refused(p, "/dev")
+    hostile.assert_host_unchanged()
