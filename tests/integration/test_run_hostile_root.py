@@ -332,6 +332,18 @@ def test_volume_source_pseudo_filesystem_refused_under_any_name(hostile, tmp_pat
     os.rmdir(mnt)
 
 
+def test_volume_source_given_through_symlink_still_works(hostile, tmp_path):
+    """A link in the path the caller gives is resolved once, then the canonical path is
+    opened without links: a legitimate link to a data directory keeps working."""
+    real = hostile.root.parent / "realvol"
+    real.mkdir()
+    (real / "v").write_text("through a link")
+    link = tmp_path / "vol-link"
+    link.symlink_to(real)
+    p = bulwark_run("-v", f"{link}:/data", "--rootfs", hostile.root, cmd=("/bin/cat", "/data/v"))
+    assert p.returncode == 0 and p.stdout == "through a link", (p.stdout, p.stderr)
+
+
 def _renameat2():
     libc = ctypes.CDLL(None, use_errno=True)
     f = libc.renameat2
