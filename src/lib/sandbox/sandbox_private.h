@@ -148,6 +148,17 @@ int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus)
  * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
 int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
 
+/* rootpath.c: lookups that never leave a root (see the file's comment).
+ * sbx_open_in_root: `path` inside `rootfd` as if it were "/" (openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS, or the checked fallback below when openat2 is refused); no O_CREAT.
+ * sbx_open_beneath: `rel` below `dirfd` without following any symlink, the last component
+ * included (ELOOP), and without "." or ".." (EINVAL). Both return an fd or -1 + errno. */
+int sbx_open_in_root(int rootfd, const char *path, int flags);
+int sbx_open_in_root_fallback(int rootfd, const char *path, int flags);
+int sbx_open_beneath(int dirfd, const char *rel, int flags);
+/* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
+int sbx_fd_path(int fd, char *buf, size_t len);
+
 /* The go bytes from the host side: SBX_GO_MERGED says the layers arrive as one mount. */
 enum { SBX_GO = 1, SBX_GO_MERGED = 2 };
 
