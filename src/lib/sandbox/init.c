@@ -144,23 +144,11 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("%s", msg);
 		_exit(EXIT_RUNTIME);
 	}
-	if (s->tty && ctx->tty_slave >= 0) {
-		if (setsid() < 0 || ioctl(ctx->tty_slave, TIOCSCTTY, 0) < 0 ||
-		    dup2(ctx->tty_slave, 0) < 0 || dup2(ctx->tty_slave, 1) < 0 ||
-		    dup2(ctx->tty_slave, 2) < 0) {
-			sbx_child_error("attaching the terminal: %s", strerror(errno));
-			_exit(EXIT_RUNTIME);
-		}
-	} else {
-		/* no controlling terminal: TIOCSTI into the caller's tty is impossible */
-		(void)setsid();
-	}
-	if (!s->interactive && !s->tty) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, 0);
-			close(null);
-		}
+	/* 0-2 are already the container's own (stdio.c): with -t its pty becomes the
+	 * controlling terminal of a new session; without, there is no controlling terminal */
+	if (setsid() < 0 || (s->tty && ioctl(0, TIOCSCTTY, 0) < 0)) {
+		sbx_child_error("attaching the terminal: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
 	}
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
