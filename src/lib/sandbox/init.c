@@ -233,9 +233,8 @@ static int status_code(int st)
 static int init_loop(const sbx_ctx *ctx, pid_t child)
 {
 	/* our own privileges go before anything else runs: the container cannot reach this
-	 * process through /proc (not dumpable) and it keeps no capability */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)syscall(SYS_close_range, 3, ~0u, 0);
+	 * process through /proc (not dumpable since before the fork) and it keeps no
+	 * capability */
 	(void)sbx_caps_drop_bounding(0);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	(void)sbx_caps_apply(0, false);
@@ -309,6 +308,12 @@ int sbx_container_main(sbx_ctx *ctx)
 	}
 	if (ctx->spec->no_init)
 		exec_workload(ctx);
+	/* pid 1 keeps nothing of the host side's (layer and volume directories, cgroup files)
+	 * and cannot be reached through /proc, from before the command exists: a command
+	 * given CAP_SYS_PTRACE could otherwise take a descriptor with pidfd_getfd while the
+	 * init had not yet closed it */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)syscall(SYS_close_range, 3, ~0u, 0);
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);
