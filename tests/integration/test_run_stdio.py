@@ -219,7 +219,7 @@ def test_typed_text_is_not_readable_by_the_container(rfs, pty):
     attrs[3] &= ~termios.ECHO  # no echo, so the secret can only come back through a read
     termios.tcsetattr(pty.slave, termios.TCSANOW, attrs)
     p = pty.start("run", "--rootfs", str(rfs), "--", "/bin/sh", "-c",
-                  "echo READY; sleep 1; for f in 0 1 2; do timeout 2 head -c 9 <&$f >>/tmp/r "
+                  "echo READY; sleep 2; for f in 0 1 2; do timeout 2 head -c 9 <&$f >>/tmp/r "
                   "2>/dev/null; done; timeout 2 head -c 9 </dev/tty >>/tmp/r 2>/dev/null; "
                   "echo read:$(wc -c </tmp/r); echo DONE")
     assert pty.wait_for("READY"), pty.text()
@@ -322,7 +322,7 @@ def test_back_pressure_not_buffered(rfs, tmp_path):
     err.close()
     assert got == total
     assert b"WROTE-ALL" in (tmp_path / "err").read_bytes()
-    assert rss < 200 * 1024, rss  # KiB: far below the 64 MiB written (ASan build included)
+    assert rss < 48 * 1024, rss  # KiB: below the 64 MiB written (an ASan build holds ~13)
 
 
 def test_interactive_pipe_is_exact_and_eof_ends_cat(rfs):
