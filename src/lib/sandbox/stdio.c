@@ -23,9 +23,11 @@
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
-/* At most this much sits in bulwark per stream: the rest waits in the pipes, and a writer in
- * the container blocks when its reader does (back-pressure, never an unbounded buffer). */
-#define RELAY_CHUNK (64u << 10)
+/* At most this much sits in bulwark per stream (on its stack, as tty.c's): the rest waits in
+ * the pipes, and a writer in the container blocks when its reader does (back-pressure, never
+ * an unbounded buffer). A splice moves up to a whole pipe's worth without a buffer. */
+#define COPY_CHUNK   (16u << 10)
+#define SPLICE_CHUNK (64u << 10)
 
 void sbx_stdio_init(sbx_stdio *io)
 {
@@ -129,7 +131,7 @@ typedef struct relay {
 	bool from_sock, to_sock;
 	const char *name;
 	size_t off, len; /* copy mode: pending bytes in buf */
-	char buf[RELAY_CHUNK];
+	char buf[COPY_CHUNK];
 } relay;
 
 static void relay_setup(relay *r, int from, int to, int *own, int caller, const char *name)
@@ -205,7 +207,7 @@ static bool relay_step(relay *r, bool quiet)
 	}
 	ssize_t n;
 	do
-		n = r->splice ? splice(r->from, NULL, r->to, NULL, RELAY_CHUNK, SPLICE_F_NONBLOCK)
+		n = r->splice ? splice(r->from, NULL, r->to, NULL, SPLICE_CHUNK, SPLICE_F_NONBLOCK)
 			      : relay_read(r);
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && r->splice && errno == EINVAL) { /* a pipe splice refuses: copy instead */
