@@ -475,26 +475,6 @@ static int release_child(int sock, const int *fds, size_t n, char byte)
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-static int wait_child(pid_t pid, int sfd, int *wstatus)
-{
-	for (;;) {
-		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof si);
-		if (n != sizeof si) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (si.ssi_signo != SIGCHLD) {
-			kill(pid, (int)si.ssi_signo);
-			continue;
-		}
-		pid_t r = waitpid(pid, wstatus, WNOHANG);
-		if (r == pid)
-			return 0;
-	}
-}
-
 /* The helper's program, or (it failed or could not start) one compiled here, with the error. */
 static int seccomp_ready(sbx_ctx *ctx, bwk_error **err)
 {
@@ -544,6 +524,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (spec->net != BWK_NET_HOST)
 		flags |= CLONE_NEWNET;
+	/* the container's 0-2: pipes (or its pty), never the caller's descriptors */
+	cleanup_stdio sbx_stdio io;
+	sbx_stdio_init(&io);
+	if (sbx_stdio_open(&io, ctx->tty_slave, spec->interactive, err) < 0)
+		return -1;
 	ctx->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	bool born_in_cgroup = false;
 	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
@@ -552,11 +537,17 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 				     "clone: creating the container's namespaces (user namespaces "
 				     "disabled? see sysctl user.max_user_namespaces)");
 	if (pid == 0) {
+		/* before anything else: from here on nothing in here holds the caller's terminal */
+		if (sbx_stdio_child(&io) < 0) {
+			sbx_child_error("setting up the container's stdio: %s", strerror(errno));
+			_exit(125);
+		}
 		ctx->sync_fd = child_end;
 		_exit(sbx_container_main(ctx));
 	}
 	bwk_closep(&child_end);
 	child_end = -1;
+	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
 	if (ctx->parent_pidfd >= 0)
 		close(ctx->parent_pidfd);
 	if (ctx->tty_slave >= 0) {
@@ -603,6 +594,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		int ws = 0;
 		sbx_slirp_stop(&slirp);
 		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+			if (ctx->tty_master >= 0)
+				sbx_tty_drain(ctx->tty_master);
+			else
+				sbx_stdio_drain(&io, sfd, spec->quiet);
 			*status = 125;
 			return 0;
 		}
@@ -616,7 +611,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int ws = 0;
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
-		     : wait_child(pid, sfd, &ws);
+		     : sbx_stdio_wait(&io, pid, sfd, spec->quiet, &ws);
 	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
@@ -646,17 +641,24 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 			 "services on 127.0.0.1");
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
-		sigset_t mask, old;
+		sigset_t mask, block, old, epipe;
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGCHLD);
 		for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
 			sigaddset(&mask, forwarded[i]);
-		sigprocmask(SIG_BLOCK, &mask, &old);
+		/* a relay write to a reader that left says EPIPE instead of killing us (the
+		 * container's own mask is reset before exec) */
+		sigemptyset(&epipe);
+		sigaddset(&epipe, SIGPIPE);
+		sigorset(&block, &mask, &epipe);
+		sigprocmask(SIG_BLOCK, &block, &old);
 		cleanup_close int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 		if (sfd < 0)
 			rc = bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
 		else
 			rc = spawn(&st, spec, sfd, status, err);
+		if (!sigismember(&old, SIGPIPE)) /* consumed, or it would kill us now */
+			(void)sigtimedwait(&epipe, NULL, &(struct timespec){0});
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	free_state(&st);

@@ -143,6 +143,34 @@ void sbx_slirp_stop(sbx_slirp *sl);
 /* tty.c */
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
+void sbx_tty_drain(int master);
+
+/* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
+typedef struct sbx_stdio {
+	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
+	bool own_child;		/* false with -t: run.c owns the pty */
+	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
+} sbx_stdio;
+
+void sbx_stdio_init(sbx_stdio *io);
+/* tty_slave >= 0 (-t): it is all three. Else pipes for stdout and stderr, and for stdin a
+ * pipe with `interactive`, else /dev/null. */
+int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err);
+/* In the child, first thing after clone: child[] onto 0-2, everything else of ours closed.
+ * -1 + errno. */
+int sbx_stdio_child(sbx_stdio *io);
+void sbx_stdio_close_child(sbx_stdio *io); /* host side, after clone */
+void sbx_stdio_close(sbx_stdio *io);
+static inline void sbx_stdio_closep(sbx_stdio *io)
+{
+	sbx_stdio_close(io);
+}
+#define cleanup_stdio __attribute__((cleanup(sbx_stdio_closep)))
+/* Relay until `pid` exits and the pipes are drained (our readers permitting), forwarding the
+ * signals read from `sfd` to it. -1 + errno when poll fails. */
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatus);
+/* The container is gone (it failed to start): relay what it left in the pipes. */
+void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet);
 
 /* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
  * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
