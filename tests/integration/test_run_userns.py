@@ -282,6 +282,10 @@ def test_unsafe_files_refused(rfs, ids, tmp_path):
     p = run(rfs, env, check=125)
     assert "subuid: cannot open" in p.stderr, p.stderr
     assert target.read_text() == FIRST_USER
+    (etc / "subuid").unlink()
+    (etc / "subuid").write_bytes(b"a:1:1\n" * (1 << 20))  # 6 MiB: past the 4 MiB bound
+    p = run(rfs, env, check=125)
+    assert "subuid: larger than 4194304 bytes" in p.stderr, p.stderr
 
 
 def test_userns_range_explicit(rfs, ids):

@@ -276,21 +276,27 @@ static int read_db(int dfd, const char *dir, const char *name, raw_file *r, bwk_
 	if (r->st.st_size > SBX_SUBID_MAX_FILE)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: larger than %u bytes: not read",
 				     path, SBX_SUBID_MAX_FILE);
-	cleanup_free char *buf = xmalloc(SBX_SUBID_MAX_FILE + 2);
-	size_t len = 0;
+	/* sized by fstat (this runs at every start), grown if the file grows meanwhile */
+	size_t cap = (size_t)r->st.st_size + 1, len = 0;
+	cleanup_free char *buf = xmalloc(cap + 1);
 	for (;;) {
-		ssize_t n = read(fd, buf + len, SBX_SUBID_MAX_FILE + 1 - len);
+		if (len == cap) {
+			if (cap > SBX_SUBID_MAX_FILE)
+				return bwk_error_set(err, BWK_E_LIMIT, 0,
+						     "%s: larger than %u bytes: not read", path,
+						     SBX_SUBID_MAX_FILE);
+			cap = cap * 2 > SBX_SUBID_MAX_FILE + 1 ? SBX_SUBID_MAX_FILE + 1 : cap * 2;
+			buf = xrealloc(buf, cap + 1);
+		}
+		size_t want = cap - len;
+		ssize_t n = read(fd, buf + len, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "%s: read", path);
-		if (n == 0)
-			break;
 		len += (size_t)n;
-		if (len > SBX_SUBID_MAX_FILE)
-			return bwk_error_set(err, BWK_E_LIMIT, 0,
-					     "%s: larger than %u bytes: not read", path,
-					     SBX_SUBID_MAX_FILE);
+		if ((size_t)n < want)
+			break; /* a regular file reads short only at its end */
 	}
 	buf[len] = 0;
 	r->data = steal_pointer(&buf);
@@ -476,9 +482,13 @@ int sbx_subid_load(sbx_subid_db *db, bool quiet, bwk_error **err)
 static int open_claims(bwk_error **err)
 {
 	const char *dir = env_dir("BWK_RUN_DIR", "/run/bulwark");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot create", dir);
-	cleanup_close int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	cleanup_close int dfd = open(dir, flags);
+	if (dfd < 0 && errno == ENOENT) { /* first run since boot */
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot create", dir);
+		dfd = open(dir, flags);
+	}
 	struct stat st;
 	if (dfd < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", dir);
