@@ -229,6 +229,37 @@ def test_entry_avoids_every_honoured_line_of_a_hostile_file(rfs, ids):
     assert own == (0x70000000 + 5 * SLICE, 0x7FF00000 - 0x70000000 - 5 * SLICE)
 
 
+def test_shadow_utils_users_before_and_after(rfs, tmp_path):
+    """Real useradd (shadow-utils, on a private copy of /etc through --prefix): the first login
+    user's range is avoided, and a user added later gets a range clear of bulwark's."""
+    prefix = tmp_path / "root"
+    etc = prefix / "etc"
+    etc.mkdir(parents=True)
+    os.chmod(etc, 0o755)
+    for f in ("passwd", "group", "shadow", "gshadow", "login.defs"):
+        shutil.copy2(f"/etc/{f}", etc / f)
+    for f in ("subuid", "subgid"):
+        (etc / f).write_text("")
+    env = {"PATH": os.environ["PATH"], "NO_COLOR": "1", "BWK_ETC_DIR": str(etc),
+           "BWK_RUN_DIR": str(tmp_path / "run")}
+
+    def useradd(name):
+        subprocess.run(["useradd", "--prefix", str(prefix), "-M", "-s", "/usr/sbin/nologin",
+                        name], check=True, capture_output=True)
+        return entries(etc / "subuid")[name], entries(etc / "subgid")[name]
+
+    first = useradd("bwkfirst")
+    slice_ = inside_map(run(rfs, env, "-q", check=0))
+    own = entries(etc / "subuid")["bulwark"], entries(etc / "subgid")["bulwark"]
+    for f in (0, 1):
+        assert not overlaps(own[f], first[f]), (own, first)
+    assert not overlaps(slice_, first[0])
+    later = useradd("bwklater")  # shadow-utils reads bulwark's lines and keeps clear of them
+    for f in (0, 1):
+        assert not overlaps(own[f], later[f]), (own, later)
+    assert inside_map(run(rfs, env, "-q", check=0)) == slice_
+
+
 def test_own_entry_refused_when_it_overlaps_or_is_malformed(rfs, ids):
     etc, env = ids
     for text, msg in (

@@ -80,9 +80,8 @@ static int parse_line(const char *l, size_t n, unsigned lineno, sbx_subid_file *
 		    count > UINT32_MAX - start)
 			return bwk_error_set(
 			    err, BWK_E_INPUT, 0,
-			    "%s line %u: malformed %s entry (START:COUNT with COUNT at least %u "
-			    "and "
-			    "START+COUNT at most 4294967295): fix or remove the line",
+			    "%s line %u: malformed %s entry (want START:COUNT, COUNT >= %u, "
+			    "START+COUNT <= 4294967295): fix or remove the line",
 			    f->path, lineno, SBX_SUBID_OWNER, SBX_SUBID_SLICE);
 		f->has_own = true;
 		f->own_start = (uint32_t)start;
