@@ -321,6 +321,7 @@ def test_unsafe_files_refused(rfs, ids, tmp_path):
 
 def test_userns_range_explicit(rfs, ids):
     etc, env = ids
+    run(rfs, env, "-q", check=0)  # bulwark's entry, for the overlap check below
     a = Sleeper(rfs, env, "--userns-range", "3000000:65536")
     try:
         assert a.idmap("uid") == [(0, 3000000, 65536)]
@@ -344,6 +345,22 @@ def test_userns_range_explicit(rfs, ids):
                 "3000000:10:1"):
         p = run(rfs, env, "--userns-range", bad, check=2)
         assert "bad --userns-range" in p.stderr, (bad, p.stderr)
+
+
+def test_userns_range_writes_nothing_and_shares_the_claims(rfs, ids):
+    """An explicit range needs no entry of bulwark's (so it works with a read-only /etc), and
+    a slice claimed while it runs never shares its ids, even once the entry covers them."""
+    etc, env = ids
+    a = Sleeper(rfs, env, "--userns-range", f"{LO}:65536")
+    try:
+        assert (etc / "subuid").read_text() == FIRST_USER  # nothing written
+        assert (etc / "subgid").read_text() == FIRST_USER
+        p = run(rfs, env, "-q", check=0)  # adds the entry, which starts at LO
+        assert entries(etc / "subuid")["bulwark"][0] == LO
+        assert inside_map(p) == (LO + SLICE, SLICE)  # the first slice is in use
+    finally:
+        a.stop()
+    assert inside_map(run(rfs, env, check=0)) == (LO, SLICE)
 
 
 def test_userns_range_needs_root(ids):

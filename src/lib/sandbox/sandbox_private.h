@@ -149,9 +149,9 @@ int sbx_subid_pick(const sbx_subid_file *a, const sbx_subid_file *b, uint32_t *s
 /* Whether [start, start+count) may be given to a container as both its uids and gids. */
 int sbx_subid_check_explicit(const sbx_subid_db *db, uint32_t start, uint32_t count,
 			     bwk_error **err);
-/* Read both files from $BWK_ETC_DIR (default /etc), adding the missing own entries under the
- * password-file lock (/etc/.pwd.lock, as lckpwdf() and shadow-utils take it). */
-int sbx_subid_load(sbx_subid_db *db, bool quiet, bwk_error **err);
+/* Read both files from $BWK_ETC_DIR (default /etc); with `add`, add the missing own entries
+ * under the password-file lock (/etc/.pwd.lock, as lckpwdf() and shadow-utils take it). */
+int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err);
 /* Claim host ids in $BWK_RUN_DIR/userns.lock (default /run/bulwark): count == 0, the lowest
  * free slice of the own ranges; else exactly [start, start+count) for uids and gids. Returns
  * the lock fd (close it to release) and the ids. */

@@ -430,12 +430,10 @@ static int add_missing(int dfd, const char *dir, sbx_subid_db *db, bool quiet, b
 		} else {
 			rc = bwk_error_set(
 			    err, BWK_E_RUNTIME, 0,
-			    "%s/subuid, %s/subgid: no free range of at least %u ids between %u and "
-			    "%u for bulwark's containers: add a '%s:START:COUNT' line to both "
-			    "(COUNT at least %u, overlapping no other line) or give an explicit "
-			    "host id range",
-			    dir, dir, SBX_SUBID_MIN_SLICES * SBX_SUBID_SLICE, SBX_SUBID_WINDOW_LO,
-			    SBX_SUBID_WINDOW_HI - 1, SBX_SUBID_OWNER, SBX_SUBID_SLICE);
+			    "no free range of at least %u ids between %u and %u clear of "
+			    "every other line",
+			    SBX_SUBID_MIN_SLICES * SBX_SUBID_SLICE, SBX_SUBID_WINDOW_LO,
+			    SBX_SUBID_WINDOW_HI - 1);
 			break;
 		}
 		rc = append_own(dfd, dir, names[i], &raw[i], s, c, err);
@@ -453,7 +451,7 @@ static int add_missing(int dfd, const char *dir, sbx_subid_db *db, bool quiet, b
 	return rc;
 }
 
-int sbx_subid_load(sbx_subid_db *db, bool quiet, bwk_error **err)
+int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err)
 {
 	memset(db, 0, sizeof *db);
 	const char *dir = env_dir("BWK_ETC_DIR", "/etc");
@@ -466,10 +464,17 @@ int sbx_subid_load(sbx_subid_db *db, bool quiet, bwk_error **err)
 	raw_file raw[2] = {0};
 	int rc = load_both(dfd, dir, db, raw, err);
 	raw_free(raw);
-	if (rc == 0 && !(db->uid.has_own && db->gid.has_own)) {
+	if (rc == 0 && add && !(db->uid.has_own && db->gid.has_own)) {
 		/* once per host: add our entries */
 		cleanup_close int lock = lock_pwd(dfd, dir, err);
 		rc = lock < 0 ? -1 : add_missing(dfd, dir, db, quiet, err);
+		if (rc < 0)
+			bwk_error_wrap(
+			    err,
+			    "adding bulwark's range to %s/subuid and %s/subgid (or add a "
+			    "'%s:START:COUNT' line to both by hand, or give an explicit "
+			    "host id range)",
+			    dir, dir, SBX_SUBID_OWNER);
 	}
 	if (rc < 0)
 		sbx_subid_db_free(db);

@@ -64,7 +64,9 @@ static int plan_root(sbx_userns *u, const bwk_container_spec *s, bwk_error **err
 {
 	cleanup_subid_db sbx_subid_db db = {0};
 	uint32_t us, gs, n;
-	if (sbx_subid_load(&db, s->quiet, err) < 0 ||
+	/* an explicit range needs no entry of ours (so it works with a read-only /etc): a slice
+	 * claimed later cannot share its ids while it runs, the claims are one lock space */
+	if (sbx_subid_load(&db, !s->userns_count, s->quiet, err) < 0 ||
 	    (s->userns_count &&
 	     sbx_subid_check_explicit(&db, s->userns_start, s->userns_count, err) < 0))
 		return bwk_error_wrap(err, "choosing the container's host ids");
