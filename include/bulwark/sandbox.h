@@ -86,6 +86,12 @@ typedef struct bwk_container_spec {
 	uint64_t cpus_milli; /* CPU quota in 1/1000 CPU; 0 = no quota (weight only) */
 	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run gets a quarter */
 
+	/* Host ids of container ids 0… (root only). userns_count 0: a free 65536-id slice of the
+	 * `bulwark` range of /etc/subuid and /etc/subgid, claimed while the container runs; else
+	 * exactly [userns_start, userns_start + userns_count) for uids and gids, refused when an
+	 * /etc/subuid or /etc/subgid entry or another running container uses any of it. */
+	uint32_t userns_start, userns_count;
+
 	bool quiet; /* no warnings on stderr */
 } bwk_container_spec;
 

@@ -49,6 +49,8 @@ const char cmd_run_usage[] =
     "      --cap-add CAP       add a capability (CAP_ prefix optional; ALL)\n"
     "      --cap-drop CAP      drop a capability from the default set (ALL)\n"
     "      --seccomp FILE      a seccomp profile in Docker's JSON format, or 'unconfined'\n"
+    "      --userns-range START:COUNT  (root) map container ids 0… to host ids START…\n"
+    "                          (default: a free 65536-id slice of bulwark's subuid range)\n"
     "resources:\n"
     "  -m, --memory SIZE       memory limit (default 512m; 'unlimited')\n"
     "      --pids N            process limit (default 512; 'unlimited')\n"
@@ -163,6 +165,23 @@ static int parse_limit(const char *s, bool size, uint64_t *out)
 	return 0;
 }
 
+/* START:COUNT, decimal; whether the range may be used is the sandbox's call */
+static int parse_userns_range(const char *s, uint32_t *start, uint32_t *count)
+{
+	unsigned long long v[2];
+	for (int i = 0; i < 2; i++) {
+		char *end = (char *)s;
+		errno = 0;
+		v[i] = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+		if (errno || end == s || v[i] == 0 || v[i] > UINT32_MAX || *end != (i ? 0 : ':'))
+			return -1;
+		s = end + 1;
+	}
+	*start = (uint32_t)v[0];
+	*count = (uint32_t)v[1];
+	return 0;
+}
+
 static int parse_cpus(const char *s, uint64_t *milli)
 {
 	char *end;
@@ -266,6 +285,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_CACHE,
 	OPT_PLATFORM,
+	OPT_USERNS_RANGE,
 };
 
 static const struct option run_options[] = {
@@ -298,6 +318,7 @@ static const struct option run_options[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"cache", required_argument, NULL, OPT_CACHE},
     {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"userns-range", required_argument, NULL, OPT_USERNS_RANGE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -456,6 +477,11 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		case OPT_PLATFORM:
 			o->platform = optarg;
+			break;
+		case OPT_USERNS_RANGE:
+			if (parse_userns_range(optarg, &s->userns_start, &s->userns_count) < 0)
+				return cli_usage_error(
+				    self, "bad --userns-range '%s' (START:COUNT)", optarg);
 			break;
 		case 'q':
 			s->quiet = true;

@@ -188,6 +188,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_slave = -1;
 	ctx->tty_master = -1;
+	ctx->userns.lock_fd = -1;
 	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
 	ctx->seccomp_pid = -1;
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
@@ -351,7 +352,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		keep_fd(st, ctx->tty_master);
 		keep_fd(st, ctx->tty_slave);
 	}
-	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
+	if (sbx_userns_plan(&ctx->userns, s, err) < 0)
 		return -1;
 	return 0;
 }
@@ -386,6 +387,7 @@ static void free_state(run_state *st)
 		munmap(ctx->bpf, sizeof *ctx->bpf);
 	if (ctx->cg.mode != SBX_CG_NONE)
 		sbx_cgroup_destroy(&ctx->cg);
+	sbx_userns_release(&ctx->userns); /* the container is reaped: its ids are free again */
 }
 
 /* Several id-mapped layers are merged here, in the host's user namespace, into one read-only
