@@ -376,3 +376,19 @@ def test_userns_range_needs_root(ids):
     check_stderr(p.stderr)
     assert p.returncode == 125 and "needs root" in p.stderr, p.stderr
     assert "ran" not in p.stdout
+
+
+def test_disabled_user_namespaces_named_with_the_fix(rfs, tmp_path):
+    """A host that stops user namespaces gets one line naming the setting and the fix, not a
+    bare clone error. user.max_user_namespaces is per user namespace: set to 0 inside a
+    private one, it stops bulwark there and nowhere else."""
+    script = ('echo 0 > /proc/sys/user/max_user_namespaces && '
+              f'exec {BULWARK} run --rootfs {rfs} -- true')
+    p = subprocess.run(["unshare", "-U", "-r", "sh", "-c", script], capture_output=True,
+                       text=True, timeout=120)
+    check_stderr(p.stderr)
+    assert p.returncode == 125, (p.returncode, p.stderr)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("bulwark: user namespaces are disabled on this host "
+                               "(user.max_user_namespaces=0): set it above 0"), lines

@@ -533,11 +533,23 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return -1;
 	ctx->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	bool born_in_cgroup = false;
+	/* Ubuntu's AppArmor restriction lets the clone succeed and fails the set-up later with a
+	 * bare EPERM: as a normal user, name the host setting first */
+	cleanup_free char *restricted = ctx->is_root ? NULL : bwk_userns_restriction("/proc");
+	if (restricted)
+		return bwk_error_set(err, BWK_E_PERM, 0, "%s", restricted);
 	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
-	if (pid < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno,
-				     "clone: creating the container's namespaces (user namespaces "
-				     "disabled? see sysctl user.max_user_namespaces)");
+	if (pid < 0) {
+		int e = errno;
+		cleanup_free char *why = bwk_userns_restriction("/proc");
+		if (why)
+			return bwk_error_set(err, BWK_E_PERM, 0, "%s", why);
+		return bwk_error_set(
+		    err, BWK_E_RUNTIME, e, "clone: creating the container's namespaces%s",
+		    e == ENOSPC ? " (the user namespace limit user.max_user_namespaces "
+				  "is reached)"
+				: "");
+	}
 	if (pid == 0) {
 		/* before anything else: from here on nothing in here holds the caller's terminal */
 		if (sbx_stdio_child(&io) < 0) {
