@@ -465,9 +465,9 @@ ssize_t layer_stream_read(layer_stream *ls, void *buf, size_t len, bwk_error **e
 		}
 		if (ls->blk_eof)
 			return 0;
-		uint64_t prev = ls->cur_end, off;
-		const void *b;
-		size_t n;
+		uint64_t prev = ls->cur_end, off = 0;
+		const void *b = NULL;
+		size_t n = 0;
 		int r = layer_stream_read_block(ls, &b, &n, &off, err);
 		if (r < 0)
 			return -1;

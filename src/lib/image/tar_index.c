@@ -470,7 +470,7 @@ bool blob_src_exists(const blob_src *s, const char *name)
 int blob_src_read_all(const blob_src *s, const char *name, size_t max, char **data, size_t *len,
 		      bwk_error **err)
 {
-	blob_window w;
+	blob_window w = {.fd = -1};
 	if (blob_src_open(s, name, &w, err) < 0)
 		return -1;
 	int ret = -1;

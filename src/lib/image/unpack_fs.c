@@ -290,9 +290,9 @@ static int copy_data(int fd, layer_stream *ls, const layer_entry *le, bwk_error 
 {
 	uint64_t end = 0;
 	for (;;) {
-		const void *b;
-		size_t n;
-		uint64_t off;
+		const void *b = NULL;
+		size_t n = 0;
+		uint64_t off = 0;
 		int r = layer_stream_read_block(ls, &b, &n, &off, err);
 		if (r < 0)
 			return -1;
