@@ -314,6 +314,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_scan_incomplete;
 	return n + 1;
 }
 
