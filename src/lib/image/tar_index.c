@@ -373,6 +373,11 @@ static int open_walk(int dirfd, const char *norm, int flags)
 		comp[slash - p] = '\0';
 		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		int e = errno;
+		struct stat st;
+		/* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: say what openat2 would */
+		if (nfd < 0 && e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			e = ELOOP;
 		close(fd);
 		errno = e;
 		fd = nfd;
