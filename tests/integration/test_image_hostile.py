@@ -126,6 +126,24 @@ def test_sparse_scan_is_quick_and_reads_data(bulwark, tmp_path):
     assert time.monotonic() - t < QUICK
 
 
+def test_rootfs_sparse_file_scanned_without_its_holes(bulwark, tmp_path):
+    """A root filesystem directory with a 1 TiB sparse file: the scan skips the holes (one
+    NUL each) and finds the secret half a terabyte in, in seconds, where reading the zeros
+    took hours."""
+    root = tmp_path / "rootfs"
+    root.mkdir()
+    with open(root / "huge", "wb") as f:
+        f.write(b"# settings\n" * 1000)  # text past the 8 KiB binary sniff
+        f.truncate(1 << 40)
+        f.seek(1 << 39)
+        f.write(b"aws_access_key_id = AKIAIOMVHPCXMFQN4VWZ\n")
+    assert os.stat(root / "huge").st_blocks * 512 < 1 << 20
+    p = bulwark("scan", "-q", "-f", "json", "--fail-on", "none", root, check=0, timeout=QUICK)
+    lines = [f["location"].get("line") for f in json.loads(p.stdout)["findings"]
+             if f["id"] == "aws-access-key-id" and f["location"].get("path") == "huge"]
+    assert lines == [1001], p.stdout[-2000:]
+
+
 # ---- 2. OCI layout parts that are not regular files ----------------------------------------
 def layout(tmp_path):
     layer = u.Layer([u.F("etc/hostname", "box\n")])
