@@ -514,11 +514,15 @@ static int open_rootfs_dir(const char *path)
 	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	static const char *const marks[] = {"oci-layout", "index.json", "manifest.json"};
+	/* an image as the scanner sees one (oci-layout, or index.json with blobs/), or an
+	 * unpacked docker save */
 	struct stat st;
-	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
-		if (fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0)
-			return -1;
+	bool has[4];
+	static const char *const marks[] = {"oci-layout", "manifest.json", "index.json", "blobs"};
+	for (size_t i = 0; i < 4; i++)
+		has[i] = fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (has[0] || has[1] || (has[2] && has[3]))
+		return -1;
 	return steal_fd(&fd);
 }
 

@@ -385,6 +385,26 @@ def test_run_scan_rootfs_directory_swapped(tmp_path):
         th.join()
 
 
+def test_run_scan_layout_or_rootfs_decided_once(tmp_path):
+    """A directory that is an OCI layout to the scanner (index.json and blobs/, no oci-layout
+    file) and also a dirty root filesystem: run --scan must scan what it runs. It used to scan
+    the layout (clean) and then run the directory as a root filesystem (dirty)."""
+    from conftest import make_busybox_rootfs
+    bb = Path("/bin/busybox").read_bytes()
+    layer = u.Layer([u.D("bin"), u.F("bin/busybox", bb, 0o755), u.L("bin/cat", "busybox"),
+                     u.F("who", "CLEAN\n")])
+    d = u.oci_layout(tmp_path / "both", [{"layers": [layer], "config": {"Env": ["PATH=/bin"]}}])
+    (d / "oci-layout").unlink()
+    make_busybox_rootfs(d)
+    (d / "who").write_text("DIRTY\n")
+    (d / "creds").write_text("aws_access_key_id = AKIAIOMVHPCXMFQN4VWZ\n")
+    p = subprocess.run([BULWARK, "run", "-q", "--scan", "--cache", str(tmp_path / "cache"),
+                        str(d), "/bin/cat", "/who"], capture_output=True, text=True,
+                       timeout=QUICK)
+    assert "DIRTY" not in p.stdout, (p.stdout, p.stderr)
+    assert p.returncode == 0 and p.stdout == "CLEAN\n", (p.stdout, p.stderr)
+
+
 # ---- 4. nested archives: one budget per scan ---------------------------------------------------
 def big_zip(content_mib, secret=None):
     """A zip of ~content_mib MiB of text in well under 1% of that (a jar full of repetition)."""
