@@ -41,6 +41,7 @@ typedef struct bwk_config_rule {
 } bwk_config_rule;
 extern const bwk_config_rule *const bwk_image_config_rules[];
 extern const bwk_rule bwk_rule_layer_digest;
+extern const bwk_rule bwk_rule_scan_incomplete;
 
 /* A finding on an entry whose visibility is not known yet (a lower layer walked in parallel):
  * kept until walk_end settles it. */

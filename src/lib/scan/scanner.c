@@ -257,6 +257,14 @@ static void image_closep(bwk_image **img)
 	bwk_image_close(*img);
 }
 
+static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
+{
+	s->img = img;
+	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
+	s->img = NULL;
+	return r;
+}
+
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err)
 {
@@ -284,10 +292,15 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
-	s->img = img;
-	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
-	s->img = NULL;
-	return r;
+	return scan_open_image(s, img, err);
+}
+
+int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
+{
+	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	if (bwk_scanner_new(opts, out, &s, err) < 0)
+		return -1;
+	return scan_open_image(s, img, err);
 }
 
 size_t bwk_scan_rules(const bwk_rule **out, size_t max)
@@ -301,6 +314,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_scan_incomplete;
 	return n + 1;
 }
 
