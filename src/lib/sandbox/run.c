@@ -135,6 +135,17 @@ static int open_host_once(const char *given, int flags, char **canon, const char
 			  bwk_error **err)
 {
 	char real[PATH_MAX], now[PATH_MAX];
+	/* the caller's own open object (run --scan hands over the directory it scanned): follow
+	 * the magic link to that very object; a name would be resolved again, and a directory
+	 * renamed over it in between would pass the name check below */
+	const char *digits = !strncmp(given, "/proc/self/fd/", 14) ? given + 14 : NULL;
+	if (digits && *digits && strspn(digits, "0123456789") == strlen(digits)) {
+		cleanup_close int fd = open(given, O_PATH | O_CLOEXEC | flags);
+		if (fd < 0 || sbx_fd_path(fd, now, sizeof now) < 0)
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "%s %s", what, given);
+		*canon = xstrdup(now);
+		return steal_fd(&fd);
+	}
 	if (!realpath(given, real))
 		return bwk_error_set(err, BWK_E_NOTFOUND, errno, "%s %s", what, given);
 	cleanup_close int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
