@@ -257,11 +257,66 @@ static void image_closep(bwk_image **img)
 	bwk_image_close(*img);
 }
 
+/* The check behind every secret finding (they carry the secret rules' ids). */
+const bwk_rule bwk_rule_secret_scan = {
+    "secret-scan",
+    BWK_CAT_SECRET,
+    BWK_SEV_HIGH,
+    "Credentials in the image",
+    "Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+    "deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
+    "build history; each hit is reported under its own rule.",
+    "Remove the credential from the image (a later layer deleting it does not) and rotate it.",
+    NULL};
+
+/* What the scan examined and every check with its status (docs/report-schema.json). */
+static void record_coverage(bwk_scanner *s, const bwk_image *img)
+{
+	bwk_findings *f = s->out;
+	if (img) {
+		const bwk_image_config *c = bwk_image_get_config(img);
+		if (c && c->digest)
+			bwk_findings_fact(f, "image.config", "%s", c->digest);
+		if (c)
+			bwk_findings_fact(f, "image.platform", "%s/%s%s%s", c->os ? c->os : "?",
+					  c->architecture ? c->architecture : "?",
+					  c->variant && *c->variant ? "/" : "",
+					  c->variant ? c->variant : "");
+		bwk_findings_fact(f, "image.layers", "%zu", bwk_image_layer_count(img));
+	} else {
+		bwk_findings_fact(f, "image.layers", "0 (a root filesystem directory)");
+	}
+	size_t nsec = bwk_secscan_rule_count(s->secrets);
+	bwk_findings_fact(f, "scan.scanners", "secrets (%zu rules), file settings, %s", nsec,
+			  img ? "image config, layer digests" : "no image config or digests");
+	bool secret = false;
+	for (size_t i = 0; i < bwk_findings_count(f); i++)
+		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
+	bwk_findings_check(f, &bwk_rule_secret_scan, secret ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "%zu rules", nsec);
+	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++)
+		bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++)
+		if (img)
+			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+		else
+			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
+					   "a root filesystem directory has no image config");
+	if (img)
+		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_PASS,
+				   "every blob and diff_id verified");
+	else
+		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_SKIP,
+				   "a root filesystem directory has no digests");
+}
+
 static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 {
 	s->img = img;
 	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
 	s->img = NULL;
+	if (r == 0)
+		record_coverage(s, img);
 	return r;
 }
 
@@ -283,6 +338,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 		if (!layout) {
 			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
 				return bwk_error_wrap(err, "scanning %s", target);
+			record_coverage(s, NULL);
 			return 0;
 		}
 	}
@@ -317,6 +373,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	n++;
 	if (out && n < max)
 		out[n] = &bwk_rule_scan_incomplete;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_secret_scan;
 	return n + 1;
 }
 

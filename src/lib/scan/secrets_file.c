@@ -67,6 +67,11 @@ struct bwk_secscan {
 	atomic_bool arc_noted;	 /* the scan-incomplete finding was reported */
 };
 
+size_t bwk_secscan_rule_count(const bwk_secscan *sc)
+{
+	return sc && sc->sec ? bwk_secrets_rule_count(sc->sec) : 0;
+}
+
 /* What a hit needs to become a finding. */
 typedef struct hitctx {
 	bwk_secscan *sc;
