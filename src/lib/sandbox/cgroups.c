@@ -193,9 +193,11 @@ static int create_v2(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_e
 		return -1;
 	if (!cg->has_memory || !cg->has_pids || !cg->has_cpu) {
 		char why[128];
-		snprintf(why, sizeof why, "cgroup v2 %s offers no %s%s%s controller", root,
-			 cg->has_memory ? "" : "memory ", cg->has_pids ? "" : "pids ",
-			 cg->has_cpu ? "" : "cpu ");
+		snprintf(why, sizeof why, "cgroup v2 %s offers no %s%s%s%s%s controller", root,
+			 cg->has_memory ? "" : "memory",
+			 !cg->has_memory && !cg->has_pids ? ", " : "", cg->has_pids ? "" : "pids",
+			 (!cg->has_memory || !cg->has_pids) && !cg->has_cpu ? ", " : "",
+			 cg->has_cpu ? "" : "cpu");
 		warn_fallback(ctx, cg, why, false);
 	}
 	return 0;
