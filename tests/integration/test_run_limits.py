@@ -3,6 +3,7 @@ hold for the whole container (memory, pids); without one, one warning line says 
 fall back to per-process rlimits and why. Every test checks what was left on the host's
 cgroup tree, not only the exit status."""
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -37,7 +38,8 @@ def cgroup2_mount():
 def as_user(uid, gid, args, cgroup=None, timeout=180):
     """bulwark run as uid:gid; with `cgroup`, started inside that cgroup (root moves the shell
     in, then drops to the user)."""
-    cmd = ["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+    # by path: a shell with built-in applets (busybox) would run its own setpriv
+    cmd = [shutil.which("setpriv") or "setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
            BULWARK, "run", *args]
     if cgroup:
         cmd = ["sh", "-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup, *cmd]
@@ -178,7 +180,8 @@ def test_delegated_subtree_limits_the_whole_container(rfs):
         # pids: the container's own count, not every process of the user; started where the
         # user's processes now live (d itself refuses them: it hands controllers down)
         p = as_user(uid, gid, ["--pids", "10", "--rootfs", str(rfs), "--", "/bin/sh", "-c",
-                               "for i in " + " ".join(map(str, range(20))) + "; do sleep 3 & done 2>&1"],
+                               "for i in " + " ".join(map(str, range(20)))
+                               + "; do sleep 3 & done 2>&1"],
                     cgroup=d.path / "bulwark-origin")
         assert "can't fork" in p.stdout or "Resource temporarily" in p.stdout, p.stdout
         assert fallback_lines(p.stderr) == [], p.stderr
