@@ -270,10 +270,10 @@ static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name
 		ctl_line(cg, line, sizeof line);
 		snprintf(where, sizeof where, "%s%s", plan.mount,
 			 strcmp(plan.path, "/") ? plan.path : "");
-		/* the root of a cgroup namespace may hold processes and still delegate */
-		int r = strcmp(plan.path, "/") ? vacate(cfd, where, line, &e)
-					       : enable_at(cfd, where, line, &e);
-		if (r == 0 && make_leaf(cg, ctx, cfd, where, name, &e) == 0) {
+		/* also at the root of a cgroup namespace: only the host's root cgroup is exempt
+		 * from the no-internal-processes rule, and it is never delegated */
+		if (vacate(cfd, where, line, &e) == 0 &&
+		    make_leaf(cg, ctx, cfd, where, name, &e) == 0) {
 			cg->mode = SBX_CG_V2;
 			if (plan.why[0])
 				warn_fallback(ctx, cg, plan.why, false);
