@@ -157,6 +157,27 @@ int bwk_seccomp_profile_parse(const char *json, size_t len, uint64_t caps,
 size_t bwk_seccomp_profile_rule_count(const bwk_seccomp_profile *p);
 void bwk_seccomp_profile_free(bwk_seccomp_profile *p);
 
+/* Whether an unprivileged `bulwark run` can limit its container as a whole: the caller's own
+ * cgroup v2 (its "0::" line of /proc/self/cgroup, on the cgroup2 mount of mountinfo) must be
+ * delegated to `uid` (the directory, cgroup.procs and cgroup.subtree_control owned by it, as
+ * systemd's Delegate=yes and crun's rootless mode expect) and list memory, pids and cpu in
+ * cgroup.controllers. `root` is the directory the mount points are resolved in ("/" on a
+ * host, a fixture tree in tests); nothing resolves outside it or through a symlink. A cgroup
+ * named bulwark-origin (where bulwark moves the processes it finds, see docs/run.md) stands
+ * for its parent. Inputs are capped (64 KiB, 4 MiB). Returns the open cgroup directory when
+ * delegated (the caller closes it), else -1; `why` then says what is missing, and also when a
+ * controller is. */
+typedef struct bwk_cgroup_plan {
+	bool delegated;
+	bool memory, pids, cpu; /* in its cgroup.controllers */
+	bool v1_memory;		/* memory is bound to a cgroup v1 hierarchy: no v2 cgroup has it */
+	char mount[512];	/* the cgroup2 mount point, e.g. /sys/fs/cgroup */
+	char path[4096];	/* the cgroup, relative to that mount ("/" for its root) */
+	char why[1024];		/* "" when delegated with every controller */
+} bwk_cgroup_plan;
+int bwk_cgroup_plan_rootless(int root, const char *proc_cgroup, const char *mountinfo, uint32_t uid,
+			     bwk_cgroup_plan *out);
+
 #ifdef __cplusplus
 }
 #endif

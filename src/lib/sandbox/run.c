@@ -232,20 +232,13 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			_exit(sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, NULL) < 0);
 	}
 
-	if (ctx->is_root) {
-		if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
-		    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
-			return -1;
-		for (size_t i = 0; i < 3; i++)
-			if (ctx->cg_tasks[i] >= 0)
-				keep_fd(st, ctx->cg_tasks[i]);
-	} else {
-		bwk_warn(
-		    s->quiet,
-		    "unprivileged: no cgroup (delegation is not used), limits fall back to rlimits "
-		    "(RLIMIT_NPROC %" PRIu64 ", RLIMIT_AS %" PRIu64 " bytes)",
-		    ctx->pids, ctx->memory);
-	}
+	/* unprivileged: a delegated cgroup v2 subtree, else rlimits (said once) */
+	if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
+	    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
+		return -1;
+	for (size_t i = 0; i < 3; i++)
+		if (ctx->cg_tasks[i] >= 0)
+			keep_fd(st, ctx->cg_tasks[i]);
 
 	/* layers (or the rootfs directory) are opened here, as the caller */
 	const char *single[2] = {s->rootfs, NULL};
@@ -507,7 +500,7 @@ static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_c
 {
 	*in_cgroup = false;
 	if (ctx->cg.mode == SBX_CG_V2) {
-		cleanup_close int dir = open(ctx->cg.v2, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		int dir = ctx->cg.v2_fd;
 		struct clone_args a = {.flags =
 					   (flags & ~(unsigned long)CSIGNAL) | CLONE_INTO_CGROUP,
 				       .exit_signal = flags & CSIGNAL,

@@ -32,7 +32,10 @@ typedef enum sbx_cg_mode { SBX_CG_NONE = 0, SBX_CG_V2, SBX_CG_V1 } sbx_cg_mode;
 
 typedef struct sbx_cgroup {
 	sbx_cg_mode mode;
-	char v2[PATH_MAX];     /* the container's cgroup (v2) */
+	char v2[PATH_MAX]; /* the container's cgroup (v2), for messages only */
+	int v2_fd;	   /* v2: the container's cgroup, and the bulwark/ cgroup it is in */
+	int v2_parent_fd;
+	char v2_name[64];
 	char memory[PATH_MAX]; /* v1 controller directories ("" when absent) */
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];
@@ -158,7 +161,10 @@ int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err);
 int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint32_t *uid,
 		    uint32_t *gid, uint32_t *n, bwk_error **err);
 
-/* cgroups.c: create before the child runs, attach it, read OOM, remove. */
+/* cgroups.c: create before the child runs, attach it, read OOM, remove. As root a failure is
+ * an error; unprivileged, bulwark uses a delegated cgroup v2 subtree when there is one and
+ * otherwise says once which limits fall back to rlimits (mode SBX_CG_NONE). */
+extern const char sbx_cgroup_origin[]; /* cgroup_plan.c */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
 int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err); /* v2 */
 /* v1: the host side opens the tasks files, the child moves itself through them. */
