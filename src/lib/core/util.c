@@ -1,4 +1,6 @@
 #define _GNU_SOURCE
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -365,4 +367,17 @@ void bwk_warn(bool quiet, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	va_end(ap);
+}
+
+int bwk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)
+{
+	struct open_how how = {.flags = flags, .mode = mode, .resolve = resolve};
+	int fd = -1;
+	/* bounded: a machine renaming without pause must not spin us forever */
+	for (int i = 0; i < 256; i++) {
+		fd = (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+		if (fd >= 0 || errno != EAGAIN)
+			break;
+	}
+	return fd;
 }

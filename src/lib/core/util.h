@@ -55,6 +55,13 @@ int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 /* Parse a size like "512m", "1g", "100k", "4096" into bytes. */
 int bwk_parse_size(const char *s, uint64_t *out);
 
+/* openat2(2) with `resolve` flags (RESOLVE_*), retried on EAGAIN: with RESOLVE_IN_ROOT or
+ * RESOLVE_BENEATH the kernel answers EAGAIN when a rename or mount anywhere on the system raced
+ * the lookup, and asks the caller to try again (a loaded machine sees it). Returns the fd, or
+ * -1 with errno (ENOSYS, EPERM or E2BIG where openat2 is unavailable or filtered: the caller
+ * falls back). */
+int bwk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
+
 /* One "bulwark: warning: …" line on stderr unless `quiet`: every relaxed default, stripped
  * bit or skipped entry is said once, never silently. */
 void bwk_warn(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

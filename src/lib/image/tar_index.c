@@ -403,11 +403,8 @@ static int open_in_layout(int dirfd, const char *name, uint64_t *size, bwk_error
 		return bwk_error_set(err, BWK_E_UNSAFE, 0, "%s: not a path inside the layout",
 				     name);
 	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
-	struct open_how how = {
-	    .flags = (uint64_t)flags,
-	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int fd = (int)syscall(SYS_openat2, dirfd, norm, &how, sizeof(how));
+	int fd = bwk_openat2(dirfd, norm, (uint64_t)flags, 0,
+			     RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG || errno == EINVAL))
 		fd = open_walk(dirfd, norm, flags);
 	if (fd < 0) {

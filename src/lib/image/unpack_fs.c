@@ -158,11 +158,9 @@ static int open_dir(fs_writer *w, const char *dir, bool create, const char *entr
 	if (!*dir)
 		return dup(w->rootfd);
 	if (!w->no_openat2) {
-		struct open_how how = {
-		    .flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-		    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, w->rootfd, dir, &how, sizeof(how));
+		long fd =
+		    bwk_openat2(w->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0,
+				RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 		if (fd >= 0)
 			return (int)fd;
 		if (errno == ENOSYS || errno == EPERM || errno == E2BIG || errno == EINVAL)

@@ -152,9 +152,7 @@ static bool v2_path(const char *text, char *out, size_t cap)
 
 static int open_how(int dirfd, const char *path, int flags, unsigned long long resolve)
 {
-	struct open_how how = {.flags = (unsigned long long)(flags | O_CLOEXEC),
-			       .resolve = resolve};
-	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+	return bwk_openat2(dirfd, path, (uint64_t)(flags | O_CLOEXEC), 0, resolve);
 }
 
 /* mount point + path, for messages */

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
 #define MAX_LINKS 40  /* the kernel's own limit on symlinks in one lookup */
@@ -229,9 +230,8 @@ int sbx_open_in_root_fallback(int rootfd, const char *path, int flags)
 
 int sbx_open_in_root(int rootfd, const char *path, int flags)
 {
-	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	int fd = (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+	int fd = bwk_openat2(rootfd, path, (uint64_t)(flags | O_CLOEXEC), 0,
+			     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG))
 		return sbx_open_in_root_fallback(rootfd, path, flags);
 	return fd;
