@@ -19,6 +19,10 @@ typedef struct bwk_scan_opts {
 	bool quiet;		/* no progress on stderr */
 	const char *rules_file; /* optional user rules YAML (docs/rules-secrets.md) */
 	const char *platform;	/* "os/arch[/variant]" from a multi-platform index; NULL: host's */
+	bool inventory_only;	/* list packages only: no secret, file or config rules (sbom) */
+	/* optional out: the installed packages of the merged filesystem (bulwark/inventory.h);
+	 * the caller frees it with bwk_inventory_free */
+	struct bwk_inventory **inventory;
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;
