@@ -212,3 +212,44 @@ def test_sbom_documents(tmp_path):
     assert len(spdx["relationships"]) == len(spdx["packages"])
     p = run_bulwark("sbom", "--format", "xml", img, check=2)
     assert "unknown format 'xml'" in p.stderr
+
+
+# ---- version order ----------------------------------------------------------------------------
+def dpkg_version(rng):
+    pieces = ["0", "1", "2", "9", "10", "01", "a", "b", "z", "~", "~~", ".", "+", "~rc1",
+              "+b1", ".dfsg", "deb12u", "A"]
+    up = str(rng.choice([0, 1, 2, 10])) + "".join(rng.choice(pieces)
+                                                  for _ in range(rng.randint(0, 4)))
+    v = up
+    if rng.random() < 0.3:
+        v = f"{rng.randint(0, 3)}:{v}"
+    if rng.random() < 0.6:
+        v += "-" + "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))
+    return v
+
+
+def test_dpkg_order_matches_dpkg(tmp_path):
+    """Several hundred generated pairs: our order is `dpkg --compare-versions`' order."""
+    import random
+    from conftest import BUILD
+    rng = random.Random(12)
+    pairs = [(dpkg_version(rng), dpkg_version(rng)) for _ in range(400)]
+    pairs += [(a, a) for a, _ in pairs[:20]]
+    inp = "".join(f"dpkg {a} {b}\n" for a, b in pairs)
+    out = subprocess.run([str(BUILD / "bwk_vercmp")], input=inp, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert len(out) == len(pairs)
+    checked = 0
+    for (a, b), ours in zip(pairs, out):
+        valid = subprocess.run(["dpkg", "--validate-version", a], capture_output=True).returncode \
+            == 0 and subprocess.run(["dpkg", "--validate-version", b],
+                                    capture_output=True).returncode == 0
+        if not valid:
+            continue
+        want = 0
+        for rel, val in (("lt", -1), ("gt", 1)):
+            if subprocess.run(["dpkg", "--compare-versions", a, rel, b]).returncode == 0:
+                want = val
+        assert ours == str(want), (a, b, ours, want)
+        checked += 1
+    assert checked > 300
