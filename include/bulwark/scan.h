@@ -23,6 +23,10 @@ typedef struct bwk_scan_opts {
 	/* optional out: the installed packages of the merged filesystem (bulwark/inventory.h);
 	 * the caller frees it with bwk_inventory_free */
 	struct bwk_inventory **inventory;
+	/* known vulnerabilities of the inventory (bulwark/vuln.h): the database (NULL: the
+	 * default, $XDG_CACHE_HOME/bulwark/vuln.db; none there: one warning, other checks run) */
+	const char *vuln_db;
+	bool ignore_unfixed; /* no finding for advisories without a fixed version */
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;

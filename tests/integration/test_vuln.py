@@ -253,3 +253,253 @@ def test_dpkg_order_matches_dpkg(tmp_path):
         assert ours == str(want), (a, b, ours, want)
         checked += 1
     assert checked > 300
+
+
+# ---- the vulnerability database and matching ---------------------------------------------------
+def osv(id_, eco, name, events=None, versions=None, aliases=(), severity=None, dbsev=None,
+        summary=None):
+    rec = {"id": id_, "modified": "2024-01-01T00:00:00Z", "aliases": list(aliases),
+           "summary": summary or f"{name} issue",
+           "affected": [{"package": {"ecosystem": eco, "name": name}}]}
+    if events is not None:
+        rec["affected"][0]["ranges"] = [{"type": "SEMVER" if eco == "npm" else "ECOSYSTEM",
+                                         "events": events}]
+    if versions is not None:
+        rec["affected"][0]["versions"] = versions
+    if severity:
+        rec["severity"] = [{"type": "CVSS_V3", "score": severity}]
+    if dbsev:
+        rec["database_specific"] = {"severity": dbsev}
+    return rec
+
+
+CRIT = "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H"  # 9.8
+DEBIAN_RECS = [
+    # a binary (libssl3) whose source (openssl) is affected; critical from the CVSS vector
+    osv("DSA-5678-1", "Debian:12", "openssl",
+        [{"introduced": "0"}, {"fixed": "3.0.13-1~deb12u1"}], aliases=["CVE-2024-0001"],
+        severity=CRIT),
+    # '~': the installed 3.0.11-1~deb12u2 sorts BEFORE 3.0.11-1, so it is affected
+    osv("DEBIAN-CVE-2024-0005", "Debian:12", "openssl",
+        [{"introduced": "0"}, {"fixed": "3.0.11-1"}]),
+    # near misses: fixed in exactly the installed version; fixed before it ('~'); an epoch
+    osv("DEBIAN-CVE-2024-0002", "Debian:12", "zlib",
+        [{"introduced": "0"}, {"fixed": "1:1.2.13.dfsg-1"}]),
+    osv("DEBIAN-CVE-2024-0006", "Debian:12", "openssl",
+        [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u1"}]),
+    osv("DEBIAN-CVE-2024-0003", "Debian:12", "zlib", [{"introduced": "0"}, {"fixed": "1.2.14-1"}]),
+    # another release's advisory never applies
+    osv("DSA-9999-1", "Debian:11", "bash", [{"introduced": "0"}, {"fixed": "9.9-1"}]),
+    # Debian's fixed versions are source versions: the binNMU bash 5.2.15-2+b2 is built from
+    # source 5.2.15-2, fixed here; then 5.2.15-3 is a later fix it does not have
+    osv("DEBIAN-CVE-2024-0007", "Debian:12", "bash",
+        [{"introduced": "0"}, {"fixed": "5.2.15-2"}]),
+    osv("DEBIAN-CVE-2024-0008", "Debian:12", "bash",
+        [{"introduced": "0"}, {"fixed": "5.2.15-3"}], dbsev="low"),
+    # no fix yet
+    osv("DEBIAN-CVE-2024-0009", "Debian:12", "glibc", [{"introduced": "0"}]),
+    # withdrawn records never match
+    dict(osv("DEBIAN-CVE-2024-0010", "Debian:12", "glibc", [{"introduced": "0"}]),
+         withdrawn="2024-02-01T00:00:00Z"),
+]
+LANG_RECS = [
+    osv("GHSA-x84v-xcm2-53pg", "PyPI", "requests", [{"introduced": "0"}, {"fixed": "2.20.0"}],
+        aliases=["CVE-2018-18074"], dbsev="MODERATE"),
+    osv("PYSEC-2024-1", "PyPI", "jinja2", versions=["3.1.1", "3.1.2"]),
+    osv("PYSEC-2024-2", "PyPI", "jinja2", versions=["3.1.3"]),
+    osv("GHSA-35jh-r3h4-6jhm", "npm", "lodash", [{"introduced": "0"}, {"fixed": "4.17.21"}],
+        dbsev="HIGH"),
+    osv("GHSA-babel-equal", "npm", "@babel/core", [{"introduced": "7.0.0"},
+                                                   {"fixed": "7.23.2"}]),
+]
+ALPINE_RECS = [
+    osv("ALPINE-CVE-2024-1", "Alpine:v3.19", "openssl", [{"introduced": "0"},
+                                                         {"fixed": "3.1.4-r6"}]),
+    osv("ALPINE-CVE-2024-2", "Alpine:v3.18", "openssl", [{"introduced": "0"},
+                                                         {"fixed": "3.1.9-r0"}]),
+    osv("ALPINE-CVE-2024-3", "Alpine:v3.19", "musl", [{"introduced": "0"},
+                                                      {"fixed": "1.2.4_git20230717-r4"}]),
+]
+
+
+def write_zip(path, recs):
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for r in recs:
+            z.writestr(r["id"] + ".json", json.dumps(r))
+    return path
+
+
+@pytest.fixture
+def vulndb(tmp_path):
+    """A database from the three input forms: a zip export, a directory, one file."""
+    d = tmp_path / "osv"
+    d.mkdir()
+    for r in LANG_RECS:
+        (d / (r["id"] + ".json")).write_text(json.dumps(r))
+    single = tmp_path / "alpine1.json"
+    single.write_text(json.dumps(ALPINE_RECS[0]))
+    rest = tmp_path / "alpine-rest"
+    rest.mkdir()
+    for r in ALPINE_RECS[1:]:
+        (rest / (r["id"] + ".json")).write_text(json.dumps(r))
+    db = tmp_path / "cache" / "vuln.db"
+    p = run_bulwark("db", "--db", db, "import", write_zip(tmp_path / "Debian.zip", DEBIAN_RECS),
+                    d, single, rest, check=0)
+    total = len(DEBIAN_RECS) + len(LANG_RECS) + len(ALPINE_RECS)
+    assert f"imported {total} advisories" in p.stdout
+    return db
+
+
+def vulns(doc):
+    return sorted((f["rule"]["id"] if isinstance(f.get("rule"), dict) else f["id"],
+                   f.get("evidence", ""))
+                  for f in doc["findings"] if f.get("category") == "vulnerability"
+                  or (isinstance(f.get("rule"), dict) and f["rule"].get("category")
+                      == "vulnerability"))
+
+
+def scan_json(target, *args, check=None):
+    p = run_bulwark("scan", "-f", "json", "--fail-on", "none", *args, target, check=check)
+    return json.loads(p.stdout), p
+
+
+def test_scan_matches_debian_and_languages(tmp_path, vulndb):
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    doc, p = scan_json(img, "--db", vulndb, check=0)
+    assert "not checked for known vulnerabilities" not in p.stderr
+    assert vulns(doc) == sorted([
+        ("DSA-5678-1", "libssl3 3.0.11-1~deb12u2"), ("DSA-5678-1", "openssl 3.0.11-1~deb12u2"),
+        ("DEBIAN-CVE-2024-0005", "libssl3 3.0.11-1~deb12u2"),
+        ("DEBIAN-CVE-2024-0005", "openssl 3.0.11-1~deb12u2"),
+        ("DEBIAN-CVE-2024-0008", "bash 5.2.15-2+b2"),
+        ("DEBIAN-CVE-2024-0009", "libc6 2.36-9+deb12u4"),
+        ("GHSA-x84v-xcm2-53pg", "requests 2.19.0"), ("PYSEC-2024-1", "Jinja2 3.1.2"),
+        ("GHSA-35jh-r3h4-6jhm", "lodash 4.17.20")])
+    by = {(vid, ev): f for f in doc["findings"] for vid, ev in [
+        (f["rule"]["id"] if isinstance(f.get("rule"), dict) else f["id"], f.get("evidence", ""))]}
+    f = by[("DSA-5678-1", "libssl3 3.0.11-1~deb12u2")]
+    assert f["severity"] == "critical"
+    assert "upgrade libssl3 to 3.0.13-1~deb12u1 or later; rebuild from a patched base image" \
+        in f["message"]
+    assert "CVE-2024-0001" in f["message"] and "source openssl" in f["message"]
+    assert f["location"]["path"] == "var/lib/dpkg/status"
+    assert f["location"]["layerIndex"] == 0
+    assert by[("GHSA-x84v-xcm2-53pg", "requests 2.19.0")]["severity"] == "medium"
+    assert by[("GHSA-35jh-r3h4-6jhm", "lodash 4.17.20")]["severity"] == "high"
+    assert by[("DEBIAN-CVE-2024-0008", "bash 5.2.15-2+b2")]["severity"] == "low"
+    assert by[("DEBIAN-CVE-2024-0009", "libc6 2.36-9+deb12u4")]["severity"] == "medium"
+    assert "no fixed version yet" in by[("DEBIAN-CVE-2024-0009", "libc6 2.36-9+deb12u4")][
+        "message"]
+    assert {c["id"]: c["status"] for c in doc["checks"]}["known-vulnerabilities"] == "fail"
+    # --ignore-unfixed drops the advisories that name no fixed version (a `versions` list
+    # names none either)
+    doc2, _ = scan_json(img, "--db", vulndb, "--ignore-unfixed", check=0)
+    assert set(vulns(doc)) - set(vulns(doc2)) == {("DEBIAN-CVE-2024-0009",
+                                                   "libc6 2.36-9+deb12u4"),
+                                                  ("PYSEC-2024-1", "Jinja2 3.1.2")}
+    # the exit status follows --fail-on: a critical vulnerability fails the default gate
+    run_bulwark("scan", "-q", "--db", vulndb, img, check=1)
+
+
+def test_scan_matches_alpine(tmp_path, vulndb):
+    layer = u.Layer([u.D("etc"), u.F("etc/os-release", ALPINE_OS), u.D("lib"), u.D("lib/apk"),
+                     u.D("lib/apk/db"), u.F("lib/apk/db/installed", APK)], comp="gzip")
+    doc, _ = scan_json(u.oci_layout(tmp_path / "oci", [{"layers": [layer]}]), "--db", vulndb,
+                       check=0)
+    assert vulns(doc) == [("ALPINE-CVE-2024-1", "libcrypto3 3.1.4-r5")]
+
+
+def test_whiteout_deleted_db_has_no_findings(tmp_path, vulndb):
+    layers = debian_layers() + [u.Layer([u.D("var/lib/dpkg"), u.W("var/lib/dpkg/status")])]
+    doc, _ = scan_json(u.docker_save(tmp_path / "del.tar", layers), "--db", vulndb, check=0)
+    assert [v for v in vulns(doc) if v[0].startswith(("DSA", "DEBIAN"))] == []
+    replaced = debian_layers() + [u.Layer([u.D("var/lib/dpkg"), u.F(
+        "var/lib/dpkg/status", dpkg_stanza("libssl3", "3.0.13-1~deb12u1", "openssl"))])]
+    doc, _ = scan_json(u.docker_save(tmp_path / "rep.tar", replaced), "--db", vulndb, check=0)
+    assert [v for v in vulns(doc) if v[0].startswith(("DSA", "DEBIAN"))] == []
+
+
+def test_no_database_warns_once_and_scans(tmp_path):
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    layers = debian_layers() + [u.Layer([u.D("app"), u.F("app/.env", f"GITHUB_TOKEN={token}\n")])]
+    img = u.docker_save(tmp_path / "img.tar", layers)
+    env = {"XDG_CACHE_HOME": str(tmp_path / "empty-cache")}
+    p = run_bulwark("scan", "-f", "json", "--fail-on", "none", img, env=env, check=0)
+    assert p.stderr.count("not checked for known vulnerabilities") == 1
+    assert str(tmp_path / "empty-cache" / "bulwark" / "vuln.db") in p.stderr
+    doc = json.loads(p.stdout)
+    assert any(f.get("category") == "secret" or "github" in json.dumps(f).lower()
+               for f in doc["findings"])
+    assert {c["id"]: c["status"] for c in doc["checks"]}["known-vulnerabilities"] == "skip"
+    assert not (tmp_path / "empty-cache").exists()  # a scan never creates the database
+    # an image without packages: nothing to say
+    p = run_bulwark("scan", "--fail-on", "none", u.docker_save(tmp_path / "e.tar", [u.Layer([
+        u.F("hello", "x")])]), env=env, check=0)
+    assert "known vulnerabilities" not in p.stderr
+
+
+def test_db_default_path_status_and_idempotence(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    z = write_zip(tmp_path / "Debian.zip", DEBIAN_RECS)
+    run_bulwark("db", "import", z, env=env, check=0)
+    db = tmp_path / "xdg" / "bulwark" / "vuln.db"
+    assert db.is_file()
+    first = run_bulwark("db", "status", env=env, check=0).stdout
+    run_bulwark("db", "import", z, env=env, check=0)
+    second = run_bulwark("db", "status", env=env, check=0).stdout
+    strip = lambda s: [l.split()[:2] for l in s.splitlines()]  # noqa: E731
+    assert strip(first) == strip(second)  # same sources and counts after a second import
+    assert f"database: {db} ({len(DEBIAN_RECS)} advisories)" in second
+    assert any(l.split()[:2] == ["Debian:12", str(len(DEBIAN_RECS) - 1)]
+               for l in second.splitlines())
+    assert any(l.split()[:2] == ["Debian:11", "1"] for l in second.splitlines())
+    assert sorted(os.listdir(db.parent)) == ["vuln.db"]  # no temp file left behind
+    p = run_bulwark("db", "--db", tmp_path / "none.db", "status", check=2)
+    assert "no vulnerability database" in p.stderr and "bulwark db import" in p.stderr
+
+
+def bomb_zip(path):
+    import zipfile
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("ok.json", json.dumps(DEBIAN_RECS[0]))
+        z.writestr("bomb.json", b"{" + b" " * (200 << 20) + b"}")
+    return path
+
+
+@pytest.mark.parametrize("case", ["bomb", "bad-version", "huge", "not-json", "no-id", "symlink",
+                                  "many-events"])
+def test_db_import_hostile_keeps_old(tmp_path, case):
+    db = tmp_path / "v.db"
+    run_bulwark("db", "--db", db, "import", write_zip(tmp_path / "ok.zip", LANG_RECS), check=0)
+    before = hashlib.sha256(db.read_bytes()).hexdigest()
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    if case == "bomb":
+        src, want = bomb_zip(tmp_path / "bomb.zip"), "bomb.zip: bomb.json: "
+    elif case == "bad-version":
+        (bad / "a.json").write_text(json.dumps(osv(
+            "DSA-1-1", "Debian:12", "x", [{"introduced": "0"}, {"fixed": "1.0 junk"}])))
+        src, want = bad, "DSA-1-1: Debian:12 x: fixed version '1.0 junk' is not a valid version"
+    elif case == "huge":
+        (bad / "h.json").write_text('{"id": "X-1", "summary": "' + "a" * (5 << 20) + '"}')
+        src, want = bad / "h.json", "more than 4194304 bytes"
+    elif case == "not-json":
+        (bad / "n.json").write_text("{nope")
+        src, want = bad, "n.json: not JSON"
+    elif case == "no-id":
+        (bad / "i.json").write_text('{"id": "../../etc/passwd"}')
+        src, want = bad, "i.json: a record without a valid \"id\""
+    elif case == "symlink":
+        (bad / "s.json").symlink_to("/etc/passwd")
+        src, want = bad, "s.json: cannot open"
+    else:
+        ev = [{"introduced": "0"}] * 300
+        (bad / "m.json").write_text(json.dumps(osv("X-2", "npm", "y", ev)))
+        src, want = bad, "X-2: npm y: more than 256 events"
+    p = run_bulwark("db", "--db", db, "import", src, check=2)
+    assert want in p.stderr and "(unchanged)" in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == before
+    assert sorted(os.listdir(tmp_path)).count("v.db") == 1
+    assert not [n for n in os.listdir(tmp_path) if n.startswith("v.db.tmp")]

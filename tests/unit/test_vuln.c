@@ -9,9 +9,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bulwark/vuln.h"
+
+#define BWK_IN_VULN
+#include "vuln/vuln_private.h"
 
 static int cmp(bwk_version_scheme s, const char *a, const char *b)
 {
@@ -177,12 +181,120 @@ static void test_bounds(void **state)
 		    0);
 }
 
+static void test_cvss3(void **state)
+{
+	(void)state;
+	/* scores as the FIRST calculator gives them */
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == 9.8);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H") == 10.0);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N") == 6.1);
+	assert_true(osv_cvss3_score("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:H") == 5.5);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:N") == 0);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") < 0);
+	assert_true(osv_cvss3_score("CVSS:2.0/AV:N") < 0);
+	assert_int_equal(osv_score_severity(9.8), BWK_SEV_CRITICAL);
+	assert_int_equal(osv_score_severity(7.0), BWK_SEV_HIGH);
+	assert_int_equal(osv_score_severity(6.9), BWK_SEV_MEDIUM);
+	assert_int_equal(osv_score_severity(3.9), BWK_SEV_LOW);
+}
+
+static bool affects(const char *data, int scheme, const char *v, const char *want_fixed)
+{
+	char *fixed = NULL;
+	bool r = osv_affects(data, scheme, v, &fixed);
+	if (want_fixed)
+		assert_string_equal(fixed ? fixed : "(none)", want_fixed);
+	else
+		assert_null(fixed);
+	free(fixed);
+	return r;
+}
+
+static void test_osv_ranges(void **state)
+{
+	(void)state;
+	/* two vulnerable spans, events out of order, as OSV allows */
+	const char *two = "{\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":["
+			  "{\"fixed\":\"1.2-1\"},{\"introduced\":\"0\"},"
+			  "{\"introduced\":\"2.0-1\"},{\"fixed\":\"2.0-3\"}]}],\"versions\":[]}";
+	assert_true(affects(two, BWK_VER_DPKG, "1.0-1", "1.2-1"));
+	assert_true(affects(two, BWK_VER_DPKG, "1.2-1~rc1", "1.2-1"));
+	assert_false(affects(two, BWK_VER_DPKG, "1.2-1", NULL));
+	assert_false(affects(two, BWK_VER_DPKG, "1.5-1", NULL));
+	assert_true(affects(two, BWK_VER_DPKG, "2.0-2", "2.0-3"));
+	assert_false(affects(two, BWK_VER_DPKG, "2.0-3", NULL));
+	/* last_affected is inclusive, and names no fix */
+	const char *last = "{\"ranges\":[{\"type\":\"SEMVER\",\"events\":["
+			   "{\"introduced\":\"1.0.0\"},{\"last_affected\":\"1.4.2\"}]}],"
+			   "\"versions\":[]}";
+	assert_false(affects(last, BWK_VER_SEMVER, "0.9.9", NULL));
+	assert_true(affects(last, BWK_VER_SEMVER, "1.4.2", NULL));
+	assert_false(affects(last, BWK_VER_SEMVER, "1.4.3", NULL));
+	assert_true(affects(last, BWK_VER_SEMVER, "1.4.2-rc.1", NULL));
+	/* explicit versions */
+	const char *vers = "{\"ranges\":[],\"versions\":[\"2.0\",\"2.1\"]}";
+	assert_true(affects(vers, BWK_VER_PEP440, "2.1", NULL));
+	assert_false(affects(vers, BWK_VER_PEP440, "2.10", NULL));
+	/* malformed stored data never matches */
+	assert_false(affects("{", BWK_VER_DPKG, "1.0", NULL));
+}
+
+static int parse_str(const char *json, osv_record *r, char **msg)
+{
+	size_t n = strlen(json);
+	char *buf = malloc(n);
+	memcpy(buf, json, n);
+	bwk_error *err = NULL;
+	int ret = osv_parse(buf, n, r, &err);
+	free(buf);
+	*msg = err ? bwk_error_format(err) : NULL;
+	bwk_error_free(err);
+	return ret;
+}
+
+static void test_osv_parse(void **state)
+{
+	(void)state;
+	osv_record r;
+	char *msg = NULL;
+	assert_int_equal(
+	    parse_str("{\"id\":\"GHSA-1\",\"aliases\":[\"CVE-1\",\"bad id!\",\"CVE-2\"],"
+		      "\"database_specific\":{\"severity\":\"MODERATE\"},\"affected\":["
+		      "{\"package\":{\"ecosystem\":\"PyPI\",\"name\":\"Foo_Bar.baz\"},"
+		      "\"ranges\":[{\"type\":\"GIT\",\"repo\":\"x\",\"events\":[{\"introduced\":"
+		      "\"abc\"}]},{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+		      "{\"fixed\":\"1.0.post1\"}]}]},{\"package\":{\"purl\":\"pkg:x/y\"}}]}",
+		      &r, &msg),
+	    0);
+	assert_string_equal(r.id, "GHSA-1");
+	assert_string_equal(r.aliases, "CVE-1,CVE-2");
+	assert_int_equal(r.severity, BWK_SEV_MEDIUM);
+	assert_int_equal(r.naff, 1);
+	assert_string_equal(r.aff[0].name, "foo-bar-baz");
+	/* the GIT range (commits) is dropped, the ECOSYSTEM one kept */
+	assert_null(strstr(r.aff[0].data, "GIT"));
+	assert_non_null(strstr(r.aff[0].data, "1.0.post1"));
+	osv_record_free(&r);
+	assert_int_equal(parse_str("{\"id\":\"X-1\",\"affected\":[{\"package\":{\"ecosystem\":"
+				   "\"Alpine:v3.19\",\"name\":\"a\"},\"ranges\":[{\"type\":"
+				   "\"ECOSYSTEM\",\"events\":[{\"fixed\":\"1.0_foo\"}]}]}]}",
+				   &r, &msg),
+			 -1);
+	assert_non_null(strstr(msg, "X-1: Alpine:v3.19 a: fixed version '1.0_foo'"));
+	free(msg);
+	assert_int_equal(parse_str("[]", &r, &msg), -1);
+	free(msg);
+	assert_int_equal(parse_str("{\"id\":\"a/b\"}", &r, &msg), -1);
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_dpkg),   cmocka_unit_test(test_apk),
-	    cmocka_unit_test(test_pep440), cmocka_unit_test(test_semver),
-	    cmocka_unit_test(test_bounds),
+	    cmocka_unit_test(test_dpkg),       cmocka_unit_test(test_apk),
+	    cmocka_unit_test(test_pep440),     cmocka_unit_test(test_semver),
+	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_cvss3),
+	    cmocka_unit_test(test_osv_ranges), cmocka_unit_test(test_osv_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

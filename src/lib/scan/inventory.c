@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "bulwark/vuln.h"
 #include "core/util.h"
 #include "scan/inventory_private.h"
 
@@ -498,6 +499,32 @@ void bwk_inventory_free(bwk_inventory *inv)
 	free(inv);
 }
 
+/* Known vulnerabilities of the packages found. No database is not an error: the other checks
+ * of the scan still count, so it is said once and the check recorded as skipped. */
+static int match_vulns(const bwk_inventory *inv, const bwk_scan_opts *opts, bwk_findings *out,
+		       bwk_error **err)
+{
+	cleanup_free char *def = opts->vuln_db ? NULL : bwk_vulndb_default_path();
+	const char *db = opts->vuln_db ? opts->vuln_db : def;
+	bwk_vuln_match_opts mo = {
+	    .db = db, .target = opts->target, .ignore_unfixed = opts->ignore_unfixed};
+	bwk_error *e = NULL;
+	if (db && bwk_vuln_match(inv, &mo, out, &e) == 0)
+		return 0;
+	if (db && bwk_error_code(e) != BWK_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	bwk_error_free(e);
+	bwk_warn(opts->quiet,
+		 "%zu packages not checked for known vulnerabilities: no database at %s; import "
+		 "OSV advisories with `bulwark db import`",
+		 inv->n, db ? db : "$XDG_CACHE_HOME/bulwark/vuln.db");
+	bwk_findings_check(out, bwk_vuln_check_rule(), BWK_CHECK_SKIP,
+			   "no vulnerability database at %s", db ? db : "(no cache directory)");
+	return 0;
+}
+
 int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 		   bwk_error **err)
 {
@@ -517,6 +544,10 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 		bwk_findings_fact(
 		    out, "inventory.packages", "%zu (deb %zu, apk %zu, pypi %zu, npm %zu)", res->n,
 		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
+	}
+	if (!opts->inventory_only && res->n && match_vulns(res, opts, out, err) < 0) {
+		bwk_inventory_free(res);
+		return -1;
 	}
 	if (opts->inventory)
 		*opts->inventory = res;
