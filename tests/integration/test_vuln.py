@@ -194,6 +194,11 @@ def test_inventory_hostile_databases(tmp_path):
         "packages are not listed" in p.stderr
     assert "lib/apk/db/installed (layer 1): 1 malformed record(s) skipped" in p.stderr
     assert any("var/lib/dpkg/status.d/junk" in w for w in doc["warnings"])
+    # a scan goes on and says so in its facts
+    scan = run_bulwark("scan", "-f", "json", "--fail-on", "none", "--db", tmp_path / "none.db",
+                       u.docker_save(tmp_path / "bad2.tar", layers), check=0)
+    facts = json.loads(scan.stdout)["facts"]
+    assert facts["inventory.skipped"].startswith("5 database(s) not fully read: var/lib/dpkg/status (layer 1): ")
 
 
 def test_sbom_documents(tmp_path):
@@ -503,3 +508,20 @@ def test_db_import_hostile_keeps_old(tmp_path, case):
     assert hashlib.sha256(db.read_bytes()).hexdigest() == before
     assert sorted(os.listdir(tmp_path)).count("v.db") == 1
     assert not [n for n in os.listdir(tmp_path) if n.startswith("v.db.tmp")]
+
+
+def test_inventory_matches_pip_list(tmp_path):
+    """This machine's Debian dist-packages, against `pip list --path`: the same distributions
+    (one per site directory even when Debian ships both .dist-info and .egg-info). Packages
+    vendored inside another one (py/_vendored_packages) are listed by us, not by pip."""
+    site = Path("/usr/lib/python3/dist-packages")
+    root = tmp_path / "root"
+    shutil.copytree(site, root / "usr/lib/python3/dist-packages", symlinks=True)
+    doc = sbom(root)
+    norm = lambda n: n.lower().replace("_", "-").replace(".", "-")  # noqa: E731
+    ours = sorted((norm(p["name"]), p["version"]) for p in doc["packages"]
+                  if p["path"].count("/") == 5)  # usr/lib/python3/dist-packages/X/METADATA
+    out = subprocess.run(["/usr/bin/python3", "-m", "pip", "list", "--path", str(site),
+                          "--format", "json"], capture_output=True, text=True, check=True).stdout
+    theirs = sorted((norm(p["name"]), p["version"]) for p in json.loads(out))
+    assert len(theirs) > 10 and ours == theirs

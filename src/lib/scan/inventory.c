@@ -391,6 +391,72 @@ static char *dup_or(const char *a, const char *b)
 	return xstrdup(a ? a : b);
 }
 
+/* The site directory of a Python package: "…/site-packages" of
+ * "…/site-packages/x.dist-info/METADATA". */
+static size_t site_len(const char *path)
+{
+	const char *meta = strrchr(path, '/');
+	const char *dir = meta ? memrchr(path, '/', (size_t)(meta - path)) : NULL;
+	return dir ? (size_t)(dir - path) : 0;
+}
+
+static int py_cmp(const void *a, const void *b)
+{
+	const bwk_package *x = *(const bwk_package *const *)a, *y = *(const bwk_package *const *)b;
+	size_t lx = site_len(x->path), ly = site_len(y->path);
+	int c = lx != ly ? (lx < ly ? -1 : 1) : memcmp(x->path, y->path, lx);
+	if (!c)
+		c = strcmp(x->purl, y->purl); /* normalised name and version */
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static void package_free(bwk_package *p)
+{
+	free((char *)p->name);
+	free((char *)p->version);
+	free((char *)p->source);
+	free((char *)p->source_version);
+	free((char *)p->arch);
+	free((char *)p->purl);
+	free((char *)p->path);
+	free((char *)p->layer);
+	*p = (bwk_package){0};
+}
+
+/* One Python distribution installed in one site directory is one package, even when it ships
+ * both a .dist-info and an .egg-info (Debian's python3-cryptography does): pip lists it once. */
+static void dedupe_python(bwk_inventory *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < out->n; i++)
+		n += out->pkgs[i].eco == BWK_ECO_PYPI;
+	if (n < 2)
+		return;
+	bwk_package **v = xcalloc(n, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->pkgs[i].eco == BWK_ECO_PYPI)
+			v[n++] = &out->pkgs[i];
+	qsort(v, n, sizeof(*v), py_cmp);
+	for (size_t i = 1; i < n; i++) {
+		size_t a = site_len(v[i - 1]->path), b = site_len(v[i]->path);
+		if (v[i - 1]->name && a == b && !memcmp(v[i - 1]->path, v[i]->path, a) &&
+		    !strcmp(v[i - 1]->purl, v[i]->purl)) {
+			package_free(v[i]);
+			/* keep comparing against the kept one */
+			bwk_package *t = v[i];
+			v[i] = v[i - 1];
+			v[i - 1] = t;
+		}
+	}
+	free(v);
+	size_t w = 0;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->pkgs[i].name)
+			out->pkgs[w++] = out->pkgs[i];
+	out->n = w;
+}
+
 bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 {
 	bwk_inventory *out = xcalloc(1, sizeof(*out));
@@ -439,6 +505,7 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 			q->layer_index = r->layer_index;
 		}
 	}
+	dedupe_python(out);
 	out->warnings = xcalloc(inv->nwarn + 1, sizeof(char *));
 	for (size_t i = 0; i < inv->nwarn; i++)
 		out->warnings[i] = steal_pointer(&inv->warnings[i]);
@@ -477,17 +544,8 @@ void bwk_inventory_free(bwk_inventory *inv)
 {
 	if (!inv)
 		return;
-	for (size_t i = 0; i < inv->n; i++) {
-		bwk_package *p = &inv->pkgs[i];
-		free((char *)p->name);
-		free((char *)p->version);
-		free((char *)p->source);
-		free((char *)p->source_version);
-		free((char *)p->arch);
-		free((char *)p->purl);
-		free((char *)p->path);
-		free((char *)p->layer);
-	}
+	for (size_t i = 0; i < inv->n; i++)
+		package_free(&inv->pkgs[i]);
 	free(inv->pkgs);
 	free((char *)inv->os.id);
 	free((char *)inv->os.version_id);
@@ -545,6 +603,9 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 		    out, "inventory.packages", "%zu (deb %zu, apk %zu, pypi %zu, npm %zu)", res->n,
 		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
 	}
+	if (res->nwarn)
+		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",
+				  res->nwarn, res->warnings[0], res->nwarn > 1 ? "; …" : "");
 	if (!opts->inventory_only && res->n && match_vulns(res, opts, out, err) < 0) {
 		bwk_inventory_free(res);
 		return -1;

@@ -214,7 +214,8 @@ static int on_layer_begin(void *ctx, unsigned worker, int layer_index, const cha
 	(void)digest;
 	(void)err;
 	bwk_scanner *s = ctx;
-	bwk_secscan_layer(s->secrets, layer_index);
+	if (s->secrets)
+		bwk_secscan_layer(s->secrets, layer_index);
 	return 0;
 }
 
@@ -231,7 +232,8 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 	x->visitor.layer_begin = on_layer_begin;
 	pthread_mutex_init(&x->lock, NULL);
 	x->inv = bwk_inv_new();
-	if (bwk_secscan_new(x, &x->secrets, err) < 0) {
+	/* an inventory alone (sbom) needs no compiled secret rules */
+	if (!opts->inventory_only && bwk_secscan_new(x, &x->secrets, err) < 0) {
 		bwk_inv_free(x->inv);
 		pthread_mutex_destroy(&x->lock);
 		free(x);
