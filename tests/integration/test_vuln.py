@@ -525,3 +525,20 @@ def test_inventory_matches_pip_list(tmp_path):
                           "--format", "json"], capture_output=True, text=True, check=True).stdout
     theirs = sorted((norm(p["name"]), p["version"]) for p in json.loads(out))
     assert len(theirs) > 10 and ours == theirs
+
+
+def test_scan_matches_ubuntu_lts(tmp_path):
+    """Ubuntu's LTS advisories are filed under "Ubuntu:22.04:LTS"; another release's never
+    apply."""
+    recs = [osv("USN-6000-1", "Ubuntu:22.04:LTS", "openssl",
+                [{"introduced": "0"}, {"fixed": "3.0.2-0ubuntu1.12"}]),
+            osv("USN-6000-2", "Ubuntu:20.04:LTS", "openssl",
+                [{"introduced": "0"}, {"fixed": "9.0-1"}])]
+    db = tmp_path / "v.db"
+    run_bulwark("db", "--db", db, "import", write_zip(tmp_path / "u.zip", recs), check=0)
+    layer = u.Layer([u.D("etc"), u.F("etc/os-release", 'ID=ubuntu\nVERSION_ID="22.04"\n'),
+                     u.D("var"), u.D("var/lib"), u.D("var/lib/dpkg"),
+                     u.F("var/lib/dpkg/status",
+                         dpkg_stanza("libssl3", "3.0.2-0ubuntu1.10", "openssl"))])
+    doc, _ = scan_json(u.docker_save(tmp_path / "u.tar", [layer]), "--db", db, check=0)
+    assert vulns(doc) == [("USN-6000-1", "libssl3 3.0.2-0ubuntu1.10")]

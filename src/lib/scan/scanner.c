@@ -7,6 +7,7 @@
 
 #include "bulwark/image.h"
 #include "bulwark/secrets.h"
+#include "bulwark/vuln.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "scan/inventory_private.h"
@@ -317,6 +318,10 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
+	n++;
+	/* the check that findings named by advisory ids come from (bulwark/vuln.h) */
+	if (out && n < max)
+		out[n] = bwk_vuln_check_rule();
 	return n + 1;
 }
 

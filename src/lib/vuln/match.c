@@ -144,8 +144,11 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const 
 	int scheme = osv_scheme(eco);
 	/* distributions' advisories are about source versions (binNMUs add "+bN") */
 	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;
+	/* Ubuntu's LTS releases are "Ubuntu:22.04:LTS" in OSV */
+	cleanup_free char *lts = xasprintf("%s:LTS", eco);
 	sqlite3_bind_text(q, 1, eco, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, strncmp(eco, "Ubuntu:", 7) == 0 ? lts : eco, -1, SQLITE_TRANSIENT);
 	cleanup_free char *last = NULL;
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ret == 0) {
@@ -178,7 +181,7 @@ int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_f
 	if (sqlite3_prepare_v2(
 		db,
 		"SELECT a.id, a.summary, a.aliases, a.severity, f.data FROM affected f "
-		"JOIN advisories a ON a.id = f.adv_id WHERE f.ecosystem = ?1 AND "
+		"JOIN advisories a ON a.id = f.adv_id WHERE f.ecosystem IN (?1, ?3) AND "
 		"f.name = ?2 AND a.withdrawn = 0 ORDER BY a.id",
 		-1, &q, NULL) != SQLITE_OK) {
 		bwk_error_set(err, BWK_E_IO, 0, "%s: %s", o->db, sqlite3_errmsg(db));
