@@ -542,3 +542,37 @@ def test_scan_matches_ubuntu_lts(tmp_path):
                          dpkg_stanza("libssl3", "3.0.2-0ubuntu1.10", "openssl"))])
     doc, _ = scan_json(u.docker_save(tmp_path / "u.tar", [layer]), "--db", db, check=0)
     assert vulns(doc) == [("USN-6000-1", "libssl3 3.0.2-0ubuntu1.10")]
+
+
+CDX_LIB = "@cyclonedx/cyclonedx-library@10.3.0"  # ships the official CycloneDX JSON schemas
+
+
+@pytest.fixture(scope="module")
+def cdx_schema(tmp_path_factory):
+    """The CycloneDX 1.5 JSON schema, from the npm package that ships it (not committed)."""
+    d = tmp_path_factory.mktemp("cdx")
+    p = subprocess.run(["npm", "pack", "--silent", CDX_LIB], cwd=d, capture_output=True,
+                       text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    tgz = next(d.glob("*.tgz"))
+    subprocess.run(["tar", "-xzf", tgz.name], cwd=d, check=True)
+    return d / "package" / "res" / "schema"
+
+
+def test_sbom_cyclonedx_validates(tmp_path, cdx_schema):
+    import jsonschema
+    bom = json.loads((cdx_schema / "bom-1.5.SNAPSHOT.schema.json").read_text())
+    base = bom["$id"].rsplit("/", 1)[0] + "/"
+    store = {}
+    for name in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json"):
+        store[base + name] = json.loads((cdx_schema / name).read_text())
+    resolver = jsonschema.RefResolver(bom["$id"], bom, store=store)
+    validator = jsonschema.Draft7Validator(bom, resolver=resolver,
+                                           format_checker=jsonschema.FormatChecker())
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    doc = json.loads(run_bulwark("sbom", img, check=0).stdout)
+    errors = sorted(validator.iter_errors(doc), key=str)
+    assert errors == [], [e.message for e in errors[:5]]
+    # the validator can fail: a component without its required name
+    doc["components"][0].pop("name")
+    assert list(validator.iter_errors(doc))
