@@ -576,3 +576,28 @@ def test_sbom_cyclonedx_validates(tmp_path, cdx_schema):
     # the validator can fail: a component without its required name
     doc["components"][0].pop("name")
     assert list(validator.iter_errors(doc))
+
+
+def test_inventory_matches_npm_ls(tmp_path):
+    """A tree installed from the npm registry, against `npm ls --all`: the same packages."""
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "package.json").write_text('{"name": "t", "version": "1.0.0", "private": true}')
+    p = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund",
+                        "express@4.18.2", "@babel/code-frame@7.22.13", "lodash@4.17.20"],
+                       cwd=root, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    tree = json.loads(subprocess.run(["npm", "ls", "--all", "--json"], cwd=root,
+                                     capture_output=True, text=True, check=True).stdout)
+    theirs = set()
+
+    def walk(deps):
+        for name, d in (deps or {}).items():
+            if "version" in d:
+                theirs.add((name, d["version"]))
+            walk(d.get("dependencies"))
+    walk(tree.get("dependencies"))
+    doc = sbom(root)
+    ours = {(p["name"], p["version"]) for p in doc["packages"] if p["ecosystem"] == "npm"}
+    assert len(theirs) > 50 and ours == theirs
+    assert ("@babel/code-frame", "7.22.13") in ours
