@@ -27,6 +27,7 @@ typedef struct bwk_scan_opts {
 	 * default, $XDG_CACHE_HOME/bulwark/vuln.db; none there: one warning, other checks run) */
 	const char *vuln_db;
 	bool ignore_unfixed; /* no finding for advisories without a fixed version */
+	int max_db_age_days; /* warn when the database's newest import is older; 0: 7, <0: never */
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;

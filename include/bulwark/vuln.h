@@ -62,6 +62,8 @@ typedef struct bwk_vuln_match_opts {
 	const char *db;	     /* the database file (required) */
 	const char *target;  /* recorded in every finding */
 	bool ignore_unfixed; /* no finding for advisories without a fixed version */
+	int max_age_days;    /* warn (unless quiet) when the newest import is older; <0: never */
+	bool quiet;
 } bwk_vuln_match_opts;
 
 /* Add one finding (category vulnerability, id = the advisory id) per advisory affecting a

@@ -22,6 +22,7 @@ const char cmd_scan_usage[] =
     "      --db FILE           vulnerability database (default:\n"
     "                          $XDG_CACHE_HOME/bulwark/vuln.db; see bulwark db)\n"
     "      --ignore-unfixed    no finding for vulnerabilities without a fixed version\n"
+    "      --max-db-age DAYS   warn when the database is older (default 7; 0: never)\n"
     "  -h, --help              show this help\n"
     "\n"
     "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
@@ -40,6 +41,7 @@ int cmd_scan(int argc, char **argv)
 						 {"platform", required_argument, NULL, 0x201},
 						 {"db", required_argument, NULL, 0x202},
 						 {"ignore-unfixed", no_argument, NULL, 0x203},
+						 {"max-db-age", required_argument, NULL, 0x204},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
@@ -71,6 +73,17 @@ int cmd_scan(int argc, char **argv)
 		case 0x203:
 			so.ignore_unfixed = true;
 			break;
+		case 0x204: {
+			char *end = NULL;
+			long d = strtol(optarg, &end, 10);
+			if (!*optarg || *end || d < 0 || d > 36500)
+				return cli_usage_error(cmd,
+						       "--max-db-age: '%s' is not a number of days "
+						       "(0 to 36500)",
+						       optarg);
+			so.max_db_age_days = d ? (int)d : -1;
+			break;
+		}
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;

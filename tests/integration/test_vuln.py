@@ -601,3 +601,20 @@ def test_inventory_matches_npm_ls(tmp_path):
     ours = {(p["name"], p["version"]) for p in doc["packages"] if p["ecosystem"] == "npm"}
     assert len(theirs) > 50 and ours == theirs
     assert ("@babel/code-frame", "7.22.13") in ours
+
+
+def test_old_database_warns(tmp_path, vulndb):
+    import sqlite3
+    import time
+    with sqlite3.connect(vulndb) as c:
+        c.execute("UPDATE sources SET imported = ?", (int(time.time()) - 10 * 86400,))
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    doc, p = scan_json(img, "--db", vulndb, check=0)
+    assert "was last imported 10 days ago (more than 7)" in p.stderr
+    assert doc["facts"]["vulndb"].endswith("last import 10 day(s) ago")
+    assert vulns(doc)  # still matched
+    for args in (("--max-db-age", "30"), ("--max-db-age", "0")):
+        _, p = scan_json(img, "--db", vulndb, *args, check=0)
+        assert "last imported" not in p.stderr
+    p = run_bulwark("scan", "--max-db-age", "-1", img, check=2)
+    assert "--max-db-age: '-1' is not a number of days" in p.stderr

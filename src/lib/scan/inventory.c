@@ -565,7 +565,12 @@ static int match_vulns(const bwk_inventory *inv, const bwk_scan_opts *opts, bwk_
 	cleanup_free char *def = opts->vuln_db ? NULL : bwk_vulndb_default_path();
 	const char *db = opts->vuln_db ? opts->vuln_db : def;
 	bwk_vuln_match_opts mo = {
-	    .db = db, .target = opts->target, .ignore_unfixed = opts->ignore_unfixed};
+	    .db = db,
+	    .target = opts->target,
+	    .ignore_unfixed = opts->ignore_unfixed,
+	    .max_age_days = opts->max_db_age_days ? opts->max_db_age_days : 7,
+	    .quiet = opts->quiet,
+	};
 	bwk_error *e = NULL;
 	if (db && bwk_vuln_match(inv, &mo, out, &e) == 0)
 		return 0;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -171,6 +172,30 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const 
 	return ret;
 }
 
+/* Advisories keep coming: a database nobody refreshed says "no vulnerabilities" about
+ * packages that have them. Said once, and recorded as a fact. */
+static void check_age(sqlite3 *db, const bwk_vuln_match_opts *o, bwk_findings *out)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT MAX(imported) FROM sources", -1, &q, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		long long newest = sqlite3_column_int64(q, 0);
+		long long age = (long long)time(NULL) - newest;
+		if (age < 0)
+			age = 0;
+		bwk_findings_fact(out, "vulndb", "%s, last import %lld day(s) ago", o->db,
+				  age / 86400);
+		if (o->max_age_days >= 0 && age > (long long)o->max_age_days * 86400)
+			bwk_warn(
+			    o->quiet,
+			    "the vulnerability database %s was last imported %lld days ago "
+			    "(more than %d): import fresh OSV exports with `bulwark db import`",
+			    o->db, age / 86400, o->max_age_days);
+	}
+	sqlite3_finalize(q);
+}
+
 int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_findings *out,
 		   bwk_error **err)
 {
@@ -188,6 +213,7 @@ int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_f
 		sqlite3_close(db);
 		return -1;
 	}
+	check_age(db, o, out);
 	match_ctx m = {.o = o, .out = out};
 	const bwk_os_release *os = bwk_inventory_os(inv);
 	int ret = 0;
