@@ -86,6 +86,12 @@ typedef struct bwk_container_spec {
 	uint64_t cpus_milli; /* CPU quota in 1/1000 CPU; 0 = no quota (weight only) */
 	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run gets a quarter */
 
+	/* Host ids of container ids 0… (root only). userns_count 0: a free 65536-id slice of the
+	 * `bulwark` range of /etc/subuid and /etc/subgid, claimed while the container runs; else
+	 * exactly [userns_start, userns_start + userns_count) for uids and gids, refused when an
+	 * /etc/subuid or /etc/subgid entry or another running container uses any of it. */
+	uint32_t userns_start, userns_count;
+
 	bool quiet; /* no warnings on stderr */
 } bwk_container_spec;
 
@@ -103,6 +109,13 @@ const char *bwk_cap_name(int cap); /* "CAP_CHOWN" … or NULL */
 /* True if host path `src` (absolute, canonical) is sensitive: /, /proc, /sys, /dev, /etc,
  * /boot, /usr, /lib, /var/run/docker.sock, containerd's socket … or a parent of one. */
 bool bwk_sandbox_sensitive_path(const char *src);
+
+/* Why this host stops unprivileged user namespaces (user.max_user_namespaces=0, Debian's
+ * kernel.unprivileged_userns_clone=0, or Ubuntu's kernel.apparmor_restrict_unprivileged_userns=1
+ * while this process has no AppArmor profile that allows them), as one sentence naming the
+ * setting and the fix; NULL when nothing stops them. `proc_root` is /proc (or a fixture tree).
+ * Caller frees. */
+char *bwk_userns_restriction(const char *proc_root);
 
 /* Run the container to completion. *status is the exit status docker would report: the
  * command's code, 128+N if it was killed by signal N (137 on OOM, with a message on stderr),

@@ -43,6 +43,15 @@ const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s);
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err);
 
+/* Scan an image the caller has open (bwk_image_open), borrowed: the scan reads the bytes of
+ * that one handle, so a caller that goes on to use it (bwk_image_cache_layers, unpack) uses
+ * exactly what was scanned, whatever happens to the path meanwhile (bulwark run --scan).
+ * The handle's verify mode applies: BWK_VERIFY_REPORT turns digest mismatches into findings,
+ * BWK_VERIFY_STRICT makes the first one end the scan with an error. opts->target names the
+ * image in the findings. The image may be walked again afterwards. */
+typedef struct bwk_image bwk_image; /* bulwark/image.h */
+int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
+
 /* The built-in file, image config and integrity rules (not the secret rules, which come from a
  * YAML document): stores up to `max` pointers in `out` (may be NULL), returns the total. */
 size_t bwk_scan_rules(const bwk_rule **out, size_t max);

@@ -33,8 +33,10 @@ const char cmd_run_usage[] =
     "  -w, --workdir DIR       working directory (default: the image's, else /)\n"
     "      --entrypoint CMD    override the image's entrypoint (also drops its Cmd)\n"
     "      --hostname NAME     container host name (default: bulwark)\n"
-    "  -i, --interactive       keep stdin open\n"
-    "  -t, --tty               allocate a pseudo-terminal\n"
+    "  -i, --interactive       relay bulwark's stdin to the command (default: /dev/null)\n"
+    "  -t, --tty               give the command a pseudo-terminal of its own (without it,\n"
+    "                          stdout and stderr are pipes that bulwark relays: never the\n"
+    "                          caller's terminal)\n"
     "      --no-init           run the command as pid 1 (no zombie reaping or signal forwarding)\n"
     "filesystem:\n"
     "      --rootfs DIR        use DIR as the root filesystem (development and tests)\n"
@@ -47,6 +49,8 @@ const char cmd_run_usage[] =
     "      --cap-add CAP       add a capability (CAP_ prefix optional; ALL)\n"
     "      --cap-drop CAP      drop a capability from the default set (ALL)\n"
     "      --seccomp FILE      a seccomp profile in Docker's JSON format, or 'unconfined'\n"
+    "      --userns-range START:COUNT  (root) map container ids 0… to host ids START…\n"
+    "                          (default: a free 65536-id slice of bulwark's subuid range)\n"
     "resources:\n"
     "  -m, --memory SIZE       memory limit (default 512m; 'unlimited')\n"
     "      --pids N            process limit (default 512; 'unlimited')\n"
@@ -161,6 +165,23 @@ static int parse_limit(const char *s, bool size, uint64_t *out)
 	return 0;
 }
 
+/* START:COUNT, decimal; whether the range may be used is the sandbox's call */
+static int parse_userns_range(const char *s, uint32_t *start, uint32_t *count)
+{
+	unsigned long long v[2];
+	for (int i = 0; i < 2; i++) {
+		char *end = (char *)s;
+		errno = 0;
+		v[i] = s[0] >= '0' && s[0] <= '9' ? strtoull(s, &end, 10) : 0;
+		if (errno || end == s || v[i] == 0 || v[i] > UINT32_MAX || *end != (i ? 0 : ':'))
+			return -1;
+		s = end + 1;
+	}
+	*start = (uint32_t)v[0];
+	*count = (uint32_t)v[1];
+	return 0;
+}
+
 static int parse_cpus(const char *s, uint64_t *milli)
 {
 	char *end;
@@ -264,6 +285,7 @@ enum {
 	OPT_FAIL_ON,
 	OPT_CACHE,
 	OPT_PLATFORM,
+	OPT_USERNS_RANGE,
 };
 
 static const struct option run_options[] = {
@@ -296,6 +318,7 @@ static const struct option run_options[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"cache", required_argument, NULL, OPT_CACHE},
     {"platform", required_argument, NULL, OPT_PLATFORM},
+    {"userns-range", required_argument, NULL, OPT_USERNS_RANGE},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -315,6 +338,8 @@ typedef struct run_opts {
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
 	bwk_image *img;
+	int rootfs_fd; /* a root filesystem directory, opened once (-1: an image) */
+	char *rootfs_path;
 	char **layers;
 	char *cfg_user, *cfg_cwd;
 	bwk_port ports[16];
@@ -455,6 +480,11 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		case OPT_PLATFORM:
 			o->platform = optarg;
 			break;
+		case OPT_USERNS_RANGE:
+			if (parse_userns_range(optarg, &s->userns_start, &s->userns_count) < 0)
+				return cli_usage_error(
+				    self, "bad --userns-range '%s' (START:COUNT)", optarg);
+			break;
 		case 'q':
 			s->quiet = true;
 			break;
@@ -503,24 +533,45 @@ static void warn_relaxed(const run_opts *o)
 			 "ignored by pid 1");
 }
 
-/* A plain root filesystem directory (not an OCI layout or an unpacked docker-save). */
-static bool is_rootfs_dir(const char *path)
+/* IMAGE as a plain root filesystem directory (not an OCI layout or an unpacked docker-save):
+ * opened once, judged through that fd and then scanned and run through it, so that --scan
+ * looks at the directory that runs even if the path is swapped meanwhile. Returns the O_PATH
+ * fd, or -1 when IMAGE is not such a directory. */
+static int open_rootfs_dir(const char *path)
 {
+	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	/* an image as the scanner sees one (oci-layout, or index.json with blobs/), or an
+	 * unpacked docker save */
 	struct stat st;
-	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
-		return false;
-	cleanup_free char *l = xasprintf("%s/oci-layout", path);
-	cleanup_free char *m = xasprintf("%s/manifest.json", path);
-	return access(l, F_OK) < 0 && access(m, F_OK) < 0;
+	bool has[4];
+	static const char *const marks[] = {"oci-layout", "manifest.json", "index.json", "blobs"};
+	for (size_t i = 0; i < 4; i++)
+		has[i] = fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
+	if (has[0] || has[1] || (has[2] && has[3]))
+		return -1;
+	return steal_fd(&fd);
 }
 
-/* --scan: the scanner's verdict decides whether the container starts at all. */
-static int scan_gate(const run_opts *o, const char *ref)
+/* --scan: the scanner's verdict decides whether the container starts at all. It scans the
+ * open image `img`, or the directory at `root` (/proc/self/fd/N): what was opened once, never
+ * the path again. */
+static int scan_gate(const run_opts *o, const char *ref, bwk_image *img, const char *root)
 {
 	cleanup_error bwk_error *err = NULL;
 	bwk_findings *f = bwk_findings_new();
 	bwk_scan_opts so = {.target = ref, .quiet = true, .platform = o->platform};
-	int r = bwk_scan_target(ref, &so, f, &err);
+	int r;
+	if (img) {
+		r = bwk_scan_image(img, &so, f, &err);
+	} else {
+		bwk_scanner *sc = NULL;
+		r = bwk_scanner_new(&so, f, &sc, &err);
+		if (r == 0)
+			r = bwk_rootfs_walk(root, NULL, bwk_scanner_visitor(sc), &err);
+		bwk_scanner_free(sc);
+	}
 	if (r < 0) {
 		bwk_findings_free(f);
 		bwk_error_wrap(&err, "--scan");
@@ -559,26 +610,35 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	int first = optind;
 	if (first < argc && !strcmp(argv[first], "--"))
 		first++;
-	const char *rootfs = o->rootfs;
-	const char *ref = rootfs;
-	if (!rootfs) {
+	const char *ref = o->rootfs;
+	if (o->rootfs) {
+		o->rootfs_fd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (o->rootfs_fd < 0) {
+			bwk_error_set(&err, BWK_E_NOTFOUND, errno,
+				      "root filesystem layer %s: cannot open the directory",
+				      o->rootfs);
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		}
+	} else {
 		if (first >= argc)
 			return cli_usage_error(self, "missing IMAGE");
 		ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
-		if (is_rootfs_dir(ref))
-			rootfs = ref;
+		o->rootfs_fd = open_rootfs_dir(ref);
 	}
-	if (o->scan && scan_gate(o, ref) < 0)
-		return EXIT_RUNT;
 	const bwk_image_config *cfg = NULL;
-	if (rootfs) {
-		s->rootfs = rootfs;
+	if (o->rootfs_fd >= 0) {
+		o->rootfs_path = xasprintf("/proc/self/fd/%d", o->rootfs_fd);
+		if (o->scan && scan_gate(o, ref, NULL, o->rootfs_path) < 0)
+			return EXIT_RUNT;
+		s->rootfs = o->rootfs_path;
 	} else {
 		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .platform = o->platform};
 		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		if (o->scan && scan_gate(o, ref, o->img, NULL) < 0)
+			return EXIT_RUNT;
 		bwk_unpack_opts uo = {.quiet = s->quiet};
 		if (bwk_image_cache_layers(o->img, o->cache, &uo, &o->layers, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
@@ -660,6 +720,7 @@ int cmd_run(int argc, char **argv)
 	}
 	run_opts *o = xcalloc(1, sizeof *o);
 	o->fail_on = BWK_SEV_HIGH;
+	o->rootfs_fd = -1;
 	strv env = {0}, args = {0};
 	int rc = run_inner(self, o, &env, &args, argc, argv);
 	strv_free(&env);
@@ -677,6 +738,9 @@ int cmd_run(int argc, char **argv)
 	free(o->cfg_cwd);
 	if (o->img)
 		bwk_image_close(o->img);
+	if (o->rootfs_fd >= 0)
+		close(o->rootfs_fd);
+	free(o->rootfs_path);
 	free(o);
 	return rc;
 }

@@ -1,5 +1,7 @@
 /* libFuzzer target: a layer blob as the walker sees it (decompression sniffing, gzip/zstd,
- * libarchive's tar reader, path normalisation, whiteouts, digests). */
+ * libarchive's tar reader, sparse maps and their accounting, path normalisation, whiteouts,
+ * digests). */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,12 +49,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		layer_stream_set_budget(ls, &budget);
 		layer_entry *le = malloc(sizeof(*le));
 		char buf[4096];
+		bool blocks = false; /* files alternate: the scanner's reader, then unpack's */
 		while (layer_stream_next(ls, le, &err) == 1) {
 			char wh[BWK_MAX_PATH + 1];
 			bwk_whiteout_split(le->path, wh);
-			if (le->e.type == BWK_ENTRY_FILE)
+			const void *b;
+			size_t n;
+			uint64_t off;
+			if (le->e.type == BWK_ENTRY_FILE && blocks) {
+				/* blocks never leave the size that was charged: unpack relies on it
+				 */
+				while (layer_stream_read_block(ls, &b, &n, &off, &err) == 1)
+					if (off + n > le->e.size)
+						abort();
+			} else if (le->e.type == BWK_ENTRY_FILE) {
 				while (layer_stream_read(ls, buf, sizeof(buf), &err) > 0)
 					;
+			}
+			blocks ^= le->e.type == BWK_ENTRY_FILE;
 			if (err)
 				break;
 		}

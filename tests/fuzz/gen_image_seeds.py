@@ -38,6 +38,11 @@ put("fuzz_image_json", "config", b"\3" + cfg)
 put("fuzz_layer_tar", "gzip", l1.blob)
 put("fuzz_layer_tar", "zstd", l2.blob)
 put("fuzz_layer_tar", "plain", l3.blob)
+# sparse members (GNU 'S' headers and the three pax sparse versions): small logical sizes so
+# that the fuzzer explores the maps, not the limits
+for fmt in ("gnu", "pax0.0", "pax0.1", "pax1.0"):
+    sp = u.sparse_tar("sparse", 64 << 10, [(4096, b"data"), (40000, b"more")], fmt)
+    put("fuzz_layer_tar", "sparse-" + fmt, sp)
 buf = io.BytesIO()
 with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
     for name, data in (("manifest.json", b"[]"), ("index.json", b"{}"), ("d/" + "n" * 150, b"x")):
@@ -46,3 +51,5 @@ with tarfile.open(fileobj=buf, mode="w", format=tarfile.GNU_FORMAT) as t:
         t.addfile(ti, io.BytesIO(data))
 put("fuzz_tar_index", "gnu", buf.getvalue())
 put("fuzz_tar_index", "pax", u.tar_of([u.F("p" * 200, "x"), u.F("index.json", "{}")]))
+put("fuzz_tar_index", "sparse-pax1.0", u.sparse_tar("index.json", 8192, [(0, b"{}")], "pax1.0"))
+put("fuzz_tar_index", "sparse-gnu", u.sparse_tar("index.json", 8192, [(0, b"{}")], "gnu"))

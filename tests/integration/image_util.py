@@ -273,3 +273,22 @@ def many_entries_tar_gz(n: int) -> bytes:
     acc.append(co.compress(b"".join(out) + b"\0" * 1024))
     acc.append(co.flush())
     return b"".join(acc)
+
+
+def sparse_tar(name: str, logical: int, runs, fmt="gnu") -> bytes:
+    """A tar holding one sparse file `name` of `logical` bytes whose data are `runs`
+    [(offset, bytes)], written by GNU tar --sparse (Python's tarfile cannot write sparse
+    members): fmt "gnu" (old GNU sparse headers, type 'S') or "pax0.0", "pax0.1", "pax1.0"."""
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        with open(os.path.join(d, name), "wb") as f:
+            f.truncate(logical)
+            for off, data in runs:
+                f.seek(off)
+                f.write(data)
+        fmt_args = (["--format=gnu"] if fmt == "gnu" else
+                    ["--format=pax", f"--sparse-version={fmt[3:]}",
+                     "--pax-option=delete=atime,delete=ctime"])
+        return subprocess.run(["tar", "--sparse", *fmt_args, "--owner=0", "--group=0",
+                               "--numeric-owner", "--mtime=@1700000000", "-C", d, "-cf", "-",
+                               name], capture_output=True, check=True).stdout

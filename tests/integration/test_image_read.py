@@ -161,3 +161,31 @@ def test_config_rules(bulwark, tmp_path):
 def test_scan_rootfs_still_works(bulwark, busybox_rootfs):
     p = bulwark("scan", "--fail-on", "none", busybox_rootfs, check=0)
     assert "image-user-root" not in p.stdout
+
+
+def test_scan_reports_facts_and_checks(bulwark, tmp_path, busybox_rootfs):
+    """A clean scan must show what it examined and that its checks ran."""
+    l1 = [u.Layer([u.F("x", "1")]), u.Layer([u.F("app/.env", "AWS_SECRET_ACCESS_KEY="
+                                                "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEZ\n")])]
+    img = u.docker_save(tmp_path / "i.tar", l1, config={
+        "User": "10001", "Healthcheck": {"Test": ["CMD", "true"]}})
+    doc = json.loads(bulwark("scan", "-f", "json", "--fail-on", "none", img, check=0).stdout)
+    facts, checks = doc["facts"], {c["id"]: c for c in doc["checks"]}
+    assert facts["image.layers"] == "2"
+    assert facts["image.platform"].startswith("linux/")
+    assert facts["image.config"].startswith("sha256:")
+    assert "secrets (" in facts["scan.scanners"]
+    secret = any(f["category"] == "secret" for f in doc["findings"])
+    assert checks["secret-scan"]["status"] == ("fail" if secret else "pass")
+    assert checks["image-user-root"]["status"] == "pass"
+    assert checks["layer-digest-mismatch"]["status"] == "pass"
+    assert checks["setuid-file"]["status"] == "pass"
+    # a root filesystem has no config and no digests: those checks are skipped, saying why
+    doc = json.loads(bulwark("scan", "-f", "json", "--fail-on", "none", busybox_rootfs,
+                             check=0).stdout)
+    checks = {c["id"]: c for c in doc["checks"]}
+    assert checks["image-user-root"]["status"] == "skip"
+    assert checks["layer-digest-mismatch"]["detail"] == "a root filesystem directory has no digests"
+    assert checks["secret-scan"]["status"] == "pass"
+    text = bulwark("scan", "--show-passed", busybox_rootfs, check=0).stdout
+    assert "  [SKIP] image-user-root  " in text and "  [PASS] secret-scan  " in text

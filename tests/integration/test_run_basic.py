@@ -191,13 +191,17 @@ def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
     proc = subprocess.Popen([BULWARK, "run", "-q", *flags, "--rootfs", str(rfs), "sleep", "60"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pattern = f"/sys/fs/cgroup/*/bulwark/run-{proc.pid}-*"
+    want = 1 if flags else 2  # init forks the command after it joined: wait for both
+
+    def members_now():
+        dirs = glob.glob(pattern)
+        return dirs, {int(x) for d in dirs for x in open(f"{d}/cgroup.procs").read().split()}
     deadline = time.time() + 20
-    while time.time() < deadline and not any(
-            open(f"{d}/cgroup.procs").read().split() for d in glob.glob(pattern)):
+    dirs, members = members_now()
+    while time.time() < deadline and len(members) < want:
         time.sleep(0.05)
-    dirs = glob.glob(pattern)
-    members = {int(x) for d in dirs for x in open(f"{d}/cgroup.procs").read().split()}
-    assert len(members) == (1 if flags else 2), (dirs, members)
+        dirs, members = members_now()
+    assert len(members) == want, (dirs, members)
     proc.kill()
     proc.wait()
     deadline = time.time() + 10

@@ -38,7 +38,12 @@ def test_escape_probe_as_root(rootfs):
     # the limits that did the blocking are the documented defaults
     assert "then EAGAIN" in res["fork_bomb"]["detail"]
     assert res["disk_fill_tmp"]["detail"].startswith("64 MiB")
-    assert res["uid_map_host_root"]["detail"].startswith("0 100000 65536")
+    # a 65536-id slice of bulwark's own subuid range, never the first login user's 100000
+    inside, start, count = map(int, res["uid_map_host_root"]["detail"].split()[:3])
+    etc = os.environ.get("BWK_ETC_DIR") or "/etc"
+    own = [l.split(":") for l in open(f"{etc}/subuid") if l.startswith("bulwark:")][0]
+    assert (inside, count) == (0, 65536) and start != 100000, res["uid_map_host_root"]
+    assert int(own[1]) <= start and start + count <= int(own[1]) + int(own[2]), own
     RESULTS["bulwark"] = res
 
 

@@ -1,5 +1,5 @@
 /* Unit tests: path normalisation, whiteouts, visibility resolution, document parsers and their
- * limits, the outer tar index. */
+ * limits, the outer tar index, sparse members in layer streams, OCI layout parts. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BWK_IN_IMAGE
@@ -359,6 +361,213 @@ static void test_decomp_multimember_and_truncation(void **state)
 	bwk_error_free(err);
 }
 
+/* ---- sparse members: charged at what they expand to, read without their holes -------------- */
+
+/* An old-style GNU sparse member ('S'): one data run of `len` bytes at `off` of a file of
+ * `realsize` bytes, then its data block and the end-of-archive blocks. */
+static void octal(unsigned char *f, size_t width, uint64_t v)
+{
+	f[width - 1] = '\0';
+	for (size_t i = width - 1; i-- > 0; v >>= 3)
+		f[i] = (unsigned char)('0' + (v & 7));
+}
+
+static void gnu_sparse_tar(unsigned char *t, uint64_t realsize, uint64_t off, const char *data)
+{
+	size_t len = strlen(data);
+	memset(t, 0, 512 * 4);
+	memcpy(t, "big", 3);
+	memcpy(t + 100, "0000644", 8);
+	memcpy(t + 108, "0000000", 8);
+	memcpy(t + 116, "0000000", 8);
+	octal(t + 124, 12, len);
+	memcpy(t + 136, "00000000000", 11);
+	t[156] = 'S';
+	memcpy(t + 257, "ustar  ", 8); /* GNU magic and version */
+	octal(t + 386, 12, off);
+	octal(t + 398, 12, len);
+	octal(t + 483, 12, realsize);
+	memset(t + 148, ' ', 8);
+	unsigned sum = 0;
+	for (int i = 0; i < 512; i++)
+		sum += t[i];
+	snprintf((char *)t + 148, 8, "%06o", sum);
+	memcpy(t + 512, data, len);
+}
+
+typedef struct mem_src {
+	const unsigned char *p;
+	size_t n, off;
+} mem_src;
+
+static ssize_t mem_pull(void *ctx, void *buf, size_t len, bwk_error **err)
+{
+	(void)err;
+	mem_src *m = ctx;
+	size_t k = m->n - m->off < len ? m->n - m->off : len;
+	memcpy(buf, m->p + m->off, k);
+	m->off += k;
+	return (ssize_t)k;
+}
+
+typedef struct sparse_fixture {
+	unsigned char tar[512 * 4];
+	mem_src src;
+	img_layer layer;
+	bwk_image img;
+	layer_budget budget;
+	layer_stream *ls;
+	layer_entry le;
+} sparse_fixture;
+
+static int sparse_open(sparse_fixture *f, uint64_t realsize, uint64_t off, const char *data,
+		       uint64_t max_total, bwk_error **err)
+{
+	memset(f, 0, sizeof(*f));
+	gnu_sparse_tar(f->tar, realsize, off, data);
+	f->src = (mem_src){f->tar, sizeof(f->tar), 0};
+	f->layer.blob = (char *)"mem";
+	f->img.ref = (char *)"mem";
+	f->img.layers = &f->layer;
+	f->img.nlayers = 1;
+	f->img.opts.max_total_bytes = max_total;
+	f->img.opts.verify = BWK_VERIFY_REPORT;
+	f->img.src.dirfd = f->img.src.tarfd = -1;
+	assert_int_equal(layer_stream_open(&f->img, 0, mem_pull, &f->src, &f->ls, err), 0);
+	layer_stream_set_budget(f->ls, &f->budget);
+	return layer_stream_next(f->ls, &f->le, err);
+}
+
+static void test_sparse_reads_and_blocks(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	sparse_fixture *f = malloc(sizeof(*f));
+	/* 1 MiB with "hello" at 4096: under every limit */
+	assert_int_equal(sparse_open(f, 1 << 20, 4096, "hello", 0, &err), 1);
+	assert_int_equal(f->le.e.size, 1 << 20);
+	assert_string_equal(f->le.path, "big");
+	/* the holes were charged: the budget holds the file's logical size, not 5 bytes */
+	assert_true(f->budget.bytes >= (1 << 20) - 5);
+	char buf[64];
+	size_t got = 0;
+	ssize_t r;
+	while ((r = layer_stream_read(f->ls, buf + got, sizeof(buf) - got, &err)) > 0)
+		got += (size_t)r;
+	assert_int_equal(r, 0);
+	/* a hole reads as one NUL, before and after the data */
+	assert_int_equal(got, 7);
+	assert_memory_equal(buf, "\0hello\0", 7);
+	assert_int_equal(layer_stream_next(f->ls, &f->le, &err), 0);
+	layer_stream_close(f->ls);
+	/* the same member block by block: data at its offset, the trailing hole left out */
+	assert_int_equal(sparse_open(f, 1 << 20, 4096, "hello", 0, &err), 1);
+	const void *b;
+	size_t n;
+	uint64_t off;
+	assert_int_equal(layer_stream_read_block(f->ls, &b, &n, &off, &err), 1);
+	assert_int_equal(off, 4096);
+	assert_int_equal(n, 5);
+	assert_memory_equal(b, "hello", 5);
+	while ((r = layer_stream_read_block(f->ls, &b, &n, &off, &err)) == 1)
+		assert_int_equal(n, 0); /* at most an empty marker at the end */
+	assert_int_equal(r, 0);
+	layer_stream_close(f->ls);
+	assert_null(err);
+	free(f);
+}
+
+static void test_sparse_limits(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	sparse_fixture *f = malloc(sizeof(*f));
+	/* over the size limit by its holes alone: refused at the header, before any data */
+	expect_err(sparse_open(f, 1 << 20, 0, "x", 512 << 10, &err), &err, BWK_E_LIMIT,
+		   "'big' expands to 1048576 bytes (a sparse file)");
+	layer_stream_close(f->ls);
+	/* near miss: the same file with room for it */
+	assert_int_equal(sparse_open(f, 1 << 20, 0, "x", 2 << 20, &err), 1);
+	layer_stream_close(f->ls);
+	/* 1 GiB of holes from 2 KiB: a bomb by the ratio guard, whatever the size limit */
+	expect_err(sparse_open(f, 1ULL << 30, 0, "x", 0, &err), &err, BWK_E_LIMIT,
+		   "decompression bomb");
+	layer_stream_close(f->ls);
+	/* the ratio starts above its floor: 16 MiB of holes are fine */
+	assert_int_equal(sparse_open(f, 16 << 20, 0, "x", 0, &err), 1);
+	layer_stream_close(f->ls);
+	free(f);
+}
+
+static void test_sparse_map_outside_the_file(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	sparse_fixture *f = malloc(sizeof(*f));
+	/* a data run at 2 MiB of a file said to be 1 MiB (libarchive hands it over as is): never
+	 * written past the size that was charged */
+	assert_int_equal(sparse_open(f, 1 << 20, 2 << 20, "evil", 0, &err), 1);
+	const void *b;
+	size_t n;
+	uint64_t off;
+	expect_err(layer_stream_read_block(f->ls, &b, &n, &off, &err), &err, BWK_E_INPUT,
+		   "malformed sparse map");
+	layer_stream_close(f->ls);
+	/* and through the scanner's reader */
+	assert_int_equal(sparse_open(f, 1 << 20, 2 << 20, "evil", 0, &err), 1);
+	char buf[16];
+	assert_int_equal(layer_stream_read(f->ls, buf, sizeof(buf), &err), -1);
+	bwk_error_free(err);
+	layer_stream_close(f->ls);
+	free(f);
+}
+
+/* OCI layout parts are opened beneath the layout, never through a symlink, never waited on. */
+static void test_blob_src_layout_parts(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/bwk-layout-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dfd >= 0);
+	assert_int_equal(mkdirat(dfd, "blobs", 0755), 0);
+	assert_int_equal(mkdirat(dfd, "real", 0755), 0);
+	int fd = openat(dfd, "real/b", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0 && write(fd, "{}", 2) == 2);
+	close(fd);
+	fd = openat(dfd, "index.json", O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0 && write(fd, "{}", 2) == 2);
+	close(fd);
+	assert_int_equal(symlinkat("../real", dfd, "blobs/sha256"), 0);
+	assert_int_equal(symlinkat("index.json", dfd, "link.json"), 0);
+	assert_int_equal(mkfifoat(dfd, "fifo.json", 0644), 0);
+	blob_src src = {.dirfd = dfd, .tarfd = -1};
+	blob_window w;
+	bwk_error *err = NULL;
+	assert_int_equal(blob_src_open(&src, "index.json", &w, &err), 0);
+	assert_int_equal(w.len, 2);
+	close(w.fd);
+	/* a FIFO: refused at once, not opened for a read that never ends */
+	expect_err(blob_src_open(&src, "fifo.json", &w, &err), &err, BWK_E_INPUT, "a FIFO");
+	/* a symlink, last component or parent, even one that stays inside */
+	expect_err(blob_src_open(&src, "link.json", &w, &err), &err, BWK_E_UNSAFE, "symlink");
+	expect_err(blob_src_open(&src, "blobs/sha256/b", &w, &err), &err, BWK_E_UNSAFE, "symlink");
+	expect_err(blob_src_open(&src, "blobs", &w, &err), &err, BWK_E_INPUT, "a directory");
+	expect_err(blob_src_open(&src, "../x", &w, &err), &err, BWK_E_UNSAFE, "inside the layout");
+	/* present, whatever they are: the reader bids, the open says what is wrong */
+	assert_true(blob_src_exists(&src, "fifo.json"));
+	assert_false(blob_src_exists(&src, "missing.json"));
+	unlinkat(dfd, "fifo.json", 0);
+	unlinkat(dfd, "link.json", 0);
+	unlinkat(dfd, "index.json", 0);
+	unlinkat(dfd, "blobs/sha256", 0);
+	unlinkat(dfd, "blobs", AT_REMOVEDIR);
+	unlinkat(dfd, "real/b", 0);
+	unlinkat(dfd, "real", AT_REMOVEDIR);
+	close(dfd);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -370,6 +579,10 @@ int main(void)
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_tar_index),
 	    cmocka_unit_test(test_decomp_multimember_and_truncation),
+	    cmocka_unit_test(test_sparse_reads_and_blocks),
+	    cmocka_unit_test(test_sparse_limits),
+	    cmocka_unit_test(test_sparse_map_outside_the_file),
+	    cmocka_unit_test(test_blob_src_layout_parts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests: the sandbox's pure parts — capability set and names, sensitive host paths,
- * Docker seccomp JSON profiles, and --user resolution against an image's passwd/group. */
+ * Docker seccomp JSON profiles, --user resolution against an image's passwd/group, and the
+ * /etc/subuid reading and range choice of root's containers (subid.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "bulwark/sandbox.h"
+#define BWK_IN_SANDBOX /* the subordinate-id parser and allocator are private */
+#include "sandbox/sandbox_private.h"
 
 #define CAP(n) (1ull << (n))
 
@@ -215,12 +218,263 @@ static void test_envfile(void **state)
 	bwk_strv_free_n(v, n);
 }
 
+/* A fixture /proc with the given sysctls (NULL: absent) and AppArmor label. */
+static char *fake_proc(const char *maxns, const char *clone, const char *aa, const char *label)
+{
+	char *dir = strdup("/tmp/bwk-proc-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	char cmd[1024];
+	snprintf(cmd, sizeof cmd,
+		 "set -e; cd %s; mkdir -p sys/user sys/kernel self/attr/apparmor; "
+		 "%s%s%s %s%s%s %s%s%s %s%s%s",
+		 dir, maxns ? "echo " : ":", maxns ? maxns : "",
+		 maxns ? " > sys/user/max_user_namespaces;" : ";", clone ? "echo " : ":",
+		 clone ? clone : "", clone ? " > sys/kernel/unprivileged_userns_clone;" : ";",
+		 aa ? "echo " : ":", aa ? aa : "",
+		 aa ? " > sys/kernel/apparmor_restrict_unprivileged_userns;" : ";",
+		 label ? "echo '" : ":", label ? label : "",
+		 label ? "' > self/attr/apparmor/current" : "");
+	assert_int_equal(system(cmd), 0);
+	return dir;
+}
+
+static void test_userns_restriction(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *maxns, *clone, *aa, *label, *needle; /* needle NULL: not restricted */
+	} cases[] = {
+	    {"15000", NULL, NULL, NULL, NULL},
+	    {"15000", "1", "0", "unconfined", NULL},
+	    {"0", NULL, NULL, NULL, "user.max_user_namespaces=0"},
+	    {"15000", "0", NULL, NULL, "kernel.unprivileged_userns_clone=0"},
+	    {"15000", "1", "1", "unconfined", "contrib/apparmor/bulwark"},
+	    {"15000", NULL, "1", NULL, "kernel.apparmor_restrict_unprivileged_userns=1"},
+	    /* under bulwark's own profile the restriction does not apply */
+	    {"15000", "1", "1", "bulwark (unconfined)", NULL},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *dir = fake_proc(cases[i].maxns, cases[i].clone, cases[i].aa, cases[i].label);
+		char *why = bwk_userns_restriction(dir);
+		if (!cases[i].needle && why)
+			fail_msg("case %zu: unexpected '%s'", i, why);
+		if (cases[i].needle && (!why || !strstr(why, cases[i].needle)))
+			fail_msg("case %zu: '%s' lacks '%s'", i, why ? why : "(null)",
+				 cases[i].needle);
+		free(why);
+		char cmd[256];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		assert_int_equal(system(cmd), 0);
+		free(dir);
+	}
+	assert_null(bwk_userns_restriction("/nonexistent"));
+}
+
+/* Parse from a buffer of exactly the input's size, so that ASan sees any overread. */
+static int subid_parse(const char *data, size_t len, sbx_subid_file *f, bwk_error **err)
+{
+	char *buf = malloc(len ? len : 1);
+	memcpy(buf, data, len);
+	int rc = sbx_subid_parse(buf, len, "subuid", f, err);
+	free(buf);
+	return rc;
+}
+
+#define LO    SBX_SUBID_WINDOW_LO
+#define HI    SBX_SUBID_WINDOW_HI
+#define SLICE SBX_SUBID_SLICE
+
+static void test_subid_parse(void **state)
+{
+	(void)state;
+	static const char text[] = "alice:100000:65536\n"
+				   "bulwark:1879048192:268304384\n"
+				   "bulwark:5000000:65536\n"   /* a second own line: not ours */
+				   "carol:abc:65536\n"	       /* non-numeric */
+				   "dave:-5:65536\n"	       /* negative */
+				   "erin:0x70000000:0x10000\n" /* hex, as strtoul base 0 */
+				   "frank:1:2:3\n"	       /* four fields */
+				   ":1:2\n"		       /* no name */
+				   "gina:100:0\n"	       /* empty */
+				   "hank:4294967296:5\n"       /* past the id space */
+				   "ivan:4294967000:100000\n"  /* overflows 2^32: clipped */
+				   "judy:99999999999999999999999:1\n" /* ERANGE */
+				   "\x01\x1b[31m:7:8\n" /* control characters in the name */
+				   "kim: 300:+4\r\n"	/* CR: not a number */
+				   "leo:  400:5";	/* blanks before, no newline at the end */
+	sbx_subid_file f;
+	bwk_error *err = NULL;
+	assert_int_equal(subid_parse(text, sizeof text - 1, &f, &err), 0);
+	assert_true(f.has_own);
+	assert_int_equal(f.own_start, 1879048192u);
+	assert_int_equal(f.own_count, 268304384u);
+	assert_int_equal(f.own_line, 2);
+	assert_int_equal(f.nother, 5);
+	assert_string_equal(f.other[0].name, "alice");
+	assert_true(f.other[0].start == 100000 && f.other[0].end == 165536);
+	assert_string_equal(f.other[1].name, "erin");
+	assert_true(f.other[1].start == LO && f.other[1].end == LO + 0x10000ull);
+	assert_int_equal(f.other[1].line, 6);
+	assert_string_equal(f.other[2].name, "ivan");
+	assert_true(f.other[2].end == 1ull << 32);
+	assert_string_equal(f.other[3].name, "??[31m");
+	assert_string_equal(f.other[4].name, "leo");
+	assert_true(f.other[4].start == 400 && f.other[4].end == 405);
+	assert_non_null(sbx_subid_conflict(&f, 165535, 1));
+	assert_null(sbx_subid_conflict(&f, 165536, 1));
+	assert_null(sbx_subid_conflict(&f, 99999, 1));
+	sbx_subid_file_free(&f);
+
+	/* a NUL ends the line: what precedes it is an entry for C readers */
+	static const char nul[] = "mia:1879048192:65536\0tail\nnoname";
+	assert_int_equal(subid_parse(nul, sizeof nul - 1, &f, &err), 0);
+	assert_int_equal(f.nother, 1);
+	assert_false(f.has_own);
+	sbx_subid_file_free(&f);
+
+	/* a huge line and a huge number field are skipped, not read past */
+	size_t big = 1u << 20;
+	char *huge = malloc(big);
+	memset(huge, '7', big);
+	memcpy(huge, "x:1:", 4);
+	huge[big - 1] = '\n';
+	assert_int_equal(subid_parse(huge, big, &f, &err), 0);
+	assert_int_equal(f.nother, 0);
+	sbx_subid_file_free(&f);
+	free(huge);
+
+	assert_int_equal(subid_parse("", 0, &f, &err), 0);
+	assert_int_equal(f.nother, 0);
+	sbx_subid_file_free(&f);
+}
+
+static void test_subid_parse_refused(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+	    "bulwark:0:65536\n",	  "bulwark:100000:65535\n",	"bulwark:x:65536\n",
+	    "bulwark:4294901760:65536\n", "bulwark:4294967295:65536\n",
+	};
+	sbx_subid_file f;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		bwk_error *err = NULL;
+		assert_int_equal(subid_parse(bad[i], strlen(bad[i]), &f, &err), -1);
+		assert_non_null(strstr(err->msg, "subuid line 1: malformed bulwark entry"));
+		bwk_error_free(err);
+	}
+	/* more entries than any real host has: an error, not a partial view */
+	size_t n = SBX_SUBID_MAX_ENTRIES + 1, len = 0;
+	char *many = malloc(n * 8);
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(many + len, n * 8 - len, "u:%zu:1\n", i % 10);
+	bwk_error *err = NULL;
+	assert_int_equal(subid_parse(many, len, &f, &err), -1);
+	assert_non_null(strstr(err->msg, "more than"));
+	bwk_error_free(err);
+	free(many);
+	err = NULL;
+	assert_int_equal(sbx_subid_parse("", SBX_SUBID_MAX_FILE + 1, "subuid", &f, &err), -1);
+	bwk_error_free(err);
+}
+
+static void test_subid_pick(void **state)
+{
+	(void)state;
+	sbx_subid_file a, b;
+	bwk_error *err = NULL;
+	uint32_t s, c;
+	/* empty files: the whole window */
+	assert_int_equal(subid_parse("", 0, &a, &err), 0);
+	assert_int_equal(subid_parse("", 0, &b, &err), 0);
+	assert_int_equal(sbx_subid_pick(&a, &b, &s, &c), 0);
+	assert_int_equal(s, LO);
+	assert_int_equal(c, HI - LO);
+	sbx_subid_file_free(&a);
+	sbx_subid_file_free(&b);
+
+	/* unaligned, overlapping and unsorted entries in both files: the largest aligned
+	 * gap, clear of all of them */
+	static const char ua[] = "x:1879244801:10\n"	/* LO + 3 slices + 1 */
+				 "y:1879048192:70000\n" /* LO, a bit more than one slice */
+				 "z:100000:65536\n";
+	static const char ub[] = "w:2000000000:100000\n" /* inside: splits the window */
+				 "v:1879048192:65536\n";
+	assert_int_equal(subid_parse(ua, sizeof ua - 1, &a, &err), 0);
+	assert_int_equal(subid_parse(ub, sizeof ub - 1, &b, &err), 0);
+	assert_int_equal(sbx_subid_pick(&a, &b, &s, &c), 0);
+	assert_int_equal(s % SLICE, 0);
+	assert_null(sbx_subid_conflict(&a, s, c));
+	assert_null(sbx_subid_conflict(&b, s, c));
+	/* the gap after w: from w's end rounded up to the window's end */
+	uint64_t after_w = (2000000000ull + 100000 + SLICE - 1) / SLICE * SLICE;
+	assert_int_equal(s, after_w);
+	assert_int_equal(c, HI - after_w);
+	sbx_subid_file_free(&b);
+
+	/* the window full (one entry covering it, even past 2^32): nothing to reserve */
+	static const char full[] = "all:1879048000:4000000000\n";
+	assert_int_equal(subid_parse(full, sizeof full - 1, &b, &err), 0);
+	assert_int_equal(sbx_subid_pick(&a, &b, &s, &c), -1);
+	sbx_subid_file_free(&b);
+
+	/* gaps smaller than the minimum are not taken */
+	char small[4096];
+	size_t len = 0;
+	for (uint64_t at = LO; at < HI; at += SBX_SUBID_MIN_SLICES * SLICE)
+		len += (size_t)snprintf(small + len, sizeof small - len, "s:%llu:%u\n",
+					(unsigned long long)at, SLICE);
+	assert_true(len < sizeof small);
+	assert_int_equal(subid_parse(small, len, &b, &err), 0);
+	assert_int_equal(sbx_subid_pick(&a, &b, &s, &c), -1);
+	sbx_subid_file_free(&a);
+	sbx_subid_file_free(&b);
+}
+
+static void test_subid_explicit(void **state)
+{
+	(void)state;
+	static const char u[] = "alice:100000:65536\nbulwark:1879048192:268304384\n";
+	static const char g[] =
+	    "alice:100000:65536\nbob:3000000:10\nbulwark:1879048192:268304384\n";
+	sbx_subid_db db;
+	bwk_error *err = NULL;
+	assert_int_equal(subid_parse(u, sizeof u - 1, &db.uid, &err), 0);
+	assert_int_equal(subid_parse(g, sizeof g - 1, &db.gid, &err), 0);
+	assert_int_equal(sbx_subid_check_explicit(&db, 165536, 65536, &err), 0);
+	assert_int_equal(sbx_subid_check_explicit(&db, 1879048192 - 65536, 65536, &err), 0);
+	static const struct {
+		uint32_t start, count;
+		const char *msg;
+	} bad[] = {
+	    {165535, 2, "'alice' in subuid (line 1"},
+	    {2999999, 2, "'bob'"},
+	    {1879048192 - 65535, 65536, "bulwark's own range"},
+	    {65535, 1, "ids below 65536"},
+	    {4294967294u, 2, "ends past the last id"},
+	    {4294967295u, 1, "ends past the last id"},
+	    {200000, 0, "COUNT must be"},
+	    {200000, 65537, "COUNT must be"},
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		err = NULL;
+		assert_int_equal(sbx_subid_check_explicit(&db, bad[i].start, bad[i].count, &err),
+				 -1);
+		if (!strstr(err->msg, bad[i].msg))
+			fail_msg("%u:%u: %s", bad[i].start, bad[i].count, err->msg);
+		bwk_error_free(err);
+	}
+	sbx_subid_db_free(&db);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_default_caps),       cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths),    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_user_resolve),       cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_subid_parse),	       cmocka_unit_test(test_subid_parse_refused),
+	    cmocka_unit_test(test_subid_pick),	       cmocka_unit_test(test_subid_explicit),
+	    cmocka_unit_test(test_userns_restriction),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

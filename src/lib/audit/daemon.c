@@ -98,9 +98,17 @@ RULE(r_unreach, "daemon-engine-unreachable", BWK_SEV_INFO, "Engine not reachable
      "configuration files were audited.",
      "Run bulwark with access to the socket (root or the docker group), or pass --host.", DDOC);
 
+/* The check behind the engine CVE findings (they carry the CVE ids). */
+RULE(r_cves, "daemon-engine-cves", BWK_SEV_HIGH,
+     "Engine, containerd or runc affected by known CVEs",
+     "The versions the live engine reports for Docker Engine, containerd and runc are matched "
+     "against a table of their vulnerabilities (runc's CVE-2019-5736 and CVE-2024-21626 let a "
+     "container take over the host); each match is reported under its CVE id.",
+     "Upgrade the named component to the fixed version the finding gives.", DDOC);
+
 const bwk_rule *const aud_daemon_rules_meta[] = {
     &r_tcp,	 &r_tcpv,   &r_sock, &r_group, &r_userns,  &r_icc,   &r_nnp,	 &r_live, &r_proxy,
-    &r_insecure, &r_ulimit, &r_log,  &r_exp,   &r_seccomp, &r_debug, &r_unreach, NULL};
+    &r_insecure, &r_ulimit, &r_log,  &r_exp,   &r_seccomp, &r_debug, &r_unreach, &r_cves, NULL};
 
 typedef struct dctx {
 	const bwk_audit_opts *o;
@@ -389,14 +397,6 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 	aud_cve_table_free(&t);
 	return rc;
 }
-
-static const bwk_rule r_cves = {"daemon-engine-cves",
-				BWK_CAT_DAEMON,
-				BWK_SEV_HIGH,
-				"Engine, containerd or runc affected by known CVEs",
-				NULL,
-				NULL,
-				NULL};
 
 /* Every check listed with its status: the settings checks ran on the merged configuration
  * (daemon.json, flags and the live engine's answers), so they passed unless they reported;

@@ -104,9 +104,19 @@ RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW, "/var/lib/docker on th
      "its writable layer or log fills the host's disk.",
      "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
 
+/* The check behind the kernel CVE findings (they carry the CVE ids): listed so that
+ * `bulwark rules host-kernel-cves` explains the check a report shows. */
+RULE(r_kcves, "host-kernel-cves", BWK_SEV_HIGH, "Kernel affected by known container-escape CVEs",
+     "The host kernel's upstream version is matched against a table of kernel vulnerabilities "
+     "that containers have used to escape (Dirty COW, Dirty Pipe, nf_tables, overlayfs …); "
+     "each match is reported under its CVE id.",
+     "Update the kernel to a release with the fix (the finding names the fixed version) and "
+     "reboot.",
+     "https://www.cve.org");
+
 const bwk_rule *const aud_host_rules_meta[] = {&r_userns, &r_bpf,    &r_kptr,	 &r_dmesg, &r_links,
 					       &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
-					       &r_cgctl,  &r_varlib, NULL};
+					       &r_cgctl,  &r_varlib, &r_kcves,	 NULL};
 
 typedef struct host_ctx {
 	const bwk_audit_opts *o;
@@ -440,14 +450,6 @@ static char *os_name(host_ctx *h)
 	}
 	return NULL;
 }
-
-static const bwk_rule r_kcves = {"host-kernel-cves",
-				 BWK_CAT_HOST,
-				 BWK_SEV_HIGH,
-				 "Kernel affected by known container-escape CVEs",
-				 NULL,
-				 NULL,
-				 NULL};
 
 int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {

@@ -33,7 +33,12 @@ BWK_LAZY_FN(archive_lib, int, archive_read_next_header,
 	    (struct archive * a, struct archive_entry **e), (a, e))
 BWK_LAZY_FN(archive_lib, la_ssize_t, archive_read_data, (struct archive * a, void *buf, size_t n),
 	    (a, buf, n))
+BWK_LAZY_FN(archive_lib, int, archive_read_data_block,
+	    (struct archive * a, const void **buf, size_t *n, la_int64_t *off), (a, buf, n, off))
 BWK_LAZY_FN(archive_lib, const char *, archive_error_string, (struct archive * a), (a))
+BWK_LAZY_FN(archive_lib, int, archive_entry_sparse_reset, (struct archive_entry * e), (e))
+BWK_LAZY_FN(archive_lib, int, archive_entry_sparse_next,
+	    (struct archive_entry * e, la_int64_t *off, la_int64_t *len), (e, off, len))
 
 /* Variadic, so it cannot be forwarded as is: the message is formatted here and handed over
  * with a constant "%s", which leaves archive_error_string's result unchanged. */

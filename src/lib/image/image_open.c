@@ -228,12 +228,21 @@ int image_select_manifest(bwk_image *img, const char *index_name, const char *re
 	return r;
 }
 
+static int open_source_fd(bwk_image *img, int fd_in, const char *path, bwk_error **err);
+
 static int open_source(bwk_image *img, const char *path, bwk_error **err)
 {
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: IMAGE may be a FIFO, which must be refused, not waited on */
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
 				     "%s: cannot open", path);
+	return open_source_fd(img, steal_fd(&fd), path, err);
+}
+
+static int open_source_fd(bwk_image *img, int fd_in, const char *path, bwk_error **err)
+{
+	cleanup_close int fd = fd_in;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
@@ -242,8 +251,13 @@ static int open_source(bwk_image *img, const char *path, bwk_error **err)
 		return 0;
 	}
 	if (!S_ISREG(st.st_mode))
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file or directory",
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s: not a regular file or directory (an image is a tar file "
+				     "or an OCI layout directory)",
 				     path);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: fcntl", path);
 	unsigned char head[8];
 	ssize_t n = pread(fd, head, sizeof(head), 0);
 	if (n < 0)

@@ -230,8 +230,15 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 /* Next entry: 1 with *le filled, 0 at the end (after the digests were checked), -1 on error.
  * In report mode a digest mismatch goes to `integrity` (may be NULL). */
 int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err);
-/* Content of the current regular file. */
+/* Content of the current regular file, holes of a sparse file read as one NUL byte each
+ * (scanners need the bytes, not gigabytes of zeros). */
 ssize_t layer_stream_read(layer_stream *ls, void *buf, size_t len, bwk_error **err);
+/* The next data block of the current regular file at its offset *off (holes lie between
+ * blocks; the last may end before the entry's size). *buf stays valid until the next call on
+ * the stream. 1 with a block, 0 at the end, -1 on error (including a sparse map that leaves
+ * the file or goes backwards). Don't mix with layer_stream_read on one entry. */
+int layer_stream_read_block(layer_stream *ls, const void **buf, size_t *len, uint64_t *off,
+			    bwk_error **err);
 /* The result of the digest checks once layer_stream_next returned 0. */
 typedef struct layer_verdict {
 	bool blob_ok, diff_ok;
@@ -240,7 +247,8 @@ typedef struct layer_verdict {
 } layer_verdict;
 const layer_verdict *layer_stream_verdict(const layer_stream *ls);
 void layer_stream_close(layer_stream *ls);
-/* Shared entry-count and size budget of one operation across threads. */
+/* Shared entry-count and size budget of one operation across threads. `bytes` is what the
+ * layers expand to: the tar streams plus the holes of their sparse files. */
 typedef struct layer_budget {
 	uint64_t entries, bytes; /* atomics */
 } layer_budget;
@@ -272,7 +280,6 @@ typedef struct fs_writer {
 	uint64_t warned_dev, warned_suid;
 	bool no_openat2;
 	bool stale; /* a directory was removed: the cached parent fd may be gone */
-	char *buf;  /* copy buffer */
 } fs_writer;
 int fs_writer_init(fs_writer *w, int rootfd, const bwk_unpack_opts *opts, bool cache_mode);
 void fs_writer_layer_begin(fs_writer *w);

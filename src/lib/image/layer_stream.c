@@ -39,6 +39,13 @@ struct layer_stream {
 	bool finished;
 	layer_budget *budget;
 	uint64_t max_total, max_ratio, max_entries;
+	uint64_t holes; /* bytes of this layer's sparse files that are holes (not in the stream) */
+	/* the current regular file: its logical size, the end of the last data block handed
+	 * out, and the rest of that block for layer_stream_read */
+	uint64_t cur_size, cur_end;
+	const char *blk;
+	size_t blk_len;
+	bool blk_eof;
 	char what[96];
 };
 
@@ -101,7 +108,7 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 			if (ls->budget)
 				total = __atomic_add_fetch(&ls->budget->bytes, p, __ATOMIC_RELAXED);
 			else
-				total = ls->tout;
+				total = ls->tout + ls->holes;
 			if (total > ls->max_total)
 				return bwk_error_set(err, BWK_E_LIMIT, 0,
 						     "the image unpacks to more than %llu bytes "
@@ -278,6 +285,53 @@ static bwk_entry_type type_of(struct archive_entry *ae)
 	}
 }
 
+/* Count what a regular file expands to, before any of it is written. A sparse member (GNU or
+ * pax sparse) stores only its data runs: a 10 KiB layer can hold a file of 1 TiB of holes, so
+ * counting the tar stream alone would let it past --max-size and the bomb ratio. Its holes are
+ * charged to the same budget as the stream bytes, and the check covers the whole entry
+ * (data not streamed yet included) so that nothing of a refused entry reaches the disk. */
+static int charge_entry(layer_stream *ls, struct archive_entry *ae, const char *path, uint64_t size,
+			bwk_error **err)
+{
+	uint64_t data = size;
+	if (archive_entry_sparse_reset(ae) > 0) {
+		la_int64_t o, l;
+		data = 0;
+		while (archive_entry_sparse_next(ae, &o, &l) == ARCHIVE_OK)
+			if (l > 0 && (uint64_t)l <= size - data)
+				data += (uint64_t)l;
+			else if (l > 0)
+				data = size; /* overlapping runs: no holes left to count */
+	}
+	uint64_t holes = size - data;
+	ls->holes += holes;
+	uint64_t so_far = ls->budget
+			      ? __atomic_add_fetch(&ls->budget->bytes, holes, __ATOMIC_RELAXED)
+			      : ls->tout + ls->holes;
+	if (so_far > ls->max_total || data > ls->max_total - so_far)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: '%s' expands to %llu bytes%s: the image unpacks to more "
+				     "than %llu bytes (the size limit)",
+				     ls->what, path, (unsigned long long)size,
+				     holes ? " (a sparse file)" : "",
+				     (unsigned long long)ls->max_total);
+	if (!holes)
+		return 0; /* stream bytes: produce() guards their ratio as they come */
+	/* Holes cost no input at all: judge them against the whole compressed layer when its
+	 * size is known (a pread window), so that a legitimate sparse file early in a big layer
+	 * is not taken for a bomb. */
+	uint64_t out = ls->tout + ls->holes;
+	uint64_t in = !ls->pull && ls->w.len > ls->tin ? ls->w.len : ls->tin;
+	if (out > BWK_RATIO_FLOOR && out / (in ? in : 1) > ls->max_ratio)
+		return bwk_error_set(
+		    err, BWK_E_LIMIT, 0,
+		    "%s: '%s' is a sparse file of %llu bytes: the layer expands to "
+		    "more than %llu times its compressed size (a decompression "
+		    "bomb?)",
+		    ls->what, path, (unsigned long long)size, (unsigned long long)ls->max_ratio);
+	return 0;
+}
+
 int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err)
 {
 	if (ls->finished)
@@ -362,18 +416,77 @@ int layer_stream_next(layer_stream *ls, layer_entry *le, bwk_error **err)
 		}
 		le->devmajor = (uint32_t)archive_entry_rdevmajor(ae);
 		le->devminor = (uint32_t)archive_entry_rdevminor(ae);
+		ls->cur_size = e->size;
+		ls->cur_end = 0;
+		ls->blk = NULL;
+		ls->blk_len = 0;
+		ls->blk_eof = false;
+		if (e->type == BWK_ENTRY_FILE && charge_entry(ls, ae, le->path, e->size, err) < 0)
+			return -1;
 		return 1;
 	}
 }
 
+int layer_stream_read_block(layer_stream *ls, const void **buf, size_t *len, uint64_t *off,
+			    bwk_error **err)
+{
+	const void *b;
+	size_t n;
+	la_int64_t o;
+	int r = archive_read_data_block(ls->a, &b, &n, &o);
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r < ARCHIVE_WARN)
+		return archive_fail(ls, err, "reading file data");
+	/* A hostile sparse map may put data before what was already written or past the size
+	 * the entry declared (and was charged for): neither is a file. */
+	if (o < 0 || (uint64_t)o < ls->cur_end || (uint64_t)o > ls->cur_size ||
+	    n > ls->cur_size - (uint64_t)o)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s: malformed sparse map (data at offset %lld, outside the "
+				     "%llu-byte file or out of order)",
+				     ls->what, (long long)o, (unsigned long long)ls->cur_size);
+	ls->cur_end = (uint64_t)o + n;
+	*buf = b;
+	*len = n;
+	*off = (uint64_t)o;
+	return 1;
+}
+
 ssize_t layer_stream_read(layer_stream *ls, void *buf, size_t len, bwk_error **err)
 {
-	la_ssize_t r = archive_read_data(ls->a, buf, len);
-	if (r < 0) {
-		archive_fail(ls, err, "reading file data");
-		return -1;
+	while (len) {
+		if (ls->blk_len) {
+			size_t k = ls->blk_len < len ? ls->blk_len : len;
+			memcpy(buf, ls->blk, k);
+			ls->blk += k;
+			ls->blk_len -= k;
+			return (ssize_t)k;
+		}
+		if (ls->blk_eof)
+			return 0;
+		uint64_t prev = ls->cur_end, off = 0;
+		const void *b = NULL;
+		size_t n = 0;
+		int r = layer_stream_read_block(ls, &b, &n, &off, err);
+		if (r < 0)
+			return -1;
+		if (r == 1) {
+			ls->blk = b;
+			ls->blk_len = n;
+		} else {
+			ls->blk_eof = true;
+			off = ls->cur_size; /* a trailing hole */
+			ls->cur_end = off;
+		}
+		if (off > prev) {
+			/* A hole reads as one NUL byte: the same tokens, lines and binary-ness as
+			 * the zeros it stands for, without making a reader wade through them. */
+			*(char *)buf = '\0';
+			return 1;
+		}
 	}
-	return r;
+	return 0;
 }
 
 const layer_verdict *layer_stream_verdict(const layer_stream *ls)

@@ -9,9 +9,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -354,6 +356,94 @@ out:
 	return ret;
 }
 
+/* Without openat2 (kernel < 5.6, or a seccomp filter answering ENOSYS/EPERM): one component
+ * at a time, each O_NOFOLLOW, the parents O_DIRECTORY, which refuses a symlink or a FIFO
+ * anywhere on the way just as RESOLVE_NO_SYMLINKS does. `norm` is normalised (no "..", no
+ * leading '/'). */
+static int open_walk(int dirfd, const char *norm, int flags)
+{
+	int fd = dup(dirfd);
+	const char *p = norm;
+	while (fd >= 0) {
+		const char *slash = strchr(p, '/');
+		if (!slash)
+			break;
+		char comp[BWK_MAX_PATH + 1];
+		memcpy(comp, p, (size_t)(slash - p));
+		comp[slash - p] = '\0';
+		int nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int e = errno;
+		struct stat st;
+		/* O_NOFOLLOW|O_DIRECTORY on a symlink says ENOTDIR: say what openat2 would */
+		if (nfd < 0 && e == ENOTDIR && fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISLNK(st.st_mode))
+			e = ELOOP;
+		close(fd);
+		errno = e;
+		fd = nfd;
+		p = slash + 1;
+	}
+	if (fd < 0)
+		return -1;
+	int r = openat(fd, p, flags);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* Open a part of an OCI layout directory (index.json, oci-layout, a blob) beneath the layout's
+ * fd: no symlink anywhere on the path (a blobs/ -> /somewhere link would make us read, and
+ * report on, files outside the image), O_NONBLOCK so that a FIFO cannot hang us before fstat
+ * refuses it, and nothing but a regular file is ever read. */
+static int open_in_layout(int dirfd, const char *name, uint64_t *size, bwk_error **err)
+{
+	char norm[BWK_MAX_PATH + 1];
+	if (strlen(name) > BWK_MAX_PATH || bwk_path_normalise(name, norm) != BWK_PATH_OK)
+		return bwk_error_set(err, BWK_E_UNSAFE, 0, "%s: not a path inside the layout",
+				     name);
+	int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK;
+	struct open_how how = {
+	    .flags = (uint64_t)flags,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, dirfd, norm, &how, sizeof(how));
+	if (fd < 0 && (errno == ENOSYS || errno == EPERM || errno == E2BIG || errno == EINVAL))
+		fd = open_walk(dirfd, norm, flags);
+	if (fd < 0) {
+		int e = errno;
+		if (e == ELOOP || e == EXDEV)
+			return bwk_error_set(err, BWK_E_UNSAFE, 0,
+					     "%s: a symlink in the OCI layout: refusing to follow "
+					     "it (the layout's files must be real files inside it)",
+					     name);
+		if (e == ENXIO || e == ENOTDIR)
+			return bwk_error_set(err, BWK_E_INPUT, e,
+					     "%s: not a regular file in the OCI layout (a socket, "
+					     "or a parent that is not a directory)",
+					     name);
+		return bwk_error_set(err, e == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, e,
+				     "%s: cannot open", name);
+	}
+	cleanup_close int cfd = fd;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", name);
+	if (!S_ISREG(st.st_mode))
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "%s: not a regular file in the OCI layout (%s): refusing to "
+				     "read it",
+				     name,
+				     S_ISFIFO(st.st_mode)   ? "a FIFO"
+				     : S_ISDIR(st.st_mode)  ? "a directory"
+				     : S_ISSOCK(st.st_mode) ? "a socket"
+							    : "a device");
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: fcntl", name);
+	*size = (uint64_t)st.st_size;
+	return steal_fd(&cfd);
+}
+
 int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error **err)
 {
 	if (s->tarfd >= 0) {
@@ -364,21 +454,11 @@ int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error
 		*w = (blob_window){.fd = s->tarfd, .off = m->off, .len = m->size};
 		return 0;
 	}
-	char norm[BWK_MAX_PATH + 1];
-	if (strlen(name) > BWK_MAX_PATH || bwk_path_normalise(name, norm) != BWK_PATH_OK)
-		return bwk_error_set(err, BWK_E_UNSAFE, 0, "%s: not a path inside the layout",
-				     name);
-	/* Blobs are looked up beneath the layout directory only, never through a symlink. */
-	int fd = openat(s->dirfd, norm, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	uint64_t size;
+	int fd = open_in_layout(s->dirfd, name, &size, err);
 	if (fd < 0)
-		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
-				     "%s: cannot open blob", name);
-	struct stat st;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file", name);
-	}
-	*w = (blob_window){.fd = fd, .off = 0, .len = (uint64_t)st.st_size};
+		return -1;
+	*w = (blob_window){.fd = fd, .off = 0, .len = size};
 	return 0;
 }
 
@@ -386,14 +466,16 @@ bool blob_src_exists(const blob_src *s, const char *name)
 {
 	if (s->tarfd >= 0)
 		return tar_index_find(&s->idx, name) != NULL;
+	/* Present in any form: a FIFO or a symlink in its place is refused with a clear error
+	 * when it is opened, not taken for "not an image". */
 	struct stat st;
-	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode);
+	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 int blob_src_read_all(const blob_src *s, const char *name, size_t max, char **data, size_t *len,
 		      bwk_error **err)
 {
-	blob_window w;
+	blob_window w = {.fd = -1};
 	if (blob_src_open(s, name, &w, err) < 0)
 		return -1;
 	int ret = -1;

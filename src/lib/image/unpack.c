@@ -131,7 +131,8 @@ static char *default_cache(void)
 
 /* Extract one layer into layers/sha256/<hex> unless it is there already. */
 static int cache_one(bwk_image *img, size_t i, int ldfd, const char *ldir,
-		     const bwk_unpack_opts *opts, layer_stream *ls_in, bwk_error **err)
+		     const bwk_unpack_opts *opts, layer_budget *budget, layer_stream *ls_in,
+		     bwk_error **err)
 {
 	const char *hex = img->layers[i].diff_id + 7;
 	cleanup_free char *lockname = xasprintf("%s.lock", hex);
@@ -169,8 +170,10 @@ static int cache_one(bwk_image *img, size_t i, int ldfd, const char *ldir,
 	if (ret == 0 && !ls) {
 		ret = layer_stream_open(img, i, NULL, NULL, &ls, err);
 	}
-	if (ret == 0)
+	if (ret == 0) {
+		layer_stream_set_budget(ls, budget);
 		ret = fs_writer_apply_layer(&w, img, i, ls, err);
+	}
 	if (!ls_in)
 		layer_stream_close(ls);
 	if (w.whiteouts) {
@@ -200,12 +203,13 @@ typedef struct cache_cb_ctx {
 	int ldfd;
 	const char *ldir;
 	const bwk_unpack_opts *opts;
+	layer_budget *budget;
 } cache_cb_ctx;
 
 static int cache_cb(void *ctx, size_t index, layer_stream *ls, bwk_error **err)
 {
 	cache_cb_ctx *c = ctx;
-	return cache_one(c->img, index, c->ldfd, c->ldir, c->opts, ls, err);
+	return cache_one(c->img, index, c->ldfd, c->ldir, c->opts, c->budget, ls, err);
 }
 
 int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpack_opts *opts,
@@ -226,12 +230,15 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 	if (ldfd < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", ldir);
 	int r = 0;
+	/* one size budget for every layer this call extracts, as for unpack: the cache is on
+	 * the host's disk (root: /var/lib) */
+	layer_budget budget = {0};
 	if (img->engine) {
-		cache_cb_ctx c = {img, ldfd, ldir, opts};
+		cache_cb_ctx c = {img, ldfd, ldir, opts, &budget};
 		r = engine_stream_layers(img, false, cache_cb, &c, err);
 	} else {
 		for (size_t i = 0; i < img->nlayers && r == 0; i++)
-			r = cache_one(img, i, ldfd, ldir, opts, NULL, err);
+			r = cache_one(img, i, ldfd, ldir, opts, &budget, NULL, err);
 	}
 	if (r < 0)
 		return -1;

@@ -83,8 +83,6 @@ void fs_writer_free(fs_writer *w)
 {
 	drop_parent(w);
 	vis_table_free(&w->created);
-	free(w->buf);
-	w->buf = NULL;
 	if (w->whiteouts)
 		fclose(w->whiteouts);
 	w->whiteouts = NULL;
@@ -285,26 +283,37 @@ static int apply_opaque(fs_writer *w, const char *path, bwk_error **err)
 	return 0;
 }
 
-static int copy_data(fs_writer *w, int fd, layer_stream *ls, const layer_entry *le, bwk_error **err)
+/* Write the file's data blocks at their offsets and leave holes as holes: a sparse member is
+ * recreated sparse (lseek over a hole, ftruncate for a trailing one) instead of being written
+ * out as zeros, so what lands on the disk is what the layer stored, not its logical size. */
+static int copy_data(int fd, layer_stream *ls, const layer_entry *le, bwk_error **err)
 {
-	if (!w->buf)
-		w->buf = xmalloc(BWK_STREAM_BUF);
+	uint64_t end = 0;
 	for (;;) {
-		ssize_t n = layer_stream_read(ls, w->buf, BWK_STREAM_BUF, err);
-		if (n < 0)
+		const void *b = NULL;
+		size_t n = 0;
+		uint64_t off = 0;
+		int r = layer_stream_read_block(ls, &b, &n, &off, err);
+		if (r < 0)
 			return -1;
-		if (n == 0)
-			return 0;
-		for (ssize_t off = 0; off < n;) {
-			ssize_t r = write(fd, w->buf + off, (size_t)(n - off));
-			if (r < 0 && errno == EINTR)
+		if (r == 0)
+			break;
+		if (off != end && lseek(fd, (off_t)off, SEEK_SET) < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "'%s': seek failed", le->path);
+		for (size_t done = 0; done < n;) {
+			ssize_t w = write(fd, (const char *)b + done, n - done);
+			if (w < 0 && errno == EINTR)
 				continue;
-			if (r <= 0)
+			if (w <= 0)
 				return bwk_error_set(err, BWK_E_IO, errno, "'%s': write failed",
 						     le->path);
-			off += r;
+			done += (size_t)w;
 		}
+		end = off + n;
 	}
+	if (end < le->e.size && ftruncate(fd, (off_t)le->e.size) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "'%s': cannot set the size", le->path);
+	return 0;
 }
 
 /* Takes ownership of fd (created with O_EXCL|O_NOFOLLOW). */
@@ -312,7 +321,7 @@ static int write_file(fs_writer *w, int ofd, layer_stream *ls, const layer_entry
 		      bwk_error **err)
 {
 	cleanup_close int fd = ofd;
-	if (le->e.size && copy_data(w, fd, ls, le, err) < 0)
+	if (le->e.size && copy_data(fd, ls, le, err) < 0)
 		return -1;
 	if (w->is_root && fchown(fd, le->e.uid, le->e.gid) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "'%s': chown", le->path);

@@ -56,6 +56,8 @@ void report_coverage_free(report_coverage *c)
 
 /* Bounded, with control characters escaped: values can come from an image or an engine. */
 static char *clean_vfmt(size_t max, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static char *clean_vfmt(size_t max, const char *fmt, va_list ap)
 {
 	cleanup_free char *raw = NULL;
 	if (vasprintf(&raw, fmt, ap) < 0)

@@ -144,23 +144,11 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("%s", msg);
 		_exit(EXIT_RUNTIME);
 	}
-	if (s->tty && ctx->tty_slave >= 0) {
-		if (setsid() < 0 || ioctl(ctx->tty_slave, TIOCSCTTY, 0) < 0 ||
-		    dup2(ctx->tty_slave, 0) < 0 || dup2(ctx->tty_slave, 1) < 0 ||
-		    dup2(ctx->tty_slave, 2) < 0) {
-			sbx_child_error("attaching the terminal: %s", strerror(errno));
-			_exit(EXIT_RUNTIME);
-		}
-	} else {
-		/* no controlling terminal: TIOCSTI into the caller's tty is impossible */
-		(void)setsid();
-	}
-	if (!s->interactive && !s->tty) {
-		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, 0);
-			close(null);
-		}
+	/* 0-2 are already the container's own (stdio.c): with -t its pty becomes the
+	 * controlling terminal of a new session; without, there is no controlling terminal */
+	if (setsid() < 0 || (s->tty && ioctl(0, TIOCSCTTY, 0) < 0)) {
+		sbx_child_error("attaching the terminal: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
 	}
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
@@ -245,9 +233,8 @@ static int status_code(int st)
 static int init_loop(const sbx_ctx *ctx, pid_t child)
 {
 	/* our own privileges go before anything else runs: the container cannot reach this
-	 * process through /proc (not dumpable) and it keeps no capability */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	(void)syscall(SYS_close_range, 3, ~0u, 0);
+	 * process through /proc (not dumpable since before the fork) and it keeps no
+	 * capability */
 	(void)sbx_caps_drop_bounding(0);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	(void)sbx_caps_apply(0, false);
@@ -321,6 +308,12 @@ int sbx_container_main(sbx_ctx *ctx)
 	}
 	if (ctx->spec->no_init)
 		exec_workload(ctx);
+	/* pid 1 keeps nothing of the host side's (layer and volume directories, cgroup files)
+	 * and cannot be reached through /proc, from before the command exists: a command
+	 * given CAP_SYS_PTRACE could otherwise take a descriptor with pidfd_getfd while the
+	 * init had not yet closed it */
+	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	(void)syscall(SYS_close_range, 3, ~0u, 0);
 	sigset_t all;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, NULL);

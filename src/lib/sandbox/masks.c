@@ -37,12 +37,16 @@ static bool path_ok(const char *p)
 	return true;
 }
 
-/* Mode and owner of directory `rel` in the highest lower layer below `layer` that has it. */
+/* Mode and owner of directory `rel` in the highest lower layer below `layer` that has it.
+ * Looked up without following any symlink, the parents included: a layer's "a -> /root" does
+ * not make "a/b" a directory in the merged view, and must not copy a host directory's owner
+ * and mode into the mask. */
 static void lower_dir_attrs(const int *layers, size_t layer, const char *rel, struct stat *out)
 {
 	for (size_t j = layer; j-- > 0;) {
 		struct stat st;
-		if (fstatat(layers[j], rel, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode)) {
+		cleanup_close int d = sbx_open_beneath(layers[j], rel, O_PATH | O_DIRECTORY);
+		if (d >= 0 && fstat(d, &st) == 0 && S_ISDIR(st.st_mode)) {
 			*out = st;
 			return;
 		}

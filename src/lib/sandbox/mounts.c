@@ -3,13 +3,17 @@
  * /proc with masked and read-only paths, read-only /sys, a minimal /dev, size-limited tmpfs
  * on /tmp and /run, bind mounts and secrets; then pivot_root with the old root detached.
  *
- * Every path inside the image is resolved with openat2(RESOLVE_IN_ROOT) and mounted on the
- * resulting /proc/self/fd/N, so an image symlink (/tmp -> /etc on the host) cannot redirect
- * a mount outside the root (CVE-2021-30465 class). */
+ * The image is hostile input. Every path inside it is resolved inside its root (rootpath.c:
+ * openat2 RESOLVE_IN_ROOT, or a checked fallback) and everything after that is fd-relative:
+ * mount points are opened without following their last component (an image whose /dev,
+ * /proc, /tmp or volume destination is a symlink is refused: mounting on it would mount
+ * wherever it points, CVE-2021-30465 class), new filesystems come from fsopen/fsmount so
+ * that /dev is populated and /proc, /sys masked through the fd of the mount we made, and
+ * binds are open_tree clones attached with move_mount. No name built from the image is ever
+ * handed to a path system call. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,15 +46,63 @@ static int fail(const char *what, const char *path)
 	return -1;
 }
 
-static int openat2_in(int rootfd, const char *path, int flags, mode_t mode)
+static const char *fdpath(char *buf, size_t len, int fd)
 {
-	struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
-			       .mode = mode,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+	return buf;
 }
 
-/* mkdir -p PATH inside the root; returns an O_PATH fd to it. */
+static int attach(int mnt, int target)
+{
+	return move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+static int set_attr_fd(int fd, uint64_t set, bool recursive)
+{
+	struct mount_attr a = {.attr_set = set};
+	return mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
+}
+
+/* A new filesystem as a detached mount (fsopen/fsmount): the returned fd is the mount itself,
+ * so everything done inside it afterwards is relative to it, never to a name. `opts` is
+ * "key=value,flag,…". */
+static int new_fs(const char *type, const char *opts, uint64_t attrs)
+{
+	cleanup_close int fs = fsopen(type, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	char buf[256], *save = NULL;
+	if (snprintf(buf, sizeof buf, "%s", opts ? opts : "") >= (int)sizeof buf) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (char *o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(o, '=');
+		if (eq)
+			*eq = 0;
+		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o,
+			     eq ? eq + 1 : NULL, 0) < 0)
+			return -1;
+	}
+	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+}
+
+/* A clone of the mount at `src` (an fd in our mount namespace) attached over `dst`. */
+static int bind_fd(int src, int dst, bool recursive, uint64_t attrs)
+{
+	unsigned rec = recursive ? AT_RECURSIVE : 0;
+	cleanup_close int m =
+	    open_tree(src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+	if (m < 0 || (attrs && set_attr_fd(m, attrs, recursive) < 0))
+		return -1;
+	return attach(m, dst);
+}
+
+/* mkdir -p PATH inside the root: each prefix resolved in the root (a symlink in the image
+ * stays in the image), missing directories created relative to the fd that resolution gave.
+ * Returns an O_PATH fd. */
 static int mkdir_in_root(int rootfd, const char *path)
 {
 	char buf[PATH_MAX];
@@ -58,7 +110,7 @@ static int mkdir_in_root(int rootfd, const char *path)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	int fd = openat2_in(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+	int fd = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
 	for (char *p = buf + 1;; p++) {
@@ -66,12 +118,12 @@ static int mkdir_in_root(int rootfd, const char *path)
 			continue;
 		char c = *p;
 		*p = 0;
-		cleanup_close int d = openat2_in(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+		cleanup_close int d = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
 		if (d < 0 && errno == ENOENT) {
 			char *slash = strrchr(buf, '/');
 			*slash = 0;
 			cleanup_close int parent =
-			    openat2_in(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY, 0);
+			    sbx_open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
 			*slash = '/';
 			if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
 				return -1;
@@ -82,17 +134,107 @@ static int mkdir_in_root(int rootfd, const char *path)
 		if (!c)
 			break;
 	}
-	return openat2_in(rootfd, buf, O_PATH | O_DIRECTORY, 0);
+	return sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
 }
 
-/* An empty regular file as a mount point for a file bind mount. */
+/* The mount point PATH inside the root: its parent resolved in the root (and created), its
+ * last component a real directory (`dir`) or a non-directory, created when missing and never
+ * followed. Mounting on a symlink of the image would mount wherever it points (runc's
+ * CVE-2021-30465 class; a /proc link also switched the masks off): an image whose /proc,
+ * /dev, /tmp … or volume destination is a link is refused, as runc and crun refuse it.
+ * `role` names the mount in the message. Returns an O_PATH fd, or -1 after saying why. */
+static int mountpoint(int rootfd, const char *path, bool dir, const char *role)
+{
+	char parent[PATH_MAX], name[NAME_MAX + 1];
+	size_t l = strlen(path);
+	while (l > 1 && path[l - 1] == '/')
+		l--;
+	if (l >= sizeof parent || path[0] != '/') {
+		sbx_child_error("%s %s: not an absolute path of at most %d bytes", role, path,
+				PATH_MAX - 1);
+		return -1;
+	}
+	memcpy(parent, path, l);
+	parent[l] = 0;
+	char *slash = strrchr(parent, '/');
+	if (strlen(slash + 1) >= sizeof name || !slash[1] || !strcmp(slash + 1, ".") ||
+	    !strcmp(slash + 1, "..")) {
+		sbx_child_error("%s %s: not a mount point bulwark accepts (the root itself, \".\" "
+				"or \"..\" as last component)",
+				role, path);
+		return -1;
+	}
+	snprintf(name, sizeof name, "%s", slash + 1);
+	*slash = 0;
+	cleanup_close int pfd = mkdir_in_root(rootfd, parent[0] ? parent : "/");
+	if (pfd < 0)
+		return fail("creating the parent directories of", path);
+	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		int f = dir ? mkdirat(pfd, name, 0755)
+			    : openat(pfd, name,
+				     O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (f < 0 && errno != EEXIST)
+			return fail("creating mount point", path);
+		if (!dir && f >= 0)
+			close(f);
+		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	}
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return fail("opening mount point", path);
+	}
+	if (S_ISLNK(st.st_mode)) {
+		char to[PATH_MAX];
+		ssize_t n = readlinkat(fd, "", to, sizeof to - 1);
+		to[n < 0 ? 0 : n] = 0;
+		close(fd);
+		sbx_child_error("%s %s is a symbolic link in the image (to %s): bulwark mounts on "
+				"it and never follows a link there; make it a %s in the image",
+				role, path, to, dir ? "directory" : "file");
+		errno = ELOOP;
+		return -1;
+	}
+	if (dir != S_ISDIR(st.st_mode)) {
+		close(fd);
+		sbx_child_error("%s %s is %s in the image: a %s is needed there", role, path,
+				dir ? "not a directory" : "a directory",
+				dir ? "directory" : "file");
+		errno = dir ? ENOTDIR : EISDIR;
+		return -1;
+	}
+	return fd;
+}
+
+/* A new filesystem on directory PATH of the root; returns the mount (see new_fs). */
+static int mount_fs(int rootfd, const char *path, const char *type, const char *opts,
+		    uint64_t attrs)
+{
+	cleanup_close int t = mountpoint(rootfd, path, true, "mount point");
+	if (t < 0)
+		return -1;
+	cleanup_close int m = new_fs(type, opts, attrs);
+	if (m < 0 || attach(m, t) < 0)
+		return fail("mounting", path);
+	return steal_fd(&m);
+}
+
+/* An empty regular file as the mount point of a file bind (resolv.conf); a link in the image
+ * is followed inside the root, as Docker does for its own files. */
 static int mkfile_in_root(int rootfd, const char *path)
 {
-	int fd = openat2_in(rootfd, path, O_PATH, 0);
+	int fd = sbx_open_in_root(rootfd, path, O_PATH);
 	if (fd >= 0 || errno != ENOENT)
 		return fd;
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof dir, "%s", path);
+	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	char *slash = strrchr(dir, '/');
 	if (!slash)
 		return -1;
@@ -100,156 +242,179 @@ static int mkfile_in_root(int rootfd, const char *path)
 	cleanup_close int parent = mkdir_in_root(rootfd, dir[0] ? dir : "/");
 	if (parent < 0)
 		return -1;
-	char pp[64];
-	snprintf(pp, sizeof pp, "/proc/self/fd/%d", parent);
-	cleanup_close int dfd = open(pp, O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -1;
-	int f = openat(dfd, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int f =
+	    openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (f < 0 && errno != EEXIST)
 		return -1;
 	if (f >= 0)
 		close(f);
-	return openat2_in(rootfd, path, O_PATH, 0);
+	return sbx_open_in_root(rootfd, path, O_PATH);
 }
 
-static const char *fdpath(char *buf, size_t len, int fd)
-{
-	snprintf(buf, len, "/proc/self/fd/%d", fd);
-	return buf;
-}
-
-static int set_attr(const char *path, uint64_t set, bool recursive)
-{
-	struct mount_attr a = {.attr_set = set};
-	return mount_setattr(AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &a, sizeof a);
-}
-
-/* Attributes of the mount now sitting on `path` inside the root: the O_PATH fd used to mount
- * still names the covered inode, so resolve the path again. */
-static int attr_in_root(int rootfd, const char *path, uint64_t set)
-{
-	cleanup_close int fd = openat2_in(rootfd, path, O_PATH, 0);
-	if (fd < 0)
-		return -1;
-	struct mount_attr a = {.attr_set = set};
-	return mount_setattr(fd, "", AT_EMPTY_PATH, &a, sizeof a);
-}
-
-static int mount_in(int rootfd, const char *dst, const char *src, const char *type,
-		    unsigned long flags, const char *data)
-{
-	cleanup_close int t = mkdir_in_root(rootfd, dst);
-	if (t < 0)
-		return fail("creating mount point", dst);
-	char p[64];
-	if (mount(src, fdpath(p, sizeof p, t), type, flags, data) < 0)
-		return fail("mounting", dst);
-	return 0;
-}
-
-/* Docker's masked paths plus kernel address and page-state leaks. */
-static const char *const masked[] = {
-    "/proc/acpi",
-    "/proc/asound",
-    "/proc/interrupts",
-    "/proc/kcore",
-    "/proc/keys",
-    "/proc/latency_stats",
-    "/proc/sched_debug",
-    "/proc/scsi",
-    "/proc/timer_list",
-    "/proc/timer_stats",
-    "/proc/kallsyms",
-    "/proc/kpagecount",
-    "/proc/kpageflags",
-    "/proc/kpagecgroup",
-    "/proc/vmallocinfo",
-    "/proc/config.gz",
-    "/proc/kmsg",
-    "/sys/firmware",
-    "/sys/devices/virtual/powercap",
-    "/sys/kernel/debug",
-    "/sys/kernel/security",
-    "/sys/kernel/tracing",
-    "/sys/fs/bpf",
+/* Docker's masked paths plus kernel address and page-state leaks, relative to the proc and
+ * sysfs we mount (never to a name in the image: a /proc link there once switched them off). */
+static const char *const proc_masked[] = {
+    "acpi",	   "asound",	  "interrupts",	 "kcore",	"keys",	    "latency_stats",
+    "sched_debug", "scsi",	  "timer_list",	 "timer_stats", "kallsyms", "kpagecount",
+    "kpageflags",  "kpagecgroup", "vmallocinfo", "config.gz",	"kmsg",
 };
-static const char *const readonly[] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys",
-				       "/proc/sysrq-trigger"};
+static const char *const sys_masked[] = {
+    "firmware",	       "devices/virtual/powercap", "kernel/debug",
+    "kernel/security", "kernel/tracing",	   "fs/bpf",
+};
+static const char *const proc_readonly[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
 
-static int mask_path(const char *root, const char *rel)
+/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages): an empty
+ * read-only tmpfs over a directory, the host's /dev/null (`devnull`, checked) over a file. */
+static int mask_in(int fs, const char *fsname, const char *rel, int devnull)
 {
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s%s", root, rel);
+	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
+	if (t < 0 && errno == ENOENT)
+		return 0; /* absent from the proc/sysfs we mounted: this kernel has none */
 	struct stat st;
-	if (lstat(path, &st) < 0)
-		return 0; /* absent on this kernel */
-	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=0,mode=0") < 0)
-			return fail("masking", rel);
-	} else if (mount("/dev/null", path, NULL, MS_BIND, NULL) < 0) {
-		return fail("masking", rel);
-	}
-	return 0;
-}
-
-static int readonly_path(const char *root, const char *rel, bool recursive)
-{
-	char path[PATH_MAX];
-	snprintf(path, sizeof path, "%s%s", root, rel);
-	if (access(path, F_OK) < 0)
-		return 0;
-	if (mount(path, path, NULL, MS_BIND | (recursive ? MS_REC : 0), NULL) < 0 ||
-	    set_attr(path, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, recursive) < 0)
-		return fail("making read-only", rel);
-	return 0;
-}
-
-static int setup_dev(int rootfd, const char *root)
-{
-	if (mount_in(rootfd, "/dev", "tmpfs", "tmpfs", MS_NOSUID | MS_NOEXEC,
-		     "mode=0755,size=512k") < 0)
+	if (t < 0 || fstat(t, &st) < 0) {
+		sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
 		return -1;
-	static const char *const nodes[] = {"null", "zero", "full", "random", "urandom", "tty"};
-	static const unsigned minors[] = {3, 5, 7, 8, 9, 0};
-	char src[64], dst[PATH_MAX];
-	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
-		snprintf(src, sizeof src, "/dev/%s", nodes[i]);
-		/* only the real character devices: a host whose /dev/null was replaced by a
-		 * regular file must not hand that file to the container */
-		struct stat st;
-		if (stat(src, &st) < 0 || !S_ISCHR(st.st_mode) ||
-		    major(st.st_rdev) != (i == 5 ? 5u : 1u) || minor(st.st_rdev) != minors[i]) {
-			errno = EINVAL;
-			return fail("host device is not the expected character device:", src);
-		}
-		snprintf(dst, sizeof dst, "%s/dev/%s", root, nodes[i]);
-		int f = open(dst, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (f < 0)
-			return fail("creating", dst);
-		close(f);
-		if (mount(src, dst, NULL, MS_BIND, NULL) < 0)
-			return fail("binding", src);
 	}
-	snprintf(dst, sizeof dst, "%s/dev/pts", root);
-	if (mkdir(dst, 0755) < 0 ||
-	    mount("devpts", dst, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666") < 0)
-		return fail("mounting", "/dev/pts");
-	snprintf(dst, sizeof dst, "%s/dev/shm", root);
-	if (mkdir(dst, 01777) < 0)
-		return fail("creating", dst);
+	const uint64_t ro =
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	if (S_ISDIR(st.st_mode)) {
+		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+		if (m >= 0 && attach(m, t) == 0)
+			return 0;
+	} else if (bind_fd(devnull, t, false, ro & ~(uint64_t)MOUNT_ATTR_NODEV) == 0) {
+		/* a device node on a nodev mount reads as EACCES; Docker's masks read empty */
+		return 0;
+	}
+	sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
+	return -1;
+}
+
+static int readonly_in(int fs, const char *fsname, const char *rel)
+{
+	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
+	if (t < 0 && errno == ENOENT)
+		return 0;
+	if (t < 0 ||
+	    bind_fd(t, t, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0) {
+		sbx_child_error("making %s/%s read-only: %s", fsname, rel, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* A host device node the container gets: opened once, and only the real character device:
+ * a host whose /dev/null was replaced by a regular file must not hand that file over. */
+static int host_device(const char *path, unsigned maj, unsigned min)
+{
+	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj &&
+	    minor(st.st_rdev) == min)
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	sbx_child_error("host device %s is not the expected character device %u:%u", path, maj,
+			min);
+	return -1;
+}
+
+static int mount_proc(int rootfd, int devnull)
+{
+	cleanup_close int proc = mount_fs(rootfd, "/proc", "proc", NULL,
+					  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (proc < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof proc_masked / sizeof *proc_masked; i++)
+		if (mask_in(proc, "/proc", proc_masked[i], devnull) < 0)
+			return -1;
+	for (size_t i = 0; i < sizeof proc_readonly / sizeof *proc_readonly; i++)
+		if (readonly_in(proc, "/proc", proc_readonly[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
+{
+	const uint64_t ro =
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	cleanup_close int sys = -1;
+	if (ctx->spec->net == BWK_NET_HOST) {
+		/* sysfs of a network namespace we do not own cannot be mounted: the host's,
+		 * cloned once by name (the host's /sys, not the image's) and made read-only */
+		cleanup_close int t = mountpoint(rootfd, "/sys", true, "mount point");
+		if (t < 0)
+			return -1;
+		sys =
+		    open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (sys < 0 || set_attr_fd(sys, ro, true) < 0 || attach(sys, t) < 0)
+			return fail("binding the host's sysfs on", "/sys");
+	} else {
+		sys = mount_fs(rootfd, "/sys", "sysfs", NULL, ro);
+		if (sys < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof sys_masked / sizeof *sys_masked; i++)
+		if (mask_in(sys, "/sys", sys_masked[i], devnull) < 0)
+			return -1;
+	return 0;
+}
+
+/* A tmpfs /dev with the usual nodes bound from the host, devpts and /dev/shm; everything is
+ * created relative to the new tmpfs itself, whatever /dev is in the image. Returns it. */
+static int setup_dev(const sbx_ctx *ctx, int rootfd)
+{
+	cleanup_close int dev = mount_fs(rootfd, "/dev", "tmpfs", "mode=0755,size=512k",
+					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (dev < 0)
+		return -1;
+	static const struct {
+		const char *host, *name;
+		unsigned major, minor;
+	} nodes[] = {{"/dev/null", "null", 1, 3},	{"/dev/zero", "zero", 1, 5},
+		     {"/dev/full", "full", 1, 7},	{"/dev/random", "random", 1, 8},
+		     {"/dev/urandom", "urandom", 1, 9}, {"/dev/tty", "tty", 5, 0}};
+	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
+		cleanup_close int src = host_device(nodes[i].host, nodes[i].major, nodes[i].minor);
+		if (src < 0)
+			return -1;
+		int f = openat(dev, nodes[i].name,
+			       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+		if (f < 0)
+			return fail("creating", nodes[i].host);
+		close(f);
+		cleanup_close int t = openat(dev, nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (t < 0 || bind_fd(src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
+			return fail("binding", nodes[i].host);
+	}
+	char opts[128];
+	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
+	static const struct {
+		const char *name, *type, *opts;
+		uint64_t attrs;
+	} fs[] = {
+	    {"pts", "devpts", "newinstance,ptmxmode=0666", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC},
+	    {"shm", "tmpfs", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC},
+	};
+	for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) {
+		if (mkdirat(dev, fs[i].name, 0755) < 0)
+			return fail("creating /dev/", fs[i].name);
+		cleanup_close int t =
+		    openat(dev, fs[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int m =
+		    t < 0 ? -1 : new_fs(fs[i].type, fs[i].opts ? fs[i].opts : opts, fs[i].attrs);
+		if (m < 0 || attach(m, t) < 0)
+			return fail("mounting /dev/", fs[i].name);
+	}
 	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
 					       {"/proc/self/fd", "fd"},
 					       {"/proc/self/fd/0", "stdin"},
 					       {"/proc/self/fd/1", "stdout"},
 					       {"/proc/self/fd/2", "stderr"}};
-	for (size_t i = 0; i < sizeof links / sizeof *links; i++) {
-		snprintf(dst, sizeof dst, "%s/dev/%s", root, links[i][1]);
-		if (symlink(links[i][0], dst) < 0)
-			return fail("creating", dst);
-	}
-	return 0;
+	for (size_t i = 0; i < sizeof links / sizeof *links; i++)
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+			return fail("creating /dev/", links[i][1]);
+	return steal_fd(&dev);
 }
 
 static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
@@ -257,31 +422,22 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 	const bwk_container_spec *s = ctx->spec;
 	for (size_t i = 0; i < s->nbinds; i++) {
 		struct stat st;
-		char sp[64], tp[64];
 		if (fstat(ctx->bind_fds[i], &st) < 0)
 			return fail("stat", s->binds[i].src);
-		cleanup_close int t = S_ISDIR(st.st_mode) ? mkdir_in_root(rootfd, s->binds[i].dst)
-							  : mkfile_in_root(rootfd, s->binds[i].dst);
+		cleanup_close int t =
+		    mountpoint(rootfd, s->binds[i].dst, S_ISDIR(st.st_mode), "volume destination");
 		if (t < 0)
-			return fail("creating mount point", s->binds[i].dst);
-		fdpath(tp, sizeof tp, t);
+			return -1;
 		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 		if (!s->binds[i].rw)
 			attrs |= MOUNT_ATTR_RDONLY;
-		struct mount_attr a = {.attr_set = attrs};
 		if (ctx->detached) {
 			int m = ctx->mnt_fds[ctx->nlowers + i];
-			if (mount_setattr(m, "", AT_EMPTY_PATH, &a, sizeof a) < 0 ||
-			    move_mount(m, "", t, "",
-				       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			if (set_attr_fd(m, attrs, false) < 0 || attach(m, t) < 0)
 				return fail("attaching volume", s->binds[i].dst);
-			continue;
-		}
-		if (mount(fdpath(sp, sizeof sp, own[ctx->nlowers + i]), tp, NULL, MS_BIND, NULL) <
-		    0)
+		} else if (bind_fd(own[ctx->nlowers + i], t, false, attrs) < 0) {
 			return fail("bind mounting", ctx->bind_paths[i]);
-		if (attr_in_root(rootfd, s->binds[i].dst, attrs) < 0)
-			return fail("restricting bind mount", s->binds[i].dst);
+		}
 	}
 	return 0;
 }
@@ -291,23 +447,19 @@ static int setup_secrets(const sbx_ctx *ctx, int rootfd)
 	const bwk_container_spec *s = ctx->spec;
 	if (!s->nsecrets)
 		return 0;
-	if (mount_in(rootfd, "/run/secrets", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		     "mode=0755,size=4m") < 0)
-		return -1;
-	cleanup_close int d = openat2_in(rootfd, "/run/secrets", O_PATH | O_DIRECTORY, 0);
-	char dp[64];
-	cleanup_close int dir =
-	    d < 0 ? -1 : open(fdpath(dp, sizeof dp, d), O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int dir = mount_fs(rootfd, "/run/secrets", "tmpfs", "mode=0755,size=4m",
+					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
 	if (dir < 0)
-		return fail("opening", "/run/secrets");
+		return -1;
 	for (size_t i = 0; i < s->nsecrets; i++) {
 		cleanup_close int f =
-		    openat(dir, s->secrets[i].name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+		    openat(dir, s->secrets[i].name,
+			   O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0444);
 		if (f < 0 || write(f, ctx->secret_data[i], ctx->secret_len[i]) !=
 				 (ssize_t)ctx->secret_len[i])
 			return fail("writing secret", s->secrets[i].name);
 	}
-	if (set_attr(dp, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0)
+	if (set_attr_fd(dir, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, false) < 0)
 		return fail("making read-only", "/run/secrets");
 	return 0;
 }
@@ -369,24 +521,54 @@ static int mount_rootfs(const sbx_ctx *ctx, const int *own, const char *root, bo
 	return fail("mounting the overlay root at", root);
 }
 
+/* The child's own fd for a source the host side opened and checked: by the same canonical
+ * name, without following any link, and only if it is still the very object the host side
+ * checked (a volume path renamed to a link to /proc in between is refused, not mounted). */
+static int reopen_checked(const char *path, int checked, bool dir)
+{
+	cleanup_close int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd =
+	    slash < 0 ? -1 : sbx_open_beneath(slash, path + 1, O_PATH | (dir ? O_DIRECTORY : 0));
+	struct stat a, b;
+	if (fd < 0 || fstat(fd, &a) < 0 || fstat(checked, &b) < 0) {
+		int saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return fail("opening", path);
+	}
+	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		close(fd);
+		sbx_child_error("%s changed while the container was starting (replaced by "
+				"another file or a link): refusing it",
+				path);
+		return -1;
+	}
+	return fd;
+}
+
 int sbx_mounts_setup(const sbx_ctx *ctx)
 {
 	const bwk_container_spec *s = ctx->spec;
 	/* nothing we mount may propagate back to the host */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return fail("making mounts private", "/");
-	/* Without detached mounts from the host side, open the sources by path now, in our
-	 * namespace and before the staging tmpfs can hide them (they may live under /tmp). */
+	/* Without detached mounts from the host side, the sources are opened again here, in our
+	 * namespace (a mount of the parent's cannot be cloned from this one) and before the
+	 * staging tmpfs can hide them (they may live under /tmp). */
 	int own[160];
 	size_t nown = 0;
 	for (; !ctx->detached && nown < ctx->nlowers + s->nbinds; nown++) {
 		bool layer = nown < ctx->nlowers;
-		const char *p =
-		    layer ? ctx->lower_paths[nown] : ctx->bind_paths[nown - ctx->nlowers];
-		own[nown] = open(p, O_PATH | O_CLOEXEC | (layer ? O_DIRECTORY : 0));
+		size_t j = layer ? nown : nown - ctx->nlowers;
+		own[nown] = reopen_checked(layer ? ctx->lower_paths[j] : ctx->bind_paths[j],
+					   layer ? ctx->lower_fds[j] : ctx->bind_fds[j], layer);
 		if (own[nown] < 0)
-			return fail("opening", p);
+			return -1;
 	}
+	cleanup_close int devnull = host_device("/dev/null", 1, 3);
+	if (devnull < 0)
+		return -1;
 	char stage_opts[64];
 	snprintf(stage_opts, sizeof stage_opts, "mode=0700,size=%llu",
 		 (unsigned long long)ctx->tmpfs_size);
@@ -400,54 +582,39 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (rootfd < 0)
 		return fail("opening", root);
 
+	if (mount_proc(rootfd, devnull) < 0 || mount_sys(ctx, rootfd, devnull) < 0)
+		return -1;
+	cleanup_close int dev = setup_dev(ctx, rootfd);
+	if (dev < 0)
+		return -1;
 	char opts[128];
-	if (mount_in(rootfd, "/proc", "proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
-		return -1;
-	if (s->net == BWK_NET_HOST) {
-		/* sysfs of a network namespace we do not own cannot be mounted: bind the host's */
-		if (mount_in(rootfd, "/sys", "/sys", NULL, MS_BIND | MS_REC, NULL) < 0)
-			return -1;
-	} else if (mount_in(rootfd, "/sys", "sysfs", "sysfs",
-			    MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof masked / sizeof *masked; i++)
-		if (mask_path(root, masked[i]) < 0)
-			return -1;
-	for (size_t i = 0; i < sizeof readonly / sizeof *readonly; i++)
-		if (readonly_path(root, readonly[i], false) < 0)
-			return -1;
-	if (s->net == BWK_NET_HOST && readonly_path(root, "/sys", true) < 0)
-		return -1;
-	if (setup_dev(rootfd, root) < 0)
-		return -1;
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
-	if (mount_in(rootfd, "/dev/shm", "shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) <
-		0 ||
-	    mount_in(rootfd, "/tmp", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV, opts) < 0)
+	cleanup_close int tmp =
+	    mount_fs(rootfd, "/tmp", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (tmp < 0)
 		return -1;
 	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)ctx->tmpfs_size / 4);
-	if (mount_in(rootfd, "/run", "tmpfs", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, opts) < 0)
+	cleanup_close int run = mount_fs(rootfd, "/run", "tmpfs", opts,
+					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	if (run < 0)
 		return -1;
 	if (setup_binds(ctx, own, rootfd) < 0 || setup_secrets(ctx, rootfd) < 0)
 		return -1;
-	char dp[PATH_MAX];
-	snprintf(dp, sizeof dp, "%s/dev", root);
-	if (set_attr(dp, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
+	if (set_attr_fd(dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return fail("making read-only", "/dev");
 	if (s->net == BWK_NET_SLIRP) {
 		/* slirp4netns' DNS forwarder, bound read-only over the image's file (created in
 		 * the upper layer when missing); the image itself is never written */
 		static const char ns[] = "nameserver 10.0.2.3\n";
+		cleanup_close int stage = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		cleanup_close int f =
-		    open(STAGE "/resolv.conf", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+		    stage < 0 ? -1
+			      : openat(stage, "resolv.conf",
+				       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 		cleanup_close int t = mkfile_in_root(rootfd, "/etc/resolv.conf");
-		char tp[64];
 		if (f < 0 || write(f, ns, sizeof ns - 1) != (ssize_t)(sizeof ns - 1) || t < 0 ||
-		    mount(STAGE "/resolv.conf", fdpath(tp, sizeof tp, t), NULL, MS_BIND, NULL) <
-			0 ||
-		    attr_in_root(rootfd, "/etc/resolv.conf",
-				 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
+		    bind_fd(f, t, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) <
+			0)
 			sbx_child_error("warning: cannot provide /etc/resolv.conf (%s): name "
 					"resolution may fail",
 					strerror(errno));
@@ -459,13 +626,13 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	uint64_t rattr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 	if (!s->read_write)
 		rattr |= MOUNT_ATTR_RDONLY;
-	if (set_attr(root, rattr, false) < 0)
+	if (set_attr_fd(rootfd, rattr, false) < 0)
 		return fail("making the root read-only", root);
 	(void)overlay;
 
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
 	 * path to the host's filesystem. */
-	if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
+	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
 		return fail("pivot_root to", root);
 	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
 		return fail("detaching the old root", "/");

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <linux/magic.h>
 #include <linux/sched.h>
 #include <malloc.h>
 #include <poll.h>
@@ -18,6 +19,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -57,7 +59,7 @@ static const char *const sensitive[] = {
     "/run/podman/podman.sock",
 };
 
-bool bwk_sandbox_sensitive_path(const char *src)
+static bool sensitive_name(const char *src)
 {
 	size_t sl = strlen(src);
 	while (sl > 1 && src[sl - 1] == '/')
@@ -70,13 +72,98 @@ bool bwk_sandbox_sensitive_path(const char *src)
 		if (i >= 1 && i <= 5 && sl > l && !strncmp(src, sensitive[i], l) && src[l] == '/')
 			return true;
 	}
-	/* any socket of a container engine, wherever it lives */
-	struct stat st;
-	if (stat(src, &st) == 0 && S_ISSOCK(st.st_mode))
-		return bwk_str_endswith(src, "docker.sock") ||
-		       bwk_str_endswith(src, "containerd.sock") ||
-		       bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock");
 	return false;
+}
+
+/* any socket of a container engine, wherever it lives */
+static bool engine_socket(const char *src, mode_t mode)
+{
+	return S_ISSOCK(mode) &&
+	       (bwk_str_endswith(src, "docker.sock") || bwk_str_endswith(src, "containerd.sock") ||
+		bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock"));
+}
+
+bool bwk_sandbox_sensitive_path(const char *src)
+{
+	struct stat st;
+	return sensitive_name(src) || (stat(src, &st) == 0 && engine_socket(src, st.st_mode));
+}
+
+/* Kernel interfaces are sensitive whatever their path is called: procfs bound elsewhere,
+ * /proc/1/root/…, a cgroup or bpf filesystem mounted under /srv. */
+static const struct {
+	long magic;
+	const char *what;
+} pseudo_fs[] = {
+    {PROC_SUPER_MAGIC, "a sensitive host path (on the host's procfs)"},
+    {SYSFS_MAGIC, "a sensitive host path (on the host's sysfs)"},
+    {CGROUP_SUPER_MAGIC, "a sensitive host path (on a cgroup filesystem)"},
+    {CGROUP2_SUPER_MAGIC, "a sensitive host path (on the cgroup2 filesystem)"},
+    {DEBUGFS_MAGIC, "a sensitive host path (on debugfs)"},
+    {TRACEFS_MAGIC, "a sensitive host path (on tracefs)"},
+    {SECURITYFS_MAGIC, "a sensitive host path (on securityfs)"},
+    {BPF_FS_MAGIC, "a sensitive host path (on the bpf filesystem)"},
+    {EFIVARFS_MAGIC, "a sensitive host path (on efivarfs)"},
+    {NSFS_MAGIC, "a sensitive host path (a namespace file)"},
+    {BINFMTFS_MAGIC, "a sensitive host path (on binfmt_misc)"},
+    {DEVPTS_SUPER_MAGIC, "a sensitive host path (on a devpts)"},
+};
+
+/* Why the object open at `fd` (whose kernel name is `name`) must not become a volume, or
+ * NULL. Judged on the fd: what was checked is what gets mounted. */
+static const char *volume_risk(int fd, const char *name)
+{
+	if (sensitive_name(name))
+		return "a sensitive host path";
+	struct stat st;
+	struct statfs sf;
+	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
+		return "a sensitive host path (it cannot be examined)";
+	if (engine_socket(name, st.st_mode))
+		return "a sensitive host path (a container engine's socket)";
+	for (size_t i = 0; i < sizeof pseudo_fs / sizeof *pseudo_fs; i++)
+		if ((long)sf.f_type == pseudo_fs[i].magic)
+			return pseudo_fs[i].what;
+	return NULL;
+}
+
+/* Open a host path once: canonicalised (a symlink the caller gave is resolved once), then
+ * opened from "/" without following any symlink, and confirmed to be what the canonical name
+ * now names. Whatever is checked next is checked on the returned fd, and the fd is what gets
+ * mounted: renaming a link to /proc over the path in between makes this fail instead. */
+static int open_host_once(const char *given, int flags, char **canon, const char *what,
+			  bwk_error **err)
+{
+	char real[PATH_MAX], now[PATH_MAX];
+	/* the caller's own open object (run --scan hands over the directory it scanned): follow
+	 * the magic link to that very object; a name would be resolved again, and a directory
+	 * renamed over it in between would pass the name check below */
+	const char *digits = !strncmp(given, "/proc/self/fd/", 14) ? given + 14 : NULL;
+	if (digits && *digits && strspn(digits, "0123456789") == strlen(digits)) {
+		cleanup_close int fd = open(given, O_PATH | O_CLOEXEC | flags);
+		if (fd < 0 || sbx_fd_path(fd, now, sizeof now) < 0)
+			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "%s %s", what, given);
+		*canon = xstrdup(now);
+		return steal_fd(&fd);
+	}
+	if (!realpath(given, real))
+		return bwk_error_set(err, BWK_E_NOTFOUND, errno, "%s %s", what, given);
+	cleanup_close int slash = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int fd = slash < 0 ? -1 : sbx_open_beneath(slash, real + 1, O_PATH | flags);
+	if (fd < 0 && (errno == ELOOP || errno == ENOTDIR))
+		return bwk_error_set(err, BWK_E_UNSAFE, errno,
+				     "%s %s changed while it was being opened (a component became "
+				     "a symbolic link): refusing it",
+				     what, real);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_NOTFOUND, errno, "%s %s", what, real);
+	if (sbx_fd_path(fd, now, sizeof now) < 0 || strcmp(now, real))
+		return bwk_error_set(err, BWK_E_UNSAFE, 0,
+				     "%s %s changed while it was being opened (it was renamed): "
+				     "refusing it",
+				     what, real);
+	*canon = xstrdup(real);
+	return steal_fd(&fd);
 }
 
 typedef struct run_state {
@@ -112,6 +199,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_slave = -1;
 	ctx->tty_master = -1;
+	ctx->userns.lock_fd = -1;
 	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
 	ctx->seccomp_pid = -1;
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
@@ -172,26 +260,53 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->lower_fds = xcalloc(n, sizeof(int));
 	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
 	ctx->lower_masks = xcalloc(n + 1, sizeof(char *));
-	ctx->nlowers = n;
+	struct stat ids[MAX_LAYERS];
 	for (size_t i = 0; i < n; i++) {
-		int fd = open(lowers[i], O_PATH | O_DIRECTORY | O_CLOEXEC);
+		char *path = NULL;
+		int fd =
+		    open_host_once(lowers[i], O_DIRECTORY, &path, "root filesystem layer", err);
 		if (fd < 0)
-			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
+			return -1;
+		keep_fd(st, fd);
+		struct stat id;
+		if (fstat(fd, &id) < 0) {
+			free(path);
+			return bwk_error_set(err, BWK_E_IO, errno, "root filesystem layer %s",
 					     lowers[i]);
-		ctx->lower_fds[i] = keep_fd(st, fd);
-		ctx->lower_paths[i] = realpath(lowers[i], NULL);
-		if (!ctx->lower_paths[i])
-			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "root filesystem layer %s",
-					     lowers[i]);
+		}
+		/* A layer applied twice (two identical RUN steps give identical diff_ids) is one
+		 * directory twice, which overlayfs refuses. Applying it again on top supersedes
+		 * every effect of the lower copy (same files, same whiteouts), so only the topmost
+		 * occurrence is kept: a lower twin is dropped when the upper one comes. */
+		for (size_t j = 0; j < ctx->nlowers; j++) {
+			if (ids[j].st_dev != id.st_dev || ids[j].st_ino != id.st_ino)
+				continue;
+			free(ctx->lower_paths[j]);
+			free(ctx->lower_masks[j]);
+			size_t rest = ctx->nlowers - j - 1;
+			memmove(ctx->lower_fds + j, ctx->lower_fds + j + 1, rest * sizeof(int));
+			memmove(ctx->lower_paths + j, ctx->lower_paths + j + 1,
+				rest * sizeof(char *));
+			memmove(ctx->lower_masks + j, ctx->lower_masks + j + 1,
+				rest * sizeof(char *));
+			memmove(ids + j, ids + j + 1, rest * sizeof *ids);
+			ctx->nlowers--;
+			ctx->lower_paths[ctx->nlowers] = ctx->lower_masks[ctx->nlowers] = NULL;
+			break; /* at most one twin is kept at any time */
+		}
+		ids[ctx->nlowers] = id;
+		size_t k = ctx->nlowers++;
+		ctx->lower_fds[k] = fd;
+		ctx->lower_paths[k] = path;
 		/* a cache written without privileges lists whiteouts beside the layer */
 		if (s->lowers && !ctx->is_root) {
-			cleanup_free char *wl = xasprintf("%s.whiteouts", ctx->lower_paths[i]);
+			cleanup_free char *wl = xasprintf("%s.whiteouts", path);
 			size_t wlen = 0;
-			if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, &ctx->lower_masks[i],
+			if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, &ctx->lower_masks[k],
 					     &wlen, NULL) == 0 &&
 			    wlen == 0) {
-				free(ctx->lower_masks[i]);
-				ctx->lower_masks[i] = NULL;
+				free(ctx->lower_masks[k]);
+				ctx->lower_masks[k] = NULL;
 			}
 		}
 	}
@@ -207,28 +322,25 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return bwk_error_set(err, BWK_E_USAGE, 0,
 					     "volume %s:%s: both paths must be absolute",
 					     b->src ? b->src : "", b->dst ? b->dst : "");
-		char real[PATH_MAX];
-		if (!realpath(b->src, real))
-			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s",
-					     b->src);
-		if (bwk_sandbox_sensitive_path(real)) {
+		int fd = open_host_once(b->src, 0, &ctx->bind_paths[i], "volume source", err);
+		if (fd < 0)
+			return -1;
+		ctx->bind_fds[i] = keep_fd(st, fd);
+		const char *real = ctx->bind_paths[i];
+		const char *risk = volume_risk(fd, real);
+		if (risk) {
 			if (!s->allow_sensitive_mounts)
 				return bwk_error_set(
 				    err, BWK_E_UNSAFE, 0,
-				    "volume source %s is a sensitive host path: it would give the "
-				    "container control of the host (add --allow-sensitive-mount "
-				    "to force)",
-				    real);
+				    "volume source %s is %s: it would give the container control "
+				    "of "
+				    "the host (add --allow-sensitive-mount to force)",
+				    real, risk);
 			bwk_warn(s->quiet, "mounting sensitive host path %s into the container",
 				 real);
 		}
 		if (b->rw)
 			bwk_warn(s->quiet, "volume %s is writable by the container", real);
-		int fd = open(real, O_PATH | O_CLOEXEC);
-		if (fd < 0)
-			return bwk_error_set(err, BWK_E_NOTFOUND, errno, "volume source %s", real);
-		ctx->bind_fds[i] = keep_fd(st, fd);
-		ctx->bind_paths[i] = xstrdup(real);
 	}
 
 	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));
@@ -251,7 +363,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		keep_fd(st, ctx->tty_master);
 		keep_fd(st, ctx->tty_slave);
 	}
-	if (sbx_userns_plan(&ctx->userns, s->quiet, err) < 0)
+	if (sbx_userns_plan(&ctx->userns, s, err) < 0)
 		return -1;
 	return 0;
 }
@@ -286,6 +398,7 @@ static void free_state(run_state *st)
 		munmap(ctx->bpf, sizeof *ctx->bpf);
 	if (ctx->cg.mode != SBX_CG_NONE)
 		sbx_cgroup_destroy(&ctx->cg);
+	sbx_userns_release(&ctx->userns); /* the container is reaped: its ids are free again */
 }
 
 /* Several id-mapped layers are merged here, in the host's user namespace, into one read-only
@@ -375,26 +488,6 @@ static int release_child(int sock, const int *fds, size_t n, char byte)
 
 static const int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
 
-static int wait_child(pid_t pid, int sfd, int *wstatus)
-{
-	for (;;) {
-		struct signalfd_siginfo si;
-		ssize_t n = read(sfd, &si, sizeof si);
-		if (n != sizeof si) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			return -1;
-		}
-		if (si.ssi_signo != SIGCHLD) {
-			kill(pid, (int)si.ssi_signo);
-			continue;
-		}
-		pid_t r = waitpid(pid, wstatus, WNOHANG);
-		if (r == pid)
-			return 0;
-	}
-}
-
 /* The helper's program, or (it failed or could not start) one compiled here, with the error. */
 static int seccomp_ready(sbx_ctx *ctx, bwk_error **err)
 {
@@ -444,19 +537,42 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (spec->net != BWK_NET_HOST)
 		flags |= CLONE_NEWNET;
+	/* the container's 0-2: pipes (or its pty), never the caller's descriptors */
+	cleanup_stdio sbx_stdio io;
+	sbx_stdio_init(&io);
+	if (sbx_stdio_open(&io, ctx->tty_slave, spec->interactive, err) < 0)
+		return -1;
 	ctx->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	bool born_in_cgroup = false;
+	/* Ubuntu's AppArmor restriction lets the clone succeed and fails the set-up later with a
+	 * bare EPERM: as a normal user, name the host setting first */
+	cleanup_free char *restricted = ctx->is_root ? NULL : bwk_userns_restriction("/proc");
+	if (restricted)
+		return bwk_error_set(err, BWK_E_PERM, 0, "%s", restricted);
 	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
-	if (pid < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno,
-				     "clone: creating the container's namespaces (user namespaces "
-				     "disabled? see sysctl user.max_user_namespaces)");
+	if (pid < 0) {
+		int e = errno;
+		cleanup_free char *why = bwk_userns_restriction("/proc");
+		if (why)
+			return bwk_error_set(err, BWK_E_PERM, 0, "%s", why);
+		return bwk_error_set(
+		    err, BWK_E_RUNTIME, e, "clone: creating the container's namespaces%s",
+		    e == ENOSPC ? " (the user namespace limit user.max_user_namespaces "
+				  "is reached)"
+				: "");
+	}
 	if (pid == 0) {
+		/* before anything else: from here on nothing in here holds the caller's terminal */
+		if (sbx_stdio_child(&io) < 0) {
+			sbx_child_error("setting up the container's stdio: %s", strerror(errno));
+			_exit(125);
+		}
 		ctx->sync_fd = child_end;
 		_exit(sbx_container_main(ctx));
 	}
 	bwk_closep(&child_end);
 	child_end = -1;
+	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
 	if (ctx->parent_pidfd >= 0)
 		close(ctx->parent_pidfd);
 	if (ctx->tty_slave >= 0) {
@@ -503,6 +619,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		int ws = 0;
 		sbx_slirp_stop(&slirp);
 		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+			if (ctx->tty_master >= 0)
+				sbx_tty_drain(ctx->tty_master);
+			else
+				sbx_stdio_drain(&io, sfd, spec->quiet);
 			*status = 125;
 			return 0;
 		}
@@ -516,7 +636,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int ws = 0;
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
-		     : wait_child(pid, sfd, &ws);
+		     : sbx_stdio_wait(&io, pid, sfd, spec->quiet, &ws);
 	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
@@ -546,17 +666,24 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 			 "services on 127.0.0.1");
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
-		sigset_t mask, old;
+		sigset_t mask, block, old, epipe;
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGCHLD);
 		for (size_t i = 0; i < sizeof forwarded / sizeof *forwarded; i++)
 			sigaddset(&mask, forwarded[i]);
-		sigprocmask(SIG_BLOCK, &mask, &old);
+		/* a relay write to a reader that left says EPIPE instead of killing us (the
+		 * container's own mask is reset before exec) */
+		sigemptyset(&epipe);
+		sigaddset(&epipe, SIGPIPE);
+		sigorset(&block, &mask, &epipe);
+		sigprocmask(SIG_BLOCK, &block, &old);
 		cleanup_close int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 		if (sfd < 0)
 			rc = bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
 		else
 			rc = spawn(&st, spec, sfd, status, err);
+		if (!sigismember(&old, SIGPIPE)) /* consumed, or it would kill us now */
+			(void)sigtimedwait(&epipe, NULL, &(struct timespec){0});
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	free_state(&st);

@@ -25,6 +25,7 @@ typedef struct sbx_userns {
 	int nuid, ngid;
 	bool helper;	     /* newuidmap/newgidmap write the maps (unprivileged with subuids) */
 	bool deny_setgroups; /* single-id fallback: setgroups must be denied first */
+	int lock_fd;	     /* root: holds the claim on the host ids (subid.c), else -1 */
 } sbx_userns;
 
 typedef enum sbx_cg_mode { SBX_CG_NONE = 0, SBX_CG_V2, SBX_CG_V1 } sbx_cg_mode;
@@ -83,9 +84,79 @@ typedef struct sbx_ctx {
 	bool is_root;
 } sbx_ctx;
 
-/* userns.c */
-int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err);
+/* userns.c. plan: as root, claims host ids until release (keep the claim until the container
+ * is reaped); unprivileged, the caller's own subordinate ids. */
+int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err);
 int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
+void sbx_userns_release(sbx_userns *u);
+
+/* subid.c: the host ids of containers started by root. The `bulwark` entries of /etc/subuid
+ * and /etc/subgid reserve a range (created once when missing, in a window nothing else
+ * allocates from, never overlapping another entry); each running container claims one
+ * SBX_SUBID_SLICE of it with an open-file-description lock on its byte range of
+ * /run/bulwark/userns.lock, which the kernel drops when the last holder exits. */
+#define SBX_SUBID_OWNER "bulwark"
+#define SBX_SUBID_SLICE 65536u /* ids per container: 0-65535 inside */
+/* systemd's UIDS-GIDS.md leaves 0x70000000-0x7ffdffff unused: above nspawn's container range
+ * (0x80000-0x6fffffff) and useradd's SUB_UID_MAX (600100000), below the mountable foreign
+ * range (0x7ffe0000) and below 2^31, past which ids read as negative to signed uid_t users. */
+#define SBX_SUBID_WINDOW_LO    0x70000000u
+#define SBX_SUBID_WINDOW_HI    0x7ffe0000u /* exclusive */
+#define SBX_SUBID_MIN_SLICES   64u	   /* a smaller free gap is not worth reserving */
+#define SBX_SUBID_MAX_FILE     (4u << 20)
+#define SBX_SUBID_MAX_ENTRIES  100000u
+#define SBX_SUBID_MAX_FIELD    64u    /* a number field longer than this is not an entry */
+#define SBX_SUBID_EXPLICIT_MIN 65536u /* host ids below: the host's own users and groups */
+
+/* One entry of another owner: ids [start, end) of the 32-bit id space (end <= 2^32). */
+typedef struct sbx_subid_entry {
+	uint64_t start, end;
+	unsigned line;
+	char name[33]; /* printable copy, for messages */
+} sbx_subid_entry;
+
+typedef struct sbx_subid_file {
+	char path[PATH_MAX]; /* for messages */
+	sbx_subid_entry *other;
+	size_t nother, cap;
+	bool has_own; /* the first SBX_SUBID_OWNER entry */
+	uint32_t own_start, own_count;
+	unsigned own_line;
+} sbx_subid_file;
+
+typedef struct sbx_subid_db {
+	sbx_subid_file uid, gid;
+} sbx_subid_db;
+
+/* Parse `len` bytes of /etc/subuid format (hostile content is fine: malformed lines grant
+ * nothing to anyone and are skipped; numbers as shadow-utils reads them, base 0; an entry past
+ * 2^32 is clipped). Errors: more than SBX_SUBID_MAX_ENTRIES entries, a malformed own entry. */
+int sbx_subid_parse(const char *data, size_t len, const char *path, sbx_subid_file *out,
+		    bwk_error **err);
+void sbx_subid_file_free(sbx_subid_file *f);
+void sbx_subid_db_free(sbx_subid_db *db);
+static inline void sbx_subid_db_freep(sbx_subid_db *db)
+{
+	sbx_subid_db_free(db);
+}
+#define cleanup_subid_db __attribute__((cleanup(sbx_subid_db_freep)))
+/* The first other entry sharing an id with [start, start+count), or NULL. */
+const sbx_subid_entry *sbx_subid_conflict(const sbx_subid_file *f, uint64_t start, uint64_t count);
+/* A new own range in the window avoiding every other entry of both files: the largest free
+ * slice-aligned gap (the lowest of equals), at least SBX_SUBID_MIN_SLICES. -1 when none. */
+int sbx_subid_pick(const sbx_subid_file *a, const sbx_subid_file *b, uint32_t *start,
+		   uint32_t *count);
+/* Whether [start, start+count) may be given to a container as both its uids and gids. */
+int sbx_subid_check_explicit(const sbx_subid_db *db, uint32_t start, uint32_t count,
+			     bwk_error **err);
+/* Read both files from $BWK_ETC_DIR (default /etc); with `add`, add the missing own entries
+ * under the password-file lock (/etc/.pwd.lock, as lckpwdf() and shadow-utils take it). */
+int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err);
+/* Claim host ids in $BWK_RUN_DIR/userns.lock (default /run/bulwark): count == 0, the lowest
+ * free slice of the own ranges; else exactly [start, start+count) for uids and gids. Returns
+ * the lock fd (close it to release) and the ids. */
+int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint32_t *uid,
+		    uint32_t *gid, uint32_t *n, bwk_error **err);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
@@ -143,10 +214,49 @@ void sbx_slirp_stop(sbx_slirp *sl);
 /* tty.c */
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
+void sbx_tty_drain(int master);
+
+/* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
+typedef struct sbx_stdio {
+	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
+	bool own_child;		/* false with -t: run.c owns the pty */
+	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
+} sbx_stdio;
+
+void sbx_stdio_init(sbx_stdio *io);
+/* tty_slave >= 0 (-t): it is all three. Else pipes for stdout and stderr, and for stdin a
+ * pipe with `interactive`, else /dev/null. */
+int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err);
+/* In the child, first thing after clone: child[] onto 0-2, everything else of ours closed.
+ * -1 + errno. */
+int sbx_stdio_child(sbx_stdio *io);
+void sbx_stdio_close_child(sbx_stdio *io); /* host side, after clone */
+void sbx_stdio_close(sbx_stdio *io);
+static inline void sbx_stdio_closep(sbx_stdio *io)
+{
+	sbx_stdio_close(io);
+}
+#define cleanup_stdio __attribute__((cleanup(sbx_stdio_closep)))
+/* Relay until `pid` exits and the pipes are drained (our readers permitting), forwarding the
+ * signals read from `sfd` to it. -1 + errno when poll fails. */
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatus);
+/* The container is gone (it failed to start): relay what it left in the pipes. */
+void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet);
 
 /* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
  * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
 int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
+
+/* rootpath.c: lookups that never leave a root (see the file's comment).
+ * sbx_open_in_root: `path` inside `rootfd` as if it were "/" (openat2 RESOLVE_IN_ROOT |
+ * RESOLVE_NO_MAGICLINKS, or the checked fallback below when openat2 is refused); no O_CREAT.
+ * sbx_open_beneath: `rel` below `dirfd` without following any symlink, the last component
+ * included (ELOOP), and without "." or ".." (EINVAL). Both return an fd or -1 + errno. */
+int sbx_open_in_root(int rootfd, const char *path, int flags);
+int sbx_open_in_root_fallback(int rootfd, const char *path, int flags);
+int sbx_open_beneath(int dirfd, const char *rel, int flags);
+/* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
+int sbx_fd_path(int fd, char *buf, size_t len);
 
 /* The go bytes from the host side: SBX_GO_MERGED says the layers arrive as one mount. */
 enum { SBX_GO = 1, SBX_GO_MERGED = 2 };

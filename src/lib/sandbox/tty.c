@@ -62,6 +62,14 @@ static bool pump(int from, int to)
 	return true;
 }
 
+/* The container failed before its command ran: show what it wrote on its terminal. */
+void sbx_tty_drain(int master)
+{
+	struct pollfd p = {master, POLLIN, 0};
+	while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(master, STDOUT_FILENO))
+		;
+}
+
 /* Relay until the container's pid 1 exits; forwards signals like the plain wait does. */
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus)
 {

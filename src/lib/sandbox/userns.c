@@ -1,6 +1,7 @@
-/* User namespace id maps. The map never contains host uid 0: root uses a subordinate range
- * (the `bulwark` user's /etc/subuid entry, else 100000-165535), an unprivileged user maps
- * itself to container root plus its subordinate range through newuidmap, or only itself. */
+/* User namespace id maps. The map never contains host uid 0: root gives each container its own
+ * 65536-id slice of bulwark's subordinate range (subid.c) or an explicit range; an
+ * unprivileged user maps itself to container root plus its subordinate range through
+ * newuidmap, or only itself. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +17,6 @@
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
-#define DEFAULT_SUB_BASE  100000u
 #define DEFAULT_SUB_COUNT 65536u
 
 /* Find NAME's (or UID's) range in an /etc/subuid-format file. */
@@ -59,30 +59,39 @@ static bool have_helper(const char *path)
 	return stat(path, &st) == 0 && (st.st_mode & (S_ISUID | S_IXOTH)) == (S_ISUID | S_IXOTH);
 }
 
-int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err)
+/* Root: a slice no other running container and no user's subordinate range contains. */
+static int plan_root(sbx_userns *u, const bwk_container_spec *s, bwk_error **err)
+{
+	cleanup_subid_db sbx_subid_db db = {0};
+	uint32_t us, gs, n;
+	/* an explicit range needs no entry of ours (so it works with a read-only /etc): a slice
+	 * claimed later cannot share its ids while it runs, the claims are one lock space */
+	if (sbx_subid_load(&db, !s->userns_count, s->quiet, err) < 0 ||
+	    (s->userns_count &&
+	     sbx_subid_check_explicit(&db, s->userns_start, s->userns_count, err) < 0))
+		return bwk_error_wrap(err, "choosing the container's host ids");
+	u->lock_fd = sbx_subid_claim(&db, s->userns_start, s->userns_count, &us, &gs, &n, err);
+	if (u->lock_fd < 0)
+		return bwk_error_wrap(err, "choosing the container's host ids");
+	u->uid[0] = (sbx_idmap){0, us, n};
+	u->gid[0] = (sbx_idmap){0, gs, n};
+	u->nuid = u->ngid = 1;
+	return 0;
+}
+
+int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err)
 {
 	memset(u, 0, sizeof *u);
+	u->lock_fd = -1;
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	uint32_t us, un, gs, gn;
-	if (uid == 0) {
-		if (!sub_range("/etc/subuid", "bulwark", (uid_t)-1, &us, &un)) {
-			us = DEFAULT_SUB_BASE;
-			un = DEFAULT_SUB_COUNT;
-		}
-		if (!sub_range("/etc/subgid", "bulwark", (uid_t)-1, &gs, &gn)) {
-			gs = us;
-			gn = un;
-		}
-		if (un > DEFAULT_SUB_COUNT)
-			un = DEFAULT_SUB_COUNT;
-		if (gn > DEFAULT_SUB_COUNT)
-			gn = DEFAULT_SUB_COUNT;
-		u->uid[0] = (sbx_idmap){0, us, un};
-		u->gid[0] = (sbx_idmap){0, gs, gn};
-		u->nuid = u->ngid = 1;
-		return 0;
-	}
+	if (uid == 0)
+		return plan_root(u, s, err);
+	if (s->userns_count)
+		return bwk_error_set(err, BWK_E_PERM, 0,
+				     "an explicit host id range needs root (unprivileged, the "
+				     "container gets your uid and your /etc/subuid range)");
 	struct passwd *pw = getpwuid(uid);
 	const char *name = pw ? pw->pw_name : "";
 	u->uid[0] = (sbx_idmap){0, uid, 1};
@@ -103,13 +112,19 @@ int sbx_userns_plan(sbx_userns *u, bool quiet, bwk_error **err)
 	}
 	/* Single-id map: container root is the caller; other ids do not exist inside. */
 	u->deny_setgroups = true;
-	if (!quiet)
+	if (!s->quiet)
 		fprintf(stderr,
 			"bulwark: warning: no subordinate ids for uid %u in /etc/subuid: "
 			"mapping container root to your uid only\n",
 			(unsigned)uid);
-	(void)err;
 	return 0;
+}
+
+void sbx_userns_release(sbx_userns *u)
+{
+	if (u->lock_fd >= 0)
+		close(u->lock_fd);
+	u->lock_fd = -1;
 }
 
 static int write_proc(pid_t pid, const char *file, const char *data, bwk_error **err)

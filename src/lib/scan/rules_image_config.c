@@ -162,3 +162,20 @@ const bwk_rule bwk_rule_layer_digest = {
 		   "compare digests (`docker image inspect --format '{{.Id}}'`).",
     .references = refs_integrity,
 };
+
+static const char *const refs_incomplete[] = {"https://en.wikipedia.org/wiki/Zip_bomb", NULL};
+
+const bwk_rule bwk_rule_scan_incomplete = {
+    .id = "scan-incomplete",
+    .category = BWK_CAT_INTEGRITY,
+    .severity = BWK_SEV_INFO,
+    .title = "Part of the image was not scanned in depth",
+    .description = "The scan stopped opening nested archives (jars, zips, tarballs inside the "
+		   "image) once it had read its budget from them, so that a small image full of "
+		   "archives cannot make a scan cost hundreds of times its size. Files inside the "
+		   "archives after that point were not searched for secrets.",
+    .remediation = "Look at the archives the image ships (a build cache or vendored bundles "
+		   "left in a layer?), remove what the image does not need, or scan the "
+		   "unpacked archives on their own.",
+    .references = refs_incomplete,
+};

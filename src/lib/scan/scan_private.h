@@ -24,6 +24,7 @@ extern const bwk_entry_rule *const bwk_hygiene_rules[];
 typedef struct bwk_secscan bwk_secscan;
 int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err);
 void bwk_secscan_free(bwk_secscan *sc);
+size_t bwk_secscan_rule_count(const bwk_secscan *sc);
 /* Scan a regular file's content (streamed; archives inside are opened). */
 int bwk_secscan_entry(bwk_secscan *sc, const bwk_entry *e, bwk_error **err);
 /* Scan the image config: Env, Labels, Entrypoint/Cmd, history created_by. */
@@ -41,6 +42,8 @@ typedef struct bwk_config_rule {
 } bwk_config_rule;
 extern const bwk_config_rule *const bwk_image_config_rules[];
 extern const bwk_rule bwk_rule_layer_digest;
+extern const bwk_rule bwk_rule_secret_scan;
+extern const bwk_rule bwk_rule_scan_incomplete;
 
 /* A finding on an entry whose visibility is not known yet (a lower layer walked in parallel):
  * kept until walk_end settles it. */

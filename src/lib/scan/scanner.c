@@ -272,6 +272,71 @@ static void image_closep(bwk_image **img)
 	bwk_image_close(*img);
 }
 
+/* The check behind every secret finding (they carry the secret rules' ids). */
+const bwk_rule bwk_rule_secret_scan = {
+    "secret-scan",
+    BWK_CAT_SECRET,
+    BWK_SEV_HIGH,
+    "Credentials in the image",
+    "Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+    "deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
+    "build history; each hit is reported under its own rule.",
+    "Remove the credential from the image (a later layer deleting it does not) and rotate it.",
+    NULL};
+
+/* What the scan examined and every check with its status (docs/report-schema.json). */
+static void record_coverage(bwk_scanner *s, const bwk_image *img)
+{
+	bwk_findings *f = s->out;
+	if (img) {
+		const bwk_image_config *c = bwk_image_get_config(img);
+		if (c && c->digest)
+			bwk_findings_fact(f, "image.config", "%s", c->digest);
+		if (c)
+			bwk_findings_fact(f, "image.platform", "%s/%s%s%s", c->os ? c->os : "?",
+					  c->architecture ? c->architecture : "?",
+					  c->variant && *c->variant ? "/" : "",
+					  c->variant ? c->variant : "");
+		bwk_findings_fact(f, "image.layers", "%zu", bwk_image_layer_count(img));
+	} else {
+		bwk_findings_fact(f, "image.layers", "0 (a root filesystem directory)");
+	}
+	size_t nsec = bwk_secscan_rule_count(s->secrets);
+	bwk_findings_fact(f, "scan.scanners", "secrets (%zu rules), file settings, %s", nsec,
+			  img ? "image config, layer digests" : "no image config or digests");
+	bool secret = false;
+	for (size_t i = 0; i < bwk_findings_count(f); i++)
+		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
+	bwk_findings_check(f, &bwk_rule_secret_scan, secret ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "%zu rules", nsec);
+	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++)
+		bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++)
+		if (img)
+			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+		else
+			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
+					   "a root filesystem directory has no image config");
+	if (img)
+		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_PASS,
+				   "every blob and diff_id verified");
+	else
+		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_SKIP,
+				   "a root filesystem directory has no digests");
+}
+
+static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
+{
+	s->img = img;
+	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
+	s->img = NULL;
+	if (r == 0 && !s->opts.inventory_only)
+		record_coverage(s, img);
+	if (r == 0)
+		r = bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
+	return r;
+}
+
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err)
 {
@@ -290,6 +355,8 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 		if (!layout) {
 			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
 				return bwk_error_wrap(err, "scanning %s", target);
+			if (!s->opts.inventory_only)
+				record_coverage(s, NULL);
 			return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
 		}
 	}
@@ -299,12 +366,15 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
-	s->img = img;
-	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
-	if (r == 0)
-		r = bwk_inv_finish(s->inv, img, &s->opts, out, err);
-	s->img = NULL;
-	return r;
+	return scan_open_image(s, img, err);
+}
+
+int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
+{
+	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	if (bwk_scanner_new(opts, out, &s, err) < 0)
+		return -1;
+	return scan_open_image(s, img, err);
 }
 
 size_t bwk_scan_rules(const bwk_rule **out, size_t max)
@@ -318,6 +388,12 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_scan_incomplete;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_secret_scan;
 	n++;
 	/* the check that findings named by advisory ids come from (bulwark/vuln.h) */
 	if (out && n < max)

@@ -25,16 +25,20 @@
 #include "scan/scan_private.h"
 #include "scan/secrets_private.h"
 
-#define BLOCK		  (2u << 20)
-#define OVERLAP		  (SEC_MAX_MATCH + SEC_CONTEXT)
-#define MAX_DEPTH	  2		 /* archive in a file, archive in that archive */
-#define MAX_FILE_BYTES	  (1ull << 30)	 /* per file: the rest of a larger file is not scanned */
-#define MAX_ARC_BYTES	  (256ull << 20) /* uncompressed bytes read from one nested archive */
-#define MAX_ARC_ENTRIES	  20000
-#define MAX_ARC_RATIO	  200 /* uncompressed/compressed beyond this is a bomb */
-#define MAX_WORKERS	  256
-#define BINARY_SNIFF	  8192
-#define CONFIG_RULES_PATH ".env" /* selects path-scoped rules for image config text */
+#define BLOCK	       (2u << 20)
+#define OVERLAP	       (SEC_MAX_MATCH + SEC_CONTEXT)
+#define MAX_DEPTH      2	      /* archive in a file, archive in that archive */
+#define MAX_FILE_BYTES (1ull << 30)   /* per file: the rest of a larger file is not scanned */
+#define MAX_ARC_BYTES  (256ull << 20) /* uncompressed bytes read from one nested archive */
+/* … and from all nested archives of one scan: with only the per-archive cap, 20 zips of 1 MB
+ * in a 22 MB image made the scan read 5 GiB (250 times the input). Beyond it archives are
+ * scanned as the bytes they are, not opened, and one scan-incomplete finding says so. */
+#define MAX_SCAN_ARC_BYTES (512ull << 20)
+#define MAX_ARC_ENTRIES	   20000
+#define MAX_ARC_RATIO	   200 /* uncompressed/compressed beyond this is a bomb */
+#define MAX_WORKERS	   256
+#define BINARY_SNIFF	   8192
+#define CONFIG_RULES_PATH  ".env" /* selects path-scoped rules for image config text */
 
 /* A byte stream: the entry's reader, or a member of an archive being read. `pre` holds bytes
  * already read to sniff the format, handed out again first. */
@@ -59,7 +63,14 @@ struct bwk_secscan {
 	atomic_ullong bytes;
 	atomic_llong last_ns;
 	atomic_int layer;
+	atomic_ullong arc_bytes; /* read from nested archives, against MAX_SCAN_ARC_BYTES */
+	atomic_bool arc_noted;	 /* the scan-incomplete finding was reported */
 };
+
+size_t bwk_secscan_rule_count(const bwk_secscan *sc)
+{
+	return sc && sc->sec ? bwk_secrets_rule_count(sc->sec) : 0;
+}
 
 /* What a hit needs to become a finding. */
 typedef struct hitctx {
@@ -177,13 +188,23 @@ typedef struct member {
 	struct archive *a;
 	arc_in *ai;
 	uint64_t *total;
-	bool capped;
+	atomic_ullong *scan_total;
+	bool capped, spent;
 } member;
+
+static bool arc_budget_spent(bwk_secscan *sc)
+{
+	return atomic_load(&sc->arc_bytes) >= MAX_SCAN_ARC_BYTES;
+}
 
 static ssize_t member_read(void *ctx, void *buf, size_t n, bwk_error **err)
 {
 	(void)err;
 	member *m = ctx;
+	if (atomic_load(m->scan_total) >= MAX_SCAN_ARC_BYTES) {
+		m->capped = m->spent = true;
+		return 0;
+	}
 	if (*m->total >= MAX_ARC_BYTES ||
 	    *m->total > (m->ai->bytes_in + (1u << 20)) * MAX_ARC_RATIO) {
 		m->capped = true;
@@ -193,7 +214,22 @@ static ssize_t member_read(void *ctx, void *buf, size_t n, bwk_error **err)
 	if (r < 0)
 		return 0; /* a corrupt member ends here; the outer scan goes on */
 	*m->total += (uint64_t)r;
+	atomic_fetch_add(m->scan_total, (unsigned long long)r);
 	return (ssize_t)r;
+}
+
+/* Once per scan: nested archives stop being opened here, and the report says so rather than
+ * letting a clean result claim more than was looked at. */
+static int note_arc_budget(bwk_secscan *sc, const bwk_entry *e, const char *path, bwk_error **err)
+{
+	if (atomic_exchange(&sc->arc_noted, true))
+		return 0;
+	cleanup_free char *msg =
+	    xasprintf("nested archives: the %llu MiB budget of one scan was spent at %s; archives "
+		      "after it were scanned as plain bytes, not opened",
+		      MAX_SCAN_ARC_BYTES >> 20, path);
+	bwk_finding_spec spec = {.rule = &bwk_rule_scan_incomplete, .message = msg, .severity = -1};
+	return bwk_scan_report(sc->scanner, e, &spec, err);
 }
 
 static void archive_freep(struct archive **a)
@@ -241,9 +277,11 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 		while (*name == '/' || (name[0] == '.' && name[1] == '/'))
 			name += name[0] == '/' ? 1 : 2;
 		cleanup_free char *sub = xasprintf("%s!/%s", path, name);
-		member m = {.a = a, .ai = &ai, .total = &total};
+		member m = {.a = a, .ai = &ai, .total = &total, .scan_total = &sc->arc_bytes};
 		sec_src msrc = {.read = member_read, .ctx = &m};
 		if (scan_source(sc, st, e, sub, &msrc, depth + 1, err) < 0)
+			return -1;
+		if (m.spent && note_arc_budget(sc, e, sub, err) < 0)
 			return -1;
 		if (m.capped)
 			break;
@@ -279,7 +317,8 @@ static int scan_source(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, cons
 		return -1;
 	if (got == 0)
 		return 0;
-	if (depth < MAX_DEPTH && looks_archive((const unsigned char *)buf, (size_t)got)) {
+	if (depth < MAX_DEPTH && looks_archive((const unsigned char *)buf, (size_t)got) &&
+	    !arc_budget_spent(sc)) {
 		sec_src again = {.read = in->read, .ctx = in->ctx, .pre = buf, .npre = (size_t)got};
 		/* the first block is replayed from buf, so the archive reads into other buffers */
 		return scan_archive(sc, st, e, path, &again, depth, err);
@@ -346,6 +385,8 @@ int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err)
 	atomic_init(&sc->bytes, 0);
 	atomic_init(&sc->last_ns, 0);
 	atomic_init(&sc->layer, -1);
+	atomic_init(&sc->arc_bytes, 0);
+	atomic_init(&sc->arc_noted, false);
 	*out = sc;
 	return 0;
 }
