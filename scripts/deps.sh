@@ -10,8 +10,8 @@ set -eu
 # libyaml-0-2, libzstd1), which bulwark dlopens on first use (src/lib/core/lazy.h).
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
-  libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev"
-TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml busybox-static zstd gzip tar zip
+  libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev"
+TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
   coreutils findutils"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
@@ -29,6 +29,7 @@ dd coreutils
 docker docker.io
 dockerd docker.io
 dpkg dpkg
+dpkg-query dpkg
 find findutils
 gzip gzip
 head coreutils
@@ -38,6 +39,7 @@ ldd libc-bin
 ls coreutils
 mkdir coreutils
 mkfifo coreutils
+npm nodejs
 newgidmap uidmap
 newuidmap uidmap
 openssl openssl

@@ -19,6 +19,15 @@ typedef struct bwk_scan_opts {
 	bool quiet;		/* no progress on stderr */
 	const char *rules_file; /* optional user rules YAML (docs/rules-secrets.md) */
 	const char *platform;	/* "os/arch[/variant]" from a multi-platform index; NULL: host's */
+	bool inventory_only;	/* list packages only: no secret, file or config rules (sbom) */
+	/* optional out: the installed packages of the merged filesystem (bulwark/inventory.h);
+	 * the caller frees it with bwk_inventory_free */
+	struct bwk_inventory **inventory;
+	/* known vulnerabilities of the inventory (bulwark/vuln.h): the database (NULL: the
+	 * default, $XDG_CACHE_HOME/bulwark/vuln.db; none there: one warning, other checks run) */
+	const char *vuln_db;
+	bool ignore_unfixed; /* no finding for advisories without a fixed version */
+	int max_db_age_days; /* warn when the database's newest import is older; 0: 7, <0: never */
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;

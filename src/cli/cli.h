@@ -83,6 +83,10 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 /* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
 int cmd_scan(int argc, char **argv);
 extern const char cmd_scan_usage[];
+int cmd_db(int argc, char **argv);
+extern const char cmd_db_usage[];
+int cmd_sbom(int argc, char **argv);
+extern const char cmd_sbom_usage[];
 int cmd_run(int argc, char **argv);
 extern const char cmd_run_usage[];
 int cmd_unpack(int argc, char **argv);

@@ -19,7 +19,14 @@ const char cmd_scan_usage[] =
     "      --rules FILE        extra rules, disabled rules and allowlists (YAML)\n"
     "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
     "                          (default: the host's)\n"
+    "      --db FILE           vulnerability database (default:\n"
+    "                          $XDG_CACHE_HOME/bulwark/vuln.db; see bulwark db)\n"
+    "      --ignore-unfixed    no finding for vulnerabilities without a fixed version\n"
+    "      --max-db-age DAYS   warn when the database is older (default 7; 0: never)\n"
     "  -h, --help              show this help\n"
+    "\n"
+    "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
+    "vulnerability database; without one the scan says so once and runs every other check.\n"
     "\n"
     "examples:\n"
     "  bulwark scan ./rootfs\n"
@@ -32,6 +39,9 @@ int cmd_scan(int argc, char **argv)
 						 {"threads", required_argument, NULL, 'j'},
 						 {"rules", required_argument, NULL, 0x200},
 						 {"platform", required_argument, NULL, 0x201},
+						 {"db", required_argument, NULL, 0x202},
+						 {"ignore-unfixed", no_argument, NULL, 0x203},
+						 {"max-db-age", required_argument, NULL, 0x204},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
@@ -57,6 +67,23 @@ int cmd_scan(int argc, char **argv)
 		case 0x201:
 			so.platform = optarg;
 			break;
+		case 0x202:
+			so.vuln_db = optarg;
+			break;
+		case 0x203:
+			so.ignore_unfixed = true;
+			break;
+		case 0x204: {
+			char *end = NULL;
+			long d = strtol(optarg, &end, 10);
+			if (!*optarg || *end || d < 0 || d > 36500)
+				return cli_usage_error(cmd,
+						       "--max-db-age: '%s' is not a number of days "
+						       "(0 to 36500)",
+						       optarg);
+			so.max_db_age_days = d ? (int)d : -1;
+			break;
+		}
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;

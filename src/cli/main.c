@@ -17,6 +17,9 @@ const cli_cmd cli_commands[] = {
      cmd_inspect},
     {"audit", "audit the host, the Docker daemon, containers and workload files", cmd_audit_usage,
      cmd_audit},
+    {"sbom", "list the packages of an image: CycloneDX or SPDX", cmd_sbom_usage, cmd_sbom},
+    {"db", "the offline vulnerability database: import OSV advisories, status", cmd_db_usage,
+     cmd_db},
     {"rules", "list every rule, or explain one: risk, fix, references", cmd_rules_usage, cmd_rules},
     {NULL, NULL, NULL, NULL},
 };

@@ -15,9 +15,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 import image_util as u  # noqa: E402
 
 LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so"]
-# What they drag in: never needed by the start-up paths either. libcrypto is not used at all
+# What they drag in, and SQLite (the vulnerability database): never needed by the start-up
+# paths either. libcrypto is not used at all
 # (SHA-256 comes from nettle, which loads in a tenth of the time).
-DRAGGED = ["libxml2.so", "libicuuc.so", "libicudata.so", "liblzma.so", "liblz4.so",
+DRAGGED = ["libsqlite3.so", "libxml2.so", "libicuuc.so", "libicudata.so", "liblzma.so", "liblz4.so",
            "libbz2.so", "libacl.so", "libcrypto.so"]
 
 
@@ -82,3 +83,17 @@ def test_scan_loads_and_uses_them(tmp_path):
     found = [f for f in doc["findings"] if token[:8] in json.dumps(f) or
              "app/settings.env" in json.dumps(f)]
     assert found, doc["findings"]
+
+
+def test_sqlite_only_with_a_database(tmp_path):
+    """libsqlite3 is loaded by `db` and by a scan that has a database to match against; a scan
+    without one (or of an image without packages) does not load it."""
+    img = u.docker_save(tmp_path / "img.tar", [u.Layer([u.F("etc/motd", "hello\n")])])
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    libs, _ = loaded_libs("scan", "-q", "--fail-on", "none", img, check=0)
+    assert hits(libs, ["libsqlite3.so"]) == [], libs
+    rec = tmp_path / "r.json"
+    rec.write_text(json.dumps({"id": "X-1", "affected": []}))
+    db = tmp_path / "v.db"
+    libs, _ = loaded_libs("db", "--db", db, "import", rec, check=0)
+    assert hits(libs, ["libsqlite3.so"]), libs

@@ -69,6 +69,7 @@ BWK_LAZY_FN(archive_lib, const char *, archive_entry_symlink, (struct archive_en
 BWK_LAZY_FN(archive_lib, __LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e))
 BWK_LAZY_FN(archive_lib, __LA_MODE_T, archive_entry_mode, (struct archive_entry * e), (e))
 BWK_LAZY_FN(archive_lib, la_int64_t, archive_entry_size, (struct archive_entry * e), (e))
+BWK_LAZY_FN(archive_lib, int, archive_entry_size_is_set, (struct archive_entry * e), (e))
 BWK_LAZY_FN(archive_lib, la_int64_t, archive_entry_uid, (struct archive_entry * e), (e))
 BWK_LAZY_FN(archive_lib, la_int64_t, archive_entry_gid, (struct archive_entry * e), (e))
 BWK_LAZY_FN(archive_lib, time_t, archive_entry_mtime, (struct archive_entry * e), (e))

@@ -62,6 +62,7 @@ struct bwk_scanner {
 	bwk_pending *pending;
 	size_t npending, cappending;
 	bwk_secscan *secrets;
+	struct bwk_inv *inv; /* inventory_private.h */
 };
 
 /* Report a finding at an entry: fills spec->loc from the entry (path: spec->loc.path when set,

@@ -1,0 +1,104 @@
+#!/bin/sh
+# Inventory and vulnerability matching: what they add to a full secret scan, and db import.
+#   scan:   bulwark scan of a ~550 MiB gzip-layered OCI image built from /usr with this
+#           machine's dpkg status and os-release on top, with a database of generated
+#           advisories (24 per source package) vs with none (the inventory still runs) vs
+#           the secret scan's own time without packages in the image; alternating A B A B
+#   import: bulwark db import of N generated advisories (zip), time and peak RSS
+set -eu
+BULWARK=${BULWARK:-build/release/bulwark}
+RUNS=${RUNS:-3}
+N=${N:-200000}
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-vuln.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+
+echo "building the benchmark image and database in $work"
+mkdir -p "$work/layers"
+i=0
+for d in usr/include usr/lib/gcc usr/lib/python3 usr/share/doc var/lib/dpkg/status etc/os-release; do
+	i=$((i + 1))
+	[ -e "/$d" ] || continue
+	tar -C / -cf "$work/layers/$i.tar" "$d" 2>/dev/null || true
+	gzip -6 -c "$work/layers/$i.tar" >"$work/layers/$i.tar.gz"
+done
+/usr/bin/python3 - "$work" "$N" <<'PY'
+import hashlib, json, os, re, sys, zipfile
+w, n = sys.argv[1], int(sys.argv[2])
+def blob(b):
+    d = hashlib.sha256(b).hexdigest()
+    os.makedirs(f"{w}/oci/blobs/sha256", exist_ok=True)
+    open(f"{w}/oci/blobs/sha256/{d}", "wb").write(b)
+    return {"digest": "sha256:" + d, "size": len(b)}
+def image(name, names):
+    layers, diffs = [], []
+    for f in names:
+        raw = open(f"{w}/layers/{f}", "rb").read()
+        diffs.append("sha256:" + hashlib.sha256(raw).hexdigest())
+        l = blob(open(f"{w}/layers/{f}.gz", "rb").read())
+        l["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+        layers.append(l)
+    cfg = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                           "rootfs": {"type": "layers", "diff_ids": diffs}}).encode())
+    cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
+    m = blob(json.dumps({"schemaVersion": 2, "config": cfg, "layers": layers,
+                         "mediaType": "application/vnd.oci.image.manifest.v1+json"}).encode())
+    m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+    m["annotations"] = {"org.opencontainers.image.ref.name": name}
+    return m
+tars = sorted(f for f in os.listdir(f"{w}/layers") if f.endswith(".tar"))
+mans = [image("full", tars), image("nopkgs", tars[:4])]
+json.dump({"schemaVersion": 2, "manifests": mans}, open(f"{w}/oci/index.json", "w"))
+open(f"{w}/oci/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+srcs = sorted({m.group(1) for st in open("/var/lib/dpkg/status").read().split("\n\n")
+               for m in [re.search(r"^Source: (\S+)", st, re.M) or
+                         re.search(r"^Package: (\S+)", st, re.M)] if m})
+def rec(i, eco, name):
+    return {"id": f"BENCH-{i}", "summary": "generated", "affected": [{
+        "package": {"ecosystem": eco, "name": name},
+        "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"},
+                                                     {"fixed": f"0.{i % 97}-1"}]}]}]}
+with zipfile.ZipFile(f"{w}/scan.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    i = 0
+    for s in srcs:
+        for _ in range(24):
+            i += 1
+            z.writestr(f"BENCH-{i}.json", json.dumps(rec(i, "Debian:12", s)))
+with zipfile.ZipFile(f"{w}/big.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    for i in range(n):
+        z.writestr(f"BENCH-{i}.json", json.dumps(rec(i, "PyPI", f"pkg{i % 50000}")))
+PY
+rm -f "$work"/layers/*.tar
+"$BULWARK" db --db "$work/scan.db" import "$work/scan.zip" >/dev/null
+
+now() { date +%s.%N; }
+time_of() {
+	t0=$(now)
+	"$@" >/dev/null 2>&1 || true
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+best() { printf '%s\n' "$@" | sort -g | head -1; }
+ratio() { echo "scale=3; $1 / $2" | bc -l; }
+with_db() { "$BULWARK" scan -q --fail-on none --db "$work/scan.db" "$work/oci:full"; }
+no_db() { "$BULWARK" scan -q --fail-on none --db "$work/none.db" "$work/oci:full"; }
+no_pkgs() { "$BULWARK" scan -q --fail-on none --db "$work/scan.db" "$work/oci:nopkgs"; }
+A=""
+B=""
+C=""
+r=0
+while [ $r -lt "$RUNS" ]; do
+	A="$A $(time_of no_pkgs)"
+	B="$B $(time_of no_db)"
+	C="$C $(time_of with_db)"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+a=$(best $A)
+# shellcheck disable=SC2086
+b=$(best $B)
+# shellcheck disable=SC2086
+c=$(best $C)
+echo "scan: no packages ${a}s, packages without a database ${b}s, with a database ${c}s"
+echo "scan overhead of inventory + matching: $(ratio "$c" "$a")x (target <= 1.15)"
+out=$(/usr/bin/time -f "%e %M" "$BULWARK" db --db "$work/big.db" import "$work/big.zip" 2>&1 >/dev/null)
+echo "db import of $N advisories: $(echo "$out" | cut -d' ' -f1)s (target <= 30 s), peak RSS $(($(echo "$out" | cut -d' ' -f2) / 1024)) MiB (target <= 128 MiB)"

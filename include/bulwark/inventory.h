@@ -1,0 +1,74 @@
+/* bulwark — what an image contains: the installed packages found by the scanner's layer walk
+ * (dpkg, apk, Python, npm) and the OS release, after whiteouts (the merged filesystem's
+ * package databases count, not the ones a later layer deleted or replaced).
+ *
+ * Built by the scanner (bulwark/scan.h: bwk_scan_opts.inventory); read-only for callers.
+ */
+#ifndef BULWARK_INVENTORY_H
+#define BULWARK_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include "bulwark/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bwk_ecosystem {
+	BWK_ECO_DEB = 0, /* dpkg: /var/lib/dpkg/status, /var/lib/dpkg/status.d/ */
+	BWK_ECO_APK,	 /* Alpine: /lib/apk/db/installed */
+	BWK_ECO_PYPI,	 /* *.dist-info/METADATA, *.egg-info/PKG-INFO */
+	BWK_ECO_NPM,	 /* node_modules/[@scope/]NAME/package.json */
+} bwk_ecosystem;
+
+/* "deb", "apk", "pypi", "npm" (the purl types). */
+const char *bwk_ecosystem_name(bwk_ecosystem e);
+
+typedef struct bwk_package {
+	bwk_ecosystem eco;
+	const char *name, *version;
+	const char *source, *source_version; /* dpkg Source: / apk origin; else name, version */
+	const char *arch;		     /* may be NULL */
+	const char *purl;		     /* package URL (github.com/package-url/purl-spec) */
+	const char *path;		     /* the file it was read from, no leading '/' */
+	const char *layer;		     /* digest of the layer that added it, or NULL */
+	int layer_index;		     /* 0-based, -1 for a root filesystem directory */
+} bwk_package;
+
+/* /etc/os-release (or /usr/lib/os-release): fields NULL when absent. */
+typedef struct bwk_os_release {
+	const char *id, *version_id, *version_codename, *pretty_name;
+} bwk_os_release;
+
+typedef struct bwk_inventory bwk_inventory;
+
+size_t bwk_inventory_count(const bwk_inventory *inv);
+const bwk_package *bwk_inventory_get(const bwk_inventory *inv, size_t i); /* NULL past the end */
+/* The OS release of the merged filesystem, or NULL when the image has none. */
+const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv);
+/* Package databases that could not be read (too large, malformed), one line each ("PATH: why"),
+ * NULL past the last. Their packages are missing from the inventory. */
+const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i);
+void bwk_inventory_free(bwk_inventory *inv);
+
+typedef enum bwk_sbom_format {
+	BWK_SBOM_JSON = 0,  /* bulwark's own: {"os", "packages": [...], "warnings"} */
+	BWK_SBOM_CYCLONEDX, /* CycloneDX 1.5 JSON */
+	BWK_SBOM_SPDX,	    /* SPDX 2.3 JSON */
+} bwk_sbom_format;
+
+/* "json", "cyclonedx", "spdx-json" → *out; -1 if unknown. */
+int bwk_sbom_format_parse(const char *s, bwk_sbom_format *out);
+
+/* The inventory as a JSON document of `fmt` about `subject` (the target as the user named it;
+ * `digest`, the image config digest, may be NULL). Caller frees; NULL with *err on failure. */
+char *bwk_inventory_render(const bwk_inventory *inv, bwk_sbom_format fmt, const char *subject,
+			   const char *digest, bwk_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,80 @@
+/* bulwark — known vulnerabilities: ecosystem version order, the offline advisory database
+ * (OSV format, imported into SQLite) and matching an inventory against it. */
+#ifndef BULWARK_VULN_H
+#define BULWARK_VULN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bulwark/error.h"
+#include "bulwark/finding.h"
+#include "bulwark/inventory.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum bwk_version_scheme {
+	BWK_VER_DPKG = 0, /* exactly `dpkg --compare-versions`: epoch, upstream, revision, '~' */
+	BWK_VER_APK,	  /* apk-tools: 1.2.3a_rc1-r2; _alpha _beta _pre _rc < none < _p */
+	BWK_VER_PEP440,	  /* Python: N!N.N[{a,b,rc}N][.postN][.devN][+local] */
+	BWK_VER_SEMVER,	  /* semver.org 2.0.0 (npm, OSV SEMVER ranges) */
+} bwk_version_scheme;
+
+/* Compare two versions in `scheme`: *out <0, 0 or >0. Returns -1 (no error object: callers
+ * name the record) when either is not a valid version of the scheme or longer than 256. */
+int bwk_version_compare(bwk_version_scheme scheme, const char *a, const char *b, int *out);
+bool bwk_version_valid(bwk_version_scheme scheme, const char *v);
+
+/* ---- the offline database (OSV records in SQLite) ---- */
+
+/* $XDG_CACHE_HOME/bulwark/vuln.db, else $HOME/.cache/bulwark/vuln.db; NULL when neither is
+ * an absolute path. Caller frees. */
+char *bwk_vulndb_default_path(void);
+
+typedef struct bwk_vuln_import_stats {
+	size_t records;	 /* advisories imported (new or replacing one with the same id) */
+	size_t affected; /* affected packages in them */
+} bwk_vuln_import_stats;
+
+/* Import OSV records from each input (a directory of *.json, one .json file, or an OSV zip
+ * export) into the database at `path`, keeping the records it already has (same id:
+ * replaced). Atomic: the new database is built beside the old one, synced and renamed into
+ * place; on any error (a bad record is named) the old one is unchanged. */
+int bwk_vulndb_import(const char *path, const char *const *inputs, size_t n,
+		      bwk_vuln_import_stats *st, bwk_error **err);
+
+typedef struct bwk_vulndb_source {
+	char *name;	    /* OSV ecosystem: "Debian:12", "Alpine:v3.19", "PyPI", "npm" */
+	long long records;  /* advisories with at least one affected package in it */
+	long long imported; /* time of the last import that touched it (seconds since epoch) */
+	char *origin;	    /* what it was imported from */
+} bwk_vulndb_source;
+
+int bwk_vulndb_status(const char *path, bwk_vulndb_source **out, size_t *n, long long *total,
+		      bwk_error **err);
+void bwk_vulndb_sources_free(bwk_vulndb_source *s, size_t n);
+
+/* ---- matching ---- */
+
+typedef struct bwk_vuln_match_opts {
+	const char *db;	     /* the database file (required) */
+	const char *target;  /* recorded in every finding */
+	bool ignore_unfixed; /* no finding for advisories without a fixed version */
+	int max_age_days;    /* warn (unless quiet) when the newest import is older; <0: never */
+	bool quiet;
+} bwk_vuln_match_opts;
+
+/* Add one finding (category vulnerability, id = the advisory id) per advisory affecting a
+ * package of `inv`, and the check "known-vulnerabilities". Fails when the database cannot be
+ * opened (BWK_E_NOTFOUND when it does not exist). */
+int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_findings *out,
+		   bwk_error **err);
+/* The check's rule (recorded as skipped when there is no database). */
+const bwk_rule *bwk_vuln_check_rule(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,623 @@
+/* The inventory collector: rides the scanner's layer walk (one decompression for every
+ * scanner), reads each package database it meets, and after the walk keeps only those the
+ * merged filesystem still has.
+ *
+ * Whiteouts: layers are walked in parallel and a lower layer's entries arrive before anyone
+ * knows whether a later layer deletes or replaces them. So every database is parsed where it
+ * is met and kept with its path and layer; at the end, bwk_image_visibility() says which
+ * copies are visible. A dpkg status replaced by a later layer counts only in its last
+ * version, and one deleted by a whiteout (or an opaque directory) not at all. */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/cleanup.h"
+#include "bulwark/vuln.h"
+#include "core/util.h"
+#include "scan/inventory_private.h"
+
+typedef struct inv_rec {
+	char *path, *layer;
+	int layer_index;
+	bwk_visibility vis;
+	inv_kind kind;
+	inv_list pkgs;
+	inv_osrel os;
+} inv_rec;
+
+struct bwk_inv {
+	pthread_mutex_t lock;
+	inv_rec *v;
+	size_t n, cap;
+	size_t npkgs;
+	char **warnings;
+	size_t nwarn;
+};
+
+struct bwk_inventory {
+	bwk_package *pkgs;
+	size_t n;
+	bwk_os_release os;
+	bool has_os;
+	char **warnings; /* NULL-terminated */
+	size_t nwarn;
+};
+
+const char *bwk_ecosystem_name(bwk_ecosystem e)
+{
+	switch (e) {
+	case BWK_ECO_DEB:
+		return "deb";
+	case BWK_ECO_APK:
+		return "apk";
+	case BWK_ECO_PYPI:
+		return "pypi";
+	case BWK_ECO_NPM:
+		return "npm";
+	}
+	return "?";
+}
+
+/* ---- which files ------------------------------------------------------------------------- */
+
+static bool is_npm_manifest(const char *path, size_t len)
+{
+	static const char tail[] = "/package.json";
+	size_t tl = sizeof(tail) - 1;
+	if (len <= tl || memcmp(path + len - tl, tail, tl) != 0)
+		return false;
+	/* node_modules/NAME/package.json or node_modules/@SCOPE/NAME/package.json: a package's
+	 * own manifest, not one of the files it ships (node_modules/x/lib/package.json). */
+	size_t end = len - tl; /* path[0..end) = ".../node_modules/[@s/]NAME" */
+	const char *dir = memrchr(path, '/', end);
+	if (!dir)
+		return false;
+	size_t pend = (size_t)(dir - path);
+	const char *parent = memrchr(path, '/', pend);
+	size_t pstart = parent ? (size_t)(parent - path) + 1 : 0;
+	if (path[pstart] == '@') {
+		if (pstart == 0)
+			return false;
+		pend = pstart - 1;
+		parent = memrchr(path, '/', pend);
+		pstart = parent ? (size_t)(parent - path) + 1 : 0;
+	}
+	return pend - pstart == 12 && memcmp(path + pstart, "node_modules", 12) == 0;
+}
+
+inv_kind inv_kind_of(const char *path)
+{
+	size_t len = strlen(path);
+	if (len < 10)
+		return INV_NONE;
+	switch (path[len - 1]) {
+	case 'A': /* METADATA */
+		return bwk_str_endswith(path, ".dist-info/METADATA") ? INV_PYTHON : INV_NONE;
+	case 'O': /* PKG-INFO */
+		return bwk_str_endswith(path, ".egg-info/PKG-INFO") ? INV_PYTHON : INV_NONE;
+	case 'n': /* package.json */
+		return is_npm_manifest(path, len) ? INV_NPM : INV_NONE;
+	case 'e':
+		if (strcmp(path, "etc/os-release") == 0 || strcmp(path, "usr/lib/os-release") == 0)
+			return INV_OSREL;
+		break;
+	case 'd':
+		if (strcmp(path, "lib/apk/db/installed") == 0)
+			return INV_APK;
+		break;
+	default:
+		break;
+	}
+	if (strcmp(path, "var/lib/dpkg/status") == 0)
+		return INV_DPKG;
+	static const char sd[] = "var/lib/dpkg/status.d/";
+	if (strncmp(path, sd, sizeof(sd) - 1) == 0 && !strchr(path + sizeof(sd) - 1, '/') &&
+	    !bwk_str_endswith(path, ".md5sums"))
+		return INV_DPKG;
+	return INV_NONE;
+}
+
+/* ---- the collector ----------------------------------------------------------------------- */
+
+bwk_inv *bwk_inv_new(void)
+{
+	bwk_inv *inv = xcalloc(1, sizeof(*inv));
+	pthread_mutex_init(&inv->lock, NULL);
+	return inv;
+}
+
+static void rec_free(inv_rec *r)
+{
+	free(r->path);
+	free(r->layer);
+	inv_list_free(&r->pkgs);
+	inv_osrel_free(&r->os);
+}
+
+void bwk_inv_free(bwk_inv *inv)
+{
+	if (!inv)
+		return;
+	for (size_t i = 0; i < inv->n; i++)
+		rec_free(&inv->v[i]);
+	free(inv->v);
+	for (size_t i = 0; i < inv->nwarn; i++)
+		free(inv->warnings[i]);
+	free(inv->warnings);
+	pthread_mutex_destroy(&inv->lock);
+	free(inv);
+}
+
+static void warn_locked(bwk_inv *inv, char *msg)
+{
+	if (inv->nwarn >= 64) { /* a hostile image could make thousands: the first ones tell */
+		free(msg);
+		return;
+	}
+	inv->warnings = xrealloc(inv->warnings, (inv->nwarn + 1) * sizeof(char *));
+	inv->warnings[inv->nwarn++] = msg;
+}
+
+static void inv_warn(bwk_inv *inv, const bwk_entry *e, const char *why)
+{
+	char *msg = e->layer_index >= 0
+			? xasprintf("%s (layer %d): %s", e->path, e->layer_index + 1, why)
+			: xasprintf("%s: %s", e->path, why);
+	pthread_mutex_lock(&inv->lock);
+	warn_locked(inv, msg);
+	pthread_mutex_unlock(&inv->lock);
+}
+
+static ssize_t tee_read(void *ctx, void *buf, size_t len, bwk_error **err)
+{
+	inv_tee *t = ctx;
+	if (t->off < t->len) {
+		size_t n = t->len - t->off < len ? t->len - t->off : len;
+		memcpy(buf, t->buf + t->off, n);
+		t->off += n;
+		return (ssize_t)n;
+	}
+	return bwk_entry_read(t->under, buf, len, err);
+}
+
+void inv_tee_done(inv_tee *t)
+{
+	free(t->buf);
+	t->buf = NULL;
+}
+
+static int parse(inv_kind kind, const char *buf, size_t len, inv_rec *r, bwk_error **err)
+{
+	switch (kind) {
+	case INV_DPKG:
+		return inv_parse_dpkg(buf, len, &r->pkgs, err);
+	case INV_APK:
+		return inv_parse_apk(buf, len, &r->pkgs, err);
+	case INV_PYTHON:
+		return inv_parse_python(buf, len, &r->pkgs, err);
+	case INV_NPM:
+		return inv_parse_npm(buf, len, &r->pkgs, err);
+	case INV_OSREL:
+		return inv_parse_os_release(buf, len, &r->os, err);
+	case INV_NONE:
+		break;
+	}
+	return 0;
+}
+
+static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e)
+{
+	pthread_mutex_lock(&inv->lock);
+	if (inv->npkgs + r->pkgs.n > INV_MAX_PKGS) {
+		warn_locked(inv, xasprintf("%s: more than %u packages in the image: the rest are "
+					   "not listed",
+					   e->path, INV_MAX_PKGS));
+		rec_free(r);
+	} else {
+		if (inv->n == inv->cap) {
+			inv->cap = inv->cap ? inv->cap * 2 : 32;
+			inv->v = xrealloc(inv->v, inv->cap * sizeof(*inv->v));
+		}
+		inv->npkgs += r->pkgs.n;
+		inv->v[inv->n++] = *r;
+	}
+	pthread_mutex_unlock(&inv->lock);
+}
+
+int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
+		  bwk_error **err)
+{
+	*use = e;
+	if (e->type != BWK_ENTRY_FILE || !e->read)
+		return 0;
+	inv_kind kind = inv_kind_of(e->path);
+	if (kind == INV_NONE)
+		return 0;
+	bool db = kind == INV_DPKG || kind == INV_APK;
+	size_t cap = db ? INV_MAX_DB_BYTES : INV_MAX_META_BYTES;
+	/* METADATA's header comes first and its long description after: a prefix is enough. A
+	 * database or a JSON manifest cut short is not. */
+	if (e->size > cap && kind != INV_PYTHON) {
+		cleanup_free char *why =
+		    xasprintf("%llu bytes, more than the %zu read for an inventory: its packages "
+			      "are not listed",
+			      (unsigned long long)e->size, cap);
+		inv_warn(inv, e, why);
+		return 0;
+	}
+	size_t want = e->size < cap ? (size_t)e->size : cap;
+	*tee = (inv_tee){.e = *e, .under = e, .buf = xmalloc(want ? want : 1)};
+	while (tee->len < want) {
+		ssize_t got = bwk_entry_read(e, tee->buf + tee->len, want - tee->len, err);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		tee->len += (size_t)got;
+	}
+	tee->e.read = tee_read;
+	tee->e.rctx = tee;
+	*use = &tee->e;
+
+	inv_rec r = {.layer_index = e->layer_index, .vis = e->visibility, .kind = kind};
+	cleanup_error bwk_error *perr = NULL;
+	if (parse(kind, tee->buf, tee->len, &r, &perr) < 0) {
+		cleanup_free char *msg = bwk_error_format(perr);
+		cleanup_free char *why =
+		    xasprintf("%s: its packages are not listed", msg ? msg : "cannot be read");
+		inv_warn(inv, e, why);
+		rec_free(&r);
+		return 0;
+	}
+	if (r.pkgs.skipped) {
+		cleanup_free char *why =
+		    xasprintf("%zu malformed record(s) skipped", r.pkgs.skipped);
+		inv_warn(inv, e, why);
+	}
+	if (r.pkgs.n == 0 && kind != INV_OSREL && kind != INV_DPKG && kind != INV_APK) {
+		rec_free(&r);
+		return 0;
+	}
+	r.path = xstrdup(e->path);
+	r.layer = e->layer_digest ? xstrdup(e->layer_digest) : NULL;
+	add_rec(inv, &r, e);
+	return 0;
+}
+
+/* ---- settling ---------------------------------------------------------------------------- */
+
+static int rec_cmp(const void *a, const void *b)
+{
+	const inv_rec *x = a, *y = b;
+	int c = strcmp(x->path, y->path);
+	return c ? c : (x->layer_index > y->layer_index) - (x->layer_index < y->layer_index);
+}
+
+/* purl components: everything but the unreserved characters percent-encoded. */
+static void purl_enc(bwk_strbuf *sb, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_' || c == '~')
+			bwk_strbuf_appendn(sb, (const char *)&c, 1);
+		else
+			bwk_strbuf_printf(sb, "%%%02X", c);
+	}
+}
+
+/* PEP 503: lowercase, runs of -_. become one '-'. */
+static char *pep503(const char *name)
+{
+	size_t n = strlen(name);
+	char *o = xmalloc(n + 1), *q = o;
+	for (const char *p = name; *p; p++) {
+		if (*p == '-' || *p == '_' || *p == '.') {
+			if (q == o || q[-1] != '-')
+				*q++ = '-';
+			continue;
+		}
+		*q++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+	}
+	*q = '\0';
+	return o;
+}
+
+static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release *os)
+{
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, 4 * INV_MAX_FIELD + 256);
+	bwk_strbuf_printf(&sb, "pkg:%s/", bwk_ecosystem_name(eco));
+	const char *distro = NULL;
+	if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
+		const char *ns = os && os->id ? os->id : eco == BWK_ECO_DEB ? "debian" : "alpine";
+		purl_enc(&sb, ns);
+		bwk_strbuf_append(&sb, "/");
+		purl_enc(&sb, p->name);
+		distro = os ? os->version_id : NULL;
+	} else if (eco == BWK_ECO_PYPI) {
+		cleanup_free char *norm = pep503(p->name);
+		purl_enc(&sb, norm);
+	} else {
+		const char *slash = p->name[0] == '@' ? strchr(p->name, '/') : NULL;
+		if (slash) {
+			cleanup_free char *scope = xstrndup(p->name, (size_t)(slash - p->name));
+			purl_enc(&sb, scope);
+			bwk_strbuf_append(&sb, "/");
+			purl_enc(&sb, slash + 1);
+		} else {
+			purl_enc(&sb, p->name);
+		}
+	}
+	bwk_strbuf_append(&sb, "@");
+	purl_enc(&sb, p->version);
+	char sep = '?';
+	if (p->arch) {
+		bwk_strbuf_printf(&sb, "%carch=", sep);
+		purl_enc(&sb, p->arch);
+		sep = '&';
+	}
+	if (distro) {
+		bwk_strbuf_printf(&sb, "%cdistro=", sep);
+		if (eco == BWK_ECO_DEB && os->id) {
+			purl_enc(&sb, os->id);
+			bwk_strbuf_append(&sb, "-");
+		}
+		purl_enc(&sb, distro);
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
+static bwk_ecosystem eco_of(inv_kind k)
+{
+	return k == INV_DPKG  ? BWK_ECO_DEB
+	       : k == INV_APK ? BWK_ECO_APK
+	       : k == INV_NPM ? BWK_ECO_NPM
+			      : BWK_ECO_PYPI;
+}
+
+static bool visible(inv_rec *r, const bwk_image *img)
+{
+	if (r->vis == BWK_VIS_UNKNOWN && img) {
+		int hb = -1;
+		r->vis = bwk_image_visibility(img, r->layer_index, r->path, &hb);
+	}
+	return r->vis == BWK_VISIBLE || r->vis == BWK_VIS_UNKNOWN;
+}
+
+static char *dup_or(const char *a, const char *b)
+{
+	return xstrdup(a ? a : b);
+}
+
+/* The site directory of a Python package: "…/site-packages" of
+ * "…/site-packages/x.dist-info/METADATA". */
+static size_t site_len(const char *path)
+{
+	const char *meta = strrchr(path, '/');
+	const char *dir = meta ? memrchr(path, '/', (size_t)(meta - path)) : NULL;
+	return dir ? (size_t)(dir - path) : 0;
+}
+
+static int py_cmp(const void *a, const void *b)
+{
+	const bwk_package *x = *(const bwk_package *const *)a, *y = *(const bwk_package *const *)b;
+	size_t lx = site_len(x->path), ly = site_len(y->path);
+	int c = lx != ly ? (lx < ly ? -1 : 1) : memcmp(x->path, y->path, lx);
+	if (!c)
+		c = strcmp(x->purl, y->purl); /* normalised name and version */
+	return c ? c : strcmp(x->path, y->path);
+}
+
+static void package_free(bwk_package *p)
+{
+	free((char *)p->name);
+	free((char *)p->version);
+	free((char *)p->source);
+	free((char *)p->source_version);
+	free((char *)p->arch);
+	free((char *)p->purl);
+	free((char *)p->path);
+	free((char *)p->layer);
+	*p = (bwk_package){0};
+}
+
+/* One Python distribution installed in one site directory is one package, even when it ships
+ * both a .dist-info and an .egg-info (Debian's python3-cryptography does): pip lists it once. */
+static void dedupe_python(bwk_inventory *out)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < out->n; i++)
+		n += out->pkgs[i].eco == BWK_ECO_PYPI;
+	if (n < 2)
+		return;
+	bwk_package **v = xcalloc(n, sizeof(*v));
+	n = 0;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->pkgs[i].eco == BWK_ECO_PYPI)
+			v[n++] = &out->pkgs[i];
+	qsort(v, n, sizeof(*v), py_cmp);
+	for (size_t i = 1; i < n; i++) {
+		size_t a = site_len(v[i - 1]->path), b = site_len(v[i]->path);
+		if (v[i - 1]->name && a == b && !memcmp(v[i - 1]->path, v[i]->path, a) &&
+		    !strcmp(v[i - 1]->purl, v[i]->purl)) {
+			package_free(v[i]);
+			/* keep comparing against the kept one */
+			bwk_package *t = v[i];
+			v[i] = v[i - 1];
+			v[i - 1] = t;
+		}
+	}
+	free(v);
+	size_t w = 0;
+	for (size_t i = 0; i < out->n; i++)
+		if (out->pkgs[i].name)
+			out->pkgs[w++] = out->pkgs[i];
+	out->n = w;
+}
+
+bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
+{
+	bwk_inventory *out = xcalloc(1, sizeof(*out));
+	if (inv->n)
+		qsort(inv->v, inv->n, sizeof(*inv->v), rec_cmp);
+	/* the OS release first: deb and apk purls name the distribution */
+	inv_rec *osr = NULL;
+	for (size_t i = 0; i < inv->n; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind != INV_OSREL || !visible(r, img))
+			continue;
+		/* /etc/os-release overrides /usr/lib/os-release (os-release(5)) */
+		if (!osr || strcmp(r->path, "etc/os-release") == 0)
+			osr = r;
+	}
+	if (osr) {
+		out->has_os = true;
+		out->os.id = osr->os.id ? xstrdup(osr->os.id) : NULL;
+		out->os.version_id = osr->os.version_id ? xstrdup(osr->os.version_id) : NULL;
+		out->os.version_codename =
+		    osr->os.version_codename ? xstrdup(osr->os.version_codename) : NULL;
+		out->os.pretty_name = osr->os.pretty_name ? xstrdup(osr->os.pretty_name) : NULL;
+	}
+	size_t total = 0;
+	for (size_t i = 0; i < inv->n; i++)
+		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
+			total += inv->v[i].pkgs.n;
+	out->pkgs = xcalloc(total ? total : 1, sizeof(*out->pkgs));
+	for (size_t i = 0; i < inv->n; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind == INV_OSREL || !visible(r, img))
+			continue;
+		for (size_t j = 0; j < r->pkgs.n; j++) {
+			const inv_pkg *p = &r->pkgs.v[j];
+			bwk_package *q = &out->pkgs[out->n++];
+			q->eco = eco_of(r->kind);
+			q->name = xstrdup(p->name);
+			q->version = xstrdup(p->version);
+			q->source = dup_or(p->source, p->name);
+			/* dpkg omits the source version when it equals the binary's */
+			q->source_version = dup_or(p->source_version, p->version);
+			q->arch = p->arch ? xstrdup(p->arch) : NULL;
+			q->purl = make_purl(q->eco, p, out->has_os ? &out->os : NULL);
+			q->path = xstrdup(r->path);
+			q->layer = r->layer ? xstrdup(r->layer) : NULL;
+			q->layer_index = r->layer_index;
+		}
+	}
+	dedupe_python(out);
+	out->warnings = xcalloc(inv->nwarn + 1, sizeof(char *));
+	for (size_t i = 0; i < inv->nwarn; i++)
+		out->warnings[i] = steal_pointer(&inv->warnings[i]);
+	out->nwarn = inv->nwarn;
+	inv->nwarn = 0;
+	for (size_t i = 0; i < inv->n; i++)
+		rec_free(&inv->v[i]);
+	inv->n = 0;
+	inv->npkgs = 0;
+	return out;
+}
+
+/* ---- the public, read-only side ---------------------------------------------------------- */
+
+size_t bwk_inventory_count(const bwk_inventory *inv)
+{
+	return inv ? inv->n : 0;
+}
+
+const bwk_package *bwk_inventory_get(const bwk_inventory *inv, size_t i)
+{
+	return inv && i < inv->n ? &inv->pkgs[i] : NULL;
+}
+
+const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv)
+{
+	return inv && inv->has_os ? &inv->os : NULL;
+}
+
+const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i)
+{
+	return inv && i < inv->nwarn ? inv->warnings[i] : NULL;
+}
+
+void bwk_inventory_free(bwk_inventory *inv)
+{
+	if (!inv)
+		return;
+	for (size_t i = 0; i < inv->n; i++)
+		package_free(&inv->pkgs[i]);
+	free(inv->pkgs);
+	free((char *)inv->os.id);
+	free((char *)inv->os.version_id);
+	free((char *)inv->os.version_codename);
+	free((char *)inv->os.pretty_name);
+	for (size_t i = 0; i < inv->nwarn; i++)
+		free(inv->warnings[i]);
+	free(inv->warnings);
+	free(inv);
+}
+
+/* Known vulnerabilities of the packages found. No database is not an error: the other checks
+ * of the scan still count, so it is said once and the check recorded as skipped. */
+static int match_vulns(const bwk_inventory *inv, const bwk_scan_opts *opts, bwk_findings *out,
+		       bwk_error **err)
+{
+	cleanup_free char *def = opts->vuln_db ? NULL : bwk_vulndb_default_path();
+	const char *db = opts->vuln_db ? opts->vuln_db : def;
+	bwk_vuln_match_opts mo = {
+	    .db = db,
+	    .target = opts->target,
+	    .ignore_unfixed = opts->ignore_unfixed,
+	    .max_age_days = opts->max_db_age_days ? opts->max_db_age_days : 7,
+	    .quiet = opts->quiet,
+	};
+	bwk_error *e = NULL;
+	if (db && bwk_vuln_match(inv, &mo, out, &e) == 0)
+		return 0;
+	if (db && bwk_error_code(e) != BWK_E_NOTFOUND) {
+		*err = e;
+		return -1;
+	}
+	bwk_error_free(e);
+	bwk_warn(opts->quiet,
+		 "%zu packages not checked for known vulnerabilities: no database at %s; import "
+		 "OSV advisories with `bulwark db import`",
+		 inv->n, db ? db : "$XDG_CACHE_HOME/bulwark/vuln.db");
+	bwk_findings_check(out, bwk_vuln_check_rule(), BWK_CHECK_SKIP,
+			   "no vulnerability database at %s", db ? db : "(no cache directory)");
+	return 0;
+}
+
+int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
+		   bwk_error **err)
+{
+	(void)err;
+	bwk_inventory *res = bwk_inv_settle(inv, img);
+	const bwk_os_release *os = bwk_inventory_os(res);
+	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
+	if (cfg && cfg->digest)
+		bwk_findings_fact(out, "image.digest", "%s", cfg->digest);
+	if (os)
+		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
+				  os->version_id ? os->version_id : "(no VERSION_ID)");
+	if (res->n || os) {
+		size_t per[BWK_ECO_NPM + 1] = {0};
+		for (size_t i = 0; i < res->n; i++)
+			per[res->pkgs[i].eco]++;
+		bwk_findings_fact(
+		    out, "inventory.packages", "%zu (deb %zu, apk %zu, pypi %zu, npm %zu)", res->n,
+		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
+	}
+	if (res->nwarn)
+		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",
+				  res->nwarn, res->warnings[0], res->nwarn > 1 ? "; …" : "");
+	if (!opts->inventory_only && res->n && match_vulns(res, opts, out, err) < 0) {
+		bwk_inventory_free(res);
+		return -1;
+	}
+	if (opts->inventory)
+		*opts->inventory = res;
+	else
+		bwk_inventory_free(res);
+	return 0;
+}

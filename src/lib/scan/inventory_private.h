@@ -1,0 +1,91 @@
+/* The package inventory: parsers of package databases (inventory_parse.c) and the collector
+ * that feeds them from the layer walk and settles whiteouts (inventory.c). */
+#ifndef BWK_INVENTORY_PRIVATE_H
+#define BWK_INVENTORY_PRIVATE_H
+#ifndef BWK_IN_SCAN
+#error "inventory_private.h is private to src/lib/scan"
+#endif
+#include <stddef.h>
+
+#include "bulwark/image.h"
+#include "bulwark/inventory.h"
+#include "bulwark/scan.h"
+
+/* Limits on what an image may make us hold. A real dpkg status of a large image is a few MiB
+ * (this machine's, 834 packages: 1 MiB); Python METADATA is read only as far as its header. */
+#define INV_MAX_DB_BYTES   (64u << 20)	/* dpkg status, apk installed */
+#define INV_MAX_META_BYTES (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
+#define INV_MAX_PKGS_FILE  200000u	/* packages in one database file */
+#define INV_MAX_PKGS	   1000000u	/* packages in one image */
+#define INV_MAX_FIELD	   512u		/* a name, version or architecture */
+
+typedef enum inv_kind {
+	INV_NONE = 0,
+	INV_DPKG,
+	INV_APK,
+	INV_PYTHON,
+	INV_NPM,
+	INV_OSREL,
+} inv_kind;
+
+/* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
+inv_kind inv_kind_of(const char *path);
+
+/* A parsed package, fields owned (NULL when absent). */
+typedef struct inv_pkg {
+	char *name, *version, *source, *source_version, *arch;
+} inv_pkg;
+
+typedef struct inv_list {
+	inv_pkg *v;
+	size_t n, cap;
+	size_t skipped; /* stanzas without a name/version or with an over-long field */
+} inv_list;
+
+void inv_list_free(inv_list *l);
+
+/* Parsers of untrusted bytes `buf[0..len)` (need not be NUL-terminated). They append to `out`
+ * and fail (negative, *err set) only on a limit; malformed records are skipped and counted. */
+int inv_parse_dpkg(const char *buf, size_t len, inv_list *out, bwk_error **err);
+int inv_parse_apk(const char *buf, size_t len, inv_list *out, bwk_error **err);
+/* METADATA / PKG-INFO: the RFC 822 header up to the first blank line. */
+int inv_parse_python(const char *buf, size_t len, inv_list *out, bwk_error **err);
+int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
+
+typedef struct inv_osrel {
+	char *id, *version_id, *version_codename, *pretty_name;
+} inv_osrel;
+int inv_parse_os_release(const char *buf, size_t len, inv_osrel *out, bwk_error **err);
+void inv_osrel_free(inv_osrel *o);
+
+/* ---- the collector (inventory.c) ---- */
+typedef struct bwk_inv bwk_inv;
+bwk_inv *bwk_inv_new(void);
+void bwk_inv_free(bwk_inv *inv);
+
+/* A regular file the inventory read in full: handed to the next scanner from memory, so the
+ * layer is still decompressed once. */
+typedef struct inv_tee {
+	bwk_entry e;
+	const bwk_entry *under;
+	char *buf;
+	size_t len, off;
+} inv_tee;
+void inv_tee_done(inv_tee *t);
+
+/* Look at a walker entry (thread-safe). When it is a package database, read and parse it and
+ * point *use at an entry that serves the same content again (from `tee`, which the caller
+ * finishes with inv_tee_done); otherwise *use = e and nothing is read. */
+int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
+		  bwk_error **err);
+
+/* After the walk: keep the databases visible in the merged filesystem (`img` settles the
+ * entries of lower layers; NULL for a root filesystem directory) and build the inventory.
+ * The collector is emptied. */
+bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img);
+
+/* The end of a scan: settle the inventory, record what it found as facts of `out`, hand it
+ * to opts->inventory when asked. */
+int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
+		   bwk_error **err);
+#endif

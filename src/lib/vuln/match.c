@@ -1,0 +1,229 @@
+/* Matching an inventory against the offline database: each package is looked up under the
+ * OSV ecosystem and name its advisories use, and its version evaluated against every affected
+ * entry in the ecosystem's own version order.
+ *
+ * Distribution packages are matched by SOURCE package and release: Debian's advisories name
+ * the source ("openssl", not "libssl3") under "Debian:12", so a binary built from a vulnerable
+ * source is reported, and an advisory for Debian 11 never applies to a Debian 12 image. */
+#define _GNU_SOURCE
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "vuln/vuln_private.h"
+
+static const char *const vuln_refs[] = {"https://osv.dev/", NULL};
+
+static const bwk_rule rule_vuln_check = {
+    .id = "known-vulnerabilities",
+    .category = BWK_CAT_VULNERABILITY,
+    .severity = BWK_SEV_HIGH,
+    .title = "Installed packages carry known vulnerabilities",
+    .description = "Packages in the image (dpkg, apk, Python, npm) were matched against the "
+		   "offline vulnerability database; each vulnerable package is a finding "
+		   "named by its advisory id.",
+    .remediation = "Upgrade the packages to their fixed versions and rebuild from a patched "
+		   "base image.",
+    .references = vuln_refs,
+};
+
+const bwk_rule *bwk_vuln_check_rule(void)
+{
+	return &rule_vuln_check;
+}
+
+/* The OSV ecosystem of a package in this image, or NULL when we cannot tell (a dpkg
+ * database without an os-release: which Debian release?). Caller frees. */
+static char *ecosystem_of(const bwk_package *p, const bwk_os_release *os)
+{
+	switch (p->eco) {
+	case BWK_ECO_PYPI:
+		return xstrdup("PyPI");
+	case BWK_ECO_NPM:
+		return xstrdup("npm");
+	case BWK_ECO_DEB:
+		if (!os || !os->id || !os->version_id)
+			return NULL;
+		if (!strcmp(os->id, "debian")) /* "12" (VERSION_ID has no point release) */
+			return xasprintf("Debian:%.*s", (int)strcspn(os->version_id, "."),
+					 os->version_id);
+		if (!strcmp(os->id, "ubuntu"))
+			return xasprintf("Ubuntu:%s", os->version_id);
+		return NULL;
+	case BWK_ECO_APK: {
+		if (!os || !os->id || strcmp(os->id, "alpine") != 0 || !os->version_id)
+			return NULL;
+		/* "3.19.1" → "Alpine:v3.19" */
+		const char *v = os->version_id;
+		const char *dot = strchr(v, '.');
+		size_t n = dot ? (size_t)(dot - v) + 1 + strcspn(dot + 1, ".") : strlen(v);
+		return xasprintf("Alpine:v%.*s", (int)n, v);
+	}
+	}
+	return NULL;
+}
+
+/* Finding ids follow the report schema ([A-Za-z0-9][A-Za-z0-9.-]*): "ALSA-2023:1234" →
+ * "ALSA-2023-1234". */
+static char *finding_id(const char *id)
+{
+	char *o = xstrdup(id);
+	for (char *p = o; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || (*p == '-' && p != o)))
+			*p = '-';
+	if (o[0] == '-' || o[0] == '.')
+		o[0] = 'X';
+	return o;
+}
+
+typedef struct match_ctx {
+	const bwk_vuln_match_opts *o;
+	bwk_findings *out;
+	size_t hits;
+} match_ctx;
+
+static int report(match_ctx *m, const bwk_package *p, const char *id, const char *summary,
+		  const char *aliases, bwk_severity sev, const char *fixed, bwk_error **err)
+{
+	cleanup_free char *fid = finding_id(id);
+	cleanup_free char *ref = xasprintf("https://osv.dev/vulnerability/%s", id);
+	const char *refs[] = {ref, NULL};
+	cleanup_free char *title =
+	    summary && *summary && strstr(summary, p->source)
+		? xstrdup(summary)
+		: xasprintf("%s in %s", summary && *summary ? summary : "known vulnerability",
+			    p->source);
+	bwk_rule rule = {
+	    .id = fid,
+	    .category = BWK_CAT_VULNERABILITY,
+	    .severity = sev,
+	    .title = title,
+	    .description = "A package in the image is affected by this published advisory.",
+	    .remediation = "Upgrade the package to the fixed version or later; rebuild from a "
+			   "patched base image.",
+	    .references = refs,
+	};
+	/* the fix first: messages are bounded (200 characters) and it is what to act on */
+	bool src = strcmp(p->source, p->name) != 0;
+	cleanup_free char *fix =
+	    fixed ? xasprintf("upgrade %s to %s or later; rebuild from a patched base image",
+			      p->name, fixed)
+		  : xasprintf("no fixed version yet: remove %s if it is not needed, or mitigate",
+			      p->name);
+	cleanup_free char *from =
+	    src ? xasprintf(", source %s %s", p->source, p->source_version) : xstrdup("");
+	cleanup_free char *also = aliases && *aliases ? xasprintf("; %s", aliases) : xstrdup("");
+	cleanup_free char *msg = xasprintf("%s (installed %s%s%s)", fix, p->version, from, also);
+	cleanup_free char *evidence = xasprintf("%s %s", p->name, p->version);
+	bwk_finding_spec spec = {
+	    .rule = &rule,
+	    .loc = {.target = m->o->target,
+		    .layer = p->layer,
+		    .layer_index = p->layer_index,
+		    .path = p->path},
+	    .message = msg,
+	    .evidence = evidence,
+	    .severity = -1,
+	};
+	m->hits++;
+	return bwk_findings_add(m->out, &spec, err);
+}
+
+static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const bwk_os_release *os,
+		     bwk_error **err)
+{
+	cleanup_free char *eco = ecosystem_of(p, os);
+	if (!eco)
+		return 0;
+	cleanup_free char *name =
+	    p->eco == BWK_ECO_PYPI ? osv_pypi_name(p->source) : xstrdup(p->source);
+	int scheme = osv_scheme(eco);
+	/* distributions' advisories are about source versions (binNMUs add "+bN") */
+	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;
+	/* Ubuntu's LTS releases are "Ubuntu:22.04:LTS" in OSV */
+	cleanup_free char *lts = xasprintf("%s:LTS", eco);
+	sqlite3_bind_text(q, 1, eco, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(q, 3, strncmp(eco, "Ubuntu:", 7) == 0 ? lts : eco, -1, SQLITE_TRANSIENT);
+	cleanup_free char *last = NULL;
+	int rc, ret = 0;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ret == 0) {
+		const char *id = (const char *)sqlite3_column_text(q, 0);
+		const char *data = (const char *)sqlite3_column_text(q, 4);
+		if (!id || !data || (last && !strcmp(last, id)))
+			continue;
+		cleanup_free char *fixed = NULL;
+		if (!osv_affects(data, scheme, version, &fixed))
+			continue;
+		free(last);
+		last = xstrdup(id);
+		if (!fixed && m->o->ignore_unfixed)
+			continue;
+		ret = report(m, p, id, (const char *)sqlite3_column_text(q, 1),
+			     (const char *)sqlite3_column_text(q, 2),
+			     (bwk_severity)sqlite3_column_int64(q, 3), fixed, err);
+	}
+	sqlite3_reset(q);
+	return ret;
+}
+
+/* Advisories keep coming: a database nobody refreshed says "no vulnerabilities" about
+ * packages that have them. Said once, and recorded as a fact. */
+static void check_age(sqlite3 *db, const bwk_vuln_match_opts *o, bwk_findings *out)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, "SELECT MAX(imported) FROM sources", -1, &q, NULL) != SQLITE_OK)
+		return;
+	if (sqlite3_step(q) == SQLITE_ROW) {
+		long long newest = sqlite3_column_int64(q, 0);
+		long long age = (long long)time(NULL) - newest;
+		if (age < 0)
+			age = 0;
+		bwk_findings_fact(out, "vulndb", "%s, last import %lld day(s) ago", o->db,
+				  age / 86400);
+		if (o->max_age_days >= 0 && age > (long long)o->max_age_days * 86400)
+			bwk_warn(
+			    o->quiet,
+			    "the vulnerability database %s was last imported %lld days ago "
+			    "(more than %d): import fresh OSV exports with `bulwark db import`",
+			    o->db, age / 86400, o->max_age_days);
+	}
+	sqlite3_finalize(q);
+}
+
+int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_findings *out,
+		   bwk_error **err)
+{
+	sqlite3 *db = NULL;
+	if (bwk_vulndb_open(o->db, &db, err) < 0)
+		return -1;
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(
+		db,
+		"SELECT a.id, a.summary, a.aliases, a.severity, f.data FROM affected f "
+		"JOIN advisories a ON a.id = f.adv_id WHERE f.ecosystem IN (?1, ?3) AND "
+		"f.name = ?2 AND a.withdrawn = 0 ORDER BY a.id",
+		-1, &q, NULL) != SQLITE_OK) {
+		bwk_error_set(err, BWK_E_IO, 0, "%s: %s", o->db, sqlite3_errmsg(db));
+		sqlite3_close(db);
+		return -1;
+	}
+	check_age(db, o, out);
+	match_ctx m = {.o = o, .out = out};
+	const bwk_os_release *os = bwk_inventory_os(inv);
+	int ret = 0;
+	for (size_t i = 0; ret == 0 && i < bwk_inventory_count(inv); i++)
+		ret = match_one(&m, q, bwk_inventory_get(inv, i), os, err);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	if (ret == 0)
+		bwk_findings_check(out, &rule_vuln_check, m.hits ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+				   "%zu packages matched against %s", bwk_inventory_count(inv),
+				   o->db);
+	return ret;
+}

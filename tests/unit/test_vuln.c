@@ -1,0 +1,300 @@
+/* Unit tests: version order of each ecosystem, with the published vectors: dpkg's own
+ * t/t-version.c cases and Debian Policy 5.6.12's '~' example, apk-tools' test/version.data,
+ * the ordering example of PEP 440 ("Summary of permitted suffixes and relative ordering") and
+ * SemVer 2.0.0 section 11. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/vuln.h"
+
+#define BWK_IN_VULN
+#include "vuln/vuln_private.h"
+
+static int cmp(bwk_version_scheme s, const char *a, const char *b)
+{
+	int c = 99;
+	if (bwk_version_compare(s, a, b, &c) < 0) {
+		fprintf(stderr, "invalid: '%s' or '%s'\n", a, b);
+		fail();
+	}
+	return c;
+}
+
+/* Every element strictly below the next, and equal to itself; checked both ways. */
+static void ascending(bwk_version_scheme s, const char *const *v)
+{
+	for (size_t i = 0; v[i]; i++) {
+		assert_int_equal(cmp(s, v[i], v[i]), 0);
+		for (size_t j = i + 1; v[j]; j++) {
+			if (cmp(s, v[i], v[j]) >= 0 || cmp(s, v[j], v[i]) <= 0) {
+				fprintf(stderr, "expected '%s' < '%s'\n", v[i], v[j]);
+				fail();
+			}
+		}
+	}
+}
+
+static void test_dpkg(void **state)
+{
+	(void)state;
+	/* dpkg t/t-version.c: equality, epoch, version and revision differences */
+	assert_int_equal(cmp(BWK_VER_DPKG, "0:0-0", "0:0-0"), 0);
+	assert_int_equal(cmp(BWK_VER_DPKG, "0:0-00", "0:00-0"), 0);
+	assert_int_equal(cmp(BWK_VER_DPKG, "1:2-3", "1:2-3"), 0);
+	assert_true(cmp(BWK_VER_DPKG, "0:0-0", "1:0-0") < 0);
+	assert_true(cmp(BWK_VER_DPKG, "0:a-0", "0:b-0") < 0);
+	assert_true(cmp(BWK_VER_DPKG, "0:0-a", "0:0-b") < 0);
+	assert_true(cmp(BWK_VER_DPKG, "1:0-0", "0:0-0") > 0);
+	/* an absent epoch is 0 */
+	assert_int_equal(cmp(BWK_VER_DPKG, "0:1.0", "1.0"), 0);
+	/* Policy 5.6.12: ~~ < ~~a < ~ < (nothing) < a */
+	static const char *const policy[] = {"1.0~~", "1.0~~a", "1.0~", "1.0", "1.0a", NULL};
+	ascending(BWK_VER_DPKG, policy);
+	static const char *const real[] = {"2.36-9+deb12u3",   "2.36-9+deb12u4",
+					   "2.36-9+deb12u10",  "3.0.11-1~deb12u2",
+					   "3.0.13-1~deb12u1", "3.0.13-1",
+					   "3.0.13-1+b1",      "1:0.9",
+					   "1:1.2.13.dfsg-1",  NULL};
+	ascending(BWK_VER_DPKG, real);
+	static const char *const bad[] = {"",	  "1:",	   ":1",      "x:1.0",
+					  "1.0-", "1.0 1", "1.0\x01", NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_false(bwk_version_valid(BWK_VER_DPKG, bad[i]));
+}
+
+static void test_apk(void **state)
+{
+	(void)state;
+	/* apk-tools test/version.data (a selection) */
+	static const char *const v[] = {"0.1.0_alpha_pre2",
+					"0.1.0_alpha",
+					"0.1.0_beta",
+					"0.1.0_pre",
+					"0.1.0_rc1",
+					"0.1.0",
+					"0.1.0-r1",
+					"0.1.0_p1",
+					"0.1.0a",
+					"0.1.0a_p2",
+					"0.1.1",
+					"0.1.10",
+					"2.34",
+					NULL};
+	ascending(BWK_VER_APK, v);
+	static const char *const real[] = {"1.2.4_git20230717-r3",
+					   "1.2.4_git20230717-r4",
+					   "3.1.4-r5",
+					   "3.1.4-r6",
+					   "3.1.5-r0",
+					   NULL};
+	ascending(BWK_VER_APK, real);
+	assert_int_equal(cmp(BWK_VER_APK, "1.0-r0", "1.0-r0"), 0);
+	/* zero-led components after a dot: more leading zeros sort lower */
+	static const char *const zeros[] = {"1.001", "1.01", "1.1", "1.2", NULL};
+	ascending(BWK_VER_APK, zeros);
+	static const char *const bad[] = {"",	       "a1",   "1.0_foo", "1.0-r",
+					  "1.0-r1-r2", "1..0", "1.0ab",	  NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_false(bwk_version_valid(BWK_VER_APK, bad[i]));
+}
+
+static void test_pep440(void **state)
+{
+	(void)state;
+	static const char *const spec[] = {"1.dev0",
+					   "1.0.dev456",
+					   "1.0a1",
+					   "1.0a2.dev456",
+					   "1.0a12.dev456",
+					   "1.0a12",
+					   "1.0b1.dev456",
+					   "1.0b2",
+					   "1.0b2.post345.dev456",
+					   "1.0b2.post345",
+					   "1.0rc1.dev456",
+					   "1.0rc1",
+					   "1.0",
+					   "1.0+abc.5",
+					   "1.0+abc.7",
+					   "1.0+5",
+					   "1.0.post456.dev34",
+					   "1.0.post456",
+					   "1.0.15",
+					   "1.1.dev1",
+					   NULL};
+	ascending(BWK_VER_PEP440, spec);
+	/* normalisation: the same version spelled differently */
+	assert_int_equal(cmp(BWK_VER_PEP440, "1.0", "1.0.0"), 0);
+	assert_int_equal(cmp(BWK_VER_PEP440, "1.0alpha1", "1.0a1"), 0);
+	assert_int_equal(cmp(BWK_VER_PEP440, "1.0-1", "1.0.post1"), 0);
+	assert_int_equal(cmp(BWK_VER_PEP440, "1.0c1", "1.0rc1"), 0);
+	assert_int_equal(cmp(BWK_VER_PEP440, "v2.0", "2.0"), 0);
+	assert_true(cmp(BWK_VER_PEP440, "1!0.1", "2.0") > 0);
+	assert_true(cmp(BWK_VER_PEP440, "2.19.0", "2.31.0") < 0);
+	assert_false(bwk_version_valid(BWK_VER_PEP440, "1.0-beta-x"));
+	assert_false(bwk_version_valid(BWK_VER_PEP440, "abc"));
+}
+
+static void test_semver(void **state)
+{
+	(void)state;
+	static const char *const spec[] = {"1.0.0-alpha",
+					   "1.0.0-alpha.1",
+					   "1.0.0-alpha.beta",
+					   "1.0.0-beta",
+					   "1.0.0-beta.2",
+					   "1.0.0-beta.11",
+					   "1.0.0-rc.1",
+					   "1.0.0",
+					   "2.0.0",
+					   "2.1.0",
+					   "2.1.1",
+					   "4.17.20",
+					   "4.17.21",
+					   NULL};
+	ascending(BWK_VER_SEMVER, spec);
+	assert_int_equal(cmp(BWK_VER_SEMVER, "1.0.0+build.5", "1.0.0"), 0);
+	assert_int_equal(cmp(BWK_VER_SEMVER, "v1.2.3", "1.2.3"), 0);
+	assert_false(bwk_version_valid(BWK_VER_SEMVER, "x1"));
+	assert_false(bwk_version_valid(BWK_VER_SEMVER, "1.0.0-"));
+	assert_false(bwk_version_valid(BWK_VER_SEMVER, "1.0.0 junk"));
+}
+
+static void test_bounds(void **state)
+{
+	(void)state;
+	char big[300];
+	memset(big, '1', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	for (int s = BWK_VER_DPKG; s <= BWK_VER_SEMVER; s++)
+		assert_false(bwk_version_valid((bwk_version_scheme)s, big));
+	/* numbers beyond 64 bits still compare by value */
+	assert_true(cmp(BWK_VER_DPKG, "99999999999999999999999", "100000000000000000000000") < 0);
+	assert_true(cmp(BWK_VER_SEMVER, "1.0.99999999999999999999", "1.0.100000000000000000000") <
+		    0);
+}
+
+static void test_cvss3(void **state)
+{
+	(void)state;
+	/* scores as the FIRST calculator gives them */
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") == 9.8);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:C/C:H/I:H/A:H") == 10.0);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:L/PR:N/UI:R/S:C/C:L/I:L/A:N") == 6.1);
+	assert_true(osv_cvss3_score("CVSS:3.0/AV:L/AC:L/PR:L/UI:N/S:U/C:N/I:N/A:H") == 5.5);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:N/AC:H/PR:N/UI:N/S:U/C:N/I:N/A:N") == 0);
+	assert_true(osv_cvss3_score("CVSS:3.1/AV:X/AC:L/PR:N/UI:N/S:U/C:H/I:H/A:H") < 0);
+	assert_true(osv_cvss3_score("CVSS:2.0/AV:N") < 0);
+	assert_int_equal(osv_score_severity(9.8), BWK_SEV_CRITICAL);
+	assert_int_equal(osv_score_severity(7.0), BWK_SEV_HIGH);
+	assert_int_equal(osv_score_severity(6.9), BWK_SEV_MEDIUM);
+	assert_int_equal(osv_score_severity(3.9), BWK_SEV_LOW);
+}
+
+static bool affects(const char *data, int scheme, const char *v, const char *want_fixed)
+{
+	char *fixed = NULL;
+	bool r = osv_affects(data, scheme, v, &fixed);
+	if (want_fixed)
+		assert_string_equal(fixed ? fixed : "(none)", want_fixed);
+	else
+		assert_null(fixed);
+	free(fixed);
+	return r;
+}
+
+static void test_osv_ranges(void **state)
+{
+	(void)state;
+	/* two vulnerable spans, events out of order, as OSV allows */
+	const char *two = "{\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":["
+			  "{\"fixed\":\"1.2-1\"},{\"introduced\":\"0\"},"
+			  "{\"introduced\":\"2.0-1\"},{\"fixed\":\"2.0-3\"}]}],\"versions\":[]}";
+	assert_true(affects(two, BWK_VER_DPKG, "1.0-1", "1.2-1"));
+	assert_true(affects(two, BWK_VER_DPKG, "1.2-1~rc1", "1.2-1"));
+	assert_false(affects(two, BWK_VER_DPKG, "1.2-1", NULL));
+	assert_false(affects(two, BWK_VER_DPKG, "1.5-1", NULL));
+	assert_true(affects(two, BWK_VER_DPKG, "2.0-2", "2.0-3"));
+	assert_false(affects(two, BWK_VER_DPKG, "2.0-3", NULL));
+	/* last_affected is inclusive, and names no fix */
+	const char *last = "{\"ranges\":[{\"type\":\"SEMVER\",\"events\":["
+			   "{\"introduced\":\"1.0.0\"},{\"last_affected\":\"1.4.2\"}]}],"
+			   "\"versions\":[]}";
+	assert_false(affects(last, BWK_VER_SEMVER, "0.9.9", NULL));
+	assert_true(affects(last, BWK_VER_SEMVER, "1.4.2", NULL));
+	assert_false(affects(last, BWK_VER_SEMVER, "1.4.3", NULL));
+	assert_true(affects(last, BWK_VER_SEMVER, "1.4.2-rc.1", NULL));
+	/* explicit versions */
+	const char *vers = "{\"ranges\":[],\"versions\":[\"2.0\",\"2.1\"]}";
+	assert_true(affects(vers, BWK_VER_PEP440, "2.1", NULL));
+	assert_false(affects(vers, BWK_VER_PEP440, "2.10", NULL));
+	/* malformed stored data never matches */
+	assert_false(affects("{", BWK_VER_DPKG, "1.0", NULL));
+}
+
+static int parse_str(const char *json, osv_record *r, char **msg)
+{
+	size_t n = strlen(json);
+	char *buf = malloc(n);
+	memcpy(buf, json, n);
+	bwk_error *err = NULL;
+	int ret = osv_parse(buf, n, r, &err);
+	free(buf);
+	*msg = err ? bwk_error_format(err) : NULL;
+	bwk_error_free(err);
+	return ret;
+}
+
+static void test_osv_parse(void **state)
+{
+	(void)state;
+	osv_record r;
+	char *msg = NULL;
+	assert_int_equal(
+	    parse_str("{\"id\":\"GHSA-1\",\"aliases\":[\"CVE-1\",\"bad id!\",\"CVE-2\"],"
+		      "\"database_specific\":{\"severity\":\"MODERATE\"},\"affected\":["
+		      "{\"package\":{\"ecosystem\":\"PyPI\",\"name\":\"Foo_Bar.baz\"},"
+		      "\"ranges\":[{\"type\":\"GIT\",\"repo\":\"x\",\"events\":[{\"introduced\":"
+		      "\"abc\"}]},{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+		      "{\"fixed\":\"1.0.post1\"}]}]},{\"package\":{\"purl\":\"pkg:x/y\"}}]}",
+		      &r, &msg),
+	    0);
+	assert_string_equal(r.id, "GHSA-1");
+	assert_string_equal(r.aliases, "CVE-1,CVE-2");
+	assert_int_equal(r.severity, BWK_SEV_MEDIUM);
+	assert_int_equal(r.naff, 1);
+	assert_string_equal(r.aff[0].name, "foo-bar-baz");
+	/* the GIT range (commits) is dropped, the ECOSYSTEM one kept */
+	assert_null(strstr(r.aff[0].data, "GIT"));
+	assert_non_null(strstr(r.aff[0].data, "1.0.post1"));
+	osv_record_free(&r);
+	assert_int_equal(parse_str("{\"id\":\"X-1\",\"affected\":[{\"package\":{\"ecosystem\":"
+				   "\"Alpine:v3.19\",\"name\":\"a\"},\"ranges\":[{\"type\":"
+				   "\"ECOSYSTEM\",\"events\":[{\"fixed\":\"1.0_foo\"}]}]}]}",
+				   &r, &msg),
+			 -1);
+	assert_non_null(strstr(msg, "X-1: Alpine:v3.19 a: fixed version '1.0_foo'"));
+	free(msg);
+	assert_int_equal(parse_str("[]", &r, &msg), -1);
+	free(msg);
+	assert_int_equal(parse_str("{\"id\":\"a/b\"}", &r, &msg), -1);
+	free(msg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_dpkg),       cmocka_unit_test(test_apk),
+	    cmocka_unit_test(test_pep440),     cmocka_unit_test(test_semver),
+	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_cvss3),
+	    cmocka_unit_test(test_osv_ranges), cmocka_unit_test(test_osv_parse),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
