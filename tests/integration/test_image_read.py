@@ -173,7 +173,7 @@ def test_scan_reports_facts_and_checks(bulwark, tmp_path, busybox_rootfs):
     facts, checks = doc["facts"], {c["id"]: c for c in doc["checks"]}
     assert facts["image.layers"] == "2"
     assert facts["image.platform"].startswith("linux/")
-    assert facts["image.config"].startswith("sha256:")
+    assert facts["image.digest"].startswith("sha256:")
     assert "secrets (" in facts["scan.scanners"]
     secret = any(f["category"] == "secret" for f in doc["findings"])
     assert checks["secret-scan"]["status"] == ("fail" if secret else "pass")

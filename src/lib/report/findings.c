@@ -19,6 +19,10 @@ struct bwk_findings {
 	size_t n, cap;
 	bwk_rule **rules;
 	size_t nrules, rules_cap;
+	/* open-addressing set of rule ids (indexes into rules + 1): one vulnerability advisory
+	 * is one rule, and thousands of them made a linear search the scan's hot spot */
+	size_t *rule_set;
+	size_t rule_set_cap;
 	/* open-addressing set of fingerprints (indexes into items + 1) */
 	size_t *set;
 	size_t set_cap;
@@ -98,22 +102,52 @@ void bwk_findings_free(bwk_findings *f)
 	free(f->items);
 	free(f->rules);
 	free(f->set);
+	free(f->rule_set);
 	report_coverage_free(f->cov);
 	pthread_mutex_destroy(&f->lock);
 	free(f);
 }
 
+static size_t id_hash(const char *s)
+{
+	size_t h = 1469598103934665603ull;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+static void rule_set_insert(bwk_findings *f, size_t idx)
+{
+	size_t mask = f->rule_set_cap - 1;
+	size_t h = id_hash(f->rules[idx]->id) & mask;
+	while (f->rule_set[h])
+		h = (h + 1) & mask;
+	f->rule_set[h] = idx + 1;
+}
+
 static const bwk_rule *intern_rule(bwk_findings *f, const bwk_rule *r)
 {
-	for (size_t i = 0; i < f->nrules; i++)
-		if (strcmp(f->rules[i]->id, r->id) == 0)
-			return f->rules[i];
+	if (f->rule_set_cap) {
+		size_t mask = f->rule_set_cap - 1;
+		for (size_t h = id_hash(r->id) & mask; f->rule_set[h]; h = (h + 1) & mask)
+			if (strcmp(f->rules[f->rule_set[h] - 1]->id, r->id) == 0)
+				return f->rules[f->rule_set[h] - 1];
+	}
 	bwk_rule *c = bwk_rule_dup(r);
 	if (f->nrules == f->rules_cap) {
 		f->rules_cap = f->rules_cap ? f->rules_cap * 2 : 16;
 		f->rules = xrealloc(f->rules, f->rules_cap * sizeof(*f->rules));
 	}
 	f->rules[f->nrules++] = c;
+	if ((f->nrules + 1) * 2 > f->rule_set_cap) {
+		free(f->rule_set);
+		f->rule_set_cap = f->rule_set_cap ? f->rule_set_cap * 2 : 64;
+		f->rule_set = xcalloc(f->rule_set_cap, sizeof(size_t));
+		for (size_t i = 0; i < f->nrules; i++)
+			rule_set_insert(f, i);
+	} else {
+		rule_set_insert(f, f->nrules - 1);
+	}
 	return c;
 }
 

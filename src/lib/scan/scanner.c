@@ -290,8 +290,6 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 	bwk_findings *f = s->out;
 	if (img) {
 		const bwk_image_config *c = bwk_image_get_config(img);
-		if (c && c->digest)
-			bwk_findings_fact(f, "image.config", "%s", c->digest);
 		if (c)
 			bwk_findings_fact(f, "image.platform", "%s/%s%s%s", c->os ? c->os : "?",
 					  c->architecture ? c->architecture : "?",
@@ -302,8 +300,10 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 		bwk_findings_fact(f, "image.layers", "0 (a root filesystem directory)");
 	}
 	size_t nsec = bwk_secscan_rule_count(s->secrets);
-	bwk_findings_fact(f, "scan.scanners", "secrets (%zu rules), file settings, %s", nsec,
-			  img ? "image config, layer digests" : "no image config or digests");
+	bwk_findings_fact(
+	    f, "scan.scanners",
+	    "secrets (%zu rules), file settings, package inventory, vulnerabilities, %s", nsec,
+	    img ? "image config, layer digests" : "no image config or digests");
 	bool secret = false;
 	for (size_t i = 0; i < bwk_findings_count(f); i++)
 		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
