@@ -2,19 +2,6 @@
 #define BWK_REPORT_PRIVATE_H
 #ifndef BWK_IN_REPORT
 #error "report_private.h is private to src/lib/report"
-/* "facts" object, "checks" array and check counts, shared by the JSON and SARIF writers. */
-json_t *bwk_report_facts_json(const bwk_findings *f);
-json_t *bwk_report_checks_json(const bwk_findings *f);
-json_t *bwk_report_check_counts_json(const bwk_findings *f);
-
-/* Facts and checks of a findings list (coverage.c); findings.c owns one per list. */
-typedef struct report_coverage report_coverage;
-report_coverage *report_coverage_new(void);
-void report_coverage_free(report_coverage *c);
-report_coverage *report_findings_coverage(const bwk_findings *f);
-void report_findings_lock(const bwk_findings *f, bool lock);
-/* Whether any finding (suppressed or not) carries this rule id. */
-bool report_findings_have_rule(const bwk_findings *f, const char *id);
 #endif
 #include <jansson.h>
 
