@@ -1,5 +1,6 @@
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bulwark/version.h"
 #include "core/util.h"
@@ -31,8 +32,9 @@ void bwk_report_rule_refs(json_t *o, const bwk_rule *r)
 }
 
 /* Builds the JSON document described by docs/report-schema.json. */
-static json_t *finding_json(const bwk_finding *x)
+static json_t *finding_json(const bwk_findings *f, const bwk_finding *x)
 {
+	(void)f;
 	json_t *o = json_object();
 	bwk_report_rule_fields(o, x->rule, x->severity);
 	json_t *loc = json_object();
@@ -52,7 +54,7 @@ static json_t *finding_json(const bwk_finding *x)
 	return o;
 }
 
-int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	json_t *doc = json_object();
 	json_object_set_new(doc, "schemaVersion", json_string(BWK_REPORT_SCHEMA_VERSION));
@@ -62,17 +64,11 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_object_set_new(doc, "tool", tool);
 	set_str(doc, "command", o->command);
 	json_object_set_new(doc, "target", o->target ? json_string(o->target) : json_null());
-	json_t *arr = json_array();
+	/* the findings are streamed into this empty array (bwk_report_dump_array) */
+	json_object_set_new(doc, "findings", json_array());
 	size_t suppressed = 0;
-	for (size_t i = 0; i < bwk_findings_count(f); i++) {
-		const bwk_finding *x = bwk_findings_get(f, i);
-		if (x->suppressed) {
-			suppressed++;
-			continue;
-		}
-		json_array_append_new(arr, finding_json(x));
-	}
-	json_object_set_new(doc, "findings", arr);
+	for (size_t i = 0; i < bwk_findings_count(f); i++)
+		suppressed += bwk_findings_get(f, i)->suppressed;
 	size_t c[5];
 	bwk_findings_summary(f, c);
 	json_t *sum = json_object();
@@ -91,8 +87,47 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_decref(doc);
 	if (!s)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the JSON report");
-	*out = xasprintf("%s\n", s);
+	int rc = bwk_report_dump_array(s, "\n  \"findings\": []", 4, f, finding_json, out, err);
 	free(s);
+	return rc;
+}
+
+/* Write `doc` (jansson's JSON_INDENT(2) text) with the elements of its empty array `anchor`
+ * (a key at a known indentation, so never inside a string: strings hold no raw newline) filled
+ * in one finding at a time, exactly as json_dumps of the whole tree would have, so that memory
+ * holds one element and not the report. */
+int bwk_report_dump_array(const char *doc, const char *anchor, int indent, const bwk_findings *f,
+			  bwk_report_elem_fn elem, FILE *out, bwk_error **err)
+{
+	const char *at = strstr(doc, anchor);
+	if (!at)
+		return bwk_error_set(err, BWK_E_INTERNAL, 0, "report: no '%s' array", anchor + 1);
+	size_t head = (size_t)(at - doc) + strlen(anchor) - 1; /* up to and with '[' */
+	fwrite(doc, 1, head, out);
+	bool any = false;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed)
+			continue;
+		json_t *e = elem(f, x);
+		char *s = json_dumps(e, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		json_decref(e);
+		if (!s)
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the report");
+		fprintf(out, "%s\n%*s", any ? "," : "", indent, "");
+		for (const char *p = s, *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+			nl = strchr(p, '\n');
+			fwrite(p, 1, nl ? (size_t)(nl - p) + 1 : strlen(p), out);
+			if (nl)
+				fprintf(out, "%*s", indent, "");
+		}
+		free(s);
+		any = true;
+	}
+	if (any)
+		fprintf(out, "\n%*s", indent - 2, "");
+	fputs(doc + head, out);
+	fputc('\n', out);
 	return 0;
 }
 

@@ -163,17 +163,13 @@ static json_t *result_json(const bwk_findings *f, const bwk_finding *x)
 	return o;
 }
 
-int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	json_t *rules = json_array();
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
 		json_array_append_new(rules, rule_json(bwk_findings_rule(f, i)));
+	/* the results are streamed into this empty array (bwk_report_dump_array) */
 	json_t *results = json_array();
-	for (size_t i = 0; i < bwk_findings_count(f); i++) {
-		const bwk_finding *x = bwk_findings_get(f, i);
-		if (!x->suppressed)
-			json_array_append_new(results, result_json(f, x));
-	}
 	json_t *driver = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", "bulwark", "version",
 				   BWK_VERSION, "semanticVersion", BWK_VERSION, "informationUri",
 				   BWK_INFO_URI, "rules", rules);
@@ -189,7 +185,8 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 	json_decref(doc);
 	if (!s)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the SARIF report");
-	*out = xasprintf("%s\n", s);
+	/* runs[0] is at depth 2, its keys at depth 3: results' elements at 4 (8 spaces) */
+	int rc = bwk_report_dump_array(s, "\n      \"results\": []", 8, f, result_json, out, err);
 	free(s);
-	return 0;
+	return rc;
 }

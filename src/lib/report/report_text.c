@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,34 +50,32 @@ char *bwk_report_location_text(const bwk_finding *x)
 	return bwk_strbuf_steal(&sb);
 }
 
-int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+/* Streamed: a report of many findings is never in memory whole. */
+int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	(void)err;
-	bwk_strbuf sb;
-	bwk_strbuf_init(&sb, (size_t)1 << 30);
 	size_t counts[5];
 	bwk_findings_summary(f, counts);
 	size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "",
 		   *dim = o->color ? C_DIM : "";
 
-	bwk_strbuf_printf(&sb, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "",
-			  o->target ? " " : "", o->target ? o->target : "", r);
+	fprintf(out, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "", o->target ? " " : "",
+		o->target ? o->target : "", r);
 	if (!total) {
-		bwk_strbuf_append(&sb, "no findings\n");
-		*out = bwk_strbuf_steal(&sb);
+		fputs("no findings\n", out);
 		return 0;
 	}
-	bwk_strbuf_printf(&sb, "%zu finding%s (", total, total == 1 ? "" : "s");
+	fprintf(out, "%zu finding%s (", total, total == 1 ? "" : "s");
 	bool first = true;
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
 			continue;
-		bwk_strbuf_printf(&sb, "%s%zu %s", first ? "" : ", ", counts[s],
-				  bwk_severity_name((bwk_severity)s));
+		fprintf(out, "%s%zu %s", first ? "" : ", ", counts[s],
+			bwk_severity_name((bwk_severity)s));
 		first = false;
 	}
-	bwk_strbuf_append(&sb, ")\n");
+	fputs(")\n", out);
 
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
@@ -87,33 +86,29 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 		for (; name[i] && i < sizeof(upper) - 1; i++)
 			upper[i] = (char)(name[i] - 32);
 		upper[i] = '\0';
-		bwk_strbuf_printf(&sb, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "",
-				  upper, r);
+		fprintf(out, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "", upper, r);
 		for (size_t k = 0; k < bwk_findings_count(f); k++) {
 			const bwk_finding *x = bwk_findings_get(f, k);
 			if (x->suppressed || (int)x->severity != s)
 				continue;
 			char *loc = bwk_report_location_text(x);
-			bwk_strbuf_printf(&sb, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
+			fprintf(out, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
 			if (*loc)
-				bwk_strbuf_printf(&sb, "  at %s", loc);
+				fprintf(out, "  at %s", loc);
 			if (x->message)
-				bwk_strbuf_printf(&sb, " — %s", x->message);
+				fprintf(out, " — %s", x->message);
 			if (x->evidence)
-				bwk_strbuf_printf(&sb, "  [%s]", x->evidence);
-			bwk_strbuf_append(&sb, "\n");
+				fprintf(out, "  [%s]", x->evidence);
+			fputs("\n", out);
 			free(loc);
 			if (o->verbose && x->rule->description && *x->rule->description)
-				bwk_strbuf_printf(&sb, "      %srisk:%s %s\n", dim, r,
-						  x->rule->description);
+				fprintf(out, "      %srisk:%s %s\n", dim, r, x->rule->description);
 			if (x->rule->remediation && *x->rule->remediation)
-				bwk_strbuf_printf(&sb, "      %sfix:%s %s\n", dim, r,
-						  x->rule->remediation);
+				fprintf(out, "      %sfix:%s %s\n", dim, r, x->rule->remediation);
 			if (o->verbose && x->rule->references)
 				for (const char *const *p = x->rule->references; *p; p++)
-					bwk_strbuf_printf(&sb, "      %ssee:%s %s\n", dim, r, *p);
+					fprintf(out, "      %ssee:%s %s\n", dim, r, *p);
 		}
 	}
-	*out = bwk_strbuf_steal(&sb);
 	return 0;
 }
