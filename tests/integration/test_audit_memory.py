@@ -47,16 +47,16 @@ def release_binary():
     return str(cand) if cand.stat().st_mtime >= newest else None
 
 
-def peak_rss(binary, args, out, env=None):
+def peak_rss(binary, args, out, env=None, stdin=None):
     """Run to completion; (exit status, peak RSS in bytes, stderr). stdout goes to `out`.
     Through /usr/bin/time: a child forked from this (large) Python process would report
     Python's high-water mark, which ru_maxrss keeps across exec."""
     e = dict(os.environ, NO_COLOR="1")
     e.update(env or {})
     rss_file = Path(str(out) + ".rss")
-    with open(out, "wb") as fo:
+    with open(out, "wb") as fo, open(stdin or os.devnull, "rb") as fi:
         p = subprocess.run([TIME, "-q", "-f", "%M", "-o", rss_file, binary, *map(str, args)],
-                           stdout=fo, stderr=subprocess.PIPE, env=e, timeout=600)
+                           stdin=fi, stdout=fo, stderr=subprocess.PIPE, env=e, timeout=600)
     err = p.stderr.decode(errors="replace")
     assert "ERROR: AddressSanitizer" not in err and "runtime error:" not in err, err
     return p.returncode, int(rss_file.read_text().split()[-1]) * 1024, err
@@ -160,20 +160,20 @@ def inspect_array(path, n):
         f.write("]")
 
 
-def measure(tmp_path, name, args, env=None):
+def measure(tmp_path, name, args, stdin=None):
     """Peak RSS against the bound: the release binary if there is one, else the growth of
     the ASan binary over its fixed cost."""
     rel = release_binary()
     out = tmp_path / (name + ".out")
     if rel:
-        rc, rss, err = peak_rss(rel, args, out)
+        rc, rss, err = peak_rss(rel, args, out, stdin=stdin)
         assert rss < BOUND, f"{name}: release peak RSS {rss / MIB:.1f} MiB"
         return rc, err, out
     assert is_asan(BULWARK), "neither a release nor an ASan binary to measure"
     tiny = tmp_path / "tiny.yaml"
     tiny.write_text(DEPLOY.format(i=0))
     _, base, _ = peak_rss(BULWARK, ["audit", "--fail-on", "none", tiny], out, ASAN_ENV)
-    rc, rss, err = peak_rss(BULWARK, args, out, ASAN_ENV)
+    rc, rss, err = peak_rss(BULWARK, args, out, ASAN_ENV, stdin)
     growth = rss - base
     assert growth < BOUND, \
         f"{name}: ASan peak RSS grew by {growth / MIB:.1f} MiB (fixed {base / MIB:.1f} MiB)"
@@ -200,6 +200,18 @@ def test_k8s_stream_13mb(tmp_path):
     assert by_rule["runs-as-root"] == deploys, by_rule
     assert doc["summary"]["total"] == len(doc["findings"])
     assert listing(src) == before  # nothing written next to the input
+
+
+def test_k8s_stream_stdin(tmp_path):
+    """Standard input is streamed like a file, not read whole first."""
+    f = tmp_path / "k8s.yaml"
+    deploys = k8s_stream(f, 13 * 1000 * 1000 + 1)
+    rc, err, out = measure(tmp_path, "stdin", ["audit", "--fail-on", "none", "-f", "json", "-"],
+                           stdin=f)
+    assert rc == 0, err
+    found = [x for x in json.loads(out.read_text())["findings"] if x["id"] == "runs-as-root"]
+    assert len(found) == deploys
+    assert found[0]["location"]["target"] == "-"
 
 
 @pytest.mark.parametrize("name,gen,msg", [

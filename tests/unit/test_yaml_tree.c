@@ -372,17 +372,42 @@ static void test_parse_fd(void **state)
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	docs c = {0};
 	bwk_error *err = NULL;
-	assert_int_equal(bwk_yaml_parse_fd("f.yaml", fd, NULL, count_docs, &c, &err), 0);
+	assert_int_equal(bwk_yaml_parse_fd("f.yaml", NULL, 0, fd, NULL, count_docs, &c, &err), 0);
 	assert_int_equal(c.n, 2);
 	assert_int_equal(c.lines[1], 3);
 	/* a file that grows past the cap while read */
 	assert_int_equal(lseek(fd, 0, SEEK_SET), 0);
 	bwk_yaml_limits lim = {.max_bytes = 8};
-	assert_int_equal(bwk_yaml_parse_fd("f.yaml", fd, &lim, count_docs, &c, &err), -1);
+	assert_int_equal(bwk_yaml_parse_fd("f.yaml", NULL, 0, fd, &lim, count_docs, &c, &err), -1);
 	assert_int_equal(bwk_error_code(err), BWK_E_LIMIT);
 	expect_message(err, "f.yaml: input grew past the 8-byte");
 	bwk_error_free(err);
+	err = NULL;
 	close(fd);
+
+	/* a pipe after bytes already read from it (the sniffed head): head first, then the
+	 * pipe, with lines counted across both */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	const char *rest = "---\nc: 3\n";
+	assert_int_equal(write(p[1], rest, strlen(rest)), (ssize_t)strlen(rest));
+	close(p[1]);
+	c = (docs){0};
+	assert_int_equal(bwk_yaml_parse_fd("-", "\n\na: 1\n", 7, p[0], NULL, count_docs, &c, &err),
+			 0);
+	close(p[0]);
+	assert_int_equal(c.n, 2);
+	assert_int_equal(c.lines[0], 3);
+	assert_int_equal(c.lines[1], 5);
+	/* and JSON the same way */
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], "2]", 2), 2);
+	close(p[1]);
+	json_t *j = bwk_json_load_fd("-", " [1,", 4, p[0], 0, 0, &err);
+	close(p[0]);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(j), 2);
+	json_decref(j);
 }
 
 static void test_json_budget(void **state)

@@ -104,64 +104,81 @@ static bool looks_like_json(const char *data, size_t len)
 	return !all_space(data, len, &c) && (c == '{' || c == '[');
 }
 
-/* The input: a buffer (standard input) or a regular file read as the parsers need it, so that
- * a file at the size cap is never in memory whole (docs/audit.md: memory). */
+/* The input: a buffer, or a file or pipe read as the parsers need it, so that an input at the
+ * size cap is never in memory whole. `data` is then what was read to sniff the format. */
 typedef struct source {
 	const char *data;
 	size_t len;
-	int fd;
+	int fd; /* -1 for a buffer */
 } source;
 
-/* The first non-blank byte of a file, which is then rewound for the parser. */
-static int file_looks_like_json(const char *name, int fd, bool *json, bwk_error **err)
+/* Leading blanks kept to sniff the format: past this, a stream of blanks is taken for YAML (a
+ * JSON text after a MiB of white space would be read as YAML, which accepts it). */
+#define MAX_SNIFF ((size_t)1 << 20)
+
+/* Read up to the first non-blank byte, which says JSON or YAML; the bytes read are handed to
+ * the parser before the rest of the fd. */
+static int sniff(const char *name, int fd, char **head, size_t *len, bool *json, bwk_error **err)
 {
-	char buf[4096], c = 0;
-	*json = false;
-	for (;;) {
-		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n < 0 && errno == EINTR)
+	size_t cap = 4096, n = 0;
+	cleanup_free char *buf = xmalloc(cap);
+	char c = 0;
+	while (n < MAX_SNIFF) {
+		if (n == cap)
+			buf = xrealloc(buf, cap *= 2);
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (r < 0)
 			return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", name);
-		if (n == 0 || !all_space(buf, (size_t)n, &c))
+		if (r == 0 || !all_space(buf + n, (size_t)r, &c)) {
+			n += (size_t)r;
 			break;
+		}
+		n += (size_t)r;
 	}
 	*json = c == '{' || c == '[';
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot rewind", name);
+	*head = steal_pointer(&buf);
+	*len = n;
 	return 0;
 }
 
 static int audit_json(reader_ctx *r, const source *src, bwk_workload_kind kind, bwk_error **err)
 {
-	json_auto_t *root = src->data ? bwk_json_load_buffer(r->name, src->data, src->len, 0, err)
-				      : bwk_json_load_fd(r->name, src->fd, MAX_WL_INPUT, 0, err);
+	json_auto_t *root = src->fd < 0 ? bwk_json_load_buffer(r->name, src->data, src->len, 0, err)
+					: bwk_json_load_fd(r->name, src->data, src->len, src->fd,
+							   MAX_WL_INPUT, 0, err);
 	if (!root)
 		return -1;
 	return dispatch(r, kind != BWK_WL_AUTO ? kind : detect(root), root, err);
 }
 
-static int audit_input(const char *name, const source *src, bwk_workload_kind kind, wl_ctx *wl,
+static int audit_input(const char *name, const source *in, bwk_workload_kind kind, wl_ctx *wl,
 		       bwk_error **err)
 {
 	reader_ctx r = {.wl = wl, .name = name};
-	if (src->data && src->len > MAX_WL_INPUT)
+	if (in->fd < 0 && in->len > MAX_WL_INPUT)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "%s: input is %zu bytes, over the %zu-byte limit", name,
-				     src->len, MAX_WL_INPUT);
+				     in->len, MAX_WL_INPUT);
+	source src = *in;
+	cleanup_free char *head = NULL;
 	bool json = false;
-	if (src->data)
-		json = looks_like_json(src->data, src->len);
-	else if (file_looks_like_json(name, src->fd, &json, err) < 0)
+	if (src.fd < 0)
+		json = looks_like_json(src.data, src.len);
+	else if (sniff(name, src.fd, &head, &src.len, &json, err) < 0)
 		return -1;
+	else
+		src.data = head;
 	if (json)
-		return audit_json(&r, src, kind, err);
+		return audit_json(&r, &src, kind, err);
 	/* a Kubernetes stream is audited one document at a time: each tree is freed before
 	 * the next is built */
 	stream_ctx s = {.r = &r, .kind = kind};
 	bwk_yaml_limits lim = {.max_bytes = MAX_WL_INPUT};
-	int rc = src->data ? bwk_yaml_parse(name, src->data, src->len, &lim, on_doc, &s, err)
-			   : bwk_yaml_parse_fd(name, src->fd, &lim, on_doc, &s, err);
+	int rc = src.fd < 0
+		     ? bwk_yaml_parse(name, src.data, src.len, &lim, on_doc, &s, err)
+		     : bwk_yaml_parse_fd(name, src.data, src.len, src.fd, &lim, on_doc, &s, err);
 	if (rc < 0)
 		return -1;
 	if (s.docs == 0)
@@ -197,6 +214,13 @@ int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workloa
 {
 	source src = {.data = data ? data : "", .len = len, .fd = -1};
 	return audit_source(name, NULL, &src, kind, o, out, err);
+}
+
+int bwk_audit_fd(const char *name, int fd, const bwk_audit_opts *o, bwk_findings *out,
+		 bwk_error **err)
+{
+	source src = {.fd = fd};
+	return audit_source(name, NULL, &src, BWK_WL_AUTO, o, out, err);
 }
 
 int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)

@@ -568,14 +568,42 @@ static void parser_freep(yaml_parser_t **p)
  * input without an event (one long scalar or comment, which libyaml accumulates) is cut at
  * max_token instead of growing libyaml's buffers to the size of the file. */
 typedef struct input {
-	const char *data; /* buffer mode; NULL to read fd */
-	size_t len;
-	int fd;
-	size_t off; /* bytes handed to libyaml */
+	const char *head; /* bytes before fd's (a buffer, or what was read to sniff the format) */
+	size_t head_len;
+	int fd;	    /* -1: the head is all */
+	size_t off; /* bytes handed to the parser */
 	size_t max_bytes, max_token, at_event;
 	enum { IN_OK, IN_TOO_BIG, IN_TOKEN, IN_IO } failure;
 	int err_no;
 } input;
+
+/* Up to `size` bytes of the head, then of fd: >0, 0 at the end, -1 with in->failure set. */
+static ssize_t input_read(input *in, void *buf, size_t size)
+{
+	if (in->off < in->head_len) {
+		size_t n = in->head_len - in->off < size ? in->head_len - in->off : size;
+		memcpy(buf, in->head + in->off, n);
+		in->off += n;
+		return (ssize_t)n;
+	}
+	if (in->fd < 0)
+		return 0;
+	ssize_t r;
+	do
+		r = read(in->fd, buf, size);
+	while (r < 0 && errno == EINTR);
+	if (r < 0) {
+		in->failure = IN_IO;
+		in->err_no = errno;
+		return -1;
+	}
+	if ((size_t)r > in->max_bytes - in->off) {
+		in->failure = IN_TOO_BIG;
+		return -1;
+	}
+	in->off += (size_t)r;
+	return r;
+}
 
 static int read_input(void *data, unsigned char *buf, size_t size, size_t *size_read)
 {
@@ -585,27 +613,9 @@ static int read_input(void *data, unsigned char *buf, size_t size, size_t *size_
 		in->failure = IN_TOKEN;
 		return 0;
 	}
-	if (in->data) {
-		size_t n = in->len - in->off < size ? in->len - in->off : size;
-		memcpy(buf, in->data + in->off, n);
-		in->off += n;
-		*size_read = n;
-		return 1;
-	}
-	ssize_t r;
-	do
-		r = read(in->fd, buf, size);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		in->failure = IN_IO;
-		in->err_no = errno;
+	ssize_t r = input_read(in, buf, size);
+	if (r < 0)
 		return 0;
-	}
-	if ((size_t)r > in->max_bytes - in->off) {
-		in->failure = IN_TOO_BIG;
-		return 0;
-	}
-	in->off += (size_t)r;
 	*size_read = (size_t)r;
 	return 1;
 }
@@ -668,10 +678,10 @@ static int parse(const char *name, input *in, const bwk_yaml_limits *lim, bwk_ya
 		b.lim.max_token_bytes = BWK_YAML_MAX_TOKEN_BYTES;
 	in->max_bytes = b.lim.max_bytes;
 	in->max_token = b.lim.max_token_bytes;
-	if (in->data && in->len > b.lim.max_bytes)
+	if (in->head_len > b.lim.max_bytes)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "%s: document is %zu bytes, over the %zu-byte limit", name,
-				     in->len, b.lim.max_bytes);
+				     in->head_len, b.lim.max_bytes);
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot create a YAML parser", name);
@@ -703,15 +713,14 @@ static int parse(const char *name, input *in, const bwk_yaml_limits *lim, bwk_ya
 int bwk_yaml_parse(const char *name, const char *data, size_t len, const bwk_yaml_limits *lim,
 		   bwk_yaml_doc_cb cb, void *ctx, bwk_error **err)
 {
-	/* an empty buffer still needs a non-NULL pointer to select buffer mode */
-	input in = {.data = data ? data : "", .len = len, .fd = -1};
+	input in = {.head = data, .head_len = len, .fd = -1};
 	return parse(name, &in, lim, cb, ctx, err);
 }
 
-int bwk_yaml_parse_fd(const char *name, int fd, const bwk_yaml_limits *lim, bwk_yaml_doc_cb cb,
-		      void *ctx, bwk_error **err)
+int bwk_yaml_parse_fd(const char *name, const char *head, size_t head_len, int fd,
+		      const bwk_yaml_limits *lim, bwk_yaml_doc_cb cb, void *ctx, bwk_error **err)
 {
-	input in = {.fd = fd};
+	input in = {.head = head, .head_len = head_len, .fd = fd};
 	return parse(name, &in, lim, cb, ctx, err);
 }
 
@@ -735,45 +744,24 @@ json_t *bwk_yaml_load_one(const char *name, const char *data, size_t len,
 	return out ? out : json_null();
 }
 
-typedef struct json_in {
-	int fd;
-	size_t off, max_bytes;
-	enum { JS_OK, JS_TOO_BIG, JS_IO } failure;
-	int err_no;
-} json_in;
-
 static size_t json_read(void *buf, size_t size, void *data)
 {
-	json_in *in = data;
-	ssize_t r;
-	do
-		r = read(in->fd, buf, size);
-	while (r < 0 && errno == EINTR);
-	if (r < 0) {
-		in->failure = JS_IO;
-		in->err_no = errno;
-		return (size_t)-1;
-	}
-	if ((size_t)r > in->max_bytes - in->off) {
-		in->failure = JS_TOO_BIG;
-		return (size_t)-1;
-	}
-	in->off += (size_t)r;
-	return (size_t)r;
+	ssize_t r = input_read(data, buf, size);
+	return r < 0 ? (size_t)-1 : (size_t)r;
 }
 
 static json_t *json_failed(const char *name, const bwk_json_budget *acct, size_t max_doc_bytes,
-			   const json_in *in, const json_error_t *je, bwk_error **err)
+			   const input *in, const json_error_t *je, bwk_error **err)
 {
 	if (acct->refused)
 		bwk_error_set(err, BWK_E_LIMIT, 0,
 			      "%s: document needs more than %zu MiB of memory: split it into "
 			      "smaller documents",
 			      name, max_doc_bytes >> 20);
-	else if (in && in->failure == JS_TOO_BIG)
+	else if (in && in->failure == IN_TOO_BIG)
 		bwk_error_set(err, BWK_E_LIMIT, 0, "%s: input grew past the %zu-byte limit", name,
 			      in->max_bytes);
-	else if (in && in->failure == JS_IO)
+	else if (in && in->failure == IN_IO)
 		bwk_error_set(err, BWK_E_IO, in->err_no, "%s: read failed", name);
 	else
 		bwk_error_set(err, BWK_E_INPUT, 0, "%s:%d: invalid JSON: %s", name, je->line,
@@ -781,10 +769,17 @@ static json_t *json_failed(const char *name, const bwk_json_budget *acct, size_t
 	return NULL;
 }
 
-json_t *bwk_json_load_fd(const char *name, int fd, size_t max_bytes, size_t max_doc_bytes,
-			 bwk_error **err)
+json_t *bwk_json_load_fd(const char *name, const char *head, size_t head_len, int fd,
+			 size_t max_bytes, size_t max_doc_bytes, bwk_error **err)
 {
-	json_in in = {.fd = fd, .max_bytes = max_bytes ? max_bytes : DEF_MAX_BYTES};
+	input in = {.head = head,
+		    .head_len = head_len,
+		    .fd = fd,
+		    .max_bytes = max_bytes ? max_bytes : DEF_MAX_BYTES};
+	if (head_len > in.max_bytes)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: input grew past the %zu-byte limit",
+				     name, in.max_bytes),
+		       NULL;
 	size_t limit = max_doc_bytes ? max_doc_bytes : BWK_YAML_MAX_DOC_BYTES;
 	bwk_json_budget acct;
 	bwk_json_budget_begin(&acct, limit);

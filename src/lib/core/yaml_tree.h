@@ -76,16 +76,17 @@ typedef int (*bwk_yaml_doc_cb)(void *ctx, const bwk_yaml_doc *doc, bwk_error **e
 int bwk_yaml_parse(const char *name, const char *data, size_t len, const bwk_yaml_limits *lim,
 		   bwk_yaml_doc_cb cb, void *ctx, bwk_error **err);
 
-/* The same, reading `fd` (a regular file or a pipe) as the parser needs it: only the document
- * being built is ever in memory, never the whole stream. */
-int bwk_yaml_parse_fd(const char *name, int fd, const bwk_yaml_limits *lim, bwk_yaml_doc_cb cb,
-		      void *ctx, bwk_error **err);
+/* The same on `head` (bytes already read, e.g. to sniff the format; may be empty) followed by
+ * what `fd` (a file or a pipe) yields, read as the parser needs it: only the document being
+ * built is ever in memory, never the whole stream. max_bytes counts both. */
+int bwk_yaml_parse_fd(const char *name, const char *head, size_t head_len, int fd,
+		      const bwk_yaml_limits *lim, bwk_yaml_doc_cb cb, void *ctx, bwk_error **err);
 
 /* JSON with the same bounds: at most `max_bytes` of input (0 = 64 MiB) and `max_doc_bytes` of
  * accounted tree memory (0 = BWK_YAML_MAX_DOC_BYTES); duplicate keys rejected, NUL allowed.
  * Errors read "NAME:LINE: invalid JSON: …". Caller owns the result. */
-json_t *bwk_json_load_fd(const char *name, int fd, size_t max_bytes, size_t max_doc_bytes,
-			 bwk_error **err);
+json_t *bwk_json_load_fd(const char *name, const char *head, size_t head_len, int fd,
+			 size_t max_bytes, size_t max_doc_bytes, bwk_error **err);
 json_t *bwk_json_load_buffer(const char *name, const char *data, size_t len, size_t max_doc_bytes,
 			     bwk_error **err);
 

@@ -46,12 +46,6 @@ static int render(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bw
 	return bwk_error_set(err, BWK_E_USAGE, 0, "unknown report format %d", (int)o->format);
 }
 
-static void file_closep(FILE **f)
-{
-	if (*f)
-		fclose(*f);
-}
-
 int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
 {
 	char *buf = NULL;
@@ -93,7 +87,7 @@ static int write_path(const bwk_findings *f, const bwk_report_opts *o, const cha
 	struct stat st;
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
 		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
-		__attribute__((cleanup(file_closep))) FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+		cleanup_file FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
 		if (!out) {
 			int e = errno;
 			if (fd >= 0)
@@ -107,7 +101,7 @@ static int write_path(const bwk_findings *f, const bwk_report_opts *o, const cha
 	if (fd < 0)
 		return bwk_error_set(err, BWK_E_IO, errno,
 				     "%s: cannot create a temporary file next to it", path);
-	__attribute__((cleanup(file_closep))) FILE *out = fdopen(fd, "w");
+	cleanup_file FILE *out = fdopen(fd, "w");
 	if (!out) {
 		int e = errno;
 		close(fd);
