@@ -253,3 +253,42 @@ def test_json_inspect(tmp_path):
     inspect_array(big, 40000)
     rc, err, _ = measure(tmp_path, "big", ["audit", "--fail-on", "none", big])
     assert rc == 2 and "big.json: document needs more than 24 MiB of memory" in err, err
+
+
+def test_long_names(tmp_path):
+    """1 MB service and variable names (explicit keys): keys in the model and in findings
+    are cut at 512 bytes, instead of one copy per item and finding (400 MiB before)."""
+    f = tmp_path / "names.yaml"
+    with open(f, "w") as fh:
+        fh.write("services:\n")
+        for i in range(8):
+            fh.write(f"  ? {chr(97 + i) * MIB}\n  :\n    image: nginx\n    privileged: true\n"
+                     "    volumes: ['/:/host', '/etc:/etc']\n    ports: ['80:80', '22:22']\n"
+                     f"    environment:\n      ? {'K' * MIB}\n      : AKIAIOSFODNN7REALKEY\n")
+    rc, err, out = measure(tmp_path, "names", ["audit", "--fail-on", "none", "-f", "json", f])
+    assert rc == 0, err
+    found = json.loads(out.read_text())["findings"]
+    privileged = [x for x in found if x["id"] == "privileged-container"]
+    assert len(privileged) == 8
+    keys = [x["location"]["key"] for x in found]
+    assert max(len(k.encode()) for k in keys) <= 512 + 3
+    assert privileged[0]["location"]["key"].startswith("services.aaaa")
+    assert privileged[0]["location"]["key"].endswith("\u2026")
+
+
+@pytest.mark.parametrize("n,ok", [(4096, True), (4097, False), (300000, False)])
+def test_items_per_workload(tmp_path, n, ok):
+    """Mounts of one service: 4096 audited, more refused in one line (never silently cut)."""
+    f = tmp_path / "vols.yaml"
+    with open(f, "w") as fh:
+        fh.write("services:\n  web:\n    image: nginx\n    volumes:\n")
+        fh.writelines(f"      - /srv/d{i}:/d{i}\n" for i in range(n - 1))
+        fh.write("      - /var/run/docker.sock:/var/run/docker.sock\n")
+    rc, err, out = measure(tmp_path, "vols", ["audit", "--fail-on", "none", "-f", "json", f])
+    if ok:
+        assert rc == 0, err
+        ids = {x["id"] for x in json.loads(out.read_text())["findings"]}
+        assert "sensitive-host-mount" in ids, ids
+    else:
+        assert rc == 2 and "web: more than 4096 mounts" in err, err
+        assert err.count("bulwark:") == 1

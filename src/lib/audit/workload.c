@@ -45,13 +45,51 @@ uint32_t aud_wl_kind_fields(bwk_workload_kind k)
 	}
 }
 
+/* Keys are built from names in the input (a service name, an environment variable) and are
+ * copied into every item and finding: a 2 MiB name times thousands of items would be GiBs.
+ * Longer keys are cut at a character boundary and marked with an ellipsis. */
+#define MAX_WL_KEY 512
+
+static char *key_dup(const char *key)
+{
+	size_t n = strlen(key);
+	if (n <= MAX_WL_KEY)
+		return xstrdup(key);
+	n = MAX_WL_KEY;
+	while (n > 0 && ((unsigned char)key[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s…", (int)n, key);
+}
+
+/* Items per list beyond which a description is not a real workload (each item is a copy in
+ * the model and often a finding). One more is stored so that aud_wl_bounded sees the excess. */
+static bool list_full(size_t n)
+{
+	return n > AUD_MAX_WL_ITEMS;
+}
+
+int aud_wl_bounded(const workload *w, const char *target, bwk_error **err)
+{
+	static const char *const what[] = {
+	    "capabilities added",   "capabilities dropped", "mounts", "devices", "ports",
+	    "environment variables"};
+	const size_t n[] = {w->ncap_add, w->ncap_drop, w->nmounts, w->ndevices, w->nports, w->nenv};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		if (list_full(n[i]))
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "%s:%u: %.80s: more than %d %s: not a workload "
+					     "description bulwark audits",
+					     target, w->line, w->name, AUD_MAX_WL_ITEMS, what[i]);
+	return 0;
+}
+
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
 {
 	workload *w = xcalloc(1, sizeof(*w));
 	w->kind = kind;
 	w->fields = aud_wl_kind_fields(kind);
 	w->name = xstrdup(name);
-	w->key = xstrdup(key ? key : "");
+	w->key = key_dup(key ? key : "");
 	w->line = line;
 	w->uid = -1;
 	w->restart_max = -1;
@@ -111,12 +149,14 @@ void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 		return;
 	if (!strncasecmp(cap, "CAP_", 4))
 		cap += 4;
+	if (list_full(*n))
+		return;
 	char *s = xstrdup(cap);
 	for (char *p = s; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
 	wl_str *e = GROW(*v, *n);
 	e->s = s;
-	e->key = xstrdup(key);
+	e->key = key_dup(key);
 }
 
 void aud_wl_add_caps(wl_str **v, size_t *n, const json_t *caps, const char *key)
@@ -141,38 +181,46 @@ bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap)
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		      const char *propagation, bool hostpath, const char *key)
 {
+	if (list_full(w->nmounts))
+		return;
 	wl_mount *m = GROW(w->mounts, w->nmounts);
 	m->source = source ? xstrdup(source) : NULL;
 	m->target = xstrdup(target ? target : "");
 	m->rw = rw;
 	m->propagation = propagation && *propagation ? xstrdup(propagation) : NULL;
 	m->hostpath = hostpath;
-	m->key = xstrdup(key);
+	m->key = key_dup(key);
 }
 
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
 		     const char *key)
 {
+	if (list_full(w->nports))
+		return;
 	wl_port *p = GROW(w->ports, w->nports);
 	p->host_ip = host_ip ? xstrdup(host_ip) : NULL;
 	p->host_port = host_port;
 	p->container_port = container_port;
-	p->key = xstrdup(key);
+	p->key = key_dup(key);
 }
 
 void aud_wl_add_device(workload *w, const char *path, const char *key)
 {
+	if (list_full(w->ndevices))
+		return;
 	wl_str *d = GROW(w->devices, w->ndevices);
 	d->s = xstrdup(path);
-	d->key = xstrdup(key);
+	d->key = key_dup(key);
 }
 
 void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key)
 {
+	if (list_full(w->nenv))
+		return;
 	wl_env *e = GROW(w->env, w->nenv);
 	e->name = xstrdup(name);
 	e->value = xstrdup(value ? value : "");
-	e->key = xstrdup(key);
+	e->key = key_dup(key);
 }
 
 void aud_wl_add_env_list(workload *w, const json_t *list, const char *key)

@@ -759,6 +759,8 @@ const bwk_rule *const aud_wl_rules_meta[] = {
 
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {
+	if (aud_wl_bounded(w, c->target, err) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if ((w->fields & table[i].needs) != table[i].needs)
 			continue;
