@@ -143,14 +143,34 @@ static int sniff(const char *name, int fd, char **head, size_t *len, bool *json,
 	return 0;
 }
 
+static void budget_endp(bwk_json_budget *b)
+{
+	bwk_json_budget_end(b);
+}
+
 static int audit_json(reader_ctx *r, const source *src, bwk_workload_kind kind, bwk_error **err)
 {
+	/* the tree (loaded in the loader's own scope, then moved here) and the workload model
+	 * built from it share one budget, as a YAML document and its model do */
+	__attribute__((cleanup(budget_endp))) bwk_json_budget acct;
+	bwk_json_budget_begin(&acct, BWK_YAML_MAX_DOC_BYTES);
 	json_auto_t *root = src->fd < 0 ? bwk_json_load_buffer(r->name, src->data, src->len, 0, err)
 					: bwk_json_load_fd(r->name, src->data, src->len, src->fd,
 							   MAX_WL_INPUT, 0, err);
 	if (!root)
 		return -1;
-	return dispatch(r, kind != BWK_WL_AUTO ? kind : detect(root), root, err);
+	int rc = dispatch(r, kind != BWK_WL_AUTO ? kind : detect(root), root, err);
+	if (acct.refused) {
+		if (rc < 0)
+			bwk_error_free(*err);
+		*err = NULL;
+		return bwk_error_set(
+		    err, BWK_E_LIMIT, 0,
+		    "%s: document needs more than %zu MiB of memory: split it into "
+		    "smaller documents",
+		    r->name, BWK_YAML_MAX_DOC_BYTES >> 20);
+	}
+	return rc;
 }
 
 static int audit_input(const char *name, const source *in, bwk_workload_kind kind, wl_ctx *wl,

@@ -6,6 +6,7 @@
 
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
+#include "core/yaml_tree.h"
 
 const char *bwk_workload_kind_name(bwk_workload_kind k)
 {
@@ -83,6 +84,55 @@ int aud_wl_bounded(const workload *w, const char *target, bwk_error **err)
 	return 0;
 }
 
+/* The model copies strings of the document's tree: it is charged to the same budget
+ * (core/yaml_tree.h), so that a document and its model together stay within it. A refusal
+ * marks the budget, and the document fails when the reader returns. Each allocation also
+ * costs malloc's header. */
+static size_t str_cost(const char *s)
+{
+	return s ? strlen(s) + 1 + 16 : 0;
+}
+
+static size_t cap_cost(const wl_str *e)
+{
+	return sizeof(*e) + str_cost(e->s) + str_cost(e->key);
+}
+
+static size_t mount_cost(const wl_mount *m)
+{
+	return sizeof(*m) + str_cost(m->source) + str_cost(m->target) + str_cost(m->propagation) +
+	       str_cost(m->key);
+}
+
+static size_t port_cost(const wl_port *p)
+{
+	return sizeof(*p) + str_cost(p->host_ip) + str_cost(p->key);
+}
+
+static size_t env_cost(const wl_env *e)
+{
+	return sizeof(*e) + str_cost(e->name) + str_cost(e->value) + str_cost(e->key);
+}
+
+/* What aud_wl_new and the aud_wl_add_* functions charged, item by item. */
+static size_t wl_cost(const workload *w)
+{
+	size_t n = sizeof(*w) + str_cost(w->name) + str_cost(w->key);
+	for (size_t i = 0; i < w->ncap_add; i++)
+		n += cap_cost(&w->cap_add[i]);
+	for (size_t i = 0; i < w->ncap_drop; i++)
+		n += cap_cost(&w->cap_drop[i]);
+	for (size_t i = 0; i < w->ndevices; i++)
+		n += cap_cost(&w->devices[i]);
+	for (size_t i = 0; i < w->nmounts; i++)
+		n += mount_cost(&w->mounts[i]);
+	for (size_t i = 0; i < w->nports; i++)
+		n += port_cost(&w->ports[i]);
+	for (size_t i = 0; i < w->nenv; i++)
+		n += env_cost(&w->env[i]);
+	return n;
+}
+
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
 {
 	workload *w = xcalloc(1, sizeof(*w));
@@ -90,6 +140,7 @@ workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, 
 	w->fields = aud_wl_kind_fields(kind);
 	w->name = xstrdup(name);
 	w->key = key_dup(key ? key : "");
+	bwk_json_budget_charge(sizeof(*w) + str_cost(w->name) + str_cost(w->key));
 	w->line = line;
 	w->uid = -1;
 	w->restart_max = -1;
@@ -109,6 +160,7 @@ void aud_wl_free(workload *w)
 {
 	if (!w)
 		return;
+	bwk_json_budget_uncharge(wl_cost(w));
 	free(w->name);
 	free(w->key);
 	strs_free(w->cap_add, w->ncap_add);
@@ -151,12 +203,15 @@ void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 		cap += 4;
 	if (list_full(*n))
 		return;
-	char *s = xstrdup(cap);
-	for (char *p = s; *p; p++)
+	wl_str t = {.s = xstrdup(cap), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(cap_cost(&t))) {
+		free(t.s);
+		free(t.key);
+		return;
+	}
+	for (char *p = t.s; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	wl_str *e = GROW(*v, *n);
-	e->s = s;
-	e->key = key_dup(key);
+	*GROW(*v, *n) = t;
 }
 
 void aud_wl_add_caps(wl_str **v, size_t *n, const json_t *caps, const char *key)
@@ -183,13 +238,20 @@ void aud_wl_add_mount(workload *w, const char *source, const char *target, bool 
 {
 	if (list_full(w->nmounts))
 		return;
-	wl_mount *m = GROW(w->mounts, w->nmounts);
-	m->source = source ? xstrdup(source) : NULL;
-	m->target = xstrdup(target ? target : "");
-	m->rw = rw;
-	m->propagation = propagation && *propagation ? xstrdup(propagation) : NULL;
-	m->hostpath = hostpath;
-	m->key = key_dup(key);
+	wl_mount m = {.source = source ? xstrdup(source) : NULL,
+		      .target = xstrdup(target ? target : ""),
+		      .rw = rw,
+		      .propagation = propagation && *propagation ? xstrdup(propagation) : NULL,
+		      .hostpath = hostpath,
+		      .key = key_dup(key)};
+	if (!bwk_json_budget_charge(mount_cost(&m))) {
+		free(m.source);
+		free(m.target);
+		free(m.propagation);
+		free(m.key);
+		return;
+	}
+	*GROW(w->mounts, w->nmounts) = m;
 }
 
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
@@ -197,30 +259,44 @@ void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsig
 {
 	if (list_full(w->nports))
 		return;
-	wl_port *p = GROW(w->ports, w->nports);
-	p->host_ip = host_ip ? xstrdup(host_ip) : NULL;
-	p->host_port = host_port;
-	p->container_port = container_port;
-	p->key = key_dup(key);
+	wl_port p = {.host_ip = host_ip ? xstrdup(host_ip) : NULL,
+		     .host_port = host_port,
+		     .container_port = container_port,
+		     .key = key_dup(key)};
+	if (!bwk_json_budget_charge(port_cost(&p))) {
+		free(p.host_ip);
+		free(p.key);
+		return;
+	}
+	*GROW(w->ports, w->nports) = p;
 }
 
 void aud_wl_add_device(workload *w, const char *path, const char *key)
 {
 	if (list_full(w->ndevices))
 		return;
-	wl_str *d = GROW(w->devices, w->ndevices);
-	d->s = xstrdup(path);
-	d->key = key_dup(key);
+	wl_str d = {.s = xstrdup(path), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(cap_cost(&d))) {
+		free(d.s);
+		free(d.key);
+		return;
+	}
+	*GROW(w->devices, w->ndevices) = d;
 }
 
 void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key)
 {
 	if (list_full(w->nenv))
 		return;
-	wl_env *e = GROW(w->env, w->nenv);
-	e->name = xstrdup(name);
-	e->value = xstrdup(value ? value : "");
-	e->key = key_dup(key);
+	wl_env e = {
+	    .name = xstrdup(name), .value = xstrdup(value ? value : ""), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(env_cost(&e))) {
+		free(e.name);
+		free(e.value);
+		free(e.key);
+		return;
+	}
+	*GROW(w->env, w->nenv) = e;
 }
 
 void aud_wl_add_env_list(workload *w, const json_t *list, const char *key)

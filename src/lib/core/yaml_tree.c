@@ -93,8 +93,29 @@ void bwk_json_budget_begin(bwk_json_budget *b, size_t limit)
 
 void bwk_json_budget_end(bwk_json_budget *b)
 {
-	if (cur_budget == b)
-		cur_budget = b->prev;
+	if (cur_budget != b)
+		return;
+	cur_budget = b->prev;
+	/* what the scope allocated and did not free now belongs to the enclosing one: a tree
+	 * loaded in an inner scope keeps counting while the caller works on it */
+	bwk_json_budget *p = cur_budget;
+	if (p) {
+		p->live += b->live;
+		if (p->live + p->extra > p->peak)
+			p->peak = p->live + p->extra;
+		p->refused |= b->refused;
+	}
+}
+
+bool bwk_json_budget_charge(size_t n)
+{
+	return !cur_budget || budget_charge(cur_budget, n);
+}
+
+void bwk_json_budget_uncharge(size_t n)
+{
+	if (cur_budget)
+		budget_uncharge(cur_budget, n);
 }
 
 static void budget_endp(bwk_json_budget **b)
@@ -457,10 +478,10 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 	case YAML_DOCUMENT_END_EVENT: {
 		if (!b->doc.line)
 			b->doc.line = (unsigned)line0 + 1;
-		/* the callback's own allocations (findings, workloads) are not the tree's */
-		cur_budget = b->acct.prev;
+		/* what the callback derives from the tree (a reader's workload model) is charged
+		 * to the same budget (bwk_json_budget_charge); a refusal there fails the document
+		 * in check_budget */
 		int r = cb(ctx, &b->doc, err);
-		cur_budget = &b->acct;
 		b->doc.index++;
 		doc_reset(b);
 		return r;

@@ -34,13 +34,18 @@ typedef struct bwk_json_budget {
 } bwk_json_budget;
 
 void bwk_json_budget_begin(bwk_json_budget *b, size_t limit);
+/* Bytes the scope leaves allocated move to the enclosing budget, if any. */
 void bwk_json_budget_end(bwk_json_budget *b);
+/* Memory derived from a tree (a reader's model of it) on the thread's budget: false, and the
+ * budget marked refused, past its limit; true when no budget is active. */
+bool bwk_json_budget_charge(size_t n);
+void bwk_json_budget_uncharge(size_t n);
 
 /* Memory a document's tree may take (jansson nodes and strings, line and anchor tables), and
  * the longest run of input without a YAML event (a scalar or a comment: libyaml holds a whole
  * scalar, growing its buffer by doubling, before it delivers it). One number each, used by
  * every reader of untrusted YAML or JSON. */
-#define BWK_YAML_MAX_DOC_BYTES	 ((size_t)24 << 20)
+#define BWK_YAML_MAX_DOC_BYTES	 ((size_t)16 << 20)
 #define BWK_YAML_MAX_TOKEN_BYTES ((size_t)2 << 20)
 
 typedef struct bwk_yaml_stats {
