@@ -252,18 +252,24 @@ def test_scalar_longer_than_the_token_cap(tmp_path):
 
 
 def test_json_inspect(tmp_path):
-    """docker inspect JSON: a big array within the budget is audited, a bigger one refused."""
+    """docker inspect JSON: an array is audited one container at a time (40000 containers,
+    55 MB, took 511 MiB); one container past the budget is refused."""
     ok = tmp_path / "inspect.json"
-    inspect_array(ok, 2000)
+    inspect_array(ok, 40000)
     rc, err, out = measure(tmp_path, "inspect", ["audit", "--fail-on", "none", "-f", "json", ok])
     assert rc == 0, err
-    found = [x for x in json.loads(out.read_text())["findings"]
-             if x["id"] == "privileged-container"]
-    assert len(found) == 2000
+    doc = json.loads(out.read_text())
+    found = [x for x in doc["findings"] if x["id"] == "privileged-container"]
+    assert found and all(x["location"]["key"].startswith("[") for x in found)
+    assert doc["summary"]["total"] == 100000  # MAX_FINDINGS: the report is capped, not memory
     big = tmp_path / "big.json"
-    inspect_array(big, 40000)
+    with open(big, "w") as f:
+        f.write('[{"HostConfig": {}, "Config": {"Labels": {')
+        f.write(",".join(f'"l{i}": "{"v" * 200}"' for i in range(100000)))
+        f.write("}}}]")
     rc, err, _ = measure(tmp_path, "big", ["audit", "--fail-on", "none", big])
-    assert rc == 2 and "big.json: document needs more than 16 MiB of memory" in err, err
+    assert rc == 2 and "big.json: [0]: element" in err and "16 MiB" in err, err
+    assert err.count("bulwark:") == 1
 
 
 def test_long_names(tmp_path):

@@ -438,6 +438,84 @@ static void test_json_budget(void **state)
 	free(g.buf);
 }
 
+typedef struct elems {
+	size_t n, last;
+	json_int_t sum;
+} elems;
+
+static int add_elem(void *ctx, size_t index, const json_t *e, bwk_error **err)
+{
+	(void)err;
+	elems *c = ctx;
+	c->n++;
+	c->last = index;
+	c->sum += json_integer_value(json_object_get(e, "v")) + json_integer_value(e);
+	return 0;
+}
+
+static int array_each(const char *text, size_t budget, elems *c, bwk_error **err)
+{
+	*c = (elems){0};
+	size_t n = strlen(text), h = n / 2;
+	if (n > 4096) /* more than a pipe holds: all of it as the head */
+		return bwk_json_array_each("a.json", text, n, -1, 0, budget, add_elem, c, err);
+	/* half of it as the sniffed head, half from a pipe */
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(write(p[1], text + h, n - h), (ssize_t)(n - h));
+	close(p[1]);
+	int rc = bwk_json_array_each("a.json", text, h, p[0], 0, budget, add_elem, c, err);
+	close(p[0]);
+	return rc;
+}
+
+static void test_json_array_each(void **state)
+{
+	(void)state;
+	elems c;
+	bwk_error *err = NULL;
+	assert_int_equal(
+	    array_each(" [ {\"v\": 1}, 2,\n{\"v\": \"]\\\"[\", \"w\": [3]}, [4] ]\n", 0, &c, &err),
+	    0);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.last, 3);
+	assert_int_equal(c.sum, 3);
+	assert_int_equal(array_each("[]", 0, &c, &err), 0);
+	assert_int_equal(c.n, 0);
+	static const struct {
+		const char *text, *msg;
+	} bad[] = {
+	    {"[1,]", "a.json:1: invalid JSON: value expected"},
+	    {"[1\n,\n{\"a\": 1, \"a\": 2}]", "a.json:3: invalid JSON: duplicate object key"},
+	    {"[1] x", "a.json:1: invalid JSON: end of file expected"},
+	    {"[1, 2", "a.json:1: invalid JSON: ']' expected"},
+	    {"[1 2]", "a.json:1: invalid JSON: end of file expected"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(array_each(bad[i].text, 0, &c, &err), -1);
+		assert_int_equal(bwk_error_code(err), BWK_E_INPUT);
+		expect_message(err, bad[i].msg);
+		bwk_error_free(err);
+		err = NULL;
+	}
+	/* the budget is per element: many elements pass, one too big is refused */
+	gen g = {0};
+	put(&g, "[");
+	for (int i = 0; i < 20000; i++)
+		put(&g, "%s{\"v\": 1, \"pad\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}",
+		    i ? "," : "");
+	put(&g, ", {\"big\": [");
+	for (int i = 0; i < 20000; i++)
+		put(&g, "%s\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"", i ? "," : "");
+	put(&g, "]}]");
+	assert_int_equal(array_each(g.buf, SMALL_BUDGET, &c, &err), -1);
+	assert_int_equal(c.n, 20000);
+	assert_int_equal(bwk_error_code(err), BWK_E_LIMIT);
+	expect_message(err, "a.json: [20000]: element needs more than 1 MiB of memory");
+	bwk_error_free(err);
+	free(g.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +532,7 @@ int main(void)
 	    cmocka_unit_test(test_memory_aliases_shared),
 	    cmocka_unit_test(test_parse_fd),
 	    cmocka_unit_test(test_json_budget),
+	    cmocka_unit_test(test_json_array_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -98,10 +98,11 @@ static bool all_space(const char *data, size_t len, char *first)
 	return true;
 }
 
-static bool looks_like_json(const char *data, size_t len)
+/* The first non-blank byte: '{' or '[' is JSON, anything else YAML. */
+static char first_byte(const char *data, size_t len)
 {
 	char c = 0;
-	return !all_space(data, len, &c) && (c == '{' || c == '[');
+	return all_space(data, len, &c) ? 0 : c;
 }
 
 /* The input: a buffer, or a file or pipe read as the parsers need it, so that an input at the
@@ -118,7 +119,7 @@ typedef struct source {
 
 /* Read up to the first non-blank byte, which says JSON or YAML; the bytes read are handed to
  * the parser before the rest of the fd. */
-static int sniff(const char *name, int fd, char **head, size_t *len, bool *json, bwk_error **err)
+static int sniff(const char *name, int fd, char **head, size_t *len, char *first, bwk_error **err)
 {
 	size_t cap = 4096, n = 0;
 	cleanup_free char *buf = xmalloc(cap);
@@ -137,7 +138,7 @@ static int sniff(const char *name, int fd, char **head, size_t *len, bool *json,
 		}
 		n += (size_t)r;
 	}
-	*json = c == '{' || c == '[';
+	*first = c;
 	*head = steal_pointer(&buf);
 	*len = n;
 	return 0;
@@ -146,6 +147,33 @@ static int sniff(const char *name, int fd, char **head, size_t *len, bool *json,
 static void budget_endp(bwk_json_budget *b)
 {
 	bwk_json_budget_end(b);
+}
+
+typedef struct array_ctx {
+	reader_ctx *r;
+	bwk_workload_kind kind;
+} array_ctx;
+
+static int on_element(void *ctx, size_t i, const json_t *e, bwk_error **err)
+{
+	array_ctx *a = ctx;
+	/* an array is `docker inspect` output when its first element has a HostConfig */
+	if (i == 0 && a->kind == BWK_WL_AUTO)
+		a->kind = json_object_get(e, "HostConfig") ? BWK_WL_INSPECT : BWK_WL_AUTO;
+	if (a->kind != BWK_WL_INSPECT)
+		return bwk_error_set(err, BWK_E_INPUT, 0, unknown_msg, a->r->name);
+	char key[32];
+	snprintf(key, sizeof(key), "[%zu]", i);
+	return aud_read_inspect_one(a->r, e, key, err);
+}
+
+/* `docker inspect` of many containers: one container in memory at a time. */
+static int audit_json_array(reader_ctx *r, const source *src, bwk_workload_kind kind,
+			    bwk_error **err)
+{
+	array_ctx a = {.r = r, .kind = kind};
+	return bwk_json_array_each(r->name, src->data, src->len, src->fd, MAX_WL_INPUT, 0,
+				   on_element, &a, err);
 }
 
 static int audit_json(reader_ctx *r, const source *src, bwk_workload_kind kind, bwk_error **err)
@@ -183,14 +211,16 @@ static int audit_input(const char *name, const source *in, bwk_workload_kind kin
 				     in->len, MAX_WL_INPUT);
 	source src = *in;
 	cleanup_free char *head = NULL;
-	bool json = false;
+	char first = 0;
 	if (src.fd < 0)
-		json = looks_like_json(src.data, src.len);
-	else if (sniff(name, src.fd, &head, &src.len, &json, err) < 0)
+		first = first_byte(src.data, src.len);
+	else if (sniff(name, src.fd, &head, &src.len, &first, err) < 0)
 		return -1;
 	else
 		src.data = head;
-	if (json)
+	if (first == '[' && (kind == BWK_WL_AUTO || kind == BWK_WL_INSPECT))
+		return audit_json_array(&r, &src, kind, err);
+	if (first == '{' || first == '[')
 		return audit_json(&r, &src, kind, err);
 	/* a Kubernetes stream is audited one document at a time: each tree is freed before
 	 * the next is built */

@@ -822,3 +822,165 @@ json_t *bwk_json_load_buffer(const char *name, const char *data, size_t len, siz
 	bwk_json_budget_end(&acct);
 	return root ? root : json_failed(name, &acct, limit, NULL, &je, err);
 }
+
+/* ---- a top-level JSON array, one element at a time ---- */
+
+typedef struct splitter {
+	input in;
+	char buf[16384];
+	size_t pos, len;
+	unsigned line;
+} splitter;
+
+/* Next byte, or -1 at the end, or -2 on a read failure (in.failure set). */
+static int next_byte(splitter *s)
+{
+	if (s->pos == s->len) {
+		ssize_t r = input_read(&s->in, s->buf, sizeof(s->buf));
+		if (r <= 0)
+			return r < 0 ? -2 : -1;
+		s->pos = 0;
+		s->len = (size_t)r;
+	}
+	int c = (unsigned char)s->buf[s->pos++];
+	if (c == '\n')
+		s->line++;
+	return c;
+}
+
+static bool is_blank(int c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int split_fail(const char *name, const splitter *s, const char *what, bwk_error **err)
+{
+	if (s->in.failure == IN_TOO_BIG)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: input grew past the %zu-byte limit",
+				     name, s->in.max_bytes);
+	if (s->in.failure == IN_IO)
+		return bwk_error_set(err, BWK_E_IO, s->in.err_no, "%s: read failed", name);
+	return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%u: invalid JSON: %s", name, s->line, what);
+}
+
+/* Parse one element's text (charged to `acct` while it is held) and hand its tree over. */
+static int split_elem(const char *name, size_t index, unsigned line0, char **text, size_t *n,
+		      size_t *cap, bwk_json_budget *acct, bwk_json_elem_cb cb, void *ctx,
+		      bwk_error **err)
+{
+	size_t limit = acct->limit;
+	json_error_t je;
+	bwk_json_budget inner;
+	/* what the text left of the budget (0 would mean no limit at all) */
+	size_t room = limit - acct->live - acct->extra;
+	bwk_json_budget_begin(&inner, room ? room : 1);
+	json_t *e =
+	    json_loadb(*text, *n, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_ANY, &je);
+	bwk_json_budget_end(&inner);
+	budget_uncharge(acct, *cap);
+	free(*text);
+	*text = NULL;
+	*n = *cap = 0;
+	int rc;
+	if (!e && acct->refused)
+		rc = -1;
+	else if (!e)
+		rc = bwk_error_set(err, BWK_E_INPUT, 0, "%s:%u: invalid JSON: %s", name,
+				   line0 + (unsigned)je.line - 1, je.text);
+	else
+		rc = cb(ctx, index, e, err);
+	json_decref(e);
+	if (acct->refused) {
+		if (rc < 0 && err) {
+			bwk_error_free(*err);
+			*err = NULL;
+		}
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: [%zu]: element needs more than %zu MiB of memory: split "
+				     "the array",
+				     name, index, limit >> 20);
+	}
+	return rc;
+}
+
+int bwk_json_array_each(const char *name, const char *head, size_t head_len, int fd,
+			size_t max_bytes, size_t max_doc_bytes, bwk_json_elem_cb cb, void *ctx,
+			bwk_error **err)
+{
+	cleanup_free splitter *s = xcalloc(1, sizeof(*s));
+	s->in = (input){.head = head,
+			.head_len = head_len,
+			.fd = fd,
+			.max_bytes = max_bytes ? max_bytes : DEF_MAX_BYTES};
+	s->line = 1;
+	size_t limit = max_doc_bytes ? max_doc_bytes : BWK_YAML_MAX_DOC_BYTES;
+	int c;
+	while ((c = next_byte(s)) >= 0 && is_blank(c))
+		;
+	if (c != '[')
+		return split_fail(name, s, "'[' expected", err);
+	cleanup_free char *text = NULL;
+	size_t n = 0, cap = 0, index = 0, depth = 0;
+	bool in_str = false, esc = false, comma = false;
+	unsigned line0 = 0;
+	for (;;) {
+		c = next_byte(s);
+		if (c < 0)
+			return split_fail(name, s, "']' expected", err);
+		if (!text && !n) {
+			if (is_blank(c))
+				continue;
+			if (c == ']' && !comma && index == 0)
+				break;
+			if (c == ']' || c == ',')
+				return split_fail(name, s, "value expected", err);
+			line0 = s->line;
+		}
+		bool end = false;
+		if (in_str) {
+			in_str = esc || c != '"';
+			esc = !esc && c == '\\';
+		} else if (c == '"') {
+			in_str = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if ((c == '}' || c == ']') && depth > 0) {
+			depth--;
+		} else if ((c == ',' || c == ']') && depth == 0) {
+			end = true;
+		}
+		if (!end) {
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 4096;
+				if (ncap > limit)
+					return bwk_error_set(err, BWK_E_LIMIT, 0,
+							     "%s: [%zu]: element is more than %zu "
+							     "MiB: split the array",
+							     name, index, limit >> 20);
+				text = xrealloc(text, ncap);
+				cap = ncap;
+			}
+			text[n++] = (char)c;
+			continue;
+		}
+		/* one budget per element: its text, its tree and what the callback builds */
+		bwk_json_budget acct;
+		bwk_json_budget_begin(&acct, limit);
+		__attribute__((cleanup(budget_endp), unused)) bwk_json_budget *ap = &acct;
+		if (!budget_charge(&acct, cap))
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "%s: [%zu]: element is more than %zu MiB: split the "
+					     "array",
+					     name, index, limit >> 20);
+		if (split_elem(name, index++, line0, &text, &n, &cap, &acct, cb, ctx, err) < 0)
+			return -1;
+		comma = c == ',';
+		if (c == ']')
+			break;
+	}
+	while ((c = next_byte(s)) >= 0 && is_blank(c))
+		;
+	if (c != -1)
+		return split_fail(name, s, c == -2 ? "" : "end of file expected", err);
+	return 0;
+}

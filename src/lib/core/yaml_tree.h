@@ -95,6 +95,16 @@ json_t *bwk_json_load_fd(const char *name, const char *head, size_t head_len, in
 json_t *bwk_json_load_buffer(const char *name, const char *data, size_t len, size_t max_doc_bytes,
 			     bwk_error **err);
 
+/* A top-level JSON array (`head`, then fd, as for bwk_json_load_fd), one element at a time:
+ * `docker inspect` of many containers is one array, and only the element being audited is
+ * in memory. Each element's text, tree and whatever the callback charges share one budget of
+ * max_doc_bytes (0 = BWK_YAML_MAX_DOC_BYTES). Errors as bwk_json_load_fd's, with lines
+ * counted from the start of the input. Return <0 from the callback to stop. */
+typedef int (*bwk_json_elem_cb)(void *ctx, size_t index, const json_t *elem, bwk_error **err);
+int bwk_json_array_each(const char *name, const char *head, size_t head_len, int fd,
+			size_t max_bytes, size_t max_doc_bytes, bwk_json_elem_cb cb, void *ctx,
+			bwk_error **err);
+
 /* Convenience: exactly the first document (an empty stream gives JSON null). Caller owns the
  * result. */
 json_t *bwk_yaml_load_one(const char *name, const char *data, size_t len,
