@@ -39,7 +39,7 @@ ldd libc-bin
 ls coreutils
 mkdir coreutils
 mkfifo coreutils
-npm nodejs
+npm nodejs|npm
 newgidmap uidmap
 newuidmap uidmap
 openssl openssl
@@ -72,10 +72,22 @@ case "${1:-}" in
 	exit 0
 	;;
 --packages)
-	echo $want
+	echo $want $(printf '%s\n' "$PROGRAMS" | awk 'index($2, "|") { gsub(/\|/, " ", $2); print $2 }')
 	exit 0
 	;;
 esac
+
+# A program that more than one package can ship ("npm nodejs|npm": NodeSource's nodejs bundles
+# npm and conflicts with Debian's npm package) is satisfied by any of them; when none is
+# installed, the last one is.
+alts=$(printf '%s\n' "$PROGRAMS" | awk 'index($2, "|") { print $1 " " $2 }')
+while read -r prog pkgs; do
+	[ -n "$prog" ] || continue
+	command -v "$prog" >/dev/null 2>&1 && continue
+	want="$want ${pkgs##*|}"
+done <<EOF_ALTS
+$alts
+EOF_ALTS
 
 missing=""
 for p in $want; do

@@ -61,6 +61,11 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
  * caps apply; malformed or unknown input is BWK_E_INPUT/BWK_E_LIMIT naming file and line. */
 int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out, bwk_error **err);
 
+/* The same on an open file or pipe (standard input), read as the parsers need it: memory
+ * holds the document being audited, not the input. `name` names it in findings and errors. */
+int bwk_audit_fd(const char *name, int fd, const bwk_audit_opts *o, bwk_findings *out,
+		 bwk_error **err);
+
 /* The same on a buffer (need not be NUL-terminated); `name` names it in findings and errors.
  * `kind` forces a reader (BWK_WL_AUTO detects). */
 int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workload_kind kind,

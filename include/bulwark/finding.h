@@ -176,6 +176,8 @@ typedef struct bwk_check {
 void bwk_findings_check(bwk_findings *f, const bwk_rule *rule, bwk_check_status status,
 			const char *detail_fmt, ...) __attribute__((format(printf, 4, 5)));
 size_t bwk_findings_check_count(const bwk_findings *f);
+/* Whether a check of this id was recorded (cheap: its final status is not computed). */
+bool bwk_findings_has_check(const bwk_findings *f, const char *id);
 /* The i-th check with its final status; false past the end. */
 bool bwk_findings_check_get(const bwk_findings *f, size_t i, bwk_check *out);
 /* counts[BWK_CHECK_PASS/FAIL/SKIP] */

@@ -45,45 +45,6 @@ const char cmd_audit_usage[] =
     "  bulwark audit compose.yaml k8s/*.yaml\n"
     "  docker inspect $(docker ps -q) | bulwark audit -\n";
 
-#define MAX_STDIN ((size_t)64 << 20)
-
-static int read_stdin(char **data, size_t *len)
-{
-	size_t cap = 65536, n = 0;
-	char *buf = malloc(cap);
-	if (!buf)
-		return -1;
-	for (;;) {
-		if (n == cap) {
-			if (cap > MAX_STDIN) {
-				free(buf);
-				errno = EFBIG;
-				return -1;
-			}
-			cap *= 2;
-			char *nb = realloc(buf, cap);
-			if (!nb) {
-				free(buf);
-				return -1;
-			}
-			buf = nb;
-		}
-		ssize_t r = read(0, buf + n, cap - n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			free(buf);
-			return -1;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	*data = buf;
-	*len = n;
-	return 0;
-}
-
 int cmd_audit(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("audit");
@@ -187,19 +148,9 @@ int cmd_audit(int argc, char **argv)
 			rc = -1;
 		for (int i = optind; i < argc && rc == 0; i++) {
 			if (!strcmp(argv[i], "-")) {
-				char *data = NULL;
-				size_t len = 0;
-				if (read_stdin(&data, &len) < 0) {
-					bwk_error_set(&err, errno == EFBIG ? BWK_E_LIMIT : BWK_E_IO,
-						      errno,
-						      "standard input: cannot read (limit %zu "
-						      "bytes)",
-						      MAX_STDIN);
-					rc = -1;
-					break;
-				}
-				rc = bwk_audit_buffer("-", data, len, BWK_WL_AUTO, &ao, f, &err);
-				free(data);
+				/* streamed like a file: a pipe at the size cap is never in
+				 * memory whole */
+				rc = bwk_audit_fd("-", 0, &ao, f, &err);
 			} else {
 				rc = bwk_audit_file(argv[i], &ao, f, &err);
 			}

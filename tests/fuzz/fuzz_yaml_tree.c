@@ -24,7 +24,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size ? size : 1);
 	memcpy(buf, data, size);
-	bwk_yaml_limits lim = {.max_depth = 32, .max_nodes = 20000, .max_docs = 64};
+	/* a memory budget small enough that inputs of a few KiB hit it: jansson then fails
+	 * allocations mid-document, and every such path must unwind cleanly */
+	bwk_yaml_limits lim = {.max_depth = 32,
+			       .max_nodes = 20000,
+			       .max_docs = 64,
+			       .max_doc_bytes = (size & 1) ? 16384 : 0,
+			       .max_token_bytes = 1024};
 	bwk_error *err = NULL;
 	size_t n = 0;
 	if (bwk_yaml_parse("fuzz", buf, size, &lim, walk, &n, &err) < 0)

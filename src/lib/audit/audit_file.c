@@ -1,9 +1,12 @@
 /* `bulwark audit FILE`: read a workload description, detect its kind from the content, and
  * run the workload rules over every container it describes. */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
@@ -84,37 +87,149 @@ static int on_doc(void *ctx, const bwk_yaml_doc *doc, bwk_error **err)
 	return rc;
 }
 
-static bool looks_like_json(const char *data, size_t len)
+static bool all_space(const char *data, size_t len, char *first)
 {
 	for (size_t i = 0; i < len; i++) {
 		if (data[i] == ' ' || data[i] == '\t' || data[i] == '\n' || data[i] == '\r')
 			continue;
-		return data[i] == '{' || data[i] == '[';
+		*first = data[i];
+		return false;
 	}
-	return false;
+	return true;
 }
 
-static int audit_input(const char *name, const char *data, size_t len, bwk_workload_kind kind,
-		       wl_ctx *wl, bwk_error **err)
+/* The first non-blank byte: '{' or '[' is JSON, anything else YAML. */
+static char first_byte(const char *data, size_t len)
+{
+	char c = 0;
+	return all_space(data, len, &c) ? 0 : c;
+}
+
+/* The input: a buffer, or a file or pipe read as the parsers need it, so that an input at the
+ * size cap is never in memory whole. `data` is then what was read to sniff the format. */
+typedef struct source {
+	const char *data;
+	size_t len;
+	int fd; /* -1 for a buffer */
+} source;
+
+/* Leading blanks kept to sniff the format: past this, a stream of blanks is taken for YAML (a
+ * JSON text after a MiB of white space would be read as YAML, which accepts it). */
+#define MAX_SNIFF ((size_t)1 << 20)
+
+/* Read up to the first non-blank byte, which says JSON or YAML; the bytes read are handed to
+ * the parser before the rest of the fd. */
+static int sniff(const char *name, int fd, char **head, size_t *len, char *first, bwk_error **err)
+{
+	size_t cap = 4096, n = 0;
+	cleanup_free char *buf = xmalloc(cap);
+	char c = 0;
+	while (n < MAX_SNIFF) {
+		if (n == cap)
+			buf = xrealloc(buf, cap *= 2);
+		ssize_t r = read(fd, buf + n, cap - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", name);
+		if (r == 0 || !all_space(buf + n, (size_t)r, &c)) {
+			n += (size_t)r;
+			break;
+		}
+		n += (size_t)r;
+	}
+	*first = c;
+	*head = steal_pointer(&buf);
+	*len = n;
+	return 0;
+}
+
+static void budget_endp(bwk_json_budget *b)
+{
+	bwk_json_budget_end(b);
+}
+
+typedef struct array_ctx {
+	reader_ctx *r;
+	bwk_workload_kind kind;
+} array_ctx;
+
+static int on_element(void *ctx, size_t i, const json_t *e, bwk_error **err)
+{
+	array_ctx *a = ctx;
+	/* an array is `docker inspect` output when its first element has a HostConfig */
+	if (i == 0 && a->kind == BWK_WL_AUTO)
+		a->kind = json_object_get(e, "HostConfig") ? BWK_WL_INSPECT : BWK_WL_AUTO;
+	if (a->kind != BWK_WL_INSPECT)
+		return bwk_error_set(err, BWK_E_INPUT, 0, unknown_msg, a->r->name);
+	char key[32];
+	snprintf(key, sizeof(key), "[%zu]", i);
+	return aud_read_inspect_one(a->r, e, key, err);
+}
+
+/* `docker inspect` of many containers: one container in memory at a time. */
+static int audit_json_array(reader_ctx *r, const source *src, bwk_workload_kind kind,
+			    bwk_error **err)
+{
+	array_ctx a = {.r = r, .kind = kind};
+	return bwk_json_array_each(r->name, src->data, src->len, src->fd, MAX_WL_INPUT, 0,
+				   on_element, &a, err);
+}
+
+static int audit_json(reader_ctx *r, const source *src, bwk_workload_kind kind, bwk_error **err)
+{
+	/* the tree (loaded in the loader's own scope, then moved here) and the workload model
+	 * built from it share one budget, as a YAML document and its model do */
+	__attribute__((cleanup(budget_endp))) bwk_json_budget acct;
+	bwk_json_budget_begin(&acct, BWK_YAML_MAX_DOC_BYTES);
+	json_auto_t *root = src->fd < 0 ? bwk_json_load_buffer(r->name, src->data, src->len, 0, err)
+					: bwk_json_load_fd(r->name, src->data, src->len, src->fd,
+							   MAX_WL_INPUT, 0, err);
+	if (!root)
+		return -1;
+	int rc = dispatch(r, kind != BWK_WL_AUTO ? kind : detect(root), root, err);
+	if (acct.refused) {
+		if (rc < 0)
+			bwk_error_free(*err);
+		*err = NULL;
+		return bwk_error_set(
+		    err, BWK_E_LIMIT, 0,
+		    "%s: document needs more than %zu MiB of memory: split it into "
+		    "smaller documents",
+		    r->name, BWK_YAML_MAX_DOC_BYTES >> 20);
+	}
+	return rc;
+}
+
+static int audit_input(const char *name, const source *in, bwk_workload_kind kind, wl_ctx *wl,
+		       bwk_error **err)
 {
 	reader_ctx r = {.wl = wl, .name = name};
-	if (len > MAX_WL_INPUT)
+	if (in->fd < 0 && in->len > MAX_WL_INPUT)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
-				     "%s: input is %zu bytes, over the %zu-byte limit", name, len,
-				     MAX_WL_INPUT);
-	if (looks_like_json(data, len)) {
-		json_error_t je;
-		json_auto_t *root =
-		    json_loadb(data, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-		if (!root)
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s:%d: invalid JSON: %s", name,
-					     je.line, je.text);
-		bwk_workload_kind k = kind != BWK_WL_AUTO ? kind : detect(root);
-		return dispatch(&r, k, root, err);
-	}
+				     "%s: input is %zu bytes, over the %zu-byte limit", name,
+				     in->len, MAX_WL_INPUT);
+	source src = *in;
+	cleanup_free char *head = NULL;
+	char first = 0;
+	if (src.fd < 0)
+		first = first_byte(src.data, src.len);
+	else if (sniff(name, src.fd, &head, &src.len, &first, err) < 0)
+		return -1;
+	else
+		src.data = head;
+	if (first == '[' && (kind == BWK_WL_AUTO || kind == BWK_WL_INSPECT))
+		return audit_json_array(&r, &src, kind, err);
+	if (first == '{' || first == '[')
+		return audit_json(&r, &src, kind, err);
+	/* a Kubernetes stream is audited one document at a time: each tree is freed before
+	 * the next is built */
 	stream_ctx s = {.r = &r, .kind = kind};
 	bwk_yaml_limits lim = {.max_bytes = MAX_WL_INPUT};
-	if (bwk_yaml_parse(name, data, len, &lim, on_doc, &s, err) < 0)
+	int rc = src.fd < 0
+		     ? bwk_yaml_parse(name, src.data, src.len, &lim, on_doc, &s, err)
+		     : bwk_yaml_parse_fd(name, src.data, src.len, src.fd, &lim, on_doc, &s, err);
+	if (rc < 0)
 		return -1;
 	if (s.docs == 0)
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: empty input: no document to audit",
@@ -127,9 +242,9 @@ static void secrets_freep(bwk_secrets **s)
 	bwk_secrets_free(*s);
 }
 
-static int audit_buffer_at(const char *name, const char *path, const char *data, size_t len,
-			   bwk_workload_kind kind, const bwk_audit_opts *o, bwk_findings *out,
-			   bwk_error **err)
+static int audit_source(const char *name, const char *path, const source *src,
+			bwk_workload_kind kind, const bwk_audit_opts *o, bwk_findings *out,
+			bwk_error **err)
 {
 	/* the secret rules of `bulwark scan`, applied to environment variables */
 	__attribute__((cleanup(secrets_freep))) bwk_secrets *sec = NULL;
@@ -141,21 +256,38 @@ static int audit_buffer_at(const char *name, const char *path, const char *data,
 		     .out = out,
 		     .opts = o,
 		     .secrets = o && o->secrets ? o->secrets : sec};
-	return audit_input(name, data, len, kind, &wl, err);
+	return audit_input(name, src, kind, &wl, err);
 }
 
 int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workload_kind kind,
 		     const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	return audit_buffer_at(name, NULL, data, len, kind, o, out, err);
+	source src = {.data = data ? data : "", .len = len, .fd = -1};
+	return audit_source(name, NULL, &src, kind, o, out, err);
+}
+
+int bwk_audit_fd(const char *name, int fd, const bwk_audit_opts *o, bwk_findings *out,
+		 bwk_error **err)
+{
+	source src = {.fd = fd};
+	return audit_source(name, NULL, &src, BWK_WL_AUTO, o, out, err);
 }
 
 int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	cleanup_free char *data = NULL;
-	size_t len = 0;
-	if (bwk_read_file_at(AT_FDCWD, path, MAX_WL_INPUT, true, &data, &len, err) < 0)
-		return -1;
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
+				     "%s: cannot open", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
+	if (!S_ISREG(st.st_mode))
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file", path);
+	if ((uint64_t)st.st_size > MAX_WL_INPUT)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: file is %lld bytes, over the %zu-byte limit", path,
+				     (long long)st.st_size, MAX_WL_INPUT);
 	/* the file as named is the finding's path: reports show it with the line, SARIF uses it
 	 * as a repository-relative URI, and it keeps the same service in two files two
 	 * findings (paths are stored without a leading slash, like paths in an image) */
@@ -164,7 +296,8 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 		rel += 2;
 	while (rel[0] == '/')
 		rel++;
-	return audit_buffer_at(path, *rel ? rel : path, data, len, BWK_WL_AUTO, o, out, err);
+	source src = {.fd = fd};
+	return audit_source(path, *rel ? rel : path, &src, BWK_WL_AUTO, o, out, err);
 }
 
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)

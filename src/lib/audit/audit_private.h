@@ -107,6 +107,11 @@ typedef struct workload {
 	char *sa_key;
 } workload;
 
+/* Items per list (mounts, ports, devices, capabilities, environment) of one workload: past
+ * this the input is refused (aud_wl_bounded), never silently cut. */
+#define AUD_MAX_WL_ITEMS 4096
+int aud_wl_bounded(const workload *w, const char *target, bwk_error **err);
+
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
 void aud_wl_free(workload *w);
 static inline void aud_wl_freep(workload **w)

@@ -6,6 +6,7 @@
 
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
+#include "core/yaml_tree.h"
 
 const char *bwk_workload_kind_name(bwk_workload_kind k)
 {
@@ -45,13 +46,101 @@ uint32_t aud_wl_kind_fields(bwk_workload_kind k)
 	}
 }
 
+/* Keys are built from names in the input (a service name, an environment variable) and are
+ * copied into every item and finding: a 2 MiB name times thousands of items would be GiBs.
+ * Longer keys are cut at a character boundary and marked with an ellipsis. */
+#define MAX_WL_KEY 512
+
+static char *key_dup(const char *key)
+{
+	size_t n = strlen(key);
+	if (n <= MAX_WL_KEY)
+		return xstrdup(key);
+	n = MAX_WL_KEY;
+	while (n > 0 && ((unsigned char)key[n] & 0xc0) == 0x80)
+		n--;
+	return xasprintf("%.*s…", (int)n, key);
+}
+
+/* Items per list beyond which a description is not a real workload (each item is a copy in
+ * the model and often a finding). One more is stored so that aud_wl_bounded sees the excess. */
+static bool list_full(size_t n)
+{
+	return n > AUD_MAX_WL_ITEMS;
+}
+
+int aud_wl_bounded(const workload *w, const char *target, bwk_error **err)
+{
+	static const char *const what[] = {
+	    "capabilities added",   "capabilities dropped", "mounts", "devices", "ports",
+	    "environment variables"};
+	const size_t n[] = {w->ncap_add, w->ncap_drop, w->nmounts, w->ndevices, w->nports, w->nenv};
+	for (size_t i = 0; i < sizeof(n) / sizeof(n[0]); i++)
+		if (list_full(n[i]))
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "%s:%u: %.80s: more than %d %s: not a workload "
+					     "description bulwark audits",
+					     target, w->line, w->name, AUD_MAX_WL_ITEMS, what[i]);
+	return 0;
+}
+
+/* The model copies strings of the document's tree: it is charged to the same budget
+ * (core/yaml_tree.h), so that a document and its model together stay within it. A refusal
+ * marks the budget, and the document fails when the reader returns. Each allocation also
+ * costs malloc's header. */
+static size_t str_cost(const char *s)
+{
+	return s ? strlen(s) + 1 + 16 : 0;
+}
+
+static size_t cap_cost(const wl_str *e)
+{
+	return sizeof(*e) + str_cost(e->s) + str_cost(e->key);
+}
+
+static size_t mount_cost(const wl_mount *m)
+{
+	return sizeof(*m) + str_cost(m->source) + str_cost(m->target) + str_cost(m->propagation) +
+	       str_cost(m->key);
+}
+
+static size_t port_cost(const wl_port *p)
+{
+	return sizeof(*p) + str_cost(p->host_ip) + str_cost(p->key);
+}
+
+static size_t env_cost(const wl_env *e)
+{
+	return sizeof(*e) + str_cost(e->name) + str_cost(e->value) + str_cost(e->key);
+}
+
+/* What aud_wl_new and the aud_wl_add_* functions charged, item by item. */
+static size_t wl_cost(const workload *w)
+{
+	size_t n = sizeof(*w) + str_cost(w->name) + str_cost(w->key);
+	for (size_t i = 0; i < w->ncap_add; i++)
+		n += cap_cost(&w->cap_add[i]);
+	for (size_t i = 0; i < w->ncap_drop; i++)
+		n += cap_cost(&w->cap_drop[i]);
+	for (size_t i = 0; i < w->ndevices; i++)
+		n += cap_cost(&w->devices[i]);
+	for (size_t i = 0; i < w->nmounts; i++)
+		n += mount_cost(&w->mounts[i]);
+	for (size_t i = 0; i < w->nports; i++)
+		n += port_cost(&w->ports[i]);
+	for (size_t i = 0; i < w->nenv; i++)
+		n += env_cost(&w->env[i]);
+	return n;
+}
+
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line)
 {
 	workload *w = xcalloc(1, sizeof(*w));
 	w->kind = kind;
 	w->fields = aud_wl_kind_fields(kind);
 	w->name = xstrdup(name);
-	w->key = xstrdup(key ? key : "");
+	w->key = key_dup(key ? key : "");
+	bwk_json_budget_charge(sizeof(*w) + str_cost(w->name) + str_cost(w->key));
 	w->line = line;
 	w->uid = -1;
 	w->restart_max = -1;
@@ -71,6 +160,7 @@ void aud_wl_free(workload *w)
 {
 	if (!w)
 		return;
+	bwk_json_budget_uncharge(wl_cost(w));
 	free(w->name);
 	free(w->key);
 	strs_free(w->cap_add, w->ncap_add);
@@ -111,12 +201,17 @@ void aud_wl_add_cap(wl_str **v, size_t *n, const char *cap, const char *key)
 		return;
 	if (!strncasecmp(cap, "CAP_", 4))
 		cap += 4;
-	char *s = xstrdup(cap);
-	for (char *p = s; *p; p++)
+	if (list_full(*n))
+		return;
+	wl_str t = {.s = xstrdup(cap), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(cap_cost(&t))) {
+		free(t.s);
+		free(t.key);
+		return;
+	}
+	for (char *p = t.s; *p; p++)
 		*p = (char)toupper((unsigned char)*p);
-	wl_str *e = GROW(*v, *n);
-	e->s = s;
-	e->key = xstrdup(key);
+	*GROW(*v, *n) = t;
 }
 
 void aud_wl_add_caps(wl_str **v, size_t *n, const json_t *caps, const char *key)
@@ -141,38 +236,67 @@ bool aud_wl_has_cap(const wl_str *v, size_t n, const char *cap)
 void aud_wl_add_mount(workload *w, const char *source, const char *target, bool rw,
 		      const char *propagation, bool hostpath, const char *key)
 {
-	wl_mount *m = GROW(w->mounts, w->nmounts);
-	m->source = source ? xstrdup(source) : NULL;
-	m->target = xstrdup(target ? target : "");
-	m->rw = rw;
-	m->propagation = propagation && *propagation ? xstrdup(propagation) : NULL;
-	m->hostpath = hostpath;
-	m->key = xstrdup(key);
+	if (list_full(w->nmounts))
+		return;
+	wl_mount m = {.source = source ? xstrdup(source) : NULL,
+		      .target = xstrdup(target ? target : ""),
+		      .rw = rw,
+		      .propagation = propagation && *propagation ? xstrdup(propagation) : NULL,
+		      .hostpath = hostpath,
+		      .key = key_dup(key)};
+	if (!bwk_json_budget_charge(mount_cost(&m))) {
+		free(m.source);
+		free(m.target);
+		free(m.propagation);
+		free(m.key);
+		return;
+	}
+	*GROW(w->mounts, w->nmounts) = m;
 }
 
 void aud_wl_add_port(workload *w, const char *host_ip, unsigned host_port, unsigned container_port,
 		     const char *key)
 {
-	wl_port *p = GROW(w->ports, w->nports);
-	p->host_ip = host_ip ? xstrdup(host_ip) : NULL;
-	p->host_port = host_port;
-	p->container_port = container_port;
-	p->key = xstrdup(key);
+	if (list_full(w->nports))
+		return;
+	wl_port p = {.host_ip = host_ip ? xstrdup(host_ip) : NULL,
+		     .host_port = host_port,
+		     .container_port = container_port,
+		     .key = key_dup(key)};
+	if (!bwk_json_budget_charge(port_cost(&p))) {
+		free(p.host_ip);
+		free(p.key);
+		return;
+	}
+	*GROW(w->ports, w->nports) = p;
 }
 
 void aud_wl_add_device(workload *w, const char *path, const char *key)
 {
-	wl_str *d = GROW(w->devices, w->ndevices);
-	d->s = xstrdup(path);
-	d->key = xstrdup(key);
+	if (list_full(w->ndevices))
+		return;
+	wl_str d = {.s = xstrdup(path), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(cap_cost(&d))) {
+		free(d.s);
+		free(d.key);
+		return;
+	}
+	*GROW(w->devices, w->ndevices) = d;
 }
 
 void aud_wl_add_env(workload *w, const char *name, const char *value, const char *key)
 {
-	wl_env *e = GROW(w->env, w->nenv);
-	e->name = xstrdup(name);
-	e->value = xstrdup(value ? value : "");
-	e->key = xstrdup(key);
+	if (list_full(w->nenv))
+		return;
+	wl_env e = {
+	    .name = xstrdup(name), .value = xstrdup(value ? value : ""), .key = key_dup(key)};
+	if (!bwk_json_budget_charge(env_cost(&e))) {
+		free(e.name);
+		free(e.value);
+		free(e.key);
+		return;
+	}
+	*GROW(w->env, w->nenv) = e;
 }
 
 void aud_wl_add_env_list(workload *w, const json_t *list, const char *key)

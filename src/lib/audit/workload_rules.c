@@ -757,22 +757,15 @@ const bwk_rule *const aud_wl_rules_meta[] = {
     &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa,	   &r_selinux, &r_nnp, &r_root,	  &r_ro,
     &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_env,     &r_tag, &r_sa,	  NULL};
 
-static bool check_recorded(const bwk_findings *f, const char *id)
-{
-	bwk_check k;
-	for (size_t i = 0; bwk_findings_check_get(f, i, &k); i++)
-		if (!strcmp(k.id, id))
-			return true;
-	return false;
-}
-
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {
+	if (aud_wl_bounded(w, c->target, err) < 0)
+		return -1;
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
 		if ((w->fields & table[i].needs) != table[i].needs) {
 			/* a setting this input form cannot express (a compose file has no
 			 * service-account token): skipped, unless another workload ran it */
-			if (!check_recorded(c->out, table[i].meta->id))
+			if (!bwk_findings_has_check(c->out, table[i].meta->id))
 				bwk_findings_check(c->out, table[i].meta, BWK_CHECK_SKIP,
 						   "not expressible in %s",
 						   bwk_workload_kind_name(w->kind));

@@ -10,6 +10,8 @@ BWK_LAZY_FN(yaml_lib, int, yaml_parser_initialize, (yaml_parser_t * p), (p))
 BWK_LAZY_VOID(yaml_lib, yaml_parser_delete, (yaml_parser_t * p), (p))
 BWK_LAZY_VOID(yaml_lib, yaml_parser_set_input_string,
 	      (yaml_parser_t * p, const unsigned char *in, size_t n), (p, in, n))
+BWK_LAZY_VOID(yaml_lib, yaml_parser_set_input,
+	      (yaml_parser_t * p, yaml_read_handler_t *h, void *data), (p, h, data))
 BWK_LAZY_FN(yaml_lib, int, yaml_parser_parse, (yaml_parser_t * p, yaml_event_t *e), (p, e))
 BWK_LAZY_VOID(yaml_lib, yaml_event_delete, (yaml_event_t * e), (e))
 BWK_LAZY_FN(yaml_lib, int, yaml_parser_load, (yaml_parser_t * p, yaml_document_t *d), (p, d))

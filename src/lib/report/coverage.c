@@ -149,6 +149,15 @@ void bwk_findings_check(bwk_findings *f, const bwk_rule *rule, bwk_check_status 
 	report_findings_lock(f, false);
 }
 
+bool bwk_findings_has_check(const bwk_findings *f, const char *id)
+{
+	const report_coverage *c = report_findings_coverage(f);
+	for (size_t i = 0; i < c->nchecks; i++)
+		if (!strcmp(c->checks[i].id, id))
+			return true;
+	return false;
+}
+
 size_t bwk_findings_check_count(const bwk_findings *f)
 {
 	return report_findings_coverage(f)->nchecks;

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bulwark/report.h"
@@ -30,7 +33,7 @@ bool bwk_report_want_color(FILE *stream)
 	return isatty(fileno(stream)) == 1;
 }
 
-int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+static int render(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	switch (o->format) {
 	case BWK_FORMAT_TEXT:
@@ -43,20 +46,91 @@ int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **ou
 	return bwk_error_set(err, BWK_E_USAGE, 0, "unknown report format %d", (int)o->format);
 }
 
+int bwk_report_render(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+	if (!mem)
+		return bwk_error_set(err, BWK_E_NOMEM, errno, "cannot render the report");
+	int rc = render(f, o, mem, err);
+	bool bad = ferror(mem) != 0;
+	if (fclose(mem) != 0 || bad || rc < 0) {
+		free(buf);
+		return rc < 0 ? -1 : bwk_error_set(err, BWK_E_NOMEM, 0, "cannot render the report");
+	}
+	*out = buf;
+	return 0;
+}
+
+/* Stream the report into `out`, then flush: the report is never in memory whole. */
+static int render_to(const bwk_findings *f, const bwk_report_opts *o, FILE *out, const char *what,
+		     bwk_error **err)
+{
+	if (render(f, o, out, err) < 0)
+		return -1;
+	if (fflush(out) != 0 || ferror(out)) {
+		if (out == stdout)
+			return bwk_error_set(err, BWK_E_IO, errno,
+					     "writing the report to stdout failed");
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: write failed", what);
+	}
+	return 0;
+}
+
+static int write_path(const bwk_findings *f, const bwk_report_opts *o, const char *path,
+		      bwk_error **err)
+{
+	/* An existing non-regular target (-o /dev/null, /dev/stdout, a FIFO) is written in place:
+	 * renaming a temporary file over it would replace the host's /dev/null with a file (the
+	 * same policy as bwk_write_file_atomic, which needs the whole text in memory). */
+	struct stat st;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+		int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+		cleanup_file FILE *out = fd < 0 ? NULL : fdopen(fd, "w");
+		if (!out) {
+			int e = errno;
+			if (fd >= 0)
+				close(fd);
+			return bwk_error_set(err, BWK_E_IO, e, "%s: cannot open", path);
+		}
+		return render_to(f, o, out, path, err);
+	}
+	cleanup_free char *tmp = xasprintf("%s.tmp-XXXXXX", path);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno,
+				     "%s: cannot create a temporary file next to it", path);
+	cleanup_file FILE *out = fdopen(fd, "w");
+	if (!out) {
+		int e = errno;
+		close(fd);
+		unlink(tmp);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot open", tmp);
+	}
+	if (render_to(f, o, out, tmp, err) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	if (fchmod(fd, 0644) < 0 || fsync(fd) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot finish writing", tmp);
+	}
+	if (rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot rename into place", path);
+	}
+	return 0;
+}
+
 int bwk_report_write(const bwk_findings *f, const bwk_report_opts *o, const char *path,
 		     bwk_error **err)
 {
-	cleanup_free char *doc = NULL;
-	if (bwk_report_render(f, o, &doc, err) < 0)
-		return -1;
-	size_t len = strlen(doc);
-	if (!path || strcmp(path, "-") == 0) {
-		if (fwrite(doc, 1, len, stdout) != len || fflush(stdout) != 0)
-			return bwk_error_set(err, BWK_E_IO, 0,
-					     "writing the report to stdout failed");
-		return 0;
-	}
-	if (bwk_write_file_atomic(path, doc, len, 0644, err) < 0)
+	if (!path || strcmp(path, "-") == 0)
+		return render_to(f, o, stdout, "stdout", err);
+	if (write_path(f, o, path, err) < 0)
 		return bwk_error_wrap(err, "writing the report");
 	return 0;
 }

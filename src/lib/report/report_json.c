@@ -1,5 +1,6 @@
 #include <jansson.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bulwark/version.h"
 #include "core/util.h"
@@ -31,8 +32,10 @@ void bwk_report_rule_refs(json_t *o, const bwk_rule *r)
 }
 
 /* Builds the JSON document described by docs/report-schema.json. */
-static json_t *finding_json(const bwk_finding *x)
+static json_t *finding_json(void *ctx, const bwk_findings *f, const bwk_finding *x)
 {
+	(void)ctx;
+	(void)f;
 	json_t *o = json_object();
 	bwk_report_rule_fields(o, x->rule, x->severity);
 	json_t *loc = json_object();
@@ -89,7 +92,7 @@ json_t *bwk_report_check_counts_json(const bwk_findings *f)
 			 "skipped", (json_int_t)n[BWK_CHECK_SKIP]);
 }
 
-int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	json_t *doc = json_object();
 	json_object_set_new(doc, "schemaVersion", json_string(BWK_REPORT_SCHEMA_VERSION));
@@ -101,16 +104,14 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_object_set_new(doc, "target", o->target ? json_string(o->target) : json_null());
 	json_object_set_new(doc, "facts", bwk_report_facts_json(f));
 	json_object_set_new(doc, "checks", bwk_report_checks_json(f));
-	json_t *arr = json_array();
+	/* the findings are streamed into this empty array (bwk_report_dump_array) */
+	json_object_set_new(doc, "findings", json_array());
 	size_t by[3] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (x->suppressed)
 			by[x->suppressed_by]++;
-		if (!x->suppressed || o->show_suppressed)
-			json_array_append_new(arr, finding_json(x));
 	}
-	json_object_set_new(doc, "findings", arr);
 	size_t c[5];
 	bwk_findings_summary(f, c);
 	json_t *sum = json_object();
@@ -135,8 +136,49 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out,
 	json_decref(doc);
 	if (!s)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the JSON report");
-	*out = xasprintf("%s\n", s);
+	int rc = bwk_report_dump_array(s, "\n  \"findings\": []", 4, f, o->show_suppressed,
+				       finding_json, NULL, out, err);
 	free(s);
+	return rc;
+}
+
+/* Write `doc` (jansson's JSON_INDENT(2) text) with the elements of its empty array `anchor`
+ * (a key at a known indentation, so never inside a string: strings hold no raw newline) filled
+ * in one finding at a time, exactly as json_dumps of the whole tree would have, so that memory
+ * holds one element and not the report. */
+int bwk_report_dump_array(const char *doc, const char *anchor, int indent, const bwk_findings *f,
+			  bool with_suppressed, bwk_report_elem_fn elem, void *ctx, FILE *out,
+			  bwk_error **err)
+{
+	const char *at = strstr(doc, anchor);
+	if (!at)
+		return bwk_error_set(err, BWK_E_INTERNAL, 0, "report: no '%s' array", anchor + 1);
+	size_t head = (size_t)(at - doc) + strlen(anchor) - 1; /* up to and with '[' */
+	fwrite(doc, 1, head, out);
+	bool any = false;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed && !with_suppressed)
+			continue;
+		json_t *e = elem(ctx, f, x);
+		char *s = json_dumps(e, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
+		json_decref(e);
+		if (!s)
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the report");
+		fprintf(out, "%s\n%*s", any ? "," : "", indent, "");
+		for (const char *p = s, *nl; *p; p = nl ? nl + 1 : p + strlen(p)) {
+			nl = strchr(p, '\n');
+			fwrite(p, 1, nl ? (size_t)(nl - p) + 1 : strlen(p), out);
+			if (nl)
+				fprintf(out, "%*s", indent, "");
+		}
+		free(s);
+		any = true;
+	}
+	if (any)
+		fprintf(out, "\n%*s", indent - 2, "");
+	fputs(doc + head, out);
+	fputc('\n', out);
 	return 0;
 }
 

@@ -4,12 +4,22 @@
 #error "report_private.h is private to src/lib/report"
 #endif
 #include <jansson.h>
+#include <stdio.h>
 
 #include "bulwark/report.h"
 
-int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
-int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
-int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err);
+/* The writers stream to `out` (the caller checks ferror): memory holds one finding's text, not
+ * the report, whose size grows with the number of findings. */
+int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err);
+int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err);
+int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err);
+
+/* Stream the findings (suppressed ones too when with_suppressed) as the elements of the empty
+ * array `anchor` of `doc`; elem(ctx, f, x) builds one element. */
+typedef json_t *(*bwk_report_elem_fn)(void *ctx, const bwk_findings *f, const bwk_finding *x);
+int bwk_report_dump_array(const char *doc, const char *anchor, int indent, const bwk_findings *f,
+			  bool with_suppressed, bwk_report_elem_fn elem, void *ctx, FILE *out,
+			  bwk_error **err);
 /* "layer 2 (sha256:abcdef012345)" style location text shared by text and SARIF. */
 char *bwk_report_location_text(const bwk_finding *x);
 

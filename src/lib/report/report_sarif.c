@@ -171,8 +171,25 @@ static json_t *artifact_location(const char *path, const char *cwd, bool *host)
 	return json_pack("{s:s,s:s}", "uri", uri, "uriBaseId", "HOSTROOT");
 }
 
-static json_t *result_json(const bwk_findings *f, const bwk_finding *x, const char *cwd, bool *host)
+/* GitHub needs a physical location on every result. For findings without a file (image
+ * config, daemon settings) the target stands in. */
+static const char *result_path(const bwk_finding *x)
 {
+	if (!x->path)
+		return x->target && x->target[0] != '/' ? x->target : "bulwark-target";
+	if (x->target && is_input_file(x->target, x->path))
+		return x->target; /* an audited host file: the name as the user gave it */
+	return x->path;
+}
+
+typedef struct sarif_ctx {
+	const char *cwd;
+	bool host; /* some result is under HOSTROOT */
+} sarif_ctx;
+
+static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *x)
+{
+	sarif_ctx *c = ctx;
 	size_t idx = 0;
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
 		if (bwk_findings_rule(f, i) == x->rule)
@@ -198,14 +215,8 @@ static json_t *result_json(const bwk_findings *f, const bwk_finding *x, const ch
 	json_object_set_new(o, "message", text_obj(m));
 	free(m);
 
-	/* GitHub needs a physical location on every result. For findings without a file (image
-	 * config, daemon settings) the target stands in. */
-	const char *path = x->path;
-	if (!path)
-		path = x->target && x->target[0] != '/' ? x->target : "bulwark-target";
-	else if (x->target && is_input_file(x->target, x->path))
-		path = x->target; /* an audited host file: the name as the user gave it */
-	json_t *phys = json_pack("{s:o}", "artifactLocation", artifact_location(path, cwd, host));
+	json_t *phys = json_pack("{s:o}", "artifactLocation",
+				 artifact_location(result_path(x), c->cwd, &c->host));
 	if (x->line)
 		json_object_set_new(phys, "region", json_pack("{s:i}", "startLine", (int)x->line));
 	json_t *loc = json_pack("{s:o}", "physicalLocation", phys);
@@ -245,20 +256,22 @@ static json_t *result_json(const bwk_findings *f, const bwk_finding *x, const ch
 	return o;
 }
 
-int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	json_t *rules = json_array();
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
 		json_array_append_new(rules, rule_json(bwk_findings_rule(f, i)));
 	char cwdbuf[PATH_MAX];
-	const char *cwd = getcwd(cwdbuf, sizeof cwdbuf);
-	bool host = false;
-	json_t *results = json_array();
-	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+	sarif_ctx ctx = {.cwd = getcwd(cwdbuf, sizeof cwdbuf)};
+	/* the run object is written before the results stream: learn first whether any of them
+	 * needs the HOSTROOT base */
+	for (size_t i = 0; i < bwk_findings_count(f) && !ctx.host; i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (!x->suppressed || o->show_suppressed)
-			json_array_append_new(results, result_json(f, x, cwd, &host));
+			json_decref(artifact_location(result_path(x), ctx.cwd, &ctx.host));
 	}
+	/* the results are streamed into this empty array (bwk_report_dump_array) */
+	json_t *results = json_array();
 	json_t *driver = json_pack("{s:s,s:s,s:s,s:s,s:o}", "name", "bulwark", "version",
 				   BWK_VERSION, "semanticVersion", BWK_VERSION, "informationUri",
 				   BWK_INFO_URI, "rules", rules);
@@ -269,7 +282,7 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 			    json_pack("{s:o,s:o,s:o}", "facts", bwk_report_facts_json(f), "checks",
 				      bwk_report_checks_json(f), "checkSummary",
 				      bwk_report_check_counts_json(f)));
-	if (host)
+	if (ctx.host)
 		json_object_set_new(run, "originalUriBaseIds",
 				    json_pack("{s:{s:s}}", "HOSTROOT", "uri", "file:///"));
 	if (o->target || o->command)
@@ -282,7 +295,9 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, char **out
 	json_decref(doc);
 	if (!s)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "cannot serialise the SARIF report");
-	*out = xasprintf("%s\n", s);
+	/* runs[0] is at depth 2, its keys at depth 3: results' elements at 4 (8 spaces) */
+	int rc = bwk_report_dump_array(s, "\n      \"results\": []", 8, f, o->show_suppressed,
+				       result_json, &ctx, out, err);
 	free(s);
-	return 0;
+	return rc;
 }

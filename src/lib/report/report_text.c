@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,7 +53,7 @@ char *bwk_report_location_text(const bwk_finding *x)
 
 /* One line counting what the ignore file and the baseline hid, so a clean gate never hides
  * that it was told to look away; with --show-suppressed, each of them with the reason. */
-static void suppressed_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_report_opts *o)
+static void suppressed_text(FILE *out, const bwk_findings *f, const bwk_report_opts *o)
 {
 	size_t by[3] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
@@ -62,91 +63,89 @@ static void suppressed_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_rep
 	}
 	if (!by[BWK_SUPPRESS_IGNORE] && !by[BWK_SUPPRESS_BASELINE])
 		return;
-	bwk_strbuf_printf(sb, "%zu suppressed: %zu by the ignore file, %zu known from the baseline",
-			  by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE],
-			  by[BWK_SUPPRESS_IGNORE], by[BWK_SUPPRESS_BASELINE]);
+	fprintf(out, "%zu suppressed: %zu by the ignore file, %zu known from the baseline",
+		by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE], by[BWK_SUPPRESS_IGNORE],
+		by[BWK_SUPPRESS_BASELINE]);
 	if (!o->show_suppressed) {
-		bwk_strbuf_append(sb, " (--show-suppressed lists them)\n");
+		fputs(" (--show-suppressed lists them)\n", out);
 		return;
 	}
-	bwk_strbuf_append(sb, "\n\nSUPPRESSED\n");
+	fputs("\n\nSUPPRESSED\n", out);
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (!x->suppressed)
 			continue;
 		cleanup_free char *loc = bwk_report_location_text(x);
-		bwk_strbuf_printf(sb, "  %s  %s  %s", bwk_severity_name(x->severity), x->rule->id,
-				  x->rule->title);
+		fprintf(out, "  %s  %s  %s", bwk_severity_name(x->severity), x->rule->id,
+			x->rule->title);
 		if (*loc)
-			bwk_strbuf_printf(sb, "  at %s", loc);
+			fprintf(out, "  at %s", loc);
 		if (x->suppressed_by == BWK_SUPPRESS_BASELINE)
-			bwk_strbuf_append(sb, " — known from the baseline");
+			fputs(" — known from the baseline", out);
 		else
-			bwk_strbuf_printf(sb, " — ignored%s%s", x->suppress_reason ? ": " : "",
-					  x->suppress_reason ? x->suppress_reason : "");
-		bwk_strbuf_append(sb, "\n");
+			fprintf(out, " — ignored%s%s", x->suppress_reason ? ": " : "",
+				x->suppress_reason ? x->suppress_reason : "");
+		fputs("\n", out);
 	}
 }
 
 /* The facts the verdicts rest on, one per line under the title, and the check count: a clean
  * report must show that it looked. */
-static void coverage_text(bwk_strbuf *sb, const bwk_findings *f, const bwk_report_opts *o)
+static void coverage_text(FILE *out, const bwk_findings *f, const bwk_report_opts *o)
 {
 	const char *k, *v, *dim = o->color ? C_DIM : "", *r = o->color ? C_RESET : "";
 	for (size_t i = 0; bwk_findings_fact_get(f, i, &k, &v); i++)
-		bwk_strbuf_printf(sb, "  %s%s:%s %s\n", dim, k, r, v);
+		fprintf(out, "  %s%s:%s %s\n", dim, k, r, v);
 	size_t n[3];
 	bwk_findings_check_summary(f, n);
 	size_t total = n[0] + n[1] + n[2];
 	if (!total)
 		return;
-	bwk_strbuf_printf(sb, "%zu check%s: %zu passed, %zu failed, %zu skipped%s\n", total,
-			  total == 1 ? "" : "s", n[BWK_CHECK_PASS], n[BWK_CHECK_FAIL],
-			  n[BWK_CHECK_SKIP], o->show_passed ? "" : " (--show-passed lists them)");
+	fprintf(out, "%zu check%s: %zu passed, %zu failed, %zu skipped%s\n", total,
+		total == 1 ? "" : "s", n[BWK_CHECK_PASS], n[BWK_CHECK_FAIL], n[BWK_CHECK_SKIP],
+		o->show_passed ? "" : " (--show-passed lists them)");
 	if (!o->show_passed)
 		return;
 	static const char *const label[] = {"PASS", "FAIL", "SKIP"};
 	bwk_check c;
 	for (size_t i = 0; bwk_findings_check_get(f, i, &c); i++) {
-		bwk_strbuf_printf(sb, "  [%s] %s  %s", label[c.status], c.id, c.title);
+		fprintf(out, "  [%s] %s  %s", label[c.status], c.id, c.title);
 		if (c.detail)
-			bwk_strbuf_printf(sb, " — %s", c.detail);
-		bwk_strbuf_append(sb, "\n");
+			fprintf(out, " — %s", c.detail);
+		fputs("\n", out);
 	}
 }
 
-int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out, bwk_error **err)
+/* Streamed: a report of many findings is never in memory whole. */
+int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
 {
 	(void)err;
-	bwk_strbuf sb;
-	bwk_strbuf_init(&sb, (size_t)1 << 30);
 	size_t counts[5];
 	bwk_findings_summary(f, counts);
 	size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "",
 		   *dim = o->color ? C_DIM : "";
 
-	bwk_strbuf_printf(&sb, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "",
-			  o->target ? " " : "", o->target ? o->target : "", r);
+	fprintf(out, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "", o->target ? " " : "",
+		o->target ? o->target : "", r);
 	if (!total) {
-		bwk_strbuf_append(&sb, "no findings\n");
-		coverage_text(&sb, f, o);
-		suppressed_text(&sb, f, o);
-		*out = bwk_strbuf_steal(&sb);
+		fputs("no findings\n", out);
+		coverage_text(out, f, o);
+		suppressed_text(out, f, o);
 		return 0;
 	}
-	bwk_strbuf_printf(&sb, "%zu finding%s (", total, total == 1 ? "" : "s");
+	fprintf(out, "%zu finding%s (", total, total == 1 ? "" : "s");
 	bool first = true;
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
 			continue;
-		bwk_strbuf_printf(&sb, "%s%zu %s", first ? "" : ", ", counts[s],
-				  bwk_severity_name((bwk_severity)s));
+		fprintf(out, "%s%zu %s", first ? "" : ", ", counts[s],
+			bwk_severity_name((bwk_severity)s));
 		first = false;
 	}
-	bwk_strbuf_append(&sb, ")\n");
-	coverage_text(&sb, f, o);
-	suppressed_text(&sb, f, o);
+	fputs(")\n", out);
+	coverage_text(out, f, o);
+	suppressed_text(out, f, o);
 
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
@@ -157,33 +156,29 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, char **out,
 		for (; name[i] && i < sizeof(upper) - 1; i++)
 			upper[i] = (char)(name[i] - 32);
 		upper[i] = '\0';
-		bwk_strbuf_printf(&sb, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "",
-				  upper, r);
+		fprintf(out, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "", upper, r);
 		for (size_t k = 0; k < bwk_findings_count(f); k++) {
 			const bwk_finding *x = bwk_findings_get(f, k);
 			if (x->suppressed || (int)x->severity != s)
 				continue;
 			char *loc = bwk_report_location_text(x);
-			bwk_strbuf_printf(&sb, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
+			fprintf(out, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
 			if (*loc)
-				bwk_strbuf_printf(&sb, "  at %s", loc);
+				fprintf(out, "  at %s", loc);
 			if (x->message)
-				bwk_strbuf_printf(&sb, " — %s", x->message);
+				fprintf(out, " — %s", x->message);
 			if (x->evidence)
-				bwk_strbuf_printf(&sb, "  [%s]", x->evidence);
-			bwk_strbuf_append(&sb, "\n");
+				fprintf(out, "  [%s]", x->evidence);
+			fputs("\n", out);
 			free(loc);
 			if (o->verbose && x->rule->description && *x->rule->description)
-				bwk_strbuf_printf(&sb, "      %srisk:%s %s\n", dim, r,
-						  x->rule->description);
+				fprintf(out, "      %srisk:%s %s\n", dim, r, x->rule->description);
 			if (x->rule->remediation && *x->rule->remediation)
-				bwk_strbuf_printf(&sb, "      %sfix:%s %s\n", dim, r,
-						  x->rule->remediation);
+				fprintf(out, "      %sfix:%s %s\n", dim, r, x->rule->remediation);
 			if (o->verbose && x->rule->references)
 				for (const char *const *p = x->rule->references; *p; p++)
-					bwk_strbuf_printf(&sb, "      %ssee:%s %s\n", dim, r, *p);
+					fprintf(out, "      %ssee:%s %s\n", dim, r, *p);
 		}
 	}
-	*out = bwk_strbuf_steal(&sb);
 	return 0;
 }
