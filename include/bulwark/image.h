@@ -46,7 +46,8 @@ struct bwk_image_config {
 	const char *os, *architecture, *variant;
 	const char *user; /* "" when unset: root */
 	const char *workdir;
-	const char *const *env; /* "KEY=VALUE" */
+	const char *stop_signal; /* StopSignal ("SIGQUIT", "QUIT", "3") or NULL */
+	const char *const *env;	 /* "KEY=VALUE" */
 	const char *const *cmd;
 	const char *const *entrypoint;
 	const char *const *exposed_ports; /* "80/tcp" */
@@ -105,6 +106,13 @@ typedef struct bwk_unpack_opts {
 	bool keep_setuid; /* keep setuid/setgid bits (default: strip, with a warning) */
 	bool devices;	  /* create device nodes (root only; default: skip with a warning) */
 	bool quiet;	  /* no warnings on stderr */
+	/* For `bulwark run`, which takes neither flag: device nodes under dev/ are skipped
+	 * silently (the runtime mounts its own /dev over them), other ones without naming
+	 * --devices; and with setuid_stripped set, the files whose setuid/setgid bits were
+	 * removed are counted there (atomically: layers extract in parallel) instead of one
+	 * warning each, for the caller's one summary line. */
+	bool for_run;
+	size_t *setuid_stripped;
 } bwk_unpack_opts;
 
 /* Unpack the merged filesystem into a NEW directory `dest` atomically (dest.tmp-XXXX, rename at

@@ -62,6 +62,11 @@ typedef struct bwk_container_spec {
 	bool tty;	  /* allocate a pty for the process (stdin must be a terminal) */
 	bool interactive; /* keep stdin attached */
 	bool no_init;	  /* the command is pid 1 itself (no reaper, no signal forwarding) */
+	/* Docker's stop: a SIGTERM to the caller reaches the command as stop_signal (0:
+	 * SIGTERM), and the container is killed stop_timeout_ms later (0: 10 s) if still
+	 * running. */
+	int stop_signal;
+	uint32_t stop_timeout_ms;
 
 	const bwk_bind *binds;
 	size_t nbinds;
@@ -96,14 +101,19 @@ typedef struct bwk_container_spec {
 } bwk_container_spec;
 
 /* Documented defaults (docs/run.md). */
-#define BWK_DEFAULT_MEMORY     (512ull << 20)
-#define BWK_DEFAULT_PIDS       512
-#define BWK_DEFAULT_TMPFS_SIZE (64ull << 20)
-#define BWK_DEFAULT_CPU_WEIGHT 50 /* cgroup v2 weight (v1 shares 512): half a default task */
+#define BWK_DEFAULT_MEMORY	    (512ull << 20)
+#define BWK_DEFAULT_PIDS	    512
+#define BWK_DEFAULT_TMPFS_SIZE	    (64ull << 20)
+#define BWK_DEFAULT_CPU_WEIGHT	    50 /* cgroup v2 weight (v1 shares 512): half a default task */
+#define BWK_DEFAULT_STOP_TIMEOUT_MS 10000 /* Docker's stop timeout */
 
 /* Capabilities: the default set and name lookup ("NET_ADMIN", "CAP_NET_ADMIN", "ALL"). */
 uint64_t bwk_sandbox_default_caps(void);
 int bwk_cap_from_name(const char *name, uint64_t *mask);
+
+/* A signal as Docker's --stop-signal and an image's StopSignal give it: "SIGQUIT", "QUIT",
+ * "sigquit" or a number 1-64; -1 when it is none of these. */
+int bwk_signal_from_name(const char *name);
 const char *bwk_cap_name(int cap); /* "CAP_CHOWN" … or NULL */
 
 /* True if host path `src` (absolute, canonical) is sensitive: /, /proc, /sys, /dev, /etc,

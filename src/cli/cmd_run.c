@@ -37,7 +37,11 @@ const char cmd_run_usage[] =
     "  -t, --tty               give the command a pseudo-terminal of its own (without it,\n"
     "                          stdout and stderr are pipes that bulwark relays: never the\n"
     "                          caller's terminal)\n"
-    "      --no-init           run the command as pid 1 (no zombie reaping or signal forwarding)\n"
+    "      --no-init           run the command as pid 1 (no zombie reaping; it gets only the\n"
+    "                          signals it handles)\n"
+    "      --stop-signal SIG   what a SIGTERM to bulwark becomes (default: the image's\n"
+    "                          STOPSIGNAL, else SIGTERM)\n"
+    "      --stop-timeout N    seconds from that signal to SIGKILL (default 10; -1 never)\n"
     "filesystem:\n"
     "      --rootfs DIR        use DIR as the root filesystem (development and tests)\n"
     "      --read-write        writable root (a tmpfs upper, discarded at exit)\n"
@@ -165,6 +169,22 @@ static int parse_limit(const char *s, bool size, uint64_t *out)
 	return 0;
 }
 
+/* Seconds as Docker's --stop-timeout: -1 waits for ever, 0 kills at once. */
+static int parse_stop_timeout(const char *s, uint32_t *ms)
+{
+	if (!strcmp(s, "-1")) {
+		*ms = UINT32_MAX;
+		return 0;
+	}
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || *end || !s[0] || s[0] == '-' || s[0] == '+' || v > 86400)
+		return -1;
+	*ms = v ? (uint32_t)v * 1000 : 1; /* 0 in the spec is the default */
+	return 0;
+}
+
 /* START:COUNT, decimal; whether the range may be used is the sandbox's call */
 static int parse_userns_range(const char *s, uint32_t *start, uint32_t *count)
 {
@@ -269,6 +289,8 @@ enum {
 	OPT_ENTRYPOINT,
 	OPT_HOSTNAME,
 	OPT_NO_INIT,
+	OPT_STOP_TIMEOUT,
+	OPT_STOP_SIGNAL,
 	OPT_INIT,
 	OPT_ROOTFS,
 	OPT_READ_WRITE,
@@ -298,6 +320,8 @@ static const struct option run_options[] = {
     {"interactive", no_argument, NULL, 'i'},
     {"tty", no_argument, NULL, 't'},
     {"no-init", no_argument, NULL, OPT_NO_INIT},
+    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
+    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
     {"init", no_argument, NULL, OPT_INIT},
     {"rootfs", required_argument, NULL, OPT_ROOTFS},
     {"read-write", no_argument, NULL, OPT_READ_WRITE},
@@ -329,7 +353,7 @@ typedef struct run_opts {
 	strv env_args; /* -e/--env-file, applied over the image's Env */
 	const char *entrypoint;
 	const char *rootfs;
-	bool user_set, workdir_set;
+	bool user_set, workdir_set, stop_signal_set;
 	uint64_t cap_add, cap_drop;
 	bool scan;
 	bwk_severity fail_on;
@@ -387,6 +411,17 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		case OPT_NO_INIT:
 			s->no_init = true;
+			break;
+		case OPT_STOP_TIMEOUT:
+			if (parse_stop_timeout(optarg, &s->stop_timeout_ms) < 0)
+				return cli_usage_error(
+				    self, "bad --stop-timeout '%s' (seconds, 0-86400, or -1)",
+				    optarg);
+			break;
+		case OPT_STOP_SIGNAL:
+			if ((s->stop_signal = bwk_signal_from_name(optarg)) < 0)
+				return cli_usage_error(self, "bad --stop-signal '%s'", optarg);
+			o->stop_signal_set = true;
 			break;
 		case OPT_INIT:
 			s->no_init = false;
@@ -639,9 +674,18 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 		if (o->scan && scan_gate(o, ref, o->img, NULL) < 0)
 			return EXIT_RUNT;
-		bwk_unpack_opts uo = {.quiet = s->quiet};
+		/* a layer is extracted on the image's first run only: so is this line */
+		size_t stripped = 0;
+		bwk_unpack_opts uo = {
+		    .quiet = s->quiet, .for_run = true, .setuid_stripped = &stripped};
 		if (bwk_image_cache_layers(o->img, o->cache, &uo, &o->layers, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		if (stripped)
+			bwk_warn(s->quiet,
+				 "removed the setuid/setgid bits of %zu file%s in the image: `run` "
+				 "never "
+				 "keeps them (su, sudo, passwd … cannot gain privileges)",
+				 stripped, stripped == 1 ? "" : "s");
 		s->lowers = (const char *const *)o->layers;
 		cfg = bwk_image_get_config(o->img);
 	}
@@ -669,6 +713,13 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 		s->user = o->cfg_user = xstrdup(cfg->user);
 	if (cfg && !o->workdir_set && cfg->workdir && cfg->workdir[0])
 		s->cwd = o->cfg_cwd = xstrdup(cfg->workdir);
+	/* the image's STOPSIGNAL is what a SIGTERM to us becomes (Docker's stop) */
+	if (cfg && !o->stop_signal_set && cfg->stop_signal && cfg->stop_signal[0] &&
+	    (s->stop_signal = bwk_signal_from_name(cfg->stop_signal)) < 0) {
+		fprintf(stderr, "bulwark: the image's StopSignal '%.32s' is not a signal\n",
+			cfg->stop_signal);
+		return EXIT_RUNT;
+	}
 
 	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	if (!s->hostname)

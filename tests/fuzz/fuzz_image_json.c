@@ -6,6 +6,7 @@
 
 #define BWK_IN_IMAGE
 #include "image/image_private.h"
+#include "bulwark/sandbox.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -46,6 +47,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (bwk_parse_config(buf, n, &c, &err) == 0) {
 			/* touch every string the scanner will read */
 			size_t total = strlen(c.pub.user) + strlen(c.pub.workdir);
+			/* `bulwark run` turns StopSignal into a signal number */
+			if (c.pub.stop_signal)
+				total += (size_t)(bwk_signal_from_name(c.pub.stop_signal) + 1);
 			for (const char *const *p = c.pub.env; *p; p++)
 				total += strlen(*p);
 			for (const char *const *p = c.pub.exposed_ports; *p; p++)

@@ -2,6 +2,7 @@
  * Docker seccomp JSON profiles, --user resolution against an image's passwd/group, and the
  * /etc/subuid reading and range choice of root's containers (subid.c). */
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +29,31 @@ static void test_default_caps(void **state)
 	assert_false(c & (CAP(13) | CAP(27) | CAP(29) | CAP(31) | CAP(18)));
 	assert_false(c & CAP(21)); /* SYS_ADMIN */
 	assert_true(c & CAP(0));   /* CHOWN kept */
+}
+
+static void test_signal_names(void **state)
+{
+	(void)state;
+	/* every spelling Docker accepts for STOPSIGNAL and --stop-signal */
+	assert_int_equal(bwk_signal_from_name("SIGQUIT"), SIGQUIT);
+	assert_int_equal(bwk_signal_from_name("quit"), SIGQUIT);
+	assert_int_equal(bwk_signal_from_name("SigTerm"), SIGTERM);
+	assert_int_equal(bwk_signal_from_name("9"), SIGKILL);
+	assert_int_equal(bwk_signal_from_name("64"), 64);
+	assert_int_equal(bwk_signal_from_name("SIGRTMIN"), SIGRTMIN);
+	assert_int_equal(bwk_signal_from_name("RTMIN+3"), SIGRTMIN + 3);
+	assert_int_equal(bwk_signal_from_name("SIGRTMAX-1"), SIGRTMAX - 1);
+	/* anything else from an image config is refused, never truncated or wrapped */
+	static const char *const bad[] = {"",	     "0",
+					  "65",	     "99999999999",
+					  "-15",     "15x",
+					  "SIG",     "SIGNOPE",
+					  "TERM ",   "RTMIN-1",
+					  "RTMAX+1", "RTMIN+99",
+					  "RTMIN+",  "SIGQUITQUITQUITQUIT"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		assert_int_equal(bwk_signal_from_name(bad[i]), -1);
+	assert_int_equal(bwk_signal_from_name(NULL), -1);
 }
 
 static void test_cap_names(void **state)
@@ -474,7 +500,7 @@ int main(void)
 	    cmocka_unit_test(test_user_resolve),       cmocka_unit_test(test_envfile),
 	    cmocka_unit_test(test_subid_parse),	       cmocka_unit_test(test_subid_parse_refused),
 	    cmocka_unit_test(test_subid_pick),	       cmocka_unit_test(test_subid_explicit),
-	    cmocka_unit_test(test_userns_restriction),
+	    cmocka_unit_test(test_userns_restriction), cmocka_unit_test(test_signal_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

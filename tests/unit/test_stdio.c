@@ -138,7 +138,7 @@ typedef struct wait_case {
 static void do_wait(void *p)
 {
 	wait_case *w = p;
-	w->rc = sbx_stdio_wait(w->io, w->pid, w->sfd, true, &w->ws);
+	w->rc = sbx_stdio_wait(w->io, w->pid, w->sfd, true, NULL, &w->ws);
 }
 
 static ssize_t read_all(int fd, char *buf, size_t cap)

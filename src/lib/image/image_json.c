@@ -403,7 +403,8 @@ int bwk_parse_config(const char *buf, size_t len, img_config *out, bwk_error **e
 	if (cc && !json_is_object(cc))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "config: not an image config object");
 	if (get_str(cc, "User", "config", &p->user, err) < 0 ||
-	    get_str(cc, "WorkingDir", "config", &p->workdir, err) < 0)
+	    get_str(cc, "WorkingDir", "config", &p->workdir, err) < 0 ||
+	    get_str(cc, "StopSignal", "config", &p->stop_signal, err) < 0)
 		return -1;
 	if (!p->user)
 		p->user = "";

@@ -371,9 +371,13 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 	mode_t mode = e->mode & 07777;
 	if ((mode & 06000) && !w->opts->keep_setuid &&
 	    (e->type == BWK_ENTRY_FILE || e->type == BWK_ENTRY_HARDLINK)) {
-		bwk_warn(w->opts->quiet,
-			 "%s: removed the setuid/setgid bits (mode %04o; --keep-setuid keeps them)",
-			 le->path, mode);
+		if (w->opts->setuid_stripped)
+			__atomic_fetch_add(w->opts->setuid_stripped, 1, __ATOMIC_RELAXED);
+		else
+			bwk_warn(w->opts->quiet,
+				 "%s: removed the setuid/setgid bits (mode %04o; --keep-setuid "
+				 "keeps them)",
+				 le->path, mode);
 		mode &= ~(mode_t)06000;
 	}
 	vis_table_add(&w->created, le->path, VIS_PRESENT);
@@ -448,9 +452,11 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 	case BWK_ENTRY_CHAR:
 	case BWK_ENTRY_BLOCK:
 		if (!(w->opts->devices && w->is_root)) {
-			bwk_warn(w->opts->quiet,
-				 "%s: skipped a device node (%u:%u; --devices as root creates it)",
-				 le->path, le->devmajor, le->devminor);
+			if (w->opts->for_run && !strncmp(le->path, "dev/", 4))
+				return 0; /* hidden by the runtime's own /dev */
+			bwk_warn(w->opts->quiet, "%s: skipped a device node (%u:%u%s)", le->path,
+				 le->devmajor, le->devminor,
+				 w->opts->for_run ? "" : "; --devices as root creates it");
 			return 0;
 		}
 		if (mknodat(pfd, name,

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <net/if.h>
 #include <poll.h>
@@ -17,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -129,12 +131,42 @@ static void set_limit(int res, uint64_t v)
 	(void)setrlimit(res, &rl);
 }
 
+/* Every disposition back to the default: whatever bulwark was started with (nohup, a script
+ * that runs it in the background with SIGINT and SIGQUIT ignored, a `trap '' TERM`) passes
+ * through fork and exec, and an ignored signal stays ignored in the command: a shell cannot
+ * even trap it, python and the JVM never see Ctrl-C. Docker's containers start with none. */
+static void reset_signals(void)
+{
+	struct sigaction dfl = {.sa_handler = SIG_DFL};
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)sigaction(sig, &dfl, NULL);
+}
+
+/* Descriptors 0-2 are the container's pipes (or its pty), owned by the container's root
+ * (run.c): the command's user gets them, or it could not open them again by name
+ * (/dev/stdout, /dev/stderr: links to /proc/self/fd/N, which checks the inode's owner and
+ * mode 0600 like any open). Nothing else: /dev/null is the host's device. */
+static void stdio_to_user(const bwk_container_spec *s, const bwk_user *u)
+{
+	if (u->uid == 0 && u->gid == 0)
+		return;
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		if (fstat(fd, &st) < 0 || st.st_uid != 0 ||
+		    !(S_ISFIFO(st.st_mode) || (s->tty && S_ISCHR(st.st_mode) && isatty(fd))))
+			continue;
+		(void)!fchown(fd, u->uid, S_ISFIFO(st.st_mode) ? u->gid : (gid_t)-1);
+	}
+}
+
 /* Runs in the process that becomes the command. Never returns. */
 static void exec_workload(const sbx_ctx *ctx)
 {
 	const bwk_container_spec *s = ctx->spec;
 	sigset_t none;
 	sigemptyset(&none);
+	reset_signals();
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	cleanup_free char *passwd = read_small("/etc/passwd");
 	cleanup_free char *group = read_small("/etc/group");
@@ -150,6 +182,7 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("attaching the terminal: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	stdio_to_user(s, &u); /* still root with every capability here */
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
@@ -232,12 +265,20 @@ static int status_code(int st)
  * command's status (the kernel then kills whatever is left in the namespace). */
 static int init_loop(const sbx_ctx *ctx, pid_t child)
 {
-	/* our own privileges go before anything else runs: the container cannot reach this
-	 * process through /proc (not dumpable since before the fork) and it keeps no
-	 * capability */
+	/* Our own privileges go before anything else runs: the container cannot reach this
+	 * process through /proc (not dumpable since before the fork). It keeps CAP_KILL and
+	 * nothing else: without it kill() fails with EPERM as soon as the command runs as
+	 * another uid (an image's USER, --user, gosu/su-exec/setpriv in an entrypoint), and a
+	 * SIGTERM never reached PostgreSQL. CAP_KILL held by a process of this user
+	 * namespace reaches only its own pid namespace, the container's processes. Forwarding
+	 * from the host side instead would need the command's host pid (racy against pid
+	 * reuse) and would bypass this init for --no-init anyway. The command cannot inherit
+	 * it: it was forked before this and sets its own sets in exec_workload(); the
+	 * bounding and inheritable sets here are empty, the ambient set cleared, and this
+	 * process never execs (no_new_privs besides). */
 	(void)sbx_caps_drop_bounding(0);
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	(void)sbx_caps_apply(0, false);
+	(void)sbx_caps_apply(1ull << CAP_KILL, true);
 	if (ctx->bpf->len)
 		(void)sbx_seccomp_install(ctx->bpf);
 	sigset_t all;
@@ -306,6 +347,7 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("cgroup namespace: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	reset_signals();
 	if (ctx->spec->no_init)
 		exec_workload(ctx);
 	/* pid 1 keeps nothing of the host side's (layer and volume directories, cgroup files)

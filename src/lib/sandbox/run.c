@@ -516,6 +516,29 @@ static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_c
 	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
+/* The container's ends of its stdio (pipes, or the pty) to the host ids of the container's
+ * root (stdio.c says why). Only root can, and only root needs to: unprivileged, they are
+ * already ours, and ours is the container's root. */
+static int stdio_to_container_root(const sbx_ctx *ctx, sbx_stdio *io, bwk_error **err)
+{
+	const sbx_userns *u = &ctx->userns;
+	int ui = -1, gi = -1;
+	for (int i = 0; i < u->nuid && i < 2; i++)
+		if (u->uid[i].inside == 0 && u->uid[i].count)
+			ui = i;
+	for (int i = 0; i < u->ngid && i < 2; i++)
+		if (u->gid[i].inside == 0 && u->gid[i].count)
+			gi = i;
+	if (ui < 0 || gi < 0)
+		return 0;
+	uid_t uid = u->uid[ui].outside;
+	gid_t gid = u->gid[gi].outside;
+	if (ctx->tty_slave >= 0 && fchown(ctx->tty_slave, uid, gid) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno,
+				     "giving the container its pseudo-terminal");
+	return sbx_stdio_chown(io, uid, gid, err);
+}
+
 /* clone, configure from outside, release, wait. */
 static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *status,
 		 bwk_error **err)
@@ -565,6 +588,13 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	bwk_closep(&child_end);
 	child_end = -1;
+	/* after the clone, whose failure says more (a disabled user namespace), and before the
+	 * child goes on: it waits for our first byte */
+	if (ctx->is_root && stdio_to_container_root(ctx, &io, err) < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
 	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
 	if (ctx->parent_pidfd >= 0)
 		close(ctx->parent_pidfd);
@@ -627,9 +657,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		sbx_cgroup_reap_stale(&ctx->cg);
 	malloc_trim(0); /* we only wait from here on: give the heap back */
 	int ws = 0;
+	sbx_stop stop;
+	sbx_stop_init(&stop, spec);
 	int wr = ctx->tty_master >= 0
-		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &ws)
-		     : sbx_stdio_wait(&io, pid, sfd, spec->quiet, &ws);
+		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &stop, &ws)
+		     : sbx_stdio_wait(&io, pid, sfd, spec->quiet, &stop, &ws);
 	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
@@ -639,13 +671,12 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	/* the command itself was killed, and the kernel's OOM killer did it */
-	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg)) {
-		if (!spec->quiet)
-			fprintf(stderr,
-				"bulwark: container killed: out of memory (limit %" PRIu64
-				" MiB; raise it with --memory)\n",
-				ctx->memory >> 20);
-	}
+	/* not a warning but why the command died: printed with -q too */
+	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg))
+		fprintf(stderr,
+			"bulwark: container killed: out of memory (limit %" PRIu64
+			" MiB; raise it with --memory)\n",
+			ctx->memory >> 20);
 	return 0;
 }
 
@@ -670,6 +701,12 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 		sigaddset(&epipe, SIGPIPE);
 		sigorset(&block, &mask, &epipe);
 		sigprocmask(SIG_BLOCK, &block, &old);
+		/* started with SIGCHLD ignored, the kernel would reap the container's pid 1 for
+		 * us and its status would be lost; the signals we forward are blocked and read
+		 * from the signalfd, so an inherited SIG_IGN (nohup, a script's `trap '' INT`)
+		 * does not stop them */
+		struct sigaction dfl = {.sa_handler = SIG_DFL}, old_chld;
+		sigaction(SIGCHLD, &dfl, &old_chld);
 		cleanup_close int sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 		if (sfd < 0)
 			rc = bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
@@ -677,6 +714,7 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 			rc = spawn(&st, spec, sfd, status, err);
 		if (!sigismember(&old, SIGPIPE)) /* consumed, or it would kill us now */
 			(void)sigtimedwait(&epipe, NULL, &(struct timespec){0});
+		sigaction(SIGCHLD, &old_chld, NULL);
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	free_state(&st);

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "bulwark/sandbox.h"
 
@@ -217,9 +218,23 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 		    bwk_error **err);
 void sbx_slirp_stop(sbx_slirp *sl);
 
+/* signals.c: Docker's stop on the host side. A SIGTERM to bulwark becomes the stop signal
+ * for the container and arms a deadline after which its pid 1 gets SIGKILL (the kernel then
+ * kills everything in its pid namespace); every other forwarded signal goes as it is. */
+typedef struct sbx_stop {
+	int signal;	     /* what SIGTERM becomes */
+	uint32_t timeout_ms; /* from the first SIGTERM to SIGKILL */
+	bool armed, killed;
+	struct timespec deadline; /* CLOCK_MONOTONIC */
+} sbx_stop;
+void sbx_stop_init(sbx_stop *st, const bwk_container_spec *s);
+void sbx_stop_forward(sbx_stop *st, pid_t pid, int sig);
+/* The poll timeout until the deadline (-1: none), SIGKILLing `pid` once it has passed. */
+int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
+
 /* tty.c */
 int sbx_tty_open(int *master, int *slave, bwk_error **err);
-int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus);
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus);
 void sbx_tty_drain(int master);
 
 /* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
@@ -233,6 +248,9 @@ void sbx_stdio_init(sbx_stdio *io);
 /* tty_slave >= 0 (-t): it is all three. Else pipes for stdout and stderr, and for stdin a
  * pipe with `interactive`, else /dev/null. */
 int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err);
+/* As root with the container's root mapped to host `uid`:`gid`: hand the container's pipe
+ * ends to it, so that its command can open them again through /dev/stdout (see stdio.c). */
+int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err);
 /* In the child, first thing after clone: child[] onto 0-2, everything else of ours closed.
  * -1 + errno. */
 int sbx_stdio_child(sbx_stdio *io);
@@ -245,7 +263,7 @@ static inline void sbx_stdio_closep(sbx_stdio *io)
 #define cleanup_stdio __attribute__((cleanup(sbx_stdio_closep)))
 /* Relay until `pid` exits and the pipes are drained (our readers permitting), forwarding the
  * signals read from `sfd` to it. -1 + errno when poll fails. */
-int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatus);
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus);
 /* The container is gone (it failed to start): relay what it left in the pipes. */
 void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet);
 

@@ -96,6 +96,27 @@ int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **e
 	return 0;
 }
 
+/* A pipe's inode belongs to whoever created it, mode 0600: ours are host root's, which the
+ * container's user namespace does not map, so no process in there (root included: its
+ * CAP_DAC_OVERRIDE covers mapped owners only) could open /dev/stdout, a link to
+ * /proc/self/fd/1, as nginx and httpd do for their logs. Given to the container's root, they
+ * are as much the container's as the descriptors it holds anyway; the command's own user
+ * gets them in init.c. Only the pipes: /dev/null is the host's device. */
+int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err)
+{
+	if (!io->own_child)
+		return 0;
+	for (int i = 0; i < 3; i++) {
+		struct stat st;
+		if (io->child[i] < 0 || fstat(io->child[i], &st) < 0 || !S_ISFIFO(st.st_mode))
+			continue;
+		if (fchown(io->child[i], uid, gid) < 0)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno,
+					     "giving the container its stdio pipe %d", i);
+	}
+	return 0;
+}
+
 int sbx_stdio_child(sbx_stdio *io)
 {
 	int src[3];
@@ -264,7 +285,7 @@ static bool drain_ready(relay *r, bool quiet)
 	return r[1].state == R_DONE && r[2].state == R_DONE;
 }
 
-static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatus)
+static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus)
 {
 	relay r[3];
 	relay_setup(&r[0], STDIN_FILENO, io->in_w, &io->in_w, STDIN_FILENO, "stdin");
@@ -277,7 +298,7 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatu
 		struct pollfd p[4] = {{sfd, POLLIN, 0}};
 		for (int i = 0; i < 3; i++)
 			p[i + 1] = relay_poll(&r[i], exited);
-		if (poll(p, 4, -1) < 0) {
+		if (poll(p, 4, exited ? -1 : sbx_stop_poll_ms(stop, pid)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -297,19 +318,22 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatu
 			if (terminating(si.ssi_signo)) /* our reader stalls and we are told to go */
 				return 0;
 		} else if (si.ssi_signo != SIGCHLD) {
-			kill(pid, (int)si.ssi_signo);
+			if (stop)
+				sbx_stop_forward(stop, pid, (int)si.ssi_signo);
+			else
+				kill(pid, (int)si.ssi_signo);
 		} else if (waitpid(pid, wstatus, WNOHANG) == pid) {
 			exited = true;
 		}
 	}
 }
 
-int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, int *wstatus)
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus)
 {
-	return relay_loop(io, pid, sfd, quiet, wstatus);
+	return relay_loop(io, pid, sfd, quiet, stop, wstatus);
 }
 
 void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet)
 {
-	(void)relay_loop(io, -1, sfd, quiet, NULL);
+	(void)relay_loop(io, -1, sfd, quiet, NULL, NULL);
 }

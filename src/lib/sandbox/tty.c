@@ -71,7 +71,7 @@ void sbx_tty_drain(int master)
 }
 
 /* Relay until the container's pid 1 exits; forwards signals like the plain wait does. */
-int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus)
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus)
 {
 	struct termios saved;
 	bool raw = interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -87,12 +87,12 @@ int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus)
 				      {out_open ? master : -1, POLLIN, 0},
 				      {in_open ? STDIN_FILENO : -1, POLLIN, 0}};
 		/* once pid 1 is gone, drain what the terminal still holds, then stop */
-		int r = poll(p, 3, exited ? 50 : -1);
+		int r = poll(p, 3, exited ? 50 : sbx_stop_poll_ms(stop, pid));
 		if (r < 0 && errno != EINTR) {
 			rc = -1;
 			break;
 		}
-		if (r == 0)
+		if (r == 0 && exited)
 			break;
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
 			out_open = pump(master, STDOUT_FILENO);
@@ -112,7 +112,7 @@ int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, int *wstatus)
 				if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 					(void)ioctl(master, TIOCSWINSZ, &ws);
 			} else if (si.ssi_signo != SIGCHLD) {
-				kill(pid, (int)si.ssi_signo);
+				sbx_stop_forward(stop, pid, (int)si.ssi_signo);
 			} else if (!exited && waitpid(pid, wstatus, WNOHANG) == pid) {
 				exited = true;
 			}
