@@ -618,3 +618,42 @@ def test_old_database_warns(tmp_path, vulndb):
         assert "last imported" not in p.stderr
     p = run_bulwark("scan", "--max-db-age", "-1", img, check=2)
     assert "--max-db-age: '-1' is not a number of days" in p.stderr
+
+
+# ---- the demo's advisory extract ----------------------------------------------------------------
+DEMO_OSV = Path(__file__).resolve().parents[2] / "demo" / "osv"
+
+
+def demo_image(tmp_path, versions):
+    status = "".join(dpkg_stanza(n, v, s) for n, v, s in versions)
+    return u.docker_save(tmp_path / "demo.tar", [u.Layer([
+        u.D("etc"), u.F("etc/os-release", DEBIAN_OS), u.D("var"), u.D("var/lib"),
+        u.D("var/lib/dpkg"), u.F("var/lib/dpkg/status", status)], comp="gzip")])
+
+
+def test_demo_extract_matches_old_versions_only(tmp_path):
+    """demo/osv (real Debian 12 DSAs written by hand): each record imports, matches the old
+    versions scripts/demo.sh installs, names its CVEs, and does not match the fixed versions."""
+    db = tmp_path / "demo.db"
+    p = run_bulwark("db", "--db", db, "import", DEMO_OSV, check=0)
+    assert "imported 5 advisories" in p.stdout
+    old = [("libssl3", "3.0.11-1~deb12u1", "openssl"), ("openssl", "3.0.11-1~deb12u1", None),
+           ("libcurl4", "7.88.1-10+deb12u1", "curl"), ("curl", "7.88.1-10+deb12u1", None),
+           ("libexpat1", "2.5.0-1", "expat"), ("zlib1g", "1:1.2.13.dfsg-1", "zlib")]
+    doc, _ = scan_json(demo_image(tmp_path, old), "--db", db, check=0)
+    assert vulns(doc) == sorted(
+        [(d, f"{n} {v}") for d in ("DSA-5532-1", "DSA-5764-1")
+         for n, v in (("libssl3", "3.0.11-1~deb12u1"), ("openssl", "3.0.11-1~deb12u1"))]
+        + [(d, f"{n} {v}") for d in ("DSA-5526-1", "DSA-5587-1")
+           for n, v in (("libcurl4", "7.88.1-10+deb12u1"), ("curl", "7.88.1-10+deb12u1"))]
+        + [("DSA-5770-1", "libexpat1 2.5.0-1")])
+    msg = {f["evidence"]: f["message"] for f in doc["findings"]
+           if f.get("evidence") == "libexpat1 2.5.0-1"}["libexpat1 2.5.0-1"]
+    assert "upgrade libexpat1 to 2.5.0-1+deb12u1" in msg and "CVE-2024-45492" in msg
+    # the versions on a patched Debian 12 (this machine's, from changelog.Debian.gz): clean
+    fixed = [("libssl3", "3.0.14-1~deb12u2", "openssl"), ("libcurl4", "7.88.1-10+deb12u5", "curl"),
+             ("libexpat1", "2.5.0-1+deb12u1", "expat")]
+    (tmp_path / "demo.tar").unlink()
+    doc, _ = scan_json(demo_image(tmp_path, fixed), "--db", db, check=0)
+    assert vulns(doc) == []
+
