@@ -58,6 +58,7 @@ const char *bwk_suppression_name(bwk_suppression s)
 {
 	return s == BWK_SUPPRESS_IGNORE	    ? "ignore"
 	       : s == BWK_SUPPRESS_BASELINE ? "baseline"
+	       : s == BWK_SUPPRESS_VEX	    ? "vex"
 					    : "none";
 }
 
@@ -364,6 +365,18 @@ bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i);
 bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i)
 {
 	return i < f->n ? f->items[i] : NULL;
+}
+
+bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const char *reason)
+{
+	bwk_finding *x = i < bwk_findings_count(f) ? bwk_findings_mut(f, i) : NULL;
+	if (!x || x->suppressed || by == BWK_SUPPRESS_NONE)
+		return false;
+	x->suppressed = true;
+	x->suppressed_by = by;
+	free(x->suppress_reason);
+	x->suppress_reason = reason ? xstrdup(reason) : NULL;
+	return true;
 }
 
 report_coverage *report_findings_coverage(const bwk_findings *f)
