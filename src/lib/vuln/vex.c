@@ -661,19 +661,21 @@ static const vex_stmt *statement_for(const bwk_vex *v, const bwk_finding *f, con
 		cleanup_free char *key = xstrdup(ids[k]);
 		for (char *t = key; *t; t++)
 			*t = (char)(*t >= 'A' && *t <= 'Z' ? *t + 32 : *t);
-		size_t i;
-		json_t *ix;
-		json_array_foreach(json_object_get(v->byname, key), i, ix)
-		{
-			long n = (long)json_integer_value(ix);
+		/* indexes ascend: from the last statement back, the first that covers the package
+		 * is this id's answer, and nothing at or before `best` can beat it */
+		json_t *list = json_object_get(v->byname, key);
+		for (size_t i = json_array_size(list); i-- > 0;) {
+			long n = (long)json_integer_value(json_array_get(list, i));
 			if (n <= best)
-				continue;
+				break;
 			const vex_stmt *st = &v->st[n];
 			bool hit = st->whole_image;
 			for (size_t j = 0; !hit && j < st->nprods; j++)
 				hit = purl_match(&st->prods[j], pkg);
-			if (hit)
+			if (hit) {
 				best = n;
+				break;
+			}
 		}
 	}
 	return best >= 0 ? &v->st[best] : NULL;
