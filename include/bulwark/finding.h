@@ -125,6 +125,11 @@ int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **
  * past the end. */
 bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const char *reason);
 
+/* Keep only the findings for which keep(finding, ctx) is true (`--severity`); the others are
+ * freed. Rules and checks stay. Returns how many were removed. */
+size_t bwk_findings_retain(bwk_findings *f, bool (*keep)(const bwk_finding *x, void *ctx),
+			   void *ctx);
+
 /* Sort by severity (highest first), then rule id, target, layer, path, line. */
 void bwk_findings_sort(bwk_findings *f);
 

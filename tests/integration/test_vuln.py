@@ -882,3 +882,32 @@ def test_scan_vex_hostile_refused(tmp_path, vulndb, case):
     assert want in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1
     assert not out.exists() and tree_digest(tmp_path) == before
+
+
+# ---- --severity ------------------------------------------------------------------------------------
+def test_scan_severity_filter(tmp_path, vulndb):
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    img = u.docker_save(tmp_path / "img.tar", debian_layers() + [
+        u.Layer([u.D("app"), u.F("app/.env", f"GITHUB_TOKEN={token}\n")])])
+    full, _ = scan_json(img, "--db", vulndb, check=0)
+    sevs = {f["severity"] for f in full["findings"]}
+    assert {"critical", "medium", "low"} <= sevs
+    doc, _ = scan_json(img, "--db", vulndb, "--severity", "MEDIUM,low", check=0)
+    assert {f["severity"] for f in doc["findings"]} == {"medium", "low"}
+    kept = [f["fingerprint"] for f in full["findings"] if f["severity"] in ("medium", "low")]
+    assert [f["fingerprint"] for f in doc["findings"]] == kept  # the same findings, unchanged
+    gone = len(full["findings"]) - len(kept)
+    assert doc["facts"]["scan.severity"] == f"medium,low only ({gone} other finding(s) not listed)"
+    # a check whose findings were filtered out still reads failed
+    before = {c["id"]: c["status"] for c in full["checks"]}
+    after = {c["id"]: c["status"] for c in doc["checks"]}
+    assert after == before and "fail" in after.values()
+    # the gate counts what is listed: no critical or high left, so --fail-on high passes
+    run_bulwark("scan", "-q", "--db", vulndb, "--severity", "medium,low", img, check=0)
+    run_bulwark("scan", "-q", "--db", vulndb, "--severity", "critical", img, check=1)
+    cdx = json.loads(run_bulwark("scan", "--db", vulndb, "-f", "cyclonedx", "--severity", "low",
+                                 "--fail-on", "none", img, check=0).stdout)
+    assert {v["ratings"][0]["severity"] for v in cdx["vulnerabilities"]} == {"low"}
+    for bad in ("", "high,,low", "none", "urgent", "high," , "x" * 40):
+        p = run_bulwark("scan", "--severity", bad, img, check=2)
+        assert "--severity:" in p.stderr and "is not a comma-separated list" in p.stderr

@@ -301,6 +301,28 @@ static int cmp_finding(const void *pa, const void *pb)
 	return strcmp(a->fingerprint, b->fingerprint);
 }
 
+size_t bwk_findings_retain(bwk_findings *f, bool (*keep)(const bwk_finding *x, void *ctx),
+			   void *ctx)
+{
+	pthread_mutex_lock(&f->lock);
+	size_t k = 0, n = f->n;
+	for (size_t i = 0; i < n; i++) {
+		if (keep(f->items[i], ctx))
+			f->items[k++] = f->items[i];
+		else
+			finding_free(f->items[i]);
+	}
+	f->n = k;
+	/* indexes moved: rebuild the fingerprint set */
+	if (f->set_cap) {
+		memset(f->set, 0, f->set_cap * sizeof(size_t));
+		for (size_t i = 0; i < f->n; i++)
+			set_insert(f, i);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n - k;
+}
+
 void bwk_findings_sort(bwk_findings *f)
 {
 	pthread_mutex_lock(&f->lock);
