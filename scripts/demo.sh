@@ -28,10 +28,35 @@ AWS_ACCESS_KEY_ID=AKIAQX4BZ7TRK2MPL3VW
 AWS_SECRET_ACCESS_KEY=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
 ENV
 
+# planted: a Debian 12 package database with outdated openssl, curl and expat (zlib is current)
+mkdir -p "$rootfs/var/lib/dpkg"
+printf 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n' \
+	>"$rootfs/etc/os-release"
+pkg() { # name version source
+	printf 'Package: %s\nStatus: install ok installed\nArchitecture: amd64\n' "$1"
+	[ -z "${3:-}" ] || printf 'Source: %s\n' "$3"
+	printf 'Version: %s\n\n' "$2"
+}
+{
+	pkg libssl3 3.0.11-1~deb12u1 openssl
+	pkg openssl 3.0.11-1~deb12u1
+	pkg libcurl4 7.88.1-10+deb12u1 curl
+	pkg curl 7.88.1-10+deb12u1
+	pkg libexpat1 2.5.0-1 expat
+	pkg zlib1g 1:1.2.13.dfsg-1 zlib
+} >"$rootfs/var/lib/dpkg/status"
+
+# a private database: the demo never reads or writes the user's cache
+db="$out/vuln.db"
+echo
+echo "== bulwark db import demo/osv (five real Debian 12 advisories, see demo/osv/README.md)"
+"$BIN" db --db "$db" import demo/osv
+"$BIN" db --db "$db" status
+
 echo
 echo "== bulwark scan $rootfs (text)"
 set +e
-"$BIN" scan --fail-on high "$rootfs"
+"$BIN" scan --db "$db" --fail-on high "$rootfs"
 rc=$?
 set -e
 echo "(exit status $rc: 0 clean, 1 findings at or above --fail-on, 2 error)"
@@ -39,9 +64,13 @@ echo "(exit status $rc: 0 clean, 1 findings at or above --fail-on, 2 error)"
 
 echo
 echo "== the same as JSON and SARIF reports for CI"
-"$BIN" scan --format json --fail-on none --output "$out/report.json" "$rootfs"
-"$BIN" scan --format sarif --fail-on none --output "$out/report.sarif" "$rootfs"
+"$BIN" scan --db "$db" --format json --fail-on none --output "$out/report.json" "$rootfs"
+"$BIN" scan --db "$db" --format sarif --fail-on none --output "$out/report.sarif" "$rootfs"
 echo "wrote $out/report.json and $out/report.sarif"
+echo
+echo "== the SBOM with its vulnerabilities (CycloneDX 1.5; spdx-json for SPDX 2.3; bulwark sbom: packages only)"
+"$BIN" scan --db "$db" --format cyclonedx --fail-on none -q --output "$out/sbom.cdx.json" "$rootfs"
+echo "wrote $out/sbom.cdx.json: $(grep -c '"purl"' "$out/sbom.cdx.json") packages, $(grep -c '"recommendation"' "$out/sbom.cdx.json") vulnerabilities"
 echo
 echo "== building a docker-save image with 2 layers: layer 2 deletes the .env that layer 1 added"
 /usr/bin/python3 - "$rootfs" "$out/demo-image.tar" <<'PY'
@@ -71,9 +100,9 @@ u.docker_save(dest, [l1, l2], tags=["demo/app:1.0"], config={
 PY
 echo "wrote $out/demo-image.tar"
 echo
-echo "== bulwark scan $out/demo-image.tar"
+echo "== bulwark scan --vex demo/vex.json $out/demo-image.tar (the maintainers state expat's advisory does not apply)"
 set +e
-"$BIN" scan --fail-on high "$out/demo-image.tar"
+"$BIN" scan --db "$db" --vex demo/vex.json --fail-on high "$out/demo-image.tar"
 rc=$?
 set -e
 echo "(exit status $rc)"

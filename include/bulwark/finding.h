@@ -91,9 +91,10 @@ typedef enum bwk_suppression {
 	BWK_SUPPRESS_NONE = 0,
 	BWK_SUPPRESS_IGNORE,   /* an entry of the ignore file */
 	BWK_SUPPRESS_BASELINE, /* its fingerprint is in the baseline report */
+	BWK_SUPPRESS_VEX,      /* a VEX statement: not_affected or fixed (bulwark/vuln.h) */
 } bwk_suppression;
 
-const char *bwk_suppression_name(bwk_suppression s); /* "ignore", "baseline", "none" */
+const char *bwk_suppression_name(bwk_suppression s); /* "ignore", "baseline", "vex", "none" */
 
 /* A stored finding (read-only for callers). */
 typedef struct bwk_finding {
@@ -118,6 +119,16 @@ void bwk_findings_free(bwk_findings *f);
 
 /* Copy and add one finding. Identical findings (same fingerprint) are stored once. */
 int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **err);
+
+/* Mark the i-th finding suppressed `by` (not BWK_SUPPRESS_NONE) with `reason` (copied; may be
+ * NULL). A finding already suppressed keeps its first suppression: returns false then, or
+ * past the end. */
+bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const char *reason);
+
+/* Keep only the findings for which keep(finding, ctx) is true (`--severity`); the others are
+ * freed. Rules and checks stay. Returns how many were removed. */
+size_t bwk_findings_retain(bwk_findings *f, bool (*keep)(const bwk_finding *x, void *ctx),
+			   void *ctx);
 
 /* Sort by severity (highest first), then rule id, target, layer, path, line. */
 void bwk_findings_sort(bwk_findings *f);

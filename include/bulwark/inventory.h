@@ -68,6 +68,22 @@ int bwk_sbom_format_parse(const char *s, bwk_sbom_format *out);
 char *bwk_inventory_render(const bwk_inventory *inv, bwk_sbom_format fmt, const char *subject,
 			   const char *digest, bwk_error **err);
 
+/* The index of the package a vulnerability finding was made on (bulwark/vuln.h records the
+ * package's file, layer and "name version" as the finding's location and evidence), or -1. */
+struct bwk_finding;
+long bwk_inventory_package_of(const bwk_inventory *inv, const struct bwk_finding *f);
+
+/* The same document with the known vulnerabilities among `findings` (bulwark/finding.h;
+ * borrowed, may be NULL): for CycloneDX each advisory with an unsuppressed finding becomes one
+ * entry of `vulnerabilities` (id, source, rating, recommendation, advisories) that `affects`
+ * the components it was found in (matched by package file, layer and "name version"); SPDX
+ * 2.3 and bulwark's JSON have no place for them and carry the packages only. Suppressed
+ * findings (ignore file, baseline, VEX) are left out: the document lists what still applies. */
+struct bwk_findings;
+char *bwk_inventory_render_vulns(const bwk_inventory *inv, bwk_sbom_format fmt, const char *subject,
+				 const char *digest, const struct bwk_findings *findings,
+				 bwk_error **err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -74,6 +74,25 @@ int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_f
 /* The check's rule (recorded as skipped when there is no database). */
 const bwk_rule *bwk_vuln_check_rule(void);
 
+/* ---- VEX: statements that a vulnerability does not apply to a package ---- */
+
+/* An OpenVEX document (v0.0.1 or v0.2.0) or CycloneDX VEX. Bounded (16 MiB, 20,000
+ * statements, 100,000 products, 64 ids per statement, ids and package URLs of 1 KiB); a
+ * status or justification outside the format's list, or not_affected without a justification
+ * or impact statement, is an error naming the statement: a misspelt word must not suppress. */
+typedef struct bwk_vex bwk_vex;
+int bwk_vex_parse(const char *text, size_t len, const char *name, bwk_vex **out, bwk_error **err);
+int bwk_vex_load(const char *path, bwk_vex **out, bwk_error **err);
+size_t bwk_vex_statement_count(const bwk_vex *v);
+/* Mark the vulnerability findings of `inv`'s packages that a not_affected or fixed statement
+ * covers as suppressed (BWK_SUPPRESS_VEX, the statement as the reason): the statement names
+ * the advisory or one of its aliases, and the package by package URL (version and qualifiers
+ * compared when given) or the whole image (pkg:oci / pkg:docker without subcomponents). The
+ * last statement in document order about a vulnerability and package wins. Findings already
+ * suppressed keep their suppression. Returns how many were suppressed. */
+size_t bwk_vex_apply(const bwk_vex *v, const bwk_inventory *inv, bwk_findings *f);
+void bwk_vex_free(bwk_vex *v);
+
 #ifdef __cplusplus
 }
 #endif

@@ -77,8 +77,15 @@ void cli_report_init(cli_report *r);
 /* Handle one of the shared options: 1 if handled, 0 if not ours, -1 on a bad value
  * (usage error already printed). */
 int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *arg);
+/* Apply the ignore file and the baseline and sort: 0, or EXIT_USAGE (error printed). */
+int cli_report_suppress(cli_report *r, bwk_findings *f);
 /* Apply the ignore file, render, write, and turn the findings into the exit status. */
 int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target);
+
+/* An SBOM document to `output` atomically, or to stdout when NULL (cmd_sbom.c). */
+int cli_write_document(const char *output, const char *doc, bwk_error **err);
+/* The value of fact `key` (the last set), or NULL. */
+const char *cli_fact(const bwk_findings *f, const char *key);
 
 /* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
 int cmd_scan(int argc, char **argv);

@@ -30,14 +30,25 @@ const char cmd_sbom_usage[] =
     "  bulwark sbom image.tar > image.cdx.json\n"
     "  bulwark sbom --format spdx-json -o rootfs.spdx.json ./rootfs\n";
 
-static int write_out(const char *output, const char *doc, bwk_error **err)
+int cli_write_document(const char *output, const char *doc, bwk_error **err)
 {
 	size_t len = strlen(doc);
 	if (output)
 		return bwk_write_file_atomic(output, doc, len, 0644, err);
 	if (fwrite(doc, 1, len, stdout) != len || fputc('\n', stdout) == EOF || fflush(stdout))
-		return bwk_error_set(err, BWK_E_IO, 0, "cannot write the SBOM to stdout");
+		return bwk_error_set(err, BWK_E_IO, 0, "cannot write the document to stdout");
 	return 0;
+}
+
+const char *cli_fact(const bwk_findings *f, const char *key)
+{
+	const char *found = NULL;
+	for (size_t i = 0; i < bwk_findings_fact_count(f); i++) {
+		const char *k, *v;
+		if (bwk_findings_fact_get(f, i, &k, &v) && strcmp(k, key) == 0)
+			found = v;
+	}
+	return found;
 }
 
 int cmd_sbom(int argc, char **argv)
@@ -104,14 +115,9 @@ int cmd_sbom(int argc, char **argv)
 	} else {
 		for (size_t i = 0; !quiet && bwk_inventory_warning(inv, i); i++)
 			fprintf(stderr, "bulwark: warning: %s\n", bwk_inventory_warning(inv, i));
-		const char *digest = NULL;
-		for (size_t i = 0; i < bwk_findings_fact_count(f); i++) {
-			const char *k, *v;
-			if (bwk_findings_fact_get(f, i, &k, &v) && strcmp(k, "image.digest") == 0)
-				digest = v;
-		}
-		char *doc = bwk_inventory_render(inv, fmt, target, digest, &err);
-		if (!doc || write_out(output, doc, &err) < 0)
+		char *doc =
+		    bwk_inventory_render(inv, fmt, target, cli_fact(f, "image.digest"), &err);
+		if (!doc || cli_write_document(output, doc, &err) < 0)
 			rc = cli_fail(err, EXIT_USAGE);
 		free(doc);
 	}

@@ -4,9 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bulwark/inventory.h"
 #include "bulwark/privs.h"
 #include "bulwark/scan.h"
+#include "bulwark/vuln.h"
 #include "cli.h"
+#include "core/cleanup.h"
+#include "core/util.h"
 
 const char cmd_scan_usage[] =
     "usage: bulwark scan [OPTIONS] TARGET\n"
@@ -15,6 +19,8 @@ const char cmd_scan_usage[] =
     "an OCI layout, docker:NAME; see docs/image.md) or a root filesystem directory.\n"
     "\n"
     "options:\n" CLI_REPORT_HELP
+    "  -f cyclonedx|spdx-json  instead: the image's SBOM (as bulwark sbom); CycloneDX also\n"
+    "                          lists the vulnerabilities found, and --fail-on counts them\n"
     "  -j, --threads N         worker threads (default: number of CPUs)\n"
     "      --rules FILE        extra rules, disabled rules and allowlists (YAML)\n"
     "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
@@ -23,6 +29,10 @@ const char cmd_scan_usage[] =
     "                          $XDG_CACHE_HOME/bulwark/vuln.db; see bulwark db)\n"
     "      --ignore-unfixed    no finding for vulnerabilities without a fixed version\n"
     "      --max-db-age DAYS   warn when the database is older (default 7; 0: never)\n"
+    "      --severity LIST     only findings of these severities, comma-separated\n"
+    "                          (critical,high,medium,low,info; any case)\n"
+    "      --vex FILE          OpenVEX or CycloneDX VEX: vulnerabilities stated not_affected\n"
+    "                          or fixed are suppressed (--show-suppressed lists them)\n"
     "  -h, --help              show this help\n"
     "\n"
     "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
@@ -30,7 +40,107 @@ const char cmd_scan_usage[] =
     "\n"
     "examples:\n"
     "  bulwark scan ./rootfs\n"
-    "  bulwark scan --format sarif --output scan.sarif --fail-on medium ./rootfs\n";
+    "  bulwark scan --format sarif --output scan.sarif --fail-on medium ./rootfs\n"
+    "  bulwark scan --format cyclonedx --output image.cdx.json image.tar\n";
+
+/* The SBOM of the scanned image (the writer of bulwark sbom) with, in CycloneDX, the
+ * vulnerabilities that survive the ignore file, baseline and VEX. The document shows packages
+ * and vulnerabilities only, so only those decide the exit status: a gate must not fail on
+ * something the reader cannot see. Other findings are counted on stderr. */
+static int finish_sbom(cli_report *rep, bwk_findings *f, const bwk_inventory *inv,
+		       bwk_sbom_format fmt, const char *target)
+{
+	int rc = cli_report_suppress(rep, f);
+	if (rc)
+		return rc;
+	bwk_error *err = NULL;
+	cleanup_free char *doc =
+	    bwk_inventory_render_vulns(inv, fmt, target, cli_fact(f, "image.digest"),
+				       fmt == BWK_SBOM_CYCLONEDX ? f : NULL, &err);
+	if (!doc || cli_write_document(rep->output, doc, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	bool fail = false;
+	size_t other = 0;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed)
+			continue;
+		if (x->rule->category != BWK_CAT_VULNERABILITY)
+			other++;
+		else if (fmt == BWK_SBOM_CYCLONEDX && rep->fail_on != BWK_SEV_NONE &&
+			 x->severity >= rep->fail_on)
+			fail = true;
+	}
+	if (other && !rep->quiet)
+		fprintf(
+		    stderr,
+		    "bulwark: %zu other finding(s) (secrets, configuration) are not part of the "
+		    "SBOM: see --format text or json\n",
+		    other);
+	return fail ? EXIT_FINDINGS : EXIT_CLEAN;
+}
+
+/* "CRITICAL,high" → a bit per severity (Trivy spells them in capitals). */
+static int parse_severities(const char *list, unsigned *mask)
+{
+	char tok[16];
+	unsigned m = 0;
+	for (const char *p = list;;) {
+		size_t n = strcspn(p, ",");
+		if (n == 0 || n >= sizeof(tok))
+			return -1;
+		for (size_t i = 0; i < n; i++)
+			tok[i] = (char)(p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i]);
+		tok[n] = '\0';
+		bwk_severity s;
+		if (bwk_severity_parse(tok, &s) < 0 || s == BWK_SEV_NONE)
+			return -1;
+		m |= 1u << s;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	*mask = m;
+	return 0;
+}
+
+static bool severity_kept(const bwk_finding *x, void *ctx)
+{
+	return *(const unsigned *)ctx & 1u << x->severity;
+}
+
+/* Drop findings outside `mask`. A check reads as passed when no finding of its rule is left,
+ * so the checks that failed before are recorded as failed again: filtering the list must not
+ * turn a failed check into a passed one. */
+static size_t filter_severity(bwk_findings *f, unsigned mask)
+{
+	size_t nc = bwk_findings_check_count(f), nfail = 0;
+	cleanup_free char **failed = xcalloc(nc ? nc : 1, sizeof(char *));
+	cleanup_free char **titles = xcalloc(nc ? nc : 1, sizeof(char *));
+	for (size_t i = 0; i < nc; i++) {
+		bwk_check c;
+		if (bwk_findings_check_get(f, i, &c) && c.status == BWK_CHECK_FAIL) {
+			failed[nfail] = xstrdup(c.id);
+			titles[nfail++] = xstrdup(c.title ? c.title : c.id);
+		}
+	}
+	size_t gone = bwk_findings_retain(f, severity_kept, &mask);
+	for (size_t i = 0; i < nfail; i++) {
+		for (size_t j = 0; j < bwk_findings_check_count(f); j++) {
+			bwk_check c;
+			if (bwk_findings_check_get(f, j, &c) && !strcmp(c.id, failed[i]) &&
+			    c.status == BWK_CHECK_PASS) {
+				bwk_rule r = {.id = failed[i], .title = titles[i]};
+				bwk_findings_check(f, &r, BWK_CHECK_FAIL,
+						   "failed; its findings are outside --severity");
+				break;
+			}
+		}
+		free(failed[i]);
+		free(titles[i]);
+	}
+	return gone;
+}
 
 int cmd_scan(int argc, char **argv)
 {
@@ -42,15 +152,28 @@ int cmd_scan(int argc, char **argv)
 						 {"db", required_argument, NULL, 0x202},
 						 {"ignore-unfixed", no_argument, NULL, 0x203},
 						 {"max-db-age", required_argument, NULL, 0x204},
+						 {"vex", required_argument, NULL, 0x205},
+						 {"severity", required_argument, NULL, 0x206},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_scan_opts so = {0};
+	const char *vex_file = NULL;
+	unsigned sev_mask = 0; /* bit per bwk_severity; 0: every severity */
+	bool sbom = false;     /* -f cyclonedx / spdx-json: the SBOM instead of a report */
+	bwk_sbom_format sbom_fmt = BWK_SBOM_CYCLONEDX;
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":" CLI_REPORT_SHORTOPTS "j:h", longopts, NULL)) !=
 	       -1) {
+		/* bulwark's own "json" stays the report; the SBOM formats are Trivy's names */
+		if (opt == 'f') {
+			sbom = strcmp(optarg, "json") != 0 &&
+			       bwk_sbom_format_parse(optarg, &sbom_fmt) == 0;
+			if (sbom)
+				continue;
+		}
 		int r = cli_report_option(cmd, &rep, opt, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
@@ -84,6 +207,17 @@ int cmd_scan(int argc, char **argv)
 			so.max_db_age_days = d ? (int)d : -1;
 			break;
 		}
+		case 0x205:
+			vex_file = optarg;
+			break;
+		case 0x206:
+			if (parse_severities(optarg, &sev_mask) < 0)
+				return cli_usage_error(
+				    cmd,
+				    "--severity: '%s' is not a comma-separated list "
+				    "of critical, high, medium, low, info",
+				    optarg);
+			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return EXIT_CLEAN;
@@ -100,12 +234,40 @@ int cmd_scan(int argc, char **argv)
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep.quiet && (rep.verbose || isatty(2)), &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
+	/* read before the scan: a bad VEX file ends the run before minutes of work */
+	bwk_vex *vex = NULL;
+	if (vex_file && bwk_vex_load(vex_file, &vex, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
 	bwk_findings *f = bwk_findings_new();
+	bwk_inventory *inv = NULL;
+	if (sbom || vex)
+		so.inventory = &inv;
 	int rc;
-	if (bwk_scan_target(target, &so, f, &err) < 0)
+	if (bwk_scan_target(target, &so, f, &err) < 0) {
 		rc = cli_fail(err, EXIT_USAGE);
+		goto out;
+	}
+	/* before the ignore file and the baseline: a finding the VEX covers is marked as such */
+	bwk_vex_apply(vex, inv, f);
+	if (sev_mask) {
+		size_t gone = filter_severity(f, sev_mask);
+		char kept[64] = "";
+		for (int sv = BWK_SEV_CRITICAL; sv >= BWK_SEV_INFO; sv--)
+			if (sev_mask & 1u << sv)
+				snprintf(kept + strlen(kept), sizeof(kept) - strlen(kept), "%s%s",
+					 *kept ? "," : "", bwk_severity_name((bwk_severity)sv));
+		/* said in the report: a short list must not read as a clean image */
+		bwk_findings_fact(f, "scan.severity", "%s only (%zu other finding(s) not listed)",
+				  kept, gone);
+	}
+
+	if (sbom)
+		rc = finish_sbom(&rep, f, inv, sbom_fmt, target);
 	else
 		rc = cli_report_finish(&rep, f, "scan", target);
+out:
+	bwk_vex_free(vex);
+	bwk_inventory_free(inv);
 	bwk_findings_free(f);
 	return rc;
 }

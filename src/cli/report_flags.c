@@ -89,7 +89,7 @@ static int load_suppressions(const cli_report *r, bwk_ignore *ig, bwk_error **er
 	return 0;
 }
 
-int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target)
+int cli_report_suppress(cli_report *r, bwk_findings *f)
 {
 	bwk_error *err = NULL;
 	__attribute__((cleanup(ignore_freep))) bwk_ignore *ig = bwk_ignore_new();
@@ -97,6 +97,15 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 		return cli_fail(err, EXIT_USAGE);
 	bwk_ignore_apply(ig, f);
 	bwk_findings_sort(f);
+	return 0;
+}
+
+int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const char *target)
+{
+	bwk_error *err = NULL;
+	int rc = cli_report_suppress(r, f);
+	if (rc)
+		return rc;
 	bwk_report_opts o = {
 	    .format = r->format,
 	    .command = command,

@@ -36,7 +36,7 @@ def test_yaml_ignore_file_reason_and_expiry(bulwark, tmp_path):
         in p.stderr
     n = sum(1 for f in full["findings"] if f["id"] == "privileged-container")
     assert doc["summary"]["suppressed"] == n
-    assert doc["summary"]["suppressedBy"] == {"ignore": n, "baseline": 0}
+    assert doc["summary"]["suppressedBy"] == {"ignore": n, "baseline": 0, "vex": 0}
 
     # --show-suppressed lists them, marked, with the reason, in every format
     doc, _ = report(bulwark, d, "--show-suppressed")

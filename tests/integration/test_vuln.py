@@ -618,3 +618,296 @@ def test_old_database_warns(tmp_path, vulndb):
         assert "last imported" not in p.stderr
     p = run_bulwark("scan", "--max-db-age", "-1", img, check=2)
     assert "--max-db-age: '-1' is not a number of days" in p.stderr
+
+
+# ---- the demo's advisory extract ----------------------------------------------------------------
+DEMO_OSV = Path(__file__).resolve().parents[2] / "demo" / "osv"
+
+
+def demo_image(tmp_path, versions):
+    status = "".join(dpkg_stanza(n, v, s) for n, v, s in versions)
+    return u.docker_save(tmp_path / "demo.tar", [u.Layer([
+        u.D("etc"), u.F("etc/os-release", DEBIAN_OS), u.D("var"), u.D("var/lib"),
+        u.D("var/lib/dpkg"), u.F("var/lib/dpkg/status", status)], comp="gzip")])
+
+
+def test_demo_extract_matches_old_versions_only(tmp_path):
+    """demo/osv (real Debian 12 DSAs written by hand): each record imports, matches the old
+    versions scripts/demo.sh installs, names its CVEs, and does not match the fixed versions."""
+    db = tmp_path / "demo.db"
+    p = run_bulwark("db", "--db", db, "import", DEMO_OSV, check=0)
+    assert "imported 5 advisories" in p.stdout
+    old = [("libssl3", "3.0.11-1~deb12u1", "openssl"), ("openssl", "3.0.11-1~deb12u1", None),
+           ("libcurl4", "7.88.1-10+deb12u1", "curl"), ("curl", "7.88.1-10+deb12u1", None),
+           ("libexpat1", "2.5.0-1", "expat"), ("zlib1g", "1:1.2.13.dfsg-1", "zlib")]
+    doc, _ = scan_json(demo_image(tmp_path, old), "--db", db, check=0)
+    assert vulns(doc) == sorted(
+        [(d, f"{n} {v}") for d in ("DSA-5532-1", "DSA-5764-1")
+         for n, v in (("libssl3", "3.0.11-1~deb12u1"), ("openssl", "3.0.11-1~deb12u1"))]
+        + [(d, f"{n} {v}") for d in ("DSA-5526-1", "DSA-5587-1")
+           for n, v in (("libcurl4", "7.88.1-10+deb12u1"), ("curl", "7.88.1-10+deb12u1"))]
+        + [("DSA-5770-1", "libexpat1 2.5.0-1")])
+    msg = {f["evidence"]: f["message"] for f in doc["findings"]
+           if f.get("evidence") == "libexpat1 2.5.0-1"}["libexpat1 2.5.0-1"]
+    assert "upgrade libexpat1 to 2.5.0-1+deb12u1" in msg and "CVE-2024-45492" in msg
+    # the versions on a patched Debian 12 (this machine's, from changelog.Debian.gz): clean
+    fixed = [("libssl3", "3.0.14-1~deb12u2", "openssl"), ("libcurl4", "7.88.1-10+deb12u5", "curl"),
+             ("libexpat1", "2.5.0-1+deb12u1", "expat")]
+    (tmp_path / "demo.tar").unlink()
+    doc, _ = scan_json(demo_image(tmp_path, fixed), "--db", db, check=0)
+    assert vulns(doc) == []
+
+
+# ---- bulwark scan --format cyclonedx|spdx-json ----------------------------------------------------
+def cdx_validator(cdx_schema):
+    import jsonschema
+    bom = json.loads((cdx_schema / "bom-1.5.SNAPSHOT.schema.json").read_text())
+    base = bom["$id"].rsplit("/", 1)[0] + "/"
+    store = {base + n: json.loads((cdx_schema / n).read_text())
+             for n in ("spdx.SNAPSHOT.schema.json", "jsf-0.82.SNAPSHOT.schema.json")}
+    return jsonschema.Draft7Validator(bom, resolver=jsonschema.RefResolver(bom["$id"], bom,
+                                                                          store=store),
+                                      format_checker=jsonschema.FormatChecker())
+
+
+def test_scan_cyclonedx_has_vulnerabilities_and_validates(tmp_path, vulndb, cdx_schema):
+    validator = cdx_validator(cdx_schema)
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    report, _ = scan_json(img, "--db", vulndb, check=0)
+    out = tmp_path / "scan.cdx.json"
+    # the default gate (high) fails: DSA-5678-1 is critical
+    p = run_bulwark("scan", "--db", vulndb, "--format", "cyclonedx", "-o", out, img, check=1)
+    assert p.stdout == ""
+    doc = json.loads(out.read_text())
+    errors = sorted(validator.iter_errors(doc), key=str)
+    assert errors == [], [e.message for e in errors[:5]]
+    # the same packages as bulwark sbom (one writer), and one entry per advisory
+    sb = json.loads(run_bulwark("sbom", img, check=0).stdout)
+    assert [c["bom-ref"] for c in doc["components"]] == [c["bom-ref"] for c in sb["components"]]
+    refs = {c["bom-ref"]: c for c in doc["components"]}
+    got = sorted((v["id"], f'{refs[a["ref"]]["name"]} {a["versions"][0]["version"]}')
+                 for v in doc["vulnerabilities"] for a in v["affects"])
+    assert got == vulns(report)
+    assert len({v["id"] for v in doc["vulnerabilities"]}) == len(doc["vulnerabilities"])
+    dsa = next(v for v in doc["vulnerabilities"] if v["id"] == "DSA-5678-1")
+    assert dsa["ratings"][0]["severity"] == "critical"
+    assert dsa["source"]["url"] == "https://osv.dev/vulnerability/DSA-5678-1"
+    assert "upgrade libssl3 to 3.0.13-1~deb12u1" in dsa["recommendation"] or \
+        "upgrade openssl to 3.0.13-1~deb12u1" in dsa["recommendation"]
+    assert sorted(refs[a["ref"]]["name"] for a in dsa["affects"]) == ["libssl3", "openssl"]
+    # an ignore file suppresses: left out of the document and of the exit status
+    # (by fingerprint: the ignore file's rule ids are lower-case, advisory ids are not)
+    ign = tmp_path / "ign"
+    ign.write_text("".join(f["fingerprint"] + "\n" for f in report["findings"]
+                           if f.get("id") == "DSA-5678-1"
+                           or (f.get("rule") or {}).get("id") == "DSA-5678-1"))
+    p = run_bulwark("scan", "--db", vulndb, "-f", "cyclonedx", "--ignore-file", ign,
+                    "--fail-on", "critical", img, check=0)
+    assert "DSA-5678-1" not in {v["id"] for v in json.loads(p.stdout)["vulnerabilities"]}
+    # the validator can fail: an affects entry without its ref
+    doc["vulnerabilities"][0]["affects"][0].pop("ref")
+    assert list(validator.iter_errors(doc))
+
+
+def test_scan_sbom_formats_exit_status_and_other_findings(tmp_path, vulndb):
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    img = u.docker_save(tmp_path / "img.tar", debian_layers() + [
+        u.Layer([u.D("app"), u.F("app/.env", f"GITHUB_TOKEN={token}\n")])])
+    spdx = run_bulwark("scan", "--db", vulndb, "-f", "spdx-json", img, check=0)
+    doc = json.loads(spdx.stdout)
+    assert doc["spdxVersion"] == "SPDX-2.3"
+    assert sorted(p["name"] for p in doc["packages"][1:]) == sorted(
+        p["name"] for p in sbom(img)["packages"])
+    # SPDX has no vulnerabilities: the gate counts only what the document shows
+    assert "other finding(s) (secrets, configuration) are not part of the SBOM" in spdx.stderr
+    assert token not in spdx.stdout
+    # an image without vulnerable packages but with a secret: cyclonedx passes the gate
+    clean = u.docker_save(tmp_path / "clean.tar", [u.Layer([
+        u.D("app"), u.F("app/.env", f"GITHUB_TOKEN={token}\n")])])
+    p = run_bulwark("scan", "--db", vulndb, "-f", "cyclonedx", "--fail-on", "low", clean,
+                    check=0)
+    assert json.loads(p.stdout)["vulnerabilities"] == []
+    # -f json is still the report, and an unknown format is a usage error
+    assert "findings" in json.loads(run_bulwark("scan", "--db", vulndb, "-f", "json",
+                                                "--fail-on", "none", img, check=0).stdout)
+    p = run_bulwark("scan", "-f", "cdx", img, check=2)
+    assert "unknown format 'cdx'" in p.stderr
+    # an unwritable output: one line, exit 2, nothing left behind
+    p = run_bulwark("scan", "--db", vulndb, "-f", "cyclonedx", "-o",
+                    tmp_path / "missing" / "x.json", img, check=2)
+    assert not (tmp_path / "missing").exists()
+
+
+# ---- VEX (--vex) ------------------------------------------------------------------------------------
+def openvex(*stmts):
+    return json.dumps({"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://x/vex-1",
+                       "author": "maintainer", "timestamp": "2026-12-01T00:00:00Z",
+                       "version": 1, "statements": list(stmts)})
+
+
+def stmt(vuln, products, status="not_affected", **kw):
+    s = {"vulnerability": vuln, "products": products, "status": status}
+    if status == "not_affected" and "justification" not in kw and "impact_statement" not in kw:
+        kw["justification"] = "vulnerable_code_not_in_execute_path"
+    s.update(kw)
+    return s
+
+
+SSL_PURL = "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?arch=amd64"
+
+
+def test_scan_vex_suppresses_not_affected_and_fixed(tmp_path, vulndb):
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    vex = tmp_path / "app.vex.json"
+    # by CVE alias, one package (as an image's subcomponent), with an impact statement
+    vex.write_text(openvex(stmt({"name": "CVE-2024-0001"}, [
+        {"@id": "pkg:oci/app", "subcomponents": [{"@id": SSL_PURL}]}],
+        justification="vulnerable_code_not_in_execute_path",
+        impact_statement="TLS is never used")))
+    doc, _ = scan_json(img, "--db", vulndb, "--vex", vex, "--show-suppressed", check=0)
+    sup = {f["evidence"]: f["suppression"] for f in doc["findings"] if "suppression" in f}
+    assert list(sup) == ["libssl3 3.0.11-1~deb12u2"]
+    assert sup["libssl3 3.0.11-1~deb12u2"] == {
+        "kind": "vex", "reason": "VEX not_affected: vulnerable_code_not_in_execute_path — "
+                                 "TLS is never used"}
+    assert doc["summary"]["suppressedBy"]["vex"] == 1 and doc["summary"]["suppressed"] == 1
+    # listed only with --show-suppressed; the openssl binary is still reported and fails
+    doc, _ = scan_json(img, "--db", vulndb, "--vex", vex, check=0)
+    assert ("DSA-5678-1", "libssl3 3.0.11-1~deb12u2") not in vulns(doc)
+    assert ("DSA-5678-1", "openssl 3.0.11-1~deb12u2") in vulns(doc)
+    run_bulwark("scan", "-q", "--db", vulndb, "--vex", vex, "--fail-on", "critical", img,
+                check=1)
+    # the whole image (pkg:oci without subcomponents), by advisory id, as fixed: never counted
+    # by --fail-on, and said in the text report with --show-suppressed
+    vex.write_text(openvex(stmt("DSA-5678-1", ["pkg:oci/app"], status="fixed")))
+    run_bulwark("scan", "-q", "--db", vulndb, "--vex", vex, "--fail-on", "critical", img,
+                check=0)
+    p = run_bulwark("scan", "--db", vulndb, "--vex", vex, "--fail-on", "none",
+                    "--show-suppressed", img, check=0)
+    assert "2 by VEX statements" in p.stdout and "DSA-5678-1" in p.stdout.split("SUPPRESSED")[1]
+    assert "— VEX fixed" in p.stdout
+    sarif = json.loads(run_bulwark("scan", "--db", vulndb, "--vex", vex, "-f", "sarif",
+                                   "--fail-on", "none", "--show-suppressed", img,
+                                   check=0).stdout)
+    sups = [r["suppressions"][0]["justification"] for r in sarif["runs"][0]["results"]
+            if r.get("suppressions")]
+    assert sups == ["VEX fixed", "VEX fixed"]
+    # CycloneDX output leaves the VEX'd advisory out
+    cdx = json.loads(run_bulwark("scan", "--db", vulndb, "--vex", vex, "-f", "cyclonedx",
+                                 "--fail-on", "critical", img, check=0).stdout)
+    assert "DSA-5678-1" not in {v["id"] for v in cdx["vulnerabilities"]}
+
+
+@pytest.mark.parametrize("case", ["other-version", "affected", "investigating", "later-wins",
+                                  "other-vuln", "not-a-purl", "other-arch"])
+def test_scan_vex_near_misses(tmp_path, vulndb, case):
+    """Statements that must not suppress: each leaves DSA-5678-1 on libssl3 reported."""
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    s = {
+        "other-version": [stmt("DSA-5678-1", ["pkg:deb/debian/libssl3@3.0.13-1~deb12u1"])],
+        "affected": [stmt("DSA-5678-1", [SSL_PURL], status="affected",
+                          action_statement="upgrade")],
+        "investigating": [stmt("DSA-5678-1", [SSL_PURL], status="under_investigation")],
+        "later-wins": [stmt("DSA-5678-1", [SSL_PURL]),
+                       stmt("CVE-2024-0001", [SSL_PURL], status="affected")],
+        "other-vuln": [stmt("CVE-2099-0001", [SSL_PURL])],
+        "not-a-purl": [stmt("DSA-5678-1", ["libssl3"])],
+        "other-arch": [stmt("DSA-5678-1", ["pkg:deb/debian/libssl3?arch=arm64"])],
+    }[case]
+    vex = tmp_path / "v.json"
+    vex.write_text(openvex(*s))
+    doc, _ = scan_json(img, "--db", vulndb, "--vex", vex, check=0)
+    assert ("DSA-5678-1", "libssl3 3.0.11-1~deb12u2") in vulns(doc)
+    assert doc["summary"]["suppressedBy"]["vex"] == 0
+
+
+def test_scan_vex_cyclonedx_vex(tmp_path, vulndb):
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    vex = tmp_path / "v.cdx.json"
+    vex.write_text(json.dumps({
+        "bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1,
+        "components": [{"type": "library", "bom-ref": "ssl", "name": "libssl3",
+                        "purl": "pkg:deb/debian/libssl3"}],
+        "vulnerabilities": [{"id": "CVE-2024-0001",
+                             "analysis": {"state": "not_affected",
+                                          "justification": "code_not_reachable"},
+                             "affects": [{"ref": "ssl"}]}]}))
+    doc, _ = scan_json(img, "--db", vulndb, "--vex", vex, "--show-suppressed", check=0)
+    sup = [(f["evidence"], f["suppression"]["reason"]) for f in doc["findings"]
+           if "suppression" in f]
+    assert sup == [("libssl3 3.0.11-1~deb12u2", "VEX not_affected: code_not_reachable")]
+
+
+@pytest.mark.parametrize("case", ["bad-status", "bad-justification", "no-justification",
+                                  "not-json", "deep", "too-big", "fifo", "missing",
+                                  "too-many-ids"])
+def test_scan_vex_hostile_refused(tmp_path, vulndb, case):
+    """A bad VEX file: one line naming it, exit 2, before the scan, and no output written."""
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    vex = tmp_path / "v.json"
+    if case == "bad-status":
+        vex.write_text(openvex(stmt("CVE-1", [SSL_PURL], status="notaffected")))
+        want = "statement 1: status 'notaffected' is not one of"
+    elif case == "bad-justification":
+        vex.write_text(openvex(stmt("CVE-1", [SSL_PURL], justification="trust_me")))
+        want = "justification 'trust_me' is not an OpenVEX justification"
+    elif case == "no-justification":
+        s = stmt("CVE-1", [SSL_PURL])
+        del s["justification"]
+        vex.write_text(openvex(s))
+        want = "not_affected needs a justification or an impact_statement"
+    elif case == "not-json":
+        vex.write_text("{\"statements\": [")
+        want = "v.json:1:"
+    elif case == "deep":
+        vex.write_text("[" * 100000 + "]" * 100000)
+        want = "v.json:1:"
+    elif case == "too-big":
+        with open(vex, "wb") as f:
+            f.truncate(16 * 1024 * 1024 + 1)
+        want = "over the 16777216-byte limit"
+    elif case == "fifo":
+        os.mkfifo(vex)
+        want = "not a regular file"
+    elif case == "missing":
+        vex = tmp_path / "none.json"
+        want = "none.json: cannot open the VEX file"
+    else:
+        vex.write_text(openvex(stmt({"name": "CVE-0", "aliases": [f"CVE-{i}" for i in
+                                                                 range(1, 80)]}, [SSL_PURL])))
+        want = "more than 64 vulnerability ids and aliases"
+    out = tmp_path / "report.json"
+    before = tree_digest(tmp_path)
+    p = run_bulwark("scan", "--db", vulndb, "--vex", vex, "-o", out, img, check=2, timeout=60)
+    assert want in p.stderr, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+    assert not out.exists() and tree_digest(tmp_path) == before
+
+
+# ---- --severity ------------------------------------------------------------------------------------
+def test_scan_severity_filter(tmp_path, vulndb):
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    img = u.docker_save(tmp_path / "img.tar", debian_layers() + [
+        u.Layer([u.D("app"), u.F("app/.env", f"GITHUB_TOKEN={token}\n")])])
+    full, _ = scan_json(img, "--db", vulndb, check=0)
+    sevs = {f["severity"] for f in full["findings"]}
+    assert {"critical", "medium", "low"} <= sevs
+    doc, _ = scan_json(img, "--db", vulndb, "--severity", "MEDIUM,low", check=0)
+    assert {f["severity"] for f in doc["findings"]} == {"medium", "low"}
+    kept = [f["fingerprint"] for f in full["findings"] if f["severity"] in ("medium", "low")]
+    assert [f["fingerprint"] for f in doc["findings"]] == kept  # the same findings, unchanged
+    gone = len(full["findings"]) - len(kept)
+    assert doc["facts"]["scan.severity"] == f"medium,low only ({gone} other finding(s) not listed)"
+    # a check whose findings were filtered out still reads failed
+    before = {c["id"]: c["status"] for c in full["checks"]}
+    after = {c["id"]: c["status"] for c in doc["checks"]}
+    assert after == before and "fail" in after.values()
+    # the gate counts what is listed: no critical or high left, so --fail-on high passes
+    run_bulwark("scan", "-q", "--db", vulndb, "--severity", "medium,low", img, check=0)
+    run_bulwark("scan", "-q", "--db", vulndb, "--severity", "critical", img, check=1)
+    cdx = json.loads(run_bulwark("scan", "--db", vulndb, "-f", "cyclonedx", "--severity", "low",
+                                 "--fail-on", "none", img, check=0).stdout)
+    assert {v["ratings"][0]["severity"] for v in cdx["vulnerabilities"]} == {"low"}
+    for bad in ("", "high,,low", "none", "urgent", "high," , "x" * 40):
+        p = run_bulwark("scan", "--severity", bad, img, check=2)
+        assert "--severity:" in p.stderr and "is not a comma-separated list" in p.stderr

@@ -110,6 +110,40 @@ static void test_add_dedupe_sort(void **state)
 	bwk_findings_free(f);
 }
 
+static bool keep_low(const bwk_finding *x, void *ctx)
+{
+	(void)ctx;
+	return x->severity == BWK_SEV_LOW;
+}
+
+static void test_retain_and_suppress(void **state)
+{
+	(void)state;
+	bwk_findings *f = sample();
+	size_t n = bwk_findings_count(f);
+	assert_true(n >= 2);
+	assert_int_equal(bwk_findings_retain(f, keep_low, NULL), n - 1);
+	assert_int_equal(bwk_findings_count(f), 1);
+	assert_int_equal(bwk_findings_get(f, 0)->severity, BWK_SEV_LOW);
+	/* the fingerprint set was rebuilt: the kept finding still deduplicates, the dropped one
+	 * can be added again */
+	bwk_finding_spec a = {.rule = &rule_lo,
+			      .loc = {.target = "img.tar", .path = "etc/x", .layer_index = -1},
+			      .evidence = "mode 0777",
+			      .severity = -1};
+	assert_int_equal(bwk_findings_add(f, &a, NULL), 0);
+	assert_int_equal(bwk_findings_count(f), 1);
+	/* suppress once: the first suppression stays */
+	assert_true(bwk_findings_suppress(f, 0, BWK_SUPPRESS_VEX, "VEX fixed"));
+	assert_false(bwk_findings_suppress(f, 0, BWK_SUPPRESS_IGNORE, "other"));
+	assert_false(bwk_findings_suppress(f, 5, BWK_SUPPRESS_VEX, NULL));
+	assert_int_equal(bwk_findings_get(f, 0)->suppressed_by, BWK_SUPPRESS_VEX);
+	assert_string_equal(bwk_findings_get(f, 0)->suppress_reason, "VEX fixed");
+	assert_string_equal(bwk_suppression_name(BWK_SUPPRESS_VEX), "vex");
+	assert_false(bwk_findings_fail(f, BWK_SEV_LOW));
+	bwk_findings_free(f);
+}
+
 static void test_fingerprint_stable_and_secret_free(void **state)
 {
 	(void)state;
@@ -552,6 +586,7 @@ int main(void)
 	    cmocka_unit_test(test_add_dedupe_sort),
 	    cmocka_unit_test(test_fingerprint_stable_and_secret_free),
 	    cmocka_unit_test(test_fail_policy),
+	    cmocka_unit_test(test_retain_and_suppress),
 	    cmocka_unit_test(test_ignore),
 	    cmocka_unit_test(test_report_text),
 	    cmocka_unit_test(test_report_json),

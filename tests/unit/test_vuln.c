@@ -288,6 +288,108 @@ static void test_osv_parse(void **state)
 	free(msg);
 }
 
+static void test_vex_purl(void **state)
+{
+	(void)state;
+	const char *have = "pkg:deb/debian/libssl3@3.0.11-1~deb12u1?arch=amd64&distro=debian-12";
+	/* name only, version, qualifiers (a subset), percent-encoding, case of the type */
+	assert_true(vex_purl_matches("pkg:deb/debian/libssl3", have));
+	assert_true(vex_purl_matches("PKG:DEB/debian/libssl3@3.0.11-1%7Edeb12u1", have));
+	assert_true(vex_purl_matches("pkg:deb/debian/libssl3?distro=debian-12", have));
+	assert_true(vex_purl_matches("pkg:npm/%40babel/core@7.23.2", "pkg:npm/@babel/core@7.23.2"));
+	/* near misses: another version, another qualifier value, another name or type */
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl3@3.0.11-1~deb12u2", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl3?arch=arm64", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl", have));
+	assert_false(vex_purl_matches("pkg:apk/debian/libssl3", have));
+	assert_false(
+	    vex_purl_matches("pkg:deb/debian/libssl3@3.0.11-1~deb12u1", "pkg:deb/debian/libssl3"));
+	/* malformed: no type, bad escapes, a decoded control character, no name */
+	assert_false(vex_purl_matches("deb/debian/libssl3", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl3@3%", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl3@3%zz", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/lib%0assl3", have));
+	assert_false(vex_purl_matches("pkg:deb/", have));
+	assert_false(vex_purl_matches("pkg:deb/debian/libssl3?arch", have));
+}
+
+static int vex_str(const char *doc, char **msg)
+{
+	bwk_error *err = NULL;
+	bwk_vex *v = NULL;
+	char *copy = malloc(strlen(doc)); /* exactly sized: ASan sees an over-read */
+	memcpy(copy, doc, strlen(doc));
+	int ret = bwk_vex_parse(copy, strlen(doc), "v.json", &v, &err);
+	free(copy);
+	*msg = err ? bwk_error_format(err) : NULL;
+	bwk_error_free(err);
+	if (ret == 0) {
+		ret = (int)bwk_vex_statement_count(v);
+		bwk_vex_free(v);
+	}
+	return ret;
+}
+
+static void test_vex_parse(void **state)
+{
+	(void)state;
+	char *msg = NULL;
+	assert_int_equal(
+	    vex_str("{\"statements\":[{\"vulnerability\":\"CVE-1\",\"products\":[\"pkg:"
+		    "oci/x\"],\"status\":\"fixed\"},{\"vulnerability\":{\"name\":"
+		    "\"CVE-2\",\"aliases\":[\"GHSA-1\"]},\"products\":[{\"@id\":\"pkg:"
+		    "oci/x\",\"subcomponents\":[{\"@id\":\"pkg:deb/debian/a\"}]}],"
+		    "\"status\":\"not_affected\",\"justification\":"
+		    "\"component_not_present\"}]}",
+		    &msg),
+	    2);
+	/* a misspelt status or justification, or not_affected without either: errors */
+	assert_int_equal(vex_str("{\"statements\":[{\"vulnerability\":\"CVE-1\",\"status\":"
+				 "\"notaffected\"}]}",
+				 &msg),
+			 -1);
+	assert_non_null(strstr(msg, "v.json: statement 1: status 'notaffected'"));
+	free(msg);
+	assert_int_equal(vex_str("{\"statements\":[{\"vulnerability\":\"CVE-1\",\"status\":"
+				 "\"not_affected\",\"justification\":\"trust_me\"}]}",
+				 &msg),
+			 -1);
+	assert_non_null(strstr(msg, "justification 'trust_me'"));
+	free(msg);
+	assert_int_equal(vex_str("{\"statements\":[{\"vulnerability\":\"CVE-1\",\"status\":"
+				 "\"not_affected\"}]}",
+				 &msg),
+			 -1);
+	assert_non_null(strstr(msg, "needs a justification or an impact_statement"));
+	free(msg);
+	assert_int_equal(vex_str("{\"statements\":[{\"status\":\"fixed\"}]}", &msg), -1);
+	assert_non_null(strstr(msg, "no vulnerability named"));
+	free(msg);
+	assert_int_equal(vex_str("{\"statements\":{}}", &msg), -1);
+	assert_non_null(strstr(msg, "neither an OpenVEX document"));
+	free(msg);
+	assert_int_equal(vex_str("[1,2", &msg), -1);
+	free(msg);
+	/* CycloneDX VEX: a vulnerability without analysis states nothing */
+	assert_int_equal(vex_str("{\"bomFormat\":\"CycloneDX\",\"vulnerabilities\":[{\"id\":"
+				 "\"CVE-1\"},{\"id\":\"CVE-2\",\"analysis\":{\"state\":"
+				 "\"resolved\"},\"affects\":[{\"ref\":\"pkg:deb/debian/a\"}]}]}",
+				 &msg),
+			 1);
+	/* the limit on ids per statement */
+	char big[8192];
+	size_t n = (size_t)snprintf(big, sizeof(big),
+				    "{\"statements\":[{\"vulnerability\":"
+				    "{\"name\":\"CVE-0\",\"aliases\":[");
+	for (int i = 0; i < 70; i++)
+		n +=
+		    (size_t)snprintf(big + n, sizeof(big) - n, "%s\"CVE-%d\"", i ? "," : "", i + 1);
+	snprintf(big + n, sizeof(big) - n, "]},\"status\":\"fixed\"}]}");
+	assert_int_equal(vex_str(big, &msg), -1);
+	assert_non_null(strstr(msg, "more than 64 vulnerability ids"));
+	free(msg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -295,6 +397,7 @@ int main(void)
 	    cmocka_unit_test(test_pep440),     cmocka_unit_test(test_semver),
 	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_cvss3),
 	    cmocka_unit_test(test_osv_ranges), cmocka_unit_test(test_osv_parse),
+	    cmocka_unit_test(test_vex_purl),   cmocka_unit_test(test_vex_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

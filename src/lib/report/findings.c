@@ -58,6 +58,7 @@ const char *bwk_suppression_name(bwk_suppression s)
 {
 	return s == BWK_SUPPRESS_IGNORE	    ? "ignore"
 	       : s == BWK_SUPPRESS_BASELINE ? "baseline"
+	       : s == BWK_SUPPRESS_VEX	    ? "vex"
 					    : "none";
 }
 
@@ -324,6 +325,28 @@ static int cmp_finding(const void *pa, const void *pb)
 	return strcmp(a->fingerprint, b->fingerprint);
 }
 
+size_t bwk_findings_retain(bwk_findings *f, bool (*keep)(const bwk_finding *x, void *ctx),
+			   void *ctx)
+{
+	pthread_mutex_lock(&f->lock);
+	size_t k = 0, n = f->n;
+	for (size_t i = 0; i < n; i++) {
+		if (keep(f->items[i], ctx))
+			f->items[k++] = f->items[i];
+		else
+			finding_free(f->items[i]);
+	}
+	f->n = k;
+	/* indexes moved: rebuild the fingerprint set */
+	if (f->set_cap) {
+		memset(f->set, 0, f->set_cap * sizeof(size_t));
+		for (size_t i = 0; i < f->n; i++)
+			set_insert(f, i);
+	}
+	pthread_mutex_unlock(&f->lock);
+	return n - k;
+}
+
 void bwk_findings_sort(bwk_findings *f)
 {
 	pthread_mutex_lock(&f->lock);
@@ -388,6 +411,18 @@ bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i);
 bwk_finding *bwk_findings_mut(bwk_findings *f, size_t i)
 {
 	return i < f->n ? f->items[i] : NULL;
+}
+
+bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const char *reason)
+{
+	bwk_finding *x = i < bwk_findings_count(f) ? bwk_findings_mut(f, i) : NULL;
+	if (!x || x->suppressed || by == BWK_SUPPRESS_NONE)
+		return false;
+	x->suppressed = true;
+	x->suppressed_by = by;
+	free(x->suppress_reason);
+	x->suppress_reason = reason ? xstrdup(reason) : NULL;
+	return true;
 }
 
 report_coverage *report_findings_coverage(const bwk_findings *f)

@@ -106,7 +106,7 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 	json_object_set_new(doc, "checks", bwk_report_checks_json(f));
 	/* the findings are streamed into this empty array (bwk_report_dump_array) */
 	json_object_set_new(doc, "findings", json_array());
-	size_t by[3] = {0};
+	size_t by[4] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (x->suppressed)
@@ -124,10 +124,13 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 	json_object_set_new(sum, "total", json_integer((json_int_t)total));
 	json_object_set_new(
 	    sum, "suppressed",
-	    json_integer((json_int_t)(by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE])));
+	    json_integer((json_int_t)(by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE] +
+				      by[BWK_SUPPRESS_VEX])));
 	json_object_set_new(sum, "suppressedBy",
-			    json_pack("{s:I,s:I}", "ignore", (json_int_t)by[BWK_SUPPRESS_IGNORE],
-				      "baseline", (json_int_t)by[BWK_SUPPRESS_BASELINE]));
+			    json_pack("{s:I,s:I,s:I}", "ignore",
+				      (json_int_t)by[BWK_SUPPRESS_IGNORE], "baseline",
+				      (json_int_t)by[BWK_SUPPRESS_BASELINE], "vex",
+				      (json_int_t)by[BWK_SUPPRESS_VEX]));
 	json_object_set_new(sum, "checks", bwk_report_check_counts_json(f));
 	set_str(sum, "failOn", bwk_severity_name(o->fail_on));
 	json_object_set_new(sum, "failed", json_boolean(bwk_findings_fail(f, o->fail_on)));

@@ -233,10 +233,11 @@ static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *
 	json_object_set_new(o, "locations", json_pack("[o]", loc));
 	if (x->suppressed) {
 		/* SARIF's own field: code scanning shows these as dismissed, not open */
-		const char *why = x->suppress_reason ? x->suppress_reason
-				  : x->suppressed_by == BWK_SUPPRESS_BASELINE
-				      ? "known in the baseline report"
-				      : "accepted in the ignore file";
+		const char *why =
+		    x->suppress_reason				? x->suppress_reason
+		    : x->suppressed_by == BWK_SUPPRESS_BASELINE ? "known in the baseline report"
+		    : x->suppressed_by == BWK_SUPPRESS_VEX	? "a VEX statement"
+								: "accepted in the ignore file";
 		json_object_set_new(o, "suppressions",
 				    json_pack("[{s:s,s:s,s:s}]", "kind", "external", "status",
 					      "accepted", "justification", why));

@@ -55,17 +55,19 @@ char *bwk_report_location_text(const bwk_finding *x)
  * that it was told to look away; with --show-suppressed, each of them with the reason. */
 static void suppressed_text(FILE *out, const bwk_findings *f, const bwk_report_opts *o)
 {
-	size_t by[3] = {0};
+	size_t by[4] = {0};
 	for (size_t i = 0; i < bwk_findings_count(f); i++) {
 		const bwk_finding *x = bwk_findings_get(f, i);
 		if (x->suppressed)
 			by[x->suppressed_by]++;
 	}
-	if (!by[BWK_SUPPRESS_IGNORE] && !by[BWK_SUPPRESS_BASELINE])
+	if (!by[BWK_SUPPRESS_IGNORE] && !by[BWK_SUPPRESS_BASELINE] && !by[BWK_SUPPRESS_VEX])
 		return;
 	fprintf(out, "%zu suppressed: %zu by the ignore file, %zu known from the baseline",
-		by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE], by[BWK_SUPPRESS_IGNORE],
-		by[BWK_SUPPRESS_BASELINE]);
+		by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE] + by[BWK_SUPPRESS_VEX],
+		by[BWK_SUPPRESS_IGNORE], by[BWK_SUPPRESS_BASELINE]);
+	if (by[BWK_SUPPRESS_VEX])
+		fprintf(out, ", %zu by VEX statements", by[BWK_SUPPRESS_VEX]);
 	if (!o->show_suppressed) {
 		fputs(" (--show-suppressed lists them)\n", out);
 		return;
@@ -82,6 +84,8 @@ static void suppressed_text(FILE *out, const bwk_findings *f, const bwk_report_o
 			fprintf(out, "  at %s", loc);
 		if (x->suppressed_by == BWK_SUPPRESS_BASELINE)
 			fputs(" — known from the baseline", out);
+		else if (x->suppressed_by == BWK_SUPPRESS_VEX)
+			fprintf(out, " — %s", x->suppress_reason ? x->suppress_reason : "VEX");
 		else
 			fprintf(out, " — ignored%s%s", x->suppress_reason ? ": " : "",
 				x->suppress_reason ? x->suppress_reason : "");

@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "bulwark/finding.h"
 #include "bulwark/version.h"
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -101,7 +102,74 @@ static json_t *cdx_props(const bwk_package *p)
 	return a;
 }
 
-static json_t *render_cyclonedx(const bwk_inventory *inv, const char *subject, const char *digest)
+long bwk_inventory_package_of(const bwk_inventory *inv, const bwk_finding *f)
+{
+	for (size_t i = 0; i < bwk_inventory_count(inv); i++) {
+		const bwk_package *p = bwk_inventory_get(inv, i);
+		if (!f->path || strcmp(p->path, f->path) != 0 || p->layer_index != f->layer_index ||
+		    !f->evidence)
+			continue;
+		size_t n = strlen(p->name);
+		if (strncmp(f->evidence, p->name, n) == 0 && f->evidence[n] == ' ' &&
+		    strcmp(f->evidence + n + 1, p->version) == 0)
+			return (long)i;
+	}
+	return -1;
+}
+
+static json_t *cdx_vulnerability(const bwk_finding *f)
+{
+	const bwk_rule *r = f->rule;
+	json_t *v = json_pack("{s:s, s:s, s:[{s:s, s:s}], s:s, s:[]}", "bom-ref", r->id, "id",
+			      r->id, "ratings", "severity", bwk_severity_name(f->severity),
+			      "method", "other", "description", r->title, "affects");
+	json_t *src = json_pack("{s:s}", "name", "OSV");
+	json_t *adv = json_array();
+	for (size_t i = 0; r->references && r->references[i]; i++) {
+		if (i == 0)
+			json_object_set_new(src, "url", json_string(r->references[i]));
+		json_array_append_new(adv, json_pack("{s:s}", "url", r->references[i]));
+	}
+	json_object_set_new(v, "source", src);
+	if (json_array_size(adv))
+		json_object_set_new(v, "advisories", adv);
+	else
+		json_decref(adv);
+	if (f->message)
+		json_object_set_new(v, "recommendation", json_string(f->message));
+	return v;
+}
+
+/* One entry per advisory, in the order first found, affecting every component it was found
+ * in. Advisory ids repeat across packages (libssl3 and openssl share their source's). */
+static json_t *cdx_vulnerabilities(const bwk_inventory *inv, const bwk_findings *fs)
+{
+	json_t *list = json_array(), *byid = json_object();
+	for (size_t i = 0; fs && i < bwk_findings_count(fs); i++) {
+		const bwk_finding *f = bwk_findings_get(fs, i);
+		if (f->suppressed || f->rule->category != BWK_CAT_VULNERABILITY)
+			continue;
+		long pi = bwk_inventory_package_of(inv, f);
+		if (pi < 0)
+			continue;
+		json_t *v = json_object_get(byid, f->rule->id);
+		if (!v) {
+			v = cdx_vulnerability(f);
+			json_object_set(byid, f->rule->id, v);
+			json_array_append_new(list, v);
+		}
+		const bwk_package *p = bwk_inventory_get(inv, (size_t)pi);
+		cleanup_free char *ref = xasprintf("%s#%ld", p->purl, pi);
+		json_array_append_new(json_object_get(v, "affects"),
+				      json_pack("{s:s, s:[{s:s, s:s}]}", "ref", ref, "versions",
+						"version", p->version, "status", "affected"));
+	}
+	json_decref(byid);
+	return list;
+}
+
+static json_t *render_cyclonedx(const bwk_inventory *inv, const char *subject, const char *digest,
+				const bwk_findings *fs)
 {
 	char uuid[37], ts[32];
 	uuid4(uuid);
@@ -129,9 +197,13 @@ static json_t *render_cyclonedx(const bwk_inventory *inv, const char *subject, c
 	cleanup_free char *serial = xasprintf("urn:uuid:%s", uuid);
 	json_t *tools = json_pack("{s:[{s:s, s:s, s:s}]}", "components", "type", "application",
 				  "name", "bulwark", "version", BWK_VERSION);
-	return json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o, s:o}, s:o}", "bomFormat", "CycloneDX",
-			 "specVersion", "1.5", "serialNumber", serial, "version", 1, "metadata",
-			 "timestamp", ts, "tools", tools, "component", subj, "components", comps);
+	json_t *doc =
+	    json_pack("{s:s, s:s, s:s, s:i, s:{s:s, s:o, s:o}, s:o}", "bomFormat", "CycloneDX",
+		      "specVersion", "1.5", "serialNumber", serial, "version", 1, "metadata",
+		      "timestamp", ts, "tools", tools, "component", subj, "components", comps);
+	if (doc && fs)
+		json_object_set_new(doc, "vulnerabilities", cdx_vulnerabilities(inv, fs));
+	return doc;
 }
 
 static json_t *render_spdx(const bwk_inventory *inv, const char *subject, const char *digest)
@@ -179,7 +251,13 @@ static json_t *render_spdx(const bwk_inventory *inv, const char *subject, const 
 char *bwk_inventory_render(const bwk_inventory *inv, bwk_sbom_format fmt, const char *subject,
 			   const char *digest, bwk_error **err)
 {
-	json_t *doc = fmt == BWK_SBOM_CYCLONEDX ? render_cyclonedx(inv, subject, digest)
+	return bwk_inventory_render_vulns(inv, fmt, subject, digest, NULL, err);
+}
+
+char *bwk_inventory_render_vulns(const bwk_inventory *inv, bwk_sbom_format fmt, const char *subject,
+				 const char *digest, const bwk_findings *findings, bwk_error **err)
+{
+	json_t *doc = fmt == BWK_SBOM_CYCLONEDX ? render_cyclonedx(inv, subject, digest, findings)
 		      : fmt == BWK_SBOM_SPDX	? render_spdx(inv, subject, digest)
 						: render_native(inv, subject, digest);
 	if (!doc) {

@@ -91,8 +91,16 @@ static int report(match_ctx *m, const bwk_package *p, const char *id, const char
 		  const char *aliases, bwk_severity sev, const char *fixed, bwk_error **err)
 {
 	cleanup_free char *fid = finding_id(id);
-	cleanup_free char *ref = xasprintf("https://osv.dev/vulnerability/%s", id);
-	const char *refs[] = {ref, NULL};
+	/* the advisory and each alias (CVE-…) as a reference: people follow them, and a VEX
+	 * statement names the vulnerability by any of them (vex.c reads them back) */
+	char *refs[VULN_MAX_REFS + 1] = {0};
+	size_t nrefs = 0;
+	refs[nrefs++] = xasprintf("%s%s", VULN_REF_PREFIX, id);
+	for (const char *a = aliases; a && *a && nrefs < VULN_MAX_REFS;) {
+		size_t n = strcspn(a, ",");
+		refs[nrefs++] = xasprintf("%s%.*s", VULN_REF_PREFIX, (int)n, a);
+		a += n + (a[n] == ',');
+	}
 	cleanup_free char *title =
 	    summary && *summary && strstr(summary, p->source)
 		? xstrdup(summary)
@@ -106,7 +114,7 @@ static int report(match_ctx *m, const bwk_package *p, const char *id, const char
 	    .description = "A package in the image is affected by this published advisory.",
 	    .remediation = "Upgrade the package to the fixed version or later; rebuild from a "
 			   "patched base image.",
-	    .references = refs,
+	    .references = (const char *const *)refs,
 	};
 	/* the fix first: messages are bounded (200 characters) and it is what to act on */
 	bool src = strcmp(p->source, p->name) != 0;
@@ -131,7 +139,10 @@ static int report(match_ctx *m, const bwk_package *p, const char *id, const char
 	    .severity = -1,
 	};
 	m->hits++;
-	return bwk_findings_add(m->out, &spec, err);
+	int rc = bwk_findings_add(m->out, &spec, err);
+	for (size_t i = 0; i < nrefs; i++)
+		free(refs[i]);
+	return rc;
 }
 
 static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const bwk_os_release *os,

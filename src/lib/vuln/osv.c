@@ -322,16 +322,22 @@ static int parse_root(json_t *root, osv_record *r, bwk_error **err)
 		summary = json_string_value(json_object_get(root, "details"));
 	r->summary = bounded_text(summary, OSV_MAX_SUMMARY);
 	r->withdrawn = json_object_get(root, "withdrawn") != NULL;
-	json_t *aliases = json_object_get(root, "aliases"), *a;
+	/* Debian's DSA/DLA records name their CVEs as "related" (a distribution advisory is not
+	 * the same vulnerability as each CVE it fixes): shown with the aliases, one shared cap */
+	static const char *const alias_keys[] = {"aliases", "related"};
 	bwk_strbuf sb;
 	bwk_strbuf_init(&sb, OSV_MAX_ALIASES * (OSV_MAX_ID + 1));
-	size_t i;
-	json_array_foreach(aliases, i, a)
-	{
-		const char *s = json_string_value(a);
-		if (i >= OSV_MAX_ALIASES || !s || !id_ok(s))
-			continue;
-		bwk_strbuf_printf(&sb, "%s%s", sb.len ? "," : "", s);
+	size_t i, kept = 0;
+	json_t *a;
+	for (size_t k = 0; k < 2; k++) {
+		json_array_foreach(json_object_get(root, alias_keys[k]), i, a)
+		{
+			const char *s = json_string_value(a);
+			if (kept >= OSV_MAX_ALIASES || !s || !id_ok(s))
+				continue;
+			bwk_strbuf_printf(&sb, "%s%s", sb.len ? "," : "", s);
+			kept++;
+		}
 	}
 	r->aliases = bwk_strbuf_steal(&sb);
 	record_severity(root, r);

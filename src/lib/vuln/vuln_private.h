@@ -58,6 +58,15 @@ bool osv_affects(const char *data, int scheme, const char *version, char **fixed
 typedef struct sqlite3 sqlite3;
 int bwk_vulndb_open(const char *path, sqlite3 **out, bwk_error **err);
 
+/* A vulnerability finding's rule references: VULN_REF_PREFIX + the advisory id, then + each
+ * alias, at most VULN_MAX_REFS in all (the advisory and 16 aliases). */
+#define VULN_REF_PREFIX "https://osv.dev/vulnerability/"
+#define VULN_MAX_REFS	17u
+
+/* Whether package URL `want` (a VEX product: version and qualifiers optional) names `have`
+ * (vex.c; for tests and the fuzzer). */
+bool vex_purl_matches(const char *want, const char *have);
+
 /* PEP 503 normalised name (lowercase, runs of -_. as '-'); caller frees. */
 char *osv_pypi_name(const char *name);
 #endif
