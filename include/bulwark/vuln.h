@@ -93,6 +93,10 @@ size_t bwk_vex_statement_count(const bwk_vex *v);
 size_t bwk_vex_apply(const bwk_vex *v, const bwk_inventory *inv, bwk_findings *f);
 void bwk_vex_free(bwk_vex *v);
 
+/* A Python package name as PEP 503 normalises it (lower case, runs of "-_." become "-"), the
+ * form in which inventories and advisories are compared. Caller frees. */
+char *bwk_pypi_name(const char *name);
+
 #ifdef __cplusplus
 }
 #endif

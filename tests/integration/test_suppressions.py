@@ -112,3 +112,24 @@ def test_baseline_fails_on_new_findings_only(bulwark, tmp_path):
     assert "neither a bulwark JSON report" in p.stderr
     p = bulwark("audit", "--baseline", "missing.json", "compose.yaml", cwd=d, check=2)
     assert "baseline" in p.stderr
+
+
+def test_suppression_inputs_that_are_not_files_are_refused_at_once(bulwark, tmp_path):
+    """An ignore file or a baseline that is a FIFO is refused, never waited on."""
+    import os
+    d = workdir(tmp_path)
+    os.mkfifo(d / "fifo")
+    for flag in ("--ignore-file", "--baseline"):
+        p = bulwark("audit", flag, "fifo", "compose.yaml", cwd=d, check=2, timeout=20)
+        assert "not a regular file" in p.stderr, p.stderr
+
+
+def test_ignore_entries_may_name_advisory_ids(bulwark, tmp_path):
+    """Vulnerability findings carry advisory ids (CVE-…, DSA-…): entries may name them."""
+    d = workdir(tmp_path)
+    (d / ".bulwarkignore").write_text("CVE-2024-3094\nDSA-5678-1 usr/lib/*\n")
+    (d / ".bulwarkignore.yaml").write_text("- id: GHSA-xxxx-yyyy-zzzz\n  reason: vendored\n")
+    bulwark("audit", "--fail-on", "none", "compose.yaml", cwd=d, check=0)
+    (d / ".bulwarkignore").write_text("-leading-dash\n")
+    p = bulwark("audit", "compose.yaml", cwd=d, check=2)
+    assert "neither a rule id nor a fingerprint" in p.stderr

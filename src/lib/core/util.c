@@ -189,8 +189,10 @@ void bwk_sha256_hex(const void *data, size_t len, char out[65])
 int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char **data, size_t *len,
 		     bwk_error **err)
 {
-	cleanup_close int fd =
-	    openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | (follow ? 0 : O_NOFOLLOW));
+	/* O_NONBLOCK: opening a FIFO named as an input must not wait for a writer (an ignore
+	 * file or baseline swapped for a FIFO hung the command); it is refused below */
+	cleanup_close int fd = openat(
+	    dirfd, path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | (follow ? 0 : O_NOFOLLOW));
 	if (fd < 0)
 		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
 				     "%s: cannot open", path);
@@ -199,6 +201,9 @@ int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char 
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
 	if (!S_ISREG(st.st_mode))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a regular file", path);
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot read", path);
 	if ((uint64_t)st.st_size > max)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "%s: file is %lld bytes, over the %zu-byte limit", path,

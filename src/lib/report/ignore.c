@@ -53,13 +53,14 @@ static bool is_fingerprint(const char *s)
 	return true;
 }
 
+/* Rule ids are kebab-case; vulnerability findings carry their advisory's id (CVE-2024-3094,
+ * DSA-5678-1, GHSA-…), which an ignore entry must be able to name too. */
 static bool is_rule_id(const char *s)
 {
-	if (!*s || strlen(s) > 128)
+	if (!*s || strlen(s) > 128 || !isalnum((unsigned char)*s))
 		return false;
 	for (const char *p = s; *p; p++)
-		if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-' &&
-		    *p != '.' && *p != '_')
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.' && *p != '_')
 			return false;
 	return true;
 }

@@ -2,6 +2,7 @@
  * filesystem, then either exec the command as pid 1 (--init=false) or fork it and stay as a
  * minimal init that forwards signals and reaps zombies, exiting with the command's status. */
 #define _GNU_SOURCE
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -137,10 +138,17 @@ static void set_limit(int res, uint64_t v)
  * even trap it, python and the JVM never see Ctrl-C. Docker's containers start with none. */
 static void reset_signals(void)
 {
-	struct sigaction dfl = {.sa_handler = SIG_DFL};
-	for (int sig = 1; sig < NSIG; sig++)
+	/* the raw system call: glibc's sigaction() refuses signals 32 and 33 (its own cancel
+	 * and setxid signals), which an ignoring parent passes on like any other */
+	struct {
+		void *handler;
+		unsigned long flags;
+		void *restorer;
+		uint64_t mask;
+	} dfl = {.handler = SIG_DFL};
+	for (int sig = 1; sig <= 64; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			(void)sigaction(sig, &dfl, NULL);
+			(void)syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
 }
 
 /* Descriptors 0-2 are the container's pipes (or its pty), owned by the container's root

@@ -307,23 +307,6 @@ static void purl_enc(bwk_strbuf *sb, const char *s)
 	}
 }
 
-/* PEP 503: lowercase, runs of -_. become one '-'. */
-static char *pep503(const char *name)
-{
-	size_t n = strlen(name);
-	char *o = xmalloc(n + 1), *q = o;
-	for (const char *p = name; *p; p++) {
-		if (*p == '-' || *p == '_' || *p == '.') {
-			if (q == o || q[-1] != '-')
-				*q++ = '-';
-			continue;
-		}
-		*q++ = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
-	}
-	*q = '\0';
-	return o;
-}
-
 static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release *os)
 {
 	bwk_strbuf sb;
@@ -337,7 +320,7 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 		purl_enc(&sb, p->name);
 		distro = os ? os->version_id : NULL;
 	} else if (eco == BWK_ECO_PYPI) {
-		cleanup_free char *norm = pep503(p->name);
+		cleanup_free char *norm = bwk_pypi_name(p->name);
 		purl_enc(&sb, norm);
 	} else {
 		const char *slash = p->name[0] == '@' ? strchr(p->name, '/') : NULL;

@@ -152,7 +152,7 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const 
 	if (!eco)
 		return 0;
 	cleanup_free char *name =
-	    p->eco == BWK_ECO_PYPI ? osv_pypi_name(p->source) : xstrdup(p->source);
+	    p->eco == BWK_ECO_PYPI ? bwk_pypi_name(p->source) : xstrdup(p->source);
 	int scheme = osv_scheme(eco);
 	/* distributions' advisories are about source versions (binNMUs add "+bN") */
 	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;

@@ -24,7 +24,7 @@ int osv_scheme(const char *eco)
 	return -1;
 }
 
-char *osv_pypi_name(const char *name)
+char *bwk_pypi_name(const char *name)
 {
 	size_t n = strlen(name);
 	char *o = xmalloc(n + 1), *q = o;
@@ -302,7 +302,7 @@ static int parse_affected(osv_record *r, json_t *aff, bwk_error **err)
 	r->aff = xrealloc(r->aff, (r->naff + 1) * sizeof(*r->aff));
 	r->aff[r->naff++] =
 	    (osv_affected){.ecosystem = xstrdup(eco),
-			   .name = scheme == BWK_VER_PEP440 ? osv_pypi_name(name) : xstrdup(name),
+			   .name = scheme == BWK_VER_PEP440 ? bwk_pypi_name(name) : xstrdup(name),
 			   .data = s};
 	return 0;
 }

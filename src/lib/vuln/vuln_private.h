@@ -67,6 +67,4 @@ int bwk_vulndb_open(const char *path, sqlite3 **out, bwk_error **err);
  * (vex.c; for tests and the fuzzer). */
 bool vex_purl_matches(const char *want, const char *have);
 
-/* PEP 503 normalised name (lowercase, runs of -_. as '-'); caller frees. */
-char *osv_pypi_name(const char *name);
 #endif
