@@ -774,6 +774,7 @@ static void test_assign_syntaxes(void **state)
 	    "<zorpToken>\n\n\n" ZV "\n",
 	    "zorp_token string " ZV "\n",
 	    "zorp_token = " ZV "x\n",
+	    "{\"zorp_key\", " ZV "},\n",
 	};
 	for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++) {
 		hits h = scan(s, "app/x.conf", quiet[i], strlen(quiet[i]));
@@ -814,6 +815,13 @@ static void test_builtin_contexts(void **state)
 	    {"src/app/main.go", "apiToken = cfg.LoadAPIToken2(ctx)\n", NULL},
 	    {"srv/app/settings.py", "SECRET_KEY = os.environ[\"SECRET_KEY\"]\n", NULL},
 	    {"srv/app/settings.py", "password = self.password_hash\n", NULL},
+	    {"etc/app/config.yaml", "service_token: k3j9x.Zx9Qw3Er5Ty7Ui9Op1As2Df\n",
+	     "generic-api-secret"}, /* dotted, but not an object's attribute */
+	    {"srv/app/ast.py", "        self.token = self.token.astOperand2\n", NULL},
+	    {"srv/app/cli.py", "    parser.add('--smtp_password', default='')\n", NULL},
+	    {"srv/app/cli.py", "    ('OAUTH2_CLIENT_SECRET', 'oauth2ClientSecret2'),\n", NULL},
+	    {"srv/app/doc.py", "    \"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\n", NULL},
+	    {"srv/app/aws.py", "    session_token = imdsv2_session_token_response.data\n", NULL},
 	    /* still not C sources or prose */
 	    {"src/lib/x.c", "static const char *api_token = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\";\n",
 	     NULL},
@@ -881,7 +889,30 @@ static void test_public_test_key_paths(void **state)
 		assert_int_equal(strstr(h.titles[0], "Public test key") != NULL,
 				 cases[i].sev == BWK_SEV_INFO);
 	}
-	/* only key material is demoted: a token in a test directory is still a token */
+	/* a generic rule's value in test code or test data is a fixture: info */
+	static const struct {
+		const char *path;
+		bwk_severity sev;
+	} gcases[] = {
+	    {"srv/app/tests/settings.py", BWK_SEV_INFO},
+	    {"srv/app/test_settings.py", BWK_SEV_INFO},
+	    {"srv/app/settings_test.go", BWK_SEV_INFO},
+	    {"srv/app/web/login.spec.ts", BWK_SEV_INFO},
+	    {"srv/app/settings.py", BWK_SEV_MEDIUM},
+	    {"srv/app/latest_settings.py", BWK_SEV_MEDIUM},
+	    {"srv/app/attest/settings.py", BWK_SEV_MEDIUM},
+	};
+	const char *gen = "API_SECRET = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\"\n";
+	for (size_t i = 0; i < sizeof(gcases) / sizeof(*gcases); i++) {
+		hits g = scan(s, gcases[i].path, gen, strlen(gen));
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.ids[0], "generic-api-secret");
+		if (g.sev[0] != gcases[i].sev)
+			fail_msg("%s: severity %d, want %d", gcases[i].path, g.sev[0],
+				 gcases[i].sev);
+	}
+	/* only key material and generic values are demoted: a vendor token in a test
+	 * directory is still that vendor's token */
 	const char *tok = "ETSY_KEY: arb5lm6ylvuhf9q84nomefm9\n";
 	hits h = scan(s, "srv/app/tests/config.yaml", tok, strlen(tok));
 	assert_true(has(&h, "etsy-api-key", NULL));

@@ -17,14 +17,16 @@
 
 BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
 
-/* Where packages keep their test data and documentation examples (the path relative to the
- * image root, archive members included: `x.jar!/testdata/k.pem`). Key material found there is
+/* Where packages keep their test data, test code and documentation examples (the path relative to
+ * the image root, archive members included: `x.jar!/testdata/k.pem`). Key material found there is
  * a public test key (google-auth's tests/data, grpc's testdata, share/doc/<pkg>/examples):
  * reported at info, not skipped. A path segment must be exactly one of these names, so that
  * `contest/` or `pytest-runner/` are not test data. */
 #define SEC_TEST_PATHS                                                                             \
 	"(?:^|/)(?:tests?|testdata|test[_-]data|testing|fixtures?|__tests__|testcases?)/"          \
-	"|(?:^|/)share/doc/[^/]+/(?:[^/]+/)*examples?/"
+	"|(?:^|/)share/doc/[^/]+/(?:[^/]+/)*examples?/"                                            \
+	"|(?:^|/)(?:test_[^/]+\\.py|[^/]+_test\\.(?:py|go|rb)|[^/]+Tests?\\.(?:java|kt|php|cs)"    \
+	"|[^/]+\\.(?:test|spec)\\.[cm]?[jt]sx?|[^/]+_spec\\.rb)$"
 
 struct bwk_secrets_worker {
 	const bwk_secrets *s;
@@ -419,7 +421,7 @@ static int emit(bwk_secrets_worker *w)
 		if (drop)
 			continue;
 		bwk_secret_hit hit = {
-		    .rule = w->test_path && r->binary_ok ? &r->meta_test : &r->meta,
+		    .rule = w->test_path && r->test_info ? &r->meta_test : &r->meta,
 		    .secret = w->b->data + h->off,
 		    .secret_len = h->len,
 		    .offset = h->off,

@@ -43,10 +43,12 @@ typedef struct sec_rule {
 	pcre2_code **allow;
 	size_t nallow;
 	bool binary_ok; /* armored blocks (PEM): still reported inside binary files */
-	/* Key material (the PEM rules) in a test-data path (tests/, testdata/, fixtures/,
-	 * share/doc/<pkg>/examples/) is reported through meta_test: the same id at info severity,
-	 * titled as a public test key. Real key material, nobody's secret; never skipped, so a
-	 * key dropped anywhere else stays at the rule's severity. */
+	/* Key material (the PEM rules) and the generic rules' values in test data or test code
+	 * (tests/, testdata/, fixtures/, share/doc/<pkg>/examples/, test_x.py, x_test.go...)
+	 * are reported through meta_test: the same id at info severity, titled as a public test
+	 * key / test fixture. Never skipped: the same bytes anywhere else keep the rule's
+	 * severity, and a vendor-specific token is not demoted even in a test directory. */
+	bool test_info;
 	bwk_rule meta_test;
 	char *title_test;
 	bool user; /* from --rules */

@@ -195,13 +195,16 @@ static int parse_rule_key(yctx *y, sec_rule *r, const char *k, yaml_node_t *v)
  *   "name", "v"                                        (setProperty("N", "v"), {"k", "v"})
  *   key="name" value="v"                               (.NET appSettings, Ant, Spring XML)
  *   <name>v</name>, <name>\n   v                       (XML element content, value on its own line)
- * The comma and the XML forms need the name's quote / bracket, so that prose ("github, then")
- * and shell redirections stay unmatched; every rule still requires its value's own shape. */
+ * The comma form needs quotes on both sides (a tuple of a quoted name and an argument such as
+ * `'--password', default=''` is not an assignment) and the XML form the name's bracket, so
+ * that prose ("github, then") and shell redirections stay unmatched; every rule still
+ * requires its value's own shape. */
 #define SEC_ASSIGN                                                                                 \
-	"(?:[\"']?[ \\t]{0,4}(?:=>|:{1,3}=|[?.+]=|=|:)"                                            \
+	"(?:(?:[\"']?[ \\t]{0,4}(?:=>|:{1,3}=|[?.+]=|=|:)"                                         \
 	"|(?::[ \\t]{0,4}|[ \\t]{1,4})(?:string|String|str|&str)[ \\t]{0,4}="                      \
-	"|[\"'][ \\t]{0,4},|[\"'][ \\t]{1,4}value[ \\t]{0,2}="                                     \
-	"|[\"']?>[ \\t]{0,4}(?:\\r?\\n[ \\t]{0,40})?)[ \\t]{0,4}[\"'`]?"
+	"|[\"'][ \\t]{1,4}value[ \\t]{0,2}="                                                       \
+	"|[\"']?>[ \\t]{0,4}(?:\\r?\\n[ \\t]{0,40})?)[ \\t]{0,4}[\"'`]?"                           \
+	"|[\"'][ \\t]{0,4},[ \\t]{0,4}[\"'`])"
 #define SEC_ASSIGN_MACRO "{{assign}}"
 
 char *sec_expand_regex(const char *re)
@@ -452,10 +455,15 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 		if (compile_list(&r->allow_src, &r->allow, &r->nallow, what, r->id, err) < 0)
 			return -1;
 		r->binary_ok = strstr(r->regex, "-----BEGIN") != NULL;
+		/* key material, and a generic rule's password or token, in test data or test
+		 * code: the package's public fixture (see secrets_private.h) */
 		r->meta_test = r->meta;
-		if (r->binary_ok) {
+		r->test_info = r->binary_ok || strncmp(r->id, "generic", 7) == 0;
+		if (r->test_info) {
 			free(r->title_test);
-			r->title_test = xasprintf("Public test key (test data): %s", r->title);
+			r->title_test =
+			    xasprintf("%s (test data): %s",
+				      r->binary_ok ? "Public test key" : "Test fixture", r->title);
 			r->meta_test.severity = BWK_SEV_INFO;
 			r->meta_test.title = r->title_test;
 		}
