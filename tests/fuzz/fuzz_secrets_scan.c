@@ -32,8 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					    "root/.aws/credentials",
 					    "etc/shadow",
 					    "root/.docker/config.json",
-					    "root/.kube/config"};
-	const char *path = size ? paths[data[0] % 8] : NULL;
+					    "root/.kube/config",
+					    "src/app/main.go",
+					    "app/Dockerfile"};
+	const char *path = size ? paths[data[0] % 10] : NULL;
 	char *buf = malloc(size ? size : 1);
 	memcpy(buf, data, size);
 	if (bwk_secrets_scan(s, path, buf, size, check, buf, NULL) < 0)

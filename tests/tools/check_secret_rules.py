@@ -61,9 +61,10 @@ CANONICAL_PATHS = [
     'app/mysite/settings.py', 'app/config/master.key', 'app/config/credentials/production.key',
     'etc/app/config.yaml', 'opt/app/application.properties', 'app/appsettings.json',
 ]
+# (source files are no longer innocent: the generic rules read them, issue 15)
 INNOCENT_PATHS = [
     'usr/bin/python3.11', 'usr/lib/x86_64-linux-gnu/libc.so.6', 'usr/share/doc/bash/README',
-    'etc/passwd', 'etc/group', 'usr/include/stdio.h', 'usr/lib/python3/dist-packages/foo/__init__.py',
+    'etc/passwd', 'etc/group', 'usr/include/stdio.h', 'usr/share/man/man1/ls.1.gz',
 ]
 
 FORBIDDEN_TEXT = [
@@ -321,6 +322,18 @@ def validate_rule(d, idx, problems, seen):
     return rule
 
 
+# `{{assign}}`: the shared name-value context (SEC_ASSIGN in src/lib/scan/secrets_rules.c).
+ASSIGN = ('(?:(?:["\']?[ \\t]{0,4}(?:=>|:{1,3}=|[?.+]=|=|:)'
+          '|(?::[ \\t]{0,4}|[ \\t]{1,4})(?:string|String|str|&str)[ \\t]{0,4}='
+          '|["\'][ \\t]{1,4}value[ \\t]{0,2}='
+          '|["\']?>[ \\t]{0,4}(?:\\r?\\n[ \\t]{0,40})?)[ \\t]{0,4}["\'`]?'
+          '|["\'][ \\t]{0,4},[ \\t]{0,4}["\'`])')
+
+
+def expand(rx):
+    return rx.replace('{{assign}}', ASSIGN) if isinstance(rx, str) else rx
+
+
 def load(path, problems, user_file=False):
     try:
         with open(path, encoding='utf-8') as f:
@@ -335,6 +348,9 @@ def load(path, problems, user_file=False):
     for k in doc:
         if k not in allowed_top:
             problems.append(f'{path}: unknown top-level key {k!r}')
+    for d in doc.get('rules') or []:
+        if isinstance(d, dict) and 'regex' in d:
+            d['regex'] = expand(d['regex'])
     if doc.get('version') != 1:
         problems.append(f'{path}: version must be 1')
     if user_file:

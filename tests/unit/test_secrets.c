@@ -27,6 +27,8 @@ typedef struct hits {
 	char ids[64][64];
 	char secrets[64][256];
 	unsigned lines[64];
+	bwk_severity sev[64];
+	char titles[64][128];
 } hits;
 
 static int collect(void *ctx, const bwk_secret_hit *h, bwk_error **err)
@@ -38,6 +40,8 @@ static int collect(void *ctx, const bwk_secret_hit *h, bwk_error **err)
 		snprintf(x->secrets[x->n], sizeof(x->secrets[0]), "%.*s",
 			 (int)(h->secret_len < 255 ? h->secret_len : 255), h->secret);
 		x->lines[x->n] = h->line;
+		x->sev[x->n] = h->rule->severity;
+		snprintf(x->titles[x->n], sizeof(x->titles[0]), "%s", h->rule->title);
 	}
 	x->n++;
 	return 0;
@@ -693,6 +697,229 @@ static void test_rule_list(void **state)
 }
 
 /* Every scan rule: the fixed tables plus the secret rules. */
+/* ---- the shared name–value context ({{assign}}) ------------------------------------------ */
+
+static const char assign_rules[] =
+    "version: 1\n"
+    "rules:\n"
+    "  - id: test-vendor\n"
+    "    severity: high\n"
+    "    regex: "
+    "'(?i)(?:^|[^a-z0-9])(?:zorp)[\\w.-]{0,30}{{assign}}([A-Za-z0-9]{20})(?:[^\\w.+/=-]|$)'\n"
+    "    secret_group: 1\n"
+    "    keywords: ['zorp']\n";
+
+#define ZV "Zqumpm08hsE8JNpjJOQG"
+
+static void test_assign_expansion(void **state)
+{
+	(void)state;
+	char *x = sec_expand_regex("a{{assign}}b{{assign}}c");
+	/* both occurrences replaced, the text around them kept in order */
+	assert_null(strstr(x, "{{assign}}"));
+	assert_true(x[0] == 'a' && x[strlen(x) - 1] == 'c');
+	assert_non_null(strstr(x, ":{1,3}="));
+	free(x);
+	x = sec_expand_regex("plain(x)");
+	assert_string_equal(x, "plain(x)");
+	free(x);
+	x = sec_expand_regex("");
+	assert_string_equal(x, "");
+	free(x);
+}
+
+/* Every assignment syntax the shared context accepts, read by a rule that only names it. */
+static void test_assign_syntaxes(void **state)
+{
+	(void)state;
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	if (bwk_secrets_new_from(assign_rules, strlen(assign_rules), NULL, &s, &err) < 0)
+		fail_msg("%s", err->msg);
+	static const char *const found[] = {
+	    "ZORP_TOKEN=" ZV "\n",
+	    "zorp_token: " ZV "\n",
+	    "zorpToken := \"" ZV "\"\n",
+	    "'zorp_key' => '" ZV "',\n",
+	    "ZORP_KEY ?= " ZV "\n",
+	    "ZORP_KEY ::= " ZV "\n",
+	    "ZORP_KEY :::= " ZV "\n",
+	    "ZORP_KEY += " ZV "\n",
+	    "$zorp_key .= '" ZV "';\n",
+	    "var zorpToken string = \"" ZV "\"\n",
+	    "val zorpKey: String = \"" ZV "\"\n",
+	    "System.setProperty(\"ZORP_TOKEN\", \"" ZV "\");\n",
+	    "{\"zorp_key\", \"" ZV "\"},\n",
+	    "<add key=\"zorpKey\" value=\"" ZV "\" />\n",
+	    "<zorpToken>" ZV "</zorpToken>\n",
+	    "<zorpToken>\n      " ZV "\n</zorpToken>\n",
+	    "  <zorpToken>\r\n\t" ZV "\r\n  </zorpToken>\r\n",
+	    "export ZORP_TOKEN=`" ZV "`\n",
+	};
+	for (size_t i = 0; i < sizeof(found) / sizeof(*found); i++) {
+		hits h = scan(s, "app/x.conf", found[i], strlen(found[i]));
+		if (!has(&h, "test-vendor", ZV))
+			fail_msg("not found: %s", found[i]);
+	}
+	/* near misses: comparison, a name without its quote before the comma, prose, a
+	 * keyword inside another word, a self-closing element, two blank lines in XML */
+	static const char *const quiet[] = {
+	    "if zorp_token == \"" ZV "\" {\n",
+	    "zorp_token != \"" ZV "\"\n",
+	    "zorp, " ZV "\n",
+	    "call(zorp_token, " ZV ")\n",
+	    "SetZorpKey = \"" ZV "\"\n",
+	    "bizorp_key=" ZV "\n",
+	    "<zorpToken/>" ZV "\n",
+	    "<zorpToken>\n\n\n" ZV "\n",
+	    "zorp_token string " ZV "\n",
+	    "zorp_token = " ZV "x\n",
+	    "{\"zorp_key\", " ZV "},\n",
+	};
+	for (size_t i = 0; i < sizeof(quiet) / sizeof(*quiet); i++) {
+		hits h = scan(s, "app/x.conf", quiet[i], strlen(quiet[i]));
+		if (h.n)
+			fail_msg("reported: %s", quiet[i]);
+	}
+	bwk_secrets_free(s);
+}
+
+/* The built-in table: the generic rules read source code, Makefiles, Dockerfiles and .tf with
+ * the same context and gates; credentials on curl command lines; base64-wrapped JWTs; vendor
+ * keywords only at a word start; short legacy Slack tokens. */
+static void test_builtin_contexts(void **state)
+{
+	(void)state;
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	if (bwk_secrets_new(NULL, &s, &err) < 0)
+		fail_msg("%s", err->msg);
+	static const struct {
+		const char *path, *text, *id; /* id NULL: nothing at all */
+	} cases[] = {
+	    {"srv/app/settings.py", "API_SECRET = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\"\n",
+	     "generic-api-secret"},
+	    {"src/app/main.go", "var apiToken string = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\"\n",
+	     "generic-api-secret"},
+	    {"src/Config.java", "props.setProperty(\"db.password\", \"Wq7!mT2#xZ9k\");\n",
+	     "generic-password"},
+	    {"app/Makefile", "DEPLOY_TOKEN ?= 5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\n",
+	     "generic-api-secret"},
+	    {"app/Dockerfile", "ENV SERVICE_API_KEY=5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\n",
+	     "generic-api-secret"},
+	    {"infra/main.tf", "  client_secret = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\"\n",
+	     "generic-api-secret"},
+	    {"etc/app/app.xml", "<dbPassword>\n    Wq7!mT2#xZ9k\n</dbPassword>\n",
+	     "generic-password"},
+	    /* source code: identifiers and calls are not values */
+	    {"src/app/main.go", "apiToken = cfg.LoadAPIToken2(ctx)\n", NULL},
+	    {"srv/app/settings.py", "SECRET_KEY = os.environ[\"SECRET_KEY\"]\n", NULL},
+	    {"srv/app/settings.py", "password = self.password_hash\n", NULL},
+	    {"etc/app/config.yaml", "service_token: k3j9x.Zx9Qw3Er5Ty7Ui9Op1As2Df\n",
+	     "generic-api-secret"}, /* dotted, but not an object's attribute */
+	    {"srv/app/ast.py", "        self.token = self.token.astOperand2\n", NULL},
+	    {"srv/app/cli.py", "    parser.add('--smtp_password', default='')\n", NULL},
+	    {"srv/app/cli.py", "    ('OAUTH2_CLIENT_SECRET', 'oauth2ClientSecret2'),\n", NULL},
+	    {"srv/app/doc.py", "    \"access_token\":\"2YotnFZFEjr1zCsicMWpAA\",\n", NULL},
+	    {"srv/app/aws.py", "    session_token = imdsv2_session_token_response.data\n", NULL},
+	    /* still not C sources or prose */
+	    {"src/lib/x.c", "static const char *api_token = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\";\n",
+	     NULL},
+	    {"app/scripts/get.sh", "curl -fsS -u deploy:Kp4vN8qLw2Zr https://repo.internal/a.tgz\n",
+	     "curl-auth-user"},
+	    {"app/Dockerfile",
+	     "RUN curl -X POST https://h.internal/x \\\n  -H \"Authorization: Bearer "
+	     "5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\" -d @a\n",
+	     "curl-auth-header"},
+	    {"app/scripts/get.sh", "curl -u \"$USER:$PASS\" https://repo.internal/a.tgz\n", NULL},
+	    {"app/scripts/get.sh", "curl -H 'Authorization: Bearer $TOKEN' https://h.internal/\n",
+	     NULL},
+	    {"app/notes.txt", "curl https://h.internal/a.tgz | sort -u deploy:Kp4vN8qLw2Zr\n",
+	     NULL},
+	    /* keyword at a word start only */
+	    {"app/config.yaml", "ETSY_KEY: arb5lm6ylvuhf9q84nomefm9\n", "etsy-api-key"},
+	    {"app/config.yaml", "SetSysctl: arb5lm6ylvuhf9q84nomefm9\n", NULL},
+	    {"app/.env.sample", "SLACK_TOKEN=xoxs-4120958871-5512094471-6681230192-0a7e4c91d2\n",
+	     "slack-legacy-token"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		hits h = scan(s, cases[i].path, cases[i].text, strlen(cases[i].text));
+		if (cases[i].id ? !has(&h, cases[i].id, NULL) : h.n != 0)
+			fail_msg("case %zu (%s): %zu hits, first %s", i, cases[i].text, h.n,
+				 h.n ? h.ids[0] : "-");
+	}
+	bwk_secrets_free(s);
+}
+
+/* Key material in a package's test data or documentation examples is a public test key: the
+ * same finding at info severity, never skipped; the same key anywhere else keeps its severity. */
+static void test_public_test_key_paths(void **state)
+{
+	(void)state;
+	bwk_secrets *s = NULL;
+	bwk_error *err = NULL;
+	if (bwk_secrets_new(NULL, &s, &err) < 0)
+		fail_msg("%s", err->msg);
+	const char *pem = "-----BEGIN RSA PRIVATE KEY-----\n"
+			  "MIIEpQIBAAKCAQEAx8Rq2vLm0PzT4kWn7aYcJ3uHbN5sGfE9dQ1oVtXy6iKpLr2Z\n"
+			  "-----END RSA PRIVATE KEY-----\n";
+	static const struct {
+		const char *path;
+		bwk_severity sev;
+	} cases[] = {
+	    {"usr/lib/python3/dist-packages/google/auth/tests/data/privatekey.pem", BWK_SEV_INFO},
+	    {"usr/share/java/netty.jar!/io/netty/testdata/server.key", BWK_SEV_INFO},
+	    {"usr/share/doc/libxmlsec1/examples/rsakey.pem", BWK_SEV_INFO},
+	    {"usr/share/doc/pkg/html/examples/k.pem", BWK_SEV_INFO},
+	    {"srv/app/Fixtures/k.pem", BWK_SEV_INFO},
+	    /* near misses: a real key dropped into /usr/share, a directory that only looks
+	     * like test data, the examples directory of something that is not share/doc */
+	    {"usr/share/server.key", BWK_SEV_HIGH},
+	    {"opt/contest/server.key", BWK_SEV_HIGH},
+	    {"etc/ssl/private/pytest-runner.key", BWK_SEV_HIGH},
+	    {"srv/app/examples/prod.key", BWK_SEV_HIGH},
+	    {"srv/tests.d/k.pem", BWK_SEV_HIGH},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		hits h = scan(s, cases[i].path, pem, strlen(pem));
+		assert_int_equal(h.n, 1);
+		assert_string_equal(h.ids[0], "private-key-rsa");
+		if (h.sev[0] != cases[i].sev)
+			fail_msg("%s: severity %d, want %d", cases[i].path, h.sev[0], cases[i].sev);
+		assert_int_equal(strstr(h.titles[0], "Public test key") != NULL,
+				 cases[i].sev == BWK_SEV_INFO);
+	}
+	/* a generic rule's value in test code or test data is a fixture: info */
+	static const struct {
+		const char *path;
+		bwk_severity sev;
+	} gcases[] = {
+	    {"srv/app/tests/settings.py", BWK_SEV_INFO},
+	    {"srv/app/test_settings.py", BWK_SEV_INFO},
+	    {"srv/app/settings_test.go", BWK_SEV_INFO},
+	    {"srv/app/web/login.spec.ts", BWK_SEV_INFO},
+	    {"srv/app/settings.py", BWK_SEV_MEDIUM},
+	    {"srv/app/latest_settings.py", BWK_SEV_MEDIUM},
+	    {"srv/app/attest/settings.py", BWK_SEV_MEDIUM},
+	};
+	const char *gen = "API_SECRET = \"5CMTIeg1ZTVnVv2fgKD0f6YYIgrC\"\n";
+	for (size_t i = 0; i < sizeof(gcases) / sizeof(*gcases); i++) {
+		hits g = scan(s, gcases[i].path, gen, strlen(gen));
+		assert_int_equal(g.n, 1);
+		assert_string_equal(g.ids[0], "generic-api-secret");
+		if (g.sev[0] != gcases[i].sev)
+			fail_msg("%s: severity %d, want %d", gcases[i].path, g.sev[0],
+				 gcases[i].sev);
+	}
+	/* only key material and generic values are demoted: a vendor token in a test
+	 * directory is still that vendor's token */
+	const char *tok = "ETSY_KEY: arb5lm6ylvuhf9q84nomefm9\n";
+	hits h = scan(s, "srv/app/tests/config.yaml", tok, strlen(tok));
+	assert_true(has(&h, "etsy-api-key", NULL));
+	assert_int_not_equal(h.sev[0], BWK_SEV_INFO);
+	bwk_secrets_free(s);
+}
+
 static void test_scan_rule_list(void **state)
 {
 	(void)state;
@@ -730,6 +957,10 @@ int main(void)
 	    cmocka_unit_test(test_database_cache),
 	    cmocka_unit_test(test_rule_list),
 	    cmocka_unit_test(test_scan_rule_list),
+	    cmocka_unit_test(test_assign_expansion),
+	    cmocka_unit_test(test_assign_syntaxes),
+	    cmocka_unit_test(test_builtin_contexts),
+	    cmocka_unit_test(test_public_test_key_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,17 @@
 
 BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
 
+/* Where packages keep their test data, test code and documentation examples (the path relative to
+ * the image root, archive members included: `x.jar!/testdata/k.pem`). Key material found there is
+ * a public test key (google-auth's tests/data, grpc's testdata, share/doc/<pkg>/examples):
+ * reported at info, not skipped. A path segment must be exactly one of these names, so that
+ * `contest/` or `pytest-runner/` are not test data. */
+#define SEC_TEST_PATHS                                                                             \
+	"(?:^|/)(?:tests?|testdata|test[_-]data|testing|fixtures?|__tests__|testcases?)/"          \
+	"|(?:^|/)share/doc/[^/]+/(?:[^/]+/)*examples?/"                                            \
+	"|(?:^|/)(?:test_[^/]+\\.py|[^/]+_test\\.(?:py|go|rb)|[^/]+Tests?\\.(?:java|kt|php|cs)"    \
+	"|[^/]+\\.(?:test|spec)\\.[cm]?[jt]sx?|[^/]+_spec\\.rb)$"
+
 struct bwk_secrets_worker {
 	const bwk_secrets *s;
 	hs_scratch_t *scratch;
@@ -28,6 +39,7 @@ struct bwk_secrets_worker {
 	uint32_t gen;	  /* current block generation */
 	bool *path_ok;	  /* per rule: a path-scoped rule applies to the current path */
 	bool any_path_ok; /* run db_path at all */
+	bool test_path;	  /* the current path is test data: key material at info */
 	/* state of the block being scanned, for the Hyperscan callback */
 	const sec_block *b;
 	bwk_secret_cb cb;
@@ -174,6 +186,14 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 		if (cache)
 			sec_cache_store(cache, s->db_all, s->db_path);
 	}
+	int ec;
+	PCRE2_SIZE eo;
+	s->test_path_re = pcre2_compile((PCRE2_SPTR)SEC_TEST_PATHS, PCRE2_ZERO_TERMINATED,
+					PCRE2_CASELESS, &ec, &eo, NULL);
+	if (!s->test_path_re)
+		return bwk_error_set(err, BWK_E_INTERNAL, 0,
+				     "the built-in test-data path pattern does not compile (%d)",
+				     ec);
 	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < s->rs.n; i++)
 		if (s->rs.rules[i].path_re)
@@ -213,6 +233,7 @@ void bwk_secrets_free(bwk_secrets *s)
 	if (s->db_path)
 		hs_free_database(s->db_path);
 	free(s->path_rules);
+	pcre2_code_free(s->test_path_re);
 	sec_ruleset_free(&s->rs);
 	free(s);
 }
@@ -294,6 +315,7 @@ void sec_worker_set_path(bwk_secrets_worker *w, const char *path)
 {
 	const bwk_secrets *s = w->s;
 	w->any_path_ok = false;
+	w->test_path = path && s->test_path_re && re_match(w, s->test_path_re, path, strlen(path));
 	for (size_t k = 0; k < s->npath_rules; k++) {
 		unsigned i = s->path_rules[k];
 		bool ok = path && re_match(w, s->rs.rules[i].path_re, path, strlen(path));
@@ -399,7 +421,7 @@ static int emit(bwk_secrets_worker *w)
 		if (drop)
 			continue;
 		bwk_secret_hit hit = {
-		    .rule = &r->meta,
+		    .rule = w->test_path && r->test_info ? &r->meta_test : &r->meta,
 		    .secret = w->b->data + h->off,
 		    .secret_len = h->len,
 		    .offset = h->off,

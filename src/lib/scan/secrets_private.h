@@ -43,7 +43,15 @@ typedef struct sec_rule {
 	pcre2_code **allow;
 	size_t nallow;
 	bool binary_ok; /* armored blocks (PEM): still reported inside binary files */
-	bool user;	/* from --rules */
+	/* Key material (the PEM rules) and the generic rules' values in test data or test code
+	 * (tests/, testdata/, fixtures/, share/doc/<pkg>/examples/, test_x.py, x_test.go...)
+	 * are reported through meta_test: the same id at info severity, titled as a public test
+	 * key / test fixture. Never skipped: the same bytes anywhere else keep the rule's
+	 * severity, and a vendor-specific token is not demoted even in a test directory. */
+	bool test_info;
+	bwk_rule meta_test;
+	char *title_test;
+	bool user; /* from --rules */
 } sec_rule;
 
 typedef struct sec_ruleset {
@@ -61,9 +69,10 @@ typedef struct bwk_secrets_worker bwk_secrets_worker;
 
 struct bwk_secrets {
 	sec_ruleset rs;
-	hs_database_t *db_all;	/* rules without `path` */
-	hs_database_t *db_path; /* path-scoped rules (NULL if none) */
-	unsigned *path_rules;	/* indexes of path-scoped rules */
+	hs_database_t *db_all;	  /* rules without `path` */
+	hs_database_t *db_path;	  /* path-scoped rules (NULL if none) */
+	unsigned *path_rules;	  /* indexes of path-scoped rules */
+	pcre2_code *test_path_re; /* test-data paths (SEC_TEST_PATHS) */
 	size_t npath_rules;
 	pthread_mutex_t lock; /* guards the worker pool used by bwk_secrets_scan */
 	bwk_secrets_worker **pool;
@@ -76,6 +85,8 @@ struct bwk_secrets {
  * `user` allows the user-only keys (disable, allowlist). */
 int sec_rules_parse(sec_ruleset *rs, const char *text, size_t len, const char *name, bool user,
 		    bwk_error **err);
+/* A rule regex with `{{assign}}` replaced by the shared name–value context (a new string). */
+char *sec_expand_regex(const char *re);
 /* A user rule must not reuse an id (built-in or its own). */
 int sec_rules_check_ids(const sec_ruleset *rs, bwk_error **err);
 /* The metadata of the built-in document plus the user file (its `disable:` applied), parsed

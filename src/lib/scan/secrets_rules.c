@@ -185,6 +185,43 @@ static int parse_rule_key(yctx *y, sec_rule *r, const char *k, yaml_node_t *v)
 	return yerr(y, v, "unknown rule key '%s'", k);
 }
 
+/* `{{assign}}` in a rule's regex: the one name–value context every keyword rule shares, so
+ * that a syntax learnt once (here) is read by every rule. It sits between the name and the
+ * value, eats the name's closing quote and the value's opening one, and accepts:
+ *   name = v, name: v, name := v, name => v          (shell, YAML, Go, Perl/PHP arrays)
+ *   name ?= v, name ::= v, name :::= v, name += v     (Make: conditional, POSIX, immediate)
+ *   $name .= v                                        (PHP concatenation)
+ *   var name string = v, val name: String = v         (Go / Kotlin / Scala typed declarations)
+ *   "name", "v"                                        (setProperty("N", "v"), {"k", "v"})
+ *   key="name" value="v"                               (.NET appSettings, Ant, Spring XML)
+ *   <name>v</name>, <name>\n   v                       (XML element content, value on its own line)
+ * The comma form needs quotes on both sides (a tuple of a quoted name and an argument such as
+ * `'--password', default=''` is not an assignment) and the XML form the name's bracket, so
+ * that prose ("github, then") and shell redirections stay unmatched; every rule still
+ * requires its value's own shape. */
+#define SEC_ASSIGN                                                                                 \
+	"(?:(?:[\"']?[ \\t]{0,4}(?:=>|:{1,3}=|[?.+]=|=|:)"                                         \
+	"|(?::[ \\t]{0,4}|[ \\t]{1,4})(?:string|String|str|&str)[ \\t]{0,4}="                      \
+	"|[\"'][ \\t]{1,4}value[ \\t]{0,2}="                                                       \
+	"|[\"']?>[ \\t]{0,4}(?:\\r?\\n[ \\t]{0,40})?)[ \\t]{0,4}[\"'`]?"                           \
+	"|[\"'][ \\t]{0,4},[ \\t]{0,4}[\"'`])"
+#define SEC_ASSIGN_MACRO "{{assign}}"
+
+char *sec_expand_regex(const char *re)
+{
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, SEC_MAX_STR * 32); /* 8 KiB of macros expanded: < 256 KiB */
+	for (const char *p = re, *m; *p; p = m + strlen(SEC_ASSIGN_MACRO)) {
+		if (!(m = strstr(p, SEC_ASSIGN_MACRO))) {
+			bwk_strbuf_append(&sb, p);
+			break;
+		}
+		bwk_strbuf_appendn(&sb, p, (size_t)(m - p));
+		bwk_strbuf_append(&sb, SEC_ASSIGN);
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
 static int parse_rule(yctx *y, yaml_node_t *n, sec_rule *r)
 {
 	if (n->type != YAML_MAPPING_NODE)
@@ -206,6 +243,11 @@ static int parse_rule(yctx *y, yaml_node_t *n, sec_rule *r)
 			    r->id);
 	if (!r->regex)
 		return yerr(y, n, "rule %s has no 'regex'", r->id);
+	if (strstr(r->regex, SEC_ASSIGN_MACRO)) {
+		char *x = sec_expand_regex(r->regex);
+		free(r->regex);
+		r->regex = x;
+	}
 	if (r->meta.severity == BWK_SEV_NONE)
 		return yerr(y, n, "rule %s has no 'severity'", r->id);
 	if (!r->keywords.n)
@@ -413,6 +455,18 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 		if (compile_list(&r->allow_src, &r->allow, &r->nallow, what, r->id, err) < 0)
 			return -1;
 		r->binary_ok = strstr(r->regex, "-----BEGIN") != NULL;
+		/* key material, and a generic rule's password or token, in test data or test
+		 * code: the package's public fixture (see secrets_private.h) */
+		r->meta_test = r->meta;
+		r->test_info = r->binary_ok || strncmp(r->id, "generic", 7) == 0;
+		if (r->test_info) {
+			free(r->title_test);
+			r->title_test =
+			    xasprintf("%s (test data): %s",
+				      r->binary_ok ? "Public test key" : "Test fixture", r->title);
+			r->meta_test.severity = BWK_SEV_INFO;
+			r->meta_test.title = r->title_test;
+		}
 	}
 	if (compile_list(&rs->allow_paths_src, &rs->allow_paths, &rs->nallow_paths,
 			 "allowlist.paths", "rules", err) < 0 ||
@@ -429,6 +483,7 @@ static void rule_free(sec_rule *r)
 	free(r->description);
 	free(r->remediation);
 	free(r->regex);
+	free(r->title_test);
 	free(r->path);
 	list_free(&r->references);
 	list_free(&r->keywords);

@@ -1,0 +1,98 @@
+"""Secrets written as people write them (issue 15), end to end through `bulwark scan`: the one
+name-value context every keyword rule shares (XML element content, Go typed declarations, PHP
+`.=`, Makefile `?=` / `::=`, a comma between a quoted name and value), the generic rules on
+source code, Makefiles, Dockerfiles and Terraform, credentials on curl command lines and
+base64-wrapped JWTs; each beside a near miss that must stay quiet. The image and the host
+directory around it are unchanged by the scan."""
+import base64
+import hashlib
+import json
+import os
+import random
+import string
+
+from conftest import run_bulwark
+import image_util as u
+
+
+def rnd(seed, n, alphabet=string.ascii_letters + string.digits):
+    r = random.Random(seed)
+    return "".join(r.choice(alphabet) for _ in range(n))
+
+
+def jwt_b64(seed):
+    enc = lambda d: base64.urlsafe_b64encode(json.dumps(d).encode()).decode().rstrip("=")
+    tok = ".".join([enc({"alg": "RS256", "typ": "JWT"}),
+                    enc({"sub": rnd(seed, 10), "iat": 1712345678}),
+                    rnd(seed + 1, 43, string.ascii_letters + string.digits + "-_")])
+    return base64.b64encode(tok.encode()).decode()
+
+
+HEX = "0123456789abcdef"
+CASES = [  # (path, text, rule id that must report it, the secret)
+    ("etc/app/app.xml", "<config>\n  <githubToken>\n    {s}\n  </githubToken>\n</config>\n",
+     "github-oauth-client-secret", rnd(1, 40, HEX)),
+    ("srv/app/client.go", 'package c\n\nvar apiToken string = "{s}"\n', "generic-api-secret",
+     rnd(2, 32)),
+    ("srv/www/conf.php", "<?php\n$db_password .= '{s}';\n", "generic-password", rnd(3, 14)),
+    ("src/Makefile", "REGISTRY_TOKEN ?= {s}\nall:\n\ttrue\n", "generic-api-secret", rnd(4, 30)),
+    ("src/GNUmakefile", "UPLOAD_SECRET ::= {s}\n", "generic-api-secret", rnd(5, 30)),
+    ("src/Main.java", 'System.setProperty("service.api_key", "{s}");\n', "generic-api-secret",
+     rnd(6, 28)),
+    ("app/Dockerfile", "FROM scratch\nRUN curl -fsSL \\\n    -u ci:{s} https://repo.internal/a\n",
+     "curl-auth-user", rnd(7, 16)),
+    ("app/entrypoint.sh", "#!/bin/sh\ncurl -H 'Authorization: Bearer {s}' https://h.internal/\n",
+     "curl-auth-header", rnd(8, 40)),
+    ("infra/main.tf", 'resource "x" "y" {{\n  client_secret = "{s}"\n}}\n',
+     "generic-api-secret", rnd(9, 32)),
+    ("deploy/secret.yaml", "kind: Secret\ndata:\n  token: {s}\n", "jwt-base64", jwt_b64(10)),
+    ("etc/app/build.mk", "DD_API_KEY :::= {s}\n", "datadog-api-key", rnd(11, 32, HEX)),
+]
+QUIET = [  # near misses of the same mechanisms
+    ("srv/app/client2.go", "apiToken = cfg.LoadToken(ctx)\nif apiToken == \"\" {\n}\n"),
+    ("srv/app/util.c", 'static const char *api_token = "%s";\n' % rnd(12, 32)),
+    ("src/README.txt", "REGISTRY_TOKEN ?= %s\n" % rnd(13, 30)),
+    ("app/run.sh", 'curl -u "$CI_USER:$CI_PASSWORD" https://repo.internal/a\n'),
+    ("app/run2.sh", "wget --header 'Authorization: Bearer %s' https://h.internal/\n" % rnd(14, 40)),
+    ("app/k8s.yaml", "data:\n  header: ZXlKaGJHY2lPaUpJVXpJMU5pSjk=\n"),  # a JWT header alone
+    ("etc/app/sys.yaml", "SetSysctl: %s\n" % rnd(15, 24, string.ascii_lowercase + string.digits)),
+    ("etc/app/list.xml", "<githubToken/>\n\n\n%s\n" % rnd(16, 40, HEX)),
+]
+
+
+def tree_state(d):
+    out = {}
+    for root, dirs, files in os.walk(d):
+        for f in files:
+            p = os.path.join(root, f)
+            out[os.path.relpath(p, d)] = hashlib.sha256(open(p, "rb").read()).hexdigest()
+    return out
+
+
+def test_syntaxes_and_near_misses(tmp_path):
+    entries = []
+    dirs = sorted({os.path.dirname(p) for p, *_ in CASES} | {os.path.dirname(p) for p, _ in QUIET})
+    for d in dirs:
+        parts = d.split("/")
+        for i in range(1, len(parts) + 1):
+            entries.append(u.D("/".join(parts[:i])))
+    seen, uniq = set(), []
+    for e in entries:
+        if e[1] not in seen:
+            seen.add(e[1])
+            uniq.append(e)
+    files = [u.F(p, t.format(s=s)) for p, t, _, s in CASES] + [u.F(p, t) for p, t in QUIET]
+    img = u.docker_save(tmp_path / "img.tar", [u.Layer(uniq + files, comp="gzip")])
+    before = tree_state(tmp_path)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", img, check=0)
+    assert p.returncode == 0, p.stderr
+    assert tree_state(tmp_path) == before  # the image and its directory are untouched
+    found = [f for f in json.loads(p.stdout)["findings"] if f["category"] == "secret"]
+    by_path = {}
+    for f in found:
+        by_path.setdefault(f["location"].get("path"), set()).add(f["id"])
+    for path, text, rule, secret in CASES:
+        assert rule in by_path.get(path, set()), (path, rule, by_path.get(path))
+        assert secret not in p.stdout  # reports carry fingerprints, never the value
+    for path, _ in QUIET:
+        assert path not in by_path, (path, by_path[path])
