@@ -62,6 +62,11 @@ def python_programs(src):
         found.add(Path(m.group(1)).name)
     for m in re.finditer(r"shutil\.which\(\s*\"([^\"]+)\"", src):
         found.add(m.group(1))
+    # a host program kept in a module constant, then called (TIME = "/usr/bin/time"; [TIME, …])
+    for m in re.finditer(r"^([A-Z][A-Z0-9_]*) = [\"'](?:/usr)?/s?bin/([a-z][a-z0-9._+-]*)[\"']",
+                         src, re.M):
+        if re.search(r"\[\s*\*?" + m.group(1) + r"\b", src):
+            found.add(m.group(2))
     # shell=True commands: the literal first argument
     for m in re.finditer(r"subprocess\.\w+\(\s*(f?\"[^\"]*\")[^)]*shell=True", src):
         found |= shell_commands(m.group(1)[m.group(1).index('"') + 1:-1])

@@ -547,9 +547,23 @@ def test_scan_matches_ubuntu_lts(tmp_path):
 CDX_LIB = "@cyclonedx/cyclonedx-library@10.3.0"  # ships the official CycloneDX JSON schemas
 
 
+def need_npm_registry():
+    """Skip, saying why, where the npm registry cannot be reached (no route, or a TLS
+    interception CA this machine's bundle lacks); a reachable registry that then fails is a
+    failure, not a skip."""
+    try:
+        p = subprocess.run(["npm", "ping"], capture_output=True, text=True, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip(f"npm registry not reachable: {e}")
+    if p.returncode != 0:
+        why = next((l for l in p.stderr.splitlines() if "ERR!" in l), p.stderr.strip())
+        pytest.skip(f"npm registry not reachable from this machine: {why[:200]}")
+
+
 @pytest.fixture(scope="module")
 def cdx_schema(tmp_path_factory):
     """The CycloneDX 1.5 JSON schema, from the npm package that ships it (not committed)."""
+    need_npm_registry()
     d = tmp_path_factory.mktemp("cdx")
     p = subprocess.run(["npm", "pack", "--silent", CDX_LIB], cwd=d, capture_output=True,
                        text=True, timeout=300)
@@ -580,6 +594,7 @@ def test_sbom_cyclonedx_validates(tmp_path, cdx_schema):
 
 def test_inventory_matches_npm_ls(tmp_path):
     """A tree installed from the npm registry, against `npm ls --all`: the same packages."""
+    need_npm_registry()
     root = tmp_path / "app"
     root.mkdir()
     (root / "package.json").write_text('{"name": "t", "version": "1.0.0", "private": true}')
