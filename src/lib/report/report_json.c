@@ -61,6 +61,16 @@ static json_t *finding_json(void *ctx, const bwk_findings *f, const bwk_finding 
 	return o;
 }
 
+void bwk_report_suppressed_counts(const bwk_findings *f, size_t by[4])
+{
+	by[0] = by[1] = by[2] = by[3] = 0;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->suppressed && (unsigned)x->suppressed_by < 4)
+			by[x->suppressed_by]++;
+	}
+}
+
 json_t *bwk_report_facts_json(const bwk_findings *f)
 {
 	json_t *o = json_object();
@@ -106,12 +116,8 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 	json_object_set_new(doc, "checks", bwk_report_checks_json(f));
 	/* the findings are streamed into this empty array (bwk_report_dump_array) */
 	json_object_set_new(doc, "findings", json_array());
-	size_t by[4] = {0};
-	for (size_t i = 0; i < bwk_findings_count(f); i++) {
-		const bwk_finding *x = bwk_findings_get(f, i);
-		if (x->suppressed)
-			by[x->suppressed_by]++;
-	}
+	size_t by[4];
+	bwk_report_suppressed_counts(f, by);
 	size_t c[5];
 	bwk_findings_summary(f, c);
 	json_t *sum = json_object();

@@ -32,6 +32,8 @@ void bwk_rule_dup_free(bwk_rule *r);
  * finding), shared by findings and `bulwark rules` so that both spell them the same. */
 void bwk_report_rule_fields(json_t *o, const bwk_rule *r, bwk_severity sev);
 void bwk_report_rule_refs(json_t *o, const bwk_rule *r);
+/* Suppressed findings per bwk_suppression kind (index 0, NONE, stays 0), for every writer. */
+void bwk_report_suppressed_counts(const bwk_findings *f, size_t by[4]);
 /* "facts" object, "checks" array and check counts, shared by the JSON and SARIF writers. */
 json_t *bwk_report_facts_json(const bwk_findings *f);
 json_t *bwk_report_checks_json(const bwk_findings *f);

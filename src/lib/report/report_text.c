@@ -55,12 +55,8 @@ char *bwk_report_location_text(const bwk_finding *x)
  * that it was told to look away; with --show-suppressed, each of them with the reason. */
 static void suppressed_text(FILE *out, const bwk_findings *f, const bwk_report_opts *o)
 {
-	size_t by[4] = {0};
-	for (size_t i = 0; i < bwk_findings_count(f); i++) {
-		const bwk_finding *x = bwk_findings_get(f, i);
-		if (x->suppressed)
-			by[x->suppressed_by]++;
-	}
+	size_t by[4];
+	bwk_report_suppressed_counts(f, by);
 	if (!by[BWK_SUPPRESS_IGNORE] && !by[BWK_SUPPRESS_BASELINE] && !by[BWK_SUPPRESS_VEX])
 		return;
 	fprintf(out, "%zu suppressed: %zu by the ignore file, %zu known from the baseline",
