@@ -382,7 +382,7 @@ static int check_docker_root(host_ctx *h, bwk_error **err)
 }
 
 /* The upstream version behind a distribution kernel's release string (docs/data.md). */
-static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
+static char *kernel_version(host_ctx *h, const char *osrel, bool *ubuntu, const char **source)
 {
 	*ubuntu = false;
 	cleanup_free char *sig = read_small(h->proc, "version_signature");
@@ -394,18 +394,8 @@ static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
 			return xstrdup(last + 1);
 		}
 	}
-	cleanup_free char *osr = aud_opt_rooted(h->o, "/etc/os-release");
-	{
-		cleanup_free char *data = NULL;
-		size_t len;
-		bwk_error *e = NULL;
-		if (bwk_read_file_at(AT_FDCWD, osr, 64 * 1024, true, &data, &len, &e) == 0) {
-			if (strstr(data, "\nID=ubuntu") || !strncmp(data, "ID=ubuntu", 9))
-				*ubuntu = true;
-		} else {
-			bwk_error_free(e);
-		}
-	}
+	if (osrel && (strstr(osrel, "\nID=ubuntu") || !strncmp(osrel, "ID=ubuntu", 9)))
+		*ubuntu = true;
 	cleanup_free char *ver = read_small(h->proc, "version");
 	const char *deb = ver ? strstr(ver, " Debian ") : NULL;
 	if (deb) {
@@ -425,22 +415,29 @@ static char *kernel_version(host_ctx *h, bool *ubuntu, const char **source)
 	return NULL;
 }
 
-/* PRETTY_NAME of os-release, unquoted; NULL if absent. */
-static char *os_name(host_ctx *h)
+/* The host's /etc/os-release (under --root), NULL if absent: read once, for the distribution
+ * fact and the Ubuntu-only CVE entries. */
+static char *read_os_release(host_ctx *h)
 {
 	cleanup_free char *osr = aud_opt_rooted(h->o, "/etc/os-release");
-	cleanup_free char *data = NULL;
+	char *data = NULL;
 	size_t len;
 	bwk_error *e = NULL;
 	if (bwk_read_file_at(AT_FDCWD, osr, 64 * 1024, true, &data, &len, &e) < 0) {
 		bwk_error_free(e);
 		return NULL;
 	}
-	for (char *line = data; line && *line;
+	return data;
+}
+
+/* PRETTY_NAME of os-release, unquoted; NULL if absent. */
+static char *os_name(const char *data)
+{
+	for (const char *line = data; line && *line;
 	     line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		if (strncmp(line, "PRETTY_NAME=", 12))
 			continue;
-		char *v = line + 12;
+		const char *v = line + 12;
 		size_t n = strcspn(v, "\n");
 		if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
 			v++;
@@ -454,6 +451,7 @@ static char *os_name(host_ctx *h)
 int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
 	host_ctx h = {.o = o, .proc = aud_opt_proc_root(o), .sys = aud_opt_sys_root(o), .out = out};
+	cleanup_free char *osrel = read_os_release(&h);
 	{
 		cleanup_free char *rel = read_small(h.proc, "sys/kernel/osrelease");
 		struct utsname u;
@@ -461,7 +459,7 @@ int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 				  rel		   ? rel
 				  : uname(&u) == 0 ? u.release
 						   : "unknown");
-		cleanup_free char *os = os_name(&h);
+		cleanup_free char *os = os_name(osrel);
 		bwk_findings_fact(out, "host.os", "%s", os ? os : "unknown (no /etc/os-release)");
 	}
 	if (check_sysctls(&h, err) < 0 || check_lsm(&h, err) < 0 || check_cgroups(&h, err) < 0 ||
@@ -474,7 +472,7 @@ int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 		return -1;
 	bool ubuntu;
 	const char *source = NULL;
-	cleanup_free char *kv = kernel_version(&h, &ubuntu, &source);
+	cleanup_free char *kv = kernel_version(&h, osrel, &ubuntu, &source);
 	int rc = 0;
 	if (kv) {
 		/* Ubuntu-only entries (docs/data.md) are dropped on other distributions */
