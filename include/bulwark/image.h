@@ -76,19 +76,53 @@ typedef struct bwk_image_opts {
 	uint64_t max_total_bytes; /* uncompressed, all layers; 0: default */
 	uint64_t max_entries;	  /* per image; 0: default */
 	uint64_t max_ratio;	  /* compression ratio guard; 0: default */
+	/* A root filesystem directory (source "dir") opens as an image without layers or config
+	 * (bwk_image_rootfs_fd, bwk_image_walk walks the tree). false: it is refused, saying
+	 * what it is (unpack needs an image). */
+	bool accept_rootfs;
 } bwk_image_opts;
 
-/* Open IMAGE: a docker-save tarball (optionally gzip/zstd compressed), an OCI layout directory
- * or tarball ("PATH[:REF]"), or "docker:NAME[:TAG]" (Engine API, DOCKER_HOST honoured).
- * Parses and bounds the manifest/index/config; does not read layers yet. */
+/* ---- image sources ------------------------------------------------------------------------
+ *
+ * What an IMAGE argument is, is decided in one place: the source table in src/lib/image/
+ * (source.c, one file per source), asked by every command. Rows, as `bulwark help images`
+ * and docs/image.md list them:
+ *
+ *   dir:PATH              a root filesystem directory
+ *   oci:PATH[:REF]        an OCI image layout directory
+ *   oci-archive:PATH[:REF] a tar of an OCI image layout (gzip/zstd allowed); PATH "-": stdin
+ *   docker-archive:PATH[:TAG] a `docker save` archive (tar, gzip/zstd, "-": stdin) or the
+ *                         directory it was extracted to
+ *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
+ *   podman:, containerd:, registry:   reserved: refused with "not supported yet"
+ *
+ * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
+ * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is
+ * docker-archive when it holds manifest.json, else oci-archive when it holds index.json; a
+ * directory is docker-archive when it holds manifest.json, oci when it holds oci-layout or
+ * index.json with blobs/, and dir otherwise. A directory holding only manifest.json is
+ * therefore an extracted docker save for every command: "dir:PATH" scans or runs it as a
+ * root filesystem instead. A prefix opens the same way as detection (fd-relative, symlinks
+ * inside the input never followed); it only removes the guess. */
+
+/* Open IMAGE through the source table. Parses and bounds the manifest/index/config; does not
+ * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
+/* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
+ * "docker-archive", "docker". */
+const char *bwk_image_source(const bwk_image *img);
+/* Source "dir": an fd of the root filesystem directory (owned by the image, valid until
+ * bwk_image_close); every other source: -1. */
+int bwk_image_rootfs_fd(const bwk_image *img);
 void bwk_image_close(bwk_image *img);
 
+/* NULL for a root filesystem directory (no config). */
 const bwk_image_config *bwk_image_get_config(const bwk_image *img);
 size_t bwk_image_layer_count(const bwk_image *img);
 const char *bwk_image_layer_digest(const bwk_image *img, size_t i); /* compressed blob digest */
 
-/* Walk every layer (bottom first within a worker; several layers at once when threads > 1).
+/* Walk every layer (bottom first within a worker; several layers at once when threads > 1);
+ * a root filesystem directory is walked as by bwk_rootfs_walk (no config callback).
  * Every blob is verified against its digest and every layer against its diff_id while it is
  * streamed. visitor->config is called first. Entry visibility is exact. */
 int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err);

@@ -83,8 +83,9 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 		fs_writer w;
 		fs_writer_init(&w, rootfd, opts, false);
 		apply_ctx ac = {.img = img, .w = &w};
-		ret = img->engine ? engine_stream_layers(img, true, apply_cb, &ac, err)
-				  : unpack_layers(img, &w, err);
+		ret = img->source->stream_layers
+			  ? img->source->stream_layers(img, true, apply_cb, &ac, err)
+			  : unpack_layers(img, &w, err);
 		fs_writer_free(&w);
 		if (ret == 0 && fchmod(rootfd, 0755) < 0)
 			ret = bwk_error_set(err, BWK_E_IO, errno, "%s: chmod", tmp);
@@ -233,9 +234,9 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 	/* one size budget for every layer this call extracts, as for unpack: the cache is on
 	 * the host's disk (root: /var/lib) */
 	layer_budget budget = {0};
-	if (img->engine) {
+	if (img->source->stream_layers) {
 		cache_cb_ctx c = {img, ldfd, ldir, opts, &budget};
-		r = engine_stream_layers(img, false, cache_cb, &c, err);
+		r = img->source->stream_layers(img, false, cache_cb, &c, err);
 	} else {
 		for (size_t i = 0; i < img->nlayers && r == 0; i++)
 			r = cache_one(img, i, ldfd, ldir, opts, &budget, NULL, err);

@@ -1,5 +1,5 @@
-/* Reader: docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) at the
- * endpoint core/engine_client.h picks like the docker CLI (DOCKER_HOST unix:// or tcp://, TLS
+/* Source "docker": docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) at
+ * the endpoint core/engine_client.h picks like the docker CLI (DOCKER_HOST unix:// or tcp://, TLS
  * with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; default /var/run/docker.sock), with libcurl.
  *
  * The engine sends a docker-save tar whose member order we do not control (Docker 20.10 puts
@@ -209,8 +209,9 @@ static bool keep_member(const char *name, int64_t size)
 	       !bwk_str_endswith(name, "layer.tar");
 }
 
-int engine_open(bwk_image *img, const char *name, bwk_error **err)
+static int engine_open(bwk_image *img, const char *name, const char *refname, bwk_error **err)
 {
+	(void)refname;
 	if (!*name)
 		return bwk_error_set(err, BWK_E_USAGE, 0, "docker:NAME needs an image name");
 	engine_ctx *e = xcalloc(1, sizeof(*e));
@@ -278,19 +279,19 @@ int engine_open(bwk_image *img, const char *name, bwk_error **err)
 	}
 	if (tar_index_build(mfd, name, &img->src.idx, err) < 0)
 		return -1;
-	const image_reader *rd = bwk_reader_docker_archive.bid(&img->src)
-				     ? &bwk_reader_docker_archive
-				     : &bwk_reader_oci_layout;
+	/* the engine's save is a docker-archive (Docker 25+: with an OCI layout inside) */
+	const image_source *rd = bwk_source_docker_archive.bid(&img->src)
+				     ? &bwk_source_docker_archive
+				     : &bwk_source_oci_archive;
 	if (!rd->bid(&img->src))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "docker:%s: the engine's archive has no manifest.json", name);
-	img->reader = rd;
-	if (rd->open(img, NULL, err) < 0)
+	if (rd->open(img, name, NULL, err) < 0)
 		return bwk_error_wrap(err, "docker:%s", name);
 	return 0;
 }
 
-void engine_free(engine_ctx *e)
+static void engine_free(engine_ctx *e)
 {
 	if (!e)
 		return;
@@ -328,7 +329,7 @@ static ssize_t pull_spool(void *ctx, void *buf, size_t len, bwk_error **err)
 	}
 }
 
-static int run_layer(bwk_image *img, size_t i, bwk_pull_fn pull, void *pctx, engine_layer_cb cb,
+static int run_layer(bwk_image *img, size_t i, bwk_pull_fn pull, void *pctx, source_layer_cb cb,
 		     void *ctx, bwk_error **err)
 {
 	layer_stream *ls = NULL;
@@ -361,15 +362,21 @@ static int spool(struct archive *a, bwk_error **err)
 	return fd;
 }
 
-static int run_spooled(bwk_image *img, size_t i, int fd, engine_layer_cb cb, void *ctx,
+static int run_spooled(bwk_image *img, size_t i, int fd, source_layer_cb cb, void *ctx,
 		       bwk_error **err)
 {
 	spool_reader sp = {fd, 0};
 	return run_layer(img, i, pull_spool, &sp, cb, ctx, err);
 }
 
-int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
-			 bwk_error **err)
+static void engine_close(bwk_image *img)
+{
+	engine_free(img->engine);
+	img->engine = NULL;
+}
+
+static int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
+				bwk_error **err)
 {
 	engine_ctx *e = img->engine;
 	size_t n = img->nlayers;
@@ -475,3 +482,12 @@ int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void 
 	free(spooled);
 	return r;
 }
+
+const image_source bwk_source_docker = {
+    .name = "docker",
+    .what = "an image of the Docker engine",
+    .forms = SRC_NAME,
+    .open = engine_open,
+    .stream_layers = engine_stream_layers,
+    .close = engine_close,
+};
