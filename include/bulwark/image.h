@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bulwark/error.h"
 #include "bulwark/walk.h"
@@ -115,6 +116,40 @@ const char *bwk_image_source(const bwk_image *img);
  * bwk_image_close); every other source: -1. */
 int bwk_image_rootfs_fd(const bwk_image *img);
 void bwk_image_close(bwk_image *img);
+
+/* ---- a source outside this module: a store of blobs by digest -----------------------------
+ *
+ * How a source that reads images from elsewhere (a registry, a daemon's content store) plugs
+ * into the table: its row (one file src/lib/image/source_NAME.c, one line in source.c) fills a
+ * bwk_blob_store and hands it to the image module (image_open_store in image_private.h). The
+ * store only moves bytes; the image module does everything that makes them safe to use: it
+ * bounds and parses the index/manifest/config (OCI and Docker v2 schema 2 media types), picks
+ * the manifest by platform (--platform, default the host's) as for an OCI layout, verifies
+ * every document against the digest that names it, and streams each layer through the same
+ * decompression, blob-digest, diff_id, size, ratio and entry checks as a local archive (in
+ * report mode a mismatch becomes a finding, in strict mode an error). A store never needs to
+ * parse or trust what it serves, and nothing it returns is used before it was checked. */
+typedef struct bwk_blob_store {
+	void *ctx;
+	/* The document the reference names: an image index / manifest list or an image manifest,
+	 * at most `max` bytes, in a malloc'd buffer (*doc, *len). *digest: the digest it is
+	 * known by ("sha256:…", malloc'd), when the reference pins one (REPO@sha256:…) or the
+	 * server states one (Docker-Content-Digest); then it is verified; else NULL. */
+	int (*root)(void *ctx, size_t max, char **doc, size_t *len, char **digest, bwk_error **err);
+	/* A whole small blob by digest (a manifest named by an index, the config), at most
+	 * `max` bytes, malloc'd. Verified by the caller. */
+	int (*read_blob)(void *ctx, const char *digest, size_t max, char **data, size_t *len,
+			 bwk_error **err);
+	/* A layer blob as a byte stream (`size` as the manifest gives it). Must be thread-safe:
+	 * several layers are streamed at once, one thread per stream. */
+	int (*open_blob)(void *ctx, const char *digest, uint64_t size, void **stream,
+			 bwk_error **err);
+	/* Up to `len` bytes of the stream: > 0 bytes, 0 at its end, -1 with *err. */
+	ssize_t (*pull)(void *stream, void *buf, size_t len, bwk_error **err);
+	void (*close_blob)(void *stream);
+	/* Release ctx; called once, by bwk_image_close (or when opening fails). */
+	void (*free)(void *ctx);
+} bwk_blob_store;
 
 /* NULL for a root filesystem directory (no config). */
 const bwk_image_config *bwk_image_get_config(const bwk_image *img);

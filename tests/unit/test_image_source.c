@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #define BWK_IN_IMAGE
+#include "core/util.h"
 #include "image/image_private.h"
 
 static char tmpdir[] = "/tmp/bwk-src-XXXXXX";
@@ -239,6 +240,209 @@ static void test_table(void **state)
 	assert_true(n >= 5);
 }
 
+/* ---- a source outside the module: an in-memory blob store (the registry's interface) ---- */
+typedef struct mem_blob {
+	char digest[72];
+	char *data;
+	size_t len;
+} mem_blob;
+
+typedef struct mem_store {
+	mem_blob b[8];
+	size_t n;
+	const char *root; /* digest of the root document */
+	bool state_digest;
+	int open, closed, freed;
+} mem_store;
+
+static const char *mem_add(mem_store *m, const char *data, size_t len)
+{
+	mem_blob *b = &m->b[m->n++];
+	char hex[65];
+	bwk_sha256_hex(data, len, hex);
+	snprintf(b->digest, sizeof(b->digest), "sha256:%s", hex);
+	b->data = malloc(len);
+	memcpy(b->data, data, len);
+	b->len = len;
+	return b->digest;
+}
+
+static mem_blob *mem_find(mem_store *m, const char *digest)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->b[i].digest, digest))
+			return &m->b[i];
+	return NULL;
+}
+
+static int mem_read(void *ctx, const char *digest, size_t max, char **data, size_t *len,
+		    bwk_error **err)
+{
+	mem_blob *b = mem_find(ctx, digest);
+	if (!b)
+		return bwk_error_set(err, BWK_E_NOTFOUND, 0, "%s: no such blob", digest);
+	(void)max;
+	*data = malloc(b->len + 1);
+	memcpy(*data, b->data, b->len);
+	*len = b->len;
+	return 0;
+}
+
+static int mem_root(void *ctx, size_t max, char **doc, size_t *len, char **digest, bwk_error **err)
+{
+	mem_store *m = ctx;
+	*digest = m->state_digest ? strdup(m->root) : NULL;
+	return mem_read(ctx, m->root, max, doc, len, err);
+}
+
+typedef struct mem_stream {
+	mem_blob *b;
+	size_t pos;
+} mem_stream;
+
+static int mem_open(void *ctx, const char *digest, uint64_t size, void **stream, bwk_error **err)
+{
+	mem_store *m = ctx;
+	mem_blob *b = mem_find(m, digest);
+	if (!b)
+		return bwk_error_set(err, BWK_E_NOTFOUND, 0, "%s: no such blob", digest);
+	assert_int_equal(size, b->len);
+	mem_stream *s = calloc(1, sizeof(*s));
+	s->b = b;
+	*stream = s;
+	__atomic_add_fetch(&m->open, 1, __ATOMIC_RELAXED);
+	return 0;
+}
+
+static ssize_t mem_pull(void *stream, void *buf, size_t len, bwk_error **err)
+{
+	(void)err;
+	mem_stream *s = stream;
+	size_t n = s->b->len - s->pos < len ? s->b->len - s->pos : len;
+	memcpy(buf, s->b->data + s->pos, n);
+	s->pos += n;
+	return (ssize_t)n;
+}
+
+static mem_store *closing_store;
+static void mem_close(void *stream)
+{
+	free(stream);
+	__atomic_add_fetch(&closing_store->closed, 1, __ATOMIC_RELAXED);
+}
+
+static void mem_free(void *ctx)
+{
+	mem_store *m = ctx;
+	m->freed++;
+}
+
+/* One layer (hello = "world"), its config, manifest, and an index naming the manifest. */
+static void mem_image(mem_store *m, bool tamper)
+{
+	unsigned char t[512 * 4] = {0};
+	header(t, "hello", 5);
+	memcpy(t + 512, "world", 5);
+	char *tar = (char *)t;
+	const char *layer = mem_add(m, tar, sizeof(t));
+	char *cfg = xasprintf("{\"architecture\":\"amd64\",\"os\":\"linux\",\"config\":{},"
+			      "\"rootfs\":{\"type\":\"layers\",\"diff_ids\":[\"%s\"]}}",
+			      layer);
+	const char *cd = mem_add(m, cfg, strlen(cfg));
+	char *man = xasprintf(
+	    "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\","
+	    "\"config\":{\"mediaType\":\"application/vnd.oci.image.config.v1+json\","
+	    "\"digest\":\"%s\",\"size\":%zu},\"layers\":[{\"mediaType\":"
+	    "\"application/vnd.oci.image.layer.v1.tar\",\"digest\":\"%s\",\"size\":%zu}]}",
+	    cd, strlen(cfg), layer, sizeof(t));
+	const char *md = mem_add(m, man, strlen(man));
+	char *idx = xasprintf("{\"schemaVersion\":2,\"manifests\":[{\"mediaType\":"
+			      "\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"%s\","
+			      "\"size\":%zu}]}",
+			      md, strlen(man));
+	m->root = mem_add(m, idx, strlen(idx));
+	if (tamper) /* the store serves other bytes under the layer's digest */
+		m->b[0].data[512] = 'W';
+	free(cfg);
+	free(man);
+	free(idx);
+}
+
+static int collect(void *ctx, const bwk_entry *e, bwk_error **err)
+{
+	(void)err;
+	if (!strcmp(e->path, "hello"))
+		(*(int *)ctx)++;
+	return 0;
+}
+
+static const image_source test_store_row = {.name = "test-store", .what = "a test store"};
+
+static int open_store_image(mem_store *m, bool manifest_root, bwk_image **out, bwk_error **err)
+{
+	bwk_blob_store st = {m, mem_root, mem_read, mem_open, mem_pull, mem_close, mem_free};
+	if (manifest_root)
+		m->root = m->b[2].digest;
+	closing_store = m;
+	bwk_image *img = xcalloc(1, sizeof(*img));
+	img->ref = xstrdup("test");
+	img->opts.verify = BWK_VERIFY_STRICT;
+	img->opts.threads = 2;
+	img->src.dirfd = img->src.tarfd = img->rootfs_fd = -1;
+	img->source = &test_store_row;
+	*out = img;
+	return image_open_store(img, &st, err);
+}
+
+static void mem_store_free(mem_store *m)
+{
+	for (size_t i = 0; i < m->n; i++)
+		free(m->b[i].data);
+}
+
+static void test_blob_store_source(void **state)
+{
+	(void)state;
+	for (int root_is_manifest = 0; root_is_manifest < 2; root_is_manifest++) {
+		mem_store m = {.state_digest = true};
+		mem_image(&m, false);
+		bwk_image *img = NULL;
+		bwk_error *err = NULL;
+		assert_int_equal(open_store_image(&m, root_is_manifest, &img, &err), 0);
+		assert_int_equal(bwk_image_layer_count(img), 1);
+		assert_string_equal(bwk_image_get_config(img)->architecture, "amd64");
+		int hello = 0;
+		bwk_visitor v = {.ctx = &hello, .entry = collect};
+		assert_int_equal(bwk_image_walk(img, &v, &err), 0);
+		assert_int_equal(hello, 1);
+		bwk_image_close(img);
+		assert_int_equal(m.open, 1);
+		assert_int_equal(m.closed, 1);
+		assert_int_equal(m.freed, 1);
+		mem_store_free(&m);
+	}
+	/* a store that serves other bytes for a layer's digest is caught by the walk */
+	mem_store m = {0};
+	mem_image(&m, true);
+	bwk_image *img = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(open_store_image(&m, false, &img, &err), 0);
+	bwk_visitor v = {.ctx = &(int){0}, .entry = collect};
+	expect_err(bwk_image_walk(img, &v, &err), &err, BWK_E_INTEGRITY, "digest mismatch");
+	bwk_image_close(img);
+	assert_int_equal(m.open, m.closed);
+	mem_store_free(&m);
+	/* … and a root document that is not what its stated digest says, at open */
+	m = (mem_store){.state_digest = true};
+	mem_image(&m, false);
+	m.b[3].data[0] = ' ';
+	expect_err(open_store_image(&m, false, &img, &err), &err, BWK_E_INTEGRITY,
+		   "digest mismatch");
+	bwk_image_close(img);
+	assert_int_equal(m.freed, 1);
+	mem_store_free(&m);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -260,7 +464,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix_parse),    cmocka_unit_test(test_detect_directories),
 	    cmocka_unit_test(test_detect_archives), cmocka_unit_test(test_open_prefixes),
-	    cmocka_unit_test(test_table),
+	    cmocka_unit_test(test_table),	    cmocka_unit_test(test_blob_store_source),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

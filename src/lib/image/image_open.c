@@ -10,6 +10,8 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
@@ -164,45 +166,33 @@ static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refnam
 	return 0;
 }
 
-int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
-			  bwk_error **err)
+/* The manifest an index names for us (ref name, else platform), through one level of nested
+ * index (multi-platform images saved by containerd-backed Docker). */
+static int pick_from_index(bwk_image *img, const char *buf, size_t len, const char *refname,
+			   const char *where, img_desc *pick, bwk_error **err)
 {
-	cleanup_free char *buf = NULL;
-	size_t len = 0;
-	if (blob_src_read_all(&img->src, index_name, BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
-		return -1;
 	img_desc *m = NULL;
 	size_t n = 0;
 	if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
 		return -1;
-	img_desc pick = {0};
-	int r = select_from(img, m, n, refname, index_name, &pick, err);
+	int r = select_from(img, m, n, refname, where, pick, err);
 	img_descs_free(m, n);
-	if (r < 0)
+	if (r < 0 || !is_index(pick->media_type))
+		return r;
+	cleanup_free char *nested = NULL;
+	size_t nlen = 0;
+	r = read_blob_verified(img, pick->digest, "nested image index", &nested, &nlen, err);
+	img_desc_free(pick);
+	if (r < 0 || bwk_parse_oci_index(nested, nlen, &m, &n, err) < 0)
 		return -1;
-	/* one level of nested index (multi-platform images saved by containerd-backed Docker) */
-	if (is_index(pick.media_type)) {
-		free(buf);
-		buf = NULL;
-		if (read_blob_verified(img, pick.digest, "nested image index", &buf, &len, err) <
-		    0) {
-			img_desc_free(&pick);
-			return -1;
-		}
-		img_desc_free(&pick);
-		if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
-			return -1;
-		r = select_from(img, m, n, NULL, "nested image index", &pick, err);
-		img_descs_free(m, n);
-		if (r < 0)
-			return -1;
-	}
-	free(buf);
-	buf = NULL;
-	r = read_blob_verified(img, pick.digest, "image manifest", &buf, &len, err);
-	img_desc_free(&pick);
-	if (r < 0)
-		return -1;
+	r = select_from(img, m, n, NULL, "nested image index", pick, err);
+	img_descs_free(m, n);
+	return r;
+}
+
+/* Layers and config out of an image manifest (already verified). */
+static int load_manifest(bwk_image *img, const char *buf, size_t len, bwk_error **err)
+{
 	img_desc cfg = {0};
 	img_desc *layers = NULL;
 	size_t nl = 0;
@@ -215,12 +205,77 @@ int image_select_manifest(bwk_image *img, const char *index_name, const char *re
 		img->layers[i].digest = xstrdup(layers[i].digest);
 		img->layers[i].media_type =
 		    layers[i].media_type ? xstrdup(layers[i].media_type) : NULL;
+		img->layers[i].size = layers[i].size;
 	}
 	img_descs_free(layers, nl);
 	cleanup_free char *cfgblob = xasprintf("blobs/sha256/%s", cfg.digest + 7);
-	r = image_load_config(img, cfgblob, cfg.digest, err);
+	int r = image_load_config(img, cfgblob, cfg.digest, err);
 	img_desc_free(&cfg);
 	return r;
+}
+
+static int load_picked(bwk_image *img, img_desc *pick, bwk_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	int r = read_blob_verified(img, pick->digest, "image manifest", &buf, &len, err);
+	img_desc_free(pick);
+	return r < 0 ? -1 : load_manifest(img, buf, len, err);
+}
+
+int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
+			  bwk_error **err)
+{
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (blob_src_read_all(&img->src, index_name, BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
+		return -1;
+	img_desc pick = {0};
+	if (pick_from_index(img, buf, len, refname, index_name, &pick, err) < 0)
+		return -1;
+	return load_picked(img, &pick, err);
+}
+
+/* An index or a manifest? By its mediaType, else by its shape (the field is optional). */
+static bool doc_is_index(const char *buf, size_t len)
+{
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!j)
+		return false;
+	json_t *mt = json_object_get(j, "mediaType");
+	bool idx = json_is_string(mt) ? is_index(json_string_value(mt))
+				      : json_is_array(json_object_get(j, "manifests"));
+	json_decref(j);
+	return idx;
+}
+
+int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **err)
+{
+	img->src.store = xmalloc(sizeof(*store));
+	*img->src.store = *store;
+	cleanup_free char *buf = NULL, *digest = NULL;
+	size_t len = 0;
+	if (store->root(store->ctx, BWK_MAX_JSON_SMALL, &buf, &len, &digest, err) < 0)
+		return -1;
+	if (len > BWK_MAX_JSON_SMALL)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "the image's manifest or index: %zu bytes, over the %u-byte "
+				     "limit",
+				     len, BWK_MAX_JSON_SMALL);
+	if (digest) {
+		char hex[65], actual[72];
+		bwk_sha256_hex(buf, len, hex);
+		snprintf(actual, sizeof(actual), "sha256:%s", hex);
+		if (strcmp(actual, digest) != 0 &&
+		    image_doc_mismatch(img, "the manifest or index", digest, actual, err) < 0)
+			return -1;
+	}
+	if (!doc_is_index(buf, len))
+		return load_manifest(img, buf, len, err);
+	img_desc pick = {0};
+	if (pick_from_index(img, buf, len, NULL, "image index", &pick, err) < 0)
+		return -1;
+	return load_picked(img, &pick, err);
 }
 
 void bwk_image_close(bwk_image *img)
@@ -256,6 +311,11 @@ void bwk_image_close(bwk_image *img)
 	free(img->config_actual);
 	if (img->source && img->source->close)
 		img->source->close(img);
+	if (img->src.store) {
+		if (img->src.store->free)
+			img->src.store->free(img->src.store->ctx);
+		free(img->src.store);
+	}
 	free(img->ref);
 	free(img);
 }

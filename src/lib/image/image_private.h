@@ -115,6 +115,9 @@ typedef struct blob_src {
 	int dirfd; /* an OCI layout directory, or -1 */
 	int tarfd; /* an uncompressed outer tar, or -1 */
 	tar_index idx;
+	/* a store of blobs by digest (bulwark/image.h), or NULL: names "blobs/sha256/HEX" are
+	 * read from it by digest */
+	bwk_blob_store *store;
 } blob_src;
 int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error **err);
 /* Read a whole small blob (JSON) with a cap. */
@@ -165,6 +168,7 @@ typedef struct img_layer {
 	char *digest;  /* expected blob digest, or NULL when the archive does not name one */
 	char *diff_id; /* expected uncompressed digest (config rootfs.diff_ids) */
 	char *media_type;
+	uint64_t size; /* blob size from the manifest (0: unknown) */
 } img_layer;
 
 typedef struct image_source image_source;
@@ -250,6 +254,10 @@ int image_load_config(bwk_image *img, const char *blob, const char *expected, bw
 /* Select the manifest out of an OCI index (by ref name or platform). */
 int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
 			  bwk_error **err);
+/* A source backed by a blob store: take ownership of *store (copied; freed by
+ * bwk_image_close even when this fails), read its root document (an index: select as for an
+ * OCI layout; a manifest: use it), verify, load the config. Layers stream from the store. */
+int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **err);
 /* "linux/amd64" of the host; static string. */
 const char *bwk_host_arch(void);
 
