@@ -81,6 +81,12 @@ typedef struct bwk_image_opts {
 	 * (bwk_image_rootfs_fd, bwk_image_walk walks the tree). false: it is refused, saying
 	 * what it is (unpack needs an image). */
 	bool accept_rootfs;
+	/* Use the shared content cache (cache_dir, NULL: the default of bwk_image_cache_layers):
+	 * a docker:NAME image's small documents are kept there by the engine's image ID, so an
+	 * unchanged image is not streamed again to be opened (and bwk_image_cache_layers then
+	 * streams nothing when its layers are extracted already). */
+	bool cache;
+	const char *cache_dir;
 } bwk_image_opts;
 
 /* ---- image sources ------------------------------------------------------------------------

@@ -574,8 +574,11 @@ static void warn_relaxed(const run_opts *o)
  * o->rootfs_fd is set and o->img closed. */
 static int open_image(run_opts *o, const char *ref, bwk_error **err)
 {
-	bwk_image_opts io = {
-	    .verify = BWK_VERIFY_STRICT, .platform = o->platform, .accept_rootfs = true};
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT,
+			     .platform = o->platform,
+			     .accept_rootfs = true,
+			     .cache = true,
+			     .cache_dir = o->cache};
 	if (bwk_image_open(ref, &io, &o->img, err) < 0)
 		return -1;
 	int rfd = bwk_image_rootfs_fd(o->img);

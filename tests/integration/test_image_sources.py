@@ -276,3 +276,74 @@ def test_engine_name_cannot_leave_the_images_endpoint(engine, tmp_path):
         _Handler.do_GET = orig
     assert rc == 2
     assert seen and all(p.startswith("/images/") and "/../" not in p for p in seen), seen
+
+
+class _IdHandler(_Handler):
+    """The stand-in engine, also answering GET /images/NAME/json with the image's Id (the
+    config digest, as the classic image store names images) and counting the streams."""
+
+    def do_GET(self):
+        from urllib.parse import unquote
+        srv = self.server
+        name = unquote(self.path.split("/")[2]) if self.path.startswith("/images/") else ""
+        if self.path.endswith("/json") and name in srv.ids:
+            body = json.dumps({"Id": srv.ids[name], "RepoTags": [name]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path.endswith("/get"):
+            srv.gets += 1
+        return super().do_GET()
+
+
+@pytest.fixture
+def id_engine(tmp_path):
+    sock = tmp_path / "engine.sock"
+    srv = _Server(str(sock), _IdHandler)
+    srv.images, srv.ids, srv.gets = {}, {}, 0
+    srv.get_request = lambda: (srv.socket.accept()[0], ("local", 0))
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv, {"DOCKER_HOST": f"unix://{sock}"}
+    srv.shutdown()
+    srv.server_close()
+
+
+def serve(srv, tmp, name, marker, with_id=True):
+    base = image_layers()[0]
+    layers = [base, u.Layer([u.D("etc"), u.F("etc/marker", marker)])]
+    tar = u.docker_save(tmp / f"{marker}.tar", layers, tags=[name], config=CFG)
+    srv.images[name] = tar.read_bytes()
+    if with_id:
+        srv.ids[name] = "sha256:" + u.sha(u.config_for(layers, config=CFG))
+    else:
+        srv.ids.pop(name, None)
+
+
+def test_engine_image_cached_by_id(id_engine, tmp_path):
+    """#18: a second `run docker:NAME` of an unchanged image streams nothing: its documents
+    are kept in the content cache under the engine's image ID and its layers are extracted
+    already. A new image under the same name is streamed and run."""
+    srv, env = id_engine
+    cache = tmp_path / "cache"
+    runit = ("run", "-q", "--cache", cache, "docker:app:1", "/bin/cat", "/etc/marker")
+    serve(srv, tmp_path, "app:1", "first")
+    assert call(*runit, env=env, check=0)[1] == "first"
+    assert srv.gets == 2  # the documents, then the layers
+    assert call(*runit, env=env, check=0)[1] == "first"
+    assert srv.gets == 2, "an unchanged image was streamed again"
+    # the name now points at another image: its new ID misses the cache
+    serve(srv, tmp_path, "app:1", "second")
+    assert call(*runit, env=env, check=0)[1] == "second"
+    assert srv.gets == 4  # its documents, then its layers (one is new)
+    assert call(*runit, env=env, check=0)[1] == "second"
+    assert srv.gets == 4
+    # control: an engine that cannot say the ID gets the image streamed every time
+    serve(srv, tmp_path, "app:1", "third", with_id=False)
+    before = srv.gets
+    assert call(*runit, env=env, check=0)[1] == "third"
+    assert call(*runit, env=env, check=0)[1] == "third"
+    assert srv.gets > before + 2

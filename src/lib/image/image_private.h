@@ -307,6 +307,11 @@ void layer_stream_set_budget(layer_stream *ls, layer_budget *b);
 int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
 			bwk_error **err);
 
+/* ---- the shared content cache (unpack.c) --------------------------------------------------- */
+/* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */
+char *image_cache_root(const char *cache_dir);
+int image_mkdir_p(const char *path, mode_t mode, bwk_error **err);
+
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */
 typedef struct fs_writer {
 	int rootfd;
