@@ -101,7 +101,9 @@ typedef struct bwk_image_opts {
  *   docker-archive:PATH[:TAG] a `docker save` archive (tar, gzip/zstd, "-": stdin) or the
  *                         directory it was extracted to
  *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
- *   podman:, containerd:, registry:   reserved: refused with "not supported yet"
+ *   podman:NAME[:TAG]     an image of Podman, through its API service (CONTAINER_HOST, else
+ *                         the service's socket)
+ *   containerd:, registry:   reserved: refused with "not supported yet"
  *
  * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
  * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is
@@ -116,7 +118,7 @@ typedef struct bwk_image_opts {
  * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
 /* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
- * "docker-archive", "docker". */
+ * "docker-archive", "docker", "podman". */
 const char *bwk_image_source(const bwk_image *img);
 /* Source "dir": an fd of the root filesystem directory (owned by the image, valid until
  * bwk_image_close); every other source: -1. */

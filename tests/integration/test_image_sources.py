@@ -191,7 +191,6 @@ def test_engine_form_every_command(engine, forms, tmp_path):
 
 
 @pytest.mark.parametrize("arg,needle", [
-    ("podman:alpine", "podman:NAME is not supported yet"),
     ("containerd:alpine", "containerd:NAME is not supported yet"),
     ("registry:docker.io/library/alpine:3.19", "registry:REF is not supported yet"),
 ])
@@ -347,3 +346,71 @@ def test_engine_image_cached_by_id(id_engine, tmp_path):
     assert call(*runit, env=env, check=0)[1] == "third"
     assert call(*runit, env=env, check=0)[1] == "third"
     assert srv.gets > before + 2
+
+
+class Podman:
+    """`podman system service` on a private socket, storage root, run root and tmpdir (vfs,
+    cgroupfs, file events: nothing of the host's Podman is touched)."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.sock = base / "podman.sock"
+        self.flags = ["--root", str(base / "root"), "--runroot", str(base / "run"),
+                      "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs",
+                      "--cgroup-manager", "cgroupfs", "--events-backend", "file"]
+        self.log = open(base / "podman.log", "w")
+        self.proc = subprocess.Popen(["podman", *self.flags, "system", "service", "--time", "0",
+                                      f"unix://{self.sock}"], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        import time
+        deadline = time.time() + 60
+        while not self.sock.exists():
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("podman service: " + (base / "podman.log").read_text()[-2000:])
+            time.sleep(0.2)
+
+    def load(self, tar: Path):
+        subprocess.run(["podman", *self.flags, "load", "-i", str(tar)], check=True,
+                       capture_output=True, timeout=300)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        # not `podman system reset`: as root it also drops host-wide network configs
+        __import__("shutil").rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def podman(tmp_path_factory):
+    if not __import__("shutil").which("podman"):
+        pytest.skip("podman is not installed (scripts/deps.sh installs it)")
+    p = Podman(tmp_path_factory.mktemp("podman"))
+    yield p
+    p.stop()
+
+
+def test_podman_form_every_command(podman, forms, tmp_path):
+    """podman:NAME, from a real Podman's API service, agrees with the archive it was loaded
+    from in every command; a second run reads from the content cache."""
+    d, _ = forms
+    podman.load(d / "img.tar")
+    env = {"CONTAINER_HOST": f"unix://{podman.sock}"}
+    seen = what_each_command_sees("podman:localhost/demo:1", None, tmp_path, env=env)
+    check_agreement("podman:", seen, "podman", True)
+    rc, out, err = call("inspect", d / "img.tar", check=0)
+    assert f"config:   {seen['inspect'][1]}" in out
+    # an image Podman does not have: its one-line error, exit 2
+    rc, out, err = call("scan", "podman:localhost/absent:1", env=env)
+    assert rc == 2 and err.count("bulwark:") == 1 and "absent" in err, err
+
+
+def test_podman_without_service(bulwark, tmp_path):
+    p = bulwark("inspect", "podman:alpine",
+                env={"CONTAINER_HOST": f"unix://{tmp_path}/none.sock"})
+    assert p.returncode == 2 and "podman system service" in p.stderr, p.stderr

@@ -210,8 +210,11 @@ static void test_open_prefixes(void **state)
 	expect_err(bwk_image_open(d, &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
 		   "imageLayoutVersion");
 	/* reserved prefixes say so instead of looking for a file */
-	expect_err(bwk_image_open("podman:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
-		   "not supported yet");
+	/* podman: without its API service says how to start one */
+	setenv("CONTAINER_HOST", "unix:///nonexistent/podman.sock", 1);
+	expect_err(bwk_image_open("podman:alpine", &ro, &img, &err), &err, BWK_E_NOTFOUND,
+		   "podman system service");
+	unsetenv("CONTAINER_HOST");
 	expect_err(bwk_image_open("containerd:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
 		   "not supported yet");
 	expect_err(bwk_image_open("registry:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,

@@ -228,7 +228,7 @@ struct image_source {
 	const char *reserved;
 };
 extern const image_source bwk_source_dir, bwk_source_oci, bwk_source_oci_archive,
-    bwk_source_docker_archive, bwk_source_docker;
+    bwk_source_docker_archive, bwk_source_docker, bwk_source_podman;
 
 /* The table, NULL-terminated, in bid order (a tie goes to the earlier row). */
 extern const image_source *const bwk_image_sources[];
@@ -306,6 +306,14 @@ void layer_stream_set_budget(layer_stream *ls, layer_budget *b);
 /* Strict mode: build the error for a mismatch; report mode: call v->integrity. */
 int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
 			bwk_error **err);
+
+/* ---- Docker Engine API image export (source_engine.c), shared by rows that speak it ------- */
+/* Open NAME from the engine at `host` (bwk_endpoint_open's: NULL = DOCKER_HOST) through
+ * GET /images/NAME/get; messages name it as ROW:NAME. */
+int engine_open_at(bwk_image *img, const char *host, const char *name, bwk_error **err);
+int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
+			 bwk_error **err);
+void engine_close(bwk_image *img);
 
 /* ---- the shared content cache (unpack.c) --------------------------------------------------- */
 /* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */

@@ -19,12 +19,6 @@
 
 /* Reserved prefixes: named so that "podman:alpine" says what it is instead of "no such file",
  * and so that a later source is one row that replaces its reservation. */
-static const image_source source_podman = {
-    .name = "podman",
-    .what = "an image of Podman's local storage",
-    .forms = SRC_NAME,
-    .reserved = "podman:NAME is not supported yet: export the image with 'podman save -o "
-		"FILE NAME' (or 'podman save NAME | bulwark … -') and give that archive"};
 static const image_source source_containerd = {
     .name = "containerd",
     .what = "an image of containerd's content store",
@@ -45,7 +39,7 @@ const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
 						 &bwk_source_oci_archive,
 						 &bwk_source_dir,
 						 &bwk_source_docker,
-						 &source_podman,
+						 &bwk_source_podman,
 						 &source_containerd,
 						 &source_registry,
 						 NULL};

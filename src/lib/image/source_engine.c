@@ -34,7 +34,8 @@
 #define KEEP_MAX_TOTAL	(32u << 20)
 
 struct engine_ctx {
-	char *name; /* image name as the user gave it */
+	char *name;  /* image name as the user gave it */
+	char *label; /* "docker:NAME", "podman:NAME": for messages */
 	bwk_endpoint ep;
 };
 
@@ -96,15 +97,14 @@ static int fetch_start(engine_ctx *e, fetch *f, bwk_error **err)
 	if (!esc) {
 		close(sv[0]);
 		close(sv[1]);
-		return bwk_error_set(err, BWK_E_NOMEM, 0, "docker:%s: cannot escape the name",
-				     e->name);
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot escape the name", e->label);
 	}
 	cleanup_free char *path = xasprintf("/images/%s/get", esc);
 	curl_free(esc);
 	if (bwk_endpoint_curl(&e->ep, path, f->curlerr, &f->curl, err) < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		return bwk_error_wrap(err, "docker:%s", e->name);
+		return bwk_error_wrap(err, "%s", e->label);
 	}
 	curl_easy_setopt(f->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(f->curl, CURLOPT_WRITEDATA, f);
@@ -144,18 +144,18 @@ static int fetch_finish(engine_ctx *e, fetch *f, int rfd, bool reader_ok, bwk_er
 		/* the engine answers {"message":"…"}: show it as is, one line, bounded */
 		int bl = (int)strcspn(body, "\r\n");
 		if (tls)
-			ret = bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: engine %s: %s",
-					    e->name, e->ep.host, tls);
+			ret = bwk_error_set(err, BWK_E_INPUT, 0, "%s: engine %s: %s", e->label,
+					    e->ep.host, tls);
 		else
 			ret = bwk_error_set(err, f->status == 404 ? BWK_E_NOTFOUND : BWK_E_IO, 0,
-					    "docker:%s: the engine answered HTTP %ld: %.*s",
-					    e->name, f->status, bl > 300 ? 300 : bl, body);
+					    "%s: the engine answered HTTP %ld: %.*s", e->label,
+					    f->status, bl > 300 ? 300 : bl, body);
 	} else if (f->rc != CURLE_OK && f->rc != CURLE_WRITE_ERROR) {
 		/* a write error means we stopped reading (our own error, or a stream that did
 		 * not end after its tar): never the engine's fault */
 		cleanup_free char *why = bwk_endpoint_explain(&e->ep, f->curl, f->rc, f->curlerr);
-		ret = bwk_error_set(err, BWK_E_IO, 0, "docker:%s: engine %s: %s", e->name,
-				    e->ep.host, why);
+		ret =
+		    bwk_error_set(err, BWK_E_IO, 0, "%s: engine %s: %s", e->label, e->ep.host, why);
 	}
 	bwk_strbuf_free(&f->errbody);
 	if (f->curl)
@@ -308,27 +308,29 @@ static void docs_keep(int dfd, const char *id, int mfd)
 /* The engine's save is a docker-archive (Docker 25+: with an OCI layout inside). */
 static int open_docs(bwk_image *img, const char *name, bwk_error **err)
 {
+	engine_ctx *e = img->engine;
 	const image_source *rd = bwk_source_docker_archive.bid(&img->src)
 				     ? &bwk_source_docker_archive
 				     : &bwk_source_oci_archive;
 	if (!rd->bid(&img->src))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "docker:%s: the engine's archive has no manifest.json", name);
+				     "%s: the engine's archive has no manifest.json", e->label);
 	if (rd->open(img, name, NULL, err) < 0)
-		return bwk_error_wrap(err, "docker:%s", name);
+		return bwk_error_wrap(err, "%s", e->label);
 	return 0;
 }
 
-static int engine_open(bwk_image *img, const char *name, const char *refname, bwk_error **err)
+int engine_open_at(bwk_image *img, const char *host, const char *name, bwk_error **err)
 {
-	(void)refname;
+	const char *src = img->source->name;
 	if (!*name)
-		return bwk_error_set(err, BWK_E_USAGE, 0, "docker:NAME needs an image name");
+		return bwk_error_set(err, BWK_E_USAGE, 0, "%s:NAME needs an image name", src);
 	engine_ctx *e = xcalloc(1, sizeof(*e));
 	img->engine = e;
 	e->name = xstrdup(name);
-	if (bwk_endpoint_open(NULL, &e->ep, err) < 0)
-		return bwk_error_wrap(err, "docker:%s", name);
+	e->label = xasprintf("%s:%s", src, name);
+	if (bwk_endpoint_open(host, &e->ep, err) < 0)
+		return bwk_error_wrap(err, "%s", e->label);
 	cleanup_free char *id = img->opts.cache ? engine_image_id(e) : NULL;
 	cleanup_close int dfd = id ? docs_dir(img, err) : -1;
 	if (id && dfd < 0)
@@ -341,9 +343,9 @@ static int engine_open(bwk_image *img, const char *name, const char *refname, bw
 			return -1;
 		if (!img->config_actual || strcmp(id, img->config_actual) != 0)
 			return bwk_error_set(err, BWK_E_INTEGRITY, 0,
-					     "docker:%s: the cached documents of %s are of another "
+					     "%s: the cached documents of %s are of another "
 					     "image: remove them from the cache",
-					     name, id);
+					     e->label, id);
 		return 0;
 	}
 	int mfd = memfd_create("bulwark-docs", MFD_CLOEXEC);
@@ -365,9 +367,8 @@ static int engine_open(bwk_image *img, const char *name, const char *refname, bw
 		if (h == ARCHIVE_EOF)
 			break;
 		if (h < ARCHIVE_WARN) {
-			r = bwk_error_set(&rerr, BWK_E_INPUT, 0,
-					  "docker:%s: reading the stream: %s", name,
-					  archive_error_string(a));
+			r = bwk_error_set(&rerr, BWK_E_INPUT, 0, "%s: reading the stream: %s",
+					  e->label, archive_error_string(a));
 			break;
 		}
 		const char *mn = archive_entry_pathname(ae);
@@ -385,8 +386,8 @@ static int engine_open(bwk_image *img, const char *name, const char *refname, bw
 		char norm[BWK_MAX_PATH + 1];
 		if (got != sz || bwk_path_normalise(mn, norm) != BWK_PATH_OK ||
 		    tar_append(mfd, norm, buf, (size_t)sz) < 0) {
-			r = bwk_error_set(&rerr, BWK_E_INPUT, 0, "docker:%s: member %s unreadable",
-					  name, mn);
+			r = bwk_error_set(&rerr, BWK_E_INPUT, 0, "%s: member %s unreadable",
+					  e->label, mn);
 			break;
 		}
 		kept += (size_t)sz;
@@ -401,7 +402,7 @@ static int engine_open(bwk_image *img, const char *name, const char *refname, bw
 		if (rerr)
 			*err = rerr;
 		else
-			bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: not a tar stream", name);
+			bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a tar stream", e->label);
 		return -1;
 	}
 	if (tar_index_build(mfd, name, &img->src.idx, err) < 0 || open_docs(img, name, err) < 0)
@@ -420,6 +421,7 @@ static void engine_free(engine_ctx *e)
 	if (!e)
 		return;
 	free(e->name);
+	free(e->label);
 	bwk_endpoint_close(&e->ep);
 	free(e);
 }
@@ -493,14 +495,21 @@ static int run_spooled(bwk_image *img, size_t i, int fd, source_layer_cb cb, voi
 	return run_layer(img, i, pull_spool, &sp, cb, ctx, err);
 }
 
-static void engine_close(bwk_image *img)
+/* docker:NAME: the engine at DOCKER_HOST (default /var/run/docker.sock). */
+static int engine_open(bwk_image *img, const char *name, const char *refname, bwk_error **err)
+{
+	(void)refname;
+	return engine_open_at(img, NULL, name, err);
+}
+
+void engine_close(bwk_image *img)
 {
 	engine_free(img->engine);
 	img->engine = NULL;
 }
 
-static int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
-				bwk_error **err)
+int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
+			 bwk_error **err)
 {
 	engine_ctx *e = img->engine;
 	size_t n = img->nlayers;
@@ -519,15 +528,15 @@ static int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb
 	}
 	struct archive *a = outer_open(rfd);
 	if (!a)
-		r = bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: not a tar stream", e->name);
+		r = bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a tar stream", e->label);
 	while (a && r == 0) {
 		struct archive_entry *ae;
 		int h = archive_read_next_header(a, &ae);
 		if (h == ARCHIVE_EOF)
 			break;
 		if (h < ARCHIVE_WARN) {
-			r = bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: reading the stream: %s",
-					  e->name, archive_error_string(a));
+			r = bwk_error_set(err, BWK_E_INPUT, 0, "%s: reading the stream: %s",
+					  e->label, archive_error_string(a));
 			break;
 		}
 		const char *mn = archive_entry_pathname(ae);
@@ -595,10 +604,9 @@ static int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb
 	bwk_error_free(ferr);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		if (!done[i])
-			r = bwk_error_set(
-			    err, BWK_E_INPUT, 0,
-			    "docker:%s: layer %zu (%s) was not in the engine's stream", e->name,
-			    i + 1, img->layers[i].blob);
+			r = bwk_error_set(err, BWK_E_INPUT, 0,
+					  "%s: layer %zu (%s) was not in the engine's stream",
+					  e->label, i + 1, img->layers[i].blob);
 	for (size_t i = 0; i < n; i++)
 		if (spooled[i] >= 0)
 			close(spooled[i]);
