@@ -162,6 +162,10 @@ typedef struct bwk_blob_store {
 /* NULL for a root filesystem directory (no config). */
 const bwk_image_config *bwk_image_get_config(const bwk_image *img);
 size_t bwk_image_layer_count(const bwk_image *img);
+/* The platforms ("os/arch[/variant]") the image's index offered, in index order,
+ * NULL-terminated; empty when the source names one image only (a docker save without an
+ * index, a root filesystem). --platform picks among them. */
+const char *const *bwk_image_platforms(const bwk_image *img);
 const char *bwk_image_layer_digest(const bwk_image *img, size_t i); /* compressed blob digest */
 
 /* Walk every layer (bottom first within a worker; several layers at once when threads > 1);

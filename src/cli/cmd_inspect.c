@@ -10,8 +10,9 @@ const char cmd_inspect_usage[] =
     "usage: bulwark inspect [OPTIONS] IMAGE\n"
     "\n"
     "Read IMAGE end to end (decompress, verify every digest, walk every entry) and print its\n"
-    "source (how IMAGE was read: dir, oci, oci-archive, docker-archive, docker), config,\n"
-    "layers and entry counts. A digest mismatch is an error (exit 2). IMAGE may carry an\n"
+    "source (how IMAGE was read: dir, oci, oci-archive, docker-archive, docker, podman),\n"
+    "config, the platforms a multi-platform index offers, layers and entry counts. A digest "
+    "mismatch is an error (exit 2). IMAGE may carry an\n"
     "explicit source prefix (oci:PATH, docker-archive:PATH …; see docs/image.md).\n"
     "\n"
     "options:\n"
@@ -82,6 +83,13 @@ int cmd_inspect(int argc, char **argv)
 		       argv[optind], bwk_image_source(img), cfg->digest, cfg->os ? cfg->os : "?",
 		       cfg->architecture ? cfg->architecture : "?", cfg->variant ? "/" : "",
 		       cfg->variant ? cfg->variant : "", cfg->user[0] ? cfg->user : "(root)");
+		const char *const *pl = bwk_image_platforms(img);
+		if (pl[0]) {
+			fputs("offered: ", stdout);
+			for (size_t i = 0; pl[i]; i++)
+				printf("%s%s", i ? ", " : " ", pl[i]);
+			putchar('\n');
+		}
 		for (size_t i = 0; i < bwk_image_layer_count(img); i++)
 			printf("layer %zu:  %s  %llu entries, %llu bytes\n", i + 1,
 			       bwk_image_layer_digest(img, i), c->entries[i % 256],

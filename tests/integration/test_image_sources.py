@@ -414,3 +414,18 @@ def test_podman_without_service(bulwark, tmp_path):
     p = bulwark("inspect", "podman:alpine",
                 env={"CONTAINER_HOST": f"unix://{tmp_path}/none.sock"})
     assert p.returncode == 2 and "podman system service" in p.stderr, p.stderr
+
+
+def test_platforms_listed_by_the_source(bulwark, tmp_path):
+    """inspect lists what a multi-platform index offers (the --platform choices), for the
+    layout as a directory and as a tar alike; a docker save names one image and lists none."""
+    amd = [u.Layer([u.F("arch", "amd64")])]
+    arm = [u.Layer([u.F("arch", "arm64")])]
+    ims = [{"layers": arm, "arch": "arm64", "variant": "v8"}, {"layers": amd, "arch": "amd64"}]
+    for arg in (u.oci_layout(tmp_path / "mp", ims),
+                "oci-archive:" + str(u.oci_layout(tmp_path / "mp.tar", ims, as_tar=True))):
+        p = bulwark("inspect", "--platform", "linux/arm64", arg, check=0)
+        assert "offered:  linux/arm64/v8, linux/amd64\n" in p.stdout, p.stdout
+        assert "platform: linux/arm64" in p.stdout
+    p = bulwark("inspect", u.docker_save(tmp_path / "one.tar", amd), check=0)
+    assert "offered:" not in p.stdout and "source:   docker-archive" in p.stdout, p.stdout

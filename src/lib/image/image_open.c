@@ -168,6 +168,20 @@ static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refnam
 
 /* The manifest an index names for us (ref name, else platform), through one level of nested
  * index (multi-platform images saved by containerd-backed Docker). */
+static void record_platforms(bwk_image *img, const img_desc *m, size_t n)
+{
+	if (img->platforms)
+		return; /* the top-level index's, not a nested one's */
+	img->platforms = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0, k = 0; i < n; i++) {
+		if (!m[i].os || !m[i].arch)
+			continue; /* no platform given (attestations, single-manifest layouts) */
+		img->platforms[k++] =
+		    xasprintf("%s/%s%s%s", m[i].os, m[i].arch, m[i].variant ? "/" : "",
+			      m[i].variant ? m[i].variant : "");
+	}
+}
+
 static int pick_from_index(bwk_image *img, const char *buf, size_t len, const char *refname,
 			   const char *where, img_desc *pick, bwk_error **err)
 {
@@ -175,6 +189,7 @@ static int pick_from_index(bwk_image *img, const char *buf, size_t len, const ch
 	size_t n = 0;
 	if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
 		return -1;
+	record_platforms(img, m, n);
 	int r = select_from(img, m, n, refname, where, pick, err);
 	img_descs_free(m, n);
 	if (r < 0 || !is_index(pick->media_type))
@@ -296,6 +311,7 @@ void bwk_image_close(bwk_image *img)
 		free(img->layers[i].media_type);
 	}
 	free(img->layers);
+	bwk_strv_free(img->platforms);
 	if (img->vis) {
 		for (size_t i = 0; i < img->nlayers; i++)
 			vis_table_free(&img->vis[i]);
@@ -325,6 +341,12 @@ const bwk_image_config *bwk_image_get_config(const bwk_image *img)
 	if (img->rootfs_fd >= 0)
 		return NULL;
 	return &img->cfg.pub;
+}
+
+const char *const *bwk_image_platforms(const bwk_image *img)
+{
+	static const char *const none[] = {NULL};
+	return img->platforms ? (const char *const *)img->platforms : none;
 }
 
 size_t bwk_image_layer_count(const bwk_image *img)

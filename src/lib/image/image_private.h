@@ -190,7 +190,8 @@ struct bwk_image {
 		char *what, *expected, *actual;
 	} pending[4]; /* report mode: manifest/config mismatches found at open */
 	size_t npending;
-	vis_table *vis; /* per layer, filled by bwk_image_walk */
+	char **platforms; /* what the top-level index offered, "os/arch[/variant]"; NULL if none */
+	vis_table *vis;	  /* per layer, filled by bwk_image_walk */
 	bool walked;
 };
 
