@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/hostpaths.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
@@ -33,60 +34,21 @@
 #define MAX_BINDS	32
 #define MAX_SECRET_SIZE (1u << 20)
 
-static const char *const sensitive[] = {
-    "/",
-    "/proc",
-    "/sys",
-    "/dev",
-    "/etc",
-    "/boot",
-    "/usr",
-    "/lib",
-    "/lib64",
-    "/bin",
-    "/sbin",
-    "/root",
-    "/var/run",
-    "/run",
-    "/var/lib/docker",
-    "/var/lib/containerd",
-    "/run/containerd",
-    "/home",
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/run/podman/podman.sock",
-};
-
-static bool sensitive_name(const char *src)
+/* Whether a bind of a host path is refused (without allow_sensitive_mounts): the shared
+ * table's engine sockets, system directories and everything below the kernel trees; below
+ * another system directory (/run/user/1000/x) a bind is allowed, writable ones with a
+ * warning. */
+static bool refused(bwk_hostpath_class c)
 {
-	size_t sl = strlen(src);
-	while (sl > 1 && src[sl - 1] == '/')
-		sl--;
-	for (size_t i = 0; i < sizeof sensitive / sizeof *sensitive; i++) {
-		size_t l = strlen(sensitive[i]);
-		/* the path itself, or anything under /proc, /sys, /dev, /etc, /boot */
-		if (sl == l && !strncmp(src, sensitive[i], l))
-			return true;
-		if (i >= 1 && i <= 5 && sl > l && !strncmp(src, sensitive[i], l) && src[l] == '/')
-			return true;
-	}
-	return false;
-}
-
-/* any socket of a container engine, wherever it lives */
-static bool engine_socket(const char *src, mode_t mode)
-{
-	return S_ISSOCK(mode) &&
-	       (bwk_str_endswith(src, "docker.sock") || bwk_str_endswith(src, "containerd.sock") ||
-		bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock"));
+	return c == BWK_HOSTPATH_ENGINE || c == BWK_HOSTPATH_SYSTEM ||
+	       c == BWK_HOSTPATH_KERNEL_TREE;
 }
 
 bool bwk_sandbox_sensitive_path(const char *src)
 {
 	struct stat st;
-	return sensitive_name(src) || (stat(src, &st) == 0 && engine_socket(src, st.st_mode));
+	int sock = stat(src, &st) == 0 ? S_ISSOCK(st.st_mode) : -1;
+	return refused(bwk_hostpath_classify(src, sock));
 }
 
 /* Kernel interfaces are sensitive whatever their path is called: procfs bound elsewhere,
@@ -113,14 +75,15 @@ static const struct {
  * NULL. Judged on the fd: what was checked is what gets mounted. */
 static const char *volume_risk(int fd, const char *name)
 {
-	if (sensitive_name(name))
-		return "a sensitive host path";
 	struct stat st;
 	struct statfs sf;
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
 		return "a sensitive host path (it cannot be examined)";
-	if (engine_socket(name, st.st_mode))
-		return "a sensitive host path (a container engine's socket)";
+	bwk_hostpath_class c = bwk_hostpath_classify(name, S_ISSOCK(st.st_mode));
+	if (c == BWK_HOSTPATH_ENGINE)
+		return "a sensitive host path (a container engine's socket or directory)";
+	if (refused(c))
+		return "a sensitive host path";
 	for (size_t i = 0; i < sizeof pseudo_fs / sizeof *pseudo_fs; i++)
 		if ((long)sf.f_type == pseudo_fs[i].magic)
 			return pseudo_fs[i].what;
