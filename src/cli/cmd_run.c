@@ -533,6 +533,54 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* The library names the settings of bwk_container_spec in backquotes; `run` names its flags. */
+static const struct {
+	const char *setting, *flag;
+} flag_names[] = {
+    {"`memory`", "--memory"},
+    {"`pids`", "--pids"},
+    {"`cpus_milli`", "--cpus"},
+    {"`net=host`", "--net host"},
+    {"`net=slirp`", "--net slirp"},
+    {"`seccomp=unconfined`", "--seccomp unconfined"},
+    {"`allow_sensitive_mounts`", "--allow-sensitive-mount"},
+};
+
+/* `msg` with each setting the library named replaced by its flag. Caller frees. */
+static char *name_flags(const char *msg)
+{
+	char *out = xstrdup(msg);
+	for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++) {
+		char *at;
+		while ((at = strstr(out, flag_names[i].setting))) {
+			*at = 0;
+			char *next = xasprintf("%s%s%s", out, flag_names[i].flag,
+					       at + strlen(flag_names[i].setting));
+			free(out);
+			out = next;
+		}
+	}
+	return out;
+}
+
+static void run_notify(void *ctx, int kind, const char *msg)
+{
+	(void)ctx;
+	cleanup_free char *m = name_flags(msg);
+	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", m);
+}
+
+/* A runtime error from the library, printed with flag names. */
+static int run_fail(bwk_error *err)
+{
+	for (bwk_error *e = err; e; e = e->cause) {
+		char *m = name_flags(e->msg);
+		free(e->msg);
+		e->msg = m;
+	}
+	return cli_fail(err, EXIT_RUNT);
+}
+
 /* One line per relaxed default, so nothing is given up silently. */
 static void warn_relaxed(const run_opts *o)
 {
@@ -743,8 +791,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 		o->img = NULL;
 	}
 	int status = 0;
+	s->notify = run_notify;
 	if (bwk_sandbox_run(s, &status, &err) < 0)
-		return cli_fail(steal_pointer(&err), EXIT_RUNT);
+		return run_fail(steal_pointer(&err));
 	return status;
 }
 
