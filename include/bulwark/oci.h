@@ -19,6 +19,8 @@
 #include <stdint.h>
 
 #include "bulwark/error.h"
+#include "bulwark/image.h"
+#include "bulwark/sandbox.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -273,6 +275,59 @@ void bwk_oci_spec_free(bwk_oci_spec *spec);
 /* Lookups on a spec. */
 const bwk_oci_namespace *bwk_oci_spec_namespace(const bwk_oci_spec *spec, const char *type);
 const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key);
+
+/* ---- `bulwark run`: image config + run settings → spec → the sandbox ----
+ *
+ * What a runtime spec cannot say is carried in annotations of bulwark's own (docs/oci-runtime.md):
+ * org.bulwark.user (Docker's user string, resolved against the image's /etc/passwd and
+ * /etc/group in the container), org.bulwark.seccomp ("default": bulwark's built-in policy,
+ * "unconfined", or a Docker JSON profile's path), org.bulwark.stop-signal (a number),
+ * org.bulwark.network ("slirp"). */
+#define BWK_OCI_ANN_USER	"org.bulwark.user"
+#define BWK_OCI_ANN_SECCOMP	"org.bulwark.seccomp"
+#define BWK_OCI_ANN_STOP_SIGNAL "org.bulwark.stop-signal"
+#define BWK_OCI_ANN_NETWORK	"org.bulwark.network"
+
+/* The settings of a run, named as settings (the CLI maps its flags onto them). Zero/NULL
+ * fields take the image's value, else the hardened default (docs/run.md). */
+typedef struct bwk_oci_run {
+	const char *root_path;	 /* the root filesystem as the caller will provide it */
+	const char *const *args; /* after IMAGE: replace the image's Cmd; NULL: keep it */
+	const char *entrypoint;	 /* replaces the image's and drops its Cmd; "": none */
+	const char *const *env;	 /* KEY=VALUE, applied over the image's Env */
+	const char *user;	 /* Docker's user string; NULL: the image's */
+	const char *cwd;	 /* NULL: the image's WorkingDir, else "/" */
+	const char *hostname;	 /* NULL: "bulwark" */
+	bool tty, read_write;
+	uint64_t caps; /* the capability set of uid 0 (bit n = capability n) */
+	const bwk_bind *binds;
+	size_t nbinds;
+	bwk_net_mode net;
+	uint64_t memory, pids, cpus_milli; /* 0: default; BWK_UNLIMITED: none (not cpus) */
+	const char *seccomp;		   /* NULL: default; "unconfined"; a profile path */
+	int stop_signal;		   /* 0: the image's StopSignal, else SIGTERM */
+} bwk_oci_run;
+
+/* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
+ * HOSTNAME, user, working directory) and bulwark's hardened defaults (every namespace incl.
+ * user and cgroup, noNewPrivileges, the default capability set, memory and pids limits, a
+ * CPU weight, a read-only root). `img` may be NULL (a root filesystem directory). Errors:
+ * BWK_E_USAGE when there is no command at all, BWK_E_INPUT for an image StopSignal that is
+ * not a signal. */
+int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *run, bwk_oci_spec **out,
+			  bwk_error **err);
+
+/* A spec lowered to what the sandbox executes. `spec` points into the bwk_oci_spec, which
+ * must outlive it; the caller adds what is no spec's business (the layers, secrets, ports,
+ * stdio and stop timing) and calls bwk_sandbox_run(&l->spec, …). Errors: BWK_E_UNSUPPORTED
+ * naming the property the sandbox cannot execute yet. */
+typedef struct bwk_oci_lowered {
+	bwk_container_spec spec;
+	bwk_bind *binds;
+	char *user;
+} bwk_oci_lowered;
+int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err);
+void bwk_oci_lowered_free(bwk_oci_lowered *l);
 
 #ifdef __cplusplus
 }

@@ -319,13 +319,186 @@ static void test_limits(void **state)
 	free(big);
 }
 
+static const char *const img_env[] = {"PATH=/img/bin", "LANG=C.UTF-8", NULL};
+static const char *const img_ep[] = {"/entry", "--flag", NULL};
+static const char *const img_cmd[] = {"serve", NULL};
+
+static bwk_image_config image(void)
+{
+	return (bwk_image_config){.user = "app",
+				  .workdir = "/srv",
+				  .stop_signal = "SIGQUIT",
+				  .env = img_env,
+				  .entrypoint = img_ep,
+				  .cmd = img_cmd};
+}
+
+/* Docker's semantics and the hardened defaults, then the lowering for the sandbox. */
+static void test_from_run(void **state)
+{
+	(void)state;
+	bwk_image_config img = image();
+	const char *const env[] = {"LANG=de_DE", "X=1", NULL};
+	bwk_bind binds[] = {{.src = "/data", .dst = "/d", .rw = false},
+			    {.src = "/srv/w", .dst = "/w", .rw = true}};
+	bwk_oci_run r = {.root_path = "/layers/top",
+			 .env = env,
+			 .caps = (1ull << 0) | (1ull << 10),
+			 .binds = binds,
+			 .nbinds = 2,
+			 .cpus_milli = 500};
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
+	assert_int_equal(bwk_oci_spec_validate("run", s, &err), 0);
+	const bwk_oci_process *p = &s->process;
+	assert_int_equal(p->args.n, 3); /* entrypoint + Cmd */
+	assert_string_equal(p->args.v[2], "serve");
+	assert_string_equal(p->cwd, "/srv");
+	assert_true(p->no_new_privileges);
+	/* PATH and HOSTNAME first, the image's Env over them, the run's over that */
+	assert_string_equal(p->env.v[0], "PATH=/img/bin");
+	assert_string_equal(p->env.v[1], "HOSTNAME=bulwark");
+	assert_string_equal(p->env.v[2], "LANG=de_DE");
+	assert_string_equal(p->env.v[3], "X=1");
+	assert_int_equal(p->caps.bounding.n, 2);
+	assert_string_equal(p->caps.bounding.v[1], "CAP_NET_BIND_SERVICE");
+	assert_int_equal(p->caps.ambient.n, 0);
+	assert_true(s->root_readonly);
+	assert_string_equal(s->hostname, "bulwark");
+	assert_non_null(bwk_oci_spec_namespace(s, "user"));
+	assert_non_null(bwk_oci_spec_namespace(s, "network"));
+	assert_int_equal(s->linux_.resources.memory.limit.v, BWK_DEFAULT_MEMORY);
+	assert_int_equal(s->linux_.resources.pids_limit.v, BWK_DEFAULT_PIDS);
+	assert_int_equal(s->linux_.resources.cpu.quota.v, 50000);
+	assert_string_equal(s->mounts[0].options.v[1], "ro");
+	assert_string_equal(s->mounts[1].options.v[1], "rw");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_USER), "app");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_STOP_SIGNAL), "3");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_SECCOMP), "default");
+
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	const bwk_container_spec *c = &low.spec;
+	assert_string_equal(c->argv[0], "/entry");
+	assert_null(c->argv[3]);
+	assert_string_equal(c->user, "app");
+	assert_string_equal(c->rootfs, "/layers/top");
+	assert_false(c->read_write);
+	assert_true(c->caps_set);
+	assert_int_equal(c->caps, (1ull << 0) | (1ull << 10));
+	assert_int_equal(c->memory, BWK_DEFAULT_MEMORY);
+	assert_int_equal(c->cpus_milli, 500);
+	assert_int_equal(c->stop_signal, 3);
+	assert_null(c->seccomp); /* the built-in default */
+	assert_int_equal(c->net, BWK_NET_NONE);
+	assert_int_equal(c->nbinds, 2);
+	assert_false(c->binds[0].rw);
+	assert_true(c->binds[1].rw);
+	bwk_oci_lowered_free(&low);
+
+	/* the spec of a run is a config.json like any other */
+	char *text = bwk_oci_spec_serialise(s, false, &err);
+	bwk_oci_spec *back = parse_ok(text);
+	assert_int_equal(bwk_oci_spec_validate("run", back, &err), 0);
+	free(text);
+	bwk_oci_spec_free(back);
+	bwk_oci_spec_free(s);
+}
+
+static void test_from_run_overrides(void **state)
+{
+	(void)state;
+	bwk_image_config img = image();
+	bwk_error *err = NULL;
+	bwk_oci_spec *s = NULL;
+	/* an entrypoint setting drops the image's Cmd; arguments replace Cmd */
+	const char *const args[] = {"a", "b", NULL};
+	bwk_oci_run r = {.entrypoint = "/bin/sh",
+			 .args = args,
+			 .user = "0",
+			 .cwd = "/x",
+			 .net = BWK_NET_HOST,
+			 .memory = BWK_UNLIMITED,
+			 .tty = true,
+			 .seccomp = "unconfined",
+			 .read_write = true};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
+	assert_int_equal(s->process.args.n, 3);
+	assert_string_equal(s->process.args.v[0], "/bin/sh");
+	assert_string_equal(s->process.args.v[2], "b");
+	assert_string_equal(s->process.cwd, "/x");
+	assert_null(bwk_oci_spec_namespace(s, "network"));
+	assert_true(s->process.terminal);
+	assert_false(s->root_readonly);
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.net, BWK_NET_HOST);
+	assert_int_equal(low.spec.memory, BWK_UNLIMITED);
+	assert_string_equal(low.spec.seccomp, "unconfined");
+	assert_string_equal(low.spec.user, "0");
+	assert_true(low.spec.tty);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* entrypoint "" and nothing else: no command */
+	bwk_oci_run none = {.entrypoint = ""};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &none, &s, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_USAGE);
+	bwk_error_free(err);
+	err = NULL;
+	/* an image StopSignal that is not one */
+	img.stop_signal = "SIGNOPE";
+	bwk_oci_run plain = {0};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &plain, &s, &err), -1);
+	assert_non_null(strstr(err->msg, "StopSignal 'SIGNOPE'"));
+	bwk_error_free(err);
+}
+
+/* What the sandbox cannot execute yet is refused, naming the property, never dropped. */
+static void test_lower_refuses(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *want;
+	} cases[] = {
+	    {"{" BASE "}", "process: missing"},
+	    {"{" BASE "," PROC "},\"linux\":{\"namespaces\":[{\"type\":\"network\","
+	     "\"path\":\"/proc/1/ns/net\"}]}}",
+	     "linux.namespaces[0].path"},
+	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/m\",\"type\":\"nfs\"}]}",
+	     "mounts[0] (nfs at /m)"},
+	    {"{" BASE "," PROC "},\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}}",
+	     "linux.seccomp"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		bwk_oci_spec *s = parse_ok(cases[i].json);
+		bwk_oci_lowered low;
+		bwk_error *err = NULL;
+		assert_int_equal(bwk_oci_spec_lower(s, &low, &err), -1);
+		if (!strstr(err->msg, cases[i].want))
+			fail_msg("case %zu: want '%s', got '%s'", i, cases[i].want, err->msg);
+		bwk_error_free(err);
+		bwk_oci_spec_free(s);
+	}
+	/* an engine's standard mounts are the sandbox's own: accepted */
+	bwk_oci_spec *s = parse_ok("{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/proc\","
+				   "\"type\":\"proc\",\"source\":\"proc\"}]}");
+	bwk_oci_lowered low;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.nbinds, 0);
+	assert_int_equal(low.spec.net, BWK_NET_HOST); /* no network namespace asked for */
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_config),
-	    cmocka_unit_test(test_minimal_and_nulls),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_full_config),	  cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_from_run),	  cmocka_unit_test(test_from_run_overrides),
+	    cmocka_unit_test(test_lower_refuses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
