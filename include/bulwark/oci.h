@@ -329,6 +329,18 @@ typedef struct bwk_oci_lowered {
 int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err);
 void bwk_oci_lowered_free(bwk_oci_lowered *l);
 
+/* The config.json `bulwark spec` writes: bulwark run's hardened defaults (as
+ * bwk_oci_spec_from_run with no image, `sh` in a terminal, root "rootfs") plus the standard
+ * mounts and Docker's masked and read-only paths that another runtime needs spelled out.
+ * Without `rootless` there is no user namespace (runc refuses one without mappings; bulwark's
+ * sandbox makes one anyway); with it, the caller's uid/gid mapped to 0 (size 1) and no
+ * cgroup limits, as runc does. */
+int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec **out,
+			 bwk_error **err);
+
+/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees). */
+char *bwk_oci_features_json(bwk_error **err);
+
 #ifdef __cplusplus
 }
 #endif

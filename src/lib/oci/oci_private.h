@@ -9,6 +9,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "bulwark/oci.h"
 
 /* NULL-terminated lists of the names the runtime spec defines. */

@@ -167,7 +167,9 @@ int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *r, bwk
 {
 	*out = NULL;
 	bwk_oci_spec *s = xcalloc(1, sizeof *s);
-	s->oci_version = xstrdup("1.2.0");
+	/* every property written here exists since 1.0.2, which older runtimes (crun 1.8) still
+	 * take: the oldest version that says it */
+	s->oci_version = xstrdup("1.0.2");
 	s->has_root = true;
 	s->root_path = xstrdup(r->root_path ? r->root_path : "rootfs");
 	s->root_readonly = !r->read_write;
