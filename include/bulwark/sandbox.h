@@ -97,8 +97,17 @@ typedef struct bwk_container_spec {
 	 * /etc/subuid or /etc/subgid entry or another running container uses any of it. */
 	uint32_t userns_start, userns_count;
 
-	bool quiet; /* no warnings on stderr */
+	/* The library never prints: what the caller should tell its user goes to `notify` (NULL:
+	 * dropped). Messages name settings of this struct in backquotes (`memory`, `net=host`,
+	 * `allow_sensitive_mounts` …) so that a caller can name them its own way (the CLI names
+	 * its flags). BWK_NOTE_WARNING: a default relaxed or a limit that falls back, not sent
+	 * when `quiet`; BWK_NOTE_EXIT: why the container died (out of memory), always sent. */
+	void (*notify)(void *ctx, int kind, const char *msg);
+	void *notify_ctx;
+	bool quiet; /* no BWK_NOTE_WARNING */
 } bwk_container_spec;
+
+enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
 
 /* Documented defaults (docs/run.md). */
 #define BWK_DEFAULT_MEMORY	    (512ull << 20)

@@ -104,5 +104,12 @@ int cmd_audit(int argc, char **argv);
 extern const char cmd_audit_usage[];
 int cmd_rules(int argc, char **argv);
 extern const char cmd_rules_usage[];
+/* cmd_oci.c: the OCI runtime command line */
+int cmd_spec(int argc, char **argv);
+extern const char cmd_spec_usage[];
+int cmd_features(int argc, char **argv);
+extern const char cmd_features_usage[];
+int cmd_checkpoint(int argc, char **argv);
+extern const char cmd_checkpoint_usage[];
 
 #endif

@@ -1,5 +1,6 @@
-/* bulwark run: parse flags into a bwk_container_spec, resolve the image's config with Docker's
- * semantics (entrypoint/cmd/env/user/workdir) and hand over to the sandbox. */
+/* bulwark run: flags → run settings; IMAGE → root filesystem and config (open_image, the one
+ * place that touches the input); then image → runtime spec → sandbox, the path the OCI
+ * commands share (src/lib/oci: Docker's semantics and the hardened defaults live there). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +13,7 @@
 
 #include "bulwark/finding.h"
 #include "bulwark/image.h"
+#include "bulwark/oci.h"
 #include "bulwark/sandbox.h"
 #include "bulwark/scan.h"
 #include "cli.h"
@@ -365,7 +367,6 @@ typedef struct run_opts {
 	int rootfs_fd; /* a root filesystem directory, opened once (-1: an image) */
 	char *rootfs_path;
 	char **layers;
-	char *cfg_user, *cfg_cwd;
 	bwk_port ports[16];
 } run_opts;
 
@@ -533,6 +534,54 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	return 0;
 }
 
+/* The library names the settings of bwk_container_spec in backquotes; `run` names its flags. */
+static const struct {
+	const char *setting, *flag;
+} flag_names[] = {
+    {"`memory`", "--memory"},
+    {"`pids`", "--pids"},
+    {"`cpus_milli`", "--cpus"},
+    {"`net=host`", "--net host"},
+    {"`net=slirp`", "--net slirp"},
+    {"`seccomp=unconfined`", "--seccomp unconfined"},
+    {"`allow_sensitive_mounts`", "--allow-sensitive-mount"},
+};
+
+/* `msg` with each setting the library named replaced by its flag. Caller frees. */
+static char *name_flags(const char *msg)
+{
+	char *out = xstrdup(msg);
+	for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++) {
+		char *at;
+		while ((at = strstr(out, flag_names[i].setting))) {
+			*at = 0;
+			char *next = xasprintf("%s%s%s", out, flag_names[i].flag,
+					       at + strlen(flag_names[i].setting));
+			free(out);
+			out = next;
+		}
+	}
+	return out;
+}
+
+static void run_notify(void *ctx, int kind, const char *msg)
+{
+	(void)ctx;
+	cleanup_free char *m = name_flags(msg);
+	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", m);
+}
+
+/* A runtime error from the library, printed with flag names. */
+static int run_fail(bwk_error *err)
+{
+	for (bwk_error *e = err; e; e = e->cause) {
+		char *m = name_flags(e->msg);
+		free(e->msg);
+		e->msg = m;
+	}
+	return cli_fail(err, EXIT_RUNT);
+}
+
 /* One line per relaxed default, so nothing is given up silently. */
 static void warn_relaxed(const run_opts *o)
 {
@@ -631,24 +680,18 @@ static int scan_gate(const run_opts *o, const char *ref, bwk_image *img, const c
 	return 0;
 }
 
-static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, int argc, char **argv)
+/* IMAGE (or --rootfs DIR): detect what it is, open it once, --scan it, and unpack an image's
+ * layers into the cache. The one place `run` touches its input: the root filesystem comes
+ * back in o->spec (rootfs or lowers), the image's config in *cfgp (NULL for a directory),
+ * the index of the command's first argument in *firstp. Returns 0 or the exit status. */
+static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, int *firstp,
+		      const char **refp, const bwk_image_config **cfgp)
 {
 	cleanup_error bwk_error *err = NULL;
-	int r = parse_args(self, o, argc, argv);
-	if (r != 0)
-		return r == -2 ? EXIT_CLEAN : r;
 	bwk_container_spec *s = &o->spec;
-	s->binds = o->binds;
-	s->secrets = o->secrets;
-	s->ports = o->ports;
-	if (s->nports && s->net != BWK_NET_SLIRP)
-		return cli_usage_error(self, "--publish needs --net slirp");
-	s->caps = (bwk_sandbox_default_caps() | o->cap_add) & ~o->cap_drop;
-	s->caps_set = true;
-	int first = optind;
-	if (first < argc && !strcmp(argv[first], "--"))
-		first++;
+	int first = *firstp;
 	const char *ref = o->rootfs;
+	*refp = ref;
 	if (o->rootfs) {
 		o->rootfs_fd = open(o->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (o->rootfs_fd < 0) {
@@ -660,13 +703,12 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 	} else {
 		if (first >= argc)
 			return cli_usage_error(self, "missing IMAGE");
-		ref = argv[first++];
+		*refp = ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
 		if (open_image(o, ref, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
-	const bwk_image_config *cfg = NULL;
 	if (o->rootfs_fd >= 0) {
 		o->rootfs_path = xasprintf("/proc/self/fd/%d", o->rootfs_fd);
 		if (o->scan && scan_gate(o, ref, NULL, o->rootfs_path) < 0)
@@ -688,65 +730,121 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 				 "keeps them (su, sudo, passwd … cannot gain privileges)",
 				 stripped, stripped == 1 ? "" : "s");
 		s->lowers = (const char *const *)o->layers;
-		cfg = bwk_image_get_config(o->img);
+		*cfgp = bwk_image_get_config(o->img);
 	}
+	*firstp = first;
+	return 0;
+}
 
-	/* Docker semantics: --entrypoint replaces the entrypoint and drops the image's Cmd;
-	 * arguments after IMAGE replace Cmd. */
-	if (o->entrypoint) {
-		if (o->entrypoint[0])
-			strv_push(args, xstrdup(o->entrypoint));
-	} else if (cfg) {
-		for (const char *const *e = cfg->entrypoint; e && *e; e++)
-			strv_push(args, xstrdup(*e));
-	}
-	if (first < argc) {
-		for (int i = first; i < argc; i++)
-			strv_push(args, xstrdup(argv[i]));
-	} else if (cfg && !o->entrypoint) {
-		for (const char *const *c = cfg->cmd; c && *c; c++)
-			strv_push(args, xstrdup(*c));
-	}
-	if (!args->n)
-		return cli_usage_error(self, "no command given and the image has none");
-	s->argv = (const char *const *)args->v;
-	if (cfg && !o->user_set && cfg->user && cfg->user[0])
-		s->user = o->cfg_user = xstrdup(cfg->user);
-	if (cfg && !o->workdir_set && cfg->workdir && cfg->workdir[0])
-		s->cwd = o->cfg_cwd = xstrdup(cfg->workdir);
-	/* the image's STOPSIGNAL is what a SIGTERM to us becomes (Docker's stop) */
-	if (cfg && !o->stop_signal_set && cfg->stop_signal && cfg->stop_signal[0] &&
-	    (s->stop_signal = bwk_signal_from_name(cfg->stop_signal)) < 0) {
-		fprintf(stderr, "bulwark: the image's StopSignal '%.32s' is not a signal\n",
-			cfg->stop_signal);
-		return EXIT_RUNT;
-	}
+/* The flags as the library's run settings. */
+static void run_settings(const run_opts *o, const char *ref, const char *const *args,
+			 bwk_oci_run *r)
+{
+	const bwk_container_spec *s = &o->spec;
+	*r = (bwk_oci_run){
+	    .root_path = s->rootfs ? s->rootfs : ref,
+	    .args = args,
+	    .entrypoint = o->entrypoint,
+	    .env = (const char *const *)o->env_args.v,
+	    .user = o->user_set ? s->user : NULL,
+	    .cwd = o->workdir_set ? s->cwd : NULL,
+	    .hostname = s->hostname,
+	    .tty = s->tty,
+	    .read_write = s->read_write,
+	    .caps = s->caps,
+	    .binds = s->binds,
+	    .nbinds = s->nbinds,
+	    .net = s->net,
+	    .memory = s->memory,
+	    .pids = s->pids,
+	    .cpus_milli = s->cpus_milli,
+	    .seccomp = s->seccomp,
+	    .stop_signal = o->stop_signal_set ? s->stop_signal : 0,
+	};
+}
 
-	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	if (!s->hostname)
-		s->hostname = "bulwark";
-	cleanup_free char *hn = xasprintf("HOSTNAME=%s", s->hostname);
-	env_set(env, hn);
-	if (s->tty)
-		env_set(env, "TERM=xterm");
-	for (const char *const *e = cfg ? cfg->env : NULL; e && *e; e++)
-		if (strchr(*e, '=') && env->n < MAX_ENV)
-			env_set(env, *e);
-	for (size_t i = 0; i < o->env_args.n; i++)
-		env_set(env, o->env_args.v[i]);
-	s->env = (const char *const *)env->v;
-	warn_relaxed(o);
+/* What no runtime spec says: the layers, secrets, ports, stdio and stop timing. */
+static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
+{
+	c->lowers = s->lowers;
+	if (s->lowers)
+		c->rootfs = NULL;
+	c->interactive = s->interactive;
+	c->no_init = s->no_init;
+	c->stop_timeout_ms = s->stop_timeout_ms;
+	c->allow_sensitive_mounts = s->allow_sensitive_mounts;
+	c->secrets = s->secrets;
+	c->nsecrets = s->nsecrets;
+	c->ports = s->ports;
+	c->nports = s->nports;
+	c->tmpfs_size = s->tmpfs_size;
+	c->userns_start = s->userns_start;
+	c->userns_count = s->userns_count;
+	c->quiet = s->quiet;
+	c->notify = run_notify;
+}
 
+/* image → spec → sandbox */
+static int run_spec(const cli_cmd *self, run_opts *o, const bwk_image_config *cfg, const char *ref,
+		    const char *const *args)
+{
+	cleanup_error bwk_error *err = NULL;
+	bwk_oci_run settings;
+	run_settings(o, ref, args, &settings);
+	bwk_oci_spec *spec = NULL;
+	if (bwk_oci_spec_from_run(cfg, &settings, &spec, &err) < 0) {
+		if (bwk_error_code(err) == BWK_E_USAGE)
+			return cli_usage_error(self, "%s", err->msg);
+		return cli_fail(steal_pointer(&err), EXIT_RUNT);
+	}
 	/* everything needed is copied out: the parsed image is not kept while the container
 	 * runs (bulwark's own memory while it waits is part of the runtime's overhead) */
 	if (o->img) {
 		bwk_image_close(o->img);
 		o->img = NULL;
 	}
-	int status = 0;
-	if (bwk_sandbox_run(s, &status, &err) < 0)
+	bwk_oci_lowered low;
+	int rc = EXIT_RUNT;
+	if (bwk_oci_spec_validate("the run's spec", spec, &err) < 0 ||
+	    bwk_oci_spec_lower(spec, &low, &err) < 0) {
+		bwk_oci_spec_free(spec);
 		return cli_fail(steal_pointer(&err), EXIT_RUNT);
-	return status;
+	}
+	add_extras(&o->spec, &low.spec);
+	warn_relaxed(o);
+	int status = 0;
+	if (bwk_sandbox_run(&low.spec, &status, &err) < 0)
+		rc = run_fail(steal_pointer(&err));
+	else
+		rc = status;
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(spec);
+	return rc;
+}
+
+static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, char **argv)
+{
+	int r = parse_args(self, o, argc, argv);
+	if (r != 0)
+		return r == -2 ? EXIT_CLEAN : r;
+	bwk_container_spec *s = &o->spec;
+	s->binds = o->binds;
+	s->secrets = o->secrets;
+	s->ports = o->ports;
+	if (s->nports && s->net != BWK_NET_SLIRP)
+		return cli_usage_error(self, "--publish needs --net slirp");
+	s->caps = (bwk_sandbox_default_caps() | o->cap_add) & ~o->cap_drop;
+	s->caps_set = true;
+	int first = optind;
+	if (first < argc && !strcmp(argv[first], "--"))
+		first++;
+	const char *ref = NULL;
+	const bwk_image_config *cfg = NULL;
+	if ((r = open_image(self, o, argc, argv, &first, &ref, &cfg)) != 0)
+		return r;
+	for (int i = first; i < argc; i++)
+		strv_push(args, xstrdup(argv[i]));
+	return run_spec(self, o, cfg, ref, args->n ? (const char *const *)args->v : NULL);
 }
 
 int cmd_run(int argc, char **argv)
@@ -773,9 +871,8 @@ int cmd_run(int argc, char **argv)
 	run_opts *o = xcalloc(1, sizeof *o);
 	o->fail_on = BWK_SEV_HIGH;
 	o->rootfs_fd = -1;
-	strv env = {0}, args = {0};
-	int rc = run_inner(self, o, &env, &args, argc, argv);
-	strv_free(&env);
+	strv args = {0};
+	int rc = run_inner(self, o, &args, argc, argv);
 	strv_free(&args);
 	strv_free(&o->env_args);
 	for (size_t i = 0; i < o->spec.nbinds; i++) {
@@ -786,8 +883,6 @@ int cmd_run(int argc, char **argv)
 		free((char *)o->secrets[i].name);
 	if (o->layers)
 		bwk_strv_free(o->layers);
-	free(o->cfg_user);
-	free(o->cfg_cwd);
 	if (o->img)
 		bwk_image_close(o->img);
 	if (o->rootfs_fd >= 0)

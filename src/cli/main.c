@@ -21,6 +21,11 @@ const cli_cmd cli_commands[] = {
     {"db", "the offline vulnerability database: import OSV advisories, status", cmd_db_usage,
      cmd_db},
     {"rules", "list every rule, or explain one: risk, fix, references", cmd_rules_usage, cmd_rules},
+    {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec},
+    {"features", "OCI runtime: what bulwark reads of a runtime spec (JSON)", cmd_features_usage,
+     cmd_features},
+    {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
+    {"restore", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -1,6 +1,7 @@
 /* Unit tests: the sandbox's pure parts — capability set and names, sensitive host paths,
  * Docker seccomp JSON profiles, --user resolution against an image's passwd/group, and the
  * /etc/subuid reading and range choice of root's containers (subid.c). */
+#define _GNU_SOURCE
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -8,8 +9,11 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bulwark/sandbox.h"
 #define BWK_IN_SANDBOX /* the subordinate-id parser and allocator are private */
@@ -492,15 +496,72 @@ static void test_subid_explicit(void **state)
 	sbx_subid_db_free(&db);
 }
 
+typedef struct notes {
+	int n, kind;
+	char last[1024];
+} notes;
+
+static void collect(void *ctx, int kind, const char *msg)
+{
+	notes *n = ctx;
+	n->n++;
+	n->kind = kind;
+	snprintf(n->last, sizeof n->last, "%s", msg);
+}
+
+/* The library never prints: a warning reaches the caller's callback naming the setting
+ * (not a flag), an error comes back as the error object, and stderr stays empty. */
+static void test_library_does_not_print(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe2(p, O_NONBLOCK), 0);
+	int saved = dup(2);
+	dup2(p[1], 2);
+	notes n = {0};
+	bwk_container_spec spec = {.net = BWK_NET_HOST, .notify = collect, .notify_ctx = &n};
+	int status = 0;
+	bwk_error *err = NULL;
+	int r = bwk_sandbox_run(&spec, &status, &err); /* no command: refused before anything */
+	dup2(saved, 2);
+	close(saved);
+	char buf[256];
+	ssize_t got = read(p[0], buf, sizeof buf);
+	close(p[0]);
+	close(p[1]);
+	assert_int_equal(r, -1);
+	assert_non_null(strstr(err->msg, "no command"));
+	bwk_error_free(err);
+	err = NULL;
+	assert_int_equal(n.n, 1);
+	assert_int_equal(n.kind, BWK_NOTE_WARNING);
+	assert_non_null(strstr(n.last, "`net=host`"));
+	assert_null(strstr(n.last, "--"));
+	assert_true(got <= 0); /* nothing on stderr */
+	/* quiet: the warning is not sent */
+	n.n = 0;
+	spec.quiet = true;
+	assert_int_equal(bwk_sandbox_run(&spec, &status, &err), -1);
+	bwk_error_free(err);
+	assert_int_equal(n.n, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),       cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths),    cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),       cmocka_unit_test(test_envfile),
-	    cmocka_unit_test(test_subid_parse),	       cmocka_unit_test(test_subid_parse_refused),
-	    cmocka_unit_test(test_subid_pick),	       cmocka_unit_test(test_subid_explicit),
-	    cmocka_unit_test(test_userns_restriction), cmocka_unit_test(test_signal_names),
+	    cmocka_unit_test(test_default_caps),
+	    cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths),
+	    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_user_resolve),
+	    cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_subid_parse),
+	    cmocka_unit_test(test_subid_parse_refused),
+	    cmocka_unit_test(test_subid_pick),
+	    cmocka_unit_test(test_subid_explicit),
+	    cmocka_unit_test(test_userns_restriction),
+	    cmocka_unit_test(test_signal_names),
+	    cmocka_unit_test(test_library_does_not_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -138,7 +138,7 @@ typedef struct wait_case {
 static void do_wait(void *p)
 {
 	wait_case *w = p;
-	w->rc = sbx_stdio_wait(w->io, w->pid, w->sfd, true, NULL, &w->ws);
+	w->rc = sbx_stdio_wait(w->io, w->pid, w->sfd, NULL, NULL, &w->ws);
 }
 
 static ssize_t read_all(int fd, char *buf, size_t cap)
@@ -211,7 +211,7 @@ typedef struct drain_case {
 static void do_drain(void *p)
 {
 	drain_case *d = p;
-	sbx_stdio_drain(d->io, d->sfd, true);
+	sbx_stdio_drain(d->io, d->sfd, NULL);
 }
 
 static void test_drain_ends_with_an_outside_writer(void **state)

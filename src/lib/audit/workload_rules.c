@@ -7,6 +7,7 @@
 #include "audit/audit_private.h"
 #include "bulwark/secrets.h"
 #include "core/cleanup.h"
+#include "core/hostpaths.h"
 
 #define CIS(n)	"CIS Docker Benchmark " n
 #define PSS(n)	"Kubernetes Pod Security Standards: " n
@@ -173,53 +174,7 @@ NS_RULE(userns, "host-userns", BWK_SEV_MEDIUM, "user", "5.31 (userns)", "baselin
 	"Remove --userns=host / `userns_mode: host`.", host_userns)
 
 /* ---- mounts ---- */
-static const char *const sensitive_dirs[] = {"/",
-					     "/etc",
-					     "/proc",
-					     "/sys",
-					     "/dev",
-					     "/boot",
-					     "/root",
-					     "/home",
-					     "/run",
-					     "/var/run",
-					     "/var/lib/docker",
-					     "/var/lib/containerd",
-					     "/var/lib/kubelet",
-					     "/var/log",
-					     "/usr",
-					     "/lib",
-					     "/bin",
-					     "/sbin",
-					     NULL};
-static const char *const sensitive_socks[] = {"/var/run/docker.sock",
-					      "/run/docker.sock",
-					      "/var/run/containerd/containerd.sock",
-					      "/run/containerd/containerd.sock",
-					      "/var/run/crio/crio.sock",
-					      "/run/crio/crio.sock",
-					      "/var/run/cri-dockerd.sock",
-					      "/run/cri-dockerd.sock",
-					      "/run/podman/podman.sock",
-					      "/var/run/docker",
-					      "/run/containerd",
-					      NULL};
-
-/* "/etc//x/" -> "/etc/x"; ".." segments are kept (they make the path suspect anyway) */
-static char *norm_path(const char *p)
-{
-	char *s = xmalloc(strlen(p) + 2);
-	size_t n = 0;
-	for (const char *q = p; *q; q++) {
-		if (*q == '/' && n && s[n - 1] == '/')
-			continue;
-		s[n++] = *q;
-	}
-	while (n > 1 && s[n - 1] == '/')
-		n--;
-	s[n] = 0;
-	return s;
-}
+/* Which host paths are sensitive is core/hostpaths.c's table, shared with `run`. */
 
 static const char *const refs_mount[] = {CIS("5.5"), CIS("5.31 (docker.sock)"),
 					 PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
@@ -241,28 +196,28 @@ static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error *
 		const wl_mount *m = &w->mounts[i];
 		if (!m->source || m->source[0] != '/')
 			continue;
-		cleanup_free char *p = norm_path(m->source);
 		const char *why = NULL;
 		int sev = -1;
-		const char *base = strrchr(p, '/') + 1;
-		for (int j = 0; sensitive_socks[j] && !why; j++)
-			if (!strcmp(p, sensitive_socks[j]) ||
-			    !strcmp(base, strrchr(sensitive_socks[j], '/') + 1)) {
-				why = "container engine socket: full control of the host";
-				sev = BWK_SEV_CRITICAL;
-			}
-		for (int j = 0; sensitive_dirs[j] && !why; j++) {
-			size_t n = strlen(sensitive_dirs[j]);
-			if (!strcmp(p, sensitive_dirs[j])) {
-				why = m->rw ? "host system directory, writable"
-					    : "host system directory (read-only)";
-				sev = m->rw ? BWK_SEV_CRITICAL : BWK_SEV_HIGH;
-			} else if (n > 1 && !strncmp(p, sensitive_dirs[j], n) && p[n] == '/' &&
-				   m->rw) {
-				/* a single read-only file such as /etc/localtime is fine */
+		switch (bwk_hostpath_classify(m->source, -1)) {
+		case BWK_HOSTPATH_ENGINE:
+			why = "container engine socket: full control of the host";
+			sev = BWK_SEV_CRITICAL;
+			break;
+		case BWK_HOSTPATH_SYSTEM:
+			why = m->rw ? "host system directory, writable"
+				    : "host system directory (read-only)";
+			sev = m->rw ? BWK_SEV_CRITICAL : BWK_SEV_HIGH;
+			break;
+		case BWK_HOSTPATH_KERNEL_TREE:
+		case BWK_HOSTPATH_BELOW:
+			/* a single read-only file such as /etc/localtime is fine */
+			if (m->rw) {
 				why = "inside a host system directory, writable";
 				sev = BWK_SEV_HIGH;
 			}
+			break;
+		case BWK_HOSTPATH_NONE:
+			break;
 		}
 		if (!why)
 			continue;

@@ -156,18 +156,18 @@ static void warn_fallback(const sbx_ctx *ctx, const sbx_cgroup *cg, const char *
 	size_t n = 0;
 	if (ctx->memory != BWK_UNLIMITED && !cg->has_memory)
 		n += (size_t)snprintf(what + n, sizeof what - n,
-				      "--memory applies per process (RLIMIT_AS), ");
+				      "`memory` applies per process (RLIMIT_AS), ");
 	if (ctx->pids != BWK_UNLIMITED && !cg->has_pids && n < sizeof what)
 		n += (size_t)snprintf(what + n, sizeof what - n, "%s",
-				      ctx->is_root ? "--pids counts per host uid (RLIMIT_NPROC), "
-						   : "--pids counts all your processes "
+				      ctx->is_root ? "`pids` counts per host uid (RLIMIT_NPROC), "
+						   : "`pids` counts all your processes "
 						     "(RLIMIT_NPROC), ");
 	if (ctx->spec->cpus_milli && !cg->has_cpu && n < sizeof what)
-		n += (size_t)snprintf(what + n, sizeof what - n, "--cpus is not enforced, ");
+		n += (size_t)snprintf(what + n, sizeof what - n, "`cpus_milli` is not enforced, ");
 	if (!n || n >= sizeof what)
 		return;
 	what[n - 2] = 0;
-	bwk_warn(ctx->spec->quiet, "%s: %s%s", why, what,
+	sbx_warn(ctx->spec, "%s: %s%s", why, what,
 		 hint ? "; for limits on the whole container run it in a delegated cgroup "
 			"(systemd-run --user --scope -p Delegate=yes bulwark run …)"
 		      : "");

@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/hostpaths.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
@@ -33,60 +35,33 @@
 #define MAX_BINDS	32
 #define MAX_SECRET_SIZE (1u << 20)
 
-static const char *const sensitive[] = {
-    "/",
-    "/proc",
-    "/sys",
-    "/dev",
-    "/etc",
-    "/boot",
-    "/usr",
-    "/lib",
-    "/lib64",
-    "/bin",
-    "/sbin",
-    "/root",
-    "/var/run",
-    "/run",
-    "/var/lib/docker",
-    "/var/lib/containerd",
-    "/run/containerd",
-    "/home",
-    "/var/run/docker.sock",
-    "/run/docker.sock",
-    "/run/containerd/containerd.sock",
-    "/var/run/crio/crio.sock",
-    "/run/podman/podman.sock",
-};
-
-static bool sensitive_name(const char *src)
+void sbx_note(const bwk_container_spec *s, int kind, const char *fmt, ...)
 {
-	size_t sl = strlen(src);
-	while (sl > 1 && src[sl - 1] == '/')
-		sl--;
-	for (size_t i = 0; i < sizeof sensitive / sizeof *sensitive; i++) {
-		size_t l = strlen(sensitive[i]);
-		/* the path itself, or anything under /proc, /sys, /dev, /etc, /boot */
-		if (sl == l && !strncmp(src, sensitive[i], l))
-			return true;
-		if (i >= 1 && i <= 5 && sl > l && !strncmp(src, sensitive[i], l) && src[l] == '/')
-			return true;
-	}
-	return false;
+	if (!s || !s->notify || (kind == BWK_NOTE_WARNING && s->quiet))
+		return;
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	s->notify(s->notify_ctx, kind, msg);
 }
 
-/* any socket of a container engine, wherever it lives */
-static bool engine_socket(const char *src, mode_t mode)
+/* Whether a bind of a host path is refused (without allow_sensitive_mounts): the shared
+ * table's engine sockets, system directories and everything below the kernel trees; below
+ * another system directory (/run/user/1000/x) a bind is allowed, writable ones with a
+ * warning. */
+static bool refused(bwk_hostpath_class c)
 {
-	return S_ISSOCK(mode) &&
-	       (bwk_str_endswith(src, "docker.sock") || bwk_str_endswith(src, "containerd.sock") ||
-		bwk_str_endswith(src, "crio.sock") || bwk_str_endswith(src, "podman.sock"));
+	return c == BWK_HOSTPATH_ENGINE || c == BWK_HOSTPATH_SYSTEM ||
+	       c == BWK_HOSTPATH_KERNEL_TREE;
 }
 
 bool bwk_sandbox_sensitive_path(const char *src)
 {
 	struct stat st;
-	return sensitive_name(src) || (stat(src, &st) == 0 && engine_socket(src, st.st_mode));
+	int sock = stat(src, &st) == 0 ? S_ISSOCK(st.st_mode) : -1;
+	return refused(bwk_hostpath_classify(src, sock));
 }
 
 /* Kernel interfaces are sensitive whatever their path is called: procfs bound elsewhere,
@@ -113,14 +88,15 @@ static const struct {
  * NULL. Judged on the fd: what was checked is what gets mounted. */
 static const char *volume_risk(int fd, const char *name)
 {
-	if (sensitive_name(name))
-		return "a sensitive host path";
 	struct stat st;
 	struct statfs sf;
 	if (fstat(fd, &st) < 0 || fstatfs(fd, &sf) < 0)
 		return "a sensitive host path (it cannot be examined)";
-	if (engine_socket(name, st.st_mode))
-		return "a sensitive host path (a container engine's socket)";
+	bwk_hostpath_class c = bwk_hostpath_classify(name, S_ISSOCK(st.st_mode));
+	if (c == BWK_HOSTPATH_ENGINE)
+		return "a sensitive host path (a container engine's socket or directory)";
+	if (refused(c))
+		return "a sensitive host path";
 	for (size_t i = 0; i < sizeof pseudo_fs / sizeof *pseudo_fs; i++)
 		if ((long)sf.f_type == pseudo_fs[i].magic)
 			return pseudo_fs[i].what;
@@ -209,11 +185,10 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->seccomp = true;
 	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
 		ctx->seccomp = false;
-		bwk_warn(s->quiet,
-			 "seccomp disabled (--seccomp unconfined): every system call reaches the "
-			 "kernel");
+		sbx_warn(s, "seccomp disabled (`seccomp=unconfined`): every system call reaches "
+			    "the kernel");
 	} else if (s->seccomp) {
-		bwk_warn(s->quiet, "custom seccomp profile %s replaces bulwark's default policy",
+		sbx_warn(s, "custom seccomp profile %s replaces bulwark's default policy",
 			 s->seccomp);
 		if (sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
 			return -1;
@@ -327,13 +302,12 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 				    err, BWK_E_UNSAFE, 0,
 				    "volume source %s is %s: it would give the container control "
 				    "of "
-				    "the host (add --allow-sensitive-mount to force)",
+				    "the host (`allow_sensitive_mounts` forces it)",
 				    real, risk);
-			bwk_warn(s->quiet, "mounting sensitive host path %s into the container",
-				 real);
+			sbx_warn(s, "mounting sensitive host path %s into the container", real);
 		}
 		if (b->rw)
-			bwk_warn(s->quiet, "volume %s is writable by the container", real);
+			sbx_warn(s, "volume %s is writable by the container", real);
 	}
 
 	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));
@@ -645,7 +619,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 			if (ctx->tty_master >= 0)
 				sbx_tty_drain(ctx->tty_master);
 			else
-				sbx_stdio_drain(&io, sfd, spec->quiet);
+				sbx_stdio_drain(&io, sfd, spec);
 			*status = 125;
 			return 0;
 		}
@@ -661,7 +635,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_stop_init(&stop, spec);
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &stop, &ws)
-		     : sbx_stdio_wait(&io, pid, sfd, spec->quiet, &stop, &ws);
+		     : sbx_stdio_wait(&io, pid, sfd, spec, &stop, &ws);
 	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
@@ -673,10 +647,9 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	/* the command itself was killed, and the kernel's OOM killer did it */
 	/* not a warning but why the command died: printed with -q too */
 	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg))
-		fprintf(stderr,
-			"bulwark: container killed: out of memory (limit %" PRIu64
-			" MiB; raise it with --memory)\n",
-			ctx->memory >> 20);
+		sbx_note(spec, BWK_NOTE_EXIT,
+			 "container killed: out of memory (limit %" PRIu64 " MiB; raise `memory`)",
+			 ctx->memory >> 20);
 	return 0;
 }
 
@@ -685,9 +658,8 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 	run_state st = {0};
 	*status = 125;
 	if (spec->net == BWK_NET_HOST)
-		bwk_warn(spec->quiet,
-			 "--net host: the container shares the host's network stack, including "
-			 "services on 127.0.0.1");
+		sbx_warn(spec, "`net=host`: the container shares the host's network stack, "
+			       "including services on 127.0.0.1");
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
 		sigset_t mask, block, old, epipe;

@@ -155,7 +155,7 @@ int sbx_subid_check_explicit(const sbx_subid_db *db, uint32_t start, uint32_t co
 			     bwk_error **err);
 /* Read both files from $BWK_ETC_DIR (default /etc); with `add`, add the missing own entries
  * under the password-file lock (/etc/.pwd.lock, as lckpwdf() and shadow-utils take it). */
-int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err);
+int sbx_subid_load(sbx_subid_db *db, bool add, const bwk_container_spec *note, bwk_error **err);
 /* Claim host ids in $BWK_RUN_DIR/userns.lock (default /run/bulwark): count == 0, the lowest
  * free slice of the own ranges; else exactly [start, start+count) for uids and gids. Returns
  * the lock fd (close it to release) and the ids. */
@@ -263,9 +263,10 @@ static inline void sbx_stdio_closep(sbx_stdio *io)
 #define cleanup_stdio __attribute__((cleanup(sbx_stdio_closep)))
 /* Relay until `pid` exits and the pipes are drained (our readers permitting), forwarding the
  * signals read from `sfd` to it. -1 + errno when poll fails. */
-int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus);
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spec *note,
+		   sbx_stop *stop, int *wstatus);
 /* The container is gone (it failed to start): relay what it left in the pipes. */
-void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet);
+void sbx_stdio_drain(sbx_stdio *io, int sfd, const bwk_container_spec *note);
 
 /* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
  * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */
@@ -287,6 +288,11 @@ enum { SBX_GO = 1, SBX_GO_MERGED = 2 };
 
 /* init.c */
 int sbx_container_main(sbx_ctx *ctx);
+
+/* Tell the caller (spec->notify, see bulwark/sandbox.h); `s` may be NULL (dropped). */
+void sbx_note(const bwk_container_spec *s, int kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define sbx_warn(s, ...) sbx_note((s), BWK_NOTE_WARNING, __VA_ARGS__)
 
 /* Print "bulwark: …" from inside the container side (no error objects cross the clone). */
 void sbx_child_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -50,7 +50,7 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 	sl->exit_w = -1;
 	if (access(SLIRP, X_OK) < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, errno,
-				     "--net slirp needs %s (Debian package slirp4netns)", SLIRP);
+				     "`net=slirp` needs %s (Debian package slirp4netns)", SLIRP);
 	int ready[2], ex[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");

@@ -171,12 +171,12 @@ static void relay_setup(relay *r, int from, int to, int *own, int caller, const 
 	r->to_sock = sock && caller == to;
 }
 
-static void relay_end(relay *r, bool quiet, int e)
+static void relay_end(relay *r, const bwk_container_spec *note, int e)
 {
 	/* our end closes: a writer in the container now gets EPIPE, as it would have from the
 	 * caller's pipe; at the end of our stdin the container's read sees EOF */
 	if (e && e != EPIPE && e != ECONNRESET)
-		bwk_warn(quiet, "relaying the container's %s: %s", r->name, strerror(e));
+		sbx_warn(note, "relaying the container's %s: %s", r->name, strerror(e));
 	close_fd(r->own);
 	r->state = R_DONE;
 }
@@ -219,11 +219,11 @@ static bool relay_flush(relay *r)
 
 /* Move one chunk. False only when `from` had nothing to give (EAGAIN); the stream may have
  * ended (R_DONE) or be waiting for `to` (R_WAIT_OUT). */
-static bool relay_step(relay *r, bool quiet)
+static bool relay_step(relay *r, const bwk_container_spec *note)
 {
 	if (r->len) {
 		if (!relay_flush(r))
-			relay_end(r, quiet, errno);
+			relay_end(r, note, errno);
 		return true;
 	}
 	ssize_t n;
@@ -233,7 +233,7 @@ static bool relay_step(relay *r, bool quiet)
 	while (n < 0 && errno == EINTR);
 	if (n < 0 && r->splice && errno == EINVAL) { /* a pipe splice refuses: copy instead */
 		r->splice = false;
-		return relay_step(r, quiet);
+		return relay_step(r, note);
 	}
 	if (n < 0 && errno == EAGAIN) {
 		/* splice says EAGAIN for an empty source and for a full destination alike */
@@ -246,14 +246,14 @@ static bool relay_step(relay *r, bool quiet)
 		return false;
 	}
 	if (n <= 0) { /* EOF, or the caller's end failed (EPIPE: its reader is gone) */
-		relay_end(r, quiet, n < 0 ? errno : 0);
+		relay_end(r, note, n < 0 ? errno : 0);
 		return true;
 	}
 	if (!r->splice) {
 		r->off = 0;
 		r->len = (size_t)n;
 		if (!relay_flush(r))
-			relay_end(r, quiet, errno);
+			relay_end(r, note, errno);
 	}
 	return true;
 }
@@ -275,17 +275,18 @@ static bool terminating(uint32_t sig)
 /* After the container is gone every writer is gone with it (its pid namespace died first),
  * so what is left is in the pipes: drain each to EAGAIN or EOF, waiting only for our own
  * readers. The stdin relay stops at once. */
-static bool drain_ready(relay *r, bool quiet)
+static bool drain_ready(relay *r, const bwk_container_spec *note)
 {
-	relay_end(&r[0], quiet, 0);
+	relay_end(&r[0], note, 0);
 	for (int i = 1; i < 3; i++)
 		while (r[i].state == R_WAIT_IN)
-			if (!relay_step(&r[i], quiet))
-				relay_end(&r[i], quiet, 0);
+			if (!relay_step(&r[i], note))
+				relay_end(&r[i], note, 0);
 	return r[1].state == R_DONE && r[2].state == R_DONE;
 }
 
-static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus)
+static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spec *note,
+		      sbx_stop *stop, int *wstatus)
 {
 	relay r[3];
 	relay_setup(&r[0], STDIN_FILENO, io->in_w, &io->in_w, STDIN_FILENO, "stdin");
@@ -293,7 +294,7 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *s
 	relay_setup(&r[2], io->err_r, STDERR_FILENO, &io->err_r, STDERR_FILENO, "stderr");
 	bool exited = pid < 0;
 	for (;;) {
-		if (exited && drain_ready(r, quiet))
+		if (exited && drain_ready(r, note))
 			return 0;
 		struct pollfd p[4] = {{sfd, POLLIN, 0}};
 		for (int i = 0; i < 3; i++)
@@ -305,9 +306,9 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *s
 		}
 		for (int i = 0; i < 3; i++) {
 			if (p[i + 1].revents & POLLNVAL)
-				relay_end(&r[i], quiet, EBADF);
+				relay_end(&r[i], note, EBADF);
 			else if (p[i + 1].revents)
-				relay_step(&r[i], quiet);
+				relay_step(&r[i], note);
 		}
 		if (!(p[0].revents & POLLIN))
 			continue;
@@ -328,12 +329,13 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *s
 	}
 }
 
-int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, bool quiet, sbx_stop *stop, int *wstatus)
+int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spec *note,
+		   sbx_stop *stop, int *wstatus)
 {
-	return relay_loop(io, pid, sfd, quiet, stop, wstatus);
+	return relay_loop(io, pid, sfd, note, stop, wstatus);
 }
 
-void sbx_stdio_drain(sbx_stdio *io, int sfd, bool quiet)
+void sbx_stdio_drain(sbx_stdio *io, int sfd, const bwk_container_spec *note)
 {
-	(void)relay_loop(io, -1, sfd, quiet, NULL, NULL);
+	(void)relay_loop(io, -1, sfd, note, NULL, NULL);
 }

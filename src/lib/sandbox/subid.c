@@ -406,7 +406,8 @@ static int append_own(int dfd, const char *dir, const char *name, const raw_file
 
 /* Under the lock: the files as they are now (another bulwark may have just added the entries),
  * then each missing entry, the other file's range when it is free here, else a new one. */
-static int add_missing(int dfd, const char *dir, sbx_subid_db *db, bool quiet, bwk_error **err)
+static int add_missing(int dfd, const char *dir, sbx_subid_db *db, const bwk_container_spec *note,
+		       bwk_error **err)
 {
 	raw_file raw[2] = {0};
 	sbx_subid_db_free(db);
@@ -441,7 +442,7 @@ static int add_missing(int dfd, const char *dir, sbx_subid_db *db, bool quiet, b
 			f->has_own = true;
 			f->own_start = s;
 			f->own_count = c;
-			bwk_warn(quiet,
+			sbx_warn(note,
 				 "added '%s:%u:%u' to %s/%s: root's containers get %u-id slices "
 				 "of it",
 				 SBX_SUBID_OWNER, s, c, dir, names[i], SBX_SUBID_SLICE);
@@ -451,7 +452,7 @@ static int add_missing(int dfd, const char *dir, sbx_subid_db *db, bool quiet, b
 	return rc;
 }
 
-int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err)
+int sbx_subid_load(sbx_subid_db *db, bool add, const bwk_container_spec *note, bwk_error **err)
 {
 	memset(db, 0, sizeof *db);
 	const char *dir = env_dir("BWK_ETC_DIR", "/etc");
@@ -467,7 +468,7 @@ int sbx_subid_load(sbx_subid_db *db, bool add, bool quiet, bwk_error **err)
 	if (rc == 0 && add && !(db->uid.has_own && db->gid.has_own)) {
 		/* once per host: add our entries */
 		cleanup_close int lock = lock_pwd(dfd, dir, err);
-		rc = lock < 0 ? -1 : add_missing(dfd, dir, db, quiet, err);
+		rc = lock < 0 ? -1 : add_missing(dfd, dir, db, note, err);
 		if (rc < 0)
 			bwk_error_wrap(
 			    err,

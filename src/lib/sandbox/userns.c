@@ -66,7 +66,7 @@ static int plan_root(sbx_userns *u, const bwk_container_spec *s, bwk_error **err
 	uint32_t us, gs, n;
 	/* an explicit range needs no entry of ours (so it works with a read-only /etc): a slice
 	 * claimed later cannot share its ids while it runs, the claims are one lock space */
-	if (sbx_subid_load(&db, !s->userns_count, s->quiet, err) < 0 ||
+	if (sbx_subid_load(&db, !s->userns_count, s, err) < 0 ||
 	    (s->userns_count &&
 	     sbx_subid_check_explicit(&db, s->userns_start, s->userns_count, err) < 0))
 		return bwk_error_wrap(err, "choosing the container's host ids");
@@ -112,11 +112,10 @@ int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err)
 	}
 	/* Single-id map: container root is the caller; other ids do not exist inside. */
 	u->deny_setgroups = true;
-	if (!s->quiet)
-		fprintf(stderr,
-			"bulwark: warning: no subordinate ids for uid %u in /etc/subuid: "
-			"mapping container root to your uid only\n",
-			(unsigned)uid);
+	sbx_warn(s,
+		 "no subordinate ids for uid %u in /etc/subuid: mapping container root to your "
+		 "uid only",
+		 (unsigned)uid);
 	return 0;
 }
 

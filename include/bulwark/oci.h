@@ -1,0 +1,347 @@
+/* bulwark — the OCI runtime-spec model: config.json of runtime-spec 1.0 to 1.2.
+ *
+ * A bundle's config.json is untrusted input (an engine writes it, but so can anyone who can
+ * hand a bundle to `bulwark create`): bwk_oci_spec_parse() bounds its size, the length of every
+ * string and list, and the nesting depth, and checks every field's type. It then holds the
+ * whole document as plain data that bwk_oci_spec_validate() checks for meaning (absolute paths,
+ * known namespace types, capability and rlimit names, seccomp actions …) and that
+ * bwk_oci_spec_serialise() writes back. Unknown properties are ignored, as the spec requires,
+ * and are therefore not written back.
+ *
+ * Ownership: every pointer in a parsed spec belongs to the spec; bwk_oci_spec_free() frees it.
+ * Optional scalars carry a `set` flag (absent and zero are different things in the spec).
+ */
+#ifndef BULWARK_OCI_H
+#define BULWARK_OCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bulwark/error.h"
+#include "bulwark/image.h"
+#include "bulwark/sandbox.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits on config.json: one number each, used by the parser (docs/oci-runtime.md). */
+#define BWK_OCI_MAX_BYTES  ((size_t)4 << 20) /* the whole document */
+#define BWK_OCI_MAX_STRING ((size_t)1 << 17) /* one string: 128 KiB */
+#define BWK_OCI_MAX_LIST   16384	     /* entries of one list or object */
+#define BWK_OCI_MAX_DEPTH  16		     /* nesting, unknown properties included */
+
+typedef struct bwk_oci_strv {
+	char **v; /* NULL-terminated, n entries */
+	size_t n;
+} bwk_oci_strv;
+
+typedef struct bwk_oci_kv {
+	char *key, *value;
+} bwk_oci_kv;
+
+typedef struct bwk_oci_map {
+	bwk_oci_kv *v;
+	size_t n;
+} bwk_oci_map;
+
+typedef struct bwk_oci_i64 {
+	bool set;
+	int64_t v;
+} bwk_oci_i64;
+
+typedef struct bwk_oci_u64 {
+	bool set;
+	uint64_t v;
+} bwk_oci_u64;
+
+typedef struct bwk_oci_user {
+	uint32_t uid, gid;
+	bwk_oci_u64 umask;
+	uint32_t *additional_gids;
+	size_t n_additional_gids;
+	char *username; /* Windows only; kept */
+} bwk_oci_user;
+
+typedef struct bwk_oci_caps {
+	bool set;
+	bwk_oci_strv bounding, effective, inheritable, permitted, ambient; /* "CAP_…" names */
+} bwk_oci_caps;
+
+typedef struct bwk_oci_rlimit {
+	char *type; /* "RLIMIT_NOFILE" … */
+	uint64_t hard, soft;
+} bwk_oci_rlimit;
+
+typedef struct bwk_oci_sched {
+	bool set;
+	char *policy; /* "SCHED_OTHER" … */
+	bwk_oci_i64 nice, priority;
+	bwk_oci_strv flags;
+	bwk_oci_u64 runtime, deadline, period;
+} bwk_oci_sched;
+
+typedef struct bwk_oci_ioprio {
+	bool set;
+	char *class_; /* "IOPRIO_CLASS_RT" … */
+	int64_t priority;
+} bwk_oci_ioprio;
+
+typedef struct bwk_oci_process {
+	bool terminal;
+	bool has_console_size;
+	uint32_t console_height, console_width;
+	bwk_oci_user user;
+	bwk_oci_strv args, env;
+	char *cwd;
+	bwk_oci_caps caps;
+	bwk_oci_rlimit *rlimits;
+	size_t n_rlimits;
+	bool no_new_privileges;
+	char *apparmor_profile, *selinux_label;
+	bwk_oci_i64 oom_score_adj;
+	bwk_oci_sched scheduler;
+	bwk_oci_ioprio io_priority;
+} bwk_oci_process;
+
+typedef struct bwk_oci_idmap {
+	uint32_t container_id, host_id, size;
+} bwk_oci_idmap;
+
+typedef struct bwk_oci_mount {
+	char *destination, *type, *source;
+	bwk_oci_strv options; /* "rbind", "ro", "nosuid", "idmap", "rro" … as given */
+	bwk_oci_idmap *uid_mappings, *gid_mappings; /* idmapped mounts (1.2) */
+	size_t n_uid_mappings, n_gid_mappings;
+} bwk_oci_mount;
+
+typedef struct bwk_oci_hook {
+	char *path;
+	bwk_oci_strv args, env;
+	bwk_oci_i64 timeout; /* seconds, > 0 */
+} bwk_oci_hook;
+
+/* The six kinds, in the order the spec lists them (prestart is deprecated but still run). */
+typedef enum bwk_oci_hook_kind {
+	BWK_OCI_HOOK_PRESTART,
+	BWK_OCI_HOOK_CREATE_RUNTIME,
+	BWK_OCI_HOOK_CREATE_CONTAINER,
+	BWK_OCI_HOOK_START_CONTAINER,
+	BWK_OCI_HOOK_POSTSTART,
+	BWK_OCI_HOOK_POSTSTOP,
+	BWK_OCI_HOOK_KINDS
+} bwk_oci_hook_kind;
+const char *bwk_oci_hook_kind_name(bwk_oci_hook_kind k); /* "createRuntime" … */
+
+typedef struct bwk_oci_hooks {
+	bwk_oci_hook *v[BWK_OCI_HOOK_KINDS];
+	size_t n[BWK_OCI_HOOK_KINDS];
+} bwk_oci_hooks;
+
+typedef struct bwk_oci_namespace {
+	char *type; /* "pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time" */
+	char *path; /* join this one; NULL: create */
+} bwk_oci_namespace;
+
+typedef struct bwk_oci_device {
+	char *path, *type; /* type: "c", "b", "u" or "p" */
+	int64_t major, minor;
+	bwk_oci_u64 file_mode, uid, gid;
+} bwk_oci_device;
+
+typedef struct bwk_oci_dev_rule { /* linux.resources.devices[] */
+	bool allow;
+	char *type, *access; /* type "a", "c", "b" or NULL (all); access subset of "rwm" */
+	bwk_oci_i64 major, minor;
+} bwk_oci_dev_rule;
+
+typedef struct bwk_oci_throttle {
+	int64_t major, minor;
+	uint64_t rate;
+} bwk_oci_throttle;
+
+typedef struct bwk_oci_weight_dev {
+	int64_t major, minor;
+	bwk_oci_u64 weight, leaf_weight;
+} bwk_oci_weight_dev;
+
+typedef struct bwk_oci_resources {
+	bool set;
+	bwk_oci_dev_rule *devices;
+	size_t n_devices;
+	struct {
+		bwk_oci_i64 limit, reservation, swap, kernel, kernel_tcp;
+		bwk_oci_u64 swappiness;
+		bool disable_oom_killer, use_hierarchy, check_before_update;
+	} memory;
+	struct {
+		bwk_oci_u64 shares, period, realtime_period, burst;
+		bwk_oci_i64 quota, realtime_runtime, idle;
+		char *cpus, *mems;
+	} cpu;
+	bwk_oci_i64 pids_limit;
+	struct {
+		bwk_oci_u64 weight, leaf_weight;
+		bwk_oci_weight_dev *weight_device;
+		size_t n_weight_device;
+		/* read bps, write bps, read iops, write iops */
+		bwk_oci_throttle *throttle[4];
+		size_t n_throttle[4];
+	} block_io;
+	bwk_oci_map unified; /* cgroup v2 files, "memory.high": "…" */
+} bwk_oci_resources;
+
+typedef struct bwk_oci_seccomp_arg {
+	uint32_t index;
+	uint64_t value, value_two;
+	char *op; /* "SCMP_CMP_EQ" … */
+} bwk_oci_seccomp_arg;
+
+typedef struct bwk_oci_syscall {
+	bwk_oci_strv names;
+	char *action;
+	bwk_oci_u64 errno_ret;
+	bwk_oci_seccomp_arg *args;
+	size_t n_args;
+} bwk_oci_syscall;
+
+typedef struct bwk_oci_seccomp {
+	bool set;
+	char *default_action;
+	bwk_oci_u64 default_errno_ret;
+	bwk_oci_strv architectures, flags;
+	char *listener_path, *listener_metadata;
+	bwk_oci_syscall *syscalls;
+	size_t n_syscalls;
+} bwk_oci_seccomp;
+
+typedef struct bwk_oci_linux {
+	bool set;
+	bwk_oci_namespace *namespaces;
+	size_t n_namespaces;
+	bwk_oci_idmap *uid_mappings, *gid_mappings;
+	size_t n_uid_mappings, n_gid_mappings;
+	bwk_oci_device *devices;
+	size_t n_devices;
+	char *cgroups_path;
+	bwk_oci_resources resources;
+	bwk_oci_seccomp seccomp;
+	bwk_oci_strv masked_paths, readonly_paths;
+	bwk_oci_map sysctl;
+	char *rootfs_propagation, *mount_label;
+	struct {
+		bool set;
+		char *domain; /* "LINUX" or "LINUX32" */
+		bwk_oci_strv flags;
+	} personality;
+} bwk_oci_linux;
+
+typedef struct bwk_oci_spec {
+	char *oci_version;
+	bool has_process;
+	bwk_oci_process process;
+	bool has_root;
+	char *root_path;
+	bool root_readonly;
+	bwk_oci_mount *mounts;
+	size_t n_mounts;
+	char *hostname, *domainname;
+	bwk_oci_linux linux_;
+	bwk_oci_hooks hooks;
+	bwk_oci_map annotations;
+} bwk_oci_spec;
+
+/* Parse `len` bytes of config.json (need not be NUL-terminated). `name` names the input in
+ * errors, which also name the property: "config.json: linux.namespaces[2].type: …". Errors:
+ * BWK_E_INPUT (not JSON, a wrong type), BWK_E_LIMIT (a bound above). The result is not yet
+ * validated. Caller frees with bwk_oci_spec_free(). */
+int bwk_oci_spec_parse(const char *name, const char *data, size_t len, bwk_oci_spec **out,
+		       bwk_error **err);
+
+/* Check the meaning of a parsed (or built) spec: ociVersion 1.0-1.2, absolute paths, known
+ * names (namespaces, capabilities, rlimits, seccomp actions/operators/architectures/flags,
+ * device types, propagation, personality), no duplicate namespace or rlimit, id mappings and
+ * a hostname only with their namespaces, SCMP_ACT_NOTIFY only with a listenerPath. The first
+ * problem is an BWK_E_INPUT error naming the property. `name` as for parse. */
+int bwk_oci_spec_validate(const char *name, const bwk_oci_spec *spec, bwk_error **err);
+
+/* config.json text of `spec` (NUL-terminated, indented when `pretty`), or NULL with *err. Every
+ * property the model holds is written; parse(serialise(s)) gives s back. Caller frees. */
+char *bwk_oci_spec_serialise(const bwk_oci_spec *spec, bool pretty, bwk_error **err);
+
+void bwk_oci_spec_free(bwk_oci_spec *spec);
+
+/* Lookups on a spec. */
+const bwk_oci_namespace *bwk_oci_spec_namespace(const bwk_oci_spec *spec, const char *type);
+const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key);
+
+/* ---- `bulwark run`: image config + run settings → spec → the sandbox ----
+ *
+ * What a runtime spec cannot say is carried in annotations of bulwark's own (docs/oci-runtime.md):
+ * org.bulwark.user (Docker's user string, resolved against the image's /etc/passwd and
+ * /etc/group in the container), org.bulwark.seccomp ("default": bulwark's built-in policy,
+ * "unconfined", or a Docker JSON profile's path), org.bulwark.stop-signal (a number),
+ * org.bulwark.network ("slirp"). */
+#define BWK_OCI_ANN_USER	"org.bulwark.user"
+#define BWK_OCI_ANN_SECCOMP	"org.bulwark.seccomp"
+#define BWK_OCI_ANN_STOP_SIGNAL "org.bulwark.stop-signal"
+#define BWK_OCI_ANN_NETWORK	"org.bulwark.network"
+
+/* The settings of a run, named as settings (the CLI maps its flags onto them). Zero/NULL
+ * fields take the image's value, else the hardened default (docs/run.md). */
+typedef struct bwk_oci_run {
+	const char *root_path;	 /* the root filesystem as the caller will provide it */
+	const char *const *args; /* after IMAGE: replace the image's Cmd; NULL: keep it */
+	const char *entrypoint;	 /* replaces the image's and drops its Cmd; "": none */
+	const char *const *env;	 /* KEY=VALUE, applied over the image's Env */
+	const char *user;	 /* Docker's user string; NULL: the image's */
+	const char *cwd;	 /* NULL: the image's WorkingDir, else "/" */
+	const char *hostname;	 /* NULL: "bulwark" */
+	bool tty, read_write;
+	uint64_t caps; /* the capability set of uid 0 (bit n = capability n) */
+	const bwk_bind *binds;
+	size_t nbinds;
+	bwk_net_mode net;
+	uint64_t memory, pids, cpus_milli; /* 0: default; BWK_UNLIMITED: none (not cpus) */
+	const char *seccomp;		   /* NULL: default; "unconfined"; a profile path */
+	int stop_signal;		   /* 0: the image's StopSignal, else SIGTERM */
+} bwk_oci_run;
+
+/* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
+ * HOSTNAME, user, working directory) and bulwark's hardened defaults (every namespace incl.
+ * user and cgroup, noNewPrivileges, the default capability set, memory and pids limits, a
+ * CPU weight, a read-only root). `img` may be NULL (a root filesystem directory). Errors:
+ * BWK_E_USAGE when there is no command at all, BWK_E_INPUT for an image StopSignal that is
+ * not a signal. */
+int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *run, bwk_oci_spec **out,
+			  bwk_error **err);
+
+/* A spec lowered to what the sandbox executes. `spec` points into the bwk_oci_spec, which
+ * must outlive it; the caller adds what is no spec's business (the layers, secrets, ports,
+ * stdio and stop timing) and calls bwk_sandbox_run(&l->spec, …). Errors: BWK_E_UNSUPPORTED
+ * naming the property the sandbox cannot execute yet. */
+typedef struct bwk_oci_lowered {
+	bwk_container_spec spec;
+	bwk_bind *binds;
+	char *user;
+} bwk_oci_lowered;
+int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err);
+void bwk_oci_lowered_free(bwk_oci_lowered *l);
+
+/* The config.json `bulwark spec` writes: bulwark run's hardened defaults (as
+ * bwk_oci_spec_from_run with no image, `sh` in a terminal, root "rootfs") plus the standard
+ * mounts and Docker's masked and read-only paths that another runtime needs spelled out.
+ * Without `rootless` there is no user namespace (runc refuses one without mappings; bulwark's
+ * sandbox makes one anyway); with it, the caller's uid/gid mapped to 0 (size 1) and no
+ * cgroup limits, as runc does. */
+int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec **out,
+			 bwk_error **err);
+
+/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees). */
+char *bwk_oci_features_json(bwk_error **err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

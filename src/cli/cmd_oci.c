@@ -1,0 +1,107 @@
+/* The OCI runtime command line, as runc and crun have it: so far `spec` (a hardened default
+ * config.json), `features`, and `checkpoint`/`restore` answered with "not supported". */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bulwark/oci.h"
+#include "cli.h"
+#include "core/cleanup.h"
+#include "core/util.h"
+
+const char cmd_spec_usage[] =
+    "usage: bulwark spec [--rootless] [-b|--bundle DIR]\n"
+    "Write a new config.json (OCI runtime-spec 1.2) into DIR (default: the current\n"
+    "directory): bulwark run's hardened defaults — every namespace including user and\n"
+    "cgroup, noNewPrivileges, the default capability set, memory 512 MiB and 512 pids, a\n"
+    "read-only root \"rootfs\", masked and read-only /proc and /sys paths — running `sh` in a\n"
+    "terminal. An existing config.json is never overwritten.\n"
+    "  --rootless          map only the caller's uid and gid (to 0) and set no cgroup limits\n";
+
+const char cmd_features_usage[] = "usage: bulwark features\n"
+				  "Print what bulwark reads of a runtime spec, as the OCI "
+				  "runtime-spec's features.md JSON.\n";
+
+const char cmd_checkpoint_usage[] = "usage: bulwark checkpoint|restore CONTAINER\n"
+				    "Not supported: bulwark does not checkpoint containers.\n";
+
+int cmd_spec(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("spec");
+	static const struct option opts[] = {{"rootless", no_argument, NULL, 'r'},
+					     {"bundle", required_argument, NULL, 'b'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	bool rootless = false;
+	const char *bundle = ".";
+	int opt;
+	while ((opt = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
+		if (opt == 'r')
+			rootless = true;
+		else if (opt == 'b')
+			bundle = optarg;
+		else if (opt == 'h') {
+			fputs(cmd_spec_usage, stdout);
+			return EXIT_CLEAN;
+		} else
+			return cli_bad_option(self, opt, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	cleanup_error bwk_error *err = NULL;
+	bwk_oci_spec *s = NULL;
+	if (bwk_oci_spec_default(rootless, (uint32_t)getuid(), (uint32_t)getgid(), &s, &err) < 0)
+		return cli_fail(steal_pointer(&err), EXIT_USAGE);
+	cleanup_free char *text = bwk_oci_spec_serialise(s, true, &err);
+	bwk_oci_spec_free(s);
+	if (!text)
+		return cli_fail(steal_pointer(&err), EXIT_USAGE);
+	cleanup_close int dir = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* O_EXCL: never overwrite a bundle's config, nor follow a link planted at its name */
+	cleanup_close int fd =
+	    dir < 0 ? -1
+		    : openat(dir, "config.json", O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		int e = errno;
+		bwk_error_set(
+		    &err, e == EEXIST ? BWK_E_USAGE : BWK_E_IO, e, "%s/config.json%s", bundle,
+		    e == EEXIST ? " exists: remove it first, or choose another --bundle" : "");
+		return cli_fail(steal_pointer(&err), EXIT_USAGE);
+	}
+	size_t len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
+		bwk_error_set(&err, BWK_E_IO, errno, "%s/config.json: writing", bundle);
+		return cli_fail(steal_pointer(&err), EXIT_USAGE);
+	}
+	return EXIT_CLEAN;
+}
+
+int cmd_features(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
+		return cli_usage_error(cli_find("features"), "unexpected argument '%s'", argv[1]);
+	if (argc > 1) {
+		fputs(cmd_features_usage, stdout);
+		return EXIT_CLEAN;
+	}
+	cleanup_error bwk_error *err = NULL;
+	cleanup_free char *j = bwk_oci_features_json(&err);
+	if (!j)
+		return cli_fail(steal_pointer(&err), EXIT_USAGE);
+	puts(j);
+	return EXIT_CLEAN;
+}
+
+int cmd_checkpoint(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr,
+		"bulwark: %s: not supported: bulwark does not checkpoint or restore containers "
+		"(use runc or crun with CRIU for that)\n",
+		argv[0]);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,29 @@
+/* Internals of the oci module: the name tables shared by the parser, the validator and the
+ * serialiser (one list per kind of name, so that the three cannot disagree). */
+#ifndef BWK_OCI_PRIVATE_H
+#define BWK_OCI_PRIVATE_H
+#ifndef BWK_IN_OCI
+#error "oci_private.h is private to src/lib/oci"
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "bulwark/oci.h"
+
+/* NULL-terminated lists of the names the runtime spec defines. */
+extern const char *const oci_namespace_types[];
+extern const char *const oci_rlimit_types[];
+extern const char *const oci_seccomp_actions[];
+extern const char *const oci_seccomp_ops[];
+extern const char *const oci_seccomp_arches[];
+extern const char *const oci_seccomp_flags[];
+extern const char *const oci_propagations[];
+extern const char *const oci_hook_keys[BWK_OCI_HOOK_KINDS + 1];
+extern const char *const oci_throttle_keys[5];
+
+bool oci_name_in(const char *const *list, const char *name);
+
+#endif

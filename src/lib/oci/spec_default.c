@@ -1,0 +1,154 @@
+/* The config.json `bulwark spec` writes: the hardened defaults of a run (run_spec.c) plus
+ * what another runtime needs spelled out, since bulwark's sandbox does it unasked: the
+ * standard mounts, masked and read-only paths. */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "oci/oci_private.h"
+
+static const struct {
+	const char *dst, *type, *src, *opts[6];
+} std_mounts[] = {
+    {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev", NULL}},
+    {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
+    {"/dev/pts",
+     "devpts",
+     "devpts",
+     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL}},
+    {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}},
+    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}},
+    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}},
+    {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
+};
+
+/* Docker's lists; the sandbox masks a superset of its own (src/lib/sandbox/mounts.c). */
+static const char *const masked[] = {"/proc/acpi",
+				     "/proc/asound",
+				     "/proc/kcore",
+				     "/proc/keys",
+				     "/proc/latency_stats",
+				     "/proc/timer_list",
+				     "/proc/timer_stats",
+				     "/proc/sched_debug",
+				     "/proc/scsi",
+				     "/proc/kallsyms",
+				     "/sys/firmware",
+				     "/sys/devices/virtual/powercap",
+				     NULL};
+static const char *const readonly[] = {"/proc/bus",	      "/proc/fs", "/proc/irq", "/proc/sys",
+				       "/proc/sysrq-trigger", NULL};
+
+static void strv_set(bwk_oci_strv *v, const char *const *src)
+{
+	size_t n = 0;
+	while (src[n])
+		n++;
+	v->v = xcalloc(n + 1, sizeof *v->v);
+	for (v->n = 0; v->n < n; v->n++)
+		v->v[v->n] = xstrdup(src[v->n]);
+}
+
+static void add_std_mounts(bwk_oci_spec *s)
+{
+	size_t n = sizeof std_mounts / sizeof *std_mounts;
+	bwk_oci_mount *m = xcalloc(n + s->n_mounts + 1, sizeof *m);
+	for (size_t i = 0; i < n; i++) {
+		m[i].destination = xstrdup(std_mounts[i].dst);
+		m[i].type = xstrdup(std_mounts[i].type);
+		m[i].source = xstrdup(std_mounts[i].src);
+		strv_set(&m[i].options, std_mounts[i].opts);
+	}
+	memcpy(m + n, s->mounts, s->n_mounts * sizeof *m);
+	free(s->mounts);
+	s->mounts = m;
+	s->n_mounts += n;
+}
+
+static bwk_oci_idmap *one_id(uint32_t host)
+{
+	bwk_oci_idmap *m = xcalloc(1, sizeof *m);
+	*m = (bwk_oci_idmap){.container_id = 0, .host_id = host, .size = 1};
+	return m;
+}
+
+int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec **out,
+			 bwk_error **err)
+{
+	static const char *const args[] = {"sh", NULL};
+	bwk_oci_run r = {
+	    .root_path = "rootfs", .args = args, .tty = true, .caps = bwk_sandbox_default_caps()};
+	if (bwk_oci_spec_from_run(NULL, &r, out, err) < 0)
+		return -1;
+	bwk_oci_spec *s = *out;
+	add_std_mounts(s);
+	strv_set(&s->linux_.masked_paths, masked);
+	strv_set(&s->linux_.readonly_paths, readonly);
+	if (!rootless) {
+		/* a user namespace without mappings is refused by runc; bulwark's sandbox makes
+		 * one anyway, with host ids from its own subordinate range (docs/run.md) */
+		bwk_oci_linux *l = &s->linux_;
+		for (size_t i = 0; i < l->n_namespaces; i++)
+			if (!strcmp(l->namespaces[i].type, "user")) {
+				free(l->namespaces[i].type);
+				free(l->namespaces[i].path);
+				memmove(l->namespaces + i, l->namespaces + i + 1,
+					(l->n_namespaces - i - 1) * sizeof *l->namespaces);
+				l->n_namespaces--;
+				break;
+			}
+	} else {
+		/* as runc spec --rootless: the caller's own ids, and no cgroup limits (an
+		 * unprivileged caller rarely has a delegated cgroup to set them in) */
+		s->linux_.uid_mappings = one_id(uid);
+		s->linux_.gid_mappings = one_id(gid);
+		s->linux_.n_uid_mappings = s->linux_.n_gid_mappings = 1;
+		s->linux_.resources.memory.limit.set = false;
+		s->linux_.resources.pids_limit.set = false;
+		s->linux_.resources.cpu.shares.set = false;
+	}
+	return 0;
+}
+
+/* runtime-spec features.md: what this runtime reads. */
+char *bwk_oci_features_json(bwk_error **err)
+{
+	static const char *const mount_opts[] = {
+	    "ro",     "rw",	 "nosuid",     "suid",	      "nodev",	  "dev",   "noexec",
+	    "exec",   "bind",	 "rbind",      "private",     "rprivate", "slave", "rslave",
+	    "shared", "rshared", "unbindable", "runbindable", NULL};
+	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
+	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
+	       *flags = json_array();
+	for (const char *const *p = mount_opts; *p; p++)
+		json_array_append_new(a, json_string(*p));
+	for (const char *const *p = oci_hook_keys; *p; p++)
+		json_array_append_new(hooks, json_string(*p));
+	for (const char *const *p = oci_namespace_types; *p; p++)
+		json_array_append_new(ns, json_string(*p));
+	for (int c = 0; bwk_cap_name(c); c++)
+		json_array_append_new(caps, json_string(bwk_cap_name(c)));
+	for (const char *const *p = oci_seccomp_actions; *p; p++)
+		json_array_append_new(act, json_string(*p));
+	for (const char *const *p = oci_seccomp_ops; *p; p++)
+		json_array_append_new(ops, json_string(*p));
+	for (const char *const *p = oci_seccomp_arches; *p; p++)
+		json_array_append_new(arch, json_string(*p));
+	for (const char *const *p = oci_seccomp_flags; *p; p++)
+		json_array_append_new(flags, json_string(*p));
+	json_t *doc = json_pack(
+	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o},s:{s:b},"
+	    "s:{s:b}},s:{s:s,s:s}}",
+	    "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "hooks", hooks, "mountOptions", a,
+	    "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd",
+	    0, "systemdUser", 0, "seccomp", "enabled", 1, "actions", act, "operators", ops, "archs",
+	    arch, "knownFlags", flags, "apparmor", "enabled", 0, "selinux", "enabled", 0,
+	    "annotations", "org.bulwark.runtime", "bulwark", "org.bulwark.status",
+	    "spec model and `run` path; create/start/state/kill/delete not yet");
+	char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(doc);
+	if (!s)
+		bwk_error_set(err, BWK_E_NOMEM, 0, "features: out of memory");
+	return s;
+}

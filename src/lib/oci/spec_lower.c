@@ -1,0 +1,174 @@
+/* A runtime spec → the sandbox's container description. The sandbox knows nothing of specs,
+ * images or flags; this is the one place that maps spec properties onto it, and it refuses
+ * (naming the property) what the sandbox cannot execute yet instead of silently dropping it. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "oci/oci_private.h"
+
+/* The mounts the sandbox always makes itself (proc, sysfs, a minimal /dev, tmpfs for /tmp,
+ * /run and /dev/shm, cgroupfs): an engine lists them in every config.json. */
+static bool standard_mount(const bwk_oci_mount *m)
+{
+	static const char *const std[] = {"/proc",	 "/dev", "/dev/pts",	   "/dev/shm",
+					  "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/tmp",
+					  "/run",	 NULL};
+	return oci_name_in(std, m->destination) && m->type && strcmp(m->type, "bind");
+}
+
+static bool has_option(const bwk_oci_mount *m, const char *opt)
+{
+	for (size_t i = 0; i < m->options.n; i++)
+		if (!strcmp(m->options.v[i], opt))
+			return true;
+	return false;
+}
+
+static int unsupported(bwk_error **err, const char *what)
+{
+	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+			     "config.json: %s: not executed by bulwark's sandbox yet", what);
+}
+
+static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
+{
+	out->binds = xcalloc(s->n_mounts + 1, sizeof *out->binds);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const bwk_oci_mount *m = &s->mounts[i];
+		bool bind = (m->type && !strcmp(m->type, "bind")) || has_option(m, "bind") ||
+			    has_option(m, "rbind");
+		if (!bind && standard_mount(m))
+			continue;
+		if (!bind || m->uid_mappings || !m->source) {
+			char what[320];
+			snprintf(what, sizeof what, "mounts[%zu] (%.16s at %.256s)", i,
+				 m->type ? m->type : "?", m->destination);
+			return unsupported(err, what);
+		}
+		bwk_bind *b = &out->binds[out->spec.nbinds++];
+		b->src = m->source;
+		b->dst = m->destination;
+		b->rw = !has_option(m, "ro") && !has_option(m, "rro");
+	}
+	out->spec.binds = out->binds;
+	return 0;
+}
+
+static int lower_caps(const bwk_oci_process *p, bwk_container_spec *c, bwk_error **err)
+{
+	if (!p->caps.set)
+		return 0; /* the sandbox's default set */
+	uint64_t mask = 0;
+	for (size_t i = 0; i < p->caps.bounding.n; i++) {
+		uint64_t m;
+		if (bwk_cap_from_name(p->caps.bounding.v[i], &m) < 0)
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "config.json: process.capabilities.bounding: '%.64s' "
+					     "is not a capability",
+					     p->caps.bounding.v[i]);
+		mask |= m;
+	}
+	c->caps = mask;
+	c->caps_set = true;
+	return 0;
+}
+
+static uint64_t limit_of(bwk_oci_i64 v)
+{
+	return !v.set || v.v <= 0 ? BWK_UNLIMITED : (uint64_t)v.v;
+}
+
+static int lower_resources(const bwk_oci_resources *r, bwk_container_spec *c)
+{
+	c->memory = limit_of(r->memory.limit);
+	c->pids = limit_of(r->pids_limit);
+	if (r->cpu.quota.set && r->cpu.quota.v > 0) {
+		uint64_t period = r->cpu.period.set && r->cpu.period.v ? r->cpu.period.v : 100000;
+		c->cpus_milli = (uint64_t)r->cpu.quota.v * 1000 / period;
+		if (!c->cpus_milli)
+			c->cpus_milli = 1;
+	}
+	return 0;
+}
+
+static int lower_annotations(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
+{
+	bwk_container_spec *c = &out->spec;
+	const char *user = bwk_oci_spec_annotation(s, BWK_OCI_ANN_USER);
+	if (user)
+		out->user = xstrdup(user);
+	else if (s->process.user.uid || s->process.user.gid)
+		out->user =
+		    xasprintf("%" PRIu32 ":%" PRIu32, s->process.user.uid, s->process.user.gid);
+	c->user = out->user;
+	const char *sc = bwk_oci_spec_annotation(s, BWK_OCI_ANN_SECCOMP);
+	if (s->linux_.seccomp.set && !sc)
+		return unsupported(err, "linux.seccomp");
+	c->seccomp = sc && strcmp(sc, "default") ? sc : NULL;
+	const char *sig = bwk_oci_spec_annotation(s, BWK_OCI_ANN_STOP_SIGNAL);
+	if (sig && (c->stop_signal = bwk_signal_from_name(sig)) < 0)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "config.json: annotation %s: '%.32s' is not a signal",
+				     BWK_OCI_ANN_STOP_SIGNAL, sig);
+	const char *net = bwk_oci_spec_annotation(s, BWK_OCI_ANN_NETWORK);
+	if (net && !strcmp(net, "slirp"))
+		c->net = BWK_NET_SLIRP;
+	return 0;
+}
+
+/* The namespaces the sandbox always creates; a spec must ask for them (joining one by path is
+ * not executed yet). Without a network namespace the container shares the host's. */
+static int lower_namespaces(const bwk_oci_spec *s, bwk_container_spec *c, bwk_error **err)
+{
+	for (size_t i = 0; i < s->linux_.n_namespaces; i++)
+		if (s->linux_.namespaces[i].path) {
+			char what[96];
+			snprintf(what, sizeof what,
+				 "linux.namespaces[%zu].path (joining a %.16s "
+				 "namespace)",
+				 i, s->linux_.namespaces[i].type);
+			return unsupported(err, what);
+		}
+	if (!bwk_oci_spec_namespace(s, "network"))
+		c->net = BWK_NET_HOST;
+	if (s->linux_.n_uid_mappings || s->linux_.n_gid_mappings)
+		return unsupported(err, "linux.uidMappings (the sandbox chooses the host ids)");
+	return 0;
+}
+
+int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
+{
+	memset(out, 0, sizeof *out);
+	bwk_container_spec *c = &out->spec;
+	if (!s->has_process)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "config.json: process: missing: nothing to run");
+	const bwk_oci_process *p = &s->process;
+	c->rootfs = s->root_path;
+	c->read_write = !s->root_readonly;
+	c->argv = (const char *const *)p->args.v;
+	c->env = (const char *const *)p->env.v;
+	c->cwd = p->cwd;
+	c->hostname = s->hostname;
+	c->tty = p->terminal;
+	if (lower_namespaces(s, c, err) < 0 || lower_mounts(s, out, err) < 0 ||
+	    lower_caps(p, c, err) < 0 || lower_resources(&s->linux_.resources, c) < 0 ||
+	    lower_annotations(s, out, err) < 0) {
+		bwk_oci_lowered_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+void bwk_oci_lowered_free(bwk_oci_lowered *l)
+{
+	free(l->binds);
+	free(l->user);
+	l->binds = NULL;
+	l->user = NULL;
+}

@@ -1,0 +1,219 @@
+/* The runtime-spec's name tables (one list per kind, shared by parser, validator and
+ * serialiser), freeing a spec, and lookups on it. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "oci/oci_private.h"
+
+const char *const oci_namespace_types[] = {"pid",  "network", "mount", "ipc", "uts",
+					   "user", "cgroup",  "time",  NULL};
+
+const char *const oci_rlimit_types[] = {"RLIMIT_CPU",
+					"RLIMIT_FSIZE",
+					"RLIMIT_DATA",
+					"RLIMIT_STACK",
+					"RLIMIT_CORE",
+					"RLIMIT_RSS",
+					"RLIMIT_NPROC",
+					"RLIMIT_NOFILE",
+					"RLIMIT_MEMLOCK",
+					"RLIMIT_AS",
+					"RLIMIT_LOCKS",
+					"RLIMIT_SIGPENDING",
+					"RLIMIT_MSGQUEUE",
+					"RLIMIT_NICE",
+					"RLIMIT_RTPRIO",
+					"RLIMIT_RTTIME",
+					NULL};
+
+const char *const oci_seccomp_actions[] = {"SCMP_ACT_KILL",	   "SCMP_ACT_KILL_PROCESS",
+					   "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
+					   "SCMP_ACT_ERRNO",	   "SCMP_ACT_TRACE",
+					   "SCMP_ACT_ALLOW",	   "SCMP_ACT_LOG",
+					   "SCMP_ACT_NOTIFY",	   NULL};
+
+const char *const oci_seccomp_ops[] = {"SCMP_CMP_NE",	     "SCMP_CMP_LT", "SCMP_CMP_LE",
+				       "SCMP_CMP_EQ",	     "SCMP_CMP_GE", "SCMP_CMP_GT",
+				       "SCMP_CMP_MASKED_EQ", NULL};
+
+const char *const oci_seccomp_arches[] = {
+    "SCMP_ARCH_X86",	  "SCMP_ARCH_X86_64",	   "SCMP_ARCH_X32",
+    "SCMP_ARCH_ARM",	  "SCMP_ARCH_AARCH64",	   "SCMP_ARCH_MIPS",
+    "SCMP_ARCH_MIPS64",	  "SCMP_ARCH_MIPS64N32",   "SCMP_ARCH_MIPSEL",
+    "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32", "SCMP_ARCH_PPC",
+    "SCMP_ARCH_PPC64",	  "SCMP_ARCH_PPC64LE",	   "SCMP_ARCH_S390",
+    "SCMP_ARCH_S390X",	  "SCMP_ARCH_PARISC",	   "SCMP_ARCH_PARISC64",
+    "SCMP_ARCH_RISCV64",  "SCMP_ARCH_LOONGARCH64", NULL};
+
+const char *const oci_seccomp_flags[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
+					 "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
+					 "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", NULL};
+
+const char *const oci_propagations[] = {"private",    "shared",	     "slave",
+					"unbindable", "rprivate",    "rshared",
+					"rslave",     "runbindable", NULL};
+
+const char *const oci_hook_keys[BWK_OCI_HOOK_KINDS + 1] = {
+    "prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop",
+    NULL};
+
+const char *const oci_throttle_keys[5] = {"throttleReadBpsDevice", "throttleWriteBpsDevice",
+					  "throttleReadIOPSDevice", "throttleWriteIOPSDevice",
+					  NULL};
+
+bool oci_name_in(const char *const *list, const char *name)
+{
+	for (; name && *list; list++)
+		if (!strcmp(*list, name))
+			return true;
+	return false;
+}
+
+const char *bwk_oci_hook_kind_name(bwk_oci_hook_kind k)
+{
+	return k < BWK_OCI_HOOK_KINDS ? oci_hook_keys[k] : "?";
+}
+
+const bwk_oci_namespace *bwk_oci_spec_namespace(const bwk_oci_spec *spec, const char *type)
+{
+	for (size_t i = 0; i < spec->linux_.n_namespaces; i++)
+		if (spec->linux_.namespaces[i].type &&
+		    !strcmp(spec->linux_.namespaces[i].type, type))
+			return &spec->linux_.namespaces[i];
+	return NULL;
+}
+
+const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key)
+{
+	for (size_t i = 0; i < spec->annotations.n; i++)
+		if (!strcmp(spec->annotations.v[i].key, key))
+			return spec->annotations.v[i].value;
+	return NULL;
+}
+
+static void strv_free(bwk_oci_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+}
+
+static void map_free(bwk_oci_map *m)
+{
+	for (size_t i = 0; i < m->n; i++) {
+		free(m->v[i].key);
+		free(m->v[i].value);
+	}
+	free(m->v);
+}
+
+static void process_free(bwk_oci_process *p)
+{
+	free(p->user.additional_gids);
+	free(p->user.username);
+	strv_free(&p->args);
+	strv_free(&p->env);
+	free(p->cwd);
+	strv_free(&p->caps.bounding);
+	strv_free(&p->caps.effective);
+	strv_free(&p->caps.inheritable);
+	strv_free(&p->caps.permitted);
+	strv_free(&p->caps.ambient);
+	for (size_t i = 0; i < p->n_rlimits; i++)
+		free(p->rlimits[i].type);
+	free(p->rlimits);
+	free(p->apparmor_profile);
+	free(p->selinux_label);
+	free(p->scheduler.policy);
+	strv_free(&p->scheduler.flags);
+	free(p->io_priority.class_);
+}
+
+static void resources_free(bwk_oci_resources *r)
+{
+	for (size_t i = 0; i < r->n_devices; i++) {
+		free(r->devices[i].type);
+		free(r->devices[i].access);
+	}
+	free(r->devices);
+	free(r->cpu.cpus);
+	free(r->cpu.mems);
+	free(r->block_io.weight_device);
+	for (int k = 0; k < 4; k++)
+		free(r->block_io.throttle[k]);
+	map_free(&r->unified);
+}
+
+static void seccomp_free(bwk_oci_seccomp *s)
+{
+	free(s->default_action);
+	strv_free(&s->architectures);
+	strv_free(&s->flags);
+	free(s->listener_path);
+	free(s->listener_metadata);
+	for (size_t i = 0; i < s->n_syscalls; i++) {
+		strv_free(&s->syscalls[i].names);
+		free(s->syscalls[i].action);
+		for (size_t j = 0; j < s->syscalls[i].n_args; j++)
+			free(s->syscalls[i].args[j].op);
+		free(s->syscalls[i].args);
+	}
+	free(s->syscalls);
+}
+
+static void linux_free(bwk_oci_linux *l)
+{
+	for (size_t i = 0; i < l->n_namespaces; i++) {
+		free(l->namespaces[i].type);
+		free(l->namespaces[i].path);
+	}
+	free(l->namespaces);
+	free(l->uid_mappings);
+	free(l->gid_mappings);
+	for (size_t i = 0; i < l->n_devices; i++) {
+		free(l->devices[i].path);
+		free(l->devices[i].type);
+	}
+	free(l->devices);
+	free(l->cgroups_path);
+	resources_free(&l->resources);
+	seccomp_free(&l->seccomp);
+	strv_free(&l->masked_paths);
+	strv_free(&l->readonly_paths);
+	map_free(&l->sysctl);
+	free(l->rootfs_propagation);
+	free(l->mount_label);
+	free(l->personality.domain);
+	strv_free(&l->personality.flags);
+}
+
+void bwk_oci_spec_free(bwk_oci_spec *s)
+{
+	if (!s)
+		return;
+	free(s->oci_version);
+	process_free(&s->process);
+	free(s->root_path);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		free(s->mounts[i].destination);
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		strv_free(&s->mounts[i].options);
+		free(s->mounts[i].uid_mappings);
+		free(s->mounts[i].gid_mappings);
+	}
+	free(s->mounts);
+	free(s->hostname);
+	free(s->domainname);
+	linux_free(&s->linux_);
+	for (int k = 0; k < BWK_OCI_HOOK_KINDS; k++) {
+		for (size_t i = 0; i < s->hooks.n[k]; i++) {
+			free(s->hooks.v[k][i].path);
+			strv_free(&s->hooks.v[k][i].args);
+			strv_free(&s->hooks.v[k][i].env);
+		}
+		free(s->hooks.v[k]);
+	}
+	map_free(&s->annotations);
+	free(s);
+}

@@ -1,0 +1,504 @@
+/* Unit tests: the OCI runtime-spec model — parsing every property of a full config.json, the
+ * round trip through the serialiser, the bounds (size, depth, list and string length) and the
+ * validator's refusals, each with the property it names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/oci.h"
+
+static char *slurp(const char *rel, size_t *len)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", BWK_SOURCE_DIR, rel);
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	char *buf = malloc(1 << 20);
+	*len = fread(buf, 1, 1 << 20, f);
+	fclose(f);
+	/* exactly-sized copy: ASan sees any read past the end */
+	char *exact = malloc(*len);
+	memcpy(exact, buf, *len);
+	free(buf);
+	return exact;
+}
+
+static bwk_oci_spec *parse_ok(const char *json)
+{
+	size_t n = strlen(json);
+	char *exact = malloc(n);
+	memcpy(exact, json, n);
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	int r = bwk_oci_spec_parse("config.json", exact, n, &s, &err);
+	if (r < 0)
+		fail_msg("%s", err->msg);
+	free(exact);
+	return s;
+}
+
+/* The error message of parse (or, when parse succeeds, of validate) */
+static char *error_of(const char *json)
+{
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	if (bwk_oci_spec_parse("config.json", json, strlen(json), &s, &err) == 0) {
+		int r = bwk_oci_spec_validate("config.json", s, &err);
+		bwk_oci_spec_free(s);
+		if (r == 0)
+			return NULL;
+	}
+	assert_non_null(err);
+	char *m = bwk_error_format(err);
+	bwk_error_free(err);
+	return m;
+}
+
+static void test_full_config(void **state)
+{
+	(void)state;
+	size_t len;
+	char *data = slurp("tests/fixtures/oci/full-config.json", &len);
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_parse("config.json", data, len, &s, &err), 0);
+	free(data);
+	assert_int_equal(bwk_oci_spec_validate("config.json", s, &err), 0);
+	assert_string_equal(s->oci_version, "1.2.0");
+	const bwk_oci_process *p = &s->process;
+	assert_true(p->terminal);
+	assert_int_equal(p->console_width, 80);
+	assert_int_equal(p->user.uid, 1000);
+	assert_int_equal(p->user.gid, 1001);
+	assert_int_equal(p->user.umask.v, 18);
+	assert_int_equal(p->user.n_additional_gids, 2);
+	assert_int_equal(p->user.additional_gids[1], 6);
+	assert_int_equal(p->args.n, 3);
+	assert_string_equal(p->args.v[2], "echo hi");
+	assert_null(p->args.v[3]);
+	assert_string_equal(p->cwd, "/srv");
+	assert_int_equal(p->caps.bounding.n, 2);
+	assert_int_equal(p->caps.inheritable.n, 0);
+	assert_non_null(p->caps.inheritable.v); /* [] and absent differ */
+	assert_string_equal(p->caps.ambient.v[0], "CAP_NET_BIND_SERVICE");
+	assert_int_equal(p->n_rlimits, 1);
+	assert_int_equal(p->rlimits[0].soft, 512);
+	assert_true(p->no_new_privileges);
+	assert_string_equal(p->apparmor_profile, "docker-default");
+	assert_string_equal(p->selinux_label, "system_u:system_r:container_t:s0:c1,c2");
+	assert_true(p->oom_score_adj.set);
+	assert_int_equal(p->oom_score_adj.v, 100);
+	assert_string_equal(p->scheduler.policy, "SCHED_OTHER");
+	assert_int_equal(p->io_priority.priority, 4);
+	assert_string_equal(s->root_path, "rootfs");
+	assert_true(s->root_readonly);
+	assert_string_equal(s->hostname, "box");
+	assert_int_equal(s->n_mounts, 2);
+	assert_int_equal(s->mounts[1].options.n, 5);
+	assert_string_equal(s->mounts[1].options.v[4], "idmap");
+	assert_int_equal(s->mounts[1].uid_mappings[0].host_id, 100000);
+	const bwk_oci_linux *l = &s->linux_;
+	assert_int_equal(l->n_namespaces, 7);
+	assert_string_equal(bwk_oci_spec_namespace(s, "network")->path, "/proc/1234/ns/net");
+	assert_null(bwk_oci_spec_namespace(s, "time"));
+	assert_int_equal(l->uid_mappings[0].size, 65536);
+	assert_int_equal(l->devices[0].minor, 229);
+	assert_int_equal(l->devices[0].file_mode.v, 0666);
+	assert_string_equal(l->cgroups_path, "/bulwark/test");
+	assert_int_equal(l->resources.n_devices, 2);
+	assert_false(l->resources.devices[0].allow);
+	assert_false(l->resources.devices[0].major.set);
+	assert_int_equal(l->resources.memory.limit.v, 536870912);
+	assert_int_equal(l->resources.memory.swap.v, -1);
+	assert_true(l->resources.memory.swappiness.set);
+	assert_true(l->resources.memory.disable_oom_killer);
+	assert_int_equal(l->resources.cpu.quota.v, 50000);
+	assert_string_equal(l->resources.cpu.cpus, "0-1");
+	assert_int_equal(l->resources.pids_limit.v, 256);
+	assert_int_equal(l->resources.block_io.weight.v, 500);
+	assert_int_equal(l->resources.block_io.throttle[0][0].rate, 1048576);
+	assert_null(l->resources.block_io.throttle[1]);
+	assert_int_equal(l->resources.block_io.throttle[3][0].rate, 100);
+	assert_string_equal(l->resources.unified.v[0].key, "memory.high");
+	assert_string_equal(l->seccomp.default_action, "SCMP_ACT_ERRNO");
+	assert_int_equal(l->seccomp.n_syscalls, 4);
+	assert_string_equal(l->seccomp.syscalls[1].args[0].op, "SCMP_CMP_EQ");
+	assert_int_equal(l->seccomp.syscalls[1].args[0].value, 8);
+	assert_int_equal(l->seccomp.syscalls[3].errno_ret.v, 13);
+	assert_string_equal(l->seccomp.listener_path, "/run/seccomp-agent.sock");
+	assert_string_equal(l->masked_paths.v[1], "/sys/firmware");
+	assert_string_equal(l->readonly_paths.v[0], "/proc/sys");
+	assert_string_equal(l->sysctl.v[0].value, "0");
+	assert_string_equal(l->rootfs_propagation, "rslave");
+	assert_string_equal(l->personality.domain, "LINUX32");
+	for (int k = 0; k < BWK_OCI_HOOK_KINDS; k++)
+		assert_int_equal(s->hooks.n[k], 1);
+	assert_int_equal(s->hooks.v[BWK_OCI_HOOK_CREATE_RUNTIME][0].timeout.v, 5);
+	assert_string_equal(bwk_oci_hook_kind_name(BWK_OCI_HOOK_POSTSTOP), "poststop");
+	assert_string_equal(bwk_oci_spec_annotation(s, "org.bulwark.harden"), "true");
+	assert_null(bwk_oci_spec_annotation(s, "nope"));
+
+	/* round trip: serialise, parse again, serialise again: the same text */
+	char *a = bwk_oci_spec_serialise(s, true, &err);
+	assert_non_null(a);
+	assert_null(strstr(a, "someFutureProperty")); /* unknown: ignored, not kept */
+	bwk_oci_spec *s2 = parse_ok(a);
+	char *b = bwk_oci_spec_serialise(s2, true, &err);
+	assert_string_equal(a, b);
+	assert_int_equal(bwk_oci_spec_validate("again", s2, &err), 0);
+	free(a);
+	free(b);
+	bwk_oci_spec_free(s2);
+	bwk_oci_spec_free(s);
+}
+
+static void test_minimal_and_nulls(void **state)
+{
+	(void)state;
+	/* Go writes omitted values as null: the same as absent */
+	bwk_oci_spec *s = parse_ok("{\"ociVersion\":\"1.0.2-dev\",\"root\":{\"path\":\"/r\"},"
+				   "\"process\":{\"args\":[\"/x\"],\"cwd\":\"/\",\"env\":null},"
+				   "\"linux\":{\"seccomp\":null,\"resources\":{\"memory\":null}}}");
+	assert_false(s->process.env.v);
+	assert_false(s->linux_.seccomp.set);
+	assert_false(s->linux_.resources.memory.limit.set);
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_validate("config.json", s, &err), 0);
+	bwk_oci_spec_free(s);
+}
+
+/* Each refusal names the property, so the bundle's author knows what to fix. */
+static void test_refusals(void **state)
+{
+	(void)state;
+#define BASE "\"ociVersion\":\"1.0.0\",\"root\":{\"path\":\"rootfs\"}"
+#define PROC "\"process\":{\"args\":[\"/bin/true\"],\"cwd\":\"/\""
+	static const struct {
+		const char *json, *want;
+	} cases[] = {
+	    {"[]", "an object is needed, not an array"},
+	    {"{\"root\":{\"path\":\"r\"}}", "ociVersion: missing"},
+	    {"{\"ociVersion\":\"2.0.0\",\"root\":{\"path\":\"r\"}}", "1.0.0 to 1.2.x"},
+	    {"{\"ociVersion\":\"1.3.0\",\"root\":{\"path\":\"r\"}}", "ociVersion: '1.3.0'"},
+	    {"{\"ociVersion\":\"1.0.0\"}", "root.path: missing"},
+	    {"{" BASE ",\"process\":{\"args\":[],\"cwd\":\"/\"}}", "process.args: empty"},
+	    {"{" BASE "," PROC ",\"args\":1}}", "duplicate"},
+	    {"{" BASE ",\"process\":{\"args\":[\"x\"],\"cwd\":\"rel\"}}", "process.cwd: 'rel'"},
+	    {"{" BASE ",\"process\":{\"args\":[\"x\", 3],\"cwd\":\"/\"}}",
+	     "process.args[1]: a string is needed, not an integer"},
+	    {"{" BASE "," PROC ",\"env\":[\"NOEQUALS\"]}}", "process.env[0]"},
+	    {"{" BASE "," PROC ",\"user\":{\"uid\":-1}}}", "process.user.uid: -1 is out of range"},
+	    {"{" BASE "," PROC ",\"user\":{\"uid\":4294967296}}}", "out of range"},
+	    {"{" BASE "," PROC ",\"user\":{\"additionalGids\":[1,\"x\"]}}}",
+	     "process.user.additionalGids[1]"},
+	    {"{" BASE "," PROC ",\"oomScoreAdj\":1001}}", "process.oomScoreAdj"},
+	    {"{" BASE "," PROC ",\"capabilities\":{\"bounding\":[\"CAP_NOPE\"]}}}",
+	     "process.capabilities.bounding[0]: 'CAP_NOPE'"},
+	    {"{" BASE "," PROC ",\"capabilities\":{\"ambient\":[\"ALL\"]}}}",
+	     "capabilities.ambient[0]"},
+	    {"{" BASE "," PROC ",\"rlimits\":[{\"type\":\"RLIMIT_X\",\"hard\":1,\"soft\":1}]}}",
+	     "process.rlimits[0].type"},
+	    {"{" BASE "," PROC
+	     ",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1,\"soft\":2}]}}",
+	     "soft limit 2 above"},
+	    {"{" BASE "," PROC ",\"rlimits\":[{\"type\":\"RLIMIT_CORE\",\"hard\":1,\"soft\":1},"
+	     "{\"type\":\"RLIMIT_CORE\",\"hard\":1,\"soft\":1}]}}",
+	     "RLIMIT_CORE is given twice"},
+	    {"{" BASE ",\"mounts\":[{\"destination\":\"tmp\"}]}", "mounts[0].destination: 'tmp'"},
+	    {"{" BASE ",\"mounts\":[{\"type\":\"tmpfs\"}]}", "mounts[0].destination: missing"},
+	    {"{" BASE ",\"mounts\":[{\"destination\":\"/d\",\"options\":[\"idmap\"]}]}",
+	     "'idmap' needs"},
+	    {"{" BASE ",\"linux\":{\"namespaces\":[{\"type\":\"pidx\"}]}}",
+	     "linux.namespaces[0].type: 'pidx'"},
+	    {"{" BASE ",\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}}",
+	     "the pid namespace is given twice"},
+	    {"{" BASE ",\"linux\":{\"namespaces\":[{\"type\":\"net\",\"path\":\"x\"}]}}",
+	     "'net' is not a namespace type"},
+	    {"{" BASE ",\"linux\":{\"namespaces\":[{\"type\":\"network\",\"path\":\"x\"}]}}",
+	     "linux.namespaces[0].path"},
+	    {"{" BASE ",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"hostID\":1,\"size\":1}]}}",
+	     "need a user namespace"},
+	    {"{" BASE ",\"linux\":{\"uidMappings\":[{\"containerID\":0,\"size\":1}]}}",
+	     "linux.uidMappings[0].hostID: missing"},
+	    {"{" BASE ",\"hostname\":\"h\"}", "needs a uts namespace"},
+	    {"{" BASE ",\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"z\"}]}}",
+	     "linux.devices[0].type: 'z'"},
+	    {"{" BASE ",\"linux\":{\"resources\":{\"devices\":[{\"allow\":1}]}}}",
+	     "linux.resources.devices[0].allow: a boolean is needed"},
+	    {"{" BASE
+	     ",\"linux\":{\"resources\":{\"devices\":[{\"allow\":true,\"access\":\"rwx\"}]}}}",
+	     "access: 'rwx'"},
+	    {"{" BASE ",\"linux\":{\"resources\":{\"memory\":{\"limit\":\"1g\"}}}}",
+	     "linux.resources.memory.limit: an integer is needed, not a string"},
+	    {"{" BASE ",\"linux\":{\"resources\":{\"pids\":{}}}}",
+	     "linux.resources.pids.limit: missing"},
+	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOPE\"}}}",
+	     "linux.seccomp.defaultAction: 'SCMP_ACT_NOPE'"},
+	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}}}",
+	     "SCMP_ACT_NOTIFY needs a listenerPath"},
+	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+	     "\"architectures\":[\"SCMP_ARCH_Z80\"]}}}",
+	     "architectures[0]"},
+	    {"{" BASE
+	     ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"X\"]}}}",
+	     "linux.seccomp.flags[0]"},
+	    {"{" BASE
+	     ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+	     "\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":6,"
+	     "\"value\":1,\"op\":\"SCMP_CMP_EQ\"}]}]}}}",
+	     "syscalls[0].args[0].index: 6"},
+	    {"{" BASE
+	     ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{"
+	     "\"names\":[\"read\"],\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,"
+	     "\"value\":1,\"op\":\"EQ\"}]}]}}}",
+	     "syscalls[0].args[0].op: 'EQ'"},
+	    {"{" BASE ",\"linux\":{\"rootfsPropagation\":\"rshared2\"}}", "rootfsPropagation"},
+	    {"{" BASE ",\"linux\":{\"maskedPaths\":[\"proc/kcore\"]}}", "linux.maskedPaths[0]"},
+	    {"{" BASE ",\"linux\":{\"personality\":{\"domain\":\"BSD\"}}}", "LINUX or LINUX32"},
+	    {"{" BASE ",\"hooks\":{\"poststop\":[{\"path\":\"rel\"}]}}", "hooks.poststop[0].path"},
+	    {"{" BASE ",\"hooks\":{\"prestart\":[{\"path\":\"/x\",\"timeout\":0}]}}",
+	     "hooks.prestart[0].timeout: 0 is out of range"},
+	    {"{" BASE ",\"annotations\":{\"a\":1}}", "annotations[\"a\"]: a string is needed"},
+	    {"{" BASE ",\"hostname\":\"a\\u0000b\"}", "hostname: the string contains a NUL"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *m = error_of(cases[i].json);
+		if (!m || !strstr(m, cases[i].want))
+			fail_msg("case %zu: want '%s', got '%s'", i, cases[i].want,
+				 m ? m : "(accepted)");
+		free(m);
+	}
+}
+
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+	char *s = malloc(hl + ul * n + tl + 1);
+	memcpy(s, head, hl);
+	for (size_t i = 0; i < n; i++)
+		memcpy(s + hl + i * ul, unit, ul);
+	memcpy(s + hl + n * ul, tail, tl + 1);
+	return s;
+}
+
+static void test_limits(void **state)
+{
+	(void)state;
+	/* depth: an unknown property nested deeper than the model's own depth */
+	char *deep = repeat("{" BASE ",\"x\":", "[", 40, "");
+	char *deep2 = repeat(deep, "]", 40, "}");
+	char *m = error_of(deep2);
+	assert_non_null(strstr(m, "nested more than 16 levels"));
+	free(m);
+	free(deep);
+	free(deep2);
+	/* a list longer than BWK_OCI_MAX_LIST */
+	char *lst = repeat("{" BASE ",\"process\":{\"cwd\":\"/\",\"args\":[\"a\"", ",\"a\"",
+			   BWK_OCI_MAX_LIST, "]}}");
+	m = error_of(lst);
+	assert_non_null(strstr(m, "process.args: 16385 entries (at most 16384)"));
+	free(m);
+	free(lst);
+	/* a string longer than BWK_OCI_MAX_STRING */
+	char *str = repeat("{" BASE ",\"hostname\":\"", "a", BWK_OCI_MAX_STRING + 1, "\"}");
+	m = error_of(str);
+	assert_non_null(strstr(m, "hostname: a string of 131073 bytes"));
+	free(m);
+	free(str);
+	/* the whole document */
+	char *big = repeat("{" BASE ",\"x\":\"", "a", BWK_OCI_MAX_BYTES, "\"}");
+	m = error_of(big);
+	assert_non_null(strstr(m, "(at most 4194304)"));
+	free(m);
+	free(big);
+}
+
+static const char *const img_env[] = {"PATH=/img/bin", "LANG=C.UTF-8", NULL};
+static const char *const img_ep[] = {"/entry", "--flag", NULL};
+static const char *const img_cmd[] = {"serve", NULL};
+
+static bwk_image_config image(void)
+{
+	return (bwk_image_config){.user = "app",
+				  .workdir = "/srv",
+				  .stop_signal = "SIGQUIT",
+				  .env = img_env,
+				  .entrypoint = img_ep,
+				  .cmd = img_cmd};
+}
+
+/* Docker's semantics and the hardened defaults, then the lowering for the sandbox. */
+static void test_from_run(void **state)
+{
+	(void)state;
+	bwk_image_config img = image();
+	const char *const env[] = {"LANG=de_DE", "X=1", NULL};
+	bwk_bind binds[] = {{.src = "/data", .dst = "/d", .rw = false},
+			    {.src = "/srv/w", .dst = "/w", .rw = true}};
+	bwk_oci_run r = {.root_path = "/layers/top",
+			 .env = env,
+			 .caps = (1ull << 0) | (1ull << 10),
+			 .binds = binds,
+			 .nbinds = 2,
+			 .cpus_milli = 500};
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
+	assert_int_equal(bwk_oci_spec_validate("run", s, &err), 0);
+	const bwk_oci_process *p = &s->process;
+	assert_int_equal(p->args.n, 3); /* entrypoint + Cmd */
+	assert_string_equal(p->args.v[2], "serve");
+	assert_string_equal(p->cwd, "/srv");
+	assert_true(p->no_new_privileges);
+	/* PATH and HOSTNAME first, the image's Env over them, the run's over that */
+	assert_string_equal(p->env.v[0], "PATH=/img/bin");
+	assert_string_equal(p->env.v[1], "HOSTNAME=bulwark");
+	assert_string_equal(p->env.v[2], "LANG=de_DE");
+	assert_string_equal(p->env.v[3], "X=1");
+	assert_int_equal(p->caps.bounding.n, 2);
+	assert_string_equal(p->caps.bounding.v[1], "CAP_NET_BIND_SERVICE");
+	assert_int_equal(p->caps.ambient.n, 0);
+	assert_true(s->root_readonly);
+	assert_string_equal(s->hostname, "bulwark");
+	assert_non_null(bwk_oci_spec_namespace(s, "user"));
+	assert_non_null(bwk_oci_spec_namespace(s, "network"));
+	assert_int_equal(s->linux_.resources.memory.limit.v, BWK_DEFAULT_MEMORY);
+	assert_int_equal(s->linux_.resources.pids_limit.v, BWK_DEFAULT_PIDS);
+	assert_int_equal(s->linux_.resources.cpu.quota.v, 50000);
+	assert_string_equal(s->mounts[0].options.v[1], "ro");
+	assert_string_equal(s->mounts[1].options.v[1], "rw");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_USER), "app");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_STOP_SIGNAL), "3");
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_SECCOMP), "default");
+
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	const bwk_container_spec *c = &low.spec;
+	assert_string_equal(c->argv[0], "/entry");
+	assert_null(c->argv[3]);
+	assert_string_equal(c->user, "app");
+	assert_string_equal(c->rootfs, "/layers/top");
+	assert_false(c->read_write);
+	assert_true(c->caps_set);
+	assert_int_equal(c->caps, (1ull << 0) | (1ull << 10));
+	assert_int_equal(c->memory, BWK_DEFAULT_MEMORY);
+	assert_int_equal(c->cpus_milli, 500);
+	assert_int_equal(c->stop_signal, 3);
+	assert_null(c->seccomp); /* the built-in default */
+	assert_int_equal(c->net, BWK_NET_NONE);
+	assert_int_equal(c->nbinds, 2);
+	assert_false(c->binds[0].rw);
+	assert_true(c->binds[1].rw);
+	bwk_oci_lowered_free(&low);
+
+	/* the spec of a run is a config.json like any other */
+	char *text = bwk_oci_spec_serialise(s, false, &err);
+	bwk_oci_spec *back = parse_ok(text);
+	assert_int_equal(bwk_oci_spec_validate("run", back, &err), 0);
+	free(text);
+	bwk_oci_spec_free(back);
+	bwk_oci_spec_free(s);
+}
+
+static void test_from_run_overrides(void **state)
+{
+	(void)state;
+	bwk_image_config img = image();
+	bwk_error *err = NULL;
+	bwk_oci_spec *s = NULL;
+	/* an entrypoint setting drops the image's Cmd; arguments replace Cmd */
+	const char *const args[] = {"a", "b", NULL};
+	bwk_oci_run r = {.entrypoint = "/bin/sh",
+			 .args = args,
+			 .user = "0",
+			 .cwd = "/x",
+			 .net = BWK_NET_HOST,
+			 .memory = BWK_UNLIMITED,
+			 .tty = true,
+			 .seccomp = "unconfined",
+			 .read_write = true};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
+	assert_int_equal(s->process.args.n, 3);
+	assert_string_equal(s->process.args.v[0], "/bin/sh");
+	assert_string_equal(s->process.args.v[2], "b");
+	assert_string_equal(s->process.cwd, "/x");
+	assert_null(bwk_oci_spec_namespace(s, "network"));
+	assert_true(s->process.terminal);
+	assert_false(s->root_readonly);
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.net, BWK_NET_HOST);
+	assert_int_equal(low.spec.memory, BWK_UNLIMITED);
+	assert_string_equal(low.spec.seccomp, "unconfined");
+	assert_string_equal(low.spec.user, "0");
+	assert_true(low.spec.tty);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* entrypoint "" and nothing else: no command */
+	bwk_oci_run none = {.entrypoint = ""};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &none, &s, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_USAGE);
+	bwk_error_free(err);
+	err = NULL;
+	/* an image StopSignal that is not one */
+	img.stop_signal = "SIGNOPE";
+	bwk_oci_run plain = {0};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &plain, &s, &err), -1);
+	assert_non_null(strstr(err->msg, "StopSignal 'SIGNOPE'"));
+	bwk_error_free(err);
+}
+
+/* What the sandbox cannot execute yet is refused, naming the property, never dropped. */
+static void test_lower_refuses(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *json, *want;
+	} cases[] = {
+	    {"{" BASE "}", "process: missing"},
+	    {"{" BASE "," PROC "},\"linux\":{\"namespaces\":[{\"type\":\"network\","
+	     "\"path\":\"/proc/1/ns/net\"}]}}",
+	     "linux.namespaces[0].path"},
+	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/m\",\"type\":\"nfs\"}]}",
+	     "mounts[0] (nfs at /m)"},
+	    {"{" BASE "," PROC "},\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}}",
+	     "linux.seccomp"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		bwk_oci_spec *s = parse_ok(cases[i].json);
+		bwk_oci_lowered low;
+		bwk_error *err = NULL;
+		assert_int_equal(bwk_oci_spec_lower(s, &low, &err), -1);
+		if (!strstr(err->msg, cases[i].want))
+			fail_msg("case %zu: want '%s', got '%s'", i, cases[i].want, err->msg);
+		bwk_error_free(err);
+		bwk_oci_spec_free(s);
+	}
+	/* an engine's standard mounts are the sandbox's own: accepted */
+	bwk_oci_spec *s = parse_ok("{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/proc\","
+				   "\"type\":\"proc\",\"source\":\"proc\"}]}");
+	bwk_oci_lowered low;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.nbinds, 0);
+	assert_int_equal(low.spec.net, BWK_NET_HOST); /* no network namespace asked for */
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_config),	  cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_from_run),	  cmocka_unit_test(test_from_run_overrides),
+	    cmocka_unit_test(test_lower_refuses),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
