@@ -20,6 +20,7 @@ typedef enum bwk_version_scheme {
 	BWK_VER_APK,	  /* apk-tools: 1.2.3a_rc1-r2; _alpha _beta _pre _rc < none < _p */
 	BWK_VER_PEP440,	  /* Python: N!N.N[{a,b,rc}N][.postN][.devN][+local] */
 	BWK_VER_SEMVER,	  /* semver.org 2.0.0 (npm, OSV SEMVER ranges) */
+	BWK_VER_RPM,	  /* rpm's rpmvercmp on [EPOCH:]VERSION[-RELEASE], '~' and '^' */
 } bwk_version_scheme;
 
 /* Compare two versions in `scheme`: *out <0, 0 or >0. Returns -1 (no error object: callers

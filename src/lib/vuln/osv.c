@@ -21,6 +21,9 @@ int osv_scheme(const char *eco)
 		return BWK_VER_PEP440;
 	if (!strcmp(eco, "npm"))
 		return BWK_VER_SEMVER;
+	if (!strncmp(eco, "Red Hat", 7) || !strncmp(eco, "Rocky Linux", 11) ||
+	    !strncmp(eco, "AlmaLinux", 9))
+		return BWK_VER_RPM;
 	return -1;
 }
 

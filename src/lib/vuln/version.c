@@ -5,6 +5,7 @@
  *   apk     apk-tools' token order (src/version.c): digits, letter, _suffix, -rN
  *   PEP 440 epoch, release, pre, post, dev, local (packaging.version)
  *   SemVer  semver.org 2.0.0 section 11
+ *   rpm     rpm's rpmvercmp (rpmio/rpmvercmp.c) on each of epoch, version and release
  *
  * Every input is untrusted (advisories, package databases): bounded length, no recursion. */
 #define _GNU_SOURCE
@@ -623,6 +624,139 @@ static int sem_cmp(const char *a, const char *b, int *out)
 	return 0;
 }
 
+/* ---- rpm --------------------------------------------------------------------------------- */
+
+static bool rpm_alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* rpmvercmp on [a, ae) and [b, be): segments of digits or of ASCII letters, anything else a
+ * separator; '~' sorts before everything (even the end), '^' after the end but before any
+ * further segment; a numeric segment beats an alphabetic one; equal segments with different
+ * separators are equal. */
+static int rpmvercmp(const char *a, const char *ae, const char *b, const char *be)
+{
+	if (ae - a == be - b && memcmp(a, b, (size_t)(ae - a)) == 0)
+		return 0;
+	while (a < ae || b < be) {
+		while (a < ae && !rpm_alnum((unsigned char)*a) && *a != '~' && *a != '^')
+			a++;
+		while (b < be && !rpm_alnum((unsigned char)*b) && *b != '~' && *b != '^')
+			b++;
+		bool ta = a < ae && *a == '~', tb = b < be && *b == '~';
+		if (ta || tb) {
+			if (!ta)
+				return 1;
+			if (!tb)
+				return -1;
+			a++;
+			b++;
+			continue;
+		}
+		bool ca = a < ae && *a == '^', cb = b < be && *b == '^';
+		if (ca || cb) {
+			if (a == ae)
+				return -1;
+			if (b == be)
+				return 1;
+			if (!ca)
+				return 1;
+			if (!cb)
+				return -1;
+			a++;
+			b++;
+			continue;
+		}
+		if (a == ae || b == be)
+			break;
+		const char *x = a, *y = b;
+		bool num = isdigit((unsigned char)*x);
+		if (num) {
+			while (x < ae && isdigit((unsigned char)*x))
+				x++;
+			while (y < be && isdigit((unsigned char)*y))
+				y++;
+		} else {
+			while (x < ae && rpm_alnum((unsigned char)*x) &&
+			       !isdigit((unsigned char)*x))
+				x++;
+			while (y < be && rpm_alnum((unsigned char)*y) &&
+			       !isdigit((unsigned char)*y))
+				y++;
+		}
+		if (y == b) /* segments of different types: numeric is newer */
+			return num ? 1 : -1;
+		int c;
+		if (num) {
+			c = numcmp(a, (size_t)(x - a), b, (size_t)(y - b));
+		} else {
+			size_t n =
+			    (size_t)(x - a) < (size_t)(y - b) ? (size_t)(x - a) : (size_t)(y - b);
+			c = sign(memcmp(a, b, n));
+			if (!c && x - a != y - b)
+				c = x - a < y - b ? -1 : 1;
+		}
+		if (c)
+			return c;
+		a = x;
+		b = y;
+	}
+	if (a == ae && b == be)
+		return 0;
+	return a == ae ? -1 : 1;
+}
+
+typedef struct rpm_evr {
+	const char *e, *v, *ve, *r, *re;
+	size_t ne;
+} rpm_evr;
+
+/* [EPOCH:]VERSION[-RELEASE], as OSV's Red Hat, Rocky Linux and AlmaLinux records and our
+ * inventory write it. */
+static bool rpm_parse(const char *s, rpm_evr *v)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MAX_VERSION)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return false;
+	*v = (rpm_evr){.e = s, .ne = 0};
+	const char *colon = strchr(s, ':'), *vs = s;
+	if (colon) {
+		if (colon == s)
+			return false;
+		for (const char *p = s; p < colon; p++)
+			if (!isdigit((unsigned char)*p))
+				return false;
+		v->ne = (size_t)(colon - s);
+		vs = colon + 1;
+	}
+	const char *end = s + n, *dash = memrchr(vs, '-', (size_t)(end - vs));
+	v->v = vs;
+	v->ve = dash ? dash : end;
+	v->r = dash ? dash + 1 : end;
+	v->re = end;
+	return v->v < v->ve && (!dash || v->r < v->re) && !memchr(vs, ':', (size_t)(end - vs));
+}
+
+/* Epoch (absent = 0), then version, then release, each by rpmvercmp. Like rpm's
+ * rpmVersionCompare, a missing release is not compared ("1.0" against "1.0-3" is equal). */
+static int rpm_cmp(const char *a, const char *b, int *out)
+{
+	rpm_evr x, y;
+	if (!rpm_parse(a, &x) || !rpm_parse(b, &y))
+		return -1;
+	int c = numcmp(x.e, x.ne, y.e, y.ne);
+	if (!c)
+		c = rpmvercmp(x.v, x.ve, y.v, y.ve);
+	if (!c && x.r < x.re && y.r < y.re)
+		c = rpmvercmp(x.r, x.re, y.r, y.re);
+	*out = c;
+	return 0;
+}
+
 /* ---- public ------------------------------------------------------------------------------ */
 
 int bwk_version_compare(bwk_version_scheme scheme, const char *a, const char *b, int *out)
@@ -636,6 +770,8 @@ int bwk_version_compare(bwk_version_scheme scheme, const char *a, const char *b,
 		return pep_cmp(a, b, out);
 	case BWK_VER_SEMVER:
 		return sem_cmp(a, b, out);
+	case BWK_VER_RPM:
+		return rpm_cmp(a, b, out);
 	}
 	return -1;
 }
