@@ -1,5 +1,5 @@
 /* bulwark — what an image contains: the installed packages found by the scanner's layer walk
- * (dpkg, apk, Python, npm) and the OS release, after whiteouts (the merged filesystem's
+ * (dpkg, apk, rpm, Python, npm) and the OS release, after whiteouts (the merged filesystem's
  * package databases count, not the ones a later layer deleted or replaced).
  *
  * Built by the scanner (bulwark/scan.h: bwk_scan_opts.inventory); read-only for callers.
@@ -22,20 +22,23 @@ typedef enum bwk_ecosystem {
 	BWK_ECO_APK,	 /* Alpine: /lib/apk/db/installed */
 	BWK_ECO_PYPI,	 /* *.dist-info/METADATA, *.egg-info/PKG-INFO */
 	BWK_ECO_NPM,	 /* node_modules/[@scope/]NAME/package.json */
+	BWK_ECO_RPM,	 /* rpmdb: rpmdb.sqlite, Packages (Berkeley DB), Packages.db (ndb) */
 } bwk_ecosystem;
 
-/* "deb", "apk", "pypi", "npm" (the purl types). */
+/* "deb", "apk", "pypi", "npm", "rpm" (the purl types). */
 const char *bwk_ecosystem_name(bwk_ecosystem e);
 
 typedef struct bwk_package {
 	bwk_ecosystem eco;
 	const char *name, *version;
-	const char *source, *source_version; /* dpkg Source: / apk origin; else name, version */
-	const char *arch;		     /* may be NULL */
-	const char *purl;		     /* package URL (github.com/package-url/purl-spec) */
-	const char *path;		     /* the file it was read from, no leading '/' */
-	const char *layer;		     /* digest of the layer that added it, or NULL */
-	int layer_index;		     /* 0-based, -1 for a root filesystem directory */
+	/* dpkg Source: / apk origin / rpm source rpm; else name, version. An rpm version is
+	 * [EPOCH:]VERSION-RELEASE, the epoch only when the header has one. */
+	const char *source, *source_version;
+	const char *arch;  /* may be NULL */
+	const char *purl;  /* package URL (github.com/package-url/purl-spec) */
+	const char *path;  /* the file it was read from, no leading '/' */
+	const char *layer; /* digest of the layer that added it, or NULL */
+	int layer_index;   /* 0-based, -1 for a root filesystem directory */
 } bwk_package;
 
 /* /etc/os-release (or /usr/lib/os-release): fields NULL when absent. */

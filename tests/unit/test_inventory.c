@@ -206,6 +206,132 @@ static void test_kind_of(void **state)
 	assert_int_equal(inv_kind_of("etc/os-release.bak"), INV_NONE);
 }
 
+/* An rpm header blob: il, dl, the index {tag, type, offset, count} and the data, big-endian. */
+typedef struct hdr_ent {
+	uint32_t tag, type;
+	const char *str; /* a STRING, or NULL for the INT32 `num` */
+	uint32_t num;
+} hdr_ent;
+
+static void be(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static size_t make_blob(unsigned char *b, const hdr_ent *e, size_t n)
+{
+	size_t dl = 0;
+	unsigned char *data = b + 8 + n * 16;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *ix = b + 8 + i * 16;
+		be(ix, e[i].tag);
+		be(ix + 4, e[i].type);
+		be(ix + 12, 1);
+		if (e[i].str) {
+			be(ix + 8, (uint32_t)dl);
+			memcpy(data + dl, e[i].str, strlen(e[i].str) + 1);
+			dl += strlen(e[i].str) + 1;
+		} else {
+			dl = (dl + 3) & ~(size_t)3;
+			be(ix + 8, (uint32_t)dl);
+			be(data + dl, e[i].num);
+			dl += 4;
+		}
+	}
+	be(b, (uint32_t)n);
+	be(b + 4, (uint32_t)dl);
+	return 8 + n * 16 + dl;
+}
+
+/* Parse the first `len` bytes of `b` from an exactly-sized copy. */
+static int rpm_exact(const unsigned char *b, size_t len, inv_list *l)
+{
+	unsigned char *c = malloc(len ? len : 1);
+	memcpy(c, b, len);
+	bwk_error *err = NULL;
+	int r = inv_rpm_header(c, len, l, &err);
+	bwk_error_free(err);
+	free(c);
+	return r;
+}
+
+static void test_rpm_header(void **state)
+{
+	(void)state;
+	hdr_ent e[] = {
+	    {1000, 6, "openssl-libs", 0},
+	    {1001, 6, "1.1.1k", 0},
+	    {1002, 6, "9.el8_7", 0},
+	    {1003, 4, NULL, 1},
+	    {1022, 6, "x86_64", 0},
+	    {1044, 6, "openssl-1.1.1k-9.el8_7.src.rpm", 0},
+	    {1004, 9, "summary (an i18n string)", 0},
+	};
+	unsigned char b[1024];
+	size_t n = make_blob(b, e, 7);
+	inv_list l = {0};
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "openssl-libs");
+	assert_string_equal(l.v[0].version, "1:1.1.1k-9.el8_7");
+	assert_string_equal(l.v[0].source, "openssl");
+	assert_string_equal(l.v[0].source_version, "1:1.1.1k-9.el8_7");
+	assert_string_equal(l.v[0].arch, "x86_64");
+	/* cut short by one byte: the data does not fit */
+	assert_int_equal(rpm_exact(b, n - 1, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.skipped, 1);
+	/* a string offset past the data; an INT32 epoch in its last 2 bytes */
+	unsigned char bad[1024];
+	memcpy(bad, b, n);
+	be(bad + 8 + 8, 0x7fffffff);
+	assert_int_equal(rpm_exact(bad, n, &l), 0);
+	assert_int_equal(l.skipped, 2);
+	memcpy(bad, b, n);
+	uint32_t dl = (uint32_t)(n - 8 - 7 * 16);
+	be(bad + 8 + 3 * 16 + 8, dl - 2);
+	assert_int_equal(rpm_exact(bad, n, &l), 0);
+	assert_int_equal(l.skipped, 3);
+	/* a name without its NUL (the last string of the data) */
+	hdr_ent last[] = {{1001, 6, "1.0", 0}, {1002, 6, "1", 0}, {1000, 6, "zz", 0}};
+	n = make_blob(b, last, 3);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].version, "1.0-1"); /* no epoch: none written */
+	assert_null(l.v[1].source);		      /* no source rpm */
+	b[n - 1] = 'z';
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.skipped, 4);
+	/* the signing keys rpm imports are not packages, and not malformed either */
+	hdr_ent key[] = {
+	    {1000, 6, "gpg-pubkey", 0}, {1001, 6, "fd431d51", 0}, {1002, 6, "4ae0493b", 0}};
+	n = make_blob(b, key, 3);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.skipped, 4);
+	/* counts beyond rpm's limits */
+	be(b, 0x10000);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.skipped, 5);
+	inv_list_free(&l);
+	/* not a database of any form */
+	char junk[600] = "neither SQLite nor ndb";
+	bwk_error *err = NULL;
+	assert_true(inv_parse_rpmdb(junk, sizeof(junk), &l, &err) < 0);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "not an rpm database"));
+	free(msg);
+	bwk_error_free(err);
+	assert_int_equal(inv_kind_of("var/lib/rpm/rpmdb.sqlite"), INV_RPM);
+	assert_int_equal(inv_kind_of("var/lib/rpm/Packages"), INV_RPM);
+	assert_int_equal(inv_kind_of("usr/lib/sysimage/rpm/Packages.db"), INV_RPM);
+	assert_int_equal(inv_kind_of("var/lib/rpm/Name"), INV_NONE);
+	assert_int_equal(inv_kind_of("srv/var/lib/rpm/Packages"), INV_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +342,7 @@ int main(void)
 	    cmocka_unit_test(test_npm_manifest),
 	    cmocka_unit_test(test_os_release),
 	    cmocka_unit_test(test_kind_of),
+	    cmocka_unit_test(test_rpm_header),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,6 +55,8 @@ const char *bwk_ecosystem_name(bwk_ecosystem e)
 		return "pypi";
 	case BWK_ECO_NPM:
 		return "npm";
+	case BWK_ECO_RPM:
+		return "rpm";
 	}
 	return "?";
 }
@@ -86,6 +88,16 @@ static bool is_npm_manifest(const char *path, size_t len)
 	return pend - pstart == 12 && memcmp(path + pstart, "node_modules", 12) == 0;
 }
 
+/* The rpm database in /var/lib/rpm or (Fedora 36+, SUSE) /usr/lib/sysimage/rpm, any form. */
+static bool is_rpmdb(const char *path)
+{
+	const char *dir = strncmp(path, "var/lib/rpm/", 12) == 0	    ? path + 12
+			  : strncmp(path, "usr/lib/sysimage/rpm/", 21) == 0 ? path + 21
+									    : NULL;
+	return dir && (!strcmp(dir, "rpmdb.sqlite") || !strcmp(dir, "Packages") ||
+		       !strcmp(dir, "Packages.db"));
+}
+
 inv_kind inv_kind_of(const char *path)
 {
 	size_t len = strlen(path);
@@ -111,6 +123,8 @@ inv_kind inv_kind_of(const char *path)
 	}
 	if (strcmp(path, "var/lib/dpkg/status") == 0)
 		return INV_DPKG;
+	if (is_rpmdb(path))
+		return INV_RPM;
 	static const char sd[] = "var/lib/dpkg/status.d/";
 	if (strncmp(path, sd, sizeof(sd) - 1) == 0 && !strchr(path + sizeof(sd) - 1, '/') &&
 	    !bwk_str_endswith(path, ".md5sums"))
@@ -187,9 +201,11 @@ void inv_tee_done(inv_tee *t)
 	t->buf = NULL;
 }
 
-static int parse(inv_kind kind, const char *buf, size_t len, inv_rec *r, bwk_error **err)
+static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **err)
 {
 	switch (kind) {
+	case INV_RPM:
+		return inv_parse_rpmdb(buf, len, &r->pkgs, err);
 	case INV_DPKG:
 		return inv_parse_dpkg(buf, len, &r->pkgs, err);
 	case INV_APK:
@@ -234,8 +250,10 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	inv_kind kind = inv_kind_of(e->path);
 	if (kind == INV_NONE)
 		return 0;
-	bool db = kind == INV_DPKG || kind == INV_APK;
-	size_t cap = db ? INV_MAX_DB_BYTES : INV_MAX_META_BYTES;
+	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
+	size_t cap = kind == INV_RPM ? INV_MAX_RPMDB_BYTES
+		     : db	     ? INV_MAX_DB_BYTES
+				     : INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
@@ -275,7 +293,7 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 		    xasprintf("%zu malformed record(s) skipped", r.pkgs.skipped);
 		inv_warn(inv, e, why);
 	}
-	if (r.pkgs.n == 0 && kind != INV_OSREL && kind != INV_DPKG && kind != INV_APK) {
+	if (r.pkgs.n == 0 && !db && kind != INV_OSREL) {
 		rec_free(&r);
 		return 0;
 	}
@@ -313,7 +331,20 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 	bwk_strbuf_init(&sb, 4 * INV_MAX_FIELD + 256);
 	bwk_strbuf_printf(&sb, "pkg:%s/", bwk_ecosystem_name(eco));
 	const char *distro = NULL;
-	if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
+	const char *version = p->version, *colon = NULL;
+	if (eco == BWK_ECO_RPM) {
+		/* the purl spec's rpm type: namespace the vendor, the epoch a qualifier */
+		const char *id = os && os->id ? os->id : NULL;
+		if (id) {
+			purl_enc(&sb, !strcmp(id, "rhel") ? "redhat" : id);
+			bwk_strbuf_append(&sb, "/");
+		}
+		purl_enc(&sb, p->name);
+		distro = os ? os->version_id : NULL;
+		colon = strchr(version, ':');
+		if (colon)
+			version = colon + 1;
+	} else if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
 		const char *ns = os && os->id ? os->id : eco == BWK_ECO_DEB ? "debian" : "alpine";
 		purl_enc(&sb, ns);
 		bwk_strbuf_append(&sb, "/");
@@ -334,16 +365,20 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 		}
 	}
 	bwk_strbuf_append(&sb, "@");
-	purl_enc(&sb, p->version);
+	purl_enc(&sb, version);
 	char sep = '?';
 	if (p->arch) {
 		bwk_strbuf_printf(&sb, "%carch=", sep);
 		purl_enc(&sb, p->arch);
 		sep = '&';
 	}
+	if (colon) {
+		bwk_strbuf_printf(&sb, "%cepoch=%.*s", sep, (int)(colon - p->version), p->version);
+		sep = '&';
+	}
 	if (distro) {
 		bwk_strbuf_printf(&sb, "%cdistro=", sep);
-		if (eco == BWK_ECO_DEB && os->id) {
+		if ((eco == BWK_ECO_DEB || eco == BWK_ECO_RPM) && os->id) {
 			purl_enc(&sb, os->id);
 			bwk_strbuf_append(&sb, "-");
 		}
@@ -357,6 +392,7 @@ static bwk_ecosystem eco_of(inv_kind k)
 	return k == INV_DPKG  ? BWK_ECO_DEB
 	       : k == INV_APK ? BWK_ECO_APK
 	       : k == INV_NPM ? BWK_ECO_NPM
+	       : k == INV_RPM ? BWK_ECO_RPM
 			      : BWK_ECO_PYPI;
 }
 
@@ -440,6 +476,14 @@ static void dedupe_python(bwk_inventory *out)
 	out->n = w;
 }
 
+static int rpm_rank(const inv_rec *r)
+{
+	return (bwk_str_endswith(r->path, "/rpmdb.sqlite")  ? 4
+		: bwk_str_endswith(r->path, "/Packages.db") ? 2
+							    : 0) +
+	       (strncmp(r->path, "usr/", 4) == 0);
+}
+
 bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 {
 	bwk_inventory *out = xcalloc(1, sizeof(*out));
@@ -463,6 +507,18 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 		    osr->os.version_codename ? xstrdup(osr->os.version_codename) : NULL;
 		out->os.pretty_name = osr->os.pretty_name ? xstrdup(osr->os.pretty_name) : NULL;
 	}
+	/* one rpm database counts: rpm reads one, and a converted image may keep the old form
+	 * next to the new (rpmdb.sqlite over Packages.db over Packages; /usr/lib/sysimage/rpm,
+	 * where Fedora 36+ and SUSE keep it, over /var/lib/rpm) */
+	inv_rec *rpm = NULL;
+	for (size_t i = 0; i < inv->n; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind == INV_RPM && visible(r, img) && (!rpm || rpm_rank(r) > rpm_rank(rpm)))
+			rpm = r;
+	}
+	for (size_t i = 0; i < inv->n; i++)
+		if (inv->v[i].kind == INV_RPM && &inv->v[i] != rpm)
+			inv->v[i].vis = BWK_HIDDEN;
 	size_t total = 0;
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
@@ -584,12 +640,13 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
 				  os->version_id ? os->version_id : "(no VERSION_ID)");
 	if (res->n || os) {
-		size_t per[BWK_ECO_NPM + 1] = {0};
+		size_t per[BWK_ECO_RPM + 1] = {0};
 		for (size_t i = 0; i < res->n; i++)
 			per[res->pkgs[i].eco]++;
-		bwk_findings_fact(
-		    out, "inventory.packages", "%zu (deb %zu, apk %zu, pypi %zu, npm %zu)", res->n,
-		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
+		bwk_findings_fact(out, "inventory.packages",
+				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu)", res->n,
+				  per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
+				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
 	}
 	if (res->nwarn)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",

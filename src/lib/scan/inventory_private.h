@@ -13,11 +13,12 @@
 
 /* Limits on what an image may make us hold. A real dpkg status of a large image is a few MiB
  * (this machine's, 834 packages: 1 MiB); Python METADATA is read only as far as its header. */
-#define INV_MAX_DB_BYTES   (64u << 20)	/* dpkg status, apk installed */
-#define INV_MAX_META_BYTES (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
-#define INV_MAX_PKGS_FILE  200000u	/* packages in one database file */
-#define INV_MAX_PKGS	   1000000u	/* packages in one image */
-#define INV_MAX_FIELD	   512u		/* a name, version or architecture */
+#define INV_MAX_DB_BYTES    (64u << 20)	 /* dpkg status, apk installed */
+#define INV_MAX_RPMDB_BYTES (128u << 20) /* rpmdb: a full Fedora install's is ~100 MiB */
+#define INV_MAX_META_BYTES  (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
+#define INV_MAX_PKGS_FILE   200000u	 /* packages in one database file */
+#define INV_MAX_PKGS	    1000000u	 /* packages in one image */
+#define INV_MAX_FIELD	    512u	 /* a name, version or architecture */
 
 typedef enum inv_kind {
 	INV_NONE = 0,
@@ -26,6 +27,7 @@ typedef enum inv_kind {
 	INV_PYTHON,
 	INV_NPM,
 	INV_OSREL,
+	INV_RPM,
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -51,6 +53,15 @@ int inv_parse_apk(const char *buf, size_t len, inv_list *out, bwk_error **err);
 /* METADATA / PKG-INFO: the RFC 822 header up to the first blank line. */
 int inv_parse_python(const char *buf, size_t len, inv_list *out, bwk_error **err);
 int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
+/* An rpm database in any of its forms (SQLite, Berkeley DB hash, ndb: told by its first
+ * bytes; inventory_rpm.c). `buf` is writable: two bytes of a SQLite header are changed while
+ * it is read and restored before it returns. */
+int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err);
+/* One rpm header blob (il, dl, index, data); a malformed one is counted in out->skipped. */
+int inv_rpm_header(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
+/* Take `p` into `out` when it has a name and a version (clears p either way); fails on
+ * INV_MAX_PKGS_FILE. */
+int inv_list_take(inv_list *out, inv_pkg *p, bwk_error **err);
 
 typedef struct inv_osrel {
 	char *id, *version_id, *version_codename, *pretty_name;
