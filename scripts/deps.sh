@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev"
 TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
-  coreutils findutils rpm db5.3-util"
+  coreutils findutils rpm db5.3-util golang-go"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -32,6 +32,7 @@ dockerd docker.io
 dpkg dpkg
 dpkg-query dpkg
 find findutils
+go golang-go
 gzip gzip
 head coreutils
 ip iproute2

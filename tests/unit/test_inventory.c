@@ -332,6 +332,90 @@ static void test_rpm_header(void **state)
 	assert_int_equal(inv_kind_of("srv/var/lib/rpm/Packages"), INV_NONE);
 }
 
+/* Go build information as the linker writes it (Go 1.18+), preceded by decoys: the magic at
+ * an unaligned offset, and an aligned one with a bad pointer size just before the real one. */
+static size_t make_go(unsigned char *b, const char *mod)
+{
+	static const char sentinel[] = "0w\xaf\x0c\x92t\b\x02"
+				       "A\xe1\xc1\a\xe6\xd6\x18\xe6";
+	size_t n = 0;
+	memset(b, 'x', 64);
+	memcpy(b + 3, "\xff Go buildinf:\x08\x02", 16);	 /* unaligned: not looked at */
+	memcpy(b + 32, "\xff Go buildinf:\x05\x02", 16); /* pointer size 5: a decoy */
+	n = 48;
+	memcpy(b + n, "\xff Go buildinf:\x08\x02", 16);
+	memset(b + n + 16, 0, 16);
+	n += 32;
+	b[n++] = 8;
+	memcpy(b + n, "go1.21.3", 8);
+	n += 8;
+	size_t ml = strlen(mod) + 32;
+	b[n++] = (unsigned char)(0x80 | (ml & 0x7f));
+	b[n++] = (unsigned char)(ml >> 7);
+	memcpy(b + n, sentinel, 16);
+	memcpy(b + n + 16, mod, strlen(mod));
+	memcpy(b + n + 16 + strlen(mod),
+	       "\xf9"
+	       "2C1\x86\x18 r\x00\x82"
+	       "B\x10"
+	       "A\x16\xd8\xf2",
+	       16);
+	n += ml;
+	memset(b + n, 'y', 40);
+	return n + 40;
+}
+
+static void test_go_buildinfo(void **state)
+{
+	(void)state;
+	const char *mod = "path\texample.com/app\n"
+			  "mod\texample.com/app\t(devel)\t\n"
+			  "dep\texample.com/a\tv0.1.0\th1:abc=\n"
+			  "dep\texample.com/b\tv0.2.0\n"
+			  "=>\texample.com/c\tv0.3.0\th1:def=\n"
+			  "dep\tno-version\n"
+			  "build\tCGO_ENABLED=0\n";
+	unsigned char b[1024];
+	size_t n = make_go(b, mod);
+	/* every chunk size: the finder keeps its place across reads of any length */
+	for (size_t chunk = 1; chunk <= 33; chunk += 4) {
+		inv_gofind *g = inv_gofind_new();
+		for (size_t at = 0; at < n; at += chunk)
+			inv_gofind_feed(g, b + at, n - at < chunk ? n - at : chunk);
+		const unsigned char *blob;
+		size_t len;
+		bool old;
+		assert_true(inv_gofind_result(g, &blob, &len, &old));
+		inv_list l = {0};
+		bwk_error *err = NULL;
+		assert_int_equal(inv_parse_gobuildinfo(blob, len, &l, &err), 0);
+		assert_int_equal(l.n, 3);
+		assert_string_equal(l.v[0].name, "stdlib");
+		assert_string_equal(l.v[0].version, "1.21.3");
+		assert_string_equal(l.v[1].name, "example.com/a");
+		assert_string_equal(l.v[2].name, "example.com/c"); /* b, replaced */
+		assert_string_equal(l.v[2].version, "v0.3.0");
+		assert_int_equal(l.skipped, 1); /* the dep without a version */
+		inv_list_free(&l);
+		/* cut short: nothing is found */
+		inv_gofind_free(g);
+		g = inv_gofind_new();
+		inv_gofind_feed(g, b, n - 60);
+		assert_false(inv_gofind_result(g, &blob, &len, &old));
+		inv_gofind_free(g);
+	}
+	/* the pointer format of Go < 1.18 is said, not read */
+	b[48 + 15] = 0;
+	inv_gofind *g = inv_gofind_new();
+	inv_gofind_feed(g, b, n);
+	const unsigned char *blob;
+	size_t len;
+	bool old;
+	assert_false(inv_gofind_result(g, &blob, &len, &old));
+	assert_true(old);
+	inv_gofind_free(g);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -343,6 +427,7 @@ int main(void)
 	    cmocka_unit_test(test_os_release),
 	    cmocka_unit_test(test_kind_of),
 	    cmocka_unit_test(test_rpm_header),
+	    cmocka_unit_test(test_go_buildinfo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -57,6 +57,8 @@ const char *bwk_ecosystem_name(bwk_ecosystem e)
 		return "npm";
 	case BWK_ECO_RPM:
 		return "rpm";
+	case BWK_ECO_GOLANG:
+		return "golang";
 	}
 	return "?";
 }
@@ -192,11 +194,59 @@ static ssize_t tee_read(void *ctx, void *buf, size_t len, bwk_error **err)
 		t->off += n;
 		return (ssize_t)n;
 	}
-	return bwk_entry_read(t->under, buf, len, err);
+	ssize_t got = bwk_entry_read(t->under, buf, len, err);
+	if (got > 0 && t->go)
+		inv_gofind_feed(t->go, buf, (size_t)got);
+	return got;
+}
+
+static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e);
+
+/* An executable read to its end (as far as the next scanner did not): its Go modules. */
+static void go_done(inv_tee *t)
+{
+	char *buf = xmalloc(64 << 10);
+	const unsigned char *blob;
+	size_t n;
+	bool old;
+	bwk_error *err = NULL;
+	while (!inv_gofind_result(t->go, &blob, &n, &old)) {
+		ssize_t got = bwk_entry_read(t->under, buf, 64 << 10, &err);
+		if (got <= 0)
+			break;
+		inv_gofind_feed(t->go, (unsigned char *)buf, (size_t)got);
+	}
+	free(buf);
+	bwk_error_free(err);
+	if (!inv_gofind_result(t->go, &blob, &n, &old)) {
+		if (old)
+			inv_warn(t->inv, &t->e,
+				 "Go build information of Go < 1.18 is not read: its modules are "
+				 "not listed");
+		return;
+	}
+	inv_rec r = {.layer_index = t->e.layer_index, .vis = t->e.visibility, .kind = INV_GOBIN};
+	cleanup_error bwk_error *perr = NULL;
+	if (inv_parse_gobuildinfo(blob, n, &r.pkgs, &perr) < 0 || r.pkgs.n == 0) {
+		if (perr) {
+			cleanup_free char *msg = bwk_error_format(perr);
+			inv_warn(t->inv, &t->e, msg ? msg : "malformed Go build information");
+		}
+		rec_free(&r);
+		return;
+	}
+	r.path = xstrdup(t->e.path);
+	r.layer = t->e.layer_digest ? xstrdup(t->e.layer_digest) : NULL;
+	add_rec(t->inv, &r, &t->e);
 }
 
 void inv_tee_done(inv_tee *t)
 {
+	if (t->go) {
+		go_done(t);
+		inv_gofind_free(t->go);
+		t->go = NULL;
+	}
 	free(t->buf);
 	t->buf = NULL;
 }
@@ -216,6 +266,7 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_npm(buf, len, &r->pkgs, err);
 	case INV_OSREL:
 		return inv_parse_os_release(buf, len, &r->os, err);
+	case INV_GOBIN: /* go_done: read as the file streams by */
 	case INV_NONE:
 		break;
 	}
@@ -241,6 +292,35 @@ static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e)
 	pthread_mutex_unlock(&inv->lock);
 }
 
+/* An executable that may be a Go binary: its first bytes are read here (and served again);
+ * when it is ELF, the rest is watched as it streams by. */
+static int elf_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
+		     bwk_error **err)
+{
+	if (!(e->mode & 0111) || e->size < 1024 || e->size > INV_MAX_BIN_BYTES)
+		return 0;
+	*tee = (inv_tee){.e = *e, .under = e, .buf = xmalloc(4), .inv = inv};
+	while (tee->len < 4) {
+		ssize_t got = bwk_entry_read(e, tee->buf + tee->len, 4 - tee->len, err);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		tee->len += (size_t)got;
+	}
+	tee->e.read = tee_read;
+	tee->e.rctx = tee;
+	*use = &tee->e;
+	if (tee->len == 4 && !memcmp(tee->buf,
+				     "\x7f"
+				     "ELF",
+				     4)) {
+		tee->go = inv_gofind_new();
+		inv_gofind_feed(tee->go, (unsigned char *)tee->buf, 4);
+	}
+	return 0;
+}
+
 int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
 		  bwk_error **err)
 {
@@ -249,7 +329,7 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 		return 0;
 	inv_kind kind = inv_kind_of(e->path);
 	if (kind == INV_NONE)
-		return 0;
+		return elf_entry(inv, e, tee, use, err);
 	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
 	size_t cap = kind == INV_RPM ? INV_MAX_RPMDB_BYTES
 		     : db	     ? INV_MAX_DB_BYTES
@@ -344,6 +424,18 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 		colon = strchr(version, ':');
 		if (colon)
 			version = colon + 1;
+	} else if (eco == BWK_ECO_GOLANG) {
+		/* the module path's segments, each encoded: pkg:golang/github.com/x/y@v1.2.3 */
+		for (const char *seg = p->name; *seg;) {
+			size_t n = strcspn(seg, "/");
+			cleanup_free char *one = xstrndup(seg, n);
+			purl_enc(&sb, one);
+			seg += n;
+			if (*seg) {
+				bwk_strbuf_append(&sb, "/");
+				seg++;
+			}
+		}
 	} else if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
 		const char *ns = os && os->id ? os->id : eco == BWK_ECO_DEB ? "debian" : "alpine";
 		purl_enc(&sb, ns);
@@ -389,11 +481,12 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 
 static bwk_ecosystem eco_of(inv_kind k)
 {
-	return k == INV_DPKG  ? BWK_ECO_DEB
-	       : k == INV_APK ? BWK_ECO_APK
-	       : k == INV_NPM ? BWK_ECO_NPM
-	       : k == INV_RPM ? BWK_ECO_RPM
-			      : BWK_ECO_PYPI;
+	return k == INV_DPKG	? BWK_ECO_DEB
+	       : k == INV_APK	? BWK_ECO_APK
+	       : k == INV_NPM	? BWK_ECO_NPM
+	       : k == INV_RPM	? BWK_ECO_RPM
+	       : k == INV_GOBIN ? BWK_ECO_GOLANG
+				: BWK_ECO_PYPI;
 }
 
 static bool visible(inv_rec *r, const bwk_image *img)
@@ -557,6 +650,52 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 	return out;
 }
 
+/* ---- inventories built from elsewhere (an SBOM) ------------------------------------------ */
+
+bwk_inventory *inv_inventory_new(void)
+{
+	return xcalloc(1, sizeof(bwk_inventory));
+}
+
+void inv_inventory_add(bwk_inventory *inv, const bwk_package *p)
+{
+	if (inv->n % 64 == 0)
+		inv->pkgs = xrealloc(inv->pkgs, (inv->n + 64) * sizeof(*inv->pkgs));
+	bwk_package *q = &inv->pkgs[inv->n++];
+	*q = (bwk_package){
+	    .eco = p->eco,
+	    .name = xstrdup(p->name),
+	    .version = xstrdup(p->version),
+	    .source = xstrdup(p->source ? p->source : p->name),
+	    .source_version = xstrdup(p->source_version ? p->source_version : p->version),
+	    .arch = p->arch ? xstrdup(p->arch) : NULL,
+	    .purl = xstrdup(p->purl),
+	    .path = xstrdup(p->path),
+	    .layer = p->layer ? xstrdup(p->layer) : NULL,
+	    .layer_index = p->layer_index,
+	};
+}
+
+void inv_inventory_set_os(bwk_inventory *inv, const char *id, const char *version_id)
+{
+	free((char *)inv->os.id);
+	free((char *)inv->os.version_id);
+	inv->os.id = id ? xstrdup(id) : NULL;
+	inv->os.version_id = version_id ? xstrdup(version_id) : NULL;
+	inv->has_os = true;
+}
+
+void inv_inventory_warn(bwk_inventory *inv, char *msg)
+{
+	if (inv->nwarn >= 64) {
+		free(msg);
+		return;
+	}
+	inv->warnings = xrealloc(inv->warnings, (inv->nwarn + 2) * sizeof(char *));
+	inv->warnings[inv->nwarn++] = msg;
+	inv->warnings[inv->nwarn] = NULL;
+}
+
 /* ---- the public, read-only side ---------------------------------------------------------- */
 
 size_t bwk_inventory_count(const bwk_inventory *inv)
@@ -630,23 +769,27 @@ static int match_vulns(const bwk_inventory *inv, const bwk_scan_opts *opts, bwk_
 int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 		   bwk_error **err)
 {
-	(void)err;
 	bwk_inventory *res = bwk_inv_settle(inv, img);
-	const bwk_os_release *os = bwk_inventory_os(res);
 	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
 	if (cfg && cfg->digest)
 		bwk_findings_fact(out, "image.digest", "%s", cfg->digest);
+	return inv_report(res, opts, out, err);
+}
+
+int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
+{
+	const bwk_os_release *os = bwk_inventory_os(res);
 	if (os)
 		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
 				  os->version_id ? os->version_id : "(no VERSION_ID)");
 	if (res->n || os) {
-		size_t per[BWK_ECO_RPM + 1] = {0};
+		size_t per[BWK_ECO_GOLANG + 1] = {0};
 		for (size_t i = 0; i < res->n; i++)
 			per[res->pkgs[i].eco]++;
 		bwk_findings_fact(out, "inventory.packages",
-				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu)", res->n,
-				  per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
-				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
+				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu)",
+				  res->n, per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
+				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM], per[BWK_ECO_GOLANG]);
 	}
 	if (res->nwarn)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",

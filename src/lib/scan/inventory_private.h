@@ -4,6 +4,16 @@
 #define BWK_INVENTORY_PRIVATE_H
 #ifndef BWK_IN_SCAN
 #error "inventory_private.h is private to src/lib/scan"
+
+/* What every inventory adds to a scan (facts, the vulnerability match) and hands on to
+ * opts->inventory (else frees it). */
+int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
+
+/* Building an inventory from another source (an SBOM, inventory_sbomin.c): strings copied. */
+bwk_inventory *inv_inventory_new(void);
+void inv_inventory_add(bwk_inventory *inv, const bwk_package *p);
+void inv_inventory_set_os(bwk_inventory *inv, const char *id, const char *version_id);
+void inv_inventory_warn(bwk_inventory *inv, char *msg); /* takes msg */
 #endif
 #include <stddef.h>
 
@@ -15,6 +25,7 @@
  * (this machine's, 834 packages: 1 MiB); Python METADATA is read only as far as its header. */
 #define INV_MAX_DB_BYTES    (64u << 20)	 /* dpkg status, apk installed */
 #define INV_MAX_RPMDB_BYTES (128u << 20) /* rpmdb: a full Fedora install's is ~100 MiB */
+#define INV_MAX_BIN_BYTES   (1ull << 30) /* an executable searched for Go build info */
 #define INV_MAX_META_BYTES  (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
 #define INV_MAX_PKGS_FILE   200000u	 /* packages in one database file */
 #define INV_MAX_PKGS	    1000000u	 /* packages in one image */
@@ -28,6 +39,7 @@ typedef enum inv_kind {
 	INV_NPM,
 	INV_OSREL,
 	INV_RPM,
+	INV_GOBIN, /* an ELF executable with Go build information (read as it streams by) */
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -59,6 +71,18 @@ int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
 int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err);
 /* One rpm header blob (il, dl, index, data); a malformed one is counted in out->skipped. */
 int inv_rpm_header(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
+/* Go build information: a finder fed the bytes of a file as they stream by, and the parser
+ * of what it found (inventory_go.c): "stdlib" at the Go version, the main module when it has
+ * a version, every dependency (a replacement by another module version in its place). */
+typedef struct inv_gofind inv_gofind;
+inv_gofind *inv_gofind_new(void);
+void inv_gofind_free(inv_gofind *g);
+void inv_gofind_feed(inv_gofind *g, const unsigned char *p, size_t n);
+/* Whether a complete blob was found (then *blob, *n: it, from the magic on); *old when only a
+ * Go < 1.18 one (pointers instead of strings) was. */
+bool inv_gofind_result(const inv_gofind *g, const unsigned char **blob, size_t *n, bool *old);
+int inv_parse_gobuildinfo(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
+
 /* Take `p` into `out` when it has a name and a version (clears p either way); fails on
  * INV_MAX_PKGS_FILE. */
 int inv_list_take(inv_list *out, inv_pkg *p, bwk_error **err);
@@ -81,6 +105,10 @@ typedef struct inv_tee {
 	const bwk_entry *under;
 	char *buf;
 	size_t len, off;
+	/* an ELF executable: every byte read is shown to `go`, and inv_tee_done reads what
+	 * the next scanner left before recording what it found in `inv` */
+	bwk_inv *inv;
+	inv_gofind *go;
 } inv_tee;
 void inv_tee_done(inv_tee *t);
 
@@ -99,4 +127,14 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img);
  * to opts->inventory when asked. */
 int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 		   bwk_error **err);
+
+/* What every inventory adds to a scan (facts, the vulnerability match) and hands on to
+ * opts->inventory (else frees it). */
+int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
+
+/* Building an inventory from another source (an SBOM, inventory_sbomin.c): strings copied. */
+bwk_inventory *inv_inventory_new(void);
+void inv_inventory_add(bwk_inventory *inv, const bwk_package *p);
+void inv_inventory_set_os(bwk_inventory *inv, const char *id, const char *version_id);
+void inv_inventory_warn(bwk_inventory *inv, char *msg); /* takes msg */
 #endif

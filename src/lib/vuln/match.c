@@ -23,9 +23,10 @@ static const bwk_rule rule_vuln_check = {
     .category = BWK_CAT_VULNERABILITY,
     .severity = BWK_SEV_HIGH,
     .title = "Installed packages carry known vulnerabilities",
-    .description = "Packages in the image (dpkg, apk, rpm, Python, npm) were matched against the "
-		   "offline vulnerability database; each vulnerable package is a finding "
-		   "named by its advisory id.",
+    .description =
+	"Packages in the image (dpkg, apk, rpm, Python, npm, Go modules) were matched against the "
+	"offline vulnerability database; each vulnerable package is a finding "
+	"named by its advisory id.",
     .remediation = "Upgrade the packages to their fixed versions and rebuild from a patched "
 		   "base image.",
     .references = vuln_refs,
@@ -56,6 +57,8 @@ static char *ecosystem_of(const bwk_package *p, const bwk_os_release *os)
 		return NULL;
 	case BWK_ECO_RPM: /* rpm_ecosystem */
 		return NULL;
+	case BWK_ECO_GOLANG:
+		return xstrdup("Go");
 	case BWK_ECO_APK: {
 		if (!os || !os->id || strcmp(os->id, "alpine") != 0 || !os->version_id)
 			return NULL;
@@ -245,6 +248,9 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, sqlite3_stmt *qrange, const 
 	/* distributions' advisories are about source versions (binNMUs add "+bN"); rpm
 	 * advisories name the binary's own epoch:version-release */
 	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;
+	/* Go module versions are "v1.2.3"; the Go vulnerability database writes "1.2.3" */
+	if (p->eco == BWK_ECO_GOLANG && version[0] == 'v')
+		version++;
 	cleanup_free char *name =
 	    p->eco == BWK_ECO_PYPI ? bwk_pypi_name(p->source) : xstrdup(p->source);
 	seen_ids ids = {0};

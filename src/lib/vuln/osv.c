@@ -19,7 +19,7 @@ int osv_scheme(const char *eco)
 		return BWK_VER_APK;
 	if (!strcmp(eco, "PyPI"))
 		return BWK_VER_PEP440;
-	if (!strcmp(eco, "npm"))
+	if (!strcmp(eco, "npm") || !strcmp(eco, "Go"))
 		return BWK_VER_SEMVER;
 	if (!strncmp(eco, "Red Hat", 7) || !strncmp(eco, "Rocky Linux", 11) ||
 	    !strncmp(eco, "AlmaLinux", 9))
