@@ -21,6 +21,7 @@ typedef enum bwk_version_scheme {
 	BWK_VER_PEP440,	  /* Python: N!N.N[{a,b,rc}N][.postN][.devN][+local] */
 	BWK_VER_SEMVER,	  /* semver.org 2.0.0 (npm, OSV SEMVER ranges) */
 	BWK_VER_RPM,	  /* rpm's rpmvercmp on [EPOCH:]VERSION[-RELEASE], '~' and '^' */
+	BWK_VER_MAVEN, /* Maven's ComparableVersion (1.0-alpha-1 < 1.0-SNAPSHOT < 1.0 < 1.0-sp) */
 } bwk_version_scheme;
 
 /* Compare two versions in `scheme`: *out <0, 0 or >0. Returns -1 (no error object: callers
