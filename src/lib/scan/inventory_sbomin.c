@@ -190,6 +190,16 @@ static void note_os(sbom_ctx *c, const char *id, const char *ver)
 	}
 }
 
+/* bulwark:layer:index: 0 to 9999, else -1 */
+static int layer_index(const char *s)
+{
+	if (!s || !*s)
+		return -1;
+	char *end;
+	long v = strtol(s, &end, 10);
+	return *end || v < 0 || v > 9999 ? -1 : (int)v;
+}
+
 static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char *spdx_src,
 		     const char *doc_name)
 {
@@ -284,7 +294,7 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 	    .purl = purl_s,
 	    .path = file ? file : c->path,
 	    .layer = prop(props, "bulwark:layer:digest"),
-	    .layer_index = layer_ix ? atoi(layer_ix) : -1,
+	    .layer_index = layer_index(layer_ix),
 	};
 	inv_inventory_add(c->inv, &p);
 	purl_free(&u);
