@@ -59,6 +59,8 @@ const char *bwk_ecosystem_name(bwk_ecosystem e)
 		return "rpm";
 	case BWK_ECO_GOLANG:
 		return "golang";
+	case BWK_ECO_MAVEN:
+		return "maven";
 	}
 	return "?";
 }
@@ -127,6 +129,9 @@ inv_kind inv_kind_of(const char *path)
 		return INV_DPKG;
 	if (is_rpmdb(path))
 		return INV_RPM;
+	if (bwk_str_endswith(path, ".jar") || bwk_str_endswith(path, ".war") ||
+	    bwk_str_endswith(path, ".ear"))
+		return INV_JAVA;
 	static const char sd[] = "var/lib/dpkg/status.d/";
 	if (strncmp(path, sd, sizeof(sd) - 1) == 0 && !strchr(path + sizeof(sd) - 1, '/') &&
 	    !bwk_str_endswith(path, ".md5sums"))
@@ -266,6 +271,8 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_npm(buf, len, &r->pkgs, err);
 	case INV_OSREL:
 		return inv_parse_os_release(buf, len, &r->os, err);
+	case INV_JAVA:
+		return inv_parse_java(buf, len, &r->pkgs, err);
 	case INV_GOBIN: /* go_done: read as the file streams by */
 	case INV_NONE:
 		break;
@@ -331,9 +338,10 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	if (kind == INV_NONE)
 		return elf_entry(inv, e, tee, use, err);
 	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
-	size_t cap = kind == INV_RPM ? INV_MAX_RPMDB_BYTES
-		     : db	     ? INV_MAX_DB_BYTES
-				     : INV_MAX_META_BYTES;
+	size_t cap = kind == INV_RPM	? INV_MAX_RPMDB_BYTES
+		     : kind == INV_JAVA ? INV_MAX_JAR_BYTES
+		     : db		? INV_MAX_DB_BYTES
+					: INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
@@ -373,6 +381,11 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 		    xasprintf("%zu malformed record(s) skipped", r.pkgs.skipped);
 		inv_warn(inv, e, why);
 	}
+	if (r.pkgs.limited)
+		inv_warn(
+		    inv, e,
+		    "nested archives beyond the bounds (3 levels, 32 MiB each, 256 MiB in all, "
+		    "200,000 members) not read: their packages are not listed");
 	if (r.pkgs.n == 0 && !db && kind != INV_OSREL) {
 		rec_free(&r);
 		return 0;
@@ -424,6 +437,13 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 		colon = strchr(version, ':');
 		if (colon)
 			version = colon + 1;
+	} else if (eco == BWK_ECO_MAVEN) {
+		/* pkg:maven/GROUP/ARTIFACT@VERSION */
+		const char *ga = strchr(p->name, ':');
+		cleanup_free char *g = xstrndup(p->name, ga ? (size_t)(ga - p->name) : 0);
+		purl_enc(&sb, g);
+		bwk_strbuf_append(&sb, "/");
+		purl_enc(&sb, ga ? ga + 1 : p->name);
 	} else if (eco == BWK_ECO_GOLANG) {
 		/* the module path's segments, each encoded: pkg:golang/github.com/x/y@v1.2.3 */
 		for (const char *seg = p->name; *seg;) {
@@ -486,6 +506,7 @@ static bwk_ecosystem eco_of(inv_kind k)
 	       : k == INV_NPM	? BWK_ECO_NPM
 	       : k == INV_RPM	? BWK_ECO_RPM
 	       : k == INV_GOBIN ? BWK_ECO_GOLANG
+	       : k == INV_JAVA	? BWK_ECO_MAVEN
 				: BWK_ECO_PYPI;
 }
 
@@ -783,13 +804,14 @@ int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out,
 		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
 				  os->version_id ? os->version_id : "(no VERSION_ID)");
 	if (res->n || os) {
-		size_t per[BWK_ECO_GOLANG + 1] = {0};
+		size_t per[BWK_ECO_MAVEN + 1] = {0};
 		for (size_t i = 0; i < res->n; i++)
 			per[res->pkgs[i].eco]++;
-		bwk_findings_fact(out, "inventory.packages",
-				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu)",
-				  res->n, per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
-				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM], per[BWK_ECO_GOLANG]);
+		bwk_findings_fact(
+		    out, "inventory.packages",
+		    "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu, maven %zu)", res->n,
+		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM], per[BWK_ECO_PYPI],
+		    per[BWK_ECO_NPM], per[BWK_ECO_GOLANG], per[BWK_ECO_MAVEN]);
 	}
 	if (res->nwarn)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",

@@ -26,6 +26,7 @@ void inv_inventory_warn(bwk_inventory *inv, char *msg); /* takes msg */
 #define INV_MAX_DB_BYTES    (64u << 20)	 /* dpkg status, apk installed */
 #define INV_MAX_RPMDB_BYTES (128u << 20) /* rpmdb: a full Fedora install's is ~100 MiB */
 #define INV_MAX_BIN_BYTES   (1ull << 30) /* an executable searched for Go build info */
+#define INV_MAX_JAR_BYTES   (64u << 20)	 /* a Java archive read into memory */
 #define INV_MAX_META_BYTES  (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
 #define INV_MAX_PKGS_FILE   200000u	 /* packages in one database file */
 #define INV_MAX_PKGS	    1000000u	 /* packages in one image */
@@ -40,6 +41,7 @@ typedef enum inv_kind {
 	INV_OSREL,
 	INV_RPM,
 	INV_GOBIN, /* an ELF executable with Go build information (read as it streams by) */
+	INV_JAVA,  /* .jar, .war, .ear */
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -54,6 +56,7 @@ typedef struct inv_list {
 	inv_pkg *v;
 	size_t n, cap;
 	size_t skipped; /* stanzas without a name/version or with an over-long field */
+	bool limited;	/* a bound stopped the reading (nested Java archives) */
 } inv_list;
 
 void inv_list_free(inv_list *l);
@@ -71,6 +74,10 @@ int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
 int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err);
 /* One rpm header blob (il, dl, index, data); a malformed one is counted in out->skipped. */
 int inv_rpm_header(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
+/* A Java archive's Maven coordinates (inventory_java.c): pom.properties, else the manifest;
+ * nested archives within bounds (out->limited when one was not read). */
+int inv_parse_java(const char *buf, size_t len, inv_list *out, bwk_error **err);
+
 /* Go build information: a finder fed the bytes of a file as they stream by, and the parser
  * of what it found (inventory_go.c): "stdlib" at the Go version, the main module when it has
  * a version, every dependency (a replacement by another module version in its place). */

@@ -222,6 +222,8 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 		eco = BWK_ECO_NPM;
 	else if (!strcmp(u.type, "golang"))
 		eco = BWK_ECO_GOLANG;
+	else if (!strcmp(u.type, "maven") && u.ns)
+		eco = BWK_ECO_MAVEN;
 	else {
 		c->other++;
 		purl_free(&u);
@@ -230,7 +232,8 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 	bool distro = eco == BWK_ECO_DEB || eco == BWK_ECO_APK || eco == BWK_ECO_RPM;
 	if (distro)
 		note_os(c, u.ns, u.distro);
-	cleanup_free char *name = (eco == BWK_ECO_NPM || eco == BWK_ECO_GOLANG) && u.ns
+	cleanup_free char *name = eco == BWK_ECO_MAVEN ? xasprintf("%s:%s", u.ns, u.name)
+				  : (eco == BWK_ECO_NPM || eco == BWK_ECO_GOLANG) && u.ns
 				      ? xasprintf("%s/%s", u.ns, u.name)
 				      : xstrdup(u.name);
 	/* a PyPI purl's name is normalised ("jinja2"): the document's own spelling ("Jinja2")
@@ -398,7 +401,7 @@ int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **e
 	if (rc == 0 && c.other)
 		inv_inventory_warn(c.inv, xasprintf("%s: %zu package(s) of purl types without "
 						    "vulnerability matching (not deb, apk, rpm, "
-						    "pypi, npm, golang)",
+						    "pypi, npm, golang, maven)",
 						    path, c.other));
 	free(c.os_id);
 	free(c.os_ver);

@@ -23,10 +23,10 @@ static const bwk_rule rule_vuln_check = {
     .category = BWK_CAT_VULNERABILITY,
     .severity = BWK_SEV_HIGH,
     .title = "Installed packages carry known vulnerabilities",
-    .description =
-	"Packages in the image (dpkg, apk, rpm, Python, npm, Go modules) were matched against the "
-	"offline vulnerability database; each vulnerable package is a finding "
-	"named by its advisory id.",
+    .description = "Packages in the image (dpkg, apk, rpm, Python, npm, Go modules, Java archives) "
+		   "were matched against the "
+		   "offline vulnerability database; each vulnerable package is a finding "
+		   "named by its advisory id.",
     .remediation = "Upgrade the packages to their fixed versions and rebuild from a patched "
 		   "base image.",
     .references = vuln_refs,
@@ -59,6 +59,8 @@ static char *ecosystem_of(const bwk_package *p, const bwk_os_release *os)
 		return NULL;
 	case BWK_ECO_GOLANG:
 		return xstrdup("Go");
+	case BWK_ECO_MAVEN:
+		return xstrdup("Maven");
 	case BWK_ECO_APK: {
 		if (!os || !os->id || strcmp(os->id, "alpine") != 0 || !os->version_id)
 			return NULL;
