@@ -25,9 +25,10 @@ typedef enum bwk_ecosystem {
 	BWK_ECO_RPM,	 /* rpmdb: rpmdb.sqlite, Packages (Berkeley DB), Packages.db (ndb) */
 	BWK_ECO_GOLANG,	 /* Go modules built into an executable (its Go build information) */
 	BWK_ECO_MAVEN,	 /* Java archives: pom.properties, MANIFEST.MF; name "groupId:artifactId" */
+	BWK_ECO_CARGO,	 /* crates.io crates in a binary built with cargo-auditable */
 } bwk_ecosystem;
 
-/* "deb", "apk", "pypi", "npm", "rpm", "golang", "maven" (the purl types). */
+/* "deb", "apk", "pypi", "npm", "rpm", "golang", "maven", "cargo" (the purl types). */
 const char *bwk_ecosystem_name(bwk_ecosystem e);
 
 typedef struct bwk_package {

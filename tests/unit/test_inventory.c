@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define BWK_IN_SCAN
 #include "scan/inventory_private.h"
@@ -416,6 +417,57 @@ static void test_go_buildinfo(void **state)
 	inv_gofind_free(g);
 }
 
+/* cargo-auditable's zlib-compressed crate list among decoys: a bare zlib header, a real zlib
+ * stream of other JSON right before it. */
+static void test_cargo_auditable(void **state)
+{
+	(void)state;
+	const char *json = "{\"packages\":[{\"name\":\"app\",\"version\":\"0.1.0\",\"source\":"
+			   "\"local\",\"root\":true},{\"name\":\"serde\",\"version\":\"1.0.130\","
+			   "\"source\":\"crates.io\"},{\"name\":\"cc\",\"version\":\"1.0.0\","
+			   "\"source\":\"crates.io\",\"kind\":\"build\"},{\"name\":\"smallvec\","
+			   "\"version\":\"1.6.0\",\"source\":\"crates.io\",\"kind\":\"runtime\"}]}";
+	const char *other = "{\"other\":[1,2,3]}";
+	unsigned char b[4096];
+	size_t n = 0;
+	memcpy(b,
+	       "\x7f"
+	       "ELF\x78\x9c\xff\xff junk \x78",
+	       16);
+	n = 16;
+	uLongf zl = sizeof(b) - n;
+	assert_int_equal(compress2(b + n, &zl, (const Bytef *)other, strlen(other), 9), Z_OK);
+	n += zl;
+	zl = sizeof(b) - n;
+	assert_int_equal(compress2(b + n, &zl, (const Bytef *)json, strlen(json), 9), Z_OK);
+	n += zl;
+	memcpy(b + n, "tail bytes", 10);
+	n += 10;
+	for (size_t chunk = 1; chunk <= 65; chunk += 8) {
+		inv_rustfind *r = inv_rustfind_new();
+		for (size_t at = 0; at < n; at += chunk)
+			inv_rustfind_feed(r, b + at, n - at < chunk ? n - at : chunk);
+		const char *out;
+		size_t len;
+		assert_true(inv_rustfind_result(r, &out, &len));
+		inv_list l = {0};
+		bwk_error *err = NULL;
+		assert_int_equal(inv_parse_cargo_auditable(out, len, &l, &err), 0);
+		assert_int_equal(l.n, 2); /* not the local root, not the build dependency */
+		assert_string_equal(l.v[0].name, "serde");
+		assert_string_equal(l.v[1].name, "smallvec");
+		inv_list_free(&l);
+		inv_rustfind_free(r);
+	}
+	/* cut inside the stream: nothing */
+	inv_rustfind *r = inv_rustfind_new();
+	inv_rustfind_feed(r, b, n - 20);
+	const char *out;
+	size_t len;
+	assert_false(inv_rustfind_result(r, &out, &len));
+	inv_rustfind_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -428,6 +480,7 @@ int main(void)
 	    cmocka_unit_test(test_kind_of),
 	    cmocka_unit_test(test_rpm_header),
 	    cmocka_unit_test(test_go_buildinfo),
+	    cmocka_unit_test(test_cargo_auditable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -61,6 +61,8 @@ const char *bwk_ecosystem_name(bwk_ecosystem e)
 		return "golang";
 	case BWK_ECO_MAVEN:
 		return "maven";
+	case BWK_ECO_CARGO:
+		return "cargo";
 	}
 	return "?";
 }
@@ -202,55 +204,79 @@ static ssize_t tee_read(void *ctx, void *buf, size_t len, bwk_error **err)
 	ssize_t got = bwk_entry_read(t->under, buf, len, err);
 	if (got > 0 && t->go)
 		inv_gofind_feed(t->go, buf, (size_t)got);
+	if (got > 0 && t->rust)
+		inv_rustfind_feed(t->rust, buf, (size_t)got);
 	return got;
 }
 
 static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e);
 
-/* An executable read to its end (as far as the next scanner did not): its Go modules. */
-static void go_done(inv_tee *t)
+static void bin_rec(inv_tee *t, inv_kind kind, inv_list *pkgs)
 {
-	char *buf = xmalloc(64 << 10);
-	const unsigned char *blob;
-	size_t n;
-	bool old;
-	bwk_error *err = NULL;
-	while (!inv_gofind_result(t->go, &blob, &n, &old)) {
-		ssize_t got = bwk_entry_read(t->under, buf, 64 << 10, &err);
-		if (got <= 0)
-			break;
-		inv_gofind_feed(t->go, (unsigned char *)buf, (size_t)got);
-	}
-	free(buf);
-	bwk_error_free(err);
-	if (!inv_gofind_result(t->go, &blob, &n, &old)) {
-		if (old)
-			inv_warn(t->inv, &t->e,
-				 "Go build information of Go < 1.18 is not read: its modules are "
-				 "not listed");
-		return;
-	}
-	inv_rec r = {.layer_index = t->e.layer_index, .vis = t->e.visibility, .kind = INV_GOBIN};
-	cleanup_error bwk_error *perr = NULL;
-	if (inv_parse_gobuildinfo(blob, n, &r.pkgs, &perr) < 0 || r.pkgs.n == 0) {
-		if (perr) {
-			cleanup_free char *msg = bwk_error_format(perr);
-			inv_warn(t->inv, &t->e, msg ? msg : "malformed Go build information");
-		}
-		rec_free(&r);
-		return;
-	}
+	inv_rec r = {.layer_index = t->e.layer_index, .vis = t->e.visibility, .kind = kind};
+	r.pkgs = *pkgs;
+	*pkgs = (inv_list){0};
 	r.path = xstrdup(t->e.path);
 	r.layer = t->e.layer_digest ? xstrdup(t->e.layer_digest) : NULL;
 	add_rec(t->inv, &r, &t->e);
 }
 
+/* An executable read to its end (as far as the next scanner did not): its Go modules and its
+ * cargo-auditable crates. */
+static void bin_done(inv_tee *t)
+{
+	char *buf = xmalloc(64 << 10);
+	const unsigned char *blob;
+	const char *json;
+	size_t n;
+	bool old;
+	bwk_error *err = NULL;
+	while (!inv_gofind_result(t->go, &blob, &n, &old) ||
+	       !inv_rustfind_result(t->rust, &json, &n)) {
+		ssize_t got = bwk_entry_read(t->under, buf, 64 << 10, &err);
+		if (got <= 0)
+			break;
+		inv_gofind_feed(t->go, (unsigned char *)buf, (size_t)got);
+		inv_rustfind_feed(t->rust, (unsigned char *)buf, (size_t)got);
+	}
+	free(buf);
+	bwk_error_free(err);
+	inv_list l = {0};
+	cleanup_error bwk_error *perr = NULL;
+	if (inv_gofind_result(t->go, &blob, &n, &old)) {
+		if (inv_parse_gobuildinfo(blob, n, &l, &perr) < 0) {
+			cleanup_free char *msg = bwk_error_format(perr);
+			inv_warn(t->inv, &t->e, msg ? msg : "malformed Go build information");
+		} else if (l.n) {
+			bin_rec(t, INV_GOBIN, &l);
+		}
+		inv_list_free(&l);
+	} else if (old) {
+		inv_warn(
+		    t->inv, &t->e,
+		    "Go build information of Go < 1.18 is not read: its modules are not listed");
+	}
+	bwk_error_free(perr);
+	perr = NULL;
+	if (inv_rustfind_result(t->rust, &json, &n)) {
+		if (inv_parse_cargo_auditable(json, n, &l, &perr) < 0) {
+			cleanup_free char *msg = bwk_error_format(perr);
+			inv_warn(t->inv, &t->e, msg ? msg : "malformed cargo-auditable data");
+		} else if (l.n) {
+			bin_rec(t, INV_RUSTBIN, &l);
+		}
+		inv_list_free(&l);
+	}
+}
+
 void inv_tee_done(inv_tee *t)
 {
 	if (t->go) {
-		go_done(t);
+		bin_done(t);
 		inv_gofind_free(t->go);
+		inv_rustfind_free(t->rust);
 		t->go = NULL;
+		t->rust = NULL;
 	}
 	free(t->buf);
 	t->buf = NULL;
@@ -273,7 +299,8 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_os_release(buf, len, &r->os, err);
 	case INV_JAVA:
 		return inv_parse_java(buf, len, &r->pkgs, err);
-	case INV_GOBIN: /* go_done: read as the file streams by */
+	case INV_GOBIN: /* bin_done: read as the file streams by */
+	case INV_RUSTBIN:
 	case INV_NONE:
 		break;
 	}
@@ -324,6 +351,8 @@ static int elf_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_e
 				     4)) {
 		tee->go = inv_gofind_new();
 		inv_gofind_feed(tee->go, (unsigned char *)tee->buf, 4);
+		tee->rust = inv_rustfind_new();
+		inv_rustfind_feed(tee->rust, (unsigned char *)tee->buf, 4);
 	}
 	return 0;
 }
@@ -501,13 +530,14 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 
 static bwk_ecosystem eco_of(inv_kind k)
 {
-	return k == INV_DPKG	? BWK_ECO_DEB
-	       : k == INV_APK	? BWK_ECO_APK
-	       : k == INV_NPM	? BWK_ECO_NPM
-	       : k == INV_RPM	? BWK_ECO_RPM
-	       : k == INV_GOBIN ? BWK_ECO_GOLANG
-	       : k == INV_JAVA	? BWK_ECO_MAVEN
-				: BWK_ECO_PYPI;
+	return k == INV_DPKG	  ? BWK_ECO_DEB
+	       : k == INV_APK	  ? BWK_ECO_APK
+	       : k == INV_NPM	  ? BWK_ECO_NPM
+	       : k == INV_RPM	  ? BWK_ECO_RPM
+	       : k == INV_GOBIN	  ? BWK_ECO_GOLANG
+	       : k == INV_JAVA	  ? BWK_ECO_MAVEN
+	       : k == INV_RUSTBIN ? BWK_ECO_CARGO
+				  : BWK_ECO_PYPI;
 }
 
 static bool visible(inv_rec *r, const bwk_image *img)
@@ -804,14 +834,15 @@ int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out,
 		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
 				  os->version_id ? os->version_id : "(no VERSION_ID)");
 	if (res->n || os) {
-		size_t per[BWK_ECO_MAVEN + 1] = {0};
+		size_t per[BWK_ECO_CARGO + 1] = {0};
 		for (size_t i = 0; i < res->n; i++)
 			per[res->pkgs[i].eco]++;
-		bwk_findings_fact(
-		    out, "inventory.packages",
-		    "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu, maven %zu)", res->n,
-		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM], per[BWK_ECO_PYPI],
-		    per[BWK_ECO_NPM], per[BWK_ECO_GOLANG], per[BWK_ECO_MAVEN]);
+		bwk_findings_fact(out, "inventory.packages",
+				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu, "
+				  "maven %zu, cargo %zu)",
+				  res->n, per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
+				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM], per[BWK_ECO_GOLANG],
+				  per[BWK_ECO_MAVEN], per[BWK_ECO_CARGO]);
 	}
 	if (res->nwarn)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",

@@ -40,8 +40,9 @@ typedef enum inv_kind {
 	INV_NPM,
 	INV_OSREL,
 	INV_RPM,
-	INV_GOBIN, /* an ELF executable with Go build information (read as it streams by) */
-	INV_JAVA,  /* .jar, .war, .ear */
+	INV_GOBIN,   /* an ELF executable with Go build information (read as it streams by) */
+	INV_JAVA,    /* .jar, .war, .ear */
+	INV_RUSTBIN, /* an ELF executable with cargo-auditable's crate list */
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -90,6 +91,15 @@ void inv_gofind_feed(inv_gofind *g, const unsigned char *p, size_t n);
 bool inv_gofind_result(const inv_gofind *g, const unsigned char **blob, size_t *n, bool *old);
 int inv_parse_gobuildinfo(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
 
+/* cargo-auditable's `.dep-v0` (inventory_rust.c): a finder of its zlib stream fed like the Go
+ * one, and the parser of the JSON it inflates to (crates.io runtime crates). */
+typedef struct inv_rustfind inv_rustfind;
+inv_rustfind *inv_rustfind_new(void);
+void inv_rustfind_free(inv_rustfind *r);
+void inv_rustfind_feed(inv_rustfind *r, const unsigned char *p, size_t n);
+bool inv_rustfind_result(const inv_rustfind *r, const char **json, size_t *n);
+int inv_parse_cargo_auditable(const char *json, size_t len, inv_list *out, bwk_error **err);
+
 /* Take `p` into `out` when it has a name and a version (clears p either way); fails on
  * INV_MAX_PKGS_FILE. */
 int inv_list_take(inv_list *out, inv_pkg *p, bwk_error **err);
@@ -116,6 +126,7 @@ typedef struct inv_tee {
 	 * the next scanner left before recording what it found in `inv` */
 	bwk_inv *inv;
 	inv_gofind *go;
+	inv_rustfind *rust;
 } inv_tee;
 void inv_tee_done(inv_tee *t);
 

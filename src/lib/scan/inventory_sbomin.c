@@ -224,6 +224,8 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 		eco = BWK_ECO_GOLANG;
 	else if (!strcmp(u.type, "maven") && u.ns)
 		eco = BWK_ECO_MAVEN;
+	else if (!strcmp(u.type, "cargo"))
+		eco = BWK_ECO_CARGO;
 	else {
 		c->other++;
 		purl_free(&u);
@@ -401,7 +403,7 @@ int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **e
 	if (rc == 0 && c.other)
 		inv_inventory_warn(c.inv, xasprintf("%s: %zu package(s) of purl types without "
 						    "vulnerability matching (not deb, apk, rpm, "
-						    "pypi, npm, golang, maven)",
+						    "pypi, npm, golang, maven, cargo)",
 						    path, c.other));
 	free(c.os_id);
 	free(c.os_ver);

@@ -23,7 +23,8 @@ static const bwk_rule rule_vuln_check = {
     .category = BWK_CAT_VULNERABILITY,
     .severity = BWK_SEV_HIGH,
     .title = "Installed packages carry known vulnerabilities",
-    .description = "Packages in the image (dpkg, apk, rpm, Python, npm, Go modules, Java archives) "
+    .description = "Packages in the image (dpkg, apk, rpm, Python, npm, Go modules, Java archives, "
+		   "Rust crates) "
 		   "were matched against the "
 		   "offline vulnerability database; each vulnerable package is a finding "
 		   "named by its advisory id.",
@@ -61,6 +62,8 @@ static char *ecosystem_of(const bwk_package *p, const bwk_os_release *os)
 		return xstrdup("Go");
 	case BWK_ECO_MAVEN:
 		return xstrdup("Maven");
+	case BWK_ECO_CARGO:
+		return xstrdup("crates.io");
 	case BWK_ECO_APK: {
 		if (!os || !os->id || strcmp(os->id, "alpine") != 0 || !os->version_id)
 			return NULL;

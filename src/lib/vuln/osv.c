@@ -19,7 +19,7 @@ int osv_scheme(const char *eco)
 		return BWK_VER_APK;
 	if (!strcmp(eco, "PyPI"))
 		return BWK_VER_PEP440;
-	if (!strcmp(eco, "npm") || !strcmp(eco, "Go"))
+	if (!strcmp(eco, "npm") || !strcmp(eco, "Go") || !strcmp(eco, "crates.io"))
 		return BWK_VER_SEMVER;
 	if (!strcmp(eco, "Maven") || !strncmp(eco, "Maven:", 6))
 		return BWK_VER_MAVEN;
