@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev"
 TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
-  coreutils findutils podman runc"
+  coreutils findutils podman runc rpm db5.3-util golang-go"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -25,12 +25,14 @@ busybox busybox-static
 cat coreutils
 chmod coreutils
 cp coreutils
+db5.3_load db5.3-util
 dd coreutils
 docker docker.io
 dockerd docker.io
 dpkg dpkg
 dpkg-query dpkg
 find findutils
+go golang-go
 gzip gzip
 head coreutils
 ip iproute2
@@ -49,6 +51,8 @@ ps procps
 python3 python3-minimal
 rm coreutils
 runc runc
+rpm rpm
+rpmbuild rpm
 script bsdutils
 sh dash
 setpriv util-linux

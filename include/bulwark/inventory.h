@@ -1,5 +1,5 @@
 /* bulwark — what an image contains: the installed packages found by the scanner's layer walk
- * (dpkg, apk, Python, npm) and the OS release, after whiteouts (the merged filesystem's
+ * (dpkg, apk, rpm, Python, npm) and the OS release, after whiteouts (the merged filesystem's
  * package databases count, not the ones a later layer deleted or replaced).
  *
  * Built by the scanner (bulwark/scan.h: bwk_scan_opts.inventory); read-only for callers.
@@ -22,20 +22,26 @@ typedef enum bwk_ecosystem {
 	BWK_ECO_APK,	 /* Alpine: /lib/apk/db/installed */
 	BWK_ECO_PYPI,	 /* *.dist-info/METADATA, *.egg-info/PKG-INFO */
 	BWK_ECO_NPM,	 /* node_modules/[@scope/]NAME/package.json */
+	BWK_ECO_RPM,	 /* rpmdb: rpmdb.sqlite, Packages (Berkeley DB), Packages.db (ndb) */
+	BWK_ECO_GOLANG,	 /* Go modules built into an executable (its Go build information) */
+	BWK_ECO_MAVEN,	 /* Java archives: pom.properties, MANIFEST.MF; name "groupId:artifactId" */
+	BWK_ECO_CARGO,	 /* crates.io crates in a binary built with cargo-auditable */
 } bwk_ecosystem;
 
-/* "deb", "apk", "pypi", "npm" (the purl types). */
+/* "deb", "apk", "pypi", "npm", "rpm", "golang", "maven", "cargo" (the purl types). */
 const char *bwk_ecosystem_name(bwk_ecosystem e);
 
 typedef struct bwk_package {
 	bwk_ecosystem eco;
 	const char *name, *version;
-	const char *source, *source_version; /* dpkg Source: / apk origin; else name, version */
-	const char *arch;		     /* may be NULL */
-	const char *purl;		     /* package URL (github.com/package-url/purl-spec) */
-	const char *path;		     /* the file it was read from, no leading '/' */
-	const char *layer;		     /* digest of the layer that added it, or NULL */
-	int layer_index;		     /* 0-based, -1 for a root filesystem directory */
+	/* dpkg Source: / apk origin / rpm source rpm; else name, version. An rpm version is
+	 * [EPOCH:]VERSION-RELEASE, the epoch only when the header has one. */
+	const char *source, *source_version;
+	const char *arch;  /* may be NULL */
+	const char *purl;  /* package URL (github.com/package-url/purl-spec) */
+	const char *path;  /* the file it was read from, no leading '/' */
+	const char *layer; /* digest of the layer that added it, or NULL */
+	int layer_index;   /* 0-based, -1 for a root filesystem directory */
 } bwk_package;
 
 /* /etc/os-release (or /usr/lib/os-release): fields NULL when absent. */
@@ -53,6 +59,13 @@ const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv);
  * NULL past the last. Their packages are missing from the inventory. */
 const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i);
 void bwk_inventory_free(bwk_inventory *inv);
+
+/* Whether `path` is an SBOM document: a regular file whose first 64 KiB are a JSON object
+ * naming CycloneDX (bomFormat) or SPDX (spdxVersion). Never blocks, never fails. */
+bool bwk_sbom_sniff(const char *path);
+/* The packages of a CycloneDX or SPDX JSON SBOM, by their purls (deb, apk, rpm, pypi, npm,
+ * golang; bulwark's and Trivy's source-package properties read back), as an inventory. */
+int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **err);
 
 typedef enum bwk_sbom_format {
 	BWK_SBOM_JSON = 0,  /* bulwark's own: {"os", "packages": [...], "warnings"} */

@@ -20,6 +20,8 @@ typedef enum bwk_version_scheme {
 	BWK_VER_APK,	  /* apk-tools: 1.2.3a_rc1-r2; _alpha _beta _pre _rc < none < _p */
 	BWK_VER_PEP440,	  /* Python: N!N.N[{a,b,rc}N][.postN][.devN][+local] */
 	BWK_VER_SEMVER,	  /* semver.org 2.0.0 (npm, OSV SEMVER ranges) */
+	BWK_VER_RPM,	  /* rpm's rpmvercmp on [EPOCH:]VERSION[-RELEASE], '~' and '^' */
+	BWK_VER_MAVEN, /* Maven's ComparableVersion (1.0-alpha-1 < 1.0-SNAPSHOT < 1.0 < 1.0-sp) */
 } bwk_version_scheme;
 
 /* Compare two versions in `scheme`: *out <0, 0 or >0. Returns -1 (no error object: callers
@@ -44,6 +46,28 @@ typedef struct bwk_vuln_import_stats {
  * place; on any error (a bad record is named) the old one is unchanged. */
 int bwk_vulndb_import(const char *path, const char *const *inputs, size_t n,
 		      bwk_vuln_import_stats *st, bwk_error **err);
+
+/* ---- `db update`: OSV exports over HTTPS (libcurl, loaded on first use) ---- */
+typedef struct bwk_vuln_update_opts {
+	const char *const *urls; /* https:// URLs of OSV exports (zip) */
+	size_t nurls;
+	const char *cacert; /* a CA bundle to trust instead of the system's, or NULL */
+	bool quiet;	    /* no line per source on stderr */
+} bwk_vuln_update_opts;
+
+typedef struct bwk_vuln_update_stats {
+	size_t fetched, unchanged; /* sources downloaded, sources the server said are unchanged */
+	bwk_vuln_import_stats imported;
+} bwk_vuln_update_stats;
+
+/* OSV's exports of the ecosystems bulwark matches (NULL-terminated). */
+extern const char *const bwk_vulndb_default_sources[];
+
+/* Download each source with a conditional request (If-None-Match / If-Modified-Since from the
+ * last download, kept in exports/ beside the database) and import what changed. Atomic: on any
+ * failure the database and the kept exports are unchanged. */
+int bwk_vulndb_update(const char *db, const bwk_vuln_update_opts *o, bwk_vuln_update_stats *st,
+		      bwk_error **err);
 
 typedef struct bwk_vulndb_source {
 	char *name;	    /* OSV ecosystem: "Debian:12", "Alpine:v3.19", "PyPI", "npm" */

@@ -1,4 +1,5 @@
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,19 +7,28 @@
 
 #include "bulwark/vuln.h"
 #include "cli.h"
+#include "core/util.h"
 
 const char cmd_db_usage[] =
     "usage: bulwark db [--db FILE] import PATH…\n"
+    "       bulwark db [--db FILE] update [--source URL]… [--sources FILE] [--cacert FILE]\n"
     "       bulwark db [--db FILE] status\n"
     "\n"
     "The offline vulnerability database `bulwark scan` matches packages against. A scan\n"
-    "never downloads anything: the database is what you import.\n"
+    "never downloads anything: the database is what you import or update.\n"
     "\n"
     "  import PATH…   load OSV advisories: a directory of *.json, one .json file, or an\n"
     "                 OSV per-ecosystem zip export (https://osv-vulnerabilities.storage\n"
     "                 .googleapis.com/ECOSYSTEM/all.zip). Records already present are\n"
     "                 replaced by id; the database is replaced atomically, and left\n"
     "                 unchanged when a record is malformed.\n"
+    "  update         download OSV exports over HTTPS and import what changed: each source\n"
+    "                 is asked with If-None-Match/If-Modified-Since from its last download\n"
+    "                 (kept in exports/ beside the database), so an unchanged one costs one\n"
+    "                 request. Sources: --source URL (repeatable), --sources FILE (one URL a\n"
+    "                 line, # comments), else OSV's exports of Debian, Ubuntu, Alpine, Red\n"
+    "                 Hat, Rocky Linux, AlmaLinux, PyPI, npm, Go and Maven. --cacert FILE\n"
+    "                 trusts that CA bundle instead of the system's. All or nothing.\n"
     "  status         sources (OSV ecosystems), advisory counts, and their age\n"
     "\n"
     "options:\n"
@@ -27,6 +37,8 @@ const char cmd_db_usage[] =
     "\n"
     "examples:\n"
     "  bulwark db import Debian.zip Alpine.zip PyPI.zip npm.zip\n"
+    "  bulwark db update --source "
+    "https://osv-vulnerabilities.storage.googleapis.com/Debian/all.zip\n"
     "  bulwark db status\n";
 
 static int db_import(const char *db, int argc, char **argv)
@@ -43,6 +55,80 @@ static int db_import(const char *db, int argc, char **argv)
 	printf("imported %zu advisories (%zu affected packages) into %s\n", st.records, st.affected,
 	       db);
 	return EXIT_CLEAN;
+}
+
+/* The URLs of a sources file: one a line, blank lines and # comments skipped. */
+static int read_sources(const char *path, char ***urls, size_t *n)
+{
+	char *data = NULL;
+	size_t len = 0;
+	bwk_error *err = NULL;
+	if (bwk_read_file_at(AT_FDCWD, path, 1 << 20, true, &data, &len, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
+	char *save = NULL;
+	for (char *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		line += strspn(line, " \t");
+		size_t l = strcspn(line, " \t\r#");
+		if (!l)
+			continue;
+		*urls = xrealloc(*urls, (*n + 1) * sizeof(char *));
+		(*urls)[(*n)++] = xstrndup(line, l);
+	}
+	free(data);
+	return 0;
+}
+
+static int db_update(const char *db, int argc, char **argv, bool quiet)
+{
+	const cli_cmd *cmd = cli_find("db");
+	char **urls = NULL;
+	size_t n = 0;
+	const char *cacert = NULL;
+	int rc = EXIT_CLEAN;
+	for (int i = 0; i < argc && rc == EXIT_CLEAN; i++) {
+		bool has = i + 1 < argc;
+		if (!strcmp(argv[i], "--source") && has) {
+			urls = xrealloc(urls, (n + 1) * sizeof(char *));
+			urls[n++] = xstrdup(argv[++i]);
+		} else if (!strcmp(argv[i], "--sources") && has) {
+			rc = read_sources(argv[++i], &urls, &n);
+		} else if (!strcmp(argv[i], "--cacert") && has) {
+			cacert = argv[++i];
+		} else {
+			rc = cli_usage_error(cmd,
+					     "db update: unexpected '%s' (--source URL, "
+					     "--sources FILE, --cacert FILE)",
+					     argv[i]);
+		}
+	}
+	if (rc == EXIT_CLEAN) {
+		size_t ndef = 0;
+		while (bwk_vulndb_default_sources[ndef])
+			ndef++;
+		bwk_vuln_update_opts o = {
+		    .urls = n ? (const char *const *)urls : bwk_vulndb_default_sources,
+		    .nurls = n ? n : ndef,
+		    .cacert = cacert,
+		    .quiet = quiet,
+		};
+		bwk_vuln_update_stats st;
+		bwk_error *err = NULL;
+		if (bwk_vulndb_update(db, &o, &st, &err) < 0) {
+			bwk_error_wrap(&err, "updating %s (unchanged)", db);
+			rc = cli_fail(err, EXIT_USAGE);
+		} else if (st.fetched) {
+			printf(
+			    "%zu source(s) downloaded, %zu unchanged: imported %zu advisories into "
+			    "%s\n",
+			    st.fetched, st.unchanged, st.imported.records, db);
+		} else {
+			printf("%zu source(s) unchanged: %s is up to date\n", st.unchanged, db);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		free(urls[i]);
+	free(urls);
+	return rc;
 }
 
 static int db_status(const char *db)
@@ -95,7 +181,7 @@ int cmd_db(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(cmd, "missing import or status");
+		return cli_usage_error(cmd, "missing import, update or status");
 	const char *verb = argv[optind++];
 	/* --db after the verb too: `bulwark db import --db x.db PATH` */
 	while (optind + 1 < argc && !strcmp(argv[optind], "--db")) {
@@ -111,11 +197,14 @@ int cmd_db(int argc, char **argv)
 		rc = cli_usage_error(cmd, "no --db FILE and neither XDG_CACHE_HOME nor HOME set");
 	else if (!strcmp(verb, "import"))
 		rc = db_import(db, argc - optind, argv + optind);
+	else if (!strcmp(verb, "update"))
+		rc = db_update(db, argc - optind, argv + optind, false);
 	else if (!strcmp(verb, "status"))
 		rc = optind == argc ? db_status(db)
 				    : cli_usage_error(cmd, "db status takes no arguments");
 	else
-		rc = cli_usage_error(cmd, "unknown db command '%s': import or status", verb);
+		rc =
+		    cli_usage_error(cmd, "unknown db command '%s': import, update or status", verb);
 	free(def);
 	return rc;
 }

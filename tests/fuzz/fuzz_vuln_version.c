@@ -18,7 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		*nl = '\0';
 		b = nl + 1;
 	}
-	bwk_version_scheme sc = (bwk_version_scheme)(data[0] % 4);
+	bwk_version_scheme sc = (bwk_version_scheme)(data[0] % (BWK_VER_MAVEN + 1));
 	int x, y;
 	if (bwk_version_compare(sc, a, b, &x) == 0 && bwk_version_compare(sc, b, a, &y) == 0 &&
 	    (x > 0) - (x < 0) != -((y > 0) - (y < 0)))

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define BWK_IN_SCAN
 #include "scan/inventory_private.h"
@@ -206,6 +207,267 @@ static void test_kind_of(void **state)
 	assert_int_equal(inv_kind_of("etc/os-release.bak"), INV_NONE);
 }
 
+/* An rpm header blob: il, dl, the index {tag, type, offset, count} and the data, big-endian. */
+typedef struct hdr_ent {
+	uint32_t tag, type;
+	const char *str; /* a STRING, or NULL for the INT32 `num` */
+	uint32_t num;
+} hdr_ent;
+
+static void be(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+static size_t make_blob(unsigned char *b, const hdr_ent *e, size_t n)
+{
+	size_t dl = 0;
+	unsigned char *data = b + 8 + n * 16;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *ix = b + 8 + i * 16;
+		be(ix, e[i].tag);
+		be(ix + 4, e[i].type);
+		be(ix + 12, 1);
+		if (e[i].str) {
+			be(ix + 8, (uint32_t)dl);
+			memcpy(data + dl, e[i].str, strlen(e[i].str) + 1);
+			dl += strlen(e[i].str) + 1;
+		} else {
+			dl = (dl + 3) & ~(size_t)3;
+			be(ix + 8, (uint32_t)dl);
+			be(data + dl, e[i].num);
+			dl += 4;
+		}
+	}
+	be(b, (uint32_t)n);
+	be(b + 4, (uint32_t)dl);
+	return 8 + n * 16 + dl;
+}
+
+/* Parse the first `len` bytes of `b` from an exactly-sized copy. */
+static int rpm_exact(const unsigned char *b, size_t len, inv_list *l)
+{
+	unsigned char *c = malloc(len ? len : 1);
+	memcpy(c, b, len);
+	bwk_error *err = NULL;
+	int r = inv_rpm_header(c, len, l, &err);
+	bwk_error_free(err);
+	free(c);
+	return r;
+}
+
+static void test_rpm_header(void **state)
+{
+	(void)state;
+	hdr_ent e[] = {
+	    {1000, 6, "openssl-libs", 0},
+	    {1001, 6, "1.1.1k", 0},
+	    {1002, 6, "9.el8_7", 0},
+	    {1003, 4, NULL, 1},
+	    {1022, 6, "x86_64", 0},
+	    {1044, 6, "openssl-1.1.1k-9.el8_7.src.rpm", 0},
+	    {1004, 9, "summary (an i18n string)", 0},
+	};
+	unsigned char b[1024];
+	size_t n = make_blob(b, e, 7);
+	inv_list l = {0};
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].name, "openssl-libs");
+	assert_string_equal(l.v[0].version, "1:1.1.1k-9.el8_7");
+	assert_string_equal(l.v[0].source, "openssl");
+	assert_string_equal(l.v[0].source_version, "1:1.1.1k-9.el8_7");
+	assert_string_equal(l.v[0].arch, "x86_64");
+	/* cut short by one byte: the data does not fit */
+	assert_int_equal(rpm_exact(b, n - 1, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.skipped, 1);
+	/* a string offset past the data; an INT32 epoch in its last 2 bytes */
+	unsigned char bad[1024];
+	memcpy(bad, b, n);
+	be(bad + 8 + 8, 0x7fffffff);
+	assert_int_equal(rpm_exact(bad, n, &l), 0);
+	assert_int_equal(l.skipped, 2);
+	memcpy(bad, b, n);
+	uint32_t dl = (uint32_t)(n - 8 - 7 * 16);
+	be(bad + 8 + 3 * 16 + 8, dl - 2);
+	assert_int_equal(rpm_exact(bad, n, &l), 0);
+	assert_int_equal(l.skipped, 3);
+	/* a name without its NUL (the last string of the data) */
+	hdr_ent last[] = {{1001, 6, "1.0", 0}, {1002, 6, "1", 0}, {1000, 6, "zz", 0}};
+	n = make_blob(b, last, 3);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.v[1].version, "1.0-1"); /* no epoch: none written */
+	assert_null(l.v[1].source);		      /* no source rpm */
+	b[n - 1] = 'z';
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.skipped, 4);
+	/* the signing keys rpm imports are not packages, and not malformed either */
+	hdr_ent key[] = {
+	    {1000, 6, "gpg-pubkey", 0}, {1001, 6, "fd431d51", 0}, {1002, 6, "4ae0493b", 0}};
+	n = make_blob(b, key, 3);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.skipped, 4);
+	/* counts beyond rpm's limits */
+	be(b, 0x10000);
+	assert_int_equal(rpm_exact(b, n, &l), 0);
+	assert_int_equal(l.skipped, 5);
+	inv_list_free(&l);
+	/* not a database of any form */
+	char junk[600] = "neither SQLite nor ndb";
+	bwk_error *err = NULL;
+	assert_true(inv_parse_rpmdb(junk, sizeof(junk), &l, &err) < 0);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "not an rpm database"));
+	free(msg);
+	bwk_error_free(err);
+	assert_int_equal(inv_kind_of("var/lib/rpm/rpmdb.sqlite"), INV_RPM);
+	assert_int_equal(inv_kind_of("var/lib/rpm/Packages"), INV_RPM);
+	assert_int_equal(inv_kind_of("usr/lib/sysimage/rpm/Packages.db"), INV_RPM);
+	assert_int_equal(inv_kind_of("var/lib/rpm/Name"), INV_NONE);
+	assert_int_equal(inv_kind_of("srv/var/lib/rpm/Packages"), INV_NONE);
+}
+
+/* Go build information as the linker writes it (Go 1.18+), preceded by decoys: the magic at
+ * an unaligned offset, and an aligned one with a bad pointer size just before the real one. */
+static size_t make_go(unsigned char *b, const char *mod)
+{
+	static const char sentinel[] = "0w\xaf\x0c\x92t\b\x02"
+				       "A\xe1\xc1\a\xe6\xd6\x18\xe6";
+	size_t n = 0;
+	memset(b, 'x', 64);
+	memcpy(b + 3, "\xff Go buildinf:\x08\x02", 16);	 /* unaligned: not looked at */
+	memcpy(b + 32, "\xff Go buildinf:\x05\x02", 16); /* pointer size 5: a decoy */
+	n = 48;
+	memcpy(b + n, "\xff Go buildinf:\x08\x02", 16);
+	memset(b + n + 16, 0, 16);
+	n += 32;
+	b[n++] = 8;
+	memcpy(b + n, "go1.21.3", 8);
+	n += 8;
+	size_t ml = strlen(mod) + 32;
+	b[n++] = (unsigned char)(0x80 | (ml & 0x7f));
+	b[n++] = (unsigned char)(ml >> 7);
+	memcpy(b + n, sentinel, 16);
+	memcpy(b + n + 16, mod, strlen(mod));
+	memcpy(b + n + 16 + strlen(mod),
+	       "\xf9"
+	       "2C1\x86\x18 r\x00\x82"
+	       "B\x10"
+	       "A\x16\xd8\xf2",
+	       16);
+	n += ml;
+	memset(b + n, 'y', 40);
+	return n + 40;
+}
+
+static void test_go_buildinfo(void **state)
+{
+	(void)state;
+	const char *mod = "path\texample.com/app\n"
+			  "mod\texample.com/app\t(devel)\t\n"
+			  "dep\texample.com/a\tv0.1.0\th1:abc=\n"
+			  "dep\texample.com/b\tv0.2.0\n"
+			  "=>\texample.com/c\tv0.3.0\th1:def=\n"
+			  "dep\tno-version\n"
+			  "build\tCGO_ENABLED=0\n";
+	unsigned char b[1024];
+	size_t n = make_go(b, mod);
+	/* every chunk size: the finder keeps its place across reads of any length */
+	for (size_t chunk = 1; chunk <= 33; chunk += 4) {
+		inv_gofind *g = inv_gofind_new();
+		for (size_t at = 0; at < n; at += chunk)
+			inv_gofind_feed(g, b + at, n - at < chunk ? n - at : chunk);
+		const unsigned char *blob;
+		size_t len;
+		bool old;
+		assert_true(inv_gofind_result(g, &blob, &len, &old));
+		inv_list l = {0};
+		bwk_error *err = NULL;
+		assert_int_equal(inv_parse_gobuildinfo(blob, len, &l, &err), 0);
+		assert_int_equal(l.n, 3);
+		assert_string_equal(l.v[0].name, "stdlib");
+		assert_string_equal(l.v[0].version, "1.21.3");
+		assert_string_equal(l.v[1].name, "example.com/a");
+		assert_string_equal(l.v[2].name, "example.com/c"); /* b, replaced */
+		assert_string_equal(l.v[2].version, "v0.3.0");
+		assert_int_equal(l.skipped, 1); /* the dep without a version */
+		inv_list_free(&l);
+		/* cut short: nothing is found */
+		inv_gofind_free(g);
+		g = inv_gofind_new();
+		inv_gofind_feed(g, b, n - 60);
+		assert_false(inv_gofind_result(g, &blob, &len, &old));
+		inv_gofind_free(g);
+	}
+	/* the pointer format of Go < 1.18 is said, not read */
+	b[48 + 15] = 0;
+	inv_gofind *g = inv_gofind_new();
+	inv_gofind_feed(g, b, n);
+	const unsigned char *blob;
+	size_t len;
+	bool old;
+	assert_false(inv_gofind_result(g, &blob, &len, &old));
+	assert_true(old);
+	inv_gofind_free(g);
+}
+
+/* cargo-auditable's zlib-compressed crate list among decoys: a bare zlib header, a real zlib
+ * stream of other JSON right before it. */
+static void test_cargo_auditable(void **state)
+{
+	(void)state;
+	const char *json = "{\"packages\":[{\"name\":\"app\",\"version\":\"0.1.0\",\"source\":"
+			   "\"local\",\"root\":true},{\"name\":\"serde\",\"version\":\"1.0.130\","
+			   "\"source\":\"crates.io\"},{\"name\":\"cc\",\"version\":\"1.0.0\","
+			   "\"source\":\"crates.io\",\"kind\":\"build\"},{\"name\":\"smallvec\","
+			   "\"version\":\"1.6.0\",\"source\":\"crates.io\",\"kind\":\"runtime\"}]}";
+	const char *other = "{\"other\":[1,2,3]}";
+	unsigned char b[4096];
+	size_t n = 0;
+	memcpy(b,
+	       "\x7f"
+	       "ELF\x78\x9c\xff\xff junk \x78",
+	       16);
+	n = 16;
+	uLongf zl = sizeof(b) - n;
+	assert_int_equal(compress2(b + n, &zl, (const Bytef *)other, strlen(other), 9), Z_OK);
+	n += zl;
+	zl = sizeof(b) - n;
+	assert_int_equal(compress2(b + n, &zl, (const Bytef *)json, strlen(json), 9), Z_OK);
+	n += zl;
+	memcpy(b + n, "tail bytes", 10);
+	n += 10;
+	for (size_t chunk = 1; chunk <= 65; chunk += 8) {
+		inv_rustfind *r = inv_rustfind_new();
+		for (size_t at = 0; at < n; at += chunk)
+			inv_rustfind_feed(r, b + at, n - at < chunk ? n - at : chunk);
+		const char *out;
+		size_t len;
+		assert_true(inv_rustfind_result(r, &out, &len));
+		inv_list l = {0};
+		bwk_error *err = NULL;
+		assert_int_equal(inv_parse_cargo_auditable(out, len, &l, &err), 0);
+		assert_int_equal(l.n, 2); /* not the local root, not the build dependency */
+		assert_string_equal(l.v[0].name, "serde");
+		assert_string_equal(l.v[1].name, "smallvec");
+		inv_list_free(&l);
+		inv_rustfind_free(r);
+	}
+	/* cut inside the stream: nothing */
+	inv_rustfind *r = inv_rustfind_new();
+	inv_rustfind_feed(r, b, n - 20);
+	const char *out;
+	size_t len;
+	assert_false(inv_rustfind_result(r, &out, &len));
+	inv_rustfind_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +478,9 @@ int main(void)
 	    cmocka_unit_test(test_npm_manifest),
 	    cmocka_unit_test(test_os_release),
 	    cmocka_unit_test(test_kind_of),
+	    cmocka_unit_test(test_rpm_header),
+	    cmocka_unit_test(test_go_buildinfo),
+	    cmocka_unit_test(test_cargo_auditable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 /* Unit tests: version order of each ecosystem, with the published vectors: dpkg's own
  * t/t-version.c cases and Debian Policy 5.6.12's '~' example, apk-tools' test/version.data,
  * the ordering example of PEP 440 ("Summary of permitted suffixes and relative ordering") and
- * SemVer 2.0.0 section 11. */
+ * SemVer 2.0.0 section 11, rpm's tests/rpmvercmp.at, Maven's ComparableVersionTest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -165,6 +165,251 @@ static void test_semver(void **state)
 	assert_false(bwk_version_valid(BWK_VER_SEMVER, "x1"));
 	assert_false(bwk_version_valid(BWK_VER_SEMVER, "1.0.0-"));
 	assert_false(bwk_version_valid(BWK_VER_SEMVER, "1.0.0 junk"));
+}
+
+static void test_rpm(void **state)
+{
+	(void)state;
+	/* rpm tests/rpmvercmp.at (rpm 4.18, with the caret cases), each checked against
+	 * `rpm --eval '%{lua: print(rpm.vercmp(A, B))}'` of Debian's rpm 4.18 */
+	static const struct {
+		const char *a, *b;
+		int r;
+	} v[] = {
+	    {"1.0", "1.0", 0},
+	    {"1.0", "2.0", -1},
+	    {"2.0", "1.0", 1},
+	    {"2.0.1", "2.0.1", 0},
+	    {"2.0", "2.0.1", -1},
+	    {"2.0.1", "2.0", 1},
+	    {"2.0.1a", "2.0.1a", 0},
+	    {"2.0.1a", "2.0.1", 1},
+	    {"2.0.1", "2.0.1a", -1},
+	    {"5.5p1", "5.5p1", 0},
+	    {"5.5p1", "5.5p2", -1},
+	    {"5.5p2", "5.5p1", 1},
+	    {"5.5p10", "5.5p10", 0},
+	    {"5.5p1", "5.5p10", -1},
+	    {"5.5p10", "5.5p1", 1},
+	    {"10xyz", "10.1xyz", -1},
+	    {"10.1xyz", "10xyz", 1},
+	    {"xyz10", "xyz10", 0},
+	    {"xyz10", "xyz10.1", -1},
+	    {"xyz10.1", "xyz10", 1},
+	    {"xyz.4", "xyz.4", 0},
+	    {"xyz.4", "8", -1},
+	    {"8", "xyz.4", 1},
+	    {"xyz.4", "2", -1},
+	    {"2", "xyz.4", 1},
+	    {"5.5p2", "5.6p1", -1},
+	    {"5.6p1", "5.5p2", 1},
+	    {"5.6p1", "6.5p1", -1},
+	    {"6.5p1", "5.6p1", 1},
+	    {"6.0.rc1", "6.0", 1},
+	    {"6.0", "6.0.rc1", -1},
+	    {"10b2", "10a1", 1},
+	    {"10a2", "10b2", -1},
+	    {"1.0aa", "1.0aa", 0},
+	    {"1.0a", "1.0aa", -1},
+	    {"1.0aa", "1.0a", 1},
+	    {"10.0001", "10.0001", 0},
+	    {"10.0001", "10.1", 0},
+	    {"10.1", "10.0001", 0},
+	    {"10.0001", "10.0039", -1},
+	    {"10.0039", "10.0001", 1},
+	    {"4.999.9", "5.0", -1},
+	    {"5.0", "4.999.9", 1},
+	    {"20101121", "20101121", 0},
+	    {"20101121", "20101122", -1},
+	    {"20101122", "20101121", 1},
+	    {"2_0", "2_0", 0},
+	    {"2.0", "2_0", 0},
+	    {"2_0", "2.0", 0},
+	    {"a", "a", 0},
+	    {"a+", "a+", 0},
+	    {"a+", "a_", 0},
+	    {"a_", "a+", 0},
+	    {"+a", "+a", 0},
+	    {"+a", "_a", 0},
+	    {"_a", "+a", 0},
+	    {"+_", "+_", 0},
+	    {"_+", "+_", 0},
+	    {"_+", "_+", 0},
+	    {"+", "_", 0},
+	    {"_", "+", 0},
+	    {"1.0~rc1", "1.0~rc1", 0},
+	    {"1.0~rc1", "1.0", -1},
+	    {"1.0", "1.0~rc1", 1},
+	    {"1.0~rc1", "1.0~rc2", -1},
+	    {"1.0~rc2", "1.0~rc1", 1},
+	    {"1.0~rc1~git123", "1.0~rc1~git123", 0},
+	    {"1.0~rc1~git123", "1.0~rc1", -1},
+	    {"1.0~rc1", "1.0~rc1~git123", 1},
+	    {"1.0^", "1.0^", 0},
+	    {"1.0^", "1.0", 1},
+	    {"1.0", "1.0^", -1},
+	    {"1.0^git1", "1.0^git1", 0},
+	    {"1.0^git1", "1.0", 1},
+	    {"1.0", "1.0^git1", -1},
+	    {"1.0^git1", "1.0^git2", -1},
+	    {"1.0^git2", "1.0^git1", 1},
+	    {"1.0^git1", "1.01", -1},
+	    {"1.01", "1.0^git1", 1},
+	    {"1.0^20160101", "1.0^20160101", 0},
+	    {"1.0^20160101", "1.0.1", -1},
+	    {"1.0.1", "1.0^20160101", 1},
+	    {"1.0^20160101^git1", "1.0^20160101^git1", 0},
+	    {"1.0^20160102", "1.0^20160101^git1", 1},
+	    {"1.0^20160101^git1", "1.0^20160102", -1},
+	    {"1.0~rc1^git1", "1.0~rc1^git1", 0},
+	    {"1.0~rc1^git1", "1.0~rc1", 1},
+	    {"1.0~rc1", "1.0~rc1^git1", -1},
+	    {"1.0^git1~pre", "1.0^git1~pre", 0},
+	    {"1.0^git1", "1.0^git1~pre", 1},
+	    {"1.0^git1~pre", "1.0^git1", -1},
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		int c = cmp(BWK_VER_RPM, v[i].a, v[i].b);
+		if (c != v[i].r) {
+			fprintf(stderr, "rpmvercmp(%s, %s) = %d, want %d\n", v[i].a, v[i].b, c,
+				v[i].r);
+			fail();
+		}
+	}
+	/* epoch, version, release: an absent epoch is 0; a missing release is not compared */
+	static const char *const evr[] = {
+	    "1.1.1k-7.el8_6", "1.1.1k-9.el8_7", "1.1.1k-10.el8_7", "1.1.1l-1.el8",
+	    "0:2.0-1",	      "1:0.5-1",	"2:0.1-0",	   NULL};
+	ascending(BWK_VER_RPM, evr);
+	assert_int_equal(cmp(BWK_VER_RPM, "0:1.0-1", "1.0-1"), 0);
+	assert_int_equal(cmp(BWK_VER_RPM, "1.0", "1.0-7"), 0);
+	static const char *const bad[] = {
+	    "", ":1.0", "x:1.0", "1:", "1.0-", "1:2:3", "1.0 1", NULL};
+	for (size_t i = 0; bad[i]; i++)
+		assert_false(bwk_version_valid(BWK_VER_RPM, bad[i]));
+}
+
+static void test_maven(void **state)
+{
+	(void)state;
+	/* maven-artifact ComparableVersionTest: VERSIONS_QUALIFIER, VERSIONS_NUMBER, the equal
+	 * pairs and testVersionComparing */
+	static const char *const qual[] = {"1-alpha2snapshot",
+					   "1-alpha2",
+					   "1-alpha-123",
+					   "1-beta-2",
+					   "1-beta123",
+					   "1-m2",
+					   "1-m11",
+					   "1-rc",
+					   "1-cr2",
+					   "1-rc123",
+					   "1-SNAPSHOT",
+					   "1",
+					   "1-sp",
+					   "1-sp2",
+					   "1-sp123",
+					   "1-abc",
+					   "1-def",
+					   "1-pom-1",
+					   "1-1-snapshot",
+					   "1-1",
+					   "1-2",
+					   "1-123",
+					   NULL};
+	ascending(BWK_VER_MAVEN, qual);
+	static const char *const num[] = {"2.0",   "2-1",    "2.0.a", "2.0.0.a", "2.0.2", "2.0.123",
+					  "2.1.0", "2.1-a",  "2.1b",  "2.1-c",	 "2.1-1", "2.1.0.1",
+					  "2.2",   "2.123",  "11.a2", "11.a11",	 "11.b2", "11.b11",
+					  "11.m2", "11.m11", "11",    "11.a",	 "11b",	  "11c",
+					  "11m",   NULL};
+	ascending(BWK_VER_MAVEN, num);
+	static const char *const eq[][2] = {
+	    {"1", "1"},
+	    {"1", "1.0"},
+	    {"1", "1.0.0"},
+	    {"1.0", "1.0.0"},
+	    {"1", "1-0"},
+	    {"1", "1.0-0"},
+	    {"1.0", "1.0-0"},
+	    {"1a", "1.a"},
+	    {"1a", "1-a"},
+	    {"1a", "1.0-a"},
+	    {"1a", "1.0.0-a"},
+	    {"1.0a", "1.0.a"},
+	    {"1.0.0a", "1.0.0.a"},
+	    {"1x", "1.x"},
+	    {"1x", "1-x"},
+	    {"1x", "1.0-x"},
+	    {"1x", "1.0.0-x"},
+	    {"1.0x", "1.0.x"},
+	    {"1.0.0x", "1.0.0.x"},
+	    {"1ga", "1"},
+	    {"1final", "1"},
+	    {"1cr", "1rc"},
+	    {"1a1", "1alpha1"},
+	    {"1b2", "1beta2"},
+	    {"1m3", "1milestone3"},
+	    {"1X", "1x"},
+	    {"1A", "1a"},
+	    {"1B", "1b"},
+	    {"1M", "1m"},
+	    {"1Ga", "1"},
+	    {"1GA", "1"},
+	    {"1Final", "1"},
+	    {"1FinaL", "1"},
+	    {"1FINAL", "1"},
+	    {"1Cr", "1Rc"},
+	    {"1cR", "1rC"},
+	    {"1m3", "1Milestone3"},
+	    {"1m3", "1MileStone3"},
+	    {"1m3", "1MILESTONE3"},
+	    {"1-abcdefghijklmnopqrstuvwxyz", "1-ABCDEFGHIJKLMNOPQRSTUVWXYZ"},
+	};
+	for (size_t i = 0; i < sizeof(eq) / sizeof(eq[0]); i++) {
+		if (cmp(BWK_VER_MAVEN, eq[i][0], eq[i][1]) != 0 ||
+		    cmp(BWK_VER_MAVEN, eq[i][1], eq[i][0]) != 0) {
+			fprintf(stderr, "expected %s == %s\n", eq[i][0], eq[i][1]);
+			fail();
+		}
+	}
+	static const char *const lt[][2] = {
+	    {"1", "2"},
+	    {"1.5", "2"},
+	    {"1", "2.5"},
+	    {"1.0", "1.1"},
+	    {"1.1", "1.2"},
+	    {"1.0.0", "1.1"},
+	    {"1.0.1", "1.1"},
+	    {"1.1", "1.2.0"},
+	    {"1.0-alpha-1", "1.0"},
+	    {"1.0-alpha-1", "1.0-alpha-2"},
+	    {"1.0-alpha-1", "1.0-beta-1"},
+	    {"1.0-beta-1", "1.0-SNAPSHOT"},
+	    {"1.0-SNAPSHOT", "1.0"},
+	    {"1.0-alpha-1-SNAPSHOT", "1.0-alpha-1"},
+	    {"1.0", "1.0-1"},
+	    {"1.0-1", "1.0-2"},
+	    {"1.0.0", "1.0-1"},
+	    {"2.0-1", "2.0.1"},
+	    {"2.0.1-klm", "2.0.1-lmn"},
+	    {"2.0.1", "2.0.1-xyz"},
+	    {"2.0.1", "2.0.1-123"},
+	    {"2.0.1-xyz", "2.0.1-123"},
+	    /* real ones: Log4Shell's fix, Spring's release trains */
+	    {"2.14.1", "2.15.0"},
+	    {"2.15.0-rc1", "2.15.0"},
+	    {"5.3.17", "5.3.18"},
+	};
+	for (size_t i = 0; i < sizeof(lt) / sizeof(lt[0]); i++) {
+		if (cmp(BWK_VER_MAVEN, lt[i][0], lt[i][1]) >= 0 ||
+		    cmp(BWK_VER_MAVEN, lt[i][1], lt[i][0]) <= 0) {
+			fprintf(stderr, "expected %s < %s\n", lt[i][0], lt[i][1]);
+			fail();
+		}
+	}
+	assert_false(bwk_version_valid(BWK_VER_MAVEN, ""));
+	assert_false(bwk_version_valid(BWK_VER_MAVEN, "1.0 beta"));
 }
 
 static void test_bounds(void **state)
@@ -395,6 +640,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_dpkg),       cmocka_unit_test(test_apk),
 	    cmocka_unit_test(test_pep440),     cmocka_unit_test(test_semver),
+	    cmocka_unit_test(test_rpm),	       cmocka_unit_test(test_maven),
 	    cmocka_unit_test(test_bounds),     cmocka_unit_test(test_cvss3),
 	    cmocka_unit_test(test_osv_ranges), cmocka_unit_test(test_osv_parse),
 	    cmocka_unit_test(test_vex_purl),   cmocka_unit_test(test_vex_parse),

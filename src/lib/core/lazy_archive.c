@@ -19,6 +19,9 @@ BWK_LAZY_FN(archive_lib, int, archive_read_support_format_empty, (struct archive
 BWK_LAZY_FN(archive_lib, int, archive_read_support_format_raw, (struct archive * a), (a))
 BWK_LAZY_FN(archive_lib, int, archive_read_support_format_tar, (struct archive * a), (a))
 BWK_LAZY_FN(archive_lib, int, archive_read_support_format_zip_streamable, (struct archive * a), (a))
+BWK_LAZY_FN(archive_lib, int, archive_read_support_format_zip_seekable, (struct archive * a), (a))
+BWK_LAZY_FN(archive_lib, int, archive_read_open_memory,
+	    (struct archive * a, const void *buf, size_t size), (a, buf, size))
 BWK_LAZY_FN(archive_lib, int, archive_read_open,
 	    (struct archive * a, void *ud, archive_open_callback *o, archive_read_callback *r,
 	     archive_close_callback *c),

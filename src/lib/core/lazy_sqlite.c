@@ -1,5 +1,5 @@
-/* SQLite, loaded on first use (see lazy.h): only the vulnerability database needs it
- * (`bulwark db`, and `bulwark scan` when a database exists). */
+/* SQLite, loaded on first use (see lazy.h): the vulnerability database (`bulwark db`, and
+ * `bulwark scan` when a database exists) and rpm databases of images (rpmdb.sqlite). */
 #include <sqlite3.h>
 
 #include "core/lazy.h"
@@ -31,3 +31,11 @@ BWK_LAZY_FN(sqlite_lib, double, sqlite3_column_double, (sqlite3_stmt * st, int i
 BWK_LAZY_FN(sqlite_lib, const char *, sqlite3_errmsg, (sqlite3 * db), (db))
 BWK_LAZY_VOID(sqlite_lib, sqlite3_free, (void *p), (p))
 BWK_LAZY_FN(sqlite_lib, sqlite3_int64, sqlite3_soft_heap_limit64, (sqlite3_int64 n), (n))
+BWK_LAZY_FN(sqlite_lib, int, sqlite3_deserialize,
+	    (sqlite3 * db, const char *schema, unsigned char *data, sqlite3_int64 n,
+	     sqlite3_int64 cap, unsigned flags),
+	    (db, schema, data, n, cap, flags))
+BWK_LAZY_VOID(sqlite_lib, sqlite3_progress_handler,
+	      (sqlite3 * db, int n, int (*cb)(void *), void *arg), (db, n, cb, arg))
+BWK_LAZY_FN(sqlite_lib, const void *, sqlite3_column_blob, (sqlite3_stmt * st, int i), (st, i))
+BWK_LAZY_FN(sqlite_lib, int, sqlite3_column_bytes, (sqlite3_stmt * st, int i), (st, i))

@@ -55,6 +55,14 @@ const char *bwk_ecosystem_name(bwk_ecosystem e)
 		return "pypi";
 	case BWK_ECO_NPM:
 		return "npm";
+	case BWK_ECO_RPM:
+		return "rpm";
+	case BWK_ECO_GOLANG:
+		return "golang";
+	case BWK_ECO_MAVEN:
+		return "maven";
+	case BWK_ECO_CARGO:
+		return "cargo";
 	}
 	return "?";
 }
@@ -86,6 +94,16 @@ static bool is_npm_manifest(const char *path, size_t len)
 	return pend - pstart == 12 && memcmp(path + pstart, "node_modules", 12) == 0;
 }
 
+/* The rpm database in /var/lib/rpm or (Fedora 36+, SUSE) /usr/lib/sysimage/rpm, any form. */
+static bool is_rpmdb(const char *path)
+{
+	const char *dir = strncmp(path, "var/lib/rpm/", 12) == 0	    ? path + 12
+			  : strncmp(path, "usr/lib/sysimage/rpm/", 21) == 0 ? path + 21
+									    : NULL;
+	return dir && (!strcmp(dir, "rpmdb.sqlite") || !strcmp(dir, "Packages") ||
+		       !strcmp(dir, "Packages.db"));
+}
+
 inv_kind inv_kind_of(const char *path)
 {
 	size_t len = strlen(path);
@@ -111,6 +129,11 @@ inv_kind inv_kind_of(const char *path)
 	}
 	if (strcmp(path, "var/lib/dpkg/status") == 0)
 		return INV_DPKG;
+	if (is_rpmdb(path))
+		return INV_RPM;
+	if (bwk_str_endswith(path, ".jar") || bwk_str_endswith(path, ".war") ||
+	    bwk_str_endswith(path, ".ear"))
+		return INV_JAVA;
 	static const char sd[] = "var/lib/dpkg/status.d/";
 	if (strncmp(path, sd, sizeof(sd) - 1) == 0 && !strchr(path + sizeof(sd) - 1, '/') &&
 	    !bwk_str_endswith(path, ".md5sums"))
@@ -178,18 +201,92 @@ static ssize_t tee_read(void *ctx, void *buf, size_t len, bwk_error **err)
 		t->off += n;
 		return (ssize_t)n;
 	}
-	return bwk_entry_read(t->under, buf, len, err);
+	ssize_t got = bwk_entry_read(t->under, buf, len, err);
+	if (got > 0 && t->go)
+		inv_gofind_feed(t->go, buf, (size_t)got);
+	if (got > 0 && t->rust)
+		inv_rustfind_feed(t->rust, buf, (size_t)got);
+	return got;
+}
+
+static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e);
+
+static void bin_rec(inv_tee *t, inv_kind kind, inv_list *pkgs)
+{
+	inv_rec r = {.layer_index = t->e.layer_index, .vis = t->e.visibility, .kind = kind};
+	r.pkgs = *pkgs;
+	*pkgs = (inv_list){0};
+	r.path = xstrdup(t->e.path);
+	r.layer = t->e.layer_digest ? xstrdup(t->e.layer_digest) : NULL;
+	add_rec(t->inv, &r, &t->e);
+}
+
+/* An executable read to its end (as far as the next scanner did not): its Go modules and its
+ * cargo-auditable crates. */
+static void bin_done(inv_tee *t)
+{
+	char *buf = xmalloc(64 << 10);
+	const unsigned char *blob;
+	const char *json;
+	size_t n;
+	bool old;
+	bwk_error *err = NULL;
+	while (!inv_gofind_result(t->go, &blob, &n, &old) ||
+	       !inv_rustfind_result(t->rust, &json, &n)) {
+		ssize_t got = bwk_entry_read(t->under, buf, 64 << 10, &err);
+		if (got <= 0)
+			break;
+		inv_gofind_feed(t->go, (unsigned char *)buf, (size_t)got);
+		inv_rustfind_feed(t->rust, (unsigned char *)buf, (size_t)got);
+	}
+	free(buf);
+	bwk_error_free(err);
+	inv_list l = {0};
+	cleanup_error bwk_error *perr = NULL;
+	if (inv_gofind_result(t->go, &blob, &n, &old)) {
+		if (inv_parse_gobuildinfo(blob, n, &l, &perr) < 0) {
+			cleanup_free char *msg = bwk_error_format(perr);
+			inv_warn(t->inv, &t->e, msg ? msg : "malformed Go build information");
+		} else if (l.n) {
+			bin_rec(t, INV_GOBIN, &l);
+		}
+		inv_list_free(&l);
+	} else if (old) {
+		inv_warn(
+		    t->inv, &t->e,
+		    "Go build information of Go < 1.18 is not read: its modules are not listed");
+	}
+	bwk_error_free(perr);
+	perr = NULL;
+	if (inv_rustfind_result(t->rust, &json, &n)) {
+		if (inv_parse_cargo_auditable(json, n, &l, &perr) < 0) {
+			cleanup_free char *msg = bwk_error_format(perr);
+			inv_warn(t->inv, &t->e, msg ? msg : "malformed cargo-auditable data");
+		} else if (l.n) {
+			bin_rec(t, INV_RUSTBIN, &l);
+		}
+		inv_list_free(&l);
+	}
 }
 
 void inv_tee_done(inv_tee *t)
 {
+	if (t->go) {
+		bin_done(t);
+		inv_gofind_free(t->go);
+		inv_rustfind_free(t->rust);
+		t->go = NULL;
+		t->rust = NULL;
+	}
 	free(t->buf);
 	t->buf = NULL;
 }
 
-static int parse(inv_kind kind, const char *buf, size_t len, inv_rec *r, bwk_error **err)
+static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **err)
 {
 	switch (kind) {
+	case INV_RPM:
+		return inv_parse_rpmdb(buf, len, &r->pkgs, err);
 	case INV_DPKG:
 		return inv_parse_dpkg(buf, len, &r->pkgs, err);
 	case INV_APK:
@@ -200,6 +297,10 @@ static int parse(inv_kind kind, const char *buf, size_t len, inv_rec *r, bwk_err
 		return inv_parse_npm(buf, len, &r->pkgs, err);
 	case INV_OSREL:
 		return inv_parse_os_release(buf, len, &r->os, err);
+	case INV_JAVA:
+		return inv_parse_java(buf, len, &r->pkgs, err);
+	case INV_GOBIN: /* bin_done: read as the file streams by */
+	case INV_RUSTBIN:
 	case INV_NONE:
 		break;
 	}
@@ -225,6 +326,37 @@ static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e)
 	pthread_mutex_unlock(&inv->lock);
 }
 
+/* An executable that may be a Go binary: its first bytes are read here (and served again);
+ * when it is ELF, the rest is watched as it streams by. */
+static int elf_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
+		     bwk_error **err)
+{
+	if (!(e->mode & 0111) || e->size < 1024 || e->size > INV_MAX_BIN_BYTES)
+		return 0;
+	*tee = (inv_tee){.e = *e, .under = e, .buf = xmalloc(4), .inv = inv};
+	while (tee->len < 4) {
+		ssize_t got = bwk_entry_read(e, tee->buf + tee->len, 4 - tee->len, err);
+		if (got < 0)
+			return -1;
+		if (got == 0)
+			break;
+		tee->len += (size_t)got;
+	}
+	tee->e.read = tee_read;
+	tee->e.rctx = tee;
+	*use = &tee->e;
+	if (tee->len == 4 && !memcmp(tee->buf,
+				     "\x7f"
+				     "ELF",
+				     4)) {
+		tee->go = inv_gofind_new();
+		inv_gofind_feed(tee->go, (unsigned char *)tee->buf, 4);
+		tee->rust = inv_rustfind_new();
+		inv_rustfind_feed(tee->rust, (unsigned char *)tee->buf, 4);
+	}
+	return 0;
+}
+
 int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
 		  bwk_error **err)
 {
@@ -233,9 +365,12 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 		return 0;
 	inv_kind kind = inv_kind_of(e->path);
 	if (kind == INV_NONE)
-		return 0;
-	bool db = kind == INV_DPKG || kind == INV_APK;
-	size_t cap = db ? INV_MAX_DB_BYTES : INV_MAX_META_BYTES;
+		return elf_entry(inv, e, tee, use, err);
+	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
+	size_t cap = kind == INV_RPM	? INV_MAX_RPMDB_BYTES
+		     : kind == INV_JAVA ? INV_MAX_JAR_BYTES
+		     : db		? INV_MAX_DB_BYTES
+					: INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
@@ -275,7 +410,12 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 		    xasprintf("%zu malformed record(s) skipped", r.pkgs.skipped);
 		inv_warn(inv, e, why);
 	}
-	if (r.pkgs.n == 0 && kind != INV_OSREL && kind != INV_DPKG && kind != INV_APK) {
+	if (r.pkgs.limited)
+		inv_warn(
+		    inv, e,
+		    "nested archives beyond the bounds (3 levels, 32 MiB each, 256 MiB in all, "
+		    "200,000 members) not read: their packages are not listed");
+	if (r.pkgs.n == 0 && !db && kind != INV_OSREL) {
 		rec_free(&r);
 		return 0;
 	}
@@ -313,7 +453,39 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 	bwk_strbuf_init(&sb, 4 * INV_MAX_FIELD + 256);
 	bwk_strbuf_printf(&sb, "pkg:%s/", bwk_ecosystem_name(eco));
 	const char *distro = NULL;
-	if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
+	const char *version = p->version, *colon = NULL;
+	if (eco == BWK_ECO_RPM) {
+		/* the purl spec's rpm type: namespace the vendor, the epoch a qualifier */
+		const char *id = os && os->id ? os->id : NULL;
+		if (id) {
+			purl_enc(&sb, !strcmp(id, "rhel") ? "redhat" : id);
+			bwk_strbuf_append(&sb, "/");
+		}
+		purl_enc(&sb, p->name);
+		distro = os ? os->version_id : NULL;
+		colon = strchr(version, ':');
+		if (colon)
+			version = colon + 1;
+	} else if (eco == BWK_ECO_MAVEN) {
+		/* pkg:maven/GROUP/ARTIFACT@VERSION */
+		const char *ga = strchr(p->name, ':');
+		cleanup_free char *g = xstrndup(p->name, ga ? (size_t)(ga - p->name) : 0);
+		purl_enc(&sb, g);
+		bwk_strbuf_append(&sb, "/");
+		purl_enc(&sb, ga ? ga + 1 : p->name);
+	} else if (eco == BWK_ECO_GOLANG) {
+		/* the module path's segments, each encoded: pkg:golang/github.com/x/y@v1.2.3 */
+		for (const char *seg = p->name; *seg;) {
+			size_t n = strcspn(seg, "/");
+			cleanup_free char *one = xstrndup(seg, n);
+			purl_enc(&sb, one);
+			seg += n;
+			if (*seg) {
+				bwk_strbuf_append(&sb, "/");
+				seg++;
+			}
+		}
+	} else if (eco == BWK_ECO_DEB || eco == BWK_ECO_APK) {
 		const char *ns = os && os->id ? os->id : eco == BWK_ECO_DEB ? "debian" : "alpine";
 		purl_enc(&sb, ns);
 		bwk_strbuf_append(&sb, "/");
@@ -334,16 +506,20 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 		}
 	}
 	bwk_strbuf_append(&sb, "@");
-	purl_enc(&sb, p->version);
+	purl_enc(&sb, version);
 	char sep = '?';
 	if (p->arch) {
 		bwk_strbuf_printf(&sb, "%carch=", sep);
 		purl_enc(&sb, p->arch);
 		sep = '&';
 	}
+	if (colon) {
+		bwk_strbuf_printf(&sb, "%cepoch=%.*s", sep, (int)(colon - p->version), p->version);
+		sep = '&';
+	}
 	if (distro) {
 		bwk_strbuf_printf(&sb, "%cdistro=", sep);
-		if (eco == BWK_ECO_DEB && os->id) {
+		if ((eco == BWK_ECO_DEB || eco == BWK_ECO_RPM) && os->id) {
 			purl_enc(&sb, os->id);
 			bwk_strbuf_append(&sb, "-");
 		}
@@ -354,10 +530,14 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 
 static bwk_ecosystem eco_of(inv_kind k)
 {
-	return k == INV_DPKG  ? BWK_ECO_DEB
-	       : k == INV_APK ? BWK_ECO_APK
-	       : k == INV_NPM ? BWK_ECO_NPM
-			      : BWK_ECO_PYPI;
+	return k == INV_DPKG	  ? BWK_ECO_DEB
+	       : k == INV_APK	  ? BWK_ECO_APK
+	       : k == INV_NPM	  ? BWK_ECO_NPM
+	       : k == INV_RPM	  ? BWK_ECO_RPM
+	       : k == INV_GOBIN	  ? BWK_ECO_GOLANG
+	       : k == INV_JAVA	  ? BWK_ECO_MAVEN
+	       : k == INV_RUSTBIN ? BWK_ECO_CARGO
+				  : BWK_ECO_PYPI;
 }
 
 static bool visible(inv_rec *r, const bwk_image *img)
@@ -440,6 +620,14 @@ static void dedupe_python(bwk_inventory *out)
 	out->n = w;
 }
 
+static int rpm_rank(const inv_rec *r)
+{
+	return (bwk_str_endswith(r->path, "/rpmdb.sqlite")  ? 4
+		: bwk_str_endswith(r->path, "/Packages.db") ? 2
+							    : 0) +
+	       (strncmp(r->path, "usr/", 4) == 0);
+}
+
 bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 {
 	bwk_inventory *out = xcalloc(1, sizeof(*out));
@@ -463,6 +651,18 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 		    osr->os.version_codename ? xstrdup(osr->os.version_codename) : NULL;
 		out->os.pretty_name = osr->os.pretty_name ? xstrdup(osr->os.pretty_name) : NULL;
 	}
+	/* one rpm database counts: rpm reads one, and a converted image may keep the old form
+	 * next to the new (rpmdb.sqlite over Packages.db over Packages; /usr/lib/sysimage/rpm,
+	 * where Fedora 36+ and SUSE keep it, over /var/lib/rpm) */
+	inv_rec *rpm = NULL;
+	for (size_t i = 0; i < inv->n; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind == INV_RPM && visible(r, img) && (!rpm || rpm_rank(r) > rpm_rank(rpm)))
+			rpm = r;
+	}
+	for (size_t i = 0; i < inv->n; i++)
+		if (inv->v[i].kind == INV_RPM && &inv->v[i] != rpm)
+			inv->v[i].vis = BWK_HIDDEN;
 	size_t total = 0;
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
@@ -499,6 +699,52 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 	inv->n = 0;
 	inv->npkgs = 0;
 	return out;
+}
+
+/* ---- inventories built from elsewhere (an SBOM) ------------------------------------------ */
+
+bwk_inventory *inv_inventory_new(void)
+{
+	return xcalloc(1, sizeof(bwk_inventory));
+}
+
+void inv_inventory_add(bwk_inventory *inv, const bwk_package *p)
+{
+	if (inv->n % 64 == 0)
+		inv->pkgs = xrealloc(inv->pkgs, (inv->n + 64) * sizeof(*inv->pkgs));
+	bwk_package *q = &inv->pkgs[inv->n++];
+	*q = (bwk_package){
+	    .eco = p->eco,
+	    .name = xstrdup(p->name),
+	    .version = xstrdup(p->version),
+	    .source = xstrdup(p->source ? p->source : p->name),
+	    .source_version = xstrdup(p->source_version ? p->source_version : p->version),
+	    .arch = p->arch ? xstrdup(p->arch) : NULL,
+	    .purl = xstrdup(p->purl),
+	    .path = xstrdup(p->path),
+	    .layer = p->layer ? xstrdup(p->layer) : NULL,
+	    .layer_index = p->layer_index,
+	};
+}
+
+void inv_inventory_set_os(bwk_inventory *inv, const char *id, const char *version_id)
+{
+	free((char *)inv->os.id);
+	free((char *)inv->os.version_id);
+	inv->os.id = id ? xstrdup(id) : NULL;
+	inv->os.version_id = version_id ? xstrdup(version_id) : NULL;
+	inv->has_os = true;
+}
+
+void inv_inventory_warn(bwk_inventory *inv, char *msg)
+{
+	if (inv->nwarn >= 64) {
+		free(msg);
+		return;
+	}
+	inv->warnings = xrealloc(inv->warnings, (inv->nwarn + 2) * sizeof(char *));
+	inv->warnings[inv->nwarn++] = msg;
+	inv->warnings[inv->nwarn] = NULL;
 }
 
 /* ---- the public, read-only side ---------------------------------------------------------- */
@@ -574,22 +820,29 @@ static int match_vulns(const bwk_inventory *inv, const bwk_scan_opts *opts, bwk_
 int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 		   bwk_error **err)
 {
-	(void)err;
 	bwk_inventory *res = bwk_inv_settle(inv, img);
-	const bwk_os_release *os = bwk_inventory_os(res);
 	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
 	if (cfg && cfg->digest)
 		bwk_findings_fact(out, "image.digest", "%s", cfg->digest);
+	return inv_report(res, opts, out, err);
+}
+
+int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
+{
+	const bwk_os_release *os = bwk_inventory_os(res);
 	if (os)
 		bwk_findings_fact(out, "inventory.os", "%s %s", os->id ? os->id : "unknown",
 				  os->version_id ? os->version_id : "(no VERSION_ID)");
 	if (res->n || os) {
-		size_t per[BWK_ECO_NPM + 1] = {0};
+		size_t per[BWK_ECO_CARGO + 1] = {0};
 		for (size_t i = 0; i < res->n; i++)
 			per[res->pkgs[i].eco]++;
-		bwk_findings_fact(
-		    out, "inventory.packages", "%zu (deb %zu, apk %zu, pypi %zu, npm %zu)", res->n,
-		    per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_PYPI], per[BWK_ECO_NPM]);
+		bwk_findings_fact(out, "inventory.packages",
+				  "%zu (deb %zu, apk %zu, rpm %zu, pypi %zu, npm %zu, go %zu, "
+				  "maven %zu, cargo %zu)",
+				  res->n, per[BWK_ECO_DEB], per[BWK_ECO_APK], per[BWK_ECO_RPM],
+				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM], per[BWK_ECO_GOLANG],
+				  per[BWK_ECO_MAVEN], per[BWK_ECO_CARGO]);
 	}
 	if (res->nwarn)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",

@@ -57,6 +57,11 @@ static int list_take(inv_list *out, inv_pkg *p, bwk_error **err)
 	return 0;
 }
 
+int inv_list_take(inv_list *out, inv_pkg *p, bwk_error **err)
+{
+	return list_take(out, p, err);
+}
+
 /* The next line of buf[*pos..len) without its newline (and a trailing '\r'). */
 static bool next_line(const char *buf, size_t len, size_t *pos, const char **line, size_t *n)
 {

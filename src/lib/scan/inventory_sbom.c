@@ -225,10 +225,16 @@ static json_t *render_spdx(const bwk_inventory *inv, const char *subject, const 
 		const bwk_package *p = bwk_inventory_get(inv, i);
 		char id[48];
 		snprintf(id, sizeof(id), "SPDXRef-Package-%zu", i + 1);
-		cleanup_free char *where = p->layer
-					       ? xasprintf("read from /%s in layer %d (%s)",
-							   p->path, p->layer_index + 1, p->layer)
-					       : xasprintf("read from /%s", p->path);
+		/* the source package too (SPDX has no field for it): a scan of this document
+		 * matches Debian's and Rocky's advisories by it (inventory_sbomin.c) */
+		bool src = strcmp(p->source, p->name) || strcmp(p->source_version, p->version);
+		cleanup_free char *from =
+		    src ? xasprintf("; source package %s %s", p->source, p->source_version)
+			: xstrdup("");
+		cleanup_free char *where =
+		    p->layer ? xasprintf("read from /%s in layer %d (%s)%s", p->path,
+					 p->layer_index + 1, p->layer, from)
+			     : xasprintf("read from /%s%s", p->path, from);
 		json_array_append_new(
 		    pkgs, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:[{s:s, s:s, s:s}]}",
 				    "name", p->name, "SPDXID", id, "versionInfo", p->version,

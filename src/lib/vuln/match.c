@@ -23,7 +23,9 @@ static const bwk_rule rule_vuln_check = {
     .category = BWK_CAT_VULNERABILITY,
     .severity = BWK_SEV_HIGH,
     .title = "Installed packages carry known vulnerabilities",
-    .description = "Packages in the image (dpkg, apk, Python, npm) were matched against the "
+    .description = "Packages in the image (dpkg, apk, rpm, Python, npm, Go modules, Java archives, "
+		   "Rust crates) "
+		   "were matched against the "
 		   "offline vulnerability database; each vulnerable package is a finding "
 		   "named by its advisory id.",
     .remediation = "Upgrade the packages to their fixed versions and rebuild from a patched "
@@ -54,6 +56,14 @@ static char *ecosystem_of(const bwk_package *p, const bwk_os_release *os)
 		if (!strcmp(os->id, "ubuntu"))
 			return xasprintf("Ubuntu:%s", os->version_id);
 		return NULL;
+	case BWK_ECO_RPM: /* rpm_ecosystem */
+		return NULL;
+	case BWK_ECO_GOLANG:
+		return xstrdup("Go");
+	case BWK_ECO_MAVEN:
+		return xstrdup("Maven");
+	case BWK_ECO_CARGO:
+		return xstrdup("crates.io");
 	case BWK_ECO_APK: {
 		if (!os || !os->id || strcmp(os->id, "alpine") != 0 || !os->version_id)
 			return NULL;
@@ -145,34 +155,75 @@ static int report(match_ctx *m, const bwk_package *p, const char *id, const char
 	return rc;
 }
 
-static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const bwk_os_release *os,
-		     bwk_error **err)
+/* Where a package's advisories are: ecosystem `eco` or `alt` (an exact name each), or with
+ * `range`, every ecosystem in [eco, alt) — Red Hat's are per product stream ("Red
+ * Hat:enterprise_linux:9::appstream", "…::baseos"), so a RHEL 9 image takes all of
+ * "Red Hat:enterprise_linux:9::…". */
+typedef struct eco_sel {
+	char *eco, *alt;
+	bool range;
+} eco_sel;
+
+static bool rpm_ecosystem(const bwk_os_release *os, eco_sel *sel)
 {
-	cleanup_free char *eco = ecosystem_of(p, os);
-	if (!eco)
-		return 0;
-	cleanup_free char *name =
-	    p->eco == BWK_ECO_PYPI ? bwk_pypi_name(p->source) : xstrdup(p->source);
-	int scheme = osv_scheme(eco);
-	/* distributions' advisories are about source versions (binNMUs add "+bN") */
-	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;
-	/* Ubuntu's LTS releases are "Ubuntu:22.04:LTS" in OSV */
-	cleanup_free char *lts = xasprintf("%s:LTS", eco);
-	sqlite3_bind_text(q, 1, eco, -1, SQLITE_TRANSIENT);
+	if (!os || !os->id || !os->version_id)
+		return false;
+	int major = (int)strcspn(os->version_id, ".");
+	if (!strcmp(os->id, "rhel")) {
+		sel->eco = xasprintf("Red Hat:enterprise_linux:%.*s::", major, os->version_id);
+		sel->alt = xasprintf("Red Hat:enterprise_linux:%.*s:;", major, os->version_id);
+		sel->range = true;
+		return true;
+	}
+	const char *e = !strcmp(os->id, "rocky")       ? "Rocky Linux"
+			: !strcmp(os->id, "almalinux") ? "AlmaLinux"
+						       : NULL;
+	if (!e)
+		return false;
+	sel->eco = xasprintf("%s:%.*s", e, major, os->version_id);
+	sel->alt = xstrdup(e);
+	return true;
+}
+
+typedef struct seen_ids {
+	char **v;
+	size_t n;
+} seen_ids;
+
+static bool seen(seen_ids *s, const char *id)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->v[i], id))
+			return true;
+	s->v = xrealloc(s->v, (s->n + 1) * sizeof(char *));
+	s->v[s->n++] = xstrdup(id);
+	return false;
+}
+
+static int match_name(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const eco_sel *sel,
+		      const char *name, const char *version, int scheme, seen_ids *ids,
+		      bwk_error **err)
+{
+	sqlite3_bind_text(q, 1, sel->eco, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(q, 3, strncmp(eco, "Ubuntu:", 7) == 0 ? lts : eco, -1, SQLITE_TRANSIENT);
-	cleanup_free char *last = NULL;
+	sqlite3_bind_text(q, 3, sel->alt ? sel->alt : sel->eco, -1, SQLITE_TRANSIENT);
 	int rc, ret = 0;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW && ret == 0) {
 		const char *id = (const char *)sqlite3_column_text(q, 0);
 		const char *data = (const char *)sqlite3_column_text(q, 4);
-		if (!id || !data || (last && !strcmp(last, id)))
+		if (!id || !data)
+			continue;
+		/* an advisory may list the package in several ecosystems or under its binary and
+		 * its source name: one finding, for the first entry that affects it */
+		bool dup = false;
+		for (size_t i = 0; i < ids->n && !dup; i++)
+			dup = !strcmp(ids->v[i], id);
+		if (dup)
 			continue;
 		cleanup_free char *fixed = NULL;
 		if (!osv_affects(data, scheme, version, &fixed))
 			continue;
-		free(last);
-		last = xstrdup(id);
+		seen(ids, id);
 		if (!fixed && m->o->ignore_unfixed)
 			continue;
 		ret = report(m, p, id, (const char *)sqlite3_column_text(q, 1),
@@ -180,6 +231,44 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const 
 			     (bwk_severity)sqlite3_column_int64(q, 3), fixed, err);
 	}
 	sqlite3_reset(q);
+	return ret;
+}
+
+static int match_one(match_ctx *m, sqlite3_stmt *q, sqlite3_stmt *qrange, const bwk_package *p,
+		     const bwk_os_release *os, bwk_error **err)
+{
+	eco_sel sel = {0};
+	if (p->eco == BWK_ECO_RPM) {
+		if (!rpm_ecosystem(os, &sel))
+			return 0;
+	} else {
+		sel.eco = ecosystem_of(p, os);
+		if (!sel.eco)
+			return 0;
+		/* Ubuntu's LTS releases are "Ubuntu:22.04:LTS" in OSV */
+		if (!strncmp(sel.eco, "Ubuntu:", 7))
+			sel.alt = xasprintf("%s:LTS", sel.eco);
+	}
+	int scheme = osv_scheme(sel.range ? "Red Hat" : sel.eco);
+	/* distributions' advisories are about source versions (binNMUs add "+bN"); rpm
+	 * advisories name the binary's own epoch:version-release */
+	const char *version = p->eco == BWK_ECO_DEB ? p->source_version : p->version;
+	/* Go module versions are "v1.2.3"; the Go vulnerability database writes "1.2.3" */
+	if (p->eco == BWK_ECO_GOLANG && version[0] == 'v')
+		version++;
+	cleanup_free char *name =
+	    p->eco == BWK_ECO_PYPI ? bwk_pypi_name(p->source) : xstrdup(p->source);
+	seen_ids ids = {0};
+	sqlite3_stmt *st = sel.range ? qrange : q;
+	int ret = match_name(m, st, p, &sel, name, version, scheme, &ids, err);
+	/* Red Hat's records name binary or source rpms, Rocky's and Alma's the source: both */
+	if (ret == 0 && p->eco == BWK_ECO_RPM && strcmp(p->name, name) != 0)
+		ret = match_name(m, st, p, &sel, p->name, version, scheme, &ids, err);
+	for (size_t i = 0; i < ids.n; i++)
+		free(ids.v[i]);
+	free(ids.v);
+	free(sel.eco);
+	free(sel.alt);
 	return ret;
 }
 
@@ -213,14 +302,21 @@ int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_f
 	sqlite3 *db = NULL;
 	if (bwk_vulndb_open(o->db, &db, err) < 0)
 		return -1;
-	sqlite3_stmt *q = NULL;
+	sqlite3_stmt *q = NULL, *qrange = NULL;
 	if (sqlite3_prepare_v2(
 		db,
 		"SELECT a.id, a.summary, a.aliases, a.severity, f.data FROM affected f "
 		"JOIN advisories a ON a.id = f.adv_id WHERE f.ecosystem IN (?1, ?3) AND "
 		"f.name = ?2 AND a.withdrawn = 0 ORDER BY a.id",
-		-1, &q, NULL) != SQLITE_OK) {
+		-1, &q, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(
+		db,
+		"SELECT a.id, a.summary, a.aliases, a.severity, f.data FROM affected f "
+		"JOIN advisories a ON a.id = f.adv_id WHERE f.ecosystem >= ?1 AND "
+		"f.ecosystem < ?3 AND f.name = ?2 AND a.withdrawn = 0 ORDER BY a.id",
+		-1, &qrange, NULL) != SQLITE_OK) {
 		bwk_error_set(err, BWK_E_IO, 0, "%s: %s", o->db, sqlite3_errmsg(db));
+		sqlite3_finalize(q);
 		sqlite3_close(db);
 		return -1;
 	}
@@ -229,8 +325,9 @@ int bwk_vuln_match(const bwk_inventory *inv, const bwk_vuln_match_opts *o, bwk_f
 	const bwk_os_release *os = bwk_inventory_os(inv);
 	int ret = 0;
 	for (size_t i = 0; ret == 0 && i < bwk_inventory_count(inv); i++)
-		ret = match_one(&m, q, bwk_inventory_get(inv, i), os, err);
+		ret = match_one(&m, q, qrange, bwk_inventory_get(inv, i), os, err);
 	sqlite3_finalize(q);
+	sqlite3_finalize(qrange);
 	sqlite3_close(db);
 	if (ret == 0)
 		bwk_findings_check(out, &rule_vuln_check, m.hits ? BWK_CHECK_FAIL : BWK_CHECK_PASS,

@@ -19,8 +19,13 @@ int osv_scheme(const char *eco)
 		return BWK_VER_APK;
 	if (!strcmp(eco, "PyPI"))
 		return BWK_VER_PEP440;
-	if (!strcmp(eco, "npm"))
+	if (!strcmp(eco, "npm") || !strcmp(eco, "Go") || !strcmp(eco, "crates.io"))
 		return BWK_VER_SEMVER;
+	if (!strcmp(eco, "Maven") || !strncmp(eco, "Maven:", 6))
+		return BWK_VER_MAVEN;
+	if (!strncmp(eco, "Red Hat", 7) || !strncmp(eco, "Rocky Linux", 11) ||
+	    !strncmp(eco, "AlmaLinux", 9))
+		return BWK_VER_RPM;
 	return -1;
 }
 

@@ -5,6 +5,9 @@
  *   apk     apk-tools' token order (src/version.c): digits, letter, _suffix, -rN
  *   PEP 440 epoch, release, pre, post, dev, local (packaging.version)
  *   SemVer  semver.org 2.0.0 section 11
+ *   rpm     rpm's rpmvercmp (rpmio/rpmvercmp.c) on each of epoch, version and release
+ *   Maven   Maven's ComparableVersion as its ComparableVersionTest pins it (maven-artifact
+ *           3.0-3.5): numbers and qualifiers, number '-' number opening a nested list
  *
  * Every input is untrusted (advisories, package databases): bounded length, no recursion. */
 #define _GNU_SOURCE
@@ -623,6 +626,369 @@ static int sem_cmp(const char *a, const char *b, int *out)
 	return 0;
 }
 
+/* ---- rpm --------------------------------------------------------------------------------- */
+
+static bool rpm_alnum(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+/* rpmvercmp on [a, ae) and [b, be): segments of digits or of ASCII letters, anything else a
+ * separator; '~' sorts before everything (even the end), '^' after the end but before any
+ * further segment; a numeric segment beats an alphabetic one; equal segments with different
+ * separators are equal. */
+static int rpmvercmp(const char *a, const char *ae, const char *b, const char *be)
+{
+	if (ae - a == be - b && memcmp(a, b, (size_t)(ae - a)) == 0)
+		return 0;
+	while (a < ae || b < be) {
+		while (a < ae && !rpm_alnum((unsigned char)*a) && *a != '~' && *a != '^')
+			a++;
+		while (b < be && !rpm_alnum((unsigned char)*b) && *b != '~' && *b != '^')
+			b++;
+		bool ta = a < ae && *a == '~', tb = b < be && *b == '~';
+		if (ta || tb) {
+			if (!ta)
+				return 1;
+			if (!tb)
+				return -1;
+			a++;
+			b++;
+			continue;
+		}
+		bool ca = a < ae && *a == '^', cb = b < be && *b == '^';
+		if (ca || cb) {
+			if (a == ae)
+				return -1;
+			if (b == be)
+				return 1;
+			if (!ca)
+				return 1;
+			if (!cb)
+				return -1;
+			a++;
+			b++;
+			continue;
+		}
+		if (a == ae || b == be)
+			break;
+		const char *x = a, *y = b;
+		bool num = isdigit((unsigned char)*x);
+		if (num) {
+			while (x < ae && isdigit((unsigned char)*x))
+				x++;
+			while (y < be && isdigit((unsigned char)*y))
+				y++;
+		} else {
+			while (x < ae && rpm_alnum((unsigned char)*x) &&
+			       !isdigit((unsigned char)*x))
+				x++;
+			while (y < be && rpm_alnum((unsigned char)*y) &&
+			       !isdigit((unsigned char)*y))
+				y++;
+		}
+		if (y == b) /* segments of different types: numeric is newer */
+			return num ? 1 : -1;
+		int c;
+		if (num) {
+			c = numcmp(a, (size_t)(x - a), b, (size_t)(y - b));
+		} else {
+			size_t n =
+			    (size_t)(x - a) < (size_t)(y - b) ? (size_t)(x - a) : (size_t)(y - b);
+			c = sign(memcmp(a, b, n));
+			if (!c && x - a != y - b)
+				c = x - a < y - b ? -1 : 1;
+		}
+		if (c)
+			return c;
+		a = x;
+		b = y;
+	}
+	if (a == ae && b == be)
+		return 0;
+	return a == ae ? -1 : 1;
+}
+
+typedef struct rpm_evr {
+	const char *e, *v, *ve, *r, *re;
+	size_t ne;
+} rpm_evr;
+
+/* [EPOCH:]VERSION[-RELEASE], as OSV's Red Hat, Rocky Linux and AlmaLinux records and our
+ * inventory write it. */
+static bool rpm_parse(const char *s, rpm_evr *v)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MAX_VERSION)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] <= ' ' || s[i] == 0x7f)
+			return false;
+	*v = (rpm_evr){.e = s, .ne = 0};
+	const char *colon = strchr(s, ':'), *vs = s;
+	if (colon) {
+		if (colon == s)
+			return false;
+		for (const char *p = s; p < colon; p++)
+			if (!isdigit((unsigned char)*p))
+				return false;
+		v->ne = (size_t)(colon - s);
+		vs = colon + 1;
+	}
+	const char *end = s + n, *dash = memrchr(vs, '-', (size_t)(end - vs));
+	v->v = vs;
+	v->ve = dash ? dash : end;
+	v->r = dash ? dash + 1 : end;
+	v->re = end;
+	return v->v < v->ve && (!dash || v->r < v->re) && !memchr(vs, ':', (size_t)(end - vs));
+}
+
+/* Epoch (absent = 0), then version, then release, each by rpmvercmp. Like rpm's
+ * rpmVersionCompare, a missing release is not compared ("1.0" against "1.0-3" is equal). */
+static int rpm_cmp(const char *a, const char *b, int *out)
+{
+	rpm_evr x, y;
+	if (!rpm_parse(a, &x) || !rpm_parse(b, &y))
+		return -1;
+	int c = numcmp(x.e, x.ne, y.e, y.ne);
+	if (!c)
+		c = rpmvercmp(x.v, x.ve, y.v, y.ve);
+	if (!c && x.r < x.re && y.r < y.re)
+		c = rpmvercmp(x.r, x.re, y.r, y.re);
+	*out = c;
+	return 0;
+}
+
+/* ---- Maven ------------------------------------------------------------------------------- */
+
+/* ComparableVersion's items: numbers, qualifiers (lower-cased, aliases applied) and lists (a
+ * '-' or a digit/letter change opens one). Nodes in one array; children linked both ways so
+ * that trailing null items can be dropped (normalize). */
+enum { MV_INT, MV_STR, MV_LIST };
+
+typedef struct mv_node {
+	int type;
+	const char *s; /* MV_INT: digits without leading zeros; MV_STR: the qualifier */
+	size_t n;
+	int parent, first, last, next, prev;
+} mv_node;
+
+typedef struct mv_ver {
+	mv_node v[2 * MAX_VERSION + 4];
+	int nv;
+	char buf[MAX_VERSION + 1]; /* the lower-cased version */
+} mv_ver;
+
+static int mv_new(mv_ver *m, int type, int parent)
+{
+	mv_node *x = &m->v[m->nv];
+	*x = (mv_node){
+	    .type = type, .parent = parent, .first = -1, .last = -1, .next = -1, .prev = -1};
+	if (parent >= 0) {
+		mv_node *p = &m->v[parent];
+		x->prev = p->last;
+		if (p->last >= 0)
+			m->v[p->last].next = m->nv;
+		else
+			p->first = m->nv;
+		p->last = m->nv;
+	}
+	return m->nv++;
+}
+
+/* A qualifier's rank: alpha beta milestone rc snapshot "" sp = 0..6; any other 7 (then
+ * compared by its text). */
+static int mv_rank(const char *s, size_t n)
+{
+	static const char *const q[] = {"alpha", "beta", "milestone", "rc", "snapshot", "", "sp"};
+	for (int i = 0; i < 7; i++)
+		if (strlen(q[i]) == n && !memcmp(q[i], s, n))
+			return i;
+	return 7;
+}
+
+static void mv_item(mv_ver *m, int list, const char *s, size_t n, bool digit, bool followed)
+{
+	if (digit) {
+		while (n > 1 && *s == '0') {
+			s++;
+			n--;
+		}
+		if (n == 1 && *s == '0')
+			n = 0; /* zero: no digits */
+		int i = mv_new(m, MV_INT, list);
+		m->v[i].s = s;
+		m->v[i].n = n;
+		return;
+	}
+	if (followed && n == 1) { /* "1a1" is 1-alpha-1 */
+		const char *full = *s == 'a'   ? "alpha"
+				   : *s == 'b' ? "beta"
+				   : *s == 'm' ? "milestone"
+					       : NULL;
+		if (full) {
+			s = full;
+			n = strlen(full);
+		}
+	}
+	if ((n == 2 && !memcmp(s, "ga", 2)) || (n == 5 && !memcmp(s, "final", 5)) ||
+	    (n == 7 && !memcmp(s, "release", 7)))
+		n = 0;
+	else if (n == 2 && !memcmp(s, "cr", 2))
+		s = "rc";
+	int i = mv_new(m, MV_STR, list);
+	m->v[i].s = s;
+	m->v[i].n = n;
+}
+
+static bool mv_null(const mv_ver *m, int i)
+{
+	const mv_node *x = &m->v[i];
+	return x->type == MV_INT   ? x->n == 0
+	       : x->type == MV_STR ? mv_rank(x->s, x->n) == 5
+				   : x->first < 0;
+}
+
+/* Drop a list's trailing null items (0, "", empty lists) up to its last other item. */
+static void mv_norm_list(mv_ver *m, int l)
+{
+	for (int i = m->v[l].last; i >= 0;) {
+		int prev = m->v[i].prev;
+		if (mv_null(m, i)) {
+			m->v[l].last = prev;
+			if (prev >= 0)
+				m->v[prev].next = -1;
+			else
+				m->v[l].first = -1;
+		} else if (m->v[i].type != MV_LIST) {
+			break;
+		}
+		i = prev;
+	}
+}
+
+static bool mv_parse(const char *s, mv_ver *m)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > MAX_VERSION)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c <= ' ' || c == 0x7f)
+			return false;
+		m->buf[i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	m->buf[n] = '\0';
+	m->nv = 0;
+	int list = mv_new(m, MV_LIST, -1);
+	size_t start = 0;
+	bool digit = false;
+	const char *b = m->buf;
+	for (size_t i = 0; i < n; i++) {
+		char c = b[i];
+		if (c == '.' || c == '-') {
+			if (i == start)
+				mv_item(m, list, "0", 1, true, false);
+			else
+				mv_item(m, list, b + start, i - start, digit, false);
+			start = i + 1;
+			/* only a number '-' number opens a list (1-1 differs from 1.1; "1.0-x" is
+			 * "1-x") */
+			if (c == '-' && digit) {
+				mv_norm_list(m, list);
+				if (i + 1 < n && b[i + 1] >= '0' && b[i + 1] <= '9')
+					list = mv_new(m, MV_LIST, list);
+			}
+		} else if (c >= '0' && c <= '9') {
+			/* a letter-digit change separates items like '.' ("1a1" = 1.alpha.1) */
+			if (!digit && i > start) {
+				mv_item(m, list, b + start, i - start, false, true);
+				start = i;
+			}
+			digit = true;
+		} else {
+			if (digit && i > start) {
+				mv_item(m, list, b + start, i - start, true, false);
+				start = i;
+			}
+			digit = false;
+		}
+	}
+	if (n > start)
+		mv_item(m, list, b + start, n - start, digit, false);
+	/* innermost first: lists were opened in order */
+	for (int l = m->nv - 1; l >= 0; l--)
+		if (m->v[l].type == MV_LIST)
+			mv_norm_list(m, l);
+	return true;
+}
+
+static int mv_cmp_node(const mv_ver *a, int i, const mv_ver *b, int j);
+
+/* Item i of a against "nothing" (a missing item): > 0 when i is more. */
+static int mv_vs_null(const mv_ver *a, int i)
+{
+	const mv_node *x = &a->v[i];
+	if (x->type == MV_INT)
+		return x->n != 0;
+	if (x->type == MV_STR) {
+		int r = mv_rank(x->s, x->n);
+		return r == 5 ? 0 : r < 5 ? -1 : 1;
+	}
+	return x->first < 0 ? 0 : mv_vs_null(a, x->first);
+}
+
+static int mv_cmp_node(const mv_ver *a, int i, const mv_ver *b, int j)
+{
+	const mv_node *x = &a->v[i], *y = &b->v[j];
+	switch (x->type) {
+	case MV_INT:
+		if (y->type != MV_INT)
+			return 1;
+		return numcmp(x->s, x->n, y->s, y->n);
+	case MV_STR: {
+		if (y->type == MV_INT || y->type == MV_LIST)
+			return -1;
+		int rx = mv_rank(x->s, x->n), ry = mv_rank(y->s, y->n);
+		if (rx != ry)
+			return rx < ry ? -1 : 1;
+		if (rx < 7)
+			return 0;
+		size_t k = x->n < y->n ? x->n : y->n;
+		int c = sign(memcmp(x->s, y->s, k));
+		return c ? c : x->n == y->n ? 0 : x->n < y->n ? -1 : 1;
+	}
+	default:
+		if (y->type == MV_INT)
+			return -1;
+		if (y->type == MV_STR)
+			return 1;
+		for (int l = x->first, r = y->first; l >= 0 || r >= 0;) {
+			int c = l < 0	? -mv_vs_null(b, r)
+				: r < 0 ? mv_vs_null(a, l)
+					: mv_cmp_node(a, l, b, r);
+			if (c)
+				return c;
+			l = l < 0 ? -1 : a->v[l].next;
+			r = r < 0 ? -1 : b->v[r].next;
+		}
+		return 0;
+	}
+}
+
+static int maven_cmp(const char *a, const char *b, int *out)
+{
+	mv_ver *x = malloc(sizeof(*x)), *y = malloc(sizeof(*y));
+	int ret = -1;
+	if (x && y && mv_parse(a, x) && mv_parse(b, y)) {
+		*out = mv_cmp_node(x, 0, y, 0);
+		ret = 0;
+	}
+	free(x);
+	free(y);
+	return ret;
+}
+
 /* ---- public ------------------------------------------------------------------------------ */
 
 int bwk_version_compare(bwk_version_scheme scheme, const char *a, const char *b, int *out)
@@ -636,6 +1002,10 @@ int bwk_version_compare(bwk_version_scheme scheme, const char *a, const char *b,
 		return pep_cmp(a, b, out);
 	case BWK_VER_SEMVER:
 		return sem_cmp(a, b, out);
+	case BWK_VER_RPM:
+		return rpm_cmp(a, b, out);
+	case BWK_VER_MAVEN:
+		return maven_cmp(a, b, out);
 	}
 	return -1;
 }
