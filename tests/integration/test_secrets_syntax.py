@@ -96,3 +96,31 @@ def test_syntaxes_and_near_misses(tmp_path):
         assert secret not in p.stdout  # reports carry fingerprints, never the value
     for path, _ in QUIET:
         assert path not in by_path, (path, by_path[path])
+
+
+def test_one_secret_one_finding_most_specific_type(tmp_path):
+    """A token in a .env is reported once, as its vendor type (the .env rule yields); a .env
+    value no vendor rule names stays a .env finding; a service-account key file is one
+    gcp-service-account-key finding, not also a PEM private key finding."""
+    ghp = "ghp_" + rnd(20, 36)
+    xoxb = "xoxb-%s-%s-%s" % (rnd(21, 12, "0123456789"), rnd(22, 13, "0123456789"), rnd(23, 24))
+    pem_line = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASC" + rnd(24, 32, string.ascii_letters + "+/")
+    sa = json.dumps({"type": "service_account", "project_id": "p", "private_key_id": rnd(25, 40, HEX),
+                     "private_key": "-----BEGIN PRIVATE KEY-----\n%s\n-----END PRIVATE KEY-----\n"
+                     % pem_line, "client_email": "x@p.iam.gserviceaccount.com"})
+    files = {
+        "srv/app/.env": "GITHUB_TOKEN=%s\nSLACK_TOKEN=%s\nSESSION_SECRET=%s\n"
+                        % (ghp, xoxb, rnd(26, 32)),
+        "srv/app/sa.json": sa,
+    }
+    root = tmp_path / "root"
+    for p, text in files.items():
+        (root / p).parent.mkdir(parents=True, exist_ok=True)
+        (root / p).write_text(text)
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", str(root), check=0)
+    assert p.returncode == 0, p.stderr
+    got = sorted((f["location"]["path"], f["location"]["line"], f["id"])
+                 for f in json.loads(p.stdout)["findings"] if f["category"] == "secret")
+    assert got == [("srv/app/.env", 1, "github-pat-classic"), ("srv/app/.env", 2, "slack-bot-token"),
+                   ("srv/app/.env", 3, "dotenv-secret"),
+                   ("srv/app/sa.json", 1, "gcp-service-account-key")], got

@@ -44,7 +44,7 @@ DEFAULT_RULES = os.path.normpath(os.path.join(HERE, '..', '..', 'rules', 'secret
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 REQUIRED = ('id', 'title', 'severity', 'regex', 'keywords', 'description', 'remediation',
             'references', 'examples')
-OPTIONAL = ('secret_group', 'entropy', 'path', 'allow')
+OPTIONAL = ('secret_group', 'entropy', 'path', 'allow', 'yields')
 ID_RE = re.compile(r'^[a-z0-9]+(?:-[a-z0-9]+)*$')
 MAX_WIDTH = 10000          # longest possible match, in characters
 MAX_BOUND = 8000           # largest {m,n} bound
@@ -54,6 +54,7 @@ CANONICAL_PATHS = [
     'root/.docker/config.json', 'home/app/.docker/config.json', 'run/containers/0/auth.json',
     'root/.npmrc', 'app/.npmrc', 'app/.yarnrc.yml', 'root/.pypirc', 'root/.netrc', 'home/ci/_netrc',
     'root/.git-credentials', 'root/.aws/credentials', 'root/.s3cfg', 'root/.kube/config',
+    'var/www/wp-content/plugins/app/start.php',
     'etc/kubernetes/admin.conf', 'app/.env', 'srv/app/.env.production', 'etc/shadow', 'etc/shadow-',
     'etc/nginx/.htpasswd', 'var/www/.htpasswd', 'root/.pgpass', 'root/.my.cnf', 'etc/mysql/debian.cnf',
     'etc/redis/redis.conf', 'root/.m2/settings.xml', 'app/gradle.properties', 'root/.nuget/NuGet/NuGet.Config',

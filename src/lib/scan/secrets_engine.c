@@ -371,9 +371,14 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE
 	return 0;
 }
 
-static bool is_generic(const sec_rule *r)
+/* How specific a rule's reading of a secret is: 0 the generic name–value rules, 1 the
+ * catch-all location rules (`yields`: any value of a .env file), 2 a rule that names the
+ * credential (a token's shape, a credential file's field). */
+static int specificity(const sec_rule *r)
 {
-	return strncmp(r->id, "generic", 7) == 0;
+	if (strncmp(r->id, "generic", 7) == 0)
+		return 0;
+	return r->yields ? 1 : 2;
 }
 
 static int hit_cmp(const void *a, const void *b)
@@ -384,10 +389,37 @@ static int hit_cmp(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
-/* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
- * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
- * hit is dropped, and so is a shape rule's hit on exactly the bytes a credential-file
- * (path-scoped) rule of the same severity reports. Hits go out in file order. */
+/* Whether hit h gives way to hit o (another reading of the same secret): one secret, one
+ * finding, under its most specific type. */
+static bool yields_to(const sec_block *b, const sec_rule *rules, const struct sec_hit *h,
+		      const struct sec_hit *o, bool o_first)
+{
+	const sec_rule *r = &rules[h->rule], *q = &rules[o->rule];
+	int hs = specificity(r), os = specificity(q);
+	bool overlap = o->off < h->off + h->len && h->off < o->off + o->len;
+	if (!overlap)
+		return false;
+	/* a catch-all reading (GITHUB_TOKEN=ghp_… in a .env, a generic `token = …`) gives way
+	 * to the rule that names the credential, and of two catch-alls the first stays */
+	if (hs < 2)
+		return os > hs || (os == hs && o_first);
+	if (os < 2 || o->off != h->off || o->len != h->len)
+		return false;
+	/* two rules naming exactly the same bytes (a service-account JSON's key and the PEM
+	 * key inside it; the aws_secret_access_key line of .aws/credentials and the AWS key
+	 * shape): the graver reading stays, and at equal severity the credential-file rule,
+	 * which says where the secret is used, except in the image config, where the .env
+	 * rules stand in for a file that is not there */
+	bwk_severity rsev = r->meta.severity, qsev = q->meta.severity;
+	if (rsev != qsev)
+		return qsev > rsev;
+	bool rpath = r->path_re, qpath = q->path_re;
+	if (rpath != qpath)
+		return b->config ? rpath : qpath;
+	return o_first;
+}
+
+/* Hits go out in file order, each secret once (see yields_to). */
 static int emit(bwk_secrets_worker *w)
 {
 	const sec_rule *rules = w->s->rs.rules;
@@ -398,26 +430,9 @@ static int emit(bwk_secrets_worker *w)
 		const struct sec_hit *h = &w->hits[i];
 		const sec_rule *r = &rules[h->rule];
 		bool drop = false;
-		for (size_t j = 0; j < w->nhits && !drop; j++) {
-			const struct sec_hit *o = &w->hits[j];
-			if (j == i || is_generic(&rules[o->rule]))
-				continue;
-			/* the same secret named by a credential-file rule (path-scoped: the
-			 * .git-credentials URL, the aws_secret_access_key line) and by a shape
-			 * rule: the file's rule says more; in the image config, where the .env
-			 * rules stand in for a file that is not there, the shape rule does */
-			bool same = o->off == h->off && o->len == h->len;
-			bool opath = rules[o->rule].path_re, hpath = r->path_re;
-			bwk_severity osev = rules[o->rule].meta.severity, hsev = r->meta.severity;
-			/* unless they disagree on severity: AWS_SECRET_ACCESS_KEY in a .env is
-			 * an AWS secret key (critical) as well as a .env value (high), and
-			 * hiding the critical reading would understate the leak */
-			if (same && osev == hsev &&
-			    (w->b->config ? hpath && !opath : opath && !hpath))
-				drop = true;
-			else if (is_generic(r))
-				drop = o->off < h->off + h->len && h->off < o->off + o->len;
-		}
+		for (size_t j = 0; j < w->nhits && !drop; j++)
+			if (j != i)
+				drop = yields_to(w->b, rules, h, &w->hits[j], j < i);
 		if (drop)
 			continue;
 		bwk_secret_hit hit = {

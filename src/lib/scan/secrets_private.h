@@ -43,6 +43,9 @@ typedef struct sec_rule {
 	pcre2_code **allow;
 	size_t nallow;
 	bool binary_ok; /* armored blocks (PEM): still reported inside binary files */
+	/* `yields: true`: a catch-all reading of a location (any KEY=value of a .env file) that
+	 * gives way to a specific rule reporting overlapping bytes, as the generic rules do */
+	bool yields;
 	/* Key material (the PEM rules) and the generic rules' values in test data or test code
 	 * (tests/, testdata/, fixtures/, share/doc/<pkg>/examples/, test_x.py, x_test.go...)
 	 * are reported through meta_test: the same id at info severity, titled as a public test

@@ -182,6 +182,13 @@ static int parse_rule_key(yctx *y, sec_rule *r, const char *k, yaml_node_t *v)
 	}
 	if (strcmp(k, "entropy") == 0)
 		return get_num(y, v, k, 0, 8, &r->entropy);
+	if (strcmp(k, "yields") == 0) {
+		const char *s = scalar(v);
+		if (!s || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+			return yerr(y, v, "'yields' must be true or false");
+		r->yields = strcmp(s, "true") == 0;
+		return 0;
+	}
 	return yerr(y, v, "unknown rule key '%s'", k);
 }
 
