@@ -16,6 +16,51 @@
 #include "scan/secrets_private.h"
 
 BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
+/* Fingerprints of key material published in packages (scripts/gen-secrets-public-keys.py). */
+BWK_EMBED(bwk_secrets_public_keys, "data/secrets-public-keys.txt");
+
+#define SEC_MAX_PUBLIC_KEYS 100000
+
+static int cmp_hex(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t *n,
+			  bwk_error **err)
+{
+	char(*v)[65] = NULL;
+	size_t cnt = 0, cap = 0;
+	unsigned line = 0;
+	for (const char *p = text, *end = text + len; p < end; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l && *p != '#') {
+			bool ok = l >= 64 && (l == 64 || p[64] == ' ');
+			for (size_t i = 0; ok && i < 64; i++)
+				ok = (p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f');
+			if (!ok || cnt >= SEC_MAX_PUBLIC_KEYS) {
+				free(v);
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "published-key table line %u: %s", line + 1,
+						     ok ? "too many entries"
+							: "not a sha256 hex fingerprint");
+			}
+			if (cnt == cap) {
+				cap = cap ? cap * 2 : 256;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			memcpy(v[cnt], p, 64);
+			v[cnt++][64] = 0;
+		}
+		p += l + 1;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_hex);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
 
 /* Where packages keep their test data, test code and documentation examples (the path relative to
  * the image root, archive members included: `x.jar!/testdata/k.pem`). Key material found there is
@@ -194,6 +239,9 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 		return bwk_error_set(err, BWK_E_INTERNAL, 0,
 				     "the built-in test-data path pattern does not compile (%d)",
 				     ec);
+	if (sec_public_keys_parse(bwk_secrets_public_keys, BWK_EMBED_LEN(bwk_secrets_public_keys),
+				  &s->public_keys, &s->npublic_keys, err) < 0)
+		return -1;
 	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < s->rs.n; i++)
 		if (s->rs.rules[i].path_re)
@@ -233,6 +281,7 @@ void bwk_secrets_free(bwk_secrets *s)
 	if (s->db_path)
 		hs_free_database(s->db_path);
 	free(s->path_rules);
+	free(s->public_keys);
 	pcre2_code_free(s->test_path_re);
 	sec_ruleset_free(&s->rs);
 	free(s);
@@ -339,7 +388,8 @@ static unsigned line_of(bwk_secrets_worker *w, size_t off)
 
 /* Checks after the regex: the rule's capture, entropy, allowlists. Returns the callback's
  * result (0 also when the match is dropped). */
-static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE2_SIZE ge)
+static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE ms, PCRE2_SIZE me,
+		   PCRE2_SIZE gs, PCRE2_SIZE ge)
 {
 	const sec_block *b = w->b;
 	if (gs == PCRE2_UNSET || ge <= gs)
@@ -355,6 +405,9 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE
 		return 0;
 	for (size_t i = 0; i < r->nallow; i++)
 		if (re_match(w, r->allow[i], sec, n))
+			return 0;
+	for (size_t i = 0; i < r->nallow_match; i++)
+		if (re_match(w, r->allow_match[i], b->data + ms, me - ms))
 			return 0;
 	for (size_t i = 0; i < w->s->rs.nallow_values; i++)
 		if (re_match(w, w->s->rs.allow_values[i], sec, n))
@@ -435,8 +488,16 @@ static int emit(bwk_secrets_worker *w)
 				drop = yields_to(w->b, rules, h, &w->hits[j], j < i);
 		if (drop)
 			continue;
+		const bwk_rule *meta = w->test_path && r->test_info ? &r->meta_test : &r->meta;
+		if (w->s->npublic_keys) {
+			char fp[65];
+			bwk_sha256_hex(w->b->data + h->off, h->len, fp);
+			if (bsearch(fp, w->s->public_keys, w->s->npublic_keys,
+				    sizeof(*w->s->public_keys), cmp_hex))
+				meta = &r->meta_public;
+		}
 		bwk_secret_hit hit = {
-		    .rule = w->test_path && r->test_info ? &r->meta_test : &r->meta,
+		    .rule = meta,
 		    .secret = w->b->data + h->off,
 		    .secret_len = h->len,
 		    .offset = h->off,
@@ -493,7 +554,7 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
 		PCRE2_SIZE me = ov[1];
 		if (ms >= b->own_start && ms < b->own_end &&
-		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
+		    confirm(w, r, ms, me, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
 			w->failed = 1;
 			return 1;
 		}
