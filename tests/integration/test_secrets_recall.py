@@ -21,7 +21,7 @@ RULES = yaml.safe_load((TOP / "rules" / "secrets.yaml").read_text())["rules"]
 
 # Paths for path-scoped rules (tests/tools/check_secret_rules.py's canonical credential paths).
 CANDIDATES = [
-    "root/.docker/config.json", "home/app/.docker/config.json", "run/containers/0/auth.json",
+    "var/www/html/wp-config.php", "root/.docker/config.json", "home/app/.docker/config.json", "run/containers/0/auth.json",
     "root/.npmrc", "app/.npmrc", "app/.yarnrc.yml", "root/.pypirc", "root/.netrc",
     "home/ci/_netrc", "root/.git-credentials", "root/.aws/credentials", "root/.s3cfg",
     "root/.kube/config", "etc/kubernetes/admin.conf", "app/.env", "srv/app/.env.production",

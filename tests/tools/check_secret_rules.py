@@ -44,7 +44,7 @@ DEFAULT_RULES = os.path.normpath(os.path.join(HERE, '..', '..', 'rules', 'secret
 SEVERITIES = ('critical', 'high', 'medium', 'low', 'info')
 REQUIRED = ('id', 'title', 'severity', 'regex', 'keywords', 'description', 'remediation',
             'references', 'examples')
-OPTIONAL = ('secret_group', 'entropy', 'path', 'allow')
+OPTIONAL = ('secret_group', 'entropy', 'path', 'allow', 'allow_match', 'yields')
 ID_RE = re.compile(r'^[a-z0-9]+(?:-[a-z0-9]+)*$')
 MAX_WIDTH = 10000          # longest possible match, in characters
 MAX_BOUND = 8000           # largest {m,n} bound
@@ -54,6 +54,7 @@ CANONICAL_PATHS = [
     'root/.docker/config.json', 'home/app/.docker/config.json', 'run/containers/0/auth.json',
     'root/.npmrc', 'app/.npmrc', 'app/.yarnrc.yml', 'root/.pypirc', 'root/.netrc', 'home/ci/_netrc',
     'root/.git-credentials', 'root/.aws/credentials', 'root/.s3cfg', 'root/.kube/config',
+    'var/www/wp-content/plugins/app/start.php',
     'etc/kubernetes/admin.conf', 'app/.env', 'srv/app/.env.production', 'etc/shadow', 'etc/shadow-',
     'etc/nginx/.htpasswd', 'var/www/.htpasswd', 'root/.pgpass', 'root/.my.cnf', 'etc/mysql/debian.cnf',
     'etc/redis/redis.conf', 'root/.m2/settings.xml', 'app/gradle.properties', 'root/.nuget/NuGet/NuGet.Config',
@@ -189,6 +190,7 @@ class Rule:
         self.rx = re.compile(d['regex'], re.ASCII)
         self.path = re.compile(d['path'], re.ASCII) if d.get('path') else None
         self.allow = [re.compile(a, re.ASCII) for a in d.get('allow') or []]
+        self.allow_match = [re.compile(a, re.ASCII) for a in d.get('allow_match') or []]
 
     def findings(self, text, path=None):
         """Yield (match, secret) pairs that would be reported."""
@@ -201,6 +203,8 @@ class Rule:
             if self.entropy is not None and entropy(secret) < self.entropy:
                 continue
             if any(a.search(secret) for a in self.allow):
+                continue
+            if any(a.search(m.group(0)) for a in self.allow_match):
                 continue
             yield m, secret
 
@@ -391,6 +395,54 @@ def markdown(rules):
     return '\n'.join(lines)
 
 
+# Syntaxes a name-value pair is written in (what `{{assign}}` is meant to read), for --stats.
+SYNTAXES = [
+    ('env', '{n}={v}\n'),
+    ('yaml', '{n}: "{v}"\n'),
+    ('json', '{{"{n}": "{v}"}}\n'),
+    ('json-escaped', '{{"app.ini": "{n}={v}\\nDEBUG=1"}}\n'),
+    ('xml', '<{n}>\n    {v}\n</{n}>\n'),
+    ('go-typed', 'var {n} string = "{v}"\n'),
+    ('go-backtick', '{n} := `{v}`\n'),
+    ('make', '{n} ?= {v}\n'),
+    ('make-posix', '{n} ::= {v}\n'),
+    ('php-concat', "${n} .= '{v}';\n"),
+    ('comma', 'System.setProperty("{n}", "{v}");\n'),
+]
+NAME_RE = re.compile(r'["\'<$]?([A-Za-z_][\w.-]{0,60}?)["\'>]?[ \t]*(?:=|:|\?=|:=)')
+
+
+def stats_row(r):
+    """(syntaxes read, syntaxes tried, file kinds) for one rule: its first positive example's
+    secret re-written in every syntax of SYNTAXES under the example's own name."""
+    ex = (r.d.get('examples') or {}).get('positive') or []
+    sec = next((s for e in ex for _, s in r.findings(e)), None)
+    kinds = ('files matching ' + r.d['path']) if r.path is not None else 'any text file'
+    if '-----BEGIN' in r.d['regex']:
+        kinds += ', binary files'
+    if sec is None:
+        return [], len(SYNTAXES), kinds
+    first = next(e for e in ex if any(True for _ in r.findings(e)))
+    names = [m.group(1) for m in NAME_RE.finditer(first[:max(first.find(sec), 0)])]
+    name = names[-1] if names else (r.keywords[0].strip('_-.:') or 'x') + '_token'
+    name = re.sub(r'[^\w.-]', '_', name)
+    read = [k for k, tpl in SYNTAXES if any(True for _ in r.findings(tpl.format(n=name, v=sec)))]
+    return read, len(SYNTAXES), kinds
+
+
+def stats(rules):
+    """Per rule: whether it reads a name-value context (the shared `{{assign}}`, or its own
+    file format or token shape), which SYNTAXES it reads, which files it reads."""
+    print('| Rule id | Context | Syntaxes read | Missing | File kinds |')
+    print('| --- | --- | --- | --- | --- |')
+    for r in rules:
+        read, n, kinds = stats_row(r)
+        miss = [k for k, _ in SYNTAXES if k not in read]
+        ctx = 'shared {{assign}}' if ASSIGN in r.d['regex'] else (
+            'token shape, any context' if len(read) == n else 'own format')
+        print(f"| `{r.id}` | {ctx} | {len(read)}/{n} | {', '.join(miss) or '-'} | {kinds} |")
+
+
 def is_text(data):
     return b'\0' not in data[:8192]
 
@@ -435,6 +487,8 @@ def main():
     ap.add_argument('rules', nargs='?', default=DEFAULT_RULES, help='rule file (default: rules/secrets.yaml)')
     ap.add_argument('--user', action='store_true', help='validate as a user --rules file (allows disable/allowlist)')
     ap.add_argument('--markdown', action='store_true', help='print the rule table in Markdown and exit')
+    ap.add_argument('--stats', action='store_true',
+                    help='print, per rule, the name-value syntaxes it reads and the files it reads')
     ap.add_argument('--scan', nargs='+', metavar='DIR', help='scan text files under DIR and print findings')
     args = ap.parse_args()
 
@@ -458,6 +512,9 @@ def main():
             return 1
         print(markdown(rules))
         return 0
+    if args.stats:
+        stats(rules)
+        return 1 if problems else 0
     if args.scan:
         if problems:
             print('\n'.join(problems), file=sys.stderr)

@@ -16,6 +16,51 @@
 #include "scan/secrets_private.h"
 
 BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
+/* Fingerprints of key material published in packages (scripts/gen-secrets-public-keys.py). */
+BWK_EMBED(bwk_secrets_public_keys, "data/secrets-public-keys.txt");
+
+#define SEC_MAX_PUBLIC_KEYS 100000
+
+static int cmp_hex(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t *n,
+			  bwk_error **err)
+{
+	char(*v)[65] = NULL;
+	size_t cnt = 0, cap = 0;
+	unsigned line = 0;
+	for (const char *p = text, *end = text + len; p < end; line++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (l && *p != '#') {
+			bool ok = l >= 64 && (l == 64 || p[64] == ' ');
+			for (size_t i = 0; ok && i < 64; i++)
+				ok = (p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f');
+			if (!ok || cnt >= SEC_MAX_PUBLIC_KEYS) {
+				free(v);
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "published-key table line %u: %s", line + 1,
+						     ok ? "too many entries"
+							: "not a sha256 hex fingerprint");
+			}
+			if (cnt == cap) {
+				cap = cap ? cap * 2 : 256;
+				v = xrealloc(v, cap * sizeof(*v));
+			}
+			memcpy(v[cnt], p, 64);
+			v[cnt++][64] = 0;
+		}
+		p += l + 1;
+	}
+	if (cnt)
+		qsort(v, cnt, sizeof(*v), cmp_hex);
+	*out = v;
+	*n = cnt;
+	return 0;
+}
 
 /* Where packages keep their test data, test code and documentation examples (the path relative to
  * the image root, archive members included: `x.jar!/testdata/k.pem`). Key material found there is
@@ -194,6 +239,9 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 		return bwk_error_set(err, BWK_E_INTERNAL, 0,
 				     "the built-in test-data path pattern does not compile (%d)",
 				     ec);
+	if (sec_public_keys_parse(bwk_secrets_public_keys, BWK_EMBED_LEN(bwk_secrets_public_keys),
+				  &s->public_keys, &s->npublic_keys, err) < 0)
+		return -1;
 	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < s->rs.n; i++)
 		if (s->rs.rules[i].path_re)
@@ -233,6 +281,7 @@ void bwk_secrets_free(bwk_secrets *s)
 	if (s->db_path)
 		hs_free_database(s->db_path);
 	free(s->path_rules);
+	free(s->public_keys);
 	pcre2_code_free(s->test_path_re);
 	sec_ruleset_free(&s->rs);
 	free(s);
@@ -339,7 +388,8 @@ static unsigned line_of(bwk_secrets_worker *w, size_t off)
 
 /* Checks after the regex: the rule's capture, entropy, allowlists. Returns the callback's
  * result (0 also when the match is dropped). */
-static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE2_SIZE ge)
+static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE ms, PCRE2_SIZE me,
+		   PCRE2_SIZE gs, PCRE2_SIZE ge)
 {
 	const sec_block *b = w->b;
 	if (gs == PCRE2_UNSET || ge <= gs)
@@ -356,6 +406,9 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE
 	for (size_t i = 0; i < r->nallow; i++)
 		if (re_match(w, r->allow[i], sec, n))
 			return 0;
+	for (size_t i = 0; i < r->nallow_match; i++)
+		if (re_match(w, r->allow_match[i], b->data + ms, me - ms))
+			return 0;
 	for (size_t i = 0; i < w->s->rs.nallow_values; i++)
 		if (re_match(w, w->s->rs.allow_values[i], sec, n))
 			return 0;
@@ -371,9 +424,14 @@ static int confirm(bwk_secrets_worker *w, const sec_rule *r, PCRE2_SIZE gs, PCRE
 	return 0;
 }
 
-static bool is_generic(const sec_rule *r)
+/* How specific a rule's reading of a secret is: 0 the generic name–value rules, 1 the
+ * catch-all location rules (`yields`: any value of a .env file), 2 a rule that names the
+ * credential (a token's shape, a credential file's field). */
+static int specificity(const sec_rule *r)
 {
-	return strncmp(r->id, "generic", 7) == 0;
+	if (strncmp(r->id, "generic", 7) == 0)
+		return 0;
+	return r->yields ? 1 : 2;
 }
 
 static int hit_cmp(const void *a, const void *b)
@@ -384,10 +442,37 @@ static int hit_cmp(const void *a, const void *b)
 	return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
-/* A secret that a specific rule names (ghp_…, AKIA…) is also a "generic password assignment";
- * reporting it twice would be noise, so a generic rule's hit that overlaps a specific rule's
- * hit is dropped, and so is a shape rule's hit on exactly the bytes a credential-file
- * (path-scoped) rule of the same severity reports. Hits go out in file order. */
+/* Whether hit h gives way to hit o (another reading of the same secret): one secret, one
+ * finding, under its most specific type. */
+static bool yields_to(const sec_block *b, const sec_rule *rules, const struct sec_hit *h,
+		      const struct sec_hit *o, bool o_first)
+{
+	const sec_rule *r = &rules[h->rule], *q = &rules[o->rule];
+	int hs = specificity(r), os = specificity(q);
+	bool overlap = o->off < h->off + h->len && h->off < o->off + o->len;
+	if (!overlap)
+		return false;
+	/* a catch-all reading (GITHUB_TOKEN=ghp_… in a .env, a generic `token = …`) gives way
+	 * to the rule that names the credential, and of two catch-alls the first stays */
+	if (hs < 2)
+		return os > hs || (os == hs && o_first);
+	if (os < 2 || o->off != h->off || o->len != h->len)
+		return false;
+	/* two rules naming exactly the same bytes (a service-account JSON's key and the PEM
+	 * key inside it; the aws_secret_access_key line of .aws/credentials and the AWS key
+	 * shape): the graver reading stays, and at equal severity the credential-file rule,
+	 * which says where the secret is used, except in the image config, where the .env
+	 * rules stand in for a file that is not there */
+	bwk_severity rsev = r->meta.severity, qsev = q->meta.severity;
+	if (rsev != qsev)
+		return qsev > rsev;
+	bool rpath = r->path_re, qpath = q->path_re;
+	if (rpath != qpath)
+		return b->config ? rpath : qpath;
+	return o_first;
+}
+
+/* Hits go out in file order, each secret once (see yields_to). */
 static int emit(bwk_secrets_worker *w)
 {
 	const sec_rule *rules = w->s->rs.rules;
@@ -398,30 +483,21 @@ static int emit(bwk_secrets_worker *w)
 		const struct sec_hit *h = &w->hits[i];
 		const sec_rule *r = &rules[h->rule];
 		bool drop = false;
-		for (size_t j = 0; j < w->nhits && !drop; j++) {
-			const struct sec_hit *o = &w->hits[j];
-			if (j == i || is_generic(&rules[o->rule]))
-				continue;
-			/* the same secret named by a credential-file rule (path-scoped: the
-			 * .git-credentials URL, the aws_secret_access_key line) and by a shape
-			 * rule: the file's rule says more; in the image config, where the .env
-			 * rules stand in for a file that is not there, the shape rule does */
-			bool same = o->off == h->off && o->len == h->len;
-			bool opath = rules[o->rule].path_re, hpath = r->path_re;
-			bwk_severity osev = rules[o->rule].meta.severity, hsev = r->meta.severity;
-			/* unless they disagree on severity: AWS_SECRET_ACCESS_KEY in a .env is
-			 * an AWS secret key (critical) as well as a .env value (high), and
-			 * hiding the critical reading would understate the leak */
-			if (same && osev == hsev &&
-			    (w->b->config ? hpath && !opath : opath && !hpath))
-				drop = true;
-			else if (is_generic(r))
-				drop = o->off < h->off + h->len && h->off < o->off + o->len;
-		}
+		for (size_t j = 0; j < w->nhits && !drop; j++)
+			if (j != i)
+				drop = yields_to(w->b, rules, h, &w->hits[j], j < i);
 		if (drop)
 			continue;
+		const bwk_rule *meta = w->test_path && r->test_info ? &r->meta_test : &r->meta;
+		if (w->s->npublic_keys) {
+			char fp[65];
+			bwk_sha256_hex(w->b->data + h->off, h->len, fp);
+			if (bsearch(fp, w->s->public_keys, w->s->npublic_keys,
+				    sizeof(*w->s->public_keys), cmp_hex))
+				meta = &r->meta_public;
+		}
 		bwk_secret_hit hit = {
-		    .rule = w->test_path && r->test_info ? &r->meta_test : &r->meta,
+		    .rule = meta,
 		    .secret = w->b->data + h->off,
 		    .secret_len = h->len,
 		    .offset = h->off,
@@ -478,7 +554,7 @@ static int on_candidate(unsigned id, unsigned long long from, unsigned long long
 		const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(w->md);
 		PCRE2_SIZE me = ov[1];
 		if (ms >= b->own_start && ms < b->own_end &&
-		    confirm(w, r, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
+		    confirm(w, r, ms, me, ov[2 * r->group], ov[2 * r->group + 1]) < 0) {
 			w->failed = 1;
 			return 1;
 		}

@@ -34,7 +34,7 @@ typedef struct sec_list {
 typedef struct sec_rule {
 	bwk_rule meta; /* strings point into the fields below */
 	char *id, *title, *description, *remediation;
-	sec_list references, keywords, allow_src, positive, negative;
+	sec_list references, keywords, allow_src, allow_match_src, positive, negative;
 	char *regex, *path;
 	uint32_t group;
 	double entropy; /* minimum bits/char of the secret; 0: no gate */
@@ -42,7 +42,14 @@ typedef struct sec_rule {
 	pcre2_code *path_re; /* NULL: every file */
 	pcre2_code **allow;
 	size_t nallow;
+	/* `allow_match`: regexes on the whole match (the name as well as the value), for names
+	 * that say the value is not a secret: csrf_token, publicToken, authenticity_token */
+	pcre2_code **allow_match;
+	size_t nallow_match;
 	bool binary_ok; /* armored blocks (PEM): still reported inside binary files */
+	/* `yields: true`: a catch-all reading of a location (any KEY=value of a .env file) that
+	 * gives way to a specific rule reporting overlapping bytes, as the generic rules do */
+	bool yields;
 	/* Key material (the PEM rules) and the generic rules' values in test data or test code
 	 * (tests/, testdata/, fixtures/, share/doc/<pkg>/examples/, test_x.py, x_test.go...)
 	 * are reported through meta_test: the same id at info severity, titled as a public test
@@ -51,6 +58,10 @@ typedef struct sec_rule {
 	bool test_info;
 	bwk_rule meta_test;
 	char *title_test;
+	/* The secret is in the table of key material published in packages
+	 * (data/secrets-public-keys.txt): reported at info as a public test key wherever it is. */
+	bwk_rule meta_public;
+	char *title_public;
 	bool user; /* from --rules */
 } sec_rule;
 
@@ -73,6 +84,8 @@ struct bwk_secrets {
 	hs_database_t *db_path;	  /* path-scoped rules (NULL if none) */
 	unsigned *path_rules;	  /* indexes of path-scoped rules */
 	pcre2_code *test_path_re; /* test-data paths (SEC_TEST_PATHS) */
+	char (*public_keys)[65];  /* sorted sha256 hex of published key material */
+	size_t npublic_keys;
 	size_t npath_rules;
 	pthread_mutex_t lock; /* guards the worker pool used by bwk_secrets_scan */
 	bwk_secrets_worker **pool;
@@ -130,6 +143,11 @@ void sec_worker_set_path(bwk_secrets_worker *w, const char *path);
 bool sec_path_allowed(const bwk_secrets *s, const char *path);
 int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
 		   bwk_error **err);
+
+/* Parse the published-key table (lines starting with a 64-hex sha256; '#' comments) into a
+ * sorted array. Returns the number of entries; malformed lines are an error. */
+int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t *n,
+			  bwk_error **err);
 
 /* ---- secrets_cache.c ---- */
 

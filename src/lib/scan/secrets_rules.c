@@ -161,6 +161,8 @@ static int parse_rule_key(yctx *y, sec_rule *r, const char *k, yaml_node_t *v)
 		return get_list(y, v, k, &r->keywords);
 	if (strcmp(k, "allow") == 0)
 		return get_list(y, v, k, &r->allow_src);
+	if (strcmp(k, "allow_match") == 0)
+		return get_list(y, v, k, &r->allow_match_src);
 	if (strcmp(k, "examples") == 0)
 		return parse_examples(y, v, r);
 	if (strcmp(k, "severity") == 0) {
@@ -182,6 +184,13 @@ static int parse_rule_key(yctx *y, sec_rule *r, const char *k, yaml_node_t *v)
 	}
 	if (strcmp(k, "entropy") == 0)
 		return get_num(y, v, k, 0, 8, &r->entropy);
+	if (strcmp(k, "yields") == 0) {
+		const char *s = scalar(v);
+		if (!s || (strcmp(s, "true") != 0 && strcmp(s, "false") != 0))
+			return yerr(y, v, "'yields' must be true or false");
+		r->yields = strcmp(s, "true") == 0;
+		return 0;
+	}
 	return yerr(y, v, "unknown rule key '%s'", k);
 }
 
@@ -454,6 +463,10 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 		snprintf(what, sizeof(what), "rule %s allow", r->id);
 		if (compile_list(&r->allow_src, &r->allow, &r->nallow, what, r->id, err) < 0)
 			return -1;
+		snprintf(what, sizeof(what), "rule %s allow_match", r->id);
+		if (compile_list(&r->allow_match_src, &r->allow_match, &r->nallow_match, what,
+				 r->id, err) < 0)
+			return -1;
 		r->binary_ok = strstr(r->regex, "-----BEGIN") != NULL;
 		/* key material, and a generic rule's password or token, in test data or test
 		 * code: the package's public fixture (see secrets_private.h) */
@@ -467,6 +480,12 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 			r->meta_test.severity = BWK_SEV_INFO;
 			r->meta_test.title = r->title_test;
 		}
+		free(r->title_public);
+		r->title_public =
+		    xasprintf("Public test key (published in a package): %s", r->title);
+		r->meta_public = r->meta;
+		r->meta_public.severity = BWK_SEV_INFO;
+		r->meta_public.title = r->title_public;
 	}
 	if (compile_list(&rs->allow_paths_src, &rs->allow_paths, &rs->nallow_paths,
 			 "allowlist.paths", "rules", err) < 0 ||
@@ -484,10 +503,12 @@ static void rule_free(sec_rule *r)
 	free(r->remediation);
 	free(r->regex);
 	free(r->title_test);
+	free(r->title_public);
 	free(r->path);
 	list_free(&r->references);
 	list_free(&r->keywords);
 	list_free(&r->allow_src);
+	list_free(&r->allow_match_src);
 	list_free(&r->positive);
 	list_free(&r->negative);
 	pcre2_code_free(r->re);
@@ -495,6 +516,9 @@ static void rule_free(sec_rule *r)
 	for (size_t i = 0; i < r->nallow; i++)
 		pcre2_code_free(r->allow[i]);
 	free(r->allow);
+	for (size_t i = 0; i < r->nallow_match; i++)
+		pcre2_code_free(r->allow_match[i]);
+	free(r->allow_match);
 }
 
 int sec_rules_apply_disable(sec_ruleset *rs, const char *name, bwk_error **err)
