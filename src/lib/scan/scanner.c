@@ -158,14 +158,15 @@ typedef struct config_hit_ctx {
 	const bwk_rule *rule;
 } config_hit_ctx;
 
-static int config_hit(void *hctx, const char *key, const char *message, bwk_error **err)
+static int config_hit(void *hctx, const char *key, const char *message, int severity,
+		      bwk_error **err)
 {
 	config_hit_ctx *h = hctx;
 	bwk_finding_spec spec = {
 	    .rule = h->rule,
 	    .loc = {.target = h->s->opts.target, .layer_index = -1, .key = key},
 	    .message = message,
-	    .severity = -1,
+	    .severity = severity,
 	};
 	return bwk_findings_add(h->s->out, &spec, err);
 }
@@ -175,9 +176,9 @@ static int on_config(void *ctx, const bwk_image_config *cfg, bwk_error **err)
 	bwk_scanner *s = ctx;
 	if (s->opts.inventory_only)
 		return 0;
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++) {
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
 		config_hit_ctx h = {s, (*r)->rule};
-		if ((*r)->check(cfg, config_hit, &h, (*r)->rule, err) < 0)
+		if ((*r)->config && (*r)->config(cfg, config_hit, &h, err) < 0)
 			return -1;
 	}
 	return bwk_secscan_config(s->secrets, cfg, err);
@@ -192,18 +193,15 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 		return -1;
 	if (s->opts.inventory_only)
 		return 0;
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++) {
-		char *detail = NULL;
-		bool owned = false;
-		int hit = (*r)->check(e, &detail, &owned);
-		if (hit < 0)
-			return bwk_error_set(err, BWK_E_INTERNAL, 0, "rule %s failed on %s",
-					     (*r)->rule->id, e->path);
-		int ret = hit ? bwk_scan_report_entry(s, (*r)->rule, e, detail, err) : 0;
-		if (owned)
-			free(detail);
-		if (ret < 0)
-			return -1;
+	if (bwk_cfgscan_entry(s->cfg, s, e, err) < 0)
+		return -1;
+	/* the checks that need a file whole read it once; the secret scan gets the replay */
+	bwk_tee ct;
+	if (e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e)) {
+		if (bwk_content_read(s->content, e, e->size, &ct, err) < 0)
+			return bwk_error_wrap(err, "reading %s", e->path);
+		bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
+		e = &ct.e;
 	}
 	return bwk_secscan_entry(s->secrets, e, err);
 }
@@ -233,9 +231,13 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 	x->visitor.layer_begin = on_layer_begin;
 	pthread_mutex_init(&x->lock, NULL);
 	x->inv = bwk_inv_new();
+	x->cfg = bwk_cfgscan_new();
+	x->content = bwk_content_new();
 	/* an inventory alone (sbom) needs no compiled secret rules */
 	if (!opts->inventory_only && bwk_secscan_new(x, &x->secrets, err) < 0) {
 		bwk_inv_free(x->inv);
+		bwk_cfgscan_free(x->cfg);
+		bwk_content_free(x->content);
 		pthread_mutex_destroy(&x->lock);
 		free(x);
 		return -1;
@@ -253,6 +255,8 @@ void bwk_scanner_free(bwk_scanner *s)
 	free(s->pending);
 	bwk_secscan_free(s->secrets);
 	bwk_inv_free(s->inv);
+	bwk_cfgscan_free(s->cfg);
+	bwk_content_free(s->content);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -309,10 +313,8 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
 	bwk_findings_check(f, &bwk_rule_secret_scan, secret ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
 			   "%zu rules", nsec);
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++)
-		bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++)
-		if (img)
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++)
+		if (img || !(*r)->config)
 			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
 		else
 			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
@@ -330,6 +332,8 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 	s->img = img;
 	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
 	s->img = NULL;
+	if (r == 0 && !s->opts.inventory_only)
+		r = bwk_cfgscan_finish(s->cfg, s, bwk_image_get_config(img), err);
 	if (r == 0 && !s->opts.inventory_only)
 		record_coverage(s, img);
 	if (r == 0)
@@ -355,6 +359,8 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 		if (!layout) {
 			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
 				return bwk_error_wrap(err, "scanning %s", target);
+			if (!s->opts.inventory_only && bwk_cfgscan_finish(s->cfg, s, NULL, err) < 0)
+				return -1;
 			if (!s->opts.inventory_only)
 				record_coverage(s, NULL);
 			return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
@@ -380,10 +386,7 @@ int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++, n++)
-		if (out && n < max)
-			out[n] = (*r)->rule;
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++, n++)
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++, n++)
 		if (out && n < max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
