@@ -1,5 +1,6 @@
 """bulwark scan: image best practices (category config) on a generated image built like a
-Dockerfile, and a near-miss image that must stay quiet."""
+Dockerfile, a near-miss image that must stay quiet, and the build step behind every finding on
+a file (text, JSON, SARIF), including a file a later step removes."""
 import json
 
 import image_util as u
@@ -101,3 +102,57 @@ def test_known_setuid_lower(bulwark, tmp_path):
              if x["id"] == "image-exposed-admin-port"}
     assert ports == {"config.ExposedPorts.22/tcp": "medium",
                      "config.ExposedPorts.5432/tcp": "low"}
+
+
+def test_provenance_json(bulwark, tmp_path):
+    f = config_findings(bulwark, careless_image(tmp_path))
+    by = {(x["id"], x["location"].get("path")): x for x in f}
+    assert by[("world-writable-file", "app/run.sh")]["addedBy"] == "COPY . /app (step 5 of 8)"
+    assert "removedBy" not in by[("world-writable-file", "app/run.sh")]
+    tool = by[("setuid-file", "app/tool")]
+    assert tool["addedBy"] == "COPY . /app (step 5 of 8)"
+    assert tool["removedBy"] == "RUN rm -f /app/tool (step 7 of 8)"
+    cache = by[("package-cache-left", "var/lib/apt/lists/deb.debian.org_Packages")]
+    assert cache["addedBy"] == "RUN apt-get update (step 3 of 8)"
+    # config findings have no layer, so no step
+    assert all("addedBy" not in x for x in f if x["location"].get("key"))
+
+
+def test_provenance_text_and_sarif(bulwark, tmp_path):
+    img = careless_image(tmp_path)
+    text = scan(bulwark, img)
+    assert "added by: COPY . /app (step 5 of 8); removed by: RUN rm -f /app/tool (step 7 of 8)" \
+        in text
+    # build args are never shown in a step, only their names in the rule's message
+    assert "npm_abc" not in text
+    sarif = json.loads(scan(bulwark, img, "-f", "sarif"))
+    res = sarif["runs"][0]["results"]
+    tool = [r for r in res if r["ruleId"] == "setuid-file"
+            and "app/tool" in r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]]
+    assert tool[0]["properties"]["addedBy"] == "COPY . /app (step 5 of 8)"
+    assert tool[0]["properties"]["removedBy"] == "RUN rm -f /app/tool (step 7 of 8)"
+    assert "added by: COPY . /app" in tool[0]["message"]["text"]
+
+
+def test_provenance_secret_finding(bulwark, tmp_path):
+    """Every category benefits: a secret in a file names its step too."""
+    layers = [u.Layer([u.F("etc/os-release", "ID=x\n")]),
+              u.Layer([u.F("app/.env", "GITHUB_TOKEN=ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V\n")])]
+    history = [{"created_by": "/bin/sh -c #(nop) ADD file:0ab in / "},
+               {"created_by": "COPY .env /app/ # buildkit"}]
+    img = u.docker_save(tmp_path / "s.tar", layers,
+                        config_bytes=u.config_for(layers, history=history))
+    doc = json.loads(scan(bulwark, img, "-f", "json"))
+    sec = [f for f in doc["findings"] if f["category"] == "secret"]
+    assert sec and all(f["addedBy"] == "COPY .env /app/ (step 2 of 2)" for f in sec)
+
+
+def test_provenance_unaligned_history(bulwark, tmp_path):
+    """History that does not match the layers names no step rather than a wrong one."""
+    layers = [u.Layer([u.F("a", "x", mode=0o777)]), u.Layer([u.F("b", "x")])]
+    history = [{"created_by": "COPY a / # buildkit"}]
+    img = u.docker_save(tmp_path / "s.tar", layers,
+                        config_bytes=u.config_for(layers, history=history))
+    f = config_findings(bulwark, img)
+    ww = [x for x in f if x["id"] == "world-writable-file"]
+    assert ww and "addedBy" not in ww[0]

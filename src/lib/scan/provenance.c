@@ -124,3 +124,31 @@ char *bwk_provenance_step(const bwk_image_config *c, int layer_index)
 	return xasprintf("%s (step %ld of %zu)", text && *text ? text : "(no instruction recorded)",
 			 i + 1, c->nhistory);
 }
+
+void bwk_scan_provenance(const bwk_image *img, bwk_findings *f)
+{
+	const bwk_image_config *c = img ? bwk_image_get_config(img) : NULL;
+	if (!c)
+		return;
+	for (size_t i = 0; i < bwk_findings_count(f); i++) {
+		const bwk_finding *x = bwk_findings_get(f, i);
+		if (x->layer_index < 0 || x->added_by)
+			continue;
+		cleanup_free char *added = bwk_provenance_step(c, x->layer_index);
+		if (!added)
+			continue;
+		cleanup_free char *removed = NULL;
+		if (x->path) {
+			/* a member of a nested archive lives and dies with the archive */
+			const char *bang = strstr(x->path, "!/");
+			cleanup_free char *path =
+			    xstrndup(x->path, bang ? (size_t)(bang - x->path) : strlen(x->path));
+			int hidden_by = -1;
+			bwk_visibility vis =
+			    bwk_image_visibility(img, x->layer_index, path, &hidden_by);
+			if ((vis == BWK_HIDDEN || vis == BWK_REPLACED) && hidden_by >= 0)
+				removed = bwk_provenance_step(c, hidden_by);
+		}
+		bwk_findings_set_provenance(f, i, added, removed);
+	}
+}

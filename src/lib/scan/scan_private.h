@@ -137,6 +137,9 @@ char *bwk_history_step_text(const char *created_by, size_t max);
 const char *bwk_history_skip_args(const char *p, unsigned *nargs);
 /* "COPY . /app (step 7 of 12)" for layer `layer_index`, or NULL. Caller frees. */
 char *bwk_provenance_step(const bwk_image_config *c, int layer_index);
+/* After the walk: every finding with a layer gets the step that added it and, when a later
+ * layer deletes or replaces its path, the step that did. */
+void bwk_scan_provenance(const bwk_image *img, bwk_findings *f);
 
 /* A finding on an entry whose visibility is not known yet (a lower layer walked in parallel):
  * kept until walk_end settles it. */

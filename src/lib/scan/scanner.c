@@ -338,6 +338,8 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 		record_coverage(s, img);
 	if (r == 0)
 		r = bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
+	if (r == 0)
+		bwk_scan_provenance(img, s->out);
 	return r;
 }
 
