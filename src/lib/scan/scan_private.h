@@ -126,6 +126,20 @@ void bwk_content_free(bwk_content *c);
 int bwk_content_read(bwk_content *c, const bwk_entry *e, uint64_t max, bwk_tee *tee,
 		     bwk_error **err);
 
+/* ---- malware: YARA over file contents (malware.c) ------------------------------------------- */
+typedef struct bwk_malscan bwk_malscan;
+/* Compile the bundled rules (rules/yara/) and those of `yara_dir` (may be NULL) once. */
+int bwk_malscan_new(const char *yara_dir, bwk_malscan **out, bwk_error **err);
+void bwk_malscan_free(bwk_malscan *m);
+size_t bwk_malscan_rule_count(const bwk_malscan *m);
+const bwk_rule *bwk_malscan_rule(const bwk_malscan *m, size_t i); /* NULL past the end */
+/* Scan the first `len` bytes of entry `e` (`partial`: the file is longer); each match is a
+ * finding at `e` through bwk_scan_report. Thread-safe. */
+int bwk_malscan_buffer(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, const char *buf,
+		       size_t len, bool partial, bwk_error **err);
+void bwk_malscan_stats(const bwk_malscan *m, uint64_t *files, uint64_t *bytes, uint64_t *truncated);
+extern const bwk_rule bwk_rule_malware_scan;
+
 /* ---- provenance (provenance.c) ------------------------------------------------------------ */
 /* The history entry that made layer `layer_index` (empty_layer entries skipped), or -1 when
  * the history does not align with the layers. */
@@ -161,6 +175,7 @@ struct bwk_scanner {
 	struct bwk_inv *inv; /* inventory_private.h */
 	bwk_cfgscan *cfg;
 	bwk_content *content;
+	bwk_malscan *mal; /* NULL with no_malware */
 };
 
 /* Report a finding at an entry: fills spec->loc from the entry (path: spec->loc.path when set,
