@@ -29,12 +29,13 @@ _bulwark() {
 	-f|--format) COMPREPLY=($(compgen -W "text json sarif" -- "$cur")); return ;;
 	--fail-on) COMPREPLY=($(compgen -W "critical high medium low info none" -- "$cur")); return ;;
 	-o|--output|--ignore-file|--baseline|--rules) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--yara) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	case "$cmd" in
 	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect sbom db rules" -- "$cur")) ;;
 	audit) COMPREPLY=($(compgen -W "host daemon containers --format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --all" -- "$cur") $(compgen -f -- "$cur")) ;;
 	*) if [[ $cur == -* ]]; then
-		COMPREPLY=($(compgen -W "--format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --threads --rules --help" -- "$cur"))
+		COMPREPLY=($(compgen -W "--format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --threads --rules --yara --no-malware --max-file-size --help" -- "$cur"))
 	   else
 		COMPREPLY=($(compgen -f -- "$cur"))
 	   fi ;;

@@ -7,14 +7,14 @@
 set -eu
 
 # Each -dev package depends on its runtime library (libarchive13, libhyperscan5, libpcre2-8-0,
-# libyaml-0-2, libzstd1), which bulwark dlopens on first use (src/lib/core/lazy.h).
+# libyaml-0-2, libzstd1, libyara9), which bulwark dlopens on first use (src/lib/core/lazy.h).
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
-  libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev"
+  libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev"
 TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
   coreutils findutils podman runc rpm db5.3-util golang-go"
-BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
+BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
 # package that ships it. tests/integration/test_deps.py finds the programs the tests call and
@@ -50,9 +50,9 @@ podman podman
 ps procps
 python3 python3-minimal
 rm coreutils
-runc runc
 rpm rpm
 rpmbuild rpm
+runc runc
 script bsdutils
 sh dash
 setpriv util-linux

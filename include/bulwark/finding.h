@@ -110,6 +110,9 @@ typedef struct bwk_finding {
 				 with --show-suppressed */
 	bwk_suppression suppressed_by; /* why, when suppressed */
 	char *suppress_reason;	       /* the ignore entry's reason (NULL if none given) */
+	/* the build step that added what the finding is about, and the one that removed it
+	 * ("COPY . /app (step 7 of 12)"; NULL when not known): bwk_findings_set_provenance */
+	char *added_by, *removed_by;
 } bwk_finding;
 
 typedef struct bwk_findings bwk_findings;
@@ -124,6 +127,11 @@ int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **
  * NULL). A finding already suppressed keeps its first suppression: returns false then, or
  * past the end. */
 bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const char *reason);
+
+/* Name the build steps behind the i-th finding (copied; either may be NULL). Not part of the
+ * fingerprint: rebuilding with the same content keeps baselines valid. False past the end. */
+bool bwk_findings_set_provenance(bwk_findings *f, size_t i, const char *added_by,
+				 const char *removed_by);
 
 /* Keep only the findings for which keep(finding, ctx) is true (`--severity`); the others are
  * freed. Rules and checks stay. Returns how many were removed. */

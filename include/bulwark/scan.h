@@ -4,6 +4,7 @@
 #define BULWARK_SCAN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "bulwark/error.h"
 #include "bulwark/finding.h"
@@ -28,7 +29,16 @@ typedef struct bwk_scan_opts {
 	const char *vuln_db;
 	bool ignore_unfixed; /* no finding for advisories without a fixed version */
 	int max_db_age_days; /* warn when the database's newest import is older; 0: 7, <0: never */
+	/* malware (YARA): on unless no_malware; yara_dir adds the .yar and .yara files of a
+	 * directory to the bundled rules; each file is scanned in its first max_file_size bytes
+	 * (0: BWK_SCAN_MAX_FILE_SIZE) */
+	bool no_malware;
+	const char *yara_dir;
+	uint64_t max_file_size;
 } bwk_scan_opts;
+
+#define BWK_SCAN_MAX_FILE_SIZE	     (64ull << 20)
+#define BWK_SCAN_MAX_FILE_SIZE_LIMIT (1ull << 30) /* the largest --max-file-size: buffered */
 
 typedef struct bwk_scanner bwk_scanner;
 
@@ -63,6 +73,11 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max);
 /* Every rule a scan with `rules_file` (NULL: none) can report: the built-in rules above plus
  * the secret rules (bwk_secrets_rule_list: parsed, not compiled). *out is the caller's. */
 int bwk_scan_rule_list(const char *rules_file, bwk_rule_list **out, bwk_error **err);
+
+/* Add the YARA rules of the malware scan to `l`: the bundled ones and those of `yara_dir`
+ * (NULL: none), each a rule of its own ("malware-eicar-test-file"). Compiles them: libyara is
+ * loaded here. */
+int bwk_scan_malware_rule_list(const char *yara_dir, bwk_rule_list *l, bwk_error **err);
 
 #ifdef __cplusplus
 }

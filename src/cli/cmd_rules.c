@@ -281,7 +281,8 @@ int cmd_rules(int argc, char **argv)
 		return cli_fail(err, EXIT_USAGE);
 	__attribute__((cleanup(list_freep))) bwk_rule_list *scan = NULL;
 	__attribute__((cleanup(list_freep))) bwk_rule_list *audit = NULL;
-	if (bwk_scan_rule_list(o.rules_file, &scan, &err) < 0)
+	if (bwk_scan_rule_list(o.rules_file, &scan, &err) < 0 ||
+	    bwk_scan_malware_rule_list(NULL, scan, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	if (bwk_audit_rule_list(o.data_dir, &audit, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

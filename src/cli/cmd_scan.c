@@ -33,6 +33,11 @@ const char cmd_scan_usage[] =
     "                          (critical,high,medium,low,info; any case)\n"
     "      --vex FILE          OpenVEX or CycloneDX VEX: vulnerabilities stated not_affected\n"
     "                          or fixed are suppressed (--show-suppressed lists them)\n"
+    "      --yara DIR          add the YARA rules in DIR (*.yar, *.yara) to the bundled\n"
+    "                          malware rules (docs/scan-malware.md)\n"
+    "      --no-malware        no malware (YARA) scan\n"
+    "      --max-file-size N   scan each file for malware in its first N bytes (k, m, g\n"
+    "                          suffixes; default 64m, at most 1g)\n"
     "  -h, --help              show this help\n"
     "\n"
     "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
@@ -154,6 +159,9 @@ int cmd_scan(int argc, char **argv)
 						 {"max-db-age", required_argument, NULL, 0x204},
 						 {"vex", required_argument, NULL, 0x205},
 						 {"severity", required_argument, NULL, 0x206},
+						 {"yara", required_argument, NULL, 0x207},
+						 {"no-malware", no_argument, NULL, 0x208},
+						 {"max-file-size", required_argument, NULL, 0x209},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
@@ -216,6 +224,22 @@ int cmd_scan(int argc, char **argv)
 				    cmd,
 				    "--severity: '%s' is not a comma-separated list "
 				    "of critical, high, medium, low, info",
+				    optarg);
+			break;
+		case 0x207:
+			so.yara_dir = optarg;
+			break;
+		case 0x208:
+			so.no_malware = true;
+			break;
+		case 0x209:
+			if (bwk_parse_size(optarg, &so.max_file_size) < 0 ||
+			    so.max_file_size < 1024 ||
+			    so.max_file_size > BWK_SCAN_MAX_FILE_SIZE_LIMIT)
+				return cli_usage_error(
+				    cmd,
+				    "--max-file-size: '%s' is not a size from 1k "
+				    "to 1g (e.g. 64m)",
 				    optarg);
 			break;
 		case 'h':

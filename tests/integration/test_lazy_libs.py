@@ -1,4 +1,4 @@
-"""The heavy libraries (libarchive, hyperscan, PCRE2, libyaml, zstd) are loaded on
+"""The heavy libraries (libarchive, hyperscan, PCRE2, libyaml, zstd, YARA) are loaded on
 first use, not at start: `bulwark --version` and `bulwark run` map none of them (this is what
 makes `run` start as fast as crun), while `bulwark scan` still loads and uses them all."""
 import json
@@ -14,7 +14,7 @@ from conftest import BULWARK, make_busybox_rootfs, run_bulwark
 sys.path.insert(0, str(Path(__file__).parent))
 import image_util as u  # noqa: E402
 
-LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so"]
+LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so", "libyara.so"]
 # What they drag in, and SQLite (the vulnerability database): never needed by the start-up
 # paths either. libcrypto is not used at all
 # (SHA-256 comes from nettle, which loads in a tenth of the time).
@@ -97,3 +97,11 @@ def test_sqlite_only_with_a_database(tmp_path):
     db = tmp_path / "v.db"
     libs, _ = loaded_libs("db", "--db", db, "import", rec, check=0)
     assert hits(libs, ["libsqlite3.so"]), libs
+
+
+def test_yara_only_with_the_malware_scan(tmp_path):
+    img = u.docker_save(tmp_path / "img.tar", [u.Layer([u.F("etc/motd", "hello\n")])])
+    libs, _ = loaded_libs("scan", "-q", "--no-malware", "--fail-on", "none", img, check=0)
+    assert hits(libs, ["libyara.so"]) == [], libs
+    libs, _ = loaded_libs("scan", "-q", "--fail-on", "none", img, check=0)
+    assert hits(libs, ["libyara.so"]), libs

@@ -85,6 +85,8 @@ bwk_findings *bwk_findings_new(void)
 static void finding_free(bwk_finding *x)
 {
 	free(x->suppress_reason); /* set later by the ignore file, not packed */
+	free(x->added_by);	  /* set after the walk (bwk_findings_set_provenance) */
+	free(x->removed_by);
 	free(x);
 }
 
@@ -422,6 +424,19 @@ bool bwk_findings_suppress(bwk_findings *f, size_t i, bwk_suppression by, const 
 	x->suppressed_by = by;
 	free(x->suppress_reason);
 	x->suppress_reason = reason ? xstrdup(reason) : NULL;
+	return true;
+}
+
+bool bwk_findings_set_provenance(bwk_findings *f, size_t i, const char *added_by,
+				 const char *removed_by)
+{
+	bwk_finding *x = i < bwk_findings_count(f) ? bwk_findings_mut(f, i) : NULL;
+	if (!x)
+		return false;
+	free(x->added_by);
+	free(x->removed_by);
+	x->added_by = added_by ? xstrdup(added_by) : NULL;
+	x->removed_by = removed_by ? xstrdup(removed_by) : NULL;
 	return true;
 }
 

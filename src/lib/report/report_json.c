@@ -50,6 +50,8 @@ static json_t *finding_json(void *ctx, const bwk_findings *f, const bwk_finding 
 	json_object_set_new(o, "location", loc);
 	set_str(o, "message", x->message);
 	set_str(o, "evidence", x->evidence);
+	set_str(o, "addedBy", x->added_by);
+	set_str(o, "removedBy", x->removed_by);
 	bwk_report_rule_refs(o, x->rule);
 	set_str(o, "fingerprint", x->fingerprint);
 	if (x->suppressed) {

@@ -211,6 +211,10 @@ static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *
 		bwk_strbuf_printf(&msg, ": %s", x->message);
 	if (x->evidence)
 		bwk_strbuf_printf(&msg, " [%s]", x->evidence);
+	if (x->added_by)
+		bwk_strbuf_printf(&msg, "; added by: %s", x->added_by);
+	if (x->removed_by)
+		bwk_strbuf_printf(&msg, "; removed by: %s", x->removed_by);
 	char *m = bwk_strbuf_steal(&msg);
 	json_object_set_new(o, "message", text_obj(m));
 	free(m);
@@ -251,6 +255,10 @@ static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *
 		json_object_set_new(props, "layer", json_string(x->layer));
 	if (x->layer_index >= 0)
 		json_object_set_new(props, "layerIndex", json_integer(x->layer_index));
+	if (x->added_by)
+		json_object_set_new(props, "addedBy", json_string(x->added_by));
+	if (x->removed_by)
+		json_object_set_new(props, "removedBy", json_string(x->removed_by));
 	json_object_set_new(props, "severity", json_string(bwk_severity_name(x->severity)));
 	json_object_set_new(props, "category", json_string(bwk_category_name(x->rule->category)));
 	json_object_set_new(o, "properties", props);

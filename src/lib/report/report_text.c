@@ -171,6 +171,11 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 				fprintf(out, "  [%s]", x->evidence);
 			fputs("\n", out);
 			free(loc);
+			if (x->added_by)
+				fprintf(out, "      %sadded by:%s %s%s%s%s\n", dim, r, x->added_by,
+					x->removed_by ? "; " : "",
+					x->removed_by ? "removed by: " : "",
+					x->removed_by ? x->removed_by : "");
 			if (o->verbose && x->rule->description && *x->rule->description)
 				fprintf(out, "      %srisk:%s %s\n", dim, r, x->rule->description);
 			if (x->rule->remediation && *x->rule->remediation)

@@ -33,21 +33,19 @@ static bool user_is_root(const char *u)
 	return (n == 4 && !strncmp(u, "root", 4)) || (n == 1 && u[0] == '0');
 }
 
-static int check_user(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
-		      const bwk_rule *rule, bwk_error **err)
+static int check_user(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx, bwk_error **err)
 {
-	(void)rule;
 	if (!user_is_root(c->user))
 		return 0;
 	cleanup_free char *msg =
 	    c->user && *c->user ? xasprintf("USER is '%s'", c->user) : xstrdup("no USER is set");
-	return hit(hctx, "config.User", msg, err);
+	return hit(hctx, "config.User", msg, -1, err);
 }
 
-static const bwk_config_rule user_rule = {&rule_user_root, check_user};
+const bwk_config_rule bwk_rule_row_user_root = {&rule_user_root, NULL, check_user, NULL};
 
 /* ---- image-exposed-admin-port ---------------------------------------------------------------- */
-static const char *const refs_ports[] = {"CIS Docker Benchmark 5.7, 5.8",
+static const char *const refs_ports[] = {"CIS Docker Benchmark 5.7, 5.8, 5.9",
 					 "https://docs.docker.com/engine/security/protect-access/",
 					 NULL};
 
@@ -60,36 +58,49 @@ static const bwk_rule rule_admin_port = {
 		   "the Docker or Kubernetes APIs, etcd, RDP, VNC). A container should not be "
 		   "administered from inside: such a service is a standing way in, often with "
 		   "default or baked-in credentials, and the Docker, kubelet and etcd APIs hand "
-		   "out control of the whole host or cluster.",
+		   "out control of the whole host or cluster. Database ports (low severity) are "
+		   "expected of a database image, but say that the service must only ever be "
+		   "published on a private network.",
     .remediation = "Remove the EXPOSE line and the daemon behind it; use `docker exec` or "
-		   "`kubectl exec` for interactive access.",
+		   "`kubectl exec` for interactive access. For a database, publish the port only "
+		   "on an internal network and require authentication.",
     .references = refs_ports,
 };
 
 static const struct {
 	unsigned port;
 	const char *what;
+	int severity; /* -1: the rule's */
 } admin_ports[] = {
-    {22, "SSH"},
-    {23, "telnet"},
-    {2375, "Docker API (plain HTTP)"},
-    {2376, "Docker API"},
-    {2379, "etcd client"},
-    {2380, "etcd peer"},
-    {3389, "RDP"},
-    {5900, "VNC"},
-    {5901, "VNC"},
-    {6443, "Kubernetes API"},
-    {10250, "kubelet API"},
-    {10255, "kubelet read-only API"},
-    {5985, "WinRM"},
-    {5986, "WinRM"},
+    {22, "SSH", -1},
+    {23, "telnet", -1},
+    {2375, "Docker API (plain HTTP)", -1},
+    {2376, "Docker API", -1},
+    {2379, "etcd client", -1},
+    {2380, "etcd peer", -1},
+    {3389, "RDP", -1},
+    {5900, "VNC", -1},
+    {5901, "VNC", -1},
+    {6443, "Kubernetes API", -1},
+    {10250, "kubelet API", -1},
+    {10255, "kubelet read-only API", -1},
+    {5985, "WinRM", -1},
+    {5986, "WinRM", -1},
+    {1433, "Microsoft SQL Server", BWK_SEV_LOW},
+    {1521, "Oracle database", BWK_SEV_LOW},
+    {3306, "MySQL", BWK_SEV_LOW},
+    {5432, "PostgreSQL", BWK_SEV_LOW},
+    {5984, "CouchDB", BWK_SEV_LOW},
+    {6379, "Redis", BWK_SEV_LOW},
+    {9042, "Cassandra", BWK_SEV_LOW},
+    {9200, "Elasticsearch", BWK_SEV_LOW},
+    {11211, "memcached", BWK_SEV_LOW},
+    {27017, "MongoDB", BWK_SEV_LOW},
 };
 
 static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
-		       const bwk_rule *rule, bwk_error **err)
+		       bwk_error **err)
 {
-	(void)rule;
 	for (const char *const *p = c->exposed_ports; p && *p; p++) {
 		char *end = NULL;
 		unsigned long port = strtoul(*p, &end, 10);
@@ -101,14 +112,14 @@ static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *h
 			cleanup_free char *key = xasprintf("config.ExposedPorts.%s", *p);
 			cleanup_free char *msg =
 			    xasprintf("port %s (%s) is exposed", *p, admin_ports[i].what);
-			if (hit(hctx, key, msg, err) < 0)
+			if (hit(hctx, key, msg, admin_ports[i].severity, err) < 0)
 				return -1;
 		}
 	}
 	return 0;
 }
 
-static const bwk_config_rule ports_rule = {&rule_admin_port, check_ports};
+const bwk_config_rule bwk_rule_row_admin_port = {&rule_admin_port, NULL, check_ports, NULL};
 
 /* ---- image-no-healthcheck ----------------------------------------------------------------------
  */
@@ -130,19 +141,16 @@ static const bwk_rule rule_no_healthcheck = {
 };
 
 static int check_healthcheck(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
-			     const bwk_rule *rule, bwk_error **err)
+			     bwk_error **err)
 {
-	(void)rule;
 	if (c->has_healthcheck)
 		return 0;
 	return hit(hctx, "config.Healthcheck",
-		   c->healthcheck && c->healthcheck[0] ? "HEALTHCHECK NONE" : NULL, err);
+		   c->healthcheck && c->healthcheck[0] ? "HEALTHCHECK NONE" : NULL, -1, err);
 }
 
-static const bwk_config_rule healthcheck_rule = {&rule_no_healthcheck, check_healthcheck};
-
-const bwk_config_rule *const bwk_image_config_rules[] = {&user_rule, &ports_rule, &healthcheck_rule,
-							 NULL};
+const bwk_config_rule bwk_rule_row_no_healthcheck = {&rule_no_healthcheck, NULL, check_healthcheck,
+						     NULL};
 
 /* ---- integrity ---------------------------------------------------------------------------------
  */

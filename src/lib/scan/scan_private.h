@@ -8,18 +8,6 @@
 #include "bulwark/image.h"
 #include "bulwark/scan.h"
 
-/* A rule that looks at one walker entry (metadata only: mode, type, path). Content rules
- * (secrets, malware) read bytes and join as their own table. */
-typedef struct bwk_entry_rule {
-	const bwk_rule *rule;
-	/* Return 1 to report a finding at the entry, 0 for none, <0 on error. `detail` may be set
-	 * to a static or heap string (heap when *detail_owned). */
-	int (*check)(const bwk_entry *e, char **detail, bool *detail_owned);
-} bwk_entry_rule;
-
-/* Hygiene rules (rules_hygiene.c), NULL-terminated. */
-extern const bwk_entry_rule *const bwk_hygiene_rules[];
-
 /* The secret detector's part of the scanner (secrets_file.c). */
 typedef struct bwk_secscan bwk_secscan;
 int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err);
@@ -32,18 +20,140 @@ int bwk_secscan_config(bwk_secscan *sc, const bwk_image_config *cfg, bwk_error *
 /* The layer being walked, for progress. */
 void bwk_secscan_layer(bwk_secscan *sc, int layer_index);
 
-/* Rules on the image config (rules_image_config.c). `hit` reports one finding at a config key
- * ("config.User") with an optional detail message. */
-typedef int (*bwk_config_hit_fn)(void *hctx, const char *key, const char *message, bwk_error **err);
+/* ---- image best practices (category config): one table, rules_config.c ------------------
+ * Each row is a rule (id, severity, risk, fix, references) and exactly one check:
+ *  - entry:  metadata of one walker entry (mode, owner, path); may keep notes in the config
+ *            scan state for `final` (thread-safe, layers are walked in parallel);
+ *  - config: the image config, build history included (images only);
+ *  - final:  after the walk, on what the walk collected (accounts of the merged filesystem,
+ *            file owners, package caches) and the config (NULL for a root filesystem). */
+typedef struct bwk_cfgscan bwk_cfgscan; /* config_scan.c */
+
+/* What an entry check found: a detail message (heap when `owned`), a severity override (-1:
+ * the rule's) and a location path other than the entry's (NULL: the entry's). */
+typedef struct bwk_cfg_hit {
+	char *detail;
+	bool owned;
+	int severity;
+} bwk_cfg_hit;
+
+/* A config check reports one finding at a config key ("config.User") with an optional detail;
+ * `severity` -1 is the rule's. */
+typedef int (*bwk_config_hit_fn)(void *hctx, const char *key, const char *message, int severity,
+				 bwk_error **err);
+/* A final check reports at a location (path, layer) with an optional detail. */
+typedef int (*bwk_final_hit_fn)(void *hctx, const bwk_location *loc, const char *message,
+				int severity, bwk_error **err);
+
 typedef struct bwk_config_rule {
 	const bwk_rule *rule;
-	int (*check)(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
-		     const bwk_rule *rule, bwk_error **err);
+	/* 1: a finding (h filled), 0: none */
+	int (*entry)(bwk_cfgscan *cs, const bwk_entry *e, bwk_cfg_hit *h);
+	int (*config)(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+		      bwk_error **err);
+	int (*final)(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit, void *hctx,
+		     bwk_error **err);
 } bwk_config_rule;
-extern const bwk_config_rule *const bwk_image_config_rules[];
+/* Every config rule, NULL-terminated (rules_config.c). */
+extern const bwk_config_rule *const bwk_config_rules[];
+
+/* The state the config rules keep during a walk (config_scan.c). */
+bwk_cfgscan *bwk_cfgscan_new(void);
+void bwk_cfgscan_free(bwk_cfgscan *cs);
+/* Whether the content of entry `e` is wanted (account files): then the scanner hands its
+ * bytes to bwk_cfgscan_content. */
+bool bwk_cfgscan_wants(const bwk_entry *e);
+void bwk_cfgscan_content(bwk_cfgscan *cs, const bwk_entry *e, const char *buf, size_t len);
+/* Run every rule's entry check on `e`; findings through bwk_scan_report. */
+int bwk_cfgscan_entry(bwk_cfgscan *cs, bwk_scanner *s, const bwk_entry *e, bwk_error **err);
+/* After the walk: the final checks (c NULL: a root filesystem directory). */
+int bwk_cfgscan_finish(bwk_cfgscan *cs, bwk_scanner *s, const bwk_image_config *c, bwk_error **err);
+
+/* Accounts of the merged filesystem (rules_accounts.c): /etc/passwd joined with /etc/shadow. */
+typedef struct bwk_account {
+	char *name;
+	long uid, gid;
+	char *hash;  /* the password field: shadow's when the account has a line there */
+	char *shell; /* "" when none */
+	bool in_shadow;
+} bwk_account;
+typedef struct bwk_accounts {
+	bwk_account *v;
+	size_t n;
+} bwk_accounts;
+#define BWK_ACCOUNTS_MAX 65536 /* lines read from one passwd file */
+/* Parse passwd (required) and shadow (may be NULL): malformed lines are skipped. */
+void bwk_accounts_parse(bwk_accounts *a, const char *passwd, size_t plen, const char *shadow,
+			size_t slen);
+void bwk_accounts_free(bwk_accounts *a);
+const bwk_account *bwk_accounts_by_name(const bwk_accounts *a, const char *name);
+const bwk_account *bwk_accounts_by_uid(const bwk_accounts *a, long uid);
+/* The accounts collected by the walk, NULL when the image has no /etc/passwd; where the
+ * passwd and shadow files were found (path NULL when absent). */
+const bwk_accounts *bwk_cfgscan_accounts(bwk_cfgscan *cs, bwk_location *passwd_loc,
+					 bwk_location *shadow_loc);
+/* Owners without an account: each uid seen on entries, with the first entry of each. */
+typedef struct bwk_owner_note {
+	uint32_t uid;
+	uint64_t count;
+	bwk_location first; /* strings owned by the config scan */
+} bwk_owner_note;
+size_t bwk_cfgscan_owners(bwk_cfgscan *cs, const bwk_owner_note **out);
+/* True the first time `key` is seen in layer `layer_index` (one finding per cache and layer). */
+bool bwk_cfgscan_once(bwk_cfgscan *cs, const char *key, int layer_index);
+/* Whether a setuid/setgid file at `path` is one of the known-needed ones (data/setuid-known.json).
+ */
+bool bwk_setuid_known(const char *path);
+
 extern const bwk_rule bwk_rule_layer_digest;
 extern const bwk_rule bwk_rule_secret_scan;
 extern const bwk_rule bwk_rule_scan_incomplete;
+
+/* ---- one read of a file for the checks that need it whole (content.c) -------------------- */
+typedef struct bwk_content bwk_content;
+/* The bytes read and an entry (`e`) that serves them again, then the rest of the file. */
+typedef struct bwk_tee {
+	bwk_entry e;
+	const bwk_entry *under;
+	const char *buf;
+	size_t len, off;
+	bool partial; /* the file is longer than buf */
+} bwk_tee;
+bwk_content *bwk_content_new(void);
+void bwk_content_free(bwk_content *c);
+/* Read the first min(size, max) bytes of regular file `e` into the calling worker's buffer
+ * (valid until its next call) and set up `tee`. */
+int bwk_content_read(bwk_content *c, const bwk_entry *e, uint64_t max, bwk_tee *tee,
+		     bwk_error **err);
+
+/* ---- malware: YARA over file contents (malware.c) ------------------------------------------- */
+typedef struct bwk_malscan bwk_malscan;
+/* Compile the bundled rules (rules/yara/) and those of `yara_dir` (may be NULL) once. */
+int bwk_malscan_new(const char *yara_dir, bwk_malscan **out, bwk_error **err);
+void bwk_malscan_free(bwk_malscan *m);
+size_t bwk_malscan_rule_count(const bwk_malscan *m);
+const bwk_rule *bwk_malscan_rule(const bwk_malscan *m, size_t i); /* NULL past the end */
+/* Scan the first `len` bytes of entry `e` (`partial`: the file is longer); each match is a
+ * finding at `e` through bwk_scan_report. Thread-safe. */
+int bwk_malscan_buffer(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, const char *buf,
+		       size_t len, bool partial, bwk_error **err);
+void bwk_malscan_stats(const bwk_malscan *m, uint64_t *files, uint64_t *bytes, uint64_t *truncated);
+extern const bwk_rule bwk_rule_malware_scan;
+
+/* ---- provenance (provenance.c) ------------------------------------------------------------ */
+/* The history entry that made layer `layer_index` (empty_layer entries skipped), or -1 when
+ * the history does not align with the layers. */
+long bwk_history_layer_step(const bwk_image_config *c, int layer_index);
+/* A build step as its Dockerfile instruction ("RUN make", "COPY . /app"): build args dropped,
+ * blanks collapsed, at most `max` characters. Caller frees; NULL for NULL. */
+char *bwk_history_step_text(const char *created_by, size_t max);
+/* Past a leading "|N K=V …" (classic builder's build args): *nargs = N (0 when none). */
+const char *bwk_history_skip_args(const char *p, unsigned *nargs);
+/* "COPY . /app (step 7 of 12)" for layer `layer_index`, or NULL. Caller frees. */
+char *bwk_provenance_step(const bwk_image_config *c, int layer_index);
+/* After the walk: every finding with a layer gets the step that added it and, when a later
+ * layer deletes or replaces its path, the step that did. */
+void bwk_scan_provenance(const bwk_image *img, bwk_findings *f);
 
 /* A finding on an entry whose visibility is not known yet (a lower layer walked in parallel):
  * kept until walk_end settles it. */
@@ -63,6 +173,9 @@ struct bwk_scanner {
 	size_t npending, cappending;
 	bwk_secscan *secrets;
 	struct bwk_inv *inv; /* inventory_private.h */
+	bwk_cfgscan *cfg;
+	bwk_content *content;
+	bwk_malscan *mal; /* NULL with no_malware */
 };
 
 /* Report a finding at an entry: fills spec->loc from the entry (path: spec->loc.path when set,

@@ -158,14 +158,15 @@ typedef struct config_hit_ctx {
 	const bwk_rule *rule;
 } config_hit_ctx;
 
-static int config_hit(void *hctx, const char *key, const char *message, bwk_error **err)
+static int config_hit(void *hctx, const char *key, const char *message, int severity,
+		      bwk_error **err)
 {
 	config_hit_ctx *h = hctx;
 	bwk_finding_spec spec = {
 	    .rule = h->rule,
 	    .loc = {.target = h->s->opts.target, .layer_index = -1, .key = key},
 	    .message = message,
-	    .severity = -1,
+	    .severity = severity,
 	};
 	return bwk_findings_add(h->s->out, &spec, err);
 }
@@ -175,9 +176,9 @@ static int on_config(void *ctx, const bwk_image_config *cfg, bwk_error **err)
 	bwk_scanner *s = ctx;
 	if (s->opts.inventory_only)
 		return 0;
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++) {
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
 		config_hit_ctx h = {s, (*r)->rule};
-		if ((*r)->check(cfg, config_hit, &h, (*r)->rule, err) < 0)
+		if ((*r)->config && (*r)->config(cfg, config_hit, &h, err) < 0)
 			return -1;
 	}
 	return bwk_secscan_config(s->secrets, cfg, err);
@@ -192,18 +193,22 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 		return -1;
 	if (s->opts.inventory_only)
 		return 0;
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++) {
-		char *detail = NULL;
-		bool owned = false;
-		int hit = (*r)->check(e, &detail, &owned);
-		if (hit < 0)
-			return bwk_error_set(err, BWK_E_INTERNAL, 0, "rule %s failed on %s",
-					     (*r)->rule->id, e->path);
-		int ret = hit ? bwk_scan_report_entry(s, (*r)->rule, e, detail, err) : 0;
-		if (owned)
-			free(detail);
-		if (ret < 0)
-			return -1;
+	if (bwk_cfgscan_entry(s->cfg, s, e, err) < 0)
+		return -1;
+	/* the checks that need a file whole read it once; the secret scan gets the replay */
+	bwk_tee ct;
+	bool account = e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e);
+	if (account || (s->mal && e->type == BWK_ENTRY_FILE && e->size)) {
+		uint64_t max =
+		    s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+		if (bwk_content_read(s->content, e, account && e->size > max ? e->size : max, &ct,
+				     err) < 0)
+			return bwk_error_wrap(err, "reading %s", e->path);
+		if (s->mal && bwk_malscan_buffer(s->mal, s, e, ct.buf, ct.len, ct.partial, err) < 0)
+			return bwk_error_wrap(err, "scanning %s for malware", e->path);
+		if (account)
+			bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
+		e = &ct.e;
 	}
 	return bwk_secscan_entry(s->secrets, e, err);
 }
@@ -233,9 +238,21 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 	x->visitor.layer_begin = on_layer_begin;
 	pthread_mutex_init(&x->lock, NULL);
 	x->inv = bwk_inv_new();
-	/* an inventory alone (sbom) needs no compiled secret rules */
+	x->cfg = bwk_cfgscan_new();
+	x->content = bwk_content_new();
+	/* an inventory alone (sbom) needs no compiled secret or YARA rules */
+	if (!opts->inventory_only && !opts->no_malware &&
+	    bwk_malscan_new(opts->yara_dir, &x->mal, err) < 0) {
+		bwk_malscan_free(x->mal);
+		x->mal = NULL;
+		bwk_scanner_free(x);
+		return -1;
+	}
 	if (!opts->inventory_only && bwk_secscan_new(x, &x->secrets, err) < 0) {
+		bwk_malscan_free(x->mal);
 		bwk_inv_free(x->inv);
+		bwk_cfgscan_free(x->cfg);
+		bwk_content_free(x->content);
 		pthread_mutex_destroy(&x->lock);
 		free(x);
 		return -1;
@@ -252,7 +269,10 @@ void bwk_scanner_free(bwk_scanner *s)
 		pending_free(&s->pending[i]);
 	free(s->pending);
 	bwk_secscan_free(s->secrets);
+	bwk_malscan_free(s->mal);
 	bwk_inv_free(s->inv);
+	bwk_cfgscan_free(s->cfg);
+	bwk_content_free(s->content);
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 }
@@ -284,6 +304,29 @@ const bwk_rule bwk_rule_secret_scan = {
     "Remove the credential from the image (a later layer deleting it does not) and rotate it.",
     NULL};
 
+static void record_malware(bwk_scanner *s)
+{
+	bwk_findings *f = s->out;
+	if (!s->mal) {
+		bwk_findings_check(f, &bwk_rule_malware_scan, BWK_CHECK_SKIP, "--no-malware");
+		return;
+	}
+	uint64_t files, bytes, truncated;
+	bwk_malscan_stats(s->mal, &files, &bytes, &truncated);
+	uint64_t max = s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+	bwk_findings_fact(f, "malware.scanned",
+			  "%llu files, %.1f MiB, with %zu YARA rules; %llu files larger than %llu "
+			  "MiB scanned in their first %llu MiB",
+			  (unsigned long long)files, (double)bytes / 1048576.0,
+			  bwk_malscan_rule_count(s->mal), (unsigned long long)truncated,
+			  (unsigned long long)(max >> 20), (unsigned long long)(max >> 20));
+	bool hit = false;
+	for (size_t i = 0; i < bwk_findings_count(f) && !hit; i++)
+		hit = bwk_findings_get(f, i)->rule->category == BWK_CAT_MALWARE;
+	bwk_findings_check(f, &bwk_rule_malware_scan, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "%zu YARA rules", bwk_malscan_rule_count(s->mal));
+}
+
 /* What the scan examined and every check with its status (docs/report-schema.json). */
 static void record_coverage(bwk_scanner *s, const bwk_image *img)
 {
@@ -302,17 +345,18 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 	size_t nsec = bwk_secscan_rule_count(s->secrets);
 	bwk_findings_fact(
 	    f, "scan.scanners",
-	    "secrets (%zu rules), file settings, package inventory, vulnerabilities, %s", nsec,
+	    "secrets (%zu rules), malware (%zu YARA rules), file settings, package inventory, "
+	    "vulnerabilities, %s",
+	    nsec, bwk_malscan_rule_count(s->mal),
 	    img ? "image config, layer digests" : "no image config or digests");
 	bool secret = false;
 	for (size_t i = 0; i < bwk_findings_count(f); i++)
 		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
 	bwk_findings_check(f, &bwk_rule_secret_scan, secret ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
 			   "%zu rules", nsec);
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++)
-		bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++)
-		if (img)
+	record_malware(s);
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++)
+		if (img || !(*r)->config)
 			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
 		else
 			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
@@ -331,9 +375,13 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 	int r = bwk_image_walk(img, bwk_scanner_visitor(s), err);
 	s->img = NULL;
 	if (r == 0 && !s->opts.inventory_only)
+		r = bwk_cfgscan_finish(s->cfg, s, bwk_image_get_config(img), err);
+	if (r == 0 && !s->opts.inventory_only)
 		record_coverage(s, img);
 	if (r == 0)
 		r = bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
+	if (r == 0)
+		bwk_scan_provenance(img, s->out);
 	return r;
 }
 
@@ -356,6 +404,8 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	if (bwk_image_rootfs_fd(img) >= 0) {
 		if (bwk_image_walk(img, bwk_scanner_visitor(s), err) < 0)
 			return bwk_error_wrap(err, "scanning %s", target);
+		if (!s->opts.inventory_only && bwk_cfgscan_finish(s->cfg, s, NULL, err) < 0)
+			return -1;
 		if (!s->opts.inventory_only)
 			record_coverage(s, NULL);
 		return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
@@ -374,10 +424,7 @@ int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	for (const bwk_entry_rule *const *r = bwk_hygiene_rules; *r; r++, n++)
-		if (out && n < max)
-			out[n] = (*r)->rule;
-	for (const bwk_config_rule *const *r = bwk_image_config_rules; *r; r++, n++)
+	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++, n++)
 		if (out && n < max)
 			out[n] = (*r)->rule;
 	if (out && n < max)
@@ -388,6 +435,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	n++;
 	if (out && n < max)
 		out[n] = &bwk_rule_secret_scan;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_malware_scan;
 	n++;
 	/* the check that findings named by advisory ids come from (bulwark/vuln.h) */
 	if (out && n < max)
@@ -406,4 +456,14 @@ int bwk_scan_rule_list(const char *rules_file, bwk_rule_list **out, bwk_error **
 		bwk_rule_list_add(l, fixed[i]);
 	*out = l;
 	return 0;
+}
+
+int bwk_scan_malware_rule_list(const char *yara_dir, bwk_rule_list *l, bwk_error **err)
+{
+	bwk_malscan *m = NULL;
+	int ret = bwk_malscan_new(yara_dir, &m, err);
+	for (size_t i = 0; ret == 0 && i < bwk_malscan_rule_count(m); i++)
+		bwk_rule_list_add(l, bwk_malscan_rule(m, i));
+	bwk_malscan_free(m);
+	return ret;
 }
