@@ -621,7 +621,7 @@ static void warn_relaxed(const run_opts *o)
  * directory (source "dir") is opened once and judged, scanned and run through that fd, so
  * that --scan looks at the directory that runs even if the path is swapped meanwhile: then
  * o->rootfs_fd is set and o->img closed. */
-static int open_image(run_opts *o, const char *ref, bwk_error **err)
+static int open_source(run_opts *o, const char *ref, bwk_error **err)
 {
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT,
 			     .platform = o->platform,
@@ -706,7 +706,7 @@ static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, i
 		*refp = ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
-		if (open_image(o, ref, &err) < 0)
+		if (open_source(o, ref, &err) < 0)
 			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
 	if (o->rootfs_fd >= 0) {
