@@ -29,8 +29,8 @@ void bwk_secscan_layer(bwk_secscan *sc, int layer_index);
  *            file owners, package caches) and the config (NULL for a root filesystem). */
 typedef struct bwk_cfgscan bwk_cfgscan; /* config_scan.c */
 
-/* What an entry check found: a detail message (heap when `owned`), a severity override (-1:
- * the rule's) and a location path other than the entry's (NULL: the entry's). */
+/* What an entry check found: a detail message (heap when `owned`) and a severity override
+ * (-1: the rule's). The finding is at the entry. */
 typedef struct bwk_cfg_hit {
 	char *detail;
 	bool owned;
