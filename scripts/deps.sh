@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev"
 TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
-  coreutils findutils"
+  coreutils findutils docker-registry apache2-utils python3-cryptography"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -27,12 +27,14 @@ chmod coreutils
 cp coreutils
 dd coreutils
 docker docker.io
+docker-registry docker-registry
 dockerd docker.io
 dpkg dpkg
 dpkg-query dpkg
 find findutils
 gzip gzip
 head coreutils
+htpasswd apache2-utils
 ip iproute2
 iptables iptables
 ldd libc-bin
