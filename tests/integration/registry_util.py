@@ -178,8 +178,8 @@ class Client:
         if challenge.lower().startswith("basic"):
             self.auth = self._basic()
             return
-        params = dict(p.split("=", 1) for p in
-                      challenge.split(" ", 1)[1].replace('"', "").split(","))
+        import re
+        params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
         q = urllib.parse.urlencode({"service": params.get("service", ""),
                                     "scope": params.get("scope", "")})
         req = urllib.request.Request(params["realm"] + "?" + q)

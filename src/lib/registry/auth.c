@@ -130,6 +130,8 @@ int reg_challenge_parse(const char *s, size_t len, reg_challenge *out, bwk_error
 				size_t vn = token_len(&c);
 				v = xstrndup(c.p, vn);
 				c.p += vn;
+				while (c.p < c.end && *c.p == '=') /* token68 padding */
+					c.p++;
 			}
 			if (have)
 				set_param(&cur, name, n, v);

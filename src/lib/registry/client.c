@@ -539,7 +539,8 @@ static int ping(reg_client *c, bwk_error **err)
 	bwk_error *e = NULL;
 	int rc = perform(c, url, &rq, NULL, &r, &e);
 	reg_resp_free(&r);
-	if (rc == 0 || !c->plain_ok) {
+	/* a certificate that does not verify is a TLS server: never a reason to downgrade */
+	if (rc == 0 || !c->plain_ok || bwk_error_code(e) != BWK_E_IO) {
 		if (rc < 0 && err)
 			*err = e;
 		else

@@ -31,8 +31,8 @@ struct bwk_findings {
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical", "none"};
-static const char *const cat_names[] = {"secret",    "config", "vulnerability", "malware",
-					"integrity", "host",   "daemon",	"workload", "registry"};
+static const char *const cat_names[] = {"secret", "config", "vulnerability", "malware", "integrity",
+					"host",	  "daemon", "workload",	     "registry"};
 
 const char *bwk_severity_name(bwk_severity s)
 {
