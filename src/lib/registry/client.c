@@ -504,10 +504,7 @@ static int authenticate(reg_client *c, const reg_resp *r, const char *scope, bwk
 {
 	reg_challenge_free(&c->chal);
 	if (!r->www_auth)
-		return bwk_error_set(err, BWK_E_PERM, 0,
-				     "registry %s answered 401 without a WWW-Authenticate "
-				     "challenge",
-				     c->host);
+		return 1; /* no way to answer: the 401 stands, the caller names the object */
 	if (reg_challenge_parse(r->www_auth, strlen(r->www_auth), &c->chal, err) < 0)
 		return bwk_error_wrap(err, "registry %s", c->host);
 	if (c->chal.scheme == REG_AUTH_BEARER)
