@@ -86,7 +86,7 @@ def ca_signed(d: Path, name, dns="localhost", ip="127.0.0.1", expired=False):
 class Registry:
     """docker-registry serving on 127.0.0.1:port from a private directory."""
 
-    def __init__(self, base: Path, auth=None, tls=None, extra=None):
+    def __init__(self, base: Path, auth=None, tls=None, extra=None, tls_min=None):
         self.base = base
         self.port = free_port()
         self.host = f"127.0.0.1:{self.port}"
@@ -95,6 +95,11 @@ class Registry:
         http_cfg = {"addr": self.host, "secret": "test-secret"}
         if tls:
             http_cfg["tls"] = {"certificate": str(tls[0]), "key": str(tls[1])}
+            if tls_min:
+                # Go offers only CBC suites below TLS 1.2
+                http_cfg["tls"]["minimumtls"] = tls_min
+                http_cfg["tls"]["ciphersuites"] = ["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+                                                   "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"]
         cfg = {"version": 0.1, "log": {"level": "error", "accesslog": {"disabled": True}},
                "storage": {"filesystem": {"rootdirectory": str(base / "data")},
                            "delete": {"enabled": True}},

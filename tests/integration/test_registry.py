@@ -275,6 +275,26 @@ def test_audit_tls_problems(bulwark, tmp_path, kind):
         r.stop()
 
 
+def test_audit_old_tls(bulwark, tmp_path):
+    crt, key = ru.self_signed(tmp_path)
+    r = ru.Registry(tmp_path / "reg", tls=(crt, key), tls_min="tls1.0")
+    try:
+        ids, doc = audit(bulwark, f"https://{r.host}", "--ca-cert", crt, check=0)
+        assert "registry-tls-old-protocol" in ids
+        assert doc["facts"]["registry.tls"] == "verified"
+    finally:
+        r.stop()
+    # negative control: distribution's default (TLS 1.2 and later)
+    r = ru.Registry(tmp_path / "reg2", tls=(crt, key))
+    try:
+        ids, doc = audit(bulwark, f"https://{r.host}", "--ca-cert", crt, check=0)
+        assert "registry-tls-old-protocol" not in ids
+        assert {c["id"]: c["status"] for c in doc["checks"]}["registry-tls-old-protocol"] == \
+            "pass"
+    finally:
+        r.stop()
+
+
 def test_audit_unreachable(bulwark):
     port = ru.free_port()
     p = bulwark("audit", "registry", f"127.0.0.1:{port}", "--timeout", "2000", check=2)
