@@ -221,6 +221,11 @@ def test_audit_open_registry(bulwark, open_reg):
     assert checks["registry-tls-self-signed"] == "skip"
     # the push probe never leaves data behind
     assert uploads_left(open_reg) == before
+    # the JSON report follows docs/report-schema.json
+    import jsonschema
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" /
+                         "report-schema.json").read_text())
+    jsonschema.validate(doc, schema)
     # text and SARIF too
     t = bulwark("audit", "registry", open_reg.host, "--fail-on", "none", check=0).stdout
     assert "registry-anonymous-push" in t and "fix:" in t
@@ -301,3 +306,12 @@ def test_audit_unreachable(bulwark):
     assert "is the registry running" in p.stderr
     p = bulwark("audit", "registry", check=2)
     assert "needs the registry's URL" in p.stderr
+
+
+def test_rules_lists_registry_rules(bulwark):
+    out = bulwark("rules", "registry-anonymous-push", check=0).stdout
+    assert "critical" in out and "upload" in out
+    doc = json.loads(bulwark("rules", "-f", "json", check=0).stdout)
+    rows = doc if isinstance(doc, list) else doc.get("rules", [])
+    assert {r["id"] for r in rows if r.get("category") == "registry"} >= {
+        "registry-plain-http", "registry-anonymous-pull", "registry-token-over-http"}
