@@ -16,6 +16,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/cleanup.h"
@@ -171,8 +173,37 @@ typedef struct xfer {
 	size_t max;
 	reg_resp *resp;
 	bwk_strbuf body;
-	bool overflow, sink_failed;
+	bool overflow, sink_failed, stalled;
+	/* stall detection of blob downloads: bytes received per window of stall_ms, not
+	 * counting the time our sink kept curl waiting (a slow consumer is not a slow server) */
+	int64_t stall_ms, win_start, win_blocked;
+	curl_off_t win_bytes;
 } xfer;
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+		       curl_off_t ulnow)
+{
+	(void)dltotal, (void)ultotal, (void)ulnow;
+	xfer *x = ud;
+	int64_t now = mono_ms();
+	if (now - x->win_start - x->win_blocked < x->stall_ms)
+		return 0;
+	if ((dlnow - x->win_bytes) * 1000 < (curl_off_t)STALL_BYTES_PER_S * x->stall_ms) {
+		x->stalled = true;
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
+	}
+	x->win_start = now;
+	x->win_blocked = 0;
+	x->win_bytes = dlnow;
+	return 0;
+}
 
 static char *header_value(const char *p, size_t n, size_t max)
 {
@@ -244,7 +275,10 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 	long st = 0;
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st);
 	if (x->rq->sink && st >= 200 && st < 300) {
-		if (x->rq->sink(x->rq->sink_ctx, buf, len) < 0) {
+		int64_t t0 = mono_ms();
+		int rc = x->rq->sink(x->rq->sink_ctx, buf, len);
+		x->win_blocked += mono_ms() - t0;
+		if (rc < 0) {
 			x->sink_failed = true;
 			return 0;
 		}
@@ -348,9 +382,11 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	curl_easy_setopt(h, CURLOPT_UNRESTRICTED_AUTH, 0L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->timeout_ms);
 	if (rq->blob) {
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, (long)STALL_BYTES_PER_S);
-		curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
-				 (long)(c->timeout_ms < 1000 ? 1 : c->timeout_ms / 1000));
+		x.stall_ms = c->timeout_ms;
+		x.win_start = mono_ms();
+		curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+		curl_easy_setopt(h, CURLOPT_XFERINFODATA, &x);
+		curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	} else {
 		curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	}
@@ -382,6 +418,8 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 				    c->host, rq->path, x.max >> 10);
 	else if (x.sink_failed)
 		ret = -1; /* the sink filled err */
+	else if (x.stalled)
+		ret = transport_error(c, url, CURLE_OPERATION_TIMEDOUT, "", true, err);
 	else if (rc != CURLE_OK)
 		ret = transport_error(c, url, rc, errbuf, rq->blob, err);
 	curl_slist_free_all(hdrs);
@@ -708,6 +746,7 @@ int reg_get_manifest(reg_client *c, const char *repo, const char *reference, reg
 /* ---- blobs -------------------------------------------------------------------------------- */
 typedef struct blob_sink {
 	int fd;
+	bool sock;
 	bwk_sha256 *h;
 	uint64_t n, max;
 	const char *digest;
@@ -731,7 +770,8 @@ static int blob_write(void *ctx, const void *data, size_t len)
 	bwk_sha256_update(b->h, data, len);
 	const char *p = data;
 	while (len) {
-		ssize_t w = write(b->fd, p, len);
+		/* a socket (the pull stream): a reader that went away is EPIPE, not SIGPIPE */
+		ssize_t w = b->sock ? send(b->fd, p, len, MSG_NOSIGNAL) : write(b->fd, p, len);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
@@ -747,7 +787,9 @@ int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_
 {
 	cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", repo, digest);
 	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
+	struct stat st;
 	blob_sink b = {.fd = fd,
+		       .sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode),
 		       .h = bwk_sha256_new(),
 		       .max = size,
 		       .digest = digest,

@@ -64,14 +64,25 @@ static int put_bytes(layout *l, const char *digest, const void *data, size_t len
 	return rc;
 }
 
-static int put_blob(layout *l, reg_client *c, const char *repo, const reg_desc *d, bwk_error **err)
+/* Through the pull stream the image sources read (so every pull exercises it). */
+static int put_blob(layout *l, bwk_registry_image *img, const reg_desc *d, bwk_error **err)
 {
 	int fd = create_blob(l, d->digest, err);
 	if (fd == -2)
 		return 0;
 	if (fd < 0)
 		return -1;
-	int rc = reg_get_blob_fd(c, repo, d->digest, d->size, fd, err);
+	bwk_registry_blob *b = NULL;
+	int rc = bwk_registry_blob_open(img, d->digest, d->size, &b, err);
+	cleanup_free char *buf = xmalloc(1 << 16);
+	long r = 0;
+	while (rc == 0 && (r = bwk_registry_blob_read(b, buf, 1 << 16, err)) > 0)
+		if (write_all(fd, buf, (size_t)r) < 0)
+			rc = bwk_error_set(err, BWK_E_IO, errno, "%s: writing %s", l->dir,
+					   d->digest);
+	if (r < 0)
+		rc = -1;
+	bwk_registry_blob_close(b);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = bwk_error_set(err, BWK_E_IO, errno, "%s: writing %s", l->dir, d->digest);
 	close(fd);
@@ -152,102 +163,40 @@ static int write_index(layout *l, const reg_manifest *m, const char *digest, siz
 	return put_file(l, "index.json", text, err);
 }
 
-static int pull(reg_client *c, const bwk_registry_ref *ref, const bwk_registry_opts *o, layout *l,
-		bwk_error **err)
+static int pull(bwk_registry_image *img, layout *l, bwk_error **err)
 {
-	reg_resp r = {0};
-	cleanup_free char *digest = NULL;
-	const char *reference = ref->digest ? ref->digest : ref->tag;
-	if (reg_get_manifest(c, ref->repository, reference, &r, &digest, err) < 0) {
-		reg_resp_free(&r);
-		return -1;
-	}
-	reg_manifest m = {0};
-	if (reg_manifest_parse(r.body, r.len, r.content_type, &m, err) < 0) {
-		reg_resp_free(&r);
-		return bwk_error_wrap(err, "registry %s: %s:%s", reg_client_host(c),
-				      ref->repository, reference);
-	}
-	if (m.is_index) {
-		const char *want = o->platform ? o->platform : reg_host_platform();
-		const reg_desc *d = reg_index_select(&m, want);
-		if (!d) {
-			bwk_strbuf sb;
-			bwk_strbuf_init(&sb, 1024);
-			for (size_t i = 0; i < m.ndescs; i++)
-				if (m.descs[i].os && m.descs[i].arch)
-					bwk_strbuf_printf(
-					    &sb, "%s%s/%s%s%s", sb.len ? ", " : "", m.descs[i].os,
-					    m.descs[i].arch, m.descs[i].variant ? "/" : "",
-					    m.descs[i].variant ? m.descs[i].variant : "");
-			cleanup_free char *have = bwk_strbuf_steal(&sb);
-			reg_manifest_free(&m);
-			reg_resp_free(&r);
-			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-					     "%s/%s:%s has no image for %s (it has: %s): pass "
-					     "--platform",
-					     reg_client_host(c), ref->repository, reference, want,
-					     *have ? have : "none");
-		}
-		cleanup_free char *sub = xstrdup(d->digest);
-		reg_manifest_free(&m);
-		reg_resp_free(&r);
-		free(digest);
-		digest = NULL;
-		if (reg_get_manifest(c, ref->repository, sub, &r, &digest, err) < 0) {
-			reg_resp_free(&r);
-			return -1;
-		}
-		if (reg_manifest_parse(r.body, r.len, r.content_type, &m, err) < 0 || m.is_index) {
-			if (m.is_index)
-				bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-					      "%s: an index inside an index is not supported", sub);
-			reg_manifest_free(&m);
-			reg_resp_free(&r);
-			return bwk_error_wrap(err, "registry %s: %s@%s", reg_client_host(c),
-					      ref->repository, sub);
-		}
-	}
-	int rc = put_bytes(l, digest, r.body, r.len, err);
+	const reg_manifest *m = reg_image_manifest(img);
+	const bwk_registry_ref *ref = reg_image_ref(img);
+	size_t len = 0;
+	const char *digest = NULL;
+	const char *body = bwk_registry_image_manifest(img, &len, &digest, NULL);
+	int rc = put_bytes(l, digest, body, len, err);
 	if (rc == 0)
-		rc = put_blob(l, c, ref->repository, &m.config, err);
-	for (size_t i = 0; rc == 0 && i < m.ndescs; i++) {
-		rc = put_blob(l, c, ref->repository, &m.descs[i], err);
+		rc = put_blob(l, img, &m->config, err);
+	for (size_t i = 0; rc == 0 && i < m->ndescs; i++) {
+		rc = put_blob(l, img, &m->descs[i], err);
 		if (rc < 0)
-			bwk_error_wrap(err, "layer %zu of %s", i + 1, ref->repository);
+			bwk_error_wrap(err, "layer %zu of %s", i + 1, bwk_registry_image_name(img));
 	}
 	if (rc == 0)
-		rc = write_index(l, &m, digest, r.len, ref, err);
-	reg_manifest_free(&m);
-	reg_resp_free(&r);
+		rc = write_index(l, m, digest, len, ref, err);
 	return rc;
 }
 
 int bwk_registry_pull_layout(const char *refs, const bwk_registry_opts *o, const char *dir,
 			     bwk_error **err)
 {
-	bwk_registry_ref ref;
-	if (bwk_registry_ref_parse(refs, &ref, err) < 0)
+	bwk_registry_image *img = NULL;
+	if (bwk_registry_image_open(refs, o, &img, err) < 0)
 		return -1;
-	reg_client *c = NULL;
-	reg_creds cr = {0};
-	int rc = reg_client_new(ref.registry, o, &c, err);
-	if (rc == 0)
-		rc = reg_creds_lookup(o, ref.registry, &cr, err);
-	if (rc == 0)
-		reg_client_set_creds(c, &cr);
-	reg_creds_free(&cr);
 	layout l = {.dfd = -1, .blobfd = -1};
-	if (rc == 0)
-		rc = layout_open(&l, dir, err);
-	bool created = rc == 0;
-	if (rc == 0)
-		rc = pull(c, &ref, o, &l, err);
-	if (rc < 0 && created)
-		layout_abort(&l);
-	if (created)
+	int rc = layout_open(&l, dir, err);
+	if (rc == 0) {
+		rc = pull(img, &l, err);
+		if (rc < 0)
+			layout_abort(&l);
 		layout_close(&l);
-	reg_client_free(c);
-	bwk_registry_ref_free(&ref);
+	}
+	bwk_registry_image_close(img);
 	return rc;
 }

@@ -3,6 +3,11 @@
 #define BWK_REGISTRY_PRIVATE_H
 #ifndef BWK_IN_REGISTRY
 #error "registry_private.h is private to src/lib/registry"
+/* ---- a resolved image (image.c) ----------------------------------------------------------- */
+const reg_manifest *reg_image_manifest(const bwk_registry_image *img);
+reg_client *reg_image_client(bwk_registry_image *img);
+const bwk_registry_ref *reg_image_ref(const bwk_registry_image *img);
+
 #endif
 
 #include <stdbool.h>
@@ -140,5 +145,10 @@ int reg_get_manifest(reg_client *c, const char *repo, const char *reference, reg
 /* Stream blob `digest` of repo into fd, verifying digest and size (size 0: unknown). */
 int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_t size, int fd,
 		    bwk_error **err);
+
+/* ---- a resolved image (image.c) ----------------------------------------------------------- */
+const reg_manifest *reg_image_manifest(const bwk_registry_image *img);
+reg_client *reg_image_client(bwk_registry_image *img);
+const bwk_registry_ref *reg_image_ref(const bwk_registry_image *img);
 
 #endif
