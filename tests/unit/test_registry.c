@@ -107,6 +107,23 @@ static void test_refs(void **state)
 	bwk_registry_ref_free(&r);
 }
 
+static void test_explicit(void **state)
+{
+	(void)state;
+	const char *yes[] = {
+	    "localhost:5000/app:1", "reg.example.com/a/b",	  "localhost/app",
+	    "[::1]:5000/x",	    "docker.io/library/alpine:3", "127.0.0.1:5000/a@" D64};
+	const char *no[] = {"alpine:3.19",	  "bitnami/redis", "./img.tar",	  "img.tar",
+			    "/abs/path",	  "dir/sub",	   "out/oci:ref", "reg.example.com",
+			    "reg.example.com/UP", "a.tar.gz"};
+	for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+		if (!bwk_registry_ref_is_explicit(yes[i]))
+			fail_msg("not explicit: %s", yes[i]);
+	for (size_t i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+		if (bwk_registry_ref_is_explicit(no[i]))
+			fail_msg("explicit: %s", no[i]);
+}
+
 static void test_challenge(void **state)
 {
 	(void)state;
@@ -316,9 +333,9 @@ static void test_creds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refs),  cmocka_unit_test(test_challenge),
-	    cmocka_unit_test(test_token), cmocka_unit_test(test_manifest),
-	    cmocka_unit_test(test_creds),
+	    cmocka_unit_test(test_refs),      cmocka_unit_test(test_explicit),
+	    cmocka_unit_test(test_challenge), cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_manifest),  cmocka_unit_test(test_creds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -199,3 +199,18 @@ char *bwk_registry_ref_string(const bwk_registry_ref *r)
 	return xasprintf("%s/%s%s%s%s%s", r->registry, r->repository, r->tag ? ":" : "",
 			 r->tag ? r->tag : "", r->digest ? "@" : "", r->digest ? r->digest : "");
 }
+
+bool bwk_registry_ref_is_explicit(const char *s)
+{
+	const char *slash = strchr(s, '/');
+	if (!slash)
+		return false;
+	size_t dn = (size_t)(slash - s);
+	if (!memchr(s, '.', dn) && !memchr(s, ':', dn) && !(dn == 9 && !memcmp(s, "localhost", 9)))
+		return false;
+	bwk_registry_ref r;
+	if (bwk_registry_ref_parse(s, &r, NULL) < 0)
+		return false;
+	bwk_registry_ref_free(&r);
+	return true;
+}
