@@ -102,7 +102,6 @@ typedef struct cli_registry {
 	    {"password-stdin", no_argument, NULL, 0x301},                                          \
 	    {"ca-cert", required_argument, NULL, 0x302},                                           \
 	    {"insecure-registry", required_argument, NULL, 0x303},                                 \
-	    {"platform", required_argument, NULL, 0x304},                                          \
 	{                                                                                          \
 		"registry-timeout", required_argument, NULL, 0x305                                 \
 	}
@@ -114,7 +113,6 @@ typedef struct cli_registry {
 	"      --ca-cert FILE      also trust the CA certificates in FILE (PEM)\n"                 \
 	"      --insecure-registry HOST  allow plain HTTP and unverified TLS to HOST[:PORT]\n"     \
 	"                          (loopback registries may use plain HTTP without it)\n"          \
-	"      --platform OS/ARCH  image of a multi-platform index (default: linux/host)\n"        \
 	"      --registry-timeout MS  per request, and the stall limit of downloads\n"             \
 	"                          (default 30000)\n"
 

@@ -168,7 +168,7 @@ int cmd_audit(int argc, char **argv)
 		return rc;
 	}
 	bool reg_flags = reg.o.username || reg.password_stdin || reg.o.ca_cert || reg.insecure ||
-			 reg.o.platform || reg.o.timeout_ms;
+			 reg.o.timeout_ms;
 	cli_registry_free(&reg);
 	if (reg_flags)
 		return cli_usage_error(cmd, "the registry options apply to 'audit registry' only");

@@ -18,8 +18,9 @@ const char cmd_registry_usage[] =
     "REF is REGISTRY/REPO:TAG, REPO@sha256:DIGEST or a Docker Hub name (alpine:3.19).\n"
     "\n"
     "options:\n"
-    "  -o, --output DIR        the OCI layout to create (must not exist)\n" CLI_REGISTRY_HELP
-    "  -h, --help              show this help\n"
+    "  -o, --output DIR        the OCI layout to create (must not exist)\n"
+    "      --platform OS/ARCH  image of a multi-platform index (default: "
+    "linux/host)\n" CLI_REGISTRY_HELP "  -h, --help              show this help\n"
     "\n"
     "examples:\n"
     "  bulwark registry pull registry.example.com/team/app:1.2 -o app\n"
@@ -129,6 +130,7 @@ int cmd_registry(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("registry");
 	static const struct option longopts[] = {CLI_REGISTRY_OPTIONS,
+						 {"platform", required_argument, NULL, 0x304},
 						 {"output", required_argument, NULL, 'o'},
 						 {"quiet", no_argument, NULL, 'q'},
 						 {"help", no_argument, NULL, 'h'},
