@@ -348,6 +348,16 @@ static int transport_error(reg_client *c, const char *url, CURLcode rc, const ch
 				 : "");
 }
 
+/* --ca-cert adds to the system's roots (a registry's blobs often redirect to public
+ * storage): CAINFO names the user's file, CAPATH keeps the system directory. */
+static void set_ca(CURL *h, const reg_client *c)
+{
+	if (!c->ca_cert)
+		return;
+	curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_cert);
+	curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
+}
+
 static int perform(reg_client *c, const char *url, const reg_req *rq, const char *auth,
 		   reg_resp *resp, bwk_error **err)
 {
@@ -393,8 +403,7 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, c->verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	if (c->ca_cert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_cert);
+	set_ca(h, c);
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET"))
@@ -839,8 +848,7 @@ int reg_probe(reg_client *c, bool verify, bool old_tls, long *status, char *why,
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, verify ? 1L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, verify ? 2L : 0L);
-	if (c->ca_cert)
-		curl_easy_setopt(h, CURLOPT_CAINFO, c->ca_cert);
+	set_ca(h, c);
 	if (old_tls) {
 		/* offer only TLS 1.0 and 1.1, with OpenSSL's floor lowered so that it may */
 		curl_easy_setopt(h, CURLOPT_SSLVERSION,
