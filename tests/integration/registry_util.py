@@ -301,6 +301,27 @@ class TokenServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_POST(self):
+                # OAuth2 refresh token grant (docker login's identity token)
+                n = int(self.headers.get("Content-Length", "0"))
+                form = urllib.parse.parse_qs(self.rfile.read(n).decode())
+                tok = form.get("refresh_token", [""])[0]
+                who = next((u for u, v in users.items() if len(v) > 2 and v[2] == tok), None)
+                if form.get("grant_type") != ["refresh_token"] or not who:
+                    self.send_response(401)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                srv.posted.append(form)
+                auth = "Basic " + base64.b64encode(f"{who}:{users[who][0]}".encode()).decode()
+                del self.headers["Authorization"]
+                self.headers["Authorization"] = auth
+                self.path = "/token?" + urllib.parse.urlencode(
+                    {"service": form.get("service", [""])[0],
+                     "scope": form.get("scope", [""])[0]})
+                self.do_GET()
+
+        self.posted = []
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
         self.port = self.httpd.server_address[1]
         self.realm = f"http://127.0.0.1:{self.port}/token"

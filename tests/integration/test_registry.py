@@ -65,7 +65,7 @@ def tls_reg(tmp_path_factory):
 @pytest.fixture(scope="module")
 def token_reg(tmp_path_factory):
     base = tmp_path_factory.mktemp("token")
-    ts = ru.TokenServer(base, {"reader": (PASSWORD, ["pull"]),
+    ts = ru.TokenServer(base, {"reader": (PASSWORD, ["pull"], "refresh-" + PASSWORD),
                                "writer": (PASSWORD, ["pull", "push"])})
     r = ru.Registry(base / "reg", auth=ts.registry_auth())
     c = ru.Client(f"http://{r.host}", "writer", PASSWORD)
@@ -191,6 +191,16 @@ def test_token_auth(bulwark, token_reg, tmp_path):
     pull(bulwark, ref, tmp_path / "b", "--username", "reader", "--password-stdin",
          input=PASSWORD)
     assert (tmp_path / "b" / "index.json").exists()
+    # docker login --oauth's identity token: exchanged as an OAuth2 refresh token
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "config.json").write_text(json.dumps({"auths": {token_reg.host: {
+        "auth": "", "identitytoken": "refresh-" + PASSWORD}}}))
+    n = len(token_reg.ts.posted)
+    p = pull(bulwark, ref, tmp_path / "c", env={"DOCKER_CONFIG": str(cfg)})
+    assert len(token_reg.ts.posted) > n
+    assert token_reg.ts.posted[-1]["client_id"] == ["bulwark"]
+    assert "refresh-" not in p.stderr
 
 
 # ---- the audit -------------------------------------------------------------------------------

@@ -409,8 +409,8 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	else if (strcmp(method, "GET"))
 		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	if (!strcmp(method, "POST")) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body ? rq->body : "");
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(rq->body ? strlen(rq->body) : 0));
 	}
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, &x);
@@ -508,10 +508,26 @@ static int fetch_token(reg_client *c, const char *scope, bwk_error **err)
 	cleanup_free char *auth =
 	    c->have_creds && !c->creds.identity_token ? basic_header(&c->creds) : NULL;
 	reg_req rq = {.path = "token endpoint", .max_body = BWK_REG_MAX_JSON};
+	cleanup_free char *form = NULL;
+	if (c->have_creds && c->creds.identity_token) {
+		/* docker login's identity token is an OAuth2 refresh token: POSTed for an access
+		 * token (the distribution token spec's OAuth2 flow) */
+		cleanup_free char *svc = url_escape(c->chal.service ? c->chal.service : "");
+		cleanup_free char *sc = url_escape(scope ? scope : "");
+		cleanup_free char *rt = url_escape(c->creds.secret);
+		form = xasprintf("grant_type=refresh_token&client_id=bulwark&service=%s&scope=%s&"
+				 "refresh_token=%s",
+				 svc, sc, rt);
+		explicit_bzero(rt, strlen(rt));
+		rq.method = "POST";
+		rq.body = form;
+	}
 	reg_resp r = {0};
 	int rc = perform(c, u, &rq, auth, &r, err);
 	if (auth)
 		explicit_bzero(auth, strlen(auth));
+	if (form)
+		explicit_bzero(form, strlen(form));
 	if (rc < 0) {
 		reg_resp_free(&r);
 		return bwk_error_wrap(err, "getting a token from %.200s", realm);

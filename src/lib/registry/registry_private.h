@@ -104,6 +104,7 @@ typedef struct reg_req {
 	bool blob;	   /* long download: stall limit instead of a total timeout */
 	bool no_auth;	   /* never authenticate (audit probes of anonymous access) */
 	const char *scope; /* token scope, e.g. "repository:foo:pull" */
+	const char *body;  /* POST: an x-www-form-urlencoded body (NULL: empty) */
 } reg_req;
 
 /* A client for one registry host. `https`: false only when allowed (loopback, insecure
