@@ -87,6 +87,9 @@ typedef struct bwk_image_opts {
 	 * streams nothing when its layers are extracted already). */
 	bool cache;
 	const char *cache_dir;
+	/* Source "registry": credentials, CA, insecure hosts, timeout (bulwark/registry.h);
+	 * NULL: the defaults (docker config credentials, the system's CAs). Borrowed. */
+	const struct bwk_registry_opts *registry;
 } bwk_image_opts;
 
 /* ---- image sources ------------------------------------------------------------------------
@@ -101,7 +104,11 @@ typedef struct bwk_image_opts {
  *   docker-archive:PATH[:TAG] a `docker save` archive (tar, gzip/zstd, "-": stdin) or the
  *                         directory it was extracted to
  *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
- *   podman:, containerd:, registry:   reserved: refused with "not supported yet"
+ *   registry:REF          an image in a registry (OCI distribution API, bulwark/registry.h):
+ *                         REGISTRY/REPO:TAG, REPO@sha256:…, Docker Hub names (alpine:3.19);
+ *                         without the prefix, HOST.DOMAIN/REPO… or HOST:PORT/REPO… that
+ *                         names no existing path
+ *   podman:, containerd:  reserved: refused with "not supported yet"
  *
  * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
  * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is

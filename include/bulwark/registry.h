@@ -77,36 +77,16 @@ typedef struct bwk_registry_opts {
 int bwk_registry_pull_layout(const char *ref, const bwk_registry_opts *o, const char *dir,
 			     bwk_error **err);
 
-/* ---- images, streamed (the registry source of the image table) ----------------------------
+/* ---- the registry row of the image source table ----------------------------------------
  *
- * A reference resolved to one manifest (the platform's, out of an index), with a client that
- * reads its blobs as pull streams: nothing is stored on disk. */
-typedef struct bwk_registry_image bwk_registry_image;
-
-/* Resolve `ref`: credentials, manifest negotiation, platform selection, digests checked. */
-int bwk_registry_image_open(const char *ref, const bwk_registry_opts *o, bwk_registry_image **out,
-			    bwk_error **err);
-void bwk_registry_image_close(bwk_registry_image *img);
-/* The manifest as served (its bytes are what `digest` names) and its media type. */
-const char *bwk_registry_image_manifest(const bwk_registry_image *img, size_t *len,
-					const char **digest, const char **media_type);
-/* "registry/repository:tag" (or @digest) as resolved, for messages and reports. */
-const char *bwk_registry_image_name(const bwk_registry_image *img);
-
-/* A blob of the image as a pull stream. Reading returns the bytes as they arrive; the end of
- * the stream (0) is returned only once the digest and the size (when size > 0) have been
- * checked, a mismatch is a BWK_E_INTEGRITY error instead. */
-typedef struct bwk_registry_blob bwk_registry_blob;
-int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t size,
-			   bwk_registry_blob **out, bwk_error **err);
-/* Up to len bytes: > 0, 0 at the verified end, -1 with *err on failure. */
-long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_error **err);
-/* Cancels an unfinished transfer. */
-void bwk_registry_blob_close(bwk_registry_blob *b);
-
-/* A small blob (the config) whole, bounded by `max` bytes and verified. Caller frees. */
-int bwk_registry_blob_get(bwk_registry_image *img, const char *digest, uint64_t size, size_t max,
-			  char **data, size_t *len, bwk_error **err);
+ * Fill `store` (bulwark/image.h's bwk_blob_store) for `ref`: the root is the manifest or index
+ * the reference names, blobs are read by digest (a manifest an index names from the manifests
+ * endpoint, anything else from the blobs endpoint), layers are streamed as they download.
+ * The store moves bytes only; the image module bounds, parses, selects the platform and
+ * verifies every digest. Credentials are looked up once here. `o` may be NULL (defaults). */
+struct bwk_blob_store;
+int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
+			    struct bwk_blob_store *store, bwk_error **err);
 
 /* `bulwark audit registry URL`: what the registry at `url` ("https://host[:port]",
  * "http://…" or "host[:port]", HTTPS tried first) exposes: anonymous catalog, pull and push

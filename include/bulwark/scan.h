@@ -28,6 +28,9 @@ typedef struct bwk_scan_opts {
 	const char *vuln_db;
 	bool ignore_unfixed; /* no finding for advisories without a fixed version */
 	int max_db_age_days; /* warn when the database's newest import is older; 0: 7, <0: never */
+	/* registry targets: credentials, CA, insecure hosts, timeout (bulwark/registry.h);
+	 * NULL: the defaults. Borrowed. */
+	const struct bwk_registry_opts *registry;
 } bwk_scan_opts;
 
 typedef struct bwk_scanner bwk_scanner;

@@ -325,3 +325,81 @@ def test_rules_lists_registry_rules(bulwark):
     rows = doc if isinstance(doc, list) else doc.get("rules", [])
     assert {r["id"] for r in rows if r.get("category") == "registry"} >= {
         "registry-plain-http", "registry-anonymous-pull", "registry-token-over-http"}
+
+
+# ---- scanning by reference (the registry row of the image source table) ---------------------
+def scan_doc(bulwark, target, *extra):
+    return json.loads(bulwark("scan", "-f", "json", "--fail-on", "none", *extra, target,
+                              check=0).stdout)
+
+
+def comparable(doc, with_layer=False):
+    return sorted((f["id"], f["location"].get("path"), f["location"].get("layerIndex"),
+                   f["location"].get("layer") if with_layer else None, f["severity"],
+                   f.get("evidence"), f.get("message")) for f in doc["findings"])
+
+
+def test_scan_by_reference(bulwark, open_reg, tmp_path):
+    """The same findings as the docker-save tarball of the image; and identical to the same
+    image pulled into an OCI layout, layer digests and image digest included."""
+    ref = f"{open_reg.host}/team/app:1.0"
+    by_ref = scan_doc(bulwark, ref)
+    assert by_ref["facts"]["image.source"] == "registry"
+    assert by_ref["facts"]["image.digest"].startswith("sha256:")
+    saved = iu.docker_save(tmp_path / "img.tar", open_reg.layers)
+    by_tar = scan_doc(bulwark, saved)
+    assert comparable(by_ref) == comparable(by_tar)
+    assert any(f[0] == "github-pat-classic" for f in comparable(by_ref))
+    assert GH_TOKEN not in json.dumps(by_ref)
+    pull(bulwark, ref, tmp_path / "layout")
+    by_layout = scan_doc(bulwark, tmp_path / "layout")
+    assert comparable(by_ref, True) == comparable(by_layout, True)
+    assert by_ref["facts"]["image.digest"] == by_layout["facts"]["image.digest"]
+    # the explicit prefix, Docker v2 media types, a platform out of an index
+    assert comparable(scan_doc(bulwark, f"registry:{ref}")) == comparable(by_ref)
+    assert comparable(scan_doc(bulwark, f"{open_reg.host}/team/docker:1")) == comparable(by_tar)
+    doc = scan_doc(bulwark, f"{open_reg.host}/team/multi:1", "--platform", "linux/arm64")
+    assert doc["facts"]["image.platform"] == "linux/arm64"
+    # nothing of the image is left on disk: the layers streamed through
+    # (the scan's working files would live in TMPDIR)
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    bulwark("scan", "--fail-on", "none", ref, env={"TMPDIR": str(tmp)}, check=0)
+    assert list(tmp.iterdir()) == []
+
+
+def test_scan_by_reference_errors(bulwark, open_reg, tls_reg, tmp_path):
+    p = bulwark("scan", f"{open_reg.host}/team/app:nope", check=2)
+    assert "manifest team/app:nope not found" in p.stderr and p.stderr.count("\n") == 1
+    # a short Docker Hub name is a path unless prefixed: no network for a typo
+    p = bulwark("scan", "no-such-image:1", check=2)
+    assert "cannot open" in p.stderr or "No such file" in p.stderr
+    # registry flags: CA and credentials
+    ref = f"{tls_reg.host}/private/app:2.0"
+    p = bulwark("scan", ref, check=2, env={"DOCKER_CONFIG": str(tmp_path)})
+    assert "--ca-cert" in p.stderr
+    doc = json.loads(bulwark("scan", "-f", "json", "--fail-on", "none", "--ca-cert", tls_reg.crt,
+                             "--username", "alice", "--password-stdin", ref, input=PASSWORD,
+                             check=0).stdout)
+    assert doc["facts"]["image.source"] == "registry"
+    assert PASSWORD not in json.dumps(doc)
+
+
+def test_scan_tampered_blob(bulwark, tmp_path):
+    """A layer blob that does not match its digest: a finding in scan (report mode, as for a
+    local archive), an error where the image is used (unpack)."""
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        layers = secret_layers()
+        ru.Client(f"http://{r.host}").push_image("evil/app", "1", layers)
+        # replace the stored blob's bytes behind the registry's back
+        blob = next(p for p in (tmp_path / "reg" / "data").rglob("data")
+                    if p.parent.name == layers[1].digest[7:])
+        blob.write_bytes(layers[0].blob)
+        doc = scan_doc(bulwark, f"{r.host}/evil/app:1")
+        assert "layer-digest-mismatch" in {f["id"] for f in doc["findings"]}, doc["findings"]
+        p = bulwark("unpack", f"{r.host}/evil/app:1", tmp_path / "out", check=2)
+        assert "digest" in p.stderr and p.stderr.count("\n") == 1
+        assert not (tmp_path / "out").exists()
+    finally:
+        r.stop()

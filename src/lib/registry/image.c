@@ -139,7 +139,9 @@ const bwk_registry_ref *reg_image_ref(const bwk_registry_image *img)
 
 /* ---- blobs as pull streams ---------------------------------------------------------------- */
 struct bwk_registry_blob {
-	bwk_registry_image *img;
+	reg_client *c;
+	const char *repo, *name; /* borrowed from the opener */
+	bool verify;
 	char *digest;
 	uint64_t size;
 	int rfd, wfd;
@@ -152,8 +154,7 @@ struct bwk_registry_blob {
 static void *blob_thread(void *arg)
 {
 	bwk_registry_blob *b = arg;
-	b->rc =
-	    reg_get_blob_fd(b->img->c, b->img->ref.repository, b->digest, b->size, b->wfd, &b->err);
+	b->rc = reg_get_blob_fd(b->c, b->repo, b->digest, b->size, b->wfd, b->verify, &b->err);
 	/* the end of the stream, after verification */
 	close(b->wfd);
 	b->wfd = -1;
@@ -163,15 +164,24 @@ static void *blob_thread(void *arg)
 int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t size,
 			   bwk_registry_blob **out, bwk_error **err)
 {
+	return reg_blob_open(img->c, img->ref.repository, img->name, digest, size, true, out, err);
+}
+
+int reg_blob_open(reg_client *c, const char *repo, const char *name, const char *digest,
+		  uint64_t size, bool verify, bwk_registry_blob **out, bwk_error **err)
+{
 	*out = NULL;
 	if (!reg_digest_valid(digest))
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "%s: blob digest '%.80s' is not sha256", img->name, digest);
+				     "%s: blob digest '%.80s' is not sha256", name, digest);
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: socketpair", img->name);
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: socketpair", name);
 	bwk_registry_blob *b = xcalloc(1, sizeof(*b));
-	b->img = img;
+	b->c = c;
+	b->repo = repo;
+	b->name = name;
+	b->verify = verify;
 	b->digest = xstrdup(digest);
 	b->size = size;
 	b->rfd = sv[0];
@@ -183,8 +193,7 @@ int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t
 		close(b->wfd);
 		free(b->digest);
 		free(b);
-		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot start a download thread",
-				     img->name);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot start a download thread", name);
 	}
 	b->running = true;
 	*out = b;
@@ -200,8 +209,8 @@ long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_err
 		if (r > 0)
 			return (long)r;
 		if (r < 0)
-			return bwk_error_set(err, BWK_E_IO, errno, "%s: reading blob %s",
-					     b->img->name, b->digest);
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: reading blob %s", b->name,
+					     b->digest);
 		break;
 	}
 	if (b->running) {

@@ -3,11 +3,6 @@
 #define BWK_REGISTRY_PRIVATE_H
 #ifndef BWK_IN_REGISTRY
 #error "registry_private.h is private to src/lib/registry"
-/* ---- a resolved image (image.c) ----------------------------------------------------------- */
-const reg_manifest *reg_image_manifest(const bwk_registry_image *img);
-reg_client *reg_image_client(bwk_registry_image *img);
-const bwk_registry_ref *reg_image_ref(const bwk_registry_image *img);
-
 #endif
 
 #include <stdbool.h>
@@ -142,10 +137,52 @@ int reg_status_error(reg_client *c, const reg_resp *r, const char *what, bwk_err
  * Docker-Content-Digest header when present). *digest_out: the computed digest. */
 int reg_get_manifest(reg_client *c, const char *repo, const char *reference, reg_resp *resp,
 		     char **digest_out, bwk_error **err);
+/* The same bounded by `max`; verify=false leaves the digest check to the caller and returns
+ * in *digest_out the digest the document is known by (the reference's, else the
+ * Docker-Content-Digest header's), or NULL. */
+int reg_get_manifest_ex(reg_client *c, const char *repo, const char *reference, size_t max,
+			bool verify, reg_resp *resp, char **digest_out, bwk_error **err);
 
-/* Stream blob `digest` of repo into fd, verifying digest and size (size 0: unknown). */
+/* Stream blob `digest` of repo into fd (a file or a socket), never more than `size` bytes
+ * (0: unknown); verify: check the digest and the size at the end (else the reader does). */
 int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_t size, int fd,
-		    bwk_error **err);
+		    bool verify, bwk_error **err);
+
+/* ---- images, streamed (the registry source of the image table) ----------------------------
+ *
+ * A reference resolved to one manifest (the platform's, out of an index), with a client that
+ * reads its blobs as pull streams: nothing is stored on disk. */
+typedef struct bwk_registry_image bwk_registry_image;
+
+/* Resolve `ref`: credentials, manifest negotiation, platform selection, digests checked. */
+int bwk_registry_image_open(const char *ref, const bwk_registry_opts *o, bwk_registry_image **out,
+			    bwk_error **err);
+void bwk_registry_image_close(bwk_registry_image *img);
+/* The manifest as served (its bytes are what `digest` names) and its media type. */
+const char *bwk_registry_image_manifest(const bwk_registry_image *img, size_t *len,
+					const char **digest, const char **media_type);
+/* "registry/repository:tag" (or @digest) as resolved, for messages and reports. */
+const char *bwk_registry_image_name(const bwk_registry_image *img);
+
+/* A blob of the image as a pull stream. Reading returns the bytes as they arrive; the end of
+ * the stream (0) is returned only once the digest and the size (when size > 0) have been
+ * checked, a mismatch is a BWK_E_INTEGRITY error instead. */
+typedef struct bwk_registry_blob bwk_registry_blob;
+int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t size,
+			   bwk_registry_blob **out, bwk_error **err);
+/* Up to len bytes: > 0, 0 at the verified end, -1 with *err on failure. */
+long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_error **err);
+/* Cancels an unfinished transfer. */
+void bwk_registry_blob_close(bwk_registry_blob *b);
+
+/* A small blob (the config) whole, bounded by `max` bytes and verified. Caller frees. */
+int bwk_registry_blob_get(bwk_registry_image *img, const char *digest, uint64_t size, size_t max,
+			  char **data, size_t *len, bwk_error **err);
+
+/* A blob stream on any client and repository; verify=false leaves the checks to the reader
+ * (the image module's layer streams). `repo` and `name` are borrowed until the close. */
+int reg_blob_open(reg_client *c, const char *repo, const char *name, const char *digest,
+		  uint64_t size, bool verify, bwk_registry_blob **out, bwk_error **err);
 
 /* ---- a resolved image (image.c) ----------------------------------------------------------- */
 const reg_manifest *reg_image_manifest(const bwk_registry_image *img);
