@@ -403,3 +403,28 @@ def test_scan_tampered_blob(bulwark, tmp_path):
         assert not (tmp_path / "out").exists()
     finally:
         r.stop()
+
+
+def test_registry_form_every_command(tmp_path):
+    """The registry row answers every command as the other sources do (the agreement test of
+    test_image_sources.py): same source, same config digest as the docker-save archive, same
+    files unpacked and the same command run."""
+    from test_image_sources import CFG, call, check_agreement, image_layers, \
+        what_each_command_sees
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        ls = image_layers()
+        ru.Client(f"http://{r.host}").push_image("demo/app", "1", ls,
+                                                  config_bytes=iu.config_for(ls, config=CFG))
+        tar = iu.docker_save(tmp_path / "img.tar", ls, tags=["demo:1"], config=CFG)
+        rc, out, err = call("inspect", tar, check=0)
+        want = next(l.split(":", 1)[1].strip() for l in out.splitlines()
+                    if l.startswith("config:"))
+        for i, arg in enumerate((f"registry:{r.host}/demo/app:1", f"{r.host}/demo/app:1")):
+            tmp = tmp_path / str(i)
+            tmp.mkdir()
+            seen = what_each_command_sees(arg, None, tmp)
+            check_agreement(arg, seen, "registry", True)
+            assert seen["inspect"][1] == want
+    finally:
+        r.stop()
