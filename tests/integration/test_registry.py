@@ -30,21 +30,23 @@ def secret_layers():
 def open_reg(tmp_path_factory):
     base = tmp_path_factory.mktemp("open")
     r = ru.Registry(base / "reg")
-    c = ru.Client(f"http://{r.host}")
-    layers = secret_layers()
-    r.layers = layers
-    r.digest, _ = c.push_image("team/app", "1.0", layers)
-    c.push_image("team/docker", "1", layers, docker_types=True)
-    amd = [iu.Layer([iu.F("arch", "amd64")])]
-    arm = [iu.Layer([iu.F("arch", "arm64")])]
-    d1, m1 = c.push_image("team/multi", "amd64-only", amd,
-                          config_bytes=iu.config_for(amd, arch="amd64"))
-    d2, m2 = c.push_image("team/multi", "arm64-only", arm,
-                          config_bytes=iu.config_for(arm, arch="arm64"))
-    c.push_index("team/multi", "1", [(d1, len(m1), "linux", "amd64"),
-                                     (d2, len(m2), "linux", "arm64")])
-    yield r
-    r.stop()
+    try:
+        c = ru.Client(f"http://{r.host}")
+        layers = secret_layers()
+        r.layers = layers
+        r.digest, _ = c.push_image("team/app", "1.0", layers)
+        c.push_image("team/docker", "1", layers, docker_types=True)
+        amd = [iu.Layer([iu.F("arch", "amd64")])]
+        arm = [iu.Layer([iu.F("arch", "arm64")])]
+        d1, m1 = c.push_image("team/multi", "amd64-only", amd,
+                              config_bytes=iu.config_for(amd, arch="amd64"))
+        d2, m2 = c.push_image("team/multi", "arm64-only", arm,
+                              config_bytes=iu.config_for(arm, arch="arm64"))
+        c.push_index("team/multi", "1", [(d1, len(m1), "linux", "amd64"),
+                                         (d2, len(m2), "linux", "arm64")])
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="module")
@@ -56,10 +58,12 @@ def tls_reg(tmp_path_factory):
     r = ru.Registry(base / "reg", tls=(crt, key),
                     auth={"htpasswd": {"realm": "bulwark-test", "path": str(pw)}})
     r.crt = crt
-    c = ru.Client(f"https://{r.host}", "alice", PASSWORD, cafile=crt)
-    c.push_image("private/app", "2.0", secret_layers())
-    yield r
-    r.stop()
+    try:
+        c = ru.Client(f"https://{r.host}", "alice", PASSWORD, cafile=crt)
+        c.push_image("private/app", "2.0", secret_layers())
+        yield r
+    finally:
+        r.stop()
 
 
 @pytest.fixture(scope="module")
@@ -68,12 +72,14 @@ def token_reg(tmp_path_factory):
     ts = ru.TokenServer(base, {"reader": (PASSWORD, ["pull"], "refresh-" + PASSWORD),
                                "writer": (PASSWORD, ["pull", "push"])})
     r = ru.Registry(base / "reg", auth=ts.registry_auth())
-    c = ru.Client(f"http://{r.host}", "writer", PASSWORD)
-    c.push_image("tok/app", "3", secret_layers())
-    r.ts = ts
-    yield r
-    r.stop()
-    ts.stop()
+    try:
+        c = ru.Client(f"http://{r.host}", "writer", PASSWORD)
+        c.push_image("tok/app", "3", secret_layers())
+        r.ts = ts
+        yield r
+    finally:
+        r.stop()
+        ts.stop()
 
 
 def findings_of(bulwark, target, *extra):
