@@ -98,12 +98,12 @@ typedef struct cli_registry {
 } cli_registry;
 
 #define CLI_REGISTRY_OPTIONS                                                                       \
-	{"username", required_argument, NULL, 0x300},                                              \
-	    {"password-stdin", no_argument, NULL, 0x301},                                          \
-	    {"ca-cert", required_argument, NULL, 0x302},                                           \
-	    {"insecure-registry", required_argument, NULL, 0x303},                                 \
+	{"username", required_argument, NULL, 0x500},                                              \
+	    {"password-stdin", no_argument, NULL, 0x501},                                          \
+	    {"ca-cert", required_argument, NULL, 0x502},                                           \
+	    {"insecure-registry", required_argument, NULL, 0x503},                                 \
 	{                                                                                          \
-		"registry-timeout", required_argument, NULL, 0x305                                 \
+		"registry-timeout", required_argument, NULL, 0x505                                 \
 	}
 
 #define CLI_REGISTRY_HELP                                                                          \

@@ -73,16 +73,16 @@ static int read_password(const cli_cmd *cmd, cli_registry *r)
 int cli_registry_option(const cli_cmd *cmd, cli_registry *r, int opt, const char *arg)
 {
 	switch (opt) {
-	case 0x300:
+	case 0x500:
 		r->o.username = arg;
 		return 1;
-	case 0x301:
+	case 0x501:
 		r->password_stdin = true;
 		return 1;
-	case 0x302:
+	case 0x502:
 		r->o.ca_cert = arg;
 		return 1;
-	case 0x303: {
+	case 0x503: {
 		const char **v = realloc(r->insecure, (r->ninsecure + 2) * sizeof(*v));
 		if (!v)
 			return -1;
@@ -92,10 +92,10 @@ int cli_registry_option(const cli_cmd *cmd, cli_registry *r, int opt, const char
 		r->o.insecure = v;
 		return 1;
 	}
-	case 0x304:
+	case 0x504:
 		r->o.platform = arg;
 		return 1;
-	case 0x305: {
+	case 0x505: {
 		char *end = NULL;
 		long ms = strtol(arg, &end, 10);
 		if (!*arg || *end || ms < 1 || ms > 600000) {
@@ -130,7 +130,7 @@ int cmd_registry(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("registry");
 	static const struct option longopts[] = {CLI_REGISTRY_OPTIONS,
-						 {"platform", required_argument, NULL, 0x304},
+						 {"platform", required_argument, NULL, 0x504},
 						 {"output", required_argument, NULL, 'o'},
 						 {"quiet", no_argument, NULL, 'q'},
 						 {"help", no_argument, NULL, 'h'},

@@ -389,6 +389,16 @@ def test_scan_by_reference_errors(bulwark, open_reg, tls_reg, tmp_path):
                              check=0).stdout)
     assert doc["facts"]["image.source"] == "registry"
     assert PASSWORD not in json.dumps(doc)
+    # inspect and sbom take the same flags
+    out = bulwark("inspect", "--ca-cert", tls_reg.crt, "--username", "alice", "--password-stdin",
+                  ref, input=PASSWORD, check=0).stdout
+    assert "source:   registry" in out
+    sb = json.loads(bulwark("sbom", "--ca-cert", tls_reg.crt, "--username", "alice",
+                            "--password-stdin", ref, input=PASSWORD, check=0).stdout)
+    assert sb["bomFormat"] == "CycloneDX"
+    p = bulwark("inspect", "--ca-cert", tls_reg.crt, ref, check=2,
+                env={"DOCKER_CONFIG": str(tmp_path)})
+    assert "requires authentication" in p.stderr
 
 
 def test_scan_tampered_blob(bulwark, tmp_path):
