@@ -32,7 +32,7 @@ struct reg_client {
 	char *host; /* as in the reference ("docker.io") */
 	char *api;  /* host:port the API lives at ("registry-1.docker.io") */
 	char *base; /* scheme://api */
-	bool https, verify, plain_ok, pinged;
+	bool https, verify, plain_ok, loopback, pinged;
 	char *ca_cert;
 	int timeout_ms;
 	bool quiet;
@@ -112,7 +112,8 @@ int reg_client_new(const char *registry, const bwk_registry_opts *o, reg_client 
 	c->api = xstrdup(!strcmp(registry, "docker.io") ? "registry-1.docker.io" : registry);
 	c->https = true;
 	c->verify = !host_listed(o, registry);
-	c->plain_ok = host_is_loopback(registry) || host_listed(o, registry);
+	c->loopback = host_is_loopback(registry);
+	c->plain_ok = c->loopback || host_listed(o, registry);
 	c->base = xasprintf("https://%s", c->api);
 	c->ca_cert = o->ca_cert ? xstrdup(o->ca_cert) : NULL;
 	c->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
@@ -597,18 +598,67 @@ static void sleep_ms(long ms)
 }
 
 /* First contact: HTTPS, or plain HTTP where allowed and HTTPS is not spoken. */
+static void set_scheme(reg_client *c, bool https)
+{
+	free(c->base);
+	c->base = xasprintf("%s://%s", https ? "https" : "http", c->api);
+	c->https = https;
+}
+
+/* GET /v2/ over the current scheme: 0 when an HTTP answer came (its status in *status). */
+static int try_v2(reg_client *c, long *status, bwk_error **err)
+{
+	reg_req rq = {.path = "/v2/"};
+	reg_resp r = {0};
+	cleanup_free char *url = xasprintf("%s/v2/", c->base);
+	int rc = perform(c, url, &rq, NULL, &r, err);
+	*status = r.status;
+	reg_resp_free(&r);
+	return rc;
+}
+
+/* First contact: which scheme the registry speaks.
+ *
+ * Loopback: plain HTTP first (allowed there, and nothing secret is sent to /v2/), HTTPS when
+ * that fails or answers 400 (a TLS port answering a plain request). Asking HTTPS first of a
+ * plain HTTP server costs up to half a second: Go's server answers the ClientHello with a 400
+ * and lingers 500 ms before it closes, while the TLS client waits for the rest of what it
+ * takes for a record. Other hosts: HTTPS, and plain HTTP only for --insecure-registry hosts
+ * that do not speak TLS — a certificate that does not verify is never a reason to
+ * downgrade. */
 static int ping(reg_client *c, bwk_error **err)
 {
 	if (c->pinged)
 		return 0;
 	c->pinged = true;
-	reg_req rq = {.path = "/v2/"};
-	reg_resp r = {0};
-	cleanup_free char *url = xasprintf("%s/v2/", c->base);
+	long st = 0;
 	bwk_error *e = NULL;
-	int rc = perform(c, url, &rq, NULL, &r, &e);
-	reg_resp_free(&r);
-	/* a certificate that does not verify is a TLS server: never a reason to downgrade */
+	if (c->loopback) {
+		set_scheme(c, false);
+		if (try_v2(c, &st, &e) == 0 && st != 400) {
+			bwk_error_free(e);
+			return 0;
+		}
+		set_scheme(c, true);
+		bwk_error *e2 = NULL;
+		int rc2 = try_v2(c, &st, &e2);
+		bool tls_server = rc2 < 0 && bwk_error_code(e2) != BWK_E_IO;
+		if (rc2 == 0 || tls_server || e) {
+			/* HTTPS answered, or a TLS server is there (its certificate did not
+			 * verify: that error), or neither spoke (the HTTPS reason) */
+			bwk_error_free(e);
+			if (rc2 < 0 && err)
+				*err = e2;
+			else
+				bwk_error_free(e2);
+			return rc2;
+		}
+		/* plain HTTP answered 400 and nothing speaks TLS: a registry to be told so */
+		bwk_error_free(e2);
+		set_scheme(c, false);
+		return 0;
+	}
+	int rc = try_v2(c, &st, &e);
 	if (rc == 0 || !c->plain_ok || bwk_error_code(e) != BWK_E_IO) {
 		if (rc < 0 && err)
 			*err = e;
@@ -616,20 +666,13 @@ static int ping(reg_client *c, bwk_error **err)
 			bwk_error_free(e);
 		return rc;
 	}
-	/* loopback or --insecure-registry: plain HTTP when HTTPS failed */
-	free(c->base);
-	c->base = xasprintf("http://%s", c->api);
-	c->https = false;
-	cleanup_free char *url2 = xasprintf("%s/v2/", c->base);
+	/* --insecure-registry: plain HTTP when HTTPS is not spoken */
+	set_scheme(c, false);
 	bwk_error *e2 = NULL;
-	rc = perform(c, url2, &rq, NULL, &r, &e2);
-	reg_resp_free(&r);
-	if (rc < 0) {
+	if (try_v2(c, &st, &e2) < 0) {
 		/* neither spoke: the HTTPS reason is the one to give */
 		bwk_error_free(e2);
-		free(c->base);
-		c->base = xasprintf("https://%s", c->api);
-		c->https = true;
+		set_scheme(c, true);
 		if (err)
 			*err = e;
 		else
@@ -821,7 +864,8 @@ static int blob_write(void *ctx, const void *data, size_t len)
 		return bwk_error_set(b->err, BWK_E_LIMIT, 0,
 				     "registry %s: blob %s exceeds %llu GiB", b->host, b->digest,
 				     (unsigned long long)(REG_MAX_BLOB >> 30));
-	bwk_sha256_update(b->h, data, len);
+	if (b->h) /* NULL: the reader verifies (hashing twice cost a quarter of a scan's CPU) */
+		bwk_sha256_update(b->h, data, len);
 	const char *p = data;
 	while (len) {
 		/* a socket (the pull stream): a reader that went away is EPIPE, not SIGPIPE */
@@ -844,7 +888,7 @@ int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_
 	struct stat st;
 	blob_sink b = {.fd = fd,
 		       .sock = fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode),
-		       .h = bwk_sha256_new(),
+		       .h = verify ? bwk_sha256_new() : NULL,
 		       .max = size,
 		       .digest = digest,
 		       .err = err,
@@ -856,9 +900,11 @@ int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_
 	cleanup_free char *what = xasprintf("blob %s of %s", digest, repo);
 	if (rc == 0 && r.status != 200)
 		rc = reg_status_error(c, &r, what, err);
-	char hex[65];
-	bwk_sha256_final_hex(b.h, hex);
-	bwk_sha256_free(b.h);
+	char hex[65] = "";
+	if (b.h) {
+		bwk_sha256_final_hex(b.h, hex);
+		bwk_sha256_free(b.h);
+	}
 	if (rc == 0 && verify && strcmp(digest + 7, hex))
 		rc = bwk_error_set(err, BWK_E_INTEGRITY, 0,
 				   "registry %s: %s does not match its digest (got sha256:%s): the "
