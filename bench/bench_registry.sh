@@ -13,22 +13,47 @@ if [ ! -x /usr/bin/docker-registry ]; then
 	exit 0
 fi
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-registry.XXXXXX")
-pidfile="$work/registry.pid"
+regpid=""
 cleanup() {
-	[ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null
+	if [ -n "$regpid" ]; then
+		kill "$regpid" 2>/dev/null || true
+		wait "$regpid" 2>/dev/null || true
+	fi
 	rm -rf "$work"
 }
 trap cleanup EXIT
 
-# the image: two gzip layers from /usr, pushed into a fresh registry; the same image also
-# pulled into an OCI layout by bulwark itself
-/usr/bin/python3 - "$work" "$top" <<'PY'
-import gzip, io, os, subprocess, sys, tarfile, time
+# the registry, started (and reaped) by this shell on a free loopback port
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/data"
+cat >"$work/config.yml" <<EOF
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
+http: {addr: "127.0.0.1:$port", secret: bench}
+EOF
+/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+regpid=$!
+ref="127.0.0.1:$port/bench/img:1"
+
+# the image: two gzip layers from /usr, pushed through the distribution API; the same image
+# is then pulled into an OCI layout by bulwark itself
+/usr/bin/python3 - "$top" "$port" <<'PY'
+import io, os, socket, sys, tarfile, time
 from pathlib import Path
-work, top = Path(sys.argv[1]), Path(sys.argv[2])
+top, port = Path(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, str(top / "tests" / "integration"))
 import image_util as iu
 import registry_util as ru
+deadline = time.time() + 20
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("bench_registry: docker-registry did not start")
+        time.sleep(0.05)
 layers = []
 for d in ("usr/include", "usr/share/perl5"):
     if not os.path.isdir("/" + d):
@@ -37,24 +62,18 @@ for d in ("usr/include", "usr/share/perl5"):
     with tarfile.open(fileobj=buf, mode="w") as t:
         t.add("/" + d, arcname=d)
     layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
-reg = ru.Registry(work / "reg")
-ru.Client(f"http://{reg.host}").push_image("bench/img", "1", layers)
-(work / "registry.pid").write_text(str(reg.proc.pid))
-(work / "ref").write_text(f"{reg.host}/bench/img:1")
+ru.Client(f"http://127.0.0.1:{port}").push_image("bench/img", "1", layers)
 size = sum(len(l.blob) for l in layers) >> 20
 unc = sum(len(l.tar) for l in layers) >> 20
 print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
-# the registry keeps running after this script: its pid is in registry.pid
-os._exit(0)
 PY
-ref=$(cat "$work/ref")
 "$BULWARK" registry pull -q "$ref" -o "$work/oci"
 
 now() { date +%s.%N; }
 time_of() {
 	t0=$(now)
-	"$@" >/dev/null 2>&1
-	rc=$?
+	rc=0
+	"$@" >/dev/null 2>&1 || rc=$?
 	t1=$(now)
 	[ $rc -le 1 ] || { echo "bench: command failed ($rc): $*" >&2; exit 1; }
 	echo "$t1 - $t0" | bc -l
