@@ -522,7 +522,6 @@ static int try_push(actx *a, reg_client *c, const char *repo, char **why)
 		*why = xasprintf("HTTP %ld", r.status);
 	}
 	reg_resp_free(&r);
-	(void)a;
 	return ok;
 }
 

@@ -145,19 +145,9 @@ void reg_client_set_creds(reg_client *c, reg_creds *cr)
 	c->auth_header = NULL;
 }
 
-const char *reg_client_host(const reg_client *c)
-{
-	return c->host;
-}
-
 const char *reg_client_base(const reg_client *c)
 {
 	return c->base;
-}
-
-const reg_challenge *reg_client_challenge(const reg_client *c)
-{
-	return &c->chal;
 }
 
 void reg_client_free(reg_client *c)

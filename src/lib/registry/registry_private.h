@@ -112,10 +112,7 @@ void reg_client_free(reg_client *c);
 void reg_client_set_transport(reg_client *c, bool https, bool verify);
 /* Credentials to use (owned by the client from now on; NULL: anonymous). */
 void reg_client_set_creds(reg_client *c, reg_creds *cr);
-const char *reg_client_host(const reg_client *c);
 const char *reg_client_base(const reg_client *c);
-/* The challenge the last 401 carried (audit). */
-const reg_challenge *reg_client_challenge(const reg_client *c);
 
 /* A bare HEAD of /v2/ (audit): `verify` on or off; old_tls offers TLS 1.0/1.1 only. Returns 0
  * when an HTTP answer came (status in *status), else libcurl's code with its message in why. */
