@@ -192,6 +192,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 {
 	(void)dltotal, (void)ultotal, (void)ulnow;
 	xfer *x = ud;
+	if (x->rq->cancel && __atomic_load_n(x->rq->cancel, __ATOMIC_ACQUIRE))
+		return 1; /* the reader went away: abort now, not at the next write */
 	int64_t now = mono_ms();
 	if (now - x->win_start - x->win_blocked < x->stall_ms)
 		return 0;
@@ -871,7 +873,7 @@ static int blob_write(void *ctx, const void *data, size_t len)
 }
 
 int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_t size, int fd,
-		    bool verify, bwk_error **err)
+		    bool verify, const int *cancel, bwk_error **err)
 {
 	cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", repo, digest);
 	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
@@ -883,8 +885,12 @@ int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_
 		       .digest = digest,
 		       .err = err,
 		       .host = c->host};
-	reg_req rq = {
-	    .path = path, .sink = blob_write, .sink_ctx = &b, .blob = true, .scope = scope};
+	reg_req rq = {.path = path,
+		      .sink = blob_write,
+		      .sink_ctx = &b,
+		      .blob = true,
+		      .scope = scope,
+		      .cancel = cancel};
 	reg_resp r = {0};
 	int rc = reg_request(c, &rq, &r, err);
 	cleanup_free char *what = xasprintf("blob %s of %s", digest, repo);

@@ -147,6 +147,7 @@ struct bwk_registry_blob {
 	int rfd, wfd;
 	pthread_t th;
 	bool running;
+	int cancel; /* set by the closer (atomic): the download aborts at once */
 	int rc;
 	bwk_error *err;
 };
@@ -154,7 +155,8 @@ struct bwk_registry_blob {
 static void *blob_thread(void *arg)
 {
 	bwk_registry_blob *b = arg;
-	b->rc = reg_get_blob_fd(b->c, b->repo, b->digest, b->size, b->wfd, b->verify, &b->err);
+	b->rc = reg_get_blob_fd(b->c, b->repo, b->digest, b->size, b->wfd, b->verify, &b->cancel,
+				&b->err);
 	/* the end of the stream, after verification */
 	close(b->wfd);
 	b->wfd = -1;
@@ -235,6 +237,7 @@ void bwk_registry_blob_close(bwk_registry_blob *b)
 {
 	if (!b)
 		return;
+	__atomic_store_n(&b->cancel, 1, __ATOMIC_RELEASE);
 	if (b->rfd >= 0) {
 		/* the writer sees EPIPE and the transfer is aborted */
 		shutdown(b->rfd, SHUT_RDWR);

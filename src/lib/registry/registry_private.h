@@ -100,6 +100,7 @@ typedef struct reg_req {
 	bool no_auth;	   /* never authenticate (audit probes of anonymous access) */
 	const char *scope; /* token scope, e.g. "repository:foo:pull" */
 	const char *body;  /* POST: an x-www-form-urlencoded body (NULL: empty) */
+	const int *cancel; /* blob downloads: set (atomically) to abort the transfer */
 } reg_req;
 
 /* A client for one registry host. `https`: false only when allowed (loopback, insecure
@@ -143,7 +144,7 @@ int reg_get_manifest_ex(reg_client *c, const char *repo, const char *reference, 
 /* Stream blob `digest` of repo into fd (a file or a socket), never more than `size` bytes
  * (0: unknown); verify: check the digest and the size at the end (else the reader does). */
 int reg_get_blob_fd(reg_client *c, const char *repo, const char *digest, uint64_t size, int fd,
-		    bool verify, bwk_error **err);
+		    bool verify, const int *cancel, bwk_error **err);
 
 /* ---- images, streamed (the registry source of the image table) ----------------------------
  *
