@@ -380,6 +380,12 @@ def test_scan_by_reference_errors(bulwark, open_reg, tls_reg, tmp_path):
     # a short Docker Hub name is a path unless prefixed: no network for a typo
     p = bulwark("scan", "no-such-image:1", check=2)
     assert "cannot open" in p.stderr or "No such file" in p.stderr
+    # a missing path that reads as HOST:PORT/REPO says it was taken for a reference
+    port = ru.free_port()
+    p = bulwark("scan", "--registry-timeout", "2000", f"127.0.0.1:{port}/nothing/here.tar",
+                check=2)
+    assert "(no such file: taken for a registry reference)" in p.stderr
+    assert p.stderr.count("\n") == 1
     # registry flags: CA and credentials
     ref = f"{tls_reg.host}/private/app:2.0"
     p = bulwark("scan", ref, check=2, env={"DOCKER_CONFIG": str(tmp_path)})

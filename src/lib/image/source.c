@@ -220,6 +220,9 @@ static int open_ref(bwk_image *img, const char *ref, bwk_error **err)
 		/* no such path, but HOST.DOMAIN/REPO… or HOST:PORT/REPO…: a registry reference */
 		img->source = &bwk_source_registry;
 		r = img->source->open(img, sr.arg, NULL, err);
+		if (r < 0)
+			bwk_error_wrap(err, "%s (no such file: taken for a registry reference)",
+				       sr.arg);
 	} else {
 		bool is_dir = false;
 		r = open_path(img, s, sr.arg, &is_dir, err);
