@@ -5,7 +5,7 @@ _bulwark() {
 	prev=${COMP_WORDS[COMP_CWORD-1]}
 	cmd=${COMP_WORDS[1]}
 	if [ "$COMP_CWORD" -eq 1 ]; then
-		COMPREPLY=($(compgen -W "scan audit run unpack inspect sbom db rules help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "scan audit run unpack inspect sbom db registry rules help --help --version" -- "$cur"))
 		return
 	fi
 	if [ "$cmd" = rules ]; then
@@ -32,8 +32,9 @@ _bulwark() {
 	--yara) COMPREPLY=($(compgen -d -- "$cur")); return ;;
 	esac
 	case "$cmd" in
-	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect sbom db rules" -- "$cur")) ;;
-	audit) COMPREPLY=($(compgen -W "host daemon containers --format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --all" -- "$cur") $(compgen -f -- "$cur")) ;;
+	help) COMPREPLY=($(compgen -W "scan audit run unpack inspect sbom db registry rules" -- "$cur")) ;;
+	registry) COMPREPLY=($(compgen -W "pull --output --platform --username --password-stdin --ca-cert --insecure-registry --registry-timeout --quiet --help" -- "$cur")) ;;
+	audit) COMPREPLY=($(compgen -W "host daemon containers registry --format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --all" -- "$cur") $(compgen -f -- "$cur")) ;;
 	*) if [[ $cur == -* ]]; then
 		COMPREPLY=($(compgen -W "--format --output --fail-on --ignore-file --baseline --show-suppressed --quiet --verbose --threads --rules --yara --no-malware --max-file-size --help" -- "$cur"))
 	   else

@@ -35,6 +35,7 @@ typedef enum bwk_category {
 	BWK_CAT_HOST,
 	BWK_CAT_DAEMON,
 	BWK_CAT_WORKLOAD,
+	BWK_CAT_REGISTRY, /* bulwark audit registry */
 } bwk_category;
 
 const char *bwk_severity_name(bwk_severity s);		  /* "critical" … "info", "none" */

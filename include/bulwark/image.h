@@ -87,6 +87,9 @@ typedef struct bwk_image_opts {
 	 * streams nothing when its layers are extracted already). */
 	bool cache;
 	const char *cache_dir;
+	/* Source "registry": credentials, CA, insecure hosts, timeout (bulwark/registry.h);
+	 * NULL: the defaults (docker config credentials, the system's CAs). Borrowed. */
+	const struct bwk_registry_opts *registry;
 } bwk_image_opts;
 
 /* ---- image sources ------------------------------------------------------------------------
@@ -103,7 +106,11 @@ typedef struct bwk_image_opts {
  *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
  *   podman:NAME[:TAG]     an image of Podman, through its API service (CONTAINER_HOST, else
  *                         the service's socket)
- *   containerd:, registry:   reserved: refused with "not supported yet"
+ *   registry:REF          an image in a registry (OCI distribution API, bulwark/registry.h):
+ *                         REGISTRY/REPO:TAG, REPO@sha256:…, Docker Hub names (alpine:3.19);
+ *                         without the prefix, HOST.DOMAIN/REPO… or HOST:PORT/REPO… that
+ *                         names no existing path
+ *   containerd:           reserved: refused with "not supported yet"
  *
  * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
  * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is

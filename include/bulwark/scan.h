@@ -35,6 +35,9 @@ typedef struct bwk_scan_opts {
 	bool no_malware;
 	const char *yara_dir;
 	uint64_t max_file_size;
+	/* registry targets: credentials, CA, insecure hosts, timeout (bulwark/registry.h);
+	 * NULL: the defaults. Borrowed. */
+	const struct bwk_registry_opts *registry;
 } bwk_scan_opts;
 
 #define BWK_SCAN_MAX_FILE_SIZE	     (64ull << 20)

@@ -87,6 +87,42 @@ int cli_write_document(const char *output, const char *doc, bwk_error **err);
 /* The value of fact `key` (the last set), or NULL. */
 const char *cli_fact(const bwk_findings *f, const char *key);
 
+/* Registry access flags shared by `registry pull` and `audit registry` (cmd_registry.c). */
+#include "bulwark/registry.h"
+typedef struct cli_registry {
+	bwk_registry_opts o;
+	bool password_stdin;
+	char *password;
+	const char **insecure;
+	size_t ninsecure;
+} cli_registry;
+
+#define CLI_REGISTRY_OPTIONS                                                                       \
+	{"username", required_argument, NULL, 0x500},                                              \
+	    {"password-stdin", no_argument, NULL, 0x501},                                          \
+	    {"ca-cert", required_argument, NULL, 0x502},                                           \
+	    {"insecure-registry", required_argument, NULL, 0x503},                                 \
+	{                                                                                          \
+		"registry-timeout", required_argument, NULL, 0x505                                 \
+	}
+
+#define CLI_REGISTRY_HELP                                                                          \
+	"      --username USER     registry user (with --password-stdin; default: the\n"           \
+	"                          credentials of ~/.docker/config.json or $DOCKER_CONFIG)\n"      \
+	"      --password-stdin    read the password or token from standard input\n"               \
+	"      --ca-cert FILE      also trust the CA certificates in FILE (PEM)\n"                 \
+	"      --insecure-registry HOST  allow plain HTTP and unverified TLS to HOST[:PORT]\n"     \
+	"                          (loopback registries may use plain HTTP without it)\n"          \
+	"      --registry-timeout MS  per request, and the stall limit of downloads\n"             \
+	"                          (default 30000)\n"
+
+void cli_registry_init(cli_registry *r);
+void cli_registry_free(cli_registry *r);
+/* 1 if handled, 0 if not ours, -1 on a bad value (usage error printed). */
+int cli_registry_option(const cli_cmd *cmd, cli_registry *r, int opt, const char *arg);
+/* After parsing: checks combinations and reads --password-stdin. 0 or EXIT_USAGE. */
+int cli_registry_finish(const cli_cmd *cmd, cli_registry *r);
+
 /* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
 int cmd_scan(int argc, char **argv);
 extern const char cmd_scan_usage[];
@@ -102,6 +138,8 @@ int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_usage[];
 int cmd_audit(int argc, char **argv);
 extern const char cmd_audit_usage[];
+int cmd_registry(int argc, char **argv);
+extern const char cmd_registry_usage[];
 int cmd_rules(int argc, char **argv);
 extern const char cmd_rules_usage[];
 /* cmd_oci.c: the OCI runtime command line */

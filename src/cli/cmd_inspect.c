@@ -18,7 +18,8 @@ const char cmd_inspect_usage[] =
     "options:\n"
     "  -j, --threads N         layers read in parallel (default: number of CPUs)\n"
     "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "  -h, --help              show this help\n";
+    "  -h, --help              show this help\n"
+    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP;
 
 typedef struct counts {
 	unsigned long long entries[256], bytes[256], hidden;
@@ -39,12 +40,20 @@ int cmd_inspect(int argc, char **argv)
 	const cli_cmd *cmd = cli_find("inspect");
 	static const struct option longopts[] = {{"threads", required_argument, NULL, 'j'},
 						 {"platform", required_argument, NULL, 0x302},
+						 CLI_REGISTRY_OPTIONS,
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .accept_rootfs = true};
+	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cli_registry_init(&reg);
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
 		switch (opt) {
 		case 'j':
 			if (cli_parse_threads(cmd, optarg, &io.threads))
@@ -63,6 +72,9 @@ int cmd_inspect(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(cmd,
 				       argc == optind ? "missing IMAGE" : "too many arguments");
+	if (cli_registry_finish(cmd, &reg))
+		return EXIT_USAGE;
+	io.registry = &reg.o;
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)

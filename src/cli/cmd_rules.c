@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bulwark/audit.h"
+#include "bulwark/registry.h"
 #include "bulwark/privs.h"
 #include "bulwark/scan.h"
 #include "cli.h"
@@ -286,6 +287,10 @@ int cmd_rules(int argc, char **argv)
 		return cli_fail(err, EXIT_USAGE);
 	if (bwk_audit_rule_list(o.data_dir, &audit, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
+	const bwk_rule *reg[64];
+	size_t nreg = bwk_registry_rules(reg, 64);
+	for (size_t i = 0; i < nreg && i < 64; i++)
+		bwk_rule_list_add(audit, reg[i]);
 	size_t ns = bwk_rule_list_count(scan), na = bwk_rule_list_count(audit), n = 0;
 	cleanup_free rule_row *rows = calloc(ns + na + 1, sizeof(*rows));
 	if (!rows) {

@@ -25,7 +25,7 @@ const char cmd_sbom_usage[] =
     "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
     "  -q, --quiet             no warnings\n"
     "  -h, --help              show this help\n"
-    "\n"
+    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP "\n"
     "examples:\n"
     "  bulwark sbom image.tar > image.cdx.json\n"
     "  bulwark sbom --format spdx-json -o rootfs.spdx.json ./rootfs\n";
@@ -54,13 +54,13 @@ const char *cli_fact(const bwk_findings *f, const char *key)
 int cmd_sbom(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("sbom");
-	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
-						 {"output", required_argument, NULL, 'o'},
-						 {"threads", required_argument, NULL, 'j'},
-						 {"platform", required_argument, NULL, 0x201},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {
+	    {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
+	    {"threads", required_argument, NULL, 'j'}, {"platform", required_argument, NULL, 0x201},
+	    {"quiet", no_argument, NULL, 'q'},	       CLI_REGISTRY_OPTIONS,
+	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
+	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cli_registry_init(&reg);
 	bwk_sbom_format fmt = BWK_SBOM_CYCLONEDX;
 	const char *output = NULL;
 	bool quiet = false;
@@ -68,6 +68,11 @@ int cmd_sbom(int argc, char **argv)
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":f:o:j:qh", longopts, NULL)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
 		switch (opt) {
 		case 'f':
 			if (bwk_sbom_format_parse(optarg, &fmt) < 0)
@@ -100,6 +105,13 @@ int cmd_sbom(int argc, char **argv)
 		return cli_usage_error(cmd, optind == argc ? "missing TARGET"
 							   : "sbom takes exactly one TARGET");
 	const char *target = argv[optind];
+	if (reg.password_stdin && !strcmp(target, "-"))
+		return cli_usage_error(cmd, "--password-stdin and TARGET '-' both want standard "
+					    "input");
+	if (cli_registry_finish(cmd, &reg))
+		return EXIT_USAGE;
+	reg.o.quiet = quiet;
+	so.registry = &reg.o;
 	so.target = target;
 	so.quiet = true; /* no secret-scan progress line: only packages are read */
 	so.inventory_only = true;

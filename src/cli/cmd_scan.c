@@ -16,7 +16,8 @@ const char cmd_scan_usage[] =
     "usage: bulwark scan [OPTIONS] TARGET\n"
     "\n"
     "Audit an image before it runs or ships. TARGET is an image (a docker save archive,\n"
-    "an OCI layout, docker:NAME; see docs/image.md) or a root filesystem directory.\n"
+    "an OCI layout, docker:NAME, registry:REF or HOST[:PORT]/REPO:TAG; see docs/image.md)\n"
+    "or a root filesystem directory.\n"
     "\n"
     "options:\n" CLI_REPORT_HELP
     "  -f cyclonedx|spdx-json  instead: the image's SBOM (as bulwark sbom); CycloneDX also\n"
@@ -39,14 +40,15 @@ const char cmd_scan_usage[] =
     "      --max-file-size N   scan each file for malware in its first N bytes (k, m, g\n"
     "                          suffixes; default 64m, at most 1g)\n"
     "  -h, --help              show this help\n"
-    "\n"
+    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP "\n"
     "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
     "vulnerability database; without one the scan says so once and runs every other check.\n"
     "\n"
     "examples:\n"
     "  bulwark scan ./rootfs\n"
     "  bulwark scan --format sarif --output scan.sarif --fail-on medium ./rootfs\n"
-    "  bulwark scan --format cyclonedx --output image.cdx.json image.tar\n";
+    "  bulwark scan --format cyclonedx --output image.cdx.json image.tar\n"
+    "  bulwark scan registry.example.com/team/app:1.2\n";
 
 /* The SBOM of the scanned image (the writer of bulwark sbom) with, in CycloneDX, the
  * vulnerabilities that survive the ignore file, baseline and VEX. The document shows packages
@@ -162,11 +164,14 @@ int cmd_scan(int argc, char **argv)
 						 {"yara", required_argument, NULL, 0x207},
 						 {"no-malware", no_argument, NULL, 0x208},
 						 {"max-file-size", required_argument, NULL, 0x209},
+						 CLI_REGISTRY_OPTIONS,
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_scan_opts so = {0};
+	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cli_registry_init(&reg);
 	const char *vex_file = NULL;
 	unsigned sev_mask = 0; /* bit per bwk_severity; 0: every severity */
 	bool sbom = false;     /* -f cyclonedx / spdx-json: the SBOM instead of a report */
@@ -183,6 +188,8 @@ int cmd_scan(int argc, char **argv)
 				continue;
 		}
 		int r = cli_report_option(cmd, &rep, opt, optarg);
+		if (r == 0)
+			r = cli_registry_option(cmd, &reg, opt, optarg);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
@@ -255,6 +262,13 @@ int cmd_scan(int argc, char **argv)
 	const char *target = argv[optind];
 	so.target = target;
 	so.quiet = rep.quiet;
+	if (reg.password_stdin && !strcmp(target, "-"))
+		return cli_usage_error(cmd, "--password-stdin and TARGET '-' both want standard "
+					    "input");
+	if (cli_registry_finish(cmd, &reg))
+		return EXIT_USAGE;
+	reg.o.quiet = rep.quiet;
+	so.registry = &reg.o;
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep.quiet && (rep.verbose || isatty(2)), &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

@@ -20,6 +20,8 @@ const cli_cmd cli_commands[] = {
     {"sbom", "list the packages of an image: CycloneDX or SPDX", cmd_sbom_usage, cmd_sbom},
     {"db", "the offline vulnerability database: import OSV advisories, status", cmd_db_usage,
      cmd_db},
+    {"registry", "pull an image from a registry into an OCI layout", cmd_registry_usage,
+     cmd_registry},
     {"rules", "list every rule, or explain one: risk, fix, references", cmd_rules_usage, cmd_rules},
     {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec},
     {"features", "OCI runtime: what bulwark reads of a runtime spec (JSON)", cmd_features_usage,

@@ -217,8 +217,9 @@ static void test_open_prefixes(void **state)
 	unsetenv("CONTAINER_HOST");
 	expect_err(bwk_image_open("containerd:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
 		   "not supported yet");
-	expect_err(bwk_image_open("registry:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
-		   "not supported yet");
+	/* the registry row parses its reference before any network access */
+	expect_err(bwk_image_open("registry:Team/App", &ro, &img, &err), &err, BWK_E_INPUT,
+		   "image reference");
 	/* a REF on a root filesystem names nothing */
 	assert_true(asprintf(&ref, "dir:%s:tag", d) > 0);
 	expect_err(bwk_image_open(ref, &ro, &img, &err), &err, BWK_E_USAGE, "has no images");

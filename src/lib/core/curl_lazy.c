@@ -2,8 +2,8 @@
  * LDAP, …) whose loading, relocation and extra mappings cost every bulwark process about 5 ms
  * at start and more at each fork — measured on `bulwark run`, where it was a quarter of the
  * start-to-exit time — while only the Docker Engine API readers (docker:NAME, audit of a live
- * daemon) need it. These wrappers have libcurl's own signatures, so callers include
- * <curl/curl.h> and call curl_easy_* as usual.
+ * daemon) and the registry client (src/lib/registry) need it. These wrappers have libcurl's own
+ * signatures, so callers include <curl/curl.h> and call curl_easy_* as usual.
  *
  * The loaded library is process-wide state by nature (like curl_global_init itself): one
  * table, filled once under pthread_once, never changed afterwards. */
@@ -37,7 +37,8 @@ static void load(void)
 {
 	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		fprintf(stderr, "bulwark: %s: install libcurl4 for the Docker Engine API\n",
+		fprintf(stderr,
+			"bulwark: %s: install libcurl4 for the Docker Engine API and registries\n",
 			dlerror());
 		return;
 	}

@@ -15,6 +15,7 @@
 
 #include "core/cleanup.h"
 #include "core/util.h"
+#include "bulwark/registry.h"
 #include "image/image_private.h"
 
 /* Reserved prefixes: named so that "podman:alpine" says what it is instead of "no such file",
@@ -25,12 +26,6 @@ static const image_source source_containerd = {
     .forms = SRC_NAME,
     .reserved = "containerd:NAME is not supported yet: export the image with 'ctr image export "
 		"FILE NAME' and give that archive (oci-archive:FILE)"};
-static const image_source source_registry = {
-    .name = "registry",
-    .what = "an image in a registry",
-    .forms = SRC_NAME,
-    .reserved = "registry:REF is not supported yet: pull the image first (for example "
-		"'skopeo copy docker://REF oci-archive:FILE') and give that archive"};
 
 /* Bid order decides ties: the docker view of a Docker 25 archive (manifest.json and
  * index.json) wins, as `docker load` reads it; "dir" bids lowest, it fits any directory. */
@@ -41,7 +36,7 @@ const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
 						 &bwk_source_docker,
 						 &bwk_source_podman,
 						 &source_containerd,
-						 &source_registry,
+						 &bwk_source_registry,
 						 NULL};
 
 static const image_source *source_by_prefix(const char *ref, size_t *len)
@@ -214,6 +209,14 @@ static int open_ref(bwk_image *img, const char *ref, bwk_error **err)
 	} else if (s && (s->forms & SRC_NAME)) {
 		img->source = s;
 		r = s->open(img, sr.arg, NULL, err);
+	} else if (!s && !sr.refname && access(sr.arg, F_OK) < 0 && errno == ENOENT &&
+		   bwk_registry_ref_is_explicit(sr.arg)) {
+		/* no such path, but HOST.DOMAIN/REPO… or HOST:PORT/REPO…: a registry reference */
+		img->source = &bwk_source_registry;
+		r = img->source->open(img, sr.arg, NULL, err);
+		if (r < 0)
+			bwk_error_wrap(err, "%s (no such file: taken for a registry reference)",
+				       sr.arg);
 	} else {
 		bool is_dir = false;
 		r = open_path(img, s, sr.arg, &is_dir, err);

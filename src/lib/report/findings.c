@@ -31,8 +31,8 @@ struct bwk_findings {
 };
 
 static const char *const sev_names[] = {"info", "low", "medium", "high", "critical", "none"};
-static const char *const cat_names[] = {"secret",    "config", "vulnerability", "malware",
-					"integrity", "host",   "daemon",	"workload"};
+static const char *const cat_names[] = {"secret", "config", "vulnerability", "malware", "integrity",
+					"host",	  "daemon", "workload",	     "registry"};
 
 const char *bwk_severity_name(bwk_severity s)
 {
@@ -51,7 +51,7 @@ int bwk_severity_parse(const char *s, bwk_severity *out)
 
 const char *bwk_category_name(bwk_category c)
 {
-	return (unsigned)c < 8 ? cat_names[c] : "unknown";
+	return (unsigned)c < 9 ? cat_names[c] : "unknown";
 }
 
 const char *bwk_suppression_name(bwk_suppression s)
@@ -64,7 +64,7 @@ const char *bwk_suppression_name(bwk_suppression s)
 
 int bwk_category_parse(const char *s, bwk_category *out)
 {
-	for (int i = 0; i < 8; i++)
+	for (int i = 0; i < 9; i++)
 		if (s && strcmp(s, cat_names[i]) == 0) {
 			*out = (bwk_category)i;
 			return 0;

@@ -396,7 +396,8 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	bwk_image_opts io = {.verify = BWK_VERIFY_REPORT,
 			     .threads = opts->threads,
 			     .platform = opts->platform,
-			     .accept_rootfs = true};
+			     .accept_rootfs = true,
+			     .registry = opts->registry};
 	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;

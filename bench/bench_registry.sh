@@ -1,0 +1,99 @@
+#!/bin/sh
+# Scanning by registry reference vs scanning the same image from a local OCI layout: a
+# docker-registry (distribution 2.8) on loopback serves an image of gzip layers built from
+# /usr, pushed through the distribution API. Prints the ratio (layout time / registry time:
+# > 1 means the registry scan is faster; the target is >= 0.83, i.e. within 1.2x), measured
+# A B A B in the same run, median of RUNS.
+set -eu
+BULWARK=${BULWARK:-build/release/bulwark}
+RUNS=${RUNS:-5}
+top=$(cd "$(dirname "$0")/.." && pwd)
+if [ ! -x /usr/bin/docker-registry ]; then
+	echo "bench_registry: docker-registry not installed (scripts/deps.sh), skipped"
+	exit 0
+fi
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-registry.XXXXXX")
+regpid=""
+cleanup() {
+	if [ -n "$regpid" ]; then
+		kill "$regpid" 2>/dev/null || true
+		wait "$regpid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# the registry, started (and reaped) by this shell on a free loopback port
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/data"
+cat >"$work/config.yml" <<EOF
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
+http: {addr: "127.0.0.1:$port", secret: bench}
+EOF
+/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+regpid=$!
+ref="127.0.0.1:$port/bench/img:1"
+
+# the image: two gzip layers from /usr, pushed through the distribution API; the same image
+# is then pulled into an OCI layout by bulwark itself
+/usr/bin/python3 - "$top" "$port" <<'PY'
+import io, os, socket, sys, tarfile, time
+from pathlib import Path
+top, port = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, str(top / "tests" / "integration"))
+import image_util as iu
+import registry_util as ru
+deadline = time.time() + 20
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("bench_registry: docker-registry did not start")
+        time.sleep(0.05)
+layers = []
+for d in ("usr/include", "usr/share/perl5"):
+    if not os.path.isdir("/" + d):
+        continue
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        t.add("/" + d, arcname=d)
+    layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
+ru.Client(f"http://127.0.0.1:{port}").push_image("bench/img", "1", layers)
+size = sum(len(l.blob) for l in layers) >> 20
+unc = sum(len(l.tar) for l in layers) >> 20
+print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
+PY
+"$BULWARK" registry pull -q "$ref" -o "$work/oci"
+
+now() { date +%s.%N; }
+time_of() {
+	t0=$(now)
+	rc=0
+	"$@" >/dev/null 2>&1 || rc=$?
+	t1=$(now)
+	[ $rc -le 1 ] || { echo "bench: command failed ($rc): $*" >&2; exit 1; }
+	echo "$t1 - $t0" | bc -l
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+scan_reg() { "$BULWARK" scan --fail-on none "$ref"; }
+scan_oci() { "$BULWARK" scan --fail-on none "$work/oci"; }
+scan_reg >/dev/null 2>&1 || { echo "bench_registry: scan by reference failed" >&2; exit 1; }
+A=""
+B=""
+r=0
+while [ $r -lt "$RUNS" ]; do
+	A="$A $(time_of scan_oci)"
+	B="$B $(time_of scan_reg)"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+a=$(median $A)
+# shellcheck disable=SC2086
+b=$(median $B)
+echo "scan: OCI layout ${a}s  registry reference (loopback) ${b}s  ratio $(ratio "$a" "$b")x (target >= 0.83: within 1.2x)"

@@ -1,0 +1,605 @@
+/* `bulwark audit registry URL`: what a registry exposes to anyone who can reach it.
+ *
+ * A registry that anyone can read hands every credential baked into its images to the world;
+ * one that anyone can write to serves whatever an attacker pushed. The probes are read-only
+ * except one: whether an upload session can be started, which is cancelled at once with
+ * DELETE (no blob is ever sent, so none can be left behind). */
+#define _GNU_SOURCE
+#include <curl/curl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "bulwark/audit.h"
+#include "core/cleanup.h"
+#include "registry/registry_private.h"
+
+#define DIST "https://distribution.github.io/distribution/"
+#define OCI  "https://github.com/opencontainers/distribution-spec/blob/main/spec.md"
+
+#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
+	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
+	static const bwk_rule var = {id_, BWK_CAT_REGISTRY, sev, title_, desc, fix, refs_##var}
+
+RULE(r_http, "registry-plain-http", BWK_SEV_HIGH, "Registry served over plain HTTP",
+     "Images, tokens and passwords cross the network in clear: anyone on the path can read "
+     "the credentials and replace the images clients pull.",
+     "Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
+     "remove it from every client's insecure-registries.",
+     DIST "about/deploying/", "https://docs.docker.com/registry/insecure/");
+RULE(r_self, "registry-tls-self-signed", BWK_SEV_MEDIUM, "Registry certificate is self-signed",
+     "Clients cannot verify a self-signed certificate, so they are configured to skip "
+     "verification — and then accept anyone who intercepts the connection.",
+     "Use a certificate from a CA the clients trust (an internal CA distributed to "
+     "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
+     "https://docs.docker.com/engine/security/certificates/");
+RULE(r_expired, "registry-tls-expired", BWK_SEV_HIGH, "Registry certificate has expired",
+     "Clients either fail or are told to ignore certificate errors, which lets anyone on the "
+     "path impersonate the registry.",
+     "Renew the certificate and automate its renewal.",
+     "https://docs.docker.com/engine/security/certificates/");
+RULE(r_name, "registry-tls-wrong-name", BWK_SEV_HIGH,
+     "Registry certificate does not name the registry",
+     "The certificate is valid for another host name: clients must skip host name checks to "
+     "connect, so any certificate from the same CA impersonates the registry.",
+     "Issue a certificate whose subjectAltName lists the host name clients use.",
+     "https://docs.docker.com/engine/security/certificates/");
+RULE(r_untrusted, "registry-tls-untrusted", BWK_SEV_MEDIUM, "Registry certificate not trusted",
+     "The certificate chain does not lead to a trusted CA: clients have to disable "
+     "verification to pull.",
+     "Serve the full chain, signed by a CA the clients trust (or pass --ca-cert to bulwark "
+     "when an internal CA signed it).",
+     "https://docs.docker.com/engine/security/certificates/");
+RULE(r_oldtls, "registry-tls-old-protocol", BWK_SEV_MEDIUM, "Registry accepts TLS 1.0 or 1.1",
+     "TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
+     "the connection that carries tokens and passwords.",
+     "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
+     "https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls");
+RULE(r_catalog, "registry-anonymous-catalog", BWK_SEV_MEDIUM,
+     "Anyone can list the registry's repositories",
+     "/v2/_catalog answers without credentials: the names of every repository are public, "
+     "the first step to pulling them all.",
+     "Require authentication for the catalog (distribution: auth htpasswd or token; with a "
+     "token server, grant registry:catalog:* to administrators only).",
+     OCI "#listing-repositories", DIST "about/configuration/#auth");
+RULE(r_pull, "registry-anonymous-pull", BWK_SEV_HIGH, "Anyone can pull images",
+     "Manifests and blobs are served without credentials: every file of every image — "
+     "including credentials and keys baked into a layer — is public.",
+     "Require authentication for pulls, or keep only deliberately public images in this "
+     "registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
+     OCI "#pulling-manifests", DIST "about/configuration/#auth");
+RULE(r_push, "registry-anonymous-push", BWK_SEV_CRITICAL, "Anyone can push images",
+     "The registry starts an upload for a client without credentials: anyone can replace a "
+     "tag with an image of their own, which every client then pulls and runs.",
+     "Require authentication for every write (distribution: auth; a read-only mirror: "
+     "storage.maintenance.readonly.enabled: true).",
+     OCI "#pushing-blobs", DIST "about/configuration/#auth");
+RULE(r_userpush, "registry-user-push", BWK_SEV_MEDIUM, "The given account can push",
+     "The credentials given to the audit can start an upload: if this account is meant to "
+     "be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
+     "Give pull-only accounts pull-only rights in the token server or proxy in front of the "
+     "registry.",
+     OCI "#pushing-blobs");
+RULE(r_tokhttp, "registry-token-over-http", BWK_SEV_HIGH, "Token endpoint over plain HTTP",
+     "The registry sends clients to a token realm on http://: passwords sent to obtain "
+     "tokens, and the tokens themselves, cross the network in clear.",
+     "Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
+     "https:// URL.",
+     DIST "spec/auth/token/");
+RULE(r_cves, "registry-version-cves", BWK_SEV_HIGH, "Registry version has known CVEs",
+     "The version the registry reports in its Server header is matched against known "
+     "vulnerabilities of the distribution registry; each match is reported under its CVE "
+     "id.",
+     "Upgrade the registry to the fixed version the finding gives.", DIST);
+
+static const bwk_rule *const rules[] = {&r_http,      &r_self,	   &r_expired, &r_name,
+					&r_untrusted, &r_oldtls,   &r_catalog, &r_pull,
+					&r_push,      &r_userpush, &r_tokhttp, &r_cves};
+
+size_t bwk_registry_rules(const bwk_rule **out, size_t max)
+{
+	size_t n = sizeof(rules) / sizeof(rules[0]);
+	for (size_t i = 0; out && i < n && i < max; i++)
+		out[i] = rules[i];
+	return n;
+}
+
+/* Known CVEs of the distribution registry by the version its Server header gives. */
+typedef struct reg_cve {
+	const char *id, *introduced, *fixed;
+	bwk_severity sev;
+	const char *what;
+} reg_cve;
+static const reg_cve cves[] = {
+    {"CVE-2017-11468", "2.0.0", "2.6.2", BWK_SEV_MEDIUM,
+     "the manifest endpoint accepts unbounded content: anyone who can push exhausts the "
+     "registry's memory"},
+    {"CVE-2023-2253", "2.0.0", "2.8.2", BWK_SEV_HIGH,
+     "/v2/_catalog trusts an unbounded n parameter: one request exhausts the registry's "
+     "memory (denial of service)"},
+};
+
+typedef struct actx {
+	const bwk_registry_opts *o;
+	bwk_findings *out;
+	const char *target;
+	char *host, *repo;
+	bool https_given, http_given;
+	reg_client *anon, *user;
+	char *known_repo, *known_tag;
+} actx;
+
+static int add(actx *a, const bwk_rule *r, int sev, const char *key, const char *msg,
+	       const char *evidence, bwk_error **err)
+{
+	bwk_finding_spec s = {.rule = r,
+			      .loc = {.target = a->target, .layer_index = -1, .key = key},
+			      .message = msg,
+			      .evidence = evidence,
+			      .severity = sev};
+	return bwk_findings_add(a->out, &s, err);
+}
+
+static int parse_url(actx *a, const char *url, bwk_error **err)
+{
+	const char *p = url;
+	if (!strncasecmp(p, "https://", 8)) {
+		a->https_given = true;
+		p += 8;
+	} else if (!strncasecmp(p, "http://", 7)) {
+		a->http_given = true;
+		p += 7;
+	} else if (strstr(p, "://")) {
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "registry URL '%.200s': only https:// and http:// are spoken",
+				     url);
+	}
+	size_t hn = strcspn(p, "/");
+	if (!hn || hn > 255)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "registry URL '%.200s': expected [https://]HOST[:PORT][/REPO]",
+				     url);
+	a->host = xstrndup(p, hn);
+	const char *rest = p + hn;
+	while (*rest == '/')
+		rest++;
+	if (!strncmp(rest, "v2/", 3) || !strcmp(rest, "v2"))
+		rest += rest[2] ? 3 : 2;
+	if (*rest) {
+		size_t rn = strlen(rest);
+		while (rn && rest[rn - 1] == '/')
+			rn--;
+		a->repo = xstrndup(rest, rn);
+		/* validated like a reference's repository */
+		cleanup_free char *probe = xasprintf("%s/%s", a->host, a->repo);
+		bwk_registry_ref ref;
+		if (bwk_registry_ref_parse(probe, &ref, err) < 0)
+			return -1;
+		bwk_registry_ref_free(&ref);
+	}
+	return 0;
+}
+
+typedef enum tls_kind { TLS_OK, TLS_SELF, TLS_EXPIRED, TLS_NAME, TLS_UNTRUSTED } tls_kind;
+
+static tls_kind classify(const char *why)
+{
+	if (strcasestr(why, "self-signed") || strcasestr(why, "self signed"))
+		return TLS_SELF;
+	if (strcasestr(why, "expired"))
+		return TLS_EXPIRED;
+	if (strcasestr(why, "subject name") || strcasestr(why, "does not match") ||
+	    strcasestr(why, "host name") || strcasestr(why, "hostname"))
+		return TLS_NAME;
+	return TLS_UNTRUSTED;
+}
+
+static bool is_tls_verify_error(int rc)
+{
+	return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE;
+}
+
+/* Which scheme speaks, and how good its TLS is. */
+static int transport(actx *a, bwk_error **err)
+{
+	reg_client *c = a->anon;
+	char why[CURL_ERROR_SIZE + 64];
+	long st = 0;
+	bool tls_checked = false;
+	int rc = CURLE_OK;
+	if (!a->http_given) {
+		reg_client_set_transport(c, true, true);
+		rc = reg_probe(c, true, false, &st, why, sizeof(why));
+		if (rc == CURLE_OK) {
+			tls_checked = true;
+			bwk_findings_fact(a->out, "registry.tls", "verified");
+		} else if (is_tls_verify_error(rc)) {
+			tls_checked = true;
+			tls_kind k = classify(why);
+			const bwk_rule *r = k == TLS_SELF      ? &r_self
+					    : k == TLS_EXPIRED ? &r_expired
+					    : k == TLS_NAME    ? &r_name
+							       : &r_untrusted;
+			bwk_findings_fact(a->out, "registry.tls", "not verified: %s", why);
+			cleanup_free char *msg = xasprintf("%s: %s", a->host, why);
+			if (add(a, r, -1, "tls.certificate", msg, NULL, err) < 0)
+				return -1;
+			/* the remaining probes look past the certificate */
+			reg_client_set_transport(c, true, false);
+			rc = reg_probe(c, false, false, &st, why, sizeof(why));
+		}
+	}
+	const bwk_rule *tls_rules[] = {&r_self, &r_expired, &r_name, &r_untrusted};
+	for (size_t i = 0; i < 4; i++)
+		bwk_findings_check(a->out, tls_rules[i],
+				   tls_checked ? BWK_CHECK_PASS : BWK_CHECK_SKIP,
+				   tls_checked ? "certificate of %s" : "%s: no HTTPS", a->host);
+	if (a->http_given || rc != CURLE_OK) {
+		char why2[CURL_ERROR_SIZE + 64];
+		reg_client_set_transport(c, false, false);
+		int rc2 = reg_probe(c, false, false, &st, why2, sizeof(why2));
+		if (rc2 != CURLE_OK) {
+			if (a->http_given)
+				return bwk_error_set(err, BWK_E_IO, 0,
+						     "registry %s: cannot talk to it over HTTP "
+						     "(%s): is the registry running there?",
+						     a->host, why2);
+			return bwk_error_set(err, BWK_E_IO, 0,
+					     "registry %s: neither HTTPS (%s) nor HTTP (%s) "
+					     "answered: is the registry running there?",
+					     a->host, why, why2);
+		}
+		cleanup_free char *msg = xasprintf(
+		    "%s answers the registry API over plain HTTP (HTTP %ld for /v2/)", a->host, st);
+		if (add(a, &r_http, -1, "transport", msg, NULL, err) < 0)
+			return -1;
+		bwk_findings_fact(a->out, "registry.scheme", "http");
+	} else {
+		bwk_findings_fact(a->out, "registry.scheme", "https");
+	}
+	bwk_findings_check(a->out, &r_http, BWK_CHECK_PASS, "scheme of %s", a->host);
+	if (!reg_client_https(c)) {
+		bwk_findings_check(a->out, &r_oldtls, BWK_CHECK_SKIP, "plain HTTP");
+		return 0;
+	}
+	long st2 = 0;
+	char why3[CURL_ERROR_SIZE + 64];
+	int old = reg_probe(c, false, true, &st2, why3, sizeof(why3));
+	if (old == CURLE_OK) {
+		cleanup_free char *msg =
+		    xasprintf("%s completed a handshake offering only TLS 1.0/1.1", a->host);
+		if (add(a, &r_oldtls, -1, "tls.protocol", msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, &r_oldtls, BWK_CHECK_PASS, "TLS 1.0/1.1 offered to %s", a->host);
+	return 0;
+}
+
+static void server_version_check(actx *a, const char *server, bwk_error **err)
+{
+	const char *v = NULL;
+	static const char *const products[] = {"distribution/", "docker-distribution/", "registry/",
+					       NULL};
+	for (const char *const *p = products; server && *p && !v; p++) {
+		const char *s = strcasestr(server, *p);
+		if (s)
+			v = s + strlen(*p);
+	}
+	if (!v || !*v) {
+		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP,
+				   "the registry does not report its version");
+		return;
+	}
+	char ver[64];
+	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(v, " ;,()"), *v == 'v' ? v + 1 : v);
+	bwk_findings_fact(a->out, "registry.version", "%s", ver);
+	bool hit = false;
+	for (size_t i = 0; i < sizeof(cves) / sizeof(cves[0]); i++) {
+		const char *fixed[] = {cves[i].fixed};
+		if (bwk_version_affected(ver, cves[i].introduced, fixed, 1) != 1)
+			continue;
+		hit = true;
+		cleanup_free char *title = xasprintf("%s in the distribution registry", cves[i].id);
+		cleanup_free char *fix =
+		    xasprintf("Upgrade the registry to %s or later.", cves[i].fixed);
+		cleanup_free char *ref =
+		    xasprintf("https://nvd.nist.gov/vuln/detail/%s", cves[i].id);
+		const char *refs[] = {ref, NULL};
+		bwk_rule r = {cves[i].id, BWK_CAT_REGISTRY, cves[i].sev, title, cves[i].what, fix,
+			      refs};
+		cleanup_free char *msg =
+		    xasprintf("registry version %s (fixed in %s)", ver, cves[i].fixed);
+		bwk_finding_spec s = {
+		    .rule = &r,
+		    .loc = {.target = a->target, .layer_index = -1, .key = "server"},
+		    .message = msg,
+		    .severity = -1};
+		bwk_findings_add(a->out, &s, err);
+	}
+	bwk_findings_check(a->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "version %s against %zu CVEs", ver, sizeof(cves) / sizeof(cves[0]));
+}
+
+/* GET /v2/ anonymously: the API version, the server, the auth challenge. */
+static int api_root(actx *a, bwk_error **err)
+{
+	reg_req rq = {.path = "/v2/", .no_auth = true};
+	reg_resp r = {0};
+	if (reg_request(a->anon, &rq, &r, err) < 0) {
+		reg_resp_free(&r);
+		return bwk_error_wrap(err, "audit of %s", a->host);
+	}
+	bwk_findings_fact(a->out, "registry.api_status", "%ld", r.status);
+	if (r.api_version)
+		bwk_findings_fact(a->out, "registry.api_version", "%s", r.api_version);
+	if (r.server)
+		bwk_findings_fact(a->out, "registry.server", "%s", r.server);
+	reg_challenge ch = {0};
+	bwk_error *e = NULL;
+	if (r.www_auth && reg_challenge_parse(r.www_auth, strlen(r.www_auth), &ch, &e) == 0) {
+		bwk_findings_fact(a->out, "registry.auth",
+				  ch.scheme == REG_AUTH_BEARER	? "bearer"
+				  : ch.scheme == REG_AUTH_BASIC ? "basic"
+								: "other");
+		if (ch.scheme == REG_AUTH_BEARER && ch.realm) {
+			bwk_findings_fact(a->out, "registry.token_realm", "%s", ch.realm);
+			if (!strncasecmp(ch.realm, "http://", 7)) {
+				cleanup_free char *msg =
+				    xasprintf("token realm %.200s is plain HTTP", ch.realm);
+				add(a, &r_tokhttp, -1, "auth.token.realm", msg, NULL, err);
+			}
+		}
+		bwk_findings_check(a->out, &r_tokhttp, BWK_CHECK_PASS, "the /v2/ challenge");
+	} else {
+		if (!r.www_auth)
+			bwk_findings_fact(a->out, "registry.auth",
+					  r.status == 200 ? "none" : "unknown");
+		bwk_findings_check(a->out, &r_tokhttp, BWK_CHECK_SKIP,
+				   r.www_auth ? "the challenge is malformed"
+					      : "the registry asks for no token");
+	}
+	bwk_error_free(e);
+	reg_challenge_free(&ch);
+	server_version_check(a, r.server, err);
+	reg_resp_free(&r);
+	return 0;
+}
+
+static int catalog(actx *a, bwk_error **err)
+{
+	reg_req rq = {.path = "/v2/_catalog?n=100", .scope = "registry:catalog:*"};
+	reg_resp r = {0};
+	if (reg_request(a->anon, &rq, &r, err) < 0) {
+		reg_resp_free(&r);
+		return bwk_error_wrap(err, "audit of %s: listing the catalog", a->host);
+	}
+	bwk_error *e = NULL;
+	if (r.status == 200) {
+		json_error_t je;
+		json_t *j = json_loadb(r.body, r.len, 0, &je);
+		json_t *repos = json_object_get(j, "repositories");
+		size_t n = json_array_size(repos);
+		bwk_strbuf sb;
+		bwk_strbuf_init(&sb, 180);
+		for (size_t i = 0; i < n; i++) {
+			const char *name = json_string_value(json_array_get(repos, i));
+			if (!name)
+				continue;
+			if (!a->known_repo && strlen(name) < 256)
+				a->known_repo = xstrdup(name);
+			bwk_strbuf_printf(&sb, "%s%s", sb.len ? ", " : "", name);
+		}
+		cleanup_free char *list = bwk_strbuf_steal(&sb);
+		if (json_is_array(repos)) {
+			bwk_findings_fact(a->out, "registry.catalog_repositories", "%zu%s", n,
+					  n == 100 ? "+" : "");
+			cleanup_free char *msg =
+			    xasprintf("/v2/_catalog lists %zu%s repositories without credentials",
+				      n, n == 100 ? " or more" : "");
+			if (add(a, &r_catalog, -1, "/v2/_catalog", msg, *list ? list : NULL, &e) <
+			    0)
+				bwk_error_free(e);
+		}
+		json_decref(j);
+	}
+	bwk_findings_fact(a->out, "registry.catalog_status", "%ld", r.status);
+	bwk_findings_check(a->out, &r_catalog, BWK_CHECK_PASS, "anonymous GET /v2/_catalog");
+	reg_resp_free(&r);
+	return 0;
+}
+
+/* A tag of repo, anonymously (NULL when none can be listed). */
+static char *first_tag(actx *a, const char *repo)
+{
+	cleanup_free char *path = xasprintf("/v2/%s/tags/list?n=10", repo);
+	cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
+	reg_req rq = {.path = path, .scope = scope};
+	reg_resp r = {0};
+	bwk_error *e = NULL;
+	char *tag = NULL;
+	if (reg_request(a->anon, &rq, &r, &e) == 0 && r.status == 200) {
+		json_error_t je;
+		json_t *j = json_loadb(r.body, r.len, 0, &je);
+		const char *t = json_string_value(json_array_get(json_object_get(j, "tags"), 0));
+		if (t && strlen(t) <= 128 && !strpbrk(t, "/?#% "))
+			tag = xstrdup(t);
+		json_decref(j);
+	}
+	bwk_error_free(e);
+	reg_resp_free(&r);
+	return tag;
+}
+
+static int anon_pull(actx *a, bwk_error **err)
+{
+	const char *repo = a->repo ? a->repo : a->known_repo;
+	if (!repo) {
+		bwk_findings_check(a->out, &r_pull, BWK_CHECK_SKIP,
+				   "no repository known (the catalog is not readable): name one "
+				   "as %s/REPOSITORY",
+				   a->host);
+		return 0;
+	}
+	a->known_tag = first_tag(a, repo);
+	if (!a->known_tag) {
+		bwk_findings_check(a->out, &r_pull, BWK_CHECK_PASS,
+				   "anonymous tag list of %s refused or empty", repo);
+		return 0;
+	}
+	reg_resp r = {0};
+	cleanup_free char *digest = NULL;
+	bwk_error *e = NULL;
+	int rc = reg_get_manifest(a->anon, repo, a->known_tag, &r, &digest, &e);
+	bwk_error_free(e);
+	if (rc == 0) {
+		/* a manifest alone could be a policy quirk: a blob proves the content is out */
+		reg_manifest m = {0};
+		bwk_error *pe = NULL;
+		bool blob = false;
+		if (reg_manifest_parse(r.body, r.len, r.content_type, &m, &pe) == 0 &&
+		    !m.is_index) {
+			cleanup_free char *path =
+			    xasprintf("/v2/%s/blobs/%s", repo, m.config.digest);
+			cleanup_free char *scope = xasprintf("repository:%s:pull", repo);
+			reg_req rq = {.path = path, .method = "HEAD", .scope = scope};
+			reg_resp br = {0};
+			blob = reg_request(a->anon, &rq, &br, &pe) == 0 && br.status == 200;
+			reg_resp_free(&br);
+		}
+		bwk_error_free(pe);
+		reg_manifest_free(&m);
+		cleanup_free char *msg =
+		    xasprintf("%s:%s: the manifest%s can be read without credentials", repo,
+			      a->known_tag, blob ? " and its config blob" : "");
+		cleanup_free char *key = xasprintf("%s:%s", repo, a->known_tag);
+		if (add(a, &r_pull, -1, key, msg, NULL, err) < 0) {
+			reg_resp_free(&r);
+			return -1;
+		}
+	}
+	reg_resp_free(&r);
+	bwk_findings_check(a->out, &r_pull, BWK_CHECK_PASS, "anonymous pull of %s:%s", repo,
+			   a->known_tag);
+	return 0;
+}
+
+/* Start an upload session and cancel it: 1 when the registry accepted it. */
+static int try_push(actx *a, reg_client *c, const char *repo, char **why)
+{
+	cleanup_free char *path = xasprintf("/v2/%s/blobs/uploads/", repo);
+	cleanup_free char *scope = xasprintf("repository:%s:pull,push", repo);
+	reg_req rq = {.path = path, .method = "POST", .scope = scope};
+	reg_resp r = {0};
+	bwk_error *e = NULL;
+	int ok = 0;
+	if (reg_request(c, &rq, &r, &e) < 0) {
+		*why = bwk_error_format(e);
+		bwk_error_free(e);
+		reg_resp_free(&r);
+		return -1;
+	}
+	if (r.status == 202 && r.location) {
+		ok = 1;
+		cleanup_free char *loc = r.location[0] == '/'
+					     ? xasprintf("%s%s", reg_client_base(c), r.location)
+					     : xstrdup(r.location);
+		/* the session only, never a blob: DELETE cancels it */
+		if (!strncmp(loc, reg_client_base(c), strlen(reg_client_base(c)))) {
+			reg_req dq = {.path = loc, .method = "DELETE", .scope = scope};
+			reg_resp dr = {0};
+			if (reg_request(c, &dq, &dr, &e) < 0 || dr.status >= 300)
+				bwk_warn(
+				    a->o->quiet,
+				    "registry %s: the upload session opened by the push probe "
+				    "could not be cancelled (it expires on its own; no data was "
+				    "sent)",
+				    a->host);
+			bwk_error_free(e);
+			reg_resp_free(&dr);
+		}
+	} else {
+		*why = xasprintf("HTTP %ld", r.status);
+	}
+	reg_resp_free(&r);
+	return ok;
+}
+
+static int push(actx *a, bwk_error **err)
+{
+	const char *repo = a->repo	   ? a->repo
+			   : a->known_repo ? a->known_repo
+					   : "bulwark-audit-probe";
+	cleanup_free char *why = NULL;
+	int ok = try_push(a, a->anon, repo, &why);
+	if (ok == 1) {
+		cleanup_free char *msg =
+		    xasprintf("an upload to %s was accepted without credentials (the session was "
+			      "cancelled; nothing was written)",
+			      repo);
+		if (add(a, &r_push, -1, repo, msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, &r_push, BWK_CHECK_PASS, "anonymous upload to %s: %s", repo,
+			   ok == 1 ? "accepted"
+			   : why   ? why
+				   : "refused");
+	if (!a->user) {
+		bwk_findings_check(a->out, &r_userpush, BWK_CHECK_SKIP,
+				   "no credentials given (--username, docker config)");
+		return 0;
+	}
+	free(why);
+	why = NULL;
+	int uok = try_push(a, a->user, repo, &why);
+	if (uok == 1 && ok != 1) {
+		cleanup_free char *msg = xasprintf(
+		    "the given account can start an upload to %s (the session was cancelled)",
+		    repo);
+		if (add(a, &r_userpush, -1, repo, msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, &r_userpush, BWK_CHECK_PASS,
+			   "upload to %s as the given user: %s", repo,
+			   uok == 1 ? "accepted"
+			   : why    ? why
+				    : "refused");
+	return 0;
+}
+
+int bwk_audit_registry(const char *url, const bwk_registry_opts *o, bwk_findings *out,
+		       bwk_error **err)
+{
+	actx a = {.o = o, .out = out, .target = url};
+	int rc = parse_url(&a, url, err);
+	if (rc == 0)
+		rc = reg_client_new(a.host, o, &a.anon, err);
+	if (rc == 0) {
+		bwk_findings_fact(out, "registry.host", "%s", a.host);
+		rc = transport(&a, err);
+	}
+	if (rc == 0)
+		rc = api_root(&a, err);
+	reg_creds cr = {0};
+	if (rc == 0 && reg_creds_lookup(o, a.host, &cr, err) < 0)
+		rc = -1;
+	if (rc == 0 && cr.username && reg_client_new(a.host, o, &a.user, err) == 0) {
+		reg_client_set_transport(a.user, reg_client_https(a.anon),
+					 reg_client_verify(a.anon));
+		reg_client_set_creds(a.user, &cr);
+	}
+	reg_creds_free(&cr);
+	if (rc == 0)
+		rc = catalog(&a, err);
+	if (rc == 0)
+		rc = anon_pull(&a, err);
+	if (rc == 0)
+		rc = push(&a, err);
+	reg_client_free(a.anon);
+	reg_client_free(a.user);
+	free(a.host);
+	free(a.repo);
+	free(a.known_repo);
+	free(a.known_tag);
+	return rc;
+}

@@ -1,0 +1,160 @@
+/* The registry as a blob store of the image module (bulwark/image.h, bwk_blob_store): the
+ * registry row of the image source table. The store moves bytes only — the image module
+ * bounds and parses the documents, selects the platform and checks every digest (in scan's
+ * report mode a mismatch is a finding, as for a local archive) — so nothing here verifies
+ * what it serves, except the transport bounds of the client (sizes, timeouts, stalls). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "bulwark/image.h"
+#include "core/cleanup.h"
+#include "registry/registry_private.h"
+
+typedef struct store_ctx {
+	reg_client *c;
+	bwk_registry_ref ref;
+	char *name;
+	/* digests an index root names: read from the manifests endpoint */
+	char **manifests;
+	size_t nmanifests;
+} store_ctx;
+
+static void store_free(void *p)
+{
+	store_ctx *s = p;
+	if (!s)
+		return;
+	reg_client_free(s->c);
+	bwk_registry_ref_free(&s->ref);
+	free(s->name);
+	for (size_t i = 0; i < s->nmanifests; i++)
+		free(s->manifests[i]);
+	free(s->manifests);
+	free(s);
+}
+
+static int store_root(void *p, size_t max, char **doc, size_t *len, char **digest, bwk_error **err)
+{
+	store_ctx *s = p;
+	*doc = NULL;
+	*digest = NULL;
+	*len = 0;
+	const char *reference = s->ref.digest ? s->ref.digest : s->ref.tag;
+	reg_resp r = {0};
+	if (reg_get_manifest_ex(s->c, s->ref.repository, reference, max, false, &r, digest, err) <
+	    0) {
+		reg_resp_free(&r);
+		return -1;
+	}
+	/* remember what an index names, so that read_blob asks the right endpoint */
+	reg_manifest m = {0};
+	bwk_error *e = NULL;
+	if (reg_manifest_parse(r.body, r.len, r.content_type, &m, &e) == 0 && m.is_index) {
+		s->manifests = xcalloc(m.ndescs + 1, sizeof(char *));
+		for (size_t i = 0; i < m.ndescs; i++)
+			s->manifests[s->nmanifests++] = xstrdup(m.descs[i].digest);
+	}
+	bwk_error_free(e);
+	reg_manifest_free(&m);
+	*len = r.len;
+	*doc = steal_pointer(&r.body);
+	reg_resp_free(&r);
+	return 0;
+}
+
+static bool named_manifest(const store_ctx *s, const char *digest)
+{
+	for (size_t i = 0; i < s->nmanifests; i++)
+		if (!strcmp(s->manifests[i], digest))
+			return true;
+	return false;
+}
+
+static int store_read(void *p, const char *digest, size_t max, char **data, size_t *len,
+		      bwk_error **err)
+{
+	store_ctx *s = p;
+	*data = NULL;
+	*len = 0;
+	if (!reg_digest_valid(digest))
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0, "%s: digest '%.80s' is not sha256",
+				     s->name, digest);
+	reg_resp r = {0};
+	int rc;
+	if (named_manifest(s, digest)) {
+		cleanup_free char *dg = NULL;
+		rc = reg_get_manifest_ex(s->c, s->ref.repository, digest, max, false, &r, &dg, err);
+	} else {
+		cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", s->ref.repository, digest);
+		cleanup_free char *scope = xasprintf("repository:%s:pull", s->ref.repository);
+		reg_req rq = {.path = path, .max_body = max, .scope = scope};
+		rc = reg_request(s->c, &rq, &r, err);
+		if (rc == 0 && r.status != 200) {
+			cleanup_free char *what =
+			    xasprintf("blob %s of %s", digest, s->ref.repository);
+			rc = reg_status_error(s->c, &r, what, err);
+		}
+	}
+	if (rc == 0) {
+		*len = r.len;
+		*data = steal_pointer(&r.body);
+	}
+	reg_resp_free(&r);
+	return rc;
+}
+
+static int store_open_blob(void *p, const char *digest, uint64_t size, void **stream,
+			   bwk_error **err)
+{
+	store_ctx *s = p;
+	bwk_registry_blob *b = NULL;
+	if (reg_blob_open(s->c, s->ref.repository, s->name, digest, size, false, &b, err) < 0)
+		return -1;
+	*stream = b;
+	return 0;
+}
+
+static ssize_t store_pull(void *stream, void *buf, size_t len, bwk_error **err)
+{
+	return bwk_registry_blob_read(stream, buf, len, err);
+}
+
+static void store_close_blob(void *stream)
+{
+	bwk_registry_blob_close(stream);
+}
+
+int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
+			    struct bwk_blob_store *store, bwk_error **err)
+{
+	memset(store, 0, sizeof(*store));
+	static const bwk_registry_opts defaults = {0};
+	if (!o)
+		o = &defaults;
+	store_ctx *s = xcalloc(1, sizeof(*s));
+	if (bwk_registry_ref_parse(ref, &s->ref, err) < 0) {
+		free(s);
+		return -1;
+	}
+	s->name = bwk_registry_ref_string(&s->ref);
+	reg_creds cr = {0};
+	int rc = reg_client_new(s->ref.registry, o, &s->c, err);
+	if (rc == 0)
+		rc = reg_creds_lookup(o, s->ref.registry, &cr, err);
+	if (rc == 0)
+		reg_client_set_creds(s->c, &cr);
+	reg_creds_free(&cr);
+	if (rc < 0) {
+		store_free(s);
+		return -1;
+	}
+	store->ctx = s;
+	store->root = store_root;
+	store->read_blob = store_read;
+	store->open_blob = store_open_blob;
+	store->pull = store_pull;
+	store->close_blob = store_close_blob;
+	store->free = store_free;
+	return 0;
+}
