@@ -19,12 +19,6 @@
 
 /* Reserved prefixes: named so that "podman:alpine" says what it is instead of "no such file",
  * and so that a later source is one row that replaces its reservation. */
-static const image_source source_containerd = {
-    .name = "containerd",
-    .what = "an image of containerd's content store",
-    .forms = SRC_NAME,
-    .reserved = "containerd:NAME is not supported yet: export the image with 'ctr image export "
-		"FILE NAME' and give that archive (oci-archive:FILE)"};
 static const image_source source_registry = {
     .name = "registry",
     .what = "an image in a registry",
@@ -40,7 +34,7 @@ const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
 						 &bwk_source_dir,
 						 &bwk_source_docker,
 						 &bwk_source_podman,
-						 &source_containerd,
+						 &bwk_source_containerd,
 						 &source_registry,
 						 NULL};
 
