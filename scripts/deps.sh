@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev"
 TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
-  coreutils findutils podman runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography"
+  coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -24,7 +24,9 @@ PROGRAMS="
 busybox busybox-static
 cat coreutils
 chmod coreutils
+containerd containerd
 cp coreutils
+ctr containerd
 db5.3_load db5.3-util
 dd coreutils
 docker docker.io

@@ -106,11 +106,12 @@ typedef struct bwk_image_opts {
  *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
  *   podman:NAME[:TAG]     an image of Podman, through its API service (CONTAINER_HOST, else
  *                         the service's socket)
+ *   containerd:NAME       an image of containerd's store (exported by ctr; CONTAINERD_ADDRESS,
+ *                         CONTAINERD_NAMESPACE)
  *   registry:REF          an image in a registry (OCI distribution API, bulwark/registry.h):
  *                         REGISTRY/REPO:TAG, REPO@sha256:…, Docker Hub names (alpine:3.19);
  *                         without the prefix, HOST.DOMAIN/REPO… or HOST:PORT/REPO… that
  *                         names no existing path
- *   containerd:           reserved: refused with "not supported yet"
  *
  * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
  * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is
@@ -125,7 +126,7 @@ typedef struct bwk_image_opts {
  * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
 /* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
- * "docker-archive", "docker", "podman". */
+ * "docker-archive", "docker", "podman", "containerd". */
 const char *bwk_image_source(const bwk_image *img);
 /* Source "dir": an fd of the root filesystem directory (owned by the image, valid until
  * bwk_image_close); every other source: -1. */

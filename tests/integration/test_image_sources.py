@@ -191,10 +191,13 @@ def test_engine_form_every_command(engine, forms, tmp_path):
 
 
 @pytest.mark.parametrize("arg,needle", [
-    ("containerd:alpine", "containerd:NAME is not supported yet"),
+    # an option of ctr cannot pass for an image name
+    ("containerd:--all-platforms", "not an image name"),
+    # a registry reference is parsed before any network access
+    ("registry:Team/App", "image reference"),
 ])
 @pytest.mark.parametrize("cmd", ["scan", "sbom", "inspect", "unpack", "run"])
-def test_reserved_prefixes(bulwark, tmp_path, cmd, arg, needle):
+def test_name_sources_refuse_bad_names_offline(bulwark, tmp_path, cmd, arg, needle):
     args = {"unpack": [arg, tmp_path / "out"], "run": [arg, "true"]}.get(cmd, [arg])
     p = bulwark(cmd, *args)
     # run exits 125 when the container cannot be started (docker run's convention)
@@ -428,3 +431,67 @@ def test_platforms_listed_by_the_source(bulwark, tmp_path):
         assert "platform: linux/arm64" in p.stdout
     p = bulwark("inspect", u.docker_save(tmp_path / "one.tar", amd), check=0)
     assert "offered:" not in p.stdout and "source:   docker-archive" in p.stdout, p.stdout
+
+
+class Containerd:
+    """A containerd of our own: private root, state and sockets, the CRI plugin off."""
+
+    def __init__(self, base: Path):
+        self.base = base
+        self.sock = base / "c.sock"
+        cfg = base / "config.toml"
+        cfg.write_text(f'version = 2\nroot = "{base}/root"\nstate = "{base}/state"\n'
+                       'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                       f'[grpc]\n  address = "{self.sock}"\n'
+                       f'[ttrpc]\n  address = "{self.sock}.ttrpc"\n'
+                       f'[debug]\n  address = "{base}/debug.sock"\n')
+        self.log = open(base / "containerd.log", "w")
+        self.proc = subprocess.Popen(["containerd", "--config", str(cfg)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.env = {"CONTAINERD_ADDRESS": str(self.sock), "CONTAINERD_NAMESPACE": "bwk-test"}
+        import time
+        deadline = time.time() + 60
+        while self.ctr("version", check=False).returncode != 0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("containerd: " + (base / "containerd.log").read_text()[-2000:])
+            time.sleep(0.2)
+
+    def ctr(self, *args, check=True):
+        return subprocess.run(["ctr", *map(str, args)], capture_output=True, check=check,
+                              env=dict(os.environ, **self.env), timeout=300)
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        subprocess.run(["umount", "-R", str(self.base / "root")], capture_output=True)
+        __import__("shutil").rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def containerd(tmp_path_factory):
+    if not __import__("shutil").which("containerd"):
+        pytest.skip("containerd is not installed (scripts/deps.sh installs it)")
+    c = Containerd(tmp_path_factory.mktemp("containerd"))
+    yield c
+    c.stop()
+
+
+def test_containerd_form_every_command(containerd, forms, tmp_path):
+    """containerd:NAME, from a real containerd's store (namespace from CONTAINERD_NAMESPACE),
+    agrees with the archive it was imported from in every command."""
+    d, _ = forms
+    containerd.ctr("images", "import", d / "img.tar")
+    ref = "containerd:docker.io/library/demo:1"
+    seen = what_each_command_sees(ref, None, tmp_path, env=containerd.env)
+    check_agreement("containerd:", seen, "containerd", True)
+    rc, out, err = call("inspect", d / "img.tar", check=0)
+    assert f"config:   {seen['inspect'][1]}" in out
+    # another namespace does not have it: one clear error
+    rc, out, err = call("inspect", ref, env=dict(containerd.env, CONTAINERD_NAMESPACE="other"))
+    assert rc == 2 and "not found" in err and err.count("bulwark:") == 1, err

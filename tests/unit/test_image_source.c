@@ -215,8 +215,13 @@ static void test_open_prefixes(void **state)
 	expect_err(bwk_image_open("podman:alpine", &ro, &img, &err), &err, BWK_E_NOTFOUND,
 		   "podman system service");
 	unsetenv("CONTAINER_HOST");
-	expect_err(bwk_image_open("containerd:alpine", &ro, &img, &err), &err, BWK_E_UNSUPPORTED,
-		   "not supported yet");
+	/* containerd:NAME is an argument of ctr: it cannot pass for one of its options */
+	expect_err(bwk_image_open("containerd:--all-platforms", &ro, &img, &err), &err, BWK_E_USAGE,
+		   "not an image name");
+	setenv("CONTAINERD_ADDRESS", "/nonexistent/containerd.sock", 1);
+	expect_err(bwk_image_open("containerd:alpine", &ro, &img, &err), &err, BWK_E_NOTFOUND,
+		   "no containerd socket");
+	unsetenv("CONTAINERD_ADDRESS");
 	/* the registry row parses its reference before any network access */
 	expect_err(bwk_image_open("registry:Team/App", &ro, &img, &err), &err, BWK_E_INPUT,
 		   "image reference");

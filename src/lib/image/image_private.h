@@ -229,7 +229,8 @@ struct image_source {
 	const char *reserved;
 };
 extern const image_source bwk_source_dir, bwk_source_oci, bwk_source_oci_archive,
-    bwk_source_docker_archive, bwk_source_docker, bwk_source_podman, bwk_source_registry;
+    bwk_source_docker_archive, bwk_source_docker, bwk_source_podman, bwk_source_containerd,
+    bwk_source_registry;
 
 /* The table, NULL-terminated, in bid order (a tie goes to the earlier row). */
 extern const image_source *const bwk_image_sources[];

@@ -18,15 +18,6 @@
 #include "bulwark/registry.h"
 #include "image/image_private.h"
 
-/* Reserved prefixes: named so that "podman:alpine" says what it is instead of "no such file",
- * and so that a later source is one row that replaces its reservation. */
-static const image_source source_containerd = {
-    .name = "containerd",
-    .what = "an image of containerd's content store",
-    .forms = SRC_NAME,
-    .reserved = "containerd:NAME is not supported yet: export the image with 'ctr image export "
-		"FILE NAME' and give that archive (oci-archive:FILE)"};
-
 /* Bid order decides ties: the docker view of a Docker 25 archive (manifest.json and
  * index.json) wins, as `docker load` reads it; "dir" bids lowest, it fits any directory. */
 const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
@@ -35,7 +26,7 @@ const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
 						 &bwk_source_dir,
 						 &bwk_source_docker,
 						 &bwk_source_podman,
-						 &source_containerd,
+						 &bwk_source_containerd,
 						 &bwk_source_registry,
 						 NULL};
 
