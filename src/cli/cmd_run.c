@@ -1,4 +1,4 @@
-/* bulwark run: flags → run settings; IMAGE → root filesystem and config (open_image, the one
+/* bulwark run: flags → run settings; IMAGE → root filesystem and config (open_input, the one
  * place that touches the input); then image → runtime spec → sandbox, the path the OCI
  * commands share (src/lib/oci: Docker's semantics and the hardened defaults live there). */
 #define _GNU_SOURCE
@@ -676,25 +676,28 @@ static void warn_relaxed(const run_opts *o)
 			 "ignored by pid 1");
 }
 
-/* IMAGE as a plain root filesystem directory (not an OCI layout or an unpacked docker-save):
- * opened once, judged through that fd and then scanned and run through it, so that --scan
- * looks at the directory that runs even if the path is swapped meanwhile. Returns the O_PATH
- * fd, or -1 when IMAGE is not such a directory. */
-static int open_rootfs_dir(const char *path)
+/* IMAGE through the image source table, as every command reads it. A root filesystem
+ * directory (source "dir") is opened once and judged, scanned and run through that fd, so
+ * that --scan looks at the directory that runs even if the path is swapped meanwhile: then
+ * o->rootfs_fd is set and o->img closed. */
+static int open_image(run_opts *o, const char *ref, bwk_error **err)
 {
-	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT,
+			     .platform = o->platform,
+			     .accept_rootfs = true,
+			     .cache = true,
+			     .cache_dir = o->cache};
+	if (bwk_image_open(ref, &io, &o->img, err) < 0)
 		return -1;
-	/* an image as the scanner sees one (oci-layout, or index.json with blobs/), or an
-	 * unpacked docker save */
-	struct stat st;
-	bool has[4];
-	static const char *const marks[] = {"oci-layout", "manifest.json", "index.json", "blobs"};
-	for (size_t i = 0; i < 4; i++)
-		has[i] = fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (has[0] || has[1] || (has[2] && has[3]))
-		return -1;
-	return steal_fd(&fd);
+	int rfd = bwk_image_rootfs_fd(o->img);
+	if (rfd < 0)
+		return 0;
+	o->rootfs_fd = fcntl(rfd, F_DUPFD_CLOEXEC, 3);
+	bwk_image_close(o->img);
+	o->img = NULL;
+	if (o->rootfs_fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: dup", ref);
+	return 0;
 }
 
 /* --scan: the scanner's verdict decides whether the container starts at all. It scans the
@@ -736,11 +739,12 @@ static int scan_gate(const run_opts *o, const char *ref, bwk_image *img, const c
 	return 0;
 }
 
-/* IMAGE (or --rootfs DIR): detect what it is, open it once, --scan it, and unpack an image's
- * layers into the cache. The one place `run` touches its input: the root filesystem comes
- * back in o->spec (rootfs or lowers), the image's config in *cfgp (NULL for a directory),
- * the index of the command's first argument in *firstp. Returns 0 or the exit status. */
-static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, int *firstp,
+/* IMAGE (or --rootfs DIR): open it once through the image source table (open_image), --scan
+ * it, and unpack an image's layers into the cache. The one place `run` touches its input: the root
+ * filesystem comes back in o->spec (rootfs or lowers), the image's config in *cfgp (NULL for a
+ * directory), the index of the command's first argument in *firstp. Returns 0 or the exit status.
+ */
+static int open_input(const cli_cmd *self, run_opts *o, int argc, char **argv, int *firstp,
 		      const char **refp, const bwk_image_config **cfgp)
 {
 	cleanup_error bwk_error *err = NULL;
@@ -762,7 +766,8 @@ static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, i
 		*refp = ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
-		o->rootfs_fd = open_rootfs_dir(ref);
+		if (open_image(o, ref, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
 	if (o->rootfs_fd >= 0) {
 		o->rootfs_path = xasprintf("/proc/self/fd/%d", o->rootfs_fd);
@@ -770,9 +775,6 @@ static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, i
 			return EXIT_RUNT;
 		s->rootfs = o->rootfs_path;
 	} else {
-		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .platform = o->platform};
-		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
-			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 		if (o->scan && scan_gate(o, ref, o->img, NULL) < 0)
 			return EXIT_RUNT;
 		/* a layer is extracted on the image's first run only: so is this line */
@@ -900,7 +902,7 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, cha
 		first++;
 	const char *ref = NULL;
 	const bwk_image_config *cfg = NULL;
-	if ((r = open_image(self, o, argc, argv, &first, &ref, &cfg)) != 0)
+	if ((r = open_input(self, o, argc, argv, &first, &ref, &cfg)) != 0)
 		return r;
 	for (int i = first; i < argc; i++)
 		strv_push(args, xstrdup(argv[i]));
