@@ -560,6 +560,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 			sbx_child_error("setting up the container's stdio: %s", strerror(errno));
 			_exit(125);
 		}
+		/* the host side's end: left open in here, the host side dying before its first
+		 * byte (before the parent-death signal is armed) never reads as EOF and the
+		 * container waits for ever, an orphan */
+		close(parent_end);
 		ctx->sync_fd = child_end;
 		_exit(sbx_container_main(ctx));
 	}
