@@ -306,6 +306,8 @@ typedef struct bwk_oci_run {
 	uint64_t memory, pids, cpus_milli; /* 0: default; BWK_UNLIMITED: none (not cpus) */
 	const char *seccomp;		   /* NULL: default; "unconfined"; a profile path */
 	int stop_signal;		   /* 0: the image's StopSignal, else SIGTERM */
+	const bwk_oci_rlimit *rlimits;	   /* process.rlimits (INT64_MAX: unlimited) */
+	size_t nrlimits;
 } bwk_oci_run;
 
 /* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
@@ -325,6 +327,7 @@ typedef struct bwk_oci_lowered {
 	bwk_container_spec spec;
 	bwk_bind *binds;
 	char *user;
+	bwk_rlimit *rlimits;
 } bwk_oci_lowered;
 int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err);
 void bwk_oci_lowered_free(bwk_oci_lowered *l);

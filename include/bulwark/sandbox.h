@@ -41,6 +41,14 @@ typedef struct bwk_port {
 	bool udp;
 } bwk_port;
 
+/* A resource limit of the container's process (setrlimit before exec, as root inside the
+ * container: a hard limit above bulwark's own cannot be granted). resource: RLIMIT_*. */
+typedef struct bwk_rlimit {
+	int resource;
+	uint64_t soft, hard; /* RLIM_INFINITY: none */
+} bwk_rlimit;
+#define BWK_MAX_RLIMITS 16
+
 /* Sentinels for the limits: 0 = the documented default, BWK_UNLIMITED = no limit (warns). */
 #define BWK_UNLIMITED UINT64_MAX
 
@@ -85,6 +93,9 @@ typedef struct bwk_container_spec {
 
 	/* Seccomp: NULL = the built-in default; "unconfined" = none; else a Docker JSON file. */
 	const char *seccomp;
+
+	const bwk_rlimit *rlimits; /* at most BWK_MAX_RLIMITS */
+	size_t nrlimits;
 
 	uint64_t memory;     /* bytes */
 	uint64_t pids;	     /* max tasks */

@@ -1,4 +1,4 @@
-/* bulwark run: flags → run settings; IMAGE → root filesystem and config (open_image, the one
+/* bulwark run: flags → run settings; IMAGE → root filesystem and config (open_input, the one
  * place that touches the input); then image → runtime spec → sandbox, the path the OCI
  * commands share (src/lib/oci: Docker's semantics and the hardened defaults live there). */
 #define _GNU_SOURCE
@@ -59,6 +59,8 @@ const char cmd_run_usage[] =
     "                          (default: a free 65536-id slice of bulwark's subuid range)\n"
     "resources:\n"
     "  -m, --memory SIZE       memory limit (default 512m; 'unlimited')\n"
+    "      --ulimit NAME=SOFT[:HARD]  a resource limit of the command, as Docker's (nofile,\n"
+    "                          nproc, core, stack …; -1 unlimited)\n"
     "      --pids N            process limit (default 512; 'unlimited')\n"
     "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
     "network:\n"
@@ -286,6 +288,47 @@ static int parse_port(const char *arg, bwk_port *p)
 	return 0;
 }
 
+/* Docker's --ulimit NAME=SOFT[:HARD]: the names of go-units, -1 for unlimited. */
+static int parse_ulimit(const char *arg, bwk_oci_rlimit *r, char *type, size_t tlen)
+{
+	static const char *const names[] = {"as",    "core",	"cpu",	    "data",   "fsize",
+					    "locks", "memlock", "msgqueue", "nice",   "nofile",
+					    "nproc", "rss",	"rtprio",   "rttime", "sigpending",
+					    "stack", NULL};
+	const char *eq = strchr(arg, '=');
+	size_t i = 0;
+	while (
+	    eq && names[i] &&
+	    (strlen(names[i]) != (size_t)(eq - arg) || strncmp(names[i], arg, (size_t)(eq - arg))))
+		i++;
+	if (!eq || !names[i])
+		return -1;
+	snprintf(type, tlen, "RLIMIT_%s", names[i]);
+	for (char *c = type; *c; c++)
+		*c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+	long long v[2];
+	const char *s = eq + 1;
+	int n = 0;
+	for (; n < 2 && *s; n++) {
+		char *end;
+		errno = 0;
+		v[n] = strtoll(s, &end, 10);
+		if (errno || end == s || v[n] < -1 || (*end && *end != ':') || (*end && n == 1))
+			return -1;
+		s = *end ? end + 1 : end;
+	}
+	if (n == 0)
+		return -1;
+	if (n == 1)
+		v[1] = v[0];
+	uint64_t soft = v[0] < 0 ? INT64_MAX : (uint64_t)v[0];
+	uint64_t hard = v[1] < 0 ? INT64_MAX : (uint64_t)v[1];
+	if (soft > hard)
+		return -1;
+	*r = (bwk_oci_rlimit){.type = type, .soft = soft, .hard = hard};
+	return 0;
+}
+
 enum {
 	OPT_ENV_FILE = 0x200,
 	OPT_ENTRYPOINT,
@@ -310,6 +353,7 @@ enum {
 	OPT_CACHE,
 	OPT_PLATFORM,
 	OPT_USERNS_RANGE,
+	OPT_ULIMIT,
 };
 
 static const struct option run_options[] = {
@@ -345,6 +389,7 @@ static const struct option run_options[] = {
     {"cache", required_argument, NULL, OPT_CACHE},
     {"platform", required_argument, NULL, OPT_PLATFORM},
     {"userns-range", required_argument, NULL, OPT_USERNS_RANGE},
+    {"ulimit", required_argument, NULL, OPT_ULIMIT},
     {"quiet", no_argument, NULL, 'q'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -368,6 +413,9 @@ typedef struct run_opts {
 	char *rootfs_path;
 	char **layers;
 	bwk_port ports[16];
+	bwk_oci_rlimit ulimits[BWK_MAX_RLIMITS];
+	char ulimit_types[BWK_MAX_RLIMITS][24];
+	size_t nulimits;
 } run_opts;
 
 static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
@@ -520,6 +568,17 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			if (parse_userns_range(optarg, &s->userns_start, &s->userns_count) < 0)
 				return cli_usage_error(
 				    self, "bad --userns-range '%s' (START:COUNT)", optarg);
+			break;
+		case OPT_ULIMIT:
+			if (o->nulimits >= BWK_MAX_RLIMITS ||
+			    parse_ulimit(optarg, &o->ulimits[o->nulimits],
+					 o->ulimit_types[o->nulimits],
+					 sizeof o->ulimit_types[o->nulimits]) < 0)
+				return cli_usage_error(
+				    self,
+				    "bad --ulimit '%s' (NAME=SOFT[:HARD], e.g. nofile=1024:2048)",
+				    optarg);
+			o->nulimits++;
 			break;
 		case 'q':
 			s->quiet = true;
@@ -680,11 +739,12 @@ static int scan_gate(const run_opts *o, const char *ref, bwk_image *img, const c
 	return 0;
 }
 
-/* IMAGE (or --rootfs DIR): detect what it is, open it once, --scan it, and unpack an image's
- * layers into the cache. The one place `run` touches its input: the root filesystem comes
- * back in o->spec (rootfs or lowers), the image's config in *cfgp (NULL for a directory),
- * the index of the command's first argument in *firstp. Returns 0 or the exit status. */
-static int open_image(const cli_cmd *self, run_opts *o, int argc, char **argv, int *firstp,
+/* IMAGE (or --rootfs DIR): open it once through the image source table (open_image), --scan
+ * it, and unpack an image's layers into the cache. The one place `run` touches its input: the root
+ * filesystem comes back in o->spec (rootfs or lowers), the image's config in *cfgp (NULL for a
+ * directory), the index of the command's first argument in *firstp. Returns 0 or the exit status.
+ */
+static int open_input(const cli_cmd *self, run_opts *o, int argc, char **argv, int *firstp,
 		      const char **refp, const bwk_image_config **cfgp)
 {
 	cleanup_error bwk_error *err = NULL;
@@ -760,6 +820,8 @@ static void run_settings(const run_opts *o, const char *ref, const char *const *
 	    .cpus_milli = s->cpus_milli,
 	    .seccomp = s->seccomp,
 	    .stop_signal = o->stop_signal_set ? s->stop_signal : 0,
+	    .rlimits = o->ulimits,
+	    .nrlimits = o->nulimits,
 	};
 }
 
@@ -840,7 +902,7 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, cha
 		first++;
 	const char *ref = NULL;
 	const bwk_image_config *cfg = NULL;
-	if ((r = open_image(self, o, argc, argv, &first, &ref, &cfg)) != 0)
+	if ((r = open_input(self, o, argc, argv, &first, &ref, &cfg)) != 0)
 		return r;
 	for (int i = first; i < argc; i++)
 		strv_push(args, xstrdup(argv[i]));

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "bulwark/oci.h"
 
@@ -469,6 +470,19 @@ static void test_lower_refuses(void **state)
 	     "mounts[0] (nfs at /m)"},
 	    {"{" BASE "," PROC "},\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}}",
 	     "linux.seccomp"},
+	    {"{" BASE "," PROC "},\"hooks\":{\"poststop\":[{\"path\":\"/x\"}]}}", "hooks"},
+	    {"{" BASE "," PROC ",\"apparmorProfile\":\"x\"}}", "process.apparmorProfile"},
+	    {"{" BASE "," PROC ",\"user\":{\"additionalGids\":[5]}}}",
+	     "process.user.additionalGids"},
+	    {"{" BASE "," PROC "},\"linux\":{\"sysctl\":{\"a.b\":\"1\"}}}", "linux.sysctl"},
+	    {"{" BASE "," PROC "},\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"c\"}]}}",
+	     "linux.devices"},
+	    {"{" BASE "," PROC "},\"linux\":{\"maskedPaths\":[\"/proc/kcore\",\"/etc\"]}}",
+	     "linux.maskedPaths (beyond Docker's list)"},
+	    {"{" BASE "," PROC "},\"linux\":{\"resources\":{\"memory\":{\"swap\":1}}}}",
+	     "linux.resources.memory (other than limit)"},
+	    {"{" BASE "," PROC "},\"linux\":{\"resources\":{\"devices\":[{\"allow\":true}]}}}",
+	     "a device allowed"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		bwk_oci_spec *s = parse_ok(cases[i].json);
@@ -488,6 +502,20 @@ static void test_lower_refuses(void **state)
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
 	assert_int_equal(low.spec.nbinds, 0);
 	assert_int_equal(low.spec.net, BWK_NET_HOST); /* no network namespace asked for */
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* rlimits reach the sandbox as setrlimit's resources; Docker's masked paths pass */
+	s = parse_ok("{" BASE "," PROC ",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":20,"
+		     "\"soft\":10},{\"type\":\"RLIMIT_CORE\",\"hard\":9223372036854775807,"
+		     "\"soft\":0}]},\"linux\":{\"maskedPaths\":[\"/proc/kcore\"],"
+		     "\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}]}}}");
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.nrlimits, 2);
+	assert_int_equal(low.spec.rlimits[0].resource, RLIMIT_NOFILE);
+	assert_int_equal(low.spec.rlimits[0].soft, 10);
+	assert_int_equal(low.spec.rlimits[0].hard, 20);
+	assert_int_equal(low.spec.rlimits[1].resource, RLIMIT_CORE);
+	assert_true(low.spec.rlimits[1].hard == RLIM_INFINITY);
 	bwk_oci_lowered_free(&low);
 	bwk_oci_spec_free(s);
 }

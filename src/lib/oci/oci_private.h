@@ -26,4 +26,9 @@ extern const char *const oci_throttle_keys[5];
 
 bool oci_name_in(const char *const *list, const char *name);
 
+/* Docker's masked and read-only paths (spec_default.c): what `spec` asks of another runtime,
+ * and what the lowering accepts, since bulwark's sandbox masks a superset of them itself. */
+extern const char *const oci_docker_masked[];
+extern const char *const oci_docker_readonly[];
+
 #endif

@@ -184,6 +184,13 @@ int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *r, bwk
 	p->cwd = xstrdup(cwd ? cwd : "/");
 	caps_from_mask(r->caps, &p->caps);
 	process_env(img, r, s->hostname, &p->env);
+	if (r->nrlimits) {
+		p->rlimits = xcalloc(r->nrlimits, sizeof *p->rlimits);
+		for (; p->n_rlimits < r->nrlimits; p->n_rlimits++) {
+			p->rlimits[p->n_rlimits] = r->rlimits[p->n_rlimits];
+			p->rlimits[p->n_rlimits].type = xstrdup(r->rlimits[p->n_rlimits].type);
+		}
+	}
 	linux_part(r, &s->linux_);
 	mounts_part(r, s);
 	if (process_args(img, r, &p->args, err) < 0 || annotations(img, r, s, err) < 0) {

@@ -24,21 +24,21 @@ static const struct {
 };
 
 /* Docker's lists; the sandbox masks a superset of its own (src/lib/sandbox/mounts.c). */
-static const char *const masked[] = {"/proc/acpi",
-				     "/proc/asound",
-				     "/proc/kcore",
-				     "/proc/keys",
-				     "/proc/latency_stats",
-				     "/proc/timer_list",
-				     "/proc/timer_stats",
-				     "/proc/sched_debug",
-				     "/proc/scsi",
-				     "/proc/kallsyms",
-				     "/sys/firmware",
-				     "/sys/devices/virtual/powercap",
-				     NULL};
-static const char *const readonly[] = {"/proc/bus",	      "/proc/fs", "/proc/irq", "/proc/sys",
-				       "/proc/sysrq-trigger", NULL};
+const char *const oci_docker_masked[] = {"/proc/acpi",
+					 "/proc/asound",
+					 "/proc/kcore",
+					 "/proc/keys",
+					 "/proc/latency_stats",
+					 "/proc/timer_list",
+					 "/proc/timer_stats",
+					 "/proc/sched_debug",
+					 "/proc/scsi",
+					 "/proc/kallsyms",
+					 "/sys/firmware",
+					 "/sys/devices/virtual/powercap",
+					 NULL};
+const char *const oci_docker_readonly[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 
 static void strv_set(bwk_oci_strv *v, const char *const *src)
 {
@@ -83,8 +83,8 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 		return -1;
 	bwk_oci_spec *s = *out;
 	add_std_mounts(s);
-	strv_set(&s->linux_.masked_paths, masked);
-	strv_set(&s->linux_.readonly_paths, readonly);
+	strv_set(&s->linux_.masked_paths, oci_docker_masked);
+	strv_set(&s->linux_.readonly_paths, oci_docker_readonly);
 	if (!rootless) {
 		/* a user namespace without mappings is refused by runc; bulwark's sandbox makes
 		 * one anyway, with host ids from its own subordinate range (docs/run.md) */

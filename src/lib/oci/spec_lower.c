@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "core/util.h"
 #include "oci/oci_private.h"
@@ -141,6 +142,103 @@ static int lower_namespaces(const bwk_oci_spec *s, bwk_container_spec *c, bwk_er
 	return 0;
 }
 
+static int lower_rlimits(const bwk_oci_process *p, bwk_oci_lowered *out, bwk_error **err)
+{
+	/* in oci_rlimit_types' order */
+	static const int res[] = {RLIMIT_CPU,	   RLIMIT_FSIZE, RLIMIT_DATA,	RLIMIT_STACK,
+				  RLIMIT_CORE,	   RLIMIT_RSS,	 RLIMIT_NPROC,	RLIMIT_NOFILE,
+				  RLIMIT_MEMLOCK,  RLIMIT_AS,	 RLIMIT_LOCKS,	RLIMIT_SIGPENDING,
+				  RLIMIT_MSGQUEUE, RLIMIT_NICE,	 RLIMIT_RTPRIO, RLIMIT_RTTIME};
+	if (p->n_rlimits > BWK_MAX_RLIMITS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "config.json: process.rlimits: %zu (at most %d)", p->n_rlimits,
+				     BWK_MAX_RLIMITS);
+	out->rlimits = xcalloc(p->n_rlimits + 1, sizeof *out->rlimits);
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		size_t k = 0;
+		while (oci_rlimit_types[k] && strcmp(oci_rlimit_types[k], p->rlimits[i].type))
+			k++;
+		if (!oci_rlimit_types[k])
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "config.json: process.rlimits[%zu].type: '%.64s' is "
+					     "not an rlimit",
+					     i, p->rlimits[i].type);
+		/* INT64_MAX (the most a spec integer holds) stands for no limit */
+		uint64_t soft = p->rlimits[i].soft, hard = p->rlimits[i].hard;
+		out->rlimits[i] = (bwk_rlimit){res[k], soft >= INT64_MAX ? RLIM_INFINITY : soft,
+					       hard >= INT64_MAX ? RLIM_INFINITY : hard};
+	}
+	out->spec.rlimits = out->rlimits;
+	out->spec.nrlimits = p->n_rlimits;
+	return 0;
+}
+
+static bool only_docker_paths(const bwk_oci_strv *v, const char *const *known)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!oci_name_in(known, v->v[i]))
+			return false;
+	return true;
+}
+
+/* Properties the sandbox does not execute yet: refused by name rather than ignored. */
+static int not_executed(const bwk_oci_spec *s, bwk_error **err)
+{
+	const bwk_oci_process *p = &s->process;
+	const bwk_oci_linux *l = &s->linux_;
+	const bwk_oci_resources *r = &l->resources;
+	bool hooks = false;
+	for (int k = 0; k < BWK_OCI_HOOK_KINDS; k++)
+		hooks |= s->hooks.n[k] > 0;
+	bool grants = false;
+	for (size_t i = 0; i < r->n_devices; i++)
+		grants |= r->devices[i].allow;
+	const struct {
+		bool set;
+		const char *what;
+	} checks[] = {
+	    {hooks, "hooks"},
+	    {p->user.n_additional_gids > 0, "process.user.additionalGids"},
+	    {p->user.umask.set, "process.user.umask"},
+	    {p->caps.ambient.n > 0, "process.capabilities.ambient"},
+	    {p->apparmor_profile != NULL, "process.apparmorProfile"},
+	    {p->selinux_label != NULL, "process.selinuxLabel"},
+	    {p->oom_score_adj.set, "process.oomScoreAdj"},
+	    {p->scheduler.set, "process.scheduler"},
+	    {p->io_priority.set, "process.ioPriority"},
+	    {s->domainname != NULL, "domainname"},
+	    {l->n_devices > 0, "linux.devices"},
+	    {grants, "linux.resources.devices (a device allowed)"},
+	    {l->cgroups_path != NULL, "linux.cgroupsPath"},
+	    {l->sysctl.n > 0, "linux.sysctl"},
+	    {l->personality.set, "linux.personality"},
+	    {l->mount_label != NULL, "linux.mountLabel"},
+	    {l->rootfs_propagation && strcmp(l->rootfs_propagation, "rprivate") &&
+		 strcmp(l->rootfs_propagation, "private"),
+	     "linux.rootfsPropagation (other than private)"},
+	    {!only_docker_paths(&l->masked_paths, oci_docker_masked),
+	     "linux.maskedPaths (beyond Docker's list)"},
+	    {!only_docker_paths(&l->readonly_paths, oci_docker_readonly),
+	     "linux.readonlyPaths (beyond Docker's list)"},
+	    {r->memory.reservation.set || r->memory.swap.set || r->memory.kernel.set ||
+		 r->memory.kernel_tcp.set || r->memory.swappiness.set ||
+		 r->memory.disable_oom_killer,
+	     "linux.resources.memory (other than limit)"},
+	    {r->cpu.cpus || r->cpu.mems || r->cpu.realtime_runtime.set ||
+		 r->cpu.realtime_period.set || r->cpu.burst.set || r->cpu.idle.set,
+	     "linux.resources.cpu (other than shares, quota, period)"},
+	    {r->block_io.weight.set || r->block_io.leaf_weight.set || r->block_io.n_weight_device ||
+		 r->block_io.n_throttle[0] || r->block_io.n_throttle[1] ||
+		 r->block_io.n_throttle[2] || r->block_io.n_throttle[3],
+	     "linux.resources.blockIO"},
+	    {r->unified.n > 0, "linux.resources.unified"},
+	};
+	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
+		if (checks[i].set)
+			return unsupported(err, checks[i].what);
+	return 0;
+}
+
 int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
 {
 	memset(out, 0, sizeof *out);
@@ -156,7 +254,8 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
 	c->cwd = p->cwd;
 	c->hostname = s->hostname;
 	c->tty = p->terminal;
-	if (lower_namespaces(s, c, err) < 0 || lower_mounts(s, out, err) < 0 ||
+	if (not_executed(s, err) < 0 || lower_rlimits(p, out, err) < 0 ||
+	    lower_namespaces(s, c, err) < 0 || lower_mounts(s, out, err) < 0 ||
 	    lower_caps(p, c, err) < 0 || lower_resources(&s->linux_.resources, c) < 0 ||
 	    lower_annotations(s, out, err) < 0) {
 		bwk_oci_lowered_free(out);
@@ -169,6 +268,8 @@ void bwk_oci_lowered_free(bwk_oci_lowered *l)
 {
 	free(l->binds);
 	free(l->user);
+	free(l->rlimits);
 	l->binds = NULL;
 	l->user = NULL;
+	l->rlimits = NULL;
 }

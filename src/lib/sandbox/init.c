@@ -169,6 +169,14 @@ static void stdio_to_user(const bwk_container_spec *s, const bwk_user *u)
 }
 
 /* Runs in the process that becomes the command. Never returns. */
+/* Whether the host side is gone already (a parent-death signal armed after it died never
+ * comes). Without a pidfd (old kernels) it cannot be told: false. */
+static bool parent_gone(const sbx_ctx *ctx)
+{
+	struct pollfd pf = {.fd = ctx->parent_pidfd, .events = POLLIN};
+	return ctx->parent_pidfd >= 0 && poll(&pf, 1, 0) != 0;
+}
+
 static void exec_workload(const sbx_ctx *ctx)
 {
 	const bwk_container_spec *s = ctx->spec;
@@ -191,6 +199,25 @@ static void exec_workload(const sbx_ctx *ctx)
 		_exit(EXIT_RUNTIME);
 	}
 	stdio_to_user(s, &u); /* still root with every capability here */
+	for (size_t i = 0; i < s->nrlimits && i < BWK_MAX_RLIMITS; i++) {
+		struct rlimit rl = {s->rlimits[i].soft, s->rlimits[i].hard};
+		if (setrlimit(s->rlimits[i].resource, &rl) < 0) {
+			char soft[24] = "unlimited", hard[24] = "unlimited";
+			if (rl.rlim_cur != RLIM_INFINITY)
+				snprintf(soft, sizeof soft, "%llu",
+					 (unsigned long long)rl.rlim_cur);
+			if (rl.rlim_max != RLIM_INFINITY)
+				snprintf(hard, sizeof hard, "%llu",
+					 (unsigned long long)rl.rlim_max);
+			sbx_child_error("resource limit %d (soft %s, hard %s): %s%s",
+					s->rlimits[i].resource, soft, hard, strerror(errno),
+					errno == EPERM
+					    ? " (a hard limit above bulwark's own cannot "
+					      "be granted)"
+					    : "");
+			_exit(EXIT_RUNTIME);
+		}
+	}
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
@@ -211,6 +238,9 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("parent-death signal: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	/* bulwark killed between the uid change and the line above: no signal will come */
+	if (s->no_init && parent_gone(ctx))
+		_exit(EXIT_RUNTIME);
 	const char *cwd = s->cwd && s->cwd[0] ? s->cwd : "/";
 	char here[PATH_MAX];
 	/* CVE-2024-21626: the working directory must be inside the new root, never a leaked
@@ -328,11 +358,11 @@ int sbx_container_main(sbx_ctx *ctx)
 	 * which the host side could have died before. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(EXIT_RUNTIME);
-	if (ctx->parent_pidfd >= 0) {
-		struct pollfd pf = {.fd = ctx->parent_pidfd, .events = POLLIN};
-		if (poll(&pf, 1, 0) != 0)
-			_exit(EXIT_RUNTIME);
+	if (parent_gone(ctx))
+		_exit(EXIT_RUNTIME);
+	if (!ctx->spec->no_init && ctx->parent_pidfd >= 0) { /* the command re-checks, below */
 		close(ctx->parent_pidfd);
+		ctx->parent_pidfd = -1;
 	}
 	if (sbx_mounts_setup(ctx) < 0)
 		_exit(EXIT_RUNTIME);

@@ -178,6 +178,9 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->userns.lock_fd = -1;
 	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
 	ctx->seccomp_pid = -1;
+	if (s->nrlimits > BWK_MAX_RLIMITS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu resource limits (at most %d)",
+				     s->nrlimits, BWK_MAX_RLIMITS);
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
@@ -557,6 +560,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 			sbx_child_error("setting up the container's stdio: %s", strerror(errno));
 			_exit(125);
 		}
+		/* the host side's end: left open in here, the host side dying before its first
+		 * byte (before the parent-death signal is armed) never reads as EOF and the
+		 * container waits for ever, an orphan */
+		close(parent_end);
 		ctx->sync_fd = child_end;
 		_exit(sbx_container_main(ctx));
 	}
