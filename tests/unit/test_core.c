@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pwd.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -168,10 +169,48 @@ static void test_sha256_and_entropy(void **state)
 	assert_true(bwk_entropy("abcdefgh", 8) > 2.99);
 }
 
+/* One cache base for every cache; without XDG_CACHE_HOME and HOME (services, cron, CI steps)
+ * the passwd entry's home, so that the secret rules are not recompiled on every run. */
+static void test_user_cache_dir(void **state)
+{
+	(void)state;
+	char *keep_x = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
+	char *keep_h = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+	setenv("XDG_CACHE_HOME", "/x/cache", 1);
+	setenv("HOME", "/h", 1);
+	char *d = bwk_user_cache_dir();
+	assert_string_equal(d, "/x/cache/bulwark");
+	free(d);
+	setenv("XDG_CACHE_HOME", "relative", 1); /* not absolute: ignored, as the spec says */
+	d = bwk_user_cache_dir();
+	assert_string_equal(d, "/h/.cache/bulwark");
+	free(d);
+	unsetenv("XDG_CACHE_HOME");
+	unsetenv("HOME");
+	struct passwd *pw = getpwuid(geteuid());
+	d = bwk_user_cache_dir();
+	if (pw && pw->pw_dir[0] == '/' && strcmp(pw->pw_dir, "/")) {
+		char want[4096];
+		snprintf(want, sizeof(want), "%s/.cache/bulwark", pw->pw_dir);
+		assert_non_null(d);
+		assert_string_equal(d, want);
+	} else {
+		assert_null(d);
+	}
+	free(d);
+	if (keep_x)
+		setenv("XDG_CACHE_HOME", keep_x, 1);
+	if (keep_h)
+		setenv("HOME", keep_h, 1);
+	free(keep_x);
+	free(keep_h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_error_chain),
+	    cmocka_unit_test(test_user_cache_dir),
 	    cmocka_unit_test(test_error_errno),
 	    cmocka_unit_test(test_strerror_all),
 	    cmocka_unit_test(test_parse_size),

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <math.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -385,4 +386,20 @@ int bwk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint
 			break;
 	}
 	return fd;
+}
+
+char *bwk_user_cache_dir(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/bulwark", xdg);
+	const char *home = getenv("HOME");
+	if (home && home[0] == '/')
+		return xasprintf("%s/.cache/bulwark", home);
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	if (getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &res) == 0 && res && res->pw_dir &&
+	    res->pw_dir[0] == '/' && strcmp(res->pw_dir, "/") != 0)
+		return xasprintf("%s/.cache/bulwark", res->pw_dir);
+	return NULL;
 }

@@ -32,6 +32,13 @@ void bwk_strbuf_printf(bwk_strbuf *sb, const char *fmt, ...) __attribute__((form
 char *bwk_strbuf_steal(bwk_strbuf *sb); /* never NULL; resets sb */
 void bwk_strbuf_free(bwk_strbuf *sb);
 
+/* The user's cache base for bulwark, written once for every cache (secret rules, image layers
+ * of a normal user, the vulnerability database): $XDG_CACHE_HOME/bulwark if absolute, else
+ * $HOME/.cache/bulwark, else the passwd entry's home: services, cron jobs and CI steps often
+ * run without HOME, and a cache that silently vanishes there costs every run a recompile.
+ * NULL when none of them names an absolute directory. Not created. */
+char *bwk_user_cache_dir(void);
+
 /* sha256 of a buffer as 64 lowercase hex chars + NUL. */
 void bwk_sha256_hex(const void *data, size_t len, char out[65]);
 

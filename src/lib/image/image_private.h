@@ -319,7 +319,9 @@ void engine_close(bwk_image *img);
 
 /* ---- the shared content cache (unpack.c) --------------------------------------------------- */
 /* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */
-char *image_cache_root(const char *cache_dir);
+char *image_cache_root(const char *cache_dir); /* NULL: no home to put it in */
+#define IMAGE_NO_CACHE_DIR                                                                         \
+	"no directory for the image cache: set XDG_CACHE_HOME or HOME, or give --cache DIR"
 int image_mkdir_p(const char *path, mode_t mode, bwk_error **err);
 
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */

@@ -265,6 +265,8 @@ static char *engine_image_id(engine_ctx *e)
 static int docs_dir(const bwk_image *img, bwk_error **err)
 {
 	cleanup_free char *root = image_cache_root(img->opts.cache_dir);
+	if (!root)
+		return bwk_error_set(err, BWK_E_USAGE, 0, IMAGE_NO_CACHE_DIR);
 	cleanup_free char *dir = xasprintf("%s/images/docker", root);
 	if (image_mkdir_p(dir, 0700, err) < 0)
 		return -1;

@@ -125,11 +125,7 @@ char *image_cache_root(const char *cache_dir)
 		return xstrdup(cache_dir);
 	if (geteuid() == 0)
 		return xstrdup("/var/lib/bulwark");
-	const char *x = getenv("XDG_CACHE_HOME");
-	if (x && x[0] == '/')
-		return xasprintf("%s/bulwark", x);
-	const char *h = getenv("HOME");
-	return xasprintf("%s/.cache/bulwark", h && *h ? h : "/tmp");
+	return bwk_user_cache_dir();
 }
 
 /* Extract one layer into layers/sha256/<hex> unless it is there already. */
@@ -220,6 +216,8 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 {
 	*dirs = NULL;
 	cleanup_free char *root = image_cache_root(cache_dir);
+	if (!root)
+		return bwk_error_set(err, BWK_E_USAGE, 0, IMAGE_NO_CACHE_DIR);
 	char real[PATH_MAX];
 	cleanup_free char *ldir = NULL;
 	if (image_mkdir_p(root, 0700, err) < 0 || !realpath(root, real))

@@ -40,15 +40,16 @@ static char *cache_dir(void)
 		return NULL;
 	if (env && *env)
 		base = xstrdup(env);
-	else if (getenv("XDG_CACHE_HOME") && *getenv("XDG_CACHE_HOME"))
-		base = xasprintf("%s/bulwark", getenv("XDG_CACHE_HOME"));
-	else if (getenv("HOME") && *getenv("HOME")) {
-		cleanup_free char *dot = xasprintf("%s/.cache", getenv("HOME"));
-		if (mkdir(dot, 0700) < 0 && errno != EEXIST)
+	else {
+		base = bwk_user_cache_dir();
+		if (!base)
 			return NULL;
-		base = xasprintf("%s/bulwark", dot);
-	} else
-		return NULL;
+		/* the parent ($XDG_CACHE_HOME or ~/.cache) may not exist yet */
+		cleanup_free char *parent = xstrdup(base);
+		*strrchr(parent, '/') = '\0';
+		if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+			return NULL;
+	}
 	if (!dir_ok(base))
 		return NULL;
 	char *hs = xasprintf("%s/hs", base);

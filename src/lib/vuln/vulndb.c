@@ -40,13 +40,8 @@ static const char schema_sql[] =
 
 char *bwk_vulndb_default_path(void)
 {
-	const char *xdg = getenv("XDG_CACHE_HOME");
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/bulwark/vuln.db", xdg);
-	const char *home = getenv("HOME");
-	if (home && home[0] == '/')
-		return xasprintf("%s/.cache/bulwark/vuln.db", home);
-	return NULL;
+	cleanup_free char *base = bwk_user_cache_dir();
+	return base ? xasprintf("%s/vuln.db", base) : NULL;
 }
 
 static void db_closep(sqlite3 **db)
