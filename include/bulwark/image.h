@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "bulwark/error.h"
 #include "bulwark/walk.h"
@@ -76,19 +77,93 @@ typedef struct bwk_image_opts {
 	uint64_t max_total_bytes; /* uncompressed, all layers; 0: default */
 	uint64_t max_entries;	  /* per image; 0: default */
 	uint64_t max_ratio;	  /* compression ratio guard; 0: default */
+	/* A root filesystem directory (source "dir") opens as an image without layers or config
+	 * (bwk_image_rootfs_fd, bwk_image_walk walks the tree). false: it is refused, saying
+	 * what it is (unpack needs an image). */
+	bool accept_rootfs;
+	/* Use the shared content cache (cache_dir, NULL: the default of bwk_image_cache_layers):
+	 * a docker:NAME image's small documents are kept there by the engine's image ID, so an
+	 * unchanged image is not streamed again to be opened (and bwk_image_cache_layers then
+	 * streams nothing when its layers are extracted already). */
+	bool cache;
+	const char *cache_dir;
 } bwk_image_opts;
 
-/* Open IMAGE: a docker-save tarball (optionally gzip/zstd compressed), an OCI layout directory
- * or tarball ("PATH[:REF]"), or "docker:NAME[:TAG]" (Engine API, DOCKER_HOST honoured).
- * Parses and bounds the manifest/index/config; does not read layers yet. */
+/* ---- image sources ------------------------------------------------------------------------
+ *
+ * What an IMAGE argument is, is decided in one place: the source table in src/lib/image/
+ * (source.c, one file per source), asked by every command. Rows, as `bulwark help images`
+ * and docs/image.md list them:
+ *
+ *   dir:PATH              a root filesystem directory
+ *   oci:PATH[:REF]        an OCI image layout directory
+ *   oci-archive:PATH[:REF] a tar of an OCI image layout (gzip/zstd allowed); PATH "-": stdin
+ *   docker-archive:PATH[:TAG] a `docker save` archive (tar, gzip/zstd, "-": stdin) or the
+ *                         directory it was extracted to
+ *   docker:NAME[:TAG]     an image of the Docker engine (Engine API; DOCKER_HOST honoured)
+ *   podman:, containerd:, registry:   reserved: refused with "not supported yet"
+ *
+ * An explicit prefix (spelled as skopeo and Grype do) overrides detection. Without one, a
+ * NAME:… whose prefix is not a row is a path; "-" is stdin (an archive); a file is
+ * docker-archive when it holds manifest.json, else oci-archive when it holds index.json; a
+ * directory is docker-archive when it holds manifest.json, oci when it holds oci-layout or
+ * index.json with blobs/, and dir otherwise. A directory holding only manifest.json is
+ * therefore an extracted docker save for every command: "dir:PATH" scans or runs it as a
+ * root filesystem instead. A prefix opens the same way as detection (fd-relative, symlinks
+ * inside the input never followed); it only removes the guess. */
+
+/* Open IMAGE through the source table. Parses and bounds the manifest/index/config; does not
+ * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
+/* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
+ * "docker-archive", "docker". */
+const char *bwk_image_source(const bwk_image *img);
+/* Source "dir": an fd of the root filesystem directory (owned by the image, valid until
+ * bwk_image_close); every other source: -1. */
+int bwk_image_rootfs_fd(const bwk_image *img);
 void bwk_image_close(bwk_image *img);
 
+/* ---- a source outside this module: a store of blobs by digest -----------------------------
+ *
+ * How a source that reads images from elsewhere (a registry, a daemon's content store) plugs
+ * into the table: its row (one file src/lib/image/source_NAME.c, one line in source.c) fills a
+ * bwk_blob_store and hands it to the image module (image_open_store in image_private.h). The
+ * store only moves bytes; the image module does everything that makes them safe to use: it
+ * bounds and parses the index/manifest/config (OCI and Docker v2 schema 2 media types), picks
+ * the manifest by platform (--platform, default the host's) as for an OCI layout, verifies
+ * every document against the digest that names it, and streams each layer through the same
+ * decompression, blob-digest, diff_id, size, ratio and entry checks as a local archive (in
+ * report mode a mismatch becomes a finding, in strict mode an error). A store never needs to
+ * parse or trust what it serves, and nothing it returns is used before it was checked. */
+typedef struct bwk_blob_store {
+	void *ctx;
+	/* The document the reference names: an image index / manifest list or an image manifest,
+	 * at most `max` bytes, in a malloc'd buffer (*doc, *len). *digest: the digest it is
+	 * known by ("sha256:…", malloc'd), when the reference pins one (REPO@sha256:…) or the
+	 * server states one (Docker-Content-Digest); then it is verified; else NULL. */
+	int (*root)(void *ctx, size_t max, char **doc, size_t *len, char **digest, bwk_error **err);
+	/* A whole small blob by digest (a manifest named by an index, the config), at most
+	 * `max` bytes, malloc'd. Verified by the caller. */
+	int (*read_blob)(void *ctx, const char *digest, size_t max, char **data, size_t *len,
+			 bwk_error **err);
+	/* A layer blob as a byte stream (`size` as the manifest gives it). Must be thread-safe:
+	 * several layers are streamed at once, one thread per stream. */
+	int (*open_blob)(void *ctx, const char *digest, uint64_t size, void **stream,
+			 bwk_error **err);
+	/* Up to `len` bytes of the stream: > 0 bytes, 0 at its end, -1 with *err. */
+	ssize_t (*pull)(void *stream, void *buf, size_t len, bwk_error **err);
+	void (*close_blob)(void *stream);
+	/* Release ctx; called once, by bwk_image_close (or when opening fails). */
+	void (*free)(void *ctx);
+} bwk_blob_store;
+
+/* NULL for a root filesystem directory (no config). */
 const bwk_image_config *bwk_image_get_config(const bwk_image *img);
 size_t bwk_image_layer_count(const bwk_image *img);
 const char *bwk_image_layer_digest(const bwk_image *img, size_t i); /* compressed blob digest */
 
-/* Walk every layer (bottom first within a worker; several layers at once when threads > 1).
+/* Walk every layer (bottom first within a worker; several layers at once when threads > 1);
+ * a root filesystem directory is walked as by bwk_rootfs_walk (no config callback).
  * Every blob is verified against its digest and every layer against its diff_id while it is
  * streamed. visitor->config is called first. Entry visibility is exact. */
 int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err);

@@ -10,7 +10,9 @@ const char cmd_inspect_usage[] =
     "usage: bulwark inspect [OPTIONS] IMAGE\n"
     "\n"
     "Read IMAGE end to end (decompress, verify every digest, walk every entry) and print its\n"
-    "config, layers and entry counts. A digest mismatch is an error (exit 2).\n"
+    "source (how IMAGE was read: dir, oci, oci-archive, docker-archive, docker), config,\n"
+    "layers and entry counts. A digest mismatch is an error (exit 2). IMAGE may carry an\n"
+    "explicit source prefix (oci:PATH, docker-archive:PATH …; see docs/image.md).\n"
     "\n"
     "options:\n"
     "  -j, --threads N         layers read in parallel (default: number of CPUs)\n"
@@ -38,7 +40,7 @@ int cmd_inspect(int argc, char **argv)
 						 {"platform", required_argument, NULL, 0x302},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
-	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .accept_rootfs = true};
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
@@ -69,10 +71,15 @@ int cmd_inspect(int argc, char **argv)
 	int rc = EXIT_CLEAN;
 	if (!c || bwk_image_walk(img, &v, &err) < 0) {
 		rc = cli_fail(err, EXIT_USAGE);
+	} else if (!bwk_image_get_config(img)) {
+		/* a root filesystem directory: no config, no layers */
+		printf("image:    %s\nsource:   %s\nentries:  %llu, %llu bytes\n", argv[optind],
+		       bwk_image_source(img), c->entries[0], c->bytes[0]);
 	} else {
 		const bwk_image_config *cfg = bwk_image_get_config(img);
-		printf("image:    %s\nconfig:   %s\nplatform: %s/%s%s%s\nuser:     %s\n",
-		       argv[optind], cfg->digest, cfg->os ? cfg->os : "?",
+		printf("image:    %s\nsource:   %s\nconfig:   %s\nplatform: %s/%s%s%s\nuser:     "
+		       "%s\n",
+		       argv[optind], bwk_image_source(img), cfg->digest, cfg->os ? cfg->os : "?",
 		       cfg->architecture ? cfg->architecture : "?", cfg->variant ? "/" : "",
 		       cfg->variant ? cfg->variant : "", cfg->user[0] ? cfg->user : "(root)");
 		for (size_t i = 0; i < bwk_image_layer_count(img); i++)

@@ -568,25 +568,28 @@ static void warn_relaxed(const run_opts *o)
 			 "ignored by pid 1");
 }
 
-/* IMAGE as a plain root filesystem directory (not an OCI layout or an unpacked docker-save):
- * opened once, judged through that fd and then scanned and run through it, so that --scan
- * looks at the directory that runs even if the path is swapped meanwhile. Returns the O_PATH
- * fd, or -1 when IMAGE is not such a directory. */
-static int open_rootfs_dir(const char *path)
+/* IMAGE through the image source table, as every command reads it. A root filesystem
+ * directory (source "dir") is opened once and judged, scanned and run through that fd, so
+ * that --scan looks at the directory that runs even if the path is swapped meanwhile: then
+ * o->rootfs_fd is set and o->img closed. */
+static int open_image(run_opts *o, const char *ref, bwk_error **err)
 {
-	cleanup_close int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT,
+			     .platform = o->platform,
+			     .accept_rootfs = true,
+			     .cache = true,
+			     .cache_dir = o->cache};
+	if (bwk_image_open(ref, &io, &o->img, err) < 0)
 		return -1;
-	/* an image as the scanner sees one (oci-layout, or index.json with blobs/), or an
-	 * unpacked docker save */
-	struct stat st;
-	bool has[4];
-	static const char *const marks[] = {"oci-layout", "manifest.json", "index.json", "blobs"};
-	for (size_t i = 0; i < 4; i++)
-		has[i] = fstatat(fd, marks[i], &st, AT_SYMLINK_NOFOLLOW) == 0;
-	if (has[0] || has[1] || (has[2] && has[3]))
-		return -1;
-	return steal_fd(&fd);
+	int rfd = bwk_image_rootfs_fd(o->img);
+	if (rfd < 0)
+		return 0;
+	o->rootfs_fd = fcntl(rfd, F_DUPFD_CLOEXEC, 3);
+	bwk_image_close(o->img);
+	o->img = NULL;
+	if (o->rootfs_fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: dup", ref);
+	return 0;
 }
 
 /* --scan: the scanner's verdict decides whether the container starts at all. It scans the
@@ -660,7 +663,8 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 		ref = argv[first++];
 		if (first < argc && !strcmp(argv[first], "--"))
 			first++;
-		o->rootfs_fd = open_rootfs_dir(ref);
+		if (open_image(o, ref, &err) < 0)
+			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
 	const bwk_image_config *cfg = NULL;
 	if (o->rootfs_fd >= 0) {
@@ -669,9 +673,6 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *env, strv *args, in
 			return EXIT_RUNT;
 		s->rootfs = o->rootfs_path;
 	} else {
-		bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .platform = o->platform};
-		if (bwk_image_open(ref, &io, &o->img, &err) < 0)
-			return cli_fail(steal_pointer(&err), EXIT_RUNT);
 		if (o->scan && scan_gate(o, ref, o->img, NULL) < 0)
 			return EXIT_RUNT;
 		/* a layer is extracted on the image's first run only: so is this line */

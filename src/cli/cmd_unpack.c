@@ -104,6 +104,9 @@ int cmd_unpack(int argc, char **argv)
 		    layers ? "IMAGE" : "IMAGE and DIR");
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
+	/* --layers fills the cache for run: the same cache remembers a docker: image */
+	io.cache = layers;
+	io.cache_dir = cache;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	int rc = EXIT_CLEAN;

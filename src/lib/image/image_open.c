@@ -1,8 +1,6 @@
-/* bwk_image_open: recognise IMAGE and hand it to the reader that bids highest.
- *
- * Readers as a table (libarchive's format table): docker-save archives and OCI layouts (as a
- * directory or a tar of one) are entries below, docker:NAME goes to the engine reader. Adding a
- * form is one file and one line here. */
+/* What every source shares once it is open: manifest selection out of an OCI index (by ref
+ * name or platform), the verified config, and the image handle's accessors and cleanup. Which
+ * source opens an input is decided in source.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,12 +10,11 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
-
-static const image_reader *const readers[] = {&bwk_reader_docker_archive, &bwk_reader_oci_layout,
-					      NULL};
 
 const char *bwk_host_arch(void)
 {
@@ -169,45 +166,33 @@ static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refnam
 	return 0;
 }
 
-int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
-			  bwk_error **err)
+/* The manifest an index names for us (ref name, else platform), through one level of nested
+ * index (multi-platform images saved by containerd-backed Docker). */
+static int pick_from_index(bwk_image *img, const char *buf, size_t len, const char *refname,
+			   const char *where, img_desc *pick, bwk_error **err)
 {
-	cleanup_free char *buf = NULL;
-	size_t len = 0;
-	if (blob_src_read_all(&img->src, index_name, BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
-		return -1;
 	img_desc *m = NULL;
 	size_t n = 0;
 	if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
 		return -1;
-	img_desc pick = {0};
-	int r = select_from(img, m, n, refname, index_name, &pick, err);
+	int r = select_from(img, m, n, refname, where, pick, err);
 	img_descs_free(m, n);
-	if (r < 0)
+	if (r < 0 || !is_index(pick->media_type))
+		return r;
+	cleanup_free char *nested = NULL;
+	size_t nlen = 0;
+	r = read_blob_verified(img, pick->digest, "nested image index", &nested, &nlen, err);
+	img_desc_free(pick);
+	if (r < 0 || bwk_parse_oci_index(nested, nlen, &m, &n, err) < 0)
 		return -1;
-	/* one level of nested index (multi-platform images saved by containerd-backed Docker) */
-	if (is_index(pick.media_type)) {
-		free(buf);
-		buf = NULL;
-		if (read_blob_verified(img, pick.digest, "nested image index", &buf, &len, err) <
-		    0) {
-			img_desc_free(&pick);
-			return -1;
-		}
-		img_desc_free(&pick);
-		if (bwk_parse_oci_index(buf, len, &m, &n, err) < 0)
-			return -1;
-		r = select_from(img, m, n, NULL, "nested image index", &pick, err);
-		img_descs_free(m, n);
-		if (r < 0)
-			return -1;
-	}
-	free(buf);
-	buf = NULL;
-	r = read_blob_verified(img, pick.digest, "image manifest", &buf, &len, err);
-	img_desc_free(&pick);
-	if (r < 0)
-		return -1;
+	r = select_from(img, m, n, NULL, "nested image index", pick, err);
+	img_descs_free(m, n);
+	return r;
+}
+
+/* Layers and config out of an image manifest (already verified). */
+static int load_manifest(bwk_image *img, const char *buf, size_t len, bwk_error **err)
+{
 	img_desc cfg = {0};
 	img_desc *layers = NULL;
 	size_t nl = 0;
@@ -220,122 +205,77 @@ int image_select_manifest(bwk_image *img, const char *index_name, const char *re
 		img->layers[i].digest = xstrdup(layers[i].digest);
 		img->layers[i].media_type =
 		    layers[i].media_type ? xstrdup(layers[i].media_type) : NULL;
+		img->layers[i].size = layers[i].size;
 	}
 	img_descs_free(layers, nl);
 	cleanup_free char *cfgblob = xasprintf("blobs/sha256/%s", cfg.digest + 7);
-	r = image_load_config(img, cfgblob, cfg.digest, err);
+	int r = image_load_config(img, cfgblob, cfg.digest, err);
 	img_desc_free(&cfg);
 	return r;
 }
 
-static int open_source_fd(bwk_image *img, int fd_in, const char *path, bwk_error **err);
-
-static int open_source(bwk_image *img, const char *path, bwk_error **err)
+static int load_picked(bwk_image *img, img_desc *pick, bwk_error **err)
 {
-	/* O_NONBLOCK: IMAGE may be a FIFO, which must be refused, not waited on */
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
-				     "%s: cannot open", path);
-	return open_source_fd(img, steal_fd(&fd), path, err);
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	int r = read_blob_verified(img, pick->digest, "image manifest", &buf, &len, err);
+	img_desc_free(pick);
+	return r < 0 ? -1 : load_manifest(img, buf, len, err);
 }
 
-static int open_source_fd(bwk_image *img, int fd_in, const char *path, bwk_error **err)
+int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
+			  bwk_error **err)
 {
-	cleanup_close int fd = fd_in;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", path);
-	if (S_ISDIR(st.st_mode)) {
-		img->src.dirfd = steal_fd(&fd);
-		return 0;
-	}
-	if (!S_ISREG(st.st_mode))
-		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "%s: not a regular file or directory (an image is a tar file "
-				     "or an OCI layout directory)",
-				     path);
-	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: fcntl", path);
-	unsigned char head[8];
-	ssize_t n = pread(fd, head, sizeof(head), 0);
-	if (n < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", path);
-	bwk_comp c = bwk_sniff_comp(head, (size_t)n);
-	if (c != BWK_COMP_NONE) {
-		int t = bwk_decompress_to_tmp(
-		    fd, c, path,
-		    img->opts.max_total_bytes ? img->opts.max_total_bytes : BWK_DEFAULT_MAX_TOTAL,
-		    img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO, err);
-		if (t < 0)
+	cleanup_free char *buf = NULL;
+	size_t len = 0;
+	if (blob_src_read_all(&img->src, index_name, BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
+		return -1;
+	img_desc pick = {0};
+	if (pick_from_index(img, buf, len, refname, index_name, &pick, err) < 0)
+		return -1;
+	return load_picked(img, &pick, err);
+}
+
+/* An index or a manifest? By its mediaType, else by its shape (the field is optional). */
+static bool doc_is_index(const char *buf, size_t len)
+{
+	json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!j)
+		return false;
+	json_t *mt = json_object_get(j, "mediaType");
+	bool idx = json_is_string(mt) ? is_index(json_string_value(mt))
+				      : json_is_array(json_object_get(j, "manifests"));
+	json_decref(j);
+	return idx;
+}
+
+int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **err)
+{
+	img->src.store = xmalloc(sizeof(*store));
+	*img->src.store = *store;
+	cleanup_free char *buf = NULL, *digest = NULL;
+	size_t len = 0;
+	if (store->root(store->ctx, BWK_MAX_JSON_SMALL, &buf, &len, &digest, err) < 0)
+		return -1;
+	if (len > BWK_MAX_JSON_SMALL)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "the image's manifest or index: %zu bytes, over the %u-byte "
+				     "limit",
+				     len, BWK_MAX_JSON_SMALL);
+	if (digest) {
+		char hex[65], actual[72];
+		bwk_sha256_hex(buf, len, hex);
+		snprintf(actual, sizeof(actual), "sha256:%s", hex);
+		if (strcmp(actual, digest) != 0 &&
+		    image_doc_mismatch(img, "the manifest or index", digest, actual, err) < 0)
 			return -1;
-		close(fd);
-		fd = t;
 	}
-	if (tar_index_build(fd, path, &img->src.idx, err) < 0)
+	if (!doc_is_index(buf, len))
+		return load_manifest(img, buf, len, err);
+	img_desc pick = {0};
+	if (pick_from_index(img, buf, len, NULL, "image index", &pick, err) < 0)
 		return -1;
-	img->src.tarfd = steal_fd(&fd);
-	return 0;
-}
-
-int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err)
-{
-	*out = NULL;
-	bwk_image *img = xcalloc(1, sizeof(*img));
-	img->ref = xstrdup(ref);
-	if (opts)
-		img->opts = *opts;
-	img->src.dirfd = img->src.tarfd = -1;
-	int r;
-	if (!strncmp(ref, "docker:", 7)) {
-		r = engine_open(img, ref + 7, err);
-	} else {
-		cleanup_free char *path = xstrdup(ref);
-		char *refname = NULL;
-		struct stat st;
-		if (stat(path, &st) < 0) {
-			/* PATH:REF, where REF may hold ':' itself (name:tag): the shortest
-			 * existing PATH wins */
-			for (char *c = strchr(path + 1, ':'); c; c = strchr(c + 1, ':')) {
-				*c = '\0';
-				if (stat(path, &st) == 0) {
-					refname = c + 1;
-					break;
-				}
-				*c = ':';
-			}
-		}
-		r = open_source(img, path, err);
-		bool wrap = false;
-		const image_reader *best = NULL;
-		int score = 0;
-		for (size_t i = 0; r == 0 && readers[i]; i++) {
-			int s = readers[i]->bid(&img->src);
-			if (s > score) {
-				score = s;
-				best = readers[i];
-			}
-		}
-		if (r == 0 && !best)
-			r = bwk_error_set(err, BWK_E_INPUT, 0,
-					  "%s: not an image (expected a docker save archive, an "
-					  "OCI layout directory or tar, or docker:NAME)",
-					  path);
-		if (r == 0) {
-			img->reader = best;
-			r = best->open(img, refname, err);
-			wrap = true;
-		}
-		if (r < 0 && wrap)
-			bwk_error_wrap(err, "%s", path);
-	}
-	if (r < 0) {
-		bwk_image_close(img);
-		return -1;
-	}
-	*out = img;
-	return 0;
+	return load_picked(img, &pick, err);
 }
 
 void bwk_image_close(bwk_image *img)
@@ -346,6 +286,8 @@ void bwk_image_close(bwk_image *img)
 		close(img->src.dirfd);
 	if (img->src.tarfd >= 0)
 		close(img->src.tarfd);
+	if (img->rootfs_fd >= 0)
+		close(img->rootfs_fd);
 	tar_index_free(&img->src.idx);
 	for (size_t i = 0; i < img->nlayers; i++) {
 		free(img->layers[i].blob);
@@ -367,13 +309,21 @@ void bwk_image_close(bwk_image *img)
 	img_config_free(&img->cfg);
 	free(img->config_expected);
 	free(img->config_actual);
-	engine_free(img->engine);
+	if (img->source && img->source->close)
+		img->source->close(img);
+	if (img->src.store) {
+		if (img->src.store->free)
+			img->src.store->free(img->src.store->ctx);
+		free(img->src.store);
+	}
 	free(img->ref);
 	free(img);
 }
 
 const bwk_image_config *bwk_image_get_config(const bwk_image *img)
 {
+	if (img->rootfs_fd >= 0)
+		return NULL;
 	return &img->cfg.pub;
 }
 

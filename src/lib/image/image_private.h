@@ -115,6 +115,9 @@ typedef struct blob_src {
 	int dirfd; /* an OCI layout directory, or -1 */
 	int tarfd; /* an uncompressed outer tar, or -1 */
 	tar_index idx;
+	/* a store of blobs by digest (bulwark/image.h), or NULL: names "blobs/sha256/HEX" are
+	 * read from it by digest */
+	bwk_blob_store *store;
 } blob_src;
 int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error **err);
 /* Read a whole small blob (JSON) with a cap. */
@@ -165,22 +168,24 @@ typedef struct img_layer {
 	char *digest;  /* expected blob digest, or NULL when the archive does not name one */
 	char *diff_id; /* expected uncompressed digest (config rootfs.diff_ids) */
 	char *media_type;
+	uint64_t size; /* blob size from the manifest (0: unknown) */
 } img_layer;
 
-typedef struct image_reader image_reader;
+typedef struct image_source image_source;
 typedef struct engine_ctx engine_ctx;
 
 struct bwk_image {
 	char *ref;
 	bwk_image_opts opts;
-	const image_reader *reader;
+	const image_source *source; /* the row of the source table that opened it */
 	blob_src src;
+	int rootfs_fd; /* source "dir": the root filesystem directory; -1 for images */
 	img_layer *layers;
 	size_t nlayers;
 	img_config cfg;
 	char *config_expected; /* "sha256:…" expected, NULL if unknown */
 	char *config_actual;
-	engine_ctx *engine; /* docker:NAME */
+	engine_ctx *engine; /* docker:NAME (source_engine.c) */
 	struct {
 		char *what, *expected, *actual;
 	} pending[4]; /* report mode: manifest/config mismatches found at open */
@@ -189,15 +194,56 @@ struct bwk_image {
 	bool walked;
 };
 
-/* A reader: bid on an input, then fill the image's layers and config. */
-struct image_reader {
-	const char *name;
-	/* Score how well this reader fits (0: not at all). `src` is already opened. */
-	int (*bid)(const blob_src *src);
-	int (*open)(bwk_image *img, const char *refname, bwk_error **err);
+/* ---- the source table (source.c; one file per row: source_*.c) ---------------------------
+ *
+ * Every input form is one row: detection, the explicit prefix and the way layers are read all
+ * come from here, so `scan`, `run`, `unpack`, `inspect` and `sbom` cannot disagree on what an
+ * input is. Adding a form = one row in source.c + one file. */
+typedef struct layer_stream layer_stream;
+typedef int (*source_layer_cb)(void *ctx, size_t index, layer_stream *ls, bwk_error **err);
+
+enum {
+	SRC_DIR = 1,  /* takes a directory (opened as img->src.dirfd) */
+	SRC_FILE = 2, /* takes a file or stdin (img->src.tarfd + tar index, decompressed) */
+	SRC_NAME = 4, /* takes a name, not a path (docker:NAME): only by prefix */
 };
-extern const image_reader bwk_reader_docker_archive;
-extern const image_reader bwk_reader_oci_layout;
+
+struct image_source {
+	const char *name; /* the prefix ("oci" for "oci:PATH") and what bwk_image_source says */
+	const char *what; /* for messages: "an OCI layout directory" */
+	unsigned forms;	  /* SRC_* */
+	/* Detection: how well this row fits an opened directory or file (0: not at all). The
+	 * highest bid wins; NULL: the row is taken only by its prefix. */
+	int (*bid)(const blob_src *src);
+	/* Fill the image's layers and config. SRC_DIR/SRC_FILE: img->src is open and `arg` is
+	 * the path; SRC_NAME: `arg` is the name. `refname` is PATH:REF's REF (NULL if none). */
+	int (*open)(bwk_image *img, const char *arg, const char *refname, bwk_error **err);
+	/* Layers that only come as one stream (the engine's save): hand each to `cb`, bottom
+	 * first when `ordered`. NULL: layers are read at random from img->src. */
+	int (*stream_layers)(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
+			     bwk_error **err);
+	/* Free what open left in the image beyond img->src (NULL: nothing). */
+	void (*close)(bwk_image *img);
+	/* A reserved prefix: the one-line error that says so (the row has no functions). */
+	const char *reserved;
+};
+extern const image_source bwk_source_dir, bwk_source_oci, bwk_source_oci_archive,
+    bwk_source_docker_archive, bwk_source_docker;
+
+/* The table, NULL-terminated, in bid order (a tie goes to the earlier row). */
+extern const image_source *const bwk_image_sources[];
+
+/* The parse of an IMAGE argument: an explicit prefix (row, or NULL for detection), the path
+ * or name after it, and PATH:REF's REF. Pure string work (the PATH:REF split needs stat). */
+typedef struct source_ref {
+	const image_source *prefix;
+	char *arg;     /* owned */
+	char *refname; /* points into arg, or NULL */
+} source_ref;
+int source_ref_parse(const char *ref, source_ref *out, bwk_error **err);
+/* Detection: the row that bids highest on an opened directory (is_dir) or file; NULL: none. */
+const image_source *source_detect(const blob_src *src, bool is_dir);
+void source_ref_free(source_ref *r);
 
 /* A digest mismatch of a document: an error in strict mode, remembered for the walk's
  * integrity callback in report mode. */
@@ -208,6 +254,10 @@ int image_load_config(bwk_image *img, const char *blob, const char *expected, bw
 /* Select the manifest out of an OCI index (by ref name or platform). */
 int image_select_manifest(bwk_image *img, const char *index_name, const char *refname,
 			  bwk_error **err);
+/* A source backed by a blob store: take ownership of *store (copied; freed by
+ * bwk_image_close even when this fails), read its root document (an index: select as for an
+ * OCI layout; a manifest: use it), verify, load the config. Layers stream from the store. */
+int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **err);
 /* "linux/amd64" of the host; static string. */
 const char *bwk_host_arch(void);
 
@@ -223,7 +273,6 @@ typedef struct layer_entry {
 	uint32_t devmajor, devminor;
 } layer_entry;
 
-typedef struct layer_stream layer_stream;
 /* Open a layer: from the image's blob source, or (pull != NULL) from a byte stream. */
 int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull_ctx,
 		      layer_stream **out, bwk_error **err);
@@ -258,14 +307,10 @@ void layer_stream_set_budget(layer_stream *ls, layer_budget *b);
 int layer_check_verdict(bwk_image *img, size_t index, const layer_verdict *vd, const bwk_visitor *v,
 			bwk_error **err);
 
-/* ---- docker engine (reader_engine.c) ------------------------------------------------------ */
-int engine_open(bwk_image *img, const char *name, bwk_error **err);
-void engine_free(engine_ctx *e);
-/* Stream the image again and hand each layer to `cb`: as it arrives, or bottom first when
- * `ordered` (layers that arrive early are spooled to an unlinked temporary file). */
-typedef int (*engine_layer_cb)(void *ctx, size_t index, layer_stream *ls, bwk_error **err);
-int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
-			 bwk_error **err);
+/* ---- the shared content cache (unpack.c) --------------------------------------------------- */
+/* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */
+char *image_cache_root(const char *cache_dir);
+int image_mkdir_p(const char *path, mode_t mode, bwk_error **err);
 
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */
 typedef struct fs_writer {

@@ -118,13 +118,27 @@ static void *worker_main(void *p)
 	return NULL;
 }
 
-static int engine_cb(void *ctx, size_t index, layer_stream *ls, bwk_error **err)
+/* Source "dir": the tree through the directory opened once (never the path again). */
+static int rootfs_walk_fd(bwk_image *img, const bwk_visitor *v, bwk_error **err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", img->rootfs_fd);
+	bwk_rootfs_opts ro = {.max_entries = img->opts.max_entries};
+	if (bwk_rootfs_walk(path, &ro, v, err) < 0)
+		return bwk_error_wrap(err, "%s", img->ref);
+	img->walked = true;
+	return 0;
+}
+
+static int stream_cb(void *ctx, size_t index, layer_stream *ls, bwk_error **err)
 {
 	return walk_stream(ctx, 0, index, ls, err);
 }
 
 int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err)
 {
+	if (img->rootfs_fd >= 0)
+		return rootfs_walk_fd(img, v, err);
 	if (v->config && v->config(v->ctx, &img->cfg.pub, err) < 0)
 		return -1;
 	for (size_t i = 0; i < img->npending; i++)
@@ -142,8 +156,8 @@ int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err)
 	walk_shared sh = {.img = img, .v = v};
 	pthread_mutex_init(&sh.lock, NULL);
 	int ret = 0;
-	if (img->engine) {
-		ret = engine_stream_layers(img, false, engine_cb, &sh, err);
+	if (img->source->stream_layers) {
+		ret = img->source->stream_layers(img, false, stream_cb, &sh, err);
 	} else {
 		unsigned n = img->opts.threads;
 		if (!n) {

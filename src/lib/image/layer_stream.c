@@ -26,6 +26,7 @@ struct layer_stream {
 	bool own_fd;
 	bwk_pull_fn pull;
 	void *pull_ctx;
+	void *store_blob; /* a stream opened from img->src.store: closed with the layer */
 	decomp *d;
 	bool sniffed;
 	bwk_sha256 *hb, *hd;
@@ -158,9 +159,24 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 	    img->opts.max_total_bytes ? img->opts.max_total_bytes : BWK_DEFAULT_MAX_TOTAL;
 	ls->max_ratio = img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO;
 	ls->max_entries = img->opts.max_entries ? img->opts.max_entries : BWK_DEFAULT_MAX_ENTRIES;
+	const bwk_blob_store *st = img->src.store;
 	if (pull) {
 		ls->pull = pull;
 		ls->pull_ctx = pull_ctx;
+	} else if (st) {
+		/* the digest is what the store is asked for and what the bytes are checked
+		 * against below: a store cannot hand over another blob unnoticed */
+		if (!l->digest ||
+		    st->open_blob(st->ctx, l->digest, l->size, &ls->store_blob, err) < 0) {
+			free(ls);
+			if (!l->digest)
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "layer %zu: no digest to fetch it by",
+						     index + 1);
+			return bwk_error_wrap(err, "layer %zu", index + 1);
+		}
+		ls->pull = st->pull;
+		ls->pull_ctx = ls->store_blob;
 	} else if (blob_src_open(&img->src, l->blob, &ls->w, err) < 0) {
 		free(ls);
 		return bwk_error_wrap(err, "layer %zu", index + 1);
@@ -212,6 +228,8 @@ void layer_stream_close(layer_stream *ls)
 	free(ls->out);
 	if (ls->own_fd)
 		close(ls->w.fd);
+	if (ls->store_blob)
+		ls->img->src.store->close_blob(ls->store_blob);
 	bwk_error_free(ls->cb_err);
 	free(ls);
 }

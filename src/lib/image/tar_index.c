@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -443,6 +444,9 @@ static int open_in_layout(int dirfd, const char *name, uint64_t *size, bwk_error
 
 int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error **err)
 {
+	if (s->store) /* streams only: layer_stream_open asks the store itself */
+		return bwk_error_set(err, BWK_E_INTERNAL, 0, "%s: a store has no file windows",
+				     name);
 	if (s->tarfd >= 0) {
 		const tar_member *m = tar_index_find(&s->idx, name);
 		if (!m || (m->type != '0' && m->type != '\0' && m->type != '7'))
@@ -461,6 +465,8 @@ int blob_src_open(const blob_src *s, const char *name, blob_window *w, bwk_error
 
 bool blob_src_exists(const blob_src *s, const char *name)
 {
+	if (s->store)
+		return false; /* a store is never detected: its row is named by prefix */
 	if (s->tarfd >= 0)
 		return tar_index_find(&s->idx, name) != NULL;
 	/* Present in any form: a FIFO or a symlink in its place is refused with a clear error
@@ -469,9 +475,33 @@ bool blob_src_exists(const blob_src *s, const char *name)
 	return fstatat(s->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* A store knows blobs by digest only: "blobs/sha256/HEX" is the one name form it serves. */
+static int store_read(const blob_src *s, const char *name, size_t max, char **data, size_t *len,
+		      bwk_error **err)
+{
+	char digest[72];
+	if (strncmp(name, "blobs/sha256/", 13) != 0 || strlen(name) != 13 + 64)
+		return bwk_error_set(err, BWK_E_NOTFOUND, 0, "%s: not a blob of the store", name);
+	snprintf(digest, sizeof(digest), "sha256:%s", name + 13);
+	if (!bwk_digest_valid(digest))
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a sha256 digest", name);
+	*data = NULL;
+	if (s->store->read_blob(s->store->ctx, digest, max, data, len, err) < 0)
+		return -1;
+	if (*len > max) {
+		free(*data);
+		*data = NULL;
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: %zu bytes, over the %zu-byte limit",
+				     digest, *len, max);
+	}
+	return 0;
+}
+
 int blob_src_read_all(const blob_src *s, const char *name, size_t max, char **data, size_t *len,
 		      bwk_error **err)
 {
+	if (s->store)
+		return store_read(s, name, max, data, len, err);
 	blob_window w = {.fd = -1};
 	if (blob_src_open(s, name, &w, err) < 0)
 		return -1;

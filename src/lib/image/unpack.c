@@ -83,8 +83,9 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 		fs_writer w;
 		fs_writer_init(&w, rootfd, opts, false);
 		apply_ctx ac = {.img = img, .w = &w};
-		ret = img->engine ? engine_stream_layers(img, true, apply_cb, &ac, err)
-				  : unpack_layers(img, &w, err);
+		ret = img->source->stream_layers
+			  ? img->source->stream_layers(img, true, apply_cb, &ac, err)
+			  : unpack_layers(img, &w, err);
 		fs_writer_free(&w);
 		if (ret == 0 && fchmod(rootfd, 0755) < 0)
 			ret = bwk_error_set(err, BWK_E_IO, errno, "%s: chmod", tmp);
@@ -102,7 +103,7 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 /* ---- layer cache --------------------------------------------------------------------------------
  */
 
-static int mkdir_p(const char *path, mode_t mode, bwk_error **err)
+int image_mkdir_p(const char *path, mode_t mode, bwk_error **err)
 {
 	cleanup_free char *p = xstrdup(path);
 	for (char *s = p + 1; *s; s++) {
@@ -118,8 +119,10 @@ static int mkdir_p(const char *path, mode_t mode, bwk_error **err)
 	return 0;
 }
 
-static char *default_cache(void)
+char *image_cache_root(const char *cache_dir)
 {
+	if (cache_dir)
+		return xstrdup(cache_dir);
 	if (geteuid() == 0)
 		return xstrdup("/var/lib/bulwark");
 	const char *x = getenv("XDG_CACHE_HOME");
@@ -216,15 +219,15 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 			   char ***dirs, bwk_error **err)
 {
 	*dirs = NULL;
-	cleanup_free char *root = cache_dir ? xstrdup(cache_dir) : default_cache();
+	cleanup_free char *root = image_cache_root(cache_dir);
 	char real[PATH_MAX];
 	cleanup_free char *ldir = NULL;
-	if (mkdir_p(root, 0700, err) < 0 || !realpath(root, real))
+	if (image_mkdir_p(root, 0700, err) < 0 || !realpath(root, real))
 		return err && *err
 			   ? -1
 			   : bwk_error_set(err, BWK_E_IO, errno, "%s: cannot resolve", root);
 	ldir = xasprintf("%s/layers/sha256", real);
-	if (mkdir_p(ldir, 0700, err) < 0)
+	if (image_mkdir_p(ldir, 0700, err) < 0)
 		return -1;
 	cleanup_close int ldfd = open(ldir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (ldfd < 0)
@@ -233,10 +236,18 @@ int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpa
 	/* one size budget for every layer this call extracts, as for unpack: the cache is on
 	 * the host's disk (root: /var/lib) */
 	layer_budget budget = {0};
-	if (img->engine) {
+	/* a source that streams the whole image (docker:) is not asked again for layers that
+	 * are all extracted already: a second run of an unchanged image reads nothing */
+	bool all = true;
+	for (size_t i = 0; i < img->nlayers && all; i++) {
+		struct stat st;
+		all = fstatat(ldfd, img->layers[i].diff_id + 7, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		      S_ISDIR(st.st_mode);
+	}
+	if (img->source->stream_layers && !all) {
 		cache_cb_ctx c = {img, ldfd, ldir, opts, &budget};
-		r = engine_stream_layers(img, false, cache_cb, &c, err);
-	} else {
+		r = img->source->stream_layers(img, false, cache_cb, &c, err);
+	} else if (!img->source->stream_layers) {
 		for (size_t i = 0; i < img->nlayers && r == 0; i++)
 			r = cache_one(img, i, ldfd, ldir, opts, &budget, NULL, err);
 	}

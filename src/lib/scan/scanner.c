@@ -343,29 +343,23 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
-	struct stat st;
-	bool layout = false;
-	if (stat(target, &st) == 0 && S_ISDIR(st.st_mode)) {
-		/* an OCI layout directory is an image, any other directory a root filesystem */
-		cleanup_free char *marker = xasprintf("%s/oci-layout", target);
-		cleanup_free char *index = xasprintf("%s/index.json", target);
-		cleanup_free char *blobs = xasprintf("%s/blobs", target);
-		layout = access(marker, F_OK) == 0 ||
-			 (access(index, F_OK) == 0 && access(blobs, F_OK) == 0);
-		if (!layout) {
-			if (bwk_rootfs_walk(target, NULL, bwk_scanner_visitor(s), err) < 0)
-				return bwk_error_wrap(err, "scanning %s", target);
-			if (!s->opts.inventory_only)
-				record_coverage(s, NULL);
-			return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
-		}
-	}
-	/* Images: digest mismatches become findings, the walk goes on. */
-	bwk_image_opts io = {
-	    .verify = BWK_VERIFY_REPORT, .threads = opts->threads, .platform = opts->platform};
+	/* What TARGET is comes from the image source table, as for every command. Images:
+	 * digest mismatches become findings, the walk goes on. */
+	bwk_image_opts io = {.verify = BWK_VERIFY_REPORT,
+			     .threads = opts->threads,
+			     .platform = opts->platform,
+			     .accept_rootfs = true};
 	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
+	bwk_findings_fact(out, "image.source", "%s", bwk_image_source(img));
+	if (bwk_image_rootfs_fd(img) >= 0) {
+		if (bwk_image_walk(img, bwk_scanner_visitor(s), err) < 0)
+			return bwk_error_wrap(err, "scanning %s", target);
+		if (!s->opts.inventory_only)
+			record_coverage(s, NULL);
+		return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
+	}
 	return scan_open_image(s, img, err);
 }
 

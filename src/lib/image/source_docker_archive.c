@@ -1,4 +1,5 @@
-/* Reader: `docker save` archives (manifest.json + config + layers).
+/* Source "docker-archive": `docker save` archives (manifest.json + config + layers), as a tar
+ * (gzip/zstd allowed, or stdin) or as the directory one was extracted to.
  *
  * Docker ≤ 24 writes <config-hex>.json and <layer-id>/layer.tar; Docker 25+ writes an OCI-style
  * archive (index.json, blobs/sha256/…) that also carries manifest.json, whose paths point into
@@ -13,8 +14,6 @@
 
 static int bid(const blob_src *src)
 {
-	if (src->tarfd < 0)
-		return 0;
 	return blob_src_exists(src, "manifest.json") ? 100 : 0;
 }
 
@@ -49,8 +48,9 @@ static bool tag_matches(char **tags, const char *want)
 	return false;
 }
 
-static int open_archive(bwk_image *img, const char *refname, bwk_error **err)
+static int open_archive(bwk_image *img, const char *path, const char *refname, bwk_error **err)
 {
+	(void)path;
 	cleanup_free char *buf = NULL;
 	size_t len = 0;
 	if (blob_src_read_all(&img->src, "manifest.json", BWK_MAX_JSON_SMALL, &buf, &len, err) < 0)
@@ -99,4 +99,10 @@ static int open_archive(bwk_image *img, const char *refname, bwk_error **err)
 	return image_load_config(img, cfg, expected, err);
 }
 
-const image_reader bwk_reader_docker_archive = {"docker-archive", bid, open_archive};
+const image_source bwk_source_docker_archive = {
+    .name = "docker-archive",
+    .what = "a docker save archive (or the directory it was extracted to)",
+    .forms = SRC_DIR | SRC_FILE,
+    .bid = bid,
+    .open = open_archive,
+};

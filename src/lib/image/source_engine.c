@@ -1,5 +1,5 @@
-/* Reader: docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) at the
- * endpoint core/engine_client.h picks like the docker CLI (DOCKER_HOST unix:// or tcp://, TLS
+/* Source "docker": docker:NAME[:TAG] from a Docker engine, over its API (GET /images/{name}/get) at
+ * the endpoint core/engine_client.h picks like the docker CLI (DOCKER_HOST unix:// or tcp://, TLS
  * with DOCKER_TLS_VERIFY and DOCKER_CERT_PATH; default /var/run/docker.sock), with libcurl.
  *
  * The engine sends a docker-save tar whose member order we do not control (Docker 20.10 puts
@@ -23,6 +23,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <curl/curl.h>
+#include <jansson.h>
 
 #include "core/cleanup.h"
 #include "core/engine_client.h"
@@ -209,8 +210,118 @@ static bool keep_member(const char *name, int64_t size)
 	       !bwk_str_endswith(name, "layer.tar");
 }
 
-int engine_open(bwk_image *img, const char *name, bwk_error **err)
+/* ---- the documents cache (#18): keyed by the engine's image ID --------------------------- */
+#define ID_JSON_MAX (4u << 20)
+
+static size_t on_json(char *p, size_t sz, size_t n, void *ud)
 {
+	bwk_strbuf *b = ud;
+	if (b->len + sz * n > ID_JSON_MAX)
+		return 0; /* over the bound: abort the transfer */
+	bwk_strbuf_appendn(b, p, sz * n);
+	return sz * n;
+}
+
+/* The engine's ID of NAME (GET /images/NAME/json), or NULL when it cannot say: the cache is
+ * then not used, nothing fails. */
+static char *engine_image_id(engine_ctx *e)
+{
+	char *esc = curl_easy_escape(NULL, e->name, 0);
+	if (!esc)
+		return NULL;
+	cleanup_free char *path = xasprintf("/images/%s/json", esc);
+	curl_free(esc);
+	char curlerr[CURL_ERROR_SIZE];
+	CURL *c = NULL;
+	bwk_error *err = NULL;
+	if (bwk_endpoint_curl(&e->ep, path, curlerr, &c, &err) < 0) {
+		bwk_error_free(err);
+		return NULL;
+	}
+	bwk_strbuf b;
+	bwk_strbuf_init(&b, 4096);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_json);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	long status = 0;
+	CURLcode rc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(c);
+	cleanup_free char *body = bwk_strbuf_steal(&b);
+	if (rc != CURLE_OK || status != 200)
+		return NULL;
+	json_t *j = json_loads(body, JSON_REJECT_DUPLICATES, NULL);
+	json_t *id = j ? json_object_get(j, "Id") : NULL;
+	char *out = json_is_string(id) && bwk_digest_valid(json_string_value(id))
+			? xstrdup(json_string_value(id))
+			: NULL;
+	if (j)
+		json_decref(j);
+	return out;
+}
+
+/* CACHE/images/docker, opened (created 0700) without following a symlink at its end. */
+static int docs_dir(const bwk_image *img, bwk_error **err)
+{
+	cleanup_free char *root = image_cache_root(img->opts.cache_dir);
+	cleanup_free char *dir = xasprintf("%s/images/docker", root);
+	if (image_mkdir_p(dir, 0700, err) < 0)
+		return -1;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", dir);
+	return fd;
+}
+
+/* The documents of image `id` as kept by an earlier run, or -1. The file is ours (written
+ * atomically below into a 0700 directory); what it holds is still checked as any archive. */
+static int docs_cached(int dfd, const char *id)
+{
+	cleanup_free char *name = xasprintf("%s.tar", id + 7);
+	return openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Keep the documents tar (mfd) for image `id`: a temporary file renamed into place, so that a
+ * concurrent run sees the whole file or none. Best effort: the image is open either way. */
+static void docs_keep(int dfd, const char *id, int mfd)
+{
+	cleanup_free char *name = xasprintf("%s.tar", id + 7);
+	cleanup_free char *tmp = xasprintf("%s.tmp-%d", name, (int)getpid());
+	int out = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		return;
+	char buf[65536];
+	off_t off = 0;
+	ssize_t n;
+	bool ok = true;
+	while (ok && (n = pread(mfd, buf, sizeof(buf), off)) > 0) {
+		ok = write(out, buf, (size_t)n) == n;
+		off += n;
+	}
+	ok = ok && fsync(out) == 0;
+	close(out);
+	if (!ok || renameat(dfd, tmp, dfd, name) < 0)
+		unlinkat(dfd, tmp, 0);
+}
+
+/* The engine's save is a docker-archive (Docker 25+: with an OCI layout inside). */
+static int open_docs(bwk_image *img, const char *name, bwk_error **err)
+{
+	const image_source *rd = bwk_source_docker_archive.bid(&img->src)
+				     ? &bwk_source_docker_archive
+				     : &bwk_source_oci_archive;
+	if (!rd->bid(&img->src))
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "docker:%s: the engine's archive has no manifest.json", name);
+	if (rd->open(img, name, NULL, err) < 0)
+		return bwk_error_wrap(err, "docker:%s", name);
+	return 0;
+}
+
+static int engine_open(bwk_image *img, const char *name, const char *refname, bwk_error **err)
+{
+	(void)refname;
 	if (!*name)
 		return bwk_error_set(err, BWK_E_USAGE, 0, "docker:NAME needs an image name");
 	engine_ctx *e = xcalloc(1, sizeof(*e));
@@ -218,6 +329,23 @@ int engine_open(bwk_image *img, const char *name, bwk_error **err)
 	e->name = xstrdup(name);
 	if (bwk_endpoint_open(NULL, &e->ep, err) < 0)
 		return bwk_error_wrap(err, "docker:%s", name);
+	cleanup_free char *id = img->opts.cache ? engine_image_id(e) : NULL;
+	cleanup_close int dfd = id ? docs_dir(img, err) : -1;
+	if (id && dfd < 0)
+		return -1;
+	int cached = id ? docs_cached(dfd, id) : -1;
+	if (cached >= 0) {
+		img->src.tarfd = cached;
+		if (tar_index_build(cached, name, &img->src.idx, err) < 0 ||
+		    open_docs(img, name, err) < 0)
+			return -1;
+		if (!img->config_actual || strcmp(id, img->config_actual) != 0)
+			return bwk_error_set(err, BWK_E_INTEGRITY, 0,
+					     "docker:%s: the cached documents of %s are of another "
+					     "image: remove them from the cache",
+					     name, id);
+		return 0;
+	}
 	int mfd = memfd_create("bulwark-docs", MFD_CLOEXEC);
 	if (mfd < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "memfd_create");
@@ -276,21 +404,18 @@ int engine_open(bwk_image *img, const char *name, bwk_error **err)
 			bwk_error_set(err, BWK_E_INPUT, 0, "docker:%s: not a tar stream", name);
 		return -1;
 	}
-	if (tar_index_build(mfd, name, &img->src.idx, err) < 0)
+	if (tar_index_build(mfd, name, &img->src.idx, err) < 0 || open_docs(img, name, err) < 0)
 		return -1;
-	const image_reader *rd = bwk_reader_docker_archive.bid(&img->src)
-				     ? &bwk_reader_docker_archive
-				     : &bwk_reader_oci_layout;
-	if (!rd->bid(&img->src))
-		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "docker:%s: the engine's archive has no manifest.json", name);
-	img->reader = rd;
-	if (rd->open(img, NULL, err) < 0)
-		return bwk_error_wrap(err, "docker:%s", name);
+	/* kept only when the documents are those of the ID asked for (the classic image store's
+	 * ID is the config digest): a tag moved between the two requests is not cached under
+	 * the wrong ID. (An engine with the containerd image store names images by their
+	 * manifest digest: not cached, streamed as before.) */
+	if (id && img->config_actual && !strcmp(id, img->config_actual))
+		docs_keep(dfd, id, mfd);
 	return 0;
 }
 
-void engine_free(engine_ctx *e)
+static void engine_free(engine_ctx *e)
 {
 	if (!e)
 		return;
@@ -328,7 +453,7 @@ static ssize_t pull_spool(void *ctx, void *buf, size_t len, bwk_error **err)
 	}
 }
 
-static int run_layer(bwk_image *img, size_t i, bwk_pull_fn pull, void *pctx, engine_layer_cb cb,
+static int run_layer(bwk_image *img, size_t i, bwk_pull_fn pull, void *pctx, source_layer_cb cb,
 		     void *ctx, bwk_error **err)
 {
 	layer_stream *ls = NULL;
@@ -361,15 +486,21 @@ static int spool(struct archive *a, bwk_error **err)
 	return fd;
 }
 
-static int run_spooled(bwk_image *img, size_t i, int fd, engine_layer_cb cb, void *ctx,
+static int run_spooled(bwk_image *img, size_t i, int fd, source_layer_cb cb, void *ctx,
 		       bwk_error **err)
 {
 	spool_reader sp = {fd, 0};
 	return run_layer(img, i, pull_spool, &sp, cb, ctx, err);
 }
 
-int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void *ctx,
-			 bwk_error **err)
+static void engine_close(bwk_image *img)
+{
+	engine_free(img->engine);
+	img->engine = NULL;
+}
+
+static int engine_stream_layers(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,
+				bwk_error **err)
 {
 	engine_ctx *e = img->engine;
 	size_t n = img->nlayers;
@@ -475,3 +606,12 @@ int engine_stream_layers(bwk_image *img, bool ordered, engine_layer_cb cb, void 
 	free(spooled);
 	return r;
 }
+
+const image_source bwk_source_docker = {
+    .name = "docker",
+    .what = "an image of the Docker engine",
+    .forms = SRC_NAME,
+    .open = engine_open,
+    .stream_layers = engine_stream_layers,
+    .close = engine_close,
+};
