@@ -138,6 +138,20 @@ void inv_gofind_feed(inv_gofind *g, const unsigned char *p, size_t n)
 			n -= take;
 			continue;
 		}
+		if (g->nblock == 0 && n >= 16) {
+			/* the hot path: whole aligned blocks compared in place */
+			while (n >= 16 && memcmp(p, go_magic, sizeof(go_magic)) != 0) {
+				p += 16;
+				n -= 16;
+			}
+			if (n >= 16) {
+				const unsigned char *blk = p;
+				p += 16;
+				n -= 16;
+				capture(g, blk, 16);
+			}
+			continue;
+		}
 		size_t take = 16 - g->nblock < n ? 16 - g->nblock : n;
 		memcpy(g->block + g->nblock, p, take);
 		g->nblock += take;

@@ -133,9 +133,23 @@ void inv_rustfind_feed(inv_rustfind *r, const unsigned char *p, size_t n)
 			}
 			continue;
 		}
+		if (!r->have_prev || r->prev != 0x78) {
+			/* the search's hot path: straight to the next 0x78 */
+			const unsigned char *x = memchr(p, 0x78, n);
+			if (!x) {
+				r->prev = p[n - 1];
+				r->have_prev = true;
+				return;
+			}
+			n -= (size_t)(x - p) + 1;
+			p = x + 1;
+			r->prev = 0x78;
+			r->have_prev = true;
+			continue;
+		}
 		unsigned char c = *p;
-		/* 0x78: deflate, 32 KiB window; the second byte makes the header a multiple of 31
-		 */
+		/* 0x78 (deflate, 32 KiB window), then a byte that makes the header a multiple of
+		 * 31 and sets no preset dictionary */
 		if (r->have_prev && r->prev == 0x78 && ((0x78u << 8) | c) % 31 == 0 &&
 		    !(c & 0x20)) {
 			memset(&r->z, 0, sizeof(r->z));

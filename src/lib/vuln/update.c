@@ -37,6 +37,7 @@ const char *const bwk_vulndb_default_sources[] = {
     "https://osv-vulnerabilities.storage.googleapis.com/npm/all.zip",
     "https://osv-vulnerabilities.storage.googleapis.com/Go/all.zip",
     "https://osv-vulnerabilities.storage.googleapis.com/Maven/all.zip",
+    "https://osv-vulnerabilities.storage.googleapis.com/crates.io/all.zip",
     NULL,
 };
 
