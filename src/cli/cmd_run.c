@@ -108,17 +108,10 @@ static void strv_free(strv *s)
 	free(s->v);
 }
 
-/* Set KEY=VALUE, replacing an earlier KEY (later sources win, as in docker). */
+/* -e and --env-file in order; a later KEY replaces an earlier one, and these replace the
+ * image's Env, in the spec conversion (src/lib/oci/run_spec.c), written once there. */
 static void env_set(strv *env, const char *kv)
 {
-	const char *eq = strchr(kv, '=');
-	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
-	for (size_t i = 0; i < env->n; i++)
-		if (!strncmp(env->v[i], kv, kl) && env->v[i][kl] == '=') {
-			free(env->v[i]);
-			env->v[i] = xstrdup(kv);
-			return;
-		}
 	strv_push(env, xstrdup(kv));
 }
 

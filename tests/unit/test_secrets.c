@@ -728,6 +728,58 @@ static void test_assign_expansion(void **state)
 	free(x);
 }
 
+/* The prefilter's reading of a rule: wide bounded repeats open (a gap of 600 took Hyperscan
+ * 36 s to compile), narrow ones, classes and escaped braces untouched, `$` CRLF-tolerant. */
+static void test_prefilter_expression(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+	    {"curl(?:[^\\n]|x){0,600}-H([A-Z]{10,2000})'", "curl(?:[^\\n]|x){0,}-H([A-Z]{10,})'"},
+	    {"a{0,128}b{3,129}?c{12}d{2,}", "a{0,128}b{3,}?c{12}d{2,}"},
+	    {"[{0,600}]\\{0,600}", "[{0,600}]\\{0,600}"},
+	    {"[]{0,999}]x{1,99999999999999999999}", "[]{0,999}]x{1,}"},
+	    {"k=(v)$", "k=(v)(?:\\r?$)"},
+	    {"{,600}{a,700}", "{,600}{a,700}"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned flags = 0;
+		char *x = sec_hs_expression(cases[i][0], &flags);
+		assert_string_equal(x, cases[i][1]);
+		free(x);
+	}
+	unsigned flags = 0;
+	char *x = sec_hs_expression("(?i)ab{1,500}", &flags);
+	assert_string_equal(x, "ab{1,}");
+	assert_true(flags & HS_FLAG_CASELESS);
+	free(x);
+}
+
+/* The rule keeps its real bound although its prefilter has none: PCRE2 confirms. */
+static void test_wide_gap_bound_kept(void **state)
+{
+	(void)state;
+	char *p = write_tmp("version: 1\n"
+			    "rules:\n"
+			    "  - id: gap-rule\n"
+			    "    title: Gap\n"
+			    "    severity: high\n"
+			    "    regex: 'GAPKEY[ a-z]{0,200}=(Q[0-9]{6})'\n"
+			    "    secret_group: 1\n"
+			    "    keywords: [gapkey]\n",
+			    0600);
+	bwk_secrets *s = load(p);
+	char near[512], far[512];
+	snprintf(near, sizeof(near), "GAPKEY%*s=Q123456\n", 150, "");
+	snprintf(far, sizeof(far), "GAPKEY%*s=Q654321\n", 300, "");
+	hits h = scan(s, "app/x.txt", near, strlen(near));
+	assert_true(has(&h, "gap-rule", "Q123456"));
+	h = scan(s, "app/x.txt", far, strlen(far));
+	assert_false(has(&h, "gap-rule", "Q654321"));
+	bwk_secrets_free(s);
+	unlink(p);
+	free(p);
+}
+
 /* Every assignment syntax the shared context accepts, read by a rule that only names it. */
 static void test_assign_syntaxes(void **state)
 {
@@ -943,6 +995,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_builtin_rule_examples),
+	    cmocka_unit_test(test_prefilter_expression),
+	    cmocka_unit_test(test_wide_gap_bound_kept),
 	    cmocka_unit_test(test_basic_and_lines),
 	    cmocka_unit_test(test_crlf),
 	    cmocka_unit_test(test_entropy_gate),

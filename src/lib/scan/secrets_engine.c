@@ -112,10 +112,43 @@ size_t sec_count_lines(const char *p, size_t n)
 
 /* ---- compiling --------------------------------------------------------------------------- */
 
+/* A bounded repeat wider than this is unbounded in the prefilter. Hyperscan builds one state
+ * per step of a bounded repeat, and a wide gap before the rest of a rule (`curl` then up to 600
+ * characters of arguments then `-H`) multiplies the automaton: that one rule took 36 s to
+ * compile, four times all the others together. `{m,}` is a superset of `{m,n}`, and the PCRE2
+ * confirmation on a window of SEC_MAX_MATCH bytes keeps the rule's real bound, so only the
+ * rare extra candidate costs anything. */
+#define SEC_HS_MAX_BOUND 128
+
+/* `{m,n}` at p with n > SEC_HS_MAX_BOUND: its length, and m's digits in *m (n_m of them). */
+static size_t wide_repeat(const char *p, const char **m, size_t *n_m)
+{
+	if (*p != '{')
+		return 0;
+	size_t i = 1, lo = 0;
+	while (p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i == 1 || p[i] != ',')
+		return 0;
+	lo = i - 1;
+	size_t j = ++i;
+	unsigned long hi = 0;
+	while (p[i] >= '0' && p[i] <= '9' && hi <= SEC_HS_MAX_BOUND)
+		hi = hi * 10 + (unsigned long)(p[i++] - '0');
+	while (p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i == j || p[i] != '}' || hi <= SEC_HS_MAX_BOUND)
+		return 0;
+	*m = p + 1;
+	*n_m = lo;
+	return i + 1;
+}
+
 /* Hyperscan's `$` (multiline) matches only before \n; PCRE2 with NEWLINE_ANYCRLF also before
  * \r\n. Widen every `$` outside a character class to `\r?$` so that the prefilter stays a
- * superset on CRLF files. A leading (?i) becomes HS_FLAG_CASELESS. */
-static char *hs_expression(const char *re, unsigned *flags)
+ * superset on CRLF files, and every wide bounded repeat to an open one (SEC_HS_MAX_BOUND). A
+ * leading (?i) becomes HS_FLAG_CASELESS. */
+char *sec_hs_expression(const char *re, unsigned *flags)
 {
 	*flags = HS_FLAG_PREFILTER | HS_FLAG_MULTILINE;
 	if (strncmp(re, "(?i)", 4) == 0) {
@@ -148,7 +181,14 @@ static char *hs_expression(const char *re, unsigned *flags)
 				bwk_strbuf_appendn(&sb, ++p, 1);
 			continue;
 		}
-		if (*p == '$')
+		const char *m;
+		size_t n_m, w = wide_repeat(p, &m, &n_m);
+		if (w) {
+			bwk_strbuf_append(&sb, "{");
+			bwk_strbuf_appendn(&sb, m, n_m);
+			bwk_strbuf_append(&sb, ",}");
+			p += w - 1;
+		} else if (*p == '$')
 			bwk_strbuf_append(&sb, "(?:\\r?$)");
 		else
 			bwk_strbuf_appendn(&sb, p, 1);
@@ -171,7 +211,7 @@ static int build_db(const sec_ruleset *rs, bool with_path, hs_database_t **out, 
 	for (size_t i = 0; i < rs->n; i++) {
 		if ((rs->rules[i].path_re != NULL) != with_path)
 			continue;
-		exprs[k] = hs_expression(rs->rules[i].regex, &flags[k]);
+		exprs[k] = sec_hs_expression(rs->rules[i].regex, &flags[k]);
 		ids[k] = (unsigned)i;
 		k++;
 	}

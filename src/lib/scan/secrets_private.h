@@ -161,6 +161,10 @@ void sec_cache_store(const char *path, const hs_database_t *all, const hs_databa
 int sec_scan_buffer(bwk_secrets *s, const char *rules_path, bool config, const void *data,
 		    size_t len, bwk_secret_cb cb, void *ctx, bwk_error **err);
 
+/* A rule's regex as the Hyperscan prefilter reads it (a superset: see secrets_engine.c), with
+ * its HS_FLAG_* in *flags. */
+char *sec_hs_expression(const char *re, unsigned *flags);
+
 /* Newlines in [p, p+n). */
 size_t sec_count_lines(const char *p, size_t n);
 
