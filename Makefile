@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE   ?= cmake
 
-.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean
+.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean tsan coverage
 
 all: release
 
@@ -22,7 +22,7 @@ asan: deps
 demo: release
 	@scripts/demo.sh $(BUILD)/release/bulwark
 
-test: deps lint asan fuzz-build
+test: deps lint asan tsan fuzz-build
 	@scripts/test.sh $(BUILD)
 
 unit: asan
@@ -39,6 +39,21 @@ fuzz-build: deps
 FUZZ_SECONDS ?= 60
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(BUILD)/fuzz $(FUZZ_SECONDS)
+
+# ThreadSanitizer build: the unit tests and a threaded scan (scripts/test.sh runs both).
+tsan: deps
+	@$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DBWK_TSAN=ON >/dev/null
+	@$(CMAKE) --build $(BUILD)/tsan -j$(JOBS)
+
+# Line and branch coverage per module: unit and integration tests on a --coverage build.
+coverage: deps
+	@$(CMAKE) -S . -B $(BUILD)/coverage -DCMAKE_BUILD_TYPE=Debug -DBWK_COVERAGE=ON >/dev/null
+	@$(CMAKE) --build $(BUILD)/coverage -j$(JOBS)
+	@find $(BUILD)/coverage -name '*.gcda' -delete
+	@cd $(BUILD)/coverage && ctest -j$(JOBS) >/dev/null || true
+	@BULWARK=$(abspath $(BUILD)/coverage/bulwark) BWK_BUILD=$(abspath $(BUILD)/coverage) \
+		/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration >/dev/null || true
+	@scripts/coverage.py $(BUILD)/coverage --json $(BUILD)/coverage/coverage.json
 
 bench: release
 	@scripts/deps.sh --bench

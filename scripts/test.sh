@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite (make test): unit tests (cmocka/CTest) and integration tests (pytest)
-# against the ASan+UBSan build, then every fuzz target briefly on its seeds.
+# against the ASan+UBSan build, the unit tests and a threaded scan under ThreadSanitizer, then
+# every fuzz target briefly on its seeds.
 set -eu
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,6 +11,10 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 echo "== unit tests"
 (cd "$BUILD/asan" && ctest --output-on-failure -j"$(nproc)")
+
+echo "== ThreadSanitizer: unit tests and a 4-thread scan"
+(cd "$BUILD/tsan" && TSAN_OPTIONS="halt_on_error=1 exitcode=66" ctest --output-on-failure -j"$(nproc)")
+tests/tsan_scan.py "$BUILD/tsan/bulwark"
 
 echo "== integration tests"
 BULWARK="$top/$BUILD/asan/bulwark" BWK_BUILD="$top/$BUILD/asan" \

