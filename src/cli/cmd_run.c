@@ -52,6 +52,7 @@ const char cmd_run_usage[] =
     "                          relative: ./DIR, against the current directory). As root, a\n"
     "                          SRC of another host user is shown as the container user's\n"
     "                          (id-mapped); U chowns SRC to the container user's ids instead\n"
+    "                          (unprivileged too: the caller's own files)\n"
     "      --tmpfs DST[:OPTS]  a tmpfs at DST starting with the image's content there\n"
     "                          (OPTS: size=SIZE, mode=OCTAL, noexec; default size:\n"
     "                          --writable-size)\n"

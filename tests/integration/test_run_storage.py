@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_bulwark
+from conftest import BULWARK, run_bulwark
 
 sys.path.insert(0, str(Path(__file__).parent))
 from image_util import D, F, L, Layer, docker_save  # noqa: E402
@@ -253,3 +253,37 @@ def test_volume_of_host_root_needs_U_and_is_never_written_as_host_root(tmp_path)
         assert host_owner(p) == (uid, gid), p
     st = os.stat("/etc/passwd")
     assert (st.st_uid, st.st_gid) == (passwd.st_uid, passwd.st_gid)
+
+
+@needs_root  # to create the subordinate-id user the test runs bulwark as
+def test_U_unprivileged_chowns_from_inside_the_user_namespace(tmp_path):
+    """A normal user with subordinate ids has no id-mapped mounts: `U` gives the caller's
+    directory to the container's user from inside the user namespace (container 1000 is the
+    caller's subordinate id SUBID_BASE+999 on the host), and the service writes there."""
+    import shutil
+    import subprocess
+    from run_util import SUBID_BASE, subid_user, world_tmpdir
+    uid, gid = subid_user()
+    work = world_tmpdir()
+    try:
+        img = image(work, cfg={"User": "app"})
+        vol = work / "data"
+        vol.mkdir()
+        (vol / "old").write_text("x")
+        for p in (work, vol, vol / "old"):
+            os.chown(p, uid, gid)
+        cmd = ["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+               BULWARK, "run", "-q", "--cache", str(work / "cache")]
+        script = ["sh", "-c", "touch /data/new && stat -c %u:%g /data /data/old"]
+        p = subprocess.run([*cmd, "-v", f"{vol}:/data:rw", str(img), *script],
+                           capture_output=True, text=True, cwd="/")
+        assert p.returncode == 1 and "Permission denied" in p.stderr, (p.stdout, p.stderr)
+        p = subprocess.run([*cmd, "-v", f"{vol}:/data:rw,U", str(img), *script],
+                           capture_output=True, text=True, cwd="/")
+        assert p.returncode == 0, (p.stdout, p.stderr)
+        assert p.stdout.split() == ["1000:1000", "1000:1000"], p.stdout
+        want = (SUBID_BASE + 999, SUBID_BASE + 999)
+        for f in (vol, vol / "old", vol / "new"):
+            assert host_owner(f) == want, f
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

@@ -479,6 +479,12 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 		if (!s->binds[i].rw)
 			attrs |= MOUNT_ATTR_RDONLY;
+		/* unprivileged `chown` (U): from inside, where the caller's files are root's */
+		if (s->binds[i].chown && !ctx->is_root &&
+		    sbx_volume_chown_child(ctx, rootfd, i,
+					   ctx->detached ? ctx->bind_fds[i]
+							 : own[ctx->nlowers + i]) < 0)
+			return -1;
 		if (ctx->detached) {
 			int m = ctx->mnt_fds[ctx->nlowers + i];
 			if (set_attr_fd(m, attrs, false) < 0 || attach(m, t) < 0)

@@ -311,12 +311,6 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		}
 		if (b->rw)
 			sbx_warn(s, "volume %s is writable by the container", real);
-		if (b->chown && !ctx->is_root)
-			return bwk_error_set(
-			    err, BWK_E_USAGE, 0,
-			    "volume %s: `chown` needs root (an unprivileged caller "
-			    "cannot give files to the container's ids)",
-			    real);
 	}
 
 	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));

@@ -282,6 +282,10 @@ void sbx_stdio_drain(sbx_stdio *io, int sfd, const bwk_container_spec *note);
  * owned by a host user outside the container's ids to the container's user, and chown the
  * `chown` ones to it. -1 + err when a chown fails; a volume that cannot be id-mapped warns. */
 int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error **err);
+/* Unprivileged, in the container before bind `i` (open at `src`) is attached: its `chown`
+ * done from inside the user namespace, to the container's user as `root`'s passwd says. -1
+ * after saying why. */
+int sbx_volume_chown_child(const sbx_ctx *ctx, int root, size_t i, int src);
 
 /* hint.c: after a failed command, one line naming the path that was read-only or full and
  * the setting that makes it writable or larger, from the tail of its stderr; false when the

@@ -167,15 +167,54 @@ static int chown_tree(int dir, int depth, chown_walk *w)
 	return rc;
 }
 
+static int user_in_root(int root, const char *spec, bwk_user *u)
+{
+	cleanup_free char *passwd = read_in_root(root, "/etc/passwd");
+	cleanup_free char *group = read_in_root(root, "/etc/group");
+	char msg[256];
+	return bwk_user_resolve(spec, passwd, group, u, msg, sizeof msg);
+}
+
+/* `fd` (O_PATH) and, for a directory, everything below it to uid:gid. */
+static int chown_all(int fd, uid_t uid, gid_t gid)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+		return -1;
+	if (!S_ISDIR(st.st_mode))
+		return 0;
+	/* O_PATH cannot be read: the same directory again, for readdir */
+	cleanup_close int d = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	chown_walk w = {uid, gid, 0};
+	return d < 0 ? -1 : chown_tree(d, 0, &w);
+}
+
+int sbx_volume_chown_child(const sbx_ctx *ctx, int root, size_t i, int src)
+{
+	bwk_user u;
+	if (user_in_root(root, ctx->spec->user, &u) < 0)
+		return 0; /* the container's init says why */
+	if (chown_all(src, u.uid, u.gid) < 0) {
+		int e = errno;
+		sbx_child_error("volume %s: giving it to the container's user %u:%u (the volume "
+				"option U): %s%s",
+				ctx->bind_paths[i], (unsigned)u.uid, (unsigned)u.gid,
+				e == EFBIG ? "more than 1000000 files" : strerror(e),
+				e == EPERM || e == EINVAL
+				    ? " (unprivileged, only files of yours can be given, and only "
+				      "to ids of your /etc/subuid range)"
+				    : "");
+		return -1;
+	}
+	return 0;
+}
+
 int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error **err)
 {
 	const bwk_container_spec *s = ctx->spec;
 	const sbx_userns *un = &ctx->userns;
-	cleanup_free char *passwd = read_in_root(root, "/etc/passwd");
-	cleanup_free char *group = read_in_root(root, "/etc/group");
 	bwk_user u;
-	char msg[256];
-	if (bwk_user_resolve(s->user, passwd, group, &u, msg, sizeof msg) < 0)
+	if (user_in_root(root, s->user, &u) < 0)
 		return 0; /* the container's init says why */
 	int64_t huid = host_id(un->uid, un->nuid, u.uid), hgid = host_id(un->gid, un->ngid, u.gid);
 	if (huid < 0 || hgid < 0)
@@ -185,15 +224,8 @@ int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error *
 		struct stat st;
 		if (fstat(src, &st) < 0)
 			continue;
-		if (s->binds[i].chown && (st.st_uid != huid || st.st_gid != hgid)) {
-			/* O_PATH cannot be read: the same directory again, for readdir */
-			cleanup_close int d =
-			    S_ISDIR(st.st_mode)
-				? openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-				: -1;
-			chown_walk w = {(uid_t)huid, (gid_t)hgid, 0};
-			if (fchownat(src, "", w.uid, w.gid, AT_EMPTY_PATH) < 0 ||
-			    (d >= 0 && chown_tree(d, 0, &w) < 0)) {
+		if (s->binds[i].chown) {
+			if (chown_all(src, (uid_t)huid, (gid_t)hgid) < 0) {
 				return bwk_error_set(
 				    err, BWK_E_IO, errno == EFBIG ? 0 : errno,
 				    "volume %s: giving it to the container's user (`chown`)%s",
