@@ -246,10 +246,12 @@ void sbx_tty_drain(int master);
 /* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
 #define SBX_ERR_TAIL 2048
 typedef struct sbx_stdio {
-	int child[3];		     /* the container's 0, 1, 2 until the host side closes them */
-	bool own_child;		     /* false with -t: run.c owns the pty */
-	int in_w, out_r, err_r;	     /* the host side's relay ends (non-blocking), or -1 */
-	char err_tail[SBX_ERR_TAIL]; /* the last bytes of the command's stderr (hint.c) */
+	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
+	bool own_child;		/* false with -t: run.c owns the pty */
+	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
+
+	/* the last bytes of the command's stderr (hint.c) */
+	char err_tail[SBX_ERR_TAIL];
 	size_t err_tail_len;
 } sbx_stdio;
 
