@@ -17,7 +17,7 @@
 
 #include "sandbox/sandbox_private.h"
 
-#define MAX_SHOWN 200
+#define MAX_SHOWN 120 /* the line names it up to four times and stays whole */
 
 static const char *last_of(const char *tail, size_t len, const char *needle)
 {
