@@ -287,3 +287,80 @@ def test_U_unprivileged_chowns_from_inside_the_user_namespace(tmp_path):
             assert host_owner(f) == want, f
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+# ---- real software: PostgreSQL 15 from Debian's package, USER postgres -----------------------
+PG = Path("/usr/lib/postgresql/15")
+
+
+def pg_image(path):
+    """An image as the official postgres one is laid out: the host's PostgreSQL 15 binaries,
+    their libraries (ldd) and share files, USER postgres (100:102), /run/postgresql 2775,
+    VOLUME /var/lib/postgresql/data; busybox for the shell. No LLVM JIT (size)."""
+    import subprocess
+    files = set()
+
+    def deps(f):
+        out = subprocess.run(["ldd", f], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            files.update(w for w in line.split() if w.startswith("/"))
+
+    for b in ("initdb", "postgres", "pg_ctl"):
+        files.add(str(PG / "bin" / b))
+        deps(str(PG / "bin" / b))
+    for top in (PG / "lib", Path("/usr/share/postgresql/15")):
+        for d, _, fs in os.walk(top):
+            files.update(os.path.join(d, f) for f in fs if "llvmjit" not in f)
+    for f in [f for f in files if f.endswith(".so")]:
+        deps(f)
+    entries, dirs = [], set()
+    for f in sorted(files):
+        real = os.path.realpath(f)
+        if not os.path.isfile(real):
+            continue
+        parts = f.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                entries.append(D(d))
+        entries.append(F(f.lstrip("/"), Path(real).read_bytes(), os.stat(real).st_mode & 0o755))
+    for d in ("bin", "etc", "tmp", "run", "var", "var/lib"):
+        if d not in dirs:
+            entries.append(D(d, 0o1777 if d == "tmp" else 0o755))
+    bb = Path("/bin/busybox").read_bytes()
+    entries += [F("bin/busybox", bb, 0o755)] + [L(f"bin/{a}", "busybox") for a in APPS]
+    entries += [L("var/run", "/run"),
+                F("etc/passwd", "root:x:0:0::/root:/bin/sh\n"
+                                "postgres:x:100:102::/var/lib/postgresql:/bin/sh\n"),
+                F("etc/group", "root:x:0:\npostgres:x:102:\n"),
+                D("run/postgresql", 0o2775, 100, 102), D("var/lib/postgresql", 0o755, 100, 102),
+                D("var/lib/postgresql/data", 0o700, 100, 102)]
+    cfg = {"Env": [f"PATH={PG}/bin:/bin", "PGDATA=/var/lib/postgresql/data"], "User": "postgres",
+           "Volumes": {"/var/lib/postgresql/data": {}}, "Cmd": ["sh"]}
+    return docker_save(path, [Layer(entries)], config=cfg)
+
+
+PG_SCRIPT = ("initdb -A trust >/tmp/initdb.log 2>&1 || { tail -3 /tmp/initdb.log; exit 1; }; "
+             "pg_ctl -w -l /tmp/pg.log -o '-c listen_addresses=' start >/dev/null || "
+             "{ tail -3 /tmp/pg.log; exit 2; }; stat -c '%U %a' /run/postgresql/.s.PGSQL.5432; "
+             "pg_ctl -w stop >/dev/null && echo stopped")
+
+
+@pytest.mark.skipif(not (PG / "bin" / "initdb").exists(), reason="postgresql-15 not installed")
+def test_real_postgresql_runs_with_defaults_and_on_a_host_volume(tmp_path):
+    img = pg_image(tmp_path / "pg.tar")
+    # defaults only: initdb in the image's VOLUME, the socket in the image's /run/postgresql
+    p = run(tmp_path, img, "sh", "-c", PG_SCRIPT, check=0)
+    assert p.stdout.split() == ["postgres", "777", "stopped"], (p.stdout, p.stderr)
+    if os.geteuid() != 0:
+        return
+    # a host directory of another host user, id-mapped: the cluster comes back as 4242's
+    vol = tmp_path / "pgdata"
+    vol.mkdir(mode=0o700)
+    os.chown(vol, 4242, 4242)
+    p = run(tmp_path, img, "sh", "-c", PG_SCRIPT, opts=("-v", "./pgdata:/var/lib/postgresql/data:rw"),
+            cwd=tmp_path, check=0)
+    assert p.stdout.split()[-1] == "stopped", (p.stdout, p.stderr)
+    assert {os.lstat(os.path.join(d, f)).st_uid for d, _, fs in os.walk(vol) for f in fs} == {4242}
+    assert (vol / "PG_VERSION").read_text().strip() == "15"
