@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdio.h>
 #include <string.h>
 
 #define BWK_IN_SANDBOX
@@ -80,7 +81,7 @@ static void test_hostile_text(void **state)
 	char tail[1500];
 	memset(tail, 'a', sizeof tail);
 	tail[0] = '/';
-	strcpy(tail + 1200, ": Read-only file system");
+	snprintf(tail + 1200, sizeof tail - 1200, ": Read-only file system");
 	h = hint(&s, tail);
 	assert_non_null(h);
 	assert_true(strlen(h) < 767); /* whole, not cut by the buffer */
