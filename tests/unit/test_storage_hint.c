@@ -39,6 +39,11 @@ static void test_read_only_root(void **state)
 	/* no path on the line: the general advice */
 	h = hint(&s, "write failed: Read-only file system\n");
 	assert_non_null(strstr(h, "`tmpfs` DIR or a volume"));
+	/* the kernel's read-only views: nothing to advise */
+	assert_null(hint(&s, "sh: can't create /proc/sys/vm/x: Read-only file system\n"));
+	assert_null(hint(&s, "echo: write error: /sys/kernel/mm: Read-only file system\n"));
+	assert_non_null(strstr(hint(&s, "/dev/shm/seg: No space left on device"),
+			       "the tmpfs at /dev/shm is full; raise `tmpfs_size`"));
 	/* no marker, or only on an earlier failure than a later ENOSPC */
 	assert_null(hint(&s, "permission denied\n"));
 	h = hint(&s, "a: /x: Read-only file system\nb: /tmp/y: No space left on device\n");

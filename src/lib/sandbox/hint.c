@@ -81,6 +81,10 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 	uint64_t writable = s->writable_size && s->writable_size != BWK_UNLIMITED
 				? s->writable_size
 				: BWK_DEFAULT_WRITABLE_SIZE;
+	/* the kernel's read-only views (/proc/sys, sysfs) and /dev: no flag makes them writable */
+	if (path[0] && (within(path, "/proc") || within(path, "/sys") ||
+			(within(path, "/dev") && !within(path, "/dev/shm"))))
+		return false;
 	/* the mount the path is on: the deepest destination that contains it */
 	const char *mnt = NULL, *setting = NULL;
 	bool ro_bind = false;
