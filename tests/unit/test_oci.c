@@ -491,6 +491,23 @@ static void test_from_run_volumes(void **state)
 	assert_false(low.spec.tmpfs[1].noexec);
 	bwk_oci_lowered_free(&low);
 	bwk_oci_spec_free(s);
+	/* at most 16 (each is a tmpfs of writable_size) */
+	const char *many[18];
+	char names[17][8];
+	for (int i = 0; i < 17; i++) {
+		snprintf(names[i], sizeof names[i], "/v%d", i);
+		many[i] = names[i];
+	}
+	many[17] = NULL;
+	img.volumes = many;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_LIMIT);
+	bwk_error_free(err);
+	err = NULL;
+	many[16] = NULL;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), 0);
+	assert_int_equal(s->n_mounts, 16);
+	bwk_oci_spec_free(s);
 	/* a VOLUME that is not a clean absolute path is refused, naming it */
 	static const char *const bad[][2] = {{"data", NULL}, {"/a/../etc", NULL}, {"/a//b", NULL}};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {

@@ -177,7 +177,7 @@ static void tmpfs_mount(bwk_oci_mount *m, const char *dst, uint64_t size, uint32
  * starting with the image's content there (owner and mode kept), discarded at exit. A -v or
  * --tmpfs at or above the path replaces it; /tmp and /run are tmpfs with that content anyway;
  * and the runtime's own /proc, /sys and /dev are never covered (an image cannot hide them). */
-#define MAX_IMAGE_VOLUMES 64
+#define MAX_IMAGE_VOLUMES 16 /* each up to writable_size, in memory */
 static int image_volumes(const bwk_image_config *img, const bwk_oci_run *r, bwk_oci_spec *s,
 			 bwk_error **err)
 {
