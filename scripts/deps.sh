@@ -11,7 +11,7 @@ set -eu
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev"
-TEST="libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
+TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"

@@ -308,6 +308,11 @@ typedef struct bwk_oci_run {
 	int stop_signal;		   /* 0: the image's StopSignal, else SIGTERM */
 	const bwk_oci_rlimit *rlimits;	   /* process.rlimits (INT64_MAX: unlimited) */
 	size_t nrlimits;
+	/* --tmpfs mounts; the image's VOLUMEs become tmpfs mounts with tmpcopyup too (anonymous
+	 * volumes, discarded at exit), unless a bind or a tmpfs covers that path. */
+	const bwk_tmpfs *tmpfs;
+	size_t ntmpfs;
+	uint64_t writable_size; /* size of each anonymous volume; 0: the sandbox's default */
 } bwk_oci_run;
 
 /* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
@@ -326,6 +331,7 @@ int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *run, b
 typedef struct bwk_oci_lowered {
 	bwk_container_spec spec;
 	bwk_bind *binds;
+	bwk_tmpfs *tmpfs; /* mounts of type tmpfs beyond /tmp, /run, /dev/shm … */
 	char *user;
 	bwk_rlimit *rlimits;
 } bwk_oci_lowered;

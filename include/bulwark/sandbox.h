@@ -28,7 +28,25 @@ typedef struct bwk_bind {
 	const char *src; /* host path (absolute) */
 	const char *dst; /* container path (absolute, resolved inside the root) */
 	bool rw;	 /* default read-only */
+	/* Podman's :U: give the source (recursively) to the container user's host ids before the
+	 * start. Without it, as root, a source owned by a host user outside the container's ids
+	 * is shown as the container user's through an id-mapped mount (its files stay the host
+	 * user's). */
+	bool chown;
 } bwk_bind;
+
+/* A tmpfs of the container's (--tmpfs, an image's anonymous VOLUME): always nosuid and nodev. With
+ * `copyup` it starts with a copy of the image's content at `dst` (Podman's tmpcopyup), owners
+ * and modes kept, bounded (BWK_COPYUP_MAX_ENTRIES, the tmpfs size) and never following a
+ * symbolic link; the directory itself takes the owner and mode of the image's. */
+typedef struct bwk_tmpfs {
+	const char *dst; /* container path (absolute, resolved inside the root) */
+	uint64_t size;	 /* bytes; 0: writable_size */
+	uint32_t mode;	 /* of its root when nothing is copied up; 0: 0755 */
+	bool copyup, noexec;
+} bwk_tmpfs;
+#define BWK_COPYUP_MAX_ENTRIES 20000
+#define BWK_COPYUP_MAX_DEPTH   64
 
 typedef struct bwk_secret {
 	const char *name; /* file name under /run/secrets (no '/', no "..") */
@@ -116,6 +134,14 @@ typedef struct bwk_container_spec {
 	void (*notify)(void *ctx, int kind, const char *msg);
 	void *notify_ctx;
 	bool quiet; /* no BWK_NOTE_WARNING */
+
+	/* More tmpfs mounts (anonymous volumes, --tmpfs), mounted before the binds. /tmp and
+	 * /run are always tmpfs and always start with the image's content there. */
+	const bwk_tmpfs *tmpfs;
+	size_t ntmpfs;
+	/* Bytes of the writable layer with read_write, and of each tmpfs of `tmpfs` without a
+	 * size of its own (0: BWK_DEFAULT_WRITABLE_SIZE). In memory: counted in `memory`. */
+	uint64_t writable_size;
 } bwk_container_spec;
 
 enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
@@ -124,6 +150,7 @@ enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
 #define BWK_DEFAULT_MEMORY	    (512ull << 20)
 #define BWK_DEFAULT_PIDS	    512
 #define BWK_DEFAULT_TMPFS_SIZE	    (64ull << 20)
+#define BWK_DEFAULT_WRITABLE_SIZE   (512ull << 20)
 #define BWK_DEFAULT_CPU_WEIGHT	    50 /* cgroup v2 weight (v1 shares 512): half a default task */
 #define BWK_DEFAULT_STOP_TIMEOUT_MS 10000 /* Docker's stop timeout */
 

@@ -46,8 +46,19 @@ const char cmd_run_usage[] =
     "      --stop-timeout N    seconds from that signal to SIGKILL (default 10; -1 never)\n"
     "filesystem:\n"
     "      --rootfs DIR        use DIR as the root filesystem (development and tests)\n"
-    "      --read-write        writable root (a tmpfs upper, discarded at exit)\n"
-    "  -v, --volume SRC:DST[:ro|rw]  bind mount, read-only unless :rw\n"
+    "      --read-write        writable root (in memory, discarded at exit; its size:\n"
+    "                          --writable-size)\n"
+    "  -v, --volume SRC:DST[:ro|rw][,U]  bind mount, read-only unless :rw (SRC may be\n"
+    "                          relative: ./DIR, against the current directory). As root, a\n"
+    "                          SRC of another host user is shown as the container user's\n"
+    "                          (id-mapped); U chowns SRC to the container user's ids instead\n"
+    "                          (unprivileged too: the caller's own files)\n"
+    "      --tmpfs DST[:OPTS]  a tmpfs at DST starting with the image's content there\n"
+    "                          (OPTS: size=SIZE, mode=OCTAL, noexec; default size:\n"
+    "                          --writable-size)\n"
+    "      --writable-size SIZE  size of --read-write's layer and of each of the image's\n"
+    "                          VOLUMEs (tmpfs, discarded at exit; default 512m; in memory,\n"
+    "                          counted in --memory)\n"
     "      --allow-sensitive-mount   permit /, /etc, /proc, docker.sock … as volume sources\n"
     "      --secret NAME=FILE  FILE's content at /run/secrets/NAME (tmpfs, read-only)\n"
     "      --tmpfs-size SIZE   size of /tmp and /dev/shm (default 64m; /run gets a quarter)\n"
@@ -220,17 +231,73 @@ static int parse_volume(const char *arg, bwk_bind *b)
 	char *dst = c1 + 1;
 	char *c2 = strchr(dst, ':');
 	b->rw = false;
-	if (c2) {
+	b->chown = false;
+	if (c2) { /* ro, rw and U (Podman's chown to the container's user), comma-separated */
 		*c2 = 0;
-		if (!strcmp(c2 + 1, "rw"))
-			b->rw = true;
-		else if (strcmp(c2 + 1, "ro"))
-			return -1;
+		char *save = NULL;
+		for (char *o = strtok_r(c2 + 1, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(o, "rw"))
+				b->rw = true;
+			else if (!strcmp(o, "ro"))
+				b->rw = false;
+			else if (!strcmp(o, "U"))
+				b->chown = true;
+			else
+				return -1;
+		}
 	}
-	if (copy[0] != '/' || dst[0] != '/' || strstr(dst, "/../") || bwk_str_endswith(dst, "/.."))
+	if (dst[0] != '/' || strstr(dst, "/../") || bwk_str_endswith(dst, "/.."))
 		return -1;
-	b->src = xstrdup(copy);
+	/* Docker's relative source: "." or starting with "./" or "../" (a bare name is a named
+	 * volume there), against the current directory; the sandbox canonicalises it and opens
+	 * it once */
+	bool rel = !strcmp(copy, ".") || !strcmp(copy, "..") || !strncmp(copy, "./", 2) ||
+		   !strncmp(copy, "../", 3);
+	if (copy[0] != '/' && !rel)
+		return -1;
+	if (rel) {
+		cleanup_free char *cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return -1;
+		b->src = xasprintf("%s/%s", cwd, copy);
+	} else {
+		b->src = xstrdup(copy);
+	}
 	b->dst = xstrdup(dst);
+	return 0;
+}
+
+/* --tmpfs DST[:size=SIZE,mode=OCTAL,noexec,exec,rw,nosuid,nodev] (Docker's); always starts
+ * with the image's content at DST (Podman's tmpcopyup). */
+static int parse_tmpfs(const char *arg, bwk_tmpfs *t)
+{
+	*t = (bwk_tmpfs){.copyup = true};
+	cleanup_free char *copy = xstrdup(arg);
+	char *c = strchr(copy, ':');
+	if (c)
+		*c++ = 0;
+	if (copy[0] != '/' || !copy[1] || strstr(copy, "/../") || bwk_str_endswith(copy, "/.."))
+		return -1;
+	char *save = NULL;
+	for (char *o = c ? strtok_r(c, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (!strncmp(o, "size=", 5)) {
+			if (parse_limit(o + 5, true, &t->size) < 0 || t->size == BWK_UNLIMITED)
+				return -1;
+		} else if (!strncmp(o, "mode=", 5)) {
+			unsigned long m = strtoul(o + 5, &end, 8);
+			if (end == o + 5 || *end || m > 07777)
+				return -1;
+			t->mode = (uint32_t)m;
+		} else if (!strcmp(o, "noexec")) {
+			t->noexec = true;
+		} else if (!strcmp(o, "exec")) {
+			t->noexec = false;
+		} else if (strcmp(o, "rw") && strcmp(o, "nosuid") && strcmp(o, "nodev")) {
+			return -1;
+		}
+	}
+	t->dst = xstrdup(copy);
 	return 0;
 }
 
@@ -347,6 +414,8 @@ enum {
 	OPT_PLATFORM,
 	OPT_USERNS_RANGE,
 	OPT_ULIMIT,
+	OPT_TMPFS,
+	OPT_WRITABLE_SIZE,
 };
 
 static const struct option run_options[] = {
@@ -368,6 +437,8 @@ static const struct option run_options[] = {
     {"allow-sensitive-mount", no_argument, NULL, OPT_ALLOW_SENSITIVE},
     {"secret", required_argument, NULL, OPT_SECRET},
     {"tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE},
+    {"tmpfs", required_argument, NULL, OPT_TMPFS},
+    {"writable-size", required_argument, NULL, OPT_WRITABLE_SIZE},
     {"cap-add", required_argument, NULL, OPT_CAP_ADD},
     {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
     {"seccomp", required_argument, NULL, OPT_SECCOMP},
@@ -401,6 +472,8 @@ typedef struct run_opts {
 	const char *platform;
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
+	bwk_tmpfs tmpfs[MAX_LIST];
+	size_t ntmpfs;
 	bwk_image *img;
 	int rootfs_fd; /* a root filesystem directory, opened once (-1: an image) */
 	char *rootfs_path;
@@ -476,10 +549,11 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		case 'v':
 			if (s->nbinds >= MAX_LIST || parse_volume(optarg, &o->binds[s->nbinds]) < 0)
-				return cli_usage_error(self,
-						       "bad --volume '%s' (SRC:DST[:ro|rw], "
-						       "absolute paths)",
-						       optarg);
+				return cli_usage_error(
+				    self,
+				    "bad --volume '%s' (SRC:DST[:ro|rw][,U], SRC "
+				    "absolute or ./relative, DST absolute)",
+				    optarg);
 			s->nbinds++;
 			break;
 		case OPT_ALLOW_SENSITIVE:
@@ -495,6 +569,34 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			s->nsecrets++;
 			break;
 		}
+		case OPT_TMPFS:
+			/* the runtime's own tmpfs: sized by their flag, never replaced */
+			for (size_t k = 0; k < 3; k++) {
+				static const char *const own[] = {"/tmp", "/run", "/dev/shm"};
+				size_t l = strlen(own[k]);
+				if (!strncmp(optarg, own[k], l) &&
+				    (!optarg[l] || optarg[l] == ':' ||
+				     (optarg[l] == '/' &&
+				      (!optarg[l + 1] || optarg[l + 1] == ':'))))
+					return cli_usage_error(
+					    self,
+					    "--tmpfs %s: %s is always a tmpfs (with the image's "
+					    "content); size it with --tmpfs-size",
+					    optarg, own[k]);
+			}
+			if (o->ntmpfs >= MAX_LIST || parse_tmpfs(optarg, &o->tmpfs[o->ntmpfs]) < 0)
+				return cli_usage_error(
+				    self,
+				    "bad --tmpfs '%s' (DST[:size=SIZE,mode=OCTAL,"
+				    "noexec], an absolute path)",
+				    optarg);
+			o->ntmpfs++;
+			break;
+		case OPT_WRITABLE_SIZE:
+			if (parse_limit(optarg, true, &s->writable_size) < 0 ||
+			    s->writable_size == BWK_UNLIMITED)
+				return cli_usage_error(self, "bad --writable-size '%s'", optarg);
+			break;
 		case OPT_TMPFS_SIZE:
 			if (parse_limit(optarg, true, &s->tmpfs_size) < 0 ||
 			    s->tmpfs_size == BWK_UNLIMITED)
@@ -597,6 +699,12 @@ static const struct {
     {"`net=slirp`", "--net slirp"},
     {"`seccomp=unconfined`", "--seccomp unconfined"},
     {"`allow_sensitive_mounts`", "--allow-sensitive-mount"},
+    {"`read_write`", "--read-write"},
+    {"`writable_size`", "--writable-size"},
+    {"`tmpfs_size`", "--tmpfs-size"},
+    {"`tmpfs`", "--tmpfs"},
+    {"`binds`", "-v"},
+    {"`chown`", "the volume option U (-v SRC:DST:rw,U)"},
 };
 
 /* `msg` with each setting the library named replaced by its flag. Caller frees. */
@@ -815,6 +923,9 @@ static void run_settings(const run_opts *o, const char *ref, const char *const *
 	    .stop_signal = o->stop_signal_set ? s->stop_signal : 0,
 	    .rlimits = o->ulimits,
 	    .nrlimits = o->nulimits,
+	    .tmpfs = o->tmpfs,
+	    .ntmpfs = o->ntmpfs,
+	    .writable_size = s->writable_size,
 	};
 }
 
@@ -833,6 +944,7 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 	c->ports = s->ports;
 	c->nports = s->nports;
 	c->tmpfs_size = s->tmpfs_size;
+	c->writable_size = s->writable_size;
 	c->userns_start = s->userns_start;
 	c->userns_count = s->userns_count;
 	c->quiet = s->quiet;
@@ -936,6 +1048,8 @@ int cmd_run(int argc, char **argv)
 	}
 	for (size_t i = 0; i < o->spec.nsecrets; i++)
 		free((char *)o->secrets[i].name);
+	for (size_t i = 0; i < o->ntmpfs; i++)
+		free((char *)o->tmpfs[i].dst);
 	if (o->layers)
 		bwk_strv_free(o->layers);
 	if (o->img)

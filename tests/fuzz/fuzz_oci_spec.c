@@ -1,5 +1,6 @@
-/* libFuzzer target: the OCI runtime-spec parser (config.json of a bundle), the validator, and
- * the serialiser's round trip: whatever parses must serialise, parse again and serialise to
+/* libFuzzer target: the OCI runtime-spec parser (config.json of a bundle), the validator, the
+ * lowering to the sandbox's description (mount options: tmpfs size=, mode= …), and the
+ * serialiser's round trip: whatever parses must serialise, parse again and serialise to
  * the same text (a difference aborts). */
 #include <stdint.h>
 #include <stdlib.h>
@@ -24,6 +25,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		bwk_error_free(err);
 		err = NULL;
 	}
+	bwk_oci_lowered low;
+	if (bwk_oci_spec_lower(s, &low, &err) == 0)
+		bwk_oci_lowered_free(&low);
+	bwk_error_free(err);
+	err = NULL;
 	char *a = bwk_oci_spec_serialise(s, false, &err);
 	if (!a)
 		abort(); /* a parsed spec always has what the serialiser needs */

@@ -455,6 +455,70 @@ static void test_from_run_overrides(void **state)
 	bwk_error_free(err);
 }
 
+/* The image's VOLUMEs: anonymous tmpfs volumes with the image's content (tmpcopyup), unless a
+ * bind or a tmpfs covers them or the runtime owns the path; lowered as the sandbox's tmpfs. */
+static void test_from_run_volumes(void **state)
+{
+	(void)state;
+	bwk_image_config img = image();
+	const char *const vols[] = {"/data/", "/proc/x", "/run",    "/w/sub", "/cache",
+				    "/data",  "/dev",	 "/run/pg", NULL};
+	img.volumes = vols;
+	bwk_bind binds[] = {{.src = "/srv/w", .dst = "/w", .rw = true}};
+	bwk_tmpfs tmpfs[] = {{.dst = "/cache", .size = 1 << 20, .copyup = true, .noexec = true}};
+	bwk_oci_run r = {
+	    .binds = binds, .nbinds = 1, .tmpfs = tmpfs, .ntmpfs = 1, .writable_size = 8 << 20};
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
+	assert_int_equal(bwk_oci_spec_validate("run", s, &err), 0);
+	assert_int_equal(s->n_mounts, 4); /* /cache, /w, /data, /run/pg */
+	assert_string_equal(s->mounts[0].destination, "/cache");
+	assert_string_equal(s->mounts[1].destination, "/w");
+	assert_string_equal(s->mounts[2].destination, "/data");
+	assert_string_equal(s->mounts[2].type, "tmpfs");
+	assert_string_equal(s->mounts[3].destination, "/run/pg");
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.nbinds, 1);
+	assert_int_equal(low.spec.ntmpfs, 3);
+	assert_string_equal(low.spec.tmpfs[0].dst, "/cache");
+	assert_int_equal(low.spec.tmpfs[0].size, 1 << 20);
+	assert_true(low.spec.tmpfs[0].copyup && low.spec.tmpfs[0].noexec);
+	assert_string_equal(low.spec.tmpfs[1].dst, "/data");
+	assert_int_equal(low.spec.tmpfs[1].size, 8 << 20);
+	assert_true(low.spec.tmpfs[1].copyup);
+	assert_false(low.spec.tmpfs[1].noexec);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* at most 16 (each is a tmpfs of writable_size) */
+	const char *many[18];
+	char names[17][8];
+	for (int i = 0; i < 17; i++) {
+		snprintf(names[i], sizeof names[i], "/v%d", i);
+		many[i] = names[i];
+	}
+	many[17] = NULL;
+	img.volumes = many;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_LIMIT);
+	bwk_error_free(err);
+	err = NULL;
+	many[16] = NULL;
+	assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), 0);
+	assert_int_equal(s->n_mounts, 16);
+	bwk_oci_spec_free(s);
+	/* a VOLUME that is not a clean absolute path is refused, naming it */
+	static const char *const bad[][2] = {{"data", NULL}, {"/a/../etc", NULL}, {"/a//b", NULL}};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		img.volumes = bad[i];
+		assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), -1);
+		assert_non_null(strstr(err->msg, "is not a clean absolute path"));
+		bwk_error_free(err);
+		err = NULL;
+	}
+}
+
 /* What the sandbox cannot execute yet is refused, naming the property, never dropped. */
 static void test_lower_refuses(void **state)
 {
@@ -483,6 +547,12 @@ static void test_lower_refuses(void **state)
 	     "linux.resources.memory (other than limit)"},
 	    {"{" BASE "," PROC "},\"linux\":{\"resources\":{\"devices\":[{\"allow\":true}]}}}",
 	     "a device allowed"},
+	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\","
+	     "\"options\":[\"dev\"]}]}",
+	     "mounts[0] (tmpfs option 'dev')"},
+	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/m\",\"type\":\"tmpfs\","
+	     "\"options\":[\"size=-1\"]}]}",
+	     "bad tmpfs 'size=-1'"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		bwk_oci_spec *s = parse_ok(cases[i].json);
@@ -526,7 +596,7 @@ int main(void)
 	    cmocka_unit_test(test_full_config),	  cmocka_unit_test(test_minimal_and_nulls),
 	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_from_run),	  cmocka_unit_test(test_from_run_overrides),
-	    cmocka_unit_test(test_lower_refuses),
+	    cmocka_unit_test(test_lower_refuses), cmocka_unit_test(test_from_run_volumes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

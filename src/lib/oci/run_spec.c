@@ -121,9 +121,111 @@ static void linux_part(const bwk_oci_run *r, bwk_oci_linux *l)
 	l->rootfs_propagation = xstrdup("rprivate");
 }
 
-static void mounts_part(const bwk_oci_run *r, bwk_oci_spec *s)
+/* `path` without its trailing slashes into buf; false when it is not a clean absolute path
+ * (relative, empty component, "." or ".."): such a VOLUME is not mounted anywhere. */
+static bool clean_path(const char *path, char *buf, size_t len)
 {
-	s->mounts = xcalloc(r->nbinds + 1, sizeof *s->mounts);
+	size_t l = strlen(path);
+	while (l > 1 && path[l - 1] == '/')
+		l--;
+	if (path[0] != '/' || l >= len || l < 2)
+		return false;
+	memcpy(buf, path, l);
+	buf[l] = 0;
+	for (const char *c = buf; c; c = strchr(c + 1, '/')) {
+		const char *n = c + 1;
+		size_t cl = strcspn(n, "/");
+		if (cl == 0 || (cl == 1 && n[0] == '.') || (cl == 2 && !strncmp(n, "..", 2)))
+			return false;
+	}
+	return true;
+}
+
+/* `path` is `top` or below it. */
+static bool path_within(const char *path, const char *top)
+{
+	size_t l = strlen(top);
+	while (l > 1 && top[l - 1] == '/')
+		l--;
+	return !strncmp(path, top, l) && (path[l] == 0 || path[l] == '/' || l == 1);
+}
+
+static void tmpfs_mount(bwk_oci_mount *m, const char *dst, uint64_t size, uint32_t mode,
+			bool copyup, bool noexec)
+{
+	m->destination = xstrdup(dst);
+	m->source = xstrdup("tmpfs");
+	m->type = xstrdup("tmpfs");
+	m->options.v = xcalloc(1, sizeof(char *));
+	strv_push(&m->options, "nosuid");
+	strv_push(&m->options, "nodev");
+	strv_push(&m->options, noexec ? "noexec" : "exec");
+	if (copyup)
+		strv_push(&m->options, "tmpcopyup");
+	char o[48];
+	if (size) {
+		snprintf(o, sizeof o, "size=%llu", (unsigned long long)size);
+		strv_push(&m->options, o);
+	}
+	if (mode) {
+		snprintf(o, sizeof o, "mode=%o", (unsigned)(mode & 07777));
+		strv_push(&m->options, o);
+	}
+}
+
+/* The image's VOLUMEs as Docker's anonymous volumes: writable under the read-only root,
+ * starting with the image's content there (owner and mode kept), discarded at exit. A -v or
+ * --tmpfs at or above the path replaces it; /tmp and /run are tmpfs with that content anyway;
+ * and the runtime's own /proc, /sys and /dev are never covered (an image cannot hide them). */
+#define MAX_IMAGE_VOLUMES 16 /* each up to writable_size, in memory */
+static int image_volumes(const bwk_image_config *img, const bwk_oci_run *r, bwk_oci_spec *s,
+			 bwk_error **err)
+{
+	static const char *const own[] = {"/proc", "/sys", "/dev", "/tmp", "/run"};
+	size_t n = 0;
+	for (const char *const *v = img ? img->volumes : NULL; v && *v; v++, n++) {
+		char p[4096];
+		if (n >= MAX_IMAGE_VOLUMES)
+			return bwk_error_set(err, BWK_E_LIMIT, 0,
+					     "the image declares more than %d VOLUMEs",
+					     MAX_IMAGE_VOLUMES);
+		if (!clean_path(*v, p, sizeof p))
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "the image's VOLUME '%.256s' is not a clean absolute "
+					     "path: bulwark does not know where to mount it",
+					     *v);
+		bool covered = false;
+		for (size_t i = 0; i < sizeof own / sizeof *own; i++)
+			covered |= path_within(p, own[i]) && (i < 3 || !strcmp(p, own[i]));
+		for (size_t i = 0; i < r->nbinds && !covered; i++)
+			covered = path_within(p, r->binds[i].dst);
+		for (size_t i = 0; i < r->ntmpfs && !covered; i++)
+			covered = r->tmpfs[i].dst && path_within(p, r->tmpfs[i].dst);
+		for (size_t i = 0; i < s->n_mounts && !covered; i++)
+			covered = !strcmp(s->mounts[i].destination, p);
+		if (covered)
+			continue;
+		tmpfs_mount(&s->mounts[s->n_mounts++], p, r->writable_size, 0, true, false);
+	}
+	return 0;
+}
+
+static size_t count_volumes(const bwk_image_config *img)
+{
+	size_t n = 0;
+	for (const char *const *v = img ? img->volumes : NULL; v && *v && n <= MAX_IMAGE_VOLUMES;
+	     v++)
+		n++;
+	return n;
+}
+
+static void mounts_part(const bwk_image_config *img, const bwk_oci_run *r, bwk_oci_spec *s)
+{
+	s->mounts = xcalloc(r->nbinds + r->ntmpfs + count_volumes(img) + 1, sizeof *s->mounts);
+	/* tmpfs first: a bind inside one lands in it */
+	for (size_t i = 0; i < r->ntmpfs; i++)
+		tmpfs_mount(&s->mounts[s->n_mounts++], r->tmpfs[i].dst, r->tmpfs[i].size,
+			    r->tmpfs[i].mode, r->tmpfs[i].copyup, r->tmpfs[i].noexec);
 	for (size_t i = 0; i < r->nbinds; i++) {
 		bwk_oci_mount *m = &s->mounts[s->n_mounts++];
 		m->destination = xstrdup(r->binds[i].dst);
@@ -134,6 +236,8 @@ static void mounts_part(const bwk_oci_run *r, bwk_oci_spec *s)
 		strv_push(&m->options, r->binds[i].rw ? "rw" : "ro");
 		strv_push(&m->options, "nosuid");
 		strv_push(&m->options, "nodev");
+		if (r->binds[i].chown)
+			strv_push(&m->options, "U");
 	}
 }
 
@@ -192,8 +296,9 @@ int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *r, bwk
 		}
 	}
 	linux_part(r, &s->linux_);
-	mounts_part(r, s);
-	if (process_args(img, r, &p->args, err) < 0 || annotations(img, r, s, err) < 0) {
+	mounts_part(img, r, s);
+	if (process_args(img, r, &p->args, err) < 0 || annotations(img, r, s, err) < 0 ||
+	    image_volumes(img, r, s, err) < 0) {
 		bwk_oci_spec_free(s);
 		return -1;
 	}

@@ -115,9 +115,11 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 char *bwk_oci_features_json(bwk_error **err)
 {
 	static const char *const mount_opts[] = {
-	    "ro",     "rw",	 "nosuid",     "suid",	      "nodev",	  "dev",   "noexec",
-	    "exec",   "bind",	 "rbind",      "private",     "rprivate", "slave", "rslave",
-	    "shared", "rshared", "unbindable", "runbindable", NULL};
+	    "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind",
+	    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
+	    "runbindable",
+	    /* tmpfs: start with the image's content; bind: chown to the container's user */
+	    "tmpcopyup", "notmpcopyup", "U", NULL};
 	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
 	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
 	       *flags = json_array();

@@ -36,15 +36,79 @@ static int unsupported(bwk_error **err, const char *what)
 			     "config.json: %s: not executed by bulwark's sandbox yet", what);
 }
 
+/* A size as mount(8) gives tmpfs one: bytes, or with a k, m or g suffix. */
+static bool parse_size(const char *v, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	unsigned shift = 0;
+	if (*end == 'k' || *end == 'K')
+		shift = 10;
+	else if (*end == 'm' || *end == 'M')
+		shift = 20;
+	else if (*end == 'g' || *end == 'G')
+		shift = 30;
+	if (shift)
+		end++;
+	if (errno || end == v || *end || v[0] == '-' || n == 0 || n > (UINT64_MAX >> shift))
+		return false;
+	*out = (uint64_t)n << shift;
+	return true;
+}
+
+/* A tmpfs mount (an anonymous volume, --tmpfs): the options the sandbox executes, the rest
+ * refused by name. The sandbox's tmpfs are always nosuid and nodev. */
+static int lower_tmpfs(const bwk_oci_mount *m, size_t i, bwk_tmpfs *t, bwk_error **err)
+{
+	t->dst = m->destination;
+	for (size_t k = 0; k < m->options.n; k++) {
+		const char *o = m->options.v[k];
+		char *end;
+		if (!strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "rw") ||
+		    !strcmp(o, "exec") || !strcmp(o, "notmpcopyup"))
+			continue;
+		if (!strcmp(o, "noexec")) {
+			t->noexec = true;
+		} else if (!strcmp(o, "tmpcopyup")) {
+			t->copyup = true;
+		} else if (!strncmp(o, "size=", 5)) {
+			if (!parse_size(o + 5, &t->size))
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "config.json: mounts[%zu]: bad tmpfs '%.64s'",
+						     i, o);
+		} else if (!strncmp(o, "mode=", 5)) {
+			unsigned long v = strtoul(o + 5, &end, 8);
+			if (end == o + 5 || *end || v > 07777)
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "config.json: mounts[%zu]: bad tmpfs '%.64s'",
+						     i, o);
+			t->mode = (uint32_t)v;
+		} else {
+			char what[160];
+			snprintf(what, sizeof what, "mounts[%zu] (tmpfs option '%.64s')", i, o);
+			return unsupported(err, what);
+		}
+	}
+	return 0;
+}
+
 static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
 {
 	out->binds = xcalloc(s->n_mounts + 1, sizeof *out->binds);
+	out->tmpfs = xcalloc(s->n_mounts + 1, sizeof *out->tmpfs);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const bwk_oci_mount *m = &s->mounts[i];
 		bool bind = (m->type && !strcmp(m->type, "bind")) || has_option(m, "bind") ||
 			    has_option(m, "rbind");
 		if (!bind && standard_mount(m))
 			continue;
+		if (!bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {
+			if (lower_tmpfs(m, i, &out->tmpfs[out->spec.ntmpfs], err) < 0)
+				return -1;
+			out->spec.ntmpfs++;
+			continue;
+		}
 		if (!bind || m->uid_mappings || !m->source) {
 			char what[320];
 			snprintf(what, sizeof what, "mounts[%zu] (%.16s at %.256s)", i,
@@ -55,8 +119,10 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		b->src = m->source;
 		b->dst = m->destination;
 		b->rw = !has_option(m, "ro") && !has_option(m, "rro");
+		b->chown = has_option(m, "U"); /* Podman's: to the container's user */
 	}
 	out->spec.binds = out->binds;
+	out->spec.tmpfs = out->tmpfs;
 	return 0;
 }
 
@@ -267,6 +333,8 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
 void bwk_oci_lowered_free(bwk_oci_lowered *l)
 {
 	free(l->binds);
+	free(l->tmpfs);
+	l->tmpfs = NULL;
 	free(l->user);
 	free(l->rlimits);
 	l->binds = NULL;

@@ -223,6 +223,54 @@ static int mount_fs(int rootfd, const char *path, const char *type, const char *
 	return steal_fd(&m);
 }
 
+/* A tmpfs on directory PATH of the root, first given a copy of the image's content there when
+ * `copy` (copyup.c; with `keep_root` its root also takes that directory's owner and mode), then
+ * attached: the container never sees it half filled. Returns the mount. */
+static int mount_tmpfs(int rootfd, const char *path, const char *opts, uint64_t attrs, bool copy,
+		       bool keep_root, const char *skip)
+{
+	cleanup_close int t = mountpoint(rootfd, path, true, "mount point");
+	if (t < 0)
+		return -1;
+	cleanup_close int m = new_fs("tmpfs", opts, attrs);
+	if (m < 0)
+		return fail("mounting", path);
+	if (copy && sbx_copyup(t, m, path, keep_root, skip) < 0)
+		return -1;
+	if (attach(m, t) < 0)
+		return fail("mounting", path);
+	return steal_fd(&m);
+}
+
+static uint64_t writable_size(const bwk_container_spec *s)
+{
+	return s->writable_size && s->writable_size != BWK_UNLIMITED ? s->writable_size
+								     : BWK_DEFAULT_WRITABLE_SIZE;
+}
+
+/* The spec's other tmpfs mounts (anonymous volumes, --tmpfs), before the binds so that a bind
+ * inside one lands in it. */
+static int setup_tmpfs(const sbx_ctx *ctx, int rootfd)
+{
+	const bwk_container_spec *s = ctx->spec;
+	for (size_t i = 0; i < s->ntmpfs; i++) {
+		const bwk_tmpfs *t = &s->tmpfs[i];
+		char opts[128];
+		snprintf(opts, sizeof opts, "mode=%04o,size=%llu",
+			 t->mode ? (unsigned)(t->mode & 07777) : 0755u,
+			 (unsigned long long)(t->size ? t->size : writable_size(s)));
+		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+		if (t->noexec)
+			attrs |= MOUNT_ATTR_NOEXEC;
+		cleanup_close int m =
+		    t->dst ? mount_tmpfs(rootfd, t->dst, opts, attrs, t->copyup, t->copyup, NULL)
+			   : -1;
+		if (m < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* An empty regular file as the mount point of a file bind (resolv.conf); a link in the image
  * is followed inside the root, as Docker does for its own files. */
 static int mkfile_in_root(int rootfd, const char *path)
@@ -431,6 +479,12 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
 		if (!s->binds[i].rw)
 			attrs |= MOUNT_ATTR_RDONLY;
+		/* unprivileged `chown` (U): from inside, where the caller's files are root's */
+		if (s->binds[i].chown && !ctx->is_root &&
+		    sbx_volume_chown_child(ctx, rootfd, i,
+					   ctx->detached ? ctx->bind_fds[i]
+							 : own[ctx->nlowers + i]) < 0)
+			return -1;
 		if (ctx->detached) {
 			int m = ctx->mnt_fds[ctx->nlowers + i];
 			if (set_attr_fd(m, attrs, false) < 0 || attach(m, t) < 0)
@@ -570,8 +624,9 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (devnull < 0)
 		return -1;
 	char stage_opts[64];
+	/* the upper layer lives here: with read_write, the container's writes (writable_size) */
 	snprintf(stage_opts, sizeof stage_opts, "mode=0700,size=%llu",
-		 (unsigned long long)ctx->tmpfs_size);
+		 (unsigned long long)(s->read_write ? writable_size(s) : ctx->tmpfs_size));
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
 		return fail("mounting staging tmpfs on", STAGE);
 	const char *root = STAGE "/root";
@@ -589,16 +644,19 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		return -1;
 	char opts[128];
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
-	cleanup_close int tmp =
-	    mount_fs(rootfd, "/tmp", "tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	/* with the image's content there (its /run/postgresql, /run/sshd …); /tmp keeps 1777 */
+	cleanup_close int tmp = mount_tmpfs(
+	    rootfd, "/tmp", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV, true, false, NULL);
 	if (tmp < 0)
 		return -1;
 	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)ctx->tmpfs_size / 4);
-	cleanup_close int run = mount_fs(rootfd, "/run", "tmpfs", opts,
-					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	cleanup_close int run = mount_tmpfs(
+	    rootfd, "/run", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true,
+	    true, s->nsecrets ? "secrets" : NULL);
 	if (run < 0)
 		return -1;
-	if (setup_binds(ctx, own, rootfd) < 0 || setup_secrets(ctx, rootfd) < 0)
+	if (setup_tmpfs(ctx, rootfd) < 0 || setup_binds(ctx, own, rootfd) < 0 ||
+	    setup_secrets(ctx, rootfd) < 0)
 		return -1;
 	if (set_attr_fd(dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return fail("making read-only", "/dev");

@@ -600,6 +600,16 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	bool merged = false;
 	if (ctx->is_root)
 		nid = detach_mounts(ctx, pid, idfds, &merged);
+	/* volumes shown as the container user's (volume_owner.c), from the top of the root */
+	size_t first_bind = merged ? 1 : ctx->nlowers;
+	if (nid && spec->nbinds &&
+	    sbx_volume_owners(ctx, idfds[first_bind - 1], idfds + first_bind, err) < 0) {
+		for (size_t i = 0; i < nid; i++)
+			close(idfds[i]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -1;
+	}
 	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
 	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
 	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
@@ -651,6 +661,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return -1;
 	}
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	/* it failed on the read-only root or a full tmpfs: say which setting allows it (hint.c) */
+	char hint[768];
+	if (*status != 0 && ctx->tty_master < 0 &&
+	    sbx_storage_hint(spec, io.err_tail, io.err_tail_len, hint, sizeof hint))
+		sbx_note(spec, BWK_NOTE_EXIT, "%s", hint);
 	/* the command itself was killed, and the kernel's OOM killer did it */
 	/* not a warning but why the command died: printed with -q too */
 	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg))

@@ -213,6 +213,12 @@ int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
 
+/* copyup.c: copy the image's directory `src` (an fd of the mount point, before it is covered)
+ * into the new tmpfs `dst` (its detached mount); `where` names it. `keep_root`: dst's root
+ * takes src's owner and mode. `skip`: a name of src's own left out (the runtime mounts there:
+ * an image's link at /run/secrets stays hidden), or NULL. -1 after saying why. */
+int sbx_copyup(int src, int dst, const char *where, bool keep_root, const char *skip);
+
 /* slirp.c */
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err);
@@ -238,10 +244,15 @@ int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *sto
 void sbx_tty_drain(int master);
 
 /* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
+#define SBX_ERR_TAIL 2048
 typedef struct sbx_stdio {
 	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
 	bool own_child;		/* false with -t: run.c owns the pty */
 	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
+
+	/* the last bytes of the command's stderr (hint.c) */
+	char err_tail[SBX_ERR_TAIL];
+	size_t err_tail_len;
 } sbx_stdio;
 
 void sbx_stdio_init(sbx_stdio *io);
@@ -267,6 +278,22 @@ int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spec *
 		   sbx_stop *stop, int *wstatus);
 /* The container is gone (it failed to start): relay what it left in the pipes. */
 void sbx_stdio_drain(sbx_stdio *io, int sfd, const bwk_container_spec *note);
+
+/* volume_owner.c (root, host side, before the child gets its mounts): with `root` the layer
+ * mount the container gets and `mnts` the detached clones of the binds, id-map each volume
+ * owned by a host user outside the container's ids to the container's user, and chown the
+ * `chown` ones to it. -1 + err when a chown fails; a volume that cannot be id-mapped warns. */
+int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error **err);
+/* Unprivileged, in the container before bind `i` (open at `src`) is attached: its `chown`
+ * done from inside the user namespace, to the container's user as `root`'s passwd says. -1
+ * after saying why. */
+int sbx_volume_chown_child(const sbx_ctx *ctx, int root, size_t i, int src);
+
+/* hint.c: after a failed command, one line naming the path that was read-only or full and
+ * the setting that makes it writable or larger, from the tail of its stderr; false when the
+ * tail shows neither error. */
+bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len, char *out,
+		      size_t outlen);
 
 /* masks.c: whiteouts and opaque dirs of a rootless layer cache as an overlay layer. `mask`
  * is an empty directory, `layers` the open lower layers bottom first, `layer` this one. */

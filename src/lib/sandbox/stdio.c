@@ -152,8 +152,23 @@ typedef struct relay {
 	bool from_sock, to_sock;
 	const char *name;
 	size_t off, len; /* copy mode: pending bytes in buf */
+	sbx_stdio *tail; /* stderr: keep its last bytes in tail->err_tail (hint.c) */
 	char buf[COPY_CHUNK];
 } relay;
+
+/* The last SBX_ERR_TAIL bytes the command wrote to stderr. */
+static void keep_tail(sbx_stdio *io, const char *p, size_t n)
+{
+	if (n >= SBX_ERR_TAIL) {
+		memcpy(io->err_tail, p + n - SBX_ERR_TAIL, SBX_ERR_TAIL);
+		io->err_tail_len = SBX_ERR_TAIL;
+		return;
+	}
+	size_t keep = io->err_tail_len + n > SBX_ERR_TAIL ? SBX_ERR_TAIL - n : io->err_tail_len;
+	memmove(io->err_tail, io->err_tail + io->err_tail_len - keep, keep);
+	memcpy(io->err_tail + keep, p, n);
+	io->err_tail_len = keep + n;
+}
 
 static void relay_setup(relay *r, int from, int to, int *own, int caller, const char *name)
 {
@@ -163,6 +178,7 @@ static void relay_setup(relay *r, int from, int to, int *own, int caller, const 
 	r->own = own;
 	r->name = name;
 	r->off = r->len = 0;
+	r->tail = NULL;
 	struct stat st;
 	bool known = r->state != R_DONE && fstat(caller, &st) == 0;
 	bool sock = known && S_ISSOCK(st.st_mode);
@@ -250,6 +266,8 @@ static bool relay_step(relay *r, const bwk_container_spec *note)
 		return true;
 	}
 	if (!r->splice) {
+		if (r->tail)
+			keep_tail(r->tail, r->buf, (size_t)n);
 		r->off = 0;
 		r->len = (size_t)n;
 		if (!relay_flush(r))
@@ -292,6 +310,10 @@ static int relay_loop(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spe
 	relay_setup(&r[0], STDIN_FILENO, io->in_w, &io->in_w, STDIN_FILENO, "stdin");
 	relay_setup(&r[1], io->out_r, STDOUT_FILENO, &io->out_r, STDOUT_FILENO, "stdout");
 	relay_setup(&r[2], io->err_r, STDERR_FILENO, &io->err_r, STDERR_FILENO, "stderr");
+	/* stderr is copied, not spliced, to keep its tail for the storage hint (hint.c): a
+	 * command's stderr is small next to its stdout */
+	r[2].tail = io;
+	r[2].splice = false;
 	bool exited = pid < 0;
 	for (;;) {
 		if (exited && drain_ready(r, note))

@@ -1,0 +1,107 @@
+/* Unit tests: the storage hint (sandbox/hint.c): the path and the flag named after a command
+ * failed with EROFS or ENOSPC, from the tail of its stderr (untrusted text). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#define BWK_IN_SANDBOX
+#include "sandbox/sandbox_private.h"
+
+static const char *hint(const bwk_container_spec *s, const char *tail)
+{
+	static char out[768];
+	return sbx_storage_hint(s, tail, strlen(tail), out, sizeof out) ? out : NULL;
+}
+
+static void test_read_only_root(void **state)
+{
+	(void)state;
+	bwk_container_spec s = {0};
+	/* nginx: the path before the error, quoted */
+	const char *h = hint(&s, "nginx: [emerg] mkdir() \"/var/lib/nginx/body\" failed (30: "
+				 "Read-only file system)\n");
+	assert_non_null(h);
+	assert_string_equal(h,
+			    "the command failed after \"Read-only file system\" on "
+			    "/var/lib/nginx/body: the root filesystem is read-only; make "
+			    "/var/lib/nginx writable with `tmpfs` /var/lib/nginx or a volume "
+			    "(`binds` DIR:/var/lib/nginx:rw), or the whole root with `read_write`");
+	/* python: after it, in quotes */
+	h = hint(&s, "OSError: [Errno 30] Read-only file system: '/srv/app/x.db'\n");
+	assert_non_null(strstr(h, "on /srv/app/x.db: the root filesystem is read-only; make "
+				  "/srv/app writable"));
+	/* no path on the line: the general advice */
+	h = hint(&s, "write failed: Read-only file system\n");
+	assert_non_null(strstr(h, "`tmpfs` DIR or a volume"));
+	/* the kernel's read-only views: nothing to advise */
+	assert_null(hint(&s, "sh: can't create /proc/sys/vm/x: Read-only file system\n"));
+	assert_null(hint(&s, "echo: write error: /sys/kernel/mm: Read-only file system\n"));
+	assert_non_null(strstr(hint(&s, "/dev/shm/seg: No space left on device"),
+			       "the tmpfs at /dev/shm is full; raise `tmpfs_size`"));
+	/* no marker, or only on an earlier failure than a later ENOSPC */
+	assert_null(hint(&s, "permission denied\n"));
+	h = hint(&s, "a: /x: Read-only file system\nb: /tmp/y: No space left on device\n");
+	assert_non_null(strstr(h, "on /tmp/y: the tmpfs at /tmp is full; raise `tmpfs_size`"));
+}
+
+static void test_mounts_and_sizes(void **state)
+{
+	(void)state;
+	bwk_bind binds[] = {{.src = "/h", .dst = "/srv", .rw = false},
+			    {.src = "/h2", .dst = "/srv/rw", .rw = true}};
+	bwk_tmpfs tmpfs[] = {{.dst = "/data"}, {.dst = "/cache", .size = 1 << 20}};
+	bwk_container_spec s = {.binds = binds, .nbinds = 2, .tmpfs = tmpfs, .ntmpfs = 2};
+	assert_non_null(strstr(hint(&s, "touch: /srv/a: Read-only file system"),
+			       "the volume at /srv is read-only; give it :rw"));
+	/* the deepest mount wins: a writable volume inside the read-only one is no tmpfs */
+	assert_non_null(strstr(hint(&s, "/srv/rw/f: No space left on device"),
+			       "the host filesystem of the volume at /srv/rw is full"));
+	assert_null(hint(&s, "/srv/rw/f: Read-only file system")); /* not one of ours */
+	assert_non_null(strstr(hint(&s, "dd: /data/big: No space left on device"),
+			       "the tmpfs at /data is full; raise `writable_size`"));
+	assert_non_null(strstr(hint(&s, "dd: /cache/big: No space left on device"),
+			       "raise the size= of its `tmpfs`"));
+	assert_non_null(strstr(hint(&s, "/run/x: No space left on device"), "`tmpfs_size` (/run"));
+	s.read_write = true;
+	assert_non_null(strstr(hint(&s, "apt: /var/lib/apt/lists/x: No space left on device"),
+			       "the writable root is full; raise `writable_size`"));
+}
+
+static void test_hostile_text(void **state)
+{
+	(void)state;
+	bwk_container_spec s = {0};
+	/* escapes and control bytes never reach the caller's terminal */
+	const char *h = hint(&s, "x: /a\x1b[2J\x07b: Read-only file system");
+	assert_non_null(h);
+	for (const char *p = h; *p; p++)
+		assert_true(*p >= 0x20 && *p < 0x7f);
+	/* a very long path is cut */
+	char tail[1500];
+	memset(tail, 'a', sizeof tail);
+	tail[0] = '/';
+	snprintf(tail + 1200, sizeof tail - 1200, ": Read-only file system");
+	h = hint(&s, tail);
+	assert_non_null(h);
+	assert_true(strlen(h) < 767); /* whole, not cut by the buffer */
+	assert_non_null(strstr(h, "or the whole root with `read_write`"));
+	/* the marker at the very end, without a newline, and a tail that is only the marker */
+	assert_non_null(hint(&s, "Read-only file system"));
+	assert_non_null(hint(&s, "No space left on device"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_read_only_root),
+	    cmocka_unit_test(test_mounts_and_sizes),
+	    cmocka_unit_test(test_hostile_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
