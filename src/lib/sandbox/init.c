@@ -372,6 +372,10 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("sethostname: %s", strerror(errno));
 	if (ctx->spec->net != BWK_NET_HOST)
 		loopback_up();
+	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd) < 0) {
+		sbx_child_error("allocating the container's pseudo-terminal: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
 	/* second byte: we are in our cgroup (its namespace is rooted there) and the seccomp
 	 * program is written */
 	char go;

@@ -84,7 +84,7 @@ typedef struct sbx_ctx {
 	int sync_fd;	  /* child: read one byte when the host side is done */
 	int parent_pidfd; /* child: the host side's pidfd, to notice it died early, or -1 */
 	int cg_tasks[3];  /* v1 tasks files for the child to move itself, else -1 */
-	int tty_slave, tty_master;
+	int tty_master;	  /* host side, -t: the master of the container's pty once received */
 	bool is_root;
 } sbx_ctx;
 
@@ -232,22 +232,23 @@ void sbx_stop_forward(sbx_stop *st, pid_t pid, int sig);
 /* The poll timeout until the deadline (-1: none), SIGKILLing `pid` once it has passed. */
 int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
 
-/* tty.c */
-int sbx_tty_open(int *master, int *slave, bwk_error **err);
+/* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2)
+ * and sends the master over the sync socket; the host side receives it. -1 + errno. */
+int sbx_tty_make(int sock);
+int sbx_tty_receive(int sock, int *master);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus);
 void sbx_tty_drain(int master);
 
 /* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
 typedef struct sbx_stdio {
 	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
-	bool own_child;		/* false with -t: run.c owns the pty */
 	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
 } sbx_stdio;
 
 void sbx_stdio_init(sbx_stdio *io);
-/* tty_slave >= 0 (-t): it is all three. Else pipes for stdout and stderr, and for stdin a
- * pipe with `interactive`, else /dev/null. */
-int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err);
+/* Pipes for stdout and stderr, and for stdin a pipe with `interactive`, else /dev/null. With
+ * -t they carry what the container says before its pty replaces them (tty.c). */
+int sbx_stdio_open(sbx_stdio *io, bool interactive, bwk_error **err);
 /* As root with the container's root mapped to host `uid`:`gid`: hand the container's pipe
  * ends to it, so that its command can open them again through /dev/stdout (see stdio.c). */
 int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err);
