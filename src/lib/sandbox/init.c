@@ -389,6 +389,11 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("cgroup namespace: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	if (sbx_cgroup_view(ctx) < 0)
+		sbx_child_error("warning: showing the container's cgroup at /sys/fs/cgroup: %s: "
+				"runtimes that size themselves from it (the JVM's heap) see the "
+				"host's resources",
+				strerror(errno));
 	reset_signals();
 	if (ctx->spec->no_init)
 		exec_workload(ctx);

@@ -175,7 +175,8 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 									  : BWK_DEFAULT_TMPFS_SIZE;
 	ctx->tty_master = -1;
 	ctx->userns.lock_fd = -1;
-	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
+		ctx->cg_tasks[i] = -1;
 	ctx->seccomp_pid = -1;
 	if (s->nrlimits > BWK_MAX_RLIMITS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu resource limits (at most %d)",
@@ -213,7 +214,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
 	    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
 		return -1;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
 		if (ctx->cg_tasks[i] >= 0)
 			keep_fd(st, ctx->cg_tasks[i]);
 

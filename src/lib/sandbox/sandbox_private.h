@@ -30,6 +30,8 @@ typedef struct sbx_userns {
 } sbx_userns;
 
 typedef enum sbx_cg_mode { SBX_CG_NONE = 0, SBX_CG_V2, SBX_CG_V1 } sbx_cg_mode;
+#define SBX_CG_V1_DIRS 5 /* memory, pids, cpu, cpuacct, cpuset */
+#define SBX_CG_V1_OWN  4 /* the first four are the container's own, removed after it */
 
 typedef struct sbx_cgroup {
 	sbx_cg_mode mode;
@@ -40,6 +42,12 @@ typedef struct sbx_cgroup {
 	char memory[PATH_MAX]; /* v1 controller directories ("" when absent) */
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];
+	/* v1 hierarchies without limits of ours, where the container gets a cgroup only so that
+	 * its view (cgroup_view.c) shows its own and not the host's tree: the JVM reads cgroups
+	 * only when memory, cpu, cpuacct and cpuset are all there ("" when absent or co-mounted
+	 * with cpu, or when they could not be made: said once) */
+	char cpuacct[PATH_MAX];
+	char cpuset[PATH_MAX]; /* shared by all containers (see cgroups.c) */
 	uint64_t memory_limit;
 	bool has_memory, has_pids, has_cpu; /* v2: controllers enabled for us */
 } sbx_cgroup;
@@ -83,8 +91,8 @@ typedef struct sbx_ctx {
 	size_t *secret_len;
 	int sync_fd;	  /* child: read one byte when the host side is done */
 	int parent_pidfd; /* child: the host side's pidfd, to notice it died early, or -1 */
-	int cg_tasks[3];  /* v1 tasks files for the child to move itself, else -1 */
-	int tty_master;	  /* host side, -t: the master of the container's pty once received */
+	int cg_tasks[SBX_CG_V1_DIRS]; /* v1 tasks files for the child to move itself, else -1 */
+	int tty_master; /* host side, -t: the master of the container's pty once received */
 	bool is_root;
 } sbx_ctx;
 
@@ -169,12 +177,15 @@ extern const char sbx_cgroup_origin[]; /* cgroup_plan.c */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
 int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err); /* v2 */
 /* v1: the host side opens the tasks files, the child moves itself through them. */
-int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err);
-int sbx_cgroup_enter_self(int fds[3]); /* closes them; -1 + errno */
+int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[SBX_CG_V1_DIRS], bwk_error **err);
+int sbx_cgroup_enter_self(int fds[SBX_CG_V1_DIRS]); /* closes them; -1 + errno */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
 /* Remove the empty cgroups of bulwark runs that were killed before they could. */
 void sbx_cgroup_reap_stale(const sbx_cgroup *cg);
+/* cgroup_view.c: in the container, in its own cgroup namespace and after pivot_root: its
+ * cgroup read-only at /sys/fs/cgroup (nothing without one). -1 + errno. */
+int sbx_cgroup_view(const sbx_ctx *ctx);
 
 /* caps.c: in the container, before exec. uid 0 keeps `caps`; other uids keep none. */
 int sbx_caps_drop_bounding(uint64_t keep);
