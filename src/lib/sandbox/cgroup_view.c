@@ -28,9 +28,9 @@
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
-#define VIEW		"/sys/fs/cgroup"
-#define MAX_CGROUP_FILE (64u << 10) /* /proc/self/cgroup: a dozen short lines */
-#define MAX_CTL_LIST	128u	    /* "cpu,cpuacct": longer lines are not ours */
+#define VIEW		"sys/fs/cgroup" /* below the container's root */
+#define MAX_CGROUP_FILE (64u << 10)	/* /proc/self/cgroup: a dozen short lines */
+#define MAX_CTL_LIST	128u		/* "cpu,cpuacct": longer lines are not ours */
 
 static const uint64_t view_ro =
     MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -144,8 +144,7 @@ int sbx_cgroup_view(const sbx_ctx *ctx)
 {
 	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* the sysfs we mounted, never the image's: no link is followed on the way */
-	cleanup_close int t =
-	    root < 0 ? -1 : sbx_open_beneath(root, VIEW + 1, O_PATH | O_DIRECTORY);
+	cleanup_close int t = root < 0 ? -1 : sbx_open_beneath(root, VIEW, O_PATH | O_DIRECTORY);
 	if (t < 0 && errno == ENOENT)
 		return 0; /* a kernel without cgroups has no limits to show */
 	if (t < 0)
