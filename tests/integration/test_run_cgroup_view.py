@@ -209,7 +209,7 @@ def jvm_rootfs(base: Path):
 
 
 def test_jvm_sizes_its_heap_from_the_limit(tmp_path):
-    root, java = jvm_rootfs(world_tmpdir())
+    root, java = jvm_rootfs(tmp_path)  # hard links: pytest removes them with tmp_path
     if not root:
         pytest.skip("no JRE installed (openjdk-17-jre-headless)")
     p = clean(subprocess.run(
