@@ -13,7 +13,8 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev"
 TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
-  coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography"
+  coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
+  openjdk-17-jre-headless"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -39,6 +40,7 @@ go golang-go
 gzip gzip
 head coreutils
 htpasswd apache2-utils
+java openjdk-17-jre-headless
 ip iproute2
 iptables iptables
 ldd libc-bin

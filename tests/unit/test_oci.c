@@ -532,6 +532,9 @@ static void test_lower_refuses(void **state)
 	     "linux.namespaces[0].path"},
 	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/m\",\"type\":\"nfs\"}]}",
 	     "mounts[0] (nfs at /m)"},
+	    {"{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/sys/fs/cgroup\","
+	     "\"type\":\"cgroup\",\"options\":[\"nosuid\",\"rw\"]}]}",
+	     "mounts[0] (cgroup at /sys/fs/cgroup) read-write"},
 	    {"{" BASE "," PROC "},\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\"}}}",
 	     "linux.seccomp"},
 	    {"{" BASE "," PROC "},\"hooks\":{\"poststop\":[{\"path\":\"/x\"}]}}", "hooks"},
@@ -565,8 +568,10 @@ static void test_lower_refuses(void **state)
 		bwk_oci_spec_free(s);
 	}
 	/* an engine's standard mounts are the sandbox's own: accepted */
-	bwk_oci_spec *s = parse_ok("{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/proc\","
-				   "\"type\":\"proc\",\"source\":\"proc\"}]}");
+	bwk_oci_spec *s =
+	    parse_ok("{" BASE "," PROC "},\"mounts\":[{\"destination\":\"/proc\","
+		     "\"type\":\"proc\",\"source\":\"proc\"},{\"destination\":"
+		     "\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"options\":[\"ro\"]}]}");
 	bwk_oci_lowered low;
 	bwk_error *err = NULL;
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);

@@ -46,7 +46,7 @@ static void test_open_without_i(void **state)
 	(void)state;
 	sbx_stdio io;
 	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, -1, false, NULL), 0);
+	assert_int_equal(sbx_stdio_open(&io, false, NULL), 0);
 	struct stat st;
 	assert_int_equal(fstat(io.child[0], &st), 0);
 	assert_true(S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3));
@@ -66,27 +66,16 @@ static void test_open_without_i(void **state)
 	assert_int_equal(io.child[1], -1);
 }
 
-static void test_open_with_i_and_tty(void **state)
+static void test_open_with_i(void **state)
 {
 	(void)state;
 	sbx_stdio io;
 	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, -1, true, NULL), 0);
+	assert_int_equal(sbx_stdio_open(&io, true, NULL), 0);
 	assert_true(is_fifo(io.child[0]) && nonblocking(io.in_w));
 	assert_false(nonblocking(io.child[0]));
 	assert_true(same_file(io.child[0], io.in_w));
 	sbx_stdio_close(&io);
-
-	/* -t: the pty's slave is all three, and stays its owner's */
-	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, fd, true, NULL), 0);
-	assert_int_equal(io.child[0], fd);
-	assert_int_equal(io.child[2], fd);
-	assert_int_equal(io.out_r, -1);
-	sbx_stdio_close(&io);
-	assert_true(fcntl(fd, F_GETFD) >= 0);
-	close(fd);
 }
 
 /* Run `fn` with stdin on /dev/null and STDOUT_FILENO (and STDERR_FILENO) pointing at `out`
@@ -160,7 +149,7 @@ static void test_child_and_wait(void **state)
 	assert_true(sfd >= 0);
 	sbx_stdio io;
 	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, -1, true, NULL), 0);
+	assert_int_equal(sbx_stdio_open(&io, true, NULL), 0);
 	static const char msg[] = "to stdin\n";
 	assert_int_equal(write(io.in_w, msg, sizeof msg - 1), (ssize_t)sizeof msg - 1);
 	pid_t pid = fork();
@@ -221,7 +210,7 @@ static void test_drain_ends_with_an_outside_writer(void **state)
 	int sfd = sigchld_fd(&old);
 	sbx_stdio io;
 	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, -1, false, NULL), 0);
+	assert_int_equal(sbx_stdio_open(&io, false, NULL), 0);
 	/* 40 KiB left behind, and a copy of the write end that some process outside kept:
 	 * EOF never comes, the drain must stop once the pipe is empty */
 	static char data[40 << 10];
@@ -254,7 +243,7 @@ static void test_reader_gone(void **state)
 	int sfd = sigchld_fd(&old);
 	sbx_stdio io;
 	sbx_stdio_init(&io);
-	assert_int_equal(sbx_stdio_open(&io, -1, false, NULL), 0);
+	assert_int_equal(sbx_stdio_open(&io, false, NULL), 0);
 	assert_int_equal(write(io.child[1], "lost\n", 5), 5);
 	int keep = dup(io.child[1]); /* the container's end */
 	sbx_stdio_close_child(&io);
@@ -278,7 +267,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_open_without_i),
-	    cmocka_unit_test(test_open_with_i_and_tty),
+	    cmocka_unit_test(test_open_with_i),
 	    cmocka_unit_test(test_child_and_wait),
 	    cmocka_unit_test(test_drain_ends_with_an_outside_writer),
 	    cmocka_unit_test(test_reader_gone),

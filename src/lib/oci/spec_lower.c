@@ -101,6 +101,15 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		const bwk_oci_mount *m = &s->mounts[i];
 		bool bind = (m->type && !strcmp(m->type, "bind")) || has_option(m, "bind") ||
 			    has_option(m, "rbind");
+		/* the sandbox shows the container's cgroup read-only (sandbox/cgroup_view.c): a
+		 * writable one (Docker's --privileged) is not what it would execute */
+		if (!bind && standard_mount(m) && !strcmp(m->destination, "/sys/fs/cgroup") &&
+		    !has_option(m, "ro")) {
+			char what[96];
+			snprintf(what, sizeof what,
+				 "mounts[%zu] (cgroup at /sys/fs/cgroup) read-write", i);
+			return unsupported(err, what);
+		}
 		if (!bind && standard_mount(m))
 			continue;
 		if (!bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {

@@ -42,6 +42,13 @@ static bool exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+/* The v1 directories of the container, in a fixed order ("" when absent). */
+static void v1_dirs(const sbx_cgroup *cg, const char *out[SBX_CG_V1_DIRS])
+{
+	const char *d[SBX_CG_V1_DIRS] = {cg->memory, cg->pids, cg->cpu, cg->cpuacct, cg->cpuset};
+	memcpy(out, d, sizeof d);
+}
+
 static int make_dir(char *out, const char *base, const char *name, bwk_error **err)
 {
 	char parent[PATH_MAX];
@@ -290,6 +297,81 @@ static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name
 	warn_fallback(ctx, cg, plan.why, !plan.delegated && !plan.v1_memory);
 }
 
+/* A v1 cpuset has no CPUs and no memory nodes until they are written, and no task can enter
+ * it before: those of its parent. */
+static int cpuset_inherit(const char *dir, bwk_error **err)
+{
+	char parent[PATH_MAX];
+	snprintf(parent, sizeof parent, "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (slash)
+		*slash = 0;
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t i = 0; i < 2; i++) {
+		char p[PATH_MAX + 32];
+		cleanup_free char *mine = NULL, *theirs = NULL;
+		size_t len;
+		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+		if (bwk_read_file_at(AT_FDCWD, p, 1 << 16, false, &mine, &len, err) < 0)
+			return -1;
+		if (strspn(mine, " \n") < len)
+			continue; /* set already (bulwark/ by an earlier run) */
+		snprintf(p, sizeof p, "%s/%s", parent, files[i]);
+		if (bwk_read_file_at(AT_FDCWD, p, 1 << 16, false, &theirs, &len, err) < 0 ||
+		    write_file(dir, files[i], theirs, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static bool remove_dir(int dfd, const char *name);
+
+/* cpuset: bulwark/ itself, made once with the CPUs and memory nodes of the root. */
+static int shared_cpuset(char *out, const char *top, bwk_error **err)
+{
+	if (mkdir(top, 0755) < 0 && errno != EEXIST)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", top);
+	if (cpuset_inherit(top, err) < 0)
+		return -1;
+	snprintf(out, PATH_MAX, "%s", top);
+	return 0;
+}
+
+/* The container's cgroup in the v1 hierarchy `ctl`, with no limit written: only its view
+ * needs it (see sandbox_private.h). Skipped where the hierarchy is absent or is one already
+ * used (cpuacct co-mounted with cpu); a failure is said once and leaves it out. In cpuset
+ * every container shares bulwark/ itself, made once and kept: the same CPUs and memory nodes
+ * as the host's for all, and a cgroup of its own would cost more to make and remove (a v1
+ * cpuset is born empty, its CPUs and nodes written level by level) than the rest of the
+ * cgroups together. Its tasks files list the reader's own pid namespace only. */
+static void view_only(const sbx_ctx *ctx, char *out, const char *ctl, const char *name)
+{
+	char base[64];
+	snprintf(base, sizeof base, "/sys/fs/cgroup/%s", ctl);
+	struct stat st, used;
+	if (stat(base, &st) < 0)
+		return;
+	static const char *const limited[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
+					      "/sys/fs/cgroup/cpu"};
+	for (size_t i = 0; i < sizeof limited / sizeof *limited; i++)
+		if (stat(limited[i], &used) == 0 && used.st_dev == st.st_dev)
+			return;
+	cleanup_error bwk_error *e = NULL;
+	char top[PATH_MAX];
+	snprintf(top, sizeof top, "%s/bulwark", base);
+	bool shared = !strcmp(ctl, "cpuset");
+	if ((shared ? shared_cpuset(out, top, &e) : make_dir(out, base, name, &e)) == 0)
+		return;
+	if (out[0] && !shared)
+		(void)remove_dir(AT_FDCWD, out);
+	out[0] = 0;
+	cleanup_free char *msg = bwk_error_format(e);
+	sbx_warn(ctx->spec,
+		 "cgroup v1 %s: %s: the container's /sys/fs/cgroup lacks it (the JVM then "
+		 "ignores its limits)",
+		 ctl, msg ? msg : "?");
+}
+
 static int create_v1(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_error **err)
 {
 	char v[64];
@@ -323,6 +405,8 @@ static int create_v1(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_e
 		    write_file(cg->cpu, "cpu.cfs_quota_us", v, err) < 0)
 			return -1;
 	}
+	view_only(ctx, cg->cpuacct, "cpuacct", name);
+	view_only(ctx, cg->cpuset, "cpuset", name);
 	return 0;
 }
 
@@ -366,8 +450,9 @@ int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err)
 	snprintf(v, sizeof v, "%d", (int)pid);
 	if (cg->mode == SBX_CG_V2 && write_at(cg->v2_fd, cg->v2, "cgroup.procs", v, err) < 0)
 		return bwk_error_wrap(err, "moving the container into its cgroup");
-	const char *dirs[] = {cg->memory, cg->pids, cg->cpu};
-	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < 3; i++)
+	const char *dirs[SBX_CG_V1_DIRS];
+	v1_dirs(cg, dirs);
+	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_DIRS; i++)
 		if (dirs[i][0] && write_file(dirs[i], "cgroup.procs", v, err) < 0)
 			return bwk_error_wrap(err, "moving the container into its cgroup");
 	return 0;
@@ -379,10 +464,11 @@ int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err)
  * writes "0" (itself) to a v1 "tasks" file skips that lock (Linux >= 5.10): the child, still
  * single-threaded, moves itself right after clone() through descriptors the host side opened
  * (the kernel checks the credentials of the opener, host root, not the writer's). */
-int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err)
+int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[SBX_CG_V1_DIRS], bwk_error **err)
 {
-	const char *dirs[] = {cg->memory, cg->pids, cg->cpu};
-	for (size_t i = 0; i < 3; i++) {
+	const char *dirs[SBX_CG_V1_DIRS];
+	v1_dirs(cg, dirs);
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++) {
 		fds[i] = -1;
 		if (cg->mode != SBX_CG_V1 || !dirs[i][0])
 			continue;
@@ -400,10 +486,10 @@ int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err)
 	return 0;
 }
 
-int sbx_cgroup_enter_self(int fds[3])
+int sbx_cgroup_enter_self(int fds[SBX_CG_V1_DIRS])
 {
 	int r = 0;
-	for (size_t i = 0; i < 3; i++) {
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++) {
 		if (fds[i] < 0)
 			continue;
 		if (r == 0 && write(fds[i], "0", 1) != 1)
@@ -466,12 +552,12 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 		cg->v2_fd = cg->v2_parent_fd = -1;
 		cg->v2_name[0] = cg->v2[0] = 0;
 	}
-	char *dirs[] = {cg->memory, cg->pids, cg->cpu};
-	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < 3; i++) {
+	const char *dirs[SBX_CG_V1_DIRS];
+	v1_dirs(cg, dirs);
+	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_OWN; i++)
 		if (dirs[i][0])
 			(void)remove_dir(AT_FDCWD, dirs[i]);
-		dirs[i][0] = 0;
-	}
+	cg->memory[0] = cg->pids[0] = cg->cpu[0] = cg->cpuacct[0] = cg->cpuset[0] = 0;
 	cg->mode = SBX_CG_NONE;
 }
 
@@ -508,8 +594,9 @@ void sbx_cgroup_reap_stale(const sbx_cgroup *cg)
 {
 	if (cg->mode == SBX_CG_V2 && cg->v2_parent_fd >= 0)
 		reap_in(openat(cg->v2_parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	const char *dirs[] = {cg->memory, cg->pids, cg->cpu};
-	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < 3; i++) {
+	const char *dirs[SBX_CG_V1_DIRS];
+	v1_dirs(cg, dirs);
+	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_OWN; i++) {
 		if (!dirs[i][0])
 			continue;
 		char parent[PATH_MAX];

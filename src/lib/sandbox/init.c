@@ -372,6 +372,10 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("sethostname: %s", strerror(errno));
 	if (ctx->spec->net != BWK_NET_HOST)
 		loopback_up();
+	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd) < 0) {
+		sbx_child_error("allocating the container's pseudo-terminal: %s", strerror(errno));
+		_exit(EXIT_RUNTIME);
+	}
 	/* second byte: we are in our cgroup (its namespace is rooted there) and the seccomp
 	 * program is written */
 	char go;
@@ -385,6 +389,11 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("cgroup namespace: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	if (sbx_cgroup_view(ctx) < 0)
+		sbx_child_error("warning: showing the container's cgroup at /sys/fs/cgroup: %s: "
+				"runtimes that size themselves from it (the JVM's heap) see the "
+				"host's resources",
+				strerror(errno));
 	reset_signals();
 	if (ctx->spec->no_init)
 		exec_workload(ctx);

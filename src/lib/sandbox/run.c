@@ -173,10 +173,10 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->pids = s->pids ? s->pids : BWK_DEFAULT_PIDS;
 	ctx->tmpfs_size = s->tmpfs_size && s->tmpfs_size != BWK_UNLIMITED ? s->tmpfs_size
 									  : BWK_DEFAULT_TMPFS_SIZE;
-	ctx->tty_slave = -1;
 	ctx->tty_master = -1;
 	ctx->userns.lock_fd = -1;
-	ctx->cg_tasks[0] = ctx->cg_tasks[1] = ctx->cg_tasks[2] = -1;
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
+		ctx->cg_tasks[i] = -1;
 	ctx->seccomp_pid = -1;
 	if (s->nrlimits > BWK_MAX_RLIMITS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu resource limits (at most %d)",
@@ -214,7 +214,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
 	    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
 		return -1;
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
 		if (ctx->cg_tasks[i] >= 0)
 			keep_fd(st, ctx->cg_tasks[i]);
 
@@ -327,12 +327,6 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return bwk_error_wrap(err, "secret %s", name);
 	}
 
-	if (s->tty) {
-		if (sbx_tty_open(&ctx->tty_master, &ctx->tty_slave, err) < 0)
-			return -1;
-		keep_fd(st, ctx->tty_master);
-		keep_fd(st, ctx->tty_slave);
-	}
 	if (sbx_userns_plan(&ctx->userns, s, err) < 0)
 		return -1;
 	return 0;
@@ -493,7 +487,7 @@ static pid_t clone_container(const sbx_ctx *ctx, unsigned long flags, bool *in_c
 	return (pid_t)syscall(SYS_clone, flags, NULL, NULL, NULL, NULL);
 }
 
-/* The container's ends of its stdio (pipes, or the pty) to the host ids of the container's
+/* The container's ends of its stdio pipes to the host ids of the container's
  * root (stdio.c says why). Only root can, and only root needs to: unprivileged, they are
  * already ours, and ours is the container's root. */
 static int stdio_to_container_root(const sbx_ctx *ctx, sbx_stdio *io, bwk_error **err)
@@ -510,9 +504,6 @@ static int stdio_to_container_root(const sbx_ctx *ctx, sbx_stdio *io, bwk_error 
 		return 0;
 	uid_t uid = u->uid[ui].outside;
 	gid_t gid = u->gid[gi].outside;
-	if (ctx->tty_slave >= 0 && fchown(ctx->tty_slave, uid, gid) < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno,
-				     "giving the container its pseudo-terminal");
 	return sbx_stdio_chown(io, uid, gid, err);
 }
 
@@ -530,10 +521,11 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
 	if (spec->net != BWK_NET_HOST)
 		flags |= CLONE_NEWNET;
-	/* the container's 0-2: pipes (or its pty), never the caller's descriptors */
+	/* the container's 0-2: pipes (with -t until its pty replaces them), never the caller's
+	 * descriptors */
 	cleanup_stdio sbx_stdio io;
 	sbx_stdio_init(&io);
-	if (sbx_stdio_open(&io, ctx->tty_slave, spec->interactive, err) < 0)
+	if (sbx_stdio_open(&io, spec->interactive && !spec->tty, err) < 0)
 		return -1;
 	ctx->parent_pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
 	bool born_in_cgroup = false;
@@ -579,14 +571,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
 	if (ctx->parent_pidfd >= 0)
 		close(ctx->parent_pidfd);
-	if (ctx->tty_slave >= 0) {
-		/* only the container holds the terminal now: its exit reads as EOF on ours */
-		for (size_t i = 0; i < st->nfds; i++)
-			if (st->fds[i] == ctx->tty_slave)
-				st->fds[i] = -1;
-		close(ctx->tty_slave);
-		ctx->tty_slave = -1;
-	}
 	int idfds[MAX_LAYERS + MAX_BINDS];
 	size_t nid = 0;
 	/* Two steps: the first byte (with the layer mounts) lets the child build its filesystem;
@@ -628,7 +612,14 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
-	if (sent < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
+	/* -t: the container's pty, made in its devpts once its filesystem is built; what it said
+	 * before (a warning) waits in the pipes, whose last writer it closed by then */
+	int got = 0;
+	if (sent == 0 && spec->tty && (got = sbx_tty_receive(parent_end, &ctx->tty_master)) == 0) {
+		keep_fd(st, ctx->tty_master);
+		sbx_stdio_drain(&io, sfd, spec);
+	}
+	if (sent < 0 || got < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
 		sbx_slirp_stop(&slirp);

@@ -30,6 +30,8 @@ typedef struct sbx_userns {
 } sbx_userns;
 
 typedef enum sbx_cg_mode { SBX_CG_NONE = 0, SBX_CG_V2, SBX_CG_V1 } sbx_cg_mode;
+#define SBX_CG_V1_DIRS 5 /* memory, pids, cpu, cpuacct, cpuset */
+#define SBX_CG_V1_OWN  4 /* the first four are the container's own, removed after it */
 
 typedef struct sbx_cgroup {
 	sbx_cg_mode mode;
@@ -40,6 +42,12 @@ typedef struct sbx_cgroup {
 	char memory[PATH_MAX]; /* v1 controller directories ("" when absent) */
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];
+	/* v1 hierarchies without limits of ours, where the container gets a cgroup only so that
+	 * its view (cgroup_view.c) shows its own and not the host's tree: the JVM reads cgroups
+	 * only when memory, cpu, cpuacct and cpuset are all there ("" when absent or co-mounted
+	 * with cpu, or when they could not be made: said once) */
+	char cpuacct[PATH_MAX];
+	char cpuset[PATH_MAX]; /* shared by all containers (see cgroups.c) */
 	uint64_t memory_limit;
 	bool has_memory, has_pids, has_cpu; /* v2: controllers enabled for us */
 } sbx_cgroup;
@@ -83,8 +91,8 @@ typedef struct sbx_ctx {
 	size_t *secret_len;
 	int sync_fd;	  /* child: read one byte when the host side is done */
 	int parent_pidfd; /* child: the host side's pidfd, to notice it died early, or -1 */
-	int cg_tasks[3];  /* v1 tasks files for the child to move itself, else -1 */
-	int tty_slave, tty_master;
+	int cg_tasks[SBX_CG_V1_DIRS]; /* v1 tasks files for the child to move itself, else -1 */
+	int tty_master; /* host side, -t: the master of the container's pty once received */
 	bool is_root;
 } sbx_ctx;
 
@@ -169,12 +177,15 @@ extern const char sbx_cgroup_origin[]; /* cgroup_plan.c */
 int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err);
 int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err); /* v2 */
 /* v1: the host side opens the tasks files, the child moves itself through them. */
-int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[3], bwk_error **err);
-int sbx_cgroup_enter_self(int fds[3]); /* closes them; -1 + errno */
+int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[SBX_CG_V1_DIRS], bwk_error **err);
+int sbx_cgroup_enter_self(int fds[SBX_CG_V1_DIRS]); /* closes them; -1 + errno */
 bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
 /* Remove the empty cgroups of bulwark runs that were killed before they could. */
 void sbx_cgroup_reap_stale(const sbx_cgroup *cg);
+/* cgroup_view.c: in the container, in its own cgroup namespace and after pivot_root: its
+ * cgroup read-only at /sys/fs/cgroup (nothing without one). -1 + errno. */
+int sbx_cgroup_view(const sbx_ctx *ctx);
 
 /* caps.c: in the container, before exec. uid 0 keeps `caps`; other uids keep none. */
 int sbx_caps_drop_bounding(uint64_t keep);
@@ -238,8 +249,10 @@ void sbx_stop_forward(sbx_stop *st, pid_t pid, int sig);
 /* The poll timeout until the deadline (-1: none), SIGKILLing `pid` once it has passed. */
 int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
 
-/* tty.c */
-int sbx_tty_open(int *master, int *slave, bwk_error **err);
+/* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2)
+ * and sends the master over the sync socket; the host side receives it. -1 + errno. */
+int sbx_tty_make(int sock);
+int sbx_tty_receive(int sock, int *master);
 int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus);
 void sbx_tty_drain(int master);
 
@@ -247,7 +260,6 @@ void sbx_tty_drain(int master);
 #define SBX_ERR_TAIL 2048
 typedef struct sbx_stdio {
 	int child[3];		/* the container's 0, 1, 2 until the host side closes them */
-	bool own_child;		/* false with -t: run.c owns the pty */
 	int in_w, out_r, err_r; /* the host side's relay ends (non-blocking), or -1 */
 
 	/* the last bytes of the command's stderr (hint.c) */
@@ -256,9 +268,9 @@ typedef struct sbx_stdio {
 } sbx_stdio;
 
 void sbx_stdio_init(sbx_stdio *io);
-/* tty_slave >= 0 (-t): it is all three. Else pipes for stdout and stderr, and for stdin a
- * pipe with `interactive`, else /dev/null. */
-int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err);
+/* Pipes for stdout and stderr, and for stdin a pipe with `interactive`, else /dev/null. With
+ * -t they carry what the container says before its pty replaces them (tty.c). */
+int sbx_stdio_open(sbx_stdio *io, bool interactive, bwk_error **err);
 /* As root with the container's root mapped to host `uid`:`gid`: hand the container's pipe
  * ends to it, so that its command can open them again through /dev/stdout (see stdio.c). */
 int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err);

@@ -4,7 +4,7 @@
  * are pipes that the host side relays to its own, stdin is /dev/null, or with -i a pipe the
  * host side feeds from its stdin. The relay runs in the loop that waits for the container: no
  * thread, no process, nothing added to the start of a silent command. With -t the container's
- * own pty (tty.c) takes all three. */
+ * own pty (tty.c) replaces all three once its filesystem is built. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,10 +42,8 @@ static void close_fd(int *fd)
 
 void sbx_stdio_close_child(sbx_stdio *io)
 {
-	if (io->own_child)
-		for (int i = 0; i < 3; i++)
-			close_fd(&io->child[i]);
-	io->child[0] = io->child[1] = io->child[2] = -1;
+	for (int i = 0; i < 3; i++)
+		close_fd(&io->child[i]);
 }
 
 void sbx_stdio_close(sbx_stdio *io)
@@ -74,13 +72,8 @@ static int open_pipe(sbx_stdio *io, int slot, int mine, int *host, bwk_error **e
 	return 0;
 }
 
-int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **err)
+int sbx_stdio_open(sbx_stdio *io, bool interactive, bwk_error **err)
 {
-	if (tty_slave >= 0) { /* -t: run.c owns the pty */
-		io->child[0] = io->child[1] = io->child[2] = tty_slave;
-		return 0;
-	}
-	io->own_child = true;
 	if (open_pipe(io, 1, 0, &io->out_r, err) < 0 || open_pipe(io, 2, 0, &io->err_r, err) < 0)
 		return -1;
 	if (interactive)
@@ -104,8 +97,6 @@ int sbx_stdio_open(sbx_stdio *io, int tty_slave, bool interactive, bwk_error **e
  * gets them in init.c. Only the pipes: /dev/null is the host's device. */
 int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err)
 {
-	if (!io->own_child)
-		return 0;
 	for (int i = 0; i < 3; i++) {
 		struct stat st;
 		if (io->child[i] < 0 || fstat(io->child[i], &st) < 0 || !S_ISFIFO(st.st_mode))

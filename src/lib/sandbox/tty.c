@@ -1,6 +1,7 @@
 /* -t: the command gets a pseudo-terminal of its own (never the caller's terminal, so TIOCSTI
- * and friends reach nothing outside), and the host side relays bytes between it and the
- * caller's stdin/stdout, with the caller's terminal in raw mode while it runs. */
+ * and friends reach nothing outside), allocated in the container's own devpts, and the host
+ * side relays bytes between it and the caller's stdin/stdout, with the caller's terminal in
+ * raw mode while it runs. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -10,37 +11,82 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "core/cleanup.h"
 #include "sandbox/sandbox_private.h"
 
-int sbx_tty_open(int *master, int *slave, bwk_error **err)
+/* In the container, once its devpts instance is mounted at /dev/pts and the root pivoted:
+ * a pty of that instance (so `tty` and ttyname() find the slave at /dev/pts/N, which a pty
+ * of the host's devpts never is in here), its slave on 0-2, its master to the host side over
+ * `sock`, as runc's console socket hands it over. The slave comes from TIOCGPTPEER, never by
+ * name. -1 + errno. */
+int sbx_tty_make(int sock)
 {
-	int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (m < 0 || grantpt(m) < 0 || unlockpt(m) < 0) {
-		int e = errno;
-		if (m >= 0)
-			close(m);
-		return bwk_error_set(err, BWK_E_RUNTIME, e, "allocating a pseudo-terminal");
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int m =
+	    root < 0 ? -1 : sbx_open_beneath(root, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
+	if (m < 0 || unlockpt(m) < 0)
+		return -1;
+	cleanup_close int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return -1;
+	for (int i = 0; i < 3; i++) /* the stdio pipes close here: the host side sees EOF */
+		if (dup2(s, i) < 0)
+			return -1;
+	char byte = 'T';
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &m, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+/* The host side: the master sbx_tty_make() sent, checked to be one (TIOCGPTN answers only on
+ * a master), sized as the caller's terminal. -1 when the container died before sending it. */
+int sbx_tty_receive(int sock, int *master)
+{
+	char byte = 0;
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct iovec iov = {&byte, 1};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	ssize_t n;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
+	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (mh.msg_flags & MSG_CTRUNC)) {
+		errno = n < 0 ? errno : EPROTO;
+		return -1;
 	}
-	char name[64];
-	if (ptsname_r(m, name, sizeof name) != 0) {
+	int m;
+	memcpy(&m, CMSG_DATA(c), sizeof m);
+	unsigned ptn;
+	if (byte != 'T' || ioctl(m, TIOCGPTN, &ptn) < 0) {
 		close(m);
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "ptsname");
-	}
-	int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (s < 0) {
-		int e = errno;
-		close(m);
-		return bwk_error_set(err, BWK_E_RUNTIME, e, "opening %s", name);
+		errno = EPROTO;
+		return -1;
 	}
 	struct winsize ws;
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 || ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
 		(void)ioctl(m, TIOCSWINSZ, &ws);
 	*master = m;
-	*slave = s;
 	return 0;
 }
 
