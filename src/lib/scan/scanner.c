@@ -195,22 +195,25 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 		return 0;
 	if (bwk_cfgscan_entry(s->cfg, s, e, err) < 0)
 		return -1;
-	/* the checks that need a file whole read it once; the secret scan gets the replay */
+	/* the config rules need account files whole: read once, replayed to what follows */
 	bwk_tee ct;
-	bool account = e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e);
-	if (account || (s->mal && e->type == BWK_ENTRY_FILE && e->size)) {
-		uint64_t max =
-		    s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
-		if (bwk_content_read(s->content, e, account && e->size > max ? e->size : max, &ct,
-				     err) < 0)
+	if (e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e)) {
+		if (bwk_content_read(s->content, e, e->size, &ct, err) < 0)
 			return bwk_error_wrap(err, "reading %s", e->path);
-		if (s->mal && bwk_malscan_buffer(s->mal, s, e, ct.buf, ct.len, ct.partial, err) < 0)
-			return bwk_error_wrap(err, "scanning %s for malware", e->path);
-		if (account)
-			bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
+		bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
 		e = &ct.e;
 	}
-	return bwk_secscan_entry(s->secrets, e, err);
+	if (!s->mal || e->type != BWK_ENTRY_FILE || !e->size)
+		return bwk_secscan_entry(s->secrets, e, err);
+	/* YARA sees the bytes as they stream past the secret scan: one decompression, one copy */
+	uint64_t max = s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+	const bwk_entry *through;
+	if (bwk_malscan_begin(s->mal, s, e, max, &through, err) < 0)
+		return -1;
+	int ret = bwk_secscan_entry(s->secrets, through, err);
+	if (bwk_malscan_end(s->mal, e, ret == 0, ret == 0 ? err : NULL) < 0 && ret == 0)
+		return bwk_error_wrap(err, "scanning %s for malware", e->path);
+	return ret;
 }
 
 static int on_layer_begin(void *ctx, unsigned worker, int layer_index, const char *digest,
