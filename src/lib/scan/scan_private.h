@@ -148,6 +148,10 @@ int bwk_malscan_end(bwk_malscan *m, const bwk_entry *e, bool ok, bwk_error **err
 /* The same over `len` bytes in memory, as one file `e`. */
 int bwk_malscan_buffer(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, const char *buf,
 		       size_t len, bwk_error **err);
+/* The prefilter (YARA's atoms through Hyperscan, malware.c): whether it is on; tests turn it off
+ * to compare. */
+bool bwk_malscan_prefiltered(const bwk_malscan *m);
+void bwk_malscan_set_prefilter(bwk_malscan *m, bool on);
 void bwk_malscan_stats(const bwk_malscan *m, uint64_t *files, uint64_t *bytes, uint64_t *truncated);
 extern const bwk_rule bwk_rule_malware_scan;
 
