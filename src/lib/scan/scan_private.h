@@ -152,6 +152,8 @@ int bwk_malscan_buffer(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, const
  * to compare. */
 bool bwk_malscan_prefiltered(const bwk_malscan *m);
 void bwk_malscan_set_prefilter(bwk_malscan *m, bool on);
+/* Bytes YARA itself scanned (the spans; overlaps of blocks counted again). */
+uint64_t bwk_malscan_spanned(const bwk_malscan *m);
 void bwk_malscan_stats(const bwk_malscan *m, uint64_t *files, uint64_t *bytes, uint64_t *truncated);
 extern const bwk_rule bwk_rule_malware_scan;
 

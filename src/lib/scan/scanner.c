@@ -317,11 +317,16 @@ static void record_malware(bwk_scanner *s)
 	uint64_t files, bytes, truncated;
 	bwk_malscan_stats(s->mal, &files, &bytes, &truncated);
 	uint64_t max = s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+	cleanup_free char *how =
+	    bwk_malscan_prefiltered(s->mal)
+		? xasprintf("prefiltered: YARA ran over %.1f MiB around its atoms",
+			    (double)bwk_malscan_spanned(s->mal) / 1048576.0)
+		: xstrdup("no prefilter: YARA ran over every byte");
 	bwk_findings_fact(f, "malware.scanned",
-			  "%llu files, %.1f MiB, with %zu YARA rules; %llu files larger than %llu "
-			  "MiB scanned in their first %llu MiB",
+			  "%llu files, %.1f MiB, with %zu YARA rules (%s); %llu files larger than "
+			  "%llu MiB scanned in their first %llu MiB",
 			  (unsigned long long)files, (double)bytes / 1048576.0,
-			  bwk_malscan_rule_count(s->mal), (unsigned long long)truncated,
+			  bwk_malscan_rule_count(s->mal), how, (unsigned long long)truncated,
 			  (unsigned long long)(max >> 20), (unsigned long long)(max >> 20));
 	bool hit = false;
 	for (size_t i = 0; i < bwk_findings_count(f) && !hit; i++)
