@@ -38,6 +38,7 @@ def careless_image(tmp_path):
     ]
     config = {"User": "web", "ExposedPorts": {"22/tcp": {}, "5432/tcp": {}},
               "Volumes": {"/etc": {}}, "Cmd": ["/bin/sh", "-c", "python3 /app/main.py"],
+              "StopSignal": "SIGQUIT",
               "Labels": {"org.opencontainers.image.base.name": "docker.io/library/debian"}}
     cfg = u.config_for(layers, config=config, history=history)
     return u.docker_save(tmp_path / "careless.tar", layers, config_bytes=cfg)
@@ -60,6 +61,7 @@ def careful_image(tmp_path):
     ]
     config = {"User": "app", "ExposedPorts": {"8080/tcp": {}}, "Volumes": {"/var/lib/app": {}},
               "Entrypoint": ["/app/main.py"], "Healthcheck": {"Test": ["CMD", "true"]},
+              "StopSignal": "SIGQUIT",
               "Labels": {"org.opencontainers.image.base.name": "docker.io/library/debian:12"}}
     cfg = u.config_for(layers, config=config, history=history)
     return u.docker_save(tmp_path / "careful.tar", layers, config_bytes=cfg)
@@ -81,6 +83,7 @@ EXPECTED = {
     "history-pipe-to-shell", "history-update-alone", "history-build-arg-secret",
     "package-cache-left", "sudo-installed", "base-image-unpinned", "image-exposed-admin-port",
     "image-no-healthcheck", "entrypoint-shell-form", "volume-system-path",
+    "stopsignal-ignored",
 }
 
 
@@ -102,6 +105,22 @@ def test_known_setuid_lower(bulwark, tmp_path):
              if x["id"] == "image-exposed-admin-port"}
     assert ports == {"config.ExposedPorts.22/tcp": "medium",
                      "config.ExposedPorts.5432/tcp": "low"}
+
+
+def test_stopsignal_every_format(bulwark, tmp_path):
+    """The STOPSIGNAL a shell as PID 1 drops: its risk and fix in text, JSON and SARIF."""
+    img = careless_image(tmp_path)
+    f = [x for x in config_findings(bulwark, img) if x["id"] == "stopsignal-ignored"]
+    assert len(f) == 1 and f[0]["severity"] == "info"
+    assert f[0]["location"]["key"] == "config.StopSignal"
+    assert "SIGQUIT goes to `/bin/sh -c` (PID 1, CMD)" in f[0]["message"]
+    assert "exec form" in f[0]["remediation"]
+    text = scan(bulwark, img, "--severity", "info")
+    assert "stopsignal-ignored" in text and "SIGQUIT goes to `/bin/sh -c`" in text
+    sarif = json.loads(scan(bulwark, img, "-f", "sarif"))
+    rules = {r["id"]: r for r in sarif["runs"][0]["tool"]["driver"]["rules"]}
+    assert "exec form" in json.dumps(rules["stopsignal-ignored"])
+    assert any(r["ruleId"] == "stopsignal-ignored" for r in sarif["runs"][0]["results"])
 
 
 def test_provenance_json(bulwark, tmp_path):

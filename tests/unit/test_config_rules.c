@@ -221,6 +221,53 @@ static void test_shell_form(void **state)
 	assert_int_equal(run_config("entrypoint-shell-form", &c).n, 0);
 }
 
+static void test_stopsignal(void **state)
+{
+	(void)state;
+	bwk_image_config c = cfg();
+	const char *const sh[] = {"/bin/sh", "-c", "nginx -g 'daemon off;'", NULL};
+	const char *const ex[] = {"/bin/sh", "-c", "exec nginx -g 'daemon off;'", NULL};
+	const char *const argv[] = {"nginx", "-g", "daemon off;", NULL};
+	/* an explicit STOPSIGNAL that a shell as PID 1 receives and drops */
+	c.cmd = sh;
+	c.stop_signal = "SIGQUIT";
+	hits h = run_config("stopsignal-ignored", &c);
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.key, "config.StopSignal");
+	assert_non_null(strstr(h.msg, "SIGQUIT goes to `/bin/sh -c` (PID 1, CMD)"));
+	/* near misses: exec inside the string, exec form, no STOPSIGNAL (entrypoint-shell-form's)
+	 */
+	c.cmd = ex;
+	assert_int_equal(run_config("stopsignal-ignored", &c).n, 0);
+	c.cmd = argv;
+	assert_int_equal(run_config("stopsignal-ignored", &c).n, 0);
+	c.stop_signal = "SIGWINCH"; /* httpd's graceful stop: the program handles it */
+	assert_int_equal(run_config("stopsignal-ignored", &c).n, 0);
+	c.cmd = sh;
+	c.stop_signal = NULL;
+	assert_int_equal(run_config("stopsignal-ignored", &c).n, 0);
+	/* the entrypoint decides when there is one */
+	c.stop_signal = "3";
+	c.entrypoint = argv;
+	assert_int_equal(run_config("stopsignal-ignored", &c).n, 0);
+	c.entrypoint = sh;
+	c.cmd = empty;
+	h = run_config("stopsignal-ignored", &c);
+	assert_int_equal(h.n, 1);
+	assert_non_null(strstr(h.msg, "ENTRYPOINT"));
+	/* a job-control signal pauses instead of ending, whatever the entrypoint */
+	c.entrypoint = argv;
+	c.stop_signal = "SIGTSTP";
+	h = run_config("stopsignal-ignored", &c);
+	assert_int_equal(h.n, 1);
+	assert_non_null(strstr(h.msg, "pauses"));
+	/* not a signal at all */
+	c.stop_signal = "SIGNOPE";
+	h = run_config("stopsignal-ignored", &c);
+	assert_int_equal(h.n, 1);
+	assert_non_null(strstr(h.msg, "'SIGNOPE' is not a signal"));
+}
+
 static void test_volume_system(void **state)
 {
 	(void)state;
@@ -539,29 +586,18 @@ static void test_layer_step(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_user_root),
-	    cmocka_unit_test(test_admin_port),
-	    cmocka_unit_test(test_healthcheck),
-	    cmocka_unit_test(test_add_remote),
-	    cmocka_unit_test(test_pipe_shell),
-	    cmocka_unit_test(test_update_alone),
-	    cmocka_unit_test(test_arg_secret),
-	    cmocka_unit_test(test_base_latest),
-	    cmocka_unit_test(test_shell_form),
-	    cmocka_unit_test(test_volume_system),
-	    cmocka_unit_test(test_setuid),
-	    cmocka_unit_test(test_world_writable),
-	    cmocka_unit_test(test_pkg_cache),
-	    cmocka_unit_test(test_sudo_sshd),
-	    cmocka_unit_test(test_empty_password),
-	    cmocka_unit_test(test_extra_uid0),
-	    cmocka_unit_test(test_duplicate_uid),
-	    cmocka_unit_test(test_service_password),
-	    cmocka_unit_test(test_user_unknown),
-	    cmocka_unit_test(test_owner_unknown),
-	    cmocka_unit_test(test_step_text),
-	    cmocka_unit_test(test_layer_step),
-	    cmocka_unit_test(test_every_rule_tested),
+	    cmocka_unit_test(test_user_root),	     cmocka_unit_test(test_admin_port),
+	    cmocka_unit_test(test_healthcheck),	     cmocka_unit_test(test_add_remote),
+	    cmocka_unit_test(test_pipe_shell),	     cmocka_unit_test(test_update_alone),
+	    cmocka_unit_test(test_arg_secret),	     cmocka_unit_test(test_base_latest),
+	    cmocka_unit_test(test_shell_form),	     cmocka_unit_test(test_stopsignal),
+	    cmocka_unit_test(test_volume_system),    cmocka_unit_test(test_setuid),
+	    cmocka_unit_test(test_world_writable),   cmocka_unit_test(test_pkg_cache),
+	    cmocka_unit_test(test_sudo_sshd),	     cmocka_unit_test(test_empty_password),
+	    cmocka_unit_test(test_extra_uid0),	     cmocka_unit_test(test_duplicate_uid),
+	    cmocka_unit_test(test_service_password), cmocka_unit_test(test_user_unknown),
+	    cmocka_unit_test(test_owner_unknown),    cmocka_unit_test(test_step_text),
+	    cmocka_unit_test(test_layer_step),	     cmocka_unit_test(test_every_rule_tested),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,6 +23,10 @@ BWK_LAZY_VOID(yara_lib, yr_scanner_set_timeout, (YR_SCANNER * s, int timeout), (
 BWK_LAZY_VOID(yara_lib, yr_scanner_set_flags, (YR_SCANNER * s, int flags), (s, flags))
 BWK_LAZY_FN(yara_lib, int, yr_scanner_scan_mem, (YR_SCANNER * s, const uint8_t *buf, size_t len),
 	    (s, buf, len))
+BWK_LAZY_FN(yara_lib, int, yr_scanner_scan_mem_blocks,
+	    (YR_SCANNER * s, YR_MEMORY_BLOCK_ITERATOR *it), (s, it))
+BWK_LAZY_FN(yara_lib, int, yr_rules_save_stream, (YR_RULES * r, YR_STREAM *st), (r, st))
+BWK_LAZY_FN(yara_lib, int, yr_rules_load_stream, (YR_STREAM * st, YR_RULES **r), (st, r))
 BWK_LAZY_VOID(yara_lib, yr_compiler_set_include_callback,
 	      (YR_COMPILER * c, YR_COMPILER_INCLUDE_CALLBACK_FUNC cb,
 	       YR_COMPILER_INCLUDE_FREE_FUNC free_fn, void *user),

@@ -1,6 +1,6 @@
-/* One read of a file's bytes for every content check that needs them whole (account files for
- * the config rules, YARA for malware): the bytes are read once into a buffer of the walking
- * thread, handed to those checks, and replayed to the streaming secret scan, so a layer is
+/* One read of a file's bytes for the checks that need them whole (account files for the config
+ * rules, at most 4 MiB): the bytes are read once into a buffer of the walking thread, handed to
+ * those checks, and replayed to what follows (YARA and the secret scan stream), so a layer is
  * still decompressed once. Only the first `max` bytes are buffered; the rest of a larger file
  * streams through from the layer after the replayed part. */
 #define _GNU_SOURCE

@@ -28,6 +28,7 @@
 	X(admin_port)                                                                              \
 	X(no_healthcheck)                                                                          \
 	X(shell_form)                                                                              \
+	X(stopsignal)                                                                              \
 	X(volume_system)
 
 #define DECLARE(name) extern const bwk_config_rule bwk_rule_row_##name;

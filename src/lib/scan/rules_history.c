@@ -2,9 +2,11 @@
  * how it asks to be run (entrypoint, volumes, base image label). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulwark/sandbox.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "scan/scan_private.h"
@@ -375,6 +377,59 @@ static int check_shell_form(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 }
 
 const bwk_config_rule bwk_rule_row_shell_form = {&rule_shell_form, NULL, check_shell_form, NULL};
+
+/* ---- stopsignal-ignored ------------------------------------------------------------------- */
+static const char *const refs_stop[] = {
+    "https://docs.docker.com/reference/dockerfile/#stopsignal",
+    "https://docs.docker.com/reference/cli/docker/container/stop/",
+    "https://man7.org/linux/man-pages/man2/kill.2.html (signals to PID 1 of a namespace)", NULL};
+
+static const bwk_rule rule_stopsignal = {
+    .id = "stopsignal-ignored",
+    .category = BWK_CAT_CONFIG,
+    .severity = BWK_SEV_INFO,
+    .title = "STOPSIGNAL that the container's first process ignores",
+    .description = "The image names the signal that `docker stop` sends (STOPSIGNAL), but the "
+		   "process that receives it cannot act on it: a shell running a command string "
+		   "as PID 1 gets it, and the kernel drops a signal PID 1 has no handler for, so "
+		   "the service never sees it; a job-control signal (SIGSTOP, SIGTSTP, SIGTTIN, "
+		   "SIGTTOU) pauses the process instead of ending it; a name that is no signal "
+		   "makes the engine refuse the container. Either way `docker stop` waits out its "
+		   "timeout and kills the service with SIGKILL: no clean shutdown, lost writes.",
+    .remediation = "Start the service in exec form (`ENTRYPOINT [\"nginx\", \"-g\", \"daemon "
+		   "off;\"]`) or with `exec` inside the shell string, so the STOPSIGNAL reaches "
+		   "it; name a signal the service shuts down on (`STOPSIGNAL SIGQUIT` for nginx, "
+		   "SIGTERM by default).",
+    .references = refs_stop,
+};
+
+static int check_stopsignal(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
+			    bwk_error **err)
+{
+	/* only an explicit STOPSIGNAL: the default SIGTERM under a shell is entrypoint-shell-form
+	 */
+	if (!c->stop_signal || !*c->stop_signal)
+		return 0;
+	int sig = bwk_signal_from_name(c->stop_signal);
+	cleanup_free char *msg = NULL;
+	if (sig < 0) {
+		msg = xasprintf("STOPSIGNAL '%.32s' is not a signal", c->stop_signal);
+	} else if (sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU) {
+		msg = xasprintf("STOPSIGNAL %.32s stops (pauses) the process, it does not end it",
+				c->stop_signal);
+	} else {
+		bool ep = c->entrypoint && c->entrypoint[0];
+		const char *const *argv = ep ? c->entrypoint : c->cmd;
+		if (!shell_form(argv))
+			return 0;
+		msg = xasprintf("STOPSIGNAL %.32s goes to `%s -c` (PID 1, %s), which ignores it: "
+				"`%.80s` never sees it",
+				c->stop_signal, argv[0], ep ? "ENTRYPOINT" : "CMD", argv[2]);
+	}
+	return hit(hctx, "config.StopSignal", msg, -1, err);
+}
+
+const bwk_config_rule bwk_rule_row_stopsignal = {&rule_stopsignal, NULL, check_stopsignal, NULL};
 
 /* ---- volume-system-path ------------------------------------------------------------------- */
 static const char *const refs_vol[] = {"CIS Docker Benchmark 5.5", "Dockle DKL-DI-0002",

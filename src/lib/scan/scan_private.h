@@ -133,10 +133,27 @@ int bwk_malscan_new(const char *yara_dir, bwk_malscan **out, bwk_error **err);
 void bwk_malscan_free(bwk_malscan *m);
 size_t bwk_malscan_rule_count(const bwk_malscan *m);
 const bwk_rule *bwk_malscan_rule(const bwk_malscan *m, size_t i); /* NULL past the end */
-/* Scan the first `len` bytes of entry `e` (`partial`: the file is longer); each match is a
- * finding at `e` through bwk_scan_report. Thread-safe. */
+/* Stream regular file `e` through YARA as it is read: *tee is an entry (valid until
+ * bwk_malscan_end) that serves e's bytes and hands the first `max` of them to YARA on the way;
+ * the caller reads it as it would `e` (the secret scan does), then bwk_malscan_end reads what is
+ * left up to `max`, finishes the scan and reports each match as a finding at `e` through
+ * bwk_scan_report (`ok` false: the reading failed; the scan is closed, nothing reported, -1).
+ * A walking thread holds two blocks of 4 MiB at most, whatever the file's size. Thread-safe
+ * (one file at a time per worker). */
+#define BWK_MAL_CHUNK	(4u << 20)  /* bytes per YARA block */
+#define BWK_MAL_OVERLAP (64u << 10) /* shared by consecutive blocks: > YR_RE_SCAN_LIMIT */
+int bwk_malscan_begin(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, uint64_t max,
+		      const bwk_entry **tee, bwk_error **err);
+int bwk_malscan_end(bwk_malscan *m, const bwk_entry *e, bool ok, bwk_error **err);
+/* The same over `len` bytes in memory, as one file `e`. */
 int bwk_malscan_buffer(bwk_malscan *m, bwk_scanner *s, const bwk_entry *e, const char *buf,
-		       size_t len, bool partial, bwk_error **err);
+		       size_t len, bwk_error **err);
+/* The prefilter (YARA's atoms through Hyperscan, malware.c): whether it is on; tests turn it off
+ * to compare. */
+bool bwk_malscan_prefiltered(const bwk_malscan *m);
+void bwk_malscan_set_prefilter(bwk_malscan *m, bool on);
+/* Bytes YARA itself scanned (the spans; overlaps of blocks counted again). */
+uint64_t bwk_malscan_spanned(const bwk_malscan *m);
 void bwk_malscan_stats(const bwk_malscan *m, uint64_t *files, uint64_t *bytes, uint64_t *truncated);
 extern const bwk_rule bwk_rule_malware_scan;
 

@@ -195,22 +195,25 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 		return 0;
 	if (bwk_cfgscan_entry(s->cfg, s, e, err) < 0)
 		return -1;
-	/* the checks that need a file whole read it once; the secret scan gets the replay */
+	/* the config rules need account files whole: read once, replayed to what follows */
 	bwk_tee ct;
-	bool account = e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e);
-	if (account || (s->mal && e->type == BWK_ENTRY_FILE && e->size)) {
-		uint64_t max =
-		    s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
-		if (bwk_content_read(s->content, e, account && e->size > max ? e->size : max, &ct,
-				     err) < 0)
+	if (e->type == BWK_ENTRY_FILE && e->size && bwk_cfgscan_wants(e)) {
+		if (bwk_content_read(s->content, e, e->size, &ct, err) < 0)
 			return bwk_error_wrap(err, "reading %s", e->path);
-		if (s->mal && bwk_malscan_buffer(s->mal, s, e, ct.buf, ct.len, ct.partial, err) < 0)
-			return bwk_error_wrap(err, "scanning %s for malware", e->path);
-		if (account)
-			bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
+		bwk_cfgscan_content(s->cfg, e, ct.buf, ct.len);
 		e = &ct.e;
 	}
-	return bwk_secscan_entry(s->secrets, e, err);
+	if (!s->mal || e->type != BWK_ENTRY_FILE || !e->size)
+		return bwk_secscan_entry(s->secrets, e, err);
+	/* YARA sees the bytes as they stream past the secret scan: one decompression, one copy */
+	uint64_t max = s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+	const bwk_entry *through;
+	if (bwk_malscan_begin(s->mal, s, e, max, &through, err) < 0)
+		return -1;
+	int ret = bwk_secscan_entry(s->secrets, through, err);
+	if (bwk_malscan_end(s->mal, e, ret == 0, ret == 0 ? err : NULL) < 0 && ret == 0)
+		return bwk_error_wrap(err, "scanning %s for malware", e->path);
+	return ret;
 }
 
 static int on_layer_begin(void *ctx, unsigned worker, int layer_index, const char *digest,
@@ -314,11 +317,16 @@ static void record_malware(bwk_scanner *s)
 	uint64_t files, bytes, truncated;
 	bwk_malscan_stats(s->mal, &files, &bytes, &truncated);
 	uint64_t max = s->opts.max_file_size ? s->opts.max_file_size : BWK_SCAN_MAX_FILE_SIZE;
+	cleanup_free char *how =
+	    bwk_malscan_prefiltered(s->mal)
+		? xasprintf("prefiltered: YARA ran over %.1f MiB around its atoms",
+			    (double)bwk_malscan_spanned(s->mal) / 1048576.0)
+		: xstrdup("no prefilter: YARA ran over every byte");
 	bwk_findings_fact(f, "malware.scanned",
-			  "%llu files, %.1f MiB, with %zu YARA rules; %llu files larger than %llu "
-			  "MiB scanned in their first %llu MiB",
+			  "%llu files, %.1f MiB, with %zu YARA rules (%s); %llu files larger than "
+			  "%llu MiB scanned in their first %llu MiB",
 			  (unsigned long long)files, (double)bytes / 1048576.0,
-			  bwk_malscan_rule_count(s->mal), (unsigned long long)truncated,
+			  bwk_malscan_rule_count(s->mal), how, (unsigned long long)truncated,
 			  (unsigned long long)(max >> 20), (unsigned long long)(max >> 20));
 	bool hit = false;
 	for (size_t i = 0; i < bwk_findings_count(f) && !hit; i++)
