@@ -972,6 +972,34 @@ static void test_public_test_key_paths(void **state)
 	bwk_secrets_free(s);
 }
 
+/* A secret in the example-key table (data/secrets-example-keys.txt: example values that public
+ * SDKs and documentation publish) is not reported at all; one character changed, it is. */
+static void test_example_keys_dropped(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	assert_int_not_equal(s->nexample_keys, 0); /* the built-in table is embedded */
+	const char *t = "x " TOK "\n", *t2 = "x " TOK2 "\n";
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	char table[80];
+	bwk_sha256_hex(TOK, strlen(TOK), table);
+	snprintf(table + 64, sizeof(table) - 64, " test-token\n");
+	free(s->example_keys);
+	s->example_keys = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(
+	    sec_public_keys_parse(table, strlen(table), &s->example_keys, &s->nexample_keys, &err),
+	    0);
+	assert_int_equal(s->nexample_keys, 1);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 0);
+	h = scan(s, NULL, t2, strlen(t2));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.secrets[0], TOK2);
+	bwk_secrets_free(s);
+}
+
 static void test_scan_rule_list(void **state)
 {
 	(void)state;
@@ -1015,6 +1043,7 @@ int main(void)
 	    cmocka_unit_test(test_assign_syntaxes),
 	    cmocka_unit_test(test_builtin_contexts),
 	    cmocka_unit_test(test_public_test_key_paths),
+	    cmocka_unit_test(test_example_keys_dropped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -86,6 +86,8 @@ struct bwk_secrets {
 	pcre2_code *test_path_re; /* test-data paths (SEC_TEST_PATHS) */
 	char (*public_keys)[65];  /* sorted sha256 hex of published key material */
 	size_t npublic_keys;
+	char (*example_keys)[65]; /* sorted sha256 hex of published example secrets: dropped */
+	size_t nexample_keys;
 	size_t npath_rules;
 	pthread_mutex_t lock; /* guards the worker pool used by bwk_secrets_scan */
 	bwk_secrets_worker **pool;
