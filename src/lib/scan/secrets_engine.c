@@ -303,6 +303,8 @@ int bwk_secrets_rule_list(const char *user_rules, bwk_rule_list **out, bwk_error
 		bwk_rule_list_free(l);
 		return -1;
 	}
+	bwk_rule_list_add(l, &sec_rule_keystore);
+	bwk_rule_list_add(l, &sec_rule_java_keystore);
 	*out = l;
 	return 0;
 }

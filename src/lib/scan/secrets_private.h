@@ -151,6 +151,38 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t *n,
 			  bwk_error **err);
 
+/* ---- secrets_keystore.c ---- */
+
+/* Keystores larger than this are not opened (real ones are a few KiB). */
+#define SEC_KEYSTORE_MAX (1u << 20)
+/* Keystores one scan opens; past it they are not checked, and the report says so. */
+#define SEC_MAX_SCAN_KEYSTORES 256
+
+typedef struct sec_keystore_result {
+	unsigned keys;	  /* private keys that open */
+	bool unprotected; /* at least one is stored without any encryption */
+	int password;	  /* else: index of the well-known password that opens them */
+} sec_keystore_result;
+
+/* True if the bytes start like a DER PKCS#12 PFX (version 3). */
+bool sec_keystore_sniff(const void *data, size_t len);
+/* 1 if data is a PKCS#12 keystore with a private key that opens without a password or with a
+ * well-known one (*out says how), else 0: not PKCS#12, malformed, only certificates, a
+ * password outside the list, or a key-derivation cost beyond the check's bound. */
+int sec_keystore_check(const void *data, size_t len, sec_keystore_result *out);
+/* The well-known password at index pw (NULL: no/empty password). */
+const char *sec_keystore_password_name(int pw);
+/* The finding's rule: pkcs12-keystore-weak-password. */
+extern const bwk_rule sec_rule_keystore;
+
+/* True if the bytes start like a Java keystore (JKS or JCEKS, version 1 or 2). */
+bool sec_jks_sniff(const void *data, size_t len);
+/* 1 if data is a JKS/JCEKS keystore holding a private or secret key whose integrity password
+ * is empty or well known (out->password; out->keys is 1: the count is not read), else 0. */
+int sec_jks_check(const void *data, size_t len, sec_keystore_result *out);
+/* The finding's rule: java-keystore-weak-password. */
+extern const bwk_rule sec_rule_java_keystore;
+
 /* ---- secrets_cache.c ---- */
 
 /* Cache file for the databases compiled from these rule texts (NULL: no trusted cache). */
