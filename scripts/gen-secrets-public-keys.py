@@ -11,8 +11,9 @@ when its fingerprint is in the table, wherever the file is found; the same bytes
 else keep their rule's severity, and a key that is not in the table (a real key dropped
 into /usr/share) stays critical/high: nothing is skipped by directory.
 
-Only key material (the PEM/OpenSSH/PuTTY private key rules) and Google API keys
-(gcp-api-key: the public client keys of Google's CLIs and SDKs) are tabled. A vendor
+Only key material (the PEM/OpenSSH/PuTTY private key rules, and whole PKCS#12/JKS keystore
+files for the keystore checks) and Google API keys (gcp-api-key: the public client keys of
+Google's CLIs and SDKs) are tabled. A vendor
 token found in a package is NOT tabled: that would be a packager's leak, still reported.
 
 A fingerprint is the sha256 of the secret as the rule captures it (the rule's
@@ -140,7 +141,25 @@ def package_files(root):
     return owner
 
 
+def keystore_rule(data):
+    """The keystore rule that reads data (src/lib/scan/secrets_keystore.c's sniffs), or None.
+    A keystore is tabled whole (sha256 of the file), whatever its password."""
+    if len(data) > 1 << 20:
+        return None
+    if len(data) >= 32 and data[:4] in (b'\xfe\xed\xfe\xed', b'\xce\xce\xce\xce') and \
+            data[4:8] in (b'\0\0\0\1', b'\0\0\0\2'):
+        return 'java-keystore-weak-password'
+    if len(data) >= 8 and data[0] == 0x30:
+        i = 2 + (data[1] & 0x7f if data[1] & 0x80 else 0)
+        if (not data[1] & 0x80 or 1 <= data[1] & 0x7f <= 4) and data[i:i + 4] == b'\x02\x01\x03\x30':
+            return 'pkcs12-keystore-weak-password'
+    return None
+
+
 def secrets_in(rules, data):
+    ks = keystore_rule(data)
+    if ks:
+        yield ks, data.decode('latin-1')
     if not any(m in data for m in MARKERS):
         return
     text = data.decode('latin-1')

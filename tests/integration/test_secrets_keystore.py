@@ -83,6 +83,8 @@ def test_weak_keystores_reported_and_strong_ones_not(tmp_path, pair):
         "srv/app/plain.p12": p12(pair, None),
         "srv/app/empty.p12": openssl_empty_password(tmp_path, pair),
         "srv/app/keystore": p12(pair, b"changeme"),  # by content, not by name
+        "srv/app/sa-key.p12": p12(pair, b"notasecret"),  # a Google service-account key
+        "srv/app/tests/data/client.p12": p12(pair, b"changeit"),  # test data: info
         # near misses
         "srv/app/strong.p12": p12(pair, b"Vq7-tX2m-unguessable-9Rk"),
         "srv/app/cacerts.p12": p12(pair, b"changeit", with_key=False),
@@ -90,6 +92,7 @@ def test_weak_keystores_reported_and_strong_ones_not(tmp_path, pair):
         "srv/app/truncated.p12": p12(pair, b"changeit")[:300],
     }
     for path, data in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_bytes(data)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -102,11 +105,14 @@ def test_weak_keystores_reported_and_strong_ones_not(tmp_path, pair):
         "srv/app/plain.p12": "stored without encryption",
         "srv/app/empty.p12": "the empty password",
         "srv/app/keystore": 'the well-known password "changeme"',
+        "srv/app/sa-key.p12": 'the well-known password "notasecret"',
+        "srv/app/tests/data/client.p12": 'the well-known password "changeit"',
     }
     for path, how in want.items():
         assert path in found, (path, sorted(found))
         f = found[path]
-        assert f["category"] == "secret" and f["severity"] == "high", f
+        sev = "info" if "/tests/" in path else "high"
+        assert f["category"] == "secret" and f["severity"] == sev, f
         assert how in f["message"] and "1 private key" in f["message"], f["message"]
     jar = [p for p in found if p.startswith("srv/app/app.jar")]
     assert jar and 'password "secret"' in found[jar[0]]["message"], sorted(found)
@@ -200,3 +206,25 @@ def test_java_keystores(tmp_path):
         assert path in found, (path, sorted(found))
         assert found[path]["severity"] == "high" and how in found[path]["message"], found[path]
     assert set(found) == set(want), sorted(found)
+
+
+def test_keystore_a_package_ships_is_a_public_test_key(tmp_path):
+    """A keystore file that a package ships (its sha256 in data/secrets-public-keys.txt,
+    generated from the dpkg database by scripts/gen-secrets-public-keys.py) is reported at info
+    wherever it is found; the same kind of keystore not in the table stays high (above)."""
+    import os
+    table = os.path.join(os.path.dirname(__file__), "..", "..", "data", "secrets-public-keys.txt")
+    src = None
+    for line in open(table):
+        f = line.split()
+        if not line.startswith("#") and len(f) == 4 and f[1] == RULE and "!" not in f[3] \
+                and os.path.isfile(f[3]) and "/tests/" not in f[3]:
+            src = f[3]
+            break
+    if src is None:
+        pytest.skip("no keystore of the published-key table is installed on this machine")
+    root = tmp_path / "root"
+    (root / "srv/app").mkdir(parents=True)
+    (root / "srv/app/signing.pfx").write_bytes(open(src, "rb").read())
+    _, found = scan(root)
+    assert found.get("srv/app/signing.pfx", {}).get("severity") == "info", found

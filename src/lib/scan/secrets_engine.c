@@ -408,6 +408,20 @@ bool sec_path_allowed(const bwk_secrets *s, const char *path)
 	return hit;
 }
 
+bool sec_worker_test_path(const bwk_secrets_worker *w)
+{
+	return w->test_path;
+}
+
+bool sec_published(const bwk_secrets *s, const void *data, size_t len)
+{
+	if (!s->npublic_keys)
+		return false;
+	char fp[65];
+	bwk_sha256_hex(data, len, fp);
+	return bsearch(fp, s->public_keys, s->npublic_keys, sizeof(*s->public_keys), cmp_hex);
+}
+
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path)
 {
 	const bwk_secrets *s = w->s;

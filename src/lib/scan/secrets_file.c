@@ -322,9 +322,11 @@ static int note_keystore_budget(bwk_secscan *sc, const bwk_entry *e, const char 
 		 : bwk_findings_add(sc->scanner->out, &spec, err);
 }
 
-/* A PKCS#12 or Java keystore whose key opens without a password or with a well-known one. */
-static int report_keystore(bwk_secscan *sc, const bwk_entry *e, const char *path, const char *buf,
-			   size_t len, bwk_error **err)
+/* A PKCS#12 or Java keystore whose key opens without a password or with a well-known one; at
+ * info, as a public test key, when a package ships the file (data/secrets-public-keys.txt) or it
+ * is in test data. */
+static int report_keystore(bwk_secscan *sc, const bwk_entry *e, const char *path, bool test_path,
+			   const char *buf, size_t len, bwk_error **err)
 {
 	bool jks = sec_jks_sniff(buf, len);
 	if ((!jks && !sec_keystore_sniff(buf, len)) || len > SEC_KEYSTORE_MAX)
@@ -344,8 +346,10 @@ static int report_keystore(bwk_secscan *sc, const bwk_entry *e, const char *path
 			    (unsigned char)buf[0] == 0xFE ? "JKS" : "JCEKS", how)
 		: xasprintf("PKCS#12 keystore: %u private key%s %s", r.keys, r.keys == 1 ? "" : "s",
 			    how);
+	bool pub = test_path || sec_published(sc->sec, buf, len);
 	bwk_finding_spec spec = {
-	    .rule = jks ? &sec_rule_java_keystore : &sec_rule_keystore,
+	    .rule = jks ? (pub ? &sec_rule_java_keystore_public : &sec_rule_java_keystore)
+			: (pub ? &sec_rule_keystore_public : &sec_rule_keystore),
 	    .loc = {.target = sc->scanner->opts.target, .layer_index = -1, .path = path},
 	    .message = msg,
 	    .severity = -1,
@@ -374,11 +378,12 @@ static int scan_source(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, cons
 		/* the first block is replayed from buf, so the archive reads into other buffers */
 		return scan_archive(sc, st, e, path, &again, depth, err);
 	}
-	/* a whole keystore is in the first block (SEC_KEYSTORE_MAX < BLOCK) */
-	if ((size_t)got < BLOCK && report_keystore(sc, e, path, buf, (size_t)got, err) < 0)
-		return -1;
 	bool binary = memchr(buf, '\0', (size_t)got < BINARY_SNIFF ? (size_t)got : BINARY_SNIFF);
 	sec_worker_set_path(st->w, path);
+	/* a whole keystore is in the first block (SEC_KEYSTORE_MAX < BLOCK) */
+	if ((size_t)got < BLOCK &&
+	    report_keystore(sc, e, path, sec_worker_test_path(st->w), buf, (size_t)got, err) < 0)
+		return -1;
 	hitctx hc = {.sc = sc, .e = e, .path = path};
 	size_t len = (size_t)got;
 	unsigned line = 1;

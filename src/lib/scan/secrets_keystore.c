@@ -24,24 +24,44 @@ static const char *const ks_refs[] = {
     NULL,
 };
 
+#define KS_PUBLIC "Public test key (published in a package or test data): "
+#define KS_P12_TITLE                                                                               \
+	"PKCS#12 keystore with a private key that opens without a password or with a "             \
+	"well-known one"
+#define KS_JKS_TITLE                                                                               \
+	"Java keystore (JKS/JCEKS) with a private or secret key under a well-known password"
+
+#define KS_P12_DESC                                                                                \
+	"A PKCS#12 keystore (.p12/.pfx, or a Java PKCS12 keystore) in the image holds a private "  \
+	"key stored without encryption or under the empty password or a well-known one "           \
+	"(changeit, password, changeme…), so the key is as good as in the clear. Whoever holds " \
+	"it can impersonate the service or user it belongs to: terminate TLS as that host, sign "  \
+	"tokens or artifacts, or authenticate as the client certificate. Anyone who can pull the " \
+	"image (or an image built on it) can read it, and deleting the file in a later layer "     \
+	"does not "                                                                                \
+	"remove it from the earlier one."
+#define KS_P12_FIX                                                                                 \
+	"Treat the key as compromised: issue a new key and certificate, revoke the old "           \
+	"certificate. Do not bake keystores into the image: mount them at runtime from the "       \
+	"orchestrator's secret store, with a strong password supplied the same way."
+
 const bwk_rule sec_rule_keystore = {
     .id = "pkcs12-keystore-weak-password",
     .category = BWK_CAT_SECRET,
     .severity = BWK_SEV_HIGH,
-    .title = "PKCS#12 keystore with a private key that opens without a password or with a "
-	     "well-known one",
-    .description =
-	"A PKCS#12 keystore (.p12/.pfx, or a Java PKCS12 keystore) in the image holds a private "
-	"key stored without encryption or under the empty password or a well-known one "
-	"(changeit, password, changeme…), so the key is as good as in the clear. Whoever holds "
-	"it can impersonate the service or user it belongs to: terminate TLS as that host, sign "
-	"tokens or artifacts, or authenticate as the client certificate. Anyone who can pull the "
-	"image (or an image built on it) can read it, and deleting the file in a later layer does "
-	"not remove it from the earlier one.",
-    .remediation =
-	"Treat the key as compromised: issue a new key and certificate, revoke the old "
-	"certificate. Do not bake keystores into the image: mount them at runtime from the "
-	"orchestrator's secret store, with a strong password supplied the same way.",
+    .title = KS_P12_TITLE,
+    .description = KS_P12_DESC,
+    .remediation = KS_P12_FIX,
+    .references = ks_refs,
+};
+
+const bwk_rule sec_rule_keystore_public = {
+    .id = "pkcs12-keystore-weak-password",
+    .category = BWK_CAT_SECRET,
+    .severity = BWK_SEV_INFO,
+    .title = KS_PUBLIC KS_P12_TITLE,
+    .description = KS_P12_DESC,
+    .remediation = KS_P12_FIX,
     .references = ks_refs,
 };
 
@@ -51,25 +71,38 @@ static const char *const jks_refs[] = {
     NULL,
 };
 
+#define KS_JKS_DESC                                                                                \
+	"A Java keystore (JKS or JCEKS) in the image holds a private or secret key and its "       \
+	"integrity password is empty or well known (changeit, password, changeme…); keytool "    \
+	"protects the keys with the store password unless told otherwise, and JKS's key "          \
+	"protection is a SHA-1 keystream, not a cipher. Whoever holds the key can impersonate "    \
+	"the service "                                                                             \
+	"it belongs to: terminate TLS as that host, sign artifacts, decrypt what it "              \
+	"protects. Anyone who can pull the image (or an image built on it) can read it, and "      \
+	"deleting the file in a later layer does not remove it from the earlier one."
+#define KS_JKS_FIX                                                                                 \
+	"Treat the key as compromised: issue a new key and certificate, revoke the old "           \
+	"certificate. Do not bake keystores into the image: mount them at runtime from the "       \
+	"orchestrator's secret store, with a strong password supplied the same way, and prefer "   \
+	"PKCS12 to the proprietary JKS/JCEKS formats."
+
 const bwk_rule sec_rule_java_keystore = {
     .id = "java-keystore-weak-password",
     .category = BWK_CAT_SECRET,
     .severity = BWK_SEV_HIGH,
-    .title = "Java keystore (JKS/JCEKS) with a private or secret key under a well-known "
-	     "password",
-    .description =
-	"A Java keystore (JKS or JCEKS) in the image holds a private or secret key and its "
-	"integrity password is empty or well known (changeit, password, changeme…); keytool "
-	"protects the keys with the store password unless told otherwise, and JKS's key "
-	"protection is a SHA-1 keystream, not a cipher. Whoever holds the key can impersonate the "
-	"service it belongs to: terminate TLS as that host, sign artifacts, decrypt what it "
-	"protects. Anyone who can pull the image (or an image built on it) can read it, and "
-	"deleting the file in a later layer does not remove it from the earlier one.",
-    .remediation =
-	"Treat the key as compromised: issue a new key and certificate, revoke the old "
-	"certificate. Do not bake keystores into the image: mount them at runtime from the "
-	"orchestrator's secret store, with a strong password supplied the same way, and prefer "
-	"PKCS12 to the proprietary JKS/JCEKS formats.",
+    .title = KS_JKS_TITLE,
+    .description = KS_JKS_DESC,
+    .remediation = KS_JKS_FIX,
+    .references = jks_refs,
+};
+
+const bwk_rule sec_rule_java_keystore_public = {
+    .id = "java-keystore-weak-password",
+    .category = BWK_CAT_SECRET,
+    .severity = BWK_SEV_INFO,
+    .title = KS_PUBLIC KS_JKS_TITLE,
+    .description = KS_JKS_DESC,
+    .remediation = KS_JKS_FIX,
     .references = jks_refs,
 };
 
@@ -82,9 +115,11 @@ const bwk_rule sec_rule_java_keystore = {
 #define KS_MAX_ELEM 64
 
 /* NULL first: no password at all; "" is the empty password as OpenSSL writes it (a lone
- * BMPString terminator), which GnuTLS derives differently from NULL. */
+ * BMPString terminator), which GnuTLS derives differently from NULL. `notasecret` is the one
+ * password of every Google service-account .p12 key. */
 static const char *const ks_passwords[] = {
-    NULL, "", "changeit", "password", "changeme", "secret", "123456", "pass", "test", "keystore",
+    NULL,     "",     "changeit", "password", "changeme",   "secret",
+    "123456", "pass", "test",	  "keystore", "notasecret",
 };
 #define KS_NPASS (sizeof(ks_passwords) / sizeof(*ks_passwords))
 

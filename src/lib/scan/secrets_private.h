@@ -141,6 +141,10 @@ typedef struct sec_block {
 
 /* Select the rules that apply to `path` (NULL: no path-scoped rule) for the next blocks. */
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path);
+/* True if the path given to sec_worker_set_path is test data (SEC_TEST_PATHS). */
+bool sec_worker_test_path(const bwk_secrets_worker *w);
+/* True if these bytes' sha256 is in the published-key table (data/secrets-public-keys.txt). */
+bool sec_published(const bwk_secrets *s, const void *data, size_t len);
 /* True if the global allowlist excludes the path entirely. */
 bool sec_path_allowed(const bwk_secrets *s, const char *path);
 int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
@@ -172,16 +176,17 @@ bool sec_keystore_sniff(const void *data, size_t len);
 int sec_keystore_check(const void *data, size_t len, sec_keystore_result *out);
 /* The well-known password at index pw (NULL: no/empty password). */
 const char *sec_keystore_password_name(int pw);
-/* The finding's rule: pkcs12-keystore-weak-password. */
-extern const bwk_rule sec_rule_keystore;
+/* The finding's rule: pkcs12-keystore-weak-password; _public: the same at info, for a keystore
+ * published in a package (the whole file in data/secrets-public-keys.txt) or in test data. */
+extern const bwk_rule sec_rule_keystore, sec_rule_keystore_public;
 
 /* True if the bytes start like a Java keystore (JKS or JCEKS, version 1 or 2). */
 bool sec_jks_sniff(const void *data, size_t len);
 /* 1 if data is a JKS/JCEKS keystore holding a private or secret key whose integrity password
  * is empty or well known (out->password; out->keys is 1: the count is not read), else 0. */
 int sec_jks_check(const void *data, size_t len, sec_keystore_result *out);
-/* The finding's rule: java-keystore-weak-password. */
-extern const bwk_rule sec_rule_java_keystore;
+/* The finding's rule: java-keystore-weak-password (_public: as above). */
+extern const bwk_rule sec_rule_java_keystore, sec_rule_java_keystore_public;
 
 /* ---- secrets_cache.c ---- */
 
