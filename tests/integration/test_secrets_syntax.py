@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import string
 
 from conftest import run_bulwark
@@ -183,3 +184,24 @@ def test_published_key_is_info_wherever_it_is_and_a_changed_one_is_not(tmp_path)
            if f["category"] == "secret"}
     assert sev.get("srv/app/server.key") == "info", sev
     assert sev.get("srv/app/other.key") in ("high", "medium"), sev
+
+
+def test_example_key_table_names_its_sources_and_rules():
+    """data/secrets-example-keys.txt (never reported) is generated per repository for the rules
+    scripts/gen-secrets-public-keys.py names for it: every row is a fingerprint of one of those
+    rules from one of those repositories, and each repository's commit is in the header."""
+    import importlib.util
+    here = os.path.dirname(__file__)
+    spec = importlib.util.spec_from_file_location(
+        "gen", os.path.join(here, "..", "..", "scripts", "gen-secrets-public-keys.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    allowed = {"github:" + repo: set(ids) for repo, ids, _ in gen.EXAMPLE_SOURCES}
+    text = open(os.path.join(here, "..", "..", "data", "secrets-example-keys.txt")).read()
+    for repo in allowed:
+        assert re.search(r"^#   %s@[0-9a-f]{40}: " % re.escape(repo), text, re.M), repo
+    rows = [l.split() for l in text.splitlines() if l and not l.startswith("#")]
+    assert rows
+    for r in rows:
+        assert len(r) == 4 and re.fullmatch(r"[0-9a-f]{64}", r[0]), r
+        assert r[1] in allowed.get(r[2], ()), r

@@ -972,6 +972,89 @@ static void test_public_test_key_paths(void **state)
 	bwk_secrets_free(s);
 }
 
+/* A secret in the example-key table (data/secrets-example-keys.txt: example values that public
+ * SDKs and documentation publish) is not reported at all; one character changed, it is. */
+static void test_example_keys_dropped(void **state)
+{
+	(void)state;
+	bwk_secrets *s = load(NULL);
+	assert_int_not_equal(s->nexample_keys, 0); /* the built-in table is embedded */
+	const char *t = "x " TOK "\n", *t2 = "x " TOK2 "\n";
+	hits h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 1);
+	char table[80];
+	bwk_sha256_hex(TOK, strlen(TOK), table);
+	snprintf(table + 64, sizeof(table) - 64, " test-token\n");
+	free(s->example_keys);
+	s->example_keys = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(
+	    sec_public_keys_parse(table, strlen(table), &s->example_keys, &s->nexample_keys, &err),
+	    0);
+	assert_int_equal(s->nexample_keys, 1);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 0);
+	h = scan(s, NULL, t2, strlen(t2));
+	assert_int_equal(h.n, 1);
+	assert_string_equal(h.secrets[0], TOK2);
+	bwk_secrets_free(s);
+}
+
+/* The PKCS#12 sniff: DER PFX version 3 with short and long length forms; near misses (version
+ * 2, BER indefinite length, a truncated header, a PEM file) are not keystores, and bytes that
+ * sniff as one but do not parse are not reported. */
+static void test_keystore_sniff(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *b;
+		size_t n;
+		bool want;
+	} cases[] = {
+	    {"\x30\x82\x0a\x10\x02\x01\x03\x30\x82", 9, true},
+	    {"\x30\x81\xf0\x02\x01\x03\x30\x81", 8, true},
+	    {"\x30\x7f\x02\x01\x03\x30\x7d\x06", 8, true},
+	    {"\x30\x82\x0a\x10\x02\x01\x02\x30\x82", 9, false},
+	    {"\x30\x80\x02\x01\x03\x30\x80\x06", 8, false},
+	    {"\x30\x85\x01\x02\x03\x04\x05\x02\x01\x03\x30", 11, false},
+	    {"\x30\x82\x0a\x10\x02\x01\x03", 7, false},
+	    {"-----BEGIN PKCS12-----\n", 23, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *b = malloc(cases[i].n); /* exact size: ASan sees an overread */
+		memcpy(b, cases[i].b, cases[i].n);
+		if (sec_keystore_sniff(b, cases[i].n) != cases[i].want)
+			fail_msg("case %zu: sniff %d", i, !cases[i].want);
+		sec_keystore_result r;
+		assert_int_equal(sec_keystore_check(b, cases[i].n, &r), 0);
+		assert_int_equal(r.keys, 0);
+		free(b);
+	}
+	/* Java keystores: magic and version 1/2 with room for the digest; an entry count that
+	 * runs past the end is read no further than the bytes (ASan: exact-size buffer) */
+	static const struct {
+		const char *b;
+		bool want;
+	} jcases[] = {
+	    {"\xfe\xed\xfe\xed\x00\x00\x00\x02\xff\xff\xff\xff\x00\x00\x00\x02", true},
+	    {"\xce\xce\xce\xce\x00\x00\x00\x01\x00\x00\x00\x01\x00\x00\x00\x02", true},
+	    {"\xfe\xed\xfe\xed\x00\x00\x00\x03\x00\x00\x00\x01\x00\x00\x00\x02", false},
+	    {"\xfe\xed\xfe\xee\x00\x00\x00\x02\x00\x00\x00\x01\x00\x00\x00\x02", false},
+	};
+	for (size_t i = 0; i < sizeof(jcases) / sizeof(*jcases); i++) {
+		size_t n = 16 + 20; /* header, one tag, a zero "digest" */
+		char *b = calloc(1, n);
+		memcpy(b, jcases[i].b, 16);
+		if (sec_jks_sniff(b, n) != jcases[i].want)
+			fail_msg("jks case %zu: sniff %d", i, !jcases[i].want);
+		sec_keystore_result r;
+		assert_int_equal(sec_jks_check(b, n, &r),
+				 0); /* tag 2 with no body, no digest match */
+		assert_false(sec_jks_sniff(b, 31));
+		free(b);
+	}
+}
+
 static void test_scan_rule_list(void **state)
 {
 	(void)state;
@@ -1015,6 +1098,8 @@ int main(void)
 	    cmocka_unit_test(test_assign_syntaxes),
 	    cmocka_unit_test(test_builtin_contexts),
 	    cmocka_unit_test(test_public_test_key_paths),
+	    cmocka_unit_test(test_example_keys_dropped),
+	    cmocka_unit_test(test_keystore_sniff),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,6 +18,9 @@
 BWK_EMBED(bwk_secrets_yaml, "rules/secrets.yaml");
 /* Fingerprints of key material published in packages (scripts/gen-secrets-public-keys.py). */
 BWK_EMBED(bwk_secrets_public_keys, "data/secrets-public-keys.txt");
+/* Fingerprints of example secrets that public SDK and documentation repositories publish
+ * (scripts/gen-secrets-public-keys.py --examples): known to everybody, never reported. */
+BWK_EMBED(bwk_secrets_example_keys, "data/secrets-example-keys.txt");
 
 #define SEC_MAX_PUBLIC_KEYS 100000
 
@@ -280,7 +283,9 @@ int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *us
 				     "the built-in test-data path pattern does not compile (%d)",
 				     ec);
 	if (sec_public_keys_parse(bwk_secrets_public_keys, BWK_EMBED_LEN(bwk_secrets_public_keys),
-				  &s->public_keys, &s->npublic_keys, err) < 0)
+				  &s->public_keys, &s->npublic_keys, err) < 0 ||
+	    sec_public_keys_parse(bwk_secrets_example_keys, BWK_EMBED_LEN(bwk_secrets_example_keys),
+				  &s->example_keys, &s->nexample_keys, err) < 0)
 		return -1;
 	s->path_rules = xcalloc(s->rs.n + 1, sizeof(unsigned));
 	for (size_t i = 0; i < s->rs.n; i++)
@@ -298,6 +303,8 @@ int bwk_secrets_rule_list(const char *user_rules, bwk_rule_list **out, bwk_error
 		bwk_rule_list_free(l);
 		return -1;
 	}
+	bwk_rule_list_add(l, &sec_rule_keystore);
+	bwk_rule_list_add(l, &sec_rule_java_keystore);
 	*out = l;
 	return 0;
 }
@@ -322,6 +329,7 @@ void bwk_secrets_free(bwk_secrets *s)
 		hs_free_database(s->db_path);
 	free(s->path_rules);
 	free(s->public_keys);
+	free(s->example_keys);
 	pcre2_code_free(s->test_path_re);
 	sec_ruleset_free(&s->rs);
 	free(s);
@@ -398,6 +406,20 @@ bool sec_path_allowed(const bwk_secrets *s, const char *path)
 				  NULL) >= 0;
 	pcre2_match_data_free(md);
 	return hit;
+}
+
+bool sec_worker_test_path(const bwk_secrets_worker *w)
+{
+	return w->test_path;
+}
+
+bool sec_published(const bwk_secrets *s, const void *data, size_t len)
+{
+	if (!s->npublic_keys)
+		return false;
+	char fp[65];
+	bwk_sha256_hex(data, len, fp);
+	return bsearch(fp, s->public_keys, s->npublic_keys, sizeof(*s->public_keys), cmp_hex);
 }
 
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path)
@@ -529,11 +551,15 @@ static int emit(bwk_secrets_worker *w)
 		if (drop)
 			continue;
 		const bwk_rule *meta = w->test_path && r->test_info ? &r->meta_test : &r->meta;
-		if (w->s->npublic_keys) {
+		if (w->s->npublic_keys || w->s->nexample_keys) {
 			char fp[65];
 			bwk_sha256_hex(w->b->data + h->off, h->len, fp);
-			if (bsearch(fp, w->s->public_keys, w->s->npublic_keys,
-				    sizeof(*w->s->public_keys), cmp_hex))
+			if (w->s->nexample_keys &&
+			    bsearch(fp, w->s->example_keys, w->s->nexample_keys,
+				    sizeof(*w->s->example_keys), cmp_hex))
+				continue;
+			if (w->s->npublic_keys && bsearch(fp, w->s->public_keys, w->s->npublic_keys,
+							  sizeof(*w->s->public_keys), cmp_hex))
 				meta = &r->meta_public;
 		}
 		bwk_secret_hit hit = {

@@ -65,6 +65,8 @@ struct bwk_secscan {
 	atomic_int layer;
 	atomic_ullong arc_bytes; /* read from nested archives, against MAX_SCAN_ARC_BYTES */
 	atomic_bool arc_noted;	 /* the scan-incomplete finding was reported */
+	atomic_uint keystores;	 /* opened, against SEC_MAX_SCAN_KEYSTORES */
+	atomic_bool ks_noted;	 /* their scan-incomplete finding was reported */
 };
 
 size_t bwk_secscan_rule_count(const bwk_secscan *sc)
@@ -304,6 +306,59 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 
 /* ---- one stream -------------------------------------------------------------------------- */
 
+/* Once per scan: keystores stop being opened here, and the report says so. */
+static int note_keystore_budget(bwk_secscan *sc, const bwk_entry *e, const char *path,
+				bwk_error **err)
+{
+	if (atomic_exchange(&sc->ks_noted, true))
+		return 0;
+	cleanup_free char *note =
+	    xasprintf("Keystores: the %u that one scan opens were opened before %s; it and those "
+		      "after it were not checked for a weak password",
+		      SEC_MAX_SCAN_KEYSTORES, path);
+	bwk_finding_spec spec = {
+	    .rule = &bwk_rule_scan_incomplete, .message = note, .severity = -1};
+	return e ? bwk_scan_report(sc->scanner, e, &spec, err)
+		 : bwk_findings_add(sc->scanner->out, &spec, err);
+}
+
+/* A PKCS#12 or Java keystore whose key opens without a password or with a well-known one; at
+ * info, as a public test key, when a package ships the file (data/secrets-public-keys.txt) or it
+ * is in test data. */
+static int report_keystore(bwk_secscan *sc, const bwk_entry *e, const char *path, bool test_path,
+			   const char *buf, size_t len, bwk_error **err)
+{
+	bool jks = sec_jks_sniff(buf, len);
+	if ((!jks && !sec_keystore_sniff(buf, len)) || len > SEC_KEYSTORE_MAX)
+		return 0;
+	if (atomic_fetch_add(&sc->keystores, 1) >= SEC_MAX_SCAN_KEYSTORES)
+		return note_keystore_budget(sc, e, path, err);
+	sec_keystore_result r;
+	if (!(jks ? sec_jks_check(buf, len, &r) : sec_keystore_check(buf, len, &r)))
+		return 0;
+	const char *pw = sec_keystore_password_name(r.password);
+	cleanup_free char *how = r.unprotected ? xstrdup("stored without encryption")
+				 : pw && *pw
+				     ? xasprintf("opens with the well-known password \"%s\"", pw)
+				     : xstrdup("opens with the empty password");
+	cleanup_free char *msg =
+	    jks ? xasprintf("Java keystore (%s) holding a private or secret key: it %s",
+			    (unsigned char)buf[0] == 0xFE ? "JKS" : "JCEKS", how)
+		: xasprintf("PKCS#12 keystore: %u private key%s %s", r.keys, r.keys == 1 ? "" : "s",
+			    how);
+	bool pub = test_path || sec_published(sc->sec, buf, len);
+	bwk_finding_spec spec = {
+	    .rule = jks ? (pub ? &sec_rule_java_keystore_public : &sec_rule_java_keystore)
+			: (pub ? &sec_rule_keystore_public : &sec_rule_keystore),
+	    .loc = {.target = sc->scanner->opts.target, .layer_index = -1, .path = path},
+	    .message = msg,
+	    .severity = -1,
+	};
+	if (e)
+		return bwk_scan_report(sc->scanner, e, &spec, err);
+	return bwk_findings_add(sc->scanner->out, &spec, err);
+}
+
 static int scan_source(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, const char *path,
 		       sec_src *in, int depth, bwk_error **err)
 {
@@ -325,6 +380,10 @@ static int scan_source(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, cons
 	}
 	bool binary = memchr(buf, '\0', (size_t)got < BINARY_SNIFF ? (size_t)got : BINARY_SNIFF);
 	sec_worker_set_path(st->w, path);
+	/* a whole keystore is in the first block (SEC_KEYSTORE_MAX < BLOCK) */
+	if ((size_t)got < BLOCK &&
+	    report_keystore(sc, e, path, sec_worker_test_path(st->w), buf, (size_t)got, err) < 0)
+		return -1;
 	hitctx hc = {.sc = sc, .e = e, .path = path};
 	size_t len = (size_t)got;
 	unsigned line = 1;
@@ -387,6 +446,8 @@ int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err)
 	atomic_init(&sc->layer, -1);
 	atomic_init(&sc->arc_bytes, 0);
 	atomic_init(&sc->arc_noted, false);
+	atomic_init(&sc->keystores, 0);
+	atomic_init(&sc->ks_noted, false);
 	*out = sc;
 	return 0;
 }

@@ -86,6 +86,8 @@ struct bwk_secrets {
 	pcre2_code *test_path_re; /* test-data paths (SEC_TEST_PATHS) */
 	char (*public_keys)[65];  /* sorted sha256 hex of published key material */
 	size_t npublic_keys;
+	char (*example_keys)[65]; /* sorted sha256 hex of published example secrets: dropped */
+	size_t nexample_keys;
 	size_t npath_rules;
 	pthread_mutex_t lock; /* guards the worker pool used by bwk_secrets_scan */
 	bwk_secrets_worker **pool;
@@ -139,6 +141,10 @@ typedef struct sec_block {
 
 /* Select the rules that apply to `path` (NULL: no path-scoped rule) for the next blocks. */
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path);
+/* True if the path given to sec_worker_set_path is test data (SEC_TEST_PATHS). */
+bool sec_worker_test_path(const bwk_secrets_worker *w);
+/* True if these bytes' sha256 is in the published-key table (data/secrets-public-keys.txt). */
+bool sec_published(const bwk_secrets *s, const void *data, size_t len);
 /* True if the global allowlist excludes the path entirely. */
 bool sec_path_allowed(const bwk_secrets *s, const char *path);
 int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, void *ctx,
@@ -148,6 +154,39 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
  * sorted array. Returns the number of entries; malformed lines are an error. */
 int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t *n,
 			  bwk_error **err);
+
+/* ---- secrets_keystore.c ---- */
+
+/* Keystores larger than this are not opened (real ones are a few KiB). */
+#define SEC_KEYSTORE_MAX (1u << 20)
+/* Keystores one scan opens; past it they are not checked, and the report says so. */
+#define SEC_MAX_SCAN_KEYSTORES 256
+
+typedef struct sec_keystore_result {
+	unsigned keys;	  /* private keys that open */
+	bool unprotected; /* at least one is stored without any encryption */
+	int password;	  /* else: index of the well-known password that opens them */
+} sec_keystore_result;
+
+/* True if the bytes start like a DER PKCS#12 PFX (version 3). */
+bool sec_keystore_sniff(const void *data, size_t len);
+/* 1 if data is a PKCS#12 keystore with a private key that opens without a password or with a
+ * well-known one (*out says how), else 0: not PKCS#12, malformed, only certificates, a
+ * password outside the list, or a key-derivation cost beyond the check's bound. */
+int sec_keystore_check(const void *data, size_t len, sec_keystore_result *out);
+/* The well-known password at index pw (NULL: no/empty password). */
+const char *sec_keystore_password_name(int pw);
+/* The finding's rule: pkcs12-keystore-weak-password; _public: the same at info, for a keystore
+ * published in a package (the whole file in data/secrets-public-keys.txt) or in test data. */
+extern const bwk_rule sec_rule_keystore, sec_rule_keystore_public;
+
+/* True if the bytes start like a Java keystore (JKS or JCEKS, version 1 or 2). */
+bool sec_jks_sniff(const void *data, size_t len);
+/* 1 if data is a JKS/JCEKS keystore holding a private or secret key whose integrity password
+ * is empty or well known (out->password; out->keys is 1: the count is not read), else 0. */
+int sec_jks_check(const void *data, size_t len, sec_keystore_result *out);
+/* The finding's rule: java-keystore-weak-password (_public: as above). */
+extern const bwk_rule sec_rule_java_keystore, sec_rule_java_keystore_public;
 
 /* ---- secrets_cache.c ---- */
 
