@@ -135,6 +135,16 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			    0)
 				return -1;
 		}
+		/* what every runc container may use whatever its spec says (engines rely on it:
+		 * Docker's rules do not list the pty devices): mknod of any node, the standard
+		 * character devices, the ptys, /dev/ptmx and /dev/net/tun */
+		static const char *const always[] = {"c *:* m",	  "b *:* m",	 "c 1:3 rwm",
+						     "c 1:5 rwm", "c 1:7 rwm",	 "c 1:8 rwm",
+						     "c 1:9 rwm", "c 5:0 rwm",	 "c 5:1 rwm",
+						     "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
+		for (size_t i = 0; r->n_devices && i < sizeof always / sizeof *always; i++)
+			if (cg_write(dir, "devices.allow", always[i], err) < 0)
+				return -1;
 	}
 	return 0;
 }

@@ -424,7 +424,9 @@ static void make_device(const init_ctx *c, int rootfd, const char *path, char ty
 			die(c, "bind device %s", path);
 		return;
 	}
-	if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+	/* mknod's mode went through the umask */
+	if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(parent, name, perm, 0) < 0)
 		die(c, "chown %s", path);
 }
 

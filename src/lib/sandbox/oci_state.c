@@ -52,8 +52,22 @@ int ocirt_require_root(const char *verb, bwk_error **err)
 
 int ocirt_open_root(const char *root, bool create, bwk_error **err)
 {
-	if (create && mkdir(root, 0700) < 0 && errno != EEXIST)
-		return bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+	if (create && mkdir(root, 0700) < 0 && errno != EEXIST) {
+		/* its parents too, as runc makes them (0711: the engine's own paths) */
+		char p[PATH_MAX];
+		if (errno != ENOENT || snprintf(p, sizeof p, "%s", root) >= (int)sizeof p)
+			return bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+		for (char *s = p + 1; *s; s++)
+			if (*s == '/') {
+				*s = 0;
+				if (mkdir(p, 0711) < 0 && errno != EEXIST)
+					return bwk_error_set(err, BWK_E_IO, errno, "state root %s",
+							     p);
+				*s = '/';
+			}
+		if (mkdir(root, 0700) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+	}
 	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
