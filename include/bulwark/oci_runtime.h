@@ -51,6 +51,24 @@ int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error 
  * with `force`. */
 int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err);
 
+/* A new process in running container `id`: the process of `process_json` (runc exec
+ * --process: a runtime-spec process object), else the container's own with `args`. It joins
+ * every namespace and the cgroup of the container and gets the container's seccomp filter.
+ * With `detach` the call returns once it runs (its parent is then the caller's subreaper),
+ * else when it exits, with its status in *status (128+N: killed by signal N). */
+typedef struct bwk_oci_exec_opts {
+	const char *root, *id;
+	const char *process_json;
+	const char *const *args;
+	const char *pid_file, *console_socket;
+	bool detach, tty;
+} bwk_oci_exec_opts;
+int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
+
+/* Freeze (pause) or thaw (resume) every process of the container through its freezer
+ * cgroup; its status reads "paused" meanwhile. */
+int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err);
+
 /* The states of every container under `root` as a JSON array text; caller frees. */
 char *bwk_oci_list(const char *root, bwk_error **err);
 

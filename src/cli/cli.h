@@ -165,5 +165,9 @@ int cmd_delete(int argc, char **argv);
 extern const char cmd_delete_usage[];
 int cmd_list(int argc, char **argv);
 extern const char cmd_list_usage[];
+int cmd_exec(int argc, char **argv);
+extern const char cmd_exec_usage[];
+int cmd_pause(int argc, char **argv); /* and resume */
+extern const char cmd_pause_usage[];
 
 #endif

@@ -346,3 +346,70 @@ int cmd_list(int argc, char **argv)
 	json_decref(arr);
 	return EXIT_CLEAN;
 }
+
+const char cmd_exec_usage[] =
+    "usage: bulwark [GLOBAL] exec [--process FILE] [-d|--detach] [-t|--tty] [--pid-file F]\n"
+    "                             [--console-socket S] ID [COMMAND [ARG…]]\n"
+    "Run a process in running container ID: the runtime-spec process object of FILE, else\n"
+    "COMMAND with the container's own user, environment and capabilities. It joins the\n"
+    "container's namespaces and cgroup and gets its seccomp filter. Without --detach bulwark\n"
+    "waits and exits with the process's status.\n";
+
+int cmd_exec(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("exec");
+	static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
+					     {"detach", no_argument, NULL, 'd'},
+					     {"tty", no_argument, NULL, 't'},
+					     {"pid-file", required_argument, NULL, 'f'},
+					     {"console-socket", required_argument, NULL, 'c'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	bwk_oci_exec_opts o = {.root = g.root};
+	int opt;
+	while ((opt = getopt_long_only(argc, argv, "+dth", opts, NULL)) != -1) {
+		if (opt == 'p')
+			o.process_json = optarg;
+		else if (opt == 'd')
+			o.detach = true;
+		else if (opt == 't')
+			o.tty = true;
+		else if (opt == 'f')
+			o.pid_file = optarg;
+		else if (opt == 'c')
+			o.console_socket = optarg;
+		else if (opt == 'h') {
+			fputs(cmd_exec_usage, stdout);
+			return EXIT_CLEAN;
+		} else
+			return cli_bad_option(self, opt, argv);
+	}
+	if (one_id(self, argc, argv, &o.id))
+		return EXIT_USAGE;
+	if (o.process_json && optind < argc)
+		return cli_usage_error(self, "--process and a COMMAND: give one of them");
+	if (!o.process_json && optind >= argc)
+		return cli_usage_error(self, "a COMMAND or --process is required");
+	o.args = (const char *const *)argv + optind;
+	cleanup_error bwk_error *err = NULL;
+	int status = 0;
+	if (bwk_oci_exec(&o, &status, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	return status;
+}
+
+const char cmd_pause_usage[] = "usage: bulwark [GLOBAL] pause|resume ID\n"
+			       "Freeze (pause) or thaw (resume) every process of container ID.\n";
+
+int cmd_pause(int argc, char **argv)
+{
+	bool pause = !strcmp(argv[0], "pause");
+	const char *id;
+	int r = simple_cmd(pause ? "pause" : "resume", cmd_pause_usage, argc, argv, &id);
+	if (r)
+		return r < 0 ? EXIT_CLEAN : r;
+	cleanup_error bwk_error *err = NULL;
+	if (bwk_oci_pause(g.root, id, pause, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	return EXIT_CLEAN;
+}

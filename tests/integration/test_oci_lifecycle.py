@@ -36,10 +36,18 @@ def reaper():
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+    # reap whatever became ours (a pid namespace's init finishes its exit only once every
+    # process of the namespace is reaped)
+    deadline = time.time() + 10
+    while pids and time.time() < deadline:
         try:
-            os.waitpid(pid, 0)
+            r, _ = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
-            pass
+            break
+        if r in pids:
+            pids.remove(r)
+        elif r == 0:
+            time.sleep(0.02)
 
 
 class Runtime:
@@ -365,3 +373,60 @@ def test_bad_ids_and_root_only(rt, tmp_path):
     p = subprocess.run([BULWARK, "--root", str(tmp_path / "r2"), "create", "--bundle", str(b),
                         "y"], capture_output=True, text=True, user=65534)
     assert p.returncode == 1 and "need root" in p.stderr
+
+
+def test_exec_joins_the_container(rt, tmp_path):
+    out = tmp_path / "out"
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"]), out=out)
+    p = rt("exec", cid, "/bin/true", check=2)
+    assert "is created: exec needs it running" in p.stderr
+    rt("start", cid)
+    # the container's pid namespace (its sleep is pid 1), hostname and seccomp filter
+    p = rt("exec", cid, "/bin/sh", "-c",
+           "cat /proc/1/cmdline; echo; hostname; grep Seccomp: /proc/self/status; exit 4",
+           check=4)
+    lines = p.stdout.split("\n")
+    assert lines[0] == "/bin/sleep\x0060\x00" and lines[1] == "bulwark"
+    assert lines[2].split() == ["Seccomp:", "2"]
+    p = rt("exec", cid, "nosuch", check=1)
+    assert 'exec: "nosuch": executable file not found' in p.stderr
+    # runc's --process (a runtime-spec process object) and --detach with a pid file
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["/bin/sh", "-c", "echo $X > /dev/shm/x; sleep 60"],
+                                "env": ["X=from-process-json"], "cwd": "/",
+                                "user": {"uid": 65534, "gid": 65534}}))
+    pidf = tmp_path / "exec.pid"
+    with open(os.devnull, "w") as null:  # the detached process keeps its stdio
+        rt("exec", "--process", proc, "--detach", "--pid-file", pidf, cid, stdout=null)
+    epid = int(pidf.read_text())
+    rt.reaper.append(epid)
+    assert wait_for(lambda: rt("exec", cid, "cat", "/dev/shm/x", check=None).stdout.strip() ==
+                    "from-process-json")
+    assert os.stat(f"/proc/{epid}").st_uid == 65534
+    rt("delete", "--force", cid)  # its processes go with it
+    st = wait_exit(epid)
+    assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
+
+
+def test_pause_resume(rt, tmp_path):
+    out = tmp_path / "out"
+    cid, pid = rt.create(rt.bundle(["/bin/sh", "-c", "while :; do echo x; sleep 0.02; done"]),
+                         out=out)
+    p = rt("pause", cid, check=2)
+    assert "is created: cannot pause it" in p.stderr
+    rt("start", cid)
+    assert wait_for(lambda: out.read_text().count("x") > 2)
+    rt("pause", cid)
+    assert rt.state(cid)["status"] == "paused"
+    n = out.read_text().count("x")
+    time.sleep(0.3)
+    assert out.read_text().count("x") == n  # frozen
+    p = rt("delete", cid, check=2)
+    assert "is paused" in p.stderr
+    rt("resume", cid)
+    assert rt.state(cid)["status"] == "running"
+    assert wait_for(lambda: out.read_text().count("x") > n)
+    rt("pause", cid)
+    rt("delete", "--force", cid)  # a paused container is thawed to be killed
+    st = wait_exit(pid)
+    assert os.WIFSIGNALED(st)

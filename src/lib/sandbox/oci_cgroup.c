@@ -333,3 +333,50 @@ void ocirt_cgroup_free(ocirt_cgroup *cg)
 		free(cg->dirs[i]);
 	cg->n = 0;
 }
+
+/* The freezer of the container: v1 freezer.state, v2 cgroup.freeze; NULL dir when none. */
+static const char *freezer_dir(const ocirt_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->v2 || strstr(cg->dirs[i], "/freezer/"))
+			return cg->dirs[i];
+	return NULL;
+}
+
+int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err)
+{
+	const char *d = freezer_dir(cg);
+	if (!d)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "pause: the container has no freezer cgroup");
+	if (cg->v2 ? cg_write(d, "cgroup.freeze", freeze ? "1" : "0", err) < 0
+		   : cg_write(d, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+		return -1;
+	for (int t = 0; t < 1000; t++) { /* the kernel freezes task by task */
+		if (ocirt_cgroup_frozen(cg) == freeze)
+			return 0;
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+	return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "cgroup %s: %s did not finish", d,
+			     freeze ? "freezing" : "thawing");
+}
+
+bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
+{
+	const char *d = freezer_dir(cg);
+	if (!d)
+		return false;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/%s", d, cg->v2 ? "cgroup.events" : "freezer.state");
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char big[512];
+	ssize_t n = read(fd, big, sizeof big - 1);
+	if (n <= 0)
+		return false;
+	big[n] = 0;
+	if (cg->v2)
+		return strstr(big, "frozen 1") != NULL;
+	return !strncmp(big, "FROZEN", 6);
+}

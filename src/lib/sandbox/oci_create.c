@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <jansson.h>
 #include <limits.h>
 #include <linux/close_range.h>
 #include <poll.h>
@@ -57,7 +58,8 @@ extern char **environ;
 #define MAX_JOIN 8
 
 typedef struct init_ctx {
-	const bwk_oci_spec *s;
+	const bwk_oci_spec *s;	     /* the container's */
+	const bwk_oci_process *proc; /* what runs: s->process, or exec's */
 	const char *bundle, *rootfs;
 	const ocirt_cgroup *cg;
 	int sync_fd, fifo_fd, console_fd;
@@ -568,9 +570,9 @@ static void setup_console(const init_ctx *c)
 	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		die(c, "console: %s", name);
-	if (c->s->process.has_console_size) {
-		struct winsize ws = {.ws_row = (unsigned short)c->s->process.console_height,
-				     .ws_col = (unsigned short)c->s->process.console_width};
+	if (c->proc->has_console_size) {
+		struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
+				     .ws_col = (unsigned short)c->proc->console_width};
 		ioctl(slave, TIOCSWINSZ, &ws);
 	}
 	/* the master to the engine, as runc sends it: SCM_RIGHTS with the pty's name */
@@ -733,7 +735,7 @@ static scmp_filter_ctx build_seccomp(const bwk_oci_seccomp *sc, char *why, size_
 
 static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
-	const bwk_oci_process *p = &c->s->process;
+	const bwk_oci_process *p = c->proc;
 	char why[512] = "";
 	scmp_filter_ctx sc = NULL;
 	if (c->s->linux_.seccomp.set &&
@@ -813,6 +815,14 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	environ = p->env.n ? p->env.v : empty;
 	execvp(p->args.v[0], p->args.v);
 	int e = errno;
+	if (c->sync_fd >= 0) { /* exec: the caller reports it (in runc's words, which engines
+				* map to 127 and 126) */
+		errno = 0;
+		if (e == ENOENT)
+			die(c, "exec: \"%s\": executable file not found in $PATH", p->args.v[0]);
+		errno = e;
+		die(c, "exec: \"%s\"", p->args.v[0]);
+	}
 	fprintf(stderr, "bulwark: exec %s: %s\n", p->args.v[0], strerror(e));
 	_exit(e == ENOENT ? 127 : 126);
 }
@@ -965,7 +975,12 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	bool made_dir = false;
 	pid_t a = -1, b = -1;
 	ocirt_cgroup cg = {0};
-	init_ctx c = {.s = s, .bundle = bundle, .cg = &cg, .sync_fd = -1, .console_fd = -1};
+	init_ctx c = {.s = s,
+		      .proc = &s->process,
+		      .bundle = bundle,
+		      .cg = &cg,
+		      .sync_fd = -1,
+		      .console_fd = -1};
 	char *rootfs = NULL, *state_text = NULL;
 	ocirt_state st = {0};
 	char created[64];
@@ -1158,5 +1173,273 @@ out:
 	free(rootfs);
 	free(state_text);
 	bwk_oci_spec_free(s);
+	return rc;
+}
+
+/* ---- exec: a new process in a running container ---- */
+
+static __attribute__((noreturn)) void stage_exec(init_ctx *c)
+{
+	int keep[MAX_JOIN + 4];
+	size_t nk = 0;
+	keep[nk++] = c->sync_fd;
+	if (c->console_fd >= 0)
+		keep[nk++] = c->console_fd;
+	for (size_t i = 0; i < c->njoin; i++)
+		keep[nk++] = c->join_fd[i];
+	close_except(keep, nk);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	send_msg(c->sync_fd, 'U', 0, NULL);
+	sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
+		_exit(1);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->njoin; i++)
+			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 0)) {
+				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
+					die(c, "joining the container's namespace %d",
+					    c->join_flag[i]);
+				close(c->join_fd[i]);
+			}
+	pid_t b = fork();
+	if (b < 0)
+		die(c, "fork");
+	if (b == 0) {
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		if (setsid() < 0)
+			die(c, "setsid");
+		if (c->proc->terminal)
+			setup_console(c);
+		exec_process(c);
+	}
+	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
+	_exit(0);
+}
+
+static const char *ns_proc_name(const char *type)
+{
+	static const char *const t[][2] = {
+	    {"pid", "pid"}, {"network", "net"}, {"mount", "mnt"},     {"ipc", "ipc"},
+	    {"uts", "uts"}, {"user", "user"},	{"cgroup", "cgroup"}, {"time", "time"}};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (!strcmp(type, t[i][0]))
+			return t[i][1];
+	return NULL;
+}
+
+/* process.json (runc exec --process) as a spec holding only that process */
+static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec **out,
+			     bwk_error **err)
+{
+	if (o->process_json) {
+		cleanup_free char *data = NULL;
+		size_t len;
+		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
+				     &len, err) < 0)
+			return bwk_error_wrap(err, "--process");
+		json_error_t je;
+		json_t *p = json_loadb(data, len, 0, &je);
+		if (!p || !json_is_object(p)) {
+			json_decref(p);
+			return bwk_error_set(err, BWK_E_INPUT, 0, "--process %s: not a JSON object",
+					     o->process_json);
+		}
+		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
+					"root", "path", "rootfs");
+		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		if (!text)
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "--process");
+		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
+			return -1;
+		if (!(*out)->process.args.n) {
+			bwk_oci_spec_free(*out);
+			*out = NULL;
+			return bwk_error_set(err, BWK_E_INPUT, 0, "--process: args is required");
+		}
+		return 0;
+	}
+	/* the container's own process with other args */
+	*out = ocirt_saved_config(dirfd);
+	if (!*out)
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: its config is gone",
+				     o->id);
+	bwk_oci_process *pr = &(*out)->process;
+	for (size_t i = 0; i < pr->args.n; i++)
+		free(pr->args.v[i]);
+	free(pr->args.v);
+	size_t n = 0;
+	while (o->args && o->args[n])
+		n++;
+	pr->args.v = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		pr->args.v[i] = xstrdup(o->args[i]);
+	pr->args.n = n;
+	pr->terminal = o->tty;
+	if (!n) {
+		bwk_oci_spec_free(*out);
+		*out = NULL;
+		return bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
+	}
+	return 0;
+}
+
+int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
+{
+	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
+	*status = 0;
+	if (ocirt_require_root("exec", err) < 0 || ocirt_check_id(o->id, err) < 0)
+		return -1;
+	int rc = -1, rootfd = -1, dirfd = -1, console = -1, sync[2] = {-1, -1};
+	pid_t a = -1, b = -1;
+	ocirt_state st = {0};
+	bwk_oci_spec *cs = NULL, *ps = NULL;
+	init_ctx c = {.sync_fd = -1, .console_fd = -1};
+	const char *status_s;
+	unsigned long long t;
+	if ((rootfd = ocirt_open_root(root, false, err)) < 0 ||
+	    (dirfd = ocirt_open_container(rootfd, root, o->id, false, err)) < 0 ||
+	    ocirt_state_read(dirfd, o->id, &st, err) < 0)
+		goto out;
+	status_s = ocirt_status(dirfd, &st);
+	if (strcmp(status_s, "running")) {
+		bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: exec needs it running",
+			      o->id, status_s);
+		goto out;
+	}
+	if (!(cs = ocirt_saved_config(dirfd))) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: its config is gone", o->id);
+		goto out;
+	}
+	if (exec_process_spec(o, dirfd, &ps, err) < 0)
+		goto out;
+	c.s = cs;
+	c.proc = &ps->process;
+	c.cg = &st.cg;
+	if (ps->process.terminal && !o->console_socket) {
+		bwk_error_set(err, BWK_E_USAGE, 0,
+			      "process.terminal is true: --console-socket is required");
+		goto out;
+	}
+	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {
+		const char *name = ns_proc_name(cs->linux_.namespaces[i].type);
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, name ? name : "?");
+		int fd = name ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0) {
+			bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: %s", o->id, path);
+			goto out;
+		}
+		c.join_fd[c.njoin] = fd;
+		c.join_flag[c.njoin++] = ns_flag(cs->linux_.namespaces[i].type);
+	}
+	/* the namespaces are the init's, not a reused pid's */
+	if (ocirt_proc_start_time(st.pid, &t, NULL) < 0 || t != st.start_time) {
+		bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", o->id);
+		goto out;
+	}
+	if (o->console_socket) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		size_t l = strlen(o->console_socket);
+		if (l >= sizeof sa.sun_path) {
+			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+			goto out;
+		}
+		memcpy(sa.sun_path, o->console_socket, l + 1);
+		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
+				      o->console_socket);
+			goto out;
+		}
+		c.console_fd = console;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
+		goto out;
+	}
+	/* without --detach the process is ours to wait for once its parent (A) is gone */
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	fflush(NULL);
+	a = fork();
+	if (a < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
+		goto out;
+	}
+	if (a == 0) {
+		close(sync[0]);
+		c.sync_fd = sync[1];
+		stage_exec(&c);
+	}
+	close(sync[1]);
+	sync[1] = -1;
+	for (;;) {
+		sync_msg m;
+		ssize_t n = recv(sync[0], &m, sizeof m, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && b > 0)
+			break; /* executed: its end of the socket closed on exec */
+		if (n != (ssize_t)sizeof m) {
+			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: exec: the process died",
+				      o->id);
+			goto out;
+		}
+		m.text[sizeof m.text - 1] = 0;
+		if (m.type == 'E') {
+			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", o->id, m.text);
+			goto out;
+		}
+		if (m.type == 'U') {
+			if (ocirt_cgroup_attach(&st.cg, a, err) < 0)
+				goto out;
+			send_msg(sync[0], 'G', 0, NULL);
+		} else if (m.type == 'P')
+			b = (pid_t)m.val;
+	}
+	waitpid(a, NULL, 0);
+	a = -1;
+	if (o->pid_file) {
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%d", (int)b);
+		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+			goto out;
+	}
+	if (!o->detach) {
+		close(dirfd); /* never hold the container's lock while it runs */
+		dirfd = -1;
+		int ws = 0;
+		while (waitpid(b, &ws, 0) < 0 && errno == EINTR)
+			;
+		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (b > 0)
+			kill(b, SIGKILL);
+		if (a > 0) {
+			kill(a, SIGKILL);
+			waitpid(a, NULL, 0);
+		}
+		/* ours once A is gone (subreaper): a zombie left in the container's pid
+		 * namespace would keep its init from ever finishing its exit */
+		if (b > 0 && !o->detach)
+			waitpid(b, NULL, 0);
+	}
+	for (size_t i = 0; i < c.njoin; i++)
+		close(c.join_fd[i]);
+	if (sync[0] >= 0)
+		close(sync[0]);
+	if (console >= 0)
+		close(console);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	ocirt_state_free(&st);
+	bwk_oci_spec_free(cs);
+	bwk_oci_spec_free(ps);
 	return rc;
 }

@@ -49,6 +49,8 @@ char *ocirt_state_serialise(const ocirt_state *st, const char *status, bool inte
 int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err);
 void ocirt_state_free(ocirt_state *st);
 char *ocirt_annotations_json(const bwk_oci_spec *s);
+/* The bundle's config.json as create saw it (saved in the state directory), or NULL. */
+bwk_oci_spec *ocirt_saved_config(int dirfd);
 /* Remove the state directory `id` (open as dirfd) and what is in it. */
 void ocirt_remove_state(int rootfd, int dirfd, const char *id);
 
@@ -64,6 +66,8 @@ int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
 void ocirt_cgroup_destroy(ocirt_cgroup *cg);
+int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
+bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
 void ocirt_cgroup_free(ocirt_cgroup *cg);
 
 #endif

@@ -115,6 +115,10 @@ int ocirt_proc_start_time(pid_t pid, unsigned long long *t, char *state_char)
 		if (!p)
 			return -1;
 		p++;
+		/* field 9, flags: PF_EXITING (0x4) — killed, waiting for the processes of its
+		 * pid namespace to be reaped: as good as stopped */
+		if (field + 1 == 9 && state_char && (strtoul(p, NULL, 10) & 0x4))
+			*state_char = 'X';
 	}
 	*t = strtoull(p, NULL, 10);
 	return 0;
@@ -130,7 +134,7 @@ const char *ocirt_status(int dirfd, const ocirt_state *st)
 	struct stat sb;
 	if (fstatat(dirfd, OCIRT_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
 		return "created";
-	return "running";
+	return ocirt_cgroup_frozen(&st->cg) ? "paused" : "running";
 }
 
 char *ocirt_state_serialise(const ocirt_state *st, const char *status, bool internal)
@@ -297,7 +301,7 @@ int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *s
 	return 0;
 }
 
-static bwk_oci_spec *saved_config(int dirfd)
+bwk_oci_spec *ocirt_saved_config(int dirfd)
 {
 	cleanup_free char *data = NULL;
 	size_t len;
@@ -390,7 +394,7 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 					     id);
 	}
 	unlinkat(o.dirfd, OCIRT_FIFO, 0);
-	bwk_oci_spec *s = saved_config(o.dirfd);
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);
 	/* poststart failures are logged, not fatal (runtime-spec) */
 	bwk_error *herr = NULL;
@@ -469,11 +473,13 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 		return 0;
 	}
 	const char *status = ocirt_status(o.dirfd, &o.st);
-	if (!strcmp(status, "running") && !force)
+	if (!strcmp(status, "paused") && force)
+		ocirt_cgroup_freeze(&o.st.cg, false, NULL);
+	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
-				     "container %s is running: stop it first (bulwark kill %s "
-				     "KILL) or delete it with --force",
-				     id, id);
+				     "container %s is %s: stop it first (bulwark kill %s KILL) "
+				     "or delete it with --force",
+				     id, status, id);
 	if (strcmp(status, "stopped")) {
 		unsigned long long t;
 		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
@@ -489,7 +495,7 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	}
 	ocirt_cgroup_signal(&o.st.cg, SIGKILL);
 	ocirt_cgroup_destroy(&o.st.cg);
-	bwk_oci_spec *s = saved_config(o.dirfd);
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
 	bwk_error *herr = NULL;
 	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTOP, sj, &herr) < 0) {
@@ -537,4 +543,18 @@ char *bwk_oci_list(const char *root, bwk_error **err)
 	char *s = json_dumps(arr, JSON_INDENT(2));
 	json_decref(arr);
 	return s;
+}
+
+int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
+{
+	if (ocirt_require_root(pause ? "pause" : "resume", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, true, true, &o, err) < 0)
+		return -1;
+	const char *status = ocirt_status(o.dirfd, &o.st);
+	if (strcmp(status, pause ? "running" : "paused"))
+		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: cannot %s it", id,
+				     status, pause ? "pause" : "resume");
+	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
