@@ -194,7 +194,7 @@ static int simple_cmd(const char *name, const char *usage, int argc, char **argv
 
 int cmd_start(int argc, char **argv)
 {
-	const char *id;
+	const char *id = NULL;
 	int r = simple_cmd("start", cmd_start_usage, argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;
@@ -206,7 +206,7 @@ int cmd_start(int argc, char **argv)
 
 int cmd_state(int argc, char **argv)
 {
-	const char *id;
+	const char *id = NULL;
 	int r = simple_cmd("state", cmd_state_usage, argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;
@@ -239,7 +239,7 @@ int cmd_kill(int argc, char **argv)
 		} else
 			return cli_bad_option(self, opt, argv);
 	}
-	const char *id;
+	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
 	int sig = SIGTERM;
@@ -279,7 +279,7 @@ int cmd_delete(int argc, char **argv)
 		} else
 			return cli_bad_option(self, opt, argv);
 	}
-	const char *id;
+	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
 	if (optind < argc)
@@ -404,7 +404,7 @@ const char cmd_pause_usage[] = "usage: bulwark [GLOBAL] pause|resume ID\n"
 int cmd_pause(int argc, char **argv)
 {
 	bool pause = !strcmp(argv[0], "pause");
-	const char *id;
+	const char *id = NULL;
 	int r = simple_cmd(pause ? "pause" : "resume", cmd_pause_usage, argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;

@@ -456,10 +456,12 @@ static void setup_dev(const init_ctx *c, int rootfd)
 						       {"/proc/self/fd/2", "stderr"}};
 		cleanup_close int dev = sbx_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
 		for (size_t i = 0; dev >= 0 && i < sizeof links / sizeof *links; i++)
-			symlinkat(links[i][0], dev, links[i][1]);
+			if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+				die(c, "/dev/%s", links[i][1]);
 		if (dev >= 0 && has_mount(s, "/dev/pts")) {
 			unlinkat(dev, "ptmx", 0);
-			symlinkat("pts/ptmx", dev, "ptmx");
+			if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
+				die(c, "/dev/ptmx");
 		}
 	}
 	for (size_t i = 0; i < s->linux_.n_devices; i++) {
