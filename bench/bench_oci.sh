@@ -37,3 +37,29 @@ if command -v crun >/dev/null 2>&1; then
 		farm-bench -n $N --timeout 600 --vs 'sh -e $work/cycle.sh crun $work/crun' -- \
 		sh -e $work/cycle.sh $BULWARK $work/bwk"
 fi
+
+# `docker run --rm` of the same root filesystem as an imported image, --runtime bulwark against
+# --runtime runc on one private dockerd (skipped without dockerd or with BWK_BENCH_DOCKER=0).
+if command -v dockerd >/dev/null 2>&1 && [ "${BWK_BENCH_DOCKER:-1}" = 1 ]; then
+	d="$work/d"
+	mkdir -p "$d"
+	echo '{}' >"$d/daemon.json"
+	dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" \
+		--config-file "$d/daemon.json" --bridge=none --iptables=false --ip-masq=false \
+		--add-runtime "bulwark=$BULWARK" >"$d/log" 2>&1 &
+	dpid=$!
+	i=0
+	while ! docker -H "unix://$d/sock" version >/dev/null 2>&1 && [ $i -lt 150 ]; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	tar -C "$work/bundle/rootfs" -c . | docker -H "unix://$d/sock" import - bwk-bench:1 >/dev/null
+	echo "docker run --rm IMAGE /bin/true, $N runs each, alternating (--runtime bulwark / runc):"
+	farm-bench -n "$N" --timeout 600 \
+		--vs "docker -H unix://$d/sock run --rm --network none --runtime runc bwk-bench:1 /bin/true" -- \
+		docker -H "unix://$d/sock" run --rm --network none --runtime bulwark bwk-bench:1 /bin/true ||
+		echo "docker part failed"
+	kill "$dpid"
+	wait "$dpid" || true
+	umount -R "$d/root" 2>/dev/null || true
+fi
