@@ -37,6 +37,11 @@ typedef struct bwk_oci_create_opts {
 } bwk_oci_create_opts;
 
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err);
+
+/* Re-execute `argv` (the whole command line) from a sealed memfd copy of the running binary
+ * unless it already runs from one (CVE-2019-5736; `create` and `exec` call it first). Returns
+ * only on error, or 0 when already sealed. */
+int bwk_oci_sealed_exe(char **argv, bwk_error **err);
 int bwk_oci_start(const char *root, const char *id, bwk_error **err);
 
 /* The runtime-spec state of a container (ociVersion, id, status, pid, bundle, annotations)

@@ -26,10 +26,12 @@ enum { EXIT_RUNTIME = 1 };
 static struct {
 	const char *root, *log, *log_format;
 	bool systemd_cgroup;
-} g = {BWK_OCI_DEFAULT_ROOT, NULL, "text", false};
+	char **argv; /* the whole command line, for the sealed re-execution */
+} g = {BWK_OCI_DEFAULT_ROOT, NULL, "text", false, NULL};
 
 int cli_oci_globals(int argc, char **argv)
 {
+	g.argv = argv;
 	int i = 1;
 	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
 		const char *a = argv[i] + 2;
@@ -96,6 +98,11 @@ static void log_line(const char *level, const char *msg)
 	close(fd);
 }
 
+/* Before a container can see this process: run from a sealed copy (CVE-2019-5736), with
+ * descriptors 0-2 open (else our own files would take their numbers and become the
+ * container's stdio). 0, or the exit status. */
+static int oci_prepare(void);
+
 static int oci_fail(bwk_error *err)
 {
 	bwk_code code = bwk_error_code(err);
@@ -105,6 +112,17 @@ static int oci_fail(bwk_error *err)
 	bwk_error_print(err, stderr);
 	bwk_error_free(err);
 	return code == BWK_E_USAGE ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+static int oci_prepare(void)
+{
+	for (int fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+			return EXIT_RUNTIME;
+	cleanup_error bwk_error *err = NULL;
+	if (g.argv && bwk_oci_sealed_exe(g.argv, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	return 0;
 }
 
 /* Parse "--opt" style options of one command; runc accepts both -opt and --opt. */
@@ -162,6 +180,9 @@ int cmd_create(int argc, char **argv)
 		return EXIT_USAGE;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	int r = oci_prepare();
+	if (r)
+		return r;
 	cleanup_error bwk_error *err = NULL;
 	if (bwk_oci_create(&o, &err) < 0)
 		return oci_fail(steal_pointer(&err));
@@ -391,6 +412,9 @@ int cmd_exec(int argc, char **argv)
 	if (!o.process_json && optind >= argc)
 		return cli_usage_error(self, "a COMMAND or --process is required");
 	o.args = (const char *const *)argv + optind;
+	int r = oci_prepare();
+	if (r)
+		return r;
 	cleanup_error bwk_error *err = NULL;
 	int status = 0;
 	if (bwk_oci_exec(&o, &status, &err) < 0)

@@ -148,6 +148,8 @@ def test_create_start_state_kill_delete(rt, tmp_path):
     # set up, but the process has not run: nothing written yet, the init is still bulwark
     assert out.read_text() == ""
     assert (rt.root / cid / "exec.fifo").exists()
+    # CVE-2019-5736: the init runs from a sealed copy of bulwark, never the host's binary
+    assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:bulwark")
     rt("start", cid)
     assert wait_for(lambda: len(out.read_text().split()) == 4)
     assert out.read_text().split() == ["started", "1", "bulwark", "0"]  # pid 1, its hostname
