@@ -74,6 +74,10 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
  * cgroup; its status reads "paused" meanwhile. */
 int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err);
 
+/* New cgroup limits for a running container: `json` is a linux.resources object (runc update
+ * --resources; the device rules in it are ignored). */
+int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err);
+
 /* The states of every container under `root` as a JSON array text; caller frees. */
 char *bwk_oci_list(const char *root, bwk_error **err);
 

@@ -169,5 +169,7 @@ int cmd_exec(int argc, char **argv);
 extern const char cmd_exec_usage[];
 int cmd_pause(int argc, char **argv); /* and resume */
 extern const char cmd_pause_usage[];
+int cmd_update(int argc, char **argv);
+extern const char cmd_update_usage[];
 
 #endif

@@ -437,3 +437,56 @@ int cmd_pause(int argc, char **argv)
 		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
+
+const char cmd_update_usage[] =
+    "usage: bulwark [GLOBAL] update --resources FILE|- ID\n"
+    "Set new cgroup limits of container ID from a runtime-spec linux.resources JSON object\n"
+    "(FILE, or standard input for -), as runc update --resources (containerd's shim uses it).\n";
+
+int cmd_update(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("update");
+	static const struct option opts[] = {{"resources", required_argument, NULL, 'r'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	const char *file = NULL;
+	int opt;
+	while ((opt = getopt_long_only(argc, argv, "+r:h", opts, NULL)) != -1) {
+		if (opt == 'r')
+			file = optarg;
+		else if (opt == 'h') {
+			fputs(cmd_update_usage, stdout);
+			return EXIT_CLEAN;
+		} else
+			return cli_bad_option(self, opt, argv);
+	}
+	const char *id = NULL;
+	if (one_id(self, argc, argv, &id))
+		return EXIT_USAGE;
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	if (!file)
+		return cli_usage_error(self,
+				       "--resources FILE|- is required (the other runc update "
+				       "flags are not supported)");
+	cleanup_error bwk_error *err = NULL;
+	/* a file or a pipe (the shim writes the JSON to our standard input): at most 1 MiB */
+	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
+	if (fd < 0) {
+		bwk_error_set(&err, BWK_E_IO, errno, "--resources %s", file);
+		return oci_fail(steal_pointer(&err));
+	}
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, 1 << 20);
+	char buf[4096];
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof buf)) > 0 && !sb.truncated)
+		bwk_strbuf_appendn(&sb, buf, (size_t)n);
+	if (fd > 0)
+		close(fd);
+	size_t len = sb.len;
+	cleanup_free char *data = bwk_strbuf_steal(&sb);
+	if (bwk_oci_update(g.root, id, data, len, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	return EXIT_CLEAN;
+}

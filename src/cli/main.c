@@ -35,6 +35,7 @@ const cli_cmd cli_commands[] = {
     {"exec", "OCI runtime: run a process in a running container", cmd_exec_usage, cmd_exec},
     {"pause", "OCI runtime: freeze a container", cmd_pause_usage, cmd_pause},
     {"resume", "OCI runtime: thaw a paused container", cmd_pause_usage, cmd_pause},
+    {"update", "OCI runtime: new cgroup limits for a container", cmd_update_usage, cmd_update},
     {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
     {"restore", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
     {NULL, NULL, NULL, NULL},

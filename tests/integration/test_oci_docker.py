@@ -66,6 +66,11 @@ def test_docker_lifecycle_with_bulwark(engine):
         assert out.startswith("in-exec\nsh\x00-c\x00trap")
         rc, _, _ = run(engine, "exec", name, "sh", "-c", "exit 9", check=False)
         assert rc == 9
+        run(engine, "update", "--pids-limit", "33", name)
+        rc, out, _ = run(engine, "exec", name, "sh", "-c",
+                         "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || "
+                         "cat /sys/fs/cgroup/pids.max")
+        assert out.strip() == "33"
         run(engine, "pause", name)
         assert run(engine, "inspect", "-f", "{{.State.Status}}", name)[1].strip() == "paused"
         run(engine, "unpause", name)

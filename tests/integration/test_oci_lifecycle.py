@@ -204,6 +204,14 @@ def test_delete_running_needs_force(rt):
     assert (cg / "pids.max").read_text().strip() == "7"
     assert str(pid) in (cg / "cgroup.procs").read_text().split()
     rt("start", cid)
+    # new limits for the running container, as containerd's shim sets them (JSON on stdin)
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                       input='{"pids": {"limit": 11}}', capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (cg / "pids.max").read_text().strip() == "11"
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                       input='[1]', capture_output=True, text=True)
+    assert p.returncode == 1 and "not a JSON object" in p.stderr
     p = rt("delete", cid, check=2)
     assert "is running" in p.stderr and "--force" in p.stderr
     assert rt.state(cid)["status"] == "running"

@@ -84,8 +84,25 @@ static int64_t swap_total(const bwk_oci_resources *r)
 	return r->memory.swap.set ? r->memory.swap.v : 0;
 }
 
-static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *r, bwk_error **err)
+/* As runc: a zero limit, share, period or quota means "not set" (engines send every field,
+ * docker update included). */
+static bwk_oci_resources nonzero(const bwk_oci_resources *in)
 {
+	bwk_oci_resources r = *in;
+	r.memory.limit.set &= r.memory.limit.v != 0;
+	r.memory.swap.set &= r.memory.swap.v != 0;
+	r.memory.reservation.set &= r.memory.reservation.v != 0;
+	r.pids_limit.set &= r.pids_limit.v != 0;
+	r.cpu.shares.set &= r.cpu.shares.v != 0;
+	r.cpu.period.set &= r.cpu.period.v != 0;
+	r.cpu.quota.set &= r.cpu.quota.v != 0;
+	return r;
+}
+
+static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *in, bwk_error **err)
+{
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
 	if (!r->set)
 		return 0;
 	if (!strcmp(ctrl, "memory")) {
@@ -149,8 +166,10 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 	return 0;
 }
 
-static int apply_v2(const char *dir, const bwk_oci_resources *r, bwk_error **err)
+static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **err)
 {
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
 	if (!r->set)
 		return 0;
 	if (r->memory.limit.set) {
@@ -379,4 +398,36 @@ bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
 	if (cg->v2)
 		return strstr(big, "frozen 1") != NULL;
 	return !strncmp(big, "FROZEN", 6);
+}
+
+int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err)
+{
+	bwk_oci_resources nodev = *r;
+	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->v2) {
+			if (apply_v2(cg->dirs[i], &nodev, err) < 0)
+				return -1;
+			continue;
+		}
+		/* /sys/fs/cgroup/CTRL[,CTRL…]/… */
+		const char *d = cg->dirs[i] + strlen(CG_MOUNT "/");
+		char ctrls[128];
+		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(d, "/"), d);
+		char *save = NULL;
+		for (char *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			if (apply_v1(c, cg->dirs[i], &nodev, err) == 0)
+				continue;
+			/* v1 memory: memsw may have to move before the limit can */
+			if (strcmp(c, "memory") || !r->memory.swap.set)
+				return -1;
+			bwk_error_free(*err);
+			*err = NULL;
+			if (cg_writef(cg->dirs[i], "memory.memsw.limit_in_bytes", err, "%" PRId64,
+				      swap_total(r)) < 0 ||
+			    apply_v1(c, cg->dirs[i], &nodev, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
 }

@@ -986,6 +986,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	char *rootfs = NULL, *state_text = NULL;
 	ocirt_state st = {0};
 	char created[64];
+	bool ready = false;
 	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
 		goto out;
 	{
@@ -1114,6 +1115,9 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		} else if (m.type == 'P')
 			b = (pid_t)m.val;
 		else if (m.type == 'R')
+			ready = true;
+		/* the init's 'R' and its parent's 'P' race: wait for both */
+		if (ready && b > 0)
 			break;
 	}
 	waitpid(a, NULL, 0);

@@ -66,6 +66,8 @@ int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
 void ocirt_cgroup_destroy(ocirt_cgroup *cg);
+/* New limits for a running container (linux.resources without the device rules). */
+int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err);
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
 bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
 void ocirt_cgroup_free(ocirt_cgroup *cg);

@@ -558,3 +558,32 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 				     status, pause ? "pause" : "resume");
 	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
+
+int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err)
+{
+	if (ocirt_require_root("update", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, true, true, &o, err) < 0)
+		return -1;
+	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
+	/* the resources object, read by the config.json parser inside a minimal document */
+	json_error_t je;
+	json_t *r = json_loadb(json, len, 0, &je);
+	if (!r || !json_is_object(r)) {
+		json_decref(r);
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "--resources: not a JSON object (linux.resources)");
+	}
+	json_t *doc = json_pack("{s:s, s:{s:o}}", "ociVersion", "1.2.0", "linux", "resources", r);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	bwk_oci_spec *s = NULL;
+	int rc = text ? bwk_oci_spec_parse("resources", text, strlen(text), &s, err) : -1;
+	free(text);
+	if (rc == 0)
+		rc = ocirt_cgroup_update(&o.st.cg, &s->linux_.resources, err);
+	bwk_oci_spec_free(s);
+	return rc;
+}
