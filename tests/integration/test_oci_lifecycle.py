@@ -440,3 +440,30 @@ def test_pause_resume(rt, tmp_path):
     rt("delete", "--force", cid)  # a paused container is thawed to be killed
     st = wait_exit(pid)
     assert os.WIFSIGNALED(st)
+
+
+def test_crashed_create_is_cleaned_by_delete_force(rt, tmp_path):
+    """create killed after its init exists (here by a createRuntime hook): the state it left
+    names the cgroup, and delete --force kills the waiting init and removes everything."""
+    hook = tmp_path / "die.sh"
+    hook.write_text("#!/bin/sh\nkill -9 $PPID\nsleep 1\n")
+    hook.chmod(0o755)
+    path = f"/bulwark-test/{uuid.uuid4().hex[:8]}"
+    b = rt.bundle(["/bin/true"], edit=lambda c: (c.update(
+        hooks={"createRuntime": [{"path": str(hook)}]}), c["linux"].update(cgroupsPath=path)))
+    cid, p = rt.create(b, check=-9)
+    pids_dir = Path("/sys/fs/cgroup/pids" + path)
+    cg = pids_dir if pids_dir.exists() else Path("/sys/fs/cgroup" + path)
+    left = (cg / "cgroup.procs").read_text().split()
+    assert len(left) == 1  # the init, waiting on its fifo
+    rt.reaper.append(int(left[0]))
+    assert rt.state(cid)["status"] == "stopped"
+    rt("delete", "--force", cid)
+    assert not cg.exists() and not (rt.root / cid).exists()
+    assert wait_for(lambda: not Path(f"/proc/{left[0]}/stat").exists() or
+                    Path(f"/proc/{left[0]}/stat").read_text().split(") ")[1][0] in "ZX")
+    for parent in Path("/sys/fs/cgroup").glob("*/bulwark-test"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass

@@ -1064,6 +1064,17 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	}
 	if (ocirt_cgroup_create(s, o->id, o->systemd_cgroup, &cg, err) < 0)
 		goto out;
+	{
+		/* A first state: no init yet (reads as stopped), but the cgroup. Should this
+		 * process die from here on, `delete --force` kills what is in the cgroup (an init
+		 * waiting on the fifo) and removes it. */
+		ocirt_state early = {.id = (char *)o->id, .bundle = bundle, .cg = cg};
+		cleanup_free char *text = ocirt_state_serialise(&early, "stopped", true);
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
+		if (bwk_write_file_atomic(p, text, strlen(text), 0600, err) < 0)
+			goto out;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
 		goto out;
