@@ -68,6 +68,12 @@ int cli_oci_globals(int argc, char **argv)
 			g.log_format);
 		return -1;
 	}
+	if (g.log) { /* the file exists as runc's does, even when nothing is logged (the shim
+		      * reads it after any failure) */
+		int fd = open(g.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
 	return i - 1;
 }
 

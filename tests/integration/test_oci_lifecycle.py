@@ -370,6 +370,10 @@ def test_errors_are_logged_as_json(rt, tmp_path):
     assert "bundle" in p.stderr
     line = json.loads(log.read_text().splitlines()[-1])
     assert line["level"] == "error" and "nope" in line["msg"]
+    # the file exists whatever failed (containerd's shim opens it after any failure)
+    log2 = tmp_path / "log2.json"
+    rt("exec", "--no-such-option", "x", check=2, globals_=("--log", log2))
+    assert log2.exists()
 
 
 def test_bad_ids_and_root_only(rt, tmp_path):
