@@ -8,6 +8,7 @@ leaves behind become its children and their exit statuses can be read with waitp
 import ctypes
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BULWARK, make_busybox_rootfs
+from run_util import world_tmpdir
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
 
@@ -471,3 +473,27 @@ def test_crashed_create_is_cleaned_by_delete_force(rt, tmp_path):
             parent.rmdir()
         except OSError:
             pass
+
+
+def test_user_namespace_from_the_spec(rt, tmp_path):
+    """linux.uidMappings/gidMappings written by the create process; the container's root is
+    host uid 200000 and still opens its exec fifo."""
+    out = tmp_path / "out"
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    # the container's root must reach its root filesystem (as with runc): a 0755 path
+    base = world_tmpdir()
+    try:
+        b = rt.bundle(["/bin/sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 60"],
+                      name=base / "b", edit=edit)
+        cid, pid = rt.create(b, out=out)
+        rt("start", cid)
+        assert wait_for(lambda: len(out.read_text().split()) == 4), out.read_text()
+        assert out.read_text().split() == ["0", "0", "200000", "65536"]
+        assert os.stat(f"/proc/{pid}").st_uid == 200000
+        rt("delete", "--force", cid)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -1022,6 +1022,22 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	}
 	c.fifo_fd = fifo;
 	{
+		/* a new user namespace: its root opens the fifo, as the host id it maps to */
+		const bwk_oci_namespace *u = bwk_oci_spec_namespace(s, "user");
+		uid_t hu = 0;
+		gid_t hg = 0;
+		for (size_t i = 0; u && !u->path && i < s->linux_.n_uid_mappings; i++)
+			if (s->linux_.uid_mappings[i].container_id == 0)
+				hu = s->linux_.uid_mappings[i].host_id;
+		for (size_t i = 0; u && !u->path && i < s->linux_.n_gid_mappings; i++)
+			if (s->linux_.gid_mappings[i].container_id == 0)
+				hg = s->linux_.gid_mappings[i].host_id;
+		if ((hu || hg) && fchownat(dirfd, OCIRT_FIFO, hu, hg, AT_SYMLINK_NOFOLLOW) < 0) {
+			bwk_error_set(err, BWK_E_IO, errno, "container %s: exec fifo", o->id);
+			goto out;
+		}
+	}
+	{
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_CONFIG);
 		if (bwk_write_file_atomic(p, data, len, 0600, err) < 0)
