@@ -149,5 +149,27 @@ int cmd_features(int argc, char **argv);
 extern const char cmd_features_usage[];
 int cmd_checkpoint(int argc, char **argv);
 extern const char cmd_checkpoint_usage[];
+/* cmd_oci_lifecycle.c: the OCI lifecycle commands and the global options before a command
+ * (--root, --log, --log-format, --systemd-cgroup): returns how many arguments they took, or
+ * -1 (message printed). */
+int cli_oci_globals(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+extern const char cmd_create_usage[];
+int cmd_start(int argc, char **argv);
+extern const char cmd_start_usage[];
+int cmd_state(int argc, char **argv);
+extern const char cmd_state_usage[];
+int cmd_kill(int argc, char **argv);
+extern const char cmd_kill_usage[];
+int cmd_delete(int argc, char **argv);
+extern const char cmd_delete_usage[];
+int cmd_list(int argc, char **argv);
+extern const char cmd_list_usage[];
+int cmd_exec(int argc, char **argv);
+extern const char cmd_exec_usage[];
+int cmd_pause(int argc, char **argv); /* and resume */
+extern const char cmd_pause_usage[];
+int cmd_update(int argc, char **argv);
+extern const char cmd_update_usage[];
 
 #endif

@@ -26,6 +26,16 @@ const cli_cmd cli_commands[] = {
     {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec},
     {"features", "OCI runtime: what bulwark reads of a runtime spec (JSON)", cmd_features_usage,
      cmd_features},
+    {"create", "OCI runtime: create a container from a bundle", cmd_create_usage, cmd_create},
+    {"start", "OCI runtime: start a created container", cmd_start_usage, cmd_start},
+    {"state", "OCI runtime: a container's state (JSON)", cmd_state_usage, cmd_state},
+    {"kill", "OCI runtime: signal a container", cmd_kill_usage, cmd_kill},
+    {"delete", "OCI runtime: delete a container", cmd_delete_usage, cmd_delete},
+    {"list", "OCI runtime: list the containers", cmd_list_usage, cmd_list},
+    {"exec", "OCI runtime: run a process in a running container", cmd_exec_usage, cmd_exec},
+    {"pause", "OCI runtime: freeze a container", cmd_pause_usage, cmd_pause},
+    {"resume", "OCI runtime: thaw a paused container", cmd_pause_usage, cmd_pause},
+    {"update", "OCI runtime: new cgroup limits for a container", cmd_update_usage, cmd_update},
     {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
     {"restore", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint},
     {NULL, NULL, NULL, NULL},
@@ -82,6 +92,16 @@ static void print_help(FILE *out)
 
 int main(int argc, char **argv)
 {
+	if (argc < 2) {
+		print_help(stderr);
+		return EXIT_USAGE;
+	}
+	/* runc's global options come before the command (--root DIR, --log F …) */
+	int nglobal = cli_oci_globals(argc, argv);
+	if (nglobal < 0)
+		return EXIT_USAGE;
+	argc -= nglobal;
+	argv += nglobal;
 	if (argc < 2) {
 		print_help(stderr);
 		return EXIT_USAGE;

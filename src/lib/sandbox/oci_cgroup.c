@@ -1,0 +1,433 @@
+/* The cgroup of an OCI container (linux.cgroupsPath and linux.resources), on cgroup v2 and on
+ * v1 hierarchies: created by `create` before the init's first instruction, the init attached
+ * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 the
+ * device filter would be an eBPF program, which is not done yet (docs/oci-runtime.md). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/oci_rt_private.h"
+
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270
+#endif
+
+#define CG_MOUNT "/sys/fs/cgroup"
+
+static int cg_write(const char *dir, const char *file, const char *val, bwk_error **err)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	size_t n = strlen(val);
+	if (fd < 0 || write(fd, val, n) != (ssize_t)n)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: writing '%s' to %s", val,
+				     path);
+	return 0;
+}
+
+static int cg_writef(const char *dir, const char *file, bwk_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int cg_writef(const char *dir, const char *file, bwk_error **err, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	return cg_write(dir, file, buf, err);
+}
+
+static bool has_file(const char *dir, const char *file)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	return access(path, F_OK) == 0;
+}
+
+/* mkdir -p of `rel` (no "..", checked by the caller) below `base`. */
+static int mkdir_below(const char *base, const char *rel, char *out, size_t outlen, bwk_error **err)
+{
+	int n = snprintf(out, outlen, "%s", base);
+	const char *p = rel;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		size_t len = strcspn(p, "/");
+		n += snprintf(out + n, outlen - (size_t)n, "/%.*s", (int)len, p);
+		if ((size_t)n >= outlen)
+			return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path too long: %s", rel);
+		if (mkdir(out, 0755) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s", out);
+		p += len;
+	}
+	return 0;
+}
+
+static int64_t swap_total(const bwk_oci_resources *r)
+{
+	return r->memory.swap.set ? r->memory.swap.v : 0;
+}
+
+/* As runc: a zero limit, share, period or quota means "not set" (engines send every field,
+ * docker update included). */
+static bwk_oci_resources nonzero(const bwk_oci_resources *in)
+{
+	bwk_oci_resources r = *in;
+	r.memory.limit.set &= r.memory.limit.v != 0;
+	r.memory.swap.set &= r.memory.swap.v != 0;
+	r.memory.reservation.set &= r.memory.reservation.v != 0;
+	r.pids_limit.set &= r.pids_limit.v != 0;
+	r.cpu.shares.set &= r.cpu.shares.v != 0;
+	r.cpu.period.set &= r.cpu.period.v != 0;
+	r.cpu.quota.set &= r.cpu.quota.v != 0;
+	return r;
+}
+
+static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *in, bwk_error **err)
+{
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
+	if (!r->set)
+		return 0;
+	if (!strcmp(ctrl, "memory")) {
+		if (r->memory.limit.set &&
+		    cg_writef(dir, "memory.limit_in_bytes", err, "%" PRId64, r->memory.limit.v) < 0)
+			return -1;
+		if (r->memory.swap.set && has_file(dir, "memory.memsw.limit_in_bytes") &&
+		    cg_writef(dir, "memory.memsw.limit_in_bytes", err, "%" PRId64, swap_total(r)) <
+			0)
+			return -1;
+		if (r->memory.reservation.set && cg_writef(dir, "memory.soft_limit_in_bytes", err,
+							   "%" PRId64, r->memory.reservation.v) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "pids")) {
+		if (r->pids_limit.set) {
+			int rc = r->pids_limit.v > 0
+				     ? cg_writef(dir, "pids.max", err, "%" PRId64, r->pids_limit.v)
+				     : cg_write(dir, "pids.max", "max", err);
+			if (rc < 0)
+				return -1;
+		}
+	} else if (!strcmp(ctrl, "cpu")) {
+		if (r->cpu.shares.set &&
+		    cg_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu.shares.v) < 0)
+			return -1;
+		if (r->cpu.period.set &&
+		    cg_writef(dir, "cpu.cfs_period_us", err, "%" PRIu64, r->cpu.period.v) < 0)
+			return -1;
+		if (r->cpu.quota.set &&
+		    cg_writef(dir, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu.quota.v) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "devices")) {
+		for (size_t i = 0; i < r->n_devices; i++) {
+			const bwk_oci_dev_rule *d = &r->devices[i];
+			char rule[96], maj[24] = "*", min[24] = "*";
+			if (d->major.set && d->major.v >= 0)
+				snprintf(maj, sizeof maj, "%" PRId64, d->major.v);
+			if (d->minor.set && d->minor.v >= 0)
+				snprintf(min, sizeof min, "%" PRId64, d->minor.v);
+			const char *type = d->type && *d->type ? d->type : "a";
+			const char *acc = d->access && *d->access ? d->access : "rwm";
+			if (!strcmp(type, "a"))
+				snprintf(rule, sizeof rule, "a");
+			else
+				snprintf(rule, sizeof rule, "%s %s:%s %s", type, maj, min, acc);
+			if (cg_write(dir, d->allow ? "devices.allow" : "devices.deny", rule, err) <
+			    0)
+				return -1;
+		}
+		/* what every runc container may use whatever its spec says (engines rely on it:
+		 * Docker's rules do not list the pty devices): mknod of any node, the standard
+		 * character devices, the ptys, /dev/ptmx and /dev/net/tun */
+		static const char *const always[] = {"c *:* m",	  "b *:* m",	 "c 1:3 rwm",
+						     "c 1:5 rwm", "c 1:7 rwm",	 "c 1:8 rwm",
+						     "c 1:9 rwm", "c 5:0 rwm",	 "c 5:1 rwm",
+						     "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
+		for (size_t i = 0; r->n_devices && i < sizeof always / sizeof *always; i++)
+			if (cg_write(dir, "devices.allow", always[i], err) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **err)
+{
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
+	if (!r->set)
+		return 0;
+	if (r->memory.limit.set) {
+		int rc = r->memory.limit.v > 0
+			     ? cg_writef(dir, "memory.max", err, "%" PRId64, r->memory.limit.v)
+			     : cg_write(dir, "memory.max", "max", err);
+		if (rc < 0)
+			return -1;
+		if (r->memory.swap.set && r->memory.swap.v > 0 &&
+		    has_file(dir, "memory.swap.max") &&
+		    cg_writef(dir, "memory.swap.max", err, "%" PRId64,
+			      swap_total(r) > r->memory.limit.v ? swap_total(r) - r->memory.limit.v
+								: 0) < 0)
+			return -1;
+	}
+	if (r->memory.reservation.set &&
+	    cg_writef(dir, "memory.low", err, "%" PRId64, r->memory.reservation.v) < 0)
+		return -1;
+	if (r->pids_limit.set) {
+		int rc = r->pids_limit.v > 0
+			     ? cg_writef(dir, "pids.max", err, "%" PRId64, r->pids_limit.v)
+			     : cg_write(dir, "pids.max", "max", err);
+		if (rc < 0)
+			return -1;
+	}
+	if (r->cpu.shares.set && r->cpu.shares.v >= 2) {
+		/* runc's conversion of v1 shares [2, 262144] to a v2 weight [1, 10000] */
+		uint64_t w = 1 + ((r->cpu.shares.v - 2) * 9999) / 262142;
+		if (cg_writef(dir, "cpu.weight", err, "%" PRIu64, w > 10000 ? 10000 : w) < 0)
+			return -1;
+	}
+	if (r->cpu.quota.set || r->cpu.period.set) {
+		uint64_t period = r->cpu.period.set ? r->cpu.period.v : 100000;
+		int rc = r->cpu.quota.set && r->cpu.quota.v > 0
+			     ? cg_writef(dir, "cpu.max", err, "%" PRId64 " %" PRIu64,
+					 r->cpu.quota.v, period)
+			     : cg_writef(dir, "cpu.max", err, "max %" PRIu64, period);
+		if (rc < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < r->unified.n; i++) {
+		const char *k = r->unified.v[i].key;
+		if (strchr(k, '/') || !strcmp(k, ".") || !strcmp(k, "..") || !strchr(k, '.'))
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "linux.resources.unified: '%s' is not a cgroup file",
+					     k);
+		if (cg_write(dir, k, r->unified.v[i].value, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char *rel, size_t len,
+		      bwk_error **err)
+{
+	const char *p = s->linux_.cgroups_path;
+	if (systemd)
+		return bwk_error_set(
+		    err, BWK_E_UNSUPPORTED, 0,
+		    "--systemd-cgroup: bulwark does not drive systemd yet; configure the engine "
+		    "with the cgroupfs driver (dockerd --exec-opt native.cgroupdriver=cgroupfs, "
+		    "containerd: SystemdCgroup = false)");
+	if (!p || !*p)
+		snprintf(rel, len, "/bulwark/%s", id);
+	else if (snprintf(rel, len, "%s%s", p[0] == '/' ? "" : "/", p) >= (int)len)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "linux.cgroupsPath is too long");
+	if (strstr(rel, "/../") || bwk_str_endswith(rel, "/..") || strchr(rel, ':'))
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "linux.cgroupsPath '%s': not a cgroupfs path (no '..'; "
+				     "'slice:prefix:name' needs --systemd-cgroup)",
+				     p);
+	return 0;
+}
+
+int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+			bwk_error **err)
+{
+	memset(cg, 0, sizeof *cg);
+	char rel[PATH_MAX / 2];
+	if (cgroup_rel(s, id, systemd, rel, sizeof rel, err) < 0)
+		return -1;
+	struct statfs sf;
+	if (statfs(CG_MOUNT, &sf) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
+	char dir[PATH_MAX];
+	const bwk_oci_resources *r = &s->linux_.resources;
+	if (sf.f_type == CGROUP2_SUPER_MAGIC) {
+		cg->v2 = true;
+		/* enable the controllers along the way (errors: a controller the host lacks) */
+		int n = snprintf(dir, sizeof dir, "%s", CG_MOUNT);
+		const char *p = rel;
+		while (*p) {
+			while (*p == '/')
+				p++;
+			size_t len = strcspn(p, "/");
+			if (!len)
+				break;
+			cg_write(dir, "cgroup.subtree_control", "+cpu +memory +pids +io", NULL);
+			n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)len, p);
+			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+				return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s",
+						     dir);
+			p += len;
+		}
+		cg->dirs[cg->n++] = xstrdup(dir);
+		return apply_v2(dir, r, err) < 0 ? (ocirt_cgroup_destroy(cg), -1) : 0;
+	}
+	/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it) */
+	static const char *const ctrls[] = {"pids",    "memory",  "cpu",  "cpuacct",
+					    "devices", "freezer", "blkio"};
+	char seen[OCIRT_MAX_CGROUPS][PATH_MAX];
+	size_t nseen = 0;
+	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
+		char mnt[PATH_MAX], real[PATH_MAX];
+		snprintf(mnt, sizeof mnt, "%s/%s", CG_MOUNT, ctrls[i]);
+		if (!realpath(mnt, real))
+			continue;
+		bool dup = false;
+		for (size_t j = 0; j < nseen; j++)
+			dup |= !strcmp(seen[j], real);
+		if (dup)
+			continue;
+		snprintf(seen[nseen++], PATH_MAX, "%s", real);
+		if (mkdir_below(real, rel, dir, sizeof dir, err) < 0 ||
+		    apply_v1(ctrls[i], dir, r, err) < 0) {
+			ocirt_cgroup_destroy(cg);
+			return -1;
+		}
+		cg->dirs[cg->n++] = xstrdup(dir);
+	}
+	if (!cg->n)
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "cgroup: no controller under %s",
+				     CG_MOUNT);
+	return 0;
+}
+
+int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg_writef(cg->dirs[i], "cgroup.procs", err, "%d", (int)pid) < 0)
+			return -1;
+	return 0;
+}
+
+int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig)
+{
+	if (!cg->n)
+		return 0;
+	if (cg->v2 && sig == SIGKILL && has_file(cg->dirs[0], "cgroup.kill"))
+		if (cg_write(cg->dirs[0], "cgroup.kill", "1", NULL) == 0)
+			return 1;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[0]);
+	cleanup_file FILE *f = fopen(path, "re");
+	if (!f)
+		return 0;
+	int n = 0, pid;
+	while (fscanf(f, "%d", &pid) == 1)
+		if (pid > 0 && kill(pid, sig) == 0)
+			n++;
+	return n;
+}
+
+void ocirt_cgroup_destroy(ocirt_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		/* the last processes may still be exiting */
+		for (int t = 0; t < 200 && rmdir(cg->dirs[i]) < 0 && errno == EBUSY; t++) {
+			ocirt_cgroup_signal(
+			    &(ocirt_cgroup){.v2 = cg->v2, .dirs = {cg->dirs[i]}, .n = 1}, SIGKILL);
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		}
+	}
+	ocirt_cgroup_free(cg);
+}
+
+void ocirt_cgroup_free(ocirt_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		free(cg->dirs[i]);
+	cg->n = 0;
+}
+
+/* The freezer of the container: v1 freezer.state, v2 cgroup.freeze; NULL dir when none. */
+static const char *freezer_dir(const ocirt_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n; i++)
+		if (cg->v2 || strstr(cg->dirs[i], "/freezer/"))
+			return cg->dirs[i];
+	return NULL;
+}
+
+int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err)
+{
+	const char *d = freezer_dir(cg);
+	if (!d)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "pause: the container has no freezer cgroup");
+	if (cg->v2 ? cg_write(d, "cgroup.freeze", freeze ? "1" : "0", err) < 0
+		   : cg_write(d, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+		return -1;
+	for (int t = 0; t < 1000; t++) { /* the kernel freezes task by task */
+		if (ocirt_cgroup_frozen(cg) == freeze)
+			return 0;
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+	return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "cgroup %s: %s did not finish", d,
+			     freeze ? "freezing" : "thawing");
+}
+
+bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
+{
+	const char *d = freezer_dir(cg);
+	if (!d)
+		return false;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/%s", d, cg->v2 ? "cgroup.events" : "freezer.state");
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	char big[512];
+	ssize_t n = read(fd, big, sizeof big - 1);
+	if (n <= 0)
+		return false;
+	big[n] = 0;
+	if (cg->v2)
+		return strstr(big, "frozen 1") != NULL;
+	return !strncmp(big, "FROZEN", 6);
+}
+
+int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err)
+{
+	bwk_oci_resources nodev = *r;
+	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
+	for (size_t i = 0; i < cg->n; i++) {
+		if (cg->v2) {
+			if (apply_v2(cg->dirs[i], &nodev, err) < 0)
+				return -1;
+			continue;
+		}
+		/* /sys/fs/cgroup/CTRL[,CTRL…]/… */
+		const char *d = cg->dirs[i] + strlen(CG_MOUNT "/");
+		char ctrls[128];
+		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(d, "/"), d);
+		char *save = NULL;
+		for (char *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
+			if (apply_v1(c, cg->dirs[i], &nodev, err) == 0)
+				continue;
+			/* v1 memory: memsw may have to move before the limit can */
+			if (strcmp(c, "memory") || !r->memory.swap.set)
+				return -1;
+			bwk_error_free(*err);
+			*err = NULL;
+			if (cg_writef(cg->dirs[i], "memory.memsw.limit_in_bytes", err, "%" PRId64,
+				      swap_total(r)) < 0 ||
+			    apply_v1(c, cg->dirs[i], &nodev, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}

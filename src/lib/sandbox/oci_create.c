@@ -1,0 +1,1478 @@
+/* `bulwark create`: an OCI bundle → a container whose init waits on its exec fifo.
+ *
+ * Three processes, as runc's nsexec stages and crun have them:
+ *  - the create process (P) reads and validates config.json, makes the state directory (its
+ *    flock held throughout), the exec fifo and the cgroup, and writes the id maps;
+ *  - stage A (forked) joins the namespaces the spec gives a path for (the engine's netns),
+ *    unshares a user namespace and waits for P to map it and attach it to the cgroup, then
+ *    unshares the other namespaces and forks the init (B), whose pid it tells P, and exits;
+ *  - the init (B, pid 1 of a new pid namespace) builds the root filesystem (mounts, devices,
+ *    pivot_root, masked and read-only paths, hostname, sysctls, the console), tells P it is
+ *    ready and opens the exec fifo for writing, which blocks until `start` opens it. It then
+ *    drops to the process user and capabilities, loads seccomp and executes process.args.
+ * P then runs the prestart and createRuntime hooks, writes state.json and the pid file and
+ * exits: B's parent is gone, so B belongs to the nearest subreaper (the engine's shim). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <jansson.h>
+#include <limits.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/oci_rt_private.h"
+#include "sandbox/sandbox_private.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+extern char **environ;
+
+#define MAX_JOIN 8
+
+typedef struct init_ctx {
+	const bwk_oci_spec *s;	     /* the container's */
+	const bwk_oci_process *proc; /* what runs: s->process, or exec's */
+	const char *bundle, *rootfs;
+	const ocirt_cgroup *cg;
+	int sync_fd, fifo_fd, console_fd;
+	int join_fd[MAX_JOIN], join_flag[MAX_JOIN];
+	size_t njoin;
+	int new_flags; /* CLONE_NEW* to create */
+} init_ctx;
+
+/* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
+typedef struct sync_msg {
+	char type; /* 'U' A unshared (map me, attach me), 'G' go, 'P' init pid, 'R' ready,
+		    * 'E' error text */
+	int32_t val;
+	char text[1024];
+} sync_msg;
+
+static void send_msg(int fd, char type, int32_t val, const char *text)
+{
+	sync_msg m = {.type = type, .val = val};
+	if (text)
+		snprintf(m.text, sizeof m.text, "%s", text);
+	if (send(fd, &m, sizeof m, MSG_NOSIGNAL) < 0) {
+	}
+}
+
+/* In A and B: report and die. errno (if any) is appended. */
+static __attribute__((noreturn, format(printf, 2, 3))) void die(const init_ctx *c, const char *fmt,
+								...)
+{
+	int e = errno;
+	char buf[900];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	char out[1024];
+	snprintf(out, sizeof out, "%s%s%s", buf, e ? ": " : "", e ? strerror(e) : "");
+	if (c->sync_fd >= 0)
+		send_msg(c->sync_fd, 'E', 0, out);
+	else
+		fprintf(stderr, "bulwark: %s\n", out);
+	_exit(1);
+}
+
+static int ns_flag(const char *type)
+{
+	static const struct {
+		const char *name;
+		int flag;
+	} t[] = {{"pid", CLONE_NEWPID},	      {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
+		 {"ipc", CLONE_NEWIPC},	      {"uts", CLONE_NEWUTS},	 {"user", CLONE_NEWUSER},
+		 {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (!strcmp(type, t[i].name))
+			return t[i].flag;
+	return 0;
+}
+
+/* Close every descriptor but 0-2 and `keep`. */
+static void close_except(const int *keep, size_t n)
+{
+	int sorted[MAX_JOIN + 8];
+	size_t m = 0;
+	for (size_t i = 0; i < n; i++)
+		if (keep[i] > 2)
+			sorted[m++] = keep[i];
+	for (size_t i = 1; i < m; i++)
+		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			int t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	unsigned lo = 3;
+	for (size_t i = 0; i < m; i++) {
+		if ((unsigned)sorted[i] > lo)
+			syscall(SYS_close_range, lo, (unsigned)sorted[i] - 1, 0);
+		lo = (unsigned)sorted[i] + 1;
+	}
+	syscall(SYS_close_range, lo, ~0u, 0);
+}
+
+/* ---- mounts ---- */
+
+typedef struct mopt {
+	const char *name;
+	bool clear;
+	unsigned long flag;
+} mopt;
+
+static const mopt mount_opts[] = {
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"rro", false, MS_RDONLY},
+    {"nosuid", false, MS_NOSUID},
+    {"suid", true, MS_NOSUID},
+    {"nodev", false, MS_NODEV},
+    {"dev", true, MS_NODEV},
+    {"noexec", false, MS_NOEXEC},
+    {"exec", true, MS_NOEXEC},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"async", true, MS_SYNCHRONOUS},
+    {"dirsync", false, MS_DIRSYNC},
+    {"remount", false, MS_REMOUNT},
+    {"mand", false, MS_MANDLOCK},
+    {"nomand", true, MS_MANDLOCK},
+    {"atime", true, MS_NOATIME},
+    {"noatime", false, MS_NOATIME},
+    {"diratime", true, MS_NODIRATIME},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"relatime", false, MS_RELATIME},
+    {"norelatime", true, MS_RELATIME},
+    {"strictatime", false, MS_STRICTATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"bind", false, MS_BIND},
+    {"rbind", false, MS_BIND | MS_REC},
+};
+
+static const mopt prop_opts[] = {
+    {"private", false, MS_PRIVATE},	  {"rprivate", false, MS_PRIVATE | MS_REC},
+    {"shared", false, MS_SHARED},	  {"rshared", false, MS_SHARED | MS_REC},
+    {"slave", false, MS_SLAVE},		  {"rslave", false, MS_SLAVE | MS_REC},
+    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
+};
+
+static const char *const ignored_opts[] = {"tmpcopyup", "idmap",   "ridmap",	  "rrw", "rnosuid",
+					   "rnodev",	"rnoexec", "nosymfollow", NULL};
+
+typedef struct parsed_opts {
+	unsigned long flags, prop;
+	char data[4096];
+} parsed_opts;
+
+static void parse_opts(const bwk_oci_strv *o, parsed_opts *p)
+{
+	memset(p, 0, sizeof *p);
+	size_t dl = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		const char *v = o->v[i];
+		bool done = false;
+		for (size_t k = 0; !done && k < sizeof mount_opts / sizeof *mount_opts; k++)
+			if (!strcmp(v, mount_opts[k].name)) {
+				if (mount_opts[k].clear)
+					p->flags &= ~mount_opts[k].flag;
+				else
+					p->flags |= mount_opts[k].flag;
+				done = true;
+			}
+		for (size_t k = 0; !done && k < sizeof prop_opts / sizeof *prop_opts; k++)
+			if (!strcmp(v, prop_opts[k].name)) {
+				p->prop |= prop_opts[k].flag;
+				done = true;
+			}
+		for (size_t k = 0; !done && ignored_opts[k]; k++)
+			done = !strcmp(v, ignored_opts[k]);
+		if (!done && dl + strlen(v) + 2 < sizeof p->data)
+			dl += (size_t)snprintf(p->data + dl, sizeof p->data - dl, "%s%s",
+					       dl ? "," : "", v);
+	}
+}
+
+/* `path` inside the root: each missing component created (directories, or a file for the
+ * last one when !dir), every lookup resolved inside the root. Returns an O_PATH fd. */
+static int mkpath_in_root(int rootfd, const char *path, bool dir)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = sbx_open_in_root(rootfd, buf, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	for (char *p = buf + 1;; p++) {
+		bool last = !*p;
+		if (*p != '/' && !last)
+			continue;
+		char saved = *p;
+		*p = 0;
+		int cur = sbx_open_in_root(rootfd, buf, O_PATH);
+		if (cur < 0 && errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			*slash = 0;
+			int parent =
+			    sbx_open_in_root(rootfd, *buf ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (parent < 0)
+				return -1;
+			int r;
+			if (last && !dir) {
+				r = openat(parent, slash + 1,
+					   O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (r >= 0)
+					close(r);
+			} else
+				r = mkdirat(parent, slash + 1, 0755);
+			int e = errno;
+			close(parent);
+			if (r < 0 && e != EEXIST) {
+				errno = e;
+				return -1;
+			}
+			cur = sbx_open_in_root(rootfd, buf, O_PATH);
+		}
+		if (cur < 0)
+			return -1;
+		*p = saved;
+		if (last)
+			return cur;
+		close(cur);
+		while (p[1] == '/')
+			p++;
+	}
+}
+
+static unsigned long locked_flags(const char *path)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+	if (statvfs(path, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		f |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		f |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		f |= MS_RELATIME;
+	return f;
+}
+
+/* Remount a bind mount with `flags` (ro, nosuid …), keeping the flags a user namespace may not
+ * clear. */
+static int bind_remount(const char *target, unsigned long flags)
+{
+	unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_BIND | MS_REC | MS_REMOUNT));
+	if (mount(NULL, target, NULL, f, NULL) == 0)
+		return 0;
+	return mount(NULL, target, NULL, f | locked_flags(target), NULL);
+}
+
+static void fdpath(char *buf, size_t len, int fd)
+{
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+}
+
+static bool is_dir_path(const char *p)
+{
+	struct stat st;
+	return stat(p, &st) < 0 || S_ISDIR(st.st_mode);
+}
+
+static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, unsigned long flags)
+{
+	char t[64];
+	cleanup_close int fd = mkpath_in_root(rootfd, dest, true);
+	if (fd < 0)
+		die(c, "mount cgroup on %s", dest);
+	fdpath(t, sizeof t, fd);
+	if (mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
+		die(c, "mount tmpfs on %s", dest);
+	for (size_t i = 0; i < c->cg->n; i++) {
+		/* /sys/fs/cgroup/CTRL/… → DEST/CTRL */
+		const char *d = c->cg->dirs[i] + strlen("/sys/fs/cgroup/");
+		char sub[PATH_MAX];
+		snprintf(sub, sizeof sub, "%s/%.*s", dest, (int)strcspn(d, "/"), d);
+		cleanup_close int sfd = mkpath_in_root(rootfd, sub, true);
+		if (sfd < 0)
+			die(c, "mkdir %s", sub);
+		char st[64];
+		fdpath(st, sizeof st, sfd);
+		if (mount(c->cg->dirs[i], st, NULL, MS_BIND, NULL) < 0)
+			die(c, "bind %s on %s", c->cg->dirs[i], sub);
+		cleanup_close int again = sbx_open_in_root(rootfd, sub, O_PATH);
+		fdpath(st, sizeof st, again);
+		bind_remount(st, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+	}
+	cleanup_close int again = sbx_open_in_root(rootfd, dest, O_PATH);
+	fdpath(t, sizeof t, again);
+	bind_remount(t, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC);
+}
+
+static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
+{
+	parsed_opts o;
+	parse_opts(&m->options, &o);
+	const char *type = m->type ? m->type : "";
+	const char *src = m->source ? m->source : "";
+	bool bind = (o.flags & MS_BIND) || !strcmp(type, "bind");
+	if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
+		if (!c->cg->v2) {
+			mount_cgroup_v1(c, rootfd, m->destination, o.flags);
+			return;
+		}
+		type = "cgroup2";
+	}
+	cleanup_close int fd = mkpath_in_root(rootfd, m->destination, !bind || is_dir_path(src));
+	if (fd < 0)
+		die(c, "mount point %s", m->destination);
+	char target[64];
+	fdpath(target, sizeof target, fd);
+	if (bind) {
+		if (mount(src, target, NULL, MS_BIND | (o.flags & MS_REC), NULL) < 0)
+			die(c, "bind mount %s on %s", src, m->destination);
+	} else {
+		unsigned long f = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+		if (mount(src, target, type, f, o.data[0] ? o.data : NULL) < 0) {
+			if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
+				/* a user namespace without its own network namespace: the host's */
+				if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0)
+					die(c, "bind /sys on %s", m->destination);
+				o.flags |= MS_RDONLY | MS_BIND;
+			} else if (!strcmp(type, "mqueue") && errno == EPERM) {
+				if (mount("/dev/mqueue", target, NULL, MS_BIND, NULL) < 0)
+					die(c, "bind /dev/mqueue on %s", m->destination);
+			} else
+				die(c, "mount %s (%s) on %s", src, type, m->destination);
+		}
+	}
+	cleanup_close int again = sbx_open_in_root(rootfd, m->destination, O_PATH);
+	if (again < 0)
+		die(c, "reopening %s", m->destination);
+	fdpath(target, sizeof target, again);
+	if (bind && (o.flags & ~(MS_BIND | MS_REC)) && bind_remount(target, o.flags) < 0)
+		die(c, "remount %s", m->destination);
+	if (o.prop && mount(NULL, target, NULL, o.prop, NULL) < 0)
+		die(c, "propagation of %s", m->destination);
+}
+
+typedef struct dev_default {
+	const char *path;
+	unsigned major, minor;
+} dev_default;
+
+static void make_device(const init_ctx *c, int rootfd, const char *path, char type, unsigned major,
+			unsigned minor, mode_t perm, uid_t uid, gid_t gid)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	*slash = 0;
+	cleanup_close int parent = mkpath_in_root(rootfd, *dir ? dir : "/", true);
+	if (parent < 0)
+		die(c, "device directory %s", dir);
+	const char *name = slash + 1;
+	mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+	unlinkat(parent, name, 0);
+	if (mknodat(parent, name, kind | perm, makedev(major, minor)) < 0) {
+		if (errno != EPERM || kind == S_IFIFO)
+			die(c, "mknod %s", path);
+		/* no CAP_MKNOD (user namespace): the host's node, bound */
+		int f = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (f < 0)
+			die(c, "device %s", path);
+		close(f);
+		cleanup_close int t = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		char tp[64];
+		fdpath(tp, sizeof tp, t);
+		if (mount(path, tp, NULL, MS_BIND, NULL) < 0)
+			die(c, "bind device %s", path);
+		return;
+	}
+	/* mknod's mode went through the umask */
+	if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    fchmodat(parent, name, perm, 0) < 0)
+		die(c, "chown %s", path);
+}
+
+static bool has_mount(const bwk_oci_spec *s, const char *dest)
+{
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (!strcmp(s->mounts[i].destination, dest))
+			return true;
+	return false;
+}
+
+static void setup_dev(const init_ctx *c, int rootfd)
+{
+	const bwk_oci_spec *s = c->s;
+	if (has_mount(s, "/dev")) {
+		static const dev_default defs[] = {{"/dev/null", 1, 3},	   {"/dev/zero", 1, 5},
+						   {"/dev/full", 1, 7},	   {"/dev/random", 1, 8},
+						   {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
+		for (size_t i = 0; i < sizeof defs / sizeof *defs; i++)
+			make_device(c, rootfd, defs[i].path, 'c', defs[i].major, defs[i].minor,
+				    0666, 0, 0);
+		static const char *const links[][2] = {{"/proc/self/fd", "fd"},
+						       {"/proc/self/fd/0", "stdin"},
+						       {"/proc/self/fd/1", "stdout"},
+						       {"/proc/self/fd/2", "stderr"}};
+		cleanup_close int dev = sbx_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+		for (size_t i = 0; dev >= 0 && i < sizeof links / sizeof *links; i++)
+			if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
+				die(c, "/dev/%s", links[i][1]);
+		if (dev >= 0 && has_mount(s, "/dev/pts")) {
+			unlinkat(dev, "ptmx", 0);
+			if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
+				die(c, "/dev/ptmx");
+		}
+	}
+	for (size_t i = 0; i < s->linux_.n_devices; i++) {
+		const bwk_oci_device *d = &s->linux_.devices[i];
+		make_device(c, rootfd, d->path, d->type[0], (unsigned)d->major, (unsigned)d->minor,
+			    d->file_mode.set ? (mode_t)(d->file_mode.v & 07777) : 0666,
+			    d->uid.set ? (uid_t)d->uid.v : 0, d->gid.set ? (gid_t)d->gid.v : 0);
+	}
+}
+
+static void setup_rootfs(const init_ctx *c)
+{
+	const bwk_oci_spec *s = c->s;
+	unsigned long prop = MS_SLAVE | MS_REC;
+	const char *rp = s->linux_.rootfs_propagation;
+	if (rp && (!strcmp(rp, "private") || !strcmp(rp, "rprivate")))
+		prop = MS_PRIVATE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		die(c, "making / %s", prop & MS_PRIVATE ? "private" : "a slave");
+	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		die(c, "bind mount of the root %s", c->rootfs);
+	cleanup_close int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		die(c, "root %s", c->rootfs);
+	for (size_t i = 0; i < s->n_mounts; i++)
+		do_mount(c, rootfd, &s->mounts[i]);
+	setup_dev(c, rootfd);
+	if (chdir(c->rootfs) < 0)
+		die(c, "chdir %s", c->rootfs);
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		die(c, "pivot_root to %s", c->rootfs);
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
+		die(c, "detaching the old root");
+	if (chdir("/") < 0)
+		die(c, "chdir /");
+	if (rp &&
+	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
+	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {
+		for (size_t k = 0; k < sizeof prop_opts / sizeof *prop_opts; k++)
+			if (!strcmp(rp, prop_opts[k].name) &&
+			    mount(NULL, "/", NULL, prop_opts[k].flag, NULL) < 0)
+				die(c, "rootfsPropagation %s", rp);
+	}
+}
+
+static void mask_and_protect(const init_ctx *c)
+{
+	const bwk_oci_linux *l = &c->s->linux_;
+	for (size_t i = 0; i < l->masked_paths.n; i++) {
+		const char *p = l->masked_paths.v[i];
+		struct stat st;
+		if (lstat(p, &st) < 0) {
+			if (errno == ENOENT)
+				continue;
+			die(c, "masked path %s", p);
+		}
+		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0")
+					    : mount("/dev/null", p, NULL, MS_BIND, NULL);
+		if (r < 0)
+			die(c, "masking %s", p);
+	}
+	for (size_t i = 0; i < l->readonly_paths.n; i++) {
+		const char *p = l->readonly_paths.v[i];
+		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
+			if (errno == ENOENT)
+				continue;
+			die(c, "read-only path %s", p);
+		}
+		if (bind_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0 &&
+		    bind_remount(p, MS_RDONLY) < 0)
+			die(c, "read-only path %s", p);
+	}
+	if (c->s->root_readonly && bind_remount("/", MS_RDONLY) < 0)
+		die(c, "read-only root");
+}
+
+static void setup_sysctl_hostname(const init_ctx *c)
+{
+	const bwk_oci_spec *s = c->s;
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		die(c, "hostname %s", s->hostname);
+	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		die(c, "domainname %s", s->domainname);
+	for (size_t i = 0; i < s->linux_.sysctl.n; i++) {
+		const char *k = s->linux_.sysctl.v[i].key, *v = s->linux_.sysctl.v[i].value;
+		char path[512];
+		if (strstr(k, "..") || strchr(k, '/') == k ||
+		    snprintf(path, sizeof path, "/proc/sys/%s", k) >= (int)sizeof path)
+			die(c, "linux.sysctl: '%.64s' is not a sysctl name", k);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		cleanup_close int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || write(fd, v, strlen(v)) < 0)
+			die(c, "sysctl %s=%s", k, v);
+	}
+}
+
+static void setup_console(const init_ctx *c)
+{
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die(c, "console: /dev/ptmx");
+	int unlock = 0;
+	char name[64];
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof name))
+		die(c, "console: pty");
+	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		die(c, "console: %s", name);
+	if (c->proc->has_console_size) {
+		struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
+				     .ws_col = (unsigned short)c->proc->console_width};
+		ioctl(slave, TIOCSWINSZ, &ws);
+	}
+	/* the master to the engine, as runc sends it: SCM_RIGHTS with the pty's name */
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {name, strlen(name)};
+	struct msghdr mh = {
+	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &master, sizeof(int));
+	if (sendmsg(c->console_fd, &mh, MSG_NOSIGNAL) < 0)
+		die(c, "console: sending the pty to the console socket");
+	close(master);
+	close(c->console_fd);
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			die(c, "console: dup2");
+	close(slave);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		die(c, "console: TIOCSCTTY");
+}
+
+/* ---- the process ---- */
+
+static int rlimit_resource(const char *name)
+{
+	static const struct {
+		const char *n;
+		int r;
+	} t[] = {{"RLIMIT_CPU", RLIMIT_CPU},	       {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+		 {"RLIMIT_DATA", RLIMIT_DATA},	       {"RLIMIT_STACK", RLIMIT_STACK},
+		 {"RLIMIT_CORE", RLIMIT_CORE},	       {"RLIMIT_RSS", RLIMIT_RSS},
+		 {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+		 {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+		 {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+		 {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
+		 {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (!strcmp(name, t[i].n))
+			return t[i].r;
+	return -1;
+}
+
+static uint64_t cap_mask(const bwk_oci_strv *v)
+{
+	uint64_t m = 0;
+	for (size_t i = 0; i < v->n; i++) {
+		uint64_t one = 0;
+		if (bwk_cap_from_name(v->v[i], &one) == 0)
+			m |= one;
+	}
+	return m;
+}
+
+static uint32_t seccomp_action(const char *a, const bwk_oci_u64 *errno_ret, uint32_t *out)
+{
+	uint32_t e = errno_ret && errno_ret->set ? (uint32_t)errno_ret->v : EPERM;
+	if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_THREAD"))
+		*out = SCMP_ACT_KILL_THREAD;
+	else if (!strcmp(a, "SCMP_ACT_KILL_PROCESS"))
+		*out = SCMP_ACT_KILL_PROCESS;
+	else if (!strcmp(a, "SCMP_ACT_TRAP"))
+		*out = SCMP_ACT_TRAP;
+	else if (!strcmp(a, "SCMP_ACT_ERRNO"))
+		*out = SCMP_ACT_ERRNO(e);
+	else if (!strcmp(a, "SCMP_ACT_TRACE"))
+		*out = SCMP_ACT_TRACE(e);
+	else if (!strcmp(a, "SCMP_ACT_ALLOW"))
+		*out = SCMP_ACT_ALLOW;
+	else if (!strcmp(a, "SCMP_ACT_LOG"))
+		*out = SCMP_ACT_LOG;
+	else
+		return 0;
+	return 1;
+}
+
+static int seccomp_op(const char *op)
+{
+	static const char *const ops[] = {"SCMP_CMP_NE",       "SCMP_CMP_LT", "SCMP_CMP_LE",
+					  "SCMP_CMP_EQ",       "SCMP_CMP_GE", "SCMP_CMP_GT",
+					  "SCMP_CMP_MASKED_EQ"};
+	static const int vals[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,	SCMP_CMP_EQ,
+				   SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+		if (!strcmp(op, ops[i]))
+			return vals[i];
+	return -1;
+}
+
+/* linux.seccomp → a libseccomp filter (not loaded). NULL + *why on error. */
+static scmp_filter_ctx build_seccomp(const bwk_oci_seccomp *sc, char *why, size_t whylen)
+{
+	uint32_t def;
+	if (!seccomp_action(sc->default_action, &sc->default_errno_ret, &def)) {
+		snprintf(why, whylen, "linux.seccomp.defaultAction %s: not supported",
+			 sc->default_action);
+		return NULL;
+	}
+	scmp_filter_ctx ctx = seccomp_init(def);
+	if (!ctx) {
+		snprintf(why, whylen, "seccomp_init");
+		return NULL;
+	}
+	/* the spec's noNewPrivileges decides, not libseccomp's default */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (size_t i = 0; i < sc->architectures.n; i++) {
+		char name[64];
+		const char *a = sc->architectures.v[i];
+		if (!strncmp(a, "SCMP_ARCH_", 10))
+			a += 10;
+		size_t k = 0;
+		for (; a[k] && k + 1 < sizeof name; k++)
+			name[k] = (char)(a[k] >= 'A' && a[k] <= 'Z' ? a[k] + 32 : a[k]);
+		name[k] = 0;
+		uint32_t arch = seccomp_arch_resolve_name(name);
+		if (arch && seccomp_arch_add(ctx, arch) < 0 && seccomp_arch_exist(ctx, arch) != 0) {
+			/* an architecture this libseccomp cannot add is skipped, as runc does */
+		}
+	}
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		const bwk_oci_syscall *r = &sc->syscalls[i];
+		uint32_t act;
+		if (!seccomp_action(r->action, &r->errno_ret, &act)) {
+			snprintf(why, whylen,
+				 "linux.seccomp.syscalls[%zu].action %s: not supported", i,
+				 r->action);
+			seccomp_release(ctx);
+			return NULL;
+		}
+		if (act == def)
+			continue;
+		struct scmp_arg_cmp cmp[6];
+		unsigned n = 0;
+		for (size_t k = 0; k < r->n_args && n < 6; k++) {
+			int op = seccomp_op(r->args[k].op);
+			if (op < 0 || r->args[k].index > 5)
+				continue;
+			cmp[n++] = (struct scmp_arg_cmp){.arg = r->args[k].index,
+							 .op = (enum scmp_compare)op,
+							 .datum_a = r->args[k].value,
+							 .datum_b = r->args[k].value_two};
+		}
+		for (size_t k = 0; k < r->names.n; k++) {
+			int nr = seccomp_syscall_resolve_name(r->names.v[k]);
+			if (nr == __NR_SCMP_ERROR)
+				continue; /* unknown here: skipped, as runc does */
+			int e = seccomp_rule_add_array(ctx, act, nr, n, cmp);
+			if (e < 0 && e != -EEXIST) {
+				snprintf(why, whylen, "linux.seccomp: rule for %s: %s",
+					 r->names.v[k], strerror(-e));
+				seccomp_release(ctx);
+				return NULL;
+			}
+		}
+	}
+	return ctx;
+}
+
+static __attribute__((noreturn)) void exec_process(const init_ctx *c)
+{
+	const bwk_oci_process *p = c->proc;
+	char why[512] = "";
+	scmp_filter_ctx sc = NULL;
+	if (c->s->linux_.seccomp.set &&
+	    !(sc = build_seccomp(&c->s->linux_.seccomp, why, sizeof why)))
+		die(c, "%s", why);
+	/* `bulwark spec`'s bundles ask for bulwark's built-in policy by annotation */
+	const char *ann = bwk_oci_spec_annotation(c->s, BWK_OCI_ANN_SECCOMP);
+	if (!c->s->linux_.seccomp.set && ann && !strcmp(ann, "default")) {
+		bwk_error *e = NULL;
+		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), &sc, &e) < 0)
+			die(c, "the default seccomp policy: %s", e->msg);
+	}
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		int res = rlimit_resource(p->rlimits[i].type);
+		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
+		if (res >= 0 && setrlimit(res, &rl) < 0)
+			die(c, "%s", p->rlimits[i].type);
+	}
+	if (p->cwd && chdir(p->cwd) < 0)
+		die(c, "process.cwd %s", p->cwd);
+	uint64_t bounding = cap_mask(&p->caps.bounding), eff = cap_mask(&p->caps.effective),
+		 perm = cap_mask(&p->caps.permitted), inh = cap_mask(&p->caps.inheritable),
+		 amb = cap_mask(&p->caps.ambient);
+	if (sbx_caps_drop_bounding(bounding) < 0)
+		die(c, "dropping capabilities from the bounding set");
+	gid_t groups[64];
+	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
+	for (size_t i = 0; i < ng; i++)
+		groups[i] = p->user.additional_gids[i];
+	if (setgroups(ng, groups) < 0 && errno != EPERM)
+		die(c, "setgroups");
+	if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
+		die(c, "setgid %u", p->user.gid);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	    setresuid(p->user.uid, p->user.uid, p->user.uid) < 0 ||
+	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		die(c, "setuid %u", p->user.uid);
+	if (p->user.umask.set)
+		umask((mode_t)(p->user.umask.v & 0777));
+	/* effective again from the kept permitted set, for the seccomp load below */
+	cap_t cur = cap_get_proc();
+	if (cur) {
+		for (int i = 0; i <= CAP_LAST_CAP; i++) {
+			cap_flag_value_t v = CAP_CLEAR;
+			cap_value_t cv = i;
+			if (cap_get_flag(cur, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+				cap_set_flag(cur, CAP_EFFECTIVE, 1, &cv, CAP_SET);
+		}
+		cap_set_proc(cur);
+		cap_free(cur);
+	}
+	if (sc && !p->no_new_privileges && seccomp_load(sc) < 0)
+		die(c, "loading the seccomp filter");
+	cap_t want = cap_init();
+	for (int i = 0; want && i < 64; i++) {
+		cap_value_t cv = i;
+		if (eff & (1ull << i))
+			cap_set_flag(want, CAP_EFFECTIVE, 1, &cv, CAP_SET);
+		if (perm & (1ull << i))
+			cap_set_flag(want, CAP_PERMITTED, 1, &cv, CAP_SET);
+		if (inh & (1ull << i))
+			cap_set_flag(want, CAP_INHERITABLE, 1, &cv, CAP_SET);
+	}
+	if (!want || cap_set_proc(want) < 0)
+		die(c, "setting the process capabilities");
+	cap_free(want);
+	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+	for (int i = 0; i < 64; i++)
+		if ((amb & (1ull << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			die(c, "ambient capability %d", i);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		die(c, "no_new_privs");
+	if (sc && p->no_new_privileges && seccomp_load(sc) < 0)
+		die(c, "loading the seccomp filter");
+	syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
+	static char *empty[] = {NULL};
+	environ = p->env.n ? p->env.v : empty;
+	execvp(p->args.v[0], p->args.v);
+	int e = errno;
+	if (c->sync_fd >= 0) { /* exec: the caller reports it (in runc's words, which engines
+				* map to 127 and 126) */
+		errno = 0;
+		if (e == ENOENT)
+			die(c, "exec: \"%s\": executable file not found in $PATH", p->args.v[0]);
+		errno = e;
+		die(c, "exec: \"%s\"", p->args.v[0]);
+	}
+	fprintf(stderr, "bulwark: exec %s: %s\n", p->args.v[0], strerror(e));
+	_exit(e == ENOENT ? 127 : 126);
+}
+
+static __attribute__((noreturn)) void init_main(init_ctx *c)
+{
+	if (setsid() < 0)
+		die(c, "setsid");
+	setup_rootfs(c);
+	setup_sysctl_hostname(c);
+	mask_and_protect(c);
+	if (c->s->process.terminal)
+		setup_console(c);
+	if (c->s->process.oom_score_adj.set) {
+		cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		char v[32];
+		int n = snprintf(v, sizeof v, "%lld", (long long)c->s->process.oom_score_adj.v);
+		if (fd < 0 || write(fd, v, (size_t)n) != n)
+			die(c, "process.oomScoreAdj");
+	}
+	send_msg(c->sync_fd, 'R', 0, NULL);
+	close(c->sync_fd);
+	c->sync_fd = -1; /* from here on errors go to the container's stderr */
+	char fp[64];
+	fdpath(fp, sizeof fp, c->fifo_fd);
+	int w = open(fp, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
+	if (w < 0 || write(w, "0", 1) != 1)
+		die(c, "exec fifo");
+	close(w);
+	close(c->fifo_fd);
+	exec_process(c);
+}
+
+static __attribute__((noreturn)) void stage_a(init_ctx *c)
+{
+	int keep[MAX_JOIN + 4];
+	size_t nk = 0;
+	keep[nk++] = c->sync_fd;
+	keep[nk++] = c->fifo_fd;
+	if (c->console_fd >= 0)
+		keep[nk++] = c->console_fd;
+	for (size_t i = 0; i < c->njoin; i++)
+		keep[nk++] = c->join_fd[i];
+	close_except(keep, nk);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (chdir(c->bundle) < 0)
+		die(c, "chdir %s", c->bundle);
+	/* the user namespace first: the others are joined with its privileges */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->njoin; i++)
+			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 0)) {
+				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
+					die(c, "joining namespace %d", c->join_flag[i]);
+				close(c->join_fd[i]);
+			}
+	if ((c->new_flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
+		die(c, "unshare(CLONE_NEWUSER)");
+	send_msg(c->sync_fd, 'U', 0, NULL);
+	sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
+		_exit(1);
+	if ((c->new_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		die(c, "becoming root in the user namespace (is 0 mapped?)");
+	if (unshare(c->new_flags & ~CLONE_NEWUSER) < 0)
+		die(c, "unshare namespaces");
+	pid_t b = fork();
+	if (b < 0)
+		die(c, "fork");
+	if (b == 0) {
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		init_main(c);
+	}
+	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
+	_exit(0);
+}
+
+/* ---- the create process ---- */
+
+static int write_idmap(pid_t pid, const char *file, const bwk_oci_idmap *m, size_t n,
+		       bwk_error **err)
+{
+	char buf[4096], path[64];
+	size_t len = 0;
+	for (size_t i = 0; i < n && len < sizeof buf - 40; i++)
+		len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n",
+					m[i].container_id, m[i].host_id, m[i].size);
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "writing %s of the container",
+				     file);
+	return 0;
+}
+
+static void rfc3339_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_error **err)
+{
+	if (!s->has_process || !s->process.args.n)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: process.args is required");
+	if (!s->has_root)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: root.path is required");
+	if (!bwk_oci_spec_namespace(s, "mount"))
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "config.json: linux.namespaces: bulwark needs a mount "
+				     "namespace");
+	if (s->process.terminal && !o->console_socket)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "process.terminal is true: --console-socket is required");
+	if (s->linux_.seccomp.listener_path)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not "
+				     "supported yet");
+	const bwk_oci_namespace *u = bwk_oci_spec_namespace(s, "user");
+	if (u && !u->path && (!s->linux_.n_uid_mappings || !s->linux_.n_gid_mappings))
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "config.json: a new user namespace needs linux.uidMappings "
+				     "and linux.gidMappings");
+	return 0;
+}
+
+int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
+{
+	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
+	if (ocirt_require_root("create", err) < 0 || ocirt_check_id(o->id, err) < 0)
+		return -1;
+	cleanup_free char *bundle = realpath(o->bundle ? o->bundle : ".", NULL);
+	if (!bundle)
+		return bwk_error_set(err, BWK_E_NOTFOUND, errno, "bundle %s", o->bundle);
+	cleanup_close int bfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bfd < 0 ||
+	    bwk_read_file_at(bfd, "config.json", BWK_OCI_MAX_BYTES, true, &data, &len, err) < 0)
+		return bfd < 0 ? bwk_error_set(err, BWK_E_IO, errno, "bundle %s", bundle)
+			       : bwk_error_wrap(err, "bundle %s", bundle);
+	bwk_oci_spec *s = NULL;
+	if (bwk_oci_spec_parse("config.json", data, len, &s, err) < 0)
+		return -1;
+	int rc = -1;
+	int rootfd = -1, dirfd = -1, fifo = -1, console = -1, sync[2] = {-1, -1};
+	bool made_dir = false;
+	pid_t a = -1, b = -1;
+	ocirt_cgroup cg = {0};
+	init_ctx c = {.s = s,
+		      .proc = &s->process,
+		      .bundle = bundle,
+		      .cg = &cg,
+		      .sync_fd = -1,
+		      .console_fd = -1};
+	char *rootfs = NULL, *state_text = NULL;
+	ocirt_state st = {0};
+	char created[64];
+	bool ready = false;
+	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
+		goto out;
+	{
+		char rp[PATH_MAX];
+		if (snprintf(rp, sizeof rp, "%s%s%s", s->root_path[0] == '/' ? "" : bundle,
+			     s->root_path[0] == '/' ? "" : "/", s->root_path) >= (int)sizeof rp ||
+		    !(rootfs = realpath(rp, NULL))) {
+			bwk_error_set(err, BWK_E_NOTFOUND, errno, "root.path %s", s->root_path);
+			goto out;
+		}
+		c.rootfs = rootfs;
+	}
+	if ((rootfd = ocirt_open_root(root, true, err)) < 0)
+		goto out;
+	if (mkdirat(rootfd, o->id, 0700) < 0) {
+		bwk_error_set(err, errno == EEXIST ? BWK_E_USAGE : BWK_E_IO, errno,
+			      errno == EEXIST ? "container %s exists (state root %s): delete it "
+						"first or choose another id"
+					      : "container %s: state directory under %s",
+			      o->id, root);
+		goto out;
+	}
+	made_dir = true;
+	dirfd = openat(rootfd, o->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0) {
+		bwk_error_set(err, BWK_E_IO, errno, "container %s: state directory", o->id);
+		goto out;
+	}
+	if (mkfifoat(dirfd, OCIRT_FIFO, 0600) < 0 ||
+	    (fifo = openat(dirfd, OCIRT_FIFO, O_PATH | O_CLOEXEC)) < 0) {
+		bwk_error_set(err, BWK_E_IO, errno, "container %s: exec fifo", o->id);
+		goto out;
+	}
+	c.fifo_fd = fifo;
+	{
+		/* a new user namespace: its root opens the fifo, as the host id it maps to */
+		const bwk_oci_namespace *u = bwk_oci_spec_namespace(s, "user");
+		uid_t hu = 0;
+		gid_t hg = 0;
+		for (size_t i = 0; u && !u->path && i < s->linux_.n_uid_mappings; i++)
+			if (s->linux_.uid_mappings[i].container_id == 0)
+				hu = s->linux_.uid_mappings[i].host_id;
+		for (size_t i = 0; u && !u->path && i < s->linux_.n_gid_mappings; i++)
+			if (s->linux_.gid_mappings[i].container_id == 0)
+				hg = s->linux_.gid_mappings[i].host_id;
+		if ((hu || hg) && fchownat(dirfd, OCIRT_FIFO, hu, hg, AT_SYMLINK_NOFOLLOW) < 0) {
+			bwk_error_set(err, BWK_E_IO, errno, "container %s: exec fifo", o->id);
+			goto out;
+		}
+	}
+	{
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_CONFIG);
+		if (bwk_write_file_atomic(p, data, len, 0600, err) < 0)
+			goto out;
+	}
+	if (o->console_socket) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		if (strlen(o->console_socket) >= sizeof sa.sun_path) {
+			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+			goto out;
+		}
+		memcpy(sa.sun_path, o->console_socket, strlen(o->console_socket) + 1);
+		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
+				      o->console_socket);
+			goto out;
+		}
+		c.console_fd = console;
+	}
+	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
+		const bwk_oci_namespace *ns = &s->linux_.namespaces[i];
+		int flag = ns_flag(ns->type);
+		if (!ns->path) {
+			c.new_flags |= flag;
+			continue;
+		}
+		if (c.njoin >= MAX_JOIN) {
+			bwk_error_set(err, BWK_E_LIMIT, 0, "linux.namespaces: too many paths");
+			goto out;
+		}
+		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			bwk_error_set(err, BWK_E_NOTFOUND, errno,
+				      "linux.namespaces: %s namespace %s", ns->type, ns->path);
+			goto out;
+		}
+		c.join_fd[c.njoin] = fd;
+		c.join_flag[c.njoin++] = flag;
+	}
+	if (ocirt_cgroup_create(s, o->id, o->systemd_cgroup, &cg, err) < 0)
+		goto out;
+	{
+		/* A first state: no init yet (reads as stopped), but the cgroup. Should this
+		 * process die from here on, `delete --force` kills what is in the cgroup (an init
+		 * waiting on the fifo) and removes it. */
+		ocirt_state early = {.id = (char *)o->id, .bundle = bundle, .cg = cg};
+		cleanup_free char *text = ocirt_state_serialise(&early, "stopped", true);
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
+		if (bwk_write_file_atomic(p, text, strlen(text), 0600, err) < 0)
+			goto out;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
+		goto out;
+	}
+	fflush(NULL);
+	a = fork();
+	if (a < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
+		goto out;
+	}
+	if (a == 0) {
+		close(sync[0]);
+		c.sync_fd = sync[1];
+		stage_a(&c);
+	}
+	close(sync[1]);
+	sync[1] = -1;
+	for (;;) {
+		sync_msg m;
+		struct pollfd pf = {sync[0], POLLIN, 0};
+		int pr = poll(&pf, 1, 60000);
+		if (pr == 0) {
+			bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "container %s: setup", o->id);
+			goto out;
+		}
+		ssize_t n = pr > 0 ? recv(sync[0], &m, sizeof m, 0) : -1;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)sizeof m) {
+			bwk_error_set(err, BWK_E_RUNTIME, 0,
+				      "container %s: its init exited during setup", o->id);
+			goto out;
+		}
+		m.text[sizeof m.text - 1] = 0;
+		if (m.type == 'E') {
+			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", o->id, m.text);
+			goto out;
+		}
+		if (m.type == 'U') {
+			if ((c.new_flags & CLONE_NEWUSER) &&
+			    (write_idmap(a, "uid_map", s->linux_.uid_mappings,
+					 s->linux_.n_uid_mappings, err) < 0 ||
+			     write_idmap(a, "gid_map", s->linux_.gid_mappings,
+					 s->linux_.n_gid_mappings, err) < 0))
+				goto out;
+			if (ocirt_cgroup_attach(&cg, a, err) < 0)
+				goto out;
+			send_msg(sync[0], 'G', 0, NULL);
+		} else if (m.type == 'P')
+			b = (pid_t)m.val;
+		else if (m.type == 'R')
+			ready = true;
+		/* the init's 'R' and its parent's 'P' race: wait for both */
+		if (ready && b > 0)
+			break;
+	}
+	waitpid(a, NULL, 0);
+	a = -1;
+	st = (ocirt_state){.id = (char *)o->id, .bundle = bundle, .pid = b, .cg = cg};
+	rfc3339_now(created, sizeof created);
+	st.created = created;
+	if (b <= 0 || ocirt_proc_start_time(b, &st.start_time, NULL) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: its init is gone", o->id);
+		goto out;
+	}
+	st.annotations_json = ocirt_annotations_json(s);
+	state_text = ocirt_state_serialise(&st, "created", false);
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, state_text, err) < 0 ||
+	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, state_text, err) < 0) {
+		free(st.annotations_json);
+		goto out;
+	}
+	{
+		cleanup_free char *internal = ocirt_state_serialise(&st, "created", true);
+		free(st.annotations_json);
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
+		if (bwk_write_file_atomic(p, internal, strlen(internal), 0600, err) < 0)
+			goto out;
+	}
+	if (o->pid_file) {
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%d", (int)b);
+		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (b > 0)
+			kill(b, SIGKILL);
+		if (a > 0) {
+			kill(a, SIGKILL);
+			waitpid(a, NULL, 0);
+		}
+		ocirt_cgroup_destroy(&cg);
+		if (made_dir)
+			ocirt_remove_state(rootfd, dirfd, o->id);
+	} else
+		ocirt_cgroup_free(&cg);
+	for (size_t i = 0; i < c.njoin; i++)
+		close(c.join_fd[i]);
+	if (sync[0] >= 0)
+		close(sync[0]);
+	if (console >= 0)
+		close(console);
+	if (fifo >= 0)
+		close(fifo);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	free(rootfs);
+	free(state_text);
+	bwk_oci_spec_free(s);
+	return rc;
+}
+
+/* ---- exec: a new process in a running container ---- */
+
+static __attribute__((noreturn)) void stage_exec(init_ctx *c)
+{
+	int keep[MAX_JOIN + 4];
+	size_t nk = 0;
+	keep[nk++] = c->sync_fd;
+	if (c->console_fd >= 0)
+		keep[nk++] = c->console_fd;
+	for (size_t i = 0; i < c->njoin; i++)
+		keep[nk++] = c->join_fd[i];
+	close_except(keep, nk);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	send_msg(c->sync_fd, 'U', 0, NULL);
+	sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
+		_exit(1);
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->njoin; i++)
+			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 0)) {
+				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
+					die(c, "joining the container's namespace %d",
+					    c->join_flag[i]);
+				close(c->join_fd[i]);
+			}
+	pid_t b = fork();
+	if (b < 0)
+		die(c, "fork");
+	if (b == 0) {
+		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+		if (setsid() < 0)
+			die(c, "setsid");
+		if (c->proc->terminal)
+			setup_console(c);
+		exec_process(c);
+	}
+	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
+	_exit(0);
+}
+
+static const char *ns_proc_name(const char *type)
+{
+	static const char *const t[][2] = {
+	    {"pid", "pid"}, {"network", "net"}, {"mount", "mnt"},     {"ipc", "ipc"},
+	    {"uts", "uts"}, {"user", "user"},	{"cgroup", "cgroup"}, {"time", "time"}};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
+		if (!strcmp(type, t[i][0]))
+			return t[i][1];
+	return NULL;
+}
+
+/* process.json (runc exec --process) as a spec holding only that process */
+static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec **out,
+			     bwk_error **err)
+{
+	if (o->process_json) {
+		cleanup_free char *data = NULL;
+		size_t len;
+		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
+				     &len, err) < 0)
+			return bwk_error_wrap(err, "--process");
+		json_error_t je;
+		json_t *p = json_loadb(data, len, 0, &je);
+		if (!p || !json_is_object(p)) {
+			json_decref(p);
+			return bwk_error_set(err, BWK_E_INPUT, 0, "--process %s: not a JSON object",
+					     o->process_json);
+		}
+		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
+					"root", "path", "rootfs");
+		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
+		json_decref(doc);
+		if (!text)
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "--process");
+		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
+			return -1;
+		if (!(*out)->process.args.n) {
+			bwk_oci_spec_free(*out);
+			*out = NULL;
+			return bwk_error_set(err, BWK_E_INPUT, 0, "--process: args is required");
+		}
+		return 0;
+	}
+	/* the container's own process with other args */
+	*out = ocirt_saved_config(dirfd);
+	if (!*out)
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: its config is gone",
+				     o->id);
+	bwk_oci_process *pr = &(*out)->process;
+	for (size_t i = 0; i < pr->args.n; i++)
+		free(pr->args.v[i]);
+	free(pr->args.v);
+	size_t n = 0;
+	while (o->args && o->args[n])
+		n++;
+	pr->args.v = xcalloc(n + 1, sizeof(char *));
+	for (size_t i = 0; i < n; i++)
+		pr->args.v[i] = xstrdup(o->args[i]);
+	pr->args.n = n;
+	pr->terminal = o->tty;
+	if (!n) {
+		bwk_oci_spec_free(*out);
+		*out = NULL;
+		return bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
+	}
+	return 0;
+}
+
+int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
+{
+	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
+	*status = 0;
+	if (ocirt_require_root("exec", err) < 0 || ocirt_check_id(o->id, err) < 0)
+		return -1;
+	int rc = -1, rootfd = -1, dirfd = -1, console = -1, sync[2] = {-1, -1};
+	pid_t a = -1, b = -1;
+	ocirt_state st = {0};
+	bwk_oci_spec *cs = NULL, *ps = NULL;
+	init_ctx c = {.sync_fd = -1, .console_fd = -1};
+	const char *status_s;
+	unsigned long long t;
+	if ((rootfd = ocirt_open_root(root, false, err)) < 0 ||
+	    (dirfd = ocirt_open_container(rootfd, root, o->id, false, err)) < 0 ||
+	    ocirt_state_read(dirfd, o->id, &st, err) < 0)
+		goto out;
+	status_s = ocirt_status(dirfd, &st);
+	if (strcmp(status_s, "running")) {
+		bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: exec needs it running",
+			      o->id, status_s);
+		goto out;
+	}
+	if (!(cs = ocirt_saved_config(dirfd))) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: its config is gone", o->id);
+		goto out;
+	}
+	if (exec_process_spec(o, dirfd, &ps, err) < 0)
+		goto out;
+	c.s = cs;
+	c.proc = &ps->process;
+	c.cg = &st.cg;
+	if (ps->process.terminal && !o->console_socket) {
+		bwk_error_set(err, BWK_E_USAGE, 0,
+			      "process.terminal is true: --console-socket is required");
+		goto out;
+	}
+	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {
+		const char *name = ns_proc_name(cs->linux_.namespaces[i].type);
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, name ? name : "?");
+		int fd = name ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+		if (fd < 0) {
+			bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: %s", o->id, path);
+			goto out;
+		}
+		c.join_fd[c.njoin] = fd;
+		c.join_flag[c.njoin++] = ns_flag(cs->linux_.namespaces[i].type);
+	}
+	/* the namespaces are the init's, not a reused pid's */
+	if (ocirt_proc_start_time(st.pid, &t, NULL) < 0 || t != st.start_time) {
+		bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", o->id);
+		goto out;
+	}
+	if (o->console_socket) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		size_t l = strlen(o->console_socket);
+		if (l >= sizeof sa.sun_path) {
+			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+			goto out;
+		}
+		memcpy(sa.sun_path, o->console_socket, l + 1);
+		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
+			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
+				      o->console_socket);
+			goto out;
+		}
+		c.console_fd = console;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
+		goto out;
+	}
+	/* without --detach the process is ours to wait for once its parent (A) is gone */
+	if (!o->detach)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	fflush(NULL);
+	a = fork();
+	if (a < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
+		goto out;
+	}
+	if (a == 0) {
+		close(sync[0]);
+		c.sync_fd = sync[1];
+		stage_exec(&c);
+	}
+	close(sync[1]);
+	sync[1] = -1;
+	for (;;) {
+		sync_msg m;
+		ssize_t n = recv(sync[0], &m, sizeof m, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && b > 0)
+			break; /* executed: its end of the socket closed on exec */
+		if (n != (ssize_t)sizeof m) {
+			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: exec: the process died",
+				      o->id);
+			goto out;
+		}
+		m.text[sizeof m.text - 1] = 0;
+		if (m.type == 'E') {
+			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", o->id, m.text);
+			goto out;
+		}
+		if (m.type == 'U') {
+			if (ocirt_cgroup_attach(&st.cg, a, err) < 0)
+				goto out;
+			send_msg(sync[0], 'G', 0, NULL);
+		} else if (m.type == 'P')
+			b = (pid_t)m.val;
+	}
+	waitpid(a, NULL, 0);
+	a = -1;
+	if (o->pid_file) {
+		char pid[32];
+		int n = snprintf(pid, sizeof pid, "%d", (int)b);
+		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+			goto out;
+	}
+	if (!o->detach) {
+		close(dirfd); /* never hold the container's lock while it runs */
+		dirfd = -1;
+		int ws = 0;
+		while (waitpid(b, &ws, 0) < 0 && errno == EINTR)
+			;
+		*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+	}
+	rc = 0;
+out:
+	if (rc < 0) {
+		if (b > 0)
+			kill(b, SIGKILL);
+		if (a > 0) {
+			kill(a, SIGKILL);
+			waitpid(a, NULL, 0);
+		}
+		/* ours once A is gone (subreaper): a zombie left in the container's pid
+		 * namespace would keep its init from ever finishing its exit */
+		if (b > 0 && !o->detach)
+			waitpid(b, NULL, 0);
+	}
+	for (size_t i = 0; i < c.njoin; i++)
+		close(c.join_fd[i]);
+	if (sync[0] >= 0)
+		close(sync[0]);
+	if (console >= 0)
+		close(console);
+	if (dirfd >= 0)
+		close(dirfd);
+	if (rootfd >= 0)
+		close(rootfd);
+	ocirt_state_free(&st);
+	bwk_oci_spec_free(cs);
+	bwk_oci_spec_free(ps);
+	return rc;
+}

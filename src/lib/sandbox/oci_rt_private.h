@@ -1,0 +1,75 @@
+/* Internals of the OCI runtime lifecycle (oci_create.c, oci_state.c, oci_cgroup.c). */
+#ifndef BWK_OCI_RT_PRIVATE_H
+#define BWK_OCI_RT_PRIVATE_H
+#ifndef BWK_IN_SANDBOX
+#error "oci_rt_private.h is private to src/lib/sandbox"
+#endif
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "bulwark/oci.h"
+#include "bulwark/oci_runtime.h"
+
+#define OCIRT_STATE	  "state.json"
+#define OCIRT_CONFIG	  "config.json" /* the bundle's config as create read it (hooks) */
+#define OCIRT_FIFO	  "exec.fifo"
+#define OCIRT_MAX_CGROUPS 12
+
+/* The cgroup directories of one container (absolute paths; v2: one). */
+typedef struct ocirt_cgroup {
+	bool v2;
+	char *dirs[OCIRT_MAX_CGROUPS];
+	size_t n;
+} ocirt_cgroup;
+
+/* What state.json holds. */
+typedef struct ocirt_state {
+	char *id, *bundle, *created;
+	pid_t pid;
+	unsigned long long start_time; /* field 22 of /proc/PID/stat */
+	ocirt_cgroup cg;
+	char *annotations_json; /* "{…}" */
+} ocirt_state;
+
+int ocirt_check_id(const char *id, bwk_error **err);
+int ocirt_require_root(const char *verb, bwk_error **err);
+/* The state root, created (0700) when `create`. */
+int ocirt_open_root(const char *root, bool create, bwk_error **err);
+/* The container's state directory, flocked (LOCK_EX or LOCK_SH). */
+int ocirt_open_container(int rootfd, const char *root, const char *id, bool exclusive,
+			 bwk_error **err);
+
+int ocirt_proc_start_time(pid_t pid, unsigned long long *t, char *state_char);
+/* "created", "running" or "stopped". */
+const char *ocirt_status(int dirfd, const ocirt_state *st);
+
+char *ocirt_state_serialise(const ocirt_state *st, const char *status, bool internal);
+int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err);
+void ocirt_state_free(ocirt_state *st);
+char *ocirt_annotations_json(const bwk_oci_spec *s);
+/* The bundle's config.json as create saw it (saved in the state directory), or NULL. */
+bwk_oci_spec *ocirt_saved_config(int dirfd);
+/* Remove the state directory `id` (open as dirfd) and what is in it. */
+void ocirt_remove_state(int rootfd, int dirfd, const char *id);
+
+/* Run the hooks of one kind with the state on their stdin; each waits at most its timeout
+ * (default 30 s). The first failure is an error naming the hook. */
+int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
+		    bwk_error **err);
+
+/* oci_cgroup.c */
+int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+			bwk_error **err);
+int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
+/* Signal every process of the cgroup; returns how many were signalled. */
+int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
+void ocirt_cgroup_destroy(ocirt_cgroup *cg);
+/* New limits for a running container (linux.resources without the device rules). */
+int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err);
+int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
+bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
+void ocirt_cgroup_free(ocirt_cgroup *cg);
+
+#endif

@@ -1,0 +1,589 @@
+/* The OCI lifecycle after create: state, start, kill, delete, list; the state directory, its
+ * lock, state.json and the hooks. A container's status is never stored: it is computed from
+ * the init's pid and start time (a pid the kernel gave to another process reads as stopped)
+ * and from the exec fifo, which exists until `start` has released the init. */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/oci_rt_private.h"
+
+#define STATE_MAX ((size_t)1 << 20)
+
+int ocirt_check_id(const char *id, bwk_error **err)
+{
+	size_t n = strlen(id);
+	bool ok = n > 0 && n <= BWK_OCI_MAX_ID && strcmp(id, ".") && strcmp(id, "..");
+	for (const char *p = id; ok && *p; p++)
+		ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		     (*p >= '0' && *p <= '9') || strchr("_.+-", *p);
+	if (!ok)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "container id '%.64s': use 1 to %d of A-Z a-z 0-9 _ . + -", id,
+				     BWK_OCI_MAX_ID);
+	return 0;
+}
+
+int ocirt_require_root(const char *verb, bwk_error **err)
+{
+	if (geteuid() == 0)
+		return 0;
+	return bwk_error_set(err, BWK_E_PERM, 0,
+			     "bulwark %s: the OCI runtime commands need root for now (rootless "
+			     "containers: `bulwark run`)",
+			     verb);
+}
+
+int ocirt_open_root(const char *root, bool create, bwk_error **err)
+{
+	if (create && mkdir(root, 0700) < 0 && errno != EEXIST) {
+		/* its parents too, as runc makes them (0711: the engine's own paths) */
+		char p[PATH_MAX];
+		if (errno != ENOENT || snprintf(p, sizeof p, "%s", root) >= (int)sizeof p)
+			return bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+		for (char *s = p + 1; *s; s++)
+			if (*s == '/') {
+				*s = 0;
+				if (mkdir(p, 0711) < 0 && errno != EEXIST)
+					return bwk_error_set(err, BWK_E_IO, errno, "state root %s",
+							     p);
+				*s = '/';
+			}
+		if (mkdir(root, 0700) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+	}
+	int fd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
+				     "state root %s", root);
+	return fd;
+}
+
+int ocirt_open_container(int rootfd, const char *root, const char *id, bool exclusive,
+			 bwk_error **err)
+{
+	if (ocirt_check_id(id, err) < 0)
+		return -1;
+	int fd = openat(rootfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return bwk_error_set(err, errno == ENOENT ? BWK_E_NOTFOUND : BWK_E_IO, errno,
+				     "container %s does not exist (state root %s)", id, root);
+	if (flock(fd, exclusive ? LOCK_EX : LOCK_SH) < 0) {
+		int e = errno;
+		close(fd);
+		return bwk_error_set(err, BWK_E_IO, e, "locking container %s", id);
+	}
+	return fd;
+}
+
+int ocirt_proc_start_time(pid_t pid, unsigned long long *t, char *state_char)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	/* after the comm's closing parenthesis: state (field 3) … starttime (field 22) */
+	char *p = strrchr(buf, ')');
+	if (!p || p[1] != ' ')
+		return -1;
+	p += 2;
+	if (state_char)
+		*state_char = *p;
+	for (int field = 3; field < 22; field++) {
+		p = strchr(p, ' ');
+		if (!p)
+			return -1;
+		p++;
+		/* field 9, flags: PF_EXITING (0x4) — killed, waiting for the processes of its
+		 * pid namespace to be reaped: as good as stopped */
+		if (field + 1 == 9 && state_char && (strtoul(p, NULL, 10) & 0x4))
+			*state_char = 'X';
+	}
+	*t = strtoull(p, NULL, 10);
+	return 0;
+}
+
+const char *ocirt_status(int dirfd, const ocirt_state *st)
+{
+	unsigned long long t;
+	char c = 0;
+	if (st->pid <= 0 || ocirt_proc_start_time(st->pid, &t, &c) < 0 || t != st->start_time ||
+	    c == 'Z' || c == 'X')
+		return "stopped";
+	struct stat sb;
+	if (fstatat(dirfd, OCIRT_FIFO, &sb, AT_SYMLINK_NOFOLLOW) == 0)
+		return "created";
+	return ocirt_cgroup_frozen(&st->cg) ? "paused" : "running";
+}
+
+char *ocirt_state_serialise(const ocirt_state *st, const char *status, bool internal)
+{
+	json_t *o = json_object();
+	json_object_set_new(o, "ociVersion", json_string("1.2.0"));
+	json_object_set_new(o, "id", json_string(st->id));
+	json_object_set_new(o, "status", json_string(status));
+	json_object_set_new(o, "pid", json_integer(strcmp(status, "stopped") ? st->pid : 0));
+	json_object_set_new(o, "bundle", json_string(st->bundle));
+	json_t *ann = st->annotations_json ? json_loads(st->annotations_json, 0, NULL) : NULL;
+	json_object_set_new(o, "annotations", ann && json_is_object(ann) ? ann : json_object());
+	if (ann && !json_is_object(ann))
+		json_decref(ann);
+	if (st->created)
+		json_object_set_new(o, "created", json_string(st->created));
+	if (internal) {
+		json_object_set_new(o, "pid", json_integer(st->pid));
+		json_object_set_new(o, "bulwark.startTime",
+				    json_integer((json_int_t)st->start_time));
+		json_t *cg = json_array();
+		for (size_t i = 0; i < st->cg.n; i++)
+			json_array_append_new(cg, json_string(st->cg.dirs[i]));
+		json_object_set_new(o, "bulwark.cgroups", cg);
+		json_object_set_new(o, "bulwark.cgroupV2", json_boolean(st->cg.v2));
+	}
+	char *s = json_dumps(o, internal ? JSON_COMPACT : JSON_INDENT(2));
+	json_decref(o);
+	return s;
+}
+
+void ocirt_state_free(ocirt_state *st)
+{
+	free(st->id);
+	free(st->bundle);
+	free(st->created);
+	free(st->annotations_json);
+	ocirt_cgroup_free(&st->cg);
+	memset(st, 0, sizeof *st);
+}
+
+int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err)
+{
+	memset(st, 0, sizeof *st);
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(dirfd, OCIRT_STATE, STATE_MAX, false, &data, &len, err) < 0) {
+		if ((*err)->errnum == ENOENT) {
+			bwk_error_free(*err);
+			*err = NULL;
+			return bwk_error_set(err, BWK_E_RUNTIME, ENOENT,
+					     "container %s: its create did not finish; `bulwark "
+					     "delete --force %s` removes it",
+					     id, id);
+		}
+		return bwk_error_wrap(err, "container %s", id);
+	}
+	json_error_t je;
+	json_t *o = json_loadb(data, len, 0, &je);
+	json_t *cgs = o ? json_object_get(o, "bulwark.cgroups") : NULL;
+	if (!o || !json_is_string(json_object_get(o, "bundle")) ||
+	    !json_is_integer(json_object_get(o, "pid")) || !json_is_array(cgs) ||
+	    json_array_size(cgs) > OCIRT_MAX_CGROUPS) {
+		json_decref(o);
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "container %s: state.json is damaged; `bulwark delete --force "
+				     "%s` removes it",
+				     id, id);
+	}
+	st->id = xstrdup(id);
+	st->bundle = xstrdup(json_string_value(json_object_get(o, "bundle")));
+	st->pid = (pid_t)json_integer_value(json_object_get(o, "pid"));
+	st->start_time =
+	    (unsigned long long)json_integer_value(json_object_get(o, "bulwark.startTime"));
+	const char *created = json_string_value(json_object_get(o, "created"));
+	st->created = created ? xstrdup(created) : NULL;
+	st->cg.v2 = json_is_true(json_object_get(o, "bulwark.cgroupV2"));
+	for (size_t i = 0; i < json_array_size(cgs); i++) {
+		const char *d = json_string_value(json_array_get(cgs, i));
+		if (d && !strncmp(d, "/sys/fs/cgroup/", 15) && !strstr(d, "/../"))
+			st->cg.dirs[st->cg.n++] = xstrdup(d);
+	}
+	json_t *ann = json_object_get(o, "annotations");
+	st->annotations_json = ann ? json_dumps(ann, JSON_COMPACT) : NULL;
+	json_decref(o);
+	return 0;
+}
+
+char *ocirt_annotations_json(const bwk_oci_spec *s)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; i < s->annotations.n; i++)
+		json_object_set_new(o, s->annotations.v[i].key,
+				    json_string(s->annotations.v[i].value));
+	char *r = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return r;
+}
+
+/* ---- hooks ---- */
+
+static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_json,
+		    bwk_error **err)
+{
+	int in[2];
+	if (pipe2(in, O_CLOEXEC) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "hook %s: pipe", h->path);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(in[0]);
+		close(in[1]);
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "hook %s: fork", h->path);
+	}
+	if (pid == 0) {
+		dup2(in[0], 0);
+		int null = open("/dev/null", O_WRONLY);
+		if (null >= 0)
+			dup2(null, 1); /* stdout of the runtime belongs to the engine */
+		char *empty[] = {NULL};
+		char *argv0[] = {h->path, NULL};
+		execve(h->path, h->args.n ? h->args.v : argv0, h->env.n ? h->env.v : empty);
+		_exit(127);
+	}
+	close(in[0]);
+	/* the state; a hook that does not read it must not block us */
+	signal(SIGPIPE, SIG_IGN);
+	size_t len = strlen(state_json);
+	if (write(in[1], state_json, len) < 0) {
+	}
+	close(in[1]);
+	int timeout_ms =
+	    (int)((h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? h->timeout.v : 30) *
+		  1000);
+	int st = 0;
+	for (int waited = 0;; waited += 5) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "%s hook %s", kind,
+					     h->path);
+		if (waited >= timeout_ms) {
+			kill(pid, SIGKILL);
+			waitpid(pid, &st, 0);
+			return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT,
+					     "%s hook %s: no exit within %d s", kind, h->path,
+					     timeout_ms / 1000);
+		}
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
+	}
+	if (!WIFEXITED(st) || WEXITSTATUS(st))
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "%s hook %s failed (status %d)", kind,
+				     h->path, WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
+int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
+		    bwk_error **err)
+{
+	for (size_t i = 0; s && i < s->hooks.n[kind]; i++)
+		if (run_hook(&s->hooks.v[kind][i], bwk_oci_hook_kind_name(kind), state_json, err) <
+		    0)
+			return -1;
+	return 0;
+}
+
+bwk_oci_spec *ocirt_saved_config(int dirfd)
+{
+	cleanup_free char *data = NULL;
+	size_t len;
+	bwk_error *e = NULL;
+	bwk_oci_spec *s = NULL;
+	if (bwk_read_file_at(dirfd, OCIRT_CONFIG, BWK_OCI_MAX_BYTES, false, &data, &len, &e) < 0 ||
+	    bwk_oci_spec_parse(OCIRT_CONFIG, data, len, &s, &e) < 0)
+		s = NULL;
+	bwk_error_free(e);
+	return s;
+}
+
+/* ---- the commands ---- */
+
+typedef struct opened {
+	int rootfd, dirfd;
+	ocirt_state st;
+} opened;
+
+static void opened_close(opened *o)
+{
+	if (o->dirfd >= 0)
+		close(o->dirfd);
+	if (o->rootfd >= 0)
+		close(o->rootfd);
+	ocirt_state_free(&o->st);
+}
+#define cleanup_opened __attribute__((cleanup(opened_close)))
+
+static int open_state(const char *root, const char *id, bool exclusive, bool need_state, opened *o,
+		      bwk_error **err)
+{
+	o->rootfd = ocirt_open_root(root, false, err);
+	if (o->rootfd < 0) {
+		if (bwk_error_code(*err) == BWK_E_NOTFOUND) {
+			bwk_error_free(*err);
+			*err = NULL;
+			return bwk_error_set(err, BWK_E_NOTFOUND, ENOENT,
+					     "container %s does not exist (state root %s)", id,
+					     root);
+		}
+		return -1;
+	}
+	o->dirfd = ocirt_open_container(o->rootfd, root, id, exclusive, err);
+	if (o->dirfd < 0)
+		return -1;
+	if (ocirt_state_read(o->dirfd, id, &o->st, err) < 0)
+		return need_state ? -1 : (bwk_error_free(*err), *err = NULL, 1);
+	return 0;
+}
+
+char *bwk_oci_state(const char *root, const char *id, bwk_error **err)
+{
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, false, true, &o, err) < 0)
+		return NULL;
+	return ocirt_state_serialise(&o.st, ocirt_status(o.dirfd, &o.st), false);
+}
+
+int bwk_oci_start(const char *root, const char *id, bwk_error **err)
+{
+	if (ocirt_require_root("start", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, true, true, &o, err) < 0)
+		return -1;
+	const char *status = ocirt_status(o.dirfd, &o.st);
+	if (strcmp(status, "created"))
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "container %s is %s: only a created container can be started",
+				     id, status);
+	cleanup_close int fifo = openat(o.dirfd, OCIRT_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fifo < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: exec fifo", id);
+	/* the init opens the fifo for writing once we hold it for reading, and writes one byte */
+	for (;;) {
+		struct pollfd p = {fifo, POLLIN, 0};
+		int r = poll(&p, 1, 50);
+		if (r > 0 && (p.revents & POLLIN)) {
+			char c;
+			if (read(fifo, &c, 1) == 1)
+				break;
+		}
+		if (r < 0 && errno != EINTR)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: exec fifo",
+					     id);
+		if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+			return bwk_error_set(err, BWK_E_RUNTIME, 0,
+					     "container %s: its init exited before it was started",
+					     id);
+	}
+	unlinkat(o.dirfd, OCIRT_FIFO, 0);
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
+	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);
+	/* poststart failures are logged, not fatal (runtime-spec) */
+	bwk_error *herr = NULL;
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTART, sj, &herr) < 0) {
+		bwk_error_wrap(&herr, "warning: container %s", id);
+		bwk_error_print(herr, stderr);
+		bwk_error_free(herr);
+	}
+	bwk_oci_spec_free(s);
+	return 0;
+}
+
+int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error **err)
+{
+	if (ocirt_require_root("kill", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, false, true, &o, err) < 0)
+		return -1;
+	if (sig < 0 || sig > 64)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "signal %d: not a signal", sig);
+	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
+	if (all) {
+		ocirt_cgroup_signal(&o.st.cg, sig);
+		return 0;
+	}
+	/* through a pidfd checked against the start time: never a reused pid */
+	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
+	unsigned long long t;
+	if (pfd < 0 || ocirt_proc_start_time(o.st.pid, &t, NULL) < 0 || t != o.st.start_time)
+		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
+	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: signal %d", id, sig);
+	return 0;
+}
+
+void ocirt_remove_state(int rootfd, int dirfd, const char *id)
+{
+	unlinkat(dirfd, OCIRT_FIFO, 0);
+	unlinkat(dirfd, OCIRT_CONFIG, 0);
+	unlinkat(dirfd, OCIRT_STATE, 0);
+	/* leftovers of an interrupted create (temporary files of an atomic write) */
+	int fd = dup(dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	for (struct dirent *e; d && (e = readdir(d));)
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			unlinkat(dirfd, e->d_name, 0);
+	if (d)
+		closedir(d);
+	unlinkat(rootfd, id, AT_REMOVEDIR);
+}
+
+static int wait_stopped(int dirfd, const ocirt_state *st, int ms)
+{
+	for (int t = 0; t < ms; t += 10) {
+		if (!strcmp(ocirt_status(dirfd, st), "stopped"))
+			return 0;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	return -1;
+}
+
+int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err)
+{
+	if (ocirt_require_root("delete", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	int r = open_state(root, id, true, !force, &o, err);
+	if (r < 0)
+		return -1;
+	if (r == 1) { /* half-created: no state to go by; what is left is the directory */
+		ocirt_remove_state(o.rootfd, o.dirfd, id);
+		return 0;
+	}
+	const char *status = ocirt_status(o.dirfd, &o.st);
+	if (!strcmp(status, "paused") && force)
+		ocirt_cgroup_freeze(&o.st.cg, false, NULL);
+	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "container %s is %s: stop it first (bulwark kill %s KILL) "
+				     "or delete it with --force",
+				     id, status, id);
+	if (strcmp(status, "stopped")) {
+		unsigned long long t;
+		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
+		if (pfd >= 0 && ocirt_proc_start_time(o.st.pid, &t, NULL) == 0 &&
+		    t == o.st.start_time)
+			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		ocirt_cgroup_signal(&o.st.cg, SIGKILL);
+		if (wait_stopped(o.dirfd, &o.st, 10000) < 0)
+			return bwk_error_set(err, BWK_E_RUNTIME, 0,
+					     "container %s: its init (pid %d) survived SIGKILL for "
+					     "10 s",
+					     id, (int)o.st.pid);
+	}
+	ocirt_cgroup_signal(&o.st.cg, SIGKILL);
+	ocirt_cgroup_destroy(&o.st.cg);
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
+	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
+	bwk_error *herr = NULL;
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTOP, sj, &herr) < 0) {
+		bwk_error_wrap(&herr, "warning: container %s", id);
+		bwk_error_print(herr, stderr);
+		bwk_error_free(herr);
+	}
+	bwk_oci_spec_free(s);
+	ocirt_remove_state(o.rootfd, o.dirfd, id);
+	return 0;
+}
+
+char *bwk_oci_list(const char *root, bwk_error **err)
+{
+	json_t *arr = json_array();
+	cleanup_close int rootfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0 && errno != ENOENT) {
+		json_decref(arr);
+		bwk_error_set(err, BWK_E_IO, errno, "state root %s", root);
+		return NULL;
+	}
+	int fd = rootfd >= 0 ? dup(rootfd) : -1;
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || ocirt_check_id(e->d_name, NULL) < 0)
+			continue;
+		cleanup_opened opened o = {-1, -1, {0}};
+		o.dirfd =
+		    openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (o.dirfd < 0 || flock(o.dirfd, LOCK_SH | LOCK_NB) < 0)
+			continue; /* being created or deleted */
+		bwk_error *e2 = NULL;
+		if (ocirt_state_read(o.dirfd, e->d_name, &o.st, &e2) < 0) {
+			bwk_error_free(e2);
+			continue;
+		}
+		char *s = ocirt_state_serialise(&o.st, ocirt_status(o.dirfd, &o.st), false);
+		json_array_append_new(arr, json_loads(s, 0, NULL));
+		free(s);
+	}
+	if (d)
+		closedir(d);
+	char *s = json_dumps(arr, JSON_INDENT(2));
+	json_decref(arr);
+	return s;
+}
+
+int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
+{
+	if (ocirt_require_root(pause ? "pause" : "resume", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, true, true, &o, err) < 0)
+		return -1;
+	const char *status = ocirt_status(o.dirfd, &o.st);
+	if (strcmp(status, pause ? "running" : "paused"))
+		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: cannot %s it", id,
+				     status, pause ? "pause" : "resume");
+	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
+}
+
+int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err)
+{
+	if (ocirt_require_root("update", err) < 0)
+		return -1;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, true, true, &o, err) < 0)
+		return -1;
+	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
+	/* the resources object, read by the config.json parser inside a minimal document */
+	json_error_t je;
+	json_t *r = json_loadb(json, len, 0, &je);
+	if (!r || !json_is_object(r)) {
+		json_decref(r);
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "--resources: not a JSON object (linux.resources)");
+	}
+	json_t *doc = json_pack("{s:s, s:{s:o}}", "ociVersion", "1.2.0", "linux", "resources", r);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	bwk_oci_spec *s = NULL;
+	int rc = text ? bwk_oci_spec_parse("resources", text, strlen(text), &s, err) : -1;
+	free(text);
+	if (rc == 0)
+		rc = ocirt_cgroup_update(&o.st.cg, &s->linux_.resources, err);
+	bwk_oci_spec_free(s);
+	return rc;
+}

@@ -1,0 +1,89 @@
+"""bulwark as Docker's OCI runtime: a private dockerd with `--add-runtime bulwark=BULWARK`
+(containerd-shim-runc-v2 then calls bulwark with runc's command line) runs a locally built image
+with `docker run --runtime bulwark`: output, exit status, stop and kill, exec, pause, a TTY and
+the usual hardening flags."""
+import os
+import shutil
+import time
+
+import pytest
+
+from conftest import BULWARK, make_busybox_rootfs
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("dockerd"),
+                                reason="needs root and dockerd")
+
+
+@pytest.fixture(scope="module")
+def engine(dockerd_factory, tmp_path_factory):
+    d = dockerd_factory(args=("--bridge=none", "--iptables=false", "--ip-masq=false",
+                              "--add-runtime", f"bulwark={BULWARK}"))
+    rootfs = make_busybox_rootfs(tmp_path_factory.mktemp("img") / "rootfs")
+    d.import_rootfs(rootfs, "bwk-oci-busybox:1")
+    return d
+
+
+def run(engine, *args, check=True, timeout=120):
+    p = engine.docker(*args, check=False, timeout=timeout)
+    out, err = p.stdout.decode(), p.stderr.decode()
+    if check:
+        assert p.returncode == 0, (args, p.returncode, err)
+    return p.returncode, out, err
+
+
+def test_docker_run_with_bulwark(engine):
+    rc, out, _ = run(engine, "run", "--rm", "--runtime", "bulwark", "bwk-oci-busybox:1", "sh",
+                     "-c", "echo hello; echo $$; grep -e NoNewPrivs -e Seccomp: /proc/self/status")
+    lines = out.split("\n")
+    assert lines[0] == "hello" and lines[1] == "1"
+    assert "Seccomp:\t2" in out  # Docker's default profile, loaded by bulwark
+    rc, _, _ = run(engine, "run", "--rm", "--runtime", "bulwark", "bwk-oci-busybox:1", "sh", "-c",
+                   "exit 42", check=False)
+    assert rc == 42
+    # a TTY: the pty master went to the shim through the console socket
+    rc, out, _ = run(engine, "run", "--rm", "-t", "--runtime", "bulwark", "bwk-oci-busybox:1",
+                     "sh", "-c", "test -t 0 && echo is-a-tty")
+    assert "is-a-tty" in out
+    # Docker's hardening flags reach the container
+    rc, out, _ = run(engine, "run", "--rm", "--runtime", "bulwark", "--read-only", "--user",
+                     "65534", "--cap-drop", "ALL", "--pids-limit", "20", "bwk-oci-busybox:1",
+                     "sh", "-c", "id -u; touch /x 2>/dev/null || echo ro; "
+                     "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max;"
+                     " grep CapEff /proc/self/status")
+    assert out.split("\n")[:3] == ["65534", "ro", "20"]
+    assert "CapEff:\t0000000000000000" in out
+
+
+def test_docker_lifecycle_with_bulwark(engine):
+    name = "bwk-oci-" + str(os.getpid())
+    run(engine, "run", "-d", "--name", name, "--runtime", "bulwark", "bwk-oci-busybox:1", "sh",
+        "-c", "trap 'echo got-term; exit 5' TERM; echo up; while :; do sleep 0.05; done")
+    try:
+        deadline = time.time() + 20
+        while "up" not in run(engine, "logs", name)[1] and time.time() < deadline:
+            time.sleep(0.1)
+        rc, out, _ = run(engine, "exec", name, "sh", "-c", "echo in-exec; cat /proc/1/cmdline")
+        assert out.startswith("in-exec\nsh\x00-c\x00trap")
+        rc, _, _ = run(engine, "exec", name, "sh", "-c", "exit 9", check=False)
+        assert rc == 9
+        run(engine, "update", "--pids-limit", "33", name)
+        rc, out, _ = run(engine, "exec", name, "sh", "-c",
+                         "cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || "
+                         "cat /sys/fs/cgroup/pids.max")
+        assert out.strip() == "33"
+        run(engine, "pause", name)
+        assert run(engine, "inspect", "-f", "{{.State.Status}}", name)[1].strip() == "paused"
+        run(engine, "unpause", name)
+        run(engine, "stop", "-t", "10", name)
+        rc, out, _ = run(engine, "inspect", "-f", "{{.State.ExitCode}}", name)
+        assert out.strip() == "5"  # the signal reached the container's process
+        assert "got-term" in run(engine, "logs", name)[1]
+        # docker kill: SIGKILL, 137; and the runtime's state is gone after rm
+        run(engine, "start", name)
+        run(engine, "kill", name)
+        rc, out, _ = run(engine, "inspect", "-f", "{{.State.ExitCode}}", name)
+        assert out.strip() == "137"
+    finally:
+        run(engine, "rm", "-f", name, check=False)
+    state_root = engine.base / "exec" / "runtime-runc" / "moby"
+    assert not state_root.exists() or not any(state_root.iterdir())

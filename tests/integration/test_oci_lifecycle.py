@@ -1,0 +1,499 @@
+"""The OCI runtime lifecycle, driven as an engine's shim drives runc: `create` sets the container
+up and exits, leaving its init blocked on the exec fifo; `start` releases it; `state` computes
+the status from the init's pid and start time; `kill` signals it; `delete` refuses a running
+container without --force and removes the cgroup and the state.
+
+The test process is made a child subreaper (as containerd-shim is), so the inits that `create`
+leaves behind become its children and their exit statuses can be read with waitpid."""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from conftest import BULWARK, make_busybox_rootfs
+from run_util import world_tmpdir
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+@pytest.fixture
+def reaper():
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    pids = []
+    yield pids
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    # reap whatever became ours (a pid namespace's init finishes its exit only once every
+    # process of the namespace is reaped)
+    deadline = time.time() + 10
+    while pids and time.time() < deadline:
+        try:
+            r, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if r in pids:
+            pids.remove(r)
+        elif r == 0:
+            time.sleep(0.02)
+
+
+class Runtime:
+    def __init__(self, base: Path, reaper):
+        self.root = base / "state"
+        self.base = base
+        self.reaper = reaper
+        self.ids = []
+
+    def __call__(self, *args, check=0, stdout=None, stdin=subprocess.DEVNULL, globals_=()):
+        cmd = [BULWARK, "--root", str(self.root), *globals_, *map(str, args)]
+        if stdout is not None:  # the container inherits create's stdio, as from a shim
+            # (a file for stderr too: the init keeps it open, a pipe would never end)
+            errf = self.base / "create.err"
+            with open(errf, "w") as err:
+                p = subprocess.run(cmd, stdout=stdout, stderr=err, stdin=stdin, text=True,
+                                   timeout=60)
+            p.stderr = errf.read_text()
+        else:
+            p = subprocess.run(cmd, capture_output=True, stdin=stdin, text=True, timeout=60)
+        assert "AddressSanitizer" not in (p.stderr or ""), p.stderr
+        if check is not None:
+            assert p.returncode == check, (args, p.returncode, p.stderr)
+        return p
+
+    def bundle(self, args, name="b", edit=None):
+        b = self.base / name
+        b.mkdir()
+        rootfs = make_busybox_rootfs(b / "rootfs")
+        for applet in ("readlink", "tty", "trap", "cut"):
+            if not (rootfs / "bin" / applet).exists():
+                (rootfs / "bin" / applet).symlink_to("busybox")
+        p = subprocess.run([BULWARK, "spec", "-b", str(b)], capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        cfg = json.loads((b / "config.json").read_text())
+        cfg["process"]["terminal"] = False
+        cfg["process"]["args"] = args
+        if edit:
+            edit(cfg)
+        (b / "config.json").write_text(json.dumps(cfg))
+        return b
+
+    def create(self, bundle, cid=None, out=None, check=0, extra=()):
+        cid = cid or "bwk-" + uuid.uuid4().hex[:10]
+        pidf = self.base / f"{cid}.pid"
+        with open(out or os.devnull, "w") as f:
+            p = self(*extra, "create", "--bundle", bundle, "--pid-file", pidf, cid, stdout=f,
+                     check=check)
+        if p.returncode == 0:
+            self.ids.append(cid)
+            pid = int(pidf.read_text())
+            self.reaper.append(pid)
+            return cid, pid
+        return cid, p
+
+    def state(self, cid):
+        return json.loads(self("state", cid).stdout)
+
+    def cleanup(self):
+        for cid in self.ids:
+            self("delete", "--force", cid, check=None)
+
+
+@pytest.fixture
+def rt(tmp_path, reaper):
+    r = Runtime(tmp_path, reaper)
+    yield r
+    r.cleanup()
+
+
+def wait_exit(pid, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, st = os.waitpid(pid, os.WNOHANG)
+        if r == pid:
+            return st
+        time.sleep(0.02)
+    raise AssertionError(f"pid {pid} did not exit")
+
+
+def wait_for(pred, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_create_start_state_kill_delete(rt, tmp_path):
+    out = tmp_path / "out"
+    b = rt.bundle(["/bin/sh", "-c", "echo started $$; hostname; id -u; exec sleep 60"])
+    cid, pid = rt.create(b, out=out)
+    st = rt.state(cid)
+    assert st["status"] == "created" and st["pid"] == pid and st["id"] == cid
+    assert st["ociVersion"].startswith("1.") and st["bundle"] == str(b)
+    assert st["annotations"] == {"org.bulwark.seccomp": "default"}
+    # set up, but the process has not run: nothing written yet, the init is still bulwark
+    assert out.read_text() == ""
+    assert (rt.root / cid / "exec.fifo").exists()
+    # CVE-2019-5736: the init runs from a sealed copy of bulwark, never the host's binary
+    assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:bulwark")
+    rt("start", cid)
+    assert wait_for(lambda: len(out.read_text().split()) == 4)
+    assert out.read_text().split() == ["started", "1", "bulwark", "0"]  # pid 1, its hostname
+    assert rt.state(cid)["status"] == "running"
+    assert not (rt.root / cid / "exec.fifo").exists()
+    # a started container cannot be started again
+    p = rt("start", cid, check=2)
+    assert "is running: only a created container can be started" in p.stderr
+    rt("kill", cid, "KILL")
+    st = wait_exit(pid)
+    assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
+    s = rt.state(cid)
+    assert s["status"] == "stopped" and s["pid"] == 0
+    rt("delete", cid)
+    assert not (rt.root / cid).exists()
+    p = rt("state", cid, check=1)
+    assert f"container {cid} does not exist" in p.stderr
+
+
+def test_exit_status_and_list(rt):
+    b = rt.bundle(["/bin/sh", "-c", "exit 3"])
+    cid, pid = rt.create(b)
+    listed = json.loads(rt("list", "--format", "json").stdout)
+    assert [(c["id"], c["status"], c["pid"]) for c in listed] == [(cid, "created", pid)]
+    assert rt("list", "-q").stdout.split() == [cid]
+    rt("start", cid)
+    st = wait_exit(pid)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 3
+    assert rt.state(cid)["status"] == "stopped"
+    rt("delete", cid)  # a stopped container goes without --force
+    assert json.loads(rt("list", "--format", "json").stdout) == []
+
+
+def test_double_create_refused(rt):
+    b = rt.bundle(["/bin/true"])
+    cid, pid = rt.create(b)
+    _, p = rt.create(b, cid=cid, check=2)
+    assert f"container {cid} exists" in p.stderr.replace("'", "")
+    # the first one is untouched
+    assert rt.state(cid) ["status"] == "created" and rt.state(cid)["pid"] == pid
+
+
+def test_delete_running_needs_force(rt):
+    b = rt.bundle(["/bin/sleep", "60"], edit=lambda c: c["linux"].update(
+        cgroupsPath=f"/bulwark-test/{uuid.uuid4().hex[:8]}",
+        resources={"pids": {"limit": 7}}))
+    cid, pid = rt.create(b)
+    cg_path = json.loads((b / "config.json").read_text())["linux"]["cgroupsPath"]
+    pids_dir = Path("/sys/fs/cgroup/pids" + cg_path)
+    unified = Path("/sys/fs/cgroup" + cg_path)
+    cg = pids_dir if pids_dir.exists() else unified
+    assert (cg / "pids.max").read_text().strip() == "7"
+    assert str(pid) in (cg / "cgroup.procs").read_text().split()
+    rt("start", cid)
+    # new limits for the running container, as containerd's shim sets them (JSON on stdin)
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                       input='{"pids": {"limit": 11}}', capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (cg / "pids.max").read_text().strip() == "11"
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                       input='[1]', capture_output=True, text=True)
+    assert p.returncode == 1 and "not a JSON object" in p.stderr
+    p = rt("delete", cid, check=2)
+    assert "is running" in p.stderr and "--force" in p.stderr
+    assert rt.state(cid)["status"] == "running"
+    rt("delete", "--force", cid)
+    st = wait_exit(pid)
+    assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
+    assert not (rt.root / cid).exists() and not cg.exists()
+    for parent in Path("/sys/fs/cgroup").glob("*/bulwark-test"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass  # another run's container is in it
+
+
+def test_delete_created_kills_its_init(rt):
+    cid, pid = rt.create(rt.bundle(["/bin/true"]))
+    rt("delete", cid)
+    st = wait_exit(pid)
+    assert os.WIFSIGNALED(st)
+    assert not (rt.root / cid).exists()
+
+
+def test_kill_delivers_the_signal(rt, tmp_path):
+    out = tmp_path / "out"
+    b = rt.bundle(["/bin/sh", "-c",
+                   "trap 'echo got-usr1; exit 7' USR1; echo ready; while :; do sleep 0.05; done"])
+    cid, pid = rt.create(b, out=out)
+    rt("start", cid)
+    assert wait_for(lambda: "ready" in out.read_text())
+    rt("kill", cid, "SIGUSR1")
+    st = wait_exit(pid)
+    assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7
+    assert "got-usr1" in out.read_text()
+    p = rt("kill", cid, "TERM", check=1)
+    assert "is not running" in p.stderr
+    p = rt("kill", cid, "NOSUCHSIG", check=2)
+    assert "not a signal" in p.stderr
+
+
+def test_stale_state(rt):
+    # the init died while nobody watched (e.g. the host's shim was killed)
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"]))
+    os.kill(pid, signal.SIGKILL)
+    wait_exit(pid)
+    assert rt.state(cid)["status"] == "stopped"
+    p = rt("start", cid, check=2)
+    assert "is stopped" in p.stderr
+    # a pid the kernel gave to another process is not the container's: its start time differs
+    f = rt.root / cid / "state.json"
+    s = json.loads(f.read_text())
+    s["pid"] = os.getpid()
+    f.write_text(json.dumps(s))
+    assert rt.state(cid)["status"] == "stopped"
+    rt("kill", cid, "KILL", check=1)  # and never signalled
+    rt("delete", cid)
+    assert not (rt.root / cid).exists()
+    # a create that crashed before writing its state: only delete --force removes it
+    (rt.root / "half").mkdir()
+    p = rt("state", "half", check=1)
+    assert "did not finish" in p.stderr and "delete --force half" in p.stderr
+    rt("delete", "half", check=1)
+    rt("delete", "--force", "half")
+    assert not (rt.root / "half").exists()
+
+
+def test_network_namespace_path_is_joined(rt, tmp_path):
+    holder = subprocess.Popen(["unshare", "--net", "sleep", "60"])
+    try:
+        ns = f"/proc/{holder.pid}/ns/net"
+        assert wait_for(lambda: os.readlink(ns) != os.readlink("/proc/self/ns/net"))
+        out = tmp_path / "out"
+
+        def edit(c):
+            for n in c["linux"]["namespaces"]:
+                if n["type"] == "network":
+                    n["path"] = ns
+        b = rt.bundle(["/bin/readlink", "/proc/self/ns/net"], edit=edit)
+        cid, pid = rt.create(b, out=out)
+        rt("start", cid)
+        wait_exit(pid)
+        assert out.read_text().strip() == os.readlink(ns)
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_console_socket_gets_the_pty(rt, tmp_path):
+    sock_path = tmp_path / "console.sock"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(str(sock_path))
+    srv.listen(1)
+    b = rt.bundle(["/bin/sh", "-c", "tty; echo in-tty"],
+                  edit=lambda c: c["process"].update(terminal=True))
+    # without a console socket, a terminal is refused
+    _, p = rt.create(b, check=2)
+    assert "--console-socket is required" in p.stderr
+    cid = "bwk-" + uuid.uuid4().hex[:10]
+    pidf = tmp_path / "c.pid"
+    rt("create", "--bundle", b, "--console-socket", sock_path, "--pid-file", pidf, cid)
+    rt.ids.append(cid)
+    pid = int(pidf.read_text())
+    rt.reaper.append(pid)
+    conn, _ = srv.accept()
+    msg, fds, _, _ = socket.recv_fds(conn, 1024, 1)
+    assert len(fds) == 1 and msg.startswith(b"/dev/pts/")
+    master = fds[0]
+    rt("start", cid)
+    data = b""
+    deadline = time.time() + 10
+    while b"in-tty" not in data and time.time() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(master)
+    wait_exit(pid)
+    assert b"/dev/pts/0" in data and b"in-tty" in data
+
+
+def test_hooks_get_the_state(rt, tmp_path):
+    rec = tmp_path / "hooks"
+    rec.mkdir()
+    hook = tmp_path / "hook.sh"
+    hook.write_text(f"#!/bin/sh\ncat > {rec}/$1\n")
+    hook.chmod(0o755)
+    b = rt.bundle(["/bin/true"], edit=lambda c: c.update(hooks={
+        k: [{"path": str(hook), "args": ["hook.sh", k]}]
+        for k in ("prestart", "createRuntime", "poststart", "poststop")}))
+    cid, pid = rt.create(b)
+    for k in ("prestart", "createRuntime"):
+        s = json.loads((rec / k).read_text())
+        assert s["status"] == "created" and s["pid"] == pid and s["id"] == cid
+    assert not (rec / "poststart").exists()
+    rt("start", cid)
+    assert json.loads((rec / "poststart").read_text())["status"] == "running"
+    wait_exit(pid)
+    rt("delete", cid)
+    assert json.loads((rec / "poststop").read_text())["status"] == "stopped"
+
+
+def test_failing_hook_fails_create(rt, tmp_path):
+    b = rt.bundle(["/bin/true"], edit=lambda c: c.update(
+        hooks={"createRuntime": [{"path": "/bin/false"}]}))
+    cid, p = rt.create(b, check=1)
+    assert "createRuntime hook /bin/false failed" in p.stderr
+    assert not (rt.root / cid).exists()  # nothing left behind
+
+
+def test_errors_are_logged_as_json(rt, tmp_path):
+    log = tmp_path / "log.json"
+    p = rt("create", "--bundle", tmp_path / "nope", "x1", check=1,
+           globals_=("--log", log, "--log-format", "json"))
+    assert "bundle" in p.stderr
+    line = json.loads(log.read_text().splitlines()[-1])
+    assert line["level"] == "error" and "nope" in line["msg"]
+    # the file exists whatever failed (containerd's shim opens it after any failure)
+    log2 = tmp_path / "log2.json"
+    rt("exec", "--no-such-option", "x", check=2, globals_=("--log", log2))
+    assert log2.exists()
+
+
+def test_bad_ids_and_root_only(rt, tmp_path):
+    b = rt.bundle(["/bin/true"])
+    for bad in ("../x", "a/b", ".", "x" * 2000):
+        p = rt("create", "--bundle", b, bad, check=2)
+        assert "container id" in p.stderr
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "state", "x"], capture_output=True,
+                       text=True, user=65534)
+    assert p.returncode != 0
+    p = subprocess.run([BULWARK, "--root", str(tmp_path / "r2"), "create", "--bundle", str(b),
+                        "y"], capture_output=True, text=True, user=65534)
+    assert p.returncode == 1 and "need root" in p.stderr
+
+
+def test_exec_joins_the_container(rt, tmp_path):
+    out = tmp_path / "out"
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"]), out=out)
+    p = rt("exec", cid, "/bin/true", check=2)
+    assert "is created: exec needs it running" in p.stderr
+    rt("start", cid)
+    # the container's pid namespace (its sleep is pid 1), hostname and seccomp filter
+    p = rt("exec", cid, "/bin/sh", "-c",
+           "cat /proc/1/cmdline; echo; hostname; grep Seccomp: /proc/self/status; exit 4",
+           check=4)
+    lines = p.stdout.split("\n")
+    assert lines[0] == "/bin/sleep\x0060\x00" and lines[1] == "bulwark"
+    assert lines[2].split() == ["Seccomp:", "2"]
+    p = rt("exec", cid, "nosuch", check=1)
+    assert 'exec: "nosuch": executable file not found' in p.stderr
+    # runc's --process (a runtime-spec process object) and --detach with a pid file
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["/bin/sh", "-c", "echo $X > /dev/shm/x; sleep 60"],
+                                "env": ["X=from-process-json"], "cwd": "/",
+                                "user": {"uid": 65534, "gid": 65534}}))
+    pidf = tmp_path / "exec.pid"
+    with open(os.devnull, "w") as null:  # the detached process keeps its stdio
+        rt("exec", "--process", proc, "--detach", "--pid-file", pidf, cid, stdout=null)
+    epid = int(pidf.read_text())
+    rt.reaper.append(epid)
+    assert wait_for(lambda: rt("exec", cid, "cat", "/dev/shm/x", check=None).stdout.strip() ==
+                    "from-process-json")
+    assert os.stat(f"/proc/{epid}").st_uid == 65534
+    rt("delete", "--force", cid)  # its processes go with it
+    st = wait_exit(epid)
+    assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
+
+
+def test_pause_resume(rt, tmp_path):
+    out = tmp_path / "out"
+    cid, pid = rt.create(rt.bundle(["/bin/sh", "-c", "while :; do echo x; sleep 0.02; done"]),
+                         out=out)
+    p = rt("pause", cid, check=2)
+    assert "is created: cannot pause it" in p.stderr
+    rt("start", cid)
+    assert wait_for(lambda: out.read_text().count("x") > 2)
+    rt("pause", cid)
+    assert rt.state(cid)["status"] == "paused"
+    n = out.read_text().count("x")
+    time.sleep(0.3)
+    assert out.read_text().count("x") == n  # frozen
+    p = rt("delete", cid, check=2)
+    assert "is paused" in p.stderr
+    rt("resume", cid)
+    assert rt.state(cid)["status"] == "running"
+    assert wait_for(lambda: out.read_text().count("x") > n)
+    rt("pause", cid)
+    rt("delete", "--force", cid)  # a paused container is thawed to be killed
+    st = wait_exit(pid)
+    assert os.WIFSIGNALED(st)
+
+
+def test_crashed_create_is_cleaned_by_delete_force(rt, tmp_path):
+    """create killed after its init exists (here by a createRuntime hook): the state it left
+    names the cgroup, and delete --force kills the waiting init and removes everything."""
+    hook = tmp_path / "die.sh"
+    hook.write_text("#!/bin/sh\nkill -9 $PPID\nsleep 1\n")
+    hook.chmod(0o755)
+    path = f"/bulwark-test/{uuid.uuid4().hex[:8]}"
+    b = rt.bundle(["/bin/true"], edit=lambda c: (c.update(
+        hooks={"createRuntime": [{"path": str(hook)}]}), c["linux"].update(cgroupsPath=path)))
+    cid, p = rt.create(b, check=-9)
+    pids_dir = Path("/sys/fs/cgroup/pids" + path)
+    cg = pids_dir if pids_dir.exists() else Path("/sys/fs/cgroup" + path)
+    left = (cg / "cgroup.procs").read_text().split()
+    assert len(left) == 1  # the init, waiting on its fifo
+    rt.reaper.append(int(left[0]))
+    assert rt.state(cid)["status"] == "stopped"
+    rt("delete", "--force", cid)
+    assert not cg.exists() and not (rt.root / cid).exists()
+    assert wait_for(lambda: not Path(f"/proc/{left[0]}/stat").exists() or
+                    Path(f"/proc/{left[0]}/stat").read_text().split(") ")[1][0] in "ZX")
+    for parent in Path("/sys/fs/cgroup").glob("*/bulwark-test"):
+        try:
+            parent.rmdir()
+        except OSError:
+            pass
+
+
+def test_user_namespace_from_the_spec(rt, tmp_path):
+    """linux.uidMappings/gidMappings written by the create process; the container's root is
+    host uid 200000 and still opens its exec fifo."""
+    out = tmp_path / "out"
+
+    def edit(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    # the container's root must reach its root filesystem (as with runc): a 0755 path
+    base = world_tmpdir()
+    try:
+        b = rt.bundle(["/bin/sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 60"],
+                      name=base / "b", edit=edit)
+        cid, pid = rt.create(b, out=out)
+        rt("start", cid)
+        assert wait_for(lambda: len(out.read_text().split()) == 4), out.read_text()
+        assert out.read_text().split() == ["0", "0", "200000", "65536"]
+        assert os.stat(f"/proc/{pid}").st_uid == 200000
+        rt("delete", "--force", cid)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
