@@ -1,4 +1,6 @@
 #!/bin/sh
+# The A B A B rounds assign h1, i1 … p2 and read the commands through eval.
+# shellcheck disable=SC2034,SC2154
 # bulwark audit benchmarks (targets from issue 5):
 #   audit host and audit daemon latency, each < 200 ms;
 #   audit FILE on a 10k-object Kubernetes manifest stream, < 1 s.

@@ -56,7 +56,7 @@ PY
 rm -f "$work"/layers/*.tar
 unc=$(gzip -lq "$work"/layers/*.tar.gz | awk '{s += $2} END {printf "%d", s / 1048576}')
 cmp=$(du -cm "$work"/layers/*.tar.gz | tail -1 | cut -f1)
-echo "image: $(ls "$work"/layers | wc -l) gzip layers, ${cmp} MiB compressed, ~${unc} MiB uncompressed"
+echo "image: $(find "$work"/layers -name '*.tar.gz' | wc -l) gzip layers, ${cmp} MiB compressed, ~${unc} MiB uncompressed"
 
 now() { date +%s.%N; }
 # time_of CMD…: wall seconds

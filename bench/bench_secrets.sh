@@ -1,4 +1,6 @@
 #!/bin/sh
+# $layers is a list of cache paths without spaces, split on purpose.
+# shellcheck disable=SC2086
 # Secret scan throughput on a >= 300 MiB (uncompressed) gzip-layered docker-save image built
 # from this machine's /usr (text, binaries, compressed docs: a realistic mix), against:
 #   gunzip   `gzip -dc` of every layer to /dev/null (the floor: decompression)

@@ -118,6 +118,7 @@ echo "unpacked: $(find "$out/unpacked" | wc -l) entries, app/.env deleted as lay
 echo
 echo "== bulwark run $out/demo-image.tar: daemonless, user namespace, seccomp, no_new_privs, read-only root"
 set +e
+# shellcheck disable=SC2016 # $(...) is for the shell inside the container
 "$BIN" run "$out/demo-image.tar" -- /bin/sh -c \
 	'echo "inside: uid $(id -u) as $(cat /proc/self/uid_map | tr -s " " | cut -d" " -f3) on the host"; \
 	 grep -E "^(NoNewPrivs|Seccomp|CapEff):" /proc/self/status; \

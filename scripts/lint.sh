@@ -1,5 +1,6 @@
 #!/bin/sh
-# Style checks run by `make test`: banned functions and clang-format.
+# Style checks run by `make test`: banned functions, clang-format and shellcheck (both installed
+# by scripts/deps.sh as build dependencies, so CI never skips them).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -14,6 +15,12 @@ fi
 if command -v clang-format >/dev/null 2>&1; then
 	if ! echo "$files" | xargs clang-format --dry-run -Werror 2>/dev/null; then
 		echo "lint: files not clang-formatted (run 'make format')" >&2
+		status=1
+	fi
+fi
+if command -v shellcheck >/dev/null 2>&1; then
+	if ! shellcheck scripts/*.sh bench/*.sh .ci/run; then
+		echo "lint: shellcheck found the problems above" >&2
 		status=1
 	fi
 fi
