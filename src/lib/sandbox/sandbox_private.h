@@ -98,6 +98,11 @@ typedef struct sbx_ctx {
 
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
+/* Re-execute `argv` from a sealed memfd copy of the running binary unless it already runs
+ * from one (CVE-2019-5736); `always` skips the exemption for a root-owned binary run as root.
+ * Returns only on error, or 0 when no copy is needed. */
+int sbx_reexec_sealed(char **argv, bool always, bwk_error **err);
+
 int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err);
 int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
 void sbx_userns_release(sbx_userns *u);

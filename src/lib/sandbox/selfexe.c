@@ -19,7 +19,10 @@
 
 extern char **environ;
 
-int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err)
+/* Re-execute from a sealed copy; `always` also when the binary is root's and run as root (the
+ * OCI commands: without a user namespace the container's root is host root, see
+ * oci_selfexe.c). */
+int sbx_reexec_sealed(char **argv, bool always, bwk_error **err)
 {
 	cleanup_close int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
@@ -36,13 +39,12 @@ int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err)
 	 * would buy nothing, and costs a second dynamic link. Every other case (an
 	 * unprivileged user running a binary they own, a group- or world-writable file) gets
 	 * the sealed copy. */
-	if (geteuid() == 0 && st.st_uid == 0 && st.st_gid == 0 && !(st.st_mode & 022))
+	if (!always && geteuid() == 0 && st.st_uid == 0 && st.st_gid == 0 && !(st.st_mode & 022))
 		return 0;
 	cleanup_close int mfd = memfd_create("bulwark", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "memfd_create");
-	off_t left = st.st_size;
-	while (left > 0) {
+	for (off_t left = st.st_size; left > 0;) {
 		ssize_t n = sendfile(mfd, self, NULL, (size_t)left);
 		if (n <= 0)
 			return bwk_error_set(err, BWK_E_RUNTIME, n < 0 ? errno : EIO,
@@ -53,4 +55,9 @@ int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "sealing the bulwark copy");
 	fexecve(mfd, argv, environ);
 	return bwk_error_set(err, BWK_E_RUNTIME, errno, "re-executing from the sealed copy");
+}
+
+int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err)
+{
+	return sbx_reexec_sealed(argv, false, err);
 }
