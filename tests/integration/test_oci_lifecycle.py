@@ -383,12 +383,19 @@ def test_bad_ids_and_root_only(rt, tmp_path):
     for bad in ("../x", "a/b", ".", "x" * 2000):
         p = rt("create", "--bundle", b, bad, check=2)
         assert "container id" in p.stderr
-    p = subprocess.run([BULWARK, "--root", str(rt.root), "state", "x"], capture_output=True,
-                       text=True, user=65534)
-    assert p.returncode != 0
-    p = subprocess.run([BULWARK, "--root", str(tmp_path / "r2"), "create", "--bundle", str(b),
-                        "y"], capture_output=True, text=True, user=65534)
-    assert p.returncode == 1 and "need root" in p.stderr
+    # a copy the normal user can reach (the checkout may sit under a 0700 /root, as on CI)
+    d = world_tmpdir()
+    try:
+        bw = d / "bulwark"
+        shutil.copy2(BULWARK, bw)
+        p = subprocess.run([str(bw), "--root", str(rt.root), "state", "x"],
+                           capture_output=True, text=True, user=65534, cwd="/")
+        assert p.returncode != 0
+        p = subprocess.run([str(bw), "--root", str(tmp_path / "r2"), "create", "--bundle",
+                            str(b), "y"], capture_output=True, text=True, user=65534, cwd="/")
+        assert p.returncode == 1 and "need root" in p.stderr, p.stderr
+    finally:
+        shutil.rmtree(d)
 
 
 def test_exec_joins_the_container(rt, tmp_path):
