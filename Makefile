@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE   ?= cmake
 
-.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean tsan coverage
+.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean tsan analyze coverage
 
 all: release
 
@@ -22,7 +22,7 @@ asan: deps
 demo: release
 	@scripts/demo.sh $(BUILD)/release/bulwark
 
-test: deps lint asan tsan fuzz-build
+test: deps lint asan tsan analyze fuzz-build
 	@scripts/test.sh $(BUILD)
 
 unit: asan
@@ -44,6 +44,11 @@ fuzz: fuzz-build
 tsan: deps
 	@$(CMAKE) -S . -B $(BUILD)/tsan -DCMAKE_BUILD_TYPE=Debug -DBWK_TSAN=ON >/dev/null
 	@$(CMAKE) --build $(BUILD)/tsan -j$(JOBS)
+
+# gcc -fanalyzer over the library and the CLI (make test): any report fails the build.
+analyze: deps
+	@$(CMAKE) -S . -B $(BUILD)/analyze -DCMAKE_BUILD_TYPE=Debug -DBWK_ANALYZER=ON -DBWK_TESTS=OFF >/dev/null
+	@$(CMAKE) --build $(BUILD)/analyze -j$(JOBS) --target bulwark-cli
 
 # Line and branch coverage per module: unit and integration tests on a --coverage build.
 # GCOV_ERROR_FILE: bulwark processes inside a container cannot reach their .gcda paths, and

@@ -49,6 +49,13 @@ int bwk_error_set(bwk_error **err, bwk_code code, int errnum, const char *fmt, .
     __attribute__((format(printf, 4, 5)));
 int bwk_error_setv(bwk_error **err, bwk_code code, int errnum, const char *fmt, va_list ap)
     __attribute__((format(printf, 4, 0)));
+/* The same call, seen by the compiler (and gcc -fanalyzer) to be -1: a caller's failure path
+ * is then known to leave its outputs unused. */
+#define bwk_error_set(...)                                                                         \
+	__extension__({                                                                            \
+		(bwk_error_set)(__VA_ARGS__);                                                      \
+		-1;                                                                                \
+	})
 
 /* Add context to an existing error: *err becomes a new head "fmt" whose cause is the old *err.
  * The code of the head is copied from the cause. No-op when err or *err is NULL. Returns -1. */

@@ -63,7 +63,7 @@ int bwk_error_setv(bwk_error **err, bwk_code code, int errnum, const char *fmt, 
 	return -1;
 }
 
-int bwk_error_set(bwk_error **err, bwk_code code, int errnum, const char *fmt, ...)
+int(bwk_error_set)(bwk_error **err, bwk_code code, int errnum, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
