@@ -15,16 +15,15 @@ import subprocess
 import sys
 from collections import defaultdict
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
 def module_of(path):
-    rel = os.path.relpath(path, TOP)
-    parts = rel.split(os.sep)
-    if parts[:2] == ["src", "lib"] and len(parts) > 3:
-        return "lib/" + parts[2]
-    if parts[:2] == ["src", "cli"]:
-        return "cli"
+    """src/lib/<module>/… → lib/<module>, src/cli/… → cli; None for anything else (system
+    headers, tests)."""
+    parts = os.path.normpath(path).split(os.sep)
+    for i in range(len(parts) - 2):
+        if parts[i] == "src" and parts[i + 1] == "lib" and i + 3 < len(parts):
+            return "lib/" + parts[i + 2]
+        if parts[i] == "src" and parts[i + 1] == "cli":
+            return "cli"
     return None
 
 
@@ -51,7 +50,7 @@ def main():
     for root, _, files in os.walk(a.build):
         for f in files:
             if f.endswith(".gcda") and ("bulwark.dir" in root or "bulwark-cli.dir" in root):
-                by_dir[root].append(os.path.join(root, f))
+                by_dir[root].append(os.path.abspath(os.path.join(root, f)))
     if not by_dir:
         sys.exit(f"coverage: no .gcda under {a.build}: build with `make coverage` and run tests")
     # (file, line) -> executed?; (file, line, branch index) -> taken?  A line compiled into
