@@ -4,8 +4,12 @@ import json
 import os
 import shutil
 import socket
+import fcntl
 import subprocess
 import tempfile
+import termios
+import threading
+import time
 from pathlib import Path
 
 from conftest import BUILD, BULWARK, make_busybox_rootfs
@@ -134,3 +138,74 @@ def subid_user():
             with open(f, "a") as fh:
                 fh.write(f"{SUBID_USER}:{SUBID_BASE}:65536\n")
     return pw.pw_uid, pw.pw_gid
+
+
+class Pty:
+    """The caller's terminal: bulwark's stdin/stdout/stderr and controlling terminal. A thread
+    keeps reading the master (as a terminal emulator does) so output never stalls."""
+
+    def __init__(self, env):
+        self.env = env
+        self.master, self.slave = os.openpty()
+        self.out = bytearray()
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self):
+        while True:
+            try:
+                b = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not b:
+                return
+            with self.lock:
+                self.out += b
+
+    def text(self):
+        with self.lock:
+            return bytes(self.out).replace(b"\r\n", b"\n").decode(errors="replace")
+
+    def wait_for(self, s, timeout=60):
+        end = time.time() + timeout
+        while time.time() < end:
+            if s in self.text():
+                return True
+            time.sleep(0.02)
+        return False
+
+    def start(self, *args, pass_fds=(), stdin=None):
+        slave = self.slave
+
+        def ctty():
+            os.setsid()
+            fcntl.ioctl(1, termios.TIOCSCTTY, 0)
+
+        return subprocess.Popen([BULWARK, *args], stdin=slave if stdin is None else stdin,
+                                stdout=slave, stderr=slave, env=self.env, preexec_fn=ctty,
+                                pass_fds=pass_fds, close_fds=True)
+
+    def run(self, *args, timeout=120, **kw):
+        p = self.start(*args, **kw)
+        rc = p.wait(timeout=timeout)
+        time.sleep(0.1)  # the reader catches up with the last bytes
+        t = self.text()
+        assert "ERROR: AddressSanitizer" not in t and "runtime error:" not in t, t
+        return rc
+
+    def pending_input(self):
+        """What still waits in the terminal's input queue (what the user typed, unread)."""
+        fl = fcntl.fcntl(self.slave, fcntl.F_GETFL)
+        fcntl.fcntl(self.slave, fcntl.F_SETFL, fl | os.O_NONBLOCK)
+        try:
+            return os.read(self.slave, 4096)
+        except BlockingIOError:
+            return b""
+        finally:
+            fcntl.fcntl(self.slave, fcntl.F_SETFL, fl)
+
+    def close(self):
+        os.close(self.slave)
+        self.reader.join(timeout=5)
+        os.close(self.master)

@@ -4,20 +4,19 @@ or (-i) a relayed pipe. The caller's terminal here is a real pty (os.openpty) th
 as its stdin, stdout and stderr, as an interactive shell would give it; every attack is checked
 on the host side (the pty's settings, its input queue, the descriptors of the container's
 processes seen from the host), not only by what the container reports."""
-import fcntl
 import hashlib
 import os
 import signal
 import subprocess
 import sys
 import termios
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import BULWARK, make_busybox_rootfs
+from run_util import Pty
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -40,78 +39,9 @@ def sanitizer_clean(text):
     assert "runtime error:" not in text, text
 
 
-class Pty:
-    """The caller's terminal: bulwark's stdin/stdout/stderr and controlling terminal. A thread
-    keeps reading the master (as a terminal emulator does) so output never stalls."""
-
-    def __init__(self):
-        self.master, self.slave = os.openpty()
-        self.out = bytearray()
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self):
-        while True:
-            try:
-                b = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not b:
-                return
-            with self.lock:
-                self.out += b
-
-    def text(self):
-        with self.lock:
-            return bytes(self.out).replace(b"\r\n", b"\n").decode(errors="replace")
-
-    def wait_for(self, s, timeout=60):
-        end = time.time() + timeout
-        while time.time() < end:
-            if s in self.text():
-                return True
-            time.sleep(0.02)
-        return False
-
-    def start(self, *args, pass_fds=(), stdin=None):
-        slave = self.slave
-
-        def ctty():
-            os.setsid()
-            fcntl.ioctl(1, termios.TIOCSCTTY, 0)
-
-        return subprocess.Popen([BULWARK, *args], stdin=slave if stdin is None else stdin,
-                                stdout=slave, stderr=slave, env=ENV, preexec_fn=ctty,
-                                pass_fds=pass_fds, close_fds=True)
-
-    def run(self, *args, timeout=120, **kw):
-        p = self.start(*args, **kw)
-        rc = p.wait(timeout=timeout)
-        time.sleep(0.1)  # the reader catches up with the last bytes
-        sanitizer_clean(self.text())
-        return rc
-
-    def pending_input(self):
-        """What still waits in the terminal's input queue (what the user typed, unread)."""
-        fl = fcntl.fcntl(self.slave, fcntl.F_GETFL)
-        fcntl.fcntl(self.slave, fcntl.F_SETFL, fl | os.O_NONBLOCK)
-        try:
-            return os.read(self.slave, 4096)
-        except BlockingIOError:
-            return b""
-        finally:
-            fcntl.fcntl(self.slave, fcntl.F_SETFL, fl)
-
-    def close(self):
-        os.close(self.slave)
-        self.reader.join(timeout=5)
-        os.close(self.master)
-
-
 @pytest.fixture
 def pty():
-    t = Pty()
+    t = Pty(ENV)
     yield t
     t.close()
 

@@ -7,14 +7,13 @@ import fcntl
 import os
 import re
 import struct
-import subprocess
 import termios
-import threading
 import time
 
 import pytest
 
-from conftest import BULWARK, make_busybox_rootfs
+from conftest import make_busybox_rootfs
+from run_util import Pty
 
 ENV = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1", "TERM": "xterm",
        "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
@@ -30,64 +29,20 @@ def rfs(tmp_path_factory):
     return root
 
 
-class Terminal:
-    """The caller's terminal: a pty whose slave is bulwark's 0-2 and controlling terminal;
-    a thread reads the master as a terminal emulator would."""
+class Terminal(Pty):
+    """The caller's terminal, sized as asked; its text without any carriage return."""
 
     def __init__(self, rows=33, cols=101):
-        self.master, self.slave = os.openpty()
+        super().__init__(ENV)
         self.resize(rows, cols)
-        self.out = bytearray()
-        self.lock = threading.Lock()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
 
     def resize(self, rows, cols):
         # on the master, as an emulator does: the kernel signals SIGWINCH to the foreground
         fcntl.ioctl(self.master, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
-    def _read(self):
-        while True:
-            try:
-                b = os.read(self.master, 65536)
-            except OSError:
-                return
-            if not b:
-                return
-            with self.lock:
-                self.out += b
-
     def text(self):
         with self.lock:
             return bytes(self.out).replace(b"\r", b"").decode(errors="replace")
-
-    def wait_for(self, s, timeout=60):
-        end = time.time() + timeout
-        while time.time() < end:
-            if s in self.text():
-                return True
-            time.sleep(0.02)
-        return False
-
-    def start(self, *args):
-        def ctty():
-            os.setsid()
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-        return subprocess.Popen([BULWARK, *args], stdin=self.slave, stdout=self.slave,
-                                stderr=self.slave, env=ENV, preexec_fn=ctty, close_fds=True)
-
-    def run(self, *args, timeout=120):
-        rc = self.start(*args).wait(timeout=timeout)
-        time.sleep(0.1)  # the reader catches up with the last bytes
-        t = self.text()
-        assert "ERROR: AddressSanitizer" not in t and "runtime error:" not in t, t
-        return rc
-
-    def close(self):
-        os.close(self.slave)
-        self.reader.join(timeout=5)
-        os.close(self.master)
 
 
 @pytest.fixture
