@@ -14,7 +14,8 @@ from conftest import BULWARK, make_busybox_rootfs, run_bulwark
 sys.path.insert(0, str(Path(__file__).parent))
 import image_util as u  # noqa: E402
 
-LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so", "libyara.so"]
+LAZY = ["libarchive.so", "libhs.so", "libpcre2-8.so", "libyaml-0.so", "libzstd.so", "libyara.so",
+        "libisal.so"]
 # What they drag in, and SQLite (the vulnerability database): never needed by the start-up
 # paths either. libcrypto is not used at all
 # (SHA-256 comes from nettle, which loads in a tenth of the time).
@@ -105,3 +106,21 @@ def test_yara_only_with_the_malware_scan(tmp_path):
     assert hits(libs, ["libyara.so"]) == [], libs
     libs, _ = loaded_libs("scan", "-q", "--fail-on", "none", img, check=0)
     assert hits(libs, ["libyara.so"]), libs
+
+
+def test_gzip_through_isal_or_zlib_alike(tmp_path):
+    """gzip layers are inflated by ISA-L (libisal2) when it is installed, by zlib with
+    BULWARK_GZIP=zlib: the same findings and layer digests either way."""
+    token = "ghp_" + "Zx9Qw3Er7Ty1Ui5Op2As6Df4Gh8Jk0Lm3Nb7V"
+    layers = [u.Layer([u.F(f"srv/f{i}.txt", f"line {i}\n" * 4000) for i in range(30)] +
+                      [u.F("app/.env", f"GITHUB_TOKEN={token}\n")], comp="gzip")]
+    img = u.docker_save(tmp_path / "img.tar", layers)
+    fast, p1 = loaded_libs("scan", "-q", "--format", "json", "--fail-on", "none", img, check=0)
+    p2 = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", img,
+                     env={"LD_DEBUG": "libs", "BULWARK_GZIP": "zlib"}, check=0)
+    assert hits(fast, ["libisal.so"]), sorted(fast)
+    assert "libisal.so" not in p2.stderr
+    d1, d2 = json.loads(p1.stdout), json.loads(p2.stdout)
+    assert [(f["id"], f["fingerprint"]) for f in d1["findings"]] == \
+        [(f["id"], f["fingerprint"]) for f in d2["findings"]]
+    assert any(token[:8] in json.dumps(f) or "app/.env" in json.dumps(f) for f in d1["findings"])

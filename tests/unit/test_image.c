@@ -16,6 +16,9 @@
 #include <unistd.h>
 
 #define BWK_IN_IMAGE
+#include <zlib.h>
+
+#include "core/lazy_isal.h"
 #include "image/image_private.h"
 
 static void check_norm(const char *in, bwk_path_status want, const char *out)
@@ -361,6 +364,96 @@ static void test_decomp_multimember_and_truncation(void **state)
 	bwk_error_free(err);
 }
 
+/* gzip of n bytes of src as one member (zlib's deflate, gzip wrapper) appended at out+*len. */
+static void gz_member(const unsigned char *src, size_t n, unsigned char *out, size_t cap,
+		      size_t *len)
+{
+	z_stream z = {0};
+	assert_int_equal(deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
+	z.next_in = (Bytef *)(uintptr_t)src;
+	z.avail_in = (uInt)n;
+	z.next_out = out + *len;
+	z.avail_out = (uInt)(cap - *len);
+	assert_int_equal(deflate(&z, Z_FINISH), Z_STREAM_END);
+	*len = cap - z.avail_out;
+	deflateEnd(&z);
+}
+
+/* Run d over in[0..n) in steps of at most `step` bytes in and out; returns the status and the
+ * bytes produced. */
+static int gz_drain(decomp *d, const unsigned char *in, size_t n, size_t step, unsigned char *out,
+		    size_t cap, size_t *total, bwk_error **err)
+{
+	size_t used = 0;
+	*total = 0;
+	for (;;) {
+		size_t ai = n - used < step ? n - used : step;
+		size_t ao = cap - *total < step ? cap - *total : step;
+		size_t c, p;
+		if (decomp_run(d, in + used, ai, &c, out + *total, ao, &p, err) < 0)
+			return -1;
+		used += c;
+		*total += p;
+		if (!c && !p && (used == n || *total == cap))
+			return 0;
+	}
+}
+
+/* ISA-L (when installed: decomp_new takes it) and zlib must agree byte for byte, member for
+ * member, and both must refuse a bad CRC and trailing garbage, whatever the buffer sizes. */
+static void test_decomp_isal_matches_zlib(void **state)
+{
+	(void)state;
+	assert_non_null(
+	    bwk_isal_get()); /* a build dependency: the fast path must be the one taken */
+	size_t n = 3u << 20;
+	unsigned char *src = malloc(n), *gz = malloc(2 * n), *out = malloc(2 * n);
+	assert_non_null(src);
+	uint32_t x = 12345;
+	for (size_t i = 0; i < n;
+	     i++) { /* compressible but not trivial: words of a small alphabet */
+		x = x * 1103515245u + 12345u;
+		src[i] = (x >> 16) % 7 ? (unsigned char)('a' + (x >> 20) % 16) : ' ';
+	}
+	size_t len = 0;
+	gz_member(src, n / 3, gz, 2 * n, &len);
+	gz_member(src + n / 3, n - n / 3, gz, 2 * n, &len);
+	static const size_t steps[] = {7, 4096, 1u << 20};
+	for (int fast = 0; fast < 2; fast++) {
+		for (size_t s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
+			decomp *d = decomp_new_with(BWK_COMP_GZIP, fast);
+			size_t total;
+			bwk_error *err = NULL;
+			assert_int_equal(gz_drain(d, gz, len, steps[s], out, 2 * n, &total, &err),
+					 0);
+			assert_int_equal(total, n);
+			assert_memory_equal(out, src, n);
+			assert_true(decomp_at_boundary(d));
+			decomp_free(d);
+		}
+		/* a flipped bit in the second member's CRC */
+		gz[len - 8] ^= 1;
+		decomp *d = decomp_new_with(BWK_COMP_GZIP, fast);
+		size_t total;
+		bwk_error *err = NULL;
+		expect_err(gz_drain(d, gz, len, 1u << 20, out, 2 * n, &total, &err), &err,
+			   BWK_E_INPUT, "gzip: incorrect data check");
+		decomp_free(d);
+		gz[len - 8] ^= 1;
+		/* garbage after the last member */
+		memcpy(gz + len, "\x1f\x8bgarbage!", 10);
+		d = decomp_new_with(BWK_COMP_GZIP, fast);
+		err = NULL;
+		assert_int_equal(gz_drain(d, gz, len + 10, 1u << 20, out, 2 * n, &total, &err), -1);
+		assert_non_null(err);
+		bwk_error_free(err);
+		decomp_free(d);
+	}
+	free(src);
+	free(gz);
+	free(out);
+}
+
 /* ---- sparse members: charged at what they expand to, read without their holes -------------- */
 
 /* An old-style GNU sparse member ('S'): one data run of `len` bytes at `off` of a file of
@@ -579,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_config),
 	    cmocka_unit_test(test_tar_index),
 	    cmocka_unit_test(test_decomp_multimember_and_truncation),
+	    cmocka_unit_test(test_decomp_isal_matches_zlib),
 	    cmocka_unit_test(test_sparse_reads_and_blocks),
 	    cmocka_unit_test(test_sparse_limits),
 	    cmocka_unit_test(test_sparse_map_outside_the_file),

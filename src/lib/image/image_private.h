@@ -91,6 +91,9 @@ bwk_comp bwk_sniff_comp(const unsigned char *p, size_t n);
  * (several frames) or a pass-through. */
 typedef struct decomp decomp;
 decomp *decomp_new(bwk_comp comp);
+/* The same, gzip through zlib when !fast_gzip (decomp_new takes ISA-L when it is installed):
+ * the tests hold both back-ends to one behaviour. */
+decomp *decomp_new_with(bwk_comp comp, bool fast_gzip);
 void decomp_free(decomp *d);
 /* Consume from in/inlen, produce into out/outlen; *done when the stream ended cleanly at the
  * end of a member/frame and no more input is pending. Returns -1 on corrupt data. */
