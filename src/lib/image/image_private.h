@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "bulwark/image.h"
+#include "core/decomp.h"
 
 /* ---- limits (every outside input has a cap) ---------------------------------------------- */
 #define BWK_MAX_JSON_SMALL	(1u << 20)    /* manifest.json, index.json, OCI manifest */
@@ -84,24 +85,6 @@ int tar_index_build(int fd, const char *what, tar_index *idx, bwk_error **err);
 void tar_index_free(tar_index *idx);
 const tar_member *tar_index_find(const tar_index *idx, const char *name);
 
-typedef enum bwk_comp { BWK_COMP_NONE = 0, BWK_COMP_GZIP, BWK_COMP_ZSTD } bwk_comp;
-bwk_comp bwk_sniff_comp(const unsigned char *p, size_t n);
-
-/* A streaming decompressor (decomp.c): gzip (several members, as gzip -d accepts), zstd
- * (several frames) or a pass-through. */
-typedef struct decomp decomp;
-decomp *decomp_new(bwk_comp comp);
-/* The same, gzip through zlib when !fast_gzip (decomp_new takes ISA-L when it is installed):
- * the tests hold both back-ends to one behaviour. */
-decomp *decomp_new_with(bwk_comp comp, bool fast_gzip);
-void decomp_free(decomp *d);
-/* Consume from in/inlen, produce into out/outlen; *done when the stream ended cleanly at the
- * end of a member/frame and no more input is pending. Returns -1 on corrupt data. */
-int decomp_run(decomp *d, const void *in, size_t inlen, size_t *consumed, void *out, size_t outlen,
-	       size_t *produced, bwk_error **err);
-/* True when the last call left the decoder between members/frames (a clean end if the input
- * ends here). */
-bool decomp_at_boundary(const decomp *d);
 /* Decompress the whole of fd (gzip or zstd) into an unlinked temporary file; returns its fd.
  * Bounded by max_total and the ratio guard. */
 int bwk_decompress_to_tmp(int fd, bwk_comp comp, const char *what, uint64_t max_total,

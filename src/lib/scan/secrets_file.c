@@ -21,6 +21,7 @@
 
 #include "bulwark/image.h"
 #include "core/cleanup.h"
+#include "core/decomp.h"
 #include "core/util.h"
 #include "scan/scan_private.h"
 #include "scan/secrets_private.h"
@@ -167,23 +168,90 @@ static int scan_source(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, cons
 
 /* ---- nested archives --------------------------------------------------------------------- */
 
+/* What libarchive reads: the nested file's bytes or, for a gzip file (a .tar.gz, a man page,
+ * a changelog.gz: /usr/share alone holds thousands), their inflation by the layer reader's
+ * decoder (core/decomp.h: ISA-L where installed, 2.3x the speed of libarchive's zlib filter). */
 typedef struct arc_in {
 	sec_src *in;
-	char *buf;
+	char *buf;  /* what libarchive is handed */
+	char *zbuf; /* gzip: compressed bytes read from in, zbuf[zpos..zlen) not inflated yet */
+	size_t zpos, zlen;
+	decomp *gz;
+	bool sniffed, zeof;
 	bwk_error *err; /* an error of the outer stream (not of the archive's format) */
 	uint64_t bytes_in;
 } arc_in;
+
+#define ARC_BUF (64u << 10)
+
+static ssize_t arc_fill(arc_in *ai, char *dst)
+{
+	ssize_t r = src_read(ai->in, dst, ARC_BUF, ai->err ? NULL : &ai->err);
+	if (r > 0)
+		ai->bytes_in += (uint64_t)r;
+	return r;
+}
+
+/* The next inflated block of a gzip file; 0 at its end (or where it is cut short: what was
+ * inflated is scanned, as libarchive's filter would have), -1 on corrupt data. */
+static la_ssize_t arc_inflate(arc_in *ai, const void **out)
+{
+	for (;;) {
+		if (ai->zpos == ai->zlen && !ai->zeof) {
+			ssize_t r = arc_fill(ai, ai->zbuf);
+			if (r < 0)
+				return -1;
+			ai->zeof = r == 0;
+			ai->zpos = 0;
+			ai->zlen = (size_t)r;
+		}
+		size_t c, p;
+		bwk_error *derr = NULL;
+		int rc = decomp_run(ai->gz, ai->zbuf + ai->zpos, ai->zlen - ai->zpos, &c, ai->buf,
+				    ARC_BUF, &p, &derr);
+		bwk_error_free(derr);
+		if (rc < 0)
+			return -1; /* a corrupt member: the archive ends here, the outer scan goes
+				      on */
+		ai->zpos += c;
+		if (p) {
+			*out = ai->buf;
+			return (la_ssize_t)p;
+		}
+		if (ai->zeof && ai->zpos == ai->zlen)
+			return 0;
+		if (!c && ai->zpos < ai->zlen)
+			return -1; /* no progress on pending input: cannot happen on sane data */
+	}
+}
 
 static la_ssize_t arc_read(struct archive *a, void *ctx, const void **out)
 {
 	(void)a;
 	arc_in *ai = ctx;
-	ssize_t r = src_read(ai->in, ai->buf, 64 << 10, ai->err ? NULL : &ai->err);
+	if (ai->gz)
+		return arc_inflate(ai, out);
+	ssize_t r = arc_fill(ai, ai->buf);
 	if (r < 0)
 		return -1;
-	ai->bytes_in += (uint64_t)r;
+	if (!ai->sniffed) {
+		ai->sniffed = true;
+		if (bwk_sniff_comp((const unsigned char *)ai->buf, (size_t)r) == BWK_COMP_GZIP) {
+			ai->gz = decomp_new(BWK_COMP_GZIP);
+			ai->zbuf = xmalloc(ARC_BUF);
+			memcpy(ai->zbuf, ai->buf, (size_t)r);
+			ai->zlen = (size_t)r;
+			return arc_inflate(ai, out);
+		}
+	}
 	*out = ai->buf;
 	return r;
+}
+
+static void arc_in_done(arc_in *ai)
+{
+	decomp_free(ai->gz);
+	free(ai->zbuf);
 }
 
 typedef struct member {
@@ -246,7 +314,7 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
 	if (!a)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "libarchive");
-	archive_read_support_filter_gzip(a);
+	archive_read_support_filter_gzip(a); /* a gzip inside another compression only */
 	archive_read_support_filter_bzip2(a);
 	archive_read_support_filter_xz(a);
 	archive_read_support_filter_zstd(a);
@@ -254,8 +322,8 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 	archive_read_support_format_zip_streamable(a);
 	archive_read_support_format_raw(a); /* a compressed single file: "x.gz" */
 	if (!st->arcbuf[depth])
-		st->arcbuf[depth] = xmalloc(64 << 10);
-	arc_in ai = {.in = in, .buf = st->arcbuf[depth]};
+		st->arcbuf[depth] = xmalloc(ARC_BUF);
+	__attribute__((cleanup(arc_in_done))) arc_in ai = {.in = in, .buf = st->arcbuf[depth]};
 	if (archive_read_open(a, &ai, NULL, arc_read, NULL) != ARCHIVE_OK) {
 		if (ai.err) {
 			*err = steal_pointer(&ai.err);

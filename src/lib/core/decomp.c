@@ -11,9 +11,9 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "core/decomp.h"
 #include "core/lazy_isal.h"
 #include "core/util.h"
-#include "image/image_private.h"
 
 struct decomp {
 	bwk_comp comp;
