@@ -42,6 +42,8 @@ rule Miner_Stratum_URL
         severity = "high"
         fix = "Find what connects to the pool: remove the file and the step that added it (added by); check the base image and dependencies."
         reference = "https://en.bitcoin.it/wiki/Stratum_mining_protocol"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 84
     strings:
         $s = /stratum\+(tcp|ssl|tls|udp):\/\/[a-z0-9.\-]{4,64}:[0-9]{2,5}/ nocase
     condition:

@@ -8,6 +8,8 @@ rule EICAR_Test_File
         severity = "medium"
         fix = "Remove the file; if it is there to test a scanner, keep it out of images that ship."
         reference = "https://www.eicar.org/download-anti-malware-testfile/"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 70
     strings:
         $eicar = { 58 35 4F 21 50 25 40 41 50 5B 34 5C 50 5A 58 35 34 28 50 5E 29 37 43 43 29 37
                    7D 24 45 49 43 41 52 2D 53 54 41 4E 44 41 52 44 2D 41 4E 54 49 56 49 52 55 53

@@ -43,6 +43,8 @@ rule Tool_Cryptojacking_Campaign
         severity = "critical"
         fix = "Do not run the image. Find the step that added the file (added by); rebuild from a trusted base and rotate credentials the build could reach."
         reference = "https://attack.mitre.org/software/S0599/"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 59
     strings:
         $k1 = "kinsing" ascii nocase
         $k2 = "kdevtmpfsi" ascii

@@ -7,10 +7,12 @@ rule ReverseShell_Bash_DevTcp
         severity = "critical"
         fix = "Do not run the image. Remove the file, find the step that added it (added by) and how it got there."
         reference = "https://attack.mitre.org/techniques/T1059/004/"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 104
     strings:
         // an interactive shell wired to the socket; `exec 3<>/dev/tcp/localhost/80` alone is
         // a common health check, not this
-        $a = /(bash|sh) -i[ ]*(>&|&>)[ ]*\/dev\/(tcp|udp)\/[^\/ ]{1,64}\/[0-9]{1,5}/
+        $a = /(bash|sh) -i[ ]{0,8}(>&|&>)[ ]{0,8}\/dev\/(tcp|udp)\/[^\/ ]{1,64}\/[0-9]{1,5}/
     condition:
         $a
 }
@@ -22,8 +24,10 @@ rule ReverseShell_Netcat_Exec
         severity = "critical"
         fix = "Do not run the image. Remove the file, find the step that added it (added by) and how it got there."
         reference = "https://attack.mitre.org/techniques/T1059/"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 183
     strings:
-        $nc = /\b(nc|ncat|netcat)(\.[a-z]+)? [^\n|;]{0,64}-(e|c) ?\/bin\/(ba)?sh/
+        $nc = /\b(nc|ncat|netcat)(\.[a-z]{1,8})? [^\n|;]{0,64}-(e|c) ?\/bin\/(ba)?sh/
         $fifo = /mkfifo [^\n;]{1,64}; ?(cat|tail -f) [^\n|]{1,64}\| ?\/bin\/(ba)?sh -i[^\n|]{0,16}\| ?(nc|ncat|netcat)/
         $socat = /socat [^\n]{0,64}exec:['"]?(\/bin\/)?(ba)?sh/ nocase
     condition:
@@ -37,6 +41,8 @@ rule ReverseShell_Script_Socket
         severity = "critical"
         fix = "Do not run the image. Remove the file, find the step that added it (added by) and how it got there."
         reference = "https://attack.mitre.org/techniques/T1059/006/"
+        // the longest match of any string here, in bytes (see docs/scan-malware.md)
+        max_match = 60
     strings:
         $py1 = "socket.socket(" ascii
         $py2 = /os\.dup2\([a-z_.()]{1,40}fileno\(\), ?[012]\)/
