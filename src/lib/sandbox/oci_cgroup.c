@@ -58,6 +58,20 @@ static bool has_file(const char *dir, const char *file)
 	return access(path, F_OK) == 0;
 }
 
+/* The first line of a small cgroup file, without its newline; -1 when unreadable. */
+static int cg_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
 /* mkdir -p of `rel` (no "..", checked by the caller) below `base`. */
 static int mkdir_below(const char *base, const char *rel, char *out, size_t outlen, bwk_error **err)
 {
@@ -74,6 +88,37 @@ static int mkdir_below(const char *base, const char *rel, char *out, size_t outl
 			return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path too long: %s", rel);
 		if (mkdir(out, 0755) < 0 && errno != EEXIST)
 			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s", out);
+		p += len;
+	}
+	return 0;
+}
+
+/* A new cpuset cgroup starts with no cpus and no mems (unless its parent has clone_children):
+ * each level of `dir` below `base` that has none gets its parent's, as runc and crun do. */
+static int cpuset_inherit(const char *base, const char *dir, bwk_error **err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	char parent[PATH_MAX], cur[PATH_MAX];
+	size_t blen = strlen(base);
+	snprintf(parent, sizeof parent, "%s", base);
+	const char *p = dir + blen;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (!len)
+			break;
+		snprintf(cur, sizeof cur, "%.*s", (int)(p + len - dir), dir);
+		for (size_t i = 0; i < 2; i++) {
+			char mine[4096] = "", theirs[4096] = "";
+			if (cg_read(cur, files[i], mine, sizeof mine) == 0 && *mine)
+				continue;
+			if (cg_read(parent, files[i], theirs, sizeof theirs) < 0 || !*theirs)
+				continue;
+			if (cg_write(cur, files[i], theirs, err) < 0)
+				return -1;
+		}
+		snprintf(parent, sizeof parent, "%s", cur);
 		p += len;
 	}
 	return 0;
@@ -116,6 +161,22 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 		if (r->memory.reservation.set && cg_writef(dir, "memory.soft_limit_in_bytes", err,
 							   "%" PRId64, r->memory.reservation.v) < 0)
 			return -1;
+		/* kernel memory: deprecated, and refused (EOPNOTSUPP) by kernels since 5.16, where
+		 * runc and crun ignore it too; the TCP buffer limit still exists */
+		if (r->memory.kernel.set && r->memory.kernel.v)
+			cg_writef(dir, "memory.kmem.limit_in_bytes", NULL, "%" PRId64,
+				  r->memory.kernel.v);
+		if (r->memory.kernel_tcp.set && r->memory.kernel_tcp.v &&
+		    cg_writef(dir, "memory.kmem.tcp.limit_in_bytes", err, "%" PRId64,
+			      r->memory.kernel_tcp.v) < 0)
+			return -1;
+		if (r->memory.swappiness.set && r->memory.swappiness.v <= 100 &&
+		    cg_writef(dir, "memory.swappiness", err, "%" PRIu64, r->memory.swappiness.v) <
+			0)
+			return -1;
+		if (r->memory.disable_oom_killer &&
+		    cg_write(dir, "memory.oom_control", "1", err) < 0)
+			return -1;
 	} else if (!strcmp(ctrl, "pids")) {
 		if (r->pids_limit.set) {
 			int rc = r->pids_limit.v > 0
@@ -124,6 +185,13 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			if (rc < 0)
 				return -1;
 		}
+	} else if (!strcmp(ctrl, "cpuset")) {
+		if (r->cpu.cpus && *r->cpu.cpus &&
+		    cg_write(dir, "cpuset.cpus", r->cpu.cpus, err) < 0)
+			return -1;
+		if (r->cpu.mems && *r->cpu.mems &&
+		    cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
+			return -1;
 	} else if (!strcmp(ctrl, "cpu")) {
 		if (r->cpu.shares.set &&
 		    cg_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu.shares.v) < 0)
@@ -133,6 +201,15 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			return -1;
 		if (r->cpu.quota.set &&
 		    cg_writef(dir, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu.quota.v) < 0)
+			return -1;
+		/* the real-time budget: the period first, which bounds the runtime */
+		if (r->cpu.realtime_period.set && r->cpu.realtime_period.v &&
+		    cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, r->cpu.realtime_period.v) <
+			0)
+			return -1;
+		if (r->cpu.realtime_runtime.set && r->cpu.realtime_runtime.v &&
+		    cg_writef(dir, "cpu.rt_runtime_us", err, "%" PRId64,
+			      r->cpu.realtime_runtime.v) < 0)
 			return -1;
 	} else if (!strcmp(ctrl, "devices")) {
 		for (size_t i = 0; i < r->n_devices; i++) {
@@ -278,8 +355,8 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 		return apply_v2(dir, r, err) < 0 ? (ocirt_cgroup_destroy(cg), -1) : 0;
 	}
 	/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it) */
-	static const char *const ctrls[] = {"pids",    "memory",  "cpu",  "cpuacct",
-					    "devices", "freezer", "blkio"};
+	static const char *const ctrls[] = {"pids",   "memory",	 "cpu",	    "cpuacct",
+					    "cpuset", "devices", "freezer", "blkio"};
 	char seen[OCIRT_MAX_CGROUPS][PATH_MAX];
 	size_t nseen = 0;
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
@@ -294,6 +371,7 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 			continue;
 		snprintf(seen[nseen++], PATH_MAX, "%s", real);
 		if (mkdir_below(real, rel, dir, sizeof dir, err) < 0 ||
+		    (!strcmp(ctrls[i], "cpuset") && cpuset_inherit(real, dir, err) < 0) ||
 		    apply_v1(ctrls[i], dir, r, err) < 0) {
 			ocirt_cgroup_destroy(cg);
 			return -1;

@@ -853,7 +853,9 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	int w = open(fp, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
 	if (w < 0 || write(w, "0", 1) != 1)
 		die(c, "exec fifo");
-	close(w);
+	/* w stays open (close-on-exec): `start` waits for it to close, so that once start has
+	 * returned the container's process runs its own program (a signal sent then reaches it,
+	 * not an init that has no handler for it yet) */
 	close(c->fifo_fd);
 	exec_process(c);
 }

