@@ -61,3 +61,71 @@ def test_cpuset_realtime_and_memory_knobs(rt):
     finally:
         rt("delete", "--force", cid)
     assert not (CG / "cpuset" / rel.lstrip("/")).exists()
+
+
+def block_device():
+    for d in sorted(Path("/sys/block").iterdir()):
+        dev = d / "dev"
+        if dev.exists() and not d.name.startswith(("loop", "ram", "zram")):
+            return dev.read_text().strip()
+    return None
+
+
+@v1_only
+def test_block_io_throttle_and_weight(rt):
+    dev = block_device()
+    if not dev:
+        pytest.skip("no block device")
+    major, minor = map(int, dev.split(":"))
+    rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+    def edit(c):
+        c["linux"]["cgroupsPath"] = rel
+        c["linux"]["resources"]["blockIO"] = {
+            "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 300}]}
+
+    cid, pid = rt.create(rt.bundle(["sleep", "30"], edit=edit))
+    try:
+        assert read("blkio", rel, "blkio.throttle.read_bps_device") == f"{dev} 1048576"
+        assert read("blkio", rel, "blkio.throttle.write_iops_device") == f"{dev} 300"
+    finally:
+        rt("delete", "--force", cid)
+
+    def weight(c):
+        edit(c)
+        c["linux"]["resources"]["blockIO"]["weight"] = 500
+
+    b = rt.bundle(["true"], name="w", edit=weight)
+    if (CG / "blkio" / "blkio.weight").exists() or (CG / "blkio" / "blkio.bfq.weight").exists():
+        cid, pid = rt.create(b)
+        rt("delete", "--force", cid)
+    else:  # no CFQ/BFQ: a weight that cannot be applied is an error, not ignored
+        _, p = rt.create(b, check=1)
+        assert "linux.resources.blockIO" in p.stderr and "blkio.weight" in p.stderr
+
+
+@v1_only
+def test_network_and_hugetlb_need_their_controllers(rt):
+    cases = [("network", {"classID": 0x100001, "priorities": [{"name": "lo", "priority": 2}]},
+              "net_cls", "net_cls.classid", str(0x100001)),
+             ("hugepageLimits", [{"pageSize": "2MB", "limit": 4 << 20}],
+              "hugetlb", "hugetlb.2MB.limit_in_bytes", str(4 << 20))]
+    for key, value, ctrl, f, want in cases:
+        rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+        def edit(c, key=key, value=value, rel=rel):
+            c["linux"]["cgroupsPath"] = rel
+            c["linux"]["resources"][key] = value
+
+        b = rt.bundle(["sleep", "30"], name=key, edit=edit)
+        if (CG / ctrl).exists():
+            cid, pid = rt.create(b)
+            try:
+                assert read(ctrl, rel, f) == want
+            finally:
+                rt("delete", "--force", cid)
+        else:  # asked for and not there: refused, naming the property and the controller
+            _, p = rt.create(b, check=1)
+            assert f"linux.resources.{key}" in p.stderr and ctrl in p.stderr, p.stderr
+            assert not (CG / "memory" / rel.lstrip("/")).exists()  # nothing left behind

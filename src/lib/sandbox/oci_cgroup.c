@@ -124,6 +124,56 @@ static int cpuset_inherit(const char *base, const char *dir, bwk_error **err)
 	return 0;
 }
 
+/* linux.resources.blockIO on v1: the proportional weights need the CFQ or BFQ scheduler (the
+ * file is then blkio.weight or blkio.bfq.weight); a weight the kernel cannot apply is an
+ * error, as in crun, not a silently ignored limit. */
+static int blkio_v1(const char *dir, const bwk_oci_resources *r, bwk_error **err)
+{
+	static const char *const tfile[4] = {
+	    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+	    "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+	const char *wfile = has_file(dir, "blkio.weight")	? "blkio.weight"
+			    : has_file(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
+								: NULL;
+	const char *wdev = !wfile			    ? NULL
+			   : !strcmp(wfile, "blkio.weight") ? "blkio.weight_device"
+							    : "blkio.bfq.weight_device";
+	bool weights = r->block_io.weight.set || r->block_io.leaf_weight.set;
+	for (size_t i = 0; i < r->block_io.n_weight_device; i++)
+		weights |= r->block_io.weight_device[i].weight.set ||
+			   r->block_io.weight_device[i].leaf_weight.set;
+	if (weights && !wfile)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.blockIO: %s has neither blkio.weight nor "
+				     "blkio.bfq.weight (no CFQ or BFQ I/O scheduler): the weights "
+				     "cannot be applied",
+				     dir);
+	if (r->block_io.weight.set &&
+	    cg_writef(dir, wfile, err, "%" PRIu64, r->block_io.weight.v) < 0)
+		return -1;
+	if (r->block_io.leaf_weight.set &&
+	    cg_writef(dir, "blkio.leaf_weight", err, "%" PRIu64, r->block_io.leaf_weight.v) < 0)
+		return -1;
+	for (size_t i = 0; i < r->block_io.n_weight_device; i++) {
+		const bwk_oci_weight_dev *w = &r->block_io.weight_device[i];
+		if (w->weight.set && cg_writef(dir, wdev, err, "%" PRId64 ":%" PRId64 " %" PRIu64,
+					       w->major, w->minor, w->weight.v) < 0)
+			return -1;
+		if (w->leaf_weight.set && cg_writef(dir, "blkio.leaf_weight_device", err,
+						    "%" PRId64 ":%" PRId64 " %" PRIu64, w->major,
+						    w->minor, w->leaf_weight.v) < 0)
+			return -1;
+	}
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; i < r->block_io.n_throttle[k]; i++) {
+			const bwk_oci_throttle *t = &r->block_io.throttle[k][i];
+			if (cg_writef(dir, tfile[k], err, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				      t->major, t->minor, t->rate) < 0)
+				return -1;
+		}
+	return 0;
+}
+
 static int64_t swap_total(const bwk_oci_resources *r)
 {
 	return r->memory.swap.set ? r->memory.swap.v : 0;
@@ -141,6 +191,8 @@ static bwk_oci_resources nonzero(const bwk_oci_resources *in)
 	r.cpu.shares.set &= r.cpu.shares.v != 0;
 	r.cpu.period.set &= r.cpu.period.v != 0;
 	r.cpu.quota.set &= r.cpu.quota.v != 0;
+	r.block_io.weight.set &= r.block_io.weight.v != 0;
+	r.block_io.leaf_weight.set &= r.block_io.leaf_weight.v != 0;
 	return r;
 }
 
@@ -184,6 +236,31 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 				     : cg_write(dir, "pids.max", "max", err);
 			if (rc < 0)
 				return -1;
+		}
+	} else if (!strcmp(ctrl, "blkio")) {
+		if (blkio_v1(dir, r, err) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "net_cls")) {
+		if (r->network.class_id.set &&
+		    cg_writef(dir, "net_cls.classid", err, "%" PRIu64, r->network.class_id.v) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "net_prio")) {
+		for (size_t i = 0; i < r->network.n_priorities; i++)
+			if (cg_writef(dir, "net_prio.ifpriomap", err, "%s %" PRIu32,
+				      r->network.priorities[i].name,
+				      r->network.priorities[i].priority) < 0)
+				return -1;
+	} else if (!strcmp(ctrl, "hugetlb")) {
+		for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+			char f[128];
+			snprintf(f, sizeof f, "hugetlb.%s.limit_in_bytes",
+				 r->hugepage_limits[i].page_size);
+			if (strchr(r->hugepage_limits[i].page_size, '/') ||
+			    cg_writef(dir, f, NULL, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "linux.resources.hugepageLimits: page size "
+						     "'%s': no %s/%s",
+						     r->hugepage_limits[i].page_size, dir, f);
 		}
 	} else if (!strcmp(ctrl, "cpuset")) {
 		if (r->cpu.cpus && *r->cpu.cpus &&
@@ -287,6 +364,20 @@ static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **er
 		if (rc < 0)
 			return -1;
 	}
+	if (r->network.class_id.set || r->network.n_priorities)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.network: cgroup v2 has no net_cls/net_prio "
+				     "controller");
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		char f[128];
+		snprintf(f, sizeof f, "hugetlb.%s.max", r->hugepage_limits[i].page_size);
+		if (strchr(r->hugepage_limits[i].page_size, '/') ||
+		    cg_writef(dir, f, NULL, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.hugepageLimits: page size '%s': "
+					     "no %s/%s (hugetlb controller enabled?)",
+					     r->hugepage_limits[i].page_size, dir, f);
+	}
 	for (size_t i = 0; i < r->unified.n; i++) {
 		const char *k = r->unified.v[i].key;
 		if (strchr(k, '/') || !strcmp(k, ".") || !strcmp(k, "..") || !strchr(k, '.'))
@@ -355,20 +446,39 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 		return apply_v2(dir, r, err) < 0 ? (ocirt_cgroup_destroy(cg), -1) : 0;
 	}
 	/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it) */
-	static const char *const ctrls[] = {"pids",   "memory",	 "cpu",	    "cpuacct",
-					    "cpuset", "devices", "freezer", "blkio"};
+	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
+					    "cpuset",  "devices",  "freezer", "blkio",
+					    "net_cls", "net_prio", "hugetlb"};
+	/* what the spec asks of a controller the host may not have mounted */
+	bool need[sizeof ctrls / sizeof *ctrls] = {0};
+	need[8] = r->network.class_id.set;
+	need[9] = r->network.n_priorities > 0;
+	need[10] = r->n_hugepage_limits > 0;
 	char seen[OCIRT_MAX_CGROUPS][PATH_MAX];
 	size_t nseen = 0;
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
 		char mnt[PATH_MAX], real[PATH_MAX];
 		snprintf(mnt, sizeof mnt, "%s/%s", CG_MOUNT, ctrls[i]);
-		if (!realpath(mnt, real))
-			continue;
-		bool dup = false;
+		if (!realpath(mnt, real)) {
+			if (!need[i])
+				continue;
+			ocirt_cgroup_destroy(cg);
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.%s: the %s cgroup controller is not "
+					     "mounted (%s)",
+					     i == 10 ? "hugepageLimits" : "network", ctrls[i], mnt);
+		}
+		size_t dup = nseen;
 		for (size_t j = 0; j < nseen; j++)
-			dup |= !strcmp(seen[j], real);
-		if (dup)
+			if (!strcmp(seen[j], real))
+				dup = j;
+		if (dup < nseen) { /* co-mounted (cpu,cpuacct; net_cls,net_prio): same directory */
+			if (apply_v1(ctrls[i], cg->dirs[dup], r, err) < 0) {
+				ocirt_cgroup_destroy(cg);
+				return -1;
+			}
 			continue;
+		}
 		snprintf(seen[nseen++], PATH_MAX, "%s", real);
 		if (mkdir_below(real, rel, dir, sizeof dir, err) < 0 ||
 		    (!strcmp(ctrls[i], "cpuset") && cpuset_inherit(real, dir, err) < 0) ||
