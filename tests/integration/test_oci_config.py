@@ -129,3 +129,19 @@ def test_network_and_hugetlb_need_their_controllers(rt):
             _, p = rt.create(b, check=1)
             assert f"linux.resources.{key}" in p.stderr and ctrl in p.stderr, p.stderr
             assert not (CG / "memory" / rel.lstrip("/")).exists()  # nothing left behind
+
+
+def test_apparmor_profile_is_applied_or_refused(rt):
+    """A profile asked for is never silently dropped: refused where AppArmor is off (as runc
+    and crun do); where it is on, an unknown profile makes the start fail."""
+    b = rt.bundle(["true"], edit=lambda c: c["process"].__setitem__(
+        "apparmorProfile", "bwk-no-such-profile"))
+    enabled = Path("/sys/module/apparmor/parameters/enabled")
+    if enabled.exists() and enabled.read_text().startswith("Y"):
+        cid, pid = rt.create(b)
+        rt("start", cid)
+        assert wait_for(lambda: rt.state(cid)["status"] == "stopped")
+    else:
+        _, p = rt.create(b, check=1)
+        assert "process.apparmorProfile 'bwk-no-such-profile'" in p.stderr, p.stderr
+        assert "AppArmor is not enabled" in p.stderr
