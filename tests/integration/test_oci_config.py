@@ -26,8 +26,13 @@ def read(ctrl, rel, name):
 def test_start_returns_once_the_program_runs(rt):
     """The signal test of the suite: a kill right after start must reach the program (with its
     handlers), not the runtime's init that has not executed it yet."""
-    b = rt.bundle(["sleep", "30"])
-    for _ in range(5):
+    def slow_setup(c):  # a seccomp filter that takes the init a while to compile before exec
+        c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getpriority"], "action": "SCMP_ACT_ERRNO",
+             "args": [{"index": 1, "value": i, "op": "SCMP_CMP_EQ"}]} for i in range(3000)]}
+
+    b = rt.bundle(["sleep", "30"], edit=slow_setup)
+    for _ in range(3):
         cid, pid = rt.create(b)
         rt("start", cid)
         assert Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x0030\x00"
