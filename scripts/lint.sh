@@ -19,7 +19,7 @@ if command -v clang-format >/dev/null 2>&1; then
 	fi
 fi
 if command -v shellcheck >/dev/null 2>&1; then
-	if ! shellcheck scripts/*.sh bench/*.sh .ci/run; then
+	if ! shellcheck scripts/*.sh bench/*.sh tests/conformance/*.sh .ci/run; then
 		echo "lint: shellcheck found the problems above" >&2
 		status=1
 	fi

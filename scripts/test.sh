@@ -20,6 +20,9 @@ echo "== integration tests"
 BULWARK="$top/$BUILD/asan/bulwark" BWK_BUILD="$top/$BUILD/asan" \
 	/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
 
+echo "== OCI runtime-tools validation suite (only with BWK_RUNTIME_TOOLS: docs/oci-runtime.md)"
+RUNTIME="$top/$BUILD/asan/bulwark" tests/conformance/run.sh
+
 echo "== fuzz targets (${FUZZ_SECONDS:-5}s each)"
 FUZZ_SEED=${FUZZ_SEED:-1} scripts/fuzz.sh "$BUILD/fuzz" "${FUZZ_SECONDS:-5}"
 echo "== all tests passed"

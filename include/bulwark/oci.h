@@ -161,6 +161,16 @@ typedef struct bwk_oci_throttle {
 	uint64_t rate;
 } bwk_oci_throttle;
 
+typedef struct bwk_oci_ifprio { /* linux.resources.network.priorities[] */
+	char *name;
+	uint32_t priority;
+} bwk_oci_ifprio;
+
+typedef struct bwk_oci_hugepage { /* linux.resources.hugepageLimits[] */
+	char *page_size;	  /* "2MB", "1GB" … */
+	uint64_t limit;
+} bwk_oci_hugepage;
+
 typedef struct bwk_oci_weight_dev {
 	int64_t major, minor;
 	bwk_oci_u64 weight, leaf_weight;
@@ -189,6 +199,13 @@ typedef struct bwk_oci_resources {
 		bwk_oci_throttle *throttle[4];
 		size_t n_throttle[4];
 	} block_io;
+	struct {
+		bwk_oci_u64 class_id;
+		bwk_oci_ifprio *priorities;
+		size_t n_priorities;
+	} network;
+	bwk_oci_hugepage *hugepage_limits;
+	size_t n_hugepage_limits;
 	bwk_oci_map unified; /* cgroup v2 files, "memory.high": "…" */
 } bwk_oci_resources;
 

@@ -127,6 +127,13 @@ static void test_full_config(void **state)
 	assert_null(l->resources.block_io.throttle[1]);
 	assert_int_equal(l->resources.block_io.throttle[3][0].rate, 100);
 	assert_string_equal(l->resources.unified.v[0].key, "memory.high");
+	assert_int_equal(l->resources.network.class_id.v, 1048577);
+	assert_int_equal(l->resources.network.n_priorities, 1);
+	assert_string_equal(l->resources.network.priorities[0].name, "eth0");
+	assert_int_equal(l->resources.network.priorities[0].priority, 500);
+	assert_int_equal(l->resources.n_hugepage_limits, 1);
+	assert_string_equal(l->resources.hugepage_limits[0].page_size, "2MB");
+	assert_int_equal(l->resources.hugepage_limits[0].limit, 209715200);
 	assert_string_equal(l->seccomp.default_action, "SCMP_ACT_ERRNO");
 	assert_int_equal(l->seccomp.n_syscalls, 4);
 	assert_string_equal(l->seccomp.syscalls[1].args[0].op, "SCMP_CMP_EQ");
@@ -149,6 +156,8 @@ static void test_full_config(void **state)
 	char *a = bwk_oci_spec_serialise(s, true, &err);
 	assert_non_null(a);
 	assert_null(strstr(a, "someFutureProperty")); /* unknown: ignored, not kept */
+	assert_non_null(strstr(a, "\"classID\": 1048577"));
+	assert_non_null(strstr(a, "\"pageSize\": \"2MB\""));
 	bwk_oci_spec *s2 = parse_ok(a);
 	char *b = bwk_oci_spec_serialise(s2, true, &err);
 	assert_string_equal(a, b);

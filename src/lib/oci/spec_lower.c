@@ -307,6 +307,8 @@ static int not_executed(const bwk_oci_spec *s, bwk_error **err)
 		 r->block_io.n_throttle[2] || r->block_io.n_throttle[3],
 	     "linux.resources.blockIO"},
 	    {r->unified.n > 0, "linux.resources.unified"},
+	    {r->network.class_id.set || r->network.n_priorities > 0, "linux.resources.network"},
+	    {r->n_hugepage_limits > 0, "linux.resources.hugepageLimits"},
 	};
 	for (size_t i = 0; i < sizeof checks / sizeof *checks; i++)
 		if (checks[i].set)

@@ -141,6 +141,12 @@ static void resources_free(bwk_oci_resources *r)
 	free(r->block_io.weight_device);
 	for (int k = 0; k < 4; k++)
 		free(r->block_io.throttle[k]);
+	for (size_t i = 0; i < r->network.n_priorities; i++)
+		free(r->network.priorities[i].name);
+	free(r->network.priorities);
+	for (size_t i = 0; i < r->n_hugepage_limits; i++)
+		free(r->hugepage_limits[i].page_size);
+	free(r->hugepage_limits);
 	map_free(&r->unified);
 }
 

@@ -640,6 +640,44 @@ static int parse_blockio(pctx *c, const json_t *res, bwk_oci_resources *r)
 	return rc;
 }
 
+static int each_ifprio(pctx *c, const json_t *e, void *items, size_t i)
+{
+	bwk_oci_ifprio *p = (bwk_oci_ifprio *)items + i;
+	return get_str(c, e, "name", true, &p->name) < 0 ||
+		       get_u32(c, e, "priority", true, &p->priority) < 0
+		   ? -1
+		   : 0;
+}
+
+static int each_hugepage(pctx *c, const json_t *e, void *items, size_t i)
+{
+	bwk_oci_hugepage *h = (bwk_oci_hugepage *)items + i;
+	int64_t v = 0;
+	if (get_str(c, e, "pageSize", true, &h->page_size) < 0 ||
+	    get_int(c, e, "limit", 0, INT64_MAX, true, NULL, &v) < 0)
+		return -1;
+	h->limit = (uint64_t)v;
+	return 0;
+}
+
+static int parse_network(pctx *c, const json_t *res, bwk_oci_resources *r)
+{
+	json_t *n;
+	if (get_object(c, res, "network", &n) < 0)
+		return -1;
+	if (!n)
+		return 0;
+	size_t old = enter(c, ".network");
+	int rc = get_u64(c, n, "classID", UINT32_MAX, &r->network.class_id) < 0 ||
+			 get_list(c, n, "priorities", sizeof *r->network.priorities,
+				  (void **)&r->network.priorities, &r->network.n_priorities,
+				  each_ifprio) < 0
+		     ? -1
+		     : 0;
+	leave(c, old);
+	return rc;
+}
+
 static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 {
 	json_t *res, *pids;
@@ -653,8 +691,10 @@ static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 	if (get_list(c, res, "devices", sizeof *r->devices, (void **)&r->devices, &r->n_devices,
 		     each_dev_rule) < 0 ||
 	    parse_memory(c, res, r) < 0 || parse_cpu(c, res, r) < 0 ||
-	    parse_blockio(c, res, r) < 0 || get_object(c, res, "pids", &pids) < 0 ||
-	    get_map(c, res, "unified", &r->unified) < 0)
+	    parse_blockio(c, res, r) < 0 || parse_network(c, res, r) < 0 ||
+	    get_list(c, res, "hugepageLimits", sizeof *r->hugepage_limits,
+		     (void **)&r->hugepage_limits, &r->n_hugepage_limits, each_hugepage) < 0 ||
+	    get_object(c, res, "pids", &pids) < 0 || get_map(c, res, "unified", &r->unified) < 0)
 		goto out;
 	if (pids) {
 		size_t o2 = enter(c, ".pids");

@@ -287,6 +287,31 @@ static json_t *resources_json(out *o, const bwk_oci_resources *r)
 		put(o, j, "blockIO", b);
 	else
 		json_decref(b);
+	json_t *n = json_object();
+	if (n) {
+		put_u64(o, n, "classID", r->network.class_id);
+		if (r->network.priorities) {
+			json_t *a = json_array();
+			for (size_t i = 0; a && i < r->network.n_priorities; i++)
+				push(o, a,
+				     json_pack("{s:s,s:I}", "name", r->network.priorities[i].name,
+					       "priority",
+					       (json_int_t)r->network.priorities[i].priority));
+			put(o, n, "priorities", a);
+		}
+	}
+	if (n && json_object_size(n))
+		put(o, j, "network", n);
+	else
+		json_decref(n);
+	if (r->hugepage_limits) {
+		json_t *a = json_array();
+		for (size_t i = 0; a && i < r->n_hugepage_limits; i++)
+			push(o, a,
+			     json_pack("{s:s,s:I}", "pageSize", r->hugepage_limits[i].page_size,
+				       "limit", (json_int_t)r->hugepage_limits[i].limit));
+		put(o, j, "hugepageLimits", a);
+	}
 	put_map(o, j, "unified", &r->unified);
 	return j;
 }

@@ -58,6 +58,20 @@ static bool has_file(const char *dir, const char *file)
 	return access(path, F_OK) == 0;
 }
 
+/* The first line of a small cgroup file, without its newline; -1 when unreadable. */
+static int cg_read(const char *dir, const char *file, char *buf, size_t len)
+{
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof path, "%s/%s", dir, file);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	if (n < 0)
+		return -1;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return 0;
+}
+
 /* mkdir -p of `rel` (no "..", checked by the caller) below `base`. */
 static int mkdir_below(const char *base, const char *rel, char *out, size_t outlen, bwk_error **err)
 {
@@ -79,6 +93,87 @@ static int mkdir_below(const char *base, const char *rel, char *out, size_t outl
 	return 0;
 }
 
+/* A new cpuset cgroup starts with no cpus and no mems (unless its parent has clone_children):
+ * each level of `dir` below `base` that has none gets its parent's, as runc and crun do. */
+static int cpuset_inherit(const char *base, const char *dir, bwk_error **err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	char parent[PATH_MAX], cur[PATH_MAX];
+	size_t blen = strlen(base);
+	snprintf(parent, sizeof parent, "%s", base);
+	const char *p = dir + blen;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (!len)
+			break;
+		snprintf(cur, sizeof cur, "%.*s", (int)(p + len - dir), dir);
+		for (size_t i = 0; i < 2; i++) {
+			char mine[4096] = "", theirs[4096] = "";
+			if (cg_read(cur, files[i], mine, sizeof mine) == 0 && *mine)
+				continue;
+			if (cg_read(parent, files[i], theirs, sizeof theirs) < 0 || !*theirs)
+				continue;
+			if (cg_write(cur, files[i], theirs, err) < 0)
+				return -1;
+		}
+		snprintf(parent, sizeof parent, "%s", cur);
+		p += len;
+	}
+	return 0;
+}
+
+/* linux.resources.blockIO on v1: the proportional weights need the CFQ or BFQ scheduler (the
+ * file is then blkio.weight or blkio.bfq.weight); a weight the kernel cannot apply is an
+ * error, as in crun, not a silently ignored limit. */
+static int blkio_v1(const char *dir, const bwk_oci_resources *r, bwk_error **err)
+{
+	static const char *const tfile[4] = {
+	    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
+	    "blkio.throttle.read_iops_device", "blkio.throttle.write_iops_device"};
+	const char *wfile = has_file(dir, "blkio.weight")	? "blkio.weight"
+			    : has_file(dir, "blkio.bfq.weight") ? "blkio.bfq.weight"
+								: NULL;
+	const char *wdev = !wfile			    ? NULL
+			   : !strcmp(wfile, "blkio.weight") ? "blkio.weight_device"
+							    : "blkio.bfq.weight_device";
+	bool weights = r->block_io.weight.set || r->block_io.leaf_weight.set;
+	for (size_t i = 0; i < r->block_io.n_weight_device; i++)
+		weights |= r->block_io.weight_device[i].weight.set ||
+			   r->block_io.weight_device[i].leaf_weight.set;
+	if (weights && !wfile)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.blockIO: %s has neither blkio.weight nor "
+				     "blkio.bfq.weight (no CFQ or BFQ I/O scheduler): the weights "
+				     "cannot be applied",
+				     dir);
+	if (r->block_io.weight.set &&
+	    cg_writef(dir, wfile, err, "%" PRIu64, r->block_io.weight.v) < 0)
+		return -1;
+	if (r->block_io.leaf_weight.set &&
+	    cg_writef(dir, "blkio.leaf_weight", err, "%" PRIu64, r->block_io.leaf_weight.v) < 0)
+		return -1;
+	for (size_t i = 0; i < r->block_io.n_weight_device; i++) {
+		const bwk_oci_weight_dev *w = &r->block_io.weight_device[i];
+		if (w->weight.set && cg_writef(dir, wdev, err, "%" PRId64 ":%" PRId64 " %" PRIu64,
+					       w->major, w->minor, w->weight.v) < 0)
+			return -1;
+		if (w->leaf_weight.set && cg_writef(dir, "blkio.leaf_weight_device", err,
+						    "%" PRId64 ":%" PRId64 " %" PRIu64, w->major,
+						    w->minor, w->leaf_weight.v) < 0)
+			return -1;
+	}
+	for (int k = 0; k < 4; k++)
+		for (size_t i = 0; i < r->block_io.n_throttle[k]; i++) {
+			const bwk_oci_throttle *t = &r->block_io.throttle[k][i];
+			if (cg_writef(dir, tfile[k], err, "%" PRId64 ":%" PRId64 " %" PRIu64,
+				      t->major, t->minor, t->rate) < 0)
+				return -1;
+		}
+	return 0;
+}
+
 static int64_t swap_total(const bwk_oci_resources *r)
 {
 	return r->memory.swap.set ? r->memory.swap.v : 0;
@@ -96,6 +191,8 @@ static bwk_oci_resources nonzero(const bwk_oci_resources *in)
 	r.cpu.shares.set &= r.cpu.shares.v != 0;
 	r.cpu.period.set &= r.cpu.period.v != 0;
 	r.cpu.quota.set &= r.cpu.quota.v != 0;
+	r.block_io.weight.set &= r.block_io.weight.v != 0;
+	r.block_io.leaf_weight.set &= r.block_io.leaf_weight.v != 0;
 	return r;
 }
 
@@ -116,6 +213,22 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 		if (r->memory.reservation.set && cg_writef(dir, "memory.soft_limit_in_bytes", err,
 							   "%" PRId64, r->memory.reservation.v) < 0)
 			return -1;
+		/* kernel memory: deprecated, and refused (EOPNOTSUPP) by kernels since 5.16, where
+		 * runc and crun ignore it too; the TCP buffer limit still exists */
+		if (r->memory.kernel.set && r->memory.kernel.v)
+			cg_writef(dir, "memory.kmem.limit_in_bytes", NULL, "%" PRId64,
+				  r->memory.kernel.v);
+		if (r->memory.kernel_tcp.set && r->memory.kernel_tcp.v &&
+		    cg_writef(dir, "memory.kmem.tcp.limit_in_bytes", err, "%" PRId64,
+			      r->memory.kernel_tcp.v) < 0)
+			return -1;
+		if (r->memory.swappiness.set && r->memory.swappiness.v <= 100 &&
+		    cg_writef(dir, "memory.swappiness", err, "%" PRIu64, r->memory.swappiness.v) <
+			0)
+			return -1;
+		if (r->memory.disable_oom_killer &&
+		    cg_write(dir, "memory.oom_control", "1", err) < 0)
+			return -1;
 	} else if (!strcmp(ctrl, "pids")) {
 		if (r->pids_limit.set) {
 			int rc = r->pids_limit.v > 0
@@ -124,6 +237,38 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			if (rc < 0)
 				return -1;
 		}
+	} else if (!strcmp(ctrl, "blkio")) {
+		if (blkio_v1(dir, r, err) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "net_cls")) {
+		if (r->network.class_id.set &&
+		    cg_writef(dir, "net_cls.classid", err, "%" PRIu64, r->network.class_id.v) < 0)
+			return -1;
+	} else if (!strcmp(ctrl, "net_prio")) {
+		for (size_t i = 0; i < r->network.n_priorities; i++)
+			if (cg_writef(dir, "net_prio.ifpriomap", err, "%s %" PRIu32,
+				      r->network.priorities[i].name,
+				      r->network.priorities[i].priority) < 0)
+				return -1;
+	} else if (!strcmp(ctrl, "hugetlb")) {
+		for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+			char f[128];
+			snprintf(f, sizeof f, "hugetlb.%s.limit_in_bytes",
+				 r->hugepage_limits[i].page_size);
+			if (strchr(r->hugepage_limits[i].page_size, '/') ||
+			    cg_writef(dir, f, NULL, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
+				return bwk_error_set(err, BWK_E_INPUT, 0,
+						     "linux.resources.hugepageLimits: page size "
+						     "'%s': no %s/%s",
+						     r->hugepage_limits[i].page_size, dir, f);
+		}
+	} else if (!strcmp(ctrl, "cpuset")) {
+		if (r->cpu.cpus && *r->cpu.cpus &&
+		    cg_write(dir, "cpuset.cpus", r->cpu.cpus, err) < 0)
+			return -1;
+		if (r->cpu.mems && *r->cpu.mems &&
+		    cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
+			return -1;
 	} else if (!strcmp(ctrl, "cpu")) {
 		if (r->cpu.shares.set &&
 		    cg_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu.shares.v) < 0)
@@ -133,6 +278,15 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			return -1;
 		if (r->cpu.quota.set &&
 		    cg_writef(dir, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu.quota.v) < 0)
+			return -1;
+		/* the real-time budget: the period first, which bounds the runtime */
+		if (r->cpu.realtime_period.set && r->cpu.realtime_period.v &&
+		    cg_writef(dir, "cpu.rt_period_us", err, "%" PRIu64, r->cpu.realtime_period.v) <
+			0)
+			return -1;
+		if (r->cpu.realtime_runtime.set && r->cpu.realtime_runtime.v &&
+		    cg_writef(dir, "cpu.rt_runtime_us", err, "%" PRId64,
+			      r->cpu.realtime_runtime.v) < 0)
 			return -1;
 	} else if (!strcmp(ctrl, "devices")) {
 		for (size_t i = 0; i < r->n_devices; i++) {
@@ -210,6 +364,20 @@ static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **er
 		if (rc < 0)
 			return -1;
 	}
+	if (r->network.class_id.set || r->network.n_priorities)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.network: cgroup v2 has no net_cls/net_prio "
+				     "controller");
+	for (size_t i = 0; i < r->n_hugepage_limits; i++) {
+		char f[128];
+		snprintf(f, sizeof f, "hugetlb.%s.max", r->hugepage_limits[i].page_size);
+		if (strchr(r->hugepage_limits[i].page_size, '/') ||
+		    cg_writef(dir, f, NULL, "%" PRIu64, r->hugepage_limits[i].limit) < 0)
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.hugepageLimits: page size '%s': "
+					     "no %s/%s (hugetlb controller enabled?)",
+					     r->hugepage_limits[i].page_size, dir, f);
+	}
 	for (size_t i = 0; i < r->unified.n; i++) {
 		const char *k = r->unified.v[i].key;
 		if (strchr(k, '/') || !strcmp(k, ".") || !strcmp(k, "..") || !strchr(k, '.'))
@@ -278,22 +446,42 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 		return apply_v2(dir, r, err) < 0 ? (ocirt_cgroup_destroy(cg), -1) : 0;
 	}
 	/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it) */
-	static const char *const ctrls[] = {"pids",    "memory",  "cpu",  "cpuacct",
-					    "devices", "freezer", "blkio"};
+	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
+					    "cpuset",  "devices",  "freezer", "blkio",
+					    "net_cls", "net_prio", "hugetlb"};
+	/* what the spec asks of a controller the host may not have mounted */
+	bool need[sizeof ctrls / sizeof *ctrls] = {0};
+	need[8] = r->network.class_id.set;
+	need[9] = r->network.n_priorities > 0;
+	need[10] = r->n_hugepage_limits > 0;
 	char seen[OCIRT_MAX_CGROUPS][PATH_MAX];
 	size_t nseen = 0;
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
 		char mnt[PATH_MAX], real[PATH_MAX];
 		snprintf(mnt, sizeof mnt, "%s/%s", CG_MOUNT, ctrls[i]);
-		if (!realpath(mnt, real))
-			continue;
-		bool dup = false;
+		if (!realpath(mnt, real)) {
+			if (!need[i])
+				continue;
+			ocirt_cgroup_destroy(cg);
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.%s: the %s cgroup controller is not "
+					     "mounted (%s)",
+					     i == 10 ? "hugepageLimits" : "network", ctrls[i], mnt);
+		}
+		size_t dup = nseen;
 		for (size_t j = 0; j < nseen; j++)
-			dup |= !strcmp(seen[j], real);
-		if (dup)
+			if (!strcmp(seen[j], real))
+				dup = j;
+		if (dup < nseen) { /* co-mounted (cpu,cpuacct; net_cls,net_prio): same directory */
+			if (apply_v1(ctrls[i], cg->dirs[dup], r, err) < 0) {
+				ocirt_cgroup_destroy(cg);
+				return -1;
+			}
 			continue;
+		}
 		snprintf(seen[nseen++], PATH_MAX, "%s", real);
 		if (mkdir_below(real, rel, dir, sizeof dir, err) < 0 ||
+		    (!strcmp(ctrls[i], "cpuset") && cpuset_inherit(real, dir, err) < 0) ||
 		    apply_v1(ctrls[i], dir, r, err) < 0) {
 			ocirt_cgroup_destroy(cg);
 			return -1;

@@ -735,6 +735,34 @@ static scmp_filter_ctx build_seccomp(const bwk_oci_seccomp *sc, char *why, size_
 	return ctx;
 }
 
+/* AppArmor confines a process once the kernel has the module enabled (runc and crun refuse a
+ * profile otherwise: a confinement asked for and silently not applied is worse than an error). */
+static bool apparmor_enabled(void)
+{
+	char y = 0;
+	cleanup_close int fd =
+	    open("/sys/module/apparmor/parameters/enabled", O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, &y, 1) == 1 && y == 'Y';
+}
+
+/* The profile the next execve enters: "exec NAME" to the process's AppArmor exec attribute
+ * (the per-module file first, the legacy shared one on kernels without it). */
+static int apparmor_exec(const char *profile)
+{
+	char v[4096];
+	int n = snprintf(v, sizeof v, "exec %s", profile);
+	if (n < 0 || (size_t)n >= sizeof v)
+		return -1;
+	int fd = open("/proc/thread-self/attr/apparmor/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fd = open("/proc/thread-self/attr/exec", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t w = write(fd, v, (size_t)n);
+	close(fd);
+	return w == n ? 0 : -1;
+}
+
 static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
 	const bwk_oci_process *p = c->proc;
@@ -750,6 +778,9 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), &sc, &e) < 0)
 			die(c, "the default seccomp policy: %s", e->msg);
 	}
+	if (p->apparmor_profile && (!apparmor_enabled() || apparmor_exec(p->apparmor_profile) < 0))
+		die(c, "process.apparmorProfile '%s'%s", p->apparmor_profile,
+		    apparmor_enabled() ? "" : ": AppArmor is not enabled on this host");
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		int res = rlimit_resource(p->rlimits[i].type);
 		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
@@ -853,7 +884,9 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	int w = open(fp, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
 	if (w < 0 || write(w, "0", 1) != 1)
 		die(c, "exec fifo");
-	close(w);
+	/* w stays open (close-on-exec): `start` waits for it to close, so that once start has
+	 * returned the container's process runs its own program (a signal sent then reaches it,
+	 * not an init that has no handler for it yet) */
 	close(c->fifo_fd);
 	exec_process(c);
 }
@@ -946,6 +979,12 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not "
 				     "supported yet");
+	if (s->process.apparmor_profile && !apparmor_enabled())
+		return bwk_error_set(
+		    err, BWK_E_UNSUPPORTED, 0,
+		    "process.apparmorProfile '%s': AppArmor is not enabled on this "
+		    "host (the engine should not ask for a profile then)",
+		    s->process.apparmor_profile);
 	const bwk_oci_namespace *u = bwk_oci_spec_namespace(s, "user");
 	if (u && !u->path && (!s->linux_.n_uid_mappings || !s->linux_.n_gid_mappings))
 		return bwk_error_set(err, BWK_E_INPUT, 0,

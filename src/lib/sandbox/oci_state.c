@@ -393,6 +393,21 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 					     "container %s: its init exited before it was started",
 					     id);
 	}
+	/* the init keeps its end open until it executes process.args (close-on-exec) or fails:
+	 * wait for that (bounded), so that the process runs its program when start returns */
+	for (int t = 0; t < 200; t++) {
+		struct pollfd p = {fifo, POLLIN, 0};
+		int r = poll(&p, 1, 25);
+		char c;
+		if (r > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN))
+			break;
+		if (r > 0 && (p.revents & POLLIN) && read(fifo, &c, 1) == 0)
+			break;
+		if (r < 0 && errno != EINTR)
+			break;
+		if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+			break;
+	}
 	unlinkat(o.dirfd, OCIRT_FIFO, 0);
 	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);

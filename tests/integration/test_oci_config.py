@@ -1,0 +1,152 @@
+"""config.json properties that the OCI lifecycle applies, as the runtime-tools validation suite
+checks them (tests/conformance/run.sh runs that suite itself when it is built): the cgroup v1
+resources beyond memory/pids/cpu quota (cpuset, real-time budget, swappiness, the OOM killer,
+the TCP buffer limit, block I/O, net_cls/net_prio, hugetlb) and `start` returning only once the
+container's process runs its own program."""
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_oci_lifecycle import Runtime, reaper, rt, wait_for  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+CG = Path("/sys/fs/cgroup")
+V1 = (CG / "memory").is_dir()
+v1_only = pytest.mark.skipif(not V1, reason="cgroup v1 hierarchies needed")
+
+
+def read(ctrl, rel, name):
+    return (CG / ctrl / rel.lstrip("/") / name).read_text().strip()
+
+
+def test_start_returns_once_the_program_runs(rt):
+    """The signal test of the suite: a kill right after start must reach the program (with its
+    handlers), not the runtime's init that has not executed it yet."""
+    def slow_setup(c):  # a seccomp filter that takes the init a while to compile before exec
+        c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["getpriority"], "action": "SCMP_ACT_ERRNO",
+             "args": [{"index": 1, "value": i, "op": "SCMP_CMP_EQ"}]} for i in range(3000)]}
+
+    b = rt.bundle(["sleep", "30"], edit=slow_setup)
+    for _ in range(3):
+        cid, pid = rt.create(b)
+        rt("start", cid)
+        assert Path(f"/proc/{pid}/cmdline").read_bytes() == b"sleep\x0030\x00"
+        rt("delete", "--force", cid)
+
+
+@v1_only
+def test_cpuset_realtime_and_memory_knobs(rt):
+    rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+    def edit(c):
+        c["linux"]["cgroupsPath"] = rel
+        res = c["linux"]["resources"]
+        res["cpu"] = {"cpus": "0", "mems": "0", "shares": 512}
+        if (CG / "cpu" / "cpu.rt_period_us").exists():
+            res["cpu"].update(realtimePeriod=1000000, realtimeRuntime=10000)
+        res["memory"] = {"limit": 64 << 20, "swappiness": 10, "disableOOMKiller": True,
+                         "kernelTCP": 16 << 20}
+
+    b = rt.bundle(["sleep", "30"], edit=edit)
+    cid, pid = rt.create(b)
+    try:
+        assert read("cpuset", rel, "cpuset.cpus") == "0"
+        assert read("cpuset", rel, "cpuset.mems") == "0"
+        assert str(pid) in read("cpuset", rel, "cgroup.procs").split()
+        if (CG / "cpu" / "cpu.rt_period_us").exists():
+            assert read("cpu", rel, "cpu.rt_runtime_us") == "10000"
+        assert read("memory", rel, "memory.swappiness") == "10"
+        assert "oom_kill_disable 1" in read("memory", rel, "memory.oom_control")
+        assert read("memory", rel, "memory.kmem.tcp.limit_in_bytes") == str(16 << 20)
+    finally:
+        rt("delete", "--force", cid)
+    assert not (CG / "cpuset" / rel.lstrip("/")).exists()
+
+
+def block_device():
+    for d in sorted(Path("/sys/block").iterdir()):
+        dev = d / "dev"
+        if dev.exists() and not d.name.startswith(("loop", "ram", "zram")):
+            return dev.read_text().strip()
+    return None
+
+
+@v1_only
+def test_block_io_throttle_and_weight(rt):
+    dev = block_device()
+    if not dev:
+        pytest.skip("no block device")
+    major, minor = map(int, dev.split(":"))
+    rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+    def edit(c):
+        c["linux"]["cgroupsPath"] = rel
+        c["linux"]["resources"]["blockIO"] = {
+            "throttleReadBpsDevice": [{"major": major, "minor": minor, "rate": 1048576}],
+            "throttleWriteIOPSDevice": [{"major": major, "minor": minor, "rate": 300}]}
+
+    cid, pid = rt.create(rt.bundle(["sleep", "30"], edit=edit))
+    try:
+        assert read("blkio", rel, "blkio.throttle.read_bps_device") == f"{dev} 1048576"
+        assert read("blkio", rel, "blkio.throttle.write_iops_device") == f"{dev} 300"
+    finally:
+        rt("delete", "--force", cid)
+
+    def weight(c):
+        edit(c)
+        c["linux"]["resources"]["blockIO"]["weight"] = 500
+
+    b = rt.bundle(["true"], name="w", edit=weight)
+    if (CG / "blkio" / "blkio.weight").exists() or (CG / "blkio" / "blkio.bfq.weight").exists():
+        cid, pid = rt.create(b)
+        rt("delete", "--force", cid)
+    else:  # no CFQ/BFQ: a weight that cannot be applied is an error, not ignored
+        _, p = rt.create(b, check=1)
+        assert "linux.resources.blockIO" in p.stderr and "blkio.weight" in p.stderr
+
+
+@v1_only
+def test_network_and_hugetlb_need_their_controllers(rt):
+    cases = [("network", {"classID": 0x100001, "priorities": [{"name": "lo", "priority": 2}]},
+              "net_cls", "net_cls.classid", str(0x100001)),
+             ("hugepageLimits", [{"pageSize": "2MB", "limit": 4 << 20}],
+              "hugetlb", "hugetlb.2MB.limit_in_bytes", str(4 << 20))]
+    for key, value, ctrl, f, want in cases:
+        rel = "/bwk-cfg-" + uuid.uuid4().hex[:8]
+
+        def edit(c, key=key, value=value, rel=rel):
+            c["linux"]["cgroupsPath"] = rel
+            c["linux"]["resources"][key] = value
+
+        b = rt.bundle(["sleep", "30"], name=key, edit=edit)
+        if (CG / ctrl).exists():
+            cid, pid = rt.create(b)
+            try:
+                assert read(ctrl, rel, f) == want
+            finally:
+                rt("delete", "--force", cid)
+        else:  # asked for and not there: refused, naming the property and the controller
+            _, p = rt.create(b, check=1)
+            assert f"linux.resources.{key}" in p.stderr and ctrl in p.stderr, p.stderr
+            assert not (CG / "memory" / rel.lstrip("/")).exists()  # nothing left behind
+
+
+def test_apparmor_profile_is_applied_or_refused(rt):
+    """A profile asked for is never silently dropped: refused where AppArmor is off (as runc
+    and crun do); where it is on, an unknown profile makes the start fail."""
+    b = rt.bundle(["true"], edit=lambda c: c["process"].__setitem__(
+        "apparmorProfile", "bwk-no-such-profile"))
+    enabled = Path("/sys/module/apparmor/parameters/enabled")
+    if enabled.exists() and enabled.read_text().startswith("Y"):
+        cid, pid = rt.create(b)
+        rt("start", cid)
+        assert wait_for(lambda: rt.state(cid)["status"] == "stopped")
+    else:
+        _, p = rt.create(b, check=1)
+        assert "process.apparmorProfile 'bwk-no-such-profile'" in p.stderr, p.stderr
+        assert "AppArmor is not enabled" in p.stderr
