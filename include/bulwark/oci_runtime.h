@@ -70,6 +70,11 @@ typedef struct bwk_oci_exec_opts {
 } bwk_oci_exec_opts;
 int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
 
+/* The pids of every process of the container (its cgroup), at most BWK_OCI_MAX_PIDS: runc ps,
+ * which containerd's shim calls for `ctr task ps` and the CRI's ListPids. Caller frees *pids. */
+#define BWK_OCI_MAX_PIDS 65536
+int bwk_oci_ps(const char *root, const char *id, pid_t **pids, size_t *n, bwk_error **err);
+
 /* Freeze (pause) or thaw (resume) every process of the container through its freezer
  * cgroup; its status reads "paused" meanwhile. */
 int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err);

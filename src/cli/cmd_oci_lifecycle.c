@@ -428,6 +428,57 @@ int cmd_exec(int argc, char **argv)
 	return status;
 }
 
+const char cmd_ps_usage[] =
+    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID\n"
+    "List the pids of every process of container ID (its cgroup), as runc ps: one a line, or\n"
+    "with --format json a JSON array (containerd's shim reads that).\n";
+
+int cmd_ps(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("ps");
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	bool json = false;
+	int opt;
+	while ((opt = getopt_long_only(argc, argv, "+f:h", opts, NULL)) != -1) {
+		if (opt == 'f') {
+			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
+				return cli_usage_error(self, "--format: table or json");
+			json = !strcmp(optarg, "json");
+		} else if (opt == 'h') {
+			fputs(cmd_ps_usage, stdout);
+			return EXIT_CLEAN;
+		} else
+			return cli_bad_option(self, opt, argv);
+	}
+	const char *id = NULL;
+	if (one_id(self, argc, argv, &id))
+		return EXIT_USAGE;
+	if (optind < argc) /* runc passes the rest to ps(1); we list pids only */
+		return cli_usage_error(self,
+				       "unexpected argument '%s' (ps options are not "
+				       "supported)",
+				       argv[optind]);
+	cleanup_error bwk_error *err = NULL;
+	cleanup_free pid_t *pids = NULL;
+	size_t n = 0;
+	if (bwk_oci_ps(g.root, id, &pids, &n, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	if (!json)
+		puts("PID");
+	else
+		putchar('[');
+	for (size_t i = 0; i < n; i++)
+		if (json)
+			printf("%s%d", i ? "," : "", (int)pids[i]);
+		else
+			printf("%d\n", (int)pids[i]);
+	if (json)
+		puts("]");
+	return EXIT_CLEAN;
+}
+
 const char cmd_pause_usage[] = "usage: bulwark [GLOBAL] pause|resume ID\n"
 			       "Freeze (pause) or thaw (resume) every process of container ID.\n";
 
