@@ -6,7 +6,7 @@ user namespace (which the policy does not add: docs/oci-runtime.md)."""
 import json
 import os
 import shutil
-import time
+import subprocess
 
 import pytest
 
@@ -169,6 +169,17 @@ def test_escape_probe_under_docker_with_harden(dockerd_factory):
         msgs = [json.loads(l)["msg"] for l in logs[0].read_text().splitlines()]
         assert any("capabilities dropped" in m for m in msgs), msgs
         assert len(msgs) == len(set(msgs)), msgs
-        d.docker("rm", "-f", name)
+        # `bulwark audit containers` tells which containers bulwark runs, and hardened
+        d.docker("run", "-d", "--name", name + "-plain", "--runtime", "bulwark", img, "sleep",
+                 "60")
+        p = subprocess.run([BULWARK, "audit", "containers", "--host", d.host, "--format",
+                            "json"], capture_output=True, text=True, timeout=120)
+        facts = json.loads(p.stdout)["facts"]
+        assert facts[f"containers.{name}.runtime"] == \
+            "bulwark-hardened (bulwark, hardened: --harden)", facts
+        assert facts[f"containers.{name}-plain.runtime"].startswith(
+            "bulwark (bulwark, not hardened"), facts
+        assert facts["containers.bulwark"] == "2 under bulwark, 1 of them hardened", facts
+        d.docker("rm", "-f", name, name + "-plain")
     finally:
         shutil.rmtree(base, ignore_errors=True)
