@@ -315,8 +315,9 @@ int bwk_oci_harden_wanted(const bwk_oci_spec *spec, bool flag, const char *conf_
  * filter (annotation org.bulwark.seccomp=default: both are loaded, their intersection
  * applies); bulwark's masked and read-only paths; memory and pids limits (BWK_DEFAULT_*) where
  * none is set; a read-only root with a tmpfs /tmp and /run. No user namespace is added (the
- * engine's root filesystem and volumes carry host ids). Each change is appended to *changes as
- * one line (NULL: not reported); the annotation org.bulwark.hardened=true is set. */
+ * engine's root filesystem lies under directories only host root may enter, with host ids). Each
+ * change is appended to *changes as one line (NULL: not reported); the annotation
+ * org.bulwark.hardened=true is set. */
 int bwk_oci_harden(bwk_oci_spec *spec, bwk_oci_strv *changes, bwk_error **err);
 /* The process part alone (for `exec` into a hardened container). */
 void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes);

@@ -150,3 +150,26 @@ def test_ctr_task_lifecycle_with_bulwark(cd):
     finally:
         cd.ctr("task", "delete", "-f", name, check=False)
         cd.ctr("containers", "rm", name, check=False)
+
+
+def test_kubernetes_doc_config_is_accepted(tmp_path):
+    """docs/kubernetes.md's containerd configuration: this containerd reads it and has the
+    runtime handler `bulwark` driving bulwark through the runc shim."""
+    import re
+    from conftest import TOP
+    blocks = re.findall(r"```toml\n(.*?)```", (TOP / "docs" / "kubernetes.md").read_text(), re.S)
+    assert len(blocks) == 2, blocks
+    for i, b in enumerate(blocks):
+        cfg = tmp_path / f"k{i}.toml"
+        cfg.write_text(b if b.startswith("version = 2") else "version = 2\n" + b)
+        p = subprocess.run(["containerd", "--config", str(cfg), "config", "dump"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        sect = p.stdout.split('containerd.runtimes.bulwark]')[1].split("[plugins")[0]
+        assert 'runtime_type = "io.containerd.runc.v2"' in sect, sect
+        if i == 0:
+            opts = p.stdout.split('containerd.runtimes.bulwark.options]')[1].split("[")[0]
+            assert 'BinaryName = "/usr/local/bin/bulwark"' in opts, opts
+            assert "SystemdCgroup = false" in opts, opts
+        else:
+            assert 'pod_annotations = ["org.bulwark.*"]' in sect, sect

@@ -239,9 +239,10 @@ int bwk_oci_harden(bwk_oci_spec *s, bwk_oci_strv *changes, bwk_error **err)
 		     run ? (tmp ? " and /run" : "/run") : "");
 	}
 	if (!bwk_oci_spec_namespace(s, "user"))
-		note(changes, "harden: no user namespace added: the engine prepared the root "
-			      "filesystem and volumes with host ids, which a mapped root could not "
-			      "use (run it with userns-remap or idmapped mounts)");
+		note(changes, "harden: no user namespace added: the engine's root filesystem lies "
+			      "under directories only host root may enter and its files carry host "
+			      "ids (use the engine's own: dockerd --userns-remap, Kubernetes "
+			      "hostUsers: false)");
 	oci_map_set(&s->annotations, BWK_OCI_ANN_HARDENED, "true");
 	return 0;
 }
