@@ -130,6 +130,9 @@ def test_ctr_task_lifecycle_with_bulwark(cd):
         pids = [l.split()[0] for l in out.splitlines()[1:]]
         init = cd.ctr("task", "ls")[1].split(name)[1].split()[0]
         assert init in pids and len(pids) >= 1, out
+        st = subprocess.run([BULWARK, "--root", "/run/containerd/runc/bwk-oci", "ps", name],
+                            capture_output=True, text=True)
+        assert st.returncode == 0 and init in st.stdout.split()[1:], (st.stdout, st.stderr)
         cd.ctr("task", "kill", name)  # SIGTERM
         deadline = time.time() + 20
         while "STOPPED" not in cd.ctr("task", "ls")[1] and time.time() < deadline:

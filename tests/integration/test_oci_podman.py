@@ -101,3 +101,17 @@ def test_podman_lifecycle_with_bulwark(podman):
         assert out.strip() == "137"
     finally:
         podman("rm", "-f", name, check=False)
+
+
+def test_podman_runtime_flag_harden(podman):
+    """`podman --runtime-flag harden` passes the global --harden: bulwark's policy applies."""
+    p = subprocess.run(["podman", *podman.flags, "--runtime-flag", "harden", "run", "--rm",
+                        IMAGE, "sh", "-c", "grep -e NoNewPrivs -e CapBnd /proc/self/status; "
+                        "touch /x 2>/dev/null || echo ro"], capture_output=True, text=True,
+                       env=podman.env, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "NoNewPrivs:\t1" in p.stdout and "CapBnd:\t00000000000004fb" in p.stdout, p.stdout
+    assert p.stdout.splitlines()[-1] == "ro"
+    # and without it Podman's own defaults stand
+    rc, out, _ = podman("run", "--rm", IMAGE, "sh", "-c", "touch /x && echo rw")
+    assert out.strip() == "rw"
