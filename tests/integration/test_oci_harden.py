@@ -183,3 +183,8 @@ def test_escape_probe_under_docker_with_harden(dockerd_factory):
         d.docker("rm", "-f", name, name + "-plain")
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_features_name_the_annotation(bulwark):
+    f = json.loads(bulwark("features", check=0).stdout)
+    assert "hardening policy" in f["annotations"]["org.bulwark.harden"], f["annotations"]
