@@ -8,14 +8,6 @@
 #include "bulwark/secrets.h"
 #include "core/cleanup.h"
 
-/* The engine answers with one entry per container; this bounds the work on a huge host. */
-#define MAX_CONTAINERS 10000
-
-static void secrets_freep(bwk_secrets **s)
-{
-	bwk_secrets_free(*s);
-}
-
 /* Which OCI runtime runs the container (HostConfig.Runtime, whose path and runtimeArgs the
  * daemon's /info lists), and whether it is bulwark with its hardening policy: --harden in the
  * runtime's arguments or the container's annotation org.bulwark.harden=true. */
@@ -53,6 +45,14 @@ static void runtime_fact(bwk_findings *out, const json_t *runtimes, const json_t
 			  harden   ? "hardened: --harden"
 			  : by_ann ? "hardened: annotation org.bulwark.harden"
 				   : "not hardened unless " BWK_OCI_RUNTIME_CONF " says so");
+}
+
+/* The engine answers with one entry per container; this bounds the work on a huge host. */
+#define MAX_CONTAINERS 10000
+
+static void secrets_freep(bwk_secrets **s)
+{
+	bwk_secrets_free(*s);
 }
 
 static void engine_closep(aud_engine *e)

@@ -12,6 +12,10 @@
 #define MAX_ENV	 4096
 #define MAX_ARGS 4096
 
+/* the model's helpers (spec_model.c), by their short names here */
+#define strv_push oci_strv_push
+#define map_set	  oci_map_set
+
 /* KEY=VALUE replaces an earlier KEY (later sources win, as in Docker). */
 static void env_set(bwk_oci_strv *env, const char *kv)
 {
@@ -24,7 +28,7 @@ static void env_set(bwk_oci_strv *env, const char *kv)
 			return;
 		}
 	if (env->n < MAX_ENV)
-		oci_strv_push(env, kv);
+		strv_push(env, kv);
 }
 
 /* Docker: an entrypoint setting replaces the image's and drops its Cmd; arguments after the
@@ -35,17 +39,17 @@ static int process_args(const bwk_image_config *img, const bwk_oci_run *r, bwk_o
 	args->v = xcalloc(1, sizeof *args->v);
 	if (r->entrypoint) {
 		if (r->entrypoint[0])
-			oci_strv_push(args, r->entrypoint);
+			strv_push(args, r->entrypoint);
 	} else if (img) {
 		for (const char *const *e = img->entrypoint; e && *e && args->n < MAX_ARGS; e++)
-			oci_strv_push(args, *e);
+			strv_push(args, *e);
 	}
 	if (r->args && r->args[0]) {
 		for (const char *const *a = r->args; *a && args->n < MAX_ARGS; a++)
-			oci_strv_push(args, *a);
+			strv_push(args, *a);
 	} else if (img && !r->entrypoint) {
 		for (const char *const *c = img->cmd; c && *c && args->n < MAX_ARGS; c++)
-			oci_strv_push(args, *c);
+			strv_push(args, *c);
 	}
 	if (!args->n)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
@@ -78,7 +82,7 @@ static void caps_from_mask(uint64_t mask, bwk_oci_caps *c)
 		sets[k]->v = xcalloc(1, sizeof *sets[k]->v);
 		for (int i = 0; i < 64; i++)
 			if ((mask & (1ull << i)) && bwk_cap_name(i))
-				oci_strv_push(sets[k], bwk_cap_name(i));
+				strv_push(sets[k], bwk_cap_name(i));
 	}
 	c->inheritable.v = xcalloc(1, sizeof(char *));
 	c->ambient.v = xcalloc(1, sizeof(char *));
@@ -142,19 +146,19 @@ static void tmpfs_mount(bwk_oci_mount *m, const char *dst, uint64_t size, uint32
 	m->source = xstrdup("tmpfs");
 	m->type = xstrdup("tmpfs");
 	m->options.v = xcalloc(1, sizeof(char *));
-	oci_strv_push(&m->options, "nosuid");
-	oci_strv_push(&m->options, "nodev");
-	oci_strv_push(&m->options, noexec ? "noexec" : "exec");
+	strv_push(&m->options, "nosuid");
+	strv_push(&m->options, "nodev");
+	strv_push(&m->options, noexec ? "noexec" : "exec");
 	if (copyup)
-		oci_strv_push(&m->options, "tmpcopyup");
+		strv_push(&m->options, "tmpcopyup");
 	char o[48];
 	if (size) {
 		snprintf(o, sizeof o, "size=%llu", (unsigned long long)size);
-		oci_strv_push(&m->options, o);
+		strv_push(&m->options, o);
 	}
 	if (mode) {
 		snprintf(o, sizeof o, "mode=%o", (unsigned)(mode & 07777));
-		oci_strv_push(&m->options, o);
+		strv_push(&m->options, o);
 	}
 }
 
@@ -217,12 +221,12 @@ static void mounts_part(const bwk_image_config *img, const bwk_oci_run *r, bwk_o
 		m->source = xstrdup(r->binds[i].src);
 		m->type = xstrdup("bind");
 		m->options.v = xcalloc(1, sizeof(char *));
-		oci_strv_push(&m->options, "rbind");
-		oci_strv_push(&m->options, r->binds[i].rw ? "rw" : "ro");
-		oci_strv_push(&m->options, "nosuid");
-		oci_strv_push(&m->options, "nodev");
+		strv_push(&m->options, "rbind");
+		strv_push(&m->options, r->binds[i].rw ? "rw" : "ro");
+		strv_push(&m->options, "nosuid");
+		strv_push(&m->options, "nodev");
 		if (r->binds[i].chown)
-			oci_strv_push(&m->options, "U");
+			strv_push(&m->options, "U");
 	}
 }
 
@@ -233,8 +237,8 @@ static int annotations(const bwk_image_config *img, const bwk_oci_run *r, bwk_oc
 	a->v = xcalloc(1, sizeof *a->v);
 	const char *user = r->user ? r->user : (img && img->user ? img->user : "");
 	if (user[0])
-		oci_map_set(a, BWK_OCI_ANN_USER, user);
-	oci_map_set(a, BWK_OCI_ANN_SECCOMP, r->seccomp ? r->seccomp : "default");
+		map_set(a, BWK_OCI_ANN_USER, user);
+	map_set(a, BWK_OCI_ANN_SECCOMP, r->seccomp ? r->seccomp : "default");
 	int sig = r->stop_signal;
 	if (!sig && img && img->stop_signal && img->stop_signal[0] &&
 	    (sig = bwk_signal_from_name(img->stop_signal)) < 0)
@@ -244,10 +248,10 @@ static int annotations(const bwk_image_config *img, const bwk_oci_run *r, bwk_oc
 	if (sig > 0) {
 		char n[16];
 		snprintf(n, sizeof n, "%d", sig);
-		oci_map_set(a, BWK_OCI_ANN_STOP_SIGNAL, n);
+		map_set(a, BWK_OCI_ANN_STOP_SIGNAL, n);
 	}
 	if (r->net == BWK_NET_SLIRP)
-		oci_map_set(a, BWK_OCI_ANN_NETWORK, "slirp");
+		map_set(a, BWK_OCI_ANN_NETWORK, "slirp");
 	return 0;
 }
 
