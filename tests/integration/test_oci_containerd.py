@@ -80,11 +80,14 @@ def cd():
     c.stop()
 
 
-RUN = ("run", "--runtime", "io.containerd.runc.v2", "--runc-binary", BULWARK)
+def run_args(cd):
+    # the shim's Root option: bulwark's --root, private to this containerd
+    return ("run", "--runtime", "io.containerd.runc.v2", "--runc-binary", BULWARK,
+            "--runc-root", cd.base / "runc")
 
 
 def test_ctr_run_with_bulwark(cd):
-    rc, out, err = cd.ctr(*RUN, "--rm", IMAGE, "bwk-c1", "sh", "-c",
+    rc, out, err = cd.ctr(*run_args(cd), "--rm", IMAGE, "bwk-c1", "sh", "-c",
                           "echo hello; echo $$; grep NoNewPrivs /proc/self/status; exit 7",
                           check=False)
     assert rc == 7, err
@@ -92,7 +95,7 @@ def test_ctr_run_with_bulwark(cd):
     # a TTY: ctr needs one itself; the shim got the pty master through the console socket
     master, slave = pty.openpty()
     try:
-        p = subprocess.run(["ctr", *RUN, "--rm", "-t", IMAGE, "bwk-c2", "sh", "-c",
+        p = subprocess.run(["ctr", *map(str, run_args(cd)), "--rm", "-t", IMAGE, "bwk-c2", "sh", "-c",
                             "test -t 0 && echo is-a-tty; exit 3"], stdin=slave, stdout=slave,
                            stderr=slave, env=cd.env, timeout=120)
         os.close(slave)
@@ -112,14 +115,14 @@ def test_ctr_run_with_bulwark(cd):
 
 def test_ctr_task_lifecycle_with_bulwark(cd):
     name = "bwk-c3"
-    cd.ctr(*RUN, "-d", IMAGE, name, "sh", "-c",
+    cd.ctr(*run_args(cd), "-d", IMAGE, name, "sh", "-c",
            "trap 'exit 5' TERM; while :; do sleep 0.05; done")
     try:
         rc, out, _ = cd.ctr("task", "ls")
         assert any(l.split()[0] == name and l.split()[2] == "RUNNING"
                    for l in out.splitlines()[1:]), out
         # the container is bulwark's: `bulwark state` reads it under the shim's runc root
-        st = subprocess.run([BULWARK, "--root", "/run/containerd/runc/bwk-oci", "state", name],
+        st = subprocess.run([BULWARK, "--root", cd.base / "runc" / "bwk-oci", "state", name],
                             capture_output=True, text=True)
         assert st.returncode == 0 and "running" in st.stdout, st.stderr
         rc, out, err = cd.ctr("task", "exec", "--exec-id", "e1", name, "sh", "-c",
@@ -130,7 +133,7 @@ def test_ctr_task_lifecycle_with_bulwark(cd):
         pids = [l.split()[0] for l in out.splitlines()[1:]]
         init = cd.ctr("task", "ls")[1].split(name)[1].split()[0]
         assert init in pids and len(pids) >= 1, out
-        st = subprocess.run([BULWARK, "--root", "/run/containerd/runc/bwk-oci", "ps", name],
+        st = subprocess.run([BULWARK, "--root", cd.base / "runc" / "bwk-oci", "ps", name],
                             capture_output=True, text=True)
         assert st.returncode == 0 and init in st.stdout.split()[1:], (st.stdout, st.stderr)
         cd.ctr("task", "kill", name)  # SIGTERM

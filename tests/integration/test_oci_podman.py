@@ -29,7 +29,10 @@ class PodmanCli:
         self.env = dict(os.environ, CONTAINERS_CONF=str(conf))
         self.flags = ["--root", str(base / "root"), "--runroot", str(base / "run"),
                       "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs",
-                      "--runtime", BULWARK]
+                      "--runtime", BULWARK,
+                      # bulwark's --root: its state private to the test too
+                      "--runtime-flag", f"root={base / 'bulwark-state'}"]
+        self.state_root = base / "bulwark-state"
 
     def __call__(self, *args, check=True, timeout=120):
         p = subprocess.run(["podman", *self.flags, *map(str, args)], capture_output=True,
@@ -88,7 +91,8 @@ def test_podman_lifecycle_with_bulwark(podman):
         assert "exec-tty" in out
         # the container is bulwark's: its state is in bulwark's root
         cid = podman("inspect", "-f", "{{.Id}}", name)[1].strip()
-        st = subprocess.run([BULWARK, "state", cid], capture_output=True, text=True)
+        st = subprocess.run([BULWARK, "--root", podman.state_root, "state", cid],
+                            capture_output=True, text=True)
         assert st.returncode == 0 and '"status": "running"' in st.stdout.replace('":"', '": "')
         podman("stop", "-t", "10", name)
         rc, out, _ = podman("inspect", "-f", "{{.State.ExitCode}}", name)
