@@ -305,6 +305,41 @@ const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key);
 #define BWK_OCI_ANN_STOP_SIGNAL "org.bulwark.stop-signal"
 #define BWK_OCI_ANN_NETWORK	"org.bulwark.network"
 
+/* ---- Hardening as a policy (docs/oci-runtime.md) ----
+ * Without it bulwark runs what a bundle asks. With it — the global --harden (engines pass it
+ * as runtimeArgs), `harden = true` in the runtime configuration, or a bundle's annotation
+ * org.bulwark.harden=true — bwk_oci_harden() adds what the engine left out. */
+#define BWK_OCI_ANN_HARDEN   "org.bulwark.harden"   /* "true": the bundle asks for it */
+#define BWK_OCI_ANN_HARDENED "org.bulwark.hardened" /* set by the policy: it was applied */
+#define BWK_OCI_RUNTIME_CONF "/etc/bulwark/runtime.conf"
+
+/* The runtime configuration: "KEY = VALUE" lines, '#' comments; the one key is
+ * `harden = true|false`. At most 64 KiB; an unknown key or value is an BWK_E_INPUT error. */
+typedef struct bwk_oci_runtime_conf {
+	bool harden;
+} bwk_oci_runtime_conf;
+int bwk_oci_runtime_conf_parse(const char *text, size_t len, bwk_oci_runtime_conf *out,
+			       bwk_error **err);
+
+/* 1 when the policy applies to `spec`: `flag`, else the configuration at conf_path (NULL:
+ * BWK_OCI_RUNTIME_CONF; a missing file says no), else the annotation. A bundle can only ask
+ * for the policy, never turn the administrator's off. -1 on an unreadable or bad file. */
+int bwk_oci_harden_wanted(const bwk_oci_spec *spec, bool flag, const char *conf_path,
+			  bwk_error **err);
+
+/* Harden `spec` in place where it does not already do as much: noNewPrivileges; capabilities
+ * limited to bulwark run's default set; bulwark's seccomp allowlist stacked on the bundle's
+ * filter (annotation org.bulwark.seccomp=default: both are loaded, their intersection
+ * applies); bulwark's masked and read-only paths; memory and pids limits (BWK_DEFAULT_*) where
+ * none is set; a read-only root with a tmpfs /tmp and /run. No user namespace is added (the
+ * engine's root filesystem lies under directories only host root may enter, with host ids). Each
+ * change is appended to *changes as one line (NULL: not reported); the annotation
+ * org.bulwark.hardened=true is set. */
+int bwk_oci_harden(bwk_oci_spec *spec, bwk_oci_strv *changes, bwk_error **err);
+/* The process part alone (for `exec` into a hardened container). */
+void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes);
+void bwk_oci_strv_clear(bwk_oci_strv *v);
+
 /* The settings of a run, named as settings (the CLI maps its flags onto them). Zero/NULL
  * fields take the image's value, else the hardened default (docs/run.md). */
 typedef struct bwk_oci_run {

@@ -28,12 +28,15 @@ extern "C" {
 #define BWK_OCI_MAX_ID	     1024 /* bytes of a container id: [A-Za-z0-9_.+-], not "." or ".." */
 
 typedef struct bwk_oci_create_opts {
-	const char *root;	    /* state root (default BWK_OCI_DEFAULT_ROOT) */
-	const char *id;		    /* container id */
-	const char *bundle;	    /* bundle directory (config.json and the root filesystem) */
-	const char *pid_file;	    /* NULL: none */
-	const char *console_socket; /* process.terminal: where the pty master is sent */
-	bool systemd_cgroup;	    /* cgroupsPath is "slice:prefix:name" (refused for now) */
+	const char *root;	      /* state root (default BWK_OCI_DEFAULT_ROOT) */
+	const char *id;		      /* container id */
+	const char *bundle;	      /* bundle directory (config.json and the root filesystem) */
+	const char *pid_file;	      /* NULL: none */
+	const char *console_socket;   /* process.terminal: where the pty master is sent */
+	bool systemd_cgroup;	      /* cgroupsPath is "slice:prefix:name" (refused for now) */
+	bool harden;		      /* --harden: apply the hardening policy (bulwark/oci.h) */
+	const char *runtime_conf;     /* NULL: BWK_OCI_RUNTIME_CONF */
+	struct bwk_oci_strv *changes; /* the policy's changes, one line each; NULL: not kept */
 } bwk_oci_create_opts;
 
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err);
@@ -69,6 +72,11 @@ typedef struct bwk_oci_exec_opts {
 	bool detach, tty;
 } bwk_oci_exec_opts;
 int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
+
+/* The pids of every process of the container (its cgroup), at most BWK_OCI_MAX_PIDS: runc ps,
+ * which containerd's shim calls for `ctr task ps` and the CRI's ListPids. Caller frees *pids. */
+#define BWK_OCI_MAX_PIDS 65536
+int bwk_oci_ps(const char *root, const char *id, pid_t **pids, size_t *n, bwk_error **err);
 
 /* Freeze (pause) or thaw (resume) every process of the container through its freezer
  * cgroup; its status reads "paused" meanwhile. */

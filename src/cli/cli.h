@@ -167,6 +167,8 @@ int cmd_list(int argc, char **argv);
 extern const char cmd_list_usage[];
 int cmd_exec(int argc, char **argv);
 extern const char cmd_exec_usage[];
+int cmd_ps(int argc, char **argv);
+extern const char cmd_ps_usage[];
 int cmd_pause(int argc, char **argv); /* and resume */
 extern const char cmd_pause_usage[];
 int cmd_update(int argc, char **argv);

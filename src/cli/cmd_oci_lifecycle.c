@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 
+#include "bulwark/oci.h"
 #include "bulwark/oci_runtime.h"
 #include "bulwark/sandbox.h"
 #include "cli.h"
@@ -24,10 +25,10 @@
 enum { EXIT_RUNTIME = 1 };
 
 static struct {
-	const char *root, *log, *log_format;
-	bool systemd_cgroup;
+	const char *root, *log, *log_format, *runtime_conf;
+	bool systemd_cgroup, harden;
 	char **argv; /* the whole command line, for the sealed re-execution */
-} g = {BWK_OCI_DEFAULT_ROOT, NULL, "text", false, NULL};
+} g = {BWK_OCI_DEFAULT_ROOT, NULL, "text", NULL, false, false, NULL};
 
 int cli_oci_globals(int argc, char **argv)
 {
@@ -38,10 +39,11 @@ int cli_oci_globals(int argc, char **argv)
 		const char *eq = strchr(a, '=');
 		size_t klen = eq ? (size_t)(eq - a) : strlen(a);
 #define KEY(k) (klen == strlen(k) && !strncmp(a, k, klen))
-		const char **dst = KEY("root")	       ? &g.root
-				   : KEY("log")	       ? &g.log
-				   : KEY("log-format") ? &g.log_format
-						       : NULL;
+		const char **dst = KEY("root")		   ? &g.root
+				   : KEY("log")		   ? &g.log
+				   : KEY("log-format")	   ? &g.log_format
+				   : KEY("runtime-config") ? &g.runtime_conf
+							   : NULL;
 		if (dst) {
 			if (eq)
 				*dst = eq + 1;
@@ -53,6 +55,8 @@ int cli_oci_globals(int argc, char **argv)
 			}
 		} else if (KEY("systemd-cgroup"))
 			g.systemd_cgroup = true;
+		else if (KEY("harden"))
+			g.harden = true;
 		else if (KEY("debug"))
 			; /* accepted, as runc does */
 		else if (KEY("rootless")) {
@@ -148,6 +152,11 @@ const char cmd_create_usage[] =
     "  --root DIR           state directory (default " BWK_OCI_DEFAULT_ROOT ")\n"
     "  --log FILE           also append errors to FILE;  --log-format text|json\n"
     "  --systemd-cgroup     cgroupsPath is slice:prefix:name (not supported yet)\n"
+    "  --harden             add what the bundle left out (docs/oci-runtime.md): seccomp,\n"
+    "                       no_new_privs, capabilities, masked paths, limits, read-only root;\n"
+    "                       also with `harden = true` in the runtime configuration or the\n"
+    "                       annotation org.bulwark.harden=true; each change is logged\n"
+    "  --runtime-config F   the runtime configuration (default " BWK_OCI_RUNTIME_CONF ")\n"
     "  --pid-file F         write the container's init pid to F\n"
     "  --console-socket S   process.terminal: send the pty master to the unix socket S\n";
 
@@ -162,7 +171,13 @@ int cmd_create(int argc, char **argv)
 					     {"preserve-fds", required_argument, NULL, 'f'},
 					     {"help", no_argument, NULL, 'h'},
 					     {NULL, 0, NULL, 0}};
-	bwk_oci_create_opts o = {.root = g.root, .bundle = ".", .systemd_cgroup = g.systemd_cgroup};
+	bwk_oci_strv changes = {0};
+	bwk_oci_create_opts o = {.root = g.root,
+				 .bundle = ".",
+				 .systemd_cgroup = g.systemd_cgroup,
+				 .harden = g.harden,
+				 .runtime_conf = g.runtime_conf,
+				 .changes = &changes};
 	int opt;
 	while ((opt = getopt_long_only(argc, argv, "+b:h", opts, NULL)) != -1) {
 		if (opt == 'b')
@@ -190,7 +205,11 @@ int cmd_create(int argc, char **argv)
 	if (r)
 		return r;
 	cleanup_error bwk_error *err = NULL;
-	if (bwk_oci_create(&o, &err) < 0)
+	int rc = bwk_oci_create(&o, &err);
+	for (size_t i = 0; i < changes.n; i++) /* once each, in the runtime log */
+		log_line("info", changes.v[i]);
+	bwk_oci_strv_clear(&changes);
+	if (rc < 0)
 		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
@@ -426,6 +445,57 @@ int cmd_exec(int argc, char **argv)
 	if (bwk_oci_exec(&o, &status, &err) < 0)
 		return oci_fail(steal_pointer(&err));
 	return status;
+}
+
+const char cmd_ps_usage[] =
+    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID\n"
+    "List the pids of every process of container ID (its cgroup), as runc ps: one a line, or\n"
+    "with --format json a JSON array (containerd's shim reads that).\n";
+
+int cmd_ps(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("ps");
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
+					     {"help", no_argument, NULL, 'h'},
+					     {NULL, 0, NULL, 0}};
+	bool json = false;
+	int opt;
+	while ((opt = getopt_long_only(argc, argv, "+f:h", opts, NULL)) != -1) {
+		if (opt == 'f') {
+			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
+				return cli_usage_error(self, "--format: table or json");
+			json = !strcmp(optarg, "json");
+		} else if (opt == 'h') {
+			fputs(cmd_ps_usage, stdout);
+			return EXIT_CLEAN;
+		} else
+			return cli_bad_option(self, opt, argv);
+	}
+	const char *id = NULL;
+	if (one_id(self, argc, argv, &id))
+		return EXIT_USAGE;
+	if (optind < argc) /* runc passes the rest to ps(1); we list pids only */
+		return cli_usage_error(self,
+				       "unexpected argument '%s' (ps options are not "
+				       "supported)",
+				       argv[optind]);
+	cleanup_error bwk_error *err = NULL;
+	cleanup_free pid_t *pids = NULL;
+	size_t n = 0;
+	if (bwk_oci_ps(g.root, id, &pids, &n, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	if (!json)
+		puts("PID");
+	else
+		putchar('[');
+	for (size_t i = 0; i < n; i++)
+		if (json)
+			printf("%s%d", i ? "," : "", (int)pids[i]);
+		else
+			printf("%d\n", (int)pids[i]);
+	if (json)
+		puts("]");
+	return EXIT_CLEAN;
 }
 
 const char cmd_pause_usage[] = "usage: bulwark [GLOBAL] pause|resume ID\n"

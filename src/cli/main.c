@@ -33,6 +33,7 @@ const cli_cmd cli_commands[] = {
     {"delete", "OCI runtime: delete a container", cmd_delete_usage, cmd_delete},
     {"list", "OCI runtime: list the containers", cmd_list_usage, cmd_list},
     {"exec", "OCI runtime: run a process in a running container", cmd_exec_usage, cmd_exec},
+    {"ps", "OCI runtime: the processes of a container", cmd_ps_usage, cmd_ps},
     {"pause", "OCI runtime: freeze a container", cmd_pause_usage, cmd_pause},
     {"resume", "OCI runtime: thaw a paused container", cmd_pause_usage, cmd_pause},
     {"update", "OCI runtime: new cgroup limits for a container", cmd_update_usage, cmd_update},

@@ -4,8 +4,48 @@
 #include <string.h>
 
 #include "audit/audit_private.h"
+#include "bulwark/oci.h"
 #include "bulwark/secrets.h"
 #include "core/cleanup.h"
+
+/* Which OCI runtime runs the container (HostConfig.Runtime, whose path and runtimeArgs the
+ * daemon's /info lists), and whether it is bulwark with its hardening policy: --harden in the
+ * runtime's arguments or the container's annotation org.bulwark.harden=true. */
+static void runtime_fact(bwk_findings *out, const json_t *runtimes, const json_t *ins,
+			 const char *name, size_t *n_bulwark, size_t *n_hardened)
+{
+	const char *rt = aud_js_str(aud_js_path(ins, "HostConfig"), "Runtime");
+	if (!rt || !*rt)
+		return;
+	const json_t *def = json_object_get(runtimes, rt);
+	const char *path = aud_js_str(def, "path");
+	if (!path)
+		path = rt;
+	cleanup_free char *key = xasprintf("containers.%s.runtime", name);
+	const char *base = strrchr(path, '/');
+	base = base ? base + 1 : path;
+	if (strncmp(base, "bulwark", 7)) {
+		bwk_findings_fact(out, key, "%s", rt);
+		return;
+	}
+	bool harden = false;
+	size_t i;
+	const json_t *a;
+	json_array_foreach(json_object_get(def, "runtimeArgs"), i, a)
+	{
+		const char *v = json_string_value(a);
+		harden |= v && !strcmp(v, "--harden");
+	}
+	const char *ann =
+	    aud_js_str(aud_js_path(ins, "HostConfig.Annotations"), BWK_OCI_ANN_HARDEN);
+	bool by_ann = ann && !strcmp(ann, "true");
+	(*n_bulwark)++;
+	*n_hardened += harden || by_ann;
+	bwk_findings_fact(out, key, "%s (bulwark, %s)", rt,
+			  harden   ? "hardened: --harden"
+			  : by_ann ? "hardened: annotation org.bulwark.harden"
+				   : "not hardened unless " BWK_OCI_RUNTIME_CONF " says so");
+}
 
 /* The engine answers with one entry per container; this bounds the work on a huge host. */
 #define MAX_CONTAINERS 10000
@@ -49,6 +89,12 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 	bwk_findings_fact(out, "containers.endpoint", "%s", eng.host);
 	bwk_findings_fact(out, "containers.listed", "%zu %s", json_array_size(list),
 			  o && o->all ? "(all, stopped too)" : "(running)");
+	json_auto_t *info = NULL;
+	bwk_error *ie = NULL;
+	if (aud_engine_get_json(&eng, "/info", &info, &ie) < 0)
+		bwk_error_free(ie); /* the runtimes' definitions only: their names still show */
+	const json_t *runtimes = json_object_get(info, "Runtimes");
+	size_t n_bulwark = 0, n_hardened = 0;
 	size_t i;
 	const json_t *c;
 	json_array_foreach(list, i, c)
@@ -69,8 +115,12 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 			return -1;
 		}
 		const char *name = aud_js_str(ins, "Name");
-		if (aud_read_inspect_one(&r, ins, name && *name == '/' ? name + 1 : id, err) < 0)
+		name = name && *name == '/' ? name + 1 : id;
+		runtime_fact(out, runtimes, ins, name, &n_bulwark, &n_hardened);
+		if (aud_read_inspect_one(&r, ins, name, err) < 0)
 			return -1;
 	}
+	bwk_findings_fact(out, "containers.bulwark", "%zu under bulwark, %zu of them hardened",
+			  n_bulwark, n_hardened);
 	return 0;
 }

@@ -12,12 +12,9 @@
 #define MAX_ENV	 4096
 #define MAX_ARGS 4096
 
-static void strv_push(bwk_oci_strv *v, const char *s)
-{
-	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
-	v->v[v->n++] = xstrdup(s);
-	v->v[v->n] = NULL;
-}
+/* the model's helpers (spec_model.c), by their short names here */
+#define strv_push oci_strv_push
+#define map_set	  oci_map_set
 
 /* KEY=VALUE replaces an earlier KEY (later sources win, as in Docker). */
 static void env_set(bwk_oci_strv *env, const char *kv)
@@ -32,14 +29,6 @@ static void env_set(bwk_oci_strv *env, const char *kv)
 		}
 	if (env->n < MAX_ENV)
 		strv_push(env, kv);
-}
-
-static void map_set(bwk_oci_map *m, const char *k, const char *v)
-{
-	m->v = xrealloc(m->v, (m->n + 2) * sizeof *m->v);
-	m->v[m->n].key = xstrdup(k);
-	m->v[m->n].value = xstrdup(v);
-	m->n++;
 }
 
 /* Docker: an entrypoint setting replaces the image's and drops its Cmd; arguments after the

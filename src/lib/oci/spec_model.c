@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "oci/oci_private.h"
 
 const char *const oci_namespace_types[] = {"pid",  "network", "mount", "ipc", "uts",
@@ -222,4 +223,33 @@ void bwk_oci_spec_free(bwk_oci_spec *s)
 	}
 	map_free(&s->annotations);
 	free(s);
+}
+
+void oci_strv_push(bwk_oci_strv *v, const char *s)
+{
+	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
+	v->v[v->n++] = xstrdup(s);
+	v->v[v->n] = NULL;
+}
+
+void oci_map_set(bwk_oci_map *m, const char *k, const char *v)
+{
+	for (size_t i = 0; i < m->n; i++)
+		if (!strcmp(m->v[i].key, k)) {
+			free(m->v[i].value);
+			m->v[i].value = xstrdup(v);
+			return;
+		}
+	m->v = xrealloc(m->v, (m->n + 2) * sizeof *m->v);
+	m->v[m->n].key = xstrdup(k);
+	m->v[m->n].value = xstrdup(v);
+	m->n++;
+}
+
+void bwk_oci_strv_clear(bwk_oci_strv *v)
+{
+	for (size_t i = 0; i < v->n; i++)
+		free(v->v[i]);
+	free(v->v);
+	*v = (bwk_oci_strv){0};
 }

@@ -521,6 +521,21 @@ int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig)
 	return n;
 }
 
+size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
+{
+	if (!cg->n)
+		return 0;
+	char path[PATH_MAX + 32];
+	snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[0]);
+	cleanup_file FILE *f = fopen(path, "re");
+	size_t n = 0;
+	int pid;
+	while (f && n < max && fscanf(f, "%d", &pid) == 1)
+		if (pid > 0)
+			pids[n++] = pid;
+	return n;
+}
+
 void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {

@@ -767,15 +767,16 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
 	const bwk_oci_process *p = c->proc;
 	char why[512] = "";
-	scmp_filter_ctx sc = NULL;
+	scmp_filter_ctx sc = NULL, sc2 = NULL;
 	if (c->s->linux_.seccomp.set &&
 	    !(sc = build_seccomp(&c->s->linux_.seccomp, why, sizeof why)))
 		die(c, "%s", why);
-	/* `bulwark spec`'s bundles ask for bulwark's built-in policy by annotation */
+	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
+	 * by annotation; with the bundle's own filter too, both are loaded (the intersection) */
 	const char *ann = bwk_oci_spec_annotation(c->s, BWK_OCI_ANN_SECCOMP);
-	if (!c->s->linux_.seccomp.set && ann && !strcmp(ann, "default")) {
+	if (ann && !strcmp(ann, "default")) {
 		bwk_error *e = NULL;
-		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), &sc, &e) < 0)
+		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), sc ? &sc2 : &sc, &e) < 0)
 			die(c, "the default seccomp policy: %s", e->msg);
 	}
 	if (p->apparmor_profile && (!apparmor_enabled() || apparmor_exec(p->apparmor_profile) < 0))
@@ -820,7 +821,7 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 		cap_set_proc(cur);
 		cap_free(cur);
 	}
-	if (sc && !p->no_new_privileges && seccomp_load(sc) < 0)
+	if (sc && !p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
 		die(c, "loading the seccomp filter");
 	cap_t want = cap_init();
 	for (int i = 0; want && i < 64; i++) {
@@ -841,7 +842,7 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 			die(c, "ambient capability %d", i);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(c, "no_new_privs");
-	if (sc && p->no_new_privileges && seccomp_load(sc) < 0)
+	if (sc && p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
 		die(c, "loading the seccomp filter");
 	syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
 	static char *empty[] = {NULL};
@@ -1028,6 +1029,17 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	bool ready = false;
 	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
 		goto out;
+	{ /* the hardening policy: the hardened spec is the one run and saved */
+		int h = bwk_oci_harden_wanted(s, o->harden, o->runtime_conf, err);
+		if (h < 0 || (h > 0 && bwk_oci_harden(s, o->changes, err) < 0))
+			goto out;
+		if (h > 0) {
+			free(data);
+			if (!(data = bwk_oci_spec_serialise(s, false, err)))
+				goto out;
+			len = strlen(data);
+		}
+	}
 	{
 		char rp[PATH_MAX];
 		if (snprintf(rp, sizeof rp, "%s%s%s", s->root_path[0] == '/' ? "" : bundle,
@@ -1385,6 +1397,11 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	}
 	if (exec_process_spec(o, dirfd, &ps, err) < 0)
 		goto out;
+	{ /* a hardened container's exec gets the same process hardening */
+		const char *h = bwk_oci_spec_annotation(cs, BWK_OCI_ANN_HARDENED);
+		if (h && !strcmp(h, "true"))
+			bwk_oci_harden_process(&ps->process, NULL);
+	}
 	c.s = cs;
 	c.proc = &ps->process;
 	c.cg = &st.cg;

@@ -65,6 +65,8 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
+/* The pids in the cgroup (at most max; the first controller's cgroup.procs). */
+size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max);
 void ocirt_cgroup_destroy(ocirt_cgroup *cg);
 /* New limits for a running container (linux.resources without the device rules). */
 int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err);

@@ -560,6 +560,18 @@ char *bwk_oci_list(const char *root, bwk_error **err)
 	return s;
 }
 
+int bwk_oci_ps(const char *root, const char *id, pid_t **pids, size_t *n, bwk_error **err)
+{
+	*pids = NULL;
+	*n = 0;
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, false, true, &o, err) < 0)
+		return -1;
+	*pids = xcalloc(BWK_OCI_MAX_PIDS, sizeof **pids);
+	*n = ocirt_cgroup_pids(&o.st.cg, *pids, BWK_OCI_MAX_PIDS);
+	return 0;
+}
+
 int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 {
 	if (ocirt_require_root(pause ? "pause" : "resume", err) < 0)

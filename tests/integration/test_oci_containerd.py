@@ -1,0 +1,181 @@
+"""bulwark as containerd's OCI runtime: a private containerd (own root, state, sockets; the CRI
+plugin off) imports a locally built image with `ctr image import`, and `ctr run --runtime
+io.containerd.runc.v2 --runc-binary BULWARK` has containerd-shim-runc-v2 call bulwark with
+runc's command line (the shim's BinaryName option, which a CRI runtime handler sets the same
+way: docs/kubernetes.md). Output, exit status, a TTY, `ctr task exec`, `ps`, `kill`."""
+import os
+import pty
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+import image_util as u
+from conftest import BULWARK, make_busybox_rootfs
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("containerd"),
+                                reason="needs root and containerd")
+
+IMAGE = "docker.io/library/bwk-oci-busybox:1"
+
+
+class Containerd:
+    def __init__(self, base: Path):
+        self.base = base
+        self.sock = base / "c.sock"
+        cfg = base / "config.toml"
+        cfg.write_text(f'version = 2\nroot = "{base}/root"\nstate = "{base}/state"\n'
+                       'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
+                       f'[grpc]\n  address = "{self.sock}"\n'
+                       f'[ttrpc]\n  address = "{self.sock}.ttrpc"\n'
+                       f'[debug]\n  address = "{base}/debug.sock"\n')
+        self.log = open(base / "containerd.log", "w")
+        self.proc = subprocess.Popen(["containerd", "--config", str(cfg)], stdout=self.log,
+                                     stderr=subprocess.STDOUT)
+        self.env = dict(os.environ, CONTAINERD_ADDRESS=str(self.sock),
+                        CONTAINERD_NAMESPACE="bwk-oci")
+        deadline = time.time() + 60
+        while self.ctr("version", check=False)[0] != 0:
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                raise RuntimeError("containerd: " + (base / "containerd.log").read_text()[-2000:])
+            time.sleep(0.2)
+
+    def ctr(self, *args, check=True, timeout=120, **kw):
+        p = subprocess.run(["ctr", *map(str, args)], capture_output=True, env=self.env,
+                           timeout=timeout, **kw)
+        out, err = p.stdout.decode(), p.stderr.decode()
+        if check:
+            assert p.returncode == 0, (args, p.returncode, err)
+        return p.returncode, out, err
+
+    def stop(self):
+        for name in self.ctr("containers", "ls", "-q", check=False)[1].split():
+            self.ctr("task", "kill", "-s", "KILL", name, check=False)
+            self.ctr("task", "delete", "-f", name, check=False)
+            self.ctr("containers", "rm", name, check=False)
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+        subprocess.run(["umount", "-R", str(self.base / "root")], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cd():
+    c = Containerd(Path(tempfile.mkdtemp(prefix="bwk-containerd-")))
+    rootfs = make_busybox_rootfs(c.base / "rootfs")
+    tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True,
+                         check=True).stdout
+    img = u.docker_save(c.base / "img.tar", [u.Layer(raw_tar=tar)], tags=("bwk-oci-busybox:1",))
+    c.ctr("image", "import", img)
+    yield c
+    c.stop()
+
+
+def run_args(cd):
+    # the shim's Root option: bulwark's --root, private to this containerd
+    return ("run", "--runtime", "io.containerd.runc.v2", "--runc-binary", BULWARK,
+            "--runc-root", cd.base / "runc")
+
+
+def test_ctr_run_with_bulwark(cd):
+    rc, out, err = cd.ctr(*run_args(cd), "--rm", IMAGE, "bwk-c1", "sh", "-c",
+                          "echo hello; echo $$; grep NoNewPrivs /proc/self/status; exit 7",
+                          check=False)
+    assert rc == 7, err
+    assert out.split("\n")[:2] == ["hello", "1"], out
+    # a TTY: ctr needs one itself; the shim got the pty master through the console socket
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(["ctr", *map(str, run_args(cd)), "--rm", "-t", IMAGE, "bwk-c2", "sh", "-c",
+                            "test -t 0 && echo is-a-tty; exit 3"], stdin=slave, stdout=slave,
+                           stderr=slave, env=cd.env, timeout=120)
+        os.close(slave)
+        text = b""
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:
+                break
+            if not b:
+                break
+            text += b
+    finally:
+        os.close(master)
+    assert p.returncode == 3 and b"is-a-tty" in text, text
+
+
+def test_ctr_task_lifecycle_with_bulwark(cd):
+    name = "bwk-c3"
+    cd.ctr(*run_args(cd), "-d", IMAGE, name, "sh", "-c",
+           "trap 'exit 5' TERM; while :; do sleep 0.05; done")
+    try:
+        rc, out, _ = cd.ctr("task", "ls")
+        assert any(l.split()[0] == name and l.split()[2] == "RUNNING"
+                   for l in out.splitlines()[1:]), out
+        # the container is bulwark's: `bulwark state` reads it under the shim's runc root
+        st = subprocess.run([BULWARK, "--root", cd.base / "runc" / "bwk-oci", "state", name],
+                            capture_output=True, text=True)
+        assert st.returncode == 0 and "running" in st.stdout, st.stderr
+        rc, out, err = cd.ctr("task", "exec", "--exec-id", "e1", name, "sh", "-c",
+                              "echo in-exec; cat /proc/1/cmdline; exit 4", check=False)
+        assert rc == 4 and out.startswith("in-exec\nsh\x00-c\x00trap"), (out, err)
+        # `bulwark ps --format json`: the init and the sleep (or the loop between two)
+        rc, out, _ = cd.ctr("task", "ps", name)
+        pids = [l.split()[0] for l in out.splitlines()[1:]]
+        init = cd.ctr("task", "ls")[1].split(name)[1].split()[0]
+        assert init in pids and len(pids) >= 1, out
+        st = subprocess.run([BULWARK, "--root", cd.base / "runc" / "bwk-oci", "ps", name],
+                            capture_output=True, text=True)
+        assert st.returncode == 0 and init in st.stdout.split()[1:], (st.stdout, st.stderr)
+        cd.ctr("task", "kill", name)  # SIGTERM
+        deadline = time.time() + 20
+        while "STOPPED" not in cd.ctr("task", "ls")[1] and time.time() < deadline:
+            time.sleep(0.1)
+        rc, out, _ = cd.ctr("task", "ls")
+        assert "STOPPED" in out, out
+        # the exit status containerd recorded: 5, from the trap (the signal reached it)
+        rc, out, err = cd.ctr("task", "delete", name)
+        assert "exit code 5" in err, err
+        # SIGKILL through `ctr task kill -s KILL`: 137 (and no exec'd process is left)
+        cd.ctr("task", "start", "-d", name)
+        cd.ctr("task", "kill", "-s", "KILL", name)
+        deadline = time.time() + 20
+        while "STOPPED" not in cd.ctr("task", "ls")[1] and time.time() < deadline:
+            time.sleep(0.1)
+        rc, out, err = cd.ctr("task", "delete", name)
+        assert "exit code 137" in err, err
+    finally:
+        cd.ctr("task", "delete", "-f", name, check=False)
+        cd.ctr("containers", "rm", name, check=False)
+
+
+def test_kubernetes_doc_config_is_accepted(tmp_path):
+    """docs/kubernetes.md's containerd configuration: this containerd reads it and has the
+    runtime handler `bulwark` driving bulwark through the runc shim."""
+    import re
+    from conftest import TOP
+    blocks = re.findall(r"```toml\n(.*?)```", (TOP / "docs" / "kubernetes.md").read_text(), re.S)
+    assert len(blocks) == 2, blocks
+    for i, b in enumerate(blocks):
+        cfg = tmp_path / f"k{i}.toml"
+        cfg.write_text(b if b.startswith("version = 2") else "version = 2\n" + b)
+        p = subprocess.run(["containerd", "--config", str(cfg), "config", "dump"],
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        sect = p.stdout.split('containerd.runtimes.bulwark]')[1].split("[plugins")[0]
+        assert 'runtime_type = "io.containerd.runc.v2"' in sect, sect
+        if i == 0:
+            opts = p.stdout.split('containerd.runtimes.bulwark.options]')[1].split("[")[0]
+            assert 'BinaryName = "/usr/local/bin/bulwark"' in opts, opts
+            assert "SystemdCgroup = false" in opts, opts
+        else:
+            assert 'pod_annotations = ["org.bulwark.*"]' in sect, sect
