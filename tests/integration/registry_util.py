@@ -351,6 +351,7 @@ class Proxy:
         proxy = self
         self.requests = []
         self.cut_digest, self.cut_after = None, 0
+        self.strip_range = False  # a server that ignores Range: always the whole blob
         self.lock = threading.Lock()
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -374,7 +375,8 @@ class Proxy:
                     if cut:
                         proxy.cut_digest = None
                 c = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
-                hdrs = {k: v for k, v in self.headers.items() if k.lower() != "host"}
+                drop = ("host", "range") if proxy.strip_range else ("host",)
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
                 c.request(self.command, self.path, headers=hdrs)
                 r = c.getresponse()
                 body = r.read()

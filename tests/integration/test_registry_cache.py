@@ -146,6 +146,36 @@ def test_interrupted_download_resumes(bulwark, reg, tmp_path):
     assert iu.sha((cache / "blobs" / "sha256" / big.digest[7:]).read_bytes()) == big.digest[7:]
 
 
+def test_resume_checks_the_whole_file(bulwark, reg, tmp_path):
+    """The digest is checked over the whole file, the kept part included: a partial file
+    that is not a prefix of the blob ends in a mismatch that deletes it, and the next run
+    downloads the blob afresh. A server that ignores Range (200) is read from the start."""
+    cache, px = tmp_path / "cache", reg.proxy
+    big = reg.base
+    d = cache / "blobs" / "sha256"
+    d.mkdir(parents=True)
+    partial = d / (big.digest[7:] + ".partial")
+    partial.write_bytes(b"\0" * 1000)
+    px.reset()
+    e = run(bulwark, cache, f"{px.host}/cache/a:1", check=125).stderr
+    assert "does not match its digest" in e and "deleted" in e and e.count("\n") == 1, e
+    assert (big.digest, "bytes=1000-") in px.blob_gets()
+    assert not partial.exists()
+    assert run(bulwark, cache, f"{px.host}/cache/a:1").stdout == "image A\n"
+    # Range ignored: the server's whole answer replaces the kept part
+    cache2 = tmp_path / "cache2"
+    (cache2 / "blobs" / "sha256").mkdir(parents=True)
+    (cache2 / "blobs" / "sha256" / (big.digest[7:] + ".partial")).write_bytes(
+        big.blob[:5000])
+    px.strip_range = True
+    try:
+        assert run(bulwark, cache2, f"{px.host}/cache/a:1").stdout == "image A\n"
+    finally:
+        px.strip_range = False
+    assert iu.sha((cache2 / "blobs" / "sha256" / big.digest[7:]).read_bytes()) == \
+        big.digest[7:]
+
+
 def test_digest_mismatch_is_refused(bulwark, tmp_path):
     """A registry that serves other bytes for a layer: a clear error, and nothing of the blob
     stays in the cache (neither whole nor partial)."""
