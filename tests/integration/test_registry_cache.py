@@ -124,6 +124,16 @@ def test_unpack_shares_the_cache(bulwark, reg, tmp_path):
     px.reset()
     assert run(bulwark, cache, ref).stdout == "image A\n"
     assert px.blob_gets() == []
+    # a cached blob is checked whenever it is read: one torn (a power loss: nothing is
+    # fsynced) is downloaded again, as is a torn document
+    blobs = cache / "blobs" / "sha256"
+    layer = blobs / reg.base.digest[7:]
+    layer.write_bytes(layer.read_bytes()[:1000])
+    (blobs / reg.a_cfg[7:]).write_bytes(b"{}")
+    px.reset()
+    bulwark("unpack", "--cache", cache, ref, tmp_path / "three")
+    assert sorted(d for d, _ in px.blob_gets()) == sorted([reg.a_cfg, reg.base.digest])
+    assert iu.sha(layer.read_bytes()) == reg.base.digest[7:]
 
 
 def test_interrupted_download_resumes(bulwark, reg, tmp_path):

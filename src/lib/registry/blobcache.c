@@ -3,13 +3,16 @@
  * images that share a base layer download it once.
  *
  * Threats and failures: a registry (or the path to it) may serve other bytes than the digest
- * names, stop half way, or ignore a Range request. A blob becomes <hex> only after the digest
- * and the size were checked over the whole file, by a rename (a reader sees the whole blob or
- * none); until then it is <hex>.partial, which a later run continues with "Range: bytes=N-"
- * (an interrupted pull of a large layer is not started over). A mismatch deletes the partial
- * file. Concurrent processes take an flock per blob (<hex>.lock), so a blob is downloaded
- * once. The directory is bounded: after a blob is added, the least recently used blobs that
- * the current image does not use are removed until the total fits. */
+ * names, stop half way, or ignore a Range request. A download is <hex>.partial, which a later
+ * run continues with "Range: bytes=N-" (an interrupted pull of a large layer is not started
+ * over); it becomes <hex> only after the digest and the size were checked over the whole
+ * file, by a rename (a reader sees the whole blob or none). A mismatch deletes the partial
+ * file. Nothing is fsynced (an fsync per blob made a cold run wait for the writeback of the
+ * whole disk on a busy host): a cached blob is checked again whenever it is read, so one torn
+ * by a power loss is removed and downloaded again. Concurrent processes take an flock per
+ * blob (<hex>.lock), so a blob is downloaded once. The directory is bounded: after a blob is
+ * added, the least recently used blobs that the current image does not use are removed until
+ * the total fits. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -121,6 +124,14 @@ int reg_cache_read(reg_cache *c, const char *digest, size_t max, char **data, si
 		got += (size_t)r;
 	}
 	buf[got] = 0;
+	char hex[65];
+	bwk_sha256_hex(buf, got, hex);
+	if (strcmp(hex, digest + 7)) {
+		/* torn (see above): forget it, the caller downloads it again */
+		free(buf);
+		unlinkat(c->dfd, digest + 7, 0);
+		return 0;
+	}
 	*data = buf;
 	*len = got;
 	return 1;
@@ -154,8 +165,7 @@ void reg_cache_put(reg_cache *c, const void *data, size_t len)
 	    openat(c->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return; /* best effort: the document is in memory either way */
-	if (write_all_at(fd, data, len, 0) < 0 || fsync(fd) < 0 ||
-	    renameat(c->dfd, tmp, c->dfd, hex) < 0)
+	if (write_all_at(fd, data, len, 0) < 0 || renameat(c->dfd, tmp, c->dfd, hex) < 0)
 		unlinkat(c->dfd, tmp, 0);
 	keep(c, hex);
 }
@@ -262,14 +272,12 @@ static int download(reg_cache *c, reg_client *cl, const char *repo, const char *
 		reg_resp_free(&r);
 		if (rc < 0) {
 			bwk_sha256_free(d.h);
-			if (bwk_error_code(err ? *err : NULL) != BWK_E_INTEGRITY && d.off > 0) {
-				fsync(pfd);
+			if (bwk_error_code(err ? *err : NULL) != BWK_E_INTEGRITY && d.off > 0)
 				return bwk_error_wrap(err,
 						      "%s: interrupted after %llu of %llu bytes "
 						      "(kept: run again to resume)",
 						      what, (unsigned long long)d.off,
 						      (unsigned long long)size);
-			}
 			if (bwk_error_code(err ? *err : NULL) == BWK_E_INTEGRITY)
 				unlinkat(c->dfd, pname, 0);
 			return -1;
@@ -292,10 +300,30 @@ static int download(reg_cache *c, reg_client *cl, const char *repo, const char *
 				     host, what, (unsigned long long)d.off,
 				     (unsigned long long)size);
 	}
-	if (fsync(pfd) < 0 || renameat(c->dfd, pname, c->dfd, digest + 7) < 0)
+	if (renameat(c->dfd, pname, c->dfd, digest + 7) < 0)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s/%s: cannot move into the cache",
 				     c->dir, pname);
 	return 0;
+}
+
+/* A cached blob that still has its digest and size, or -1 (a torn one is removed). */
+static int cached_whole(reg_cache *c, const char *digest, uint64_t size)
+{
+	int fd = reg_cache_open_blob(c, digest);
+	if (fd < 0)
+		return -1;
+	struct stat st;
+	bwk_sha256 *h = bwk_sha256_new();
+	char hex[65] = "";
+	bool ok = fstat(fd, &st) == 0 && (!size || (uint64_t)st.st_size == size) &&
+		  hash_prefix(fd, h, (uint64_t)st.st_size) == 0;
+	bwk_sha256_final_hex(h, hex);
+	bwk_sha256_free(h);
+	if (ok && !strcmp(hex, digest + 7))
+		return fd;
+	close(fd);
+	unlinkat(c->dfd, digest + 7, 0);
+	return -1;
 }
 
 int reg_cache_fetch(reg_cache *c, reg_client *cl, const char *repo, const char *digest,
@@ -305,7 +333,7 @@ int reg_cache_fetch(reg_cache *c, reg_client *cl, const char *repo, const char *
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "blob digest '%.80s' of %s is not sha256", digest, repo);
 	const char *hex = digest + 7;
-	int fd = reg_cache_open_blob(c, digest);
+	int fd = cached_whole(c, digest, size);
 	if (fd >= 0)
 		return fd;
 	cleanup_free char *lname = xasprintf("%s.lock", hex);
@@ -317,7 +345,7 @@ int reg_cache_fetch(reg_cache *c, reg_client *cl, const char *repo, const char *
 	while (flock(lk, LOCK_EX) < 0)
 		if (errno != EINTR)
 			return bwk_error_set(err, BWK_E_IO, errno, "%s/%s: flock", c->dir, lname);
-	fd = reg_cache_open_blob(c, digest); /* another process finished it meanwhile */
+	fd = cached_whole(c, digest, size); /* another process finished it meanwhile */
 	if (fd >= 0)
 		return fd;
 	cleanup_free char *pname = xasprintf("%s.partial", hex);
