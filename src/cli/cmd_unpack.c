@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bulwark/image.h"
 #include "cli.h"
+#include "core/cleanup.h"
 #include "core/util.h"
 
 const char cmd_unpack_usage[] =
@@ -118,8 +120,11 @@ int cmd_unpack(int argc, char **argv)
 		return EXIT_USAGE;
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
-	/* the cache run uses: registry blobs and a docker: image's documents are kept there */
-	io.cache = true;
+	/* the cache run uses: registry blobs and a docker: image's documents are kept there,
+	 * when there is one (--cache, root's /var/lib/bulwark, a user's cache directory); without
+	 * one (no HOME) unpack streams as before, only --layers needs it */
+	cleanup_free char *home_cache = cache || geteuid() == 0 ? NULL : bwk_user_cache_dir();
+	io.cache = layers || cache || geteuid() == 0 || home_cache;
 	io.cache_dir = cache;
 	io.registry = &reg.o;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
