@@ -5,8 +5,8 @@
 # (--root/--runroot in a new directory) so that it is cold too, plain HTTP (--tls-verify=false)
 # and no network for the container (bulwark's default); runc, as crun refuses this machine's
 # hybrid cgroup layout, and ulimits below the hard limits here (podman's defaults for root are
-# above them). The image: a busybox layer and a
-# layer of /usr/lib/python3/dist-packages (many small files, as a distribution image has).
+# above them). Two images: "small", one busybox layer (1 MiB), and "large", the busybox layer
+# and a layer of /usr/lib/python3/dist-packages (many small files, as a distribution has).
 # Prints the ratio podman / bulwark (> 1: bulwark is faster), median of RUNS pairs measured A B
 # A B in the same run. Needs root (podman's storage).
 #
@@ -81,7 +81,7 @@ http: {addr: "127.0.0.1:$port", secret: bench}
 EOF
 /usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
 regpid=$!
-ref="127.0.0.1:$port/bench/run:1"
+reg="127.0.0.1:$port"
 
 /usr/bin/python3 - "$top" "$port" <<'PY'
 import io, json, os, socket, sys, tarfile, time
@@ -112,12 +112,14 @@ if os.path.isdir("/" + d):
     with tarfile.open(fileobj=buf, mode="w") as t:
         t.add("/" + d, arcname=d)
     layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
-cfg = iu.config_for(layers, config={"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]})
-ru.Client(f"http://127.0.0.1:{port}").push_image("bench/run", "1", layers, config_bytes=cfg,
-                                                  docker_types=True)
-size = sum(len(l.blob) for l in layers) >> 20
-unc = sum(len(l.tar) for l in layers) >> 20
-print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
+for name, ls in (("small", [base]), ("large", layers)):
+    cfg = iu.config_for(ls, config={"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]})
+    ru.Client(f"http://127.0.0.1:{port}").push_image(f"bench/{name}", "1", ls,
+                                                      config_bytes=cfg, docker_types=True)
+    size = sum(len(l.blob) for l in ls) / (1 << 20)
+    unc = sum(len(l.tar) for l in ls) / (1 << 20)
+    print(f"image {name}: {len(ls)} gzip layers, {size:.1f} MiB compressed, "
+          f"{unc:.1f} MiB uncompressed")
 PY
 
 now() { date +%s.%N; }
@@ -130,18 +132,21 @@ time_of() {
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
-cold_bulwark "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: bulwark run failed" >&2; exit 1; }
-cold_podman "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: podman failed" >&2; exit 1; }
-A=""
-B=""
-r=0
-while [ $r -lt "$RUNS" ]; do
-	A="$A $(time_of cold_bulwark "$ref")"
-	B="$B $(time_of cold_podman "$ref")"
-	r=$((r + 1))
+for name in small large; do
+	ref="$reg/bench/$name:1"
+	cold_bulwark "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: bulwark run failed" >&2; exit 1; }
+	cold_podman "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: podman failed" >&2; exit 1; }
+	A=""
+	B=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		A="$A $(time_of cold_bulwark "$ref")"
+		B="$B $(time_of cold_podman "$ref")"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	a=$(median $A)
+	# shellcheck disable=SC2086
+	b=$(median $B)
+	echo "cold run of $name from a loopback registry: bulwark ${a}s  podman pull + run ${b}s  ratio $(ratio "$b" "$a")x (podman / bulwark; target > 1)"
 done
-# shellcheck disable=SC2086
-a=$(median $A)
-# shellcheck disable=SC2086
-b=$(median $B)
-echo "cold run from a loopback registry: bulwark ${a}s  podman pull + run ${b}s  ratio $(ratio "$b" "$a")x (podman / bulwark; target > 1)"
