@@ -257,7 +257,8 @@ def test_run_registry_flags(bulwark, tls_reg, tmp_path):
 def test_unpack_registry_flags(bulwark, tls_reg, tmp_path):
     ref = f"{tls_reg.host}/private/app:1"
     env = {"DOCKER_CONFIG": str(tmp_path / "none")}
-    e = bulwark("unpack", ref, tmp_path / "a", check=2, env=env).stderr
+    e = bulwark("unpack", "--cache", tmp_path / "cache", ref, tmp_path / "a", check=2,
+                env=env).stderr
     assert "did not verify" in e
     bulwark("unpack", "--cache", tmp_path / "cache", "--ca-cert", tls_reg.crt, "--username",
             "alice", "--password-stdin", ref, tmp_path / "b", input=PASSWORD, env=env)
