@@ -30,8 +30,9 @@ extern "C" {
 #define BWK_REG_MAX_JSON	(1u << 20) /* token, catalog, tag list, error bodies */
 #define BWK_REG_MAX_CHALLENGE	4096	   /* bytes in a WWW-Authenticate header */
 #define BWK_REG_MAX_REDIRECTS	5
-#define BWK_REG_MAX_RETRIES	3  /* on 429 and 5xx, with backoff */
-#define BWK_REG_MAX_RETRY_AFTER 30 /* seconds: a longer Retry-After is an error */
+#define BWK_REG_MAX_RETRIES	3	      /* on 429 and 5xx, with backoff */
+#define BWK_REG_MAX_RETRY_AFTER 30	      /* seconds: a longer Retry-After is an error */
+#define BWK_REG_CACHE_MAX	(20ULL << 30) /* bytes kept in the blob cache by default */
 
 /* A parsed reference. `registry` is the host as written ("docker.io" for Docker Hub),
  * `repository` the full path ("library/alpine"); `tag` is NULL when only a digest was given;
@@ -69,6 +70,12 @@ typedef struct bwk_registry_opts {
 	int timeout_ms;		     /* per request (manifests, tokens, API calls) and the stall
 					limit of blob downloads; 0 = 30000 */
 	bool quiet;		     /* no warnings on stderr */
+	/* The blob cache of run and unpack: an existing directory where blobs are kept by
+	 * digest (verified, atomic, resumable, shared between images), and where a reference
+	 * by digest is opened without the network when it was pulled before. NULL: blobs
+	 * stream and nothing is kept (scan). */
+	const char *blob_cache;
+	uint64_t blob_cache_max; /* bytes kept there; 0: BWK_REG_CACHE_MAX */
 } bwk_registry_opts;
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not

@@ -87,7 +87,8 @@ const char cmd_run_usage[] =
     "                          /var/lib/bulwark)\n"
     "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
     "                          (default: the host's)\n"
-    "other:\n"
+    "registry (IMAGE as REGISTRY/REPO:TAG or REPO@sha256:…; blobs kept in the "
+    "cache):\n" CLI_REGISTRY_HELP "other:\n"
     "  -q, --quiet             no warnings\n"
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
     "137 killed (out of memory: with a message)\n";
@@ -452,6 +453,7 @@ static const struct option run_options[] = {
     {"fail-on", required_argument, NULL, OPT_FAIL_ON},
     {"cache", required_argument, NULL, OPT_CACHE},
     {"platform", required_argument, NULL, OPT_PLATFORM},
+    CLI_REGISTRY_OPTIONS,
     {"userns-range", required_argument, NULL, OPT_USERNS_RANGE},
     {"ulimit", required_argument, NULL, OPT_ULIMIT},
     {"quiet", no_argument, NULL, 'q'},
@@ -470,6 +472,7 @@ typedef struct run_opts {
 	bwk_severity fail_on;
 	const char *cache;
 	const char *platform;
+	cli_registry reg; /* --username, --ca-cert … for an image in a registry */
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
 	bwk_tmpfs tmpfs[MAX_LIST];
@@ -491,6 +494,12 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	int opt;
 	/* "+": options stop at IMAGE, so the command's own flags reach it untouched */
 	while ((opt = getopt_long(argc, argv, "+e:u:w:itv:m:p:qh", run_options, NULL)) != -1) {
+		int reg = cli_registry_option(self, &o->reg, opt, optarg);
+		if (reg != 0) {
+			if (reg < 0)
+				return EXIT_USAGE;
+			continue;
+		}
 		switch (opt) {
 		case 'e':
 			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, optarg) < 0)
@@ -787,7 +796,8 @@ static int open_source(run_opts *o, const char *ref, bwk_error **err)
 			     .platform = o->platform,
 			     .accept_rootfs = true,
 			     .cache = true,
-			     .cache_dir = o->cache};
+			     .cache_dir = o->cache,
+			     .registry = &o->reg.o};
 	if (bwk_image_open(ref, &io, &o->img, err) < 0)
 		return -1;
 	int rfd = bwk_image_rootfs_fd(o->img);
@@ -994,6 +1004,10 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, cha
 	int r = parse_args(self, o, argc, argv);
 	if (r != 0)
 		return r == -2 ? EXIT_CLEAN : r;
+	if (o->reg.password_stdin && o->spec.interactive)
+		return cli_usage_error(self, "--password-stdin and -i both want standard input");
+	if ((r = cli_registry_finish(self, &o->reg)) != 0)
+		return r;
 	bwk_container_spec *s = &o->spec;
 	s->binds = o->binds;
 	s->secrets = o->secrets;
@@ -1057,6 +1071,7 @@ int cmd_run(int argc, char **argv)
 	if (o->rootfs_fd >= 0)
 		close(o->rootfs_fd);
 	free(o->rootfs_path);
+	cli_registry_free(&o->reg);
 	free(o);
 	return rc;
 }

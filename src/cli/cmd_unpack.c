@@ -2,9 +2,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bulwark/image.h"
 #include "cli.h"
+#include "core/cleanup.h"
 #include "core/util.h"
 
 const char cmd_unpack_usage[] =
@@ -16,7 +18,10 @@ const char cmd_unpack_usage[] =
     "applied. Hostile entries (\"..\", writes through symlinks, links out of the tree) are\n"
     "refused; nothing is ever written outside DIR.\n"
     "IMAGE: a docker save archive (.tar, .tar.gz, .tar.zst), an OCI layout directory or tar\n"
-    "(PATH:REF picks a manifest by name), or docker:NAME[:TAG] from the Docker engine.\n"
+    "(PATH:REF picks a manifest by name), docker:NAME[:TAG] from the Docker engine, or\n"
+    "REGISTRY/REPO:TAG (REPO@sha256:…) from a registry.\n"
+    "The blobs of a registry image and the documents of a docker: image are kept in the\n"
+    "cache shared with run (--cache): unpacking it again downloads nothing.\n"
     "\n"
     "options:\n"
     "      --keep-setuid       keep setuid/setgid bits (default: removed, with a warning)\n"
@@ -25,8 +30,9 @@ const char cmd_unpack_usage[] =
     "      --max-size SIZE     refuse images that unpack to more (default 16g)\n"
     "      --max-entries N     refuse images with more entries (default 1000000)\n"
     "      --layers            fill the layer cache (for run) and print one directory per layer\n"
-    "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
+    "      --cache DIR         the cache (default $XDG_CACHE_HOME/bulwark, root:\n"
     "                          /var/lib/bulwark)\n"
+    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP
     "  -q, --quiet             no warnings\n"
     "  -h, --help              show this help\n"
     "\n"
@@ -44,16 +50,24 @@ int cmd_unpack(int argc, char **argv)
 						 {"max-entries", required_argument, NULL, 0x304},
 						 {"layers", no_argument, NULL, 0x305},
 						 {"cache", required_argument, NULL, 0x306},
+						 CLI_REGISTRY_OPTIONS,
 						 {"quiet", no_argument, NULL, 'q'},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	bwk_unpack_opts uo = {0};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
 	bool layers = false;
+	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cli_registry_init(&reg);
 	const char *cache = NULL;
 	int opt;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, optarg);
+		if (r < 0)
+			return EXIT_USAGE;
+		if (r > 0)
+			continue;
 		switch (opt) {
 		case 0x300:
 			uo.keep_setuid = true;
@@ -102,11 +116,17 @@ int cmd_unpack(int argc, char **argv)
 		return cli_usage_error(
 		    cmd, argc - optind < want ? "missing %s" : "too many arguments%.0s",
 		    layers ? "IMAGE" : "IMAGE and DIR");
+	if (cli_registry_finish(cmd, &reg))
+		return EXIT_USAGE;
 	bwk_error *err = NULL;
 	bwk_image *img = NULL;
-	/* --layers fills the cache for run: the same cache remembers a docker: image */
-	io.cache = layers;
+	/* the cache run uses: registry blobs and a docker: image's documents are kept there,
+	 * when there is one (--cache, root's /var/lib/bulwark, a user's cache directory); without
+	 * one (no HOME) unpack streams as before, only --layers needs it */
+	cleanup_free char *home_cache = cache || geteuid() == 0 ? NULL : bwk_user_cache_dir();
+	io.cache = layers || cache || geteuid() == 0 || home_cache;
 	io.cache_dir = cache;
+	io.registry = &reg.o;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	int rc = EXIT_CLEAN;

@@ -337,3 +337,77 @@ class TokenServer:
 
 
 import urllib.parse  # noqa: E402  (used by the classes above)
+
+
+# ---- a counting (and optionally cutting) proxy in front of a registry --------------------------
+class Proxy:
+    """A plain-HTTP proxy on loopback in front of `upstream` (a Registry): records every
+    request as (method, path, Range header) so that tests count what a client downloads, and
+    cuts the connection after `cut_after` bytes of the body of the first GET of blob
+    `cut_digest` (an interrupted download)."""
+
+    def __init__(self, upstream):
+        import http.client
+        proxy = self
+        self.requests = []
+        self.cut_digest, self.cut_after = None, 0
+        self.strip_range = False  # a server that ignores Range: always the whole blob
+        self.lock = threading.Lock()
+
+        class H(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                self.forward()
+
+            def do_HEAD(self):
+                self.forward()
+
+            def forward(self):
+                with proxy.lock:
+                    proxy.requests.append((self.command, self.path.split("?")[0],
+                                           self.headers.get("Range")))
+                    cut = (proxy.cut_digest and self.command == "GET" and
+                           self.path.endswith("/blobs/" + proxy.cut_digest))
+                    if cut:
+                        proxy.cut_digest = None
+                c = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
+                drop = ("host", "range") if proxy.strip_range else ("host",)
+                hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}
+                c.request(self.command, self.path, headers=hdrs)
+                r = c.getresponse()
+                body = r.read()
+                self.send_response(r.status)
+                for k, v in r.getheaders():
+                    if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                        self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body[:proxy.cut_after] if cut else body)
+                    self.wfile.flush()
+                if cut:
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                c.close()
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.port = self.httpd.server_address[1]
+        self.host = f"127.0.0.1:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def blob_gets(self):
+        """The GETs of blobs so far: [(digest, Range header or None)]."""
+        return [(p.rsplit("/", 1)[1], rng) for m, p, rng in self.requests
+                if m == "GET" and "/blobs/" in p]
+
+    def reset(self):
+        with self.lock:
+            self.requests.clear()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -8,10 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define BWK_IN_REGISTRY
+#include "core/cleanup.h"
 #include "registry/registry_private.h"
 
 static char *exact(const char *s)
@@ -330,12 +334,91 @@ static void test_creds(void **state)
 	bwk_error_free(err);
 }
 
+/* ---- the blob cache's size bound ---------------------------------------------------------- */
+static void put_file(int dfd, const char *name, size_t size, time_t mtime)
+{
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	char buf[100];
+	memset(buf, 'x', sizeof(buf));
+	for (size_t n = 0; n < size; n += sizeof(buf))
+		assert_int_equal(write(fd, buf, size - n < sizeof(buf) ? size - n : sizeof(buf)),
+				 (ssize_t)(size - n < sizeof(buf) ? size - n : sizeof(buf)));
+	close(fd);
+	struct timespec ts[2] = {{mtime, 0}, {mtime, 0}};
+	assert_int_equal(utimensat(dfd, name, ts, 0), 0);
+}
+
+static bool exists_at(int dfd, const char *name)
+{
+	struct stat st;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void test_cache_bound(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/bwk-blobcache-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char name[4][65];
+	for (int i = 0; i < 4; i++) {
+		memset(name[i], 'a' + i, 64);
+		name[i][64] = 0;
+		put_file(dfd, name[i], 100, 1000000 + i * 10); /* a the oldest, d the newest */
+	}
+	put_file(dfd, "eeee.partial", 50, 900000); /* counted, never evicted */
+	put_file(dfd, "aaaa.lock", 0, 900000);
+	reg_cache *c = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(reg_cache_open(dir, 260, &c, &err), 0);
+	/* the image in use holds a: kept even though it is the least recently used */
+	cleanup_free char *da = xasprintf("sha256:%s", name[0]);
+	int fd = reg_cache_open_blob(c, da);
+	assert_true(fd >= 0);
+	close(fd);
+	put_file(dfd, name[0], 100, 1000000);
+	/* 450 bytes, bound 260: b and c go (least recently used first), a and d stay */
+	assert_int_equal(reg_cache_trim(c), 250);
+	assert_true(exists_at(dfd, name[0]));
+	assert_false(exists_at(dfd, name[1]));
+	assert_false(exists_at(dfd, name[2]));
+	assert_true(exists_at(dfd, name[3]));
+	assert_true(exists_at(dfd, "eeee.partial"));
+	/* documents round-trip under the digest of their bytes */
+	const char *doc = "{\"schemaVersion\":2}";
+	reg_cache_put(c, doc, strlen(doc));
+	char hex[65];
+	bwk_sha256_hex(doc, strlen(doc), hex);
+	cleanup_free char *dd = xasprintf("sha256:%s", hex);
+	char *data = NULL;
+	size_t len = 0;
+	assert_int_equal(reg_cache_read(c, dd, 1024, &data, &len), 1);
+	assert_int_equal(len, strlen(doc));
+	assert_memory_equal(data, doc, len);
+	free(data);
+	assert_int_equal(reg_cache_read(c, dd, 4, &data, &len), 0); /* over the bound */
+	cleanup_free char *absent = xasprintf("sha256:%064d", 0);
+	assert_int_equal(reg_cache_read(c, absent, 1024, &data, &len), 0);
+	reg_cache_free(c);
+	/* a second bound: the blobs the image does not hold are evicted down to it */
+	assert_int_equal(reg_cache_open(dir, 1, &c, &err), 0);
+	assert_int_equal(reg_cache_trim(c), 50); /* only the partial download is left */
+	reg_cache_free(c);
+	assert_false(exists_at(dfd, name[0]));
+	close(dfd);
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_refs),      cmocka_unit_test(test_explicit),
-	    cmocka_unit_test(test_challenge), cmocka_unit_test(test_token),
-	    cmocka_unit_test(test_manifest),  cmocka_unit_test(test_creds),
+	    cmocka_unit_test(test_refs),	cmocka_unit_test(test_explicit),
+	    cmocka_unit_test(test_challenge),	cmocka_unit_test(test_token),
+	    cmocka_unit_test(test_manifest),	cmocka_unit_test(test_creds),
+	    cmocka_unit_test(test_cache_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -150,6 +150,11 @@ const char *reg_client_base(const reg_client *c)
 	return c->base;
 }
 
+const char *reg_client_host(const reg_client *c)
+{
+	return c->host;
+}
+
 void reg_client_free(reg_client *c)
 {
 	if (!c)
@@ -277,6 +282,8 @@ static size_t on_body(char *buf, size_t size, size_t n, void *ud)
 	long st = 0;
 	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &st);
 	if (x->rq->sink && st >= 200 && st < 300) {
+		if (x->rq->sink_status)
+			*x->rq->sink_status = st;
 		int64_t t0 = mono_ms();
 		int rc = x->rq->sink(x->rq->sink_ctx, buf, len);
 		x->win_blocked += mono_ms() - t0;
@@ -406,6 +413,11 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, c->verify ? 2L : 0L);
 	curl_easy_setopt(h, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
 	set_ca(h, c);
+	char range[32];
+	if (rq->range_from) {
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)rq->range_from);
+		curl_easy_setopt(h, CURLOPT_RANGE, range);
+	}
 	if (!strcmp(method, "HEAD"))
 		curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
 	else if (strcmp(method, "GET"))

@@ -96,11 +96,13 @@ typedef struct reg_req {
 	size_t max_body;  /* bound on the buffered body (0: BWK_REG_MAX_JSON) */
 	reg_sink_fn sink; /* stream a 2xx body here instead of buffering it */
 	void *sink_ctx;
-	bool blob;	   /* long download: stall limit instead of a total timeout */
-	bool no_auth;	   /* never authenticate (audit probes of anonymous access) */
-	const char *scope; /* token scope, e.g. "repository:foo:pull" */
-	const char *body;  /* POST: an x-www-form-urlencoded body (NULL: empty) */
-	const int *cancel; /* blob downloads: set (atomically) to abort the transfer */
+	bool blob;	     /* long download: stall limit instead of a total timeout */
+	bool no_auth;	     /* never authenticate (audit probes of anonymous access) */
+	const char *scope;   /* token scope, e.g. "repository:foo:pull" */
+	const char *body;    /* POST: an x-www-form-urlencoded body (NULL: empty) */
+	const int *cancel;   /* blob downloads: set (atomically) to abort the transfer */
+	uint64_t range_from; /* > 0: ask for the bytes from this offset on (Range: N-) */
+	long *sink_status;   /* set to the response's status before the sink sees its bytes */
 } reg_req;
 
 /* A client for one registry host. `https`: false only when allowed (loopback, insecure
@@ -114,6 +116,8 @@ void reg_client_set_transport(reg_client *c, bool https, bool verify);
 /* Credentials to use (owned by the client from now on; NULL: anonymous). */
 void reg_client_set_creds(reg_client *c, reg_creds *cr);
 const char *reg_client_base(const reg_client *c);
+/* The registry's host as the reference spells it (for messages). */
+const char *reg_client_host(const reg_client *c);
 
 /* A bare HEAD of /v2/ (audit): `verify` on or off; old_tls offers TLS 1.0/1.1 only. Returns 0
  * when an HTTP answer came (status in *status), else libcurl's code with its message in why. */
@@ -181,6 +185,28 @@ int bwk_registry_blob_get(bwk_registry_image *img, const char *digest, uint64_t 
  * (the image module's layer streams). `repo` and `name` are borrowed until the close. */
 int reg_blob_open(reg_client *c, const char *repo, const char *name, const char *digest,
 		  uint64_t size, bool verify, bwk_registry_blob **out, bwk_error **err);
+
+/* ---- the blob cache of run and unpack (blobcache.c) ----------------------------------------
+ * A directory of blobs named by their sha256 hex, each complete and verified; downloads in
+ * progress or interrupted are HEX.partial and resume with a Range request. */
+typedef struct reg_cache reg_cache;
+/* `dir` must exist; max: bytes kept (0: BWK_REG_CACHE_MAX). */
+int reg_cache_open(const char *dir, uint64_t max, reg_cache **out, bwk_error **err);
+void reg_cache_free(reg_cache *c);
+/* A cached blob opened for reading (marked used now and kept from this cache's trims), or -1. */
+int reg_cache_open_blob(reg_cache *c, const char *digest);
+/* A cached blob of at most `max` bytes, whole (caller frees): 1, or 0 when not cached. */
+int reg_cache_read(reg_cache *c, const char *digest, size_t max, char **data, size_t *len);
+/* Keep a document under the digest of its bytes (best effort, atomic). */
+void reg_cache_put(reg_cache *c, const void *data, size_t len);
+/* The blob `digest` of repo in the cache, downloaded (or resumed) and verified first when it
+ * is not there yet; returns a read fd. A digest or size mismatch deletes the download and is
+ * BWK_E_INTEGRITY; a transfer that fails keeps what arrived for the next call. */
+int reg_cache_fetch(reg_cache *c, reg_client *cl, const char *repo, const char *digest,
+		    uint64_t size, bwk_error **err);
+/* Remove least recently used blobs that this cache's image does not use until the directory
+ * holds at most its bound; returns the bytes left. */
+uint64_t reg_cache_trim(reg_cache *c);
 
 /* ---- a resolved image (image.c) ----------------------------------------------------------- */
 const reg_manifest *reg_image_manifest(const bwk_registry_image *img);

@@ -4,8 +4,10 @@
  * report mode a mismatch is a finding, as for a local archive) — so nothing here verifies
  * what it serves, except the transport bounds of the client (sizes, timeouts, stalls). */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bulwark/image.h"
 #include "core/cleanup.h"
@@ -18,6 +20,7 @@ typedef struct store_ctx {
 	/* digests an index root names: read from the manifests endpoint */
 	char **manifests;
 	size_t nmanifests;
+	reg_cache *cache; /* run and unpack: blobs kept by digest (blobcache.c), or NULL */
 } store_ctx;
 
 static void store_free(void *p)
@@ -26,6 +29,7 @@ static void store_free(void *p)
 	if (!s)
 		return;
 	reg_client_free(s->c);
+	reg_cache_free(s->cache);
 	bwk_registry_ref_free(&s->ref);
 	free(s->name);
 	for (size_t i = 0; i < s->nmanifests; i++)
@@ -42,10 +46,17 @@ static int store_root(void *p, size_t max, char **doc, size_t *len, char **diges
 	*len = 0;
 	const char *reference = s->ref.digest ? s->ref.digest : s->ref.tag;
 	reg_resp r = {0};
-	if (reg_get_manifest_ex(s->c, s->ref.repository, reference, max, false, &r, digest, err) <
-	    0) {
+	/* pinned by digest and pulled before: no need to ask (and it works offline); a tag is
+	 * always asked again, since it may have moved */
+	if (s->cache && s->ref.digest &&
+	    reg_cache_read(s->cache, s->ref.digest, max, &r.body, &r.len) == 1) {
+		*digest = xstrdup(s->ref.digest);
+	} else if (reg_get_manifest_ex(s->c, s->ref.repository, reference, max, false, &r, digest,
+				       err) < 0) {
 		reg_resp_free(&r);
 		return -1;
+	} else if (s->cache) {
+		reg_cache_put(s->cache, r.body, r.len);
 	}
 	/* remember what an index names, so that read_blob asks the right endpoint */
 	reg_manifest m = {0};
@@ -80,6 +91,8 @@ static int store_read(void *p, const char *digest, size_t max, char **data, size
 	if (!reg_digest_valid(digest))
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0, "%s: digest '%.80s' is not sha256",
 				     s->name, digest);
+	if (s->cache && reg_cache_read(s->cache, digest, max, data, len) == 1)
+		return 0; /* verified by the caller as any document */
 	reg_resp r = {0};
 	int rc;
 	if (named_manifest(s, digest)) {
@@ -97,6 +110,10 @@ static int store_read(void *p, const char *digest, size_t max, char **data, size
 		}
 	}
 	if (rc == 0) {
+		/* kept under the digest of its bytes: what other bytes a registry sent is never
+		 * found under the digest asked for */
+		if (s->cache)
+			reg_cache_put(s->cache, r.body, r.len);
 		*len = r.len;
 		*data = steal_pointer(&r.body);
 	}
@@ -104,25 +121,55 @@ static int store_read(void *p, const char *digest, size_t max, char **data, size
 	return rc;
 }
 
+/* A layer: streamed from the registry, or (with the cache) read from the cached file, which is
+ * downloaded or resumed first when it is not there yet. */
+typedef struct store_stream {
+	bwk_registry_blob *b;
+	int fd;
+	const char *digest;
+} store_stream;
+
 static int store_open_blob(void *p, const char *digest, uint64_t size, void **stream,
 			   bwk_error **err)
 {
 	store_ctx *s = p;
-	bwk_registry_blob *b = NULL;
-	if (reg_blob_open(s->c, s->ref.repository, s->name, digest, size, false, &b, err) < 0)
-		return -1;
-	*stream = b;
+	store_stream *ss = xcalloc(1, sizeof(*ss));
+	ss->fd = -1;
+	ss->digest = digest;
+	int rc =
+	    s->cache
+		? (ss->fd = reg_cache_fetch(s->cache, s->c, s->ref.repository, digest, size, err))
+		: reg_blob_open(s->c, s->ref.repository, s->name, digest, size, false, &ss->b, err);
+	if (rc < 0) {
+		free(ss);
+		return bwk_error_wrap(err, "%s", s->name);
+	}
+	*stream = ss;
 	return 0;
 }
 
 static ssize_t store_pull(void *stream, void *buf, size_t len, bwk_error **err)
 {
-	return bwk_registry_blob_read(stream, buf, len, err);
+	store_stream *ss = stream;
+	if (ss->b)
+		return bwk_registry_blob_read(ss->b, buf, len, err);
+	for (;;) {
+		ssize_t r = read(ss->fd, buf, len);
+		if (r >= 0 || errno != EINTR)
+			return r >= 0 ? r
+				      : bwk_error_set(err, BWK_E_IO, errno,
+						      "reading cached blob %s", ss->digest);
+	}
 }
 
 static void store_close_blob(void *stream)
 {
-	bwk_registry_blob_close(stream);
+	store_stream *ss = stream;
+	if (ss->b)
+		bwk_registry_blob_close(ss->b);
+	if (ss->fd >= 0)
+		close(ss->fd);
+	free(ss);
 }
 
 int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
@@ -145,6 +192,8 @@ int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
 	if (rc == 0)
 		reg_client_set_creds(s->c, &cr);
 	reg_creds_free(&cr);
+	if (rc == 0 && o->blob_cache)
+		rc = reg_cache_open(o->blob_cache, o->blob_cache_max, &s->cache, err);
 	if (rc < 0) {
 		store_free(s);
 		return -1;

@@ -1,0 +1,152 @@
+#!/bin/sh
+# A cold `bulwark run REGISTRY/REPO:TAG /bin/true` (an empty cache: pull the blobs into the
+# cache, verify, extract, run) vs `podman pull` + `podman run --rm` of the same image from the
+# same loopback docker-registry (distribution 2.8), podman with a fresh storage each time
+# (--root/--runroot in a new directory) so that it is cold too, plain HTTP (--tls-verify=false)
+# and no network for the container (bulwark's default); runc, as crun refuses this machine's
+# hybrid cgroup layout, and ulimits below the hard limits here (podman's defaults for root are
+# above them). Two images: "small", one busybox layer (1 MiB), and "large", the busybox layer
+# and a layer of /usr/lib/python3/dist-packages (many small files, as a distribution has).
+# Prints the ratio podman / bulwark (> 1: bulwark is faster), median of RUNS pairs measured A B
+# A B in the same run. Needs root (podman's storage).
+#
+# `bench_registry_run.sh cold-bulwark REF` and `cold-podman REF` run one cold start each (what
+# is timed here), for an outside timer.
+set -eu
+BULWARK=${BULWARK:-build/release/bulwark}
+RUNS=${RUNS:-5}
+top=$(cd "$(dirname "$0")/.." && pwd)
+
+# one cold start: a new cache (or storage) directory, removed afterwards (inside the timing,
+# for both: a cold start leaves its pulled image behind, and both leave about as much)
+cold_bulwark() {
+	d=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-cold.XXXXXX")
+	rc=0
+	"$BULWARK" run -q --cache "$d" "$1" /bin/true || rc=$?
+	rm -rf "$d"
+	return $rc
+}
+podman_in() {
+	d=$1
+	shift
+	podman --root "$d/root" --runroot "$d/run" --storage-driver overlay \
+		--cgroup-manager cgroupfs --events-backend none --runtime runc "$@"
+}
+cold_podman() {
+	d=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-cold.XXXXXX")
+	rc=0
+	podman_in "$d" pull -q --tls-verify=false "$1" >/dev/null &&
+		podman_in "$d" run --rm --network none --ulimit nofile=1024:1024 \
+			--ulimit nproc=1024:1024 "$1" /bin/true || rc=$?
+	umount "$d/root/overlay" 2>/dev/null || true
+	rm -rf "$d"
+	return $rc
+}
+case "${1:-}" in
+cold-bulwark)
+	cold_bulwark "$2"
+	exit
+	;;
+cold-podman)
+	cold_podman "$2"
+	exit
+	;;
+esac
+
+[ "$(id -u)" = 0 ] || { echo "bench_registry_run: needs root (podman's storage)"; exit 0; }
+for p in /usr/bin/docker-registry /usr/bin/podman; do
+	if [ ! -x "$p" ]; then
+		echo "bench_registry_run: $p not installed (scripts/deps.sh), skipped"
+		exit 0
+	fi
+done
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-regrun.XXXXXX")
+regpid=""
+cleanup() {
+	if [ -n "$regpid" ]; then
+		kill "$regpid" 2>/dev/null || true
+		wait "$regpid" 2>/dev/null || true
+	fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$work/data"
+cat >"$work/config.yml" <<EOF
+version: 0.1
+log: {level: error, accesslog: {disabled: true}}
+storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
+http: {addr: "127.0.0.1:$port", secret: bench}
+EOF
+/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
+regpid=$!
+reg="127.0.0.1:$port"
+
+/usr/bin/python3 - "$top" "$port" <<'PY'
+import io, json, os, socket, sys, tarfile, time
+from pathlib import Path
+top, port = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, str(top / "tests" / "integration"))
+import image_util as iu
+import registry_util as ru
+deadline = time.time() + 20
+while True:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        break
+    except OSError:
+        if time.time() > deadline:
+            sys.exit("bench_registry_run: docker-registry did not start")
+        time.sleep(0.05)
+bb = Path("/bin/busybox").read_bytes()
+base = iu.Layer([iu.D("bin"), iu.F("bin/busybox", bb, 0o755)] +
+                [iu.L(f"bin/{a}", "busybox") for a in ("sh", "true", "ls", "cat")] +
+                [iu.D("etc"), iu.F("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
+                 iu.F("etc/group", "root:x:0:\n"), iu.D("tmp", 0o1777), iu.D("proc"),
+                 iu.D("sys"), iu.D("dev")], comp="gzip")
+layers = [base]
+d = "usr/lib/python3/dist-packages"
+if os.path.isdir("/" + d):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as t:
+        t.add("/" + d, arcname=d)
+    layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
+for name, ls in (("small", [base]), ("large", layers)):
+    cfg = iu.config_for(ls, config={"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]})
+    ru.Client(f"http://127.0.0.1:{port}").push_image(f"bench/{name}", "1", ls,
+                                                      config_bytes=cfg, docker_types=True)
+    size = sum(len(l.blob) for l in ls) / (1 << 20)
+    unc = sum(len(l.tar) for l in ls) / (1 << 20)
+    print(f"image {name}: {len(ls)} gzip layers, {size:.1f} MiB compressed, "
+          f"{unc:.1f} MiB uncompressed")
+PY
+
+now() { date +%s.%N; }
+time_of() {
+	t0=$(now)
+	"$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }
+	t1=$(now)
+	echo "$t1 - $t0" | bc -l
+}
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+for name in small large; do
+	ref="$reg/bench/$name:1"
+	cold_bulwark "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: bulwark run failed" >&2; exit 1; }
+	cold_podman "$ref" >/dev/null 2>&1 || { echo "bench_registry_run: podman failed" >&2; exit 1; }
+	A=""
+	B=""
+	r=0
+	while [ $r -lt "$RUNS" ]; do
+		A="$A $(time_of cold_bulwark "$ref")"
+		B="$B $(time_of cold_podman "$ref")"
+		r=$((r + 1))
+	done
+	# shellcheck disable=SC2086
+	a=$(median $A)
+	# shellcheck disable=SC2086
+	b=$(median $B)
+	echo "cold run of $name from a loopback registry: bulwark ${a}s  podman pull + run ${b}s  ratio $(ratio "$b" "$a")x (podman / bulwark; target > 1)"
+done
