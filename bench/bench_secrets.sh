@@ -10,6 +10,10 @@
 # A = bulwark scan -j1 on one core (taskset -c 0); B = gzip -dc on one core; then
 # A2 = bulwark -j2 on two cores vs the same one-core gunzip. Runs alternate A B A B.
 # Targets (issue 4): A/gunzip <= 1.25, A < rg, A2/gunzip < 1.
+# BULWARK_PEER (optional): a second bulwark timed like A, in the same alternation, e.g. one built
+# from a tree whose rules/secrets.yaml is an older commit's (issue 15: the added and wider rules
+# may cost at most 10%: A/peer <= 1.10). BWK_BENCH_SCAN_ARGS: extra scan options for every
+# bulwark run (--no-malware times the secret scan without the YARA pass).
 set -eu
 BULWARK=${BULWARK:?set BULWARK to the bulwark binary}
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -75,10 +79,13 @@ t_a=0
 t_b=0
 t_c=0
 t_d=0
+t_p=0
+peer=${BULWARK_PEER:-}
+args=${BWK_BENCH_SCAN_ARGS:-} # e.g. --no-malware: the secret scan without the YARA pass
 i=0
 while [ $i -lt "$runs" ]; do
 	s=$(now)
-	taskset -c 0 "$BULWARK" scan -q -j 1 --fail-on none -o /dev/null "$cache/image.tar"
+	taskset -c 0 "$BULWARK" scan -q -j 1 $args --fail-on none -o /dev/null "$cache/image.tar"
 	e=$(now)
 	t_a=$(echo "$t_a + $e - $s" | bc)
 	s=$(now)
@@ -86,9 +93,15 @@ while [ $i -lt "$runs" ]; do
 	e=$(now)
 	t_b=$(echo "$t_b + $e - $s" | bc)
 	s=$(now)
-	taskset -c 0,1 "$BULWARK" scan -q -j 2 --fail-on none -o /dev/null "$cache/image.tar"
+	taskset -c 0,1 "$BULWARK" scan -q -j 2 $args --fail-on none -o /dev/null "$cache/image.tar"
 	e=$(now)
 	t_d=$(echo "$t_d + $e - $s" | bc)
+	if [ -n "$peer" ]; then
+		s=$(now)
+		taskset -c 0 "$peer" scan -q -j 1 $args --fail-on none -o /dev/null "$cache/image.tar"
+		e=$(now)
+		t_p=$(echo "$t_p + $e - $s" | bc)
+	fi
 	i=$((i + 1))
 done
 mib=$(echo "$total / 1048576" | bc -l)
@@ -111,3 +124,7 @@ report "bulwark scan -j1 (1 core)" "$t_a"
 report "gzip -dc | rg -U -a (1 core, extrap.)" "$t_c"
 report "bulwark scan -j2 (2 cores)" "$t_d"
 printf 'bulwark vs rg on one core: %.2fx faster\n' "$(echo "$t_c / $t_a" | bc -l)"
+if [ -n "$peer" ]; then
+	report "BULWARK_PEER scan -j1 (1 core)" "$t_p"
+	printf 'bulwark vs BULWARK_PEER on one core: %.3fx the time\n' "$(echo "$t_a / $t_p" | bc -l)"
+fi

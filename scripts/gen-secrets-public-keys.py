@@ -11,10 +11,13 @@ when its fingerprint is in the table, wherever the file is found; the same bytes
 else keep their rule's severity, and a key that is not in the table (a real key dropped
 into /usr/share) stays critical/high: nothing is skipped by directory.
 
-Only key material (the PEM/OpenSSH/PuTTY private key rules, and whole PKCS#12/JKS keystore
-files for the keystore checks) and Google API keys (gcp-api-key: the public client keys of
-Google's CLIs and SDKs) are tabled. A vendor
-token found in a package is NOT tabled: that would be a packager's leak, still reported.
+Tabled: key material (the PEM/OpenSSH/PuTTY private key rules, and whole PKCS#12/JKS
+keystore files for the keystore checks), Google API keys (gcp-api-key: the public client keys
+of Google's CLIs and SDKs) and the values of the generic rules (generic-*: a password or secret
+in a package's code is a documentation example -- urllib's `passwd='geheim$parole'`, oauthlib's
+RFC 5849 sample tokens -- or the built-in client secret of an installed application, such as
+the Cloud SDK's OAuth client, which Google documents as not secret). A vendor-shaped token
+found in a package is NOT tabled: that would be a packager's leak, still reported.
 
 A fingerprint is the sha256 of the secret as the rule captures it (the rule's
 secret_group, trailing CR/LF removed), which is what src/lib/scan/secrets_engine.c hashes.
@@ -125,7 +128,11 @@ def examples(args, all_rules):
 
 
 def tabled(rule):
-    return '-----BEGIN' in rule.d['regex'] or rule.id == 'gcp-api-key'
+    return '-----BEGIN' in rule.d['regex'] or rule.id == 'gcp-api-key' or generic(rule)
+
+
+def generic(rule):
+    return rule.id.startswith('generic-')
 
 
 def package_files(root):
@@ -156,15 +163,26 @@ def keystore_rule(data):
     return None
 
 
-def secrets_in(rules, data):
+def secrets_in(rules, data, path):
+    """(rule id, secret) of what the engine would report in data, found at path (the generic
+    rules read text files only, those their path pattern names, with one of their keywords)."""
     ks = keystore_rule(data)
     if ks:
         yield ks, data.decode('latin-1')
-    if not any(m in data for m in MARKERS):
-        return
-    text = data.decode('latin-1')
+    keyed = any(m in data for m in MARKERS)
+    binary = b'\0' in data[:8192]
+    text = low = None
     for r in rules:
-        for _, sec in r.findings(text):
+        if generic(r):
+            if binary or (r.path is not None and not r.path.search(path)):
+                continue
+            low = data.lower() if low is None else low
+            if not any(k.encode('latin-1') in low for k in r.keywords):
+                continue
+        elif not keyed:
+            continue
+        text = data.decode('latin-1') if text is None else text
+        for _, sec in r.findings(text, path):
             yield r.id, sec.rstrip('\r\n')
 
 
@@ -199,13 +217,13 @@ def main():
                         for zi in z.infolist():
                             if zi.is_dir() or zi.file_size > MAX_FILE:
                                 continue
-                            for rid, sec in secrets_in(rules, z.read(zi)):
+                            for rid, sec in secrets_in(rules, z.read(zi), path + '!' + zi.filename):
                                 found.append((rid, sec, path + '!' + zi.filename))
                 except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError):
                     pass
             elif size <= MAX_FILE:
                 with open(path, 'rb') as f:
-                    for rid, sec in secrets_in(rules, f.read()):
+                    for rid, sec in secrets_in(rules, f.read(), path):
                         found.append((rid, sec, path))
         except OSError:
             continue

@@ -48,6 +48,11 @@ CASES = [  # (path, text, rule id that must report it, the secret)
      "generic-api-secret", rnd(9, 32)),
     ("deploy/secret.yaml", "kind: Secret\ndata:\n  token: {s}\n", "jwt-base64", jwt_b64(10)),
     ("etc/app/build.mk", "DD_API_KEY :::= {s}\n", "datadog-api-key", rnd(11, 32, HEX)),
+    # a comma between a quoted name and a quoted value: a call's arguments, an initializer pair
+    ("src/Settings.java", 'System.setProperty("ASANA_TOKEN", "{s}");\n', "asana-client-secret",
+     rnd(17, 32, string.ascii_lowercase + string.digits)),
+    ("src/Conf.cs", 'var kv = new Dictionary<string, string> {{ {{"deploy_secret", "{s}"}} }};\n',
+     "generic-api-secret", rnd(18, 32)),
 ]
 QUIET = [  # near misses of the same mechanisms
     ("srv/app/client2.go", "apiToken = cfg.LoadToken(ctx)\nif apiToken == \"\" {\n}\n"),
@@ -58,6 +63,12 @@ QUIET = [  # near misses of the same mechanisms
     ("app/k8s.yaml", "data:\n  header: ZXlKaGJHY2lPaUpJVXpJMU5pSjk=\n"),  # a JWT header alone
     ("etc/app/sys.yaml", "SetSysctl: %s\n" % rnd(15, 24, string.ascii_lowercase + string.digits)),
     ("etc/app/list.xml", "<githubToken/>\n\n\n%s\n" % rnd(16, 40, HEX)),
+    ("srv/www/conf2.php", "<?php\n$db_password .= $suffix;\n"),  # .= of a variable
+    ("src/GNUmakefile2", "UPLOAD_SECRET ::= $(shell cat /run/secrets/upload)\n"),
+    # the comma form with a value that is not a quoted literal, or a literal under another name
+    ("src/Env.java", 'System.setProperty("ASANA_TOKEN", System.getenv("ASANA_TOKEN"));\n'),
+    ("src/Map.cs", 'var m = Map("deploy_secret", Vault.Read(path), "region", "%s");\n'
+     % rnd(19, 32)),
 ]
 
 
@@ -205,3 +216,50 @@ def test_example_key_table_names_its_sources_and_rules():
     for r in rows:
         assert len(r) == 4 and re.fullmatch(r"[0-9a-f]{64}", r[0]), r
         assert r[1] in allowed.get(r[2], ()), r
+
+
+def test_published_generic_value_is_info_and_a_changed_one_is_not(tmp_path):
+    """A generic rule's value that a package ships (a documentation example, an installed
+    application's built-in client secret; tabled by scripts/gen-secrets-public-keys.py from
+    the dpkg database) is a public value at info wherever it is written; the same value with
+    one character changed is reported at the rule's severity."""
+    import importlib.util
+    here = os.path.dirname(__file__)
+    spec = importlib.util.spec_from_file_location(
+        "gen", os.path.join(here, "..", "..", "scripts", "gen-secrets-public-keys.py"))
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    import check_secret_rules as csr
+    rules = [r for r in csr.load(csr.DEFAULT_RULES, []) if gen.generic(r)]
+    table = {}
+    for line in open(os.path.join(here, "..", "..", "data", "secrets-public-keys.txt")):
+        f = line.split()
+        if not line.startswith("#") and len(f) == 4 and f[1].startswith("generic-") \
+                and "!" not in f[3]:
+            table[f[0]] = (f[1], f[3])
+    value = None
+    for fp, (rid, path) in sorted(table.items()):
+        if os.path.isfile(path):
+            for got, sec in gen.secrets_in(rules, open(path, "rb").read(), path):
+                if got == rid and hashlib.sha256(sec.encode("latin-1")).hexdigest() == fp \
+                        and "'" not in sec:
+                    value, name = sec, "db_password" if rid == "generic-password" else "api_secret"
+                    break
+        if value:
+            break
+    if value is None:
+        import pytest
+        pytest.skip("no file of the published generic values is installed on this machine")
+    c = "A" if value[-2] != "A" else "B"
+    changed = value[:-2] + c + value[-1]
+    root = tmp_path / "root"
+    (root / "srv/app").mkdir(parents=True)
+    (root / "srv/app/a.py").write_text("%s = '%s'\n" % (name, value), encoding="latin-1")
+    (root / "srv/app/b.py").write_text("%s = '%s'\n" % (name, changed), encoding="latin-1")
+    p = run_bulwark("scan", "-q", "--format", "json", "--fail-on", "none", str(root), check=0)
+    assert p.returncode == 0, p.stderr
+    found = {f["location"]["path"]: f for f in json.loads(p.stdout)["findings"]
+             if f["category"] == "secret"}
+    assert found["srv/app/a.py"]["severity"] == "info", found
+    assert found["srv/app/a.py"]["title"].startswith("Public value (published in a package)")
+    assert found["srv/app/b.py"]["severity"] == "medium", found

@@ -58,8 +58,9 @@ typedef struct sec_rule {
 	bool test_info;
 	bwk_rule meta_test;
 	char *title_test;
-	/* The secret is in the table of key material published in packages
-	 * (data/secrets-public-keys.txt): reported at info as a public test key wherever it is. */
+	/* The secret is in the table of key material and generic values published in packages
+	 * (data/secrets-public-keys.txt): reported at info as a public test key / public value
+	 * wherever it is. */
 	bwk_rule meta_public;
 	char *title_public;
 	bool user; /* from --rules */

@@ -485,7 +485,8 @@ int sec_rules_compile(sec_ruleset *rs, bwk_error **err)
 		}
 		free(r->title_public);
 		r->title_public =
-		    xasprintf("Public test key (published in a package): %s", r->title);
+		    xasprintf("%s (published in a package): %s",
+			      r->binary_ok ? "Public test key" : "Public value", r->title);
 		r->meta_public = r->meta;
 		r->meta_public.severity = BWK_SEV_INFO;
 		r->meta_public.title = r->title_public;
