@@ -448,6 +448,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	if (out && n < max)
 		out[n] = &bwk_rule_malware_scan;
 	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_scan_failed;
+	n++;
 	/* the check that findings named by advisory ids come from (bulwark/vuln.h) */
 	if (out && n < max)
 		out[n] = bwk_vuln_check_rule();
