@@ -69,6 +69,8 @@ typedef struct bwk_registry_opts {
 	int timeout_ms;		     /* per request (manifests, tokens, API calls) and the stall
 					limit of blob downloads; 0 = 30000 */
 	bool quiet;		     /* no warnings on stderr */
+	const char *data_dir;	     /* audit: registry-cves.yaml from here (--data; NULL: env
+					BWK_DATA_DIR, else built in) */
 } bwk_registry_opts;
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not

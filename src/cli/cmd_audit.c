@@ -38,8 +38,8 @@ const char cmd_audit_usage[] =
     "                          else /etc/docker/daemon.json)\n"
     "      --no-engine         daemon: audit configuration only, do not ask the engine\n"
     "      --no-probe          daemon: do not probe configured TCP listeners\n"
-    "      --data DIR          kernel-cves.yaml/engine-cves.yaml from DIR instead of the\n"
-    "                          built-in tables (env BWK_DATA_DIR)\n"
+    "      --data DIR          kernel-cves.yaml/engine-cves.yaml/registry-cves.yaml from DIR\n"
+    "                          instead of the built-in tables (env BWK_DATA_DIR)\n"
     "      --proc-root DIR     read /proc from DIR (env BWK_PROC_ROOT; for tests)\n"
     "      --sys-root DIR      read /sys from DIR (env BWK_SYS_ROOT)\n"
     "      --root DIR          host filesystem root for /etc and /var/lib/docker\n"
@@ -124,6 +124,7 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	if (!reg->o.timeout_ms)
 		reg->o.timeout_ms = 10000;
 	reg->o.quiet = rep->quiet;
+	reg->o.data_dir = ao->data_dir;
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep->quiet && (rep->verbose || isatty(2)), &err) <
 	    0)

@@ -105,21 +105,6 @@ size_t bwk_registry_rules(const bwk_rule **out, size_t max)
 	return n;
 }
 
-/* Known CVEs of the distribution registry by the version its Server header gives. */
-typedef struct reg_cve {
-	const char *id, *introduced, *fixed;
-	bwk_severity sev;
-	const char *what;
-} reg_cve;
-static const reg_cve cves[] = {
-    {"CVE-2017-11468", "2.0.0", "2.6.2", BWK_SEV_MEDIUM,
-     "the manifest endpoint accepts unbounded content: anyone who can push exhausts the "
-     "registry's memory"},
-    {"CVE-2023-2253", "2.0.0", "2.8.2", BWK_SEV_HIGH,
-     "/v2/_catalog trusts an unbounded n parameter: one request exhausts the registry's "
-     "memory (denial of service)"},
-};
-
 typedef struct actx {
 	const bwk_registry_opts *o;
 	bwk_findings *out;
@@ -276,7 +261,7 @@ static int transport(actx *a, bwk_error **err)
 	return 0;
 }
 
-static void server_version_check(actx *a, const char *server, bwk_error **err)
+static int server_version_check(actx *a, const char *server, bwk_error **err)
 {
 	const char *v = NULL;
 	static const char *const products[] = {"distribution/", "docker-distribution/", "registry/",
@@ -289,36 +274,22 @@ static void server_version_check(actx *a, const char *server, bwk_error **err)
 	if (!v || !*v) {
 		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP,
 				   "the registry does not report its version");
-		return;
+		return 0;
 	}
 	char ver[64];
 	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(v, " ;,()"), *v == 'v' ? v + 1 : v);
 	bwk_findings_fact(a->out, "registry.version", "%s", ver);
-	bool hit = false;
-	for (size_t i = 0; i < sizeof(cves) / sizeof(cves[0]); i++) {
-		const char *fixed[] = {cves[i].fixed};
-		if (bwk_version_affected(ver, cves[i].introduced, fixed, 1) != 1)
-			continue;
-		hit = true;
-		cleanup_free char *title = xasprintf("%s in the distribution registry", cves[i].id);
-		cleanup_free char *fix =
-		    xasprintf("Upgrade the registry to %s or later.", cves[i].fixed);
-		cleanup_free char *ref =
-		    xasprintf("https://nvd.nist.gov/vuln/detail/%s", cves[i].id);
-		const char *refs[] = {ref, NULL};
-		bwk_rule r = {cves[i].id, BWK_CAT_REGISTRY, cves[i].sev, title, cves[i].what, fix,
-			      refs};
-		cleanup_free char *msg =
-		    xasprintf("registry version %s (fixed in %s)", ver, cves[i].fixed);
-		bwk_finding_spec s = {
-		    .rule = &r,
-		    .loc = {.target = a->target, .layer_index = -1, .key = "server"},
-		    .message = msg,
-		    .severity = -1};
-		bwk_findings_add(a->out, &s, err);
+	/* data/registry-cves.yaml (or --data), matched as the daemon audit matches engines */
+	size_t n = 0;
+	int hit = bwk_audit_cve_match("registry-cves.yaml", a->o->data_dir, "distribution", ver,
+				      BWK_CAT_REGISTRY, a->target, "server", a->out, &n, err);
+	if (hit < 0) {
+		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP, "the CVE table did not load");
+		return -1;
 	}
 	bwk_findings_check(a->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
-			   "version %s against %zu CVEs", ver, sizeof(cves) / sizeof(cves[0]));
+			   "version %s against %zu CVEs", ver, n);
+	return 0;
 }
 
 /* GET /v2/ anonymously: the API version, the server, the auth challenge. */
@@ -361,9 +332,9 @@ static int api_root(actx *a, bwk_error **err)
 	}
 	bwk_error_free(e);
 	reg_challenge_free(&ch);
-	server_version_check(a, r.server, err);
+	int rc = server_version_check(a, r.server, err);
 	reg_resp_free(&r);
-	return 0;
+	return rc;
 }
 
 static int catalog(actx *a, bwk_error **err)
