@@ -74,10 +74,6 @@ int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
 int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opts, unsigned jobs,
 		  bwk_findings *out, char **errors, bwk_error **err);
 
-/* Scan an SBOM (bulwark/inventory.h: bwk_sbom_sniff, bwk_inventory_read_sbom): its packages
- * matched against the vulnerability database like an image's inventory. */
-int bwk_scan_sbom(const char *path, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
-
 /* The built-in file, image config and integrity rules (not the secret rules, which come from a
  * YAML document): stores up to `max` pointers in `out` (may be NULL), returns the total. */
 size_t bwk_scan_rules(const bwk_rule **out, size_t max);
