@@ -603,9 +603,9 @@ static long list_page(reg_client *c, const char *base, const char *scope, const 
 		return -1;
 	}
 	if (r.status != 200) {
-		int rc = reg_status_error(c, &r, base, err);
+		reg_status_error(c, &r, base, err);
 		reg_resp_free(&r);
-		return rc;
+		return -1;
 	}
 	json_error_t je;
 	json_t *j = json_loadb(r.body, r.len, 0, &je);
@@ -676,7 +676,8 @@ static int list_all(reg_client *c, const char *base, const char *scope, const ch
 		char **names = NULL;
 		long got = list_page(c, base, scope, n ? all[n - 1] : NULL, field, valid, &names,
 				     &bad, err);
-		if (got < 0) {
+		if (got < 0 || !names) {
+			strv_free(names);
 			for (size_t i = 0; i < n; i++)
 				free(all[i]);
 			free(all);
