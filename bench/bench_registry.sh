@@ -97,3 +97,44 @@ a=$(median $A)
 # shellcheck disable=SC2086
 b=$(median $B)
 echo "scan: OCI layout ${a}s  registry reference (loopback) ${b}s  ratio $(ratio "$a" "$b")x (target >= 0.83: within 1.2x)"
+
+# --scan-all over 50 small images (one gzip layer each: /etc/ssl and /usr/share/zoneinfo/Europe
+# plus a file of its own), all cores (--jobs 2) against one image at a time (--jobs 1), A B A B;
+# target: >= 1.6x faster on two cores
+/usr/bin/python3 - "$top" "$port" <<'PY'
+import io, os, sys, tarfile
+from pathlib import Path
+top, port = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, str(top / "tests" / "integration"))
+import image_util as iu
+import registry_util as ru
+base = io.BytesIO()
+with tarfile.open(fileobj=base, mode="w") as t:
+    for d in ("etc/ssl", "usr/share/zoneinfo/Europe"):
+        if os.path.isdir("/" + d):
+            t.add("/" + d, arcname=d)
+c = ru.Client(f"http://127.0.0.1:{port}")
+for i in range(50):
+    own = iu.Layer([iu.D("app"), iu.F("app/id", f"image {i}\n")], comp="gzip")
+    c.push_image(f"many/img{i // 10}", f"v{i % 10}",
+                 [iu.Layer(raw_tar=base.getvalue(), comp="gzip"), own])
+print(f"--scan-all: 50 images of 2 gzip layers ({len(base.getvalue()) >> 10} KiB tar each)")
+PY
+all_j1() { "$BULWARK" audit registry "127.0.0.1:$port/" --scan-all --jobs 1 --fail-on none; }
+all_j2() { "$BULWARK" audit registry "127.0.0.1:$port/" --scan-all --jobs 2 --fail-on none; }
+n=$("$BULWARK" audit registry "127.0.0.1:$port" --scan-all -f json --fail-on none |
+	/usr/bin/python3 -c 'import json, sys; print(len(json.load(sys.stdin)["targets"]) - 1)')
+[ "$n" -ge 50 ] || { echo "bench_registry: --scan-all listed $n images, not 51" >&2; exit 1; }
+A=""
+B=""
+r=0
+while [ $r -lt "$RUNS" ]; do
+	A="$A $(time_of all_j1)"
+	B="$B $(time_of all_j2)"
+	r=$((r + 1))
+done
+# shellcheck disable=SC2086
+a=$(median $A)
+# shellcheck disable=SC2086
+b=$(median $B)
+echo "--scan-all of $n images: --jobs 1 ${a}s  --jobs 2 ${b}s  ratio $(ratio "$a" "$b")x (target >= 1.6)"

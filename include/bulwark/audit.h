@@ -75,10 +75,19 @@ int bwk_audit_buffer(const char *name, const char *data, size_t len, bwk_workloa
  * files): stores up to `max` pointers in `out` (may be NULL) and returns the total count. */
 size_t bwk_audit_rules(const bwk_rule **out, size_t max);
 
-/* Every rule an audit can report: the rules above plus one per CVE id of the kernel and engine
- * tables (from `data_dir` when set, like --data; else the built-in ones). A CVE's title names
- * the components it is listed for. *out is the caller's: bwk_rule_list_free. */
+/* Every rule an audit can report: the rules above plus one per CVE id of the kernel, engine
+ * and registry tables (from `data_dir` when set, like --data; else the built-in ones). A CVE's
+ * title names the components it is listed for. *out is the caller's: bwk_rule_list_free. */
 int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **err);
+
+/* The CVEs of `table` ("registry-cves.yaml": built in from data/, or from data_dir / env
+ * BWK_DATA_DIR like --data) listed for `component` whose range holds `version`: one finding
+ * each (category `cat`, at target/key), as the daemon audit reports engine CVEs. *nentries
+ * (may be NULL) receives how many entries of the component were compared; the return is the
+ * count of matches, -1 on error (a table that does not load). */
+int bwk_audit_cve_match(const char *table, const char *data_dir, const char *component,
+			const char *version, bwk_category cat, const char *target, const char *key,
+			bwk_findings *out, size_t *nentries, bwk_error **err);
 
 /* Version comparison used against the CVE tables (docs/data.md): true when `version` is
  * affected by an entry introduced in `introduced` with first fixed versions `fixed` (one per

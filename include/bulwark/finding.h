@@ -141,6 +141,10 @@ size_t bwk_findings_retain(bwk_findings *f, bool (*keep)(const bwk_finding *x, v
 
 /* Sort by severity (highest first), then rule id, target, layer, path, line. */
 void bwk_findings_sort(bwk_findings *f);
+/* Append src's findings to dst (several targets in one report: the same finding in two
+ * targets stays two findings) and merge its checks (failed anywhere: failed). Facts are not
+ * copied: they describe one target. */
+void bwk_findings_merge(bwk_findings *dst, const bwk_findings *src);
 
 size_t bwk_findings_count(const bwk_findings *f);
 const bwk_finding *bwk_findings_get(const bwk_findings *f, size_t i);

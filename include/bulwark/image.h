@@ -81,6 +81,10 @@ typedef struct bwk_image_opts {
 	 * (bwk_image_rootfs_fd, bwk_image_walk walks the tree). false: it is refused, saying
 	 * what it is (unpack needs an image). */
 	bool accept_rootfs;
+	/* An SBOM (source "sbom": a CycloneDX or SPDX JSON file, or sbom:PATH) opens as an
+	 * inventory document without layers (bwk_image_document_fd). false: it is refused, saying
+	 * what it is (run, unpack and inspect need an image). */
+	bool accept_document;
 	/* Use the shared content cache (cache_dir, NULL: the default of bwk_image_cache_layers):
 	 * a docker:NAME image's small documents are kept there by the engine's image ID, so an
 	 * unchanged image is not streamed again to be opened (and bwk_image_cache_layers then
@@ -126,11 +130,14 @@ typedef struct bwk_image_opts {
  * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
 /* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
- * "docker-archive", "docker", "podman", "containerd". */
+ * "docker-archive", "docker", "podman", "containerd", "registry", "sbom". */
 const char *bwk_image_source(const bwk_image *img);
 /* Source "dir": an fd of the root filesystem directory (owned by the image, valid until
  * bwk_image_close); every other source: -1. */
 int bwk_image_rootfs_fd(const bwk_image *img);
+/* Source "sbom": an fd of the document (owned by the image, positioned anywhere: read it
+ * with pread from 0); every other source: -1. */
+int bwk_image_document_fd(const bwk_image *img);
 void bwk_image_close(bwk_image *img);
 
 /* ---- a source outside this module: a store of blobs by digest -----------------------------

@@ -60,12 +60,13 @@ const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv);
 const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i);
 void bwk_inventory_free(bwk_inventory *inv);
 
-/* Whether `path` is an SBOM document: a regular file whose first 64 KiB are a JSON object
- * naming CycloneDX (bomFormat) or SPDX (spdxVersion). Never blocks, never fails. */
-bool bwk_sbom_sniff(const char *path);
-/* The packages of a CycloneDX or SPDX JSON SBOM, by their purls (deb, apk, rpm, pypi, npm,
+/* The packages of a CycloneDX or SPDX JSON SBOM (the image source table recognises one:
+ * source "sbom", bulwark/image.h), by their purls (deb, apk, rpm, pypi, npm,
  * golang; bulwark's and Trivy's source-package properties read back), as an inventory. */
 int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **err);
+/* The same from an open regular file (`name` for messages): how the image source table's
+ * "sbom" row hands its document over (bulwark/image.h: bwk_image_document_fd). */
+int bwk_inventory_read_sbom_fd(const char *name, int fd, bwk_inventory **out, bwk_error **err);
 
 typedef enum bwk_sbom_format {
 	BWK_SBOM_JSON = 0,  /* bulwark's own: {"os", "packages": [...], "warnings"} */

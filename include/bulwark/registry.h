@@ -76,6 +76,8 @@ typedef struct bwk_registry_opts {
 	 * stream and nothing is kept (scan). */
 	const char *blob_cache;
 	uint64_t blob_cache_max; /* bytes kept there; 0: BWK_REG_CACHE_MAX */
+	const char *data_dir;	     /* audit: registry-cves.yaml from here (--data; NULL: env
+					BWK_DATA_DIR, else built in) */
 } bwk_registry_opts;
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not
@@ -103,6 +105,23 @@ int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
  * check are errors; everything else is a finding or a recorded check. */
 int bwk_audit_registry(const char *url, const bwk_registry_opts *o, bwk_findings *out,
 		       bwk_error **err);
+
+/* `audit registry URL --scan-all`: the images the registry at `url` lists, as references
+ * "host/repository:tag" — every tag of every repository of /v2/_catalog (or of the repository
+ * the URL names), both lists paginated, at most `max` references (*truncated then says more
+ * were listed). With credentials (o or the docker config) the lists are asked as that user.
+ * A repository whose tags cannot be listed is warned about and counted in `unlisted`; a
+ * catalog that cannot be read is an error naming the registry. */
+#define BWK_REG_MAX_IMAGES 10000 /* the largest --max-images */
+typedef struct bwk_registry_images {
+	char **refs;
+	size_t n;
+	bool truncated;
+	size_t unlisted;
+} bwk_registry_images;
+int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t max,
+			     bwk_registry_images *out, bwk_error **err);
+void bwk_registry_images_free(bwk_registry_images *l);
 
 /* The rules the registry audit can report: up to `max` pointers into `out` (may be NULL);
  * returns the total count. */

@@ -25,6 +25,14 @@ typedef enum bwk_format {
 
 int bwk_format_parse(const char *s, bwk_format *out);
 
+/* A report over several targets (`audit registry --scan-all`): findings are shown grouped by
+ * their target, in this order, each group with its own counts; `error` (may be NULL) says why
+ * a target could not be examined. */
+typedef struct bwk_report_group {
+	const char *target;
+	const char *error;
+} bwk_report_group;
+
 typedef struct bwk_report_opts {
 	bwk_format format;
 	const char *command;  /* "scan", "audit host" … */
@@ -34,6 +42,8 @@ typedef struct bwk_report_opts {
 	bwk_severity fail_on; /* recorded in the JSON summary */
 	bool show_suppressed; /* also list suppressed findings, marked with why */
 	bool show_passed;     /* text only: list every check with its status, not just counts */
+	const bwk_report_group *groups; /* NULL: one target; else findings grouped by target */
+	size_t ngroups;
 } bwk_report_opts;
 
 /* Render into a NUL-terminated heap string (caller frees). */

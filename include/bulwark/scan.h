@@ -65,9 +65,14 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 typedef struct bwk_image bwk_image; /* bulwark/image.h */
 int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
 
-/* Scan an SBOM (bulwark/inventory.h: bwk_sbom_sniff, bwk_inventory_read_sbom): its packages
- * matched against the vulnerability database like an image's inventory. */
-int bwk_scan_sbom(const char *path, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
+/* Scan `n` targets (bwk_scan_target each, opts->target replaced by the target) on `jobs`
+ * worker threads (0: one per CPU) into `out`, merged in the targets' order; each finding
+ * names its target. errors[i] (array of n, zeroed by the caller) receives the one-line error
+ * of a target that could not be scanned (caller frees); the other targets are scanned all the
+ * same. Fails only when n exceeds BWK_SCAN_MANY_MAX. */
+#define BWK_SCAN_MANY_MAX 100000u
+int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opts, unsigned jobs,
+		  bwk_findings *out, char **errors, bwk_error **err);
 
 /* The built-in file, image config and integrity rules (not the secret rules, which come from a
  * YAML document): stores up to `max` pointers in `out` (may be NULL), returns the total. */

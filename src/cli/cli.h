@@ -44,6 +44,8 @@ typedef struct cli_report {
 	bool show_passed;
 	bool quiet;
 	bool verbose;
+	const bwk_report_group *groups; /* several targets (audit registry --scan-all) */
+	size_t ngroups;
 } cli_report;
 
 #define CLI_REPORT_OPTIONS                                                                         \

@@ -8,8 +8,10 @@
 #include "bulwark/audit.h"
 #include "bulwark/privs.h"
 #include "bulwark/registry.h"
+#include "bulwark/scan.h"
 #include "bulwark/secrets.h"
 #include "cli.h"
+#include "core/util.h"
 
 const char cmd_audit_usage[] =
     "usage: bulwark audit [OPTIONS] host | daemon | containers | registry URL | FILE…\n"
@@ -22,6 +24,8 @@ const char cmd_audit_usage[] =
     "  registry URL what a registry exposes: anonymous catalog, pull and push, plain HTTP,\n"
     "               TLS problems, version CVEs; URL is [https://]HOST[:PORT][/REPOSITORY]\n"
     "               (the push probe opens an upload session and cancels it at once)\n"
+    "               --scan-all: also scan every image it lists (as bulwark scan), one\n"
+    "               report grouped by image: which images leak credentials\n"
     "  FILE…        docker inspect JSON, compose.yaml, Kubernetes manifests, OCI config.json\n"
     "               (type detected from content; '-' reads standard input; name a file\n"
     "               called host/daemon/containers as ./host)\n"
@@ -34,13 +38,21 @@ const char cmd_audit_usage[] =
     "                          else /etc/docker/daemon.json)\n"
     "      --no-engine         daemon: audit configuration only, do not ask the engine\n"
     "      --no-probe          daemon: do not probe configured TCP listeners\n"
-    "      --data DIR          kernel-cves.yaml/engine-cves.yaml from DIR instead of the\n"
-    "                          built-in tables (env BWK_DATA_DIR)\n"
+    "      --data DIR          kernel-cves.yaml/engine-cves.yaml/registry-cves.yaml from DIR\n"
+    "                          instead of the built-in tables (env BWK_DATA_DIR)\n"
     "      --proc-root DIR     read /proc from DIR (env BWK_PROC_ROOT; for tests)\n"
     "      --sys-root DIR      read /sys from DIR (env BWK_SYS_ROOT)\n"
     "      --root DIR          host filesystem root for /etc and /var/lib/docker\n"
     "      --timeout MS        engine API, probe and registry request timeout (default 5000)\n"
-    "registry options:\n" CLI_REGISTRY_HELP "  -h, --help              show this help\n"
+    "registry options:\n"
+    "      --scan-all          scan every tag of every repository the registry lists\n"
+    "                          (/v2/_catalog, or the REPOSITORY of the URL)\n"
+    "      --max-images N      scan at most N images (default 500, at most 10000);\n"
+    "                          the report says when the registry listed more\n"
+    "      --jobs N            images scanned at once (default: number of CPUs)\n"
+    "      --db FILE           vulnerability database for --scan-all (default:\n"
+    "                          $XDG_CACHE_HOME/bulwark/vuln.db)\n" CLI_REGISTRY_HELP
+    "  -h, --help              show this help\n"
     "\n"
     "examples:\n"
     "  bulwark audit host\n"
@@ -48,17 +60,62 @@ const char cmd_audit_usage[] =
     "  bulwark audit containers --all --format sarif -o containers.sarif\n"
     "  bulwark audit compose.yaml k8s/*.yaml\n"
     "  bulwark audit registry https://registry.example.com/team/app\n"
+    "  bulwark audit registry --scan-all --fail-on high registry.example.com\n"
     "  docker inspect $(docker ps -q) | bulwark audit -\n";
+
+/* --scan-all and its bounds */
+typedef struct scan_all_opts {
+	bool on;
+	long max_images;
+	unsigned jobs;
+	const char *db;
+} scan_all_opts;
+
+#define SCAN_ALL_DEFAULT_MAX 500
+
+/* --scan-all: every image the registry lists, scanned as `bulwark scan` scans one, on a pool
+ * of workers; the report groups the findings by image after the registry's own. */
+static int scan_all(const char *url, cli_registry *reg, const scan_all_opts *sa, cli_report *rep,
+		    bwk_findings *f, bwk_report_group **groups, size_t *ngroups,
+		    bwk_registry_images *imgs, char ***errors, bwk_error **err)
+{
+	size_t max = sa->max_images ? (size_t)sa->max_images : SCAN_ALL_DEFAULT_MAX;
+	if (bwk_registry_list_images(url, &reg->o, max, imgs, err) < 0)
+		return -1;
+	bwk_findings_fact(f, "registry.scan_all", "%zu image(s) scanned%s%s (--max-images %zu)%s",
+			  imgs->n, imgs->truncated ? "; the registry lists more" : "",
+			  imgs->truncated ? ", not scanned" : "", max,
+			  imgs->unlisted ? "; some repositories' tags could not be listed" : "");
+	if (imgs->truncated && !rep->quiet)
+		fprintf(stderr,
+			"bulwark: %s lists more than %zu images: the first %zu are scanned "
+			"(--max-images)\n",
+			url, max, max);
+	*errors = xcalloc(imgs->n + 1, sizeof(char *));
+	bwk_scan_opts so = {.quiet = true, .vuln_db = sa->db, .registry = &reg->o};
+	if (bwk_scan_many((const char *const *)imgs->refs, imgs->n, &so, sa->jobs, f, *errors,
+			  err) < 0)
+		return -1;
+	*groups = xcalloc(imgs->n + 1, sizeof(**groups));
+	(*groups)[0] = (bwk_report_group){.target = url};
+	for (size_t i = 0; i < imgs->n; i++)
+		(*groups)[i + 1] =
+		    (bwk_report_group){.target = imgs->refs[i], .error = (*errors)[i]};
+	*ngroups = imgs->n + 1;
+	return 0;
+}
 
 /* `audit registry URL`: the library probes, the CLI reports (privileges are not needed). */
 static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg,
-			  const bwk_audit_opts *ao, const char *url)
+			  const bwk_audit_opts *ao, const scan_all_opts *sa, const char *url)
 {
 	if (!url)
 		return cli_usage_error(cmd, "audit registry needs the registry's URL "
 					    "([https://]HOST[:PORT][/REPOSITORY])");
 	if (ao->all || ao->host || ao->daemon_config || ao->no_engine || ao->no_probe)
 		return cli_usage_error(cmd, "audit registry takes no engine or host options");
+	if (!sa->on && (sa->max_images || sa->jobs || sa->db))
+		return cli_usage_error(cmd, "--max-images, --jobs and --db go with --scan-all");
 	int rc = cli_registry_finish(cmd, reg);
 	if (rc)
 		return rc;
@@ -67,15 +124,29 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	if (!reg->o.timeout_ms)
 		reg->o.timeout_ms = 10000;
 	reg->o.quiet = rep->quiet;
+	reg->o.data_dir = ao->data_dir;
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep->quiet && (rep->verbose || isatty(2)), &err) <
 	    0)
 		return cli_fail(err, EXIT_USAGE);
 	bwk_findings *f = bwk_findings_new();
-	if (bwk_audit_registry(url, &reg->o, f, &err) < 0)
+	bwk_report_group *groups = NULL;
+	bwk_registry_images imgs = {0};
+	char **errors = NULL;
+	if (bwk_audit_registry(url, &reg->o, f, &err) < 0 ||
+	    (sa->on &&
+	     scan_all(url, reg, sa, rep, f, &groups, &rep->ngroups, &imgs, &errors, &err) < 0)) {
 		rc = cli_fail(err, EXIT_USAGE);
-	else
-		rc = cli_report_finish(rep, f, "audit registry", url);
+	} else {
+		rep->groups = groups;
+		rc = cli_report_finish(
+		    rep, f, sa->on ? "audit registry --scan-all" : "audit registry", url);
+	}
+	for (size_t i = 0; errors && i < imgs.n; i++)
+		free(errors[i]);
+	free(errors);
+	free(groups);
+	bwk_registry_images_free(&imgs);
 	bwk_findings_free(f);
 	return rc;
 }
@@ -95,11 +166,16 @@ int cmd_audit(int argc, char **argv)
 						 {"sys-root", required_argument, NULL, 0x205},
 						 {"root", required_argument, NULL, 0x206},
 						 {"timeout", required_argument, NULL, 0x207},
+						 {"scan-all", no_argument, NULL, 0x208},
+						 {"max-images", required_argument, NULL, 0x209},
+						 {"jobs", required_argument, NULL, 0x20a},
+						 {"db", required_argument, NULL, 0x20b},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_audit_opts ao = {0};
+	scan_all_opts sa = {0};
 	cli_registry reg;
 	cli_registry_init(&reg);
 	int opt;
@@ -152,6 +228,34 @@ int cmd_audit(int argc, char **argv)
 			ao.timeout_ms = (int)ms;
 			break;
 		}
+		case 0x208:
+			sa.on = true;
+			break;
+		case 0x209: {
+			char *end = NULL;
+			sa.max_images = strtol(optarg, &end, 10);
+			if (!*optarg || *end || sa.max_images < 1 ||
+			    sa.max_images > BWK_REG_MAX_IMAGES) {
+				cli_registry_free(&reg);
+				return cli_usage_error(cmd,
+						       "--max-images takes a number from 1 to %d",
+						       BWK_REG_MAX_IMAGES);
+			}
+			break;
+		}
+		case 0x20a: {
+			char *end = NULL;
+			long j = strtol(optarg, &end, 10);
+			if (!*optarg || *end || j < 1 || j > 256) {
+				cli_registry_free(&reg);
+				return cli_usage_error(cmd, "--jobs takes a number from 1 to 256");
+			}
+			sa.jobs = (unsigned)j;
+			break;
+		}
+		case 0x20b:
+			sa.db = optarg;
+			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			cli_registry_free(&reg);
@@ -162,7 +266,7 @@ int cmd_audit(int argc, char **argv)
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "registry") && argc - optind <= 2) {
-		int rc = audit_registry(cmd, &rep, &reg, &ao,
+		int rc = audit_registry(cmd, &rep, &reg, &ao, &sa,
 					argc - optind == 2 ? argv[optind + 1] : NULL);
 		cli_registry_free(&reg);
 		return rc;
@@ -170,6 +274,9 @@ int cmd_audit(int argc, char **argv)
 	bool reg_flags = reg.o.username || reg.password_stdin || reg.o.ca_cert || reg.insecure ||
 			 reg.o.timeout_ms;
 	cli_registry_free(&reg);
+	if (sa.on || sa.max_images || sa.jobs || sa.db)
+		return cli_usage_error(cmd, "--scan-all, --max-images, --jobs and --db apply to "
+					    "'audit registry' only");
 	if (reg_flags)
 		return cli_usage_error(cmd, "the registry options apply to 'audit registry' only");
 	if (optind == argc)

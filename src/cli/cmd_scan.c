@@ -281,11 +281,9 @@ int cmd_scan(int argc, char **argv)
 	if (sbom || vex)
 		so.inventory = &inv;
 	int rc;
-	/* HOOK (SBOM input, #12): an SBOM file is recognised here, before image detection, until
-	 * the image-source table (src/lib/image) takes it as one of its inputs. */
-	bool sbom_in = bwk_sbom_sniff(target);
-	if ((sbom_in ? bwk_scan_sbom(target, &so, f, &err)
-		     : bwk_scan_target(target, &so, f, &err)) < 0) {
+	/* what TARGET is (an image, a root filesystem, an SBOM…) is the image source table's to
+	 * say */
+	if (bwk_scan_target(target, &so, f, &err) < 0) {
 		rc = cli_fail(err, EXIT_USAGE);
 		goto out;
 	}

@@ -116,6 +116,8 @@ int cli_report_finish(cli_report *r, bwk_findings *f, const char *command, const
 	    .fail_on = r->fail_on,
 	    .show_suppressed = r->show_suppressed,
 	    .show_passed = r->show_passed,
+	    .groups = r->groups,
+	    .ngroups = r->ngroups,
 	};
 	if (bwk_report_write(f, &o, r->output, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

@@ -3,8 +3,10 @@ error line within a bounded time, and a failed pull leaves nothing behind."""
 import hashlib
 import http.server
 import json
+import shutil
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -223,3 +225,29 @@ def test_audit_version_cves(bulwark, hostile):
     checks = {c["id"]: c["status"] for c in doc["checks"]}
     assert checks["registry-version-cves"] == "fail"
     assert checks["registry-anonymous-catalog"] == "pass"
+
+
+def test_registry_cves_come_from_data(bulwark, hostile, tmp_path):
+    """The registry CVEs are data (data/registry-cves.yaml, embedded; --data replaces it), and
+    `bulwark rules` lists them as the audit reports them."""
+    rows = json.loads(bulwark("rules", "-f", "json", check=0).stdout)
+    reg = {r["id"]: r for r in rows if r.get("category") == "registry"}
+    assert {"CVE-2017-11468", "CVE-2023-2253"} <= set(reg)
+    assert reg["CVE-2023-2253"]["severity"] == "high" and reg["CVE-2023-2253"]["command"] == "audit"
+    # a table of our own: its entry, and only it, is matched against the Server header (2.7.1)
+    top = Path(__file__).resolve().parents[2] / "data"
+    for f in ("kernel-cves.yaml", "engine-cves.yaml"):
+        shutil.copy(top / f, tmp_path / f)
+    (tmp_path / "registry-cves.yaml").write_text(
+        "version: 1\ncves:\n"
+        "  - {id: CVE-2099-0001, name: test entry, component: distribution, severity: critical,\n"
+        "     introduced: '2.7.0', fixed: ['2.7.2'], description: d, remediation: r,\n"
+        "     references: ['https://example.invalid/']}\n")
+    doc = json.loads(bulwark("audit", "registry", hostile, "-f", "json", "--fail-on", "none",
+                             "--data", str(tmp_path), check=0).stdout)
+    ids = {f["id"] for f in doc["findings"]}
+    assert "CVE-2099-0001" in ids and "CVE-2023-2253" not in ids
+    hit = [f for f in doc["findings"] if f["id"] == "CVE-2099-0001"][0]
+    assert hit["severity"] == "critical" and "2.7.1" in hit["message"]
+    rows = json.loads(bulwark("rules", "-f", "json", "--data", str(tmp_path), check=0).stdout)
+    assert "CVE-2099-0001" in {r["id"] for r in rows}

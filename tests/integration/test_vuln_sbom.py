@@ -107,3 +107,38 @@ def test_bad_sbom_input(tmp_path, db):
     other.write_text('{"hello": 1}')
     p = scan(other, db, check=2)
     assert "SBOM" not in p.stderr
+
+
+def test_sbom_is_a_row_of_the_source_table(tmp_path, db):
+    """An SBOM is recognised by the image source table like every other input: by content
+    (also gzip-compressed, also on stdin) or by the explicit prefix sbom:, and commands that
+    need a filesystem refuse it saying what it is."""
+    import gzip
+    img = u.docker_save(tmp_path / "deb.tar", debian_layers())
+    cdx = tmp_path / "img.cdx.json"
+    cdx.write_text(run_bulwark("sbom", "-f", "cyclonedx", img, check=0).stdout)
+    want = scan(cdx, db)
+    assert want["facts"]["image.source"] == "sbom"
+    assert len(vulns(want)) >= 5
+    # the explicit prefix, as oci: or docker-archive: name theirs
+    got = scan(f"sbom:{cdx}", db)
+    assert vulns(got) == vulns(want) and got["facts"]["image.source"] == "sbom"
+    # compressed, or piped: the table decompresses and spools before it looks
+    gz = tmp_path / "img.cdx.json.gz"
+    gz.write_bytes(gzip.compress(cdx.read_bytes()))
+    assert vulns(scan(gz, db)) == vulns(want)
+    p = run_bulwark("scan", "-f", "json", "--fail-on", "none", "--db", db, "-",
+                    input=cdx.read_text(), check=0)
+    assert vulns(json.loads(p.stdout)) == vulns(want)
+    # the prefix forces the row: a JSON file that is no SBOM is then an SBOM error
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    p = scan(f"sbom:{other}", db, check=2)
+    assert "neither a CycloneDX" in p.stderr
+    p = scan(f"sbom:{tmp_path}", db, check=2)
+    assert "a directory, but sbom takes" in p.stderr
+    # an image is not an SBOM, and commands that need a filesystem say what an SBOM is
+    p = scan(f"sbom:{img}", db, check=2)
+    assert "not JSON" in p.stderr
+    p = run_bulwark("inspect", cdx, check=2)
+    assert "(source sbom), not an image" in p.stderr

@@ -366,7 +366,7 @@ def validate_kernel(doc, rep, where="kernel-cves.yaml"):
                         % UBUNTU_NOTE_PREFIX)
 
 
-def validate_engine(doc, rep, where="engine-cves.yaml"):
+def validate_engine(doc, rep, where="engine-cves.yaml", components=COMPONENTS):
     if not _check_header(doc, where, rep):
         return
     seen = set()
@@ -374,8 +374,8 @@ def validate_engine(doc, rep, where="engine-cves.yaml"):
         w = "%s[%d] %s" % (where, i, e.get("id") if isinstance(e, dict) else "?")
         if not _check_common(e, w, rep, ENGINE_REQUIRED, ENGINE_OPTIONAL):
             continue
-        if e.get("component") not in COMPONENTS:
-            rep.err(w, "component %r not in %s" % (e.get("component"), COMPONENTS))
+        if e.get("component") not in components:
+            rep.err(w, "component %r not in %s" % (e.get("component"), components))
         key = (e.get("id"), e.get("component"))
         if key in seen:
             rep.err(w, "duplicate (id, component)")
@@ -595,6 +595,13 @@ def main(argv=None):
     rep = Report()
     validate_kernel(kdoc, rep)
     validate_engine(edoc, rep)
+    # the registry table (audit registry): the engine format, component "distribution"
+    rpath = data_dir / "registry-cves.yaml"
+    if rpath.exists():
+        try:
+            validate_engine(load(rpath), rep, "registry-cves.yaml", ("distribution",))
+        except (OSError, yaml.YAMLError) as exc:
+            rep.err("registry-cves.yaml", "cannot load: %s" % exc)
     docs = args.docs
     if docs is None and Path(args.data_dir).resolve() == (REPO_ROOT / "data").resolve():
         docs = str(REPO_ROOT / "docs" / "data.md")

@@ -578,6 +578,68 @@ static void test_rules_json(void **state)
 	free(out);
 }
 
+/* Merging the findings of several targets (audit registry --scan-all): the same finding in
+ * two targets stays two, checks failed anywhere stay failed, and the grouped text report
+ * lists each target's findings under it. */
+static void test_merge_grouped(void **state)
+{
+	(void)state;
+	bwk_findings *all = bwk_findings_new();
+	const char *targets[] = {"reg/a:1", "reg/b:1"};
+	for (int t = 0; t < 2; t++) {
+		bwk_findings *one = bwk_findings_new();
+		bwk_finding_spec s = {
+		    .rule = &rule_hi,
+		    .loc = {.target = targets[t], .path = "app/.env", .layer_index = 0},
+		    .secret = SECRET,
+		    .secret_len = strlen(SECRET),
+		    .severity = -1};
+		assert_int_equal(bwk_findings_add(one, &s, NULL), 0);
+		bwk_findings_check(one, &rule_hi, t == 0 ? BWK_CHECK_FAIL : BWK_CHECK_PASS, NULL);
+		bwk_findings_merge(all, one);
+		bwk_findings_free(one);
+	}
+	assert_int_equal(bwk_findings_count(all), 2);
+	assert_string_equal(bwk_findings_get(all, 0)->target, "reg/a:1");
+	assert_string_equal(bwk_findings_get(all, 1)->target, "reg/b:1");
+	bwk_check c;
+	assert_true(bwk_findings_check_get(all, 0, &c));
+	assert_int_equal(c.status, BWK_CHECK_FAIL);
+	bwk_report_group groups[] = {
+	    {"reg", NULL}, {"reg/a:1", NULL}, {"reg/b:1", NULL}, {"reg/c:1", "HTTP 404"}};
+	bwk_report_opts o = {.format = BWK_FORMAT_TEXT,
+			     .command = "audit registry",
+			     .target = "reg",
+			     .groups = groups,
+			     .ngroups = 4};
+	char *out = NULL;
+	assert_int_equal(bwk_report_render(all, &o, &out, NULL), 0);
+	const char *a = strstr(out, "== reg/a:1: 1 finding"),
+		   *b = strstr(out, "== reg/b:1: 1 finding");
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_non_null(strstr(out, "== reg: no findings"));
+	assert_non_null(strstr(out, "== reg/c:1: NOT SCANNED (HTTP 404)"));
+	/* one secret line in each section */
+	const char *in_a = strstr(a, "test-secret");
+	assert_true(in_a && in_a < b);
+	assert_non_null(strstr(b, "test-secret"));
+	free(out);
+	o.format = BWK_FORMAT_JSON;
+	assert_int_equal(bwk_report_render(all, &o, &out, NULL), 0);
+	json_t *j = json_loads(out, 0, NULL);
+	json_t *tg = json_object_get(j, "targets");
+	assert_int_equal(json_array_size(tg), 4);
+	assert_int_equal(json_integer_value(json_object_get(
+			     json_object_get(json_array_get(tg, 2), "summary"), "high")),
+			 1);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(tg, 3), "error")),
+			    "HTTP 404");
+	json_decref(j);
+	free(out);
+	bwk_findings_free(all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -597,6 +659,7 @@ int main(void)
 	    cmocka_unit_test(test_facts_and_checks),
 	    cmocka_unit_test(test_rule_list),
 	    cmocka_unit_test(test_rules_json),
+	    cmocka_unit_test(test_merge_grouped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

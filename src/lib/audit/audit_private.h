@@ -201,7 +201,8 @@ typedef struct cve_table {
 	size_t n;
 } cve_table;
 
-/* which: "kernel-cves.yaml" or "engine-cves.yaml"; from data_dir when set, else built in */
+/* which: "kernel-cves.yaml", "engine-cves.yaml" or "registry-cves.yaml"; from data_dir when set,
+ * else built in */
 int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bwk_error **err);
 int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_table *t,
 			bwk_error **err);

@@ -13,6 +13,7 @@
 
 BWK_EMBED(bwk_kernel_cves, "data/kernel-cves.yaml");
 BWK_EMBED(bwk_engine_cves, "data/engine-cves.yaml");
+BWK_EMBED(bwk_registry_cves, "data/registry-cves.yaml");
 
 #define MAX_DATA ((size_t)4 << 20)
 #define MAX_NUMS 8
@@ -268,6 +269,9 @@ int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bw
 	if (!strcmp(which, "kernel-cves.yaml"))
 		return aud_cve_table_parse("built-in kernel-cves.yaml", bwk_kernel_cves,
 					   BWK_EMBED_LEN(bwk_kernel_cves), t, err);
+	if (!strcmp(which, "registry-cves.yaml"))
+		return aud_cve_table_parse("built-in registry-cves.yaml", bwk_registry_cves,
+					   BWK_EMBED_LEN(bwk_registry_cves), t, err);
 	return aud_cve_table_parse("built-in engine-cves.yaml", bwk_engine_cves,
 				   BWK_EMBED_LEN(bwk_engine_cves), t, err);
 }
@@ -372,8 +376,10 @@ int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **e
 {
 	__attribute__((cleanup(cve_table_freep))) cve_table kernel = {0};
 	__attribute__((cleanup(cve_table_freep))) cve_table engine = {0};
+	__attribute__((cleanup(cve_table_freep))) cve_table registry = {0};
 	if (aud_cve_table_load("kernel-cves.yaml", data_dir, &kernel, err) < 0 ||
-	    aud_cve_table_load("engine-cves.yaml", data_dir, &engine, err) < 0)
+	    aud_cve_table_load("engine-cves.yaml", data_dir, &engine, err) < 0 ||
+	    aud_cve_table_load("registry-cves.yaml", data_dir, &registry, err) < 0)
 		return -1;
 	bwk_rule_list *l = bwk_rule_list_new();
 	size_t n = bwk_audit_rules(NULL, 0);
@@ -386,6 +392,34 @@ int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **e
 	 * the daemon's */
 	cve_rules_add(&kernel, BWK_CAT_HOST, l);
 	cve_rules_add(&engine, BWK_CAT_DAEMON, l);
+	cve_rules_add(&registry, BWK_CAT_REGISTRY, l); /* audit registry: the Server header */
 	*out = l;
 	return 0;
+}
+
+int bwk_audit_cve_match(const char *table, const char *data_dir, const char *component,
+			const char *version, bwk_category cat, const char *target, const char *key,
+			bwk_findings *out, size_t *nentries, bwk_error **err)
+{
+	__attribute__((cleanup(cve_table_freep))) cve_table t = {0};
+	if (!data_dir) {
+		const char *e = getenv("BWK_DATA_DIR");
+		data_dir = e && *e ? e : NULL;
+	}
+	if (aud_cve_table_load(table, data_dir, &t, err) < 0)
+		return -1;
+	size_t n = 0, hit = 0;
+	for (size_t i = 0; i < t.n; i++) {
+		if (!t.e[i].component || strcmp(t.e[i].component, component))
+			continue;
+		n++;
+		if (bwk_version_affected(version, t.e[i].introduced,
+					 (const char *const *)t.e[i].fixed, t.e[i].nfixed) == 1)
+			hit++;
+	}
+	if (nentries)
+		*nentries = n;
+	if (aud_cve_report(&t, component, version, NULL, cat, target, key, out, err) < 0)
+		return -1;
+	return (int)hit;
 }

@@ -303,6 +303,8 @@ void bwk_image_close(bwk_image *img)
 		close(img->src.tarfd);
 	if (img->rootfs_fd >= 0)
 		close(img->rootfs_fd);
+	if (img->doc_fd >= 0)
+		close(img->doc_fd);
 	tar_index_free(&img->src.idx);
 	for (size_t i = 0; i < img->nlayers; i++) {
 		free(img->layers[i].blob);

@@ -166,6 +166,7 @@ struct bwk_image {
 	const image_source *source; /* the row of the source table that opened it */
 	blob_src src;
 	int rootfs_fd; /* source "dir": the root filesystem directory; -1 for images */
+	int doc_fd;    /* source "sbom" (SRC_DOC): the document; -1 otherwise */
 	img_layer *layers;
 	size_t nlayers;
 	img_config cfg;
@@ -193,6 +194,8 @@ enum {
 	SRC_DIR = 1,  /* takes a directory (opened as img->src.dirfd) */
 	SRC_FILE = 2, /* takes a file or stdin (img->src.tarfd + tar index, decompressed) */
 	SRC_NAME = 4, /* takes a name, not a path (docker:NAME): only by prefix */
+	SRC_DOC = 8,  /* takes a file that is a document, not a tar (an SBOM): bid_doc over its
+			 first bytes, before any tar index; opened as img->doc_fd */
 };
 
 struct image_source {
@@ -202,6 +205,8 @@ struct image_source {
 	/* Detection: how well this row fits an opened directory or file (0: not at all). The
 	 * highest bid wins; NULL: the row is taken only by its prefix. */
 	int (*bid)(const blob_src *src);
+	/* SRC_DOC detection: how well the first bytes of a (decompressed) file fit (0: not). */
+	int (*bid_doc)(const char *head, size_t len);
 	/* Fill the image's layers and config. SRC_DIR/SRC_FILE: img->src is open and `arg` is
 	 * the path; SRC_NAME: `arg` is the name. `refname` is PATH:REF's REF (NULL if none). */
 	int (*open)(bwk_image *img, const char *arg, const char *refname, bwk_error **err);
@@ -216,7 +221,7 @@ struct image_source {
 };
 extern const image_source bwk_source_dir, bwk_source_oci, bwk_source_oci_archive,
     bwk_source_docker_archive, bwk_source_docker, bwk_source_podman, bwk_source_containerd,
-    bwk_source_registry;
+    bwk_source_registry, bwk_source_sbom;
 
 /* The table, NULL-terminated, in bid order (a tie goes to the earlier row). */
 extern const image_source *const bwk_image_sources[];

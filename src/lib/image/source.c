@@ -20,15 +20,11 @@
 
 /* Bid order decides ties: the docker view of a Docker 25 archive (manifest.json and
  * index.json) wins, as `docker load` reads it; "dir" bids lowest, it fits any directory. */
-const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive,
-						 &bwk_source_oci,
-						 &bwk_source_oci_archive,
-						 &bwk_source_dir,
-						 &bwk_source_docker,
-						 &bwk_source_podman,
-						 &bwk_source_containerd,
-						 &bwk_source_registry,
-						 NULL};
+const image_source *const bwk_image_sources[] = {&bwk_source_docker_archive, &bwk_source_oci,
+						 &bwk_source_oci_archive,    &bwk_source_dir,
+						 &bwk_source_docker,	     &bwk_source_podman,
+						 &bwk_source_containerd,     &bwk_source_registry,
+						 &bwk_source_sbom,	     NULL};
 
 static const image_source *source_by_prefix(const char *ref, size_t *len)
 {
@@ -104,7 +100,7 @@ static int open_stdin(const bwk_image *img, bwk_error **err)
 /* An explicit prefix still has to fit the form of what it names. */
 static int check_form(const image_source *s, const char *path, bool is_dir, bwk_error **err)
 {
-	if (s->forms & (is_dir ? SRC_DIR : SRC_FILE))
+	if (s->forms & (is_dir ? SRC_DIR : SRC_FILE | SRC_DOC))
 		return 0;
 	const char *hint = !strcmp(s->name, "oci") ? " (a tar of a layout is oci-archive:PATH)"
 			   : !strcmp(s->name, "oci-archive") ? " (a layout directory is oci:PATH)"
@@ -113,11 +109,32 @@ static int check_form(const image_source *s, const char *path, bool is_dir, bwk_
 			     is_dir ? "a directory" : "a file", s->name, s->what, hint);
 }
 
+/* The SRC_DOC row that bids highest on the first bytes of fd; NULL: none (a tar, say). */
+static const image_source *detect_doc(int fd)
+{
+	char head[65536];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	if (n <= 0)
+		return NULL;
+	const image_source *best = NULL;
+	int score = 0;
+	for (const image_source *const *s = bwk_image_sources; *s; s++) {
+		if (!(*s)->bid_doc)
+			continue;
+		int b = (*s)->bid_doc(head, (size_t)n);
+		if (b > score) {
+			score = b;
+			best = *s;
+		}
+	}
+	return best;
+}
+
 /* Open PATH (or stdin) into img->src: a directory as src.dirfd, a file (decompressed if
  * gzip/zstd) as src.tarfd with its member index. *is_dir says which. An explicit `prefix` is
  * checked against the form before anything is read. */
 static int open_path(bwk_image *img, const image_source *prefix, const char *path, bool *is_dir,
-		     bwk_error **err)
+		     const image_source **doc, bwk_error **err)
 {
 	cleanup_close int fd = -1;
 	if (!strcmp(path, "-")) {
@@ -165,6 +182,12 @@ static int open_path(bwk_image *img, const image_source *prefix, const char *pat
 		close(fd);
 		fd = t;
 	}
+	/* a document (an SBOM) is no tar: recognised, or named by its prefix, before indexing */
+	*doc = prefix ? (prefix->forms & SRC_DOC ? prefix : NULL) : detect_doc(fd);
+	if (*doc) {
+		img->doc_fd = steal_fd(&fd);
+		return 0;
+	}
 	if (tar_index_build(fd, path, &img->src.idx, err) < 0)
 		return -1;
 	img->src.tarfd = steal_fd(&fd);
@@ -210,7 +233,10 @@ static int open_ref(bwk_image *img, const char *ref, bwk_error **err)
 				       sr.arg);
 	} else {
 		bool is_dir = false;
-		r = open_path(img, s, sr.arg, &is_dir, err);
+		const image_source *doc = NULL;
+		r = open_path(img, s, sr.arg, &is_dir, &doc, err);
+		if (r == 0 && doc)
+			s = doc;
 		if (r == 0 && !s && !(s = source_detect(&img->src, is_dir)))
 			r = bwk_error_set(
 			    err, BWK_E_INPUT, 0,
@@ -235,7 +261,7 @@ int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out,
 	img->ref = xstrdup(ref);
 	if (opts)
 		img->opts = *opts;
-	img->src.dirfd = img->src.tarfd = img->rootfs_fd = -1;
+	img->src.dirfd = img->src.tarfd = img->rootfs_fd = img->doc_fd = -1;
 	int r = open_ref(img, ref, err);
 	if (r == 0 && img->rootfs_fd >= 0 && !img->opts.accept_rootfs)
 		r = bwk_error_set(err, BWK_E_INPUT, 0,
@@ -243,6 +269,10 @@ int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out,
 				  "this needs a docker save archive, an OCI layout (a directory "
 				  "with oci-layout, or index.json and blobs/) or docker:NAME",
 				  ref);
+	if (r == 0 && img->doc_fd >= 0 && !img->opts.accept_document)
+		r = bwk_error_set(err, BWK_E_INPUT, 0,
+				  "%s: %s (source %s), not an image: bulwark scan reads it", ref,
+				  img->source->what, img->source->name);
 	if (r < 0) {
 		bwk_image_close(img);
 		return -1;
@@ -259,4 +289,9 @@ const char *bwk_image_source(const bwk_image *img)
 int bwk_image_rootfs_fd(const bwk_image *img)
 {
 	return img->rootfs_fd;
+}
+
+int bwk_image_document_fd(const bwk_image *img)
+{
+	return img->doc_fd;
 }

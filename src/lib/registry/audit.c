@@ -105,21 +105,6 @@ size_t bwk_registry_rules(const bwk_rule **out, size_t max)
 	return n;
 }
 
-/* Known CVEs of the distribution registry by the version its Server header gives. */
-typedef struct reg_cve {
-	const char *id, *introduced, *fixed;
-	bwk_severity sev;
-	const char *what;
-} reg_cve;
-static const reg_cve cves[] = {
-    {"CVE-2017-11468", "2.0.0", "2.6.2", BWK_SEV_MEDIUM,
-     "the manifest endpoint accepts unbounded content: anyone who can push exhausts the "
-     "registry's memory"},
-    {"CVE-2023-2253", "2.0.0", "2.8.2", BWK_SEV_HIGH,
-     "/v2/_catalog trusts an unbounded n parameter: one request exhausts the registry's "
-     "memory (denial of service)"},
-};
-
 typedef struct actx {
 	const bwk_registry_opts *o;
 	bwk_findings *out;
@@ -276,7 +261,7 @@ static int transport(actx *a, bwk_error **err)
 	return 0;
 }
 
-static void server_version_check(actx *a, const char *server, bwk_error **err)
+static int server_version_check(actx *a, const char *server, bwk_error **err)
 {
 	const char *v = NULL;
 	static const char *const products[] = {"distribution/", "docker-distribution/", "registry/",
@@ -289,36 +274,22 @@ static void server_version_check(actx *a, const char *server, bwk_error **err)
 	if (!v || !*v) {
 		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP,
 				   "the registry does not report its version");
-		return;
+		return 0;
 	}
 	char ver[64];
 	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(v, " ;,()"), *v == 'v' ? v + 1 : v);
 	bwk_findings_fact(a->out, "registry.version", "%s", ver);
-	bool hit = false;
-	for (size_t i = 0; i < sizeof(cves) / sizeof(cves[0]); i++) {
-		const char *fixed[] = {cves[i].fixed};
-		if (bwk_version_affected(ver, cves[i].introduced, fixed, 1) != 1)
-			continue;
-		hit = true;
-		cleanup_free char *title = xasprintf("%s in the distribution registry", cves[i].id);
-		cleanup_free char *fix =
-		    xasprintf("Upgrade the registry to %s or later.", cves[i].fixed);
-		cleanup_free char *ref =
-		    xasprintf("https://nvd.nist.gov/vuln/detail/%s", cves[i].id);
-		const char *refs[] = {ref, NULL};
-		bwk_rule r = {cves[i].id, BWK_CAT_REGISTRY, cves[i].sev, title, cves[i].what, fix,
-			      refs};
-		cleanup_free char *msg =
-		    xasprintf("registry version %s (fixed in %s)", ver, cves[i].fixed);
-		bwk_finding_spec s = {
-		    .rule = &r,
-		    .loc = {.target = a->target, .layer_index = -1, .key = "server"},
-		    .message = msg,
-		    .severity = -1};
-		bwk_findings_add(a->out, &s, err);
+	/* data/registry-cves.yaml (or --data), matched as the daemon audit matches engines */
+	size_t n = 0;
+	int hit = bwk_audit_cve_match("registry-cves.yaml", a->o->data_dir, "distribution", ver,
+				      BWK_CAT_REGISTRY, a->target, "server", a->out, &n, err);
+	if (hit < 0) {
+		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP, "the CVE table did not load");
+		return -1;
 	}
 	bwk_findings_check(a->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
-			   "version %s against %zu CVEs", ver, sizeof(cves) / sizeof(cves[0]));
+			   "version %s against %zu CVEs", ver, n);
+	return 0;
 }
 
 /* GET /v2/ anonymously: the API version, the server, the auth challenge. */
@@ -361,9 +332,9 @@ static int api_root(actx *a, bwk_error **err)
 	}
 	bwk_error_free(e);
 	reg_challenge_free(&ch);
-	server_version_check(a, r.server, err);
+	int rc = server_version_check(a, r.server, err);
 	reg_resp_free(&r);
-	return 0;
+	return rc;
 }
 
 static int catalog(actx *a, bwk_error **err)
@@ -601,5 +572,210 @@ int bwk_audit_registry(const char *url, const bwk_registry_opts *o, bwk_findings
 	free(a.repo);
 	free(a.known_repo);
 	free(a.known_tag);
+	return rc;
+}
+
+/* ---- --scan-all: every repository and tag the registry lists ---------------------------- */
+
+#define LIST_PAGE      100
+#define LIST_MAX_PAGES 10000
+
+void bwk_registry_images_free(bwk_registry_images *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->refs[i]);
+	free(l->refs);
+	memset(l, 0, sizeof(*l));
+}
+
+/* One page of a paginated list: GET path?n=PAGE[&last=LAST], the strings of `field`. A name
+ * that fails `valid` is skipped (counted in *bad). Returns the count, -1 on error. */
+static long list_page(reg_client *c, const char *base, const char *scope, const char *last,
+		      const char *field, bool (*valid)(const char *), char ***names, size_t *bad,
+		      bwk_error **err)
+{
+	cleanup_free char *path = last ? xasprintf("%s?n=%d&last=%s", base, LIST_PAGE, last)
+				       : xasprintf("%s?n=%d", base, LIST_PAGE);
+	reg_req rq = {.path = path, .scope = scope};
+	reg_resp r = {0};
+	if (reg_request(c, &rq, &r, err) < 0) {
+		reg_resp_free(&r);
+		return -1;
+	}
+	if (r.status != 200) {
+		reg_status_error(c, &r, base, err);
+		reg_resp_free(&r);
+		return -1;
+	}
+	json_error_t je;
+	json_t *j = json_loadb(r.body, r.len, 0, &je);
+	reg_resp_free(&r);
+	json_t *arr = json_object_get(j, field);
+	if (!json_is_array(arr) && !json_is_null(arr) && arr) {
+		json_decref(j);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: '%s' is not a list", base, field);
+	}
+	size_t n = json_array_size(arr);
+	if (n > LIST_PAGE * 10) /* a server that ignores n: still bounded by the JSON limit */
+		n = LIST_PAGE * 10;
+	*names = xcalloc(n + 1, sizeof(char *));
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = json_string_value(json_array_get(arr, i));
+		if (s && valid(s))
+			(*names)[k++] = xstrdup(s);
+		else
+			(*bad)++;
+	}
+	json_decref(j);
+	return (long)n;
+}
+
+static bool valid_repo(const char *s)
+{
+	size_t n = strlen(s);
+	if (!n || n > 255 || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789._-/") != n ||
+	    s[0] == '/' || s[n - 1] == '/' || strstr(s, "//") || strstr(s, ".."))
+		return false;
+	return true;
+}
+
+static bool valid_tag(const char *s)
+{
+	size_t n = strlen(s);
+	return n && n <= 128 &&
+	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+		   n &&
+	       s[0] != '.' && s[0] != '-';
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* Every name of a paginated list (bounded by max and LIST_MAX_PAGES); *more when cut. */
+static int list_all(reg_client *c, const char *base, const char *scope, const char *field,
+		    bool (*valid)(const char *), size_t max, char ***out, size_t *nout, bool *more,
+		    bwk_error **err)
+{
+	char **all = NULL;
+	size_t n = 0, bad = 0;
+	for (int page = 0;; page++) {
+		if (page == LIST_MAX_PAGES) {
+			*more = true;
+			break;
+		}
+		char **names = NULL;
+		long got = list_page(c, base, scope, n ? all[n - 1] : NULL, field, valid, &names,
+				     &bad, err);
+		if (got < 0 || !names) {
+			strv_free(names);
+			for (size_t i = 0; i < n; i++)
+				free(all[i]);
+			free(all);
+			return -1;
+		}
+		size_t added = 0, nn = 0;
+		while (names[nn])
+			nn++;
+		qsort(names, nn, sizeof(char *), cmp_str); /* the bound keeps the first by name */
+		for (char **p = names; *p; p++) {
+			/* a server that ignores last= repeats itself: stop on no progress */
+			bool seen = false;
+			for (size_t k = n; k-- > 0 && !seen;)
+				seen = !strcmp(all[k], *p);
+			if (seen)
+				continue;
+			if (n == max) {
+				*more = true;
+				break;
+			}
+			all = xrealloc(all, (n + 1) * sizeof(char *));
+			all[n++] = xstrdup(*p);
+			added++;
+		}
+		strv_free(names);
+		if (*more || got < LIST_PAGE || !added)
+			break;
+	}
+	/* the report lists images in a stable order, whatever order the server used */
+	if (n)
+		qsort(all, n, sizeof(char *), cmp_str);
+	*out = all;
+	*nout = n;
+	return 0;
+}
+
+int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t max,
+			     bwk_registry_images *out, bwk_error **err)
+{
+	memset(out, 0, sizeof(*out));
+	actx a = {.o = o, .target = url};
+	reg_client *c = NULL;
+	reg_creds cr = {0};
+	char **repos = NULL;
+	size_t nrepos = 0;
+	int rc = parse_url(&a, url, err);
+	if (rc == 0)
+		rc = reg_client_new(a.host, o, &c, err);
+	if (rc == 0)
+		rc = reg_creds_lookup(o, a.host, &cr, err);
+	if (rc == 0 && cr.username)
+		reg_client_set_creds(c, &cr);
+	if (rc == 0 && a.repo) {
+		repos = xcalloc(1, sizeof(char *));
+		repos[nrepos++] = xstrdup(a.repo);
+	} else if (rc == 0) {
+		rc = list_all(c, "/v2/_catalog", "registry:catalog:*", "repositories", valid_repo,
+			      max, &repos, &nrepos, &out->truncated, err);
+		if (rc < 0)
+			bwk_error_wrap(err, "registry %s: listing the repositories for --scan-all",
+				       a.host);
+	}
+	for (size_t i = 0; rc == 0 && i < nrepos && out->n < max; i++) {
+		cleanup_free char *base = xasprintf("/v2/%s/tags/list", repos[i]);
+		cleanup_free char *scope = xasprintf("repository:%s:pull", repos[i]);
+		char **tags = NULL;
+		size_t ntags = 0;
+		bool more = false;
+		bwk_error *e = NULL;
+		if (list_all(c, base, scope, "tags", valid_tag, max - out->n, &tags, &ntags, &more,
+			     &e) < 0) {
+			/* one repository that cannot be listed: named, the others go on */
+			char *msg = bwk_error_format(e);
+			bwk_error_free(e);
+			bwk_warn(o && o->quiet, "registry %s: %s", a.host, msg);
+			free(msg);
+			out->unlisted++;
+			continue;
+		}
+		if (more)
+			out->truncated = true;
+		for (size_t t = 0; t < ntags; t++) {
+			out->refs = xrealloc(out->refs, (out->n + 1) * sizeof(char *));
+			out->refs[out->n++] = xasprintf("%s/%s:%s", a.host, repos[i], tags[t]);
+			free(tags[t]);
+		}
+		free(tags);
+		if (out->n == max && i + 1 < nrepos)
+			out->truncated = true;
+	}
+	for (size_t i = 0; i < nrepos; i++)
+		free(repos[i]);
+	free(repos);
+	reg_creds_free(&cr);
+	reg_client_free(c);
+	free(a.host);
+	free(a.repo);
+	if (rc < 0)
+		bwk_registry_images_free(out);
 	return rc;
 }

@@ -301,6 +301,50 @@ int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **
 	return 0;
 }
 
+void bwk_findings_merge(bwk_findings *dst, const bwk_findings *src)
+{
+	if (dst == src)
+		return;
+	pthread_mutex_lock(&dst->lock);
+	for (size_t i = 0; i < src->n; i++) {
+		if (dst->n >= MAX_FINDINGS) {
+			dst->dropped += src->n - i;
+			break;
+		}
+		const bwk_finding *s = src->items[i];
+		bwk_finding *x = pack_finding(s);
+		x->rule = intern_rule(dst, s->rule);
+		x->suppress_reason = s->suppress_reason ? xstrdup(s->suppress_reason) : NULL;
+		x->added_by = s->added_by ? xstrdup(s->added_by) : NULL;
+		x->removed_by = s->removed_by ? xstrdup(s->removed_by) : NULL;
+		if (dst->n == dst->cap) {
+			dst->cap = dst->cap ? dst->cap * 2 : 32;
+			dst->items = xrealloc(dst->items, dst->cap * sizeof(*dst->items));
+		}
+		/* no de-duplication: the same finding in two targets is two findings */
+		dst->items[dst->n++] = x;
+		if (!set_grow(dst))
+			set_insert(dst, dst->n - 1);
+	}
+	dst->dropped += src->dropped;
+	pthread_mutex_unlock(&dst->lock);
+	/* checks: a check failed in any target failed; a passed one beats a skipped one */
+	for (size_t i = 0; i < bwk_findings_check_count(src); i++) {
+		bwk_check c, d = {0};
+		if (!bwk_findings_check_get(src, i, &c))
+			continue;
+		bool have = false;
+		for (size_t j = 0; j < bwk_findings_check_count(dst) && !have; j++)
+			if (bwk_findings_check_get(dst, j, &d) && !strcmp(d.id, c.id))
+				have = true;
+		if (have && (d.status == BWK_CHECK_FAIL ||
+			     (d.status == BWK_CHECK_PASS && c.status == BWK_CHECK_SKIP)))
+			continue;
+		bwk_rule r = {.id = c.id, .title = c.title};
+		bwk_findings_check(dst, &r, c.status, c.detail ? "%s" : NULL, c.detail);
+	}
+}
+
 static int strcmp0(const char *a, const char *b)
 {
 	return strcmp(a ? a : "", b ? b : "");

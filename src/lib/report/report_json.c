@@ -143,6 +143,35 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 	set_str(sum, "failOn", bwk_severity_name(o->fail_on));
 	json_object_set_new(sum, "failed", json_boolean(bwk_findings_fail(f, o->fail_on)));
 	json_object_set_new(doc, "summary", sum);
+	if (o->groups) {
+		/* several targets: each with its own counts (its findings name it in
+		 * location.target) and the error that kept it from being examined */
+		json_t *imgs = json_array();
+		for (size_t g = 0; g < o->ngroups; g++) {
+			size_t gc[5] = {0}, gt = 0;
+			for (size_t k = 0; k < bwk_findings_count(f); k++) {
+				const bwk_finding *x = bwk_findings_get(f, k);
+				if (!x->suppressed && x->target &&
+				    !strcmp(x->target, o->groups[g].target)) {
+					gc[x->severity]++;
+					gt++;
+				}
+			}
+			json_t *e = json_object();
+			set_str(e, "target", o->groups[g].target);
+			json_object_set_new(e, "error",
+					    o->groups[g].error ? json_string(o->groups[g].error)
+							       : json_null());
+			json_t *es = json_object();
+			for (int sv = BWK_SEV_CRITICAL; sv >= BWK_SEV_INFO; sv--)
+				json_object_set_new(es, bwk_severity_name((bwk_severity)sv),
+						    json_integer((json_int_t)gc[sv]));
+			json_object_set_new(es, "total", json_integer((json_int_t)gt));
+			json_object_set_new(e, "summary", es);
+			json_array_append_new(imgs, e);
+		}
+		json_object_set_new(doc, "targets", imgs);
+	}
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
 	json_decref(doc);
 	if (!s)

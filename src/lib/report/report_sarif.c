@@ -183,6 +183,7 @@ static const char *result_path(const bwk_finding *x)
 }
 
 typedef struct sarif_ctx {
+	bool grouped; /* several targets: each result names its own */
 	const char *cwd;
 	bool host; /* some result is under HOSTROOT */
 } sarif_ctx;
@@ -224,8 +225,12 @@ static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *
 	if (x->line)
 		json_object_set_new(phys, "region", json_pack("{s:i}", "startLine", (int)x->line));
 	json_t *loc = json_pack("{s:o}", "physicalLocation", phys);
-	if (x->key || x->layer) {
+	if (x->key || x->layer || (c->grouped && x->target)) {
 		json_t *logical = json_array();
+		/* several images in one run: each result's image is its outermost location */
+		if (c->grouped && x->target)
+			json_array_append_new(logical, json_pack("{s:s,s:s}", "fullyQualifiedName",
+								 x->target, "kind", "package"));
 		if (x->key)
 			json_array_append_new(logical, json_pack("{s:s,s:s}", "fullyQualifiedName",
 								 x->key, "kind", "member"));
@@ -248,6 +253,9 @@ static json_t *result_json(void *ctx, const bwk_findings *f, const bwk_finding *
 	}
 	json_object_set_new(o, "partialFingerprints",
 			    json_pack("{s:s}", "bulwarkFingerprint/v1", x->fingerprint));
+	if (c->grouped && x->target) /* the same file in two images: two results */
+		json_object_set_new(json_object_get(o, "partialFingerprints"), "bulwarkTarget/v1",
+				    json_string(x->target));
 	json_t *props = json_object();
 	if (x->target)
 		json_object_set_new(props, "target", json_string(x->target));
@@ -271,7 +279,7 @@ int bwk_report_sarif(const bwk_findings *f, const bwk_report_opts *o, FILE *out,
 	for (size_t i = 0; i < bwk_findings_rule_count(f); i++)
 		json_array_append_new(rules, rule_json(bwk_findings_rule(f, i)));
 	char cwdbuf[PATH_MAX];
-	sarif_ctx ctx = {.cwd = getcwd(cwdbuf, sizeof cwdbuf)};
+	sarif_ctx ctx = {.cwd = getcwd(cwdbuf, sizeof cwdbuf), .grouped = o->groups != NULL};
 	/* the run object is written before the results stream: learn first whether any of them
 	 * needs the HOSTROOT base */
 	for (size_t i = 0; i < bwk_findings_count(f) && !ctx.host; i++) {

@@ -117,36 +117,12 @@ static void coverage_text(FILE *out, const bwk_findings *f, const bwk_report_opt
 }
 
 /* Streamed: a report of many findings is never in memory whole. */
-int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
+/* The findings by severity, highest first; only those of `target` when it is not NULL. */
+static void list_findings(FILE *out, const bwk_findings *f, const bwk_report_opts *o,
+			  const size_t counts[5], const char *target)
 {
-	(void)err;
-	size_t counts[5];
-	bwk_findings_summary(f, counts);
-	size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
 	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "",
 		   *dim = o->color ? C_DIM : "";
-
-	fprintf(out, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "", o->target ? " " : "",
-		o->target ? o->target : "", r);
-	if (!total) {
-		fputs("no findings\n", out);
-		coverage_text(out, f, o);
-		suppressed_text(out, f, o);
-		return 0;
-	}
-	fprintf(out, "%zu finding%s (", total, total == 1 ? "" : "s");
-	bool first = true;
-	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
-		if (!counts[s])
-			continue;
-		fprintf(out, "%s%zu %s", first ? "" : ", ", counts[s],
-			bwk_severity_name((bwk_severity)s));
-		first = false;
-	}
-	fputs(")\n", out);
-	coverage_text(out, f, o);
-	suppressed_text(out, f, o);
-
 	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
 		if (!counts[s])
 			continue;
@@ -159,7 +135,8 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 		fprintf(out, "\n%s%s%s\n", o->color ? sev_color((bwk_severity)s) : "", upper, r);
 		for (size_t k = 0; k < bwk_findings_count(f); k++) {
 			const bwk_finding *x = bwk_findings_get(f, k);
-			if (x->suppressed || (int)x->severity != s)
+			if (x->suppressed || (int)x->severity != s ||
+			    (target && strcmp(x->target ? x->target : "", target)))
 				continue;
 			char *loc = bwk_report_location_text(x);
 			fprintf(out, "  %s%s%s  %s", b, x->rule->id, r, x->rule->title);
@@ -185,5 +162,79 @@ int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 					fprintf(out, "      %ssee:%s %s\n", dim, r, *p);
 		}
 	}
+}
+
+/* Counts of the unsuppressed findings of one target. */
+static size_t target_counts(const bwk_findings *f, const char *target, size_t counts[5])
+{
+	memset(counts, 0, 5 * sizeof(size_t));
+	size_t total = 0;
+	for (size_t k = 0; k < bwk_findings_count(f); k++) {
+		const bwk_finding *x = bwk_findings_get(f, k);
+		if (x->suppressed || strcmp(x->target ? x->target : "", target))
+			continue;
+		counts[x->severity]++;
+		total++;
+	}
+	return total;
+}
+
+static void counts_text(FILE *out, const size_t counts[5], size_t total)
+{
+	fprintf(out, "%zu finding%s (", total, total == 1 ? "" : "s");
+	bool first = true;
+	for (int s = BWK_SEV_CRITICAL; s >= BWK_SEV_INFO; s--) {
+		if (!counts[s])
+			continue;
+		fprintf(out, "%s%zu %s", first ? "" : ", ", counts[s],
+			bwk_severity_name((bwk_severity)s));
+		first = false;
+	}
+	fputs(")", out);
+}
+
+/* One section per target, in the caller's order. */
+static void groups_text(FILE *out, const bwk_findings *f, const bwk_report_opts *o)
+{
+	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "";
+	for (size_t g = 0; g < o->ngroups; g++) {
+		const bwk_report_group *gr = &o->groups[g];
+		size_t c[5];
+		size_t total = target_counts(f, gr->target, c);
+		fprintf(out, "\n%s== %s%s: ", b, gr->target, r);
+		if (gr->error)
+			fprintf(out, "NOT SCANNED (%s)%s", gr->error, total ? "; " : "");
+		if (total)
+			counts_text(out, c, total);
+		else if (!gr->error)
+			fputs("no findings", out);
+		fputs("\n", out);
+		if (total)
+			list_findings(out, f, o, c, gr->target);
+	}
+}
+
+int bwk_report_text(const bwk_findings *f, const bwk_report_opts *o, FILE *out, bwk_error **err)
+{
+	(void)err;
+	size_t counts[5];
+	bwk_findings_summary(f, counts);
+	size_t total = counts[0] + counts[1] + counts[2] + counts[3] + counts[4];
+	const char *b = o->color ? C_BOLD : "", *r = o->color ? C_RESET : "";
+
+	fprintf(out, "%sbulwark %s%s%s%s: ", b, o->command ? o->command : "", o->target ? " " : "",
+		o->target ? o->target : "", r);
+	if (total)
+		counts_text(out, counts, total);
+	else
+		fputs("no findings", out);
+	fputs("\n", out);
+	coverage_text(out, f, o);
+	suppressed_text(out, f, o);
+
+	if (o->groups)
+		groups_text(out, f, o);
+	else
+		list_findings(out, f, o, counts, NULL);
 	return 0;
 }

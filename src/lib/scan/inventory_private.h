@@ -149,6 +149,10 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 /* What every inventory adds to a scan (facts, the vulnerability match) and hands on to
  * opts->inventory (else frees it). */
 int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err);
+/* A target the image source table opened as an SBOM (source "sbom"): its inventory read from
+ * fd, then reported as any inventory (inventory_sbomin.c). */
+int inv_scan_sbom_fd(const char *name, int fd, const bwk_scan_opts *opts, bwk_findings *out,
+		     bwk_error **err);
 
 /* Building an inventory from another source (an SBOM, inventory_sbomin.c): strings copied. */
 bwk_inventory *inv_inventory_new(void);

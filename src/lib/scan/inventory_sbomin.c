@@ -14,6 +14,7 @@
  * malformed purl skips its package (counted in a warning). */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -29,26 +30,6 @@
 
 #define SBOM_MAX_BYTES (256u << 20)
 #define SBOM_MAX_DEPTH 32
-
-bool bwk_sbom_sniff(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
-		return false;
-	char buf[65536];
-	struct stat st;
-	ssize_t n =
-	    fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? read(fd, buf, sizeof(buf) - 1) : -1;
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	size_t ws = strspn(buf, " \t\r\n");
-	if (buf[ws] != '{')
-		return false;
-	return (strstr(buf, "\"bomFormat\"") && strstr(buf, "\"CycloneDX\"")) ||
-	       strstr(buf, "\"spdxVersion\"");
-}
 
 /* Percent-decoding of a purl component; NULL when malformed or over-long. */
 static char *pdec(const char *s, size_t n)
@@ -365,12 +346,9 @@ static int spdx_packages(sbom_ctx *c, json_t *pkgs, bwk_error **err)
 	return 0;
 }
 
-int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **err)
+static int read_sbom_doc(const char *path, const char *data, size_t len, bwk_inventory **out,
+			 bwk_error **err)
 {
-	cleanup_free char *data = NULL;
-	size_t len = 0;
-	if (bwk_read_file_at(AT_FDCWD, path, SBOM_MAX_BYTES, true, &data, &len, err) < 0)
-		return -1;
 	json_error_t je;
 	json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root)
@@ -415,11 +393,46 @@ int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **e
 	return 0;
 }
 
-int bwk_scan_sbom(const char *path, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
+int bwk_inventory_read_sbom(const char *path, bwk_inventory **out, bwk_error **err)
+{
+	cleanup_free char *data = NULL;
+	size_t len = 0;
+	if (bwk_read_file_at(AT_FDCWD, path, SBOM_MAX_BYTES, true, &data, &len, err) < 0)
+		return -1;
+	return read_sbom_doc(path, data, len, out, err);
+}
+
+int bwk_inventory_read_sbom_fd(const char *name, int fd, bwk_inventory **out, bwk_error **err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot stat", name);
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > SBOM_MAX_BYTES)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: an SBOM is read up to %u MiB (this one is larger)", name,
+				     SBOM_MAX_BYTES >> 20);
+	size_t len = (size_t)st.st_size, got = 0;
+	cleanup_free char *data = xmalloc(len + 1);
+	while (got < len) {
+		ssize_t n = pread(fd, data + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return bwk_error_set(err, BWK_E_IO, errno, "%s: read failed", name);
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	data[got] = '\0';
+	return read_sbom_doc(name, data, got, out, err);
+}
+
+int inv_scan_sbom_fd(const char *name, int fd, const bwk_scan_opts *opts, bwk_findings *out,
+		     bwk_error **err)
 {
 	bwk_inventory *inv = NULL;
-	if (bwk_inventory_read_sbom(path, &inv, err) < 0)
+	if (bwk_inventory_read_sbom_fd(name, fd, &inv, err) < 0)
 		return -1;
-	bwk_findings_fact(out, "input", "SBOM %s", path);
+	bwk_findings_fact(out, "input", "SBOM %s", name);
 	return inv_report(inv, opts, out, err);
 }

@@ -108,6 +108,7 @@ bool bwk_setuid_known(const char *path);
 extern const bwk_rule bwk_rule_layer_digest;
 extern const bwk_rule bwk_rule_secret_scan;
 extern const bwk_rule bwk_rule_scan_incomplete;
+extern const bwk_rule bwk_rule_scan_failed; /* scan_many.c */
 
 /* ---- one read of a file for the checks that need it whole (content.c) -------------------- */
 typedef struct bwk_content bwk_content;

@@ -405,11 +405,14 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 			     .threads = opts->threads,
 			     .platform = opts->platform,
 			     .accept_rootfs = true,
+			     .accept_document = true,
 			     .registry = opts->registry};
 	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
 	bwk_findings_fact(out, "image.source", "%s", bwk_image_source(img));
+	if (bwk_image_document_fd(img) >= 0) /* an SBOM: its packages, no filesystem */
+		return inv_scan_sbom_fd(target, bwk_image_document_fd(img), &s->opts, out, err);
 	if (bwk_image_rootfs_fd(img) >= 0) {
 		if (bwk_image_walk(img, bwk_scanner_visitor(s), err) < 0)
 			return bwk_error_wrap(err, "scanning %s", target);
@@ -447,6 +450,9 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	n++;
 	if (out && n < max)
 		out[n] = &bwk_rule_malware_scan;
+	n++;
+	if (out && n < max)
+		out[n] = &bwk_rule_scan_failed;
 	n++;
 	/* the check that findings named by advisory ids come from (bulwark/vuln.h) */
 	if (out && n < max)

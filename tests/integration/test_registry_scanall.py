@@ -1,0 +1,145 @@
+"""`bulwark audit registry URL --scan-all`: every image a real docker-registry (distribution
+2.8, on loopback) lists is scanned as `bulwark scan` scans one, and the one report names, image
+by image, the ones that leak credentials."""
+import json
+import os
+import shutil
+
+import pytest
+
+import image_util as iu
+import registry_util as ru
+
+pytestmark = pytest.mark.skipif(not os.access(ru.REGISTRY, os.X_OK),
+                                reason="docker-registry is not installed (scripts/deps.sh)")
+
+TOKENS = {"leaky/env:1": "ghp_" + "L3akyEnvT0ken9xQ2mZ7wB5nK8vL4pJ1dAb",
+          "mixed/app:leak": "ghp_" + "M1xedAppT0ken4tR7yU2iO9pA3sD6fG0hJk"}
+
+
+def clean_layers(name):
+    return [iu.Layer([iu.D("etc"), iu.F("etc/hostname", f"{name}\n")], comp="gzip")]
+
+
+def leaky_layers(name, token):
+    return clean_layers(name) + [
+        iu.Layer([iu.D("app"), iu.F("app/.env", f"GITHUB_TOKEN={token}\n")], comp="gzip")]
+
+
+@pytest.fixture(scope="module")
+def reg(tmp_path_factory):
+    base = tmp_path_factory.mktemp("scanall")
+    r = ru.Registry(base / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        c.push_image("clean/a", "1", clean_layers("a1"))
+        c.push_image("clean/a", "2", clean_layers("a2"))
+        c.push_image("leaky/env", "1", leaky_layers("env", TOKENS["leaky/env:1"]))
+        c.push_image("mixed/app", "clean", clean_layers("app"))
+        c.push_image("mixed/app", "leak", leaky_layers("app", TOKENS["mixed/app:leak"]),
+                     docker_types=True)
+        # an image whose layer is gone from the registry: its scan fails, the others go on
+        broken = [iu.Layer([iu.F("gone", "x" * 100)], comp="gzip")]
+        c.push_image("zz/broken", "1", broken)
+        st, _, _ = c.request("DELETE", f"/v2/zz/broken/blobs/{broken[0].digest}")
+        assert st == 202, st
+        yield r
+    finally:
+        r.stop()
+
+
+def scan_all(bulwark, url, *args, fmt="json", check=None):
+    return bulwark("audit", "registry", url, "--scan-all", "-f", fmt, "--fail-on", "none",
+                   *args, check=check)
+
+
+def test_scan_all_names_the_leaky_images(bulwark, reg):
+    doc = json.loads(scan_all(bulwark, reg.host, "--jobs", "2").stdout)
+    h = reg.host
+    images = [f"{h}/clean/a:1", f"{h}/clean/a:2", f"{h}/leaky/env:1", f"{h}/mixed/app:clean",
+              f"{h}/mixed/app:leak", f"{h}/zz/broken:1"]
+    # one group per listed image, after the registry's own
+    assert [t["target"] for t in doc["targets"]] == [h] + images
+    by_target = {t["target"]: t for t in doc["targets"]}
+    leaking = {f["location"]["target"] for f in doc["findings"]
+               if f["category"] == "secret"}
+    assert leaking == {f"{h}/leaky/env:1", f"{h}/mixed/app:leak"}
+    # each secret is where it was planted, redacted
+    for f in doc["findings"]:
+        if f["category"] == "secret":
+            assert f["location"]["path"] == "app/.env"
+            tok = TOKENS[f["location"]["target"].split("/", 1)[1]]
+            assert tok not in json.dumps(f)
+    # the broken image: an error for that image, a finding naming it, the rest scanned
+    assert by_target[f"{h}/zz/broken:1"]["error"]
+    assert all(by_target[i]["error"] is None for i in images[:-1])
+    failed = [f for f in doc["findings"] if f["id"] == "image-not-scanned"]
+    assert [f["location"]["target"] for f in failed] == [f"{h}/zz/broken:1"]
+    # the registry's own findings are still there, under the registry
+    own = {f["id"] for f in doc["findings"] if f["location"]["target"] == h}
+    assert {"registry-anonymous-catalog", "registry-anonymous-push"} <= own
+    import jsonschema
+    from pathlib import Path
+    schema = json.loads((Path(__file__).resolve().parents[2] / "docs" /
+                         "report-schema.json").read_text())
+    jsonschema.validate(doc, schema)
+
+
+def test_scan_all_text_and_sarif_grouped(bulwark, reg):
+    h = reg.host
+    t = scan_all(bulwark, h, fmt="text").stdout
+    sections = {}
+    cur = None
+    for line in t.splitlines():
+        if line.startswith("== "):
+            cur = line[3:].split(": ", 1)[0]
+            sections[cur] = [line]
+        elif cur:
+            sections[cur].append(line)
+    assert list(sections) == [h, f"{h}/clean/a:1", f"{h}/clean/a:2", f"{h}/leaky/env:1",
+                              f"{h}/mixed/app:clean", f"{h}/mixed/app:leak",
+                              f"{h}/zz/broken:1"]
+    leaky = {k for k, v in sections.items() if any("at /app/.env:1" in l for l in v)}
+    assert leaky == {f"{h}/leaky/env:1", f"{h}/mixed/app:leak"}
+    assert "finding" in sections[f"{h}/clean/a:1"][0]  # its image-config findings
+    assert "NOT SCANNED" in sections[f"{h}/zz/broken:1"][0]
+    s = json.loads(scan_all(bulwark, h, fmt="sarif").stdout)
+    res = s["runs"][0]["results"]
+    sec = {r["properties"]["target"] for r in res if r["properties"]["category"] == "secret"}
+    assert sec == {f"{h}/leaky/env:1", f"{h}/mixed/app:leak"}
+    # the same file in two images stays two results
+    fps = {json.dumps(r["partialFingerprints"], sort_keys=True) for r in res}
+    assert len(fps) == len(res)
+
+
+def test_scan_all_exit_status_and_bounds(bulwark, reg):
+    h = reg.host
+    # --fail-on across every image: the leaked tokens are high or critical
+    bulwark("audit", "registry", h, "--scan-all", "--fail-on", "high", check=1)
+    # one repository of the URL, bounded by --max-images (the tag list is cut, and said so)
+    doc = json.loads(scan_all(bulwark, f"{h}/mixed/app", "--max-images", "1").stdout)
+    assert [t["target"] for t in doc["targets"]] == [f"{h}/mixed/app", f"{h}/mixed/app:clean"]
+    assert "lists more" in doc["facts"]["registry.scan_all"]
+    assert not [f for f in doc["findings"] if f["category"] == "secret"]
+    # flags without --scan-all, and bad values, are usage errors
+    bulwark("audit", "registry", h, "--jobs", "2", check=2)
+    bulwark("audit", "registry", h, "--scan-all", "--max-images", "0", check=2)
+    bulwark("audit", "host", "--scan-all", check=2)
+
+
+def test_scan_all_paginates(bulwark, tmp_path):
+    """More tags than one page (100): every one is listed and scanned."""
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        _, man = c.push_image("many/tags", "t000", clean_layers("many"))
+        for i in range(1, 103):
+            c.put_manifest("many/tags", f"t{i:03d}", man,
+                           "application/vnd.oci.image.manifest.v1+json")
+        doc = json.loads(scan_all(bulwark, r.host, "--max-images", "200").stdout)
+        tags = [t["target"] for t in doc["targets"]][1:]
+        assert tags == [f"{r.host}/many/tags:t{i:03d}" for i in range(103)]
+        assert all(t["error"] is None for t in doc["targets"])
+        assert "lists more" not in doc["facts"]["registry.scan_all"]
+    finally:
+        r.stop()
