@@ -195,6 +195,9 @@ static void test_kind_of(void **state)
 	    inv_kind_of("usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA"),
 	    INV_PYTHON);
 	assert_int_equal(inv_kind_of("usr/lib/python3/x.egg-info/PKG-INFO"), INV_PYTHON);
+	/* distutils writes the metadata as a file named like the directory (pip lists it) */
+	assert_int_equal(inv_kind_of("usr/lib/python3/dist-packages/x-1.0.egg-info"), INV_PYTHON);
+	assert_int_equal(inv_kind_of("usr/lib/python3/x.egg-info/top_level.txt"), INV_NONE);
 	assert_int_equal(inv_kind_of("usr/lib/python3/x.dist-info/RECORD"), INV_NONE);
 	assert_int_equal(inv_kind_of("app/node_modules/lodash/package.json"), INV_NPM);
 	assert_int_equal(inv_kind_of("node_modules/lodash/package.json"), INV_NPM);

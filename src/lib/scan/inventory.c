@@ -114,6 +114,9 @@ inv_kind inv_kind_of(const char *path)
 		return bwk_str_endswith(path, ".dist-info/METADATA") ? INV_PYTHON : INV_NONE;
 	case 'O': /* PKG-INFO */
 		return bwk_str_endswith(path, ".egg-info/PKG-INFO") ? INV_PYTHON : INV_NONE;
+	case 'o': /* distutils' NAME-VERSION.egg-info: a file in PKG-INFO's format, which pip lists
+		   */
+		return bwk_str_endswith(path, ".egg-info") ? INV_PYTHON : INV_NONE;
 	case 'n': /* package.json */
 		return is_npm_manifest(path, len) ? INV_NPM : INV_NONE;
 	case 'e':
@@ -555,10 +558,12 @@ static char *dup_or(const char *a, const char *b)
 }
 
 /* The site directory of a Python package: "…/site-packages" of
- * "…/site-packages/x.dist-info/METADATA". */
+ * "…/site-packages/x.dist-info/METADATA" and of the file "…/site-packages/x.egg-info". */
 static size_t site_len(const char *path)
 {
 	const char *meta = strrchr(path, '/');
+	if (bwk_str_endswith(path, ".egg-info"))
+		return meta ? (size_t)(meta - path) : 0;
 	const char *dir = meta ? memrchr(path, '/', (size_t)(meta - path)) : NULL;
 	return dir ? (size_t)(dir - path) : 0;
 }
