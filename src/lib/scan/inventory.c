@@ -24,6 +24,10 @@ typedef struct inv_rec {
 	inv_kind kind;
 	inv_list pkgs;
 	inv_osrel os;
+	/* rpmdb.sqlite in WAL mode and a rpmdb.sqlite-wal with committed frames: their bytes,
+	 * kept for the replay when the inventory settles (one copy a path, the highest layer) */
+	unsigned char *raw;
+	size_t rawlen;
 } inv_rec;
 
 struct bwk_inv {
@@ -95,13 +99,15 @@ static bool is_npm_manifest(const char *path, size_t len)
 }
 
 /* The rpm database in /var/lib/rpm or (Fedora 36+, SUSE) /usr/lib/sysimage/rpm, any form. */
-static bool is_rpmdb(const char *path)
+static const char *rpmdb_file(const char *path)
 {
 	const char *dir = strncmp(path, "var/lib/rpm/", 12) == 0	    ? path + 12
 			  : strncmp(path, "usr/lib/sysimage/rpm/", 21) == 0 ? path + 21
 									    : NULL;
 	return dir && (!strcmp(dir, "rpmdb.sqlite") || !strcmp(dir, "Packages") ||
-		       !strcmp(dir, "Packages.db"));
+		       !strcmp(dir, "Packages.db") || !strcmp(dir, "rpmdb.sqlite-wal"))
+		   ? dir
+		   : NULL;
 }
 
 inv_kind inv_kind_of(const char *path)
@@ -132,8 +138,9 @@ inv_kind inv_kind_of(const char *path)
 	}
 	if (strcmp(path, "var/lib/dpkg/status") == 0)
 		return INV_DPKG;
-	if (is_rpmdb(path))
-		return INV_RPM;
+	const char *rpm = rpmdb_file(path);
+	if (rpm)
+		return strcmp(rpm, "rpmdb.sqlite-wal") == 0 ? INV_RPMWAL : INV_RPM;
 	if (bwk_str_endswith(path, ".jar") || bwk_str_endswith(path, ".war") ||
 	    bwk_str_endswith(path, ".ear"))
 		return INV_JAVA;
@@ -157,6 +164,7 @@ static void rec_free(inv_rec *r)
 {
 	free(r->path);
 	free(r->layer);
+	free(r->raw);
 	inv_list_free(&r->pkgs);
 	inv_osrel_free(&r->os);
 }
@@ -302,7 +310,8 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_os_release(buf, len, &r->os, err);
 	case INV_JAVA:
 		return inv_parse_java(buf, len, &r->pkgs, err);
-	case INV_GOBIN: /* bin_done: read as the file streams by */
+	case INV_RPMWAL: /* replayed when the inventory settles */
+	case INV_GOBIN:	 /* bin_done: read as the file streams by */
 	case INV_RUSTBIN:
 	case INV_NONE:
 		break;
@@ -324,6 +333,16 @@ static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e)
 			inv->v = xrealloc(inv->v, inv->cap * sizeof(*inv->v));
 		}
 		inv->npkgs += r->pkgs.n;
+		for (size_t i = 0; r->raw && i < inv->n; i++) {
+			inv_rec *o = &inv->v[i];
+			if (!o->raw || strcmp(o->path, r->path) != 0)
+				continue;
+			/* the same file in another layer: only the higher one can be visible */
+			inv_rec *lower = o->layer_index > r->layer_index ? r : o;
+			free(lower->raw);
+			lower->raw = NULL;
+			lower->rawlen = 0;
+		}
 		inv->v[inv->n++] = *r;
 	}
 	pthread_mutex_unlock(&inv->lock);
@@ -360,6 +379,24 @@ static int elf_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_e
 	return 0;
 }
 
+/* Whether the bytes of an rpm database file are kept for a WAL replay: rpmdb.sqlite in WAL
+ * mode (header bytes 18-19 = 2), and a rpmdb.sqlite-wal with committed frames (an empty log,
+ * what rpm leaves when it closes cleanly, is not kept). */
+static bool rpm_keep_raw(bwk_inv *inv, const bwk_entry *e, inv_kind kind, const char *buf,
+			 size_t len)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	if (kind == INV_RPM)
+		return bwk_str_endswith(e->path, "/rpmdb.sqlite") && len >= 100 &&
+		       !memcmp(b, "SQLite format 3", 16) && b[18] == 2;
+	if (kind != INV_RPMWAL || len == 0)
+		return false;
+	long c = inv_rpm_wal_commits(b, len);
+	if (c < 0)
+		inv_warn(inv, e, "not a SQLite write-ahead log: not replayed into rpmdb.sqlite");
+	return c > 0;
+}
+
 int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
 		  bwk_error **err)
 {
@@ -369,11 +406,11 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	inv_kind kind = inv_kind_of(e->path);
 	if (kind == INV_NONE)
 		return elf_entry(inv, e, tee, use, err);
-	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
-	size_t cap = kind == INV_RPM	? INV_MAX_RPMDB_BYTES
-		     : kind == INV_JAVA ? INV_MAX_JAR_BYTES
-		     : db		? INV_MAX_DB_BYTES
-					: INV_MAX_META_BYTES;
+	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM || kind == INV_RPMWAL;
+	size_t cap = kind == INV_RPM || kind == INV_RPMWAL ? INV_MAX_RPMDB_BYTES
+		     : kind == INV_JAVA			   ? INV_MAX_JAR_BYTES
+		     : db				   ? INV_MAX_DB_BYTES
+							   : INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
@@ -421,6 +458,11 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	if (r.pkgs.n == 0 && !db && kind != INV_OSREL) {
 		rec_free(&r);
 		return 0;
+	}
+	if (rpm_keep_raw(inv, e, kind, tee->buf, tee->len)) {
+		r.raw = xmalloc(tee->len);
+		memcpy(r.raw, tee->buf, tee->len);
+		r.rawlen = tee->len;
 	}
 	r.path = xstrdup(e->path);
 	r.layer = e->layer_digest ? xstrdup(e->layer_digest) : NULL;
@@ -633,6 +675,38 @@ static int rpm_rank(const inv_rec *r)
 	       (strncmp(r->path, "usr/", 4) == 0);
 }
 
+/* rpmdb.sqlite's packages with the committed transactions of the visible rpmdb.sqlite-wal
+ * beside it replayed, as rpm (SQLite) would read the pair. */
+static void rpm_replay_wal(bwk_inv *inv, inv_rec *db, const bwk_image *img)
+{
+	inv_rec *wal = NULL;
+	size_t pl = strlen(db->path);
+	for (size_t i = 0; i < inv->n && !wal; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind == INV_RPMWAL && r->raw && !strncmp(r->path, db->path, pl) &&
+		    !strcmp(r->path + pl, "-wal") && visible(r, img))
+			wal = r;
+	}
+	if (!wal)
+		return;
+	cleanup_free unsigned char *b = NULL;
+	size_t len = 0;
+	cleanup_error bwk_error *err = NULL;
+	inv_list l = {0};
+	if (inv_rpm_wal_apply(db->raw, db->rawlen, wal->raw, wal->rawlen, &b, &len, &err) < 0 ||
+	    (b && inv_parse_rpmdb((char *)b, len, &l, &err) < 0)) {
+		cleanup_free char *msg = bwk_error_format(err);
+		warn_locked(inv, xasprintf("%s: %s: the packages of rpmdb.sqlite alone are listed",
+					   wal->path, msg ? msg : "cannot be replayed"));
+		inv_list_free(&l);
+		return;
+	}
+	if (!b)
+		return;
+	inv_list_free(&db->pkgs);
+	db->pkgs = l;
+}
+
 bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 {
 	bwk_inventory *out = xcalloc(1, sizeof(*out));
@@ -668,6 +742,8 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind == INV_RPM && &inv->v[i] != rpm)
 			inv->v[i].vis = BWK_HIDDEN;
+	if (rpm && rpm->raw)
+		rpm_replay_wal(inv, rpm, img);
 	size_t total = 0;
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))

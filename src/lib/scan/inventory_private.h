@@ -43,6 +43,7 @@ typedef enum inv_kind {
 	INV_GOBIN,   /* an ELF executable with Go build information (read as it streams by) */
 	INV_JAVA,    /* .jar, .war, .ear */
 	INV_RUSTBIN, /* an ELF executable with cargo-auditable's crate list */
+	INV_RPMWAL,  /* rpmdb.sqlite-wal: replayed into rpmdb.sqlite when the inventory settles */
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -73,6 +74,14 @@ int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
  * bytes; inventory_rpm.c). `buf` is writable: two bytes of a SQLite header are changed while
  * it is read and restored before it returns. */
 int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err);
+/* SQLite's write-ahead log of rpmdb.sqlite (rpmdb.sqlite-wal): the number of committed
+ * frames (0: nothing for the database; -1: not a WAL), and the database `db` with them
+ * replayed as SQLite would (*out NULL when there are none; the caller frees it); an error
+ * names what is wrong (a page size unlike the database's, a result over
+ * INV_MAX_RPMDB_BYTES). */
+long inv_rpm_wal_commits(const unsigned char *wal, size_t len);
+int inv_rpm_wal_apply(const unsigned char *db, size_t dblen, const unsigned char *wal,
+		      size_t wallen, unsigned char **out, size_t *outlen, bwk_error **err);
 /* One rpm header blob (il, dl, index, data); a malformed one is counted in out->skipped. */
 int inv_rpm_header(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
 /* A Java archive's Maven coordinates (inventory_java.c): pom.properties, else the manifest;
