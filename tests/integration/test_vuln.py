@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_bulwark
+from conftest import BULWARK, run_bulwark
 
 sys.path.insert(0, str(Path(__file__).parent))
 import image_util as u  # noqa: E402
@@ -199,6 +199,43 @@ def test_inventory_hostile_databases(tmp_path):
                        u.docker_save(tmp_path / "bad2.tar", layers), check=0)
     facts = json.loads(scan.stdout)["facts"]
     assert facts["inventory.skipped"].startswith("5 database(s) not fully read: var/lib/dpkg/status (layer 1): ")
+
+
+def test_inventory_size_bounds(tmp_path):
+    """Files read whole into memory have explicit bounds: an rpm database or its WAL over 128
+    MiB, a Java archive over 64 MiB are named in a warning without being read (sparse files
+    here: a reader that tried would show in the peak RSS); an executable over 1 GiB is not
+    searched for Go or Rust build information."""
+    root = tmp_path / "root"
+    sizes = {"var/lib/rpm/rpmdb.sqlite": (128 << 20) + 1,
+             "var/lib/rpm/rpmdb.sqlite-wal": (128 << 20) + 1,
+             "usr/lib/sysimage/rpm/Packages.db": 1 << 30,
+             "app/fat.jar": (64 << 20) + 1, "app/big.war": 1 << 32,
+             "usr/bin/huge": (1 << 30) + 1}
+    for rel, size in sizes.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        with open(root / rel, "wb") as f:
+            f.truncate(size)
+    (root / "usr/bin/huge").chmod(0o755)
+    p = subprocess.run(["/usr/bin/time", "-f", "peak %M", BULWARK, "sbom", "-f", "json",
+                        str(root)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr[-2000:]
+    doc = json.loads(p.stdout)
+    assert doc["packages"] == []
+    want = {
+        "var/lib/rpm/rpmdb.sqlite: 134217729 bytes, more than the 134217728 read for an "
+        "inventory: its packages are not listed",
+        "var/lib/rpm/rpmdb.sqlite-wal: 134217729 bytes, more than the 134217728 read for an "
+        "inventory: not replayed into rpmdb.sqlite",
+        "usr/lib/sysimage/rpm/Packages.db: 1073741824 bytes, more than the 134217728 read for "
+        "an inventory: its packages are not listed",
+        "app/fat.jar: 67108865 bytes, more than the 67108864 read for an inventory: its "
+        "packages are not listed",
+        "app/big.war: 4294967296 bytes, more than the 67108864 read for an inventory: its "
+        "packages are not listed"}
+    assert set(doc["warnings"]) == want, doc["warnings"]
+    peak_kib = int(p.stderr.rsplit("peak ", 1)[1].split()[0])
+    assert peak_kib < 64 << 10, peak_kib  # under ASan; reading any of them would pass 128 MiB
 
 
 def test_sbom_documents(tmp_path):

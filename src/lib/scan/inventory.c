@@ -415,9 +415,10 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
 		cleanup_free char *why =
-		    xasprintf("%llu bytes, more than the %zu read for an inventory: its packages "
-			      "are not listed",
-			      (unsigned long long)e->size, cap);
+		    xasprintf("%llu bytes, more than the %zu read for an inventory: %s",
+			      (unsigned long long)e->size, cap,
+			      kind == INV_RPMWAL ? "not replayed into rpmdb.sqlite"
+						 : "its packages are not listed");
 		inv_warn(inv, e, why);
 		return 0;
 	}
