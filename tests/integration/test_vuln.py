@@ -256,6 +256,42 @@ def test_sbom_documents(tmp_path):
     assert "unknown format 'xml'" in p.stderr
 
 
+def test_sbom_build_step(tmp_path):
+    """Each package names the build step that made its layer, from the image history (an
+    empty_layer entry makes none), in every format; an SBOM read back keeps it; a history that
+    does not align with the layers names none rather than a wrong one."""
+    layers = debian_layers()
+    steps = ["/bin/sh -c #(nop) ADD file:4b5 in / ", "/bin/sh -c #(nop)  CMD [\"bash\"]"]
+    steps += ["/bin/sh -c pip install jinja2 requests"] * (len(layers) - 1)
+    hist = [{"created_by": s, **({"empty_layer": True} if "CMD" in s else {})} for s in steps]
+    img = u.docker_save(tmp_path / "h.tar", layers,
+                        config_bytes=u.config_for(layers, history=hist))
+    doc = json.loads(run_bulwark("sbom", "-f", "json", img, check=0).stdout)
+    by = {p["name"]: p for p in doc["packages"]}
+    n = len(hist)
+    assert by["libssl3"]["step"] == f"ADD file:4b5 in / (step 1 of {n})"
+    assert by["Jinja2"]["step"] == f"RUN pip install jinja2 requests (step 3 of {n})"
+    cdx = json.loads(run_bulwark("sbom", img, check=0).stdout)
+    props = {c["name"]: {p["name"]: p["value"] for p in c.get("properties", [])}
+             for c in cdx["components"]}
+    assert props["libssl3"]["bulwark:layer:step"] == by["libssl3"]["step"]
+    spdx = json.loads(run_bulwark("sbom", "-f", "spdx-json", img, check=0).stdout)
+    com = {p["name"]: p.get("comment") for p in spdx["packages"]}
+    assert com["Jinja2"] == "layer added by the build step " + by["Jinja2"]["step"]
+    sb = tmp_path / "img.cdx.json"
+    sb.write_text(json.dumps(cdx))
+    back = json.loads(run_bulwark("scan", "-f", "cyclonedx", "-q", "--fail-on", "none", "--db",
+                                  tmp_path / "none.db", sb, check=0).stdout)
+    props = {c["name"]: {p["name"]: p["value"] for p in c.get("properties", [])}
+             for c in back["components"]}
+    assert props["libssl3"]["bulwark:layer:step"] == by["libssl3"]["step"]
+    # a squashed history: no step named
+    img2 = u.docker_save(tmp_path / "s.tar", layers,
+                         config_bytes=u.config_for(layers, history=hist[:1]))
+    doc = json.loads(run_bulwark("sbom", "-f", "json", img2, check=0).stdout)
+    assert {p["step"] for p in doc["packages"]} == {None}
+
+
 # ---- version order ----------------------------------------------------------------------------
 def dpkg_version(rng):
     pieces = ["0", "1", "2", "9", "10", "01", "a", "b", "z", "~", "~~", ".", "+", "~rc1",

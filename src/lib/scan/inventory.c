@@ -16,6 +16,7 @@
 #include "bulwark/vuln.h"
 #include "core/util.h"
 #include "scan/inventory_private.h"
+#include "scan/scan_private.h"
 
 typedef struct inv_rec {
 	char *path, *layer;
@@ -631,6 +632,7 @@ static void package_free(bwk_package *p)
 	free((char *)p->purl);
 	free((char *)p->path);
 	free((char *)p->layer);
+	free((char *)p->step);
 	*p = (bwk_package){0};
 }
 
@@ -750,10 +752,12 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
 			total += inv->v[i].pkgs.n;
 	out->pkgs = xcalloc(total ? total : 1, sizeof(*out->pkgs));
+	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
 	for (size_t i = 0; i < inv->n; i++) {
 		inv_rec *r = &inv->v[i];
-		if (r->kind == INV_OSREL || !visible(r, img))
+		if (r->kind == INV_OSREL || !visible(r, img) || !r->pkgs.n)
 			continue;
+		cleanup_free char *step = bwk_provenance_step(cfg, r->layer_index);
 		for (size_t j = 0; j < r->pkgs.n; j++) {
 			const inv_pkg *p = &r->pkgs.v[j];
 			bwk_package *q = &out->pkgs[out->n++];
@@ -768,6 +772,7 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 			q->path = xstrdup(r->path);
 			q->layer = r->layer ? xstrdup(r->layer) : NULL;
 			q->layer_index = r->layer_index;
+			q->step = step ? xstrdup(step) : NULL;
 		}
 	}
 	dedupe_python(out);
@@ -806,6 +811,7 @@ void inv_inventory_add(bwk_inventory *inv, const bwk_package *p)
 	    .path = xstrdup(p->path),
 	    .layer = p->layer ? xstrdup(p->layer) : NULL,
 	    .layer_index = p->layer_index,
+	    .step = p->step ? xstrdup(p->step) : NULL,
 	};
 }
 
