@@ -36,6 +36,7 @@ docker docker.io
 docker-registry docker-registry
 dockerd docker.io
 dpkg dpkg
+dpkg-deb dpkg
 dpkg-query dpkg
 find findutils
 go golang-go

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sys
+import urllib.request
 import subprocess
 from pathlib import Path
 
@@ -214,3 +215,47 @@ def test_npm_tree_equals_npm_ls(npm_tree):
                             "npm ls only": sorted(theirs - ours)[:20]}
     # nested copies (another version under a dependent's node_modules) are among them
     assert any(loc.count("node_modules") > 1 for loc, _n, _v in ours)
+
+
+# ---- Go before 1.18 -----------------------------------------------------------------------------
+GO115_DEB = ("pool/main/g/golang-1.15/golang-1.15-go_1.15.15-1~deb11u4_amd64.deb")
+
+
+@pytest.fixture(scope="module")
+def go115_root():
+    """Real executables of Go 1.15 (Debian 11's toolchain, built by itself): their build
+    information holds pointers, not the strings of Go 1.18+."""
+    root = CACHE / "go115"
+    if (root / "usr/bin/go").exists():
+        return root
+    deb = CACHE / "golang-1.15-go.deb"
+    CACHE.mkdir(parents=True, exist_ok=True)
+    try:
+        with urllib.request.urlopen(f"{MIRROR}/{GO115_DEB}", timeout=300) as r:
+            deb.write_bytes(r.read())
+    except OSError as e:
+        pytest.skip(f"{MIRROR}/{GO115_DEB} cannot be downloaded: {e}")
+    tmp = CACHE / "go115.x"
+    shutil.rmtree(tmp, ignore_errors=True)
+    subprocess.run(["dpkg-deb", "-x", str(deb), str(tmp)], check=True)
+    (root / "usr/bin").mkdir(parents=True)
+    for name in ("bin/go", "bin/gofmt", "pkg/tool/linux_amd64/link"):
+        shutil.copy2(tmp / "usr/lib/go-1.15" / name, root / "usr/bin")
+    shutil.rmtree(tmp)
+    deb.unlink()
+    return root
+
+
+def test_go_before_1_18_detected_not_misparsed(go115_root):
+    """`go version -m` reads them as go1.15.15 without modules; bulwark names each in a warning
+    and lists nothing it could have misread."""
+    for exe in sorted((go115_root / "usr/bin").iterdir()):
+        v = subprocess.run(["go", "version", "-m", str(exe)], capture_output=True, text=True)
+        if v.returncode == 0:
+            assert "go1.15" in v.stdout and "\tmod\t" not in v.stdout, v.stdout
+    p = run_bulwark("sbom", "--format", "json", go115_root, check=0)
+    doc = json.loads(p.stdout)
+    assert doc["packages"] == []
+    assert sorted(doc["warnings"]) == [
+        f"usr/bin/{n}: Go build information of Go < 1.18 is not read: its modules are not "
+        "listed" for n in ("go", "gofmt", "link")]
