@@ -529,6 +529,7 @@ def test_scan_no_vuln(tmp_path, vulndb):
     assert {c["id"]: c for c in doc["checks"]}["known-vulnerabilities"]["status"] == "skip"
     assert "--no-vuln" in json.dumps({c["id"]: c for c in doc["checks"]}["known-vulnerabilities"])
     assert "inventory.packages" not in json.dumps(doc.get("facts", doc))
+    assert "image.digest" in json.dumps(doc.get("facts", doc))
     assert any(f.get("category") == "secret" for f in doc["findings"])
     assert "not checked for known vulnerabilities" not in p.stderr
     doc, _ = scan_json(img, "--db", vulndb, check=0)  # the same image without it

@@ -909,9 +909,6 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 		   bwk_error **err)
 {
 	bwk_inventory *res = bwk_inv_settle(inv, img);
-	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
-	if (cfg && cfg->digest)
-		bwk_findings_fact(out, "image.digest", "%s", cfg->digest);
 	return inv_report(res, opts, out, err);
 }
 

@@ -379,6 +379,10 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 
 static int inv_finish(bwk_scanner *s, const bwk_image *img, bwk_error **err)
 {
+	/* the SBOM's subject and the report's: with or without the inventory */
+	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
+	if (cfg && cfg->digest)
+		bwk_findings_fact(s->out, "image.digest", "%s", cfg->digest);
 	if (!s->opts.no_vuln)
 		return bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
 	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "--no-vuln");
