@@ -259,3 +259,28 @@ def test_go_before_1_18_detected_not_misparsed(go115_root):
     assert sorted(doc["warnings"]) == [
         f"usr/bin/{n}: Go build information of Go < 1.18 is not read: its modules are not "
         "listed" for n in ("go", "gofmt", "link")]
+
+
+def test_npm_lockfile_equals_installed_tree(npm_tree, tmp_path):
+    """package-lock.json (npm's v3) read alone lists what npm installed from it; beside
+    node_modules it adds only what node_modules lacks (installed packages are listed from their
+    own package.json, once)."""
+    theirs = sorted((name, ver) for _loc, name, ver in npm_ls(npm_tree))
+    alone = tmp_path / "alone/app"
+    alone.mkdir(parents=True)
+    for f in ("package.json", "package-lock.json"):
+        shutil.copy(npm_tree / f, alone / f)
+    pkgs = sbom(alone.parent)
+    assert {p["path"] for p in pkgs} == {"app/package-lock.json"}
+    assert sorted((p["name"], p["version"]) for p in pkgs) == theirs
+    part = tmp_path / "part/app"
+    shutil.copytree(npm_tree, part, symlinks=True)
+    shutil.rmtree(part / "node_modules/express")
+    pkgs = sbom(part.parent)
+    assert sorted((p["name"], p["version"]) for p in pkgs) == theirs
+    # express and what was nested under it come from the lockfile, nothing else
+    gone = sorted((name, ver) for loc, name, ver in npm_ls(npm_tree)
+                  if loc == "node_modules/express" or loc.startswith("node_modules/express/"))
+    assert ("express", "4.21.2") in gone
+    assert sorted((p["name"], p["version"]) for p in pkgs
+                  if p["path"] == "app/package-lock.json") == gone

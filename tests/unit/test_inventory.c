@@ -204,6 +204,11 @@ static void test_kind_of(void **state)
 	assert_int_equal(inv_kind_of("app/node_modules/@babel/core/package.json"), INV_NPM);
 	assert_int_equal(inv_kind_of("app/node_modules/lodash/fp/package.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("app/package.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/package-lock.json"), INV_NPMLOCK);
+	assert_int_equal(inv_kind_of("package-lock.json"), INV_NPMLOCK);
+	assert_int_equal(inv_kind_of("app/node_modules/.package-lock.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/node_modules/x/package-lock.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/xpackage-lock.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("@x/package.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("etc/os-release"), INV_OSREL);
 	assert_int_equal(inv_kind_of("usr/lib/os-release"), INV_OSREL);

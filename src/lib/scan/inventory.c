@@ -124,7 +124,11 @@ inv_kind inv_kind_of(const char *path)
 	case 'o': /* distutils' NAME-VERSION.egg-info: a file in PKG-INFO's format, which pip lists
 		   */
 		return bwk_str_endswith(path, ".egg-info") ? INV_PYTHON : INV_NONE;
-	case 'n': /* package.json */
+	case 'n': /* package.json, package-lock.json (not one a package ships, nor npm's hidden
+		   node_modules/.package-lock.json: node_modules itself is read) */
+		if (bwk_str_endswith(path, "package-lock.json") &&
+		    (len == 17 || path[len - 18] == '/'))
+			return strstr(path, "node_modules/") ? INV_NONE : INV_NPMLOCK;
 		return is_npm_manifest(path, len) ? INV_NPM : INV_NONE;
 	case 'e':
 		if (strcmp(path, "etc/os-release") == 0 || strcmp(path, "usr/lib/os-release") == 0)
@@ -307,6 +311,8 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_python(buf, len, &r->pkgs, err);
 	case INV_NPM:
 		return inv_parse_npm(buf, len, &r->pkgs, err);
+	case INV_NPMLOCK:
+		return inv_parse_npm_lock(buf, len, &r->pkgs, err);
 	case INV_OSREL:
 		return inv_parse_os_release(buf, len, &r->os, err);
 	case INV_JAVA:
@@ -410,6 +416,7 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM || kind == INV_RPMWAL;
 	size_t cap = kind == INV_RPM || kind == INV_RPMWAL ? INV_MAX_RPMDB_BYTES
 		     : kind == INV_JAVA			   ? INV_MAX_JAR_BYTES
+		     : kind == INV_NPMLOCK		   ? INV_MAX_LOCK_BYTES
 		     : db				   ? INV_MAX_DB_BYTES
 							   : INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
@@ -577,14 +584,14 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 
 static bwk_ecosystem eco_of(inv_kind k)
 {
-	return k == INV_DPKG	  ? BWK_ECO_DEB
-	       : k == INV_APK	  ? BWK_ECO_APK
-	       : k == INV_NPM	  ? BWK_ECO_NPM
-	       : k == INV_RPM	  ? BWK_ECO_RPM
-	       : k == INV_GOBIN	  ? BWK_ECO_GOLANG
-	       : k == INV_JAVA	  ? BWK_ECO_MAVEN
-	       : k == INV_RUSTBIN ? BWK_ECO_CARGO
-				  : BWK_ECO_PYPI;
+	return k == INV_DPKG			  ? BWK_ECO_DEB
+	       : k == INV_APK			  ? BWK_ECO_APK
+	       : k == INV_NPM || k == INV_NPMLOCK ? BWK_ECO_NPM
+	       : k == INV_RPM			  ? BWK_ECO_RPM
+	       : k == INV_GOBIN			  ? BWK_ECO_GOLANG
+	       : k == INV_JAVA			  ? BWK_ECO_MAVEN
+	       : k == INV_RUSTBIN		  ? BWK_ECO_CARGO
+						  : BWK_ECO_PYPI;
 }
 
 static bool visible(inv_rec *r, const bwk_image *img)
@@ -678,6 +685,46 @@ static int rpm_rank(const inv_rec *r)
 	       (strncmp(r->path, "usr/", 4) == 0);
 }
 
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const inv_rec *)a)->path, ((const inv_rec *)b)->path);
+}
+
+/* Whether a visible node_modules manifest at `path` listed a package (inv->v sorted by path). */
+static bool npm_installed(bwk_inv *inv, const char *path, const bwk_image *img)
+{
+	inv_rec key = {.path = (char *)path};
+	inv_rec *at = bsearch(&key, inv->v, inv->n, sizeof(*inv->v), path_cmp);
+	if (!at)
+		return false;
+	while (at > inv->v && !strcmp(at[-1].path, path))
+		at--;
+	for (; at < inv->v + inv->n && !strcmp(at->path, path); at++)
+		if (at->kind == INV_NPM && at->pkgs.n && visible(at, img))
+			return true;
+	return false;
+}
+
+/* A package-lock.json's packages that node_modules beside it has installed are listed from
+ * their own package.json (what is there, not what was planned): dropped here. */
+static void lock_dedupe(bwk_inv *inv, inv_rec *lock, const bwk_image *img)
+{
+	size_t dl = strlen(lock->path) - strlen("package-lock.json"), w = 0;
+	for (size_t j = 0; j < lock->pkgs.n; j++) {
+		inv_pkg *p = &lock->pkgs.v[j];
+		cleanup_free char *want =
+		    xasprintf("%.*s%s/package.json", (int)dl, lock->path, p->loc);
+		if (!npm_installed(inv, want, img)) {
+			lock->pkgs.v[w++] = *p;
+			continue;
+		}
+		inv_list one = {.v = xmalloc(sizeof(*p)), .n = 1};
+		one.v[0] = *p;
+		inv_list_free(&one);
+	}
+	lock->pkgs.n = w;
+}
+
 /* rpmdb.sqlite's packages with the committed transactions of the visible rpmdb.sqlite-wal
  * beside it replayed, as rpm (SQLite) would read the pair. */
 static void rpm_replay_wal(bwk_inv *inv, inv_rec *db, const bwk_image *img)
@@ -747,6 +794,9 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 			inv->v[i].vis = BWK_HIDDEN;
 	if (rpm && rpm->raw)
 		rpm_replay_wal(inv, rpm, img);
+	for (size_t i = 0; i < inv->n; i++)
+		if (inv->v[i].kind == INV_NPMLOCK && visible(&inv->v[i], img))
+			lock_dedupe(inv, &inv->v[i], img);
 	size_t total = 0;
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
