@@ -15,6 +15,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format shellchec
 TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables slirp4netns openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
+  debootstrap
   openjdk-17-jre-headless"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
@@ -31,10 +32,12 @@ cp coreutils
 ctr containerd
 db5.3_load db5.3-util
 dd coreutils
+debootstrap debootstrap
 docker docker.io
 docker-registry docker-registry
 dockerd docker.io
 dpkg dpkg
+dpkg-deb dpkg
 dpkg-query dpkg
 find findutils
 go golang-go

@@ -42,6 +42,9 @@ typedef struct bwk_package {
 	const char *path;  /* the file it was read from, no leading '/' */
 	const char *layer; /* digest of the layer that added it, or NULL */
 	int layer_index;   /* 0-based, -1 for a root filesystem directory */
+	/* the build step that made that layer, from the image history ("RUN apt-get install …
+	 * (step 3 of 7)"), or NULL (no history, or one that does not align with the layers) */
+	const char *step;
 } bwk_package;
 
 /* /etc/os-release (or /usr/lib/os-release): fields NULL when absent. */

@@ -33,6 +33,9 @@ typedef struct bwk_scan_opts {
 	 * directory to the bundled rules; each file is scanned in its first max_file_size bytes
 	 * (0: BWK_SCAN_MAX_FILE_SIZE) */
 	bool no_malware;
+	/* no package inventory and no vulnerability matching (the check is recorded as skipped);
+	 * not with inventory_only */
+	bool no_vuln;
 	const char *yara_dir;
 	uint64_t max_file_size;
 	/* registry targets: credentials, CA, insecure hosts, timeout (bulwark/registry.h);

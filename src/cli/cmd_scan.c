@@ -37,6 +37,7 @@ const char cmd_scan_usage[] =
     "      --yara DIR          add the YARA rules in DIR (*.yar, *.yara) to the bundled\n"
     "                          malware rules (docs/scan-malware.md)\n"
     "      --no-malware        no malware (YARA) scan\n"
+    "      --no-vuln           no package inventory or vulnerability matching\n"
     "      --max-file-size N   scan each file for malware in its first N bytes (k, m, g\n"
     "                          suffixes; default 64m, at most 1g)\n"
     "  -h, --help              show this help\n"
@@ -164,6 +165,7 @@ int cmd_scan(int argc, char **argv)
 						 {"yara", required_argument, NULL, 0x207},
 						 {"no-malware", no_argument, NULL, 0x208},
 						 {"max-file-size", required_argument, NULL, 0x209},
+						 {"no-vuln", no_argument, NULL, 0x20a},
 						 CLI_REGISTRY_OPTIONS,
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
@@ -239,6 +241,9 @@ int cmd_scan(int argc, char **argv)
 		case 0x208:
 			so.no_malware = true;
 			break;
+		case 0x20a:
+			so.no_vuln = true;
+			break;
 		case 0x209:
 			if (bwk_parse_size(optarg, &so.max_file_size) < 0 ||
 			    so.max_file_size < 1024 ||
@@ -260,6 +265,9 @@ int cmd_scan(int argc, char **argv)
 		return cli_usage_error(cmd, optind == argc ? "missing TARGET"
 							   : "scan takes exactly one TARGET");
 	const char *target = argv[optind];
+	if (so.no_vuln && (sbom || vex_file))
+		return cli_usage_error(cmd, "--no-vuln: %s needs the package inventory",
+				       sbom ? "an SBOM format" : "--vex");
 	so.target = target;
 	so.quiet = rep.quiet;
 	if (reg.password_stdin && !strcmp(target, "-"))

@@ -1,6 +1,6 @@
 /* libFuzzer target: the package database parsers of the inventory (dpkg status, apk installed,
- * Python METADATA, npm package.json, os-release, Java archives) and the path classifier. The first
- * byte picks the parser. */
+ * Python METADATA, npm package.json and package-lock.json, os-release, Java archives) and the path
+ * classifier. The first byte picks the parser. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(buf, data + 1, n);
 	bwk_error *err = NULL;
 	inv_list l = {0};
-	switch (data[0] % 7) {
+	switch (data[0] % 8) {
 	case 0:
 		inv_parse_dpkg(buf, n, &l, &err);
 		break;
@@ -40,6 +40,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	case 5:
 		inv_parse_java(buf, n, &l, &err);
+		break;
+	case 6:
+		inv_parse_npm_lock(buf, n, &l, &err);
 		break;
 	default: {
 		char *path = strndup(buf, n);

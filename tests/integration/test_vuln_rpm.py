@@ -268,3 +268,75 @@ def test_rpm_matching(tmp_path, rpmdb):
     assert "source openssl" in f["message"]
     doc = scan(rpm_image(tmp_path, "rhel", {"var/lib/rpm/rpmdb.sqlite": sq}, RHEL_OS))
     assert vulns(doc) == [("RHSA-2024-0100", "openssl-libs 1:1.1.1k-7.el8_6")]
+
+
+def wal_pair(tmp_path, sq):
+    """rpmdb.sqlite and a rpmdb.sqlite-wal holding one committed transaction that removed bash
+    (not checkpointed: as a copy taken while rpm ran leaves them); rpm reads the pair so."""
+    root = tmp_path / "walroot"
+    (root / "var/lib/rpm").mkdir(parents=True)
+    db = root / "var/lib/rpm/rpmdb.sqlite"
+    db.write_bytes(sq)
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # as rpm keeps it
+    con.execute("PRAGMA wal_autocheckpoint=0")
+    hnum = next(h for h, b in con.execute("SELECT hnum, blob FROM Packages") if b"bash\0" in b)
+    con.execute("DELETE FROM Packages WHERE hnum = ?", (hnum,))
+    con.commit()
+    pair = {"var/lib/rpm/rpmdb.sqlite": db.read_bytes(),
+            "var/lib/rpm/rpmdb.sqlite-wal": (root / "var/lib/rpm/rpmdb.sqlite-wal").read_bytes()}
+    con.close()
+    assert pair["var/lib/rpm/rpmdb.sqlite"] == sq  # the main file does not have it
+    assert len(pair["var/lib/rpm/rpmdb.sqlite-wal"]) > 4096
+    for rel, data in pair.items():
+        (root / rel).write_bytes(data)
+    q = subprocess.run([RPM, "--root", str(root), "--dbpath", "/var/lib/rpm", "-qa", "--qf",
+                        "%{name}\n"], capture_output=True, text=True, check=True)
+    assert sorted(q.stdout.split()) == ["openssl", "openssl-libs"]
+    return pair
+
+
+def test_rpm_sqlite_wal_replayed(tmp_path, rpmdb):
+    """rpmdb.sqlite-wal's committed transactions count, as SQLite (rpm) replays them, whatever
+    the order of the two files in the layer or the layer the log is in; an empty log (what rpm
+    leaves when it closes) or one a later layer deleted changes nothing; a malformed one is
+    named in a warning."""
+    sq, _ = rpmdb
+    pair = wal_pair(tmp_path, sq)
+    db, wal = pair["var/lib/rpm/rpmdb.sqlite"], pair["var/lib/rpm/rpmdb.sqlite-wal"]
+    without_bash = [e for e in EXPECTED if e[1] != "bash"]
+    cases = {
+        "db-first": ({"var/lib/rpm/rpmdb.sqlite": db, "var/lib/rpm/rpmdb.sqlite-wal": wal},
+                     without_bash),
+        "wal-first": ({"var/lib/rpm/rpmdb.sqlite-wal": wal, "var/lib/rpm/rpmdb.sqlite": db},
+                      without_bash),
+        "empty": ({"var/lib/rpm/rpmdb.sqlite": db, "var/lib/rpm/rpmdb.sqlite-wal": b""},
+                  EXPECTED),
+        # the commit frame cut off: its transaction never happened
+        "torn": ({"var/lib/rpm/rpmdb.sqlite": db, "var/lib/rpm/rpmdb.sqlite-wal": wal[:-100]},
+                 EXPECTED),
+    }
+    for name, (files, want) in cases.items():
+        doc = sbom(rpm_image(tmp_path, name, files))
+        assert names(doc) == want, name
+        assert doc["warnings"] == [], (name, doc["warnings"])
+    doc = sbom(rpm_image(tmp_path, "garbage", {"var/lib/rpm/rpmdb.sqlite": db,
+                                                "var/lib/rpm/rpmdb.sqlite-wal": os.urandom(8192)}))
+    assert names(doc) == EXPECTED
+    assert any("rpmdb.sqlite-wal" in w and "not a SQLite write-ahead log" in w
+               for w in doc["warnings"]), doc["warnings"]
+    # the log in a later layer; then a layer deleting it
+    base = u.Layer([u.D("etc"), u.F("etc/os-release", ROCKY_OS), u.D("var"), u.D("var/lib"),
+                    u.D("var/lib/rpm"), u.F("var/lib/rpm/rpmdb.sqlite", db)], comp="gzip")
+    log = u.Layer([u.D("var/lib/rpm"), u.F("var/lib/rpm/rpmdb.sqlite-wal", wal)])
+    gone = u.Layer([u.D("var/lib/rpm"), u.W("var/lib/rpm/rpmdb.sqlite-wal")])
+    assert names(sbom(u.docker_save(tmp_path / "l2.tar", [base, log]))) == without_bash
+    assert names(sbom(u.docker_save(tmp_path / "l3.tar", [base, log, gone]))) == EXPECTED
+    # a root filesystem directory
+    root = tmp_path / "dir"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/os-release").write_text(ROCKY_OS)
+    (root / "var/lib/rpm").mkdir(parents=True)
+    for rel, data in pair.items():
+        (root / rel).write_bytes(data)
+    assert names(sbom(root)) == without_bash

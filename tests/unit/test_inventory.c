@@ -195,12 +195,20 @@ static void test_kind_of(void **state)
 	    inv_kind_of("usr/lib/python3/dist-packages/requests-2.31.0.dist-info/METADATA"),
 	    INV_PYTHON);
 	assert_int_equal(inv_kind_of("usr/lib/python3/x.egg-info/PKG-INFO"), INV_PYTHON);
+	/* distutils writes the metadata as a file named like the directory (pip lists it) */
+	assert_int_equal(inv_kind_of("usr/lib/python3/dist-packages/x-1.0.egg-info"), INV_PYTHON);
+	assert_int_equal(inv_kind_of("usr/lib/python3/x.egg-info/top_level.txt"), INV_NONE);
 	assert_int_equal(inv_kind_of("usr/lib/python3/x.dist-info/RECORD"), INV_NONE);
 	assert_int_equal(inv_kind_of("app/node_modules/lodash/package.json"), INV_NPM);
 	assert_int_equal(inv_kind_of("node_modules/lodash/package.json"), INV_NPM);
 	assert_int_equal(inv_kind_of("app/node_modules/@babel/core/package.json"), INV_NPM);
 	assert_int_equal(inv_kind_of("app/node_modules/lodash/fp/package.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("app/package.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/package-lock.json"), INV_NPMLOCK);
+	assert_int_equal(inv_kind_of("package-lock.json"), INV_NPMLOCK);
+	assert_int_equal(inv_kind_of("app/node_modules/.package-lock.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/node_modules/x/package-lock.json"), INV_NONE);
+	assert_int_equal(inv_kind_of("app/xpackage-lock.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("@x/package.json"), INV_NONE);
 	assert_int_equal(inv_kind_of("etc/os-release"), INV_OSREL);
 	assert_int_equal(inv_kind_of("usr/lib/os-release"), INV_OSREL);
@@ -257,6 +265,95 @@ static int rpm_exact(const unsigned char *b, size_t len, inv_list *l)
 	bwk_error_free(err);
 	free(c);
 	return r;
+}
+
+/* A WAL (sqlite.org/fileformat2.html#walformat) of little-endian checksums over pages of
+ * 512 bytes: frames of (page number, size after commit or 0, each page filled with `fill`). */
+static void wal_ck(const unsigned char *p, size_t n, uint32_t s[2])
+{
+	for (size_t i = 0; i < n; i += 8) {
+		uint32_t a, b;
+		memcpy(&a, p + i, 4); /* the test runs little-endian, as the magic says */
+		memcpy(&b, p + i + 4, 4);
+		s[0] += a + s[1];
+		s[1] += b + s[0];
+	}
+}
+
+static size_t make_wal(unsigned char *w, const uint32_t (*fr)[3], size_t nfr)
+{
+	uint32_t s[2] = {0, 0};
+	memset(w, 0, 32);
+	be(w, 0x377f0682);
+	be(w + 4, 3007000);
+	be(w + 8, 512);
+	be(w + 16, 0x11223344);
+	be(w + 20, 0x55667788);
+	wal_ck(w, 24, s);
+	be(w + 24, s[0]);
+	be(w + 28, s[1]);
+	size_t off = 32;
+	for (size_t i = 0; i < nfr; i++, off += 24 + 512) {
+		unsigned char *f = w + off;
+		be(f, fr[i][0]);
+		be(f + 4, fr[i][1]);
+		memcpy(f + 8, w + 16, 8);
+		memset(f + 24, (int)fr[i][2], 512);
+		wal_ck(f, 8, s);
+		wal_ck(f + 24, 512, s);
+		be(f + 16, s[0]);
+		be(f + 20, s[1]);
+	}
+	return off;
+}
+
+static void test_rpm_wal(void **state)
+{
+	(void)state;
+	unsigned char db[1024] = "SQLite format 3";
+	db[16] = 2; /* pages of 512 bytes */
+	db[17] = 0;
+	memset(db + 512, 'a', 512);
+	/* page 2 rewritten and page 3 added (committed), then page 1 uncommitted */
+	const uint32_t fr[][3] = {{2, 0, 'b'}, {3, 3, 'c'}, {1, 0, 'z'}};
+	static unsigned char w[32 + 4 * (24 + 512)];
+	size_t n = make_wal(w, fr, 3);
+	assert_int_equal(inv_rpm_wal_commits(w, n), 2);
+	unsigned char *out = NULL;
+	size_t len = 0;
+	bwk_error *err = NULL;
+	assert_int_equal(inv_rpm_wal_apply(db, sizeof(db), w, n, &out, &len, &err), 0);
+	assert_int_equal(len, 3 * 512);
+	assert_memory_equal(out, db, 512); /* the uncommitted frame is not applied */
+	assert_int_equal(out[512], 'b');
+	assert_int_equal(out[1024 + 511], 'c');
+	free(out);
+	/* a torn commit frame (its checksum wrong): nothing committed */
+	w[32 + 24 + 512 + 24 + 7] ^= 1;
+	assert_int_equal(inv_rpm_wal_commits(w, n), 0);
+	assert_int_equal(inv_rpm_wal_apply(db, sizeof(db), w, n, &out, &len, &err), 0);
+	assert_null(out);
+	/* a commit claiming a database beyond the bound: an error, not an allocation */
+	const uint32_t huge[][3] = {{1, 0x7fffffff, 'x'}};
+	n = make_wal(w, huge, 1);
+	assert_int_equal(inv_rpm_wal_apply(db, sizeof(db), w, n, &out, &len, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_LIMIT);
+	assert_null(out);
+	bwk_error_free(err);
+	err = NULL;
+	/* pages unlike the database's */
+	db[16] = 16; /* 4096 */
+	n = make_wal(w, fr, 2);
+	assert_int_equal(inv_rpm_wal_apply(db, sizeof(db), w, n, &out, &len, &err), -1);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "pages of 512 bytes"));
+	free(msg);
+	bwk_error_free(err);
+	err = NULL;
+	/* not a WAL; a header checksum off */
+	assert_int_equal(inv_rpm_wal_commits(db, sizeof(db)), -1);
+	w[25] ^= 1;
+	assert_int_equal(inv_rpm_wal_commits(w, n), -1);
 }
 
 static void test_rpm_header(void **state)
@@ -479,6 +576,7 @@ int main(void)
 	    cmocka_unit_test(test_os_release),
 	    cmocka_unit_test(test_kind_of),
 	    cmocka_unit_test(test_rpm_header),
+	    cmocka_unit_test(test_rpm_wal),
 	    cmocka_unit_test(test_go_buildinfo),
 	    cmocka_unit_test(test_cargo_auditable),
 	};

@@ -16,6 +16,7 @@
 #include "bulwark/vuln.h"
 #include "core/util.h"
 #include "scan/inventory_private.h"
+#include "scan/scan_private.h"
 
 typedef struct inv_rec {
 	char *path, *layer;
@@ -24,6 +25,10 @@ typedef struct inv_rec {
 	inv_kind kind;
 	inv_list pkgs;
 	inv_osrel os;
+	/* rpmdb.sqlite in WAL mode and a rpmdb.sqlite-wal with committed frames: their bytes,
+	 * kept for the replay when the inventory settles (one copy a path, the highest layer) */
+	unsigned char *raw;
+	size_t rawlen;
 } inv_rec;
 
 struct bwk_inv {
@@ -95,13 +100,15 @@ static bool is_npm_manifest(const char *path, size_t len)
 }
 
 /* The rpm database in /var/lib/rpm or (Fedora 36+, SUSE) /usr/lib/sysimage/rpm, any form. */
-static bool is_rpmdb(const char *path)
+static const char *rpmdb_file(const char *path)
 {
 	const char *dir = strncmp(path, "var/lib/rpm/", 12) == 0	    ? path + 12
 			  : strncmp(path, "usr/lib/sysimage/rpm/", 21) == 0 ? path + 21
 									    : NULL;
 	return dir && (!strcmp(dir, "rpmdb.sqlite") || !strcmp(dir, "Packages") ||
-		       !strcmp(dir, "Packages.db"));
+		       !strcmp(dir, "Packages.db") || !strcmp(dir, "rpmdb.sqlite-wal"))
+		   ? dir
+		   : NULL;
 }
 
 inv_kind inv_kind_of(const char *path)
@@ -114,7 +121,14 @@ inv_kind inv_kind_of(const char *path)
 		return bwk_str_endswith(path, ".dist-info/METADATA") ? INV_PYTHON : INV_NONE;
 	case 'O': /* PKG-INFO */
 		return bwk_str_endswith(path, ".egg-info/PKG-INFO") ? INV_PYTHON : INV_NONE;
-	case 'n': /* package.json */
+	case 'o': /* distutils' NAME-VERSION.egg-info: a file in PKG-INFO's format, which pip lists
+		   */
+		return bwk_str_endswith(path, ".egg-info") ? INV_PYTHON : INV_NONE;
+	case 'n': /* package.json, package-lock.json (not one a package ships, nor npm's hidden
+		   node_modules/.package-lock.json: node_modules itself is read) */
+		if (bwk_str_endswith(path, "package-lock.json") &&
+		    (len == 17 || path[len - 18] == '/'))
+			return strstr(path, "node_modules/") ? INV_NONE : INV_NPMLOCK;
 		return is_npm_manifest(path, len) ? INV_NPM : INV_NONE;
 	case 'e':
 		if (strcmp(path, "etc/os-release") == 0 || strcmp(path, "usr/lib/os-release") == 0)
@@ -129,8 +143,9 @@ inv_kind inv_kind_of(const char *path)
 	}
 	if (strcmp(path, "var/lib/dpkg/status") == 0)
 		return INV_DPKG;
-	if (is_rpmdb(path))
-		return INV_RPM;
+	const char *rpm = rpmdb_file(path);
+	if (rpm)
+		return strcmp(rpm, "rpmdb.sqlite-wal") == 0 ? INV_RPMWAL : INV_RPM;
 	if (bwk_str_endswith(path, ".jar") || bwk_str_endswith(path, ".war") ||
 	    bwk_str_endswith(path, ".ear"))
 		return INV_JAVA;
@@ -154,6 +169,7 @@ static void rec_free(inv_rec *r)
 {
 	free(r->path);
 	free(r->layer);
+	free(r->raw);
 	inv_list_free(&r->pkgs);
 	inv_osrel_free(&r->os);
 }
@@ -295,11 +311,14 @@ static int parse(inv_kind kind, char *buf, size_t len, inv_rec *r, bwk_error **e
 		return inv_parse_python(buf, len, &r->pkgs, err);
 	case INV_NPM:
 		return inv_parse_npm(buf, len, &r->pkgs, err);
+	case INV_NPMLOCK:
+		return inv_parse_npm_lock(buf, len, &r->pkgs, err);
 	case INV_OSREL:
 		return inv_parse_os_release(buf, len, &r->os, err);
 	case INV_JAVA:
 		return inv_parse_java(buf, len, &r->pkgs, err);
-	case INV_GOBIN: /* bin_done: read as the file streams by */
+	case INV_RPMWAL: /* replayed when the inventory settles */
+	case INV_GOBIN:	 /* bin_done: read as the file streams by */
 	case INV_RUSTBIN:
 	case INV_NONE:
 		break;
@@ -321,6 +340,16 @@ static void add_rec(bwk_inv *inv, inv_rec *r, const bwk_entry *e)
 			inv->v = xrealloc(inv->v, inv->cap * sizeof(*inv->v));
 		}
 		inv->npkgs += r->pkgs.n;
+		for (size_t i = 0; r->raw && i < inv->n; i++) {
+			inv_rec *o = &inv->v[i];
+			if (!o->raw || strcmp(o->path, r->path) != 0)
+				continue;
+			/* the same file in another layer: only the higher one can be visible */
+			inv_rec *lower = o->layer_index > r->layer_index ? r : o;
+			free(lower->raw);
+			lower->raw = NULL;
+			lower->rawlen = 0;
+		}
 		inv->v[inv->n++] = *r;
 	}
 	pthread_mutex_unlock(&inv->lock);
@@ -357,6 +386,24 @@ static int elf_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_e
 	return 0;
 }
 
+/* Whether the bytes of an rpm database file are kept for a WAL replay: rpmdb.sqlite in WAL
+ * mode (header bytes 18-19 = 2), and a rpmdb.sqlite-wal with committed frames (an empty log,
+ * what rpm leaves when it closes cleanly, is not kept). */
+static bool rpm_keep_raw(bwk_inv *inv, const bwk_entry *e, inv_kind kind, const char *buf,
+			 size_t len)
+{
+	const unsigned char *b = (const unsigned char *)buf;
+	if (kind == INV_RPM)
+		return bwk_str_endswith(e->path, "/rpmdb.sqlite") && len >= 100 &&
+		       !memcmp(b, "SQLite format 3", 16) && b[18] == 2;
+	if (kind != INV_RPMWAL || len == 0)
+		return false;
+	long c = inv_rpm_wal_commits(b, len);
+	if (c < 0)
+		inv_warn(inv, e, "not a SQLite write-ahead log: not replayed into rpmdb.sqlite");
+	return c > 0;
+}
+
 int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entry **use,
 		  bwk_error **err)
 {
@@ -366,18 +413,20 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	inv_kind kind = inv_kind_of(e->path);
 	if (kind == INV_NONE)
 		return elf_entry(inv, e, tee, use, err);
-	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM;
-	size_t cap = kind == INV_RPM	? INV_MAX_RPMDB_BYTES
-		     : kind == INV_JAVA ? INV_MAX_JAR_BYTES
-		     : db		? INV_MAX_DB_BYTES
-					: INV_MAX_META_BYTES;
+	bool db = kind == INV_DPKG || kind == INV_APK || kind == INV_RPM || kind == INV_RPMWAL;
+	size_t cap = kind == INV_RPM || kind == INV_RPMWAL ? INV_MAX_RPMDB_BYTES
+		     : kind == INV_JAVA			   ? INV_MAX_JAR_BYTES
+		     : kind == INV_NPMLOCK		   ? INV_MAX_LOCK_BYTES
+		     : db				   ? INV_MAX_DB_BYTES
+							   : INV_MAX_META_BYTES;
 	/* METADATA's header comes first and its long description after: a prefix is enough. A
 	 * database or a JSON manifest cut short is not. */
 	if (e->size > cap && kind != INV_PYTHON) {
 		cleanup_free char *why =
-		    xasprintf("%llu bytes, more than the %zu read for an inventory: its packages "
-			      "are not listed",
-			      (unsigned long long)e->size, cap);
+		    xasprintf("%llu bytes, more than the %zu read for an inventory: %s",
+			      (unsigned long long)e->size, cap,
+			      kind == INV_RPMWAL ? "not replayed into rpmdb.sqlite"
+						 : "its packages are not listed");
 		inv_warn(inv, e, why);
 		return 0;
 	}
@@ -418,6 +467,11 @@ int bwk_inv_entry(bwk_inv *inv, const bwk_entry *e, inv_tee *tee, const bwk_entr
 	if (r.pkgs.n == 0 && !db && kind != INV_OSREL) {
 		rec_free(&r);
 		return 0;
+	}
+	if (rpm_keep_raw(inv, e, kind, tee->buf, tee->len)) {
+		r.raw = xmalloc(tee->len);
+		memcpy(r.raw, tee->buf, tee->len);
+		r.rawlen = tee->len;
 	}
 	r.path = xstrdup(e->path);
 	r.layer = e->layer_digest ? xstrdup(e->layer_digest) : NULL;
@@ -530,14 +584,14 @@ static char *make_purl(bwk_ecosystem eco, const inv_pkg *p, const bwk_os_release
 
 static bwk_ecosystem eco_of(inv_kind k)
 {
-	return k == INV_DPKG	  ? BWK_ECO_DEB
-	       : k == INV_APK	  ? BWK_ECO_APK
-	       : k == INV_NPM	  ? BWK_ECO_NPM
-	       : k == INV_RPM	  ? BWK_ECO_RPM
-	       : k == INV_GOBIN	  ? BWK_ECO_GOLANG
-	       : k == INV_JAVA	  ? BWK_ECO_MAVEN
-	       : k == INV_RUSTBIN ? BWK_ECO_CARGO
-				  : BWK_ECO_PYPI;
+	return k == INV_DPKG			  ? BWK_ECO_DEB
+	       : k == INV_APK			  ? BWK_ECO_APK
+	       : k == INV_NPM || k == INV_NPMLOCK ? BWK_ECO_NPM
+	       : k == INV_RPM			  ? BWK_ECO_RPM
+	       : k == INV_GOBIN			  ? BWK_ECO_GOLANG
+	       : k == INV_JAVA			  ? BWK_ECO_MAVEN
+	       : k == INV_RUSTBIN		  ? BWK_ECO_CARGO
+						  : BWK_ECO_PYPI;
 }
 
 static bool visible(inv_rec *r, const bwk_image *img)
@@ -555,10 +609,12 @@ static char *dup_or(const char *a, const char *b)
 }
 
 /* The site directory of a Python package: "…/site-packages" of
- * "…/site-packages/x.dist-info/METADATA". */
+ * "…/site-packages/x.dist-info/METADATA" and of the file "…/site-packages/x.egg-info". */
 static size_t site_len(const char *path)
 {
 	const char *meta = strrchr(path, '/');
+	if (bwk_str_endswith(path, ".egg-info"))
+		return meta ? (size_t)(meta - path) : 0;
 	const char *dir = meta ? memrchr(path, '/', (size_t)(meta - path)) : NULL;
 	return dir ? (size_t)(dir - path) : 0;
 }
@@ -583,6 +639,7 @@ static void package_free(bwk_package *p)
 	free((char *)p->purl);
 	free((char *)p->path);
 	free((char *)p->layer);
+	free((char *)p->step);
 	*p = (bwk_package){0};
 }
 
@@ -628,6 +685,78 @@ static int rpm_rank(const inv_rec *r)
 	       (strncmp(r->path, "usr/", 4) == 0);
 }
 
+static int path_cmp(const void *a, const void *b)
+{
+	return strcmp(((const inv_rec *)a)->path, ((const inv_rec *)b)->path);
+}
+
+/* Whether a visible node_modules manifest at `path` listed a package (inv->v sorted by path). */
+static bool npm_installed(bwk_inv *inv, const char *path, const bwk_image *img)
+{
+	inv_rec key = {.path = (char *)path};
+	inv_rec *at = bsearch(&key, inv->v, inv->n, sizeof(*inv->v), path_cmp);
+	if (!at)
+		return false;
+	while (at > inv->v && !strcmp(at[-1].path, path))
+		at--;
+	for (; at < inv->v + inv->n && !strcmp(at->path, path); at++)
+		if (at->kind == INV_NPM && at->pkgs.n && visible(at, img))
+			return true;
+	return false;
+}
+
+/* A package-lock.json's packages that node_modules beside it has installed are listed from
+ * their own package.json (what is there, not what was planned): dropped here. */
+static void lock_dedupe(bwk_inv *inv, inv_rec *lock, const bwk_image *img)
+{
+	size_t dl = strlen(lock->path) - strlen("package-lock.json"), w = 0;
+	for (size_t j = 0; j < lock->pkgs.n; j++) {
+		inv_pkg *p = &lock->pkgs.v[j];
+		cleanup_free char *want =
+		    xasprintf("%.*s%s/package.json", (int)dl, lock->path, p->loc);
+		if (!npm_installed(inv, want, img)) {
+			lock->pkgs.v[w++] = *p;
+			continue;
+		}
+		inv_list one = {.v = xmalloc(sizeof(*p)), .n = 1};
+		one.v[0] = *p;
+		inv_list_free(&one);
+	}
+	lock->pkgs.n = w;
+}
+
+/* rpmdb.sqlite's packages with the committed transactions of the visible rpmdb.sqlite-wal
+ * beside it replayed, as rpm (SQLite) would read the pair. */
+static void rpm_replay_wal(bwk_inv *inv, inv_rec *db, const bwk_image *img)
+{
+	inv_rec *wal = NULL;
+	size_t pl = strlen(db->path);
+	for (size_t i = 0; i < inv->n && !wal; i++) {
+		inv_rec *r = &inv->v[i];
+		if (r->kind == INV_RPMWAL && r->raw && !strncmp(r->path, db->path, pl) &&
+		    !strcmp(r->path + pl, "-wal") && visible(r, img))
+			wal = r;
+	}
+	if (!wal)
+		return;
+	cleanup_free unsigned char *b = NULL;
+	size_t len = 0;
+	cleanup_error bwk_error *err = NULL;
+	inv_list l = {0};
+	if (inv_rpm_wal_apply(db->raw, db->rawlen, wal->raw, wal->rawlen, &b, &len, &err) < 0 ||
+	    (b && inv_parse_rpmdb((char *)b, len, &l, &err) < 0)) {
+		cleanup_free char *msg = bwk_error_format(err);
+		warn_locked(inv, xasprintf("%s: %s: the packages of rpmdb.sqlite alone are listed",
+					   wal->path, msg ? msg : "cannot be replayed"));
+		inv_list_free(&l);
+		return;
+	}
+	if (!b)
+		return;
+	inv_list_free(&db->pkgs);
+	db->pkgs = l;
+}
+
 bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 {
 	bwk_inventory *out = xcalloc(1, sizeof(*out));
@@ -663,15 +792,22 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind == INV_RPM && &inv->v[i] != rpm)
 			inv->v[i].vis = BWK_HIDDEN;
+	if (rpm && rpm->raw)
+		rpm_replay_wal(inv, rpm, img);
+	for (size_t i = 0; i < inv->n; i++)
+		if (inv->v[i].kind == INV_NPMLOCK && visible(&inv->v[i], img))
+			lock_dedupe(inv, &inv->v[i], img);
 	size_t total = 0;
 	for (size_t i = 0; i < inv->n; i++)
 		if (inv->v[i].kind != INV_OSREL && visible(&inv->v[i], img))
 			total += inv->v[i].pkgs.n;
 	out->pkgs = xcalloc(total ? total : 1, sizeof(*out->pkgs));
+	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
 	for (size_t i = 0; i < inv->n; i++) {
 		inv_rec *r = &inv->v[i];
-		if (r->kind == INV_OSREL || !visible(r, img))
+		if (r->kind == INV_OSREL || !visible(r, img) || !r->pkgs.n)
 			continue;
+		cleanup_free char *step = bwk_provenance_step(cfg, r->layer_index);
 		for (size_t j = 0; j < r->pkgs.n; j++) {
 			const inv_pkg *p = &r->pkgs.v[j];
 			bwk_package *q = &out->pkgs[out->n++];
@@ -686,6 +822,7 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 			q->path = xstrdup(r->path);
 			q->layer = r->layer ? xstrdup(r->layer) : NULL;
 			q->layer_index = r->layer_index;
+			q->step = step ? xstrdup(step) : NULL;
 		}
 	}
 	dedupe_python(out);
@@ -724,6 +861,7 @@ void inv_inventory_add(bwk_inventory *inv, const bwk_package *p)
 	    .path = xstrdup(p->path),
 	    .layer = p->layer ? xstrdup(p->layer) : NULL,
 	    .layer_index = p->layer_index,
+	    .step = p->step ? xstrdup(p->step) : NULL,
 	};
 }
 
@@ -821,9 +959,6 @@ int bwk_inv_finish(bwk_inv *inv, const bwk_image *img, const bwk_scan_opts *opts
 		   bwk_error **err)
 {
 	bwk_inventory *res = bwk_inv_settle(inv, img);
-	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
-	if (cfg && cfg->digest)
-		bwk_findings_fact(out, "image.digest", "%s", cfg->digest);
 	return inv_report(res, opts, out, err);
 }
 

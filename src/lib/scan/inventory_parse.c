@@ -19,6 +19,7 @@ void inv_list_free(inv_list *l)
 		free(l->v[i].source);
 		free(l->v[i].source_version);
 		free(l->v[i].arch);
+		free(l->v[i].loc);
 	}
 	free(l->v);
 	*l = (inv_list){0};
@@ -31,6 +32,7 @@ static void pkg_clear(inv_pkg *p)
 	free(p->source);
 	free(p->source_version);
 	free(p->arch);
+	free(p->loc);
 	*p = (inv_pkg){0};
 }
 
@@ -301,6 +303,56 @@ int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err)
 		return 0;
 	}
 	return list_take(out, &p, err);
+}
+
+static int lock_entry(const char *key, json_t *v, inv_list *out, bwk_error **err)
+{
+	static const char nm[] = "node_modules/";
+	const char *last = NULL;
+	for (const char *p = key; (p = strstr(p, nm)); p += sizeof(nm) - 1)
+		last = p + sizeof(nm) - 1;
+	if (!last || !json_is_object(v) || json_is_true(json_object_get(v, "link")))
+		return 0; /* the project, a workspace's own directory, or a symlink to one */
+	/* an alias (npm:real@1) names the real package in "name" */
+	const char *name = json_string_value(json_object_get(v, "name"));
+	const char *ver = json_string_value(json_object_get(v, "version"));
+	if (!ver)
+		return 0;
+	bool bad = false;
+	inv_pkg p = {0};
+	p.name = name ? field(name, strlen(name), &bad) : field(last, strlen(last), &bad);
+	p.version = field(ver, strlen(ver), &bad);
+	p.loc = field(key, strlen(key), &bad);
+	if (bad) {
+		out->skipped++;
+		pkg_clear(&p);
+		return 0;
+	}
+	return list_take(out, &p, err);
+}
+
+int inv_parse_npm_lock(const char *buf, size_t len, inv_list *out, bwk_error **err)
+{
+	json_error_t je;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *pkgs = json_object_get(root, "packages");
+	json_int_t ver = json_integer_value(json_object_get(root, "lockfileVersion"));
+	if (!json_is_object(pkgs) || ver < 2) {
+		if (!root || ver != 1)
+			out->skipped++;
+		json_decref(root);
+		return 0;
+	}
+	const char *key;
+	json_t *v;
+	int r = 0;
+	json_object_foreach(pkgs, key, v)
+	{
+		if ((r = lock_entry(key, v, out, err)) < 0)
+			break;
+	}
+	json_decref(root);
+	return r;
 }
 
 /* KEY=value, KEY="value" or KEY='value' (shell-like; backslash escapes in double quotes). */

@@ -28,6 +28,7 @@ void inv_inventory_warn(bwk_inventory *inv, char *msg); /* takes msg */
 #define INV_MAX_BIN_BYTES   (1ull << 30) /* an executable searched for Go build info */
 #define INV_MAX_JAR_BYTES   (64u << 20)	 /* a Java archive read into memory */
 #define INV_MAX_META_BYTES  (256u << 10) /* METADATA / PKG-INFO prefix, package.json, os-release */
+#define INV_MAX_LOCK_BYTES  (16u << 20)	 /* package-lock.json (a 2,000-package one: ~2 MiB) */
 #define INV_MAX_PKGS_FILE   200000u	 /* packages in one database file */
 #define INV_MAX_PKGS	    1000000u	 /* packages in one image */
 #define INV_MAX_FIELD	    512u	 /* a name, version or architecture */
@@ -43,6 +44,8 @@ typedef enum inv_kind {
 	INV_GOBIN,   /* an ELF executable with Go build information (read as it streams by) */
 	INV_JAVA,    /* .jar, .war, .ear */
 	INV_RUSTBIN, /* an ELF executable with cargo-auditable's crate list */
+	INV_RPMWAL,  /* rpmdb.sqlite-wal: replayed into rpmdb.sqlite when the inventory settles */
+	INV_NPMLOCK, /* package-lock.json (v2, v3): what node_modules beside it does not show */
 } inv_kind;
 
 /* Which database a walker path is (no leading '/'), or INV_NONE. Cheap: called on every entry. */
@@ -51,6 +54,7 @@ inv_kind inv_kind_of(const char *path);
 /* A parsed package, fields owned (NULL when absent). */
 typedef struct inv_pkg {
 	char *name, *version, *source, *source_version, *arch;
+	char *loc; /* package-lock.json: the install location ("node_modules/a/node_modules/b") */
 } inv_pkg;
 
 typedef struct inv_list {
@@ -69,10 +73,21 @@ int inv_parse_apk(const char *buf, size_t len, inv_list *out, bwk_error **err);
 /* METADATA / PKG-INFO: the RFC 822 header up to the first blank line. */
 int inv_parse_python(const char *buf, size_t len, inv_list *out, bwk_error **err);
 int inv_parse_npm(const char *buf, size_t len, inv_list *out, bwk_error **err);
+/* package-lock.json, lockfileVersion 2 or 3: every `packages` entry installed under a
+ * node_modules (links, and the project itself, are not packages); v1 (npm < 7) is not read. */
+int inv_parse_npm_lock(const char *buf, size_t len, inv_list *out, bwk_error **err);
 /* An rpm database in any of its forms (SQLite, Berkeley DB hash, ndb: told by its first
  * bytes; inventory_rpm.c). `buf` is writable: two bytes of a SQLite header are changed while
  * it is read and restored before it returns. */
 int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err);
+/* SQLite's write-ahead log of rpmdb.sqlite (rpmdb.sqlite-wal): the number of committed
+ * frames (0: nothing for the database; -1: not a WAL), and the database `db` with them
+ * replayed as SQLite would (*out NULL when there are none; the caller frees it); an error
+ * names what is wrong (a page size unlike the database's, a result over
+ * INV_MAX_RPMDB_BYTES). */
+long inv_rpm_wal_commits(const unsigned char *wal, size_t len);
+int inv_rpm_wal_apply(const unsigned char *db, size_t dblen, const unsigned char *wal,
+		      size_t wallen, unsigned char **out, size_t *outlen, bwk_error **err);
 /* One rpm header blob (il, dl, index, data); a malformed one is counted in out->skipped. */
 int inv_rpm_header(const unsigned char *b, size_t len, inv_list *out, bwk_error **err);
 /* A Java archive's Maven coordinates (inventory_java.c): pom.properties, else the manifest;

@@ -379,6 +379,106 @@ done:
 	return ret;
 }
 
+/* ---- SQLite's write-ahead log ------------------------------------------------------------ */
+
+/* rpm keeps rpmdb.sqlite in WAL mode: a transaction lands in rpmdb.sqlite-wal first and reaches
+ * the main file at a checkpoint (rpm's close normally does one, leaving an empty log). A log an
+ * image still carries (a crash, a copy taken while rpm ran) holds committed transactions the
+ * main file lacks; SQLite replays them when it opens the pair, and so do we
+ * (sqlite.org/fileformat2.html#walformat): a 32-byte header, then frames of a 24-byte header
+ * and one page, chained by a running checksum; frames count up to the last commit frame whose
+ * salts and checksum are right, as SQLite's recovery counts them. */
+#define WAL_HDR	      32u
+#define WAL_FRAME_HDR 24u
+
+static void wal_cksum(const unsigned char *p, size_t n, bool be, uint32_t s[2])
+{
+	for (size_t i = 0; i + 8 <= n; i += 8) {
+		s[0] += (be ? be32(p + i) : le32(p + i)) + s[1];
+		s[1] += (be ? be32(p + i + 4) : le32(p + i + 4)) + s[0];
+	}
+}
+
+/* Walk the log's valid frames: the number of committed ones, the page size, the end of the
+ * last commit frame and the database size in pages it sets. -1: not a WAL of SQLite 3.7+. */
+static long wal_walk(const unsigned char *w, size_t n, uint32_t *pgsz, size_t *end, uint32_t *pages)
+{
+	*end = 0;
+	*pages = 0;
+	if (n < WAL_HDR || (be32(w) & ~1u) != 0x377f0682u || be32(w + 4) != 3007000u)
+		return -1;
+	bool be = be32(w) & 1u;
+	uint32_t ps = be32(w + 8), s[2] = {0, 0};
+	if (ps < 512 || ps > 65536 || (ps & (ps - 1)))
+		return -1;
+	wal_cksum(w, 24, be, s);
+	if (s[0] != be32(w + 24) || s[1] != be32(w + 28))
+		return -1;
+	*pgsz = ps;
+	long frames = 0, committed = 0;
+	for (size_t off = WAL_HDR; n - off >= WAL_FRAME_HDR + ps; off += WAL_FRAME_HDR + ps) {
+		const unsigned char *f = w + off;
+		if (memcmp(f + 8, w + 16, 8) != 0 || be32(f) == 0)
+			break; /* salts of an older log generation, or no page: the end */
+		wal_cksum(f, 8, be, s);
+		wal_cksum(f + WAL_FRAME_HDR, ps, be, s);
+		if (s[0] != be32(f + 16) || s[1] != be32(f + 20))
+			break;
+		frames++;
+		if (be32(f + 4)) { /* a commit frame: the database size after it */
+			committed = frames;
+			*end = off + WAL_FRAME_HDR + ps;
+			*pages = be32(f + 4);
+		}
+	}
+	return committed;
+}
+
+long inv_rpm_wal_commits(const unsigned char *wal, size_t len)
+{
+	uint32_t ps, pages;
+	size_t end;
+	return wal_walk(wal, len, &ps, &end, &pages);
+}
+
+int inv_rpm_wal_apply(const unsigned char *db, size_t dblen, const unsigned char *wal,
+		      size_t wallen, unsigned char **out, size_t *outlen, bwk_error **err)
+{
+	*out = NULL;
+	*outlen = 0;
+	uint32_t ps, pages;
+	size_t end;
+	long committed = wal_walk(wal, wallen, &ps, &end, &pages);
+	if (committed < 0)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "rpmdb.sqlite-wal: not a SQLite WAL");
+	if (committed == 0)
+		return 0;
+	/* the main file's page size (bytes 16-17, big-endian; 1 means 65536) must be the log's */
+	uint32_t dps = dblen >= 100 ? (uint32_t)db[16] << 8 | db[17] : 0;
+	if (dps == 1)
+		dps = 65536;
+	if (dps != ps)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "rpmdb.sqlite-wal: pages of %u bytes, the database's of %u",
+				     ps, dps);
+	if ((uint64_t)pages * ps > INV_MAX_RPMDB_BYTES)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "rpmdb.sqlite-wal: a database of %u pages of %u bytes, more "
+				     "than %u MiB",
+				     pages, ps, INV_MAX_RPMDB_BYTES >> 20);
+	size_t size = (size_t)pages * ps;
+	unsigned char *b = xcalloc(1, size);
+	memcpy(b, db, dblen < size ? dblen : size);
+	for (size_t off = WAL_HDR; off < end; off += WAL_FRAME_HDR + ps) {
+		uint32_t pgno = be32(wal + off);
+		if (pgno <= pages) /* a page past a later commit's size was truncated away */
+			memcpy(b + (size_t)(pgno - 1) * ps, wal + off + WAL_FRAME_HDR, ps);
+	}
+	*out = b;
+	*outlen = size;
+	return 0;
+}
+
 int inv_parse_rpmdb(char *buf, size_t len, inv_list *out, bwk_error **err)
 {
 	unsigned char *b = (unsigned char *)buf;

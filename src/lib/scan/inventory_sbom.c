@@ -38,11 +38,12 @@ static json_t *render_native(const bwk_inventory *inv, const char *subject, cons
 		const bwk_package *p = bwk_inventory_get(inv, i);
 		json_array_append_new(
 		    pkgs,
-		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:i}", "name", p->name,
-			      "version", p->version, "ecosystem", bwk_ecosystem_name(p->eco),
-			      "source", p->source, "source_version", p->source_version, "arch",
-			      str_or_null(p->arch), "purl", p->purl, "path", p->path, "layer",
-			      str_or_null(p->layer), "layer_index", p->layer_index));
+		    json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:o, s:i, s:o}", "name",
+			      p->name, "version", p->version, "ecosystem",
+			      bwk_ecosystem_name(p->eco), "source", p->source, "source_version",
+			      p->source_version, "arch", str_or_null(p->arch), "purl", p->purl,
+			      "path", p->path, "layer", str_or_null(p->layer), "layer_index",
+			      p->layer_index, "step", str_or_null(p->step)));
 	}
 	const bwk_os_release *os = bwk_inventory_os(inv);
 	json_t *jos = os ? json_pack("{s:o, s:o, s:o, s:o}", "id", str_or_null(os->id),
@@ -97,6 +98,8 @@ static json_t *cdx_props(const bwk_package *p)
 		snprintf(n, sizeof(n), "%d", p->layer_index);
 		json_array_append_new(a, prop("bulwark:layer:index", n));
 	}
+	if (p->step)
+		json_array_append_new(a, prop("bulwark:layer:step", p->step));
 	json_array_append_new(a, prop("bulwark:package:source", p->source));
 	json_array_append_new(a, prop("bulwark:package:source_version", p->source_version));
 	return a;
@@ -235,13 +238,18 @@ static json_t *render_spdx(const bwk_inventory *inv, const char *subject, const 
 		    p->layer ? xasprintf("read from /%s in layer %d (%s)%s", p->path,
 					 p->layer_index + 1, p->layer, from)
 			     : xasprintf("read from /%s%s", p->path, from);
-		json_array_append_new(
-		    pkgs, json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:[{s:s, s:s, s:s}]}",
-				    "name", p->name, "SPDXID", id, "versionInfo", p->version,
-				    "downloadLocation", "NOASSERTION", "filesAnalyzed", 0,
-				    "sourceInfo", where, "primaryPackagePurpose", "LIBRARY",
-				    "externalRefs", "referenceCategory", "PACKAGE-MANAGER",
-				    "referenceType", "purl", "referenceLocator", p->purl));
+		json_t *pk = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:s, s:[{s:s, s:s, s:s}]}",
+				       "name", p->name, "SPDXID", id, "versionInfo", p->version,
+				       "downloadLocation", "NOASSERTION", "filesAnalyzed", 0,
+				       "sourceInfo", where, "primaryPackagePurpose", "LIBRARY",
+				       "externalRefs", "referenceCategory", "PACKAGE-MANAGER",
+				       "referenceType", "purl", "referenceLocator", p->purl);
+		if (p->step) {
+			cleanup_free char *c =
+			    xasprintf("layer added by the build step %s", p->step);
+			json_object_set_new(pk, "comment", json_string(c));
+		}
+		json_array_append_new(pkgs, pk);
 		json_array_append_new(rels, json_pack("{s:s, s:s, s:s}", "spdxElementId",
 						      "SPDXRef-Image", "relationshipType",
 						      "CONTAINS", "relatedSpdxElement", id));

@@ -263,6 +263,9 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 			srcv = at + 1;
 	}
 	const char *layer_ix = prop(props, "bulwark:layer:index");
+	const char *step = prop(props, "bulwark:layer:step");
+	if (step && strnlen(step, 1025) > 1024)
+		step = NULL;
 	const char *file = prop(props, "bulwark:package:path");
 	cleanup_free char *spdx_file = NULL;
 	if (!file && spdx_src && !strncmp(spdx_src, "read from /", 11)) {
@@ -281,6 +284,7 @@ static void add_purl(sbom_ctx *c, const char *purl_s, json_t *props, const char 
 	    .path = file ? file : c->path,
 	    .layer = prop(props, "bulwark:layer:digest"),
 	    .layer_index = layer_index(layer_ix),
+	    .step = step,
 	};
 	inv_inventory_add(c->inv, &p);
 	purl_free(&u);

@@ -189,7 +189,7 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 	bwk_scanner *s = ctx;
 	/* the inventory reads package databases first and hands their bytes on (one read) */
 	__attribute__((cleanup(inv_tee_done))) inv_tee tee = {0};
-	if (bwk_inv_entry(s->inv, e, &tee, &e, err) < 0)
+	if (!s->opts.no_vuln && bwk_inv_entry(s->inv, e, &tee, &e, err) < 0)
 		return -1;
 	if (s->opts.inventory_only)
 		return 0;
@@ -232,6 +232,7 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 {
 	bwk_scanner *x = xcalloc(1, sizeof(*x));
 	x->opts = *opts;
+	x->opts.no_vuln = opts->no_vuln && !opts->inventory_only; /* sbom: the inventory is all */
 	x->out = out;
 	x->visitor.ctx = x;
 	x->visitor.entry = on_entry;
@@ -351,12 +352,11 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 		bwk_findings_fact(f, "image.layers", "0 (a root filesystem directory)");
 	}
 	size_t nsec = bwk_secscan_rule_count(s->secrets);
-	bwk_findings_fact(
-	    f, "scan.scanners",
-	    "secrets (%zu rules), malware (%zu YARA rules), file settings, package inventory, "
-	    "vulnerabilities, %s",
-	    nsec, bwk_malscan_rule_count(s->mal),
-	    img ? "image config, layer digests" : "no image config or digests");
+	bwk_findings_fact(f, "scan.scanners",
+			  "secrets (%zu rules), malware (%zu YARA rules), file settings, %s%s",
+			  nsec, bwk_malscan_rule_count(s->mal),
+			  s->opts.no_vuln ? "" : "package inventory, vulnerabilities, ",
+			  img ? "image config, layer digests" : "no image config or digests");
 	bool secret = false;
 	for (size_t i = 0; i < bwk_findings_count(f); i++)
 		secret |= bwk_findings_get(f, i)->rule->category == BWK_CAT_SECRET;
@@ -377,6 +377,18 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 				   "a root filesystem directory has no digests");
 }
 
+static int inv_finish(bwk_scanner *s, const bwk_image *img, bwk_error **err)
+{
+	/* the SBOM's subject and the report's: with or without the inventory */
+	const bwk_image_config *cfg = img ? bwk_image_get_config(img) : NULL;
+	if (cfg && cfg->digest)
+		bwk_findings_fact(s->out, "image.digest", "%s", cfg->digest);
+	if (!s->opts.no_vuln)
+		return bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
+	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "--no-vuln");
+	return 0;
+}
+
 static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 {
 	s->img = img;
@@ -387,7 +399,7 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 	if (r == 0 && !s->opts.inventory_only)
 		record_coverage(s, img);
 	if (r == 0)
-		r = bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
+		r = inv_finish(s, img, err);
 	if (r == 0)
 		bwk_scan_provenance(img, s->out);
 	return r;
@@ -420,7 +432,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 			return -1;
 		if (!s->opts.inventory_only)
 			record_coverage(s, NULL);
-		return bwk_inv_finish(s->inv, NULL, &s->opts, out, err);
+		return inv_finish(s, NULL, err);
 	}
 	return scan_open_image(s, img, err);
 }
