@@ -76,8 +76,8 @@ typedef struct bwk_registry_opts {
 	 * stream and nothing is kept (scan). */
 	const char *blob_cache;
 	uint64_t blob_cache_max; /* bytes kept there; 0: BWK_REG_CACHE_MAX */
-	const char *data_dir;	     /* audit: registry-cves.yaml from here (--data; NULL: env
-					BWK_DATA_DIR, else built in) */
+	const char *data_dir;	 /* audit: registry-cves.yaml from here (--data; NULL: env
+				    BWK_DATA_DIR, else built in) */
 } bwk_registry_opts;
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not
