@@ -50,7 +50,9 @@ ldd libc-bin
 ls coreutils
 mkdir coreutils
 mkfifo coreutils
+mknod coreutils
 npm nodejs|npm
+mount mount
 newgidmap uidmap
 newuidmap uidmap
 openssl openssl

@@ -11,7 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,6 +44,26 @@ static int api_call(const char *sock, const char *req, bwk_error **err)
 	return 0;
 }
 
+/* Sockets of ours whose container is gone (its bulwark was killed while it published its
+ * ports: the socket lives only that long). */
+static void reap_stale_sockets(void)
+{
+	cleanup_dir DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid = 0, end = 0;
+		struct stat st;
+		if (sscanf(e->d_name, "bulwark-slirp-%d.sock%n", &pid, &end) != 1 ||
+		    e->d_name[end] || pid <= 0 || (kill(pid, 0) == 0 || errno != ESRCH) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+}
+
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err)
 {
@@ -59,6 +81,7 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 		close(ready[1]);
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");
 	}
+	reap_stale_sockets();
 	snprintf(sl->api, sizeof sl->api, "/tmp/bulwark-slirp-%d.sock", (int)pid);
 	unlink(sl->api);
 	char pids[16], rfd[16], efd[16], userns[64];
@@ -136,6 +159,11 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 			return bwk_error_wrap(err, "publishing port %u", ports[i].host_port);
 		}
 	}
+	/* the forwards are in place: nothing else talks to the socket, and a SIGKILL of ours
+	 * must not leave it in /tmp */
+	if (sl->api[0])
+		unlink(sl->api);
+	sl->api[0] = 0;
 	return 0;
 }
 
