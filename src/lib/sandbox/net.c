@@ -38,6 +38,8 @@ int sbx_net_start(sbx_net *n, const bwk_container_spec *spec, pid_t pid, bool ro
 		return sbx_bridge_start(&n->bridge, spec, pid, err);
 	if (spec->net != BWK_NET_BRIDGE && spec->net != BWK_NET_SLIRP)
 		return 0;
+	if (spec->net == BWK_NET_BRIDGE && sbx_pasta_available())
+		return sbx_pasta_start(&n->slirp, pid, spec->ports, spec->nports, err);
 	return sbx_slirp_start(&n->slirp, pid, root, spec->ports, spec->nports, err);
 }
 

@@ -246,6 +246,10 @@ int sbx_copyup(int src, int dst, const char *where, bool keep_root, const char *
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err);
 void sbx_slirp_stop(sbx_slirp *sl);
+/* pasta (Debian's passt) for --net bridge as a normal user, when installed */
+bool sbx_pasta_available(void);
+int sbx_pasta_start(sbx_slirp *sl, pid_t pid, const bwk_port *ports, size_t nports,
+		    bwk_error **err);
 
 /* net_link.c: rtnetlink requests, each acknowledged (-1 with errno the kernel's answer);
  * addresses in network byte order */
