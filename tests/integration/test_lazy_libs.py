@@ -2,6 +2,7 @@
 first use, not at start: `bulwark --version` and `bulwark run` map none of them (this is what
 makes `run` start as fast as crun), while `bulwark scan` still loads and uses them all."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -105,3 +106,14 @@ def test_yara_only_with_the_malware_scan(tmp_path):
     assert hits(libs, ["libyara.so"]) == [], libs
     libs, _ = loaded_libs("scan", "-q", "--fail-on", "none", img, check=0)
     assert hits(libs, ["libyara.so"]), libs
+
+
+def test_nftables_only_with_the_root_bridge_network(rootfs):
+    """libnftables (the bridge network's NAT as root) is loaded by `run --net bridge` alone."""
+    assert hits(linked_libs(), ["libnftables.so"]) == []
+    libs, _ = loaded_libs("run", "--rootfs", rootfs, "true", check=0)
+    assert hits(libs, ["libnftables.so"]) == [], libs
+    if os.geteuid() != 0:
+        return
+    libs, p = loaded_libs("run", "-q", "--net", "bridge", "--rootfs", rootfs, "true", check=0)
+    assert hits(libs, ["libnftables.so"]), (libs, p.stderr[-500:])
