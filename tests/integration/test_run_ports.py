@@ -167,9 +167,12 @@ def test_named_network_containers_talk(rfs):
              "-c", f"wget -q -T 2 -O- http://{ip}/index.html"], capture_output=True,
             text=True, timeout=60)
         assert "hello" not in c.stdout
+        assert os.path.exists(f"/sys/class/net/bwk-{name}")
     finally:
         stop(a)
-    assert os.path.exists(f"/sys/class/net/bwk-{name}")
+    # the last container out removes the named network's bridge and number
+    assert not os.path.exists(f"/sys/class/net/bwk-{name}")
+    assert not os.path.exists(f"/run/bulwark/net/{name}.net")
 
 
 def test_sigkill_leaves_nothing_for_long(rfs):

@@ -359,6 +359,9 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 	unsigned idx = 0;
 	if (network_index(dir, name, &idx, err) < 0)
 		return -1;
+	b->index = idx;
+	if (idx)
+		snprintf(b->network, sizeof b->network, "%s", name);
 	char br[IFNAMSIZ];
 	if (idx == 0)
 		snprintf(br, sizeof br, "bulwark0");
@@ -424,6 +427,34 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 	return 0;
 }
 
+/* A named network lives while containers are on it: the last one out removes its bridge
+ * and its number (under the lock, so that no start is joining it meanwhile). */
+static void drop_unused_network(const sbx_bridge *b)
+{
+	cleanup_close int dir = open(NET_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cleanup_close int lock =
+	    dir < 0 ? -1 : openat(dir, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return;
+	cleanup_dir DIR *leases = opendir(NET_DIR "/leases");
+	if (!leases)
+		return;
+	char prefix[24];
+	int pl = snprintf(prefix, sizeof prefix, "%d.%d.%u.", SUBNET_A, SUBNET_B, b->index);
+	struct dirent *e;
+	while ((e = readdir(leases)))
+		if (!strncmp(e->d_name, prefix, (size_t)pl))
+			return; /* still in use */
+	char br[IFNAMSIZ], file[32];
+	snprintf(br, sizeof br, "bwk-%.11s", b->network);
+	snprintf(file, sizeof file, "%s.net", b->network);
+	cleanup_close int nl = sbx_nl_open();
+	int i = (int)if_nametoindex(br);
+	if (nl >= 0 && i)
+		(void)sbx_nl_link_del(nl, i);
+	(void)unlinkat(dir, file, 0);
+}
+
 void sbx_bridge_stop(sbx_bridge *b)
 {
 	if (b->table[0]) {
@@ -439,5 +470,8 @@ void sbx_bridge_stop(sbx_bridge *b)
 		if (leases >= 0)
 			(void)unlinkat(leases, b->lease, 0);
 		b->lease[0] = 0;
+		if (b->network[0])
+			drop_unused_network(b);
 	}
+	b->network[0] = 0;
 }

@@ -60,9 +60,11 @@ typedef struct sbx_slirp {
 
 /* net_bridge.c: a root container's place on a bridge network */
 typedef struct sbx_bridge {
-	uint32_t ip;	/* the container's (network byte order) */
-	char table[48]; /* its nftables table, "" when none */
-	char lease[20]; /* its lease file under /run/bulwark/net/leases, "" when none */
+	uint32_t ip;	  /* the container's (network byte order) */
+	char table[48];	  /* its nftables table, "" when none */
+	char lease[20];	  /* its lease file under /run/bulwark/net/leases, "" when none */
+	char network[16]; /* a named network's name ("" for the default one) */
+	unsigned index;	  /* its N in 10.213.N.0/24 */
 } sbx_bridge;
 
 /* A seccomp program, in memory shared with the child: the host side writes it after clone()
