@@ -16,7 +16,7 @@ TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   openjdk-17-jre-headless"
-BENCH="wrk hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
+BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
 # package that ships it. tests/integration/test_deps.py finds the programs the tests call and
