@@ -355,6 +355,7 @@ typedef struct bwk_oci_run {
 	const bwk_bind *binds;
 	size_t nbinds;
 	bwk_net_mode net;
+	const char *network; /* BWK_NET_BRIDGE: the network's name, NULL: the default */
 	uint64_t memory, pids, cpus_milli; /* 0: default; BWK_UNLIMITED: none (not cpus) */
 	const char *seccomp;		   /* NULL: default; "unconfined"; a profile path */
 	int stop_signal;		   /* 0: the image's StopSignal, else SIGTERM */

@@ -22,7 +22,13 @@ typedef enum bwk_net_mode {
 	BWK_NET_NONE = 0, /* own network namespace with loopback only */
 	BWK_NET_HOST,	  /* share the host's (explicit, warns) */
 	BWK_NET_SLIRP,	  /* own namespace + slirp4netns for outbound traffic */
+	/* own namespace on a bridge network (`network`): as root a veth on a host bridge with
+	 * the kernel's NAT; for other users pasta (passt) when installed, else slirp4netns */
+	BWK_NET_BRIDGE,
 } bwk_net_mode;
+
+/* A network name for BWK_NET_BRIDGE: 1 to 11 of a-z 0-9 _ - (not first: _ -). */
+bool bwk_sandbox_network_name_ok(const char *name);
 
 typedef struct bwk_bind {
 	const char *src; /* host path (absolute) */
@@ -53,6 +59,7 @@ typedef struct bwk_secret {
 	const char *file; /* host file, read by bulwark before the container starts */
 } bwk_secret;
 
+#define BWK_MAX_PORTS 64 /* published ports per container */
 typedef struct bwk_port {
 	char host_addr[64]; /* default 127.0.0.1 */
 	uint16_t host_port, container_port;
@@ -101,6 +108,7 @@ typedef struct bwk_container_spec {
 	size_t nsecrets;
 
 	bwk_net_mode net;
+	const char *network; /* BWK_NET_BRIDGE: the network's name (NULL: "bulwark") */
 	const bwk_port *ports;
 	size_t nports;
 

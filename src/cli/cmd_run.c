@@ -75,10 +75,13 @@ const char cmd_run_usage[] =
     "      --pids N            process limit (default 512; 'unlimited')\n"
     "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
     "network:\n"
-    "      --net MODE          none (default: loopback only), slirp (outbound through\n"
-    "                          slirp4netns; the host's 127.0.0.1 stays unreachable) or host\n"
-    "  -p, --publish [ADDR:]HOST:CONTAINER[/udp]  with --net slirp: publish a port on ADDR\n"
-    "                          (default 127.0.0.1)\n"
+    "      --net MODE          none (default: loopback only), bridge (as root a veth on\n"
+    "                          bridge bulwark0 with the kernel's NAT, else slirp4netns),\n"
+    "                          slirp (slirp4netns), host, or a network NAME (root: bridge\n"
+    "                          bwk-NAME, its containers reach each other); the host's\n"
+    "                          127.0.0.1 stays unreachable (also --network)\n"
+    "  -p, --publish [ADDR:]HOST:CONTAINER[/udp]  publish a port on ADDR (default\n"
+    "                          127.0.0.1; implies --net bridge)\n"
     "trust:\n"
     "      --scan              scan the image first; refuse to start on findings at or above\n"
     "                          --fail-on (default high)\n"
@@ -467,6 +470,7 @@ typedef struct run_opts {
 	const char *entrypoint;
 	const char *rootfs;
 	bool user_set, workdir_set, stop_signal_set;
+	bool net_set; /* --net/--network given (else -p picks the bridge network) */
 	uint64_t cap_add, cap_drop;
 	bool scan;
 	bwk_severity fail_on;
@@ -644,9 +648,19 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 				s->net = BWK_NET_HOST;
 			else if (!strcmp(optarg, "slirp"))
 				s->net = BWK_NET_SLIRP;
-			else
-				return cli_usage_error(self, "bad --net '%s' (none, slirp or host)",
-						       optarg);
+			else if (!strcmp(optarg, "bridge") || !strcmp(optarg, "bulwark")) {
+				s->net = BWK_NET_BRIDGE;
+				s->network = NULL;
+			} else if (bwk_sandbox_network_name_ok(optarg)) {
+				s->net = BWK_NET_BRIDGE;
+				s->network = optarg;
+			} else
+				return cli_usage_error(
+				    self,
+				    "bad --net '%s' (none, bridge, slirp, host or "
+				    "a network name: 1-11 of a-z 0-9 _ -)",
+				    optarg);
+			o->net_set = true;
 			break;
 		case 'p':
 			if (s->nports >= MAX_PORTS || parse_port(optarg, &o->ports[s->nports]) < 0)
@@ -770,6 +784,11 @@ static void warn_relaxed(const run_opts *o)
 		bwk_warn(o->spec.quiet, "--memory unlimited: a memory hog can exhaust the host");
 	if (s->pids == BWK_UNLIMITED)
 		bwk_warn(o->spec.quiet, "--pids unlimited: a fork bomb can exhaust the host");
+	if (s->net == BWK_NET_BRIDGE && !s->nports)
+		bwk_warn(o->spec.quiet,
+			 "--net %s: the container can open connections to other hosts (not to this "
+			 "host's 127.0.0.1)",
+			 s->network ? s->network : "bridge");
 	if (s->net == BWK_NET_SLIRP)
 		bwk_warn(
 		    o->spec.quiet,
@@ -926,6 +945,7 @@ static void run_settings(const run_opts *o, const char *ref, const char *const *
 	    .binds = s->binds,
 	    .nbinds = s->nbinds,
 	    .net = s->net,
+	    .network = s->network,
 	    .memory = s->memory,
 	    .pids = s->pids,
 	    .cpus_milli = s->cpus_milli,
@@ -1012,8 +1032,15 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, cha
 	s->binds = o->binds;
 	s->secrets = o->secrets;
 	s->ports = o->ports;
-	if (s->nports && s->net != BWK_NET_SLIRP)
-		return cli_usage_error(self, "--publish needs --net slirp");
+	if (s->nports && !o->net_set)
+		s->net = BWK_NET_BRIDGE; /* -p: the network it needs */
+	if (s->nports && s->net != BWK_NET_SLIRP && s->net != BWK_NET_BRIDGE)
+		return cli_usage_error(self, "--publish needs a network (--net bridge or slirp)");
+	if (s->network && geteuid() != 0)
+		return cli_usage_error(self,
+				       "--network %s: named networks need root (as a normal user "
+				       "use --net bridge, or --net host)",
+				       s->network);
 	s->caps = (bwk_sandbox_default_caps() | o->cap_add) & ~o->cap_drop;
 	s->caps_set = true;
 	int first = optind;

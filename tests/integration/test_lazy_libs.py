@@ -2,6 +2,7 @@
 first use, not at start: `bulwark --version` and `bulwark run` map none of them (this is what
 makes `run` start as fast as crun), while `bulwark scan` still loads and uses them all."""
 import json
+import os
 import re
 import subprocess
 import sys
@@ -124,3 +125,14 @@ def test_gzip_through_isal_or_zlib_alike(tmp_path):
     assert [(f["id"], f["fingerprint"]) for f in d1["findings"]] == \
         [(f["id"], f["fingerprint"]) for f in d2["findings"]]
     assert any(token[:8] in json.dumps(f) or "app/.env" in json.dumps(f) for f in d1["findings"])
+
+
+def test_nftables_only_with_the_root_bridge_network(rootfs):
+    """libnftables (the bridge network's NAT as root) is loaded by `run --net bridge` alone."""
+    assert hits(linked_libs(), ["libnftables.so"]) == []
+    libs, _ = loaded_libs("run", "--rootfs", rootfs, "true", check=0)
+    assert hits(libs, ["libnftables.so"]) == [], libs
+    if os.geteuid() != 0:
+        return
+    libs, p = loaded_libs("run", "-q", "--net", "bridge", "--rootfs", rootfs, "true", check=0)
+    assert hits(libs, ["libnftables.so"]), (libs, p.stderr[-500:])

@@ -67,7 +67,7 @@ def test_runtime_error_125(rfs):
 
 def test_usage_errors(rfs):
     for bad in (["--memory", "lots"], ["--cap-add", "NOPE"], ["-v", "relative:/x"],
-                ["--net", "bridge"], ["--secret", "noequals"]):
+                ["--net", "Bad/Name"], ["--secret", "noequals"]):
         p = run(rfs, *bad)
         assert p.returncode == 2, (bad, p.stderr)
 
@@ -420,9 +420,9 @@ def test_net_slirp_publish_and_no_host_loopback(rfs):
     assert "HOST_LOOPBACK_OPEN" not in out
 
 
-def test_publish_needs_slirp(rfs):
-    p = run(rfs, "-p", "8080:80", check=2)
-    assert "--publish needs --net slirp" in p.stderr
+def test_publish_needs_a_network(rfs):
+    p = run(rfs, "--net", "none", "-p", "8080:80", check=2)
+    assert "--publish needs a network" in p.stderr
 
 
 @pytest.fixture

@@ -252,6 +252,12 @@ static int annotations(const bwk_image_config *img, const bwk_oci_run *r, bwk_oc
 	}
 	if (r->net == BWK_NET_SLIRP)
 		map_set(a, BWK_OCI_ANN_NETWORK, "slirp");
+	if (r->net == BWK_NET_BRIDGE) {
+		char n[64];
+		snprintf(n, sizeof n, "bridge%s%.32s", r->network ? ":" : "",
+			 r->network ? r->network : "");
+		map_set(a, BWK_OCI_ANN_NETWORK, n);
+	}
 	return 0;
 }
 

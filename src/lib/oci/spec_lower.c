@@ -194,6 +194,10 @@ static int lower_annotations(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_er
 	const char *net = bwk_oci_spec_annotation(s, BWK_OCI_ANN_NETWORK);
 	if (net && !strcmp(net, "slirp"))
 		c->net = BWK_NET_SLIRP;
+	if (net && !strncmp(net, "bridge", 6) && (!net[6] || net[6] == ':')) {
+		c->net = BWK_NET_BRIDGE;
+		c->network = net[6] ? net + 7 : NULL;
+	}
 	return 0;
 }
 

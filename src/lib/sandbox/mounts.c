@@ -660,7 +660,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		return -1;
 	if (set_attr_fd(dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return fail("making read-only", "/dev");
-	if (s->net == BWK_NET_SLIRP) {
+	if (s->net == BWK_NET_SLIRP || (s->net == BWK_NET_BRIDGE && !ctx->is_root)) {
 		/* slirp4netns' DNS forwarder, bound read-only over the image's file (created in
 		 * the upper layer when missing); the image itself is never written */
 		static const char ns[] = "nameserver 10.0.2.3\n";

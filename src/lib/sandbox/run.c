@@ -534,6 +534,12 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	cleanup_free char *restricted = ctx->is_root ? NULL : bwk_userns_restriction("/proc");
 	if (restricted)
 		return bwk_error_set(err, BWK_E_PERM, 0, "%s", restricted);
+	/* the published host ports are bound first: a busy one fails before anything starts */
+	cleanup_net sbx_net netst;
+	sbx_net *net = &netst;
+	sbx_net_init(net);
+	if (sbx_net_reserve(net, spec, ctx->is_root, err) < 0)
+		return -1;
 	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
 	if (pid < 0) {
 		int e = errno;
@@ -594,10 +600,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		waitpid(pid, NULL, 0);
 		return -1;
 	}
-	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
 	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
-	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
-	    sbx_slirp_start(&slirp, pid, ctx->is_root, spec->ports, spec->nports, err) < 0) {
+	if (sent == 0 && sbx_net_start(net, spec, pid, ctx->is_root, err) < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
@@ -607,7 +611,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	if (sent == 0 && ((ctx->seccomp && seccomp_ready(ctx, err) < 0) ||
 			  (ctx->cg.mode == SBX_CG_V2 && !born_in_cgroup &&
 			   sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
-		sbx_slirp_stop(&slirp);
+		sbx_net_stop(net);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -1;
@@ -622,7 +626,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	if (sent < 0 || got < 0 || release_child(parent_end, NULL, 0, SBX_GO) < 0) {
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
-		sbx_slirp_stop(&slirp);
+		sbx_net_stop(net);
 		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
 			if (ctx->tty_master >= 0)
 				sbx_tty_drain(ctx->tty_master);
@@ -644,7 +648,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	int wr = ctx->tty_master >= 0
 		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &stop, &ws)
 		     : sbx_stdio_wait(&io, pid, sfd, spec, &stop, &ws);
-	sbx_slirp_stop(&slirp);
+	sbx_net_stop(net);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
 		kill(pid, SIGKILL);

@@ -58,6 +58,15 @@ typedef struct sbx_slirp {
 	char api[108];
 } sbx_slirp;
 
+/* net_bridge.c: a root container's place on a bridge network */
+typedef struct sbx_bridge {
+	uint32_t ip;	  /* the container's (network byte order) */
+	char table[48];	  /* its nftables table, "" when none */
+	char lease[20];	  /* its lease file under /run/bulwark/net/leases, "" when none */
+	char network[16]; /* a named network's name ("" for the default one) */
+	unsigned index;	  /* its N in 10.213.N.0/24 */
+} sbx_bridge;
+
 /* A seccomp program, in memory shared with the child: the host side writes it after clone()
  * (while the child builds its filesystem) and the child reads it after the last go byte. */
 typedef struct sbx_bpf {
@@ -239,6 +248,41 @@ int sbx_copyup(int src, int dst, const char *where, bool keep_root, const char *
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err);
 void sbx_slirp_stop(sbx_slirp *sl);
+/* pasta (Debian's passt) for --net bridge as a normal user, when installed */
+bool sbx_pasta_available(void);
+int sbx_pasta_start(sbx_slirp *sl, pid_t pid, const bwk_port *ports, size_t nports,
+		    bwk_error **err);
+
+/* net_link.c: rtnetlink requests, each acknowledged (-1 with errno the kernel's answer);
+ * addresses in network byte order */
+int sbx_nl_open(void);
+int sbx_nl_bridge_add(int s, const char *name);
+int sbx_nl_veth_add(int s, const char *host, const char *peer, pid_t pid);
+int sbx_nl_link_up(int s, int index, int master);
+int sbx_nl_link_del(int s, int index);
+int sbx_nl_addr_add(int s, int index, uint32_t addr, int prefix);
+int sbx_nl_default_route(int s, uint32_t gw);
+
+/* net_bridge.c: --net bridge as root (veth, bridge, nftables NAT). sbx_ports_reserve binds
+ * every published host port (holds: spec->nports slots, -1 when unused) before the start. */
+int sbx_ports_reserve(const bwk_container_spec *spec, int *holds, bwk_error **err);
+void sbx_ports_release(int *holds, size_t n);
+int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, bwk_error **err);
+void sbx_bridge_stop(sbx_bridge *b);
+
+/* net.c: whichever of the above the spec's `net` needs (stop: idempotent) */
+typedef struct sbx_net {
+	int holds[BWK_MAX_PORTS];
+	size_t nholds;
+	sbx_bridge bridge;
+	sbx_slirp slirp; /* slirp4netns or pasta */
+} sbx_net;
+void sbx_net_init(sbx_net *n);
+int sbx_net_reserve(sbx_net *n, const bwk_container_spec *spec, bool root, bwk_error **err);
+int sbx_net_start(sbx_net *n, const bwk_container_spec *spec, pid_t pid, bool root,
+		  bwk_error **err);
+void sbx_net_stop(sbx_net *n);
+#define cleanup_net __attribute__((cleanup(sbx_net_stop)))
 
 /* signals.c: Docker's stop on the host side. A SIGTERM to bulwark becomes the stop signal
  * for the container and arms a deadline after which its pid 1 gets SIGKILL (the kernel then

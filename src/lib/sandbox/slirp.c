@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +23,7 @@
 #include "sandbox/sandbox_private.h"
 
 #define SLIRP "/usr/bin/slirp4netns"
+#define PASTA "/usr/bin/pasta"
 
 static int api_call(const char *sock, const char *req, bwk_error **err)
 {
@@ -42,6 +46,26 @@ static int api_call(const char *sock, const char *req, bwk_error **err)
 	return 0;
 }
 
+/* Sockets of ours whose container is gone (its bulwark was killed while it published its
+ * ports: the socket lives only that long). */
+static void reap_stale_sockets(void)
+{
+	cleanup_dir DIR *d = opendir("/tmp");
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		int pid = 0, end = 0;
+		struct stat st;
+		if (sscanf(e->d_name, "bulwark-slirp-%d.sock%n", &pid, &end) != 1 ||
+		    e->d_name[end] || pid <= 0 || (kill(pid, 0) == 0 || errno != ESRCH) ||
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISSOCK(st.st_mode) || st.st_uid != geteuid())
+			continue;
+		(void)unlinkat(dirfd(d), e->d_name, 0);
+	}
+}
+
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err)
 {
@@ -59,6 +83,7 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 		close(ready[1]);
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");
 	}
+	reap_stale_sockets();
 	snprintf(sl->api, sizeof sl->api, "/tmp/bulwark-slirp-%d.sock", (int)pid);
 	unlink(sl->api);
 	char pids[16], rfd[16], efd[16], userns[64];
@@ -136,6 +161,11 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 			return bwk_error_wrap(err, "publishing port %u", ports[i].host_port);
 		}
 	}
+	/* the forwards are in place: nothing else talks to the socket, and a SIGKILL of ours
+	 * must not leave it in /tmp */
+	if (sl->api[0])
+		unlink(sl->api);
+	sl->api[0] = 0;
 	return 0;
 }
 
@@ -145,11 +175,112 @@ void sbx_slirp_stop(sbx_slirp *sl)
 		close(sl->exit_w);
 	sl->exit_w = -1;
 	if (sl->pid > 0) {
-		kill(sl->pid, SIGTERM);
+		kill(sl->pid, SIGKILL); /* pasta ignores SIGTERM; slirp4netns has its exit fd */
 		waitpid(sl->pid, NULL, 0);
 	}
 	sl->pid = -1;
 	if (sl->api[0])
 		unlink(sl->api);
 	sl->api[0] = 0;
+}
+
+bool sbx_pasta_available(void)
+{
+	return access(PASTA, X_OK) == 0;
+}
+
+/* pasta (Debian's passt), rootless Podman's default: the forwarded ports are sockets of the
+ * host's own stack (-t ADDR/HOST:CONTAINER), spliced to the container's, so there is no
+ * user-mode TCP on the way in. It runs in the foreground as our child and dies with us
+ * (PR_SET_PDEATHSIG: it does not leave when the namespace's last process does); it says it
+ * is ready by writing its pid into a pipe (-P /proc/self/fd/N), so nothing is written to a
+ * file system. The host's loopback stays out of reach: no gateway mapping (--no-map-gw)
+ * and no forwarding from the container to the host (-T none -U none). DNS: queries to
+ * 10.0.2.3 (the resolv.conf slirp4netns' containers get) go to the host's resolver. */
+int sbx_pasta_start(sbx_slirp *sl, pid_t pid, const bwk_port *ports, size_t nports, bwk_error **err)
+{
+	memset(sl, 0, sizeof *sl);
+	sl->pid = -1;
+	sl->exit_w = -1;
+	if (nports > BWK_MAX_PORTS)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "too many published ports");
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");
+	char pidfile[48], pids[16];
+	snprintf(pidfile, sizeof pidfile, "/proc/self/fd/%d", ready[1]);
+	snprintf(pids, sizeof pids, "%d", (int)pid);
+	char specs[BWK_MAX_PORTS][96];
+	const char *argv[24 + 2 * BWK_MAX_PORTS];
+	int k = 0;
+	bool tcp = false, udp = false;
+	argv[k++] = PASTA;
+	argv[k++] = "--config-net";
+	argv[k++] = "--foreground";
+	argv[k++] = "--quiet";
+	argv[k++] = "--ipv4-only";
+	argv[k++] = "--no-map-gw";
+	argv[k++] = "--dns-forward";
+	argv[k++] = "10.0.2.3";
+	argv[k++] = "-T";
+	argv[k++] = "none";
+	argv[k++] = "-U";
+	argv[k++] = "none";
+	argv[k++] = "-P";
+	argv[k++] = pidfile;
+	for (size_t i = 0; i < nports; i++) {
+		snprintf(specs[i], sizeof specs[i], "%s/%u:%u",
+			 ports[i].host_addr[0] ? ports[i].host_addr : "127.0.0.1",
+			 ports[i].host_port, ports[i].container_port);
+		argv[k++] = ports[i].udp ? "-u" : "-t";
+		argv[k++] = specs[i];
+		tcp |= !ports[i].udp;
+		udp |= ports[i].udp;
+	}
+	if (!tcp) {
+		argv[k++] = "-t";
+		argv[k++] = "none";
+	}
+	if (!udp) {
+		argv[k++] = "-u";
+		argv[k++] = "none";
+	}
+	argv[k++] = pids;
+	argv[k] = NULL;
+	pid_t parent = getpid();
+	pid_t c = fork();
+	if (c < 0) {
+		int e = errno;
+		close(ready[0]);
+		close(ready[1]);
+		return bwk_error_set(err, BWK_E_RUNTIME, e, "fork pasta");
+	}
+	if (c == 0) {
+		(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		(void)fcntl(ready[1], F_SETFD, 0);
+		int null = open("/dev/null", O_RDWR);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		execv(PASTA, (char *const *)argv);
+		_exit(127);
+	}
+	close(ready[1]);
+	sl->pid = c;
+	struct pollfd p = {ready[0], POLLIN, 0};
+	char b[16];
+	int r = poll(&p, 1, 10000);
+	ssize_t n = r > 0 ? read(ready[0], b, sizeof b) : -1;
+	close(ready[0]);
+	if (n <= 0) {
+		sbx_slirp_stop(sl);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
+				     "pasta did not configure the network (is /dev/net/tun usable "
+				     "by this user? a published port in use?)");
+	}
+	return 0;
 }

@@ -1,0 +1,253 @@
+"""Published ports and bridge networks of `bulwark run` (issue #18 section 4): as root a veth on
+a host bridge with the kernel's NAT (nftables), for other users slirp4netns. Many connections
+through a published port, a busy port, -p without --net, two containers on a named network,
+the host's loopback out of reach, and nothing left behind after a SIGKILL."""
+import concurrent.futures
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BULWARK, make_busybox_rootfs
+
+sys.path.insert(0, str(Path(__file__).parent))
+from run_util import world_tmpdir  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bridge network needs root")
+
+
+@pytest.fixture(scope="module")
+def rfs():
+    d = world_tmpdir()
+    root = make_busybox_rootfs(d / "rootfs")
+    os.chmod(root, 0o755)
+    for a in ("nc", "httpd", "ip", "wget", "seq"):
+        if not (root / "bin" / a).exists():
+            (root / "bin" / a).symlink_to("busybox")
+    (root / "www").mkdir()
+    (root / "www" / "index.html").write_text("hello from the container\n")
+    yield root
+    subprocess.run(["rm", "-rf", str(d)])
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def nft_tables():
+    out = subprocess.run(["nft", "list", "tables"], capture_output=True, text=True).stdout
+    return set(re.findall(r"table ip (bulwark_\S+)", out))
+
+
+def get(port, host="127.0.0.1", timeout=5):
+    with socket.create_connection((host, port), timeout=timeout) as c:
+        c.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+        data = b""
+        while True:
+            b = c.recv(4096)
+            if not b:
+                break
+            data += b
+    return data
+
+
+def wait_serving(port, proc, deadline=20):
+    end = time.time() + deadline
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise AssertionError(proc.communicate()[1])
+        try:
+            if b"hello" in get(port, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError("the published port never answered")
+
+
+def serve(rfs, port, *extra, user_cmd=None, preexec=None):
+    cmd = [BULWARK, "run", "-q", *extra, "-p", f"{port}:80", "--rootfs", str(rfs), "--",
+           "/bin/httpd", "-f", "-p", "80", "-h", "/www"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=preexec, cwd="/")
+
+
+def stop(proc):
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert "AddressSanitizer" not in err and "runtime error:" not in err, err
+    return out, err
+
+
+def test_many_connections_without_net_flag(rfs):
+    """-p alone (no --net) publishes through the bridge: 2000 sequential and 50 concurrent
+    connections all succeed (slirp4netns' listener, with its backlog of 1, lost many)."""
+    port = free_port()
+    proc = serve(rfs, port)
+    try:
+        wait_serving(port, proc)
+        before = nft_tables()
+        assert before, "no nftables table of bulwark's while publishing"
+        for i in range(2000):
+            assert b"hello from the container" in get(port), i
+        with concurrent.futures.ThreadPoolExecutor(50) as ex:
+            got = list(ex.map(lambda _: get(port, timeout=20), range(500)))
+        assert all(b"hello from the container" in g for g in got)
+    finally:
+        stop(proc)
+    assert not (before & nft_tables()), "the container's table outlived it"
+
+
+def test_busy_port_is_one_clear_line(rfs):
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    port = busy.getsockname()[1]
+    try:
+        p = subprocess.run([BULWARK, "run", "-p", f"{port}:80", "--rootfs", str(rfs), "true"],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        busy.close()
+    assert p.returncode == 125, p.stderr
+    lines = [l for l in p.stderr.splitlines() if l.strip()]
+    assert lines == [f"bulwark: cannot publish 127.0.0.1:{port}/tcp: address already in use"], \
+        p.stderr
+
+
+def test_host_loopback_unreachable(rfs):
+    """The host's 127.0.0.1 services are out of reach, through the gateway or otherwise,
+    although route_localnet is set on the bridge (for publishing on 127.0.0.1)."""
+    host = socket.socket()
+    host.bind(("127.0.0.1", 0))
+    host.listen(8)
+    hport = host.getsockname()[1]
+    try:
+        p = subprocess.run(
+            [BULWARK, "run", "-q", "--net", "bridge", "--rootfs", str(rfs), "--", "/bin/sh",
+             "-c", f"ip route; for a in 10.213.0.1 127.0.0.1; do nc -w 2 $a {hport} </dev/null"
+             f" && echo OPEN $a; done; ip route add 127.1.0.0/16 via 10.213.0.1 && "
+             f"nc -w 2 127.1.0.1 {hport} </dev/null && echo OPEN routed; echo done"],
+            capture_output=True, text=True, timeout=60)
+    finally:
+        host.close()
+    assert "default via 10.213.0.1" in p.stdout, p.stderr
+    assert "done" in p.stdout and "OPEN" not in p.stdout, (p.stdout, p.stderr)
+
+
+def test_named_network_containers_talk(rfs):
+    """Two containers on --network NAME reach each other by address (bridge bwk-NAME)."""
+    name = f"t{os.getpid() % 100000}"
+    a = subprocess.Popen(
+        [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "/bin/sh", "-c",
+         "ip -4 -o addr show eth0; exec /bin/httpd -f -p 80 -h /www"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = a.stdout.readline()
+        m = re.search(r"inet (10\.213\.\d+\.\d+)/24", line)
+        assert m, (line, a.stderr.read() if a.poll() is not None else "")
+        ip = m.group(1)
+        assert not ip.startswith("10.213.0."), ip  # not the default network's subnet
+        b = subprocess.run(
+            [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "/bin/sh",
+             "-c", f"for i in $(seq 50); do wget -q -O- http://{ip}/index.html && exit 0; "
+             "sleep 0.1; done; exit 1"], capture_output=True, text=True, timeout=60)
+        assert "hello from the container" in b.stdout, b.stderr
+        # the default network is another bridge: not reachable from there
+        c = subprocess.run(
+            [BULWARK, "run", "-q", "--net", "bridge", "--rootfs", str(rfs), "--", "/bin/sh",
+             "-c", f"wget -q -T 2 -O- http://{ip}/index.html"], capture_output=True,
+            text=True, timeout=60)
+        assert "hello" not in c.stdout
+        assert os.path.exists(f"/sys/class/net/bwk-{name}")
+    finally:
+        stop(a)
+    # the last container out removes the named network's bridge and number
+    assert not os.path.exists(f"/sys/class/net/bwk-{name}")
+    assert not os.path.exists(f"/run/bulwark/net/{name}.net")
+
+
+def test_sigkill_leaves_nothing_for_long(rfs):
+    """A SIGKILLed bulwark leaves its nftables table and lease: the next start removes them;
+    nothing of slirp4netns stays in /tmp."""
+    port = free_port()
+    proc = serve(rfs, port)
+    wait_serving(port, proc)
+    mine = nft_tables()
+    leases = set(os.listdir("/run/bulwark/net/leases"))
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert mine & nft_tables()  # the kill left it (the test would prove nothing otherwise)
+    p = subprocess.run([BULWARK, "run", "-q", "--net", "bridge", "--rootfs", str(rfs), "true"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    left = nft_tables()
+    gone = {t for t in mine if t not in left}
+    assert gone, (mine, left)
+    assert not any(t.replace("bulwark_", "").replace("_", ".") in os.listdir(
+        "/run/bulwark/net/leases") for t in gone), leases
+    # the port is free again
+    s = socket.socket()
+    s.bind(("127.0.0.1", port))
+    s.close()
+
+
+def helpers_of(port):
+    """Running pasta/slirp4netns processes whose command line names the port."""
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines()
+            if ("pasta" in l or "slirp4netns" in l) and f"/{port}:" in l]
+
+
+@pytest.mark.parametrize("net", [[], ["--net", "slirp"]], ids=["pasta", "slirp"])
+def test_rootless_publish_sigkill_leaves_nothing(rfs, net):
+    """As a normal user -p uses pasta when installed (else, or with --net slirp,
+    slirp4netns): many connections succeed, a SIGKILL of bulwark leaves no helper running and
+    no socket in /tmp, and a busy port is the same one line as root's."""
+    if not net and not os.path.exists("/usr/bin/pasta"):
+        pytest.skip("pasta (Debian package passt) is not installed")
+    port = free_port()
+    # this host's /dev/net/tun may be root's only (Debian's is 0666): a private mount
+    # namespace with a usable node, the host's left alone
+    drop = ["unshare", "-m", "sh", "-c", "mount -t tmpfs none /dev/net && mknod -m 666 "
+            "/dev/net/tun c 10 200 && exec setpriv --reuid 65534 --regid 65534 "
+            '--clear-groups "$@"', "sh"]
+    proc = subprocess.Popen(
+        [*drop, BULWARK, "run", "-q", *net, "-p", f"{port}:80", "--rootfs", str(rfs), "--",
+         "/bin/httpd", "-f", "-p", "80", "-h", "/www"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd="/")
+    try:
+        wait_serving(port, proc)
+        if not net:
+            assert any("pasta" in l for l in helpers_of(port)), helpers_of(port)
+        for _ in range(300):
+            assert b"hello" in get(port)
+        if not net:  # libslirp listens with a backlog of 1: 50 at once time out there
+            with concurrent.futures.ThreadPoolExecutor(50) as ex:
+                got = list(ex.map(lambda _: get(port, timeout=20), range(200)))
+            assert all(b"hello" in g for g in got)
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    time.sleep(0.5)
+    assert not helpers_of(port)
+    assert not [f for f in os.listdir("/tmp") if f.startswith("bulwark-slirp-")]
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    bport = busy.getsockname()[1]
+    try:
+        p = subprocess.run([*drop, BULWARK, "run", *net, "-p", f"{bport}:80", "--rootfs",
+                            str(rfs), "true"], capture_output=True, text=True, timeout=60, cwd="/")
+    finally:
+        busy.close()
+    assert p.returncode == 125 and \
+        f"cannot publish 127.0.0.1:{bport}/tcp: address already in use" in p.stderr, p.stderr
