@@ -303,11 +303,10 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	const bwk_rule *const *tabs[] = {aud_wl_rules_meta, aud_host_rules_meta,
-					 aud_daemon_rules_meta};
+	const bwk_rule *(*const tabs[])(size_t) = {aud_wl_rule, aud_host_rule, aud_daemon_rule};
 	for (size_t t = 0; t < 3; t++)
-		for (size_t i = 0; tabs[t][i]; i++, n++)
+		for (size_t i = 0; tabs[t](i); i++, n++)
 			if (out && n < max)
-				out[n] = tabs[t][i];
+				out[n] = tabs[t](i);
 	return n;
 }

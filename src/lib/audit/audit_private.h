@@ -156,7 +156,12 @@ typedef struct wl_ctx {
 	struct bwk_secrets *secrets; /* NULL: secret-in-env rule off */
 } wl_ctx;
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err);
-extern const bwk_rule *const aud_wl_rules_meta[];
+
+/* The i-th rule of each audit rule table (workload, host, daemon), NULL past the end: what
+ * `bulwark rules` lists is read from the tables the checks run from. */
+const bwk_rule *aud_wl_rule(size_t i);
+const bwk_rule *aud_host_rule(size_t i);
+const bwk_rule *aud_daemon_rule(size_t i);
 
 /* ---- readers: json -> workloads, each calls aud_wl_check ---- */
 typedef struct reader_ctx {
@@ -238,8 +243,5 @@ void aud_engine_close(aud_engine *e);
 int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err);
 /* TCP connect + GET /_ping without TLS: 1 answers as a Docker API, 0 no */
 int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail);
-
-extern const bwk_rule *const aud_host_rules_meta[];
-extern const bwk_rule *const aud_daemon_rules_meta[];
 
 #endif
