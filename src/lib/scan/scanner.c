@@ -177,7 +177,7 @@ static int on_config(void *ctx, const bwk_image_config *cfg, bwk_error **err)
 	if (s->opts.inventory_only)
 		return 0;
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
-		config_hit_ctx h = {s, (*r)->rule};
+		config_hit_ctx h = {s, &(*r)->rule};
 		if ((*r)->config && (*r)->config(cfg, config_hit, &h, err) < 0)
 			return -1;
 	}
@@ -296,16 +296,14 @@ static void image_closep(bwk_image **img)
 }
 
 /* The check behind every secret finding (they carry the secret rules' ids). */
-const bwk_rule bwk_rule_secret_scan = {
-    "secret-scan",
-    BWK_CAT_SECRET,
-    BWK_SEV_HIGH,
-    "Credentials in the image",
-    "Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
-    "deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
-    "build history; each hit is reported under its own rule.",
-    "Remove the credential from the image (a later layer deleting it does not) and rotate it.",
-    NULL};
+const bwk_rule bwk_rule_secret_scan = BWK_RULE(
+    "secret-scan", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = "Credentials in the image",
+    .description =
+	"Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+	"deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
+	"build history; each hit is reported under its own rule.",
+    .remediation =
+	"Remove the credential from the image (a later layer deleting it does not) and rotate it.");
 
 static void record_malware(bwk_scanner *s)
 {
@@ -365,9 +363,9 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 	record_malware(s);
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++)
 		if (img || !(*r)->config)
-			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+			bwk_findings_check(f, &(*r)->rule, BWK_CHECK_PASS, NULL);
 		else
-			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
+			bwk_findings_check(f, &(*r)->rule, BWK_CHECK_SKIP,
 					   "a root filesystem directory has no image config");
 	if (img)
 		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_PASS,
@@ -435,7 +433,7 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	size_t n = 0;
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++, n++)
 		if (out && n < max)
-			out[n] = (*r)->rule;
+			out[n] = &(*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
 	n++;
