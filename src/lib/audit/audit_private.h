@@ -114,11 +114,8 @@ int aud_wl_bounded(const workload *w, const char *target, bwk_error **err);
 
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
 void aud_wl_free(workload *w);
-static inline void aud_wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-#define cleanup_workload __attribute__((cleanup(aud_wl_freep)))
+BWK_DEFINE_CLEANUP(workload *, aud_wl_free)
+#define cleanup_workload cleanup_with(aud_wl_freep)
 /* A bind in Docker's "SRC:DST[:OPTS]" form (HostConfig.Binds, compose short syntax): OPTS
  * may hold ro and a propagation mode. SRC is a host path when it starts with '/' (or, with
  * `relative_paths`, '.', '~' or '$' as compose allows); otherwise it is a named volume. A spec

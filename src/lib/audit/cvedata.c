@@ -337,11 +337,6 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 	return 0;
 }
 
-static void cve_table_freep(cve_table *t)
-{
-	aud_cve_table_free(t);
-}
-
 /* One rule per id: an id listed for several components (CVE-2022-24769: Docker Engine and
  * containerd) names them all in its title; the first entry gives the text. */
 static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *out)
@@ -370,8 +365,8 @@ static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *o
 
 int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **err)
 {
-	__attribute__((cleanup(cve_table_freep))) cve_table kernel = {0};
-	__attribute__((cleanup(cve_table_freep))) cve_table engine = {0};
+	cleanup_with(aud_cve_table_free) cve_table kernel = {0};
+	cleanup_with(aud_cve_table_free) cve_table engine = {0};
 	if (aud_cve_table_load("kernel-cves.yaml", data_dir, &kernel, err) < 0 ||
 	    aud_cve_table_load("engine-cves.yaml", data_dir, &engine, err) < 0)
 		return -1;

@@ -502,14 +502,9 @@ static void record_checks(dctx *d, const char *sock, const json_t *version, bool
 			   "%zu component versions checked", n);
 }
 
-static void engine_closep(aud_engine *e)
-{
-	aud_engine_close(e);
-}
-
 int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(engine_closep))) aud_engine eng = {0};
+	cleanup_with(aud_engine_close) aud_engine eng = {0};
 	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	daemon_proc proc = {0};
