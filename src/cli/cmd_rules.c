@@ -56,11 +56,6 @@ static int row_cmp(const void *a, const void *b)
 	return c ? c : strcmp(x->rule->id, y->rule->id);
 }
 
-static void list_freep(bwk_rule_list **l)
-{
-	bwk_rule_list_free(*l);
-}
-
 /* Levenshtein distance, two rows; ids are short (ids longer than 128 are not compared). */
 static size_t edit_distance(const char *a, const char *b)
 {
@@ -280,8 +275,8 @@ int cmd_rules(int argc, char **argv)
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, false, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
-	__attribute__((cleanup(list_freep))) bwk_rule_list *scan = NULL;
-	__attribute__((cleanup(list_freep))) bwk_rule_list *audit = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *scan = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *audit = NULL;
 	if (bwk_scan_rule_list(o.rules_file, &scan, &err) < 0 ||
 	    bwk_scan_malware_rule_list(NULL, scan, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
