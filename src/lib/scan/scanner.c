@@ -188,7 +188,7 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 {
 	bwk_scanner *s = ctx;
 	/* the inventory reads package databases first and hands their bytes on (one read) */
-	__attribute__((cleanup(inv_tee_done))) inv_tee tee = {0};
+	cleanup_with(inv_tee_done) inv_tee tee = {0};
 	if (bwk_inv_entry(s->inv, e, &tee, &e, err) < 0)
 		return -1;
 	if (s->opts.inventory_only)
@@ -283,16 +283,6 @@ void bwk_scanner_free(bwk_scanner *s)
 const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s)
 {
 	return &s->visitor;
-}
-
-static void scanner_freep(bwk_scanner **s)
-{
-	bwk_scanner_free(*s);
-}
-
-static void image_closep(bwk_image **img)
-{
-	bwk_image_close(*img);
 }
 
 /* The check behind every secret finding (they carry the secret rules' ids). */
@@ -394,7 +384,7 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err)
 {
-	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	cleanup_with(bwk_scanner_freep) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
 	/* What TARGET is comes from the image source table, as for every command. Images:
@@ -404,7 +394,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 			     .platform = opts->platform,
 			     .accept_rootfs = true,
 			     .registry = opts->registry};
-	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
+	cleanup_with(bwk_image_closep) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
 	bwk_findings_fact(out, "image.source", "%s", bwk_image_source(img));
@@ -422,7 +412,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 
 int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	cleanup_with(bwk_scanner_freep) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
 	return scan_open_image(s, img, err);
