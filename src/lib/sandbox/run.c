@@ -534,7 +534,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	cleanup_free char *restricted = ctx->is_root ? NULL : bwk_userns_restriction("/proc");
 	if (restricted)
 		return bwk_error_set(err, BWK_E_PERM, 0, "%s", restricted);
-	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
+	/* killed and reaped on every early return from here on */
+	cleanup_pid pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
 	if (pid < 0) {
 		int e = errno;
 		cleanup_free char *why = bwk_userns_restriction("/proc");
@@ -564,8 +565,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	/* after the clone, whose failure says more (a disabled user namespace), and before the
 	 * child goes on: it waits for our first byte */
 	if (ctx->is_root && stdio_to_container_root(ctx, &io, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
@@ -577,8 +576,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	 * the second comes once the seccomp program is ready (and, on a v2 host without
 	 * clone3, once we moved the child into its cgroup). The child execs nothing before it. */
 	if (sbx_userns_apply(&ctx->userns, pid, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	bool merged = false;
@@ -590,16 +587,12 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	    sbx_volume_owners(ctx, idfds[first_bind - 1], idfds + first_bind, err) < 0) {
 		for (size_t i = 0; i < nid; i++)
 			close(idfds[i]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	sbx_slirp slirp = {.pid = -1, .exit_w = -1};
 	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
 	if (sent == 0 && spec->net == BWK_NET_SLIRP &&
 	    sbx_slirp_start(&slirp, pid, ctx->is_root, spec->ports, spec->nports, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	for (size_t i = 0; i < nid; i++)
@@ -608,8 +601,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 			  (ctx->cg.mode == SBX_CG_V2 && !born_in_cgroup &&
 			   sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
 		sbx_slirp_stop(&slirp);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	/* -t: the container's pty, made in its devpts once its filesystem is built; what it said
@@ -623,7 +614,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
 		sbx_slirp_stop(&slirp);
-		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+		pid_t child = steal_pid(&pid); /* waited for here */
+		if (waitpid(child, &ws, 0) == child && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
 			if (ctx->tty_master >= 0)
 				sbx_tty_drain(ctx->tty_master);
 			else
@@ -647,10 +639,9 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_slirp_stop(&slirp);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	steal_pid(&pid); /* reaped by the wait */
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	/* it failed on the read-only root or a full tmpfs: say which setting allows it (hint.c) */
 	char hint[768];
