@@ -28,12 +28,14 @@
 
 #define cleanup_with(func) __attribute__((cleanup(func)))
 
+/* NOLINTBEGIN(bugprone-macro-parentheses): `type` and `func` are a declarator and a name */
 #define BWK_DEFINE_CLEANUP(type, func)                                                             \
 	static inline __attribute__((unused)) void func##p(type *p)                                \
 	{                                                                                          \
 		if (*p)                                                                            \
 			func(*p);                                                                  \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline void bwk_freep(void *p)
 {

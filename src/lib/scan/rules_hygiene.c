@@ -123,7 +123,9 @@ static int check_pkg_cache(bwk_cfgscan *cs, const bwk_entry *e, bwk_cfg_hit *h)
 	for (size_t i = 0; i < sizeof(caches) / sizeof(caches[0]); i++) {
 		const char *p = caches[i].prefix;
 		bool in_home = home && !strncmp(p, "root/", 5);
-		if (strncmp(in_home ? p + 5 : p, path, strlen(in_home ? p + 5 : p)) != 0)
+		const char *pre = in_home ? p + 5 : p;
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): a prefix test */
+		if (strncmp(pre, path, strlen(pre)) != 0)
 			continue;
 		/* one finding per cache and layer, at its first file */
 		if (!bwk_cfgscan_once(cs, caches[i].prefix, e->layer_index))
