@@ -8,7 +8,7 @@ set -eu
 
 # Each -dev package depends on its runtime library (libarchive13, libhyperscan5, libpcre2-8-0,
 # libyaml-0-2, libzstd1, libyara9, libgnutls30), which bulwark dlopens on first use (src/lib/core/lazy.h).
-BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format shellcheck
+BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format clang-tidy shellcheck
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev libgnutls28-dev"
 TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
