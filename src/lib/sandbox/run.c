@@ -420,6 +420,8 @@ static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out, bool *merge
 		int m = merge_layers(out, ctx->nlowers);
 		if (m >= 0) {
 			for (i = 0; i < ctx->nlowers; i++)
+				/* set above (the analyzer assumes nlowers + nbinds wraps) */
+				/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
 				close(out[i]);
 			out[0] = m;
 			memmove(out + 1, out + ctx->nlowers, ctx->spec->nbinds * sizeof *out);
@@ -583,7 +585,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		nid = detach_mounts(ctx, pid, idfds, &merged);
 	/* volumes shown as the container user's (volume_owner.c), from the top of the root */
 	size_t first_bind = merged ? 1 : ctx->nlowers;
-	if (nid && spec->nbinds &&
+	if (nid && spec->nbinds && first_bind > 0 && /* no layer: no root to show them from */
 	    sbx_volume_owners(ctx, idfds[first_bind - 1], idfds + first_bind, err) < 0) {
 		for (size_t i = 0; i < nid; i++)
 			close(idfds[i]);
