@@ -514,6 +514,9 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 	}
 	case YAML_MAPPING_END_EVENT:
 	case YAML_SEQUENCE_END_EVENT: {
+		if (b->depth == 0) /* libyaml pairs starts and ends; an end alone is malformed */
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "%s: unbalanced YAML collection end", b->name);
 		frame f = b->stack[--b->depth];
 		if (f.is_map && (f.key || f.key_is_merge)) {
 			/* libyaml always pairs keys and values; defensive */
