@@ -3,7 +3,7 @@ BUILD   ?= build
 JOBS    ?= $(shell nproc)
 CMAKE   ?= cmake
 
-.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean tsan analyze coverage
+.PHONY: all release demo test unit integration fuzz fuzz-build bench lint format deps clean tsan analyze coverage tidy
 
 all: release
 
@@ -22,7 +22,7 @@ asan: deps
 demo: release
 	@scripts/demo.sh $(BUILD)/release/bulwark
 
-test: deps lint asan tsan analyze fuzz-build
+test: deps lint asan tidy tsan analyze fuzz-build
 	@scripts/test.sh $(BUILD)
 
 unit: asan
@@ -49,6 +49,11 @@ tsan: deps
 analyze: deps
 	@$(CMAKE) -S . -B $(BUILD)/analyze -DCMAKE_BUILD_TYPE=Debug -DBWK_ANALYZER=ON -DBWK_TESTS=OFF >/dev/null
 	@$(CMAKE) --build $(BUILD)/analyze -j$(JOBS) --target bulwark-cli
+
+# clang-tidy (.clang-tidy: clang-analyzer-*, bugprone-*) over src/ with the ASan build's
+# compile_commands.json (make test): any finding fails.
+tidy: asan
+	@scripts/tidy.sh $(BUILD)/asan
 
 # Line and branch coverage per module: unit and integration tests on a --coverage build.
 # GCOV_ERROR_FILE: bulwark processes inside a container cannot reach their .gcda paths, and

@@ -60,6 +60,13 @@ int bwk_error_setv(bwk_error **err, bwk_code code, int errnum, const char *fmt, 
 /* Add context to an existing error: *err becomes a new head "fmt" whose cause is the old *err.
  * The code of the head is copied from the cause. No-op when err or *err is NULL. Returns -1. */
 int bwk_error_wrap(bwk_error **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Seen to be -1 as bwk_error_set is (clang-tidy's analyzer then knows a `return
+ * bwk_error_wrap(…)` path leaves the outputs unset). */
+#define bwk_error_wrap(...)                                                                        \
+	__extension__({                                                                            \
+		(bwk_error_wrap)(__VA_ARGS__);                                                     \
+		-1;                                                                                \
+	})
 
 /* Code of the innermost error that has one (the root cause decides the exit status). */
 bwk_code bwk_error_code(const bwk_error *e);

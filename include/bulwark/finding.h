@@ -54,6 +54,19 @@ typedef struct bwk_rule {
 	const char *const *references;
 } bwk_rule;
 
+/* Declaring a rule: every rule table row is written with these, so a field added to bwk_rule
+ * never shifts the others. The first three arguments are the fields every rule has; the rest
+ * are designated initialisers (.title, .description, .remediation, .references):
+ *   BWK_RULE("host-ipc", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "…", .description = "…",
+ *            .remediation = "…", .references = BWK_REFS("CIS Docker Benchmark 5.17"))
+ * BWK_REFS makes the NULL-terminated reference list (a static compound literal at file
+ * scope). */
+#define BWK_RULE(id_, category_, severity_, ...)                                                   \
+	{                                                                                          \
+		.id = (id_), .category = (category_), .severity = (severity_), __VA_ARGS__         \
+	}
+#define BWK_REFS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
 /* An owned list of rules, for listing them without findings (`bulwark rules`): every string is
  * copied in, so the sources may be freed right after bwk_rule_list_add(). An id already present
  * is not added twice (the first wins). */

@@ -5,6 +5,7 @@
 
 #include "bulwark/image.h"
 #include "cli.h"
+#include "core/cleanup.h"
 
 const char cmd_inspect_usage[] =
     "usage: bulwark inspect [OPTIONS] IMAGE\n"
@@ -44,7 +45,7 @@ int cmd_inspect(int argc, char **argv)
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .accept_rootfs = true};
-	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	int opt;
 	opterr = 0;

@@ -10,6 +10,7 @@
 #include "bulwark/scan.h"
 #include "cli.h"
 #include "core/cleanup.h"
+#include "core/util.h"
 
 const char cmd_rules_usage[] =
     "usage: bulwark rules [OPTIONS] [ID…]\n"
@@ -54,11 +55,6 @@ static int row_cmp(const void *a, const void *b)
 	const rule_row *x = a, *y = b;
 	int c = strcmp(x->command, y->command);
 	return c ? c : strcmp(x->rule->id, y->rule->id);
-}
-
-static void list_freep(bwk_rule_list **l)
-{
-	bwk_rule_list_free(*l);
 }
 
 /* Levenshtein distance, two rows; ids are short (ids longer than 128 are not compared). */
@@ -181,12 +177,9 @@ static void print_table(const rule_row *rows, size_t n)
 
 static int print_json(const rule_row *rows, size_t n)
 {
-	cleanup_free const bwk_rule **rules = calloc(n ? n : 1, sizeof(*rules));
-	cleanup_free const char **cmds = calloc(n ? n : 1, sizeof(*cmds));
-	if (!rules || !cmds) {
-		fputs("bulwark: out of memory\n", stderr);
-		return EXIT_USAGE;
-	}
+	/* xcalloc: clang 14's analyzer does not run cleanup attributes and took these for leaks */
+	cleanup_free const bwk_rule **rules = xcalloc(n ? n : 1, sizeof(*rules));
+	cleanup_free const char **cmds = xcalloc(n ? n : 1, sizeof(*cmds));
 	for (size_t i = 0; i < n; i++) {
 		rules[i] = rows[i].rule;
 		cmds[i] = rows[i].command;
@@ -280,8 +273,8 @@ int cmd_rules(int argc, char **argv)
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, false, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
-	__attribute__((cleanup(list_freep))) bwk_rule_list *scan = NULL;
-	__attribute__((cleanup(list_freep))) bwk_rule_list *audit = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *scan = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *audit = NULL;
 	if (bwk_scan_rule_list(o.rules_file, &scan, &err) < 0 ||
 	    bwk_scan_malware_rule_list(NULL, scan, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
@@ -306,11 +299,7 @@ int cmd_rules(int argc, char **argv)
 	if (optind < argc) {
 		/* named rules: shown whatever the filters say, in the order asked */
 		size_t nsel = (size_t)(argc - optind);
-		cleanup_free rule_row *sel = calloc(nsel, sizeof(*sel));
-		if (!sel) {
-			fputs("bulwark: out of memory\n", stderr);
-			return EXIT_USAGE;
-		}
+		cleanup_free rule_row *sel = xcalloc(nsel, sizeof(*sel));
 		for (size_t i = 0; i < nsel; i++) {
 			const char *id = argv[optind + (int)i];
 			const rule_row *row = find_row(rows, n, id);

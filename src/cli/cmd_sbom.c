@@ -8,6 +8,7 @@
 #include "bulwark/privs.h"
 #include "bulwark/scan.h"
 #include "cli.h"
+#include "core/cleanup.h"
 #include "core/util.h"
 
 const char cmd_sbom_usage[] =
@@ -59,7 +60,7 @@ int cmd_sbom(int argc, char **argv)
 	    {"threads", required_argument, NULL, 'j'}, {"platform", required_argument, NULL, 0x201},
 	    {"quiet", no_argument, NULL, 'q'},	       CLI_REGISTRY_OPTIONS,
 	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
-	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	bwk_sbom_format fmt = BWK_SBOM_CYCLONEDX;
 	const char *output = NULL;

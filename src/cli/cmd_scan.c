@@ -172,7 +172,7 @@ int cmd_scan(int argc, char **argv)
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_scan_opts so = {0};
-	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	const char *vex_file = NULL;
 	unsigned sev_mask = 0; /* bit per bwk_severity; 0: every severity */

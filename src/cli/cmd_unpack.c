@@ -57,7 +57,7 @@ int cmd_unpack(int argc, char **argv)
 	bwk_unpack_opts uo = {0};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
 	bool layers = false;
-	__attribute__((cleanup(cli_registry_free))) cli_registry reg;
+	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	const char *cache = NULL;
 	int opt;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "core/cleanup.h"
 
 void cli_report_init(cli_report *r)
 {
@@ -56,11 +57,6 @@ int cli_report_option(const cli_cmd *cmd, cli_report *r, int opt, const char *ar
 	return 0;
 }
 
-static void ignore_freep(bwk_ignore **p)
-{
-	bwk_ignore_free(*p);
-}
-
 /* The ignore files and the baseline, loaded into one suppression set. Expired entries are
  * said once each on stderr: an expiry that nobody hears about is no expiry. */
 static int load_suppressions(const cli_report *r, bwk_ignore *ig, bwk_error **err)
@@ -92,7 +88,7 @@ static int load_suppressions(const cli_report *r, bwk_ignore *ig, bwk_error **er
 int cli_report_suppress(cli_report *r, bwk_findings *f)
 {
 	bwk_error *err = NULL;
-	__attribute__((cleanup(ignore_freep))) bwk_ignore *ig = bwk_ignore_new();
+	cleanup_with(bwk_ignore_freep) bwk_ignore *ig = bwk_ignore_new();
 	if (load_suppressions(r, ig, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	bwk_ignore_apply(ig, f);

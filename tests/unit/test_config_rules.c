@@ -24,12 +24,12 @@ static size_t ntested;
 static const bwk_config_rule *row(const char *id)
 {
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++)
-		if (!strcmp((*r)->rule->id, id)) {
+		if (!strcmp((*r)->rule.id, id)) {
 			bool seen = false;
 			for (size_t i = 0; i < ntested && !seen; i++)
-				seen = tested[i] == (*r)->rule->id;
+				seen = tested[i] == (*r)->rule.id;
 			if (!seen && ntested < 64)
-				tested[ntested++] = (*r)->rule->id;
+				tested[ntested++] = (*r)->rule.id;
 			return *r;
 		}
 	fail_msg("no rule %s", id);
@@ -522,13 +522,13 @@ static void test_every_rule_tested(void **state)
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
 		bool found = false;
 		for (size_t i = 0; i < ntested && !found; i++)
-			found = !strcmp(tested[i], (*r)->rule->id);
+			found = !strcmp(tested[i], (*r)->rule.id);
 		if (!found)
-			fail_msg("rule %s has no test in test_config_rules.c", (*r)->rule->id);
+			fail_msg("rule %s has no test in test_config_rules.c", (*r)->rule.id);
 		int checks = !!(*r)->entry + !!(*r)->config + !!(*r)->final;
 		assert_int_equal(checks, 1);
-		assert_non_null((*r)->rule->references);
-		assert_true((*r)->rule->category == BWK_CAT_CONFIG);
+		assert_non_null((*r)->rule.references);
+		assert_true((*r)->rule.category == BWK_CAT_CONFIG);
 	}
 }
 

@@ -144,11 +144,6 @@ static int sniff(const char *name, int fd, char **head, size_t *len, char *first
 	return 0;
 }
 
-static void budget_endp(bwk_json_budget *b)
-{
-	bwk_json_budget_end(b);
-}
-
 typedef struct array_ctx {
 	reader_ctx *r;
 	bwk_workload_kind kind;
@@ -180,7 +175,7 @@ static int audit_json(reader_ctx *r, const source *src, bwk_workload_kind kind, 
 {
 	/* the tree (loaded in the loader's own scope, then moved here) and the workload model
 	 * built from it share one budget, as a YAML document and its model do */
-	__attribute__((cleanup(budget_endp))) bwk_json_budget acct;
+	cleanup_with(bwk_json_budget_end) bwk_json_budget acct;
 	bwk_json_budget_begin(&acct, BWK_YAML_MAX_DOC_BYTES);
 	json_auto_t *root = src->fd < 0 ? bwk_json_load_buffer(r->name, src->data, src->len, 0, err)
 					: bwk_json_load_fd(r->name, src->data, src->len, src->fd,
@@ -237,17 +232,12 @@ static int audit_input(const char *name, const source *in, bwk_workload_kind kin
 	return 0;
 }
 
-static void secrets_freep(bwk_secrets **s)
-{
-	bwk_secrets_free(*s);
-}
-
 static int audit_source(const char *name, const char *path, const source *src,
 			bwk_workload_kind kind, const bwk_audit_opts *o, bwk_findings *out,
 			bwk_error **err)
 {
 	/* the secret rules of `bulwark scan`, applied to environment variables */
-	__attribute__((cleanup(secrets_freep))) bwk_secrets *sec = NULL;
+	cleanup_with(bwk_secrets_freep) bwk_secrets *sec = NULL;
 	bool want = !(o && (o->no_secrets || o->secrets));
 	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
 		return bwk_error_wrap(err, "%s: loading the secret rules", name);
@@ -303,11 +293,10 @@ int bwk_audit_file(const char *path, const bwk_audit_opts *o, bwk_findings *out,
 size_t bwk_audit_rules(const bwk_rule **out, size_t max)
 {
 	size_t n = 0;
-	const bwk_rule *const *tabs[] = {aud_wl_rules_meta, aud_host_rules_meta,
-					 aud_daemon_rules_meta};
+	const bwk_rule *(*const tabs[])(size_t) = {aud_wl_rule, aud_host_rule, aud_daemon_rule};
 	for (size_t t = 0; t < 3; t++)
-		for (size_t i = 0; tabs[t][i]; i++, n++)
+		for (size_t i = 0; tabs[t](i); i++, n++)
 			if (out && n < max)
-				out[n] = tabs[t][i];
+				out[n] = tabs[t](i);
 	return n;
 }

@@ -114,11 +114,8 @@ int aud_wl_bounded(const workload *w, const char *target, bwk_error **err);
 
 workload *aud_wl_new(bwk_workload_kind kind, const char *name, const char *key, unsigned line);
 void aud_wl_free(workload *w);
-static inline void aud_wl_freep(workload **w)
-{
-	aud_wl_free(*w);
-}
-#define cleanup_workload __attribute__((cleanup(aud_wl_freep)))
+BWK_DEFINE_CLEANUP(workload *, aud_wl_free)
+#define cleanup_workload cleanup_with(aud_wl_freep)
 /* A bind in Docker's "SRC:DST[:OPTS]" form (HostConfig.Binds, compose short syntax): OPTS
  * may hold ro and a propagation mode. SRC is a host path when it starts with '/' (or, with
  * `relative_paths`, '.', '~' or '$' as compose allows); otherwise it is a named volume. A spec
@@ -156,7 +153,12 @@ typedef struct wl_ctx {
 	struct bwk_secrets *secrets; /* NULL: secret-in-env rule off */
 } wl_ctx;
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err);
-extern const bwk_rule *const aud_wl_rules_meta[];
+
+/* The i-th rule of each audit rule table (workload, host, daemon), NULL past the end: what
+ * `bulwark rules` lists is read from the tables the checks run from. */
+const bwk_rule *aud_wl_rule(size_t i);
+const bwk_rule *aud_host_rule(size_t i);
+const bwk_rule *aud_daemon_rule(size_t i);
 
 /* ---- readers: json -> workloads, each calls aud_wl_check ---- */
 typedef struct reader_ctx {
@@ -239,8 +241,5 @@ void aud_engine_close(aud_engine *e);
 int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err);
 /* TCP connect + GET /_ping without TLS: 1 answers as a Docker API, 0 no */
 int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail);
-
-extern const bwk_rule *const aud_host_rules_meta[];
-extern const bwk_rule *const aud_daemon_rules_meta[];
 
 #endif

@@ -50,19 +50,9 @@ static void runtime_fact(bwk_findings *out, const json_t *runtimes, const json_t
 /* The engine answers with one entry per container; this bounds the work on a huge host. */
 #define MAX_CONTAINERS 10000
 
-static void secrets_freep(bwk_secrets **s)
-{
-	bwk_secrets_free(*s);
-}
-
-static void engine_closep(aud_engine *e)
-{
-	aud_engine_close(e);
-}
-
 int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(engine_closep))) aud_engine eng = {0};
+	cleanup_with(aud_engine_close) aud_engine eng = {0};
 	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	json_auto_t *list = NULL;
@@ -77,7 +67,7 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 				     "engine %s: more than %d containers: audit them in batches "
 				     "with `docker inspect … | bulwark audit -`",
 				     eng.host, MAX_CONTAINERS);
-	__attribute__((cleanup(secrets_freep))) bwk_secrets *sec = NULL;
+	cleanup_with(bwk_secrets_freep) bwk_secrets *sec = NULL;
 	bool want = !(o && (o->no_secrets || o->secrets));
 	if (want && bwk_secrets_new(NULL, &sec, err) < 0)
 		return bwk_error_wrap(err, "loading the secret rules");

@@ -341,11 +341,6 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 	return 0;
 }
 
-static void cve_table_freep(cve_table *t)
-{
-	aud_cve_table_free(t);
-}
-
 /* One rule per id: an id listed for several components (CVE-2022-24769: Docker Engine and
  * containerd) names them all in its title; the first entry gives the text. */
 static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *out)
@@ -374,9 +369,9 @@ static void cve_rules_add(const cve_table *t, bwk_category cat, bwk_rule_list *o
 
 int bwk_audit_rule_list(const char *data_dir, bwk_rule_list **out, bwk_error **err)
 {
-	__attribute__((cleanup(cve_table_freep))) cve_table kernel = {0};
-	__attribute__((cleanup(cve_table_freep))) cve_table engine = {0};
-	__attribute__((cleanup(cve_table_freep))) cve_table registry = {0};
+	cleanup_with(aud_cve_table_free) cve_table kernel = {0};
+	cleanup_with(aud_cve_table_free) cve_table engine = {0};
+	cleanup_with(aud_cve_table_free) cve_table registry = {0};
 	if (aud_cve_table_load("kernel-cves.yaml", data_dir, &kernel, err) < 0 ||
 	    aud_cve_table_load("engine-cves.yaml", data_dir, &engine, err) < 0 ||
 	    aud_cve_table_load("registry-cves.yaml", data_dir, &registry, err) < 0)
@@ -401,7 +396,7 @@ int bwk_audit_cve_match(const char *table, const char *data_dir, const char *com
 			const char *version, bwk_category cat, const char *target, const char *key,
 			bwk_findings *out, size_t *nentries, bwk_error **err)
 {
-	__attribute__((cleanup(cve_table_freep))) cve_table t = {0};
+	cleanup_with(aud_cve_table_free) cve_table t = {0};
 	if (!data_dir) {
 		const char *e = getenv("BWK_DATA_DIR");
 		data_dir = e && *e ? e : NULL;

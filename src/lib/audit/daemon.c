@@ -15,100 +15,159 @@
 #define DDOC	"https://docs.docker.com/reference/cli/dockerd/"
 #define DSEC(a) "https://docs.docker.com/engine/security/" a
 
-#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
-	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
-	static const bwk_rule var = {id_, BWK_CAT_DAEMON, sev, title_, desc, fix, refs_##var}
+enum {
+	R_TCP,
+	R_TCPV,
+	R_SOCK,
+	R_GROUP,
+	R_USERNS,
+	R_ICC,
+	R_NNP,
+	R_LIVE,
+	R_PROXY,
+	R_INSECURE,
+	R_ULIMIT,
+	R_LOG,
+	R_EXP,
+	R_SECCOMP,
+	R_DEBUG,
+	R_UNREACH,
+	R_CVES,
+	R_COUNT
+};
 
-RULE(r_tcp, "daemon-tcp-no-tls", BWK_SEV_CRITICAL, "Docker API on TCP without TLS",
-     "Anyone who can reach the port controls the engine without credentials: they can start a "
-     "privileged container with the host's / mounted, i.e. they are root on the host.",
-     "Remove the tcp:// listener (use the unix socket, or SSH: DOCKER_HOST=ssh://host), or "
-     "protect it with --tlsverify and client certificates.",
-     CIS("2.7"), DSEC("protect-access/"));
-RULE(r_tcpv, "daemon-tcp-no-client-auth", BWK_SEV_HIGH,
-     "Docker API on TCP with TLS but no client verification",
-     "--tls without --tlsverify encrypts the connection but accepts every client: anyone who "
-     "can reach the port is root on the host.",
-     "Set tlsverify: true and tlscacert so that only clients with a certificate signed by your "
-     "CA are accepted.",
-     CIS("2.7"), DSEC("protect-access/"));
-RULE(r_sock, "daemon-socket-permissions", BWK_SEV_HIGH, "Docker socket too permissive",
-     "Write access to the engine socket is root on the host; it must belong to root and only "
-     "the docker group may use it.",
-     "chown root:docker /var/run/docker.sock && chmod 660 /var/run/docker.sock (set the "
-     "socket unit's SocketMode=0660).",
-     CIS("3.15"), CIS("3.16"));
-RULE(r_group, "daemon-docker-group-members", BWK_SEV_INFO, "Members of the docker group",
-     "Every member of the docker group can use the engine socket and is therefore root on "
-     "the host.",
-     "Keep the group to administrators who would have root anyway; consider rootless Docker "
-     "for the others.",
-     CIS("1.1.2"), DSEC("#docker-daemon-attack-surface"));
-RULE(r_userns, "daemon-userns-remap-off", BWK_SEV_LOW, "User namespace remapping off",
-     "Without userns-remap, uid 0 in a container is uid 0 on the host: any escape or writable "
-     "host mount is root-owned.",
-     "Set \"userns-remap\": \"default\" in daemon.json (or run Docker rootless).", CIS("2.9"),
-     DSEC("userns-remap/"));
-RULE(r_icc, "daemon-icc-enabled", BWK_SEV_MEDIUM,
-     "Inter-container communication on the default bridge",
-     "Every container on the default bridge can reach every other one on all ports: one "
-     "compromised container can attack the rest.",
-     "Set \"icc\": false and link containers through user-defined networks.", CIS("2.2"), DDOC);
-RULE(r_nnp, "daemon-no-new-privileges-off", BWK_SEV_LOW, "no-new-privileges not the default",
-     "Containers started without --security-opt no-new-privileges can gain privileges through "
-     "setuid binaries in their image.",
-     "Set \"no-new-privileges\": true in daemon.json.", CIS("2.14"), DDOC);
-RULE(r_live, "daemon-live-restore-off", BWK_SEV_LOW, "live-restore off",
-     "Containers stop whenever the daemon restarts, which discourages prompt engine upgrades.",
-     "Set \"live-restore\": true.", CIS("2.15"),
-     "https://docs.docker.com/engine/daemon/live-restore/");
-RULE(r_proxy, "daemon-userland-proxy-on", BWK_SEV_LOW, "userland-proxy on",
-     "docker-proxy processes forward published ports in user space: more code exposed to the "
-     "network and hairpin traffic that bypasses iptables rules.",
-     "Set \"userland-proxy\": false.", CIS("2.16"), DDOC);
-RULE(r_insecure, "daemon-insecure-registry", BWK_SEV_HIGH, "Insecure registry allowed",
-     "Images from this registry are pulled over plain HTTP or unverified TLS: anyone on the "
-     "path can replace them with their own.",
-     "Remove it from insecure-registries and give the registry a valid certificate.", CIS("2.5"),
-     "https://docs.docker.com/registry/insecure/");
-RULE(r_ulimit, "daemon-default-ulimits-unset", BWK_SEV_LOW, "No default ulimits",
-     "Containers inherit the daemon's (usually very high) limits on open files and "
-     "processes.",
-     "Set \"default-ulimits\" (nofile, nproc) in daemon.json.", CIS("2.8"), DDOC);
-RULE(r_log, "daemon-log-driver", BWK_SEV_LOW, "Container logging unsafe",
-     "With log-driver none there is no record of what containers did; json-file without "
-     "max-size lets one chatty container fill the disk.",
-     "Use a remote log driver (syslog, journald, fluentd …) or json-file/local with log-opts "
-     "max-size and max-file.",
-     CIS("2.13"), "https://docs.docker.com/engine/logging/configure/");
-RULE(r_exp, "daemon-experimental", BWK_SEV_LOW, "Experimental features enabled",
-     "Experimental engine features are not covered by the usual security maintenance.",
-     "Set \"experimental\": false on production hosts.", CIS("2.18"), DDOC);
-RULE(r_seccomp, "daemon-seccomp-unconfined", BWK_SEV_HIGH, "Daemon-wide seccomp profile disabled",
-     "seccomp-profile unconfined removes the system call filter from every container that does "
-     "not bring its own.",
-     "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in default or a stricter "
-     "profile).",
-     CIS("2.17"), DSEC("seccomp/"));
-RULE(r_debug, "daemon-debug-logging", BWK_SEV_LOW, "Daemon debug logging",
-     "Debug logs record request details (including parts of configuration) and grow fast.",
-     "Use log-level info and debug only while troubleshooting.", CIS("2.3"), DDOC);
-RULE(r_unreach, "daemon-engine-unreachable", BWK_SEV_INFO, "Engine not reachable",
-     "The live engine could not be asked for its settings and versions; only the "
-     "configuration files were audited.",
-     "Run bulwark with access to the socket (root or the docker group), or pass --host.", DDOC);
+/* The daemon rules. */
+static const bwk_rule rules[R_COUNT] = {
+    [R_TCP] = BWK_RULE(
+	"daemon-tcp-no-tls", BWK_CAT_DAEMON, BWK_SEV_CRITICAL,
+	.title = "Docker API on TCP without TLS",
+	.description =
+	    "Anyone who can reach the port controls the engine without credentials: they can start "
+	    "a privileged container with the host's / mounted, i.e. they are root on the host.",
+	.remediation =
+	    "Remove the tcp:// listener (use the unix socket, or SSH: DOCKER_HOST=ssh://host), or "
+	    "protect it with --tlsverify and client certificates.",
+	.references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
+    [R_TCPV] =
+	BWK_RULE("daemon-tcp-no-client-auth", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		 .title = "Docker API on TCP with TLS but no client verification",
+		 .description = "--tls without --tlsverify encrypts the connection but accepts "
+				"every client: anyone who can reach the port is root on the host.",
+		 .remediation = "Set tlsverify: true and tlscacert so that only clients with a "
+				"certificate signed by your CA are accepted.",
+		 .references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
+    [R_SOCK] =
+	BWK_RULE("daemon-socket-permissions", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		 .title = "Docker socket too permissive",
+		 .description = "Write access to the engine socket is root on the host; it must "
+				"belong to root and only the docker group may use it.",
+		 .remediation = "chown root:docker /var/run/docker.sock && chmod 660 "
+				"/var/run/docker.sock (set the socket unit's SocketMode=0660).",
+		 .references = BWK_REFS(CIS("3.15"), CIS("3.16"))),
+    [R_GROUP] =
+	BWK_RULE("daemon-docker-group-members", BWK_CAT_DAEMON, BWK_SEV_INFO,
+		 .title = "Members of the docker group",
+		 .description = "Every member of the docker group can use the engine socket and is "
+				"therefore root on the host.",
+		 .remediation = "Keep the group to administrators who would have root anyway; "
+				"consider rootless Docker for the others.",
+		 .references = BWK_REFS(CIS("1.1.2"), DSEC("#docker-daemon-attack-surface"))),
+    [R_USERNS] = BWK_RULE(
+	"daemon-userns-remap-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
+	.title = "User namespace remapping off",
+	.description = "Without userns-remap, uid 0 in a container is uid 0 on the host: any "
+		       "escape or writable host mount is root-owned.",
+	.remediation = "Set \"userns-remap\": \"default\" in daemon.json (or run Docker rootless).",
+	.references = BWK_REFS(CIS("2.9"), DSEC("userns-remap/"))),
+    [R_ICC] = BWK_RULE(
+	"daemon-icc-enabled", BWK_CAT_DAEMON, BWK_SEV_MEDIUM,
+	.title = "Inter-container communication on the default bridge",
+	.description = "Every container on the default bridge can reach every other one on all "
+		       "ports: one compromised container can attack the rest.",
+	.remediation = "Set \"icc\": false and link containers through user-defined networks.",
+	.references = BWK_REFS(CIS("2.2"), DDOC)),
+    [R_NNP] = BWK_RULE("daemon-no-new-privileges-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
+		       .title = "no-new-privileges not the default",
+		       .description = "Containers started without --security-opt no-new-privileges "
+				      "can gain privileges through setuid binaries in their image.",
+		       .remediation = "Set \"no-new-privileges\": true in daemon.json.",
+		       .references = BWK_REFS(CIS("2.14"), DDOC)),
+    [R_LIVE] = BWK_RULE(
+	"daemon-live-restore-off", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "live-restore off",
+	.description = "Containers stop whenever the daemon restarts, which discourages prompt "
+		       "engine upgrades.",
+	.remediation = "Set \"live-restore\": true.",
+	.references = BWK_REFS(CIS("2.15"), "https://docs.docker.com/engine/daemon/live-restore/")),
+    [R_PROXY] = BWK_RULE(
+	"daemon-userland-proxy-on", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "userland-proxy on",
+	.description = "docker-proxy processes forward published ports in user space: more code "
+		       "exposed to the network and hairpin traffic that bypasses iptables rules.",
+	.remediation = "Set \"userland-proxy\": false.", .references = BWK_REFS(CIS("2.16"), DDOC)),
+    [R_INSECURE] = BWK_RULE(
+	"daemon-insecure-registry", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+	.title = "Insecure registry allowed",
+	.description = "Images from this registry are pulled over plain HTTP or unverified TLS: "
+		       "anyone on the path can replace them with their own.",
+	.remediation =
+	    "Remove it from insecure-registries and give the registry a valid certificate.",
+	.references = BWK_REFS(CIS("2.5"), "https://docs.docker.com/registry/insecure/")),
+    [R_ULIMIT] = BWK_RULE("daemon-default-ulimits-unset", BWK_CAT_DAEMON, BWK_SEV_LOW,
+			  .title = "No default ulimits",
+			  .description = "Containers inherit the daemon's (usually very high) "
+					 "limits on open files and processes.",
+			  .remediation = "Set \"default-ulimits\" (nofile, nproc) in daemon.json.",
+			  .references = BWK_REFS(CIS("2.8"), DDOC)),
+    [R_LOG] = BWK_RULE(
+	"daemon-log-driver", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Container logging unsafe",
+	.description = "With log-driver none there is no record of what containers did; json-file "
+		       "without max-size lets one chatty container fill the disk.",
+	.remediation = "Use a remote log driver (syslog, journald, fluentd …) or json-file/local "
+		       "with log-opts max-size and max-file.",
+	.references = BWK_REFS(CIS("2.13"), "https://docs.docker.com/engine/logging/configure/")),
+    [R_EXP] = BWK_RULE(
+	"daemon-experimental", BWK_CAT_DAEMON, BWK_SEV_LOW,
+	.title = "Experimental features enabled",
+	.description =
+	    "Experimental engine features are not covered by the usual security maintenance.",
+	.remediation = "Set \"experimental\": false on production hosts.",
+	.references = BWK_REFS(CIS("2.18"), DDOC)),
+    [R_SECCOMP] =
+	BWK_RULE("daemon-seccomp-unconfined", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		 .title = "Daemon-wide seccomp profile disabled",
+		 .description = "seccomp-profile unconfined removes the system call filter from "
+				"every container that does not bring its own.",
+		 .remediation = "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in "
+				"default or a stricter profile).",
+		 .references = BWK_REFS(CIS("2.17"), DSEC("seccomp/"))),
+    [R_DEBUG] = BWK_RULE(
+	"daemon-debug-logging", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Daemon debug logging",
+	.description =
+	    "Debug logs record request details (including parts of configuration) and grow fast.",
+	.remediation = "Use log-level info and debug only while troubleshooting.",
+	.references = BWK_REFS(CIS("2.3"), DDOC)),
+    [R_UNREACH] = BWK_RULE(
+	"daemon-engine-unreachable", BWK_CAT_DAEMON, BWK_SEV_INFO, .title = "Engine not reachable",
+	.description = "The live engine could not be asked for its settings and versions; only the "
+		       "configuration files were audited.",
+	.remediation =
+	    "Run bulwark with access to the socket (root or the docker group), or pass --host.",
+	.references = BWK_REFS(DDOC)),
+    /* The check behind the engine CVE findings (they carry the CVE ids). */
+    [R_CVES] = BWK_RULE(
+	"daemon-engine-cves", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+	.title = "Engine, containerd or runc affected by known CVEs",
+	.description = "The versions the live engine reports for Docker Engine, containerd and "
+		       "runc are matched against a table of their vulnerabilities (runc's "
+		       "CVE-2019-5736 and CVE-2024-21626 let a container take over the host); each "
+		       "match is reported under its CVE id.",
+	.remediation = "Upgrade the named component to the fixed version the finding gives.",
+	.references = BWK_REFS(DDOC)),
+};
 
-/* The check behind the engine CVE findings (they carry the CVE ids). */
-RULE(r_cves, "daemon-engine-cves", BWK_SEV_HIGH,
-     "Engine, containerd or runc affected by known CVEs",
-     "The versions the live engine reports for Docker Engine, containerd and runc are matched "
-     "against a table of their vulnerabilities (runc's CVE-2019-5736 and CVE-2024-21626 let a "
-     "container take over the host); each match is reported under its CVE id.",
-     "Upgrade the named component to the fixed version the finding gives.", DDOC);
-
-const bwk_rule *const aud_daemon_rules_meta[] = {
-    &r_tcp,	 &r_tcpv,   &r_sock, &r_group, &r_userns,  &r_icc,   &r_nnp,	 &r_live, &r_proxy,
-    &r_insecure, &r_ulimit, &r_log,  &r_exp,   &r_seccomp, &r_debug, &r_unreach, &r_cves, NULL};
+const bwk_rule *aud_daemon_rule(size_t i)
+{
+	return i < R_COUNT ? &rules[i] : NULL;
+}
 
 typedef struct dctx {
 	const bwk_audit_opts *o;
@@ -182,7 +241,7 @@ static int check_listeners(dctx *d, bwk_error **err)
 		/* configured but not answering (yet): still wrong, less urgent */
 		int sev = answered == 0 ? (int)BWK_SEV_HIGH : -1;
 		cleanup_free char *key = xasprintf("hosts[%zu]", i);
-		if (add(d, tls ? &r_tcpv : &r_tcp, sev, key, msg, err) < 0)
+		if (add(d, tls ? &rules[R_TCPV] : &rules[R_TCP], sev, key, msg, err) < 0)
 			return -1;
 		d->plain_tcp_reported += !tls;
 	}
@@ -198,7 +257,7 @@ static int check_endpoint(dctx *d, const aud_engine *eng, bool answered, bwk_err
 	cleanup_free char *msg = xasprintf("%s answered the Docker API over plain TCP, without TLS "
 					   "or authentication",
 					   eng->host);
-	return add(d, &r_tcp, -1, "endpoint", msg, err);
+	return add(d, &rules[R_TCP], -1, "endpoint", msg, err);
 }
 
 /* gid -> name and the docker group's members from ROOT/etc/group */
@@ -243,7 +302,7 @@ static int check_socket(dctx *d, const char *sock, bwk_error **err)
 	free(group_name(etc_group, (gid_t)-2, &members));
 	if (members && *members) {
 		cleanup_free char *msg = xasprintf("docker group members: %s", members);
-		if (add(d, &r_group, -1, "group docker", msg, err) < 0)
+		if (add(d, &rules[R_GROUP], -1, "group docker", msg, err) < 0)
 			return -1;
 	}
 	if (!sock)
@@ -265,7 +324,7 @@ static int check_socket(dctx *d, const char *sock, bwk_error **err)
 				gname ? gname : "?", (unsigned)st.st_gid);
 		sev = BWK_SEV_MEDIUM;
 	}
-	return msg ? add(d, &r_sock, sev, sock, msg, err) : 0;
+	return msg ? add(d, &rules[R_SOCK], sev, sock, msg, err) : 0;
 }
 
 static int check_settings(dctx *d, bwk_error **err)
@@ -285,24 +344,26 @@ static int check_settings(dctx *d, bwk_error **err)
 		if (s && strstr(s, "name=seccomp") && strstr(s, "profile=unconfined"))
 			info_seccomp_unconfined = true;
 	}
-	if (!userns && add(d, &r_userns, -1, "userns-remap", "userns-remap is not set", err) < 0)
+	if (!userns &&
+	    add(d, &rules[R_USERNS], -1, "userns-remap", "userns-remap is not set", err) < 0)
 		return -1;
 	/* icc governs the default bridge; a daemon without one has nothing to isolate */
 	const char *bridge = aud_js_str(d->cfg, "bridge");
 	if ((!bridge || strcmp(bridge, "none")) && setting(d, "icc") != TRI_FALSE &&
-	    add(d, &r_icc, -1, "icc", "icc is not false", err) < 0)
+	    add(d, &rules[R_ICC], -1, "icc", "icc is not false", err) < 0)
 		return -1;
 	if (setting(d, "no-new-privileges") != TRI_TRUE &&
-	    add(d, &r_nnp, -1, "no-new-privileges", "no-new-privileges is not true", err) < 0)
+	    add(d, &rules[R_NNP], -1, "no-new-privileges", "no-new-privileges is not true", err) <
+		0)
 		return -1;
 	tri live = info ? aud_js_tri(info, "LiveRestoreEnabled") : TRI_UNSET;
 	if (live == TRI_UNSET)
 		live = setting(d, "live-restore");
 	if (live != TRI_TRUE &&
-	    add(d, &r_live, -1, "live-restore", "live-restore is not enabled", err) < 0)
+	    add(d, &rules[R_LIVE], -1, "live-restore", "live-restore is not enabled", err) < 0)
 		return -1;
 	if (setting(d, "userland-proxy") != TRI_FALSE &&
-	    add(d, &r_proxy, -1, "userland-proxy", "userland-proxy is not false", err) < 0)
+	    add(d, &rules[R_PROXY], -1, "userland-proxy", "userland-proxy is not false", err) < 0)
 		return -1;
 
 	/* insecure registries: configured ones, and what the live engine treats as insecure */
@@ -324,7 +385,7 @@ static int check_settings(dctx *d, bwk_error **err)
 	{
 		cleanup_free char *msg = xasprintf("insecure registry %s", name);
 		cleanup_free char *key = xasprintf("insecure-registries %s", name);
-		if (add(d, &r_insecure, -1, key, msg, err) < 0) {
+		if (add(d, &rules[R_INSECURE], -1, key, msg, err) < 0) {
 			json_decref(seen);
 			return -1;
 		}
@@ -334,7 +395,7 @@ static int check_settings(dctx *d, bwk_error **err)
 	const json_t *ul = json_object_get(d->cfg, "default-ulimits");
 	if ((!json_is_object(ul) || !json_object_size(ul)) &&
 	    (!json_is_array(ul) || !json_array_size(ul)) &&
-	    add(d, &r_ulimit, -1, "default-ulimits", "no default-ulimits", err) < 0)
+	    add(d, &rules[R_ULIMIT], -1, "default-ulimits", "no default-ulimits", err) < 0)
 		return -1;
 
 	const char *drv = aud_js_str(info, "LoggingDriver");
@@ -344,11 +405,11 @@ static int check_settings(dctx *d, bwk_error **err)
 		drv = "json-file";
 	const json_t *lo = json_object_get(d->cfg, "log-opts");
 	if (!strcmp(drv, "none")) {
-		if (add(d, &r_log, BWK_SEV_MEDIUM, "log-driver",
+		if (add(d, &rules[R_LOG], BWK_SEV_MEDIUM, "log-driver",
 			"log-driver none: no container logs", err) < 0)
 			return -1;
 	} else if (!strcmp(drv, "json-file") && !aud_js_str(lo, "max-size")) {
-		if (add(d, &r_log, -1, "log-opts",
+		if (add(d, &rules[R_LOG], -1, "log-opts",
 			"json-file logging without max-size: logs grow without bound", err) < 0)
 			return -1;
 	}
@@ -356,15 +417,16 @@ static int check_settings(dctx *d, bwk_error **err)
 	if (exp == TRI_UNSET)
 		exp = setting(d, "experimental");
 	if (exp == TRI_TRUE &&
-	    add(d, &r_exp, -1, "experimental", "experimental features enabled", err) < 0)
+	    add(d, &rules[R_EXP], -1, "experimental", "experimental features enabled", err) < 0)
 		return -1;
 	const char *sp = aud_js_str(d->cfg, "seccomp-profile");
 	if (((sp && !strcmp(sp, "unconfined")) || info_seccomp_unconfined) &&
-	    add(d, &r_seccomp, -1, "seccomp-profile", "seccomp-profile is unconfined", err) < 0)
+	    add(d, &rules[R_SECCOMP], -1, "seccomp-profile", "seccomp-profile is unconfined", err) <
+		0)
 		return -1;
 	const char *ll = aud_js_str(d->cfg, "log-level");
 	if ((setting(d, "debug") == TRI_TRUE || (ll && !strcmp(ll, "debug"))) &&
-	    add(d, &r_debug, -1, "log-level", "debug logging enabled", err) < 0)
+	    add(d, &rules[R_DEBUG], -1, "log-level", "debug logging enabled", err) < 0)
 		return -1;
 	return 0;
 }
@@ -405,18 +467,18 @@ static void record_checks(dctx *d, const char *sock, const json_t *version, bool
 {
 	struct stat st;
 	bool have_sock = sock && stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
-	for (size_t i = 0; aud_daemon_rules_meta[i]; i++) {
-		const bwk_rule *r = aud_daemon_rules_meta[i];
-		if (r == &r_sock && !have_sock)
+	for (size_t i = 0; i < R_COUNT; i++) {
+		const bwk_rule *r = &rules[i];
+		if (r == &rules[R_SOCK] && !have_sock)
 			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "no socket at %s",
 					   sock ? sock : "the default path");
-		else if (r == &r_unreach && no_engine)
+		else if (r == &rules[R_UNREACH] && no_engine)
 			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "--no-engine");
 		else
 			bwk_findings_check(d->out, r, BWK_CHECK_PASS, NULL);
 	}
 	if (!version) {
-		bwk_findings_check(d->out, &r_cves, BWK_CHECK_SKIP,
+		bwk_findings_check(d->out, &rules[R_CVES], BWK_CHECK_SKIP,
 				   no_engine ? "--no-engine: versions unknown"
 					     : "engine not reachable: versions unknown");
 		return;
@@ -436,18 +498,13 @@ static void record_checks(dctx *d, const char *sock, const json_t *version, bool
 		bwk_findings_fact(d->out, key, "%s", ver);
 		n++;
 	}
-	bwk_findings_check(d->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+	bwk_findings_check(d->out, &rules[R_CVES], hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
 			   "%zu component versions checked", n);
-}
-
-static void engine_closep(aud_engine *e)
-{
-	aud_engine_close(e);
 }
 
 int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(engine_closep))) aud_engine eng = {0};
+	cleanup_with(aud_engine_close) aud_engine eng = {0};
 	if (aud_engine_open(o, &eng, err) < 0)
 		return -1;
 	daemon_proc proc = {0};
@@ -502,7 +559,7 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 			}
 			cleanup_free char *msg = bwk_error_format(e);
 			bwk_error_free(e);
-			if (add(&d, &r_unreach, -1, "engine", msg, err) < 0)
+			if (add(&d, &rules[R_UNREACH], -1, "engine", msg, err) < 0)
 				return -1;
 		}
 		d.info = info;

@@ -190,7 +190,7 @@ static bool hosts_match(char *const *argv, size_t argc, const char *want)
 	bool unix_sock = !strncmp(want, "unix://", 7);
 	const char *want_sock = unix_sock ? want + 7 : "";
 	bool any_host = false;
-	for (size_t i = 1; i < argc; i++) {
+	for (size_t i = 1; i < argc && argv[i]; i++) {
 		const char *a = argv[i], *val = NULL;
 		if (!strcmp(a, "-H") || !strcmp(a, "--host"))
 			val = i + 1 < argc ? argv[i + 1] : NULL;

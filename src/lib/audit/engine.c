@@ -47,16 +47,10 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 	return b->sb.truncated ? 0 : sz * n; /* 0 aborts the transfer */
 }
 
-static void curl_cleanupp(CURL **c)
-{
-	if (*c)
-		curl_easy_cleanup(*c);
-}
-
 int aud_engine_get_json(aud_engine *e, const char *path, json_t **out, bwk_error **err)
 {
 	char errbuf[CURL_ERROR_SIZE];
-	__attribute__((cleanup(curl_cleanupp))) CURL *c = NULL;
+	cleanup_with(curl_easy_cleanupp) CURL *c = NULL;
 	if (bwk_endpoint_curl(&e->ep, path, errbuf, &c, err) < 0)
 		return -1;
 	body b;
@@ -103,18 +97,14 @@ static long ms_left(const struct timespec *deadline)
 	return (deadline->tv_sec - now.tv_sec) * 1000 + (deadline->tv_nsec - now.tv_nsec) / 1000000;
 }
 
-static void freeaddrinfop(struct addrinfo **a)
-{
-	if (*a)
-		freeaddrinfo(*a);
-}
+BWK_DEFINE_CLEANUP(struct addrinfo *, freeaddrinfo)
 
 int aud_engine_probe_tcp(const char *addr, int port, int timeout_ms, char **detail)
 {
 	char portbuf[16];
 	snprintf(portbuf, sizeof(portbuf), "%d", port);
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
-	__attribute__((cleanup(freeaddrinfop))) struct addrinfo *res = NULL;
+	cleanup_with(freeaddrinfop) struct addrinfo *res = NULL;
 	if (getaddrinfo(addr, portbuf, &hints, &res) != 0 || !res) {
 		*detail = xasprintf("%s:%d does not resolve", addr, port);
 		return 0;

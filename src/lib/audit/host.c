@@ -40,83 +40,128 @@ static long read_long(const char *dir, const char *rel, long dflt)
 	return end != s ? v : dflt;
 }
 
-#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
-	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
-	static const bwk_rule var = {id_, BWK_CAT_HOST, sev, title_, desc, fix, refs_##var}
+enum {
+	R_USERNS,
+	R_BPF,
+	R_KPTR,
+	R_DMESG,
+	R_LINKS,
+	R_FIFOS,
+	R_PTRACE,
+	R_SECCOMP,
+	R_LSM,
+	R_CGV1,
+	R_CGCTL,
+	R_VARLIB,
+	R_KCVES,
+	R_COUNT
+};
 
-RULE(r_userns, "host-unprivileged-userns", BWK_SEV_LOW, "Unprivileged user namespaces enabled",
-     "Any local user (and any container whose seccomp profile allows unshare) can create user "
-     "namespaces and reach kernel code normally reserved for root: many recent kernel "
-     "privilege escalations (nf_tables, overlayfs) start there.",
-     "If nothing needs them (rootless containers, browsers' sandboxes do), set "
-     "user.max_user_namespaces=0 (or kernel.unprivileged_userns_clone=0 on Debian/Ubuntu).",
-     KDOC);
-RULE(r_bpf, "host-unprivileged-bpf", BWK_SEV_MEDIUM, "Unprivileged eBPF allowed",
-     "Unprivileged users can load eBPF programs; verifier bugs (CVE-2020-8835, CVE-2021-3490 "
-     "…) turn that into kernel read/write.",
-     "Set kernel.unprivileged_bpf_disabled=1 (or 2).", KDOC);
-RULE(r_kptr, "host-kptr-restrict", BWK_SEV_LOW, "Kernel pointers visible (kptr_restrict=0)",
-     "Kernel addresses in /proc leak to unprivileged processes, defeating KASLR for exploits.",
-     "Set kernel.kptr_restrict=1 (or 2).", KDOC);
-RULE(r_dmesg, "host-dmesg-restrict", BWK_SEV_LOW, "Kernel log readable (dmesg_restrict=0)",
-     "Unprivileged processes can read the kernel log, which leaks addresses and hardware "
-     "details useful to exploits.",
-     "Set kernel.dmesg_restrict=1.", KDOC);
-RULE(r_links, "host-protected-links", BWK_SEV_MEDIUM, "Symlink/hardlink protection off",
-     "Without fs.protected_symlinks/protected_hardlinks, link races in world-writable "
-     "directories let users redirect privileged processes' file operations.",
-     "Set fs.protected_symlinks=1 and fs.protected_hardlinks=1.",
-     "https://docs.kernel.org/admin-guide/sysctl/fs.html");
-RULE(r_fifos, "host-protected-fifos", BWK_SEV_LOW, "FIFO/regular-file protection off",
-     "Without fs.protected_fifos/protected_regular, O_CREAT opens in sticky world-writable "
-     "directories can be hijacked by other users' files.",
-     "Set fs.protected_fifos=1 (or 2) and fs.protected_regular=1 (or 2).",
-     "https://docs.kernel.org/admin-guide/sysctl/fs.html");
-RULE(r_ptrace, "host-ptrace-scope", BWK_SEV_LOW, "ptrace unrestricted (Yama)",
-     "Any process can trace any other process of the same user: one compromised process "
-     "reads the memory (keys, tokens) of all the others.",
-     "Enable the Yama LSM and set kernel.yama.ptrace_scope=1 (or higher).",
-     "https://docs.kernel.org/admin-guide/LSM/Yama.html");
-RULE(r_seccomp, "host-seccomp-unavailable", BWK_SEV_HIGH, "Kernel without seccomp",
-     "Container runtimes cannot filter system calls: every container can reach every syscall "
-     "of the host kernel.",
-     "Use a kernel built with CONFIG_SECCOMP and CONFIG_SECCOMP_FILTER.",
-     "https://docs.docker.com/engine/security/seccomp/");
-RULE(r_lsm, "host-no-lsm", BWK_SEV_MEDIUM, "No AppArmor or SELinux enforcement",
-     "Neither AppArmor nor an enforcing SELinux is active, so container runtimes apply no "
-     "mandatory access control profile; /proc and /sys writes and mounts that the default "
-     "profiles block stay possible.",
-     "Enable AppArmor (Debian/Ubuntu) or SELinux in enforcing mode (Fedora/RHEL).", CIS("5.1"),
-     CIS("5.2"));
-RULE(r_cgv1, "host-cgroup-v1", BWK_SEV_LOW, "cgroup v1 in use",
-     "cgroup v1 hierarchies carry the release_agent escape (CVE-2022-0492) and cannot be "
-     "delegated safely to rootless containers; v2 is the maintained interface.",
-     "Boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 only).",
-     "https://docs.kernel.org/admin-guide/cgroup-v2.html");
-RULE(r_cgctl, "host-cgroup-controllers", BWK_SEV_MEDIUM, "cgroup controllers not available",
-     "Without the memory, pids and cpu controllers available for delegation, container "
-     "limits cannot be enforced: one container can exhaust the host.",
-     "Enable the controllers (cgroup v2: echo +memory +pids +cpu > "
-     "/sys/fs/cgroup/cgroup.subtree_control; v1: mount the hierarchies).",
-     CIS("5.11"), CIS("5.29"));
-RULE(r_varlib, "host-docker-root-shared-fs", BWK_SEV_LOW, "/var/lib/docker on the root filesystem",
-     "Images, container layers and logs share the root filesystem: a container that fills "
-     "its writable layer or log fills the host's disk.",
-     "Put /var/lib/docker on its own filesystem (partition or LVM volume).", CIS("1.1.1"));
+/* The host rules. */
+static const bwk_rule rules[R_COUNT] = {
+    [R_USERNS] = BWK_RULE(
+	"host-unprivileged-userns", BWK_CAT_HOST, BWK_SEV_LOW,
+	.title = "Unprivileged user namespaces enabled",
+	.description =
+	    "Any local user (and any container whose seccomp profile allows unshare) can create "
+	    "user namespaces and reach kernel code normally reserved for root: many recent kernel "
+	    "privilege escalations (nf_tables, overlayfs) start there.",
+	.remediation =
+	    "If nothing needs them (rootless containers, browsers' sandboxes do), set "
+	    "user.max_user_namespaces=0 (or kernel.unprivileged_userns_clone=0 on Debian/Ubuntu).",
+	.references = BWK_REFS(KDOC)),
+    [R_BPF] = BWK_RULE(
+	"host-unprivileged-bpf", BWK_CAT_HOST, BWK_SEV_MEDIUM, .title = "Unprivileged eBPF allowed",
+	.description = "Unprivileged users can load eBPF programs; verifier bugs (CVE-2020-8835, "
+		       "CVE-2021-3490 …) turn that into kernel read/write.",
+	.remediation = "Set kernel.unprivileged_bpf_disabled=1 (or 2).",
+	.references = BWK_REFS(KDOC)),
+    [R_KPTR] =
+	BWK_RULE("host-kptr-restrict", BWK_CAT_HOST, BWK_SEV_LOW,
+		 .title = "Kernel pointers visible (kptr_restrict=0)",
+		 .description = "Kernel addresses in /proc leak to unprivileged processes, "
+				"defeating KASLR for exploits.",
+		 .remediation = "Set kernel.kptr_restrict=1 (or 2).", .references = BWK_REFS(KDOC)),
+    [R_DMESG] =
+	BWK_RULE("host-dmesg-restrict", BWK_CAT_HOST, BWK_SEV_LOW,
+		 .title = "Kernel log readable (dmesg_restrict=0)",
+		 .description = "Unprivileged processes can read the kernel log, which leaks "
+				"addresses and hardware details useful to exploits.",
+		 .remediation = "Set kernel.dmesg_restrict=1.", .references = BWK_REFS(KDOC)),
+    [R_LINKS] = BWK_RULE(
+	"host-protected-links", BWK_CAT_HOST, BWK_SEV_MEDIUM,
+	.title = "Symlink/hardlink protection off",
+	.description =
+	    "Without fs.protected_symlinks/protected_hardlinks, link races in world-writable "
+	    "directories let users redirect privileged processes' file operations.",
+	.remediation = "Set fs.protected_symlinks=1 and fs.protected_hardlinks=1.",
+	.references = BWK_REFS("https://docs.kernel.org/admin-guide/sysctl/fs.html")),
+    [R_FIFOS] = BWK_RULE(
+	"host-protected-fifos", BWK_CAT_HOST, BWK_SEV_LOW,
+	.title = "FIFO/regular-file protection off",
+	.description = "Without fs.protected_fifos/protected_regular, O_CREAT opens in sticky "
+		       "world-writable directories can be hijacked by other users' files.",
+	.remediation = "Set fs.protected_fifos=1 (or 2) and fs.protected_regular=1 (or 2).",
+	.references = BWK_REFS("https://docs.kernel.org/admin-guide/sysctl/fs.html")),
+    [R_PTRACE] = BWK_RULE(
+	"host-ptrace-scope", BWK_CAT_HOST, BWK_SEV_LOW, .title = "ptrace unrestricted (Yama)",
+	.description = "Any process can trace any other process of the same user: one compromised "
+		       "process reads the memory (keys, tokens) of all the others.",
+	.remediation = "Enable the Yama LSM and set kernel.yama.ptrace_scope=1 (or higher).",
+	.references = BWK_REFS("https://docs.kernel.org/admin-guide/LSM/Yama.html")),
+    [R_SECCOMP] = BWK_RULE(
+	"host-seccomp-unavailable", BWK_CAT_HOST, BWK_SEV_HIGH, .title = "Kernel without seccomp",
+	.description = "Container runtimes cannot filter system calls: every container can reach "
+		       "every syscall of the host kernel.",
+	.remediation = "Use a kernel built with CONFIG_SECCOMP and CONFIG_SECCOMP_FILTER.",
+	.references = BWK_REFS("https://docs.docker.com/engine/security/seccomp/")),
+    [R_LSM] = BWK_RULE(
+	"host-no-lsm", BWK_CAT_HOST, BWK_SEV_MEDIUM, .title = "No AppArmor or SELinux enforcement",
+	.description = "Neither AppArmor nor an enforcing SELinux is active, so container runtimes "
+		       "apply no mandatory access control profile; /proc and /sys writes and "
+		       "mounts that the default profiles block stay possible.",
+	.remediation =
+	    "Enable AppArmor (Debian/Ubuntu) or SELinux in enforcing mode (Fedora/RHEL).",
+	.references = BWK_REFS(CIS("5.1"), CIS("5.2"))),
+    [R_CGV1] = BWK_RULE(
+	"host-cgroup-v1", BWK_CAT_HOST, BWK_SEV_LOW, .title = "cgroup v1 in use",
+	.description =
+	    "cgroup v1 hierarchies carry the release_agent escape (CVE-2022-0492) and cannot be "
+	    "delegated safely to rootless containers; v2 is the maintained interface.",
+	.remediation = "Boot with systemd.unified_cgroup_hierarchy=1 (cgroup v2 only).",
+	.references = BWK_REFS("https://docs.kernel.org/admin-guide/cgroup-v2.html")),
+    [R_CGCTL] = BWK_RULE(
+	"host-cgroup-controllers", BWK_CAT_HOST, BWK_SEV_MEDIUM,
+	.title = "cgroup controllers not available",
+	.description = "Without the memory, pids and cpu controllers available for delegation, "
+		       "container limits cannot be enforced: one container can exhaust the host.",
+	.remediation = "Enable the controllers (cgroup v2: echo +memory +pids +cpu > "
+		       "/sys/fs/cgroup/cgroup.subtree_control; v1: mount the hierarchies).",
+	.references = BWK_REFS(CIS("5.11"), CIS("5.29"))),
+    [R_VARLIB] = BWK_RULE(
+	"host-docker-root-shared-fs", BWK_CAT_HOST, BWK_SEV_LOW,
+	.title = "/var/lib/docker on the root filesystem",
+	.description = "Images, container layers and logs share the root filesystem: a container "
+		       "that fills its writable layer or log fills the host's disk.",
+	.remediation = "Put /var/lib/docker on its own filesystem (partition or LVM volume).",
+	.references = BWK_REFS(CIS("1.1.1"))),
+    /* The check behind the kernel CVE findings (they carry the CVE ids): listed so that
+     * `bulwark rules host-kernel-cves` explains the check a report shows. */
+    [R_KCVES] = BWK_RULE(
+	"host-kernel-cves", BWK_CAT_HOST, BWK_SEV_HIGH,
+	.title = "Kernel affected by known container-escape CVEs",
+	.description = "The host kernel's upstream version is matched against a table of kernel "
+		       "vulnerabilities that containers have used to escape (Dirty COW, Dirty "
+		       "Pipe, nf_tables, overlayfs …); each match is reported under its CVE id.",
+	.remediation = "Update the kernel to a release with the fix (the finding names the fixed "
+		       "version) and reboot.",
+	.references = BWK_REFS("https://www.cve.org")),
+};
 
-/* The check behind the kernel CVE findings (they carry the CVE ids): listed so that
- * `bulwark rules host-kernel-cves` explains the check a report shows. */
-RULE(r_kcves, "host-kernel-cves", BWK_SEV_HIGH, "Kernel affected by known container-escape CVEs",
-     "The host kernel's upstream version is matched against a table of kernel vulnerabilities "
-     "that containers have used to escape (Dirty COW, Dirty Pipe, nf_tables, overlayfs …); "
-     "each match is reported under its CVE id.",
-     "Update the kernel to a release with the fix (the finding names the fixed version) and "
-     "reboot.",
-     "https://www.cve.org");
-
-const bwk_rule *const aud_host_rules_meta[] = {&r_userns, &r_bpf,    &r_kptr,	 &r_dmesg, &r_links,
-					       &r_fifos,  &r_ptrace, &r_seccomp, &r_lsm,   &r_cgv1,
-					       &r_cgctl,  &r_varlib, &r_kcves,	 NULL};
+const bwk_rule *aud_host_rule(size_t i)
+{
+	return i < R_COUNT ? &rules[i] : NULL;
+}
 
 typedef struct host_ctx {
 	const bwk_audit_opts *o;
@@ -166,54 +211,56 @@ static int check_sysctls(host_ctx *h, bwk_error **err)
 		bwk_findings_fact(h->out, "host.userns", "%s", v);
 		free(v);
 	}
-	checked(h, &r_userns, maxns >= 0, "user.max_user_namespaces");
+	checked(h, &rules[R_USERNS], maxns >= 0, "user.max_user_namespaces");
 	if (maxns == 0 || clone == 0 || aa_userns == 1) {
 		h->absent[h->nabsent++] = "unprivileged_userns";
 	} else if (maxns > 0) {
 		cleanup_free char *m =
 		    xasprintf("user.max_user_namespaces=%ld%s", maxns,
 			      clone > 0 ? ", kernel.unprivileged_userns_clone=1" : "");
-		if (add(h, &r_userns, "user.max_user_namespaces", m, err) < 0)
+		if (add(h, &rules[R_USERNS], "user.max_user_namespaces", m, err) < 0)
 			return -1;
 	}
 	long bpf = read_long(p, "sys/kernel/unprivileged_bpf_disabled", -1);
-	checked(h, &r_bpf, bpf >= 0, "kernel.unprivileged_bpf_disabled");
+	checked(h, &rules[R_BPF], bpf >= 0, "kernel.unprivileged_bpf_disabled");
 	if (bpf >= 1)
 		h->absent[h->nabsent++] = "unprivileged_bpf";
-	else if (bpf == 0 && add(h, &r_bpf, "kernel.unprivileged_bpf_disabled",
+	else if (bpf == 0 && add(h, &rules[R_BPF], "kernel.unprivileged_bpf_disabled",
 				 "unprivileged_bpf_disabled=0", err) < 0)
 		return -1;
 	if (read_long(p, "sys/kernel/io_uring_disabled", -1) == 2)
 		h->absent[h->nabsent++] = "io_uring";
 	long kptr = read_long(p, "sys/kernel/kptr_restrict", -1);
-	checked(h, &r_kptr, kptr >= 0, "kernel.kptr_restrict");
-	if (kptr == 0 && add(h, &r_kptr, "kernel.kptr_restrict", "kptr_restrict=0", err) < 0)
+	checked(h, &rules[R_KPTR], kptr >= 0, "kernel.kptr_restrict");
+	if (kptr == 0 && add(h, &rules[R_KPTR], "kernel.kptr_restrict", "kptr_restrict=0", err) < 0)
 		return -1;
 	long dmesg = read_long(p, "sys/kernel/dmesg_restrict", -1);
-	checked(h, &r_dmesg, dmesg >= 0, "kernel.dmesg_restrict");
-	if (dmesg == 0 && add(h, &r_dmesg, "kernel.dmesg_restrict", "dmesg_restrict=0", err) < 0)
+	checked(h, &rules[R_DMESG], dmesg >= 0, "kernel.dmesg_restrict");
+	if (dmesg == 0 &&
+	    add(h, &rules[R_DMESG], "kernel.dmesg_restrict", "dmesg_restrict=0", err) < 0)
 		return -1;
 	long sl = read_long(p, "sys/fs/protected_symlinks", -1);
 	long hl = read_long(p, "sys/fs/protected_hardlinks", -1);
-	checked(h, &r_links, sl >= 0 && hl >= 0, "fs.protected_symlinks/protected_hardlinks");
+	checked(h, &rules[R_LINKS], sl >= 0 && hl >= 0,
+		"fs.protected_symlinks/protected_hardlinks");
 	if (sl == 0 || hl == 0) {
 		cleanup_free char *m =
 		    xasprintf("protected_symlinks=%ld protected_hardlinks=%ld", sl, hl);
-		if (add(h, &r_links, "fs.protected_symlinks", m, err) < 0)
+		if (add(h, &rules[R_LINKS], "fs.protected_symlinks", m, err) < 0)
 			return -1;
 	}
 	long ff = read_long(p, "sys/fs/protected_fifos", -1);
 	long rg = read_long(p, "sys/fs/protected_regular", -1);
-	checked(h, &r_fifos, ff >= 0 && rg >= 0, "fs.protected_fifos/protected_regular");
+	checked(h, &rules[R_FIFOS], ff >= 0 && rg >= 0, "fs.protected_fifos/protected_regular");
 	if (ff == 0 || rg == 0) {
 		cleanup_free char *m =
 		    xasprintf("protected_fifos=%ld protected_regular=%ld", ff, rg);
-		if (add(h, &r_fifos, "fs.protected_fifos", m, err) < 0)
+		if (add(h, &rules[R_FIFOS], "fs.protected_fifos", m, err) < 0)
 			return -1;
 	}
 	long ys = read_long(p, "sys/kernel/yama/ptrace_scope", -1);
-	checked(h, &r_ptrace, true, ys < 0 ? "Yama LSM absent" : "kernel.yama.ptrace_scope");
-	if (ys <= 0 && add(h, &r_ptrace, "kernel.yama.ptrace_scope",
+	checked(h, &rules[R_PTRACE], true, ys < 0 ? "Yama LSM absent" : "kernel.yama.ptrace_scope");
+	if (ys <= 0 && add(h, &rules[R_PTRACE], "kernel.yama.ptrace_scope",
 			   ys < 0 ? "Yama LSM not enabled" : "ptrace_scope=0", err) < 0)
 		return -1;
 	return 0;
@@ -230,11 +277,11 @@ static int check_lsm(host_ctx *h, bwk_error **err)
 			bwk_error_free(e);
 	}
 	cleanup_free char *actions = read_small(h->proc, "sys/kernel/seccomp/actions_avail");
-	checked(h, &r_seccomp, status || actions, "/proc/self/status");
+	checked(h, &rules[R_SECCOMP], status || actions, "/proc/self/status");
 	if (actions)
 		bwk_findings_fact(h->out, "host.seccomp", "%s", actions);
 	if (status && !strstr(status, "\nSeccomp:") && !actions &&
-	    add(h, &r_seccomp, "seccomp", "no Seccomp field in /proc/self/status", err) < 0)
+	    add(h, &rules[R_SECCOMP], "seccomp", "no Seccomp field in /proc/self/status", err) < 0)
 		return -1;
 	cleanup_free char *aa = read_small(h->sys, "module/apparmor/parameters/enabled");
 	cleanup_free char *se = read_small(h->sys, "fs/selinux/enforce");
@@ -249,12 +296,12 @@ static int check_lsm(host_ctx *h, bwk_error **err)
 			  selinux ? "enforcing"
 			  : se	  ? "permissive"
 				  : "absent");
-	checked(h, &r_lsm, true, "AppArmor and SELinux state");
+	checked(h, &rules[R_LSM], true, "AppArmor and SELinux state");
 	if (!apparmor && !selinux) {
 		cleanup_free char *m =
 		    xasprintf("AppArmor %s, SELinux %s", aa ? "disabled" : "not available",
 			      se ? "permissive" : "not available");
-		if (add(h, &r_lsm, "lsm", m, err) < 0)
+		if (add(h, &rules[R_LSM], "lsm", m, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -272,8 +319,8 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 			bwk_error_free(e);
 	}
 	if (!mi) {
-		checked(h, &r_cgv1, false, "mountinfo");
-		checked(h, &r_cgctl, false, "mountinfo");
+		checked(h, &rules[R_CGV1], false, "mountinfo");
+		checked(h, &rules[R_CGCTL], false, "mountinfo");
 		return 0;
 	}
 	bool v1 = false, v2 = false, v1_mem = false, v1_pids = false;
@@ -306,16 +353,17 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 	}
 	if (!v1 && !v2) {
 		bwk_findings_fact(h->out, "host.cgroup", "none mounted");
-		bwk_findings_check(h->out, &r_cgv1, BWK_CHECK_SKIP, "no cgroup filesystem mounted");
-		bwk_findings_check(h->out, &r_cgctl, BWK_CHECK_SKIP,
+		bwk_findings_check(h->out, &rules[R_CGV1], BWK_CHECK_SKIP,
+				   "no cgroup filesystem mounted");
+		bwk_findings_check(h->out, &rules[R_CGCTL], BWK_CHECK_SKIP,
 				   "no cgroup filesystem mounted");
 		return 0;
 	}
-	checked(h, &r_cgv1, true, "cgroup mounts");
-	checked(h, &r_cgctl, true, "cgroup controllers");
+	checked(h, &rules[R_CGV1], true, "cgroup mounts");
+	checked(h, &rules[R_CGCTL], true, "cgroup controllers");
 	if (!v1)
 		h->absent[h->nabsent++] = "cgroup_v1";
-	else if (add(h, &r_cgv1, "cgroup",
+	else if (add(h, &rules[R_CGV1], "cgroup",
 		     v2 ? "hybrid hierarchy: cgroup v1 controllers with a "
 			  "cgroup2 mount"
 			: "legacy cgroup v1 hierarchy",
@@ -360,7 +408,7 @@ static int check_cgroups(host_ctx *h, bwk_error **err)
 			free(m);
 		}
 	}
-	if (missing && add(h, &r_cgctl, "cgroup", missing, err) < 0)
+	if (missing && add(h, &rules[R_CGCTL], "cgroup", missing, err) < 0)
 		return -1;
 	return 0;
 }
@@ -371,13 +419,13 @@ static int check_docker_root(host_ctx *h, bwk_error **err)
 	cleanup_free char *parent = aud_opt_rooted(h->o, "/var/lib");
 	struct stat a, b;
 	if (stat(dr, &a) < 0 || stat(parent, &b) < 0) {
-		bwk_findings_check(h->out, &r_varlib, BWK_CHECK_SKIP, "no /var/lib/docker");
+		bwk_findings_check(h->out, &rules[R_VARLIB], BWK_CHECK_SKIP, "no /var/lib/docker");
 		return 0;
 	}
-	bwk_findings_check(h->out, &r_varlib, BWK_CHECK_PASS, NULL);
+	bwk_findings_check(h->out, &rules[R_VARLIB], BWK_CHECK_PASS, NULL);
 	if (a.st_dev != b.st_dev)
 		return 0;
-	return add(h, &r_varlib, "/var/lib/docker",
+	return add(h, &rules[R_VARLIB], "/var/lib/docker",
 		   "/var/lib/docker is on the same filesystem as /var/lib", err);
 }
 
@@ -487,14 +535,14 @@ int bwk_audit_host(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
 		bwk_findings_fact(out, "host.kernel.upstream", "%s (from %s)", kv, source);
 		size_t before = bwk_findings_count(out);
 		rc = aud_cve_report(&view, NULL, kv, h.absent, BWK_CAT_HOST, "host", key, out, err);
-		bwk_findings_check(out, &r_kcves,
+		bwk_findings_check(out, &rules[R_KCVES],
 				   bwk_findings_count(out) > before ? BWK_CHECK_FAIL
 								    : BWK_CHECK_PASS,
 				   "%zu CVEs checked against %s", view.n, kv);
 		free(keep);
 	}
 	if (!kv)
-		bwk_findings_check(out, &r_kcves, BWK_CHECK_SKIP, "kernel version unknown");
+		bwk_findings_check(out, &rules[R_KCVES], BWK_CHECK_SKIP, "kernel version unknown");
 	aud_cve_table_free(&t);
 	return rc;
 }

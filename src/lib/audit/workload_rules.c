@@ -13,8 +13,9 @@
 #define PSS(n)	"Kubernetes Pod Security Standards: " n
 #define PSS_URL "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 
+/* A row: the rule and its check. */
 typedef struct wl_rule {
-	const bwk_rule *meta;
+	bwk_rule meta;
 	uint32_t needs;
 	int (*check)(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err);
 } wl_rule;
@@ -37,19 +38,6 @@ static int hit(wl_ctx *c, const workload *w, const bwk_rule *r, int sev, const c
 }
 
 /* ---- privileged ---- */
-static const char *const refs_priv[] = {CIS("5.4"), PSS("baseline, Privileged Containers"), PSS_URL,
-					NULL};
-static const bwk_rule r_priv = {
-    "privileged-container",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_CRITICAL,
-    "Container runs privileged",
-    "A privileged container gets every capability, every host device, no seccomp or AppArmor "
-    "filter and a writable /sys: root in it is root on the host (mount the host disk, load a "
-    "kernel module).",
-    "Remove --privileged / `privileged: true`; add only the capability or device the workload "
-    "needs.",
-    refs_priv};
 static int ck_priv(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	return w->privileged ? hit(c, w, r, -1, NULL, "privileged: true", err) : 0;
@@ -90,19 +78,6 @@ static const struct {
     {"AUDIT_CONTROL", BWK_SEV_MEDIUM, "change the kernel audit rules"},
 };
 
-static const char *const refs_caps[] = {CIS("5.3"), PSS("baseline, Capabilities"), PSS_URL,
-					"https://man7.org/linux/man-pages/man7/capabilities.7.html",
-					NULL};
-static const bwk_rule r_caps = {
-    "dangerous-capability",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Dangerous capability added",
-    "An added capability hands a piece of root's power over the host kernel to the container; "
-    "several of them are well-known escape paths.",
-    "Remove the capability from cap_add / capabilities.add; if the workload really needs it, "
-    "isolate it on a dedicated host.",
-    refs_caps};
 static int ck_caps(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->privileged)
@@ -119,18 +94,6 @@ static int ck_caps(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 	return 0;
 }
 
-static const char *const refs_drop[] = {CIS("5.3"), PSS("restricted, Capabilities"), PSS_URL, NULL};
-static const bwk_rule r_drop = {
-    "capabilities-not-dropped",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_LOW,
-    "Default capabilities not dropped",
-    "The runtime's default set (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, NET_RAW, MKNOD …) stays "
-    "with the container; most services need none of it, and each one widens what a foothold "
-    "can do (NET_RAW spoofing, DAC_OVERRIDE on mounted files).",
-    "Drop every capability and add back only what is needed: `--cap-drop ALL` / `cap_drop: "
-    "[ALL]` / `capabilities: {drop: [ALL]}`.",
-    refs_drop};
 static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->privileged || aud_wl_has_cap(w->cap_drop, w->ncap_drop, "ALL"))
@@ -139,10 +102,7 @@ static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 }
 
 /* ---- namespaces ---- */
-#define NS_RULE(var, id, sev, what, cis, pss, risk, fix, field)                                    \
-	static const char *const refs_##var[] = {CIS(cis), PSS(pss), PSS_URL, NULL};               \
-	static const bwk_rule r_##var = {                                                          \
-	    id, BWK_CAT_WORKLOAD, sev, "Host " what " namespace shared", risk, fix, refs_##var};   \
+#define NS_CHECK(var, what, field)                                                                 \
 	static int ck_##var(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)      \
 	{                                                                                          \
 		return w->field                                                                    \
@@ -150,46 +110,15 @@ static int ck_drop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 			   : 0;                                                                    \
 	}
 
-NS_RULE(pid, "host-pid", BWK_SEV_HIGH, "PID", "5.16", "baseline, Host Namespaces",
-	"The container sees every host process, their command lines and environments, and with "
-	"SYS_PTRACE or as root can signal or inject into them.",
-	"Remove --pid=host / `pid: host` / `hostPID: true`.", host_pid)
-NS_RULE(ipc, "host-ipc", BWK_SEV_HIGH, "IPC", "5.17", "baseline, Host Namespaces",
-	"The container can read and write host shared memory segments and message queues of "
-	"other processes.",
-	"Remove --ipc=host / `ipc: host` / `hostIPC: true`.", host_ipc)
-NS_RULE(net, "host-network", BWK_SEV_HIGH, "network", "5.10", "baseline, Host Namespaces",
-	"The container uses the host's interfaces: it can bind any host port, reach services "
-	"listening on localhost (the kubelet, metadata endpoints, databases) and sniff traffic "
-	"with NET_RAW.",
-	"Remove --network=host / `network_mode: host` / `hostNetwork: true`; publish only the "
-	"ports needed.",
-	host_net)
-NS_RULE(uts, "host-uts", BWK_SEV_MEDIUM, "UTS", "5.21", "baseline, Host Namespaces",
-	"The container can change the host's hostname and domain name.",
-	"Remove --uts=host / `uts: host`.", host_uts)
-NS_RULE(userns, "host-userns", BWK_SEV_MEDIUM, "user", "5.31 (userns)", "baseline, Host Namespaces",
-	"The container opts out of the daemon's user-namespace remapping: its root is the host's "
-	"root again.",
-	"Remove --userns=host / `userns_mode: host`.", host_userns)
+NS_CHECK(pid, "PID", host_pid)
+NS_CHECK(ipc, "IPC", host_ipc)
+NS_CHECK(net, "network", host_net)
+NS_CHECK(uts, "UTS", host_uts)
+NS_CHECK(userns, "user", host_userns)
 
 /* ---- mounts ---- */
 /* Which host paths are sensitive is core/hostpaths.c's table, shared with `run`. */
 
-static const char *const refs_mount[] = {CIS("5.5"), CIS("5.31 (docker.sock)"),
-					 PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
-static const bwk_rule r_mount = {
-    "sensitive-host-mount",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Sensitive host path mounted",
-    "A host system directory or a container-engine socket inside the container: the engine "
-    "socket is full root on the host (start a privileged container), a writable /etc or / "
-    "lets the container rewrite host users, cron jobs and binaries, read-only ones still leak "
-    "keys and credentials.",
-    "Do not mount host system paths or engine sockets into workloads; use named volumes, and "
-    "mount what must be shared read-only and as narrowly as possible.",
-    refs_mount};
 static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->nmounts; i++) {
@@ -229,16 +158,6 @@ static int ck_mount(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error *
 	return 0;
 }
 
-static const char *const refs_prop[] = {CIS("5.20"), PSS_URL, NULL};
-static const bwk_rule r_prop = {
-    "mount-propagation-shared",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "Mount propagation shared with the host",
-    "With shared (Bidirectional) propagation, mounts made inside the container appear on the "
-    "host: a compromised container can shadow host paths.",
-    "Use the default private propagation (or rslave if host mounts must be seen inside).",
-    refs_prop};
 static int ck_prop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->nmounts; i++) {
@@ -254,16 +173,6 @@ static int ck_prop(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 	return 0;
 }
 
-static const char *const refs_hostpath[] = {PSS("baseline, HostPath Volumes"), PSS_URL, NULL};
-static const bwk_rule r_hostpath = {
-    "hostpath-volume",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "hostPath volume",
-    "A hostPath volume ties the pod to one node and exposes that node's filesystem; the "
-    "Baseline Pod Security Standard forbids it.",
-    "Use emptyDir, a PersistentVolumeClaim, a ConfigMap or a Secret instead.",
-    refs_hostpath};
 static int ck_hostpath(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->nmounts; i++) {
@@ -279,18 +188,6 @@ static int ck_hostpath(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_erro
 }
 
 /* ---- devices ---- */
-static const char *const refs_dev[] = {CIS("5.18"), NULL};
-static const bwk_rule r_dev = {
-    "host-device",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Host device passed through",
-    "A host device node in the container gives raw access to hardware or kernel interfaces "
-    "(a disk device is the whole host filesystem; /dev/mem, /dev/kmsg, fuse widen the kernel "
-    "attack surface).",
-    "Remove --device / `devices:`; if a device is really needed, pass it read-only "
-    "(`:r`) and only that one.",
-    refs_dev};
 static int ck_dev(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->ndevices; i++) {
@@ -303,17 +200,6 @@ static int ck_dev(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 }
 
 /* ---- LSMs and seccomp ---- */
-static const char *const refs_seccomp[] = {CIS("5.22"), PSS("restricted, Seccomp"), PSS_URL, NULL};
-static const bwk_rule r_seccomp = {
-    "seccomp-unconfined",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Seccomp disabled",
-    "Without a seccomp filter the container can call every system call, including the rarely "
-    "used ones behind most kernel privilege escalations (keyctl, unshare, bpf, io_uring …).",
-    "Keep the runtime's default profile: remove seccomp=unconfined; in Kubernetes set "
-    "securityContext.seccompProfile.type: RuntimeDefault.",
-    refs_seccomp};
 static int ck_seccomp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->privileged)
@@ -330,17 +216,6 @@ static int ck_seccomp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error
 	return 0;
 }
 
-static const char *const refs_aa[] = {CIS("5.1"), PSS("baseline, AppArmor"), PSS_URL, NULL};
-static const bwk_rule r_aa = {
-    "apparmor-unconfined",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "AppArmor disabled",
-    "The runtime's AppArmor profile blocks writes to /proc and /sys knobs and mounts that "
-    "escapes rely on; unconfined removes that layer.",
-    "Remove apparmor=unconfined; keep the runtime default (docker-default) or a custom "
-    "profile.",
-    refs_aa};
 static int ck_aa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->privileged || !w->apparmor || strcasecmp(w->apparmor, "unconfined"))
@@ -348,15 +223,6 @@ static int ck_aa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 	return hit(c, w, r, -1, NULL, "AppArmor profile: unconfined", err);
 }
 
-static const char *const refs_selinux[] = {CIS("5.2"), PSS("baseline, SELinux"), PSS_URL, NULL};
-static const bwk_rule r_selinux = {
-    "selinux-disabled",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "SELinux labelling disabled",
-    "label=disable runs the container unconfined by SELinux on hosts that enforce it.",
-    "Remove label=disable / label:disable.",
-    refs_selinux};
 static int ck_selinux(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	/* Docker adds label=disable itself for --privileged and host PID/IPC, which are
@@ -366,18 +232,6 @@ static int ck_selinux(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error
 	return hit(c, w, r, -1, NULL, "label=disable", err);
 }
 
-static const char *const refs_nnp[] = {CIS("5.26"), PSS("restricted, Privilege Escalation"),
-				       PSS_URL, NULL};
-static const bwk_rule r_nnp = {
-    "no-new-privileges-not-set",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "Privilege escalation allowed (no-new-privileges not set)",
-    "Without no_new_privs a process can gain privileges through setuid/setgid binaries or "
-    "file capabilities in the image, turning an unprivileged foothold into root.",
-    "Set `--security-opt no-new-privileges` / `security_opt: [no-new-privileges:true]` / "
-    "`allowPrivilegeEscalation: false` / process.noNewPrivileges: true.",
-    refs_nnp};
 static int ck_nnp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->privileged || w->no_new_privs == TRI_TRUE)
@@ -389,18 +243,6 @@ static int ck_nnp(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 }
 
 /* ---- user and root filesystem ---- */
-static const char *const refs_root[] = {CIS("4.1"), CIS("5.x (user namespaces)"),
-					PSS("restricted, Running as Non-root"), PSS_URL, NULL};
-static const bwk_rule r_root = {
-    "runs-as-root",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "Container runs as root",
-    "Root in the container is root on the host for every kernel bug and every mounted path: "
-    "most escapes need uid 0 inside first.",
-    "Run as an unprivileged user: `--user 1000:1000` / `user: \"1000:1000\"` / "
-    "`runAsNonRoot: true` with runAsUser > 0 / process.user.uid != 0.",
-    refs_root};
 static int ck_root(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->kind == BWK_WL_K8S) {
@@ -422,17 +264,6 @@ static int ck_root(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 	return 0;
 }
 
-static const char *const refs_ro[] = {CIS("5.13"), NULL};
-static const bwk_rule r_ro = {
-    "rootfs-writable",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_LOW,
-    "Root filesystem writable",
-    "A writable root filesystem lets an intruder drop tools and persist changes to binaries "
-    "and configuration for the container's lifetime.",
-    "Use `--read-only` / `read_only: true` / `readOnlyRootFilesystem: true` / root.readonly "
-    "and tmpfs or volumes for the paths that must be written.",
-    refs_ro};
 static int ck_ro(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	return w->ro_rootfs == TRI_TRUE
@@ -441,47 +272,16 @@ static int ck_ro(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 }
 
 /* ---- limits ---- */
-static const char *const refs_mem[] = {CIS("5.11"), NULL};
-static const bwk_rule r_mem = {
-    "no-memory-limit",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "No memory limit",
-    "Without a memory limit one container can exhaust host memory and get other workloads "
-    "(or the engine) killed by the OOM killer.",
-    "Set `--memory` / `mem_limit` or deploy.resources.limits.memory / resources.limits.memory "
-    "/ linux.resources.memory.limit.",
-    refs_mem};
 static int ck_mem(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	return w->mem_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no memory limit", err);
 }
 
-static const char *const refs_cpu[] = {CIS("5.12"), NULL};
-static const bwk_rule r_cpu = {
-    "no-cpu-limit",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_LOW,
-    "No CPU limit",
-    "Without a CPU limit a busy or hijacked container (a miner) starves its neighbours.",
-    "Set `--cpus` / `cpus` or deploy.resources.limits.cpus / resources.limits.cpu / "
-    "linux.resources.cpu.quota.",
-    refs_cpu};
 static int ck_cpu(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	return w->cpu_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no CPU limit", err);
 }
 
-static const char *const refs_pids[] = {CIS("5.29"), NULL};
-static const bwk_rule r_pids = {
-    "no-pids-limit",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_MEDIUM,
-    "No process limit",
-    "Without a pids limit a fork bomb in one container exhausts the host's process table.",
-    "Set `--pids-limit 256` / `pids_limit` / deploy.resources.limits.pids / "
-    "linux.resources.pids.limit.",
-    refs_pids};
 static int ck_pids(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	return w->pids_limit > 0 ? 0 : hit(c, w, r, -1, NULL, "no pids limit", err);
@@ -521,17 +321,6 @@ static const struct {
     {9000, "Portainer/MinIO admin"},
 };
 
-static const char *const refs_port[] = {CIS("5.14"), CIS("5.8"), NULL};
-static const bwk_rule r_port = {
-    "admin-port-exposed",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Administrative service published on every host interface",
-    "A database, remote shell or control API published on 0.0.0.0 is reachable from any "
-    "network the host is on, past any firewall on the container network.",
-    "Bind the port to localhost or an internal interface (`-p 127.0.0.1:5432:5432`, "
-    "`hostIP`), or do not publish it and connect over a container network.",
-    refs_port};
 static int ck_port(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	for (size_t i = 0; i < w->nports; i++) {
@@ -557,16 +346,6 @@ static int ck_port(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **
 }
 
 /* ---- restart ---- */
-static const char *const refs_restart[] = {CIS("5.15"), NULL};
-static const bwk_rule r_restart = {
-    "restart-unbounded",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_LOW,
-    "Restart policy unbounded",
-    "A container that crashes in a loop (or is crashed on purpose) is restarted forever, "
-    "which hides attacks and can exhaust the host.",
-    "Use `--restart on-failure:5` (`restart: on-failure:5`).",
-    refs_restart};
 static int ck_restart(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (!w->restart)
@@ -580,19 +359,6 @@ static int ck_restart(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error
 }
 
 /* ---- image ---- */
-static const char *const refs_tag[] = {CIS("5.27 (image provenance)"),
-				       "https://docs.docker.com/engine/reference/commandline/"
-				       "pull/#pull-an-image-by-digest-immutable-identifier",
-				       NULL};
-static const bwk_rule r_tag = {
-    "image-mutable-tag",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_INFO,
-    "Image referenced by mutable tag",
-    "A tag can be moved to different content at any time; what runs is not what was "
-    "reviewed.",
-    "Pin the image by digest: image@sha256:….",
-    refs_tag};
 static int ck_tag(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (!w->image || !*w->image || strstr(w->image, "@sha256:") ||
@@ -603,17 +369,6 @@ static int ck_tag(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 }
 
 /* ---- service account ---- */
-static const char *const refs_sa[] = {
-    "https://kubernetes.io/docs/tasks/configure-pod-container/configure-service-account/", NULL};
-static const bwk_rule r_sa = {
-    "automount-service-account-token",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_INFO,
-    "Service account token mounted",
-    "The pod gets an API token; whoever takes over the container can talk to the Kubernetes "
-    "API with its permissions.",
-    "Set automountServiceAccountToken: false unless the workload calls the API.",
-    refs_sa};
 static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
 	if (w->automount_sa_token == TRI_FALSE)
@@ -622,23 +377,12 @@ static int ck_sa(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **er
 }
 
 /* ---- secrets in the environment ---- */
-static const char *const refs_env[] = {"CIS Docker Benchmark 4.10",
-				       "https://docs.docker.com/engine/swarm/secrets/", NULL};
-static const bwk_rule r_env = {
-    "secret-in-env",
-    BWK_CAT_WORKLOAD,
-    BWK_SEV_HIGH,
-    "Secret in an environment variable",
-    "Environment variables are visible to `docker inspect`, /proc/PID/environ, crash reports "
-    "and child processes, and end up in version control with the manifest.",
-    "Move the value to a secret store: Docker/Compose secrets, a Kubernetes Secret mounted as "
-    "a file, or a vault; rotate the exposed credential.",
-    refs_env};
 
 typedef struct env_cb_ctx {
 	wl_ctx *c;
 	const workload *w;
 	const wl_env *e;
+	const bwk_rule *r;
 } env_cb_ctx;
 
 static int env_hit(void *ctx, const bwk_secret_hit *h, bwk_error **err)
@@ -647,7 +391,7 @@ static int env_hit(void *ctx, const bwk_secret_hit *h, bwk_error **err)
 	cleanup_free char *msg = xasprintf("%s: environment variable %s holds a secret (%s)",
 					   x->w->name, x->e->name, h->rule->title);
 	bwk_finding_spec s = {
-	    .rule = &r_env,
+	    .rule = x->r,
 	    .loc = {.target = x->c->target,
 		    .path = x->c->path,
 		    .layer_index = -1,
@@ -663,7 +407,6 @@ static int env_hit(void *ctx, const bwk_secret_hit *h, bwk_error **err)
 
 static int ck_env(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **err)
 {
-	(void)r;
 	if (!c->secrets)
 		return 0;
 	for (size_t i = 0; i < w->nenv; i++) {
@@ -671,7 +414,7 @@ static int ck_env(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 		/* scan "NAME=value" as a line of a .env file: the variable name feeds the rules
 		 * keyed on it, and the path selects the rules scoped to configuration files */
 		cleanup_free char *line = xasprintf("%s=%s", e->name, e->value);
-		env_cb_ctx x = {c, w, e};
+		env_cb_ctx x = {c, w, e, r};
 		if (bwk_secrets_scan(c->secrets, ".env", line, strlen(line), env_hit, &x, err) < 0)
 			return -1;
 	}
@@ -679,38 +422,269 @@ static int ck_env(wl_ctx *c, const workload *w, const bwk_rule *r, bwk_error **e
 }
 
 static const wl_rule table[] = {
-    {&r_priv, WF_PRIVILEGED, ck_priv},
-    {&r_caps, WF_CAPS, ck_caps},
-    {&r_drop, WF_CAPS, ck_drop},
-    {&r_pid, WF_HOST_PID, ck_pid},
-    {&r_ipc, WF_HOST_IPC, ck_ipc},
-    {&r_net, WF_HOST_NET, ck_net},
-    {&r_uts, WF_HOST_UTS, ck_uts},
-    {&r_userns, WF_HOST_USERNS, ck_userns},
-    {&r_mount, WF_MOUNTS, ck_mount},
-    {&r_prop, WF_PROPAGATION, ck_prop},
-    {&r_hostpath, WF_HOSTPATH, ck_hostpath},
-    {&r_dev, WF_DEVICES, ck_dev},
-    {&r_seccomp, WF_SECCOMP, ck_seccomp},
-    {&r_aa, WF_APPARMOR, ck_aa},
-    {&r_selinux, WF_SELINUX, ck_selinux},
-    {&r_nnp, WF_NNP, ck_nnp},
-    {&r_root, WF_USER, ck_root},
-    {&r_ro, WF_RO_ROOTFS, ck_ro},
-    {&r_mem, WF_MEM_LIMIT, ck_mem},
-    {&r_cpu, WF_CPU_LIMIT, ck_cpu},
-    {&r_pids, WF_PIDS_LIMIT, ck_pids},
-    {&r_port, WF_PORTS, ck_port},
-    {&r_restart, WF_RESTART, ck_restart},
-    {&r_env, WF_ENV, ck_env},
-    {&r_tag, WF_IMAGE, ck_tag},
-    {&r_sa, WF_SA_TOKEN, ck_sa},
+    {.meta = BWK_RULE(
+	 "privileged-container", BWK_CAT_WORKLOAD, BWK_SEV_CRITICAL,
+	 .title = "Container runs privileged",
+	 .description = "A privileged container gets every capability, every host device, no "
+			"seccomp or AppArmor filter and a writable /sys: root in it is root on the "
+			"host (mount the host disk, load a kernel module).",
+	 .remediation = "Remove --privileged / `privileged: true`; add only the capability or "
+			"device the workload needs.",
+	 .references = BWK_REFS(CIS("5.4"), PSS("baseline, Privileged Containers"), PSS_URL)),
+     .needs = WF_PRIVILEGED,
+     .check = ck_priv},
+    {.meta = BWK_RULE(
+	 "dangerous-capability", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+	 .title = "Dangerous capability added",
+	 .description = "An added capability hands a piece of root's power over the host kernel to "
+			"the container; several of them are well-known escape paths.",
+	 .remediation = "Remove the capability from cap_add / capabilities.add; if the workload "
+			"really needs it, isolate it on a dedicated host.",
+	 .references = BWK_REFS(CIS("5.3"), PSS("baseline, Capabilities"), PSS_URL,
+				"https://man7.org/linux/man-pages/man7/capabilities.7.html")),
+     .needs = WF_CAPS,
+     .check = ck_caps},
+    {.meta = BWK_RULE(
+	 "capabilities-not-dropped", BWK_CAT_WORKLOAD, BWK_SEV_LOW,
+	 .title = "Default capabilities not dropped",
+	 .description =
+	     "The runtime's default set (CHOWN, DAC_OVERRIDE, FOWNER, SETUID, NET_RAW, MKNOD …) "
+	     "stays with the container; most services need none of it, and each one widens what a "
+	     "foothold can do (NET_RAW spoofing, DAC_OVERRIDE on mounted files).",
+	 .remediation = "Drop every capability and add back only what is needed: `--cap-drop ALL` "
+			"/ `cap_drop: [ALL]` / `capabilities: {drop: [ALL]}`.",
+	 .references = BWK_REFS(CIS("5.3"), PSS("restricted, Capabilities"), PSS_URL)),
+     .needs = WF_CAPS,
+     .check = ck_drop},
+    {.meta = BWK_RULE(
+	 "host-pid", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "Host PID namespace shared",
+	 .description =
+	     "The container sees every host process, their command lines and environments, and "
+	     "with SYS_PTRACE or as root can signal or inject into them.",
+	 .remediation = "Remove --pid=host / `pid: host` / `hostPID: true`.",
+	 .references = BWK_REFS(CIS("5.16"), PSS("baseline, Host Namespaces"), PSS_URL)),
+     .needs = WF_HOST_PID,
+     .check = ck_pid},
+    {.meta =
+	 BWK_RULE("host-ipc", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "Host IPC namespace shared",
+		  .description = "The container can read and write host shared memory segments and "
+				 "message queues of other processes.",
+		  .remediation = "Remove --ipc=host / `ipc: host` / `hostIPC: true`.",
+		  .references = BWK_REFS(CIS("5.17"), PSS("baseline, Host Namespaces"), PSS_URL)),
+     .needs = WF_HOST_IPC,
+     .check = ck_ipc},
+    {.meta = BWK_RULE(
+	 "host-network", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "Host network namespace shared",
+	 .description = "The container uses the host's interfaces: it can bind any host port, "
+			"reach services listening on localhost (the kubelet, metadata endpoints, "
+			"databases) and sniff traffic with NET_RAW.",
+	 .remediation = "Remove --network=host / `network_mode: host` / `hostNetwork: true`; "
+			"publish only the ports needed.",
+	 .references = BWK_REFS(CIS("5.10"), PSS("baseline, Host Namespaces"), PSS_URL)),
+     .needs = WF_HOST_NET,
+     .check = ck_net},
+    {.meta = BWK_RULE(
+	 "host-uts", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "Host UTS namespace shared",
+	 .description = "The container can change the host's hostname and domain name.",
+	 .remediation = "Remove --uts=host / `uts: host`.",
+	 .references = BWK_REFS(CIS("5.21"), PSS("baseline, Host Namespaces"), PSS_URL)),
+     .needs = WF_HOST_UTS,
+     .check = ck_uts},
+    {.meta = BWK_RULE(
+	 "host-userns", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "Host user namespace shared",
+	 .description = "The container opts out of the daemon's user-namespace remapping: its root "
+			"is the host's root again.",
+	 .remediation = "Remove --userns=host / `userns_mode: host`.",
+	 .references = BWK_REFS(CIS("5.31 (userns)"), PSS("baseline, Host Namespaces"), PSS_URL)),
+     .needs = WF_HOST_USERNS,
+     .check = ck_userns},
+    {.meta = BWK_RULE(
+	 "sensitive-host-mount", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+	 .title = "Sensitive host path mounted",
+	 .description = "A host system directory or a container-engine socket inside the "
+			"container: the engine socket is full root on the host (start a privileged "
+			"container), a writable /etc or / lets the container rewrite host users, "
+			"cron jobs and binaries, read-only ones still leak keys and credentials.",
+	 .remediation =
+	     "Do not mount host system paths or engine sockets into workloads; use named volumes, "
+	     "and mount what must be shared read-only and as narrowly as possible.",
+	 .references = BWK_REFS(CIS("5.5"), CIS("5.31 (docker.sock)"),
+				PSS("baseline, HostPath Volumes"), PSS_URL)),
+     .needs = WF_MOUNTS,
+     .check = ck_mount},
+    {.meta = BWK_RULE(
+	 "mount-propagation-shared", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+	 .title = "Mount propagation shared with the host",
+	 .description = "With shared (Bidirectional) propagation, mounts made inside the container "
+			"appear on the host: a compromised container can shadow host paths.",
+	 .remediation =
+	     "Use the default private propagation (or rslave if host mounts must be seen inside).",
+	 .references = BWK_REFS(CIS("5.20"), PSS_URL)),
+     .needs = WF_PROPAGATION,
+     .check = ck_prop},
+    {.meta = BWK_RULE(
+	 "hostpath-volume", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "hostPath volume",
+	 .description = "A hostPath volume ties the pod to one node and exposes that node's "
+			"filesystem; the Baseline Pod Security Standard forbids it.",
+	 .remediation = "Use emptyDir, a PersistentVolumeClaim, a ConfigMap or a Secret instead.",
+	 .references = BWK_REFS(PSS("baseline, HostPath Volumes"), PSS_URL)),
+     .needs = WF_HOSTPATH,
+     .check = ck_hostpath},
+    {.meta = BWK_RULE(
+	 "host-device", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "Host device passed through",
+	 .description = "A host device node in the container gives raw access to hardware or "
+			"kernel interfaces (a disk device is the whole host filesystem; /dev/mem, "
+			"/dev/kmsg, fuse widen the kernel attack surface).",
+	 .remediation = "Remove --device / `devices:`; if a device is really needed, pass it "
+			"read-only (`:r`) and only that one.",
+	 .references = BWK_REFS(CIS("5.18"))),
+     .needs = WF_DEVICES,
+     .check = ck_dev},
+    {.meta = BWK_RULE(
+	 "seccomp-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "Seccomp disabled",
+	 .description = "Without a seccomp filter the container can call every system call, "
+			"including the rarely used ones behind most kernel privilege escalations "
+			"(keyctl, unshare, bpf, io_uring …).",
+	 .remediation = "Keep the runtime's default profile: remove seccomp=unconfined; in "
+			"Kubernetes set securityContext.seccompProfile.type: RuntimeDefault.",
+	 .references = BWK_REFS(CIS("5.22"), PSS("restricted, Seccomp"), PSS_URL)),
+     .needs = WF_SECCOMP,
+     .check = ck_seccomp},
+    {.meta = BWK_RULE(
+	 "apparmor-unconfined", BWK_CAT_WORKLOAD, BWK_SEV_HIGH, .title = "AppArmor disabled",
+	 .description = "The runtime's AppArmor profile blocks writes to /proc and /sys knobs and "
+			"mounts that escapes rely on; unconfined removes that layer.",
+	 .remediation = "Remove apparmor=unconfined; keep the runtime default (docker-default) or "
+			"a custom profile.",
+	 .references = BWK_REFS(CIS("5.1"), PSS("baseline, AppArmor"), PSS_URL)),
+     .needs = WF_APPARMOR,
+     .check = ck_aa},
+    {.meta = BWK_RULE(
+	 "selinux-disabled", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+	 .title = "SELinux labelling disabled",
+	 .description =
+	     "label=disable runs the container unconfined by SELinux on hosts that enforce it.",
+	 .remediation = "Remove label=disable / label:disable.",
+	 .references = BWK_REFS(CIS("5.2"), PSS("baseline, SELinux"), PSS_URL)),
+     .needs = WF_SELINUX,
+     .check = ck_selinux},
+    {.meta = BWK_RULE(
+	 "no-new-privileges-not-set", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM,
+	 .title = "Privilege escalation allowed (no-new-privileges not set)",
+	 .description =
+	     "Without no_new_privs a process can gain privileges through setuid/setgid binaries or "
+	     "file capabilities in the image, turning an unprivileged foothold into root.",
+	 .remediation =
+	     "Set `--security-opt no-new-privileges` / `security_opt: [no-new-privileges:true]` / "
+	     "`allowPrivilegeEscalation: false` / process.noNewPrivileges: true.",
+	 .references = BWK_REFS(CIS("5.26"), PSS("restricted, Privilege Escalation"), PSS_URL)),
+     .needs = WF_NNP,
+     .check = ck_nnp},
+    {.meta = BWK_RULE(
+	 "runs-as-root", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "Container runs as root",
+	 .description = "Root in the container is root on the host for every kernel bug and every "
+			"mounted path: most escapes need uid 0 inside first.",
+	 .remediation = "Run as an unprivileged user: `--user 1000:1000` / `user: \"1000:1000\"` / "
+			"`runAsNonRoot: true` with runAsUser > 0 / process.user.uid != 0.",
+	 .references = BWK_REFS(CIS("4.1"), CIS("5.x (user namespaces)"),
+				PSS("restricted, Running as Non-root"), PSS_URL)),
+     .needs = WF_USER,
+     .check = ck_root},
+    {.meta = BWK_RULE(
+	 "rootfs-writable", BWK_CAT_WORKLOAD, BWK_SEV_LOW, .title = "Root filesystem writable",
+	 .description = "A writable root filesystem lets an intruder drop tools and persist "
+			"changes to binaries and configuration for the container's lifetime.",
+	 .remediation = "Use `--read-only` / `read_only: true` / `readOnlyRootFilesystem: true` / "
+			"root.readonly and tmpfs or volumes for the paths that must be written.",
+	 .references = BWK_REFS(CIS("5.13"))),
+     .needs = WF_RO_ROOTFS,
+     .check = ck_ro},
+    {.meta =
+	 BWK_RULE("no-memory-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "No memory limit",
+		  .description = "Without a memory limit one container can exhaust host memory and "
+				 "get other workloads (or the engine) killed by the OOM killer.",
+		  .remediation = "Set `--memory` / `mem_limit` or deploy.resources.limits.memory / "
+				 "resources.limits.memory / linux.resources.memory.limit.",
+		  .references = BWK_REFS(CIS("5.11"))),
+     .needs = WF_MEM_LIMIT,
+     .check = ck_mem},
+    {.meta = BWK_RULE(
+	 "no-cpu-limit", BWK_CAT_WORKLOAD, BWK_SEV_LOW, .title = "No CPU limit",
+	 .description =
+	     "Without a CPU limit a busy or hijacked container (a miner) starves its neighbours.",
+	 .remediation = "Set `--cpus` / `cpus` or deploy.resources.limits.cpus / "
+			"resources.limits.cpu / linux.resources.cpu.quota.",
+	 .references = BWK_REFS(CIS("5.12"))),
+     .needs = WF_CPU_LIMIT,
+     .check = ck_cpu},
+    {.meta = BWK_RULE(
+	 "no-pids-limit", BWK_CAT_WORKLOAD, BWK_SEV_MEDIUM, .title = "No process limit",
+	 .description =
+	     "Without a pids limit a fork bomb in one container exhausts the host's process table.",
+	 .remediation = "Set `--pids-limit 256` / `pids_limit` / deploy.resources.limits.pids / "
+			"linux.resources.pids.limit.",
+	 .references = BWK_REFS(CIS("5.29"))),
+     .needs = WF_PIDS_LIMIT,
+     .check = ck_pids},
+    {.meta = BWK_RULE(
+	 "admin-port-exposed", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+	 .title = "Administrative service published on every host interface",
+	 .description =
+	     "A database, remote shell or control API published on 0.0.0.0 is reachable from any "
+	     "network the host is on, past any firewall on the container network.",
+	 .remediation =
+	     "Bind the port to localhost or an internal interface (`-p 127.0.0.1:5432:5432`, "
+	     "`hostIP`), or do not publish it and connect over a container network.",
+	 .references = BWK_REFS(CIS("5.14"), CIS("5.8"))),
+     .needs = WF_PORTS,
+     .check = ck_port},
+    {.meta = BWK_RULE(
+	 "restart-unbounded", BWK_CAT_WORKLOAD, BWK_SEV_LOW, .title = "Restart policy unbounded",
+	 .description = "A container that crashes in a loop (or is crashed on purpose) is "
+			"restarted forever, which hides attacks and can exhaust the host.",
+	 .remediation = "Use `--restart on-failure:5` (`restart: on-failure:5`).",
+	 .references = BWK_REFS(CIS("5.15"))),
+     .needs = WF_RESTART,
+     .check = ck_restart},
+    {.meta = BWK_RULE(
+	 "secret-in-env", BWK_CAT_WORKLOAD, BWK_SEV_HIGH,
+	 .title = "Secret in an environment variable",
+	 .description =
+	     "Environment variables are visible to `docker inspect`, /proc/PID/environ, crash "
+	     "reports and child processes, and end up in version control with the manifest.",
+	 .remediation = "Move the value to a secret store: Docker/Compose secrets, a Kubernetes "
+			"Secret mounted as a file, or a vault; rotate the exposed credential.",
+	 .references = BWK_REFS("CIS Docker Benchmark 4.10",
+				"https://docs.docker.com/engine/swarm/secrets/")),
+     .needs = WF_ENV,
+     .check = ck_env},
+    {.meta = BWK_RULE("image-mutable-tag", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+		      .title = "Image referenced by mutable tag",
+		      .description = "A tag can be moved to different content at any time; what "
+				     "runs is not what was reviewed.",
+		      .remediation = "Pin the image by digest: image@sha256:….",
+		      .references = BWK_REFS(CIS("5.27 (image provenance)"),
+					     "https://docs.docker.com/engine/reference/commandline/"
+					     "pull/#pull-an-image-by-digest-immutable-identifier")),
+     .needs = WF_IMAGE,
+     .check = ck_tag},
+    {.meta =
+	 BWK_RULE("automount-service-account-token", BWK_CAT_WORKLOAD, BWK_SEV_INFO,
+		  .title = "Service account token mounted",
+		  .description = "The pod gets an API token; whoever takes over the container can "
+				 "talk to the Kubernetes API with its permissions.",
+		  .remediation =
+		      "Set automountServiceAccountToken: false unless the workload calls the API.",
+		  .references = BWK_REFS("https://kubernetes.io/docs/tasks/configure-pod-container/"
+					 "configure-service-account/")),
+     .needs = WF_SA_TOKEN,
+     .check = ck_sa},
 };
 
-const bwk_rule *const aud_wl_rules_meta[] = {
-    &r_priv, &r_caps,	  &r_drop, &r_pid,     &r_ipc,	   &r_net,     &r_uts, &r_userns, &r_mount,
-    &r_prop, &r_hostpath, &r_dev,  &r_seccomp, &r_aa,	   &r_selinux, &r_nnp, &r_root,	  &r_ro,
-    &r_mem,  &r_cpu,	  &r_pids, &r_port,    &r_restart, &r_env,     &r_tag, &r_sa,	  NULL};
+const bwk_rule *aud_wl_rule(size_t i)
+{
+	return i < sizeof(table) / sizeof(table[0]) ? &table[i].meta : NULL;
+}
 
 int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 {
@@ -720,14 +694,14 @@ int aud_wl_check(wl_ctx *c, const workload *w, bwk_error **err)
 		if ((w->fields & table[i].needs) != table[i].needs) {
 			/* a setting this input form cannot express (a compose file has no
 			 * service-account token): skipped, unless another workload ran it */
-			if (!bwk_findings_has_check(c->out, table[i].meta->id))
-				bwk_findings_check(c->out, table[i].meta, BWK_CHECK_SKIP,
+			if (!bwk_findings_has_check(c->out, table[i].meta.id))
+				bwk_findings_check(c->out, &table[i].meta, BWK_CHECK_SKIP,
 						   "not expressible in %s",
 						   bwk_workload_kind_name(w->kind));
 			continue;
 		}
-		bwk_findings_check(c->out, table[i].meta, BWK_CHECK_PASS, NULL);
-		if (table[i].check(c, w, table[i].meta, err) < 0)
+		bwk_findings_check(c->out, &table[i].meta, BWK_CHECK_PASS, NULL);
+		if (table[i].check(c, w, &table[i].meta, err) < 0)
 			return -1;
 	}
 	return 0;

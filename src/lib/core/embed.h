@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+/* NOLINTBEGIN(bugprone-macro-parentheses): `sym` is a symbol name, declared and pasted */
 #define BWK_EMBED(sym, file)                                                                       \
 	__asm__(".pushsection .rodata\n"                                                           \
 		".balign 16\n"                                                                     \
@@ -17,5 +18,6 @@
 	extern const char sym##_end[]
 
 #define BWK_EMBED_LEN(sym) ((size_t)(sym##_end - sym))
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 #endif

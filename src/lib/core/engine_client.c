@@ -142,18 +142,12 @@ static int load_tls(bwk_endpoint *ep, bwk_error **err)
 	return 0;
 }
 
-static void curl_cleanupp(CURL **c)
-{
-	if (*c)
-		curl_easy_cleanup(*c);
-}
-
 int bwk_endpoint_curl(bwk_endpoint *ep, const char *path, char *errbuf, CURL **out, bwk_error **err)
 {
 	*out = NULL;
 	if (ep->tls && load_tls(ep, err) < 0)
 		return -1;
-	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
+	cleanup_with(curl_easy_cleanupp) CURL *c = curl_easy_init();
 	if (!c)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "engine %s: cannot create a curl handle",
 				     ep->host);

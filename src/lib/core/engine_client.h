@@ -20,6 +20,7 @@
 #include <curl/curl.h>
 
 #include "bulwark/error.h"
+#include "core/cleanup.h"
 
 typedef struct bwk_pem {
 	char *path;
@@ -48,6 +49,7 @@ void bwk_endpoint_close(bwk_endpoint *ep);
 /* A curl handle for GET base_url + path (path already URL-escaped) over the endpoint's
  * transport with its TLS material; errbuf (CURL_ERROR_SIZE) receives curl's details. The
  * caller sets the write callback and timeouts. */
+BWK_DEFINE_CLEANUP(CURL *, curl_easy_cleanup)
 int bwk_endpoint_curl(bwk_endpoint *ep, const char *path, char *errbuf, CURL **out,
 		      bwk_error **err);
 

@@ -72,7 +72,7 @@ int(bwk_error_set)(bwk_error **err, bwk_code code, int errnum, const char *fmt, 
 	return -1;
 }
 
-int bwk_error_wrap(bwk_error **err, const char *fmt, ...)
+int(bwk_error_wrap)(bwk_error **err, const char *fmt, ...)
 {
 	if (!err || !*err || *err == &oom_error)
 		return -1;

@@ -24,6 +24,7 @@ typedef struct bwk_lazy_lib {
 } bwk_lazy_lib;
 
 /* Defines `static bwk_lazy_lib var` for the library `soname` shipped by Debian's `pkg`. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): the arguments are names, pasted and declared */
 #define BWK_LAZY_LIB(var, soname_, pkg)                                                            \
 	static void var##_load(void);                                                              \
 	static bwk_lazy_lib var = {.soname = soname_,                                              \
@@ -35,6 +36,7 @@ typedef struct bwk_lazy_lib {
 	{                                                                                          \
 		bwk_lazy_open(&var);                                                               \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Opens lib (RTLD_NOW | RTLD_LOCAL); called once through lib->load. */
 void bwk_lazy_open(bwk_lazy_lib *lib);
@@ -46,6 +48,7 @@ void *bwk_lazy_sym(bwk_lazy_lib *lib, const char *name);
 /* Resolves `name` once into a static pointer (acquire load on every call: a plain load on the
  * architectures we build for, so a hot call costs one test and one indirect jump). Races
  * between first callers are harmless: each stores the same address. */
+/* NOLINTBEGIN(bugprone-macro-parentheses): the arguments are names, pasted and declared */
 #define BWK_LAZY_RESOLVE_(lib, name, f)                                                            \
 	static __typeof__(&name) name##_fn_;                                                       \
 	__typeof__(&name) f = __atomic_load_n(&name##_fn_, __ATOMIC_ACQUIRE);                      \
@@ -53,6 +56,7 @@ void *bwk_lazy_sym(bwk_lazy_lib *lib, const char *name);
 		*(void **)&f = bwk_lazy_sym(&lib, #name);                                          \
 		__atomic_store_n(&name##_fn_, f, __ATOMIC_RELEASE);                                \
 	}
+/* NOLINTEND(bugprone-macro-parentheses) */
 
 /* Wrapper for a function returning a value: BWK_LAZY_FN(lib, int, f, (int a, char *b), (a, b)).
  * The parameter list is spelled out (not taken from the header) so that a prototype that

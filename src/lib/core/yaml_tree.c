@@ -118,11 +118,7 @@ void bwk_json_budget_uncharge(size_t n)
 		budget_uncharge(cur_budget, n);
 }
 
-static void budget_endp(bwk_json_budget **b)
-{
-	if (*b)
-		bwk_json_budget_end(*b);
-}
+BWK_DEFINE_CLEANUP(bwk_json_budget *, bwk_json_budget_end)
 
 typedef struct frame {
 	json_t *node;
@@ -518,6 +514,9 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 	}
 	case YAML_MAPPING_END_EVENT:
 	case YAML_SEQUENCE_END_EVENT: {
+		if (b->depth == 0) /* libyaml pairs starts and ends; an end alone is malformed */
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "%s: unbalanced YAML collection end", b->name);
 		frame f = b->stack[--b->depth];
 		if (f.is_map && (f.key || f.key_is_merge)) {
 			/* libyaml always pairs keys and values; defensive */
@@ -579,11 +578,7 @@ static int on_event(builder *b, yaml_event_t *ev, bwk_yaml_doc_cb cb, void *ctx,
 	}
 }
 
-static void parser_freep(yaml_parser_t **p)
-{
-	if (*p)
-		yaml_parser_delete(*p);
-}
+BWK_DEFINE_CLEANUP(yaml_parser_t *, yaml_parser_delete)
 
 /* libyaml pulls its input through this: the whole stream is never in memory, and a run of
  * input without an event (one long scalar or comment, which libyaml accumulates) is cut at
@@ -706,10 +701,10 @@ static int parse(const char *name, input *in, const bwk_yaml_limits *lim, bwk_ya
 	yaml_parser_t parser;
 	if (!yaml_parser_initialize(&parser))
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s: cannot create a YAML parser", name);
-	__attribute__((cleanup(parser_freep), unused)) yaml_parser_t *pp = &parser;
+	cleanup_with(yaml_parser_deletep) __attribute__((unused)) yaml_parser_t *pp = &parser;
 	yaml_parser_set_input(&parser, read_input, in);
 	bwk_json_budget_begin(&b.acct, b.lim.max_doc_bytes);
-	__attribute__((cleanup(budget_endp), unused)) bwk_json_budget *bp = &b.acct;
+	cleanup_with(bwk_json_budget_endp) __attribute__((unused)) bwk_json_budget *bp = &b.acct;
 	int rc = 0;
 	for (;;) {
 		yaml_event_t ev;
@@ -966,7 +961,8 @@ int bwk_json_array_each(const char *name, const char *head, size_t head_len, int
 		/* one budget per element: its text, its tree and what the callback builds */
 		bwk_json_budget acct;
 		bwk_json_budget_begin(&acct, limit);
-		__attribute__((cleanup(budget_endp), unused)) bwk_json_budget *ap = &acct;
+		cleanup_with(bwk_json_budget_endp) __attribute__((unused)) bwk_json_budget *ap =
+		    &acct;
 		if (!budget_charge(&acct, cap))
 			return bwk_error_set(err, BWK_E_LIMIT, 0,
 					     "%s: [%zu]: element is more than %zu MiB: split the "

@@ -14,12 +14,7 @@
 #include "core/util.h"
 #include "image/image_private.h"
 
-static void bwk_json_decrefp(json_t **j)
-{
-	if (*j)
-		json_decref(*j);
-}
-#define cleanup_json __attribute__((cleanup(bwk_json_decrefp)))
+#define cleanup_json cleanup_with(json_decrefp) /* jansson's, as json_auto_t */
 
 static json_t *load(const char *buf, size_t len, const char *what, size_t max, bwk_error **err)
 {

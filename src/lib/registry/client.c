@@ -708,7 +708,7 @@ int reg_request(reg_client *c, const reg_req *rq, reg_resp *resp, bwk_error **er
 	bool authed = false;
 	for (int attempt = 0;;) {
 		pthread_mutex_lock(&c->lock);
-		__attribute__((cleanup(wipe_freep))) char *auth = NULL;
+		cleanup_with(wipe_freep) char *auth = NULL;
 		if (!rq->no_auth && c->auth_header &&
 		    (!rq->scope || !c->auth_scope || !strcmp(rq->scope, c->auth_scope) ||
 		     c->chal.scheme == REG_AUTH_BASIC))

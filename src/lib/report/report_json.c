@@ -99,7 +99,8 @@ json_t *bwk_report_check_counts_json(const bwk_findings *f)
 {
 	size_t n[3];
 	bwk_findings_check_summary(f, n);
-	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)(n[0] + n[1] + n[2]), "passed",
+	size_t total = n[0] + n[1] + n[2];
+	return json_pack("{s:I,s:I,s:I,s:I}", "total", (json_int_t)total, "passed",
 			 (json_int_t)n[BWK_CHECK_PASS], "failed", (json_int_t)n[BWK_CHECK_FAIL],
 			 "skipped", (json_int_t)n[BWK_CHECK_SKIP]);
 }
@@ -130,10 +131,9 @@ int bwk_report_json(const bwk_findings *f, const bwk_report_opts *o, FILE *out, 
 		total += c[s];
 	}
 	json_object_set_new(sum, "total", json_integer((json_int_t)total));
-	json_object_set_new(
-	    sum, "suppressed",
-	    json_integer((json_int_t)(by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE] +
-				      by[BWK_SUPPRESS_VEX])));
+	size_t suppressed =
+	    by[BWK_SUPPRESS_IGNORE] + by[BWK_SUPPRESS_BASELINE] + by[BWK_SUPPRESS_VEX];
+	json_object_set_new(sum, "suppressed", json_integer((json_int_t)suppressed));
 	json_object_set_new(sum, "suppressedBy",
 			    json_pack("{s:I,s:I,s:I}", "ignore",
 				      (json_int_t)by[BWK_SUPPRESS_IGNORE], "baseline",

@@ -329,7 +329,7 @@ static void opened_close(opened *o)
 		close(o->rootfd);
 	ocirt_state_free(&o->st);
 }
-#define cleanup_opened __attribute__((cleanup(opened_close)))
+#define cleanup_opened cleanup_with(opened_close)
 
 static int open_state(const char *root, const char *id, bool exclusive, bool need_state, opened *o,
 		      bwk_error **err)

@@ -420,6 +420,8 @@ static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out, bool *merge
 		int m = merge_layers(out, ctx->nlowers);
 		if (m >= 0) {
 			for (i = 0; i < ctx->nlowers; i++)
+				/* set above (the analyzer assumes nlowers + nbinds wraps) */
+				/* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage) */
 				close(out[i]);
 			out[0] = m;
 			memmove(out + 1, out + ctx->nlowers, ctx->spec->nbinds * sizeof *out);
@@ -540,7 +542,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_net_init(net);
 	if (sbx_net_reserve(net, spec, ctx->is_root, err) < 0)
 		return -1;
-	pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
+	/* killed and reaped on every early return from here on (before the network goes) */
+	cleanup_pid pid_t pid = clone_container(ctx, flags, &born_in_cgroup);
 	if (pid < 0) {
 		int e = errno;
 		cleanup_free char *why = bwk_userns_restriction("/proc");
@@ -570,8 +573,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	/* after the clone, whose failure says more (a disabled user namespace), and before the
 	 * child goes on: it waits for our first byte */
 	if (ctx->is_root && stdio_to_container_root(ctx, &io, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
@@ -583,8 +584,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	 * the second comes once the seccomp program is ready (and, on a v2 host without
 	 * clone3, once we moved the child into its cgroup). The child execs nothing before it. */
 	if (sbx_userns_apply(&ctx->userns, pid, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	bool merged = false;
@@ -592,18 +591,14 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		nid = detach_mounts(ctx, pid, idfds, &merged);
 	/* volumes shown as the container user's (volume_owner.c), from the top of the root */
 	size_t first_bind = merged ? 1 : ctx->nlowers;
-	if (nid && spec->nbinds &&
+	if (nid && spec->nbinds && first_bind > 0 && /* no layer: no root to show them from */
 	    sbx_volume_owners(ctx, idfds[first_bind - 1], idfds + first_bind, err) < 0) {
 		for (size_t i = 0; i < nid; i++)
 			close(idfds[i]);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	int sent = release_child(parent_end, idfds, nid, merged ? SBX_GO_MERGED : SBX_GO);
 	if (sent == 0 && sbx_net_start(net, spec, pid, ctx->is_root, err) < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	for (size_t i = 0; i < nid; i++)
@@ -612,8 +607,6 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 			  (ctx->cg.mode == SBX_CG_V2 && !born_in_cgroup &&
 			   sbx_cgroup_attach(&ctx->cg, pid, err) < 0))) {
 		sbx_net_stop(net);
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
 	/* -t: the container's pty, made in its devpts once its filesystem is built; what it said
@@ -627,7 +620,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		/* the child gave up while building its filesystem and said why */
 		int ws = 0;
 		sbx_net_stop(net);
-		if (waitpid(pid, &ws, 0) == pid && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
+		pid_t child = steal_pid(&pid); /* waited for here */
+		if (waitpid(child, &ws, 0) == child && WIFEXITED(ws) && WEXITSTATUS(ws) == 125) {
 			if (ctx->tty_master >= 0)
 				sbx_tty_drain(ctx->tty_master);
 			else
@@ -651,10 +645,9 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_net_stop(net);
 	if (wr < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "waiting for the container");
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
 		return -1;
 	}
+	steal_pid(&pid); /* reaped by the wait */
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	/* it failed on the read-only root or a full tmpfs: say which setting allows it (hint.c) */
 	char hint[768];

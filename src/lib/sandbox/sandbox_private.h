@@ -161,11 +161,7 @@ int sbx_subid_parse(const char *data, size_t len, const char *path, sbx_subid_fi
 		    bwk_error **err);
 void sbx_subid_file_free(sbx_subid_file *f);
 void sbx_subid_db_free(sbx_subid_db *db);
-static inline void sbx_subid_db_freep(sbx_subid_db *db)
-{
-	sbx_subid_db_free(db);
-}
-#define cleanup_subid_db __attribute__((cleanup(sbx_subid_db_freep)))
+#define cleanup_subid_db cleanup_with(sbx_subid_db_free)
 /* The first other entry sharing an id with [start, start+count), or NULL. */
 const sbx_subid_entry *sbx_subid_conflict(const sbx_subid_file *f, uint64_t start, uint64_t count);
 /* A new own range in the window avoiding every other entry of both files: the largest free
@@ -328,11 +324,7 @@ int sbx_stdio_chown(sbx_stdio *io, uid_t uid, gid_t gid, bwk_error **err);
 int sbx_stdio_child(sbx_stdio *io);
 void sbx_stdio_close_child(sbx_stdio *io); /* host side, after clone */
 void sbx_stdio_close(sbx_stdio *io);
-static inline void sbx_stdio_closep(sbx_stdio *io)
-{
-	sbx_stdio_close(io);
-}
-#define cleanup_stdio __attribute__((cleanup(sbx_stdio_closep)))
+#define cleanup_stdio cleanup_with(sbx_stdio_close)
 /* Relay until `pid` exits and the pipes are drained (our readers permitting), forwarding the
  * signals read from `sfd` to it. -1 + errno when poll fails. */
 int sbx_stdio_wait(sbx_stdio *io, pid_t pid, int sfd, const bwk_container_spec *note,

@@ -87,13 +87,13 @@ static int owner_userns(uint32_t uid, uint32_t huid, uint32_t gid, uint32_t hgid
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return -1;
-	pid_t pid = fork();
+	cleanup_pid pid_t pid = fork(); /* killed and reaped on return */
 	if (pid == 0) {
 		close(p[0]);
 		char c = unshare(CLONE_NEWUSER) == 0;
 		(void)!write(p[1], &c, 1);
 		for (;;)
-			pause(); /* until killed below */
+			pause(); /* until killed on return */
 	}
 	close(p[1]);
 	char ok = 0;
@@ -114,10 +114,6 @@ static int owner_userns(uint32_t uid, uint32_t huid, uint32_t gid, uint32_t hgid
 			ns = open(path, O_RDONLY | O_CLOEXEC);
 	}
 	close(p[0]);
-	if (pid > 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-	}
 	return ns;
 }
 

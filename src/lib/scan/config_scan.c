@@ -218,7 +218,7 @@ int bwk_cfgscan_entry(bwk_cfgscan *cs, bwk_scanner *s, const bwk_entry *e, bwk_e
 		int ret = 0;
 		if (hit) {
 			bwk_finding_spec spec = {
-			    .rule = (*r)->rule, .message = h.detail, .severity = h.severity};
+			    .rule = &(*r)->rule, .message = h.detail, .severity = h.severity};
 			ret = bwk_scan_report(s, e, &spec, err);
 		}
 		if (h.owned)
@@ -249,7 +249,7 @@ int bwk_cfgscan_finish(bwk_cfgscan *cs, bwk_scanner *s, const bwk_image_config *
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
 		if (!(*r)->final)
 			continue;
-		final_ctx h = {s, (*r)->rule};
+		final_ctx h = {s, &(*r)->rule};
 		if ((*r)->final(cs, c, final_hit, &h, err) < 0)
 			return -1;
 	}

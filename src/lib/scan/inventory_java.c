@@ -137,8 +137,8 @@ static int read_archive(java_ctx *c, const char *buf, size_t len, int depth, bwk
 	cleanup_free char *manifest = NULL;
 	size_t mlen = 0;
 	struct archive_entry *e;
-	int rc = 0, r;
-	while (rc == 0 && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+	int rc = 0;
+	while (rc == 0 && archive_read_next_header(a, &e) == ARCHIVE_OK) {
 		if (++c->members > JAVA_MAX_MEMBERS) {
 			c->limit = true;
 			break;

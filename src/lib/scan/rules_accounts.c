@@ -151,23 +151,6 @@ static const bwk_location *where(const bwk_account *acc, const bwk_location *pw,
 }
 
 /* ---- account-empty-password ----------------------------------------------------------------- */
-static const char *const refs_empty[] = {
-    "Dockle DKL-LI-0001", "https://man7.org/linux/man-pages/man5/shadow.5.html", NULL};
-
-static const bwk_rule rule_empty_password = {
-    .id = "account-empty-password",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_HIGH,
-    .title = "Account with an empty password",
-    .description = "The account's password field is empty, so `su ACCOUNT`, a login service or "
-		   "any PAM-based tool in the container accepts it with no password at all. "
-		   "A process that breaks in as another user becomes this account (often root) "
-		   "in one step.",
-    .remediation = "Lock the account in the Dockerfile (`RUN passwd -l ACCOUNT` or `usermod -p "
-		   "'!' ACCOUNT`) instead of clearing its password.",
-    .references = refs_empty,
-};
-
 static int check_empty_password(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 				void *hctx, bwk_error **err)
 {
@@ -185,26 +168,22 @@ static int check_empty_password(bwk_cfgscan *cs, const bwk_image_config *c, bwk_
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_empty_password = {&rule_empty_password, NULL, NULL,
-						     check_empty_password};
-
-/* ---- account-extra-uid0 -------------------------------------------------------------------- */
-static const char *const refs_uid0[] = {
-    "CIS Docker Benchmark 4.1", "https://man7.org/linux/man-pages/man5/passwd.5.html", NULL};
-
-static const bwk_rule rule_extra_uid0 = {
-    .id = "account-extra-uid0",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_HIGH,
-    .title = "Account other than root with uid 0",
-    .description = "An account other than root has user id 0: it is root under another name. "
-		   "Reviews and rules that look for `root` miss it, and it is a classic way to "
-		   "keep a back door in an image.",
-    .remediation = "Remove the account or give it its own unprivileged uid (`usermod -u 10001 "
-		   "NAME`); if something needs root, say so with USER root where it is needed.",
-    .references = refs_uid0,
+const bwk_config_rule bwk_rule_row_empty_password = {
+    .rule = BWK_RULE(
+	"account-empty-password", BWK_CAT_CONFIG, BWK_SEV_HIGH,
+	.title = "Account with an empty password",
+	.description =
+	    "The account's password field is empty, so `su ACCOUNT`, a login service or any "
+	    "PAM-based tool in the container accepts it with no password at all. A process that "
+	    "breaks in as another user becomes this account (often root) in one step.",
+	.remediation = "Lock the account in the Dockerfile (`RUN passwd -l ACCOUNT` or `usermod -p "
+		       "'!' ACCOUNT`) instead of clearing its password.",
+	.references =
+	    BWK_REFS("Dockle DKL-LI-0001", "https://man7.org/linux/man-pages/man5/shadow.5.html")),
+    .final = check_empty_password,
 };
 
+/* ---- account-extra-uid0 -------------------------------------------------------------------- */
 static int check_extra_uid0(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 			    void *hctx, bwk_error **err)
 {
@@ -221,24 +200,21 @@ static int check_extra_uid0(bwk_cfgscan *cs, const bwk_image_config *c, bwk_fina
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_extra_uid0 = {&rule_extra_uid0, NULL, NULL, check_extra_uid0};
-
-/* ---- account-duplicate-uid ----------------------------------------------------------------- */
-static const char *const refs_dupuid[] = {
-    "Dockle DKL-LI-0002", "https://man7.org/linux/man-pages/man5/passwd.5.html", NULL};
-
-static const bwk_rule rule_duplicate_uid = {
-    .id = "account-duplicate-uid",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "Two accounts share a user id",
-    .description = "Two accounts have the same uid: the kernel sees one user, so each owns the "
-		   "other's files and processes, and logs name whichever comes first.",
-    .remediation = "Give each account its own uid in the Dockerfile (`useradd -u`), or remove "
-		   "the duplicate.",
-    .references = refs_dupuid,
+const bwk_config_rule bwk_rule_row_extra_uid0 = {
+    .rule = BWK_RULE(
+	"account-extra-uid0", BWK_CAT_CONFIG, BWK_SEV_HIGH,
+	.title = "Account other than root with uid 0",
+	.description = "An account other than root has user id 0: it is root under another name. "
+		       "Reviews and rules that look for `root` miss it, and it is a classic way to "
+		       "keep a back door in an image.",
+	.remediation = "Remove the account or give it its own unprivileged uid (`usermod -u 10001 "
+		       "NAME`); if something needs root, say so with USER root where it is needed.",
+	.references = BWK_REFS("CIS Docker Benchmark 4.1",
+			       "https://man7.org/linux/man-pages/man5/passwd.5.html")),
+    .final = check_extra_uid0,
 };
 
+/* ---- account-duplicate-uid ----------------------------------------------------------------- */
 static int check_duplicate_uid(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 			       void *hctx, bwk_error **err)
 {
@@ -261,27 +237,20 @@ static int check_duplicate_uid(bwk_cfgscan *cs, const bwk_image_config *c, bwk_f
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_duplicate_uid = {&rule_duplicate_uid, NULL, NULL,
-						    check_duplicate_uid};
-
-/* ---- account-service-password ---------------------------------------------------------------- */
-static const char *const refs_svcpw[] = {
-    "CIS Docker Benchmark 4.10", "https://man7.org/linux/man-pages/man5/shadow.5.html", NULL};
-
-static const bwk_rule rule_service_password = {
-    .id = "account-service-password",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_MEDIUM,
-    .title = "Password hash for a system account",
-    .description = "A system account (root, a daemon's account, one with a nologin shell) has "
-		   "a usable password hash. Every container of the image carries the same hash: "
-		   "anyone who pulls the image can crack it offline, and the password then opens "
-		   "`su` in every running copy.",
-    .remediation = "Lock the account (`passwd -l NAME`, or '!' / '*' in /etc/shadow); "
-		   "containers need no passwords, use `docker exec` for access.",
-    .references = refs_svcpw,
+const bwk_config_rule bwk_rule_row_duplicate_uid = {
+    .rule = BWK_RULE(
+	"account-duplicate-uid", BWK_CAT_CONFIG, BWK_SEV_LOW,
+	.title = "Two accounts share a user id",
+	.description = "Two accounts have the same uid: the kernel sees one user, so each owns the "
+		       "other's files and processes, and logs name whichever comes first.",
+	.remediation = "Give each account its own uid in the Dockerfile (`useradd -u`), or remove "
+		       "the duplicate.",
+	.references =
+	    BWK_REFS("Dockle DKL-LI-0002", "https://man7.org/linux/man-pages/man5/passwd.5.html")),
+    .final = check_duplicate_uid,
 };
 
+/* ---- account-service-password ---------------------------------------------------------------- */
 static int check_service_password(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 				  void *hctx, bwk_error **err)
 {
@@ -303,27 +272,22 @@ static int check_service_password(bwk_cfgscan *cs, const bwk_image_config *c, bw
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_service_password = {&rule_service_password, NULL, NULL,
-						       check_service_password};
-
-/* ---- image-user-unknown ------------------------------------------------------------------- */
-static const char *const refs_unknown[] = {
-    "Dockle CIS-DI-0001", "https://docs.docker.com/reference/dockerfile/#user", NULL};
-
-static const bwk_rule rule_user_unknown = {
-    .id = "image-user-unknown",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "USER is not an account of the image",
-    .description = "The image's USER names no account in its /etc/passwd. A name that does not "
-		   "exist makes the container fail to start; a bare uid runs with no name and no "
-		   "home directory, so tools that look the user up (ssh, git, pip, many "
-		   "entrypoints) fail or fall back to writing in /.",
-    .remediation = "Create the account in the Dockerfile before USER (`RUN useradd -r -u 10001 "
-		   "app`), or use a uid the base image already defines (e.g. 65534 nobody).",
-    .references = refs_unknown,
+const bwk_config_rule bwk_rule_row_service_password = {
+    .rule =
+	BWK_RULE("account-service-password", BWK_CAT_CONFIG, BWK_SEV_MEDIUM,
+		 .title = "Password hash for a system account",
+		 .description = "A system account (root, a daemon's account, one with a nologin "
+				"shell) has a usable password hash. Every container of the image "
+				"carries the same hash: anyone who pulls the image can crack it "
+				"offline, and the password then opens `su` in every running copy.",
+		 .remediation = "Lock the account (`passwd -l NAME`, or '!' / '*' in /etc/shadow); "
+				"containers need no passwords, use `docker exec` for access.",
+		 .references = BWK_REFS("CIS Docker Benchmark 4.10",
+					"https://man7.org/linux/man-pages/man5/shadow.5.html")),
+    .final = check_service_password,
 };
 
+/* ---- image-user-unknown ------------------------------------------------------------------- */
 static int check_user_unknown(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 			      void *hctx, bwk_error **err)
 {
@@ -346,28 +310,22 @@ static int check_user_unknown(bwk_cfgscan *cs, const bwk_image_config *c, bwk_fi
 	return hit(hctx, &loc, msg, numeric ? -1 : BWK_SEV_MEDIUM, err);
 }
 
-const bwk_config_rule bwk_rule_row_user_unknown = {&rule_user_unknown, NULL, NULL,
-						   check_user_unknown};
-
-/* ---- file-owner-unknown -------------------------------------------------------------------- */
-static const char *const refs_owner[] = {
-    "CIS Docker Benchmark 4 (image hygiene)",
-    "https://docs.docker.com/reference/dockerfile/#copy---chown---chmod", NULL};
-
-static const bwk_rule rule_owner_unknown = {
-    .id = "file-owner-unknown",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "Files owned by a user id with no account",
-    .description = "Files belong to a uid that has no account in the image, usually the build "
-		   "machine's user leaking in through COPY or an unpacked archive. Whoever gets "
-		   "that uid later (a new account, a user namespace mapping, the host user on a "
-		   "bind mount) owns these files and can change them.",
-    .remediation = "Set the owner when copying (`COPY --chown=app:app`), or `chown -R` in the "
-		   "step that unpacks the archive (`tar --no-same-owner`).",
-    .references = refs_owner,
+const bwk_config_rule bwk_rule_row_user_unknown = {
+    .rule = BWK_RULE(
+	"image-user-unknown", BWK_CAT_CONFIG, BWK_SEV_LOW,
+	.title = "USER is not an account of the image",
+	.description = "The image's USER names no account in its /etc/passwd. A name that does not "
+		       "exist makes the container fail to start; a bare uid runs with no name and "
+		       "no home directory, so tools that look the user up (ssh, git, pip, many "
+		       "entrypoints) fail or fall back to writing in /.",
+	.remediation = "Create the account in the Dockerfile before USER (`RUN useradd -r -u 10001 "
+		       "app`), or use a uid the base image already defines (e.g. 65534 nobody).",
+	.references =
+	    BWK_REFS("Dockle CIS-DI-0001", "https://docs.docker.com/reference/dockerfile/#user")),
+    .final = check_user_unknown,
 };
 
+/* ---- file-owner-unknown -------------------------------------------------------------------- */
 static int check_owner_unknown(bwk_cfgscan *cs, const bwk_image_config *c, bwk_final_hit_fn hit,
 			       void *hctx, bwk_error **err)
 {
@@ -391,5 +349,18 @@ static int check_owner_unknown(bwk_cfgscan *cs, const bwk_image_config *c, bwk_f
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_owner_unknown = {&rule_owner_unknown, NULL, NULL,
-						    check_owner_unknown};
+const bwk_config_rule bwk_rule_row_owner_unknown = {
+    .rule = BWK_RULE(
+	"file-owner-unknown", BWK_CAT_CONFIG, BWK_SEV_LOW,
+	.title = "Files owned by a user id with no account",
+	.description = "Files belong to a uid that has no account in the image, usually the build "
+		       "machine's user leaking in through COPY or an unpacked archive. Whoever "
+		       "gets that uid later (a new account, a user namespace mapping, the host "
+		       "user on a bind mount) owns these files and can change them.",
+	.remediation = "Set the owner when copying (`COPY --chown=app:app`), or `chown -R` in the "
+		       "step that unpacks the archive (`tar --no-same-owner`).",
+	.references =
+	    BWK_REFS("CIS Docker Benchmark 4 (image hygiene)",
+		     "https://docs.docker.com/reference/dockerfile/#copy---chown---chmod")),
+    .final = check_owner_unknown,
+};

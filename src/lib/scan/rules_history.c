@@ -48,22 +48,6 @@ static char *run_text(const bwk_history_entry *h)
 }
 
 /* ---- history-add-remote ------------------------------------------------------------------- */
-static const char *const refs_add[] = {"CIS Docker Benchmark 4.9", "Dockle CIS-DI-0009",
-				       "https://docs.docker.com/reference/dockerfile/#add", NULL};
-
-static const bwk_rule rule_add_remote = {
-    .id = "history-add-remote",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_MEDIUM,
-    .title = "ADD downloads from a URL",
-    .description = "An ADD step fetched a remote URL at build time with no checksum: whoever "
-		   "controls that server (or the network path to it) decides what goes into "
-		   "the image, and rebuilding the same Dockerfile can give a different image.",
-    .remediation = "Pin the download: `ADD --checksum=sha256:… URL DEST`, or fetch it with "
-		   "curl in a RUN step that verifies a checksum or signature.",
-    .references = refs_add,
-};
-
 static int check_add_remote(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
 			    bwk_error **err)
 {
@@ -80,28 +64,20 @@ static int check_add_remote(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_add_remote = {&rule_add_remote, NULL, check_add_remote, NULL};
-
-/* ---- history-pipe-to-shell ---------------------------------------------------------------- */
-static const char *const refs_pipe[] = {
-    "CIS Docker Benchmark 4.11",
-    "https://docs.docker.com/build/building/best-practices/#using-pipes", NULL};
-
-static const bwk_rule rule_pipe_shell = {
-    .id = "history-pipe-to-shell",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_HIGH,
-    .title = "A download is piped into a shell",
-    .description = "A build step ran `curl … | sh` (or wget, bash, python…): whatever the "
-		   "server returned at that moment ran as root in the build with no check. A "
-		   "compromised or spoofed server, or a truncated download, puts anything into "
-		   "the image, and nothing records what ran.",
-    .remediation = "Download to a file, verify its checksum or signature, then run it: `curl "
-		   "-fsSLo install.sh URL && echo 'SHA256  install.sh' | sha256sum -c && sh "
-		   "install.sh`; better, install from a package with a signed index.",
-    .references = refs_pipe,
+const bwk_config_rule bwk_rule_row_add_remote = {
+    .rule = BWK_RULE(
+	"history-add-remote", BWK_CAT_CONFIG, BWK_SEV_MEDIUM, .title = "ADD downloads from a URL",
+	.description = "An ADD step fetched a remote URL at build time with no checksum: whoever "
+		       "controls that server (or the network path to it) decides what goes into "
+		       "the image, and rebuilding the same Dockerfile can give a different image.",
+	.remediation = "Pin the download: `ADD --checksum=sha256:… URL DEST`, or fetch it with "
+		       "curl in a RUN step that verifies a checksum or signature.",
+	.references = BWK_REFS("CIS Docker Benchmark 4.9", "Dockle CIS-DI-0009",
+			       "https://docs.docker.com/reference/dockerfile/#add")),
+    .config = check_add_remote,
 };
 
+/* ---- history-pipe-to-shell ---------------------------------------------------------------- */
 static bool shell_word(const char *p)
 {
 	static const char *const shells[] = {"sh",   "bash",   "zsh",	  "dash", "ash",  "ksh",
@@ -168,28 +144,24 @@ static int check_pipe_shell(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_pipe_shell = {&rule_pipe_shell, NULL, check_pipe_shell, NULL};
-
-/* ---- history-update-alone ----------------------------------------------------------------- */
-static const char *const refs_update[] = {
-    "CIS Docker Benchmark 4.7", "Dockle CIS-DI-0007",
-    "https://docs.docker.com/build/building/best-practices/#apt-get", NULL};
-
-static const bwk_rule rule_update_alone = {
-    .id = "history-update-alone",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "Package index updated in a step of its own",
-    .description = "A step ran `apt-get update` (or `apk update`) without installing in the "
-		   "same step. The build cache keeps that layer, so later builds install from "
-		   "a stale index: packages miss their security fixes, or installs fail once "
-		   "the mirror drops the old versions.",
-    .remediation = "Update and install in one RUN step: `RUN apt-get update && apt-get install "
-		   "-y --no-install-recommends PKG && rm -rf /var/lib/apt/lists/*` (or `apk add "
-		   "--no-cache PKG`).",
-    .references = refs_update,
+const bwk_config_rule bwk_rule_row_pipe_shell = {
+    .rule = BWK_RULE(
+	"history-pipe-to-shell", BWK_CAT_CONFIG, BWK_SEV_HIGH,
+	.title = "A download is piped into a shell",
+	.description = "A build step ran `curl … | sh` (or wget, bash, python…): whatever the "
+		       "server returned at that moment ran as root in the build with no check. A "
+		       "compromised or spoofed server, or a truncated download, puts anything into "
+		       "the image, and nothing records what ran.",
+	.remediation = "Download to a file, verify its checksum or signature, then run it: `curl "
+		       "-fsSLo install.sh URL && echo 'SHA256  install.sh' | sha256sum -c && sh "
+		       "install.sh`; better, install from a package with a signed index.",
+	.references =
+	    BWK_REFS("CIS Docker Benchmark 4.11",
+		     "https://docs.docker.com/build/building/best-practices/#using-pipes")),
+    .config = check_pipe_shell,
 };
 
+/* ---- history-update-alone ----------------------------------------------------------------- */
 static int check_update_alone(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
 			      bwk_error **err)
 {
@@ -209,28 +181,23 @@ static int check_update_alone(const bwk_image_config *c, bwk_config_hit_fn hit, 
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_update_alone = {&rule_update_alone, NULL, check_update_alone,
-						   NULL};
-
-/* ---- history-build-arg-secret ------------------------------------------------------------- */
-static const char *const refs_arg[] = {"CIS Docker Benchmark 4.10", "Dockle CIS-DI-0010",
-				       "https://docs.docker.com/build/building/secrets/", NULL};
-
-static const bwk_rule rule_arg_secret = {
-    .id = "history-build-arg-secret",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_HIGH,
-    .title = "A secret was passed as a build argument",
-    .description = "A build step received a build argument named like a credential (TOKEN, "
-		   "PASSWORD, SECRET, …). Build arguments used by RUN steps are written into the "
-		   "image's history in clear text: anyone who can pull the image can read them "
-		   "with `docker history --no-trunc`.",
-    .remediation = "Pass credentials as build secrets (`RUN --mount=type=secret,id=token …` with "
-		   "`docker build --secret id=token,env=TOKEN`), rotate the exposed one, and "
-		   "rebuild.",
-    .references = refs_arg,
+const bwk_config_rule bwk_rule_row_update_alone = {
+    .rule = BWK_RULE(
+	"history-update-alone", BWK_CAT_CONFIG, BWK_SEV_LOW,
+	.title = "Package index updated in a step of its own",
+	.description = "A step ran `apt-get update` (or `apk update`) without installing in the "
+		       "same step. The build cache keeps that layer, so later builds install from "
+		       "a stale index: packages miss their security fixes, or installs fail once "
+		       "the mirror drops the old versions.",
+	.remediation = "Update and install in one RUN step: `RUN apt-get update && apt-get install "
+		       "-y --no-install-recommends PKG && rm -rf /var/lib/apt/lists/*` (or `apk "
+		       "add --no-cache PKG`).",
+	.references = BWK_REFS("CIS Docker Benchmark 4.7", "Dockle CIS-DI-0007",
+			       "https://docs.docker.com/build/building/best-practices/#apt-get")),
+    .config = check_update_alone,
 };
 
+/* ---- history-build-arg-secret ------------------------------------------------------------- */
 static bool secret_name(const char *k, size_t n)
 {
 	static const char *const words[] = {"PASSWORD",	  "PASSWD", "SECRET",	  "TOKEN",
@@ -287,27 +254,23 @@ static int check_arg_secret(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_arg_secret = {&rule_arg_secret, NULL, check_arg_secret, NULL};
-
-/* ---- base-image-unpinned ------------------------------------------------------------------ */
-static const char *const refs_base[] = {
-    "CIS Docker Benchmark 4.2", "Dockle DKL-DI-0006",
-    "https://github.com/opencontainers/image-spec/blob/main/annotations.md", NULL};
-
-static const bwk_rule rule_base_latest = {
-    .id = "base-image-unpinned",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "Base image is `latest` or untagged",
-    .description = "The image records its base as `latest` or with no tag "
-		   "(org.opencontainers.image.base.name). Each rebuild takes whatever the tag "
-		   "points at that day: a new major version, or an image someone pushed over it, "
-		   "enters without review.",
-    .remediation = "Pin the base in FROM to a version tag and, better, a digest: `FROM "
-		   "debian:12.5@sha256:…`, updated by a bot that opens reviewable changes.",
-    .references = refs_base,
+const bwk_config_rule bwk_rule_row_arg_secret = {
+    .rule = BWK_RULE(
+	"history-build-arg-secret", BWK_CAT_CONFIG, BWK_SEV_HIGH,
+	.title = "A secret was passed as a build argument",
+	.description = "A build step received a build argument named like a credential (TOKEN, "
+		       "PASSWORD, SECRET, …). Build arguments used by RUN steps are written into "
+		       "the image's history in clear text: anyone who can pull the image can read "
+		       "them with `docker history --no-trunc`.",
+	.remediation =
+	    "Pass credentials as build secrets (`RUN --mount=type=secret,id=token …` with `docker "
+	    "build --secret id=token,env=TOKEN`), rotate the exposed one, and rebuild.",
+	.references = BWK_REFS("CIS Docker Benchmark 4.10", "Dockle CIS-DI-0010",
+			       "https://docs.docker.com/build/building/secrets/")),
+    .config = check_arg_secret,
 };
 
+/* ---- base-image-unpinned ------------------------------------------------------------------ */
 static int check_base_latest(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
 			     bwk_error **err)
 {
@@ -330,28 +293,23 @@ static int check_base_latest(const bwk_image_config *c, bwk_config_hit_fn hit, v
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_base_latest = {&rule_base_latest, NULL, check_base_latest, NULL};
-
-/* ---- entrypoint-shell-form ---------------------------------------------------------------- */
-static const char *const refs_shell[] = {
-    "https://docs.docker.com/reference/dockerfile/#shell-and-exec-form",
-    "https://docs.docker.com/reference/dockerfile/#entrypoint", NULL};
-
-static const bwk_rule rule_shell_form = {
-    .id = "entrypoint-shell-form",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_LOW,
-    .title = "Entrypoint in shell form",
-    .description = "The container starts as `/bin/sh -c \"…\"`: the shell is PID 1 and does "
-		   "not pass SIGTERM on, so `docker stop` waits its timeout and kills the "
-		   "service without a clean shutdown (lost writes, half-finished requests), and "
-		   "zombies are never reaped.",
-    .remediation = "Use the exec form (`ENTRYPOINT [\"/app/server\", \"--flag\"]`), or start the "
-		   "command with `exec` inside the shell string; add an init (`docker run "
-		   "--init`, tini) when the process spawns children.",
-    .references = refs_shell,
+const bwk_config_rule bwk_rule_row_base_latest = {
+    .rule = BWK_RULE(
+	"base-image-unpinned", BWK_CAT_CONFIG, BWK_SEV_LOW,
+	.title = "Base image is `latest` or untagged",
+	.description = "The image records its base as `latest` or with no tag "
+		       "(org.opencontainers.image.base.name). Each rebuild takes whatever the tag "
+		       "points at that day: a new major version, or an image someone pushed over "
+		       "it, enters without review.",
+	.remediation = "Pin the base in FROM to a version tag and, better, a digest: `FROM "
+		       "debian:12.5@sha256:…`, updated by a bot that opens reviewable changes.",
+	.references =
+	    BWK_REFS("CIS Docker Benchmark 4.2", "Dockle DKL-DI-0006",
+		     "https://github.com/opencontainers/image-spec/blob/main/annotations.md")),
+    .config = check_base_latest,
 };
 
+/* ---- entrypoint-shell-form ---------------------------------------------------------------- */
 static bool shell_form(const char *const *argv)
 {
 	if (!argv || !argv[0] || !argv[1] || !argv[2] || strcmp(argv[1], "-c") != 0)
@@ -376,33 +334,22 @@ static int check_shell_form(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 	return hit(hctx, ep ? "config.Entrypoint" : "config.Cmd", msg, -1, err);
 }
 
-const bwk_config_rule bwk_rule_row_shell_form = {&rule_shell_form, NULL, check_shell_form, NULL};
-
-/* ---- stopsignal-ignored ------------------------------------------------------------------- */
-static const char *const refs_stop[] = {
-    "https://docs.docker.com/reference/dockerfile/#stopsignal",
-    "https://docs.docker.com/reference/cli/docker/container/stop/",
-    "https://man7.org/linux/man-pages/man2/kill.2.html (signals to PID 1 of a namespace)", NULL};
-
-static const bwk_rule rule_stopsignal = {
-    .id = "stopsignal-ignored",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_INFO,
-    .title = "STOPSIGNAL that the container's first process ignores",
-    .description = "The image names the signal that `docker stop` sends (STOPSIGNAL), but the "
-		   "process that receives it cannot act on it: a shell running a command string "
-		   "as PID 1 gets it, and the kernel drops a signal PID 1 has no handler for, so "
-		   "the service never sees it; a job-control signal (SIGSTOP, SIGTSTP, SIGTTIN, "
-		   "SIGTTOU) pauses the process instead of ending it; a name that is no signal "
-		   "makes the engine refuse the container. Either way `docker stop` waits out its "
-		   "timeout and kills the service with SIGKILL: no clean shutdown, lost writes.",
-    .remediation = "Start the service in exec form (`ENTRYPOINT [\"nginx\", \"-g\", \"daemon "
-		   "off;\"]`) or with `exec` inside the shell string, so the STOPSIGNAL reaches "
-		   "it; name a signal the service shuts down on (`STOPSIGNAL SIGQUIT` for nginx, "
-		   "SIGTERM by default).",
-    .references = refs_stop,
+const bwk_config_rule bwk_rule_row_shell_form = {
+    .rule = BWK_RULE(
+	"entrypoint-shell-form", BWK_CAT_CONFIG, BWK_SEV_LOW, .title = "Entrypoint in shell form",
+	.description =
+	    "The container starts as `/bin/sh -c \"…\"`: the shell is PID 1 and does not pass "
+	    "SIGTERM on, so `docker stop` waits its timeout and kills the service without a clean "
+	    "shutdown (lost writes, half-finished requests), and zombies are never reaped.",
+	.remediation = "Use the exec form (`ENTRYPOINT [\"/app/server\", \"--flag\"]`), or start "
+		       "the command with `exec` inside the shell string; add an init (`docker run "
+		       "--init`, tini) when the process spawns children.",
+	.references = BWK_REFS("https://docs.docker.com/reference/dockerfile/#shell-and-exec-form",
+			       "https://docs.docker.com/reference/dockerfile/#entrypoint")),
+    .config = check_shell_form,
 };
 
+/* ---- stopsignal-ignored ------------------------------------------------------------------- */
 static int check_stopsignal(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
 			    bwk_error **err)
 {
@@ -429,28 +376,30 @@ static int check_stopsignal(const bwk_image_config *c, bwk_config_hit_fn hit, vo
 	return hit(hctx, "config.StopSignal", msg, -1, err);
 }
 
-const bwk_config_rule bwk_rule_row_stopsignal = {&rule_stopsignal, NULL, check_stopsignal, NULL};
-
-/* ---- volume-system-path ------------------------------------------------------------------- */
-static const char *const refs_vol[] = {"CIS Docker Benchmark 5.5", "Dockle DKL-DI-0002",
-				       "https://docs.docker.com/reference/dockerfile/#volume",
-				       NULL};
-
-static const bwk_rule rule_volume_system = {
-    .id = "volume-system-path",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_MEDIUM,
-    .title = "VOLUME over a system directory",
-    .description = "The image declares a volume over a system directory (/etc, /usr, /bin, "
-		   "/root, /run …). Its content then lives outside the image: it survives "
-		   "upgrades of the image (old binaries and configuration keep running), is "
-		   "shared by every container that mounts the volume, and a host path mounted "
-		   "there replaces the system's own files.",
-    .remediation = "Declare volumes only for data (`VOLUME /var/lib/app`), never over "
-		   "directories the image ships.",
-    .references = refs_vol,
+const bwk_config_rule bwk_rule_row_stopsignal = {
+    .rule = BWK_RULE(
+	"stopsignal-ignored", BWK_CAT_CONFIG, BWK_SEV_INFO,
+	.title = "STOPSIGNAL that the container's first process ignores",
+	.description =
+	    "The image names the signal that `docker stop` sends (STOPSIGNAL), but the process "
+	    "that receives it cannot act on it: a shell running a command string as PID 1 gets it, "
+	    "and the kernel drops a signal PID 1 has no handler for, so the service never sees it; "
+	    "a job-control signal (SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU) pauses the process instead "
+	    "of ending it; a name that is no signal makes the engine refuse the container. Either "
+	    "way `docker stop` waits out its timeout and kills the service with SIGKILL: no clean "
+	    "shutdown, lost writes.",
+	.remediation =
+	    "Start the service in exec form (`ENTRYPOINT [\"nginx\", \"-g\", \"daemon off;\"]`) or "
+	    "with `exec` inside the shell string, so the STOPSIGNAL reaches it; name a signal the "
+	    "service shuts down on (`STOPSIGNAL SIGQUIT` for nginx, SIGTERM by default).",
+	.references = BWK_REFS(
+	    "https://docs.docker.com/reference/dockerfile/#stopsignal",
+	    "https://docs.docker.com/reference/cli/docker/container/stop/",
+	    "https://man7.org/linux/man-pages/man2/kill.2.html (signals to PID 1 of a namespace)")),
+    .config = check_stopsignal,
 };
 
+/* ---- volume-system-path ------------------------------------------------------------------- */
 static bool system_path(const char *v)
 {
 	static const char *const sys[] = {"/",
@@ -504,5 +453,18 @@ static int check_volume_system(const bwk_image_config *c, bwk_config_hit_fn hit,
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_volume_system = {&rule_volume_system, NULL, check_volume_system,
-						    NULL};
+const bwk_config_rule bwk_rule_row_volume_system = {
+    .rule = BWK_RULE(
+	"volume-system-path", BWK_CAT_CONFIG, BWK_SEV_MEDIUM,
+	.title = "VOLUME over a system directory",
+	.description =
+	    "The image declares a volume over a system directory (/etc, /usr, /bin, /root, /run "
+	    "…). Its content then lives outside the image: it survives upgrades of the image (old "
+	    "binaries and configuration keep running), is shared by every container that mounts "
+	    "the volume, and a host path mounted there replaces the system's own files.",
+	.remediation = "Declare volumes only for data (`VOLUME /var/lib/app`), never over "
+		       "directories the image ships.",
+	.references = BWK_REFS("CIS Docker Benchmark 5.5", "Dockle DKL-DI-0002",
+			       "https://docs.docker.com/reference/dockerfile/#volume")),
+    .config = check_volume_system,
+};

@@ -7,23 +7,6 @@
 #include "scan/scan_private.h"
 
 /* ---- image-user-root ------------------------------------------------------------------------ */
-static const char *const refs_user[] = {"CIS Docker Benchmark 4.1", "Dockle CIS-DI-0001",
-					"https://docs.docker.com/reference/dockerfile/#user", NULL};
-
-static const bwk_rule rule_user_root = {
-    .id = "image-user-root",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_MEDIUM,
-    .title = "Image runs as root",
-    .description = "The image sets no USER, or USER root/0, so its processes run as uid 0 "
-		   "unless every caller remembers --user. Root in the container owns every file "
-		   "in it, can use any capability the runtime left, and is root on the host if "
-		   "the process escapes or a host path is mounted in.",
-    .remediation = "Create an unprivileged user in the Dockerfile and switch to it: `RUN "
-		   "useradd -r -u 10001 app` then `USER 10001`.",
-    .references = refs_user,
-};
-
 static bool user_is_root(const char *u)
 {
 	if (!u || !*u)
@@ -42,31 +25,21 @@ static int check_user(const bwk_image_config *c, bwk_config_hit_fn hit, void *hc
 	return hit(hctx, "config.User", msg, -1, err);
 }
 
-const bwk_config_rule bwk_rule_row_user_root = {&rule_user_root, NULL, check_user, NULL};
-
-/* ---- image-exposed-admin-port ---------------------------------------------------------------- */
-static const char *const refs_ports[] = {"CIS Docker Benchmark 5.7, 5.8, 5.9",
-					 "https://docs.docker.com/engine/security/protect-access/",
-					 NULL};
-
-static const bwk_rule rule_admin_port = {
-    .id = "image-exposed-admin-port",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_MEDIUM,
-    .title = "Image exposes a remote administration port",
-    .description = "The image declares a port used for remote administration (SSH, telnet, "
-		   "the Docker or Kubernetes APIs, etcd, RDP, VNC). A container should not be "
-		   "administered from inside: such a service is a standing way in, often with "
-		   "default or baked-in credentials, and the Docker, kubelet and etcd APIs hand "
-		   "out control of the whole host or cluster. Database ports (low severity) are "
-		   "expected of a database image, but say that the service must only ever be "
-		   "published on a private network.",
-    .remediation = "Remove the EXPOSE line and the daemon behind it; use `docker exec` or "
-		   "`kubectl exec` for interactive access. For a database, publish the port only "
-		   "on an internal network and require authentication.",
-    .references = refs_ports,
+const bwk_config_rule bwk_rule_row_user_root = {
+    .rule = BWK_RULE(
+	"image-user-root", BWK_CAT_CONFIG, BWK_SEV_MEDIUM, .title = "Image runs as root",
+	.description = "The image sets no USER, or USER root/0, so its processes run as uid 0 "
+		       "unless every caller remembers --user. Root in the container owns every "
+		       "file in it, can use any capability the runtime left, and is root on the "
+		       "host if the process escapes or a host path is mounted in.",
+	.remediation = "Create an unprivileged user in the Dockerfile and switch to it: `RUN "
+		       "useradd -r -u 10001 app` then `USER 10001`.",
+	.references = BWK_REFS("CIS Docker Benchmark 4.1", "Dockle CIS-DI-0001",
+			       "https://docs.docker.com/reference/dockerfile/#user")),
+    .config = check_user,
 };
 
+/* ---- image-exposed-admin-port ---------------------------------------------------------------- */
 static const struct {
 	unsigned port;
 	const char *what;
@@ -119,27 +92,27 @@ static int check_ports(const bwk_image_config *c, bwk_config_hit_fn hit, void *h
 	return 0;
 }
 
-const bwk_config_rule bwk_rule_row_admin_port = {&rule_admin_port, NULL, check_ports, NULL};
+const bwk_config_rule bwk_rule_row_admin_port = {
+    .rule = BWK_RULE(
+	"image-exposed-admin-port", BWK_CAT_CONFIG, BWK_SEV_MEDIUM,
+	.title = "Image exposes a remote administration port",
+	.description =
+	    "The image declares a port used for remote administration (SSH, telnet, the Docker or "
+	    "Kubernetes APIs, etcd, RDP, VNC). A container should not be administered from inside: "
+	    "such a service is a standing way in, often with default or baked-in credentials, and "
+	    "the Docker, kubelet and etcd APIs hand out control of the whole host or cluster. "
+	    "Database ports (low severity) are expected of a database image, but say that the "
+	    "service must only ever be published on a private network.",
+	.remediation = "Remove the EXPOSE line and the daemon behind it; use `docker exec` or "
+		       "`kubectl exec` for interactive access. For a database, publish the port "
+		       "only on an internal network and require authentication.",
+	.references = BWK_REFS("CIS Docker Benchmark 5.7, 5.8, 5.9",
+			       "https://docs.docker.com/engine/security/protect-access/")),
+    .config = check_ports,
+};
 
 /* ---- image-no-healthcheck ----------------------------------------------------------------------
  */
-static const char *const refs_hc[] = {"CIS Docker Benchmark 4.6", "Dockle CIS-DI-0006",
-				      "https://docs.docker.com/reference/dockerfile/#healthcheck",
-				      NULL};
-
-static const bwk_rule rule_no_healthcheck = {
-    .id = "image-no-healthcheck",
-    .category = BWK_CAT_CONFIG,
-    .severity = BWK_SEV_INFO,
-    .title = "Image has no HEALTHCHECK",
-    .description = "Without a health check the engine and orchestrators only know whether "
-		   "the process is alive, not whether it works: a hung or compromised service "
-		   "keeps receiving traffic and is never restarted.",
-    .remediation = "Add a HEALTHCHECK to the Dockerfile (`HEALTHCHECK CMD wget -q -O- "
-		   "http://localhost:8080/health || exit 1`), or define one in the deployment.",
-    .references = refs_hc,
-};
-
 static int check_healthcheck(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,
 			     bwk_error **err)
 {
@@ -149,41 +122,41 @@ static int check_healthcheck(const bwk_image_config *c, bwk_config_hit_fn hit, v
 		   c->healthcheck && c->healthcheck[0] ? "HEALTHCHECK NONE" : NULL, -1, err);
 }
 
-const bwk_config_rule bwk_rule_row_no_healthcheck = {&rule_no_healthcheck, NULL, check_healthcheck,
-						     NULL};
+const bwk_config_rule bwk_rule_row_no_healthcheck = {
+    .rule = BWK_RULE(
+	"image-no-healthcheck", BWK_CAT_CONFIG, BWK_SEV_INFO, .title = "Image has no HEALTHCHECK",
+	.description = "Without a health check the engine and orchestrators only know whether the "
+		       "process is alive, not whether it works: a hung or compromised service "
+		       "keeps receiving traffic and is never restarted.",
+	.remediation = "Add a HEALTHCHECK to the Dockerfile (`HEALTHCHECK CMD wget -q -O- "
+		       "http://localhost:8080/health || exit 1`), or define one in the deployment.",
+	.references = BWK_REFS("CIS Docker Benchmark 4.6", "Dockle CIS-DI-0006",
+			       "https://docs.docker.com/reference/dockerfile/#healthcheck")),
+    .config = check_healthcheck,
+};
 
 /* ---- integrity ---------------------------------------------------------------------------------
  */
-static const char *const refs_integrity[] = {
-    "https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests", NULL};
-
-const bwk_rule bwk_rule_layer_digest = {
-    .id = "layer-digest-mismatch",
-    .category = BWK_CAT_INTEGRITY,
-    .severity = BWK_SEV_CRITICAL,
+const bwk_rule bwk_rule_layer_digest = BWK_RULE(
+    "layer-digest-mismatch", BWK_CAT_INTEGRITY, BWK_SEV_CRITICAL,
     .title = "Image content does not match its digest",
-    .description = "A blob of the image (a layer, its uncompressed content, the manifest or "
-		   "the config) does not hash to the digest that names it. The image was "
-		   "corrupted or altered after it was built: what you scan and run is not what "
-		   "was signed, pushed or reviewed.",
+    .description =
+	"A blob of the image (a layer, its uncompressed content, the manifest or the config) does "
+	"not hash to the digest that names it. The image was corrupted or altered after it was "
+	"built: what you scan and run is not what was signed, pushed or reviewed.",
     .remediation = "Do not run the image. Pull or export it again from a trusted source and "
 		   "compare digests (`docker image inspect --format '{{.Id}}'`).",
-    .references = refs_integrity,
-};
+    .references =
+	BWK_REFS("https://github.com/opencontainers/image-spec/blob/main/descriptor.md#digests"));
 
-static const char *const refs_incomplete[] = {"https://en.wikipedia.org/wiki/Zip_bomb", NULL};
-
-const bwk_rule bwk_rule_scan_incomplete = {
-    .id = "scan-incomplete",
-    .category = BWK_CAT_INTEGRITY,
-    .severity = BWK_SEV_INFO,
+const bwk_rule bwk_rule_scan_incomplete = BWK_RULE(
+    "scan-incomplete", BWK_CAT_INTEGRITY, BWK_SEV_INFO,
     .title = "Part of the image was not scanned in depth",
     .description = "The scan stopped opening nested archives (jars, zips, tarballs inside the "
 		   "image) once it had read its budget from them, so that a small image full of "
 		   "archives cannot make a scan cost hundreds of times its size. Files inside the "
 		   "archives after that point were not searched for secrets.",
-    .remediation = "Look at the archives the image ships (a build cache or vendored bundles "
-		   "left in a layer?), remove what the image does not need, or scan the "
-		   "unpacked archives on their own.",
-    .references = refs_incomplete,
-};
+    .remediation =
+	"Look at the archives the image ships (a build cache or vendored bundles left in a "
+	"layer?), remove what the image does not need, or scan the unpacked archives on their own.",
+    .references = BWK_REFS("https://en.wikipedia.org/wiki/Zip_bomb"));

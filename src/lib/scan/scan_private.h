@@ -46,7 +46,7 @@ typedef int (*bwk_final_hit_fn)(void *hctx, const bwk_location *loc, const char 
 				int severity, bwk_error **err);
 
 typedef struct bwk_config_rule {
-	const bwk_rule *rule;
+	bwk_rule rule; /* the rule, declared with BWK_RULE */
 	/* 1: a finding (h filled), 0: none */
 	int (*entry)(bwk_cfgscan *cs, const bwk_entry *e, bwk_cfg_hit *h);
 	int (*config)(const bwk_image_config *c, bwk_config_hit_fn hit, void *hctx,

@@ -177,7 +177,7 @@ static int on_config(void *ctx, const bwk_image_config *cfg, bwk_error **err)
 	if (s->opts.inventory_only)
 		return 0;
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++) {
-		config_hit_ctx h = {s, (*r)->rule};
+		config_hit_ctx h = {s, &(*r)->rule};
 		if ((*r)->config && (*r)->config(cfg, config_hit, &h, err) < 0)
 			return -1;
 	}
@@ -188,7 +188,7 @@ static int on_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 {
 	bwk_scanner *s = ctx;
 	/* the inventory reads package databases first and hands their bytes on (one read) */
-	__attribute__((cleanup(inv_tee_done))) inv_tee tee = {0};
+	cleanup_with(inv_tee_done) inv_tee tee = {0};
 	if (!s->opts.no_vuln && bwk_inv_entry(s->inv, e, &tee, &e, err) < 0)
 		return -1;
 	if (s->opts.inventory_only)
@@ -286,27 +286,15 @@ const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s)
 	return &s->visitor;
 }
 
-static void scanner_freep(bwk_scanner **s)
-{
-	bwk_scanner_free(*s);
-}
-
-static void image_closep(bwk_image **img)
-{
-	bwk_image_close(*img);
-}
-
 /* The check behind every secret finding (they carry the secret rules' ids). */
-const bwk_rule bwk_rule_secret_scan = {
-    "secret-scan",
-    BWK_CAT_SECRET,
-    BWK_SEV_HIGH,
-    "Credentials in the image",
-    "Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
-    "deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
-    "build history; each hit is reported under its own rule.",
-    "Remove the credential from the image (a later layer deleting it does not) and rotate it.",
-    NULL};
+const bwk_rule bwk_rule_secret_scan = BWK_RULE(
+    "secret-scan", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = "Credentials in the image",
+    .description =
+	"Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+	"deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
+	"build history; each hit is reported under its own rule.",
+    .remediation =
+	"Remove the credential from the image (a later layer deleting it does not) and rotate it.");
 
 static void record_malware(bwk_scanner *s)
 {
@@ -365,9 +353,9 @@ static void record_coverage(bwk_scanner *s, const bwk_image *img)
 	record_malware(s);
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++)
 		if (img || !(*r)->config)
-			bwk_findings_check(f, (*r)->rule, BWK_CHECK_PASS, NULL);
+			bwk_findings_check(f, &(*r)->rule, BWK_CHECK_PASS, NULL);
 		else
-			bwk_findings_check(f, (*r)->rule, BWK_CHECK_SKIP,
+			bwk_findings_check(f, &(*r)->rule, BWK_CHECK_SKIP,
 					   "a root filesystem directory has no image config");
 	if (img)
 		bwk_findings_check(f, &bwk_rule_layer_digest, BWK_CHECK_PASS,
@@ -408,7 +396,7 @@ static int scan_open_image(bwk_scanner *s, bwk_image *img, bwk_error **err)
 int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings *out,
 		    bwk_error **err)
 {
-	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	cleanup_with(bwk_scanner_freep) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
 	/* What TARGET is comes from the image source table, as for every command. Images:
@@ -419,7 +407,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 			     .accept_rootfs = true,
 			     .accept_document = true,
 			     .registry = opts->registry};
-	__attribute__((cleanup(image_closep))) bwk_image *img = NULL;
+	cleanup_with(bwk_image_closep) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;
 	bwk_findings_fact(out, "image.source", "%s", bwk_image_source(img));
@@ -439,7 +427,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 
 int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out, bwk_error **err)
 {
-	__attribute__((cleanup(scanner_freep))) bwk_scanner *s = NULL;
+	cleanup_with(bwk_scanner_freep) bwk_scanner *s = NULL;
 	if (bwk_scanner_new(opts, out, &s, err) < 0)
 		return -1;
 	return scan_open_image(s, img, err);
@@ -450,7 +438,7 @@ size_t bwk_scan_rules(const bwk_rule **out, size_t max)
 	size_t n = 0;
 	for (const bwk_config_rule *const *r = bwk_config_rules; *r; r++, n++)
 		if (out && n < max)
-			out[n] = (*r)->rule;
+			out[n] = &(*r)->rule;
 	if (out && n < max)
 		out[n] = &bwk_rule_layer_digest;
 	n++;

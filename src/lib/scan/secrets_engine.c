@@ -239,15 +239,10 @@ static int build_db(const sec_ruleset *rs, bool with_path, hs_database_t **out, 
 	return ret;
 }
 
-static void secrets_freep(bwk_secrets **s)
-{
-	bwk_secrets_free(*s);
-}
-
 int bwk_secrets_new_from(const char *builtin, size_t builtin_len, const char *user_rules,
 			 bwk_secrets **out, bwk_error **err)
 {
-	__attribute__((cleanup(secrets_freep))) bwk_secrets *s = xcalloc(1, sizeof(*s));
+	cleanup_with(bwk_secrets_freep) bwk_secrets *s = xcalloc(1, sizeof(*s));
 	pthread_mutex_init(&s->lock, NULL);
 	if (builtin &&
 	    sec_rules_parse(&s->rs, builtin, builtin_len, "built-in rules", false, err) < 0)

@@ -302,16 +302,12 @@ static int note_arc_budget(bwk_secscan *sc, const bwk_entry *e, const char *path
 	return bwk_scan_report(sc->scanner, e, &spec, err);
 }
 
-static void archive_freep(struct archive **a)
-{
-	if (*a)
-		archive_read_free(*a);
-}
+BWK_DEFINE_CLEANUP(struct archive *, archive_read_free)
 
 static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, const char *path,
 			sec_src *in, int depth, bwk_error **err)
 {
-	__attribute__((cleanup(archive_freep))) struct archive *a = archive_read_new();
+	cleanup_with(archive_read_freep) struct archive *a = archive_read_new();
 	if (!a)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "libarchive");
 	archive_read_support_filter_gzip(a); /* a gzip inside another compression only */
@@ -323,7 +319,7 @@ static int scan_archive(bwk_secscan *sc, sec_wstate *st, const bwk_entry *e, con
 	archive_read_support_format_raw(a); /* a compressed single file: "x.gz" */
 	if (!st->arcbuf[depth])
 		st->arcbuf[depth] = xmalloc(ARC_BUF);
-	__attribute__((cleanup(arc_in_done))) arc_in ai = {.in = in, .buf = st->arcbuf[depth]};
+	cleanup_with(arc_in_done) arc_in ai = {.in = in, .buf = st->arcbuf[depth]};
 	if (archive_read_open(a, &ai, NULL, arc_read, NULL) != ARCHIVE_OK) {
 		if (ai.err) {
 			*err = steal_pointer(&ai.err);

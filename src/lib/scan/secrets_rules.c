@@ -620,7 +620,7 @@ int sec_rules_read_user(const char *path, char **text, size_t *len, bwk_error **
 int sec_rules_list(const char *builtin, size_t builtin_len, const char *user_rules,
 		   bwk_rule_list *out, bwk_error **err)
 {
-	__attribute__((cleanup(sec_ruleset_free))) sec_ruleset rs = {0};
+	cleanup_with(sec_ruleset_free) sec_ruleset rs = {0};
 	if (builtin && sec_rules_parse(&rs, builtin, builtin_len, "built-in rules", false, err) < 0)
 		return bwk_error_wrap(err, "loading the built-in secret rules");
 	if (user_rules) {

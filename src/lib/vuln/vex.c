@@ -455,7 +455,7 @@ static int openvex_statement(bwk_vex *v, size_t idx, json_t *s, bwk_error **err)
 				return -1;
 		}
 	}
-	__attribute__((cleanup(stmt_clear))) vex_stmt st = {0};
+	cleanup_with(stmt_clear) vex_stmt st = {0};
 	if (parse_status(v, where, json_string_value(json_object_get(s, "status")), &st.status,
 			 err) < 0)
 		return -1;
@@ -519,7 +519,7 @@ static int cdx_statement(bwk_vex *v, json_t *doc, size_t idx, json_t *s, bwk_err
 		if (add_name(&b, json_object_get(r, "id"), err) < 0)
 			return -1;
 	}
-	__attribute__((cleanup(stmt_clear))) vex_stmt st = {0};
+	cleanup_with(stmt_clear) vex_stmt st = {0};
 	if (parse_status(v, where, json_string_value(json_object_get(an, "state")), &st.status,
 			 err) < 0)
 		return -1;

@@ -44,19 +44,10 @@ char *bwk_vulndb_default_path(void)
 	return base ? xasprintf("%s/vuln.db", base) : NULL;
 }
 
-static void db_closep(sqlite3 **db)
-{
-	if (*db)
-		sqlite3_close(*db);
-}
-#define cleanup_db __attribute__((cleanup(db_closep)))
-
-static void stmt_freep(sqlite3_stmt **st)
-{
-	if (*st)
-		sqlite3_finalize(*st);
-}
-#define cleanup_stmt __attribute__((cleanup(stmt_freep)))
+BWK_DEFINE_CLEANUP(sqlite3 *, sqlite3_close)
+#define cleanup_db cleanup_with(sqlite3_closep)
+BWK_DEFINE_CLEANUP(sqlite3_stmt *, sqlite3_finalize)
+#define cleanup_stmt cleanup_with(sqlite3_finalizep)
 
 static int db_fail(sqlite3 *db, const char *path, const char *what, bwk_error **err)
 {
