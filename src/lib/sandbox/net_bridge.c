@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
 #define NET_DIR	     "/run/bulwark/net"
@@ -253,9 +254,9 @@ static const char *port_match(const bwk_port *p, char *buf, size_t size)
 static int add_rules(const sbx_bridge *b, const char *br, const bwk_container_spec *spec,
 		     bwk_error **err)
 {
-	cleanup_free char *r = malloc(RULES_MAX);
-	if (!r)
-		return bwk_error_set(err, BWK_E_RUNTIME, ENOMEM, "nftables rules");
+	/* xmalloc: clang 14's analyzer does not run cleanup attributes, and reads every early
+	 * return after a malloc as a leak */
+	cleanup_free char *r = xmalloc(RULES_MAX);
 	char ip[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &b->ip, ip, sizeof ip);
 	size_t n = 0;
