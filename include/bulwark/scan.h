@@ -41,12 +41,24 @@ typedef struct bwk_scan_opts {
 	/* registry targets: credentials, CA, insecure hosts, timeout (bulwark/registry.h);
 	 * NULL: the defaults. Borrowed. */
 	const struct bwk_registry_opts *registry;
+	/* optional: the secret and YARA rules compiled once (bwk_scan_compiled_new with these same
+	 * options) for several scans; borrowed, must outlive them. NULL: the scan compiles its own
+	 */
+	struct bwk_scan_compiled *compiled;
 } bwk_scan_opts;
 
 #define BWK_SCAN_MAX_FILE_SIZE	     (64ull << 20)
 #define BWK_SCAN_MAX_FILE_SIZE_LIMIT (1ull << 30) /* the largest --max-file-size: buffered */
 
 typedef struct bwk_scanner bwk_scanner;
+
+/* The compiled secret rules (built-in and opts->rules_file) and YARA rules (bundled and
+ * opts->yara_dir; none with no_malware) of `opts`, to be shared by scans running at the same
+ * time on several threads: each scan keeps its own matching state. bwk_scan_many makes one for
+ * all its targets. */
+typedef struct bwk_scan_compiled bwk_scan_compiled;
+int bwk_scan_compiled_new(const bwk_scan_opts *opts, bwk_scan_compiled **out, bwk_error **err);
+void bwk_scan_compiled_free(bwk_scan_compiled *r);
 
 /* Create a scanner that adds to `out` (borrowed; must outlive the scanner). */
 int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **s, bwk_error **err);
@@ -72,7 +84,7 @@ int bwk_scan_image(bwk_image *img, const bwk_scan_opts *opts, bwk_findings *out,
  * worker threads (0: one per CPU) into `out`, merged in the targets' order; each finding
  * names its target. errors[i] (array of n, zeroed by the caller) receives the one-line error
  * of a target that could not be scanned (caller frees); the other targets are scanned all the
- * same. Fails only when n exceeds BWK_SCAN_MANY_MAX. */
+ * same. Fails when n exceeds BWK_SCAN_MANY_MAX or the rules (secret, YARA) do not compile. */
 #define BWK_SCAN_MANY_MAX 100000u
 int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opts, unsigned jobs,
 		  bwk_findings *out, char **errors, bwk_error **err);

@@ -143,3 +143,32 @@ def test_scan_all_paginates(bulwark, tmp_path):
         assert "lists more" not in doc["facts"]["registry.scan_all"]
     finally:
         r.stop()
+
+
+def test_scan_all_shares_compiled_rules_across_workers(bulwark, tmp_path):
+    """The secret and YARA rules are compiled once and shared by the workers (#14): every
+    image's secret and malware are still found, in each image alone, and --jobs 2 reports
+    exactly what --jobs 1 does."""
+    from test_scan_malware import EICAR
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        want = {}
+        for i in range(6):
+            tok = "ghp_" + f"Sh4redRul3s{i}T0ken9xQ2mZ7wB5nK8vL4pJ1"[:36]
+            files = [iu.D("app"), iu.F("app/.env", f"GITHUB_TOKEN={tok}\n")]
+            if i % 2:
+                files.append(iu.F("app/eicar.com", EICAR))
+            c.push_image(f"img/n{i}", "1", [iu.Layer(files, comp="gzip")])
+            want[f"{r.host}/img/n{i}:1"] = i % 2 == 1
+        docs = [json.loads(scan_all(bulwark, r.host, "--jobs", j).stdout) for j in ("1", "2")]
+        for doc in docs:
+            secrets = [f["location"]["target"] for f in doc["findings"]
+                       if f["category"] == "secret"]
+            assert sorted(secrets) == sorted(want)
+            mal = {f["location"]["target"] for f in doc["findings"]
+                   if f["category"] == "malware" and f["location"].get("path") == "app/eicar.com"}
+            assert mal == {t for t, m in want.items() if m}
+        assert docs[0]["findings"] == docs[1]["findings"]
+    finally:
+        r.stop()

@@ -78,6 +78,7 @@ BWK_DEFINE_CLEANUP(bwk_rule_list *, bwk_rule_list_free)
 BWK_DEFINE_CLEANUP(bwk_ignore *, bwk_ignore_free)
 BWK_DEFINE_CLEANUP(bwk_image *, bwk_image_close)
 BWK_DEFINE_CLEANUP(bwk_scanner *, bwk_scanner_free)
+BWK_DEFINE_CLEANUP(bwk_scan_compiled *, bwk_scan_compiled_free)
 BWK_DEFINE_CLEANUP(bwk_secrets *, bwk_secrets_free)
 
 #define cleanup_free  __attribute__((cleanup(bwk_freep)))

@@ -85,6 +85,14 @@ int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opt
 	p.found = xcalloc(n ? n : 1, sizeof(*p.found));
 	p.errors = errors;
 	bwk_scan_opts one = *opts;
+	/* the secret and YARA rules compiled once for all the targets (they cost more than a
+	 * small image's scan), each scan with its own matching state over them */
+	cleanup_with(bwk_scan_compiled_freep) bwk_scan_compiled *compiled = NULL;
+	if (!one.compiled) {
+		if (bwk_scan_compiled_new(opts, &compiled, err) < 0)
+			return -1;
+		one.compiled = compiled;
+	}
 	/* the images are the parallel work: one walker thread each unless there is one image */
 	if (jobs > 1 && !one.threads)
 		one.threads = 1;

@@ -7,6 +7,7 @@
 
 #include "bulwark/image.h"
 #include "bulwark/scan.h"
+#include "bulwark/secrets.h"
 
 /* The secret detector's part of the scanner (secrets_file.c). */
 typedef struct bwk_secscan bwk_secscan;
@@ -131,6 +132,12 @@ int bwk_content_read(bwk_content *c, const bwk_entry *e, uint64_t max, bwk_tee *
 typedef struct bwk_malscan bwk_malscan;
 /* Compile the bundled rules (rules/yara/) and those of `yara_dir` (may be NULL) once. */
 int bwk_malscan_new(const char *yara_dir, bwk_malscan **out, bwk_error **err);
+/* A scan of its own (files, streams, statistics) over the compiled rules of `compiled`, which
+ * must outlive it: YARA's rules and the prefilter database are read-only while scanning, each
+ * walking thread has its own YR_SCANNER and Hyperscan scratch. */
+/* The compiled secret rules of `r` (NULL: none, or no r): scans borrow them. */
+bwk_secrets *bwk_scan_compiled_secrets(const bwk_scan_compiled *r);
+int bwk_malscan_share(const bwk_malscan *compiled, bwk_malscan **out, bwk_error **err);
 void bwk_malscan_free(bwk_malscan *m);
 size_t bwk_malscan_rule_count(const bwk_malscan *m);
 const bwk_rule *bwk_malscan_rule(const bwk_malscan *m, size_t i); /* NULL past the end */

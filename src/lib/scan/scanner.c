@@ -228,6 +228,45 @@ static int on_layer_begin(void *ctx, unsigned worker, int layer_index, const cha
 	return 0;
 }
 
+struct bwk_scan_compiled {
+	bwk_secrets *sec;
+	bwk_malscan *mal; /* NULL with no_malware */
+};
+
+int bwk_scan_compiled_new(const bwk_scan_opts *opts, bwk_scan_compiled **out, bwk_error **err)
+{
+	bwk_scan_compiled *r = xcalloc(1, sizeof(*r));
+	if ((!opts->inventory_only && !opts->no_malware &&
+	     bwk_malscan_new(opts->yara_dir, &r->mal, err) < 0) ||
+	    (!opts->inventory_only && bwk_secrets_new(opts->rules_file, &r->sec, err) < 0)) {
+		bwk_scan_compiled_free(r);
+		return -1;
+	}
+	*out = r;
+	return 0;
+}
+
+void bwk_scan_compiled_free(bwk_scan_compiled *r)
+{
+	if (!r)
+		return;
+	bwk_secrets_free(r->sec);
+	bwk_malscan_free(r->mal);
+	free(r);
+}
+
+bwk_secrets *bwk_scan_compiled_secrets(const bwk_scan_compiled *r)
+{
+	return r ? r->sec : NULL;
+}
+
+static int mal_new(const bwk_scan_opts *opts, bwk_malscan **out, bwk_error **err)
+{
+	if (opts->compiled && opts->compiled->mal)
+		return bwk_malscan_share(opts->compiled->mal, out, err);
+	return bwk_malscan_new(opts->yara_dir, out, err);
+}
+
 int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **s, bwk_error **err)
 {
 	bwk_scanner *x = xcalloc(1, sizeof(*x));
@@ -245,8 +284,7 @@ int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **
 	x->cfg = bwk_cfgscan_new();
 	x->content = bwk_content_new();
 	/* an inventory alone (sbom) needs no compiled secret or YARA rules */
-	if (!opts->inventory_only && !opts->no_malware &&
-	    bwk_malscan_new(opts->yara_dir, &x->mal, err) < 0) {
+	if (!opts->inventory_only && !opts->no_malware && mal_new(opts, &x->mal, err) < 0) {
 		bwk_malscan_free(x->mal);
 		x->mal = NULL;
 		bwk_scanner_free(x);

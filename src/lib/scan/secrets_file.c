@@ -59,6 +59,7 @@ typedef struct sec_wstate {
 struct bwk_secscan {
 	bwk_scanner *scanner;
 	bwk_secrets *sec;
+	bool sec_borrowed; /* from opts.compiled (bwk_scan_compiled): not freed here */
 	sec_wstate *ws[MAX_WORKERS];
 	bool progress;
 	atomic_ullong bytes;
@@ -500,7 +501,9 @@ int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err)
 {
 	bwk_secscan *sc = xcalloc(1, sizeof(*sc));
 	sc->scanner = s;
-	if (bwk_secrets_new(s->opts.rules_file, &sc->sec, err) < 0) {
+	sc->sec = bwk_scan_compiled_secrets(s->opts.compiled);
+	sc->sec_borrowed = sc->sec != NULL;
+	if (!sc->sec && bwk_secrets_new(s->opts.rules_file, &sc->sec, err) < 0) {
 		free(sc);
 		return -1;
 	}
@@ -533,7 +536,8 @@ void bwk_secscan_free(bwk_secscan *sc)
 		}
 		free(st);
 	}
-	bwk_secrets_free(sc->sec);
+	if (!sc->sec_borrowed)
+		bwk_secrets_free(sc->sec);
 	free(sc);
 }
 
