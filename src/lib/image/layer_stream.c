@@ -287,7 +287,7 @@ static ssize_t pipe_take(layer_stream *ls, const void **buf, bwk_error **err)
 {
 	layer_pipe *pp = ls->pipe;
 	if (pp->ended)
-		return bwk_error_set(err, BWK_E_INTERNAL, 0, "read past the end of the layer");
+		return 0; /* asked again after the end (or its error): the end, as produce() says */
 	pthread_mutex_lock(&pp->lock);
 	pp->held = 0;
 	pthread_cond_broadcast(&pp->cv);
