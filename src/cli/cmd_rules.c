@@ -29,13 +29,16 @@ const char cmd_rules_usage[] =
     "      --severity-min SEV  only rules at or above SEV: critical, high, medium, low, info\n"
     "      --rules FILE        include a user secret rules file (as scan --rules: its rules\n"
     "                          are added, its disable: list removed)\n"
+    "      --yara DIR          include the YARA rules in DIR (*.yar, *.yara), under the\n"
+    "                          ids scan --yara DIR reports (yara-NAME)\n"
     "      --data DIR          CVE tables from DIR (as audit --data)\n"
     "  -h, --help              show this help\n"
     "\n"
     "examples:\n"
     "  bulwark rules --command scan --category secret\n"
     "  bulwark rules sensitive-host-mount\n"
-    "  bulwark rules -f json --severity-min high\n";
+    "  bulwark rules -f json --severity-min high\n"
+    "  bulwark rules --yara ./my-rules --category malware\n";
 
 typedef struct rule_row {
 	const bwk_rule *rule;
@@ -44,7 +47,7 @@ typedef struct rule_row {
 
 typedef struct rules_opts {
 	bwk_format format;
-	const char *command, *rules_file, *data_dir;
+	const char *command, *rules_file, *data_dir, *yara_dir;
 	bool by_category;
 	bwk_category category;
 	bwk_severity sev_min;
@@ -209,6 +212,7 @@ static int parse_args(const cli_cmd *cmd, int argc, char **argv, rules_opts *o)
 						 {"severity-min", required_argument, NULL, 0x202},
 						 {"rules", required_argument, NULL, 0x203},
 						 {"data", required_argument, NULL, 0x204},
+						 {"yara", required_argument, NULL, 0x205},
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	int opt;
@@ -253,6 +257,9 @@ static int parse_args(const cli_cmd *cmd, int argc, char **argv, rules_opts *o)
 		case 0x204:
 			o->data_dir = optarg;
 			break;
+		case 0x205:
+			o->yara_dir = optarg;
+			break;
 		case 'h':
 			fputs(cmd->usage, stdout);
 			return -1;
@@ -276,7 +283,7 @@ int cmd_rules(int argc, char **argv)
 	cleanup_with(bwk_rule_list_freep) bwk_rule_list *scan = NULL;
 	cleanup_with(bwk_rule_list_freep) bwk_rule_list *audit = NULL;
 	if (bwk_scan_rule_list(o.rules_file, &scan, &err) < 0 ||
-	    bwk_scan_malware_rule_list(NULL, scan, &err) < 0)
+	    bwk_scan_malware_rule_list(o.yara_dir, scan, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	if (bwk_audit_rule_list(o.data_dir, &audit, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);

@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,6 +19,31 @@
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
+
+/* With two cores or more (threads != 1) a pread-window layer is read in a pipeline: a thread
+ * of the stream's own reads, hashes (blob and diff_id) and decompresses into a ring of
+ * PIPE_SLOTS buffers while the walking thread parses the tar and runs the scanners. The ring
+ * bounds the memory (PIPE_SLOTS * BWK_STREAM_BUF per layer), the consumer sees the bytes in
+ * the same order (same entries, same findings), and the size and ratio guards run on the
+ * consumer's side with the counts of each block as it was produced. */
+#define PIPE_SLOTS 4
+
+typedef struct pipe_slot {
+	unsigned char *buf;
+	size_t len;
+	uint64_t tin, tout; /* the stream's counts once this block was produced */
+	bool end;	    /* the last slot: the clean end, or err */
+	bwk_error *err;
+} pipe_slot;
+
+typedef struct layer_pipe {
+	pthread_t th;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	pipe_slot slot[PIPE_SLOTS];
+	unsigned rd, filled, held; /* next to take, filled from rd, held by libarchive (0/1) */
+	bool stop, running, ended;
+} layer_pipe;
 
 struct layer_stream {
 	bwk_image *img;
@@ -33,7 +59,9 @@ struct layer_stream {
 	unsigned char *in, *out;
 	size_t inlen, inpos;
 	bool in_eof, out_eof;
-	uint64_t tin, tout;
+	uint64_t tin, tout;	    /* produced (the producer's, once pipelined) */
+	uint64_t seen_in, seen_out; /* as far as the consumer has taken them: for the guards */
+	layer_pipe *pipe;	    /* NULL: produced on the walking thread as read */
 	struct archive *a;
 	bwk_error *cb_err;
 	layer_verdict vd;
@@ -84,8 +112,31 @@ static int fill_input(layer_stream *ls, bwk_error **err)
 	return 0;
 }
 
-/* Produce the next run of tar bytes: >0 bytes in ls->out, 0 at the clean end, -1 on error. */
-static ssize_t produce(layer_stream *ls, bwk_error **err)
+/* The size and bomb-ratio guards on P more bytes taken by the consumer. */
+static int guard(layer_stream *ls, size_t p, bwk_error **err)
+{
+	uint64_t total = p;
+	if (ls->budget)
+		total = __atomic_add_fetch(&ls->budget->bytes, p, __ATOMIC_RELAXED);
+	else
+		total = ls->seen_out + ls->holes;
+	if (total > ls->max_total)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "the image unpacks to more than %llu bytes "
+				     "(the size limit)",
+				     (unsigned long long)ls->max_total);
+	if (ls->seen_out > BWK_RATIO_FLOOR &&
+	    ls->seen_out / (ls->seen_in ? ls->seen_in : 1) > ls->max_ratio)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "decompresses to more than %llu times its "
+				     "compressed size (a decompression bomb?)",
+				     (unsigned long long)ls->max_ratio);
+	return 0;
+}
+
+/* Produce the next run of tar bytes into OUT (BWK_STREAM_BUF): >0 bytes, 0 at the clean end,
+ * -1 on error. */
+static ssize_t produce_raw(layer_stream *ls, unsigned char *out, bwk_error **err)
 {
 	if (ls->out_eof)
 		return 0;
@@ -93,7 +144,7 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 		if (ls->inpos == ls->inlen && !ls->in_eof && fill_input(ls, err) < 0)
 			return -1;
 		size_t c, p;
-		if (decomp_run(ls->d, ls->in + ls->inpos, ls->inlen - ls->inpos, &c, ls->out,
+		if (decomp_run(ls->d, ls->in + ls->inpos, ls->inlen - ls->inpos, &c, out,
 			       BWK_STREAM_BUF, &p, err) < 0)
 			return -1;
 		ls->inpos += c;
@@ -103,24 +154,8 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 			    err, BWK_E_INPUT, 0, "corrupt compressed data at byte %llu",
 			    (unsigned long long)(ls->tin - (ls->inlen - ls->inpos)));
 		if (p) {
-			bwk_sha256_update(ls->hd, ls->out, p);
+			bwk_sha256_update(ls->hd, out, p);
 			ls->tout += p;
-			uint64_t total = p;
-			if (ls->budget)
-				total = __atomic_add_fetch(&ls->budget->bytes, p, __ATOMIC_RELAXED);
-			else
-				total = ls->tout + ls->holes;
-			if (total > ls->max_total)
-				return bwk_error_set(err, BWK_E_LIMIT, 0,
-						     "the image unpacks to more than %llu bytes "
-						     "(the size limit)",
-						     (unsigned long long)ls->max_total);
-			if (ls->tout > BWK_RATIO_FLOOR &&
-			    ls->tout / (ls->tin ? ls->tin : 1) > ls->max_ratio)
-				return bwk_error_set(err, BWK_E_LIMIT, 0,
-						     "decompresses to more than %llu times its "
-						     "compressed size (a decompression bomb?)",
-						     (unsigned long long)ls->max_ratio);
 			return (ssize_t)p;
 		}
 		if (ls->in_eof && ls->inpos == ls->inlen) {
@@ -134,15 +169,170 @@ static ssize_t produce(layer_stream *ls, bwk_error **err)
 	}
 }
 
+/* Produced here, on the walking thread: the next run of tar bytes in ls->out. */
+static ssize_t produce(layer_stream *ls, bwk_error **err)
+{
+	ssize_t r = produce_raw(ls, ls->out, err);
+	if (r <= 0)
+		return r;
+	ls->seen_in = ls->tin;
+	ls->seen_out = ls->tout;
+	return guard(ls, (size_t)r, err) < 0 ? -1 : r;
+}
+
+/* The rest of the blob after the compressed stream: nothing but its end. */
+static int check_trailing(layer_stream *ls, bwk_error **err)
+{
+	while (!ls->in_eof || ls->inpos < ls->inlen) {
+		if (ls->inpos < ls->inlen)
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "data after the end of the compressed stream");
+		if (fill_input(ls, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void *producer_main(void *arg)
+{
+	layer_stream *ls = arg;
+	layer_pipe *pp = ls->pipe;
+	for (;;) {
+		pthread_mutex_lock(&pp->lock);
+		while (pp->filled + pp->held == PIPE_SLOTS && !pp->stop)
+			pthread_cond_wait(&pp->cv, &pp->lock);
+		bool stop = pp->stop;
+		pipe_slot *s = &pp->slot[(pp->rd + pp->filled) % PIPE_SLOTS];
+		pthread_mutex_unlock(&pp->lock);
+		if (stop)
+			break;
+		/* the slot is this thread's until `filled` counts it */
+		bwk_error *e = NULL;
+		ssize_t r = produce_raw(ls, s->buf, &e);
+		if (r == 0 && check_trailing(ls, &e) < 0)
+			r = -1;
+		if (r < 0 && !e)
+			bwk_error_set(&e, BWK_E_INTERNAL, 0, "layer read failed");
+		s->len = r > 0 ? (size_t)r : 0;
+		s->tin = ls->tin;
+		s->tout = ls->tout;
+		s->end = r <= 0;
+		s->err = r < 0 ? e : NULL;
+		pthread_mutex_lock(&pp->lock);
+		pp->filled++;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->lock);
+		if (r <= 0)
+			break;
+	}
+	return NULL;
+}
+
+static bool pipe_wanted(const layer_stream *ls)
+{
+	unsigned n = ls->img->opts.threads;
+	if (!n) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (unsigned)c : 1;
+	}
+	/* pulled streams stay on the thread that pulls them */
+	return n > 1 && !ls->pull;
+}
+
+static void pipe_start(layer_stream *ls)
+{
+	layer_pipe *pp = xcalloc(1, sizeof(*pp));
+	pthread_mutex_init(&pp->lock, NULL);
+	pthread_cond_init(&pp->cv, NULL);
+	for (unsigned i = 0; i < PIPE_SLOTS; i++)
+		pp->slot[i].buf = xmalloc(BWK_STREAM_BUF);
+	ls->pipe = pp;
+	if (pthread_create(&pp->th, NULL, producer_main, ls) == 0) {
+		pp->running = true;
+		return;
+	}
+	for (unsigned i = 0; i < PIPE_SLOTS; i++)
+		free(pp->slot[i].buf);
+	pthread_cond_destroy(&pp->cv);
+	pthread_mutex_destroy(&pp->lock);
+	free(pp);
+	ls->pipe = NULL; /* no thread: read on this one */
+}
+
+static void pipe_stop(layer_stream *ls)
+{
+	layer_pipe *pp = ls->pipe;
+	if (!pp)
+		return;
+	if (pp->running) {
+		pthread_mutex_lock(&pp->lock);
+		pp->stop = true;
+		pthread_cond_broadcast(&pp->cv);
+		pthread_mutex_unlock(&pp->lock);
+		pthread_join(pp->th, NULL);
+	}
+	for (unsigned i = 0; i < PIPE_SLOTS; i++) {
+		free(pp->slot[i].buf);
+		bwk_error_free(pp->slot[i].err);
+	}
+	pthread_cond_destroy(&pp->cv);
+	pthread_mutex_destroy(&pp->lock);
+	free(pp);
+	ls->pipe = NULL;
+}
+
+/* The consumer's side: the next block (the one before goes back to the producer), its bytes
+ * guarded as produce() does. >0 bytes in *buf, 0 at the end, -1 on error. */
+static ssize_t pipe_take(layer_stream *ls, const void **buf, bwk_error **err)
+{
+	layer_pipe *pp = ls->pipe;
+	if (pp->ended)
+		return 0; /* asked again after the end (or its error): the end, as produce() says */
+	pthread_mutex_lock(&pp->lock);
+	pp->held = 0;
+	pthread_cond_broadcast(&pp->cv);
+	while (!pp->filled)
+		pthread_cond_wait(&pp->cv, &pp->lock);
+	pipe_slot *s = &pp->slot[pp->rd];
+	pp->rd = (pp->rd + 1) % PIPE_SLOTS;
+	pp->filled--;
+	pp->held = 1;
+	pthread_mutex_unlock(&pp->lock);
+	if (s->end) {
+		pp->ended = true;
+		pthread_join(pp->th, NULL); /* it has nothing left to do */
+		pp->running = false;
+		if (s->err) {
+			*err = s->err;
+			s->err = NULL;
+			return -1;
+		}
+		return 0;
+	}
+	ls->seen_in = s->tin;
+	ls->seen_out = s->tout;
+	if (guard(ls, s->len, err) < 0)
+		return -1;
+	*buf = s->buf;
+	return (ssize_t)s->len;
+}
+
 static la_ssize_t cb_read(struct archive *a, void *ud, const void **buf)
 {
 	layer_stream *ls = ud;
-	ssize_t r = produce(ls, &ls->cb_err);
+	if (!ls->pipe && !ls->out_eof && !ls->tin && pipe_wanted(ls))
+		pipe_start(ls);
+	ssize_t r;
+	if (ls->pipe) {
+		r = pipe_take(ls, buf, &ls->cb_err);
+	} else {
+		r = produce(ls, &ls->cb_err);
+		*buf = ls->out;
+	}
 	if (r < 0) {
 		archive_set_error(a, EIO, "bulwark read error");
 		return -1;
 	}
-	*buf = ls->out;
 	return r;
 }
 
@@ -221,6 +411,7 @@ void layer_stream_close(layer_stream *ls)
 		return;
 	if (ls->a)
 		archive_read_free(ls->a);
+	pipe_stop(ls); /* before what its thread uses is freed */
 	decomp_free(ls->d);
 	bwk_sha256_free(ls->hb);
 	bwk_sha256_free(ls->hd);
@@ -250,21 +441,23 @@ static int finish(layer_stream *ls, bwk_error **err)
 {
 	/* Hash what libarchive did not need (padding after the end-of-archive blocks): the
 	 * digest covers the whole blob. */
-	for (;;) {
-		ssize_t r = produce(ls, err);
-		if (r < 0)
-			return bwk_error_wrap(err, "%s", ls->what);
-		if (r == 0)
-			break;
-	}
-	/* a blob with bytes after the compressed stream */
-	while (!ls->in_eof || ls->inpos < ls->inlen) {
-		if (ls->inpos < ls->inlen)
-			return bwk_error_set(err, BWK_E_INPUT, 0,
-					     "%s: data after the end of the "
-					     "compressed stream",
-					     ls->what);
-		if (fill_input(ls, err) < 0)
+	if (ls->pipe) {
+		/* the producer checks what follows the compressed stream itself */
+		while (!ls->pipe->ended) {
+			const void *b;
+			if (pipe_take(ls, &b, err) < 0)
+				return bwk_error_wrap(err, "%s", ls->what);
+		}
+	} else {
+		for (;;) {
+			ssize_t r = produce(ls, err);
+			if (r < 0)
+				return bwk_error_wrap(err, "%s", ls->what);
+			if (r == 0)
+				break;
+		}
+		/* a blob with bytes after the compressed stream */
+		if (check_trailing(ls, err) < 0)
 			return bwk_error_wrap(err, "%s", ls->what);
 	}
 	char hex[65];
@@ -325,7 +518,7 @@ static int charge_entry(layer_stream *ls, struct archive_entry *ae, const char *
 	ls->holes += holes;
 	uint64_t so_far = ls->budget
 			      ? __atomic_add_fetch(&ls->budget->bytes, holes, __ATOMIC_RELAXED)
-			      : ls->tout + ls->holes;
+			      : ls->seen_out + ls->holes;
 	if (so_far > ls->max_total || data > ls->max_total - so_far)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "%s: '%s' expands to %llu bytes%s: the image unpacks to more "
@@ -338,8 +531,8 @@ static int charge_entry(layer_stream *ls, struct archive_entry *ae, const char *
 	/* Holes cost no input at all: judge them against the whole compressed layer when its
 	 * size is known (a pread window), so that a legitimate sparse file early in a big layer
 	 * is not taken for a bomb. */
-	uint64_t out = ls->tout + ls->holes;
-	uint64_t in = !ls->pull && ls->w.len > ls->tin ? ls->w.len : ls->tin;
+	uint64_t out = ls->seen_out + ls->holes;
+	uint64_t in = !ls->pull && ls->w.len > ls->seen_in ? ls->w.len : ls->seen_in;
 	if (out > BWK_RATIO_FLOOR && out / (in ? in : 1) > ls->max_ratio)
 		return bwk_error_set(
 		    err, BWK_E_LIMIT, 0,
