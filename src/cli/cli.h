@@ -8,6 +8,7 @@
 #include "bulwark/error.h"
 #include "bulwark/finding.h"
 #include "bulwark/report.h"
+#include "options.h"
 
 /* Exit statuses (DEVELOPERS.md). `run` uses docker's convention instead. */
 enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
@@ -17,11 +18,20 @@ typedef struct cli_cmd {
 	const char *summary;
 	const char *usage; /* full help text printed by `bulwark help NAME` */
 	int (*main)(int argc, char **argv);
+	/* A command converted to an option table: `usage` is the text before the options, the
+	 * table makes them (options.h), `usage_tail` follows; `operands` are the words
+	 * completion offers for operands ("@file": file names too). */
+	const cli_option *options;
+	const char *usage_tail;
+	const char *operands;
 } cli_cmd;
 
 /* The subcommand table (main.c). */
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find(const char *name);
+
+/* `bulwark help NAME`: the usage, the options (from the table when there is one), the tail. */
+void cli_print_help(const cli_cmd *cmd, FILE *out);
 
 /* One line on stderr, "bulwark: …", then "usage" lines; returns EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -127,7 +137,8 @@ int cli_registry_finish(const cli_cmd *cmd, cli_registry *r);
 
 /* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
 int cmd_scan(int argc, char **argv);
-extern const char cmd_scan_usage[];
+extern const char cmd_scan_usage[], cmd_scan_usage_tail[];
+extern const cli_option cmd_scan_options[];
 int cmd_db(int argc, char **argv);
 extern const char cmd_db_usage[];
 int cmd_sbom(int argc, char **argv);
@@ -139,7 +150,8 @@ extern const char cmd_unpack_usage[];
 int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_usage[];
 int cmd_audit(int argc, char **argv);
-extern const char cmd_audit_usage[];
+extern const char cmd_audit_usage[], cmd_audit_usage_tail[];
+extern const cli_option cmd_audit_options[];
 int cmd_registry(int argc, char **argv);
 extern const char cmd_registry_usage[];
 int cmd_rules(int argc, char **argv);
