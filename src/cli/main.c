@@ -12,21 +12,21 @@ const cli_cmd cli_commands[] = {
     {"scan", "audit an image or root filesystem: secrets, risky settings, integrity",
      cmd_scan_usage, cmd_scan, cmd_scan_options, cmd_scan_usage_tail, "@file"},
     {"run", "run an image in a hardened, daemonless, rootless container", cmd_run_usage, cmd_run,
-     NULL, NULL, NULL},
-    {"unpack", "unpack an image into a new directory, safely", cmd_unpack_usage, cmd_unpack, NULL,
-     NULL, NULL},
+     cmd_run_options, cmd_run_usage_tail, "@file"},
+    {"unpack", "unpack an image into a new directory, safely", cmd_unpack_usage, cmd_unpack,
+     cmd_unpack_options, cmd_unpack_usage_tail, "@file"},
     {"inspect", "read and verify an image, print its config and layers", cmd_inspect_usage,
-     cmd_inspect, NULL, NULL, NULL},
+     cmd_inspect, cmd_inspect_options, NULL, "@file"},
     {"audit", "audit the host, the Docker daemon, containers and workload files", cmd_audit_usage,
      cmd_audit, cmd_audit_options, cmd_audit_usage_tail, "host daemon containers registry @file"},
-    {"sbom", "list the packages of an image: CycloneDX or SPDX", cmd_sbom_usage, cmd_sbom, NULL,
-     NULL, NULL},
+    {"sbom", "list the packages of an image: CycloneDX or SPDX", cmd_sbom_usage, cmd_sbom,
+     cmd_sbom_options, cmd_sbom_usage_tail, "@file"},
     {"db", "the offline vulnerability database: import OSV advisories, status", cmd_db_usage,
-     cmd_db, NULL, NULL, NULL},
+     cmd_db, cmd_db_options, cmd_db_usage_tail, "import update status"},
     {"registry", "pull an image from a registry into an OCI layout", cmd_registry_usage,
-     cmd_registry, NULL, NULL, NULL},
+     cmd_registry, cmd_registry_options, cmd_registry_usage_tail, "pull"},
     {"rules", "list every rule, or explain one: risk, fix, references", cmd_rules_usage, cmd_rules,
-     NULL, NULL, NULL},
+     cmd_rules_options, cmd_rules_usage_tail, "@rules"},
     {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec, NULL,
      NULL, NULL},
     {"features", "OCI runtime: what bulwark reads of a runtime spec (JSON)", cmd_features_usage,
@@ -100,7 +100,8 @@ void cli_print_help(const cli_cmd *cmd, FILE *out)
 	fputs(cmd->usage, out);
 	if (!cmd->options)
 		return;
-	fputs("options:\n", out);
+	if (cmd->options[0].id != CLI_OPT_SECTION) /* else the table's own headings */
+		fputs("options:\n", out);
 	cli_options_help(cmd->options, out);
 	if (cmd->usage_tail)
 		fputs(cmd->usage_tail, out);

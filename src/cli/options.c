@@ -271,6 +271,12 @@ static int push_defaults(cli_parser *p, const bool *on_cmdline, const char *conf
 
 int cli_parser_init(cli_parser *p, const cli_cmd *cmd, int argc, char **argv)
 {
+	return cli_parser_init_in_order(p, cmd, argc, argv, false);
+}
+
+int cli_parser_init_in_order(cli_parser *p, const cli_cmd *cmd, int argc, char **argv,
+			     bool in_order)
+{
 	memset(p, 0, sizeof(*p));
 	p->cmd = cmd;
 	const cli_option *opts = cmd->options;
@@ -280,8 +286,8 @@ int cli_parser_init(cli_parser *p, const cli_cmd *cmd, int argc, char **argv)
 	if (n >= CLI_MAX_OPTIONS)
 		abort(); /* a table this long is a programming error */
 	struct option longopts[CLI_MAX_OPTIONS + 1];
-	char shortopts[2 * CLI_MAX_OPTIONS + 2] = ":";
-	size_t nl = 0, ns = 1;
+	char shortopts[2 * CLI_MAX_OPTIONS + 3] = "+:";
+	size_t nl = 0, ns = 2;
 	for (size_t i = 0; i < n; i++) {
 		if (!is_option(&opts[i]))
 			continue;
@@ -296,11 +302,12 @@ int cli_parser_init(cli_parser *p, const cli_cmd *cmd, int argc, char **argv)
 	}
 	longopts[nl] = (struct option){NULL, 0, NULL, 0};
 	shortopts[ns] = '\0';
+	const char *so = in_order ? shortopts : shortopts + 1; /* "+": stop at the first operand */
 	bool on_cmdline[CLI_MAX_OPTIONS] = {false};
 	cli_parser cmdline = {0};
 	int opt;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, so, longopts, NULL)) != -1) {
 		push(&cmdline, opt, optarg, NULL, optind);
 		if (opt == ':' || opt == '?')
 			break;

@@ -44,7 +44,7 @@ typedef struct cli_option {
 		.id = 'h', .name = "help", .help = "show this help", .no_config = true             \
 	}
 
-/* The shared report options (report_flags.c), ids as CLI_REPORT_OPTIONS in cli.h. */
+/* The shared report options, handled by cli_report_option (report_flags.c). */
 #define CLI_OPT_REPORT                                                                             \
 	{.id = 'f',                                                                                \
 	 .name = "format",                                                                         \
@@ -87,7 +87,7 @@ typedef struct cli_option {
 		.help = "text format: also print the risk and references"                          \
 	}
 
-/* The shared registry options (cmd_registry.c), ids as CLI_REGISTRY_OPTIONS in cli.h. */
+/* The shared registry options, handled by cli_registry_option (cmd_registry.c). */
 #define CLI_OPT_REGISTRY                                                                           \
 	{.id = 0x500,                                                                              \
 	 .name = "username",                                                                       \
@@ -146,6 +146,9 @@ int cli_parser_init(cli_parser *p, const struct cli_cmd *cmd, int argc, char **a
 /* The next option's id and value (*arg; NULL for a switch), ':' or '?' as getopt_long returns
  * them (optind then names the word, as cli_bad_option expects), -1 at the end with optind at
  * the first operand. */
+/* The same, options stopping at the first operand (a verb whose own arguments follow). */
+int cli_parser_init_in_order(cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv,
+			     bool in_order);
 int cli_next(cli_parser *p, const char **arg);
 void cli_parser_free(cli_parser *p);
 

@@ -2,6 +2,7 @@
  * and the tables as JSON (tests/integration/test_cli_options.py compares the three). */
 #define _GNU_SOURCE
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -79,6 +80,10 @@ int cli_complete(int argc, char **argv)
 		}
 		return EXIT_CLEAN;
 	}
+	if (cmd->operands && !strcmp(cmd->operands, "@rules")) {
+		cli_complete_rule_ids(cur);
+		return EXIT_CLEAN;
+	}
 	print_words(cmd->operands, cur);
 	if (!cmd->operands || strstr(cmd->operands, "@file") == NULL)
 		puts("@file");
@@ -112,8 +117,11 @@ static void man_options(const cli_cmd *c, FILE *out)
 		fputs("\\fB\\-\\-", out);
 		roff(out, o->name, strlen(o->name));
 		fputs("\\fR", out);
-		if (o->metavar)
-			fprintf(out, " \\fI%s\\fR", o->metavar);
+		if (o->metavar) {
+			fputs(" \\fI", out);
+			roff(out, o->metavar, strlen(o->metavar));
+			fputs("\\fR", out);
+		}
 		fputc('\n', out);
 		/* one paragraph: the help's lines joined */
 		for (const char *h = o->help;;) {
@@ -180,10 +188,16 @@ int cli_options_dump(int argc, char **argv)
 			continue;
 		char buf[64];
 		const char *env = cli_option_env(o, buf, sizeof(buf));
-		printf("{\"name\": \"%s\", \"short\": \"%c\", \"arg\": %d, \"metavar\": \"%s\", "
-		       "\"env\": \"%s\", \"env_old\": \"%s\"}\n",
-		       o->name, o->id < 0x100 ? o->id : ' ', (int)o->arg,
-		       o->metavar ? o->metavar : "", env, o->env_old ? o->env_old : "");
+		char sh[2] = {o->id < 0x100 ? (char)o->id : ' ', '\0'};
+		json_t *j =
+		    json_pack("{s:s, s:s, s:i, s:s, s:s, s:s}", "name", o->name, "short", sh, "arg",
+			      (int)o->arg, "metavar", o->metavar ? o->metavar : "", "env", env,
+			      "env_old", o->env_old ? o->env_old : "");
+		char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+		if (text)
+			printf("%s\n", text);
+		free(text);
+		json_decref(j);
 	}
 	return EXIT_CLEAN;
 }

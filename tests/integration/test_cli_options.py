@@ -11,7 +11,7 @@ from conftest import BUILD, BULWARK, run_bulwark
 
 # commands converted to a table; every command's table is checked, this list only makes sure
 # none silently drops out
-CONVERTED = {"scan", "audit"}
+CONVERTED = {"scan", "audit", "unpack", "inspect", "sbom", "db", "registry", "rules", "run"}
 
 
 def commands():
@@ -45,7 +45,7 @@ def help_options(cmd):
     text = run_bulwark("help", cmd, check=0).stdout
     assert text.startswith(f"usage: bulwark {cmd}")
     found = {}
-    for m in re.finditer(r"^  (?:-(\w), )?\s*--([a-z0-9-]+)(?: ([A-Z][A-Z]*))?", text, re.M):
+    for m in re.finditer(r"^  (?:-(\w), )?\s*--([a-z0-9-]+)(?: (\S+))?(?:\s{2,}|$)", text, re.M):
         found[m.group(2)] = (m.group(1) or " ", m.group(3) or "")
     return found
 
@@ -57,9 +57,10 @@ def man_options(cmd):
     sec = m.group(1)
     found = {}
     for m in re.finditer(r"^\.TP\n(?:\\fB\\-(\w)\\fR, )?\\fB\\-\\-([a-z0-9\\-]+)\\fR"
-                         r"(?: \\fI(\w+)\\fR)?\n(.*?)(?=^\.TP|\Z)", sec, re.M | re.S):
+                         r"(?: \\fI(.+?)\\fR)?\n(.*?)(?=^\.TP|\Z)", sec, re.M | re.S):
         name = m.group(2).replace("\\-", "-")
-        found[name] = (m.group(1) or " ", m.group(3) or "", m.group(4))
+        meta = (m.group(3) or "").replace("\\-", "-").replace("\\e", "\\")
+        found[name] = (m.group(1) or " ", meta, m.group(4))
     return found
 
 
@@ -226,3 +227,50 @@ def test_data_dir_variable_and_deprecated_alias(bulwark, tmp_path):
     p = run_bulwark("audit", "host", env={**e, "BULWARK_DATA_DIR": str(tmp_path / "new"),
                                          "BWK_DATA_DIR": str(tmp_path / "old")})
     assert str(tmp_path / "new") in p.stderr and str(tmp_path / "old") not in p.stderr
+
+
+# ---- bulwark run: settings from the environment and the file, never a relaxed isolation ----
+
+@pytest.fixture(scope="module")
+def busybox(tmp_path_factory):
+    from conftest import make_busybox_rootfs
+    return make_busybox_rootfs(tmp_path_factory.mktemp("opts") / "rootfs")
+
+
+def run_sh(rfs, tmp_path, script, *args, env=None, cwd=None):
+    e = clean_env(tmp_path)
+    e.update(env or {})
+    return run_bulwark("run", *args, "--rootfs", rfs, "--", "/bin/sh", "-c", script, env=e,
+                       cwd=cwd or tmp_path, timeout=120)
+
+
+def test_run_reads_environment_and_file(bulwark, busybox, tmp_path):
+    work = tmp_path / "work"
+    work.mkdir()
+    p = run_sh(busybox, tmp_path, "hostname", env={"BULWARK_HOSTNAME": "fromenv"})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "fromenv"
+    (work / "bulwark.yaml").write_text("run:\n  hostname: fromfile\n")
+    assert run_sh(busybox, tmp_path, "hostname", cwd=work).stdout.strip() == "fromfile"
+    assert run_sh(busybox, tmp_path, "hostname", env={"BULWARK_HOSTNAME": "fromenv"},
+                  cwd=work).stdout.strip() == "fromenv"
+    assert run_sh(busybox, tmp_path, "hostname", "--hostname", "fromflag",
+                  env={"BULWARK_HOSTNAME": "fromenv"}, cwd=work).stdout.strip() == "fromflag"
+
+
+def test_run_isolation_is_command_line_only(bulwark, busybox, tmp_path):
+    """A bulwark.yaml in the working directory (or a variable) must not open the container."""
+    work = tmp_path / "work"
+    work.mkdir()
+    secret = tmp_path / "host-secret"
+    secret.write_text("hostdata\n")
+    (work / "bulwark.yaml").write_text(
+        "run:\n  env: [LEAK=1]\n  volume: ['%s:/mnt/s']\n  cap-add: [ALL]\n"
+        "  net: host\n" % secret)
+    env = {"BULWARK_ENV": "LEAK2=1", "BULWARK_VOLUME": f"{secret}:/mnt/t",
+           "BULWARK_CAP_ADD": "ALL", "BULWARK_ALLOW_SENSITIVE_MOUNT": "1"}
+    p = run_sh(busybox, tmp_path,
+               "env; cat /mnt/s /mnt/t 2>&1; grep CapEff /proc/self/status", env=env, cwd=work)
+    assert p.returncode in (0, 1), p.stderr
+    assert "LEAK" not in p.stdout and "hostdata" not in p.stdout
+    assert "000001ffffffffff" not in p.stdout and "0000003fffffffff" not in p.stdout
