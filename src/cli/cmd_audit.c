@@ -206,6 +206,20 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	return rc;
 }
 
+/* Whether option `opt` means anything to audit MODE (the combinations the checks after parsing
+ * refuse on the command line). */
+static bool applies(int opt, const char *mode)
+{
+	bool registry = !strcmp(mode, "registry");
+	if (opt == 'a')
+		return !strcmp(mode, "containers");
+	if (opt == 'H' || (opt >= 0x200 && opt <= 0x202))
+		return !registry;
+	if ((opt >= 0x208 && opt <= 0x20b) || (opt >= 0x500 && opt <= 0x505))
+		return registry;
+	return true;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("audit");
@@ -222,7 +236,12 @@ int cmd_audit(int argc, char **argv)
 	}
 	const char *val;
 	int opt;
+	const char *mode = p.end_optind < argc ? argv[p.end_optind] : "";
 	while ((opt = cli_next(&p, &val)) != -1) {
+		/* a variable or config key of another mode is not an error: BULWARK_DB or db: in
+		 * the file is meant for scan and for audit registry --scan-all, not audit host */
+		if (cli_value_source && !applies(opt, mode))
+			continue;
 		int r = cli_report_option(cmd, &rep, opt, val);
 		if (r == 0)
 			r = cli_registry_option(cmd, &reg, opt, val);

@@ -274,3 +274,17 @@ def test_run_isolation_is_command_line_only(bulwark, busybox, tmp_path):
     assert p.returncode in (0, 1), p.stderr
     assert "LEAK" not in p.stdout and "hostdata" not in p.stdout
     assert "000001ffffffffff" not in p.stdout and "0000003fffffffff" not in p.stdout
+
+
+def test_other_modes_settings_are_not_errors(bulwark, tmp_path):
+    """db: in the file or BULWARK_USERNAME is meant for scan and audit registry: audit host
+    runs; the same options on the command line stay usage errors."""
+    e = clean_env(tmp_path)
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "bulwark.yaml").write_text("db: /nonexistent/vuln.db\nall: true\n")
+    env = {**e, "BULWARK_USERNAME": "ci", "BULWARK_SCAN_ALL": "1"}
+    p = run_bulwark("audit", "host", "-f", "json", "-q", env=env, cwd=work)
+    assert p.returncode in (0, 1), p.stderr
+    p = run_bulwark("audit", "host", "--db", "x", env=e, cwd=tmp_path)
+    assert p.returncode == 2 and "apply to 'audit registry' only" in p.stderr
