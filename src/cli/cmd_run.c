@@ -31,8 +31,8 @@ const char cmd_run_usage[] =
     "\n";
 
 const char cmd_run_usage_tail[] =
-    "Options that relax isolation (-e, -v, --cap-add, --seccomp, --net, -p …) are read from the\n"
-    "command line only, never from BULWARK_* variables or a config file.\n"
+    "Options that relax isolation or limits (-e, -v, --cap-add, --seccomp, --net, -p, -m …) are\n"
+    "read from the command line only, never from BULWARK_* variables or a config file.\n"
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
     "137 killed (out of memory: with a message)\n";
 
@@ -409,7 +409,8 @@ const cli_option cmd_run_options[] = {
 	 "reap zombies and relay signals with an init as pid 1 (the\ndefault; undoes --no-init)"},
     {.id = OPT_NO_INIT,
      .name = "no-init",
-     .help = "run the command as pid 1 (no zombie reaping; it gets only the\nsignals it handles)"},
+     .help = "run the command as pid 1 (no zombie reaping; it gets only the\nsignals it handles)",
+     .no_config = true},
     {.id = OPT_STOP_SIGNAL,
      .name = "stop-signal",
      .arg = CLI_ARG_VALUE,
@@ -498,7 +499,8 @@ const cli_option cmd_run_options[] = {
      .name = "memory",
      .arg = CLI_ARG_VALUE,
      .metavar = "SIZE",
-     .help = "memory limit (default 512m; 'unlimited')"},
+     .help = "memory limit (default 512m; 'unlimited')",
+     .no_config = true},
     {.id = OPT_ULIMIT,
      .name = "ulimit",
      .arg = CLI_ARG_VALUE,
@@ -509,7 +511,8 @@ const cli_option cmd_run_options[] = {
      .name = "pids",
      .arg = CLI_ARG_VALUE,
      .metavar = "N",
-     .help = "process limit (default 512; 'unlimited')"},
+     .help = "process limit (default 512; 'unlimited')",
+     .no_config = true},
     {.id = OPT_CPUS,
      .name = "cpus",
      .arg = CLI_ARG_VALUE,
