@@ -8,6 +8,7 @@
 #include "bulwark/error.h"
 #include "bulwark/finding.h"
 #include "bulwark/report.h"
+#include "options.h"
 
 /* Exit statuses (DEVELOPERS.md). `run` uses docker's convention instead. */
 enum { EXIT_CLEAN = 0, EXIT_FINDINGS = 1, EXIT_USAGE = 2 };
@@ -17,11 +18,20 @@ typedef struct cli_cmd {
 	const char *summary;
 	const char *usage; /* full help text printed by `bulwark help NAME` */
 	int (*main)(int argc, char **argv);
+	/* A command converted to an option table: `usage` is the text before the options, the
+	 * table makes them (options.h), `usage_tail` follows; `operands` are the words
+	 * completion offers for operands ("@file": file names too). */
+	const cli_option *options;
+	const char *usage_tail;
+	const char *operands;
 } cli_cmd;
 
 /* The subcommand table (main.c). */
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find(const char *name);
+
+/* `bulwark help NAME`: the usage, the options (from the table when there is one), the tail. */
+void cli_print_help(const cli_cmd *cmd, FILE *out);
 
 /* One line on stderr, "bulwark: …", then "usage" lines; returns EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -33,7 +43,7 @@ int cli_parse_threads(const cli_cmd *cmd, const char *arg, unsigned *out);
 /* Print an error chain once and return the exit code for it. */
 int cli_fail(bwk_error *err, int code);
 
-/* Flags shared by every reporting command. */
+/* Flags shared by every reporting command (their table rows: CLI_OPT_REPORT, options.h). */
 typedef struct cli_report {
 	bwk_format format;
 	const char *output;
@@ -47,33 +57,6 @@ typedef struct cli_report {
 	const bwk_report_group *groups; /* several targets (audit registry --scan-all) */
 	size_t ngroups;
 } cli_report;
-
-#define CLI_REPORT_OPTIONS                                                                         \
-	{"format", required_argument, NULL, 'f'}, {"output", required_argument, NULL, 'o'},        \
-	    {"fail-on", required_argument, NULL, 0x100},                                           \
-	    {"ignore-file", required_argument, NULL, 0x101},                                       \
-	    {"baseline", required_argument, NULL, 0x102},                                          \
-	    {"show-suppressed", no_argument, NULL, 0x103},                                         \
-	    {"show-passed", no_argument, NULL, 0x104}, {"quiet", no_argument, NULL, 'q'},          \
-	{                                                                                          \
-		"verbose", no_argument, NULL, 'v'                                                  \
-	}
-
-#define CLI_REPORT_SHORTOPTS "f:o:qv"
-
-#define CLI_REPORT_HELP                                                                            \
-	"  -f, --format FMT        text (default), json or sarif\n"                                \
-	"  -o, --output FILE       write the report to FILE atomically (default: stdout)\n"        \
-	"      --fail-on SEV       exit 1 on findings at or above SEV: critical, high\n"           \
-	"                          (default), medium, low, info or none\n"                         \
-	"      --ignore-file FILE  accepted findings (default: ./.bulwarkignore.yaml and\n"        \
-	"                          ./.bulwarkignore if present; YAML entries take a reason\n"      \
-	"                          and an expiry date)\n"                                          \
-	"      --baseline REPORT   report only findings not in REPORT, an earlier JSON or\n"       \
-	"                          SARIF report (the gate fails on new problems only)\n"           \
-	"      --show-suppressed   also list ignored and baseline findings, marked\n"              \
-	"  -q, --quiet             no progress output\n"                                           \
-	"  -v, --verbose           text format: also print the risk and references\n"
 
 void cli_report_init(cli_report *r);
 /* Handle one of the shared options: 1 if handled, 0 if not ours, -1 on a bad value
@@ -89,7 +72,7 @@ int cli_write_document(const char *output, const char *doc, bwk_error **err);
 /* The value of fact `key` (the last set), or NULL. */
 const char *cli_fact(const bwk_findings *f, const char *key);
 
-/* Registry access flags shared by `registry pull` and `audit registry` (cmd_registry.c). */
+/* Registry access flags shared by the commands that read images (CLI_OPT_REGISTRY). */
 #include "bulwark/registry.h"
 typedef struct cli_registry {
 	bwk_registry_opts o;
@@ -98,25 +81,6 @@ typedef struct cli_registry {
 	const char **insecure;
 	size_t ninsecure;
 } cli_registry;
-
-#define CLI_REGISTRY_OPTIONS                                                                       \
-	{"username", required_argument, NULL, 0x500},                                              \
-	    {"password-stdin", no_argument, NULL, 0x501},                                          \
-	    {"ca-cert", required_argument, NULL, 0x502},                                           \
-	    {"insecure-registry", required_argument, NULL, 0x503},                                 \
-	{                                                                                          \
-		"registry-timeout", required_argument, NULL, 0x505                                 \
-	}
-
-#define CLI_REGISTRY_HELP                                                                          \
-	"      --username USER     registry user (with --password-stdin; default: the\n"           \
-	"                          credentials of ~/.docker/config.json or $DOCKER_CONFIG)\n"      \
-	"      --password-stdin    read the password or token from standard input\n"               \
-	"      --ca-cert FILE      also trust the CA certificates in FILE (PEM)\n"                 \
-	"      --insecure-registry HOST  allow plain HTTP and unverified TLS to HOST[:PORT]\n"     \
-	"                          (loopback registries may use plain HTTP without it)\n"          \
-	"      --registry-timeout MS  per request, and the stall limit of downloads\n"             \
-	"                          (default 30000)\n"
 
 void cli_registry_init(cli_registry *r);
 void cli_registry_free(cli_registry *r);
@@ -127,23 +91,34 @@ int cli_registry_finish(const cli_cmd *cmd, cli_registry *r);
 
 /* Subcommands: one cmd_NAME.c each, registered in main.c's table. */
 int cmd_scan(int argc, char **argv);
-extern const char cmd_scan_usage[];
+extern const char cmd_scan_usage[], cmd_scan_usage_tail[];
+extern const cli_option cmd_scan_options[];
 int cmd_db(int argc, char **argv);
-extern const char cmd_db_usage[];
+extern const char cmd_db_usage[], cmd_db_usage_tail[];
+extern const cli_option cmd_db_options[];
 int cmd_sbom(int argc, char **argv);
-extern const char cmd_sbom_usage[];
+extern const char cmd_sbom_usage[], cmd_sbom_usage_tail[];
+extern const cli_option cmd_sbom_options[];
 int cmd_run(int argc, char **argv);
-extern const char cmd_run_usage[];
+extern const char cmd_run_usage[], cmd_run_usage_tail[];
+extern const cli_option cmd_run_options[];
 int cmd_unpack(int argc, char **argv);
-extern const char cmd_unpack_usage[];
+extern const char cmd_unpack_usage[], cmd_unpack_usage_tail[];
+extern const cli_option cmd_unpack_options[];
 int cmd_inspect(int argc, char **argv);
 extern const char cmd_inspect_usage[];
+extern const cli_option cmd_inspect_options[];
 int cmd_audit(int argc, char **argv);
-extern const char cmd_audit_usage[];
+extern const char cmd_audit_usage[], cmd_audit_usage_tail[];
+extern const cli_option cmd_audit_options[];
 int cmd_registry(int argc, char **argv);
-extern const char cmd_registry_usage[];
+extern const char cmd_registry_usage[], cmd_registry_usage_tail[];
+extern const cli_option cmd_registry_options[];
 int cmd_rules(int argc, char **argv);
-extern const char cmd_rules_usage[];
+extern const char cmd_rules_usage[], cmd_rules_usage_tail[];
+extern const cli_option cmd_rules_options[];
+/* Completion: the rule ids starting with prefix, one a line. */
+void cli_complete_rule_ids(const char *prefix);
 /* cmd_oci.c: the OCI runtime command line */
 int cmd_spec(int argc, char **argv);
 extern const char cmd_spec_usage[];

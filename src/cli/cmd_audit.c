@@ -11,6 +11,7 @@
 #include "bulwark/scan.h"
 #include "bulwark/secrets.h"
 #include "cli.h"
+#include "core/cleanup.h"
 #include "core/util.h"
 
 const char cmd_audit_usage[] =
@@ -29,30 +30,84 @@ const char cmd_audit_usage[] =
     "  FILE…        docker inspect JSON, compose.yaml, Kubernetes manifests, OCI config.json\n"
     "               (type detected from content; '-' reads standard input; name a file\n"
     "               called host/daemon/containers as ./host)\n"
-    "\n"
-    "options:\n" CLI_REPORT_HELP
-    "  -a, --all               containers: include stopped containers\n"
-    "  -H, --host URL          engine endpoint, unix:///path or tcp://host:port\n"
-    "                          (default: $DOCKER_HOST, else unix:///var/run/docker.sock)\n"
-    "      --daemon-config F   daemon.json to audit (default: dockerd's --config-file,\n"
-    "                          else /etc/docker/daemon.json)\n"
-    "      --no-engine         daemon: audit configuration only, do not ask the engine\n"
-    "      --no-probe          daemon: do not probe configured TCP listeners\n"
-    "      --data DIR          kernel-cves.yaml/engine-cves.yaml/registry-cves.yaml from DIR\n"
-    "                          instead of the built-in tables (env BWK_DATA_DIR)\n"
-    "      --proc-root DIR     read /proc from DIR (env BWK_PROC_ROOT; for tests)\n"
-    "      --sys-root DIR      read /sys from DIR (env BWK_SYS_ROOT)\n"
-    "      --root DIR          host filesystem root for /etc and /var/lib/docker\n"
-    "      --timeout MS        engine API, probe and registry request timeout (default 5000)\n"
-    "registry options:\n"
-    "      --scan-all          scan every tag of every repository the registry lists\n"
-    "                          (/v2/_catalog, or the REPOSITORY of the URL)\n"
-    "      --max-images N      scan at most N images (default 500, at most 10000);\n"
-    "                          the report says when the registry listed more\n"
-    "      --jobs N            images scanned at once (default: number of CPUs)\n"
-    "      --db FILE           vulnerability database for --scan-all (default:\n"
-    "                          $XDG_CACHE_HOME/bulwark/vuln.db)\n" CLI_REGISTRY_HELP
-    "  -h, --help              show this help\n"
+    "\n";
+
+const cli_option cmd_audit_options[] = {
+    CLI_OPT_REPORT,
+    {.id = 'a', .name = "all", .help = "containers: include stopped containers"},
+    {.id = 'H',
+     .name = "host",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "URL",
+     .help = "engine endpoint, unix:///path or tcp://host:port\n(default: $DOCKER_HOST, else "
+	     "unix:///var/run/docker.sock)"},
+    {.id = 0x200,
+     .name = "daemon-config",
+     .arg = CLI_ARG_FILE,
+     .metavar = "F",
+     .help = "daemon.json to audit (default: dockerd's --config-file,\nelse "
+	     "/etc/docker/daemon.json)"},
+    {.id = 0x201,
+     .name = "no-engine",
+     .help = "daemon: audit configuration only, do not ask the engine"},
+    {.id = 0x202, .name = "no-probe", .help = "daemon: do not probe configured TCP listeners"},
+    {.id = 0x203,
+     .name = "data",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "kernel-cves.yaml/engine-cves.yaml/registry-cves.yaml from DIR\ninstead of the "
+	     "built-in tables",
+     .env = "BULWARK_DATA_DIR",
+     .env_old = "BWK_DATA_DIR"},
+    {.id = 0x204,
+     .name = "proc-root",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "read /proc from DIR (for tests)",
+     .env_old = "BWK_PROC_ROOT"},
+    {.id = 0x205,
+     .name = "sys-root",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "read /sys from DIR",
+     .env_old = "BWK_SYS_ROOT"},
+    {.id = 0x206,
+     .name = "root",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "host filesystem root for /etc and /var/lib/docker"},
+    {.id = 0x207,
+     .name = "timeout",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "MS",
+     .help = "engine API, probe and registry request timeout (default 5000)"},
+    {.id = CLI_OPT_SECTION, .help = "registry options:"},
+    {.id = 0x208,
+     .name = "scan-all",
+     .help = "scan every tag of every repository the registry lists\n(/v2/_catalog, or the "
+	     "REPOSITORY of the URL)"},
+    {.id = 0x209,
+     .name = "max-images",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "scan at most N images (default 500, at most 10000);\nthe report says when the "
+	     "registry listed more"},
+    {.id = 0x20a,
+     .name = "jobs",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "images scanned at once (default: number of CPUs)"},
+    {.id = 0x20b,
+     .name = "db",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "vulnerability database for --scan-all (default:\n$XDG_CACHE_HOME/bulwark/vuln.db)"},
+    CLI_OPT_REGISTRY,
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_audit_usage_tail[] =
     "\n"
     "examples:\n"
     "  bulwark audit host\n"
@@ -151,40 +206,45 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	return rc;
 }
 
+/* Whether option `opt` means anything to audit MODE (the combinations the checks after parsing
+ * refuse on the command line). */
+static bool applies(int opt, const char *mode)
+{
+	bool registry = !strcmp(mode, "registry");
+	if (opt == 'a')
+		return !strcmp(mode, "containers");
+	if (opt == 'H' || (opt >= 0x200 && opt <= 0x202))
+		return !registry;
+	if ((opt >= 0x208 && opt <= 0x20b) || (opt >= 0x500 && opt <= 0x505))
+		return registry;
+	return true;
+}
+
 int cmd_audit(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("audit");
-	static const struct option longopts[] = {CLI_REPORT_OPTIONS,
-						 CLI_REGISTRY_OPTIONS,
-						 {"all", no_argument, NULL, 'a'},
-						 {"host", required_argument, NULL, 'H'},
-						 {"daemon-config", required_argument, NULL, 0x200},
-						 {"no-engine", no_argument, NULL, 0x201},
-						 {"no-probe", no_argument, NULL, 0x202},
-						 {"data", required_argument, NULL, 0x203},
-						 {"proc-root", required_argument, NULL, 0x204},
-						 {"sys-root", required_argument, NULL, 0x205},
-						 {"root", required_argument, NULL, 0x206},
-						 {"timeout", required_argument, NULL, 0x207},
-						 {"scan-all", no_argument, NULL, 0x208},
-						 {"max-images", required_argument, NULL, 0x209},
-						 {"jobs", required_argument, NULL, 0x20a},
-						 {"db", required_argument, NULL, 0x20b},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_audit_opts ao = {0};
 	scan_all_opts sa = {0};
 	cli_registry reg;
 	cli_registry_init(&reg);
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv)) {
+		cli_registry_free(&reg);
+		return EXIT_USAGE;
+	}
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_REPORT_SHORTOPTS "aH:h", longopts, NULL)) !=
-	       -1) {
-		int r = cli_report_option(cmd, &rep, opt, optarg);
+	const char *mode = p.end_optind < argc ? argv[p.end_optind] : "";
+	while ((opt = cli_next(&p, &val)) != -1) {
+		/* a variable or config key of another mode is not an error: BULWARK_DB or db: in
+		 * the file is meant for scan and for audit registry --scan-all, not audit host */
+		if (cli_value_source && !applies(opt, mode))
+			continue;
+		int r = cli_report_option(cmd, &rep, opt, val);
 		if (r == 0)
-			r = cli_registry_option(cmd, &reg, opt, optarg);
+			r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0) {
 			cli_registry_free(&reg);
 			return EXIT_USAGE;
@@ -196,10 +256,10 @@ int cmd_audit(int argc, char **argv)
 			ao.all = true;
 			break;
 		case 'H':
-			ao.host = optarg;
+			ao.host = val;
 			break;
 		case 0x200:
-			ao.daemon_config = optarg;
+			ao.daemon_config = val;
 			break;
 		case 0x201:
 			ao.no_engine = true;
@@ -208,21 +268,21 @@ int cmd_audit(int argc, char **argv)
 			ao.no_probe = true;
 			break;
 		case 0x203:
-			ao.data_dir = optarg;
+			ao.data_dir = val;
 			break;
 		case 0x204:
-			ao.proc_root = optarg;
+			ao.proc_root = val;
 			break;
 		case 0x205:
-			ao.sys_root = optarg;
+			ao.sys_root = val;
 			break;
 		case 0x206:
-			ao.root = optarg;
+			ao.root = val;
 			break;
 		case 0x207: {
 			char *end = NULL;
-			long ms = strtol(optarg, &end, 10);
-			if (!*optarg || *end || ms < 1 || ms > 600000)
+			long ms = strtol(val, &end, 10);
+			if (!*val || *end || ms < 1 || ms > 600000)
 				return cli_usage_error(cmd,
 						       "--timeout takes milliseconds (1-600000)");
 			ao.timeout_ms = (int)ms;
@@ -233,8 +293,8 @@ int cmd_audit(int argc, char **argv)
 			break;
 		case 0x209: {
 			char *end = NULL;
-			sa.max_images = strtol(optarg, &end, 10);
-			if (!*optarg || *end || sa.max_images < 1 ||
+			sa.max_images = strtol(val, &end, 10);
+			if (!*val || *end || sa.max_images < 1 ||
 			    sa.max_images > BWK_REG_MAX_IMAGES) {
 				cli_registry_free(&reg);
 				return cli_usage_error(cmd,
@@ -245,8 +305,8 @@ int cmd_audit(int argc, char **argv)
 		}
 		case 0x20a: {
 			char *end = NULL;
-			long j = strtol(optarg, &end, 10);
-			if (!*optarg || *end || j < 1 || j > 256) {
+			long j = strtol(val, &end, 10);
+			if (!*val || *end || j < 1 || j > 256) {
 				cli_registry_free(&reg);
 				return cli_usage_error(cmd, "--jobs takes a number from 1 to 256");
 			}
@@ -254,10 +314,10 @@ int cmd_audit(int argc, char **argv)
 			break;
 		}
 		case 0x20b:
-			sa.db = optarg;
+			sa.db = val;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			cli_registry_free(&reg);
 			return EXIT_CLEAN;
 		default:

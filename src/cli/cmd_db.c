@@ -7,6 +7,7 @@
 
 #include "bulwark/vuln.h"
 #include "cli.h"
+#include "core/cleanup.h"
 #include "core/util.h"
 
 const char cmd_db_usage[] =
@@ -30,10 +31,19 @@ const char cmd_db_usage[] =
     "                 Hat, Rocky Linux, AlmaLinux, PyPI, npm, Go, Maven, crates.io. --cacert\n"
     "                 FILE trusts that CA bundle instead of the system's. All or nothing.\n"
     "  status         sources (OSV ecosystems), advisory counts, and their age\n"
-    "\n"
-    "options:\n"
-    "      --db FILE   the database (default: $XDG_CACHE_HOME/bulwark/vuln.db)\n"
-    "  -h, --help      show this help\n"
+    "\n";
+
+const cli_option cmd_db_options[] = {
+    {.id = 0x200,
+     .name = "db",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "the database (default: $XDG_CACHE_HOME/bulwark/vuln.db)"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_db_usage_tail[] =
     "\n"
     "examples:\n"
     "  bulwark db import Debian.zip Alpine.zip PyPI.zip npm.zip\n"
@@ -161,20 +171,20 @@ static int db_status(const char *db)
 int cmd_db(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("db");
-	static const struct option longopts[] = {{"db", required_argument, NULL, 0x200},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	const char *dbarg = NULL;
+	/* in order: options stop at the verb, whose PATHs may start with '-' after "--" */
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init_in_order(&p, cmd, argc, argv, true))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	/* "+": options stop at the verb, whose PATHs may start with '-' after "--" */
-	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+	while ((opt = cli_next(&p, &val)) != -1) {
 		switch (opt) {
 		case 0x200:
-			dbarg = optarg;
+			dbarg = val;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return EXIT_CLEAN;
 		default:
 			return cli_bad_option(cmd, opt, argv);

@@ -15,12 +15,24 @@ const char cmd_inspect_usage[] =
     "containerd), config, the platforms a multi-platform index offers, layers and entry\n"
     "counts. A digest mismatch is an error (exit 2). IMAGE may carry an explicit source\n"
     "prefix (oci:PATH, docker-archive:PATH …; see docs/image.md).\n"
-    "\n"
-    "options:\n"
-    "  -j, --threads N         layers read in parallel (default: number of CPUs)\n"
-    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "  -h, --help              show this help\n"
-    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP;
+    "\n";
+
+const cli_option cmd_inspect_options[] = {
+    {.id = 'j',
+     .name = "threads",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "layers read in parallel (default: number of CPUs)"},
+    {.id = 0x302,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "P",
+     .help = "os/arch[/variant] to pick from a multi-platform index"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_SECTION, .help = "registry options (docs/registry.md):"},
+    CLI_OPT_REGISTRY,
+    {.id = CLI_OPT_END},
+};
 
 typedef struct counts {
 	unsigned long long entries[256], bytes[256], hidden;
@@ -39,32 +51,30 @@ static int count_entry(void *ctx, const bwk_entry *e, bwk_error **err)
 int cmd_inspect(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("inspect");
-	static const struct option longopts[] = {{"threads", required_argument, NULL, 'j'},
-						 {"platform", required_argument, NULL, 0x302},
-						 CLI_REGISTRY_OPTIONS,
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT, .accept_rootfs = true};
 	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":j:h", longopts, NULL)) != -1) {
-		int r = cli_registry_option(cmd, &reg, opt, optarg);
+	while ((opt = cli_next(&p, &val)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
 			continue;
 		switch (opt) {
 		case 'j':
-			if (cli_parse_threads(cmd, optarg, &io.threads))
+			if (cli_parse_threads(cmd, val, &io.threads))
 				return EXIT_USAGE;
 			break;
 		case 0x302:
-			io.platform = optarg;
+			io.platform = val;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return EXIT_CLEAN;
 		default:
 			return cli_bad_option(cmd, opt, argv);

@@ -9,6 +9,7 @@
 
 #include "bulwark/registry.h"
 #include "cli.h"
+#include "core/cleanup.h"
 
 const char cmd_registry_usage[] =
     "usage: bulwark registry pull [OPTIONS] REF --output DIR\n"
@@ -16,11 +17,26 @@ const char cmd_registry_usage[] =
     "Pull one platform of an image from a registry (OCI distribution API) into a new OCI\n"
     "image layout, every blob checked against its digest; scan it with bulwark scan DIR.\n"
     "REF is REGISTRY/REPO:TAG, REPO@sha256:DIGEST or a Docker Hub name (alpine:3.19).\n"
-    "\n"
-    "options:\n"
-    "  -o, --output DIR        the OCI layout to create (must not exist)\n"
-    "      --platform OS/ARCH  image of a multi-platform index (default: "
-    "linux/host)\n" CLI_REGISTRY_HELP "  -h, --help              show this help\n"
+    "\n";
+
+const cli_option cmd_registry_options[] = {
+    {.id = 'o',
+     .name = "output",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "the OCI layout to create (must not exist)"},
+    {.id = 0x504,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "OS/ARCH",
+     .help = "image of a multi-platform index (default: linux/host)"},
+    CLI_OPT_REGISTRY,
+    {.id = 'q', .name = "quiet", .help = "no progress output"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_registry_usage_tail[] =
     "\n"
     "examples:\n"
     "  bulwark registry pull registry.example.com/team/app:1.2 -o app\n"
@@ -129,19 +145,16 @@ int cli_registry_finish(const cli_cmd *cmd, cli_registry *r)
 int cmd_registry(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("registry");
-	static const struct option longopts[] = {CLI_REGISTRY_OPTIONS,
-						 {"platform", required_argument, NULL, 0x504},
-						 {"output", required_argument, NULL, 'o'},
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	cli_registry reg;
 	cli_registry_init(&reg);
 	const char *output = NULL;
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":o:qh", longopts, NULL)) != -1) {
-		int r = cli_registry_option(cmd, &reg, opt, optarg);
+	while ((opt = cli_next(&p, &val)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0) {
 			cli_registry_free(&reg);
 			return EXIT_USAGE;
@@ -150,13 +163,13 @@ int cmd_registry(int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'o':
-			output = optarg;
+			output = val;
 			break;
 		case 'q':
 			reg.o.quiet = true;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			cli_registry_free(&reg);
 			return EXIT_CLEAN;
 		default:

@@ -19,26 +19,63 @@ const char cmd_rules_usage[] =
     "secrets; audit: workloads, host, daemon and the CVEs of the kernel and engine tables),\n"
     "sorted by command then id, or explain the rules named by ID: risk, fix, references.\n"
     "The ids are the ones to pin in .bulwarkignore.\n"
-    "\n"
-    "options:\n"
-    "  -f, --format FMT        text (default) or json (an array of rule objects with the\n"
-    "                          fields of a report's findings, plus \"command\"); no sarif\n"
-    "      --command CMD       only the rules of scan or audit\n"
-    "      --category CAT      only this category: secret, config, integrity, host, daemon,\n"
-    "                          workload …\n"
-    "      --severity-min SEV  only rules at or above SEV: critical, high, medium, low, info\n"
-    "      --rules FILE        include a user secret rules file (as scan --rules: its rules\n"
-    "                          are added, its disable: list removed)\n"
-    "      --yara DIR          include the YARA rules in DIR (*.yar, *.yara), under the\n"
-    "                          ids scan --yara DIR reports (yara-NAME)\n"
-    "      --data DIR          CVE tables from DIR (as audit --data)\n"
-    "  -h, --help              show this help\n"
-    "\n"
-    "examples:\n"
-    "  bulwark rules --command scan --category secret\n"
-    "  bulwark rules sensitive-host-mount\n"
-    "  bulwark rules -f json --severity-min high\n"
-    "  bulwark rules --yara ./my-rules --category malware\n";
+    "\n";
+
+const cli_option cmd_rules_options[] = {
+    {.id = 'f',
+     .name = "format",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "FMT",
+     .help = "text (default) or json (an array of rule objects with the\nfields of a report's "
+	     "findings, plus \"command\"); no sarif",
+     .choices = "text json"},
+    {.id = 0x200,
+     .name = "command",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "CMD",
+     .help = "only the rules of scan or audit",
+     .choices = "scan audit"},
+    {.id = 0x201,
+     .name = "category",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "CAT",
+     .help = "only this category: secret, config, integrity, host, daemon,\nworkload …",
+     .choices = "secret config vulnerability malware integrity host daemon workload"},
+    {.id = 0x202,
+     .name = "severity-min",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SEV",
+     .help = "only rules at or above SEV: critical, high, medium, low, info",
+     .choices = "critical high medium low info"},
+    {.id = 0x203,
+     .name = "rules",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "include a user secret rules file (as scan --rules: its rules\nare added, its "
+	     "disable: list removed)"},
+    {.id = 0x204,
+     .name = "data",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "CVE tables from DIR (as audit --data)",
+     .env = "BULWARK_DATA_DIR",
+     .env_old = "BWK_DATA_DIR"},
+    {.id = 0x205,
+     .name = "yara",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "include the YARA rules in DIR (*.yar, *.yara), under the\nids scan --yara DIR "
+	     "reports (yara-NAME)"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_rules_usage_tail[] = "\n"
+				    "examples:\n"
+				    "  bulwark rules --command scan --category secret\n"
+				    "  bulwark rules sensitive-host-mount\n"
+				    "  bulwark rules -f json --severity-min high\n"
+				    "  bulwark rules --yara ./my-rules --category malware\n";
 
 typedef struct rule_row {
 	const bwk_rule *rule;
@@ -206,62 +243,54 @@ static bool keep(const rules_opts *o, const rule_row *r)
 
 static int parse_args(const cli_cmd *cmd, int argc, char **argv, rules_opts *o)
 {
-	static const struct option longopts[] = {{"format", required_argument, NULL, 'f'},
-						 {"command", required_argument, NULL, 0x200},
-						 {"category", required_argument, NULL, 0x201},
-						 {"severity-min", required_argument, NULL, 0x202},
-						 {"rules", required_argument, NULL, 0x203},
-						 {"data", required_argument, NULL, 0x204},
-						 {"yara", required_argument, NULL, 0x205},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":f:h", longopts, NULL)) != -1) {
+	while ((opt = cli_next(&p, &val)) != -1) {
 		switch (opt) {
 		case 'f':
-			if (bwk_format_parse(optarg, &o->format) < 0 ||
-			    o->format == BWK_FORMAT_SARIF)
+			if (bwk_format_parse(val, &o->format) < 0 || o->format == BWK_FORMAT_SARIF)
 				return cli_usage_error(cmd,
 						       "unknown format '%s' for rules (use text or "
 						       "json; SARIF is for findings)",
-						       optarg);
+						       val);
 			break;
 		case 0x200:
-			if (strcmp(optarg, "scan") && strcmp(optarg, "audit"))
+			if (strcmp(val, "scan") && strcmp(val, "audit"))
 				return cli_usage_error(
-				    cmd, "unknown --command '%s' (use scan or audit)", optarg);
-			o->command = optarg;
+				    cmd, "unknown --command '%s' (use scan or audit)", val);
+			o->command = val;
 			break;
 		case 0x201:
-			if (bwk_category_parse(optarg, &o->category) < 0)
+			if (bwk_category_parse(val, &o->category) < 0)
 				return cli_usage_error(
 				    cmd,
 				    "unknown category '%s' (use secret, config, "
 				    "vulnerability, malware, integrity, host, daemon "
 				    "or workload)",
-				    optarg);
+				    val);
 			o->by_category = true;
 			break;
 		case 0x202:
-			if (bwk_severity_parse(optarg, &o->sev_min) < 0 ||
-			    o->sev_min == BWK_SEV_NONE)
+			if (bwk_severity_parse(val, &o->sev_min) < 0 || o->sev_min == BWK_SEV_NONE)
 				return cli_usage_error(cmd,
 						       "unknown --severity-min level '%s' (use "
 						       "critical, high, medium, low or info)",
-						       optarg);
+						       val);
 			break;
 		case 0x203:
-			o->rules_file = optarg;
+			o->rules_file = val;
 			break;
 		case 0x204:
-			o->data_dir = optarg;
+			o->data_dir = val;
 			break;
 		case 0x205:
-			o->yara_dir = optarg;
+			o->yara_dir = val;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return -1;
 		default:
 			return cli_bad_option(cmd, opt, argv);
@@ -339,4 +368,28 @@ int cmd_rules(int argc, char **argv)
 		return print_json(rows, kept);
 	print_table(rows, kept);
 	return EXIT_CLEAN;
+}
+
+void cli_complete_rule_ids(const char *prefix)
+{
+	bwk_error *err = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *scan = NULL;
+	cleanup_with(bwk_rule_list_freep) bwk_rule_list *audit = NULL;
+	if (bwk_scan_rule_list(NULL, &scan, &err) < 0 ||
+	    bwk_scan_malware_rule_list(NULL, scan, &err) < 0 ||
+	    bwk_audit_rule_list(NULL, &audit, &err) < 0) {
+		bwk_error_free(err);
+		return;
+	}
+	const bwk_rule *reg[64];
+	size_t nreg = bwk_registry_rules(reg, 64);
+	for (size_t i = 0; i < nreg && i < 64; i++)
+		bwk_rule_list_add(audit, reg[i]);
+	const bwk_rule_list *lists[] = {scan, audit};
+	for (size_t l = 0; l < 2; l++)
+		for (size_t i = 0; i < bwk_rule_list_count(lists[l]); i++) {
+			const char *id = bwk_rule_list_get(lists[l], i)->id;
+			if (!strncmp(id, prefix, strlen(prefix)))
+				printf("%s\n", id);
+		}
 }

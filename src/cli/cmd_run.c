@@ -27,72 +27,12 @@ const char cmd_run_usage[] =
     "Everything is locked down by default; each flag that relaxes a default prints a warning.\n"
     "IMAGE: a docker-save tarball, an OCI layout (directory or tar, PATH[:REF]), or a root\n"
     "filesystem directory. Layers are verified against their digests and extracted once into\n"
-    "the layer cache, then stacked read-only.\n\n"
-    "process:\n"
-    "  -e, --env KEY=VALUE     set an environment variable (KEY alone: the caller's value)\n"
-    "      --env-file FILE     read KEY=VALUE lines (the host environment is never inherited)\n"
-    "  -u, --user USER[:GROUP] user inside the container (name or id; default: the image's)\n"
-    "  -w, --workdir DIR       working directory (default: the image's, else /)\n"
-    "      --entrypoint CMD    override the image's entrypoint (also drops its Cmd)\n"
-    "      --hostname NAME     container host name (default: bulwark)\n"
-    "  -i, --interactive       relay bulwark's stdin to the command (default: /dev/null)\n"
-    "  -t, --tty               give the command a pseudo-terminal of its own (without it,\n"
-    "                          stdout and stderr are pipes that bulwark relays: never the\n"
-    "                          caller's terminal)\n"
-    "      --no-init           run the command as pid 1 (no zombie reaping; it gets only the\n"
-    "                          signals it handles)\n"
-    "      --stop-signal SIG   what a SIGTERM to bulwark becomes (default: the image's\n"
-    "                          STOPSIGNAL, else SIGTERM)\n"
-    "      --stop-timeout N    seconds from that signal to SIGKILL (default 10; -1 never)\n"
-    "filesystem:\n"
-    "      --rootfs DIR        use DIR as the root filesystem (development and tests)\n"
-    "      --read-write        writable root (in memory, discarded at exit; its size:\n"
-    "                          --writable-size)\n"
-    "  -v, --volume SRC:DST[:ro|rw][,U]  bind mount, read-only unless :rw (SRC may be\n"
-    "                          relative: ./DIR, against the current directory). As root, a\n"
-    "                          SRC of another host user is shown as the container user's\n"
-    "                          (id-mapped); U chowns SRC to the container user's ids instead\n"
-    "                          (unprivileged too: the caller's own files)\n"
-    "      --tmpfs DST[:OPTS]  a tmpfs at DST starting with the image's content there\n"
-    "                          (OPTS: size=SIZE, mode=OCTAL, noexec; default size:\n"
-    "                          --writable-size)\n"
-    "      --writable-size SIZE  size of --read-write's layer and of each of the image's\n"
-    "                          VOLUMEs (tmpfs, discarded at exit; default 512m; in memory,\n"
-    "                          counted in --memory)\n"
-    "      --allow-sensitive-mount   permit /, /etc, /proc, docker.sock … as volume sources\n"
-    "      --secret NAME=FILE  FILE's content at /run/secrets/NAME (tmpfs, read-only)\n"
-    "      --tmpfs-size SIZE   size of /tmp and /dev/shm (default 64m; /run gets a quarter)\n"
-    "security:\n"
-    "      --cap-add CAP       add a capability (CAP_ prefix optional; ALL)\n"
-    "      --cap-drop CAP      drop a capability from the default set (ALL)\n"
-    "      --seccomp FILE      a seccomp profile in Docker's JSON format, or 'unconfined'\n"
-    "      --userns-range START:COUNT  (root) map container ids 0… to host ids START…\n"
-    "                          (default: a free 65536-id slice of bulwark's subuid range)\n"
-    "resources:\n"
-    "  -m, --memory SIZE       memory limit (default 512m; 'unlimited')\n"
-    "      --ulimit NAME=SOFT[:HARD]  a resource limit of the command, as Docker's (nofile,\n"
-    "                          nproc, core, stack …; -1 unlimited)\n"
-    "      --pids N            process limit (default 512; 'unlimited')\n"
-    "      --cpus N            CPU quota, e.g. 0.5 (default: none, weight 50)\n"
-    "network:\n"
-    "      --net MODE          none (default: loopback only), bridge (as root a veth on\n"
-    "                          bridge bulwark0 with the kernel's NAT, else slirp4netns),\n"
-    "                          slirp (slirp4netns), host, or a network NAME (root: bridge\n"
-    "                          bwk-NAME, its containers reach each other); the host's\n"
-    "                          127.0.0.1 stays unreachable (also --network)\n"
-    "  -p, --publish [ADDR:]HOST:CONTAINER[/udp]  publish a port on ADDR (default\n"
-    "                          127.0.0.1; implies --net bridge)\n"
-    "trust:\n"
-    "      --scan              scan the image first; refuse to start on findings at or above\n"
-    "                          --fail-on (default high)\n"
-    "      --fail-on SEV       critical, high, medium, low, info or none\n"
-    "      --cache DIR         layer cache (default $XDG_CACHE_HOME/bulwark, root:\n"
-    "                          /var/lib/bulwark)\n"
-    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "                          (default: the host's)\n"
-    "registry (IMAGE as REGISTRY/REPO:TAG or REPO@sha256:…; blobs kept in the "
-    "cache):\n" CLI_REGISTRY_HELP "other:\n"
-    "  -q, --quiet             no warnings\n"
+    "the layer cache, then stacked read-only.\n"
+    "\n";
+
+const char cmd_run_usage_tail[] =
+    "Options that relax isolation or limits (-e, -v, --cap-add, --seccomp, --net, -p, -m …) are\n"
+    "read from the command line only, never from BULWARK_* variables or a config file.\n"
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
     "137 killed (out of memory: with a message)\n";
 
@@ -422,46 +362,212 @@ enum {
 	OPT_WRITABLE_SIZE,
 };
 
-static const struct option run_options[] = {
-    {"env", required_argument, NULL, 'e'},
-    {"env-file", required_argument, NULL, OPT_ENV_FILE},
-    {"user", required_argument, NULL, 'u'},
-    {"workdir", required_argument, NULL, 'w'},
-    {"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
-    {"hostname", required_argument, NULL, OPT_HOSTNAME},
-    {"interactive", no_argument, NULL, 'i'},
-    {"tty", no_argument, NULL, 't'},
-    {"no-init", no_argument, NULL, OPT_NO_INIT},
-    {"stop-timeout", required_argument, NULL, OPT_STOP_TIMEOUT},
-    {"stop-signal", required_argument, NULL, OPT_STOP_SIGNAL},
-    {"init", no_argument, NULL, OPT_INIT},
-    {"rootfs", required_argument, NULL, OPT_ROOTFS},
-    {"read-write", no_argument, NULL, OPT_READ_WRITE},
-    {"volume", required_argument, NULL, 'v'},
-    {"allow-sensitive-mount", no_argument, NULL, OPT_ALLOW_SENSITIVE},
-    {"secret", required_argument, NULL, OPT_SECRET},
-    {"tmpfs-size", required_argument, NULL, OPT_TMPFS_SIZE},
-    {"tmpfs", required_argument, NULL, OPT_TMPFS},
-    {"writable-size", required_argument, NULL, OPT_WRITABLE_SIZE},
-    {"cap-add", required_argument, NULL, OPT_CAP_ADD},
-    {"cap-drop", required_argument, NULL, OPT_CAP_DROP},
-    {"seccomp", required_argument, NULL, OPT_SECCOMP},
-    {"memory", required_argument, NULL, 'm'},
-    {"pids", required_argument, NULL, OPT_PIDS},
-    {"cpus", required_argument, NULL, OPT_CPUS},
-    {"net", required_argument, NULL, OPT_NET},
-    {"publish", required_argument, NULL, 'p'},
-    {"network", required_argument, NULL, OPT_NET},
-    {"scan", no_argument, NULL, OPT_SCAN},
-    {"fail-on", required_argument, NULL, OPT_FAIL_ON},
-    {"cache", required_argument, NULL, OPT_CACHE},
-    {"platform", required_argument, NULL, OPT_PLATFORM},
-    CLI_REGISTRY_OPTIONS,
-    {"userns-range", required_argument, NULL, OPT_USERNS_RANGE},
-    {"ulimit", required_argument, NULL, OPT_ULIMIT},
-    {"quiet", no_argument, NULL, 'q'},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+const cli_option cmd_run_options[] = {
+    {.id = CLI_OPT_SECTION, .help = "process:"},
+    {.id = 'u',
+     .name = "user",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "USER[:GROUP]",
+     .help = "user inside the container (name or id; default: the image's)"},
+    {.id = 'e',
+     .name = "env",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "KEY=VALUE",
+     .help = "set an environment variable (KEY alone: the caller's value)",
+     .no_config = true},
+    {.id = OPT_ENV_FILE,
+     .name = "env-file",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "read KEY=VALUE lines (the host environment is never inherited)",
+     .no_config = true},
+    {.id = 'w',
+     .name = "workdir",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "working directory (default: the image's, else /)"},
+    {.id = OPT_ENTRYPOINT,
+     .name = "entrypoint",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "CMD",
+     .help = "override the image's entrypoint (also drops its Cmd)"},
+    {.id = OPT_HOSTNAME,
+     .name = "hostname",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "NAME",
+     .help = "container host name (default: bulwark)"},
+    {.id = 'i',
+     .name = "interactive",
+     .help = "relay bulwark's stdin to the command (default: /dev/null)"},
+    {.id = 't',
+     .name = "tty",
+     .help = "give the command a pseudo-terminal of its own (without it,\nstdout and stderr are "
+	     "pipes that bulwark relays: never the\ncaller's terminal)"},
+    {.id = OPT_INIT,
+     .name = "init",
+     .help =
+	 "reap zombies and relay signals with an init as pid 1 (the\ndefault; undoes --no-init)"},
+    {.id = OPT_NO_INIT,
+     .name = "no-init",
+     .help = "run the command as pid 1 (no zombie reaping; it gets only the\nsignals it handles)",
+     .no_config = true},
+    {.id = OPT_STOP_SIGNAL,
+     .name = "stop-signal",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SIG",
+     .help = "what a SIGTERM to bulwark becomes (default: the image's\nSTOPSIGNAL, else SIGTERM)"},
+    {.id = OPT_STOP_TIMEOUT,
+     .name = "stop-timeout",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "seconds from that signal to SIGKILL (default 10; -1 never)"},
+    {.id = CLI_OPT_SECTION, .help = "filesystem:"},
+    {.id = OPT_ROOTFS,
+     .name = "rootfs",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "use DIR as the root filesystem (development and tests)",
+     .no_config = true},
+    {.id = OPT_READ_WRITE,
+     .name = "read-write",
+     .help = "writable root (in memory, discarded at exit; its size:\n--writable-size)",
+     .no_config = true},
+    {.id = 'v',
+     .name = "volume",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SRC:DST[:ro|rw][,U]",
+     .help = "bind mount, read-only unless :rw (SRC may be\nrelative: ./DIR, against the current "
+	     "directory). As root, a\nSRC of another host user is shown as the container "
+	     "user's\n(id-mapped); U chowns SRC to the container user's ids instead\n(unprivileged "
+	     "too: the caller's own files)",
+     .no_config = true},
+    {.id = OPT_TMPFS,
+     .name = "tmpfs",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "DST[:OPTS]",
+     .help = "a tmpfs at DST starting with the image's content there\n(OPTS: size=SIZE, "
+	     "mode=OCTAL, noexec; default size:\n--writable-size)",
+     .no_config = true},
+    {.id = OPT_WRITABLE_SIZE,
+     .name = "writable-size",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SIZE",
+     .help = "size of --read-write's layer and of each of the image's\nVOLUMEs (tmpfs, discarded "
+	     "at exit; default 512m; in memory,\ncounted in --memory)"},
+    {.id = OPT_ALLOW_SENSITIVE,
+     .name = "allow-sensitive-mount",
+     .help = "permit /, /etc, /proc, docker.sock … as volume sources",
+     .no_config = true},
+    {.id = OPT_SECRET,
+     .name = "secret",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "NAME=FILE",
+     .help = "FILE's content at /run/secrets/NAME (tmpfs, read-only)",
+     .no_config = true},
+    {.id = OPT_TMPFS_SIZE,
+     .name = "tmpfs-size",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SIZE",
+     .help = "size of /tmp and /dev/shm (default 64m; /run gets a quarter)"},
+    {.id = CLI_OPT_SECTION, .help = "security:"},
+    {.id = OPT_CAP_ADD,
+     .name = "cap-add",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "CAP",
+     .help = "add a capability (CAP_ prefix optional; ALL)",
+     .no_config = true},
+    {.id = OPT_CAP_DROP,
+     .name = "cap-drop",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "CAP",
+     .help = "drop a capability from the default set (ALL)"},
+    {.id = OPT_SECCOMP,
+     .name = "seccomp",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "a seccomp profile in Docker's JSON format, or 'unconfined'",
+     .no_config = true},
+    {.id = OPT_USERNS_RANGE,
+     .name = "userns-range",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "START:COUNT",
+     .help = "(root) map container ids 0… to host ids START…\n(default: a free 65536-id slice of "
+	     "bulwark's subuid range)",
+     .no_config = true},
+    {.id = CLI_OPT_SECTION, .help = "resources:"},
+    {.id = 'm',
+     .name = "memory",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SIZE",
+     .help = "memory limit (default 512m; 'unlimited')",
+     .no_config = true},
+    {.id = OPT_ULIMIT,
+     .name = "ulimit",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "NAME=SOFT[:HARD]",
+     .help = "a resource limit of the command, as Docker's (nofile,\nnproc, core, stack …; -1 "
+	     "unlimited)"},
+    {.id = OPT_PIDS,
+     .name = "pids",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "process limit (default 512; 'unlimited')",
+     .no_config = true},
+    {.id = OPT_CPUS,
+     .name = "cpus",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "CPU quota, e.g. 0.5 (default: none, weight 50)"},
+    {.id = CLI_OPT_SECTION, .help = "network:"},
+    {.id = OPT_NET,
+     .name = "net",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "MODE",
+     .help = "none (default: loopback only), bridge (as root a veth on\nbridge bulwark0 with the "
+	     "kernel's NAT, else slirp4netns),\nslirp (slirp4netns), host, or a network NAME "
+	     "(root: bridge\nbwk-NAME, its containers reach each other); the host's\n127.0.0.1 "
+	     "stays unreachable (also --network)",
+     .no_config = true},
+    {.id = OPT_NET,
+     .name = "network",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "MODE",
+     .help = "the same as --net",
+     .choices = "none bridge slirp host",
+     .no_config = true},
+    {.id = 'p',
+     .name = "publish",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "[ADDR:]HOST:CONTAINER[/udp]",
+     .help = "publish a port on ADDR (default\n127.0.0.1; implies --net bridge)",
+     .no_config = true},
+    {.id = CLI_OPT_SECTION, .help = "trust:"},
+    {.id = OPT_SCAN,
+     .name = "scan",
+     .help =
+	 "scan the image first; refuse to start on findings at or above\n--fail-on (default high)"},
+    {.id = OPT_FAIL_ON,
+     .name = "fail-on",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SEV",
+     .help = "critical, high, medium, low, info or none"},
+    {.id = OPT_CACHE,
+     .name = "cache",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "layer cache (default $XDG_CACHE_HOME/bulwark, root:\n/var/lib/bulwark)"},
+    {.id = OPT_PLATFORM,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "P",
+     .help = "os/arch[/variant] to pick from a multi-platform index\n(default: the host's)"},
+    {.id = CLI_OPT_SECTION,
+     .help = "registry (IMAGE as REGISTRY/REPO:TAG or REPO@sha256:…; blobs kept in the cache):"},
+    CLI_OPT_REGISTRY,
+    {.id = CLI_OPT_SECTION, .help = "other:"},
+    {.id = 'q', .name = "quiet", .help = "no warnings"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
 };
 
 typedef struct run_opts {
@@ -476,7 +582,8 @@ typedef struct run_opts {
 	bwk_severity fail_on;
 	const char *cache;
 	const char *platform;
-	cli_registry reg; /* --username, --ca-cert … for an image in a registry */
+	cli_registry reg;  /* --username, --ca-cert … for an image in a registry */
+	cli_parser parser; /* owns the values of the environment and the config file */
 	bwk_bind binds[MAX_LIST];
 	bwk_secret secrets[MAX_LIST];
 	bwk_tmpfs tmpfs[MAX_LIST];
@@ -495,10 +602,13 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 {
 	cleanup_error bwk_error *err = NULL;
 	bwk_container_spec *s = &o->spec;
+	/* in order: options stop at IMAGE, so the command's own flags reach it untouched */
+	if (cli_parser_init_in_order(&o->parser, self, argc, argv, true))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	/* "+": options stop at IMAGE, so the command's own flags reach it untouched */
-	while ((opt = getopt_long(argc, argv, "+e:u:w:itv:m:p:qh", run_options, NULL)) != -1) {
-		int reg = cli_registry_option(self, &o->reg, opt, optarg);
+	while ((opt = cli_next(&o->parser, &val)) != -1) {
+		int reg = cli_registry_option(self, &o->reg, opt, val);
 		if (reg != 0) {
 			if (reg < 0)
 				return EXIT_USAGE;
@@ -506,30 +616,30 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		}
 		switch (opt) {
 		case 'e':
-			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, optarg) < 0)
-				return cli_usage_error(self, "bad --env '%s' (KEY=VALUE)", optarg);
+			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, val) < 0)
+				return cli_usage_error(self, "bad --env '%s' (KEY=VALUE)", val);
 			break;
 		case OPT_ENV_FILE:
-			if (env_file(&o->env_args, optarg, &err) < 0)
+			if (env_file(&o->env_args, val, &err) < 0)
 				return cli_fail(steal_pointer(&err), EXIT_USAGE);
 			break;
 		case 'u':
-			s->user = optarg;
+			s->user = val;
 			o->user_set = true;
 			break;
 		case 'w':
-			if (optarg[0] != '/')
+			if (val[0] != '/')
 				return cli_usage_error(self, "--workdir must be absolute");
-			s->cwd = optarg;
+			s->cwd = val;
 			o->workdir_set = true;
 			break;
 		case OPT_ENTRYPOINT:
-			o->entrypoint = optarg;
+			o->entrypoint = val;
 			break;
 		case OPT_HOSTNAME:
-			if (!optarg[0] || strlen(optarg) > 63)
+			if (!val[0] || strlen(val) > 63)
 				return cli_usage_error(self, "bad --hostname");
-			s->hostname = optarg;
+			s->hostname = val;
 			break;
 		case 'i':
 			s->interactive = true;
@@ -541,43 +651,41 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			s->no_init = true;
 			break;
 		case OPT_STOP_TIMEOUT:
-			if (parse_stop_timeout(optarg, &s->stop_timeout_ms) < 0)
+			if (parse_stop_timeout(val, &s->stop_timeout_ms) < 0)
 				return cli_usage_error(
-				    self, "bad --stop-timeout '%s' (seconds, 0-86400, or -1)",
-				    optarg);
+				    self, "bad --stop-timeout '%s' (seconds, 0-86400, or -1)", val);
 			break;
 		case OPT_STOP_SIGNAL:
-			if ((s->stop_signal = bwk_signal_from_name(optarg)) < 0)
-				return cli_usage_error(self, "bad --stop-signal '%s'", optarg);
+			if ((s->stop_signal = bwk_signal_from_name(val)) < 0)
+				return cli_usage_error(self, "bad --stop-signal '%s'", val);
 			o->stop_signal_set = true;
 			break;
 		case OPT_INIT:
 			s->no_init = false;
 			break;
 		case OPT_ROOTFS:
-			o->rootfs = optarg;
+			o->rootfs = val;
 			break;
 		case OPT_READ_WRITE:
 			s->read_write = true;
 			break;
 		case 'v':
-			if (s->nbinds >= MAX_LIST || parse_volume(optarg, &o->binds[s->nbinds]) < 0)
+			if (s->nbinds >= MAX_LIST || parse_volume(val, &o->binds[s->nbinds]) < 0)
 				return cli_usage_error(
 				    self,
 				    "bad --volume '%s' (SRC:DST[:ro|rw][,U], SRC "
 				    "absolute or ./relative, DST absolute)",
-				    optarg);
+				    val);
 			s->nbinds++;
 			break;
 		case OPT_ALLOW_SENSITIVE:
 			s->allow_sensitive_mounts = true;
 			break;
 		case OPT_SECRET: {
-			char *eq = strchr(optarg, '=');
-			if (!eq || eq == optarg || !eq[1] || s->nsecrets >= MAX_LIST)
-				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)",
-						       optarg);
-			o->secrets[s->nsecrets].name = xstrndup(optarg, (size_t)(eq - optarg));
+			char *eq = strchr(val, '=');
+			if (!eq || eq == val || !eq[1] || s->nsecrets >= MAX_LIST)
+				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)", val);
+			o->secrets[s->nsecrets].name = xstrndup(val, (size_t)(eq - val));
 			o->secrets[s->nsecrets].file = eq + 1;
 			s->nsecrets++;
 			break;
@@ -587,39 +695,38 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			for (size_t k = 0; k < 3; k++) {
 				static const char *const own[] = {"/tmp", "/run", "/dev/shm"};
 				size_t l = strlen(own[k]);
-				if (!strncmp(optarg, own[k], l) &&
-				    (!optarg[l] || optarg[l] == ':' ||
-				     (optarg[l] == '/' &&
-				      (!optarg[l + 1] || optarg[l + 1] == ':'))))
+				if (!strncmp(val, own[k], l) &&
+				    (!val[l] || val[l] == ':' ||
+				     (val[l] == '/' && (!val[l + 1] || val[l + 1] == ':'))))
 					return cli_usage_error(
 					    self,
 					    "--tmpfs %s: %s is always a tmpfs (with the image's "
 					    "content); size it with --tmpfs-size",
-					    optarg, own[k]);
+					    val, own[k]);
 			}
-			if (o->ntmpfs >= MAX_LIST || parse_tmpfs(optarg, &o->tmpfs[o->ntmpfs]) < 0)
+			if (o->ntmpfs >= MAX_LIST || parse_tmpfs(val, &o->tmpfs[o->ntmpfs]) < 0)
 				return cli_usage_error(
 				    self,
 				    "bad --tmpfs '%s' (DST[:size=SIZE,mode=OCTAL,"
 				    "noexec], an absolute path)",
-				    optarg);
+				    val);
 			o->ntmpfs++;
 			break;
 		case OPT_WRITABLE_SIZE:
-			if (parse_limit(optarg, true, &s->writable_size) < 0 ||
+			if (parse_limit(val, true, &s->writable_size) < 0 ||
 			    s->writable_size == BWK_UNLIMITED)
-				return cli_usage_error(self, "bad --writable-size '%s'", optarg);
+				return cli_usage_error(self, "bad --writable-size '%s'", val);
 			break;
 		case OPT_TMPFS_SIZE:
-			if (parse_limit(optarg, true, &s->tmpfs_size) < 0 ||
+			if (parse_limit(val, true, &s->tmpfs_size) < 0 ||
 			    s->tmpfs_size == BWK_UNLIMITED)
-				return cli_usage_error(self, "bad --tmpfs-size '%s'", optarg);
+				return cli_usage_error(self, "bad --tmpfs-size '%s'", val);
 			break;
 		case OPT_CAP_ADD:
 		case OPT_CAP_DROP: {
 			uint64_t m;
-			if (bwk_cap_from_name(optarg, &m) < 0)
-				return cli_usage_error(self, "unknown capability '%s'", optarg);
+			if (bwk_cap_from_name(val, &m) < 0)
+				return cli_usage_error(self, "unknown capability '%s'", val);
 			if (opt == OPT_CAP_ADD)
 				o->cap_add |= m;
 			else
@@ -627,82 +734,81 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		}
 		case OPT_SECCOMP:
-			s->seccomp = optarg;
+			s->seccomp = val;
 			break;
 		case 'm':
-			if (parse_limit(optarg, true, &s->memory) < 0)
-				return cli_usage_error(self, "bad --memory '%s'", optarg);
+			if (parse_limit(val, true, &s->memory) < 0)
+				return cli_usage_error(self, "bad --memory '%s'", val);
 			break;
 		case OPT_PIDS:
-			if (parse_limit(optarg, false, &s->pids) < 0)
-				return cli_usage_error(self, "bad --pids '%s'", optarg);
+			if (parse_limit(val, false, &s->pids) < 0)
+				return cli_usage_error(self, "bad --pids '%s'", val);
 			break;
 		case OPT_CPUS:
-			if (parse_cpus(optarg, &s->cpus_milli) < 0)
-				return cli_usage_error(self, "bad --cpus '%s'", optarg);
+			if (parse_cpus(val, &s->cpus_milli) < 0)
+				return cli_usage_error(self, "bad --cpus '%s'", val);
 			break;
 		case OPT_NET:
-			if (!strcmp(optarg, "none"))
+			if (!strcmp(val, "none"))
 				s->net = BWK_NET_NONE;
-			else if (!strcmp(optarg, "host"))
+			else if (!strcmp(val, "host"))
 				s->net = BWK_NET_HOST;
-			else if (!strcmp(optarg, "slirp"))
+			else if (!strcmp(val, "slirp"))
 				s->net = BWK_NET_SLIRP;
-			else if (!strcmp(optarg, "bridge") || !strcmp(optarg, "bulwark")) {
+			else if (!strcmp(val, "bridge") || !strcmp(val, "bulwark")) {
 				s->net = BWK_NET_BRIDGE;
 				s->network = NULL;
-			} else if (bwk_sandbox_network_name_ok(optarg)) {
+			} else if (bwk_sandbox_network_name_ok(val)) {
 				s->net = BWK_NET_BRIDGE;
-				s->network = optarg;
+				s->network = val;
 			} else
 				return cli_usage_error(
 				    self,
 				    "bad --net '%s' (none, bridge, slirp, host or "
 				    "a network name: 1-11 of a-z 0-9 _ -)",
-				    optarg);
+				    val);
 			o->net_set = true;
 			break;
 		case 'p':
-			if (s->nports >= MAX_PORTS || parse_port(optarg, &o->ports[s->nports]) < 0)
+			if (s->nports >= MAX_PORTS || parse_port(val, &o->ports[s->nports]) < 0)
 				return cli_usage_error(
-				    self, "bad --publish '%s' ([ADDR:]HOST:CONTAINER[/udp])",
-				    optarg);
+				    self, "bad --publish '%s' ([ADDR:]HOST:CONTAINER[/udp])", val);
 			s->nports++;
 			break;
 		case OPT_SCAN:
 			o->scan = true;
 			break;
 		case OPT_FAIL_ON:
-			if (bwk_severity_parse(optarg, &o->fail_on) < 0)
-				return cli_usage_error(self, "bad --fail-on '%s'", optarg);
+			if (bwk_severity_parse(val, &o->fail_on) < 0)
+				return cli_usage_error(self, "bad --fail-on '%s'", val);
 			break;
 		case OPT_CACHE:
-			o->cache = optarg;
+			o->cache = val;
 			break;
 		case OPT_PLATFORM:
-			o->platform = optarg;
+			o->platform = val;
 			break;
 		case OPT_USERNS_RANGE:
-			if (parse_userns_range(optarg, &s->userns_start, &s->userns_count) < 0)
+			if (parse_userns_range(val, &s->userns_start, &s->userns_count) < 0)
 				return cli_usage_error(
-				    self, "bad --userns-range '%s' (START:COUNT)", optarg);
+				    self, "bad --userns-range '%s' (START:COUNT)", val);
 			break;
 		case OPT_ULIMIT:
 			if (o->nulimits >= BWK_MAX_RLIMITS ||
-			    parse_ulimit(optarg, &o->ulimits[o->nulimits],
+			    parse_ulimit(val, &o->ulimits[o->nulimits],
 					 o->ulimit_types[o->nulimits],
 					 sizeof o->ulimit_types[o->nulimits]) < 0)
 				return cli_usage_error(
 				    self,
 				    "bad --ulimit '%s' (NAME=SOFT[:HARD], e.g. nofile=1024:2048)",
-				    optarg);
+				    val);
 			o->nulimits++;
 			break;
 		case 'q':
 			s->quiet = true;
 			break;
 		case 'h':
-			fputs(cmd_run_usage, stdout);
+			cli_print_help(self, stdout);
 			return -2;
 		default:
 			return cli_usage_error(self, "bad option");
@@ -1099,6 +1205,7 @@ int cmd_run(int argc, char **argv)
 		close(o->rootfs_fd);
 	free(o->rootfs_path);
 	cli_registry_free(&o->reg);
+	cli_parser_free(&o->parser);
 	free(o);
 	return rc;
 }

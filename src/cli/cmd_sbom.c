@@ -17,16 +17,40 @@ const char cmd_sbom_usage[] =
     "List the packages installed in an image or root filesystem (dpkg, apk, Python, npm)\n"
     "as a software bill of materials. Packages whose database a later layer deleted or\n"
     "replaced are not listed: the merged filesystem counts.\n"
+    "\n";
+
+const cli_option cmd_sbom_options[] = {
+    {.id = 'f',
+     .name = "format",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "FMT",
+     .help = "cyclonedx (CycloneDX 1.5, default), spdx-json (SPDX 2.3)\nor json (bulwark's own: "
+	     "packages with file and layer)",
+     .choices = "cyclonedx spdx-json json"},
+    {.id = 'o',
+     .name = "output",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "write to FILE atomically (default: stdout)"},
+    {.id = 'j',
+     .name = "threads",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "worker threads (default: number of CPUs)"},
+    {.id = 0x201,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "P",
+     .help = "os/arch[/variant] to pick from a multi-platform index"},
+    {.id = 'q', .name = "quiet", .help = "no warnings"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_SECTION, .help = "registry options (docs/registry.md):"},
+    CLI_OPT_REGISTRY,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_sbom_usage_tail[] =
     "\n"
-    "options:\n"
-    "  -f, --format FMT        cyclonedx (CycloneDX 1.5, default), spdx-json (SPDX 2.3)\n"
-    "                          or json (bulwark's own: packages with file and layer)\n"
-    "  -o, --output FILE       write to FILE atomically (default: stdout)\n"
-    "  -j, --threads N         worker threads (default: number of CPUs)\n"
-    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "  -q, --quiet             no warnings\n"
-    "  -h, --help              show this help\n"
-    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP "\n"
     "examples:\n"
     "  bulwark sbom image.tar > image.cdx.json\n"
     "  bulwark sbom --format spdx-json -o rootfs.spdx.json ./rootfs\n";
@@ -55,48 +79,46 @@ const char *cli_fact(const bwk_findings *f, const char *key)
 int cmd_sbom(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("sbom");
-	static const struct option longopts[] = {
-	    {"format", required_argument, NULL, 'f'},  {"output", required_argument, NULL, 'o'},
-	    {"threads", required_argument, NULL, 'j'}, {"platform", required_argument, NULL, 0x201},
-	    {"quiet", no_argument, NULL, 'q'},	       CLI_REGISTRY_OPTIONS,
-	    {"help", no_argument, NULL, 'h'},	       {NULL, 0, NULL, 0}};
 	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	bwk_sbom_format fmt = BWK_SBOM_CYCLONEDX;
 	const char *output = NULL;
 	bool quiet = false;
 	bwk_scan_opts so = {0};
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":f:o:j:qh", longopts, NULL)) != -1) {
-		int r = cli_registry_option(cmd, &reg, opt, optarg);
+	while ((opt = cli_next(&p, &val)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
 			continue;
 		switch (opt) {
 		case 'f':
-			if (bwk_sbom_format_parse(optarg, &fmt) < 0)
+			if (bwk_sbom_format_parse(val, &fmt) < 0)
 				return cli_usage_error(cmd,
 						       "unknown format '%s': cyclonedx, spdx-json "
 						       "or json",
-						       optarg);
+						       val);
 			break;
 		case 'o':
-			output = optarg;
+			output = val;
 			break;
 		case 'j':
-			if (cli_parse_threads(cmd, optarg, &so.threads))
+			if (cli_parse_threads(cmd, val, &so.threads))
 				return EXIT_USAGE;
 			break;
 		case 0x201:
-			so.platform = optarg;
+			so.platform = val;
 			break;
 		case 'q':
 			quiet = true;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return EXIT_CLEAN;
 		default:
 			return cli_bad_option(cmd, opt, argv);

@@ -18,30 +18,76 @@ const char cmd_scan_usage[] =
     "Audit an image before it runs or ships. TARGET is an image (a docker save archive,\n"
     "an OCI layout, docker:NAME, registry:REF or HOST[:PORT]/REPO:TAG; see docs/image.md)\n"
     "or a root filesystem directory.\n"
+    "\n";
+
+const cli_option cmd_scan_options[] = {
+    CLI_OPT_REPORT,
+    {.id = CLI_OPT_NOTE,
+     .name = "-f cyclonedx|spdx-json",
+     .help = "instead: the image's SBOM (as bulwark sbom); CycloneDX also\nlists the "
+	     "vulnerabilities found, and --fail-on counts them"},
+    {.id = 'j',
+     .name = "threads",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "worker threads (default: number of CPUs)"},
+    {.id = 0x200,
+     .name = "rules",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "extra rules, disabled rules and allowlists (YAML)"},
+    {.id = 0x201,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "P",
+     .help = "os/arch[/variant] to pick from a multi-platform index\n(default: the host's)"},
+    {.id = 0x202,
+     .name = "db",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "vulnerability database (default:\n$XDG_CACHE_HOME/bulwark/vuln.db; see bulwark db)"},
+    {.id = 0x203,
+     .name = "ignore-unfixed",
+     .help = "no finding for vulnerabilities without a fixed version"},
+    {.id = 0x204,
+     .name = "max-db-age",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "DAYS",
+     .help = "warn when the database is older (default 7; 0: never)"},
+    {.id = 0x206,
+     .name = "severity",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "LIST",
+     .help = "only findings of these severities, comma-separated\n(critical,high,medium,low,info; "
+	     "any case)"},
+    {.id = 0x205,
+     .name = "vex",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "OpenVEX or CycloneDX VEX: vulnerabilities stated not_affected\nor fixed are "
+	     "suppressed (--show-suppressed lists them)"},
+    {.id = 0x207,
+     .name = "yara",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "add the YARA rules in DIR (*.yar, *.yara) to the bundled\nmalware rules "
+	     "(docs/scan-malware.md)"},
+    {.id = 0x208, .name = "no-malware", .help = "no malware (YARA) scan"},
+    {.id = 0x20a, .name = "no-vuln", .help = "no package inventory or vulnerability matching"},
+    {.id = 0x209,
+     .name = "max-file-size",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "scan each file for malware in its first N bytes (k, m, g\nsuffixes; default 64m, "
+	     "at most 1g)"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_SECTION, .help = "registry options (docs/registry.md):"},
+    CLI_OPT_REGISTRY,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_scan_usage_tail[] =
     "\n"
-    "options:\n" CLI_REPORT_HELP
-    "  -f cyclonedx|spdx-json  instead: the image's SBOM (as bulwark sbom); CycloneDX also\n"
-    "                          lists the vulnerabilities found, and --fail-on counts them\n"
-    "  -j, --threads N         worker threads (default: number of CPUs)\n"
-    "      --rules FILE        extra rules, disabled rules and allowlists (YAML)\n"
-    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "                          (default: the host's)\n"
-    "      --db FILE           vulnerability database (default:\n"
-    "                          $XDG_CACHE_HOME/bulwark/vuln.db; see bulwark db)\n"
-    "      --ignore-unfixed    no finding for vulnerabilities without a fixed version\n"
-    "      --max-db-age DAYS   warn when the database is older (default 7; 0: never)\n"
-    "      --severity LIST     only findings of these severities, comma-separated\n"
-    "                          (critical,high,medium,low,info; any case)\n"
-    "      --vex FILE          OpenVEX or CycloneDX VEX: vulnerabilities stated not_affected\n"
-    "                          or fixed are suppressed (--show-suppressed lists them)\n"
-    "      --yara DIR          add the YARA rules in DIR (*.yar, *.yara) to the bundled\n"
-    "                          malware rules (docs/scan-malware.md)\n"
-    "      --no-malware        no malware (YARA) scan\n"
-    "      --no-vuln           no package inventory or vulnerability matching\n"
-    "      --max-file-size N   scan each file for malware in its first N bytes (k, m, g\n"
-    "                          suffixes; default 64m, at most 1g)\n"
-    "  -h, --help              show this help\n"
-    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP "\n"
     "Installed packages (dpkg, apk, Python, npm) are matched against the offline\n"
     "vulnerability database; without one the scan says so once and runs every other check.\n"
     "\n"
@@ -153,22 +199,6 @@ static size_t filter_severity(bwk_findings *f, unsigned mask)
 int cmd_scan(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("scan");
-	static const struct option longopts[] = {CLI_REPORT_OPTIONS,
-						 {"threads", required_argument, NULL, 'j'},
-						 {"rules", required_argument, NULL, 0x200},
-						 {"platform", required_argument, NULL, 0x201},
-						 {"db", required_argument, NULL, 0x202},
-						 {"ignore-unfixed", no_argument, NULL, 0x203},
-						 {"max-db-age", required_argument, NULL, 0x204},
-						 {"vex", required_argument, NULL, 0x205},
-						 {"severity", required_argument, NULL, 0x206},
-						 {"yara", required_argument, NULL, 0x207},
-						 {"no-malware", no_argument, NULL, 0x208},
-						 {"max-file-size", required_argument, NULL, 0x209},
-						 {"no-vuln", no_argument, NULL, 0x20a},
-						 CLI_REGISTRY_OPTIONS,
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	cli_report rep;
 	cli_report_init(&rep);
 	bwk_scan_opts so = {0};
@@ -178,65 +208,67 @@ int cmd_scan(int argc, char **argv)
 	unsigned sev_mask = 0; /* bit per bwk_severity; 0: every severity */
 	bool sbom = false;     /* -f cyclonedx / spdx-json: the SBOM instead of a report */
 	bwk_sbom_format sbom_fmt = BWK_SBOM_CYCLONEDX;
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":" CLI_REPORT_SHORTOPTS "j:h", longopts, NULL)) !=
-	       -1) {
+	while ((opt = cli_next(&p, &val)) != -1) {
 		/* bulwark's own "json" stays the report; the SBOM formats are Trivy's names */
 		if (opt == 'f') {
-			sbom = strcmp(optarg, "json") != 0 &&
-			       bwk_sbom_format_parse(optarg, &sbom_fmt) == 0;
+			sbom =
+			    strcmp(val, "json") != 0 && bwk_sbom_format_parse(val, &sbom_fmt) == 0;
 			if (sbom)
 				continue;
 		}
-		int r = cli_report_option(cmd, &rep, opt, optarg);
+		int r = cli_report_option(cmd, &rep, opt, val);
 		if (r == 0)
-			r = cli_registry_option(cmd, &reg, opt, optarg);
+			r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
 			continue;
 		switch (opt) {
 		case 'j':
-			if (cli_parse_threads(cmd, optarg, &so.threads))
+			if (cli_parse_threads(cmd, val, &so.threads))
 				return EXIT_USAGE;
 			break;
 		case 0x200:
-			so.rules_file = optarg;
+			so.rules_file = val;
 			break;
 		case 0x201:
-			so.platform = optarg;
+			so.platform = val;
 			break;
 		case 0x202:
-			so.vuln_db = optarg;
+			so.vuln_db = val;
 			break;
 		case 0x203:
 			so.ignore_unfixed = true;
 			break;
 		case 0x204: {
 			char *end = NULL;
-			long d = strtol(optarg, &end, 10);
-			if (!*optarg || *end || d < 0 || d > 36500)
+			long d = strtol(val, &end, 10);
+			if (!*val || *end || d < 0 || d > 36500)
 				return cli_usage_error(cmd,
 						       "--max-db-age: '%s' is not a number of days "
 						       "(0 to 36500)",
-						       optarg);
+						       val);
 			so.max_db_age_days = d ? (int)d : -1;
 			break;
 		}
 		case 0x205:
-			vex_file = optarg;
+			vex_file = val;
 			break;
 		case 0x206:
-			if (parse_severities(optarg, &sev_mask) < 0)
+			if (parse_severities(val, &sev_mask) < 0)
 				return cli_usage_error(
 				    cmd,
 				    "--severity: '%s' is not a comma-separated list "
 				    "of critical, high, medium, low, info",
-				    optarg);
+				    val);
 			break;
 		case 0x207:
-			so.yara_dir = optarg;
+			so.yara_dir = val;
 			break;
 		case 0x208:
 			so.no_malware = true;
@@ -245,17 +277,16 @@ int cmd_scan(int argc, char **argv)
 			so.no_vuln = true;
 			break;
 		case 0x209:
-			if (bwk_parse_size(optarg, &so.max_file_size) < 0 ||
-			    so.max_file_size < 1024 ||
+			if (bwk_parse_size(val, &so.max_file_size) < 0 || so.max_file_size < 1024 ||
 			    so.max_file_size > BWK_SCAN_MAX_FILE_SIZE_LIMIT)
 				return cli_usage_error(
 				    cmd,
 				    "--max-file-size: '%s' is not a size from 1k "
 				    "to 1g (e.g. 64m)",
-				    optarg);
+				    val);
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return EXIT_CLEAN;
 		default:
 			return cli_bad_option(cmd, opt, argv);

@@ -22,19 +22,44 @@ const char cmd_unpack_usage[] =
     "REGISTRY/REPO:TAG (REPO@sha256:…) from a registry.\n"
     "The blobs of a registry image and the documents of a docker: image are kept in the\n"
     "cache shared with run (--cache): unpacking it again downloads nothing.\n"
-    "\n"
-    "options:\n"
-    "      --keep-setuid       keep setuid/setgid bits (default: removed, with a warning)\n"
-    "      --devices           create device nodes (root only; default: skipped)\n"
-    "      --platform P        os/arch[/variant] to pick from a multi-platform index\n"
-    "      --max-size SIZE     refuse images that unpack to more (default 16g)\n"
-    "      --max-entries N     refuse images with more entries (default 1000000)\n"
-    "      --layers            fill the layer cache (for run) and print one directory per layer\n"
-    "      --cache DIR         the cache (default $XDG_CACHE_HOME/bulwark, root:\n"
-    "                          /var/lib/bulwark)\n"
-    "registry options (docs/registry.md):\n" CLI_REGISTRY_HELP
-    "  -q, --quiet             no warnings\n"
-    "  -h, --help              show this help\n"
+    "\n";
+
+const cli_option cmd_unpack_options[] = {
+    {.id = 0x300,
+     .name = "keep-setuid",
+     .help = "keep setuid/setgid bits (default: removed, with a warning)"},
+    {.id = 0x301, .name = "devices", .help = "create device nodes (root only; default: skipped)"},
+    {.id = 0x302,
+     .name = "platform",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "P",
+     .help = "os/arch[/variant] to pick from a multi-platform index"},
+    {.id = 0x303,
+     .name = "max-size",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "SIZE",
+     .help = "refuse images that unpack to more (default 16g)"},
+    {.id = 0x304,
+     .name = "max-entries",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "N",
+     .help = "refuse images with more entries (default 1000000)"},
+    {.id = 0x305,
+     .name = "layers",
+     .help = "fill the layer cache (for run) and print one directory per layer"},
+    {.id = 0x306,
+     .name = "cache",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "the cache (default $XDG_CACHE_HOME/bulwark, root:\n/var/lib/bulwark)"},
+    {.id = CLI_OPT_SECTION, .help = "registry options (docs/registry.md):"},
+    CLI_OPT_REGISTRY,
+    {.id = 'q', .name = "quiet", .help = "no warnings"},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END},
+};
+
+const char cmd_unpack_usage_tail[] =
     "\n"
     "examples:\n"
     "  bulwark unpack image.tar ./rootfs\n"
@@ -43,27 +68,19 @@ const char cmd_unpack_usage[] =
 int cmd_unpack(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("unpack");
-	static const struct option longopts[] = {{"keep-setuid", no_argument, NULL, 0x300},
-						 {"devices", no_argument, NULL, 0x301},
-						 {"platform", required_argument, NULL, 0x302},
-						 {"max-size", required_argument, NULL, 0x303},
-						 {"max-entries", required_argument, NULL, 0x304},
-						 {"layers", no_argument, NULL, 0x305},
-						 {"cache", required_argument, NULL, 0x306},
-						 CLI_REGISTRY_OPTIONS,
-						 {"quiet", no_argument, NULL, 'q'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
 	bwk_unpack_opts uo = {0};
 	bwk_image_opts io = {.verify = BWK_VERIFY_STRICT};
 	bool layers = false;
 	cleanup_with(cli_registry_free) cli_registry reg;
 	cli_registry_init(&reg);
 	const char *cache = NULL;
+	cleanup_with(cli_parser_free) cli_parser p;
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
+	const char *val;
 	int opt;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":qh", longopts, NULL)) != -1) {
-		int r = cli_registry_option(cmd, &reg, opt, optarg);
+	while ((opt = cli_next(&p, &val)) != -1) {
+		int r = cli_registry_option(cmd, &reg, opt, val);
 		if (r < 0)
 			return EXIT_USAGE;
 		if (r > 0)
@@ -76,11 +93,11 @@ int cmd_unpack(int argc, char **argv)
 			uo.devices = true;
 			break;
 		case 0x302:
-			io.platform = optarg;
+			io.platform = val;
 			break;
 		case 0x303: {
 			uint64_t v;
-			if (bwk_parse_size(optarg, &v) < 0 || v == 0)
+			if (bwk_parse_size(val, &v) < 0 || v == 0)
 				return cli_usage_error(cmd,
 						       "--max-size takes a size like 512m or 4g");
 			io.max_total_bytes = v;
@@ -88,8 +105,8 @@ int cmd_unpack(int argc, char **argv)
 		}
 		case 0x304: {
 			char *end = NULL;
-			unsigned long long n = strtoull(optarg, &end, 10);
-			if (!*optarg || *end || n == 0 || optarg[0] == '-')
+			unsigned long long n = strtoull(val, &end, 10);
+			if (!*val || *end || n == 0 || val[0] == '-')
 				return cli_usage_error(cmd,
 						       "--max-entries takes a positive number");
 			io.max_entries = n;
@@ -99,13 +116,13 @@ int cmd_unpack(int argc, char **argv)
 			layers = true;
 			break;
 		case 0x306:
-			cache = optarg;
+			cache = val;
 			break;
 		case 'q':
 			uo.quiet = true;
 			break;
 		case 'h':
-			fputs(cmd->usage, stdout);
+			cli_print_help(cmd, stdout);
 			return EXIT_CLEAN;
 		default:
 			return cli_bad_option(cmd, opt, argv);

@@ -398,7 +398,9 @@ int bwk_audit_cve_match(const char *table, const char *data_dir, const char *com
 {
 	cleanup_with(aud_cve_table_free) cve_table t = {0};
 	if (!data_dir) {
-		const char *e = getenv("BWK_DATA_DIR");
+		const char *e = getenv("BULWARK_DATA_DIR"); /* BWK_DATA_DIR: deprecated */
+		if (!e || !*e)
+			e = getenv("BWK_DATA_DIR");
 		data_dir = e && *e ? e : NULL;
 	}
 	if (aud_cve_table_load(table, data_dir, &t, err) < 0)

@@ -413,7 +413,9 @@ const char *aud_opt_proc_root(const bwk_audit_opts *o)
 {
 	if (o && o->proc_root)
 		return o->proc_root;
-	const char *e = getenv("BWK_PROC_ROOT");
+	const char *e = getenv("BULWARK_PROC_ROOT"); /* BWK_PROC_ROOT: deprecated */
+	if (!e || !*e)
+		e = getenv("BWK_PROC_ROOT");
 	return e && *e ? e : "/proc";
 }
 
@@ -421,7 +423,9 @@ const char *aud_opt_sys_root(const bwk_audit_opts *o)
 {
 	if (o && o->sys_root)
 		return o->sys_root;
-	const char *e = getenv("BWK_SYS_ROOT");
+	const char *e = getenv("BULWARK_SYS_ROOT"); /* BWK_SYS_ROOT: deprecated */
+	if (!e || !*e)
+		e = getenv("BWK_SYS_ROOT");
 	return e && *e ? e : "/sys";
 }
 
@@ -429,7 +433,9 @@ const char *aud_opt_data_dir(const bwk_audit_opts *o)
 {
 	if (o && o->data_dir)
 		return o->data_dir;
-	const char *e = getenv("BWK_DATA_DIR");
+	const char *e = getenv("BULWARK_DATA_DIR"); /* BWK_DATA_DIR: deprecated */
+	if (!e || !*e)
+		e = getenv("BWK_DATA_DIR");
 	return e && *e ? e : NULL;
 }
 
