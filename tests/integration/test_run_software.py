@@ -31,8 +31,9 @@ PASSWD = ("root:x:0:0:root:/root:/bin/bash\n"
 GROUP = "root:x:0:\npostgres:x:102:\nnogroup:x:65534:\n"
 
 
-def ldd(f):
-    out = subprocess.run(["ldd", str(f)], capture_output=True, text=True).stdout
+def ldd(f, libdir=None):
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libdir)) if libdir else None
+    out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, env=env).stdout
     return {w for line in out.splitlines() for w in line.split() if w.startswith("/")}
 
 
@@ -325,3 +326,62 @@ def test_docker_runs_the_same_workloads(dockerd, py_root, apt_root, work):
                        "apt-get update >/dev/null && dd if=/dev/zero of=/var/big bs=1M count=100 "
                        "2>/dev/null && echo ok", check=False)
     assert p.returncode == 0 and p.stdout.decode().strip() == "ok", p.stderr.decode()[-2000:]
+
+
+# ---- nginx 1.22 and redis 7: Debian's packages unpacked (dpkg -x), never installed -----------
+def debs(work, name, pkgs):
+    """The packages' files in work/name/x, fetched with `apt-get download` (skips when the
+    Debian mirror cannot be reached: these two are not installed on the test host)."""
+    d = work / name
+    x = d / "x"
+    if x.is_dir():
+        return x
+    d.mkdir(parents=True, exist_ok=True)
+    try:
+        p = subprocess.run(["apt-get", "download", *pkgs], cwd=d, capture_output=True,
+                           text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip(f"apt-get download: {e}")
+    got = sorted(d.glob("*.deb"))
+    if p.returncode != 0 or len(got) < len(pkgs):
+        pytest.skip(f"the Debian mirror is unreachable: {p.stderr.strip()[-200:]}")
+    for deb in got:
+        subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
+    return x
+
+
+def graft(root, tree):
+    subprocess.run(["cp", "-a", f"{tree}/.", str(root)], check=True)
+
+
+NGINX_CONF = """user www-data;
+worker_processes 2;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+events { worker_connections 256; }
+http { include /etc/nginx/mime.types; access_log /var/log/nginx/access.log;
+  server { listen 80; root /srv; } }
+"""
+
+
+def test_nginx_needs_its_state_directories_writable(work):
+    x = debs(work, "nginx", ["nginx", "nginx-common"])
+    root = host_root(work / "nginx-root", [], [x / "usr/sbin/nginx"])
+    graft(root, x)
+    (root / "etc/nginx/nginx.conf").write_text(NGINX_CONF)
+    (root / "var/lib/nginx").mkdir(parents=True, exist_ok=True)
+    (root / "srv").mkdir()
+    (root / "srv/index.html").write_text("hello from nginx\n")
+    with open(root / "etc/passwd", "a") as f:
+        f.write("www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n")
+    with open(root / "etc/group", "a") as f:
+        f.write("www-data:x:33:\n")
+    cmd = ["/usr/sbin/nginx", "-g", "daemon off;"]
+    # defaults: Debian's nginx writes its logs and request bodies under /var: refused, with
+    # the hint naming what allows it
+    p = run_root(root, *cmd)
+    assert p.returncode != 0 and "Read-only file system" in p.stderr, p.stderr
+    assert "--read-write" in p.stderr, p.stderr
+    # its state directories writable (as a Dockerfile's VOLUME would make them)
+    serve_and_stop(root, 80, cmd, "hello from nginx", "/index.html",
+                   opts=("--tmpfs", "/var/lib/nginx", "--tmpfs", "/var/log/nginx"))
