@@ -96,9 +96,7 @@ def check_own_view(out, expect_view=True):
     assert not s["agent"], s["agent"]
     # in its own cgroup namespace: every hierarchy is rooted at the container's cgroup
     assert s["cgroup"] and all(l.endswith(":/") for l in s["cgroup"]), s["cgroup"]
-    # what is reachable at /sys/fs/cgroup: the last mount there and the mounts on it (with
-    # --net host the host's own cgroup mounts stay listed below it, shadowed: its /sys is the
-    # host's, cloned with everything on it)
+    # what is reachable at /sys/fs/cgroup: the last mount there and the mounts on it
     mounts = [(a.split(), b.split()) for a, b in (l.split(" - ") for l in s["mounts"])]
     tops = [a[0] for a, _ in mounts if a[4] == "/sys/fs/cgroup"]
     top = tops[-1] if tops else None
@@ -153,10 +151,14 @@ def test_view_is_the_containers_own_and_read_only(rfs):
 
 def test_net_host_hides_the_hosts_tree(rfs):
     # with --net host the container's /sys is the host's (a fresh sysfs needs its own
-    # network namespace), which carries the host's cgroup mounts: covered by the view
+    # network namespace) without the host's submounts: its cgroup mounts are not even listed
+    # below the view, where the JVM would take them for the container's (test_run_software)
     p = run(rfs, "--net", "host", "--memory", "256m", script=VIEW)
     assert p.returncode == 0, p.stderr
     check_own_view(p.stdout)
+    mounts = [l.split(" - ") for l in sections(p.stdout)["mounts"]]
+    assert [a for a, _ in mounts if a.split()[4] == "/sys/fs/cgroup"][1:] == [], mounts
+    assert all(a.split()[3] == "/" for a, b in mounts if b.split()[0].startswith("cgroup")), mounts
 
 
 def test_unprivileged_without_a_cgroup_still_runs(rfs):

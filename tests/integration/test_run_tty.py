@@ -94,3 +94,12 @@ def test_start_up_errors_reach_the_caller(rfs, term, tmp_path):
     # after: through the pty (the command cannot be found)
     rc = term.run("run", "-t", "--rootfs", str(rfs), "--", "/no/such/command")
     assert rc == 127 and "exec /no/such/command" in term.text(), term.text()
+
+
+def test_storage_hint_under_a_tty(rfs, term):
+    # the failed write's message goes through the pty (stdout and stderr are one stream
+    # there): the hint naming the flag still follows it (#18 section 2)
+    rc = term.run("run", "-t", "--rootfs", str(rfs), "--", "/bin/mkdir", "/var/cache-x")
+    out = term.text()
+    assert rc == 1 and "Read-only file system" in out, out
+    assert "the root filesystem is read-only" in out and "--read-write" in out, out

@@ -9,8 +9,8 @@
  * the strerror() texts are what every libc and runtime prints for EROFS and ENOSPC, and a
  * wrong guess costs one line of advice after a failure, never a behaviour. The tail is the
  * command's own output (untrusted): the path is cut at the first delimiter, bounded and
- * reduced to printable bytes before it is shown. Under -t the output goes through the pty and
- * is not looked at. */
+ * reduced to printable bytes before it is shown. Under -t the tail is the terminal's output (stdout
+ * and stderr are one stream there). */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>

@@ -13,6 +13,7 @@
  * handed to a path system call. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -382,20 +383,78 @@ static int mount_proc(int rootfd, int devnull)
 	return 0;
 }
 
+/* The entries of the host's sysfs directory `host` into the tmpfs directory `dst`, each
+ * cloned alone. The host's submounts are left out, their mount points empty: above all its
+ * cgroup hierarchies under /sys/fs/cgroup, which /proc/self/mountinfo would otherwise list
+ * below the container's own view (cgroup_view.c) and which the JVM takes for the container's
+ * (its cgroup v1 detection then fails). A directory with submounts below it cannot be cloned
+ * alone (EINVAL: they are locked to it in our user namespace): its own entries are, `depth`
+ * levels down (/sys/fs, /sys/kernel). */
+static int host_sys_entries(int host, int dst, int depth)
+{
+	cleanup_dir DIR *d = fdopendir(fcntl(host, F_DUPFD_CLOEXEC, 3));
+	if (!d)
+		return -1;
+	for (struct dirent *e; (e = readdir(d));) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		struct statx sx;
+		if (statx(host, e->d_name, AT_SYMLINK_NOFOLLOW, STATX_TYPE, &sx) < 0)
+			continue; /* gone meanwhile */
+		bool dir = S_ISDIR(sx.stx_mode);
+		if (S_ISLNK(sx.stx_mode)) {
+			char to[PATH_MAX];
+			ssize_t n = readlinkat(host, e->d_name, to, sizeof to - 1);
+			if (n < 0)
+				continue;
+			to[n] = 0;
+			if (symlinkat(to, dst, e->d_name) < 0)
+				return -1;
+			continue;
+		}
+		cleanup_close int f =
+		    dir ? -1
+			: openat(dst, e->d_name, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444);
+		if (dir ? mkdirat(dst, e->d_name, 0755) < 0 : f < 0)
+			return -1;
+		if (sx.stx_attributes_mask & sx.stx_attributes & STATX_ATTR_MOUNT_ROOT)
+			continue; /* a submount of the host's: left out */
+		cleanup_close int t = openat(dst, e->d_name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int m =
+		    t < 0 ? -1
+			  : open_tree(host, e->d_name,
+				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+		if (m >= 0) {
+			if (attach(m, t) < 0)
+				return -1;
+			continue;
+		}
+		if (t < 0 || errno != EINVAL || !dir || depth == 0)
+			return -1;
+		cleanup_close int sub =
+		    openat(host, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int into =
+		    openat(dst, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0 || into < 0 || host_sys_entries(sub, into, depth - 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
 {
 	const uint64_t ro =
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
 	cleanup_close int sys = -1;
 	if (ctx->spec->net == BWK_NET_HOST) {
-		/* sysfs of a network namespace we do not own cannot be mounted: the host's,
-		 * cloned once by name (the host's /sys, not the image's) and made read-only */
-		cleanup_close int t = mountpoint(rootfd, "/sys", true, "mount point");
-		if (t < 0)
-			return -1;
-		sys =
-		    open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (sys < 0 || set_attr_fd(sys, ro, true) < 0 || attach(sys, t) < 0)
+		/* sysfs of a network namespace we do not own cannot be mounted: the host's
+		 * entries (the host's /sys, not the image's), without its submounts, then made
+		 * read-only */
+		sys = mount_fs(rootfd, "/sys", "tmpfs", "mode=0755,size=64k", 0);
+		cleanup_close int host =
+		    sys < 0 ? -1 : open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (host < 0 || host_sys_entries(host, sys, 1) < 0 ||
+		    set_attr_fd(sys, ro, true) < 0)
 			return fail("binding the host's sysfs on", "/sys");
 	} else {
 		sys = mount_fs(rootfd, "/sys", "sysfs", NULL, ro);

@@ -640,7 +640,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_stop stop;
 	sbx_stop_init(&stop, spec);
 	int wr = ctx->tty_master >= 0
-		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &stop, &ws)
+		     ? sbx_tty_wait(pid, sfd, ctx->tty_master, spec->interactive, &stop, &ws, &io)
 		     : sbx_stdio_wait(&io, pid, sfd, spec, &stop, &ws);
 	sbx_net_stop(net);
 	if (wr < 0) {
@@ -651,8 +651,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	*status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 	/* it failed on the read-only root or a full tmpfs: say which setting allows it (hint.c) */
 	char hint[768];
-	if (*status != 0 && ctx->tty_master < 0 &&
-	    sbx_storage_hint(spec, io.err_tail, io.err_tail_len, hint, sizeof hint))
+	if (*status != 0 && sbx_storage_hint(spec, io.err_tail, io.err_tail_len, hint, sizeof hint))
 		sbx_note(spec, BWK_NOTE_EXIT, "%s", hint);
 	/* the command itself was killed, and the kernel's OOM killer did it */
 	/* not a warning but why the command died: printed with -q too */

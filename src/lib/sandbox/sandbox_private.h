@@ -298,7 +298,10 @@ int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
  * and sends the master over the sync socket; the host side receives it. -1 + errno. */
 int sbx_tty_make(int sock);
 int sbx_tty_receive(int sock, int *master);
-int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus);
+struct sbx_stdio;
+/* `tail` (or NULL) keeps the last bytes of the terminal's output for the storage hint */
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus,
+		 struct sbx_stdio *tail);
 void sbx_tty_drain(int master);
 
 /* stdio.c: the container's descriptors 0-2, never the caller's own (see there). */
@@ -313,6 +316,8 @@ typedef struct sbx_stdio {
 } sbx_stdio;
 
 void sbx_stdio_init(sbx_stdio *io);
+/* Append n bytes to io->err_tail, keeping the last SBX_ERR_TAIL. */
+void sbx_stdio_keep_tail(sbx_stdio *io, const char *p, size_t n);
 /* Pipes for stdout and stderr, and for stdin a pipe with `interactive`, else /dev/null. With
  * -t they carry what the container says before its pty replaces them (tty.c). */
 int sbx_stdio_open(sbx_stdio *io, bool interactive, bwk_error **err);

@@ -147,8 +147,8 @@ typedef struct relay {
 	char buf[COPY_CHUNK];
 } relay;
 
-/* The last SBX_ERR_TAIL bytes the command wrote to stderr. */
-static void keep_tail(sbx_stdio *io, const char *p, size_t n)
+/* The last SBX_ERR_TAIL bytes the command wrote to stderr (or, under -t, to its terminal). */
+void sbx_stdio_keep_tail(sbx_stdio *io, const char *p, size_t n)
 {
 	if (n >= SBX_ERR_TAIL) {
 		memcpy(io->err_tail, p + n - SBX_ERR_TAIL, SBX_ERR_TAIL);
@@ -258,7 +258,7 @@ static bool relay_step(relay *r, const bwk_container_spec *note)
 	}
 	if (!r->splice) {
 		if (r->tail)
-			keep_tail(r->tail, r->buf, (size_t)n);
+			sbx_stdio_keep_tail(r->tail, r->buf, (size_t)n);
 		r->off = 0;
 		r->len = (size_t)n;
 		if (!relay_flush(r))

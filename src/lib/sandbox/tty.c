@@ -90,12 +90,14 @@ int sbx_tty_receive(int sock, int *master)
 	return 0;
 }
 
-static bool pump(int from, int to)
+static bool pump(int from, int to, sbx_stdio *tail)
 {
 	char buf[16384];
 	ssize_t n = read(from, buf, sizeof buf);
 	if (n <= 0)
 		return n < 0 && (errno == EINTR || errno == EAGAIN);
+	if (tail)
+		sbx_stdio_keep_tail(tail, buf, (size_t)n);
 	for (ssize_t off = 0; off < n;) {
 		ssize_t w = write(to, buf + off, (size_t)(n - off));
 		if (w < 0) {
@@ -112,12 +114,13 @@ static bool pump(int from, int to)
 void sbx_tty_drain(int master)
 {
 	struct pollfd p = {master, POLLIN, 0};
-	while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(master, STDOUT_FILENO))
+	while (poll(&p, 1, 0) > 0 && (p.revents & POLLIN) && pump(master, STDOUT_FILENO, NULL))
 		;
 }
 
 /* Relay until the container's pid 1 exits; forwards signals like the plain wait does. */
-int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus)
+int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *stop, int *wstatus,
+		 sbx_stdio *tail)
 {
 	struct termios saved;
 	bool raw = interactive && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
@@ -141,9 +144,9 @@ int sbx_tty_wait(pid_t pid, int sfd, int master, bool interactive, sbx_stop *sto
 		if (r == 0 && exited)
 			break;
 		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
-			out_open = pump(master, STDOUT_FILENO);
+			out_open = pump(master, STDOUT_FILENO, tail);
 		if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			if (!pump(STDIN_FILENO, master)) {
+			if (!pump(STDIN_FILENO, master, NULL)) {
 				in_open = false;
 				char eof = 4; /* ^D: the command sees the end of its input */
 				(void)!write(master, &eof, 1);

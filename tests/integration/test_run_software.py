@@ -1,0 +1,387 @@
+"""Real server software from the host's Debian packages under `bulwark run` with its defaults
+(issue #18's compatibility table, docs/run.md): python3's http.server, Node.js 18, OpenJDK 17,
+PostgreSQL 15 (USER postgres) and bash with apt. Each root filesystem is built here from the
+installed package's files and the libraries ldd names (hard links, so it costs no copy); each
+server is published with -p alone (as root: the bridge network), queried through that port and
+stopped with SIGTERM sent to `bulwark run`, as `docker stop` or systemd would. The same root
+and command also run under the private dockerd (docker's column of the table)."""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import BULWARK
+
+sys.path.insert(0, str(Path(__file__).parent))
+from run_util import world_tmpdir  # noqa: E402
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="-p needs root (the bridge network)")
+
+JDK = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+PG = Path("/usr/lib/postgresql/15")
+PASSWD = ("root:x:0:0:root:/root:/bin/bash\n"
+          "postgres:x:100:102::/var/lib/postgresql:/bin/sh\n"
+          "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+GROUP = "root:x:0:\npostgres:x:102:\nnogroup:x:65534:\n"
+
+
+def ldd(f, libdir=None):
+    env = dict(os.environ, LD_LIBRARY_PATH=str(libdir)) if libdir else None
+    out = subprocess.run(["ldd", str(f)], capture_output=True, text=True, env=env).stdout
+    return {w for line in out.splitlines() for w in line.split() if w.startswith("/")}
+
+
+def host_root(base: Path, paths, elfs=()):
+    """A root filesystem of host files: `paths` (files or whole directories, hard-linked,
+    symbolic links resolved) and the shared libraries the `elfs` need; busybox for a shell."""
+    root = base / "rootfs"
+    for d in ("bin", "etc", "tmp", "proc", "sys", "dev", "run", "root", "var/tmp", "usr/bin"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    os.chmod(root, 0o755)
+    os.chmod(root / "tmp", 0o1777)
+    libs = set()
+    for e in elfs:
+        libs |= ldd(e)
+    for p in [*paths, *sorted(libs)]:
+        subprocess.run(["cp", "-rlL", "--parents", str(p), str(root)], capture_output=True)
+    shutil.copy2("/bin/busybox", root / "bin" / "busybox")
+    for a in ("sh", "cat", "sleep", "wget", "ls"):
+        if not (root / "bin" / a).exists():
+            (root / "bin" / a).symlink_to("busybox")
+    (root / "etc" / "passwd").write_text(PASSWD)
+    (root / "etc" / "group").write_text(GROUP)
+    return root
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http_get(port, path="/", deadline=60.0):
+    """GET through the published port, retried until the server listens."""
+    end = time.time() + deadline
+    last = None
+    while time.time() < end:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as c:
+                c.sendall(f"GET {path} HTTP/1.0\r\nHost: x\r\n\r\n".encode())
+                data = b""
+                while True:
+                    b = c.recv(65536)
+                    if not b:
+                        break
+                    data += b
+                if data:
+                    return data.decode(errors="replace")
+        except OSError as e:
+            last = e
+        time.sleep(0.1)
+    raise AssertionError(f"no answer on port {port}: {last}")
+
+
+class Served:
+    """`bulwark run -p PORT:CPORT ROOT CMD` in the background; stop() sends SIGTERM."""
+
+    def __init__(self, root, cport, cmd, opts=()):
+        self.port = free_port()
+        target = ["--rootfs", str(root), "--"] if Path(root).is_dir() else [str(root)]
+        env = dict(os.environ, NO_COLOR="1")
+        self.p = subprocess.Popen([BULWARK, "run", "-q", "-p", f"127.0.0.1:{self.port}:{cport}",
+                                   *opts, *target, *cmd],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                  env=env, cwd="/")
+
+    def stop(self, timeout=20):
+        t0 = time.time()
+        self.p.send_signal(signal.SIGTERM)
+        out, err = self.p.communicate(timeout=timeout)
+        assert "ERROR: AddressSanitizer" not in err, err
+        return self.p.returncode, time.time() - t0, out, err
+
+    def kill(self):
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.communicate()
+
+
+def serve_and_stop(root, cport, cmd, want, path="/", opts=(), codes=(0, 143)):
+    s = Served(root, cport, cmd, opts)
+    try:
+        body = http_get(s.port, path)
+        assert want in body, body[:500]
+        rc, took, out, err = s.stop()
+    finally:
+        s.kill()
+    # SIGTERM reached the server (not the SIGKILL 10 s later: 137), the exit status as docker's
+    assert rc in codes and took < 9, (rc, took, out[-2000:], err[-2000:])
+    return out, err
+
+
+@pytest.fixture(scope="module")
+def work():
+    d = world_tmpdir()
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+# ---- python3 -m http.server ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def py_root(work):
+    py = Path(os.path.realpath("/usr/bin/python3"))
+    lib = Path(f"/usr/lib/{py.name}")
+    if not lib.is_dir():
+        pytest.skip("python3's standard library not found")
+    root = host_root(work / "py", [py, lib], [py])
+    (root / "usr/bin/python3").symlink_to(py.name)
+    (root / "srv").mkdir()
+    (root / "srv/index.html").write_text("hello from python\n")
+    return root
+
+
+def test_python_http_server(py_root):
+    serve_and_stop(py_root, 8000, ["python3", "-m", "http.server", "-d", "/srv", "8000"],
+                   "hello from python", "/index.html")
+
+
+# ---- Node.js 18 ------------------------------------------------------------------------------
+NODE_JS = ("const h=require('http');const s=h.createServer((q,r)=>r.end('hello from node '+"
+           "process.version+'\\n'));s.listen(3000);"
+           "process.on('SIGTERM',()=>s.close(()=>process.exit(0)));")
+
+
+@pytest.mark.skipif(not Path("/usr/bin/node").exists(), reason="nodejs not installed")
+def test_nodejs_http(work):
+    node = Path(os.path.realpath("/usr/bin/node"))
+    root = host_root(work / "node", [node], [node])
+    if node != Path("/usr/bin/node"):
+        (root / "usr/bin/node").symlink_to(node)
+    serve_and_stop(root, 3000, ["/usr/bin/node", "-e", NODE_JS], "hello from node v", codes=(0,))
+
+
+# ---- OpenJDK 17: an HTTP server that reports the heap it sized from the memory limit ---------
+JAVA_SRC = """
+import com.sun.net.httpserver.HttpServer;
+import java.net.InetSocketAddress;
+public class Srv {
+  public static void main(String[] a) throws Exception {
+    HttpServer s = HttpServer.create(new InetSocketAddress(8080), 16);
+    s.createContext("/", x -> {
+      byte[] b = ("maxheap " + Runtime.getRuntime().maxMemory() + "\\n").getBytes();
+      x.sendResponseHeaders(200, b.length); x.getResponseBody().write(b); x.close(); });
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> s.stop(0)));
+    s.start();
+  }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def jdk_root(work):
+    if not (JDK / "bin" / "javac").exists():
+        pytest.skip("openjdk-17 not installed")
+    elfs = [JDK / "bin/java", *JDK.glob("lib/*.so"), JDK / "lib/server/libjvm.so"]
+    root = host_root(work / "jdk", [JDK / "bin/java", JDK / "lib", JDK / "conf", JDK / "release"],
+                     elfs)
+    app = root / "app"
+    app.mkdir()
+    (work / "Srv.java").write_text(JAVA_SRC)
+    subprocess.run([str(JDK / "bin/javac"), "-d", str(app), str(work / "Srv.java")], check=True)
+    return root
+
+
+def heap(body):
+    return int(body.split("maxheap ")[1].split()[0])
+
+
+def test_openjdk_http_sizes_its_heap_from_the_limit(jdk_root):
+    # the default memory limit (512 MiB): the JVM's default heap is a quarter of it, not of
+    # the host's RAM (the cgroup view at /sys/fs/cgroup)
+    s = Served(jdk_root, 8080, [str(JDK / "bin/java"), "-cp", "/app", "Srv"])
+    try:
+        body = http_get(s.port)
+        assert 64 << 20 <= heap(body) <= 128 << 20, body
+        rc, took, out, err = s.stop()
+    finally:
+        s.kill()
+    assert rc == 143 and took < 9, (rc, took, err[-2000:])  # the JVM's own SIGTERM exit
+
+
+def test_openjdk_sees_its_limit_with_host_network(jdk_root):
+    # --net host keeps the host's /sys: the cgroup view must still be the container's own
+    p = subprocess.run([BULWARK, "run", "-q", "--net", "host", "--memory", "1g", "--rootfs",
+                        str(jdk_root), "--", str(JDK / "bin/java"), "-XshowSettings:system",
+                        "-version"], capture_output=True, text=True, timeout=120, cwd="/")
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "Memory Limit: 1.00G" in p.stderr, p.stderr[-2000:]
+
+
+# ---- PostgreSQL 15, USER postgres: the postmaster's smart shutdown on SIGTERM ----------------
+@pytest.mark.skipif(not (PG / "bin" / "initdb").exists(), reason="postgresql-15 not installed")
+def test_postgresql_serves_through_its_port_and_stops_on_sigterm(work):
+    from test_run_storage import pg_image
+    img = pg_image(work / "pg.tar")  # USER postgres, VOLUME /var/lib/postgresql/data
+    # clients arrive from the bridge's gateway, as through docker's: the official image's
+    # "host all all all" line
+    script = ("initdb -A trust >/tmp/i.log 2>&1 || { cat /tmp/i.log; exit 1; }; "
+              "echo 'host all all all trust' >>\"$PGDATA/pg_hba.conf\"; "
+              "exec postgres -c listen_addresses='*'")
+    s = Served(img, 5432, ["sh", "-c", script], opts=("--cache", str(work / "cache")))
+    try:
+        end = time.time() + 60
+        while True:
+            q = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(s.port), "-U", "postgres",
+                                "-tAc", "select 40+2"], capture_output=True, text=True)
+            if q.returncode == 0 or time.time() > end:
+                break
+            assert s.p.poll() is None, s.p.communicate()
+            time.sleep(0.3)
+        assert q.stdout.strip() == "42", (q.stdout, q.stderr)
+        rc, took, out, err = s.stop()
+    finally:
+        s.kill()
+    # the postmaster's smart shutdown: exit 0, no crash recovery on the next start
+    assert rc == 0 and took < 9, (rc, took, out[-2000:], err[-2000:])
+    assert "database system is shut down" in err, err[-2000:]
+
+
+# ---- bash and apt: the read-only root, --read-write and its bound ----------------------------
+@pytest.fixture(scope="module")
+def apt_root(work):
+    if not Path("/usr/bin/apt-get").exists():
+        pytest.skip("apt not installed")
+    elfs = ["/usr/bin/bash", "/usr/bin/apt-get", "/usr/bin/dpkg", "/usr/bin/dd",
+            *Path("/usr/lib/apt/methods").glob("*")]
+    root = host_root(work / "apt", ["/usr/bin/bash", "/usr/bin/apt-get", "/usr/bin/apt-config",
+                                    "/usr/bin/dpkg", "/usr/bin/dd", "/usr/lib/apt",
+                                    "/usr/share/dpkg", "/var/lib/dpkg/status"], elfs)
+    for d in ("etc/apt/apt.conf.d", "etc/apt/preferences.d", "etc/apt/sources.list.d",
+              "etc/apt/trusted.gpg.d", "var/lib/apt/lists/partial",
+              "var/cache/apt/archives/partial", "var/log/apt", "var/lib/dpkg/info",
+              "var/lib/dpkg/updates"):
+        (root / d).mkdir(parents=True, exist_ok=True)
+    (root / "etc/apt/sources.list").write_text("")  # no mirror: the tests stay offline
+    with open(root / "etc/passwd", "a") as f:
+        f.write("_apt:x:42:65534::/nonexistent:/bin/false\n")
+    return root
+
+
+def run_root(root, *args, opts=()):
+    p = subprocess.run([BULWARK, "run", "-q", *opts, "--rootfs", str(root), "--", *args],
+                       capture_output=True, text=True, timeout=120, cwd="/",
+                       env=dict(os.environ, NO_COLOR="1"))
+    assert "ERROR: AddressSanitizer" not in p.stderr, p.stderr
+    return p
+
+
+def test_apt_get_update_needs_read_write_and_says_so(apt_root):
+    # offline (no sources), apt only warns that it cannot write its lists; what it would
+    # download then fails as a write under /var/lib/apt does, with the hint
+    script = "apt-get update && echo list > /var/lib/apt/lists/deb.debian.org_Release"
+    p = run_root(apt_root, "bash", "-c", script)
+    assert p.returncode != 0
+    assert "(30: Read-only file system)" in p.stderr, p.stderr
+    assert "the root filesystem is read-only" in p.stderr and "--read-write" in p.stderr, p.stderr
+    p = run_root(apt_root, "bash", "-c", script + " && apt-get check && echo ok",
+                 opts=("--read-write",))
+    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), (p.stdout, p.stderr)
+    assert "Read-only" not in p.stderr, p.stderr
+
+
+def test_read_write_root_holds_100_mib_and_its_bound_hints(apt_root):
+    fill = "dd if=/dev/zero of=/var/big bs=1M count=100 && echo wrote"
+    p = run_root(apt_root, "bash", "-c", fill, opts=("--read-write",))
+    assert p.returncode == 0 and p.stdout.strip() == "wrote", p.stderr[-2000:]
+    p = run_root(apt_root, "bash", "-c", fill, opts=("--read-write", "--writable-size", "64m"))
+    assert p.returncode != 0
+    assert "No space left on device" in p.stderr and "raise --writable-size" in p.stderr, p.stderr
+
+
+# ---- docker's column: the same roots and commands under the private dockerd ------------------
+def test_docker_runs_the_same_workloads(dockerd, py_root, apt_root, work):
+    ref = dockerd.import_rootfs(py_root, "bwk-sw-py:1")
+    port = free_port()
+    cid = dockerd.docker("run", "-d", "--network", "host", ref, "python3", "-m", "http.server",
+                         "-d", "/srv", str(port)).stdout.decode().strip()
+    try:
+        assert "hello from python" in http_get(port, "/index.html")
+        dockerd.docker("stop", "-t", "2", cid)
+        st = dockerd.docker("inspect", "-f", "{{.State.ExitCode}}", cid).stdout.decode().strip()
+        # docker has no init by default: python is pid 1 and ignores SIGTERM, so `docker stop`
+        # kills it (137) after its timeout; bulwark's init delivers it (143, at once)
+        assert st == "137", st
+    finally:
+        dockerd.docker("rm", "-f", cid, check=False)
+    ref = dockerd.import_rootfs(apt_root, "bwk-sw-apt:1")
+    p = dockerd.docker("run", "--rm", ref, "bash", "-c",
+                       "apt-get update >/dev/null && dd if=/dev/zero of=/var/big bs=1M count=100 "
+                       "2>/dev/null && echo ok", check=False)
+    assert p.returncode == 0 and p.stdout.decode().strip() == "ok", p.stderr.decode()[-2000:]
+
+
+# ---- nginx 1.22 and redis 7: Debian's packages unpacked (dpkg -x), never installed -----------
+def debs(work, name, pkgs):
+    """The packages' files in work/name/x, fetched with `apt-get download` (skips when the
+    Debian mirror cannot be reached: these two are not installed on the test host)."""
+    d = work / name
+    x = d / "x"
+    if x.is_dir():
+        return x
+    d.mkdir(parents=True, exist_ok=True)
+    try:
+        p = subprocess.run(["apt-get", "download", *pkgs], cwd=d, capture_output=True,
+                           text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        pytest.skip(f"apt-get download: {e}")
+    got = sorted(d.glob("*.deb"))
+    if p.returncode != 0 or len(got) < len(pkgs):
+        pytest.skip(f"the Debian mirror is unreachable: {p.stderr.strip()[-200:]}")
+    for deb in got:
+        subprocess.run(["dpkg", "-x", str(deb), str(x)], check=True)
+    return x
+
+
+def graft(root, tree):
+    subprocess.run(["cp", "-a", f"{tree}/.", str(root)], check=True)
+
+
+NGINX_CONF = """user www-data;
+worker_processes 2;
+pid /run/nginx.pid;
+error_log /var/log/nginx/error.log;
+events { worker_connections 256; }
+http { include /etc/nginx/mime.types; access_log /var/log/nginx/access.log;
+  server { listen 80; root /srv; } }
+"""
+
+
+def test_nginx_needs_its_state_directories_writable(work):
+    x = debs(work, "nginx", ["nginx", "nginx-common"])
+    root = host_root(work / "nginx-root", [], [x / "usr/sbin/nginx"])
+    graft(root, x)
+    (root / "etc/nginx/nginx.conf").write_text(NGINX_CONF)
+    (root / "var/lib/nginx").mkdir(parents=True, exist_ok=True)
+    (root / "srv").mkdir()
+    (root / "srv/index.html").write_text("hello from nginx\n")
+    with open(root / "etc/passwd", "a") as f:
+        f.write("www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin\n")
+    with open(root / "etc/group", "a") as f:
+        f.write("www-data:x:33:\n")
+    cmd = ["/usr/sbin/nginx", "-g", "daemon off;"]
+    # defaults: Debian's nginx writes its logs and request bodies under /var: refused, with
+    # the hint naming what allows it
+    p = run_root(root, *cmd)
+    assert p.returncode != 0 and "Read-only file system" in p.stderr, p.stderr
+    assert "--read-write" in p.stderr, p.stderr
+    # its state directories writable (as a Dockerfile's VOLUME would make them)
+    serve_and_stop(root, 80, cmd, "hello from nginx", "/index.html",
+                   opts=("--tmpfs", "/var/lib/nginx", "--tmpfs", "/var/log/nginx"))
