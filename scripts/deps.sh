@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format clang-tid
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev libgnutls28-dev
   libnftables-dev libisal-dev"
-TEST="postgresql-15 libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
+TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap
@@ -25,6 +25,8 @@ BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 # fails when one is missing here or its package is not installed by this script; README.md
 # ("Run-time packages") lists the ones bulwark itself needs, per feature.
 PROGRAMS="
+apt-get apt
+bash bash
 busybox busybox-static
 cat coreutils
 chmod coreutils
@@ -63,6 +65,7 @@ openssl openssl
 printf coreutils
 podman podman
 ps procps
+psql postgresql-client-common
 python3 python3-minimal
 rm coreutils
 rpm rpm
