@@ -162,12 +162,13 @@ NODE_JS = ("const h=require('http');const s=h.createServer((q,r)=>r.end('hello f
 @pytest.mark.skipif(not Path("/usr/bin/node").exists(), reason="nodejs not installed")
 def test_nodejs_http(work):
     node = Path(os.path.realpath("/usr/bin/node"))
-    libs = subprocess.run(["ldd", str(node)], capture_output=True, text=True).stdout
-    if "libnode.so" in libs:
-        # a known gap, in docs/run.md's table: Debian's node 18 did not answer on its port in a
-        # fresh Debian 12 root (fresh-check, 2026-12-07); node 20 (one binary) passes here
-        pytest.skip("Debian's node 18 (libnode.so) under bulwark: not diagnosed yet (docs/run.md)")
-    root = host_root(work / "node", [node], [node])
+    # Debian's node 18 (libnode.so.108) loads some of its built-in modules from other packages'
+    # files at start (NODE_SHARED_BUILTIN_*_PATH) and aborts without them; nodesource's node
+    # has them inside
+    shared = [d for d in (Path("/usr/share/nodejs") / n
+                          for n in ("cjs-module-lexer", "undici", "acorn", "acorn-walk"))
+              if d.exists()]
+    root = host_root(work / "node", [node, *shared], [node])
     if node != Path("/usr/bin/node"):
         (root / "usr/bin/node").symlink_to(node)
     serve_and_stop(root, 3000, ["/usr/bin/node", "-e", NODE_JS], "hello from node v", codes=(0,))
