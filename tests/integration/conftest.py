@@ -59,6 +59,20 @@ def busybox_rootfs(tmp_path):
     return make_busybox_rootfs(tmp_path / "rootfs")
 
 
+def stop_daemon(proc, log, base: Path):
+    """Stop a daemon a test started (dockerd, containerd): TERM, KILL after 30 s, then unmount
+    and remove its private root under `base`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
+    subprocess.run(["umount", "-R", str(base / "root")], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
 class Dockerd:
     """A dockerd on a private socket, data-root and exec-root, so that tests (and several
     developers' test runs) never touch the host's engine or each other."""
@@ -113,15 +127,7 @@ class Dockerd:
             for cid in self.docker("ps", "-aq", check=False).stdout.decode().split():
                 self.docker("rm", "-f", cid, check=False)
         finally:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.log.close()
-            subprocess.run(["umount", "-R", str(self.base / "root")], capture_output=True)
-            shutil.rmtree(self.base, ignore_errors=True)
+            stop_daemon(self.proc, self.log, self.base)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import image_util as u
-from conftest import BULWARK, make_busybox_rootfs
+from conftest import BULWARK, make_busybox_rootfs, stop_daemon
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("containerd"),
                                 reason="needs root and containerd")
@@ -57,15 +57,7 @@ class Containerd:
             self.ctr("task", "kill", "-s", "KILL", name, check=False)
             self.ctr("task", "delete", "-f", name, check=False)
             self.ctr("containers", "rm", name, check=False)
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        subprocess.run(["umount", "-R", str(self.base / "root")], capture_output=True)
-        shutil.rmtree(self.base, ignore_errors=True)
+        stop_daemon(self.proc, self.log, self.base)
 
 
 @pytest.fixture(scope="module")
