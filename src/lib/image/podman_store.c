@@ -393,7 +393,12 @@ int pstore_resolve(const char *images_json, size_t len, const char *name, char *
 	if (!strncmp(name, "sha256:", 7)) {
 		idx = find_by_id(imgs, name);
 	} else if (has_domain(r.repo)) {
-		idx = find_by_repo(imgs, r.repo, &r);
+		/* docker.io/NAME is docker.io/library/NAME, as the reference library says */
+		cleanup_free char *hub =
+		    !strncmp(r.repo, "docker.io/", 10) && !strchr(r.repo + 10, '/')
+			? xasprintf("docker.io/library/%s", r.repo + 10)
+			: NULL;
+		idx = find_by_repo(imgs, hub ? hub : r.repo, &r);
 	} else {
 		idx = r.tag || r.digest ? -1 : find_by_id(imgs, name);
 		if (idx == -1) {
