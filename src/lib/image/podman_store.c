@@ -123,8 +123,17 @@ int pstore_locate(char **graphroot, char **driver, char **why, bwk_error **err)
 	cleanup_free char *conf = NULL, *confpath = NULL;
 	if (read_conf(&conf, &confpath, err) < 0)
 		return -1;
-	char *root =
-	    conf ? conf_get(conf, geteuid() ? "rootless_storage_path" : "graphroot") : NULL;
+	/* rootless: graphroot of the user's own file, rootless_storage_path of the system's */
+	bool system_file = confpath && (!strncmp(confpath, "/etc/containers/", 16) ||
+					!strncmp(confpath, "/usr/share/containers/", 22));
+	char *root = conf && (!geteuid() || !system_file) ? conf_get(conf, "graphroot") : NULL;
+	if (!root && conf && geteuid())
+		root = conf_get(conf, "rootless_storage_path");
+	if (root && (root[0] != '/' || strchr(root, '$'))) {
+		/* relative, or $HOME/$UID placeholders (not expanded here): the defaults */
+		free(root);
+		root = NULL;
+	}
 	if (!root)
 		root = geteuid() ? home_path("XDG_DATA_HOME", ".local/share", "containers/storage")
 				 : xstrdup("/var/lib/containers/storage");
