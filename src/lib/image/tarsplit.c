@@ -281,7 +281,8 @@ static int next_entry(ts_reader *r, bwk_error **err)
 	}
 }
 
-ssize_t ts_reader_read(ts_reader *r, void *buf, size_t len, bwk_error **err)
+/* What the current segment or file has next, or the next entry's: > 0, 0 at the end, -1. */
+static ssize_t read_some(ts_reader *r, void *buf, size_t len, bwk_error **err)
 {
 	for (;;) {
 		if (r->ended || !len)
@@ -320,4 +321,20 @@ ssize_t ts_reader_read(ts_reader *r, void *buf, size_t len, bwk_error **err)
 			return 0;
 		}
 	}
+}
+
+/* As much of len as there is: the layer reader hashes and parses in large blocks, not one
+ * 512-byte header at a time. */
+ssize_t ts_reader_read(ts_reader *r, void *buf, size_t len, bwk_error **err)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read_some(r, (char *)buf + got, len - got, err);
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
 }
