@@ -181,3 +181,22 @@ def test_no_store_falls_back_to_the_socket(tmp_path):
            "XDG_RUNTIME_DIR": str(tmp_path)}
     rc, out, err = call("inspect", "podman:alpine", env=env)
     assert rc == 2 and "no readable Podman store" in err and "podman system service" in err, err
+
+
+@pytest.mark.parametrize("edit,said", [
+    (lambda t: t[: len(t) // 2], "layers.json"),             # torn
+    (lambda t: t.replace('"parent"', '"parent-x"'), "diff_ids"),  # chain cut: too few layers
+    (lambda t: t.replace('"diff-digest":"sha256:', '"diff-digest":"sha1:'), "malformed"),
+])
+def test_store_hostile_layers_json(store, edit, said):
+    """A broken layers.json is one clear error, never a crash or a wrong image."""
+    drv = "vfs" if "vfs" in store.conf.read_text() else "overlay"
+    f = store.base / "root" / f"{drv}-layers/layers.json"
+    old = f.read_text()
+    try:
+        f.write_text(edit(old))
+        rc, out, err = call("inspect", "podman:localhost/demo:1",
+                            env=dict(store.env, CONTAINER_HOST=""))
+        assert rc == 2 and err.count("bulwark:") == 1 and said in err, err
+    finally:
+        f.write_text(old)
