@@ -424,8 +424,8 @@ static int open_beneath(int dirfd, const char *path, int flags)
 
 /* Every layer blob is in the content store (before anything is scanned): a discarded one is
  * said with its remedy. */
-static int check_layers(const bwk_image *img, const char *arg, const ctd_target *t,
-			const ctd_root *root, bwk_error **err)
+static int check_layers(const bwk_image *img, const ctd_target *t, const ctd_root *root,
+			bwk_error **err)
 {
 	for (size_t i = 0; i < img->nlayers; i++) {
 		struct stat st;
@@ -440,7 +440,6 @@ static int check_layers(const bwk_image *img, const char *arg, const ctd_target 
 		    "fetch %s', or scan the image from its registry",
 		    i + 1, img->layers[i].digest, t->name, root->path, t->ns, t->name);
 	}
-	(void)arg;
 	return 0;
 }
 
@@ -482,7 +481,7 @@ static int open_store(bwk_image *img, const char *arg, ctd_root *root, bwk_error
 	if (r == 0)
 		r = image_open_root_doc(img, buf, len, t.digest, err);
 	if (r == 0)
-		r = check_layers(img, arg, &t, root, err);
+		r = check_layers(img, &t, root, err);
 	ctd_target_free(&t);
 	return r;
 }
