@@ -200,3 +200,24 @@ def test_discarded_layer_is_a_clear_error(ctd):
     assert p.stderr.count("bulwark:") == 1, p.stderr
     r = ctd.ctr("-n", NS, "images", "export", "-", "docker.io/library/gone:1", check=False)
     assert r.returncode != 0
+
+
+def test_index_and_platform(ctd, tmp_path):
+    """An image whose target is an index (ctr import --index-name): --platform picks the
+    manifest out of it, as for an OCI layout; the offered platforms are the index's."""
+    amd = [iu.Layer([iu.F("arch", "amd64")])]
+    arm = [iu.Layer([iu.F("arch", "arm64")])]
+    tar = iu.oci_layout(tmp_path / "mp.tar", [{"layers": arm, "arch": "arm64"},
+                                              {"layers": amd, "arch": "amd64"}], as_tar=True)
+    ctd.ctr("-n", NS, "images", "import", "--all-platforms", "--index-name",
+            "docker.io/library/multi:1", tar)
+    env = dict(ctd.env, CONTAINERD_NAMESPACE=NS)
+    for plat in ("linux/arm64", "linux/amd64"):
+        p = bwk("inspect", "--platform", plat, "containerd:multi:1", env=env, check=0)
+        assert "offered:  linux/arm64, linux/amd64\n" in p.stdout, p.stdout
+        assert f"platform: {plat}" in p.stdout, p.stdout
+        out = tmp_path / plat.replace("/", "-")
+        bwk("unpack", "--platform", plat, "containerd:multi:1", out, env=env, check=0)
+        assert (out / "arch").read_text() == plat.split("/")[1]
+    p = bwk("inspect", "--platform", "linux/s390x", "containerd:multi:1", env=env, check=2)
+    assert "no manifest for platform linux/s390x" in p.stderr, p.stderr
