@@ -50,6 +50,9 @@ def ctd(tmp_path_factory):
                                  tags=[tag])
             c.tars[(ns, tag)] = tar
             c.ctr("-n", ns, "images", "import", tar)
+        # enough names that the images bucket is a tree of branch and leaf pages, not one leaf
+        c.ctr("-n", NS, "images", "tag", "docker.io/library/app:1",
+              *[f"docker.io/library/pad{i:03d}:1" for i in range(300)])
         yield c
     finally:
         c.stop()
@@ -73,6 +76,17 @@ def comparable(doc):
                    f["severity"], f.get("evidence"), f.get("message")) for f in doc["findings"])
 
 
+def branch_pages(db: bytes) -> int:
+    """Pages of the file whose header says branch (bbolt's flag 0x01), by page size."""
+    psize = int.from_bytes(db[24:28], "little")
+    n = 0
+    for off in range(2 * psize, len(db) - 16, psize):
+        pgid = int.from_bytes(db[off:off + 8], "little")
+        flags = int.from_bytes(db[off + 8:off + 10], "little")
+        n += pgid == off // psize and flags == 0x01
+    return n
+
+
 def test_scan_equals_the_archive(ctd):
     """containerd:NAME scans exactly as the docker-save archive it was imported from."""
     env = dict(ctd.env, CONTAINERD_NAMESPACE=NS)
@@ -83,6 +97,11 @@ def test_scan_equals_the_archive(ctd):
     assert any(f[0] == "github-pat-classic" for f in comparable(got)), comparable(got)
     # a short name is spelled as docker and ctr spell it in full
     assert comparable(scan_doc("containerd:app:1", env)) == comparable(want)
+    # names found through the branch pages of a large images bucket
+    for i in (0, 137, 299):
+        assert comparable(scan_doc(f"containerd:pad{i:03d}:1", env)) == comparable(want)
+    db = ctd.base / "root/io.containerd.metadata.v1.bolt/meta.db"
+    assert branch_pages(db.read_bytes()) > 0
 
 
 def test_namespace_selection(ctd):
