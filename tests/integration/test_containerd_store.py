@@ -240,3 +240,15 @@ def test_index_and_platform(ctd, tmp_path):
         assert (out / "arch").read_text() == plat.split("/")[1]
     p = bwk("inspect", "--platform", "linux/s390x", "containerd:multi:1", env=env, check=2)
     assert "no manifest for platform linux/s390x" in p.stderr, p.stderr
+
+
+def test_unprivileged_user_is_told_why(ctd):
+    """A user who may not reach containerd's socket (nor read its store) is told so, with the
+    remedy, instead of a guess at another root."""
+    env = dict(os.environ, **dict(ctd.env, CONTAINERD_NAMESPACE=NS))
+    p = subprocess.run([shutil.which("setpriv"), "--reuid", "65534", "--regid", "65534",
+                        "--clear-groups", BULWARK, "scan", "containerd:app:1"],
+                       capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "permission denied" in p.stderr and "run as root" in p.stderr, p.stderr
+    assert p.stderr.count("bulwark:") == 1, p.stderr

@@ -65,20 +65,20 @@ static void ctd_root_free(ctd_root *r)
 }
 
 /* The pid of whoever listens on the unix socket `path` (connect, SO_PEERCRED, close: no
- * request is sent), or -1. */
+ * request is sent), or -errno (ENOENT, ECONNREFUSED: nobody; EACCES: not ours to ask). */
 static pid_t socket_peer(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return -1;
+		return -ENAMETOOLONG;
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	cleanup_close int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	struct ucred uc;
 	socklen_t ul = sizeof(uc);
 	if (s < 0 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0 || uc.pid <= 0)
-		return -1;
-	return uc.pid;
+	    getsockopt(s, SOL_SOCKET, SO_PEERCRED, &uc, &ul) < 0)
+		return -errno;
+	return uc.pid > 0 ? uc.pid : -ESRCH;
 }
 
 /* Open `path` as the process whose /proc/PID/root is `proot` sees it (proot < 0: as we do). */
@@ -203,7 +203,16 @@ static int find_root(ctd_root *r, bwk_error **err)
 		addr = CTD_DEFAULT_ADDRESS;
 	if (!strncmp(addr, "unix://", 7))
 		addr += 7;
-	pid_t pid = addr[0] == '/' ? socket_peer(addr) : -1;
+	pid_t pid = addr[0] == '/' ? socket_peer(addr) : -ENOENT;
+	/* a containerd we may not even talk to keeps a store we may not read: say so rather
+	 * than guess at a default root */
+	if (pid == -EACCES || pid == -EPERM)
+		return bwk_error_set(
+		    err, BWK_E_IO, -pid,
+		    "the containerd socket %s: permission denied: containerd's "
+		    "store is root's; run as root, or set BULWARK_CONTAINERD_ROOT to a "
+		    "copy of its root that you can read",
+		    addr);
 	cleanup_free char *root = NULL, *cfg = NULL;
 	cleanup_close int proot = -1;
 	if (pid > 0) {
