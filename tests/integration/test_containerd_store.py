@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 import image_util as iu
-from conftest import BULWARK
+from conftest import BUILD, BULWARK
 from test_image_sources import Containerd
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("containerd"),
@@ -252,3 +252,15 @@ def test_unprivileged_user_is_told_why(ctd):
     assert p.returncode == 2, (p.returncode, p.stderr)
     assert "permission denied" in p.stderr and "run as root" in p.stderr, p.stderr
     assert p.stderr.count("bulwark:") == 1, p.stderr
+
+
+def test_without_openat2(ctd):
+    """Where openat2 is unavailable (seccomp: ENOSYS, as before Linux 5.6) the store is read
+    by the fallback opens, with the same findings."""
+    helper = BUILD / "no_openat2"
+    if not helper.exists():
+        pytest.skip(f"{helper} missing: build the tests")
+    env = dict(ctd.env, CONTAINERD_NAMESPACE=NS)
+    p = bwk("scan", "-f", "json", "--fail-on", "none", "containerd:app:1", env=env, check=0,
+            prefix=(str(helper),))
+    assert comparable(json.loads(p.stdout)) == comparable(scan_doc(ctd.tars[(NS, "app:1")], env))

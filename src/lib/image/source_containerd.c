@@ -84,9 +84,14 @@ static pid_t socket_peer(const char *path)
 /* Open `path` as the process whose /proc/PID/root is `proot` sees it (proot < 0: as we do). */
 static int open_as(int proot, const char *path, int flags)
 {
-	if (proot >= 0 && path[0] == '/')
-		return bwk_openat2(proot, path, (uint64_t)(flags | O_CLOEXEC), 0,
-				   RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+	if (proot >= 0 && path[0] == '/') {
+		int fd = bwk_openat2(proot, path, (uint64_t)(flags | O_CLOEXEC), 0,
+				     RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+		/* no openat2 (before 5.6, or filtered): its path as we see it, which is the
+		 * same file unless containerd runs in a mount namespace of its own */
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != E2BIG))
+			return fd;
+	}
 	return open(path, flags | O_CLOEXEC);
 }
 
