@@ -306,6 +306,18 @@ static void test_source(void **state)
 	/* named in the metadata, blob gone */
 	expect_err(bwk_image_open("containerd:nomanifest:1", &opts, &img, &err), &err,
 		   "the target of 'docker.io/library/nomanifest:1' in containerd's content store");
+	/* a store nothing was written to: no namespace at all */
+	char empty[600];
+	snprintf(empty, sizeof(empty), "%s/empty", tmpdir);
+	assert_int_equal(mkdir(empty, 0755), 0);
+	snprintf(empty, sizeof(empty), "%s/empty/io.containerd.metadata.v1.bolt", tmpdir);
+	assert_int_equal(mkdir(empty, 0755), 0);
+	snprintf(empty, sizeof(empty), "%s/empty/io.containerd.metadata.v1.bolt/meta.db", tmpdir);
+	gen("empty", empty);
+	snprintf(empty, sizeof(empty), "%s/empty", tmpdir);
+	setenv("BULWARK_CONTAINERD_ROOT", empty, 1);
+	expect_err(bwk_image_open("containerd:app:1", &opts, &img, &err), &err,
+		   "namespaces in this store: none");
 	/* a wrong root */
 	setenv("BULWARK_CONTAINERD_ROOT", tmpdir, 1);
 	expect_err(bwk_image_open("containerd:app:1", &opts, &img, &err), &err,

@@ -259,7 +259,7 @@ static bool ns_valid(const char *s, size_t n)
 }
 
 typedef struct ctd_target {
-	char *ns, *name, *digest, *media_type;
+	char *ns, *name, *digest;
 } ctd_target;
 
 static void ctd_target_free(ctd_target *t)
@@ -267,7 +267,6 @@ static void ctd_target_free(ctd_target *t)
 	free(t->ns);
 	free(t->name);
 	free(t->digest);
-	free(t->media_type);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -299,10 +298,9 @@ static int lookup(bolt_db *db, const bolt_bucket *v1, const char *ns, const char
 	if (r > 0)
 		r = bolt_bucket_get(db, &img, "target", &target, err);
 	if (r > 0) {
-		r = get_string(db, &target, "digest", &t->digest, err) < 0 ||
-			    get_string(db, &target, "mediatype", &t->media_type, err) < 0
-			? -1
-			: 1;
+		/* the digest names the root document; what it is (index or manifest) is read
+		 * from the document itself, verified, not taken from "mediatype" */
+		r = get_string(db, &target, "digest", &t->digest, err) < 0 ? -1 : 1;
 		t->ns = xstrdup(ns);
 		t->name = xstrdup(name);
 	}
@@ -382,10 +380,8 @@ static int resolve(bolt_db *db, const char *arg, ctd_target *t, bwk_error **err)
 		}
 	} else if (r > 0) {
 		r = 0;
-	} else if (r == 0) {
-		r = bwk_error_set(err, BWK_E_INPUT, 0,
-				  "no bucket v1 in containerd's metadata: not containerd's "
-				  "meta.db, or a schema this version does not read");
+	} else if (r == 0) { /* nothing written yet: no namespace at all */
+		r = not_found(db, &v1, arg, ns, NULL, err);
 	}
 	if (r == 0)
 		r = lookup_name(db, &v1, ns, arg, t, err);
