@@ -215,12 +215,16 @@ static void test_open_prefixes(void **state)
 	expect_err(bwk_image_open("podman:alpine", &ro, &img, &err), &err, BWK_E_NOTFOUND,
 		   "podman system service");
 	unsetenv("CONTAINER_HOST");
-	/* containerd:NAME is an argument of ctr: it cannot pass for one of its options */
+	/* containerd:NAME never reads as an option (no image name starts with '-') */
 	expect_err(bwk_image_open("containerd:--all-platforms", &ro, &img, &err), &err, BWK_E_USAGE,
 		   "not an image name");
+	/* no containerd listening and no store where its root would be: said, with the root */
 	setenv("CONTAINERD_ADDRESS", "/nonexistent/containerd.sock", 1);
+	setenv("BULWARK_CONTAINERD_ROOT", "/nonexistent/containerd-root", 1);
 	expect_err(bwk_image_open("containerd:alpine", &ro, &img, &err), &err, BWK_E_NOTFOUND,
-		   "no containerd socket");
+		   "containerd's root /nonexistent/containerd-root (BULWARK_CONTAINERD_ROOT): "
+		   "cannot open");
+	unsetenv("BULWARK_CONTAINERD_ROOT");
 	unsetenv("CONTAINERD_ADDRESS");
 	/* the registry row parses its reference before any network access */
 	expect_err(bwk_image_open("registry:Team/App", &ro, &img, &err), &err, BWK_E_INPUT,

@@ -272,6 +272,12 @@ int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **er
 	size_t len = 0;
 	if (store->root(store->ctx, BWK_MAX_JSON_SMALL, &buf, &len, &digest, err) < 0)
 		return -1;
+	return image_open_root_doc(img, buf, len, digest, err);
+}
+
+int image_open_root_doc(bwk_image *img, const char *buf, size_t len, const char *digest,
+			bwk_error **err)
+{
 	if (len > BWK_MAX_JSON_SMALL)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "the image's manifest or index: %zu bytes, over the %u-byte "

@@ -251,6 +251,12 @@ int image_select_manifest(bwk_image *img, const char *index_name, const char *re
  * bwk_image_close even when this fails), read its root document (an index: select as for an
  * OCI layout; a manifest: use it), verify, load the config. Layers stream from the store. */
 int image_open_store(bwk_image *img, const bwk_blob_store *store, bwk_error **err);
+/* The image a root document names (an index: select as for an OCI layout; a manifest: use
+ * it), its blobs read from img->src by their digest names (blobs/sha256/HEX): verify `buf`
+ * against `digest` (NULL: not known), then the manifest and config against theirs. Shared by
+ * the blob-store sources and containerd's content store (a directory of blobs by digest). */
+int image_open_root_doc(bwk_image *img, const char *buf, size_t len, const char *digest,
+			bwk_error **err);
 /* "linux/amd64" of the host; static string. */
 const char *bwk_host_arch(void);
 
