@@ -31,9 +31,11 @@
 void ocirt_userns_init(ocirt_userns *u)
 {
 	memset(u, 0, sizeof *u);
-	u->userns_fd = u->lock_fd = u->root_fd = -1;
+	u->userns_fd = u->lock_fd = u->root_fd = u->upper_parent_fd = -1;
 	for (size_t i = 0; i < OCIRT_USERNS_MAX_MOUNTS; i++)
 		u->mount_fd[i] = -1;
+	for (size_t i = 0; i < OCIRT_USERNS_MAX_LAYERS; i++)
+		u->lower_fd[i] = -1;
 }
 
 void ocirt_userns_release(ocirt_userns *u)
@@ -47,6 +49,11 @@ void ocirt_userns_release(ocirt_userns *u)
 	for (size_t i = 0; i < OCIRT_USERNS_MAX_MOUNTS; i++)
 		if (u->mount_fd[i] >= 0)
 			close(u->mount_fd[i]);
+	for (size_t i = 0; i < u->n_lower; i++)
+		if (u->lower_fd[i] >= 0)
+			close(u->lower_fd[i]);
+	if (u->upper_parent_fd >= 0)
+		close(u->upper_parent_fd);
 	bool active = u->active;
 	uint32_t start = u->uid_start;
 	ocirt_userns_init(u);
@@ -122,6 +129,218 @@ static int idmapped_clone(int dirfd, const char *path, bool recursive, int usern
 	return steal_fd(&m);
 }
 
+/* mountinfo's octal escapes (\040 …) undone in place. */
+static void unescape(char *s)
+{
+	char *o = s;
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else
+			*o++ = *p;
+	}
+	*o = 0;
+}
+
+/* The super options of the overlay mounted at `path` (mountinfo, the last such line). */
+static char *overlay_options(const char *path)
+{
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, true, &data, &len, NULL) <
+	    0)
+		return NULL;
+	char *found = NULL, *save = NULL;
+	for (char *l = strtok_r(data, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [TAGS…] - FSTYPE SOURCE SUPEROPTS */
+		char *f[6] = {0}, *p = l;
+		for (int i = 0; i < 5 && p; i++) {
+			f[i] = p;
+			p = strchr(p, ' ');
+			if (p)
+				*p++ = 0;
+		}
+		char *dash = p ? strstr(p, " - ") : NULL;
+		if (!f[4] || !dash)
+			continue;
+		unescape(f[4]);
+		char *fs = dash + 3, *src = strchr(fs, ' ');
+		char *opts = src ? strchr(src + 1, ' ') : NULL;
+		if (!opts || strncmp(fs, "overlay ", 8) || strcmp(f[4], path))
+			continue;
+		free(found);
+		found = xstrdup(opts + 1);
+	}
+	return found;
+}
+
+static const char *opt_value(char *opts, const char *key)
+{
+	size_t kl = strlen(key);
+	for (char *p = opts; p && *p;) {
+		char *next = strchr(p, ',');
+		if (next)
+			*next++ = 0;
+		if (!strncmp(p, key, kl) && p[kl] == '=')
+			return p + kl + 1;
+		p = next;
+	}
+	return NULL;
+}
+
+/* The overlay at `rootfs` as idmapped layers: the container mounts a new overlay of them (in its
+ * user namespace, where the copy-ups' owners map). 0, or -1 with *why. */
+static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t whylen)
+{
+	cleanup_free char *opts = overlay_options(rootfs);
+	if (!opts) {
+		snprintf(why, whylen, "%s: its overlay mount is not in /proc/self/mountinfo",
+			 rootfs);
+		return -1;
+	}
+	cleanup_free char *o1 = xstrdup(opts), *o2 = xstrdup(opts), *o3 = xstrdup(opts);
+	const char *lower = opt_value(o1, "lowerdir"), *upper = opt_value(o2, "upperdir"),
+		   *work = opt_value(o3, "workdir");
+	if (!lower || !upper || !work || strstr(opts, "lowerdir+") || strstr(opts, "datadir")) {
+		snprintf(why, whylen,
+			 "%s: an overlay without upperdir and workdir (or with data "
+			 "layers)",
+			 rootfs);
+		return -1;
+	}
+	/* relative layers (Docker's short links, when the options are long) are relative to the
+	 * directory above the container's: overlay2/<id>/merged → overlay2 */
+	cleanup_free char *base = xstrdup(rootfs);
+	for (int i = 0; i < 2; i++) {
+		char *sl = strrchr(base, '/');
+		if (sl && sl != base)
+			*sl = 0;
+	}
+	cleanup_close int basefd = open(base, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_free char *lw = xstrdup(lower);
+	for (char *p = lw; p && *p;) {
+		char *next = p;
+		while (*next && !(*next == ':' && (next == p || next[-1] != '\\')))
+			next++;
+		char *end = next;
+		next = *next ? next + 1 : NULL;
+		*end = 0;
+		if (u->n_lower >= OCIRT_USERNS_MAX_LAYERS) {
+			snprintf(why, whylen, "%s: more than %d overlay layers", rootfs,
+				 OCIRT_USERNS_MAX_LAYERS);
+			return -1;
+		}
+		int fd = idmapped_clone(*p == '/' ? AT_FDCWD : basefd, p, false, u->userns_fd, why,
+					whylen);
+		if (fd < 0)
+			return -1;
+		u->lower_fd[u->n_lower++] = fd;
+		p = next;
+	}
+	const char *us = strrchr(upper, '/'), *ws = strrchr(work, '/');
+	if (!us || !ws || us - upper != ws - work || strncmp(upper, work, (size_t)(us - upper)) ||
+	    strlen(us + 1) >= sizeof u->upper_name || strlen(ws + 1) >= sizeof u->work_name) {
+		snprintf(why, whylen,
+			 "%s: the overlay's upperdir and workdir have different parents", rootfs);
+		return -1;
+	}
+	cleanup_free char *parent = strndup(upper, (size_t)(us - upper));
+	u->upper_parent_fd =
+	    idmapped_clone(AT_FDCWD, *parent ? parent : "/", false, u->userns_fd, why, whylen);
+	if (u->upper_parent_fd < 0)
+		return -1;
+	snprintf(u->upper_name, sizeof u->upper_name, "%s", us + 1);
+	snprintf(u->work_name, sizeof u->work_name, "%s", ws + 1);
+	return 0;
+}
+
+size_t ocirt_userns_fds(const ocirt_userns *u, int *fds, size_t max)
+{
+	size_t n = 0;
+	int all[2 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS];
+	size_t k = 0;
+	all[k++] = u->root_fd;
+	all[k++] = u->upper_parent_fd;
+	for (size_t i = 0; i < OCIRT_USERNS_MAX_MOUNTS; i++)
+		all[k++] = u->mount_fd[i];
+	for (size_t i = 0; i < u->n_lower; i++)
+		all[k++] = u->lower_fd[i];
+	for (size_t i = 0; i < k && n < max; i++)
+		if (all[i] >= 0)
+			fds[n++] = all[i];
+	return n;
+}
+
+static int attach_at(int mnt, int dir, const char *name)
+{
+	if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	cleanup_close int t = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (t < 0)
+		return -1;
+	return move_mount(mnt, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+int ocirt_userns_attach_root(const ocirt_userns *u, char *why, size_t len)
+{
+	if (u->root_fd >= 0) {
+		if (move_mount(u->root_fd, "", AT_FDCWD, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+			snprintf(why, len, "attaching the idmapped root: %s", strerror(errno));
+			return -1;
+		}
+		return fcntl(u->root_fd, F_DUPFD_CLOEXEC, 3);
+	}
+	/* (the cwd by an empty path: looking "." up needs search permission on it, which the
+	 * container's root may not have) */
+	/* a mount of another namespace cannot be an overlay layer: the layers are attached in
+	 * ours first, on a tmpfs over the cwd (left behind with the old root) */
+	const char *step = "tmpfs";
+	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	cleanup_close int stage = -1, ovl = -1, root = -1;
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (stage = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)) < 0 ||
+	    move_mount(stage, "", AT_FDCWD, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+		0)
+		goto fail;
+	step = "attaching a layer";
+	for (size_t i = 0; i < u->n_lower; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "l%zu", i);
+		if (attach_at(u->lower_fd[i], stage, name) < 0)
+			goto fail;
+	}
+	if (attach_at(u->upper_parent_fd, stage, "u") < 0)
+		goto fail;
+	step = "mounting the overlay of the idmapped layers";
+	close(fs);
+	fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
+		goto fail;
+	for (size_t i = 0; i < u->n_lower; i++)
+		if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, u->lower_fd[i]) < 0)
+			goto fail;
+	{
+		cleanup_close int up =
+		    openat(u->upper_parent_fd, u->upper_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		cleanup_close int wk =
+		    openat(u->upper_parent_fd, u->work_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (up < 0 || wk < 0 || fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, up) < 0 ||
+		    fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, wk) < 0 ||
+		    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			goto fail;
+	}
+	if ((ovl = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0 || attach_at(ovl, stage, "r") < 0)
+		goto fail;
+	return steal_fd(&ovl);
+fail:
+	snprintf(why, len, "%s: %s", step, strerror(errno));
+	return -1;
+}
+
 static void add_user_ns(bwk_oci_spec *s, uint32_t uid, uint32_t gid)
 {
 	bwk_oci_linux *l = &s->linux_;
@@ -169,8 +388,16 @@ int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, cons
 				snprintf(why, sizeof why, "creating it: %s", strerror(errno));
 		}
 	}
-	if (!*why)
+	if (!*why) {
 		u->root_fd = idmapped_clone(AT_FDCWD, rootfs, true, u->userns_fd, why, sizeof why);
+		cleanup_close int r =
+		    u->root_fd < 0 ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+		struct statfs sf;
+		if (r >= 0 && fstatfs(r, &sf) == 0 && sf.f_type == 0x794c7630 /* overlay */) {
+			*why = 0;
+			overlay_layers(u, rootfs, why, sizeof why);
+		}
+	}
 	for (size_t i = 0; !*why && i < s->n_mounts; i++) {
 		bool rec;
 		const bwk_oci_mount *m = &s->mounts[i];
@@ -198,6 +425,25 @@ int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, cons
 	(void)err;
 	u->active = true;
 	add_user_ns(s, u->uid_start, u->gid_start);
+	for (size_t i = 0; i < s->linux_.sysctl.n; i++) {
+		/* a range of group ids (Docker's "0 2147483647": every group may ping) means the
+		 * namespace's groups: the kernel refuses ids it does not map */
+		bwk_oci_kv *e = &s->linux_.sysctl.v[i];
+		unsigned long lo, hi;
+		if (!strcmp(e->key, "net.ipv4.ping_group_range") &&
+		    sscanf(e->value, "%lu %lu", &lo, &hi) == 2 && hi >= SBX_SUBID_SLICE) {
+			free(e->value);
+			e->value = xasprintf("%lu %u", lo < SBX_SUBID_SLICE ? lo : 1,
+					     lo < SBX_SUBID_SLICE ? SBX_SUBID_SLICE - 1 : 0);
+			if (changes) {
+				cleanup_free char *m = xasprintf(
+				    "harden: sysctl net.ipv4.ping_group_range %s (the user "
+				    "namespace's groups)",
+				    e->value);
+				push(changes, m);
+			}
+		}
+	}
 	if (changes) {
 		cleanup_free char *m = xasprintf(
 		    "harden: user namespace added: container ids 0-%u are host ids %u-%u, the "

@@ -57,7 +57,7 @@
 extern char **environ;
 
 #define MAX_JOIN 8
-#define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + 2)
+#define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS + 2)
 
 typedef struct init_ctx {
 	const bwk_oci_spec *s;	     /* the container's */
@@ -495,12 +495,13 @@ static void setup_rootfs(const init_ctx *c)
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die(c, "making / %s", prop & MS_PRIVATE ? "private" : "a slave");
 	cleanup_close int rootfd = -1;
-	if (c->un && c->un->root_fd >= 0) {
-		/* the idmapped clone, attached over the bundle directory (our cwd: its path may
+	if (c->un && c->un->active) {
+		/* the idmapped root, attached over the bundle directory (our cwd: its path may
 		 * not be traversable from the user namespace) */
-		if (move_mount(c->un->root_fd, "", AT_FDCWD, ".", MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			die(c, "attaching the idmapped root %s", c->rootfs);
-		rootfd = dup(c->un->root_fd);
+		char why[512];
+		errno = 0;
+		if ((rootfd = ocirt_userns_attach_root(c->un, why, sizeof why)) < 0)
+			die(c, "root %s: %s", c->rootfs, why);
 	} else {
 		if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 			die(c, "bind mount of the root %s", c->rootfs);
@@ -936,11 +937,8 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		keep[nk++] = c->console_fd;
 	for (size_t i = 0; i < c->njoin; i++)
 		keep[nk++] = c->join_fd[i];
-	if (c->un && c->un->root_fd >= 0)
-		keep[nk++] = c->un->root_fd;
-	for (size_t i = 0; c->un && i < OCIRT_USERNS_MAX_MOUNTS; i++)
-		if (c->un->mount_fd[i] >= 0)
-			keep[nk++] = c->un->mount_fd[i];
+	if (c->un)
+		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
 	close_except(keep, nk);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
@@ -955,7 +953,11 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 					die(c, "joining namespace %d", c->join_flag[i]);
 				close(c->join_fd[i]);
 			}
-	if (c->un && c->un->active && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
+	 * oomScoreAdj) */
+	if (c->un && c->un->active &&
+	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
+	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
 		die(c, "becoming root in the user namespace");
 	if ((c->new_flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
 		die(c, "unshare(CLONE_NEWUSER)");
