@@ -268,7 +268,7 @@ static const char *const host_only_caps[] = {"CAP_SYS_MODULE",
 					     "CAP_BLOCK_SUSPEND",
 					     NULL};
 
-/* The devices every container gets (runc's default set): the same nodes bound from the host
+/* The devices of every container, runc's default set: the same nodes bound from the host
  * work in a user namespace. */
 static const struct {
 	const char *path;
