@@ -246,7 +246,7 @@ static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t
 			 "%s: the overlay's upperdir and workdir have different parents", rootfs);
 		return -1;
 	}
-	cleanup_free char *parent = strndup(upper, (size_t)(us - upper));
+	cleanup_free char *parent = xstrndup(upper, (size_t)(us - upper));
 	u->upper_parent_fd =
 	    idmapped_clone(AT_FDCWD, *parent ? parent : "/", false, u->userns_fd, why, whylen);
 	if (u->upper_parent_fd < 0)
