@@ -4,6 +4,7 @@ with `docker run --runtime bulwark`: output, exit status, stop and kill, exec, p
 the usual hardening flags."""
 import os
 import shutil
+import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -109,9 +110,11 @@ def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_f
     with open(rootfs / "etc" / "group", "a") as f:
         f.write("www:x:1000:\n")
     img = d.import_rootfs(rootfs, "bwk-srv:1", changes=("USER www",))
-    port = 20000 + os.getpid() % 20000
     owners = {}
     for rt_name in ("bulwark", "bulwark-hardened"):
+        with socket.socket() as probe:  # a port free now (other tests share the host's)
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
         srv = base / f"srv-{rt_name}"
         srv.mkdir()
         os.chown(srv, 1000, 1000)
@@ -128,7 +131,8 @@ def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_f
                                                   timeout=2).read()
                 except OSError:
                     time.sleep(0.2)
-            assert body == b"served\n", d.docker("logs", name, check=False).stderr
+            logs = d.docker("logs", name, check=False)
+            assert body == b"served\n", (port, logs.stdout, logs.stderr)
             _, out, _ = run(d, "exec", name, "sh", "-c",
                             "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox")
             uid, umap, bin_owner = out.split("\n")[0], out.split("\n")[1].split(), \
@@ -149,3 +153,8 @@ def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_f
             d.docker("rm", "-f", name, check=False)
     assert owners["bulwark"] == ((1000, 1000), (0, 0)), owners
     assert owners["bulwark-hardened"] == owners["bulwark"], owners
+    # the host's pid namespace (its /proc belongs to the host's user namespace): the policy
+    # leaves the user namespace out, and the container runs
+    _, out, _ = run(d, "run", "--rm", "--runtime", "bulwark-hardened", "--pid", "host", "--user",
+                    "0", img, "cat", "/proc/self/uid_map")
+    assert out.split() == ["0", "0", "4294967295"], out

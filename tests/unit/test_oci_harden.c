@@ -217,6 +217,14 @@ static void test_userns_refusal(void **state)
 				"\"minor\":229}]",
 				b, sizeof b));
 	assert_non_null(strstr(b, "the host device /dev/fuse (10:229)"));
+	/* the host's pid namespace (Docker's --pid host): its /proc is the host's owner's */
+	bwk_oci_spec *s = parse("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},"
+				"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\","
+				"\"source\":\"proc\"}],"
+				"\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}");
+	assert_non_null(bwk_oci_harden_userns_refusal(s, b, sizeof b));
+	assert_non_null(strstr(b, "the host's pid namespace"));
+	bwk_oci_spec_free(s);
 	assert_non_null(refusal("\"user\":{\"uid\":70000,\"gid\":0}", ns, b, sizeof b));
 	assert_non_null(strstr(b, "beyond 65535"));
 }

@@ -301,6 +301,19 @@ const char *bwk_oci_harden_userns_refusal(const bwk_oci_spec *s, char *buf, size
 			return buf;
 		}
 	}
+	/* a mount the kernel allows only to its namespace's owner: /proc of the host's pid
+	 * namespace, the hostname of the host's uts namespace */
+	bool proc = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		proc |= s->mounts[i].type && !strcmp(s->mounts[i].type, "proc");
+	if (proc && !bwk_oci_spec_namespace(s, "pid")) {
+		snprintf(buf, len, "the bundle shares the host's pid namespace (its /proc)");
+		return buf;
+	}
+	if (s->hostname && *s->hostname && !bwk_oci_spec_namespace(s, "uts")) {
+		snprintf(buf, len, "the bundle sets the hostname of the host's uts namespace");
+		return buf;
+	}
 	const bwk_oci_strv *caps[] = {&s->process.caps.bounding, &s->process.caps.effective,
 				      &s->process.caps.permitted, &s->process.caps.ambient};
 	for (size_t c = 0; s->has_process && c < sizeof caps / sizeof *caps; c++)

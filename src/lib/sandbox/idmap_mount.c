@@ -356,6 +356,18 @@ static void add_user_ns(bwk_oci_spec *s, uint32_t uid, uint32_t gid)
 	l->set = true;
 }
 
+/* cgroup2 may be mounted only by the owner of the cgroup namespace (v1 hierarchies are
+ * bound, which works from the user namespace). */
+static bool cgroup2_shared(const bwk_oci_spec *s)
+{
+	bool cg = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		cg |= s->mounts[i].type && !strncmp(s->mounts[i].type, "cgroup", 6);
+	struct statfs sf;
+	return cg && !bwk_oci_spec_namespace(s, "cgroup") && statfs("/sys/fs/cgroup", &sf) == 0 &&
+	       (unsigned long)sf.f_type == 0x63677270;
+}
+
 int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, const char *refusal,
 			 ocirt_userns *u, bwk_oci_strv *changes, bwk_error **err)
 {
@@ -367,6 +379,10 @@ int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, cons
 		snprintf(why, sizeof why, "%s", refusal);
 	else if (s->n_mounts > OCIRT_USERNS_MAX_MOUNTS)
 		snprintf(why, sizeof why, "more than %d mounts", OCIRT_USERNS_MAX_MOUNTS);
+	else if (cgroup2_shared(s))
+		snprintf(why, sizeof why,
+			 "the bundle mounts the host's cgroup2 hierarchy without a cgroup "
+			 "namespace");
 	if (!*why) {
 		cleanup_subid_db sbx_subid_db db = {0};
 		bwk_error *e = NULL;
