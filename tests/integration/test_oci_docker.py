@@ -5,6 +5,7 @@ the usual hardening flags."""
 import os
 import shutil
 import socket
+import subprocess
 import time
 import urllib.request
 from pathlib import Path
@@ -153,6 +154,23 @@ def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_f
             d.docker("rm", "-f", name, check=False)
     assert owners["bulwark"] == ((1000, 1000), (0, 0)), owners
     assert owners["bulwark-hardened"] == owners["bulwark"], owners
+    # an image layer that replaced a directory (an opaque directory: trusted.overlay.opaque)
+    # hides the lower layer's files under the policy too (the root's overlay is mounted anew
+    # from idmapped layers with the engine's attributes readable)
+    (rootfs / "data").mkdir()
+    (rootfs / "data" / "old").write_text("lower\n")
+    img2 = d.import_rootfs(rootfs, "bwk-srv:2")
+    ctx = base / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        f"FROM {img2}\nUSER 0\nRUN rm -rf /data && mkdir /data && echo upper > /data/new\n")
+    p = subprocess.run(["docker", "-H", d.host, "build", "-q", "-t", "bwk-srv:3", str(ctx)],
+                       capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
+                       timeout=300)
+    assert p.returncode == 0, p.stderr.decode()
+    for rt_name in ("bulwark", "bulwark-hardened"):
+        _, out, _ = run(d, "run", "--rm", "--runtime", rt_name, "bwk-srv:3", "ls", "/data")
+        assert out.split() == ["new"], (rt_name, out)
     # the host's pid namespace (its /proc belongs to the host's user namespace): the policy
     # leaves the user namespace out, and the container runs
     _, out, _ = run(d, "run", "--rm", "--runtime", "bulwark-hardened", "--pid", "host", "--user",

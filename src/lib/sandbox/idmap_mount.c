@@ -5,8 +5,9 @@
  * new user namespace, the create process, still host root, clones the root filesystem and each
  * bind mount's source (open_tree: fds, not paths, since a mapped root may not even traverse
  * the engine's data root, 0710 under Docker) and maps them with the namespace's ids
- * (mount_setattr MOUNT_ATTR_IDMAP); the container's init attaches them. On disk nothing
- * changes: a file the container's uid 1000 writes to a volume is owned by host uid 1000, as
+ * (mount_setattr MOUNT_ATTR_IDMAP); the container's init attaches them. overlayfs refuses to be
+ * idmapped itself, so an overlay root is mounted anew from its layers, each idmapped. On disk
+ * nothing changes: a file the container's uid 1000 writes to a volume is owned by host uid 1000, as
  * without the policy. Whatever refuses (a filesystem without idmapped mounts, no free slice)
  * leaves the bundle without a user namespace, and the reason in the runtime log. */
 #define _GNU_SOURCE
@@ -16,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/capability.h>
+#include <sys/fsuid.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -190,8 +193,10 @@ static const char *opt_value(char *opts, const char *key)
 	return NULL;
 }
 
-/* The overlay at `rootfs` as idmapped layers: the container mounts a new overlay of them (in its
- * user namespace, where the copy-ups' owners map). 0, or -1 with *why. */
+static int overlay_mount(ocirt_userns *u, const char *opts, char *why, size_t whylen);
+
+/* The overlay at `rootfs` mounted anew from its layers, each idmapped (u->root_fd). 0, or -1
+ * with *why. */
 static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t whylen)
 {
 	cleanup_free char *opts = overlay_options(rootfs);
@@ -253,7 +258,15 @@ static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t
 		return -1;
 	snprintf(u->upper_name, sizeof u->upper_name, "%s", us + 1);
 	snprintf(u->work_name, sizeof u->work_name, "%s", ws + 1);
-	return 0;
+	int r = overlay_mount(u, opts, why, whylen);
+	for (size_t i = 0; i < u->n_lower; i++) { /* the overlay holds its own clones */
+		close(u->lower_fd[i]);
+		u->lower_fd[i] = -1;
+	}
+	u->n_lower = 0;
+	close(u->upper_parent_fd);
+	u->upper_parent_fd = -1;
+	return r;
 }
 
 size_t ocirt_userns_fds(const ocirt_userns *u, int *fds, size_t max)
@@ -273,72 +286,97 @@ size_t ocirt_userns_fds(const ocirt_userns *u, int *fds, size_t max)
 	return n;
 }
 
-static int attach_at(int mnt, int dir, const char *name)
-{
-	if (mkdirat(dir, name, 0700) < 0 && errno != EEXIST)
-		return -1;
-	cleanup_close int t = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (t < 0)
-		return -1;
-	return move_mount(mnt, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
-}
-
 int ocirt_userns_attach_root(const ocirt_userns *u, char *why, size_t len)
 {
-	if (u->root_fd >= 0) {
-		if (move_mount(u->root_fd, "", AT_FDCWD, "",
-			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
-			snprintf(why, len, "attaching the idmapped root: %s", strerror(errno));
-			return -1;
-		}
-		return fcntl(u->root_fd, F_DUPFD_CLOEXEC, 3);
-	}
 	/* (the cwd by an empty path: looking "." up needs search permission on it, which the
 	 * container's root may not have) */
-	/* a mount of another namespace cannot be an overlay layer: the layers are attached in
-	 * ours first, on a tmpfs over the cwd (left behind with the old root) */
-	const char *step = "tmpfs";
-	cleanup_close int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	cleanup_close int stage = -1, ovl = -1, root = -1;
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0700", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
-	    (stage = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)) < 0 ||
-	    move_mount(stage, "", AT_FDCWD, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
-		0)
-		goto fail;
-	step = "attaching a layer";
-	for (size_t i = 0; i < u->n_lower; i++) {
-		char name[32];
-		snprintf(name, sizeof name, "l%zu", i);
-		if (attach_at(u->lower_fd[i], stage, name) < 0)
-			goto fail;
+	if (move_mount(u->root_fd, "", AT_FDCWD, "",
+		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
+		snprintf(why, len, "attaching the idmapped root: %s", strerror(errno));
+		return -1;
 	}
-	if (attach_at(u->upper_parent_fd, stage, "u") < 0)
-		goto fail;
-	step = "mounting the overlay of the idmapped layers";
-	close(fs);
-	fs = fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs < 0 || fsconfig(fs, FSCONFIG_SET_FLAG, "userxattr", NULL, 0) < 0)
-		goto fail;
-	for (size_t i = 0; i < u->n_lower; i++)
-		if (fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, u->lower_fd[i]) < 0)
-			goto fail;
-	{
-		cleanup_close int up =
-		    openat(u->upper_parent_fd, u->upper_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		cleanup_close int wk =
-		    openat(u->upper_parent_fd, u->work_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (up < 0 || wk < 0 || fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, up) < 0 ||
-		    fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, wk) < 0 ||
-		    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-			goto fail;
+	return fcntl(u->root_fd, F_DUPFD_CLOEXEC, 3);
+}
+
+/* Raise the effective capabilities to the permitted ones (setfsuid dropped the file ones). */
+static void caps_effective(void)
+{
+	cap_t c = cap_get_proc();
+	for (int i = 0; c && i <= CAP_LAST_CAP; i++) {
+		cap_flag_value_t v = CAP_CLEAR;
+		cap_value_t cv = i;
+		if (cap_get_flag(c, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
+			cap_set_flag(c, CAP_EFFECTIVE, 1, &cv, CAP_SET);
 	}
-	if ((ovl = fsmount(fs, FSMOUNT_CLOEXEC, 0)) < 0 || attach_at(ovl, stage, "r") < 0)
-		goto fail;
-	return steal_fd(&ovl);
-fail:
-	snprintf(why, len, "%s: %s", step, strerror(errno));
-	return -1;
+	if (c) {
+		(void)cap_set_proc(c);
+		cap_free(c);
+	}
+}
+
+/* The original overlay's options a new one should keep (features, not layers). */
+static void copy_options(int fs, const char *opts)
+{
+	static const char *const keys[] = {"index", "redirect_dir", "metacopy", "xino", NULL};
+	cleanup_free char *o = xstrdup(opts);
+	char *save = NULL;
+	for (char *p = strtok_r(o, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(p, '=');
+		if (!eq) {
+			if (!strcmp(p, "volatile"))
+				(void)fsconfig(fs, FSCONFIG_SET_FLAG, p, NULL, 0);
+			continue;
+		}
+		*eq = 0;
+		for (const char *const *k = keys; *k; k++)
+			if (!strcmp(p, *k))
+				(void)fsconfig(fs, FSCONFIG_SET_STRING, p, eq + 1, 0);
+	}
+}
+
+/* A new overlay of the idmapped layers, as a detached mount in u->root_fd. Its creator's
+ * credentials (overlayfs copies up and makes its work directory with them) are host root's
+ * capabilities with the container root's host ids as file system ids: the idmapped layers map
+ * those (host root's would not: EOVERFLOW), and the capabilities keep the trusted.overlay.*
+ * attributes readable (opaque directories, whiteouts), as in the engine's own mount. */
+static int overlay_mount(ocirt_userns *u, const char *opts, char *why, size_t whylen)
+{
+	const char *step = "a layer";
+	int r = -1, e = 0;
+	cleanup_close int fs = fsopen("overlay", FSOPEN_CLOEXEC);
+	cleanup_close int up =
+	    openat(u->upper_parent_fd, u->upper_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int wk =
+	    openat(u->upper_parent_fd, u->work_name, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	bool ok = fs >= 0 && up >= 0 && wk >= 0;
+	for (size_t i = 0; ok && i < u->n_lower; i++)
+		ok = fsconfig(fs, FSCONFIG_SET_FD, "lowerdir+", NULL, u->lower_fd[i]) == 0;
+	ok = ok && fsconfig(fs, FSCONFIG_SET_FD, "upperdir", NULL, up) == 0 &&
+	     fsconfig(fs, FSCONFIG_SET_FD, "workdir", NULL, wk) == 0;
+	if (ok) {
+		copy_options(fs, opts);
+		step = "creating it";
+		setfsgid(u->gid_start);
+		setfsuid(u->uid_start);
+		caps_effective();
+		r = fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
+		e = errno;
+		setfsuid(0);
+		setfsgid(0);
+		caps_effective();
+		errno = e;
+		ok = r == 0;
+	}
+	if (ok) {
+		step = "fsmount";
+		ok = (u->root_fd = fsmount(fs, FSMOUNT_CLOEXEC, 0)) >= 0;
+	}
+	if (!ok) {
+		snprintf(why, whylen, "the overlay of the idmapped layers: %s: %s", step,
+			 strerror(errno));
+		return -1;
+	}
+	return 0;
 }
 
 static void add_user_ns(bwk_oci_spec *s, uint32_t uid, uint32_t gid)

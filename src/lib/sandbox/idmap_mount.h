@@ -20,8 +20,8 @@ typedef struct ocirt_userns {
 	int lock_fd;   /* the claim on its host ids while create runs, or -1 */
 	uint32_t uid_start, gid_start;
 	int root_fd; /* the root filesystem, cloned and idmapped (detached), or -1 */
-	/* an overlay root (overlayfs itself refuses idmapping): its layers, idmapped, for the
-	 * container to mount a new overlay of them from inside its user namespace */
+	/* an overlay root (overlayfs itself refuses idmapping): its layers, idmapped, while the
+	 * new overlay of them (root_fd) is made */
 	int lower_fd[OCIRT_USERNS_MAX_LAYERS];
 	size_t n_lower;
 	int upper_parent_fd; /* the directory holding upperdir and workdir, idmapped */
