@@ -331,11 +331,18 @@ int bwk_oci_harden_wanted(const bwk_oci_spec *spec, bool flag, const char *conf_
  * limited to bulwark run's default set; bulwark's seccomp allowlist stacked on the bundle's
  * filter (annotation org.bulwark.seccomp=default: both are loaded, their intersection
  * applies); bulwark's masked and read-only paths; memory and pids limits (BWK_DEFAULT_*) where
- * none is set; a read-only root with a tmpfs /tmp and /run. No user namespace is added (the
- * engine's root filesystem lies under directories only host root may enter, with host ids). Each
+ * none is set; a read-only root with a tmpfs /tmp and /run; a mount namespace when the bundle
+ * has none. The user namespace is the runtime's to add (it needs the host: id ranges,
+ * idmapped mounts); bwk_oci_harden_userns_refusal() says whether the bundle allows one. Each
  * change is appended to *changes as one line (NULL: not reported); the annotation
  * org.bulwark.hardened=true is set. */
 int bwk_oci_harden(bwk_oci_spec *spec, bwk_oci_strv *changes, bwk_error **err);
+/* Why the hardening policy cannot add a user namespace to the bundle as given (before
+ * bwk_oci_harden): it joins a namespace by path (other than the network's), asks for a
+ * capability only the host's user namespace honours (a privileged container), host devices
+ * beyond the default set, a sysctl its namespaces do not own, or ids beyond 65535. Writes the
+ * reason to buf and returns buf; NULL when it can run in one. */
+const char *bwk_oci_harden_userns_refusal(const bwk_oci_spec *spec, char *buf, size_t len);
 /* The process part alone (for `exec` into a hardened container). */
 void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes);
 void bwk_oci_strv_clear(bwk_oci_strv *v);

@@ -4,7 +4,11 @@ with `docker run --runtime bulwark`: output, exit status, stop and kill, exec, p
 the usual hardening flags."""
 import os
 import shutil
+import socket
+import subprocess
 import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -87,3 +91,88 @@ def test_docker_lifecycle_with_bulwark(engine):
         run(engine, "rm", "-f", name, check=False)
     state_root = engine.base / "exec" / "runtime-runc" / "moby"
     assert not state_root.exists() or not any(state_root.iterdir())
+
+
+def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_factory):
+    """--harden (runtimeArgs) gives the container a user namespace; a server image with a
+    non-root USER still serves from its bind-mounted volume, and what containers write to
+    volumes lands on the host with the owners it has without the policy."""
+    d = dockerd_factory(daemon_json={"runtimes": {
+        "bulwark": {"path": BULWARK},
+        "bulwark-hardened": {"path": BULWARK, "runtimeArgs": ["--harden"]}}},
+        args=("--bridge=none", "--iptables=false", "--ip-masq=false"))
+    base = tmp_path_factory.mktemp("srv")
+    os.chmod(base, 0o700)  # a volume under a directory the container's root may not enter
+    rootfs = make_busybox_rootfs(base / "rootfs")
+    for applet in ("httpd", "stat"):
+        (rootfs / "bin" / applet).symlink_to("busybox")
+    with open(rootfs / "etc" / "passwd", "a") as f:
+        f.write("www:x:1000:1000::/srv:/bin/sh\n")
+    with open(rootfs / "etc" / "group", "a") as f:
+        f.write("www:x:1000:\n")
+    img = d.import_rootfs(rootfs, "bwk-srv:1", changes=("USER www",))
+    owners = {}
+    for rt_name in ("bulwark", "bulwark-hardened"):
+        with socket.socket() as probe:  # a port free now (other tests share the host's)
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        srv = base / f"srv-{rt_name}"
+        srv.mkdir()
+        os.chown(srv, 1000, 1000)
+        name = f"bwk-srv-{os.getpid()}-{rt_name}"
+        d.docker("run", "-d", "--name", name, "--runtime", rt_name, "--network", "host",
+                 "-v", f"{srv}:/srv", img, "sh", "-c",
+                 f"echo served > /srv/index.html && exec httpd -f -p 127.0.0.1:{port} -h /srv")
+        try:
+            body = None
+            deadline = time.time() + 20
+            while body is None and time.time() < deadline:
+                try:
+                    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html",
+                                                  timeout=2).read()
+                except OSError:
+                    time.sleep(0.2)
+            logs = d.docker("logs", name, check=False)
+            assert body == b"served\n", (port, logs.stdout, logs.stderr)
+            _, out, _ = run(d, "exec", name, "sh", "-c",
+                            "id -u; cat /proc/self/uid_map; stat -c %u /bin/busybox")
+            uid, umap, bin_owner = out.split("\n")[0], out.split("\n")[1].split(), \
+                out.split("\n")[2]
+            assert uid == "1000" and bin_owner == "0", out  # the image's owners, as built
+            if rt_name == "bulwark-hardened":
+                assert umap[0] == "0" and umap[1] != "0" and umap[2] == "65536", out
+            else:
+                assert umap == ["0", "0", "4294967295"], out
+            # a named volume written by root
+            d.docker("run", "--rm", "--runtime", rt_name, "--user", "0", "-v",
+                     f"vol-{rt_name}:/data", img, "touch", "/data/by-root")
+            vol = Path(d.docker("volume", "inspect", "-f", "{{.Mountpoint}}",
+                                f"vol-{rt_name}").stdout.decode().strip())
+            st_idx, st_root = os.stat(srv / "index.html"), os.stat(vol / "by-root")
+            owners[rt_name] = ((st_idx.st_uid, st_idx.st_gid), (st_root.st_uid, st_root.st_gid))
+        finally:
+            d.docker("rm", "-f", name, check=False)
+    assert owners["bulwark"] == ((1000, 1000), (0, 0)), owners
+    assert owners["bulwark-hardened"] == owners["bulwark"], owners
+    # an image layer that replaced a directory (an opaque directory: trusted.overlay.opaque)
+    # hides the lower layer's files under the policy too (the root's overlay is mounted anew
+    # from idmapped layers with the engine's attributes readable)
+    (rootfs / "data").mkdir()
+    (rootfs / "data" / "old").write_text("lower\n")
+    img2 = d.import_rootfs(rootfs, "bwk-srv:2")
+    ctx = base / "ctx"
+    ctx.mkdir()
+    (ctx / "Dockerfile").write_text(
+        f"FROM {img2}\nUSER 0\nRUN rm -rf /data && mkdir /data && echo upper > /data/new\n")
+    p = subprocess.run(["docker", "-H", d.host, "build", "-q", "-t", "bwk-srv:3", str(ctx)],
+                       capture_output=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
+                       timeout=300)
+    assert p.returncode == 0, p.stderr.decode()
+    for rt_name in ("bulwark", "bulwark-hardened"):
+        _, out, _ = run(d, "run", "--rm", "--runtime", rt_name, "bwk-srv:3", "ls", "/data")
+        assert out.split() == ["new"], (rt_name, out)
+    # the host's pid namespace (its /proc belongs to the host's user namespace): the policy
+    # leaves the user namespace out, and the container runs
+    _, out, _ = run(d, "run", "--rm", "--runtime", "bulwark-hardened", "--pid", "host", "--user",
+                    "0", img, "cat", "/proc/self/uid_map")
+    assert out.split() == ["0", "0", "4294967295"], out

@@ -158,10 +158,75 @@ static void test_harden_spec(void **state)
 	assert_int_equal(bwk_oci_spec_validate("config.json", s, &err), 0);
 	bwk_oci_strv_clear(&changes);
 	assert_int_equal(bwk_oci_harden(s, &changes, &err), 0);
-	assert_int_equal(changes.n, 1);
-	assert_non_null(strstr(changes.v[0], "no user namespace"));
+	assert_int_equal(changes.n, 0);
 	bwk_oci_strv_clear(&changes);
 	bwk_oci_spec_free(s);
+	/* no mount namespace (the spec allows it): the policy adds one */
+	s = parse("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},"
+		  "\"linux\":{\"namespaces\":[{\"type\":\"pid\"}]}}");
+	assert_int_equal(bwk_oci_harden(s, &changes, &err), 0);
+	assert_non_null(bwk_oci_spec_namespace(s, "mount"));
+	assert_true(in(&changes, "harden: mount namespace added (the bundle shared the host's)"));
+	bwk_oci_strv_clear(&changes);
+	bwk_oci_spec_free(s);
+}
+
+/* weak_spec with `linux` replaced */
+static const char *refusal(const char *process, const char *linux_, char *buf, size_t len)
+{
+	char json[2048];
+	snprintf(json, sizeof json,
+		 "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\"},"
+		 "\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",%s},\"linux\":{%s}}",
+		 process, linux_);
+	bwk_oci_spec *s = parse(json);
+	const char *r = bwk_oci_harden_userns_refusal(s, buf, len);
+	bwk_oci_spec_free(s);
+	return r;
+}
+
+static void test_userns_refusal(void **state)
+{
+	(void)state;
+	char b[512];
+	const char *user = "\"user\":{\"uid\":1000,\"gid\":1000}";
+	const char *ns = "\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"network\","
+			 "\"path\":\"/run/netns/x\"}]";
+	/* Docker's defaults: a joined network namespace, the default devices, IPC sysctls */
+	char lin[1024];
+	snprintf(lin, sizeof lin,
+		 "%s,\"devices\":[{\"path\":\"/dev/null\",\"type\":\"c\",\"major\":1,"
+		 "\"minor\":3}],\"sysctl\":{\"kernel.shmmax\":\"1\",\"fs.mqueue.msg_max\":\"9\"}",
+		 ns);
+	assert_null(refusal(user, lin, b, sizeof b));
+	assert_null(refusal(user,
+			    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"},"
+			    "\"namespaces\":[{\"type\":\"network\"}]",
+			    b, sizeof b));
+	assert_non_null(refusal(user, "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}", b, sizeof b));
+	assert_non_null(strstr(b, "the sysctl net.ipv4.ip_forward"));
+	assert_non_null(refusal(
+	    user, "\"namespaces\":[{\"type\":\"pid\",\"path\":\"/proc/1/ns/pid\"}]", b, sizeof b));
+	assert_string_equal(b, "the bundle joins the pid namespace /proc/1/ns/pid");
+	assert_non_null(refusal("\"user\":{\"uid\":0,\"gid\":0},\"capabilities\":{\"bounding\":"
+				"[\"CAP_CHOWN\",\"CAP_SYS_MODULE\"]}",
+				ns, b, sizeof b));
+	assert_non_null(strstr(b, "CAP_SYS_MODULE"));
+	assert_non_null(refusal(user,
+				"\"devices\":[{\"path\":\"/dev/fuse\",\"type\":\"c\",\"major\":10,"
+				"\"minor\":229}]",
+				b, sizeof b));
+	assert_non_null(strstr(b, "the host device /dev/fuse (10:229)"));
+	/* the host's pid namespace (Docker's --pid host): its /proc is the host's owner's */
+	bwk_oci_spec *s = parse("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},"
+				"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\","
+				"\"source\":\"proc\"}],"
+				"\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]}}");
+	assert_non_null(bwk_oci_harden_userns_refusal(s, b, sizeof b));
+	assert_non_null(strstr(b, "the host's pid namespace"));
+	bwk_oci_spec_free(s);
+	assert_non_null(refusal("\"user\":{\"uid\":70000,\"gid\":0}", ns, b, sizeof b));
+	assert_non_null(strstr(b, "beyond 65535"));
 }
 
 int main(void)
@@ -170,6 +235,7 @@ int main(void)
 	    cmocka_unit_test(test_conf_parse),
 	    cmocka_unit_test(test_wanted),
 	    cmocka_unit_test(test_harden_spec),
+	    cmocka_unit_test(test_userns_refusal),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

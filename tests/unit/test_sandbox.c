@@ -460,6 +460,55 @@ static void test_subid_pick(void **state)
 	sbx_subid_file_free(&b);
 }
 
+/* An OCI container's claim outlives the lock: a record naming a file that holds its first uid
+ * keeps the slice from other claims until the file is gone. */
+static void test_subid_record(void **state)
+{
+	(void)state;
+	if (geteuid() != 0) {
+		skip(); /* the claims directory must be root's */
+		return;
+	}
+	char dir[] = "/tmp/bwk-claims-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	setenv("BWK_RUN_DIR", dir, 1);
+	sbx_subid_db db = {0};
+	db.uid.has_own = db.gid.has_own = true;
+	db.uid.own_start = db.gid.own_start = 0x70000000u;
+	db.uid.own_count = db.gid.own_count = 2 * SBX_SUBID_SLICE;
+	bwk_error *err = NULL;
+	uint32_t u, g, n;
+	int lock = sbx_subid_claim(&db, 0, 0, &u, &g, &n, &err);
+	assert_true(lock >= 0);
+	assert_int_equal(u, 0x70000000u);
+	char claim[64], num[16];
+	snprintf(claim, sizeof claim, "%s/userns.claim", dir);
+	int len = snprintf(num, sizeof num, "%u", u);
+	FILE *f = fopen(claim, "w");
+	fwrite(num, 1, (size_t)len, f);
+	fclose(f);
+	assert_int_equal(sbx_subid_record(u, claim, &err), 0);
+	close(lock); /* create has exited: the record holds the slice */
+	lock = sbx_subid_claim(&db, 0, 0, &u, &g, &n, &err);
+	assert_true(lock >= 0);
+	assert_int_equal(u, 0x70000000u + SBX_SUBID_SLICE);
+	close(lock);
+	unlink(claim); /* `delete` removed the state directory: free again */
+	lock = sbx_subid_claim(&db, 0, 0, &u, &g, &n, &err);
+	assert_true(lock >= 0);
+	assert_int_equal(u, 0x70000000u);
+	close(lock);
+	char rec[96];
+	snprintf(rec, sizeof rec, "%s/userns-claims/%u", dir, 0x70000000u);
+	unlink(rec);
+	snprintf(rec, sizeof rec, "%s/userns-claims", dir);
+	rmdir(rec);
+	snprintf(rec, sizeof rec, "%s/userns.lock", dir);
+	unlink(rec);
+	rmdir(dir);
+	unsetenv("BWK_RUN_DIR");
+}
+
 static void test_subid_explicit(void **state)
 {
 	(void)state;
@@ -549,19 +598,13 @@ static void test_library_does_not_print(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),
-	    cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths),
-	    cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),
-	    cmocka_unit_test(test_envfile),
-	    cmocka_unit_test(test_subid_parse),
-	    cmocka_unit_test(test_subid_parse_refused),
-	    cmocka_unit_test(test_subid_pick),
-	    cmocka_unit_test(test_subid_explicit),
-	    cmocka_unit_test(test_userns_restriction),
-	    cmocka_unit_test(test_signal_names),
-	    cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_subid_parse),	    cmocka_unit_test(test_subid_parse_refused),
+	    cmocka_unit_test(test_subid_pick),	    cmocka_unit_test(test_subid_explicit),
+	    cmocka_unit_test(test_subid_record),    cmocka_unit_test(test_userns_restriction),
+	    cmocka_unit_test(test_signal_names),    cmocka_unit_test(test_library_does_not_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,11 +238,121 @@ int bwk_oci_harden(bwk_oci_spec *s, bwk_oci_strv *changes, bwk_error **err)
 		     tmp || run ? ", with a tmpfs of " : "", tmp ? "/tmp" : "",
 		     run ? (tmp ? " and /run" : "/run") : "");
 	}
-	if (!bwk_oci_spec_namespace(s, "user"))
-		note(changes, "harden: no user namespace added: the engine's root filesystem lies "
-			      "under directories only host root may enter and its files carry host "
-			      "ids (use the engine's own: dockerd --userns-remap, Kubernetes "
-			      "hostUsers: false)");
+	if (!bwk_oci_spec_namespace(s, "mount")) {
+		/* the spec allows none (the host's mounts), the policy does not */
+		s->linux_.namespaces =
+		    xrealloc(s->linux_.namespaces,
+			     (s->linux_.n_namespaces + 1) * sizeof *s->linux_.namespaces);
+		s->linux_.namespaces[s->linux_.n_namespaces++] =
+		    (bwk_oci_namespace){.type = xstrdup("mount")};
+		s->linux_.set = true;
+		note(changes, "harden: mount namespace added (the bundle shared the host's)");
+	}
 	oci_map_set(&s->annotations, BWK_OCI_ANN_HARDENED, "true");
 	return 0;
+}
+
+/* Capabilities the kernel honours only in the host's user namespace: a bundle granting one
+ * wants the host (a privileged container), which a user namespace would silently take away. */
+static const char *const host_only_caps[] = {"CAP_SYS_MODULE",
+					     "CAP_SYS_RAWIO",
+					     "CAP_SYS_BOOT",
+					     "CAP_SYS_TIME",
+					     "CAP_MAC_ADMIN",
+					     "CAP_MAC_OVERRIDE",
+					     "CAP_SYSLOG",
+					     "CAP_AUDIT_CONTROL",
+					     "CAP_BPF",
+					     "CAP_PERFMON",
+					     "CAP_WAKE_ALARM",
+					     "CAP_BLOCK_SUSPEND",
+					     NULL};
+
+/* The devices of every container, runc's default set: the same nodes bound from the host
+ * work in a user namespace. */
+static const struct {
+	const char *path;
+	int64_t major, minor;
+} default_devices[] = {{"/dev/null", 1, 3},    {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+		       {"/dev/random", 1, 8},  {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
+		       {"/dev/console", 5, 1}, {"/dev/ptmx", 5, 2}};
+
+/* A sysctl a container's own namespaces own: IPC ones, and the network's when that namespace
+ * is created with (so owned by) the container's user namespace. */
+static bool sysctl_namespaced(const bwk_oci_spec *s, const char *k)
+{
+	static const char *const ipc[] = {"kernel.shm", "kernel.msg", "kernel.sem", "fs.mqueue.",
+					  NULL};
+	for (const char *const *p = ipc; *p; p++)
+		if (!strncmp(k, *p, strlen(*p)))
+			return true;
+	const bwk_oci_namespace *net = bwk_oci_spec_namespace(s, "network");
+	return !strncmp(k, "net.", 4) && net && !net->path;
+}
+
+const char *bwk_oci_harden_userns_refusal(const bwk_oci_spec *s, char *buf, size_t len)
+{
+	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
+		const bwk_oci_namespace *ns = &s->linux_.namespaces[i];
+		/* a joined network namespace stays the host's to configure (its sysfs is bound) */
+		if (ns->path && strcmp(ns->type, "network")) {
+			snprintf(buf, len, "the bundle joins the %s namespace %s", ns->type,
+				 ns->path);
+			return buf;
+		}
+	}
+	/* a mount the kernel allows only to its namespace's owner: /proc of the host's pid
+	 * namespace, the hostname of the host's uts namespace */
+	bool proc = false;
+	for (size_t i = 0; i < s->n_mounts; i++)
+		proc |= s->mounts[i].type && !strcmp(s->mounts[i].type, "proc");
+	if (proc && !bwk_oci_spec_namespace(s, "pid")) {
+		snprintf(buf, len, "the bundle shares the host's pid namespace (its /proc)");
+		return buf;
+	}
+	if (s->hostname && *s->hostname && !bwk_oci_spec_namespace(s, "uts")) {
+		snprintf(buf, len, "the bundle sets the hostname of the host's uts namespace");
+		return buf;
+	}
+	const bwk_oci_strv *caps[] = {&s->process.caps.bounding, &s->process.caps.effective,
+				      &s->process.caps.permitted, &s->process.caps.ambient};
+	for (size_t c = 0; s->has_process && c < sizeof caps / sizeof *caps; c++)
+		for (const char *const *h = host_only_caps; *h; h++)
+			if (has_str(caps[c], *h)) {
+				snprintf(buf, len,
+					 "the bundle grants %s, which acts only in the host's user "
+					 "namespace (a privileged container)",
+					 *h);
+				return buf;
+			}
+	for (size_t i = 0; i < s->linux_.n_devices; i++) {
+		const bwk_oci_device *d = &s->linux_.devices[i];
+		bool dflt = false;
+		for (size_t k = 0; k < sizeof default_devices / sizeof *default_devices; k++)
+			dflt |= !strcmp(d->path, default_devices[k].path) &&
+				d->major == default_devices[k].major &&
+				d->minor == default_devices[k].minor;
+		if (!dflt) {
+			snprintf(buf, len, "the bundle asks for the host device %s (%lld:%lld)",
+				 d->path, (long long)d->major, (long long)d->minor);
+			return buf;
+		}
+	}
+	for (size_t i = 0; i < s->linux_.sysctl.n; i++)
+		if (!sysctl_namespaced(s, s->linux_.sysctl.v[i].key)) {
+			snprintf(buf, len,
+				 "the bundle sets the sysctl %s, which its namespaces do not own",
+				 s->linux_.sysctl.v[i].key);
+			return buf;
+		}
+	const bwk_oci_user *u = &s->process.user;
+	bool big = s->has_process && (u->uid > 65535 || u->gid > 65535);
+	for (size_t i = 0; s->has_process && i < u->n_additional_gids; i++)
+		big |= u->additional_gids[i] > 65535;
+	if (big) {
+		snprintf(buf, len,
+			 "the process runs with ids beyond 65535 (the namespace maps 0-65535)");
+		return buf;
+	}
+	return NULL;
 }

@@ -46,6 +46,7 @@
 
 #include "core/cleanup.h"
 #include "core/util.h"
+#include "sandbox/idmap_mount.h"
 #include "sandbox/oci_rt_private.h"
 #include "sandbox/sandbox_private.h"
 
@@ -56,6 +57,7 @@
 extern char **environ;
 
 #define MAX_JOIN 8
+#define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS + 2)
 
 typedef struct init_ctx {
 	const bwk_oci_spec *s;	     /* the container's */
@@ -65,7 +67,8 @@ typedef struct init_ctx {
 	int sync_fd, fifo_fd, console_fd;
 	int join_fd[MAX_JOIN], join_flag[MAX_JOIN];
 	size_t njoin;
-	int new_flags; /* CLONE_NEW* to create */
+	int new_flags;		/* CLONE_NEW* to create */
+	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
@@ -121,7 +124,7 @@ static int ns_flag(const char *type)
 /* Close every descriptor but 0-2 and `keep`. */
 static void close_except(const int *keep, size_t n)
 {
-	int sorted[MAX_JOIN + 8];
+	int sorted[MAX_KEEP];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (keep[i] > 2)
@@ -360,12 +363,22 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		}
 		type = "cgroup2";
 	}
-	cleanup_close int fd = mkpath_in_root(rootfd, m->destination, !bind || is_dir_path(src));
+	size_t idx = (size_t)(m - c->s->mounts);
+	int mapped = c->un && idx < OCIRT_USERNS_MAX_MOUNTS ? c->un->mount_fd[idx] : -1;
+	cleanup_close int fd =
+	    mkpath_in_root(rootfd, m->destination,
+			   !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)));
 	if (fd < 0)
 		die(c, "mount point %s", m->destination);
 	char target[64];
 	fdpath(target, sizeof target, fd);
-	if (bind) {
+	if (mapped >= 0) {
+		/* cloned and idmapped by the create process (the source may lie where the
+		 * container's root may not go) */
+		if (move_mount(mapped, "", fd, "",
+			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+			die(c, "bind mount %s on %s (idmapped)", src, m->destination);
+	} else if (bind) {
 		if (mount(src, target, NULL, MS_BIND | (o.flags & MS_REC), NULL) < 0)
 			die(c, "bind mount %s on %s", src, m->destination);
 	} else {
@@ -481,15 +494,25 @@ static void setup_rootfs(const init_ctx *c)
 		prop = MS_PRIVATE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		die(c, "making / %s", prop & MS_PRIVATE ? "private" : "a slave");
-	if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
-		die(c, "bind mount of the root %s", c->rootfs);
-	cleanup_close int rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int rootfd = -1;
+	if (c->un && c->un->active) {
+		/* the idmapped root, attached over the bundle directory (our cwd: its path may
+		 * not be traversable from the user namespace) */
+		char why[512];
+		errno = 0;
+		if ((rootfd = ocirt_userns_attach_root(c->un, why, sizeof why)) < 0)
+			die(c, "root %s: %s", c->rootfs, why);
+	} else {
+		if (mount(c->rootfs, c->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+			die(c, "bind mount of the root %s", c->rootfs);
+		rootfd = open(c->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	}
 	if (rootfd < 0)
 		die(c, "root %s", c->rootfs);
 	for (size_t i = 0; i < s->n_mounts; i++)
 		do_mount(c, rootfd, &s->mounts[i]);
 	setup_dev(c, rootfd);
-	if (chdir(c->rootfs) < 0)
+	if (fchdir(rootfd) < 0)
 		die(c, "chdir %s", c->rootfs);
 	if (syscall(SYS_pivot_root, ".", ".") < 0)
 		die(c, "pivot_root to %s", c->rootfs);
@@ -865,9 +888,19 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 {
 	if (setsid() < 0)
 		die(c, "setsid");
-	setup_rootfs(c);
+	bool mntns = bwk_oci_spec_namespace(c->s, "mount") != NULL;
+	/* no mount namespace, as the spec allows: the host's mounts, none of the spec's (they
+	 * would land in the host's namespace), chrooted into the root; the fifo is reopened
+	 * through the host's /proc */
+	cleanup_close int fds =
+	    mntns ? -1 : open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (mntns)
+		setup_rootfs(c);
+	else if (fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
+		die(c, "chroot %s", c->rootfs);
 	setup_sysctl_hostname(c);
-	mask_and_protect(c);
+	if (mntns)
+		mask_and_protect(c);
 	if (c->s->process.terminal)
 		setup_console(c);
 	if (c->s->process.oom_score_adj.set) {
@@ -882,7 +915,9 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	c->sync_fd = -1; /* from here on errors go to the container's stderr */
 	char fp[64];
 	fdpath(fp, sizeof fp, c->fifo_fd);
-	int w = open(fp, O_WRONLY | O_CLOEXEC); /* blocks until `start` */
+	if (fds >= 0)
+		snprintf(fp, sizeof fp, "%d", c->fifo_fd);
+	int w = openat(fds >= 0 ? fds : AT_FDCWD, fp, O_WRONLY | O_CLOEXEC); /* until `start` */
 	if (w < 0 || write(w, "0", 1) != 1)
 		die(c, "exec fifo");
 	/* w stays open (close-on-exec): `start` waits for it to close, so that once start has
@@ -894,7 +929,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
-	int keep[MAX_JOIN + 4];
+	int keep[MAX_KEEP];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
 	keep[nk++] = c->fifo_fd;
@@ -902,18 +937,28 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		keep[nk++] = c->console_fd;
 	for (size_t i = 0; i < c->njoin; i++)
 		keep[nk++] = c->join_fd[i];
+	if (c->un)
+		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
 	close_except(keep, nk);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
 		die(c, "chdir %s", c->bundle);
-	/* the user namespace first: the others are joined with its privileges */
+	/* the user namespace last: as host root we may join any other namespace (an engine's
+	 * network namespace is the host's user namespace's, which the container's root may not
+	 * enter) */
 	for (int pass = 0; pass < 2; pass++)
 		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 0)) {
+			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
 				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
 					die(c, "joining namespace %d", c->join_flag[i]);
 				close(c->join_fd[i]);
 			}
+	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
+	 * oomScoreAdj) */
+	if (c->un && c->un->active &&
+	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
+	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
+		die(c, "becoming root in the user namespace");
 	if ((c->new_flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
 		die(c, "unshare(CLONE_NEWUSER)");
 	send_msg(c->sync_fd, 'U', 0, NULL);
@@ -969,10 +1014,6 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: process.args is required");
 	if (!s->has_root)
 		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: root.path is required");
-	if (!bwk_oci_spec_namespace(s, "mount"))
-		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "config.json: linux.namespaces: bulwark needs a mount "
-				     "namespace");
 	if (s->process.terminal && !o->console_socket)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "process.terminal is true: --console-socket is required");
@@ -1027,19 +1068,19 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	ocirt_state st = {0};
 	char created[64];
 	bool ready = false;
+	int harden = 0;
+	char no_userns[512];
+	const char *refusal = NULL;
+	ocirt_userns un;
+	ocirt_userns_init(&un);
 	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
 		goto out;
-	{ /* the hardening policy: the hardened spec is the one run and saved */
-		int h = bwk_oci_harden_wanted(s, o->harden, o->runtime_conf, err);
-		if (h < 0 || (h > 0 && bwk_oci_harden(s, o->changes, err) < 0))
-			goto out;
-		if (h > 0) {
-			free(data);
-			if (!(data = bwk_oci_spec_serialise(s, false, err)))
-				goto out;
-			len = strlen(data);
-		}
-	}
+	/* the hardening policy: the hardened spec is the one run and saved */
+	harden = bwk_oci_harden_wanted(s, o->harden, o->runtime_conf, err);
+	if (harden > 0) /* asked of the bundle as given, before capabilities are dropped */
+		refusal = bwk_oci_harden_userns_refusal(s, no_userns, sizeof no_userns);
+	if (harden < 0 || (harden > 0 && bwk_oci_harden(s, o->changes, err) < 0))
+		goto out;
 	{
 		char rp[PATH_MAX];
 		if (snprintf(rp, sizeof rp, "%s%s%s", s->root_path[0] == '/' ? "" : bundle,
@@ -1049,6 +1090,15 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		}
 		c.rootfs = rootfs;
+	}
+	if (harden > 0) {
+		if (ocirt_userns_prepare(s, bfd, rootfs, refusal, &un, o->changes, err) < 0)
+			goto out;
+		c.un = &un;
+		free(data);
+		if (!(data = bwk_oci_spec_serialise(s, false, err)))
+			goto out;
+		len = strlen(data);
 	}
 	if ((rootfd = ocirt_open_root(root, true, err)) < 0)
 		goto out;
@@ -1066,6 +1116,8 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		bwk_error_set(err, BWK_E_IO, errno, "container %s: state directory", o->id);
 		goto out;
 	}
+	if (ocirt_userns_commit(&un, dirfd, err) < 0)
+		goto out;
 	if (mkfifoat(dirfd, OCIRT_FIFO, 0600) < 0 ||
 	    (fifo = openat(dirfd, OCIRT_FIFO, O_PATH | O_CLOEXEC)) < 0) {
 		bwk_error_set(err, BWK_E_IO, errno, "container %s: exec fifo", o->id);
@@ -1128,6 +1180,15 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		}
 		c.join_fd[c.njoin] = fd;
 		c.join_flag[c.njoin++] = flag;
+	}
+	if (un.active) { /* the policy's user namespace exists already: joined, not created */
+		c.new_flags &= ~CLONE_NEWUSER;
+		if (c.njoin >= MAX_JOIN ||
+		    (c.join_fd[c.njoin] = fcntl(un.userns_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+			bwk_error_set(err, BWK_E_RUNTIME, errno, "the user namespace");
+			goto out;
+		}
+		c.join_flag[c.njoin++] = CLONE_NEWUSER;
 	}
 	if (ocirt_cgroup_create(s, o->id, o->systemd_cgroup, &cg, err) < 0)
 		goto out;
@@ -1242,6 +1303,7 @@ out:
 			ocirt_remove_state(rootfd, dirfd, o->id);
 	} else
 		ocirt_cgroup_free(&cg);
+	ocirt_userns_release(&un);
 	for (size_t i = 0; i < c.njoin; i++)
 		close(c.join_fd[i]);
 	if (sync[0] >= 0)
@@ -1277,9 +1339,9 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	sync_msg m;
 	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
 		_exit(1);
-	for (int pass = 0; pass < 2; pass++)
+	for (int pass = 0; pass < 2; pass++) /* the user namespace last, as in stage_a */
 		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 0)) {
+			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
 				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
 					die(c, "joining the container's namespace %d",
 					    c->join_flag[i]);

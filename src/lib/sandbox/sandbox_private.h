@@ -179,6 +179,12 @@ int sbx_subid_load(sbx_subid_db *db, bool add, const bwk_container_spec *note, b
  * the lock fd (close it to release) and the ids. */
 int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint32_t *uid,
 		    uint32_t *gid, uint32_t *n, bwk_error **err);
+/* Make the claim on the slice starting at uid `start` (held now by sbx_subid_claim's lock)
+ * outlive the lock: it lasts while the file `claim_file` holds that number in decimal (an OCI
+ * container's state directory, removed by `delete`). */
+int sbx_subid_record(uint32_t start, const char *claim_file, bwk_error **err);
+/* A user namespace with the maps of `u` (written by us: root), as an fd; -1 and errno. */
+int sbx_userns_fd(const sbx_userns *u);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. As root a failure is
  * an error; unprivileged, bulwark uses a delegated cgroup v2 subtree when there is one and

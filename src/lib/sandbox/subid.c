@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -484,10 +485,11 @@ int sbx_subid_load(sbx_subid_db *db, bool add, const bwk_container_spec *note, b
 
 /* ---- claims ---- */
 
-static int open_claims(bwk_error **err)
+static int open_run_dir(const char **dirp, bwk_error **err)
 {
 	const char *dir = env_dir("BWK_RUN_DIR", "/run/bulwark");
 	int flags = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	*dirp = dir;
 	cleanup_close int dfd = open(dir, flags);
 	if (dfd < 0 && errno == ENOENT) { /* first run since boot */
 		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -499,6 +501,61 @@ static int open_claims(bwk_error **err)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", dir);
 	if (check_owner(dfd, dir, true, &st, err) < 0)
 		return -1;
+	return steal_fd(&dfd);
+}
+
+/* Claims that outlive the process which made them: an OCI container's `create` exits while
+ * the container stays. A record CLAIMS_DIR/<first uid> is a symbolic link to a file (in the
+ * container's state directory) holding that same number while the container exists; `delete`
+ * removes the state directory and so ends the claim, and a record whose file is gone or holds
+ * another number claims nothing. */
+#define CLAIMS_DIR "userns-claims"
+
+static bool record_live(int dfd, uint32_t start)
+{
+	char name[16], target[PATH_MAX], num[16];
+	snprintf(name, sizeof name, "%u", start);
+	cleanup_close int cd =
+	    openat(dfd, CLAIMS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	ssize_t n = cd < 0 ? -1 : readlinkat(cd, name, target, sizeof target - 1);
+	if (n <= 0)
+		return false;
+	target[n] = 0;
+	cleanup_close int f = open(target, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	ssize_t r = f < 0 ? -1 : read(f, num, sizeof num - 1);
+	if (r <= 0)
+		return false;
+	num[r] = 0;
+	return strtoul(num, NULL, 10) == start;
+}
+
+int sbx_subid_record(uint32_t start, const char *claim_file, bwk_error **err)
+{
+	const char *dir;
+	cleanup_close int dfd = open_run_dir(&dir, err);
+	if (dfd < 0)
+		return -1;
+	if (mkdirat(dfd, CLAIMS_DIR, 0700) < 0 && errno != EEXIST)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s/%s: cannot create", dir, CLAIMS_DIR);
+	cleanup_close int cd =
+	    openat(dfd, CLAIMS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	char name[16];
+	snprintf(name, sizeof name, "%u", start);
+	if (cd >= 0)
+		(void)unlinkat(cd, name, 0); /* a stale one: we hold the slice's lock */
+	if (cd < 0 || symlinkat(claim_file, cd, name) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s/%s/%s: cannot create", dir,
+				     CLAIMS_DIR, name);
+	return 0;
+}
+
+static int open_claims(int *run_dir, bwk_error **err)
+{
+	const char *dir;
+	cleanup_close int dfd = open_run_dir(&dir, err);
+	struct stat st;
+	if (dfd < 0)
+		return -1;
 	cleanup_close int fd =
 	    openat(dfd, "userns.lock", O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -506,6 +563,7 @@ static int open_claims(bwk_error **err)
 	cleanup_free char *path = xasprintf("%s/userns.lock", dir);
 	if (check_owner(fd, path, false, &st, err) < 0)
 		return -1;
+	*run_dir = steal_fd(&dfd);
 	return steal_fd(&fd);
 }
 
@@ -526,7 +584,8 @@ static int try_claim(int fd, uint32_t start, uint32_t count, bwk_error **err)
 int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint32_t *uid,
 		    uint32_t *gid, uint32_t *n, bwk_error **err)
 {
-	cleanup_close int fd = open_claims(err);
+	cleanup_close int run_dir = -1;
+	cleanup_close int fd = open_claims(&run_dir, err);
 	if (fd < 0)
 		return -1;
 	if (count) {
@@ -546,6 +605,8 @@ int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint
 	uint32_t slices = (cu < cg ? cu : cg) / SBX_SUBID_SLICE;
 	for (uint32_t i = 0; i < slices; i++) {
 		uint32_t off = i * SBX_SUBID_SLICE;
+		if (record_live(run_dir, db->uid.own_start + off))
+			continue; /* an OCI container's, which outlives its create */
 		int r = try_claim(fd, db->uid.own_start + off, SBX_SUBID_SLICE, err);
 		if (r < 0)
 			return -1;

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -210,4 +212,41 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 	if (write_proc(pid, "gid_map", buf, err) < 0)
 		return bwk_error_wrap(err, "writing the gid map");
 	return 0;
+}
+
+int sbx_userns_fd(const sbx_userns *u)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		char c = unshare(CLONE_NEWUSER) == 0;
+		(void)!write(p[1], &c, 1);
+		for (;;)
+			pause(); /* until killed below */
+	}
+	close(p[1]);
+	char ok = 0;
+	int ns = -1, e = EPERM;
+	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
+		bwk_error *err = NULL;
+		if (sbx_userns_apply(u, pid, &err) == 0) {
+			char path[64];
+			snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+			ns = open(path, O_RDONLY | O_CLOEXEC);
+		}
+		e = errno;
+		bwk_error_free(err);
+	} else if (pid < 0)
+		e = errno;
+	close(p[0]);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	errno = e;
+	return ns;
 }
