@@ -206,8 +206,11 @@ int main(int argc, char **argv)
 	const cli_cmd *c = cli_find(verb);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", verb);
-	if (!strcmp(verb, "run") && oci_run_wanted(argv0, nglobal, argc - 1, argv + 1))
+	if (!strcmp(verb, "run") && oci_run_wanted(argv0, nglobal, argc - 1, argv + 1)) {
 		c = cli_find("oci-run");
+		if (!c)
+			return EXIT_USAGE; /* not reached: oci-run is in the table */
+	}
 	/* getopt_long in the subcommand sees argv[0] = the command name. */
 	optind = 1;
 	return c->main(argc - 1, argv + 1);

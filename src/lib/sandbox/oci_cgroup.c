@@ -394,6 +394,7 @@ static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char 
 		      bwk_error **err)
 {
 	const char *p = s->linux_.cgroups_path;
+	rel[0] = 0;
 	if (systemd)
 		return ocirt_systemd_scope(p, id, rel, len, err);
 	if (!p || !*p)
