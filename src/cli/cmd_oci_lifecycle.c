@@ -6,12 +6,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -362,10 +368,93 @@ static pid_t state_pid(const char *id, bwk_error **err)
 	return (pid_t)pid;
 }
 
-/* Start the container, pass on signals and wait for its init: its status (128+N: signal
- * N), or -1 with *err. Signals are blocked from before `start`, so none is lost between the
- * container's first instruction and the wait. */
-static int run_and_wait(const char *id, pid_t init, bwk_error **err)
+/* run in the foreground without --console-socket: a terminal the container asks for
+ * (process.terminal) is bulwark's to relay, as runc's. create connects to a socket of ours and
+ * its init sends the pty master there before create returns. */
+typedef struct run_console {
+	char dir[64], path[96];
+	int listen_fd, master;
+} run_console;
+
+static int console_listen(run_console *rc, bwk_error **err)
+{
+	snprintf(rc->dir, sizeof rc->dir, "/tmp/bulwark-run-XXXXXX");
+	if (!mkdtemp(rc->dir))
+		return bwk_error_set(err, BWK_E_IO, errno, "%s", rc->dir);
+	snprintf(rc->path, sizeof rc->path, "%s/console.sock", rc->dir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, rc->path, strlen(rc->path) + 1);
+	rc->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (rc->listen_fd < 0 || bind(rc->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(rc->listen_fd, 1) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "console socket %s", rc->path);
+	return 0;
+}
+
+/* After create: the pty master if the container has a terminal, else -1. */
+static void console_receive(run_console *rc)
+{
+	int conn = accept4(rc->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (conn >= 0) {
+		char byte;
+		char ctl[CMSG_SPACE(sizeof(int))] = {0};
+		struct iovec iov = {&byte, 1};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl,
+				    .msg_controllen = sizeof ctl};
+		if (recvmsg(conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) > 0) {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&rc->master, CMSG_DATA(cm), sizeof(int));
+		}
+		close(conn);
+	}
+}
+
+static void console_close(run_console *rc)
+{
+	if (rc->listen_fd >= 0)
+		close(rc->listen_fd);
+	if (rc->master >= 0)
+		close(rc->master);
+	if (rc->path[0])
+		unlink(rc->path);
+	if (rc->dir[0])
+		rmdir(rc->dir);
+}
+
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* Move what is readable on `from` to `to`: false at its end (EOF, EIO of a closed pty). */
+static bool relay(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return true; /* the reader is gone: drop the output, keep the container */
+		off += w;
+	}
+	return true;
+}
+
+/* Start the container, pass on signals (and relay its terminal) and wait for its init: its
+ * status (128+N: signal N), or -1 with *err. Signals are blocked from before `start`, so none
+ * is lost between the container's first instruction and the wait. */
+static int run_and_wait(const char *id, pid_t init, int master, bwk_error **err)
 {
 	static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
 	sigset_t set, old;
@@ -373,7 +462,21 @@ static int run_and_wait(const char *id, pid_t init, bwk_error **err)
 	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
 		sigdelset(&set, fatal[i]);
 	sigprocmask(SIG_BLOCK, &set, &old);
+	cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct termios saved;
+	bool raw = master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	copy_winsize(master);
+	bool in_open = master >= 0;
 	int status = -1;
+	if (sfd < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
+		goto out;
+	}
 	if (bwk_oci_start(g.root, id, err) < 0)
 		goto out;
 	for (;;) {
@@ -384,19 +487,42 @@ static int run_and_wait(const char *id, pid_t init, bwk_error **err)
 				status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
 				goto out;
 			}
-		if (r < 0 && errno == ECHILD) { /* not ours after all (--no-subreaper …) */
-			while (kill(init, 0) == 0)
-				usleep(20000);
+		if (r < 0 && errno == ECHILD && kill(init, 0) < 0) { /* not ours: gone */
 			status = 0;
 			goto out;
 		}
-		siginfo_t si;
-		struct timespec tick = {1, 0};
-		int sig = sigtimedwait(&set, &si, &tick);
-		if (sig > 0 && sig != SIGCHLD && sig != SIGWINCH && sig != SIGPIPE && sig != SIGURG)
-			kill(init, sig); /* as runc's signal handler: the init decides */
+		struct pollfd pf[3] = {{sfd, POLLIN, 0},
+				       {in_open ? STDIN_FILENO : -1, POLLIN, 0},
+				       {master, POLLIN, 0}};
+		if (poll(pf, 3, 1000) <= 0)
+			continue;
+		if (pf[2].revents && !relay(master, STDOUT_FILENO)) {
+			close(master); /* every process closed the terminal */
+			master = -1;
+			in_open = false;
+		}
+		if (pf[1].revents && !relay(STDIN_FILENO, master))
+			in_open = false;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+			int sig = (int)si.ssi_signo;
+			if (sig == SIGWINCH)
+				copy_winsize(master);
+			else if (sig != SIGCHLD && sig != SIGPIPE && sig != SIGURG)
+				kill(init, sig); /* as runc's signal handler: the init decides */
+		}
 	}
 out:
+	if (status >= 0 && master >= 0) { /* what the container wrote last */
+		fcntl(master, F_SETFL, O_NONBLOCK);
+		while (poll(&(struct pollfd){master, POLLIN, 0}, 1, 0) > 0 &&
+		       relay(master, STDOUT_FILENO))
+			;
+	}
+	if (master >= 0)
+		close(master);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return status;
 }
@@ -435,6 +561,13 @@ int cmd_oci_run(int argc, char **argv)
 	int r = oci_prepare();
 	if (r)
 		return r;
+	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
+	if (!detach && !o.console_socket) {
+		cleanup_error bwk_error *cerr = NULL;
+		if (console_listen(&console, &cerr) < 0)
+			return oci_fail(steal_pointer(&cerr));
+		o.console_socket = console.path;
+	}
 	/* the init's parent (create's stage A) exits: the init becomes ours to wait for */
 	if (!detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
 		bwk_error *e = NULL;
@@ -456,7 +589,10 @@ int cmd_oci_run(int argc, char **argv)
 		return EXIT_CLEAN;
 	}
 	pid_t init = state_pid(o.id, &err);
-	int status = init > 0 ? run_and_wait(o.id, init, &err) : -1;
+	if (console.listen_fd >= 0)
+		console_receive(&console);
+	int status = init > 0 ? run_and_wait(o.id, init, console.master, &err) : -1;
+	console.master = -1; /* run_and_wait closed it */
 	if (!keep || status < 0)
 		bwk_oci_delete(g.root, o.id, true, NULL);
 	if (status < 0)

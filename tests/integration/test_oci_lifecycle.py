@@ -687,3 +687,47 @@ def test_oci_options_ignore_environment_and_config(rt, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0 and p.stdout.startswith("ID "), p.stdout  # a table, not JSON
     assert cid in p.stdout
+
+
+def test_run_relays_the_containers_terminal(rt):
+    """process.terminal without --console-socket: run relays the pty (as runc run): what the
+    container writes reaches bulwark's terminal, what is typed reaches the container."""
+    import pty
+    import select
+
+    def term(cfg):
+        cfg["process"]["terminal"] = True
+    b = rt.bundle(["sh", "-c", "tty; read line; echo got-$line; exit 3"], edit=term)
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BULWARK, "--root", str(rt.root), "run", "-b", str(b), cid],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    sent = False
+    deadline = time.time() + 30
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and b"/dev/" in out:
+                os.write(master, b"hello\r")
+                sent = True
+            if proc.poll() is not None and not r:
+                break
+        assert proc.wait(timeout=20) == 3, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert "/dev/pts/" in text or "/dev/console" in text, text
+    assert "got-hello" in text, text
