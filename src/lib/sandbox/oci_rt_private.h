@@ -85,5 +85,11 @@ void ocirt_cgroup_free(ocirt_cgroup *cg);
  * Without systemd as PID 1 (or its bus) one error line says so. */
 int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, size_t len,
 			bwk_error **err);
+/* The slice and the scope's unit name of a cgroupsPath (untrusted: config.json), each into
+ * OCIRT_UNIT_MAX bytes: "slice:prefix:name" → slice, "prefix-name.scope"; an empty slice is
+ * system.slice, an empty path system.slice and "bulwark-ID.scope". */
+#define OCIRT_UNIT_MAX 256
+int ocirt_systemd_unit(const char *cgroups_path, const char *id, char *slice, char *unit,
+		       bwk_error **err);
 
 #endif

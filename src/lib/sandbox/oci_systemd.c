@@ -21,7 +21,6 @@
 
 #define SYSTEMD_RUNNING "/run/systemd/system"
 #define SCOPE_WAIT_MS	5000
-#define UNIT_MAX	256
 
 static const char cgroupfs_hint[] =
     "omit --systemd-cgroup (dockerd --exec-opt native.cgroupdriver=cgroupfs, containerd "
@@ -31,18 +30,17 @@ static const char cgroupfs_hint[] =
 static bool unit_chars(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:-_.\\",
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.",
 			    s[i]))
 			return false;
 	return n > 0;
 }
 
-/* "slice:prefix:name" → slice and unit; the empty path: system.slice, bulwark-ID.scope. */
-static int parse_path(const char *p, const char *id, char *slice, char *unit, bwk_error **err)
+int ocirt_systemd_unit(const char *p, const char *id, char *slice, char *unit, bwk_error **err)
 {
 	if (!p || !*p) {
-		snprintf(slice, UNIT_MAX, "system.slice");
-		if (snprintf(unit, UNIT_MAX, "bulwark-%s.scope", id) >= UNIT_MAX)
+		snprintf(slice, OCIRT_UNIT_MAX, "system.slice");
+		if (snprintf(unit, OCIRT_UNIT_MAX, "bulwark-%s.scope", id) >= OCIRT_UNIT_MAX)
 			return bwk_error_set(err, BWK_E_LIMIT, 0, "container id %s is too long",
 					     id);
 		return 0;
@@ -56,6 +54,9 @@ static int parse_path(const char *p, const char *id, char *slice, char *unit, bw
 				     p);
 	size_t ls = (size_t)(c1 - p), lp = (size_t)(c2 - c1 - 1);
 	const char *name = c2 + 1;
+	if (ls >= OCIRT_UNIT_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "linux.cgroupsPath '%.64s…' is too long",
+				     p);
 	if (ls && (!unit_chars(p, ls) || ls < 6 || strncmp(p + ls - 6, ".slice", 6)))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "linux.cgroupsPath '%s': '%.*s' is not a slice name", p,
@@ -64,12 +65,12 @@ static int parse_path(const char *p, const char *id, char *slice, char *unit, bw
 	    bwk_str_endswith(name, ".slice"))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "linux.cgroupsPath '%s': the prefix and name make a scope's "
-				     "unit name ([A-Za-z0-9:_.-]; a name ending in .slice is not "
+				     "unit name ([A-Za-z0-9_.-]; a name ending in .slice is not "
 				     "supported)",
 				     p);
-	snprintf(slice, UNIT_MAX, "%.*s", (int)(ls ? ls : 12), ls ? p : "system.slice");
-	if (snprintf(unit, UNIT_MAX, "%.*s%s%s.scope", (int)lp, c1 + 1, lp ? "-" : "", name) >=
-	    UNIT_MAX)
+	snprintf(slice, OCIRT_UNIT_MAX, "%.*s", (int)(ls ? ls : 12), ls ? p : "system.slice");
+	if (snprintf(unit, OCIRT_UNIT_MAX, "%.*s%s%s.scope", (int)lp, c1 + 1, lp ? "-" : "",
+		     name) >= OCIRT_UNIT_MAX)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "linux.cgroupsPath '%s' is too long", p);
 	return 0;
 }
@@ -191,8 +192,8 @@ int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, siz
 				     "--systemd-cgroup: systemd is not running on this host (no "
 				     "%s): %s",
 				     SYSTEMD_RUNNING, cgroupfs_hint);
-	char slice[UNIT_MAX], unit[UNIT_MAX];
-	if (parse_path(cgroups_path, id, slice, unit, err) < 0)
+	char slice[OCIRT_UNIT_MAX], unit[OCIRT_UNIT_MAX];
+	if (ocirt_systemd_unit(cgroups_path, id, slice, unit, err) < 0)
 		return -1;
 	sd_bus *bus = NULL;
 	int r = sd_bus_open_system(&bus);
