@@ -731,3 +731,15 @@ def test_run_relays_the_containers_terminal(rt):
     text = out.decode(errors="replace")
     assert "/dev/pts/" in text or "/dev/console" in text, text
     assert "got-hello" in text, text
+
+
+def test_run_of_runc_specs_ambient_capabilities(rt):
+    """`runc spec` asks for ambient capabilities without inheritable ones: the kernel refuses
+    to raise them (EPERM) and the container runs without, as under runc and crun."""
+    def caps(cfg):
+        c = cfg["process"].setdefault("capabilities", {})
+        c["ambient"] = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        c["inheritable"] = []
+    b = rt.bundle(["sh", "-c", "echo ran"], edit=caps)
+    p = rt("run", "-b", b, "bwk-amb-" + uuid.uuid4().hex[:8])
+    assert p.stdout == "ran\n", p.stderr
