@@ -31,6 +31,13 @@ EOS
 echo "create + start + delete --force, $N runs each, alternating (bulwark / runc):"
 farm-bench -n "$N" --timeout 600 --vs "sh -e $work/cycle.sh runc $work/runc" -- \
 	sh -e "$work/cycle.sh" "$BULWARK" "$work/bwk"
+# `run` (create + start + wait + delete in one process), as runc run
+cat >"$work/run.sh" <<EOS
+"\$1" --root "\$2" run -b "$work/bundle" r\$\$ </dev/null >/dev/null 2>&1
+EOS
+echo "run -b BUNDLE ID, $N runs each, alternating (bulwark / runc):"
+farm-bench -n "$N" --timeout 600 --vs "sh -e $work/run.sh runc $work/runc" -- \
+	sh -e "$work/run.sh" "$BULWARK" "$work/bwk"
 if command -v crun >/dev/null 2>&1; then
 	echo "create + start + delete --force, $N runs each, alternating (bulwark / crun), unified unmounted:"
 	unshare -m --propagation private sh -c "umount /sys/fs/cgroup/unified 2>/dev/null || true; \

@@ -7,12 +7,12 @@
 set -eu
 
 # Each -dev package depends on its runtime library (libarchive13, libhyperscan5, libpcre2-8-0,
-# libyaml-0-2, libzstd1, libyara9, libgnutls30, libnftables1, libisal2), which bulwark dlopens on first use
+# libyaml-0-2, libzstd1, libyara9, libgnutls30, libnftables1, libisal2, libsystemd0), which bulwark dlopens on first use
 # (src/lib/core/lazy.h; libisal2 is optional at run time: gzip falls back to zlib without it).
 BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format clang-tidy shellcheck
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev libgnutls28-dev
-  libnftables-dev libisal-dev"
+  libnftables-dev libisal-dev libsystemd-dev"
 TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography

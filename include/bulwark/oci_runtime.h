@@ -86,6 +86,18 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
  * --resources; the device rules in it are ignored). */
 int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err);
 
+/* runc events --stats: one {"type":"stats","id":ID,"data":{cpu, memory, pids, blkio,
+ * hugetlb}} object (runc's types.Stats) read from the container's cgroup, as JSON text;
+ * caller frees. A stopped container is an error, as in runc. */
+char *bwk_oci_stats(const char *root, const char *id, bwk_error **err);
+
+/* runc events: `fn` gets each event as one JSON text: a stats event every `interval_ms` and
+ * {"type":"oom","id":ID} for each process the OOM killer kills in the container's cgroup.
+ * Returns 0 when the container stops or is deleted, or when `fn` returns negative. */
+typedef int (*bwk_oci_event_fn)(const char *json, void *ctx);
+int bwk_oci_events(const char *root, const char *id, unsigned interval_ms, bwk_oci_event_fn fn,
+		   void *ctx, bwk_error **err);
+
 /* The states of every container under `root` as a JSON array text; caller frees. */
 char *bwk_oci_list(const char *root, bwk_error **err);
 

@@ -119,36 +119,55 @@ extern const char cmd_rules_usage[], cmd_rules_usage_tail[];
 extern const cli_option cmd_rules_options[];
 /* Completion: the rule ids starting with prefix, one a line. */
 void cli_complete_rule_ids(const char *prefix);
-/* cmd_oci.c: the OCI runtime command line */
+/* cmd_oci.c: the OCI runtime command line. Its options are runc's (cli_parser_init_runc):
+ * -opt and --opt alike, and no environment variable or config file is read. */
 int cmd_spec(int argc, char **argv);
 extern const char cmd_spec_usage[];
+extern const cli_option cmd_spec_options[];
 int cmd_features(int argc, char **argv);
 extern const char cmd_features_usage[];
 int cmd_checkpoint(int argc, char **argv);
 extern const char cmd_checkpoint_usage[];
+/* -h only: the commands whose one operand is the container id (start, state, pause …) */
+extern const cli_option cmd_id_options[];
 /* cmd_oci_lifecycle.c: the OCI lifecycle commands and the global options before a command
- * (--root, --log, --log-format, --systemd-cgroup): returns how many arguments they took, or
- * -1 (message printed). */
+ * (--root, --log, --log-format, --systemd-cgroup …, the table cli_oci_global_options):
+ * returns how many arguments they took, or -1 (message printed). */
 int cli_oci_globals(int argc, char **argv);
+extern const cli_option cli_oci_global_options[];
 int cmd_create(int argc, char **argv);
 extern const char cmd_create_usage[];
+extern const cli_option cmd_create_options[];
+/* `run` of a bundle (runc run); main.c picks it over the daemonless run (docs/oci-runtime.md) */
+int cmd_oci_run(int argc, char **argv);
+extern const char cmd_oci_run_usage[];
+extern const cli_option cmd_oci_run_options[];
 int cmd_start(int argc, char **argv);
 extern const char cmd_start_usage[];
 int cmd_state(int argc, char **argv);
 extern const char cmd_state_usage[];
 int cmd_kill(int argc, char **argv);
 extern const char cmd_kill_usage[];
+extern const cli_option cmd_kill_options[];
 int cmd_delete(int argc, char **argv);
 extern const char cmd_delete_usage[];
+extern const cli_option cmd_delete_options[];
 int cmd_list(int argc, char **argv);
 extern const char cmd_list_usage[];
+extern const cli_option cmd_list_options[];
 int cmd_exec(int argc, char **argv);
 extern const char cmd_exec_usage[];
+extern const cli_option cmd_exec_options[];
 int cmd_ps(int argc, char **argv);
 extern const char cmd_ps_usage[];
+extern const cli_option cmd_ps_options[];
 int cmd_pause(int argc, char **argv); /* and resume */
 extern const char cmd_pause_usage[];
 int cmd_update(int argc, char **argv);
 extern const char cmd_update_usage[];
+extern const cli_option cmd_update_options[];
+int cmd_events(int argc, char **argv);
+extern const char cmd_events_usage[];
+extern const cli_option cmd_events_options[];
 
 #endif

@@ -1,5 +1,6 @@
-/* The OCI runtime command line, as runc and crun have it: so far `spec` (a hardened default
- * config.json), `features`, and `checkpoint`/`restore` answered with "not supported". */
+/* The OCI runtime command line, as runc and crun have it: `spec` (a hardened default
+ * config.json), `features`, and `checkpoint`/`restore` answered with "not supported". The
+ * lifecycle is in cmd_oci_lifecycle.c. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +14,27 @@
 #include "core/cleanup.h"
 #include "core/util.h"
 
+const cli_option cmd_spec_options[] = {
+    {.id = 'r',
+     .name = "rootless",
+     .help = "map only the caller's uid and gid (to 0) and set no\ncgroup limits",
+     .no_config = true},
+    {.id = 'b',
+     .name = "bundle",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "write DIR/config.json (default: the current directory)",
+     .no_config = true},
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
 const char cmd_spec_usage[] =
     "usage: bulwark spec [--rootless] [-b|--bundle DIR]\n"
     "Write a new config.json (OCI runtime-spec 1.2) into DIR (default: the current\n"
     "directory): bulwark run's hardened defaults — every namespace including user and\n"
     "cgroup, noNewPrivileges, the default capability set, memory 512 MiB and 512 pids, a\n"
     "read-only root \"rootfs\", masked and read-only /proc and /sys paths — running `sh` in a\n"
-    "terminal. An existing config.json is never overwritten.\n"
-    "  --rootless          map only the caller's uid and gid (to 0) and set no cgroup limits\n";
+    "terminal. An existing config.json is never overwritten.\n";
 
 const char cmd_features_usage[] = "usage: bulwark features\n"
 				  "Print what bulwark reads of a runtime spec, as the OCI "
@@ -32,23 +46,24 @@ const char cmd_checkpoint_usage[] = "usage: bulwark checkpoint|restore CONTAINER
 int cmd_spec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("spec");
-	static const struct option opts[] = {{"rootless", no_argument, NULL, 'r'},
-					     {"bundle", required_argument, NULL, 'b'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bool rootless = false;
 	const char *bundle = ".";
-	int opt;
-	while ((opt = getopt_long(argc, argv, "b:h", opts, NULL)) != -1) {
-		if (opt == 'r')
-			rootless = true;
-		else if (opt == 'b')
-			bundle = optarg;
-		else if (opt == 'h') {
-			fputs(cmd_spec_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt;
+		while ((opt = cli_next(&p, &arg)) != -1) {
+			if (opt == 'r')
+				rootless = true;
+			else if (opt == 'b')
+				bundle = arg;
+			else if (opt == 'h') {
+				cli_print_help(self, stdout);
+				return EXIT_CLEAN;
+			} else
+				return cli_bad_option(self, opt, argv);
+		}
 	}
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
@@ -82,12 +97,21 @@ int cmd_spec(int argc, char **argv)
 
 int cmd_features(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--help") && strcmp(argv[1], "-h"))
-		return cli_usage_error(cli_find("features"), "unexpected argument '%s'", argv[1]);
-	if (argc > 1) {
-		fputs(cmd_features_usage, stdout);
-		return EXIT_CLEAN;
+	const cli_cmd *self = cli_find("features");
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt;
+		while ((opt = cli_next(&p, &arg)) != -1) {
+			if (opt != 'h')
+				return cli_bad_option(self, opt, argv);
+			cli_print_help(self, stdout);
+			return EXIT_CLEAN;
+		}
 	}
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	cleanup_error bwk_error *err = NULL;
 	cleanup_free char *j = bwk_oci_features_json(&err);
 	if (!j)

@@ -6,10 +6,18 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -30,43 +38,109 @@ static struct {
 	char **argv; /* the whole command line, for the sealed re-execution */
 } g = {BWK_OCI_DEFAULT_ROOT, NULL, "text", NULL, false, false, NULL};
 
+/* Every row of the OCI commands' tables reads no environment variable and no config file
+ * (cli_parser_init_runc never does; no_config says so in the help, the man page and
+ * __options). */
+#define OCI_SW(id_, name_, help_)                                                                  \
+	{                                                                                          \
+		.id = (id_), .name = (name_), .help = (help_), .no_config = true                   \
+	}
+#define OCI_VAL(id_, name_, arg_, meta_, help_)                                                    \
+	{                                                                                          \
+		.id = (id_), .name = (name_), .arg = (arg_), .metavar = (meta_), .help = (help_),  \
+		.no_config = true                                                                  \
+	}
+#define OCI_CHOICE(id_, name_, meta_, help_, choices_)                                             \
+	{                                                                                          \
+		.id = (id_), .name = (name_), .arg = CLI_ARG_VALUE, .metavar = (meta_),            \
+		.help = (help_), .choices = (choices_), .no_config = true                          \
+	}
+
+enum {
+	G_ROOT = 0x700,
+	G_LOG,
+	G_LOG_FORMAT,
+	G_SYSTEMD,
+	G_HARDEN,
+	G_RUNTIME_CONF,
+	G_DEBUG,
+	G_ROOTLESS,
+	O_PID_FILE = 0x720,
+	O_CONSOLE,
+	O_NO_PIVOT,
+	O_NO_KEYRING,
+	O_PRESERVE_FDS,
+	O_KEEP,
+	O_NO_SUBREAPER,
+	O_PROCESS,
+	O_STATS,
+	O_INTERVAL,
+};
+
+const cli_option cli_oci_global_options[] = {
+    OCI_VAL(G_ROOT, "root", CLI_ARG_DIR, "DIR",
+	    "state directory (default " BWK_OCI_DEFAULT_ROOT ")"),
+    OCI_VAL(G_LOG, "log", CLI_ARG_FILE, "FILE", "also append errors to FILE"),
+    OCI_CHOICE(G_LOG_FORMAT, "log-format", "FMT", "the log's lines: text (default) or json",
+	       "text json"),
+    OCI_SW(G_SYSTEMD, "systemd-cgroup",
+	   "cgroupsPath is slice:prefix:name: a transient scope made\nthrough systemd "
+	   "(D-Bus), Delegate=yes"),
+    OCI_SW(G_HARDEN, "harden",
+	   "add what the bundle left out (docs/oci-runtime.md):\nseccomp, no_new_privs, "
+	   "capabilities, masked paths,\nlimits, read-only root; each change is logged"),
+    OCI_VAL(G_RUNTIME_CONF, "runtime-config", CLI_ARG_FILE, "FILE",
+	    "the runtime configuration (default " BWK_OCI_RUNTIME_CONF ")"),
+    OCI_SW(G_DEBUG, "debug", "accepted, as runc has it"),
+    OCI_CHOICE(G_ROOTLESS, "rootless", "MODE", "accepted, as runc has it (true, false, auto)",
+	       "true false auto"),
+    {.id = CLI_OPT_END}};
+
+static const cli_cmd globals_cmd = {"global", "", "", NULL, cli_oci_global_options, NULL, NULL};
+
 int cli_oci_globals(int argc, char **argv)
 {
 	g.argv = argv;
-	int i = 1;
-	while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
-		const char *a = argv[i] + 2;
-		const char *eq = strchr(a, '=');
-		size_t klen = eq ? (size_t)(eq - a) : strlen(a);
-#define KEY(k) (klen == strlen(k) && !strncmp(a, k, klen))
-		const char **dst = KEY("root")		   ? &g.root
-				   : KEY("log")		   ? &g.log
-				   : KEY("log-format")	   ? &g.log_format
-				   : KEY("runtime-config") ? &g.runtime_conf
-							   : NULL;
-		if (dst) {
-			if (eq)
-				*dst = eq + 1;
-			else if (i + 1 < argc)
-				*dst = argv[++i];
-			else {
-				fprintf(stderr, "bulwark: option '%s' needs a value\n", argv[i]);
-				return -1;
-			}
-		} else if (KEY("systemd-cgroup"))
+	cli_parser p;
+	int end = 1;
+	cli_parser_init_runc(&p, &globals_cmd, argc, argv, &end);
+	const char *arg;
+	int opt, rc = 0;
+	while (rc == 0 && (opt = cli_next(&p, &arg)) != -1) {
+		switch (opt) {
+		case G_ROOT:
+			g.root = arg;
+			break;
+		case G_LOG:
+			g.log = arg;
+			break;
+		case G_LOG_FORMAT:
+			g.log_format = arg;
+			break;
+		case G_RUNTIME_CONF:
+			g.runtime_conf = arg;
+			break;
+		case G_SYSTEMD:
 			g.systemd_cgroup = true;
-		else if (KEY("harden"))
+			break;
+		case G_HARDEN:
 			g.harden = true;
-		else if (KEY("debug"))
-			; /* accepted, as runc does */
-		else if (KEY("rootless")) {
-			if (!eq && i + 1 < argc) /* runc's --rootless true|false|auto */
-				i++;
-		} else
-			break; /* --help, --version: main's */
-#undef KEY
-		i++;
+			break;
+		case G_DEBUG:
+		case G_ROOTLESS:
+			break;
+		case ':':
+			fprintf(stderr, "bulwark: option '%s' needs a value\n", argv[optind - 1]);
+			rc = -1;
+			break;
+		default: /* '?': --help, --version, or not ours: main's */
+			p.next = p.n;
+			break;
+		}
 	}
+	cli_parser_free(&p);
+	if (rc < 0)
+		return -1;
 	if (strcmp(g.log_format, "text") && strcmp(g.log_format, "json")) {
 		fprintf(stderr, "bulwark: --log-format: 'text' or 'json', not '%s'\n",
 			g.log_format);
@@ -78,7 +152,7 @@ int cli_oci_globals(int argc, char **argv)
 		if (fd >= 0)
 			close(fd);
 	}
-	return i - 1;
+	return end - 1;
 }
 
 static void log_line(const char *level, const char *msg)
@@ -135,7 +209,7 @@ static int oci_prepare(void)
 	return 0;
 }
 
-/* Parse "--opt" style options of one command; runc accepts both -opt and --opt. */
+/* The container id, the one operand most commands take. */
 static int one_id(const cli_cmd *self, int argc, char **argv, const char **id)
 {
 	if (optind >= argc)
@@ -144,33 +218,83 @@ static int one_id(const cli_cmd *self, int argc, char **argv, const char **id)
 	return 0;
 }
 
+/* The next option of a command's table, parsed as runc does (cli_parser_init_runc): its id,
+ * or -1 at the end (optind at the first operand), or, for -h and a bad option, -2 with *rc
+ * the exit status (help or the usage error printed). */
+static int oci_next(cli_parser *p, const char **arg, char **argv, int *rc)
+{
+	int opt = cli_next(p, arg);
+	if (opt == 'h') {
+		cli_print_help(p->cmd, stdout);
+		*rc = EXIT_CLEAN;
+		return -2;
+	}
+	if (opt == '?' || opt == ':') {
+		*rc = cli_bad_option(p->cmd, opt, argv);
+		return -2;
+	}
+	return opt;
+}
+
+/* A command whose only operand is the container id and whose only option is -h. */
+static int simple_cmd(const char *name, int argc, char **argv, const char **id)
+{
+	const cli_cmd *self = cli_find(name);
+	cleanup_with(cli_parser_free) cli_parser p;
+	cli_parser_init_runc(&p, self, argc, argv, NULL);
+	const char *arg;
+	int opt, rc = 0;
+	while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+		;
+	if (opt == -2)
+		return rc == EXIT_CLEAN ? -1 : rc;
+	if (one_id(self, argc, argv, id))
+		return EXIT_USAGE;
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+#define OCI_CREATE_OPTIONS                                                                         \
+	OCI_VAL('b', "bundle", CLI_ARG_DIR, "DIR",                                                 \
+		"the bundle: config.json and the root filesystem\n(default: the current "          \
+		"directory)"),                                                                     \
+	    OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE",                                  \
+		    "write the container's init pid to FILE"),                                     \
+	    OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",                           \
+		    "process.terminal: send the pty master to the unix\nsocket SOCKET"),           \
+	    OCI_SW(O_NO_PIVOT, "no-pivot",                                                         \
+		   "accepted, as runc has it (pivot_root is always used)"),                        \
+	    OCI_SW(O_NO_KEYRING, "no-new-keyring", "accepted, as runc has it"),                    \
+	    OCI_VAL(O_PRESERVE_FDS, "preserve-fds", CLI_ARG_VALUE, "N",                            \
+		    "only 0 (passing descriptors is not supported yet)")
+
+const cli_option cmd_create_options[] = {OCI_CREATE_OPTIONS, CLI_OPT_HELP, {.id = CLI_OPT_END}};
+
 const char cmd_create_usage[] =
     "usage: bulwark [GLOBAL] create [-b|--bundle DIR] [--pid-file F] [--console-socket S] ID\n"
     "Create container ID from an OCI bundle (DIR, default the current directory): all of its\n"
-    "setup is done and its process waits for `bulwark start ID`. Root only for now.\n"
-    "global options (before the command, as runc has them):\n"
-    "  --root DIR           state directory (default " BWK_OCI_DEFAULT_ROOT ")\n"
-    "  --log FILE           also append errors to FILE;  --log-format text|json\n"
-    "  --systemd-cgroup     cgroupsPath is slice:prefix:name (not supported yet)\n"
-    "  --harden             add what the bundle left out (docs/oci-runtime.md): seccomp,\n"
-    "                       no_new_privs, capabilities, masked paths, limits, read-only root;\n"
-    "                       also with `harden = true` in the runtime configuration or the\n"
-    "                       annotation org.bulwark.harden=true; each change is logged\n"
-    "  --runtime-config F   the runtime configuration (default " BWK_OCI_RUNTIME_CONF ")\n"
-    "  --pid-file F         write the container's init pid to F\n"
-    "  --console-socket S   process.terminal: send the pty master to the unix socket S\n";
+    "setup is done and its process waits for `bulwark start ID`. Root only for now. The\n"
+    "global options (before the command: --root, --log, --harden …) are in `bulwark --help`.\n"
+    "Options are runc's: -opt and --opt alike; none is read from the environment.\n";
+
+/* create's options into `o`: 0 to go on, -1 after -h, or the exit status of a usage error */
+static int create_option(const cli_cmd *self, bwk_oci_create_opts *o, int opt, const char *arg)
+{
+	if (opt == 'b')
+		o->bundle = arg;
+	else if (opt == O_PID_FILE)
+		o->pid_file = arg;
+	else if (opt == O_CONSOLE)
+		o->console_socket = arg;
+	else if (opt == O_PRESERVE_FDS && strcmp(arg, "0"))
+		return cli_usage_error(self, "--preserve-fds: not supported yet");
+	return 0; /* --no-pivot, --no-new-keyring: accepted */
+}
 
 int cmd_create(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("create");
-	static const struct option opts[] = {{"bundle", required_argument, NULL, 'b'},
-					     {"pid-file", required_argument, NULL, 'p'},
-					     {"console-socket", required_argument, NULL, 'c'},
-					     {"no-pivot", no_argument, NULL, 'n'},
-					     {"no-new-keyring", no_argument, NULL, 'k'},
-					     {"preserve-fds", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bwk_oci_strv changes = {0};
 	bwk_oci_create_opts o = {.root = g.root,
 				 .bundle = ".",
@@ -178,24 +302,16 @@ int cmd_create(int argc, char **argv)
 				 .harden = g.harden,
 				 .runtime_conf = g.runtime_conf,
 				 .changes = &changes};
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+b:h", opts, NULL)) != -1) {
-		if (opt == 'b')
-			o.bundle = optarg;
-		else if (opt == 'p')
-			o.pid_file = optarg;
-		else if (opt == 'c')
-			o.console_socket = optarg;
-		else if (opt == 'n' || opt == 'k')
-			;
-		else if (opt == 'f') {
-			if (strcmp(optarg, "0"))
-				return cli_usage_error(self, "--preserve-fds: not supported yet");
-		} else if (opt == 'h') {
-			fputs(cmd_create_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			if ((rc = create_option(self, &o, opt, arg)))
+				return rc;
+		if (opt == -2)
+			return rc;
 	}
 	if (one_id(self, argc, argv, &o.id))
 		return EXIT_USAGE;
@@ -214,34 +330,287 @@ int cmd_create(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+/* ---- run: create, start and wait, as runc run ---- */
+
+const cli_option cmd_oci_run_options[] = {
+    OCI_CREATE_OPTIONS,
+    OCI_SW('d', "detach",
+	   "return once the container runs (its init is then the\nparent's or "
+	   "its subreaper's child)"),
+    OCI_SW(O_KEEP, "keep", "do not delete the container after it exits"),
+    OCI_SW(O_NO_SUBREAPER, "no-subreaper", "accepted, as runc has it"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
+const char cmd_oci_run_usage[] =
+    "usage: bulwark [GLOBAL] run [-b|--bundle DIR] [-d|--detach] [--keep] [--pid-file F]\n"
+    "                            [--console-socket S] ID\n"
+    "OCI runtime: create container ID from a bundle, start it and wait for it (runc run):\n"
+    "its stdio is bulwark's, signals to bulwark are passed to its init, bulwark exits with\n"
+    "its status (128+N: killed by signal N) and deletes it unless --keep. This is `run` when\n"
+    "a global option precedes it (bulwark --root DIR run …), when it has -b/--bundle, or\n"
+    "when bulwark is called as runc; `bulwark run IMAGE` is the daemonless run\n"
+    "(docs/oci-runtime.md). `bulwark oci-run` is always this one.\n";
+
+/* The init pid of a created container, from its state. */
+static pid_t state_pid(const char *id, bwk_error **err)
+{
+	cleanup_free char *s = bwk_oci_state(g.root, id, err);
+	if (!s)
+		return -1;
+	json_t *j = json_loads(s, 0, NULL);
+	json_int_t pid = json_integer_value(json_object_get(j, "pid"));
+	json_decref(j);
+	if (pid <= 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: no init process", id);
+		return -1;
+	}
+	return (pid_t)pid;
+}
+
+/* run in the foreground without --console-socket: a terminal the container asks for
+ * (process.terminal) is bulwark's to relay, as runc's. create connects to a socket of ours and
+ * its init sends the pty master there before create returns. */
+typedef struct run_console {
+	char dir[64], path[96];
+	int listen_fd, master;
+} run_console;
+
+static int console_listen(run_console *rc, bwk_error **err)
+{
+	snprintf(rc->dir, sizeof rc->dir, "/tmp/bulwark-run-XXXXXX");
+	if (!mkdtemp(rc->dir))
+		return bwk_error_set(err, BWK_E_IO, errno, "%s", rc->dir);
+	snprintf(rc->path, sizeof rc->path, "%s/console.sock", rc->dir);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, rc->path, strlen(rc->path) + 1);
+	rc->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (rc->listen_fd < 0 || bind(rc->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(rc->listen_fd, 1) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "console socket %s", rc->path);
+	return 0;
+}
+
+/* After create: the pty master if the container has a terminal, else -1. */
+static void console_receive(run_console *rc)
+{
+	int conn = accept4(rc->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (conn >= 0) {
+		char byte;
+		char ctl[CMSG_SPACE(sizeof(int))] = {0};
+		struct iovec iov = {&byte, 1};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl,
+				    .msg_controllen = sizeof ctl};
+		if (recvmsg(conn, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) > 0) {
+			struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+			if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+				memcpy(&rc->master, CMSG_DATA(cm), sizeof(int));
+		}
+		close(conn);
+	}
+}
+
+static void console_close(run_console *rc)
+{
+	if (rc->listen_fd >= 0)
+		close(rc->listen_fd);
+	if (rc->master >= 0)
+		close(rc->master);
+	if (rc->path[0])
+		unlink(rc->path);
+	if (rc->dir[0])
+		rmdir(rc->dir);
+}
+
+static void copy_winsize(int master)
+{
+	struct winsize ws;
+	if (master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* Move what is readable on `from` to `to`: false at its end (EOF, EIO of a closed pty). */
+static bool relay(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof buf);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0)
+		return false;
+	for (ssize_t off = 0; off < n;) {
+		ssize_t w = write(to, buf + off, (size_t)(n - off));
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return true; /* the reader is gone: drop the output, keep the container */
+		off += w;
+	}
+	return true;
+}
+
+/* Start the container, pass on signals (and relay its terminal) and wait for its init: its
+ * status (128+N: signal N), or -1 with *err. Signals are blocked from before `start`, so none
+ * is lost between the container's first instruction and the wait. */
+static int run_and_wait(const char *id, pid_t init, int master, bwk_error **err)
+{
+	static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP, SIGSYS};
+	sigset_t set, old;
+	sigfillset(&set);
+	for (size_t i = 0; i < sizeof fatal / sizeof *fatal; i++)
+		sigdelset(&set, fatal[i]);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	cleanup_close int sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	struct termios saved;
+	bool raw = master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0;
+	if (raw) {
+		struct termios t = saved;
+		cfmakeraw(&t);
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
+	}
+	copy_winsize(master);
+	bool in_open = master >= 0;
+	int status = -1;
+	if (sfd < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
+		goto out;
+	}
+	if (bwk_oci_start(g.root, id, err) < 0)
+		goto out;
+	for (;;) {
+		int ws;
+		pid_t r;
+		while ((r = waitpid(-1, &ws, WNOHANG)) > 0) /* the init, or a reparented orphan */
+			if (r == init) {
+				status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+				goto out;
+			}
+		if (r < 0 && errno == ECHILD && kill(init, 0) < 0) { /* not ours: gone */
+			status = 0;
+			goto out;
+		}
+		struct pollfd pf[3] = {{sfd, POLLIN, 0},
+				       {in_open ? STDIN_FILENO : -1, POLLIN, 0},
+				       {master, POLLIN, 0}};
+		if (poll(pf, 3, 1000) <= 0)
+			continue;
+		if (pf[2].revents && !relay(master, STDOUT_FILENO)) {
+			close(master); /* every process closed the terminal */
+			master = -1;
+			in_open = false;
+		}
+		if (pf[1].revents && !relay(STDIN_FILENO, master))
+			in_open = false;
+		struct signalfd_siginfo si;
+		while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
+			int sig = (int)si.ssi_signo;
+			if (sig == SIGWINCH)
+				copy_winsize(master);
+			else if (sig != SIGCHLD && sig != SIGPIPE && sig != SIGURG)
+				kill(init, sig); /* as runc's signal handler: the init decides */
+		}
+	}
+out:
+	if (status >= 0 && master >= 0) { /* what the container wrote last */
+		fcntl(master, F_SETFL, O_NONBLOCK);
+		while (poll(&(struct pollfd){master, POLLIN, 0}, 1, 0) > 0 &&
+		       relay(master, STDOUT_FILENO))
+			;
+	}
+	if (master >= 0)
+		close(master);
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return status;
+}
+
+int cmd_oci_run(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("oci-run");
+	bwk_oci_strv changes = {0};
+	bwk_oci_create_opts o = {.root = g.root,
+				 .bundle = ".",
+				 .systemd_cgroup = g.systemd_cgroup,
+				 .harden = g.harden,
+				 .runtime_conf = g.runtime_conf,
+				 .changes = &changes};
+	bool detach = false, keep = false;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == 'd')
+				detach = true;
+			else if (opt == O_KEEP)
+				keep = true;
+			else if ((rc = create_option(self, &o, opt, arg)))
+				return rc;
+		}
+		if (opt == -2)
+			return rc;
+	}
+	if (one_id(self, argc, argv, &o.id))
+		return EXIT_USAGE;
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	int r = oci_prepare();
+	if (r)
+		return r;
+	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
+	if (!detach && !o.console_socket) {
+		cleanup_error bwk_error *cerr = NULL;
+		if (console_listen(&console, &cerr) < 0)
+			return oci_fail(steal_pointer(&cerr));
+		o.console_socket = console.path;
+	}
+	/* the init's parent (create's stage A) exits: the init becomes ours to wait for */
+	if (!detach && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+		bwk_error *e = NULL;
+		bwk_error_set(&e, BWK_E_RUNTIME, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+		return oci_fail(e);
+	}
+	cleanup_error bwk_error *err = NULL;
+	int rc = bwk_oci_create(&o, &err);
+	for (size_t i = 0; i < changes.n; i++)
+		log_line("info", changes.v[i]);
+	bwk_oci_strv_clear(&changes);
+	if (rc < 0)
+		return oci_fail(steal_pointer(&err));
+	if (detach) {
+		if (bwk_oci_start(g.root, o.id, &err) < 0) {
+			bwk_oci_delete(g.root, o.id, true, NULL);
+			return oci_fail(steal_pointer(&err));
+		}
+		return EXIT_CLEAN;
+	}
+	pid_t init = state_pid(o.id, &err);
+	if (console.listen_fd >= 0)
+		console_receive(&console);
+	int status = init > 0 ? run_and_wait(o.id, init, console.master, &err) : -1;
+	console.master = -1; /* run_and_wait closed it */
+	if (!keep || status < 0)
+		bwk_oci_delete(g.root, o.id, true, NULL);
+	if (status < 0)
+		return oci_fail(steal_pointer(&err));
+	return status;
+}
+
+const cli_option cmd_id_options[] = {CLI_OPT_HELP, {.id = CLI_OPT_END}};
+
 const char cmd_start_usage[] = "usage: bulwark [GLOBAL] start ID\n"
 			       "Start the process of created container ID.\n";
 const char cmd_state_usage[] = "usage: bulwark [GLOBAL] state ID\n"
 			       "Print the OCI runtime state of container ID (JSON).\n";
 
-static int simple_cmd(const char *name, const char *usage, int argc, char **argv, const char **id)
-{
-	const cli_cmd *self = cli_find(name);
-	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+h", opts, NULL)) != -1) {
-		if (opt == 'h') {
-			fputs(usage, stdout);
-			return -EXIT_CLEAN - 1;
-		}
-		return cli_bad_option(self, opt, argv);
-	}
-	if (one_id(self, argc, argv, id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	return 0;
-}
-
 int cmd_start(int argc, char **argv)
 {
 	const char *id = NULL;
-	int r = simple_cmd("start", cmd_start_usage, argc, argv, &id);
+	int r = simple_cmd("start", argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;
 	cleanup_error bwk_error *err = NULL;
@@ -253,7 +622,7 @@ int cmd_start(int argc, char **argv)
 int cmd_state(int argc, char **argv)
 {
 	const char *id = NULL;
-	int r = simple_cmd("state", cmd_state_usage, argc, argv, &id);
+	int r = simple_cmd("state", argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;
 	cleanup_error bwk_error *err = NULL;
@@ -264,6 +633,11 @@ int cmd_state(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+const cli_option cmd_kill_options[] = {
+    OCI_SW('a', "all", "signal every process of the container's cgroup"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
 const char cmd_kill_usage[] =
     "usage: bulwark [GLOBAL] kill [-a|--all] ID [SIGNAL]\n"
     "Send SIGNAL (default SIGTERM; a name like KILL or SIGKILL, or a number) to the init of\n"
@@ -272,18 +646,16 @@ const char cmd_kill_usage[] =
 int cmd_kill(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("kill");
-	static const struct option opts[] = {
-	    {"all", no_argument, NULL, 'a'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	bool all = false;
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+ah", opts, NULL)) != -1) {
-		if (opt == 'a')
-			all = true;
-		else if (opt == 'h') {
-			fputs(cmd_kill_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			all = all || opt == 'a';
+		if (opt == -2)
+			return rc;
 	}
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
@@ -303,6 +675,9 @@ int cmd_kill(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+const cli_option cmd_delete_options[] = {
+    OCI_SW('f', "force", "kill a running container first"), CLI_OPT_HELP, {.id = CLI_OPT_END}};
+
 const char cmd_delete_usage[] =
     "usage: bulwark [GLOBAL] delete [-f|--force] ID\n"
     "Delete container ID: its processes (a created one's init is killed), cgroup and state.\n"
@@ -311,19 +686,16 @@ const char cmd_delete_usage[] =
 int cmd_delete(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("delete");
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bool force = false;
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+fh", opts, NULL)) != -1) {
-		if (opt == 'f')
-			force = true;
-		else if (opt == 'h') {
-			fputs(cmd_delete_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			force = force || opt == 'f';
+		if (opt == -2)
+			return rc;
 	}
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
@@ -336,30 +708,42 @@ int cmd_delete(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+#define OCI_FORMAT_OPTION OCI_CHOICE('f', "format", "FMT", "table (default) or json", "table json")
+
+const cli_option cmd_list_options[] = {
+    OCI_SW('q', "quiet", "only the ids"), OCI_FORMAT_OPTION, CLI_OPT_HELP, {.id = CLI_OPT_END}};
+
 const char cmd_list_usage[] = "usage: bulwark [GLOBAL] list [-q|--quiet] [--format table|json]\n"
 			      "List the containers under the state root.\n";
+
+/* --format's value: 1 json, 0 table, -1 after the usage error */
+static int format_json(const cli_cmd *self, const char *arg)
+{
+	if (strcmp(arg, "json") && strcmp(arg, "table")) {
+		cli_usage_error(self, "--format: table or json");
+		return -1;
+	}
+	return !strcmp(arg, "json");
+}
 
 int cmd_list(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("list");
-	static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
-					     {"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	bool quiet = false, json = false;
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+qf:h", opts, NULL)) != -1) {
-		if (opt == 'q')
-			quiet = true;
-		else if (opt == 'f') {
-			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
-				return cli_usage_error(self, "--format: table or json");
-			json = !strcmp(optarg, "json");
-		} else if (opt == 'h') {
-			fputs(cmd_list_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	bool quiet = false;
+	int json = 0;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == 'q')
+				quiet = true;
+			else if (opt == 'f' && (json = format_json(self, arg)) < 0)
+				return EXIT_USAGE;
+		}
+		if (opt == -2)
+			return rc;
 	}
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
@@ -393,6 +777,17 @@ int cmd_list(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+const cli_option cmd_exec_options[] = {
+    OCI_VAL(O_PROCESS, "process", CLI_ARG_FILE, "FILE",
+	    "the process: a runtime-spec process object (JSON)"),
+    OCI_SW('d', "detach", "return once the process runs"),
+    OCI_SW('t', "tty", "give the process a terminal (with --console-socket)"),
+    OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE", "write the process's pid to FILE"),
+    OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
+	    "send the pty master to the unix socket SOCKET"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
 const char cmd_exec_usage[] =
     "usage: bulwark [GLOBAL] exec [--process FILE] [-d|--detach] [-t|--tty] [--pid-file F]\n"
     "                             [--console-socket S] ID [COMMAND [ARG…]]\n"
@@ -404,31 +799,26 @@ const char cmd_exec_usage[] =
 int cmd_exec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("exec");
-	static const struct option opts[] = {{"process", required_argument, NULL, 'p'},
-					     {"detach", no_argument, NULL, 'd'},
-					     {"tty", no_argument, NULL, 't'},
-					     {"pid-file", required_argument, NULL, 'f'},
-					     {"console-socket", required_argument, NULL, 'c'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	bwk_oci_exec_opts o = {.root = g.root};
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+dth", opts, NULL)) != -1) {
-		if (opt == 'p')
-			o.process_json = optarg;
-		else if (opt == 'd')
-			o.detach = true;
-		else if (opt == 't')
-			o.tty = true;
-		else if (opt == 'f')
-			o.pid_file = optarg;
-		else if (opt == 'c')
-			o.console_socket = optarg;
-		else if (opt == 'h') {
-			fputs(cmd_exec_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == O_PROCESS)
+				o.process_json = arg;
+			else if (opt == 'd')
+				o.detach = true;
+			else if (opt == 't')
+				o.tty = true;
+			else if (opt == O_PID_FILE)
+				o.pid_file = arg;
+			else if (opt == O_CONSOLE)
+				o.console_socket = arg;
+		}
+		if (opt == -2)
+			return rc;
 	}
 	if (one_id(self, argc, argv, &o.id))
 		return EXIT_USAGE;
@@ -447,6 +837,8 @@ int cmd_exec(int argc, char **argv)
 	return status;
 }
 
+const cli_option cmd_ps_options[] = {OCI_FORMAT_OPTION, CLI_OPT_HELP, {.id = CLI_OPT_END}};
+
 const char cmd_ps_usage[] =
     "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID\n"
     "List the pids of every process of container ID (its cgroup), as runc ps: one a line, or\n"
@@ -455,21 +847,17 @@ const char cmd_ps_usage[] =
 int cmd_ps(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("ps");
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
-	bool json = false;
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+f:h", opts, NULL)) != -1) {
-		if (opt == 'f') {
-			if (strcmp(optarg, "json") && strcmp(optarg, "table"))
-				return cli_usage_error(self, "--format: table or json");
-			json = !strcmp(optarg, "json");
-		} else if (opt == 'h') {
-			fputs(cmd_ps_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	int json = 0;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			if (opt == 'f' && (json = format_json(self, arg)) < 0)
+				return EXIT_USAGE;
+		if (opt == -2)
+			return rc;
 	}
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
@@ -505,7 +893,7 @@ int cmd_pause(int argc, char **argv)
 {
 	bool pause = !strcmp(argv[0], "pause");
 	const char *id = NULL;
-	int r = simple_cmd(pause ? "pause" : "resume", cmd_pause_usage, argc, argv, &id);
+	int r = simple_cmd(pause ? "pause" : "resume", argc, argv, &id);
 	if (r)
 		return r < 0 ? EXIT_CLEAN : r;
 	cleanup_error bwk_error *err = NULL;
@@ -513,6 +901,12 @@ int cmd_pause(int argc, char **argv)
 		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
+
+const cli_option cmd_update_options[] = {
+    OCI_VAL('r', "resources", CLI_ARG_FILE, "FILE",
+	    "a linux.resources JSON object (- : standard input)"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
 
 const char cmd_update_usage[] =
     "usage: bulwark [GLOBAL] update --resources FILE|- ID\n"
@@ -522,19 +916,17 @@ const char cmd_update_usage[] =
 int cmd_update(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("update");
-	static const struct option opts[] = {{"resources", required_argument, NULL, 'r'},
-					     {"help", no_argument, NULL, 'h'},
-					     {NULL, 0, NULL, 0}};
 	const char *file = NULL;
-	int opt;
-	while ((opt = getopt_long_only(argc, argv, "+r:h", opts, NULL)) != -1) {
-		if (opt == 'r')
-			file = optarg;
-		else if (opt == 'h') {
-			fputs(cmd_update_usage, stdout);
-			return EXIT_CLEAN;
-		} else
-			return cli_bad_option(self, opt, argv);
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			if (opt == 'r')
+				file = arg;
+		if (opt == -2)
+			return rc;
 	}
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
@@ -563,6 +955,98 @@ int cmd_update(int argc, char **argv)
 	size_t len = sb.len;
 	cleanup_free char *data = bwk_strbuf_steal(&sb);
 	if (bwk_oci_update(g.root, id, data, len, &err) < 0)
+		return oci_fail(steal_pointer(&err));
+	return EXIT_CLEAN;
+}
+
+/* ---- events ---- */
+
+const cli_option cmd_events_options[] = {
+    OCI_SW(O_STATS, "stats", "print one stats event and exit"),
+    OCI_VAL(O_INTERVAL, "interval", CLI_ARG_VALUE, "DURATION",
+	    "the stats events' interval: 500ms, 5s (default), 1m"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
+const char cmd_events_usage[] =
+    "usage: bulwark [GLOBAL] events [--stats] [--interval DURATION] ID\n"
+    "The events of container ID as JSON lines, as runc events: {\"type\":\"stats\",…} with its\n"
+    "cgroup's cpu, memory, pids and blkio figures every DURATION, and {\"type\":\"oom\",…} when\n"
+    "the kernel's OOM killer kills one of its processes; the stream ends when the container\n"
+    "stops. With --stats: one stats event.\n";
+
+/* A Go duration as runc takes it ("300ms", "5s", "1m30s"), in milliseconds: -1 if not one */
+static long long parse_interval(const char *s)
+{
+	long long total = 0;
+	if (!*s)
+		return -1;
+	while (*s) {
+		char *end;
+		errno = 0;
+		long long v = strtoll(s, &end, 10);
+		if (end == s || errno || v < 0 || v > 86400000LL)
+			return -1;
+		long long mul = !strncmp(end, "ms", 2)	? 1
+				: !strncmp(end, "s", 1) ? 1000
+				: !strncmp(end, "m", 1) ? 60000
+				: !strncmp(end, "h", 1) ? 3600000
+							: 0;
+		if (!mul)
+			return -1;
+		total += v * mul;
+		if (total > 86400000LL)
+			return -1;
+		s = end + (mul == 1 ? 2 : 1);
+	}
+	return total;
+}
+
+static int print_event(const char *json, void *ctx)
+{
+	(void)ctx;
+	if (puts(json) < 0 || fflush(stdout) != 0)
+		return -1; /* the reader went away: stop */
+	return 0;
+}
+
+int cmd_events(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("events");
+	bool stats = false;
+	long long interval = 5000;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == O_STATS)
+				stats = true;
+			else if (opt == O_INTERVAL && ((interval = parse_interval(arg)) < 10))
+				return cli_usage_error(self,
+						       "--interval '%s': a duration of 10ms or "
+						       "more, at most 24h (500ms, 5s, 1m)",
+						       arg);
+		}
+		if (opt == -2)
+			return rc;
+	}
+	const char *id = NULL;
+	if (one_id(self, argc, argv, &id))
+		return EXIT_USAGE;
+	if (optind < argc)
+		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	cleanup_error bwk_error *err = NULL;
+	if (stats) {
+		cleanup_free char *j = bwk_oci_stats(g.root, id, &err);
+		if (!j)
+			return oci_fail(steal_pointer(&err));
+		puts(j);
+		return EXIT_CLEAN;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (bwk_oci_events(g.root, id, (unsigned)interval, print_event, NULL, &err) < 0)
 		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }

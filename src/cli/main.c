@@ -27,27 +27,36 @@ const cli_cmd cli_commands[] = {
      cmd_registry, cmd_registry_options, cmd_registry_usage_tail, "pull"},
     {"rules", "list every rule, or explain one: risk, fix, references", cmd_rules_usage, cmd_rules,
      cmd_rules_options, cmd_rules_usage_tail, "@rules"},
-    {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec, NULL,
-     NULL, NULL},
+    {"spec", "OCI runtime: write a hardened default config.json", cmd_spec_usage, cmd_spec,
+     cmd_spec_options, NULL, NULL},
     {"features", "OCI runtime: what bulwark reads of a runtime spec (JSON)", cmd_features_usage,
-     cmd_features, NULL, NULL, NULL},
-    {"create", "OCI runtime: create a container from a bundle", cmd_create_usage, cmd_create, NULL,
+     cmd_features, cmd_id_options, NULL, NULL},
+    {"create", "OCI runtime: create a container from a bundle", cmd_create_usage, cmd_create,
+     cmd_create_options, NULL, NULL},
+    {"oci-run", "OCI runtime: create, start and wait (runc run; also `run -b`)", cmd_oci_run_usage,
+     cmd_oci_run, cmd_oci_run_options, NULL, NULL},
+    {"start", "OCI runtime: start a created container", cmd_start_usage, cmd_start, cmd_id_options,
      NULL, NULL},
-    {"start", "OCI runtime: start a created container", cmd_start_usage, cmd_start, NULL, NULL,
-     NULL},
-    {"state", "OCI runtime: a container's state (JSON)", cmd_state_usage, cmd_state, NULL, NULL,
-     NULL},
-    {"kill", "OCI runtime: signal a container", cmd_kill_usage, cmd_kill, NULL, NULL, NULL},
-    {"delete", "OCI runtime: delete a container", cmd_delete_usage, cmd_delete, NULL, NULL, NULL},
-    {"list", "OCI runtime: list the containers", cmd_list_usage, cmd_list, NULL, NULL, NULL},
-    {"exec", "OCI runtime: run a process in a running container", cmd_exec_usage, cmd_exec, NULL,
+    {"state", "OCI runtime: a container's state (JSON)", cmd_state_usage, cmd_state, cmd_id_options,
      NULL, NULL},
-    {"ps", "OCI runtime: the processes of a container", cmd_ps_usage, cmd_ps, NULL, NULL, NULL},
-    {"pause", "OCI runtime: freeze a container", cmd_pause_usage, cmd_pause, NULL, NULL, NULL},
-    {"resume", "OCI runtime: thaw a paused container", cmd_pause_usage, cmd_pause, NULL, NULL,
+    {"kill", "OCI runtime: signal a container", cmd_kill_usage, cmd_kill, cmd_kill_options, NULL,
      NULL},
-    {"update", "OCI runtime: new cgroup limits for a container", cmd_update_usage, cmd_update, NULL,
+    {"delete", "OCI runtime: delete a container", cmd_delete_usage, cmd_delete, cmd_delete_options,
      NULL, NULL},
+    {"list", "OCI runtime: list the containers", cmd_list_usage, cmd_list, cmd_list_options, NULL,
+     NULL},
+    {"exec", "OCI runtime: run a process in a running container", cmd_exec_usage, cmd_exec,
+     cmd_exec_options, NULL, NULL},
+    {"ps", "OCI runtime: the processes of a container", cmd_ps_usage, cmd_ps, cmd_ps_options, NULL,
+     NULL},
+    {"pause", "OCI runtime: freeze a container", cmd_pause_usage, cmd_pause, cmd_id_options, NULL,
+     NULL},
+    {"resume", "OCI runtime: thaw a paused container", cmd_pause_usage, cmd_pause, cmd_id_options,
+     NULL, NULL},
+    {"update", "OCI runtime: new cgroup limits for a container", cmd_update_usage, cmd_update,
+     cmd_update_options, NULL, NULL},
+    {"events", "OCI runtime: a container's stats and OOM events (JSON lines)", cmd_events_usage,
+     cmd_events, cmd_events_options, NULL, NULL},
     {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint, NULL, NULL,
      NULL},
     {"restore", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint, NULL, NULL,
@@ -114,8 +123,36 @@ static void print_help(FILE *out)
 	for (const cli_cmd *c = cli_commands; c->name; c++)
 		fprintf(out, "  %-10s %s\n", c->name, c->summary);
 	fprintf(out, "  %-10s %s\n", "help", "show help for a command");
+	fputs("\nOCI runtime global options (before the command, as runc's; -opt and --opt alike;\n"
+	      "never read from the environment or a config file):\n",
+	      out);
+	cli_options_help(cli_oci_global_options, out);
 	fprintf(out, "\nexit status: 0 clean, 1 findings at or above --fail-on, 2 usage or input "
 		     "error\n(bulwark run: the container's status, 125 for runtime errors)\n");
+}
+
+/* `run` is runc's (create, start, wait a bundle) rather than the daemonless run of an image
+ * when a global runtime option precedes it (bulwark --root DIR run …: engines and scripts
+ * written for runc always pass one), when bulwark is called as runc (a symlink named runc or
+ * ending in -runc), or when its options before the first operand include -b/--bundle, which
+ * the daemonless run does not have. Nothing else changes its meaning: `bulwark run IMAGE`
+ * stays the daemonless run (docs/oci-runtime.md). */
+static bool oci_run_wanted(const char *argv0, int nglobal, int argc, char **argv)
+{
+	if (nglobal > 0)
+		return true;
+	const char *base = strrchr(argv0, '/');
+	base = base ? base + 1 : argv0;
+	size_t n = strlen(base);
+	if (!strcmp(base, "runc") || (n > 5 && !strcmp(base + n - 5, "-runc")))
+		return true;
+	for (int i = 1; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
+		const char *w = argv[i] + (argv[i][1] == '-' ? 2 : 1);
+		size_t k = strcspn(w, "=");
+		if ((k == 1 && w[0] == 'b') || (k == 6 && !strncmp(w, "bundle", 6)))
+			return true;
+	}
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -125,6 +162,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	/* runc's global options come before the command (--root DIR, --log F …) */
+	const char *argv0 = argv[0];
 	int nglobal = cli_oci_globals(argc, argv);
 	if (nglobal < 0)
 		return EXIT_USAGE;
@@ -168,6 +206,11 @@ int main(int argc, char **argv)
 	const cli_cmd *c = cli_find(verb);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", verb);
+	if (!strcmp(verb, "run") && oci_run_wanted(argv0, nglobal, argc - 1, argv + 1)) {
+		c = cli_find("oci-run");
+		if (!c)
+			return EXIT_USAGE; /* not reached: oci-run is in the table */
+	}
 	/* getopt_long in the subcommand sees argv[0] = the command name. */
 	optind = 1;
 	return c->main(argc - 1, argv + 1);

@@ -326,6 +326,63 @@ int cli_parser_init_in_order(cli_parser *p, const cli_cmd *cmd, int argc, char *
 	return rc;
 }
 
+static const cli_option *runc_find(const cli_option *opts, const char *name, size_t len)
+{
+	for (const cli_option *o = opts; o->id != CLI_OPT_END; o++) {
+		if (!is_option(o))
+			continue;
+		if (strlen(o->name) == len && !strncmp(o->name, name, len))
+			return o;
+		if (len == 1 && short_letter(o) == name[0])
+			return o;
+	}
+	return NULL;
+}
+
+int cli_parser_init_runc(cli_parser *p, const cli_cmd *cmd, int argc, char **argv, int *end)
+{
+	memset(p, 0, sizeof(*p));
+	p->cmd = cmd;
+	int i = 1, stop = -1;
+	while (i < argc && stop < 0) {
+		const char *w = argv[i];
+		if (w[0] != '-' || !w[1])
+			break;
+		if (!strcmp(w, "--")) {
+			i++;
+			break;
+		}
+		const char *name = w + (w[1] == '-' ? 2 : 1);
+		const char *eq = strchr(name, '=');
+		size_t len = eq ? (size_t)(eq - name) : strlen(name);
+		const cli_option *o = len ? runc_find(cmd->options, name, len) : NULL;
+		i++;
+		if (!o) {
+			push(p, '?', NULL, NULL, i);
+			stop = i - 1;
+		} else if (o->arg == CLI_ARG_NONE) {
+			int b = eq ? bool_word(eq + 1) : 1;
+			if (b < 0) {
+				push(p, '?', NULL, NULL, i);
+				stop = i - 1;
+			} else if (b)
+				push(p, o->id, NULL, NULL, i);
+		} else if (eq)
+			push(p, o->id, eq + 1, NULL, i);
+		else if (i < argc) {
+			push(p, o->id, argv[i], NULL, i + 1);
+			i++;
+		} else {
+			push(p, ':', NULL, NULL, i);
+			stop = i - 1;
+		}
+	}
+	p->end_optind = stop < 0 ? i : stop;
+	if (end)
+		*end = p->end_optind;
+	return 0;
+}
+
 int cli_next(cli_parser *p, const char **arg)
 {
 	if (p->next == p->n) {

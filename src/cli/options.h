@@ -150,6 +150,14 @@ int cli_parser_init(cli_parser *p, const struct cli_cmd *cmd, int argc, char **a
 int cli_parser_init_in_order(cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv,
 			     bool in_order);
 int cli_next(cli_parser *p, const char **arg);
+/* runc's command line (urfave/cli), for the OCI runtime commands: `-name` and `--name` alike,
+ * the value as `=VALUE` or the next word, a switch also as `--name=true|false`, exact names
+ * only (no abbreviations: `-h` is never `--harden`), a one-letter short option as `-x`;
+ * options end at the first operand or `--`. It reads NO environment variable and NO config
+ * file: an engine's environment must not change what a runtime does. An unknown option comes
+ * back as '?', a missing value as ':' (optind then names the word); *end (optional) is the
+ * index of the word parsing stopped at (the unknown option itself for '?'). */
+int cli_parser_init_runc(cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv, int *end);
 void cli_parser_free(cli_parser *p);
 
 /* The source of the value being handled, for error messages (NULL: the command line). */

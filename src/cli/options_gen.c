@@ -105,10 +105,9 @@ static void roff(FILE *out, const char *s, size_t n)
 	}
 }
 
-static void man_options(const cli_cmd *c, FILE *out)
+static void man_table(const cli_option *opts, FILE *out)
 {
-	fprintf(out, ".SS bulwark %s\n", c->name);
-	for (const cli_option *o = c->options; o->id != CLI_OPT_END; o++) {
+	for (const cli_option *o = opts; o->id != CLI_OPT_END; o++) {
 		if (o->id == CLI_OPT_NOTE || o->id == CLI_OPT_SECTION)
 			continue;
 		fputs(".TP\n", out);
@@ -149,6 +148,12 @@ static void man_options(const cli_cmd *c, FILE *out)
 	}
 }
 
+static void man_options(const cli_cmd *c, FILE *out)
+{
+	fprintf(out, ".SS bulwark %s\n", c->name);
+	man_table(c->options, out);
+}
+
 /* bulwark __man < template > page: the line `.\" @OPTIONS@` becomes every command's OPTIONS. */
 int cli_man(int argc, char **argv)
 {
@@ -165,11 +170,16 @@ int cli_man(int argc, char **argv)
 		      "Every option of a command also reads an environment variable and a key of "
 		      "the config file (bulwark.yaml in the working directory, else "
 		      "$XDG_CONFIG_HOME/bulwark/config.yaml): a flag wins over the variable, the "
-		      "variable over the file. See docs/configuration.md.\n",
+		      "variable over the file. See docs/configuration.md. The OCI runtime "
+		      "commands (create, start, run with a bundle …) are the exception: their "
+		      "options are runc's, written \\-opt or \\-\\-opt, and no environment "
+		      "variable or config file changes them.\n",
 		      stdout);
 		for (const cli_cmd *c = cli_commands; c->name; c++)
 			if (c->options)
 				man_options(c, stdout);
+		fputs(".SS OCI runtime global options (before the command)\n", stdout);
+		man_table(cli_oci_global_options, stdout);
 	}
 	free(line);
 	return fflush(stdout) ? EXIT_USAGE : EXIT_CLEAN;

@@ -12,6 +12,9 @@ from conftest import BUILD, BULWARK, run_bulwark
 # commands converted to a table; every command's table is checked, this list only makes sure
 # none silently drops out
 CONVERTED = {"scan", "audit", "unpack", "inspect", "sbom", "db", "registry", "rules", "run"}
+# the OCI runtime commands: runc's command line, no environment variable, no config key
+OCI = {"spec", "features", "create", "oci-run", "start", "state", "kill", "delete", "list",
+       "exec", "ps", "pause", "resume", "update", "events"}
 
 
 def commands():
@@ -38,12 +41,17 @@ def clean_env(tmp_path):
 
 
 def test_converted_commands_have_tables(bulwark):
-    assert CONVERTED <= set(tables())
+    assert CONVERTED | OCI <= set(tables())
 
 
 def help_options(cmd):
     text = run_bulwark("help", cmd, check=0).stdout
-    assert text.startswith(f"usage: bulwark {cmd}")
+    usage = text.split("\n", 1)[0]
+    if cmd in OCI:  # "usage: bulwark [GLOBAL] pause|resume ID", oci-run's "run"
+        assert usage.startswith("usage: bulwark "), usage
+        assert cmd.replace("oci-", "") in usage, usage
+    else:
+        assert text.startswith(f"usage: bulwark {cmd}")
     found = {}
     for m in re.finditer(r"^  (?:-(\w), )?\s*--([a-z0-9-]+)(?: (\S+))?(?:\s{2,}|$)", text, re.M):
         found[m.group(2)] = (m.group(1) or " ", m.group(3) or "")
@@ -64,7 +72,7 @@ def man_options(cmd):
     return found
 
 
-@pytest.mark.parametrize("cmd", sorted(CONVERTED))
+@pytest.mark.parametrize("cmd", sorted(CONVERTED | OCI))
 def test_help_completion_and_man_agree_with_table(bulwark, cmd):
     t = table(cmd)
     names = {o["name"] for o in t}
@@ -288,3 +296,45 @@ def test_other_modes_settings_are_not_errors(bulwark, tmp_path):
     assert p.returncode in (0, 1), p.stderr
     p = run_bulwark("audit", "host", "--db", "x", env=e, cwd=tmp_path)
     assert p.returncode == 2 and "apply to 'audit registry' only" in p.stderr
+
+
+# ---- the OCI runtime commands (#17): tables too, but runc's parsing and no configuration ----
+
+@pytest.mark.parametrize("cmd", sorted(OCI))
+def test_oci_options_read_no_environment(bulwark, cmd):
+    for o in table(cmd):
+        assert o["env"] == "" and o["env_old"] == "", o
+    m = man_options(cmd)
+    assert all("Environment:" not in text for _, _, text in m.values()), cmd
+
+
+def test_oci_global_options(bulwark):
+    text = bulwark("--help", check=0).stdout
+    glob = text.split("OCI runtime global options", 1)[1]
+    names = set(re.findall(r"^\s+--([a-z-]+)", glob, re.M))
+    assert {"root", "log", "log-format", "systemd-cgroup", "harden", "runtime-config",
+            "debug", "rootless"} <= names
+    page = (Path(BUILD) / "bulwark.1").read_text()
+    sec = page.split(".SS OCI runtime global options", 1)[1]
+    for n in names:
+        assert "\\-\\-" + n.replace("-", "\\-") in sec, n
+
+
+def test_oci_single_dash_and_exact_names(bulwark, tmp_path):
+    """urfave/cli's spellings: -opt, -opt=v, --opt=v, --opt v; no abbreviations."""
+    root = tmp_path / "state"
+    for args in (["-root", str(root)], [f"-root={root}"], [f"--root={root}"],
+                 ["--root", str(root)]):
+        p = bulwark(*args, "list", "-format=json", check=0)
+        assert p.returncode == 0 and p.stdout.strip() == "[]", (args, p.stderr)
+    # no abbreviation: --roo is not --root, -h is help and never --harden
+    p = bulwark("--roo", str(root), "list", check=2)
+    assert p.returncode == 2 and "unknown option '--roo'" in p.stderr, p.stderr
+    assert bulwark("-h", check=0).stdout.startswith("bulwark ")
+    p = bulwark("--root", str(root), "list", "-format", check=2)
+    assert p.returncode == 2 and "needs a value" in p.stderr
+    p = bulwark("--root", str(root), "list", "-bogus", check=2)
+    assert p.returncode == 2 and "unknown option '-bogus'" in p.stderr
+    # completion offers a command's own options
+    comp = set(bulwark("__complete", "create", "--", check=0).stdout.split())
+    assert {"--bundle", "--pid-file", "--console-socket"} <= comp and "--all" not in comp

@@ -136,3 +136,9 @@ def test_nftables_only_with_the_root_bridge_network(rootfs):
         return
     libs, p = loaded_libs("run", "-q", "--net", "bridge", "--rootfs", rootfs, "true", check=0)
     assert hits(libs, ["libnftables.so"]), (libs, p.stderr[-500:])
+
+
+def test_libsystemd_is_not_linked():
+    """libsystemd (sd-bus, for the OCI runtime's --systemd-cgroup alone) is loaded on first use,
+    never at start-up."""
+    assert hits(linked_libs(), ["libsystemd.so"]) == []

@@ -504,3 +504,242 @@ def test_user_namespace_from_the_spec(rt, tmp_path):
         rt("delete", "--force", cid)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---- run: create + start + wait, as runc run (#13) ----
+
+def limits(cfg, memory=None, pids=None):
+    res = cfg.setdefault("linux", {}).setdefault("resources", {})
+    if memory:
+        res["memory"] = {"limit": memory}
+        if Path("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists():
+            res["memory"]["swap"] = memory  # no swap either: the OOM killer must act
+    if pids:
+        res["pids"] = {"limit": pids}
+
+
+def test_run_runs_to_completion_with_its_status(rt):
+    b = rt.bundle(["sh", "-c", "echo hello from run; exit 7"])
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    p = rt("run", "-b", b, cid, check=7)
+    assert p.stdout == "hello from run\n"
+    # deleted after it exited (no --keep): its state is gone
+    assert "does not exist" in rt("state", cid, check=1).stderr
+
+
+def test_run_single_dash_options_and_keep(rt, tmp_path):
+    b = rt.bundle(["sh", "-c", "exit 3"])
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    # runc's (urfave/cli) spellings: -opt, -opt=value, --opt=value
+    p = subprocess.run([BULWARK, "-root", str(rt.root), "run", "-bundle=" + str(b), "-keep",
+                        cid], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 3, p.stderr
+    rt.ids.append(cid)
+    assert rt.state(cid)["status"] == "stopped"
+    p = subprocess.run([BULWARK, f"--root={rt.root}", "delete", "-force", cid],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "does not exist" in rt("state", cid, check=1).stderr
+
+
+def test_run_detach_writes_the_pid_file(rt, tmp_path):
+    b = rt.bundle(["sleep", "60"])
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    pidf = tmp_path / "run.pid"
+    # the container keeps run's stdio (as with runc -d): a file, not a pipe
+    with open(tmp_path / "run.out", "w") as out:
+        p = rt("run", "-d", "--pid-file", pidf, "--bundle", b, cid, stdout=out)
+    rt.ids.append(cid)
+    pid = int(pidf.read_text())
+    rt.reaper.append(pid)
+    st = rt.state(cid)
+    assert st["status"] == "running" and st["pid"] == pid, (st, p.stderr)
+    assert open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")[0] == b"sleep"
+    rt("kill", cid, "KILL")
+    wait_exit(pid)
+    rt("delete", cid)
+
+
+def test_run_passes_signals_to_its_init(rt):
+    b = rt.bundle(["sh", "-c", "trap 'exit 5' TERM; echo ready; while :; do sleep 0.1; done"])
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    proc = subprocess.Popen([BULWARK, "--root", str(rt.root), "run", "-b", str(b), cid],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 5, proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_run_is_oci_only_when_asked(rt, tmp_path):
+    """`run` is runc's with a global option, with -b/--bundle, or called as runc; else the
+    daemonless `bulwark run IMAGE`."""
+    assert subprocess.run([BULWARK, "run", "--help"], capture_output=True, text=True
+                          ).stdout.startswith("usage: bulwark run ")  # the daemonless one
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "run", "--help"], capture_output=True,
+                       text=True)
+    assert p.stdout.startswith("usage: bulwark [GLOBAL] run [-b|--bundle DIR]"), p.stdout
+    b = rt.bundle(["sh", "-c", "exit 4"])
+    # -b without a global option: the state goes to the default root, removed after the run
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    p = subprocess.run([BULWARK, "run", "-b", str(b), cid], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 4, p.stderr
+    assert not Path("/run/bulwark", cid).exists()
+    # a symlink named runc: `runc run ID` in the bundle directory
+    link = tmp_path / "runc"
+    link.symlink_to(BULWARK)
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    p = subprocess.run([str(link), "run", cid], cwd=b, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 4, p.stderr
+
+
+# ---- events (#13) ----
+
+def cgroup_file(pid, ctrl, name):
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        if ctrl in ctrls.split(","):
+            return Path(f"/sys/fs/cgroup/{ctrls}{path}/{name}")
+    return Path(f"/sys/fs/cgroup{path}/{name}")  # cgroup v2: the unified line
+
+
+def test_events_stats_match_the_cgroup(rt):
+    b = rt.bundle(["sleep", "60"], edit=lambda c: limits(c, memory=64 << 20, pids=50))
+    cid, pid = rt.create(b)
+    rt("start", cid)
+    p = rt("events", "--stats", cid)
+    ev = json.loads(p.stdout)
+    assert ev["type"] == "stats" and ev["id"] == cid
+    d = ev["data"]
+    assert d["memory"]["usage"]["limit"] == 64 << 20
+    assert d["pids"]["limit"] == 50
+    assert d["pids"]["current"] == int(cgroup_file(pid, "pids", "pids.current").read_text())
+    assert 0 < d["memory"]["usage"]["usage"] <= 64 << 20
+    assert d["cpu"]["usage"]["total"] > 0
+    assert isinstance(d["memory"]["raw"], dict) and d["memory"]["raw"]
+    assert rt.state(cid)["pid"] == pid
+    # single-dash, and a stopped container is an error as in runc
+    rt("kill", cid, "KILL")
+    wait_exit(pid)
+    p = rt("events", "-stats", cid, check=1)
+    assert "not running" in p.stderr
+
+
+def test_events_stream_reports_an_oom_kill(rt):
+    b = rt.bundle(["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1"],
+                  edit=lambda c: limits(c, memory=16 << 20))
+    cid, pid = rt.create(b)
+    ev = subprocess.Popen([BULWARK, "--root", str(rt.root), "events", "--interval", "300ms",
+                           cid], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        rt("start", cid)
+        wait_exit(pid, timeout=30)
+        out, err = ev.communicate(timeout=30)  # the stream ends when the container stops
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+    assert ev.returncode == 0, err
+    events = [json.loads(line) for line in out.splitlines()]
+    assert {"type": "oom", "id": cid} in events, out
+    stats = [e for e in events if e["type"] == "stats"]
+    assert stats and all(e["id"] == cid for e in stats), out
+
+
+def test_events_interval_must_be_a_duration(rt):
+    assert "--interval" in rt("events", "--interval", "fast", "x", check=2).stderr
+
+
+# ---- --systemd-cgroup (#13) ----
+
+@pytest.mark.skipif(Path("/run/systemd/system").exists(), reason="systemd runs here")
+def test_systemd_cgroup_without_systemd_is_one_clear_error(rt):
+    b = rt.bundle(["true"])
+    cid = "bwk-sd-" + uuid.uuid4().hex[:8]
+    p = rt("--systemd-cgroup", "create", "--bundle", b, cid, check=1)
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "systemd is not running" in lines[0], p.stderr
+    assert "--systemd-cgroup" in lines[0]
+    assert "does not exist" in rt("state", cid, check=1).stderr
+
+
+# ---- the OCI commands read no environment and no config file (#17) ----
+
+def test_oci_options_ignore_environment_and_config(rt, tmp_path):
+    (tmp_path / "bulwark.yaml").write_text("format: json\nquiet: true\nroot: /nonexistent\n")
+    env = dict(os.environ, BULWARK_FORMAT="json", BULWARK_QUIET="1", BULWARK_ROOT="/nowhere",
+               BULWARK_BUNDLE="/nowhere", BULWARK_CONFIG=str(tmp_path / "bulwark.yaml"))
+    b = rt.bundle(["true"])
+    cid = "bwk-env-" + uuid.uuid4().hex[:8]
+    with open(tmp_path / "create.out", "w") as out:  # the init keeps create's stdio
+        p = subprocess.run([BULWARK, "--root", str(rt.root), "create", "--pid-file",
+                            str(tmp_path / "p"), cid], cwd=b, env=env, stdout=out,
+                           stderr=out, timeout=60)
+    assert p.returncode == 0, (tmp_path / "create.out").read_text()
+    rt.ids.append(cid)
+    rt.reaper.append(int((tmp_path / "p").read_text()))
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "list"], cwd=tmp_path, env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.startswith("ID "), p.stdout  # a table, not JSON
+    assert cid in p.stdout
+
+
+def test_run_relays_the_containers_terminal(rt):
+    """process.terminal without --console-socket: run relays the pty (as runc run): what the
+    container writes reaches bulwark's terminal, what is typed reaches the container."""
+    import pty
+    import select
+
+    def term(cfg):
+        cfg["process"]["terminal"] = True
+    b = rt.bundle(["sh", "-c", "tty; read line; echo got-$line; exit 3"], edit=term)
+    cid = "bwk-run-" + uuid.uuid4().hex[:8]
+    master, slave = pty.openpty()
+    proc = subprocess.Popen([BULWARK, "--root", str(rt.root), "run", "-b", str(b), cid],
+                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    sent = False
+    deadline = time.time() + 30
+    try:
+        while time.time() < deadline:
+            r, _, _ = select.select([master], [], [], 0.2)
+            if r:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not sent and b"/dev/" in out:
+                os.write(master, b"hello\r")
+                sent = True
+            if proc.poll() is not None and not r:
+                break
+        assert proc.wait(timeout=20) == 3, out
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert "/dev/pts/" in text or "/dev/console" in text, text
+    assert "got-hello" in text, text
+
+
+def test_run_of_runc_specs_ambient_capabilities(rt):
+    """`runc spec` asks for ambient capabilities without inheritable ones: the kernel refuses
+    to raise them (EPERM) and the container runs without, as under runc and crun."""
+    def caps(cfg):
+        c = cfg["process"].setdefault("capabilities", {})
+        c["ambient"] = ["CAP_KILL", "CAP_NET_BIND_SERVICE"]
+        c["inheritable"] = []
+    b = rt.bundle(["sh", "-c", "echo ran"], edit=caps)
+    p = rt("run", "-b", b, "bwk-amb-" + uuid.uuid4().hex[:8])
+    assert p.stdout == "ran\n", p.stderr

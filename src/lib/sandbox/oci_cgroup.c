@@ -394,12 +394,9 @@ static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char 
 		      bwk_error **err)
 {
 	const char *p = s->linux_.cgroups_path;
+	rel[0] = 0;
 	if (systemd)
-		return bwk_error_set(
-		    err, BWK_E_UNSUPPORTED, 0,
-		    "--systemd-cgroup: bulwark does not drive systemd yet; configure the engine "
-		    "with the cgroupfs driver (dockerd --exec-opt native.cgroupdriver=cgroupfs, "
-		    "containerd: SystemdCgroup = false)");
+		return ocirt_systemd_scope(p, id, rel, len, err);
 	if (!p || !*p)
 		snprintf(rel, len, "/bulwark/%s", id);
 	else if (snprintf(rel, len, "%s%s", p[0] == '/' ? "" : "/", p) >= (int)len)

@@ -861,7 +861,9 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	cap_free(want);
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	for (int i = 0; i < 64; i++)
-		if ((amb & (1ull << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+		if ((amb & (1ull << i)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 &&
+		    errno != EPERM) /* not inheritable (runc spec's default): skipped, as crun */
 			die(c, "ambient capability %d", i);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(c, "no_new_privs");

@@ -48,6 +48,10 @@ const char *ocirt_status(int dirfd, const ocirt_state *st);
 char *ocirt_state_serialise(const ocirt_state *st, const char *status, bool internal);
 int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err);
 void ocirt_state_free(ocirt_state *st);
+/* The state and status of container `id`, read under a shared lock that is let go before
+ * returning (events polls with it, never holding a container's lock). */
+int ocirt_read_container(const char *root, const char *id, ocirt_state *st, const char **status,
+			 bwk_error **err);
 char *ocirt_annotations_json(const bwk_oci_spec *s);
 /* The bundle's config.json as create saw it (saved in the state directory), or NULL. */
 bwk_oci_spec *ocirt_saved_config(int dirfd);
@@ -73,5 +77,19 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
 bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
 void ocirt_cgroup_free(ocirt_cgroup *cg);
+
+/* oci_systemd.c: --systemd-cgroup. cgroupsPath "slice:prefix:name" (empty: system.slice,
+ * bulwark, the id) becomes a transient scope "prefix-name.scope" in the slice, started
+ * through systemd's D-Bus API (StartTransientUnit, Delegate=yes) with the calling process in
+ * it; *rel is then the scope's cgroup path, which the cgroupfs code fills with the limits.
+ * Without systemd as PID 1 (or its bus) one error line says so. */
+int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, size_t len,
+			bwk_error **err);
+/* The slice and the scope's unit name of a cgroupsPath (untrusted: config.json), each into
+ * OCIRT_UNIT_MAX bytes: "slice:prefix:name" → slice, "prefix-name.scope"; an empty slice is
+ * system.slice, an empty path system.slice and "bulwark-ID.scope". */
+#define OCIRT_UNIT_MAX 256
+int ocirt_systemd_unit(const char *cgroups_path, const char *id, char *slice, char *unit,
+		       bwk_error **err);
 
 #endif

@@ -353,6 +353,18 @@ static int open_state(const char *root, const char *id, bool exclusive, bool nee
 	return 0;
 }
 
+int ocirt_read_container(const char *root, const char *id, ocirt_state *st, const char **status,
+			 bwk_error **err)
+{
+	cleanup_opened opened o = {-1, -1, {0}};
+	if (open_state(root, id, false, true, &o, err) < 0)
+		return -1;
+	*status = ocirt_status(o.dirfd, &o.st);
+	*st = o.st;
+	memset(&o.st, 0, sizeof o.st);
+	return 0;
+}
+
 char *bwk_oci_state(const char *root, const char *id, bwk_error **err)
 {
 	cleanup_opened opened o = {-1, -1, {0}};
