@@ -176,6 +176,10 @@ int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t
 long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_error **err);
 /* Cancels an unfinished transfer. */
 void bwk_registry_blob_close(bwk_registry_blob *b);
+/* From another thread than the reader's: abort the transfer and make a read blocked on it (or
+ * the next one) return at once, 0 or -1; the reader's results are then meaningless. The
+ * close follows once the reader is done. */
+void bwk_registry_blob_cancel(bwk_registry_blob *b);
 
 /* A small blob (the config) whole, bounded by `max` bytes and verified. Caller frees. */
 int bwk_registry_blob_get(bwk_registry_image *img, const char *digest, uint64_t size, size_t max,
