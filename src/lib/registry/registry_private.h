@@ -119,6 +119,10 @@ const char *reg_client_base(const reg_client *c);
 /* The registry's host as the reference spells it (for messages). */
 const char *reg_client_host(const reg_client *c);
 
+/* The first contact that every request makes (which scheme the registry speaks), made now:
+ * 0, or -1 with *err; *tls_refused tells a certificate that did not verify (--ca-cert) from
+ * the other failures. */
+int reg_client_ping(reg_client *c, bool *tls_refused, bwk_error **err);
 /* A bare HEAD of /v2/ (audit): `verify` on or off; old_tls offers TLS 1.0/1.1 only. Returns 0
  * when an HTTP answer came (status in *status), else libcurl's code with its message in why. */
 int reg_probe(reg_client *c, bool verify, bool old_tls, long *status, char *why, size_t whylen);
