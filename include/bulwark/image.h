@@ -170,13 +170,13 @@ typedef struct bwk_blob_store {
 	/* Up to `len` bytes of the stream: > 0 bytes, 0 at its end, -1 with *err. */
 	ssize_t (*pull)(void *stream, void *buf, size_t len, bwk_error **err);
 	void (*close_blob)(void *stream);
+	/* Release ctx; called once, by bwk_image_close (or when opening fails). */
+	void (*free)(void *ctx);
 	/* Optional (may be NULL): make a pull that another thread is blocked in, or makes next,
 	 * return soon (0 or -1), e.g. a stalled download. Called from another thread than the
 	 * pull's, when the reader stops before the end; close_blob follows once the pulling
 	 * thread is done. */
 	void (*cancel)(void *stream);
-	/* Release ctx; called once, by bwk_image_close (or when opening fails). */
-	void (*free)(void *ctx);
 } bwk_blob_store;
 
 /* NULL for a root filesystem directory (no config). */
