@@ -882,7 +882,7 @@ int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, const 
 	if (rc == 0 && findings)
 		bwk_findings_check(findings, &r_unlisted, BWK_CHECK_PASS,
 				   "%s the images for --scan-all", repos ? "listing" : "reaching");
-	for (size_t i = 0; i < nrepos; i++) {
+	for (size_t i = 0; repos && i < nrepos; i++) {
 		free(repos[i]);
 		free(tags_named ? tags_named[i] : NULL);
 	}
