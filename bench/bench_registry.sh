@@ -3,7 +3,8 @@
 # docker-registry (distribution 2.8) on loopback serves an image of gzip layers built from
 # /usr, pushed through the distribution API. Prints the ratio (layout time / registry time:
 # > 1 means the registry scan is faster; the target is >= 0.83, i.e. within 1.2x), measured
-# A B A B in the same run, median of RUNS.
+# A B A B in the same run, median of RUNS. `bench_registry.sh serve` sets the same up, prints
+# the commands and keeps the registry until killed, for an outside timer.
 set -eu
 BULWARK=${BULWARK:-build/release/bulwark}
 RUNS=${RUNS:-5}
@@ -12,48 +13,20 @@ if [ ! -x /usr/bin/docker-registry ]; then
 	echo "bench_registry: docker-registry not installed (scripts/deps.sh), skipped"
 	exit 0
 fi
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-registry.XXXXXX")
-regpid=""
-cleanup() {
-	if [ -n "$regpid" ]; then
-		kill "$regpid" 2>/dev/null || true
-		wait "$regpid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-# the registry, started (and reaped) by this shell on a free loopback port
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/data"
-cat >"$work/config.yml" <<EOF
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
-http: {addr: "127.0.0.1:$port", secret: bench}
-EOF
-/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
+# shellcheck source=bench/registry_lib.sh
+. "$top/bench/registry_lib.sh"
+registry_up bwk-bench-registry
 ref="127.0.0.1:$port/bench/img:1"
 
 # the image: two gzip layers from /usr, pushed through the distribution API; the same image
 # is then pulled into an OCI layout by bulwark itself
 /usr/bin/python3 - "$top" "$port" <<'PY'
-import io, os, socket, sys, tarfile, time
+import io, os, sys, tarfile
 from pathlib import Path
 top, port = Path(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, str(top / "tests" / "integration"))
 import image_util as iu
 import registry_util as ru
-deadline = time.time() + 20
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        break
-    except OSError:
-        if time.time() > deadline:
-            sys.exit("bench_registry: docker-registry did not start")
-        time.sleep(0.05)
 layers = []
 for d in ("usr/include", "usr/share/perl5"):
     if not os.path.isdir("/" + d):
@@ -68,6 +41,40 @@ unc = sum(len(l.tar) for l in layers) >> 20
 print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
 PY
 "$BULWARK" registry pull -q "$ref" -o "$work/oci"
+
+# for --scan-all: 50 small images (two gzip layers each: /etc/ssl and /usr/share/zoneinfo/Europe,
+# and a file of its own)
+/usr/bin/python3 - "$top" "$port" <<'PY'
+import io, os, sys, tarfile
+from pathlib import Path
+top, port = Path(sys.argv[1]), int(sys.argv[2])
+sys.path.insert(0, str(top / "tests" / "integration"))
+import image_util as iu
+import registry_util as ru
+base = io.BytesIO()
+with tarfile.open(fileobj=base, mode="w") as t:
+    for d in ("etc/ssl", "usr/share/zoneinfo/Europe"):
+        if os.path.isdir("/" + d):
+            t.add("/" + d, arcname=d)
+c = ru.Client(f"http://127.0.0.1:{port}")
+for i in range(50):
+    own = iu.Layer([iu.D("app"), iu.F("app/id", f"image {i}\n")], comp="gzip")
+    c.push_image(f"many/img{i // 10}", f"v{i % 10}",
+                 [iu.Layer(raw_tar=base.getvalue(), comp="gzip"), own])
+print(f"--scan-all: 50 images of 2 gzip layers ({len(base.getvalue()) >> 10} KiB tar each)")
+PY
+
+# `bench_registry.sh serve`: keep the registry and the layout for an outside timer, print the
+# commands to time, and wait (Ctrl-C or a signal ends it and removes everything)
+if [ "${1:-}" = serve ]; then
+	echo "serving until killed (pid $$):"
+	echo "  scan by reference: $BULWARK scan --fail-on none $ref"
+	echo "  scan of the layout: $BULWARK scan --fail-on none $work/oci"
+	echo "  --scan-all: $BULWARK audit registry 127.0.0.1:$port --scan-all --jobs N --fail-on none"
+	trap 'exit 0' INT TERM
+	wait "$regpid"
+	exit 0
+fi
 
 now() { date +%s.%N; }
 time_of() {
@@ -98,28 +105,8 @@ a=$(median $A)
 b=$(median $B)
 echo "scan: OCI layout ${a}s  registry reference (loopback) ${b}s  ratio $(ratio "$a" "$b")x (target >= 0.83: within 1.2x)"
 
-# --scan-all over 50 small images (one gzip layer each: /etc/ssl and /usr/share/zoneinfo/Europe
-# plus a file of its own), all cores (--jobs 2) against one image at a time (--jobs 1), A B A B;
-# target: >= 1.6x faster on two cores
-/usr/bin/python3 - "$top" "$port" <<'PY'
-import io, os, sys, tarfile
-from pathlib import Path
-top, port = Path(sys.argv[1]), int(sys.argv[2])
-sys.path.insert(0, str(top / "tests" / "integration"))
-import image_util as iu
-import registry_util as ru
-base = io.BytesIO()
-with tarfile.open(fileobj=base, mode="w") as t:
-    for d in ("etc/ssl", "usr/share/zoneinfo/Europe"):
-        if os.path.isdir("/" + d):
-            t.add("/" + d, arcname=d)
-c = ru.Client(f"http://127.0.0.1:{port}")
-for i in range(50):
-    own = iu.Layer([iu.D("app"), iu.F("app/id", f"image {i}\n")], comp="gzip")
-    c.push_image(f"many/img{i // 10}", f"v{i % 10}",
-                 [iu.Layer(raw_tar=base.getvalue(), comp="gzip"), own])
-print(f"--scan-all: 50 images of 2 gzip layers ({len(base.getvalue()) >> 10} KiB tar each)")
-PY
+# --scan-all over the 50 images, all cores (--jobs 2) against one image at a time (--jobs 1),
+# A B A B; target: >= 1.6x faster on two cores
 all_j1() { "$BULWARK" audit registry "127.0.0.1:$port/" --scan-all --jobs 1 --fail-on none; }
 all_j2() { "$BULWARK" audit registry "127.0.0.1:$port/" --scan-all --jobs 2 --fail-on none; }
 n=$("$BULWARK" audit registry "127.0.0.1:$port" --scan-all -f json --fail-on none |

@@ -60,45 +60,18 @@ for p in /usr/bin/docker-registry /usr/bin/podman; do
 		exit 0
 	fi
 done
-work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-regrun.XXXXXX")
-regpid=""
-cleanup() {
-	if [ -n "$regpid" ]; then
-		kill "$regpid" 2>/dev/null || true
-		wait "$regpid" 2>/dev/null || true
-	fi
-	rm -rf "$work"
-}
-trap cleanup EXIT
-
-port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-mkdir -p "$work/data"
-cat >"$work/config.yml" <<EOF
-version: 0.1
-log: {level: error, accesslog: {disabled: true}}
-storage: {filesystem: {rootdirectory: $work/data}, delete: {enabled: true}}
-http: {addr: "127.0.0.1:$port", secret: bench}
-EOF
-/usr/bin/docker-registry serve "$work/config.yml" >"$work/registry.log" 2>&1 &
-regpid=$!
+# shellcheck source=bench/registry_lib.sh
+. "$top/bench/registry_lib.sh"
+registry_up bwk-bench-regrun
 reg="127.0.0.1:$port"
 
 /usr/bin/python3 - "$top" "$port" <<'PY'
-import io, json, os, socket, sys, tarfile, time
+import io, os, sys, tarfile
 from pathlib import Path
 top, port = Path(sys.argv[1]), int(sys.argv[2])
 sys.path.insert(0, str(top / "tests" / "integration"))
 import image_util as iu
 import registry_util as ru
-deadline = time.time() + 20
-while True:
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        break
-    except OSError:
-        if time.time() > deadline:
-            sys.exit("bench_registry_run: docker-registry did not start")
-        time.sleep(0.05)
 bb = Path("/bin/busybox").read_bytes()
 base = iu.Layer([iu.D("bin"), iu.F("bin/busybox", bb, 0o755)] +
                 [iu.L(f"bin/{a}", "busybox") for a in ("sh", "true", "ls", "cat")] +

@@ -172,6 +172,11 @@ typedef struct bwk_blob_store {
 	void (*close_blob)(void *stream);
 	/* Release ctx; called once, by bwk_image_close (or when opening fails). */
 	void (*free)(void *ctx);
+	/* Optional (may be NULL): make a pull that another thread is blocked in, or makes next,
+	 * return soon (0 or -1), e.g. a stalled download. Called from another thread than the
+	 * pull's, when the reader stops before the end; close_blob follows once the pulling
+	 * thread is done. */
+	void (*cancel)(void *stream);
 } bwk_blob_store;
 
 /* NULL for a root filesystem directory (no config). */

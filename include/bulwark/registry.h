@@ -107,11 +107,15 @@ int bwk_audit_registry(const char *url, const bwk_registry_opts *o, bwk_findings
 		       bwk_error **err);
 
 /* `audit registry URL --scan-all`: the images the registry at `url` lists, as references
- * "host/repository:tag" — every tag of every repository of /v2/_catalog (or of the repository
- * the URL names), both lists paginated, at most `max` references (*truncated then says more
- * were listed). With credentials (o or the docker config) the lists are asked as that user.
- * A repository whose tags cannot be listed is warned about and counted in `unlisted`; a
- * catalog that cannot be read is an error naming the registry. */
+ * "host/repository:tag" — every tag of every repository of /v2/_catalog, or of the repository
+ * the URL names and the `named` ones ("NAME" or "NAME:TAG", NULL-terminated, may be NULL;
+ * the catalog is then not asked), both lists paginated, at most `max` references (*truncated
+ * then says more were listed). With credentials (o or the docker config) the lists are asked
+ * as that user. A repository whose tags cannot be listed is warned about and counted in
+ * `unlisted`. When `findings` is given, a catalog that cannot be listed (401, 404, malformed)
+ * and a certificate that does not verify are one finding each there (rule
+ * registry-images-not-listed: why, and what to do) with no image listed, not errors; without
+ * it they are errors naming the registry. A malformed `named` entry is BWK_E_USAGE. */
 #define BWK_REG_MAX_IMAGES 10000 /* the largest --max-images */
 typedef struct bwk_registry_images {
 	char **refs;
@@ -119,8 +123,9 @@ typedef struct bwk_registry_images {
 	bool truncated;
 	size_t unlisted;
 } bwk_registry_images;
-int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t max,
-			     bwk_registry_images *out, bwk_error **err);
+int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, const char *const *named,
+			     size_t max, bwk_registry_images *out, bwk_findings *findings,
+			     bwk_error **err);
 void bwk_registry_images_free(bwk_registry_images *l);
 
 /* The rules the registry audit can report: up to `max` pointers into `out` (may be NULL);

@@ -102,6 +102,12 @@ const cli_option cmd_audit_options[] = {
      .arg = CLI_ARG_FILE,
      .metavar = "FILE",
      .help = "vulnerability database for --scan-all (default:\n$XDG_CACHE_HOME/bulwark/vuln.db)"},
+    {.id = 0x20c,
+     .name = "repo",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "NAME[:TAG]",
+     .help = "--scan-all: scan repository NAME (every tag, or TAG)\ninstead of what the catalog "
+	     "lists; repeatable (for a\nregistry whose catalog is closed)"},
     CLI_OPT_REGISTRY,
     CLI_OPT_HELP,
     {.id = CLI_OPT_END},
@@ -124,6 +130,8 @@ typedef struct scan_all_opts {
 	long max_images;
 	unsigned jobs;
 	const char *db;
+	const char **repos; /* --repo, NULL-terminated */
+	size_t nrepos;
 } scan_all_opts;
 
 #define SCAN_ALL_DEFAULT_MAX 500
@@ -135,7 +143,7 @@ static int scan_all(const char *url, cli_registry *reg, const scan_all_opts *sa,
 		    bwk_registry_images *imgs, char ***errors, bwk_error **err)
 {
 	size_t max = sa->max_images ? (size_t)sa->max_images : SCAN_ALL_DEFAULT_MAX;
-	if (bwk_registry_list_images(url, &reg->o, max, imgs, err) < 0)
+	if (bwk_registry_list_images(url, &reg->o, sa->repos, max, imgs, f, err) < 0)
 		return -1;
 	bwk_findings_fact(f, "registry.scan_all", "%zu image(s) scanned%s%s (--max-images %zu)%s",
 			  imgs->n, imgs->truncated ? "; the registry lists more" : "",
@@ -169,8 +177,9 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 					    "([https://]HOST[:PORT][/REPOSITORY])");
 	if (ao->all || ao->host || ao->daemon_config || ao->no_engine || ao->no_probe)
 		return cli_usage_error(cmd, "audit registry takes no engine or host options");
-	if (!sa->on && (sa->max_images || sa->jobs || sa->db))
-		return cli_usage_error(cmd, "--max-images, --jobs and --db go with --scan-all");
+	if (!sa->on && (sa->max_images || sa->jobs || sa->db || sa->nrepos))
+		return cli_usage_error(cmd,
+				       "--max-images, --jobs, --db and --repo go with --scan-all");
 	int rc = cli_registry_finish(cmd, reg);
 	if (rc)
 		return rc;
@@ -215,7 +224,7 @@ static bool applies(int opt, const char *mode)
 		return !strcmp(mode, "containers");
 	if (opt == 'H' || (opt >= 0x200 && opt <= 0x202))
 		return !registry;
-	if ((opt >= 0x208 && opt <= 0x20b) || (opt >= 0x500 && opt <= 0x505))
+	if ((opt >= 0x208 && opt <= 0x20c) || (opt >= 0x500 && opt <= 0x505))
 		return registry;
 	return true;
 }
@@ -227,6 +236,7 @@ int cmd_audit(int argc, char **argv)
 	cli_report_init(&rep);
 	bwk_audit_opts ao = {0};
 	scan_all_opts sa = {0};
+	cleanup_free const char **repos = NULL; /* sa.repos: the values stay the parser's */
 	cli_registry reg;
 	cli_registry_init(&reg);
 	cleanup_with(cli_parser_free) cli_parser p;
@@ -316,6 +326,12 @@ int cmd_audit(int argc, char **argv)
 		case 0x20b:
 			sa.db = val;
 			break;
+		case 0x20c:
+			repos = xrealloc(repos, (sa.nrepos + 2) * sizeof(*repos));
+			repos[sa.nrepos++] = val;
+			repos[sa.nrepos] = NULL;
+			sa.repos = repos;
+			break;
 		case 'h':
 			cli_print_help(cmd, stdout);
 			cli_registry_free(&reg);
@@ -334,9 +350,9 @@ int cmd_audit(int argc, char **argv)
 	bool reg_flags = reg.o.username || reg.password_stdin || reg.o.ca_cert || reg.insecure ||
 			 reg.o.timeout_ms;
 	cli_registry_free(&reg);
-	if (sa.on || sa.max_images || sa.jobs || sa.db)
-		return cli_usage_error(cmd, "--scan-all, --max-images, --jobs and --db apply to "
-					    "'audit registry' only");
+	if (sa.on || sa.max_images || sa.jobs || sa.db || sa.nrepos)
+		return cli_usage_error(cmd, "--scan-all, --max-images, --jobs, --db and --repo "
+					    "apply to 'audit registry' only");
 	if (reg_flags)
 		return cli_usage_error(cmd, "the registry options apply to 'audit registry' only");
 	if (optind == argc)

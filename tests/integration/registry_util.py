@@ -344,7 +344,8 @@ class Proxy:
     """A plain-HTTP proxy on loopback in front of `upstream` (a Registry): records every
     request as (method, path, Range header) so that tests count what a client downloads, and
     cuts the connection after `cut_after` bytes of the body of the first GET of blob
-    `cut_digest` (an interrupted download)."""
+    `cut_digest` (an interrupted download); `catalog` = (status, body) answers /v2/_catalog
+    itself (a catalog that is missing or malformed)."""
 
     def __init__(self, upstream):
         import http.client
@@ -352,6 +353,7 @@ class Proxy:
         self.requests = []
         self.cut_digest, self.cut_after = None, 0
         self.strip_range = False  # a server that ignores Range: always the whole blob
+        self.catalog = None  # (status, body): what /v2/_catalog answers instead of upstream
         self.lock = threading.Lock()
 
         class H(http.server.BaseHTTPRequestHandler):
@@ -374,6 +376,15 @@ class Proxy:
                            self.path.endswith("/blobs/" + proxy.cut_digest))
                     if cut:
                         proxy.cut_digest = None
+                    catalog = proxy.catalog if self.path.startswith("/v2/_catalog") else None
+                if catalog:
+                    self.send_response(catalog[0])
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(catalog[1])))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(catalog[1])
+                    return
                 c = http.client.HTTPConnection("127.0.0.1", upstream.port, timeout=30)
                 drop = ("host", "range") if proxy.strip_range else ("host",)
                 hdrs = {k: v for k, v in self.headers.items() if k.lower() not in drop}

@@ -3,6 +3,7 @@ error line within a bounded time, and a failed pull leaves nothing behind."""
 import hashlib
 import http.server
 import json
+import random
 import shutil
 import threading
 import time
@@ -24,6 +25,13 @@ def digest(b):
 CFG = iu.config_for([iu.Layer([iu.F("a", "b")])])
 LAYER = iu.Layer([iu.F("a", "b")])
 GOOD_MAN = iu.oci_manifest([LAYER], CFG)
+# a layer that is not a tar from its first block on, and whose download stalls after STALL_SENT
+# bytes (less than the reading thread takes in before the walk sees the first block)
+STALL_LAYER = iu.Layer(raw_tar=b"\xff" * 512 + random.Random(14).randbytes(4 << 20),
+                       comp="gzip")
+STALL_CFG = iu.config_for([STALL_LAYER])
+STALL_MAN = iu.oci_manifest([STALL_LAYER], STALL_CFG)
+STALL_SENT = 16 << 10
 # a manifest whose config the server will answer with other bytes
 EVIL_CFG = b'{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}'
 
@@ -94,6 +102,21 @@ class Hostile(http.server.BaseHTTPRequestHandler):
                     self.wfile.write(bytes([b]))
                     self.wfile.flush()
                     time.sleep(1)
+            except OSError:
+                pass
+            return
+        if p == "/v2/stall/manifests/1":
+            return self.manifest(STALL_MAN)
+        if p == "/v2/stall/blobs/" + digest(STALL_CFG):
+            return self.send(200, STALL_CFG, "application/octet-stream")
+        if p == "/v2/stall/blobs/" + STALL_LAYER.digest:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(STALL_LAYER.blob)))
+            self.end_headers()
+            try:
+                self.wfile.write(STALL_LAYER.blob[:STALL_SENT])
+                self.wfile.flush()
+                time.sleep(60)
             except OSError:
                 pass
             return
@@ -181,6 +204,18 @@ def test_slow_drip(bulwark, hostile, tmp_path):
     assert f"no complete answer within {TIMEOUT_MS} ms" in err
     err, took = attack(bulwark, tmp_path, f"{hostile}/dripblob:1")
     assert "the download stalled" in err
+
+
+def test_error_while_a_layer_download_stalls(bulwark, hostile):
+    """The layer is read on a thread of its own while the walk parses it (#14): when the walk
+    fails on the first block while that thread waits on a stalled download, the scan ends with
+    the error at once, not after the stall limit (the download is cancelled)."""
+    t0 = time.monotonic()
+    p = bulwark("scan", "--registry-timeout", "30000", f"{hostile}/stall:1", check=2, timeout=90)
+    took = time.monotonic() - t0
+    assert took < 10, took
+    assert p.stderr.startswith("bulwark: ") and p.stderr.count("\n") == 1, p.stderr
+    assert "layer 1" in p.stderr and "not a tar archive" in p.stderr, p.stderr
 
 
 def test_token_endpoint_never_answers(bulwark, hostile, tmp_path):

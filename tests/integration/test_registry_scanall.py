@@ -172,3 +172,108 @@ def test_scan_all_shares_compiled_rules_across_workers(bulwark, tmp_path):
         assert docs[0]["findings"] == docs[1]["findings"]
     finally:
         r.stop()
+
+
+def not_listed(doc):
+    return [f for f in doc["findings"] if f["id"] == "registry-images-not-listed"]
+
+
+def test_scan_all_catalog_closed(bulwark, tmp_path):
+    """A registry that lets anyone pull but lists its catalog to no one (token auth: the
+    catalog scope is not granted): the audit's findings, one finding saying the catalog could
+    not be listed, why and what to do, and the exit status of the findings; --repo names the
+    images to scan instead (#14)."""
+    ts = ru.TokenServer(tmp_path, {"writer": ("pw-" + "w" * 8, ["pull", "push"])},
+                        anon_actions=["pull"])
+    r = ru.Registry(tmp_path / "reg", auth=ts.registry_auth())
+    try:
+        c = ru.Client(f"http://{r.host}", "writer", "pw-" + "w" * 8)
+        c.push_image("team/app", "1", clean_layers("app1"))
+        c.push_image("team/app", "2", clean_layers("app2"))
+        c.push_image("leaky/env", "1", leaky_layers("env", TOKENS["leaky/env:1"]))
+        h = r.host
+        p = scan_all(bulwark, h, check=0)
+        doc = json.loads(p.stdout)
+        [f] = not_listed(doc)
+        assert f["location"]["target"] == h and f["location"]["key"] == "/v2/_catalog"
+        assert "HTTP 401" in f["message"] and "--repo NAME[:TAG]" in f["message"], f
+        assert "requires authentication" in f["evidence"], f
+        assert f["severity"] == "medium"
+        assert [t["target"] for t in doc["targets"]] == [h]
+        assert "registry-plain-http" in {x["id"] for x in doc["findings"]}
+        assert not [x for x in doc["findings"] if x["id"] == "image-not-scanned"]
+        # exit by findings: plain HTTP is high (the default gate), the closed catalog medium
+        bulwark("audit", "registry", h, "--scan-all", check=1)
+        bulwark("audit", "registry", h, "--scan-all", "--fail-on", "critical", check=0)
+        # the images named instead: every tag of a repository, or the one given
+        doc = json.loads(scan_all(bulwark, h, "--repo", "team/app", "--repo",
+                                  "leaky/env:1").stdout)
+        assert [t["target"] for t in doc["targets"]] == [h, f"{h}/team/app:1",
+                                                         f"{h}/team/app:2", f"{h}/leaky/env:1"]
+        assert all(t["error"] is None for t in doc["targets"])
+        assert not not_listed(doc)
+        assert {x["location"]["target"] for x in doc["findings"]
+                if x["category"] == "secret"} == {f"{h}/leaky/env:1"}
+        # --repo goes with --scan-all, and is a repository path without the host
+        bulwark("audit", "registry", h, "--repo", "team/app", check=2)
+        p = bulwark("audit", "registry", h, "--scan-all", "--repo", f"{h}/team/app", check=2)
+        assert "--repo" in p.stderr and p.stderr.count("\n") == 1
+    finally:
+        r.stop()
+        ts.stop()
+
+
+@pytest.mark.parametrize("status,body,why", [
+    (404, b'{"errors":[{"code":"NOT_FOUND","message":"catalog disabled"}]}', "HTTP 404"),
+    (200, b"<html>not the API</html>", "not a JSON object"),
+    (200, b'{"repositories":"team/app"}', "'repositories' is not a list"),
+    (200, b'{"names":[]}', "'repositories' is missing"),
+])
+def test_scan_all_catalog_missing_or_malformed(bulwark, reg, status, body, why):
+    """A catalog that is disabled (404) or answers something else than its list: one finding
+    with the reason, the audit's findings kept, no error exit (#14)."""
+    px = ru.Proxy(reg)
+    try:
+        px.catalog = (status, body)
+        doc = json.loads(scan_all(bulwark, px.host).stdout)
+        [f] = not_listed(doc)
+        assert why in f["message"] and "--repo" in f["message"], f["message"]
+        assert [t["target"] for t in doc["targets"]] == [px.host]
+        assert "registry-plain-http" in {x["id"] for x in doc["findings"]}
+        # the same repositories named: scanned through the same proxy
+        doc = json.loads(scan_all(bulwark, px.host, "--repo", "leaky/env").stdout)
+        assert [t["target"] for t in doc["targets"]] == [px.host, f"{px.host}/leaky/env:1"]
+        assert not not_listed(doc)
+    finally:
+        px.stop()
+
+
+def test_scan_all_untrusted_certificate(bulwark, tmp_path):
+    """A registry whose certificate does not verify (self-signed, no --ca-cert): the audit
+    reports the certificate, and --scan-all says once that the images were not scanned and
+    what to pass — not one failure per image (#14). With --ca-cert they are scanned."""
+    crt, key = ru.self_signed(tmp_path)
+    r = ru.Registry(tmp_path / "reg", tls=(crt, key))
+    try:
+        c = ru.Client(f"https://{r.host}", cafile=crt)
+        for i in range(3):
+            c.push_image(f"team/n{i}", "1", clean_layers(f"n{i}"))
+        h = r.host
+        for extra in ((), ("--repo", "team/n0:1", "--repo", "team/n1")):
+            doc = json.loads(scan_all(bulwark, h, *extra).stdout)
+            [f] = not_listed(doc)
+            assert f["location"]["key"] == "tls.certificate"
+            assert "not trusted" in f["message"] and "--ca-cert FILE" in f["message"]
+            assert "self-signed" in f["message"]
+            assert not [x for x in doc["findings"] if x["id"] == "image-not-scanned"]
+            assert [t["target"] for t in doc["targets"]] == [h]
+            assert "registry-tls-self-signed" in {x["id"] for x in doc["findings"]}
+        # exit by findings (anonymous push is critical), not an error
+        bulwark("audit", "registry", h, "--scan-all", check=1)
+        doc = json.loads(scan_all(bulwark, h, "--ca-cert", crt).stdout)
+        assert [t["target"] for t in doc["targets"]] == [h] + [f"{h}/team/n{i}:1"
+                                                               for i in range(3)]
+        assert all(t["error"] is None for t in doc["targets"])
+        assert not not_listed(doc)
+    finally:
+        r.stop()

@@ -393,7 +393,13 @@ static const image_source test_store_row = {.name = "test-store", .what = "a tes
 
 static int open_store_image(mem_store *m, bool manifest_root, bwk_image **out, bwk_error **err)
 {
-	bwk_blob_store st = {m, mem_root, mem_read, mem_open, mem_pull, mem_close, mem_free};
+	bwk_blob_store st = {.ctx = m,
+			     .root = mem_root,
+			     .read_blob = mem_read,
+			     .open_blob = mem_open,
+			     .pull = mem_pull,
+			     .close_blob = mem_close,
+			     .free = mem_free};
 	if (manifest_root)
 		m->root = m->b[2].digest;
 	closing_store = m;

@@ -20,12 +20,20 @@
 #include "core/util.h"
 #include "image/image_private.h"
 
-/* With two cores or more (threads != 1) a pread-window layer is read in a pipeline: a thread
- * of the stream's own reads, hashes (blob and diff_id) and decompresses into a ring of
- * PIPE_SLOTS buffers while the walking thread parses the tar and runs the scanners. The ring
- * bounds the memory (PIPE_SLOTS * BWK_STREAM_BUF per layer), the consumer sees the bytes in
- * the same order (same entries, same findings), and the size and ratio guards run on the
- * consumer's side with the counts of each block as it was produced. */
+/* With two cores or more (threads != 1) every layer is read in a pipeline, whatever its
+ * source (a pread window, a blob store's stream such as a registry download, the engine's
+ * save stream): a thread of the stream's own reads, hashes (blob and diff_id) and decompresses
+ * into a ring of PIPE_SLOTS buffers while the walking thread parses the tar and runs the
+ * scanners, so that receiving, hashing and inflating overlap the walk. The ring bounds the
+ * memory (PIPE_SLOTS * BWK_STREAM_BUF per layer), the consumer sees the bytes in the same
+ * order (same entries, same findings), and the size and ratio guards run on the consumer's
+ * side with the counts of each block as it was produced. The digests are still compared only
+ * once the whole blob went through: what the walk saw is judged as before.
+ *
+ * The producer owns the source while it runs (the pull and its context are touched by no
+ * other thread until it is joined). A consumer that stops early (an error, a layer the cache
+ * already holds) sets `stop`; a producer blocked in a store's pull (a stalled download) is
+ * woken by the store's cancel, so that closing never waits for the network. */
 #define PIPE_SLOTS 4
 
 typedef struct pipe_slot {
@@ -235,8 +243,7 @@ static bool pipe_wanted(const layer_stream *ls)
 		long c = sysconf(_SC_NPROCESSORS_ONLN);
 		n = c > 0 ? (unsigned)c : 1;
 	}
-	/* pulled streams stay on the thread that pulls them */
-	return n > 1 && !ls->pull;
+	return n > 1;
 }
 
 static void pipe_start(layer_stream *ls)
@@ -269,6 +276,9 @@ static void pipe_stop(layer_stream *ls)
 		pp->stop = true;
 		pthread_cond_broadcast(&pp->cv);
 		pthread_mutex_unlock(&pp->lock);
+		const bwk_blob_store *st = ls->img->src.store;
+		if (ls->store_blob && st->cancel)
+			st->cancel(ls->store_blob); /* a pull blocked on the network returns */
 		pthread_join(pp->th, NULL);
 	}
 	for (unsigned i = 0; i < PIPE_SLOTS; i++) {

@@ -93,9 +93,19 @@ RULE(r_cves, "registry-version-cves", BWK_SEV_HIGH, "Registry version has known 
      "id.",
      "Upgrade the registry to the fixed version the finding gives.", DIST);
 
-static const bwk_rule *const rules[] = {&r_http,      &r_self,	   &r_expired, &r_name,
-					&r_untrusted, &r_oldtls,   &r_catalog, &r_pull,
-					&r_push,      &r_userpush, &r_tokhttp, &r_cves};
+RULE(r_unlisted, "registry-images-not-listed", BWK_SEV_MEDIUM,
+     "--scan-all could not list or reach the registry's images",
+     "The repositories could not be listed (the catalog is closed, missing or malformed) or "
+     "the registry's certificate is not trusted: none of its images was scanned, so nothing "
+     "is known about the credentials they hold.",
+     "Name the repositories to scan (--repo NAME[:TAG], repeatable, or URL/REPOSITORY), "
+     "give credentials that may list the catalog, or pass --ca-cert FILE with the CA that "
+     "signed the registry's certificate.",
+     OCI "#listing-repositories");
+
+static const bwk_rule *const rules[] = {&r_http,    &r_self,	&r_expired, &r_name, &r_untrusted,
+					&r_oldtls,  &r_catalog, &r_pull,    &r_push, &r_userpush,
+					&r_tokhttp, &r_cves,	&r_unlisted};
 
 size_t bwk_registry_rules(const bwk_rule **out, size_t max)
 {
@@ -589,10 +599,11 @@ void bwk_registry_images_free(bwk_registry_images *l)
 }
 
 /* One page of a paginated list: GET path?n=PAGE[&last=LAST], the strings of `field`. A name
- * that fails `valid` is skipped (counted in *bad). Returns the count, -1 on error. */
+ * that fails `valid` is skipped (counted in *bad). Returns the count, -1 on error (*status:
+ * the HTTP status when the registry answered another than 200, else 0). */
 static long list_page(reg_client *c, const char *base, const char *scope, const char *last,
 		      const char *field, bool (*valid)(const char *), char ***names, size_t *bad,
-		      bwk_error **err)
+		      long *status, bwk_error **err)
 {
 	cleanup_free char *path = last ? xasprintf("%s?n=%d&last=%s", base, LIST_PAGE, last)
 				       : xasprintf("%s?n=%d", base, LIST_PAGE);
@@ -603,6 +614,7 @@ static long list_page(reg_client *c, const char *base, const char *scope, const 
 		return -1;
 	}
 	if (r.status != 200) {
+		*status = r.status;
 		reg_status_error(c, &r, base, err);
 		reg_resp_free(&r);
 		return -1;
@@ -610,10 +622,16 @@ static long list_page(reg_client *c, const char *base, const char *scope, const 
 	json_error_t je;
 	json_t *j = json_loadb(r.body, r.len, 0, &je);
 	reg_resp_free(&r);
-	json_t *arr = json_object_get(j, field);
-	if (!json_is_array(arr) && !json_is_null(arr) && arr) {
+	if (!json_is_object(j)) {
 		json_decref(j);
-		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: '%s' is not a list", base, field);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: the answer is not a JSON object",
+				     base);
+	}
+	json_t *arr = json_object_get(j, field);
+	if (!json_is_array(arr) && !json_is_null(arr)) {
+		json_decref(j);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: '%s' is %s", base, field,
+				     arr ? "not a list" : "missing");
 	}
 	size_t n = json_array_size(arr);
 	if (n > LIST_PAGE * 10) /* a server that ignores n: still bounded by the JSON limit */
@@ -664,7 +682,7 @@ static void strv_free(char **v)
 /* Every name of a paginated list (bounded by max and LIST_MAX_PAGES); *more when cut. */
 static int list_all(reg_client *c, const char *base, const char *scope, const char *field,
 		    bool (*valid)(const char *), size_t max, char ***out, size_t *nout, bool *more,
-		    bwk_error **err)
+		    long *status, bwk_error **err)
 {
 	char **all = NULL;
 	size_t n = 0, bad = 0;
@@ -675,7 +693,7 @@ static int list_all(reg_client *c, const char *base, const char *scope, const ch
 		}
 		char **names = NULL;
 		long got = list_page(c, base, scope, n ? all[n - 1] : NULL, field, valid, &names,
-				     &bad, err);
+				     &bad, status, err);
 		if (got < 0 || !names) {
 			strv_free(names);
 			for (size_t i = 0; i < n; i++)
@@ -714,15 +732,94 @@ static int list_all(reg_client *c, const char *base, const char *scope, const ch
 	return 0;
 }
 
-int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t max,
-			     bwk_registry_images *out, bwk_error **err)
+/* A --repo NAME[:TAG]: split and checked as a listed name would be. */
+static int named_repo(const char *url, const char *s, char **repo, char **tag, bwk_error **err)
+{
+	const char *colon = strrchr(s, ':');
+	*repo = colon ? xstrndup(s, (size_t)(colon - s)) : xstrdup(s);
+	*tag = colon ? xstrdup(colon + 1) : NULL;
+	if (valid_repo(*repo) && (!*tag || valid_tag(*tag)))
+		return 0;
+	free(*repo);
+	free(*tag);
+	*repo = *tag = NULL;
+	return bwk_error_set(err, BWK_E_USAGE, 0,
+			     "--repo '%.200s' (for %.200s): expected NAME[:TAG], NAME as a "
+			     "repository path (lower case, digits, '._-/'), without the host",
+			     s, url);
+}
+
+/* One finding of r_unlisted: --scan-all could not get at the images. */
+static int unlisted(actx *a, const char *key, const char *msg, bwk_error **err)
+{
+	return a->out ? add(a, &r_unlisted, -1, key, msg, NULL, err) : 0;
+}
+
+/* The first contact before any list: a certificate that does not verify would otherwise fail
+ * the catalog, then every tag list and every image one by one. One finding says it. */
+static int scan_all_reachable(actx *a, reg_client *c, bool *ok, bwk_error **err)
+{
+	bool tls = false;
+	bwk_error *e = NULL;
+	*ok = true;
+	if (reg_client_ping(c, &tls, &e) == 0)
+		return 0;
+	if (!tls || !a->out) {
+		*err = e;
+		return bwk_error_wrap(err, "registry %s: --scan-all", a->host);
+	}
+	*ok = false;
+	bwk_error_free(e);
+	/* curl's reason alone (the error is a sentence too long for a finding's message) */
+	char why[CURL_ERROR_SIZE + 64];
+	long st = 0;
+	reg_probe(c, true, false, &st, why, sizeof(why));
+	cleanup_free char *msg = xasprintf("images not scanned: the registry's certificate is not "
+					   "trusted (%s): pass --ca-cert FILE",
+					   why);
+	return unlisted(a, "tls.certificate", msg, err);
+}
+
+/* The catalog could not be listed (error e, HTTP status st or 0): an error without a findings
+ * list, else a finding — a closed catalog is no reason to lose the audit's findings. The
+ * message is short (findings bound it): the status or the malformation, and what to do; the
+ * registry's own sentence (its message, how to log in) is the evidence. */
+static int catalog_unlisted(actx *a, bwk_error *e, long st, bwk_error **err)
+{
+	if (!a->out) {
+		*err = e;
+		return bwk_error_wrap(err, "registry %s: listing the repositories for --scan-all",
+				      a->host);
+	}
+	cleanup_free char *full = bwk_error_format(e);
+	bwk_error_free(e);
+	cleanup_free char *why = st ? xasprintf("HTTP %ld", st) : xstrdup(full);
+	cleanup_free char *msg =
+	    xasprintf("images not scanned: the catalog could not be listed (%s): name them with "
+		      "--repo NAME[:TAG] or as %s/REPOSITORY",
+		      why, a->host);
+	bwk_finding_spec s = {
+	    .rule = &r_unlisted,
+	    .loc = {.target = a->target, .layer_index = -1, .key = "/v2/_catalog"},
+	    .message = msg,
+	    .evidence = st ? full : NULL,
+	    .severity = -1};
+	return bwk_findings_add(a->out, &s, err);
+}
+
+int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, const char *const *named,
+			     size_t max, bwk_registry_images *out, bwk_findings *findings,
+			     bwk_error **err)
 {
 	memset(out, 0, sizeof(*out));
-	actx a = {.o = o, .target = url};
+	actx a = {.o = o, .target = url, .out = findings};
 	reg_client *c = NULL;
 	reg_creds cr = {0};
-	char **repos = NULL;
-	size_t nrepos = 0;
+	char **repos = NULL, **tags_named = NULL;
+	size_t nrepos = 0, nnamed = 0;
+	bool reachable = true;
+	for (const char *const *p = named; p && *p; p++)
+		nnamed++;
 	int rc = parse_url(&a, url, err);
 	if (rc == 0)
 		rc = reg_client_new(a.host, o, &c, err);
@@ -730,25 +827,39 @@ int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t
 		rc = reg_creds_lookup(o, a.host, &cr, err);
 	if (rc == 0 && cr.username)
 		reg_client_set_creds(c, &cr);
-	if (rc == 0 && a.repo) {
-		repos = xcalloc(1, sizeof(char *));
-		repos[nrepos++] = xstrdup(a.repo);
-	} else if (rc == 0) {
-		rc = list_all(c, "/v2/_catalog", "registry:catalog:*", "repositories", valid_repo,
-			      max, &repos, &nrepos, &out->truncated, err);
-		if (rc < 0)
-			bwk_error_wrap(err, "registry %s: listing the repositories for --scan-all",
-				       a.host);
+	if (rc == 0 && (a.repo || nnamed)) {
+		repos = xcalloc(nnamed + 2, sizeof(char *));
+		tags_named = xcalloc(nnamed + 2, sizeof(char *));
+		if (a.repo)
+			repos[nrepos++] = xstrdup(a.repo);
+		for (size_t i = 0; rc == 0 && i < nnamed; i++, nrepos++)
+			rc = named_repo(url, named[i], &repos[nrepos], &tags_named[nrepos], err);
 	}
-	for (size_t i = 0; rc == 0 && i < nrepos && out->n < max; i++) {
+	if (rc == 0)
+		rc = scan_all_reachable(&a, c, &reachable, err);
+	if (rc == 0 && reachable && !repos) {
+		bwk_error *e = NULL;
+		long st = 0;
+		if (list_all(c, "/v2/_catalog", "registry:catalog:*", "repositories", valid_repo,
+			     max, &repos, &nrepos, &out->truncated, &st, &e) < 0)
+			rc = catalog_unlisted(&a, e, st, err);
+	}
+	for (size_t i = 0; rc == 0 && reachable && i < nrepos && out->n < max; i++) {
+		if (tags_named && tags_named[i]) {
+			out->refs = xrealloc(out->refs, (out->n + 1) * sizeof(char *));
+			out->refs[out->n++] =
+			    xasprintf("%s/%s:%s", a.host, repos[i], tags_named[i]);
+			continue;
+		}
 		cleanup_free char *base = xasprintf("/v2/%s/tags/list", repos[i]);
 		cleanup_free char *scope = xasprintf("repository:%s:pull", repos[i]);
 		char **tags = NULL;
 		size_t ntags = 0;
 		bool more = false;
 		bwk_error *e = NULL;
+		long st = 0;
 		if (list_all(c, base, scope, "tags", valid_tag, max - out->n, &tags, &ntags, &more,
-			     &e) < 0) {
+			     &st, &e) < 0) {
 			/* one repository that cannot be listed: named, the others go on */
 			char *msg = bwk_error_format(e);
 			bwk_error_free(e);
@@ -768,9 +879,15 @@ int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t
 		if (out->n == max && i + 1 < nrepos)
 			out->truncated = true;
 	}
-	for (size_t i = 0; i < nrepos; i++)
+	if (rc == 0 && findings)
+		bwk_findings_check(findings, &r_unlisted, BWK_CHECK_PASS,
+				   "%s the images for --scan-all", repos ? "listing" : "reaching");
+	for (size_t i = 0; repos && i < nrepos; i++) {
 		free(repos[i]);
+		free(tags_named ? tags_named[i] : NULL);
+	}
 	free(repos);
+	free(tags_named);
 	reg_creds_free(&cr);
 	reg_client_free(c);
 	free(a.host);

@@ -687,6 +687,22 @@ static int ping(reg_client *c, bwk_error **err)
 	return 0;
 }
 
+int reg_client_ping(reg_client *c, bool *tls_refused, bwk_error **err)
+{
+	bwk_error *e = NULL;
+	pthread_mutex_lock(&c->lock);
+	int rc = ping(c, &e);
+	pthread_mutex_unlock(&c->lock);
+	/* transport_error's code for a certificate that did not verify, and for nothing else
+	 * that the first contact can meet (no credentials are sent to /v2/ there) */
+	*tls_refused = rc < 0 && bwk_error_code(e) == BWK_E_PERM;
+	if (rc < 0 && err)
+		*err = e;
+	else
+		bwk_error_free(e);
+	return rc;
+}
+
 static bool retryable(long st)
 {
 	return st == 429 || st == 500 || st == 502 || st == 503 || st == 504;

@@ -205,7 +205,7 @@ int reg_blob_open(reg_client *c, const char *repo, const char *name, const char 
 long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_error **err)
 {
 	for (;;) {
-		ssize_t r = b->rfd >= 0 ? read(b->rfd, buf, len) : 0;
+		ssize_t r = read(b->rfd, buf, len);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r > 0)
@@ -224,13 +224,19 @@ long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_err
 			*err = b->err;
 			b->err = NULL;
 		}
-		b->rc = 0; /* reported once */
-		if (b->rfd >= 0)
-			close(b->rfd);
-		b->rfd = -1;
+		b->rc = 0; /* reported once; rfd stays open until the close (see the cancel) */
 		return -1;
 	}
 	return 0;
+}
+
+void bwk_registry_blob_cancel(bwk_registry_blob *b)
+{
+	__atomic_store_n(&b->cancel, 1, __ATOMIC_RELEASE);
+	/* a read blocked on the socket returns 0 at once; rfd is not closed before the close,
+	 * so this never reaches another file that took its number */
+	if (b->rfd >= 0)
+		shutdown(b->rfd, SHUT_RDWR);
 }
 
 void bwk_registry_blob_close(bwk_registry_blob *b)

@@ -119,6 +119,10 @@ const char *reg_client_base(const reg_client *c);
 /* The registry's host as the reference spells it (for messages). */
 const char *reg_client_host(const reg_client *c);
 
+/* The first contact that every request makes (which scheme the registry speaks), made now:
+ * 0, or -1 with *err; *tls_refused tells a certificate that did not verify (--ca-cert) from
+ * the other failures. */
+int reg_client_ping(reg_client *c, bool *tls_refused, bwk_error **err);
 /* A bare HEAD of /v2/ (audit): `verify` on or off; old_tls offers TLS 1.0/1.1 only. Returns 0
  * when an HTTP answer came (status in *status), else libcurl's code with its message in why. */
 int reg_probe(reg_client *c, bool verify, bool old_tls, long *status, char *why, size_t whylen);
@@ -176,6 +180,10 @@ int bwk_registry_blob_open(bwk_registry_image *img, const char *digest, uint64_t
 long bwk_registry_blob_read(bwk_registry_blob *b, void *buf, size_t len, bwk_error **err);
 /* Cancels an unfinished transfer. */
 void bwk_registry_blob_close(bwk_registry_blob *b);
+/* From another thread than the reader's: abort the transfer and make a read blocked on it (or
+ * the next one) return at once, 0 or -1; the reader's results are then meaningless. The
+ * close follows once the reader is done. */
+void bwk_registry_blob_cancel(bwk_registry_blob *b);
 
 /* A small blob (the config) whole, bounded by `max` bytes and verified. Caller frees. */
 int bwk_registry_blob_get(bwk_registry_image *img, const char *digest, uint64_t size, size_t max,

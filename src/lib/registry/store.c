@@ -162,6 +162,15 @@ static ssize_t store_pull(void *stream, void *buf, size_t len, bwk_error **err)
 	}
 }
 
+/* The image module's reader stops early while its pulling thread may wait on the network. A
+ * cached blob is a file: its reads never wait. */
+static void store_cancel(void *stream)
+{
+	store_stream *ss = stream;
+	if (ss->b)
+		bwk_registry_blob_cancel(ss->b);
+}
+
 static void store_close_blob(void *stream)
 {
 	store_stream *ss = stream;
@@ -204,6 +213,7 @@ int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
 	store->open_blob = store_open_blob;
 	store->pull = store_pull;
 	store->close_blob = store_close_blob;
+	store->cancel = store_cancel;
 	store->free = store_free;
 	return 0;
 }
