@@ -293,6 +293,8 @@ void sbx_stop_init(sbx_stop *st, const bwk_container_spec *s);
 void sbx_stop_forward(sbx_stop *st, pid_t pid, int sig);
 /* The poll timeout until the deadline (-1: none), SIGKILLing `pid` once it has passed. */
 int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
+/* After the wait: one line (always shown) when the deadline's SIGKILL ended the command. */
+void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status);
 
 /* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2)
  * and sends the master over the sync socket; the host side receives it. -1 + errno. */
