@@ -200,6 +200,26 @@ def test_sigkill_leaves_nothing_for_long(rfs):
     s.close()
 
 
+def test_stale_table_without_lease_is_taken_over(rfs):
+    """A `bulwark_A_B_C_D` table whose lease is gone (/run/bulwark/net wiped, a lease file
+    lost) has no owner left: the next start removes it; tables not named exactly so stay."""
+    orphan, other = "bulwark_10_213_250_250", f"bulwark_keep{os.getpid() % 100000}"
+    assert not os.path.exists("/run/bulwark/net/leases/10.213.250.250")
+    for t in (orphan, other):
+        subprocess.run(["nft", "add", "table", "ip", t], check=True)
+        subprocess.run(["nft", "add", "chain", "ip", t, "pre",
+                        "{ type nat hook prerouting priority -100; }"], check=True)
+    try:
+        p = subprocess.run([BULWARK, "run", "-q", "--net", "bridge", "--rootfs", str(rfs),
+                            "true"], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        left = nft_tables()
+        assert orphan not in left and other in left, left
+    finally:
+        for t in (orphan, other):
+            subprocess.run(["nft", "delete", "table", "ip", t], capture_output=True)
+
+
 def helpers_of(port):
     """Running pasta/slirp4netns processes whose command line names the port."""
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
