@@ -220,6 +220,60 @@ def test_stale_table_without_lease_is_taken_over(rfs):
             subprocess.run(["nft", "delete", "table", "ip", t], capture_output=True)
 
 
+def iptables_save():
+    return subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+
+
+def test_containers_talk_under_dockers_forward_drop(rfs, dockerd_factory):
+    """A dockerd with its iptables rules on this host, and the filter FORWARD policy DROP it
+    sets where it switched forwarding on itself (here bulwark had: it is set as dockerd
+    would): containers on a bridge network still reach each other (br_netfilter, which
+    Docker loads, sends bridged traffic through FORWARD)."""
+    before = iptables_save()
+    chains_before = set(re.findall(r"^-N (\S+)", before, re.M))
+    policy = re.search(r"^-P FORWARD (\S+)", before, re.M).group(1)
+    name = f"f{os.getpid() % 100000}"
+    d = dockerd_factory(args=("--bridge=none", "--iptables=true", "--ip-masq=false"))
+    a = None
+    try:
+        assert "DOCKER-USER" in iptables_save()  # dockerd's chains are there
+        subprocess.run(["iptables", "-P", "FORWARD", "DROP"], check=True)
+        a = subprocess.Popen(
+            [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "/bin/sh",
+             "-c", "ip -4 -o addr show eth0; exec /bin/httpd -f -p 80 -h /www"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        m = re.search(r"inet (10\.213\.\d+\.\d+)/24", a.stdout.readline())
+        assert m, a.stderr.read() if a.poll() is not None else ""
+        time.sleep(0.5)  # httpd listens (its start is a few ms)
+        # no `wget -T`: busybox's wget crashes when its timeout fires; a dropped SYN is
+        # retried for minutes, so the timeout is ours
+        try:
+            b = subprocess.run(
+                [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "wget",
+                 "-q", "-O-", f"http://{m.group(1)}/index.html"], capture_output=True,
+                text=True, timeout=15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("dropped in FORWARD:\n" + iptables_save())
+        assert "hello from the container" in b.stdout, (b.stderr, iptables_save())
+        assert f"-A FORWARD -i bwk-{name} -j ACCEPT" in iptables_save()
+    finally:
+        if a:
+            stop(a)
+        subprocess.run(["iptables", "-P", "FORWARD", policy], check=True)
+        d.stop()
+        for c in set(re.findall(r"^-N (\S+)", iptables_save(), re.M)) - chains_before:
+            if c.startswith("DOCKER"):
+                rules = [l for l in iptables_save().splitlines() if f"-j {c}" in l]
+                for r in rules:
+                    subprocess.run(["iptables", *r.replace("-A ", "-D ", 1).split()])
+                subprocess.run(["iptables", "-F", c])
+        for c in set(re.findall(r"^-N (\S+)", iptables_save(), re.M)) - chains_before:
+            if c.startswith("DOCKER"):
+                subprocess.run(["iptables", "-X", c])
+    # the network's bridge went with its last container, and its FORWARD rules with it
+    assert f"bwk-{name}" not in iptables_save()
+
+
 def helpers_of(port):
     """Running pasta/slirp4netns processes whose command line names the port."""
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout

@@ -419,6 +419,7 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "netlink socket");
 	if (ensure_bridge(nl, br, gw, &bri, err) < 0)
 		return -1;
+	sbx_forward_allow(br); /* a FORWARD policy DROP (Docker's) would stop its traffic */
 	/* the first free address */
 	unsigned host = 2;
 	char lname[INET_ADDRSTRLEN];
@@ -497,6 +498,7 @@ static void drop_unused_network(const sbx_bridge *b)
 	int i = (int)if_nametoindex(br);
 	if (nl >= 0 && i)
 		(void)sbx_nl_link_del(nl, i);
+	sbx_forward_forget(br);
 	(void)unlinkat(dir, file, 0);
 }
 

@@ -265,6 +265,10 @@ int sbx_ports_reserve(const bwk_container_spec *spec, int *holds, bwk_error **er
 void sbx_ports_release(int *holds, size_t n);
 int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, bwk_error **err);
 void sbx_bridge_stop(sbx_bridge *b);
+/* net_forward.c: accept bridge br's traffic in iptables' FORWARD chain when its policy may
+ * drop (Docker's), once; forget removes those rules with the bridge. */
+void sbx_forward_allow(const char *br);
+void sbx_forward_forget(const char *br);
 
 /* net.c: whichever of the above the spec's `net` needs (stop: idempotent) */
 typedef struct sbx_net {
