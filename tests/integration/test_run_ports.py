@@ -27,7 +27,7 @@ def rfs():
     d = world_tmpdir()
     root = make_busybox_rootfs(d / "rootfs")
     os.chmod(root, 0o755)
-    for a in ("nc", "httpd", "ip", "wget", "seq"):
+    for a in ("nc", "httpd", "ip", "wget", "seq", "nslookup"):
         if not (root / "bin" / a).exists():
             (root / "bin" / a).symlink_to("busybox")
     (root / "www").mkdir()
@@ -218,6 +218,40 @@ def test_stale_table_without_lease_is_taken_over(rfs):
     finally:
         for t in (orphan, other):
             subprocess.run(["nft", "delete", "table", "ip", t], capture_output=True)
+
+
+def docker_resolv_conf():
+    """What Docker's default bridge would give from this host's files (libnetwork's rules)."""
+    text = Path("/etc/resolv.conf").read_text()
+    servers = re.findall(r"^nameserver\s+(\S+)", text, re.M)
+    if servers == ["127.0.0.53"]:
+        text = Path("/run/systemd/resolve/resolv.conf").read_text()
+    keep, any_ns = [], False
+    for line in text.splitlines():
+        m = re.match(r"nameserver\s+(\S+)", line)
+        if m and (m.group(1).startswith("127.") or ":" in m.group(1)):
+            continue
+        any_ns |= bool(m)
+        keep.append(line)
+    if not any_ns:
+        keep += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
+    return "\n".join(keep) + "\n"
+
+
+def test_bridge_dns_is_the_hosts_by_dockers_rules(rfs):
+    """/etc/resolv.conf on a root bridge: the host's servers (loopback ones dropped, resolved's
+    stub replaced), and a name resolves there when it does on the host."""
+    for net in (["--net", "bridge"], ["--network", f"d{os.getpid() % 100000}"]):
+        p = subprocess.run([BULWARK, "run", "-q", *net, "--rootfs", str(rfs), "--", "/bin/sh",
+                            "-c", "cat /etc/resolv.conf; echo ==; nslookup deb.debian.org"],
+                           capture_output=True, text=True, timeout=60)
+        conf, _, look = p.stdout.partition("==\n")
+        assert conf == docker_resolv_conf(), (conf, p.stderr)
+        try:
+            socket.getaddrinfo("deb.debian.org", 80)
+        except OSError:
+            continue  # the host itself resolves nothing here: only the file is checked
+        assert "Address" in look.split("deb.debian.org", 1)[-1], (look, p.stderr)
 
 
 def iptables_save():

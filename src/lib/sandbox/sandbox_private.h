@@ -268,6 +268,12 @@ void sbx_bridge_stop(sbx_bridge *b);
 /* net_forward.c: accept bridge br's traffic in iptables' FORWARD chain when its policy may
  * drop (Docker's), once; forget removes those rules with the bridge. */
 void sbx_forward_allow(const char *br);
+/* net_dns.c: the container's resolv.conf by Docker's rules from the host's `etc`
+ * (/etc/resolv.conf) and, behind systemd-resolved's stub, `resolved`
+ * (/run/systemd/resolve/resolv.conf); its length. size >= 64. */
+#define SBX_HOST_RESOLV	    "/etc/resolv.conf"
+#define SBX_RESOLVED_RESOLV "/run/systemd/resolve/resolv.conf"
+size_t sbx_dns_resolv_conf(const char *etc, const char *resolved, char *out, size_t size);
 void sbx_forward_forget(const char *br);
 
 /* net.c: whichever of the above the spec's `net` needs (stop: idempotent) */
