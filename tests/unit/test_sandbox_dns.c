@@ -90,7 +90,9 @@ static void test_docker_rules(void **state)
 	/* "nameservers" is not a nameserver line; an overlong line is dropped */
 	char big[3000];
 	memset(big, 'x', sizeof big);
-	memcpy(big, "search ", 7);
+	static const char search[] = "search ";
+	for (size_t i = 0; i + 1 < sizeof search; i++)
+		big[i] = search[i];
 	snprintf(big + 2000, sizeof big - 2000, "\nnameservers 1.2.3.4\nnameserver 192.0.2.4\n");
 	assert_string_equal(conf(big, NULL), "nameservers 1.2.3.4\nnameserver 192.0.2.4\n");
 }

@@ -146,7 +146,7 @@ static void reap_orphan_tables(int leases)
 	nft_ctx_free(n);
 	for (size_t i = 0; i < ngone; i++) {
 		char cmd[96];
-		snprintf(cmd, sizeof cmd, "delete table ip %s", gone[i]);
+		snprintf(cmd, sizeof cmd, "delete table ip %.47s", gone[i]);
 		cleanup_error bwk_error *ignored = NULL;
 		(void)nft_run(cmd, &ignored);
 	}
