@@ -1,10 +1,12 @@
 """Real server software from the host's Debian packages under `bulwark run` with its defaults
 (issue #18's compatibility table, docs/run.md): python3's http.server, Node.js 18, OpenJDK 17,
-PostgreSQL 15 (USER postgres) and bash with apt. Each root filesystem is built here from the
+PostgreSQL 15 (USER postgres), redis 7 (USER redis, VOLUME /data) and bash with apt. Each root filesystem is built here from the
 installed package's files and the libraries ldd names (hard links, so it costs no copy); each
 server is published with -p alone (as root: the bridge network), queried through that port and
 stopped with SIGTERM sent to `bulwark run`, as `docker stop` or systemd would. The same root
-and command also run under the private dockerd (docker's column of the table)."""
+and command also run under the private dockerd (docker's column of the table). The OpenJDK
+test server is compiled here with javac (openjdk-17-jdk-headless: the JRE has no compiler,
+and `java Srv.java` needs the jdk.compiler module too)."""
 import os
 import shutil
 import signal
@@ -194,7 +196,7 @@ public class Srv {
 @pytest.fixture(scope="module")
 def jdk_root(work):
     if not (JDK / "bin" / "javac").exists():
-        pytest.skip("openjdk-17 not installed")
+        pytest.skip("javac not installed (openjdk-17-jdk-headless, scripts/deps.sh)")
     elfs = [JDK / "bin/java", *JDK.glob("lib/*.so"), JDK / "lib/server/libjvm.so"]
     root = host_root(work / "jdk", [JDK / "bin/java", JDK / "lib", JDK / "conf", JDK / "release"],
                      elfs)
