@@ -9,13 +9,15 @@
 # timestamps (ab -g) checks that no second passed without a completed request.
 # Everything runs in a private network namespace (unshare -n): docker's iptables rules, both
 # bridges and the sysctls they set stay out of the host's. Needs root and dockerd.
-# N=runs per pair (default 5); REQ=requests per concurrency level (default 5000).
+# N=runs per pair (default 5); REQ=requests per concurrency level (default 5000); CONNS=the
+# concurrency levels (default "1 8 50"); SEQ=sequential connections (default 20000, 0: skip).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 BULWARK=${BULWARK:-$top/build/release/bulwark}
 N=${N:-5}
 REQ=${REQ:-5000}
 SEQ=${SEQ:-20000}
+CONNS=${CONNS:-1 8 50}
 [ "$(id -u)" = 0 ] || { echo "bench_ports: needs root"; exit 0; }
 command -v dockerd >/dev/null 2>&1 || { echo "bench_ports: needs dockerd"; exit 0; }
 if [ "${BWK_BENCH_NETNS:-}" != 1 ]; then
@@ -78,17 +80,20 @@ for p in $PA $PB; do
 done
 
 url() { echo "http://127.0.0.1:$1/index.html"; }
-for c in 1 8 50; do
+for c in $CONNS; do
 	echo "ab -n $REQ -c $c, $N runs each, alternating (bulwark -p / docker -p):"
 	farm-bench -n "$N" --timeout 1200 --vs "ab -q -r -n $REQ -c $c $(url $PB)" -- \
 		ab -q -r -n "$REQ" -c "$c" "$(url $PA)"
 done
-echo "ab -n $SEQ -c 1 (sequential connections), $N runs each, alternating (bulwark / docker):"
-farm-bench -n "$N" --timeout 3000 --vs "ab -q -r -n $SEQ -c 1 $(url $PB)" -- \
-	ab -q -r -n "$SEQ" -c 1 "$(url $PA)"
+if [ "$SEQ" -gt 0 ]; then
+	echo "ab -n $SEQ -c 1 (sequential connections), $N runs each, alternating (bulwark / docker):"
+	farm-bench -n "$N" --timeout 3000 --vs "ab -q -r -n $SEQ -c 1 $(url $PB)" -- \
+		ab -q -r -n "$SEQ" -c 1 "$(url $PA)"
+fi
 
 # stalls: every second from the first request's to the last's has a completed one; failed
 # requests are counted
+[ "$SEQ" -gt 0 ] || exit 0
 for side in bulwark:$PA docker:$PB; do
 	name=${side%:*}
 	port=${side#*:}

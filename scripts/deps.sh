@@ -17,7 +17,7 @@ TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-m
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap strace
-  openjdk-17-jre-headless"
+  openjdk-17-jre-headless openjdk-17-jdk-headless redis-server"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
@@ -48,6 +48,7 @@ gzip gzip
 head coreutils
 htpasswd apache2-utils
 java openjdk-17-jre-headless
+javac openjdk-17-jdk-headless
 ip iproute2
 iptables iptables
 nft nftables

@@ -27,7 +27,7 @@ def rfs():
     d = world_tmpdir()
     root = make_busybox_rootfs(d / "rootfs")
     os.chmod(root, 0o755)
-    for a in ("nc", "httpd", "ip", "wget", "seq"):
+    for a in ("nc", "httpd", "ip", "wget", "seq", "nslookup"):
         if not (root / "bin" / a).exists():
             (root / "bin" / a).symlink_to("busybox")
     (root / "www").mkdir()
@@ -198,6 +198,114 @@ def test_sigkill_leaves_nothing_for_long(rfs):
     s = socket.socket()
     s.bind(("127.0.0.1", port))
     s.close()
+
+
+def test_stale_table_without_lease_is_taken_over(rfs):
+    """A `bulwark_A_B_C_D` table whose lease is gone (/run/bulwark/net wiped, a lease file
+    lost) has no owner left: the next start removes it; tables not named exactly so stay."""
+    orphan, other = "bulwark_10_213_250_250", f"bulwark_keep{os.getpid() % 100000}"
+    assert not os.path.exists("/run/bulwark/net/leases/10.213.250.250")
+    for t in (orphan, other):
+        subprocess.run(["nft", "add", "table", "ip", t], check=True)
+        subprocess.run(["nft", "add", "chain", "ip", t, "pre",
+                        "{ type nat hook prerouting priority -100; }"], check=True)
+    try:
+        p = subprocess.run([BULWARK, "run", "-q", "--net", "bridge", "--rootfs", str(rfs),
+                            "true"], capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        left = nft_tables()
+        assert orphan not in left and other in left, left
+    finally:
+        for t in (orphan, other):
+            subprocess.run(["nft", "delete", "table", "ip", t], capture_output=True)
+
+
+def docker_resolv_conf():
+    """What Docker's default bridge would give from this host's files (libnetwork's rules)."""
+    text = Path("/etc/resolv.conf").read_text()
+    servers = re.findall(r"^nameserver\s+(\S+)", text, re.M)
+    if servers == ["127.0.0.53"]:
+        text = Path("/run/systemd/resolve/resolv.conf").read_text()
+    keep, any_ns = [], False
+    for line in text.splitlines():
+        m = re.match(r"nameserver\s+(\S+)", line)
+        if m and (m.group(1).startswith("127.") or ":" in m.group(1)):
+            continue
+        any_ns |= bool(m)
+        keep.append(line)
+    if not any_ns:
+        keep += ["nameserver 8.8.8.8", "nameserver 8.8.4.4"]
+    return "\n".join(keep) + "\n"
+
+
+def test_bridge_dns_is_the_hosts_by_dockers_rules(rfs):
+    """/etc/resolv.conf on a root bridge: the host's servers (loopback ones dropped, resolved's
+    stub replaced), and a name resolves there when it does on the host."""
+    for net in (["--net", "bridge"], ["--network", f"d{os.getpid() % 100000}"]):
+        p = subprocess.run([BULWARK, "run", "-q", *net, "--rootfs", str(rfs), "--", "/bin/sh",
+                            "-c", "cat /etc/resolv.conf; echo ==; nslookup deb.debian.org"],
+                           capture_output=True, text=True, timeout=60)
+        conf, _, look = p.stdout.partition("==\n")
+        assert conf == docker_resolv_conf(), (conf, p.stderr)
+        try:
+            socket.getaddrinfo("deb.debian.org", 80)
+        except OSError:
+            continue  # the host itself resolves nothing here: only the file is checked
+        assert "Address" in look.split("deb.debian.org", 1)[-1], (look, p.stderr)
+
+
+def iptables_save():
+    return subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
+
+
+def test_containers_talk_under_dockers_forward_drop(rfs, dockerd_factory):
+    """A dockerd with its iptables rules on this host, and the filter FORWARD policy DROP it
+    sets where it switched forwarding on itself (here bulwark had: it is set as dockerd
+    would): containers on a bridge network still reach each other (br_netfilter, which
+    Docker loads, sends bridged traffic through FORWARD)."""
+    before = iptables_save()
+    chains_before = set(re.findall(r"^-N (\S+)", before, re.M))
+    policy = re.search(r"^-P FORWARD (\S+)", before, re.M).group(1)
+    name = f"f{os.getpid() % 100000}"
+    d = dockerd_factory(args=("--bridge=none", "--iptables=true", "--ip-masq=false"))
+    a = None
+    try:
+        assert "DOCKER-USER" in iptables_save()  # dockerd's chains are there
+        subprocess.run(["iptables", "-P", "FORWARD", "DROP"], check=True)
+        a = subprocess.Popen(
+            [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "/bin/sh",
+             "-c", "ip -4 -o addr show eth0; exec /bin/httpd -f -p 80 -h /www"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        m = re.search(r"inet (10\.213\.\d+\.\d+)/24", a.stdout.readline())
+        assert m, a.stderr.read() if a.poll() is not None else ""
+        time.sleep(0.5)  # httpd listens (its start is a few ms)
+        # no `wget -T`: busybox's wget crashes when its timeout fires; a dropped SYN is
+        # retried for minutes, so the timeout is ours
+        try:
+            b = subprocess.run(
+                [BULWARK, "run", "-q", "--network", name, "--rootfs", str(rfs), "--", "wget",
+                 "-q", "-O-", f"http://{m.group(1)}/index.html"], capture_output=True,
+                text=True, timeout=15)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("dropped in FORWARD:\n" + iptables_save())
+        assert "hello from the container" in b.stdout, (b.stderr, iptables_save())
+        assert f"-A FORWARD -i bwk-{name} -j ACCEPT" in iptables_save()
+    finally:
+        if a:
+            stop(a)
+        subprocess.run(["iptables", "-P", "FORWARD", policy], check=True)
+        d.stop()
+        for c in set(re.findall(r"^-N (\S+)", iptables_save(), re.M)) - chains_before:
+            if c.startswith("DOCKER"):
+                rules = [l for l in iptables_save().splitlines() if f"-j {c}" in l]
+                for r in rules:
+                    subprocess.run(["iptables", *r.replace("-A ", "-D ", 1).split()])
+                subprocess.run(["iptables", "-F", c])
+        for c in set(re.findall(r"^-N (\S+)", iptables_save(), re.M)) - chains_before:
+            if c.startswith("DOCKER"):
+                subprocess.run(["iptables", "-X", c])
+    # the network's bridge went with its last container, and its FORWARD rules with it
+    assert f"bwk-{name}" not in iptables_save()
 
 
 def helpers_of(port):

@@ -1,10 +1,12 @@
 """Real server software from the host's Debian packages under `bulwark run` with its defaults
 (issue #18's compatibility table, docs/run.md): python3's http.server, Node.js 18, OpenJDK 17,
-PostgreSQL 15 (USER postgres) and bash with apt. Each root filesystem is built here from the
+PostgreSQL 15 (USER postgres), redis 7 (USER redis, VOLUME /data) and bash with apt. Each root filesystem is built here from the
 installed package's files and the libraries ldd names (hard links, so it costs no copy); each
 server is published with -p alone (as root: the bridge network), queried through that port and
 stopped with SIGTERM sent to `bulwark run`, as `docker stop` or systemd would. The same root
-and command also run under the private dockerd (docker's column of the table)."""
+and command also run under the private dockerd (docker's column of the table). The OpenJDK
+test server is compiled here with javac (openjdk-17-jdk-headless: the JRE has no compiler,
+and `java Srv.java` needs the jdk.compiler module too)."""
 import os
 import shutil
 import signal
@@ -194,7 +196,7 @@ public class Srv {
 @pytest.fixture(scope="module")
 def jdk_root(work):
     if not (JDK / "bin" / "javac").exists():
-        pytest.skip("openjdk-17 not installed")
+        pytest.skip("javac not installed (openjdk-17-jdk-headless, scripts/deps.sh)")
     elfs = [JDK / "bin/java", *JDK.glob("lib/*.so"), JDK / "lib/server/libjvm.so"]
     root = host_root(work / "jdk", [JDK / "bin/java", JDK / "lib", JDK / "conf", JDK / "release"],
                      elfs)
@@ -391,3 +393,119 @@ def test_nginx_needs_its_state_directories_writable(work):
     # its state directories writable (as a Dockerfile's VOLUME would make them)
     serve_and_stop(root, 80, cmd, "hello from nginx", "/index.html",
                    opts=("--tmpfs", "/var/lib/nginx", "--tmpfs", "/var/log/nginx"))
+
+
+# ---- redis 7, USER redis, VOLUME /data: its automatic save and its save on SIGTERM -----------
+REDIS = Path("/usr/bin/redis-check-rdb")  # Debian's redis-server is a link to it
+
+
+def redis_image(path):
+    """An image laid out as the official redis one: Debian's redis-server and its libraries,
+    USER redis (999:999), WORKDIR and VOLUME /data; busybox for a shell."""
+    from image_util import D, F, L, Layer, docker_save
+    files, dirs, entries = {str(REDIS), *ldd(REDIS)}, set(), []
+    for f in sorted(files):
+        parts = f.strip("/").split("/")
+        for i in range(1, len(parts)):
+            d = "/".join(parts[:i])
+            if d not in dirs:
+                dirs.add(d)
+                entries.append(D(d))
+        real = os.path.realpath(f)
+        entries.append(F(f.lstrip("/"), Path(real).read_bytes(), os.stat(real).st_mode & 0o755))
+    for d in ("bin", "etc", "run", "var", "tmp"):
+        if d not in dirs:
+            entries.append(D(d, 0o1777 if d == "tmp" else 0o755))
+    entries += [F("bin/busybox", Path("/bin/busybox").read_bytes(), 0o755),
+                L("bin/sh", "busybox"), L("usr/bin/redis-server", "redis-check-rdb"),
+                F("etc/passwd", "root:x:0:0::/root:/bin/sh\nredis:x:999:999::/data:/bin/sh\n"),
+                F("etc/group", "root:x:0:\nredis:x:999:\n"), D("data", 0o755, 999, 999)]
+    cfg = {"Env": ["PATH=/usr/bin:/bin"], "User": "redis", "WorkingDir": "/data",
+           "Volumes": {"/data": {}}, "Cmd": ["redis-server"]}
+    return docker_save(path, [Layer(entries)], config=cfg)
+
+
+def resp(port, *cmds, deadline=30.0):
+    """Send each command (RESP arrays) on one connection; the raw replies, one per command."""
+    end = time.time() + deadline
+    while True:
+        try:
+            c = socket.create_connection(("127.0.0.1", port), timeout=5)
+            break
+        except OSError:
+            if time.time() > end:
+                raise
+            time.sleep(0.1)
+    out = []
+    with c, c.makefile("rb") as f:
+        for cmd in cmds:
+            c.sendall(f"*{len(cmd)}\r\n".encode() +
+                      b"".join(f"${len(a)}\r\n{a}\r\n".encode() for a in cmd))
+            line = f.readline()
+            if line.startswith(b"$") and int(line[1:]) >= 0:
+                line += f.read(int(line[1:]) + 2)
+            out.append(line.decode())
+    return out
+
+
+def wait_pong(s, deadline=30.0):
+    end = time.time() + deadline
+    while True:
+        try:
+            if resp(s.port, ["PING"], deadline=2) == ["+PONG\r\n"]:
+                return
+        except (OSError, ValueError):
+            pass
+        if s.p.poll() is not None or time.time() > end:
+            s.kill()
+            out, err = s.p.communicate(timeout=10)
+            raise AssertionError(f"redis never answered PING: {out[-2000:]} {err[-2000:]}")
+        time.sleep(0.2)
+
+
+# the official image's command line: every interface, no protected mode
+REDIS_CMD = ["redis-server", "--bind", "0.0.0.0", "--protected-mode", "no"]
+
+
+@pytest.mark.skipif(not REDIS.exists(), reason="redis-server not installed")
+def test_redis_serves_saves_and_stops_on_sigterm(work):
+    img = redis_image(work / "redis.tar")
+    # a save point one second after one write, so that the automatic save happens here
+    s = Served(img, 6379, [*REDIS_CMD, "--save", "1 1"], opts=("--cache", str(work / "cache")))
+    try:
+        wait_pong(s)
+        assert resp(s.port, ["SET", "k", "v"], ["GET", "k"]) == ["+OK\r\n", "$1\r\nv\r\n"]
+        # the automatic save: the data directory (the image's VOLUME) is writable by redis
+        end = time.time() + 20
+        while True:
+            info = resp(s.port, ["INFO", "persistence"])[0]
+            if "rdb_changes_since_last_save:0" in info or time.time() > end:
+                break
+            time.sleep(0.3)
+        assert "rdb_last_bgsave_status:ok" in info and "rdb_changes_since_last_save:0" in info, info
+        assert resp(s.port, ["SET", "k2", "v2"]) == ["+OK\r\n"]
+        rc, took, out, err = s.stop()
+    finally:
+        s.kill()
+    log = out + err
+    # SIGTERM reached redis (USER redis, not the init's uid): it saved and exited 0
+    assert rc == 0 and took < 9, (rc, took, log[-3000:])
+    assert "Saving the final RDB snapshot" in log and "DB saved on disk" in log, log[-3000:]
+    assert "ready to exit" in log, log[-3000:]
+
+
+@pytest.mark.skipif(not REDIS.exists(), reason="redis-server not installed")
+def test_redis_that_cannot_save_is_killed_at_the_stop_timeout_and_says_so(work):
+    img = redis_image(work / "redis.tar")
+    # its data directory on the read-only root: redis answers SIGTERM with "can't exit" (as
+    # under docker, where `docker stop` then kills it too); bulwark says why it died
+    s = Served(img, 6379, [*REDIS_CMD, "--dir", "/", "--save", "1 1"],
+               opts=("--cache", str(work / "cache"), "--stop-timeout", "2"))
+    try:
+        wait_pong(s)
+        rc, took, out, err = s.stop()
+    finally:
+        s.kill()
+    assert rc == 137 and 1.5 < took < 6, (rc, took, err[-2000:])
+    assert "Error trying to save the DB, can't exit" in out, out[-2000:]
+    assert "did not stop within 2 s of SIGTERM: killed" in err, err

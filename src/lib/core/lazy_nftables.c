@@ -11,5 +11,6 @@ BWK_LAZY_VOID(nft_lib, nft_ctx_free, (struct nft_ctx * ctx), (ctx))
 BWK_LAZY_FN(nft_lib, int, nft_ctx_buffer_error, (struct nft_ctx * ctx), (ctx))
 BWK_LAZY_FN(nft_lib, int, nft_ctx_buffer_output, (struct nft_ctx * ctx), (ctx))
 BWK_LAZY_FN(nft_lib, const char *, nft_ctx_get_error_buffer, (struct nft_ctx * ctx), (ctx))
+BWK_LAZY_FN(nft_lib, const char *, nft_ctx_get_output_buffer, (struct nft_ctx * ctx), (ctx))
 BWK_LAZY_FN(nft_lib, int, nft_run_cmd_from_buffer, (struct nft_ctx * nft, const char *buf),
 	    (nft, buf))

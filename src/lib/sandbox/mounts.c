@@ -721,17 +721,22 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		return -1;
 	if (set_attr_fd(dev, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, false) < 0)
 		return fail("making read-only", "/dev");
-	if (s->net == BWK_NET_SLIRP || (s->net == BWK_NET_BRIDGE && !ctx->is_root)) {
-		/* slirp4netns' DNS forwarder, bound read-only over the image's file (created in
+	if (s->net == BWK_NET_SLIRP || s->net == BWK_NET_BRIDGE) {
+		/* slirp4netns' or pasta's DNS forwarder; on a root bridge the host's servers by
+		 * Docker's rules (net_dns.c). Bound read-only over the image's file (created in
 		 * the upper layer when missing); the image itself is never written */
-		static const char ns[] = "nameserver 10.0.2.3\n";
+		static char ns[4096] = "nameserver 10.0.2.3\n";
+		size_t nl =
+		    s->net == BWK_NET_BRIDGE && ctx->is_root
+			? sbx_dns_resolv_conf(SBX_HOST_RESOLV, SBX_RESOLVED_RESOLV, ns, sizeof ns)
+			: strlen(ns);
 		cleanup_close int stage = open(STAGE, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		cleanup_close int f =
 		    stage < 0 ? -1
 			      : openat(stage, "resolv.conf",
 				       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 		cleanup_close int t = mkfile_in_root(rootfd, "/etc/resolv.conf");
-		if (f < 0 || write(f, ns, sizeof ns - 1) != (ssize_t)(sizeof ns - 1) || t < 0 ||
+		if (f < 0 || write(f, ns, nl) != (ssize_t)nl || t < 0 ||
 		    bind_fd(f, t, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) <
 			0)
 			sbx_child_error("warning: cannot provide /etc/resolv.conf (%s): name "

@@ -10,7 +10,8 @@
  * `lock` file: NAME.net holds a network's N; leases/10.213.N.H is a container's address and
  * says who holds it (bulwark's pid and start time) and the nftables table made for it. A
  * bulwark killed with SIGKILL leaves its lease and table: the next start on any network
- * removes both (the veth disappears with the container's namespace).
+ * removes both (the veth disappears with the container's namespace), and any bulwark_ table
+ * left with no lease (reap_orphan_tables).
  *
  * Each container has its own table `ip bulwark_10_213_N_H`:
  *   - DNAT of each published port (nat prerouting and output), to the container's address;
@@ -110,7 +111,49 @@ static void table_name(uint32_t ip, char *out, size_t size)
 	snprintf(out, size, "bulwark_%u_%u_%u_%u", b[0], b[1], b[2], b[3]);
 }
 
-/* Leases whose holder is gone: their table and file go (under the lock). */
+/* Tables `ip bulwark_A_B_C_D` with no lease leases/A.B.C.D: their owner is gone (a bulwark
+ * writes its lease before adding its table and deletes the table before the lease, both
+ * under the lock for a start), e.g. /run/bulwark/net was wiped while a table stayed. A table
+ * whose name is not exactly ours is never touched. */
+static void reap_orphan_tables(int leases)
+{
+	struct nft_ctx *n = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!n)
+		return;
+	nft_ctx_buffer_error(n);
+	nft_ctx_buffer_output(n);
+	const char *out =
+	    nft_run_cmd_from_buffer(n, "list tables ip") == 0 ? nft_ctx_get_output_buffer(n) : NULL;
+	char gone[64][48];
+	size_t ngone = 0;
+	for (const char *p = out; p && *p && ngone < 64;) {
+		const char *eol = strchr(p, '\n');
+		size_t l = eol ? (size_t)(eol - p) : strlen(p);
+		unsigned a[4];
+		char name[48], tail[2];
+		if (l < sizeof name + 9 && sscanf(p, "table ip %47s", name) == 1 &&
+		    sscanf(name, "bulwark_%3u_%3u_%3u_%3u%1s", &a[0], &a[1], &a[2], &a[3], tail) ==
+			4 &&
+		    a[0] == SUBNET_A && a[1] == SUBNET_B && a[2] < 256 && a[3] < 256) {
+			char lease[INET_ADDRSTRLEN];
+			snprintf(lease, sizeof lease, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+			struct stat st;
+			if (fstatat(leases, lease, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+				snprintf(gone[ngone++], sizeof gone[0], "%s", name);
+		}
+		p = eol ? eol + 1 : NULL;
+	}
+	nft_ctx_free(n);
+	for (size_t i = 0; i < ngone; i++) {
+		char cmd[96];
+		snprintf(cmd, sizeof cmd, "delete table ip %.47s", gone[i]);
+		cleanup_error bwk_error *ignored = NULL;
+		(void)nft_run(cmd, &ignored);
+	}
+}
+
+/* Leases whose holder is gone: their table and file go (under the lock); then tables left
+ * with no lease at all. */
 static void reap_stale(int leases)
 {
 	cleanup_close int d = dup(leases);
@@ -139,6 +182,7 @@ static void reap_stale(int leases)
 		(void)unlinkat(leases, e->d_name, 0);
 	}
 	closedir(dir);
+	reap_orphan_tables(leases);
 }
 
 static int write_sysctl(const char *path, const char *value)
@@ -375,6 +419,7 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "netlink socket");
 	if (ensure_bridge(nl, br, gw, &bri, err) < 0)
 		return -1;
+	sbx_forward_allow(br); /* a FORWARD policy DROP (Docker's) would stop its traffic */
 	/* the first free address */
 	unsigned host = 2;
 	char lname[INET_ADDRSTRLEN];
@@ -453,6 +498,7 @@ static void drop_unused_network(const sbx_bridge *b)
 	int i = (int)if_nametoindex(br);
 	if (nl >= 0 && i)
 		(void)sbx_nl_link_del(nl, i);
+	sbx_forward_forget(br);
 	(void)unlinkat(dir, file, 0);
 }
 

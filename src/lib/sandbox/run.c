@@ -653,6 +653,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	char hint[768];
 	if (*status != 0 && sbx_storage_hint(spec, io.err_tail, io.err_tail_len, hint, sizeof hint))
 		sbx_note(spec, BWK_NOTE_EXIT, "%s", hint);
+	sbx_stop_note(&stop, spec, *status);
 	/* the command itself was killed, and the kernel's OOM killer did it */
 	/* not a warning but why the command died: printed with -q too */
 	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg))

@@ -271,6 +271,16 @@ int sbx_ports_reserve(const bwk_container_spec *spec, int *holds, bwk_error **er
 void sbx_ports_release(int *holds, size_t n);
 int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, bwk_error **err);
 void sbx_bridge_stop(sbx_bridge *b);
+/* net_forward.c: accept bridge br's traffic in iptables' FORWARD chain when its policy may
+ * drop (Docker's), once; forget removes those rules with the bridge. */
+void sbx_forward_allow(const char *br);
+/* net_dns.c: the container's resolv.conf by Docker's rules from the host's `etc`
+ * (/etc/resolv.conf) and, behind systemd-resolved's stub, `resolved`
+ * (/run/systemd/resolve/resolv.conf); its length. size >= 64. */
+#define SBX_HOST_RESOLV	    "/etc/resolv.conf"
+#define SBX_RESOLVED_RESOLV "/run/systemd/resolve/resolv.conf"
+size_t sbx_dns_resolv_conf(const char *etc, const char *resolved, char *out, size_t size);
+void sbx_forward_forget(const char *br);
 
 /* net.c: whichever of the above the spec's `net` needs (stop: idempotent) */
 typedef struct sbx_net {
@@ -299,6 +309,8 @@ void sbx_stop_init(sbx_stop *st, const bwk_container_spec *s);
 void sbx_stop_forward(sbx_stop *st, pid_t pid, int sig);
 /* The poll timeout until the deadline (-1: none), SIGKILLing `pid` once it has passed. */
 int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
+/* After the wait: one line (always shown) when the deadline's SIGKILL ended the command. */
+void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status);
 
 /* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2)
  * and sends the master over the sync socket; the host side receives it. -1 + errno. */

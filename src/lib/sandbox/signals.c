@@ -114,3 +114,17 @@ int sbx_stop_poll_ms(sbx_stop *st, pid_t pid)
 	st->killed = true;
 	return -1;
 }
+
+/* Why the command died when the deadline's SIGKILL ended it: a server that refuses its stop
+ * signal (redis that cannot write its final snapshot says "can't exit" and keeps serving)
+ * otherwise just exits 137, as if something else had killed it. */
+void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status)
+{
+	if (!st->killed || status != 128 + SIGKILL)
+		return;
+	const char *name = sigabbrev_np(st->signal);
+	sbx_note(s, BWK_NOTE_EXIT,
+		 "the command did not stop within %g s of SIG%s: killed (a server that cannot "
+		 "save its data refuses to exit: see its output; more time: --stop-timeout)",
+		 st->timeout_ms / 1000.0, name ? name : "?");
+}
