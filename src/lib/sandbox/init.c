@@ -199,24 +199,9 @@ static void exec_workload(const sbx_ctx *ctx)
 		_exit(EXIT_RUNTIME);
 	}
 	stdio_to_user(s, &u); /* still root with every capability here */
-	for (size_t i = 0; i < s->nrlimits && i < BWK_MAX_RLIMITS; i++) {
-		struct rlimit rl = {s->rlimits[i].soft, s->rlimits[i].hard};
-		if (setrlimit(s->rlimits[i].resource, &rl) < 0) {
-			char soft[24] = "unlimited", hard[24] = "unlimited";
-			if (rl.rlim_cur != RLIM_INFINITY)
-				snprintf(soft, sizeof soft, "%llu",
-					 (unsigned long long)rl.rlim_cur);
-			if (rl.rlim_max != RLIM_INFINITY)
-				snprintf(hard, sizeof hard, "%llu",
-					 (unsigned long long)rl.rlim_max);
-			sbx_child_error("resource limit %d (soft %s, hard %s): %s%s",
-					s->rlimits[i].resource, soft, hard, strerror(errno),
-					errno == EPERM
-					    ? " (a hard limit above bulwark's own cannot "
-					      "be granted)"
-					    : "");
-			_exit(EXIT_RUNTIME);
-		}
+	if (sbx_rlimits_apply(s->rlimits, s->nrlimits, msg, sizeof msg) < 0) {
+		sbx_child_error("%s", msg);
+		_exit(EXIT_RUNTIME);
 	}
 	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
 		sbx_child_error("dropping capabilities: %s", strerror(errno));
@@ -372,7 +357,7 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("sethostname: %s", strerror(errno));
 	if (ctx->spec->net != BWK_NET_HOST)
 		loopback_up();
-	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd) < 0) {
+	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd, NULL, false) < 0) {
 		sbx_child_error("allocating the container's pseudo-terminal: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}

@@ -393,43 +393,22 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		die(c, "propagation of %s", m->destination);
 }
 
-typedef struct dev_default {
-	const char *path;
-	unsigned major, minor;
-} dev_default;
-
+/* Node `path` of the root (its directory created), made or bound from the host's `path`. */
 static void make_device(const init_ctx *c, int rootfd, const char *path, char type, unsigned major,
 			unsigned minor, mode_t perm, uid_t uid, gid_t gid)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], why[512];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	*slash = 0;
 	cleanup_close int parent = mkpath_in_root(rootfd, *dir ? dir : "/", true);
 	if (parent < 0)
 		die(c, "device directory %s", dir);
-	const char *name = slash + 1;
-	mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
-	unlinkat(parent, name, 0);
-	if (mknodat(parent, name, kind | perm, makedev(major, minor)) < 0) {
-		if (errno != EPERM || kind == S_IFIFO)
-			die(c, "mknod %s", path);
-		/* no CAP_MKNOD (user namespace): the host's node, bound */
-		int f = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (f < 0)
-			die(c, "device %s", path);
-		close(f);
-		cleanup_close int t = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		char tp[64];
-		fdpath(tp, sizeof tp, t);
-		if (mount(path, tp, NULL, MS_BIND, NULL) < 0)
-			die(c, "bind device %s", path);
-		return;
+	if (sbx_dev_node(parent, slash + 1, path, type, major, minor, perm, uid, gid, why,
+			 sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
 	}
-	/* mknod's mode went through the umask */
-	if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    fchmodat(parent, name, perm, 0) < 0)
-		die(c, "chown %s", path);
 }
 
 static bool has_mount(const bwk_oci_spec *s, const char *dest)
@@ -444,24 +423,13 @@ static void setup_dev(const init_ctx *c, int rootfd)
 {
 	const bwk_oci_spec *s = c->s;
 	if (has_mount(s, "/dev")) {
-		static const dev_default defs[] = {{"/dev/null", 1, 3},	   {"/dev/zero", 1, 5},
-						   {"/dev/full", 1, 7},	   {"/dev/random", 1, 8},
-						   {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
-		for (size_t i = 0; i < sizeof defs / sizeof *defs; i++)
-			make_device(c, rootfd, defs[i].path, 'c', defs[i].major, defs[i].minor,
-				    0666, 0, 0);
-		static const char *const links[][2] = {{"/proc/self/fd", "fd"},
-						       {"/proc/self/fd/0", "stdin"},
-						       {"/proc/self/fd/1", "stdout"},
-						       {"/proc/self/fd/2", "stderr"}};
-		cleanup_close int dev = sbx_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
-		for (size_t i = 0; dev >= 0 && i < sizeof links / sizeof *links; i++)
-			if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
-				die(c, "/dev/%s", links[i][1]);
-		if (dev >= 0 && has_mount(s, "/dev/pts")) {
-			unlinkat(dev, "ptmx", 0);
-			if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
-				die(c, "/dev/ptmx");
+		cleanup_close int dev = mkpath_in_root(rootfd, "/dev", true);
+		char why[512];
+		if (dev < 0)
+			die(c, "/dev");
+		if (sbx_dev_standard(dev, has_mount(s, "/dev/pts"), why, sizeof why) < 0) {
+			errno = 0; /* named in why */
+			die(c, "%s", why);
 		}
 	}
 	for (size_t i = 0; i < s->linux_.n_devices; i++) {
@@ -507,31 +475,33 @@ static void setup_rootfs(const init_ctx *c)
 	}
 }
 
+/* After pivot_root: each path resolved inside the new root. A file is masked with the
+ * container's /dev/null, checked: a mount outside the new root (the host's) cannot be cloned
+ * once the old root is detached. */
 static void mask_and_protect(const init_ctx *c)
 {
 	const bwk_oci_linux *l = &c->s->linux_;
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		die(c, "opening the root");
+	cleanup_close int devnull =
+	    l->masked_paths.n ? sbx_host_device("/dev/null", S_IFCHR, 1, 3) : -1;
+	if (l->masked_paths.n && devnull < 0)
+		die(c, "/dev/null of the container (for linux.maskedPaths)");
 	for (size_t i = 0; i < l->masked_paths.n; i++) {
 		const char *p = l->masked_paths.v[i];
-		struct stat st;
-		if (lstat(p, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(c, "masked path %s", p);
-		}
-		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0")
-					    : mount("/dev/null", p, NULL, MS_BIND, NULL);
-		if (r < 0)
+		cleanup_close int t = sbx_open_in_root(root, p, O_PATH);
+		if (t < 0 && errno == ENOENT)
+			continue;
+		if (t < 0 || sbx_mask_at(t, devnull) < 0)
 			die(c, "masking %s", p);
 	}
 	for (size_t i = 0; i < l->readonly_paths.n; i++) {
 		const char *p = l->readonly_paths.v[i];
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(c, "read-only path %s", p);
-		}
-		if (bind_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0 &&
-		    bind_remount(p, MS_RDONLY) < 0)
+		cleanup_close int t = sbx_open_in_root(root, p, O_PATH);
+		if (t < 0 && errno == ENOENT)
+			continue;
+		if (t < 0 || sbx_readonly_at(t, true) < 0)
 			die(c, "read-only path %s", p);
 	}
 	if (c->s->root_readonly && bind_remount("/", MS_RDONLY) < 0)
@@ -560,179 +530,26 @@ static void setup_sysctl_hostname(const init_ctx *c)
 	}
 }
 
+/* The pty, made in the container's devpts, its master to the engine's console socket. */
 static void setup_console(const init_ctx *c)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
-		die(c, "console: /dev/ptmx");
-	int unlock = 0;
-	char name[64];
-	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof name))
-		die(c, "console: pty");
-	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0)
-		die(c, "console: %s", name);
-	if (c->proc->has_console_size) {
-		struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
-				     .ws_col = (unsigned short)c->proc->console_width};
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
-	/* the master to the engine, as runc sends it: SCM_RIGHTS with the pty's name */
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {name, strlen(name)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(c->console_fd, &mh, MSG_NOSIGNAL) < 0)
-		die(c, "console: sending the pty to the console socket");
-	close(master);
+	struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
+			     .ws_col = (unsigned short)c->proc->console_width};
+	if (sbx_tty_make(c->console_fd, c->proc->has_console_size ? &ws : NULL, true) < 0)
+		die(c, "console: a pty sent to the console socket");
 	close(c->console_fd);
-	for (int i = 0; i < 3; i++)
-		if (dup2(slave, i) < 0)
-			die(c, "console: dup2");
-	close(slave);
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
 		die(c, "console: TIOCSCTTY");
 }
 
 /* ---- the process ---- */
 
-static int rlimit_resource(const char *name)
-{
-	static const struct {
-		const char *n;
-		int r;
-	} t[] = {{"RLIMIT_CPU", RLIMIT_CPU},	       {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-		 {"RLIMIT_DATA", RLIMIT_DATA},	       {"RLIMIT_STACK", RLIMIT_STACK},
-		 {"RLIMIT_CORE", RLIMIT_CORE},	       {"RLIMIT_RSS", RLIMIT_RSS},
-		 {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-		 {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
-		 {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-		 {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-		 {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(name, t[i].n))
-			return t[i].r;
-	return -1;
-}
-
+/* The spec's names are validated (bwk_oci_spec_validate): none is unknown here. */
 static uint64_t cap_mask(const bwk_oci_strv *v)
 {
 	uint64_t m = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		uint64_t one = 0;
-		if (bwk_cap_from_name(v->v[i], &one) == 0)
-			m |= one;
-	}
+	(void)bwk_caps_from_names((const char *const *)v->v, v->n, &m, NULL);
 	return m;
-}
-
-static uint32_t seccomp_action(const char *a, const bwk_oci_u64 *errno_ret, uint32_t *out)
-{
-	uint32_t e = errno_ret && errno_ret->set ? (uint32_t)errno_ret->v : EPERM;
-	if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_THREAD"))
-		*out = SCMP_ACT_KILL_THREAD;
-	else if (!strcmp(a, "SCMP_ACT_KILL_PROCESS"))
-		*out = SCMP_ACT_KILL_PROCESS;
-	else if (!strcmp(a, "SCMP_ACT_TRAP"))
-		*out = SCMP_ACT_TRAP;
-	else if (!strcmp(a, "SCMP_ACT_ERRNO"))
-		*out = SCMP_ACT_ERRNO(e);
-	else if (!strcmp(a, "SCMP_ACT_TRACE"))
-		*out = SCMP_ACT_TRACE(e);
-	else if (!strcmp(a, "SCMP_ACT_ALLOW"))
-		*out = SCMP_ACT_ALLOW;
-	else if (!strcmp(a, "SCMP_ACT_LOG"))
-		*out = SCMP_ACT_LOG;
-	else
-		return 0;
-	return 1;
-}
-
-static int seccomp_op(const char *op)
-{
-	static const char *const ops[] = {"SCMP_CMP_NE",       "SCMP_CMP_LT", "SCMP_CMP_LE",
-					  "SCMP_CMP_EQ",       "SCMP_CMP_GE", "SCMP_CMP_GT",
-					  "SCMP_CMP_MASKED_EQ"};
-	static const int vals[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,	SCMP_CMP_EQ,
-				   SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
-	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-		if (!strcmp(op, ops[i]))
-			return vals[i];
-	return -1;
-}
-
-/* linux.seccomp → a libseccomp filter (not loaded). NULL + *why on error. */
-static scmp_filter_ctx build_seccomp(const bwk_oci_seccomp *sc, char *why, size_t whylen)
-{
-	uint32_t def;
-	if (!seccomp_action(sc->default_action, &sc->default_errno_ret, &def)) {
-		snprintf(why, whylen, "linux.seccomp.defaultAction %s: not supported",
-			 sc->default_action);
-		return NULL;
-	}
-	scmp_filter_ctx ctx = seccomp_init(def);
-	if (!ctx) {
-		snprintf(why, whylen, "seccomp_init");
-		return NULL;
-	}
-	/* the spec's noNewPrivileges decides, not libseccomp's default */
-	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	for (size_t i = 0; i < sc->architectures.n; i++) {
-		char name[64];
-		const char *a = sc->architectures.v[i];
-		if (!strncmp(a, "SCMP_ARCH_", 10))
-			a += 10;
-		size_t k = 0;
-		for (; a[k] && k + 1 < sizeof name; k++)
-			name[k] = (char)(a[k] >= 'A' && a[k] <= 'Z' ? a[k] + 32 : a[k]);
-		name[k] = 0;
-		uint32_t arch = seccomp_arch_resolve_name(name);
-		if (arch && seccomp_arch_add(ctx, arch) < 0 && seccomp_arch_exist(ctx, arch) != 0) {
-			/* an architecture this libseccomp cannot add is skipped, as runc does */
-		}
-	}
-	for (size_t i = 0; i < sc->n_syscalls; i++) {
-		const bwk_oci_syscall *r = &sc->syscalls[i];
-		uint32_t act;
-		if (!seccomp_action(r->action, &r->errno_ret, &act)) {
-			snprintf(why, whylen,
-				 "linux.seccomp.syscalls[%zu].action %s: not supported", i,
-				 r->action);
-			seccomp_release(ctx);
-			return NULL;
-		}
-		if (act == def)
-			continue;
-		struct scmp_arg_cmp cmp[6];
-		unsigned n = 0;
-		for (size_t k = 0; k < r->n_args && n < 6; k++) {
-			int op = seccomp_op(r->args[k].op);
-			if (op < 0 || r->args[k].index > 5)
-				continue;
-			cmp[n++] = (struct scmp_arg_cmp){.arg = r->args[k].index,
-							 .op = (enum scmp_compare)op,
-							 .datum_a = r->args[k].value,
-							 .datum_b = r->args[k].value_two};
-		}
-		for (size_t k = 0; k < r->names.n; k++) {
-			int nr = seccomp_syscall_resolve_name(r->names.v[k]);
-			if (nr == __NR_SCMP_ERROR)
-				continue; /* unknown here: skipped, as runc does */
-			int e = seccomp_rule_add_array(ctx, act, nr, n, cmp);
-			if (e < 0 && e != -EEXIST) {
-				snprintf(why, whylen, "linux.seccomp: rule for %s: %s",
-					 r->names.v[k], strerror(-e));
-				seccomp_release(ctx);
-				return NULL;
-			}
-		}
-	}
-	return ctx;
 }
 
 /* AppArmor confines a process once the kernel has the module enabled (runc and crun refuse a
@@ -766,11 +583,14 @@ static int apparmor_exec(const char *profile)
 static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
 	const bwk_oci_process *p = c->proc;
-	char why[512] = "";
 	scmp_filter_ctx sc = NULL, sc2 = NULL;
-	if (c->s->linux_.seccomp.set &&
-	    !(sc = build_seccomp(&c->s->linux_.seccomp, why, sizeof why)))
-		die(c, "%s", why);
+	if (c->s->linux_.seccomp.set) {
+		bwk_error *e = NULL;
+		cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *prof = NULL;
+		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &e) < 0 ||
+		    sbx_seccomp_build(prof, &sc, &e) < 0)
+			die(c, "%s", e->msg);
+	}
 	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
 	 * by annotation; with the bundle's own filter too, both are loaded (the intersection) */
 	const char *ann = bwk_oci_spec_annotation(c->s, BWK_OCI_ANN_SECCOMP);
@@ -782,18 +602,22 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	if (p->apparmor_profile && (!apparmor_enabled() || apparmor_exec(p->apparmor_profile) < 0))
 		die(c, "process.apparmorProfile '%s'%s", p->apparmor_profile,
 		    apparmor_enabled() ? "" : ": AppArmor is not enabled on this host");
-	for (size_t i = 0; i < p->n_rlimits; i++) {
-		int res = rlimit_resource(p->rlimits[i].type);
-		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
-		if (res >= 0 && setrlimit(res, &rl) < 0)
-			die(c, "%s", p->rlimits[i].type);
+	bwk_rlimit rl[BWK_MAX_RLIMITS];
+	size_t nrl = 0;
+	for (size_t i = 0; i < p->n_rlimits && nrl < BWK_MAX_RLIMITS; i++)
+		nrl += bwk_oci_rlimit_lower(&p->rlimits[i], &rl[nrl]) == 0;
+	char why[256];
+	if (sbx_rlimits_apply(rl, nrl, why, sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "process.rlimits: %s", why);
 	}
 	if (p->cwd && chdir(p->cwd) < 0)
 		die(c, "process.cwd %s", p->cwd);
-	uint64_t bounding = cap_mask(&p->caps.bounding), eff = cap_mask(&p->caps.effective),
-		 perm = cap_mask(&p->caps.permitted), inh = cap_mask(&p->caps.inheritable),
-		 amb = cap_mask(&p->caps.ambient);
-	if (sbx_caps_drop_bounding(bounding) < 0)
+	sbx_capsets caps = {.effective = cap_mask(&p->caps.effective),
+			    .permitted = cap_mask(&p->caps.permitted),
+			    .inheritable = cap_mask(&p->caps.inheritable),
+			    .ambient = cap_mask(&p->caps.ambient)};
+	if (sbx_caps_drop_bounding(cap_mask(&p->caps.bounding)) < 0)
 		die(c, "dropping capabilities from the bounding set");
 	gid_t groups[64];
 	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
@@ -823,23 +647,8 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	}
 	if (sc && !p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
 		die(c, "loading the seccomp filter");
-	cap_t want = cap_init();
-	for (int i = 0; want && i < 64; i++) {
-		cap_value_t cv = i;
-		if (eff & (1ull << i))
-			cap_set_flag(want, CAP_EFFECTIVE, 1, &cv, CAP_SET);
-		if (perm & (1ull << i))
-			cap_set_flag(want, CAP_PERMITTED, 1, &cv, CAP_SET);
-		if (inh & (1ull << i))
-			cap_set_flag(want, CAP_INHERITABLE, 1, &cv, CAP_SET);
-	}
-	if (!want || cap_set_proc(want) < 0)
+	if (sbx_caps_set(&caps) < 0)
 		die(c, "setting the process capabilities");
-	cap_free(want);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	for (int i = 0; i < 64; i++)
-		if ((amb & (1ull << i)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
-			die(c, "ambient capability %d", i);
 	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die(c, "no_new_privs");
 	if (sc && p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
