@@ -583,21 +583,24 @@ static int apparmor_exec(const char *profile)
 static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
 	const bwk_oci_process *p = c->proc;
-	scmp_filter_ctx sc = NULL, sc2 = NULL;
+	uint64_t bounding = cap_mask(&p->caps.bounding);
+	sbx_bpf *filters[2] = {NULL, NULL};
+	size_t nf = 0;
+	bwk_error *serr = NULL;
 	if (c->s->linux_.seccomp.set) {
-		bwk_error *e = NULL;
 		cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *prof = NULL;
-		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &e) < 0 ||
-		    sbx_seccomp_build(prof, &sc, &e) < 0)
-			die(c, "%s", e->msg);
+		filters[nf] = xcalloc(1, sizeof *filters[nf]);
+		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &serr) < 0 ||
+		    sbx_seccomp_compile(prof, bounding, filters[nf++], &serr) < 0)
+			die(c, "%s", serr->msg);
 	}
 	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
 	 * by annotation; with the bundle's own filter too, both are loaded (the intersection) */
 	const char *ann = bwk_oci_spec_annotation(c->s, BWK_OCI_ANN_SECCOMP);
 	if (ann && !strcmp(ann, "default")) {
-		bwk_error *e = NULL;
-		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), sc ? &sc2 : &sc, &e) < 0)
-			die(c, "the default seccomp policy: %s", e->msg);
+		filters[nf] = xcalloc(1, sizeof *filters[nf]);
+		if (sbx_seccomp_compile(NULL, bounding, filters[nf++], &serr) < 0)
+			die(c, "the default seccomp policy: %s", serr->msg);
 	}
 	if (p->apparmor_profile && (!apparmor_enabled() || apparmor_exec(p->apparmor_profile) < 0))
 		die(c, "process.apparmorProfile '%s'%s", p->apparmor_profile,
@@ -606,54 +609,31 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	size_t nrl = 0;
 	for (size_t i = 0; i < p->n_rlimits && nrl < BWK_MAX_RLIMITS; i++)
 		nrl += bwk_oci_rlimit_lower(&p->rlimits[i], &rl[nrl]) == 0;
-	char why[256];
-	if (sbx_rlimits_apply(rl, nrl, why, sizeof why) < 0) {
-		errno = 0; /* named in why */
-		die(c, "process.rlimits: %s", why);
-	}
-	if (p->cwd && chdir(p->cwd) < 0)
-		die(c, "process.cwd %s", p->cwd);
-	sbx_capsets caps = {.effective = cap_mask(&p->caps.effective),
-			    .permitted = cap_mask(&p->caps.permitted),
-			    .inheritable = cap_mask(&p->caps.inheritable),
-			    .ambient = cap_mask(&p->caps.ambient)};
-	if (sbx_caps_drop_bounding(cap_mask(&p->caps.bounding)) < 0)
-		die(c, "dropping capabilities from the bounding set");
 	gid_t groups[64];
 	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = p->user.additional_gids[i];
-	if (setgroups(ng, groups) < 0 && errno != EPERM)
-		die(c, "setgroups");
-	if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
-		die(c, "setgid %u", p->user.gid);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
-	    setresuid(p->user.uid, p->user.uid, p->user.uid) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		die(c, "setuid %u", p->user.uid);
-	if (p->user.umask.set)
-		umask((mode_t)(p->user.umask.v & 0777));
-	/* effective again from the kept permitted set, for the seccomp load below */
-	cap_t cur = cap_get_proc();
-	if (cur) {
-		for (int i = 0; i <= CAP_LAST_CAP; i++) {
-			cap_flag_value_t v = CAP_CLEAR;
-			cap_value_t cv = i;
-			if (cap_get_flag(cur, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-				cap_set_flag(cur, CAP_EFFECTIVE, 1, &cv, CAP_SET);
-		}
-		cap_set_proc(cur);
-		cap_free(cur);
+	sbx_process proc = {.rlimits = rl,
+			    .nrlimits = nrl,
+			    .bounding = bounding,
+			    .uid = p->user.uid,
+			    .gid = p->user.gid,
+			    .groups = groups,
+			    .ngroups = ng,
+			    .groups_may_fail = true,
+			    .umask = p->user.umask.set ? (int)(p->user.umask.v & 0777) : -1,
+			    .cwd = p->cwd,
+			    .caps = {.effective = cap_mask(&p->caps.effective),
+				     .permitted = cap_mask(&p->caps.permitted),
+				     .inheritable = cap_mask(&p->caps.inheritable),
+				     .ambient = cap_mask(&p->caps.ambient)},
+			    .no_new_privs = p->no_new_privileges,
+			    .filters = {filters[0], filters[1]}};
+	char why[512];
+	if (sbx_process_enter(&proc, why, sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
 	}
-	if (sc && !p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
-		die(c, "loading the seccomp filter");
-	if (sbx_caps_set(&caps) < 0)
-		die(c, "setting the process capabilities");
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		die(c, "no_new_privs");
-	if (sc && p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
-		die(c, "loading the seccomp filter");
-	syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
 	static char *empty[] = {NULL};
 	environ = p->env.n ? p->env.v : empty;
 	execvp(p->args.v[0], p->args.v);
@@ -803,6 +783,20 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 	return 0;
 }
 
+/* The engine's console socket (--console-socket), which receives the pty's master. */
+static int connect_console(const char *path, bwk_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t l = strlen(path);
+	if (l >= sizeof sa.sun_path)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+	memcpy(sa.sun_path, path, l + 1);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s", path);
+	return steal_fd(&fd);
+}
+
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 {
 	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
@@ -904,18 +898,8 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 	}
 	if (o->console_socket) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		if (strlen(o->console_socket) >= sizeof sa.sun_path) {
-			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+		if ((console = connect_console(o->console_socket, err)) < 0)
 			goto out;
-		}
-		memcpy(sa.sun_path, o->console_socket, strlen(o->console_socket) + 1);
-		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
-				      o->console_socket);
-			goto out;
-		}
 		c.console_fd = console;
 	}
 	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
@@ -1237,19 +1221,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 		goto out;
 	}
 	if (o->console_socket) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		size_t l = strlen(o->console_socket);
-		if (l >= sizeof sa.sun_path) {
-			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+		if ((console = connect_console(o->console_socket, err)) < 0)
 			goto out;
-		}
-		memcpy(sa.sun_path, o->console_socket, l + 1);
-		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
-				      o->console_socket);
-			goto out;
-		}
 		c.console_fd = console;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {

@@ -211,6 +211,27 @@ int sbx_caps_drop_bounding(uint64_t keep);
 int sbx_caps_set(const sbx_capsets *s);
 int sbx_caps_apply(uint64_t caps, bool root);
 
+/* process.c: the container's process, root in its namespaces until here, becomes what it runs
+ * as (both executors; see there for the order). -1 with `why` saying which step failed. */
+typedef struct sbx_process {
+	const bwk_rlimit *rlimits;
+	size_t nrlimits;
+	uint64_t bounding; /* capabilities kept in the bounding set */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups */
+	size_t ngroups;
+	bool skip_groups;     /* setgroups is denied here (a single-id user namespace) */
+	bool groups_may_fail; /* EPERM from setgroups is no error (a joined user namespace) */
+	int umask;	      /* -1: inherited */
+	const char *cwd;      /* NULL or "": "/" */
+	sbx_capsets caps;
+	bool pdeathsig; /* SIGKILL when the parent dies, again after the uid switch */
+	bool no_new_privs;
+	const struct sbx_bpf *filters[2]; /* loaded in turn (a filter with len 0, NULL: none) */
+} sbx_process;
+int sbx_process_enter(const sbx_process *p, char *why, size_t len);
+
 /* A parsed Docker seccomp profile, already filtered for this host and capability set. */
 typedef struct sbx_seccomp_arg {
 	unsigned index;
