@@ -720,11 +720,23 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		return fail("making the root read-only", root);
 	(void)overlay;
 
+	const char *step = NULL;
+	if (sbx_pivot(rootfd, &step) < 0)
+		return fail(step, root);
+	return 0;
+}
+
+int sbx_pivot(int rootfd, const char **step)
+{
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
-	 * path to the host's filesystem. */
+	 * path to the host's filesystem (made a slave first: an unmount never propagates back
+	 * to the host's mounts it came from) */
+	*step = "pivot_root to";
 	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-		return fail("pivot_root to", root);
-	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return fail("detaching the old root", "/");
+		return -1;
+	*step = "detaching the old root from";
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0)
+		return -1;
 	return 0;
 }

@@ -457,14 +457,9 @@ static void setup_rootfs(const init_ctx *c)
 	for (size_t i = 0; i < s->n_mounts; i++)
 		do_mount(c, rootfd, &s->mounts[i]);
 	setup_dev(c, rootfd);
-	if (chdir(c->rootfs) < 0)
-		die(c, "chdir %s", c->rootfs);
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		die(c, "pivot_root to %s", c->rootfs);
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-		die(c, "detaching the old root");
-	if (chdir("/") < 0)
-		die(c, "chdir /");
+	const char *step = NULL;
+	if (sbx_pivot(rootfd, &step) < 0)
+		die(c, "%s %s", step, c->rootfs);
 	if (rp &&
 	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
 	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {

@@ -277,6 +277,9 @@ int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
+/* The root at `rootfd` becomes "/", the old one detached; -1 + errno with *step naming what
+ * failed. */
+int sbx_pivot(int rootfd, const char **step);
 /* A clone of the mount at `src` attached over `dst` (both fds), with `attrs` (MOUNT_ATTR_*). */
 int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs);
 
