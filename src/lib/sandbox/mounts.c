@@ -102,43 +102,6 @@ int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs)
 	return attach(m, dst);
 }
 
-/* mkdir -p PATH inside the root: each prefix resolved in the root (a symlink in the image
- * stays in the image), missing directories created relative to the fd that resolution gave.
- * Returns an O_PATH fd. */
-static int mkdir_in_root(int rootfd, const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = 0;
-		cleanup_close int d = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-		if (d < 0 && errno == ENOENT) {
-			char *slash = strrchr(buf, '/');
-			*slash = 0;
-			cleanup_close int parent =
-			    sbx_open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
-			*slash = '/';
-			if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
-				return -1;
-		} else if (d < 0) {
-			return -1;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	return sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-}
-
 /* The mount point PATH inside the root: its parent resolved in the root (and created), its
  * last component a real directory (`dir`) or a non-directory, created when missing and never
  * followed. Mounting on a symlink of the image would mount wherever it points (runc's
@@ -168,7 +131,7 @@ static int mountpoint(int rootfd, const char *path, bool dir, const char *role)
 	}
 	snprintf(name, sizeof name, "%s", slash + 1);
 	*slash = 0;
-	cleanup_close int pfd = mkdir_in_root(rootfd, parent[0] ? parent : "/");
+	cleanup_close int pfd = sbx_mkpath_in_root(rootfd, parent[0] ? parent : "/", true);
 	if (pfd < 0)
 		return fail("creating the parent directories of", path);
 	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -271,34 +234,6 @@ static int setup_tmpfs(const sbx_ctx *ctx, int rootfd)
 			return -1;
 	}
 	return 0;
-}
-
-/* An empty regular file as the mount point of a file bind (resolv.conf); a link in the image
- * is followed inside the root, as Docker does for its own files. */
-static int mkfile_in_root(int rootfd, const char *path)
-{
-	int fd = sbx_open_in_root(rootfd, path, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	cleanup_close int parent = mkdir_in_root(rootfd, dir[0] ? dir : "/");
-	if (parent < 0)
-		return -1;
-	int f =
-	    openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (f < 0 && errno != EEXIST)
-		return -1;
-	if (f >= 0)
-		close(f);
-	return sbx_open_in_root(rootfd, path, O_PATH);
 }
 
 /* Docker's masked paths plus kernel address and page-state leaks, relative to the proc and
@@ -701,7 +636,9 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		    stage < 0 ? -1
 			      : openat(stage, "resolv.conf",
 				       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		cleanup_close int t = mkfile_in_root(rootfd, "/etc/resolv.conf");
+		/* a link in the image is followed inside the root, as Docker does for its own
+		 * files */
+		cleanup_close int t = sbx_mkpath_in_root(rootfd, "/etc/resolv.conf", false);
 		if (f < 0 || write(f, ns, sizeof ns - 1) != (ssize_t)(sizeof ns - 1) || t < 0 ||
 		    sbx_bind_fd(f, t, false,
 				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
@@ -710,7 +647,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 					strerror(errno));
 	}
 	if (s->cwd && s->cwd[0]) {
-		cleanup_close int w = mkdir_in_root(rootfd, s->cwd);
+		cleanup_close int w = sbx_mkpath_in_root(rootfd, s->cwd, true);
 		(void)w; /* missing and uncreatable: chdir reports it after the switch */
 	}
 	uint64_t rattr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;

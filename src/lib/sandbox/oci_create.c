@@ -220,60 +220,6 @@ static void parse_opts(const bwk_oci_strv *o, parsed_opts *p)
 	}
 }
 
-/* `path` inside the root: each missing component created (directories, or a file for the
- * last one when !dir), every lookup resolved inside the root. Returns an O_PATH fd. */
-static int mkpath_in_root(int rootfd, const char *path, bool dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = sbx_open_in_root(rootfd, buf, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	for (char *p = buf + 1;; p++) {
-		bool last = !*p;
-		if (*p != '/' && !last)
-			continue;
-		char saved = *p;
-		*p = 0;
-		int cur = sbx_open_in_root(rootfd, buf, O_PATH);
-		if (cur < 0 && errno == ENOENT) {
-			char *slash = strrchr(buf, '/');
-			*slash = 0;
-			int parent =
-			    sbx_open_in_root(rootfd, *buf ? buf : "/", O_PATH | O_DIRECTORY);
-			*slash = '/';
-			if (parent < 0)
-				return -1;
-			int r;
-			if (last && !dir) {
-				r = openat(parent, slash + 1,
-					   O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (r >= 0)
-					close(r);
-			} else
-				r = mkdirat(parent, slash + 1, 0755);
-			int e = errno;
-			close(parent);
-			if (r < 0 && e != EEXIST) {
-				errno = e;
-				return -1;
-			}
-			cur = sbx_open_in_root(rootfd, buf, O_PATH);
-		}
-		if (cur < 0)
-			return -1;
-		*p = saved;
-		if (last)
-			return cur;
-		close(cur);
-		while (p[1] == '/')
-			p++;
-	}
-}
-
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
@@ -319,7 +265,7 @@ static bool is_dir_path(const char *p)
 static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, unsigned long flags)
 {
 	char t[64];
-	cleanup_close int fd = mkpath_in_root(rootfd, dest, true);
+	cleanup_close int fd = sbx_mkpath_in_root(rootfd, dest, true);
 	if (fd < 0)
 		die(c, "mount cgroup on %s", dest);
 	fdpath(t, sizeof t, fd);
@@ -330,7 +276,7 @@ static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, uns
 		const char *d = c->cg->dirs[i] + strlen("/sys/fs/cgroup/");
 		char sub[PATH_MAX];
 		snprintf(sub, sizeof sub, "%s/%.*s", dest, (int)strcspn(d, "/"), d);
-		cleanup_close int sfd = mkpath_in_root(rootfd, sub, true);
+		cleanup_close int sfd = sbx_mkpath_in_root(rootfd, sub, true);
 		if (sfd < 0)
 			die(c, "mkdir %s", sub);
 		char st[64];
@@ -360,7 +306,8 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		}
 		type = "cgroup2";
 	}
-	cleanup_close int fd = mkpath_in_root(rootfd, m->destination, !bind || is_dir_path(src));
+	cleanup_close int fd =
+	    sbx_mkpath_in_root(rootfd, m->destination, !bind || is_dir_path(src));
 	if (fd < 0)
 		die(c, "mount point %s", m->destination);
 	char target[64];
@@ -401,7 +348,7 @@ static void make_device(const init_ctx *c, int rootfd, const char *path, char ty
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	*slash = 0;
-	cleanup_close int parent = mkpath_in_root(rootfd, *dir ? dir : "/", true);
+	cleanup_close int parent = sbx_mkpath_in_root(rootfd, *dir ? dir : "/", true);
 	if (parent < 0)
 		die(c, "device directory %s", dir);
 	if (sbx_dev_node(parent, slash + 1, path, type, major, minor, perm, uid, gid, why,
@@ -423,7 +370,7 @@ static void setup_dev(const init_ctx *c, int rootfd)
 {
 	const bwk_oci_spec *s = c->s;
 	if (has_mount(s, "/dev")) {
-		cleanup_close int dev = mkpath_in_root(rootfd, "/dev", true);
+		cleanup_close int dev = sbx_mkpath_in_root(rootfd, "/dev", true);
 		char why[512];
 		if (dev < 0)
 			die(c, "/dev");

@@ -439,6 +439,10 @@ int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
 int sbx_open_in_root(int rootfd, const char *path, int flags);
 int sbx_open_in_root_fallback(int rootfd, const char *path, int flags);
 int sbx_open_beneath(int dirfd, const char *rel, int flags);
+/* mkdir -p `path` inside the root, each component resolved in it (a symbolic link of the
+ * image stays in the image) and each missing one created fd-relative: directories, and for
+ * the last one a regular file when !dir. Returns an O_PATH fd or -1 + errno. */
+int sbx_mkpath_in_root(int rootfd, const char *path, bool dir);
 /* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
 int sbx_fd_path(int fd, char *buf, size_t len);
 
