@@ -73,6 +73,8 @@ typedef struct bwk_rlimit {
 	uint64_t soft, hard; /* RLIM_INFINITY: none */
 } bwk_rlimit;
 #define BWK_MAX_RLIMITS 16
+/* RLIMIT_* of a name ("RLIMIT_NOFILE"), or -1. */
+int bwk_rlimit_from_name(const char *name);
 
 /* Sentinels for the limits: 0 = the documented default, BWK_UNLIMITED = no limit (warns). */
 #define BWK_UNLIMITED UINT64_MAX
@@ -165,6 +167,8 @@ enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
 /* Capabilities: the default set and name lookup ("NET_ADMIN", "CAP_NET_ADMIN", "ALL"). */
 uint64_t bwk_sandbox_default_caps(void);
 int bwk_cap_from_name(const char *name, uint64_t *mask);
+/* `n` names as one mask; -1 at the first unknown one, named in *bad (when bad is not NULL). */
+int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, const char **bad);
 
 /* A signal as Docker's --stop-signal and an image's StopSignal give it: "SIGQUIT", "QUIT",
  * "sigquit" or a number 1-64; -1 when it is none of these. */
