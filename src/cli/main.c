@@ -168,6 +168,7 @@ int main(int argc, char **argv)
 	const cli_cmd *c = cli_find(verb);
 	if (!c)
 		return cli_usage_error(NULL, "unknown command '%s'", verb);
+	cli_output_install(c);
 	/* getopt_long in the subcommand sees argv[0] = the command name. */
 	optind = 1;
 	return c->main(argc - 1, argv + 1);

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bulwark/log.h"
 #include "bulwark/image.h"
 #include "core/decomp.h"
 
@@ -312,7 +313,7 @@ void engine_close(bwk_image *img);
 /* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */
 char *image_cache_root(const char *cache_dir); /* NULL: no home to put it in */
 #define IMAGE_NO_CACHE_DIR                                                                         \
-	"no directory for the image cache: set XDG_CACHE_HOME or HOME, or give --cache DIR"
+	"no directory for the image cache: set XDG_CACHE_HOME or HOME, or give a cache directory"
 int image_mkdir_p(const char *path, mode_t mode, bwk_error **err);
 
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */

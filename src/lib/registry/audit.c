@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bulwark/log.h"
 #include "bulwark/audit.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
@@ -517,7 +518,8 @@ static int push(actx *a, bwk_error **err)
 				   : "refused");
 	if (!a->user) {
 		bwk_findings_check(a->out, &r_userpush, BWK_CHECK_SKIP,
-				   "no credentials given (--username, docker config)");
+				   "no credentials given (%s, docker config)",
+				   bwk_setting("username", "user name"));
 		return 0;
 	}
 	free(why);
@@ -737,8 +739,8 @@ int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, size_t
 		rc = list_all(c, "/v2/_catalog", "registry:catalog:*", "repositories", valid_repo,
 			      max, &repos, &nrepos, &out->truncated, err);
 		if (rc < 0)
-			bwk_error_wrap(err, "registry %s: listing the repositories for --scan-all",
-				       a.host);
+			bwk_error_wrap(err, "registry %s: listing the repositories for %s", a.host,
+				       bwk_setting("scan-all", "scanning them all"));
 	}
 	for (size_t i = 0; rc == 0 && i < nrepos && out->n < max; i++) {
 		cleanup_free char *base = xasprintf("/v2/%s/tags/list", repos[i]);

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "bulwark/image.h"
 #include "bulwark/secrets.h"
 #include "bulwark/vuln.h"
@@ -338,7 +339,8 @@ static void record_malware(bwk_scanner *s)
 {
 	bwk_findings *f = s->out;
 	if (!s->mal) {
-		bwk_findings_check(f, &bwk_rule_malware_scan, BWK_CHECK_SKIP, "--no-malware");
+		bwk_findings_check(f, &bwk_rule_malware_scan, BWK_CHECK_SKIP, "%s",
+				   bwk_setting("no-malware", "malware scan off"));
 		return;
 	}
 	uint64_t files, bytes, truncated;
@@ -411,7 +413,8 @@ static int inv_finish(bwk_scanner *s, const bwk_image *img, bwk_error **err)
 		bwk_findings_fact(s->out, "image.digest", "%s", cfg->digest);
 	if (!s->opts.no_vuln)
 		return bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
-	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "--no-vuln");
+	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "%s",
+			   bwk_setting("no-vuln", "vulnerability matching off"));
 	return 0;
 }
 
