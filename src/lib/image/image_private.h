@@ -19,7 +19,6 @@
 #define BWK_MAX_JSON_SMALL	(1u << 20)    /* manifest.json, index.json, OCI manifest */
 #define BWK_MAX_JSON_CONFIG	(8u << 20)    /* image config (history can be long) */
 #define BWK_MAX_PATH		4096	      /* bytes in an entry path or link target */
-#define BWK_MAX_LAYERS		1000	      /* per image */
 #define BWK_MAX_ARRAY		10000	      /* env, labels, ports, history … */
 #define BWK_MAX_MEMBERS		100000	      /* members of an outer image archive */
 #define BWK_DEFAULT_MAX_TOTAL	(16ULL << 30) /* uncompressed bytes, all layers */
