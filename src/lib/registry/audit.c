@@ -19,80 +19,116 @@
 #define DIST "https://distribution.github.io/distribution/"
 #define OCI  "https://github.com/opencontainers/distribution-spec/blob/main/spec.md"
 
-#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
-	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
-	static const bwk_rule var = {id_, BWK_CAT_REGISTRY, sev, title_, desc, fix, refs_##var}
-
-RULE(r_http, "registry-plain-http", BWK_SEV_HIGH, "Registry served over plain HTTP",
-     "Images, tokens and passwords cross the network in clear: anyone on the path can read "
-     "the credentials and replace the images clients pull.",
-     "Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
-     "remove it from every client's insecure-registries.",
-     DIST "about/deploying/", "https://docs.docker.com/registry/insecure/");
-RULE(r_self, "registry-tls-self-signed", BWK_SEV_MEDIUM, "Registry certificate is self-signed",
-     "Clients cannot verify a self-signed certificate, so they are configured to skip "
-     "verification — and then accept anyone who intercepts the connection.",
-     "Use a certificate from a CA the clients trust (an internal CA distributed to "
-     "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_expired, "registry-tls-expired", BWK_SEV_HIGH, "Registry certificate has expired",
-     "Clients either fail or are told to ignore certificate errors, which lets anyone on the "
-     "path impersonate the registry.",
-     "Renew the certificate and automate its renewal.",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_name, "registry-tls-wrong-name", BWK_SEV_HIGH,
-     "Registry certificate does not name the registry",
-     "The certificate is valid for another host name: clients must skip host name checks to "
-     "connect, so any certificate from the same CA impersonates the registry.",
-     "Issue a certificate whose subjectAltName lists the host name clients use.",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_untrusted, "registry-tls-untrusted", BWK_SEV_MEDIUM, "Registry certificate not trusted",
-     "The certificate chain does not lead to a trusted CA: clients have to disable "
-     "verification to pull.",
-     "Serve the full chain, signed by a CA the clients trust (or pass --ca-cert to bulwark "
-     "when an internal CA signed it).",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_oldtls, "registry-tls-old-protocol", BWK_SEV_MEDIUM, "Registry accepts TLS 1.0 or 1.1",
-     "TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
-     "the connection that carries tokens and passwords.",
-     "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
-     "https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls");
-RULE(r_catalog, "registry-anonymous-catalog", BWK_SEV_MEDIUM,
-     "Anyone can list the registry's repositories",
-     "/v2/_catalog answers without credentials: the names of every repository are public, "
-     "the first step to pulling them all.",
-     "Require authentication for the catalog (distribution: auth htpasswd or token; with a "
-     "token server, grant registry:catalog:* to administrators only).",
-     OCI "#listing-repositories", DIST "about/configuration/#auth");
-RULE(r_pull, "registry-anonymous-pull", BWK_SEV_HIGH, "Anyone can pull images",
-     "Manifests and blobs are served without credentials: every file of every image — "
-     "including credentials and keys baked into a layer — is public.",
-     "Require authentication for pulls, or keep only deliberately public images in this "
-     "registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
-     OCI "#pulling-manifests", DIST "about/configuration/#auth");
-RULE(r_push, "registry-anonymous-push", BWK_SEV_CRITICAL, "Anyone can push images",
-     "The registry starts an upload for a client without credentials: anyone can replace a "
-     "tag with an image of their own, which every client then pulls and runs.",
-     "Require authentication for every write (distribution: auth; a read-only mirror: "
-     "storage.maintenance.readonly.enabled: true).",
-     OCI "#pushing-blobs", DIST "about/configuration/#auth");
-RULE(r_userpush, "registry-user-push", BWK_SEV_MEDIUM, "The given account can push",
-     "The credentials given to the audit can start an upload: if this account is meant to "
-     "be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
-     "Give pull-only accounts pull-only rights in the token server or proxy in front of the "
-     "registry.",
-     OCI "#pushing-blobs");
-RULE(r_tokhttp, "registry-token-over-http", BWK_SEV_HIGH, "Token endpoint over plain HTTP",
-     "The registry sends clients to a token realm on http://: passwords sent to obtain "
-     "tokens, and the tokens themselves, cross the network in clear.",
-     "Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
-     "https:// URL.",
-     DIST "spec/auth/token/");
-RULE(r_cves, "registry-version-cves", BWK_SEV_HIGH, "Registry version has known CVEs",
-     "The version the registry reports in its Server header is matched against known "
-     "vulnerabilities of the distribution registry; each match is reported under its CVE "
-     "id.",
-     "Upgrade the registry to the fixed version the finding gives.", DIST);
+static const bwk_rule r_http = BWK_RULE(
+    "registry-plain-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry served over plain HTTP",
+    .description =
+	"Images, tokens and passwords cross the network in clear: anyone on the path can read "
+	"the credentials and replace the images clients pull.",
+    .remediation =
+	"Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
+	"remove it from every client's insecure-registries.",
+    .references = BWK_REFS(DIST "about/deploying/", "https://docs.docker.com/registry/insecure/"));
+static const bwk_rule r_self = BWK_RULE(
+    "registry-tls-self-signed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry certificate is self-signed",
+    .description =
+	"Clients cannot verify a self-signed certificate, so they are configured to skip "
+	"verification — and then accept anyone who intercepts the connection.",
+    .remediation = "Use a certificate from a CA the clients trust (an internal CA distributed to "
+		   "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_expired = BWK_RULE(
+    "registry-tls-expired", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry certificate has expired",
+    .description =
+	"Clients either fail or are told to ignore certificate errors, which lets anyone on the "
+	"path impersonate the registry.",
+    .remediation = "Renew the certificate and automate its renewal.",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_name = BWK_RULE(
+    "registry-tls-wrong-name", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry certificate does not name the registry",
+    .description =
+	"The certificate is valid for another host name: clients must skip host name checks to "
+	"connect, so any certificate from the same CA impersonates the registry.",
+    .remediation = "Issue a certificate whose subjectAltName lists the host name clients use.",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_untrusted = BWK_RULE(
+    "registry-tls-untrusted", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry certificate not trusted",
+    .description = "The certificate chain does not lead to a trusted CA: clients have to disable "
+		   "verification to pull.",
+    .remediation =
+	"Serve the full chain, signed by a CA the clients trust (or pass --ca-cert to bulwark "
+	"when an internal CA signed it).",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_oldtls = BWK_RULE(
+    "registry-tls-old-protocol", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry accepts TLS 1.0 or 1.1",
+    .description =
+	"TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
+	"the connection that carries tokens and passwords.",
+    .remediation = "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
+    .references =
+	BWK_REFS("https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls"));
+static const bwk_rule r_catalog = BWK_RULE(
+    "registry-anonymous-catalog", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Anyone can list the registry's repositories",
+    .description =
+	"/v2/_catalog answers without credentials: the names of every repository are public, "
+	"the first step to pulling them all.",
+    .remediation =
+	"Require authentication for the catalog (distribution: auth htpasswd or token; with a "
+	"token server, grant registry:catalog:* to administrators only).",
+    .references = BWK_REFS(OCI "#listing-repositories", DIST "about/configuration/#auth"));
+static const bwk_rule r_pull = BWK_RULE(
+    "registry-anonymous-pull", BWK_CAT_REGISTRY, BWK_SEV_HIGH, .title = "Anyone can pull images",
+    .description =
+	"Manifests and blobs are served without credentials: every file of every image — "
+	"including credentials and keys baked into a layer — is public.",
+    .remediation =
+	"Require authentication for pulls, or keep only deliberately public images in this "
+	"registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
+    .references = BWK_REFS(OCI "#pulling-manifests", DIST "about/configuration/#auth"));
+static const bwk_rule r_push = BWK_RULE(
+    "registry-anonymous-push", BWK_CAT_REGISTRY, BWK_SEV_CRITICAL,
+    .title = "Anyone can push images",
+    .description =
+	"The registry starts an upload for a client without credentials: anyone can replace a "
+	"tag with an image of their own, which every client then pulls and runs.",
+    .remediation =
+	"Require authentication for every write (distribution: auth; a read-only mirror: "
+	"storage.maintenance.readonly.enabled: true).",
+    .references = BWK_REFS(OCI "#pushing-blobs", DIST "about/configuration/#auth"));
+static const bwk_rule r_userpush = BWK_RULE(
+    "registry-user-push", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM, .title = "The given account can push",
+    .description =
+	"The credentials given to the audit can start an upload: if this account is meant to "
+	"be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
+    .remediation =
+	"Give pull-only accounts pull-only rights in the token server or proxy in front of the "
+	"registry.",
+    .references = BWK_REFS(OCI "#pushing-blobs"));
+static const bwk_rule r_tokhttp = BWK_RULE(
+    "registry-token-over-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Token endpoint over plain HTTP",
+    .description =
+	"The registry sends clients to a token realm on http://: passwords sent to obtain "
+	"tokens, and the tokens themselves, cross the network in clear.",
+    .remediation =
+	"Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
+	"https:// URL.",
+    .references = BWK_REFS(DIST "spec/auth/token/"));
+static const bwk_rule r_cves = BWK_RULE(
+    "registry-version-cves", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry version has known CVEs",
+    .description =
+	"The version the registry reports in its Server header is matched against known "
+	"vulnerabilities of the distribution registry; each match is reported under its CVE "
+	"id.",
+    .remediation = "Upgrade the registry to the fixed version the finding gives.",
+    .references = BWK_REFS(DIST));
 
 static const bwk_rule *const rules[] = {&r_http,      &r_self,	   &r_expired, &r_name,
 					&r_untrusted, &r_oldtls,   &r_catalog, &r_pull,
