@@ -150,8 +150,8 @@ static const bwk_rule rules[R_COUNT] = {
 	"daemon-engine-unreachable", BWK_CAT_DAEMON, BWK_SEV_INFO, .title = "Engine not reachable",
 	.description = "The live engine could not be asked for its settings and versions; only the "
 		       "configuration files were audited.",
-	.remediation =
-	    "Run bulwark with access to the socket (root or the docker group), or pass --host.",
+	.remediation = "Run bulwark with access to the socket (root or the docker group), or give "
+		       "it the engine's address.",
 	.references = BWK_REFS(DDOC)),
     /* The check behind the engine CVE findings (they carry the CVE ids). */
     [R_CVES] = BWK_RULE(

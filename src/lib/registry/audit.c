@@ -60,8 +60,8 @@ static const bwk_rule r_untrusted = BWK_RULE(
     .description = "The certificate chain does not lead to a trusted CA: clients have to disable "
 		   "verification to pull.",
     .remediation =
-	"Serve the full chain, signed by a CA the clients trust (or pass --ca-cert to bulwark "
-	"when an internal CA signed it).",
+	"Serve the full chain, signed by a CA the clients trust (or give bulwark that CA's "
+	"certificate when an internal CA signed it).",
     .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
 static const bwk_rule r_oldtls = BWK_RULE(
     "registry-tls-old-protocol", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,

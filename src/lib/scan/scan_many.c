@@ -21,8 +21,9 @@ const bwk_rule bwk_rule_scan_failed = BWK_RULE(
     .description = "One image of several could not be read (an HTTP or TLS error, a broken "
 		   "manifest, a digest mismatch): nothing is known about what it holds, "
 		   "credentials included.",
-    .remediation = "Fix what the message names (credentials, --ca-cert, a broken upload) and "
-		   "scan the image again: bulwark scan REF.",
+    .remediation =
+	"Fix what the message names (credentials, a CA certificate, a broken upload) and "
+	"scan the image again: bulwark scan REF.",
     .references = NULL);
 
 typedef struct pool {

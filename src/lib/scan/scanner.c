@@ -329,7 +329,8 @@ const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s)
 const bwk_rule bwk_rule_secret_scan = BWK_RULE(
     "secret-scan", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = "Credentials in the image",
     .description =
-	"Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+	"Every secret rule (the secret category of the rule list) ran over every file of every "
+	"layer, "
 	"deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
 	"build history; each hit is reported under its own rule.",
     .remediation =
