@@ -59,7 +59,14 @@ typedef struct bwk_secret {
 	const char *file; /* host file, read by bulwark before the container starts */
 } bwk_secret;
 
-#define BWK_MAX_PORTS 64 /* published ports per container */
+/* The bounds of one container spec, each stated once: bwk_container_run refuses more, and
+ * callers size their arrays and refuse extra flags with them. */
+#define BWK_MAX_LOWER_LAYERS 128  /* layers `run` stacks (overlayfs lower directories) */
+#define BWK_MAX_BINDS	     32	  /* volumes (bind mounts) */
+#define BWK_MAX_TMPFS	     256  /* extra tmpfs mounts */
+#define BWK_MAX_SECRETS	     256  /* files under /run/secrets */
+#define BWK_MAX_ENV	     4096 /* environment entries ("KEY=VALUE") */
+#define BWK_MAX_PORTS	     64	  /* published ports per container */
 typedef struct bwk_port {
 	char host_addr[64]; /* default 127.0.0.1 */
 	uint16_t host_port, container_port;

@@ -232,12 +232,12 @@ static void exec_workload(const sbx_ctx *ctx)
 	if (!v1 && !(v2 && ctx->cg.has_memory))
 		set_limit(RLIMIT_AS, ctx->memory);
 	/* HOME from the image's passwd entry unless the environment sets it (Docker's rule) */
-	const char *env_home[4096 + 2];
+	const char *env_home[BWK_MAX_ENV + 2];
 	const char *const *envp = s->env;
 	char home[sizeof u.home + 8];
 	if (!env_get(s->env, "HOME")) {
 		size_t n = 0;
-		for (; s->env && s->env[n] && n < 4096; n++)
+		for (; s->env && s->env[n] && n < BWK_MAX_ENV; n++)
 			env_home[n] = s->env[n];
 		snprintf(home, sizeof home, "HOME=%s", u.home);
 		env_home[n++] = home;

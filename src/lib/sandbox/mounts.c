@@ -31,6 +31,9 @@
 
 #define STAGE "/tmp" /* host /tmp, shadowed by a tmpfs in our namespace only */
 
+/* The child between fork and exec: its stderr is the container's, the one channel left to it
+ * (as runc's and crun's init), so it writes there rather than to the output handler of
+ * bulwark/log.h, which belongs to the parent. */
 void sbx_child_error(const char *fmt, ...)
 {
 	char buf[512];

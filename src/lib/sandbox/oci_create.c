@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/idmap_mount.h"
@@ -88,7 +89,9 @@ static void send_msg(int fd, char type, int32_t val, const char *text)
 	}
 }
 
-/* In A and B: report and die. errno (if any) is appended. */
+/* In A and B: report and die. errno (if any) is appended. Once the init has left its parent
+ * (sync_fd closed) the container's stderr is its only channel, as runc's and crun's: it writes
+ * there, not to the output handler of bulwark/log.h, which belongs to the parent. */
 static __attribute__((noreturn, format(printf, 2, 3))) void die(const init_ctx *c, const char *fmt,
 								...)
 {
@@ -746,7 +749,8 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: root.path is required");
 	if (s->process.terminal && !o->console_socket)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
-				     "process.terminal is true: --console-socket is required");
+				     "process.terminal is true: %s is required",
+				     bwk_setting("console-socket", "the console socket"));
 	if (s->linux_.seccomp.listener_path)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not "
@@ -771,11 +775,13 @@ static int connect_console(const char *path, bwk_error **err)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	size_t l = strlen(path);
 	if (l >= sizeof sa.sun_path)
-		return bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+		return bwk_error_set(err, BWK_E_USAGE, 0, "%s: path too long",
+				     bwk_setting("console-socket", "the console socket"));
 	memcpy(sa.sun_path, path, l + 1);
 	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
-		return bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s", path);
+		return bwk_error_set(err, BWK_E_IO, errno, "%s %s",
+				     bwk_setting("console-socket", "the console socket"), path);
 	return steal_fd(&fd);
 }
 
@@ -1116,12 +1122,14 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		size_t len;
 		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
 				     &len, err) < 0)
-			return bwk_error_wrap(err, "--process");
+			return bwk_error_wrap(err, "%s",
+					      bwk_setting("process", "the process file"));
 		json_error_t je;
 		json_t *p = json_loadb(data, len, 0, &je);
 		if (!p || !json_is_object(p)) {
 			json_decref(p);
-			return bwk_error_set(err, BWK_E_INPUT, 0, "--process %s: not a JSON object",
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
+					     bwk_setting("process", "the process file"),
 					     o->process_json);
 		}
 		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
@@ -1129,13 +1137,15 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
 		if (!text)
-			return bwk_error_set(err, BWK_E_NOMEM, 0, "--process");
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
+					     bwk_setting("process", "the process file"));
 		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
 			return -1;
 		if (!(*out)->process.args.n) {
 			bwk_oci_spec_free(*out);
 			*out = NULL;
-			return bwk_error_set(err, BWK_E_INPUT, 0, "--process: args is required");
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: args is required",
+					     bwk_setting("process", "the process file"));
 		}
 		return 0;
 	}
@@ -1202,8 +1212,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	c.proc = &ps->process;
 	c.cg = &st.cg;
 	if (ps->process.terminal && !o->console_socket) {
-		bwk_error_set(err, BWK_E_USAGE, 0,
-			      "process.terminal is true: --console-socket is required");
+		bwk_error_set(err, BWK_E_USAGE, 0, "process.terminal is true: %s is required",
+			      bwk_setting("console-socket", "the console socket"));
 		goto out;
 	}
 	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {

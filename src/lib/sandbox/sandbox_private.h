@@ -96,7 +96,7 @@ typedef struct sbx_ctx {
 	 * received by the child: a mount from the parent's namespace cannot be bind-mounted
 	 * from inside the new one, so without them the child binds by path. */
 	bool detached;
-	int mnt_fds[160];
+	int mnt_fds[BWK_MAX_LOWER_LAYERS + BWK_MAX_BINDS]; /* layers, then volumes */
 	char **secret_data;
 	size_t *secret_len;
 	int sync_fd;	  /* child: read one byte when the host side is done */
