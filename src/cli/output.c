@@ -50,8 +50,12 @@ void cli_output_install(const cli_cmd *cmd)
 			if (o->id > 0 && o->name)
 				add_flag(o->name);
 	/* then the OCI runtime's global options (--systemd-cgroup …), which come before the
-	 * command; the command's own flag wins a name they share (none today) */
+	 * command, and delete's, which every lifecycle command's hint about a half-made
+	 * container names (delete --force); the command's own flag wins a shared name */
 	for (const cli_option *o = cli_oci_global_options; o->id != CLI_OPT_END; o++)
+		if (o->id > 0 && o->name)
+			add_flag(o->name);
+	for (const cli_option *o = cmd_delete_options; o->id != CLI_OPT_END; o++)
 		if (o->id > 0 && o->name)
 			add_flag(o->name);
 	bwk_output_set(&(bwk_output){

@@ -817,7 +817,7 @@ static int scan_all_reachable(actx *a, reg_client *c, bool *ok, bwk_error **err)
 	long st = 0;
 	reg_probe(c, true, false, &st, why, sizeof(why));
 	cleanup_free char *msg = xasprintf("images not scanned: the registry's certificate is not "
-					   "trusted (%s): give %s",
+					   "trusted (%s): give %s FILE",
 					   why, bwk_setting("ca-cert", "its CA certificate"));
 	return unlisted(a, "tls.certificate", msg, err);
 }
