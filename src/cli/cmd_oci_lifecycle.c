@@ -75,6 +75,11 @@ enum {
 	O_PROCESS,
 	O_STATS,
 	O_INTERVAL,
+	O_CWD,
+	O_NO_NEW_PRIVS,
+	O_APPARMOR,
+	O_PROCESS_LABEL,
+	O_IGNORE_PAUSED,
 };
 
 const cli_option cli_oci_global_options[] = {
@@ -778,55 +783,155 @@ int cmd_list(int argc, char **argv)
 }
 
 const cli_option cmd_exec_options[] = {
-    OCI_VAL(O_PROCESS, "process", CLI_ARG_FILE, "FILE",
-	    "the process: a runtime-spec process object (JSON)"),
-    OCI_SW('d', "detach", "return once the process runs"),
+    OCI_VAL('p', "process", CLI_ARG_FILE, "FILE",
+	    "the process: a runtime-spec process object (JSON);\nthe process options below "
+	    "then do not apply"),
+    OCI_VAL(O_CWD, "cwd", CLI_ARG_DIR, "DIR", "the working directory in the container"),
+    OCI_VAL('e', "env", CLI_ARG_VALUE, "NAME=VALUE",
+	    "add a variable to the container's environment\n(repeatable)"),
+    OCI_VAL('u', "user", CLI_ARG_VALUE, "UID[:GID]", "run as UID (and GID), numbers"),
+    OCI_VAL('g', "additional-gids", CLI_ARG_VALUE, "GID",
+	    "a supplementary group, added to the config's\n(repeatable)"),
+    OCI_VAL('c', "cap", CLI_ARG_VALUE, "CAP",
+	    "add CAP to the bounding, effective and permitted sets\n(and ambient when the "
+	    "config has inheritable ones;\nrepeatable)"),
+    OCI_SW(O_NO_NEW_PRIVS, "no-new-privs", "set no_new_privs for the process"),
+    OCI_VAL(O_APPARMOR, "apparmor", CLI_ARG_VALUE, "PROFILE", "the AppArmor profile"),
+    OCI_VAL(O_PROCESS_LABEL, "process-label", CLI_ARG_VALUE, "LABEL",
+	    "the SELinux label (refused where SELinux is on:\nbulwark sets no labels)"),
     OCI_SW('t', "tty", "give the process a terminal (with --console-socket)"),
+    OCI_SW('d', "detach", "return once the process runs"),
     OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE", "write the process's pid to FILE"),
     OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
 	    "send the pty master to the unix socket SOCKET"),
+    OCI_VAL(O_PRESERVE_FDS, "preserve-fds", CLI_ARG_VALUE, "N",
+	    "only 0 (passing descriptors is not supported yet)"),
+    OCI_SW(O_IGNORE_PAUSED, "ignore-paused",
+	   "exec into a paused container too (the process runs\nonce it is resumed)"),
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
 const char cmd_exec_usage[] =
-    "usage: bulwark [GLOBAL] exec [--process FILE] [-d|--detach] [-t|--tty] [--pid-file F]\n"
-    "                             [--console-socket S] ID [COMMAND [ARG…]]\n"
-    "Run a process in running container ID: the runtime-spec process object of FILE, else\n"
-    "COMMAND with the container's own user, environment and capabilities. It joins the\n"
-    "container's namespaces and cgroup and gets its seccomp filter. Without --detach bulwark\n"
-    "waits and exits with the process's status.\n";
+    "usage: bulwark [GLOBAL] exec [OPTIONS] ID COMMAND [ARG…]\n"
+    "       bulwark [GLOBAL] exec [-p|--process FILE] [-d] [--pid-file F] [--console-socket S] "
+    "ID\n"
+    "Run a process in running container ID, as runc exec: the runtime-spec process object of\n"
+    "FILE, else the container's own process (config.json) with COMMAND as its args and the\n"
+    "options below over it. It joins the container's namespaces and cgroup and gets its\n"
+    "seccomp filter. Without --detach bulwark waits and exits with the process's status.\n";
+
+/* the repeatable values of exec (--env, --cap, --additional-gids): at most argc of each */
+typedef struct exec_lists {
+	const char **env, **caps;
+	uint32_t *gids;
+	size_t nenv, ncaps, ngids;
+} exec_lists;
+
+static void exec_lists_free(exec_lists *l)
+{
+	free(l->env);
+	free(l->caps);
+	free(l->gids);
+}
+
+/* exec's options into `o`: 0, or the exit status of a usage error */
+static int exec_option(const cli_cmd *self, bwk_oci_exec_opts *o, exec_lists *l, int opt,
+		       const char *arg)
+{
+	switch (opt) {
+	case 'p':
+		o->process_json = arg;
+		break;
+	case O_CWD:
+		o->cwd = arg;
+		break;
+	case 'e':
+		l->env[l->nenv++] = arg;
+		break;
+	case 'u':
+		o->user = arg;
+		break;
+	case 'g': {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v >= UINT32_MAX)
+			return cli_usage_error(self, "--additional-gids '%s': a group id", arg);
+		l->gids[l->ngids++] = (uint32_t)v;
+		break;
+	}
+	case 'c':
+		l->caps[l->ncaps++] = arg;
+		break;
+	case O_NO_NEW_PRIVS:
+		o->no_new_privs = true;
+		break;
+	case O_APPARMOR:
+		o->apparmor = arg;
+		break;
+	case O_PROCESS_LABEL:
+		o->process_label = arg;
+		break;
+	case 't':
+		o->tty = true;
+		break;
+	case 'd':
+		o->detach = true;
+		break;
+	case O_PID_FILE:
+		o->pid_file = arg;
+		break;
+	case O_CONSOLE:
+		o->console_socket = arg;
+		break;
+	case O_PRESERVE_FDS:
+		if (strcmp(arg, "0"))
+			return cli_usage_error(self, "--preserve-fds: not supported yet (only 0)");
+		break;
+	case O_IGNORE_PAUSED:
+		o->ignore_paused = true;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
 
 int cmd_exec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("exec");
 	bwk_oci_exec_opts o = {.root = g.root};
+	cleanup_with(exec_lists_free)
+	    exec_lists l = {.env = xcalloc((size_t)argc + 1, sizeof(char *)),
+			    .caps = xcalloc((size_t)argc + 1, sizeof(char *)),
+			    .gids = xcalloc((size_t)argc + 1, sizeof(uint32_t))};
 	{
 		cleanup_with(cli_parser_free) cli_parser p;
 		cli_parser_init_runc(&p, self, argc, argv, NULL);
 		const char *arg;
 		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == O_PROCESS)
-				o.process_json = arg;
-			else if (opt == 'd')
-				o.detach = true;
-			else if (opt == 't')
-				o.tty = true;
-			else if (opt == O_PID_FILE)
-				o.pid_file = arg;
-			else if (opt == O_CONSOLE)
-				o.console_socket = arg;
-		}
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			if ((rc = exec_option(self, &o, &l, opt, arg)))
+				return rc;
 		if (opt == -2)
 			return rc;
 	}
 	if (one_id(self, argc, argv, &o.id))
 		return EXIT_USAGE;
+	bool shaping = o.cwd || o.user || o.apparmor || o.process_label || o.no_new_privs ||
+		       l.nenv || l.ncaps || l.ngids;
 	if (o.process_json && optind < argc)
 		return cli_usage_error(self, "--process and a COMMAND: give one of them");
+	if (o.process_json && shaping)
+		return cli_usage_error(self, "--process FILE is the whole process: put --cwd, "
+					     "--env, --user, --cap … in FILE instead");
 	if (!o.process_json && optind >= argc)
 		return cli_usage_error(self, "a COMMAND or --process is required");
 	o.args = (const char *const *)argv + optind;
+	o.env = l.nenv ? l.env : NULL;
+	o.caps = l.ncaps ? l.caps : NULL;
+	o.additional_gids = l.gids;
+	o.n_additional_gids = l.ngids;
 	int r = oci_prepare();
 	if (r)
 		return r;

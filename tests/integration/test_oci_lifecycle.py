@@ -743,3 +743,63 @@ def test_run_of_runc_specs_ambient_capabilities(rt):
     b = rt.bundle(["sh", "-c", "echo ran"], edit=caps)
     p = rt("run", "-b", b, "bwk-amb-" + uuid.uuid4().hex[:8])
     assert p.stdout == "ran\n", p.stderr
+
+
+# ---- runc exec's process options, ps with ps(1) arguments, update's flags (#13) ----
+
+def cap_eff(text):
+    line = next(x for x in text.splitlines() if x.startswith("CapEff:"))
+    return int(line.split()[1], 16)
+
+
+CAP_SYS_ADMIN, CAP_NET_RAW = 21, 13
+
+
+def test_exec_process_options(rt):
+    def nnp_off(cfg):
+        cfg["process"]["noNewPrivileges"] = False
+        cfg["process"]["env"] = ["PATH=/bin:/usr/bin", "FROM_CONFIG=yes"]
+        cfg.pop("annotations", None)  # bulwark's built-in filter sets no_new_privs itself
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], edit=nnp_off))
+    rt("start", cid)
+    script = ("pwd; echo $FROM_CONFIG $A $B; id -u; id -g; id -G; "
+              "grep -E 'CapEff|NoNewPrivs' /proc/self/status")
+    # the container's own process: its cwd, env, root user, caps and no_new_privs
+    p = rt("exec", cid, "sh", "-c", script)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/" and lines[1] == "yes" and lines[2:4] == ["0", "0"], p.stdout
+    base = cap_eff(p.stdout)
+    assert base and not base & (1 << CAP_SYS_ADMIN)
+    assert "NoNewPrivs:\t0" in p.stdout
+    # each option changes what the process sees, single-dash and short forms included
+    p = rt("exec", "--cwd", "/tmp", "-e", "A=1", "--env=B=two words", "-u", "65534:65534",
+           "-g", "7", "-additional-gids", "8", "--no-new-privs", cid, "sh", "-c", script)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/tmp" and lines[1] == "yes 1 two words", p.stdout
+    assert lines[2:4] == ["65534", "65534"] and lines[4].split() == ["65534", "7", "8"]
+    assert "NoNewPrivs:\t1" in p.stdout
+    p = rt("exec", "--cap", "CAP_SYS_ADMIN", "-c", "NET_RAW", cid, "sh", "-c", script)
+    assert cap_eff(p.stdout) == base | 1 << CAP_SYS_ADMIN | 1 << CAP_NET_RAW
+    # -u UID alone keeps the config's gid
+    p = rt("exec", "-u", "65534", cid, "sh", "-c", "id -u; id -g")
+    assert p.stdout.split() == ["65534", "0"]
+    # refused clearly
+    assert "--cap 'CAP_NOPE'" in rt("exec", "--cap", "CAP_NOPE", cid, "true", check=2).stderr
+    assert "--user 'bob'" in rt("exec", "-u", "bob", cid, "true", check=2).stderr
+    assert "--env 'X'" in rt("exec", "-e", "X", cid, "true", check=2).stderr
+    assert "--cwd 'tmp'" in rt("exec", "--cwd", "tmp", cid, "true", check=2).stderr
+    assert "not supported yet" in rt("exec", "--preserve-fds", "2", cid, "true",
+                                     check=2).stderr
+    assert "a group id" in rt("exec", "-g", "x", cid, "true", check=2).stderr
+    proc = rt.base / "p.json"
+    proc.write_text(json.dumps({"args": ["true"], "cwd": "/"}))
+    assert "is the whole process" in rt("exec", "-p", proc, "--cwd", "/", cid,
+                                        check=2).stderr
+    rt("exec", "-p", proc, cid)  # -p is --process
+    # --apparmor reaches the process: applied, or refused where AppArmor is off
+    p = rt("exec", "--apparmor", "bwk-test-profile", cid, "true", check=None)
+    assert p.returncode == 0 or "bwk-test-profile" in p.stderr, p.stderr
+    # a paused container: refused unless --ignore-paused
+    rt("pause", cid)
+    assert "--ignore-paused" in rt("exec", cid, "true", check=2).stderr
+    rt("resume", cid)
