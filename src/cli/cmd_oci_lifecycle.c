@@ -945,9 +945,128 @@ int cmd_exec(int argc, char **argv)
 const cli_option cmd_ps_options[] = {OCI_FORMAT_OPTION, CLI_OPT_HELP, {.id = CLI_OPT_END}};
 
 const char cmd_ps_usage[] =
-    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID\n"
-    "List the pids of every process of container ID (its cgroup), as runc ps: one a line, or\n"
-    "with --format json a JSON array (containerd's shim reads that).\n";
+    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID [PS_ARG…]\n"
+    "The processes of container ID (its cgroup), as runc ps: ps(1) run with PS_ARG (default\n"
+    "-ef), its header and the rows whose PID is one of the container's. With --format json\n"
+    "the pids as a JSON array (containerd's shim reads that; PS_ARG are then not used).\n";
+
+#define PS_MAX_OUTPUT ((size_t)64 << 20)
+
+/* ps(1) with `args` (after argv[0]): its standard output, or NULL after the error */
+static char *run_ps(char **args, bwk_error **err)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "ps: pipe");
+		return NULL;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "ps: fork");
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execvp("ps", args);
+		fprintf(stderr, "bulwark: ps: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, PS_MAX_OUTPUT);
+	char buf[8192];
+	ssize_t n;
+	while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			bwk_strbuf_appendn(&sb, buf, (size_t)n);
+	close(fds[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) || sb.truncated) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "ps %s: %s", args[1] ? args[1] : "",
+			      sb.truncated ? "more than 64 MiB of output"
+			      : WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "ps(1) is not installed"
+									: "ps(1) failed");
+		bwk_strbuf_free(&sb);
+		return NULL;
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
+/* the index of the PID column in ps's header line, or -1 */
+static int pid_column(const char *header, size_t len)
+{
+	int col = 0;
+	for (size_t i = 0; i < len;) {
+		while (i < len && (header[i] == ' ' || header[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && header[i] != ' ' && header[i] != '\t')
+			i++;
+		if (i > start) {
+			if (i - start == 3 && !strncmp(header + start, "PID", 3))
+				return col;
+			col++;
+		}
+	}
+	return -1;
+}
+
+/* field `col` of a ps row as a pid, or -1 */
+static long row_pid(const char *row, size_t len, int col)
+{
+	size_t i = 0;
+	for (int c = 0;; c++) {
+		while (i < len && (row[i] == ' ' || row[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && row[i] != ' ' && row[i] != '\t')
+			i++;
+		if (i == start)
+			return -1;
+		if (c == col) {
+			long v = 0;
+			for (size_t k = start; k < i; k++) {
+				if (row[k] < '0' || row[k] > '9' || v > 100000000L)
+					return -1;
+				v = v * 10 + (row[k] - '0');
+			}
+			return v;
+		}
+	}
+}
+
+static int ps_table(const pid_t *pids, size_t npids, char **args, bwk_error **err)
+{
+	cleanup_free char *out = run_ps(args, err);
+	if (!out)
+		return -1;
+	const char *nl = strchr(out, '\n');
+	size_t hlen = nl ? (size_t)(nl - out) : strlen(out);
+	int col = pid_column(out, hlen);
+	if (col < 0)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "ps %s: its output has no PID column (add -o pid,… or use "
+				     "-ef)",
+				     args[1] ? args[1] : "");
+	printf("%.*s\n", (int)hlen, out);
+	for (const char *row = nl ? nl + 1 : out + hlen; *row;) {
+		const char *end = strchr(row, '\n');
+		size_t len = end ? (size_t)(end - row) : strlen(row);
+		long pid = row_pid(row, len, col);
+		for (size_t i = 0; pid > 0 && i < npids; i++)
+			if (pids[i] == (pid_t)pid) {
+				printf("%.*s\n", (int)len, row);
+				break;
+			}
+		row += len + (end ? 1 : 0);
+	}
+	return 0;
+}
 
 int cmd_ps(int argc, char **argv)
 {
@@ -967,27 +1086,28 @@ int cmd_ps(int argc, char **argv)
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
-	if (optind < argc) /* runc passes the rest to ps(1); we list pids only */
-		return cli_usage_error(self,
-				       "unexpected argument '%s' (ps options are not "
-				       "supported)",
-				       argv[optind]);
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
 	cleanup_error bwk_error *err = NULL;
 	cleanup_free pid_t *pids = NULL;
 	size_t n = 0;
 	if (bwk_oci_ps(g.root, id, &pids, &n, &err) < 0)
 		return oci_fail(steal_pointer(&err));
-	if (!json)
-		puts("PID");
-	else
+	if (json) {
 		putchar('[');
-	for (size_t i = 0; i < n; i++)
-		if (json)
+		for (size_t i = 0; i < n; i++)
 			printf("%s%d", i ? "," : "", (int)pids[i]);
-		else
-			printf("%d\n", (int)pids[i]);
-	if (json)
 		puts("]");
+		return EXIT_CLEAN;
+	}
+	/* ps(1)'s argv: "ps", the arguments given (else -ef), NULL */
+	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
+	cleanup_free char **args = xcalloc(nargs + 2, sizeof(char *));
+	args[0] = (char *)"ps";
+	for (size_t i = 0; i < nargs; i++)
+		args[i + 1] = optind < argc ? argv[optind + (int)i] : (char *)"-ef";
+	if (ps_table(pids, n, args, &err) < 0)
+		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
 

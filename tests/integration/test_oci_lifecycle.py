@@ -803,3 +803,25 @@ def test_exec_process_options(rt):
     rt("pause", cid)
     assert "--ignore-paused" in rt("exec", cid, "true", check=2).stderr
     rt("resume", cid)
+
+
+def test_ps_runs_ps_on_the_containers_processes(rt, tmp_path):
+    cid, pid = rt.create(rt.bundle(["/bin/sh", "-c", "sleep 60 & wait"]))
+    rt("start", cid)
+    assert wait_for(lambda: len(json.loads(rt("ps", "--format", "json", cid).stdout)) == 2)
+    pids = json.loads(rt("ps", "--format", "json", cid).stdout)
+    assert pid in pids
+    # runc's default: ps -ef, its header, and only the container's rows
+    lines = rt("ps", cid).stdout.splitlines()
+    assert lines[0].split()[:3] == ["UID", "PID", "PPID"], lines
+    rows = [l.split() for l in lines[1:]]
+    assert sorted(int(r[1]) for r in rows) == sorted(pids), lines
+    assert any(r[-2:] == ["sleep", "60"] for r in rows)
+    # ps arguments after the id (single-dash ones included), the PID column found by name
+    lines = rt("ps", cid, "-o", "comm,pid").stdout.splitlines()
+    assert lines[0].split() == ["COMMAND", "PID"]
+    assert sorted(l.split()[0] for l in lines[1:]) == ["sh", "sleep"], lines
+    assert str(os.getpid()) not in rt("ps", cid, "-e", "-o", "pid").stdout.split()
+    p = rt("ps", cid, "-o", "comm", check=2)
+    assert "no PID column" in p.stderr
+    assert "ps(1) failed" in rt("ps", cid, "--no-such-ps-option", check=1).stderr
