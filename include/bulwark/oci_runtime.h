@@ -94,7 +94,9 @@ int bwk_oci_ps(const char *root, const char *id, pid_t **pids, size_t *n, bwk_er
 int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err);
 
 /* New cgroup limits for a running container: `json` is a linux.resources object (runc update
- * --resources; the device rules in it are ignored). */
+ * --resources) merged into the container's (what it does not name stays; the device rules in
+ * it are ignored), applied to its cgroup and saved with its config atomically. Kernel memory
+ * limits are refused. */
 int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err);
 
 /* runc events --stats: one {"type":"stats","id":ID,"data":{cpu, memory, pids, blkio,

@@ -1127,47 +1127,128 @@ int cmd_pause(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+enum {
+	U_MEMORY = 0x760,
+	U_SWAP,
+	U_RESERVATION,
+	U_KMEM,
+	U_SHARES,
+	U_QUOTA,
+	U_PERIOD,
+	U_CPUS,
+	U_MEMS,
+	U_PIDS,
+	U_BLKIO,
+	U_RT_PERIOD,
+	U_RT_RUNTIME,
+};
+
 const cli_option cmd_update_options[] = {
     OCI_VAL('r', "resources", CLI_ARG_FILE, "FILE",
-	    "a linux.resources JSON object (- : standard input)"),
+	    "a linux.resources JSON object (- : standard input);\nthe flags below go over it"),
+    OCI_VAL(U_MEMORY, "memory", CLI_ARG_VALUE, "BYTES", "memory limit (512m, 1g …; -1: unlimited)"),
+    OCI_VAL(U_SWAP, "memory-swap", CLI_ARG_VALUE, "BYTES",
+	    "memory plus swap limit (-1: unlimited)"),
+    OCI_VAL(U_RESERVATION, "memory-reservation", CLI_ARG_VALUE, "BYTES",
+	    "memory soft limit (-1: none)"),
+    OCI_VAL(U_KMEM, "kernel-memory", CLI_ARG_VALUE, "BYTES",
+	    "refused: kernel memory limits are deprecated"),
+    OCI_VAL(U_SHARES, "cpu-shares", CLI_ARG_VALUE, "N", "CPU shares (relative weight)"),
+    OCI_VAL(U_QUOTA, "cpu-quota", CLI_ARG_VALUE, "US",
+	    "CPU time per period, microseconds (-1: unlimited)"),
+    OCI_VAL(U_PERIOD, "cpu-period", CLI_ARG_VALUE, "US", "CPU CFS period, microseconds"),
+    OCI_VAL(U_CPUS, "cpuset-cpus", CLI_ARG_VALUE, "LIST", "CPUs allowed (0-3, 0,1)"),
+    OCI_VAL(U_MEMS, "cpuset-mems", CLI_ARG_VALUE, "LIST", "memory nodes allowed (0-3, 0,1)"),
+    OCI_VAL(U_PIDS, "pids-limit", CLI_ARG_VALUE, "N", "maximum number of tasks (-1: none)"),
+    OCI_VAL(U_BLKIO, "blkio-weight", CLI_ARG_VALUE, "N", "block IO weight, 10 to 1000"),
+    OCI_VAL(U_RT_PERIOD, "cpu-rt-period", CLI_ARG_VALUE, "US",
+	    "CPU real-time period, microseconds"),
+    OCI_VAL(U_RT_RUNTIME, "cpu-rt-runtime", CLI_ARG_VALUE, "US",
+	    "CPU real-time runtime, microseconds"),
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
 const char cmd_update_usage[] =
-    "usage: bulwark [GLOBAL] update --resources FILE|- ID\n"
-    "Set new cgroup limits of container ID from a runtime-spec linux.resources JSON object\n"
-    "(FILE, or standard input for -), as runc update --resources (containerd's shim uses it).\n";
+    "usage: bulwark [GLOBAL] update [-r|--resources FILE|-] [--memory B] [--cpu-quota US] … ID\n"
+    "Set new cgroup limits of running container ID, as runc update: a runtime-spec\n"
+    "linux.resources JSON object (FILE, or standard input for -; containerd's shim uses it)\n"
+    "and the flags below, merged into the container's resources (what is not given stays),\n"
+    "applied to its cgroup and saved with its state.\n";
 
-int cmd_update(int argc, char **argv)
+/* an update flag's value as an integer: a size for the memory flags, -1 accepted where
+ * `neg`; 0, or the exit status of the usage error */
+static int update_int(const cli_cmd *self, const char *name, const char *arg, bool size, bool neg,
+		      json_int_t *out)
 {
-	const cli_cmd *self = cli_find("update");
-	const char *file = NULL;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			if (opt == 'r')
-				file = arg;
-		if (opt == -2)
-			return rc;
+	if (neg && !strcmp(arg, "-1")) {
+		*out = -1;
+		return 0;
 	}
-	const char *id = NULL;
-	if (one_id(self, argc, argv, &id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	if (!file)
-		return cli_usage_error(self,
-				       "--resources FILE|- is required (the other runc update "
-				       "flags are not supported)");
-	cleanup_error bwk_error *err = NULL;
-	/* a file or a pipe (the shim writes the JSON to our standard input): at most 1 MiB */
+	uint64_t v = 0;
+	char *end = NULL;
+	errno = 0;
+	if (size ? bwk_parse_size(arg, &v) < 0
+		 : ((v = strtoull(arg, &end, 10)), errno || end == arg || *end || arg[0] == '-') ||
+		       v > (uint64_t)INT64_MAX)
+		return cli_usage_error(self, "--%s '%s': %s%s", name, arg,
+				       size ? "a size (512m, 1g, bytes)" : "a number",
+				       neg ? " or -1" : "");
+	*out = (json_int_t)v;
+	return 0;
+}
+
+/* the flags' linux.resources object, built in `r`: 0, or the exit status of a usage error */
+static int update_flag(const cli_cmd *self, json_t *r, int opt, const char *arg)
+{
+	static const struct {
+		int id;
+		const char *name, *group, *key;
+		bool size, neg, str;
+	} t[] = {
+	    {U_MEMORY, "memory", "memory", "limit", true, true, false},
+	    {U_SWAP, "memory-swap", "memory", "swap", true, true, false},
+	    {U_RESERVATION, "memory-reservation", "memory", "reservation", true, true, false},
+	    {U_SHARES, "cpu-shares", "cpu", "shares", false, false, false},
+	    {U_QUOTA, "cpu-quota", "cpu", "quota", false, true, false},
+	    {U_PERIOD, "cpu-period", "cpu", "period", false, false, false},
+	    {U_CPUS, "cpuset-cpus", "cpu", "cpus", false, false, true},
+	    {U_MEMS, "cpuset-mems", "cpu", "mems", false, false, true},
+	    {U_PIDS, "pids-limit", "pids", "limit", false, true, false},
+	    {U_BLKIO, "blkio-weight", "blockIO", "weight", false, false, false},
+	    {U_RT_PERIOD, "cpu-rt-period", "cpu", "realtimePeriod", false, false, false},
+	    {U_RT_RUNTIME, "cpu-rt-runtime", "cpu", "realtimeRuntime", false, false, false},
+	};
+	if (opt == U_KMEM)
+		return cli_usage_error(self, "--kernel-memory: not supported: kernel memory limits "
+					     "are deprecated and kernels since 5.16 refuse them");
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		if (t[i].id != opt)
+			continue;
+		json_t *grp = json_object_get(r, t[i].group);
+		if (!grp) {
+			grp = json_object();
+			json_object_set_new(r, t[i].group, grp);
+		}
+		if (t[i].str) {
+			json_object_set_new(grp, t[i].key, json_string(arg));
+			return 0;
+		}
+		json_int_t v = 0;
+		int rc = update_int(self, t[i].name, arg, t[i].size, t[i].neg, &v);
+		if (!rc)
+			json_object_set_new(grp, t[i].key, json_integer(v));
+		return rc;
+	}
+	return 0;
+}
+
+/* --resources FILE|-: its text (at most 1 MiB), or NULL after the error */
+static char *read_resources(const char *file, size_t *len, bwk_error **err)
+{
 	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
 	if (fd < 0) {
-		bwk_error_set(&err, BWK_E_IO, errno, "--resources %s", file);
-		return oci_fail(steal_pointer(&err));
+		bwk_error_set(err, BWK_E_IO, errno, "--resources %s", file);
+		return NULL;
 	}
 	bwk_strbuf sb;
 	bwk_strbuf_init(&sb, 1 << 20);
@@ -1177,10 +1258,68 @@ int cmd_update(int argc, char **argv)
 		bwk_strbuf_appendn(&sb, buf, (size_t)n);
 	if (fd > 0)
 		close(fd);
-	size_t len = sb.len;
-	cleanup_free char *data = bwk_strbuf_steal(&sb);
-	if (bwk_oci_update(g.root, id, data, len, &err) < 0)
-		return oci_fail(steal_pointer(&err));
+	*len = sb.len;
+	return bwk_strbuf_steal(&sb);
+}
+
+int cmd_update(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("update");
+	const char *file = NULL;
+	json_t *flags = json_object();
+	int nflags = 0;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == 'r')
+				file = arg;
+			else if ((rc = update_flag(self, flags, opt, arg)))
+				break;
+			else
+				nflags++;
+		}
+		if (opt == -2 || rc) {
+			json_decref(flags);
+			return rc;
+		}
+	}
+	const char *id = NULL;
+	int rc = one_id(self, argc, argv, &id) ? EXIT_USAGE
+		 : optind < argc ? cli_usage_error(self, "unexpected argument '%s'", argv[optind])
+		 : !file && !nflags
+		     ? cli_usage_error(self, "nothing to update: --resources FILE|- or a flag")
+		     : 0;
+	if (rc) {
+		json_decref(flags);
+		return rc;
+	}
+	cleanup_error bwk_error *err = NULL;
+	json_t *r = flags;
+	if (file) { /* the file, then the flags over it */
+		size_t len = 0;
+		cleanup_free char *data = read_resources(file, &len, &err);
+		json_error_t je;
+		r = data ? json_loadb(data, len, 0, &je) : NULL;
+		if (data && !json_is_object(r))
+			bwk_error_set(&err, BWK_E_INPUT, 0,
+				      "--resources %s: not a JSON object (linux.resources)", file);
+		if (json_is_object(r))
+			json_object_update_recursive(r, flags);
+		json_decref(flags);
+		if (!json_is_object(r)) {
+			json_decref(r);
+			return oci_fail(steal_pointer(&err));
+		}
+	}
+	char *text = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	rc = text ? bwk_oci_update(g.root, id, text, strlen(text), &err) : -1;
+	free(text);
+	if (rc < 0)
+		return err ? oci_fail(steal_pointer(&err)) : EXIT_RUNTIME;
 	return EXIT_CLEAN;
 }
 

@@ -825,3 +825,63 @@ def test_ps_runs_ps_on_the_containers_processes(rt, tmp_path):
     p = rt("ps", cid, "-o", "comm", check=2)
     assert "no PID column" in p.stderr
     assert "ps(1) failed" in rt("ps", cid, "--no-such-ps-option", check=1).stderr
+
+
+def test_update_flags_merge_into_the_resources(rt):
+    def res(cfg):
+        limits(cfg, memory=64 << 20, pids=50)
+        cfg["linux"]["resources"]["cpu"] = {"shares": 512, "quota": 20000, "period": 100000}
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], edit=res))
+    rt("start", cid)
+    v2 = cgroup_file(pid, "memory", "memory.max").exists()
+
+    def mem():
+        f = cgroup_file(pid, "memory", "memory.max" if v2 else "memory.limit_in_bytes")
+        return int(f.read_text())
+
+    def pids_max():
+        return cgroup_file(pid, "pids", "pids.max").read_text().strip()
+
+    def cpu():
+        if v2:
+            return cgroup_file(pid, "cpu", "cpu.max").read_text().split()
+        return [cgroup_file(pid, "cpu", f).read_text().strip()
+                for f in ("cpu.cfs_quota_us", "cpu.cfs_period_us")]
+
+    saved = rt.root / cid / "config.json"
+    assert mem() == 64 << 20 and pids_max() == "50"
+    # one flag: that limit changes, the others stay (merged into the config's resources)
+    if not v2:  # memory+swap was 64m as well (limits()): it must go first
+        p = rt("update", "--memory", "128m", cid, check=2)
+        assert "update --memory-swap too" in p.stderr
+        rt("update", "--memory-swap", "-1", cid)
+    rt("update", "--memory", "128m", cid)
+    assert mem() == 128 << 20 and pids_max() == "50" and cpu() == ["20000", "100000"]
+    rt("update", "-pids-limit", "20", "--cpu-quota", "50000", "--cpu-period=200000", cid)
+    assert pids_max() == "20" and cpu() == ["50000", "200000"] and mem() == 128 << 20
+    if not v2:
+        assert cgroup_file(pid, "cpu", "cpu.shares").read_text().strip() == "512"
+        rt("update", "--cpu-shares", "256", cid)
+        assert cgroup_file(pid, "cpu", "cpu.shares").read_text().strip() == "256"
+    # the new resources are saved with the container's state
+    r = json.loads(saved.read_text())["linux"]["resources"]
+    assert r["memory"]["limit"] == 128 << 20 and r["pids"]["limit"] == 20
+    assert r["cpu"]["quota"] == 50000 and r["cpu"]["period"] == 200000
+    # --resources from standard input, the flags over it
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "-r", "-", "--memory", "96m",
+                        cid], input='{"pids": {"limit": 30}, "memory": {"limit": 1048576}}',
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert pids_max() == "30" and mem() == 96 << 20
+    rt("update", "--pids-limit", "-1", cid)
+    assert pids_max() == "max"
+    cpus = cgroup_file(pid, "cpuset", "cpuset.cpus")
+    if cpus.exists():
+        rt("update", "--cpuset-cpus", "0", cid)
+        assert cpus.read_text().strip() == "0"
+    # refused clearly, nothing changed
+    assert "kernel memory" in rt("update", "--kernel-memory", "1m", cid, check=2).stderr
+    assert "--memory 'lots'" in rt("update", "--memory", "lots", cid, check=2).stderr
+    assert "nothing to update" in rt("update", cid, check=2).stderr
+    assert "--cpu-shares '-5'" in rt("update", "--cpu-shares", "-5", cid, check=2).stderr
+    assert mem() == 96 << 20
