@@ -885,3 +885,28 @@ def test_update_flags_merge_into_the_resources(rt):
     assert "nothing to update" in rt("update", cid, check=2).stderr
     assert "--cpu-shares '-5'" in rt("update", "--cpu-shares", "-5", cid, check=2).stderr
     assert mem() == 96 << 20
+
+
+def test_kill_right_after_start_waits_for_the_inits_handler(rt):
+    """A pid namespace's init gets only the signals it handles: one sent before a shell init
+    has installed its trap is dropped by the kernel. kill waits (at most 100 ms) for the
+    young init's handler, so the signal runtime-tools' killsig sends right after start
+    arrives (this init installs its trap 50 ms after it starts)."""
+    for _ in range(3):
+        cid, pid = rt.create(rt.bundle(
+            ["/bin/sh", "-c", "sleep 0.05; trap 'exit 7' USR1; while :; do sleep 0.01; done"],
+            name="b" + uuid.uuid4().hex[:6]))
+        rt("start", cid)
+        rt("kill", cid, "USR1")
+        st = wait_exit(pid, timeout=5)
+        assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7, st
+        rt("delete", cid)
+        rt.ids.remove(cid)
+    # an init that never handles the signal: sent all the same, after the bounded wait
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], name="plain"))
+    rt("start", cid)
+    t = time.monotonic()
+    rt("kill", cid, "TERM")
+    assert time.monotonic() - t < 5
+    rt("kill", cid, "KILL")
+    wait_exit(pid)
