@@ -873,6 +873,13 @@ def test_update_flags_merge_into_the_resources(rt):
                        capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert pids_max() == "30" and mem() == 96 << 20
+    # zeros are runc's "unchanged" (engines send whole objects): applied and saved so
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "-r", "-", cid],
+                       input='{"pids": {"limit": 25}, "memory": {"limit": 0, "swap": 0}}',
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert pids_max() == "25" and mem() == 96 << 20
+    assert json.loads(saved.read_text())["linux"]["resources"]["memory"]["limit"] == 96 << 20
     rt("update", "--pids-limit", "-1", cid)
     assert pids_max() == "max"
     cpus = cgroup_file(pid, "cpuset", "cpuset.cpus")

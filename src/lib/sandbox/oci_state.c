@@ -657,7 +657,9 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
 
-/* `over` merged into object `base`: objects member by member, any other value replaced */
+/* `over` merged into object `base`: objects member by member, any other value replaced but
+ * a 0 (runc's "unchanged": engines send whole objects with zeros for what they leave alone;
+ * a swappiness of 0 means 0) */
 static void json_merge(json_t *base, json_t *over)
 {
 	const char *k;
@@ -665,6 +667,8 @@ static void json_merge(json_t *base, json_t *over)
 	json_object_foreach(over, k, v)
 	{
 		json_t *b = json_object_get(base, k);
+		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness"))
+			continue;
 		if (json_is_object(b) && json_is_object(v))
 			json_merge(b, v);
 		else
