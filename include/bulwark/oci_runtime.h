@@ -70,6 +70,17 @@ typedef struct bwk_oci_exec_opts {
 	const char *const *args;
 	const char *pid_file, *console_socket;
 	bool detach, tty;
+	/* runc exec's process options, over the container's own process (never with
+	 * process_json): cwd and user ("UID[:GID]") replace, env (NAME=VALUE) is appended, caps
+	 * ("CAP_X" or "X") are added to the bounding, effective and permitted sets (and ambient
+	 * when the config has inheritable ones), additional gids are appended; apparmor and
+	 * process_label replace the profile and the SELinux label. NULL-terminated lists. */
+	const char *cwd, *user, *apparmor, *process_label;
+	const char *const *env, *const *caps;
+	const uint32_t *additional_gids;
+	size_t n_additional_gids;
+	bool no_new_privs;  /* set process.noNewPrivileges */
+	bool ignore_paused; /* exec into a paused container too (the process runs on resume) */
 } bwk_oci_exec_opts;
 int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
 
@@ -83,7 +94,9 @@ int bwk_oci_ps(const char *root, const char *id, pid_t **pids, size_t *n, bwk_er
 int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err);
 
 /* New cgroup limits for a running container: `json` is a linux.resources object (runc update
- * --resources; the device rules in it are ignored). */
+ * --resources) merged into the container's (what it does not name stays; the device rules in
+ * it are ignored), applied to its cgroup and saved with its config atomically. Kernel memory
+ * limits are refused. */
 int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err);
 
 /* runc events --stats: one {"type":"stats","id":ID,"data":{cpu, memory, pids, blkio,

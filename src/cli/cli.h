@@ -131,6 +131,9 @@ int cmd_features(int argc, char **argv);
 extern const char cmd_features_usage[];
 int cmd_checkpoint(int argc, char **argv);
 extern const char cmd_checkpoint_usage[];
+extern const char cmd_restore_usage[];
+extern const cli_option cmd_checkpoint_options[];
+extern const cli_option cmd_restore_options[];
 /* -h only: the commands whose one operand is the container id (start, state, pause …) */
 extern const cli_option cmd_id_options[];
 /* cmd_oci_lifecycle.c: the OCI lifecycle commands and the global options before a command

@@ -40,8 +40,57 @@ const char cmd_features_usage[] = "usage: bulwark features\n"
 				  "Print what bulwark reads of a runtime spec, as the OCI "
 				  "runtime-spec's features.md JSON.\n";
 
-const char cmd_checkpoint_usage[] = "usage: bulwark checkpoint|restore CONTAINER\n"
-				    "Not supported: bulwark does not checkpoint containers.\n";
+/* checkpoint and restore take runc's options (CRIU's) so that a caller gets the one clear
+ * answer below rather than an unknown-option error */
+#define CR_SW(name_)                                                                               \
+	{                                                                                          \
+		.id = 0x780, .name = (name_), .help = "accepted, as runc has it",                  \
+		.no_config = true                                                                  \
+	}
+#define CR_VAL(name_, meta_)                                                                       \
+	{                                                                                          \
+		.id = 0x781, .name = (name_), .arg = CLI_ARG_VALUE, .metavar = (meta_),            \
+		.help = "accepted, as runc has it", .no_config = true                              \
+	}
+#define CR_COMMON                                                                                  \
+	CR_VAL("image-path", "DIR"), CR_VAL("work-path", "DIR"), CR_SW("tcp-established"),         \
+	    CR_SW("ext-unix-sk"), CR_SW("shell-job"), CR_SW("file-locks"),                         \
+	    CR_VAL("manage-cgroups-mode", "MODE"), CR_VAL("empty-ns", "NS"), CR_SW("auto-dedup"),  \
+	    CR_SW("lazy-pages")
+
+const cli_option cmd_checkpoint_options[] = {CR_COMMON,
+					     CR_VAL("parent-path", "DIR"),
+					     CR_SW("leave-running"),
+					     CR_VAL("status-fd", "FD"),
+					     CR_VAL("page-server", "ADDR"),
+					     CR_SW("pre-dump"),
+					     CLI_OPT_HELP,
+					     {.id = CLI_OPT_END}};
+
+const cli_option cmd_restore_options[] = {
+    CR_COMMON,
+    CR_VAL("console-socket", "SOCKET"),
+    {.id = 'b',
+     .name = "bundle",
+     .arg = CLI_ARG_DIR,
+     .metavar = "DIR",
+     .help = "accepted, as runc has it",
+     .no_config = true},
+    {.id = 'd', .name = "detach", .help = "accepted, as runc has it", .no_config = true},
+    CR_VAL("pid-file", "FILE"),
+    CR_SW("no-subreaper"),
+    CR_SW("no-pivot"),
+    CR_VAL("lsm-profile", "PROFILE"),
+    CR_VAL("lsm-mount-context", "CONTEXT"),
+    CLI_OPT_HELP,
+    {.id = CLI_OPT_END}};
+
+const char cmd_checkpoint_usage[] = "usage: bulwark [GLOBAL] checkpoint [OPTIONS] ID\n"
+				    "Not supported: bulwark does not checkpoint containers (runc's "
+				    "options are\naccepted, and the answer is one line, exit 1).\n";
+const char cmd_restore_usage[] = "usage: bulwark [GLOBAL] restore [OPTIONS] ID\n"
+				 "Not supported: bulwark does not restore containers (runc's "
+				 "options are\naccepted, and the answer is one line, exit 1).\n";
 
 int cmd_spec(int argc, char **argv)
 {
@@ -122,10 +171,24 @@ int cmd_features(int argc, char **argv)
 
 int cmd_checkpoint(int argc, char **argv)
 {
-	(void)argc;
+	const cli_cmd *self = cli_find(strcmp(argv[0], "restore") ? "checkpoint" : "restore");
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt;
+		while ((opt = cli_next(&p, &arg)) != -1) {
+			if (opt == 'h') {
+				cli_print_help(self, stdout);
+				return EXIT_CLEAN;
+			}
+			if (opt == '?' || opt == ':')
+				return cli_bad_option(self, opt, argv);
+		}
+	}
 	fprintf(stderr,
 		"bulwark: %s: not supported: bulwark does not checkpoint or restore containers "
 		"(use runc or crun with CRIU for that)\n",
 		argv[0]);
-	return EXIT_USAGE;
+	return EXIT_FINDINGS;
 }

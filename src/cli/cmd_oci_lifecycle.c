@@ -75,6 +75,11 @@ enum {
 	O_PROCESS,
 	O_STATS,
 	O_INTERVAL,
+	O_CWD,
+	O_NO_NEW_PRIVS,
+	O_APPARMOR,
+	O_PROCESS_LABEL,
+	O_IGNORE_PAUSED,
 };
 
 const cli_option cli_oci_global_options[] = {
@@ -778,55 +783,155 @@ int cmd_list(int argc, char **argv)
 }
 
 const cli_option cmd_exec_options[] = {
-    OCI_VAL(O_PROCESS, "process", CLI_ARG_FILE, "FILE",
-	    "the process: a runtime-spec process object (JSON)"),
-    OCI_SW('d', "detach", "return once the process runs"),
+    OCI_VAL('p', "process", CLI_ARG_FILE, "FILE",
+	    "the process: a runtime-spec process object (JSON);\nthe process options below "
+	    "then do not apply"),
+    OCI_VAL(O_CWD, "cwd", CLI_ARG_DIR, "DIR", "the working directory in the container"),
+    OCI_VAL('e', "env", CLI_ARG_VALUE, "NAME=VALUE",
+	    "add a variable to the container's environment\n(repeatable)"),
+    OCI_VAL('u', "user", CLI_ARG_VALUE, "UID[:GID]", "run as UID (and GID), numbers"),
+    OCI_VAL('g', "additional-gids", CLI_ARG_VALUE, "GID",
+	    "a supplementary group, added to the config's\n(repeatable)"),
+    OCI_VAL('c', "cap", CLI_ARG_VALUE, "CAP",
+	    "add CAP to the bounding, effective and permitted sets\n(and ambient when the "
+	    "config has inheritable ones;\nrepeatable)"),
+    OCI_SW(O_NO_NEW_PRIVS, "no-new-privs", "set no_new_privs for the process"),
+    OCI_VAL(O_APPARMOR, "apparmor", CLI_ARG_VALUE, "PROFILE", "the AppArmor profile"),
+    OCI_VAL(O_PROCESS_LABEL, "process-label", CLI_ARG_VALUE, "LABEL",
+	    "the SELinux label (refused where SELinux is on:\nbulwark sets no labels)"),
     OCI_SW('t', "tty", "give the process a terminal (with --console-socket)"),
+    OCI_SW('d', "detach", "return once the process runs"),
     OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE", "write the process's pid to FILE"),
     OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
 	    "send the pty master to the unix socket SOCKET"),
+    OCI_VAL(O_PRESERVE_FDS, "preserve-fds", CLI_ARG_VALUE, "N",
+	    "only 0 (passing descriptors is not supported yet)"),
+    OCI_SW(O_IGNORE_PAUSED, "ignore-paused",
+	   "exec into a paused container too (the process runs\nonce it is resumed)"),
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
 const char cmd_exec_usage[] =
-    "usage: bulwark [GLOBAL] exec [--process FILE] [-d|--detach] [-t|--tty] [--pid-file F]\n"
-    "                             [--console-socket S] ID [COMMAND [ARG…]]\n"
-    "Run a process in running container ID: the runtime-spec process object of FILE, else\n"
-    "COMMAND with the container's own user, environment and capabilities. It joins the\n"
-    "container's namespaces and cgroup and gets its seccomp filter. Without --detach bulwark\n"
-    "waits and exits with the process's status.\n";
+    "usage: bulwark [GLOBAL] exec [OPTIONS] ID COMMAND [ARG…]\n"
+    "       bulwark [GLOBAL] exec [-p|--process FILE] [-d] [--pid-file F] [--console-socket S] "
+    "ID\n"
+    "Run a process in running container ID, as runc exec: the runtime-spec process object of\n"
+    "FILE, else the container's own process (config.json) with COMMAND as its args and the\n"
+    "options below over it. It joins the container's namespaces and cgroup and gets its\n"
+    "seccomp filter. Without --detach bulwark waits and exits with the process's status.\n";
+
+/* the repeatable values of exec (--env, --cap, --additional-gids): at most argc of each */
+typedef struct exec_lists {
+	const char **env, **caps;
+	uint32_t *gids;
+	size_t nenv, ncaps, ngids;
+} exec_lists;
+
+static void exec_lists_free(exec_lists *l)
+{
+	free(l->env);
+	free(l->caps);
+	free(l->gids);
+}
+
+/* exec's options into `o`: 0, or the exit status of a usage error */
+static int exec_option(const cli_cmd *self, bwk_oci_exec_opts *o, exec_lists *l, int opt,
+		       const char *arg)
+{
+	switch (opt) {
+	case 'p':
+		o->process_json = arg;
+		break;
+	case O_CWD:
+		o->cwd = arg;
+		break;
+	case 'e':
+		l->env[l->nenv++] = arg;
+		break;
+	case 'u':
+		o->user = arg;
+		break;
+	case 'g': {
+		char *end;
+		errno = 0;
+		unsigned long long v = strtoull(arg, &end, 10);
+		if (errno || end == arg || *end || arg[0] == '-' || v >= UINT32_MAX)
+			return cli_usage_error(self, "--additional-gids '%s': a group id", arg);
+		l->gids[l->ngids++] = (uint32_t)v;
+		break;
+	}
+	case 'c':
+		l->caps[l->ncaps++] = arg;
+		break;
+	case O_NO_NEW_PRIVS:
+		o->no_new_privs = true;
+		break;
+	case O_APPARMOR:
+		o->apparmor = arg;
+		break;
+	case O_PROCESS_LABEL:
+		o->process_label = arg;
+		break;
+	case 't':
+		o->tty = true;
+		break;
+	case 'd':
+		o->detach = true;
+		break;
+	case O_PID_FILE:
+		o->pid_file = arg;
+		break;
+	case O_CONSOLE:
+		o->console_socket = arg;
+		break;
+	case O_PRESERVE_FDS:
+		if (strcmp(arg, "0"))
+			return cli_usage_error(self, "--preserve-fds: not supported yet (only 0)");
+		break;
+	case O_IGNORE_PAUSED:
+		o->ignore_paused = true;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
 
 int cmd_exec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("exec");
 	bwk_oci_exec_opts o = {.root = g.root};
+	cleanup_with(exec_lists_free)
+	    exec_lists l = {.env = xcalloc((size_t)argc + 1, sizeof(char *)),
+			    .caps = xcalloc((size_t)argc + 1, sizeof(char *)),
+			    .gids = xcalloc((size_t)argc + 1, sizeof(uint32_t))};
 	{
 		cleanup_with(cli_parser_free) cli_parser p;
 		cli_parser_init_runc(&p, self, argc, argv, NULL);
 		const char *arg;
 		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == O_PROCESS)
-				o.process_json = arg;
-			else if (opt == 'd')
-				o.detach = true;
-			else if (opt == 't')
-				o.tty = true;
-			else if (opt == O_PID_FILE)
-				o.pid_file = arg;
-			else if (opt == O_CONSOLE)
-				o.console_socket = arg;
-		}
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
+			if ((rc = exec_option(self, &o, &l, opt, arg)))
+				return rc;
 		if (opt == -2)
 			return rc;
 	}
 	if (one_id(self, argc, argv, &o.id))
 		return EXIT_USAGE;
+	bool shaping = o.cwd || o.user || o.apparmor || o.process_label || o.no_new_privs ||
+		       l.nenv || l.ncaps || l.ngids;
 	if (o.process_json && optind < argc)
 		return cli_usage_error(self, "--process and a COMMAND: give one of them");
+	if (o.process_json && shaping)
+		return cli_usage_error(self, "--process FILE is the whole process: put --cwd, "
+					     "--env, --user, --cap … in FILE instead");
 	if (!o.process_json && optind >= argc)
 		return cli_usage_error(self, "a COMMAND or --process is required");
 	o.args = (const char *const *)argv + optind;
+	o.env = l.nenv ? l.env : NULL;
+	o.caps = l.ncaps ? l.caps : NULL;
+	o.additional_gids = l.gids;
+	o.n_additional_gids = l.ngids;
 	int r = oci_prepare();
 	if (r)
 		return r;
@@ -840,9 +945,128 @@ int cmd_exec(int argc, char **argv)
 const cli_option cmd_ps_options[] = {OCI_FORMAT_OPTION, CLI_OPT_HELP, {.id = CLI_OPT_END}};
 
 const char cmd_ps_usage[] =
-    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID\n"
-    "List the pids of every process of container ID (its cgroup), as runc ps: one a line, or\n"
-    "with --format json a JSON array (containerd's shim reads that).\n";
+    "usage: bulwark [GLOBAL] ps [-f|--format table|json] ID [PS_ARG…]\n"
+    "The processes of container ID (its cgroup), as runc ps: ps(1) run with PS_ARG (default\n"
+    "-ef), its header and the rows whose PID is one of the container's. With --format json\n"
+    "the pids as a JSON array (containerd's shim reads that; PS_ARG are then not used).\n";
+
+#define PS_MAX_OUTPUT ((size_t)64 << 20)
+
+/* ps(1) with `args` (after argv[0]): its standard output, or NULL after the error */
+static char *run_ps(char **args, bwk_error **err)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "ps: pipe");
+		return NULL;
+	}
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		bwk_error_set(err, BWK_E_RUNTIME, errno, "ps: fork");
+		close(fds[0]);
+		close(fds[1]);
+		return NULL;
+	}
+	if (pid == 0) {
+		dup2(fds[1], 1);
+		execvp("ps", args);
+		fprintf(stderr, "bulwark: ps: %s\n", strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	bwk_strbuf sb;
+	bwk_strbuf_init(&sb, PS_MAX_OUTPUT);
+	char buf[8192];
+	ssize_t n;
+	while ((n = read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0)
+			bwk_strbuf_appendn(&sb, buf, (size_t)n);
+	close(fds[0]);
+	int st = 0;
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) || sb.truncated) {
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "ps %s: %s", args[1] ? args[1] : "",
+			      sb.truncated ? "more than 64 MiB of output"
+			      : WIFEXITED(st) && WEXITSTATUS(st) == 127 ? "ps(1) is not installed"
+									: "ps(1) failed");
+		bwk_strbuf_free(&sb);
+		return NULL;
+	}
+	return bwk_strbuf_steal(&sb);
+}
+
+/* the index of the PID column in ps's header line, or -1 */
+static int pid_column(const char *header, size_t len)
+{
+	int col = 0;
+	for (size_t i = 0; i < len;) {
+		while (i < len && (header[i] == ' ' || header[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && header[i] != ' ' && header[i] != '\t')
+			i++;
+		if (i > start) {
+			if (i - start == 3 && !strncmp(header + start, "PID", 3))
+				return col;
+			col++;
+		}
+	}
+	return -1;
+}
+
+/* field `col` of a ps row as a pid, or -1 */
+static long row_pid(const char *row, size_t len, int col)
+{
+	size_t i = 0;
+	for (int c = 0;; c++) {
+		while (i < len && (row[i] == ' ' || row[i] == '\t'))
+			i++;
+		size_t start = i;
+		while (i < len && row[i] != ' ' && row[i] != '\t')
+			i++;
+		if (i == start)
+			return -1;
+		if (c == col) {
+			long v = 0;
+			for (size_t k = start; k < i; k++) {
+				if (row[k] < '0' || row[k] > '9' || v > 100000000L)
+					return -1;
+				v = v * 10 + (row[k] - '0');
+			}
+			return v;
+		}
+	}
+}
+
+static int ps_table(const pid_t *pids, size_t npids, char **args, bwk_error **err)
+{
+	cleanup_free char *out = run_ps(args, err);
+	if (!out)
+		return -1;
+	const char *nl = strchr(out, '\n');
+	size_t hlen = nl ? (size_t)(nl - out) : strlen(out);
+	int col = pid_column(out, hlen);
+	if (col < 0)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "ps %s: its output has no PID column (add -o pid,… or use "
+				     "-ef)",
+				     args[1] ? args[1] : "");
+	printf("%.*s\n", (int)hlen, out);
+	for (const char *row = nl ? nl + 1 : out + hlen; *row;) {
+		const char *end = strchr(row, '\n');
+		size_t len = end ? (size_t)(end - row) : strlen(row);
+		long pid = row_pid(row, len, col);
+		for (size_t i = 0; pid > 0 && i < npids; i++)
+			if (pids[i] == (pid_t)pid) {
+				printf("%.*s\n", (int)len, row);
+				break;
+			}
+		row += len + (end ? 1 : 0);
+	}
+	return 0;
+}
 
 int cmd_ps(int argc, char **argv)
 {
@@ -862,27 +1086,28 @@ int cmd_ps(int argc, char **argv)
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
-	if (optind < argc) /* runc passes the rest to ps(1); we list pids only */
-		return cli_usage_error(self,
-				       "unexpected argument '%s' (ps options are not "
-				       "supported)",
-				       argv[optind]);
+	if (optind < argc && !strcmp(argv[optind], "--"))
+		optind++;
 	cleanup_error bwk_error *err = NULL;
 	cleanup_free pid_t *pids = NULL;
 	size_t n = 0;
 	if (bwk_oci_ps(g.root, id, &pids, &n, &err) < 0)
 		return oci_fail(steal_pointer(&err));
-	if (!json)
-		puts("PID");
-	else
+	if (json) {
 		putchar('[');
-	for (size_t i = 0; i < n; i++)
-		if (json)
+		for (size_t i = 0; i < n; i++)
 			printf("%s%d", i ? "," : "", (int)pids[i]);
-		else
-			printf("%d\n", (int)pids[i]);
-	if (json)
 		puts("]");
+		return EXIT_CLEAN;
+	}
+	/* ps(1)'s argv: "ps", the arguments given (else -ef), NULL */
+	size_t nargs = optind < argc ? (size_t)(argc - optind) : 1;
+	cleanup_free char **args = xcalloc(nargs + 2, sizeof(char *));
+	args[0] = (char *)"ps";
+	for (size_t i = 0; i < nargs; i++)
+		args[i + 1] = optind < argc ? argv[optind + (int)i] : (char *)"-ef";
+	if (ps_table(pids, n, args, &err) < 0)
+		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
 
@@ -902,47 +1127,128 @@ int cmd_pause(int argc, char **argv)
 	return EXIT_CLEAN;
 }
 
+enum {
+	U_MEMORY = 0x760,
+	U_SWAP,
+	U_RESERVATION,
+	U_KMEM,
+	U_SHARES,
+	U_QUOTA,
+	U_PERIOD,
+	U_CPUS,
+	U_MEMS,
+	U_PIDS,
+	U_BLKIO,
+	U_RT_PERIOD,
+	U_RT_RUNTIME,
+};
+
 const cli_option cmd_update_options[] = {
     OCI_VAL('r', "resources", CLI_ARG_FILE, "FILE",
-	    "a linux.resources JSON object (- : standard input)"),
+	    "a linux.resources JSON object (- : standard input);\nthe flags below go over it"),
+    OCI_VAL(U_MEMORY, "memory", CLI_ARG_VALUE, "BYTES", "memory limit (512m, 1g …; -1: unlimited)"),
+    OCI_VAL(U_SWAP, "memory-swap", CLI_ARG_VALUE, "BYTES",
+	    "memory plus swap limit (-1: unlimited)"),
+    OCI_VAL(U_RESERVATION, "memory-reservation", CLI_ARG_VALUE, "BYTES",
+	    "memory soft limit (-1: none)"),
+    OCI_VAL(U_KMEM, "kernel-memory", CLI_ARG_VALUE, "BYTES",
+	    "refused: kernel memory limits are deprecated"),
+    OCI_VAL(U_SHARES, "cpu-shares", CLI_ARG_VALUE, "N", "CPU shares (relative weight)"),
+    OCI_VAL(U_QUOTA, "cpu-quota", CLI_ARG_VALUE, "US",
+	    "CPU time per period, microseconds (-1: unlimited)"),
+    OCI_VAL(U_PERIOD, "cpu-period", CLI_ARG_VALUE, "US", "CPU CFS period, microseconds"),
+    OCI_VAL(U_CPUS, "cpuset-cpus", CLI_ARG_VALUE, "LIST", "CPUs allowed (0-3, 0,1)"),
+    OCI_VAL(U_MEMS, "cpuset-mems", CLI_ARG_VALUE, "LIST", "memory nodes allowed (0-3, 0,1)"),
+    OCI_VAL(U_PIDS, "pids-limit", CLI_ARG_VALUE, "N", "maximum number of tasks (-1: none)"),
+    OCI_VAL(U_BLKIO, "blkio-weight", CLI_ARG_VALUE, "N", "block IO weight, 10 to 1000"),
+    OCI_VAL(U_RT_PERIOD, "cpu-rt-period", CLI_ARG_VALUE, "US",
+	    "CPU real-time period, microseconds"),
+    OCI_VAL(U_RT_RUNTIME, "cpu-rt-runtime", CLI_ARG_VALUE, "US",
+	    "CPU real-time runtime, microseconds"),
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
 const char cmd_update_usage[] =
-    "usage: bulwark [GLOBAL] update --resources FILE|- ID\n"
-    "Set new cgroup limits of container ID from a runtime-spec linux.resources JSON object\n"
-    "(FILE, or standard input for -), as runc update --resources (containerd's shim uses it).\n";
+    "usage: bulwark [GLOBAL] update [-r|--resources FILE|-] [--memory B] [--cpu-quota US] … ID\n"
+    "Set new cgroup limits of running container ID, as runc update: a runtime-spec\n"
+    "linux.resources JSON object (FILE, or standard input for -; containerd's shim uses it)\n"
+    "and the flags below, merged into the container's resources (what is not given stays),\n"
+    "applied to its cgroup and saved with its state.\n";
 
-int cmd_update(int argc, char **argv)
+/* an update flag's value as an integer: a size for the memory flags, -1 accepted where
+ * `neg`; 0, or the exit status of the usage error */
+static int update_int(const cli_cmd *self, const char *name, const char *arg, bool size, bool neg,
+		      json_int_t *out)
 {
-	const cli_cmd *self = cli_find("update");
-	const char *file = NULL;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			if (opt == 'r')
-				file = arg;
-		if (opt == -2)
-			return rc;
+	if (neg && !strcmp(arg, "-1")) {
+		*out = -1;
+		return 0;
 	}
-	const char *id = NULL;
-	if (one_id(self, argc, argv, &id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	if (!file)
-		return cli_usage_error(self,
-				       "--resources FILE|- is required (the other runc update "
-				       "flags are not supported)");
-	cleanup_error bwk_error *err = NULL;
-	/* a file or a pipe (the shim writes the JSON to our standard input): at most 1 MiB */
+	uint64_t v = 0;
+	char *end = NULL;
+	errno = 0;
+	if (size ? bwk_parse_size(arg, &v) < 0
+		 : ((v = strtoull(arg, &end, 10)), errno || end == arg || *end || arg[0] == '-') ||
+		       v > (uint64_t)INT64_MAX)
+		return cli_usage_error(self, "--%s '%s': %s%s", name, arg,
+				       size ? "a size (512m, 1g, bytes)" : "a number",
+				       neg ? " or -1" : "");
+	*out = (json_int_t)v;
+	return 0;
+}
+
+/* the flags' linux.resources object, built in `r`: 0, or the exit status of a usage error */
+static int update_flag(const cli_cmd *self, json_t *r, int opt, const char *arg)
+{
+	static const struct {
+		int id;
+		const char *name, *group, *key;
+		bool size, neg, str;
+	} t[] = {
+	    {U_MEMORY, "memory", "memory", "limit", true, true, false},
+	    {U_SWAP, "memory-swap", "memory", "swap", true, true, false},
+	    {U_RESERVATION, "memory-reservation", "memory", "reservation", true, true, false},
+	    {U_SHARES, "cpu-shares", "cpu", "shares", false, false, false},
+	    {U_QUOTA, "cpu-quota", "cpu", "quota", false, true, false},
+	    {U_PERIOD, "cpu-period", "cpu", "period", false, false, false},
+	    {U_CPUS, "cpuset-cpus", "cpu", "cpus", false, false, true},
+	    {U_MEMS, "cpuset-mems", "cpu", "mems", false, false, true},
+	    {U_PIDS, "pids-limit", "pids", "limit", false, true, false},
+	    {U_BLKIO, "blkio-weight", "blockIO", "weight", false, false, false},
+	    {U_RT_PERIOD, "cpu-rt-period", "cpu", "realtimePeriod", false, false, false},
+	    {U_RT_RUNTIME, "cpu-rt-runtime", "cpu", "realtimeRuntime", false, false, false},
+	};
+	if (opt == U_KMEM)
+		return cli_usage_error(self, "--kernel-memory: not supported: kernel memory limits "
+					     "are deprecated and kernels since 5.16 refuse them");
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		if (t[i].id != opt)
+			continue;
+		json_t *grp = json_object_get(r, t[i].group);
+		if (!grp) {
+			grp = json_object();
+			json_object_set_new(r, t[i].group, grp);
+		}
+		if (t[i].str) {
+			json_object_set_new(grp, t[i].key, json_string(arg));
+			return 0;
+		}
+		json_int_t v = 0;
+		int rc = update_int(self, t[i].name, arg, t[i].size, t[i].neg, &v);
+		if (!rc)
+			json_object_set_new(grp, t[i].key, json_integer(v));
+		return rc;
+	}
+	return 0;
+}
+
+/* --resources FILE|-: its text (at most 1 MiB), or NULL after the error */
+static char *read_resources(const char *file, size_t *len, bwk_error **err)
+{
 	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) : 0;
 	if (fd < 0) {
-		bwk_error_set(&err, BWK_E_IO, errno, "--resources %s", file);
-		return oci_fail(steal_pointer(&err));
+		bwk_error_set(err, BWK_E_IO, errno, "--resources %s", file);
+		return NULL;
 	}
 	bwk_strbuf sb;
 	bwk_strbuf_init(&sb, 1 << 20);
@@ -952,10 +1258,68 @@ int cmd_update(int argc, char **argv)
 		bwk_strbuf_appendn(&sb, buf, (size_t)n);
 	if (fd > 0)
 		close(fd);
-	size_t len = sb.len;
-	cleanup_free char *data = bwk_strbuf_steal(&sb);
-	if (bwk_oci_update(g.root, id, data, len, &err) < 0)
-		return oci_fail(steal_pointer(&err));
+	*len = sb.len;
+	return bwk_strbuf_steal(&sb);
+}
+
+int cmd_update(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("update");
+	const char *file = NULL;
+	json_t *flags = json_object();
+	int nflags = 0;
+	{
+		cleanup_with(cli_parser_free) cli_parser p;
+		cli_parser_init_runc(&p, self, argc, argv, NULL);
+		const char *arg;
+		int opt, rc = 0;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (opt == 'r')
+				file = arg;
+			else if ((rc = update_flag(self, flags, opt, arg)))
+				break;
+			else
+				nflags++;
+		}
+		if (opt == -2 || rc) {
+			json_decref(flags);
+			return rc;
+		}
+	}
+	const char *id = NULL;
+	int rc = one_id(self, argc, argv, &id) ? EXIT_USAGE
+		 : optind < argc ? cli_usage_error(self, "unexpected argument '%s'", argv[optind])
+		 : !file && !nflags
+		     ? cli_usage_error(self, "nothing to update: --resources FILE|- or a flag")
+		     : 0;
+	if (rc) {
+		json_decref(flags);
+		return rc;
+	}
+	cleanup_error bwk_error *err = NULL;
+	json_t *r = flags;
+	if (file) { /* the file, then the flags over it */
+		size_t len = 0;
+		cleanup_free char *data = read_resources(file, &len, &err);
+		json_error_t je;
+		r = data ? json_loadb(data, len, 0, &je) : NULL;
+		if (data && !json_is_object(r))
+			bwk_error_set(&err, BWK_E_INPUT, 0,
+				      "--resources %s: not a JSON object (linux.resources)", file);
+		if (json_is_object(r))
+			json_object_update_recursive(r, flags);
+		json_decref(flags);
+		if (!json_is_object(r)) {
+			json_decref(r);
+			return oci_fail(steal_pointer(&err));
+		}
+	}
+	char *text = json_dumps(r, JSON_COMPACT);
+	json_decref(r);
+	rc = text ? bwk_oci_update(g.root, id, text, strlen(text), &err) : -1;
+	free(text);
+	if (rc < 0)
+		return err ? oci_fail(steal_pointer(&err)) : EXIT_RUNTIME;
 	return EXIT_CLEAN;
 }
 

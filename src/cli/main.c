@@ -57,10 +57,10 @@ const cli_cmd cli_commands[] = {
      cmd_update_options, NULL, NULL},
     {"events", "OCI runtime: a container's stats and OOM events (JSON lines)", cmd_events_usage,
      cmd_events, cmd_events_options, NULL, NULL},
-    {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint, NULL, NULL,
-     NULL},
-    {"restore", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint, NULL, NULL,
-     NULL},
+    {"checkpoint", "OCI runtime: not supported", cmd_checkpoint_usage, cmd_checkpoint,
+     cmd_checkpoint_options, NULL, NULL},
+    {"restore", "OCI runtime: not supported", cmd_restore_usage, cmd_checkpoint,
+     cmd_restore_options, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

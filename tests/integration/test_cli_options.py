@@ -14,7 +14,7 @@ from conftest import BUILD, BULWARK, run_bulwark
 CONVERTED = {"scan", "audit", "unpack", "inspect", "sbom", "db", "registry", "rules", "run"}
 # the OCI runtime commands: runc's command line, no environment variable, no config key
 OCI = {"spec", "features", "create", "oci-run", "start", "state", "kill", "delete", "list",
-       "exec", "ps", "pause", "resume", "update", "events"}
+       "exec", "ps", "pause", "resume", "update", "events", "checkpoint", "restore"}
 
 
 def commands():

@@ -92,6 +92,17 @@ def test_features(bulwark):
 
 
 @pytest.mark.parametrize("cmd", ["checkpoint", "restore"])
-def test_checkpoint_not_supported(bulwark, cmd):
-    p = bulwark(cmd, "x", check=2)
-    assert "not supported" in p.stderr
+def test_checkpoint_not_supported(bulwark, cmd, tmp_path):
+    """runc's options are taken (a caller gets the one answer, not an unknown-option error),
+    and the answer is one line, exit 1; -h is the help, a wrong option a usage error."""
+    extra = (["--leave-running", "--tcp-established", "--image-path", str(tmp_path)]
+             if cmd == "checkpoint" else
+             ["-b", str(tmp_path), "-d", "--pid-file", str(tmp_path / "p"), "--image-path",
+              str(tmp_path), "-shell-job"])
+    for args in ([], extra):
+        p = bulwark("--root", str(tmp_path / "state"), cmd, *args, "x", check=1)
+        lines = p.stderr.splitlines()
+        assert len(lines) == 1 and "not supported" in lines[0], p.stderr
+        assert not (tmp_path / "p").exists()
+    assert "--image-path" in bulwark(cmd, "-h", check=0).stdout
+    assert "not-runcs" in bulwark(cmd, "--not-runcs", "x", check=2).stderr

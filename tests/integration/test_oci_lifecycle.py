@@ -743,3 +743,177 @@ def test_run_of_runc_specs_ambient_capabilities(rt):
     b = rt.bundle(["sh", "-c", "echo ran"], edit=caps)
     p = rt("run", "-b", b, "bwk-amb-" + uuid.uuid4().hex[:8])
     assert p.stdout == "ran\n", p.stderr
+
+
+# ---- runc exec's process options, ps with ps(1) arguments, update's flags (#13) ----
+
+def cap_eff(text):
+    line = next(x for x in text.splitlines() if x.startswith("CapEff:"))
+    return int(line.split()[1], 16)
+
+
+CAP_SYS_ADMIN, CAP_NET_RAW = 21, 13
+
+
+def test_exec_process_options(rt):
+    def nnp_off(cfg):
+        cfg["process"]["noNewPrivileges"] = False
+        cfg["process"]["env"] = ["PATH=/bin:/usr/bin", "FROM_CONFIG=yes"]
+        cfg.pop("annotations", None)  # bulwark's built-in filter sets no_new_privs itself
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], edit=nnp_off))
+    rt("start", cid)
+    script = ("pwd; echo $FROM_CONFIG $A $B; id -u; id -g; id -G; "
+              "grep -E 'CapEff|NoNewPrivs' /proc/self/status")
+    # the container's own process: its cwd, env, root user, caps and no_new_privs
+    p = rt("exec", cid, "sh", "-c", script)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/" and lines[1] == "yes" and lines[2:4] == ["0", "0"], p.stdout
+    base = cap_eff(p.stdout)
+    assert base and not base & (1 << CAP_SYS_ADMIN)
+    assert "NoNewPrivs:\t0" in p.stdout
+    # each option changes what the process sees, single-dash and short forms included
+    p = rt("exec", "--cwd", "/tmp", "-e", "A=1", "--env=B=two words", "-u", "65534:65534",
+           "-g", "7", "-additional-gids", "8", "--no-new-privs", cid, "sh", "-c", script)
+    lines = p.stdout.splitlines()
+    assert lines[0] == "/tmp" and lines[1] == "yes 1 two words", p.stdout
+    assert lines[2:4] == ["65534", "65534"] and lines[4].split() == ["65534", "7", "8"]
+    assert "NoNewPrivs:\t1" in p.stdout
+    p = rt("exec", "--cap", "CAP_SYS_ADMIN", "-c", "NET_RAW", cid, "sh", "-c", script)
+    assert cap_eff(p.stdout) == base | 1 << CAP_SYS_ADMIN | 1 << CAP_NET_RAW
+    # -u UID alone keeps the config's gid
+    p = rt("exec", "-u", "65534", cid, "sh", "-c", "id -u; id -g")
+    assert p.stdout.split() == ["65534", "0"]
+    # refused clearly
+    assert "--cap 'CAP_NOPE'" in rt("exec", "--cap", "CAP_NOPE", cid, "true", check=2).stderr
+    assert "--user 'bob'" in rt("exec", "-u", "bob", cid, "true", check=2).stderr
+    assert "--env 'X'" in rt("exec", "-e", "X", cid, "true", check=2).stderr
+    assert "--cwd 'tmp'" in rt("exec", "--cwd", "tmp", cid, "true", check=2).stderr
+    assert "not supported yet" in rt("exec", "--preserve-fds", "2", cid, "true",
+                                     check=2).stderr
+    assert "a group id" in rt("exec", "-g", "x", cid, "true", check=2).stderr
+    proc = rt.base / "p.json"
+    proc.write_text(json.dumps({"args": ["true"], "cwd": "/"}))
+    assert "is the whole process" in rt("exec", "-p", proc, "--cwd", "/", cid,
+                                        check=2).stderr
+    rt("exec", "-p", proc, cid)  # -p is --process
+    # --apparmor reaches the process: applied, or refused where AppArmor is off
+    p = rt("exec", "--apparmor", "bwk-test-profile", cid, "true", check=None)
+    assert p.returncode == 0 or "bwk-test-profile" in p.stderr, p.stderr
+    # a paused container: refused unless --ignore-paused
+    rt("pause", cid)
+    assert "--ignore-paused" in rt("exec", cid, "true", check=2).stderr
+    rt("resume", cid)
+
+
+def test_ps_runs_ps_on_the_containers_processes(rt, tmp_path):
+    cid, pid = rt.create(rt.bundle(["/bin/sh", "-c", "sleep 60 & wait"]))
+    rt("start", cid)
+    assert wait_for(lambda: len(json.loads(rt("ps", "--format", "json", cid).stdout)) == 2)
+    pids = json.loads(rt("ps", "--format", "json", cid).stdout)
+    assert pid in pids
+    # runc's default: ps -ef, its header, and only the container's rows
+    lines = rt("ps", cid).stdout.splitlines()
+    assert lines[0].split()[:3] == ["UID", "PID", "PPID"], lines
+    rows = [l.split() for l in lines[1:]]
+    assert sorted(int(r[1]) for r in rows) == sorted(pids), lines
+    assert any(r[-2:] == ["sleep", "60"] for r in rows)
+    # ps arguments after the id (single-dash ones included), the PID column found by name
+    lines = rt("ps", cid, "-o", "comm,pid").stdout.splitlines()
+    assert lines[0].split() == ["COMMAND", "PID"]
+    assert sorted(l.split()[0] for l in lines[1:]) == ["sh", "sleep"], lines
+    assert str(os.getpid()) not in rt("ps", cid, "-e", "-o", "pid").stdout.split()
+    p = rt("ps", cid, "-o", "comm", check=2)
+    assert "no PID column" in p.stderr
+    assert "ps(1) failed" in rt("ps", cid, "--no-such-ps-option", check=1).stderr
+
+
+def test_update_flags_merge_into_the_resources(rt):
+    def res(cfg):
+        limits(cfg, memory=64 << 20, pids=50)
+        cfg["linux"]["resources"]["cpu"] = {"shares": 512, "quota": 20000, "period": 100000}
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], edit=res))
+    rt("start", cid)
+    v2 = cgroup_file(pid, "memory", "memory.max").exists()
+
+    def mem():
+        f = cgroup_file(pid, "memory", "memory.max" if v2 else "memory.limit_in_bytes")
+        return int(f.read_text())
+
+    def pids_max():
+        return cgroup_file(pid, "pids", "pids.max").read_text().strip()
+
+    def cpu():
+        if v2:
+            return cgroup_file(pid, "cpu", "cpu.max").read_text().split()
+        return [cgroup_file(pid, "cpu", f).read_text().strip()
+                for f in ("cpu.cfs_quota_us", "cpu.cfs_period_us")]
+
+    saved = rt.root / cid / "config.json"
+    assert mem() == 64 << 20 and pids_max() == "50"
+    # one flag: that limit changes, the others stay (merged into the config's resources)
+    if not v2:  # memory+swap was 64m as well (limits()): it must go first
+        p = rt("update", "--memory", "128m", cid, check=2)
+        assert "update --memory-swap too" in p.stderr
+        rt("update", "--memory-swap", "-1", cid)
+    rt("update", "--memory", "128m", cid)
+    assert mem() == 128 << 20 and pids_max() == "50" and cpu() == ["20000", "100000"]
+    rt("update", "-pids-limit", "20", "--cpu-quota", "50000", "--cpu-period=200000", cid)
+    assert pids_max() == "20" and cpu() == ["50000", "200000"] and mem() == 128 << 20
+    if not v2:
+        assert cgroup_file(pid, "cpu", "cpu.shares").read_text().strip() == "512"
+        rt("update", "--cpu-shares", "256", cid)
+        assert cgroup_file(pid, "cpu", "cpu.shares").read_text().strip() == "256"
+    # the new resources are saved with the container's state
+    r = json.loads(saved.read_text())["linux"]["resources"]
+    assert r["memory"]["limit"] == 128 << 20 and r["pids"]["limit"] == 20
+    assert r["cpu"]["quota"] == 50000 and r["cpu"]["period"] == 200000
+    # --resources from standard input, the flags over it
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "-r", "-", "--memory", "96m",
+                        cid], input='{"pids": {"limit": 30}, "memory": {"limit": 1048576}}',
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert pids_max() == "30" and mem() == 96 << 20
+    # zeros are runc's "unchanged" (engines send whole objects): applied and saved so
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "-r", "-", cid],
+                       input='{"pids": {"limit": 25}, "memory": {"limit": 0, "swap": 0}}',
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert pids_max() == "25" and mem() == 96 << 20
+    assert json.loads(saved.read_text())["linux"]["resources"]["memory"]["limit"] == 96 << 20
+    rt("update", "--pids-limit", "-1", cid)
+    assert pids_max() == "max"
+    cpus = cgroup_file(pid, "cpuset", "cpuset.cpus")
+    if cpus.exists():
+        rt("update", "--cpuset-cpus", "0", cid)
+        assert cpus.read_text().strip() == "0"
+    # refused clearly, nothing changed
+    assert "kernel memory" in rt("update", "--kernel-memory", "1m", cid, check=2).stderr
+    assert "--memory 'lots'" in rt("update", "--memory", "lots", cid, check=2).stderr
+    assert "nothing to update" in rt("update", cid, check=2).stderr
+    assert "--cpu-shares '-5'" in rt("update", "--cpu-shares", "-5", cid, check=2).stderr
+    assert mem() == 96 << 20
+
+
+def test_kill_right_after_start_waits_for_the_inits_handler(rt):
+    """A pid namespace's init gets only the signals it handles: one sent before a shell init
+    has installed its trap is dropped by the kernel. kill waits (at most 100 ms) for the
+    young init's handler, so the signal runtime-tools' killsig sends right after start
+    arrives (this init installs its trap 50 ms after it starts)."""
+    for _ in range(3):
+        cid, pid = rt.create(rt.bundle(
+            ["/bin/sh", "-c", "sleep 0.05; trap 'exit 7' USR1; while :; do sleep 0.01; done"],
+            name="b" + uuid.uuid4().hex[:6]))
+        rt("start", cid)
+        rt("kill", cid, "USR1")
+        st = wait_exit(pid, timeout=5)
+        assert os.WIFEXITED(st) and os.WEXITSTATUS(st) == 7, st
+        rt("delete", cid)
+        rt.ids.remove(cid)
+    # an init that never handles the signal: sent all the same, after the bounded wait
+    cid, pid = rt.create(rt.bundle(["/bin/sleep", "60"], name="plain"))
+    rt("start", cid)
+    t = time.monotonic()
+    rt("kill", cid, "TERM")
+    assert time.monotonic() - t < 5
+    rt("kill", cid, "KILL")
+    wait_exit(pid)

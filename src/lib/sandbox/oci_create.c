@@ -1166,10 +1166,10 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		pr->args.v[i] = xstrdup(o->args[i]);
 	pr->args.n = n;
 	pr->terminal = o->tty;
-	if (!n) {
+	if (!n || ocirt_exec_overrides(pr, o, err) < 0) {
 		bwk_oci_spec_free(*out);
 		*out = NULL;
-		return bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
+		return n ? -1 : bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
 	}
 	return 0;
 }
@@ -1192,7 +1192,14 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	    ocirt_state_read(dirfd, o->id, &st, err) < 0)
 		goto out;
 	status_s = ocirt_status(dirfd, &st);
-	if (strcmp(status_s, "running")) {
+	if (!strcmp(status_s, "paused") && !o->ignore_paused) {
+		bwk_error_set(err, BWK_E_USAGE, 0,
+			      "container %s is paused: resume it, or exec --ignore-paused (the "
+			      "process then runs on resume)",
+			      o->id);
+		goto out;
+	}
+	if (strcmp(status_s, "running") && strcmp(status_s, "paused")) {
 		bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: exec needs it running",
 			      o->id, status_s);
 		goto out;

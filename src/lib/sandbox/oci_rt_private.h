@@ -55,6 +55,8 @@ int ocirt_read_container(const char *root, const char *id, ocirt_state *st, cons
 char *ocirt_annotations_json(const bwk_oci_spec *s);
 /* The bundle's config.json as create saw it (saved in the state directory), or NULL. */
 bwk_oci_spec *ocirt_saved_config(int dirfd);
+/* runc exec's process options over the container's process (oci_exec_opts.c). */
+int ocirt_exec_overrides(bwk_oci_process *p, const bwk_oci_exec_opts *o, bwk_error **err);
 /* Remove the state directory `id` (open as dirfd) and what is in it. */
 void ocirt_remove_state(int rootfd, int dirfd, const char *id);
 

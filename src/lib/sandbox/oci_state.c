@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
@@ -436,6 +437,63 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 	return 0;
 }
 
+/* The kernel gives a pid namespace's init only the signals it has a handler for (SIGKILL and
+ * SIGSTOP aside): one sent while its disposition is still the default is dropped, not queued.
+ * Right after `start`, a shell init (sh -c "trap … TERM; …") has not installed its trap yet,
+ * and `kill` would lose the signal although the spec says it MUST send it (runtime-tools'
+ * killsig test then fails now and then; runc and crun send at once and lose it too). So for
+ * an init younger than KILL_YOUNG_MS with no handler for `sig`, wait up to KILL_WAIT_MS for
+ * one to appear; the signal is sent either way, only later. */
+#define KILL_YOUNG_MS 2000
+#define KILL_WAIT_MS  100
+
+/* from /proc/PID/status: whether PID is its pid namespace's init (NSpid ends in 1) and
+ * catches `sig` (SigCgt); -1 if unreadable */
+static int init_catches(pid_t pid, int sig, bool *is_init)
+{
+	char path[64], buf[4096];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	const char *ns = strstr(buf, "\nNSpid:"), *cgt = strstr(buf, "\nSigCgt:");
+	if (!ns || !cgt)
+		return -1;
+	const char *eol = strchr(ns + 1, '\n');
+	if (!eol)
+		eol = ns + strlen(ns);
+	const char *last = ns + 8;
+	for (const char *q = last; q < eol; q++)
+		if (*q == '\t' || *q == ' ')
+			last = q + 1;
+	*is_init = strtol(last, NULL, 10) == 1;
+	unsigned long long mask = strtoull(cgt + 9, NULL, 16);
+	return (mask >> (sig - 1)) & 1;
+}
+
+static void wait_for_handler(pid_t pid, unsigned long long start_ticks, int sig)
+{
+	if (sig == SIGKILL || sig == SIGSTOP || sig == 0)
+		return;
+	struct timespec now;
+	long hz = sysconf(_SC_CLK_TCK);
+	if (hz <= 0 || clock_gettime(CLOCK_BOOTTIME, &now) < 0)
+		return;
+	long long age_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000 -
+			   (long long)(start_ticks * 1000 / (unsigned long long)hz);
+	if (age_ms > KILL_YOUNG_MS)
+		return;
+	bool is_init = false;
+	for (int waited = 0; waited < KILL_WAIT_MS; waited += 2) {
+		int c = init_catches(pid, sig, &is_init);
+		if (c != 0 || !is_init)
+			return;
+		nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+	}
+}
+
 int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error **err)
 {
 	if (ocirt_require_root("kill", err) < 0)
@@ -456,6 +514,7 @@ int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error 
 	unsigned long long t;
 	if (pfd < 0 || ocirt_proc_start_time(o.st.pid, &t, NULL) < 0 || t != o.st.start_time)
 		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
+	wait_for_handler(o.st.pid, o.st.start_time, sig);
 	if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: signal %d", id, sig);
 	return 0;
@@ -601,6 +660,52 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
 
+/* `over` merged into object `base`: objects member by member, any other value replaced but
+ * a 0 (runc's "unchanged": engines send whole objects with zeros for what they leave alone;
+ * a swappiness of 0 means 0) */
+static void json_merge(json_t *base, json_t *over)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(over, k, v)
+	{
+		json_t *b = json_object_get(base, k);
+		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness"))
+			continue;
+		if (json_is_object(b) && json_is_object(v))
+			json_merge(b, v);
+		else
+			json_object_set(base, k, v);
+	}
+}
+
+/* `text` as file `name` of directory `dirfd`, atomically: a temporary file, fsync, rename */
+static int write_at_atomic(int dirfd, const char *name, const char *text, bwk_error **err)
+{
+	char tmp[64];
+	snprintf(tmp, sizeof tmp, ".%s.%d.tmp", name, (int)getpid());
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s: writing the new config", tmp);
+	size_t len = strlen(text), off = 0;
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	int e = off == len && fsync(fd) == 0 ? 0 : (errno ? errno : EIO);
+	close(fd);
+	if (e || renameat(dirfd, tmp, dirfd, name) < 0) {
+		e = e ? e : errno;
+		unlinkat(dirfd, tmp, 0);
+		return bwk_error_set(err, BWK_E_IO, e, "%s: writing the new config", name);
+	}
+	return 0;
+}
+
 int bwk_oci_update(const char *root, const char *id, const char *json, size_t len, bwk_error **err)
 {
 	if (ocirt_require_root("update", err) < 0)
@@ -610,7 +715,6 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 		return -1;
 	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
 		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
-	/* the resources object, read by the config.json parser inside a minimal document */
 	json_error_t je;
 	json_t *r = json_loadb(json, len, 0, &je);
 	if (!r || !json_is_object(r)) {
@@ -618,14 +722,62 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a JSON object (linux.resources)",
 				     bwk_setting("resources", "the resources"));
 	}
-	json_t *doc = json_pack("{s:s, s:{s:o}}", "ociVersion", "1.2.0", "linux", "resources", r);
-	char *text = json_dumps(doc, JSON_COMPACT);
-	json_decref(doc);
+	json_t *mem = json_object_get(r, "memory");
+	json_int_t kmem = json_integer_value(json_object_get(mem, "kernel")),
+		   ktcp = json_integer_value(json_object_get(mem, "kernelTCP"));
+	if (kmem > 0 || ktcp > 0) {
+		json_decref(r);
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "memory.kernel%s: kernel memory limits are not supported "
+				     "(deprecated; kernels since 5.16 refuse them)",
+				     kmem > 0 ? "" : "TCP");
+	}
+	/* the new values over the config's resources, as runc merges them: what is not given
+	 * stays; the merged config is checked by the config.json parser, applied, then saved */
+	cleanup_free char *data = NULL;
+	size_t dlen;
+	json_t *cfg = NULL;
+	if (bwk_read_file_at(o.dirfd, OCIRT_CONFIG, BWK_OCI_MAX_BYTES, false, &data, &dlen, err) <
+		0 ||
+	    !(cfg = json_loadb(data, dlen, 0, &je)) || !json_is_object(cfg)) {
+		json_decref(r);
+		json_decref(cfg);
+		if (err && !*err)
+			bwk_error_set(err, BWK_E_RUNTIME, 0,
+				      "container %s: its config is unreadable", id);
+		return -1;
+	}
+	json_t *lin = json_object_get(cfg, "linux");
+	if (!json_is_object(lin)) {
+		lin = json_object();
+		json_object_set_new(cfg, "linux", lin);
+	}
+	json_t *cur = json_object_get(lin, "resources");
+	if (!json_is_object(cur)) {
+		cur = json_object();
+		json_object_set_new(lin, "resources", cur);
+	}
+	json_merge(cur, r);
+	json_decref(r);
+	char *text = json_dumps(cfg, JSON_COMPACT);
+	json_decref(cfg);
 	bwk_oci_spec *s = NULL;
 	int rc = text ? bwk_oci_spec_parse("resources", text, strlen(text), &s, err) : -1;
-	free(text);
+	if (rc == 0) { /* the kernel's EINVAL would not say which limit is wrong */
+		const bwk_oci_i64 *lim = &s->linux_.resources.memory.limit,
+				  *swap = &s->linux_.resources.memory.swap;
+		if (lim->set && swap->set && lim->v > 0 && swap->v > 0 && lim->v > swap->v)
+			rc = bwk_error_set(err, BWK_E_USAGE, 0,
+					   "container %s: memory limit %" PRId64
+					   " is above its memory+swap limit %" PRId64
+					   ": update --memory-swap too",
+					   id, lim->v, swap->v);
+	}
 	if (rc == 0)
 		rc = ocirt_cgroup_update(&o.st.cg, &s->linux_.resources, err);
+	if (rc == 0)
+		rc = write_at_atomic(o.dirfd, OCIRT_CONFIG, text, err);
+	free(text);
 	bwk_oci_spec_free(s);
 	return rc;
 }

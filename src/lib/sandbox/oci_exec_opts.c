@@ -1,0 +1,154 @@
+/* runc exec's process options (--cwd, --env, --user, --additional-gids, --cap,
+ * --no-new-privs, --apparmor, --process-label) laid over the container's own process, with
+ * runc's semantics (utils_linux.go getProcess): args, cwd, user, profile and label replace;
+ * env and additional gids are appended; a capability is added to the bounding, effective and
+ * permitted sets, and to the ambient set only when the config has inheritable ones (an
+ * ambient capability needs an inheritable one). */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bulwark/sandbox.h"
+#include "core/cleanup.h"
+#include "core/util.h"
+#include "sandbox/oci_rt_private.h"
+
+#define EXEC_MAX_ITEMS 4096 /* env entries, capabilities or groups a command line adds */
+
+static void strv_push(bwk_oci_strv *v, const char *s)
+{
+	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
+	v->v[v->n++] = xstrdup(s);
+	v->v[v->n] = NULL;
+}
+
+static bool strv_has(const bwk_oci_strv *v, const char *s)
+{
+	for (size_t i = 0; i < v->n; i++)
+		if (!strcmp(v->v[i], s))
+			return true;
+	return false;
+}
+
+static void strv_add(bwk_oci_strv *v, const char *s)
+{
+	if (!strv_has(v, s))
+		strv_push(v, s);
+}
+
+/* a decimal id 0..UINT32_MAX-1 (the last is the kernel's "no id") */
+static int parse_id(const char *s, size_t len, uint32_t *out)
+{
+	if (!len || len > 10)
+		return -1;
+	uint64_t v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v >= UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+static int set_user(bwk_oci_user *u, const char *spec, bwk_error **err)
+{
+	const char *colon = strchr(spec, ':');
+	size_t ulen = colon ? (size_t)(colon - spec) : strlen(spec);
+	uint32_t uid, gid = u->gid;
+	if (parse_id(spec, ulen, &uid) < 0 ||
+	    (colon && parse_id(colon + 1, strlen(colon + 1), &gid) < 0))
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "--user '%s': UID[:GID], numbers (names are not looked up, "
+				     "as in runc)",
+				     spec);
+	u->uid = uid;
+	u->gid = gid;
+	return 0;
+}
+
+static int add_caps(bwk_oci_caps *c, const char *const *caps, bwk_error **err)
+{
+	for (size_t i = 0; caps[i]; i++) {
+		const char *name = caps[i];
+		uint64_t mask = 0;
+		if (!strncasecmp(name, "CAP_", 4))
+			name += 4;
+		if (!strcasecmp(name, "ALL") || bwk_cap_from_name(name, &mask) < 0 || !mask ||
+		    (mask & (mask - 1)))
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "--cap '%s': not a capability (CAP_NET_ADMIN, "
+					     "NET_ADMIN …)",
+					     caps[i]);
+		const char *full = bwk_cap_name(__builtin_ctzll(mask));
+		if (!full)
+			return bwk_error_set(err, BWK_E_USAGE, 0, "--cap '%s': unknown", caps[i]);
+		c->set = true;
+		strv_add(&c->bounding, full);
+		strv_add(&c->effective, full);
+		strv_add(&c->permitted, full);
+		if (c->inheritable.n)
+			strv_add(&c->ambient, full);
+	}
+	return 0;
+}
+
+static void replace(char **field, const char *value)
+{
+	free(*field);
+	*field = xstrdup(value);
+}
+
+int ocirt_exec_overrides(bwk_oci_process *p, const bwk_oci_exec_opts *o, bwk_error **err)
+{
+	size_t n = 0;
+	if (o->cwd) {
+		if (o->cwd[0] != '/')
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "--cwd '%s': an absolute path in the container",
+					     o->cwd);
+		replace(&p->cwd, o->cwd);
+	}
+	for (n = 0; o->env && o->env[n]; n++) {
+		const char *eq = strchr(o->env[n], '=');
+		if (!eq || eq == o->env[n] || n >= EXEC_MAX_ITEMS)
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "--env '%s': NAME=VALUE (at most %d)", o->env[n],
+					     EXEC_MAX_ITEMS);
+		strv_push(&p->env, o->env[n]);
+	}
+	if (o->user && set_user(&p->user, o->user, err) < 0)
+		return -1;
+	if (o->n_additional_gids > EXEC_MAX_ITEMS)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "--additional-gids: at most %d",
+				     EXEC_MAX_ITEMS);
+	if (o->n_additional_gids) {
+		bwk_oci_user *u = &p->user;
+		u->additional_gids =
+		    xrealloc(u->additional_gids, (u->n_additional_gids + o->n_additional_gids) *
+						     sizeof *u->additional_gids);
+		memcpy(u->additional_gids + u->n_additional_gids, o->additional_gids,
+		       o->n_additional_gids * sizeof *o->additional_gids);
+		u->n_additional_gids += o->n_additional_gids;
+	}
+	if (o->caps && add_caps(&p->caps, o->caps, err) < 0)
+		return -1;
+	if (o->no_new_privs)
+		p->no_new_privileges = true;
+	if (o->apparmor)
+		replace(&p->apparmor_profile, o->apparmor);
+	if (o->process_label) {
+		/* runc sets no label where SELinux is off; bulwark never sets one, so a host
+		 * that enforces labels gets an error rather than an unlabelled process */
+		if (access("/sys/fs/selinux/enforce", F_OK) == 0)
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "--process-label: SELinux labels are not supported "
+					     "by bulwark (this host has SELinux)");
+		replace(&p->selinux_label, o->process_label);
+	}
+	return 0;
+}
