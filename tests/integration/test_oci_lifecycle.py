@@ -853,7 +853,7 @@ def test_update_flags_merge_into_the_resources(rt):
     # one flag: that limit changes, the others stay (merged into the config's resources)
     if not v2:  # memory+swap was 64m as well (limits()): it must go first
         p = rt("update", "--memory", "128m", cid, check=2)
-        assert "update --memory-swap too" in p.stderr
+        assert "raise --memory-swap too" in p.stderr
         rt("update", "--memory-swap", "-1", cid)
     rt("update", "--memory", "128m", cid)
     assert mem() == 128 << 20 and pids_max() == "50" and cpu() == ["20000", "100000"]

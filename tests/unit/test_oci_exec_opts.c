@@ -93,6 +93,7 @@ static void test_caps(void **state)
 	bwk_oci_spec_free(s);
 }
 
+/* no output handler here: the library names its settings in words (bulwark/log.h) */
 static void refused(const bwk_oci_exec_opts *o, const char *what)
 {
 	bwk_oci_spec *s = spec("{}");
@@ -110,14 +111,14 @@ static void test_refused(void **state)
 	(void)state;
 	const char *bad_cap[] = {"CAP_NOPE", NULL}, *all[] = {"ALL", NULL};
 	const char *bad_env[] = {"NOEQUALS", NULL}, *empty_name[] = {"=v", NULL};
-	refused(&(bwk_oci_exec_opts){.caps = bad_cap}, "--cap 'CAP_NOPE'");
-	refused(&(bwk_oci_exec_opts){.caps = all}, "--cap 'ALL'");
-	refused(&(bwk_oci_exec_opts){.env = bad_env}, "--env 'NOEQUALS'");
-	refused(&(bwk_oci_exec_opts){.env = empty_name}, "--env '=v'");
-	refused(&(bwk_oci_exec_opts){.cwd = "tmp"}, "--cwd 'tmp'");
+	refused(&(bwk_oci_exec_opts){.caps = bad_cap}, "a capability 'CAP_NOPE'");
+	refused(&(bwk_oci_exec_opts){.caps = all}, "a capability 'ALL'");
+	refused(&(bwk_oci_exec_opts){.env = bad_env}, "an environment variable 'NOEQUALS'");
+	refused(&(bwk_oci_exec_opts){.env = empty_name}, "an environment variable '=v'");
+	refused(&(bwk_oci_exec_opts){.cwd = "tmp"}, "the working directory 'tmp'");
 	const char *users[] = {"bob", "1:", ":1", "4294967295", "1:4294967295", "-1", "1:2:3", ""};
 	for (size_t i = 0; i < sizeof users / sizeof *users; i++)
-		refused(&(bwk_oci_exec_opts){.user = users[i]}, "--user");
+		refused(&(bwk_oci_exec_opts){.user = users[i]}, "the user '");
 }
 
 int main(void)

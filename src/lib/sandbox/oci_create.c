@@ -1194,9 +1194,9 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	status_s = ocirt_status(dirfd, &st);
 	if (!strcmp(status_s, "paused") && !o->ignore_paused) {
 		bwk_error_set(err, BWK_E_USAGE, 0,
-			      "container %s is paused: resume it, or exec --ignore-paused (the "
-			      "process then runs on resume)",
-			      o->id);
+			      "container %s is paused: resume it, or exec with %s (the process "
+			      "then runs on resume)",
+			      o->id, bwk_setting("ignore-paused", "the paused container ignored"));
 		goto out;
 	}
 	if (strcmp(status_s, "running") && strcmp(status_s, "paused")) {

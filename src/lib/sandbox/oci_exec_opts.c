@@ -12,6 +12,7 @@
 
 #include "bulwark/sandbox.h"
 #include "core/cleanup.h"
+#include "bulwark/log.h"
 #include "core/util.h"
 #include "sandbox/oci_rt_private.h"
 
@@ -63,9 +64,9 @@ static int set_user(bwk_oci_user *u, const char *spec, bwk_error **err)
 	if (parse_id(spec, ulen, &uid) < 0 ||
 	    (colon && parse_id(colon + 1, strlen(colon + 1), &gid) < 0))
 		return bwk_error_set(err, BWK_E_USAGE, 0,
-				     "--user '%s': UID[:GID], numbers (names are not looked up, "
+				     "%s '%s': UID[:GID], numbers (names are not looked up, "
 				     "as in runc)",
-				     spec);
+				     bwk_setting("user", "the user"), spec);
 	u->uid = uid;
 	u->gid = gid;
 	return 0;
@@ -81,12 +82,13 @@ static int add_caps(bwk_oci_caps *c, const char *const *caps, bwk_error **err)
 		if (!strcasecmp(name, "ALL") || bwk_cap_from_name(name, &mask) < 0 || !mask ||
 		    (mask & (mask - 1)))
 			return bwk_error_set(err, BWK_E_USAGE, 0,
-					     "--cap '%s': not a capability (CAP_NET_ADMIN, "
+					     "%s '%s': not a capability (CAP_NET_ADMIN, "
 					     "NET_ADMIN …)",
-					     caps[i]);
+					     bwk_setting("cap", "a capability"), caps[i]);
 		const char *full = bwk_cap_name(__builtin_ctzll(mask));
 		if (!full)
-			return bwk_error_set(err, BWK_E_USAGE, 0, "--cap '%s': unknown", caps[i]);
+			return bwk_error_set(err, BWK_E_USAGE, 0, "%s '%s': unknown",
+					     bwk_setting("cap", "a capability"), caps[i]);
 		c->set = true;
 		strv_add(&c->bounding, full);
 		strv_add(&c->effective, full);
@@ -109,22 +111,24 @@ int ocirt_exec_overrides(bwk_oci_process *p, const bwk_oci_exec_opts *o, bwk_err
 	if (o->cwd) {
 		if (o->cwd[0] != '/')
 			return bwk_error_set(err, BWK_E_USAGE, 0,
-					     "--cwd '%s': an absolute path in the container",
-					     o->cwd);
+					     "%s '%s': an absolute path in the container",
+					     bwk_setting("cwd", "the working directory"), o->cwd);
 		replace(&p->cwd, o->cwd);
 	}
 	for (n = 0; o->env && o->env[n]; n++) {
 		const char *eq = strchr(o->env[n], '=');
 		if (!eq || eq == o->env[n] || n >= EXEC_MAX_ITEMS)
 			return bwk_error_set(err, BWK_E_USAGE, 0,
-					     "--env '%s': NAME=VALUE (at most %d)", o->env[n],
-					     EXEC_MAX_ITEMS);
+					     "%s '%s': NAME=VALUE (at most %d)",
+					     bwk_setting("env", "an environment variable"),
+					     o->env[n], EXEC_MAX_ITEMS);
 		strv_push(&p->env, o->env[n]);
 	}
 	if (o->user && set_user(&p->user, o->user, err) < 0)
 		return -1;
 	if (o->n_additional_gids > EXEC_MAX_ITEMS)
-		return bwk_error_set(err, BWK_E_USAGE, 0, "--additional-gids: at most %d",
+		return bwk_error_set(err, BWK_E_USAGE, 0, "%s: at most %d",
+				     bwk_setting("additional-gids", "additional groups"),
 				     EXEC_MAX_ITEMS);
 	if (o->n_additional_gids) {
 		bwk_oci_user *u = &p->user;
@@ -145,9 +149,11 @@ int ocirt_exec_overrides(bwk_oci_process *p, const bwk_oci_exec_opts *o, bwk_err
 		/* runc sets no label where SELinux is off; bulwark never sets one, so a host
 		 * that enforces labels gets an error rather than an unlabelled process */
 		if (access("/sys/fs/selinux/enforce", F_OK) == 0)
-			return bwk_error_set(err, BWK_E_USAGE, 0,
-					     "--process-label: SELinux labels are not supported "
-					     "by bulwark (this host has SELinux)");
+			return bwk_error_set(
+			    err, BWK_E_USAGE, 0,
+			    "%s: SELinux labels are not supported by bulwark (this "
+			    "host has SELinux)",
+			    bwk_setting("process-label", "a process label"));
 		replace(&p->selinux_label, o->process_label);
 	}
 	return 0;

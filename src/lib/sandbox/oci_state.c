@@ -770,8 +770,9 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 			rc = bwk_error_set(err, BWK_E_USAGE, 0,
 					   "container %s: memory limit %" PRId64
 					   " is above its memory+swap limit %" PRId64
-					   ": update --memory-swap too",
-					   id, lim->v, swap->v);
+					   ": raise %s too",
+					   id, lim->v, swap->v,
+					   bwk_setting("memory-swap", "the memory+swap limit"));
 	}
 	if (rc == 0)
 		rc = ocirt_cgroup_update(&o.st.cg, &s->linux_.resources, err);
