@@ -178,7 +178,8 @@ VAR_IMAGE = [D("var"), D("var/lib"), D("var/lib/app", 0o750, 1000, 1000),
              D("var/cache"), D("var/spool"), D("var/tmp", 0o1777), D("var/www"),
              F("var/www/index.html", "site\n"), D("usr"), D("usr/share")]
 # a second layer, so that as root the layers arrive merged (run.c) as in a real image
-VAR_LAYER = [D("var/log/app", 0o755, 1000, 1000), F("usr/share/doc", "doc\n")]
+VAR_LAYER = [D("var/log/app", 0o755, 1000, 1000), F("usr/share/doc", "doc\n"),
+             L("bin/ln", "busybox"), L("bin/mv", "busybox")]
 
 WRITE_STATE = ("cat /var/lib/app/seed && echo new > /var/lib/app/new && echo log > /var/log/app/l "
                "&& mkdir /var/cache/c /var/spool/s && echo t > /var/tmp/t && "
@@ -225,6 +226,15 @@ def test_var_state_dirs_writable_and_discarded(tmp_path):
     # the code and configuration stay as they were; the image's own files unchanged
     p = run(tmp_path, img, *sh("cat /var/www/index.html /usr/share/doc"), check=0)
     assert p.stdout == "site\ndoc\n"
+    # nothing leads out of a state directory: no link or rename across to the read-only root
+    p = run(tmp_path, img, *sh("ln /usr/share/doc /var/lib/doc; ln /var/lib/app/seed /usr/seed; "
+                               "mv /var/lib/app /usr/app; echo x > /var/lib/app/seed2 && "
+                               "ls /usr && cat /usr/share/doc"))
+    assert p.stdout == "share\ndoc\n", (p.stdout, p.stderr)
+    assert p.stderr.splitlines() == ["ln: /var/lib/doc: Invalid cross-device link",
+                                     "ln: /usr/seed: Read-only file system",
+                                     "mv: can't create directory '/usr/app': Read-only file "
+                                     "system"], p.stderr  # mv: EXDEV, then its copy
     # owners and modes are the image's, not widened
     check_as_app(run(tmp_path, var_image(tmp_path, {"User": "app"}, "app.tar"), *sh(AS_APP)))
 
