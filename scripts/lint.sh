@@ -12,6 +12,16 @@ if echo "$files" | xargs grep -nE "$banned" 2>/dev/null; then
 	echo "lint: banned function above (use snprintf/strtol/strtok_r/bounded helpers)" >&2
 	status=1
 fi
+# The library hands its messages to the caller's output handler (include/bulwark/log.h); only
+# the sandbox child and the OCI init (the container's stderr, as runc's) and the out-of-memory
+# path write to fd 2 themselves.
+tostderr='(printf|fputs|fputc|vfprintf|fwrite|putc)\s*\(\s*stderr\b|\bstderr\s*\)|dprintf\s*\(\s*(2|STDERR_FILENO)\b|\bwrite\s*\(\s*(2|STDERR_FILENO)\s*,|\bperror\s*\('
+if echo "$files" | grep '^src/lib/' |
+	grep -vxE 'src/lib/sandbox/(oci_create|mounts)\.c|src/lib/core/util\.c' |
+	xargs grep -nE "$tostderr" 2>/dev/null; then
+	echo "lint: the library writes to stderr above (use bwk_log, include/bulwark/log.h)" >&2
+	status=1
+fi
 if command -v clang-format >/dev/null 2>&1; then
 	if ! echo "$files" | xargs clang-format --dry-run -Werror 2>/dev/null; then
 		echo "lint: files not clang-formatted (run 'make format')" >&2

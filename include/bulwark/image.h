@@ -15,6 +15,8 @@
 #include "bulwark/error.h"
 #include "bulwark/walk.h"
 
+#define BWK_MAX_LAYERS 1000 /* layers of one image (a manifest with more is refused) */
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -401,6 +401,9 @@ typedef struct bwk_oci_lowered {
 	bwk_rlimit *rlimits;
 } bwk_oci_lowered;
 int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err);
+/* One process.rlimits entry as the sandbox sets it (INT64_MAX and above: no limit); -1 when
+ * its type is not an rlimit. */
+int bwk_oci_rlimit_lower(const bwk_oci_rlimit *r, bwk_rlimit *out);
 void bwk_oci_lowered_free(bwk_oci_lowered *l);
 
 /* The config.json `bulwark spec` writes: bulwark run's hardened defaults (as

@@ -59,7 +59,14 @@ typedef struct bwk_secret {
 	const char *file; /* host file, read by bulwark before the container starts */
 } bwk_secret;
 
-#define BWK_MAX_PORTS 64 /* published ports per container */
+/* The bounds of one container spec, each stated once: bwk_container_run refuses more, and
+ * callers size their arrays and refuse extra flags with them. */
+#define BWK_MAX_LOWER_LAYERS 128  /* layers `run` stacks (overlayfs lower directories) */
+#define BWK_MAX_BINDS	     32	  /* volumes (bind mounts) */
+#define BWK_MAX_TMPFS	     256  /* extra tmpfs mounts */
+#define BWK_MAX_SECRETS	     256  /* files under /run/secrets */
+#define BWK_MAX_ENV	     4096 /* environment entries ("KEY=VALUE") */
+#define BWK_MAX_PORTS	     64	  /* published ports per container */
 typedef struct bwk_port {
 	char host_addr[64]; /* default 127.0.0.1 */
 	uint16_t host_port, container_port;
@@ -73,6 +80,8 @@ typedef struct bwk_rlimit {
 	uint64_t soft, hard; /* RLIM_INFINITY: none */
 } bwk_rlimit;
 #define BWK_MAX_RLIMITS 16
+/* RLIMIT_* of a name ("RLIMIT_NOFILE"), or -1. */
+int bwk_rlimit_from_name(const char *name);
 
 /* Sentinels for the limits: 0 = the documented default, BWK_UNLIMITED = no limit (warns). */
 #define BWK_UNLIMITED UINT64_MAX
@@ -172,6 +181,8 @@ enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
 /* Capabilities: the default set and name lookup ("NET_ADMIN", "CAP_NET_ADMIN", "ALL"). */
 uint64_t bwk_sandbox_default_caps(void);
 int bwk_cap_from_name(const char *name, uint64_t *mask);
+/* `n` names as one mask; -1 at the first unknown one, named in *bad (when bad is not NULL). */
+int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, const char **bad);
 
 /* A signal as Docker's --stop-signal and an image's StopSignal give it: "SIGQUIT", "QUIT",
  * "sigquit" or a number 1-64; -1 when it is none of these. */

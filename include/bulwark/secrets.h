@@ -1,8 +1,7 @@
 /* bulwark — the secret detector: every rule of rules/secrets.yaml (plus a user's --rules file)
  * compiled once into one multi-pattern database (Hyperscan), then each hit confirmed (PCRE2
- * capture, entropy, allowlists) and redacted before it is reported.
- *
- * STATUS: contract for issue 4; implemented in src/lib/scan/secrets_*.c.
+ * capture, entropy, allowlists) and redacted before it is reported. Implemented in
+ * src/lib/scan/secrets_*.c.
  */
 #ifndef BULWARK_SECRETS_H
 #define BULWARK_SECRETS_H

@@ -29,6 +29,9 @@ typedef struct cli_cmd {
 /* The subcommand table (main.c). */
 extern const cli_cmd cli_commands[];
 const cli_cmd *cli_find(const char *name);
+/* Install the library's output handler (bulwark/log.h) for `cmd` (output.c): messages on
+ * stderr, settings named by `cmd`'s flags. */
+void cli_output_install(const cli_cmd *cmd);
 
 /* `bulwark help NAME`: the usage, the options (from the table when there is one), the tail. */
 void cli_print_help(const cli_cmd *cmd, FILE *out);

@@ -26,20 +26,38 @@ const char cmd_db_usage[] =
     "  update         download OSV exports over HTTPS and import what changed: each source\n"
     "                 is asked with If-None-Match/If-Modified-Since from its last download\n"
     "                 (kept in exports/ beside the database), so an unchanged one costs one\n"
-    "                 request. Sources: --source URL (repeatable), --sources FILE (one URL a\n"
-    "                 line, # comments), else OSV's exports of Debian, Ubuntu, Alpine, Red\n"
-    "                 Hat, Rocky Linux, AlmaLinux, PyPI, npm, Go, Maven, crates.io. --cacert\n"
-    "                 FILE trusts that CA bundle instead of the system's. All or nothing.\n"
+    "                 request. Sources: the update options below, else OSV's exports of\n"
+    "                 Debian, Ubuntu, Alpine, Red Hat, Rocky Linux, AlmaLinux, PyPI, npm,\n"
+    "                 Go, Maven, crates.io. All or nothing.\n"
     "  status         sources (OSV ecosystems), advisory counts, and their age\n"
     "\n";
 
+enum { OPT_DB = 0x200, OPT_SOURCE, OPT_SOURCES, OPT_CACERT };
+
 const cli_option cmd_db_options[] = {
-    {.id = 0x200,
+    {.id = OPT_DB,
      .name = "db",
      .arg = CLI_ARG_FILE,
      .metavar = "FILE",
      .help = "the database (default: $XDG_CACHE_HOME/bulwark/vuln.db)"},
     CLI_OPT_HELP,
+    {.id = CLI_OPT_SECTION, .help = "update options:"},
+    {.id = OPT_SOURCE,
+     .name = "source",
+     .arg = CLI_ARG_VALUE,
+     .metavar = "URL",
+     .help = "an OSV export to download (repeatable; default: OSV's\nexports of the "
+	     "ecosystems bulwark reads)"},
+    {.id = OPT_SOURCES,
+     .name = "sources",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "the export URLs, one a line (# comments)"},
+    {.id = OPT_CACERT,
+     .name = "cacert",
+     .arg = CLI_ARG_FILE,
+     .metavar = "FILE",
+     .help = "trust this CA bundle instead of the system's"},
     {.id = CLI_OPT_END},
 };
 
@@ -88,29 +106,57 @@ static int read_sources(const char *path, char ***urls, size_t *n)
 	return 0;
 }
 
-static int db_update(const char *db, int argc, char **argv, bool quiet)
+/* `db update`: the whole command line again, options anywhere (they are the table's), and
+ * "update" its one operand. */
+static int db_update(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("db");
+	cleanup_with(cli_parser_free) cli_parser p;
+	optind = 0; /* glibc: start over, permuting (cmd_db's own pass stopped at the verb) */
+	if (cli_parser_init(&p, cmd, argc, argv))
+		return EXIT_USAGE;
 	char **urls = NULL;
 	size_t n = 0;
-	const char *cacert = NULL;
+	const char *cacert = NULL, *dbarg = NULL;
 	int rc = EXIT_CLEAN;
-	for (int i = 0; i < argc && rc == EXIT_CLEAN; i++) {
-		bool has = i + 1 < argc;
-		if (!strcmp(argv[i], "--source") && has) {
+	const char *val;
+	int opt;
+	while (rc == EXIT_CLEAN && (opt = cli_next(&p, &val)) != -1) {
+		switch (opt) {
+		case OPT_DB:
+			dbarg = val;
+			break;
+		case OPT_SOURCE:
 			urls = xrealloc(urls, (n + 1) * sizeof(char *));
-			urls[n++] = xstrdup(argv[++i]);
-		} else if (!strcmp(argv[i], "--sources") && has) {
-			rc = read_sources(argv[++i], &urls, &n);
-		} else if (!strcmp(argv[i], "--cacert") && has) {
-			cacert = argv[++i];
-		} else {
-			rc = cli_usage_error(cmd,
-					     "db update: unexpected '%s' (--source URL, "
-					     "--sources FILE, --cacert FILE)",
-					     argv[i]);
+			urls[n++] = xstrdup(val);
+			break;
+		case OPT_SOURCES:
+			rc = read_sources(val, &urls, &n);
+			break;
+		case OPT_CACERT:
+			cacert = val;
+			break;
+		case 'h':
+			cli_print_help(cmd, stdout);
+			rc = -1; /* done: help asked */
+			break;
+		default:
+			rc = cli_bad_option(cmd, opt, argv);
 		}
 	}
+	if (rc == -1) {
+		for (size_t i = 0; i < n; i++)
+			free(urls[i]);
+		free(urls);
+		return EXIT_CLEAN;
+	}
+	if (rc == EXIT_CLEAN && optind + 1 != argc)
+		rc = cli_usage_error(cmd, "db update: unexpected '%s'",
+				     argv[optind + (strcmp(argv[optind], "update") == 0)]);
+	cleanup_free char *def = dbarg ? NULL : bwk_vulndb_default_path();
+	const char *db = dbarg ? dbarg : def;
+	if (rc == EXIT_CLEAN && !db)
+		rc = cli_usage_error(cmd, "no --db FILE and neither XDG_CACHE_HOME nor HOME set");
 	if (rc == EXIT_CLEAN) {
 		size_t ndef = 0;
 		while (bwk_vulndb_default_sources[ndef])
@@ -119,7 +165,6 @@ static int db_update(const char *db, int argc, char **argv, bool quiet)
 		    .urls = n ? (const char *const *)urls : bwk_vulndb_default_sources,
 		    .nurls = n ? n : ndef,
 		    .cacert = cacert,
-		    .quiet = quiet,
 		};
 		bwk_vuln_update_stats st;
 		bwk_error *err = NULL;
@@ -172,6 +217,7 @@ int cmd_db(int argc, char **argv)
 {
 	const cli_cmd *cmd = cli_find("db");
 	const char *dbarg = NULL;
+	bool update_opt = false;
 	/* in order: options stop at the verb, whose PATHs may start with '-' after "--" */
 	cleanup_with(cli_parser_free) cli_parser p;
 	if (cli_parser_init_in_order(&p, cmd, argc, argv, true))
@@ -180,8 +226,14 @@ int cmd_db(int argc, char **argv)
 	int opt;
 	while ((opt = cli_next(&p, &val)) != -1) {
 		switch (opt) {
-		case 0x200:
+		case OPT_DB:
 			dbarg = val;
+			break;
+		case OPT_SOURCE:
+		case OPT_SOURCES:
+		case OPT_CACERT:
+			update_opt |=
+			    !cli_value_source; /* the file's and environment's: for update */
 			break;
 		case 'h':
 			cli_print_help(cmd, stdout);
@@ -193,6 +245,10 @@ int cmd_db(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(cmd, "missing import, update or status");
 	const char *verb = argv[optind++];
+	if (!strcmp(verb, "update"))
+		return db_update(argc, argv);
+	if (update_opt)
+		return cli_usage_error(cmd, "--source, --sources and --cacert are for db update");
 	/* --db after the verb too: `bulwark db import --db x.db PATH` */
 	while (optind + 1 < argc && !strcmp(argv[optind], "--db")) {
 		dbarg = argv[optind + 1];
@@ -207,8 +263,6 @@ int cmd_db(int argc, char **argv)
 		rc = cli_usage_error(cmd, "no --db FILE and neither XDG_CACHE_HOME nor HOME set");
 	else if (!strcmp(verb, "import"))
 		rc = db_import(db, argc - optind, argv + optind);
-	else if (!strcmp(verb, "update"))
-		rc = db_update(db, argc - optind, argv + optind, false);
 	else if (!strcmp(verb, "status"))
 		rc = optind == argc ? db_status(db)
 				    : cli_usage_error(cmd, "db status takes no arguments");

@@ -36,10 +36,7 @@ const char cmd_run_usage_tail[] =
     "exit status: the command's; 125 runtime error; 126 not executable; 127 not found;\n"
     "137 killed (out of memory: with a message)\n";
 
-#define MAX_ENV	  4096
-#define MAX_LIST  256
 #define EXIT_RUNT 125
-#define MAX_PORTS 16
 
 typedef struct strv {
 	char **v;
@@ -97,7 +94,7 @@ static int env_file(strv *env, const char *path, bwk_error **err)
 		return bwk_error_wrap(err, "env file %s", path);
 	int r = 0;
 	for (size_t i = 0; i < n && r == 0; i++)
-		if (env->n >= MAX_ENV || env_arg(env, lines[i]) < 0)
+		if (env->n >= BWK_MAX_ENV || env_arg(env, lines[i]) < 0)
 			r = bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: too many variables",
 					  path);
 	bwk_strv_free_n(lines, n);
@@ -591,15 +588,15 @@ typedef struct run_opts {
 	const char *platform;
 	cli_registry reg;  /* --username, --ca-cert … for an image in a registry */
 	cli_parser parser; /* owns the values of the environment and the config file */
-	bwk_bind binds[MAX_LIST];
-	bwk_secret secrets[MAX_LIST];
-	bwk_tmpfs tmpfs[MAX_LIST];
+	bwk_bind binds[BWK_MAX_BINDS];
+	bwk_secret secrets[BWK_MAX_SECRETS];
+	bwk_tmpfs tmpfs[BWK_MAX_TMPFS];
 	size_t ntmpfs;
 	bwk_image *img;
 	int rootfs_fd; /* a root filesystem directory, opened once (-1: an image) */
 	char *rootfs_path;
 	char **layers;
-	bwk_port ports[16];
+	bwk_port ports[BWK_MAX_PORTS];
 	bwk_oci_rlimit ulimits[BWK_MAX_RLIMITS];
 	char ulimit_types[BWK_MAX_RLIMITS][24];
 	size_t nulimits;
@@ -623,7 +620,7 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		}
 		switch (opt) {
 		case 'e':
-			if (o->env_args.n >= MAX_ENV || env_arg(&o->env_args, val) < 0)
+			if (o->env_args.n >= BWK_MAX_ENV || env_arg(&o->env_args, val) < 0)
 				return cli_usage_error(self, "bad --env '%s' (KEY=VALUE)", val);
 			break;
 		case OPT_ENV_FILE:
@@ -682,7 +679,9 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			s->read_write = false;
 			break;
 		case 'v':
-			if (s->nbinds >= MAX_LIST || parse_volume(val, &o->binds[s->nbinds]) < 0)
+			if (s->nbinds >= BWK_MAX_BINDS)
+				return cli_usage_error(self, "more than %d volumes", BWK_MAX_BINDS);
+			if (parse_volume(val, &o->binds[s->nbinds]) < 0)
 				return cli_usage_error(
 				    self,
 				    "bad --volume '%s' (SRC:DST[:ro|rw][,U], SRC "
@@ -695,7 +694,7 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			break;
 		case OPT_SECRET: {
 			char *eq = strchr(val, '=');
-			if (!eq || eq == val || !eq[1] || s->nsecrets >= MAX_LIST)
+			if (!eq || eq == val || !eq[1] || s->nsecrets >= BWK_MAX_SECRETS)
 				return cli_usage_error(self, "bad --secret '%s' (NAME=FILE)", val);
 			o->secrets[s->nsecrets].name = xstrndup(val, (size_t)(eq - val));
 			o->secrets[s->nsecrets].file = eq + 1;
@@ -716,7 +715,8 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 					    "content); size it with --tmpfs-size",
 					    val, own[k]);
 			}
-			if (o->ntmpfs >= MAX_LIST || parse_tmpfs(val, &o->tmpfs[o->ntmpfs]) < 0)
+			if (o->ntmpfs >= BWK_MAX_TMPFS ||
+			    parse_tmpfs(val, &o->tmpfs[o->ntmpfs]) < 0)
 				return cli_usage_error(
 				    self,
 				    "bad --tmpfs '%s' (DST[:size=SIZE,mode=OCTAL,"
@@ -782,7 +782,10 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 			o->net_set = true;
 			break;
 		case 'p':
-			if (s->nports >= MAX_PORTS || parse_port(val, &o->ports[s->nports]) < 0)
+			if (s->nports >= BWK_MAX_PORTS)
+				return cli_usage_error(self, "more than %d published ports",
+						       BWK_MAX_PORTS);
+			if (parse_port(val, &o->ports[s->nports]) < 0)
 				return cli_usage_error(
 				    self, "bad --publish '%s' ([ADDR:]HOST:CONTAINER[/udp])", val);
 			s->nports++;

@@ -211,6 +211,7 @@ int main(int argc, char **argv)
 		if (!c)
 			return EXIT_USAGE; /* not reached: oci-run is in the table */
 	}
+	cli_output_install(c);
 	/* getopt_long in the subcommand sees argv[0] = the command name. */
 	optind = 1;
 	return c->main(argc - 1, argv + 1);

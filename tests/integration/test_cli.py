@@ -197,3 +197,26 @@ def test_scan_drops_privileges(bulwark, busybox_rootfs, tmp_path):
     json.loads((tmp_path / "r.json").read_text())
     p = bulwark("scan", "-f", "json", busybox_rootfs, check=0)
     assert p.stderr == ""  # not a TTY, not verbose: silent
+
+
+def _limit(name):
+    """A bound as include/bulwark/sandbox.h states it (the one place it is written)."""
+    import re
+    from conftest import TOP
+    text = (TOP / "include/bulwark/sandbox.h").read_text()
+    return int(re.search(rf"#define {name}\s+(\d+)", text).group(1))
+
+
+@pytest.mark.parametrize("flag,value,const,what", [
+    ("-v", "/tmp:/m{}", "BWK_MAX_BINDS", "volumes"),
+    ("-p", "{}:80", "BWK_MAX_PORTS", "published ports"),
+])
+def test_run_counts_are_the_library_bounds(tmp_path, flag, value, const, what):
+    """`run` accepts as many volumes and ports as the library does, and refuses one more with
+    the library's number: the CLI uses the constant from the public header."""
+    n = _limit(const)
+    args = [a for i in range(n) for a in (flag, value.format(10000 + i))]
+    p = run_bulwark("run", *args, tmp_path / "missing", "true")
+    assert f"more than {n} {what}" not in p.stderr
+    p = run_bulwark("run", *args, flag, value.format(20000), tmp_path / "missing", "true")
+    assert p.returncode != 0 and f"more than {n} {what}" in p.stderr, p.stderr

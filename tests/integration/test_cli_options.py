@@ -338,3 +338,18 @@ def test_oci_single_dash_and_exact_names(bulwark, tmp_path):
     # completion offers a command's own options
     comp = set(bulwark("__complete", "create", "--", check=0).stdout.split())
     assert {"--bundle", "--pid-file", "--console-socket"} <= comp and "--all" not in comp
+
+
+def test_db_update_options_are_in_the_table(bulwark, tmp_path):
+    """`db update`'s options are rows of db's table (so help, completion and the man page above
+    cover them); they are read after the verb, and refused for the other verbs."""
+    names = {o["name"] for o in table("db")}
+    assert {"source", "sources", "cacert"} <= names
+    p = run_bulwark("db", "--db", tmp_path / "v.db", "update", "--sources",
+                    tmp_path / "missing", check=2)
+    assert "missing" in p.stderr
+    p = run_bulwark("db", "update", "--db", tmp_path / "v.db", "extra", check=2)
+    assert "unexpected 'extra'" in p.stderr
+    p = run_bulwark("db", "--source", "https://127.0.0.1:1/x.zip", "--db", tmp_path / "v.db",
+                    "status", check=2)
+    assert "for db update" in p.stderr

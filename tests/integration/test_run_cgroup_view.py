@@ -24,7 +24,8 @@ OWN_V1 = {"memory", "pids", "cpu", "cpuacct", "cpuset"}
 def env():
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "NO_COLOR": "1",
             "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
-            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", ""),
+            **{k: os.environ[k] for k in ("GCOV_ERROR_FILE",) if k in os.environ}}  # make coverage: libgcov quiet
 
 
 def clean(p):

@@ -25,7 +25,8 @@ CAP_KILL = 1 << 5
 def env():
     return {"PATH": os.environ["PATH"], "NO_COLOR": "1",
             "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
-            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+            "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", ""),
+            **{k: os.environ[k] for k in ("GCOV_ERROR_FILE",) if k in os.environ}}  # make coverage: libgcov quiet
 
 
 def clean(text):

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "bulwark/log.h"
 #include "core/lazy.h"
 
 /* A descriptor like BWK_LAZY_LIB's, whose load routine counts its calls. */
@@ -80,6 +81,15 @@ static void test_concurrent_first_calls(void **state)
 	dlclose(h);
 }
 
+/* The CLI's output handler, for fatal messages only: the library hands them over before it
+ * exits, and writes nothing to stderr itself. */
+static void fatal_to_stderr(bwk_log_level level, const char *msg, void *data)
+{
+	(void)data;
+	if (level == BWK_LOG_FATAL)
+		fprintf(stderr, "bulwark: %s\n", msg);
+}
+
 /* Runs fn in a child with stderr captured; returns the exit status, stderr in buf. */
 static int in_child(void (*fn)(void), char *buf, size_t len)
 {
@@ -91,6 +101,7 @@ static int in_child(void (*fn)(void), char *buf, size_t len)
 	if (pid == 0) {
 		dup2(p[1], 2);
 		close(p[0]);
+		bwk_output_set(&(bwk_output){.log = fatal_to_stderr});
 		fn();
 		_exit(99); /* not reached when loading fails as it must */
 	}

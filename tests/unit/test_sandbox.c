@@ -13,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include "bulwark/oci.h"
 #include "bulwark/sandbox.h"
 #define BWK_IN_SANDBOX /* the subordinate-id parser and allocator are private */
 #include "sandbox/sandbox_private.h"
@@ -595,16 +597,95 @@ static void test_library_does_not_print(void **state)
 	assert_int_equal(n.n, 0);
 }
 
+/* One policy, two spellings: a spec's linux.seccomp and the Docker profile of the same rules
+ * give the same flat profile, which the one builder turns into the same filter. */
+static void test_seccomp_from_spec(void **state)
+{
+	(void)state;
+	static const char rules[] =
+	    "\"defaultAction\": \"SCMP_ACT_ERRNO\", \"defaultErrnoRet\": 38,"
+	    "\"syscalls\": [{\"names\": [\"getpid\", \"no_such_call\"], \"action\": "
+	    "\"SCMP_ACT_ALLOW\"}, {\"names\": [\"personality\"], \"action\": \"SCMP_ACT_ERRNO\", "
+	    "\"errnoRet\": 1, \"args\": [{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}]";
+	char spec[1024], docker[512];
+	snprintf(spec, sizeof spec,
+		 "{\"ociVersion\": \"1.2.0\", \"linux\": {\"seccomp\": {\"architectures\": "
+		 "[\"SCMP_ARCH_X86_64\", \"SCMP_ARCH_X86\"], %s}}}",
+		 rules);
+	snprintf(docker, sizeof docker, "{%s}", rules);
+	bwk_error *err = NULL;
+	bwk_oci_spec *s = NULL;
+	assert_int_equal(bwk_oci_spec_parse("config.json", spec, strlen(spec), &s, &err), 0);
+	bwk_seccomp_profile *a = NULL, *b = NULL;
+	assert_int_equal(sbx_seccomp_from_spec(&s->linux_.seccomp, &a, &err), 0);
+	assert_int_equal(bwk_seccomp_profile_parse(docker, strlen(docker), 0, &b, &err), 0);
+	assert_int_equal(a->default_action, SCMP_ACT_ERRNO(38));
+	assert_int_equal(a->default_action, b->default_action);
+	assert_int_equal(a->nrules, 3);
+	assert_int_equal(a->nrules, b->nrules);
+	for (size_t i = 0; i < a->nrules; i++) {
+		assert_string_equal(a->rules[i].name, b->rules[i].name);
+		assert_int_equal(a->rules[i].action, b->rules[i].action);
+		assert_int_equal(a->rules[i].nargs, b->rules[i].nargs);
+	}
+	assert_int_equal(a->rules[2].action, SCMP_ACT_ERRNO(1));
+	assert_int_equal(a->rules[2].args[0].op, SCMP_CMP_EQ);
+	assert_int_equal(a->narches, 2);
+	sbx_bpf *pa = calloc(1, sizeof *pa), *pb = calloc(1, sizeof *pb);
+	assert_int_equal(sbx_seccomp_compile(b, 0, pb, &err), 0);
+	assert_int_equal(sbx_seccomp_compile(a, 0, pa, &err), 0);
+	/* the spec's second architecture makes its program the longer one */
+	assert_true(pa->len > pb->len);
+	free(pa);
+	free(pb);
+	bwk_seccomp_profile_free(a);
+	bwk_seccomp_profile_free(b);
+	bwk_oci_spec_free(s);
+	/* an action without a listener is refused by name */
+	static const char notify[] = "{\"ociVersion\": \"1.2.0\", \"linux\": {\"seccomp\": "
+				     "{\"defaultAction\": \"SCMP_ACT_NOTIFY\"}}}";
+	assert_int_equal(bwk_oci_spec_parse("config.json", notify, strlen(notify), &s, &err), 0);
+	assert_int_equal(sbx_seccomp_from_spec(&s->linux_.seccomp, &a, &err), -1);
+	assert_non_null(strstr(err->msg, "SCMP_ACT_NOTIFY"));
+	bwk_error_free(err);
+	bwk_oci_spec_free(s);
+}
+
+static void test_caps_and_rlimit_names(void **state)
+{
+	(void)state;
+	const char *const names[] = {"CAP_KILL", "NET_BIND_SERVICE", "CAP_NOPE"};
+	uint64_t m = 0;
+	const char *bad = NULL;
+	assert_int_equal(bwk_caps_from_names(names, 2, &m, &bad), 0);
+	assert_int_equal(m, CAP(5) | CAP(10));
+	assert_int_equal(bwk_caps_from_names(names, 3, &m, &bad), -1);
+	assert_string_equal(bad, "CAP_NOPE");
+	assert_int_equal(bwk_rlimit_from_name("RLIMIT_NOFILE"), RLIMIT_NOFILE);
+	assert_int_equal(bwk_rlimit_from_name("RLIMIT_RTTIME"), RLIMIT_RTTIME);
+	assert_int_equal(bwk_rlimit_from_name("NOFILE"), -1);
+	char nofile[] = "RLIMIT_NOFILE", bogus[] = "RLIMIT_BOGUS";
+	bwk_oci_rlimit r = {.type = nofile, .hard = INT64_MAX, .soft = 1024};
+	bwk_rlimit out;
+	assert_int_equal(bwk_oci_rlimit_lower(&r, &out), 0);
+	assert_int_equal(out.resource, RLIMIT_NOFILE);
+	assert_int_equal(out.soft, 1024);
+	assert_true(out.hard == RLIM_INFINITY);
+	r.type = bogus;
+	assert_int_equal(bwk_oci_rlimit_lower(&r, &out), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),    cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths), cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_user_resolve),    cmocka_unit_test(test_envfile),
-	    cmocka_unit_test(test_subid_parse),	    cmocka_unit_test(test_subid_parse_refused),
-	    cmocka_unit_test(test_subid_pick),	    cmocka_unit_test(test_subid_explicit),
-	    cmocka_unit_test(test_subid_record),    cmocka_unit_test(test_userns_restriction),
-	    cmocka_unit_test(test_signal_names),    cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_default_caps),      cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths),   cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_seccomp_from_spec), cmocka_unit_test(test_caps_and_rlimit_names),
+	    cmocka_unit_test(test_user_resolve),      cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_subid_parse),	      cmocka_unit_test(test_subid_parse_refused),
+	    cmocka_unit_test(test_subid_pick),	      cmocka_unit_test(test_subid_explicit),
+	    cmocka_unit_test(test_subid_record),      cmocka_unit_test(test_userns_restriction),
+	    cmocka_unit_test(test_signal_names),      cmocka_unit_test(test_library_does_not_print),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

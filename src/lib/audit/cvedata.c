@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulwark/log.h"
 #include "audit/audit_private.h"
 #include "core/cleanup.h"
 #include "core/embed.h"
@@ -263,7 +264,8 @@ int aud_cve_table_load(const char *which, const char *data_dir, cve_table *t, bw
 		cleanup_free char *data = NULL;
 		size_t len = 0;
 		if (bwk_read_file_at(AT_FDCWD, path, MAX_DATA, true, &data, &len, err) < 0)
-			return bwk_error_wrap(err, "loading CVE data (--data)");
+			return bwk_error_wrap(err, "loading CVE data (%s)",
+					      bwk_setting("data", "the CVE data file"));
 		return aud_cve_table_parse(path, data, len, t, err);
 	}
 	if (!strcmp(which, "kernel-cves.yaml"))

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include "bulwark/log.h"
 #include "audit/audit_private.h"
 #include "audit/daemon_private.h"
 #include "core/cleanup.h"
@@ -149,8 +150,8 @@ static const bwk_rule rules[R_COUNT] = {
 	"daemon-engine-unreachable", BWK_CAT_DAEMON, BWK_SEV_INFO, .title = "Engine not reachable",
 	.description = "The live engine could not be asked for its settings and versions; only the "
 		       "configuration files were audited.",
-	.remediation =
-	    "Run bulwark with access to the socket (root or the docker group), or pass --host.",
+	.remediation = "Run bulwark with access to the socket (root or the docker group), or give "
+		       "it the engine's address.",
 	.references = BWK_REFS(DDOC)),
     /* The check behind the engine CVE findings (they carry the CVE ids). */
     [R_CVES] = BWK_RULE(
@@ -473,14 +474,15 @@ static void record_checks(dctx *d, const char *sock, const json_t *version, bool
 			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "no socket at %s",
 					   sock ? sock : "the default path");
 		else if (r == &rules[R_UNREACH] && no_engine)
-			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "--no-engine");
+			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "%s",
+					   bwk_setting("no-engine", "engine not asked"));
 		else
 			bwk_findings_check(d->out, r, BWK_CHECK_PASS, NULL);
 	}
 	if (!version) {
-		bwk_findings_check(d->out, &rules[R_CVES], BWK_CHECK_SKIP,
-				   no_engine ? "--no-engine: versions unknown"
-					     : "engine not reachable: versions unknown");
+		bwk_findings_check(d->out, &rules[R_CVES], BWK_CHECK_SKIP, "%s: versions unknown",
+				   no_engine ? bwk_setting("no-engine", "engine not asked")
+					     : "engine not reachable");
 		return;
 	}
 	size_t n = 0;

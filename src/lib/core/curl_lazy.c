@@ -16,6 +16,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "bulwark/log.h"
+
 typedef struct curl_api {
 	CURL *(*easy_init)(void);
 	void (*easy_cleanup)(CURL *);
@@ -37,9 +39,8 @@ static void load(void)
 {
 	void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
 	if (!h) {
-		fprintf(stderr,
-			"bulwark: %s: install libcurl4 for the Docker Engine API and registries\n",
-			dlerror());
+		bwk_log(BWK_LOG_WARNING,
+			"%s: install libcurl4 for the Docker Engine API and registries", dlerror());
 		return;
 	}
 #define SYM(field, name)                                                                           \

@@ -1,5 +1,6 @@
 /* The Docker Engine API endpoint and its curl handles (see engine_client.h). */
 #define _GNU_SOURCE
+#include "bulwark/log.h"
 #include "core/engine_client.h"
 
 #include <errno.h>
@@ -242,12 +243,12 @@ char *bwk_endpoint_explain(bwk_endpoint *ep, CURL *c, CURLcode rc, const char *e
 				       ? "permission denied (root or the docker group may use it)"
 				       : "nothing accepts connections on it";
 		return xasprintf("cannot talk to the engine at %s: %s (is dockerd running? set "
-				 "DOCKER_HOST or --host)",
-				 ep->socket_path, what);
+				 "DOCKER_HOST or %s)",
+				 ep->socket_path, what, bwk_setting("host", "an engine address"));
 	}
 	return xasprintf("cannot talk to the engine: %s (is dockerd running? set DOCKER_HOST or "
-			 "--host)",
-			 why);
+			 "%s)",
+			 why, bwk_setting("host", "an engine address"));
 }
 
 char *bwk_endpoint_explain_status(bwk_endpoint *ep, long status, const char *body)

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "bulwark/log.h"
 #include "core/lazy.h"
 
 /* A library or symbol that cannot be loaded ends the process with status 2 (input/usage
@@ -16,13 +17,11 @@ static _Noreturn void fail(const bwk_lazy_lib *lib, const char *what)
 {
 	const char *why = dlerror();
 	if (what)
-		fprintf(stderr,
-			"bulwark: cannot load %s from %s (%s): install the Debian package %s\n",
+		bwk_log(BWK_LOG_FATAL, "cannot load %s from %s (%s): install the Debian package %s",
 			what, lib->soname, why ? why : "symbol not found", lib->package);
 	else
-		fprintf(stderr, "bulwark: cannot load %s (%s): install the Debian package %s\n",
+		bwk_log(BWK_LOG_FATAL, "cannot load %s (%s): install the Debian package %s",
 			lib->soname, why ? why : "unknown error", lib->package);
-	fflush(stderr);
 	exit(2);
 }
 

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "bulwark/privs.h"
 
 static bool has_any_cap(cap_t c)
@@ -56,7 +57,7 @@ int bwk_privs_narrow(bwk_privs_profile profile, bool say, bwk_error **err)
 	if (r < 0)
 		return bwk_error_set(err, BWK_E_PERM, e, "cannot drop capabilities");
 	if (say)
-		fprintf(stderr, "bulwark: note: running with privileges; scanning needs none, so "
-				"all capabilities but CAP_DAC_READ_SEARCH were dropped\n");
+		bwk_log(BWK_LOG_NOTE, "running with privileges; scanning needs none, so all "
+				      "capabilities but CAP_DAC_READ_SEARCH were dropped");
 	return 0;
 }

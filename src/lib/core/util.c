@@ -14,9 +14,11 @@
 
 #include <nettle/sha2.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 
+/* write(2), not the output handler (bulwark/log.h): nothing can be allocated here */
 static void oom(void)
 {
 	static const char m[] = "bulwark: out of memory\n";
@@ -367,12 +369,12 @@ void bwk_warn(bool quiet, const char *fmt, ...)
 {
 	if (quiet)
 		return;
+	char msg[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	fputs("bulwark: warning: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	bwk_log(BWK_LOG_WARNING, "%s", msg);
 }
 
 int bwk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve)

@@ -69,7 +69,7 @@ int bwk_parse_size(const char *s, uint64_t *out);
  * falls back). */
 int bwk_openat2(int dirfd, const char *path, uint64_t flags, uint64_t mode, uint64_t resolve);
 
-/* One "bulwark: warning: …" line on stderr unless `quiet`: every relaxed default, stripped
+/* One warning to the output handler (bulwark/log.h) unless `quiet`: every relaxed default, stripped
  * bit or skipped entry is said once, never silently. */
 void bwk_warn(bool quiet, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
@@ -158,8 +159,9 @@ static int select_from(bwk_image *img, img_desc *m, size_t n, const char *refnam
 		cleanup_free char *list = bwk_strbuf_steal(&sb);
 		return bwk_error_set(err, BWK_E_NOTFOUND, 0,
 				     "%s: no manifest for platform %s (available: %s); pick one "
-				     "with --platform",
-				     where, want, list[0] ? list : "none");
+				     "with %s",
+				     where, want, list[0] ? list : "none",
+				     bwk_setting("platform", "the platform"));
 	}
 	*out = m[pick];
 	memset(&m[pick], 0, sizeof(m[pick]));

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "bulwark/log.h"
 #include "bulwark/image.h"
 #include "core/decomp.h"
 
@@ -18,7 +19,6 @@
 #define BWK_MAX_JSON_SMALL	(1u << 20)    /* manifest.json, index.json, OCI manifest */
 #define BWK_MAX_JSON_CONFIG	(8u << 20)    /* image config (history can be long) */
 #define BWK_MAX_PATH		4096	      /* bytes in an entry path or link target */
-#define BWK_MAX_LAYERS		1000	      /* per image */
 #define BWK_MAX_ARRAY		10000	      /* env, labels, ports, history … */
 #define BWK_MAX_MEMBERS		100000	      /* members of an outer image archive */
 #define BWK_DEFAULT_MAX_TOTAL	(16ULL << 30) /* uncompressed bytes, all layers */
@@ -318,7 +318,7 @@ void engine_close(bwk_image *img);
 /* The cache's root: cache_dir, else $XDG_CACHE_HOME/bulwark (root: /var/lib/bulwark). */
 char *image_cache_root(const char *cache_dir); /* NULL: no home to put it in */
 #define IMAGE_NO_CACHE_DIR                                                                         \
-	"no directory for the image cache: set XDG_CACHE_HOME or HOME, or give --cache DIR"
+	"no directory for the image cache: set XDG_CACHE_HOME or HOME, or give a cache directory"
 int image_mkdir_p(const char *path, mode_t mode, bwk_error **err);
 
 /* ---- filesystem writer (unpack_fs.c) -------------------------------------------------------- */

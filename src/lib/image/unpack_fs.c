@@ -23,6 +23,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
@@ -375,9 +376,8 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 			__atomic_fetch_add(w->opts->setuid_stripped, 1, __ATOMIC_RELAXED);
 		else
 			bwk_warn(w->opts->quiet,
-				 "%s: removed the setuid/setgid bits (mode %04o; --keep-setuid "
-				 "keeps them)",
-				 le->path, mode);
+				 "%s: removed the setuid/setgid bits (mode %04o; %s keeps them)",
+				 le->path, mode, bwk_setting("keep-setuid", "keep-setuid"));
 		mode &= ~(mode_t)06000;
 	}
 	vis_table_add(&w->created, le->path, VIS_PRESENT);
@@ -454,9 +454,10 @@ int fs_writer_apply(fs_writer *w, layer_stream *ls, layer_entry *le, bwk_error *
 		if (!(w->opts->devices && w->is_root)) {
 			if (w->opts->for_run && !strncmp(le->path, "dev/", 4))
 				return 0; /* hidden by the runtime's own /dev */
-			bwk_warn(w->opts->quiet, "%s: skipped a device node (%u:%u%s)", le->path,
-				 le->devmajor, le->devminor,
-				 w->opts->for_run ? "" : "; --devices as root creates it");
+			bwk_warn(w->opts->quiet, "%s: skipped a device node (%u:%u%s%s%s)",
+				 le->path, le->devmajor, le->devminor, w->opts->for_run ? "" : "; ",
+				 w->opts->for_run ? "" : bwk_setting("devices", "devices"),
+				 w->opts->for_run ? "" : " as root creates it");
 			return 0;
 		}
 		if (mknodat(pfd, name,

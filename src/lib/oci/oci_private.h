@@ -15,7 +15,6 @@
 
 /* NULL-terminated lists of the names the runtime spec defines. */
 extern const char *const oci_namespace_types[];
-extern const char *const oci_rlimit_types[];
 extern const char *const oci_seccomp_actions[];
 extern const char *const oci_seccomp_ops[];
 extern const char *const oci_seccomp_arches[];

@@ -9,7 +9,6 @@
 #include "core/util.h"
 #include "oci/oci_private.h"
 
-#define MAX_ENV	 4096
 #define MAX_ARGS 4096
 
 /* the model's helpers (spec_model.c), by their short names here */
@@ -27,7 +26,7 @@ static void env_set(bwk_oci_strv *env, const char *kv)
 			env->v[i] = xstrdup(kv);
 			return;
 		}
-	if (env->n < MAX_ENV)
+	if (env->n < BWK_MAX_ENV)
 		strv_push(env, kv);
 }
 

@@ -140,15 +140,13 @@ static int lower_caps(const bwk_oci_process *p, bwk_container_spec *c, bwk_error
 	if (!p->caps.set)
 		return 0; /* the sandbox's default set */
 	uint64_t mask = 0;
-	for (size_t i = 0; i < p->caps.bounding.n; i++) {
-		uint64_t m;
-		if (bwk_cap_from_name(p->caps.bounding.v[i], &m) < 0)
-			return bwk_error_set(err, BWK_E_INPUT, 0,
-					     "config.json: process.capabilities.bounding: '%.64s' "
-					     "is not a capability",
-					     p->caps.bounding.v[i]);
-		mask |= m;
-	}
+	const char *bad = NULL;
+	if (bwk_caps_from_names((const char *const *)p->caps.bounding.v, p->caps.bounding.n, &mask,
+				&bad) < 0)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "config.json: process.capabilities.bounding: '%.64s' is not a "
+				     "capability",
+				     bad);
 	c->caps = mask;
 	c->caps_set = true;
 	return 0;
@@ -223,32 +221,29 @@ static int lower_namespaces(const bwk_oci_spec *s, bwk_container_spec *c, bwk_er
 	return 0;
 }
 
+int bwk_oci_rlimit_lower(const bwk_oci_rlimit *r, bwk_rlimit *out)
+{
+	int res = bwk_rlimit_from_name(r->type);
+	if (res < 0)
+		return -1;
+	*out = (bwk_rlimit){res, r->soft >= INT64_MAX ? RLIM_INFINITY : r->soft,
+			    r->hard >= INT64_MAX ? RLIM_INFINITY : r->hard};
+	return 0;
+}
+
 static int lower_rlimits(const bwk_oci_process *p, bwk_oci_lowered *out, bwk_error **err)
 {
-	/* in oci_rlimit_types' order */
-	static const int res[] = {RLIMIT_CPU,	   RLIMIT_FSIZE, RLIMIT_DATA,	RLIMIT_STACK,
-				  RLIMIT_CORE,	   RLIMIT_RSS,	 RLIMIT_NPROC,	RLIMIT_NOFILE,
-				  RLIMIT_MEMLOCK,  RLIMIT_AS,	 RLIMIT_LOCKS,	RLIMIT_SIGPENDING,
-				  RLIMIT_MSGQUEUE, RLIMIT_NICE,	 RLIMIT_RTPRIO, RLIMIT_RTTIME};
 	if (p->n_rlimits > BWK_MAX_RLIMITS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "config.json: process.rlimits: %zu (at most %d)", p->n_rlimits,
 				     BWK_MAX_RLIMITS);
 	out->rlimits = xcalloc(p->n_rlimits + 1, sizeof *out->rlimits);
-	for (size_t i = 0; i < p->n_rlimits; i++) {
-		size_t k = 0;
-		while (oci_rlimit_types[k] && strcmp(oci_rlimit_types[k], p->rlimits[i].type))
-			k++;
-		if (!oci_rlimit_types[k])
+	for (size_t i = 0; i < p->n_rlimits; i++)
+		if (bwk_oci_rlimit_lower(&p->rlimits[i], &out->rlimits[i]) < 0)
 			return bwk_error_set(err, BWK_E_INPUT, 0,
 					     "config.json: process.rlimits[%zu].type: '%.64s' is "
 					     "not an rlimit",
 					     i, p->rlimits[i].type);
-		/* INT64_MAX (the most a spec integer holds) stands for no limit */
-		uint64_t soft = p->rlimits[i].soft, hard = p->rlimits[i].hard;
-		out->rlimits[i] = (bwk_rlimit){res[k], soft >= INT64_MAX ? RLIM_INFINITY : soft,
-					       hard >= INT64_MAX ? RLIM_INFINITY : hard};
-	}
 	out->spec.rlimits = out->rlimits;
 	out->spec.nrlimits = p->n_rlimits;
 	return 0;

@@ -9,24 +9,6 @@
 const char *const oci_namespace_types[] = {"pid",  "network", "mount", "ipc", "uts",
 					   "user", "cgroup",  "time",  NULL};
 
-const char *const oci_rlimit_types[] = {"RLIMIT_CPU",
-					"RLIMIT_FSIZE",
-					"RLIMIT_DATA",
-					"RLIMIT_STACK",
-					"RLIMIT_CORE",
-					"RLIMIT_RSS",
-					"RLIMIT_NPROC",
-					"RLIMIT_NOFILE",
-					"RLIMIT_MEMLOCK",
-					"RLIMIT_AS",
-					"RLIMIT_LOCKS",
-					"RLIMIT_SIGPENDING",
-					"RLIMIT_MSGQUEUE",
-					"RLIMIT_NICE",
-					"RLIMIT_RTPRIO",
-					"RLIMIT_RTTIME",
-					NULL};
-
 const char *const oci_seccomp_actions[] = {"SCMP_ACT_KILL",	   "SCMP_ACT_KILL_PROCESS",
 					   "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
 					   "SCMP_ACT_ERRNO",	   "SCMP_ACT_TRACE",

@@ -74,7 +74,7 @@ static int check_process(vctx *c, const bwk_oci_process *p)
 		return -1;
 	for (size_t i = 0; i < p->n_rlimits; i++) {
 		const bwk_oci_rlimit *r = &p->rlimits[i];
-		if (!oci_name_in(oci_rlimit_types, r->type))
+		if (bwk_rlimit_from_name(r->type) < 0)
 			return bad(c, "process.rlimits[%zu].type: '%.64s' is not an rlimit", i,
 				   r->type);
 		if (r->soft > r->hard)

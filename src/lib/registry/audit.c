@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bulwark/log.h"
 #include "bulwark/audit.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
@@ -18,90 +19,129 @@
 #define DIST "https://distribution.github.io/distribution/"
 #define OCI  "https://github.com/opencontainers/distribution-spec/blob/main/spec.md"
 
-#define RULE(var, id_, sev, title_, desc, fix, ...)                                                \
-	static const char *const refs_##var[] = {__VA_ARGS__, NULL};                               \
-	static const bwk_rule var = {id_, BWK_CAT_REGISTRY, sev, title_, desc, fix, refs_##var}
+static const bwk_rule r_http = BWK_RULE(
+    "registry-plain-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry served over plain HTTP",
+    .description =
+	"Images, tokens and passwords cross the network in clear: anyone on the path can read "
+	"the credentials and replace the images clients pull.",
+    .remediation =
+	"Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
+	"remove it from every client's insecure-registries.",
+    .references = BWK_REFS(DIST "about/deploying/", "https://docs.docker.com/registry/insecure/"));
+static const bwk_rule r_self = BWK_RULE(
+    "registry-tls-self-signed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry certificate is self-signed",
+    .description =
+	"Clients cannot verify a self-signed certificate, so they are configured to skip "
+	"verification — and then accept anyone who intercepts the connection.",
+    .remediation = "Use a certificate from a CA the clients trust (an internal CA distributed to "
+		   "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_expired = BWK_RULE(
+    "registry-tls-expired", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry certificate has expired",
+    .description =
+	"Clients either fail or are told to ignore certificate errors, which lets anyone on the "
+	"path impersonate the registry.",
+    .remediation = "Renew the certificate and automate its renewal.",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_name = BWK_RULE(
+    "registry-tls-wrong-name", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry certificate does not name the registry",
+    .description =
+	"The certificate is valid for another host name: clients must skip host name checks to "
+	"connect, so any certificate from the same CA impersonates the registry.",
+    .remediation = "Issue a certificate whose subjectAltName lists the host name clients use.",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_untrusted = BWK_RULE(
+    "registry-tls-untrusted", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry certificate not trusted",
+    .description = "The certificate chain does not lead to a trusted CA: clients have to disable "
+		   "verification to pull.",
+    .remediation =
+	"Serve the full chain, signed by a CA the clients trust (or give bulwark that CA's "
+	"certificate when an internal CA signed it).",
+    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
+static const bwk_rule r_oldtls = BWK_RULE(
+    "registry-tls-old-protocol", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Registry accepts TLS 1.0 or 1.1",
+    .description =
+	"TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
+	"the connection that carries tokens and passwords.",
+    .remediation = "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
+    .references =
+	BWK_REFS("https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls"));
+static const bwk_rule r_catalog = BWK_RULE(
+    "registry-anonymous-catalog", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "Anyone can list the registry's repositories",
+    .description =
+	"/v2/_catalog answers without credentials: the names of every repository are public, "
+	"the first step to pulling them all.",
+    .remediation =
+	"Require authentication for the catalog (distribution: auth htpasswd or token; with a "
+	"token server, grant registry:catalog:* to administrators only).",
+    .references = BWK_REFS(OCI "#listing-repositories", DIST "about/configuration/#auth"));
+static const bwk_rule r_pull = BWK_RULE(
+    "registry-anonymous-pull", BWK_CAT_REGISTRY, BWK_SEV_HIGH, .title = "Anyone can pull images",
+    .description =
+	"Manifests and blobs are served without credentials: every file of every image — "
+	"including credentials and keys baked into a layer — is public.",
+    .remediation =
+	"Require authentication for pulls, or keep only deliberately public images in this "
+	"registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
+    .references = BWK_REFS(OCI "#pulling-manifests", DIST "about/configuration/#auth"));
+static const bwk_rule r_push = BWK_RULE(
+    "registry-anonymous-push", BWK_CAT_REGISTRY, BWK_SEV_CRITICAL,
+    .title = "Anyone can push images",
+    .description =
+	"The registry starts an upload for a client without credentials: anyone can replace a "
+	"tag with an image of their own, which every client then pulls and runs.",
+    .remediation =
+	"Require authentication for every write (distribution: auth; a read-only mirror: "
+	"storage.maintenance.readonly.enabled: true).",
+    .references = BWK_REFS(OCI "#pushing-blobs", DIST "about/configuration/#auth"));
+static const bwk_rule r_userpush = BWK_RULE(
+    "registry-user-push", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM, .title = "The given account can push",
+    .description =
+	"The credentials given to the audit can start an upload: if this account is meant to "
+	"be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
+    .remediation =
+	"Give pull-only accounts pull-only rights in the token server or proxy in front of the "
+	"registry.",
+    .references = BWK_REFS(OCI "#pushing-blobs"));
+static const bwk_rule r_tokhttp = BWK_RULE(
+    "registry-token-over-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Token endpoint over plain HTTP",
+    .description =
+	"The registry sends clients to a token realm on http://: passwords sent to obtain "
+	"tokens, and the tokens themselves, cross the network in clear.",
+    .remediation =
+	"Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
+	"https:// URL.",
+    .references = BWK_REFS(DIST "spec/auth/token/"));
+static const bwk_rule r_cves = BWK_RULE(
+    "registry-version-cves", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+    .title = "Registry version has known CVEs",
+    .description =
+	"The version the registry reports in its Server header is matched against known "
+	"vulnerabilities of the distribution registry; each match is reported under its CVE "
+	"id.",
+    .remediation = "Upgrade the registry to the fixed version the finding gives.",
+    .references = BWK_REFS(DIST));
 
-RULE(r_http, "registry-plain-http", BWK_SEV_HIGH, "Registry served over plain HTTP",
-     "Images, tokens and passwords cross the network in clear: anyone on the path can read "
-     "the credentials and replace the images clients pull.",
-     "Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
-     "remove it from every client's insecure-registries.",
-     DIST "about/deploying/", "https://docs.docker.com/registry/insecure/");
-RULE(r_self, "registry-tls-self-signed", BWK_SEV_MEDIUM, "Registry certificate is self-signed",
-     "Clients cannot verify a self-signed certificate, so they are configured to skip "
-     "verification — and then accept anyone who intercepts the connection.",
-     "Use a certificate from a CA the clients trust (an internal CA distributed to "
-     "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_expired, "registry-tls-expired", BWK_SEV_HIGH, "Registry certificate has expired",
-     "Clients either fail or are told to ignore certificate errors, which lets anyone on the "
-     "path impersonate the registry.",
-     "Renew the certificate and automate its renewal.",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_name, "registry-tls-wrong-name", BWK_SEV_HIGH,
-     "Registry certificate does not name the registry",
-     "The certificate is valid for another host name: clients must skip host name checks to "
-     "connect, so any certificate from the same CA impersonates the registry.",
-     "Issue a certificate whose subjectAltName lists the host name clients use.",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_untrusted, "registry-tls-untrusted", BWK_SEV_MEDIUM, "Registry certificate not trusted",
-     "The certificate chain does not lead to a trusted CA: clients have to disable "
-     "verification to pull.",
-     "Serve the full chain, signed by a CA the clients trust (or pass --ca-cert to bulwark "
-     "when an internal CA signed it).",
-     "https://docs.docker.com/engine/security/certificates/");
-RULE(r_oldtls, "registry-tls-old-protocol", BWK_SEV_MEDIUM, "Registry accepts TLS 1.0 or 1.1",
-     "TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
-     "the connection that carries tokens and passwords.",
-     "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
-     "https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls");
-RULE(r_catalog, "registry-anonymous-catalog", BWK_SEV_MEDIUM,
-     "Anyone can list the registry's repositories",
-     "/v2/_catalog answers without credentials: the names of every repository are public, "
-     "the first step to pulling them all.",
-     "Require authentication for the catalog (distribution: auth htpasswd or token; with a "
-     "token server, grant registry:catalog:* to administrators only).",
-     OCI "#listing-repositories", DIST "about/configuration/#auth");
-RULE(r_pull, "registry-anonymous-pull", BWK_SEV_HIGH, "Anyone can pull images",
-     "Manifests and blobs are served without credentials: every file of every image — "
-     "including credentials and keys baked into a layer — is public.",
-     "Require authentication for pulls, or keep only deliberately public images in this "
-     "registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
-     OCI "#pulling-manifests", DIST "about/configuration/#auth");
-RULE(r_push, "registry-anonymous-push", BWK_SEV_CRITICAL, "Anyone can push images",
-     "The registry starts an upload for a client without credentials: anyone can replace a "
-     "tag with an image of their own, which every client then pulls and runs.",
-     "Require authentication for every write (distribution: auth; a read-only mirror: "
-     "storage.maintenance.readonly.enabled: true).",
-     OCI "#pushing-blobs", DIST "about/configuration/#auth");
-RULE(r_userpush, "registry-user-push", BWK_SEV_MEDIUM, "The given account can push",
-     "The credentials given to the audit can start an upload: if this account is meant to "
-     "be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
-     "Give pull-only accounts pull-only rights in the token server or proxy in front of the "
-     "registry.",
-     OCI "#pushing-blobs");
-RULE(r_tokhttp, "registry-token-over-http", BWK_SEV_HIGH, "Token endpoint over plain HTTP",
-     "The registry sends clients to a token realm on http://: passwords sent to obtain "
-     "tokens, and the tokens themselves, cross the network in clear.",
-     "Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
-     "https:// URL.",
-     DIST "spec/auth/token/");
-RULE(r_cves, "registry-version-cves", BWK_SEV_HIGH, "Registry version has known CVEs",
-     "The version the registry reports in its Server header is matched against known "
-     "vulnerabilities of the distribution registry; each match is reported under its CVE "
-     "id.",
-     "Upgrade the registry to the fixed version the finding gives.", DIST);
-
-RULE(r_unlisted, "registry-images-not-listed", BWK_SEV_MEDIUM,
-     "--scan-all could not list or reach the registry's images",
-     "The repositories could not be listed (the catalog is closed, missing or malformed) or "
-     "the registry's certificate is not trusted: none of its images was scanned, so nothing "
-     "is known about the credentials they hold.",
-     "Name the repositories to scan (--repo NAME[:TAG], repeatable, or URL/REPOSITORY), "
-     "give credentials that may list the catalog, or pass --ca-cert FILE with the CA that "
-     "signed the registry's certificate.",
-     OCI "#listing-repositories");
+static const bwk_rule r_unlisted = BWK_RULE(
+    "registry-images-not-listed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+    .title = "The registry's images could not be listed or reached to scan them all",
+    .description =
+	"The repositories could not be listed (the catalog is closed, missing or malformed) or "
+	"the registry's certificate is not trusted: none of its images was scanned, so nothing "
+	"is known about the credentials they hold.",
+    .remediation =
+	"Name the repositories to scan (the audit's repository list, or URL/REPOSITORY), give "
+	"credentials that may list the catalog, or give the audit the CA certificate that "
+	"signed the registry's certificate.",
+    .references = BWK_REFS(OCI "#listing-repositories"));
 
 static const bwk_rule *const rules[] = {&r_http,    &r_self,	&r_expired, &r_name, &r_untrusted,
 					&r_oldtls,  &r_catalog, &r_pull,    &r_push, &r_userpush,
@@ -527,7 +567,8 @@ static int push(actx *a, bwk_error **err)
 				   : "refused");
 	if (!a->user) {
 		bwk_findings_check(a->out, &r_userpush, BWK_CHECK_SKIP,
-				   "no credentials given (--username, docker config)");
+				   "no credentials given (%s, docker config)",
+				   bwk_setting("username", "user name"));
 		return 0;
 	}
 	free(why);
@@ -744,9 +785,9 @@ static int named_repo(const char *url, const char *s, char **repo, char **tag, b
 	free(*tag);
 	*repo = *tag = NULL;
 	return bwk_error_set(err, BWK_E_USAGE, 0,
-			     "--repo '%.200s' (for %.200s): expected NAME[:TAG], NAME as a "
+			     "%s '%.200s' (for %.200s): expected NAME[:TAG], NAME as a "
 			     "repository path (lower case, digits, '._-/'), without the host",
-			     s, url);
+			     bwk_setting("repo", "a repository to scan"), s, url);
 }
 
 /* One finding of r_unlisted: --scan-all could not get at the images. */
@@ -766,7 +807,8 @@ static int scan_all_reachable(actx *a, reg_client *c, bool *ok, bwk_error **err)
 		return 0;
 	if (!tls || !a->out) {
 		*err = e;
-		return bwk_error_wrap(err, "registry %s: --scan-all", a->host);
+		return bwk_error_wrap(err, "registry %s: %s", a->host,
+				      bwk_setting("scan-all", "scanning all its images"));
 	}
 	*ok = false;
 	bwk_error_free(e);
@@ -775,8 +817,8 @@ static int scan_all_reachable(actx *a, reg_client *c, bool *ok, bwk_error **err)
 	long st = 0;
 	reg_probe(c, true, false, &st, why, sizeof(why));
 	cleanup_free char *msg = xasprintf("images not scanned: the registry's certificate is not "
-					   "trusted (%s): pass --ca-cert FILE",
-					   why);
+					   "trusted (%s): give %s",
+					   why, bwk_setting("ca-cert", "its CA certificate"));
 	return unlisted(a, "tls.certificate", msg, err);
 }
 
@@ -788,16 +830,16 @@ static int catalog_unlisted(actx *a, bwk_error *e, long st, bwk_error **err)
 {
 	if (!a->out) {
 		*err = e;
-		return bwk_error_wrap(err, "registry %s: listing the repositories for --scan-all",
-				      a->host);
+		return bwk_error_wrap(err, "registry %s: listing the repositories for %s", a->host,
+				      bwk_setting("scan-all", "scanning them all"));
 	}
 	cleanup_free char *full = bwk_error_format(e);
 	bwk_error_free(e);
 	cleanup_free char *why = st ? xasprintf("HTTP %ld", st) : xstrdup(full);
 	cleanup_free char *msg =
 	    xasprintf("images not scanned: the catalog could not be listed (%s): name them with "
-		      "--repo NAME[:TAG] or as %s/REPOSITORY",
-		      why, a->host);
+		      "%s NAME[:TAG] or as %s/REPOSITORY",
+		      why, bwk_setting("repo", "the repository list"), a->host);
 	bwk_finding_spec s = {
 	    .rule = &r_unlisted,
 	    .loc = {.target = a->target, .layer_index = -1, .key = "/v2/_catalog"},
@@ -881,7 +923,8 @@ int bwk_registry_list_images(const char *url, const bwk_registry_opts *o, const 
 	}
 	if (rc == 0 && findings)
 		bwk_findings_check(findings, &r_unlisted, BWK_CHECK_PASS,
-				   "%s the images for --scan-all", repos ? "listing" : "reaching");
+				   "%s the images to scan them all",
+				   repos ? "listing" : "reaching");
 	for (size_t i = 0; repos && i < nrepos; i++) {
 		free(repos[i]);
 		free(tags_named ? tags_named[i] : NULL);

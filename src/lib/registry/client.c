@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
 
@@ -315,19 +316,21 @@ static int transport_error(reg_client *c, const char *url, CURLcode rc, const ch
 	case CURLE_SSL_CACERT_BADFILE:
 		return bwk_error_set(err, BWK_E_PERM, 0,
 				     "registry %s: its TLS certificate did not verify (%s): pass "
-				     "--ca-cert FILE with the CA that signed it, or give the "
-				     "registry a valid certificate",
-				     c->host, why);
+				     "%s with the CA that signed it, or give the registry a "
+				     "valid certificate",
+				     c->host, why, bwk_setting("ca-cert", "a CA certificate"));
 	case CURLE_OPERATION_TIMEDOUT:
 		if (blob)
 			return bwk_error_set(err, BWK_E_IO, 0,
 					     "registry %s: the download stalled (less than %d "
-					     "bytes/s for %d ms: %s); try again or raise --timeout",
-					     c->host, STALL_BYTES_PER_S, c->timeout_ms, why);
+					     "bytes/s for %d ms: %s); try again or raise %s",
+					     c->host, STALL_BYTES_PER_S, c->timeout_ms, why,
+					     bwk_setting("timeout", "the timeout"));
 		return bwk_error_set(err, BWK_E_IO, 0,
 				     "registry %s: no complete answer within %d ms from %s (%s); "
-				     "check the registry or raise --timeout",
-				     c->host, c->timeout_ms, url, why);
+				     "check the registry or raise %s",
+				     c->host, c->timeout_ms, url, why,
+				     bwk_setting("timeout", "the timeout"));
 	case CURLE_TOO_MANY_REDIRECTS:
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "registry %s: more than %d redirects for %s (a redirect "
@@ -353,7 +356,7 @@ static int transport_error(reg_client *c, const char *url, CURLcode rc, const ch
 			     why,
 			     strstr(why, "wrong version number")
 				 ? ": it seems to speak plain HTTP, which is allowed only for "
-				   "loopback and --insecure-registry hosts"
+				   "loopback and insecure registries"
 				 : "");
 }
 
@@ -552,8 +555,7 @@ static int fetch_token(reg_client *c, const char *scope, bwk_error **err)
 		    err, BWK_E_PERM, 0, "registry %s: the token endpoint refused %s (HTTP %ld): %s",
 		    c->host, c->have_creds ? "the credentials" : "anonymous access", r.status,
 		    c->have_creds ? "check the user name and password"
-				  : "log in with `docker login` or pass --username "
-				    "and --password-stdin");
+				  : "log in with `docker login` or pass credentials");
 	}
 	if (r.status != 200) {
 		long st = r.status;
@@ -790,9 +792,10 @@ int reg_status_error(reg_client *c, const reg_resp *r, const char *what, bwk_err
 	case 401:
 		return bwk_error_set(err, BWK_E_PERM, 0,
 				     "registry %s requires authentication for %s (HTTP 401)%s: "
-				     "run `docker login %s` or pass --username and "
-				     "--password-stdin",
-				     c->host, what, said, c->host);
+				     "run `docker login %s` or pass %s and %s",
+				     c->host, what, said, c->host,
+				     bwk_setting("username", "a user name"),
+				     bwk_setting("password-stdin", "a password"));
 	case 403:
 		return bwk_error_set(err, BWK_E_PERM, 0,
 				     "registry %s denies access to %s (HTTP 403)%s: the account "

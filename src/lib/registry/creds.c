@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
 
@@ -189,9 +190,9 @@ static int run_helper(const char *name, const char *registry, reg_creds *out, bw
 		close(outp[0]);
 		return bwk_error_set(err, BWK_E_NOTFOUND, src,
 				     "docker config names the credential helper '%s' for %s, but "
-				     "%s cannot be run (install it, or pass --username and "
-				     "--password-stdin)",
-				     name, registry, prog);
+				     "%s cannot be run (install it, or pass %s and %s)",
+				     name, registry, prog, bwk_setting("username", "a user name"),
+				     bwk_setting("password-stdin", "a password"));
 	}
 	/* the host name is small: one write cannot block on an empty pipe */
 	const char *host =

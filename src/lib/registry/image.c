@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
 
@@ -39,9 +40,9 @@ static int select_platform(bwk_registry_image *img, const bwk_registry_opts *o, 
 						  x->variant ? x->variant : "");
 		}
 		cleanup_free char *have = bwk_strbuf_steal(&sb);
-		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "%s has no image for %s (it has: %s): pass --platform",
-				     img->name, want, *have ? have : "none");
+		return bwk_error_set(
+		    err, BWK_E_UNSUPPORTED, 0, "%s has no image for %s (it has: %s): pass %s",
+		    img->name, want, *have ? have : "none", bwk_setting("platform", "a platform"));
 	}
 	cleanup_free char *sub = xstrdup(d->digest);
 	reg_manifest_free(&img->m);

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "bulwark/log.h"
 #include "bulwark/finding.h"
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -346,8 +347,8 @@ int bwk_ignore_load_baseline(bwk_ignore *ig, const char *path, bwk_error **err)
 	json_t *doc = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
 	if (!doc)
 		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "%s:%d: not a JSON report (%s); give an earlier "
-				     "'--format json' or '--format sarif' report",
+				     "%s:%d: not a JSON report (%s); give an earlier JSON or "
+				     "SARIF report",
 				     path, je.line, je.text);
 	int rc = 0;
 	const json_t *findings = json_object_get(doc, "findings");

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "report/report_private.h"
@@ -65,7 +66,8 @@ static void suppressed_text(FILE *out, const bwk_findings *f, const bwk_report_o
 	if (by[BWK_SUPPRESS_VEX])
 		fprintf(out, ", %zu by VEX statements", by[BWK_SUPPRESS_VEX]);
 	if (!o->show_suppressed) {
-		fputs(" (--show-suppressed lists them)\n", out);
+		fprintf(out, " (%s lists them)\n",
+			bwk_setting("show-suppressed", "show-suppressed"));
 		return;
 	}
 	fputs("\n\nSUPPRESSED\n", out);
@@ -101,9 +103,11 @@ static void coverage_text(FILE *out, const bwk_findings *f, const bwk_report_opt
 	size_t total = n[0] + n[1] + n[2];
 	if (!total)
 		return;
-	fprintf(out, "%zu check%s: %zu passed, %zu failed, %zu skipped%s\n", total,
+	fprintf(out, "%zu check%s: %zu passed, %zu failed, %zu skipped%s%s%s\n", total,
 		total == 1 ? "" : "s", n[BWK_CHECK_PASS], n[BWK_CHECK_FAIL], n[BWK_CHECK_SKIP],
-		o->show_passed ? "" : " (--show-passed lists them)");
+		o->show_passed ? "" : " (",
+		o->show_passed ? "" : bwk_setting("show-passed", "show-passed"),
+		o->show_passed ? "" : " lists them)");
 	if (!o->show_passed)
 		return;
 	static const char *const label[] = {"PASS", "FAIL", "SKIP"};

@@ -107,30 +107,63 @@ int sbx_caps_drop_bounding(uint64_t keep)
 	return 0;
 }
 
-/* After the uid switch: permitted = effective = caps for root, nothing for other users (as
- * Docker 20.10+ does); inheritable and ambient always empty (CVE-2022-24769). */
-int sbx_caps_apply(uint64_t caps, bool root)
+int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, const char **bad)
+{
+	*mask = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t one;
+		if (bwk_cap_from_name(names[i], &one) < 0) {
+			if (bad)
+				*bad = names[i];
+			return -1;
+		}
+		*mask |= one;
+	}
+	return 0;
+}
+
+/* After the uid switch. The ambient set is cleared before the others change (a capability
+ * leaving the permitted set leaves it anyway) and raised last, from the new inheritable and
+ * permitted sets. */
+int sbx_caps_set(const sbx_capsets *s)
 {
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return -1;
 	cap_t c = cap_init(); /* all clear */
 	if (!c)
 		return -1;
-	if (root) {
+	const struct {
+		uint64_t mask;
+		cap_flag_t flag;
+	} sets[] = {{s->effective, CAP_EFFECTIVE},
+		    {s->permitted, CAP_PERMITTED},
+		    {s->inheritable, CAP_INHERITABLE}};
+	for (size_t k = 0; k < sizeof sets / sizeof *sets; k++)
 		for (int i = 0; i < NCAPS && i < 64; i++) {
-			if (!(caps & (1ull << i)))
-				continue;
 			cap_value_t v = i;
-			if (cap_set_flag(c, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
-			    cap_set_flag(c, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0) {
+			if ((sets[k].mask & (1ull << i)) &&
+			    cap_set_flag(c, sets[k].flag, 1, &v, CAP_SET) < 0) {
 				cap_free(c);
 				return -1;
 			}
 		}
-	}
 	int r = cap_set_proc(c);
 	int saved = errno;
 	cap_free(c);
 	errno = saved;
+	for (int i = 0; r == 0 && i < NCAPS && i < 64; i++)
+		/* an ambient capability that is not also permitted and inheritable (runc spec's
+		 * default bundle asks for that) is skipped, as crun does */
+		if ((s->ambient & (1ull << i)) &&
+		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 && errno != EPERM)
+			return -1;
 	return r;
+}
+
+/* permitted = effective = caps for root, nothing for other users (as Docker 20.10+ does);
+ * inheritable and ambient always empty (CVE-2022-24769). */
+int sbx_caps_apply(uint64_t caps, bool root)
+{
+	return sbx_caps_set(
+	    &(sbx_capsets){.effective = root ? caps : 0, .permitted = root ? caps : 0});
 }

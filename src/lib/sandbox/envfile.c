@@ -8,8 +8,7 @@
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
-#define MAX_ENVFILE_BYTES   (1u << 20)
-#define MAX_ENVFILE_ENTRIES 4096
+#define MAX_ENVFILE_BYTES (1u << 20)
 
 static bool key_ok(const char *k, size_t n)
 {
@@ -53,10 +52,10 @@ int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, 
 					     lineno);
 		}
 		if (n + 2 > cap) {
-			if (n >= MAX_ENVFILE_ENTRIES) {
+			if (n >= BWK_MAX_ENV) {
 				bwk_strv_free_n(v, n);
 				return bwk_error_set(err, BWK_E_LIMIT, 0, "more than %d variables",
-						     MAX_ENVFILE_ENTRIES);
+						     BWK_MAX_ENV);
 			}
 			cap = cap ? cap * 2 : 16;
 			v = xrealloc(v, cap * sizeof *v);

@@ -187,7 +187,7 @@ static void exec_workload(const sbx_ctx *ctx)
 	cleanup_free char *passwd = read_small("/etc/passwd");
 	cleanup_free char *group = read_small("/etc/group");
 	bwk_user u;
-	char msg[256];
+	char msg[512];
 	if (bwk_user_resolve(s->user, passwd, group, &u, msg, sizeof msg) < 0) {
 		sbx_child_error("%s", msg);
 		_exit(EXIT_RUNTIME);
@@ -198,70 +198,30 @@ static void exec_workload(const sbx_ctx *ctx)
 		sbx_child_error("attaching the terminal: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
-	stdio_to_user(s, &u); /* still root with every capability here */
-	for (size_t i = 0; i < s->nrlimits && i < BWK_MAX_RLIMITS; i++) {
-		struct rlimit rl = {s->rlimits[i].soft, s->rlimits[i].hard};
-		if (setrlimit(s->rlimits[i].resource, &rl) < 0) {
-			char soft[24] = "unlimited", hard[24] = "unlimited";
-			if (rl.rlim_cur != RLIM_INFINITY)
-				snprintf(soft, sizeof soft, "%llu",
-					 (unsigned long long)rl.rlim_cur);
-			if (rl.rlim_max != RLIM_INFINITY)
-				snprintf(hard, sizeof hard, "%llu",
-					 (unsigned long long)rl.rlim_max);
-			sbx_child_error("resource limit %d (soft %s, hard %s): %s%s",
-					s->rlimits[i].resource, soft, hard, strerror(errno),
-					errno == EPERM
-					    ? " (a hard limit above bulwark's own cannot "
-					      "be granted)"
-					    : "");
-			_exit(EXIT_RUNTIME);
-		}
-	}
-	if (sbx_caps_drop_bounding(ctx->caps) < 0) {
-		sbx_child_error("dropping capabilities: %s", strerror(errno));
+	stdio_to_user(s, &u);			    /* still root with every capability here */
+	uint64_t caps = u.uid == 0 ? ctx->caps : 0; /* other users: none (Docker 20.10+) */
+	sbx_process proc = {.rlimits = s->rlimits,
+			    .nrlimits = s->nrlimits,
+			    .bounding = ctx->caps,
+			    .uid = u.uid,
+			    .gid = u.gid,
+			    .groups = u.groups,
+			    .ngroups = (size_t)u.ngroups,
+			    .skip_groups = ctx->userns.deny_setgroups,
+			    .umask = -1,
+			    .cwd = s->cwd,
+			    .caps = {.effective = caps, .permitted = caps},
+			    /* without an init this process is pid 1 and bulwark's child */
+			    .pdeathsig = s->no_init,
+			    .no_new_privs = true,
+			    .filters = {ctx->bpf}};
+	if (sbx_process_enter(&proc, msg, sizeof msg) < 0) {
+		sbx_child_error("%s", msg);
 		_exit(EXIT_RUNTIME);
 	}
-	if ((!ctx->userns.deny_setgroups && setgroups((size_t)u.ngroups, u.groups) < 0) ||
-	    setresgid(u.gid, u.gid, u.gid) < 0 || setresuid(u.uid, u.uid, u.uid) < 0) {
-		sbx_child_error("switching to user %u:%u: %s (is it mapped?)", (unsigned)u.uid,
-				(unsigned)u.gid, strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
-	if (sbx_caps_apply(ctx->caps, u.uid == 0) < 0) {
-		sbx_child_error("setting capabilities: %s", strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
-	/* without an init this process is pid 1 and bulwark's child: the uid change above
-	 * cleared the parent-death signal set after clone() */
-	if (s->no_init && prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) {
-		sbx_child_error("parent-death signal: %s", strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
-	/* bulwark killed between the uid change and the line above: no signal will come */
+	/* bulwark killed between the uid change and the parent-death signal: none will come */
 	if (s->no_init && parent_gone(ctx))
 		_exit(EXIT_RUNTIME);
-	const char *cwd = s->cwd && s->cwd[0] ? s->cwd : "/";
-	char here[PATH_MAX];
-	/* CVE-2024-21626: the working directory must be inside the new root, never a leaked
-	 * host directory: chdir by path after pivot_root, then check what the kernel says. */
-	if (chdir(cwd) < 0 || !getcwd(here, sizeof here) || here[0] != '/') {
-		sbx_child_error("working directory %s: %s", cwd, strerror(errno ? errno : ENOENT));
-		_exit(EXIT_RUNTIME);
-	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		sbx_child_error("no_new_privs: %s", strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
-	/* every descriptor but 0-2 is gone at exec, whatever the caller leaked to us */
-	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0) {
-		sbx_child_error("close_range: %s", strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
-	if (ctx->bpf->len && sbx_seccomp_install(ctx->bpf) < 0) {
-		sbx_child_error("loading the seccomp filter: %s", strerror(errno));
-		_exit(EXIT_RUNTIME);
-	}
 	/* Without the cgroup controller (unprivileged on a v1 host, an undelegated v2 one), a
 	 * per-uid process ceiling and a per-process address-space ceiling still stop a fork bomb
 	 * or a hog from taking the host down. Last thing before exec: an address-space limit
@@ -272,12 +232,12 @@ static void exec_workload(const sbx_ctx *ctx)
 	if (!v1 && !(v2 && ctx->cg.has_memory))
 		set_limit(RLIMIT_AS, ctx->memory);
 	/* HOME from the image's passwd entry unless the environment sets it (Docker's rule) */
-	const char *env_home[4096 + 2];
+	const char *env_home[BWK_MAX_ENV + 2];
 	const char *const *envp = s->env;
 	char home[sizeof u.home + 8];
 	if (!env_get(s->env, "HOME")) {
 		size_t n = 0;
-		for (; s->env && s->env[n] && n < 4096; n++)
+		for (; s->env && s->env[n] && n < BWK_MAX_ENV; n++)
 			env_home[n] = s->env[n];
 		snprintf(home, sizeof home, "HOME=%s", u.home);
 		env_home[n++] = home;
@@ -372,7 +332,7 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("sethostname: %s", strerror(errno));
 	if (ctx->spec->net != BWK_NET_HOST)
 		loopback_up();
-	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd) < 0) {
+	if (ctx->spec->tty && sbx_tty_make(ctx->sync_fd, NULL, false) < 0) {
 		sbx_child_error("allocating the container's pseudo-terminal: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}

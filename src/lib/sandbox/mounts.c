@@ -31,6 +31,9 @@
 
 #define STAGE "/tmp" /* host /tmp, shadowed by a tmpfs in our namespace only */
 
+/* The child between fork and exec: its stderr is the container's, the one channel left to it
+ * (as runc's and crun's init), so it writes there rather than to the output handler of
+ * bulwark/log.h, which belongs to the parent. */
 void sbx_child_error(const char *fmt, ...)
 {
 	char buf[512];
@@ -92,8 +95,7 @@ static int new_fs(const char *type, const char *opts, uint64_t attrs)
 	return fsmount(fs, FSMOUNT_CLOEXEC, attrs);
 }
 
-/* A clone of the mount at `src` (an fd in our mount namespace) attached over `dst`. */
-static int bind_fd(int src, int dst, bool recursive, uint64_t attrs)
+int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs)
 {
 	unsigned rec = recursive ? AT_RECURSIVE : 0;
 	cleanup_close int m =
@@ -101,43 +103,6 @@ static int bind_fd(int src, int dst, bool recursive, uint64_t attrs)
 	if (m < 0 || (attrs && set_attr_fd(m, attrs, recursive) < 0))
 		return -1;
 	return attach(m, dst);
-}
-
-/* mkdir -p PATH inside the root: each prefix resolved in the root (a symlink in the image
- * stays in the image), missing directories created relative to the fd that resolution gave.
- * Returns an O_PATH fd. */
-static int mkdir_in_root(int rootfd, const char *path)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	for (char *p = buf + 1;; p++) {
-		if (*p != '/' && *p)
-			continue;
-		char c = *p;
-		*p = 0;
-		cleanup_close int d = sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
-		if (d < 0 && errno == ENOENT) {
-			char *slash = strrchr(buf, '/');
-			*slash = 0;
-			cleanup_close int parent =
-			    sbx_open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
-			*slash = '/';
-			if (parent < 0 || (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST))
-				return -1;
-		} else if (d < 0) {
-			return -1;
-		}
-		*p = c;
-		if (!c)
-			break;
-	}
-	return sbx_open_in_root(rootfd, buf, O_PATH | O_DIRECTORY);
 }
 
 /* The mount point PATH inside the root: its parent resolved in the root (and created), its
@@ -169,7 +134,7 @@ static int mountpoint(int rootfd, const char *path, bool dir, const char *role)
 	}
 	snprintf(name, sizeof name, "%s", slash + 1);
 	*slash = 0;
-	cleanup_close int pfd = mkdir_in_root(rootfd, parent[0] ? parent : "/");
+	cleanup_close int pfd = sbx_mkpath_in_root(rootfd, parent[0] ? parent : "/", true);
 	if (pfd < 0)
 		return fail("creating the parent directories of", path);
 	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
@@ -274,34 +239,6 @@ static int setup_tmpfs(const sbx_ctx *ctx, int rootfd)
 	return 0;
 }
 
-/* An empty regular file as the mount point of a file bind (resolv.conf); a link in the image
- * is followed inside the root, as Docker does for its own files. */
-static int mkfile_in_root(int rootfd, const char *path)
-{
-	int fd = sbx_open_in_root(rootfd, path, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	char dir[PATH_MAX];
-	if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		return -1;
-	*slash = 0;
-	cleanup_close int parent = mkdir_in_root(rootfd, dir[0] ? dir : "/");
-	if (parent < 0)
-		return -1;
-	int f =
-	    openat(parent, slash + 1, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (f < 0 && errno != EEXIST)
-		return -1;
-	if (f >= 0)
-		close(f);
-	return sbx_open_in_root(rootfd, path, O_PATH);
-}
-
 /* Docker's masked paths plus kernel address and page-state leaks, relative to the proc and
  * sysfs we mount (never to a name in the image: a /proc link there once switched them off). */
 static const char *const proc_masked[] = {
@@ -315,30 +252,41 @@ static const char *const sys_masked[] = {
 };
 static const char *const proc_readonly[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
 
-/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages): an empty
- * read-only tmpfs over a directory, the host's /dev/null (`devnull`, checked) over a file. */
+int sbx_mask_at(int t, int devnull)
+{
+	struct stat st;
+	if (fstat(t, &st) < 0)
+		return -1;
+	const uint64_t ro =
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	if (S_ISDIR(st.st_mode)) {
+		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+		return m < 0 ? -1 : attach(m, t);
+	}
+	/* a device node on a nodev mount reads as EACCES; Docker's masks read empty */
+	return sbx_bind_fd(devnull, t, false, ro & ~(uint64_t)MOUNT_ATTR_NODEV);
+}
+
+int sbx_readonly_at(int t, bool recursive)
+{
+	const uint64_t ro =
+	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+	if (sbx_bind_fd(t, t, recursive, ro) == 0)
+		return 0;
+	return sbx_bind_fd(t, t, recursive, MOUNT_ATTR_RDONLY);
+}
+
+/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages). */
 static int mask_in(int fs, const char *fsname, const char *rel, int devnull)
 {
 	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
 	if (t < 0 && errno == ENOENT)
 		return 0; /* absent from the proc/sysfs we mounted: this kernel has none */
-	struct stat st;
-	if (t < 0 || fstat(t, &st) < 0) {
+	if (t < 0 || sbx_mask_at(t, devnull) < 0) {
 		sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
 		return -1;
 	}
-	const uint64_t ro =
-	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	if (S_ISDIR(st.st_mode)) {
-		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
-		if (m >= 0 && attach(m, t) == 0)
-			return 0;
-	} else if (bind_fd(devnull, t, false, ro & ~(uint64_t)MOUNT_ATTR_NODEV) == 0) {
-		/* a device node on a nodev mount reads as EACCES; Docker's masks read empty */
-		return 0;
-	}
-	sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
-	return -1;
+	return 0;
 }
 
 static int readonly_in(int fs, const char *fsname, const char *rel)
@@ -346,28 +294,11 @@ static int readonly_in(int fs, const char *fsname, const char *rel)
 	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
 	if (t < 0 && errno == ENOENT)
 		return 0;
-	if (t < 0 ||
-	    bind_fd(t, t, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0) {
+	if (t < 0 || sbx_readonly_at(t, false) < 0) {
 		sbx_child_error("making %s/%s read-only: %s", fsname, rel, strerror(errno));
 		return -1;
 	}
 	return 0;
-}
-
-/* A host device node the container gets: opened once, and only the real character device:
- * a host whose /dev/null was replaced by a regular file must not hand that file over. */
-static int host_device(const char *path, unsigned maj, unsigned min)
-{
-	int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && S_ISCHR(st.st_mode) && major(st.st_rdev) == maj &&
-	    minor(st.st_rdev) == min)
-		return fd;
-	if (fd >= 0)
-		close(fd);
-	sbx_child_error("host device %s is not the expected character device %u:%u", path, maj,
-			min);
-	return -1;
 }
 
 static int mount_proc(int rootfd, int devnull)
@@ -477,25 +408,6 @@ static int setup_dev(const sbx_ctx *ctx, int rootfd)
 					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
 	if (dev < 0)
 		return -1;
-	static const struct {
-		const char *host, *name;
-		unsigned major, minor;
-	} nodes[] = {{"/dev/null", "null", 1, 3},	{"/dev/zero", "zero", 1, 5},
-		     {"/dev/full", "full", 1, 7},	{"/dev/random", "random", 1, 8},
-		     {"/dev/urandom", "urandom", 1, 9}, {"/dev/tty", "tty", 5, 0}};
-	for (size_t i = 0; i < sizeof nodes / sizeof *nodes; i++) {
-		cleanup_close int src = host_device(nodes[i].host, nodes[i].major, nodes[i].minor);
-		if (src < 0)
-			return -1;
-		int f = openat(dev, nodes[i].name,
-			       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
-		if (f < 0)
-			return fail("creating", nodes[i].host);
-		close(f);
-		cleanup_close int t = openat(dev, nodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (t < 0 || bind_fd(src, t, false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
-			return fail("binding", nodes[i].host);
-	}
 	char opts[128];
 	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
 	static const struct {
@@ -515,14 +427,11 @@ static int setup_dev(const sbx_ctx *ctx, int rootfd)
 		if (m < 0 || attach(m, t) < 0)
 			return fail("mounting /dev/", fs[i].name);
 	}
-	static const char *const links[][2] = {{"pts/ptmx", "ptmx"},
-					       {"/proc/self/fd", "fd"},
-					       {"/proc/self/fd/0", "stdin"},
-					       {"/proc/self/fd/1", "stdout"},
-					       {"/proc/self/fd/2", "stderr"}};
-	for (size_t i = 0; i < sizeof links / sizeof *links; i++)
-		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
-			return fail("creating /dev/", links[i][1]);
+	char why[256];
+	if (sbx_dev_standard(dev, true, why, sizeof why) < 0) {
+		sbx_child_error("%s", why);
+		return -1;
+	}
 	return steal_fd(&dev);
 }
 
@@ -550,7 +459,7 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 			int m = ctx->mnt_fds[ctx->nlowers + i];
 			if (set_attr_fd(m, attrs, false) < 0 || attach(m, t) < 0)
 				return fail("attaching volume", s->binds[i].dst);
-		} else if (bind_fd(own[ctx->nlowers + i], t, false, attrs) < 0) {
+		} else if (sbx_bind_fd(own[ctx->nlowers + i], t, false, attrs) < 0) {
 			return fail("bind mounting", ctx->bind_paths[i]);
 		}
 	}
@@ -681,9 +590,9 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		if (own[nown] < 0)
 			return -1;
 	}
-	cleanup_close int devnull = host_device("/dev/null", 1, 3);
+	cleanup_close int devnull = sbx_host_device("/dev/null", S_IFCHR, 1, 3);
 	if (devnull < 0)
-		return -1;
+		return fail("the host's", "/dev/null");
 	char stage_opts[64];
 	/* the upper layer lives here: with read_write or writable_var, the container's writes
 	 * (writable_size) */
@@ -740,16 +649,18 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		    stage < 0 ? -1
 			      : openat(stage, "resolv.conf",
 				       O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		cleanup_close int t = mkfile_in_root(rootfd, "/etc/resolv.conf");
+		/* a link in the image is followed inside the root, as Docker does for its own
+		 * files */
+		cleanup_close int t = sbx_mkpath_in_root(rootfd, "/etc/resolv.conf", false);
 		if (f < 0 || write(f, ns, nl) != (ssize_t)nl || t < 0 ||
-		    bind_fd(f, t, false, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) <
-			0)
+		    sbx_bind_fd(f, t, false,
+				MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) < 0)
 			sbx_child_error("warning: cannot provide /etc/resolv.conf (%s): name "
 					"resolution may fail",
 					strerror(errno));
 	}
 	if (s->cwd && s->cwd[0]) {
-		cleanup_close int w = mkdir_in_root(rootfd, s->cwd);
+		cleanup_close int w = sbx_mkpath_in_root(rootfd, s->cwd, true);
 		(void)w; /* missing and uncreatable: chdir reports it after the switch */
 	}
 	uint64_t rattr = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
@@ -758,11 +669,23 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (set_attr_fd(rootfd, rattr, false) < 0)
 		return fail("making the root read-only", root);
 
+	const char *step = NULL;
+	if (sbx_pivot(rootfd, &step) < 0)
+		return fail(step, root);
+	return 0;
+}
+
+int sbx_pivot(int rootfd, const char **step)
+{
 	/* pivot_root(".", ".") stacks the old root under the new one; detaching it leaves no
-	 * path to the host's filesystem. */
+	 * path to the host's filesystem (made a slave first: an unmount never propagates back
+	 * to the host's mounts it came from) */
+	*step = "pivot_root to";
 	if (fchdir(rootfd) < 0 || syscall(SYS_pivot_root, ".", ".") < 0)
-		return fail("pivot_root to", root);
-	if (umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
-		return fail("detaching the old root", "/");
+		return -1;
+	*step = "detaching the old root from";
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0 ||
+	    chdir("/") < 0)
+		return -1;
 	return 0;
 }

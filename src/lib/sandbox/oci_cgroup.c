@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/oci_rt_private.h"
@@ -404,8 +405,8 @@ static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char 
 	if (strstr(rel, "/../") || bwk_str_endswith(rel, "/..") || strchr(rel, ':'))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "linux.cgroupsPath '%s': not a cgroupfs path (no '..'; "
-				     "'slice:prefix:name' needs --systemd-cgroup)",
-				     p);
+				     "'slice:prefix:name' needs %s)",
+				     p, bwk_setting("systemd-cgroup", "the systemd cgroup driver"));
 	return 0;
 }
 

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/idmap_mount.h"
@@ -88,7 +89,9 @@ static void send_msg(int fd, char type, int32_t val, const char *text)
 	}
 }
 
-/* In A and B: report and die. errno (if any) is appended. */
+/* In A and B: report and die. errno (if any) is appended. Once the init has left its parent
+ * (sync_fd closed) the container's stderr is its only channel, as runc's and crun's: it writes
+ * there, not to the output handler of bulwark/log.h, which belongs to the parent. */
 static __attribute__((noreturn, format(printf, 2, 3))) void die(const init_ctx *c, const char *fmt,
 								...)
 {
@@ -223,60 +226,6 @@ static void parse_opts(const bwk_oci_strv *o, parsed_opts *p)
 	}
 }
 
-/* `path` inside the root: each missing component created (directories, or a file for the
- * last one when !dir), every lookup resolved inside the root. Returns an O_PATH fd. */
-static int mkpath_in_root(int rootfd, const char *path, bool dir)
-{
-	char buf[PATH_MAX];
-	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = sbx_open_in_root(rootfd, buf, O_PATH);
-	if (fd >= 0 || errno != ENOENT)
-		return fd;
-	for (char *p = buf + 1;; p++) {
-		bool last = !*p;
-		if (*p != '/' && !last)
-			continue;
-		char saved = *p;
-		*p = 0;
-		int cur = sbx_open_in_root(rootfd, buf, O_PATH);
-		if (cur < 0 && errno == ENOENT) {
-			char *slash = strrchr(buf, '/');
-			*slash = 0;
-			int parent =
-			    sbx_open_in_root(rootfd, *buf ? buf : "/", O_PATH | O_DIRECTORY);
-			*slash = '/';
-			if (parent < 0)
-				return -1;
-			int r;
-			if (last && !dir) {
-				r = openat(parent, slash + 1,
-					   O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-				if (r >= 0)
-					close(r);
-			} else
-				r = mkdirat(parent, slash + 1, 0755);
-			int e = errno;
-			close(parent);
-			if (r < 0 && e != EEXIST) {
-				errno = e;
-				return -1;
-			}
-			cur = sbx_open_in_root(rootfd, buf, O_PATH);
-		}
-		if (cur < 0)
-			return -1;
-		*p = saved;
-		if (last)
-			return cur;
-		close(cur);
-		while (p[1] == '/')
-			p++;
-	}
-}
-
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
@@ -322,7 +271,7 @@ static bool is_dir_path(const char *p)
 static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, unsigned long flags)
 {
 	char t[64];
-	cleanup_close int fd = mkpath_in_root(rootfd, dest, true);
+	cleanup_close int fd = sbx_mkpath_in_root(rootfd, dest, true);
 	if (fd < 0)
 		die(c, "mount cgroup on %s", dest);
 	fdpath(t, sizeof t, fd);
@@ -333,7 +282,7 @@ static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, uns
 		const char *d = c->cg->dirs[i] + strlen("/sys/fs/cgroup/");
 		char sub[PATH_MAX];
 		snprintf(sub, sizeof sub, "%s/%.*s", dest, (int)strcspn(d, "/"), d);
-		cleanup_close int sfd = mkpath_in_root(rootfd, sub, true);
+		cleanup_close int sfd = sbx_mkpath_in_root(rootfd, sub, true);
 		if (sfd < 0)
 			die(c, "mkdir %s", sub);
 		char st[64];
@@ -366,8 +315,8 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 	size_t idx = (size_t)(m - c->s->mounts);
 	int mapped = c->un && idx < OCIRT_USERNS_MAX_MOUNTS ? c->un->mount_fd[idx] : -1;
 	cleanup_close int fd =
-	    mkpath_in_root(rootfd, m->destination,
-			   !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)));
+	    sbx_mkpath_in_root(rootfd, m->destination,
+			       !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)));
 	if (fd < 0)
 		die(c, "mount point %s", m->destination);
 	char target[64];
@@ -406,43 +355,22 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		die(c, "propagation of %s", m->destination);
 }
 
-typedef struct dev_default {
-	const char *path;
-	unsigned major, minor;
-} dev_default;
-
+/* Node `path` of the root (its directory created), made or bound from the host's `path`. */
 static void make_device(const init_ctx *c, int rootfd, const char *path, char type, unsigned major,
 			unsigned minor, mode_t perm, uid_t uid, gid_t gid)
 {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], why[512];
 	snprintf(dir, sizeof dir, "%s", path);
 	char *slash = strrchr(dir, '/');
 	*slash = 0;
-	cleanup_close int parent = mkpath_in_root(rootfd, *dir ? dir : "/", true);
+	cleanup_close int parent = sbx_mkpath_in_root(rootfd, *dir ? dir : "/", true);
 	if (parent < 0)
 		die(c, "device directory %s", dir);
-	const char *name = slash + 1;
-	mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
-	unlinkat(parent, name, 0);
-	if (mknodat(parent, name, kind | perm, makedev(major, minor)) < 0) {
-		if (errno != EPERM || kind == S_IFIFO)
-			die(c, "mknod %s", path);
-		/* no CAP_MKNOD (user namespace): the host's node, bound */
-		int f = openat(parent, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
-		if (f < 0)
-			die(c, "device %s", path);
-		close(f);
-		cleanup_close int t = openat(parent, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		char tp[64];
-		fdpath(tp, sizeof tp, t);
-		if (mount(path, tp, NULL, MS_BIND, NULL) < 0)
-			die(c, "bind device %s", path);
-		return;
+	if (sbx_dev_node(parent, slash + 1, path, type, major, minor, perm, uid, gid, why,
+			 sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
 	}
-	/* mknod's mode went through the umask */
-	if (fchownat(parent, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 ||
-	    fchmodat(parent, name, perm, 0) < 0)
-		die(c, "chown %s", path);
 }
 
 static bool has_mount(const bwk_oci_spec *s, const char *dest)
@@ -457,24 +385,13 @@ static void setup_dev(const init_ctx *c, int rootfd)
 {
 	const bwk_oci_spec *s = c->s;
 	if (has_mount(s, "/dev")) {
-		static const dev_default defs[] = {{"/dev/null", 1, 3},	   {"/dev/zero", 1, 5},
-						   {"/dev/full", 1, 7},	   {"/dev/random", 1, 8},
-						   {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0}};
-		for (size_t i = 0; i < sizeof defs / sizeof *defs; i++)
-			make_device(c, rootfd, defs[i].path, 'c', defs[i].major, defs[i].minor,
-				    0666, 0, 0);
-		static const char *const links[][2] = {{"/proc/self/fd", "fd"},
-						       {"/proc/self/fd/0", "stdin"},
-						       {"/proc/self/fd/1", "stdout"},
-						       {"/proc/self/fd/2", "stderr"}};
-		cleanup_close int dev = sbx_open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
-		for (size_t i = 0; dev >= 0 && i < sizeof links / sizeof *links; i++)
-			if (symlinkat(links[i][0], dev, links[i][1]) < 0 && errno != EEXIST)
-				die(c, "/dev/%s", links[i][1]);
-		if (dev >= 0 && has_mount(s, "/dev/pts")) {
-			unlinkat(dev, "ptmx", 0);
-			if (symlinkat("pts/ptmx", dev, "ptmx") < 0)
-				die(c, "/dev/ptmx");
+		cleanup_close int dev = sbx_mkpath_in_root(rootfd, "/dev", true);
+		char why[512];
+		if (dev < 0)
+			die(c, "/dev");
+		if (sbx_dev_standard(dev, has_mount(s, "/dev/pts"), why, sizeof why) < 0) {
+			errno = 0; /* named in why */
+			die(c, "%s", why);
 		}
 	}
 	for (size_t i = 0; i < s->linux_.n_devices; i++) {
@@ -512,14 +429,9 @@ static void setup_rootfs(const init_ctx *c)
 	for (size_t i = 0; i < s->n_mounts; i++)
 		do_mount(c, rootfd, &s->mounts[i]);
 	setup_dev(c, rootfd);
-	if (fchdir(rootfd) < 0)
-		die(c, "chdir %s", c->rootfs);
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
-		die(c, "pivot_root to %s", c->rootfs);
-	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0 || umount2(".", MNT_DETACH) < 0)
-		die(c, "detaching the old root");
-	if (chdir("/") < 0)
-		die(c, "chdir /");
+	const char *step = NULL;
+	if (sbx_pivot(rootfd, &step) < 0)
+		die(c, "%s %s", step, c->rootfs);
 	if (rp &&
 	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
 	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {
@@ -530,31 +442,33 @@ static void setup_rootfs(const init_ctx *c)
 	}
 }
 
+/* After pivot_root: each path resolved inside the new root. A file is masked with the
+ * container's /dev/null, checked: a mount outside the new root (the host's) cannot be cloned
+ * once the old root is detached. */
 static void mask_and_protect(const init_ctx *c)
 {
 	const bwk_oci_linux *l = &c->s->linux_;
+	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		die(c, "opening the root");
+	cleanup_close int devnull =
+	    l->masked_paths.n ? sbx_host_device("/dev/null", S_IFCHR, 1, 3) : -1;
+	if (l->masked_paths.n && devnull < 0)
+		die(c, "/dev/null of the container (for linux.maskedPaths)");
 	for (size_t i = 0; i < l->masked_paths.n; i++) {
 		const char *p = l->masked_paths.v[i];
-		struct stat st;
-		if (lstat(p, &st) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(c, "masked path %s", p);
-		}
-		int r = S_ISDIR(st.st_mode) ? mount("tmpfs", p, "tmpfs", MS_RDONLY, "size=0")
-					    : mount("/dev/null", p, NULL, MS_BIND, NULL);
-		if (r < 0)
+		cleanup_close int t = sbx_open_in_root(root, p, O_PATH);
+		if (t < 0 && errno == ENOENT)
+			continue;
+		if (t < 0 || sbx_mask_at(t, devnull) < 0)
 			die(c, "masking %s", p);
 	}
 	for (size_t i = 0; i < l->readonly_paths.n; i++) {
 		const char *p = l->readonly_paths.v[i];
-		if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0) {
-			if (errno == ENOENT)
-				continue;
-			die(c, "read-only path %s", p);
-		}
-		if (bind_remount(p, MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC) < 0 &&
-		    bind_remount(p, MS_RDONLY) < 0)
+		cleanup_close int t = sbx_open_in_root(root, p, O_PATH);
+		if (t < 0 && errno == ENOENT)
+			continue;
+		if (t < 0 || sbx_readonly_at(t, true) < 0)
 			die(c, "read-only path %s", p);
 	}
 	if (c->s->root_readonly && bind_remount("/", MS_RDONLY) < 0)
@@ -583,179 +497,26 @@ static void setup_sysctl_hostname(const init_ctx *c)
 	}
 }
 
+/* The pty, made in the container's devpts, its master to the engine's console socket. */
 static void setup_console(const init_ctx *c)
 {
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
-		die(c, "console: /dev/ptmx");
-	int unlock = 0;
-	char name[64];
-	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ptsname_r(master, name, sizeof name))
-		die(c, "console: pty");
-	int slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (slave < 0)
-		die(c, "console: %s", name);
-	if (c->proc->has_console_size) {
-		struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
-				     .ws_col = (unsigned short)c->proc->console_width};
-		ioctl(slave, TIOCSWINSZ, &ws);
-	}
-	/* the master to the engine, as runc sends it: SCM_RIGHTS with the pty's name */
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {name, strlen(name)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof cbuf};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(c->console_fd, &mh, MSG_NOSIGNAL) < 0)
-		die(c, "console: sending the pty to the console socket");
-	close(master);
+	struct winsize ws = {.ws_row = (unsigned short)c->proc->console_height,
+			     .ws_col = (unsigned short)c->proc->console_width};
+	if (sbx_tty_make(c->console_fd, c->proc->has_console_size ? &ws : NULL, true) < 0)
+		die(c, "console: a pty sent to the console socket");
 	close(c->console_fd);
-	for (int i = 0; i < 3; i++)
-		if (dup2(slave, i) < 0)
-			die(c, "console: dup2");
-	close(slave);
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
 		die(c, "console: TIOCSCTTY");
 }
 
 /* ---- the process ---- */
 
-static int rlimit_resource(const char *name)
-{
-	static const struct {
-		const char *n;
-		int r;
-	} t[] = {{"RLIMIT_CPU", RLIMIT_CPU},	       {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-		 {"RLIMIT_DATA", RLIMIT_DATA},	       {"RLIMIT_STACK", RLIMIT_STACK},
-		 {"RLIMIT_CORE", RLIMIT_CORE},	       {"RLIMIT_RSS", RLIMIT_RSS},
-		 {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-		 {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
-		 {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-		 {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-		 {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(name, t[i].n))
-			return t[i].r;
-	return -1;
-}
-
+/* The spec's names are validated (bwk_oci_spec_validate): none is unknown here. */
 static uint64_t cap_mask(const bwk_oci_strv *v)
 {
 	uint64_t m = 0;
-	for (size_t i = 0; i < v->n; i++) {
-		uint64_t one = 0;
-		if (bwk_cap_from_name(v->v[i], &one) == 0)
-			m |= one;
-	}
+	(void)bwk_caps_from_names((const char *const *)v->v, v->n, &m, NULL);
 	return m;
-}
-
-static uint32_t seccomp_action(const char *a, const bwk_oci_u64 *errno_ret, uint32_t *out)
-{
-	uint32_t e = errno_ret && errno_ret->set ? (uint32_t)errno_ret->v : EPERM;
-	if (!strcmp(a, "SCMP_ACT_KILL") || !strcmp(a, "SCMP_ACT_KILL_THREAD"))
-		*out = SCMP_ACT_KILL_THREAD;
-	else if (!strcmp(a, "SCMP_ACT_KILL_PROCESS"))
-		*out = SCMP_ACT_KILL_PROCESS;
-	else if (!strcmp(a, "SCMP_ACT_TRAP"))
-		*out = SCMP_ACT_TRAP;
-	else if (!strcmp(a, "SCMP_ACT_ERRNO"))
-		*out = SCMP_ACT_ERRNO(e);
-	else if (!strcmp(a, "SCMP_ACT_TRACE"))
-		*out = SCMP_ACT_TRACE(e);
-	else if (!strcmp(a, "SCMP_ACT_ALLOW"))
-		*out = SCMP_ACT_ALLOW;
-	else if (!strcmp(a, "SCMP_ACT_LOG"))
-		*out = SCMP_ACT_LOG;
-	else
-		return 0;
-	return 1;
-}
-
-static int seccomp_op(const char *op)
-{
-	static const char *const ops[] = {"SCMP_CMP_NE",       "SCMP_CMP_LT", "SCMP_CMP_LE",
-					  "SCMP_CMP_EQ",       "SCMP_CMP_GE", "SCMP_CMP_GT",
-					  "SCMP_CMP_MASKED_EQ"};
-	static const int vals[] = {SCMP_CMP_NE, SCMP_CMP_LT, SCMP_CMP_LE,	SCMP_CMP_EQ,
-				   SCMP_CMP_GE, SCMP_CMP_GT, SCMP_CMP_MASKED_EQ};
-	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
-		if (!strcmp(op, ops[i]))
-			return vals[i];
-	return -1;
-}
-
-/* linux.seccomp → a libseccomp filter (not loaded). NULL + *why on error. */
-static scmp_filter_ctx build_seccomp(const bwk_oci_seccomp *sc, char *why, size_t whylen)
-{
-	uint32_t def;
-	if (!seccomp_action(sc->default_action, &sc->default_errno_ret, &def)) {
-		snprintf(why, whylen, "linux.seccomp.defaultAction %s: not supported",
-			 sc->default_action);
-		return NULL;
-	}
-	scmp_filter_ctx ctx = seccomp_init(def);
-	if (!ctx) {
-		snprintf(why, whylen, "seccomp_init");
-		return NULL;
-	}
-	/* the spec's noNewPrivileges decides, not libseccomp's default */
-	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	for (size_t i = 0; i < sc->architectures.n; i++) {
-		char name[64];
-		const char *a = sc->architectures.v[i];
-		if (!strncmp(a, "SCMP_ARCH_", 10))
-			a += 10;
-		size_t k = 0;
-		for (; a[k] && k + 1 < sizeof name; k++)
-			name[k] = (char)(a[k] >= 'A' && a[k] <= 'Z' ? a[k] + 32 : a[k]);
-		name[k] = 0;
-		uint32_t arch = seccomp_arch_resolve_name(name);
-		if (arch && seccomp_arch_add(ctx, arch) < 0 && seccomp_arch_exist(ctx, arch) != 0) {
-			/* an architecture this libseccomp cannot add is skipped, as runc does */
-		}
-	}
-	for (size_t i = 0; i < sc->n_syscalls; i++) {
-		const bwk_oci_syscall *r = &sc->syscalls[i];
-		uint32_t act;
-		if (!seccomp_action(r->action, &r->errno_ret, &act)) {
-			snprintf(why, whylen,
-				 "linux.seccomp.syscalls[%zu].action %s: not supported", i,
-				 r->action);
-			seccomp_release(ctx);
-			return NULL;
-		}
-		if (act == def)
-			continue;
-		struct scmp_arg_cmp cmp[6];
-		unsigned n = 0;
-		for (size_t k = 0; k < r->n_args && n < 6; k++) {
-			int op = seccomp_op(r->args[k].op);
-			if (op < 0 || r->args[k].index > 5)
-				continue;
-			cmp[n++] = (struct scmp_arg_cmp){.arg = r->args[k].index,
-							 .op = (enum scmp_compare)op,
-							 .datum_a = r->args[k].value,
-							 .datum_b = r->args[k].value_two};
-		}
-		for (size_t k = 0; k < r->names.n; k++) {
-			int nr = seccomp_syscall_resolve_name(r->names.v[k]);
-			if (nr == __NR_SCMP_ERROR)
-				continue; /* unknown here: skipped, as runc does */
-			int e = seccomp_rule_add_array(ctx, act, nr, n, cmp);
-			if (e < 0 && e != -EEXIST) {
-				snprintf(why, whylen, "linux.seccomp: rule for %s: %s",
-					 r->names.v[k], strerror(-e));
-				seccomp_release(ctx);
-				return NULL;
-			}
-		}
-	}
-	return ctx;
 }
 
 /* AppArmor confines a process once the kernel has the module enabled (runc and crun refuse a
@@ -789,87 +550,57 @@ static int apparmor_exec(const char *profile)
 static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 {
 	const bwk_oci_process *p = c->proc;
-	char why[512] = "";
-	scmp_filter_ctx sc = NULL, sc2 = NULL;
-	if (c->s->linux_.seccomp.set &&
-	    !(sc = build_seccomp(&c->s->linux_.seccomp, why, sizeof why)))
-		die(c, "%s", why);
+	uint64_t bounding = cap_mask(&p->caps.bounding);
+	sbx_bpf *filters[2] = {NULL, NULL};
+	size_t nf = 0;
+	bwk_error *serr = NULL;
+	if (c->s->linux_.seccomp.set) {
+		cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *prof = NULL;
+		filters[nf] = xcalloc(1, sizeof *filters[nf]);
+		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &serr) < 0 ||
+		    sbx_seccomp_compile(prof, bounding, filters[nf++], &serr) < 0)
+			die(c, "%s", serr->msg);
+	}
 	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
 	 * by annotation; with the bundle's own filter too, both are loaded (the intersection) */
 	const char *ann = bwk_oci_spec_annotation(c->s, BWK_OCI_ANN_SECCOMP);
 	if (ann && !strcmp(ann, "default")) {
-		bwk_error *e = NULL;
-		if (sbx_seccomp_default(cap_mask(&p->caps.bounding), sc ? &sc2 : &sc, &e) < 0)
-			die(c, "the default seccomp policy: %s", e->msg);
+		filters[nf] = xcalloc(1, sizeof *filters[nf]);
+		if (sbx_seccomp_compile(NULL, bounding, filters[nf++], &serr) < 0)
+			die(c, "the default seccomp policy: %s", serr->msg);
 	}
 	if (p->apparmor_profile && (!apparmor_enabled() || apparmor_exec(p->apparmor_profile) < 0))
 		die(c, "process.apparmorProfile '%s'%s", p->apparmor_profile,
 		    apparmor_enabled() ? "" : ": AppArmor is not enabled on this host");
-	for (size_t i = 0; i < p->n_rlimits; i++) {
-		int res = rlimit_resource(p->rlimits[i].type);
-		struct rlimit rl = {.rlim_cur = p->rlimits[i].soft, .rlim_max = p->rlimits[i].hard};
-		if (res >= 0 && setrlimit(res, &rl) < 0)
-			die(c, "%s", p->rlimits[i].type);
-	}
-	if (p->cwd && chdir(p->cwd) < 0)
-		die(c, "process.cwd %s", p->cwd);
-	uint64_t bounding = cap_mask(&p->caps.bounding), eff = cap_mask(&p->caps.effective),
-		 perm = cap_mask(&p->caps.permitted), inh = cap_mask(&p->caps.inheritable),
-		 amb = cap_mask(&p->caps.ambient);
-	if (sbx_caps_drop_bounding(bounding) < 0)
-		die(c, "dropping capabilities from the bounding set");
+	bwk_rlimit rl[BWK_MAX_RLIMITS];
+	size_t nrl = 0;
+	for (size_t i = 0; i < p->n_rlimits && nrl < BWK_MAX_RLIMITS; i++)
+		nrl += bwk_oci_rlimit_lower(&p->rlimits[i], &rl[nrl]) == 0;
 	gid_t groups[64];
 	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = p->user.additional_gids[i];
-	if (setgroups(ng, groups) < 0 && errno != EPERM)
-		die(c, "setgroups");
-	if (setresgid(p->user.gid, p->user.gid, p->user.gid) < 0)
-		die(c, "setgid %u", p->user.gid);
-	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
-	    setresuid(p->user.uid, p->user.uid, p->user.uid) < 0 ||
-	    prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		die(c, "setuid %u", p->user.uid);
-	if (p->user.umask.set)
-		umask((mode_t)(p->user.umask.v & 0777));
-	/* effective again from the kept permitted set, for the seccomp load below */
-	cap_t cur = cap_get_proc();
-	if (cur) {
-		for (int i = 0; i <= CAP_LAST_CAP; i++) {
-			cap_flag_value_t v = CAP_CLEAR;
-			cap_value_t cv = i;
-			if (cap_get_flag(cur, cv, CAP_PERMITTED, &v) == 0 && v == CAP_SET)
-				cap_set_flag(cur, CAP_EFFECTIVE, 1, &cv, CAP_SET);
-		}
-		cap_set_proc(cur);
-		cap_free(cur);
+	sbx_process proc = {.rlimits = rl,
+			    .nrlimits = nrl,
+			    .bounding = bounding,
+			    .uid = p->user.uid,
+			    .gid = p->user.gid,
+			    .groups = groups,
+			    .ngroups = ng,
+			    .groups_may_fail = true,
+			    .umask = p->user.umask.set ? (int)(p->user.umask.v & 0777) : -1,
+			    .cwd = p->cwd,
+			    .caps = {.effective = cap_mask(&p->caps.effective),
+				     .permitted = cap_mask(&p->caps.permitted),
+				     .inheritable = cap_mask(&p->caps.inheritable),
+				     .ambient = cap_mask(&p->caps.ambient)},
+			    .no_new_privs = p->no_new_privileges,
+			    .filters = {filters[0], filters[1]}};
+	char why[512];
+	if (sbx_process_enter(&proc, why, sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
 	}
-	if (sc && !p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
-		die(c, "loading the seccomp filter");
-	cap_t want = cap_init();
-	for (int i = 0; want && i < 64; i++) {
-		cap_value_t cv = i;
-		if (eff & (1ull << i))
-			cap_set_flag(want, CAP_EFFECTIVE, 1, &cv, CAP_SET);
-		if (perm & (1ull << i))
-			cap_set_flag(want, CAP_PERMITTED, 1, &cv, CAP_SET);
-		if (inh & (1ull << i))
-			cap_set_flag(want, CAP_INHERITABLE, 1, &cv, CAP_SET);
-	}
-	if (!want || cap_set_proc(want) < 0)
-		die(c, "setting the process capabilities");
-	cap_free(want);
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	for (int i = 0; i < 64; i++)
-		if ((amb & (1ull << i)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0 &&
-		    errno != EPERM) /* not inheritable (runc spec's default): skipped, as crun */
-			die(c, "ambient capability %d", i);
-	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		die(c, "no_new_privs");
-	if (sc && p->no_new_privileges && (seccomp_load(sc) < 0 || (sc2 && seccomp_load(sc2) < 0)))
-		die(c, "loading the seccomp filter");
-	syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC);
 	static char *empty[] = {NULL};
 	environ = p->env.n ? p->env.v : empty;
 	execvp(p->args.v[0], p->args.v);
@@ -1018,7 +749,8 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 		return bwk_error_set(err, BWK_E_INPUT, 0, "config.json: root.path is required");
 	if (s->process.terminal && !o->console_socket)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
-				     "process.terminal is true: --console-socket is required");
+				     "process.terminal is true: %s is required",
+				     bwk_setting("console-socket", "the console socket"));
 	if (s->linux_.seccomp.listener_path)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not "
@@ -1035,6 +767,22 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 				     "config.json: a new user namespace needs linux.uidMappings "
 				     "and linux.gidMappings");
 	return 0;
+}
+
+/* The engine's console socket (--console-socket), which receives the pty's master. */
+static int connect_console(const char *path, bwk_error **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	size_t l = strlen(path);
+	if (l >= sizeof sa.sun_path)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "%s: path too long",
+				     bwk_setting("console-socket", "the console socket"));
+	memcpy(sa.sun_path, path, l + 1);
+	cleanup_close int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return bwk_error_set(err, BWK_E_IO, errno, "%s %s",
+				     bwk_setting("console-socket", "the console socket"), path);
+	return steal_fd(&fd);
 }
 
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
@@ -1149,18 +897,8 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 	}
 	if (o->console_socket) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		if (strlen(o->console_socket) >= sizeof sa.sun_path) {
-			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+		if ((console = connect_console(o->console_socket, err)) < 0)
 			goto out;
-		}
-		memcpy(sa.sun_path, o->console_socket, strlen(o->console_socket) + 1);
-		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
-				      o->console_socket);
-			goto out;
-		}
 		c.console_fd = console;
 	}
 	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
@@ -1384,12 +1122,14 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		size_t len;
 		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
 				     &len, err) < 0)
-			return bwk_error_wrap(err, "--process");
+			return bwk_error_wrap(err, "%s",
+					      bwk_setting("process", "the process file"));
 		json_error_t je;
 		json_t *p = json_loadb(data, len, 0, &je);
 		if (!p || !json_is_object(p)) {
 			json_decref(p);
-			return bwk_error_set(err, BWK_E_INPUT, 0, "--process %s: not a JSON object",
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
+					     bwk_setting("process", "the process file"),
 					     o->process_json);
 		}
 		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
@@ -1397,13 +1137,15 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
 		if (!text)
-			return bwk_error_set(err, BWK_E_NOMEM, 0, "--process");
+			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
+					     bwk_setting("process", "the process file"));
 		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
 			return -1;
 		if (!(*out)->process.args.n) {
 			bwk_oci_spec_free(*out);
 			*out = NULL;
-			return bwk_error_set(err, BWK_E_INPUT, 0, "--process: args is required");
+			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: args is required",
+					     bwk_setting("process", "the process file"));
 		}
 		return 0;
 	}
@@ -1470,8 +1212,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	c.proc = &ps->process;
 	c.cg = &st.cg;
 	if (ps->process.terminal && !o->console_socket) {
-		bwk_error_set(err, BWK_E_USAGE, 0,
-			      "process.terminal is true: --console-socket is required");
+		bwk_error_set(err, BWK_E_USAGE, 0, "process.terminal is true: %s is required",
+			      bwk_setting("console-socket", "the console socket"));
 		goto out;
 	}
 	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {
@@ -1492,19 +1234,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 		goto out;
 	}
 	if (o->console_socket) {
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		size_t l = strlen(o->console_socket);
-		if (l >= sizeof sa.sun_path) {
-			bwk_error_set(err, BWK_E_USAGE, 0, "--console-socket: path too long");
+		if ((console = connect_console(o->console_socket, err)) < 0)
 			goto out;
-		}
-		memcpy(sa.sun_path, o->console_socket, l + 1);
-		console = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (console < 0 || connect(console, (struct sockaddr *)&sa, sizeof sa) < 0) {
-			bwk_error_set(err, BWK_E_IO, errno, "--console-socket %s",
-				      o->console_socket);
-			goto out;
-		}
 		c.console_fd = console;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {

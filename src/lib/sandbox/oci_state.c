@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/oci_rt_private.h"
@@ -186,9 +187,9 @@ int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err
 			bwk_error_free(*err);
 			*err = NULL;
 			return bwk_error_set(err, BWK_E_RUNTIME, ENOENT,
-					     "container %s: its create did not finish; `bulwark "
-					     "delete --force %s` removes it",
-					     id, id);
+					     "container %s: its create did not finish; deleting it "
+					     "with %s removes it",
+					     id, bwk_setting("force", "force"));
 		}
 		return bwk_error_wrap(err, "container %s", id);
 	}
@@ -200,9 +201,9 @@ int ocirt_state_read(int dirfd, const char *id, ocirt_state *st, bwk_error **err
 	    json_array_size(cgs) > OCIRT_MAX_CGROUPS) {
 		json_decref(o);
 		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "container %s: state.json is damaged; `bulwark delete --force "
-				     "%s` removes it",
-				     id, id);
+				     "container %s: state.json is damaged; deleting it with %s "
+				     "removes it",
+				     id, bwk_setting("force", "force"));
 	}
 	st->id = xstrdup(id);
 	st->bundle = xstrdup(json_string_value(json_object_get(o, "bundle")));
@@ -426,8 +427,9 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 	/* poststart failures are logged, not fatal (runtime-spec) */
 	bwk_error *herr = NULL;
 	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTART, sj, &herr) < 0) {
-		bwk_error_wrap(&herr, "warning: container %s", id);
-		bwk_error_print(herr, stderr);
+		bwk_error_wrap(&herr, "container %s", id);
+		cleanup_free char *msg = bwk_error_format(herr);
+		bwk_log(BWK_LOG_WARNING, "%s", msg ? msg : "a hook failed");
 		bwk_error_free(herr);
 	}
 	bwk_oci_spec_free(s);
@@ -505,8 +507,8 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "container %s is %s: stop it first (bulwark kill %s KILL) "
-				     "or delete it with --force",
-				     id, status, id);
+				     "or delete it with %s",
+				     id, status, id, bwk_setting("force", "force"));
 	if (strcmp(status, "stopped")) {
 		unsigned long long t;
 		cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
@@ -526,8 +528,9 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
 	bwk_error *herr = NULL;
 	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTOP, sj, &herr) < 0) {
-		bwk_error_wrap(&herr, "warning: container %s", id);
-		bwk_error_print(herr, stderr);
+		bwk_error_wrap(&herr, "container %s", id);
+		cleanup_free char *msg = bwk_error_format(herr);
+		bwk_log(BWK_LOG_WARNING, "%s", msg ? msg : "a hook failed");
 		bwk_error_free(herr);
 	}
 	bwk_oci_spec_free(s);
@@ -612,8 +615,8 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	json_t *r = json_loadb(json, len, 0, &je);
 	if (!r || !json_is_object(r)) {
 		json_decref(r);
-		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "--resources: not a JSON object (linux.resources)");
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a JSON object (linux.resources)",
+				     bwk_setting("resources", "the resources"));
 	}
 	json_t *doc = json_pack("{s:s, s:{s:o}}", "ociVersion", "1.2.0", "linux", "resources", r);
 	char *text = json_dumps(doc, JSON_COMPACT);

@@ -16,15 +16,19 @@
 #include <unistd.h>
 
 #include "core/cleanup.h"
+#include "bulwark/log.h"
 #include "core/util.h"
 #include "oci_rt_private.h"
 
 #define SYSTEMD_RUNNING "/run/systemd/system"
 #define SCOPE_WAIT_MS	5000
 
+/* the engine's own settings are named; ours comes from bwk_setting() */
 static const char cgroupfs_hint[] =
-    "omit --systemd-cgroup (dockerd --exec-opt native.cgroupdriver=cgroupfs, containerd "
-    "SystemdCgroup = false)";
+    "use the cgroupfs driver instead (dockerd --exec-opt native.cgroupdriver=cgroupfs, "
+    "containerd SystemdCgroup = false)";
+
+#define SYSTEMD_SETTING bwk_setting("systemd-cgroup", "the systemd cgroup driver")
 
 /* A unit name's characters (systemd's unit_name_is_valid, the part we make). */
 static bool unit_chars(const char *s, size_t n)
@@ -49,9 +53,8 @@ int ocirt_systemd_unit(const char *p, const char *id, char *slice, char *unit, b
 	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	if (!c1 || !c2 || strchr(c2 + 1, ':'))
 		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "linux.cgroupsPath '%s': with --systemd-cgroup it is "
-				     "slice:prefix:name",
-				     p);
+				     "linux.cgroupsPath '%s': with %s it is slice:prefix:name", p,
+				     SYSTEMD_SETTING);
 	size_t ls = (size_t)(c1 - p), lp = (size_t)(c2 - c1 - 1);
 	const char *name = c2 + 1;
 	if (ls >= OCIRT_UNIT_MAX)
@@ -189,9 +192,8 @@ int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, siz
 {
 	if (access(SYSTEMD_RUNNING, F_OK) < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "--systemd-cgroup: systemd is not running on this host (no "
-				     "%s): %s",
-				     SYSTEMD_RUNNING, cgroupfs_hint);
+				     "%s: systemd is not running on this host (no %s): %s",
+				     SYSTEMD_SETTING, SYSTEMD_RUNNING, cgroupfs_hint);
 	char slice[OCIRT_UNIT_MAX], unit[OCIRT_UNIT_MAX];
 	if (ocirt_systemd_unit(cgroups_path, id, slice, unit, err) < 0)
 		return -1;
@@ -199,7 +201,7 @@ int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, siz
 	int r = sd_bus_open_system(&bus);
 	if (r < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, -r,
-				     "--systemd-cgroup: cannot reach systemd over D-Bus: %s",
+				     "%s: cannot reach systemd over D-Bus: %s", SYSTEMD_SETTING,
 				     cgroupfs_hint);
 	r = start_scope(bus, unit, slice, id, err);
 	sd_bus_flush_close_unref(bus);

@@ -236,3 +236,55 @@ int sbx_open_in_root(int rootfd, const char *path, int flags)
 		return sbx_open_in_root_fallback(rootfd, path, flags);
 	return fd;
 }
+
+int sbx_mkpath_in_root(int rootfd, const char *path, bool dir)
+{
+	char buf[PATH_MAX];
+	if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = sbx_open_in_root(rootfd, buf, O_PATH);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	for (char *p = buf + 1;; p++) {
+		bool last = !*p;
+		if (*p != '/' && !last)
+			continue;
+		char saved = *p;
+		*p = 0;
+		int cur = sbx_open_in_root(rootfd, buf, O_PATH);
+		if (cur < 0 && errno == ENOENT) {
+			char *slash = strrchr(buf, '/');
+			*slash = 0;
+			int parent =
+			    sbx_open_in_root(rootfd, *buf ? buf : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (parent < 0)
+				return -1;
+			int r;
+			if (last && !dir) {
+				r = openat(parent, slash + 1,
+					   O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+				if (r >= 0)
+					close(r);
+			} else
+				r = mkdirat(parent, slash + 1, 0755);
+			int e = errno;
+			close(parent);
+			if (r < 0 && e != EEXIST) {
+				errno = e;
+				return -1;
+			}
+			cur = sbx_open_in_root(rootfd, buf, O_PATH);
+		}
+		if (cur < 0)
+			return -1;
+		*p = saved;
+		if (last)
+			return cur;
+		close(cur);
+		while (p[1] == '/')
+			p++;
+	}
+}

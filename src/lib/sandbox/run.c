@@ -31,8 +31,6 @@
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
-#define MAX_LAYERS	128
-#define MAX_BINDS	32
 #define MAX_SECRET_SIZE (1u << 20)
 
 void sbx_note(const bwk_container_spec *s, int kind, const char *fmt, ...)
@@ -144,7 +142,7 @@ static int open_host_once(const char *given, int flags, char **canon, const char
 
 typedef struct run_state {
 	sbx_ctx ctx;
-	int fds[MAX_LAYERS + 64];
+	int fds[BWK_MAX_LOWER_LAYERS + 64];
 	size_t nfds;
 } run_state;
 
@@ -226,12 +224,13 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	size_t n = 0;
 	while (lowers[n])
 		n++;
-	if (n > MAX_LAYERS)
-		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu layers (at most %d)", n, MAX_LAYERS);
+	if (n > BWK_MAX_LOWER_LAYERS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu layers (at most %d)", n,
+				     BWK_MAX_LOWER_LAYERS);
 	ctx->lower_fds = xcalloc(n, sizeof(int));
 	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
 	ctx->lower_masks = xcalloc(n + 1, sizeof(char *));
-	struct stat ids[MAX_LAYERS];
+	struct stat ids[BWK_MAX_LOWER_LAYERS];
 	for (size_t i = 0; i < n; i++) {
 		char *path = NULL;
 		int fd =
@@ -282,9 +281,13 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		}
 	}
 
-	if (s->nbinds > MAX_BINDS)
+	if (s->nbinds > BWK_MAX_BINDS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu volumes (at most %d)", s->nbinds,
-				     MAX_BINDS);
+				     BWK_MAX_BINDS);
+	if (s->ntmpfs > BWK_MAX_TMPFS || s->nsecrets > BWK_MAX_SECRETS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%zu tmpfs mounts and %zu secrets (at most %d and %d)",
+				     s->ntmpfs, s->nsecrets, BWK_MAX_TMPFS, BWK_MAX_SECRETS);
 	ctx->bind_fds = xcalloc(s->nbinds + 1, sizeof(int));
 	ctx->bind_paths = xcalloc(s->nbinds + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nbinds; i++) {
@@ -435,7 +438,7 @@ static size_t detach_mounts(const sbx_ctx *ctx, pid_t pid, int *out, bool *merge
 static int release_child(int sock, const int *fds, size_t n, char byte)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * (MAX_LAYERS + MAX_BINDS))];
+		char buf[CMSG_SPACE(sizeof(int) * (BWK_MAX_LOWER_LAYERS + BWK_MAX_BINDS))];
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {&byte, 1};
@@ -578,7 +581,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	sbx_stdio_close_child(&io); /* the pipes' ends are the container's alone: EOF works */
 	if (ctx->parent_pidfd >= 0)
 		close(ctx->parent_pidfd);
-	int idfds[MAX_LAYERS + MAX_BINDS];
+	int idfds[BWK_MAX_LOWER_LAYERS + BWK_MAX_BINDS];
 	size_t nid = 0;
 	/* Two steps: the first byte (with the layer mounts) lets the child build its filesystem;
 	 * the second comes once the seccomp program is ready (and, on a v2 host without

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "bulwark/sandbox.h"
+#include "core/cleanup.h"
 
 /* One id mapping line: container ids [inside, inside+count) are host [outside, …). */
 typedef struct sbx_idmap {
@@ -95,7 +96,7 @@ typedef struct sbx_ctx {
 	 * received by the child: a mount from the parent's namespace cannot be bind-mounted
 	 * from inside the new one, so without them the child binds by path. */
 	bool detached;
-	int mnt_fds[160];
+	int mnt_fds[BWK_MAX_LOWER_LAYERS + BWK_MAX_BINDS]; /* layers, then volumes */
 	char **secret_data;
 	size_t *secret_len;
 	int sync_fd;	  /* child: read one byte when the host side is done */
@@ -203,9 +204,39 @@ void sbx_cgroup_reap_stale(const sbx_cgroup *cg);
  * cgroup read-only at /sys/fs/cgroup (nothing without one). -1 + errno. */
 int sbx_cgroup_view(const sbx_ctx *ctx);
 
-/* caps.c: in the container, before exec. uid 0 keeps `caps`; other uids keep none. */
+/* rlimits.c: in the container, before exec; -1 with `why` naming the limit. */
+int sbx_rlimits_apply(const bwk_rlimit *r, size_t n, char *why, size_t whylen);
+
+/* caps.c: in the container, before exec (-1 + errno). The bounding set first, while
+ * CAP_SETPCAP is still held; the others after the uid switch: sbx_caps_set() as a spec gives
+ * them, sbx_caps_apply() as `bulwark run` does (uid 0 keeps `caps`, other uids none). */
+typedef struct sbx_capsets {
+	uint64_t effective, permitted, inheritable, ambient; /* bit n = capability n */
+} sbx_capsets;
 int sbx_caps_drop_bounding(uint64_t keep);
+int sbx_caps_set(const sbx_capsets *s);
 int sbx_caps_apply(uint64_t caps, bool root);
+
+/* process.c: the container's process, root in its namespaces until here, becomes what it runs
+ * as (both executors; see there for the order). -1 with `why` saying which step failed. */
+typedef struct sbx_process {
+	const bwk_rlimit *rlimits;
+	size_t nrlimits;
+	uint64_t bounding; /* capabilities kept in the bounding set */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups; /* supplementary groups */
+	size_t ngroups;
+	bool skip_groups;     /* setgroups is denied here (a single-id user namespace) */
+	bool groups_may_fail; /* EPERM from setgroups is no error (a joined user namespace) */
+	int umask;	      /* -1: inherited */
+	const char *cwd;      /* NULL or "": "/" */
+	sbx_capsets caps;
+	bool pdeathsig; /* SIGKILL when the parent dies, again after the uid switch */
+	bool no_new_privs;
+	const struct sbx_bpf *filters[2]; /* loaded in turn (a filter with len 0, NULL: none) */
+} sbx_process;
+int sbx_process_enter(const sbx_process *p, char *why, size_t len);
 
 /* A parsed Docker seccomp profile, already filtered for this host and capability set. */
 typedef struct sbx_seccomp_arg {
@@ -221,12 +252,25 @@ typedef struct sbx_seccomp_rule {
 	unsigned nargs;
 } sbx_seccomp_rule;
 
+#define SBX_SECCOMP_MAX_ARCHES 16
 struct bwk_seccomp_profile {
 	uint32_t default_action;
 	sbx_seccomp_rule *rules;
 	size_t nrules, cap;
+	uint32_t arches[SBX_SECCOMP_MAX_ARCHES]; /* SCMP_ARCH_… besides the native one */
+	unsigned narches;
 };
+BWK_DEFINE_CLEANUP(bwk_seccomp_profile *, bwk_seccomp_profile_free)
 
+/* seccomp.c: the names of actions ("SCMP_ACT_ERRNO", with its errno when `has_errno`, else
+ * EPERM) and comparisons ("SCMP_CMP_EQ"), as profiles and specs spell them; -1 when unknown
+ * (SCMP_ACT_NOTIFY needs a listener: not supported). */
+int sbx_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *out);
+int sbx_seccomp_op(const char *name);
+/* seccomp_json.c: a runtime spec's linux.seccomp as a profile. */
+struct bwk_oci_seccomp;
+int sbx_seccomp_from_spec(const struct bwk_oci_seccomp *sc, bwk_seccomp_profile **out,
+			  bwk_error **err);
 /* seccomp.c */
 int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err);
 int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_error **err);
@@ -239,6 +283,33 @@ int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
+/* The root at `rootfd` becomes "/", the old one detached; -1 + errno with *step naming what
+ * failed. */
+int sbx_pivot(int rootfd, const char **step);
+/* A clone of the mount at `src` attached over `dst` (both fds), with `attrs` (MOUNT_ATTR_*). */
+int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs);
+
+/* devices.c (see there). sbx_host_device: the host's node at `path` opened once (O_PATH), only
+ * when it is the device `kind` (S_IFCHR, S_IFBLK) `maj`:`min`, else -1 + ENODEV.
+ * sbx_dev_node: node `name` in directory `dir`, made or bound from `host`. sbx_dev_standard:
+ * the standard nodes and /dev links in `dev`, ptmx (-> pts/ptmx) with `ptmx`. -1 with `why`. */
+typedef struct sbx_devnode {
+	const char *name;
+	unsigned major, minor;
+} sbx_devnode;
+#define SBX_STD_DEVICES 6
+extern const sbx_devnode sbx_std_devices[SBX_STD_DEVICES];
+int sbx_host_device(const char *path, mode_t kind, unsigned maj, unsigned min);
+int sbx_dev_node(int dir, const char *name, const char *host, char type, unsigned maj, unsigned min,
+		 mode_t perm, uid_t uid, gid_t gid, char *why, size_t len);
+int sbx_dev_standard(int dev, bool ptmx, char *why, size_t len);
+/* Masked and read-only paths of both executors, on the O_PATH fd `t` of what the caller
+ * looked up its own way (-1 + errno). Masked: an empty read-only tmpfs over a directory, the
+ * host's /dev/null (`devnull`, from sbx_host_device) over anything else. Read-only: a bind of
+ * itself, read-only, nosuid, nodev and noexec (only read-only where the others are refused),
+ * with `recursive` its submounts too. */
+int sbx_mask_at(int t, int devnull);
+int sbx_readonly_at(int t, bool recursive);
 
 /* copyup.c: copy the image's directory `src` (an fd of the mount point, before it is covered)
  * into the new tmpfs `dst` (its detached mount); `where` names it. `keep_root`: dst's root
@@ -319,9 +390,12 @@ int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
 /* After the wait: one line (always shown) when the deadline's SIGKILL ended the command. */
 void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status);
 
-/* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2)
- * and sends the master over the sync socket; the host side receives it. -1 + errno. */
-int sbx_tty_make(int sock);
+/* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2,
+ * sized `ws` when given) and sends the master over `sock` (`bulwark run`: the sync socket,
+ * the message one byte; an OCI engine's console socket: the message the pty's name, with
+ * `send_name`); the host side of `run` receives it. -1 + errno. */
+struct winsize;
+int sbx_tty_make(int sock, const struct winsize *ws, bool send_name);
 int sbx_tty_receive(int sock, int *master);
 struct sbx_stdio;
 /* `tail` (or NULL) keeps the last bytes of the terminal's output for the storage hint */
@@ -390,6 +464,10 @@ int sbx_mask_build(const char *list, int mask, const int *layers, size_t layer);
 int sbx_open_in_root(int rootfd, const char *path, int flags);
 int sbx_open_in_root_fallback(int rootfd, const char *path, int flags);
 int sbx_open_beneath(int dirfd, const char *rel, int flags);
+/* mkdir -p `path` inside the root, each component resolved in it (a symbolic link of the
+ * image stays in the image) and each missing one created fd-relative: directories, and for
+ * the last one a regular file when !dir. Returns an O_PATH fd or -1 + errno. */
+int sbx_mkpath_in_root(int rootfd, const char *path, bool dir);
 /* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
 int sbx_fd_path(int fd, char *buf, size_t len);
 

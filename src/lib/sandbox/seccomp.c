@@ -330,14 +330,59 @@ static const uint32_t personas[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
 #define FIRST_UNKNOWN_NR 451
 #define LAST_UNKNOWN_NR	 470
 
+/* A rule for `name`; one libseccomp does not know here is skipped (not on this architecture),
+ * as is one that only repeats the default action (EACCES) or an earlier rule (EEXIST). */
 static int add(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 	       const struct scmp_arg_cmp *cmp)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR)
-		return 0; /* not on this architecture */
+		return 0;
 	int r = seccomp_rule_add_array(ctx, action, nr, n, cmp);
-	return r == -EACCES ? 0 : r;
+	return r == -EACCES || r == -EEXIST ? 0 : r;
+}
+
+int sbx_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *out)
+{
+	uint32_t e = has_errno ? errno_ret : EPERM;
+	static const struct {
+		const char *name;
+		uint32_t action;
+		bool takes_errno;
+	} t[] = {
+	    {"SCMP_ACT_ALLOW", SCMP_ACT_ALLOW, false},
+	    {"SCMP_ACT_ERRNO", SCMP_ACT_ERRNO(0), true},
+	    {"SCMP_ACT_KILL", SCMP_ACT_KILL_THREAD, false},
+	    {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD, false},
+	    {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS, false},
+	    {"SCMP_ACT_TRAP", SCMP_ACT_TRAP, false},
+	    {"SCMP_ACT_LOG", SCMP_ACT_LOG, false},
+	    {"SCMP_ACT_TRACE", SCMP_ACT_TRACE(0), true},
+	};
+	for (size_t i = 0; name && i < sizeof t / sizeof *t; i++)
+		if (!strcmp(name, t[i].name)) {
+			*out = t[i].action | (t[i].takes_errno ? (e & 0xffff) : 0);
+			return 0;
+		}
+	return -1;
+}
+
+int sbx_seccomp_op(const char *name)
+{
+	static const struct {
+		const char *name;
+		int op;
+	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
+		   {"SCMP_CMP_LT", SCMP_CMP_LT},
+		   {"SCMP_CMP_LE", SCMP_CMP_LE},
+		   {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+		   {"SCMP_CMP_GE", SCMP_CMP_GE},
+		   {"SCMP_CMP_GT", SCMP_CMP_GT},
+		   {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
+	for (size_t i = 0; name && i < sizeof ops / sizeof *ops; i++)
+		if (!strcmp(name, ops[i].name))
+			return ops[i].op;
+	return -1;
 }
 
 int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
@@ -411,6 +456,13 @@ int sbx_seccomp_build(const bwk_seccomp_profile *p, scmp_filter_ctx *out, bwk_er
 	scmp_filter_ctx ctx = seccomp_init(p->default_action);
 	if (!ctx)
 		return bwk_error_set(err, BWK_E_RUNTIME, ENOMEM, "seccomp_init");
+	/* the caller's no_new_privs decides, not libseccomp's default */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	for (unsigned i = 0; i < p->narches; i++)
+		if (seccomp_arch_add(ctx, p->arches[i]) < 0 &&
+		    seccomp_arch_exist(ctx, p->arches[i]) != 0) {
+			/* an architecture this libseccomp cannot add is skipped, as runc does */
+		}
 	for (size_t i = 0; i < p->nrules; i++) {
 		const sbx_seccomp_rule *rule = &p->rules[i];
 		if (rule->action == p->default_action)

@@ -1,7 +1,9 @@
-/* Parser for Docker's seccomp JSON profiles (moby profiles/seccomp/default.json format), so
- * that existing profiles work with `bulwark run --seccomp FILE`. The input is untrusted:
- * bounded size, counts and names; conditions (caps, arches, minKernel) are evaluated here so
- * that the result is a flat list of rules for this host. */
+/* The two ways a seccomp policy arrives, both made the one flat profile that
+ * sbx_seccomp_build() turns into a filter: Docker's JSON profiles (moby
+ * profiles/seccomp/default.json format), so that existing profiles work with `bulwark run
+ * --seccomp FILE`, and a runtime spec's linux.seccomp (`bulwark create`). The input is
+ * untrusted: bounded size, counts and names; Docker's conditions (caps, arches, minKernel)
+ * are evaluated here so that the result is a list of rules for this host. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <jansson.h>
@@ -10,53 +12,13 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include "bulwark/oci.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
 #define MAX_PROFILE_BYTES (4u << 20)
 #define MAX_RULES	  8192
 #define MAX_NAME	  64
-
-static int parse_action(const char *s, json_int_t errno_ret, bool have_errno, uint32_t *out)
-{
-	if (!s)
-		return -1;
-	if (!strcmp(s, "SCMP_ACT_ALLOW"))
-		*out = SCMP_ACT_ALLOW;
-	else if (!strcmp(s, "SCMP_ACT_ERRNO"))
-		*out = SCMP_ACT_ERRNO(have_errno ? (uint16_t)errno_ret : EPERM);
-	else if (!strcmp(s, "SCMP_ACT_KILL") || !strcmp(s, "SCMP_ACT_KILL_THREAD"))
-		*out = SCMP_ACT_KILL;
-	else if (!strcmp(s, "SCMP_ACT_KILL_PROCESS"))
-		*out = SCMP_ACT_KILL_PROCESS;
-	else if (!strcmp(s, "SCMP_ACT_TRAP"))
-		*out = SCMP_ACT_TRAP;
-	else if (!strcmp(s, "SCMP_ACT_LOG"))
-		*out = SCMP_ACT_LOG;
-	else if (!strcmp(s, "SCMP_ACT_TRACE"))
-		*out = SCMP_ACT_TRACE(have_errno ? (uint16_t)errno_ret : EPERM);
-	else
-		return -1; /* SCMP_ACT_NOTIFY needs a listener: not supported */
-	return 0;
-}
-
-static int parse_op(const char *s)
-{
-	static const struct {
-		const char *name;
-		int op;
-	} ops[] = {{"SCMP_CMP_NE", SCMP_CMP_NE},
-		   {"SCMP_CMP_LT", SCMP_CMP_LT},
-		   {"SCMP_CMP_LE", SCMP_CMP_LE},
-		   {"SCMP_CMP_EQ", SCMP_CMP_EQ},
-		   {"SCMP_CMP_GE", SCMP_CMP_GE},
-		   {"SCMP_CMP_GT", SCMP_CMP_GT},
-		   {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ}};
-	for (size_t i = 0; s && i < sizeof ops / sizeof *ops; i++)
-		if (!strcmp(s, ops[i].name))
-			return ops[i].op;
-	return -1;
-}
 
 static bool native_arch(const char *a)
 {
@@ -167,7 +129,8 @@ static int parse_rule(bwk_seccomp_profile *p, json_t *rule, size_t idx, uint64_t
 				     idx);
 	uint32_t action;
 	const char *act = json_string_value(json_object_get(rule, "action"));
-	if (parse_action(act, eret ? json_integer_value(eret) : 0, eret != NULL, &action) < 0)
+	if (sbx_seccomp_action(act, eret != NULL, eret ? (uint32_t)json_integer_value(eret) : 0,
+			       &action) < 0)
 		return bwk_error_set(err, BWK_E_INPUT, 0, "syscalls[%zu]: unsupported action '%s'",
 				     idx, act ? act : "(missing)");
 	sbx_seccomp_arg args[6];
@@ -184,7 +147,7 @@ static int parse_rule(bwk_seccomp_profile *p, json_t *rule, size_t idx, uint64_t
 			json_t *ji = json_object_get(a, "index");
 			json_t *jv = json_object_get(a, "value");
 			json_t *jv2 = json_object_get(a, "valueTwo");
-			int op = parse_op(json_string_value(json_object_get(a, "op")));
+			int op = sbx_seccomp_op(json_string_value(json_object_get(a, "op")));
 			if (!json_is_integer(ji) || json_integer_value(ji) < 0 ||
 			    json_integer_value(ji) > 5 || !json_is_integer(jv) || op < 0 ||
 			    (jv2 && !json_is_integer(jv2)))
@@ -226,8 +189,8 @@ static int parse_root(bwk_seccomp_profile *p, json_t *root, uint64_t caps, bwk_e
 		     json_integer_value(eret) > 4095))
 		return bwk_error_set(err, BWK_E_INPUT, 0, "defaultErrnoRet out of range");
 	const char *def = json_string_value(json_object_get(root, "defaultAction"));
-	if (parse_action(def, eret ? json_integer_value(eret) : 0, eret != NULL,
-			 &p->default_action) < 0)
+	if (sbx_seccomp_action(def, eret != NULL, eret ? (uint32_t)json_integer_value(eret) : 0,
+			       &p->default_action) < 0)
 		return bwk_error_set(err, BWK_E_INPUT, 0, "unsupported defaultAction '%s'",
 				     def ? def : "(missing)");
 	json_t *sys = json_object_get(root, "syscalls");
@@ -275,4 +238,53 @@ void bwk_seccomp_profile_free(bwk_seccomp_profile *p)
 		free(p->rules[i].name);
 	free(p->rules);
 	free(p);
+}
+
+/* linux.seccomp (already validated: bwk_oci_spec_validate) as a profile. Architectures this
+ * libseccomp does not know and syscall names unknown here are skipped, as runc does. */
+int sbx_seccomp_from_spec(const bwk_oci_seccomp *sc, bwk_seccomp_profile **out, bwk_error **err)
+{
+	*out = NULL;
+	cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *p = xcalloc(1, sizeof *p);
+	if (sbx_seccomp_action(sc->default_action, sc->default_errno_ret.set,
+			       (uint32_t)sc->default_errno_ret.v, &p->default_action) < 0)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.seccomp.defaultAction %s: not supported",
+				     sc->default_action);
+	for (size_t i = 0; i < sc->architectures.n && p->narches < SBX_SECCOMP_MAX_ARCHES; i++) {
+		char name[64];
+		const char *a = sc->architectures.v[i];
+		if (!strncmp(a, "SCMP_ARCH_", 10))
+			a += 10;
+		size_t k = 0;
+		for (; a[k] && k + 1 < sizeof name; k++)
+			name[k] = (char)(a[k] >= 'A' && a[k] <= 'Z' ? a[k] + 32 : a[k]);
+		name[k] = 0;
+		uint32_t arch = seccomp_arch_resolve_name(name);
+		if (arch)
+			p->arches[p->narches++] = arch;
+	}
+	for (size_t i = 0; i < sc->n_syscalls; i++) {
+		const bwk_oci_syscall *r = &sc->syscalls[i];
+		uint32_t action;
+		if (sbx_seccomp_action(r->action, r->errno_ret.set, (uint32_t)r->errno_ret.v,
+				       &action) < 0)
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.seccomp.syscalls[%zu].action %s: not supported",
+					     i, r->action);
+		sbx_seccomp_arg args[6];
+		unsigned nargs = 0;
+		for (size_t k = 0; k < r->n_args && nargs < 6; k++) {
+			int op = sbx_seccomp_op(r->args[k].op);
+			if (op < 0 || r->args[k].index > 5)
+				continue;
+			args[nargs++] = (sbx_seccomp_arg){r->args[k].index, r->args[k].value,
+							  r->args[k].value_two, op};
+		}
+		for (size_t k = 0; k < r->names.n; k++)
+			if (push_rule(p, r->names.v[k], action, args, nargs, err) < 0)
+				return bwk_error_wrap(err, "linux.seccomp.syscalls[%zu]", i);
+	}
+	*out = steal_pointer(&p);
+	return 0;
 }

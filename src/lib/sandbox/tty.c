@@ -24,25 +24,32 @@
  * of the host's devpts never is in here), its slave on 0-2, its master to the host side over
  * `sock`, as runc's console socket hands it over. The slave comes from TIOCGPTPEER, never by
  * name. -1 + errno. */
-int sbx_tty_make(int sock)
+int sbx_tty_make(int sock, const struct winsize *ws, bool send_name)
 {
 	cleanup_close int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	cleanup_close int m =
 	    root < 0 ? -1 : sbx_open_beneath(root, "dev/pts/ptmx", O_RDWR | O_NOCTTY);
+	if (m < 0 && errno == ENOENT && root >= 0) /* a bundle without its own devpts */
+		m = sbx_open_in_root(root, "/dev/ptmx", O_RDWR | O_NOCTTY);
 	if (m < 0 || unlockpt(m) < 0)
 		return -1;
 	cleanup_close int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (s < 0)
 		return -1;
+	if (ws)
+		(void)ioctl(s, TIOCSWINSZ, ws);
 	for (int i = 0; i < 3; i++) /* the stdio pipes close here: the host side sees EOF */
 		if (dup2(s, i) < 0)
 			return -1;
-	char byte = 'T';
+	/* an OCI engine's console socket takes the pty's name along (runc sends it) */
+	char name[64] = "T";
+	if (send_name && ptsname_r(m, name, sizeof name) != 0)
+		return -1;
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = {&byte, 1};
+	struct iovec iov = {name, strlen(name)};
 	struct msghdr mh = {
 	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
@@ -50,7 +57,7 @@ int sbx_tty_make(int sock)
 	c->cmsg_type = SCM_RIGHTS;
 	c->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(c), &m, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
 }
 
 /* The host side: the master sbx_tty_make() sent, checked to be one (TIOCGPTN answers only on

@@ -15,18 +15,16 @@
 #include "core/util.h"
 #include "scan/scan_private.h"
 
-const bwk_rule bwk_rule_scan_failed = {
-    .id = "image-not-scanned",
-    .category = BWK_CAT_INTEGRITY,
-    .severity = BWK_SEV_MEDIUM,
+const bwk_rule bwk_rule_scan_failed = BWK_RULE(
+    "image-not-scanned", BWK_CAT_INTEGRITY, BWK_SEV_MEDIUM,
     .title = "An image could not be scanned",
     .description = "One image of several could not be read (an HTTP or TLS error, a broken "
 		   "manifest, a digest mismatch): nothing is known about what it holds, "
 		   "credentials included.",
-    .remediation = "Fix what the message names (credentials, --ca-cert, a broken upload) and "
-		   "scan the image again: bulwark scan REF.",
-    .references = NULL,
-};
+    .remediation =
+	"Fix what the message names (credentials, a CA certificate, a broken upload) and "
+	"scan the image again: bulwark scan REF.",
+    .references = NULL);
 
 typedef struct pool {
 	const char *const *targets;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "bulwark/image.h"
 #include "bulwark/secrets.h"
 #include "bulwark/vuln.h"
@@ -328,7 +329,8 @@ const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s)
 const bwk_rule bwk_rule_secret_scan = BWK_RULE(
     "secret-scan", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = "Credentials in the image",
     .description =
-	"Every secret rule (bulwark rules --category secret) ran over every file of every layer, "
+	"Every secret rule (the secret category of the rule list) ran over every file of every "
+	"layer, "
 	"deleted files and nested archives included, and over Env, Labels, Cmd/Entrypoint and the "
 	"build history; each hit is reported under its own rule.",
     .remediation =
@@ -338,7 +340,8 @@ static void record_malware(bwk_scanner *s)
 {
 	bwk_findings *f = s->out;
 	if (!s->mal) {
-		bwk_findings_check(f, &bwk_rule_malware_scan, BWK_CHECK_SKIP, "--no-malware");
+		bwk_findings_check(f, &bwk_rule_malware_scan, BWK_CHECK_SKIP, "%s",
+				   bwk_setting("no-malware", "malware scan off"));
 		return;
 	}
 	uint64_t files, bytes, truncated;
@@ -411,7 +414,8 @@ static int inv_finish(bwk_scanner *s, const bwk_image *img, bwk_error **err)
 		bwk_findings_fact(s->out, "image.digest", "%s", cfg->digest);
 	if (!s->opts.no_vuln)
 		return bwk_inv_finish(s->inv, img, &s->opts, s->out, err);
-	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "--no-vuln");
+	bwk_findings_check(s->out, bwk_vuln_check_rule(), BWK_CHECK_SKIP, "%s",
+			   bwk_setting("no-vuln", "vulnerability matching off"));
 	return 0;
 }
 

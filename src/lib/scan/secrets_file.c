@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "bulwark/image.h"
 #include "core/cleanup.h"
 #include "core/decomp.h"
@@ -104,17 +105,11 @@ static void progress(bwk_secscan *sc, size_t n)
 		return;
 	int layer = atomic_load(&sc->layer);
 	size_t layers = sc->scanner->img ? bwk_image_layer_count(sc->scanner->img) : 0;
-	char line[128];
-	int len;
 	if (layer >= 0)
-		len = snprintf(line, sizeof(line),
-			       "\rbulwark: scanning layer %d of %zu: %.1f MiB uncompressed read",
-			       layer + 1, layers, (double)total / 1048576.0);
+		bwk_log(BWK_LOG_PROGRESS, "scanning layer %d of %zu: %.1f MiB uncompressed read",
+			layer + 1, layers, (double)total / 1048576.0);
 	else
-		len = snprintf(line, sizeof(line), "\rbulwark: scanning: %.1f MiB read",
-			       (double)total / 1048576.0);
-	if (len > 0 && write(STDERR_FILENO, line, (size_t)len) < 0)
-		sc->progress = false;
+		bwk_log(BWK_LOG_PROGRESS, "scanning: %.1f MiB read", (double)total / 1048576.0);
 }
 
 static ssize_t src_read(sec_src *in, char *buf, size_t n, bwk_error **err)
@@ -507,7 +502,7 @@ int bwk_secscan_new(bwk_scanner *s, bwk_secscan **out, bwk_error **err)
 		free(sc);
 		return -1;
 	}
-	sc->progress = !s->opts.quiet && isatty(STDERR_FILENO);
+	sc->progress = !s->opts.quiet && bwk_log_progress();
 	atomic_init(&sc->bytes, 0);
 	atomic_init(&sc->last_ns, 0);
 	atomic_init(&sc->layer, -1);
@@ -524,7 +519,7 @@ void bwk_secscan_free(bwk_secscan *sc)
 	if (!sc)
 		return;
 	if (sc->progress && atomic_load(&sc->last_ns))
-		fputs("\r\033[K", stderr);
+		bwk_log(BWK_LOG_PROGRESS, "%s", "");
 	for (size_t i = 0; i < MAX_WORKERS; i++) {
 		sec_wstate *st = sc->ws[i];
 		if (!st)

@@ -45,25 +45,13 @@ static const char *const ks_refs[] = {
 	"certificate. Do not bake keystores into the image: mount them at runtime from the "       \
 	"orchestrator's secret store, with a strong password supplied the same way."
 
-const bwk_rule sec_rule_keystore = {
-    .id = "pkcs12-keystore-weak-password",
-    .category = BWK_CAT_SECRET,
-    .severity = BWK_SEV_HIGH,
-    .title = KS_P12_TITLE,
-    .description = KS_P12_DESC,
-    .remediation = KS_P12_FIX,
-    .references = ks_refs,
-};
+const bwk_rule sec_rule_keystore =
+    BWK_RULE("pkcs12-keystore-weak-password", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = KS_P12_TITLE,
+	     .description = KS_P12_DESC, .remediation = KS_P12_FIX, .references = ks_refs);
 
-const bwk_rule sec_rule_keystore_public = {
-    .id = "pkcs12-keystore-weak-password",
-    .category = BWK_CAT_SECRET,
-    .severity = BWK_SEV_INFO,
-    .title = KS_PUBLIC KS_P12_TITLE,
-    .description = KS_P12_DESC,
-    .remediation = KS_P12_FIX,
-    .references = ks_refs,
-};
+const bwk_rule sec_rule_keystore_public = BWK_RULE(
+    "pkcs12-keystore-weak-password", BWK_CAT_SECRET, BWK_SEV_INFO, .title = KS_PUBLIC KS_P12_TITLE,
+    .description = KS_P12_DESC, .remediation = KS_P12_FIX, .references = ks_refs);
 
 static const char *const jks_refs[] = {
     "https://docs.oracle.com/en/java/javase/17/docs/specs/man/keytool.html",
@@ -86,25 +74,13 @@ static const char *const jks_refs[] = {
 	"orchestrator's secret store, with a strong password supplied the same way, and prefer "   \
 	"PKCS12 to the proprietary JKS/JCEKS formats."
 
-const bwk_rule sec_rule_java_keystore = {
-    .id = "java-keystore-weak-password",
-    .category = BWK_CAT_SECRET,
-    .severity = BWK_SEV_HIGH,
-    .title = KS_JKS_TITLE,
-    .description = KS_JKS_DESC,
-    .remediation = KS_JKS_FIX,
-    .references = jks_refs,
-};
+const bwk_rule sec_rule_java_keystore =
+    BWK_RULE("java-keystore-weak-password", BWK_CAT_SECRET, BWK_SEV_HIGH, .title = KS_JKS_TITLE,
+	     .description = KS_JKS_DESC, .remediation = KS_JKS_FIX, .references = jks_refs);
 
-const bwk_rule sec_rule_java_keystore_public = {
-    .id = "java-keystore-weak-password",
-    .category = BWK_CAT_SECRET,
-    .severity = BWK_SEV_INFO,
-    .title = KS_PUBLIC KS_JKS_TITLE,
-    .description = KS_JKS_DESC,
-    .remediation = KS_JKS_FIX,
-    .references = jks_refs,
-};
+const bwk_rule sec_rule_java_keystore_public = BWK_RULE(
+    "java-keystore-weak-password", BWK_CAT_SECRET, BWK_SEV_INFO, .title = KS_PUBLIC KS_JKS_TITLE,
+    .description = KS_JKS_DESC, .remediation = KS_JKS_FIX, .references = jks_refs);
 
 /* What a real keystore uses: OpenSSL 3 2048 PBKDF2/MAC iterations, Java keytool 10000, Windows
  * 2000. A file asking for more is not checked: with ten passwords to try, a malicious file

@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "scan/secrets_private.h"
@@ -581,15 +582,15 @@ int sec_rules_read_user(const char *path, char **text, size_t *len, bwk_error **
 	 * not the name, so the file cannot be swapped between check and read. */
 	bool system = strncmp(path, "/etc/bulwark/", 13) == 0;
 	if (system && ((st.st_mode & 022) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
-		fprintf(stderr,
-			"bulwark: warning: %s: ignored: writable by group/others or not owned by "
-			"root (chmod go-w and chown root)\n",
-			path);
+		bwk_log(
+		    BWK_LOG_WARNING,
+		    "%s: ignored: writable by group/others or not owned by root (chmod go-w and "
+		    "chown root)",
+		    path);
 		return 0;
 	}
 	if (!system && (st.st_mode & 002))
-		fprintf(stderr, "bulwark: warning: %s: the rules file is writable by anyone\n",
-			path);
+		bwk_log(BWK_LOG_WARNING, "%s: the rules file is writable by anyone", path);
 	if ((uint64_t)st.st_size > SEC_MAX_RULES_BYTES)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: rules file larger than %u bytes",
 				     path, SEC_MAX_RULES_BYTES);

@@ -18,10 +18,8 @@
 
 static const char *const vuln_refs[] = {"https://osv.dev/", NULL};
 
-static const bwk_rule rule_vuln_check = {
-    .id = "known-vulnerabilities",
-    .category = BWK_CAT_VULNERABILITY,
-    .severity = BWK_SEV_HIGH,
+static const bwk_rule rule_vuln_check = BWK_RULE(
+    "known-vulnerabilities", BWK_CAT_VULNERABILITY, BWK_SEV_HIGH,
     .title = "Installed packages carry known vulnerabilities",
     .description = "Packages in the image (dpkg, apk, rpm, Python, npm, Go modules, Java archives, "
 		   "Rust crates) "
@@ -30,8 +28,7 @@ static const bwk_rule rule_vuln_check = {
 		   "named by its advisory id.",
     .remediation = "Upgrade the packages to their fixed versions and rebuild from a patched "
 		   "base image.",
-    .references = vuln_refs,
-};
+    .references = vuln_refs);
 
 const bwk_rule *bwk_vuln_check_rule(void)
 {
@@ -116,16 +113,12 @@ static int report(match_ctx *m, const bwk_package *p, const char *id, const char
 		? xstrdup(summary)
 		: xasprintf("%s in %s", summary && *summary ? summary : "known vulnerability",
 			    p->source);
-	bwk_rule rule = {
-	    .id = fid,
-	    .category = BWK_CAT_VULNERABILITY,
-	    .severity = sev,
-	    .title = title,
+	bwk_rule rule = BWK_RULE(
+	    fid, BWK_CAT_VULNERABILITY, sev, .title = title,
 	    .description = "A package in the image is affected by this published advisory.",
 	    .remediation = "Upgrade the package to the fixed version or later; rebuild from a "
 			   "patched base image.",
-	    .references = (const char *const *)refs,
-	};
+	    .references = (const char *const *)refs);
 	/* the fix first: messages are bounded (200 characters) and it is what to act on */
 	bool src = strcmp(p->source, p->name) != 0;
 	cleanup_free char *fix =

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "bulwark/version.h"
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -250,7 +251,7 @@ int bwk_vulndb_update(const char *db, const bwk_vuln_update_opts *o, bwk_vuln_up
 			goto out;
 		changed += f[i].changed;
 		if (!o->quiet)
-			fprintf(stderr, "bulwark: %s: %s\n", f[i].url,
+			bwk_log(BWK_LOG_INFO, "%s: %s", f[i].url,
 				f[i].changed ? "downloaded" : "unchanged (304)");
 	}
 	st->fetched = changed;
