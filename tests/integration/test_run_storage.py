@@ -273,7 +273,7 @@ def test_var_state_dirs_give_way_to_volumes_and_tmpfs(tmp_path):
     host = tmp_path / "logs"
     host.mkdir()
     host.chmod(0o777)
-    p = run(tmp_path, img, opts=("-v", f"{host}:/var/log:rw", "--tmpfs", "/var/lib/app",
+    p = run(tmp_path, img, opts=("-v", f"{host}://var/log/:rw", "--tmpfs", "/var/lib/app",
                                  "-v", f"{host}:/var/cache/c:rw"),
             *sh("echo h > /var/log/h && cat /var/lib/app/seed && echo c > /var/cache/c/c && "
                 "echo q > /var/spool/q/q && grep -E ' /var/(log|lib/app|lib|cache/c|spool/q) ' "

@@ -40,21 +40,28 @@ static const char *const var_state[] = {
  * mailbox, not a container's), /var/opt, /var/backups. /var/run and /var/lock are links into
  * /run in Debian's images, a tmpfs already. */
 
-/* `path` is `top` or below it; `path` may repeat or end in slashes. */
+/* `path` is `top` or below it, component by component: either may repeat or end in slashes
+ * (a volume's destination is the user's spelling). */
 static bool within(const char *path, const char *top)
 {
-	while (*top) {
-		while (*path == '/' && path[1] == '/')
+	for (;;) {
+		while (*top == '/')
+			top++;
+		while (*path == '/')
 			path++;
-		if (*path++ != *top++)
+		size_t n = strcspn(top, "/"), m = strcspn(path, "/");
+		if (!n)
+			return true;
+		if (n != m || strncmp(path, top, n))
 			return false;
+		top += n;
+		path += m;
 	}
-	return !*path || *path == '/';
 }
 
 bool sbx_varfs_holds(const char *path)
 {
-	for (size_t i = 0; i < sizeof var_state / sizeof *var_state; i++)
+	for (size_t i = 0; path[0] == '/' && i < sizeof var_state / sizeof *var_state; i++)
 		if (within(path, var_state[i]))
 			return true;
 	return false;
