@@ -328,6 +328,16 @@ def test_var_state_dirs_rootless(tmp_path):
         assert p.returncode == 1 and "Read-only file system" in p.stderr, p.stderr
         p = go("dd if=/dev/zero of=/var/lib/app/big bs=1M count=16", "--writable-size", "4m")
         assert p.returncode != 0 and "No space left on device" in p.stderr, p.stderr
+        # a user without subordinate ids (a single-id map): the same
+        for f in work.rglob("*"):
+            os.chown(f, 65534, 65534, follow_symlinks=False)
+        os.chown(work, 65534, 65534)
+        cmd[1:5] = ["--reuid", "65534", "--regid", "65534"]
+        p = go("cat /proc/self/uid_map; " + WRITE_STATE)
+        assert p.returncode == 0 and p.stdout.split()[:3] == ["0", "65534", "1"], p.stdout
+        assert p.stdout.split("\n")[1:4] == ["seeded", "new", "log"], p.stdout
+        p = go(READ_ONLY)
+        assert p.stderr.count("Read-only file system") == 7, p.stderr
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
