@@ -24,7 +24,10 @@ bb = open("/bin/busybox", "rb").read()
 apps = ["sh", "true", "sleep", "cat"]
 layer = Layer([D("bin"), F("bin/busybox", bb, 0o755)] + [L("bin/" + a, "busybox") for a in apps]
               + [D("etc"), F("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
-                 F("etc/group", "root:x:0:\n"), D("tmp", 0o1777), D("proc"), D("sys"), D("dev")],
+                 F("etc/group", "root:x:0:\n"), D("tmp", 0o1777), D("proc"), D("sys"), D("dev")]
+              # /var's state directories, as a real image has them: bulwark makes them writable
+              + [D("var")] + [D("var/" + d) for d in ("cache", "lib", "log", "spool")]
+              + [D("var/tmp", 0o1777)],
               comp="gzip")
 docker_save(os.path.join(work, "busybox.tar"), [layer], config={"Cmd": ["/bin/true"]})
 root = os.path.join(work, "bundle", "rootfs")

@@ -299,11 +299,13 @@ const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key);
  * org.bulwark.user (Docker's user string, resolved against the image's /etc/passwd and
  * /etc/group in the container), org.bulwark.seccomp ("default": bulwark's built-in policy,
  * "unconfined", or a Docker JSON profile's path), org.bulwark.stop-signal (a number),
- * org.bulwark.network ("slirp"). */
+ * org.bulwark.network ("slirp"), org.bulwark.writable-var ("true"). */
 #define BWK_OCI_ANN_USER	"org.bulwark.user"
 #define BWK_OCI_ANN_SECCOMP	"org.bulwark.seccomp"
 #define BWK_OCI_ANN_STOP_SIGNAL "org.bulwark.stop-signal"
 #define BWK_OCI_ANN_NETWORK	"org.bulwark.network"
+/* "true": /var's state directories writable under the read-only root (writable_var) */
+#define BWK_OCI_ANN_WRITABLE_VAR "org.bulwark.writable-var"
 
 /* ---- Hardening as a policy (docs/oci-runtime.md) ----
  * Without it bulwark runs what a bundle asks. With it — the global --harden (engines pass it
@@ -358,6 +360,9 @@ typedef struct bwk_oci_run {
 	const char *cwd;	 /* NULL: the image's WorkingDir, else "/" */
 	const char *hostname;	 /* NULL: "bulwark" */
 	bool tty, read_write;
+	/* the whole root read-only, /var's state directories too (else they are writable,
+	 * bwk_container_spec.writable_var; moot with read_write) */
+	bool read_only;
 	uint64_t caps; /* the capability set of uid 0 (bit n = capability n) */
 	const bwk_bind *binds;
 	size_t nbinds;

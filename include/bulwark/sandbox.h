@@ -93,6 +93,12 @@ typedef struct bwk_container_spec {
 	const char *const *lowers;
 	const char *rootfs;
 	bool read_write;
+	/* Without read_write: the state directories of /var the image has (/var/cache, /var/lib,
+	 * /var/log, /var/spool, /var/tmp; the set and why: src/lib/sandbox/varfs.c) writable all
+	 * the same, their writes in the in-memory upper (writable_size, discarded at exit), while
+	 * the code and configuration (/usr, /etc, /var/www …) stay read-only. Off: the whole root
+	 * read-only. A tmpfs or bind at or above one of them takes its place. */
+	bool writable_var;
 
 	/* Process: argv[0] is looked up in the container's PATH from env. env is the complete
 	 * environment ("KEY=VALUE"), nothing is inherited from the caller. */
@@ -156,8 +162,9 @@ typedef struct bwk_container_spec {
 	 * /run are always tmpfs and always start with the image's content there. */
 	const bwk_tmpfs *tmpfs;
 	size_t ntmpfs;
-	/* Bytes of the writable layer with read_write, and of each tmpfs of `tmpfs` without a
-	 * size of its own (0: BWK_DEFAULT_WRITABLE_SIZE). In memory: counted in `memory`. */
+	/* Bytes of the writable layer (read_write, or writable_var's directories together), and
+	 * of each tmpfs of `tmpfs` without a size of its own (0: BWK_DEFAULT_WRITABLE_SIZE). In
+	 * memory: counted in `memory`. */
 	uint64_t writable_size;
 } bwk_container_spec;
 

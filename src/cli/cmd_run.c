@@ -340,6 +340,7 @@ enum {
 	OPT_INIT,
 	OPT_ROOTFS,
 	OPT_READ_WRITE,
+	OPT_READ_ONLY,
 	OPT_ALLOW_SENSITIVE,
 	OPT_SECRET,
 	OPT_TMPFS_SIZE,
@@ -429,6 +430,10 @@ const cli_option cmd_run_options[] = {
      .name = "read-write",
      .help = "writable root (in memory, discarded at exit; its size:\n--writable-size)",
      .no_config = true},
+    {.id = OPT_READ_ONLY,
+     .name = "read-only",
+     .help = "the whole root read-only, /var/lib, /var/log, /var/cache,\n/var/spool and /var/tmp "
+	     "too (by default they are writable,\nin memory, discarded at exit)"},
     {.id = 'v',
      .name = "volume",
      .arg = CLI_ARG_VALUE,
@@ -449,8 +454,9 @@ const cli_option cmd_run_options[] = {
      .name = "writable-size",
      .arg = CLI_ARG_VALUE,
      .metavar = "SIZE",
-     .help = "size of --read-write's layer and of each of the image's\nVOLUMEs (tmpfs, discarded "
-	     "at exit; default 512m; in memory,\ncounted in --memory)"},
+     .help = "size of the writable layer (/var's state directories, or\nthe root with "
+	     "--read-write) and of each of the image's\nVOLUMEs (tmpfs, discarded at exit; default "
+	     "512m; in memory,\ncounted in --memory)"},
     {.id = OPT_ALLOW_SENSITIVE,
      .name = "allow-sensitive-mount",
      .help = "permit /, /etc, /proc, docker.sock … as volume sources",
@@ -573,7 +579,8 @@ typedef struct run_opts {
 	const char *entrypoint;
 	const char *rootfs;
 	bool user_set, workdir_set, stop_signal_set;
-	bool net_set; /* --net/--network given (else -p picks the bridge network) */
+	bool read_only; /* --read-only: /var's state directories read-only too */
+	bool net_set;	/* --net/--network given (else -p picks the bridge network) */
 	uint64_t cap_add, cap_drop;
 	bool scan;
 	bwk_severity fail_on;
@@ -663,8 +670,13 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 		case OPT_ROOTFS:
 			o->rootfs = val;
 			break;
-		case OPT_READ_WRITE:
+		case OPT_READ_WRITE: /* the later of the two wins (a config file's, then flags) */
 			s->read_write = true;
+			o->read_only = false;
+			break;
+		case OPT_READ_ONLY:
+			o->read_only = true;
+			s->read_write = false;
 			break;
 		case 'v':
 			if (s->nbinds >= BWK_MAX_BINDS)
@@ -1050,6 +1062,7 @@ static void run_settings(const run_opts *o, const char *ref, const char *const *
 	    .hostname = s->hostname,
 	    .tty = s->tty,
 	    .read_write = s->read_write,
+	    .read_only = o->read_only,
 	    .caps = s->caps,
 	    .binds = s->binds,
 	    .nbinds = s->nbinds,

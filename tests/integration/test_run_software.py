@@ -291,18 +291,25 @@ def run_root(root, *args, opts=()):
     return p
 
 
-def test_apt_get_update_needs_read_write_and_says_so(apt_root):
-    # offline (no sources), apt only warns that it cannot write its lists; what it would
-    # download then fails as a write under /var/lib/apt does, with the hint
+def test_apt_get_update_writes_its_state_and_read_only_refuses(apt_root):
+    # apt writes its lists, caches, lock and log under /var/lib, /var/cache and /var/log: the
+    # writable state directories (the default) take them; /usr and /etc stay read-only
     script = "apt-get update && echo list > /var/lib/apt/lists/deb.debian.org_Release"
-    p = run_root(apt_root, "bash", "-c", script)
+    ok = script + " && apt-get check && echo ok"
+    for opts in ((), ("--read-write",)):
+        p = run_root(apt_root, "bash", "-c", ok, opts=opts)
+        assert p.returncode == 0 and p.stdout.strip().endswith("ok"), (opts, p.stdout, p.stderr)
+        assert "Read-only" not in p.stderr, p.stderr
+    p = run_root(apt_root, "bash", "-c", "echo > /usr/lib/apt/x || echo > /etc/apt/x")
+    assert p.returncode != 0, p.stderr
+    for f in ("/usr/lib/apt/x", "/etc/apt/x"):
+        assert f"{f}: Read-only file system" in p.stderr, p.stderr
+    # --read-only: offline (no sources), apt only warns that it cannot write its lists; what it
+    # would download then fails as a write under /var/lib/apt does, with the hint
+    p = run_root(apt_root, "bash", "-c", script, opts=("--read-only",))
     assert p.returncode != 0
     assert "(30: Read-only file system)" in p.stderr, p.stderr
     assert "the root filesystem is read-only" in p.stderr and "--read-write" in p.stderr, p.stderr
-    p = run_root(apt_root, "bash", "-c", script + " && apt-get check && echo ok",
-                 opts=("--read-write",))
-    assert p.returncode == 0 and p.stdout.strip().endswith("ok"), (p.stdout, p.stderr)
-    assert "Read-only" not in p.stderr, p.stderr
 
 
 def test_read_write_root_holds_100_mib_and_its_bound_hints(apt_root):
@@ -372,7 +379,7 @@ http { include /etc/nginx/mime.types; access_log /var/log/nginx/access.log;
 """
 
 
-def test_nginx_needs_its_state_directories_writable(work):
+def test_nginx_runs_with_defaults(work):
     x = debs(work, "nginx", ["nginx", "nginx-common"])
     root = host_root(work / "nginx-root", [], [x / "usr/sbin/nginx"])
     graft(root, x)
@@ -385,14 +392,16 @@ def test_nginx_needs_its_state_directories_writable(work):
     with open(root / "etc/group", "a") as f:
         f.write("www-data:x:33:\n")
     cmd = ["/usr/sbin/nginx", "-g", "daemon off;"]
-    # defaults: Debian's nginx writes its logs and request bodies under /var: refused, with
-    # the hint naming what allows it
-    p = run_root(root, *cmd)
+    # Debian's nginx writes its logs and request bodies under /var/log and /var/lib: the state
+    # directories of /var are writable by default (in memory, discarded at exit), -p alone
+    serve_and_stop(root, 80, cmd, "hello from nginx", "/index.html")
+    # nothing of it reached the root filesystem it ran from
+    assert not list((root / "var/log/nginx").iterdir())
+    assert not list((root / "var/lib/nginx").iterdir())
+    # a fully read-only root: refused at once, with the hint naming what allows it
+    p = run_root(root, *cmd, opts=("--read-only",))
     assert p.returncode != 0 and "Read-only file system" in p.stderr, p.stderr
     assert "--read-write" in p.stderr, p.stderr
-    # its state directories writable (as a Dockerfile's VOLUME would make them)
-    serve_and_stop(root, 80, cmd, "hello from nginx", "/index.html",
-                   opts=("--tmpfs", "/var/lib/nginx", "--tmpfs", "/var/log/nginx"))
 
 
 # ---- redis 7, USER redis, VOLUME /data: its automatic save and its save on SIGTERM -----------

@@ -1,6 +1,8 @@
 """`bulwark run` storage for real server images under the read-only root (issue #18 §2, §3):
 an image's VOLUMEs are writable anonymous volumes (discarded at exit, replaced by a -v on the
-same path), /run, /tmp and --tmpfs start with the image's content there (owner and mode kept,
+same path), /var's state directories are writable (discarded at exit, bounded by
+--writable-size, read-only again with --read-only) while /usr, /etc and /var/www are not,
+/run, /tmp and --tmpfs start with the image's content there (owner and mode kept,
 bounded, links never followed), --read-write's layer is sized by --writable-size, a failure
 after EROFS/ENOSPC names the flag that allows the write, and -v takes Docker's relative paths.
 Every image is built here: busybox and a few directories, with a non-root USER where the
@@ -170,16 +172,186 @@ def test_read_write_layer_is_sized_by_writable_size(tmp_path):
     assert "the writable root is full; raise --writable-size" in p.stderr, p.stderr
 
 
+# ---- /var's state directories ----------------------------------------------------------------
+VAR_IMAGE = [D("var"), D("var/lib"), D("var/lib/app", 0o750, 1000, 1000),
+             F("var/lib/app/seed", "seeded\n", 0o600, 1000, 1000), D("var/log"),
+             D("var/cache"), D("var/spool"), D("var/tmp", 0o1777), D("var/www"),
+             F("var/www/index.html", "site\n"), D("usr"), D("usr/share")]
+# a second layer, so that as root the layers arrive merged (run.c) as in a real image
+VAR_LAYER = [D("var/log/app", 0o755, 1000, 1000), F("usr/share/doc", "doc\n"),
+             L("bin/ln", "busybox"), L("bin/mv", "busybox")]
+
+WRITE_STATE = ("cat /var/lib/app/seed && echo new > /var/lib/app/new && echo log > /var/log/app/l "
+               "&& mkdir /var/cache/c /var/spool/s && echo t > /var/tmp/t && "
+               "cat /var/lib/app/new /var/log/app/l && stat -c '%u:%g %a' /var/lib/app")
+AGAIN = ("for d in /var/lib/app /var/cache /var/spool /var/tmp /var/log/app /var/log; do ls -A $d; "
+         "done")
+# a service's user writes its own directory, and no more than the image lets it
+AS_APP = "echo x > /var/lib/app/f && cat /var/lib/app/f && echo x > /var/lib/x"
+READ_ONLY = ("for f in /usr/x /usr/share/doc /etc/x /var/www/x /var/www/index.html /var/x /x; do "
+             "echo > $f || echo refused $f; done")
+
+
+def var_image(tmp_path, cfg=None, name="var.tar"):
+    bb = Path("/bin/busybox").read_bytes()
+    base = Layer([D("bin"), F("bin/busybox", bb, 0o755)] +
+                 [L(f"bin/{a}", "busybox") for a in APPS] +
+                 [D("etc"), F("etc/passwd", PASSWD), F("etc/group", GROUP),
+                  D("tmp", 0o1777), D("run")] + VAR_IMAGE)
+    return docker_save(tmp_path / name, [base, Layer(VAR_LAYER)],
+                       config=dict({"Env": ["PATH=/bin"]}, **(cfg or {})))
+
+
+def check_state_dirs(p_state, p_ro, p_again, owner="1000:1000"):
+    assert p_state.returncode == 0, p_state.stderr
+    assert p_state.stdout.split("\n")[:4] == ["seeded", "new", "log", f"{owner} 750"], p_state.stdout
+    refused = ["/usr/x", "/usr/share/doc", "/etc/x", "/var/www/x", "/var/www/index.html",
+               "/var/x", "/x"]
+    assert p_ro.stdout.split("\n")[:-1] == [f"refused {f}" for f in refused], p_ro.stdout
+    assert p_ro.stderr.count("Read-only file system") == len(refused), p_ro.stderr
+    # discarded at exit: the image's content again at the next run
+    assert p_again.returncode == 0, p_again.stderr
+    assert p_again.stdout.split() == ["seed", "app"], p_again.stdout
+
+
+def check_as_app(p):
+    assert p.returncode == 1 and p.stdout == "x\n", (p.stdout, p.stderr)
+    assert "/var/lib/x: Permission denied" in p.stderr, p.stderr
+
+
+def test_var_state_dirs_writable_and_discarded(tmp_path):
+    img = var_image(tmp_path)
+    check_state_dirs(run(tmp_path, img, *sh(WRITE_STATE)), run(tmp_path, img, *sh(READ_ONLY)),
+                     run(tmp_path, img, *sh(AGAIN)))
+    # the code and configuration stay as they were; the image's own files unchanged
+    p = run(tmp_path, img, *sh("cat /var/www/index.html /usr/share/doc"), check=0)
+    assert p.stdout == "site\ndoc\n"
+    # nothing leads out of a state directory: no link or rename across to the read-only root
+    p = run(tmp_path, img, *sh("ln /usr/share/doc /var/lib/doc; ln /var/lib/app/seed /usr/seed; "
+                               "mv /var/lib/app /usr/app; echo x > /var/lib/app/seed2 && "
+                               "ls /usr && cat /usr/share/doc"))
+    assert p.stdout == "share\ndoc\n", (p.stdout, p.stderr)
+    assert p.stderr.splitlines() == ["ln: /var/lib/doc: Invalid cross-device link",
+                                     "ln: /usr/seed: Read-only file system",
+                                     "mv: can't create directory '/usr/app': Read-only file "
+                                     "system"], p.stderr  # mv: EXDEV, then its copy
+    # owners and modes are the image's, not widened
+    check_as_app(run(tmp_path, var_image(tmp_path, {"User": "app"}, "app.tar"), *sh(AS_APP)))
+
+
+def test_var_state_dirs_read_only_flag(tmp_path):
+    img = var_image(tmp_path)
+    p = run(tmp_path, img, *sh("echo x > /var/lib/app/f"), opts=("--read-only",))
+    assert p.returncode == 1 and "Read-only file system" in p.stderr, p.stderr
+    assert "make /var/lib/app writable with --tmpfs /var/lib/app" in p.stderr, p.stderr
+    p = run(tmp_path, img, *sh("grep -c ' /var/' /proc/self/mountinfo"), opts=("--read-only",))
+    assert p.stdout.strip() == "0", p.stdout
+    # the later of --read-only and --read-write wins
+    run(tmp_path, img, *sh("echo x > /usr/x"), opts=("--read-only", "--read-write"), check=0)
+    p = run(tmp_path, img, *sh("echo x > /var/lib/app/f"), opts=("--read-write", "--read-only"))
+    assert "Read-only file system" in p.stderr, p.stderr
+
+
+def test_var_state_dirs_bounded_by_writable_size(tmp_path):
+    img = var_image(tmp_path)
+    # 96 MiB: more than --tmpfs-size's 64 MiB, within --writable-size's default 512 MiB
+    run(tmp_path, img, *sh("dd if=/dev/zero of=/var/lib/big bs=1M count=96 2>/dev/null"), check=0)
+    p = run(tmp_path, img, opts=("--writable-size", "4m"),
+            *sh("dd if=/dev/zero of=/var/log/big bs=1M count=16"))
+    assert p.returncode != 0 and "No space left on device" in p.stderr, p.stderr
+    assert ("the writable layer of /var's state directories is full; raise --writable-size"
+            in p.stderr), p.stderr
+    # the directories share the one bound
+    p = run(tmp_path, img, opts=("--writable-size", "4m"),
+            *sh("dd if=/dev/zero of=/var/log/a bs=1M count=3 2>/dev/null && "
+                "dd if=/dev/zero of=/var/cache/b bs=1M count=3"))
+    assert p.returncode != 0 and "No space left on device" in p.stderr, p.stderr
+
+
+def test_var_state_dirs_give_way_to_volumes_and_tmpfs(tmp_path):
+    img = var_image(tmp_path, {"Volumes": {"/var/spool/q": {}}})
+    host = tmp_path / "logs"
+    host.mkdir()
+    host.chmod(0o777)
+    p = run(tmp_path, img, opts=("-v", f"{host}://var/log/:rw", "--tmpfs", "/var/lib/app",
+                                 "-v", f"{host}:/var/cache/c:rw"),
+            *sh("echo h > /var/log/h && cat /var/lib/app/seed && echo c > /var/cache/c/c && "
+                "echo q > /var/spool/q/q && grep -E ' /var/(log|lib/app|lib|cache/c|spool/q) ' "
+                "/proc/self/mountinfo | cut -d' ' -f5,8"), check=0)
+    mounts = p.stdout.split("\n")[1:-1]
+    assert p.stdout.startswith("seeded\n")  # the --tmpfs starts with the image's content
+    # -v on /var/log replaces its writable layer; under /var/lib and /var/cache they land on it
+    assert sorted(mounts) == sorted(["/var/lib overlay", "/var/log ext4", "/var/lib/app tmpfs",
+                                     "/var/cache/c ext4", "/var/spool/q tmpfs"]), p.stdout
+    assert (host / "h").read_text() == "h\n" and (host / "c").read_text() == "c\n"
+
+
+def test_var_state_dirs_never_follow_the_images_links(tmp_path):
+    """An image whose /var/log is a link to /etc, and /var/lib a link through ../: /etc is
+    not made writable through them."""
+    bb = Path("/bin/busybox").read_bytes()
+    base = Layer([D("bin"), F("bin/busybox", bb, 0o755)] +
+                 [L(f"bin/{a}", "busybox") for a in APPS] +
+                 [D("etc"), F("etc/passwd", PASSWD), F("etc/group", GROUP), D("tmp", 0o1777),
+                  D("run"), D("var"), L("var/log", "/etc"), L("var/lib", "../usr"), D("usr"),
+                  D("var/cache")])
+    img = docker_save(tmp_path / "links.tar", [base], config={"Env": ["PATH=/bin"]})
+    p = run(tmp_path, img, *sh("echo x > /var/log/x; echo x > /var/lib/x; echo x > /var/cache/x "
+                               "&& echo cache"))
+    assert p.stdout == "cache\n", (p.stdout, p.stderr)
+    assert p.stderr.count("Read-only file system") == 2, p.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="creates the subordinate-id user it runs as")
+def test_var_state_dirs_rootless(tmp_path):
+    """The same as a normal user with subordinate ids: no id-mapped or merged layers, the
+    overlay mounted inside the user namespace."""
+    import shutil
+    import subprocess
+    from run_util import subid_user, world_tmpdir
+    uid, gid = subid_user()
+    work = world_tmpdir()
+    try:
+        img = var_image(work)
+        os.chown(work, uid, gid)
+        cmd = ["setpriv", "--reuid", str(uid), "--regid", str(gid), "--clear-groups",
+               BULWARK, "run", "-q", "--cache", str(work / "cache")]
+
+        def go(script, *opts):
+            p = subprocess.run([*cmd, *opts, str(img), "sh", "-c", script],
+                               capture_output=True, text=True, cwd="/")
+            assert "AddressSanitizer" not in p.stderr, p.stderr
+            return p
+        # the rootless layer cache keeps no owners (the caller unpacked it): root's
+        check_state_dirs(go(WRITE_STATE), go(READ_ONLY), go(AGAIN), owner="0:0")
+        p = go("echo x > /var/lib/app/f", "--read-only")
+        assert p.returncode == 1 and "Read-only file system" in p.stderr, p.stderr
+        p = go("dd if=/dev/zero of=/var/lib/app/big bs=1M count=16", "--writable-size", "4m")
+        assert p.returncode != 0 and "No space left on device" in p.stderr, p.stderr
+        # a user without subordinate ids (a single-id map): the same
+        for f in work.rglob("*"):
+            os.chown(f, 65534, 65534, follow_symlinks=False)
+        os.chown(work, 65534, 65534)
+        cmd[1:5] = ["--reuid", "65534", "--regid", "65534"]
+        p = go("cat /proc/self/uid_map; " + WRITE_STATE)
+        assert p.returncode == 0 and p.stdout.split()[:3] == ["0", "65534", "1"], p.stdout
+        assert p.stdout.split("\n")[1:4] == ["seeded", "new", "log"], p.stdout
+        p = go(READ_ONLY)
+        assert p.stderr.count("Read-only file system") == 7, p.stderr
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # ---- the EROFS hint --------------------------------------------------------------------------
 def test_read_only_root_hint_names_path_and_flags(tmp_path):
-    img = image(tmp_path, [D("var"), D("var/lib"), D("var/lib/nginx")])
-    p = run(tmp_path, img, *sh("mkdir /var/lib/nginx/body"))
+    img = image(tmp_path, [D("var"), D("var/www"), D("var/www/app")])
+    p = run(tmp_path, img, *sh("mkdir /var/www/app/body"))
     assert p.returncode == 1
     hint = [l for l in p.stderr.splitlines() if l.startswith("bulwark: the command failed")]
     assert hint == ['bulwark: the command failed after "Read-only file system" on '
-                    '/var/lib/nginx/body: the root filesystem is read-only; make '
-                    '/var/lib/nginx writable with --tmpfs /var/lib/nginx or a volume '
-                    '(-v DIR:/var/lib/nginx:rw), or the whole root with --read-write'], p.stderr
+                    '/var/www/app/body: the root filesystem is read-only; make '
+                    '/var/www/app writable with --tmpfs /var/www/app or a volume '
+                    '(-v DIR:/var/www/app:rw), or the whole root with --read-write'], p.stderr
     # a read-only volume names :rw
     host = tmp_path / "ro"
     host.mkdir()

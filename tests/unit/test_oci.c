@@ -386,6 +386,8 @@ static void test_from_run(void **state)
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_USER), "app");
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_STOP_SIGNAL), "3");
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_SECCOMP), "default");
+	/* /var's state directories writable by default: a run's, not a bundle's (below) */
+	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_WRITABLE_VAR), "true");
 
 	bwk_oci_lowered low;
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
@@ -395,6 +397,7 @@ static void test_from_run(void **state)
 	assert_string_equal(c->user, "app");
 	assert_string_equal(c->rootfs, "/layers/top");
 	assert_false(c->read_write);
+	assert_true(c->writable_var);
 	assert_true(c->caps_set);
 	assert_int_equal(c->caps, (1ull << 0) | (1ull << 10));
 	assert_int_equal(c->memory, BWK_DEFAULT_MEMORY);
@@ -441,13 +444,24 @@ static void test_from_run_overrides(void **state)
 	assert_null(bwk_oci_spec_namespace(s, "network"));
 	assert_true(s->process.terminal);
 	assert_false(s->root_readonly);
+	assert_null(bwk_oci_spec_annotation(s, BWK_OCI_ANN_WRITABLE_VAR)); /* moot */
 	bwk_oci_lowered low;
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_false(low.spec.writable_var);
 	assert_int_equal(low.spec.net, BWK_NET_HOST);
 	assert_int_equal(low.spec.memory, BWK_UNLIMITED);
 	assert_string_equal(low.spec.seccomp, "unconfined");
 	assert_string_equal(low.spec.user, "0");
 	assert_true(low.spec.tty);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* read_only: /var's state directories read-only too */
+	bwk_oci_run ro = {.read_only = true};
+	assert_int_equal(bwk_oci_spec_from_run(&img, &ro, &s, &err), 0);
+	assert_true(s->root_readonly);
+	assert_null(bwk_oci_spec_annotation(s, BWK_OCI_ANN_WRITABLE_VAR));
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_false(low.spec.writable_var);
 	bwk_oci_lowered_free(&low);
 	bwk_oci_spec_free(s);
 	/* entrypoint "" and nothing else: no command */

@@ -73,6 +73,28 @@ static void test_mounts_and_sizes(void **state)
 			       "the writable root is full; raise `writable_size`"));
 }
 
+/* /var's state directories (varfs.c): writable by default, so a full one names the bound */
+static void test_var_state_dirs(void **state)
+{
+	(void)state;
+	bwk_container_spec s = {.writable_var = true};
+	assert_non_null(strstr(hint(&s, "dd: /var/lib/big: No space left on device"),
+			       "on /var/lib/big: the writable layer of /var's state directories is "
+			       "full; raise `writable_size`"));
+	assert_non_null(strstr(hint(&s, "x: //var//log/a/b: No space left on device"),
+			       "the writable layer of /var's state directories"));
+	/* elsewhere, or off: not that layer */
+	assert_null(strstr(hint(&s, "x: /var/www/a: No space left on device"), "writable layer"));
+	assert_null(strstr(hint(&s, "x: /var/libx: No space left on device"), "writable layer"));
+	s.writable_var = false;
+	assert_null(strstr(hint(&s, "x: /var/lib/a: No space left on device"), "writable layer"));
+	assert_true(sbx_varfs_holds("/var/tmp") && sbx_varfs_holds("/var/cache/apt/") &&
+		    sbx_varfs_holds("/var/spool//cron") && sbx_varfs_holds("//var/log/"));
+	assert_false(sbx_varfs_holds("/var") || sbx_varfs_holds("/var/www") ||
+		     sbx_varfs_holds("/var/mail") || sbx_varfs_holds("/var/logs") ||
+		     sbx_varfs_holds("/usr/var/lib") || sbx_varfs_holds("var/lib"));
+}
+
 static void test_hostile_text(void **state)
 {
 	(void)state;
@@ -101,6 +123,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_read_only_root),
 	    cmocka_unit_test(test_mounts_and_sizes),
+	    cmocka_unit_test(test_var_state_dirs),
 	    cmocka_unit_test(test_hostile_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

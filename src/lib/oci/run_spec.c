@@ -249,6 +249,8 @@ static int annotations(const bwk_image_config *img, const bwk_oci_run *r, bwk_oc
 		snprintf(n, sizeof n, "%d", sig);
 		map_set(a, BWK_OCI_ANN_STOP_SIGNAL, n);
 	}
+	if (!r->read_write && !r->read_only)
+		map_set(a, BWK_OCI_ANN_WRITABLE_VAR, "true");
 	if (r->net == BWK_NET_SLIRP)
 		map_set(a, BWK_OCI_ANN_NETWORK, "slirp");
 	if (r->net == BWK_NET_BRIDGE) {

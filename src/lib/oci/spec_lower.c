@@ -189,6 +189,8 @@ static int lower_annotations(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_er
 		return bwk_error_set(err, BWK_E_INPUT, 0,
 				     "config.json: annotation %s: '%.32s' is not a signal",
 				     BWK_OCI_ANN_STOP_SIGNAL, sig);
+	const char *var = bwk_oci_spec_annotation(s, BWK_OCI_ANN_WRITABLE_VAR);
+	c->writable_var = var && !strcmp(var, "true");
 	const char *net = bwk_oci_spec_annotation(s, BWK_OCI_ANN_NETWORK);
 	if (net && !strcmp(net, "slirp"))
 		c->net = BWK_NET_SLIRP;

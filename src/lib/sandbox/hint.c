@@ -131,6 +131,12 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 				 "the command failed after \"No space left on device\" on %s: the "
 				 "writable root is full; raise `writable_size`",
 				 shown);
+		else if (s->writable_var && path[0] && sbx_varfs_holds(path))
+			snprintf(out, outlen,
+				 "the command failed after \"No space left on device\" on %s: the "
+				 "writable layer of /var's state directories is full; raise "
+				 "`writable_size`",
+				 shown);
 		else
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s",

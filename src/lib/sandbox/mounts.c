@@ -594,9 +594,11 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (devnull < 0)
 		return fail("the host's", "/dev/null");
 	char stage_opts[64];
-	/* the upper layer lives here: with read_write, the container's writes (writable_size) */
+	/* the upper layer lives here: with read_write or writable_var, the container's writes
+	 * (writable_size) */
 	snprintf(stage_opts, sizeof stage_opts, "mode=0700,size=%llu",
-		 (unsigned long long)(s->read_write ? writable_size(s) : ctx->tmpfs_size));
+		 (unsigned long long)(s->read_write || s->writable_var ? writable_size(s)
+								       : ctx->tmpfs_size));
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
 		return fail("mounting staging tmpfs on", STAGE);
 	const char *root = STAGE "/root";
@@ -624,6 +626,9 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	    rootfd, "/run", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, true,
 	    true, s->nsecrets ? "secrets" : NULL);
 	if (run < 0)
+		return -1;
+	/* /var's state directories (varfs.c): before the tmpfs and binds, which land on them */
+	if (overlay && sbx_varfs_setup(s, rootfd) < 0)
 		return -1;
 	if (setup_tmpfs(ctx, rootfd) < 0 || setup_binds(ctx, own, rootfd) < 0 ||
 	    setup_secrets(ctx, rootfd) < 0)
@@ -663,7 +668,6 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 		rattr |= MOUNT_ATTR_RDONLY;
 	if (set_attr_fd(rootfd, rattr, false) < 0)
 		return fail("making the root read-only", root);
-	(void)overlay;
 
 	const char *step = NULL;
 	if (sbx_pivot(rootfd, &step) < 0)

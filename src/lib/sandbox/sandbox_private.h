@@ -317,6 +317,13 @@ int sbx_readonly_at(int t, bool recursive);
  * an image's link at /run/secrets stays hidden), or NULL. -1 after saying why. */
 int sbx_copyup(int src, int dst, const char *where, bool keep_root, const char *skip);
 
+/* varfs.c: with spec->writable_var (and no read_write), /var's state directories of the root
+ * (`rootfd`, an overlay with its upper on the staging tmpfs, not yet read-only) made writable
+ * where the spec mounts nothing at or above them. -1 after saying why. sbx_varfs_holds: `path`
+ * is one of them or below one. */
+int sbx_varfs_setup(const bwk_container_spec *s, int rootfd);
+bool sbx_varfs_holds(const char *path);
+
 /* slirp.c */
 int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, size_t nports,
 		    bwk_error **err);
