@@ -17,11 +17,15 @@
 #define OCIRT_FIFO	  "exec.fifo"
 #define OCIRT_MAX_CGROUPS 12
 
-/* The cgroup directories of one container (absolute paths; v2: one). */
+/* The cgroup directories of one container (absolute paths; v2: one). `open` when fds[] holds
+ * them open (ocirt_cgroup_create); a cgroup read back from state.json has only the names and
+ * each use opens them again, component by component below /sys/fs/cgroup. */
 typedef struct ocirt_cgroup {
 	bool v2;
 	char *dirs[OCIRT_MAX_CGROUPS];
 	size_t n;
+	bool open;
+	int fds[OCIRT_MAX_CGROUPS];
 } ocirt_cgroup;
 
 /* What state.json holds. */
@@ -77,6 +81,23 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
 bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
 void ocirt_cgroup_free(ocirt_cgroup *cg);
+/* `file` (a name, no '/') of the first of the container's cgroup directories that has it, open
+ * for reading; -1 when none has it. */
+int ocirt_cgroup_open_file(const ocirt_cgroup *cg, const char *file);
+
+/* oci_devfilter.c: linux.resources.devices on cgroup v2, a BPF_PROG_TYPE_CGROUP_DEVICE program.
+ * The rules (at most OCIRT_DEV_RULES_MAX; type a/b/c, major/minor -1 or absent for any,
+ * access of r, w and m) are tried last to first, the first that matches decides (the last
+ * match wins, as with the v1 files), no match denies. build: the instructions into out[cap],
+ * *len of them; attach: build, load and attach it to the open cgroup v2 directory cgfd
+ * (BPF_F_ALLOW_MULTI: the filters of the cgroups above still apply). */
+struct bpf_insn;
+#define OCIRT_DEV_RULES_MAX   256
+#define OCIRT_DEVFILTER_INSNS (8 + 10 * (OCIRT_DEV_RULES_MAX + 16))
+int ocirt_devfilter_build(const bwk_oci_dev_rule *rules, size_t n, struct bpf_insn *out, size_t cap,
+			  size_t *len, bwk_error **err);
+int ocirt_devfilter_attach(int cgfd, const char *cgname, const bwk_oci_dev_rule *rules, size_t n,
+			   bwk_error **err);
 
 /* oci_systemd.c: --systemd-cgroup. cgroupsPath "slice:prefix:name" (empty: system.slice,
  * bulwark, the id) becomes a transient scope "prefix-name.scope" in the slice, started

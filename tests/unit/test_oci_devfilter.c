@@ -1,0 +1,352 @@
+/* Unit tests: linux.resources.devices → the cgroup v2 device filter (sandbox/oci_devfilter.c).
+ * The translator's instructions are run by a small interpreter of the few opcodes it emits and
+ * compared with the rules read directly (last match wins, no match denies), on fixed cases and
+ * on random rule lists; then the program is loaded into the kernel, attached to a cgroup v2
+ * directory and a child moved into it opens devices (root and a cgroup2 mount needed). */
+#define _GNU_SOURCE
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/bpf.h>
+#include <mntent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define BWK_IN_SANDBOX
+#include "sandbox/oci_rt_private.h"
+
+#ifndef BPF_JMP32
+#define BPF_JMP32 0x06
+#endif
+
+static bwk_oci_dev_rule rule(bool allow, const char *type, int64_t major, int64_t minor,
+			     const char *access)
+{
+	return (bwk_oci_dev_rule){.allow = allow,
+				  .type = (char *)type,
+				  .access = (char *)access,
+				  .major = {.set = major != -2, .v = major},
+				  .minor = {.set = minor != -2, .v = minor}};
+}
+
+/* Runs the program on one request; -1 for an instruction the translator must not emit, a
+ * backward or out-of-range jump, or a fall off the end. */
+static int run(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t major, uint32_t minor,
+	       uint32_t access)
+{
+	uint32_t ctx[3] = {access << 16 | type, major, minor};
+	uint64_t r[11] = {0};
+	for (size_t pc = 0; pc < n; pc++) {
+		const struct bpf_insn *i = &p[pc];
+		switch (i->code) {
+		case BPF_LDX | BPF_MEM | BPF_W:
+			if (i->src_reg != 1 || i->off < 0 || i->off > 8 || i->off % 4)
+				return -1;
+			r[i->dst_reg] = ctx[i->off / 4];
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			r[i->dst_reg] = (uint32_t)r[i->dst_reg] & (uint32_t)i->imm;
+			break;
+		case BPF_ALU | BPF_RSH | BPF_K:
+			r[i->dst_reg] = (uint32_t)r[i->dst_reg] >> i->imm;
+			break;
+		case BPF_ALU64 | BPF_MOV | BPF_X:
+			r[i->dst_reg] = r[i->src_reg];
+			break;
+		case BPF_ALU64 | BPF_MOV | BPF_K:
+			r[i->dst_reg] = (uint64_t)(int64_t)i->imm;
+			break;
+		case BPF_JMP32 | BPF_JNE | BPF_K:
+		case BPF_JMP | BPF_JNE | BPF_X:
+		case BPF_JMP | BPF_JEQ | BPF_K: {
+			bool ne = i->code == (BPF_JMP | BPF_JEQ | BPF_K)
+				      ? r[i->dst_reg] == (uint64_t)(int64_t)i->imm
+				  : (i->code & 0x07) == BPF_JMP32
+				      ? (uint32_t)r[i->dst_reg] != (uint32_t)i->imm
+				      : r[i->dst_reg] != r[i->src_reg];
+			if (i->off < 0 || pc + 1 + (size_t)i->off >= n)
+				return -1;
+			if (ne)
+				pc += (size_t)i->off;
+			break;
+		}
+		case BPF_JMP | BPF_EXIT:
+			return (int)r[0];
+		default:
+			return -1;
+		}
+	}
+	return -1;
+}
+
+static unsigned acc_bits(const char *a)
+{
+	if (!a || !*a)
+		a = "rwm";
+	return (strchr(a, 'r') ? BPF_DEVCG_ACC_READ : 0) |
+	       (strchr(a, 'w') ? BPF_DEVCG_ACC_WRITE : 0) |
+	       (strchr(a, 'm') ? BPF_DEVCG_ACC_MKNOD : 0);
+}
+
+/* The rules read directly: the last that matches decides; an allow rule matches when it has
+ * every access asked for, a deny rule when it has any. */
+static int reference(const bwk_oci_dev_rule *v, size_t n, uint32_t type, uint32_t major,
+		     uint32_t minor, uint32_t access)
+{
+	for (size_t k = n; k-- > 0;) {
+		const bwk_oci_dev_rule *r = &v[k];
+		const char *t = r->type && *r->type ? r->type : "a";
+		if (strcmp(t, "a") &&
+		    (uint32_t)(*t == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK) != type)
+			continue;
+		/* allow: all the accesses asked for; deny: any of them */
+		if (r->allow ? (access & acc_bits(r->access)) != access
+			     : !(access & acc_bits(r->access)))
+			continue;
+		if (r->major.set && r->major.v >= 0 && (uint32_t)r->major.v != major)
+			continue;
+		if (r->minor.set && r->minor.v >= 0 && (uint32_t)r->minor.v != minor)
+			continue;
+		return r->allow;
+	}
+	return 0;
+}
+
+static struct bpf_insn prog[OCIRT_DEVFILTER_INSNS];
+
+static size_t build(const bwk_oci_dev_rule *v, size_t n)
+{
+	bwk_error *err = NULL;
+	size_t len = 0;
+	int rc = ocirt_devfilter_build(v, n, prog, OCIRT_DEVFILTER_INSNS, &len, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err ? err->msg : "");
+	bwk_error_free(err);
+	assert_int_equal(rc, 0);
+	return len;
+}
+
+#define C BPF_DEVCG_DEV_CHAR
+#define B BPF_DEVCG_DEV_BLOCK
+#define R BPF_DEVCG_ACC_READ
+#define W BPF_DEVCG_ACC_WRITE
+#define M BPF_DEVCG_ACC_MKNOD
+
+static void test_fixed(void **state)
+{
+	(void)state;
+	/* no rule: everything denied */
+	size_t n = build(NULL, 0);
+	assert_int_equal(run(prog, n, C, 1, 3, R), 0);
+	/* Docker's: deny all, then allow some; a wildcard minor; one access only */
+	bwk_oci_dev_rule d[] = {rule(false, "a", -2, -2, "rwm"), rule(true, "c", 1, 3, "rwm"),
+				rule(true, "c", 136, -1, "rw"), rule(true, "b", 8, 0, "r"),
+				rule(true, NULL, -2, -2, "m")};
+	n = build(d, 5);
+	assert_int_equal(run(prog, n, C, 1, 3, R | W), 1);
+	assert_int_equal(run(prog, n, C, 1, 7, R), 0);
+	assert_int_equal(run(prog, n, C, 136, 12345, R | W), 1);
+	assert_int_equal(run(prog, n, C, 136, 2, M), 1);	 /* m from the last rule */
+	assert_int_equal(run(prog, n, C, 136, 2, R | W | M), 0); /* no one rule has all three */
+	assert_int_equal(run(prog, n, B, 136, 2, R), 0);	 /* c only */
+	assert_int_equal(run(prog, n, B, 8, 0, R), 1);
+	assert_int_equal(run(prog, n, B, 8, 0, W), 0);
+	assert_int_equal(run(prog, n, B, 8, 1, R), 0);
+	assert_int_equal(run(prog, n, B, 9, 9, M), 1);
+	/* deny after allow: the later rule wins, both ways */
+	bwk_oci_dev_rule e[] = {rule(false, "c", 1, 3, "r"), rule(true, "a", -1, -1, NULL),
+				rule(false, "c", 1, 7, "w")};
+	n = build(e, 3);
+	assert_int_equal(run(prog, n, C, 1, 3, R), 1); /* the catch-all hides the first rule */
+	assert_int_equal(run(prog, n, C, 1, 7, R), 1);
+	assert_int_equal(run(prog, n, C, 1, 7, W), 0);
+	assert_int_equal(run(prog, n, C, 1, 7, R | W), 0); /* any access of a deny rule */
+	assert_int_equal(run(prog, n, B, 1, 7, W), 1);
+	bwk_oci_dev_rule f[] = {rule(false, "c", 1, 7, "rwm"), rule(true, "c", -1, 7, "rw")};
+	n = build(f, 2);
+	assert_int_equal(run(prog, n, C, 1, 7, R), 1);
+	assert_int_equal(run(prog, n, C, 1, 7, M), 0);
+	assert_int_equal(run(prog, n, C, 4, 7, W), 1);
+	/* a major beyond 2^31 still compares as the 32 bits the kernel passes */
+	bwk_oci_dev_rule g[] = {rule(true, "c", 4294967295, 0, "r")};
+	n = build(g, 1);
+	assert_int_equal(run(prog, n, C, 4294967295u, 0, R), 1);
+	assert_int_equal(run(prog, n, C, 2147483647, 0, R), 0);
+}
+
+static int build_err(const bwk_oci_dev_rule *v, size_t n, size_t cap)
+{
+	bwk_error *err = NULL;
+	size_t len = 0;
+	int rc = ocirt_devfilter_build(v, n, prog, cap, &len, &err);
+	if (rc < 0)
+		assert_non_null(err);
+	bwk_error_free(err);
+	return rc;
+}
+
+static void test_refused(void **state)
+{
+	(void)state;
+	bwk_oci_dev_rule bad_type[] = {rule(true, "u", 1, 3, "rwm")};
+	assert_int_equal(build_err(bad_type, 1, OCIRT_DEVFILTER_INSNS), -1);
+	bwk_oci_dev_rule bad_acc[] = {rule(true, "c", 1, 3, "rwx")};
+	assert_int_equal(build_err(bad_acc, 1, OCIRT_DEVFILTER_INSNS), -1);
+	bwk_oci_dev_rule bad_major[] = {rule(true, "c", -5, 3, "r")};
+	assert_int_equal(build_err(bad_major, 1, OCIRT_DEVFILTER_INSNS), -1);
+	bwk_oci_dev_rule bad_minor[] = {rule(true, "c", 1, 4294967296, "r")};
+	assert_int_equal(build_err(bad_minor, 1, OCIRT_DEVFILTER_INSNS), -1);
+	/* more rules than the bound; fewer instructions than the rules need */
+	static bwk_oci_dev_rule many[OCIRT_DEV_RULES_MAX + 1];
+	for (size_t i = 0; i < OCIRT_DEV_RULES_MAX + 1; i++)
+		many[i] = rule(true, "c", 1, (int64_t)i, "r");
+	assert_int_equal(build_err(many, OCIRT_DEV_RULES_MAX + 1, OCIRT_DEVFILTER_INSNS), -1);
+	assert_int_equal(build_err(many, OCIRT_DEV_RULES_MAX, OCIRT_DEVFILTER_INSNS), 0);
+	assert_int_equal(build_err(many, 20, 30), -1);
+}
+
+/* Random rule lists against the reference, every request of a small device space. */
+static void test_random(void **state)
+{
+	(void)state;
+	static const char *const types[] = {"a", "b", "c", NULL};
+	static const char *const accs[] = {"r", "w", "m", "rw", "rm", "wm", "rwm", "mwr", NULL};
+	static const int64_t nums[] = {-1, -2, 1, 3, 5, 7};
+	unsigned seed = 13;
+	bwk_oci_dev_rule v[24];
+	for (int round = 0; round < 2000; round++) {
+		size_t n = (size_t)(rand_r(&seed) % 24);
+		for (size_t i = 0; i < n; i++)
+			v[i] = rule(rand_r(&seed) % 2, types[rand_r(&seed) % 4],
+				    nums[rand_r(&seed) % 6], nums[rand_r(&seed) % 6],
+				    accs[rand_r(&seed) % 9]);
+		size_t len = build(v, n);
+		for (uint32_t t = 1; t <= 2; t++)
+			for (uint32_t ma = 0; ma < 8; ma++)
+				for (uint32_t mi = 0; mi < 8; mi++)
+					for (uint32_t a = 1; a < 8; a++)
+						assert_int_equal(run(prog, len, t, ma, mi, a),
+								 reference(v, n, t, ma, mi, a));
+	}
+}
+
+/* The cgroup2 mount of this host (/sys/fs/cgroup, or /sys/fs/cgroup/unified on a hybrid one). */
+static bool cgroup2_mount(char *out, size_t len)
+{
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+	bool found = false;
+	while (f && !found && (m = getmntent(f)))
+		if (!strcmp(m->mnt_type, "cgroup2"))
+			found = snprintf(out, len, "%s", m->mnt_dir) < (int)len;
+	if (f)
+		endmntent(f);
+	return found;
+}
+
+/* 0 when open(path, flags) works, else its errno. */
+static int try_open(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/* A child in a new cgroup with the filter of `v` opens each of the paths; the answers come
+ * back through a pipe, one errno each. */
+static void in_cgroup(const bwk_oci_dev_rule *v, size_t n, const char *const *paths,
+		      const int *flags, int *res, size_t np)
+{
+	char mnt[256];
+	if (geteuid() != 0 || !cgroup2_mount(mnt, sizeof mnt))
+		skip();
+	int root = open(mnt, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(root >= 0);
+	char name[64];
+	snprintf(name, sizeof name, "bwk-devfilter-%d", (int)getpid());
+	assert_int_equal(mkdirat(root, name, 0755), 0);
+	int cg = openat(root, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(cg >= 0);
+	bwk_error *err = NULL;
+	int rc = ocirt_devfilter_attach(cg, name, v, n, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err ? err->msg : "");
+	bwk_error_free(err);
+	int p[2];
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	pid_t pid = rc < 0 ? -1 : fork();
+	if (pid == 0) {
+		char me[32];
+		int procs = openat(cg, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+		int len = snprintf(me, sizeof me, "%d", (int)getpid());
+		if (procs < 0 || write(procs, me, (size_t)len) != len)
+			_exit(2);
+		for (size_t i = 0; i < np; i++) {
+			int e = try_open(paths[i], flags[i]);
+			if (write(p[1], &e, sizeof e) != sizeof e)
+				_exit(3);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	int status = -1;
+	if (pid > 0) {
+		for (size_t i = 0; i < np; i++)
+			assert_int_equal(read(p[0], &res[i], sizeof res[i]), sizeof res[i]);
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+	}
+	close(p[0]);
+	close(cg);
+	unlinkat(root, name, AT_REMOVEDIR);
+	close(root);
+	assert_int_equal(rc, 0);
+	assert_int_equal(status, 0);
+}
+
+static void test_kernel(void **state)
+{
+	(void)state;
+	static const char *const paths[] = {"/dev/null", "/dev/full", "/dev/full", "/dev/zero",
+					    "/dev/full"};
+	static const int flags[] = {O_RDWR, O_RDONLY, O_WRONLY, O_RDONLY, O_RDWR};
+	int res[5];
+	/* default deny, /dev/null allowed, /dev/full (1:7) read only through a wildcard minor */
+	bwk_oci_dev_rule a[] = {rule(true, "c", 1, 3, "rw"), rule(true, "c", 1, -1, "r"),
+				rule(false, "c", 1, 5, "rwm")};
+	in_cgroup(a, 3, paths, flags, res, 5);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 0);
+	assert_int_equal(res[2], EPERM);
+	assert_int_equal(res[3], EPERM); /* denied after the wildcard allowed it */
+	assert_int_equal(res[4], EPERM);
+	/* everything allowed, then writing /dev/full denied (an O_RDWR open too) */
+	bwk_oci_dev_rule b[] = {rule(true, "a", -1, -1, "rwm"), rule(false, "c", 1, 7, "w")};
+	in_cgroup(b, 2, paths, flags, res, 5);
+	assert_int_equal(res[0], 0);
+	assert_int_equal(res[1], 0);
+	assert_int_equal(res[2], EPERM);
+	assert_int_equal(res[3], 0);
+	assert_int_equal(res[4], EPERM);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_fixed),
+	    cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_random),
+	    cmocka_unit_test(test_kernel),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
