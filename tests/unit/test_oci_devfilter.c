@@ -22,11 +22,8 @@
 #include <unistd.h>
 
 #define BWK_IN_SANDBOX
+#include "devfilter_eval.h"
 #include "sandbox/oci_rt_private.h"
-
-#ifndef BPF_JMP32
-#define BPF_JMP32 0x06
-#endif
 
 static bwk_oci_dev_rule rule(bool allow, const char *type, int64_t major, int64_t minor,
 			     const char *access)
@@ -36,89 +33,6 @@ static bwk_oci_dev_rule rule(bool allow, const char *type, int64_t major, int64_
 				  .access = (char *)access,
 				  .major = {.set = major != -2, .v = major},
 				  .minor = {.set = minor != -2, .v = minor}};
-}
-
-/* Runs the program on one request; -1 for an instruction the translator must not emit, a
- * backward or out-of-range jump, or a fall off the end. */
-static int run(const struct bpf_insn *p, size_t n, uint32_t type, uint32_t major, uint32_t minor,
-	       uint32_t access)
-{
-	uint32_t ctx[3] = {access << 16 | type, major, minor};
-	uint64_t r[11] = {0};
-	for (size_t pc = 0; pc < n; pc++) {
-		const struct bpf_insn *i = &p[pc];
-		switch (i->code) {
-		case BPF_LDX | BPF_MEM | BPF_W:
-			if (i->src_reg != 1 || i->off < 0 || i->off > 8 || i->off % 4)
-				return -1;
-			r[i->dst_reg] = ctx[i->off / 4];
-			break;
-		case BPF_ALU | BPF_AND | BPF_K:
-			r[i->dst_reg] = (uint32_t)r[i->dst_reg] & (uint32_t)i->imm;
-			break;
-		case BPF_ALU | BPF_RSH | BPF_K:
-			r[i->dst_reg] = (uint32_t)r[i->dst_reg] >> i->imm;
-			break;
-		case BPF_ALU64 | BPF_MOV | BPF_X:
-			r[i->dst_reg] = r[i->src_reg];
-			break;
-		case BPF_ALU64 | BPF_MOV | BPF_K:
-			r[i->dst_reg] = (uint64_t)(int64_t)i->imm;
-			break;
-		case BPF_JMP32 | BPF_JNE | BPF_K:
-		case BPF_JMP | BPF_JNE | BPF_X:
-		case BPF_JMP | BPF_JEQ | BPF_K: {
-			bool ne = i->code == (BPF_JMP | BPF_JEQ | BPF_K)
-				      ? r[i->dst_reg] == (uint64_t)(int64_t)i->imm
-				  : (i->code & 0x07) == BPF_JMP32
-				      ? (uint32_t)r[i->dst_reg] != (uint32_t)i->imm
-				      : r[i->dst_reg] != r[i->src_reg];
-			if (i->off < 0 || pc + 1 + (size_t)i->off >= n)
-				return -1;
-			if (ne)
-				pc += (size_t)i->off;
-			break;
-		}
-		case BPF_JMP | BPF_EXIT:
-			return (int)r[0];
-		default:
-			return -1;
-		}
-	}
-	return -1;
-}
-
-static unsigned acc_bits(const char *a)
-{
-	if (!a || !*a)
-		a = "rwm";
-	return (strchr(a, 'r') ? BPF_DEVCG_ACC_READ : 0) |
-	       (strchr(a, 'w') ? BPF_DEVCG_ACC_WRITE : 0) |
-	       (strchr(a, 'm') ? BPF_DEVCG_ACC_MKNOD : 0);
-}
-
-/* The rules read directly: the last that matches decides; an allow rule matches when it has
- * every access asked for, a deny rule when it has any. */
-static int reference(const bwk_oci_dev_rule *v, size_t n, uint32_t type, uint32_t major,
-		     uint32_t minor, uint32_t access)
-{
-	for (size_t k = n; k-- > 0;) {
-		const bwk_oci_dev_rule *r = &v[k];
-		const char *t = r->type && *r->type ? r->type : "a";
-		if (strcmp(t, "a") &&
-		    (uint32_t)(*t == 'c' ? BPF_DEVCG_DEV_CHAR : BPF_DEVCG_DEV_BLOCK) != type)
-			continue;
-		/* allow: all the accesses asked for; deny: any of them */
-		if (r->allow ? (access & acc_bits(r->access)) != access
-			     : !(access & acc_bits(r->access)))
-			continue;
-		if (r->major.set && r->major.v >= 0 && (uint32_t)r->major.v != major)
-			continue;
-		if (r->minor.set && r->minor.v >= 0 && (uint32_t)r->minor.v != minor)
-			continue;
-		return r->allow;
-	}
-	return 0;
 }
 
 static struct bpf_insn prog[OCIRT_DEVFILTER_INSNS];
@@ -146,41 +60,43 @@ static void test_fixed(void **state)
 	(void)state;
 	/* no rule: everything denied */
 	size_t n = build(NULL, 0);
-	assert_int_equal(run(prog, n, C, 1, 3, R), 0);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 3, R), 0);
 	/* Docker's: deny all, then allow some; a wildcard minor; one access only */
 	bwk_oci_dev_rule d[] = {rule(false, "a", -2, -2, "rwm"), rule(true, "c", 1, 3, "rwm"),
 				rule(true, "c", 136, -1, "rw"), rule(true, "b", 8, 0, "r"),
 				rule(true, NULL, -2, -2, "m")};
 	n = build(d, 5);
-	assert_int_equal(run(prog, n, C, 1, 3, R | W), 1);
-	assert_int_equal(run(prog, n, C, 1, 7, R), 0);
-	assert_int_equal(run(prog, n, C, 136, 12345, R | W), 1);
-	assert_int_equal(run(prog, n, C, 136, 2, M), 1);	 /* m from the last rule */
-	assert_int_equal(run(prog, n, C, 136, 2, R | W | M), 0); /* no one rule has all three */
-	assert_int_equal(run(prog, n, B, 136, 2, R), 0);	 /* c only */
-	assert_int_equal(run(prog, n, B, 8, 0, R), 1);
-	assert_int_equal(run(prog, n, B, 8, 0, W), 0);
-	assert_int_equal(run(prog, n, B, 8, 1, R), 0);
-	assert_int_equal(run(prog, n, B, 9, 9, M), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 3, R | W), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, R), 0);
+	assert_int_equal(devfilter_run(prog, n, C, 136, 12345, R | W), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 136, 2, M), 1); /* m from the last rule */
+	assert_int_equal(devfilter_run(prog, n, C, 136, 2, R | W | M),
+			 0);					   /* no one rule has all three */
+	assert_int_equal(devfilter_run(prog, n, B, 136, 2, R), 0); /* c only */
+	assert_int_equal(devfilter_run(prog, n, B, 8, 0, R), 1);
+	assert_int_equal(devfilter_run(prog, n, B, 8, 0, W), 0);
+	assert_int_equal(devfilter_run(prog, n, B, 8, 1, R), 0);
+	assert_int_equal(devfilter_run(prog, n, B, 9, 9, M), 1);
 	/* deny after allow: the later rule wins, both ways */
 	bwk_oci_dev_rule e[] = {rule(false, "c", 1, 3, "r"), rule(true, "a", -1, -1, NULL),
 				rule(false, "c", 1, 7, "w")};
 	n = build(e, 3);
-	assert_int_equal(run(prog, n, C, 1, 3, R), 1); /* the catch-all hides the first rule */
-	assert_int_equal(run(prog, n, C, 1, 7, R), 1);
-	assert_int_equal(run(prog, n, C, 1, 7, W), 0);
-	assert_int_equal(run(prog, n, C, 1, 7, R | W), 0); /* any access of a deny rule */
-	assert_int_equal(run(prog, n, B, 1, 7, W), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 3, R),
+			 1); /* the catch-all hides the first rule */
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, R), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, W), 0);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, R | W), 0); /* any access of a deny rule */
+	assert_int_equal(devfilter_run(prog, n, B, 1, 7, W), 1);
 	bwk_oci_dev_rule f[] = {rule(false, "c", 1, 7, "rwm"), rule(true, "c", -1, 7, "rw")};
 	n = build(f, 2);
-	assert_int_equal(run(prog, n, C, 1, 7, R), 1);
-	assert_int_equal(run(prog, n, C, 1, 7, M), 0);
-	assert_int_equal(run(prog, n, C, 4, 7, W), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, R), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 1, 7, M), 0);
+	assert_int_equal(devfilter_run(prog, n, C, 4, 7, W), 1);
 	/* a major beyond 2^31 still compares as the 32 bits the kernel passes */
 	bwk_oci_dev_rule g[] = {rule(true, "c", 4294967295, 0, "r")};
 	n = build(g, 1);
-	assert_int_equal(run(prog, n, C, 4294967295u, 0, R), 1);
-	assert_int_equal(run(prog, n, C, 2147483647, 0, R), 0);
+	assert_int_equal(devfilter_run(prog, n, C, 4294967295u, 0, R), 1);
+	assert_int_equal(devfilter_run(prog, n, C, 2147483647, 0, R), 0);
 }
 
 static int build_err(const bwk_oci_dev_rule *v, size_t n, size_t cap)
@@ -234,8 +150,9 @@ static void test_random(void **state)
 			for (uint32_t ma = 0; ma < 8; ma++)
 				for (uint32_t mi = 0; mi < 8; mi++)
 					for (uint32_t a = 1; a < 8; a++)
-						assert_int_equal(run(prog, len, t, ma, mi, a),
-								 reference(v, n, t, ma, mi, a));
+						assert_int_equal(
+						    devfilter_run(prog, len, t, ma, mi, a),
+						    devfilter_reference(v, n, t, ma, mi, a));
 	}
 }
 
