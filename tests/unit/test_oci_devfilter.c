@@ -17,7 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,13 +259,98 @@ static void test_kernel(void **state)
 	assert_int_equal(res[4], EPERM);
 }
 
+/* The runtime's own v2 path (oci_cgroup.c) on a hybrid host's unified hierarchy: create with
+ * the spec's rules and runc's always-allowed devices, attach, pids, freeze, kill, destroy. */
+static void create_unified(bwk_oci_dev_rule *rules, size_t n, int *null_err, int *kmsg_err)
+{
+	struct statfs sf;
+	if (geteuid() != 0 || statfs("/sys/fs/cgroup/unified", &sf) < 0 || sf.f_type != 0x63677270)
+		skip();
+	char path[64];
+	snprintf(path, sizeof path, "/bwk-unit-%d/c", (int)getpid());
+	bwk_oci_spec s;
+	memset(&s, 0, sizeof s);
+	s.linux_.cgroups_path = path;
+	s.linux_.resources.set = true;
+	s.linux_.resources.devices = rules;
+	s.linux_.resources.n_devices = n;
+	ocirt_cgroup cg;
+	bwk_error *err = NULL;
+	int rc = ocirt_cgroup_create_unified(&s, "unit", &cg, &err);
+	if (rc < 0)
+		fprintf(stderr, "%s\n", err ? err->msg : "");
+	bwk_error_free(err);
+	assert_int_equal(rc, 0);
+	assert_true(cg.v2 && cg.n == 1);
+	char want[128];
+	snprintf(want, sizeof want, "/sys/fs/cgroup/unified/bwk-unit-%d/c", (int)getpid());
+	assert_string_equal(cg.dirs[0], want);
+	int go[2], back[2];
+	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(back, O_CLOEXEC), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char c;
+		if (read(go[0], &c, 1) != 1)
+			_exit(2);
+		int r[2] = {try_open("/dev/null", O_RDWR), try_open("/dev/kmsg", O_RDONLY)};
+		if (write(back[1], r, sizeof r) != sizeof r)
+			_exit(3);
+		(void)read(go[0], &c, 1); /* until killed */
+		_exit(0);
+	}
+	assert_true(pid > 0);
+	assert_int_equal(ocirt_cgroup_attach(&cg, pid, NULL), 0);
+	assert_int_equal(write(go[1], "x", 1), 1);
+	int r[2];
+	assert_int_equal(read(back[0], r, sizeof r), sizeof r);
+	*null_err = r[0];
+	*kmsg_err = r[1];
+	pid_t in[4];
+	assert_int_equal(ocirt_cgroup_pids(&cg, in, 4), 1);
+	assert_int_equal(in[0], pid);
+	assert_int_equal(ocirt_cgroup_freeze(&cg, true, NULL), 0);
+	assert_true(ocirt_cgroup_frozen(&cg));
+	assert_int_equal(ocirt_cgroup_freeze(&cg, false, NULL), 0);
+	assert_false(ocirt_cgroup_frozen(&cg));
+	assert_true(ocirt_cgroup_signal(&cg, SIGKILL) >= 1);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	ocirt_cgroup_destroy(&cg);
+	int u = open("/sys/fs/cgroup/unified", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char top[48];
+	snprintf(top, sizeof top, "bwk-unit-%d", (int)getpid());
+	assert_int_equal(faccessat(u, path + 1, F_OK, AT_SYMLINK_NOFOLLOW), -1); /* c is gone */
+	assert_int_equal(unlinkat(u, top, AT_REMOVEDIR), 0);
+	close(u);
+	for (int i = 0; i < 2; i++) {
+		close(go[i]);
+		close(back[i]);
+	}
+}
+
+static void test_create_unified(void **state)
+{
+	(void)state;
+	int null_err, kmsg_err;
+	/* Docker's first rule: deny everything; the always-allowed devices follow it */
+	bwk_oci_dev_rule deny[] = {rule(false, "a", -2, -2, "rwm")};
+	create_unified(deny, 1, &null_err, &kmsg_err);
+	assert_int_equal(null_err, 0);
+	assert_int_equal(kmsg_err, EPERM);
+	bwk_oci_dev_rule kmsg[] = {rule(false, "a", -2, -2, "rwm"), rule(true, "c", 1, 11, "r")};
+	create_unified(kmsg, 2, &null_err, &kmsg_err);
+	assert_int_equal(null_err, 0);
+	assert_int_equal(kmsg_err, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_fixed),
-	    cmocka_unit_test(test_refused),
-	    cmocka_unit_test(test_random),
-	    cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_fixed),	   cmocka_unit_test(test_refused),
+	    cmocka_unit_test(test_random),	   cmocka_unit_test(test_kernel),
+	    cmocka_unit_test(test_create_unified),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -556,14 +556,14 @@ static void cg_keep(ocirt_cgroup *cg, int fd, const char *base, const char *rel)
 	cg->open = true;
 }
 
-static int create_v2(int mnt, const char *rel, const bwk_oci_resources *r, ocirt_cgroup *cg,
-		     bwk_error **err)
+static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_resources *r,
+		     ocirt_cgroup *cg, bwk_error **err)
 {
 	cg->v2 = true;
-	int fd = cg_walk(mnt, CG_MOUNT, rel, true, enable_level, NULL, err);
+	int fd = cg_walk(mnt, base, rel, true, enable_level, NULL, err);
 	if (fd < 0)
 		return -1;
-	cg_keep(cg, fd, CG_MOUNT, rel);
+	cg_keep(cg, fd, base, rel);
 	const cgdir d = {fd, cg->dirs[0]};
 	if (apply_v2(&d, r, err) < 0)
 		return -1;
@@ -637,8 +637,8 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 	return 0;
 }
 
-int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
-			bwk_error **err)
+static int create(const bwk_oci_spec *s, const char *id, bool systemd, bool unified,
+		  ocirt_cgroup *cg, bwk_error **err)
 {
 	memset(cg, 0, sizeof *cg);
 	char rel[PATH_MAX / 2];
@@ -649,11 +649,29 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 	if (mnt < 0 || fstatfs(mnt, &sf) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
 	const bwk_oci_resources *r = &s->linux_.resources;
-	int rc = sf.f_type == CGROUP2_SUPER_MAGIC ? create_v2(mnt, rel, r, cg, err)
-						  : create_v1(mnt, rel, r, cg, err);
+	int rc;
+	if (unified) {
+		cleanup_close int u = cg_walk(mnt, CG_MOUNT, "/unified", false, NULL, NULL, err);
+		rc = u < 0 ? -1 : create_v2(u, CG_MOUNT "/unified", rel, r, cg, err);
+	} else {
+		rc = sf.f_type == CGROUP2_SUPER_MAGIC ? create_v2(mnt, CG_MOUNT, rel, r, cg, err)
+						      : create_v1(mnt, rel, r, cg, err);
+	}
 	if (rc < 0)
 		ocirt_cgroup_destroy(cg);
 	return rc;
+}
+
+int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+			bwk_error **err)
+{
+	return create(s, id, systemd, false, cg, err);
+}
+
+int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
+				bwk_error **err)
+{
+	return create(s, id, false, true, cg, err);
 }
 
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)

@@ -146,29 +146,33 @@ int ocirt_devfilter_attach(int cgfd, const char *cgname, const bwk_oci_dev_rule 
 	size_t len = 0;
 	if (ocirt_devfilter_build(rules, n, insns, OCIRT_DEVFILTER_INSNS, &len, err) < 0)
 		return -1;
-	char log[4096] = "";
+	/* loaded without a log first: a log longer than its buffer fails the load (ENOSPC);
+	 * only a refusal is loaded again for the verifier's last words */
 	union bpf_attr attr;
 	memset(&attr, 0, sizeof attr);
 	attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
 	attr.insns = (uint64_t)(uintptr_t)insns;
 	attr.insn_cnt = (uint32_t)len;
 	attr.license = (uint64_t)(uintptr_t) "Apache";
-	attr.log_buf = (uint64_t)(uintptr_t)log;
-	attr.log_size = sizeof log;
-	attr.log_level = 1;
 	cleanup_close int pfd = (int)sys_bpf(BPF_PROG_LOAD, &attr);
 	if (pfd < 0) {
 		int e = errno;
+		char log[16384] = "";
+		attr.log_buf = (uint64_t)(uintptr_t)log;
+		attr.log_size = sizeof log;
+		attr.log_level = 1;
+		int again = (int)sys_bpf(BPF_PROG_LOAD, &attr);
+		if (again >= 0)
+			close(again);
 		log[sizeof log - 1] = 0;
-		char *nl = strrchr(log, '\n');
-		while (nl && nl > log && nl[1] == 0) { /* the verifier's last words */
-			*nl = 0;
-			nl = strrchr(log, '\n');
-		}
+		size_t l = strlen(log);
+		while (l && log[l - 1] == '\n')
+			log[--l] = 0;
+		const char *last = strrchr(log, '\n');
 		return bwk_error_set(err, BWK_E_RUNTIME, e,
-				     "cgroup %s: loading the device filter (%zu rules) into the "
-				     "kernel: %s",
-				     cgname, n, nl ? nl + 1 : log);
+				     "cgroup %s: the kernel refused the device filter (%zu rules, "
+				     "%zu instructions): %s",
+				     cgname, n, len, last ? last + 1 : log);
 	}
 	memset(&attr, 0, sizeof attr);
 	attr.target_fd = (uint32_t)cgfd;

@@ -70,6 +70,11 @@ int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *s
 /* oci_cgroup.c */
 int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
 			bwk_error **err);
+/* The cgroup v2 path of create on the unified hierarchy of a hybrid host
+ * (/sys/fs/cgroup/unified), whose controllers stay with the v1 mounts: device rules, attach,
+ * signal, freeze and destroy work there as on a v2 host (tests: such a host's only v2). */
+int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
+				bwk_error **err);
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
