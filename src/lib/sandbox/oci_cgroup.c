@@ -1,7 +1,8 @@
 /* The cgroup of an OCI container (linux.cgroupsPath and linux.resources), on cgroup v2 and on
  * v1 hierarchies: created by `create` before the init's first instruction, the init attached
- * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 the
- * device filter would be an eBPF program, which is not done yet (docs/oci-runtime.md). */
+ * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 they
+ * are a device filter program (oci_devfilter.c). No syscall takes a built path: the cgroup
+ * mounts are opened once and everything below them is reached fd by fd (cg_walk). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
