@@ -917,3 +917,49 @@ def test_kill_right_after_start_waits_for_the_inits_handler(rt):
     assert time.monotonic() - t < 5
     rt("kill", cid, "KILL")
     wait_exit(pid)
+
+
+# ---- the cgroup, walked fd by fd (#13) ----
+
+def test_cgroup_paths_are_walked_below_the_mount(rt, tmp_path):
+    """cgroupsPath is cleaned into the names state.json keeps ("//" and "." dropped), and a
+    cgroup directory read back from state.json is opened component by component, each one
+    checked to be on a cgroup file system: a tampered entry that goes through a directory
+    mounted over a cgroup is not removed by delete."""
+    top = "bwk-cgt-" + uuid.uuid4().hex[:8]
+
+    def edit(cfg):
+        cfg["linux"]["cgroupsPath"] = f"/{top}//a/./b/"
+        limits(cfg, pids=20)
+
+    b = rt.bundle(["sleep", "60"], edit=edit)
+    cid, pid = rt.create(b)
+    statef = rt.root / cid / "state.json"
+    st = json.loads(statef.read_text())
+    dirs = st["bulwark.cgroups"]
+    hier = "/sys/fs/cgroup/pids" if os.path.isdir("/sys/fs/cgroup/pids") else "/sys/fs/cgroup"
+    trap = Path(hier, top + "-m")
+    outside = tmp_path / "outside"
+    victim = outside / "victim"
+    victim.mkdir(parents=True)
+    trap.mkdir()
+    subprocess.run(["mount", "--bind", str(outside), str(trap)], check=True)
+    try:
+        assert dirs and all(d.endswith(f"/{top}/a/b") and os.path.isdir(d) for d in dirs), dirs
+        assert any(int(Path(d, "pids.max").read_text()) == 20 for d in dirs
+                   if Path(d, "pids.max").exists())
+        st["bulwark.cgroups"] = dirs + [str(trap / "victim")]
+        statef.write_text(json.dumps(st))
+        rt("delete", "--force", cid, check=None)
+        wait_exit(pid)
+        assert victim.is_dir(), "delete removed a directory that is not a cgroup"
+        assert wait_for(lambda: not any(os.path.isdir(d) for d in dirs)), dirs
+    finally:
+        subprocess.run(["umount", str(trap)], check=False)
+        trap.rmdir()
+        for d in dirs:
+            for sub in (d, os.path.dirname(d), os.path.dirname(os.path.dirname(d))):
+                try:
+                    os.rmdir(sub)
+                except OSError:
+                    pass

@@ -1,7 +1,8 @@
 /* The cgroup of an OCI container (linux.cgroupsPath and linux.resources), on cgroup v2 and on
  * v1 hierarchies: created by `create` before the init's first instruction, the init attached
- * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 the
- * device filter would be an eBPF program, which is not done yet (docs/oci-runtime.md). */
+ * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 they
+ * are a device filter program (oci_devfilter.c). No syscall takes a built path: the cgroup
+ * mounts are opened once and everything below them is reached fd by fd (cg_walk). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -26,45 +27,50 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
+#ifndef CGROUP_SUPER_MAGIC
+#define CGROUP_SUPER_MAGIC 0x27e0eb
+#endif
+
 #define CG_MOUNT "/sys/fs/cgroup"
 
-static int cg_write(const char *dir, const char *file, const char *val, bwk_error **err)
+/* One open cgroup directory and its name (for messages and state.json only: every syscall
+ * goes through fd). */
+typedef struct cgdir {
+	int fd;
+	const char *name;
+} cgdir;
+
+static int cg_write(const cgdir *d, const char *file, const char *val, bwk_error **err)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int fd = openat(d->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	size_t n = strlen(val);
 	if (fd < 0 || write(fd, val, n) != (ssize_t)n)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: writing '%s' to %s", val,
-				     path);
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: writing '%s' to %s/%s",
+				     val, d->name, file);
 	return 0;
 }
 
-static int cg_writef(const char *dir, const char *file, bwk_error **err, const char *fmt, ...)
+static int cg_writef(const cgdir *d, const char *file, bwk_error **err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static int cg_writef(const char *dir, const char *file, bwk_error **err, const char *fmt, ...)
+static int cg_writef(const cgdir *d, const char *file, bwk_error **err, const char *fmt, ...)
 {
 	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof buf, fmt, ap);
 	va_end(ap);
-	return cg_write(dir, file, buf, err);
+	return cg_write(d, file, buf, err);
 }
 
-static bool has_file(const char *dir, const char *file)
+static bool has_file(const cgdir *d, const char *file)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	return access(path, F_OK) == 0;
+	return faccessat(d->fd, file, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 /* The first line of a small cgroup file, without its newline; -1 when unreadable. */
-static int cg_read(const char *dir, const char *file, char *buf, size_t len)
+static int cg_read(int dirfd, const char *file, char *buf, size_t len)
 {
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	cleanup_close int fd = openat(dirfd, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n = fd < 0 ? -1 : read(fd, buf, len - 1);
 	if (n < 0)
 		return -1;
@@ -73,62 +79,170 @@ static int cg_read(const char *dir, const char *file, char *buf, size_t len)
 	return 0;
 }
 
-/* mkdir -p of `rel` (no "..", checked by the caller) below `base`. */
-static int mkdir_below(const char *base, const char *rel, char *out, size_t outlen, bwk_error **err)
+static bool on_cgroupfs(int fd)
 {
-	int n = snprintf(out, outlen, "%s", base);
-	const char *p = rel;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		if (!*p)
-			break;
-		size_t len = strcspn(p, "/");
-		n += snprintf(out + n, outlen - (size_t)n, "/%.*s", (int)len, p);
-		if ((size_t)n >= outlen)
-			return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path too long: %s", rel);
-		if (mkdir(out, 0755) < 0 && errno != EEXIST)
-			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s", out);
-		p += len;
-	}
-	return 0;
+	struct statfs sf;
+	return fstatfs(fd, &sf) == 0 &&
+	       (sf.f_type == CGROUP2_SUPER_MAGIC || sf.f_type == CGROUP_SUPER_MAGIC);
 }
 
-/* A new cpuset cgroup starts with no cpus and no mems (unless its parent has clone_children):
- * each level of `dir` below `base` that has none gets its parent's, as runc and crun do. */
-static int cpuset_inherit(const char *base, const char *dir, bwk_error **err)
+/* What a walk does at each level, with the parent and the child open. */
+typedef int (*cg_level_fn)(int parent, const cgdir *child, bwk_error **err);
+
+/* The cgroup `rel` below the open hierarchy root `root` (named `base` in messages), one
+ * component at a time: created first when `create`, none "." or "..", no symlink followed,
+ * each directory on a cgroup file system. `level` (NULL: none) sees each parent and child on
+ * the way. Returns the open leaf (O_RDONLY: bpf takes it), and when `parent` is not NULL its
+ * parent in *parent (-1 when rel is empty). */
+static int cg_walk(int root, const char *base, const char *rel, bool create, cg_level_fn level,
+		   int *parent, bwk_error **err)
 {
-	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
-	char parent[PATH_MAX], cur[PATH_MAX];
-	size_t blen = strlen(base);
-	snprintf(parent, sizeof parent, "%s", base);
-	const char *p = dir + blen;
-	while (*p) {
+	char shown[PATH_MAX];
+	size_t sn = (size_t)snprintf(shown, sizeof shown, "%s", base);
+	cleanup_close int cur = fcntl(root, F_DUPFD_CLOEXEC, 3);
+	cleanup_close int up = -1;
+	if (cur < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", base);
+	for (const char *p = rel; *p;) {
 		while (*p == '/')
 			p++;
 		size_t len = strcspn(p, "/");
 		if (!len)
 			break;
-		snprintf(cur, sizeof cur, "%.*s", (int)(p + len - dir), dir);
-		for (size_t i = 0; i < 2; i++) {
-			char mine[4096] = "", theirs[4096] = "";
-			if (cg_read(cur, files[i], mine, sizeof mine) == 0 && *mine)
-				continue;
-			if (cg_read(parent, files[i], theirs, sizeof theirs) < 0 || !*theirs)
-				continue;
-			if (cg_write(cur, files[i], theirs, err) < 0)
-				return -1;
-		}
-		snprintf(parent, sizeof parent, "%s", cur);
+		char name[NAME_MAX + 1];
+		if (len > NAME_MAX)
+			return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path %s: a name too long",
+					     rel);
+		memcpy(name, p, len);
+		name[len] = 0;
 		p += len;
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "cgroup path %s: '.' and '..' are not cgroups (one "
+					     "name after another below the mount)",
+					     rel);
+		if (sn < sizeof shown)
+			sn += (size_t)snprintf(shown + sn, sizeof shown - sn, "/%s", name);
+		if (create && mkdirat(cur, name, 0755) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s", shown);
+		int next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: opening %s",
+					     shown);
+		if (!on_cgroupfs(next)) {
+			close(next);
+			return bwk_error_set(err, BWK_E_RUNTIME, 0,
+					     "cgroup: %s is not on a cgroup file system", shown);
+		}
+		if (level && level(cur, &(cgdir){next, shown}, err) < 0) {
+			close(next);
+			return -1;
+		}
+		if (up >= 0)
+			close(up);
+		up = cur;
+		cur = next;
+	}
+	if (parent) {
+		*parent = up;
+		up = -1;
+	}
+	int leaf = cur;
+	cur = -1;
+	return leaf;
+}
+
+/* A cgroup directory from state.json (untrusted as any file): walked below /sys/fs/cgroup. */
+static int cg_open_name(const char *dir, int *parent, bwk_error **err)
+{
+	size_t ml = strlen(CG_MOUNT);
+	if (strncmp(dir, CG_MOUNT "/", ml + 1) != 0)
+		return bwk_error_set(err, BWK_E_INPUT, 0, "cgroup %s: not below %s", dir, CG_MOUNT);
+	cleanup_close int root = open(CG_MOUNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
+	return cg_walk(root, CG_MOUNT, dir + ml, false, NULL, parent, err);
+}
+
+/* Directory i of the container's cgroup, open (the caller closes it). */
+static int cg_fd(const ocirt_cgroup *cg, size_t i, bwk_error **err)
+{
+	if (cg->open) {
+		int fd = fcntl(cg->fds[i], F_DUPFD_CLOEXEC, 3);
+		return fd < 0 ? bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup %s", cg->dirs[i])
+			      : fd;
+	}
+	return cg_open_name(cg->dirs[i], NULL, err);
+}
+
+/* v2: the controllers a container limits enabled in each parent on the way down (errors: a
+ * controller the host lacks, a parent with processes). */
+static int enable_level(int parent, const cgdir *child, bwk_error **err)
+{
+	(void)err;
+	(void)child;
+	cg_write(&(cgdir){parent, "the parent cgroup"}, "cgroup.subtree_control",
+		 "+cpu +memory +pids +io", NULL);
+	return 0;
+}
+
+/* v1 cpuset: a new cgroup starts with no cpus and no mems (unless its parent has
+ * clone_children): each level that has none gets its parent's, as runc and crun do. */
+static int cpuset_level(int parent, const cgdir *child, bwk_error **err)
+{
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t i = 0; i < 2; i++) {
+		char mine[4096] = "", theirs[4096] = "";
+		if (cg_read(child->fd, files[i], mine, sizeof mine) == 0 && *mine)
+			continue;
+		if (cg_read(parent, files[i], theirs, sizeof theirs) < 0 || !*theirs)
+			continue;
+		if (cg_write(child, files[i], theirs, err) < 0)
+			return -1;
 	}
 	return 0;
+}
+
+/* The device rules a container gets: the spec's, then (when it has any) what every runc
+ * container may use whatever its spec says (engines rely on it: Docker's rules do not list
+ * the pty devices): mknod of any node, the standard character devices, the ptys, /dev/ptmx
+ * and /dev/net/tun. The same list for v1's devices.allow/deny and v2's device filter. */
+static bwk_oci_dev_rule *device_rules(const bwk_oci_resources *r, size_t *n, bwk_error **err)
+{
+#define RULE(t, ma, mi, a)                                                                         \
+	{                                                                                          \
+		.allow = true, .type = (char *)(t), .access = (char *)(a),                         \
+		.major = {.set = true, .v = (ma)}, .minor = {                                      \
+			.set = true,                                                               \
+			.v = (mi)                                                                  \
+		}                                                                                  \
+	}
+	static const bwk_oci_dev_rule always[] = {
+	    RULE("c", -1, -1, "m"), RULE("b", -1, -1, "m"),    RULE("c", 1, 3, "rwm"),
+	    RULE("c", 1, 5, "rwm"), RULE("c", 1, 7, "rwm"),    RULE("c", 1, 8, "rwm"),
+	    RULE("c", 1, 9, "rwm"), RULE("c", 5, 0, "rwm"),    RULE("c", 5, 1, "rwm"),
+	    RULE("c", 5, 2, "rwm"), RULE("c", 136, -1, "rwm"), RULE("c", 10, 200, "rwm")};
+#undef RULE
+	size_t na = sizeof always / sizeof *always;
+	*n = 0;
+	if (!r->n_devices)
+		return NULL;
+	if (r->n_devices + na > OCIRT_DEV_RULES_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "linux.resources.devices: %zu rules (at most %zu)",
+				     r->n_devices, OCIRT_DEV_RULES_MAX - na),
+		       NULL;
+	bwk_oci_dev_rule *v = xcalloc(r->n_devices + na, sizeof *v);
+	memcpy(v, r->devices, r->n_devices * sizeof *v);
+	memcpy(v + r->n_devices, always, sizeof always);
+	*n = r->n_devices + na;
+	return v;
 }
 
 /* linux.resources.blockIO on v1: the proportional weights need the CFQ or BFQ scheduler (the
  * file is then blkio.weight or blkio.bfq.weight); a weight the kernel cannot apply is an
  * error, as in crun, not a silently ignored limit. */
-static int blkio_v1(const char *dir, const bwk_oci_resources *r, bwk_error **err)
+static int blkio_v1(const cgdir *dir, const bwk_oci_resources *r, bwk_error **err)
 {
 	static const char *const tfile[4] = {
 	    "blkio.throttle.read_bps_device", "blkio.throttle.write_bps_device",
@@ -148,7 +262,7 @@ static int blkio_v1(const char *dir, const bwk_oci_resources *r, bwk_error **err
 				     "linux.resources.blockIO: %s has neither blkio.weight nor "
 				     "blkio.bfq.weight (no CFQ or BFQ I/O scheduler): the weights "
 				     "cannot be applied",
-				     dir);
+				     dir->name);
 	if (r->block_io.weight.set &&
 	    cg_writef(dir, wfile, err, "%" PRIu64, r->block_io.weight.v) < 0)
 		return -1;
@@ -197,7 +311,8 @@ static bwk_oci_resources nonzero(const bwk_oci_resources *in)
 	return r;
 }
 
-static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *in, bwk_error **err)
+static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources *in,
+		    bwk_error **err)
 {
 	bwk_oci_resources nz = nonzero(in);
 	const bwk_oci_resources *r = &nz;
@@ -261,7 +376,7 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "linux.resources.hugepageLimits: page size "
 						     "'%s': no %s/%s",
-						     r->hugepage_limits[i].page_size, dir, f);
+						     r->hugepage_limits[i].page_size, dir->name, f);
 		}
 	} else if (!strcmp(ctrl, "cpuset")) {
 		if (r->cpu.cpus && *r->cpu.cpus &&
@@ -290,8 +405,12 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			      r->cpu.realtime_runtime.v) < 0)
 			return -1;
 	} else if (!strcmp(ctrl, "devices")) {
-		for (size_t i = 0; i < r->n_devices; i++) {
-			const bwk_oci_dev_rule *d = &r->devices[i];
+		size_t n = 0;
+		cleanup_free bwk_oci_dev_rule *rules = device_rules(r, &n, err);
+		if (r->n_devices && !rules)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			const bwk_oci_dev_rule *d = &rules[i];
 			char rule[96], maj[24] = "*", min[24] = "*";
 			if (d->major.set && d->major.v >= 0)
 				snprintf(maj, sizeof maj, "%" PRId64, d->major.v);
@@ -307,21 +426,11 @@ static int apply_v1(const char *ctrl, const char *dir, const bwk_oci_resources *
 			    0)
 				return -1;
 		}
-		/* what every runc container may use whatever its spec says (engines rely on it:
-		 * Docker's rules do not list the pty devices): mknod of any node, the standard
-		 * character devices, the ptys, /dev/ptmx and /dev/net/tun */
-		static const char *const always[] = {"c *:* m",	  "b *:* m",	 "c 1:3 rwm",
-						     "c 1:5 rwm", "c 1:7 rwm",	 "c 1:8 rwm",
-						     "c 1:9 rwm", "c 5:0 rwm",	 "c 5:1 rwm",
-						     "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"};
-		for (size_t i = 0; r->n_devices && i < sizeof always / sizeof *always; i++)
-			if (cg_write(dir, "devices.allow", always[i], err) < 0)
-				return -1;
 	}
 	return 0;
 }
 
-static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **err)
+static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **err)
 {
 	bwk_oci_resources nz = nonzero(in);
 	const bwk_oci_resources *r = &nz;
@@ -377,7 +486,7 @@ static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **er
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.resources.hugepageLimits: page size '%s': "
 					     "no %s/%s (hugetlb controller enabled?)",
-					     r->hugepage_limits[i].page_size, dir, f);
+					     r->hugepage_limits[i].page_size, dir->name, f);
 	}
 	for (size_t i = 0; i < r->unified.n; i++) {
 		const char *k = r->unified.v[i].key;
@@ -391,13 +500,41 @@ static int apply_v2(const char *dir, const bwk_oci_resources *in, bwk_error **er
 	return 0;
 }
 
+/* "/a//./b/" → "/a/b": the name state.json keeps, one '/' before each component ("." ones
+ * dropped, as runc cleans the path; ".." is refused by the caller and by the walk). */
+static int normalise(char *rel, size_t cap, const char *given, bwk_error **err)
+{
+	char out[PATH_MAX];
+	size_t o = 0;
+	for (const char *p = rel; *p;) {
+		while (*p == '/')
+			p++;
+		size_t len = strcspn(p, "/");
+		if (len && !(len == 1 && *p == '.') && o + 1 + len < sizeof out) {
+			out[o++] = '/';
+			memcpy(out + o, p, len);
+			o += len;
+		}
+		p += len;
+	}
+	out[o] = 0;
+	if (!o)
+		return bwk_error_set(err, BWK_E_INPUT, 0,
+				     "linux.cgroupsPath '%s': the root cgroup cannot be a "
+				     "container's",
+				     given ? given : "");
+	snprintf(rel, cap, "%s", out); /* never longer than rel was */
+	return 0;
+}
+
 static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char *rel, size_t len,
 		      bwk_error **err)
 {
 	const char *p = s->linux_.cgroups_path;
 	rel[0] = 0;
 	if (systemd)
-		return ocirt_systemd_scope(p, id, rel, len, err);
+		return ocirt_systemd_scope(p, id, rel, len, err) < 0 ? -1
+								     : normalise(rel, len, p, err);
 	if (!p || !*p)
 		snprintf(rel, len, "/bulwark/%s", id);
 	else if (snprintf(rel, len, "%s%s", p[0] == '/' ? "" : "/", p) >= (int)len)
@@ -407,43 +544,41 @@ static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char 
 				     "linux.cgroupsPath '%s': not a cgroupfs path (no '..'; "
 				     "'slice:prefix:name' needs %s)",
 				     p, bwk_setting("systemd-cgroup", "the systemd cgroup driver"));
-	return 0;
+	return normalise(rel, len, p, err);
 }
 
-int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
-			bwk_error **err)
+/* Keep directory `fd` (named base + rel) as the next of the container's cgroup. */
+static void cg_keep(ocirt_cgroup *cg, int fd, const char *base, const char *rel)
 {
-	memset(cg, 0, sizeof *cg);
-	char rel[PATH_MAX / 2];
-	if (cgroup_rel(s, id, systemd, rel, sizeof rel, err) < 0)
+	char name[PATH_MAX];
+	snprintf(name, sizeof name, "%s%s", base, rel);
+	cg->fds[cg->n] = fd;
+	cg->dirs[cg->n++] = xstrdup(name);
+	cg->open = true;
+}
+
+static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_resources *r,
+		     ocirt_cgroup *cg, bwk_error **err)
+{
+	cg->v2 = true;
+	int fd = cg_walk(mnt, base, rel, true, enable_level, NULL, err);
+	if (fd < 0)
 		return -1;
-	struct statfs sf;
-	if (statfs(CG_MOUNT, &sf) < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
-	char dir[PATH_MAX];
-	const bwk_oci_resources *r = &s->linux_.resources;
-	if (sf.f_type == CGROUP2_SUPER_MAGIC) {
-		cg->v2 = true;
-		/* enable the controllers along the way (errors: a controller the host lacks) */
-		int n = snprintf(dir, sizeof dir, "%s", CG_MOUNT);
-		const char *p = rel;
-		while (*p) {
-			while (*p == '/')
-				p++;
-			size_t len = strcspn(p, "/");
-			if (!len)
-				break;
-			cg_write(dir, "cgroup.subtree_control", "+cpu +memory +pids +io", NULL);
-			n += snprintf(dir + n, sizeof dir - (size_t)n, "/%.*s", (int)len, p);
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s",
-						     dir);
-			p += len;
-		}
-		cg->dirs[cg->n++] = xstrdup(dir);
-		return apply_v2(dir, r, err) < 0 ? (ocirt_cgroup_destroy(cg), -1) : 0;
-	}
-	/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it) */
+	cg_keep(cg, fd, base, rel);
+	const cgdir d = {fd, cg->dirs[0]};
+	if (apply_v2(&d, r, err) < 0)
+		return -1;
+	size_t n = 0;
+	cleanup_free bwk_oci_dev_rule *rules = r->set ? device_rules(r, &n, err) : NULL;
+	if (r->set && r->n_devices && !rules)
+		return -1;
+	return n ? ocirt_devfilter_attach(fd, d.name, rules, n, err) : 0;
+}
+
+/* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it). */
+static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt_cgroup *cg,
+		     bwk_error **err)
+{
 	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
 					    "cpuset",  "devices",  "freezer", "blkio",
 					    "net_cls", "net_prio", "hugetlb"};
@@ -452,39 +587,50 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 	need[8] = r->network.class_id.set;
 	need[9] = r->network.n_priorities > 0;
 	need[10] = r->n_hugepage_limits > 0;
-	char seen[OCIRT_MAX_CGROUPS][PATH_MAX];
-	size_t nseen = 0;
+	struct stat seen[OCIRT_MAX_CGROUPS];
+	memset(seen, 0, sizeof seen);
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
-		char mnt[PATH_MAX], real[PATH_MAX];
-		snprintf(mnt, sizeof mnt, "%s/%s", CG_MOUNT, ctrls[i]);
-		if (!realpath(mnt, real)) {
+		/* /sys/fs/cgroup/cpu may be a link to the co-mounted cpu,cpuacct: the name of
+		 * the mount beside it, never a path elsewhere */
+		char real[NAME_MAX + 1];
+		ssize_t l = readlinkat(mnt, ctrls[i], real, sizeof real - 1);
+		if (l > 0 && !memchr(real, '/', (size_t)l) && (size_t)l < sizeof real)
+			real[l] = 0;
+		else
+			snprintf(real, sizeof real, "%s", ctrls[i]);
+		cleanup_close int h =
+		    openat(mnt, real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		struct stat st;
+		if (h < 0 || !on_cgroupfs(h) || fstat(h, &st) < 0) {
 			if (!need[i])
 				continue;
-			ocirt_cgroup_destroy(cg);
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.resources.%s: the %s cgroup controller is not "
-					     "mounted (%s)",
-					     i == 10 ? "hugepageLimits" : "network", ctrls[i], mnt);
+					     "mounted (%s/%s)",
+					     i == 10 ? "hugepageLimits" : "network", ctrls[i],
+					     CG_MOUNT, ctrls[i]);
 		}
-		size_t dup = nseen;
-		for (size_t j = 0; j < nseen; j++)
-			if (!strcmp(seen[j], real))
+		size_t dup = cg->n;
+		for (size_t j = 0; j < cg->n; j++)
+			if (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino)
 				dup = j;
-		if (dup < nseen) { /* co-mounted (cpu,cpuacct; net_cls,net_prio): same directory */
-			if (apply_v1(ctrls[i], cg->dirs[dup], r, err) < 0) {
-				ocirt_cgroup_destroy(cg);
+		if (dup < cg->n) { /* co-mounted (cpu,cpuacct; net_cls,net_prio): same directory */
+			if (apply_v1(ctrls[i], &(cgdir){cg->fds[dup], cg->dirs[dup]}, r, err) < 0)
 				return -1;
-			}
 			continue;
 		}
-		snprintf(seen[nseen++], PATH_MAX, "%s", real);
-		if (mkdir_below(real, rel, dir, sizeof dir, err) < 0 ||
-		    (!strcmp(ctrls[i], "cpuset") && cpuset_inherit(real, dir, err) < 0) ||
-		    apply_v1(ctrls[i], dir, r, err) < 0) {
-			ocirt_cgroup_destroy(cg);
+		if (cg->n >= OCIRT_MAX_CGROUPS)
+			continue;
+		char base[PATH_MAX];
+		snprintf(base, sizeof base, "%s/%s", CG_MOUNT, real);
+		int fd = cg_walk(h, base, rel, true,
+				 strcmp(ctrls[i], "cpuset") ? NULL : cpuset_level, NULL, err);
+		if (fd < 0)
 			return -1;
-		}
-		cg->dirs[cg->n++] = xstrdup(dir);
+		seen[cg->n] = st;
+		cg_keep(cg, fd, base, rel);
+		if (apply_v1(ctrls[i], &(cgdir){fd, cg->dirs[cg->n - 1]}, r, err) < 0)
+			return -1;
 	}
 	if (!cg->n)
 		return bwk_error_set(err, BWK_E_RUNTIME, 0, "cgroup: no controller under %s",
@@ -492,40 +638,90 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 	return 0;
 }
 
+static int create(const bwk_oci_spec *s, const char *id, bool systemd, bool unified,
+		  ocirt_cgroup *cg, bwk_error **err)
+{
+	memset(cg, 0, sizeof *cg);
+	char rel[PATH_MAX / 2];
+	if (cgroup_rel(s, id, systemd, rel, sizeof rel, err) < 0)
+		return -1;
+	cleanup_close int mnt = open(CG_MOUNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct statfs sf;
+	if (mnt < 0 || fstatfs(mnt, &sf) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
+	const bwk_oci_resources *r = &s->linux_.resources;
+	int rc;
+	if (unified) {
+		cleanup_close int u = cg_walk(mnt, CG_MOUNT, "/unified", false, NULL, NULL, err);
+		rc = u < 0 ? -1 : create_v2(u, CG_MOUNT "/unified", rel, r, cg, err);
+	} else {
+		rc = sf.f_type == CGROUP2_SUPER_MAGIC ? create_v2(mnt, CG_MOUNT, rel, r, cg, err)
+						      : create_v1(mnt, rel, r, cg, err);
+	}
+	if (rc < 0)
+		ocirt_cgroup_destroy(cg);
+	return rc;
+}
+
+int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+			bwk_error **err)
+{
+	return create(s, id, systemd, false, cg, err);
+}
+
+int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
+				bwk_error **err)
+{
+	return create(s, id, false, true, cg, err);
+}
+
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)
 {
-	for (size_t i = 0; i < cg->n; i++)
-		if (cg_writef(cg->dirs[i], "cgroup.procs", err, "%d", (int)pid) < 0)
+	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_close int fd = cg_fd(cg, i, err);
+		if (fd < 0 ||
+		    cg_writef(&(cgdir){fd, cg->dirs[i]}, "cgroup.procs", err, "%d", (int)pid) < 0)
 			return -1;
+	}
 	return 0;
+}
+
+/* cgroup.procs of the open cgroup fd, or NULL. */
+static FILE *procs_of(int fd)
+{
+	int pfd = openat(fd, "cgroup.procs", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	FILE *f = pfd < 0 ? NULL : fdopen(pfd, "re");
+	if (pfd >= 0 && !f)
+		close(pfd);
+	return f;
+}
+
+static int signal_fd(int fd, bool v2, int sig)
+{
+	if (v2 && sig == SIGKILL && cg_write(&(cgdir){fd, ""}, "cgroup.kill", "1", NULL) == 0)
+		return 1;
+	cleanup_file FILE *f = procs_of(fd);
+	int n = 0, pid;
+	while (f && fscanf(f, "%d", &pid) == 1)
+		if (pid > 0 && kill(pid, sig) == 0)
+			n++;
+	return n;
 }
 
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig)
 {
 	if (!cg->n)
 		return 0;
-	if (cg->v2 && sig == SIGKILL && has_file(cg->dirs[0], "cgroup.kill"))
-		if (cg_write(cg->dirs[0], "cgroup.kill", "1", NULL) == 0)
-			return 1;
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[0]);
-	cleanup_file FILE *f = fopen(path, "re");
-	if (!f)
-		return 0;
-	int n = 0, pid;
-	while (fscanf(f, "%d", &pid) == 1)
-		if (pid > 0 && kill(pid, sig) == 0)
-			n++;
-	return n;
+	cleanup_close int fd = cg_fd(cg, 0, NULL);
+	return fd < 0 ? 0 : signal_fd(fd, cg->v2, sig);
 }
 
 size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
 {
 	if (!cg->n)
 		return 0;
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/cgroup.procs", cg->dirs[0]);
-	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_close int fd = cg_fd(cg, 0, NULL);
+	cleanup_file FILE *f = fd < 0 ? NULL : procs_of(fd);
 	size_t n = 0;
 	int pid;
 	while (f && n < max && fscanf(f, "%d", &pid) == 1)
@@ -537,10 +733,16 @@ size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
 void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_close int parent = -1;
+		cleanup_close int fd = cg_open_name(cg->dirs[i], &parent, NULL);
+		const char *leaf = strrchr(cg->dirs[i], '/');
+		if (fd < 0 || parent < 0 || !leaf)
+			continue;
 		/* the last processes may still be exiting */
-		for (int t = 0; t < 200 && rmdir(cg->dirs[i]) < 0 && errno == EBUSY; t++) {
-			ocirt_cgroup_signal(
-			    &(ocirt_cgroup){.v2 = cg->v2, .dirs = {cg->dirs[i]}, .n = 1}, SIGKILL);
+		for (int t = 0;
+		     t < 200 && unlinkat(parent, leaf + 1, AT_REMOVEDIR) < 0 && errno == EBUSY;
+		     t++) {
+			signal_fd(fd, cg->v2, SIGKILL);
 			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
 		}
 	}
@@ -549,56 +751,78 @@ void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 
 void ocirt_cgroup_free(ocirt_cgroup *cg)
 {
-	for (size_t i = 0; i < cg->n; i++)
+	for (size_t i = 0; i < cg->n; i++) {
 		free(cg->dirs[i]);
+		if (cg->open)
+			close(cg->fds[i]);
+	}
 	cg->n = 0;
+	cg->open = false;
 }
 
-/* The freezer of the container: v1 freezer.state, v2 cgroup.freeze; NULL dir when none. */
-static const char *freezer_dir(const ocirt_cgroup *cg)
+int ocirt_cgroup_open_file(const ocirt_cgroup *cg, const char *file)
+{
+	if (strchr(file, '/'))
+		return -1;
+	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_close int d = cg_fd(cg, i, NULL);
+		int fd = d < 0 ? -1 : openat(d, file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0)
+			return fd;
+	}
+	return -1;
+}
+
+/* The freezer of the container: v1 freezer.state, v2 cgroup.freeze; -1 when none. */
+static int freezer_dir(const ocirt_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++)
 		if (cg->v2 || strstr(cg->dirs[i], "/freezer/"))
-			return cg->dirs[i];
-	return NULL;
+			return (int)i;
+	return -1;
+}
+
+static bool frozen_fd(int fd, bool v2)
+{
+	cleanup_close int f =
+	    openat(fd, v2 ? "cgroup.events" : "freezer.state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	char big[512];
+	ssize_t n = f < 0 ? -1 : read(f, big, sizeof big - 1);
+	if (n <= 0)
+		return false;
+	big[n] = 0;
+	return v2 ? strstr(big, "frozen 1") != NULL : !strncmp(big, "FROZEN", 6);
 }
 
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err)
 {
-	const char *d = freezer_dir(cg);
-	if (!d)
+	int i = freezer_dir(cg);
+	if (i < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "pause: the container has no freezer cgroup");
-	if (cg->v2 ? cg_write(d, "cgroup.freeze", freeze ? "1" : "0", err) < 0
-		   : cg_write(d, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
+	cleanup_close int fd = cg_fd(cg, (size_t)i, err);
+	if (fd < 0)
+		return -1;
+	const cgdir d = {fd, cg->dirs[i]};
+	if (cg->v2 ? cg_write(&d, "cgroup.freeze", freeze ? "1" : "0", err) < 0
+		   : cg_write(&d, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
 		return -1;
 	for (int t = 0; t < 1000; t++) { /* the kernel freezes task by task */
-		if (ocirt_cgroup_frozen(cg) == freeze)
+		if (frozen_fd(fd, cg->v2) == freeze)
 			return 0;
 		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
 	}
-	return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "cgroup %s: %s did not finish", d,
+	return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "cgroup %s: %s did not finish", d.name,
 			     freeze ? "freezing" : "thawing");
 }
 
 bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
 {
-	const char *d = freezer_dir(cg);
-	if (!d)
+	int i = freezer_dir(cg);
+	if (i < 0)
 		return false;
-	char path[PATH_MAX + 32];
-	snprintf(path, sizeof path, "%s/%s", d, cg->v2 ? "cgroup.events" : "freezer.state");
-	cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	char big[512];
-	ssize_t n = read(fd, big, sizeof big - 1);
-	if (n <= 0)
-		return false;
-	big[n] = 0;
-	if (cg->v2)
-		return strstr(big, "frozen 1") != NULL;
-	return !strncmp(big, "FROZEN", 6);
+	cleanup_close int fd = cg_fd(cg, (size_t)i, NULL);
+	return fd >= 0 && frozen_fd(fd, cg->v2);
 }
 
 int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err)
@@ -606,27 +830,31 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 	bwk_oci_resources nodev = *r;
 	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
 	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_close int fd = cg_fd(cg, i, err);
+		if (fd < 0)
+			return -1;
+		const cgdir d = {fd, cg->dirs[i]};
 		if (cg->v2) {
-			if (apply_v2(cg->dirs[i], &nodev, err) < 0)
+			if (apply_v2(&d, &nodev, err) < 0)
 				return -1;
 			continue;
 		}
-		/* /sys/fs/cgroup/CTRL[,CTRL…]/… */
-		const char *d = cg->dirs[i] + strlen(CG_MOUNT "/");
+		/* /sys/fs/cgroup/CTRL[,CTRL…]/…: the controllers of the directory, by its name */
+		const char *c = cg->dirs[i] + strlen(CG_MOUNT "/");
 		char ctrls[128];
-		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(d, "/"), d);
+		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(c, "/"), c);
 		char *save = NULL;
-		for (char *c = strtok_r(ctrls, ",", &save); c; c = strtok_r(NULL, ",", &save)) {
-			if (apply_v1(c, cg->dirs[i], &nodev, err) == 0)
+		for (char *t = strtok_r(ctrls, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (apply_v1(t, &d, &nodev, err) == 0)
 				continue;
 			/* v1 memory: memsw may have to move before the limit can */
-			if (strcmp(c, "memory") || !r->memory.swap.set)
+			if (strcmp(t, "memory") || !r->memory.swap.set)
 				return -1;
 			bwk_error_free(*err);
 			*err = NULL;
-			if (cg_writef(cg->dirs[i], "memory.memsw.limit_in_bytes", err, "%" PRId64,
+			if (cg_writef(&d, "memory.memsw.limit_in_bytes", err, "%" PRId64,
 				      swap_total(r)) < 0 ||
-			    apply_v1(c, cg->dirs[i], &nodev, err) < 0)
+			    apply_v1(t, &d, &nodev, err) < 0)
 				return -1;
 		}
 	}

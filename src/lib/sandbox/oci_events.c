@@ -29,21 +29,16 @@
  * frees) or NULL. */
 static char *cg_file(const ocirt_cgroup *cg, const char *file)
 {
-	for (size_t i = 0; i < cg->n; i++) {
-		char path[PATH_MAX + 64];
-		snprintf(path, sizeof path, "%s/%s", cg->dirs[i], file);
-		cleanup_close int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		char *buf = xmalloc(STAT_FILE_MAX + 1);
-		size_t n = 0;
-		ssize_t r;
-		while (n < STAT_FILE_MAX && (r = read(fd, buf + n, STAT_FILE_MAX - n)) > 0)
-			n += (size_t)r;
-		buf[n] = 0;
-		return buf;
-	}
-	return NULL;
+	cleanup_close int fd = ocirt_cgroup_open_file(cg, file);
+	if (fd < 0)
+		return NULL;
+	char *buf = xmalloc(STAT_FILE_MAX + 1);
+	size_t n = 0;
+	ssize_t r;
+	while (n < STAT_FILE_MAX && (r = read(fd, buf + n, STAT_FILE_MAX - n)) > 0)
+		n += (size_t)r;
+	buf[n] = 0;
+	return buf;
 }
 
 /* A number from a cgroup file ("max" and values above INT64_MAX as INT64_MAX: jansson's

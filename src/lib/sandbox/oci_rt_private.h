@@ -17,11 +17,15 @@
 #define OCIRT_FIFO	  "exec.fifo"
 #define OCIRT_MAX_CGROUPS 12
 
-/* The cgroup directories of one container (absolute paths; v2: one). */
+/* The cgroup directories of one container (absolute paths; v2: one). `open` when fds[] holds
+ * them open (ocirt_cgroup_create); a cgroup read back from state.json has only the names and
+ * each use opens them again, component by component below /sys/fs/cgroup. */
 typedef struct ocirt_cgroup {
 	bool v2;
 	char *dirs[OCIRT_MAX_CGROUPS];
 	size_t n;
+	bool open;
+	int fds[OCIRT_MAX_CGROUPS];
 } ocirt_cgroup;
 
 /* What state.json holds. */
@@ -68,6 +72,11 @@ int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *s
 /* oci_cgroup.c */
 int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
 			bwk_error **err);
+/* The cgroup v2 path of create on the unified hierarchy of a hybrid host
+ * (/sys/fs/cgroup/unified), whose controllers stay with the v1 mounts: device rules, attach,
+ * signal, freeze and destroy work there as on a v2 host (tests: such a host's only v2). */
+int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
+				bwk_error **err);
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
@@ -79,6 +88,23 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);
 bool ocirt_cgroup_frozen(const ocirt_cgroup *cg);
 void ocirt_cgroup_free(ocirt_cgroup *cg);
+/* `file` (a name, no '/') of the first of the container's cgroup directories that has it, open
+ * for reading; -1 when none has it. */
+int ocirt_cgroup_open_file(const ocirt_cgroup *cg, const char *file);
+
+/* oci_devfilter.c: linux.resources.devices on cgroup v2, a BPF_PROG_TYPE_CGROUP_DEVICE program.
+ * The rules (at most OCIRT_DEV_RULES_MAX; type a/b/c, major/minor -1 or absent for any,
+ * access of r, w and m) are tried last to first, the first that matches decides (the last
+ * match wins, as with the v1 files), no match denies. build: the instructions into out[cap],
+ * *len of them; attach: build, load and attach it to the open cgroup v2 directory cgfd
+ * (BPF_F_ALLOW_MULTI: the filters of the cgroups above still apply). */
+struct bpf_insn;
+#define OCIRT_DEV_RULES_MAX   256
+#define OCIRT_DEVFILTER_INSNS (8 + 10 * (OCIRT_DEV_RULES_MAX + 16))
+int ocirt_devfilter_build(const bwk_oci_dev_rule *rules, size_t n, struct bpf_insn *out, size_t cap,
+			  size_t *len, bwk_error **err);
+int ocirt_devfilter_attach(int cgfd, const char *cgname, const bwk_oci_dev_rule *rules, size_t n,
+			   bwk_error **err);
 
 /* oci_systemd.c: --systemd-cgroup. cgroupsPath "slice:prefix:name" (empty: system.slice,
  * bulwark, the id) becomes a transient scope "prefix-name.scope" in the slice, started
