@@ -77,8 +77,13 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 			 bwk_error **err)
 {
 	static const char *const args[] = {"sh", NULL};
-	bwk_oci_run r = {
-	    .root_path = "rootfs", .args = args, .tty = true, .caps = bwk_sandbox_default_caps()};
+	/* read_only: the writable-var annotation is run's alone (create ignores it), so the
+	 * bundle does not carry it */
+	bwk_oci_run r = {.root_path = "rootfs",
+			 .args = args,
+			 .tty = true,
+			 .read_only = true,
+			 .caps = bwk_sandbox_default_caps()};
 	if (bwk_oci_spec_from_run(NULL, &r, out, err) < 0)
 		return -1;
 	bwk_oci_spec *s = *out;
