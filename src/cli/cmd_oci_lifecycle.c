@@ -297,40 +297,68 @@ static int create_option(const cli_cmd *self, bwk_oci_create_opts *o, int opt, c
 	return 0; /* --no-pivot, --no-new-keyring: accepted */
 }
 
-int cmd_create(int argc, char **argv)
+/* create's options, and run's -d and --keep (KEEP NULL: create, which has neither), then the
+ * id and the runtime's preparation. True when the command ends there (help, a usage error),
+ * with *STATUS its exit status. */
+static bool create_args(const cli_cmd *self, int argc, char **argv, bwk_oci_create_opts *o,
+			bool *detach, bool *keep, int *status)
 {
-	const cli_cmd *self = cli_find("create");
-	bwk_oci_strv changes = {0};
-	bwk_oci_create_opts o = {.root = g.root,
-				 .bundle = ".",
-				 .systemd_cgroup = g.systemd_cgroup,
-				 .harden = g.harden,
-				 .runtime_conf = g.runtime_conf,
-				 .changes = &changes};
 	{
 		cleanup_with(cli_parser_free) cli_parser p;
 		cli_parser_init_runc(&p, self, argc, argv, NULL);
 		const char *arg;
 		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			if ((rc = create_option(self, &o, opt, arg)))
-				return rc;
+		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
+			if (keep && opt == 'd')
+				*detach = true;
+			else if (keep && opt == O_KEEP)
+				*keep = true;
+			else if ((rc = create_option(self, o, opt, arg)))
+				return *status = rc, true;
+		}
 		if (opt == -2)
-			return rc;
+			return *status = rc, true;
 	}
-	if (one_id(self, argc, argv, &o.id))
-		return EXIT_USAGE;
+	if (one_id(self, argc, argv, &o->id))
+		return *status = EXIT_USAGE, true;
 	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	int r = oci_prepare();
-	if (r)
-		return r;
+		return *status = cli_usage_error(self, "unexpected argument '%s'", argv[optind]),
+		       true;
+	*status = oci_prepare();
+	return *status != 0;
+}
+
+/* bwk_oci_create, and what the hardening policy changed, once each in the runtime log */
+static int create_logged(const bwk_oci_create_opts *o, bwk_oci_strv *changes, bwk_error **err)
+{
+	int rc = bwk_oci_create(o, err);
+	for (size_t i = 0; i < changes->n; i++)
+		log_line("info", changes->v[i]);
+	bwk_oci_strv_clear(changes);
+	return rc;
+}
+
+/* create's and run's settings before their options: the global ones, the bundle in the cwd */
+static bwk_oci_create_opts create_opts(bwk_oci_strv *changes)
+{
+	return (bwk_oci_create_opts){.root = g.root,
+				     .bundle = ".",
+				     .systemd_cgroup = g.systemd_cgroup,
+				     .harden = g.harden,
+				     .runtime_conf = g.runtime_conf,
+				     .changes = changes};
+}
+
+int cmd_create(int argc, char **argv)
+{
+	const cli_cmd *self = cli_find("create");
+	bwk_oci_strv changes = {0};
+	bwk_oci_create_opts o = create_opts(&changes);
+	int status;
+	if (create_args(self, argc, argv, &o, NULL, NULL, &status))
+		return status;
 	cleanup_error bwk_error *err = NULL;
-	int rc = bwk_oci_create(&o, &err);
-	for (size_t i = 0; i < changes.n; i++) /* once each, in the runtime log */
-		log_line("info", changes.v[i]);
-	bwk_oci_strv_clear(&changes);
-	if (rc < 0)
+	if (create_logged(&o, &changes, &err) < 0)
 		return oci_fail(steal_pointer(&err));
 	return EXIT_CLEAN;
 }
@@ -536,36 +564,11 @@ int cmd_oci_run(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("oci-run");
 	bwk_oci_strv changes = {0};
-	bwk_oci_create_opts o = {.root = g.root,
-				 .bundle = ".",
-				 .systemd_cgroup = g.systemd_cgroup,
-				 .harden = g.harden,
-				 .runtime_conf = g.runtime_conf,
-				 .changes = &changes};
+	bwk_oci_create_opts o = create_opts(&changes);
 	bool detach = false, keep = false;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == 'd')
-				detach = true;
-			else if (opt == O_KEEP)
-				keep = true;
-			else if ((rc = create_option(self, &o, opt, arg)))
-				return rc;
-		}
-		if (opt == -2)
-			return rc;
-	}
-	if (one_id(self, argc, argv, &o.id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
-	int r = oci_prepare();
-	if (r)
-		return r;
+	int st;
+	if (create_args(self, argc, argv, &o, &detach, &keep, &st))
+		return st;
 	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
 	if (!detach && !o.console_socket) {
 		cleanup_error bwk_error *cerr = NULL;
@@ -580,11 +583,7 @@ int cmd_oci_run(int argc, char **argv)
 		return oci_fail(e);
 	}
 	cleanup_error bwk_error *err = NULL;
-	int rc = bwk_oci_create(&o, &err);
-	for (size_t i = 0; i < changes.n; i++)
-		log_line("info", changes.v[i]);
-	bwk_oci_strv_clear(&changes);
-	if (rc < 0)
+	if (create_logged(&o, &changes, &err) < 0)
 		return oci_fail(steal_pointer(&err));
 	if (detach) {
 		if (bwk_oci_start(g.root, o.id, &err) < 0) {
