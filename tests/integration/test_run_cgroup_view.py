@@ -150,6 +150,21 @@ def test_view_is_the_containers_own_and_read_only(rfs):
     assert not run_cgroups(p.pid), run_cgroups(p.pid)
 
 
+@pytest.mark.skipif(V2 or not os.path.isdir("/sys/fs/cgroup/cpuset"), reason="v1 cpuset only")
+def test_view_hides_other_containers_cgroups(rfs):
+    """An OCI container's cgroup sits at bulwark/ID (its default cgroupsPath): the shared v1
+    cpuset of `run` containers is bulwark/run, so their view never lists another container."""
+    sib = Path("/sys/fs/cgroup/cpuset/bulwark/bwk-view-sibling")
+    sib.mkdir(parents=True, exist_ok=True)
+    try:
+        p = run(rfs, "--memory", "256m", script=VIEW)
+        assert p.returncode == 0, p.stderr
+        assert not [d for d in sections(p.stdout)["dirs"] if "bwk-view-sibling" in d]
+        check_own_view(p.stdout)
+    finally:
+        sib.rmdir()
+
+
 def test_net_host_hides_the_hosts_tree(rfs):
     # with --net host the container's /sys is the host's (a fresh sysfs needs its own
     # network namespace) without the host's submounts: its cgroup mounts are not even listed

@@ -326,21 +326,29 @@ static int cpuset_inherit(const char *dir, bwk_error **err)
 
 static bool remove_dir(int dfd, const char *name);
 
-/* cpuset: bulwark/ itself, made once with the CPUs and memory nodes of the root. */
+/* cpuset: bulwark/run, made once with the CPUs and memory nodes of the root and shared by
+ * every `run` container. Not bulwark/ itself: the OCI containers' cgroups are made there
+ * (bulwark/ID), and a view rooted at bulwark/ would show their names. */
 static int shared_cpuset(char *out, const char *top, bwk_error **err)
 {
-	if (mkdir(top, 0755) < 0 && errno != EEXIST)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", top);
-	if (cpuset_inherit(top, err) < 0)
-		return -1;
-	snprintf(out, PATH_MAX, "%s", top);
+	char run[PATH_MAX];
+	if (snprintf(run, sizeof run, "%s/run", top) >= (int)sizeof run)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path too long: %s", top);
+	const char *const levels[] = {top, run};
+	for (size_t i = 0; i < 2; i++) {
+		if (mkdir(levels[i], 0755) < 0 && errno != EEXIST)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", levels[i]);
+		if (cpuset_inherit(levels[i], err) < 0)
+			return -1;
+	}
+	snprintf(out, PATH_MAX, "%s", run);
 	return 0;
 }
 
 /* The container's cgroup in the v1 hierarchy `ctl`, with no limit written: only its view
  * needs it (see sandbox_private.h). Skipped where the hierarchy is absent or is one already
  * used (cpuacct co-mounted with cpu); a failure is said once and leaves it out. In cpuset
- * every container shares bulwark/ itself, made once and kept: the same CPUs and memory nodes
+ * every container shares bulwark/run, made once and kept: the same CPUs and memory nodes
  * as the host's for all, and a cgroup of its own would cost more to make and remove (a v1
  * cpuset is born empty, its CPUs and nodes written level by level) than the rest of the
  * cgroups together. Its tasks files list the reader's own pid namespace only. */
