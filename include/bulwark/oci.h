@@ -289,6 +289,23 @@ char *bwk_oci_spec_serialise(const bwk_oci_spec *spec, bool pretty, bwk_error **
 
 void bwk_oci_spec_free(bwk_oci_spec *spec);
 
+/* The numbers the kernel takes for what a spec names (after bwk_oci_spec_validate). */
+typedef struct bwk_oci_sched_attr { /* sched_setattr(2)'s struct sched_attr */
+	uint32_t policy;	    /* SCHED_OTHER 0, FIFO 1, RR 2, BATCH 3, IDLE 5, DEADLINE 6 */
+	uint64_t flags;		    /* SCHED_FLAG_* bits */
+	int32_t nice;
+	uint32_t priority;
+	uint64_t runtime, deadline, period; /* nanoseconds, SCHED_DEADLINE only */
+} bwk_oci_sched_attr;
+/* process.scheduler as sched_setattr's fields; -1 on a name it does not know. */
+int bwk_oci_sched_lower(const bwk_oci_sched *s, bwk_oci_sched_attr *out);
+/* process.ioPriority as ioprio_set's value (class << 13 | priority); -1 on an unknown class. */
+int bwk_oci_ioprio_lower(const bwk_oci_ioprio *p);
+/* linux.personality as personality(2)'s persona (PER_LINUX, PER_LINUX32); -1 when unknown. */
+long bwk_oci_personality_lower(const bwk_oci_linux *l);
+/* linux.seccomp.flags as seccomp(SECCOMP_SET_MODE_FILTER)'s flags; -1 on an unknown one. */
+long bwk_oci_seccomp_flags_lower(const bwk_oci_seccomp *sc);
+
 /* Lookups on a spec. */
 const bwk_oci_namespace *bwk_oci_spec_namespace(const bwk_oci_spec *spec, const char *type);
 const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key);

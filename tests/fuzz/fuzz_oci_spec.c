@@ -1,5 +1,6 @@
 /* libFuzzer target: the OCI runtime-spec parser (config.json of a bundle), the validator, the
- * lowering to the sandbox's description (mount options: tmpfs size=, mode= …), and the
+ * lowering to the sandbox's description (mount options: tmpfs size=, mode= …), the
+ * scheduler, I/O priority, persona and seccomp flags as the kernel's numbers, and the
  * serialiser's round trip: whatever parses must serialise, parse again and serialise to
  * the same text (a difference aborts). */
 #include <stdint.h>
@@ -24,6 +25,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (bwk_oci_spec_validate("config.json", s, &err) < 0) {
 		bwk_error_free(err);
 		err = NULL;
+	} else { /* what validates lowers to the kernel's numbers */
+		bwk_oci_sched_attr sa;
+		if ((s->process.scheduler.set &&
+		     bwk_oci_sched_lower(&s->process.scheduler, &sa) < 0) ||
+		    (s->process.io_priority.set &&
+		     bwk_oci_ioprio_lower(&s->process.io_priority) < 0) ||
+		    (s->linux_.personality.set && bwk_oci_personality_lower(&s->linux_) < 0) ||
+		    (s->linux_.seccomp.set && bwk_oci_seccomp_flags_lower(&s->linux_.seccomp) < 0))
+			abort();
 	}
 	bwk_oci_lowered low;
 	if (bwk_oci_spec_lower(s, &low, &err) == 0)

@@ -271,6 +271,33 @@ static void test_refusals(void **state)
 	    {"{" BASE ",\"linux\":{\"rootfsPropagation\":\"rshared2\"}}", "rootfsPropagation"},
 	    {"{" BASE ",\"linux\":{\"maskedPaths\":[\"proc/kcore\"]}}", "linux.maskedPaths[0]"},
 	    {"{" BASE ",\"linux\":{\"personality\":{\"domain\":\"BSD\"}}}", "LINUX or LINUX32"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_FAST\"}}}",
+	     "process.scheduler: policy 'SCHED_FAST'"},
+	    {"{" BASE "," PROC
+	     ",\"scheduler\":{\"policy\":\"SCHED_RR\",\"flags\":[\"SCHED_FLAG_X\"]}}}",
+	     "or one of its flags is unknown"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_BATCH\",\"priority\":1}}}",
+	     "only SCHED_FIFO and SCHED_RR take a priority"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_FIFO\",\"priority\":100}}}",
+	     "process.scheduler.priority: 100 is outside 0..99"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_OTHER\",\"nice\":-21}}}",
+	     "process.scheduler.nice: -21"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_RR\",\"period\":5}}}",
+	     "for SCHED_DEADLINE only, not SCHED_RR"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":9,"
+	     "\"deadline\":5,\"period\":10}}}",
+	     "runtime <= deadline <= period"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"runtime\":1,"
+	     "\"deadline\":5,\"period\":4}}}",
+	     "runtime <= deadline <= period"},
+	    {"{" BASE "," PROC ",\"scheduler\":{\"nice\":1}}}",
+	     "process.scheduler.policy: missing"},
+	    {"{" BASE "," PROC ",\"ioPriority\":{\"class\":\"IOPRIO_CLASS_BE\",\"priority\":8}}}",
+	     "process.ioPriority.priority: 8 is out of range"},
+	    {"{" BASE "," PROC ",\"ioPriority\":{\"class\":\"IOPRIO_CLASS_X\",\"priority\":1}}}",
+	     "process.ioPriority.class: 'IOPRIO_CLASS_X'"},
+	    {"{" BASE ",\"linux\":{\"personality\":{\"flags\":[]}}}",
+	     "linux.personality.domain: missing"},
 	    {"{" BASE ",\"hooks\":{\"poststop\":[{\"path\":\"rel\"}]}}", "hooks.poststop[0].path"},
 	    {"{" BASE ",\"hooks\":{\"prestart\":[{\"path\":\"/x\",\"timeout\":0}]}}",
 	     "hooks.prestart[0].timeout: 0 is out of range"},
@@ -295,6 +322,59 @@ static char *repeat(const char *head, const char *unit, size_t n, const char *ta
 		memcpy(s + hl + i * ul, unit, ul);
 	memcpy(s + hl + n * ul, tail, tl + 1);
 	return s;
+}
+
+/* What the process entry hands the kernel: sched_setattr's fields, ioprio_set's value,
+ * personality's persona and seccomp's filter flags, and a full scheduler's round trip. */
+static void test_kernel_numbers(void **state)
+{
+	(void)state;
+	bwk_oci_spec *s = parse_ok(
+	    "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"x\"],"
+	    "\"cwd\":\"/\",\"scheduler\":{\"policy\":\"SCHED_DEADLINE\",\"nice\":-3,\"flags\":["
+	    "\"SCHED_FLAG_RESET_ON_FORK\",\"SCHED_FLAG_DL_OVERRUN\"],\"runtime\":2000,"
+	    "\"deadline\":10000,\"period\":20000},\"ioPriority\":{\"class\":\"IOPRIO_CLASS_RT\","
+	    "\"priority\":7}},\"linux\":{\"personality\":{\"domain\":\"LINUX32\"},\"seccomp\":{"
+	    "\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"SECCOMP_FILTER_FLAG_TSYNC\","
+	    "\"SECCOMP_FILTER_FLAG_LOG\",\"SECCOMP_FILTER_FLAG_SPEC_ALLOW\"]}}}");
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_validate("config.json", s, &err), 0);
+	bwk_oci_sched_attr a;
+	assert_int_equal(bwk_oci_sched_lower(&s->process.scheduler, &a), 0);
+	assert_int_equal(a.policy, 6);
+	assert_int_equal(a.flags, 0x01 | 0x04);
+	assert_int_equal(a.nice, -3);
+	assert_int_equal(a.priority, 0);
+	assert_int_equal(a.runtime, 2000);
+	assert_int_equal(a.deadline, 10000);
+	assert_int_equal(a.period, 20000);
+	assert_int_equal(bwk_oci_ioprio_lower(&s->process.io_priority), 1 << 13 | 7);
+	assert_int_equal(bwk_oci_personality_lower(&s->linux_), 0x0008);
+	assert_int_equal(bwk_oci_seccomp_flags_lower(&s->linux_.seccomp), 1 | 2 | 4);
+
+	char *t = bwk_oci_spec_serialise(s, false, &err);
+	assert_non_null(t);
+	assert_non_null(strstr(t, "\"runtime\":2000,\"deadline\":10000,\"period\":20000"));
+	bwk_oci_spec *s2 = parse_ok(t);
+	assert_int_equal(bwk_oci_sched_lower(&s2->process.scheduler, &a), 0);
+	assert_int_equal(a.flags, 0x01 | 0x04);
+	assert_int_equal(a.nice, -3);
+	assert_int_equal(bwk_oci_ioprio_lower(&s2->process.io_priority), 1 << 13 | 7);
+	assert_int_equal(bwk_oci_seccomp_flags_lower(&s2->linux_.seccomp), 1 | 2 | 4);
+	free(t);
+	bwk_oci_spec_free(s2);
+
+	/* unknown names lower to -1 (validate refuses them first) */
+	free(s->process.io_priority.class_);
+	s->process.io_priority.class_ = strdup("IOPRIO_CLASS_NONE");
+	assert_int_equal(bwk_oci_ioprio_lower(&s->process.io_priority), -1);
+	free(s->linux_.personality.domain);
+	s->linux_.personality.domain = strdup("LINUX64");
+	assert_int_equal(bwk_oci_personality_lower(&s->linux_), -1);
+	free(s->process.scheduler.policy);
+	s->process.scheduler.policy = strdup("SCHED_ISO");
+	assert_int_equal(bwk_oci_sched_lower(&s->process.scheduler, &a), -1);
+	bwk_oci_spec_free(s);
 }
 
 static void test_limits(void **state)
@@ -621,10 +701,15 @@ static void test_lower_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_config),	  cmocka_unit_test(test_minimal_and_nulls),
-	    cmocka_unit_test(test_refusals),	  cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_from_run),	  cmocka_unit_test(test_from_run_overrides),
-	    cmocka_unit_test(test_lower_refuses), cmocka_unit_test(test_from_run_volumes),
+	    cmocka_unit_test(test_full_config),
+	    cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_kernel_numbers),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_from_run),
+	    cmocka_unit_test(test_from_run_overrides),
+	    cmocka_unit_test(test_lower_refuses),
+	    cmocka_unit_test(test_from_run_volumes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

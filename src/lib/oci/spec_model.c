@@ -235,3 +235,82 @@ void bwk_oci_strv_clear(bwk_oci_strv *v)
 	free(v->v);
 	*v = (bwk_oci_strv){0};
 }
+
+typedef struct named_value {
+	const char *name;
+	uint64_t value;
+} named_value;
+
+static bool value_of(const named_value *t, const char *name, uint64_t *out)
+{
+	for (; name && t->name; t++)
+		if (!strcmp(t->name, name)) {
+			*out = t->value;
+			return true;
+		}
+	return false;
+}
+
+/* linux/sched.h and linux/sched/types.h, spelled out: the runtime-spec names them */
+static const named_value oci_sched_policies[] = {
+    {"SCHED_OTHER", 0}, {"SCHED_FIFO", 1}, {"SCHED_RR", 2},	  {"SCHED_BATCH", 3},
+    {"SCHED_ISO", 4},	{"SCHED_IDLE", 5}, {"SCHED_DEADLINE", 6}, {NULL, 0}};
+static const named_value oci_sched_flags[] = {
+    {"SCHED_FLAG_RESET_ON_FORK", 0x01},	 {"SCHED_FLAG_RECLAIM", 0x02},
+    {"SCHED_FLAG_DL_OVERRUN", 0x04},	 {"SCHED_FLAG_KEEP_POLICY", 0x08},
+    {"SCHED_FLAG_KEEP_PARAMS", 0x10},	 {"SCHED_FLAG_UTIL_CLAMP_MIN", 0x20},
+    {"SCHED_FLAG_UTIL_CLAMP_MAX", 0x40}, {NULL, 0}};
+static const named_value ioprio_classes[] = {
+    {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}, {NULL, 0}};
+static const named_value personas[] = {{"LINUX", 0x0000}, {"LINUX32", 0x0008}, {NULL, 0}};
+static const named_value seccomp_flag_values[] = {{"SECCOMP_FILTER_FLAG_TSYNC", 1},
+						  {"SECCOMP_FILTER_FLAG_LOG", 2},
+						  {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", 4},
+						  {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 32},
+						  {NULL, 0}};
+
+int bwk_oci_sched_lower(const bwk_oci_sched *s, bwk_oci_sched_attr *out)
+{
+	uint64_t policy = 0;
+	if (!value_of(oci_sched_policies, s->policy, &policy) || policy == 4 /* ISO: unused */)
+		return -1;
+	*out = (bwk_oci_sched_attr){.policy = (uint32_t)policy,
+				    .nice = s->nice.set ? (int32_t)s->nice.v : 0,
+				    .priority = s->priority.set ? (uint32_t)s->priority.v : 0,
+				    .runtime = s->runtime.set ? s->runtime.v : 0,
+				    .deadline = s->deadline.set ? s->deadline.v : 0,
+				    .period = s->period.set ? s->period.v : 0};
+	for (size_t i = 0; i < s->flags.n; i++) {
+		uint64_t f = 0;
+		if (!value_of(oci_sched_flags, s->flags.v[i], &f))
+			return -1;
+		out->flags |= f;
+	}
+	return 0;
+}
+
+int bwk_oci_ioprio_lower(const bwk_oci_ioprio *p)
+{
+	uint64_t cls = 0;
+	if (!value_of(ioprio_classes, p->class_, &cls) || p->priority < 0 || p->priority > 7)
+		return -1;
+	return (int)(cls << 13 | (uint64_t)p->priority);
+}
+
+long bwk_oci_personality_lower(const bwk_oci_linux *l)
+{
+	uint64_t v = 0;
+	return value_of(personas, l->personality.domain, &v) ? (long)v : -1;
+}
+
+long bwk_oci_seccomp_flags_lower(const bwk_oci_seccomp *sc)
+{
+	long flags = 0;
+	for (size_t i = 0; i < sc->flags.n; i++) {
+		uint64_t f = 0;
+		if (!value_of(seccomp_flag_values, sc->flags.v[i], &f))
+			return -1;
+		flags |= (long)f;
+	}
+	return flags;
+}

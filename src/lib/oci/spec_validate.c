@@ -56,6 +56,42 @@ static int check_caps(vctx *c, const char *set, const bwk_oci_strv *v)
 	return 0;
 }
 
+/* process.scheduler as runc checks it: priority for the real-time policies only, runtime,
+ * deadline and period for SCHED_DEADLINE only, nice within -20..19. */
+static int check_sched(vctx *c, const bwk_oci_sched *s)
+{
+	bwk_oci_sched_attr a;
+	if (bwk_oci_sched_lower(s, &a) < 0)
+		return bad(c,
+			   "process.scheduler: policy '%.64s' or one of its flags is unknown "
+			   "(policies: SCHED_OTHER, SCHED_BATCH, SCHED_IDLE, SCHED_FIFO, SCHED_RR, "
+			   "SCHED_DEADLINE; flags: SCHED_FLAG_*)",
+			   s->policy);
+	bool rt = a.policy == 1 || a.policy == 2, dl = a.policy == 6;
+	if (s->nice.set && (s->nice.v < -20 || s->nice.v > 19))
+		return bad(c, "process.scheduler.nice: %lld is outside -20..19",
+			   (long long)s->nice.v);
+	if (s->priority.set && (s->priority.v < 0 || s->priority.v > 99))
+		return bad(c, "process.scheduler.priority: %lld is outside 0..99",
+			   (long long)s->priority.v);
+	if (!rt && s->priority.set && s->priority.v != 0)
+		return bad(c,
+			   "process.scheduler.priority: only SCHED_FIFO and SCHED_RR take a "
+			   "priority, not %s",
+			   s->policy);
+	if (!dl && ((s->runtime.set && s->runtime.v) || (s->deadline.set && s->deadline.v) ||
+		    (s->period.set && s->period.v)))
+		return bad(c,
+			   "process.scheduler: runtime, deadline and period are for "
+			   "SCHED_DEADLINE only, not %s",
+			   s->policy);
+	if (dl && !(a.runtime && a.deadline && a.runtime <= a.deadline &&
+		    (!a.period || a.deadline <= a.period)))
+		return bad(c, "process.scheduler: SCHED_DEADLINE needs runtime <= deadline <= "
+			      "period (runtime and deadline > 0)");
+	return 0;
+}
+
 static int check_process(vctx *c, const bwk_oci_process *p)
 {
 	if (!p->args.n || !p->args.v[0][0])
@@ -87,12 +123,10 @@ static int check_process(vctx *c, const bwk_oci_process *p)
 				return bad(c, "process.rlimits[%zu]: %s is given twice", i,
 					   r->type);
 	}
-	if (p->io_priority.set && strcmp(p->io_priority.class_, "IOPRIO_CLASS_RT") &&
-	    strcmp(p->io_priority.class_, "IOPRIO_CLASS_BE") &&
-	    strcmp(p->io_priority.class_, "IOPRIO_CLASS_IDLE"))
+	if (p->io_priority.set && bwk_oci_ioprio_lower(&p->io_priority) < 0)
 		return bad(c, "process.ioPriority.class: '%.64s' is not an I/O priority class",
 			   p->io_priority.class_);
-	return 0;
+	return p->scheduler.set ? check_sched(c, &p->scheduler) : 0;
 }
 
 static int check_mounts(vctx *c, const bwk_oci_spec *s)

@@ -558,8 +558,12 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 		cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *prof = NULL;
 		filters[nf] = xcalloc(1, sizeof *filters[nf]);
 		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &serr) < 0 ||
-		    sbx_seccomp_compile(prof, bounding, filters[nf++], &serr) < 0)
+		    sbx_seccomp_compile(prof, bounding, filters[nf], &serr) < 0)
 			die(c, "%s", serr->msg);
+		long sf = bwk_oci_seccomp_flags_lower(&c->s->linux_.seccomp);
+		if (sf < 0)
+			die(c, "linux.seccomp.flags: a flag is unknown");
+		filters[nf++]->flags = (unsigned)sf;
 	}
 	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
 	 * by annotation; with the bundle's own filter too, both are loaded (the intersection) */
@@ -576,6 +580,16 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	size_t nrl = 0;
 	for (size_t i = 0; i < p->n_rlimits && nrl < BWK_MAX_RLIMITS; i++)
 		nrl += bwk_oci_rlimit_lower(&p->rlimits[i], &rl[nrl]) == 0;
+	bwk_oci_sched_attr sched;
+	if (p->scheduler.set && bwk_oci_sched_lower(&p->scheduler, &sched) < 0)
+		die(c, "process.scheduler: policy '%s' or a flag is unknown", p->scheduler.policy);
+	int ioprio = p->io_priority.set ? bwk_oci_ioprio_lower(&p->io_priority) : 0;
+	if (ioprio < 0)
+		die(c, "process.ioPriority: class '%s' is unknown", p->io_priority.class_);
+	long persona = c->s->linux_.personality.set ? bwk_oci_personality_lower(&c->s->linux_) : 0;
+	if (persona < 0)
+		die(c, "linux.personality: domain '%s' is unknown",
+		    c->s->linux_.personality.domain);
 	gid_t groups[64];
 	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
 	for (size_t i = 0; i < ng; i++)
@@ -595,7 +609,12 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 				     .inheritable = cap_mask(&p->caps.inheritable),
 				     .ambient = cap_mask(&p->caps.ambient)},
 			    .no_new_privs = p->no_new_privileges,
-			    .filters = {filters[0], filters[1]}};
+			    .filters = {filters[0], filters[1]},
+			    .set_personality = c->s->linux_.personality.set,
+			    .personality = (unsigned long)persona,
+			    .set_ioprio = p->io_priority.set,
+			    .ioprio = ioprio,
+			    .sched = p->scheduler.set ? &sched : NULL};
 	char why[512];
 	if (sbx_process_enter(&proc, why, sizeof why) < 0) {
 		errno = 0; /* named in why */

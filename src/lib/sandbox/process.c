@@ -11,11 +11,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/capability.h>
+#include <sys/personality.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "bulwark/oci.h"
 #include "sandbox/sandbox_private.h"
 
 /* `why` = the formatted step and errno's text; -1 with errno kept. */
@@ -71,10 +73,46 @@ static int enter_cwd(const char *cwd)
 	return 0;
 }
 
+/* linux/sched/types.h's struct sched_attr (glibc has no wrapper for sched_setattr). */
+struct kernel_sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+/* The scheduler, I/O priority and persona, while still root with every capability (a
+ * real-time policy needs CAP_SYS_NICE), as runc does before it drops them. */
+static int set_scheduling(const sbx_process *p, char *why, size_t len)
+{
+	if (p->sched) {
+		const bwk_oci_sched_attr *a = p->sched;
+		struct kernel_sched_attr k = {.size = sizeof k,
+					      .sched_policy = a->policy,
+					      .sched_flags = a->flags,
+					      .sched_nice = a->nice,
+					      .sched_priority = a->priority,
+					      .sched_runtime = a->runtime,
+					      .sched_deadline = a->deadline,
+					      .sched_period = a->period};
+		if (syscall(SYS_sched_setattr, 0, &k, 0) < 0)
+			return failed(why, len, "process.scheduler (sched_setattr)");
+	}
+	/* IOPRIO_WHO_PROCESS (1), this process (0) */
+	if (p->set_ioprio && syscall(SYS_ioprio_set, 1, 0, p->ioprio) < 0)
+		return failed(why, len, "process.ioPriority (ioprio_set)");
+	if (p->set_personality && personality(p->personality) < 0)
+		return failed(why, len, "linux.personality");
+	return 0;
+}
+
 int sbx_process_enter(const sbx_process *p, char *why, size_t len)
 {
 	const char *cwd = p->cwd && p->cwd[0] ? p->cwd : "/";
 	if (sbx_rlimits_apply(p->rlimits, p->nrlimits, why, len) < 0)
+		return -1;
+	if (set_scheduling(p, why, len) < 0)
 		return -1;
 	if (sbx_caps_drop_bounding(p->bounding) < 0)
 		return failed(why, len, "dropping capabilities from the bounding set");

@@ -71,7 +71,8 @@ typedef struct sbx_bridge {
 /* A seccomp program, in memory shared with the child: the host side writes it after clone()
  * (while the child builds its filesystem) and the child reads it after the last go byte. */
 typedef struct sbx_bpf {
-	unsigned len; /* 0: unconfined */
+	unsigned len;	/* 0: unconfined */
+	unsigned flags; /* seccomp(SECCOMP_SET_MODE_FILTER)'s (linux.seccomp.flags) */
 	struct sock_filter insns[BPF_MAXINSNS];
 } sbx_bpf;
 
@@ -219,6 +220,7 @@ int sbx_caps_apply(uint64_t caps, bool root);
 
 /* process.c: the container's process, root in its namespaces until here, becomes what it runs
  * as (both executors; see there for the order). -1 with `why` saying which step failed. */
+struct bwk_oci_sched_attr;
 typedef struct sbx_process {
 	const bwk_rlimit *rlimits;
 	size_t nrlimits;
@@ -235,6 +237,10 @@ typedef struct sbx_process {
 	bool pdeathsig; /* SIGKILL when the parent dies, again after the uid switch */
 	bool no_new_privs;
 	const struct sbx_bpf *filters[2]; /* loaded in turn (a filter with len 0, NULL: none) */
+	bool set_personality, set_ioprio; /* false: inherited */
+	unsigned long personality;	  /* personality(2)'s persona */
+	int ioprio;			  /* ioprio_set(2)'s value */
+	const struct bwk_oci_sched_attr *sched; /* sched_setattr(2); NULL: inherited */
 } sbx_process;
 int sbx_process_enter(const sbx_process *p, char *why, size_t len);
 

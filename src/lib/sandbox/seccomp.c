@@ -525,5 +525,5 @@ int sbx_seccomp_install(const sbx_bpf *bpf)
 {
 	struct sock_fprog prog = {.len = (unsigned short)bpf->len,
 				  .filter = (struct sock_filter *)bpf->insns};
-	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, bpf->flags, &prog);
 }
