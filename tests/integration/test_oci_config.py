@@ -273,3 +273,29 @@ def test_seccomp_flags_reach_the_kernel(rt):
     b = rt.bundle(["true"], name="bad", edit=sc(["SECCOMP_FILTER_FLAG_FAST"]))
     _, p = rt.create(b, check=1)
     assert "linux.seccomp.flags[0]: 'SECCOMP_FILTER_FLAG_FAST'" in p.stderr, p.stderr
+
+
+def test_exec_process_gets_them_too(rt):
+    """`exec --process`: the process's own scheduler and I/O priority, the container's persona."""
+    b = rt.bundle(["sleep", "60"], edit=lambda c: c["linux"].__setitem__(
+        "personality", {"domain": "LINUX32"}))
+    applets(b, "ionice")
+    cid, pid = rt.create(b)
+    rt("start", cid)
+    proc = rt.base / "p.json"
+    proc.write_text(json.dumps({
+        "args": ["sh", "-c", "cat /proc/self/personality; ionice; cat /proc/self/stat"],
+        "cwd": "/", "env": ["PATH=/bin"],
+        "scheduler": {"policy": "SCHED_BATCH", "nice": 4},
+        "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 5}}))
+    p = rt("exec", "-p", proc, cid)
+    lines = p.stdout.splitlines()
+    assert int(lines[0], 16) & 0xff == 0x0008, p.stdout
+    assert lines[1] == "best-effort: prio 5", p.stdout
+    got = stat_fields(lines[2])
+    assert got["policy"] == 3 and got["nice"] == 4, got
+    proc.write_text(json.dumps({"args": ["true"], "cwd": "/",
+                                "scheduler": {"policy": "SCHED_FAST"}}))
+    p = rt("exec", "-p", proc, cid, check=None)
+    assert p.returncode != 0 and "process.scheduler: policy 'SCHED_FAST'" in p.stderr, p.stderr
+    assert "Bad address" not in p.stderr, p.stderr

@@ -561,8 +561,10 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 		    sbx_seccomp_compile(prof, bounding, filters[nf], &serr) < 0)
 			die(c, "%s", serr->msg);
 		long sf = bwk_oci_seccomp_flags_lower(&c->s->linux_.seccomp);
-		if (sf < 0)
+		if (sf < 0) {
+			errno = 0;
 			die(c, "linux.seccomp.flags: a flag is unknown");
+		}
 		filters[nf++]->flags = (unsigned)sf;
 	}
 	/* `bulwark spec`'s bundles and the hardening policy ask for bulwark's built-in policy
@@ -581,6 +583,7 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	for (size_t i = 0; i < p->n_rlimits && nrl < BWK_MAX_RLIMITS; i++)
 		nrl += bwk_oci_rlimit_lower(&p->rlimits[i], &rl[nrl]) == 0;
 	bwk_oci_sched_attr sched;
+	errno = 0; /* the refusals below name their property; no errno of their own */
 	if (p->scheduler.set && bwk_oci_sched_lower(&p->scheduler, &sched) < 0)
 		die(c, "process.scheduler: policy '%s' or a flag is unknown", p->scheduler.policy);
 	int ioprio = p->io_priority.set ? bwk_oci_ioprio_lower(&p->io_priority) : 0;
