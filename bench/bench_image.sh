@@ -58,16 +58,8 @@ unc=$(gzip -lq "$work"/layers/*.tar.gz | awk '{s += $2} END {printf "%d", s / 10
 cmp=$(du -cm "$work"/layers/*.tar.gz | tail -1 | cut -f1)
 echo "image: $(find "$work"/layers -name '*.tar.gz' | wc -l) gzip layers, ${cmp} MiB compressed, ~${unc} MiB uncompressed"
 
-now() { date +%s.%N; }
-# time_of CMD…: wall seconds
-time_of() {
-	t0=$(now)
-	"$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }
-	t1=$(now)
-	echo "$t1 - $t0" | bc -l
-}
-best() { printf '%s\n' "$@" | sort -g | head -1; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
 
 gz_all() { for l in "$work"/layers/*.tar.gz; do gzip -dc "$l" >/dev/null; done; }
 bw_read1() { taskset -c 0 "$BULWARK" inspect -j 1 "$work/oci"; }

@@ -64,15 +64,8 @@ while [ ! -S "$work/podman.sock" ] && [ $n -lt 300 ]; do
 	n=$((n + 1))
 done
 
-now() { date +%s.%N; }
-time_of() {
-	t0=$(now)
-	"$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }
-	t1=$(now)
-	echo "$t1 - $t0" | bc -l
-}
-best() { printf '%s\n' "$@" | sort -g | head -1; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
 
 for cmd in inspect scan; do
 	[ $cmd = inspect ] && opt="" || opt="--fail-on none"

@@ -95,15 +95,8 @@ for name, ls in (("small", [base]), ("large", layers)):
           f"{unc:.1f} MiB uncompressed")
 PY
 
-now() { date +%s.%N; }
-time_of() {
-	t0=$(now)
-	"$@" >/dev/null 2>&1 || { echo "bench: command failed: $*" >&2; exit 1; }
-	t1=$(now)
-	echo "$t1 - $t0" | bc -l
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
 
 for name in small large; do
 	ref="$reg/bench/$name:1"
