@@ -258,6 +258,9 @@ static int check_seccomp(vctx *c, const bwk_oci_seccomp *s)
 					   i, k, sc->args[k].op);
 		}
 	}
+	if (s->listener_metadata && !s->listener_path)
+		return bad(c, "linux.seccomp.listenerMetadata: set without a listenerPath (the "
+			      "metadata goes to the seccomp agent there)");
 	if (notify && !s->listener_path)
 		return bad(c, "linux.seccomp: SCMP_ACT_NOTIFY needs a listenerPath");
 	if (s->listener_path && !absolute(s->listener_path))

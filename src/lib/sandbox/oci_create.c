@@ -70,12 +70,13 @@ typedef struct init_ctx {
 	size_t njoin;
 	int new_flags;		/* CLONE_NEW* to create */
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
+	bool seccomp_loaded;	/* linux.seccomp loaded early, with a listener */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
 typedef struct sync_msg {
 	char type; /* 'U' A unshared (map me, attach me), 'G' go, 'P' init pid, 'R' ready,
-		    * 'E' error text */
+		    * 'E' error text, 'S' the seccomp listener fd (SCM_RIGHTS) */
 	int32_t val;
 	char text[1024];
 } sync_msg;
@@ -554,7 +555,7 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	sbx_bpf *filters[2] = {NULL, NULL};
 	size_t nf = 0;
 	bwk_error *serr = NULL;
-	if (c->s->linux_.seccomp.set) {
+	if (c->s->linux_.seccomp.set && !c->seccomp_loaded) {
 		cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *prof = NULL;
 		filters[nf] = xcalloc(1, sizeof *filters[nf]);
 		if (sbx_seccomp_from_spec(&c->s->linux_.seccomp, &prof, &serr) < 0 ||
@@ -639,6 +640,44 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	_exit(e == ENOENT ? 127 : 126);
 }
 
+/* A filter with SCMP_ACT_NOTIFY: loaded now, while the runtime waits on the sync socket, its
+ * listener fd handed to the runtime and our copy closed (oci_seccomp_notify.c). */
+static void hand_over_listener(init_ctx *c)
+{
+	if (!ocirt_notify_wanted(&c->s->linux_.seccomp))
+		return;
+	char why[512];
+	int fd = ocirt_notify_load(&c->s->linux_.seccomp, cap_mask(&c->proc->caps.bounding), why,
+				   sizeof why);
+	if (fd < 0)
+		die(c, "%s", why);
+	sync_msg m = {.type = 'S'};
+	if (ocirt_send_fd(c->sync_fd, &m, sizeof m, fd) != (ssize_t)sizeof m)
+		die(c, "handing the seccomp listener fd to the runtime");
+	close(fd);
+	c->seccomp_loaded = true;
+}
+
+/* The runtime's side: once it has the listener fd and the process's pid, the fd goes to the
+ * agent at listenerPath, and ours is closed. */
+static int forward_listener(const bwk_oci_spec *s, ocirt_state *st, const char *status, pid_t pid,
+			    int *fd, bwk_error **err)
+{
+	if (*fd < 0 || pid <= 0)
+		return 0;
+	bool own = !st->annotations_json; /* exec: the state's own */
+	if (own)
+		st->annotations_json = ocirt_annotations_json(s);
+	int r = ocirt_notify_send(&s->linux_.seccomp, st, status, pid, *fd, err);
+	if (own) {
+		free(st->annotations_json);
+		st->annotations_json = NULL;
+	}
+	close(*fd);
+	*fd = -1;
+	return r;
+}
+
 static __attribute__((noreturn)) void init_main(init_ctx *c)
 {
 	if (setsid() < 0)
@@ -665,6 +704,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 		if (fd < 0 || write(fd, v, (size_t)n) != n)
 			die(c, "process.oomScoreAdj");
 	}
+	hand_over_listener(c);
 	send_msg(c->sync_fd, 'R', 0, NULL);
 	close(c->sync_fd);
 	c->sync_fd = -1; /* from here on errors go to the container's stderr */
@@ -773,10 +813,8 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "process.terminal is true: %s is required",
 				     bwk_setting("console-socket", "the console socket"));
-	if (s->linux_.seccomp.listener_path)
-		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "linux.seccomp.listenerPath (SCMP_ACT_NOTIFY) is not "
-				     "supported yet");
+	if (ocirt_notify_check(&s->linux_.seccomp, err) < 0)
+		return -1;
 	if (s->process.apparmor_profile && !apparmor_enabled())
 		return bwk_error_set(
 		    err, BWK_E_UNSUPPORTED, 0,
@@ -826,7 +864,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	if (bwk_oci_spec_parse("config.json", data, len, &s, err) < 0)
 		return -1;
 	int rc = -1;
-	int rootfd = -1, dirfd = -1, fifo = -1, console = -1, sync[2] = {-1, -1};
+	int rootfd = -1, dirfd = -1, fifo = -1, console = -1, sync[2] = {-1, -1}, listener = -1;
 	bool made_dir = false;
 	pid_t a = -1, b = -1;
 	ocirt_cgroup cg = {0};
@@ -990,9 +1028,14 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "container %s: setup", o->id);
 			goto out;
 		}
-		ssize_t n = pr > 0 ? recv(sync[0], &m, sizeof m, 0) : -1;
+		int passed = -1;
+		ssize_t n = pr > 0 ? ocirt_recv_fd(sync[0], &m, sizeof m, &passed) : -1;
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (passed >= 0 && (n != (ssize_t)sizeof m || m.type != 'S' || listener >= 0))
+			close(passed); /* only the one listener fd is expected */
+		else if (passed >= 0)
+			listener = passed;
 		if (n != (ssize_t)sizeof m) {
 			bwk_error_set(err, BWK_E_RUNTIME, 0,
 				      "container %s: its init exited during setup", o->id);
@@ -1017,6 +1060,9 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			b = (pid_t)m.val;
 		else if (m.type == 'R')
 			ready = true;
+		ocirt_state early = {.id = (char *)o->id, .bundle = bundle, .pid = b};
+		if (forward_listener(s, &early, "creating", b, &listener, err) < 0)
+			goto out;
 		/* the init's 'R' and its parent's 'P' race: wait for both */
 		if (ready && b > 0)
 			break;
@@ -1070,6 +1116,8 @@ out:
 		close(c.join_fd[i]);
 	if (sync[0] >= 0)
 		close(sync[0]);
+	if (listener >= 0)
+		close(listener);
 	if (console >= 0)
 		close(console);
 	if (fifo >= 0)
@@ -1118,6 +1166,7 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 			die(c, "setsid");
 		if (c->proc->terminal)
 			setup_console(c);
+		hand_over_listener(c);
 		exec_process(c);
 	}
 	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
@@ -1202,7 +1251,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	*status = 0;
 	if (ocirt_require_root("exec", err) < 0 || ocirt_check_id(o->id, err) < 0)
 		return -1;
-	int rc = -1, rootfd = -1, dirfd = -1, console = -1, sync[2] = {-1, -1};
+	int rc = -1, rootfd = -1, dirfd = -1, console = -1, sync[2] = {-1, -1}, listener = -1;
 	pid_t a = -1, b = -1;
 	ocirt_state st = {0};
 	bwk_oci_spec *cs = NULL, *ps = NULL;
@@ -1289,8 +1338,17 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	sync[1] = -1;
 	for (;;) {
 		sync_msg m;
-		ssize_t n = recv(sync[0], &m, sizeof m, 0);
+		int passed = -1;
+		ssize_t n = ocirt_recv_fd(sync[0], &m, sizeof m, &passed);
 		if (n < 0 && errno == EINTR)
+			continue;
+		if (passed >= 0 && (n != (ssize_t)sizeof m || m.type != 'S' || listener >= 0))
+			close(passed);
+		else if (passed >= 0)
+			listener = passed;
+		if (forward_listener(cs, &st, "running", b, &listener, err) < 0)
+			goto out;
+		if (n == (ssize_t)sizeof m && m.type == 'S')
 			continue;
 		if (n == 0 && b > 0)
 			break; /* executed: its end of the socket closed on exec */
@@ -1310,6 +1368,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 			send_msg(sync[0], 'G', 0, NULL);
 		} else if (m.type == 'P')
 			b = (pid_t)m.val;
+		if (forward_listener(cs, &st, "running", b, &listener, err) < 0)
+			goto out;
 	}
 	waitpid(a, NULL, 0);
 	a = -1;
@@ -1345,6 +1405,8 @@ out:
 		close(c.join_fd[i]);
 	if (sync[0] >= 0)
 		close(sync[0]);
+	if (listener >= 0)
+		close(listener);
 	if (console >= 0)
 		close(console);
 	if (dirfd >= 0)

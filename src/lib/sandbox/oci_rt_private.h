@@ -120,4 +120,19 @@ int ocirt_systemd_scope(const char *cgroups_path, const char *id, char *rel, siz
 int ocirt_systemd_unit(const char *cgroups_path, const char *id, char *slice, char *unit,
 		       bwk_error **err);
 
+/* oci_seccomp_notify.c: linux.seccomp with SCMP_ACT_NOTIFY and its listenerPath. wanted: the
+ * filter has a NOTIFY action. check: what bulwark refuses of it (at create). load: in the
+ * container, the filter loaded with a listener; its fd, or -1 with *why. send: the fd and the
+ * container process state (status as given, `pid` the process that loaded the filter) to the
+ * listener, one connection. */
+bool ocirt_notify_wanted(const bwk_oci_seccomp *sc);
+int ocirt_notify_check(const bwk_oci_seccomp *sc, bwk_error **err);
+int ocirt_notify_load(const bwk_oci_seccomp *sc, uint64_t bounding, char *why, size_t len);
+int ocirt_notify_send(const bwk_oci_seccomp *sc, const ocirt_state *st, const char *status,
+		      pid_t pid, int fd, bwk_error **err);
+/* `len` bytes with one fd (SCM_RIGHTS): what sendmsg returns. recv: what recvmsg returns, *fd
+ * the fd that came along (close-on-exec) or -1. */
+ssize_t ocirt_send_fd(int sock, const void *buf, size_t len, int fd);
+ssize_t ocirt_recv_fd(int sock, void *buf, size_t len, int *fd);
+
 #endif

@@ -270,7 +270,7 @@ BWK_DEFINE_CLEANUP(bwk_seccomp_profile *, bwk_seccomp_profile_free)
 
 /* seccomp.c: the names of actions ("SCMP_ACT_ERRNO", with its errno when `has_errno`, else
  * EPERM) and comparisons ("SCMP_CMP_EQ"), as profiles and specs spell them; -1 when unknown
- * (SCMP_ACT_NOTIFY needs a listener: not supported). */
+ * (SCMP_ACT_NOTIFY: only in a runtime spec, which names its listener: seccomp_json.c). */
 int sbx_seccomp_action(const char *name, bool has_errno, uint32_t errno_ret, uint32_t *out);
 int sbx_seccomp_op(const char *name);
 /* seccomp_json.c: a runtime spec's linux.seccomp as a profile. */

@@ -240,14 +240,24 @@ void bwk_seccomp_profile_free(bwk_seccomp_profile *p)
 	free(p);
 }
 
+/* An action of linux.seccomp: SCMP_ACT_NOTIFY only here, where a listener receives the
+ * notifications (oci_seccomp_notify.c); a Docker profile has none to send them to. */
+static int spec_action(const char *name, const bwk_oci_u64 *errno_ret, uint32_t *out)
+{
+	if (name && !strcmp(name, "SCMP_ACT_NOTIFY")) {
+		*out = SCMP_ACT_NOTIFY;
+		return 0;
+	}
+	return sbx_seccomp_action(name, errno_ret->set, (uint32_t)errno_ret->v, out);
+}
+
 /* linux.seccomp (already validated: bwk_oci_spec_validate) as a profile. Architectures this
  * libseccomp does not know and syscall names unknown here are skipped, as runc does. */
 int sbx_seccomp_from_spec(const bwk_oci_seccomp *sc, bwk_seccomp_profile **out, bwk_error **err)
 {
 	*out = NULL;
 	cleanup_with(bwk_seccomp_profile_freep) bwk_seccomp_profile *p = xcalloc(1, sizeof *p);
-	if (sbx_seccomp_action(sc->default_action, sc->default_errno_ret.set,
-			       (uint32_t)sc->default_errno_ret.v, &p->default_action) < 0)
+	if (spec_action(sc->default_action, &sc->default_errno_ret, &p->default_action) < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.seccomp.defaultAction %s: not supported",
 				     sc->default_action);
@@ -267,8 +277,7 @@ int sbx_seccomp_from_spec(const bwk_oci_seccomp *sc, bwk_seccomp_profile **out, 
 	for (size_t i = 0; i < sc->n_syscalls; i++) {
 		const bwk_oci_syscall *r = &sc->syscalls[i];
 		uint32_t action;
-		if (sbx_seccomp_action(r->action, r->errno_ret.set, (uint32_t)r->errno_ret.v,
-				       &action) < 0)
+		if (spec_action(r->action, &r->errno_ret, &action) < 0)
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.seccomp.syscalls[%zu].action %s: not supported",
 					     i, r->action);
