@@ -253,6 +253,9 @@ static void test_refusals(void **state)
 	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_NOTIFY\"}}}",
 	     "SCMP_ACT_NOTIFY needs a listenerPath"},
 	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
+	     "\"listenerMetadata\":\"m\"}}}",
+	     "listenerMetadata: set without a listenerPath"},
+	    {"{" BASE ",\"linux\":{\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ALLOW\","
 	     "\"architectures\":[\"SCMP_ARCH_Z80\"]}}}",
 	     "architectures[0]"},
 	    {"{" BASE

@@ -124,7 +124,9 @@ char *bwk_oci_features_json(bwk_error **err)
 	    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
 	    "runbindable",
 	    /* tmpfs: start with the image's content; bind: chown to the container's user */
-	    "tmpcopyup", "notmpcopyup", "U", NULL};
+	    "tmpcopyup", "notmpcopyup", "U",
+	    /* idmapped bind mounts: the mount's uidMappings/gidMappings (oci_mount_idmap.c) */
+	    "idmap", "ridmap", NULL};
 	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
 	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
 	       *flags = json_array();
@@ -146,12 +148,13 @@ char *bwk_oci_features_json(bwk_error **err)
 		json_array_append_new(flags, json_string(*p));
 	json_t *doc = json_pack(
 	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o},s:{s:b},"
-	    "s:{s:b}},s:{s:s,s:s,s:s}}",
+	    "s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s}}",
 	    "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "hooks", hooks, "mountOptions", a,
 	    "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd",
 	    0, "systemdUser", 0, "seccomp", "enabled", 1, "actions", act, "operators", ops, "archs",
 	    arch, "knownFlags", flags, "apparmor", "enabled", 0, "selinux", "enabled", 0,
-	    "annotations", "org.bulwark.runtime", "bulwark", "org.bulwark.status",
+	    "mountExtensions", "idmap", "enabled", 1, "annotations", "org.bulwark.runtime",
+	    "bulwark", "org.bulwark.status",
 	    "OCI lifecycle: create start state kill delete exec ps pause resume update list",
 	    BWK_OCI_ANN_HARDEN, "\"true\": apply the hardening policy (docs/oci-runtime.md)");
 	char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;

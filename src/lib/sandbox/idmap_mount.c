@@ -71,7 +71,7 @@ static void push(bwk_oci_strv *v, const char *m)
 	v->v[v->n] = NULL;
 }
 
-static bool is_bind(const bwk_oci_mount *m, bool *recursive)
+bool ocirt_mount_is_bind(const bwk_oci_mount *m, bool *recursive)
 {
 	*recursive = false;
 	bool bind = m->type && !strcmp(m->type, "bind");
@@ -110,8 +110,15 @@ static void fs_name(int fd, char *buf, size_t len)
 static int idmapped_clone(int dirfd, const char *path, bool recursive, int userns, char *why,
 			  size_t whylen)
 {
-	unsigned rec = recursive ? AT_RECURSIVE : 0;
-	cleanup_close int m = open_tree(dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | rec);
+	return ocirt_idmapped_clone(dirfd, path, recursive, recursive, userns, why, whylen);
+}
+
+int ocirt_idmapped_clone(int dirfd, const char *path, bool clone_rec, bool map_rec, int userns,
+			 char *why, size_t whylen)
+{
+	unsigned rec = map_rec ? AT_RECURSIVE : 0;
+	cleanup_close int m = open_tree(
+	    dirfd, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (clone_rec ? AT_RECURSIVE : 0));
 	if (m < 0) {
 		snprintf(why, whylen, "%s: %s", path, strerror(errno));
 		return -1;
@@ -124,7 +131,7 @@ static int idmapped_clone(int dirfd, const char *path, bool recursive, int usern
 		if (e == EINVAL || e == EPERM || e == EOPNOTSUPP)
 			snprintf(why, whylen,
 				 "%s is on a filesystem (%s%s) that refuses idmapped mounts", path,
-				 fs, recursive ? ", or one below it" : "");
+				 fs, map_rec ? ", or one below it" : "");
 		else
 			snprintf(why, whylen, "%s: idmapped mount: %s", path, strerror(e));
 		return -1;
@@ -455,7 +462,7 @@ int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, cons
 	for (size_t i = 0; !*why && i < s->n_mounts; i++) {
 		bool rec;
 		const bwk_oci_mount *m = &s->mounts[i];
-		if (!is_bind(m, &rec) || !m->source)
+		if (!ocirt_mount_is_bind(m, &rec) || !m->source)
 			continue;
 		u->mount_fd[i] =
 		    idmapped_clone(bundlefd, m->source, rec, u->userns_fd, why, sizeof why);

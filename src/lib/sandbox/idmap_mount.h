@@ -46,5 +46,17 @@ int ocirt_userns_attach_root(const ocirt_userns *u, char *why, size_t len);
 int ocirt_userns_commit(const ocirt_userns *u, int dirfd, bwk_error **err);
 /* Close every fd (the fields active and uid_start stay). */
 void ocirt_userns_release(ocirt_userns *u);
+/* A bind mount ("bind" type or option, "rbind": *recursive)? */
+bool ocirt_mount_is_bind(const bwk_oci_mount *m, bool *recursive);
+/* A detached clone of `path` (relative to dirfd; its submounts with clone_rec) mapped through
+ * the user namespace `userns` (the submounts too with map_rec); -1 with *why naming the path
+ * and, when the kernel refuses, its filesystem. */
+int ocirt_idmapped_clone(int dirfd, const char *path, bool clone_rec, bool map_rec, int userns,
+			 char *why, size_t whylen);
+/* oci_mount_idmap.c: the spec's idmapped mounts (mounts[] with uidMappings/gidMappings, or
+ * `idmap`/`ridmap` with the container's user namespace's maps), each cloned and mapped by
+ * the create process into u->mount_fd[] (replacing the hardening policy's clone: its
+ * namespace's shift is added to the mount's host ids). */
+int ocirt_mount_idmaps(const bwk_oci_spec *s, int bundlefd, ocirt_userns *u, bwk_error **err);
 
 #endif

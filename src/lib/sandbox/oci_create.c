@@ -910,6 +910,11 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		len = strlen(data);
 	}
+	/* the spec's own idmapped mounts (oci_mount_idmap.c), attached by the init as the
+	 * policy's are */
+	if (ocirt_mount_idmaps(s, bfd, &un, err) < 0)
+		goto out;
+	c.un = &un;
 	if ((rootfd = ocirt_open_root(root, true, err)) < 0)
 		goto out;
 	if (mkdirat(rootfd, o->id, 0700) < 0) {

@@ -187,6 +187,8 @@ int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint
 int sbx_subid_record(uint32_t start, const char *claim_file, bwk_error **err);
 /* A user namespace with the maps of `u` (written by us: root), as an fd; -1 and errno. */
 int sbx_userns_fd(const sbx_userns *u);
+/* The same with the maps written by `apply` (0, or -1 with errno) into the namespace of `pid`. */
+int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. As root a failure is
  * an error; unprivileged, bulwark uses a delegated cgroup v2 subtree when there is one and

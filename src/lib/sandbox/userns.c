@@ -214,7 +214,20 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 	return 0;
 }
 
+static int apply_plan(pid_t pid, const void *arg)
+{
+	bwk_error *err = NULL;
+	int r = sbx_userns_apply(arg, pid, &err);
+	bwk_error_free(err);
+	return r;
+}
+
 int sbx_userns_fd(const sbx_userns *u)
+{
+	return sbx_userns_fd_with(apply_plan, u);
+}
+
+int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -231,14 +244,12 @@ int sbx_userns_fd(const sbx_userns *u)
 	char ok = 0;
 	int ns = -1, e = EPERM;
 	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
-		bwk_error *err = NULL;
-		if (sbx_userns_apply(u, pid, &err) == 0) {
+		if (apply(pid, arg) == 0) {
 			char path[64];
 			snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
 			ns = open(path, O_RDONLY | O_CLOEXEC);
 		}
 		e = errno;
-		bwk_error_free(err);
 	} else if (pid < 0)
 		e = errno;
 	close(p[0]);
