@@ -78,6 +78,9 @@ def test_listener_gets_the_fd_and_the_state_and_answers(rt, agent):
     assert st["state"]["id"] == cid and st["state"]["status"] == "creating", st
     assert st["state"]["pid"] == pid and st["state"]["bundle"] == str(b), st
     assert st["state"]["annotations"] == {"org.example.k": "v"}, st
+    # the container's init holds no copy of the listener (it could answer its own calls)
+    held = [os.readlink(f"/proc/{pid}/fd/{f}") for f in os.listdir(f"/proc/{pid}/fd")]
+    assert not [h for h in held if "seccomp" in h], held
     rt("start", cid)
     wait_for(lambda: "Seccomp_filters" in out.read_text())
     text = out.read_text()
