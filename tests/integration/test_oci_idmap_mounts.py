@@ -7,6 +7,9 @@ owner. Without the feature the mounts are plain binds and these owners differ.""
 import json
 import os
 import shutil
+import subprocess
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -60,6 +63,24 @@ def test_mount_maps_a_host_owner_to_the_containers_root(rt, shared):
     assert (st.st_uid, st.st_gid) == (1000, 1000)
 
 
+def test_mount_of_a_tmpfs_directory(rt, tmp_path):
+    """The same from a tmpfs (/dev/shm): Linux 6.3 and later idmap tmpfs; an older kernel's
+    refusal names the filesystem, and the test skips with it."""
+    if not os.path.isdir("/dev/shm") or os.statvfs("/dev/shm").f_bavail == 0:
+        pytest.skip("no writable /dev/shm")
+    data = Path(tempfile.mkdtemp(prefix="bwk-idm-", dir="/dev/shm"))
+    try:
+        (data / "f").write_text("x")
+        for p in (data, data / "f"):
+            os.chown(p, 1000, 1000)
+        b = rt.bundle(["sh", "-c", SCRIPT], edit=lambda c: c["mounts"].append(
+            mount(data, ["bind", "idmap"])))
+        assert run(rt, b, data) == ["0:0", "0:0", "0:0"]
+        assert os.stat(data / "new").st_uid == 1000
+    finally:
+        shutil.rmtree(data, ignore_errors=True)
+
+
 def test_mount_maps_compose_with_the_hardening_user_namespace(rt, shared):
     """--harden adds a user namespace (container 0 = host S): the mount's host id 0 becomes S,
     so the container still sees its root as the owner."""
@@ -109,3 +130,21 @@ def test_features_advertise_idmapped_mounts(rt):
     assert f["linux"]["mountExtensions"]["idmap"]["enabled"] is True
     assert {"idmap", "ridmap"} <= set(f["mountOptions"])
     assert "SCMP_ACT_NOTIFY" in f["linux"]["seccomp"]["actions"]
+
+
+def test_a_filesystem_that_refuses_is_named(rt, shared):
+    """overlayfs refuses to be idmapped: create fails naming the mount and the filesystem."""
+    base, _ = shared
+    ov = base / "ov"
+    for d in ("lower", "upper", "work", "ov"):
+        (base / d).mkdir()
+    opts = f"lowerdir={base}/lower,upperdir={base}/upper,workdir={base}/work"
+    subprocess.run(["mount", "-t", "overlay", "overlay", "-o", opts, str(ov)], check=True)
+    try:
+        b = rt.bundle(["true"], name=base / "b", edit=lambda c: c["mounts"].append(
+            mount(ov, ["bind", "idmap"])))
+        _, p = rt.create(b, check=1)
+        assert "mounts[" in p.stderr and "(/data)" in p.stderr, p.stderr
+        assert "(overlay) that refuses idmapped mounts" in p.stderr, p.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(ov)], check=False)
