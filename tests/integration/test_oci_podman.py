@@ -2,14 +2,17 @@
 with runc's command line: create --bundle --pid-file [--console-socket], start, exec --process
 --detach, kill, delete --force) on a locally built image, with a private storage root, run root
 and tmpdir, cgroupfs and file events, so nothing of the host's Podman is touched."""
+import json
 import os
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from conftest import BULWARK, make_busybox_rootfs
+from run_util import CHECKS, HostBait, parse_probe, probe_rootfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("podman"),
                                 reason="needs root and podman")
@@ -25,7 +28,10 @@ class PodmanCli:
         # needs CAP_SYS_RESOURCE (crun fails the same way without it): ask for lower ones.
         conf.write_text('[containers]\ndefault_ulimits = ["nofile=1024:1024", '
                         '"nproc=4096:4096"]\nnetns = "none"\n'
-                        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+                        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+                        # Podman then gives each container a runtime log (--log-format=json
+                        # --log RUNDIR/oci-log) as it does runc's and crun's: docs/oci-runtime.md
+                        'runtime_supports_json = ["bulwark"]\n')
         self.env = dict(os.environ, CONTAINERS_CONF=str(conf))
         self.flags = ["--root", str(base / "root"), "--runroot", str(base / "run"),
                       "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs",
@@ -119,3 +125,42 @@ def test_podman_runtime_flag_harden(podman):
     # and without it Podman's own defaults stand
     rc, out, _ = podman("run", "--rm", IMAGE, "sh", "-c", "touch /x && echo rw")
     assert out.strip() == "rw"
+
+
+def test_escape_probe_under_podman_with_harden(podman):
+    """`--runtime-flag harden`: the escape probe finds nothing open, and each change the policy
+    made is in the runtime log Podman gave bulwark (RUNDIR/oci-log); without it Podman's own
+    defaults stand."""
+    assert Path(BULWARK).name == "bulwark"  # Podman's runtime_supports_json names it so
+    img = "localhost/bwk-oci-probe:1"
+    root = probe_rootfs(podman.base / "probe")
+    tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True,
+                         check=True).stdout
+    subprocess.run(["podman", *podman.flags, "import", "-", img], input=tar, env=podman.env,
+                   capture_output=True, check=True, timeout=120)
+    res, logs = {}, {}
+    for flags in ((), ("--runtime-flag", "harden")):
+        name = f"bwk-pm-probe{len(flags)}-{os.getpid()}"
+        try:
+            with HostBait() as bait:
+                p = subprocess.run(["podman", *podman.flags, *flags, "run", "--name", name, img,
+                                    "/bin/bwk_probe", *bait.probe_args()],
+                                   capture_output=True, text=True, env=podman.env, timeout=600)
+            res[flags] = parse_probe(p.stdout)
+            assert all(c in res[flags] for c in CHECKS), (flags, p.stdout, p.stderr)
+            cid = podman("inspect", "-f", "{{.Id}}", name)[1].strip()
+            log = list((podman.base / "run").glob(f"*-containers/{cid}/userdata/oci-log"))
+            assert log, list((podman.base / "run").glob("**/oci-log"))
+            logs[flags] = [json.loads(l)["msg"] for l in log[0].read_text().splitlines()]
+        finally:
+            podman("rm", "-f", name, check=False)
+    open_ = {f: sorted(c for c in CHECKS if not r[c]["blocked"]) for f, r in res.items()}
+    for c in ("no_new_privs", "write_rootfs", "memory_hog", "uid_map_host_root"):
+        assert c in open_[()], open_
+    assert open_[("--runtime-flag", "harden")] == [], open_
+    assert not any(m.startswith("harden: ") for m in logs[()]), logs
+    msgs = logs[("--runtime-flag", "harden")]
+    assert all(m.startswith("harden: ") for m in msgs) and len(msgs) == len(set(msgs)), msgs
+    for what in ("noNewPrivileges", "capabilities dropped: ", "seccomp: ", "masked paths added",
+                 "memory limit 512 MiB", "read-only root", "user namespace added: "):
+        assert any(what in m for m in msgs), (what, msgs)
