@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -475,9 +476,23 @@ static void mask_and_protect(const init_ctx *c)
 		die(c, "read-only root");
 }
 
+/* The loopback interface of a new network namespace up, as runc and crun bring it (Podman's
+ * --network none has it, Docker's network hooks expect it). */
+static int loopback_up(void)
+{
+	cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {.ifr_name = "lo"};
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
 static void setup_sysctl_hostname(const init_ctx *c)
 {
 	const bwk_oci_spec *s = c->s;
+	if ((c->new_flags & CLONE_NEWNET) && loopback_up() < 0)
+		die(c, "bringing the loopback interface up");
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(c, "hostname %s", s->hostname);
 	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)
