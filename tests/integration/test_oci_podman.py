@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
@@ -33,12 +32,18 @@ class PodmanCli:
                         # --log RUNDIR/oci-log) as it does runc's and crun's: docs/oci-runtime.md
                         'runtime_supports_json = ["bulwark"]\n')
         self.env = dict(os.environ, CONTAINERS_CONF=str(conf))
+        # bulwark's --root, its state private to the test too, given by a wrapper rather than
+        # --runtime-flag: Podman's cleanup process (conmon's exit command, which deletes the
+        # container once it exits) gets --runtime but not the runtime flags, and would look
+        # in the default root, leaving the container and its cgroup behind
+        self.state_root = base / "bulwark-state"
+        (base / "bin").mkdir()
+        wrapper = base / "bin" / "bulwark"  # the name runtime_supports_json gives
+        wrapper.write_text(f'#!/bin/sh\nexec "{BULWARK}" --root "{self.state_root}" "$@"\n')
+        wrapper.chmod(0o755)
         self.flags = ["--root", str(base / "root"), "--runroot", str(base / "run"),
                       "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs",
-                      "--runtime", BULWARK,
-                      # bulwark's --root: its state private to the test too
-                      "--runtime-flag", f"root={base / 'bulwark-state'}"]
-        self.state_root = base / "bulwark-state"
+                      "--runtime", str(wrapper)]
 
     def __call__(self, *args, check=True, timeout=120):
         p = subprocess.run(["podman", *self.flags, *map(str, args)], capture_output=True,
@@ -64,7 +69,13 @@ def podman(tmp_path_factory):
     shutil.rmtree(base, ignore_errors=True)
 
 
+def state_ids(podman):
+    root = podman.state_root
+    return {p.name for p in root.iterdir() if p.is_dir()} if root.exists() else set()
+
+
 def test_podman_run_with_bulwark(podman):
+    before = state_ids(podman)
     rc, out, _ = podman("run", "--rm", IMAGE, "sh", "-c",
                         "echo hello; echo $$; grep Seccomp: /proc/self/status")
     assert out.split("\n")[:2] == ["hello", "1"]
@@ -79,6 +90,11 @@ def test_podman_run_with_bulwark(podman):
     # a TTY: conmon got the pty master through the console socket
     rc, out, _ = podman("run", "--rm", "-t", IMAGE, "sh", "-c", "test -t 0 && echo is-a-tty")
     assert "is-a-tty" in out
+    # each --rm container deleted from bulwark's root (by Podman's cleanup process)
+    deadline = time.time() + 20
+    while state_ids(podman) - before and time.time() < deadline:
+        time.sleep(0.2)
+    assert not state_ids(podman) - before, state_ids(podman) - before
 
 
 def test_podman_lifecycle_with_bulwark(podman):
@@ -131,7 +147,6 @@ def test_escape_probe_under_podman_with_harden(podman):
     """`--runtime-flag harden`: the escape probe finds nothing open, and each change the policy
     made is in the runtime log Podman gave bulwark (RUNDIR/oci-log); without it Podman's own
     defaults stand."""
-    assert Path(BULWARK).name == "bulwark"  # Podman's runtime_supports_json names it so
     img = "localhost/bwk-oci-probe:1"
     root = probe_rootfs(podman.base / "probe")
     tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True,
