@@ -19,6 +19,30 @@
 #include "sandbox/oci_rt_private.h"
 
 static int cgfd = -1, procfd = -1;
+static char base[] = "/tmp/bwk-fuzz-events-XXXXXX";
+
+/* The files setup() and the inputs made, and the directories, removed at exit. */
+static void cleanup_base(void)
+{
+	static const char *const files[] = {"cg/blkio.throttle.io_service_bytes_recursive",
+					    "cg/blkio.throttle.io_serviced_recursive",
+					    "cg/hugetlb.2MB.usage_in_bytes",
+					    "cg/io.stat",
+					    "cg/hugetlb.2MB.events",
+					    "cg/hugetlb.2MB.current",
+					    "proc/net/dev",
+					    "proc/ns/net"};
+	static const char *const dirs[] = {"cg", "proc/net", "proc/ns", "proc"};
+	int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (b < 0)
+		return;
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+		(void)unlinkat(b, files[i], 0);
+	for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++)
+		(void)unlinkat(b, dirs[i], AT_REMOVEDIR);
+	close(b);
+	(void)rmdir(base);
+}
 
 static void put(int dir, const char *name, const char *text, size_t len)
 {
@@ -32,9 +56,9 @@ static void put(int dir, const char *name, const char *text, size_t len)
 
 static void setup(void)
 {
-	static char base[] = "/tmp/bwk-fuzz-events-XXXXXX";
 	if (!mkdtemp(base))
 		abort();
+	atexit(cleanup_base);
 	int b = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (b < 0 || mkdirat(b, "cg", 0700) || mkdirat(b, "proc", 0700) ||
 	    mkdirat(b, "proc/net", 0700) || mkdirat(b, "proc/ns", 0700) ||
