@@ -480,12 +480,9 @@ static void mask_and_protect(const init_ctx *c)
  * --network none has it, Docker's network hooks expect it). */
 static int loopback_up(void)
 {
-	cleanup_close int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = {.ifr_name = "lo"};
-	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
-		return -1;
-	ifr.ifr_flags |= IFF_UP;
-	return ioctl(s, SIOCSIFFLAGS, &ifr);
+	cleanup_close int s = sbx_nl_open();
+	unsigned lo = if_nametoindex("lo");
+	return s < 0 || !lo ? -1 : sbx_nl_link_up(s, (int)lo, 0);
 }
 
 static void setup_sysctl_hostname(const init_ctx *c)
