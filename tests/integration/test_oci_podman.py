@@ -90,6 +90,9 @@ def test_podman_run_with_bulwark(podman):
     # a TTY: conmon got the pty master through the console socket
     rc, out, _ = podman("run", "--rm", "-t", IMAGE, "sh", "-c", "test -t 0 && echo is-a-tty")
     assert "is-a-tty" in out
+    # netns = "none": a network namespace of its own with its loopback up, as runc has it
+    rc, out, _ = podman("run", "--rm", IMAGE, "cat", "/sys/class/net/lo/flags")
+    assert int(out.strip(), 16) & 1, out  # IFF_UP
     # each --rm container deleted from bulwark's root (by Podman's cleanup process)
     deadline = time.time() + 20
     while state_ids(podman) - before and time.time() < deadline:
