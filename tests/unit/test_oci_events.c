@@ -128,6 +128,36 @@ static void test_v1_blkio_and_hugetlb(void **state)
 	close(pids);
 }
 
+/* With BFQ (or CFQ) the scheduler's lists, as runc prefers them, op-less ones included; the
+ * throttle files then unread. */
+static void test_v1_blkio_scheduler_files(void **state)
+{
+	(void)state;
+	int blk = mkdir_open("v1bfq");
+	put(blk, "blkio.io_serviced_recursive", "Total 0\n"); /* CFQ's, counting nothing */
+	put(blk, "blkio.bfq.io_service_bytes_recursive", "8:0 Read 10\n8:0 Write 20\nTotal 30\n");
+	put(blk, "blkio.bfq.io_serviced_recursive", "8:0 Read 1\n8:0 Write 2\nTotal 3\n");
+	put(blk, "blkio.bfq.sectors_recursive", "8:0 40\n8:0 4x\n");
+	put(blk, "blkio.bfq.time_recursive", "8:0 7\n");
+	put(blk, "blkio.throttle.io_service_bytes_recursive", "9:9 Read 99\n");
+	const char *names[] = {"/sys/fs/cgroup/blkio/c1"};
+	json_t *d = stats(false, names, &blk, 1, -1);
+	json_t *b = json_object_get(d, "blkio");
+	json_t *bytes = json_object_get(b, "ioServiceBytesRecursive");
+	assert_int_equal(json_array_size(bytes), 2);
+	entry(bytes, 1, 8, 0, "Write", 20);
+	json_t *sectors = json_object_get(b, "sectorsRecursive");
+	assert_int_equal(json_array_size(sectors), 1);
+	assert_null(json_object_get(json_array_get(sectors, 0), "op")); /* runc's omitempty */
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(sectors, 0), "value")),
+			 40);
+	assert_int_equal(json_array_size(json_object_get(b, "ioTimeRecursive")), 1);
+	assert_null(json_object_get(b, "ioQueueRecursive")); /* no file: left out */
+	assert_int_equal(json_object_size(b), 4);
+	json_decref(d);
+	close(blk);
+}
+
 static void test_v2_io_stat_and_hugetlb(void **state)
 {
 	(void)state;
@@ -220,6 +250,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_v1_blkio_and_hugetlb),
+	    cmocka_unit_test(test_v1_blkio_scheduler_files),
 	    cmocka_unit_test(test_v2_io_stat_and_hugetlb),
 	    cmocka_unit_test(test_network_interfaces),
 	};

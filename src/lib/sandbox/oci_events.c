@@ -205,17 +205,21 @@ static bool dev_at(char **p, unsigned long long *maj, unsigned long long *min)
 	return num_at(p, min);
 }
 
+/* One BlkioEntry; op NULL for the lists without one (sectors, time), as runc's omitempty. */
 static void blkio_add(json_t *list, unsigned long long maj, unsigned long long min, const char *op,
 		      unsigned long long v)
 {
-	if (json_array_size(list) < BLKIO_MAX)
-		json_array_append_new(list,
-				      json_pack("{s:I, s:I, s:s, s:I}", "major", clamp(maj),
-						"minor", clamp(min), "op", op, "value", clamp(v)));
+	if (json_array_size(list) >= BLKIO_MAX)
+		return;
+	json_t *e = json_pack("{s:I, s:I, s:I}", "major", clamp(maj), "minor", clamp(min), "value",
+			      clamp(v));
+	if (op)
+		json_object_set_new(e, "op", json_string(op));
+	json_array_append_new(list, e);
 }
 
-/* v1 blkio.throttle.*_recursive: "MAJ:MIN OP VALUE" lines (the closing "Total N" left out, as
- * runc does) as runc's BlkioEntry list. */
+/* A v1 blkio file: "MAJ:MIN OP VALUE" lines, or "MAJ:MIN VALUE" (sectors, time), as runc's
+ * BlkioEntry list (the closing "Total N" left out, as runc does). */
 static json_t *blkio_v1(const ocirt_cgroup *cg, const char *file)
 {
 	json_t *list = json_array();
@@ -231,9 +235,12 @@ static json_t *blkio_v1(const ocirt_cgroup *cg, const char *file)
 		op = p;
 		while (isalpha((unsigned char)*p))
 			p++;
-		if (p == op || p - op > 16 || *p != ' ')
+		if (p == op) /* no op: the value follows the device */
+			op = NULL;
+		else if (p - op > 16 || *p != ' ')
 			continue;
-		*p++ = 0;
+		else
+			*p++ = 0;
 		if (num_at(&p, &v) && !*p)
 			blkio_add(list, maj, min, op, v);
 	}
@@ -276,25 +283,54 @@ static void blkio_v2(const ocirt_cgroup *cg, json_t *bytes, json_t *ios)
 	}
 }
 
-/* runc's Blkio: only its non-empty lists (its fields are omitempty). */
+static void set_list(json_t *o, const char *key, json_t *list)
+{
+	if (json_array_size(list)) /* runc's Blkio fields are omitempty */
+		json_object_set(o, key, list);
+	json_decref(list);
+}
+
+/* runc's Blkio. v1 as runc reads it: the CFQ scheduler's files (blkio.*) when they count
+ * anything, else BFQ's (blkio.bfq.*), else the throttle files, which count under any scheduler
+ * but have only bytes and operations. */
 static json_t *blkio_stats(const ocirt_cgroup *cg)
 {
-	json_t *bytes, *ios;
-	if (cg->v2) {
-		bytes = json_array();
-		ios = json_array();
-		blkio_v2(cg, bytes, ios);
-	} else {
-		bytes = blkio_v1(cg, "blkio.throttle.io_service_bytes_recursive");
-		ios = blkio_v1(cg, "blkio.throttle.io_serviced_recursive");
-	}
+	static const struct {
+		const char *file, *key;
+	} sched[] = {{"io_service_bytes_recursive", "ioServiceBytesRecursive"},
+		     {"io_serviced_recursive", "ioServicedRecursive"},
+		     {"io_queued_recursive", "ioQueueRecursive"},
+		     {"io_service_time_recursive", "ioServiceTimeRecursive"},
+		     {"io_wait_time_recursive", "ioWaitTimeRecursive"},
+		     {"io_merged_recursive", "ioMergedRecursive"},
+		     {"time_recursive", "ioTimeRecursive"},
+		     {"sectors_recursive", "sectorsRecursive"}};
+	static const char *const prefixes[] = {"blkio.", "blkio.bfq."};
 	json_t *o = json_object();
-	if (json_array_size(bytes))
-		json_object_set(o, "ioServiceBytesRecursive", bytes);
-	if (json_array_size(ios))
-		json_object_set(o, "ioServicedRecursive", ios);
-	json_decref(bytes);
-	json_decref(ios);
+	if (cg->v2) {
+		json_t *bytes = json_array(), *ios = json_array();
+		blkio_v2(cg, bytes, ios);
+		set_list(o, "ioServiceBytesRecursive", bytes);
+		set_list(o, "ioServicedRecursive", ios);
+		return o;
+	}
+	char f[64];
+	for (size_t k = 0; k < sizeof prefixes / sizeof *prefixes; k++) {
+		snprintf(f, sizeof f, "%sio_serviced_recursive", prefixes[k]);
+		json_t *probe = blkio_v1(cg, f);
+		size_t n = json_array_size(probe);
+		json_decref(probe);
+		if (!n)
+			continue;
+		for (size_t i = 0; i < sizeof sched / sizeof *sched; i++) {
+			snprintf(f, sizeof f, "%s%s", prefixes[k], sched[i].file);
+			set_list(o, sched[i].key, blkio_v1(cg, f));
+		}
+		return o;
+	}
+	set_list(o, "ioServiceBytesRecursive",
+		 blkio_v1(cg, "blkio.throttle.io_service_bytes_recursive"));
+	set_list(o, "ioServicedRecursive", blkio_v1(cg, "blkio.throttle.io_serviced_recursive"));
 	return o;
 }
 
