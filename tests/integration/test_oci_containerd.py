@@ -3,6 +3,7 @@ plugin off) imports a locally built image with `ctr image import`, and `ctr run 
 io.containerd.runc.v2 --runc-binary BULWARK` has containerd-shim-runc-v2 call bulwark with
 runc's command line (the shim's BinaryName option, which a CRI runtime handler sets the same
 way: docs/kubernetes.md). Output, exit status, a TTY, `ctr task exec`, `ps`, `kill`."""
+import json
 import os
 import pty
 import shutil
@@ -15,6 +16,7 @@ import pytest
 
 import image_util as u
 from conftest import BULWARK, make_busybox_rootfs, stop_daemon
+from run_util import CHECKS, HostBait, parse_probe, probe_rootfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("containerd"),
                                 reason="needs root and containerd")
@@ -171,3 +173,53 @@ def test_kubernetes_doc_config_is_accepted(tmp_path):
             assert "SystemdCgroup = false" in opts, opts
         else:
             assert 'pod_annotations = ["org.bulwark.*"]' in sect, sect
+
+
+def test_escape_probe_under_containerd_with_harden(cd):
+    """The annotation org.bulwark.harden=true (`ctr run --annotation`; a CRI runtime handler
+    passes a pod's with pod_annotations, docs/kubernetes.md) turns the policy on: the escape
+    probe finds nothing open, and each change is in the runtime log the shim gave bulwark
+    (BUNDLE/log.json); without it containerd's own defaults stand."""
+    root = probe_rootfs(cd.base / "probe")
+    tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True,
+                         check=True).stdout
+    img = u.docker_save(cd.base / "probe.tar", [u.Layer(raw_tar=tar)],
+                        tags=("bwk-oci-probe:1",))
+    cd.ctr("image", "import", img)
+    res, logs = {}, {}
+    for ann in ((), ("--annotation", "org.bulwark.harden=true")):
+        name = f"bwk-c-probe{len(ann)}"
+        try:
+            with HostBait() as bait:
+                # --detach, so that the bundle (and its log.json) stays until the delete below
+                cd.ctr(*run_args(cd), *ann, "--log-uri",
+                       f"file://{cd.base}/{name}.out", "-d",
+                       "docker.io/library/bwk-oci-probe:1", name, "/bin/bwk_probe",
+                       *bait.probe_args())
+                deadline = time.time() + 600
+                while time.time() < deadline and not any(
+                        l.split()[0] == name and l.split()[2] == "STOPPED"
+                        for l in cd.ctr("task", "ls")[1].splitlines()[1:]):
+                    time.sleep(0.5)
+            res[ann] = parse_probe((cd.base / f"{name}.out").read_text())
+            assert all(c in res[ann] for c in CHECKS), (ann, res[ann])
+            log = cd.base / "state" / "io.containerd.runtime.v2.task" / "bwk-oci" / name / \
+                "log.json"
+            logs[ann] = [json.loads(l)["msg"] for l in log.read_text().splitlines()] \
+                if log.exists() else []
+        finally:
+            cd.ctr("task", "delete", "-f", name, check=False)
+            cd.ctr("containers", "rm", name, check=False)
+    open_ = {a: sorted(c for c in CHECKS if not r[c]["blocked"]) for a, r in res.items()}
+    for c in ("seccomp_filter", "write_rootfs", "memory_hog", "uid_map_host_root"):
+        assert c in open_[()], open_
+    hard = ("--annotation", "org.bulwark.harden=true")
+    assert open_[hard] == [], (open_, logs[hard])
+    assert not any(m.startswith("harden: ") for m in logs[()]), logs
+    msgs = logs[hard]
+    assert all(m.startswith("harden: ") for m in msgs) and len(msgs) == len(set(msgs)), msgs
+    # (containerd's default spec has noNewPrivileges already)
+    for what in ("capabilities dropped: ", "seccomp: ", "masked paths added",
+                 "memory limit 512 MiB", "pids limit 512", "read-only root",
+                 "user namespace added: "):
+        assert any(what in m for m in msgs), (what, msgs)

@@ -631,6 +631,48 @@ def test_events_stats_match_the_cgroup(rt):
     assert "not running" in p.stderr
 
 
+def test_events_stats_blkio_and_network(rt, tmp_path):
+    """runc's blkio (direct writes to a volume on a disk, counted by the container's blkio or
+    io cgroup) and network_interfaces (its own network namespace's, from /proc/PID/net/dev)."""
+    vol = tmp_path / "vol"
+    vol.mkdir()
+
+    def ed(c):
+        c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "user"]
+        c["linux"].pop("uidMappings", None)
+        c["linux"].pop("gidMappings", None)
+        c["mounts"].append({"destination": "/vol", "type": "bind", "source": str(vol),
+                            "options": ["rbind", "rw"]})
+    b = rt.bundle(["sh", "-c", "dd if=/dev/zero of=/vol/f bs=64k count=64 oflag=direct && "
+                   "echo done > /vol/done; sleep 60"], edit=ed)
+    cid, pid = rt.create(b)
+    rt("start", cid)
+    deadline = time.time() + 30
+    while not (vol / "done").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    # traffic in its network namespace: a connection refused on its loopback (SYN, RST; the
+    # loopback is up in a namespace of its own, as runc has it)
+    subprocess.run(["nsenter", "-t", str(pid), "-n", "python3", "-c",
+                    "import socket; s = socket.socket(); s.settimeout(2); "
+                    "s.connect_ex(('127.0.0.1', 9))"], check=True)
+    d = json.loads(rt("events", "--stats", cid).stdout)["data"]
+    dev = os.stat(vol).st_dev
+    major, minor = os.major(dev), os.minor(dev)
+    writes = [e for e in d["blkio"]["ioServiceBytesRecursive"] if e["op"] == "Write"]
+    # the filesystem's device, or the whole disk it is a partition of
+    assert any(e["value"] >= 4 << 20 and e["major"] == major for e in writes), (d["blkio"],
+                                                                                 major, minor)
+    assert any(e["op"] == "Write" and e["value"] >= 64
+               for e in d["blkio"]["ioServicedRecursive"]), d["blkio"]
+    assert d["hugetlb"] == {} or all("failcnt" in v for v in d["hugetlb"].values()), d
+    nets = {n["Name"]: n for n in d["network_interfaces"]}
+    assert list(nets) == ["lo"], nets  # its own namespace: no host interface
+    assert nets["lo"]["TxPackets"] > 0 and nets["lo"]["RxBytes"] == nets["lo"]["TxBytes"], nets
+    assert set(nets["lo"]) == {"Name", "RxBytes", "RxPackets", "RxErrors", "RxDropped",
+                               "TxBytes", "TxPackets", "TxErrors", "TxDropped"}, nets
+    rt("delete", "--force", cid)
+
+
 def test_events_stream_reports_an_oom_kill(rt):
     b = rt.bundle(["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=64M count=1; sleep 1"],
                   edit=lambda c: limits(c, memory=16 << 20))

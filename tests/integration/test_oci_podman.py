@@ -2,6 +2,7 @@
 with runc's command line: create --bundle --pid-file [--console-socket], start, exec --process
 --detach, kill, delete --force) on a locally built image, with a private storage root, run root
 and tmpdir, cgroupfs and file events, so nothing of the host's Podman is touched."""
+import json
 import os
 import shutil
 import subprocess
@@ -10,6 +11,7 @@ import time
 import pytest
 
 from conftest import BULWARK, make_busybox_rootfs
+from run_util import CHECKS, HostBait, parse_probe, probe_rootfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("podman"),
                                 reason="needs root and podman")
@@ -25,14 +27,23 @@ class PodmanCli:
         # needs CAP_SYS_RESOURCE (crun fails the same way without it): ask for lower ones.
         conf.write_text('[containers]\ndefault_ulimits = ["nofile=1024:1024", '
                         '"nproc=4096:4096"]\nnetns = "none"\n'
-                        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n')
+                        '[engine]\ncgroup_manager = "cgroupfs"\nevents_logger = "file"\n'
+                        # Podman then gives each container a runtime log (--log-format=json
+                        # --log RUNDIR/oci-log) as it does runc's and crun's: docs/oci-runtime.md
+                        'runtime_supports_json = ["bulwark"]\n')
         self.env = dict(os.environ, CONTAINERS_CONF=str(conf))
+        # bulwark's --root, its state private to the test too, given by a wrapper rather than
+        # --runtime-flag: Podman's cleanup process (conmon's exit command, which deletes the
+        # container once it exits) gets --runtime but not the runtime flags, and would look
+        # in the default root, leaving the container and its cgroup behind
+        self.state_root = base / "bulwark-state"
+        (base / "bin").mkdir()
+        wrapper = base / "bin" / "bulwark"  # the name runtime_supports_json gives
+        wrapper.write_text(f'#!/bin/sh\nexec "{BULWARK}" --root "{self.state_root}" "$@"\n')
+        wrapper.chmod(0o755)
         self.flags = ["--root", str(base / "root"), "--runroot", str(base / "run"),
                       "--tmpdir", str(base / "tmp"), "--storage-driver", "vfs",
-                      "--runtime", BULWARK,
-                      # bulwark's --root: its state private to the test too
-                      "--runtime-flag", f"root={base / 'bulwark-state'}"]
-        self.state_root = base / "bulwark-state"
+                      "--runtime", str(wrapper)]
 
     def __call__(self, *args, check=True, timeout=120):
         p = subprocess.run(["podman", *self.flags, *map(str, args)], capture_output=True,
@@ -58,7 +69,13 @@ def podman(tmp_path_factory):
     shutil.rmtree(base, ignore_errors=True)
 
 
+def state_ids(podman):
+    root = podman.state_root
+    return {p.name for p in root.iterdir() if p.is_dir()} if root.exists() else set()
+
+
 def test_podman_run_with_bulwark(podman):
+    before = state_ids(podman)
     rc, out, _ = podman("run", "--rm", IMAGE, "sh", "-c",
                         "echo hello; echo $$; grep Seccomp: /proc/self/status")
     assert out.split("\n")[:2] == ["hello", "1"]
@@ -73,6 +90,14 @@ def test_podman_run_with_bulwark(podman):
     # a TTY: conmon got the pty master through the console socket
     rc, out, _ = podman("run", "--rm", "-t", IMAGE, "sh", "-c", "test -t 0 && echo is-a-tty")
     assert "is-a-tty" in out
+    # netns = "none": a network namespace of its own with its loopback up, as runc has it
+    rc, out, _ = podman("run", "--rm", IMAGE, "cat", "/sys/class/net/lo/flags")
+    assert int(out.strip(), 16) & 1, out  # IFF_UP
+    # each --rm container deleted from bulwark's root (by Podman's cleanup process)
+    deadline = time.time() + 20
+    while state_ids(podman) - before and time.time() < deadline:
+        time.sleep(0.2)
+    assert not state_ids(podman) - before, state_ids(podman) - before
 
 
 def test_podman_lifecycle_with_bulwark(podman):
@@ -119,3 +144,41 @@ def test_podman_runtime_flag_harden(podman):
     # and without it Podman's own defaults stand
     rc, out, _ = podman("run", "--rm", IMAGE, "sh", "-c", "touch /x && echo rw")
     assert out.strip() == "rw"
+
+
+def test_escape_probe_under_podman_with_harden(podman):
+    """`--runtime-flag harden`: the escape probe finds nothing open, and each change the policy
+    made is in the runtime log Podman gave bulwark (RUNDIR/oci-log); without it Podman's own
+    defaults stand."""
+    img = "localhost/bwk-oci-probe:1"
+    root = probe_rootfs(podman.base / "probe")
+    tar = subprocess.run(["tar", "-C", str(root), "-c", "."], capture_output=True,
+                         check=True).stdout
+    subprocess.run(["podman", *podman.flags, "import", "-", img], input=tar, env=podman.env,
+                   capture_output=True, check=True, timeout=120)
+    res, logs = {}, {}
+    for flags in ((), ("--runtime-flag", "harden")):
+        name = f"bwk-pm-probe{len(flags)}-{os.getpid()}"
+        try:
+            with HostBait() as bait:
+                p = subprocess.run(["podman", *podman.flags, *flags, "run", "--name", name, img,
+                                    "/bin/bwk_probe", *bait.probe_args()],
+                                   capture_output=True, text=True, env=podman.env, timeout=600)
+            res[flags] = parse_probe(p.stdout)
+            assert all(c in res[flags] for c in CHECKS), (flags, p.stdout, p.stderr)
+            cid = podman("inspect", "-f", "{{.Id}}", name)[1].strip()
+            log = list((podman.base / "run").glob(f"*-containers/{cid}/userdata/oci-log"))
+            assert log, list((podman.base / "run").glob("**/oci-log"))
+            logs[flags] = [json.loads(l)["msg"] for l in log[0].read_text().splitlines()]
+        finally:
+            podman("rm", "-f", name, check=False)
+    open_ = {f: sorted(c for c in CHECKS if not r[c]["blocked"]) for f, r in res.items()}
+    for c in ("no_new_privs", "write_rootfs", "memory_hog", "uid_map_host_root"):
+        assert c in open_[()], open_
+    assert open_[("--runtime-flag", "harden")] == [], open_
+    assert not any(m.startswith("harden: ") for m in logs[()]), logs
+    msgs = logs[("--runtime-flag", "harden")]
+    assert all(m.startswith("harden: ") for m in msgs) and len(msgs) == len(set(msgs)), msgs
+    for what in ("noNewPrivileges", "capabilities dropped: ", "seccomp: ", "masked paths added",
+                 "memory limit 512 MiB", "read-only root", "user namespace added: "):
+        assert any(what in m for m in msgs), (what, msgs)

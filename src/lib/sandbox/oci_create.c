@@ -19,6 +19,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -476,9 +477,20 @@ static void mask_and_protect(const init_ctx *c)
 		die(c, "read-only root");
 }
 
+/* The loopback interface of a new network namespace up, as runc and crun bring it (Podman's
+ * --network none has it, Docker's network hooks expect it). */
+static int loopback_up(void)
+{
+	cleanup_close int s = sbx_nl_open();
+	unsigned lo = if_nametoindex("lo");
+	return s < 0 || !lo ? -1 : sbx_nl_link_up(s, (int)lo, 0);
+}
+
 static void setup_sysctl_hostname(const init_ctx *c)
 {
 	const bwk_oci_spec *s = c->s;
+	if ((c->new_flags & CLONE_NEWNET) && loopback_up() < 0)
+		die(c, "bringing the loopback interface up");
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(c, "hostname %s", s->hostname);
 	if (s->domainname && setdomainname(s->domainname, strlen(s->domainname)) < 0)

@@ -92,6 +92,10 @@ void ocirt_cgroup_free(ocirt_cgroup *cg);
  * for reading; -1 when none has it. */
 int ocirt_cgroup_open_file(const ocirt_cgroup *cg, const char *file);
 
+/* oci_events.c: runc's stats event of container `id` from its cgroup and, when piddir (its
+ * init's /proc directory, or -1) is in a network namespace of its own, its interfaces. */
+char *ocirt_stats_event(const char *id, const ocirt_cgroup *cg, int piddir);
+
 /* oci_devfilter.c: linux.resources.devices on cgroup v2, a BPF_PROG_TYPE_CGROUP_DEVICE program.
  * The rules (at most OCIRT_DEV_RULES_MAX; type a/b/c, major/minor -1 or absent for any,
  * access of r, w and m) are tried last to first, the first that matches decides (the last
