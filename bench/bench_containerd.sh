@@ -46,54 +46,30 @@ until /usr/bin/ctr version >/dev/null 2>&1; do
 	sleep 0.1
 done
 
-/usr/bin/python3 - "$top" "$work/img.tar" <<'PY'
-import io, os, sys, tarfile
-from pathlib import Path
-top, out = Path(sys.argv[1]), sys.argv[2]
-sys.path.insert(0, str(top / "tests" / "integration"))
-import image_util as iu
-layers = []
-for d in ("usr/include", "usr/share/perl5"):
-    if not os.path.isdir("/" + d):
-        continue
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        t.add("/" + d, arcname=d)
-    layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
-iu.docker_save(out, layers, tags=["bench:1"])
-size = sum(len(l.blob) for l in layers) >> 20
-unc = sum(len(l.tar) for l in layers) >> 20
-print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
-PY
+/usr/bin/python3 "$top/bench/image_lib.py" docker-save "$work/img.tar" bench:1 \
+	usr/include usr/share/perl5
 /usr/bin/ctr images import "$work/img.tar" >/dev/null
 ref=containerd:docker.io/library/bench:1
 
-now() { date +%s.%N; }
-time_of() {
-	t0=$(now)
-	rc=0
-	"$@" >/dev/null 2>&1 || rc=$?
-	t1=$(now)
-	[ $rc -le 1 ] || { echo "bench: command failed ($rc): $*" >&2; exit 1; }
-	echo "$t1 - $t0" | bc -l
-}
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+# shellcheck source=bench/timing.sh
+. "$top/bench/timing.sh"
 
-ratio() { # label, then A command (the store scan) and B command separated by --
+compare() { # label, then the B command (A is the store scan)
 	label=$1
 	shift
-	: >"$work/r"
+	R=""
 	n=0
 	while [ $n -lt "$RUNS" ]; do
 		ta=$(time_of "$BULWARK" scan --fail-on none "$ref")
 		tb=$(time_of "$@")
-		echo "$tb / $ta" | bc -l >>"$work/r"
+		R="$R $(ratio "$tb" "$ta" 4)"
 		n=$((n + 1))
 	done
-	printf '%s: %.2f (median of %s, > 1: the store scan is faster)\n' "$label" \
-		"$(median <"$work/r")" "$RUNS"
+	# shellcheck disable=SC2086
+	printf '%s: %.2f (median of %s, > 1: the store scan is faster)\n' "$label" "$(median $R)" \
+		"$RUNS"
 }
-ratio "containerd store vs docker-save archive" "$BULWARK" scan --fail-on none "$work/img.tar"
+compare "containerd store vs docker-save archive" "$BULWARK" scan --fail-on none "$work/img.tar"
 if [ -n "${BULWARK_OLD:-}" ]; then
-	ratio "containerd store vs $BULWARK_OLD (ctr export)" "$BULWARK_OLD" scan --fail-on none "$ref"
+	compare "containerd store vs $BULWARK_OLD (ctr export)" "$BULWARK_OLD" scan --fail-on none "$ref"
 fi

@@ -21,38 +21,7 @@ for d in usr/include usr/lib/gcc usr/lib/python3.11 usr/lib/python3; do
 	tar -C / -cf "$work/layers/$i.tar" "$d" 2>/dev/null || true
 	gzip -6 -c "$work/layers/$i.tar" >"$work/layers/$i.tar.gz"
 done
-/usr/bin/python3 - "$work" <<'PY'
-import hashlib, json, os, shutil, sys
-w = sys.argv[1]
-L = sorted(f for f in os.listdir(w + "/layers") if f.endswith(".tar.gz"))
-def sha(p):
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for b in iter(lambda: f.read(1 << 20), b""):
-            h.update(b)
-    return h.hexdigest()
-layers, diffs = [], []
-for f in L:
-    gz = f"{w}/layers/{f}"
-    d = sha(gz)
-    diffs.append("sha256:" + sha(gz[:-3]))
-    shutil.copy(gz, f"{w}/oci/blobs/sha256/{d}")
-    layers.append({"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                   "digest": "sha256:" + d, "size": os.path.getsize(gz)})
-def blob(b):
-    d = hashlib.sha256(b).hexdigest()
-    open(f"{w}/oci/blobs/sha256/{d}", "wb").write(b)
-    return {"digest": "sha256:" + d, "size": len(b)}
-cfg = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                  "rootfs": {"type": "layers", "diff_ids": diffs}}).encode()
-c = blob(cfg); c["mediaType"] = "application/vnd.oci.image.config.v1+json"
-man = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                  "config": c, "layers": layers}).encode()
-m = blob(man); m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-m["annotations"] = {"org.opencontainers.image.ref.name": "bench"}
-json.dump({"schemaVersion": 2, "manifests": [m]}, open(f"{w}/oci/index.json", "w"))
-open(f"{w}/oci/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
-PY
+/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" bench "$work"/layers/*.tar
 rm -f "$work"/layers/*.tar
 unc=$(gzip -lq "$work"/layers/*.tar.gz | awk '{s += $2} END {printf "%d", s / 1048576}')
 cmp=$(du -cm "$work"/layers/*.tar.gz | tail -1 | cut -f1)

@@ -20,48 +20,25 @@ ref="127.0.0.1:$port/bench/img:1"
 
 # the image: two gzip layers from /usr, pushed through the distribution API; the same image
 # is then pulled into an OCI layout by bulwark itself
-/usr/bin/python3 - "$top" "$port" <<'PY'
-import io, os, sys, tarfile
-from pathlib import Path
-top, port = Path(sys.argv[1]), int(sys.argv[2])
-sys.path.insert(0, str(top / "tests" / "integration"))
-import image_util as iu
-import registry_util as ru
-layers = []
-for d in ("usr/include", "usr/share/perl5"):
-    if not os.path.isdir("/" + d):
-        continue
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        t.add("/" + d, arcname=d)
-    layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
-ru.Client(f"http://127.0.0.1:{port}").push_image("bench/img", "1", layers)
-size = sum(len(l.blob) for l in layers) >> 20
-unc = sum(len(l.tar) for l in layers) >> 20
-print(f"image: {len(layers)} gzip layers, {size} MiB compressed, {unc} MiB uncompressed")
-PY
+/usr/bin/python3 "$top/bench/image_lib.py" push "http://127.0.0.1:$port" bench/img 1 \
+	usr/include usr/share/perl5
 "$BULWARK" registry pull -q "$ref" -o "$work/oci"
 
 # for --scan-all: 50 small images (two gzip layers each: /etc/ssl and /usr/share/zoneinfo/Europe,
 # and a file of its own)
 /usr/bin/python3 - "$top" "$port" <<'PY'
-import io, os, sys, tarfile
-from pathlib import Path
-top, port = Path(sys.argv[1]), int(sys.argv[2])
-sys.path.insert(0, str(top / "tests" / "integration"))
-import image_util as iu
+import sys
+top, port = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, top + "/bench")
+from image_lib import host_tar, iu
 import registry_util as ru
-base = io.BytesIO()
-with tarfile.open(fileobj=base, mode="w") as t:
-    for d in ("etc/ssl", "usr/share/zoneinfo/Europe"):
-        if os.path.isdir("/" + d):
-            t.add("/" + d, arcname=d)
+base = host_tar(("etc/ssl", "usr/share/zoneinfo/Europe"))
 c = ru.Client(f"http://127.0.0.1:{port}")
 for i in range(50):
     own = iu.Layer([iu.D("app"), iu.F("app/id", f"image {i}\n")], comp="gzip")
     c.push_image(f"many/img{i // 10}", f"v{i % 10}",
-                 [iu.Layer(raw_tar=base.getvalue(), comp="gzip"), own])
-print(f"--scan-all: 50 images of 2 gzip layers ({len(base.getvalue()) >> 10} KiB tar each)")
+                 [iu.Layer(raw_tar=base, comp="gzip"), own])
+print(f"--scan-all: 50 images of 2 gzip layers ({len(base) >> 10} KiB tar each)")
 PY
 
 # `bench_registry.sh serve`: keep the registry and the layout for an outside timer, print the
@@ -76,17 +53,8 @@ if [ "${1:-}" = serve ]; then
 	exit 0
 fi
 
-now() { date +%s.%N; }
-time_of() {
-	t0=$(now)
-	rc=0
-	"$@" >/dev/null 2>&1 || rc=$?
-	t1=$(now)
-	[ $rc -le 1 ] || { echo "bench: command failed ($rc): $*" >&2; exit 1; }
-	echo "$t1 - $t0" | bc -l
-}
-median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+# shellcheck source=bench/timing.sh
+. "$top/bench/timing.sh"
 
 scan_reg() { "$BULWARK" scan --fail-on none "$ref"; }
 scan_oci() { "$BULWARK" scan --fail-on none "$work/oci"; }

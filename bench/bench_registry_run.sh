@@ -66,11 +66,11 @@ registry_up bwk-bench-regrun
 reg="127.0.0.1:$port"
 
 /usr/bin/python3 - "$top" "$port" <<'PY'
-import io, os, sys, tarfile
+import sys
 from pathlib import Path
-top, port = Path(sys.argv[1]), int(sys.argv[2])
-sys.path.insert(0, str(top / "tests" / "integration"))
-import image_util as iu
+top, port = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, top + "/bench")
+from image_lib import host_layers, iu
 import registry_util as ru
 bb = Path("/bin/busybox").read_bytes()
 base = iu.Layer([iu.D("bin"), iu.F("bin/busybox", bb, 0o755)] +
@@ -78,13 +78,7 @@ base = iu.Layer([iu.D("bin"), iu.F("bin/busybox", bb, 0o755)] +
                 [iu.D("etc"), iu.F("etc/passwd", "root:x:0:0:root:/root:/bin/sh\n"),
                  iu.F("etc/group", "root:x:0:\n"), iu.D("tmp", 0o1777), iu.D("proc"),
                  iu.D("sys"), iu.D("dev")], comp="gzip")
-layers = [base]
-d = "usr/lib/python3/dist-packages"
-if os.path.isdir("/" + d):
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as t:
-        t.add("/" + d, arcname=d)
-    layers.append(iu.Layer(raw_tar=buf.getvalue(), comp="gzip"))
+layers = [base] + host_layers(["usr/lib/python3/dist-packages"])
 for name, ls in (("small", [base]), ("large", layers)):
     cfg = iu.config_for(ls, config={"Cmd": ["/bin/true"], "Env": ["PATH=/bin"]})
     ru.Client(f"http://127.0.0.1:{port}").push_image(f"bench/{name}", "1", ls,

@@ -74,7 +74,8 @@ if ! $RG /dev/null 2>"$cache/rg.err" >/dev/null && [ -s "$cache/rg.err" ]; then
 fi
 echo "patterns: $(wc -l <"$cache/patterns.txt") regexes"
 
-now() { date +%s.%N; }
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
 t_a=0
 t_b=0
 t_c=0

@@ -24,34 +24,10 @@ for d in usr/include usr/lib/gcc usr/lib/python3 usr/share/doc var/lib/dpkg/stat
 	tar -C / -cf "$work/layers/$i.tar" "$d" 2>/dev/null || true
 	gzip -6 -c "$work/layers/$i.tar" >"$work/layers/$i.tar.gz"
 done
+/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" full "$work"/layers/*.tar
 /usr/bin/python3 - "$work" "$N" <<'PY'
-import hashlib, json, os, re, sys, zipfile
+import json, re, sys, zipfile
 w, n = sys.argv[1], int(sys.argv[2])
-def blob(b):
-    d = hashlib.sha256(b).hexdigest()
-    os.makedirs(f"{w}/oci/blobs/sha256", exist_ok=True)
-    open(f"{w}/oci/blobs/sha256/{d}", "wb").write(b)
-    return {"digest": "sha256:" + d, "size": len(b)}
-def image(name, names):
-    layers, diffs = [], []
-    for f in names:
-        raw = open(f"{w}/layers/{f}", "rb").read()
-        diffs.append("sha256:" + hashlib.sha256(raw).hexdigest())
-        l = blob(open(f"{w}/layers/{f}.gz", "rb").read())
-        l["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
-        layers.append(l)
-    cfg = blob(json.dumps({"architecture": "amd64", "os": "linux", "config": {},
-                           "rootfs": {"type": "layers", "diff_ids": diffs}}).encode())
-    cfg["mediaType"] = "application/vnd.oci.image.config.v1+json"
-    m = blob(json.dumps({"schemaVersion": 2, "config": cfg, "layers": layers,
-                         "mediaType": "application/vnd.oci.image.manifest.v1+json"}).encode())
-    m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
-    m["annotations"] = {"org.opencontainers.image.ref.name": name}
-    return m
-tars = sorted(f for f in os.listdir(f"{w}/layers") if f.endswith(".tar"))
-mans = [image("full", tars)]
-json.dump({"schemaVersion": 2, "manifests": mans}, open(f"{w}/oci/index.json", "w"))
-open(f"{w}/oci/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 srcs = sorted({m.group(1) for st in open("/var/lib/dpkg/status").read().split("\n\n")
                for m in [re.search(r"^Source: (\S+)", st, re.M) or
                          re.search(r"^Package: (\S+)", st, re.M)] if m})
@@ -77,15 +53,8 @@ PY
 rm -f "$work"/layers/*.tar
 "$BULWARK" db --db "$work/scan.db" import "$work/scan.zip" >/dev/null
 
-now() { date +%s.%N; }
-time_of() {
-	t0=$(now)
-	"$@" >/dev/null 2>&1 || true
-	t1=$(now)
-	echo "$t1 - $t0" | bc -l
-}
-best() { printf '%s\n' "$@" | sort -g | head -1; }
-ratio() { printf '%.3f' "$(echo "scale=3; $1 / $2" | bc -l)"; }
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
 with_db() { "$BULWARK" scan -q --fail-on none --db "$work/scan.db" "$work/oci:full"; }
 no_db() { "$BULWARK" scan -q --fail-on none --db "$work/none.db" "$work/oci:full"; }
 no_vuln() { "$BULWARK" scan -q --fail-on none --no-vuln "$work/oci:full"; }
@@ -106,7 +75,7 @@ b=$(best $B)
 # shellcheck disable=SC2086
 c=$(best $C)
 echo "scan: --no-vuln ${a}s, inventory without a database ${b}s, with a database ${c}s"
-echo "scan overhead of inventory + matching: $(ratio "$c" "$a")x (target <= 1.15)"
+echo "scan overhead of inventory + matching: $(ratio "$c" "$a" 3)x (target <= 1.15)"
 rss=$(/usr/bin/time -f "%M" "$BULWARK" scan -q --fail-on none --db "$work/scan.db" -o /dev/null \
 	"$work/oci:full" 2>&1 >/dev/null | tail -1)
 echo "peak RSS of the full scan with the database: $((rss / 1024)) MiB (target <= 64 MiB)"

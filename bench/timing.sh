@@ -3,7 +3,7 @@
 # bench_*.sh only). Needs bc.
 #
 # time_of CMD…: the wall seconds CMD took (its output discarded; a failure ends the bench);
-# best and median of their arguments; ratio A B: A / B to two decimals.
+# best and median of their arguments; ratio A B [N]: A / B to N decimals (default 2).
 now() { date +%s.%N; }
 time_of() {
 	t0=$(now)
@@ -13,4 +13,4 @@ time_of() {
 }
 best() { printf '%s\n' "$@" | sort -g | head -1; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
+ratio() { printf "%.${3:-2}f\n" "$(echo "$1 / $2" | bc -l)"; }

@@ -49,7 +49,9 @@ def main():
     by_dir = defaultdict(list)
     for root, _, files in os.walk(a.build):
         for f in files:
-            if f.endswith(".gcda") and ("bulwark.dir" in root or "bulwark-cli.dir" in root):
+            if f.endswith(".gcda") and (
+                "bulwark.dir" in root or "bulwark-cli.dir" in root or "bulwark-cli-core.dir" in root
+            ):
                 by_dir[root].append(os.path.abspath(os.path.join(root, f)))
     if not by_dir:
         sys.exit(f"coverage: no .gcda under {a.build}: build with `make coverage` and run tests")

@@ -28,6 +28,8 @@ typedef struct cli_cmd {
 
 /* The subcommand table (main.c). */
 extern const cli_cmd cli_commands[];
+/* usage.c: bulwark's own usage line, the command named `name` in the table (or NULL). */
+extern const char cli_main_usage[];
 const cli_cmd *cli_find(const char *name);
 /* Install the library's output handler (bulwark/log.h) for `cmd` (output.c): messages on
  * stderr, settings named by `cmd`'s flags. */
@@ -122,7 +124,7 @@ extern const char cmd_rules_usage[], cmd_rules_usage_tail[];
 extern const cli_option cmd_rules_options[];
 /* Completion: the rule ids starting with prefix, one a line. */
 void cli_complete_rule_ids(const char *prefix);
-/* cmd_oci.c: the OCI runtime command line. Its options are runc's (cli_parser_init_runc):
+/* cmd_oci.c: the OCI runtime command line. Its options are runc's (cli_parse_runc):
  * -opt and --opt alike, and no environment variable or config file is read. */
 int cmd_spec(int argc, char **argv);
 extern const char cmd_spec_usage[];

@@ -92,39 +92,40 @@ const char cmd_restore_usage[] = "usage: bulwark [GLOBAL] restore [OPTIONS] ID\n
 				 "Not supported: bulwark does not restore containers (runc's "
 				 "options are\naccepted, and the answer is one line, exit 1).\n";
 
+typedef struct spec_args {
+	bool rootless;
+	const char *bundle;
+} spec_args;
+
+static int spec_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
+{
+	(void)cmd;
+	spec_args *a = ctx;
+	if (id == 'r')
+		a->rootless = true;
+	else if (id == 'b')
+		a->bundle = arg;
+	return 0;
+}
+
 int cmd_spec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("spec");
-	bool rootless = false;
-	const char *bundle = ".";
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt;
-		while ((opt = cli_next(&p, &arg)) != -1) {
-			if (opt == 'r')
-				rootless = true;
-			else if (opt == 'b')
-				bundle = arg;
-			else if (opt == 'h') {
-				cli_print_help(self, stdout);
-				return EXIT_CLEAN;
-			} else
-				return cli_bad_option(self, opt, argv);
-		}
-	}
+	spec_args a = {.bundle = "."};
+	int status;
+	if (cli_parse_runc(self, argc, argv, spec_option, &a, &status))
+		return status;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	cleanup_error bwk_error *err = NULL;
 	bwk_oci_spec *s = NULL;
-	if (bwk_oci_spec_default(rootless, (uint32_t)getuid(), (uint32_t)getgid(), &s, &err) < 0)
+	if (bwk_oci_spec_default(a.rootless, (uint32_t)getuid(), (uint32_t)getgid(), &s, &err) < 0)
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	cleanup_free char *text = bwk_oci_spec_serialise(s, true, &err);
 	bwk_oci_spec_free(s);
 	if (!text)
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
-	cleanup_close int dir = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	cleanup_close int dir = open(a.bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	/* O_EXCL: never overwrite a bundle's config, nor follow a link planted at its name */
 	cleanup_close int fd =
 	    dir < 0 ? -1
@@ -132,13 +133,13 @@ int cmd_spec(int argc, char **argv)
 	if (fd < 0) {
 		int e = errno;
 		bwk_error_set(
-		    &err, e == EEXIST ? BWK_E_USAGE : BWK_E_IO, e, "%s/config.json%s", bundle,
+		    &err, e == EEXIST ? BWK_E_USAGE : BWK_E_IO, e, "%s/config.json%s", a.bundle,
 		    e == EEXIST ? " exists: remove it first, or choose another --bundle" : "");
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	}
 	size_t len = strlen(text);
 	if (write(fd, text, len) != (ssize_t)len || write(fd, "\n", 1) != 1) {
-		bwk_error_set(&err, BWK_E_IO, errno, "%s/config.json: writing", bundle);
+		bwk_error_set(&err, BWK_E_IO, errno, "%s/config.json: writing", a.bundle);
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	}
 	return EXIT_CLEAN;
@@ -147,18 +148,9 @@ int cmd_spec(int argc, char **argv)
 int cmd_features(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("features");
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt;
-		while ((opt = cli_next(&p, &arg)) != -1) {
-			if (opt != 'h')
-				return cli_bad_option(self, opt, argv);
-			cli_print_help(self, stdout);
-			return EXIT_CLEAN;
-		}
-	}
+	int status;
+	if (cli_parse_runc(self, argc, argv, NULL, NULL, &status))
+		return status;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	cleanup_error bwk_error *err = NULL;
@@ -172,20 +164,9 @@ int cmd_features(int argc, char **argv)
 int cmd_checkpoint(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find(strcmp(argv[0], "restore") ? "checkpoint" : "restore");
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt;
-		while ((opt = cli_next(&p, &arg)) != -1) {
-			if (opt == 'h') {
-				cli_print_help(self, stdout);
-				return EXIT_CLEAN;
-			}
-			if (opt == '?' || opt == ':')
-				return cli_bad_option(self, opt, argv);
-		}
-	}
+	int status; /* every option is accepted and ignored */
+	if (cli_parse_runc(self, argc, argv, NULL, NULL, &status))
+		return status;
 	fprintf(stderr,
 		"bulwark: %s: not supported: bulwark does not checkpoint or restore containers "
 		"(use runc or crun with CRIU for that)\n",

@@ -223,41 +223,24 @@ static int one_id(const cli_cmd *self, int argc, char **argv, const char **id)
 	return 0;
 }
 
-/* The next option of a command's table, parsed as runc does (cli_parser_init_runc): its id,
- * or -1 at the end (optind at the first operand), or, for -h and a bad option, -2 with *rc
- * the exit status (help or the usage error printed). */
-static int oci_next(cli_parser *p, const char **arg, char **argv, int *rc)
+/* The container id as the one operand left: 0, or EXIT_USAGE (the usage error printed). */
+static int id_only(const cli_cmd *self, int argc, char **argv, const char **id)
 {
-	int opt = cli_next(p, arg);
-	if (opt == 'h') {
-		cli_print_help(p->cmd, stdout);
-		*rc = EXIT_CLEAN;
-		return -2;
-	}
-	if (opt == '?' || opt == ':') {
-		*rc = cli_bad_option(p->cmd, opt, argv);
-		return -2;
-	}
-	return opt;
-}
-
-/* A command whose only operand is the container id and whose only option is -h. */
-static int simple_cmd(const char *name, int argc, char **argv, const char **id)
-{
-	const cli_cmd *self = cli_find(name);
-	cleanup_with(cli_parser_free) cli_parser p;
-	cli_parser_init_runc(&p, self, argc, argv, NULL);
-	const char *arg;
-	int opt, rc = 0;
-	while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-		;
-	if (opt == -2)
-		return rc == EXIT_CLEAN ? -1 : rc;
 	if (one_id(self, argc, argv, id))
 		return EXIT_USAGE;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	return 0;
+}
+
+/* A command whose only operand is the container id and whose only option is -h: 0 to go on,
+ * or 1 with *status the exit status (the help or a usage error printed). */
+static int simple_cmd(const char *name, int argc, char **argv, const char **id, int *status)
+{
+	const cli_cmd *self = cli_find(name);
+	if (cli_parse_runc(self, argc, argv, NULL, NULL, status))
+		return 1;
+	return (*status = id_only(self, argc, argv, id)) != 0;
 }
 
 #define OCI_CREATE_OPTIONS                                                                         \
@@ -297,33 +280,35 @@ static int create_option(const cli_cmd *self, bwk_oci_create_opts *o, int opt, c
 	return 0; /* --no-pivot, --no-new-keyring: accepted */
 }
 
+/* create's and run's options (run's -d and --keep set detach and keep; create has neither) */
+typedef struct create_args_ctx {
+	bwk_oci_create_opts *o;
+	bool *detach, *keep;
+} create_args_ctx;
+
+static int create_args_option(const cli_cmd *self, void *ctx, int opt, const char *arg)
+{
+	create_args_ctx *c = ctx;
+	if (c->keep && opt == 'd')
+		*c->detach = true;
+	else if (c->keep && opt == O_KEEP)
+		*c->keep = true;
+	else
+		return create_option(self, c->o, opt, arg);
+	return 0;
+}
+
 /* create's options, and run's -d and --keep (KEEP NULL: create, which has neither), then the
  * id and the runtime's preparation. True when the command ends there (help, a usage error),
  * with *STATUS its exit status. */
 static bool create_args(const cli_cmd *self, int argc, char **argv, bwk_oci_create_opts *o,
 			bool *detach, bool *keep, int *status)
 {
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (keep && opt == 'd')
-				*detach = true;
-			else if (keep && opt == O_KEEP)
-				*keep = true;
-			else if ((rc = create_option(self, o, opt, arg)))
-				return *status = rc, true;
-		}
-		if (opt == -2)
-			return *status = rc, true;
-	}
-	if (one_id(self, argc, argv, &o->id))
-		return *status = EXIT_USAGE, true;
-	if (optind < argc)
-		return *status = cli_usage_error(self, "unexpected argument '%s'", argv[optind]),
-		       true;
+	create_args_ctx c = {o, detach, keep};
+	if (cli_parse_runc(self, argc, argv, create_args_option, &c, status))
+		return true;
+	if ((*status = id_only(self, argc, argv, &o->id)))
+		return true;
 	*status = oci_prepare();
 	return *status != 0;
 }
@@ -614,9 +599,9 @@ const char cmd_state_usage[] = "usage: bulwark [GLOBAL] state ID\n"
 int cmd_start(int argc, char **argv)
 {
 	const char *id = NULL;
-	int r = simple_cmd("start", argc, argv, &id);
-	if (r)
-		return r < 0 ? EXIT_CLEAN : r;
+	int status;
+	if (simple_cmd("start", argc, argv, &id, &status))
+		return status;
 	cleanup_error bwk_error *err = NULL;
 	if (bwk_oci_start(g.root, id, &err) < 0)
 		return oci_fail(steal_pointer(&err));
@@ -626,9 +611,9 @@ int cmd_start(int argc, char **argv)
 int cmd_state(int argc, char **argv)
 {
 	const char *id = NULL;
-	int r = simple_cmd("state", argc, argv, &id);
-	if (r)
-		return r < 0 ? EXIT_CLEAN : r;
+	int status;
+	if (simple_cmd("state", argc, argv, &id, &status))
+		return status;
 	cleanup_error bwk_error *err = NULL;
 	cleanup_free char *s = bwk_oci_state(g.root, id, &err);
 	if (!s)
@@ -651,16 +636,9 @@ int cmd_kill(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("kill");
 	bool all = false;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			all = all || opt == 'a';
-		if (opt == -2)
-			return rc;
-	}
+	int status;
+	if (cli_parse_runc(self, argc, argv, cli_runc_switch, &all, &status))
+		return status;
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
@@ -691,21 +669,12 @@ int cmd_delete(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("delete");
 	bool force = false;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			force = force || opt == 'f';
-		if (opt == -2)
-			return rc;
-	}
+	int status;
+	if (cli_parse_runc(self, argc, argv, cli_runc_switch, &force, &status))
+		return status;
 	const char *id = NULL;
-	if (one_id(self, argc, argv, &id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	if ((status = id_only(self, argc, argv, &id)))
+		return status;
 	cleanup_error bwk_error *err = NULL;
 	if (bwk_oci_delete(g.root, id, force, &err) < 0)
 		return oci_fail(steal_pointer(&err));
@@ -730,25 +699,31 @@ static int format_json(const cli_cmd *self, const char *arg)
 	return !strcmp(arg, "json");
 }
 
+/* list's and ps's options */
+typedef struct format_args {
+	bool quiet;
+	int json;
+} format_args;
+
+static int format_option(const cli_cmd *self, void *ctx, int opt, const char *arg)
+{
+	format_args *a = ctx;
+	if (opt == 'q')
+		a->quiet = true;
+	else if (opt == 'f' && (a->json = format_json(self, arg)) < 0)
+		return EXIT_USAGE;
+	return 0;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("list");
-	bool quiet = false;
-	int json = 0;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == 'q')
-				quiet = true;
-			else if (opt == 'f' && (json = format_json(self, arg)) < 0)
-				return EXIT_USAGE;
-		}
-		if (opt == -2)
-			return rc;
-	}
+	format_args a = {0};
+	int status;
+	if (cli_parse_runc(self, argc, argv, format_option, &a, &status))
+		return status;
+	bool quiet = a.quiet;
+	int json = a.json;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	cleanup_error bwk_error *err = NULL;
@@ -896,6 +871,17 @@ static int exec_option(const cli_cmd *self, bwk_oci_exec_opts *o, exec_lists *l,
 	return 0;
 }
 
+typedef struct exec_args {
+	bwk_oci_exec_opts *o;
+	exec_lists *l;
+} exec_args;
+
+static int exec_args_option(const cli_cmd *self, void *ctx, int opt, const char *arg)
+{
+	exec_args *a = ctx;
+	return exec_option(self, a->o, a->l, opt, arg);
+}
+
 int cmd_exec(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("exec");
@@ -904,17 +890,10 @@ int cmd_exec(int argc, char **argv)
 	    exec_lists l = {.env = xcalloc((size_t)argc + 1, sizeof(char *)),
 			    .caps = xcalloc((size_t)argc + 1, sizeof(char *)),
 			    .gids = xcalloc((size_t)argc + 1, sizeof(uint32_t))};
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			if ((rc = exec_option(self, &o, &l, opt, arg)))
-				return rc;
-		if (opt == -2)
-			return rc;
-	}
+	exec_args a = {&o, &l};
+	int rc;
+	if (cli_parse_runc(self, argc, argv, exec_args_option, &a, &rc))
+		return rc;
 	if (one_id(self, argc, argv, &o.id))
 		return EXIT_USAGE;
 	bool shaping = o.cwd || o.user || o.apparmor || o.process_label || o.no_new_privs ||
@@ -1070,18 +1049,11 @@ static int ps_table(const pid_t *pids, size_t npids, char **args, bwk_error **er
 int cmd_ps(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("ps");
-	int json = 0;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0)
-			if (opt == 'f' && (json = format_json(self, arg)) < 0)
-				return EXIT_USAGE;
-		if (opt == -2)
-			return rc;
-	}
+	format_args a = {0};
+	int status;
+	if (cli_parse_runc(self, argc, argv, format_option, &a, &status))
+		return status;
+	int json = a.json;
 	const char *id = NULL;
 	if (one_id(self, argc, argv, &id))
 		return EXIT_USAGE;
@@ -1117,9 +1089,9 @@ int cmd_pause(int argc, char **argv)
 {
 	bool pause = !strcmp(argv[0], "pause");
 	const char *id = NULL;
-	int r = simple_cmd(pause ? "pause" : "resume", argc, argv, &id);
-	if (r)
-		return r < 0 ? EXIT_CLEAN : r;
+	int status;
+	if (simple_cmd(pause ? "pause" : "resume", argc, argv, &id, &status))
+		return status;
 	cleanup_error bwk_error *err = NULL;
 	if (bwk_oci_pause(g.root, id, pause, &err) < 0)
 		return oci_fail(steal_pointer(&err));
@@ -1261,40 +1233,43 @@ static char *read_resources(const char *file, size_t *len, bwk_error **err)
 	return bwk_strbuf_steal(&sb);
 }
 
+/* update's options: --resources FILE, and the flags gathered into a linux.resources object */
+typedef struct update_args {
+	const char *file;
+	json_t *flags;
+	int nflags;
+} update_args;
+
+static int update_option(const cli_cmd *self, void *ctx, int opt, const char *arg)
+{
+	update_args *a = ctx;
+	if (opt == 'r') {
+		a->file = arg;
+		return 0;
+	}
+	int rc = update_flag(self, a->flags, opt, arg);
+	if (!rc)
+		a->nflags++;
+	return rc;
+}
+
 int cmd_update(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("update");
-	const char *file = NULL;
-	json_t *flags = json_object();
-	int nflags = 0;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == 'r')
-				file = arg;
-			else if ((rc = update_flag(self, flags, opt, arg)))
-				break;
-			else
-				nflags++;
-		}
-		if (opt == -2 || rc) {
-			json_decref(flags);
-			return rc;
-		}
-	}
+	update_args a = {.flags = json_object()};
+	json_t *flags = a.flags;
 	const char *id = NULL;
-	int rc = one_id(self, argc, argv, &id) ? EXIT_USAGE
-		 : optind < argc ? cli_usage_error(self, "unexpected argument '%s'", argv[optind])
-		 : !file && !nflags
-		     ? cli_usage_error(self, "nothing to update: --resources FILE|- or a flag")
-		     : 0;
-	if (rc) {
+	int rc;
+	bool end =
+	    cli_parse_runc(self, argc, argv, update_option, &a, &rc) ||
+	    (rc = id_only(self, argc, argv, &id)) ||
+	    (!a.file && !a.nflags &&
+	     (rc = cli_usage_error(self, "nothing to update: --resources FILE|- or a flag")));
+	if (end) {
 		json_decref(flags);
 		return rc;
 	}
+	const char *file = a.file;
 	cleanup_error bwk_error *err = NULL;
 	json_t *r = flags;
 	if (file) { /* the file, then the flags over it */
@@ -1373,33 +1348,35 @@ static int print_event(const char *json, void *ctx)
 	return 0;
 }
 
+typedef struct events_args {
+	bool stats;
+	long long interval; /* ms */
+} events_args;
+
+static int events_option(const cli_cmd *self, void *ctx, int opt, const char *arg)
+{
+	events_args *a = ctx;
+	if (opt == O_STATS)
+		a->stats = true;
+	else if (opt == O_INTERVAL && ((a->interval = parse_interval(arg)) < 10))
+		return cli_usage_error(self,
+				       "--interval '%s': a duration of 10ms or more, at most 24h "
+				       "(500ms, 5s, 1m)",
+				       arg);
+	return 0;
+}
+
 int cmd_events(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("events");
-	bool stats = false;
-	long long interval = 5000;
-	{
-		cleanup_with(cli_parser_free) cli_parser p;
-		cli_parser_init_runc(&p, self, argc, argv, NULL);
-		const char *arg;
-		int opt, rc = 0;
-		while ((opt = oci_next(&p, &arg, argv, &rc)) >= 0) {
-			if (opt == O_STATS)
-				stats = true;
-			else if (opt == O_INTERVAL && ((interval = parse_interval(arg)) < 10))
-				return cli_usage_error(self,
-						       "--interval '%s': a duration of 10ms or "
-						       "more, at most 24h (500ms, 5s, 1m)",
-						       arg);
-		}
-		if (opt == -2)
-			return rc;
-	}
+	events_args a = {.interval = 5000};
 	const char *id = NULL;
-	if (one_id(self, argc, argv, &id))
-		return EXIT_USAGE;
-	if (optind < argc)
-		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	int status;
+	if (cli_parse_runc(self, argc, argv, events_option, &a, &status) ||
+	    (status = id_only(self, argc, argv, &id)))
+		return status;
+	bool stats = a.stats;
+	long long interval = a.interval;
 	cleanup_error bwk_error *err = NULL;
 	if (stats) {
 		cleanup_free char *j = bwk_oci_stats(g.root, id, &err);

@@ -383,6 +383,36 @@ int cli_parser_init_runc(cli_parser *p, const cli_cmd *cmd, int argc, char **arg
 	return 0;
 }
 
+int cli_parse_runc(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
+		   int *status)
+{
+	cleanup_with(cli_parser_free) cli_parser p;
+	cli_parser_init_runc(&p, cmd, argc, argv, NULL);
+	const char *arg;
+	int opt;
+	*status = EXIT_CLEAN;
+	while ((opt = cli_next(&p, &arg)) != -1) {
+		if (opt == 'h') {
+			cli_print_help(cmd, stdout);
+			return 1;
+		}
+		if (opt == '?' || opt == ':') {
+			*status = cli_bad_option(cmd, opt, argv);
+			return 1;
+		}
+		if (fn && (*status = fn(cmd, ctx, opt, arg)) != 0)
+			return 1;
+	}
+	return 0;
+}
+
+int cli_runc_switch(const cli_cmd *cmd, void *ctx, int id, const char *arg)
+{
+	(void)cmd, (void)id, (void)arg;
+	*(bool *)ctx = true;
+	return 0;
+}
+
 int cli_next(cli_parser *p, const char **arg)
 {
 	if (p->next == p->n) {

@@ -158,6 +158,18 @@ int cli_next(cli_parser *p, const char **arg);
  * back as '?', a missing value as ':' (optind then names the word); *end (optional) is the
  * index of the word parsing stopped at (the unknown option itself for '?'). */
 int cli_parser_init_runc(cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv, int *end);
+/* One option of an OCI command, to the command's handler: its table id and value (NULL for a
+ * switch). 0 to go on, else the command's exit status (the usage error printed). */
+typedef int (*cli_runc_fn)(const struct cli_cmd *cmd, void *ctx, int id, const char *arg);
+/* Every OCI command's options: argv parsed with cmd's table as runc does
+ * (cli_parser_init_runc), each option in order to fn (NULL: the table has only -h), -h prints
+ * the help. 0 with optind at the first operand; or 1 when the command ends here, with *status
+ * its exit status: 0 after the help, EXIT_USAGE after an unknown option or a missing value
+ * (the usage error printed), or what fn returned. */
+int cli_parse_runc(const struct cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
+		   int *status);
+/* A handler for a table whose one option is a switch: *(bool *)ctx = true. */
+int cli_runc_switch(const struct cli_cmd *cmd, void *ctx, int id, const char *arg);
 void cli_parser_free(cli_parser *p);
 
 /* The source of the value being handled, for error messages (NULL: the command line). */
