@@ -10,8 +10,10 @@
  *    pivot_root, masked and read-only paths, hostname, sysctls, the console), tells P it is
  *    ready and opens the exec fifo for writing, which blocks until `start` opens it. It then
  *    drops to the process user and capabilities, loads seccomp and executes process.args.
- * P then runs the prestart and createRuntime hooks, writes state.json and the pid file and
- * exits: B's parent is gone, so B belongs to the nearest subreaper (the engine's shim). */
+ * Before pivot_root the init asks P to run the prestart and createRuntime hooks, then runs
+ * createContainer itself; startContainer runs in it once `start` has released it. P writes
+ * state.json and the pid file and exits: B's parent is gone, so B belongs to the nearest subreaper
+ * (the engine's shim). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -402,6 +404,108 @@ static void setup_dev(const init_ctx *c, int rootfd)
 	}
 }
 
+/* ---- hooks in the init ---- */
+
+/* The largest state the init receives for its own hooks (createContainer, startContainer). */
+#define HOOK_STATE_MAX (192 * 1024)
+
+/* In B: the state its hooks get, "creating" then "created" (NUL-separated), from P. */
+static char *init_hook_state;
+
+static bool hooks_in_create(const bwk_oci_spec *s)
+{
+	return s->hooks.n[BWK_OCI_HOOK_PRESTART] || s->hooks.n[BWK_OCI_HOOK_CREATE_RUNTIME] ||
+	       s->hooks.n[BWK_OCI_HOOK_CREATE_CONTAINER] ||
+	       s->hooks.n[BWK_OCI_HOOK_START_CONTAINER];
+}
+
+/* In B, its mounts made and before pivot_root (or the chroot), as runc and crun order them:
+ * P runs prestart and createRuntime in the runtime's namespaces while B waits ('H'), then
+ * sends the state for B's own hooks ('K'); B runs createContainer in the container's mount
+ * namespace, where the host's paths still resolve. A failure is create's error. */
+static void hooks_before_pivot(const init_ctx *c)
+{
+	if (!hooks_in_create(c->s))
+		return;
+	send_msg(c->sync_fd, 'H', 0, NULL);
+	sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'K' || m.val < 0 ||
+	    m.val > HOOK_STATE_MAX)
+		_exit(1); /* P gave up: it reports why */
+	if (m.val == 0)
+		return;
+	char *buf = xmalloc((size_t)m.val + 1);
+	if (recv(c->sync_fd, buf, (size_t)m.val, 0) != (ssize_t)m.val)
+		_exit(1);
+	buf[m.val] = 0;
+	if (!memchr(buf, 0, (size_t)m.val))
+		_exit(1);
+	init_hook_state = buf;
+	bwk_error *e = NULL;
+	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_CREATE_CONTAINER, buf, &e) < 0) {
+		errno = 0;
+		die(c, "%s", e->msg);
+	}
+}
+
+/* In B, released by `start` and before the process's own setup (user, capabilities,
+ * seccomp): startContainer in the container's namespaces, paths resolved in its root. A
+ * failure goes to `start` through the exec fifo ('E' and the error), then B exits. */
+static void hooks_at_start(const init_ctx *c, int fifo_w)
+{
+	if (!c->s->hooks.n[BWK_OCI_HOOK_START_CONTAINER] || !init_hook_state)
+		return;
+	const char *created = init_hook_state + strlen(init_hook_state) + 1;
+	bwk_error *e = NULL;
+	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_START_CONTAINER, created, &e) < 0) {
+		char msg[OCIRT_FIFO_ERR_MAX];
+		int n = snprintf(msg, sizeof msg, "E%s", e->msg);
+		if (n > 0 &&
+		    write(fifo_w, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1)) {
+		}
+		fprintf(stderr, "bulwark: %s\n", e->msg);
+		_exit(1);
+	}
+}
+
+/* In P, on B's 'H' (once B's pid is known): prestart and createRuntime with the state
+ * "creating", then the states B's hooks get. */
+static int hooks_runtime(const bwk_oci_spec *s, const char *id, const char *bundle, pid_t b,
+			 int sync_fd, bwk_error **err)
+{
+	cleanup_free char *ann = ocirt_annotations_json(s);
+	ocirt_state st = {
+	    .id = (char *)id, .bundle = (char *)bundle, .pid = b, .annotations_json = ann};
+	cleanup_free char *creating = ocirt_state_serialise(&st, "creating", false);
+	cleanup_free char *created = ocirt_state_serialise(&st, "created", false);
+	if (!creating || !created)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "container %s: its state", id);
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, creating, err) < 0 ||
+	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, creating, err) < 0)
+		return -1;
+	bool in_init =
+	    s->hooks.n[BWK_OCI_HOOK_CREATE_CONTAINER] || s->hooks.n[BWK_OCI_HOOK_START_CONTAINER];
+	size_t l1 = strlen(creating) + 1, l2 = strlen(created) + 1;
+	if (!in_init) {
+		send_msg(sync_fd, 'K', 0, NULL);
+		return 0;
+	}
+	if (l1 + l2 > HOOK_STATE_MAX)
+		return bwk_error_set(
+		    err, BWK_E_LIMIT, 0,
+		    "container %s: its state (%zu bytes, mostly annotations) is too "
+		    "large for createContainer and startContainer hooks (at most %d)",
+		    id, l1 + l2, HOOK_STATE_MAX);
+	cleanup_free char *buf = xmalloc(l1 + l2);
+	memcpy(buf, creating, l1);
+	memcpy(buf + l1, created, l2);
+	send_msg(sync_fd, 'K', (int32_t)(l1 + l2), NULL);
+	if (send(sync_fd, buf, l1 + l2, MSG_NOSIGNAL) != (ssize_t)(l1 + l2))
+		return bwk_error_set(err, BWK_E_RUNTIME, errno,
+				     "container %s: the state for its init's hooks", id);
+	return 0;
+}
+
 static void setup_rootfs(const init_ctx *c)
 {
 	const bwk_oci_spec *s = c->s;
@@ -429,6 +533,7 @@ static void setup_rootfs(const init_ctx *c)
 	for (size_t i = 0; i < s->n_mounts; i++)
 		do_mount(c, rootfd, &s->mounts[i]);
 	setup_dev(c, rootfd);
+	hooks_before_pivot(c);
 	const char *step = NULL;
 	if (sbx_pivot(rootfd, &step) < 0)
 		die(c, "%s %s", step, c->rootfs);
@@ -651,7 +756,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	    mntns ? -1 : open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mntns)
 		setup_rootfs(c);
-	else if (fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
+	else if (hooks_before_pivot(c), fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
 		die(c, "chroot %s", c->rootfs);
 	setup_sysctl_hostname(c);
 	if (mntns)
@@ -679,6 +784,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	 * returned the container's process runs its own program (a signal sent then reaches it,
 	 * not an init that has no handler for it yet) */
 	close(c->fifo_fd);
+	hooks_at_start(c, w);
 	exec_process(c);
 }
 
@@ -836,10 +942,10 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		      .cg = &cg,
 		      .sync_fd = -1,
 		      .console_fd = -1};
-	char *rootfs = NULL, *state_text = NULL;
+	char *rootfs = NULL;
 	ocirt_state st = {0};
 	char created[64];
-	bool ready = false;
+	bool ready = false, hooks_asked = false;
 	int harden = 0;
 	char no_userns[512];
 	const char *refusal = NULL;
@@ -1017,6 +1123,14 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			b = (pid_t)m.val;
 		else if (m.type == 'R')
 			ready = true;
+		else if (m.type == 'H')
+			hooks_asked = true;
+		/* B's 'H' may come before A's 'P': the hooks wait for B's pid */
+		if (hooks_asked && b > 0) {
+			hooks_asked = false;
+			if (hooks_runtime(s, o->id, bundle, b, sync[0], err) < 0)
+				goto out;
+		}
 		/* the init's 'R' and its parent's 'P' race: wait for both */
 		if (ready && b > 0)
 			break;
@@ -1031,12 +1145,6 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		goto out;
 	}
 	st.annotations_json = ocirt_annotations_json(s);
-	state_text = ocirt_state_serialise(&st, "created", false);
-	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, state_text, err) < 0 ||
-	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, state_text, err) < 0) {
-		free(st.annotations_json);
-		goto out;
-	}
 	{
 		cleanup_free char *internal = ocirt_state_serialise(&st, "created", true);
 		free(st.annotations_json);
@@ -1079,7 +1187,6 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	free(rootfs);
-	free(state_text);
 	bwk_oci_spec_free(s);
 	return rc;
 }
