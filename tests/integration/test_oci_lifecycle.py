@@ -788,8 +788,8 @@ def test_exec_process_options(rt):
     assert "--user 'bob'" in rt("exec", "-u", "bob", cid, "true", check=2).stderr
     assert "--env 'X'" in rt("exec", "-e", "X", cid, "true", check=2).stderr
     assert "--cwd 'tmp'" in rt("exec", "--cwd", "tmp", cid, "true", check=2).stderr
-    assert "not supported yet" in rt("exec", "--preserve-fds", "2", cid, "true",
-                                     check=2).stderr
+    assert "descriptor 3 is not open" in rt("exec", "--preserve-fds", "2", cid, "true",
+                                            check=2).stderr
     assert "a group id" in rt("exec", "-g", "x", cid, "true", check=2).stderr
     proc = rt.base / "p.json"
     proc.write_text(json.dumps({"args": ["true"], "cwd": "/"}))

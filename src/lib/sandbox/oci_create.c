@@ -72,6 +72,7 @@ typedef struct init_ctx {
 	size_t njoin;
 	int new_flags;		/* CLONE_NEW* to create */
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
+	unsigned preserve_fds;	/* 3..3+N-1 kept for the process (--preserve-fds) */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
@@ -126,13 +127,13 @@ static int ns_flag(const char *type)
 	return 0;
 }
 
-/* Close every descriptor but 0-2 and `keep`. */
-static void close_except(const int *keep, size_t n)
+/* Close every descriptor but 0-2, 3..3+preserve-1 and `keep`. */
+static void close_except(const int *keep, size_t n, unsigned preserve)
 {
 	int sorted[MAX_KEEP];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (keep[i] > 2)
+		if (keep[i] > 2 + (int)preserve)
 			sorted[m++] = keep[i];
 	for (size_t i = 1; i < m; i++)
 		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
@@ -140,7 +141,7 @@ static void close_except(const int *keep, size_t n)
 			sorted[j] = sorted[j - 1];
 			sorted[j - 1] = t;
 		}
-	unsigned lo = 3;
+	unsigned lo = 3 + preserve;
 	for (size_t i = 0; i < m; i++) {
 		if ((unsigned)sorted[i] > lo)
 			syscall(SYS_close_range, lo, (unsigned)sorted[i] - 1, 0);
@@ -722,7 +723,8 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 			    .personality = (unsigned long)persona,
 			    .set_ioprio = p->io_priority.set,
 			    .ioprio = ioprio,
-			    .sched = p->scheduler.set ? &sched : NULL};
+			    .sched = p->scheduler.set ? &sched : NULL,
+			    .preserve_fds = c->preserve_fds};
 	char why[512];
 	if (sbx_process_enter(&proc, why, sizeof why) < 0) {
 		errno = 0; /* named in why */
@@ -800,7 +802,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		keep[nk++] = c->join_fd[i];
 	if (c->un)
 		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
-	close_except(keep, nk);
+	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
 		die(c, "chdir %s", c->bundle);
@@ -897,6 +899,20 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 	return 0;
 }
 
+/* runc's --preserve-fds N: 3..3+N-1 must be open here (the caller's to pass on). */
+static int check_preserve_fds(unsigned n, bwk_error **err)
+{
+	if (n > BWK_OCI_MAX_PRESERVE_FDS)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "--preserve-fds %u: at most %d", n,
+				     BWK_OCI_MAX_PRESERVE_FDS);
+	for (unsigned i = 0; i < n; i++)
+		if (fcntl(3 + (int)i, F_GETFD) < 0)
+			return bwk_error_set(err, BWK_E_USAGE, errno,
+					     "--preserve-fds %u: descriptor %u is not open", n,
+					     3 + i);
+	return 0;
+}
+
 /* The engine's console socket (--console-socket), which receives the pty's master. */
 static int connect_console(const char *path, bwk_error **err)
 {
@@ -916,7 +932,9 @@ static int connect_console(const char *path, bwk_error **err)
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 {
 	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
-	if (ocirt_require_root("create", err) < 0 || ocirt_check_id(o->id, err) < 0)
+	/* first: a descriptor opened here would look like one of the caller's */
+	if (check_preserve_fds(o->preserve_fds, err) < 0 || ocirt_require_root("create", err) < 0 ||
+	    ocirt_check_id(o->id, err) < 0)
 		return -1;
 	cleanup_free char *bundle = realpath(o->bundle ? o->bundle : ".", NULL);
 	if (!bundle)
@@ -951,6 +969,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	const char *refusal = NULL;
 	ocirt_userns un;
 	ocirt_userns_init(&un);
+	c.preserve_fds = o->preserve_fds;
 	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
 		goto out;
 	/* the hardening policy: the hardened spec is the one run and saved */
@@ -1202,7 +1221,7 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 		keep[nk++] = c->console_fd;
 	for (size_t i = 0; i < c->njoin; i++)
 		keep[nk++] = c->join_fd[i];
-	close_except(keep, nk);
+	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
@@ -1313,10 +1332,11 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	pid_t a = -1, b = -1;
 	ocirt_state st = {0};
 	bwk_oci_spec *cs = NULL, *ps = NULL;
-	init_ctx c = {.sync_fd = -1, .console_fd = -1};
+	init_ctx c = {.sync_fd = -1, .console_fd = -1, .preserve_fds = o->preserve_fds};
 	const char *status_s;
 	unsigned long long t;
-	if ((rootfd = ocirt_open_root(root, false, err)) < 0 ||
+	if (check_preserve_fds(o->preserve_fds, err) < 0 ||
+	    (rootfd = ocirt_open_root(root, false, err)) < 0 ||
 	    (dirfd = ocirt_open_container(rootfd, root, o->id, false, err)) < 0 ||
 	    ocirt_state_read(dirfd, o->id, &st, err) < 0)
 		goto out;
