@@ -699,8 +699,10 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	if (persona < 0)
 		die(c, "linux.personality: domain '%s' is unknown",
 		    c->s->linux_.personality.domain);
-	gid_t groups[64];
-	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
+	gid_t groups[BWK_OCI_MAX_ADDITIONAL_GIDS]; /* validated: no more */
+	size_t ng = p->user.n_additional_gids < BWK_OCI_MAX_ADDITIONAL_GIDS
+			? p->user.n_additional_gids
+			: BWK_OCI_MAX_ADDITIONAL_GIDS;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = p->user.additional_gids[i];
 	sbx_process proc = {.rlimits = rl,
@@ -1287,13 +1289,13 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		if (!text)
 			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
 					     bwk_setting("process", "the process file"));
-		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
+		/* the same parser and checks as config.json's process */
+		if (bwk_oci_spec_parse(o->process_json, text, strlen(text), out, err) < 0)
 			return -1;
-		if (!(*out)->process.args.n) {
+		if (bwk_oci_process_validate(o->process_json, &(*out)->process, err) < 0) {
 			bwk_oci_spec_free(*out);
 			*out = NULL;
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: args is required",
-					     bwk_setting("process", "the process file"));
+			return -1;
 		}
 		return 0;
 	}
@@ -1314,7 +1316,8 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		pr->args.v[i] = xstrdup(o->args[i]);
 	pr->args.n = n;
 	pr->terminal = o->tty;
-	if (!n || ocirt_exec_overrides(pr, o, err) < 0) {
+	if (!n || ocirt_exec_overrides(pr, o, err) < 0 ||
+	    bwk_oci_process_validate("exec", pr, err) < 0) {
 		bwk_oci_spec_free(*out);
 		*out = NULL;
 		return n ? -1 : bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
