@@ -193,8 +193,9 @@ static const mopt prop_opts[] = {
     {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
 };
 
-static const char *const ignored_opts[] = {"tmpcopyup", "idmap",   "ridmap",	  "rrw", "rnosuid",
-					   "rnodev",	"rnoexec", "nosymfollow", NULL};
+static const char *const ignored_opts[] = {"tmpcopyup",	  "notmpcopyup", "idmap",  "ridmap",
+					   "rrw",	  "rnosuid",	 "rnodev", "rnoexec",
+					   "nosymfollow", NULL};
 
 typedef struct parsed_opts {
 	unsigned long flags, prop;
@@ -405,6 +406,28 @@ static void setup_dev(const init_ctx *c, int rootfd)
 	}
 }
 
+/* After pivot_root: a mount the spec made shared (or rshared) is shared again. pivot_root's
+ * detaching of the old root makes the whole tree a slave first (sbx_pivot), which leaves a
+ * shared mount without a master private, and the option would be dropped silently. */
+static void reshare_mounts(const init_ctx *c)
+{
+	cleanup_close int root = -1;
+	for (size_t i = 0; i < c->s->n_mounts; i++) {
+		parsed_opts o;
+		parse_opts(&c->s->mounts[i].options, &o);
+		if (!(o.prop & MS_SHARED))
+			continue;
+		if (root < 0 && (root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die(c, "opening the root");
+		cleanup_close int t = sbx_open_in_root(root, c->s->mounts[i].destination, O_PATH);
+		char target[64];
+		if (t >= 0)
+			fdpath(target, sizeof target, t);
+		if (t < 0 || mount(NULL, target, NULL, o.prop & (MS_SHARED | MS_REC), NULL) < 0)
+			die(c, "propagation of %s", c->s->mounts[i].destination);
+	}
+}
+
 /* ---- hooks in the init ---- */
 
 /* The largest state the init receives for its own hooks (createContainer, startContainer). */
@@ -538,6 +561,7 @@ static void setup_rootfs(const init_ctx *c)
 	const char *step = NULL;
 	if (sbx_pivot(rootfd, &step) < 0)
 		die(c, "%s %s", step, c->rootfs);
+	reshare_mounts(c);
 	if (rp &&
 	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
 	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {
