@@ -492,6 +492,15 @@ static void hooks_at_start(const init_ctx *c, int fifo_w)
 	}
 }
 
+/* How long the hooks of one kind may take together (ms; each its timeout, default 30 s). */
+static int hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind)
+{
+	long long ms = 0;
+	for (size_t i = 0; i < s->hooks.n[kind] && ms < INT_MAX / 2; i++)
+		ms += ocirt_hook_timeout_s(&s->hooks.v[kind][i]) * 1000LL;
+	return ms < INT_MAX / 2 ? (int)ms : INT_MAX / 2;
+}
+
 /* In P, on B's 'H' (once B's pid is known): prestart and createRuntime with the state
  * "creating", then the states B's hooks get. */
 static int hooks_runtime(const bwk_oci_spec *s, const char *id, const char *bundle, pid_t b,
@@ -784,8 +793,11 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	    mntns ? -1 : open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mntns)
 		setup_rootfs(c);
-	else if (hooks_before_pivot(c), fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
-		die(c, "chroot %s", c->rootfs);
+	else {
+		hooks_before_pivot(c);
+		if (fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
+			die(c, "chroot %s", c->rootfs);
+	}
 	setup_sysctl_hostname(c);
 	if (mntns)
 		mask_and_protect(c);
@@ -990,6 +1002,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	ocirt_state st = {0};
 	char created[64];
 	bool ready = false, hooks_asked = false;
+	int wait_ms = 60000; /* for each step of the setup; longer by what B's hooks may take */
 	int harden = 0;
 	char no_userns[512];
 	const char *refusal = NULL;
@@ -1136,7 +1149,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	for (;;) {
 		sync_msg m;
 		struct pollfd pf = {sync[0], POLLIN, 0};
-		int pr = poll(&pf, 1, 60000);
+		int pr = poll(&pf, 1, wait_ms);
 		if (pr == 0) {
 			bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "container %s: setup", o->id);
 			goto out;
@@ -1175,6 +1188,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			hooks_asked = false;
 			if (hooks_runtime(s, o->id, bundle, b, sync[0], err) < 0)
 				goto out;
+			wait_ms += hooks_budget_ms(s, BWK_OCI_HOOK_CREATE_CONTAINER);
 		}
 		/* the init's 'R' and its parent's 'P' race: wait for both */
 		if (ready && b > 0)

@@ -238,6 +238,11 @@ char *ocirt_annotations_json(const bwk_oci_spec *s)
 
 /* ---- hooks ---- */
 
+int ocirt_hook_timeout_s(const bwk_oci_hook *h)
+{
+	return h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? (int)h->timeout.v : 30;
+}
+
 static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_json,
 		    bwk_error **err)
 {
@@ -271,9 +276,7 @@ static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_j
 	}
 	close(in[1]);
 	sigaction(SIGPIPE, &old, NULL);
-	int timeout_ms =
-	    (int)((h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? h->timeout.v : 30) *
-		  1000);
+	int timeout_ms = ocirt_hook_timeout_s(h) * 1000;
 	int st = 0;
 	for (int waited = 0;; waited += 5) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
