@@ -68,7 +68,8 @@ def test_all_six_kinds_in_order_and_namespace(rt, tmp_path):
     assert [x[2] for x in o] == ["prestart-env", "createRuntime-env", "createContainer-env"]
     for k in ("prestart", "createRuntime", "createContainer"):
         s = json.loads((rec / k).read_text())
-        assert s["status"] == "creating" and s["pid"] == pid and s["id"] == cid, (k, s)
+        # "created" as from crun (runc: "creating"; runtime-tools' hooks_stdin wants this)
+        assert s["status"] == "created" and s["pid"] == pid and s["id"] == cid, (k, s)
         assert s["bundle"] == str(b)
     assert rt.state(cid)["status"] == "created"
     rt("start", cid)
@@ -147,3 +148,22 @@ def test_failing_post_hook_warns_and_the_rest_run(rt, tmp_path, kind):
         p = rt("delete", cid)
     assert f"{kind} hook /bin/false failed" in p.stderr, p.stderr
     assert (rec / kind).exists()  # the second hook ran
+
+
+def test_in_container_hooks_get_a_large_state(rt, tmp_path):
+    """The init's hooks get the state from the create process in one message: annotations of
+    ~100 KB arrive whole; past the bound, create says so."""
+    rec, hook = recorder(tmp_path)
+    big = {f"a{i}": "x" * 1000 for i in range(100)}
+
+    def edit(c, ann):
+        c["annotations"] = ann
+        c["hooks"] = {"createContainer": [{"path": str(hook), "args": ["hook.sh", "cc"]}]}
+    b = rt.bundle(["/bin/true"], edit=lambda c: edit(c, big))
+    cid, pid = rt.create(b)
+    assert json.loads((rec / "cc").read_text())["annotations"] == big
+    huge = {f"a{i}": "x" * 1000 for i in range(200)}
+    b = rt.bundle(["/bin/true"], name="huge", edit=lambda c: edit(c, huge))
+    cid, p = rt.create(b, check=1)
+    assert "too large for createContainer and startContainer hooks" in p.stderr, p.stderr
+    assert not (rt.root / cid).exists()

@@ -348,7 +348,7 @@ def test_hooks_get_the_state(rt, tmp_path):
     cid, pid = rt.create(b)
     for k in ("prestart", "createRuntime"):
         s = json.loads((rec / k).read_text())
-        assert s["status"] == "creating" and s["pid"] == pid and s["id"] == cid
+        assert s["status"] == "created" and s["pid"] == pid and s["id"] == cid
     assert not (rec / "poststart").exists()
     rt("start", cid)
     assert json.loads((rec / "poststart").read_text())["status"] == "running"

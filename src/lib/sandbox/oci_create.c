@@ -430,10 +430,11 @@ static void reshare_mounts(const init_ctx *c)
 
 /* ---- hooks in the init ---- */
 
-/* The largest state the init receives for its own hooks (createContainer, startContainer). */
-#define HOOK_STATE_MAX (192 * 1024)
+/* The largest state the init receives for its own hooks (one message on the sync socket,
+ * within its default buffer). */
+#define HOOK_STATE_MAX (128 * 1024)
 
-/* In B: the state its hooks get, "creating" then "created" (NUL-separated), from P. */
+/* In B: the state its own hooks get, from P (NULL: it has none). */
 static char *init_hook_state;
 
 static bool hooks_in_create(const bwk_oci_spec *s)
@@ -462,8 +463,6 @@ static void hooks_before_pivot(const init_ctx *c)
 	if (recv(c->sync_fd, buf, (size_t)m.val, 0) != (ssize_t)m.val)
 		_exit(1);
 	buf[m.val] = 0;
-	if (!memchr(buf, 0, (size_t)m.val))
-		_exit(1);
 	init_hook_state = buf;
 	bwk_error *e = NULL;
 	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_CREATE_CONTAINER, buf, &e) < 0) {
@@ -479,9 +478,8 @@ static void hooks_at_start(const init_ctx *c, int fifo_w)
 {
 	if (!c->s->hooks.n[BWK_OCI_HOOK_START_CONTAINER] || !init_hook_state)
 		return;
-	const char *created = init_hook_state + strlen(init_hook_state) + 1;
 	bwk_error *e = NULL;
-	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_START_CONTAINER, created, &e) < 0) {
+	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_START_CONTAINER, init_hook_state, &e) < 0) {
 		char msg[OCIRT_FIFO_ERR_MAX];
 		int n = snprintf(msg, sizeof msg, "E%s", e->msg);
 		if (n > 0 &&
@@ -501,39 +499,32 @@ static int hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind)
 	return ms < INT_MAX / 2 ? (int)ms : INT_MAX / 2;
 }
 
-/* In P, on B's 'H' (once B's pid is known): prestart and createRuntime with the state
- * "creating", then the states B's hooks get. */
+/* In P, on B's 'H' (once B's pid is known): prestart and createRuntime, then the state for
+ * B's hooks. Every create-time hook gets the status "created", as from crun (runc says
+ * "creating"; runtime-tools' hooks_stdin wants "created"). */
 static int hooks_runtime(const bwk_oci_spec *s, const char *id, const char *bundle, pid_t b,
 			 int sync_fd, bwk_error **err)
 {
 	cleanup_free char *ann = ocirt_annotations_json(s);
 	ocirt_state st = {
 	    .id = (char *)id, .bundle = (char *)bundle, .pid = b, .annotations_json = ann};
-	cleanup_free char *creating = ocirt_state_serialise(&st, "creating", false);
-	cleanup_free char *created = ocirt_state_serialise(&st, "created", false);
-	if (!creating || !created)
+	cleanup_free char *state = ocirt_state_serialise(&st, "created", false);
+	if (!state)
 		return bwk_error_set(err, BWK_E_NOMEM, 0, "container %s: its state", id);
-	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, creating, err) < 0 ||
-	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, creating, err) < 0)
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, state, err) < 0 ||
+	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, state, err) < 0)
 		return -1;
 	bool in_init =
 	    s->hooks.n[BWK_OCI_HOOK_CREATE_CONTAINER] || s->hooks.n[BWK_OCI_HOOK_START_CONTAINER];
-	size_t l1 = strlen(creating) + 1, l2 = strlen(created) + 1;
-	if (!in_init) {
-		send_msg(sync_fd, 'K', 0, NULL);
-		return 0;
-	}
-	if (l1 + l2 > HOOK_STATE_MAX)
-		return bwk_error_set(
-		    err, BWK_E_LIMIT, 0,
-		    "container %s: its state (%zu bytes, mostly annotations) is too "
-		    "large for createContainer and startContainer hooks (at most %d)",
-		    id, l1 + l2, HOOK_STATE_MAX);
-	cleanup_free char *buf = xmalloc(l1 + l2);
-	memcpy(buf, creating, l1);
-	memcpy(buf + l1, created, l2);
-	send_msg(sync_fd, 'K', (int32_t)(l1 + l2), NULL);
-	if (send(sync_fd, buf, l1 + l2, MSG_NOSIGNAL) != (ssize_t)(l1 + l2))
+	size_t len = in_init ? strlen(state) : 0;
+	if (len > HOOK_STATE_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "container %s: its state (%zu bytes, mostly annotations) is "
+				     "too large for createContainer and startContainer hooks (at "
+				     "most %d)",
+				     id, len, HOOK_STATE_MAX);
+	send_msg(sync_fd, 'K', (int32_t)len, NULL);
+	if (len && send(sync_fd, state, len, MSG_NOSIGNAL) != (ssize_t)len)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno,
 				     "container %s: the state for its init's hooks", id);
 	return 0;
