@@ -167,3 +167,14 @@ def test_in_container_hooks_get_a_large_state(rt, tmp_path):
     cid, p = rt.create(b, check=1)
     assert "too large for createContainer and startContainer hooks" in p.stderr, p.stderr
     assert not (rt.root / cid).exists()
+
+
+def test_slow_start_container_hook_failure_reaches_start(rt, tmp_path):
+    """start waits for the startContainer hooks as long as their timeouts allow (not only its
+    usual 5 s), so a failure after 8 s is still start's error."""
+    b = rt.bundle(["/bin/true"], edit=lambda c: c.update(hooks={"startContainer": [
+        {"path": "/bin/sh", "args": ["sh", "-c", "sleep 8; exit 5"], "timeout": 20}]}))
+    cid, pid = rt.create(b)
+    p = rt("start", cid, check=1)
+    assert "startContainer hook /bin/sh failed (status 5)" in p.stderr, p.stderr
+    wait_exit(pid)

@@ -490,15 +490,6 @@ static void hooks_at_start(const init_ctx *c, int fifo_w)
 	}
 }
 
-/* How long the hooks of one kind may take together (ms; each its timeout, default 30 s). */
-static int hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind)
-{
-	long long ms = 0;
-	for (size_t i = 0; i < s->hooks.n[kind] && ms < INT_MAX / 2; i++)
-		ms += ocirt_hook_timeout_s(&s->hooks.v[kind][i]) * 1000LL;
-	return ms < INT_MAX / 2 ? (int)ms : INT_MAX / 2;
-}
-
 /* In P, on B's 'H' (once B's pid is known): prestart and createRuntime, then the state for
  * B's hooks. Every create-time hook gets the status "created", as from crun (runc says
  * "creating"; runtime-tools' hooks_stdin wants "created"). */
@@ -1179,7 +1170,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			hooks_asked = false;
 			if (hooks_runtime(s, o->id, bundle, b, sync[0], err) < 0)
 				goto out;
-			wait_ms += hooks_budget_ms(s, BWK_OCI_HOOK_CREATE_CONTAINER);
+			wait_ms += ocirt_hooks_budget_ms(s, BWK_OCI_HOOK_CREATE_CONTAINER);
 		}
 		/* the init's 'R' and its parent's 'P' race: wait for both */
 		if (ready && b > 0)

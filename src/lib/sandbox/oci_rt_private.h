@@ -70,6 +70,8 @@ int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *s
 		    bwk_error **err);
 /* A hook's timeout in seconds: its own (1 to 3599), else 30. */
 int ocirt_hook_timeout_s(const bwk_oci_hook *h);
+/* How long the hooks of one kind may take together (ms). */
+int ocirt_hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind);
 /* poststart and poststop: each hook runs; a failure is a warning (bwk_log) naming it. */
 void ocirt_run_hooks_warn(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
 			  const char *id);

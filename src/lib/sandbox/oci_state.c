@@ -243,6 +243,14 @@ int ocirt_hook_timeout_s(const bwk_oci_hook *h)
 	return h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? (int)h->timeout.v : 30;
 }
 
+int ocirt_hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind)
+{
+	long long ms = 0;
+	for (size_t i = 0; i < s->hooks.n[kind] && ms < INT_MAX / 2; i++)
+		ms += ocirt_hook_timeout_s(&s->hooks.v[kind][i]) * 1000LL;
+	return ms < INT_MAX / 2 ? (int)ms : INT_MAX / 2;
+}
+
 static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_json,
 		    bwk_error **err)
 {
@@ -434,18 +442,21 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 	 * failed startContainer hook is written there ('E' and the error) before the init exits. */
 	char hookerr[OCIRT_FIFO_ERR_MAX + 1];
 	size_t nerr = 0;
-	for (int t = 0; t < 200; t++) {
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
+	/* 5 s, and what the startContainer hooks may take */
+	int polls = 200 + (s ? ocirt_hooks_budget_ms(s, BWK_OCI_HOOK_START_CONTAINER) / 25 : 0);
+	for (int t = 0; t < polls; t++) {
 		struct pollfd p = {fifo, POLLIN, 0};
 		int r = poll(&p, 1, 25);
 		if (r > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN))
 			break;
 		if (r > 0 && (p.revents & POLLIN)) {
-			char c[256];
-			ssize_t n = read(fifo, c, sizeof c);
-			if (n == 0)
+			ssize_t n = read(fifo, hookerr + nerr, OCIRT_FIFO_ERR_MAX - nerr);
+			if (n <= 0)
 				break;
-			for (ssize_t i = 0; i < n && nerr < OCIRT_FIFO_ERR_MAX; i++)
-				hookerr[nerr++] = c[i];
+			nerr += (size_t)n;
+			if (nerr == OCIRT_FIFO_ERR_MAX)
+				break;
 			continue;
 		}
 		if (r < 0 && errno != EINTR)
@@ -453,15 +464,20 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 		if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
 			break;
 	}
+	/* what the init wrote as it exited, after the last poll */
+	ssize_t n;
+	while (nerr < OCIRT_FIFO_ERR_MAX &&
+	       (n = read(fifo, hookerr + nerr, OCIRT_FIFO_ERR_MAX - nerr)) > 0)
+		nerr += (size_t)n;
 	unlinkat(o.dirfd, OCIRT_FIFO, 0);
 	if (nerr > 1 && hookerr[0] == 'E') {
 		/* the container is stopped (its init exited): what else it started goes too, and
 		 * `delete` finishes the lifecycle (poststop) */
 		hookerr[nerr] = 0;
 		ocirt_cgroup_signal(&o.st.cg, SIGKILL);
+		bwk_oci_spec_free(s);
 		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", id, hookerr + 1);
 	}
-	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);
 	/* poststart failures are logged, not fatal (runtime-spec): each hook runs */
 	ocirt_run_hooks_warn(s, BWK_OCI_HOOK_POSTSTART, sj, id);
