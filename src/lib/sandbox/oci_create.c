@@ -78,7 +78,8 @@ typedef struct init_ctx {
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
 typedef struct sync_msg {
 	char type; /* 'U' A unshared (map me, attach me), 'G' go, 'P' init pid, 'R' ready,
-		    * 'E' error text */
+		    * 'E' error text, 'H' B asks for the create-time hooks, 'K' they ran (val: the
+		    * length of the state that follows, for B's own hooks) */
 	int32_t val;
 	char text[1024];
 } sync_msg;
