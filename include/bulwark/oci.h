@@ -282,6 +282,11 @@ int bwk_oci_spec_parse(const char *name, const char *data, size_t len, bwk_oci_s
  * a hostname only with their namespaces, SCMP_ACT_NOTIFY only with a listenerPath. The first
  * problem is an BWK_E_INPUT error naming the property. `name` as for parse. */
 int bwk_oci_spec_validate(const char *name, const bwk_oci_spec *spec, bwk_error **err);
+/* The process part of that check alone (runc exec --process FILE): args, an absolute cwd,
+ * env, capability and rlimit names, the scheduler, the I/O priority, at most
+ * BWK_OCI_MAX_ADDITIONAL_GIDS supplementary groups. */
+#define BWK_OCI_MAX_ADDITIONAL_GIDS 64
+int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_error **err);
 
 /* config.json text of `spec` (NUL-terminated, indented when `pretty`), or NULL with *err. Every
  * property the model holds is written; parse(serialise(s)) gives s back. Caller frees. */

@@ -37,7 +37,11 @@ typedef struct bwk_oci_create_opts {
 	bool harden;		      /* --harden: apply the hardening policy (bulwark/oci.h) */
 	const char *runtime_conf;     /* NULL: BWK_OCI_RUNTIME_CONF */
 	struct bwk_oci_strv *changes; /* the policy's changes, one line each; NULL: not kept */
+	unsigned preserve_fds; /* runc's --preserve-fds: 3..3+N-1 go to the process as they are */
 } bwk_oci_create_opts;
+
+/* The most descriptors --preserve-fds passes on. */
+#define BWK_OCI_MAX_PRESERVE_FDS 4096
 
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err);
 
@@ -79,8 +83,9 @@ typedef struct bwk_oci_exec_opts {
 	const char *const *env, *const *caps;
 	const uint32_t *additional_gids;
 	size_t n_additional_gids;
-	bool no_new_privs;  /* set process.noNewPrivileges */
-	bool ignore_paused; /* exec into a paused container too (the process runs on resume) */
+	bool no_new_privs;     /* set process.noNewPrivileges */
+	bool ignore_paused;    /* exec into a paused container too (the process runs on resume) */
+	unsigned preserve_fds; /* as bwk_oci_create_opts' */
 } bwk_oci_exec_opts;
 int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
 

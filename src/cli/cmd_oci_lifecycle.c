@@ -255,7 +255,7 @@ static int simple_cmd(const char *name, int argc, char **argv, const char **id, 
 		   "accepted, as runc has it (pivot_root is always used)"),                        \
 	    OCI_SW(O_NO_KEYRING, "no-new-keyring", "accepted, as runc has it"),                    \
 	    OCI_VAL(O_PRESERVE_FDS, "preserve-fds", CLI_ARG_VALUE, "N",                            \
-		    "only 0 (passing descriptors is not supported yet)")
+		    "pass descriptors 3 to 3+N-1 on to the process")
 
 const cli_option cmd_create_options[] = {OCI_CREATE_OPTIONS, CLI_OPT_HELP, {.id = CLI_OPT_END}};
 
@@ -266,6 +266,20 @@ const char cmd_create_usage[] =
     "global options (before the command: --root, --log, --harden …) are in `bulwark --help`.\n"
     "Options are runc's: -opt and --opt alike; none is read from the environment.\n";
 
+/* --preserve-fds N into *n: 0, or the exit status of a usage error */
+static int preserve_fds_arg(const cli_cmd *self, const char *arg, unsigned *n)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || arg[0] == '-' || v > BWK_OCI_MAX_PRESERVE_FDS)
+		return cli_usage_error(self,
+				       "--preserve-fds '%s': a number of descriptors, 0 to %d", arg,
+				       BWK_OCI_MAX_PRESERVE_FDS);
+	*n = (unsigned)v;
+	return 0;
+}
+
 /* create's options into `o`: 0 to go on, -1 after -h, or the exit status of a usage error */
 static int create_option(const cli_cmd *self, bwk_oci_create_opts *o, int opt, const char *arg)
 {
@@ -275,8 +289,8 @@ static int create_option(const cli_cmd *self, bwk_oci_create_opts *o, int opt, c
 		o->pid_file = arg;
 	else if (opt == O_CONSOLE)
 		o->console_socket = arg;
-	else if (opt == O_PRESERVE_FDS && strcmp(arg, "0"))
-		return cli_usage_error(self, "--preserve-fds: not supported yet");
+	else if (opt == O_PRESERVE_FDS)
+		return preserve_fds_arg(self, arg, &o->preserve_fds);
 	return 0; /* --no-pivot, --no-new-keyring: accepted */
 }
 
@@ -779,7 +793,7 @@ const cli_option cmd_exec_options[] = {
     OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
 	    "send the pty master to the unix socket SOCKET"),
     OCI_VAL(O_PRESERVE_FDS, "preserve-fds", CLI_ARG_VALUE, "N",
-	    "only 0 (passing descriptors is not supported yet)"),
+	    "pass descriptors 3 to 3+N-1 on to the process"),
     OCI_SW(O_IGNORE_PAUSED, "ignore-paused",
 	   "exec into a paused container too (the process runs\nonce it is resumed)"),
     CLI_OPT_HELP,
@@ -859,9 +873,7 @@ static int exec_option(const cli_cmd *self, bwk_oci_exec_opts *o, exec_lists *l,
 		o->console_socket = arg;
 		break;
 	case O_PRESERVE_FDS:
-		if (strcmp(arg, "0"))
-			return cli_usage_error(self, "--preserve-fds: not supported yet (only 0)");
-		break;
+		return preserve_fds_arg(self, arg, &o->preserve_fds);
 	case O_IGNORE_PAUSED:
 		o->ignore_paused = true;
 		break;

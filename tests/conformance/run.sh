@@ -74,6 +74,10 @@ for name in $tests; do
 		note="timed out"
 	elif [ "$pass" = 0 ] && [ "$fail" = 0 ]; then
 		if [ "$rc" = 0 ]; then note="no assertions"; else note="no assertions, exit $rc"; fi
+		# such a test reports a failed check only as a YAML diagnostic ("error": "…")
+		diag=$(sed -n 's/^ *"error": "\(..*\)",\{0,1\}$/\1/p' "$out" | head -n 1 |
+			sed 's/\\n.*//' | cut -c 1-70)
+		[ -n "$diag" ] && note="$note; reports: $diag"
 	fi
 	printf '%-40s %6s %6s  %s\n' "$name" "$pass" "$fail" "$note"
 	total_pass=$((total_pass + pass))

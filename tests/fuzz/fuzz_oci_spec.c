@@ -1,4 +1,5 @@
 /* libFuzzer target: the OCI runtime-spec parser (config.json of a bundle), the validator, the
+ * process check of exec --process (never stricter than the spec's), the
  * lowering to the sandbox's description (mount options: tmpfs size=, mode= …), the
  * scheduler, I/O priority, persona and seccomp flags as the kernel's numbers, and the
  * serialiser's round trip: whatever parses must serialise, parse again and serialise to
@@ -22,10 +23,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	free(buf);
+	/* exec --process's check: the process part of the spec's, so never stricter */
+	int pv = s->has_process ? bwk_oci_process_validate("process.json", &s->process, &err) : 0;
+	bwk_error_free(err);
+	err = NULL;
 	if (bwk_oci_spec_validate("config.json", s, &err) < 0) {
 		bwk_error_free(err);
 		err = NULL;
 	} else { /* what validates lowers to the kernel's numbers */
+		if (pv < 0)
+			abort();
 		bwk_oci_sched_attr sa;
 		if ((s->process.scheduler.set &&
 		     bwk_oci_sched_lower(&s->process.scheduler, &sa) < 0) ||

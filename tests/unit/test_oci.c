@@ -329,6 +329,68 @@ static char *repeat(const char *head, const char *unit, size_t n, const char *ta
 
 /* What the process entry hands the kernel: sched_setattr's fields, ioprio_set's value,
  * personality's persona and seccomp's filter flags, and a full scheduler's round trip. */
+/* runc exec --process FILE: the process alone through the same checks, naming FILE */
+static void test_process_validate(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *proc, *want; /* want NULL: valid */
+	} cases[] = {
+	    {"{\"args\":[\"/bin/true\"],\"cwd\":\"/\",\"user\":{\"uid\":1,\"gid\":2}}", NULL},
+	    {"{\"args\":[],\"cwd\":\"/\"}", "p.json: process.args: empty"},
+	    {"{\"args\":[\"\"],\"cwd\":\"/\"}", "process.args: empty"},
+	    {"{\"args\":[\"x\"]}", "process.cwd: '(missing)' is not an absolute path"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"tmp\"}", "process.cwd: 'tmp' is not an absolute"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"/\",\"env\":[\"=x\"]}", "process.env[0]"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"/\",\"capabilities\":{\"permitted\":[\"NET_RAW\"]}}",
+	     "process.capabilities.permitted[0]: 'NET_RAW'"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NOPE\",\"hard\":1,"
+	     "\"soft\":1}]}",
+	     "process.rlimits[0].type: 'RLIMIT_NOPE'"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"hard\":1,"
+	     "\"soft\":2}]}",
+	     "soft limit 2 above the hard limit 1"},
+	    {"{\"args\":[\"x\"],\"cwd\":\"/\",\"ioPriority\":{\"class\":\"IOPRIO_CLASS_X\"}}",
+	     "process.ioPriority.class"},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char doc[1024];
+		snprintf(doc, sizeof doc,
+			 "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+			 "\"process\":%s}",
+			 cases[i].proc);
+		bwk_oci_spec *s = parse_ok(doc);
+		bwk_error *err = NULL;
+		int r = bwk_oci_process_validate("p.json", &s->process, &err);
+		if (!cases[i].want) {
+			assert_int_equal(r, 0);
+		} else {
+			assert_int_equal(r, -1);
+			char *m = bwk_error_format(err);
+			if (!strstr(m, cases[i].want))
+				fail_msg("case %zu: '%s' lacks '%s'", i, m, cases[i].want);
+			free(m);
+			bwk_error_free(err);
+		}
+		bwk_oci_spec_free(s);
+	}
+	/* more supplementary groups than the process can be given: refused, not cut short */
+	char doc[4096];
+	size_t n = (size_t)snprintf(doc, sizeof doc,
+				    "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+				    "\"process\":{\"args\":[\"x\"],\"cwd\":\"/\",\"user\":{"
+				    "\"additionalGids\":[0");
+	for (int i = 1; i <= BWK_OCI_MAX_ADDITIONAL_GIDS; i++)
+		n += (size_t)snprintf(doc + n, sizeof doc - n, ",%d", i);
+	snprintf(doc + n, sizeof doc - n, "]}}}");
+	bwk_oci_spec *s = parse_ok(doc);
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_process_validate("p.json", &s->process, &err), -1);
+	assert_non_null(strstr(err->msg, "additionalGids: 65 groups, at most 64"));
+	bwk_error_free(err);
+	bwk_oci_spec_free(s);
+}
+
 static void test_kernel_numbers(void **state)
 {
 	(void)state;
@@ -704,15 +766,11 @@ static void test_lower_refuses(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_config),
-	    cmocka_unit_test(test_minimal_and_nulls),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_kernel_numbers),
-	    cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_from_run),
-	    cmocka_unit_test(test_from_run_overrides),
-	    cmocka_unit_test(test_lower_refuses),
-	    cmocka_unit_test(test_from_run_volumes),
+	    cmocka_unit_test(test_full_config),	     cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_refusals),	     cmocka_unit_test(test_kernel_numbers),
+	    cmocka_unit_test(test_process_validate), cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_from_run),	     cmocka_unit_test(test_from_run_overrides),
+	    cmocka_unit_test(test_lower_refuses),    cmocka_unit_test(test_from_run_volumes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bulwark/oci.h"
@@ -681,17 +682,60 @@ static void test_caps_and_rlimit_names(void **state)
 	assert_int_equal(bwk_oci_rlimit_lower(&r, &out), -1);
 }
 
+/* sbx_process_enter's preserve_fds (runc's --preserve-fds): 3..3+N-1 lose close-on-exec, every
+ * descriptor above gets it. In a child, as the process's setup changes ids and capabilities. */
+static void test_process_preserve_fds(void **state)
+{
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		for (int t = 3; t <= 5; t++) {
+			int f = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			if (f < 0 || (f != t && (dup3(f, t, O_CLOEXEC) < 0 || close(f) < 0)))
+				_exit(10);
+		}
+		fcntl(5, F_SETFD, 0); /* above the range: must become close-on-exec */
+		sbx_process p = {.bounding = ~0ull,
+				 .uid = getuid(),
+				 .gid = getgid(),
+				 .skip_groups = true,
+				 .umask = -1,
+				 .preserve_fds = 2};
+		char why[256];
+		if (sbx_process_enter(&p, why, sizeof why) < 0)
+			_exit(11);
+		int f3 = fcntl(3, F_GETFD), f4 = fcntl(4, F_GETFD), f5 = fcntl(5, F_GETFD);
+		_exit(f3 == 0 && f4 == 0 && f5 >= 0 && (f5 & FD_CLOEXEC) ? 0 : 12);
+	}
+	int st = 0;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_default_caps),      cmocka_unit_test(test_cap_names),
-	    cmocka_unit_test(test_sensitive_paths),   cmocka_unit_test(test_seccomp_profile),
-	    cmocka_unit_test(test_seccomp_from_spec), cmocka_unit_test(test_caps_and_rlimit_names),
-	    cmocka_unit_test(test_user_resolve),      cmocka_unit_test(test_envfile),
-	    cmocka_unit_test(test_subid_parse),	      cmocka_unit_test(test_subid_parse_refused),
-	    cmocka_unit_test(test_subid_pick),	      cmocka_unit_test(test_subid_explicit),
-	    cmocka_unit_test(test_subid_record),      cmocka_unit_test(test_userns_restriction),
-	    cmocka_unit_test(test_signal_names),      cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_default_caps),
+	    cmocka_unit_test(test_cap_names),
+	    cmocka_unit_test(test_sensitive_paths),
+	    cmocka_unit_test(test_seccomp_profile),
+	    cmocka_unit_test(test_seccomp_from_spec),
+	    cmocka_unit_test(test_caps_and_rlimit_names),
+	    cmocka_unit_test(test_user_resolve),
+	    cmocka_unit_test(test_envfile),
+	    cmocka_unit_test(test_subid_parse),
+	    cmocka_unit_test(test_subid_parse_refused),
+	    cmocka_unit_test(test_subid_pick),
+	    cmocka_unit_test(test_subid_explicit),
+	    cmocka_unit_test(test_subid_record),
+	    cmocka_unit_test(test_userns_restriction),
+	    cmocka_unit_test(test_signal_names),
+	    cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_process_preserve_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

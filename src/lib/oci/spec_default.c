@@ -119,14 +119,17 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 /* runtime-spec features.md: what this runtime reads. */
 char *bwk_oci_features_json(bwk_error **err)
 {
+	/* what `create` applies (src/lib/sandbox/oci_create.c, mount_opts and prop_opts;
+	 * tests/integration/test_oci_features.py mounts each; idmapped bind mounts:
+	 * oci_mount_idmap.c): not the recursive r* flags, nor tmpcopyup or U, which `bulwark
+	 * run` applies but create does not yet */
 	static const char *const mount_opts[] = {
-	    "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "bind", "rbind",
-	    "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
-	    "runbindable",
-	    /* tmpfs: start with the image's content; bind: chown to the container's user */
-	    "tmpcopyup", "notmpcopyup", "U",
-	    /* idmapped bind mounts: the mount's uidMappings/gidMappings (oci_mount_idmap.c) */
-	    "idmap", "ridmap", NULL};
+	    "ro",	   "rw",	  "nosuid",	   "suid",     "nodev",	     "dev",
+	    "noexec",	   "exec",	  "sync",	   "async",    "dirsync",    "mand",
+	    "nomand",	   "atime",	  "noatime",	   "diratime", "nodiratime", "relatime",
+	    "norelatime",  "strictatime", "nostrictatime", "bind",     "rbind",	     "private",
+	    "rprivate",	   "slave",	  "rslave",	   "shared",   "rshared",    "unbindable",
+	    "runbindable", "notmpcopyup", "idmap",	   "ridmap",   NULL};
 	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
 	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
 	       *flags = json_array();

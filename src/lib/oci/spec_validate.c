@@ -99,6 +99,9 @@ static int check_process(vctx *c, const bwk_oci_process *p)
 	if (!absolute(p->cwd))
 		return bad(c, "process.cwd: '%.256s' is not an absolute path",
 			   p->cwd ? p->cwd : "(missing)");
+	if (p->user.n_additional_gids > BWK_OCI_MAX_ADDITIONAL_GIDS)
+		return bad(c, "process.user.additionalGids: %zu groups, at most %d",
+			   p->user.n_additional_gids, BWK_OCI_MAX_ADDITIONAL_GIDS);
 	for (size_t i = 0; i < p->env.n; i++)
 		if (!strchr(p->env.v[i], '=') || p->env.v[i][0] == '=')
 			return bad(c, "process.env[%zu]: '%.64s' is not KEY=VALUE", i, p->env.v[i]);
@@ -293,6 +296,12 @@ static int check_linux(vctx *c, const bwk_oci_spec *s)
 		return bad(c, "linux.personality.domain: '%.64s' is not LINUX or LINUX32",
 			   l->personality.domain);
 	return 0;
+}
+
+int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_error **err)
+{
+	vctx c = {.name = name, .err = err};
+	return check_process(&c, p);
 }
 
 int bwk_oci_spec_validate(const char *name, const bwk_oci_spec *s, bwk_error **err)

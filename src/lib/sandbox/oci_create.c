@@ -10,8 +10,10 @@
  *    pivot_root, masked and read-only paths, hostname, sysctls, the console), tells P it is
  *    ready and opens the exec fifo for writing, which blocks until `start` opens it. It then
  *    drops to the process user and capabilities, loads seccomp and executes process.args.
- * P then runs the prestart and createRuntime hooks, writes state.json and the pid file and
- * exits: B's parent is gone, so B belongs to the nearest subreaper (the engine's shim). */
+ * Before pivot_root the init asks P to run the prestart and createRuntime hooks, then runs
+ * createContainer itself; startContainer runs in it once `start` has released it. P writes
+ * state.json and the pid file and exits: B's parent is gone, so B belongs to the nearest subreaper
+ * (the engine's shim). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -72,12 +74,15 @@ typedef struct init_ctx {
 	int new_flags;		/* CLONE_NEW* to create */
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 	bool seccomp_loaded;	/* linux.seccomp loaded early, with a listener */
+	unsigned preserve_fds;	/* 3..3+N-1 kept for the process (--preserve-fds) */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
 typedef struct sync_msg {
 	char type; /* 'U' A unshared (map me, attach me), 'G' go, 'P' init pid, 'R' ready,
-		    * 'E' error text, 'S' the seccomp listener fd (SCM_RIGHTS) */
+		    * 'E' error text, 'S' the seccomp listener fd (SCM_RIGHTS), 'H' B asks for
+		    * the create-time hooks, 'K' they ran (val: the length of the state that
+		    * follows, for B's own hooks) */
 	int32_t val;
 	char text[1024];
 } sync_msg;
@@ -126,13 +131,13 @@ static int ns_flag(const char *type)
 	return 0;
 }
 
-/* Close every descriptor but 0-2 and `keep`. */
-static void close_except(const int *keep, size_t n)
+/* Close every descriptor but 0-2, 3..3+preserve-1 and `keep`. */
+static void close_except(const int *keep, size_t n, unsigned preserve)
 {
 	int sorted[MAX_KEEP];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
-		if (keep[i] > 2)
+		if (keep[i] > 2 + (int)preserve)
 			sorted[m++] = keep[i];
 	for (size_t i = 1; i < m; i++)
 		for (size_t j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
@@ -140,7 +145,7 @@ static void close_except(const int *keep, size_t n)
 			sorted[j] = sorted[j - 1];
 			sorted[j - 1] = t;
 		}
-	unsigned lo = 3;
+	unsigned lo = 3 + preserve;
 	for (size_t i = 0; i < m; i++) {
 		if ((unsigned)sorted[i] > lo)
 			syscall(SYS_close_range, lo, (unsigned)sorted[i] - 1, 0);
@@ -192,8 +197,9 @@ static const mopt prop_opts[] = {
     {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
 };
 
-static const char *const ignored_opts[] = {"tmpcopyup", "idmap",   "ridmap",	  "rrw", "rnosuid",
-					   "rnodev",	"rnoexec", "nosymfollow", NULL};
+static const char *const ignored_opts[] = {"tmpcopyup",	  "notmpcopyup", "idmap",  "ridmap",
+					   "rrw",	  "rnosuid",	 "rnodev", "rnoexec",
+					   "nosymfollow", NULL};
 
 typedef struct parsed_opts {
 	unsigned long flags, prop;
@@ -404,6 +410,121 @@ static void setup_dev(const init_ctx *c, int rootfd)
 	}
 }
 
+/* After pivot_root: a mount the spec made shared (or rshared) is shared again. pivot_root's
+ * detaching of the old root makes the whole tree a slave first (sbx_pivot), which leaves a
+ * shared mount without a master private, and the option would be dropped silently. */
+static void reshare_mounts(const init_ctx *c)
+{
+	cleanup_close int root = -1;
+	for (size_t i = 0; i < c->s->n_mounts; i++) {
+		parsed_opts o;
+		parse_opts(&c->s->mounts[i].options, &o);
+		if (!(o.prop & MS_SHARED))
+			continue;
+		if (root < 0 && (root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+			die(c, "opening the root");
+		cleanup_close int t = sbx_open_in_root(root, c->s->mounts[i].destination, O_PATH);
+		char target[64];
+		if (t >= 0)
+			fdpath(target, sizeof target, t);
+		if (t < 0 || mount(NULL, target, NULL, o.prop & (MS_SHARED | MS_REC), NULL) < 0)
+			die(c, "propagation of %s", c->s->mounts[i].destination);
+	}
+}
+
+/* ---- hooks in the init ---- */
+
+/* The largest state the init receives for its own hooks (one message on the sync socket,
+ * within its default buffer). */
+#define HOOK_STATE_MAX (128 * 1024)
+
+/* In B: the state its own hooks get, from P (NULL: it has none). */
+static char *init_hook_state;
+
+static bool hooks_in_create(const bwk_oci_spec *s)
+{
+	return s->hooks.n[BWK_OCI_HOOK_PRESTART] || s->hooks.n[BWK_OCI_HOOK_CREATE_RUNTIME] ||
+	       s->hooks.n[BWK_OCI_HOOK_CREATE_CONTAINER] ||
+	       s->hooks.n[BWK_OCI_HOOK_START_CONTAINER];
+}
+
+/* In B, its mounts made and before pivot_root (or the chroot), as runc and crun order them:
+ * P runs prestart and createRuntime in the runtime's namespaces while B waits ('H'), then
+ * sends the state for B's own hooks ('K'); B runs createContainer in the container's mount
+ * namespace, where the host's paths still resolve. A failure is create's error. */
+static void hooks_before_pivot(const init_ctx *c)
+{
+	if (!hooks_in_create(c->s))
+		return;
+	send_msg(c->sync_fd, 'H', 0, NULL);
+	sync_msg m;
+	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'K' || m.val < 0 ||
+	    m.val > HOOK_STATE_MAX)
+		_exit(1); /* P gave up: it reports why */
+	if (m.val == 0)
+		return;
+	char *buf = xmalloc((size_t)m.val + 1);
+	if (recv(c->sync_fd, buf, (size_t)m.val, 0) != (ssize_t)m.val)
+		_exit(1);
+	buf[m.val] = 0;
+	init_hook_state = buf;
+	bwk_error *e = NULL;
+	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_CREATE_CONTAINER, buf, &e) < 0) {
+		errno = 0;
+		die(c, "%s", e->msg);
+	}
+}
+
+/* In B, released by `start` and before the process's own setup (user, capabilities,
+ * seccomp): startContainer in the container's namespaces, paths resolved in its root. A
+ * failure goes to `start` through the exec fifo ('E' and the error), then B exits. */
+static void hooks_at_start(const init_ctx *c, int fifo_w)
+{
+	if (!c->s->hooks.n[BWK_OCI_HOOK_START_CONTAINER] || !init_hook_state)
+		return;
+	bwk_error *e = NULL;
+	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_START_CONTAINER, init_hook_state, &e) < 0) {
+		char msg[OCIRT_FIFO_ERR_MAX];
+		int n = snprintf(msg, sizeof msg, "E%s", e->msg);
+		if (n > 0 &&
+		    write(fifo_w, msg, (size_t)n < sizeof msg ? (size_t)n : sizeof msg - 1)) {
+		}
+		fprintf(stderr, "bulwark: %s\n", e->msg);
+		_exit(1);
+	}
+}
+
+/* In P, on B's 'H' (once B's pid is known): prestart and createRuntime, then the state for
+ * B's hooks. Every create-time hook gets the status "created", as from crun (runc says
+ * "creating"; runtime-tools' hooks_stdin wants "created"). */
+static int hooks_runtime(const bwk_oci_spec *s, const char *id, const char *bundle, pid_t b,
+			 int sync_fd, bwk_error **err)
+{
+	cleanup_free char *ann = ocirt_annotations_json(s);
+	ocirt_state st = {
+	    .id = (char *)id, .bundle = (char *)bundle, .pid = b, .annotations_json = ann};
+	cleanup_free char *state = ocirt_state_serialise(&st, "created", false);
+	if (!state)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "container %s: its state", id);
+	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, state, err) < 0 ||
+	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, state, err) < 0)
+		return -1;
+	bool in_init =
+	    s->hooks.n[BWK_OCI_HOOK_CREATE_CONTAINER] || s->hooks.n[BWK_OCI_HOOK_START_CONTAINER];
+	size_t len = in_init ? strlen(state) : 0;
+	if (len > HOOK_STATE_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "container %s: its state (%zu bytes, mostly annotations) is "
+				     "too large for createContainer and startContainer hooks (at "
+				     "most %d)",
+				     id, len, HOOK_STATE_MAX);
+	send_msg(sync_fd, 'K', (int32_t)len, NULL);
+	if (len && send(sync_fd, state, len, MSG_NOSIGNAL) != (ssize_t)len)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno,
+				     "container %s: the state for its init's hooks", id);
+	return 0;
+}
+
 static void setup_rootfs(const init_ctx *c)
 {
 	const bwk_oci_spec *s = c->s;
@@ -431,9 +552,11 @@ static void setup_rootfs(const init_ctx *c)
 	for (size_t i = 0; i < s->n_mounts; i++)
 		do_mount(c, rootfd, &s->mounts[i]);
 	setup_dev(c, rootfd);
+	hooks_before_pivot(c);
 	const char *step = NULL;
 	if (sbx_pivot(rootfd, &step) < 0)
 		die(c, "%s %s", step, c->rootfs);
+	reshare_mounts(c);
 	if (rp &&
 	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
 	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {
@@ -606,8 +729,10 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	if (persona < 0)
 		die(c, "linux.personality: domain '%s' is unknown",
 		    c->s->linux_.personality.domain);
-	gid_t groups[64];
-	size_t ng = p->user.n_additional_gids < 64 ? p->user.n_additional_gids : 64;
+	gid_t groups[BWK_OCI_MAX_ADDITIONAL_GIDS]; /* validated: no more */
+	size_t ng = p->user.n_additional_gids < BWK_OCI_MAX_ADDITIONAL_GIDS
+			? p->user.n_additional_gids
+			: BWK_OCI_MAX_ADDITIONAL_GIDS;
 	for (size_t i = 0; i < ng; i++)
 		groups[i] = p->user.additional_gids[i];
 	sbx_process proc = {.rlimits = rl,
@@ -630,7 +755,8 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 			    .personality = (unsigned long)persona,
 			    .set_ioprio = p->io_priority.set,
 			    .ioprio = ioprio,
-			    .sched = p->scheduler.set ? &sched : NULL};
+			    .sched = p->scheduler.set ? &sched : NULL,
+			    .preserve_fds = c->preserve_fds};
 	char why[512];
 	if (sbx_process_enter(&proc, why, sizeof why) < 0) {
 		errno = 0; /* named in why */
@@ -702,8 +828,11 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	    mntns ? -1 : open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (mntns)
 		setup_rootfs(c);
-	else if (fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
-		die(c, "chroot %s", c->rootfs);
+	else {
+		hooks_before_pivot(c);
+		if (fds < 0 || chroot(c->rootfs) < 0 || chdir("/") < 0)
+			die(c, "chroot %s", c->rootfs);
+	}
 	setup_sysctl_hostname(c);
 	if (mntns)
 		mask_and_protect(c);
@@ -731,6 +860,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	 * returned the container's process runs its own program (a signal sent then reaches it,
 	 * not an init that has no handler for it yet) */
 	close(c->fifo_fd);
+	hooks_at_start(c, w);
 	exec_process(c);
 }
 
@@ -746,7 +876,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		keep[nk++] = c->join_fd[i];
 	if (c->un)
 		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
-	close_except(keep, nk);
+	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
 		die(c, "chdir %s", c->bundle);
@@ -841,6 +971,20 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 	return 0;
 }
 
+/* runc's --preserve-fds N: 3..3+N-1 must be open here (the caller's to pass on). */
+static int check_preserve_fds(unsigned n, bwk_error **err)
+{
+	if (n > BWK_OCI_MAX_PRESERVE_FDS)
+		return bwk_error_set(err, BWK_E_USAGE, 0, "--preserve-fds %u: at most %d", n,
+				     BWK_OCI_MAX_PRESERVE_FDS);
+	for (unsigned i = 0; i < n; i++)
+		if (fcntl(3 + (int)i, F_GETFD) < 0)
+			return bwk_error_set(err, BWK_E_USAGE, errno,
+					     "--preserve-fds %u: descriptor %u is not open", n,
+					     3 + i);
+	return 0;
+}
+
 /* The engine's console socket (--console-socket), which receives the pty's master. */
 static int connect_console(const char *path, bwk_error **err)
 {
@@ -860,7 +1004,9 @@ static int connect_console(const char *path, bwk_error **err)
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 {
 	const char *root = o->root ? o->root : BWK_OCI_DEFAULT_ROOT;
-	if (ocirt_require_root("create", err) < 0 || ocirt_check_id(o->id, err) < 0)
+	/* first: a descriptor opened here would look like one of the caller's */
+	if (check_preserve_fds(o->preserve_fds, err) < 0 || ocirt_require_root("create", err) < 0 ||
+	    ocirt_check_id(o->id, err) < 0)
 		return -1;
 	cleanup_free char *bundle = realpath(o->bundle ? o->bundle : ".", NULL);
 	if (!bundle)
@@ -886,15 +1032,17 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		      .cg = &cg,
 		      .sync_fd = -1,
 		      .console_fd = -1};
-	char *rootfs = NULL, *state_text = NULL;
+	char *rootfs = NULL;
 	ocirt_state st = {0};
 	char created[64];
-	bool ready = false;
+	bool ready = false, hooks_asked = false;
+	int wait_ms = 60000; /* for each step of the setup; longer by what B's hooks may take */
 	int harden = 0;
 	char no_userns[512];
 	const char *refusal = NULL;
 	ocirt_userns un;
 	ocirt_userns_init(&un);
+	c.preserve_fds = o->preserve_fds;
 	if (bwk_oci_spec_validate("config.json", s, err) < 0 || check_spec(s, o, err) < 0)
 		goto out;
 	/* the hardening policy: the hardened spec is the one run and saved */
@@ -1040,7 +1188,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	for (;;) {
 		sync_msg m;
 		struct pollfd pf = {sync[0], POLLIN, 0};
-		int pr = poll(&pf, 1, 60000);
+		int pr = poll(&pf, 1, wait_ms);
 		if (pr == 0) {
 			bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "container %s: setup", o->id);
 			goto out;
@@ -1077,6 +1225,15 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			b = (pid_t)m.val;
 		else if (m.type == 'R')
 			ready = true;
+		else if (m.type == 'H')
+			hooks_asked = true;
+		/* B's 'H' may come before A's 'P': the hooks wait for B's pid */
+		if (hooks_asked && b > 0) {
+			hooks_asked = false;
+			if (hooks_runtime(s, o->id, bundle, b, sync[0], err) < 0)
+				goto out;
+			wait_ms += ocirt_hooks_budget_ms(s, BWK_OCI_HOOK_CREATE_CONTAINER);
+		}
 		ocirt_state early = {.id = (char *)o->id, .bundle = bundle, .pid = b};
 		if (forward_listener(s, &early, "creating", b, &listener, err) < 0)
 			goto out;
@@ -1094,12 +1251,6 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		goto out;
 	}
 	st.annotations_json = ocirt_annotations_json(s);
-	state_text = ocirt_state_serialise(&st, "created", false);
-	if (ocirt_run_hooks(s, BWK_OCI_HOOK_PRESTART, state_text, err) < 0 ||
-	    ocirt_run_hooks(s, BWK_OCI_HOOK_CREATE_RUNTIME, state_text, err) < 0) {
-		free(st.annotations_json);
-		goto out;
-	}
 	{
 		cleanup_free char *internal = ocirt_state_serialise(&st, "created", true);
 		free(st.annotations_json);
@@ -1144,7 +1295,6 @@ out:
 	if (rootfd >= 0)
 		close(rootfd);
 	free(rootfs);
-	free(state_text);
 	bwk_oci_spec_free(s);
 	return rc;
 }
@@ -1160,7 +1310,7 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 		keep[nk++] = c->console_fd;
 	for (size_t i = 0; i < c->njoin; i++)
 		keep[nk++] = c->join_fd[i];
-	close_except(keep, nk);
+	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
@@ -1227,13 +1377,13 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		if (!text)
 			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
 					     bwk_setting("process", "the process file"));
-		if (bwk_oci_spec_parse("process.json", text, strlen(text), out, err) < 0)
+		/* the same parser and checks as config.json's process */
+		if (bwk_oci_spec_parse(o->process_json, text, strlen(text), out, err) < 0)
 			return -1;
-		if (!(*out)->process.args.n) {
+		if (bwk_oci_process_validate(o->process_json, &(*out)->process, err) < 0) {
 			bwk_oci_spec_free(*out);
 			*out = NULL;
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s: args is required",
-					     bwk_setting("process", "the process file"));
+			return -1;
 		}
 		return 0;
 	}
@@ -1254,7 +1404,8 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		pr->args.v[i] = xstrdup(o->args[i]);
 	pr->args.n = n;
 	pr->terminal = o->tty;
-	if (!n || ocirt_exec_overrides(pr, o, err) < 0) {
+	if (!n || ocirt_exec_overrides(pr, o, err) < 0 ||
+	    bwk_oci_process_validate("exec", pr, err) < 0) {
 		bwk_oci_spec_free(*out);
 		*out = NULL;
 		return n ? -1 : bwk_error_set(err, BWK_E_USAGE, 0, "exec: a command is required");
@@ -1272,10 +1423,11 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	pid_t a = -1, b = -1;
 	ocirt_state st = {0};
 	bwk_oci_spec *cs = NULL, *ps = NULL;
-	init_ctx c = {.sync_fd = -1, .console_fd = -1};
+	init_ctx c = {.sync_fd = -1, .console_fd = -1, .preserve_fds = o->preserve_fds};
 	const char *status_s;
 	unsigned long long t;
-	if ((rootfd = ocirt_open_root(root, false, err)) < 0 ||
+	if (check_preserve_fds(o->preserve_fds, err) < 0 ||
+	    (rootfd = ocirt_open_root(root, false, err)) < 0 ||
 	    (dirfd = ocirt_open_container(rootfd, root, o->id, false, err)) < 0 ||
 	    ocirt_state_read(dirfd, o->id, &st, err) < 0)
 		goto out;

@@ -68,6 +68,15 @@ void ocirt_remove_state(int rootfd, int dirfd, const char *id);
  * (default 30 s). The first failure is an error naming the hook. */
 int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
 		    bwk_error **err);
+/* A hook's timeout in seconds: its own (1 to 3599), else 30. */
+int ocirt_hook_timeout_s(const bwk_oci_hook *h);
+/* How long the hooks of one kind may take together (ms). */
+int ocirt_hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind);
+/* poststart and poststop: each hook runs; a failure is a warning (bwk_log) naming it. */
+void ocirt_run_hooks_warn(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
+			  const char *id);
+/* At most this much of a failed startContainer hook's error travels through the exec fifo. */
+#define OCIRT_FIFO_ERR_MAX 1024
 
 /* oci_cgroup.c */
 int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,

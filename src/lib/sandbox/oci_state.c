@@ -238,6 +238,19 @@ char *ocirt_annotations_json(const bwk_oci_spec *s)
 
 /* ---- hooks ---- */
 
+int ocirt_hook_timeout_s(const bwk_oci_hook *h)
+{
+	return h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? (int)h->timeout.v : 30;
+}
+
+int ocirt_hooks_budget_ms(const bwk_oci_spec *s, bwk_oci_hook_kind kind)
+{
+	long long ms = 0;
+	for (size_t i = 0; i < s->hooks.n[kind] && ms < INT_MAX / 2; i++)
+		ms += ocirt_hook_timeout_s(&s->hooks.v[kind][i]) * 1000LL;
+	return ms < INT_MAX / 2 ? (int)ms : INT_MAX / 2;
+}
+
 static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_json,
 		    bwk_error **err)
 {
@@ -261,15 +274,17 @@ static int run_hook(const bwk_oci_hook *h, const char *kind, const char *state_j
 		_exit(127);
 	}
 	close(in[0]);
-	/* the state; a hook that does not read it must not block us */
-	signal(SIGPIPE, SIG_IGN);
+	/* the state; a hook that does not read it must not block us. The disposition is put
+	 * back: the container's init runs hooks too, and an ignored SIGPIPE would outlive its
+	 * execve into the container's process. */
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
+	sigaction(SIGPIPE, &ign, &old);
 	size_t len = strlen(state_json);
 	if (write(in[1], state_json, len) < 0) {
 	}
 	close(in[1]);
-	int timeout_ms =
-	    (int)((h->timeout.set && h->timeout.v > 0 && h->timeout.v < 3600 ? h->timeout.v : 30) *
-		  1000);
+	sigaction(SIGPIPE, &old, NULL);
+	int timeout_ms = ocirt_hook_timeout_s(h) * 1000;
 	int st = 0;
 	for (int waited = 0;; waited += 5) {
 		pid_t r = waitpid(pid, &st, WNOHANG);
@@ -301,6 +316,21 @@ int ocirt_run_hooks(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *s
 		    0)
 			return -1;
 	return 0;
+}
+
+void ocirt_run_hooks_warn(const bwk_oci_spec *s, bwk_oci_hook_kind kind, const char *state_json,
+			  const char *id)
+{
+	for (size_t i = 0; s && i < s->hooks.n[kind]; i++) {
+		bwk_error *herr = NULL;
+		if (run_hook(&s->hooks.v[kind][i], bwk_oci_hook_kind_name(kind), state_json,
+			     &herr) < 0) {
+			bwk_error_wrap(&herr, "container %s", id);
+			cleanup_free char *msg = bwk_error_format(herr);
+			bwk_log(BWK_LOG_WARNING, "%s", msg ? msg : "a hook failed");
+			bwk_error_free(herr);
+		}
+	}
 }
 
 bwk_oci_spec *ocirt_saved_config(int dirfd)
@@ -408,31 +438,49 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 					     id);
 	}
 	/* the init keeps its end open until it executes process.args (close-on-exec) or fails:
-	 * wait for that (bounded), so that the process runs its program when start returns */
-	for (int t = 0; t < 200; t++) {
+	 * wait for that (bounded), so that the process runs its program when start returns. A
+	 * failed startContainer hook is written there ('E' and the error) before the init exits. */
+	char hookerr[OCIRT_FIFO_ERR_MAX + 1];
+	size_t nerr = 0;
+	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
+	/* 5 s, and what the startContainer hooks may take */
+	int polls = 200 + (s ? ocirt_hooks_budget_ms(s, BWK_OCI_HOOK_START_CONTAINER) / 25 : 0);
+	for (int t = 0; t < polls; t++) {
 		struct pollfd p = {fifo, POLLIN, 0};
 		int r = poll(&p, 1, 25);
-		char c;
 		if (r > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN))
 			break;
-		if (r > 0 && (p.revents & POLLIN) && read(fifo, &c, 1) == 0)
-			break;
+		if (r > 0 && (p.revents & POLLIN)) {
+			ssize_t n = read(fifo, hookerr + nerr, OCIRT_FIFO_ERR_MAX - nerr);
+			if (n <= 0)
+				break;
+			nerr += (size_t)n;
+			if (nerr == OCIRT_FIFO_ERR_MAX)
+				break;
+			continue;
+		}
 		if (r < 0 && errno != EINTR)
 			break;
 		if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
 			break;
 	}
+	/* what the init wrote as it exited, after the last poll */
+	ssize_t n;
+	while (nerr < OCIRT_FIFO_ERR_MAX &&
+	       (n = read(fifo, hookerr + nerr, OCIRT_FIFO_ERR_MAX - nerr)) > 0)
+		nerr += (size_t)n;
 	unlinkat(o.dirfd, OCIRT_FIFO, 0);
-	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
-	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);
-	/* poststart failures are logged, not fatal (runtime-spec) */
-	bwk_error *herr = NULL;
-	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTART, sj, &herr) < 0) {
-		bwk_error_wrap(&herr, "container %s", id);
-		cleanup_free char *msg = bwk_error_format(herr);
-		bwk_log(BWK_LOG_WARNING, "%s", msg ? msg : "a hook failed");
-		bwk_error_free(herr);
+	if (nerr > 1 && hookerr[0] == 'E') {
+		/* the container is stopped (its init exited): what else it started goes too, and
+		 * `delete` finishes the lifecycle (poststop) */
+		hookerr[nerr] = 0;
+		ocirt_cgroup_signal(&o.st.cg, SIGKILL);
+		bwk_oci_spec_free(s);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", id, hookerr + 1);
 	}
+	cleanup_free char *sj = ocirt_state_serialise(&o.st, "running", false);
+	/* poststart failures are logged, not fatal (runtime-spec): each hook runs */
+	ocirt_run_hooks_warn(s, BWK_OCI_HOOK_POSTSTART, sj, id);
 	bwk_oci_spec_free(s);
 	return 0;
 }
@@ -585,13 +633,7 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	ocirt_cgroup_destroy(&o.st.cg);
 	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
-	bwk_error *herr = NULL;
-	if (ocirt_run_hooks(s, BWK_OCI_HOOK_POSTSTOP, sj, &herr) < 0) {
-		bwk_error_wrap(&herr, "container %s", id);
-		cleanup_free char *msg = bwk_error_format(herr);
-		bwk_log(BWK_LOG_WARNING, "%s", msg ? msg : "a hook failed");
-		bwk_error_free(herr);
-	}
+	ocirt_run_hooks_warn(s, BWK_OCI_HOOK_POSTSTOP, sj, id);
 	bwk_oci_spec_free(s);
 	ocirt_remove_state(o.rootfd, o.dirfd, id);
 	return 0;

@@ -4,6 +4,7 @@
  * is found (a spec's numbers, or run's name looked up in the image), AppArmor, the exec. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
 #include <signal.h>
@@ -139,8 +140,11 @@ int sbx_process_enter(const sbx_process *p, char *why, size_t len)
 		return failed(why, len, "working directory %s", cwd);
 	/* before any filter (which may deny the call): every descriptor but 0-2 is gone at exec,
 	 * whatever the caller leaked to us */
-	if (syscall(SYS_close_range, 3, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
+	if (syscall(SYS_close_range, 3 + p->preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC) < 0)
 		return failed(why, len, "close_range");
+	for (unsigned i = 0; i < p->preserve_fds; i++) /* runc's --preserve-fds */
+		if (fcntl(3 + (int)i, F_SETFD, 0) < 0)
+			return failed(why, len, "preserved descriptor %u", 3 + i);
 	/* without no_new_privs a filter needs CAP_SYS_ADMIN: loaded before the sets are final */
 	if (!p->no_new_privs && (p->filters[0] || p->filters[1])) {
 		raise_effective();

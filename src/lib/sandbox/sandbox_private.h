@@ -243,6 +243,7 @@ typedef struct sbx_process {
 	unsigned long personality;	  /* personality(2)'s persona */
 	int ioprio;			  /* ioprio_set(2)'s value */
 	const struct bwk_oci_sched_attr *sched; /* sched_setattr(2); NULL: inherited */
+	unsigned preserve_fds; /* 3..3+N-1 stay open across the exec (close-on-exec cleared) */
 } sbx_process;
 int sbx_process_enter(const sbx_process *p, char *why, size_t len);
 

@@ -1,0 +1,111 @@
+"""`bulwark features` against what create does (issue #13): every mount option it advertises is
+taken by create and shows in the container's mountinfo, every seccomp action it advertises
+acts as the spec says, and every hook kind it advertises runs (test_oci_hooks.py drives each).
+SCMP_ACT_NOTIFY needs a listener agent: test_oci_seccomp_notify.py. The seccomp flags:
+test_oci_config.py."""
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import BULWARK
+from test_oci_lifecycle import Runtime, reaper, rt, wait_exit  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+
+def features():
+    p = subprocess.run([BULWARK, "features"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+# what each option leaves in /proc/self/mountinfo: (in the options, not in them, in the
+# optional fields); options with no visible trace only need create to take them
+FLAG = {"ro": ("ro", None), "rw": ("rw", None), "nosuid": ("nosuid", None),
+        "suid": (None, "nosuid"), "nodev": ("nodev", None), "dev": (None, "nodev"),
+        "noexec": ("noexec", None), "exec": (None, "noexec"), "sync": ("sync", None),
+        "async": (None, "sync"), "dirsync": ("dirsync", None), "noatime": ("noatime", None),
+        "atime": (None, "noatime"), "nodiratime": ("nodiratime", None),
+        "diratime": (None, "nodiratime"), "relatime": ("relatime", None),
+        "strictatime": (None, "relatime")}
+PROP = {"shared": "shared:", "rshared": "shared:", "unbindable": "unbindable"}
+NO_PROP = ("private", "rprivate")
+
+
+def mountinfo_by_dest(text):
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        sep = f.index("-")
+        # the mount's options and the superblock's (sync, dirsync, mand are these)
+        out[f[4]] = (set(f[5].split(",")) | set(f[sep + 3].split(",")), f[6:sep])
+    return out
+
+
+def test_advertised_mount_options_are_honoured(rt, tmp_path):
+    opts = features()["mountOptions"]
+    assert {"ro", "nosuid", "bind", "rbind", "rprivate"} <= set(opts)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "marker").write_text("here")
+    dests = {}
+
+    def edit(c):
+        for i, o in enumerate(opts):
+            d = f"/m{i}"
+            dests[o] = d
+            if o in ("bind", "rbind"):
+                c["mounts"].append({"destination": d, "type": "bind", "source": str(src),
+                                    "options": [o]})
+            else:
+                c["mounts"].append({"destination": d, "type": "tmpfs", "source": "tmpfs",
+                                    "options": [o]})
+        c["root"]["readonly"] = False
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo; "
+                   "cat /m*/marker > /markers 2>/dev/null; true"], edit=edit)
+    cid = "bwk-feat-" + uuid.uuid4().hex[:8]
+    p = rt("run", "-b", b, cid, check=None)
+    assert p.returncode == 0, p.stderr  # create took every advertised option
+    mi = mountinfo_by_dest((b / "rootfs" / "mountinfo").read_text())
+    for o, d in dests.items():
+        assert d in mi, (o, d)
+        flags, optional = mi[d]
+        if o in FLAG:
+            want, unwanted = FLAG[o]
+            assert want is None or want in flags, (o, flags)
+            assert unwanted is None or unwanted not in flags, (o, flags)
+        if o in PROP:
+            assert any(x.startswith(PROP[o]) for x in optional), (o, optional)
+        if o in NO_PROP:
+            assert not any(x.startswith(("shared:", "master:")) for x in optional), (o, optional)
+    assert (b / "rootfs" / "markers").read_text() == "here" * 2  # bind and rbind
+
+
+# an action on mkdir: what `run` of /bin/mkdir then exits with
+ACTION_EXIT = {"SCMP_ACT_ALLOW": 0, "SCMP_ACT_LOG": 0, "SCMP_ACT_ERRNO": 1,
+               "SCMP_ACT_TRACE": 1,  # no tracer: the call fails with ENOSYS
+               "SCMP_ACT_KILL": 128 + 31, "SCMP_ACT_KILL_THREAD": 128 + 31,
+               "SCMP_ACT_KILL_PROCESS": 128 + 31, "SCMP_ACT_TRAP": 128 + 31}
+
+
+def test_advertised_seccomp_actions_act(rt):
+    actions = features()["linux"]["seccomp"]["actions"]
+    assert set(actions) - {"SCMP_ACT_NOTIFY"} == set(ACTION_EXIT), actions
+    for i, a in enumerate(sorted(ACTION_EXIT)):
+        def edit(c, a=a):
+            c["root"]["readonly"] = False
+            c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+                {"names": ["mkdir", "mkdirat"], "action": a}]}
+        b = rt.bundle(["/bin/mkdir", "/probe"], name=f"b{i}", edit=edit)
+        cid = "bwk-feat-" + uuid.uuid4().hex[:8]
+        p = rt("run", "-b", b, cid, check=None)
+        assert p.returncode == ACTION_EXIT[a], (a, p.returncode, p.stderr)
+        assert (b / "rootfs" / "probe").exists() == (ACTION_EXIT[a] == 0), a
+
+
+def test_advertised_hooks_are_the_six():
+    assert features()["hooks"] == ["prestart", "createRuntime", "createContainer",
+                                   "startContainer", "poststart", "poststop"]
