@@ -13,13 +13,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "bulwark/oci.h"
 #include "bulwark/sandbox.h"
 #define BWK_IN_SANDBOX /* the subordinate-id parser and allocator are private */
 #include "sandbox/sandbox_private.h"
+#include "core/util.h"
 
 #define CAP(n) (1ull << (n))
 
@@ -675,6 +678,90 @@ static void test_caps_and_rlimit_names(void **state)
 	assert_int_equal(bwk_oci_rlimit_lower(&r, &out), -1);
 }
 
+/* The one id-map writer of both executors (userns.c): the lines, the kernel's limits. */
+static void test_idmap_format(void **state)
+{
+	(void)state;
+	char buf[SBX_IDMAP_BYTES];
+	sbx_idmap m[SBX_IDMAP_MAX + 1];
+	m[0] = (sbx_idmap){0, 100000, 65536};
+	m[1] = (sbx_idmap){65536, 7, 1};
+	assert_int_equal(sbx_idmap_format(m, 2, buf, sizeof buf), 25);
+	assert_string_equal(buf, "0 100000 65536\n65536 7 1\n");
+	assert_int_equal(sbx_idmap_format(m, 0, buf, sizeof buf), 0);
+	assert_string_equal(buf, "");
+	/* 15 bytes: the NUL leaves 14, one short of the first line */
+	assert_int_equal(sbx_idmap_format(m, 1, buf, 15), -1);
+	assert_int_equal(sbx_idmap_format(m, 1, buf, 16), 15);
+	for (size_t i = 0; i < SBX_IDMAP_MAX + 1; i++)
+		m[i] = (sbx_idmap){(uint32_t)i, 1000 + (uint32_t)i, 1};
+	assert_int_equal(sbx_idmap_format(m, SBX_IDMAP_MAX + 1, buf, sizeof buf), -1);
+	/* 340 lines of ten-digit ids are more than a page */
+	for (size_t i = 0; i < SBX_IDMAP_MAX; i++)
+		m[i] = (sbx_idmap){4000000000u + (uint32_t)i, 4100000000u, 1};
+	assert_int_equal(sbx_idmap_format(m, SBX_IDMAP_MAX, buf, sizeof buf), -1);
+}
+
+/* A real user namespace mapped by sbx_idmap_write: its maps read back from /proc, setgroups
+ * denied first, and a second write (the kernel takes one) refused naming the file. */
+static void test_idmap_write(void **state)
+{
+	(void)state;
+	int go[2], done[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(done[1]); /* else the parent's close is no EOF */
+		char c = unshare(CLONE_NEWUSER) == 0;
+		(void)!write(go[1], &c, 1);
+		(void)!read(done[0], &c, 1);
+		_exit(0);
+	}
+	char ok = 0;
+	close(done[0]);
+	assert_int_equal(read(go[0], &ok, 1), 1);
+	if (!ok) {
+		close(done[1]);
+		waitpid(pid, NULL, 0);
+		skip(); /* user namespaces disabled here */
+	}
+	sbx_idmap u = {0, (uint32_t)geteuid(), 1}, g = {0, (uint32_t)getegid(), 1};
+	sbx_idmaps m = {.uid = &u, .gid = &g, .nuid = 1, .ngid = 1, .deny_setgroups = true};
+	bwk_error *err = NULL;
+	int rc = sbx_idmap_write(pid, &m, &err);
+	char path[64], *text = NULL;
+	size_t len;
+	unsigned a = 9, b = 9, n = 9;
+	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_int_equal(sscanf(text, "%u %u %u", &a, &b, &n), 3);
+	free(text);
+	assert_true(a == 0 && b == geteuid() && n == 1);
+	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_int_equal(sscanf(text, "%u %u %u", &a, &b, &n), 3);
+	free(text);
+	assert_true(a == 0 && b == getegid() && n == 1);
+	snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_non_null(strstr(text, "deny"));
+	free(text);
+	assert_int_equal(rc, 0);
+	/* written once only: the second write is refused, and the error says which file */
+	assert_int_equal(sbx_idmap_write(pid, &m, &err), -1);
+	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, path));
+	free(msg);
+	bwk_error_free(err);
+	close(done[1]);
+	waitpid(pid, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -686,6 +773,7 @@ int main(void)
 	    cmocka_unit_test(test_subid_pick),	      cmocka_unit_test(test_subid_explicit),
 	    cmocka_unit_test(test_subid_record),      cmocka_unit_test(test_userns_restriction),
 	    cmocka_unit_test(test_signal_names),      cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_idmap_format),      cmocka_unit_test(test_idmap_write),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -737,19 +737,24 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 
 /* ---- the create process ---- */
 
-static int write_idmap(pid_t pid, const char *file, const bwk_oci_idmap *m, size_t n,
-		       bwk_error **err)
+/* linux.uidMappings and gidMappings into the new user namespace of `pid` (sbx_idmap_write) */
+static int write_idmaps(pid_t pid, const bwk_oci_linux *l, bwk_error **err)
 {
-	char buf[4096], path[64];
-	size_t len = 0;
-	for (size_t i = 0; i < n && len < sizeof buf - 40; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n",
-					m[i].container_id, m[i].host_id, m[i].size);
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "writing %s of the container",
-				     file);
+	sbx_idmap uid[SBX_IDMAP_MAX], gid[SBX_IDMAP_MAX];
+	if (l->n_uid_mappings > SBX_IDMAP_MAX || l->n_gid_mappings > SBX_IDMAP_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "linux.uidMappings/gidMappings: at most %d each",
+				     SBX_IDMAP_MAX);
+	for (size_t i = 0; i < l->n_uid_mappings; i++)
+		uid[i] = (sbx_idmap){l->uid_mappings[i].container_id, l->uid_mappings[i].host_id,
+				     l->uid_mappings[i].size};
+	for (size_t i = 0; i < l->n_gid_mappings; i++)
+		gid[i] = (sbx_idmap){l->gid_mappings[i].container_id, l->gid_mappings[i].host_id,
+				     l->gid_mappings[i].size};
+	sbx_idmaps m = {
+	    .uid = uid, .gid = gid, .nuid = l->n_uid_mappings, .ngid = l->n_gid_mappings};
+	if (sbx_idmap_write(pid, &m, err) < 0)
+		return bwk_error_wrap(err, "linux.uidMappings and gidMappings");
 	return 0;
 }
 
@@ -1004,11 +1009,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		}
 		if (m.type == 'U') {
-			if ((c.new_flags & CLONE_NEWUSER) &&
-			    (write_idmap(a, "uid_map", s->linux_.uid_mappings,
-					 s->linux_.n_uid_mappings, err) < 0 ||
-			     write_idmap(a, "gid_map", s->linux_.gid_mappings,
-					 s->linux_.n_gid_mappings, err) < 0))
+			if ((c.new_flags & CLONE_NEWUSER) && write_idmaps(a, &s->linux_, err) < 0)
 				goto out;
 			if (ocirt_cgroup_attach(&cg, a, err) < 0)
 				goto out;

@@ -115,6 +115,24 @@ typedef struct sbx_ctx {
 int sbx_reexec_sealed(char **argv, bool always, bwk_error **err);
 
 int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err);
+/* The one writer of id maps, for both executors (run: sbx_userns_apply; create: the spec's
+ * linux.uidMappings) and the helper namespaces (sbx_userns_fd, volume_owner.c): `pid`'s new
+ * user namespace gets its uid_map, then "deny" in setgroups with deny_setgroups, then its
+ * gid_map (an empty list is left unwritten); with `helper` newuidmap/newgidmap write them
+ * (at most 2 lines each). A map is one write of at most SBX_IDMAP_MAX lines that must fit
+ * the kernel's page. -1 + err naming the file. */
+#define SBX_IDMAP_MAX	340 /* the kernel's UID_GID_MAP_MAX_EXTENTS */
+#define SBX_IDMAP_BYTES 4096
+typedef struct sbx_idmaps {
+	const sbx_idmap *uid, *gid;
+	size_t nuid, ngid;
+	bool helper;
+	bool deny_setgroups;
+} sbx_idmaps;
+int sbx_idmap_write(pid_t pid, const sbx_idmaps *m, bwk_error **err);
+/* The lines "inside outside count\n" of `m` into buf; their length, -1 when n > SBX_IDMAP_MAX
+ * or they do not fit len - 1 bytes. */
+int sbx_idmap_format(const sbx_idmap *m, size_t n, char *buf, size_t len);
 int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
 void sbx_userns_release(sbx_userns *u);
 

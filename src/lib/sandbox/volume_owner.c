@@ -99,19 +99,14 @@ static int owner_userns(uint32_t uid, uint32_t huid, uint32_t gid, uint32_t hgid
 	char ok = 0;
 	int ns = -1;
 	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
-		char path[64], line[64];
-		bool mapped = true;
-		const char *files[] = {"uid_map", "gid_map"};
-		for (int i = 0; i < 2 && mapped; i++) {
-			snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
-			int n = snprintf(line, sizeof line, "%u %u 1\n", i ? gid : uid,
-					 i ? hgid : huid);
-			cleanup_close int f = open(path, O_WRONLY | O_CLOEXEC);
-			mapped = f >= 0 && write(f, line, (size_t)n) == n;
-		}
+		char path[64];
+		sbx_idmap um = {uid, huid, 1}, gm = {gid, hgid, 1};
+		sbx_idmaps m = {.uid = &um, .gid = &gm, .nuid = 1, .ngid = 1};
+		bwk_error *err = NULL;
 		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-		if (mapped)
+		if (sbx_idmap_write(pid, &m, &err) == 0)
 			ns = open(path, O_RDONLY | O_CLOEXEC);
+		bwk_error_free(err);
 	}
 	close(p[0]);
 	return ns;
