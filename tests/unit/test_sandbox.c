@@ -762,6 +762,65 @@ static void test_idmap_write(void **state)
 	close(go[1]);
 }
 
+/* The namespaces of both executors (namespaces.c): one table, the joins, errors naming them. */
+static void test_namespaces(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_ns_flag("network"), CLONE_NEWNET);
+	assert_int_equal(sbx_ns_flag("time"), SBX_CLONE_NEWTIME);
+	assert_int_equal(sbx_ns_flag("bogus"), 0);
+	assert_string_equal(sbx_ns_type(CLONE_NEWNS), "mount");
+	assert_string_equal(sbx_ns_proc_name(CLONE_NEWNET), "net");
+	assert_null(sbx_ns_proc_name(0));
+	char buf[128];
+	sbx_ns_describe(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, buf, sizeof buf);
+	assert_string_equal(buf, "user, pid, network");
+	bwk_container_spec cs = {.net = BWK_NET_HOST};
+	assert_false(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+	assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWUSER);
+
+	/* linux.namespaces: a path is joined, the others created; a missing path names both */
+	const char *cfg = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"namespaces\":["
+			  "{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
+			  "\"/proc/self/ns/net\"},{\"type\":\"mount\"}]}}";
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_parse("config.json", cfg, strlen(cfg), &s, &err), 0);
+	sbx_ns_set n;
+	sbx_ns_init(&n);
+	assert_int_equal(sbx_ns_from_spec(&n, s, &err), 0);
+	assert_true(n.new_flags == (CLONE_NEWPID | CLONE_NEWNS));
+	assert_int_equal(n.njoin, 1);
+	assert_int_equal(n.flag[0], CLONE_NEWNET);
+	/* not a namespace: the join fails naming the namespace */
+	close(n.fd[0]);
+	n.fd[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(n.fd[0] >= 0);
+	assert_int_equal(sbx_ns_join(&n, buf, sizeof buf), -1);
+	assert_non_null(strstr(buf, "joining the network namespace: "));
+	sbx_ns_close(&n);
+	free(s->linux_.namespaces[1].path);
+	s->linux_.namespaces[1].path = strdup("/nonexistent/ns/net");
+	sbx_ns_init(&n);
+	assert_int_equal(sbx_ns_from_spec(&n, s, &err), -1);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "linux.namespaces: network namespace /nonexistent/ns/net"));
+	free(msg);
+	bwk_error_free(err);
+	err = NULL;
+	sbx_ns_close(&n);
+	/* too many to join: the fd given is closed, the error names the namespace */
+	sbx_ns_init(&n);
+	for (int i = 0; i < SBX_NS_MAX_JOIN; i++)
+		assert_int_equal(
+		    sbx_ns_add_fd(&n, CLONE_NEWUTS, open("/dev/null", O_RDONLY), "test", &err), 0);
+	assert_int_equal(sbx_ns_add_fd(&n, CLONE_NEWUTS, open("/dev/null", O_RDONLY), "test", &err),
+			 -1);
+	bwk_error_free(err);
+	sbx_ns_close(&n);
+	bwk_oci_spec_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -774,6 +833,7 @@ int main(void)
 	    cmocka_unit_test(test_subid_record),      cmocka_unit_test(test_userns_restriction),
 	    cmocka_unit_test(test_signal_names),      cmocka_unit_test(test_library_does_not_print),
 	    cmocka_unit_test(test_idmap_format),      cmocka_unit_test(test_idmap_write),
+	    cmocka_unit_test(test_namespaces),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -51,13 +51,9 @@
 #include "sandbox/oci_rt_private.h"
 #include "sandbox/sandbox_private.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 extern char **environ;
 
-#define MAX_JOIN 8
+#define MAX_JOIN SBX_NS_MAX_JOIN
 #define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS + 2)
 
 typedef struct init_ctx {
@@ -66,9 +62,7 @@ typedef struct init_ctx {
 	const char *bundle, *rootfs;
 	const ocirt_cgroup *cg;
 	int sync_fd, fifo_fd, console_fd;
-	int join_fd[MAX_JOIN], join_flag[MAX_JOIN];
-	size_t njoin;
-	int new_flags;		/* CLONE_NEW* to create */
+	sbx_ns_set ns;		/* to create and to join (namespaces.c) */
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 } init_ctx;
 
@@ -108,20 +102,6 @@ static __attribute__((noreturn, format(printf, 2, 3))) void die(const init_ctx *
 	else
 		fprintf(stderr, "bulwark: %s\n", out);
 	_exit(1);
-}
-
-static int ns_flag(const char *type)
-{
-	static const struct {
-		const char *name;
-		int flag;
-	} t[] = {{"pid", CLONE_NEWPID},	      {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-		 {"ipc", CLONE_NEWIPC},	      {"uts", CLONE_NEWUTS},	 {"user", CLONE_NEWUSER},
-		 {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(type, t[i].name))
-			return t[i].flag;
-	return 0;
 }
 
 /* Close every descriptor but 0-2 and `keep`. */
@@ -690,40 +670,39 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 	keep[nk++] = c->fifo_fd;
 	if (c->console_fd >= 0)
 		keep[nk++] = c->console_fd;
-	for (size_t i = 0; i < c->njoin; i++)
-		keep[nk++] = c->join_fd[i];
+	for (size_t i = 0; i < c->ns.njoin; i++)
+		keep[nk++] = c->ns.fd[i];
 	if (c->un)
 		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
 	close_except(keep, nk);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
 		die(c, "chdir %s", c->bundle);
-	/* the user namespace last: as host root we may join any other namespace (an engine's
-	 * network namespace is the host's user namespace's, which the container's root may not
-	 * enter) */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
-				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
-					die(c, "joining namespace %d", c->join_flag[i]);
-				close(c->join_fd[i]);
-			}
+	char why[512];
+	if (sbx_ns_join(&c->ns, why, sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
+	}
 	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
 	 * oomScoreAdj) */
 	if (c->un && c->un->active &&
 	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
 	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
 		die(c, "becoming root in the user namespace");
-	if ((c->new_flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
-		die(c, "unshare(CLONE_NEWUSER)");
+	if (sbx_ns_unshare(c->ns.new_flags & CLONE_NEWUSER, why, sizeof why) < 0) {
+		errno = 0;
+		die(c, "%s", why);
+	}
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
 	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
 		_exit(1);
-	if ((c->new_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	if ((c->ns.new_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		die(c, "becoming root in the user namespace (is 0 mapped?)");
-	if (unshare(c->new_flags & ~CLONE_NEWUSER) < 0)
-		die(c, "unshare namespaces");
+	if (sbx_ns_unshare(c->ns.new_flags & ~(unsigned long)CLONE_NEWUSER, why, sizeof why) < 0) {
+		errno = 0;
+		die(c, "%s", why);
+	}
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");
@@ -928,34 +907,13 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		c.console_fd = console;
 	}
-	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
-		const bwk_oci_namespace *ns = &s->linux_.namespaces[i];
-		int flag = ns_flag(ns->type);
-		if (!ns->path) {
-			c.new_flags |= flag;
-			continue;
-		}
-		if (c.njoin >= MAX_JOIN) {
-			bwk_error_set(err, BWK_E_LIMIT, 0, "linux.namespaces: too many paths");
-			goto out;
-		}
-		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			bwk_error_set(err, BWK_E_NOTFOUND, errno,
-				      "linux.namespaces: %s namespace %s", ns->type, ns->path);
-			goto out;
-		}
-		c.join_fd[c.njoin] = fd;
-		c.join_flag[c.njoin++] = flag;
-	}
+	if (sbx_ns_from_spec(&c.ns, s, err) < 0)
+		goto out;
 	if (un.active) { /* the policy's user namespace exists already: joined, not created */
-		c.new_flags &= ~CLONE_NEWUSER;
-		if (c.njoin >= MAX_JOIN ||
-		    (c.join_fd[c.njoin] = fcntl(un.userns_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-			bwk_error_set(err, BWK_E_RUNTIME, errno, "the user namespace");
+		c.ns.new_flags &= ~(unsigned long)CLONE_NEWUSER;
+		if (sbx_ns_add_fd(&c.ns, CLONE_NEWUSER, fcntl(un.userns_fd, F_DUPFD_CLOEXEC, 3),
+				  "the hardening policy", err) < 0)
 			goto out;
-		}
-		c.join_flag[c.njoin++] = CLONE_NEWUSER;
 	}
 	if (ocirt_cgroup_create(s, o->id, o->systemd_cgroup, &cg, err) < 0)
 		goto out;
@@ -1009,7 +967,8 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		}
 		if (m.type == 'U') {
-			if ((c.new_flags & CLONE_NEWUSER) && write_idmaps(a, &s->linux_, err) < 0)
+			if ((c.ns.new_flags & CLONE_NEWUSER) &&
+			    write_idmaps(a, &s->linux_, err) < 0)
 				goto out;
 			if (ocirt_cgroup_attach(&cg, a, err) < 0)
 				goto out;
@@ -1067,8 +1026,7 @@ out:
 	} else
 		ocirt_cgroup_free(&cg);
 	ocirt_userns_release(&un);
-	for (size_t i = 0; i < c.njoin; i++)
-		close(c.join_fd[i]);
+	sbx_ns_close(&c.ns);
 	if (sync[0] >= 0)
 		close(sync[0]);
 	if (console >= 0)
@@ -1094,22 +1052,19 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	keep[nk++] = c->sync_fd;
 	if (c->console_fd >= 0)
 		keep[nk++] = c->console_fd;
-	for (size_t i = 0; i < c->njoin; i++)
-		keep[nk++] = c->join_fd[i];
+	for (size_t i = 0; i < c->ns.njoin; i++)
+		keep[nk++] = c->ns.fd[i];
 	close_except(keep, nk);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
 	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
 		_exit(1);
-	for (int pass = 0; pass < 2; pass++) /* the user namespace last, as in stage_a */
-		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
-				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
-					die(c, "joining the container's namespace %d",
-					    c->join_flag[i]);
-				close(c->join_fd[i]);
-			}
+	char why[512];
+	if (sbx_ns_join(&c->ns, why, sizeof why) < 0) { /* the user namespace last */
+		errno = 0;				/* named in why */
+		die(c, "the container's namespaces: %s", why);
+	}
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");
@@ -1123,17 +1078,6 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	}
 	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
 	_exit(0);
-}
-
-static const char *ns_proc_name(const char *type)
-{
-	static const char *const t[][2] = {
-	    {"pid", "pid"}, {"network", "net"}, {"mount", "mnt"},     {"ipc", "ipc"},
-	    {"uts", "uts"}, {"user", "user"},	{"cgroup", "cgroup"}, {"time", "time"}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(type, t[i][0]))
-			return t[i][1];
-	return NULL;
 }
 
 /* process.json (runc exec --process) as a spec holding only that process */
@@ -1246,18 +1190,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 			      bwk_setting("console-socket", "the console socket"));
 		goto out;
 	}
-	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {
-		const char *name = ns_proc_name(cs->linux_.namespaces[i].type);
-		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, name ? name : "?");
-		int fd = name ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		if (fd < 0) {
-			bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: %s", o->id, path);
-			goto out;
-		}
-		c.join_fd[c.njoin] = fd;
-		c.join_flag[c.njoin++] = ns_flag(cs->linux_.namespaces[i].type);
-	}
+	if (sbx_ns_of_pid(&c.ns, st.pid, cs, o->id, err) < 0)
+		goto out;
 	/* the namespaces are the init's, not a reused pid's */
 	if (ocirt_proc_start_time(st.pid, &t, NULL) < 0 || t != st.start_time) {
 		bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", o->id);
@@ -1342,8 +1276,7 @@ out:
 		if (b > 0 && !o->detach)
 			waitpid(b, NULL, 0);
 	}
-	for (size_t i = 0; i < c.njoin; i++)
-		close(c.join_fd[i]);
+	sbx_ns_close(&c.ns);
 	if (sync[0] >= 0)
 		close(sync[0]);
 	if (console >= 0)

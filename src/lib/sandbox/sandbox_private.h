@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bulwark/oci.h"
 #include "bulwark/sandbox.h"
 #include "core/cleanup.h"
 
@@ -106,6 +107,40 @@ typedef struct sbx_ctx {
 	int tty_master; /* host side, -t: the master of the container's pty once received */
 	bool is_root;
 } sbx_ctx;
+
+/* namespaces.c: the namespaces of both executors. One table names them (the spec's type,
+ * /proc/PID/ns name, CLONE_NEW* flag); an sbx_ns_set holds the flags to create and the
+ * namespaces to join (open fds). sbx_ns_from_spec: linux.namespaces (a path: joined, else
+ * created); sbx_ns_of_pid: exec's, the init's namespaces of the spec's types; sbx_ns_add_fd
+ * takes `fd` (closing it on error; fd < 0 is an error naming the namespace and `what`).
+ * In the child (no error objects): sbx_ns_join setns()es into each, the user namespace last,
+ * and sbx_ns_unshare creates `flags`; both -1 + errno with `why` naming the namespace(s).
+ * sbx_ns_run_flags: what `bulwark run` creates with its clone (the cgroup namespace comes in
+ * init.c, once the child is in its cgroup). */
+#ifndef CLONE_NEWTIME
+#define SBX_CLONE_NEWTIME 0x00000080
+#else
+#define SBX_CLONE_NEWTIME CLONE_NEWTIME
+#endif
+#define SBX_NS_MAX_JOIN 8
+typedef struct sbx_ns_set {
+	unsigned long new_flags;
+	int fd[SBX_NS_MAX_JOIN], flag[SBX_NS_MAX_JOIN];
+	size_t njoin;
+} sbx_ns_set;
+int sbx_ns_flag(const char *type); /* 0 when unknown */
+const char *sbx_ns_type(int flag);
+const char *sbx_ns_proc_name(int flag); /* NULL when unknown */
+/* "user, mount, pid" for `flags`; its length */
+size_t sbx_ns_describe(unsigned long flags, char *buf, size_t len);
+void sbx_ns_init(sbx_ns_set *n);
+void sbx_ns_close(sbx_ns_set *n);
+int sbx_ns_from_spec(sbx_ns_set *n, const bwk_oci_spec *s, bwk_error **err);
+int sbx_ns_of_pid(sbx_ns_set *n, pid_t pid, const bwk_oci_spec *s, const char *id, bwk_error **err);
+int sbx_ns_add_fd(sbx_ns_set *n, int flag, int fd, const char *what, bwk_error **err);
+int sbx_ns_join(sbx_ns_set *n, char *why, size_t len);
+int sbx_ns_unshare(unsigned long flags, char *why, size_t len);
+unsigned long sbx_ns_run_flags(const bwk_container_spec *s);
 
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
