@@ -821,6 +821,36 @@ static void test_namespaces(void **state)
 	bwk_oci_spec_free(s);
 }
 
+/* A user namespace held by an fd alone (the policy's, volume owners'): a process that joins it
+ * sees the maps asked for. */
+static void test_idmap_userns_fd(void **state)
+{
+	(void)state;
+	sbx_idmap u = {0, (uint32_t)geteuid(), 1}, g = {0, (uint32_t)getegid(), 1};
+	sbx_idmaps m = {.uid = &u, .gid = &g, .nuid = 1, .ngid = 1, .deny_setgroups = true};
+	int ns = sbx_idmap_userns_fd(&m);
+	if (ns < 0)
+		skip(); /* user namespaces disabled here */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *text = NULL;
+		size_t len;
+		unsigned a = 9, b = 9, n = 9;
+		if (setns(ns, CLONE_NEWUSER) < 0 ||
+		    bwk_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, true, &text, &len,
+				     NULL) < 0 ||
+		    sscanf(text, "%u %u %u", &a, &b, &n) != 3)
+			_exit(2);
+		_exit(a == 0 && b == u.outside && n == 1 ? 0 : 3);
+	}
+	int ws = -1;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	close(ns);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -833,7 +863,7 @@ int main(void)
 	    cmocka_unit_test(test_subid_record),      cmocka_unit_test(test_userns_restriction),
 	    cmocka_unit_test(test_signal_names),      cmocka_unit_test(test_library_does_not_print),
 	    cmocka_unit_test(test_idmap_format),      cmocka_unit_test(test_idmap_write),
-	    cmocka_unit_test(test_namespaces),
+	    cmocka_unit_test(test_namespaces),	      cmocka_unit_test(test_idmap_userns_fd),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,7 +238,9 @@ int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint
  * outlive the lock: it lasts while the file `claim_file` holds that number in decimal (an OCI
  * container's state directory, removed by `delete`). */
 int sbx_subid_record(uint32_t start, const char *claim_file, bwk_error **err);
-/* A user namespace with the maps of `u` (written by us: root), as an fd; -1 and errno. */
+/* A user namespace with the maps `m` (sbx_idmap_write), held by nothing but the returned fd
+ * (its first process is gone); -1 and errno. sbx_userns_fd: run's plan `u` (host root refused). */
+int sbx_idmap_userns_fd(const sbx_idmaps *m);
 int sbx_userns_fd(const sbx_userns *u);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. As root a failure is

@@ -221,9 +221,9 @@ int sbx_idmap_write(pid_t pid, const sbx_idmaps *m, bwk_error **err)
 	return 0;
 }
 
-int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
+/* Defence in depth: refuse any map of run's that would contain host id 0. */
+static int refuse_host_root(const sbx_userns *u, sbx_idmaps *m, bwk_error **err)
 {
-	/* Defence in depth: refuse any map that would contain host id 0. */
 	for (int i = 0; i < u->nuid; i++)
 		if (u->uid[i].outside == 0)
 			return bwk_error_set(err, BWK_E_INTERNAL, 0,
@@ -232,16 +232,24 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 		if (u->gid[i].outside == 0)
 			return bwk_error_set(err, BWK_E_INTERNAL, 0,
 					     "gid map would contain host root");
-	sbx_idmaps m = {.uid = u->uid,
-			.gid = u->gid,
-			.nuid = (size_t)u->nuid,
-			.ngid = (size_t)u->ngid,
-			.helper = u->helper,
-			.deny_setgroups = u->deny_setgroups};
+	*m = (sbx_idmaps){.uid = u->uid,
+			  .gid = u->gid,
+			  .nuid = (size_t)u->nuid,
+			  .ngid = (size_t)u->ngid,
+			  .helper = u->helper,
+			  .deny_setgroups = u->deny_setgroups};
+	return 0;
+}
+
+int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
+{
+	sbx_idmaps m;
+	if (refuse_host_root(u, &m, err) < 0)
+		return -1;
 	return sbx_idmap_write(pid, &m, err);
 }
 
-int sbx_userns_fd(const sbx_userns *u)
+int sbx_idmap_userns_fd(const sbx_idmaps *m)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -259,7 +267,7 @@ int sbx_userns_fd(const sbx_userns *u)
 	int ns = -1, e = EPERM;
 	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
 		bwk_error *err = NULL;
-		if (sbx_userns_apply(u, pid, &err) == 0) {
+		if (sbx_idmap_write(pid, m, &err) == 0) {
 			char path[64];
 			snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
 			ns = open(path, O_RDONLY | O_CLOEXEC);
@@ -276,4 +284,16 @@ int sbx_userns_fd(const sbx_userns *u)
 	}
 	errno = e;
 	return ns;
+}
+
+int sbx_userns_fd(const sbx_userns *u)
+{
+	sbx_idmaps m;
+	bwk_error *err = NULL;
+	if (refuse_host_root(u, &m, &err) < 0) {
+		bwk_error_free(err);
+		errno = EPERM;
+		return -1;
+	}
+	return sbx_idmap_userns_fd(&m);
 }

@@ -84,32 +84,9 @@ static bool in_slice(const sbx_idmap *m, int n, uint32_t host)
 /* A user namespace whose only ids are on-disk `uid`/`gid` ↔ host `huid`/`hgid`, as an fd. */
 static int owner_userns(uint32_t uid, uint32_t huid, uint32_t gid, uint32_t hgid)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	cleanup_pid pid_t pid = fork(); /* killed and reaped on return */
-	if (pid == 0) {
-		close(p[0]);
-		char c = unshare(CLONE_NEWUSER) == 0;
-		(void)!write(p[1], &c, 1);
-		for (;;)
-			pause(); /* until killed on return */
-	}
-	close(p[1]);
-	char ok = 0;
-	int ns = -1;
-	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
-		char path[64];
-		sbx_idmap um = {uid, huid, 1}, gm = {gid, hgid, 1};
-		sbx_idmaps m = {.uid = &um, .gid = &gm, .nuid = 1, .ngid = 1};
-		bwk_error *err = NULL;
-		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-		if (sbx_idmap_write(pid, &m, &err) == 0)
-			ns = open(path, O_RDONLY | O_CLOEXEC);
-		bwk_error_free(err);
-	}
-	close(p[0]);
-	return ns;
+	sbx_idmap um = {uid, huid, 1}, gm = {gid, hgid, 1};
+	sbx_idmaps m = {.uid = &um, .gid = &gm, .nuid = 1, .ngid = 1};
+	return sbx_idmap_userns_fd(&m);
 }
 
 typedef struct chown_walk {
