@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "bulwark/sandbox.h"
 #define BWK_IN_SANDBOX /* the subordinate-id parser and allocator are private */
 #include "sandbox/sandbox_private.h"
+#include "core/util.h"
 
 #define CAP(n) (1ull << (n))
 
@@ -716,6 +718,179 @@ static void test_process_preserve_fds(void **state)
 	assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The one id-map writer of both executors (userns.c): the lines, the kernel's limits. */
+static void test_idmap_format(void **state)
+{
+	(void)state;
+	char buf[SBX_IDMAP_BYTES];
+	sbx_idmap m[SBX_IDMAP_MAX + 1];
+	m[0] = (sbx_idmap){0, 100000, 65536};
+	m[1] = (sbx_idmap){65536, 7, 1};
+	assert_int_equal(sbx_idmap_format(m, 2, buf, sizeof buf), 25);
+	assert_string_equal(buf, "0 100000 65536\n65536 7 1\n");
+	assert_int_equal(sbx_idmap_format(m, 0, buf, sizeof buf), 0);
+	assert_string_equal(buf, "");
+	/* 15 bytes: the NUL leaves 14, one short of the first line */
+	assert_int_equal(sbx_idmap_format(m, 1, buf, 15), -1);
+	assert_int_equal(sbx_idmap_format(m, 1, buf, 16), 15);
+	for (size_t i = 0; i < SBX_IDMAP_MAX + 1; i++)
+		m[i] = (sbx_idmap){(uint32_t)i, 1000 + (uint32_t)i, 1};
+	assert_int_equal(sbx_idmap_format(m, SBX_IDMAP_MAX + 1, buf, sizeof buf), -1);
+	/* 340 lines of ten-digit ids are more than a page */
+	for (size_t i = 0; i < SBX_IDMAP_MAX; i++)
+		m[i] = (sbx_idmap){4000000000u + (uint32_t)i, 4100000000u, 1};
+	assert_int_equal(sbx_idmap_format(m, SBX_IDMAP_MAX, buf, sizeof buf), -1);
+}
+
+/* A real user namespace mapped by sbx_idmap_write: its maps read back from /proc, setgroups
+ * denied first, and a second write (the kernel takes one) refused naming the file. */
+static void test_idmap_write(void **state)
+{
+	(void)state;
+	int go[2], done[2];
+	assert_int_equal(pipe(go), 0);
+	assert_int_equal(pipe(done), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(done[1]); /* else the parent's close is no EOF */
+		char c = unshare(CLONE_NEWUSER) == 0;
+		(void)!write(go[1], &c, 1);
+		(void)!read(done[0], &c, 1);
+		_exit(0);
+	}
+	char ok = 0;
+	close(done[0]);
+	assert_int_equal(read(go[0], &ok, 1), 1);
+	if (!ok) {
+		close(done[1]);
+		waitpid(pid, NULL, 0);
+		skip(); /* user namespaces disabled here */
+	}
+	sbx_idmap u = {0, (uint32_t)geteuid(), 1}, g = {0, (uint32_t)getegid(), 1};
+	sbx_idmaps m = {.uid = &u, .gid = &g, .nuid = 1, .ngid = 1, .deny_setgroups = true};
+	bwk_error *err = NULL;
+	int rc = sbx_idmap_write(pid, &m, &err);
+	char path[64], *text = NULL;
+	size_t len;
+	unsigned a = 9, b = 9, n = 9;
+	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_int_equal(sscanf(text, "%u %u %u", &a, &b, &n), 3);
+	free(text);
+	assert_true(a == 0 && b == geteuid() && n == 1);
+	snprintf(path, sizeof path, "/proc/%d/gid_map", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_int_equal(sscanf(text, "%u %u %u", &a, &b, &n), 3);
+	free(text);
+	assert_true(a == 0 && b == getegid() && n == 1);
+	snprintf(path, sizeof path, "/proc/%d/setgroups", (int)pid);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 4096, true, &text, &len, NULL), 0);
+	assert_non_null(strstr(text, "deny"));
+	free(text);
+	assert_int_equal(rc, 0);
+	/* written once only: the second write is refused, and the error says which file */
+	assert_int_equal(sbx_idmap_write(pid, &m, &err), -1);
+	snprintf(path, sizeof path, "/proc/%d/uid_map", (int)pid);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, path));
+	free(msg);
+	bwk_error_free(err);
+	close(done[1]);
+	waitpid(pid, NULL, 0);
+	close(go[0]);
+	close(go[1]);
+}
+
+/* The namespaces of both executors (namespaces.c): one table, the joins, errors naming them. */
+static void test_namespaces(void **state)
+{
+	(void)state;
+	assert_int_equal(sbx_ns_flag("network"), CLONE_NEWNET);
+	assert_int_equal(sbx_ns_flag("time"), SBX_CLONE_NEWTIME);
+	assert_int_equal(sbx_ns_flag("bogus"), 0);
+	assert_string_equal(sbx_ns_type(CLONE_NEWNS), "mount");
+	assert_string_equal(sbx_ns_proc_name(CLONE_NEWNET), "net");
+	assert_null(sbx_ns_proc_name(0));
+	char buf[128];
+	sbx_ns_describe(CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET, buf, sizeof buf);
+	assert_string_equal(buf, "user, pid, network");
+	bwk_container_spec cs = {.net = BWK_NET_HOST};
+	assert_false(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+	assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWUSER);
+
+	/* linux.namespaces: a path is joined, the others created; a missing path names both */
+	const char *cfg = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"namespaces\":["
+			  "{\"type\":\"pid\"},{\"type\":\"network\",\"path\":"
+			  "\"/proc/self/ns/net\"},{\"type\":\"mount\"}]}}";
+	bwk_oci_spec *s = NULL;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_parse("config.json", cfg, strlen(cfg), &s, &err), 0);
+	sbx_ns_set n;
+	sbx_ns_init(&n);
+	assert_int_equal(sbx_ns_from_spec(&n, s, &err), 0);
+	assert_true(n.new_flags == (CLONE_NEWPID | CLONE_NEWNS));
+	assert_int_equal(n.njoin, 1);
+	assert_int_equal(n.flag[0], CLONE_NEWNET);
+	/* not a namespace: the join fails naming the namespace */
+	close(n.fd[0]);
+	n.fd[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(n.fd[0] >= 0);
+	assert_int_equal(sbx_ns_join(&n, buf, sizeof buf), -1);
+	assert_non_null(strstr(buf, "joining the network namespace: "));
+	sbx_ns_close(&n);
+	free(s->linux_.namespaces[1].path);
+	s->linux_.namespaces[1].path = strdup("/nonexistent/ns/net");
+	sbx_ns_init(&n);
+	assert_int_equal(sbx_ns_from_spec(&n, s, &err), -1);
+	char *msg = bwk_error_format(err);
+	assert_non_null(strstr(msg, "linux.namespaces: network namespace /nonexistent/ns/net"));
+	free(msg);
+	bwk_error_free(err);
+	err = NULL;
+	sbx_ns_close(&n);
+	/* too many to join: the fd given is closed, the error names the namespace */
+	sbx_ns_init(&n);
+	for (int i = 0; i < SBX_NS_MAX_JOIN; i++)
+		assert_int_equal(
+		    sbx_ns_add_fd(&n, CLONE_NEWUTS, open("/dev/null", O_RDONLY), "test", &err), 0);
+	assert_int_equal(sbx_ns_add_fd(&n, CLONE_NEWUTS, open("/dev/null", O_RDONLY), "test", &err),
+			 -1);
+	bwk_error_free(err);
+	sbx_ns_close(&n);
+	bwk_oci_spec_free(s);
+}
+
+/* A user namespace held by an fd alone (the policy's, volume owners'): a process that joins it
+ * sees the maps asked for. */
+static void test_idmap_userns_fd(void **state)
+{
+	(void)state;
+	sbx_idmap u = {0, (uint32_t)geteuid(), 1}, g = {0, (uint32_t)getegid(), 1};
+	sbx_idmaps m = {.uid = &u, .gid = &g, .nuid = 1, .ngid = 1, .deny_setgroups = true};
+	int ns = sbx_idmap_userns_fd(&m);
+	if (ns < 0)
+		skip(); /* user namespaces disabled here */
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *text = NULL;
+		size_t len;
+		unsigned a = 9, b = 9, n = 9;
+		if (setns(ns, CLONE_NEWUSER) < 0 ||
+		    bwk_read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, true, &text, &len,
+				     NULL) < 0 ||
+		    sscanf(text, "%u %u %u", &a, &b, &n) != 3)
+			_exit(2);
+		_exit(a == 0 && b == u.outside && n == 1 ? 0 : 3);
+	}
+	int ws = -1;
+	assert_int_equal(waitpid(pid, &ws, 0), pid);
+	close(ns);
+	assert_true(WIFEXITED(ws));
+	assert_int_equal(WEXITSTATUS(ws), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,6 +910,10 @@ int main(void)
 	    cmocka_unit_test(test_userns_restriction),
 	    cmocka_unit_test(test_signal_names),
 	    cmocka_unit_test(test_library_does_not_print),
+	    cmocka_unit_test(test_idmap_format),
+	    cmocka_unit_test(test_idmap_write),
+	    cmocka_unit_test(test_namespaces),
+	    cmocka_unit_test(test_idmap_userns_fd),
 	    cmocka_unit_test(test_process_preserve_fds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,8 +345,9 @@ int sbx_container_main(sbx_ctx *ctx)
 	while (n < 0 && errno == EINTR);
 	if (n != 1)
 		_exit(EXIT_RUNTIME);
-	if (unshare(CLONE_NEWCGROUP) < 0) {
-		sbx_child_error("cgroup namespace: %s", strerror(errno));
+	char why[256];
+	if (sbx_ns_unshare(CLONE_NEWCGROUP, why, sizeof why) < 0) {
+		sbx_child_error("%s", why);
 		_exit(EXIT_RUNTIME);
 	}
 	if (sbx_cgroup_view(ctx) < 0)

@@ -54,13 +54,9 @@
 #include "sandbox/oci_rt_private.h"
 #include "sandbox/sandbox_private.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
-
 extern char **environ;
 
-#define MAX_JOIN 8
+#define MAX_JOIN SBX_NS_MAX_JOIN
 #define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS + 2)
 
 typedef struct init_ctx {
@@ -69,9 +65,7 @@ typedef struct init_ctx {
 	const char *bundle, *rootfs;
 	const ocirt_cgroup *cg;
 	int sync_fd, fifo_fd, console_fd;
-	int join_fd[MAX_JOIN], join_flag[MAX_JOIN];
-	size_t njoin;
-	int new_flags;		/* CLONE_NEW* to create */
+	sbx_ns_set ns;		/* to create and to join (namespaces.c) */
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 	bool seccomp_loaded;	/* linux.seccomp loaded early, with a listener */
 	unsigned preserve_fds;	/* 3..3+N-1 kept for the process (--preserve-fds) */
@@ -115,20 +109,6 @@ static __attribute__((noreturn, format(printf, 2, 3))) void die(const init_ctx *
 	else
 		fprintf(stderr, "bulwark: %s\n", out);
 	_exit(1);
-}
-
-static int ns_flag(const char *type)
-{
-	static const struct {
-		const char *name;
-		int flag;
-	} t[] = {{"pid", CLONE_NEWPID},	      {"network", CLONE_NEWNET}, {"mount", CLONE_NEWNS},
-		 {"ipc", CLONE_NEWIPC},	      {"uts", CLONE_NEWUTS},	 {"user", CLONE_NEWUSER},
-		 {"cgroup", CLONE_NEWCGROUP}, {"time", CLONE_NEWTIME}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(type, t[i].name))
-			return t[i].flag;
-	return 0;
 }
 
 /* Close every descriptor but 0-2, 3..3+preserve-1 and `keep`. */
@@ -612,7 +592,7 @@ static int loopback_up(void)
 static void setup_sysctl_hostname(const init_ctx *c)
 {
 	const bwk_oci_spec *s = c->s;
-	if ((c->new_flags & CLONE_NEWNET) && loopback_up() < 0)
+	if ((c->ns.new_flags & CLONE_NEWNET) && loopback_up() < 0)
 		die(c, "bringing the loopback interface up");
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		die(c, "hostname %s", s->hostname);
@@ -872,40 +852,39 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 	keep[nk++] = c->fifo_fd;
 	if (c->console_fd >= 0)
 		keep[nk++] = c->console_fd;
-	for (size_t i = 0; i < c->njoin; i++)
-		keep[nk++] = c->join_fd[i];
+	for (size_t i = 0; i < c->ns.njoin; i++)
+		keep[nk++] = c->ns.fd[i];
 	if (c->un)
 		nk += ocirt_userns_fds(c->un, keep + nk, MAX_KEEP - nk);
 	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (chdir(c->bundle) < 0)
 		die(c, "chdir %s", c->bundle);
-	/* the user namespace last: as host root we may join any other namespace (an engine's
-	 * network namespace is the host's user namespace's, which the container's root may not
-	 * enter) */
-	for (int pass = 0; pass < 2; pass++)
-		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
-				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
-					die(c, "joining namespace %d", c->join_flag[i]);
-				close(c->join_fd[i]);
-			}
+	char why[512];
+	if (sbx_ns_join(&c->ns, why, sizeof why) < 0) {
+		errno = 0; /* named in why */
+		die(c, "%s", why);
+	}
 	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
 	 * oomScoreAdj) */
 	if (c->un && c->un->active &&
 	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
 	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
 		die(c, "becoming root in the user namespace");
-	if ((c->new_flags & CLONE_NEWUSER) && unshare(CLONE_NEWUSER) < 0)
-		die(c, "unshare(CLONE_NEWUSER)");
+	if (sbx_ns_unshare(c->ns.new_flags & CLONE_NEWUSER, why, sizeof why) < 0) {
+		errno = 0;
+		die(c, "%s", why);
+	}
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
 	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
 		_exit(1);
-	if ((c->new_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+	if ((c->ns.new_flags & CLONE_NEWUSER) && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		die(c, "becoming root in the user namespace (is 0 mapped?)");
-	if (unshare(c->new_flags & ~CLONE_NEWUSER) < 0)
-		die(c, "unshare namespaces");
+	if (sbx_ns_unshare(c->ns.new_flags & ~(unsigned long)CLONE_NEWUSER, why, sizeof why) < 0) {
+		errno = 0;
+		die(c, "%s", why);
+	}
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");
@@ -919,19 +898,24 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 
 /* ---- the create process ---- */
 
-static int write_idmap(pid_t pid, const char *file, const bwk_oci_idmap *m, size_t n,
-		       bwk_error **err)
+/* linux.uidMappings and gidMappings into the new user namespace of `pid` (sbx_idmap_write) */
+static int write_idmaps(pid_t pid, const bwk_oci_linux *l, bwk_error **err)
 {
-	char buf[4096], path[64];
-	size_t len = 0;
-	for (size_t i = 0; i < n && len < sizeof buf - 40; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n",
-					m[i].container_id, m[i].host_id, m[i].size);
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0 || write(fd, buf, len) != (ssize_t)len)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "writing %s of the container",
-				     file);
+	sbx_idmap uid[SBX_IDMAP_MAX], gid[SBX_IDMAP_MAX];
+	if (l->n_uid_mappings > SBX_IDMAP_MAX || l->n_gid_mappings > SBX_IDMAP_MAX)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "linux.uidMappings/gidMappings: at most %d each",
+				     SBX_IDMAP_MAX);
+	for (size_t i = 0; i < l->n_uid_mappings; i++)
+		uid[i] = (sbx_idmap){l->uid_mappings[i].container_id, l->uid_mappings[i].host_id,
+				     l->uid_mappings[i].size};
+	for (size_t i = 0; i < l->n_gid_mappings; i++)
+		gid[i] = (sbx_idmap){l->gid_mappings[i].container_id, l->gid_mappings[i].host_id,
+				     l->gid_mappings[i].size};
+	sbx_idmaps m = {
+	    .uid = uid, .gid = gid, .nuid = l->n_uid_mappings, .ngid = l->n_gid_mappings};
+	if (sbx_idmap_write(pid, &m, err) < 0)
+		return bwk_error_wrap(err, "linux.uidMappings and gidMappings");
 	return 0;
 }
 
@@ -1126,34 +1110,13 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		c.console_fd = console;
 	}
-	for (size_t i = 0; i < s->linux_.n_namespaces; i++) {
-		const bwk_oci_namespace *ns = &s->linux_.namespaces[i];
-		int flag = ns_flag(ns->type);
-		if (!ns->path) {
-			c.new_flags |= flag;
-			continue;
-		}
-		if (c.njoin >= MAX_JOIN) {
-			bwk_error_set(err, BWK_E_LIMIT, 0, "linux.namespaces: too many paths");
-			goto out;
-		}
-		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0) {
-			bwk_error_set(err, BWK_E_NOTFOUND, errno,
-				      "linux.namespaces: %s namespace %s", ns->type, ns->path);
-			goto out;
-		}
-		c.join_fd[c.njoin] = fd;
-		c.join_flag[c.njoin++] = flag;
-	}
+	if (sbx_ns_from_spec(&c.ns, s, err) < 0)
+		goto out;
 	if (un.active) { /* the policy's user namespace exists already: joined, not created */
-		c.new_flags &= ~CLONE_NEWUSER;
-		if (c.njoin >= MAX_JOIN ||
-		    (c.join_fd[c.njoin] = fcntl(un.userns_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
-			bwk_error_set(err, BWK_E_RUNTIME, errno, "the user namespace");
+		c.ns.new_flags &= ~(unsigned long)CLONE_NEWUSER;
+		if (sbx_ns_add_fd(&c.ns, CLONE_NEWUSER, fcntl(un.userns_fd, F_DUPFD_CLOEXEC, 3),
+				  "the hardening policy", err) < 0)
 			goto out;
-		}
-		c.join_flag[c.njoin++] = CLONE_NEWUSER;
 	}
 	if (ocirt_cgroup_create(s, o->id, o->systemd_cgroup, &cg, err) < 0)
 		goto out;
@@ -1212,11 +1175,8 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		}
 		if (m.type == 'U') {
-			if ((c.new_flags & CLONE_NEWUSER) &&
-			    (write_idmap(a, "uid_map", s->linux_.uid_mappings,
-					 s->linux_.n_uid_mappings, err) < 0 ||
-			     write_idmap(a, "gid_map", s->linux_.gid_mappings,
-					 s->linux_.n_gid_mappings, err) < 0))
+			if ((c.ns.new_flags & CLONE_NEWUSER) &&
+			    write_idmaps(a, &s->linux_, err) < 0)
 				goto out;
 			if (ocirt_cgroup_attach(&cg, a, err) < 0)
 				goto out;
@@ -1280,8 +1240,7 @@ out:
 	} else
 		ocirt_cgroup_free(&cg);
 	ocirt_userns_release(&un);
-	for (size_t i = 0; i < c.njoin; i++)
-		close(c.join_fd[i]);
+	sbx_ns_close(&c.ns);
 	if (sync[0] >= 0)
 		close(sync[0]);
 	if (listener >= 0)
@@ -1308,22 +1267,19 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	keep[nk++] = c->sync_fd;
 	if (c->console_fd >= 0)
 		keep[nk++] = c->console_fd;
-	for (size_t i = 0; i < c->njoin; i++)
-		keep[nk++] = c->join_fd[i];
+	for (size_t i = 0; i < c->ns.njoin; i++)
+		keep[nk++] = c->ns.fd[i];
 	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	send_msg(c->sync_fd, 'U', 0, NULL);
 	sync_msg m;
 	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
 		_exit(1);
-	for (int pass = 0; pass < 2; pass++) /* the user namespace last, as in stage_a */
-		for (size_t i = 0; i < c->njoin; i++)
-			if ((c->join_flag[i] == CLONE_NEWUSER) == (pass == 1)) {
-				if (setns(c->join_fd[i], c->join_flag[i]) < 0)
-					die(c, "joining the container's namespace %d",
-					    c->join_flag[i]);
-				close(c->join_fd[i]);
-			}
+	char why[512];
+	if (sbx_ns_join(&c->ns, why, sizeof why) < 0) { /* the user namespace last */
+		errno = 0;				/* named in why */
+		die(c, "the container's namespaces: %s", why);
+	}
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");
@@ -1338,17 +1294,6 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	}
 	send_msg(c->sync_fd, 'P', (int32_t)b, NULL);
 	_exit(0);
-}
-
-static const char *ns_proc_name(const char *type)
-{
-	static const char *const t[][2] = {
-	    {"pid", "pid"}, {"network", "net"}, {"mount", "mnt"},     {"ipc", "ipc"},
-	    {"uts", "uts"}, {"user", "user"},	{"cgroup", "cgroup"}, {"time", "time"}};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++)
-		if (!strcmp(type, t[i][0]))
-			return t[i][1];
-	return NULL;
 }
 
 /* process.json (runc exec --process) as a spec holding only that process */
@@ -1463,18 +1408,8 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 			      bwk_setting("console-socket", "the console socket"));
 		goto out;
 	}
-	for (size_t i = 0; i < cs->linux_.n_namespaces && c.njoin < MAX_JOIN; i++) {
-		const char *name = ns_proc_name(cs->linux_.namespaces[i].type);
-		char path[64];
-		snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)st.pid, name ? name : "?");
-		int fd = name ? open(path, O_RDONLY | O_CLOEXEC) : -1;
-		if (fd < 0) {
-			bwk_error_set(err, BWK_E_RUNTIME, errno, "container %s: %s", o->id, path);
-			goto out;
-		}
-		c.join_fd[c.njoin] = fd;
-		c.join_flag[c.njoin++] = ns_flag(cs->linux_.namespaces[i].type);
-	}
+	if (sbx_ns_of_pid(&c.ns, st.pid, cs, o->id, err) < 0)
+		goto out;
 	/* the namespaces are the init's, not a reused pid's */
 	if (ocirt_proc_start_time(st.pid, &t, NULL) < 0 || t != st.start_time) {
 		bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", o->id);
@@ -1570,8 +1505,7 @@ out:
 		if (b > 0 && !o->detach)
 			waitpid(b, NULL, 0);
 	}
-	for (size_t i = 0; i < c.njoin; i++)
-		close(c.join_fd[i]);
+	sbx_ns_close(&c.ns);
 	if (sync[0] >= 0)
 		close(sync[0]);
 	if (listener >= 0)

@@ -27,34 +27,28 @@
 #include "sandbox/idmap_mount.h"
 #include "sandbox/sandbox_private.h"
 
-/* The kernel takes at most 340 lines per map (since 4.15). */
-#define MAX_MAP_LINES 340
-
 typedef struct mount_maps {
 	const bwk_oci_idmap *uid, *gid;
 	size_t nuid, ngid;
 	uint32_t uid_shift, gid_shift; /* the hardening policy's slice, or 0 */
 } mount_maps;
 
-static int write_map(pid_t pid, const char *file, const bwk_oci_idmap *m, size_t n, uint32_t shift)
+/* A user namespace with `mm`'s maps (shifted), written by the executors' one id-map writer. */
+static int maps_userns_fd(const mount_maps *mm)
 {
-	char buf[MAX_MAP_LINES * 36], path[64];
-	size_t len = 0;
-	for (size_t i = 0; i < n && len + 40 < sizeof buf; i++)
-		len += (size_t)snprintf(buf + len, sizeof buf - len, "%u %u %u\n",
-					m[i].container_id, m[i].host_id + shift, m[i].size);
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	return fd >= 0 && write(fd, buf, len) == (ssize_t)len ? 0 : -1;
-}
-
-static int apply_maps(pid_t pid, const void *arg)
-{
-	const mount_maps *mm = arg;
-	return write_map(pid, "uid_map", mm->uid, mm->nuid, mm->uid_shift) < 0 ||
-		       write_map(pid, "gid_map", mm->gid, mm->ngid, mm->gid_shift) < 0
-		   ? -1
-		   : 0;
+	sbx_idmap u[SBX_IDMAP_MAX], g[SBX_IDMAP_MAX];
+	if (mm->nuid > SBX_IDMAP_MAX || mm->ngid > SBX_IDMAP_MAX) {
+		errno = E2BIG;
+		return -1;
+	}
+	for (size_t i = 0; i < mm->nuid; i++)
+		u[i] = (sbx_idmap){mm->uid[i].container_id, mm->uid[i].host_id + mm->uid_shift,
+				   mm->uid[i].size};
+	for (size_t i = 0; i < mm->ngid; i++)
+		g[i] = (sbx_idmap){mm->gid[i].container_id, mm->gid[i].host_id + mm->gid_shift,
+				   mm->gid[i].size};
+	sbx_idmaps m = {.uid = u, .gid = g, .nuid = mm->nuid, .ngid = mm->ngid};
+	return sbx_idmap_userns_fd(&m);
 }
 
 static bool has_option(const bwk_oci_mount *m, const char *o)
@@ -95,7 +89,7 @@ static int mount_userns(const bwk_oci_spec *s, size_t i, const ocirt_userns *u, 
 				 s->linux_.n_gid_mappings,
 				 0,
 				 0};
-		int fd = sbx_userns_fd_with(apply_maps, &mm);
+		int fd = maps_userns_fd(&mm);
 		return fd >= 0 ? fd
 			       : bwk_error_set(err, BWK_E_RUNTIME, errno,
 					       "mounts[%zu] (%s): a user namespace with "
@@ -115,12 +109,12 @@ static int mount_userns(const bwk_oci_spec *s, size_t i, const ocirt_userns *u, 
 				     "run it without --harden, or with a user namespace of the "
 				     "bundle's own",
 				     i, m->destination, SBX_SUBID_SLICE);
-	if (mm.nuid > MAX_MAP_LINES || mm.ngid > MAX_MAP_LINES)
+	if (mm.nuid > SBX_IDMAP_MAX || mm.ngid > SBX_IDMAP_MAX)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "mounts[%zu] (%s): more than %d uidMappings/gidMappings (the "
 				     "kernel's limit)",
-				     i, m->destination, MAX_MAP_LINES);
-	int fd = sbx_userns_fd_with(apply_maps, &mm);
+				     i, m->destination, SBX_IDMAP_MAX);
+	int fd = maps_userns_fd(&mm);
 	return fd >= 0 ? fd
 		       : bwk_error_set(err, BWK_E_INPUT, errno,
 				       "mounts[%zu] (%s): a user namespace with its "

@@ -522,10 +522,7 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "socketpair");
 	cleanup_close int parent_end = sp[0];
 	cleanup_close int child_end = sp[1];
-	unsigned long flags =
-	    CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | SIGCHLD;
-	if (spec->net != BWK_NET_HOST)
-		flags |= CLONE_NEWNET;
+	unsigned long flags = sbx_ns_run_flags(spec) | SIGCHLD;
 	/* the container's 0-2: pipes (with -t until its pty replaces them), never the caller's
 	 * descriptors */
 	cleanup_stdio sbx_stdio io;
@@ -552,8 +549,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		cleanup_free char *why = bwk_userns_restriction("/proc");
 		if (why)
 			return bwk_error_set(err, BWK_E_PERM, 0, "%s", why);
+		char names[128];
+		sbx_ns_describe(flags, names, sizeof names);
 		return bwk_error_set(
-		    err, BWK_E_RUNTIME, e, "clone: creating the container's namespaces%s",
+		    err, BWK_E_RUNTIME, e, "clone: creating the container's %s namespaces%s", names,
 		    e == ENOSPC ? " (the user namespace limit user.max_user_namespaces "
 				  "is reached)"
 				: "");

@@ -14,6 +14,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bulwark/oci.h"
 #include "bulwark/sandbox.h"
 #include "core/cleanup.h"
 
@@ -107,6 +108,40 @@ typedef struct sbx_ctx {
 	bool is_root;
 } sbx_ctx;
 
+/* namespaces.c: the namespaces of both executors. One table names them (the spec's type,
+ * /proc/PID/ns name, CLONE_NEW* flag); an sbx_ns_set holds the flags to create and the
+ * namespaces to join (open fds). sbx_ns_from_spec: linux.namespaces (a path: joined, else
+ * created); sbx_ns_of_pid: exec's, the init's namespaces of the spec's types; sbx_ns_add_fd
+ * takes `fd` (closing it on error; fd < 0 is an error naming the namespace and `what`).
+ * In the child (no error objects): sbx_ns_join setns()es into each, the user namespace last,
+ * and sbx_ns_unshare creates `flags`; both -1 + errno with `why` naming the namespace(s).
+ * sbx_ns_run_flags: what `bulwark run` creates with its clone (the cgroup namespace comes in
+ * init.c, once the child is in its cgroup). */
+#ifndef CLONE_NEWTIME
+#define SBX_CLONE_NEWTIME 0x00000080
+#else
+#define SBX_CLONE_NEWTIME CLONE_NEWTIME
+#endif
+#define SBX_NS_MAX_JOIN 8
+typedef struct sbx_ns_set {
+	unsigned long new_flags;
+	int fd[SBX_NS_MAX_JOIN], flag[SBX_NS_MAX_JOIN];
+	size_t njoin;
+} sbx_ns_set;
+int sbx_ns_flag(const char *type); /* 0 when unknown */
+const char *sbx_ns_type(int flag);
+const char *sbx_ns_proc_name(int flag); /* NULL when unknown */
+/* "user, mount, pid" for `flags`; its length */
+size_t sbx_ns_describe(unsigned long flags, char *buf, size_t len);
+void sbx_ns_init(sbx_ns_set *n);
+void sbx_ns_close(sbx_ns_set *n);
+int sbx_ns_from_spec(sbx_ns_set *n, const bwk_oci_spec *s, bwk_error **err);
+int sbx_ns_of_pid(sbx_ns_set *n, pid_t pid, const bwk_oci_spec *s, const char *id, bwk_error **err);
+int sbx_ns_add_fd(sbx_ns_set *n, int flag, int fd, const char *what, bwk_error **err);
+int sbx_ns_join(sbx_ns_set *n, char *why, size_t len);
+int sbx_ns_unshare(unsigned long flags, char *why, size_t len);
+unsigned long sbx_ns_run_flags(const bwk_container_spec *s);
+
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
 /* Re-execute `argv` from a sealed memfd copy of the running binary unless it already runs
@@ -115,6 +150,24 @@ typedef struct sbx_ctx {
 int sbx_reexec_sealed(char **argv, bool always, bwk_error **err);
 
 int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err);
+/* The one writer of id maps, for both executors (run: sbx_userns_apply; create: the spec's
+ * linux.uidMappings) and the helper namespaces (sbx_userns_fd, volume_owner.c): `pid`'s new
+ * user namespace gets its uid_map, then "deny" in setgroups with deny_setgroups, then its
+ * gid_map (an empty list is left unwritten); with `helper` newuidmap/newgidmap write them
+ * (at most 2 lines each). A map is one write of at most SBX_IDMAP_MAX lines that must fit
+ * the kernel's page. -1 + err naming the file. */
+#define SBX_IDMAP_MAX	340 /* the kernel's UID_GID_MAP_MAX_EXTENTS */
+#define SBX_IDMAP_BYTES 4096
+typedef struct sbx_idmaps {
+	const sbx_idmap *uid, *gid;
+	size_t nuid, ngid;
+	bool helper;
+	bool deny_setgroups;
+} sbx_idmaps;
+int sbx_idmap_write(pid_t pid, const sbx_idmaps *m, bwk_error **err);
+/* The lines "inside outside count\n" of `m` into buf; their length, -1 when n > SBX_IDMAP_MAX
+ * or they do not fit len - 1 bytes. */
+int sbx_idmap_format(const sbx_idmap *m, size_t n, char *buf, size_t len);
 int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err);
 void sbx_userns_release(sbx_userns *u);
 
@@ -185,10 +238,10 @@ int sbx_subid_claim(const sbx_subid_db *db, uint32_t start, uint32_t count, uint
  * outlive the lock: it lasts while the file `claim_file` holds that number in decimal (an OCI
  * container's state directory, removed by `delete`). */
 int sbx_subid_record(uint32_t start, const char *claim_file, bwk_error **err);
-/* A user namespace with the maps of `u` (written by us: root), as an fd; -1 and errno. */
+/* A user namespace with the maps `m` (sbx_idmap_write), held by nothing but the returned fd
+ * (its first process is gone); -1 and errno. sbx_userns_fd: run's plan `u` (host root refused). */
+int sbx_idmap_userns_fd(const sbx_idmaps *m);
 int sbx_userns_fd(const sbx_userns *u);
-/* The same with the maps written by `apply` (0, or -1 with errno) into the namespace of `pid`. */
-int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg);
 
 /* cgroups.c: create before the child runs, attach it, read OOM, remove. As root a failure is
  * an error; unprivileged, bulwark uses a delegated cgroup v2 subtree when there is one and

@@ -128,28 +128,18 @@ void sbx_userns_release(sbx_userns *u)
 	u->lock_fd = -1;
 }
 
-static int write_proc(pid_t pid, const char *file, const char *data, bwk_error **err)
-{
-	char path[64];
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "open %s", path);
-	size_t n = strlen(data);
-	if (write(fd, data, n) != (ssize_t)n)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "write %s", path);
-	return 0;
-}
-
-static int run_helper(const char *helper, pid_t pid, const sbx_idmap *m, int n, bwk_error **err)
+static int run_helper(const char *helper, pid_t pid, const sbx_idmap *m, size_t n, bwk_error **err)
 {
 	char args[7][16];
 	char *argv[9];
 	int k = 0;
+	if (n > 2)
+		return bwk_error_set(err, BWK_E_INTERNAL, 0, "%s: %zu mappings (at most 2)", helper,
+				     n);
 	argv[k++] = (char *)helper;
 	snprintf(args[0], sizeof args[0], "%d", (int)pid);
 	argv[k++] = args[0];
-	for (int i = 0; i < n && i < 2; i++) {
+	for (size_t i = 0; i < n; i++) {
 		snprintf(args[1 + 3 * i], 16, "%u", m[i].inside);
 		snprintf(args[2 + 3 * i], 16, "%u", m[i].outside);
 		snprintf(args[3 + 3 * i], 16, "%u", m[i].count);
@@ -176,18 +166,64 @@ static int run_helper(const char *helper, pid_t pid, const sbx_idmap *m, int n, 
 	return 0;
 }
 
-static void format_map(char *buf, size_t len, const sbx_idmap *m, int n)
+/* /proc/PID/FILE ← `data` in one write (the kernel takes an id map in one only). */
+static int write_proc(pid_t pid, const char *file, const char *data, size_t n, bwk_error **err)
 {
-	size_t off = 0;
-	buf[0] = 0;
-	for (int i = 0; i < n; i++)
-		off += (size_t)snprintf(buf + off, len - off, "%u %u %u\n", m[i].inside,
-					m[i].outside, m[i].count);
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, data, n) != (ssize_t)n)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "writing %s", path);
+	return 0;
 }
 
-int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
+int sbx_idmap_format(const sbx_idmap *m, size_t n, char *buf, size_t len)
 {
-	/* Defence in depth: refuse any map that would contain host id 0. */
+	size_t off = 0;
+	if (!len || n > SBX_IDMAP_MAX)
+		return -1;
+	buf[0] = 0;
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(buf + off, len - off, "%u %u %u\n", m[i].inside, m[i].outside,
+				 m[i].count);
+		if (w < 0 || (size_t)w >= len - off)
+			return -1;
+		off += (size_t)w;
+	}
+	return (int)off;
+}
+
+static int write_map(pid_t pid, const char *file, const sbx_idmap *m, size_t n, bwk_error **err)
+{
+	char buf[SBX_IDMAP_BYTES];
+	int len = sbx_idmap_format(m, n, buf, sizeof buf);
+	if (len < 0)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%s: %zu mappings do not fit the kernel's one page (at most "
+				     "%d lines, %d bytes)",
+				     file, n, SBX_IDMAP_MAX, SBX_IDMAP_BYTES - 1);
+	return write_proc(pid, file, buf, (size_t)len, err);
+}
+
+int sbx_idmap_write(pid_t pid, const sbx_idmaps *m, bwk_error **err)
+{
+	if (m->helper)
+		return run_helper("/usr/bin/newuidmap", pid, m->uid, m->nuid, err) < 0 ||
+			       run_helper("/usr/bin/newgidmap", pid, m->gid, m->ngid, err) < 0
+			   ? -1
+			   : 0;
+	if (m->nuid && write_map(pid, "uid_map", m->uid, m->nuid, err) < 0)
+		return bwk_error_wrap(err, "the uid map of the user namespace");
+	if (m->deny_setgroups && write_proc(pid, "setgroups", "deny", 4, err) < 0)
+		return bwk_error_wrap(err, "denying setgroups in the user namespace");
+	if (m->ngid && write_map(pid, "gid_map", m->gid, m->ngid, err) < 0)
+		return bwk_error_wrap(err, "the gid map of the user namespace");
+	return 0;
+}
+
+/* Defence in depth: refuse any map of run's that would contain host id 0. */
+static int refuse_host_root(const sbx_userns *u, sbx_idmaps *m, bwk_error **err)
+{
 	for (int i = 0; i < u->nuid; i++)
 		if (u->uid[i].outside == 0)
 			return bwk_error_set(err, BWK_E_INTERNAL, 0,
@@ -196,38 +232,24 @@ int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 		if (u->gid[i].outside == 0)
 			return bwk_error_set(err, BWK_E_INTERNAL, 0,
 					     "gid map would contain host root");
-	if (u->helper) {
-		if (run_helper("/usr/bin/newuidmap", pid, u->uid, u->nuid, err) < 0 ||
-		    run_helper("/usr/bin/newgidmap", pid, u->gid, u->ngid, err) < 0)
-			return -1;
-		return 0;
-	}
-	char buf[128];
-	format_map(buf, sizeof buf, u->uid, u->nuid);
-	if (write_proc(pid, "uid_map", buf, err) < 0)
-		return bwk_error_wrap(err, "writing the uid map");
-	if (u->deny_setgroups && write_proc(pid, "setgroups", "deny", err) < 0)
-		return bwk_error_wrap(err, "denying setgroups");
-	format_map(buf, sizeof buf, u->gid, u->ngid);
-	if (write_proc(pid, "gid_map", buf, err) < 0)
-		return bwk_error_wrap(err, "writing the gid map");
+	*m = (sbx_idmaps){.uid = u->uid,
+			  .gid = u->gid,
+			  .nuid = (size_t)u->nuid,
+			  .ngid = (size_t)u->ngid,
+			  .helper = u->helper,
+			  .deny_setgroups = u->deny_setgroups};
 	return 0;
 }
 
-static int apply_plan(pid_t pid, const void *arg)
+int sbx_userns_apply(const sbx_userns *u, pid_t pid, bwk_error **err)
 {
-	bwk_error *err = NULL;
-	int r = sbx_userns_apply(arg, pid, &err);
-	bwk_error_free(err);
-	return r;
+	sbx_idmaps m;
+	if (refuse_host_root(u, &m, err) < 0)
+		return -1;
+	return sbx_idmap_write(pid, &m, err);
 }
 
-int sbx_userns_fd(const sbx_userns *u)
-{
-	return sbx_userns_fd_with(apply_plan, u);
-}
-
-int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg)
+int sbx_idmap_userns_fd(const sbx_idmaps *m)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -244,7 +266,8 @@ int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg
 	char ok = 0;
 	int ns = -1, e = EPERM;
 	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
-		if (apply(pid, arg) == 0) {
+		bwk_error *err = NULL;
+		if (sbx_idmap_write(pid, m, &err) == 0) {
 			char path[64];
 			snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
 			ns = open(path, O_RDONLY | O_CLOEXEC);
@@ -260,4 +283,16 @@ int sbx_userns_fd_with(int (*apply)(pid_t pid, const void *arg), const void *arg
 	}
 	errno = e;
 	return ns;
+}
+
+int sbx_userns_fd(const sbx_userns *u)
+{
+	sbx_idmaps m;
+	bwk_error *err = NULL;
+	if (refuse_host_root(u, &m, &err) < 0) {
+		bwk_error_free(err);
+		errno = EPERM;
+		return -1;
+	}
+	return sbx_idmap_userns_fd(&m);
 }

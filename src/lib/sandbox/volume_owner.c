@@ -84,37 +84,9 @@ static bool in_slice(const sbx_idmap *m, int n, uint32_t host)
 /* A user namespace whose only ids are on-disk `uid`/`gid` ↔ host `huid`/`hgid`, as an fd. */
 static int owner_userns(uint32_t uid, uint32_t huid, uint32_t gid, uint32_t hgid)
 {
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return -1;
-	cleanup_pid pid_t pid = fork(); /* killed and reaped on return */
-	if (pid == 0) {
-		close(p[0]);
-		char c = unshare(CLONE_NEWUSER) == 0;
-		(void)!write(p[1], &c, 1);
-		for (;;)
-			pause(); /* until killed on return */
-	}
-	close(p[1]);
-	char ok = 0;
-	int ns = -1;
-	if (pid > 0 && read(p[0], &ok, 1) == 1 && ok) {
-		char path[64], line[64];
-		bool mapped = true;
-		const char *files[] = {"uid_map", "gid_map"};
-		for (int i = 0; i < 2 && mapped; i++) {
-			snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, files[i]);
-			int n = snprintf(line, sizeof line, "%u %u 1\n", i ? gid : uid,
-					 i ? hgid : huid);
-			cleanup_close int f = open(path, O_WRONLY | O_CLOEXEC);
-			mapped = f >= 0 && write(f, line, (size_t)n) == n;
-		}
-		snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
-		if (mapped)
-			ns = open(path, O_RDONLY | O_CLOEXEC);
-	}
-	close(p[0]);
-	return ns;
+	sbx_idmap um = {uid, huid, 1}, gm = {gid, hgid, 1};
+	sbx_idmaps m = {.uid = &um, .gid = &gm, .nuid = 1, .ngid = 1};
+	return sbx_idmap_userns_fd(&m);
 }
 
 typedef struct chown_walk {
