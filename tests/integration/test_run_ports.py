@@ -313,6 +313,31 @@ def test_sigkill_on_named_network_leaves_no_bridge(rfs):
     assert "10.213.1." not in after, after
 
 
+def test_forward_rules_there_run_no_iptables(rfs):
+    """Under a FORWARD policy DROP (iptables-nft), the first start on a bridge inserts its
+    three rules with the iptables program; a later start sees them in the nft ruleset it reads
+    anyway and runs no iptables (each -C was a process of its own, ~20 ms).
+    /usr/sbin/iptables is a wrapper that logs its arguments here."""
+    # the bind lands on the symlinks' target, xtables-nft-multi (or -legacy-): the wrapper
+    # runs a copy of the real one, named so that it is iptables-nft
+    p = in_own_network(
+        "iptables-nft -P FORWARD DROP; mkdir /run/bulwark/xt; "
+        "cp \"$(readlink -f /usr/sbin/iptables-nft)\" /run/bulwark/xt/iptables-nft; "
+        "printf '#!/bin/sh\\necho \"$*\" >>/run/bulwark/ipt.log\\n"
+        "exec /run/bulwark/xt/iptables-nft \"$@\"\\n' >/run/bulwark/ipt; "
+        "chmod 755 /run/bulwark/ipt; mount --bind /run/bulwark/ipt /usr/sbin/iptables; "
+        f"for i in 1 2; do {BULWARK} run -q --net bridge --rootfs {rfs} true; "
+        "cat /run/bulwark/ipt.log; echo ==; done; /run/bulwark/xt/iptables-nft -S FORWARD")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    first, second, rules = p.stdout.split("==\n")
+    for r in ("-i bulwark0 -j ACCEPT",
+              "-o bulwark0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+              "-o bulwark0 -m conntrack --ctstate DNAT -j ACCEPT"):
+        assert f"-C FORWARD {r}" in first and f"-I FORWARD {r}" in first, first
+        assert f"-A FORWARD {r}" in rules, rules
+    assert second == first, second  # no iptables run by the second start
+
+
 def iptables_save():
     return subprocess.run(["iptables", "-S"], capture_output=True, text=True).stdout
 
