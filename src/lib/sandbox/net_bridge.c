@@ -169,17 +169,16 @@ static void reap_orphan_tables(int leases)
 /* Does a lease on network N exist (a container on it, or one starting)? */
 static bool network_in_use(int leases, unsigned idx)
 {
-	DIR *dir = opendir_at(leases);
+	cleanup_dir DIR *dir = opendir_at(leases);
 	if (!dir)
 		return true; /* unknown: kept */
 	char prefix[24];
 	int pl = snprintf(prefix, sizeof prefix, "%d.%d.%u.", SUBNET_A, SUBNET_B, idx);
-	bool used = false;
 	struct dirent *e;
-	while (!used && (e = readdir(dir)))
-		used = !strncmp(e->d_name, prefix, (size_t)pl);
-	closedir(dir);
-	return used;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, prefix, (size_t)pl))
+			return true;
+	return false;
 }
 
 /* A named network's bridge, its FORWARD rules and its number (under the lock). */
@@ -202,7 +201,7 @@ static void remove_network(int dir, const char *name)
  * wiped, or another root's on the same network namespace) could not use that subnet. */
 static void reap_unused_networks(int dir, int leases)
 {
-	DIR *dd = opendir_at(dir);
+	cleanup_dir DIR *dd = opendir_at(dir);
 	if (!dd)
 		return;
 	char gone[MAX_NETWORKS][12];
@@ -223,7 +222,6 @@ static void reap_unused_networks(int dir, int leases)
 			continue;
 		memcpy(gone[ngone++], name, sizeof name);
 	}
-	closedir(dd);
 	for (size_t i = 0; i < ngone; i++)
 		remove_network(dir, gone[i]);
 }

@@ -219,7 +219,7 @@ int sbx_nl_routed_24s(int s, uint32_t net16, int except, int foreign[256])
 	if (sendto(s, &r.h, r.h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0)
 		return -1;
 	const unsigned char *n16 = (const unsigned char *)&net16;
-	char buf[16384] __attribute__((aligned(4)));
+	char buf[32768] __attribute__((aligned(4))); /* the kernel sizes a dump's batches to it */
 	for (;;) { /* the kernel ends every dump with NLMSG_DONE */
 		ssize_t n = recv(s, buf, sizeof buf, 0);
 		if (n < 0) {
