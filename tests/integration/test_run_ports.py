@@ -313,6 +313,26 @@ def test_sigkill_on_named_network_leaves_no_bridge(rfs):
     assert "10.213.1." not in after, after
 
 
+def test_two_roots_on_one_network_keep_apart(rfs):
+    """Two bulwarks with their own /run/bulwark on one network namespace (a root of another
+    system in a chroot, a fresh root sharing the host's network): the second neither takes the
+    first's address (its veth says it is in use) nor removes its nftables table as an orphan."""
+    p = in_own_network(
+        f"{BULWARK} run -q --net bridge --rootfs {rfs} -- /bin/sh -c "
+        "'ip -4 -o addr show eth0; echo up; sleep 30' >/run/bulwark/a.out & pid=$!; "
+        "trap \"kill $pid 2>/dev/null || true\" EXIT; i=0; "
+        "until grep -q up /run/bulwark/a.out; do i=$((i+1)); [ $i -lt 300 ]; sleep 0.1; done; "
+        "cat /run/bulwark/a.out; echo ==; "
+        "unshare -m sh -c 'mount -t tmpfs -o mode=711 tmpfs /run/bulwark && "
+        f"exec {BULWARK} run -q --net bridge --rootfs {rfs} -- ip -4 -o addr show eth0'; "
+        "echo ==; nft list tables")
+    assert p.returncode == 0, (p.stdout, p.stderr)
+    first, second, tables = p.stdout.split("==\n")
+    assert "inet 10.213.0.2/24" in first, first
+    assert "inet 10.213.0.3/24" in second, second
+    assert "bulwark_10_213_0_2" in tables, tables  # the first's, still there
+
+
 def test_forward_rules_there_run_no_iptables(rfs):
     """Under a FORWARD policy DROP (iptables-nft), the first start on a bridge inserts its
     three rules with the iptables program; a later start sees them in the nft ruleset it reads

@@ -14,7 +14,9 @@
  * bulwark killed with SIGKILL leaves its lease and table: the next start on any network
  * removes both (the veth disappears with the container's namespace), any bulwark_ table
  * left with no lease (reap_orphan_tables), and a named network left with no lease (its bridge,
- * FORWARD rules and number: reap_unused_networks).
+ * FORWARD rules and number: reap_unused_networks). An address whose veth exists is in use
+ * even with no lease here (another root's bulwark on this network namespace, with its own
+ * /run): it is neither taken nor its table reaped.
  *
  * Each container has its own table `ip bulwark_10_213_N_H`:
  *   - DNAT of each published port (nat prerouting and output), to the container's address;
@@ -119,6 +121,22 @@ static int nft_run(const char *cmd, bwk_error **err)
 	return rc != 0 ? -1 : 0;
 }
 
+/* The host end of the veth pair of the container at 10.213.C.D: bwkvC_D. While it exists, the
+ * container's network namespace does (the pair goes with it): the address is in use, whether
+ * this state knows it or not (a bulwark of another root on the same network namespace, with
+ * its own /run; a container that outlived its bulwark). */
+static void veth_name(unsigned c, unsigned d, char *out, size_t size)
+{
+	snprintf(out, size, "bwkv%u_%u", c, d);
+}
+
+static bool veth_exists(unsigned c, unsigned d)
+{
+	char veth[IFNAMSIZ];
+	veth_name(c, d, veth, sizeof veth);
+	return if_nametoindex(veth) != 0;
+}
+
 static void table_name(uint32_t ip, char *out, size_t size)
 {
 	unsigned char *b = (unsigned char *)&ip;
@@ -152,7 +170,8 @@ static void reap_orphan_tables(int leases)
 			char lease[INET_ADDRSTRLEN];
 			snprintf(lease, sizeof lease, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 			struct stat st;
-			if (fstatat(leases, lease, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			if (fstatat(leases, lease, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			    errno == ENOENT && !veth_exists(a[2], a[3]))
 				snprintf(gone[ngone++], sizeof gone[0], "%s", name);
 		}
 		p = eol ? eol + 1 : NULL;
@@ -520,8 +539,15 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		inet_ntop(AF_INET, &b->ip, lname, sizeof lname);
 		lf = openat(leases, lname, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 			    0600);
-		if (lf >= 0 || errno != EEXIST)
+		if (lf < 0 && errno != EEXIST)
 			break;
+		if (lf < 0)
+			continue;
+		if (!veth_exists(idx, host))
+			break;
+		close(lf); /* in use, unknown to this state: not taken over */
+		lf = -1;
+		(void)unlinkat(leases, lname, 0);
 	}
 	if (lf < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, host >= 255 ? 0 : errno,
@@ -537,12 +563,9 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		return bwk_error_set(err, BWK_E_RUNTIME, e, "%s/leases/%s", NET_DIR, lname);
 	}
 	/* the pair: its host end named after the address */
-	unsigned char *q = (unsigned char *)&b->ip;
 	char veth[IFNAMSIZ];
-	snprintf(veth, sizeof veth, "bwkv%u_%u", q[2], q[3]);
-	int vi = (int)if_nametoindex(veth);
-	if (vi) /* left by a container whose namespace outlived its bulwark */
-		(void)sbx_nl_link_del(nl, vi);
+	veth_name(idx, host, veth, sizeof veth);
+	int vi = 0;
 	if (sbx_nl_veth_add(nl, veth, "eth0", pid) < 0 || !(vi = (int)if_nametoindex(veth)) ||
 	    sbx_nl_link_up(nl, vi, bri) < 0) {
 		int e = errno;
