@@ -103,12 +103,48 @@ static void test_netlink_in_own_netns(void **state)
 	close(nl);
 }
 
+/* Which 10.213.N.0/24 the host routes through another device: /24 and longer routes count,
+ * a shorter one (a VPN's /16) does not, nor one through the device named as the exception. */
+static void test_routed_24s_in_own_netns(void **state)
+{
+	(void)state;
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) < 0)
+		skip();
+	int nl = sbx_nl_open();
+	assert_true(nl >= 0);
+	assert_int_equal(sbx_nl_bridge_add(nl, "ra0"), 0);
+	assert_int_equal(sbx_nl_bridge_add(nl, "rb0"), 0);
+	int a = (int)if_nametoindex("ra0"), b = (int)if_nametoindex("rb0");
+	assert_true(a > 0 && b > 0);
+	assert_int_equal(sbx_nl_addr_add(nl, a, htonl(0x0AD50101), 24), 0); /* 10.213.1.1/24 */
+	assert_int_equal(sbx_nl_addr_add(nl, b, htonl(0x0AD50911), 28), 0); /* 10.213.9.17/28 */
+	assert_int_equal(sbx_nl_addr_add(nl, b, htonl(0x0AD60001), 24), 0); /* 10.214.0.1/24 */
+	assert_int_equal(sbx_nl_addr_add(nl, a, htonl(0x0AD5C801), 16), 0); /* 10.213.200.1/16 */
+	assert_int_equal(sbx_nl_link_up(nl, a, 0), 0);
+	assert_int_equal(sbx_nl_link_up(nl, b, 0), 0);
+	int f[256];
+	memset(f, 0x55, sizeof f);
+	assert_int_equal(sbx_nl_routed_24s(nl, htonl(0x0AD50000), 0, f), 0);
+	for (int n = 0; n < 256; n++)
+		assert_int_equal(f[n], n == 1 ? a : n == 9 ? b : 0);
+	assert_int_equal(sbx_nl_routed_24s(nl, htonl(0x0AD50000), a, f), 0);
+	for (int n = 0; n < 256; n++)
+		assert_int_equal(f[n], n == 9 ? b : 0);
+	/* the socket still serves requests after the dump */
+	assert_int_equal(sbx_nl_link_del(nl, a), 0);
+	assert_int_equal(sbx_nl_routed_24s(nl, htonl(0x0AD50000), 0, f), 0);
+	assert_int_equal(f[1], 0);
+	assert_int_equal(sbx_nl_link_del(nl, b), 0);
+	close(nl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_network_names),
 	    cmocka_unit_test(test_busy_port_one_line),
 	    cmocka_unit_test(test_netlink_in_own_netns),
+	    cmocka_unit_test(test_routed_24s_in_own_netns),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

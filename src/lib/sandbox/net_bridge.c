@@ -4,14 +4,19 @@
  * space on the data path.
  *
  *   network "bulwark" (the default)  bridge bulwark0, 10.213.0.0/24, gateway 10.213.0.1
- *   network NAME                     bridge bwk-NAME, 10.213.N.0/24 (N from 1, first free)
+ *   network NAME                     bridge bwk-NAME, 10.213.N.0/24 (N from 1, the first
+ *                                    neither taken nor routed on the host through another
+ *                                    device: a VPN's, a bridge left by another root's bulwark)
  *
  * State is in /run/bulwark/net (root only, gone at reboot), changed under an flock of its
  * `lock` file: NAME.net holds a network's N; leases/10.213.N.H is a container's address and
  * says who holds it (bulwark's pid and start time) and the nftables table made for it. A
  * bulwark killed with SIGKILL leaves its lease and table: the next start on any network
- * removes both (the veth disappears with the container's namespace), and any bulwark_ table
- * left with no lease (reap_orphan_tables).
+ * removes both (the veth disappears with the container's namespace), any bulwark_ table
+ * left with no lease (reap_orphan_tables), and a named network left with no lease (its bridge,
+ * FORWARD rules and number: reap_unused_networks). An address whose veth exists is in use
+ * even with no lease here (another root's bulwark on this network namespace, with its own
+ * /run): it is neither taken nor its table reaped.
  *
  * Each container has its own table `ip bulwark_10_213_N_H`:
  *   - DNAT of each published port (nat prerouting and output), to the container's address;
@@ -64,6 +69,17 @@ static int read_small(int dir, const char *name, char *buf, size_t size)
 	return 0;
 }
 
+/* A directory stream of its own on dirfd's directory: not fdopendir(dup(dirfd)), whose offset
+ * is dirfd's, at the end once a first walk has read it. */
+static DIR *opendir_at(int dirfd)
+{
+	int d = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+	if (!dir && d >= 0)
+		close(d);
+	return dir;
+}
+
 /* A process's start time (field 22 of /proc/PID/stat), 0 when it is gone. */
 static unsigned long long start_time(pid_t pid)
 {
@@ -105,6 +121,22 @@ static int nft_run(const char *cmd, bwk_error **err)
 	return rc != 0 ? -1 : 0;
 }
 
+/* The host end of the veth pair of the container at 10.213.C.D: bwkvC_D. While it exists, the
+ * container's network namespace does (the pair goes with it): the address is in use, whether
+ * this state knows it or not (a bulwark of another root on the same network namespace, with
+ * its own /run; a container that outlived its bulwark). */
+static void veth_name(unsigned c, unsigned d, char *out, size_t size)
+{
+	snprintf(out, size, "bwkv%u_%u", c, d);
+}
+
+static bool veth_exists(unsigned c, unsigned d)
+{
+	char veth[IFNAMSIZ];
+	veth_name(c, d, veth, sizeof veth);
+	return if_nametoindex(veth) != 0;
+}
+
 static void table_name(uint32_t ip, char *out, size_t size)
 {
 	unsigned char *b = (unsigned char *)&ip;
@@ -138,7 +170,8 @@ static void reap_orphan_tables(int leases)
 			char lease[INET_ADDRSTRLEN];
 			snprintf(lease, sizeof lease, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
 			struct stat st;
-			if (fstatat(leases, lease, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
+			if (fstatat(leases, lease, &st, AT_SYMLINK_NOFOLLOW) < 0 &&
+			    errno == ENOENT && !veth_exists(a[2], a[3]))
 				snprintf(gone[ngone++], sizeof gone[0], "%s", name);
 		}
 		p = eol ? eol + 1 : NULL;
@@ -152,15 +185,73 @@ static void reap_orphan_tables(int leases)
 	}
 }
 
-/* Leases whose holder is gone: their table and file go (under the lock); then tables left
- * with no lease at all. */
-static void reap_stale(int leases)
+/* Does a lease on network N exist (a container on it, or one starting)? */
+static bool network_in_use(int leases, unsigned idx)
 {
-	cleanup_close int d = dup(leases);
-	DIR *dir = d >= 0 ? fdopendir(d) : NULL;
+	cleanup_dir DIR *dir = opendir_at(leases);
+	if (!dir)
+		return true; /* unknown: kept */
+	char prefix[24];
+	int pl = snprintf(prefix, sizeof prefix, "%d.%d.%u.", SUBNET_A, SUBNET_B, idx);
+	struct dirent *e;
+	while ((e = readdir(dir)))
+		if (!strncmp(e->d_name, prefix, (size_t)pl))
+			return true;
+	return false;
+}
+
+/* A named network's bridge, its FORWARD rules and its number (under the lock). */
+static void remove_network(int dir, const char *name)
+{
+	char br[IFNAMSIZ], file[32];
+	snprintf(br, sizeof br, "bwk-%.11s", name);
+	snprintf(file, sizeof file, "%.11s.net", name);
+	cleanup_close int nl = sbx_nl_open();
+	int i = (int)if_nametoindex(br);
+	if (nl >= 0 && i)
+		(void)sbx_nl_link_del(nl, i);
+	sbx_forward_forget(br);
+	(void)unlinkat(dir, file, 0);
+}
+
+/* Named networks with no lease left: their last container's bulwark was killed before it
+ * could remove them (a SIGKILL, a crash). Left, the bridge would keep its 10.213.N.0/24
+ * routed on the host for good, and a bulwark that does not know N (its /run/bulwark/net
+ * wiped, or another root's on the same network namespace) could not use that subnet. */
+static void reap_unused_networks(int dir, int leases)
+{
+	cleanup_dir DIR *dd = opendir_at(dir);
+	if (!dd)
+		return;
+	char gone[MAX_NETWORKS][12];
+	size_t ngone = 0;
+	struct dirent *e;
+	while ((e = readdir(dd)) && ngone < MAX_NETWORKS) {
+		size_t l = strlen(e->d_name);
+		char buf[32], name[12];
+		if (l <= 4 || l - 4 >= sizeof name || strcmp(e->d_name + l - 4, ".net"))
+			continue;
+		memcpy(name, e->d_name, l - 4);
+		name[l - 4] = 0;
+		unsigned long v = 0;
+		if (!bwk_sandbox_network_name_ok(name) ||
+		    read_small(dir, e->d_name, buf, sizeof buf) < 0 ||
+		    (v = strtoul(buf, NULL, 10)) < 1 || v >= MAX_NETWORKS ||
+		    network_in_use(leases, (unsigned)v))
+			continue;
+		memcpy(gone[ngone++], name, sizeof name);
+	}
+	for (size_t i = 0; i < ngone; i++)
+		remove_network(dir, gone[i]);
+}
+
+/* Leases whose holder is gone: their table and file go (under the lock); then tables left
+ * with no lease at all, and named networks with none. */
+static void reap_stale(int netdir, int leases)
+{
+	DIR *dir = opendir_at(leases);
 	if (!dir)
 		return;
-	d = -1;
 	struct dirent *e;
 	while ((e = readdir(dir))) {
 		if (e->d_name[0] == '.')
@@ -183,6 +274,7 @@ static void reap_stale(int leases)
 	}
 	closedir(dir);
 	reap_orphan_tables(leases);
+	reap_unused_networks(netdir, leases);
 }
 
 static int write_sysctl(const char *path, const char *value)
@@ -192,10 +284,24 @@ static int write_sysctl(const char *path, const char *value)
 	return fd >= 0 && write(fd, value, n) == (ssize_t)n ? 0 : -1;
 }
 
-/* The network's number: 0 for "bulwark", else from NAME.net, else the first free one. */
-static int network_index(int dir, const char *name, unsigned *idx, bwk_error **err)
+/* The network's number: 0 for "bulwark", else from NAME.net, else the first one neither
+ * another network's nor routed on the host through a device not the network's own bridge
+ * (foreign, from sbx_nl_routed_24s): as Docker skips a pool that overlaps a host route, a
+ * bridge on such a /24 would have its replies routed to that device. */
+static int network_index(int dir, const char *name, const int foreign[256], unsigned *idx,
+			 bwk_error **err)
 {
 	if (!strcmp(name, "bulwark")) {
+		if (foreign[0]) {
+			char dev[IF_NAMESIZE] = "";
+			if (foreign[0] < 0 || !if_indextoname((unsigned)foreign[0], dev))
+				snprintf(dev, sizeof dev, "%s", "no device");
+			return bwk_error_set(err, BWK_E_RUNTIME, 0,
+					     "the default network's %d.%d.0.0/24 is routed through "
+					     "%s on this host: remove that route, or use --network "
+					     "NAME",
+					     SUBNET_A, SUBNET_B, dev);
+		}
 		*idx = 0;
 		return 0;
 	}
@@ -209,11 +315,9 @@ static int network_index(int dir, const char *name, unsigned *idx, bwk_error **e
 		}
 	}
 	bool used[MAX_NETWORKS] = {true};
-	cleanup_close int d = dup(dir);
-	DIR *dd = d >= 0 ? fdopendir(d) : NULL;
+	DIR *dd = opendir_at(dir);
 	if (!dd)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading %s", NET_DIR);
-	d = -1;
 	struct dirent *e;
 	while ((e = readdir(dd))) {
 		size_t l = strlen(e->d_name);
@@ -226,11 +330,13 @@ static int network_index(int dir, const char *name, unsigned *idx, bwk_error **e
 	}
 	closedir(dd);
 	unsigned v = 1;
-	while (v < MAX_NETWORKS && used[v])
+	while (v < MAX_NETWORKS && (used[v] || foreign[v]))
 		v++;
 	if (v >= MAX_NETWORKS)
-		return bwk_error_set(err, BWK_E_RUNTIME, 0, "no free subnet for network '%s'",
-				     name);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
+				     "no free subnet for network '%s' (%d.%d.1-254.0/24 are all "
+				     "other networks' or routed on this host)",
+				     name, SUBNET_A, SUBNET_B);
 	cleanup_close int fd =
 	    openat(dir, file, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	int n = snprintf(buf, sizeof buf, "%u\n", v);
@@ -400,23 +506,27 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 	if (leases < 0 || lock < 0 || flock(lock, LOCK_EX) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "%s (the networks' state)",
 				     NET_DIR);
-	reap_stale(leases);
+	reap_stale(dir, leases);
+	char br[IFNAMSIZ];
+	if (!strcmp(name, "bulwark"))
+		snprintf(br, sizeof br, "bulwark0");
+	else
+		snprintf(br, sizeof br, "bwk-%s", name);
+	cleanup_close int nl = sbx_nl_open();
+	int foreign[256];
+	if (nl < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "netlink socket");
+	if (sbx_nl_routed_24s(nl, htonl((uint32_t)SUBNET_A << 24 | (uint32_t)SUBNET_B << 16),
+			      (int)if_nametoindex(br), foreign) < 0)
+		return bwk_error_set(err, BWK_E_RUNTIME, errno, "listing the host's routes");
 	unsigned idx = 0;
-	if (network_index(dir, name, &idx, err) < 0)
+	if (network_index(dir, name, foreign, &idx, err) < 0)
 		return -1;
 	b->index = idx;
 	if (idx)
 		snprintf(b->network, sizeof b->network, "%s", name);
-	char br[IFNAMSIZ];
-	if (idx == 0)
-		snprintf(br, sizeof br, "bulwark0");
-	else
-		snprintf(br, sizeof br, "bwk-%s", name);
 	uint32_t gw = htonl((uint32_t)SUBNET_A << 24 | (uint32_t)SUBNET_B << 16 | idx << 8 | 1);
-	cleanup_close int nl = sbx_nl_open();
 	int bri = 0;
-	if (nl < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "netlink socket");
 	if (ensure_bridge(nl, br, gw, &bri, err) < 0)
 		return -1;
 	sbx_forward_allow(br); /* a FORWARD policy DROP (Docker's) would stop its traffic */
@@ -429,8 +539,15 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		inet_ntop(AF_INET, &b->ip, lname, sizeof lname);
 		lf = openat(leases, lname, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
 			    0600);
-		if (lf >= 0 || errno != EEXIST)
+		if (lf < 0 && errno != EEXIST)
 			break;
+		if (lf < 0)
+			continue;
+		if (!veth_exists(idx, host))
+			break;
+		close(lf); /* in use, unknown to this state: not taken over */
+		lf = -1;
+		(void)unlinkat(leases, lname, 0);
 	}
 	if (lf < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, host >= 255 ? 0 : errno,
@@ -446,12 +563,9 @@ int sbx_bridge_start(sbx_bridge *b, const bwk_container_spec *spec, pid_t pid, b
 		return bwk_error_set(err, BWK_E_RUNTIME, e, "%s/leases/%s", NET_DIR, lname);
 	}
 	/* the pair: its host end named after the address */
-	unsigned char *q = (unsigned char *)&b->ip;
 	char veth[IFNAMSIZ];
-	snprintf(veth, sizeof veth, "bwkv%u_%u", q[2], q[3]);
-	int vi = (int)if_nametoindex(veth);
-	if (vi) /* left by a container whose namespace outlived its bulwark */
-		(void)sbx_nl_link_del(nl, vi);
+	veth_name(idx, host, veth, sizeof veth);
+	int vi = 0;
 	if (sbx_nl_veth_add(nl, veth, "eth0", pid) < 0 || !(vi = (int)if_nametoindex(veth)) ||
 	    sbx_nl_link_up(nl, vi, bri) < 0) {
 		int e = errno;
@@ -482,24 +596,10 @@ static void drop_unused_network(const sbx_bridge *b)
 	    dir < 0 ? -1 : openat(dir, "lock", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
 	if (lock < 0 || flock(lock, LOCK_EX) < 0)
 		return;
-	cleanup_dir DIR *leases = opendir(NET_DIR "/leases");
-	if (!leases)
-		return;
-	char prefix[24];
-	int pl = snprintf(prefix, sizeof prefix, "%d.%d.%u.", SUBNET_A, SUBNET_B, b->index);
-	struct dirent *e;
-	while ((e = readdir(leases)))
-		if (!strncmp(e->d_name, prefix, (size_t)pl))
-			return; /* still in use */
-	char br[IFNAMSIZ], file[32];
-	snprintf(br, sizeof br, "bwk-%.11s", b->network);
-	snprintf(file, sizeof file, "%s.net", b->network);
-	cleanup_close int nl = sbx_nl_open();
-	int i = (int)if_nametoindex(br);
-	if (nl >= 0 && i)
-		(void)sbx_nl_link_del(nl, i);
-	sbx_forward_forget(br);
-	(void)unlinkat(dir, file, 0);
+	cleanup_close int leases =
+	    openat(dir, "leases", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (leases >= 0 && !network_in_use(leases, b->index))
+		remove_network(dir, b->network);
 }
 
 void sbx_bridge_stop(sbx_bridge *b)

@@ -15,7 +15,9 @@
  * Connections into a container come only through the DNAT of published ports, which the
  * second rule does not cover: a third accepts those (ctstate DNAT).
  * Nothing is run when no FORWARD policy drops: the check reads the nft ruleset in-process
- * (iptables-nft, Debian's default) and /proc/net/ip_tables_names (iptables-legacy). */
+ * (iptables-nft, Debian's default) and /proc/net/ip_tables_names (iptables-legacy); nor, with
+ * iptables-nft, when the bridge's rules are there already (the same read: a container's start
+ * on a bridge that has them costs no iptables process, where -C cost one per rule). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -31,11 +33,44 @@
 
 #define IPTABLES "/usr/sbin/iptables"
 
-/* Does a FORWARD policy drop? nft: the `ip filter FORWARD` chain says "policy drop"; legacy:
- * a filter table exists (its policy cannot be read without the program: assume it may). */
-static bool forward_may_drop(void)
+#define NRULES 3
+
+/* The three rules for bridge br as iptables-nft writes them into the nft ruleset (1.8.9:
+ * conntrack's states and status as native `ct` expressions): each a line of `list chain ip
+ * filter FORWARD` that starts with its prefix and ends with its suffix (between them only the
+ * counter's figures). Another rendering (another version's) is not found: iptables -C then
+ * says, as without this. */
+static bool listed(const char *chain, const char *br)
 {
-	bool drop = false;
+	static const char *const forms[NRULES][3] = {
+	    {"iifname \"", "\" counter ", " accept\n"},
+	    {"oifname \"", "\" ct state related,established counter ", " accept\n"},
+	    {"oifname \"", "\" ct status dnat counter ", " accept\n"},
+	};
+	for (size_t i = 0; i < NRULES; i++) {
+		char pre[96];
+		snprintf(pre, sizeof pre, "%s%s%s", forms[i][0], br, forms[i][1]);
+		size_t pl = strlen(pre), sl = strlen(forms[i][2]);
+		bool found = false;
+		for (const char *p = chain; !found && (p = strstr(p, pre)); p += pl) {
+			const char *eol = strchr(p, '\n');
+			found = p > chain && p[-1] == '\t' && eol && /* the rule's start */
+				(size_t)(eol + 1 - p) >= pl + sl &&
+				!strncmp(eol + 1 - sl, forms[i][2], sl);
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+/* Does a FORWARD policy drop, with br's rules not yet there? nft: the `ip filter FORWARD`
+ * chain says "policy drop" and lacks one of br's rules (read in-process: no iptables run at
+ * each start of a container on a bridge that has them); legacy: a filter table exists (its
+ * policy cannot be read without the program: assume it may). br NULL: whether it may drop. */
+static bool forward_may_drop(const char *br)
+{
+	bool drop = false, have = false;
 	struct nft_ctx *n = nft_ctx_new(NFT_CTX_DEFAULT);
 	if (n) {
 		nft_ctx_buffer_error(n);
@@ -43,11 +78,12 @@ static bool forward_may_drop(void)
 		if (nft_run_cmd_from_buffer(n, "list chain ip filter FORWARD") == 0) {
 			const char *out = nft_ctx_get_output_buffer(n);
 			drop = out && strstr(out, "policy drop");
+			have = drop && br && listed(out, br);
 		}
 		nft_ctx_free(n);
 	}
 	if (drop)
-		return true;
+		return !have;
 	char names[256] = "";
 	cleanup_close int fd = open("/proc/net/ip_tables_names", O_RDONLY | O_CLOEXEC);
 	ssize_t r = fd >= 0 ? read(fd, names, sizeof names - 1) : -1;
@@ -84,8 +120,6 @@ static int iptables(const char *const *argv)
 	return WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
 }
 
-#define NRULES 3
-
 /* The i-th rule for bridge br with iptables operation op (-C, -I, -D), into argv[16]. */
 static void rule(const char **argv, const char *op, const char *br, size_t i)
 {
@@ -111,7 +145,7 @@ static void rule(const char **argv, const char *op, const char *br, size_t i)
 
 void sbx_forward_allow(const char *br)
 {
-	if (!forward_may_drop() || access(IPTABLES, X_OK) != 0)
+	if (!forward_may_drop(br) || access(IPTABLES, X_OK) != 0)
 		return;
 	for (size_t i = 0; i < NRULES; i++) {
 		const char *argv[16];
@@ -125,7 +159,7 @@ void sbx_forward_allow(const char *br)
 
 void sbx_forward_forget(const char *br)
 {
-	if (!forward_may_drop() || access(IPTABLES, X_OK) != 0)
+	if (!forward_may_drop(NULL) || access(IPTABLES, X_OK) != 0)
 		return;
 	for (size_t i = 0; i < NRULES; i++) {
 		const char *argv[16];

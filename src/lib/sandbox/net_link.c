@@ -75,11 +75,12 @@ int sbx_nl_open(void)
 	return s;
 }
 
+static uint32_t nl_seq; /* this process's requests, matched to their answers */
+
 /* Sends one request and reads its acknowledgement: 0, or -1 with errno the kernel's answer. */
 static int nl_talk(int s, nl_req *r)
 {
-	static uint32_t seq;
-	r->h.nlmsg_seq = ++seq;
+	r->h.nlmsg_seq = ++nl_seq;
 	struct sockaddr_nl k = {.nl_family = AF_NETLINK};
 	if (sendto(s, &r->h, r->h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0)
 		return -1;
@@ -197,4 +198,71 @@ int sbx_nl_default_route(int s, uint32_t gw)
 	if (nl_put(&r, RTA_GATEWAY, &gw, 4) < 0)
 		return errno = E2BIG, -1;
 	return nl_talk(s, &r);
+}
+
+/* The main table's IPv4 routes as `ip route` lists them: for each N, whether a route of prefix
+ * /24 or longer inside net16.N.0/24 (net16: the first two bytes of an address in network byte
+ * order) goes through a device other than `except` (0: none); such a route is the host's use
+ * of that subnet (another bridge, a VPN, a left-over interface) and a bridge of ours on the
+ * same /24 would lose its replies to it. foreign[N] is that device's index, -1 for a route with
+ * none (blackhole, unreachable), 0 when there is no such route. Shorter routes (a VPN's /8)
+ * are not counted: the bridge's /24 is the longer match. */
+int sbx_nl_routed_24s(int s, uint32_t net16, int except, int foreign[256])
+{
+	memset(foreign, 0, 256 * sizeof *foreign);
+	nl_req r;
+	struct rtmsg rt = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN};
+	nl_init(&r, RTM_GETROUTE, NLM_F_DUMP, &rt, sizeof rt);
+	r.h.nlmsg_flags &= (uint16_t)~NLM_F_ACK;
+	r.h.nlmsg_seq = ++nl_seq;
+	struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+	if (sendto(s, &r.h, r.h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0)
+		return -1;
+	const unsigned char *n16 = (const unsigned char *)&net16;
+	char buf[32768] __attribute__((aligned(4))); /* the kernel sizes a dump's batches to it */
+	for (;;) { /* the kernel ends every dump with NLMSG_DONE */
+		ssize_t n = recv(s, buf, sizeof buf, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
+		     h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_seq != r.h.nlmsg_seq)
+				continue;
+			if (h->nlmsg_type == NLMSG_DONE)
+				return 0;
+			if (h->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = NLMSG_DATA(h);
+				errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->error
+					    ? -e->error
+					    : EPROTO;
+				return -1;
+			}
+			if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof rt))
+				continue;
+			const struct rtmsg *m = NLMSG_DATA(h);
+			if (m->rtm_family != AF_INET || m->rtm_table != RT_TABLE_MAIN ||
+			    m->rtm_dst_len < 24)
+				continue;
+			unsigned char dst[4] = {0};
+			int oif = -1, table = m->rtm_table;
+			int alen = (int)RTM_PAYLOAD(h);
+			for (const struct rtattr *a = RTM_RTA(m); RTA_OK(a, alen);
+			     a = RTA_NEXT(a, alen)) {
+				if (a->rta_type == RTA_DST && RTA_PAYLOAD(a) == 4)
+					memcpy(dst, RTA_DATA(a), 4);
+				else if (a->rta_type == RTA_OIF && RTA_PAYLOAD(a) == 4)
+					memcpy(&oif, RTA_DATA(a), 4);
+				else if (a->rta_type == RTA_TABLE && RTA_PAYLOAD(a) == 4)
+					memcpy(&table, RTA_DATA(a), 4);
+			}
+			if (table != RT_TABLE_MAIN || dst[0] != n16[0] || dst[1] != n16[1] ||
+			    (except > 0 && oif == except))
+				continue;
+			if (!foreign[dst[2]])
+				foreign[dst[2]] = oif;
+		}
+	}
 }

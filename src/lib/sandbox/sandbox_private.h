@@ -404,6 +404,10 @@ int sbx_nl_link_up(int s, int index, int master);
 int sbx_nl_link_del(int s, int index);
 int sbx_nl_addr_add(int s, int index, uint32_t addr, int prefix);
 int sbx_nl_default_route(int s, uint32_t gw);
+/* For each N in 0..255: a main-table route of /24 or longer inside net16.N.0/24 through a device
+ * other than `except` (0: none)? foreign[N]: that device's index, -1 for a route with none, 0
+ * when there is none. */
+int sbx_nl_routed_24s(int s, uint32_t net16, int except, int foreign[256]);
 
 /* net_bridge.c: --net bridge as root (veth, bridge, nftables NAT). sbx_ports_reserve binds
  * every published host port (holds: spec->nports slots, -1 when unused) before the start. */
