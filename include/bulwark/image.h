@@ -79,6 +79,10 @@ typedef struct bwk_image_opts {
 	uint64_t max_total_bytes; /* uncompressed, all layers; 0: default */
 	uint64_t max_entries;	  /* per image; 0: default */
 	uint64_t max_ratio;	  /* compression ratio guard; 0: default */
+	/* one layer walked at a time whatever `threads` says; a layer larger than a few blocks
+	 * is still read, hashed and inflated on a thread of its own unless threads is 1
+	 * (bwk_scan_many: the images are the parallel work) */
+	bool one_walk;
 	/* A root filesystem directory (source "dir") opens as an image without layers or config
 	 * (bwk_image_rootfs_fd, bwk_image_walk walks the tree). false: it is refused, saying
 	 * what it is (unpack needs an image). */

@@ -17,6 +17,7 @@ extern "C" {
 typedef struct bwk_scan_opts {
 	const char *target;	/* as the user named it; recorded in every finding */
 	unsigned threads;	/* workers for parallel layer walks; 0 = number of CPUs */
+	bool one_walk;		/* one layer at a time (bwk_image_opts.one_walk) */
 	bool quiet;		/* no progress on stderr */
 	const char *rules_file; /* optional user rules YAML (docs/rules-secrets.md) */
 	const char *platform;	/* "os/arch[/variant]" from a multi-platform index; NULL: host's */

@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,14 +137,64 @@ typedef struct scan_all_opts {
 
 #define SCAN_ALL_DEFAULT_MAX 500
 
+/* --scan-all: the secret and YARA rules every image is scanned with, compiled on a thread of
+ * their own while the registry is probed and listed — CPU work that would otherwise wait for
+ * the network, and then hold up every worker. */
+typedef struct rule_compile {
+	bwk_scan_opts so;
+	bwk_scan_compiled *compiled;
+	bwk_error *err;
+	pthread_t th;
+	bool running;
+} rule_compile;
+
+static void *rule_compile_main(void *arg)
+{
+	rule_compile *rc = arg;
+	if (bwk_scan_compiled_new(&rc->so, &rc->compiled, &rc->err) < 0)
+		rc->compiled = NULL;
+	return NULL;
+}
+
+static void rule_compile_start(rule_compile *rc)
+{
+	rc->running = pthread_create(&rc->th, NULL, rule_compile_main, rc) == 0;
+}
+
+/* The compiled rules in so.compiled (NULL when no thread could be started: bwk_scan_many
+ * compiles them), or -1 with the compiler's error. */
+static int rule_compile_join(rule_compile *rc, bwk_error **err)
+{
+	if (!rc->running)
+		return 0;
+	pthread_join(rc->th, NULL);
+	rc->running = false;
+	if (!rc->compiled) {
+		*err = rc->err;
+		rc->err = NULL;
+		return -1;
+	}
+	rc->so.compiled = rc->compiled;
+	return 0;
+}
+
+static void rule_compile_free(rule_compile *rc)
+{
+	bwk_error *e = NULL;
+	if (rule_compile_join(rc, &e) < 0)
+		bwk_error_free(e);
+	bwk_scan_compiled_free(rc->compiled);
+	bwk_error_free(rc->err);
+}
+
 /* --scan-all: every image the registry lists, scanned as `bulwark scan` scans one, on a pool
  * of workers; the report groups the findings by image after the registry's own. */
-static int scan_all(const char *url, cli_registry *reg, const scan_all_opts *sa, cli_report *rep,
+static int scan_all(const char *url, const scan_all_opts *sa, rule_compile *rules, cli_report *rep,
 		    bwk_findings *f, bwk_report_group **groups, size_t *ngroups,
 		    bwk_registry_images *imgs, char ***errors, bwk_error **err)
 {
 	size_t max = sa->max_images ? (size_t)sa->max_images : SCAN_ALL_DEFAULT_MAX;
-	if (bwk_registry_list_images(url, &reg->o, sa->repos, max, imgs, f, err) < 0)
+	if (bwk_registry_list_images(url, rules->so.registry, sa->repos, max, imgs, f, err) < 0)
 		return -1;
 	bwk_findings_fact(f, "registry.scan_all", "%zu image(s) scanned%s%s (--max-images %zu)%s",
 			  imgs->n, imgs->truncated ? "; the registry lists more" : "",
@@ -155,9 +206,9 @@ static int scan_all(const char *url, cli_registry *reg, const scan_all_opts *sa,
 			"(--max-images)\n",
 			url, max, max);
 	*errors = xcalloc(imgs->n + 1, sizeof(char *));
-	bwk_scan_opts so = {.quiet = true, .vuln_db = sa->db, .registry = &reg->o};
-	if (bwk_scan_many((const char *const *)imgs->refs, imgs->n, &so, sa->jobs, f, *errors,
-			  err) < 0)
+	if (rule_compile_join(rules, err) < 0 ||
+	    bwk_scan_many((const char *const *)imgs->refs, imgs->n, &rules->so, sa->jobs, f,
+			  *errors, err) < 0)
 		return -1;
 	*groups = xcalloc(imgs->n + 1, sizeof(**groups));
 	(*groups)[0] = (bwk_report_group){.target = url};
@@ -197,9 +248,12 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	bwk_report_group *groups = NULL;
 	bwk_registry_images imgs = {0};
 	char **errors = NULL;
+	rule_compile rules = {.so = {.quiet = true, .vuln_db = sa->db, .registry = &reg->o}};
+	if (sa->on)
+		rule_compile_start(&rules);
 	if (bwk_audit_registry(url, &reg->o, f, &err) < 0 ||
 	    (sa->on &&
-	     scan_all(url, reg, sa, rep, f, &groups, &rep->ngroups, &imgs, &errors, &err) < 0)) {
+	     scan_all(url, sa, &rules, rep, f, &groups, &rep->ngroups, &imgs, &errors, &err) < 0)) {
 		rc = cli_fail(err, EXIT_USAGE);
 	} else {
 		rep->groups = groups;
@@ -212,6 +266,7 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	free(groups);
 	bwk_registry_images_free(&imgs);
 	bwk_findings_free(f);
+	rule_compile_free(&rules);
 	return rc;
 }
 

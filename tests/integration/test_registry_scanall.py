@@ -277,3 +277,93 @@ def test_scan_all_untrusted_certificate(bulwark, tmp_path):
         assert not not_listed(doc)
     finally:
         r.stop()
+
+
+class CountingProxy:
+    """A TCP relay on loopback in front of a registry: counts the connections made to it and
+    the requests for /v2/ (the first contact) in what the client sends."""
+
+    def __init__(self, upstream_port):
+        import socket
+        import threading
+        self.up = upstream_port
+        self.srv = socket.create_server(("127.0.0.1", 0))
+        self.host = f"127.0.0.1:{self.srv.getsockname()[1]}"
+        self.connections = 0
+        self.sent = []
+        self.lock = threading.Lock()
+        self.threads = []
+        threading.Thread(target=self.accept, daemon=True).start()
+
+    def accept(self):
+        import socket
+        import threading
+        while True:
+            try:
+                c, _ = self.srv.accept()
+            except OSError:
+                return
+            u = socket.create_connection(("127.0.0.1", self.up))
+            buf = bytearray()
+            with self.lock:
+                self.connections += 1
+                self.sent.append(buf)
+            for a, b, log in ((c, u, buf), (u, c, None)):
+                t = threading.Thread(target=self.pump, args=(a, b, log), daemon=True)
+                t.start()
+
+    def pump(self, a, b, log):
+        import socket
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                if log is not None:
+                    with self.lock:
+                        log += d
+                b.sendall(d)
+        except OSError:
+            pass
+        for s in (a, b):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def pings(self):
+        with self.lock:
+            return sum(bytes(b).count(b"GET /v2/ HTTP/1.1\r\n") for b in self.sent)
+
+    def requests(self):
+        with self.lock:
+            return sum(bytes(b).count(b" HTTP/1.1\r\n") for b in self.sent)
+
+    def close(self):
+        self.srv.close()
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_all_keeps_connections_and_first_contact(bulwark, reg, jobs):
+    """The images of --scan-all are fetched over kept connections, and the registry's scheme,
+    found once, is not asked again for every image (#14): far fewer connections than
+    requests, and as many first contacts (GET /v2/) for six images as for one. Same
+    findings."""
+    p = CountingProxy(reg.port)
+    try:
+        scan_all(bulwark, p.host, "--jobs", jobs, "--repo", "clean/a:1")
+        one_image_pings = p.pings()
+        p.connections, p.sent = 0, []
+        doc = json.loads(scan_all(bulwark, p.host, "--jobs", jobs).stdout)
+    finally:
+        p.close()
+    images = doc["targets"][1:]
+    assert len(images) == 6
+    # each image: a manifest, a config and its layers at least
+    assert p.requests() >= 4 * len(images)
+    assert p.connections * 3 <= p.requests(), (p.connections, p.requests())
+    assert p.pings() == one_image_pings, (p.pings(), one_image_pings)
+    secret = sorted(f["location"]["target"].split("/", 1)[1] for f in doc["findings"]
+                    if f["category"] == "secret")
+    assert secret == ["leaky/env:1", "mixed/app:leak"]
+    assert [t["error"] is None for t in images] == [True] * 5 + [False]

@@ -21,6 +21,7 @@
 typedef struct curl_api {
 	CURL *(*easy_init)(void);
 	void (*easy_cleanup)(CURL *);
+	void (*easy_reset)(CURL *);
 	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
 	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
 	CURLcode (*easy_perform)(CURL *);
@@ -51,6 +52,7 @@ static void load(void)
 	} while (0)
 	SYM(easy_init, "curl_easy_init");
 	SYM(easy_cleanup, "curl_easy_cleanup");
+	SYM(easy_reset, "curl_easy_reset");
 	SYM(easy_setopt, "curl_easy_setopt");
 	SYM(easy_getinfo, "curl_easy_getinfo");
 	SYM(easy_perform, "curl_easy_perform");
@@ -78,6 +80,12 @@ void curl_easy_cleanup(CURL *c)
 {
 	if (c && ready())
 		api.easy_cleanup(c);
+}
+
+void curl_easy_reset(CURL *c)
+{
+	if (c && ready())
+		api.easy_reset(c);
 }
 
 /* Every option argument is a long, a pointer, a curl_off_t or a function pointer: one

@@ -164,6 +164,8 @@ int bwk_image_walk(bwk_image *img, const bwk_visitor *v, bwk_error **err)
 			long c = sysconf(_SC_NPROCESSORS_ONLN);
 			n = c > 0 ? (unsigned)c : 1;
 		}
+		if (img->opts.one_walk)
+			n = 1;
 		if (n > img->nlayers)
 			n = img->nlayers ? (unsigned)img->nlayers : 1;
 		if (n > 64)

@@ -20,7 +20,8 @@
 #include "core/util.h"
 #include "image/image_private.h"
 
-/* With two cores or more (threads != 1) every layer is read in a pipeline, whatever its
+/* With two cores or more (threads != 1) every layer larger than the ring (PIPE_MIN_BLOB) is
+ * read in a pipeline, whatever its
  * source (a pread window, a blob store's stream such as a registry download, the engine's
  * save stream): a thread of the stream's own reads, hashes (blob and diff_id) and decompresses
  * into a ring of PIPE_SLOTS buffers while the walking thread parses the tar and runs the
@@ -240,8 +241,19 @@ static void *producer_main(void *arg)
 	return NULL;
 }
 
+/* A blob of at most this many bytes (the ring's size) is read on the walking thread: it is
+ * read and inflated in a few milliseconds, about what starting the thread and touching the
+ * ring's fresh megabyte cost, so the pipeline would overlap next to nothing with the walk and
+ * add CPU time — for the layers of small images above all, such as the many images of
+ * `audit registry --scan-all`, which already keep every core busy with images at once. */
+#define PIPE_MIN_BLOB ((uint64_t)PIPE_SLOTS * BWK_STREAM_BUF)
+
 static bool pipe_wanted(const layer_stream *ls)
 {
+	/* the blob's size: the pread window's, else the manifest's (0: not known) */
+	uint64_t size = ls->pull ? ls->img->layers[ls->index].size : ls->w.len;
+	if (size && size <= PIPE_MIN_BLOB)
+		return false;
 	unsigned n = ls->img->opts.threads;
 	if (!n) {
 		long c = sysconf(_SC_NPROCESSORS_ONLN);

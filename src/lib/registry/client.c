@@ -370,10 +370,58 @@ static void set_ca(CURL *h, const reg_client *c)
 	curl_easy_setopt(h, CURLOPT_CAPATH, "/etc/ssl/certs");
 }
 
+/* ---- kept connections ----------------------------------------------------------------------
+ * Idle curl handles, kept for the next request of any client in this process: a handle keeps
+ * its connections open, so that the requests for an image — and those for the next image of
+ * `audit registry --scan-all`, on whichever worker thread — reuse a connection instead of
+ * connecting (and over TLS shaking hands) for each; the registry serves a kept connection for
+ * less than a new one. A handle is used by one thread at a time: taken out, reset to no options
+ * (curl_easy_reset keeps its connections), given back after a transfer that ended cleanly, and
+ * destroyed otherwise. curl reuses a connection only for the same scheme, host, port and TLS
+ * settings (verification, CA file), and the Authorization header is set per request, so nothing
+ * of one request carries over to another but the socket. Sockets are close-on-exec: a kept
+ * connection never reaches a process bulwark starts. */
+#define POOL_MAX 8
+
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *pool[POOL_MAX];
+static size_t npool;
+
+static CURL *handle_take(void)
+{
+	CURL *h = NULL;
+	pthread_mutex_lock(&pool_lock);
+	if (npool)
+		h = pool[--npool];
+	pthread_mutex_unlock(&pool_lock);
+	if (!h)
+		return curl_easy_init();
+	curl_easy_reset(h);
+	return h;
+}
+
+static void handle_give(CURL *h, bool keep)
+{
+	pthread_mutex_lock(&pool_lock);
+	if (keep && npool < POOL_MAX) {
+		pool[npool++] = h;
+		h = NULL;
+	}
+	pthread_mutex_unlock(&pool_lock);
+	if (h)
+		curl_easy_cleanup(h);
+}
+
+static curl_socket_t open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)ud, (void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int perform(reg_client *c, const char *url, const reg_req *rq, const char *auth,
 		   reg_resp *resp, bwk_error **err)
 {
-	CURL *h = curl_easy_init();
+	CURL *h = handle_take();
 	if (!h)
 		return bwk_error_set(err, BWK_E_NOMEM, 0,
 				     "registry %s: cannot create a curl handle (libcurl4)",
@@ -395,6 +443,7 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "bulwark");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, https ? "https" : "http,https");
@@ -449,7 +498,7 @@ static int perform(reg_client *c, const char *url, const reg_req *rq, const char
 	else if (rc != CURLE_OK)
 		ret = transport_error(c, url, rc, errbuf, rq->blob, err);
 	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(h);
+	handle_give(h, rc == CURLE_OK && ret == 0);
 	if (ret == 0) {
 		free(resp->body);
 		resp->len = x.body.len;
@@ -623,6 +672,54 @@ static int try_v2(reg_client *c, long *status, bwk_error **err)
 	return rc;
 }
 
+/* What the first contact found, for the next clients of the same registry in this process
+ * (the images of `audit registry --scan-all`, the layers of a pull): the scheme it speaks,
+ * keyed by everything the answer depends on (where the API lives, whether plain HTTP is
+ * allowed, TLS verification and the CA file). Only answers are kept: a registry that did not
+ * answer is asked again. */
+#define MEMO_MAX 16
+
+static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER;
+static char *memo_key[MEMO_MAX];
+static bool memo_https[MEMO_MAX];
+static size_t nmemo;
+
+static char *memo_key_of(const reg_client *c)
+{
+	return xasprintf("%s %d %d %s", c->api, c->plain_ok, c->verify,
+			 c->ca_cert ? c->ca_cert : "");
+}
+
+static bool memo_find(const reg_client *c, bool *https)
+{
+	cleanup_free char *k = memo_key_of(c);
+	bool found = false;
+	pthread_mutex_lock(&memo_lock);
+	for (size_t i = 0; i < nmemo && !found; i++)
+		if (!strcmp(memo_key[i], k)) {
+			*https = memo_https[i];
+			found = true;
+		}
+	pthread_mutex_unlock(&memo_lock);
+	return found;
+}
+
+static void memo_keep(const reg_client *c)
+{
+	bool https;
+	if (memo_find(c, &https))
+		return;
+	char *k = memo_key_of(c);
+	pthread_mutex_lock(&memo_lock);
+	if (nmemo < MEMO_MAX) {
+		memo_key[nmemo] = k;
+		memo_https[nmemo++] = c->https;
+		k = NULL;
+	}
+	pthread_mutex_unlock(&memo_lock);
+	free(k);
+}
+
 /* First contact: which scheme the registry speaks.
  *
  * Loopback: plain HTTP first (allowed there, and nothing secret is sent to /v2/), HTTPS when
@@ -632,10 +729,28 @@ static int try_v2(reg_client *c, long *status, bwk_error **err)
  * takes for a record. Other hosts: HTTPS, and plain HTTP only for --insecure-registry hosts
  * that do not speak TLS — a certificate that does not verify is never a reason to
  * downgrade. */
-static int ping(reg_client *c, bwk_error **err)
+static int ping_once(reg_client *c, bwk_error **err);
+
+/* MEMO: a scheme found before for this registry stands (a request's first contact); else
+ * the registry is asked (the audit's, which judges the answer). */
+static int ping(reg_client *c, bool memo, bwk_error **err)
 {
 	if (c->pinged)
 		return 0;
+	bool https;
+	if (memo && memo_find(c, &https)) {
+		c->pinged = true;
+		set_scheme(c, https);
+		return 0;
+	}
+	int rc = ping_once(c, err);
+	if (rc == 0)
+		memo_keep(c);
+	return rc;
+}
+
+static int ping_once(reg_client *c, bwk_error **err)
+{
 	c->pinged = true;
 	long st = 0;
 	bwk_error *e = NULL;
@@ -693,7 +808,7 @@ int reg_client_ping(reg_client *c, bool *tls_refused, bwk_error **err)
 {
 	bwk_error *e = NULL;
 	pthread_mutex_lock(&c->lock);
-	int rc = ping(c, &e);
+	int rc = ping(c, false, &e);
 	pthread_mutex_unlock(&c->lock);
 	/* transport_error's code for a certificate that did not verify, and for nothing else
 	 * that the first contact can meet (no credentials are sent to /v2/ there) */
@@ -715,7 +830,7 @@ int reg_request(reg_client *c, const reg_req *rq, reg_resp *resp, bwk_error **er
 	memset(resp, 0, sizeof(*resp));
 	/* several layers stream at once: the first contact and the auth state are shared */
 	pthread_mutex_lock(&c->lock);
-	int p = ping(c, err);
+	int p = ping(c, true, err);
 	cleanup_free char *url =
 	    !strncmp(rq->path, "https://", 8) || !strncmp(rq->path, "http://", 7)
 		? xstrdup(rq->path)

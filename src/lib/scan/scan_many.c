@@ -91,9 +91,11 @@ int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opt
 			return -1;
 		one.compiled = compiled;
 	}
-	/* the images are the parallel work: one walker thread each unless there is one image */
+	/* the images are the parallel work: one layer walked at a time in each unless there is
+	 * one image; a large layer is still read on a thread of its own, so that a large image
+	 * among small ones does not hold up the end of the run on one core */
 	if (jobs > 1 && !one.threads)
-		one.threads = 1;
+		one.one_walk = true;
 	p.opts = &one;
 	pthread_t *tids = xcalloc(jobs, sizeof(*tids));
 	unsigned started = 0;

@@ -445,6 +445,7 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 	 * digest mismatches become findings, the walk goes on. */
 	bwk_image_opts io = {.verify = BWK_VERIFY_REPORT,
 			     .threads = opts->threads,
+			     .one_walk = opts->one_walk,
 			     .platform = opts->platform,
 			     .accept_rootfs = true,
 			     .accept_document = true,

@@ -662,9 +662,13 @@ int sec_scan_block(bwk_secrets_worker *w, const sec_block *b, bwk_secret_cb cb, 
 	return emit(w);
 }
 
-/* ---- the public one-buffer scan ------------------------------------------------------------ */
+/* ---- idle workers --------------------------------------------------------------------------
+ * A worker's scratch space costs more to allocate than a small image's scan: workers are kept
+ * with the rules they were made for and handed to the next scan that runs over them (the
+ * images of `audit registry --scan-all`, the buffers of sec_scan_buffer). A worker holds no
+ * state from one block to the next but its generation stamps. */
 
-static bwk_secrets_worker *pool_get(bwk_secrets *s, bwk_error **err)
+bwk_secrets_worker *sec_worker_take(bwk_secrets *s, bwk_error **err)
 {
 	pthread_mutex_lock(&s->lock);
 	bwk_secrets_worker *w = s->npool ? s->pool[--s->npool] : NULL;
@@ -672,8 +676,10 @@ static bwk_secrets_worker *pool_get(bwk_secrets *s, bwk_error **err)
 	return w ? w : bwk_secrets_worker_new(s, err);
 }
 
-static void pool_put(bwk_secrets *s, bwk_secrets_worker *w)
+void sec_worker_give(bwk_secrets *s, bwk_secrets_worker *w)
 {
+	if (!w)
+		return;
 	pthread_mutex_lock(&s->lock);
 	if (s->npool == s->cappool) {
 		s->cappool = s->cappool ? s->cappool * 2 : 8;
@@ -683,17 +689,19 @@ static void pool_put(bwk_secrets *s, bwk_secrets_worker *w)
 	pthread_mutex_unlock(&s->lock);
 }
 
+/* ---- the public one-buffer scan ------------------------------------------------------------ */
+
 int sec_scan_buffer(bwk_secrets *s, const char *rules_path, bool config, const void *data,
 		    size_t len, bwk_secret_cb cb, void *ctx, bwk_error **err)
 {
-	bwk_secrets_worker *w = pool_get(s, err);
+	bwk_secrets_worker *w = sec_worker_take(s, err);
 	if (!w)
 		return -1;
 	sec_worker_set_path(w, rules_path);
 	sec_block b = {
 	    .data = data, .len = len, .own_start = 0, .own_end = len, .line = 1, .config = config};
 	int ret = sec_scan_block(w, &b, cb, ctx, err);
-	pool_put(s, w);
+	sec_worker_give(s, w);
 	return ret;
 }
 

@@ -524,7 +524,7 @@ void bwk_secscan_free(bwk_secscan *sc)
 		sec_wstate *st = sc->ws[i];
 		if (!st)
 			continue;
-		bwk_secrets_worker_free(st->w);
+		sec_worker_give(sc->sec, st->w);
 		for (int d = 0; d <= MAX_DEPTH; d++) {
 			free(st->buf[d]);
 			free(st->arcbuf[d]);
@@ -552,7 +552,7 @@ int bwk_secscan_entry(bwk_secscan *sc, const bwk_entry *e, bwk_error **err)
 	sec_wstate *st = sc->ws[e->worker];
 	if (!st) {
 		st = xcalloc(1, sizeof(*st));
-		if (!(st->w = bwk_secrets_worker_new(sc->sec, err))) {
+		if (!(st->w = sec_worker_take(sc->sec, err))) {
 			free(st);
 			return -1;
 		}

@@ -140,6 +140,10 @@ typedef struct sec_block {
 	bool config;   /* image config text: shape rules win over .env rules on the same bytes */
 } sec_block;
 
+/* A worker for S: an idle one, else a new one (NULL and err on failure); given back with
+ * sec_worker_give (NULL: nothing), freed with S. Thread-safe. */
+bwk_secrets_worker *sec_worker_take(bwk_secrets *s, bwk_error **err);
+void sec_worker_give(bwk_secrets *s, bwk_secrets_worker *w);
 /* Select the rules that apply to `path` (NULL: no path-scoped rule) for the next blocks. */
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path);
 /* True if the path given to sec_worker_set_path is test data (SEC_TEST_PATHS). */
