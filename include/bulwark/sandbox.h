@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bulwark/error.h"
+#include "bulwark/strv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -224,12 +225,11 @@ typedef struct bwk_user {
 int bwk_user_resolve(const char *spec, const char *passwd, const char *group, bwk_user *out,
 		     char *errbuf, size_t errlen);
 
-/* Docker's --env-file format (KEY=VALUE or KEY lines, '#' comments). *out is a NULL-terminated
- * array of *count lines as written ("KEY" alone means: take the caller's value), freed with
- * bwk_strv_free_n(). At most 1 MiB and 4096 variables; a malformed name is an input error
- * naming the line. */
-int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, bwk_error **err);
-void bwk_strv_free_n(char **v, size_t n);
+/* Docker's --env-file format (KEY=VALUE or KEY lines, '#' comments). *out gets the lines as
+ * written ("KEY" alone means: take the caller's value), cleared with bwk_strv_clear(); `v` is
+ * NULL when there are none. At most 1 MiB and BWK_MAX_ENV variables; a malformed name is an
+ * input error naming the line. */
+int bwk_envfile_parse(const char *data, size_t len, bwk_strv *out, bwk_error **err);
 
 /* Docker seccomp JSON profile (the format of moby's profiles/seccomp/default.json). */
 typedef struct bwk_seccomp_profile bwk_seccomp_profile;
