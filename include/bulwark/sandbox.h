@@ -151,10 +151,10 @@ typedef struct bwk_container_spec {
 	uint32_t userns_start, userns_count;
 
 	/* The library never prints: what the caller should tell its user goes to `notify` (NULL:
-	 * dropped). Messages name settings of this struct in backquotes (`memory`, `net=host`,
-	 * `allow_sensitive_mounts` …) so that a caller can name them its own way (the CLI names
-	 * its flags). BWK_NOTE_WARNING: a default relaxed or a limit that falls back, not sent
-	 * when `quiet`; BWK_NOTE_EXIT: why the container died (out of memory), always sent. */
+	 * dropped). Messages name settings of this struct through bwk_setting()
+	 * (bulwark/log.h): the caller's name for the key ("--memory" for the CLI), else words.
+	 * BWK_NOTE_WARNING: a default relaxed or a limit that falls back, not sent when `quiet`;
+	 * BWK_NOTE_EXIT: why the container died (out of memory), always sent. */
 	void (*notify)(void *ctx, int kind, const char *msg);
 	void *notify_ctx;
 	bool quiet; /* no BWK_NOTE_WARNING */

@@ -799,57 +799,16 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* The library names the settings of bwk_container_spec in backquotes; `run` names its flags. */
-static const struct {
-	const char *setting, *flag;
-} flag_names[] = {
-    {"`memory`", "--memory"},
-    {"`pids`", "--pids"},
-    {"`cpus_milli`", "--cpus"},
-    {"`net=host`", "--net host"},
-    {"`net=slirp`", "--net slirp"},
-    {"`seccomp=unconfined`", "--seccomp unconfined"},
-    {"`allow_sensitive_mounts`", "--allow-sensitive-mount"},
-    {"`read_write`", "--read-write"},
-    {"`writable_size`", "--writable-size"},
-    {"`tmpfs_size`", "--tmpfs-size"},
-    {"`tmpfs`", "--tmpfs"},
-    {"`binds`", "-v"},
-    {"`chown`", "the volume option U (-v SRC:DST:rw,U)"},
-};
-
-/* `msg` with each setting the library named replaced by its flag. Caller frees. */
-static char *name_flags(const char *msg)
-{
-	char *out = xstrdup(msg);
-	for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++) {
-		char *at;
-		while ((at = strstr(out, flag_names[i].setting))) {
-			*at = 0;
-			char *next = xasprintf("%s%s%s", out, flag_names[i].flag,
-					       at + strlen(flag_names[i].setting));
-			free(out);
-			out = next;
-		}
-	}
-	return out;
-}
-
 static void run_notify(void *ctx, int kind, const char *msg)
 {
 	(void)ctx;
-	cleanup_free char *m = name_flags(msg);
-	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", m);
+	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", msg);
 }
 
-/* A runtime error from the library, printed with flag names. */
+/* A runtime error from the library: its settings are already named as run's flags, by
+ * bwk_setting() through the option table (output.c). */
 static int run_fail(bwk_error *err)
 {
-	for (bwk_error *e = err; e; e = e->cause) {
-		char *m = name_flags(e->msg);
-		free(e->msg);
-		e->msg = m;
-	}
 	return cli_fail(err, EXIT_RUNT);
 }
 
