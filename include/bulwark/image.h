@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "bulwark/error.h"
+#include "bulwark/strv.h"
 #include "bulwark/walk.h"
 
 #define BWK_MAX_LAYERS 1000 /* layers of one image (a manifest with more is refused) */
@@ -229,12 +230,10 @@ int bwk_image_unpack(bwk_image *img, const bwk_unpack_opts *opts, const char *de
 
 /* Layer cache for run: each layer extracted once into CACHE/layers/sha256/<diff_id>/ (atomic,
  * verified, safe against concurrent bulwark processes). Fills `dirs` with one absolute path per
- * layer, bottom first (NULL-terminated, caller frees with bwk_strv_free). `cache_dir` NULL:
- * $XDG_CACHE_HOME/bulwark, or /var/lib/bulwark for root. */
+ * layer, bottom first (NULL-terminated, caller frees with bwk_strv_free, bulwark/strv.h).
+ * `cache_dir` NULL: $XDG_CACHE_HOME/bulwark, or /var/lib/bulwark for root. */
 int bwk_image_cache_layers(bwk_image *img, const char *cache_dir, const bwk_unpack_opts *opts,
 			   char ***dirs, bwk_error **err);
-
-void bwk_strv_free(char **v);
 
 #ifdef __cplusplus
 }

@@ -21,6 +21,7 @@
 #include "bulwark/error.h"
 #include "bulwark/image.h"
 #include "bulwark/sandbox.h"
+#include "bulwark/strv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -31,11 +32,6 @@ extern "C" {
 #define BWK_OCI_MAX_STRING ((size_t)1 << 17) /* one string: 128 KiB */
 #define BWK_OCI_MAX_LIST   16384	     /* entries of one list or object */
 #define BWK_OCI_MAX_DEPTH  16		     /* nesting, unknown properties included */
-
-typedef struct bwk_oci_strv {
-	char **v; /* NULL-terminated, n entries */
-	size_t n;
-} bwk_oci_strv;
 
 typedef struct bwk_oci_kv {
 	char *key, *value;
@@ -66,7 +62,7 @@ typedef struct bwk_oci_user {
 
 typedef struct bwk_oci_caps {
 	bool set;
-	bwk_oci_strv bounding, effective, inheritable, permitted, ambient; /* "CAP_…" names */
+	bwk_strv bounding, effective, inheritable, permitted, ambient; /* "CAP_…" names */
 } bwk_oci_caps;
 
 typedef struct bwk_oci_rlimit {
@@ -78,7 +74,7 @@ typedef struct bwk_oci_sched {
 	bool set;
 	char *policy; /* "SCHED_OTHER" … */
 	bwk_oci_i64 nice, priority;
-	bwk_oci_strv flags;
+	bwk_strv flags;
 	bwk_oci_u64 runtime, deadline, period;
 } bwk_oci_sched;
 
@@ -93,7 +89,7 @@ typedef struct bwk_oci_process {
 	bool has_console_size;
 	uint32_t console_height, console_width;
 	bwk_oci_user user;
-	bwk_oci_strv args, env;
+	bwk_strv args, env;
 	char *cwd;
 	bwk_oci_caps caps;
 	bwk_oci_rlimit *rlimits;
@@ -111,14 +107,14 @@ typedef struct bwk_oci_idmap {
 
 typedef struct bwk_oci_mount {
 	char *destination, *type, *source;
-	bwk_oci_strv options; /* "rbind", "ro", "nosuid", "idmap", "rro" … as given */
+	bwk_strv options; /* "rbind", "ro", "nosuid", "idmap", "rro" … as given */
 	bwk_oci_idmap *uid_mappings, *gid_mappings; /* idmapped mounts (1.2) */
 	size_t n_uid_mappings, n_gid_mappings;
 } bwk_oci_mount;
 
 typedef struct bwk_oci_hook {
 	char *path;
-	bwk_oci_strv args, env;
+	bwk_strv args, env;
 	bwk_oci_i64 timeout; /* seconds, > 0 */
 } bwk_oci_hook;
 
@@ -216,7 +212,7 @@ typedef struct bwk_oci_seccomp_arg {
 } bwk_oci_seccomp_arg;
 
 typedef struct bwk_oci_syscall {
-	bwk_oci_strv names;
+	bwk_strv names;
 	char *action;
 	bwk_oci_u64 errno_ret;
 	bwk_oci_seccomp_arg *args;
@@ -227,7 +223,7 @@ typedef struct bwk_oci_seccomp {
 	bool set;
 	char *default_action;
 	bwk_oci_u64 default_errno_ret;
-	bwk_oci_strv architectures, flags;
+	bwk_strv architectures, flags;
 	char *listener_path, *listener_metadata;
 	bwk_oci_syscall *syscalls;
 	size_t n_syscalls;
@@ -244,13 +240,13 @@ typedef struct bwk_oci_linux {
 	char *cgroups_path;
 	bwk_oci_resources resources;
 	bwk_oci_seccomp seccomp;
-	bwk_oci_strv masked_paths, readonly_paths;
+	bwk_strv masked_paths, readonly_paths;
 	bwk_oci_map sysctl;
 	char *rootfs_propagation, *mount_label;
 	struct {
 		bool set;
 		char *domain; /* "LINUX" or "LINUX32" */
-		bwk_oci_strv flags;
+		bwk_strv flags;
 	} personality;
 } bwk_oci_linux;
 
@@ -360,7 +356,7 @@ int bwk_oci_harden_wanted(const bwk_oci_spec *spec, bool flag, const char *conf_
  * idmapped mounts); bwk_oci_harden_userns_refusal() says whether the bundle allows one. Each
  * change is appended to *changes as one line (NULL: not reported); the annotation
  * org.bulwark.hardened=true is set. */
-int bwk_oci_harden(bwk_oci_spec *spec, bwk_oci_strv *changes, bwk_error **err);
+int bwk_oci_harden(bwk_oci_spec *spec, bwk_strv *changes, bwk_error **err);
 /* Why the hardening policy cannot add a user namespace to the bundle as given (before
  * bwk_oci_harden): it joins a namespace by path (other than the network's), asks for a
  * capability only the host's user namespace honours (a privileged container), host devices
@@ -368,8 +364,7 @@ int bwk_oci_harden(bwk_oci_spec *spec, bwk_oci_strv *changes, bwk_error **err);
  * reason to buf and returns buf; NULL when it can run in one. */
 const char *bwk_oci_harden_userns_refusal(const bwk_oci_spec *spec, char *buf, size_t len);
 /* The process part alone (for `exec` into a hardened container). */
-void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes);
-void bwk_oci_strv_clear(bwk_oci_strv *v);
+void bwk_oci_harden_process(bwk_oci_process *p, bwk_strv *changes);
 
 /* The settings of a run, named as settings (the CLI maps its flags onto them). Zero/NULL
  * fields take the image's value, else the hardened default (docs/run.md). */

@@ -28,15 +28,15 @@ extern "C" {
 #define BWK_OCI_MAX_ID	     1024 /* bytes of a container id: [A-Za-z0-9_.+-], not "." or ".." */
 
 typedef struct bwk_oci_create_opts {
-	const char *root;	      /* state root (default BWK_OCI_DEFAULT_ROOT) */
-	const char *id;		      /* container id */
-	const char *bundle;	      /* bundle directory (config.json and the root filesystem) */
-	const char *pid_file;	      /* NULL: none */
-	const char *console_socket;   /* process.terminal: where the pty master is sent */
-	bool systemd_cgroup;	      /* cgroupsPath is "slice:prefix:name" (refused for now) */
-	bool harden;		      /* --harden: apply the hardening policy (bulwark/oci.h) */
-	const char *runtime_conf;     /* NULL: BWK_OCI_RUNTIME_CONF */
-	struct bwk_oci_strv *changes; /* the policy's changes, one line each; NULL: not kept */
+	const char *root;	    /* state root (default BWK_OCI_DEFAULT_ROOT) */
+	const char *id;		    /* container id */
+	const char *bundle;	    /* bundle directory (config.json and the root filesystem) */
+	const char *pid_file;	    /* NULL: none */
+	const char *console_socket; /* process.terminal: where the pty master is sent */
+	bool systemd_cgroup;	    /* cgroupsPath is "slice:prefix:name" (refused for now) */
+	bool harden;		    /* --harden: apply the hardening policy (bulwark/oci.h) */
+	const char *runtime_conf;   /* NULL: BWK_OCI_RUNTIME_CONF */
+	struct bwk_strv *changes;   /* the policy's changes, one line each; NULL: not kept */
 	unsigned preserve_fds; /* runc's --preserve-fds: 3..3+N-1 go to the process as they are */
 } bwk_oci_create_opts;
 

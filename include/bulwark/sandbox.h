@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "bulwark/error.h"
+#include "bulwark/strv.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -150,10 +151,10 @@ typedef struct bwk_container_spec {
 	uint32_t userns_start, userns_count;
 
 	/* The library never prints: what the caller should tell its user goes to `notify` (NULL:
-	 * dropped). Messages name settings of this struct in backquotes (`memory`, `net=host`,
-	 * `allow_sensitive_mounts` …) so that a caller can name them its own way (the CLI names
-	 * its flags). BWK_NOTE_WARNING: a default relaxed or a limit that falls back, not sent
-	 * when `quiet`; BWK_NOTE_EXIT: why the container died (out of memory), always sent. */
+	 * dropped). Messages name settings of this struct through bwk_setting()
+	 * (bulwark/log.h): the caller's name for the key ("--memory" for the CLI), else words.
+	 * BWK_NOTE_WARNING: a default relaxed or a limit that falls back, not sent when `quiet`;
+	 * BWK_NOTE_EXIT: why the container died (out of memory), always sent. */
 	void (*notify)(void *ctx, int kind, const char *msg);
 	void *notify_ctx;
 	bool quiet; /* no BWK_NOTE_WARNING */
@@ -224,12 +225,11 @@ typedef struct bwk_user {
 int bwk_user_resolve(const char *spec, const char *passwd, const char *group, bwk_user *out,
 		     char *errbuf, size_t errlen);
 
-/* Docker's --env-file format (KEY=VALUE or KEY lines, '#' comments). *out is a NULL-terminated
- * array of *count lines as written ("KEY" alone means: take the caller's value), freed with
- * bwk_strv_free_n(). At most 1 MiB and 4096 variables; a malformed name is an input error
- * naming the line. */
-int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, bwk_error **err);
-void bwk_strv_free_n(char **v, size_t n);
+/* Docker's --env-file format (KEY=VALUE or KEY lines, '#' comments). *out gets the lines as
+ * written ("KEY" alone means: take the caller's value), cleared with bwk_strv_clear(); `v` is
+ * NULL when there are none. At most 1 MiB and BWK_MAX_ENV variables; a malformed name is an
+ * input error naming the line. */
+int bwk_envfile_parse(const char *data, size_t len, bwk_strv *out, bwk_error **err);
 
 /* Docker seccomp JSON profile (the format of moby's profiles/seccomp/default.json). */
 typedef struct bwk_seccomp_profile bwk_seccomp_profile;

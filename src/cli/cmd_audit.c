@@ -291,7 +291,7 @@ int cmd_audit(int argc, char **argv)
 	cli_report_init(&rep);
 	bwk_audit_opts ao = {0};
 	scan_all_opts sa = {0};
-	cleanup_free const char **repos = NULL; /* sa.repos: the values stay the parser's */
+	cleanup_strv_clear bwk_strv repos = {0}; /* sa.repos */
 	cli_registry reg;
 	cli_registry_init(&reg);
 	cleanup_with(cli_parser_free) cli_parser p;
@@ -382,10 +382,12 @@ int cmd_audit(int argc, char **argv)
 			sa.db = val;
 			break;
 		case 0x20c:
-			repos = xrealloc(repos, (sa.nrepos + 2) * sizeof(*repos));
-			repos[sa.nrepos++] = val;
-			repos[sa.nrepos] = NULL;
-			sa.repos = repos;
+			if (bwk_strv_push(&repos, val, NULL) < 0) {
+				cli_registry_free(&reg);
+				return cli_usage_error(cmd, "more than %d --repo", BWK_STRV_MAX);
+			}
+			sa.repos = (const char **)repos.v;
+			sa.nrepos = repos.n;
 			break;
 		case 'h':
 			cli_print_help(cmd, stdout);

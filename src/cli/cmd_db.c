@@ -86,7 +86,7 @@ static int db_import(const char *db, int argc, char **argv)
 }
 
 /* The URLs of a sources file: one a line, blank lines and # comments skipped. */
-static int read_sources(const char *path, char ***urls, size_t *n)
+static int read_sources(const char *path, bwk_strv *urls)
 {
 	char *data = NULL;
 	size_t len = 0;
@@ -99,8 +99,11 @@ static int read_sources(const char *path, char ***urls, size_t *n)
 		size_t l = strcspn(line, " \t\r#");
 		if (!l)
 			continue;
-		*urls = xrealloc(*urls, (*n + 1) * sizeof(char *));
-		(*urls)[(*n)++] = xstrndup(line, l);
+		if (bwk_strv_take(urls, xstrndup(line, l), &err) < 0) {
+			free(data);
+			bwk_error_wrap(&err, "sources file %s", path);
+			return cli_fail(err, EXIT_USAGE);
+		}
 	}
 	free(data);
 	return 0;
@@ -115,8 +118,7 @@ static int db_update(int argc, char **argv)
 	optind = 0; /* glibc: start over, permuting (cmd_db's own pass stopped at the verb) */
 	if (cli_parser_init(&p, cmd, argc, argv))
 		return EXIT_USAGE;
-	char **urls = NULL;
-	size_t n = 0;
+	cleanup_strv_clear bwk_strv urls = {0};
 	const char *cacert = NULL, *dbarg = NULL;
 	int rc = EXIT_CLEAN;
 	const char *val;
@@ -127,11 +129,11 @@ static int db_update(int argc, char **argv)
 			dbarg = val;
 			break;
 		case OPT_SOURCE:
-			urls = xrealloc(urls, (n + 1) * sizeof(char *));
-			urls[n++] = xstrdup(val);
+			if (bwk_strv_push(&urls, val, NULL) < 0)
+				rc = cli_usage_error(cmd, "more than %d --source", BWK_STRV_MAX);
 			break;
 		case OPT_SOURCES:
-			rc = read_sources(val, &urls, &n);
+			rc = read_sources(val, &urls);
 			break;
 		case OPT_CACERT:
 			cacert = val;
@@ -144,12 +146,8 @@ static int db_update(int argc, char **argv)
 			rc = cli_bad_option(cmd, opt, argv);
 		}
 	}
-	if (rc == -1) {
-		for (size_t i = 0; i < n; i++)
-			free(urls[i]);
-		free(urls);
+	if (rc == -1)
 		return EXIT_CLEAN;
-	}
 	if (rc == EXIT_CLEAN && optind + 1 != argc)
 		rc = cli_usage_error(cmd, "db update: unexpected '%s'",
 				     argv[optind + (strcmp(argv[optind], "update") == 0)]);
@@ -162,8 +160,8 @@ static int db_update(int argc, char **argv)
 		while (bwk_vulndb_default_sources[ndef])
 			ndef++;
 		bwk_vuln_update_opts o = {
-		    .urls = n ? (const char *const *)urls : bwk_vulndb_default_sources,
-		    .nurls = n ? n : ndef,
+		    .urls = urls.n ? (const char *const *)urls.v : bwk_vulndb_default_sources,
+		    .nurls = urls.n ? urls.n : ndef,
 		    .cacert = cacert,
 		};
 		bwk_vuln_update_stats st;
@@ -180,9 +178,6 @@ static int db_update(int argc, char **argv)
 			printf("%zu source(s) unchanged: %s is up to date\n", st.unchanged, db);
 		}
 	}
-	for (size_t i = 0; i < n; i++)
-		free(urls[i]);
-	free(urls);
 	return rc;
 }
 

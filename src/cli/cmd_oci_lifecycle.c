@@ -328,17 +328,17 @@ static bool create_args(const cli_cmd *self, int argc, char **argv, bwk_oci_crea
 }
 
 /* bwk_oci_create, and what the hardening policy changed, once each in the runtime log */
-static int create_logged(const bwk_oci_create_opts *o, bwk_oci_strv *changes, bwk_error **err)
+static int create_logged(const bwk_oci_create_opts *o, bwk_strv *changes, bwk_error **err)
 {
 	int rc = bwk_oci_create(o, err);
 	for (size_t i = 0; i < changes->n; i++)
 		log_line("info", changes->v[i]);
-	bwk_oci_strv_clear(changes);
+	bwk_strv_clear(changes);
 	return rc;
 }
 
 /* create's and run's settings before their options: the global ones, the bundle in the cwd */
-static bwk_oci_create_opts create_opts(bwk_oci_strv *changes)
+static bwk_oci_create_opts create_opts(bwk_strv *changes)
 {
 	return (bwk_oci_create_opts){.root = g.root,
 				     .bundle = ".",
@@ -351,7 +351,7 @@ static bwk_oci_create_opts create_opts(bwk_oci_strv *changes)
 int cmd_create(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("create");
-	bwk_oci_strv changes = {0};
+	bwk_strv changes = {0};
 	bwk_oci_create_opts o = create_opts(&changes);
 	int status;
 	if (create_args(self, argc, argv, &o, NULL, NULL, &status))
@@ -562,7 +562,7 @@ out:
 int cmd_oci_run(int argc, char **argv)
 {
 	const cli_cmd *self = cli_find("oci-run");
-	bwk_oci_strv changes = {0};
+	bwk_strv changes = {0};
 	bwk_oci_create_opts o = create_opts(&changes);
 	bool detach = false, keep = false;
 	int st;

@@ -38,67 +38,34 @@ const char cmd_run_usage_tail[] =
 
 #define EXIT_RUNT 125
 
-typedef struct strv {
-	char **v;
-	size_t n, cap;
-} strv;
-
-static void strv_push(strv *s, char *item)
-{
-	if (s->n + 2 > s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		s->v = xrealloc(s->v, s->cap * sizeof *s->v);
-	}
-	s->v[s->n++] = item;
-	s->v[s->n] = NULL;
-}
-
-static void strv_free(strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-}
-
 /* -e and --env-file in order; a later KEY replaces an earlier one, and these replace the
  * image's Env, in the spec conversion (src/lib/oci/run_spec.c), written once there. */
-static void env_set(strv *env, const char *kv)
-{
-	strv_push(env, xstrdup(kv));
-}
-
-static int env_arg(strv *env, const char *arg)
+static int env_arg(bwk_strv *env, const char *arg)
 {
 	if (!arg[0] || arg[0] == '=')
 		return -1;
-	if (strchr(arg, '=')) {
-		env_set(env, arg);
-		return 0;
-	}
+	if (strchr(arg, '='))
+		return bwk_strv_push(env, arg, NULL);
 	const char *v = getenv(arg); /* explicit pass-through, as docker -e KEY */
-	if (v) {
-		cleanup_free char *kv = xasprintf("%s=%s", arg, v);
-		env_set(env, kv);
-	}
+	if (v)
+		return bwk_strv_take(env, xasprintf("%s=%s", arg, v), NULL);
 	return 0;
 }
 
-static int env_file(strv *env, const char *path, bwk_error **err)
+static int env_file(bwk_strv *env, const char *path, bwk_error **err)
 {
 	cleanup_free char *data = NULL;
-	size_t len, n;
+	size_t len;
 	if (bwk_read_file_at(AT_FDCWD, path, 1 << 20, true, &data, &len, err) < 0)
 		return bwk_error_wrap(err, "env file %s", path);
-	char **lines = NULL;
-	if (bwk_envfile_parse(data, len, &lines, &n, err) < 0)
+	cleanup_strv_clear bwk_strv lines = {0};
+	if (bwk_envfile_parse(data, len, &lines, err) < 0)
 		return bwk_error_wrap(err, "env file %s", path);
-	int r = 0;
-	for (size_t i = 0; i < n && r == 0; i++)
-		if (env->n >= BWK_MAX_ENV || env_arg(env, lines[i]) < 0)
-			r = bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: too many variables",
-					  path);
-	bwk_strv_free_n(lines, n);
-	return r;
+	for (size_t i = 0; i < lines.n; i++)
+		if (env->n >= BWK_MAX_ENV || env_arg(env, lines.v[i]) < 0)
+			return bwk_error_set(err, BWK_E_INPUT, 0, "env file %s: too many variables",
+					     path);
+	return 0;
 }
 
 static int parse_limit(const char *s, bool size, uint64_t *out)
@@ -575,7 +542,7 @@ const cli_option cmd_run_options[] = {
 
 typedef struct run_opts {
 	bwk_container_spec spec;
-	strv env_args; /* -e/--env-file, applied over the image's Env */
+	bwk_strv env_args; /* -e/--env-file, applied over the image's Env */
 	const char *entrypoint;
 	const char *rootfs;
 	bool user_set, workdir_set, stop_signal_set;
@@ -832,57 +799,16 @@ static int parse_args(const cli_cmd *self, run_opts *o, int argc, char **argv)
 	return 0;
 }
 
-/* The library names the settings of bwk_container_spec in backquotes; `run` names its flags. */
-static const struct {
-	const char *setting, *flag;
-} flag_names[] = {
-    {"`memory`", "--memory"},
-    {"`pids`", "--pids"},
-    {"`cpus_milli`", "--cpus"},
-    {"`net=host`", "--net host"},
-    {"`net=slirp`", "--net slirp"},
-    {"`seccomp=unconfined`", "--seccomp unconfined"},
-    {"`allow_sensitive_mounts`", "--allow-sensitive-mount"},
-    {"`read_write`", "--read-write"},
-    {"`writable_size`", "--writable-size"},
-    {"`tmpfs_size`", "--tmpfs-size"},
-    {"`tmpfs`", "--tmpfs"},
-    {"`binds`", "-v"},
-    {"`chown`", "the volume option U (-v SRC:DST:rw,U)"},
-};
-
-/* `msg` with each setting the library named replaced by its flag. Caller frees. */
-static char *name_flags(const char *msg)
-{
-	char *out = xstrdup(msg);
-	for (size_t i = 0; i < sizeof flag_names / sizeof *flag_names; i++) {
-		char *at;
-		while ((at = strstr(out, flag_names[i].setting))) {
-			*at = 0;
-			char *next = xasprintf("%s%s%s", out, flag_names[i].flag,
-					       at + strlen(flag_names[i].setting));
-			free(out);
-			out = next;
-		}
-	}
-	return out;
-}
-
 static void run_notify(void *ctx, int kind, const char *msg)
 {
 	(void)ctx;
-	cleanup_free char *m = name_flags(msg);
-	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", m);
+	fprintf(stderr, "bulwark: %s%s\n", kind == BWK_NOTE_WARNING ? "warning: " : "", msg);
 }
 
-/* A runtime error from the library, printed with flag names. */
+/* A runtime error from the library: its settings are already named as run's flags, by
+ * bwk_setting() through the option table (output.c). */
 static int run_fail(bwk_error *err)
 {
-	for (bwk_error *e = err; e; e = e->cause) {
-		char *m = name_flags(e->msg);
-		free(e->msg);
-		e->msg = m;
-	}
 	return cli_fail(err, EXIT_RUNT);
 }
 
@@ -1141,7 +1067,7 @@ static int run_spec(const cli_cmd *self, run_opts *o, const bwk_image_config *cf
 	return rc;
 }
 
-static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, char **argv)
+static int run_inner(const cli_cmd *self, run_opts *o, bwk_strv *args, int argc, char **argv)
 {
 	int r = parse_args(self, o, argc, argv);
 	if (r != 0)
@@ -1173,7 +1099,9 @@ static int run_inner(const cli_cmd *self, run_opts *o, strv *args, int argc, cha
 	if ((r = open_input(self, o, argc, argv, &first, &ref, &cfg)) != 0)
 		return r;
 	for (int i = first; i < argc; i++)
-		strv_push(args, xstrdup(argv[i]));
+		if (bwk_strv_push(args, argv[i], NULL) < 0)
+			return cli_usage_error(self, "more than %d arguments for the command",
+					       BWK_STRV_MAX);
 	return run_spec(self, o, cfg, ref, args->n ? (const char *const *)args->v : NULL);
 }
 
@@ -1201,10 +1129,9 @@ int cmd_run(int argc, char **argv)
 	run_opts *o = xcalloc(1, sizeof *o);
 	o->fail_on = BWK_SEV_HIGH;
 	o->rootfs_fd = -1;
-	strv args = {0};
+	cleanup_strv_clear bwk_strv args = {0};
 	int rc = run_inner(self, o, &args, argc, argv);
-	strv_free(&args);
-	strv_free(&o->env_args);
+	bwk_strv_clear(&o->env_args);
 	for (size_t i = 0; i < o->spec.nbinds; i++) {
 		free((char *)o->binds[i].src);
 		free((char *)o->binds[i].dst);
@@ -1213,8 +1140,7 @@ int cmd_run(int argc, char **argv)
 		free((char *)o->secrets[i].name);
 	for (size_t i = 0; i < o->ntmpfs; i++)
 		free((char *)o->tmpfs[i].dst);
-	if (o->layers)
-		bwk_strv_free(o->layers);
+	bwk_strv_free(o->layers);
 	if (o->img)
 		bwk_image_close(o->img);
 	if (o->rootfs_fd >= 0)

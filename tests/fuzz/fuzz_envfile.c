@@ -10,14 +10,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *buf = malloc(size ? size : 1); /* exact size: ASan sees any overread */
 	memcpy(buf, data, size);
-	char **v = NULL;
-	size_t n = 0;
+	bwk_strv v = {0};
 	bwk_error *err = NULL;
-	if (bwk_envfile_parse(buf, size, &v, &n, &err) == 0) {
-		for (size_t i = 0; i < n; i++)
-			if (!v[i] || !v[i][0])
+	if (bwk_envfile_parse(buf, size, &v, &err) == 0) {
+		for (size_t i = 0; i < v.n; i++)
+			if (!v.v[i] || !v.v[i][0])
 				abort();
-		bwk_strv_free_n(v, n);
+		if (v.n && v.v[v.n])
+			abort();
+		bwk_strv_clear(&v);
 	} else {
 		bwk_error_free(err);
 	}

@@ -351,7 +351,7 @@ def test_read_only_root_hint_names_path_and_flags(tmp_path):
     assert hint == ['bulwark: the command failed after "Read-only file system" on '
                     '/var/www/app/body: the root filesystem is read-only; make '
                     '/var/www/app writable with --tmpfs /var/www/app or a volume '
-                    '(-v DIR:/var/www/app:rw), or the whole root with --read-write'], p.stderr
+                    '(--volume DIR:/var/www/app:rw), or the whole root with --read-write'], p.stderr
     # a read-only volume names :rw
     host = tmp_path / "ro"
     host.mkdir()

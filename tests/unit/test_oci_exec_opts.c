@@ -29,7 +29,7 @@ static bwk_oci_spec *spec(const char *caps)
 	return s;
 }
 
-static bool has(const bwk_oci_strv *v, const char *s)
+static bool has(const bwk_strv *v, const char *s)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (!strcmp(v->v[i], s))

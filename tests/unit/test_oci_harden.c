@@ -75,7 +75,7 @@ static bwk_oci_spec *parse(const char *json)
 	return s;
 }
 
-static bool in(const bwk_oci_strv *v, const char *s)
+static bool in(const bwk_strv *v, const char *s)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (!strcmp(v->v[i], s))
@@ -123,7 +123,7 @@ static void test_harden_spec(void **state)
 {
 	(void)state;
 	bwk_oci_spec *s = parse(weak_spec);
-	bwk_oci_strv changes = {0};
+	bwk_strv changes = {0};
 	bwk_error *err = NULL;
 	assert_int_equal(bwk_oci_harden(s, &changes, &err), 0);
 	assert_true(s->process.no_new_privileges);
@@ -156,10 +156,10 @@ static void test_harden_spec(void **state)
 	assert_false(pids);
 	/* the hardened spec is valid, and hardening it again changes nothing more */
 	assert_int_equal(bwk_oci_spec_validate("config.json", s, &err), 0);
-	bwk_oci_strv_clear(&changes);
+	bwk_strv_clear(&changes);
 	assert_int_equal(bwk_oci_harden(s, &changes, &err), 0);
 	assert_int_equal(changes.n, 0);
-	bwk_oci_strv_clear(&changes);
+	bwk_strv_clear(&changes);
 	bwk_oci_spec_free(s);
 	/* no mount namespace (the spec allows it): the policy adds one */
 	s = parse("{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"r\"},"
@@ -167,7 +167,7 @@ static void test_harden_spec(void **state)
 	assert_int_equal(bwk_oci_harden(s, &changes, &err), 0);
 	assert_non_null(bwk_oci_spec_namespace(s, "mount"));
 	assert_true(in(&changes, "harden: mount namespace added (the bundle shared the host's)"));
-	bwk_oci_strv_clear(&changes);
+	bwk_strv_clear(&changes);
 	bwk_oci_spec_free(s);
 }
 

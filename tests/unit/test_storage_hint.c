@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bulwark/log.h"
+
 #define BWK_IN_SANDBOX
 #include "sandbox/sandbox_private.h"
 
@@ -30,24 +32,25 @@ static void test_read_only_root(void **state)
 	assert_string_equal(h,
 			    "the command failed after \"Read-only file system\" on "
 			    "/var/lib/nginx/body: the root filesystem is read-only; make "
-			    "/var/lib/nginx writable with `tmpfs` /var/lib/nginx or a volume "
-			    "(`binds` DIR:/var/lib/nginx:rw), or the whole root with `read_write`");
+			    "/var/lib/nginx writable with a tmpfs at /var/lib/nginx or a volume "
+			    "(bind DIR:/var/lib/nginx:rw), or the whole root with the read-write "
+			    "setting");
 	/* python: after it, in quotes */
 	h = hint(&s, "OSError: [Errno 30] Read-only file system: '/srv/app/x.db'\n");
 	assert_non_null(strstr(h, "on /srv/app/x.db: the root filesystem is read-only; make "
 				  "/srv/app writable"));
 	/* no path on the line: the general advice */
 	h = hint(&s, "write failed: Read-only file system\n");
-	assert_non_null(strstr(h, "`tmpfs` DIR or a volume"));
+	assert_non_null(strstr(h, "a tmpfs at DIR or a volume"));
 	/* the kernel's read-only views: nothing to advise */
 	assert_null(hint(&s, "sh: can't create /proc/sys/vm/x: Read-only file system\n"));
 	assert_null(hint(&s, "echo: write error: /sys/kernel/mm: Read-only file system\n"));
 	assert_non_null(strstr(hint(&s, "/dev/shm/seg: No space left on device"),
-			       "the tmpfs at /dev/shm is full; raise `tmpfs_size`"));
+			       "the tmpfs at /dev/shm is full; raise the tmpfs size"));
 	/* no marker, or only on an earlier failure than a later ENOSPC */
 	assert_null(hint(&s, "permission denied\n"));
 	h = hint(&s, "a: /x: Read-only file system\nb: /tmp/y: No space left on device\n");
-	assert_non_null(strstr(h, "on /tmp/y: the tmpfs at /tmp is full; raise `tmpfs_size`"));
+	assert_non_null(strstr(h, "on /tmp/y: the tmpfs at /tmp is full; raise the tmpfs size"));
 }
 
 static void test_mounts_and_sizes(void **state)
@@ -64,13 +67,14 @@ static void test_mounts_and_sizes(void **state)
 			       "the host filesystem of the volume at /srv/rw is full"));
 	assert_null(hint(&s, "/srv/rw/f: Read-only file system")); /* not one of ours */
 	assert_non_null(strstr(hint(&s, "dd: /data/big: No space left on device"),
-			       "the tmpfs at /data is full; raise `writable_size`"));
+			       "the tmpfs at /data is full; raise the writable size"));
 	assert_non_null(strstr(hint(&s, "dd: /cache/big: No space left on device"),
-			       "raise the size= of its `tmpfs`"));
-	assert_non_null(strstr(hint(&s, "/run/x: No space left on device"), "`tmpfs_size` (/run"));
+			       "raise the size= of its tmpfs"));
+	assert_non_null(
+	    strstr(hint(&s, "/run/x: No space left on device"), "the tmpfs size (/run"));
 	s.read_write = true;
 	assert_non_null(strstr(hint(&s, "apt: /var/lib/apt/lists/x: No space left on device"),
-			       "the writable root is full; raise `writable_size`"));
+			       "the writable root is full; raise the writable size"));
 }
 
 /* /var's state directories (varfs.c): writable by default, so a full one names the bound */
@@ -80,7 +84,7 @@ static void test_var_state_dirs(void **state)
 	bwk_container_spec s = {.writable_var = true};
 	assert_non_null(strstr(hint(&s, "dd: /var/lib/big: No space left on device"),
 			       "on /var/lib/big: the writable layer of /var's state directories is "
-			       "full; raise `writable_size`"));
+			       "full; raise the writable size"));
 	assert_non_null(strstr(hint(&s, "x: //var//log/a/b: No space left on device"),
 			       "the writable layer of /var's state directories"));
 	/* elsewhere, or off: not that layer */
@@ -112,10 +116,73 @@ static void test_hostile_text(void **state)
 	h = hint(&s, tail);
 	assert_non_null(h);
 	assert_true(strlen(h) < 767); /* whole, not cut by the buffer */
-	assert_non_null(strstr(h, "or the whole root with `read_write`"));
+	assert_non_null(strstr(h, "or the whole root with the read-write setting"));
 	/* the marker at the very end, without a newline, and a tail that is only the marker */
 	assert_non_null(hint(&s, "Read-only file system"));
 	assert_non_null(hint(&s, "No space left on device"));
+}
+
+/* Every hint, said without a caller's names: no flag, no backquoted field name. */
+static const char *const tails[] = {"mkdir: /var/lib/nginx/body: Read-only file system",
+				    "Read-only file system",
+				    "/dev/shm/seg: No space left on device",
+				    "/run/x: No space left on device",
+				    "dd: /data/big: No space left on device",
+				    "dd: /cache/big: No space left on device",
+				    "apt: /var/lib/apt/lists/x: No space left on device"};
+
+static bwk_container_spec sizes_spec(bwk_tmpfs *t)
+{
+	t[0] = (bwk_tmpfs){.dst = "/data"};
+	t[1] = (bwk_tmpfs){.dst = "/cache", .size = 1 << 20};
+	return (bwk_container_spec){.tmpfs = t, .ntmpfs = 2};
+}
+
+static void test_library_names_no_flag(void **state)
+{
+	(void)state;
+	bwk_tmpfs t[2];
+	bwk_container_spec s = sizes_spec(t);
+	for (size_t i = 0; i < sizeof tails / sizeof *tails; i++) {
+		bwk_container_spec rw = s;
+		rw.read_write = i == sizeof tails / sizeof *tails - 1;
+		const char *h = hint(&rw, tails[i]);
+		assert_non_null(h);
+		assert_null(strstr(h, "--"));
+		assert_null(strchr(h, '`'));
+	}
+}
+
+/* The CLI's names, as src/cli/output.c gives them from the option table: "--" + the key. */
+static const char *as_flag(const char *key, void *data)
+{
+	static char buf[8][48];
+	static int next;
+	(void)data;
+	char *b = buf[next++ % 8];
+	snprintf(b, sizeof buf[0], "--%s", key);
+	return b;
+}
+
+static void test_caller_names_the_flags(void **state)
+{
+	(void)state;
+	bwk_output_set(&(bwk_output){.setting = as_flag});
+	bwk_tmpfs t[2];
+	bwk_container_spec s = sizes_spec(t);
+	assert_string_equal(
+	    hint(&s, tails[0]),
+	    "the command failed after \"Read-only file system\" on "
+	    "/var/lib/nginx/body: the root filesystem is read-only; make "
+	    "/var/lib/nginx writable with --tmpfs /var/lib/nginx or a volume "
+	    "(--volume DIR:/var/lib/nginx:rw), or the whole root with --read-write");
+	assert_non_null(strstr(hint(&s, tails[2]), "raise --tmpfs-size"));
+	assert_non_null(strstr(hint(&s, tails[3]), "raise --tmpfs-size (/run has a quarter"));
+	assert_non_null(strstr(hint(&s, tails[4]), "raise --writable-size"));
+	assert_non_null(strstr(hint(&s, tails[5]), "raise the size= of its --tmpfs"));
+	s.read_write = true;
+	assert_non_null(strstr(hint(&s, tails[6]), "root is full; raise --writable-size"));
+	bwk_output_set(NULL);
 }
 
 int main(void)
@@ -125,6 +192,8 @@ int main(void)
 	    cmocka_unit_test(test_mounts_and_sizes),
 	    cmocka_unit_test(test_var_state_dirs),
 	    cmocka_unit_test(test_hostile_text),
+	    cmocka_unit_test(test_library_names_no_flag),
+	    cmocka_unit_test(test_caller_names_the_flags),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

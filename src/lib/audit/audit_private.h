@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "bulwark/audit.h"
+#include "bulwark/strv.h"
 #include "core/engine_client.h"
 #include "core/util.h"
 
@@ -191,11 +192,7 @@ const json_t *aud_js_path(const json_t *o, const char *dotted);
 typedef struct cve_entry {
 	char *id, *name, *severity, *klass, *component, *introduced, *description, *remediation,
 	    *note;
-	char **fixed;
-	size_t nfixed;
-	char **refs; /* NULL-terminated */
-	char **requires;
-	size_t nrequires;
+	bwk_strv fixed, refs, requires; /* each `v` non-NULL: empty lists hold just the NULL */
 } cve_entry;
 
 typedef struct cve_table {

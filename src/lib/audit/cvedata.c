@@ -152,18 +152,16 @@ static char *dup_str(const json_t *o, const char *k)
 	return s ? xstrdup(s) : NULL;
 }
 
-static char **dup_strv(const json_t *arr, size_t *n)
+/* The strings of `arr` (others skipped); the table is embedded data, its lists short. */
+static bwk_strv dup_strv(const json_t *arr)
 {
 	size_t cnt = json_is_array(arr) ? json_array_size(arr) : 0;
-	char **v = xcalloc(cnt + 1, sizeof(char *));
-	size_t k = 0;
+	bwk_strv v = {.v = xcalloc(cnt + 1, sizeof(char *)), .cap = cnt + 1};
 	for (size_t i = 0; i < cnt; i++) {
 		const json_t *e = json_array_get(arr, i);
 		if (json_is_string(e))
-			v[k++] = xstrdup(json_string_value(e));
+			(void)bwk_strv_push(&v, json_string_value(e), NULL); /* within cap */
 	}
-	if (n)
-		*n = k;
 	return v;
 }
 
@@ -178,15 +176,9 @@ static void entry_free(cve_entry *e)
 	free(e->description);
 	free(e->remediation);
 	free(e->note);
-	for (char **p = e->fixed; p && *p; p++)
-		free(*p);
-	free(e->fixed);
-	for (char **p = e->refs; p && *p; p++)
-		free(*p);
-	free(e->refs);
-	for (char **p = e->requires; p && *p; p++)
-		free(*p);
-	free(e->requires);
+	bwk_strv_clear(&e->fixed);
+	bwk_strv_clear(&e->refs);
+	bwk_strv_clear(&e->requires);
 }
 
 void aud_cve_table_free(cve_table *t)
@@ -242,12 +234,12 @@ int aud_cve_table_parse(const char *name, const char *text, size_t len, cve_tabl
 		e->description = dup_str(c, "description");
 		e->remediation = dup_str(c, "remediation");
 		e->note = dup_str(c, "note");
-		e->fixed = dup_strv(json_object_get(c, "fixed"), &e->nfixed);
-		e->refs = dup_strv(json_object_get(c, "references"), NULL);
-		e->requires = dup_strv(json_object_get(c, "requires"), &e->nrequires);
+		e->fixed = dup_strv(json_object_get(c, "fixed"));
+		e->refs = dup_strv(json_object_get(c, "references"));
+		e->requires = dup_strv(json_object_get(c, "requires"));
 		t->n++;
-		for (size_t k = 0; k < e->nfixed; k++)
-			if (parse_leading(e->fixed[k], &tmp) < 0) {
+		for (size_t k = 0; k < e->fixed.n; k++)
+			if (parse_leading(e->fixed.v[k], &tmp) < 0) {
 				aud_cve_table_free(t);
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "%s: cves[%zu]: fixed version does not parse",
@@ -294,7 +286,7 @@ static bwk_rule cve_rule(const cve_entry *e, bwk_category cat, const char *title
 	    .title = title,
 	    .description = e->description ? e->description : "",
 	    .remediation = e->remediation ? e->remediation : "",
-	    .references = (const char *const *)e->refs,
+	    .references = (const char *const *)e->refs.v,
 	};
 }
 
@@ -306,19 +298,19 @@ int aud_cve_report(const cve_table *t, const char *component, const char *versio
 		const cve_entry *e = &t->e[i];
 		if (component && (!e->component || strcmp(e->component, component)))
 			continue;
-		if (bwk_version_affected(version, e->introduced, (const char *const *)e->fixed,
-					 e->nfixed) != 1)
+		if (bwk_version_affected(version, e->introduced, (const char *const *)e->fixed.v,
+					 e->fixed.n) != 1)
 			continue;
 		const char *missing = NULL;
-		for (size_t r = 0; r < e->nrequires && !missing; r++)
+		for (size_t r = 0; r < e->requires.n && !missing; r++)
 			for (size_t a = 0; absent && absent[a]; a++)
-				if (!strcmp(e->requires[r], absent[a]))
+				if (!strcmp(e->requires.v[r], absent[a]))
 					missing = absent[a];
 		cleanup_free char *fixes = NULL;
 		bwk_strbuf sb;
 		bwk_strbuf_init(&sb, 512);
-		for (size_t f = 0; f < e->nfixed; f++)
-			bwk_strbuf_printf(&sb, "%s%s", f ? ", " : "", e->fixed[f]);
+		for (size_t f = 0; f < e->fixed.n; f++)
+			bwk_strbuf_printf(&sb, "%s%s", f ? ", " : "", e->fixed.v[f]);
 		fixes = bwk_strbuf_steal(&sb);
 		cleanup_free char *title =
 		    xasprintf("%s%s%s", e->name ? e->name : e->id, component ? " in " : "",
@@ -413,7 +405,7 @@ int bwk_audit_cve_match(const char *table, const char *data_dir, const char *com
 			continue;
 		n++;
 		if (bwk_version_affected(version, t.e[i].introduced,
-					 (const char *const *)t.e[i].fixed, t.e[i].nfixed) == 1)
+					 (const char *const *)t.e[i].fixed.v, t.e[i].fixed.n) == 1)
 			hit++;
 	}
 	if (nentries)

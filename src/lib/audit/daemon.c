@@ -514,20 +514,20 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 	bwk_findings_fact(out, "daemon.endpoint", "%s", eng.host);
 	if (aud_daemon_find_process(aud_opt_proc_root(o), eng.host, &proc))
 		bwk_findings_fact(out, "daemon.process", "dockerd pid %ld (%zu arguments)",
-				  proc.pid, proc.argc);
+				  proc.pid, proc.argv.n);
 	else if (aud_daemon_from_unit(o, &proc))
 		bwk_findings_fact(out, "daemon.process",
 				  "none running; flags from its systemd unit (%zu arguments)",
-				  proc.argc);
+				  proc.argv.n);
 	else
 		bwk_findings_fact(out, "daemon.process", "none running, no systemd unit found");
 	json_auto_t *cfg = NULL;
 	const char *cfg_path = o ? o->daemon_config : NULL;
 	bool required = cfg_path != NULL;
 	cleanup_free char *from_cmdline = NULL;
-	if (!cfg_path && proc.argv) {
+	if (!cfg_path && proc.argv.v) {
 		json_t *tmp = json_object();
-		aud_daemon_apply_cmdline(tmp, proc.argv, proc.argc);
+		aud_daemon_apply_cmdline(tmp, proc.argv.v, proc.argv.n);
 		const char *cf = aud_js_str(tmp, "config-file");
 		if (cf)
 			from_cmdline = aud_opt_rooted(o, cf);
@@ -540,8 +540,8 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		aud_daemon_proc_free(&proc);
 		return -1;
 	}
-	if (proc.argv)
-		aud_daemon_apply_cmdline(cfg, proc.argv, proc.argc);
+	if (proc.argv.v)
+		aud_daemon_apply_cmdline(cfg, proc.argv.v, proc.argv.n);
 	aud_daemon_proc_free(&proc);
 	bwk_findings_fact(out, "daemon.config", "%s%s", cfg_path,
 			  access(cfg_path, F_OK) == 0 ? "" : " (absent: defaults apply)");

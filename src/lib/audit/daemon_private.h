@@ -10,12 +10,12 @@
 
 #include "bulwark/audit.h"
 #include "bulwark/error.h"
+#include "bulwark/strv.h"
 
 /* A running dockerd found in /proc. */
 typedef struct daemon_proc {
 	long pid;
-	char **argv;
-	size_t argc;
+	bwk_strv argv; /* up to BWK_STRV_MAX arguments; the rest of a longer line is not read */
 } daemon_proc;
 
 /* Find the dockerd serving the endpoint `want` (unix:///path or tcp://host:port; NULL: the

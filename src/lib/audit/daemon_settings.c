@@ -128,21 +128,16 @@ static bool is_digits(const char *s)
 }
 
 /* NUL-separated /proc/PID/cmdline -> argv (NULL-terminated). */
-static char **split_cmdline(const char *data, size_t len, size_t *argc)
+/* /proc/PID/cmdline's NUL-separated arguments (bounded: the push stops at BWK_STRV_MAX) */
+static bwk_strv split_cmdline(const char *data, size_t len)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++)
-		n += data[i] == 0;
-	if (len && data[len - 1] != 0)
-		n++;
-	char **v = xcalloc(n + 1, sizeof(char *));
-	size_t k = 0;
-	for (size_t i = 0; i < len && k < n;) {
+	bwk_strv v = {0};
+	for (size_t i = 0; i < len;) {
 		size_t l = strnlen(data + i, len - i);
-		v[k++] = xstrndup(data + i, l);
+		if (bwk_strv_take(&v, xstrndup(data + i, l), NULL) < 0)
+			break;
 		i += l + 1;
 	}
-	*argc = k;
 	return v;
 }
 
@@ -248,17 +243,13 @@ int aud_daemon_find_process(const char *proc, const char *want, daemon_proc *out
 			bwk_error_free(e);
 			continue;
 		}
-		size_t argc = 0;
-		char **argv = split_cmdline(cl, len, &argc);
-		if (want && !hosts_match(argv, argc, want)) {
-			for (size_t i = 0; i < argc; i++)
-				free(argv[i]);
-			free(argv);
+		bwk_strv argv = split_cmdline(cl, len);
+		if (want && !hosts_match(argv.v, argv.n, want)) {
+			bwk_strv_clear(&argv);
 			continue;
 		}
 		out->pid = strtol(de->d_name, NULL, 10);
 		out->argv = argv;
-		out->argc = argc;
 		return 1;
 	}
 	return 0;
@@ -266,9 +257,7 @@ int aud_daemon_find_process(const char *proc, const char *want, daemon_proc *out
 
 void aud_daemon_proc_free(daemon_proc *p)
 {
-	for (size_t i = 0; i < p->argc; i++)
-		free(p->argv[i]);
-	free(p->argv);
+	bwk_strv_clear(&p->argv);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -377,8 +366,7 @@ int aud_daemon_from_unit(const bwk_audit_opts *o, daemon_proc *out)
 	if (!exec)
 		return 0;
 	/* split on blanks; systemd quoting beyond plain quotes is rare in docker units */
-	size_t cap = 16, n = 0;
-	char **argv = xcalloc(cap, sizeof(char *));
+	bwk_strv argv = {0};
 	for (char *p = exec; *p;) {
 		while (*p == ' ' || *p == '\t')
 			p++;
@@ -388,16 +376,11 @@ int aud_daemon_from_unit(const bwk_audit_opts *o, daemon_proc *out)
 		char *start = p;
 		while (*p && (q ? *p != q : (*p != ' ' && *p != '\t')))
 			p++;
-		if (n + 2 >= cap) {
-			cap *= 2;
-			argv = xrealloc(argv, cap * sizeof(char *));
-		}
-		argv[n++] = xstrndup(start, (size_t)(p - start));
+		if (bwk_strv_take(&argv, xstrndup(start, (size_t)(p - start)), NULL) < 0)
+			break; /* bounded: the rest of the line is not read */
 		if (*p)
 			p++;
 	}
-	argv[n] = NULL;
 	out->argv = argv;
-	out->argc = n;
 	return 1;
 }

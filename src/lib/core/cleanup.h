@@ -25,6 +25,7 @@
 #include "bulwark/image.h"
 #include "bulwark/scan.h"
 #include "bulwark/secrets.h"
+#include "bulwark/strv.h"
 
 #define cleanup_with(func) __attribute__((cleanup(func)))
 
@@ -63,14 +64,6 @@ static inline void bwk_errorp(bwk_error **e)
 {
 	bwk_error_free(*e);
 }
-static inline void bwk_strvp(char ***v)
-{
-	if (*v) {
-		for (char **p = *v; *p; p++)
-			free(*p);
-		free(*v);
-	}
-}
 
 /* The public handles' cleanup functions (bwk_rule_list_freep …); private types declare theirs
  * beside the type, in their module's private header. */
@@ -80,13 +73,21 @@ BWK_DEFINE_CLEANUP(bwk_image *, bwk_image_close)
 BWK_DEFINE_CLEANUP(bwk_scanner *, bwk_scanner_free)
 BWK_DEFINE_CLEANUP(bwk_scan_compiled *, bwk_scan_compiled_free)
 BWK_DEFINE_CLEANUP(bwk_secrets *, bwk_secrets_free)
+BWK_DEFINE_CLEANUP(char **, bwk_strv_free) /* a NULL-terminated vector: bwk_strv_freep() */
 
-#define cleanup_free  __attribute__((cleanup(bwk_freep)))
-#define cleanup_close __attribute__((cleanup(bwk_closep)))
-#define cleanup_file  __attribute__((cleanup(bwk_fclosep)))
-#define cleanup_dir   __attribute__((cleanup(bwk_closedirp)))
-#define cleanup_error __attribute__((cleanup(bwk_errorp)))
-#define cleanup_strv  __attribute__((cleanup(bwk_strvp)))
+/* A bwk_strv held by value: cleared (strings and array freed) on every return. */
+static inline void bwk_strv_clearp(bwk_strv *v)
+{
+	bwk_strv_clear(v);
+}
+
+#define cleanup_free	   __attribute__((cleanup(bwk_freep)))
+#define cleanup_close	   __attribute__((cleanup(bwk_closep)))
+#define cleanup_file	   __attribute__((cleanup(bwk_fclosep)))
+#define cleanup_dir	   __attribute__((cleanup(bwk_closedirp)))
+#define cleanup_error	   __attribute__((cleanup(bwk_errorp)))
+#define cleanup_strv	   __attribute__((cleanup(bwk_strv_freep)))
+#define cleanup_strv_clear __attribute__((cleanup(bwk_strv_clearp)))
 
 /* Type-checked (bubblewrap): the result has the pointer's own type, and `pp` must point to a
  * pointer. */

@@ -100,7 +100,7 @@ static int strv_from(json_t *a, const char *what, const char *key, char ***out, 
 	for (size_t i = 0; i < n; i++) {
 		json_t *s = json_array_get(a, i);
 		if (!json_is_string(s) || strlen(json_string_value(s)) != json_string_length(s)) {
-			bwk_strvp(&v);
+			bwk_strv_freep(&v);
 			return bwk_error_set(err, BWK_E_INPUT, 0,
 					     "%s: \"%s\"[%zu] must be a string", what, key, i);
 		}
@@ -114,8 +114,8 @@ void docker_manifests_free(docker_manifest *m, size_t n)
 {
 	for (size_t i = 0; m && i < n; i++) {
 		free(m[i].config);
-		bwk_strvp(&m[i].layers);
-		bwk_strvp(&m[i].tags);
+		bwk_strv_freep(&m[i].layers);
+		bwk_strv_freep(&m[i].tags);
 	}
 	free(m);
 }

@@ -370,8 +370,3 @@ const char *bwk_image_layer_digest(const bwk_image *img, size_t i)
 		return NULL;
 	return img->layers[i].digest ? img->layers[i].digest : img->layers[i].diff_id;
 }
-
-void bwk_strv_free(char **v)
-{
-	bwk_strvp(&v);
-}

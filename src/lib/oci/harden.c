@@ -105,20 +105,21 @@ int bwk_oci_harden_wanted(const bwk_oci_spec *s, bool flag, const char *conf_pat
 	return ann && !strcmp(ann, "true");
 }
 
-static void note(bwk_oci_strv *changes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void note(bwk_oci_strv *changes, const char *fmt, ...)
+static void note(bwk_strv *changes, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(bwk_strv *changes, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	char *m = NULL;
+	/* a handful of notes per spec, far below BWK_STRV_MAX: the push cannot fail */
 	if (vasprintf(&m, fmt, ap) >= 0 && changes)
-		oci_strv_push(changes, m);
+		(void)bwk_strv_take(changes, steal_pointer(&m), NULL);
 	va_end(ap);
 	free(m);
 }
 
 /* Keep only the names of `v` within `keep`; the removed ones are appended to `dropped`. */
-static void caps_filter(bwk_oci_strv *v, uint64_t keep, bwk_strbuf *dropped)
+static void caps_filter(bwk_strv *v, uint64_t keep, bwk_strbuf *dropped)
 {
 	size_t j = 0;
 	for (size_t i = 0; i < v->n; i++) {
@@ -136,7 +137,7 @@ static void caps_filter(bwk_oci_strv *v, uint64_t keep, bwk_strbuf *dropped)
 		v->v[j] = NULL;
 }
 
-void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes)
+void bwk_oci_harden_process(bwk_oci_process *p, bwk_strv *changes)
 {
 	if (!p->no_new_privileges) {
 		p->no_new_privileges = true;
@@ -154,14 +155,6 @@ void bwk_oci_harden_process(bwk_oci_process *p, bwk_oci_strv *changes)
 	if (dropped.len)
 		note(changes, "harden: capabilities dropped: %s", dropped.s);
 	bwk_strbuf_free(&dropped);
-}
-
-static bool has_str(const bwk_oci_strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i], s))
-			return true;
-	return false;
 }
 
 static bool has_mount(const bwk_oci_spec *s, const char *dst)
@@ -182,12 +175,11 @@ static void add_tmpfs(bwk_oci_spec *s, const char *dst, const char *mode)
 	snprintf(size, sizeof size, "size=%llu", (unsigned long long)BWK_DEFAULT_TMPFS_SIZE);
 	const char *opts[] = {"nosuid", "nodev", mode, size};
 	for (size_t i = 0; i < sizeof opts / sizeof *opts; i++)
-		oci_strv_push(&m->options, opts[i]);
+		(void)bwk_strv_push(&m->options, opts[i], NULL); /* 4 of BWK_STRV_MAX */
 }
 
-int bwk_oci_harden(bwk_oci_spec *s, bwk_oci_strv *changes, bwk_error **err)
+int bwk_oci_harden(bwk_oci_spec *s, bwk_strv *changes, bwk_error **err)
 {
-	(void)err;
 	if (s->has_process)
 		bwk_oci_harden_process(&s->process, changes);
 	/* bulwark's seccomp allowlist on top of the bundle's filter: both are loaded, so a
@@ -203,13 +195,19 @@ int bwk_oci_harden(bwk_oci_spec *s, bwk_oci_strv *changes, bwk_error **err)
 	bwk_strbuf_init(&added, 4096);
 	for (int list = 0; list < 2; list++)
 		for (const char *const *m = list ? extra_masked : oci_docker_masked; *m; m++)
-			if (!has_str(&s->linux_.masked_paths, *m)) {
-				oci_strv_push(&s->linux_.masked_paths, *m);
+			if (!bwk_strv_has(&s->linux_.masked_paths, *m)) {
+				if (bwk_strv_push(&s->linux_.masked_paths, *m, err) < 0) {
+					bwk_strbuf_free(&added);
+					return -1;
+				}
 				bwk_strbuf_printf(&added, "%s%s", added.len ? " " : "", *m);
 			}
 	for (const char *const *m = oci_docker_readonly; *m; m++)
-		if (!has_str(&s->linux_.readonly_paths, *m)) {
-			oci_strv_push(&s->linux_.readonly_paths, *m);
+		if (!bwk_strv_has(&s->linux_.readonly_paths, *m)) {
+			if (bwk_strv_push(&s->linux_.readonly_paths, *m, err) < 0) {
+				bwk_strbuf_free(&added);
+				return -1;
+			}
 			bwk_strbuf_printf(&added, "%s%s (read-only)", added.len ? " " : "", *m);
 		}
 	if (added.len)
@@ -314,11 +312,11 @@ const char *bwk_oci_harden_userns_refusal(const bwk_oci_spec *s, char *buf, size
 		snprintf(buf, len, "the bundle sets the hostname of the host's uts namespace");
 		return buf;
 	}
-	const bwk_oci_strv *caps[] = {&s->process.caps.bounding, &s->process.caps.effective,
-				      &s->process.caps.permitted, &s->process.caps.ambient};
+	const bwk_strv *caps[] = {&s->process.caps.bounding, &s->process.caps.effective,
+				  &s->process.caps.permitted, &s->process.caps.ambient};
 	for (size_t c = 0; s->has_process && c < sizeof caps / sizeof *caps; c++)
 		for (const char *const *h = host_only_caps; *h; h++)
-			if (has_str(caps[c], *h)) {
+			if (bwk_strv_has(caps[c], *h)) {
 				snprintf(buf, len,
 					 "the bundle grants %s, which acts only in the host's user "
 					 "namespace (a privileged container)",

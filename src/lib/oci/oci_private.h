@@ -23,8 +23,6 @@ extern const char *const oci_propagations[];
 extern const char *const oci_hook_keys[BWK_OCI_HOOK_KINDS + 1];
 extern const char *const oci_throttle_keys[5];
 
-/* Append a copy of s (the list stays NULL-terminated). */
-void oci_strv_push(bwk_oci_strv *v, const char *s);
 /* Set annotation-style key k to a copy of v, replacing an earlier value. */
 void oci_map_set(bwk_oci_map *m, const char *k, const char *v);
 

@@ -11,12 +11,19 @@
 
 #define MAX_ARGS 4096
 
-/* the model's helpers (spec_model.c), by their short names here */
-#define strv_push oci_strv_push
-#define map_set	  oci_map_set
+/* the model's helper (spec_model.c), by its short name here */
+#define map_set oci_map_set
+
+/* Every list built here has its own smaller bound (MAX_ARGS, BWK_MAX_ENV, 64 capabilities, a
+ * mount's few options), so the bounded push cannot fail. */
+_Static_assert(MAX_ARGS < BWK_STRV_MAX && BWK_MAX_ENV < BWK_STRV_MAX, "a bound above the push's");
+static void strv_push(bwk_strv *v, const char *s)
+{
+	(void)bwk_strv_push(v, s, NULL);
+}
 
 /* KEY=VALUE replaces an earlier KEY (later sources win, as in Docker). */
-static void env_set(bwk_oci_strv *env, const char *kv)
+static void env_set(bwk_strv *env, const char *kv)
 {
 	const char *eq = strchr(kv, '=');
 	size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
@@ -32,7 +39,7 @@ static void env_set(bwk_oci_strv *env, const char *kv)
 
 /* Docker: an entrypoint setting replaces the image's and drops its Cmd; arguments after the
  * image replace Cmd. */
-static int process_args(const bwk_image_config *img, const bwk_oci_run *r, bwk_oci_strv *args,
+static int process_args(const bwk_image_config *img, const bwk_oci_run *r, bwk_strv *args,
 			bwk_error **err)
 {
 	args->v = xcalloc(1, sizeof *args->v);
@@ -57,7 +64,7 @@ static int process_args(const bwk_image_config *img, const bwk_oci_run *r, bwk_o
 }
 
 static void process_env(const bwk_image_config *img, const bwk_oci_run *r, const char *hostname,
-			bwk_oci_strv *env)
+			bwk_strv *env)
 {
 	env->v = xcalloc(1, sizeof *env->v);
 	env_set(env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
@@ -76,7 +83,7 @@ static void process_env(const bwk_image_config *img, const bwk_oci_run *r, const
 static void caps_from_mask(uint64_t mask, bwk_oci_caps *c)
 {
 	c->set = true;
-	bwk_oci_strv *sets[] = {&c->bounding, &c->effective, &c->permitted};
+	bwk_strv *sets[] = {&c->bounding, &c->effective, &c->permitted};
 	for (size_t k = 0; k < 3; k++) {
 		sets[k]->v = xcalloc(1, sizeof *sets[k]->v);
 		for (int i = 0; i < 64; i++)

@@ -40,7 +40,7 @@ const char *const oci_docker_masked[] = {"/proc/acpi",
 const char *const oci_docker_readonly[] = {
     "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger", NULL};
 
-static void strv_set(bwk_oci_strv *v, const char *const *src)
+static void strv_set(bwk_strv *v, const char *const *src)
 {
 	size_t n = 0;
 	while (src[n])

@@ -249,7 +249,7 @@ static int lower_rlimits(const bwk_oci_process *p, bwk_oci_lowered *out, bwk_err
 	return 0;
 }
 
-static bool only_docker_paths(const bwk_oci_strv *v, const char *const *known)
+static bool only_docker_paths(const bwk_strv *v, const char *const *known)
 {
 	for (size_t i = 0; i < v->n; i++)
 		if (!oci_name_in(known, v->v[i]))

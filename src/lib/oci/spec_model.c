@@ -74,13 +74,6 @@ const char *bwk_oci_spec_annotation(const bwk_oci_spec *spec, const char *key)
 	return NULL;
 }
 
-static void strv_free(bwk_oci_strv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->v[i]);
-	free(v->v);
-}
-
 static void map_free(bwk_oci_map *m)
 {
 	for (size_t i = 0; i < m->n; i++) {
@@ -94,21 +87,21 @@ static void process_free(bwk_oci_process *p)
 {
 	free(p->user.additional_gids);
 	free(p->user.username);
-	strv_free(&p->args);
-	strv_free(&p->env);
+	bwk_strv_clear(&p->args);
+	bwk_strv_clear(&p->env);
 	free(p->cwd);
-	strv_free(&p->caps.bounding);
-	strv_free(&p->caps.effective);
-	strv_free(&p->caps.inheritable);
-	strv_free(&p->caps.permitted);
-	strv_free(&p->caps.ambient);
+	bwk_strv_clear(&p->caps.bounding);
+	bwk_strv_clear(&p->caps.effective);
+	bwk_strv_clear(&p->caps.inheritable);
+	bwk_strv_clear(&p->caps.permitted);
+	bwk_strv_clear(&p->caps.ambient);
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		free(p->rlimits[i].type);
 	free(p->rlimits);
 	free(p->apparmor_profile);
 	free(p->selinux_label);
 	free(p->scheduler.policy);
-	strv_free(&p->scheduler.flags);
+	bwk_strv_clear(&p->scheduler.flags);
 	free(p->io_priority.class_);
 }
 
@@ -136,12 +129,12 @@ static void resources_free(bwk_oci_resources *r)
 static void seccomp_free(bwk_oci_seccomp *s)
 {
 	free(s->default_action);
-	strv_free(&s->architectures);
-	strv_free(&s->flags);
+	bwk_strv_clear(&s->architectures);
+	bwk_strv_clear(&s->flags);
 	free(s->listener_path);
 	free(s->listener_metadata);
 	for (size_t i = 0; i < s->n_syscalls; i++) {
-		strv_free(&s->syscalls[i].names);
+		bwk_strv_clear(&s->syscalls[i].names);
 		free(s->syscalls[i].action);
 		for (size_t j = 0; j < s->syscalls[i].n_args; j++)
 			free(s->syscalls[i].args[j].op);
@@ -167,13 +160,13 @@ static void linux_free(bwk_oci_linux *l)
 	free(l->cgroups_path);
 	resources_free(&l->resources);
 	seccomp_free(&l->seccomp);
-	strv_free(&l->masked_paths);
-	strv_free(&l->readonly_paths);
+	bwk_strv_clear(&l->masked_paths);
+	bwk_strv_clear(&l->readonly_paths);
 	map_free(&l->sysctl);
 	free(l->rootfs_propagation);
 	free(l->mount_label);
 	free(l->personality.domain);
-	strv_free(&l->personality.flags);
+	bwk_strv_clear(&l->personality.flags);
 }
 
 void bwk_oci_spec_free(bwk_oci_spec *s)
@@ -187,7 +180,7 @@ void bwk_oci_spec_free(bwk_oci_spec *s)
 		free(s->mounts[i].destination);
 		free(s->mounts[i].type);
 		free(s->mounts[i].source);
-		strv_free(&s->mounts[i].options);
+		bwk_strv_clear(&s->mounts[i].options);
 		free(s->mounts[i].uid_mappings);
 		free(s->mounts[i].gid_mappings);
 	}
@@ -198,20 +191,13 @@ void bwk_oci_spec_free(bwk_oci_spec *s)
 	for (int k = 0; k < BWK_OCI_HOOK_KINDS; k++) {
 		for (size_t i = 0; i < s->hooks.n[k]; i++) {
 			free(s->hooks.v[k][i].path);
-			strv_free(&s->hooks.v[k][i].args);
-			strv_free(&s->hooks.v[k][i].env);
+			bwk_strv_clear(&s->hooks.v[k][i].args);
+			bwk_strv_clear(&s->hooks.v[k][i].env);
 		}
 		free(s->hooks.v[k]);
 	}
 	map_free(&s->annotations);
 	free(s);
-}
-
-void oci_strv_push(bwk_oci_strv *v, const char *s)
-{
-	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
-	v->v[v->n++] = xstrdup(s);
-	v->v[v->n] = NULL;
 }
 
 void oci_map_set(bwk_oci_map *m, const char *k, const char *v)
@@ -226,14 +212,6 @@ void oci_map_set(bwk_oci_map *m, const char *k, const char *v)
 	m->v[m->n].key = xstrdup(k);
 	m->v[m->n].value = xstrdup(v);
 	m->n++;
-}
-
-void bwk_oci_strv_clear(bwk_oci_strv *v)
-{
-	for (size_t i = 0; i < v->n; i++)
-		free(v->v[i]);
-	free(v->v);
-	*v = (bwk_oci_strv){0};
 }
 
 typedef struct named_value {

@@ -216,7 +216,7 @@ static int get_object(pctx *c, const json_t *obj, const char *key, json_t **out)
 	return 0;
 }
 
-static int get_strv(pctx *c, const json_t *obj, const char *key, bwk_oci_strv *out)
+static int get_strv(pctx *c, const json_t *obj, const char *key, bwk_strv *out)
 {
 	json_t *a;
 	if (get_array(c, obj, key, &a) < 0)

@@ -49,7 +49,7 @@ static void put_true(out *o, json_t *obj, const char *key, bool b)
 		put(o, obj, key, json_true());
 }
 
-static json_t *strv_json(out *o, const bwk_oci_strv *v)
+static json_t *strv_json(out *o, const bwk_strv *v)
 {
 	json_t *a = json_array();
 	for (size_t i = 0; a && i < v->n; i++)
@@ -57,7 +57,7 @@ static json_t *strv_json(out *o, const bwk_oci_strv *v)
 	return a;
 }
 
-static void put_strv(out *o, json_t *obj, const char *key, const bwk_oci_strv *v)
+static void put_strv(out *o, json_t *obj, const char *key, const bwk_strv *v)
 {
 	if (v->v)
 		put(o, obj, key, strv_json(o, v));

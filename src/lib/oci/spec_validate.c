@@ -41,7 +41,7 @@ static bool version_ok(const char *v)
 	return maj == 1 && min <= 2 && (v[n] == 0 || v[n] == '-' || v[n] == '+');
 }
 
-static int check_caps(vctx *c, const char *set, const bwk_oci_strv *v)
+static int check_caps(vctx *c, const char *set, const bwk_strv *v)
 {
 	for (size_t i = 0; i < v->n; i++) {
 		uint64_t m;

@@ -713,13 +713,6 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static void strv_free(char **v)
-{
-	for (char **p = v; p && *p; p++)
-		free(*p);
-	free(v);
-}
-
 /* Every name of a paginated list (bounded by max and LIST_MAX_PAGES); *more when cut. */
 static int list_all(reg_client *c, const char *base, const char *scope, const char *field,
 		    bool (*valid)(const char *), size_t max, char ***out, size_t *nout, bool *more,
@@ -736,7 +729,7 @@ static int list_all(reg_client *c, const char *base, const char *scope, const ch
 		long got = list_page(c, base, scope, n ? all[n - 1] : NULL, field, valid, &names,
 				     &bad, status, err);
 		if (got < 0 || !names) {
-			strv_free(names);
+			bwk_strv_free(names);
 			for (size_t i = 0; i < n; i++)
 				free(all[i]);
 			free(all);
@@ -761,7 +754,7 @@ static int list_all(reg_client *c, const char *base, const char *scope, const ch
 			all[n++] = xstrdup(*p);
 			added++;
 		}
-		strv_free(names);
+		bwk_strv_free(names);
 		if (*more || got < LIST_PAGE || !added)
 			break;
 	}

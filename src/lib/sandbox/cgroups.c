@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
@@ -163,14 +164,16 @@ static void warn_fallback(const sbx_ctx *ctx, const sbx_cgroup *cg, const char *
 	size_t n = 0;
 	if (ctx->memory != BWK_UNLIMITED && !cg->has_memory)
 		n += (size_t)snprintf(what + n, sizeof what - n,
-				      "`memory` applies per process (RLIMIT_AS), ");
+				      "%s applies per process (RLIMIT_AS), ",
+				      bwk_setting("memory", "the memory limit"));
 	if (ctx->pids != BWK_UNLIMITED && !cg->has_pids && n < sizeof what)
-		n += (size_t)snprintf(what + n, sizeof what - n, "%s",
-				      ctx->is_root ? "`pids` counts per host uid (RLIMIT_NPROC), "
-						   : "`pids` counts all your processes "
-						     "(RLIMIT_NPROC), ");
+		n += (size_t)snprintf(what + n, sizeof what - n, "%s %s",
+				      bwk_setting("pids", "the process limit"),
+				      ctx->is_root ? "counts per host uid (RLIMIT_NPROC), "
+						   : "counts all your processes (RLIMIT_NPROC), ");
 	if (ctx->spec->cpus_milli && !cg->has_cpu && n < sizeof what)
-		n += (size_t)snprintf(what + n, sizeof what - n, "`cpus_milli` is not enforced, ");
+		n += (size_t)snprintf(what + n, sizeof what - n, "%s is not enforced, ",
+				      bwk_setting("cpus", "the CPU limit"));
 	if (!n || n >= sizeof what)
 		return;
 	what[n - 2] = 0;

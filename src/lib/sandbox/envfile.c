@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
 
@@ -20,15 +21,13 @@ static bool key_ok(const char *k, size_t n)
 	return true;
 }
 
-int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, bwk_error **err)
+int bwk_envfile_parse(const char *data, size_t len, bwk_strv *out, bwk_error **err)
 {
-	*out = NULL;
-	*count = 0;
+	*out = (bwk_strv){0};
 	if (len > MAX_ENVFILE_BYTES)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "larger than %u bytes",
 				     MAX_ENVFILE_BYTES);
-	size_t n = 0, cap = 0;
-	char **v = NULL;
+	cleanup_strv_clear bwk_strv v = {0};
 	size_t lineno = 0;
 	for (size_t pos = 0; pos < len;) {
 		const char *line = data + pos;
@@ -46,31 +45,16 @@ int bwk_envfile_parse(const char *data, size_t len, char ***out, size_t *count, 
 			continue;
 		const char *eq = memchr(line, '=', l);
 		size_t kl = eq ? (size_t)(eq - line) : l;
-		if (!key_ok(line, kl) || memchr(line, '\0', l)) {
-			bwk_strv_free_n(v, n);
+		if (!key_ok(line, kl) || memchr(line, '\0', l))
 			return bwk_error_set(err, BWK_E_INPUT, 0, "line %zu: invalid variable name",
 					     lineno);
-		}
-		if (n + 2 > cap) {
-			if (n >= BWK_MAX_ENV) {
-				bwk_strv_free_n(v, n);
-				return bwk_error_set(err, BWK_E_LIMIT, 0, "more than %d variables",
-						     BWK_MAX_ENV);
-			}
-			cap = cap ? cap * 2 : 16;
-			v = xrealloc(v, cap * sizeof *v);
-		}
-		v[n++] = xstrndup(line, l);
-		v[n] = NULL;
+		if (v.n >= BWK_MAX_ENV)
+			return bwk_error_set(err, BWK_E_LIMIT, 0, "more than %d variables",
+					     BWK_MAX_ENV);
+		if (bwk_strv_take(&v, xstrndup(line, l), err) < 0)
+			return -1;
 	}
 	*out = v;
-	*count = n;
+	v = (bwk_strv){0};
 	return 0;
-}
-
-void bwk_strv_free_n(char **v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bulwark/log.h"
 #include "sandbox/sandbox_private.h"
 
 #define MAX_SHOWN 120 /* the line names it up to four times and stays whole */
@@ -86,26 +87,28 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 			(within(path, "/dev") && !within(path, "/dev/shm"))))
 		return false;
 	/* the mount the path is on: the deepest destination that contains it */
-	const char *mnt = NULL, *setting = NULL;
+	const char *tmpfs_size = bwk_setting("tmpfs-size", "the tmpfs size");
+	const char *writable_size = bwk_setting("writable-size", "the writable size");
+	const char *mnt = NULL, *setting = NULL, *aside = "";
 	bool ro_bind = false;
-	static const struct {
-		const char *dst, *setting;
-	} fixed[] = {{"/tmp", "`tmpfs_size`"},
-		     {"/dev/shm", "`tmpfs_size`"},
-		     {"/run", "`tmpfs_size` (/run has a quarter of it)"}};
+	static const char *const fixed[] = {"/tmp", "/dev/shm", "/run"};
 	for (size_t i = 0; path[0] && i < sizeof fixed / sizeof *fixed; i++)
-		if (within(path, fixed[i].dst)) {
-			mnt = fixed[i].dst;
-			setting = fixed[i].setting;
+		if (within(path, fixed[i])) {
+			mnt = fixed[i];
+			setting = tmpfs_size;
+			aside = strcmp(mnt, "/run") ? "" : " (/run has a quarter of it)";
 		}
 	for (size_t i = 0; path[0] && i < s->ntmpfs; i++)
 		if (s->tmpfs[i].dst && within(path, s->tmpfs[i].dst) &&
 		    (!mnt || strlen(s->tmpfs[i].dst) > strlen(mnt))) {
 			mnt = s->tmpfs[i].dst;
 			/* an anonymous volume is sized by writable_size */
-			setting = s->tmpfs[i].size && s->tmpfs[i].size != writable
-				      ? "the size= of its `tmpfs`"
-				      : "`writable_size`";
+			aside = "";
+			setting = writable_size;
+			if (s->tmpfs[i].size && s->tmpfs[i].size != writable) {
+				setting = "the size= of its ";
+				aside = bwk_setting("tmpfs", "tmpfs");
+			}
 		}
 	for (size_t i = 0; path[0] && i < s->nbinds; i++)
 		if (s->binds[i].dst && within(path, s->binds[i].dst) &&
@@ -119,8 +122,8 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 		if (mnt && setting)
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s: the "
-				 "tmpfs at %s is full; raise %s",
-				 shown, mnt, setting);
+				 "tmpfs at %s is full; raise %s%s",
+				 shown, mnt, setting, aside);
 		else if (mnt)
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s: the "
@@ -129,14 +132,13 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 		else if (s->read_write)
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s: the "
-				 "writable root is full; raise `writable_size`",
-				 shown);
+				 "writable root is full; raise %s",
+				 shown, writable_size);
 		else if (s->writable_var && path[0] && sbx_varfs_holds(path))
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s: the "
-				 "writable layer of /var's state directories is full; raise "
-				 "`writable_size`",
-				 shown);
+				 "writable layer of /var's state directories is full; raise %s",
+				 shown, writable_size);
 		else
 			snprintf(out, outlen,
 				 "the command failed after \"No space left on device\" on %s",
@@ -157,19 +159,23 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 	char *slash = strrchr(dir, '/');
 	if (slash && slash != dir)
 		*slash = 0; /* the directory the write went to */
+	const char *tmpfs = bwk_setting("tmpfs", "a tmpfs at");
+	const char *volume = bwk_setting("volume", "bind");
+	const char *read_write = bwk_setting("read-write", "the read-write setting");
 	if (s->read_write)
 		snprintf(out, outlen, "the command failed after \"Read-only file system\" on %s",
 			 shown);
 	else if (path[0])
 		snprintf(out, outlen,
 			 "the command failed after \"Read-only file system\" on %s: the root "
-			 "filesystem is read-only; make %s writable with `tmpfs` %s or a volume "
-			 "(`binds` DIR:%s:rw), or the whole root with `read_write`",
-			 shown, dir, dir, dir);
+			 "filesystem is read-only; make %s writable with %s %s or a volume "
+			 "(%s DIR:%s:rw), or the whole root with %s",
+			 shown, dir, tmpfs, dir, volume, dir, read_write);
 	else
 		snprintf(out, outlen,
 			 "the command failed after \"Read-only file system\": the root filesystem "
-			 "is read-only; `tmpfs` DIR or a volume (`binds` HOSTDIR:DIR:rw) makes a "
-			 "directory writable, `read_write` the whole root");
+			 "is read-only; %s DIR or a volume (%s HOSTDIR:DIR:rw) makes a "
+			 "directory writable, %s the whole root",
+			 tmpfs, volume, read_write);
 	return true;
 }

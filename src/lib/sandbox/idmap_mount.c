@@ -64,11 +64,9 @@ void ocirt_userns_release(ocirt_userns *u)
 	u->uid_start = start;
 }
 
-static void push(bwk_oci_strv *v, const char *m)
+static void push(bwk_strv *v, const char *m)
 {
-	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
-	v->v[v->n++] = xstrdup(m);
-	v->v[v->n] = NULL;
+	(void)bwk_strv_push(v, m, NULL); /* a few notes in a list of a few: cannot fail */
 }
 
 bool ocirt_mount_is_bind(const bwk_oci_mount *m, bool *recursive)
@@ -414,7 +412,7 @@ static bool cgroup2_shared(const bwk_oci_spec *s)
 }
 
 int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, const char *refusal,
-			 ocirt_userns *u, bwk_oci_strv *changes, bwk_error **err)
+			 ocirt_userns *u, bwk_strv *changes, bwk_error **err)
 {
 	ocirt_userns_init(u);
 	if (bwk_oci_spec_namespace(s, "user"))

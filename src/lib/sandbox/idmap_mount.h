@@ -36,7 +36,7 @@ void ocirt_userns_init(ocirt_userns *u);
  * `refusal` (bwk_oci_harden_userns_refusal) or anything here says no, the spec stays as it
  * is; either way one line goes to *changes. Only an internal failure is an error. */
 int ocirt_userns_prepare(bwk_oci_spec *s, int bundlefd, const char *rootfs, const char *refusal,
-			 ocirt_userns *u, bwk_oci_strv *changes, bwk_error **err);
+			 ocirt_userns *u, bwk_strv *changes, bwk_error **err);
 /* The fds the container's stage processes must keep. */
 size_t ocirt_userns_fds(const ocirt_userns *u, int *fds, size_t max);
 /* In the container's init (user and mount namespaces entered, cwd the bundle directory):

@@ -186,7 +186,7 @@ typedef struct parsed_opts {
 	char data[4096];
 } parsed_opts;
 
-static void parse_opts(const bwk_oci_strv *o, parsed_opts *p)
+static void parse_opts(const bwk_strv *o, parsed_opts *p)
 {
 	memset(p, 0, sizeof *p);
 	size_t dl = 0;
@@ -628,7 +628,7 @@ static void setup_console(const init_ctx *c)
 /* ---- the process ---- */
 
 /* The spec's names are validated (bwk_oci_spec_validate): none is unknown here. */
-static uint64_t cap_mask(const bwk_oci_strv *v)
+static uint64_t cap_mask(const bwk_strv *v)
 {
 	uint64_t m = 0;
 	(void)bwk_caps_from_names((const char *const *)v->v, v->n, &m, NULL);

@@ -18,25 +18,10 @@
 
 #define EXEC_MAX_ITEMS 4096 /* env entries, capabilities or groups a command line adds */
 
-static void strv_push(bwk_oci_strv *v, const char *s)
+/* `s` unless `v` has it already */
+static int strv_add(bwk_strv *v, const char *s, bwk_error **err)
 {
-	v->v = xrealloc(v->v, (v->n + 2) * sizeof *v->v);
-	v->v[v->n++] = xstrdup(s);
-	v->v[v->n] = NULL;
-}
-
-static bool strv_has(const bwk_oci_strv *v, const char *s)
-{
-	for (size_t i = 0; i < v->n; i++)
-		if (!strcmp(v->v[i], s))
-			return true;
-	return false;
-}
-
-static void strv_add(bwk_oci_strv *v, const char *s)
-{
-	if (!strv_has(v, s))
-		strv_push(v, s);
+	return bwk_strv_has(v, s) ? 0 : bwk_strv_push(v, s, err);
 }
 
 /* a decimal id 0..UINT32_MAX-1 (the last is the kernel's "no id") */
@@ -90,11 +75,11 @@ static int add_caps(bwk_oci_caps *c, const char *const *caps, bwk_error **err)
 			return bwk_error_set(err, BWK_E_USAGE, 0, "%s '%s': unknown",
 					     bwk_setting("cap", "a capability"), caps[i]);
 		c->set = true;
-		strv_add(&c->bounding, full);
-		strv_add(&c->effective, full);
-		strv_add(&c->permitted, full);
-		if (c->inheritable.n)
-			strv_add(&c->ambient, full);
+		if (strv_add(&c->bounding, full, err) < 0 ||
+		    strv_add(&c->effective, full, err) < 0 ||
+		    strv_add(&c->permitted, full, err) < 0 ||
+		    (c->inheritable.n && strv_add(&c->ambient, full, err) < 0))
+			return -1;
 	}
 	return 0;
 }
@@ -122,7 +107,8 @@ int ocirt_exec_overrides(bwk_oci_process *p, const bwk_oci_exec_opts *o, bwk_err
 					     "%s '%s': NAME=VALUE (at most %d)",
 					     bwk_setting("env", "an environment variable"),
 					     o->env[n], EXEC_MAX_ITEMS);
-		strv_push(&p->env, o->env[n]);
+		if (bwk_strv_push(&p->env, o->env[n], err) < 0)
+			return -1;
 	}
 	if (o->user && set_user(&p->user, o->user, err) < 0)
 		return -1;

@@ -26,6 +26,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/hostpaths.h"
 #include "core/util.h"
@@ -186,8 +187,9 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->seccomp = true;
 	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
 		ctx->seccomp = false;
-		sbx_warn(s, "seccomp disabled (`seccomp=unconfined`): every system call reaches "
-			    "the kernel");
+		sbx_warn(s,
+			 "seccomp disabled (%s unconfined): every system call reaches the kernel",
+			 bwk_setting("seccomp", "the seccomp profile"));
 	} else if (s->seccomp) {
 		sbx_warn(s, "custom seccomp profile %s replaces bulwark's default policy",
 			 s->seccomp);
@@ -308,8 +310,10 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 				    err, BWK_E_UNSAFE, 0,
 				    "volume source %s is %s: it would give the container control "
 				    "of "
-				    "the host (`allow_sensitive_mounts` forces it)",
-				    real, risk);
+				    "the host (%s forces it)",
+				    real, risk,
+				    bwk_setting("allow-sensitive-mount",
+						"allowing sensitive mounts"));
 			sbx_warn(s, "mounting sensitive host path %s into the container", real);
 		}
 		if (b->rw)
@@ -660,8 +664,8 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 	/* not a warning but why the command died: printed with -q too */
 	if (*status == 137 && ctx->cg.mode != SBX_CG_NONE && sbx_cgroup_oom_killed(&ctx->cg))
 		sbx_note(spec, BWK_NOTE_EXIT,
-			 "container killed: out of memory (limit %" PRIu64 " MiB; raise `memory`)",
-			 ctx->memory >> 20);
+			 "container killed: out of memory (limit %" PRIu64 " MiB; raise %s)",
+			 ctx->memory >> 20, bwk_setting("memory", "the memory limit"));
 	return 0;
 }
 
@@ -670,8 +674,10 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 	run_state st = {0};
 	*status = 125;
 	if (spec->net == BWK_NET_HOST)
-		sbx_warn(spec, "`net=host`: the container shares the host's network stack, "
-			       "including services on 127.0.0.1");
+		sbx_warn(spec,
+			 "%s host: the container shares the host's network stack, including "
+			 "services on 127.0.0.1",
+			 bwk_setting("net", "the network mode"));
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
 		sigset_t mask, block, old, epipe;

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "sandbox/sandbox_private.h"
 
@@ -74,7 +75,8 @@ int sbx_slirp_start(sbx_slirp *sl, pid_t pid, bool root, const bwk_port *ports, 
 	sl->exit_w = -1;
 	if (access(SLIRP, X_OK) < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, errno,
-				     "`net=slirp` needs %s (Debian package slirp4netns)", SLIRP);
+				     "%s slirp needs %s (Debian package slirp4netns)",
+				     bwk_setting("net", "the network mode"), SLIRP);
 	int ready[2], ex[2];
 	if (pipe2(ready, O_CLOEXEC) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "pipe");

@@ -30,12 +30,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "sandbox/sandbox_private.h"
 
 #define MAX_ACCOUNT_FILE  (1u << 20)
 #define CHOWN_MAX_ENTRIES 1000000u
 #define CHOWN_MAX_DEPTH	  256
+/* bwk_bind.chown, said in words: no caller names it with a flag of its own */
+#define CHOWN_SETTING "the volume's chown option"
 
 static char *read_in_root(int root, const char *path)
 {
@@ -196,8 +199,8 @@ int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error *
 			if (chown_all(src, (uid_t)huid, (gid_t)hgid) < 0) {
 				return bwk_error_set(
 				    err, BWK_E_IO, errno == EFBIG ? 0 : errno,
-				    "volume %s: giving it to the container's user (`chown`)%s",
-				    ctx->bind_paths[i],
+				    "volume %s: giving it to the container's user (%s)%s",
+				    ctx->bind_paths[i], CHOWN_SETTING,
 				    errno == EFBIG ? ": more than 1000000 files" : "");
 			}
 			continue;
@@ -211,8 +214,9 @@ int sbx_volume_owners(const sbx_ctx *ctx, int root, const int *mnts, bwk_error *
 		if (ns < 0 || mount_setattr(mnts[i], "", AT_EMPTY_PATH, &a, sizeof a) < 0)
 			sbx_warn(s,
 				 "volume %s: its owner (host uid %u) cannot be shown as the "
-				 "container's user (%s): `chown` gives it to that user",
-				 ctx->bind_paths[i], (unsigned)st.st_uid, strerror(errno));
+				 "container's user (%s): %s gives it to that user",
+				 ctx->bind_paths[i], (unsigned)st.st_uid, strerror(errno),
+				 CHOWN_SETTING);
 	}
 	return 0;
 }
