@@ -247,8 +247,14 @@ def test_postgresql_serves_through_its_port_and_stops_on_sigterm(work):
     try:
         end = time.time() + 60
         while True:
-            q = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(s.port), "-U", "postgres",
-                                "-tAc", "select 40+2"], capture_output=True, text=True)
+            # a connection the proxy accepts before postgres listens must not hang the test
+            try:
+                q = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(s.port), "-U",
+                                    "postgres", "-tAc", "select 40+2"], capture_output=True,
+                                   text=True, timeout=15,
+                                   env={**os.environ, "PGCONNECT_TIMEOUT": "5"})
+            except subprocess.TimeoutExpired as e:
+                q = subprocess.CompletedProcess(e.cmd, 1, "", "psql timed out")
             if q.returncode == 0 or time.time() > end:
                 break
             assert s.p.poll() is None, s.p.communicate()

@@ -339,7 +339,7 @@ static json_t *blkio_stats(const ocirt_cgroup *cg)
  * as runc has them. */
 static json_t *hugetlb_size(const ocirt_cgroup *one, const char *size)
 {
-	char f[64];
+	char f[NAME_MAX + 64]; /* size comes from a file name */
 	if (one->v2) {
 		snprintf(f, sizeof f, "hugetlb.%s.current", size);
 		json_int_t usage = cg_num(one, f, 0);
