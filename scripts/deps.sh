@@ -59,6 +59,7 @@ mkdir coreutils
 mkfifo coreutils
 mknod coreutils
 npm nodejs|npm
+nsenter util-linux
 mount mount
 newgidmap uidmap
 newuidmap uidmap
