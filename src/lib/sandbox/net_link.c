@@ -77,12 +77,18 @@ int sbx_nl_open(void)
 
 static uint32_t nl_seq; /* this process's requests, matched to their answers */
 
-/* Sends one request and reads its acknowledgement: 0, or -1 with errno the kernel's answer. */
-static int nl_talk(int s, nl_req *r)
+/* Numbers the request and sends it to the kernel: 0, or -1 with errno. */
+static int nl_send(int s, nl_req *r)
 {
 	r->h.nlmsg_seq = ++nl_seq;
 	struct sockaddr_nl k = {.nl_family = AF_NETLINK};
-	if (sendto(s, &r->h, r->h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0)
+	return sendto(s, &r->h, r->h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0 ? -1 : 0;
+}
+
+/* Sends one request and reads its acknowledgement: 0, or -1 with errno the kernel's answer. */
+static int nl_talk(int s, nl_req *r)
+{
+	if (nl_send(s, r) < 0)
 		return -1;
 	char buf[4096] __attribute__((aligned(4)));
 	for (;;) {
@@ -214,9 +220,7 @@ int sbx_nl_routed_24s(int s, uint32_t net16, int except, int foreign[256])
 	struct rtmsg rt = {.rtm_family = AF_INET, .rtm_table = RT_TABLE_MAIN};
 	nl_init(&r, RTM_GETROUTE, NLM_F_DUMP, &rt, sizeof rt);
 	r.h.nlmsg_flags &= (uint16_t)~NLM_F_ACK;
-	r.h.nlmsg_seq = ++nl_seq;
-	struct sockaddr_nl k = {.nl_family = AF_NETLINK};
-	if (sendto(s, &r.h, r.h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0)
+	if (nl_send(s, &r) < 0)
 		return -1;
 	const unsigned char *n16 = (const unsigned char *)&net16;
 	char buf[32768] __attribute__((aligned(4))); /* the kernel sizes a dump's batches to it */
