@@ -411,8 +411,9 @@ def test_scan_all_largest_first(bulwark, tmp_path):
             return next(i for i, path in enumerate(reqs) if path.startswith(f"/v2/{repo}/blobs/"))
         large_at = first_blob("zz/large")
         later = [repo for repo in small if first_blob(repo) > large_at]
-        # the other worker starts one small image meanwhile, maybe two under load
-        assert len(later) >= len(small) - 2, (later, reqs)
+        # the other worker starts a small image meanwhile (more under load); in list order
+        # the large image would come after every one
+        assert len(later) >= len(small) - 4, (later, reqs)
         # one worker: list order, the large image last
         assert gets["1"].index(f"/v2/zz/large/manifests/{d}") > max(
             i for i, path in enumerate(gets["1"]) if path.startswith("/v2/a/s"))
