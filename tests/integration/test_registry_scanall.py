@@ -425,3 +425,18 @@ def test_scan_all_largest_first(bulwark, tmp_path):
         assert gets["2"].count(f"/v2/zz/large/manifests/{d}") == 1
     finally:
         r.stop()
+
+
+def test_scan_all_size_lookup_failure_is_the_scans_error(bulwark, reg):
+    """An image whose size cannot be asked (no such manifest) is scanned last, not dropped: its
+    scan reports the error as without the lookup, the others are scanned, the report keeps the
+    listed order (#14)."""
+    h = reg.host
+    doc = json.loads(scan_all(bulwark, h, "--jobs", "2", "--repo", "nope/gone:1",
+                              "--repo", "clean/a:1").stdout)
+    targets = {t["target"]: t for t in doc["targets"][1:]}
+    assert list(targets) == [f"{h}/nope/gone:1", f"{h}/clean/a:1"]
+    assert targets[f"{h}/clean/a:1"]["error"] is None
+    assert "nope/gone" in targets[f"{h}/nope/gone:1"]["error"]
+    failed = [f["location"]["target"] for f in doc["findings"] if f["id"] == "image-not-scanned"]
+    assert failed == [f"{h}/nope/gone:1"]
