@@ -136,6 +136,12 @@ typedef struct bwk_image_opts {
 /* Open IMAGE through the source table. Parses and bounds the manifest/index/config; does not
  * read layers yet. Errors name the input and, for a misdetected one, the prefix to use. */
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err);
+/* What `ref` weighs, known cheaply and without opening it, to schedule several scans largest
+ * first: a registry image's layers as its manifest states them (compressed; the platform's
+ * manifest of an index: opts->platform, the host's when NULL), a file's size; 0 when the
+ * source cannot tell cheaply (a directory, an engine's image) or the lookup failed (opening
+ * it then reports why). Bounded as opening is (manifest sizes, timeouts). */
+uint64_t bwk_image_size_hint(const char *ref, const bwk_image_opts *opts);
 /* The name of the source (table row) that opened the image: "dir", "oci", "oci-archive",
  * "docker-archive", "docker", "podman", "containerd", "registry", "sbom". */
 const char *bwk_image_source(const bwk_image *img);

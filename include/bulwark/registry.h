@@ -58,6 +58,14 @@ bool bwk_registry_ref_is_explicit(const char *s);
 /* "registry/repository:tag", "…@digest" (caller frees). */
 char *bwk_registry_ref_string(const bwk_registry_ref *r);
 
+/* The manifests of one run, fetched once: what bwk_registry_image_size fetched, the store
+ * (bwk_registry_store_open) of the same reference takes instead of asking again. Each entry is
+ * taken once; at most max_entries documents and max_bytes bytes are kept (past that, the store
+ * asks the registry as without the cache). Safe to share between threads. */
+typedef struct bwk_registry_manifest_cache bwk_registry_manifest_cache;
+bwk_registry_manifest_cache *bwk_registry_manifest_cache_new(size_t max_entries, size_t max_bytes);
+void bwk_registry_manifest_cache_free(bwk_registry_manifest_cache *mc);
+
 typedef struct bwk_registry_opts {
 	const char *username;	     /* with password: overrides the docker config */
 	const char *password;	     /* wiped by the caller; never copied into messages */
@@ -78,7 +86,15 @@ typedef struct bwk_registry_opts {
 	uint64_t blob_cache_max; /* bytes kept there; 0: BWK_REG_CACHE_MAX */
 	const char *data_dir;	 /* audit: registry-cves.yaml from here (--data; NULL: env
 				    BWK_DATA_DIR, else built in) */
+	bwk_registry_manifest_cache *manifests; /* NULL: every open asks the registry */
 } bwk_registry_opts;
+
+/* The size of `ref`'s image for scheduling (largest first): the sum of its layers' sizes
+ * (compressed, as the manifest's layers[].size say) in the manifest of o->platform (the
+ * host's when NULL) when the reference names an index. One bounded manifest fetch (two for an
+ * index), digests checked; the manifests are left in o->manifests when set. */
+int bwk_registry_image_size(const char *ref, const bwk_registry_opts *o, uint64_t *size,
+			    bwk_error **err);
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not
  * exist): oci-layout, index.json naming the manifest with the tag as its ref name, and every

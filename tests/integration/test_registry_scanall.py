@@ -367,3 +367,76 @@ def test_scan_all_keeps_connections_and_first_contact(bulwark, reg, jobs):
                     if f["category"] == "secret")
     assert secret == ["leaky/env:1", "mixed/app:leak"]
     assert [t["error"] is None for t in images] == [True] * 5 + [False]
+
+
+def test_scan_all_largest_first(bulwark, tmp_path):
+    """With several workers, --scan-all scans the largest image first (#14): the sizes come
+    from the manifests (an index resolved to the host's manifest), asked before the scans, and
+    the large image listed last has its blobs asked before nearly every small image's — listed
+    order would ask them last. Each manifest is fetched once per image all the same (the size
+    lookup's copy serves the scan), and the report is exactly what --jobs 1 gives."""
+    import platform
+    arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        small = [f"a/s{i}" for i in range(10)]
+        for i, repo in enumerate(small):
+            # a few KiB that do not compress: more than an index's own size
+            c.push_image(repo, "1", [iu.Layer([iu.F("pad", os.urandom(3000).hex())],
+                                              comp="gzip")])
+        big = [iu.Layer([iu.F(f"big{i}", os.urandom(400 << 10))], comp="gzip")
+               for i in range(2)]
+        d, man = c.push_image("zz/large", "m", big)
+        c.push_index("zz/large", "1", [(d, len(man), "linux", arch)])
+        p = ru.Proxy(r)
+        repos = [x for repo in small + ["zz/large"] for x in ("--repo", repo + ":1")]
+        try:
+            docs, gets = {}, {}
+            for jobs in ("1", "2"):
+                p.reset()
+                docs[jobs] = json.loads(scan_all(bulwark, p.host, "--jobs", jobs, *repos).stdout)
+                gets[jobs] = [path for m, path, _ in p.requests if m == "GET"]
+        finally:
+            p.stop()
+        for doc in docs.values():
+            assert [t["target"] for t in doc["targets"]][1:] == [
+                f"{p.host}/{repo}:1" for repo in small + ["zz/large"]]
+            assert all(t["error"] is None for t in doc["targets"])
+        # the same report, byte for byte, as one worker in list order
+        assert docs["1"] == docs["2"]
+        reqs = gets["2"]
+
+        def first_blob(repo):
+            return next(i for i, path in enumerate(reqs) if path.startswith(f"/v2/{repo}/blobs/"))
+        large_at = first_blob("zz/large")
+        later = [repo for repo in small if first_blob(repo) > large_at]
+        # the other worker starts a small image meanwhile (more under load); in list order
+        # the large image would come after every one
+        assert len(later) >= len(small) - 4, (later, reqs)
+        # one worker: list order, the large image last
+        assert gets["1"].index(f"/v2/zz/large/manifests/{d}") > max(
+            i for i, path in enumerate(gets["1"]) if path.startswith("/v2/a/s"))
+        # no manifest fetched more than without the size lookup: its copy serves the scan
+        for repo in small + ["zz/large"]:
+            for ref in ("1", d):
+                path = f"/v2/{repo}/manifests/{ref}"
+                assert gets["2"].count(path) == gets["1"].count(path), (path, reqs)
+        assert gets["2"].count(f"/v2/zz/large/manifests/{d}") == 1
+    finally:
+        r.stop()
+
+
+def test_scan_all_size_lookup_failure_is_the_scans_error(bulwark, reg):
+    """An image whose size cannot be asked (no such manifest) is scanned last, not dropped: its
+    scan reports the error as without the lookup, the others are scanned, the report keeps the
+    listed order (#14)."""
+    h = reg.host
+    doc = json.loads(scan_all(bulwark, h, "--jobs", "2", "--repo", "nope/gone:1",
+                              "--repo", "clean/a:1").stdout)
+    targets = {t["target"]: t for t in doc["targets"][1:]}
+    assert list(targets) == [f"{h}/nope/gone:1", f"{h}/clean/a:1"]
+    assert targets[f"{h}/clean/a:1"]["error"] is None
+    assert "nope/gone" in targets[f"{h}/nope/gone:1"]["error"]
+    failed = [f["location"]["target"] for f in doc["findings"] if f["id"] == "image-not-scanned"]
+    assert failed == [f"{h}/nope/gone:1"]

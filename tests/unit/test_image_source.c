@@ -478,12 +478,37 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* What a target weighs for scheduling (bwk_image_size_hint): a file's size, else 0 without
+ * error (a directory, a missing path, an engine's image: their scan says what is wrong). */
+static void test_size_hint(void **state)
+{
+	(void)state;
+	char p[512];
+	snprintf(p, sizeof(p), "%s/hint.tar", tmpdir);
+	int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	char buf[3000] = {0};
+	assert_int_equal(write(fd, buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fd);
+	assert_int_equal(bwk_image_size_hint(p, NULL), 3000);
+	char *q = NULL;
+	assert_true(asprintf(&q, "oci-archive:%s", p) > 0);
+	assert_int_equal(bwk_image_size_hint(q, NULL), 3000);
+	free(q);
+	unlink(p);
+	assert_int_equal(bwk_image_size_hint(p, NULL), 0);
+	assert_int_equal(bwk_image_size_hint(tmpdir, NULL), 0);
+	assert_int_equal(bwk_image_size_hint("oci:", NULL), 0);
+	assert_int_equal(bwk_image_size_hint("docker:alpine", NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_prefix_parse),    cmocka_unit_test(test_detect_directories),
 	    cmocka_unit_test(test_detect_archives), cmocka_unit_test(test_open_prefixes),
 	    cmocka_unit_test(test_table),	    cmocka_unit_test(test_blob_store_source),
+	    cmocka_unit_test(test_size_hint),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

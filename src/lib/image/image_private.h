@@ -210,6 +210,8 @@ struct image_source {
 	/* Fill the image's layers and config. SRC_DIR/SRC_FILE: img->src is open and `arg` is
 	 * the path; SRC_NAME: `arg` is the name. `refname` is PATH:REF's REF (NULL if none). */
 	int (*open)(bwk_image *img, const char *arg, const char *refname, bwk_error **err);
+	/* SRC_NAME: what the image weighs, cheaply (bwk_image_size_hint); NULL: unknown (0). */
+	uint64_t (*size)(const char *arg, const bwk_image_opts *opts);
 	/* Layers that only come as one stream (the engine's save): hand each to `cb`, bottom
 	 * first when `ordered`. NULL: layers are read at random from img->src. */
 	int (*stream_layers)(bwk_image *img, bool ordered, source_layer_cb cb, void *ctx,

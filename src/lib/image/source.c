@@ -254,6 +254,35 @@ static int open_ref(bwk_image *img, const char *ref, bwk_error **err)
 	return r;
 }
 
+uint64_t bwk_image_size_hint(const char *ref, const bwk_image_opts *opts)
+{
+	static const bwk_image_opts defaults = {0};
+	if (!opts)
+		opts = &defaults;
+	source_ref sr;
+	bwk_error *e = NULL;
+	if (source_ref_parse(ref, &sr, &e) < 0) {
+		bwk_error_free(e);
+		return 0;
+	}
+	/* the same decision as open_ref: a name for its row, else a path */
+	const image_source *s = sr.prefix;
+	uint64_t size = 0;
+	struct stat st;
+	if (s && s->reserved) {
+		size = 0;
+	} else if (s && (s->forms & SRC_NAME)) {
+		size = s->size ? s->size(sr.arg, opts) : 0;
+	} else if (!s && !sr.refname && access(sr.arg, F_OK) < 0 && errno == ENOENT &&
+		   bwk_registry_ref_is_explicit(sr.arg)) {
+		size = bwk_source_registry.size(sr.arg, opts);
+	} else if (strcmp(sr.arg, "-") != 0 && stat(sr.arg, &st) == 0 && S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	}
+	source_ref_free(&sr);
+	return size;
+}
+
 int bwk_image_open(const char *ref, const bwk_image_opts *opts, bwk_image **out, bwk_error **err)
 {
 	*out = NULL;

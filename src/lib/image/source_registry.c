@@ -35,9 +35,25 @@ static int registry_open(bwk_image *img, const char *ref, const char *refname, b
 	return image_open_store(img, &store, err);
 }
 
+static uint64_t registry_size(const char *ref, const bwk_image_opts *opts)
+{
+	bwk_registry_opts o = {0};
+	if (opts->registry)
+		o = *opts->registry;
+	if (opts->platform)
+		o.platform = opts->platform;
+	uint64_t size = 0;
+	bwk_error *e = NULL;
+	if (bwk_registry_image_size(ref, &o, &size, &e) < 0)
+		size = 0; /* the scan asks again and reports what is wrong */
+	bwk_error_free(e);
+	return size;
+}
+
 const image_source bwk_source_registry = {
     .name = "registry",
     .what = "an image in a registry (OCI distribution API)",
     .forms = SRC_NAME,
     .open = registry_open,
+    .size = registry_size,
 };

@@ -45,6 +45,8 @@ static int select_platform(bwk_registry_image *img, const bwk_registry_opts *o, 
 		    img->name, want, *have ? have : "none", bwk_setting("platform", "a platform"));
 	}
 	cleanup_free char *sub = xstrdup(d->digest);
+	reg_mcache_put(o->manifests, img->ref.registry, img->ref.repository,
+		       img->ref.digest ? img->ref.digest : img->ref.tag, &img->man, img->digest);
 	reg_manifest_free(&img->m);
 	reg_resp_free(&img->man);
 	free(img->digest);
@@ -54,6 +56,8 @@ static int select_platform(bwk_registry_image *img, const bwk_registry_opts *o, 
 	if (reg_manifest_parse(img->man.body, img->man.len, img->man.content_type, &img->m, err) <
 	    0)
 		return bwk_error_wrap(err, "%s@%s", img->name, sub);
+	reg_mcache_put(o->manifests, img->ref.registry, img->ref.repository, sub, &img->man,
+		       img->digest);
 	if (img->m.is_index)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "%s@%s: an index inside an index is not supported", img->name,
@@ -87,11 +91,31 @@ int bwk_registry_image_open(const char *refs, const bwk_registry_opts *o, bwk_re
 		rc = bwk_error_wrap(err, "%s", img->name);
 	if (rc == 0 && img->m.is_index)
 		rc = select_platform(img, o, err);
+	else if (rc == 0 && o)
+		reg_mcache_put(o->manifests, img->ref.registry, img->ref.repository, reference,
+			       &img->man, img->digest);
 	if (rc < 0) {
 		bwk_registry_image_close(img);
 		return -1;
 	}
 	*out = img;
+	return 0;
+}
+
+int bwk_registry_image_size(const char *ref, const bwk_registry_opts *o, uint64_t *size,
+			    bwk_error **err)
+{
+	*size = 0;
+	static const bwk_registry_opts defaults = {0};
+	bwk_registry_image *img = NULL;
+	if (bwk_registry_image_open(ref, o ? o : &defaults, &img, err) < 0)
+		return -1;
+	uint64_t sum = 0;
+	for (size_t i = 0; i < img->m.ndescs; i++)
+		sum = img->m.descs[i].size > UINT64_MAX - sum ? UINT64_MAX
+							      : sum + img->m.descs[i].size;
+	*size = sum;
+	bwk_registry_image_close(img);
 	return 0;
 }
 

@@ -86,6 +86,14 @@ typedef struct reg_resp {
 } reg_resp;
 void reg_resp_free(reg_resp *r);
 
+/* The run's manifest cache (mcache.c, bwk_registry_manifest_cache): keep a copy of a fetched
+ * manifest under registry, repo and reference (NULL mc: nothing), and take one back if it is at
+ * most `max` bytes (1: *out and *digest filled, the entry gone; 0: none). */
+void reg_mcache_put(bwk_registry_manifest_cache *mc, const char *registry, const char *repo,
+		    const char *reference, const reg_resp *r, const char *digest);
+int reg_mcache_take(bwk_registry_manifest_cache *mc, const char *registry, const char *repo,
+		    const char *reference, size_t max, reg_resp *out, char **digest);
+
 /* Where a streamed body goes: called with each chunk of a 2xx body; return <0 to abort. */
 typedef int (*reg_sink_fn)(void *ctx, const void *data, size_t len);
 

@@ -21,6 +21,7 @@ typedef struct store_ctx {
 	char **manifests;
 	size_t nmanifests;
 	reg_cache *cache; /* run and unpack: blobs kept by digest (blobcache.c), or NULL */
+	bwk_registry_manifest_cache *mc; /* the run's manifests (mcache.c), or NULL */
 } store_ctx;
 
 static void store_free(void *p)
@@ -51,6 +52,9 @@ static int store_root(void *p, size_t max, char **doc, size_t *len, char **diges
 	if (s->cache && s->ref.digest &&
 	    reg_cache_read(s->cache, s->ref.digest, max, &r.body, &r.len) == 1) {
 		*digest = xstrdup(s->ref.digest);
+	} else if (reg_mcache_take(s->mc, s->ref.registry, s->ref.repository, reference, max, &r,
+				   digest)) {
+		/* fetched by the size lookup of this run (bwk_registry_image_size) */
 	} else if (reg_get_manifest_ex(s->c, s->ref.repository, reference, max, false, &r, digest,
 				       err) < 0) {
 		reg_resp_free(&r);
@@ -95,8 +99,11 @@ static int store_read(void *p, const char *digest, size_t max, char **data, size
 		return 0; /* verified by the caller as any document */
 	reg_resp r = {0};
 	int rc;
-	if (named_manifest(s, digest)) {
-		cleanup_free char *dg = NULL;
+	cleanup_free char *dg = NULL;
+	if (named_manifest(s, digest) &&
+	    reg_mcache_take(s->mc, s->ref.registry, s->ref.repository, digest, max, &r, &dg)) {
+		rc = 0; /* verified by the caller as any document */
+	} else if (named_manifest(s, digest)) {
 		rc = reg_get_manifest_ex(s->c, s->ref.repository, digest, max, false, &r, &dg, err);
 	} else {
 		cleanup_free char *path = xasprintf("/v2/%s/blobs/%s", s->ref.repository, digest);
@@ -201,6 +208,7 @@ int bwk_registry_store_open(const char *ref, const bwk_registry_opts *o,
 	if (rc == 0)
 		reg_client_set_creds(s->c, &cr);
 	reg_creds_free(&cr);
+	s->mc = o->manifests;
 	if (rc == 0 && o->blob_cache)
 		rc = reg_cache_open(o->blob_cache, o->blob_cache_max, &s->cache, err);
 	if (rc < 0) {

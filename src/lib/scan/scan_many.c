@@ -2,7 +2,14 @@
  * takes the targets in turn, each scanned exactly as `bulwark scan TARGET` scans it into its
  * own findings list; the lists are merged in the targets' order, so the report does not
  * depend on which worker finished first. A target that fails is recorded with its error and
- * the others go on. */
+ * the others go on.
+ *
+ * With several workers the targets are taken largest first (LPT scheduling, as build systems
+ * and batch schedulers order jobs): a large image taken last would run alone on one core at
+ * the end while the others idle. The workers first ask each target's size cheaply
+ * (bwk_image_size_hint: a registry image's manifest, kept for its scan in a manifest cache of
+ * the run so that it is not fetched twice), in parallel; then the scans start in order of
+ * size. A size that cannot be known is 0: that target goes last and its scan says why. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -10,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bulwark/image.h"
+#include "bulwark/registry.h"
 #include "bulwark/scan.h"
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -26,14 +35,45 @@ const bwk_rule bwk_rule_scan_failed = BWK_RULE(
 	"scan the image again: bulwark scan REF.",
     .references = NULL);
 
+/* At most this many bytes of manifests kept between the size lookup and the scans. */
+#define SCAN_MANY_MANIFEST_BYTES (64u << 20)
+
 typedef struct pool {
 	const char *const *targets;
 	size_t n;
 	const bwk_scan_opts *opts;
 	atomic_size_t next;
+	bool sizing;	    /* phase 1: sizes[i] of every target; phase 2: the scans */
+	uint64_t *sizes;    /* per target, list order */
+	size_t *order;	    /* the targets' indices, largest first */
+	bwk_image_opts *io; /* for the size lookup */
 	bwk_findings **found;
 	char **errors;
 } pool;
+
+typedef struct sized {
+	uint64_t size;
+	size_t index;
+} sized;
+
+static int by_size_desc(const void *a, const void *b)
+{
+	const sized *x = a, *y = b;
+	if (x->size != y->size)
+		return x->size > y->size ? -1 : 1;
+	return x->index < y->index ? -1 : x->index > y->index; /* ties: list order */
+}
+
+void bwk_scan_order(const uint64_t *sizes, size_t n, size_t *order)
+{
+	sized *v = xcalloc(n ? n : 1, sizeof(*v));
+	for (size_t i = 0; i < n; i++)
+		v[i] = (sized){.size = sizes[i], .index = i};
+	qsort(v, n, sizeof(*v), by_size_desc);
+	for (size_t i = 0; i < n; i++)
+		order[i] = v[i].index;
+	free(v);
+}
 
 static void scan_one(pool *p, size_t i)
 {
@@ -60,9 +100,29 @@ static void *worker(void *arg)
 		size_t i = atomic_fetch_add(&p->next, 1);
 		if (i >= p->n)
 			break;
-		scan_one(p, i);
+		if (p->sizing)
+			p->sizes[i] = bwk_image_size_hint(p->targets[i], p->io);
+		else
+			scan_one(p, p->order ? p->order[i] : i);
 	}
 	return NULL;
+}
+
+/* `jobs` workers (the calling thread one of them) through the targets once. */
+static void run_pool(pool *p, unsigned jobs)
+{
+	atomic_store(&p->next, 0);
+	pthread_t *tids = xcalloc(jobs, sizeof(*tids));
+	unsigned started = 0;
+	for (unsigned t = 1; t < jobs; t++) {
+		if (pthread_create(&tids[t], NULL, worker, p) != 0)
+			break; /* fewer workers: the calling thread still takes every target */
+		started++;
+	}
+	worker(p);
+	for (unsigned t = 1; t <= started; t++)
+		pthread_join(tids[t], NULL);
+	free(tids);
 }
 
 int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opts, unsigned jobs,
@@ -96,18 +156,31 @@ int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opt
 	 * among small ones does not hold up the end of the run on one core */
 	if (jobs > 1 && !one.threads)
 		one.one_walk = true;
-	p.opts = &one;
-	pthread_t *tids = xcalloc(jobs, sizeof(*tids));
-	unsigned started = 0;
-	for (unsigned t = 1; t < jobs; t++) {
-		if (pthread_create(&tids[t], NULL, worker, &p) != 0)
-			break; /* fewer workers: the calling thread still takes every target */
-		started++;
+	/* largest first when there is more than one worker (with one, the order changes
+	 * nothing): the sizes asked in parallel, the manifests that costs kept for the scans */
+	bwk_registry_opts ro = {0};
+	if (opts->registry)
+		ro = *opts->registry;
+	bwk_registry_manifest_cache *mc = NULL;
+	if (jobs > 1 && n > 1) {
+		mc = bwk_registry_manifest_cache_new(2 * n, SCAN_MANY_MANIFEST_BYTES);
+		ro.manifests = mc;
+		one.registry = &ro;
+		bwk_image_opts io = {.platform = opts->platform, .registry = &ro};
+		p.io = &io;
+		p.sizes = xcalloc(n, sizeof(*p.sizes));
+		p.order = xcalloc(n, sizeof(*p.order));
+		p.sizing = true;
+		run_pool(&p, jobs);
+		bwk_scan_order(p.sizes, n, p.order);
+		p.sizing = false;
+		p.io = NULL;
 	}
-	worker(&p);
-	for (unsigned t = 1; t <= started; t++)
-		pthread_join(tids[t], NULL);
-	free(tids);
+	p.opts = &one;
+	run_pool(&p, jobs);
+	bwk_registry_manifest_cache_free(mc);
+	free(p.sizes);
+	free(p.order);
 	for (size_t i = 0; i < n; i++) {
 		bwk_findings_merge(out, p.found[i]);
 		bwk_findings_free(p.found[i]);

@@ -110,6 +110,9 @@ extern const bwk_rule bwk_rule_layer_digest;
 extern const bwk_rule bwk_rule_secret_scan;
 extern const bwk_rule bwk_rule_scan_incomplete;
 extern const bwk_rule bwk_rule_scan_failed; /* scan_many.c */
+/* The order in which bwk_scan_many's workers take targets: their indices by size, largest
+ * first; equal sizes keep list order (scan_many.c). */
+void bwk_scan_order(const uint64_t *sizes, size_t n, size_t *order);
 
 /* ---- one read of a file for the checks that need it whole (content.c) -------------------- */
 typedef struct bwk_content bwk_content;
