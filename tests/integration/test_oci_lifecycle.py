@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -226,6 +227,70 @@ def test_delete_running_needs_force(rt):
             parent.rmdir()
         except OSError:
             pass  # another run's container is in it
+
+
+def test_delete_force_waits_on_the_inits_pidfd(rt, tmp_path):
+    """delete --force of a running container waits for its init's death on the init's pidfd
+    (readable the moment it exits), not by sleeping and re-reading /proc. The init is held
+    alive past SIGKILL for a moment (a v1 freezer cgroup of its own, frozen: a frozen task
+    dies only once thawed), so that delete must wait: strace sees the poll on the pidfd it
+    signalled through, and no sleep before the cgroups are removed."""
+    if not shutil.which("strace") or not Path("/sys/fs/cgroup/freezer/cgroup.procs").exists():
+        pytest.skip("needs strace and the v1 freezer")
+    leaf = uuid.uuid4().hex[:8]
+    b = rt.bundle(["/bin/sleep", "60"], edit=lambda c: c["linux"].update(
+        cgroupsPath=f"/bwk-test-wait/{leaf}"))
+    cid, pid = rt.create(b)
+    hold = Path(f"/sys/fs/cgroup/freezer/bwk-test-wait/{leaf}/hold")
+    try:
+        rt("start", cid)
+        hold.mkdir()
+        (hold / "cgroup.procs").write_text(str(pid))
+        (hold / "freezer.state").write_text("FROZEN")
+        assert wait_for(lambda: (hold / "freezer.state").read_text().strip() == "FROZEN")
+
+        def release():
+            time.sleep(0.5)
+            (hold / "freezer.state").write_text("THAWED")
+            for _ in range(300):  # delete retries its rmdir meanwhile
+                try:
+                    hold.rmdir()
+                    return
+                except OSError:
+                    time.sleep(0.005)
+
+        t = threading.Thread(target=release)
+        t.start()
+        trace = tmp_path / "trace"
+        asan = ":".join(filter(None, [os.environ.get("ASAN_OPTIONS"), "detect_leaks=0"]))
+        p = subprocess.run([shutil.which("strace"), "-f", "-qq", "-o", str(trace), "-e",
+                            "trace=pidfd_open,pidfd_send_signal,poll,ppoll,nanosleep,"
+                            "clock_nanosleep,unlinkat", BULWARK, "--root", str(rt.root),
+                            "delete", "--force", cid], capture_output=True, text=True,
+                           env=dict(os.environ, ASAN_OPTIONS=asan), timeout=60)
+        t.join()
+        assert p.returncode == 0, p.stderr
+        st = wait_exit(pid)
+        assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
+        assert not (rt.root / cid).exists()
+        lines = trace.read_text().splitlines()
+        opened = [l for l in lines if f"pidfd_open({pid}, 0) = " in l]
+        assert opened, lines
+        fd = opened[0].rsplit("= ", 1)[1].strip()
+        assert any(f"pidfd_send_signal({fd}, SIGKILL" in l for l in lines), lines
+        first_rmdir = next(i for i, l in enumerate(lines) if "AT_REMOVEDIR" in l)
+        waited = [l for l in lines[:first_rmdir] if f"poll([{{fd={fd}, events=POLLIN}}]" in l]
+        assert waited and "revents=POLLIN" in waited[-1], lines
+        assert not [l for l in lines[:first_rmdir] if "nanosleep" in l], lines
+    finally:
+        if hold.exists():
+            (hold / "freezer.state").write_text("THAWED")
+        rt("delete", "--force", cid, check=None)
+        for d in (hold, hold.parent, *Path("/sys/fs/cgroup").glob("*/bwk-test-wait")):
+            try:
+                d.rmdir()
+            except OSError:
+                pass  # another run's container is in it
 
 
 def test_delete_created_kills_its_init(rt):

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <poll.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -730,6 +731,17 @@ size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
 	return n;
 }
 
+/* v2: whether cgroup.events (open at fd) says processes are left in the cgroup */
+static bool cg_populated(int ev)
+{
+	char b[256];
+	ssize_t n = pread(ev, b, sizeof b - 1, 0);
+	if (n <= 0)
+		return true;
+	b[n] = 0;
+	return !strstr(b, "populated 0");
+}
+
 void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {
@@ -738,12 +750,21 @@ void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 		const char *leaf = strrchr(cg->dirs[i], '/');
 		if (fd < 0 || parent < 0 || !leaf)
 			continue;
-		/* the last processes may still be exiting */
+		/* the last processes may still be exiting. v2 says when the cgroup empties
+		 * (cgroup.events "populated 0" raises POLLPRI): an event; v1 has none, so a
+		 * back-off from 1 ms to 10 ms, about 2 s in all either way. */
+		cleanup_close int ev =
+		    cg->v2 ? openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
+		long ns = 1000 * 1000;
 		for (int t = 0;
 		     t < 200 && unlinkat(parent, leaf + 1, AT_REMOVEDIR) < 0 && errno == EBUSY;
 		     t++) {
 			signal_fd(fd, cg->v2, SIGKILL);
-			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+			if (ev < 0 || !cg_populated(ev) ||
+			    poll(&(struct pollfd){ev, POLLPRI, 0}, 1, 10) < 0) {
+				nanosleep(&(struct timespec){0, ns}, NULL);
+				ns = ns * 2 > 10 * 1000 * 1000 ? 10 * 1000 * 1000 : ns * 2;
+			}
 		}
 	}
 	ocirt_cgroup_free(cg);

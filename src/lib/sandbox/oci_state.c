@@ -586,14 +586,25 @@ void ocirt_remove_state(int rootfd, int dirfd, const char *id)
 	unlinkat(rootfd, id, AT_REMOVEDIR);
 }
 
-static int wait_stopped(int dirfd, const ocirt_state *st, int ms)
+/* Until the init has exited, at most ms: on its pidfd, which becomes readable the moment
+ * the init exits (an exact event, no polling interval); by its /proc status without one. */
+static int wait_stopped(int dirfd, const ocirt_state *st, int pfd, int ms)
 {
-	for (int t = 0; t < ms; t += 10) {
+	struct timespec t0, now;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (int left = ms; left > 0;) {
 		if (!strcmp(ocirt_status(dirfd, st), "stopped"))
 			return 0;
-		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		int r = pfd < 0 ? -1 : poll(&(struct pollfd){pfd, POLLIN, 0}, 1, left);
+		if (r > 0 || (r < 0 && errno != EINTR))
+			pfd = -1; /* exited (or no pidfd): what remains is the status, rechecked */
+		if (r < 0 && pfd < 0)
+			nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = ms - (int)((now.tv_sec - t0.tv_sec) * 1000 +
+				  (now.tv_nsec - t0.tv_nsec) / 1000000);
 	}
-	return -1;
+	return strcmp(ocirt_status(dirfd, st), "stopped") ? -1 : 0;
 }
 
 int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err)
@@ -622,8 +633,12 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 		if (pfd >= 0 && ocirt_proc_start_time(o.st.pid, &t, NULL) == 0 &&
 		    t == o.st.start_time)
 			syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+		else if (pfd >= 0) { /* a reused pid: not the init, whose status says stopped */
+			close(pfd);
+			pfd = -1;
+		}
 		ocirt_cgroup_signal(&o.st.cg, SIGKILL);
-		if (wait_stopped(o.dirfd, &o.st, 10000) < 0)
+		if (wait_stopped(o.dirfd, &o.st, pfd, 10000) < 0)
 			return bwk_error_set(err, BWK_E_RUNTIME, 0,
 					     "container %s: its init (pid %d) survived SIGKILL for "
 					     "10 s",
