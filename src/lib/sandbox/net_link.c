@@ -85,6 +85,23 @@ static int nl_send(int s, nl_req *r)
 	return sendto(s, &r->h, r->h.nlmsg_len, 0, (struct sockaddr *)&k, sizeof k) < 0 ? -1 : 0;
 }
 
+/* One read of the kernel's answers into buf: its length, or -1 with errno (EINTR retried). */
+static ssize_t nl_recv(int s, char *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n = recv(s, buf, len, 0);
+		if (n >= 0 || errno != EINTR)
+			return n;
+	}
+}
+
+/* An NLMSG_ERROR message's errno: 0 for an acknowledgement, EPROTO when it is cut short. */
+static int nl_errno(const struct nlmsghdr *h)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(h);
+	return h->nlmsg_len < NLMSG_LENGTH(sizeof *e) ? EPROTO : -e->error;
+}
+
 /* Sends one request and reads its acknowledgement: 0, or -1 with errno the kernel's answer. */
 static int nl_talk(int s, nl_req *r)
 {
@@ -92,25 +109,15 @@ static int nl_talk(int s, nl_req *r)
 		return -1;
 	char buf[4096] __attribute__((aligned(4)));
 	for (;;) {
-		ssize_t n = recv(s, buf, sizeof buf, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		ssize_t n = nl_recv(s, buf, sizeof buf);
+		if (n < 0)
 			return -1;
-		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
 		     h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_seq != r->h.nlmsg_seq || h->nlmsg_type != NLMSG_ERROR)
 				continue;
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr))) {
-				errno = EPROTO;
-				return -1;
-			}
-			const struct nlmsgerr *e = NLMSG_DATA(h);
-			if (e->error == 0)
-				return 0;
-			errno = -e->error;
-			return -1;
+			errno = nl_errno(h);
+			return errno ? -1 : 0;
 		}
 	}
 }
@@ -225,23 +232,19 @@ int sbx_nl_routed_24s(int s, uint32_t net16, int except, int foreign[256])
 	const unsigned char *n16 = (const unsigned char *)&net16;
 	char buf[32768] __attribute__((aligned(4))); /* the kernel sizes a dump's batches to it */
 	for (;;) { /* the kernel ends every dump with NLMSG_DONE */
-		ssize_t n = recv(s, buf, sizeof buf, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+		ssize_t n = nl_recv(s, buf, sizeof buf);
+		if (n < 0)
 			return -1;
-		}
 		for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned)n);
 		     h = NLMSG_NEXT(h, n)) {
 			if (h->nlmsg_seq != r.h.nlmsg_seq)
 				continue;
 			if (h->nlmsg_type == NLMSG_DONE)
 				return 0;
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				const struct nlmsgerr *e = NLMSG_DATA(h);
-				errno = h->nlmsg_len >= NLMSG_LENGTH(sizeof *e) && e->error
-					    ? -e->error
-					    : EPROTO;
+			if (h->nlmsg_type ==
+			    NLMSG_ERROR) { /* a dump is answered, never acknowledged */
+				int e = nl_errno(h);
+				errno = e ? e : EPROTO;
 				return -1;
 			}
 			if (h->nlmsg_type != RTM_NEWROUTE || h->nlmsg_len < NLMSG_LENGTH(sizeof rt))
