@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/cleanup.h"
 #include "core/util.h"
 #include "registry/registry_private.h"
 
@@ -66,7 +67,7 @@ void reg_mcache_put(bwk_registry_manifest_cache *mc, const char *registry, const
 {
 	if (!mc || !r->body || !reference)
 		return;
-	char *key = mc_key(registry, repo, reference);
+	cleanup_free char *key = mc_key(registry, repo, reference);
 	pthread_mutex_lock(&mc->lock);
 	bool fits = mc->n < mc->max_entries && r->len <= mc->max_bytes - mc->bytes;
 	for (size_t i = 0; fits && i < mc->n; i++)
@@ -79,8 +80,7 @@ void reg_mcache_put(bwk_registry_manifest_cache *mc, const char *registry, const
 	if (fits) {
 		mc_entry *e = &mc->e[mc->n++];
 		memset(e, 0, sizeof(*e));
-		e->key = key;
-		key = NULL;
+		e->key = steal_pointer(&key);
 		e->body = xmalloc(r->len + 1);
 		memcpy(e->body, r->body, r->len);
 		e->body[r->len] = '\0';
@@ -90,7 +90,6 @@ void reg_mcache_put(bwk_registry_manifest_cache *mc, const char *registry, const
 		mc->bytes += r->len;
 	}
 	pthread_mutex_unlock(&mc->lock);
-	free(key);
 }
 
 int reg_mcache_take(bwk_registry_manifest_cache *mc, const char *registry, const char *repo,
@@ -98,7 +97,7 @@ int reg_mcache_take(bwk_registry_manifest_cache *mc, const char *registry, const
 {
 	if (!mc || !reference)
 		return 0;
-	char *key = mc_key(registry, repo, reference);
+	cleanup_free char *key = mc_key(registry, repo, reference);
 	int found = 0;
 	pthread_mutex_lock(&mc->lock);
 	for (size_t i = 0; i < mc->n; i++) {
@@ -122,6 +121,5 @@ int reg_mcache_take(bwk_registry_manifest_cache *mc, const char *registry, const
 		break;
 	}
 	pthread_mutex_unlock(&mc->lock);
-	free(key);
 	return found;
 }
