@@ -770,7 +770,7 @@ static void hand_over_listener(init_ctx *c)
 	if (fd < 0)
 		die(c, "%s", why);
 	sync_msg m = {.type = 'S'};
-	if (ocirt_send_fd(c->sync_fd, &m, sizeof m, fd) != (ssize_t)sizeof m)
+	if (sbx_send_fd(c->sync_fd, &m, sizeof m, fd) != (ssize_t)sizeof m)
 		die(c, "handing the seccomp listener fd to the runtime");
 	close(fd);
 	c->seccomp_loaded = true;
@@ -1157,7 +1157,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			goto out;
 		}
 		int passed = -1;
-		ssize_t n = pr > 0 ? ocirt_recv_fd(sync[0], &m, sizeof m, &passed) : -1;
+		ssize_t n = pr > 0 ? sbx_recv_fd(sync[0], &m, sizeof m, &passed) : -1;
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (passed >= 0 && (n != (ssize_t)sizeof m || m.type != 'S' || listener >= 0))
@@ -1443,7 +1443,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	for (;;) {
 		sync_msg m;
 		int passed = -1;
-		ssize_t n = ocirt_recv_fd(sync[0], &m, sizeof m, &passed);
+		ssize_t n = sbx_recv_fd(sync[0], &m, sizeof m, &passed);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (passed >= 0 && (n != (ssize_t)sizeof m || m.type != 'S' || listener >= 0))

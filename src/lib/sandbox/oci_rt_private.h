@@ -143,9 +143,5 @@ int ocirt_notify_check(const bwk_oci_seccomp *sc, bwk_error **err);
 int ocirt_notify_load(const bwk_oci_seccomp *sc, uint64_t bounding, char *why, size_t len);
 int ocirt_notify_send(const bwk_oci_seccomp *sc, const ocirt_state *st, const char *status,
 		      pid_t pid, int fd, bwk_error **err);
-/* `len` bytes with one fd (SCM_RIGHTS): what sendmsg returns. recv: what recvmsg returns, *fd
- * the fd that came along (close-on-exec) or -1. */
-ssize_t ocirt_send_fd(int sock, const void *buf, size_t len, int fd);
-ssize_t ocirt_recv_fd(int sock, void *buf, size_t len, int *fd);
 
 #endif

@@ -107,46 +107,6 @@ int ocirt_notify_load(const bwk_oci_seccomp *sc, uint64_t bounding, char *why, s
 	return fd;
 }
 
-ssize_t ocirt_send_fd(int sock, const void *buf, size_t len, int fd)
-{
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	memset(&u, 0, sizeof u);
-	struct iovec iov = {(void *)buf, len};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof fd);
-	ssize_t n;
-	do
-		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n;
-}
-
-ssize_t ocirt_recv_fd(int sock, void *buf, size_t len, int *fd)
-{
-	*fd = -1;
-	union {
-		char b[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {buf, len};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.b, .msg_controllen = sizeof u.b};
-	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	struct cmsghdr *c = n > 0 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-	    c->cmsg_len == CMSG_LEN(sizeof(int)))
-		memcpy(fd, CMSG_DATA(c), sizeof *fd);
-	return n;
-}
-
 /* {"ociVersion", "fds": ["seccompFd"], "pid", "metadata", "state"}: config-linux.md's
  * container process state. */
 static char *process_state(const bwk_oci_seccomp *sc, const ocirt_state *st, const char *status,
@@ -192,7 +152,7 @@ int ocirt_notify_send(const bwk_oci_seccomp *sc, const ocirt_state *st, const ch
 				     path);
 	/* one state per connection, the fd with its first bytes, then closed (the spec) */
 	size_t n = strlen(msg);
-	ssize_t w = ocirt_send_fd(s, msg, n, fd);
+	ssize_t w = sbx_send_fd(s, msg, n, fd);
 	for (size_t done = w > 0 ? (size_t)w : 0; w > 0 && done < n; done += (size_t)w)
 		w = send(s, msg + done, n - done, MSG_NOSIGNAL);
 	if (w <= 0)

@@ -456,6 +456,11 @@ int sbx_stop_poll_ms(sbx_stop *st, pid_t pid);
 /* After the wait: one line (always shown) when the deadline's SIGKILL ended the command. */
 void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status);
 
+/* fdpass.c: `len` bytes with one fd (SCM_RIGHTS), EINTR retried. send: what sendmsg returns.
+ * recv: what recvmsg returns, *fd the fd that came along whole (close-on-exec) or -1. */
+ssize_t sbx_send_fd(int sock, const void *buf, size_t len, int fd);
+ssize_t sbx_recv_fd(int sock, void *buf, size_t len, int *fd);
+
 /* tty.c: the container makes its pty (sbx_tty_make, after pivot_root; its slave becomes 0-2,
  * sized `ws` when given) and sends the master over `sock` (`bulwark run`: the sync socket,
  * the message one byte; an OCI engine's console socket: the message the pty's name, with

@@ -45,19 +45,8 @@ int sbx_tty_make(int sock, const struct winsize *ws, bool send_name)
 	char name[64] = "T";
 	if (send_name && ptsname_r(m, name, sizeof name) != 0)
 		return -1;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {name, strlen(name)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &m, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == (ssize_t)iov.iov_len ? 0 : -1;
+	size_t len = strlen(name);
+	return sbx_send_fd(sock, name, len, m) == (ssize_t)len ? 0 : -1;
 }
 
 /* The host side: the master sbx_tty_make() sent, checked to be one (TIOCGPTN answers only on
@@ -65,25 +54,15 @@ int sbx_tty_make(int sock, const struct winsize *ws, bool send_name)
 int sbx_tty_receive(int sock, int *master)
 {
 	char byte = 0;
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct iovec iov = {&byte, 1};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
-	ssize_t n;
-	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	struct cmsghdr *c = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (!c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)) || (mh.msg_flags & MSG_CTRUNC)) {
-		errno = n < 0 ? errno : EPROTO;
+	int m = -1;
+	ssize_t n = sbx_recv_fd(sock, &byte, 1, &m);
+	if (n != 1 || m < 0) {
+		int e = n < 0 ? errno : EPROTO;
+		if (m >= 0)
+			close(m);
+		errno = e;
 		return -1;
 	}
-	int m;
-	memcpy(&m, CMSG_DATA(c), sizeof m);
 	unsigned ptn;
 	if (byte != 'T' || ioctl(m, TIOCGPTN, &ptn) < 0) {
 		close(m);
