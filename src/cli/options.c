@@ -158,6 +158,10 @@ static const json_t *config_value(const cli_parser *p, const cli_option *o, cons
 	if (!v) {
 		v = json_object_get(p->config, o->name);
 		*where = "top";
+		/* a mapping at the top is another command's section (`scan:` for run's --scan,
+		 * `db:`, `rules:`), never an option's value: no option takes a mapping */
+		if (json_is_object(v))
+			v = NULL;
 	}
 	return v;
 }

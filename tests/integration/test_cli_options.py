@@ -176,6 +176,25 @@ def test_config_file_sets_option(bulwark, root, tmp_path):
     assert fmt_of(scan(root, tmp_path, cwd=work)) == "json"
 
 
+def test_config_sections_are_not_option_values(bulwark, root, tmp_path):
+    # `scan:` is run's --scan, `db:` and `rules:` are options of scan and audit too: a command's
+    # section at the top of the file is not the value of another command's option of that name
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "bulwark.yaml").write_text(
+        "scan:\n  format: json\ndb:\n  offline: true\nrules:\n  format: text\n"
+        "audit:\n  format: sarif\n")
+    assert fmt_of(scan(root, tmp_path, cwd=work)) == "json"
+    e = clean_env(tmp_path)
+    p = run_bulwark("audit", "host", "--fail-on", "none", env=e, cwd=work)
+    assert p.returncode == 0, p.stderr
+    assert '"$schema"' in p.stdout[:200]
+    p = run_bulwark("run", "--help", env=e, cwd=work)
+    assert p.returncode == 0, p.stderr
+    p = run_bulwark("run", str(tmp_path / "absent"), "true", env=e, cwd=work)
+    assert p.returncode == 125 and "cannot open" in p.stderr, p.stderr
+
+
 def test_xdg_config_file(bulwark, root, tmp_path):
     cfg = tmp_path / "xdg" / "bulwark"
     cfg.mkdir(parents=True)

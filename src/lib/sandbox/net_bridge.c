@@ -47,6 +47,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/sandbox_private.h"
@@ -298,9 +299,10 @@ static int network_index(int dir, const char *name, const int foreign[256], unsi
 				snprintf(dev, sizeof dev, "%s", "no device");
 			return bwk_error_set(err, BWK_E_RUNTIME, 0,
 					     "the default network's %d.%d.0.0/24 is routed through "
-					     "%s on this host: remove that route, or use --network "
-					     "NAME",
-					     SUBNET_A, SUBNET_B, dev);
+					     "%s on this host: remove that route, or use a named "
+					     "network (%s)",
+					     SUBNET_A, SUBNET_B, dev,
+					     bwk_setting("network", "the network setting"));
 		}
 		*idx = 0;
 		return 0;

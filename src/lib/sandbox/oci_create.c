@@ -959,13 +959,14 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 static int check_preserve_fds(unsigned n, bwk_error **err)
 {
 	if (n > BWK_OCI_MAX_PRESERVE_FDS)
-		return bwk_error_set(err, BWK_E_USAGE, 0, "--preserve-fds %u: at most %d", n,
+		return bwk_error_set(err, BWK_E_USAGE, 0, "%s %u: at most %d",
+				     bwk_setting("preserve-fds", "preserved descriptors"), n,
 				     BWK_OCI_MAX_PRESERVE_FDS);
 	for (unsigned i = 0; i < n; i++)
 		if (fcntl(3 + (int)i, F_GETFD) < 0)
-			return bwk_error_set(err, BWK_E_USAGE, errno,
-					     "--preserve-fds %u: descriptor %u is not open", n,
-					     3 + i);
+			return bwk_error_set(
+			    err, BWK_E_USAGE, errno, "%s %u: descriptor %u is not open",
+			    bwk_setting("preserve-fds", "preserved descriptors"), n, 3 + i);
 	return 0;
 }
 

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/idmap_mount.h"
@@ -106,9 +107,10 @@ static int mount_userns(const bwk_oci_spec *s, size_t i, const ocirt_userns *u, 
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "mounts[%zu] (%s): its uidMappings/gidMappings reach host ids "
 				     "beyond the %u the hardening policy's user namespace maps: "
-				     "run it without --harden, or with a user namespace of the "
+				     "run it without %s, or with a user namespace of the "
 				     "bundle's own",
-				     i, m->destination, SBX_SUBID_SLICE);
+				     i, m->destination, SBX_SUBID_SLICE,
+				     bwk_setting("harden", "the hardening policy"));
 	if (mm.nuid > SBX_IDMAP_MAX || mm.ngid > SBX_IDMAP_MAX)
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
 				     "mounts[%zu] (%s): more than %d uidMappings/gidMappings (the "

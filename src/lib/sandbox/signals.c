@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "bulwark/log.h"
 #include "sandbox/sandbox_private.h"
 
 static const struct {
@@ -125,6 +126,7 @@ void sbx_stop_note(const sbx_stop *st, const bwk_container_spec *s, int status)
 	const char *name = sigabbrev_np(st->signal);
 	sbx_note(s, BWK_NOTE_EXIT,
 		 "the command did not stop within %g s of SIG%s: killed (a server that cannot "
-		 "save its data refuses to exit: see its output; more time: --stop-timeout)",
-		 st->timeout_ms / 1000.0, name ? name : "?");
+		 "save its data refuses to exit: see its output; more time: %s)",
+		 st->timeout_ms / 1000.0, name ? name : "?",
+		 bwk_setting("stop-timeout", "a longer stop timeout"));
 }
