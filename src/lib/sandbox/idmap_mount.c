@@ -37,7 +37,7 @@ void ocirt_userns_init(ocirt_userns *u)
 	u->userns_fd = u->lock_fd = u->root_fd = u->upper_parent_fd = -1;
 	for (size_t i = 0; i < OCIRT_USERNS_MAX_MOUNTS; i++)
 		u->mount_fd[i] = -1;
-	for (size_t i = 0; i < OCIRT_USERNS_MAX_LAYERS; i++)
+	for (size_t i = 0; i < BWK_MAX_LOWER_LAYERS; i++)
 		u->lower_fd[i] = -1;
 }
 
@@ -237,9 +237,9 @@ static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t
 		char *end = next;
 		next = *next ? next + 1 : NULL;
 		*end = 0;
-		if (u->n_lower >= OCIRT_USERNS_MAX_LAYERS) {
+		if (u->n_lower >= BWK_MAX_LOWER_LAYERS) {
 			snprintf(why, whylen, "%s: more than %d overlay layers", rootfs,
-				 OCIRT_USERNS_MAX_LAYERS);
+				 BWK_MAX_LOWER_LAYERS);
 			return -1;
 		}
 		int fd = idmapped_clone(*p == '/' ? AT_FDCWD : basefd, p, false, u->userns_fd, why,
@@ -277,7 +277,7 @@ static int overlay_layers(ocirt_userns *u, const char *rootfs, char *why, size_t
 size_t ocirt_userns_fds(const ocirt_userns *u, int *fds, size_t max)
 {
 	size_t n = 0;
-	int all[2 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS];
+	int all[2 + OCIRT_USERNS_MAX_MOUNTS + BWK_MAX_LOWER_LAYERS];
 	size_t k = 0;
 	all[k++] = u->root_fd;
 	all[k++] = u->upper_parent_fd;

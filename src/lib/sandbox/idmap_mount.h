@@ -10,9 +10,9 @@
 
 #include "bulwark/error.h"
 #include "bulwark/oci.h"
+#include "bulwark/sandbox.h" /* BWK_MAX_LOWER_LAYERS: the overlay lower directories */
 
 #define OCIRT_USERNS_MAX_MOUNTS 64
-#define OCIRT_USERNS_MAX_LAYERS 128
 
 typedef struct ocirt_userns {
 	bool active;   /* a user namespace was added to the spec */
@@ -22,7 +22,7 @@ typedef struct ocirt_userns {
 	int root_fd; /* the root filesystem, cloned and idmapped (detached), or -1 */
 	/* an overlay root (overlayfs itself refuses idmapping): its layers, idmapped, while the
 	 * new overlay of them (root_fd) is made */
-	int lower_fd[OCIRT_USERNS_MAX_LAYERS];
+	int lower_fd[BWK_MAX_LOWER_LAYERS];
 	size_t n_lower;
 	int upper_parent_fd; /* the directory holding upperdir and workdir, idmapped */
 	char upper_name[256], work_name[256];

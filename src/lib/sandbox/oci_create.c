@@ -57,7 +57,7 @@
 extern char **environ;
 
 #define MAX_JOIN SBX_NS_MAX_JOIN
-#define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + OCIRT_USERNS_MAX_LAYERS + 2)
+#define MAX_KEEP (MAX_JOIN + 8 + OCIRT_USERNS_MAX_MOUNTS + BWK_MAX_LOWER_LAYERS + 2)
 
 typedef struct init_ctx {
 	const bwk_oci_spec *s;	     /* the container's */

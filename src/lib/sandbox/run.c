@@ -143,7 +143,8 @@ static int open_host_once(const char *given, int flags, char **canon, const char
 
 typedef struct run_state {
 	sbx_ctx ctx;
-	int fds[BWK_MAX_LOWER_LAYERS + 64];
+	/* what prepare() keeps open: the v1 tasks files, the layers, the volumes, the pty */
+	int fds[SBX_CG_V1_DIRS + BWK_MAX_LOWER_LAYERS + BWK_MAX_BINDS + 1];
 	size_t nfds;
 } run_state;
 
