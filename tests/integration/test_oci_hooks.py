@@ -3,7 +3,9 @@
 prestart and createRuntime run in the runtime's namespaces while the init waits before
 pivot_root; createContainer runs in the init, in the container's mount namespace before
 pivot_root (the host's paths still resolve); startContainer runs in the container once `start`
-released it, before the process's program; poststart after start, poststop after delete. Each
+released it and the init has become the process (its user, capabilities, no_new_privs and seccomp
+filter, as runc and crun), right before the process's program; poststart after start, poststop
+after delete. Each
 gets the state on stdin. A failing create-time or startContainer hook fails create or start and
 leaves nothing running; a failing poststart or poststop hook is a warning and the rest still
 run."""
