@@ -243,6 +243,7 @@ typedef struct bwk_oci_linux {
 	bwk_strv masked_paths, readonly_paths;
 	bwk_oci_map sysctl;
 	char *rootfs_propagation, *mount_label;
+	bool intel_rdt; /* linux.intelRdt is there (its content is not read: create refuses it) */
 	struct {
 		bool set;
 		char *domain; /* "LINUX" or "LINUX32" */

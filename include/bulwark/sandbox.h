@@ -239,6 +239,10 @@ int bwk_seccomp_profile_parse(const char *json, size_t len, uint64_t caps,
 			      bwk_seccomp_profile **out, bwk_error **err);
 size_t bwk_seccomp_profile_rule_count(const bwk_seccomp_profile *p);
 void bwk_seccomp_profile_free(bwk_seccomp_profile *p);
+/* Whether the running kernel takes seccomp(2)'s filter flag `flag` (a SECCOMP_FILTER_FLAG_…
+ * bit), probed without loading anything (WAIT_KILLABLE_RECV together with a listener, the only
+ * way the kernel takes it). */
+bool bwk_seccomp_filter_flag_supported(unsigned long flag);
 
 /* Whether an unprivileged `bulwark run` can limit its container as a whole: the caller's own
  * cgroup v2 (its "0::" line of /proc/self/cgroup, on the cgroup2 mount of mountinfo) must be

@@ -1,8 +1,10 @@
 """`bulwark features` against what create does (issue #13): every mount option it advertises is
 taken by create and shows in the container's mountinfo, every seccomp action it advertises
 acts as the spec says, and every hook kind it advertises runs (test_oci_hooks.py drives each).
-SCMP_ACT_NOTIFY needs a listener agent: test_oci_seccomp_notify.py. The seccomp flags:
-test_oci_config.py."""
+SCMP_ACT_NOTIFY needs a listener agent: test_oci_seccomp_notify.py. Every seccomp flag it
+advertises as supported loads with a filter (WAIT_KILLABLE_RECV with a listener, the only way the
+kernel takes it), and it advertises exactly those this kernel has; linux.intelRdt, which it does
+not advertise, is refused by create."""
 import json
 import os
 import subprocess
@@ -11,7 +13,8 @@ import uuid
 import pytest
 
 from conftest import BULWARK
-from test_oci_lifecycle import Runtime, reaper, rt, wait_exit  # noqa: F401 (fixtures)
+from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401 (fixtures)
+from test_oci_seccomp_notify import SCRIPT, agent, notify  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
 
@@ -113,3 +116,76 @@ def test_advertised_seccomp_actions_act(rt):
 def test_advertised_hooks_are_the_six():
     assert features()["hooks"] == ["prestart", "createRuntime", "createContainer",
                                    "startContainer", "poststart", "poststop"]
+
+
+def test_schema_of_runc_features():
+    """The properties of runtime-spec features.md / features-linux.md that runc 1.1/1.2 print,
+    with their types."""
+    f = features()
+    assert isinstance(f["potentiallyUnsafeConfigAnnotations"], list)
+    lx = f["linux"]
+    assert set(lx["cgroup"]) == {"v1", "v2", "systemd", "systemdUser", "rdma"}, lx["cgroup"]
+    assert lx["cgroup"]["rdma"] is False  # linux.resources.rdma is not applied
+    assert set(lx["seccomp"]) == {"enabled", "actions", "operators", "archs", "knownFlags",
+                                  "supportedFlags"}, lx["seccomp"]
+    for k in ("apparmor", "selinux", "intelRdt"):
+        assert isinstance(lx[k]["enabled"], bool), (k, lx[k])
+    # process.apparmorProfile is applied, never dropped (refused where AppArmor is off:
+    # test_oci_config.py::test_apparmor_profile_is_applied_or_refused)
+    assert lx["apparmor"]["enabled"] is True
+    assert lx["selinux"]["enabled"] is False and lx["intelRdt"]["enabled"] is False
+
+
+# the kernel release that brought each flag
+FLAG_SINCE = {"SECCOMP_FILTER_FLAG_TSYNC": (3, 17), "SECCOMP_FILTER_FLAG_LOG": (4, 14),
+              "SECCOMP_FILTER_FLAG_SPEC_ALLOW": (4, 17),
+              "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": (5, 19)}
+
+
+def kernel():
+    return tuple(int(x) for x in os.uname().release.split("-")[0].split(".")[:2])
+
+
+def test_advertised_seccomp_flags_load(rt, agent):
+    sc = features()["linux"]["seccomp"]
+    known, supported = sc["knownFlags"], sc["supportedFlags"]
+    assert set(known) == set(FLAG_SINCE), known
+    # exactly those this kernel takes, in knownFlags' order
+    assert supported == [f for f in known if kernel() >= FLAG_SINCE[f]], (supported, kernel())
+    sock, _ = agent
+    for i, flag in enumerate(supported):
+        if flag == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV":
+            # with a listener: the agent answers the first mkdir with its errno
+            b = rt.bundle(["sh", "-c", SCRIPT], name=f"f{i}", edit=notify(sock, flags=[flag]))
+            out = rt.base / f"out{i}"
+            cid, pid = rt.create(b, out=out)
+            rt("start", cid)
+            wait_for(lambda: "Seccomp_filters" in out.read_text())
+            assert "No message of desired type" in out.read_text(), (flag, out.read_text())
+            rt("delete", "--force", cid)
+            continue
+
+        def edit(c, flag=flag):
+            c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "flags": [flag],
+                                     "syscalls": [{"names": ["mkdir", "mkdirat"],
+                                                   "action": "SCMP_ACT_ERRNO"}]}
+        b = rt.bundle(["/bin/sh", "-c", "grep ^Seccomp: /proc/self/status; "
+                       "mkdir /tmp/x || echo denied"], name=f"f{i}", edit=edit)
+        p = rt("run", "-b", b, "bwk-feat-" + uuid.uuid4().hex[:8], check=None)
+        assert p.returncode == 0, (flag, p.stderr)
+        assert "Seccomp:\t2" in p.stdout and "denied" in p.stdout, (flag, p.stdout)
+
+
+def test_intel_rdt_is_refused(rt):
+    """features says intelRdt is not enabled (no resctrl here): create refuses a bundle that
+    asks for it, in one line naming the property, and leaves nothing behind."""
+    assert features()["linux"]["intelRdt"] == {"enabled": False}
+    b = rt.bundle(["/bin/true"], edit=lambda c: c["linux"].__setitem__(
+        "intelRdt", {"closID": "bwk", "l3CacheSchema": "L3:0=ff"}))
+    cid, p = rt.create(b, check=1)
+    assert "linux.intelRdt" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert not (rt.root / cid).exists()
+    # null is no request
+    b = rt.bundle(["/bin/true"], name="null", edit=lambda c: c["linux"].__setitem__(
+        "intelRdt", None))
+    rt.create(b)

@@ -3,7 +3,9 @@
 prestart and createRuntime run in the runtime's namespaces while the init waits before
 pivot_root; createContainer runs in the init, in the container's mount namespace before
 pivot_root (the host's paths still resolve); startContainer runs in the container once `start`
-released it, before the process's program; poststart after start, poststop after delete. Each
+released it and the init has become the process (its user, capabilities, no_new_privs and seccomp
+filter, as runc and crun), right before the process's program; poststart after start, poststop
+after delete. Each
 gets the state on stdin. A failing create-time or startContainer hook fails create or start and
 leaves nothing running; a failing poststart or poststop hook is a warning and the rest still
 run."""
@@ -134,6 +136,47 @@ def test_failing_start_container_hook_fails_start(rt, tmp_path):
     assert rt.state(cid)["status"] == "stopped"
     rt("delete", cid)  # the lifecycle goes on: poststop
     assert (rec / "poststop").exists()
+
+
+def status_fields(text):
+    f = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    return {k: f[k].split() for k in ("Uid", "Gid", "CapEff", "CapPrm", "CapBnd", "NoNewPrivs",
+                                      "Seccomp")}
+
+
+def test_start_container_hook_runs_as_the_process(rt, tmp_path):
+    """startContainer runs where runc (after finalizeNamespace and the filter) and crun (after
+    the capabilities and the filter) run it: in the init once it has become the process, right
+    before the exec. The hook's parent (the init, pid 1) already has the process's uid and gid,
+    capabilities, no_new_privs and seccomp filter the program then runs with."""
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    rec.chmod(0o777)  # written by uid 1000
+    kill = ["CAP_KILL"]
+
+    def edit(c):
+        bind_rec(c, rec)
+        c["process"]["user"] = {"uid": 1000, "gid": 1000}
+        c["process"]["capabilities"] = {"bounding": kill, "effective": kill, "permitted": kill}
+        c["process"]["noNewPrivileges"] = True
+        c["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
+            {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}
+        c["hooks"] = {"startContainer": [{"path": "/bin/sh", "args": [
+            "sh", "-c", "cat /proc/$PPID/status > /rec/init; echo $PPID > /rec/ppid"]}]}
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/status > /rec/process"], edit=edit)
+    cid, pid = rt.create(b)
+    rt("start", cid)
+    wait_exit(pid)
+    assert (rec / "ppid").read_text().strip() == "1"  # the init ran it
+    init, proc = status_fields((rec / "init").read_text()), \
+        status_fields((rec / "process").read_text())
+    assert init["Uid"] == ["1000"] * 4 and init["Gid"] == ["1000"] * 4, init
+    cap_kill = f"{1 << 5:016x}"
+    assert init["CapEff"] == init["CapPrm"] == init["CapBnd"] == [cap_kill], init
+    assert init["NoNewPrivs"] == ["1"] and init["Seccomp"] == ["2"], init
+    # (a non-root exec clears the permitted and effective sets: the bounding set stays)
+    for k in ("Uid", "Gid", "CapBnd", "NoNewPrivs", "Seccomp"):
+        assert init[k] == proc[k], (k, init, proc)
 
 
 @pytest.mark.parametrize("kind", ["poststart", "poststop"])

@@ -19,6 +19,8 @@ extern const char *const oci_seccomp_actions[];
 extern const char *const oci_seccomp_ops[];
 extern const char *const oci_seccomp_arches[];
 extern const char *const oci_seccomp_flags[];
+/* A name of oci_seccomp_flags as seccomp(2)'s flag bit; 0 for any other name. */
+unsigned long oci_seccomp_flag_bit(const char *name);
 extern const char *const oci_propagations[];
 extern const char *const oci_hook_keys[BWK_OCI_HOOK_KINDS + 1];
 extern const char *const oci_throttle_keys[5];

@@ -132,7 +132,7 @@ char *bwk_oci_features_json(bwk_error **err)
 	    "runbindable", "notmpcopyup", "idmap",	   "ridmap",   NULL};
 	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
 	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
-	       *flags = json_array();
+	       *flags = json_array(), *supported = json_array();
 	for (const char *const *p = mount_opts; *p; p++)
 		json_array_append_new(a, json_string(*p));
 	for (const char *const *p = oci_hook_keys; *p; p++)
@@ -147,19 +147,31 @@ char *bwk_oci_features_json(bwk_error **err)
 		json_array_append_new(ops, json_string(*p));
 	for (const char *const *p = oci_seccomp_arches; *p; p++)
 		json_array_append_new(arch, json_string(*p));
-	for (const char *const *p = oci_seccomp_flags; *p; p++)
+	/* knownFlags: what create passes to seccomp(2); supportedFlags: those this kernel
+	 * takes (WAIT_KILLABLE_RECV only with an SCMP_ACT_NOTIFY listener, as the kernel) */
+	for (const char *const *p = oci_seccomp_flags; *p; p++) {
 		json_array_append_new(flags, json_string(*p));
+		if (bwk_seccomp_filter_flag_supported(oci_seccomp_flag_bit(*p)))
+			json_array_append_new(supported, json_string(*p));
+	}
+	/* cgroup.rdma, intelRdt, selinux: linux.resources.rdma, linux.intelRdt and SELinux labels
+	 * are not applied (create refuses intelRdt); apparmor: process.apparmorProfile is (the
+	 * spec's "compiled in", whatever the host has: create refuses a profile where AppArmor
+	 * is off). No annotation of bulwark's weakens a container (org.bulwark.harden and
+	 * org.bulwark.seccomp only add), so none is potentially unsafe. */
 	json_t *doc = json_pack(
-	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o},s:{s:b},"
-	    "s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s}}",
+	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o,s:o},"
+	    "s:{s:b},s:{s:b},s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s},s:[]}",
 	    "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "hooks", hooks, "mountOptions", a,
 	    "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd",
-	    0, "systemdUser", 0, "seccomp", "enabled", 1, "actions", act, "operators", ops, "archs",
-	    arch, "knownFlags", flags, "apparmor", "enabled", 0, "selinux", "enabled", 0,
-	    "mountExtensions", "idmap", "enabled", 1, "annotations", "org.bulwark.runtime",
-	    "bulwark", "org.bulwark.status",
+	    0, "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions", act, "operators",
+	    ops, "archs", arch, "knownFlags", flags, "supportedFlags", supported, "apparmor",
+	    "enabled", 1, "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions",
+	    "idmap", "enabled", 1, "annotations", "org.bulwark.runtime", "bulwark",
+	    "org.bulwark.status",
 	    "OCI lifecycle: create start state kill delete exec ps pause resume update list",
-	    BWK_OCI_ANN_HARDEN, "\"true\": apply the hardening policy (docs/oci-runtime.md)");
+	    BWK_OCI_ANN_HARDEN, "\"true\": apply the hardening policy (docs/oci-runtime.md)",
+	    "potentiallyUnsafeConfigAnnotations");
 	char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);
 	if (!s)

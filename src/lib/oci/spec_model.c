@@ -281,12 +281,18 @@ long bwk_oci_personality_lower(const bwk_oci_linux *l)
 	return value_of(personas, l->personality.domain, &v) ? (long)v : -1;
 }
 
+unsigned long oci_seccomp_flag_bit(const char *name)
+{
+	uint64_t f = 0;
+	return value_of(seccomp_flag_values, name, &f) ? (unsigned long)f : 0;
+}
+
 long bwk_oci_seccomp_flags_lower(const bwk_oci_seccomp *sc)
 {
 	long flags = 0;
 	for (size_t i = 0; i < sc->flags.n; i++) {
-		uint64_t f = 0;
-		if (!value_of(seccomp_flag_values, sc->flags.v[i], &f))
+		unsigned long f = oci_seccomp_flag_bit(sc->flags.v[i]);
+		if (!f)
 			return -1;
 		flags |= (long)f;
 	}

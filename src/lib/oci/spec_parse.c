@@ -760,7 +760,7 @@ static int parse_seccomp(pctx *c, const json_t *lx, bwk_oci_seccomp *s)
 
 static int parse_linux(pctx *c, const json_t *root, bwk_oci_linux *l)
 {
-	json_t *lx, *pers;
+	json_t *lx, *pers, *rdt;
 	if (get_object(c, root, "linux", &lx) < 0)
 		return -1;
 	if (!lx)
@@ -781,8 +781,9 @@ static int parse_linux(pctx *c, const json_t *root, bwk_oci_linux *l)
 	    get_map(c, lx, "sysctl", &l->sysctl) < 0 ||
 	    get_str(c, lx, "rootfsPropagation", false, &l->rootfs_propagation) < 0 ||
 	    get_str(c, lx, "mountLabel", false, &l->mount_label) < 0 ||
-	    get_object(c, lx, "personality", &pers) < 0)
+	    get_object(c, lx, "intelRdt", &rdt) < 0 || get_object(c, lx, "personality", &pers) < 0)
 		goto out;
+	l->intel_rdt = rdt != NULL;
 	if (pers) {
 		l->personality.set = true;
 		size_t o2 = enter(c, ".personality");

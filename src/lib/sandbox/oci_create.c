@@ -11,7 +11,8 @@
  *    ready and opens the exec fifo for writing, which blocks until `start` opens it. It then
  *    drops to the process user and capabilities, loads seccomp and executes process.args.
  * Before pivot_root the init asks P to run the prestart and createRuntime hooks, then runs
- * createContainer itself; startContainer runs in it once `start` has released it. P writes
+ * createContainer itself; startContainer runs in it once `start` has released it and it has
+ * become the process (user, capabilities, seccomp), right before the exec. P writes
  * state.json and the pid file and exits: B's parent is gone, so B belongs to the nearest subreaper
  * (the engine's shim). */
 #define _GNU_SOURCE
@@ -418,8 +419,10 @@ static void reshare_mounts(const init_ctx *c)
  * within its default buffer). */
 #define HOOK_STATE_MAX (128 * 1024)
 
-/* In B: the state its own hooks get, from P (NULL: it has none). */
+/* In B: the state its own hooks get, from P (NULL: it has none), and the write end of the
+ * exec fifo, where a failing startContainer hook is reported to `start` (-1: none, `exec`). */
 static char *init_hook_state;
+static int init_hook_fifo = -1;
 
 static bool hooks_in_create(const bwk_oci_spec *s)
 {
@@ -455,12 +458,16 @@ static void hooks_before_pivot(const init_ctx *c)
 	}
 }
 
-/* In B, released by `start` and before the process's own setup (user, capabilities,
- * seccomp): startContainer in the container's namespaces, paths resolved in its root. A
- * failure goes to `start` through the exec fifo ('E' and the error), then B exits. */
-static void hooks_at_start(const init_ctx *c, int fifo_w)
+/* In B, released by `start`, once it has become the process (rlimits, user, capabilities,
+ * no_new_privs, seccomp) and right before it executes process.args, as runc (after
+ * finalizeNamespace and the filter) and crun (after the capabilities and the filter) run it:
+ * startContainer in the container's namespaces, paths resolved in its root, with the
+ * process's credentials and filter. A failure goes to `start` through the exec fifo ('E' and
+ * the error), then B exits. */
+static void hooks_at_start(const init_ctx *c)
 {
-	if (!c->s->hooks.n[BWK_OCI_HOOK_START_CONTAINER] || !init_hook_state)
+	int fifo_w = init_hook_fifo;
+	if (!c->s->hooks.n[BWK_OCI_HOOK_START_CONTAINER] || !init_hook_state || fifo_w < 0)
 		return;
 	bwk_error *e = NULL;
 	if (ocirt_run_hooks(c->s, BWK_OCI_HOOK_START_CONTAINER, init_hook_state, &e) < 0) {
@@ -742,6 +749,7 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 		errno = 0; /* named in why */
 		die(c, "%s", why);
 	}
+	hooks_at_start(c);
 	static char *empty[] = {NULL};
 	environ = p->env.n ? p->env.v : empty;
 	execvp(p->args.v[0], p->args.v);
@@ -840,7 +848,7 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	 * returned the container's process runs its own program (a signal sent then reaches it,
 	 * not an init that has no handler for it yet) */
 	close(c->fifo_fd);
-	hooks_at_start(c, w);
+	init_hook_fifo = w; /* startContainer: in exec_process, once B is the process */
 	exec_process(c);
 }
 
@@ -941,6 +949,10 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 				     bwk_setting("console-socket", "the console socket"));
 	if (ocirt_notify_check(&s->linux_.seccomp, err) < 0)
 		return -1;
+	if (s->linux_.intel_rdt)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "config.json: linux.intelRdt: not supported: bulwark does not "
+				     "manage Intel RDT (resctrl); remove it from the bundle");
 	if (s->process.apparmor_profile && !apparmor_enabled())
 		return bwk_error_set(
 		    err, BWK_E_UNSUPPORTED, 0,

@@ -527,3 +527,14 @@ int sbx_seccomp_install(const sbx_bpf *bpf)
 				  .filter = (struct sock_filter *)bpf->insns};
 	return (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, bpf->flags, &prog);
 }
+
+bool bwk_seccomp_filter_flag_supported(unsigned long flag)
+{
+	/* with no program the kernel checks the flags, then fails to copy the program: EFAULT
+	 * means it takes them, EINVAL that it does not; nothing is loaded either way.
+	 * WAIT_KILLABLE_RECV is only valid with a listener, so it is asked for with one. */
+	unsigned long f = flag;
+	if (f & SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV)
+		f |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, f, NULL) < 0 && errno == EFAULT;
+}
