@@ -203,6 +203,7 @@ typedef struct bwk_oci_resources {
 	bwk_oci_hugepage *hugepage_limits;
 	size_t n_hugepage_limits;
 	bwk_oci_map unified; /* cgroup v2 files, "memory.high": "…" */
+	bool rdma;	     /* a non-empty `rdma` is there (not read: create refuses it) */
 } bwk_oci_resources;
 
 typedef struct bwk_oci_seccomp_arg {

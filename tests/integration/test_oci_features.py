@@ -189,3 +189,18 @@ def test_intel_rdt_is_refused(rt):
     b = rt.bundle(["/bin/true"], name="null", edit=lambda c: c["linux"].__setitem__(
         "intelRdt", None))
     rt.create(b)
+
+
+def test_rdma_limits_are_refused(rt):
+    """features says cgroup.rdma is false: create refuses rdma limits in one line naming the
+    property (silently ignored before), and an empty rdma object is no request."""
+    assert features()["linux"]["cgroup"]["rdma"] is False
+    def rdma(value):
+        return lambda c: c["linux"].setdefault("resources", {}).__setitem__("rdma", value)
+    b = rt.bundle(["/bin/true"], edit=rdma({"mlx5_0": {"hcaHandles": 3, "hcaObjects": 10000}}))
+    cid, p = rt.create(b, check=1)
+    assert "linux.resources.rdma" in p.stderr and len(p.stderr.strip().splitlines()) == 1, \
+        p.stderr
+    assert not (rt.root / cid).exists()
+    b = rt.bundle(["/bin/true"], name="empty", edit=rdma({}))
+    rt.create(b)

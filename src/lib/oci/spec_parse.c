@@ -680,7 +680,7 @@ static int parse_network(pctx *c, const json_t *res, bwk_oci_resources *r)
 
 static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 {
-	json_t *res, *pids;
+	json_t *res, *pids, *rdma;
 	if (get_object(c, lx, "resources", &res) < 0)
 		return -1;
 	if (!res)
@@ -694,8 +694,10 @@ static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 	    parse_blockio(c, res, r) < 0 || parse_network(c, res, r) < 0 ||
 	    get_list(c, res, "hugepageLimits", sizeof *r->hugepage_limits,
 		     (void **)&r->hugepage_limits, &r->n_hugepage_limits, each_hugepage) < 0 ||
-	    get_object(c, res, "pids", &pids) < 0 || get_map(c, res, "unified", &r->unified) < 0)
+	    get_object(c, res, "pids", &pids) < 0 || get_map(c, res, "unified", &r->unified) < 0 ||
+	    get_object(c, res, "rdma", &rdma) < 0)
 		goto out;
+	r->rdma = rdma && json_object_size(rdma) > 0;
 	if (pids) {
 		size_t o2 = enter(c, ".pids");
 		int rr = get_int(c, pids, "limit", INT64_MIN, INT64_MAX, true, &r->pids_limit.set,
