@@ -267,8 +267,9 @@ def cgroup_file(engine, name, controller, leaf):
 @pytest.mark.skipif(not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
                     reason="the memory controller of cgroup v1")
 def test_update_memory(engine):
-    """docker update --memory: containerd's shim calls `update --resources`, the container's
-    memory limit changes (as the container and the host see it), the same as under runc."""
+    """docker update --memory [--memory-swap]: containerd's shim calls `update --resources`,
+    the container's memory and memory+swap limits change (the memory limit as the container
+    and the host see it), the same as under runc."""
     seen = {}
     for rt_name in ("bulwark", "runc"):
         name = f"bwk-mem-{os.getpid()}-{rt_name}"
@@ -276,9 +277,14 @@ def test_update_memory(engine):
             "bwk-oci-busybox:1", "sleep", "600")
         try:
             got = []
-            for mem in (None, "96m", "48m"):
+            # raising the limit above the old memory+swap limit needs memsw written first,
+            # lowering it below the old memory limit needs memory first (v1 refuses
+            # memory > memsw with EINVAL)
+            for mem in ((), ("--memory", "96m"), ("--memory", "48m"),
+                        ("--memory", "200m", "--memory-swap", "400m"),
+                        ("--memory", "32m", "--memory-swap", "64m")):
                 if mem:
-                    run(engine, "update", "--memory", mem, name)
+                    run(engine, "update", *mem, name)
                 inside = run(engine, "exec", name, "cat",
                              "/sys/fs/cgroup/memory/memory.limit_in_bytes")[1].strip()
                 host = cgroup_file(engine, name, "memory", "memory.limit_in_bytes")
@@ -288,8 +294,7 @@ def test_update_memory(engine):
             seen[rt_name] = got
         finally:
             run(engine, "rm", "-f", name, check=False)
-    assert seen["bulwark"][0][0] == 64 and seen["bulwark"][1][0] == 96, seen
-    assert seen["bulwark"][2][0] == 48, seen
+    assert seen["bulwark"] == [(64, 128), (96, 128), (48, 128), (200, 400), (32, 64)], seen
     assert seen["bulwark"] == seen["runc"], seen
 
 
