@@ -391,7 +391,8 @@ def test_tty_session_in_tmux(engine):
     """An interactive session: `docker run -it` in a tmux pane (a real terminal for the
     client). A typed command's output shows in the pane, the container's terminal has the
     pane's size, Ctrl-C interrupts the foreground command (the pty is the shell's controlling
-    terminal), and `exit` ends the container and the session."""
+    terminal), and `exit` ends the container and the session. Then `docker exec -it` into a
+    running container the same way."""
     sock = f"bwkdt-{os.getpid()}"  # a tmux server of this test's own
     tmux = ["tmux", "-L", sock]
     env = {**os.environ, "TERM": "xterm"}
@@ -411,6 +412,15 @@ def test_tty_session_in_tmux(engine):
 
     def keys(*k):
         subprocess.run(tmux + ["send-keys", "-t", "t", *k], check=True, env=env)
+
+    def ended():
+        def alive():
+            return subprocess.run(tmux + ["has-session", "-t", "t"], capture_output=True,
+                                  env=env).returncode == 0
+        deadline = time.time() + 30
+        while alive() and time.time() < deadline:
+            time.sleep(0.2)
+        assert not alive(), pane()
 
     try:
         subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
@@ -434,13 +444,22 @@ def test_tty_session_in_tmux(engine):
         assert wait_for("back-2", timeout=15), pane()  # not 60 s later
         assert "woke" not in pane().split("\n"), pane()  # the list was interrupted
         keys("exit", "Enter")
-        deadline = time.time() + 30
-        while subprocess.run(tmux + ["has-session", "-t", "t"], capture_output=True,
-                             env=env).returncode == 0 and time.time() < deadline:
-            time.sleep(0.2)
-        assert subprocess.run(tmux + ["has-session", "-t", "t"], capture_output=True,
-                              env=env).returncode != 0, pane()
+        ended()
         assert run(engine, "ps", "-aq", "-f", f"name={name}")[1].strip() == ""
+        # `docker exec -it` into a running container: `exec --tty --console-socket`
+        run(engine, "run", "-d", "--name", name, "--runtime", "bulwark", "bwk-oci-busybox:1",
+            "sleep", "600")
+        subprocess.run(tmux + ["new-session", "-d", "-s", "t", "-x", "100", "-y", "30",
+                               f"docker -H {engine.host} exec -it {name} sh"], check=True,
+                       env=env)
+        assert wait_for("/ #"), pane()
+        keys("echo exec-$((2+3)); tty; test -t 0 && echo in-tty; cat /proc/1/cmdline; echo",
+             "Enter")
+        assert wait_for("exec-5") and wait_for("in-tty") and wait_for("sleep600"), pane()
+        assert wait_for("/dev/pts/"), pane()
+        keys("exit", "Enter")
+        ended()
+        assert run(engine, "inspect", "-f", "{{.State.Running}}", name)[1].strip() == "true"
     finally:
         subprocess.run(tmux + ["kill-server"], capture_output=True, env=env)
         run(engine, "rm", "-f", name, check=False)
