@@ -224,7 +224,7 @@ def test_server_with_a_user_and_volumes_under_harden(dockerd_factory, tmp_path_f
 def test_published_port(engine):
     """-p HOSTPORT:CPORT: the container gets an address on the bridge (libnetwork's prestart
     hook joins its network namespace) and a real TCP connection to the host's port reaches
-    its server through docker-proxy; the same as runc."""
+    its server through docker-proxy, and again after `docker restart`; the same as runc."""
     for rt_name in ("bulwark", "runc"):
         with socket.socket() as probe:  # a port free now (other tests share the host's)
             probe.bind(("127.0.0.1", 0))
@@ -232,24 +232,29 @@ def test_published_port(engine):
         name = f"bwk-port-{os.getpid()}-{rt_name}"
         run(engine, "run", "-d", "--name", name, "--runtime", rt_name, "-p",
             f"127.0.0.1:{port}:8080", "bwk-oci-busybox:1", "sh", "-c",
-            "mkdir /www && echo served-$(hostname) > /www/index.html && "
+            "mkdir -p /www && echo served-$(hostname) > /www/index.html && "
             "exec httpd -f -p 8080 -h /www")
         try:
-            body = None
-            deadline = time.time() + 20
-            while body is None and time.time() < deadline:
-                try:
-                    body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html",
-                                                  timeout=2).read().decode()
-                except OSError:
-                    time.sleep(0.2)
-            assert body is not None, (port, run(engine, "logs", name, check=False))
             cid = run(engine, "inspect", "-f", "{{.Id}}", name)[1].strip()
-            assert body == f"served-{cid[:12]}\n"
-            ip = run(engine, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", name)[1].strip()
-            assert ip.startswith(engine.subnet), ip
-            _, out, _ = run(engine, "exec", name, "ip", "-4", "-o", "addr", "show", "eth0")
-            assert f" {ip}/24 " in out, out
+            # again after a restart: a new network namespace, given by the hook again
+            for attempt in ("first", "restarted"):
+                if attempt == "restarted":
+                    run(engine, "restart", "-t", "1", name)
+                body = None
+                deadline = time.time() + 20
+                while body is None and time.time() < deadline:
+                    try:
+                        body = urllib.request.urlopen(f"http://127.0.0.1:{port}/index.html",
+                                                      timeout=2).read().decode()
+                    except OSError:
+                        time.sleep(0.2)
+                assert body == f"served-{cid[:12]}\n", \
+                    (attempt, port, body, run(engine, "logs", name, check=False))
+                ip = run(engine, "inspect", "-f", "{{.NetworkSettings.IPAddress}}",
+                         name)[1].strip()
+                assert ip.startswith(engine.subnet), ip
+                _, out, _ = run(engine, "exec", name, "ip", "-4", "-o", "addr", "show", "eth0")
+                assert f" {ip}/24 " in out, out
         finally:
             run(engine, "rm", "-f", name, check=False)
 
