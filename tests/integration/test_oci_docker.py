@@ -269,8 +269,8 @@ def cgroup_file(engine, name, controller, leaf):
     raise AssertionError(f"no {controller} cgroup for {name}")
 
 
-@pytest.mark.skipif(not Path("/sys/fs/cgroup/memory/memory.limit_in_bytes").exists(),
-                    reason="the memory controller of cgroup v1")
+@pytest.mark.skipif(not Path("/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes").exists(),
+                    reason="the memory controller of cgroup v1 with swap accounting")
 def test_update_memory(engine):
     """docker update --memory [--memory-swap]: containerd's shim calls `update --resources`,
     the container's memory and memory+swap limits change (the memory limit as the container
