@@ -16,7 +16,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format clang-tid
 TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
-  debootstrap strace
+  debootstrap strace tmux
   openjdk-17-jre-headless openjdk-17-jdk-headless redis-server"
 BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
 
@@ -83,6 +83,7 @@ strace strace
 tar tar
 test coreutils
 time time
+tmux tmux
 touch coreutils
 truncate coreutils
 umount mount
