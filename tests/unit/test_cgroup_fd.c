@@ -1,8 +1,8 @@
 /* Unit tests: the cgroup file-system steps shared by `bulwark run` and the OCI runtime
  * (cgroup_fd.c): names are single components, nothing off a cgroup file system is used, a
  * hierarchy link is followed only to a name beside it; as root, on the host's cgroups: make,
- * write, and remove a cgroup with a process in it; freeze and thaw one (the OCI runtime's
- * pause/resume) on v2 and v1. */
+ * write, and remove a cgroup with a process in it; reap stale run cgroups; freeze and thaw one (the
+ * OCI runtime's pause/resume) on v2 and v1. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -146,6 +147,91 @@ static void test_make_write_remove(void **state)
 	bwk_error_free(e);
 }
 
+/* The reaper of `bulwark run` (sbx_cg_reap) on a real cgroup tree: in a parent of our own
+ * below `hier` (the cgroup2 mount or a v1 hierarchy), it removes a run-PID-… cgroup only when
+ * nobody holds its lock, its pid is gone and it is empty, and nothing while the parent is
+ * held (a run between its mkdir and its lock). */
+static void reap_in(const char *hier)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof dir, "/sys/fs/cgroup/%s/bwk-unit-reap-%d", hier, (int)getpid());
+	if (geteuid() || mkdir(dir, 0755) < 0) {
+		print_message("skipped: %s (root and a %s hierarchy needed)\n", dir, hier);
+		return;
+	}
+	int parent = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int pid_max = 0;
+	FILE *f = fopen("/proc/sys/kernel/pid_max", "re");
+	if (f && fscanf(f, "%d", &pid_max) != 1)
+		pid_max = 0;
+	if (f)
+		fclose(f);
+	char stale[64], locked[64], mine[64], busy[64], other[64];
+	snprintf(other, sizeof other, "run-%d-zz", pid_max); /* not hex: not a run's name */
+	snprintf(stale, sizeof stale, "run-%d-a", pid_max);  /* pid_max: never a live pid */
+	snprintf(locked, sizeof locked, "run-%d-b", pid_max);
+	snprintf(mine, sizeof mine, "run-%d-c", (int)getpid());
+	snprintf(busy, sizeof busy, "run-%d-d", pid_max);
+	const char *all[] = {stale, locked, mine, busy, other};
+	for (size_t i = 0; i < 5; i++)
+		(void)mkdirat(parent, all[i], 0755);
+	int lk = openat(parent, locked, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool lock_ok = lk >= 0 && flock(lk, LOCK_SH) == 0;
+	pid_t child = fork();
+	if (child == 0) {
+		for (;;)
+			pause();
+	}
+	char v[32];
+	snprintf(v, sizeof v, "%d", (int)child);
+	int bfd = openat(parent, busy, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool in = sbx_cg_write(bfd, busy, "cgroup.procs", v, NULL) == 0;
+	close(bfd);
+	/* a run in its mkdir-to-lock window holds the parent shared: nothing is removed */
+	int held = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	(void)flock(held, LOCK_SH);
+	sbx_cg_reap(parent);
+	bool waited = faccessat(parent, stale, F_OK, 0) == 0;
+	close(held);
+	sbx_cg_reap(parent);
+	bool present[5];
+	for (size_t i = 0; i < 5; i++)
+		present[i] = faccessat(parent, all[i], F_OK, 0) == 0;
+	kill(child, SIGKILL);
+	(void)waitpid(child, NULL, 0);
+	if (lk >= 0)
+		close(lk);
+	for (size_t i = 0; i < 5; i++)
+		(void)sbx_cg_remove(parent, all[i], false);
+	close(parent);
+	bool cleaned = rmdir(dir) == 0;
+	assert_true(pid_max > 0 && lock_ok && in);
+	assert_true(waited);
+	assert_false(present[0]); /* stale: removed */
+	assert_true(present[1]);  /* locked */
+	assert_true(present[2]);  /* its pid lives */
+	assert_true(present[3]);  /* a process in it */
+	assert_true(present[4]);  /* not a run's name */
+	assert_true(cleaned);
+}
+
+static void test_reap_v2(void **state)
+{
+	(void)state;
+	bool v2 = false;
+	int mnt = sbx_cg_open_mount("/sys/fs/cgroup", &v2, NULL);
+	if (mnt >= 0)
+		close(mnt);
+	reap_in(v2 ? "" : "unified");
+}
+
+static void test_reap_v1(void **state)
+{
+	(void)state;
+	if (access("/sys/fs/cgroup/pids/cgroup.procs", F_OK) == 0)
+		reap_in("pids");
+}
+
 /* What the cgroup dir says of itself: frozen or not. */
 static bool frozen_in(const char *dir, bool v2)
 {
@@ -224,6 +310,8 @@ int main(void)
 	    cmocka_unit_test(test_open_takes_one_name_on_a_cgroup_fs),
 	    cmocka_unit_test(test_hierarchy_link_only_beside),
 	    cmocka_unit_test(test_make_write_remove),
+	    cmocka_unit_test(test_reap_v2),
+	    cmocka_unit_test(test_reap_v1),
 	    cmocka_unit_test(test_freeze_v2),
 	    cmocka_unit_test(test_freeze_v1),
 	};

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -561,40 +560,10 @@ void sbx_cgroup_destroy(sbx_cgroup *cg)
 	cg->mode = SBX_CG_NONE;
 }
 
-/* A run killed with SIGKILL takes its container along (PR_SET_PDEATHSIG) but cannot remove its
- * cgroups: the next run does, at once. A directory run-PID-… below bulwark/ is stale when no
- * process holds its lock (every run holds a shared flock on each of its own for its whole
- * life, and the kernel drops it with the last descriptor, however the run ended), its pid is
- * gone too (ESRCH: a live run of a bulwark without the lock, in this pid namespace), and rmdir
- * succeeds (it refuses while a process is in it). The parent, taken exclusive for the scan,
- * closes the window between a run's mkdir and its lock (own_dir holds it shared there); a run
- * in another pid namespace whose pid collides is protected by its lock. Busy: skipped. */
-static void reap_in(int parent)
-{
-	if (parent < 0 || flock(parent, LOCK_EX | LOCK_NB) < 0)
-		return;
-	int dfd = openat(parent, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	cleanup_dir DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!d && dfd >= 0)
-		close(dfd);
-	struct dirent *e;
-	while (d && (e = readdir(d))) {
-		int pid = 0, n = 0;
-		if (sscanf(e->d_name, "run-%d-%*x%n", &pid, &n) != 1 || !n || e->d_name[n] ||
-		    pid <= 0 || pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
-			continue;
-		cleanup_close int fd =
-		    openat(parent, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		if (fd >= 0 && sbx_cg_on_fs(fd) && flock(fd, LOCK_EX | LOCK_NB) == 0)
-			(void)unlinkat(parent, e->d_name, AT_REMOVEDIR);
-	}
-	(void)flock(parent, LOCK_UN);
-}
-
 void sbx_cgroup_reap_stale(const sbx_cgroup *cg)
 {
 	if (cg->mode == SBX_CG_V2)
-		reap_in(cg->v2_parent_fd);
+		sbx_cg_reap(cg->v2_parent_fd);
 	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_DIRS; i++)
-		reap_in(cg->v1_parent_fd[i]);
+		sbx_cg_reap(cg->v1_parent_fd[i]);
 }

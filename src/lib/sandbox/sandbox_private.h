@@ -289,6 +289,8 @@ int sbx_cg_kill(int dfd, int sig);
  * exit (v2: woken by cgroup.events); with kill_left they are SIGKILLed first. True when it is
  * gone. */
 bool sbx_cg_remove(int parent, const char *name, bool kill_left);
+/* Remove the stale run-PID-… cgroups below parent (a bulwark/ directory; see cgroup_fd.c). */
+void sbx_cg_reap(int parent);
 /* cgroup_view.c: in the container, in its own cgroup namespace and after pivot_root: its
  * cgroup read-only at /sys/fs/cgroup (nothing without one). -1 + errno. */
 int sbx_cgroup_view(const sbx_ctx *ctx);
