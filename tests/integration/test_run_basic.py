@@ -198,7 +198,9 @@ def test_container_inside_every_v1_cgroup(rfs):
 def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
     """SIGKILL cannot be forwarded: the container must die with bulwark (parent-death signal,
     also when the command itself is pid 1 under another uid) and the cgroups it could not
-    remove are removed by a later run once stale."""
+    remove are removed by the next run, at once (no lock held on them, their pid gone), in
+    every hierarchy; while it ran, another run left them alone."""
+    import fcntl
     import glob
     proc = subprocess.Popen([BULWARK, "run", "-q", *flags, "--rootfs", str(rfs), "sleep", "60"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -208,23 +210,69 @@ def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
     def members_now():
         dirs = glob.glob(pattern)
         return dirs, {int(x) for d in dirs for x in open(f"{d}/cgroup.procs").read().split()}
-    deadline = time.time() + 20
-    dirs, members = members_now()
-    while time.time() < deadline and len(members) < want:
-        time.sleep(0.05)
+    held = []
+    try:
+        deadline = time.time() + 20
         dirs, members = members_now()
-    assert len(members) == want, (dirs, members)
-    proc.kill()
-    proc.wait()
-    deadline = time.time() + 10
-    while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in members):
-        time.sleep(0.05)
-    assert not any(os.path.exists(f"/proc/{p}") for p in members)  # init and sleep are gone
-    assert all(os.path.isdir(d) for d in dirs)  # nobody could remove them
-    for d in dirs:  # a minute old, as far as the next run can tell
-        subprocess.run(["touch", "-d", "2 minutes ago", d], check=True)
-    run(rfs, check=0)
-    assert not any(os.path.isdir(d) for d in dirs), dirs
+        while time.time() < deadline and len(members) < want:
+            time.sleep(0.05)
+            dirs, members = members_now()
+        assert len(members) == want, (dirs, members)
+        run(rfs, check=0)  # a live run's cgroups are not stale
+        assert all(os.path.isdir(d) for d in dirs), dirs
+        # the bulwark/ parents held shared: a run of another test scans them only exclusive,
+        # so none can remove the dead run's cgroups before they are checked below
+        for parent in {os.path.dirname(d) for d in dirs}:
+            held.append(os.open(parent, os.O_RDONLY | os.O_DIRECTORY))
+            fcntl.flock(held[-1], fcntl.LOCK_SH)
+        proc.kill()
+        proc.wait()
+        deadline = time.time() + 10
+        while time.time() < deadline and any(os.path.exists(f"/proc/{p}") for p in members):
+            time.sleep(0.05)
+        assert not any(os.path.exists(f"/proc/{p}") for p in members)  # init and sleep are gone
+        assert all(os.path.isdir(d) for d in dirs)  # nobody could remove them
+        assert {d.split("/")[4] for d in dirs} >= {"memory", "pids", "cpu"}, dirs
+        while held:
+            os.close(held.pop())
+        run(rfs, "--memory", "64m", check=0)  # at once: no minute to wait
+        assert not any(os.path.isdir(d) for d in dirs), dirs
+    finally:
+        for fd in held:
+            os.close(fd)
+        proc.kill()
+        proc.wait()
+        for d in glob.glob(pattern):  # this test's own, left by a failure
+            try:
+                os.rmdir(d)
+            except OSError:
+                pass
+
+
+@pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
+def test_stale_cgroup_reaped_only_once_unlocked(rfs):
+    """What tells a run that a run-PID-… cgroup is stale is the flock its owner holds for its
+    whole life, not only the pid in the name (the owner may be in another pid namespace, where
+    its pid means nothing here): an empty cgroup named for a pid that does not exist is kept
+    while a process holds its lock, and removed by the next run once nobody does."""
+    import fcntl
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())  # never a live pid
+    d = f"/sys/fs/cgroup/pids/bulwark/run-{pid_max}-cafe"
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    os.mkdir(d)
+    try:
+        fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            run(rfs, check=0)
+            assert os.path.isdir(d)  # locked: its owner lives
+        finally:
+            os.close(fd)
+        run(rfs, check=0)
+        assert not os.path.isdir(d)
+    finally:
+        if os.path.isdir(d):
+            os.rmdir(d)
 
 
 def test_caps_add_drop_warn(rfs):

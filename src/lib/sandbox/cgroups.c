@@ -2,15 +2,18 @@
  * mount, where crun refuses to start): the cgroup exists, with its limits, before the
  * container's first instruction runs, and is removed after the last process is gone.
  * Unprivileged, in a cgroup v2 subtree delegated to the user (cgroup_plan.c decides), as
- * crun and rootless Podman do; without one, the limits fall back to rlimits, said once. */
+ * crun and rootless Podman do; without one, the limits fall back to rlimits, said once.
+ * No syscall takes a built path: the mount is opened once and each directory below it is
+ * reached from its open parent by one name (cgroup_fd.c, shared with the OCI runtime). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <dirent.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <time.h>
@@ -25,23 +28,7 @@
 #define CGROUP2_SUPER_MAGIC 0x63677270
 #endif
 
-static int write_file(const char *dir, const char *file, const char *val, bwk_error **err)
-{
-	char path[PATH_MAX + 64];
-	snprintf(path, sizeof path, "%s/%s", dir, file);
-	cleanup_close int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "open %s", path);
-	size_t n = strlen(val);
-	if (write(fd, val, n) != (ssize_t)n)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "write '%s' to %s", val, path);
-	return 0;
-}
-
-static bool exists(const char *path)
-{
-	return access(path, F_OK) == 0;
-}
+#define CG_ROOT "/sys/fs/cgroup"
 
 /* The v1 directories of the container, in a fixed order ("" when absent). */
 static void v1_dirs(const sbx_cgroup *cg, const char *out[SBX_CG_V1_DIRS])
@@ -50,27 +37,35 @@ static void v1_dirs(const sbx_cgroup *cg, const char *out[SBX_CG_V1_DIRS])
 	memcpy(out, d, sizeof d);
 }
 
-static int make_dir(char *out, const char *base, const char *name, bwk_error **err)
+/* The container's own cgroup bulwark/NAME below the open hierarchy root h (named base in
+ * messages, which `out` gets with the name): made with nothing in it (EEXIST is an error:
+ * the name is this run's), open in *fd and locked shared for the life of the run, its
+ * parent open in *parent. The parent is locked shared meanwhile, so that a reaper (which
+ * takes it exclusive) never sees the directory between its mkdir and its lock. `line`: the
+ * controllers to enable for the parent's children first (v2), or NULL. */
+static int own_dir(int h, const char *base, const char *name, const char *line, char *out,
+		   int *parent, int *fd, bwk_error **err)
 {
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s/bulwark", base);
-	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", parent);
-	if (snprintf(out, PATH_MAX, "%s/%s", parent, name) >= PATH_MAX)
-		return bwk_error_set(err, BWK_E_RUNTIME, ENAMETOOLONG, "cgroup path");
-	if (mkdir(out, 0755) < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", out);
-	return 0;
-}
-
-/* One write to a cgroup file of the open directory `dfd`; `where` names it in errors. */
-static int write_at(int dfd, const char *where, const char *file, const char *val, bwk_error **err)
-{
-	cleanup_close int fd = openat(dfd, file, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-	size_t n = strlen(val);
-	if (fd < 0 || write(fd, val, n) != (ssize_t)n)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "write '%s' to %s/%s", val, where,
-				     file);
+	char where[PATH_MAX];
+	/* for messages only, truncated if need be */
+	snprintf(where, sizeof where, "%.3900s/bulwark", base);
+	snprintf(out, PATH_MAX, "%.3950s/%.64s", where, name);
+	cleanup_close int p = sbx_cg_open(h, "bulwark", SBX_CG_MKDIR, where, err);
+	if (p < 0)
+		return -1;
+	if (line && line[0] && sbx_cg_write(p, where, "cgroup.subtree_control", line, err) < 0)
+		return -1;
+	(void)flock(p, LOCK_SH);
+	int d = sbx_cg_open(p, name, SBX_CG_MKDIR | SBX_CG_EXCL, out, err);
+	if (d >= 0)
+		(void)flock(d, LOCK_SH);
+	(void)flock(p, LOCK_UN);
+	if (d < 0) {
+		(void)unlinkat(p, name, AT_REMOVEDIR); /* made, but not a usable cgroup */
+		return -1;
+	}
+	*fd = d;
+	*parent = steal_fd(&p);
 	return 0;
 }
 
@@ -106,7 +101,7 @@ static void ctl_line(const sbx_cgroup *cg, char *out, size_t cap)
 
 static int enable_at(int dfd, const char *where, const char *line, bwk_error **err)
 {
-	return line[0] ? write_at(dfd, where, "cgroup.subtree_control", line, err) : 0;
+	return line[0] ? sbx_cg_write(dfd, where, "cgroup.subtree_control", line, err) : 0;
 }
 
 /* The container's cgroup bulwark/NAME under `cfd`, whose children get the controllers of
@@ -116,42 +111,31 @@ static int make_leaf(sbx_cgroup *cg, const sbx_ctx *ctx, int cfd, const char *wh
 {
 	char line[40];
 	ctl_line(cg, line, sizeof line);
-	if (mkdirat(cfd, "bulwark", 0755) < 0 && errno != EEXIST)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s/bulwark", where);
-	cg->v2_parent_fd = openat(cfd, "bulwark", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	snprintf(cg->v2, sizeof cg->v2, "%s/bulwark/%s", where, name);
-	if (cg->v2_parent_fd < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "open %s/bulwark", where);
-	if (enable_at(cg->v2_parent_fd, cg->v2, line, err) < 0)
+	if (own_dir(cfd, where, name, line, cg->v2, &cg->v2_parent_fd, &cg->v2_fd, err) < 0)
 		return -1;
-	if (mkdirat(cg->v2_parent_fd, name, 0755) < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", cg->v2);
-	snprintf(cg->v2_name, sizeof cg->v2_name, "%s", name);
-	cg->v2_fd = openat(cg->v2_parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (cg->v2_fd < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "open %s", cg->v2);
 	int d = cg->v2_fd;
 	char v[64];
 	if (cg->has_memory && ctx->memory != BWK_UNLIMITED) {
 		snprintf(v, sizeof v, "%" PRIu64, ctx->memory);
-		if (write_at(d, cg->v2, "memory.max", v, err) < 0)
+		if (sbx_cg_write(d, cg->v2, "memory.max", v, err) < 0)
 			return -1;
-		(void)write_at(d, cg->v2, "memory.swap.max", "0", NULL); /* absent without swap */
+		(void)sbx_cg_write(d, cg->v2, "memory.swap.max", "0",
+				   NULL); /* absent without swap */
 	}
 	/* one OOM kill takes the whole container: a half-killed one (its init or a worker gone,
 	 * the rest running on) is worse than a clean exit 137; absent before Linux 4.19 */
 	if (cg->has_memory)
-		(void)write_at(d, cg->v2, "memory.oom.group", "1", NULL);
+		(void)sbx_cg_write(d, cg->v2, "memory.oom.group", "1", NULL);
 	snprintf(v, sizeof v, "%" PRIu64, ctx->pids);
 	if (cg->has_pids && ctx->pids != BWK_UNLIMITED &&
-	    write_at(d, cg->v2, "pids.max", v, err) < 0)
+	    sbx_cg_write(d, cg->v2, "pids.max", v, err) < 0)
 		return -1;
 	snprintf(v, sizeof v, "%d", BWK_DEFAULT_CPU_WEIGHT);
-	if (cg->has_cpu && write_at(d, cg->v2, "cpu.weight", v, err) < 0)
+	if (cg->has_cpu && sbx_cg_write(d, cg->v2, "cpu.weight", v, err) < 0)
 		return -1;
 	if (cg->has_cpu && ctx->spec->cpus_milli) {
 		snprintf(v, sizeof v, "%" PRIu64 " 100000", ctx->spec->cpus_milli * 100);
-		if (write_at(d, cg->v2, "cpu.max", v, err) < 0)
+		if (sbx_cg_write(d, cg->v2, "cpu.max", v, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -183,14 +167,13 @@ static void warn_fallback(const sbx_ctx *ctx, const sbx_cgroup *cg, const char *
 		      : "");
 }
 
-static int create_v2(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_error **err)
+/* On the cgroup2 mount rfd (CG_ROOT). */
+static int create_v2(sbx_cgroup *cg, const sbx_ctx *ctx, int rfd, bwk_error **err)
 {
-	const char *root = "/sys/fs/cgroup";
-	cleanup_close int rfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *root = CG_ROOT;
 	cleanup_free char *avail = NULL;
 	size_t len;
-	if (rfd < 0 ||
-	    bwk_read_file_at(rfd, "cgroup.controllers", 4096, false, &avail, &len, NULL) < 0)
+	if (bwk_read_file_at(rfd, "cgroup.controllers", 4096, false, &avail, &len, NULL) < 0)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading %s/cgroup.controllers",
 				     root);
 	cg->has_memory = has_words(avail, "+memory");
@@ -199,7 +182,7 @@ static int create_v2(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_e
 	char line[40];
 	ctl_line(cg, line, sizeof line);
 	/* the root cgroup is exempt from the no-internal-processes rule */
-	if (enable_at(rfd, root, line, err) < 0 || make_leaf(cg, ctx, rfd, root, name, err) < 0)
+	if (enable_at(rfd, root, line, err) < 0 || make_leaf(cg, ctx, rfd, root, cg->name, err) < 0)
 		return -1;
 	if (!cg->has_memory || !cg->has_pids || !cg->has_cpu) {
 		char why[128];
@@ -256,7 +239,7 @@ static int vacate(int cfd, const char *where, const char *line, bwk_error **err)
 }
 
 /* Unprivileged: a delegated cgroup v2 subtree or rlimits, never an error. */
-static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name)
+static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx)
 {
 	cleanup_free char *self = NULL, *mi = NULL;
 	size_t len;
@@ -283,7 +266,7 @@ static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name
 		/* also at the root of a cgroup namespace: only the host's root cgroup is exempt
 		 * from the no-internal-processes rule, and it is never delegated */
 		if (vacate(cfd, where, line, &e) == 0 &&
-		    make_leaf(cg, ctx, cfd, where, name, &e) == 0) {
+		    make_leaf(cg, ctx, cfd, where, cg->name, &e) == 0) {
 			cg->mode = SBX_CG_V2;
 			if (plan.why[0])
 				warn_fallback(ctx, cg, plan.why, false);
@@ -302,79 +285,69 @@ static void create_rootless(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name
 
 /* A v1 cpuset has no CPUs and no memory nodes until they are written, and no task can enter
  * it before: those of its parent. */
-static int cpuset_inherit(const char *dir, bwk_error **err)
+static int cpuset_inherit(int parent, int dir, const char *where, bwk_error **err)
 {
-	char parent[PATH_MAX];
-	snprintf(parent, sizeof parent, "%s", dir);
-	char *slash = strrchr(parent, '/');
-	if (slash)
-		*slash = 0;
 	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	for (size_t i = 0; i < 2; i++) {
-		char p[PATH_MAX + 32];
 		cleanup_free char *mine = NULL, *theirs = NULL;
 		size_t len;
-		snprintf(p, sizeof p, "%s/%s", dir, files[i]);
-		if (bwk_read_file_at(AT_FDCWD, p, 1 << 16, false, &mine, &len, err) < 0)
-			return -1;
+		if (bwk_read_file_at(dir, files[i], 1 << 16, false, &mine, &len, NULL) < 0)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: reading %s/%s",
+					     where, files[i]);
 		if (strspn(mine, " \n") < len)
 			continue; /* set already (bulwark/ by an earlier run) */
-		snprintf(p, sizeof p, "%s/%s", parent, files[i]);
-		if (bwk_read_file_at(AT_FDCWD, p, 1 << 16, false, &theirs, &len, err) < 0 ||
-		    write_file(dir, files[i], theirs, err) < 0)
+		if (bwk_read_file_at(parent, files[i], 1 << 16, false, &theirs, &len, NULL) < 0)
+			return bwk_error_set(err, BWK_E_RUNTIME, errno,
+					     "cgroup: reading the %s of the parent of %s", files[i],
+					     where);
+		if (sbx_cg_write(dir, where, files[i], theirs, err) < 0)
 			return -1;
 	}
 	return 0;
 }
-
-static bool remove_dir(int dfd, const char *name);
 
 /* cpuset: bulwark/run, made once with the CPUs and memory nodes of the root and shared by
  * every `run` container. Not bulwark/ itself: the OCI containers' cgroups are made there
  * (bulwark/ID), and a view rooted at bulwark/ would show their names. */
-static int shared_cpuset(char *out, const char *top, bwk_error **err)
+static int shared_cpuset(sbx_cgroup *cg, int h, const char *base, bwk_error **err)
 {
-	char run[PATH_MAX];
-	if (snprintf(run, sizeof run, "%s/run", top) >= (int)sizeof run)
-		return bwk_error_set(err, BWK_E_LIMIT, 0, "cgroup path too long: %s", top);
-	const char *const levels[] = {top, run};
-	for (size_t i = 0; i < 2; i++) {
-		if (mkdir(levels[i], 0755) < 0 && errno != EEXIST)
-			return bwk_error_set(err, BWK_E_RUNTIME, errno, "mkdir %s", levels[i]);
-		if (cpuset_inherit(levels[i], err) < 0)
-			return -1;
-	}
-	snprintf(out, PATH_MAX, "%s", run);
+	char top[PATH_MAX];
+	snprintf(top, sizeof top, "%.3900s/bulwark", base);
+	snprintf(cg->cpuset, sizeof cg->cpuset, "%.3950s/run", top);
+	cleanup_close int t = sbx_cg_open(h, "bulwark", SBX_CG_MKDIR, top, err);
+	if (t < 0 || cpuset_inherit(h, t, top, err) < 0)
+		return -1;
+	cleanup_close int r = sbx_cg_open(t, "run", SBX_CG_MKDIR, cg->cpuset, err);
+	if (r < 0 || cpuset_inherit(t, r, cg->cpuset, err) < 0)
+		return -1;
+	cg->v1_fd[SBX_CG_V1_DIRS - 1] = steal_fd(&r);
 	return 0;
 }
 
-/* The container's cgroup in the v1 hierarchy `ctl`, with no limit written: only its view
- * needs it (see sandbox_private.h). Skipped where the hierarchy is absent or is one already
- * used (cpuacct co-mounted with cpu); a failure is said once and leaves it out. In cpuset
- * every container shares bulwark/run, made once and kept: the same CPUs and memory nodes
- * as the host's for all, and a cgroup of its own would cost more to make and remove (a v1
- * cpuset is born empty, its CPUs and nodes written level by level) than the rest of the
+/* The container's cgroup in the v1 hierarchy `ctl` (slot i), with no limit written: only its
+ * view needs it (see sandbox_private.h). Skipped where the hierarchy is absent or is one
+ * already used (cpuacct co-mounted with cpu); a failure is said once and leaves it out. In
+ * cpuset every container shares bulwark/run, made once and kept: the same CPUs and memory
+ * nodes as the host's for all, and a cgroup of its own would cost more to make and remove (a
+ * v1 cpuset is born empty, its CPUs and nodes written level by level) than the rest of the
  * cgroups together. Its tasks files list the reader's own pid namespace only. */
-static void view_only(const sbx_ctx *ctx, char *out, const char *ctl, const char *name)
+static void view_only(sbx_cgroup *cg, const sbx_ctx *ctx, int mnt, size_t i, const char *ctl)
 {
-	char base[64];
-	snprintf(base, sizeof base, "/sys/fs/cgroup/%s", ctl);
+	char *out = i == 3 ? cg->cpuacct : cg->cpuset;
+	char real[NAME_MAX + 1], base[sizeof real + sizeof CG_ROOT];
+	cleanup_close int h = sbx_cg_open_hierarchy(mnt, ctl, real, sizeof real);
 	struct stat st, used;
-	if (stat(base, &st) < 0)
+	if (h < 0 || fstat(h, &st) < 0)
 		return;
-	static const char *const limited[] = {"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids",
-					      "/sys/fs/cgroup/cpu"};
-	for (size_t i = 0; i < sizeof limited / sizeof *limited; i++)
-		if (stat(limited[i], &used) == 0 && used.st_dev == st.st_dev)
+	for (size_t j = 0; j < 3; j++) /* memory, pids, cpu: the hierarchies with limits */
+		if (fstat(cg->v1_fd[j], &used) == 0 && used.st_dev == st.st_dev)
 			return;
+	snprintf(base, sizeof base, "%s/%s", CG_ROOT, real);
 	cleanup_error bwk_error *e = NULL;
-	char top[PATH_MAX];
-	snprintf(top, sizeof top, "%s/bulwark", base);
-	bool shared = !strcmp(ctl, "cpuset");
-	if ((shared ? shared_cpuset(out, top, &e) : make_dir(out, base, name, &e)) == 0)
+	if (i == SBX_CG_V1_DIRS - 1 ? shared_cpuset(cg, h, base, &e) == 0
+				    : own_dir(h, base, cg->name, NULL, out, &cg->v1_parent_fd[i],
+					      &cg->v1_fd[i], &e) == 0)
 		return;
-	if (out[0] && !shared)
-		(void)remove_dir(AT_FDCWD, out);
 	out[0] = 0;
 	cleanup_free char *msg = bwk_error_format(e);
 	sbx_warn(ctx->spec,
@@ -383,41 +356,59 @@ static void view_only(const sbx_ctx *ctx, char *out, const char *ctl, const char
 		 ctl, msg ? msg : "?");
 }
 
-static int create_v1(sbx_cgroup *cg, const sbx_ctx *ctx, const char *name, bwk_error **err)
+/* The hierarchies with limits (memory, pids, cpu: slots 0-2), open in h[] when each has the
+ * files bulwark writes; the tmpfs at mnt holds them. */
+static bool v1_usable(int mnt, int h[3])
 {
+	static const char *const ctl[] = {"memory", "pids", "cpu"};
+	static const char *const file[] = {"memory.limit_in_bytes", "cgroup.procs", "cpu.shares"};
+	for (size_t i = 0; i < 3; i++) {
+		h[i] = sbx_cg_open_hierarchy(mnt, ctl[i], NULL, 0);
+		if (h[i] < 0 || faccessat(h[i], file[i], F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			return false;
+	}
+	return true;
+}
+
+static int create_v1(sbx_cgroup *cg, const sbx_ctx *ctx, int mnt, const int h[3], bwk_error **err)
+{
+	static const char *const ctl[] = {"memory", "pids", "cpu"};
+	char *out[] = {cg->memory, cg->pids, cg->cpu};
+	for (size_t i = 0; i < 3; i++) {
+		char base[64];
+		snprintf(base, sizeof base, "%s/%s", CG_ROOT, ctl[i]);
+		if (own_dir(h[i], base, cg->name, NULL, out[i], &cg->v1_parent_fd[i], &cg->v1_fd[i],
+			    err) < 0) {
+			out[i][0] = 0;
+			return -1;
+		}
+	}
 	char v[64];
-	if (make_dir(cg->memory, "/sys/fs/cgroup/memory", name, err) < 0)
-		return -1;
+	int mem = cg->v1_fd[0], cpu = cg->v1_fd[2];
 	if (ctx->memory != BWK_UNLIMITED) {
 		snprintf(v, sizeof v, "%" PRIu64, ctx->memory);
-		if (write_file(cg->memory, "memory.limit_in_bytes", v, err) < 0)
+		if (sbx_cg_write(mem, cg->memory, "memory.limit_in_bytes", v, err) < 0)
 			return -1;
 		/* no swap on top of the limit where swap accounting exists */
-		char p[PATH_MAX + 32];
-		snprintf(p, sizeof p, "%s/memory.memsw.limit_in_bytes", cg->memory);
-		if (exists(p))
-			(void)write_file(cg->memory, "memory.memsw.limit_in_bytes", v, NULL);
+		if (faccessat(mem, "memory.memsw.limit_in_bytes", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			(void)sbx_cg_write(mem, cg->memory, "memory.memsw.limit_in_bytes", v, NULL);
 	}
-	if (make_dir(cg->pids, "/sys/fs/cgroup/pids", name, err) < 0)
-		return -1;
 	if (ctx->pids != BWK_UNLIMITED) {
 		snprintf(v, sizeof v, "%" PRIu64, ctx->pids);
-		if (write_file(cg->pids, "pids.max", v, err) < 0)
+		if (sbx_cg_write(cg->v1_fd[1], cg->pids, "pids.max", v, err) < 0)
 			return -1;
 	}
-	if (make_dir(cg->cpu, "/sys/fs/cgroup/cpu", name, err) < 0)
-		return -1;
 	snprintf(v, sizeof v, "%d", BWK_DEFAULT_CPU_WEIGHT * 1024 / 100);
-	if (write_file(cg->cpu, "cpu.shares", v, err) < 0)
+	if (sbx_cg_write(cpu, cg->cpu, "cpu.shares", v, err) < 0)
 		return -1;
 	if (ctx->spec->cpus_milli) {
 		snprintf(v, sizeof v, "%" PRIu64, ctx->spec->cpus_milli * 100);
-		if (write_file(cg->cpu, "cpu.cfs_period_us", "100000", err) < 0 ||
-		    write_file(cg->cpu, "cpu.cfs_quota_us", v, err) < 0)
+		if (sbx_cg_write(cpu, cg->cpu, "cpu.cfs_period_us", "100000", err) < 0 ||
+		    sbx_cg_write(cpu, cg->cpu, "cpu.cfs_quota_us", v, err) < 0)
 			return -1;
 	}
-	view_only(ctx, cg->cpuacct, "cpuacct", name);
-	view_only(ctx, cg->cpuset, "cpuset", name);
+	view_only(cg, ctx, mnt, 3, "cpuacct");
+	view_only(cg, ctx, mnt, 4, "cpuset");
 	return 0;
 }
 
@@ -425,46 +416,53 @@ int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err)
 {
 	memset(cg, 0, sizeof *cg);
 	cg->v2_fd = cg->v2_parent_fd = -1;
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
+		cg->v1_fd[i] = cg->v1_parent_fd[i] = -1;
 	cg->memory_limit = ctx->memory;
-	struct statfs sf;
-	char name[64];
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(name, sizeof name, "run-%d-%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
+	snprintf(cg->name, sizeof cg->name, "run-%d-%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
 	if (!ctx->is_root) {
-		create_rootless(cg, ctx, name);
+		create_rootless(cg, ctx);
 		return 0;
 	}
+	bool v2 = false;
+	cleanup_close int mnt = sbx_cg_open_mount(CG_ROOT, &v2, err);
+	int h[3] = {-1, -1, -1};
 	int r;
-	if (statfs("/sys/fs/cgroup", &sf) == 0 && sf.f_type == CGROUP2_SUPER_MAGIC) {
+	if (mnt < 0) {
+		r = -1;
+	} else if (v2) {
 		cg->mode = SBX_CG_V2;
-		r = create_v2(cg, ctx, name, err);
-	} else if (exists("/sys/fs/cgroup/memory/memory.limit_in_bytes") &&
-		   exists("/sys/fs/cgroup/pids/cgroup.procs") &&
-		   exists("/sys/fs/cgroup/cpu/cpu.shares")) {
+		r = create_v2(cg, ctx, mnt, err);
+	} else if (v1_usable(mnt, h)) {
 		cg->mode = SBX_CG_V1;
-		r = create_v1(cg, ctx, name, err);
+		r = create_v1(cg, ctx, mnt, h, err);
 	} else {
-		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
-				     "no usable cgroup hierarchy under /sys/fs/cgroup");
+		r = bwk_error_set(err, BWK_E_UNSUPPORTED, 0, "no usable cgroup hierarchy under %s",
+				  CG_ROOT);
 	}
-	if (r < 0) {
+	for (size_t i = 0; i < 3; i++)
+		if (h[i] >= 0)
+			close(h[i]);
+	if (r < 0 && cg->mode != SBX_CG_NONE) {
 		sbx_cgroup_destroy(cg);
 		return bwk_error_wrap(err, "creating the container's cgroup");
 	}
-	return 0;
+	return r;
 }
 
 int sbx_cgroup_attach(const sbx_cgroup *cg, pid_t pid, bwk_error **err)
 {
 	char v[32];
 	snprintf(v, sizeof v, "%d", (int)pid);
-	if (cg->mode == SBX_CG_V2 && write_at(cg->v2_fd, cg->v2, "cgroup.procs", v, err) < 0)
+	if (cg->mode == SBX_CG_V2 && sbx_cg_write(cg->v2_fd, cg->v2, "cgroup.procs", v, err) < 0)
 		return bwk_error_wrap(err, "moving the container into its cgroup");
 	const char *dirs[SBX_CG_V1_DIRS];
 	v1_dirs(cg, dirs);
 	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_DIRS; i++)
-		if (dirs[i][0] && write_file(dirs[i], "cgroup.procs", v, err) < 0)
+		if (cg->v1_fd[i] >= 0 &&
+		    sbx_cg_write(cg->v1_fd[i], dirs[i], "cgroup.procs", v, err) < 0)
 			return bwk_error_wrap(err, "moving the container into its cgroup");
 	return 0;
 }
@@ -481,17 +479,16 @@ int sbx_cgroup_open_tasks(const sbx_cgroup *cg, int fds[SBX_CG_V1_DIRS], bwk_err
 	v1_dirs(cg, dirs);
 	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++) {
 		fds[i] = -1;
-		if (cg->mode != SBX_CG_V1 || !dirs[i][0])
+		if (cg->mode != SBX_CG_V1 || cg->v1_fd[i] < 0)
 			continue;
-		char path[PATH_MAX + 16];
-		snprintf(path, sizeof path, "%s/tasks", dirs[i]);
-		fds[i] = open(path, O_WRONLY | O_CLOEXEC);
+		fds[i] = openat(cg->v1_fd[i], "tasks", O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
 		if (fds[i] < 0) {
-			int e = errno;
+			bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: opening %s/tasks",
+				      dirs[i]);
 			while (i-- > 0)
 				if (fds[i] >= 0)
 					close(fds[i]);
-			return bwk_error_set(err, BWK_E_RUNTIME, e, "open %s", path);
+			return -1;
 		}
 	}
 	return 0;
@@ -530,92 +527,43 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg)
 {
 	if (cg->mode == SBX_CG_V2)
 		return cg->has_memory && read_key(cg->v2_fd, "memory.events", "oom_kill") > 0;
-	if (cg->mode != SBX_CG_V1 || !cg->memory[0])
-		return false;
-	cleanup_close int fd = open(cg->memory, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return read_key(fd, "memory.oom_control", "oom_kill") > 0;
+	return cg->mode == SBX_CG_V1 &&
+	       read_key(cg->v1_fd[0], "memory.oom_control", "oom_kill") > 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 /* The pid namespace is gone when this runs (its init was reaped), but the kernel may take a
- * moment to release the last tasks: retry EBUSY briefly. */
-static bool remove_dir(int dfd, const char *name)
-{
-	for (int tries = 0; tries < 200; tries++) {
-		if (unlinkat(dfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
-			return true;
-		if (errno != EBUSY)
-			return false;
-		struct timespec d = {0, 5 * 1000 * 1000};
-		nanosleep(&d, NULL);
-	}
-	return false;
-}
-
+ * moment to release the last tasks: sbx_cg_remove waits for them. Removed before the lock
+ * goes with the descriptor. */
 void sbx_cgroup_destroy(sbx_cgroup *cg)
 {
 	if (cg->mode == SBX_CG_V2) {
-		if (cg->v2_fd >= 0)
-			close(cg->v2_fd);
-		if (cg->v2_parent_fd >= 0 && cg->v2_name[0])
-			(void)remove_dir(cg->v2_parent_fd, cg->v2_name);
-		if (cg->v2_parent_fd >= 0)
-			close(cg->v2_parent_fd);
-		cg->v2_fd = cg->v2_parent_fd = -1;
-		cg->v2_name[0] = cg->v2[0] = 0;
+		if (cg->v2_parent_fd >= 0 && cg->v2_fd >= 0)
+			(void)sbx_cg_remove(cg->v2_parent_fd, cg->name, false);
+		close_fd(&cg->v2_fd);
+		close_fd(&cg->v2_parent_fd);
+		cg->v2[0] = 0;
 	}
-	const char *dirs[SBX_CG_V1_DIRS];
-	v1_dirs(cg, dirs);
-	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_OWN; i++)
-		if (dirs[i][0])
-			(void)remove_dir(AT_FDCWD, dirs[i]);
+	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_DIRS; i++) {
+		if (cg->v1_parent_fd[i] >= 0 && cg->v1_fd[i] >= 0)
+			(void)sbx_cg_remove(cg->v1_parent_fd[i], cg->name, false);
+		close_fd(&cg->v1_fd[i]);
+		close_fd(&cg->v1_parent_fd[i]);
+	}
 	cg->memory[0] = cg->pids[0] = cg->cpu[0] = cg->cpuacct[0] = cg->cpuset[0] = 0;
 	cg->mode = SBX_CG_NONE;
 }
 
-/* A run killed with SIGKILL takes its container along (PR_SET_PDEATHSIG) but cannot remove its
- * cgroups: the next run does. A directory is stale when it is empty (rmdir refuses otherwise),
- * the bulwark process that named it (run-PID-…) is gone, and it is more than a minute old, so
- * a run just starting in another pid namespace with a colliding pid is never touched. */
-static void reap_in(int dfd)
-{
-	DIR *d = dfd < 0 ? NULL : fdopendir(dfd);
-	if (!d) {
-		if (dfd >= 0)
-			close(dfd);
-		return;
-	}
-	time_t now = time(NULL);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		int pid = 0, n = 0;
-		struct stat st;
-		if (sscanf(e->d_name, "run-%d-%*x%n", &pid, &n) != 1 || !n || e->d_name[n] ||
-		    pid <= 0 || pid == (int)getpid())
-			continue;
-		if ((kill(pid, 0) == 0 || errno != ESRCH) ||
-		    fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISDIR(st.st_mode) ||
-		    now - st.st_mtime < 60)
-			continue;
-		(void)unlinkat(dfd, e->d_name, AT_REMOVEDIR);
-	}
-	closedir(d);
-}
-
 void sbx_cgroup_reap_stale(const sbx_cgroup *cg)
 {
-	if (cg->mode == SBX_CG_V2 && cg->v2_parent_fd >= 0)
-		reap_in(openat(cg->v2_parent_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	const char *dirs[SBX_CG_V1_DIRS];
-	v1_dirs(cg, dirs);
-	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_OWN; i++) {
-		if (!dirs[i][0])
-			continue;
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof parent, "%s", dirs[i]);
-		char *slash = strrchr(parent, '/');
-		if (!slash)
-			continue;
-		*slash = 0;
-		reap_in(open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-	}
+	if (cg->mode == SBX_CG_V2)
+		sbx_cg_reap(cg->v2_parent_fd);
+	for (size_t i = 0; cg->mode == SBX_CG_V1 && i < SBX_CG_V1_DIRS; i++)
+		sbx_cg_reap(cg->v1_parent_fd[i]);
 }

@@ -2,7 +2,8 @@
  * v1 hierarchies: created by `create` before the init's first instruction, the init attached
  * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 they
  * are a device filter program (oci_devfilter.c). No syscall takes a built path: the cgroup
- * mounts are opened once and everything below them is reached fd by fd (cg_walk). */
+ * mounts are opened once and everything below them is reached fd by fd (cg_walk, with the
+ * steps of cgroup_fd.c that `bulwark run` uses too). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,14 +23,7 @@
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "sandbox/oci_rt_private.h"
-
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270
-#endif
-
-#ifndef CGROUP_SUPER_MAGIC
-#define CGROUP_SUPER_MAGIC 0x27e0eb
-#endif
+#include "sandbox/sandbox_private.h"
 
 #define CG_MOUNT "/sys/fs/cgroup"
 
@@ -43,12 +36,7 @@ typedef struct cgdir {
 
 static int cg_write(const cgdir *d, const char *file, const char *val, bwk_error **err)
 {
-	cleanup_close int fd = openat(d->fd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	size_t n = strlen(val);
-	if (fd < 0 || write(fd, val, n) != (ssize_t)n)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: writing '%s' to %s/%s",
-				     val, d->name, file);
-	return 0;
+	return sbx_cg_write(d->fd, d->name, file, val, err);
 }
 
 static int cg_writef(const cgdir *d, const char *file, bwk_error **err, const char *fmt, ...)
@@ -58,7 +46,8 @@ static int cg_writef(const cgdir *d, const char *file, bwk_error **err, const ch
 	char buf[256];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
+	/* started above: clang 14's analyzer loses that on some paths into a variadic function */
+	vsnprintf(buf, sizeof buf, fmt, ap); // NOLINT(clang-analyzer-valist.Uninitialized)
 	va_end(ap);
 	return cg_write(d, file, buf, err);
 }
@@ -78,13 +67,6 @@ static int cg_read(int dirfd, const char *file, char *buf, size_t len)
 	buf[n] = 0;
 	buf[strcspn(buf, "\n")] = 0;
 	return 0;
-}
-
-static bool on_cgroupfs(int fd)
-{
-	struct statfs sf;
-	return fstatfs(fd, &sf) == 0 &&
-	       (sf.f_type == CGROUP2_SUPER_MAGIC || sf.f_type == CGROUP_SUPER_MAGIC);
 }
 
 /* What a walk does at each level, with the parent and the child open. */
@@ -124,17 +106,9 @@ static int cg_walk(int root, const char *base, const char *rel, bool create, cg_
 					     rel);
 		if (sn < sizeof shown)
 			sn += (size_t)snprintf(shown + sn, sizeof shown - sn, "/%s", name);
-		if (create && mkdirat(cur, name, 0755) < 0 && errno != EEXIST)
-			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: mkdir %s", shown);
-		int next = openat(cur, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int next = sbx_cg_open(cur, name, create ? SBX_CG_MKDIR : 0, shown, err);
 		if (next < 0)
-			return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: opening %s",
-					     shown);
-		if (!on_cgroupfs(next)) {
-			close(next);
-			return bwk_error_set(err, BWK_E_RUNTIME, 0,
-					     "cgroup: %s is not on a cgroup file system", shown);
-		}
+			return -1;
 		if (level && level(cur, &(cgdir){next, shown}, err) < 0) {
 			close(next);
 			return -1;
@@ -591,18 +565,11 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 	struct stat seen[OCIRT_MAX_CGROUPS];
 	memset(seen, 0, sizeof seen);
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
-		/* /sys/fs/cgroup/cpu may be a link to the co-mounted cpu,cpuacct: the name of
-		 * the mount beside it, never a path elsewhere */
+		/* /sys/fs/cgroup/cpu may be a link to the co-mounted cpu,cpuacct */
 		char real[NAME_MAX + 1];
-		ssize_t l = readlinkat(mnt, ctrls[i], real, sizeof real - 1);
-		if (l > 0 && !memchr(real, '/', (size_t)l) && (size_t)l < sizeof real)
-			real[l] = 0;
-		else
-			snprintf(real, sizeof real, "%s", ctrls[i]);
-		cleanup_close int h =
-		    openat(mnt, real, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		cleanup_close int h = sbx_cg_open_hierarchy(mnt, ctrls[i], real, sizeof real);
 		struct stat st;
-		if (h < 0 || !on_cgroupfs(h) || fstat(h, &st) < 0) {
+		if (h < 0 || fstat(h, &st) < 0) {
 			if (!need[i])
 				continue;
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
@@ -646,18 +613,18 @@ static int create(const bwk_oci_spec *s, const char *id, bool systemd, bool unif
 	char rel[PATH_MAX / 2];
 	if (cgroup_rel(s, id, systemd, rel, sizeof rel, err) < 0)
 		return -1;
-	cleanup_close int mnt = open(CG_MOUNT, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct statfs sf;
-	if (mnt < 0 || fstatfs(mnt, &sf) < 0)
-		return bwk_error_set(err, BWK_E_RUNTIME, errno, "cgroup: %s", CG_MOUNT);
+	bool v2 = false;
+	cleanup_close int mnt = sbx_cg_open_mount(CG_MOUNT, &v2, err);
+	if (mnt < 0)
+		return -1;
 	const bwk_oci_resources *r = &s->linux_.resources;
 	int rc;
 	if (unified) {
 		cleanup_close int u = cg_walk(mnt, CG_MOUNT, "/unified", false, NULL, NULL, err);
 		rc = u < 0 ? -1 : create_v2(u, CG_MOUNT "/unified", rel, r, cg, err);
 	} else {
-		rc = sf.f_type == CGROUP2_SUPER_MAGIC ? create_v2(mnt, CG_MOUNT, rel, r, cg, err)
-						      : create_v1(mnt, rel, r, cg, err);
+		rc = v2 ? create_v2(mnt, CG_MOUNT, rel, r, cg, err)
+			: create_v1(mnt, rel, r, cg, err);
 	}
 	if (rc < 0)
 		ocirt_cgroup_destroy(cg);
@@ -697,24 +664,12 @@ static FILE *procs_of(int fd)
 	return f;
 }
 
-static int signal_fd(int fd, bool v2, int sig)
-{
-	if (v2 && sig == SIGKILL && cg_write(&(cgdir){fd, ""}, "cgroup.kill", "1", NULL) == 0)
-		return 1;
-	cleanup_file FILE *f = procs_of(fd);
-	int n = 0, pid;
-	while (f && fscanf(f, "%d", &pid) == 1)
-		if (pid > 0 && kill(pid, sig) == 0)
-			n++;
-	return n;
-}
-
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig)
 {
 	if (!cg->n)
 		return 0;
 	cleanup_close int fd = cg_fd(cg, 0, NULL);
-	return fd < 0 ? 0 : signal_fd(fd, cg->v2, sig);
+	return fd < 0 ? 0 : sbx_cg_kill(fd, sig);
 }
 
 size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
@@ -731,41 +686,14 @@ size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
 	return n;
 }
 
-/* v2: whether cgroup.events (open at fd) says processes are left in the cgroup */
-static bool cg_populated(int ev)
-{
-	char b[256];
-	ssize_t n = pread(ev, b, sizeof b - 1, 0);
-	if (n <= 0)
-		return true;
-	b[n] = 0;
-	return !strstr(b, "populated 0");
-}
-
 void ocirt_cgroup_destroy(ocirt_cgroup *cg)
 {
 	for (size_t i = 0; i < cg->n; i++) {
 		cleanup_close int parent = -1;
 		cleanup_close int fd = cg_open_name(cg->dirs[i], &parent, NULL);
 		const char *leaf = strrchr(cg->dirs[i], '/');
-		if (fd < 0 || parent < 0 || !leaf)
-			continue;
-		/* the last processes may still be exiting. v2 says when the cgroup empties
-		 * (cgroup.events "populated 0" raises POLLPRI): an event; v1 has none, so a
-		 * back-off from 1 ms to 10 ms, about 2 s in all either way. */
-		cleanup_close int ev =
-		    cg->v2 ? openat(fd, "cgroup.events", O_RDONLY | O_CLOEXEC | O_NOFOLLOW) : -1;
-		long ns = 1000 * 1000;
-		for (int t = 0;
-		     t < 200 && unlinkat(parent, leaf + 1, AT_REMOVEDIR) < 0 && errno == EBUSY;
-		     t++) {
-			signal_fd(fd, cg->v2, SIGKILL);
-			if (ev < 0 || !cg_populated(ev) ||
-			    poll(&(struct pollfd){ev, POLLPRI, 0}, 1, 10) < 0) {
-				nanosleep(&(struct timespec){0, ns}, NULL);
-				ns = ns * 2 > 10 * 1000 * 1000 ? 10 * 1000 * 1000 : ns * 2;
-			}
-		}
+		if (fd >= 0 && parent >= 0 && leaf)
+			(void)sbx_cg_remove(parent, leaf + 1, true);
 	}
 	ocirt_cgroup_free(cg);
 }
@@ -803,16 +731,54 @@ static int freezer_dir(const ocirt_cgroup *cg)
 	return -1;
 }
 
-static bool frozen_fd(int fd, bool v2)
+static int frozen_file(int fd, bool v2)
 {
-	cleanup_close int f =
-	    openat(fd, v2 ? "cgroup.events" : "freezer.state", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return openat(fd, v2 ? "cgroup.events" : "freezer.state",
+		      O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* Whether cgroup.events or freezer.state, open at f, says frozen (a read from offset 0 also
+ * re-arms the v2 POLLPRI notification). */
+static bool frozen_read(int f, bool v2)
+{
 	char big[512];
-	ssize_t n = f < 0 ? -1 : read(f, big, sizeof big - 1);
+	ssize_t n = f < 0 ? -1 : pread(f, big, sizeof big - 1, 0);
 	if (n <= 0)
 		return false;
 	big[n] = 0;
 	return v2 ? strstr(big, "frozen 1") != NULL : !strncmp(big, "FROZEN", 6);
+}
+
+static bool frozen_fd(int fd, bool v2)
+{
+	cleanup_close int f = frozen_file(fd, v2);
+	return frozen_read(f, v2);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The kernel freezes task by task. v2 says when it is done (a change of cgroup.events raises
+ * POLLPRI): an event; v1 has none, so a back-off from 100 µs to 10 ms. 5 s at most. */
+static bool wait_frozen(int fd, bool v2, bool freeze)
+{
+	cleanup_close int f = frozen_file(fd, v2);
+	int64_t end = now_ms() + 5000;
+	long ns = 100 * 1000;
+	while (frozen_read(f, v2) != freeze) {
+		int64_t left = end - now_ms();
+		if (left <= 0)
+			return false;
+		if (!v2 || f < 0 || poll(&(struct pollfd){f, POLLPRI, 0}, 1, (int)left) < 0) {
+			nanosleep(&(struct timespec){0, ns}, NULL);
+			ns = ns * 2 > 10 * 1000 * 1000 ? 10 * 1000 * 1000 : ns * 2;
+		}
+	}
+	return true;
 }
 
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err)
@@ -828,11 +794,8 @@ int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err)
 	if (cg->v2 ? cg_write(&d, "cgroup.freeze", freeze ? "1" : "0", err) < 0
 		   : cg_write(&d, "freezer.state", freeze ? "FROZEN" : "THAWED", err) < 0)
 		return -1;
-	for (int t = 0; t < 1000; t++) { /* the kernel freezes task by task */
-		if (frozen_fd(fd, cg->v2) == freeze)
-			return 0;
-		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
-	}
+	if (wait_frozen(fd, cg->v2, freeze))
+		return 0;
 	return bwk_error_set(err, BWK_E_RUNTIME, ETIMEDOUT, "cgroup %s: %s did not finish", d.name,
 			     freeze ? "freezing" : "thawing");
 }

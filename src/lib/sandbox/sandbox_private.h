@@ -40,8 +40,14 @@ typedef struct sbx_cgroup {
 	char v2[PATH_MAX]; /* the container's cgroup (v2), for messages only */
 	int v2_fd;	   /* v2: the container's cgroup, and the bulwark/ cgroup it is in */
 	int v2_parent_fd;
-	char v2_name[64];
-	char memory[PATH_MAX]; /* v1 controller directories ("" when absent) */
+	char name[64]; /* run-PID-…: the container's cgroup in every hierarchy */
+	/* v1: the directories below, open (-1 when absent) and, for the container's own, their
+	 * bulwark/ parents (cpuset's is shared and kept: -1). Each own directory is flock()ed
+	 * shared for the life of the run: the lock, not the pid in the name, tells a later run
+	 * that its owner is gone (see sbx_cgroup_reap_stale). */
+	int v1_fd[SBX_CG_V1_DIRS];
+	int v1_parent_fd[SBX_CG_V1_DIRS];
+	char memory[PATH_MAX]; /* v1 controller directories, for messages ("" when absent) */
 	char pids[PATH_MAX];
 	char cpu[PATH_MAX];
 	/* v1 hierarchies without limits of ours, where the container gets a cgroup only so that
@@ -256,6 +262,35 @@ bool sbx_cgroup_oom_killed(const sbx_cgroup *cg);
 void sbx_cgroup_destroy(sbx_cgroup *cg);
 /* Remove the empty cgroups of bulwark runs that were killed before they could. */
 void sbx_cgroup_reap_stale(const sbx_cgroup *cg);
+
+/* cgroup_fd.c: the steps on the cgroup file system that run (cgroups.c) and the OCI runtime
+ * (oci_cgroup.c) share; no path is handed to a syscall. `where` names a directory in
+ * messages only. */
+#define SBX_CG_MKDIR 1 /* sbx_cg_open: create it first (an existing one is fine… */
+#define SBX_CG_EXCL  2 /* …unless this is set too) */
+/* Whether fd is on a cgroup v1 or v2 file system. */
+bool sbx_cg_on_fs(int fd);
+/* The cgroup mount point `path` (/sys/fs/cgroup), O_PATH; *v2 when it is a cgroup2 mount
+ * (otherwise the tmpfs holding the v1 hierarchies). */
+int sbx_cg_open_mount(const char *path, bool *v2, bwk_error **err);
+/* The v1 hierarchy of controller `ctl` below the mount point mnt, O_PATH; a link there
+ * (cpu -> cpu,cpuacct) is followed only to a name beside it, copied to name (NULL: not).
+ * -1 + errno when absent or not a cgroup file system; no error object: absence is normal. */
+int sbx_cg_open_hierarchy(int mnt, const char *ctl, char *name, size_t cap);
+/* The cgroup `name` (one component: no '/', '.' or '..') below the open cgroup directory
+ * parent, made first with SBX_CG_MKDIR; O_RDONLY (clone3 and flock take it), no link
+ * followed, checked to be on a cgroup file system. */
+int sbx_cg_open(int parent, const char *name, int flags, const char *where, bwk_error **err);
+/* One write() of val to the cgroup file `file` of the open directory dfd. */
+int sbx_cg_write(int dfd, const char *where, const char *file, const char *val, bwk_error **err);
+/* Signal every process of the open cgroup dfd (v2 SIGKILL: cgroup.kill); how many. */
+int sbx_cg_kill(int dfd, int sig);
+/* rmdir of the cgroup `name` below parent, retried for about 2 s while its last processes
+ * exit (v2: woken by cgroup.events); with kill_left they are SIGKILLed first. True when it is
+ * gone. */
+bool sbx_cg_remove(int parent, const char *name, bool kill_left);
+/* Remove the stale run-PID-… cgroups below parent (a bulwark/ directory; see cgroup_fd.c). */
+void sbx_cg_reap(int parent);
 /* cgroup_view.c: in the container, in its own cgroup namespace and after pivot_root: its
  * cgroup read-only at /sys/fs/cgroup (nothing without one). -1 + errno. */
 int sbx_cgroup_view(const sbx_ctx *ctx);
