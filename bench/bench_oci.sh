@@ -98,9 +98,10 @@ if command -v dockerd >/dev/null 2>&1 && [ "${BWK_BENCH_DOCKER:-1}" = 1 ]; then
 	# namespace with the unified hierarchy unmounted (as the cycle bench above does, both
 	# runtimes alike: they then see a pure cgroup v1 host)
 	if ! docker_bench d && [ -n "$CRUN" ]; then
-		echo "(crun 1.8.1 takes a host whose /sys/fs/cgroup/unified has no controllers for hybrid mode," \
-			"which it does not support) so the crun pair runs on a second dockerd in a mount" \
-			"namespace without /sys/fs/cgroup/unified, both runtimes alike"
+		echo "(crun 1.8.1 accepts a hybrid host only when its cgroup2 mount has no controllers;" \
+			"/sys/fs/cgroup/unified has: $(cat /sys/fs/cgroup/unified/cgroup.controllers \
+			2>/dev/null)) so the crun pair runs on a second dockerd in a mount namespace" \
+			"without /sys/fs/cgroup/unified, both runtimes alike"
 		cat >"$work/ns.sh" <<'EOS'
 umount /sys/fs/cgroup/unified 2>/dev/null || true
 exec "$@"
