@@ -1,8 +1,8 @@
 #!/bin/sh
 # OCI lifecycle latency: `create` + `start` + `delete --force` of one bundle (busybox, /bin/true,
 # runc's default config.json), bulwark against runc and crun on the same bundle, alternating
-# A B A B with farm-bench (median ratios). crun refuses this hybrid-cgroup host unless
-# /sys/fs/cgroup/unified is unmounted, so the crun pair runs inside one
+# A B A B with farm-bench (median ratios); then `docker run --rm` with each runtime. crun refuses
+# this hybrid-cgroup host unless /sys/fs/cgroup/unified is unmounted, so the crun pairs run inside
 # `unshare -m --propagation private` with it unmounted (both sides alike). Needs root.
 # N=runs per command (default 20).
 set -eu
@@ -45,28 +45,67 @@ if command -v crun >/dev/null 2>&1; then
 		sh -e $work/cycle.sh $BULWARK $work/bwk"
 fi
 
-# `docker run --rm` of the same root filesystem as an imported image, --runtime bulwark against
-# --runtime runc on one private dockerd (skipped without dockerd or with BWK_BENCH_DOCKER=0).
-if command -v dockerd >/dev/null 2>&1 && [ "${BWK_BENCH_DOCKER:-1}" = 1 ]; then
-	d="$work/d"
+# `docker run --rm` of the same root filesystem as an imported image on one private dockerd
+# (skipped without dockerd or with BWK_BENCH_DOCKER=0): --runtime bulwark against --runtime runc,
+# then against --runtime crun (registered with --add-runtime crun=CRUN).
+# docker_bench NAME [PREFIX]: a private dockerd under $work/NAME, started through PREFIX (a
+# command line run in front of dockerd, e.g. an unshare), then the pairs.
+docker_bench() {
+	d="$work/$1"
 	mkdir -p "$d"
 	echo '{}' >"$d/daemon.json"
-	dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" -H "unix://$d/sock" \
-		--config-file "$d/daemon.json" --bridge=none --iptables=false --ip-masq=false \
-		--add-runtime "bulwark=$BULWARK" >"$d/log" 2>&1 &
+	${2:-} dockerd --data-root "$d/root" --exec-root "$d/exec" --pidfile "$d/pid" \
+		-H "unix://$d/sock" --config-file "$d/daemon.json" --bridge=none --iptables=false \
+		--ip-masq=false --add-runtime "bulwark=$BULWARK" --add-runtime "crun=$CRUN" \
+		>"$d/log" 2>&1 &
 	dpid=$!
+	dk="docker -H unix://$d/sock"
 	i=0
-	while ! docker -H "unix://$d/sock" version >/dev/null 2>&1 && [ $i -lt 150 ]; do
+	while ! $dk version >/dev/null 2>&1 && [ $i -lt 150 ]; do
 		sleep 0.2
 		i=$((i + 1))
 	done
-	tar -C "$work/bundle/rootfs" -c . | docker -H "unix://$d/sock" import - bwk-bench:1 >/dev/null
-	echo "docker run --rm IMAGE /bin/true, $N runs each, alternating (--runtime bulwark / runc):"
-	farm-bench -n "$N" --timeout 600 \
-		--vs "docker -H unix://$d/sock run --rm --network none --runtime runc bwk-bench:1 /bin/true" -- \
-		docker -H "unix://$d/sock" run --rm --network none --runtime bulwark bwk-bench:1 /bin/true ||
-		echo "docker part failed"
+	tar -C "$work/bundle/rootfs" -c . | $dk import - bwk-bench:1 >/dev/null
+	dr="$dk run --rm --network none"
+	if [ -z "${2:-}" ]; then
+		echo "docker run --rm IMAGE /bin/true, $N runs each, alternating (--runtime bulwark / runc):"
+		# shellcheck disable=SC2086 # $dr is a command line, split on purpose
+		farm-bench -n "$N" --timeout 600 --vs "$dr --runtime runc bwk-bench:1 /bin/true" -- \
+			$dr --runtime bulwark bwk-bench:1 /bin/true || echo "docker part failed"
+	fi
+	# crun 1.8.1 refuses a hybrid cgroup host (v1 controllers and a cgroup2 mount at
+	# /sys/fs/cgroup/unified): say so with crun's own message rather than time a failure
+	crun_ok=1
+	if [ -n "$CRUN" ] && ! out=$($dr --runtime crun bwk-bench:1 /bin/true 2>&1); then
+		crun_ok=0
+		echo "docker run --runtime crun fails on this host:"
+		printf '%s\n' "$out" | grep -m 1 -i error || printf '%s\n' "$out" | head -n 1
+	fi
+	if [ -n "$CRUN" ] && [ $crun_ok = 1 ]; then
+		echo "docker run --rm IMAGE /bin/true, $N runs each, alternating (--runtime bulwark / crun)${2:+, dockerd in a mount namespace with unified unmounted}:"
+		# shellcheck disable=SC2086
+		farm-bench -n "$N" --timeout 600 --vs "$dr --runtime crun bwk-bench:1 /bin/true" -- \
+			$dr --runtime bulwark bwk-bench:1 /bin/true || echo "docker part failed"
+	fi
 	kill "$dpid"
 	wait "$dpid" || true
 	umount -R "$d/root" 2>/dev/null || true
+	return $((1 - crun_ok))
+}
+CRUN=$(command -v crun || true)
+if command -v dockerd >/dev/null 2>&1 && [ "${BWK_BENCH_DOCKER:-1}" = 1 ]; then
+	# where crun refused, the crun pair again on a second private dockerd inside its own mount
+	# namespace with the unified hierarchy unmounted (as the cycle bench above does, both
+	# runtimes alike: they then see a pure cgroup v1 host)
+	if ! docker_bench d && [ -n "$CRUN" ]; then
+		echo "(crun 1.8.1 accepts a hybrid host only when its cgroup2 mount has no controllers;" \
+			"/sys/fs/cgroup/unified has: $(cat /sys/fs/cgroup/unified/cgroup.controllers \
+			2>/dev/null)) so the crun pair runs on a second dockerd in a mount namespace" \
+			"without /sys/fs/cgroup/unified, both runtimes alike"
+		cat >"$work/ns.sh" <<'EOS'
+umount /sys/fs/cgroup/unified 2>/dev/null || true
+exec "$@"
+EOS
+		docker_bench d2 "unshare -m --propagation private sh $work/ns.sh" || true
+	fi
 fi

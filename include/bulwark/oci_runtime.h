@@ -45,9 +45,10 @@ typedef struct bwk_oci_create_opts {
 
 int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err);
 
-/* Re-execute `argv` (the whole command line) from a sealed memfd copy of the running binary
- * unless it already runs from one (CVE-2019-5736; `create` and `exec` call it first). Returns
- * only on error, or 0 when already sealed. */
+/* Re-execute `argv` (the whole command line) from an immutable view of the running binary (a
+ * read-only detached bind, else a sealed memfd copy) unless it already runs from one
+ * (CVE-2019-5736; `create` and `exec` call it first). Returns only on error, or 0 when already
+ * sealed. */
 int bwk_oci_sealed_exe(char **argv, bwk_error **err);
 int bwk_oci_start(const char *root, const char *id, bwk_error **err);
 

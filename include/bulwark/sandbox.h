@@ -207,9 +207,10 @@ char *bwk_userns_restriction(const char *proc_root);
  * for which the CLI exits 125. */
 int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err);
 
-/* Re-execute the running binary from a sealed memfd unless it already runs from one, so that
- * no process of a container can ever reach the host's bulwark binary (CVE-2019-5736). Returns
- * only on error, or 0 if already sealed. */
+/* Re-execute the running binary from an immutable view of it (a read-only detached bind, else
+ * a sealed memfd copy) unless it already runs from one, so that no process of a container can
+ * ever reach a writable bulwark binary (CVE-2019-5736). Returns only on error, or 0 if
+ * already sealed. */
 int bwk_sandbox_ensure_sealed_exe(char **argv, bwk_error **err);
 
 /* Docker's --user semantics: "uid", "uid:gid", "name", "name:group", resolved against the

@@ -6,6 +6,7 @@ container without --force and removes the cgroup and the state.
 The test process is made a child subreaper (as containerd-shim is), so the inits that `create`
 leaves behind become its children and their exit statuses can be read with waitpid."""
 import ctypes
+import errno
 import json
 import os
 import re
@@ -141,6 +142,48 @@ def wait_for(pred, timeout=10):
     return False
 
 
+def assert_exe_immutable(pid):
+    """CVE-2019-5736: what /proc/PID/exe of a bulwark process reaches cannot be written, not
+    even by host root: the attack's handle (O_PATH on /proc/PID/exe, reopened for writing
+    through /proc/self/fd once the runtime has exited) meets a read-only detached mount of the
+    installed file (EROFS) or a sealed memfd (EPERM). While any process executes the file the
+    reopen fails with ETXTBSY first, which protects nothing once they have all exited (other
+    tests run the same binary, so that moment cannot be waited for here): the mount's
+    read-only flag is what must hold. test_exe_immutable_check_can_fail shows the reopen
+    succeeding on a writable copy."""
+    exe = os.readlink(f"/proc/{pid}/exe")
+    assert exe != os.path.realpath(BULWARK), exe
+    fd = os.open(f"/proc/{pid}/exe", os.O_PATH | os.O_CLOEXEC)
+    try:
+        with pytest.raises(OSError) as e:
+            os.close(os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_CLOEXEC))
+        assert e.value.errno in (errno.EROFS, errno.EPERM, errno.ETXTBSY), e.value
+        if not exe.startswith("/memfd:bulwark"):
+            # the installed file itself (same inode), seen through a read-only mount
+            st, host = os.fstat(fd), os.stat(BULWARK)
+            assert (st.st_dev, st.st_ino) == (host.st_dev, host.st_ino)
+            assert os.fstatvfs(fd).f_flag & os.ST_RDONLY
+    finally:
+        os.close(fd)
+
+
+def test_exe_immutable_check_can_fail(tmp_path):
+    """The check above on a process running from a writable copy: the reopen for writing
+    succeeds once the process has exited, as the attack needs."""
+    exe = tmp_path / "sleeper"
+    shutil.copy("/bin/sleep", exe)
+    p = subprocess.Popen([str(exe), "60"])
+    try:
+        fd = os.open(f"/proc/{p.pid}/exe", os.O_PATH | os.O_CLOEXEC)
+    finally:
+        p.kill()
+        p.wait()
+    try:
+        os.close(os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_CLOEXEC))
+    finally:
+        os.close(fd)
+
+
 def test_create_start_state_kill_delete(rt, tmp_path):
     out = tmp_path / "out"
     b = rt.bundle(["/bin/sh", "-c", "echo started $$; hostname; id -u; exec sleep 60"])
@@ -152,8 +195,8 @@ def test_create_start_state_kill_delete(rt, tmp_path):
     # set up, but the process has not run: nothing written yet, the init is still bulwark
     assert out.read_text() == ""
     assert (rt.root / cid / "exec.fifo").exists()
-    # CVE-2019-5736: the init runs from a sealed copy of bulwark, never the host's binary
-    assert os.readlink(f"/proc/{pid}/exe").startswith("/memfd:bulwark")
+    # CVE-2019-5736: the init runs from an immutable copy of bulwark, never the host's binary
+    assert_exe_immutable(pid)
     rt("start", cid)
     assert wait_for(lambda: len(out.read_text().split()) == 4)
     assert out.read_text().split() == ["started", "1", "bulwark", "0"]  # pid 1, its hostname

@@ -150,9 +150,9 @@ unsigned long sbx_ns_run_flags(const bwk_container_spec *s);
 
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
-/* Re-execute `argv` from a sealed memfd copy of the running binary unless it already runs
- * from one (CVE-2019-5736); `always` skips the exemption for a root-owned binary run as root.
- * Returns only on error, or 0 when no copy is needed. */
+/* Re-execute `argv` from an immutable view of the running binary (selfexe.c) unless it
+ * already runs from one (CVE-2019-5736); `always` skips the exemption for a root-owned binary run
+ * as root. Returns only on error, or 0 when no copy is needed. */
 int sbx_reexec_sealed(char **argv, bool always, bwk_error **err);
 
 int sbx_userns_plan(sbx_userns *u, const bwk_container_spec *s, bwk_error **err);
