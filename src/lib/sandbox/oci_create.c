@@ -219,7 +219,7 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 	}
 	const char *type = m->type ? m->type : "";
 	const char *src = m->source ? m->source : "";
-	bool bind = o.bind;
+	bool bind = o.bind, copyup = false;
 	if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
 		if (!c->cg->v2) {
 			mount_cgroup_v1(c, rootfd, m->destination, o.flags);
@@ -246,6 +246,10 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 			die(c, "bind mount %s on %s", src, m->destination);
 	} else {
 		unsigned long f = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+		/* tmpcopyup (crun's): written before it is made read-only */
+		copyup = o.tmpcopyup && !strcmp(type, "tmpfs");
+		if (copyup)
+			f &= ~(unsigned long)MS_RDONLY;
 		if (mount(src, target, type, f, o.data[0] ? o.data : NULL) < 0) {
 			if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
 				/* a user namespace without its own network namespace: the host's */
@@ -263,6 +267,15 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 	if (again < 0)
 		die(c, "reopening %s", m->destination);
 	fdpath(target, sizeof target, again);
+	/* the image's content at the mount point (`fd`, opened before the tmpfs covered it) */
+	if (copyup && sbx_copyup(fd, again, m->destination, false, NULL) < 0) {
+		errno = 0; /* said by sbx_copyup */
+		die(c, "tmpcopyup of %s", m->destination);
+	}
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (copyup && (o.flags & MS_RDONLY) &&
+	    mount_setattr(again, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+		die(c, "making %s read-only", m->destination);
 	if (bind && (o.flags & ~(MS_BIND | MS_REC)) && bind_remount(target, o.flags) < 0)
 		die(c, "remount %s", m->destination);
 	if (o.prop && mount(NULL, target, NULL, o.prop, NULL) < 0)
