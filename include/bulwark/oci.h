@@ -112,6 +112,31 @@ typedef struct bwk_oci_mount {
 	size_t n_uid_mappings, n_gid_mappings;
 } bwk_oci_mount;
 
+/* One mount's options, parsed once (src/lib/oci/mount_opts.c) for `create` and `run` alike:
+ * what mount(2) takes as flags, the propagation, the recursive r* options for mount_setattr
+ * with AT_RECURSIVE, the idmap and copy-up switches, and the rest (size=, mode= …) joined
+ * for the filesystem. An option given twice, or two that contradict, take the last. */
+#define BWK_OCI_MOUNT_DATA_MAX 4096
+typedef struct bwk_oci_mount_opts {
+	unsigned long flags;   /* MS_*: ro, nosuid …, MS_BIND (bind), MS_BIND|MS_REC (rbind) */
+	unsigned long cleared; /* MS_* an option turned off by name (rw, suid, exec …) */
+	unsigned long prop;    /* MS_PRIVATE, MS_SHARED, MS_SLAVE or MS_UNBINDABLE, |MS_REC */
+	uint64_t rec_set, rec_clr; /* MOUNT_ATTR_* of rro, rnosuid …, applied recursively */
+	bool bind;		   /* type "bind", or a bind or rbind option */
+	bool idmap, ridmap, tmpcopyup;
+	bool chown;			   /* U (Podman's): to the container's user */
+	char data[BWK_OCI_MOUNT_DATA_MAX]; /* the rest, comma-separated */
+} bwk_oci_mount_opts;
+
+/* Parse mount `i` of a spec (named in errors). BWK_E_LIMIT when the data string would exceed
+ * BWK_OCI_MOUNT_DATA_MAX. */
+int bwk_oci_mount_opts_parse(const bwk_oci_mount *m, size_t i, bwk_oci_mount_opts *out,
+			     bwk_error **err);
+/* MS_* of a propagation name ("rslave" → MS_SLAVE|MS_REC; rootfsPropagation); 0 if unknown. */
+unsigned long bwk_oci_propagation_flags(const char *name);
+/* The options `create` applies (NULL-terminated): what `features` advertises. */
+extern const char *const bwk_oci_mount_options_known[];
+
 typedef struct bwk_oci_hook {
 	char *path;
 	bwk_strv args, env;

@@ -33,7 +33,18 @@ FLAG = {"ro": ("ro", None), "rw": ("rw", None), "nosuid": ("nosuid", None),
         "async": (None, "sync"), "dirsync": ("dirsync", None), "noatime": ("noatime", None),
         "atime": (None, "noatime"), "nodiratime": ("nodiratime", None),
         "diratime": (None, "nodiratime"), "relatime": ("relatime", None),
-        "strictatime": (None, "relatime")}
+        "strictatime": (None, "relatime"), "nosymfollow": ("nosymfollow", None),
+        "symfollow": (None, "nosymfollow"),
+        # the recursive ones (mount_setattr AT_RECURSIVE) on the mount itself; below it:
+        # test_recursive_options_reach_submounts
+        "rro": ("ro", None), "rrw": ("rw", None), "rnosuid": ("nosuid", None),
+        "rsuid": (None, "nosuid"), "rnodev": ("nodev", None), "rdev": (None, "nodev"),
+        "rnoexec": ("noexec", None), "rexec": (None, "noexec"),
+        "rnodiratime": ("nodiratime", None), "rdiratime": (None, "nodiratime"),
+        "rnoatime": ("noatime", None), "ratime": ("relatime", "noatime"),
+        "rstrictatime": (None, "relatime"), "rrelatime": ("relatime", None),
+        "rnorelatime": ("relatime", None), "rnostrictatime": ("relatime", None),
+        "rnosymfollow": ("nosymfollow", None), "rsymfollow": (None, "nosymfollow")}
 PROP = {"shared": "shared:", "rshared": "shared:", "unbindable": "unbindable"}
 NO_PROP = ("private", "rprivate")
 
@@ -89,6 +100,63 @@ def test_advertised_mount_options_are_honoured(rt, tmp_path):
         if o in NO_PROP:
             assert not any(x.startswith(("shared:", "master:")) for x in optional), (o, optional)
     assert (b / "rootfs" / "markers").read_text() == "here" * 2  # bind and rbind
+
+
+def test_recursive_options_reach_submounts(rt):
+    """rro, rnosuid, rnoexec on an rbind reach the mounts below it (mount_setattr with
+    AT_RECURSIVE); a plain ro leaves them writable, as the kernel's bind remount does."""
+    def edit(c):
+        root = str(rt.base / "b" / "rootfs")
+        c["mounts"] += [
+            {"destination": "/a", "type": "tmpfs", "source": "tmpfs", "options": ["rw"]},
+            {"destination": "/a/sub", "type": "tmpfs", "source": "tmpfs", "options": ["rw"]},
+            {"destination": "/rec", "type": "bind", "source": root + "/a",
+             "options": ["rbind", "rro", "rnosuid", "rnoexec"]},
+            {"destination": "/flat", "type": "bind", "source": root + "/a",
+             "options": ["rbind", "ro"]}]
+        c["root"]["readonly"] = False
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo; "
+                   "touch /rec/sub/x 2>/dev/null && echo rec-writable > /result; "
+                   "touch /flat/sub/x && echo flat-writable >> /result; true"], edit=edit)
+    cid = "bwk-feat-" + uuid.uuid4().hex[:8]
+    p = rt("run", "-b", b, cid, check=None)
+    assert p.returncode == 0, p.stderr
+    mi = mountinfo_by_dest((b / "rootfs" / "mountinfo").read_text())
+    assert {"ro", "nosuid", "noexec"} <= mi["/rec"][0], mi["/rec"]
+    assert {"ro", "nosuid", "noexec"} <= mi["/rec/sub"][0], mi["/rec/sub"]
+    assert "ro" in mi["/flat"][0] and "rw" in mi["/flat/sub"][0], (mi["/flat"], mi["/flat/sub"])
+    assert (b / "rootfs" / "result").read_text() == "flat-writable\n"
+
+
+def test_tmpcopyup_copies_the_image_content(rt):
+    """tmpcopyup (crun's): the tmpfs starts with the image's directory (a file, a link, a
+    subdirectory with its mode), writes land in the tmpfs, not in the image; with ro the copy
+    is made first and the mount is then read-only. Without it the tmpfs is empty."""
+    def edit(c):
+        c["mounts"] += [
+            {"destination": "/data", "type": "tmpfs", "source": "tmpfs",
+             "options": ["nosuid", "tmpcopyup", "size=1m"]},
+            {"destination": "/rodata", "type": "tmpfs", "source": "tmpfs",
+             "options": ["tmpcopyup", "ro"]},
+            {"destination": "/plain", "type": "tmpfs", "source": "tmpfs", "options": []}]
+        c["root"]["readonly"] = False
+    b = rt.bundle(["/bin/sh", "-c",
+                   "{ cat /data/file /data/sub/inner; readlink /data/link; "
+                   "busybox stat -c %a /data/sub; ls /plain | wc -l; cat /rodata/file; "
+                   "touch /rodata/new 2>/dev/null || echo ro; "
+                   "echo new > /data/new && cat /data/new; } > /out 2>&1; true"], edit=edit)
+    root = b / "rootfs"
+    for d in ("data", "rodata", "plain"):
+        (root / d / "sub").mkdir(parents=True)
+        (root / d / "file").write_text("image\n")
+        (root / d / "sub" / "inner").write_text("inner\n")
+        (root / d / "link").symlink_to("file")
+        os.chmod(root / d / "sub", 0o710)
+    cid = "bwk-feat-" + uuid.uuid4().hex[:8]
+    p = rt("run", "-b", b, cid, check=None)
+    assert p.returncode == 0, p.stderr
+    assert (root / "out").read_text() == "image\ninner\nfile\n710\n0\nimage\nro\nnew\n"
+    assert not (root / "data" / "new").exists()  # written in the tmpfs only
 
 
 # an action on mkdir: what `run` of /bin/mkdir then exits with

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include "bulwark/oci.h"
@@ -763,6 +764,116 @@ static void test_lower_refuses(void **state)
 	bwk_oci_spec_free(s);
 }
 
+/* One parser of mount options for create and run (mount_opts.c): flags set and cleared in
+ * order, propagation (the last one), the recursive r* options as mount_setattr attributes (the
+ * atime ones one field), the switches, the filesystem's data, and its bound. */
+static bwk_strv strv_of(const char **v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	return (bwk_strv){(char **)v, n, 0};
+}
+
+static void test_mount_opts(void **state)
+{
+	(void)state;
+	bwk_oci_mount_opts o;
+	bwk_error *err = NULL;
+	const char *opts1[] = {"rbind",	 "ro",	    "nosuid",	"noexec",    "exec", "rw", "ro",
+			       "rslave", "private", "size=64k", "mode=1777", "",     NULL};
+	bwk_oci_mount m = {
+	    .destination = (char *)"/data", .type = (char *)"none", .options = strv_of(opts1)};
+	assert_int_equal(bwk_oci_mount_opts_parse(&m, 0, &o, &err), 0);
+	assert_true(o.bind);
+	assert_int_equal(o.flags, MS_BIND | MS_REC | MS_RDONLY | MS_NOSUID);
+	assert_int_equal(o.cleared, MS_NOEXEC);
+	assert_int_equal(o.prop, MS_PRIVATE);
+	assert_string_equal(o.data, "size=64k,mode=1777");
+	assert_int_equal(o.rec_set | o.rec_clr, 0);
+	assert_false(o.tmpcopyup || o.idmap || o.ridmap || o.chown);
+
+	const char *opts2[] = {"rro",	      "rnosuid", "rsuid",     "rnodev",	     "rnoatime",
+			       "rnodiratime", "rexec",	 "tmpcopyup", "notmpcopyup", "tmpcopyup",
+			       "ridmap",      "U",	 NULL};
+	m = (bwk_oci_mount){
+	    .destination = (char *)"/t", .type = (char *)"bind", .options = strv_of(opts2)};
+	assert_int_equal(bwk_oci_mount_opts_parse(&m, 0, &o, &err), 0);
+	assert_true(o.bind); /* by its type */
+	assert_int_equal(o.flags, 0);
+	assert_int_equal(o.rec_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOATIME |
+					MOUNT_ATTR_NODIRATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME);
+	assert_true(o.tmpcopyup && o.ridmap && o.chown);
+	assert_false(o.idmap);
+	assert_string_equal(o.data, "");
+
+	/* an atime option turned off: relatime, the whole field cleared */
+	const char *opts3[] = {"rstrictatime", "ratime", "rshared", NULL};
+	m = (bwk_oci_mount){
+	    .destination = (char *)"/t", .type = (char *)"tmpfs", .options = strv_of(opts3)};
+	assert_int_equal(bwk_oci_mount_opts_parse(&m, 0, &o, &err), 0);
+	assert_false(o.bind);
+	assert_int_equal(o.rec_set, MOUNT_ATTR_RELATIME);
+	assert_int_equal(o.rec_clr, MOUNT_ATTR__ATIME);
+	assert_int_equal(o.prop, MS_SHARED | MS_REC);
+
+	/* the data string is bounded */
+	char big[3000];
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = 0;
+	const char *opts4[] = {big, big, NULL};
+	m = (bwk_oci_mount){
+	    .destination = (char *)"/big", .type = (char *)"tmpfs", .options = strv_of(opts4)};
+	assert_int_equal(bwk_oci_mount_opts_parse(&m, 7, &o, &err), -1);
+	assert_non_null(strstr(err->msg, "mounts[7] (/big)"));
+	bwk_error_free(err);
+
+	assert_int_equal(bwk_oci_propagation_flags("rslave"), MS_SLAVE | MS_REC);
+	assert_int_equal(bwk_oci_propagation_flags("unbindable"), MS_UNBINDABLE);
+	assert_int_equal(bwk_oci_propagation_flags("sideways"), 0);
+	/* every advertised option is one the parser knows (none reaches the data string) */
+	for (const char *const *k = bwk_oci_mount_options_known; *k; k++) {
+		const char *one[] = {*k, NULL};
+		m = (bwk_oci_mount){
+		    .destination = (char *)"/k", .type = (char *)"tmpfs", .options = strv_of(one)};
+		assert_int_equal(bwk_oci_mount_opts_parse(&m, 0, &o, NULL), 0);
+		assert_string_equal(o.data, "");
+	}
+}
+
+/* The lowering for run takes the same parser: a tmpfs's size, mode, noexec and copy-up; a
+ * bind's rro as read-only; a tmpfs flag the sandbox does not execute refused by name. */
+static void test_lower_mount_opts(void **state)
+{
+	(void)state;
+	bwk_oci_spec *s = parse_ok(
+	    "{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+	    "\"root\":{\"path\":\"rootfs\"},\"linux\":{\"namespaces\":[{\"type\":\"mount\"}]},"
+	    "\"mounts\":[{\"destination\":\"/v\",\"type\":\"tmpfs\",\"source\":\"tmpfs\","
+	    "\"options\":[\"nosuid\",\"noexec\",\"tmpcopyup\",\"size=2m\",\"mode=700\"]},"
+	    "{\"destination\":\"/b\",\"type\":\"bind\",\"source\":\"/srv\",\"options\":"
+	    "[\"rbind\",\"rro\"]}]}");
+	bwk_oci_lowered low;
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.ntmpfs, 1);
+	assert_int_equal(low.spec.tmpfs[0].size, 2 << 20);
+	assert_int_equal(low.spec.tmpfs[0].mode, 0700);
+	assert_true(low.spec.tmpfs[0].noexec && low.spec.tmpfs[0].copyup);
+	assert_int_equal(low.spec.nbinds, 1);
+	assert_false(low.spec.binds[0].rw);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	s = parse_ok("{\"ociVersion\":\"1.2.0\",\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\"},"
+		     "\"root\":{\"path\":\"rootfs\"},\"mounts\":[{\"destination\":\"/v\","
+		     "\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"suid\"]}]}");
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), -1);
+	assert_non_null(strstr(err->msg, "mounts[0] (tmpfs option 'suid')"));
+	bwk_error_free(err);
+	bwk_oci_spec_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -771,6 +882,7 @@ int main(void)
 	    cmocka_unit_test(test_process_validate), cmocka_unit_test(test_limits),
 	    cmocka_unit_test(test_from_run),	     cmocka_unit_test(test_from_run_overrides),
 	    cmocka_unit_test(test_lower_refuses),    cmocka_unit_test(test_from_run_volumes),
+	    cmocka_unit_test(test_mount_opts),	     cmocka_unit_test(test_lower_mount_opts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

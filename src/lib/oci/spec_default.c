@@ -119,21 +119,13 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 /* runtime-spec features.md: what this runtime reads. */
 char *bwk_oci_features_json(bwk_error **err)
 {
-	/* what `create` applies (src/lib/sandbox/oci_create.c, mount_opts and prop_opts;
-	 * tests/integration/test_oci_features.py mounts each; idmapped bind mounts:
-	 * oci_mount_idmap.c): not the recursive r* flags, nor tmpcopyup or U, which `bulwark
-	 * run` applies but create does not yet */
-	static const char *const mount_opts[] = {
-	    "ro",	   "rw",	  "nosuid",	   "suid",     "nodev",	     "dev",
-	    "noexec",	   "exec",	  "sync",	   "async",    "dirsync",    "mand",
-	    "nomand",	   "atime",	  "noatime",	   "diratime", "nodiratime", "relatime",
-	    "norelatime",  "strictatime", "nostrictatime", "bind",     "rbind",	     "private",
-	    "rprivate",	   "slave",	  "rslave",	   "shared",   "rshared",    "unbindable",
-	    "runbindable", "notmpcopyup", "idmap",	   "ridmap",   NULL};
+	/* what `create` applies (oci/mount_opts.c parses them, sandbox/oci_create.c do_mount
+	 * mounts; tests/integration/test_oci_features.py mounts each; idmapped bind mounts:
+	 * oci_mount_idmap.c); not U, which only `bulwark run` applies */
 	json_t *a = json_array(), *hooks = json_array(), *ns = json_array(), *caps = json_array();
 	json_t *act = json_array(), *ops = json_array(), *arch = json_array(),
 	       *flags = json_array(), *supported = json_array();
-	for (const char *const *p = mount_opts; *p; p++)
+	for (const char *const *p = bwk_oci_mount_options_known; *p; p++)
 		json_array_append_new(a, json_string(*p));
 	for (const char *const *p = oci_hook_keys; *p; p++)
 		json_array_append_new(hooks, json_string(*p));

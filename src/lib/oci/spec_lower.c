@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
 
 #include "core/util.h"
@@ -20,14 +21,6 @@ static bool standard_mount(const bwk_oci_mount *m)
 					  "/dev/mqueue", "/sys", "/sys/fs/cgroup", "/tmp",
 					  "/run",	 NULL};
 	return oci_name_in(std, m->destination) && m->type && strcmp(m->type, "bind");
-}
-
-static bool has_option(const bwk_oci_mount *m, const char *opt)
-{
-	for (size_t i = 0; i < m->options.n; i++)
-		if (!strcmp(m->options.v[i], opt))
-			return true;
-	return false;
 }
 
 static int unsupported(bwk_error **err, const char *what)
@@ -57,36 +50,57 @@ static bool parse_size(const char *v, uint64_t *out)
 	return true;
 }
 
+/* What of a tmpfs's options the sandbox does not execute: flags other than nosuid, nodev and
+ * noexec (its tmpfs are always nosuid and nodev), propagation, r*, idmap. */
+static bool tmpfs_refused(const bwk_oci_mount_opts *o)
+{
+	const unsigned long executed = MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	return (o->flags & ~executed) || (o->cleared & (MS_NOSUID | MS_NODEV)) || o->prop ||
+	       o->rec_set || o->rec_clr || o->idmap || o->ridmap || o->chown;
+}
+
 /* A tmpfs mount (an anonymous volume, --tmpfs): the options the sandbox executes, the rest
- * refused by name. The sandbox's tmpfs are always nosuid and nodev. */
-static int lower_tmpfs(const bwk_oci_mount *m, size_t i, bwk_tmpfs *t, bwk_error **err)
+ * refused by name. */
+static int lower_tmpfs(const bwk_oci_mount *m, const bwk_oci_mount_opts *o, size_t i, bwk_tmpfs *t,
+		       bwk_error **err)
 {
 	t->dst = m->destination;
-	for (size_t k = 0; k < m->options.n; k++) {
-		const char *o = m->options.v[k];
+	t->noexec = o->flags & MS_NOEXEC;
+	t->copyup = o->tmpcopyup;
+	char what[160];
+	for (size_t k = 0; tmpfs_refused(o) && k < m->options.n; k++) {
+		/* name the option: each parsed alone */
+		char *one[] = {m->options.v[k], NULL};
+		bwk_oci_mount alone = {.destination = m->destination, .options = {one, 1, 0}};
+		bwk_oci_mount_opts ao;
+		if (bwk_oci_mount_opts_parse(&alone, i, &ao, NULL) == 0 && tmpfs_refused(&ao)) {
+			snprintf(what, sizeof what, "mounts[%zu] (tmpfs option '%.64s')", i,
+				 one[0]);
+			return unsupported(err, what);
+		}
+	}
+	if (tmpfs_refused(o)) {
+		snprintf(what, sizeof what, "mounts[%zu] (tmpfs flags)", i);
+		return unsupported(err, what);
+	}
+	char data[BWK_OCI_MOUNT_DATA_MAX], *save = NULL;
+	memcpy(data, o->data, sizeof data);
+	for (char *v = strtok_r(data, ",", &save); v; v = strtok_r(NULL, ",", &save)) {
 		char *end;
-		if (!strcmp(o, "nosuid") || !strcmp(o, "nodev") || !strcmp(o, "rw") ||
-		    !strcmp(o, "exec") || !strcmp(o, "notmpcopyup"))
-			continue;
-		if (!strcmp(o, "noexec")) {
-			t->noexec = true;
-		} else if (!strcmp(o, "tmpcopyup")) {
-			t->copyup = true;
-		} else if (!strncmp(o, "size=", 5)) {
-			if (!parse_size(o + 5, &t->size))
+		if (!strncmp(v, "size=", 5)) {
+			if (!parse_size(v + 5, &t->size))
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "config.json: mounts[%zu]: bad tmpfs '%.64s'",
-						     i, o);
-		} else if (!strncmp(o, "mode=", 5)) {
-			unsigned long v = strtoul(o + 5, &end, 8);
-			if (end == o + 5 || *end || v > 07777)
+						     i, v);
+		} else if (!strncmp(v, "mode=", 5)) {
+			unsigned long mode = strtoul(v + 5, &end, 8);
+			if (end == v + 5 || *end || mode > 07777)
 				return bwk_error_set(err, BWK_E_INPUT, 0,
 						     "config.json: mounts[%zu]: bad tmpfs '%.64s'",
-						     i, o);
-			t->mode = (uint32_t)v;
+						     i, v);
+			t->mode = (uint32_t)mode;
 		} else {
-			char what[160];
-			snprintf(what, sizeof what, "mounts[%zu] (tmpfs option '%.64s')", i, o);
+			snprintf(what, sizeof what, "mounts[%zu] (tmpfs option '%.64s')", i, v);
 			return unsupported(err, what);
 		}
 	}
@@ -99,26 +113,28 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 	out->tmpfs = xcalloc(s->n_mounts + 1, sizeof *out->tmpfs);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const bwk_oci_mount *m = &s->mounts[i];
-		bool bind = (m->type && !strcmp(m->type, "bind")) || has_option(m, "bind") ||
-			    has_option(m, "rbind");
+		bwk_oci_mount_opts o;
+		if (bwk_oci_mount_opts_parse(m, i, &o, err) < 0)
+			return -1;
+		bool ro = (o.flags & MS_RDONLY) || (o.rec_set & MOUNT_ATTR_RDONLY);
 		/* the sandbox shows the container's cgroup read-only (sandbox/cgroup_view.c): a
 		 * writable one (Docker's --privileged) is not what it would execute */
-		if (!bind && standard_mount(m) && !strcmp(m->destination, "/sys/fs/cgroup") &&
-		    !has_option(m, "ro")) {
+		if (!o.bind && standard_mount(m) && !strcmp(m->destination, "/sys/fs/cgroup") &&
+		    !ro) {
 			char what[96];
 			snprintf(what, sizeof what,
 				 "mounts[%zu] (cgroup at /sys/fs/cgroup) read-write", i);
 			return unsupported(err, what);
 		}
-		if (!bind && standard_mount(m))
+		if (!o.bind && standard_mount(m))
 			continue;
-		if (!bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {
-			if (lower_tmpfs(m, i, &out->tmpfs[out->spec.ntmpfs], err) < 0)
+		if (!o.bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {
+			if (lower_tmpfs(m, &o, i, &out->tmpfs[out->spec.ntmpfs], err) < 0)
 				return -1;
 			out->spec.ntmpfs++;
 			continue;
 		}
-		if (!bind || m->uid_mappings || !m->source) {
+		if (!o.bind || m->uid_mappings || !m->source) {
 			char what[320];
 			snprintf(what, sizeof what, "mounts[%zu] (%.16s at %.256s)", i,
 				 m->type ? m->type : "?", m->destination);
@@ -127,8 +143,8 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		bwk_bind *b = &out->binds[out->spec.nbinds++];
 		b->src = m->source;
 		b->dst = m->destination;
-		b->rw = !has_option(m, "ro") && !has_option(m, "rro");
-		b->chown = has_option(m, "U"); /* Podman's: to the container's user */
+		b->rw = !ro;
+		b->chown = o.chown; /* Podman's: to the container's user */
 	}
 	out->spec.binds = out->binds;
 	out->spec.tmpfs = out->tmpfs;

@@ -139,10 +139,10 @@ static int check_mounts(vctx *c, const bwk_oci_spec *s)
 		if (!absolute(m->destination))
 			return bad(c, "mounts[%zu].destination: '%.256s' is not an absolute path",
 				   i, m->destination);
-		bool idmap = false;
-		for (size_t k = 0; k < m->options.n; k++)
-			idmap |=
-			    !strcmp(m->options.v[k], "idmap") || !strcmp(m->options.v[k], "ridmap");
+		bwk_oci_mount_opts o;
+		if (bwk_oci_mount_opts_parse(m, i, &o, c->err) < 0)
+			return -1;
+		bool idmap = o.idmap || o.ridmap;
 		if ((m->uid_mappings || m->gid_mappings) &&
 		    (!m->n_uid_mappings || !m->n_gid_mappings))
 			return bad(c,

@@ -71,14 +71,10 @@ static void push(bwk_strv *v, const char *m)
 
 bool ocirt_mount_is_bind(const bwk_oci_mount *m, bool *recursive)
 {
-	*recursive = false;
-	bool bind = m->type && !strcmp(m->type, "bind");
-	for (size_t i = 0; i < m->options.n; i++) {
-		if (!strcmp(m->options.v[i], "rbind"))
-			*recursive = bind = true;
-		else if (!strcmp(m->options.v[i], "bind"))
-			bind = true;
-	}
+	bwk_oci_mount_opts o;
+	/* validated before (spec_validate.c): a failure here is not a bind */
+	bool bind = bwk_oci_mount_opts_parse(m, 0, &o, NULL) == 0 && o.bind;
+	*recursive = bind && (o.flags & MS_REC);
 	return bind;
 }
 

@@ -137,84 +137,6 @@ static void close_except(const int *keep, size_t n, unsigned preserve)
 
 /* ---- mounts ---- */
 
-typedef struct mopt {
-	const char *name;
-	bool clear;
-	unsigned long flag;
-} mopt;
-
-static const mopt mount_opts[] = {
-    {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},
-    {"rro", false, MS_RDONLY},
-    {"nosuid", false, MS_NOSUID},
-    {"suid", true, MS_NOSUID},
-    {"nodev", false, MS_NODEV},
-    {"dev", true, MS_NODEV},
-    {"noexec", false, MS_NOEXEC},
-    {"exec", true, MS_NOEXEC},
-    {"sync", false, MS_SYNCHRONOUS},
-    {"async", true, MS_SYNCHRONOUS},
-    {"dirsync", false, MS_DIRSYNC},
-    {"remount", false, MS_REMOUNT},
-    {"mand", false, MS_MANDLOCK},
-    {"nomand", true, MS_MANDLOCK},
-    {"atime", true, MS_NOATIME},
-    {"noatime", false, MS_NOATIME},
-    {"diratime", true, MS_NODIRATIME},
-    {"nodiratime", false, MS_NODIRATIME},
-    {"relatime", false, MS_RELATIME},
-    {"norelatime", true, MS_RELATIME},
-    {"strictatime", false, MS_STRICTATIME},
-    {"nostrictatime", true, MS_STRICTATIME},
-    {"bind", false, MS_BIND},
-    {"rbind", false, MS_BIND | MS_REC},
-};
-
-static const mopt prop_opts[] = {
-    {"private", false, MS_PRIVATE},	  {"rprivate", false, MS_PRIVATE | MS_REC},
-    {"shared", false, MS_SHARED},	  {"rshared", false, MS_SHARED | MS_REC},
-    {"slave", false, MS_SLAVE},		  {"rslave", false, MS_SLAVE | MS_REC},
-    {"unbindable", false, MS_UNBINDABLE}, {"runbindable", false, MS_UNBINDABLE | MS_REC},
-};
-
-static const char *const ignored_opts[] = {"tmpcopyup",	  "notmpcopyup", "idmap",  "ridmap",
-					   "rrw",	  "rnosuid",	 "rnodev", "rnoexec",
-					   "nosymfollow", NULL};
-
-typedef struct parsed_opts {
-	unsigned long flags, prop;
-	char data[4096];
-} parsed_opts;
-
-static void parse_opts(const bwk_strv *o, parsed_opts *p)
-{
-	memset(p, 0, sizeof *p);
-	size_t dl = 0;
-	for (size_t i = 0; i < o->n; i++) {
-		const char *v = o->v[i];
-		bool done = false;
-		for (size_t k = 0; !done && k < sizeof mount_opts / sizeof *mount_opts; k++)
-			if (!strcmp(v, mount_opts[k].name)) {
-				if (mount_opts[k].clear)
-					p->flags &= ~mount_opts[k].flag;
-				else
-					p->flags |= mount_opts[k].flag;
-				done = true;
-			}
-		for (size_t k = 0; !done && k < sizeof prop_opts / sizeof *prop_opts; k++)
-			if (!strcmp(v, prop_opts[k].name)) {
-				p->prop |= prop_opts[k].flag;
-				done = true;
-			}
-		for (size_t k = 0; !done && ignored_opts[k]; k++)
-			done = !strcmp(v, ignored_opts[k]);
-		if (!done && dl + strlen(v) + 2 < sizeof p->data)
-			dl += (size_t)snprintf(p->data + dl, sizeof p->data - dl, "%s%s",
-					       dl ? "," : "", v);
-	}
-}
-
 static unsigned long locked_flags(const char *path)
 {
 	struct statvfs sv;
@@ -289,11 +211,16 @@ static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, uns
 
 static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 {
-	parsed_opts o;
-	parse_opts(&m->options, &o);
+	size_t idx = (size_t)(m - c->s->mounts);
+	bwk_oci_mount_opts o;
+	bwk_error *e = NULL;
+	if (bwk_oci_mount_opts_parse(m, idx, &o, &e) < 0) {
+		errno = 0;
+		die(c, "%s", e->msg);
+	}
 	const char *type = m->type ? m->type : "";
 	const char *src = m->source ? m->source : "";
-	bool bind = (o.flags & MS_BIND) || !strcmp(type, "bind");
+	bool bind = o.bind, copyup = false;
 	if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
 		if (!c->cg->v2) {
 			mount_cgroup_v1(c, rootfd, m->destination, o.flags);
@@ -301,7 +228,6 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		}
 		type = "cgroup2";
 	}
-	size_t idx = (size_t)(m - c->s->mounts);
 	int mapped = c->un && idx < OCIRT_USERNS_MAX_MOUNTS ? c->un->mount_fd[idx] : -1;
 	cleanup_close int fd =
 	    sbx_mkpath_in_root(rootfd, m->destination,
@@ -321,6 +247,10 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 			die(c, "bind mount %s on %s", src, m->destination);
 	} else {
 		unsigned long f = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+		/* tmpcopyup (crun's): written before it is made read-only */
+		copyup = o.tmpcopyup && !strcmp(type, "tmpfs");
+		if (copyup)
+			f &= ~(unsigned long)MS_RDONLY;
 		if (mount(src, target, type, f, o.data[0] ? o.data : NULL) < 0) {
 			if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
 				/* a user namespace without its own network namespace: the host's */
@@ -338,10 +268,25 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 	if (again < 0)
 		die(c, "reopening %s", m->destination);
 	fdpath(target, sizeof target, again);
+	/* the image's content at the mount point (`fd`, opened before the tmpfs covered it) */
+	if (copyup && sbx_copyup(fd, again, m->destination, false, NULL) < 0) {
+		errno = 0; /* said by sbx_copyup */
+		die(c, "tmpcopyup of %s", m->destination);
+	}
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (copyup && (o.flags & MS_RDONLY) &&
+	    mount_setattr(again, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+		die(c, "making %s read-only", m->destination);
 	if (bind && (o.flags & ~(MS_BIND | MS_REC)) && bind_remount(target, o.flags) < 0)
 		die(c, "remount %s", m->destination);
 	if (o.prop && mount(NULL, target, NULL, o.prop, NULL) < 0)
 		die(c, "propagation of %s", m->destination);
+	/* rro, rnosuid …: the mount and every mount below it */
+	struct mount_attr a = {.attr_set = o.rec_set, .attr_clr = o.rec_clr};
+	if ((o.rec_set || o.rec_clr) &&
+	    mount_setattr(again, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
+		die(c, "recursive options of %s%s", m->destination,
+		    errno == ENOSYS ? " (mount_setattr, Linux 5.12 or later)" : "");
 }
 
 /* Node `path` of the root (its directory created), made or bound from the host's `path`. */
@@ -398,8 +343,12 @@ static void reshare_mounts(const init_ctx *c)
 {
 	cleanup_close int root = -1;
 	for (size_t i = 0; i < c->s->n_mounts; i++) {
-		parsed_opts o;
-		parse_opts(&c->s->mounts[i].options, &o);
+		bwk_oci_mount_opts o;
+		bwk_error *e = NULL;
+		if (bwk_oci_mount_opts_parse(&c->s->mounts[i], i, &o, &e) < 0) {
+			errno = 0;
+			die(c, "%s", e->msg);
+		}
 		if (!(o.prop & MS_SHARED))
 			continue;
 		if (root < 0 && (root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
@@ -544,14 +493,10 @@ static void setup_rootfs(const init_ctx *c)
 	if (sbx_pivot(rootfd, &step) < 0)
 		die(c, "%s %s", step, c->rootfs);
 	reshare_mounts(c);
-	if (rp &&
-	    (!strcmp(rp, "shared") || !strcmp(rp, "rshared") || !strcmp(rp, "slave") ||
-	     !strcmp(rp, "rslave") || !strcmp(rp, "unbindable") || !strcmp(rp, "runbindable"))) {
-		for (size_t k = 0; k < sizeof prop_opts / sizeof *prop_opts; k++)
-			if (!strcmp(rp, prop_opts[k].name) &&
-			    mount(NULL, "/", NULL, prop_opts[k].flag, NULL) < 0)
-				die(c, "rootfsPropagation %s", rp);
-	}
+	unsigned long rprop = rp ? bwk_oci_propagation_flags(rp) : 0;
+	if ((rprop & (MS_SHARED | MS_SLAVE | MS_UNBINDABLE)) &&
+	    mount(NULL, "/", NULL, rprop, NULL) < 0)
+		die(c, "rootfsPropagation %s", rp);
 }
 
 /* After pivot_root: each path resolved inside the new root. A file is masked with the

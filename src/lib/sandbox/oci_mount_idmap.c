@@ -52,12 +52,14 @@ static int maps_userns_fd(const mount_maps *mm)
 	return sbx_idmap_userns_fd(&m);
 }
 
-static bool has_option(const bwk_oci_mount *m, const char *o)
+/* `idmap` or `ridmap` (ridmap: `*rec`) among its options */
+static bool idmap_option(const bwk_oci_mount *m, bool *rec)
 {
-	for (size_t i = 0; i < m->options.n; i++)
-		if (!strcmp(m->options.v[i], o))
-			return true;
-	return false;
+	bwk_oci_mount_opts o;
+	if (bwk_oci_mount_opts_parse(m, 0, &o, NULL) < 0)
+		return false; /* validated before (spec_validate.c) */
+	*rec = o.ridmap;
+	return o.idmap || o.ridmap;
 }
 
 /* The maps' host ids must fit the hardening policy's slice they are shifted into. */
@@ -143,8 +145,9 @@ static int one_mount(const bwk_oci_spec *s, size_t i, int bundlefd, ocirt_userns
 	if (userns < 0)
 		return -1;
 	char why[512];
-	int fd = ocirt_idmapped_clone(bundlefd, m->source, rbind, has_option(m, "ridmap"), userns,
-				      why, sizeof why);
+	bool ridmap = false;
+	(void)idmap_option(m, &ridmap);
+	int fd = ocirt_idmapped_clone(bundlefd, m->source, rbind, ridmap, userns, why, sizeof why);
 	if (fd < 0)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, errno, "mounts[%zu] (%s): %s", i,
 				     m->destination, why);
@@ -160,7 +163,8 @@ int ocirt_mount_idmaps(const bwk_oci_spec *s, int bundlefd, ocirt_userns *u, bwk
 {
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const bwk_oci_mount *m = &s->mounts[i];
-		if ((m->uid_mappings || has_option(m, "idmap") || has_option(m, "ridmap")) &&
+		bool rec = false;
+		if ((m->uid_mappings || idmap_option(m, &rec)) &&
 		    one_mount(s, i, bundlefd, u, err) < 0)
 			return -1;
 	}
