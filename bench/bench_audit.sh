@@ -1,15 +1,14 @@
 #!/bin/sh
-# The A B A B rounds assign h1, i1 … p2 and read the commands through eval.
-# shellcheck disable=SC2034,SC2154
 # bulwark audit benchmarks (targets from issue 5):
 #   audit host and audit daemon latency, each < 200 ms;
 #   audit FILE on a 10k-object Kubernetes manifest stream, < 1 s.
-# Peers measured in the same run, alternating A B A B: `docker info` against the same private
-# dockerd (docker-bench-security, the natural peer, is not packaged in Debian), and for the
-# manifest stream PyYAML's C loader merely parsing it (yaml.load_all with CSafeLoader).
+# Peers measured in the same run, alternating A B A B (RUNS rounds, default 10; the median of
+# each, by bench/timing.sh): `docker info` against the same private dockerd
+# (docker-bench-security, the natural peer, is not packaged in Debian), and for the manifest
+# stream PyYAML's C loader merely parsing it (yaml.load_all with CSafeLoader).
 set -eu
 BULWARK=${BULWARK:-build/release/bulwark}
-command -v hyperfine >/dev/null || { echo "bench_audit: hyperfine missing (scripts/deps.sh --bench)" >&2; exit 2; }
+RUNS=${RUNS:-10}
 tmp=$(mktemp -d /tmp/bwk-bench-audit.XXXXXX)
 pid=""
 cleanup() {
@@ -60,33 +59,42 @@ for i in range(10000):
                                                       "capabilities": {"drop": ["ALL"]}}}]}}}})
 open(sys.argv[1], "w").write(yaml.safe_dump_all(docs))
 EOF
-parse_peer="/usr/bin/python3 -c \"import sys,yaml; sum(1 for _ in yaml.load_all(open(sys.argv[1]), Loader=yaml.CSafeLoader))\" $tmp/k10k.yaml"
-
-run() { # name command... -> mean seconds on stdout
-	out="$tmp/h.json"
-	hyperfine --style none --warmup 2 --runs "${RUNS:-20}" --export-json "$out" "$@" >/dev/null 2>&1
-	/usr/bin/python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['results'][0]['mean'])" "$out"
+# shellcheck source=bench/timing.sh
+. "$(dirname "$0")/timing.sh"
+a_host() { "$BULWARK" audit host --fail-on none; }
+a_daemon() { "$BULWARK" audit daemon --fail-on none --host "$host"; }
+p_info() { docker -H "$host" info; }
+a_k8s() { "$BULWARK" audit --fail-on none "$tmp/k10k.yaml"; }
+p_parse() {
+	/usr/bin/python3 -c "import sys,yaml; sum(1 for _ in yaml.load_all(open(sys.argv[1]), Loader=yaml.CSafeLoader))" \
+		"$tmp/k10k.yaml"
 }
 
-A_host="$BULWARK audit host --fail-on none"
-A_daemon="$BULWARK audit daemon --fail-on none --host $host"
-P_info="docker -H $host info"
-A_k8s="$BULWARK audit --fail-on none $tmp/k10k.yaml"
-
-# A B A B: two rounds, each bulwark command followed by its peer
-for round in 1 2; do
-	eval "h$round=\$(run \"\$A_host\")"
-	eval "i$round=\$(run \"\$P_info\")"
-	eval "d$round=\$(run \"\$A_daemon\")"
-	eval "j$round=\$(run \"\$P_info\")"
-	eval "k$round=\$(RUNS=5 run \"\$A_k8s\")"
-	eval "p$round=\$(RUNS=5 run \"\$parse_peer\")"
+# one warm-up of each (page cache, the engine's first answer), then A B A B: each round runs
+# every bulwark command followed by its peer
+for f in a_host p_info a_daemon a_k8s p_parse; do time_of "$f" >/dev/null; done
+H=""
+I=""
+D=""
+J=""
+K=""
+P=""
+r=0
+while [ $r -lt "$RUNS" ]; do
+	H="$H $(time_of a_host)"
+	I="$I $(time_of p_info)"
+	D="$D $(time_of a_daemon)"
+	J="$J $(time_of p_info)"
+	K="$K $(time_of a_k8s)"
+	P="$P $(time_of p_parse)"
+	r=$((r + 1))
 done
 
-/usr/bin/python3 - "$h1" "$h2" "$i1" "$i2" "$d1" "$d2" "$j1" "$j2" "$k1" "$k2" "$p1" "$p2" <<'EOF'
+# shellcheck disable=SC2086
+/usr/bin/python3 - "$(median $H)" "$(median $I)" "$(median $D)" "$(median $J)" "$(median $K)" \
+	"$(median $P)" <<'EOF'
 import sys
-v = [float(x) for x in sys.argv[1:]]
-host, info1, daemon, info2, k8s, peer = [(v[i] + v[i + 1]) / 2 for i in range(0, 12, 2)]
+host, info1, daemon, info2, k8s, peer = [float(x) for x in sys.argv[1:]]
 def line(name, t, target, peer_name, p):
     ok = "ok" if t < target else "OVER TARGET"
     print(f"{name:34s} {t * 1000:8.1f} ms  (target < {target * 1000:.0f} ms: {ok});"

@@ -13,19 +13,9 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-image.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 echo "building the benchmark image in $work"
-mkdir -p "$work/oci/blobs/sha256" "$work/layers"
-i=0
-for d in usr/include usr/lib/gcc usr/lib/python3.11 usr/lib/python3; do
-	i=$((i + 1))
-	[ -d "/$d" ] || continue
-	tar -C / -cf "$work/layers/$i.tar" "$d" 2>/dev/null || true
-	gzip -6 -c "$work/layers/$i.tar" >"$work/layers/$i.tar.gz"
-done
-/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" bench "$work"/layers/*.tar
-rm -f "$work"/layers/*.tar
-unc=$(gzip -lq "$work"/layers/*.tar.gz | awk '{s += $2} END {printf "%d", s / 1048576}')
-cmp=$(du -cm "$work"/layers/*.tar.gz | tail -1 | cut -f1)
-echo "image: $(find "$work"/layers -name '*.tar.gz' | wc -l) gzip layers, ${cmp} MiB compressed, ~${unc} MiB uncompressed"
+# the layers also stay as $work/layers/N.tar.gz: the peers (gzip -dc, tar -xzf) read them
+/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" bench "$work/layers" \
+	usr/include usr/lib/gcc usr/lib/python3.11 usr/lib/python3
 
 # shellcheck source=bench/timing.sh
 . "$(dirname "$0")/timing.sh"

@@ -16,15 +16,8 @@ work=$(mktemp -d "${TMPDIR:-/var/tmp}/bwk-bench-vuln.XXXXXX")
 if [ "${KEEP:-0}" = 1 ]; then trap 'echo "kept $work"' EXIT; else trap 'rm -rf "$work"' EXIT; fi
 
 echo "building the benchmark image and database in $work"
-mkdir -p "$work/layers"
-i=0
-for d in usr/include usr/lib/gcc usr/lib/python3 usr/share/doc var/lib/dpkg/status etc/os-release; do
-	i=$((i + 1))
-	[ -e "/$d" ] || continue
-	tar -C / -cf "$work/layers/$i.tar" "$d" 2>/dev/null || true
-	gzip -6 -c "$work/layers/$i.tar" >"$work/layers/$i.tar.gz"
-done
-/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" full "$work"/layers/*.tar
+/usr/bin/python3 "$(dirname "$0")/image_lib.py" oci-layout "$work/oci" full "$work/layers" \
+	usr/include usr/lib/gcc usr/lib/python3 usr/share/doc var/lib/dpkg/status etc/os-release
 /usr/bin/python3 - "$work" "$N" <<'PY'
 import json, re, sys, zipfile
 w, n = sys.argv[1], int(sys.argv[2])
@@ -50,7 +43,7 @@ comps = [{"type": "library", "name": f"pkg{i}", "version": "0.0.1", "bom-ref": f
 json.dump({"bomFormat": "CycloneDX", "specVersion": "1.5", "version": 1, "components": comps},
           open(f"{w}/sbom2000.cdx.json", "w"))
 PY
-rm -f "$work"/layers/*.tar
+rm -rf "$work/layers" # the blobs are in the layout
 "$BULWARK" db --db "$work/scan.db" import "$work/scan.zip" >/dev/null
 
 # shellcheck source=bench/timing.sh

@@ -38,7 +38,9 @@ void cli_output_install(const cli_cmd *cmd);
 /* `bulwark help NAME`: the usage, the options (from the table when there is one), the tail. */
 void cli_print_help(const cli_cmd *cmd, FILE *out);
 
-/* One line on stderr, "bulwark: …", then "usage" lines; returns EXIT_USAGE. */
+/* One line on stderr, "bulwark: …", then "usage" lines: cmd's usage line, and `bulwark help
+ * CMD` or, for a table that is not in cli_commands (the OCI global options), `bulwark --help`;
+ * bulwark's own usage when cmd is NULL. Returns EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The usage error for what getopt_long returned: ':' (an option without its value) or
  * anything else (an unknown option). Returns EXIT_USAGE. */
@@ -139,10 +141,13 @@ extern const cli_option cmd_restore_options[];
 /* -h only: the commands whose one operand is the container id (start, state, pause …) */
 extern const cli_option cmd_id_options[];
 /* cmd_oci_lifecycle.c: the OCI lifecycle commands and the global options before a command
- * (--root, --log, --log-format, --systemd-cgroup …, the table cli_oci_global_options):
- * returns how many arguments they took, or -1 (message printed). */
+ * (--root, --log, --log-format, --systemd-cgroup …, the table cli_oci_global_options, parsed
+ * by cli_parse_runc_prefix): returns how many arguments they took, or -1 (message printed).
+ * cli_oci_globals_cmd holds the table for help, completion, the man page and `__options
+ * global`; it is no command (main NULL, bulwark's usage line) and not in cli_commands. */
 int cli_oci_globals(int argc, char **argv);
 extern const cli_option cli_oci_global_options[];
+extern const cli_cmd cli_oci_globals_cmd;
 int cmd_create(int argc, char **argv);
 extern const char cmd_create_usage[];
 extern const cli_option cmd_create_options[];

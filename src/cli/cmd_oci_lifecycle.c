@@ -101,56 +101,51 @@ const cli_option cli_oci_global_options[] = {
 	       "true false auto"),
     {.id = CLI_OPT_END}};
 
-static const cli_cmd globals_cmd = {"global", "", "", NULL, cli_oci_global_options, NULL, NULL};
+/* no command of its own (main NULL, not in cli_commands): its usage errors show bulwark's
+ * usage line and point to bulwark --help */
+const cli_cmd cli_oci_globals_cmd = {"global", "OCI runtime global options", cli_main_usage,
+				     NULL,     cli_oci_global_options,	     NULL,
+				     NULL};
+
+static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
+{
+	(void)ctx;
+	switch (id) {
+	case G_ROOT:
+		g.root = arg;
+		break;
+	case G_LOG:
+		g.log = arg;
+		break;
+	case G_LOG_FORMAT:
+		if (strcmp(arg, "text") && strcmp(arg, "json"))
+			return cli_usage_error(cmd, "--log-format: 'text' or 'json', not '%s'",
+					       arg);
+		g.log_format = arg;
+		break;
+	case G_RUNTIME_CONF:
+		g.runtime_conf = arg;
+		break;
+	case G_SYSTEMD:
+		g.systemd_cgroup = true;
+		break;
+	case G_HARDEN:
+		g.harden = true;
+		break;
+	default: /* --debug, --rootless: accepted, as runc has them */
+		break;
+	}
+	return 0;
+}
 
 int cli_oci_globals(int argc, char **argv)
 {
 	g.argv = argv;
-	cli_parser p;
-	int end = 1;
-	cli_parser_init_runc(&p, &globals_cmd, argc, argv, &end);
-	const char *arg;
-	int opt, rc = 0;
-	while (rc == 0 && (opt = cli_next(&p, &arg)) != -1) {
-		switch (opt) {
-		case G_ROOT:
-			g.root = arg;
-			break;
-		case G_LOG:
-			g.log = arg;
-			break;
-		case G_LOG_FORMAT:
-			g.log_format = arg;
-			break;
-		case G_RUNTIME_CONF:
-			g.runtime_conf = arg;
-			break;
-		case G_SYSTEMD:
-			g.systemd_cgroup = true;
-			break;
-		case G_HARDEN:
-			g.harden = true;
-			break;
-		case G_DEBUG:
-		case G_ROOTLESS:
-			break;
-		case ':':
-			fprintf(stderr, "bulwark: option '%s' needs a value\n", argv[optind - 1]);
-			rc = -1;
-			break;
-		default: /* '?': --help, --version, or not ours: main's */
-			p.next = p.n;
-			break;
-		}
-	}
-	cli_parser_free(&p);
-	if (rc < 0)
+	int status;
+	/* an option not in the table (--help, --version, or unknown) is main's */
+	if (cli_parse_runc_prefix(&cli_oci_globals_cmd, argc, argv, global_option, NULL, &status))
 		return -1;
-	if (strcmp(g.log_format, "text") && strcmp(g.log_format, "json")) {
-		fprintf(stderr, "bulwark: --log-format: 'text' or 'json', not '%s'\n",
-			g.log_format);
-		return -1;
-	}
+	int end = optind;
 	if (g.log) { /* the file exists as runc's does, even when nothing is logged (the shim
 		      * reads it after any failure) */
 		int fd = open(g.log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);

@@ -343,6 +343,15 @@ static const cli_option *runc_find(const cli_option *opts, const char *name, siz
 	return NULL;
 }
 
+const cli_option *cli_runc_option(const cli_option *opts, const char *word)
+{
+	if (word[0] != '-' || !word[1] || !strcmp(word, "--"))
+		return NULL;
+	const char *name = word + (word[1] == '-' ? 2 : 1);
+	size_t len = strcspn(name, "=");
+	return len ? runc_find(opts, name, len) : NULL;
+}
+
 int cli_parser_init_runc(cli_parser *p, const cli_cmd *cmd, int argc, char **argv, int *end)
 {
 	memset(p, 0, sizeof(*p));
@@ -387,15 +396,22 @@ int cli_parser_init_runc(cli_parser *p, const cli_cmd *cmd, int argc, char **arg
 	return 0;
 }
 
-int cli_parse_runc(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
-		   int *status)
+/* cli_parse_runc, and with `prefix` cli_parse_runc_prefix: an unknown option ends the options
+ * as an operand does (optind at it) instead of being an error. */
+static int parse_runc(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
+		      int *status, bool prefix)
 {
 	cleanup_with(cli_parser_free) cli_parser p;
-	cli_parser_init_runc(&p, cmd, argc, argv, NULL);
+	int end = 1;
+	cli_parser_init_runc(&p, cmd, argc, argv, &end);
 	const char *arg;
 	int opt;
 	*status = EXIT_CLEAN;
 	while ((opt = cli_next(&p, &arg)) != -1) {
+		if (opt == '?' && prefix) {
+			optind = end;
+			return 0;
+		}
 		if (opt == 'h') {
 			cli_print_help(cmd, stdout);
 			return 1;
@@ -408,6 +424,18 @@ int cli_parse_runc(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, vo
 			return 1;
 	}
 	return 0;
+}
+
+int cli_parse_runc(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
+		   int *status)
+{
+	return parse_runc(cmd, argc, argv, fn, ctx, status, false);
+}
+
+int cli_parse_runc_prefix(const cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
+			  int *status)
+{
+	return parse_runc(cmd, argc, argv, fn, ctx, status, true);
 }
 
 int cli_runc_switch(const cli_cmd *cmd, void *ctx, int id, const char *arg)

@@ -158,6 +158,8 @@ int cli_next(cli_parser *p, const char **arg);
  * back as '?', a missing value as ':' (optind then names the word); *end (optional) is the
  * index of the word parsing stopped at (the unknown option itself for '?'). */
 int cli_parser_init_runc(cli_parser *p, const struct cli_cmd *cmd, int argc, char **argv, int *end);
+/* The row of `opts` a word of such a command line names ("-root", "--log=F"), or NULL. */
+const cli_option *cli_runc_option(const cli_option *opts, const char *word);
 /* One option of an OCI command, to the command's handler: its table id and value (NULL for a
  * switch). 0 to go on, else the command's exit status (the usage error printed). */
 typedef int (*cli_runc_fn)(const struct cli_cmd *cmd, void *ctx, int id, const char *arg);
@@ -168,6 +170,11 @@ typedef int (*cli_runc_fn)(const struct cli_cmd *cmd, void *ctx, int id, const c
  * (the usage error printed), or what fn returned. */
 int cli_parse_runc(const struct cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn, void *ctx,
 		   int *status);
+/* The same for options that come before a command (runc's global options, cmd's table): an
+ * option the table does not have ends them as an operand does, optind at it, for the caller
+ * (bulwark's own --help and --version, or the unknown option it names). */
+int cli_parse_runc_prefix(const struct cli_cmd *cmd, int argc, char **argv, cli_runc_fn fn,
+			  void *ctx, int *status);
 /* A handler for a table whose one option is a switch: *(bool *)ctx = true. */
 int cli_runc_switch(const struct cli_cmd *cmd, void *ctx, int id, const char *arg);
 void cli_parser_free(cli_parser *p);
@@ -177,8 +184,8 @@ extern const char *cli_value_source;
 
 /* Hidden commands: `bulwark __complete CMD WORDS…` (candidates for the last word, one a line;
  * "@file"/"@dir" ask the shell for file names) and `bulwark __man` (the man page template on
- * stdin, the page with every command's OPTIONS on stdout), `bulwark __options CMD` (the table
- * as JSON, for the tests). */
+ * stdin, the page with every command's OPTIONS on stdout), `bulwark __options CMD|global` (the
+ * table as JSON, for the tests). */
 int cli_complete(int argc, char **argv);
 int cli_man(int argc, char **argv);
 int cli_options_dump(int argc, char **argv);

@@ -34,11 +34,57 @@ static void print_words(const char *words, const char *prefix)
 	}
 }
 
-/* bulwark __complete [CMD [WORD…]] CUR */
+/* The value of `o` being typed: its choices, or file or directory names. */
+static int complete_value(const cli_option *o, const char *cur)
+{
+	if (o->choices)
+		print_words(o->choices, cur);
+	else if (o->arg == CLI_ARG_FILE)
+		puts("@file");
+	else if (o->arg == CLI_ARG_DIR)
+		puts("@dir");
+	return EXIT_CLEAN;
+}
+
+/* The options of `opts` starting with cur, as --name. */
+static int complete_options(const cli_option *opts, const char *cur)
+{
+	for (const cli_option *o = opts; o->id != CLI_OPT_END; o++) {
+		if (o->id <= 0)
+			continue;
+		char w[80];
+		snprintf(w, sizeof(w), "--%s", o->name);
+		if (!strncmp(w, cur, strlen(cur)))
+			printf("%s\n", w);
+	}
+	return EXIT_CLEAN;
+}
+
+static int complete_command(int argc, char **argv, bool after_globals);
+
+/* bulwark __complete [GLOBAL…] [CMD [WORD…]] CUR: the OCI runtime's global options (runc's
+ * spellings, cli_oci_globals_cmd's table) may come before the command. */
 int cli_complete(int argc, char **argv)
+{
+	int i = 1;
+	const cli_option *g = NULL;
+	while (i < argc - 1 && (g = cli_runc_option(cli_oci_globals_cmd.options, argv[i]))) {
+		if (g->arg != CLI_ARG_NONE && !strchr(argv[i], '=')) {
+			if (i + 1 == argc - 1) /* its value is the word being typed */
+				return complete_value(g, argv[argc - 1]);
+			i++;
+		}
+		i++;
+	}
+	return complete_command(argc - (i - 1), argv + (i - 1), i > 1);
+}
+
+static int complete_command(int argc, char **argv, bool after_globals)
 {
 	const char *cur = argc > 1 ? argv[argc - 1] : "";
 	if (argc <= 2) {
+		if (cur[0] == '-')
+			return complete_options(cli_oci_globals_cmd.options, cur);
 		for (const cli_cmd *c = cli_commands; c->name; c++)
 			if (!strncmp(c->name, cur, strlen(cur)))
 				printf("%s\n", c->name);
@@ -53,33 +99,19 @@ int cli_complete(int argc, char **argv)
 					printf("%s\n", c->name);
 		return EXIT_CLEAN;
 	}
-	const cli_cmd *cmd = cli_find(argv[1]);
+	/* after a global option, run is runc's (main.c's oci_run_wanted) */
+	const cli_cmd *cmd =
+	    cli_find(after_globals && !strcmp(argv[1], "run") ? "oci-run" : argv[1]);
 	if (!cmd || !cmd->options) {
 		puts("@file");
 		return EXIT_CLEAN;
 	}
 	const char *prev = argc > 3 ? argv[argc - 2] : "";
 	const cli_option *po = find_long(cmd->options, prev);
-	if (po && po->arg != CLI_ARG_NONE) {
-		if (po->choices)
-			print_words(po->choices, cur);
-		else if (po->arg == CLI_ARG_FILE)
-			puts("@file");
-		else if (po->arg == CLI_ARG_DIR)
-			puts("@dir");
-		return EXIT_CLEAN;
-	}
-	if (cur[0] == '-') {
-		for (const cli_option *o = cmd->options; o->id != CLI_OPT_END; o++) {
-			if (o->id <= 0)
-				continue;
-			char w[80];
-			snprintf(w, sizeof(w), "--%s", o->name);
-			if (!strncmp(w, cur, strlen(cur)))
-				printf("%s\n", w);
-		}
-		return EXIT_CLEAN;
-	}
+	if (po && po->arg != CLI_ARG_NONE)
+		return complete_value(po, cur);
+	if (cur[0] == '-')
+		return complete_options(cmd->options, cur);
 	if (cmd->operands && !strcmp(cmd->operands, "@rules")) {
 		cli_complete_rule_ids(cur);
 		return EXIT_CLEAN;
@@ -179,7 +211,7 @@ int cli_man(int argc, char **argv)
 			if (c->options)
 				man_options(c, stdout);
 		fputs(".SS OCI runtime global options (before the command)\n", stdout);
-		man_table(cli_oci_global_options, stdout);
+		man_table(cli_oci_globals_cmd.options, stdout);
 	}
 	free(line);
 	return fflush(stdout) ? EXIT_USAGE : EXIT_CLEAN;
@@ -190,7 +222,8 @@ int cli_options_dump(int argc, char **argv)
 {
 	if (argc != 2)
 		return cli_usage_error(NULL, "__options takes one command name");
-	const cli_cmd *c = cli_find(argv[1]);
+	const cli_cmd *c =
+	    !strcmp(argv[1], cli_oci_globals_cmd.name) ? &cli_oci_globals_cmd : cli_find(argv[1]);
 	if (!c || !c->options)
 		return cli_usage_error(NULL, "'%s' has no option table", argv[1]);
 	for (const cli_option *o = c->options; o->id != CLI_OPT_END; o++) {

@@ -32,7 +32,10 @@ int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 		const char *nl = strchr(cmd->usage, '\n');
 		fprintf(stderr, "%.*s\n", nl ? (int)(nl - cmd->usage) : (int)strlen(cmd->usage),
 			cmd->usage);
-		fprintf(stderr, "Try 'bulwark help %s' for more information.\n", cmd->name);
+		if (cli_find(cmd->name) == cmd)
+			fprintf(stderr, "Try 'bulwark help %s' for more information.\n", cmd->name);
+		else /* a table that is no command: the OCI global options */
+			fputs("Try 'bulwark --help' for more information.\n", stderr);
 	} else {
 		fputs(cli_main_usage, stderr);
 		fputs("Try 'bulwark --help' for more information.\n", stderr);

@@ -52,15 +52,21 @@ def help_options(cmd):
         assert cmd.replace("oci-", "") in usage, usage
     else:
         assert text.startswith(f"usage: bulwark {cmd}")
+    return options_in(text)
+
+
+def options_in(text):
     found = {}
     for m in re.finditer(r"^  (?:-(\w), )?\s*--([a-z0-9-]+)(?: (\S+))?(?:\s{2,}|$)", text, re.M):
         found[m.group(2)] = (m.group(1) or " ", m.group(3) or "")
     return found
 
 
-def man_options(cmd):
+def man_options(cmd, heading=None):
     page = (Path(BUILD) / "bulwark.1").read_text()
-    m = re.search(rf"^\.SS bulwark {cmd}\n(.*?)(?=^\.SS |^\.SH )", page, re.M | re.S)
+    heading = heading or f"bulwark {cmd}"
+    m = re.search(rf"^\.SS {re.escape(heading)}\n(.*?)(?=^\.SS |^\.SH |\Z)", page,
+                  re.M | re.S)
     assert m, f"no OPTIONS of {cmd} in the man page"
     sec = m.group(1)
     found = {}
@@ -328,15 +334,65 @@ def test_oci_options_read_no_environment(bulwark, cmd):
 
 
 def test_oci_global_options(bulwark):
-    text = bulwark("--help", check=0).stdout
-    glob = text.split("OCI runtime global options", 1)[1]
-    names = set(re.findall(r"^\s+--([a-z-]+)", glob, re.M))
+    """The global options before an OCI command are one more table (`__options global`):
+    bulwark --help, completion and the man page say what it says, as for a command."""
+    t = table("global")
+    names = {o["name"] for o in t}
     assert {"root", "log", "log-format", "systemd-cgroup", "harden", "runtime-config",
             "debug", "rootless"} <= names
-    page = (Path(BUILD) / "bulwark.1").read_text()
-    sec = page.split(".SS OCI runtime global options", 1)[1]
-    for n in names:
-        assert "\\-\\-" + n.replace("-", "\\-") in sec, n
+    for o in t:
+        assert o["env"] == "" and o["env_old"] == "", o
+    # help: the section of bulwark --help, option for option
+    text = bulwark("--help", check=0).stdout
+    glob = text.split("OCI runtime global options", 1)[1].split("\nexit status", 1)[0]
+    h = options_in(glob)
+    assert set(h) == names
+    for o in t:
+        assert h[o["name"]] == (o["short"], o["metavar"]), o
+    # completion: before the command, the global options and their values
+    comp = set(bulwark("__complete", "-", check=0).stdout.split())
+    assert comp == {"--" + n for n in names}
+    for o in t:
+        cand = bulwark("__complete", "--" + o["name"], "", check=0).stdout
+        if o["arg"] == 2:
+            assert cand == "@file\n", o
+        elif o["arg"] == 3:
+            assert cand == "@dir\n", o
+    assert bulwark("__complete", "-log-format", "j", check=0).stdout.split() == ["json"]
+    # and after them, the command and its own options (run is runc's there)
+    for pre in (["--root", "/r"], ["-root=/r"], ["--systemd-cgroup", "--log", "f"]):
+        assert bulwark("__complete", *pre, "cre", check=0).stdout.split() == ["create"], pre
+        comp = set(bulwark("__complete", *pre, "create", "--", check=0).stdout.split())
+        assert "--bundle" in comp and "--root" not in comp, pre
+    assert "--bundle" in bulwark("__complete", "--root", "/r", "run", "--b",
+                                 check=0).stdout.split()
+    # the man page's section, from the same table
+    m = man_options("global", "OCI runtime global options (before the command)")
+    assert set(m) == names
+    for o in t:
+        assert m[o["name"]][:2] == (o["short"], o["metavar"]), o
+        assert "Environment:" not in m[o["name"]][2], o
+
+
+def test_oci_global_option_errors(bulwark, tmp_path):
+    """What the global options refuse, in the one usage-error form; what is not theirs
+    (--help, --version, an unknown option) is bulwark's own."""
+    p = bulwark("--log-format", "xml", "list", check=2)
+    assert p.returncode == 2 and "--log-format: 'text' or 'json', not 'xml'" in p.stderr
+    assert "Try 'bulwark --help'" in p.stderr
+    p = bulwark("--root", check=2)
+    assert p.returncode == 2 and "option '--root' needs a value" in p.stderr
+    assert "Try 'bulwark --help'" in p.stderr
+    root = tmp_path / "state"
+    assert bulwark("--root", str(root), "--help", check=0).stdout.startswith("bulwark ")
+    assert bulwark("-root", str(root), "--version", check=0).stdout.startswith("bulwark ")
+    p = bulwark("--debug", "--bogus", "list", check=2)
+    assert p.returncode == 2 and "unknown option '--bogus'" in p.stderr
+    # switches as runc writes them, values in either form, then the command
+    p = bulwark("--systemd-cgroup=false", "--log-format=json", f"--log={tmp_path / 'l'}",
+                "-root", str(root), "list", "-format", "json", check=0)
+    assert p.returncode == 0 and p.stdout.strip() == "[]", p.stderr
+    assert (tmp_path / "l").exists()  # made as runc makes it, even with nothing to log
 
 
 def test_oci_single_dash_and_exact_names(bulwark, tmp_path):

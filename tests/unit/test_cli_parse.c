@@ -28,6 +28,15 @@ static const cli_option t_options[] = {
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
+/* options before a command, as runc's global ones: a table that is no command */
+enum { G_ROOT = 0x700, G_DEBUG };
+static const cli_option g_options[] = {
+    {.id = G_ROOT, .name = "root", .arg = CLI_ARG_DIR, .metavar = "DIR", .help = "state"},
+    {.id = G_DEBUG, .name = "debug", .help = "accepted"},
+    {.id = CLI_OPT_END}};
+static const cli_cmd g_cmd = {
+    "global", "global options", "usage: bulwark [--help] COMMAND\n", NULL, g_options, NULL, NULL};
+
 const cli_cmd cli_commands[] = {
     {"t", "a test command", "usage: bulwark t [OPTIONS] ID\n", NULL, t_options, NULL, NULL},
     {NULL, NULL, NULL, NULL, NULL, NULL, NULL},
@@ -70,6 +79,10 @@ static void slurp(FILE *f, char *buf, size_t size)
  * into them) */
 static char *words_store[32];
 
+/* the table run parses with, and whether as cli_parse_runc_prefix (the global options) */
+static const cli_cmd *run_cmd;
+static bool run_prefix;
+
 static result run(cli_runc_fn fn, void *ctx, const char *const *words)
 {
 	int argc = 0;
@@ -90,7 +103,9 @@ static result run(cli_runc_fn fn, void *ctx, const char *const *words)
 	dup2(fileno(out), 1);
 	dup2(fileno(err), 2);
 	optind = 99; /* the parser must not depend on it */
-	r.ret = cli_parse_runc(cli_find("t"), argc, words_store, fn, ctx, &r.status);
+	const cli_cmd *cmd = run_cmd ? run_cmd : cli_find("t");
+	r.ret = run_prefix ? cli_parse_runc_prefix(cmd, argc, words_store, fn, ctx, &r.status)
+			   : cli_parse_runc(cmd, argc, words_store, fn, ctx, &r.status);
 	r.optind = optind;
 	fflush(stdout);
 	fflush(stderr);
@@ -278,6 +293,53 @@ static void test_switch_handler(void **state)
 	assert_int_equal(r.optind, 4);
 }
 
+/* The global options before a command: the same spellings; an option the table does not have
+ * (main's --help, --version, or one main calls unknown) ends them where it stands, with what
+ * came before it handled; a missing value is a usage error pointing to bulwark --help. */
+static void test_prefix(void **state)
+{
+	(void)state;
+	run_cmd = &g_cmd;
+	run_prefix = true;
+	seen s;
+	result r = parse(&s, ARGV("-root", "r", "--debug", "list", "-h"));
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.id[0], G_ROOT);
+	assert_string_equal(s.arg[0], "r");
+	assert_int_equal(s.id[1], G_DEBUG);
+	assert_int_equal(r.optind, 4); /* the command */
+	r = parse(&s, ARGV("--root=r", "--help"));
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(r.optind, 2); /* --help: main's */
+	assert_string_equal(r.out, "");
+	assert_string_equal(r.err, "");
+	r = parse(&s, ARGV("--debug", "--roo", "x", "list"));
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(r.optind, 2); /* --roo, which main names */
+	r = parse(&s, ARGV("--debug", "--root"));
+	assert_int_equal(r.ret, 1);
+	assert_int_equal(r.status, EXIT_USAGE);
+	assert_non_null(strstr(r.err, "bulwark: option '--root' needs a value\n"
+				      "usage: bulwark [--help] COMMAND\n"
+				      "Try 'bulwark --help' for more information.\n"));
+	r = parse(&s, ARGV("--root", "refuse", "list"));
+	assert_int_equal(r.ret, 1);
+	assert_int_equal(r.status, EXIT_USAGE);
+	assert_non_null(strstr(r.err, "bulwark: refused 'refuse'\n"));
+	/* the table finds a word as runc spells it */
+	assert_ptr_equal(cli_runc_option(g_options, "-root=x"), &g_options[0]);
+	assert_ptr_equal(cli_runc_option(g_options, "--debug"), &g_options[1]);
+	assert_null(cli_runc_option(g_options, "--roo"));
+	assert_null(cli_runc_option(g_options, "root"));
+	assert_null(cli_runc_option(g_options, "--"));
+	assert_null(cli_runc_option(g_options, "--=x"));
+	run_cmd = NULL;
+	run_prefix = false;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -290,6 +352,7 @@ int main(void)
 	    cmocka_unit_test(test_help),
 	    cmocka_unit_test(test_handler_error_stops),
 	    cmocka_unit_test(test_switch_handler),
+	    cmocka_unit_test(test_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

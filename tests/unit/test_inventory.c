@@ -12,6 +12,7 @@
 #include <zlib.h>
 
 #define BWK_IN_SCAN
+#include "core/util.h"
 #include "scan/inventory_private.h"
 
 typedef int (*parse_fn)(const char *, size_t, inv_list *, bwk_error **);
@@ -565,6 +566,50 @@ static void test_cargo_auditable(void **state)
 	inv_rustfind_free(r);
 }
 
+static ssize_t read_none(void *ctx, void *buf, size_t len, bwk_error **err)
+{
+	(void)ctx, (void)buf, (void)len, (void)err;
+	fail_msg("an oversized database is not read");
+	return -1;
+}
+
+/* Warnings about databases not read: kept in order, the first 64 only, handed over by
+ * bwk_inv_settle; the inventory built by hand (an SBOM) keeps the same bound. */
+static void test_warnings(void **state)
+{
+	(void)state;
+	bwk_inv *inv = bwk_inv_new();
+	for (int i = 0; i < 70; i++) {
+		bwk_entry e = {.path = "var/lib/dpkg/status",
+			       .type = BWK_ENTRY_FILE,
+			       .size = (uint64_t)INV_MAX_DB_BYTES + 1 + (uint64_t)i,
+			       .layer_index = i,
+			       .read = read_none};
+		inv_tee tee = {0};
+		const bwk_entry *use = NULL;
+		assert_int_equal(bwk_inv_entry(inv, &e, &tee, &use, NULL), 0);
+		assert_ptr_equal(use, &e);
+	}
+	bwk_inventory *res = bwk_inv_settle(inv, NULL);
+	bwk_inv_free(inv);
+	assert_non_null(res);
+	assert_int_equal(bwk_inventory_count(res), 0);
+	assert_non_null(strstr(bwk_inventory_warning(res, 0), "var/lib/dpkg/status (layer 1): "));
+	assert_non_null(strstr(bwk_inventory_warning(res, 63), "(layer 64): "));
+	assert_null(bwk_inventory_warning(res, 64));
+	bwk_inventory_free(res);
+
+	bwk_inventory *sbom = inv_inventory_new();
+	assert_null(bwk_inventory_warning(sbom, 0));
+	for (int i = 0; i < 70; i++)
+		inv_inventory_warn(sbom, xasprintf("warning %d", i));
+	assert_string_equal(bwk_inventory_warning(sbom, 0), "warning 0");
+	assert_string_equal(bwk_inventory_warning(sbom, 63), "warning 63");
+	assert_null(bwk_inventory_warning(sbom, 64));
+	assert_null(bwk_inventory_warning(NULL, 0));
+	bwk_inventory_free(sbom);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -579,6 +624,7 @@ int main(void)
 	    cmocka_unit_test(test_rpm_wal),
 	    cmocka_unit_test(test_go_buildinfo),
 	    cmocka_unit_test(test_cargo_auditable),
+	    cmocka_unit_test(test_warnings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

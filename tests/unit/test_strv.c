@@ -82,6 +82,32 @@ static void test_bound_is_an_error(void **state)
 	bwk_strv_clear(&v);
 }
 
+/* A vector with a bound of its own: larger than the default (a directory's entries), or
+ * smaller; clearing gives the default back. */
+static void test_own_bound(void **state)
+{
+	(void)state;
+	bwk_strv v = {.max = BWK_STRV_MAX + 10};
+	for (int i = 0; i < BWK_STRV_MAX + 10; i++)
+		assert_int_equal(bwk_strv_push(&v, "", NULL), 0);
+	bwk_error *err = NULL;
+	assert_int_equal(bwk_strv_push(&v, "one more", &err), -1);
+	assert_non_null(err);
+	assert_int_equal(err->code, BWK_E_LIMIT);
+	assert_non_null(strstr(err->msg, "65546"));
+	bwk_error_free(err);
+	bwk_strv_clear(&v);
+	assert_int_equal(v.max, 0);
+
+	bwk_strv small = {.max = 2};
+	assert_int_equal(bwk_strv_push(&small, "a", NULL), 0);
+	assert_int_equal(bwk_strv_push(&small, "b", NULL), 0);
+	assert_int_equal(bwk_strv_push(&small, "c", NULL), -1);
+	assert_int_equal(small.n, 2);
+	assert_null(small.v[2]);
+	bwk_strv_clear(&small);
+}
+
 static void fill_and_return(void)
 {
 	cleanup_strv_clear bwk_strv v = {0};
@@ -115,6 +141,7 @@ int main(void)
 	    cmocka_unit_test(test_take_owns),
 	    cmocka_unit_test(test_hand_allocated_empty_grows),
 	    cmocka_unit_test(test_bound_is_an_error),
+	    cmocka_unit_test(test_own_bound),
 	    cmocka_unit_test(test_cleanups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -7,11 +7,11 @@
 
 int bwk_strv_take(bwk_strv *v, char *s, bwk_error **err)
 {
-	if (v->n >= BWK_STRV_MAX) {
+	size_t max = v->max ? v->max : BWK_STRV_MAX;
+	if (v->n >= max) {
 		free(s);
 		return bwk_error_set(err, BWK_E_LIMIT, 0,
-				     "a list of strings would hold more than %d entries",
-				     BWK_STRV_MAX);
+				     "a list of strings would hold more than %zu entries", max);
 	}
 	if (v->n + 2 > v->cap) {
 		/* a `v` filled by hand (cap 0) has room for n + 1 at least: realloc keeps it */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bulwark/image.h"
+#include "bulwark/strv.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 
@@ -226,29 +227,23 @@ static int walk_dir(walk_ctx *c, int dfd, char *path, size_t plen, unsigned dept
 				     path);
 	}
 	/* Sorted names give reproducible reports. */
-	char **names = NULL;
-	size_t n = 0, cap = 0;
+	/* a directory holding more names than the walk visits fails the walk anyway */
+	cleanup_strv_clear bwk_strv names = {.max = (size_t)c->max_entries};
 	struct dirent *de;
-	int ret = 0;
 	while ((errno = 0, de = readdir(d))) {
 		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			names = xrealloc(names, cap * sizeof(char *));
-		}
-		names[n++] = xstrdup(de->d_name);
+		if (bwk_strv_push(&names, de->d_name, err) < 0)
+			return bwk_error_wrap(err, "%s/%s", c->root, path);
 	}
 	if (errno)
-		ret = bwk_error_set(err, BWK_E_IO, errno, "%s/%s: cannot read directory", c->root,
-				    path);
-	if (n)
-		qsort(names, n, sizeof(char *), cmp_names);
-	for (size_t i = 0; i < n && ret == 0; i++)
-		ret = visit(c, dirfd(d), names[i], path, plen, depth, err);
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+		return bwk_error_set(err, BWK_E_IO, errno, "%s/%s: cannot read directory", c->root,
+				     path);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(char *), cmp_names);
+	int ret = 0;
+	for (size_t i = 0; i < names.n && ret == 0; i++)
+		ret = visit(c, dirfd(d), names.v[i], path, plen, depth, err);
 	return ret;
 }
 

@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <fcntl.h>
 #include <fnmatch.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 
 #include "bulwark/log.h"
 #include "bulwark/finding.h"
+#include "bulwark/strv.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "core/yaml_tree.h"
@@ -40,8 +42,7 @@ struct bwk_ignore {
 	size_t n, cap;
 	char (*fps)[65]; /* baseline fingerprints, sorted after loading */
 	size_t nfps, capfps;
-	char **warnings;
-	size_t nwarn;
+	bwk_strv warnings; /* one per expired entry */
 };
 
 static bool is_fingerprint(const char *s)
@@ -68,7 +69,10 @@ static bool is_rule_id(const char *s)
 
 bwk_ignore *bwk_ignore_new(void)
 {
-	return xcalloc(1, sizeof(bwk_ignore));
+	bwk_ignore *ig = xcalloc(1, sizeof(bwk_ignore));
+	/* no bound of its own: the entries' (the sizes of the files read) is the one */
+	ig->warnings.max = SIZE_MAX;
+	return ig;
 }
 
 void bwk_ignore_free(bwk_ignore *ig)
@@ -80,9 +84,7 @@ void bwk_ignore_free(bwk_ignore *ig)
 		free(ig->v[i].glob);
 		free(ig->v[i].reason);
 	}
-	for (size_t i = 0; i < ig->nwarn; i++)
-		free(ig->warnings[i]);
-	free(ig->warnings);
+	bwk_strv_clear(&ig->warnings);
 	free(ig->fps);
 	free(ig->v);
 	free(ig);
@@ -104,13 +106,12 @@ static void add_entry(bwk_ignore *ig, const ignore_entry *e)
 
 static void add_warning(bwk_ignore *ig, char *w)
 {
-	ig->warnings = xrealloc(ig->warnings, (ig->nwarn + 1) * sizeof(*ig->warnings));
-	ig->warnings[ig->nwarn++] = w;
+	(void)bwk_strv_take(&ig->warnings, w, NULL); /* unbounded: cannot fail */
 }
 
 const char *bwk_ignore_warning(const bwk_ignore *ig, size_t i)
 {
-	return ig && i < ig->nwarn ? ig->warnings[i] : NULL;
+	return ig && i < ig->warnings.n ? ig->warnings.v[i] : NULL;
 }
 
 size_t bwk_ignore_baseline_size(const bwk_ignore *ig)

@@ -13,10 +13,14 @@
 #include <string.h>
 
 #include "core/cleanup.h"
+#include "bulwark/strv.h"
 #include "bulwark/vuln.h"
 #include "core/util.h"
 #include "scan/inventory_private.h"
 #include "scan/scan_private.h"
+
+/* a hostile image could make thousands of warnings: the first ones tell */
+#define MAX_WARNINGS 64
 
 typedef struct inv_rec {
 	char *path, *layer;
@@ -36,8 +40,7 @@ struct bwk_inv {
 	inv_rec *v;
 	size_t n, cap;
 	size_t npkgs;
-	char **warnings;
-	size_t nwarn;
+	bwk_strv warnings; /* at most MAX_WARNINGS */
 };
 
 struct bwk_inventory {
@@ -45,8 +48,7 @@ struct bwk_inventory {
 	size_t n;
 	bwk_os_release os;
 	bool has_os;
-	char **warnings; /* NULL-terminated */
-	size_t nwarn;
+	bwk_strv warnings; /* at most MAX_WARNINGS */
 };
 
 const char *bwk_ecosystem_name(bwk_ecosystem e)
@@ -181,21 +183,24 @@ void bwk_inv_free(bwk_inv *inv)
 	for (size_t i = 0; i < inv->n; i++)
 		rec_free(&inv->v[i]);
 	free(inv->v);
-	for (size_t i = 0; i < inv->nwarn; i++)
-		free(inv->warnings[i]);
-	free(inv->warnings);
+	bwk_strv_clear(&inv->warnings);
 	pthread_mutex_destroy(&inv->lock);
 	free(inv);
 }
 
-static void warn_locked(bwk_inv *inv, char *msg)
+/* Keep `msg` (taking it) unless `w` already holds MAX_WARNINGS. */
+static void warn_add(bwk_strv *w, char *msg)
 {
-	if (inv->nwarn >= 64) { /* a hostile image could make thousands: the first ones tell */
+	if (w->n >= MAX_WARNINGS) {
 		free(msg);
 		return;
 	}
-	inv->warnings = xrealloc(inv->warnings, (inv->nwarn + 1) * sizeof(char *));
-	inv->warnings[inv->nwarn++] = msg;
+	(void)bwk_strv_take(w, msg, NULL); /* below BWK_STRV_MAX: cannot fail */
+}
+
+static void warn_locked(bwk_inv *inv, char *msg)
+{
+	warn_add(&inv->warnings, msg);
 }
 
 static void inv_warn(bwk_inv *inv, const bwk_entry *e, const char *why)
@@ -826,11 +831,8 @@ bwk_inventory *bwk_inv_settle(bwk_inv *inv, const bwk_image *img)
 		}
 	}
 	dedupe_python(out);
-	out->warnings = xcalloc(inv->nwarn + 1, sizeof(char *));
-	for (size_t i = 0; i < inv->nwarn; i++)
-		out->warnings[i] = steal_pointer(&inv->warnings[i]);
-	out->nwarn = inv->nwarn;
-	inv->nwarn = 0;
+	out->warnings = inv->warnings;
+	inv->warnings = (bwk_strv){0};
 	for (size_t i = 0; i < inv->n; i++)
 		rec_free(&inv->v[i]);
 	inv->n = 0;
@@ -876,13 +878,7 @@ void inv_inventory_set_os(bwk_inventory *inv, const char *id, const char *versio
 
 void inv_inventory_warn(bwk_inventory *inv, char *msg)
 {
-	if (inv->nwarn >= 64) {
-		free(msg);
-		return;
-	}
-	inv->warnings = xrealloc(inv->warnings, (inv->nwarn + 2) * sizeof(char *));
-	inv->warnings[inv->nwarn++] = msg;
-	inv->warnings[inv->nwarn] = NULL;
+	warn_add(&inv->warnings, msg);
 }
 
 /* ---- the public, read-only side ---------------------------------------------------------- */
@@ -904,7 +900,7 @@ const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv)
 
 const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i)
 {
-	return inv && i < inv->nwarn ? inv->warnings[i] : NULL;
+	return inv && i < inv->warnings.n ? inv->warnings.v[i] : NULL;
 }
 
 void bwk_inventory_free(bwk_inventory *inv)
@@ -918,9 +914,7 @@ void bwk_inventory_free(bwk_inventory *inv)
 	free((char *)inv->os.version_id);
 	free((char *)inv->os.version_codename);
 	free((char *)inv->os.pretty_name);
-	for (size_t i = 0; i < inv->nwarn; i++)
-		free(inv->warnings[i]);
-	free(inv->warnings);
+	bwk_strv_clear(&inv->warnings);
 	free(inv);
 }
 
@@ -979,9 +973,10 @@ int inv_report(bwk_inventory *res, const bwk_scan_opts *opts, bwk_findings *out,
 				  per[BWK_ECO_PYPI], per[BWK_ECO_NPM], per[BWK_ECO_GOLANG],
 				  per[BWK_ECO_MAVEN], per[BWK_ECO_CARGO]);
 	}
-	if (res->nwarn)
+	if (res->warnings.n)
 		bwk_findings_fact(out, "inventory.skipped", "%zu database(s) not fully read: %s%s",
-				  res->nwarn, res->warnings[0], res->nwarn > 1 ? "; …" : "");
+				  res->warnings.n, res->warnings.v[0],
+				  res->warnings.n > 1 ? "; …" : "");
 	if (!opts->inventory_only && res->n && match_vulns(res, opts, out, err) < 0) {
 		bwk_inventory_free(res);
 		return -1;

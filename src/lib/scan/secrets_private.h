@@ -14,6 +14,7 @@
 #include <stddef.h>
 
 #include "bulwark/secrets.h"
+#include "bulwark/strv.h"
 
 /* Limits on rule files: they are user input too. */
 #define SEC_MAX_RULES_BYTES (4u << 20)
@@ -26,15 +27,10 @@
 #define SEC_MAX_MATCH (32u << 10)
 #define SEC_CONTEXT   (4u << 10)
 
-typedef struct sec_list {
-	char **v; /* NULL-terminated */
-	size_t n;
-} sec_list;
-
 typedef struct sec_rule {
 	bwk_rule meta; /* strings point into the fields below */
 	char *id, *title, *description, *remediation;
-	sec_list references, keywords, allow_src, allow_match_src, positive, negative;
+	bwk_strv references, keywords, allow_src, allow_match_src, positive, negative;
 	char *regex, *path;
 	uint32_t group;
 	double entropy; /* minimum bits/char of the secret; 0: no gate */
@@ -69,8 +65,8 @@ typedef struct sec_rule {
 typedef struct sec_ruleset {
 	sec_rule *rules;
 	size_t n, cap;
-	sec_list disable; /* user file: ids to drop */
-	sec_list allow_paths_src, allow_values_src;
+	bwk_strv disable; /* user file: ids to drop */
+	bwk_strv allow_paths_src, allow_values_src;
 	pcre2_code **allow_paths, **allow_values;
 	size_t nallow_paths, nallow_values;
 } sec_ruleset;

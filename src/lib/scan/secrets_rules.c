@@ -59,25 +59,24 @@ static int get_str(yctx *y, yaml_node_t *n, const char *key, char **out)
 	return 0;
 }
 
-static int get_list(yctx *y, yaml_node_t *n, const char *key, sec_list *out)
+/* `out` is replaced by the list (an empty list has its `v`: the rule's references stay []). */
+static int get_list(yctx *y, yaml_node_t *n, const char *key, bwk_strv *out)
 {
 	if (!n || n->type != YAML_SEQUENCE_NODE)
 		return yerr(y, n, "'%s' must be a list of strings", key);
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	if (cnt > SEC_MAX_LIST)
 		return yerr(y, n, "'%s' has %zu items (limit %u)", key, cnt, SEC_MAX_LIST);
-	for (char **p = out->v; p && *p; p++)
-		free(*p);
-	free(out->v);
-	out->v = xcalloc(cnt + 1, sizeof(char *));
-	out->n = 0;
+	bwk_strv_clear(out);
+	*out = (bwk_strv){.v = xcalloc(cnt + 1, sizeof(char *)), .cap = cnt + 1};
 	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top;
 	     it++) {
 		yaml_node_t *c = yaml_document_get_node(y->doc, *it);
 		char *s = NULL;
 		if (get_str(y, c, key, &s) < 0)
 			return -1;
-		out->v[out->n++] = s;
+		if (bwk_strv_take(out, s, y->err) < 0) /* cnt ≤ SEC_MAX_LIST: cannot fail */
+			return -1;
 	}
 	return 0;
 }
@@ -94,15 +93,6 @@ static int get_num(yctx *y, yaml_node_t *n, const char *key, double lo, double h
 		return yerr(y, n, "'%s' must be a number from %g to %g", key, lo, hi);
 	*out = v;
 	return 0;
-}
-
-static void list_free(sec_list *l)
-{
-	for (char **p = l->v; p && *p; p++)
-		free(*p);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
 }
 
 static bool valid_id(const char *s)
@@ -287,18 +277,15 @@ static int parse_allowlist(yctx *y, yaml_node_t *n, sec_ruleset *rs)
 	     p++) {
 		const char *k = scalar(yaml_document_get_node(y->doc, p->key));
 		yaml_node_t *v = yaml_document_get_node(y->doc, p->value);
-		sec_list tmp = {0};
+		cleanup_strv_clear bwk_strv tmp = {0};
 		if (k && (strcmp(k, "paths") == 0 || strcmp(k, "values") == 0)) {
-			if (get_list(y, v, k, &tmp) < 0) {
-				list_free(&tmp);
+			if (get_list(y, v, k, &tmp) < 0)
 				return -1;
-			}
-			sec_list *dst = k[0] == 'p' ? &rs->allow_paths_src : &rs->allow_values_src;
-			dst->v = xrealloc(dst->v, (dst->n + tmp.n + 1) * sizeof(char *));
+			bwk_strv *dst = k[0] == 'p' ? &rs->allow_paths_src : &rs->allow_values_src;
 			for (size_t i = 0; i < tmp.n; i++)
-				dst->v[dst->n++] = tmp.v[i];
-			dst->v[dst->n] = NULL;
-			free(tmp.v);
+				if (bwk_strv_take(dst, steal_pointer(&tmp.v[i]), y->err) < 0)
+					return bwk_error_wrap(y->err, "%s: allowlist.%s", y->name,
+							      k);
 		} else {
 			return yerr(y, v, "unknown key 'allowlist.%s' (use paths, values)",
 				    k ? k : "?");
@@ -341,13 +328,12 @@ static int parse_root(yctx *y, yaml_node_t *root, sec_ruleset *rs, bool user)
 					return -1;
 			}
 		} else if (user && strcmp(k, "disable") == 0) {
-			sec_list tmp = {0};
-			if (get_list(y, v, k, &tmp) < 0) {
-				list_free(&tmp);
+			cleanup_strv_clear bwk_strv tmp = {0};
+			if (get_list(y, v, k, &tmp) < 0)
 				return -1;
-			}
-			list_free(&rs->disable);
+			bwk_strv_clear(&rs->disable);
 			rs->disable = tmp;
+			tmp = (bwk_strv){0};
 		} else if (user && strcmp(k, "allowlist") == 0) {
 			if (parse_allowlist(y, v, rs) < 0)
 				return -1;
@@ -413,7 +399,7 @@ static pcre2_code *compile_re(const char *re, bool multiline, const char *what, 
 	return c;
 }
 
-static int compile_list(const sec_list *src, pcre2_code ***out, size_t *n, const char *what,
+static int compile_list(const bwk_strv *src, pcre2_code ***out, size_t *n, const char *what,
 			const char *name, bwk_error **err)
 {
 	*out = xcalloc(src->n + 1, sizeof(pcre2_code *));
@@ -510,12 +496,12 @@ static void rule_free(sec_rule *r)
 	free(r->title_test);
 	free(r->title_public);
 	free(r->path);
-	list_free(&r->references);
-	list_free(&r->keywords);
-	list_free(&r->allow_src);
-	list_free(&r->allow_match_src);
-	list_free(&r->positive);
-	list_free(&r->negative);
+	bwk_strv_clear(&r->references);
+	bwk_strv_clear(&r->keywords);
+	bwk_strv_clear(&r->allow_src);
+	bwk_strv_clear(&r->allow_match_src);
+	bwk_strv_clear(&r->positive);
+	bwk_strv_clear(&r->negative);
 	pcre2_code_free(r->re);
 	pcre2_code_free(r->path_re);
 	for (size_t i = 0; i < r->nallow; i++)
@@ -551,9 +537,9 @@ void sec_ruleset_free(sec_ruleset *rs)
 	for (size_t i = 0; i < rs->n; i++)
 		rule_free(&rs->rules[i]);
 	free(rs->rules);
-	list_free(&rs->disable);
-	list_free(&rs->allow_paths_src);
-	list_free(&rs->allow_values_src);
+	bwk_strv_clear(&rs->disable);
+	bwk_strv_clear(&rs->allow_paths_src);
+	bwk_strv_clear(&rs->allow_values_src);
 	for (size_t i = 0; i < rs->nallow_paths; i++)
 		pcre2_code_free(rs->allow_paths[i]);
 	for (size_t i = 0; i < rs->nallow_values; i++)

@@ -8,10 +8,12 @@
 #define _GNU_SOURCE
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "bulwark/strv.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "vuln/vuln_private.h"
@@ -178,23 +180,8 @@ static bool rpm_ecosystem(const bwk_os_release *os, eco_sel *sel)
 	return true;
 }
 
-typedef struct seen_ids {
-	char **v;
-	size_t n;
-} seen_ids;
-
-static bool seen(seen_ids *s, const char *id)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->v[i], id))
-			return true;
-	s->v = xrealloc(s->v, (s->n + 1) * sizeof(char *));
-	s->v[s->n++] = xstrdup(id);
-	return false;
-}
-
 static int match_name(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const eco_sel *sel,
-		      const char *name, const char *version, int scheme, seen_ids *ids,
+		      const char *name, const char *version, int scheme, bwk_strv *ids,
 		      bwk_error **err)
 {
 	sqlite3_bind_text(q, 1, sel->eco, -1, SQLITE_TRANSIENT);
@@ -208,15 +195,14 @@ static int match_name(match_ctx *m, sqlite3_stmt *q, const bwk_package *p, const
 			continue;
 		/* an advisory may list the package in several ecosystems or under its binary and
 		 * its source name: one finding, for the first entry that affects it */
-		bool dup = false;
-		for (size_t i = 0; i < ids->n && !dup; i++)
-			dup = !strcmp(ids->v[i], id);
-		if (dup)
+		if (bwk_strv_has(ids, id))
 			continue;
 		cleanup_free char *fixed = NULL;
 		if (!osv_affects(data, scheme, version, &fixed))
 			continue;
-		seen(ids, id);
+		ret = bwk_strv_push(ids, id, err);
+		if (ret < 0)
+			break;
 		if (!fixed && m->o->ignore_unfixed)
 			continue;
 		ret = report(m, p, id, (const char *)sqlite3_column_text(q, 1),
@@ -251,15 +237,13 @@ static int match_one(match_ctx *m, sqlite3_stmt *q, sqlite3_stmt *qrange, const 
 		version++;
 	cleanup_free char *name =
 	    p->eco == BWK_ECO_PYPI ? bwk_pypi_name(p->source) : xstrdup(p->source);
-	seen_ids ids = {0};
+	/* the advisories of one package: bounded by the database, not by a guess here */
+	cleanup_strv_clear bwk_strv ids = {.max = SIZE_MAX};
 	sqlite3_stmt *st = sel.range ? qrange : q;
 	int ret = match_name(m, st, p, &sel, name, version, scheme, &ids, err);
 	/* Red Hat's records name binary or source rpms, Rocky's and Alma's the source: both */
 	if (ret == 0 && p->eco == BWK_ECO_RPM && strcmp(p->name, name) != 0)
 		ret = match_name(m, st, p, &sel, p->name, version, scheme, &ids, err);
-	for (size_t i = 0; i < ids.n; i++)
-		free(ids.v[i]);
-	free(ids.v);
 	free(sel.eco);
 	free(sel.alt);
 	return ret;

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bulwark/strv.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "vuln/vuln_private.h"
@@ -272,39 +273,35 @@ static int import_dir(importer *im, int dfd, const char *name, bwk_error **err)
 		return bwk_error_set(err, BWK_E_IO, errno, "%s: cannot list", name);
 	}
 	/* sorted: the same directory imports in the same order */
-	char **names = NULL;
-	size_t n = 0;
+	cleanup_strv_clear bwk_strv names = {.max = MAX_DIR_ENTRIES};
 	struct dirent *de;
 	int ret = 0;
 	while ((de = readdir(d))) {
 		if (!bwk_str_endswith(de->d_name, ".json") || de->d_name[0] == '.')
 			continue;
-		if (n >= MAX_DIR_ENTRIES) {
+		if (names.n >= MAX_DIR_ENTRIES) {
 			ret = bwk_error_set(err, BWK_E_LIMIT, 0, "%s: more than %u files", name,
 					    MAX_DIR_ENTRIES);
 			break;
 		}
-		names = xrealloc(names, (n + 1) * sizeof(*names));
-		names[n++] = xstrdup(de->d_name);
+		ret = bwk_strv_push(&names, de->d_name, err); /* below its max: cannot fail */
+		if (ret < 0)
+			break;
 	}
 	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
-	for (size_t i = 0; i < n; i++) {
-		if (ret == 0) {
-			cleanup_free char *ename = xasprintf("%s/%s", name, names[i]);
-			/* fd-relative, no symlinks: a directory of records is read, not followed */
-			cleanup_close int fd =
-			    openat(dfd, names[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-			struct stat st;
-			if (fd < 0 || fstat(fd, &st) < 0)
-				ret = bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", ename);
-			else if (S_ISREG(st.st_mode))
-				ret = import_fd(im, fd, ename, err);
-		}
-		free(names[i]);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), name_cmp);
+	for (size_t i = 0; i < names.n && ret == 0; i++) {
+		cleanup_free char *ename = xasprintf("%s/%s", name, names.v[i]);
+		/* fd-relative, no symlinks: a directory of records is read, not followed */
+		cleanup_close int fd =
+		    openat(dfd, names.v[i], O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+		struct stat st;
+		if (fd < 0 || fstat(fd, &st) < 0)
+			ret = bwk_error_set(err, BWK_E_IO, errno, "%s: cannot open", ename);
+		else if (S_ISREG(st.st_mode))
+			ret = import_fd(im, fd, ename, err);
 	}
-	free(names);
 	return ret;
 }
 
