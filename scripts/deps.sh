@@ -18,7 +18,7 @@ TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-m
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap strace tmux
   openjdk-17-jre-headless openjdk-17-jdk-headless redis-server"
-BENCH="hyperfine crun runc bubblewrap umoci ripgrep bc time yara"
+BENCH="crun runc bubblewrap umoci ripgrep bc time yara"
 
 # Every outside program that bulwark itself, the demo or the tests start, and the Debian
 # package that ships it. tests/integration/test_deps.py finds the programs the tests call and
