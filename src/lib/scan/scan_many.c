@@ -37,6 +37,10 @@ const bwk_rule bwk_rule_scan_failed = BWK_RULE(
 
 /* At most this many bytes of manifests kept between the size lookup and the scans. */
 #define SCAN_MANY_MANIFEST_BYTES (64u << 20)
+/* The layers kept for the other images of the run (bwk_layer_memo): in all, and per layer
+ * (the tar; a larger layer is read by each image that has it). */
+#define SCAN_MANY_LAYER_BYTES (256ull << 20)
+#define SCAN_MANY_LAYER_MAX   (32ull << 20)
 
 typedef struct pool {
 	const char *const *targets;
@@ -176,8 +180,14 @@ int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opt
 		p.sizing = false;
 		p.io = NULL;
 	}
+	/* a layer that several images share (a base image) is fetched, inflated and verified
+	 * once in the run; each image still walks it and reports what it holds */
+	bwk_layer_memo *memo = NULL;
+	if (!one.layers && n > 1)
+		one.layers = memo = bwk_layer_memo_new(SCAN_MANY_LAYER_BYTES, SCAN_MANY_LAYER_MAX);
 	p.opts = &one;
 	run_pool(&p, jobs);
+	bwk_layer_memo_free(memo);
 	bwk_registry_manifest_cache_free(mc);
 	free(p.sizes);
 	free(p.order);
