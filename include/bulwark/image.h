@@ -122,6 +122,11 @@ bwk_layer_memo *bwk_layer_memo_new(uint64_t max_bytes, uint64_t max_layer);
 void bwk_layer_memo_free(bwk_layer_memo *m);
 /* How many layers were served from the memo (for tests and facts). */
 uint64_t bwk_layer_memo_hits(const bwk_layer_memo *m);
+/* An image of the run has the layer of blob digest `digest` (its manifest, read before the
+ * scans: bwk_image_size_hint). Once any layer was announced, only the layers announced more
+ * than once are kept (the others would be memory nobody reads again); with none announced,
+ * every layer within the bounds is. Call before the scans, not during them. */
+void bwk_layer_memo_expect(bwk_layer_memo *m, const char *digest);
 
 /* ---- image sources ------------------------------------------------------------------------
  *

@@ -626,9 +626,10 @@ static void test_layer_memo(void **state)
 	size_t len;
 	uint64_t bsize;
 	assert_false(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
-	assert_true(layer_memo_wants(m, "sha256:d1", 60));
-	assert_false(layer_memo_wants(m, "sha256:d1", 61)); /* larger than a layer kept */
-	assert_false(layer_memo_wants(m, NULL, 1));	    /* no diff_id: nothing to key by */
+	assert_true(layer_memo_wants(m, "sha256:b1", "sha256:d1", 60));
+	assert_false(
+	    layer_memo_wants(m, "sha256:b1", "sha256:d1", 61));	 /* larger than a layer kept */
+	assert_false(layer_memo_wants(m, "sha256:b1", NULL, 1)); /* no diff_id: nothing to key by */
 	layer_memo_put(m, "sha256:b1", "sha256:d1", (unsigned char *)strdup("tar one"), 7, 30);
 	assert_true(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
 	assert_int_equal(len, 7);
@@ -646,10 +647,25 @@ static void test_layer_memo(void **state)
 	assert_non_null(big);
 	layer_memo_put(m, NULL, "sha256:d2", big, 60, 60); /* 7 + 60 <= 100 */
 	assert_true(layer_memo_get(m, NULL, "sha256:d2", &tar, &len, &bsize));
-	assert_false(layer_memo_wants(m, "sha256:d3", 40));
+	assert_false(layer_memo_wants(m, NULL, "sha256:d3", 40));
 	layer_memo_put(m, NULL, "sha256:d3", calloc(1, 40), 40, 40);
 	assert_false(layer_memo_get(m, NULL, "sha256:d3", &tar, &len, &bsize));
 	assert_int_equal(bwk_layer_memo_hits(m), 3);
+	bwk_layer_memo_free(m);
+	/* layers announced by the size lookup: only those of more than one image are kept */
+	m = bwk_layer_memo_new(100, 60);
+	bwk_layer_memo_expect(m, "sha256:b2");
+	bwk_layer_memo_expect(m, "sha256:b1");
+	bwk_layer_memo_expect(m, "sha256:b3");
+	bwk_layer_memo_expect(m, "sha256:b1");
+	assert_true(layer_memo_wants(m, "sha256:b1", "sha256:d1", 10));
+	assert_false(layer_memo_wants(m, "sha256:b2", "sha256:d2", 10)); /* one image */
+	assert_false(layer_memo_wants(m, "sha256:b4", "sha256:d4", 10)); /* not announced */
+	assert_false(layer_memo_wants(m, NULL, "sha256:d4", 10));
+	layer_memo_put(m, "sha256:b2", "sha256:d2", (unsigned char *)strdup("x"), 1, 1);
+	assert_false(layer_memo_get(m, "sha256:b2", "sha256:d2", &tar, &len, &bsize));
+	layer_memo_put(m, "sha256:b1", "sha256:d1", (unsigned char *)strdup("y"), 1, 1);
+	assert_true(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
 	bwk_layer_memo_free(m);
 }
 

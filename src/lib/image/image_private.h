@@ -302,7 +302,7 @@ void layer_stream_close(layer_stream *ls);
  * (takes `tar`, malloc'd) that was read whole and matched both digests. */
 bool layer_memo_get(bwk_layer_memo *m, const char *digest, const char *diff_id,
 		    const unsigned char **tar, size_t *len, uint64_t *blob_size);
-bool layer_memo_wants(bwk_layer_memo *m, const char *diff_id, uint64_t len);
+bool layer_memo_wants(bwk_layer_memo *m, const char *digest, const char *diff_id, uint64_t len);
 void layer_memo_put(bwk_layer_memo *m, const char *digest, const char *diff_id, unsigned char *tar,
 		    size_t len, uint64_t blob_size);
 /* Shared entry-count and size budget of one operation across threads. `bytes` is what the

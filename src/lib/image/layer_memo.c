@@ -6,7 +6,9 @@
  * instead of fetching, inflating and hashing the blob again. Entries are immutable once put
  * and live until the memo is freed, so a reader borrows them without a lock. Bounded in bytes,
  * per layer and in all: past that, nothing more is kept and images read their layers as they
- * would without the memo. */
+ * would without the memo. When the run's size lookup announced the images' layers
+ * (bwk_layer_memo_expect), only a layer announced more than once is kept: a layer of one
+ * image only would never be read again. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -30,6 +32,11 @@ struct bwk_layer_memo {
 	size_t n, cap;
 	uint64_t bytes, max_bytes, max_layer;
 	atomic_uint_fast64_t hits;
+	/* the blob digests the size lookup announced, one per image that has it; sorted on
+	 * first use (the announcements all come before the scans) */
+	char **expect;
+	size_t nexpect, capexpect;
+	bool sorted;
 };
 
 bwk_layer_memo *bwk_layer_memo_new(uint64_t max_bytes, uint64_t max_layer)
@@ -52,6 +59,9 @@ void bwk_layer_memo_free(bwk_layer_memo *m)
 		free(m->e[i].tar);
 	}
 	free(m->e);
+	for (size_t i = 0; i < m->nexpect; i++)
+		free(m->expect[i]);
+	free(m->expect);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -59,6 +69,42 @@ void bwk_layer_memo_free(bwk_layer_memo *m)
 uint64_t bwk_layer_memo_hits(const bwk_layer_memo *m)
 {
 	return m ? atomic_load(&((bwk_layer_memo *)m)->hits) : 0;
+}
+
+void bwk_layer_memo_expect(bwk_layer_memo *m, const char *digest)
+{
+	if (!m || !digest)
+		return;
+	pthread_mutex_lock(&m->lock);
+	if (m->nexpect == m->capexpect) {
+		m->capexpect = m->capexpect ? 2 * m->capexpect : 64;
+		m->expect = xrealloc(m->expect, m->capexpect * sizeof(*m->expect));
+	}
+	m->expect[m->nexpect++] = xstrdup(digest);
+	m->sorted = false;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether more than one image announced `digest`; the lock held. */
+static bool shared(bwk_layer_memo *m, const char *digest)
+{
+	if (!digest)
+		return false;
+	if (!m->sorted) {
+		qsort(m->expect, m->nexpect, sizeof(*m->expect), cmp_strp);
+		m->sorted = true;
+	}
+	char *const *hit = bsearch(&digest, m->expect, m->nexpect, sizeof(*m->expect), cmp_strp);
+	if (!hit)
+		return false;
+	size_t i = (size_t)(hit - m->expect);
+	return (i > 0 && !strcmp(m->expect[i - 1], digest)) ||
+	       (i + 1 < m->nexpect && !strcmp(m->expect[i + 1], digest));
 }
 
 static const char *or_empty(const char *s)
@@ -92,12 +138,12 @@ bool layer_memo_get(bwk_layer_memo *m, const char *digest, const char *diff_id,
 	return e != NULL;
 }
 
-bool layer_memo_wants(bwk_layer_memo *m, const char *diff_id, uint64_t len)
+bool layer_memo_wants(bwk_layer_memo *m, const char *digest, const char *diff_id, uint64_t len)
 {
 	if (!m || !diff_id || len > m->max_layer)
 		return false;
 	pthread_mutex_lock(&m->lock);
-	bool room = m->bytes + len <= m->max_bytes;
+	bool room = m->bytes + len <= m->max_bytes && (!m->nexpect || shared(m, digest));
 	pthread_mutex_unlock(&m->lock);
 	return room;
 }
@@ -105,7 +151,7 @@ bool layer_memo_wants(bwk_layer_memo *m, const char *diff_id, uint64_t len)
 void layer_memo_put(bwk_layer_memo *m, const char *digest, const char *diff_id, unsigned char *tar,
 		    size_t len, uint64_t blob_size)
 {
-	if (!layer_memo_wants(m, diff_id, len)) {
+	if (!layer_memo_wants(m, digest, diff_id, len)) {
 		free(tar);
 		return;
 	}

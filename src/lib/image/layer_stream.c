@@ -100,7 +100,8 @@ static void tee_add(layer_stream *ls, const unsigned char *p, size_t n)
 {
 	if (!ls->tee)
 		return;
-	if (!layer_memo_wants(ls->img->opts.layers, ls->img->layers[ls->index].diff_id,
+	const img_layer *l = &ls->img->layers[ls->index];
+	if (!layer_memo_wants(ls->img->opts.layers, l->digest, l->diff_id,
 			      (uint64_t)ls->tee_len + n)) {
 		free(ls->tee);
 		ls->tee = NULL;
@@ -449,7 +450,8 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 		ls->own_fd = img->src.tarfd < 0;
 		posix_fadvise(ls->w.fd, (off_t)ls->w.off, (off_t)ls->w.len, POSIX_FADV_SEQUENTIAL);
 	}
-	if (!ls->from_memo && !pull && layer_memo_wants(memo, l->diff_id, st ? l->size : ls->w.len))
+	if (!ls->from_memo && !pull &&
+	    layer_memo_wants(memo, l->digest, l->diff_id, st ? l->size : ls->w.len))
 		ls->tee = xmalloc(1); /* grown by tee_add */
 	ls->hb = bwk_sha256_new();
 	ls->hd = bwk_sha256_new();
