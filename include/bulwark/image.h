@@ -101,7 +101,32 @@ typedef struct bwk_image_opts {
 	/* Source "registry": credentials, CA, insecure hosts, timeout (bulwark/registry.h);
 	 * NULL: the defaults (docker config credentials, the system's CAs). Borrowed. */
 	const struct bwk_registry_opts *registry;
+	/* Optional: the verified layers of a run of several scans (bwk_layer_memo_new): a layer
+	 * whose blob digest and diff_id one image of the run already verified is read from
+	 * there, not fetched, inflated or hashed again. Borrowed; NULL: none. */
+	struct bwk_layer_memo *layers;
 } bwk_image_opts;
+
+/* ---- layers shared by the images of one run -----------------------------------------------
+ *
+ * `audit registry --scan-all` scans many images that often share their base layers. The memo
+ * keeps the tar of every small layer whose blob digest and diff_id were verified over the
+ * whole stream (nothing that failed a check or stopped half way), keyed by both digests; a
+ * later image naming the same pair walks those bytes (content addressing: they are the bytes
+ * the digests name). Every scan still walks the layer and reports its findings itself (the
+ * same entries, the same findings, as without the memo); what is saved is the download, the
+ * decompression and the hashing. Bounded: a layer of more than `max_layer` bytes (tar) is not
+ * kept, nor anything once `max_bytes` are; thread-safe (the workers of one run share it). */
+typedef struct bwk_layer_memo bwk_layer_memo;
+bwk_layer_memo *bwk_layer_memo_new(uint64_t max_bytes, uint64_t max_layer);
+void bwk_layer_memo_free(bwk_layer_memo *m);
+/* How many layers were served from the memo (for tests and facts). */
+uint64_t bwk_layer_memo_hits(const bwk_layer_memo *m);
+/* An image of the run has the layer of blob digest `digest` (its manifest, read before the
+ * scans: bwk_image_size_hint). Once any layer was announced, only the layers announced more
+ * than once are kept (the others would be memory nobody reads again); with none announced,
+ * every layer within the bounds is. Call before the scans, not during them. */
+void bwk_layer_memo_expect(bwk_layer_memo *m, const char *digest);
 
 /* ---- image sources ------------------------------------------------------------------------
  *

@@ -95,6 +95,11 @@ typedef struct bwk_registry_opts {
  * index), digests checked; the manifests are left in o->manifests when set. */
 int bwk_registry_image_size(const char *ref, const bwk_registry_opts *o, uint64_t *size,
 			    bwk_error **err);
+struct bwk_layer_memo; /* bulwark/image.h */
+/* The same, and each layer's blob digest announced to `expect` (bwk_layer_memo_expect, for a
+ * run of scans that shares the layers several images have; NULL: none). */
+int bwk_registry_image_size_expect(const char *ref, const bwk_registry_opts *o,
+				   struct bwk_layer_memo *expect, uint64_t *size, bwk_error **err);
 
 /* Pull `ref` (one platform of it) into a new OCI image layout at `dir` (created; must not
  * exist): oci-layout, index.json naming the manifest with the tag as its ref name, and every

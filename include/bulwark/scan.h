@@ -46,6 +46,9 @@ typedef struct bwk_scan_opts {
 	 * options) for several scans; borrowed, must outlive them. NULL: the scan compiles its own
 	 */
 	struct bwk_scan_compiled *compiled;
+	/* optional: the verified layers of a run of several scans (bwk_image_opts.layers);
+	 * borrowed. bwk_scan_many makes one for all its targets. */
+	struct bwk_layer_memo *layers;
 } bwk_scan_opts;
 
 #define BWK_SCAN_MAX_FILE_SIZE	     (64ull << 20)

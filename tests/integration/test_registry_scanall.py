@@ -414,9 +414,11 @@ def test_scan_all_largest_first(bulwark, tmp_path):
         # the other worker starts a small image meanwhile (more under load); in list order
         # the large image would come after every one
         assert len(later) >= len(small) - 4, (later, reqs)
-        # one worker: list order, the large image last
-        assert gets["1"].index(f"/v2/zz/large/manifests/{d}") > max(
-            i for i, path in enumerate(gets["1"]) if path.startswith("/v2/a/s"))
+        # one worker: list order, the large image last (its blobs after every small one's;
+        # the manifests are all asked first, for the sizes and the shared layers)
+        g1 = gets["1"]
+        assert min(i for i, path in enumerate(g1) if path.startswith("/v2/zz/large/blobs/")) > max(
+            i for i, path in enumerate(g1) if path.startswith("/v2/a/s") and "/blobs/" in path)
         # no manifest fetched more than without the size lookup: its copy serves the scan
         for repo in small + ["zz/large"]:
             for ref in ("1", d):
@@ -440,3 +442,82 @@ def test_scan_all_size_lookup_failure_is_the_scans_error(bulwark, reg):
     assert "nope/gone" in targets[f"{h}/nope/gone:1"]["error"]
     failed = [f["location"]["target"] for f in doc["findings"] if f["id"] == "image-not-scanned"]
     assert failed == [f"{h}/nope/gone:1"]
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_scan_all_shared_layer_fetched_once(bulwark, tmp_path, jobs):
+    """Images that share a layer (a base image) under --scan-all: the shared blob is fetched,
+    inflated and verified once in the run (#14), and each image still reports what the layer
+    holds — the secret in the shared layer is a finding of every image that has it, exactly
+    as `bulwark scan` of that image alone reports it."""
+    token = "ghp_" + "Sh4redBaseT0ken7xQ2mZ9wB5nK8vL4pJ1d"
+    shared = iu.Layer([iu.D("app"), iu.F("app/.env", f"GITHUB_TOKEN={token}\n")], comp="gzip")
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        names = ["base/one:1", "base/two:1", "base/two:2"]
+        for i, name in enumerate(names):
+            repo, tag = name.split(":")
+            own = iu.Layer([iu.D("etc"), iu.F("etc/hostname", f"image {i}\n")], comp="gzip")
+            c.push_image(repo, tag, [shared, own])
+        p = ru.Proxy(r)
+        try:
+            doc = json.loads(scan_all(bulwark, p.host, "--jobs", jobs).stdout)
+            gets = [path for m, path, _ in p.requests if m == "GET"]
+            alone = {n: json.loads(bulwark("scan", "-f", "json", "--fail-on", "none",
+                                           f"{p.host}/{n}").stdout) for n in names}
+        finally:
+            p.stop()
+        fetched = [g for g in gets if g.endswith(f"/blobs/{shared.digest}")]
+        # one fetch with one worker; with two, both may start on it before either kept it
+        assert 1 <= len(fetched) <= int(jobs), fetched
+        # each image's own layer is still fetched
+        assert len([g for g in gets if "/blobs/" in g]) <= 2 * len(names) + int(jobs)
+        for n in names:
+            ref = f"{p.host}/{n}"
+            mine = [f for f in doc["findings"] if f["location"]["target"] == ref]
+            secrets = [f for f in mine if f["category"] == "secret"]
+            assert [(f["location"]["path"], f["location"]["layer"]) for f in secrets] == [
+                ("app/.env", shared.digest)], (n, secrets)
+            assert token not in json.dumps(secrets)
+            # exactly the findings of scanning that image alone
+            def key(f):
+                return json.dumps({k: f.get(k) for k in ("id", "location", "message")},
+                                  sort_keys=True)
+            assert sorted(map(key, mine)) == sorted(map(key, alone[n]["findings"])), n
+        assert all(t["error"] is None for t in doc["targets"])
+    finally:
+        r.stop()
+
+
+def test_scan_all_shared_layer_that_fails_its_digest_is_not_kept(bulwark, tmp_path):
+    """A shared layer whose bytes do not match its digest (altered in the registry's storage) is
+    never kept for the other images of the run: each image fetches it again and reports the
+    mismatch itself, as `bulwark scan` of it alone does (#14)."""
+    shared = iu.Layer([iu.D("app"), iu.F("app/pad", "a" * 64)], comp="none")
+    r = ru.Registry(tmp_path / "reg")
+    try:
+        c = ru.Client(f"http://{r.host}")
+        names = ["alt/one:1", "alt/two:1"]
+        for i, name in enumerate(names):
+            repo, tag = name.split(":")
+            own = iu.Layer([iu.D("etc"), iu.F("etc/hostname", f"image {i}\n")], comp="gzip")
+            c.push_image(repo, tag, [shared, own])
+        hexd = shared.digest.split(":")[1]
+        data = tmp_path / "reg/data/docker/registry/v2/blobs/sha256" / hexd[:2] / hexd / "data"
+        blob = data.read_bytes()
+        assert blob.count(b"a" * 64) == 1
+        data.write_bytes(blob.replace(b"a" * 64, b"a" * 63 + b"b"))
+        p = ru.Proxy(r)
+        try:
+            doc = json.loads(scan_all(bulwark, p.host, "--jobs", "1").stdout)
+            fetched = [d for d, _ in p.blob_gets() if d == shared.digest]
+        finally:
+            p.stop()
+        assert len(fetched) == len(names), fetched
+        for n in names:
+            bad = [f for f in doc["findings"] if f["id"] == "layer-digest-mismatch" and
+                   f["location"]["target"] == f"{p.host}/{n}"]
+            assert bad and all(f["location"].get("layer") == shared.digest for f in bad), (n, bad)
+    finally:
+        r.stop()

@@ -616,6 +616,59 @@ static void test_sparse_map_outside_the_file(void **state)
 }
 
 /* OCI layout parts are opened beneath the layout, never through a symlink, never waited on. */
+/* The run's layer memo (layer_memo.c): keyed by both digests, bounded per layer and in all,
+ * a second put of the same layer ignored. */
+static void test_layer_memo(void **state)
+{
+	(void)state;
+	bwk_layer_memo *m = bwk_layer_memo_new(100, 60);
+	const unsigned char *tar;
+	size_t len;
+	uint64_t bsize;
+	assert_false(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
+	assert_true(layer_memo_wants(m, "sha256:b1", "sha256:d1", 60));
+	assert_false(
+	    layer_memo_wants(m, "sha256:b1", "sha256:d1", 61));	 /* larger than a layer kept */
+	assert_false(layer_memo_wants(m, "sha256:b1", NULL, 1)); /* no diff_id: nothing to key by */
+	layer_memo_put(m, "sha256:b1", "sha256:d1", (unsigned char *)strdup("tar one"), 7, 30);
+	assert_true(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
+	assert_int_equal(len, 7);
+	assert_memory_equal(tar, "tar one", 7);
+	assert_int_equal(bsize, 30);
+	/* both digests are the key: the same diff_id under another blob digest is not it */
+	assert_false(layer_memo_get(m, "sha256:b2", "sha256:d1", &tar, &len, &bsize));
+	assert_false(layer_memo_get(m, NULL, "sha256:d1", &tar, &len, &bsize));
+	/* the same layer again is ignored (another worker kept it first) */
+	layer_memo_put(m, "sha256:b1", "sha256:d1", (unsigned char *)strdup("tar two"), 7, 30);
+	assert_true(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
+	assert_memory_equal(tar, "tar one", 7);
+	/* past the total, nothing more is kept */
+	unsigned char *big = calloc(1, 60);
+	assert_non_null(big);
+	layer_memo_put(m, NULL, "sha256:d2", big, 60, 60); /* 7 + 60 <= 100 */
+	assert_true(layer_memo_get(m, NULL, "sha256:d2", &tar, &len, &bsize));
+	assert_false(layer_memo_wants(m, NULL, "sha256:d3", 40));
+	layer_memo_put(m, NULL, "sha256:d3", calloc(1, 40), 40, 40);
+	assert_false(layer_memo_get(m, NULL, "sha256:d3", &tar, &len, &bsize));
+	assert_int_equal(bwk_layer_memo_hits(m), 3);
+	bwk_layer_memo_free(m);
+	/* layers announced by the size lookup: only those of more than one image are kept */
+	m = bwk_layer_memo_new(100, 60);
+	bwk_layer_memo_expect(m, "sha256:b2");
+	bwk_layer_memo_expect(m, "sha256:b1");
+	bwk_layer_memo_expect(m, "sha256:b3");
+	bwk_layer_memo_expect(m, "sha256:b1");
+	assert_true(layer_memo_wants(m, "sha256:b1", "sha256:d1", 10));
+	assert_false(layer_memo_wants(m, "sha256:b2", "sha256:d2", 10)); /* one image */
+	assert_false(layer_memo_wants(m, "sha256:b4", "sha256:d4", 10)); /* not announced */
+	assert_false(layer_memo_wants(m, NULL, "sha256:d4", 10));
+	layer_memo_put(m, "sha256:b2", "sha256:d2", (unsigned char *)strdup("x"), 1, 1);
+	assert_false(layer_memo_get(m, "sha256:b2", "sha256:d2", &tar, &len, &bsize));
+	layer_memo_put(m, "sha256:b1", "sha256:d1", (unsigned char *)strdup("y"), 1, 1);
+	assert_true(layer_memo_get(m, "sha256:b1", "sha256:d1", &tar, &len, &bsize));
+	bwk_layer_memo_free(m);
+}
+
 static void test_blob_src_layout_parts(void **state)
 {
 	(void)state;
@@ -665,6 +718,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_path_normalise),
+	    cmocka_unit_test(test_layer_memo),
 	    cmocka_unit_test(test_whiteouts),
 	    cmocka_unit_test(test_visibility),
 	    cmocka_unit_test(test_docker_manifest),

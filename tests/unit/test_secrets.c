@@ -303,6 +303,25 @@ static void test_path_rules(void **state)
 	assert_int_equal(h.n, 0);
 	h = scan(s, NULL, t, strlen(t)); /* config values: no path, no path-scoped rules */
 	assert_int_equal(h.n, 0);
+	/* a worker remembers the path checks of the paths it saw (the images of --scan-all
+	 * share paths): the same answers again, after others, and after more paths than it
+	 * keeps (their slots taken by others) */
+	char path[64];
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 5000; i++) {
+			snprintf(path, sizeof(path), "home/u%d/%s", i,
+				 i % 2 ? ".testcreds" : ".testcreds.txt");
+			h = scan(s, path, t, strlen(t));
+			assert_int_equal(h.n, i % 2 ? 1 : 0);
+		}
+	h = scan(s, "home/bob/.testcreds", t, strlen(t));
+	assert_int_equal(h.n, 1);
+	h = scan(s, "home/bob/.testcreds", t, strlen(t));
+	assert_int_equal(h.n, 1);
+	h = scan(s, "home/bob/notes.txt", t, strlen(t));
+	assert_int_equal(h.n, 0);
+	h = scan(s, NULL, t, strlen(t));
+	assert_int_equal(h.n, 0);
 	bwk_secrets_free(s);
 }
 

@@ -297,6 +297,14 @@ typedef struct layer_verdict {
 } layer_verdict;
 const layer_verdict *layer_stream_verdict(const layer_stream *ls);
 void layer_stream_close(layer_stream *ls);
+/* The run's verified layers (layer_memo.c, bwk_layer_memo): the tar of (digest, diff_id),
+ * borrowed until the memo is freed; whether a tar of `len` bytes would be kept; keep one
+ * (takes `tar`, malloc'd) that was read whole and matched both digests. */
+bool layer_memo_get(bwk_layer_memo *m, const char *digest, const char *diff_id,
+		    const unsigned char **tar, size_t *len, uint64_t *blob_size);
+bool layer_memo_wants(bwk_layer_memo *m, const char *digest, const char *diff_id, uint64_t len);
+void layer_memo_put(bwk_layer_memo *m, const char *digest, const char *diff_id, unsigned char *tar,
+		    size_t len, uint64_t blob_size);
 /* Shared entry-count and size budget of one operation across threads. `bytes` is what the
  * layers expand to: the tar streams plus the holes of their sparse files. */
 typedef struct layer_budget {

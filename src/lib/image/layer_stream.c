@@ -86,7 +86,34 @@ struct layer_stream {
 	size_t blk_len;
 	bool blk_eof;
 	char what[96];
+	/* the run's memo (bwk_layer_memo): this layer's tar read from there (no blob, no
+	 * hashing), or the tar kept as it is produced, for the memo once both digests match */
+	const unsigned char *memo_tar;
+	size_t memo_len, memo_pos;
+	bool from_memo;
+	unsigned char *tee;
+	size_t tee_len, tee_cap;
 };
+
+/* Keep P more tar bytes for the memo, unless the layer grew past what it keeps. */
+static void tee_add(layer_stream *ls, const unsigned char *p, size_t n)
+{
+	if (!ls->tee)
+		return;
+	const img_layer *l = &ls->img->layers[ls->index];
+	if (!layer_memo_wants(ls->img->opts.layers, l->digest, l->diff_id,
+			      (uint64_t)ls->tee_len + n)) {
+		free(ls->tee);
+		ls->tee = NULL;
+		return;
+	}
+	if (ls->tee_len + n > ls->tee_cap) {
+		ls->tee_cap = ls->tee_len + n > 2 * ls->tee_cap ? ls->tee_len + n : 2 * ls->tee_cap;
+		ls->tee = xrealloc(ls->tee, ls->tee_cap);
+	}
+	memcpy(ls->tee + ls->tee_len, p, n);
+	ls->tee_len += n;
+}
 
 static int fill_input(layer_stream *ls, bwk_error **err)
 {
@@ -152,6 +179,19 @@ static ssize_t produce_raw(layer_stream *ls, unsigned char *out, bwk_error **err
 {
 	if (ls->out_eof)
 		return 0;
+	if (ls->from_memo) {
+		size_t p = ls->memo_len - ls->memo_pos;
+		if (p > BWK_STREAM_BUF)
+			p = BWK_STREAM_BUF;
+		if (!p) {
+			ls->out_eof = true;
+			return 0;
+		}
+		memcpy(out, ls->memo_tar + ls->memo_pos, p);
+		ls->memo_pos += p;
+		ls->tout += p;
+		return (ssize_t)p;
+	}
 	for (;;) {
 		if (ls->inpos == ls->inlen && !ls->in_eof && fill_input(ls, err) < 0)
 			return -1;
@@ -168,6 +208,7 @@ static ssize_t produce_raw(layer_stream *ls, unsigned char *out, bwk_error **err
 		if (p) {
 			if (!ls->plain)
 				bwk_sha256_update(ls->hd, out, p);
+			tee_add(ls, out, p);
 			ls->tout += p;
 			return (ssize_t)p;
 		}
@@ -346,7 +387,7 @@ static ssize_t pipe_take(layer_stream *ls, const void **buf, bwk_error **err)
 static la_ssize_t cb_read(struct archive *a, void *ud, const void **buf)
 {
 	layer_stream *ls = ud;
-	if (!ls->pipe && !ls->out_eof && !ls->tin && pipe_wanted(ls))
+	if (!ls->pipe && !ls->from_memo && !ls->out_eof && !ls->tin && pipe_wanted(ls))
 		pipe_start(ls);
 	ssize_t r;
 	if (ls->pipe) {
@@ -376,7 +417,16 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 	ls->max_ratio = img->opts.max_ratio ? img->opts.max_ratio : BWK_DEFAULT_MAX_RATIO;
 	ls->max_entries = img->opts.max_entries ? img->opts.max_entries : BWK_DEFAULT_MAX_ENTRIES;
 	const bwk_blob_store *st = img->src.store;
-	if (pull) {
+	bwk_layer_memo *memo = img->opts.layers;
+	uint64_t blob_size = 0;
+	if (!pull &&
+	    layer_memo_get(memo, l->digest, l->diff_id, &ls->memo_tar, &ls->memo_len, &blob_size)) {
+		/* verified by an image of this run before: the same bytes, from memory */
+		ls->from_memo = true;
+		ls->sniffed = true;
+		ls->in_eof = true;
+		ls->tin = blob_size;
+	} else if (pull) {
 		ls->pull = pull;
 		ls->pull_ctx = pull_ctx;
 	} else if (st) {
@@ -400,6 +450,9 @@ int layer_stream_open(bwk_image *img, size_t index, bwk_pull_fn pull, void *pull
 		ls->own_fd = img->src.tarfd < 0;
 		posix_fadvise(ls->w.fd, (off_t)ls->w.off, (off_t)ls->w.len, POSIX_FADV_SEQUENTIAL);
 	}
+	if (!ls->from_memo && !pull &&
+	    layer_memo_wants(memo, l->digest, l->diff_id, st ? l->size : ls->w.len))
+		ls->tee = xmalloc(1); /* grown by tee_add */
 	ls->hb = bwk_sha256_new();
 	ls->hd = bwk_sha256_new();
 	ls->in = xmalloc(BWK_STREAM_BUF);
@@ -443,6 +496,7 @@ void layer_stream_close(layer_stream *ls)
 	bwk_sha256_free(ls->hd);
 	free(ls->in);
 	free(ls->out);
+	free(ls->tee);
 	if (ls->own_fd)
 		close(ls->w.fd);
 	if (ls->store_blob)
@@ -488,6 +542,17 @@ static int finish(layer_stream *ls, bwk_error **err)
 	}
 	char hex[65];
 	const img_layer *l = &ls->img->layers[ls->index];
+	ls->vd.bytes_in = ls->tin;
+	ls->vd.bytes_out = ls->tout;
+	ls->finished = true;
+	if (ls->from_memo) {
+		/* both digests matched these bytes when they were kept */
+		snprintf(ls->vd.blob_actual, sizeof(ls->vd.blob_actual), "%s",
+			 l->digest ? l->digest : "");
+		snprintf(ls->vd.diff_actual, sizeof(ls->vd.diff_actual), "%s", l->diff_id);
+		ls->vd.blob_ok = ls->vd.diff_ok = true;
+		return 0;
+	}
 	bwk_sha256_final_hex(ls->hb, hex);
 	snprintf(ls->vd.blob_actual, sizeof(ls->vd.blob_actual), "sha256:%s", hex);
 	if (!ls->plain)
@@ -495,9 +560,11 @@ static int finish(layer_stream *ls, bwk_error **err)
 	snprintf(ls->vd.diff_actual, sizeof(ls->vd.diff_actual), "sha256:%s", hex);
 	ls->vd.blob_ok = !l->digest || !strcmp(l->digest, ls->vd.blob_actual);
 	ls->vd.diff_ok = !l->diff_id || !strcmp(l->diff_id, ls->vd.diff_actual);
-	ls->vd.bytes_in = ls->tin;
-	ls->vd.bytes_out = ls->tout;
-	ls->finished = true;
+	if (ls->tee && ls->vd.blob_ok && ls->vd.diff_ok && l->diff_id) {
+		layer_memo_put(ls->img->opts.layers, l->digest, l->diff_id, ls->tee, ls->tee_len,
+			       ls->tin);
+		ls->tee = NULL;
+	}
 	return 0;
 }
 

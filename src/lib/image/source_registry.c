@@ -44,7 +44,7 @@ static uint64_t registry_size(const char *ref, const bwk_image_opts *opts)
 		o.platform = opts->platform;
 	uint64_t size = 0;
 	bwk_error *e = NULL;
-	if (bwk_registry_image_size(ref, &o, &size, &e) < 0)
+	if (bwk_registry_image_size_expect(ref, &o, opts->layers, &size, &e) < 0)
 		size = 0; /* the scan asks again and reports what is wrong */
 	bwk_error_free(e);
 	return size;

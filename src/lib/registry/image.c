@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bulwark/image.h"
 #include "bulwark/log.h"
 #include "core/cleanup.h"
 #include "registry/registry_private.h"
@@ -105,15 +106,24 @@ int bwk_registry_image_open(const char *refs, const bwk_registry_opts *o, bwk_re
 int bwk_registry_image_size(const char *ref, const bwk_registry_opts *o, uint64_t *size,
 			    bwk_error **err)
 {
+	return bwk_registry_image_size_expect(ref, o, NULL, size, err);
+}
+
+int bwk_registry_image_size_expect(const char *ref, const bwk_registry_opts *o,
+				   struct bwk_layer_memo *expect, uint64_t *size, bwk_error **err)
+{
 	*size = 0;
 	static const bwk_registry_opts defaults = {0};
 	bwk_registry_image *img = NULL;
 	if (bwk_registry_image_open(ref, o ? o : &defaults, &img, err) < 0)
 		return -1;
 	uint64_t sum = 0;
-	for (size_t i = 0; i < img->m.ndescs; i++)
+	for (size_t i = 0; i < img->m.ndescs; i++) {
 		sum = img->m.descs[i].size > UINT64_MAX - sum ? UINT64_MAX
 							      : sum + img->m.descs[i].size;
+		if (expect && img->m.descs[i].digest)
+			bwk_layer_memo_expect(expect, img->m.descs[i].digest);
+	}
 	*size = sum;
 	bwk_registry_image_close(img);
 	return 0;

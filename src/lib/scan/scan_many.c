@@ -9,7 +9,11 @@
  * the end while the others idle. The workers first ask each target's size cheaply
  * (bwk_image_size_hint: a registry image's manifest, kept for its scan in a manifest cache of
  * the run so that it is not fetched twice), in parallel; then the scans start in order of
- * size. A size that cannot be known is 0: that target goes last and its scan says why. */
+ * size. A size that cannot be known is 0: that target goes last and its scan says why.
+ *
+ * The same lookup (with one worker too) tells the run's layer memo (bwk_layer_memo) which
+ * layers several images share: those are fetched, inflated and verified once, and every image
+ * that has one walks the kept bytes and reports its findings itself. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
@@ -37,6 +41,10 @@ const bwk_rule bwk_rule_scan_failed = BWK_RULE(
 
 /* At most this many bytes of manifests kept between the size lookup and the scans. */
 #define SCAN_MANY_MANIFEST_BYTES (64u << 20)
+/* The layers kept for the other images of the run (bwk_layer_memo): in all, and per layer
+ * (the tar; a larger layer is read by each image that has it). */
+#define SCAN_MANY_LAYER_BYTES (256ull << 20)
+#define SCAN_MANY_LAYER_MAX   (32ull << 20)
 
 typedef struct pool {
 	const char *const *targets;
@@ -156,28 +164,38 @@ int bwk_scan_many(const char *const *targets, size_t n, const bwk_scan_opts *opt
 	 * among small ones does not hold up the end of the run on one core */
 	if (jobs > 1 && !one.threads)
 		one.one_walk = true;
-	/* largest first when there is more than one worker (with one, the order changes
-	 * nothing): the sizes asked in parallel, the manifests that costs kept for the scans */
+	/* the manifests first, in parallel, kept for the scans (none is fetched twice): the
+	 * sizes, to take the largest first when there is more than one worker (with one, the
+	 * order changes nothing), and the layers each image has, for the memo below */
 	bwk_registry_opts ro = {0};
 	if (opts->registry)
 		ro = *opts->registry;
+	/* a layer that several images share (a base image) is fetched, inflated and verified
+	 * once in the run; each image still walks it and reports what it holds. The lookup
+	 * tells the memo which layers more than one image has: only those are kept. */
+	bwk_layer_memo *memo = NULL;
+	if (!one.layers && n > 1)
+		one.layers = memo = bwk_layer_memo_new(SCAN_MANY_LAYER_BYTES, SCAN_MANY_LAYER_MAX);
 	bwk_registry_manifest_cache *mc = NULL;
-	if (jobs > 1 && n > 1) {
+	if (n > 1) {
 		mc = bwk_registry_manifest_cache_new(2 * n, SCAN_MANY_MANIFEST_BYTES);
 		ro.manifests = mc;
 		one.registry = &ro;
-		bwk_image_opts io = {.platform = opts->platform, .registry = &ro};
+		bwk_image_opts io = {.platform = opts->platform, .registry = &ro, .layers = memo};
 		p.io = &io;
 		p.sizes = xcalloc(n, sizeof(*p.sizes));
-		p.order = xcalloc(n, sizeof(*p.order));
 		p.sizing = true;
 		run_pool(&p, jobs);
-		bwk_scan_order(p.sizes, n, p.order);
+		if (jobs > 1) {
+			p.order = xcalloc(n, sizeof(*p.order));
+			bwk_scan_order(p.sizes, n, p.order);
+		}
 		p.sizing = false;
 		p.io = NULL;
 	}
 	p.opts = &one;
 	run_pool(&p, jobs);
+	bwk_layer_memo_free(memo);
 	bwk_registry_manifest_cache_free(mc);
 	free(p.sizes);
 	free(p.order);

@@ -449,7 +449,8 @@ int bwk_scan_target(const char *target, const bwk_scan_opts *opts, bwk_findings 
 			     .platform = opts->platform,
 			     .accept_rootfs = true,
 			     .accept_document = true,
-			     .registry = opts->registry};
+			     .registry = opts->registry,
+			     .layers = opts->layers};
 	cleanup_with(bwk_image_closep) bwk_image *img = NULL;
 	if (bwk_image_open(target, &io, &img, err) < 0)
 		return -1;

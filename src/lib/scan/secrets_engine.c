@@ -76,8 +76,23 @@ int sec_public_keys_parse(const char *text, size_t len, char (**out)[65], size_t
 	"|(?:^|/)(?:test_[^/]+\\.py|[^/]+_test\\.(?:py|go|rb)|[^/]+Tests?\\.(?:java|kt|php|cs)"    \
 	"|[^/]+\\.(?:test|spec)\\.[cm]?[jt]sx?|[^/]+_spec\\.rb)$"
 
+/* The path checks of the paths a worker saw last (sec_worker_set_path): one slot per hash, the
+ * path kept to compare (a slot only answers for the very same path). The images of
+ * `audit registry --scan-all` share their base layers' paths, and a PCRE2 match per
+ * path-scoped rule per file cost more than the rest of a small file's scan. */
+#define PATH_MEMO_SLOTS 4096
+
+typedef struct path_memo {
+	uint64_t hash;
+	char *path; /* NULL: an empty slot */
+	size_t len;
+	bool *ok; /* per path-scoped rule (path_rules order) */
+	bool test, any;
+} path_memo;
+
 struct bwk_secrets_worker {
 	const bwk_secrets *s;
+	path_memo *pm; /* PATH_MEMO_SLOTS, made on first use */
 	hs_scratch_t *scratch;
 	pcre2_match_data *md;  /* the rule regex's match (captures) */
 	pcre2_match_data *md2; /* allowlist and path checks, so they never clobber md */
@@ -382,6 +397,11 @@ void bwk_secrets_worker_free(bwk_secrets_worker *w)
 	free(w->stamp);
 	free(w->path_ok);
 	free(w->hits);
+	for (size_t i = 0; w->pm && i < PATH_MEMO_SLOTS; i++) {
+		free(w->pm[i].path);
+		free(w->pm[i].ok);
+	}
+	free(w->pm);
 	free(w);
 }
 
@@ -417,17 +437,52 @@ bool sec_published(const bwk_secrets *s, const void *data, size_t len)
 	return bsearch(fp, s->public_keys, s->npublic_keys, sizeof(*s->public_keys), cmp_hex);
 }
 
+static uint64_t path_hash(const char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 0x100000001b3ull;
+	return h;
+}
+
 void sec_worker_set_path(bwk_secrets_worker *w, const char *path)
 {
 	const bwk_secrets *s = w->s;
 	w->any_path_ok = false;
-	w->test_path = path && s->test_path_re && re_match(w, s->test_path_re, path, strlen(path));
+	w->test_path = false;
+	if (!path) {
+		for (size_t k = 0; k < s->npath_rules; k++)
+			w->path_ok[s->path_rules[k]] = false;
+		return;
+	}
+	size_t len = strlen(path);
+	uint64_t h = path_hash(path, len);
+	if (!w->pm)
+		w->pm = xcalloc(PATH_MEMO_SLOTS, sizeof(*w->pm));
+	path_memo *m = &w->pm[h % PATH_MEMO_SLOTS];
+	if (m->path && m->hash == h && m->len == len && !memcmp(m->path, path, len)) {
+		w->test_path = m->test;
+		w->any_path_ok = m->any;
+		for (size_t k = 0; k < s->npath_rules; k++)
+			w->path_ok[s->path_rules[k]] = m->ok[k];
+		return;
+	}
+	w->test_path = s->test_path_re && re_match(w, s->test_path_re, path, len);
+	if (!m->ok)
+		m->ok = xcalloc(s->npath_rules ? s->npath_rules : 1, sizeof(bool));
 	for (size_t k = 0; k < s->npath_rules; k++) {
 		unsigned i = s->path_rules[k];
-		bool ok = path && re_match(w, s->rs.rules[i].path_re, path, strlen(path));
+		bool ok = re_match(w, s->rs.rules[i].path_re, path, len);
 		w->path_ok[i] = ok;
 		w->any_path_ok |= ok;
+		m->ok[k] = ok;
 	}
+	free(m->path);
+	m->path = xstrndup(path, len);
+	m->hash = h;
+	m->len = len;
+	m->test = w->test_path;
+	m->any = w->any_path_ok;
 }
 
 /* ---- matching ---------------------------------------------------------------------------- */
