@@ -239,6 +239,7 @@ int bwk_seccomp_profile_parse(const char *json, size_t len, uint64_t caps,
 			      bwk_seccomp_profile **out, bwk_error **err);
 size_t bwk_seccomp_profile_rule_count(const bwk_seccomp_profile *p);
 void bwk_seccomp_profile_free(bwk_seccomp_profile *p);
+BWK_DEFINE_CLEANUP(bwk_seccomp_profile *, bwk_seccomp_profile_free)
 
 /* Whether an unprivileged `bulwark run` can limit its container as a whole: the caller's own
  * cgroup v2 (its "0::" line of /proc/self/cgroup, on the cgroup2 mount of mountinfo) must be
