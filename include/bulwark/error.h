@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "bulwark/cleanup.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -73,6 +73,7 @@ typedef struct bwk_rule {
 typedef struct bwk_rule_list bwk_rule_list;
 bwk_rule_list *bwk_rule_list_new(void);
 void bwk_rule_list_free(bwk_rule_list *l);
+BWK_DEFINE_CLEANUP(bwk_rule_list *, bwk_rule_list_free)
 /* Returns true if added, false if the id was present. */
 bool bwk_rule_list_add(bwk_rule_list *l, const bwk_rule *r);
 size_t bwk_rule_list_count(const bwk_rule_list *l);
@@ -133,6 +134,7 @@ typedef struct bwk_findings bwk_findings;
 
 bwk_findings *bwk_findings_new(void);
 void bwk_findings_free(bwk_findings *f);
+BWK_DEFINE_CLEANUP(bwk_findings *, bwk_findings_free)
 
 /* Copy and add one finding. Identical findings (same fingerprint) are stored once. */
 int bwk_findings_add(bwk_findings *f, const bwk_finding_spec *spec, bwk_error **err);
@@ -253,6 +255,7 @@ const char *bwk_ignore_warning(const bwk_ignore *ig, size_t i);
 /* Days since 1970-01-01 of today (UTC). */
 long bwk_days_today(void);
 void bwk_ignore_free(bwk_ignore *ig);
+BWK_DEFINE_CLEANUP(bwk_ignore *, bwk_ignore_free)
 
 #ifdef __cplusplus
 }

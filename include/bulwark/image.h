@@ -177,6 +177,7 @@ int bwk_image_rootfs_fd(const bwk_image *img);
  * with pread from 0); every other source: -1. */
 int bwk_image_document_fd(const bwk_image *img);
 void bwk_image_close(bwk_image *img);
+BWK_DEFINE_CLEANUP(bwk_image *, bwk_image_close)
 
 /* ---- a source outside this module: a store of blobs by digest -----------------------------
  *

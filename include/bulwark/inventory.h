@@ -62,6 +62,7 @@ const bwk_os_release *bwk_inventory_os(const bwk_inventory *inv);
  * NULL past the last. Their packages are missing from the inventory. */
 const char *bwk_inventory_warning(const bwk_inventory *inv, size_t i);
 void bwk_inventory_free(bwk_inventory *inv);
+BWK_DEFINE_CLEANUP(bwk_inventory *, bwk_inventory_free)
 
 /* The packages of a CycloneDX or SPDX JSON SBOM (the image source table recognises one:
  * source "sbom", bulwark/image.h), by their purls (deb, apk, rpm, pypi, npm,

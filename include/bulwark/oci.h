@@ -316,6 +316,7 @@ int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_err
 char *bwk_oci_spec_serialise(const bwk_oci_spec *spec, bool pretty, bwk_error **err);
 
 void bwk_oci_spec_free(bwk_oci_spec *spec);
+BWK_DEFINE_CLEANUP(bwk_oci_spec *, bwk_oci_spec_free)
 
 /* The numbers the kernel takes for what a spec names (after bwk_oci_spec_validate). */
 typedef struct bwk_oci_sched_attr { /* sched_setattr(2)'s struct sched_attr */
@@ -449,6 +450,7 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
  * its type is not an rlimit. */
 int bwk_oci_rlimit_lower(const bwk_oci_rlimit *r, bwk_rlimit *out);
 void bwk_oci_lowered_free(bwk_oci_lowered *l);
+/* held by value, it is its own cleanup: cleanup_with(bwk_oci_lowered_free) bwk_oci_lowered l */
 
 /* The config.json `bulwark spec` writes: bulwark run's hardened defaults (as
  * bwk_oci_spec_from_run with no image, `sh` in a terminal, root "rootfs") plus the standard

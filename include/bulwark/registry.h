@@ -50,6 +50,7 @@ typedef struct bwk_registry_ref {
  * reference and what is wrong with it. */
 int bwk_registry_ref_parse(const char *s, bwk_registry_ref *out, bwk_error **err);
 void bwk_registry_ref_free(bwk_registry_ref *r);
+/* held by value, it is its own cleanup: cleanup_with(bwk_registry_ref_free) bwk_registry_ref r */
 /* True when `s` is a valid reference that names its registry explicitly
  * ("HOST.DOMAIN/REPO…", "HOST:PORT/REPO…", "localhost/REPO…"): what an IMAGE argument that is
  * not an existing path may be taken for without a "registry:" prefix. Short Docker Hub names

@@ -240,6 +240,7 @@ int bwk_seccomp_profile_parse(const char *json, size_t len, uint64_t caps,
 			      bwk_seccomp_profile **out, bwk_error **err);
 size_t bwk_seccomp_profile_rule_count(const bwk_seccomp_profile *p);
 void bwk_seccomp_profile_free(bwk_seccomp_profile *p);
+BWK_DEFINE_CLEANUP(bwk_seccomp_profile *, bwk_seccomp_profile_free)
 /* Whether the running kernel takes seccomp(2)'s filter flag `flag` (a SECCOMP_FILTER_FLAG_…
  * bit), probed without loading anything (WAIT_KILLABLE_RECV together with a listener, the only
  * way the kernel takes it). */

@@ -63,10 +63,12 @@ typedef struct bwk_scanner bwk_scanner;
 typedef struct bwk_scan_compiled bwk_scan_compiled;
 int bwk_scan_compiled_new(const bwk_scan_opts *opts, bwk_scan_compiled **out, bwk_error **err);
 void bwk_scan_compiled_free(bwk_scan_compiled *r);
+BWK_DEFINE_CLEANUP(bwk_scan_compiled *, bwk_scan_compiled_free)
 
 /* Create a scanner that adds to `out` (borrowed; must outlive the scanner). */
 int bwk_scanner_new(const bwk_scan_opts *opts, bwk_findings *out, bwk_scanner **s, bwk_error **err);
 void bwk_scanner_free(bwk_scanner *s);
+BWK_DEFINE_CLEANUP(bwk_scanner *, bwk_scanner_free)
 
 /* The visitor to hand to a reader. Valid as long as the scanner. */
 const bwk_visitor *bwk_scanner_visitor(bwk_scanner *s);

@@ -21,6 +21,7 @@ typedef struct bwk_secrets bwk_secrets;
  * built; per-thread scratch is handled inside. */
 int bwk_secrets_new(const char *user_rules, bwk_secrets **out, bwk_error **err);
 void bwk_secrets_free(bwk_secrets *s);
+BWK_DEFINE_CLEANUP(bwk_secrets *, bwk_secrets_free)
 size_t bwk_secrets_rule_count(const bwk_secrets *s);
 
 /* The metadata of the secret rules bwk_secrets_new would build from the same arguments (the

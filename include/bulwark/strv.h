@@ -44,6 +44,7 @@ void bwk_strv_clear(bwk_strv *v);
 /* Free a NULL-terminated vector of malloc'd strings (a bwk_strv's `v` given away); NULL is
  * fine. */
 void bwk_strv_free(char **v);
+BWK_DEFINE_CLEANUP(char **, bwk_strv_free)
 
 #ifdef __cplusplus
 }

@@ -116,6 +116,7 @@ size_t bwk_vex_statement_count(const bwk_vex *v);
  * suppressed keep their suppression. Returns how many were suppressed. */
 size_t bwk_vex_apply(const bwk_vex *v, const bwk_inventory *inv, bwk_findings *f);
 void bwk_vex_free(bwk_vex *v);
+BWK_DEFINE_CLEANUP(bwk_vex *, bwk_vex_free)
 
 /* A Python package name as PEP 503 normalises it (lower case, runs of "-_." become "-"), the
  * form in which inventories and advisories are compared. Caller frees. */

@@ -427,7 +427,7 @@ int cmd_audit(int argc, char **argv)
 	 * CAP_DAC_READ_SEARCH, so a root run drops the rest (docs/design: privilege narrowing) */
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep.quiet && (rep.verbose || isatty(2)), &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
-	bwk_findings *f = bwk_findings_new();
+	cleanup_with(bwk_findings_freep) bwk_findings *f = bwk_findings_new();
 	int rc = 0;
 	char command[32];
 	const char *target = what;
@@ -460,6 +460,5 @@ int cmd_audit(int argc, char **argv)
 		rc = cli_fail(err, EXIT_USAGE);
 	else
 		rc = cli_report_finish(&rep, f, command, target);
-	bwk_findings_free(f);
 	return rc;
 }

@@ -87,7 +87,7 @@ int cmd_inspect(int argc, char **argv)
 		return EXIT_USAGE;
 	io.registry = &reg.o;
 	bwk_error *err = NULL;
-	bwk_image *img = NULL;
+	cleanup_with(bwk_image_closep) bwk_image *img = NULL;
 	if (bwk_image_open(argv[optind], &io, &img, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	counts *c = calloc(1, sizeof(*c));
@@ -119,6 +119,5 @@ int cmd_inspect(int argc, char **argv)
 			       c->bytes[i % 256]);
 	}
 	free(c);
-	bwk_image_close(img);
 	return rc;
 }

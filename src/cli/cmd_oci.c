@@ -118,11 +118,10 @@ int cmd_spec(int argc, char **argv)
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
 	cleanup_error bwk_error *err = NULL;
-	bwk_oci_spec *s = NULL;
+	cleanup_with(bwk_oci_spec_freep) bwk_oci_spec *s = NULL;
 	if (bwk_oci_spec_default(a.rootless, (uint32_t)getuid(), (uint32_t)getgid(), &s, &err) < 0)
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	cleanup_free char *text = bwk_oci_spec_serialise(s, true, &err);
-	bwk_oci_spec_free(s);
 	if (!text)
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	cleanup_close int dir = open(a.bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);

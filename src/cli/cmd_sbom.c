@@ -138,12 +138,12 @@ int cmd_sbom(int argc, char **argv)
 	so.target = target;
 	so.quiet = true; /* no secret-scan progress line: only packages are read */
 	so.inventory_only = true;
-	bwk_inventory *inv = NULL;
+	cleanup_with(bwk_inventory_freep) bwk_inventory *inv = NULL;
 	so.inventory = &inv;
 	bwk_error *err = NULL;
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !quiet && isatty(2), &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
-	bwk_findings *f = bwk_findings_new();
+	cleanup_with(bwk_findings_freep) bwk_findings *f = bwk_findings_new();
 	int rc = EXIT_CLEAN;
 	if (bwk_scan_target(target, &so, f, &err) < 0) {
 		rc = cli_fail(err, EXIT_USAGE);
@@ -156,7 +156,5 @@ int cmd_sbom(int argc, char **argv)
 			rc = cli_fail(err, EXIT_USAGE);
 		free(doc);
 	}
-	bwk_inventory_free(inv);
-	bwk_findings_free(f);
 	return rc;
 }

@@ -312,20 +312,17 @@ int cmd_scan(int argc, char **argv)
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep.quiet && (rep.verbose || isatty(2)), &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
 	/* read before the scan: a bad VEX file ends the run before minutes of work */
-	bwk_vex *vex = NULL;
+	cleanup_with(bwk_vex_freep) bwk_vex *vex = NULL;
 	if (vex_file && bwk_vex_load(vex_file, &vex, &err) < 0)
 		return cli_fail(err, EXIT_USAGE);
-	bwk_findings *f = bwk_findings_new();
-	bwk_inventory *inv = NULL;
+	cleanup_with(bwk_findings_freep) bwk_findings *f = bwk_findings_new();
+	cleanup_with(bwk_inventory_freep) bwk_inventory *inv = NULL;
 	if (sbom || vex)
 		so.inventory = &inv;
-	int rc;
 	/* what TARGET is (an image, a root filesystem, an SBOM…) is the image source table's to
 	 * say */
-	if (bwk_scan_target(target, &so, f, &err) < 0) {
-		rc = cli_fail(err, EXIT_USAGE);
-		goto out;
-	}
+	if (bwk_scan_target(target, &so, f, &err) < 0)
+		return cli_fail(err, EXIT_USAGE);
 	/* before the ignore file and the baseline: a finding the VEX covers is marked as such */
 	bwk_vex_apply(vex, inv, f);
 	if (sev_mask) {
@@ -341,12 +338,6 @@ int cmd_scan(int argc, char **argv)
 	}
 
 	if (sbom)
-		rc = finish_sbom(&rep, f, inv, sbom_fmt, target);
-	else
-		rc = cli_report_finish(&rep, f, "scan", target);
-out:
-	bwk_vex_free(vex);
-	bwk_inventory_free(inv);
-	bwk_findings_free(f);
-	return rc;
+		return finish_sbom(&rep, f, inv, sbom_fmt, target);
+	return cli_report_finish(&rep, f, "scan", target);
 }

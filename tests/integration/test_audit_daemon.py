@@ -337,3 +337,18 @@ def test_systemd_unit_when_dockerd_is_not_running(bulwark, tmp_path):
     (dropin / "override.conf").write_text(
         "[Service]\nExecStart=\nExecStart=/usr/bin/dockerd -H fd:// --experimental\n")
     assert ids(audit_json(bulwark, *args)) == ["daemon-experimental"]
+
+
+def test_every_daemon_rule_is_a_check(bulwark, tmp_path):
+    """Each row of the daemon table carries its check and the audit runs every row, also
+    offline: the checks are exactly the daemon rules `bulwark rules` lists (the CVE rows
+    aside), each run once, the engine CVE check last."""
+    p = bulwark("rules", "--format", "json", "--category", "daemon")
+    rules = [r["id"] for r in json.loads(p.stdout) if not r["id"].startswith("CVE-")]
+    (tmp_path / "root" / "etc").mkdir(parents=True)
+    p = bulwark("audit", "--format", "json", "daemon", "--no-engine", "--no-probe",
+                "--daemon-config", _write(tmp_path, {}), "--root", tmp_path / "root",
+                "--proc-root", fake_proc(tmp_path, ["dockerd"]), check=None)
+    checks = [c["id"] for c in json.loads(p.stdout)["checks"]]
+    assert sorted(checks) == sorted(rules) and len(set(checks)) == len(checks), checks
+    assert checks[0] == "daemon-tcp-no-tls" and checks[-1] == "daemon-engine-cves"

@@ -247,3 +247,15 @@ def test_every_check_is_listed_with_its_status(bulwark, tmp_path):
     text = host_report(bulwark, args, "--show-passed", fmt="text").stdout
     assert "  [FAIL] host-kptr-restrict  " in text and "  [PASS] host-unprivileged-bpf  " in text
     assert "  [SKIP] host-dmesg-restrict  " in text
+
+
+def test_every_host_rule_is_a_check(bulwark, tmp_path):
+    """Each row of the host table carries its check and the audit runs every row: the checks
+    a report lists are exactly the host rules `bulwark rules` lists (the CVE rows aside), in
+    the table's order, each run once."""
+    p = bulwark("rules", "--format", "json", "--category", "host")
+    rules = [r["id"] for r in json.loads(p.stdout) if not r["id"].startswith("CVE-")]
+    p = bulwark("audit", "--format", "json", "host", *make_host(tmp_path), check=None)
+    checks = [c["id"] for c in json.loads(p.stdout)["checks"]]
+    assert sorted(checks) == sorted(rules) and len(set(checks)) == len(checks), checks
+    assert checks[-1] == "host-kernel-cves" and checks[0] == "host-unprivileged-userns"

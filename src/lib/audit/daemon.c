@@ -16,168 +16,26 @@
 #define DDOC	"https://docs.docker.com/reference/cli/dockerd/"
 #define DSEC(a) "https://docs.docker.com/engine/security/" a
 
-enum {
-	R_TCP,
-	R_TCPV,
-	R_SOCK,
-	R_GROUP,
-	R_USERNS,
-	R_ICC,
-	R_NNP,
-	R_LIVE,
-	R_PROXY,
-	R_INSECURE,
-	R_ULIMIT,
-	R_LOG,
-	R_EXP,
-	R_SECCOMP,
-	R_DEBUG,
-	R_UNREACH,
-	R_CVES,
-	R_COUNT
-};
-
-/* The daemon rules. */
-static const bwk_rule rules[R_COUNT] = {
-    [R_TCP] = BWK_RULE(
-	"daemon-tcp-no-tls", BWK_CAT_DAEMON, BWK_SEV_CRITICAL,
-	.title = "Docker API on TCP without TLS",
-	.description =
-	    "Anyone who can reach the port controls the engine without credentials: they can start "
-	    "a privileged container with the host's / mounted, i.e. they are root on the host.",
-	.remediation =
-	    "Remove the tcp:// listener (use the unix socket, or SSH: DOCKER_HOST=ssh://host), or "
-	    "protect it with --tlsverify and client certificates.",
-	.references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
-    [R_TCPV] =
-	BWK_RULE("daemon-tcp-no-client-auth", BWK_CAT_DAEMON, BWK_SEV_HIGH,
-		 .title = "Docker API on TCP with TLS but no client verification",
-		 .description = "--tls without --tlsverify encrypts the connection but accepts "
-				"every client: anyone who can reach the port is root on the host.",
-		 .remediation = "Set tlsverify: true and tlscacert so that only clients with a "
-				"certificate signed by your CA are accepted.",
-		 .references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
-    [R_SOCK] =
-	BWK_RULE("daemon-socket-permissions", BWK_CAT_DAEMON, BWK_SEV_HIGH,
-		 .title = "Docker socket too permissive",
-		 .description = "Write access to the engine socket is root on the host; it must "
-				"belong to root and only the docker group may use it.",
-		 .remediation = "chown root:docker /var/run/docker.sock && chmod 660 "
-				"/var/run/docker.sock (set the socket unit's SocketMode=0660).",
-		 .references = BWK_REFS(CIS("3.15"), CIS("3.16"))),
-    [R_GROUP] =
-	BWK_RULE("daemon-docker-group-members", BWK_CAT_DAEMON, BWK_SEV_INFO,
-		 .title = "Members of the docker group",
-		 .description = "Every member of the docker group can use the engine socket and is "
-				"therefore root on the host.",
-		 .remediation = "Keep the group to administrators who would have root anyway; "
-				"consider rootless Docker for the others.",
-		 .references = BWK_REFS(CIS("1.1.2"), DSEC("#docker-daemon-attack-surface"))),
-    [R_USERNS] = BWK_RULE(
-	"daemon-userns-remap-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
-	.title = "User namespace remapping off",
-	.description = "Without userns-remap, uid 0 in a container is uid 0 on the host: any "
-		       "escape or writable host mount is root-owned.",
-	.remediation = "Set \"userns-remap\": \"default\" in daemon.json (or run Docker rootless).",
-	.references = BWK_REFS(CIS("2.9"), DSEC("userns-remap/"))),
-    [R_ICC] = BWK_RULE(
-	"daemon-icc-enabled", BWK_CAT_DAEMON, BWK_SEV_MEDIUM,
-	.title = "Inter-container communication on the default bridge",
-	.description = "Every container on the default bridge can reach every other one on all "
-		       "ports: one compromised container can attack the rest.",
-	.remediation = "Set \"icc\": false and link containers through user-defined networks.",
-	.references = BWK_REFS(CIS("2.2"), DDOC)),
-    [R_NNP] = BWK_RULE("daemon-no-new-privileges-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
-		       .title = "no-new-privileges not the default",
-		       .description = "Containers started without --security-opt no-new-privileges "
-				      "can gain privileges through setuid binaries in their image.",
-		       .remediation = "Set \"no-new-privileges\": true in daemon.json.",
-		       .references = BWK_REFS(CIS("2.14"), DDOC)),
-    [R_LIVE] = BWK_RULE(
-	"daemon-live-restore-off", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "live-restore off",
-	.description = "Containers stop whenever the daemon restarts, which discourages prompt "
-		       "engine upgrades.",
-	.remediation = "Set \"live-restore\": true.",
-	.references = BWK_REFS(CIS("2.15"), "https://docs.docker.com/engine/daemon/live-restore/")),
-    [R_PROXY] = BWK_RULE(
-	"daemon-userland-proxy-on", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "userland-proxy on",
-	.description = "docker-proxy processes forward published ports in user space: more code "
-		       "exposed to the network and hairpin traffic that bypasses iptables rules.",
-	.remediation = "Set \"userland-proxy\": false.", .references = BWK_REFS(CIS("2.16"), DDOC)),
-    [R_INSECURE] = BWK_RULE(
-	"daemon-insecure-registry", BWK_CAT_DAEMON, BWK_SEV_HIGH,
-	.title = "Insecure registry allowed",
-	.description = "Images from this registry are pulled over plain HTTP or unverified TLS: "
-		       "anyone on the path can replace them with their own.",
-	.remediation =
-	    "Remove it from insecure-registries and give the registry a valid certificate.",
-	.references = BWK_REFS(CIS("2.5"), "https://docs.docker.com/registry/insecure/")),
-    [R_ULIMIT] = BWK_RULE("daemon-default-ulimits-unset", BWK_CAT_DAEMON, BWK_SEV_LOW,
-			  .title = "No default ulimits",
-			  .description = "Containers inherit the daemon's (usually very high) "
-					 "limits on open files and processes.",
-			  .remediation = "Set \"default-ulimits\" (nofile, nproc) in daemon.json.",
-			  .references = BWK_REFS(CIS("2.8"), DDOC)),
-    [R_LOG] = BWK_RULE(
-	"daemon-log-driver", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Container logging unsafe",
-	.description = "With log-driver none there is no record of what containers did; json-file "
-		       "without max-size lets one chatty container fill the disk.",
-	.remediation = "Use a remote log driver (syslog, journald, fluentd …) or json-file/local "
-		       "with log-opts max-size and max-file.",
-	.references = BWK_REFS(CIS("2.13"), "https://docs.docker.com/engine/logging/configure/")),
-    [R_EXP] = BWK_RULE(
-	"daemon-experimental", BWK_CAT_DAEMON, BWK_SEV_LOW,
-	.title = "Experimental features enabled",
-	.description =
-	    "Experimental engine features are not covered by the usual security maintenance.",
-	.remediation = "Set \"experimental\": false on production hosts.",
-	.references = BWK_REFS(CIS("2.18"), DDOC)),
-    [R_SECCOMP] =
-	BWK_RULE("daemon-seccomp-unconfined", BWK_CAT_DAEMON, BWK_SEV_HIGH,
-		 .title = "Daemon-wide seccomp profile disabled",
-		 .description = "seccomp-profile unconfined removes the system call filter from "
-				"every container that does not bring its own.",
-		 .remediation = "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in "
-				"default or a stricter profile).",
-		 .references = BWK_REFS(CIS("2.17"), DSEC("seccomp/"))),
-    [R_DEBUG] = BWK_RULE(
-	"daemon-debug-logging", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Daemon debug logging",
-	.description =
-	    "Debug logs record request details (including parts of configuration) and grow fast.",
-	.remediation = "Use log-level info and debug only while troubleshooting.",
-	.references = BWK_REFS(CIS("2.3"), DDOC)),
-    [R_UNREACH] = BWK_RULE(
-	"daemon-engine-unreachable", BWK_CAT_DAEMON, BWK_SEV_INFO, .title = "Engine not reachable",
-	.description = "The live engine could not be asked for its settings and versions; only the "
-		       "configuration files were audited.",
-	.remediation = "Run bulwark with access to the socket (root or the docker group), or give "
-		       "it the engine's address.",
-	.references = BWK_REFS(DDOC)),
-    /* The check behind the engine CVE findings (they carry the CVE ids). */
-    [R_CVES] = BWK_RULE(
-	"daemon-engine-cves", BWK_CAT_DAEMON, BWK_SEV_HIGH,
-	.title = "Engine, containerd or runc affected by known CVEs",
-	.description = "The versions the live engine reports for Docker Engine, containerd and "
-		       "runc are matched against a table of their vulnerabilities (runc's "
-		       "CVE-2019-5736 and CVE-2024-21626 let a container take over the host); each "
-		       "match is reported under its CVE id.",
-	.remediation = "Upgrade the named component to the fixed version the finding gives.",
-	.references = BWK_REFS(DDOC)),
-};
-
-const bwk_rule *aud_daemon_rule(size_t i)
-{
-	return i < R_COUNT ? &rules[i] : NULL;
-}
-
 typedef struct dctx {
 	const bwk_audit_opts *o;
 	bwk_findings *out;
 	const char *target;
-	json_t *cfg;		/* daemon.json + flags */
-	json_t *info;		/* /info, NULL when the engine was not asked */
-	int plain_tcp_reported; /* daemon-tcp-no-tls findings from the configured listeners */
+	const aud_engine *eng;
+	json_t *cfg;		 /* daemon.json + flags */
+	json_t *info;		 /* /info, NULL when the engine was not asked or did not answer */
+	json_t *version;	 /* /version, likewise */
+	const char *unreachable; /* why the engine did not answer, NULL if it did */
+	const char *sock;	 /* the unix socket to judge */
+	const char *etc_group;	 /* ROOT/etc/group, NULL if unreadable */
+	int plain_tcp_reported;	 /* daemon-tcp-no-tls findings from the configured listeners */
 } dctx;
+
+/* A row: the rule and its check. Every check is listed as passed unless it adds a finding;
+ * one that needs something absent (the socket, the engine) lists itself as skipped. */
+typedef struct daemon_rule {
+	bwk_rule meta;
+	int (*check)(dctx *d, const bwk_rule *r, bwk_error **err);
+} daemon_rule;
 
 static int add(dctx *d, const bwk_rule *r, int sev, const char *key, const char *msg,
 	       bwk_error **err)
@@ -216,16 +74,15 @@ static void split_hostport(const char *hp, bool tls, char **host, int *port)
 	}
 }
 
-static int check_listeners(dctx *d, bwk_error **err)
+/* The configured tcp:// listeners; `tls`: they use TLS (but not client verification). */
+static int listeners(dctx *d, const bwk_rule *r, bool tls, bwk_error **err)
 {
-	bool tls = setting(d, "tls") == TRI_TRUE || setting(d, "tlsverify") == TRI_TRUE;
-	bool verify = setting(d, "tlsverify") == TRI_TRUE;
 	size_t i;
 	const json_t *h;
 	json_array_foreach(json_object_get(d->cfg, "hosts"), i, h)
 	{
 		const char *s = json_string_value(h);
-		if (!s || strncmp(s, "tcp://", 6) || (tls && verify))
+		if (!s || strncmp(s, "tcp://", 6))
 			continue;
 		cleanup_free char *addr = NULL;
 		int port = 0;
@@ -242,23 +99,35 @@ static int check_listeners(dctx *d, bwk_error **err)
 		/* configured but not answering (yet): still wrong, less urgent */
 		int sev = answered == 0 ? (int)BWK_SEV_HIGH : -1;
 		cleanup_free char *key = xasprintf("hosts[%zu]", i);
-		if (add(d, tls ? &rules[R_TCPV] : &rules[R_TCP], sev, key, msg, err) < 0)
+		if (add(d, r, sev, key, msg, err) < 0)
 			return -1;
 		d->plain_tcp_reported += !tls;
 	}
 	return 0;
 }
 
-/* The engine we talked to answered over tcp:// without TLS: that alone proves the exposure,
- * also for a remote daemon whose configuration this host does not have. */
-static int check_endpoint(dctx *d, const aud_engine *eng, bool answered, bwk_error **err)
+static int ck_tcp(dctx *d, const bwk_rule *r, bwk_error **err)
 {
-	if (!answered || !eng->ep.hostport || eng->ep.tls || d->plain_tcp_reported)
+	bool tls = setting(d, "tls") == TRI_TRUE || setting(d, "tlsverify") == TRI_TRUE;
+	if (!tls && listeners(d, r, false, err) < 0)
+		return -1;
+	/* The engine we talked to answered over tcp:// without TLS: that alone proves the
+	 * exposure, also for a remote daemon whose configuration this host does not have. */
+	const aud_engine *eng = d->eng;
+	if (!d->info || !eng->ep.hostport || eng->ep.tls || d->plain_tcp_reported)
 		return 0;
 	cleanup_free char *msg = xasprintf("%s answered the Docker API over plain TCP, without TLS "
 					   "or authentication",
 					   eng->host);
-	return add(d, &rules[R_TCP], -1, "endpoint", msg, err);
+	return add(d, r, -1, "endpoint", msg, err);
+}
+
+static int ck_tcp_verify(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	bool tls = setting(d, "tls") == TRI_TRUE || setting(d, "tlsverify") == TRI_TRUE;
+	if (!tls || setting(d, "tlsverify") == TRI_TRUE)
+		return 0;
+	return listeners(d, r, true, err);
 }
 
 /* gid -> name and the docker group's members from ROOT/etc/group */
@@ -291,27 +160,15 @@ static char *group_name(const char *etc_group, gid_t gid, char **docker_members)
 	return name;
 }
 
-static int check_socket(dctx *d, const char *sock, bwk_error **err)
+static int ck_socket(dctx *d, const bwk_rule *r, bwk_error **err)
 {
-	cleanup_free char *gpath = aud_opt_rooted(d->o, "/etc/group");
-	cleanup_free char *etc_group = NULL;
-	size_t len;
-	bwk_error *e = NULL;
-	if (bwk_read_file_at(AT_FDCWD, gpath, 4 << 20, true, &etc_group, &len, &e) < 0)
-		bwk_error_free(e);
-	cleanup_free char *members = NULL;
-	free(group_name(etc_group, (gid_t)-2, &members));
-	if (members && *members) {
-		cleanup_free char *msg = xasprintf("docker group members: %s", members);
-		if (add(d, &rules[R_GROUP], -1, "group docker", msg, err) < 0)
-			return -1;
-	}
-	if (!sock)
-		return 0;
+	const char *sock = d->sock;
 	struct stat st;
-	if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if (stat(sock, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+		bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "no socket at %s", sock);
 		return 0;
-	cleanup_free char *gname = group_name(etc_group, st.st_gid, NULL);
+	}
+	cleanup_free char *gname = group_name(d->etc_group, st.st_gid, NULL);
 	cleanup_free char *msg = NULL;
 	int sev = -1;
 	if (st.st_mode & 0006) {
@@ -325,50 +182,89 @@ static int check_socket(dctx *d, const char *sock, bwk_error **err)
 				gname ? gname : "?", (unsigned)st.st_gid);
 		sev = BWK_SEV_MEDIUM;
 	}
-	return msg ? add(d, &rules[R_SOCK], sev, sock, msg, err) : 0;
+	return msg ? add(d, r, sev, sock, msg, err) : 0;
 }
 
-static int check_settings(dctx *d, bwk_error **err)
+static int ck_group(dctx *d, const bwk_rule *r, bwk_error **err)
 {
-	const json_t *info = d->info;
-	bool userns = false;
-	const char *remap = aud_js_str(d->cfg, "userns-remap");
-	userns = remap && *remap;
+	cleanup_free char *members = NULL;
+	free(group_name(d->etc_group, (gid_t)-2, &members));
+	if (!members || !*members)
+		return 0;
+	cleanup_free char *msg = xasprintf("docker group members: %s", members);
+	return add(d, r, -1, "group docker", msg, err);
+}
+
+/* Whether the live engine lists a SecurityOptions entry that `match` accepts. */
+static bool security_option(const dctx *d, bool (*match)(const char *s))
+{
 	size_t i;
 	const json_t *v;
-	bool info_seccomp_unconfined = false;
-	json_array_foreach(json_object_get(info, "SecurityOptions"), i, v)
+	json_array_foreach(json_object_get(d->info, "SecurityOptions"), i, v)
 	{
 		const char *s = json_string_value(v);
-		if (s && !strncmp(s, "name=userns", 11))
-			userns = true;
-		if (s && strstr(s, "name=seccomp") && strstr(s, "profile=unconfined"))
-			info_seccomp_unconfined = true;
+		if (s && match(s))
+			return true;
 	}
-	if (!userns &&
-	    add(d, &rules[R_USERNS], -1, "userns-remap", "userns-remap is not set", err) < 0)
-		return -1;
+	return false;
+}
+
+static bool is_userns(const char *s)
+{
+	return !strncmp(s, "name=userns", 11);
+}
+
+static bool is_seccomp_unconfined(const char *s)
+{
+	return strstr(s, "name=seccomp") && strstr(s, "profile=unconfined");
+}
+
+static int ck_userns(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	const char *remap = aud_js_str(d->cfg, "userns-remap");
+	bool userns = (remap && *remap) || security_option(d, is_userns);
+	return userns ? 0 : add(d, r, -1, "userns-remap", "userns-remap is not set", err);
+}
+
+static int ck_icc(dctx *d, const bwk_rule *r, bwk_error **err)
+{
 	/* icc governs the default bridge; a daemon without one has nothing to isolate */
 	const char *bridge = aud_js_str(d->cfg, "bridge");
-	if ((!bridge || strcmp(bridge, "none")) && setting(d, "icc") != TRI_FALSE &&
-	    add(d, &rules[R_ICC], -1, "icc", "icc is not false", err) < 0)
-		return -1;
-	if (setting(d, "no-new-privileges") != TRI_TRUE &&
-	    add(d, &rules[R_NNP], -1, "no-new-privileges", "no-new-privileges is not true", err) <
-		0)
-		return -1;
-	tri live = info ? aud_js_tri(info, "LiveRestoreEnabled") : TRI_UNSET;
+	if ((!bridge || strcmp(bridge, "none")) && setting(d, "icc") != TRI_FALSE)
+		return add(d, r, -1, "icc", "icc is not false", err);
+	return 0;
+}
+
+static int ck_nnp(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	if (setting(d, "no-new-privileges") != TRI_TRUE)
+		return add(d, r, -1, "no-new-privileges", "no-new-privileges is not true", err);
+	return 0;
+}
+
+static int ck_live(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	tri live = d->info ? aud_js_tri(d->info, "LiveRestoreEnabled") : TRI_UNSET;
 	if (live == TRI_UNSET)
 		live = setting(d, "live-restore");
-	if (live != TRI_TRUE &&
-	    add(d, &rules[R_LIVE], -1, "live-restore", "live-restore is not enabled", err) < 0)
-		return -1;
-	if (setting(d, "userland-proxy") != TRI_FALSE &&
-	    add(d, &rules[R_PROXY], -1, "userland-proxy", "userland-proxy is not false", err) < 0)
-		return -1;
+	if (live != TRI_TRUE)
+		return add(d, r, -1, "live-restore", "live-restore is not enabled", err);
+	return 0;
+}
 
-	/* insecure registries: configured ones, and what the live engine treats as insecure */
-	json_t *seen = json_object();
+static int ck_proxy(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	if (setting(d, "userland-proxy") != TRI_FALSE)
+		return add(d, r, -1, "userland-proxy", "userland-proxy is not false", err);
+	return 0;
+}
+
+/* insecure registries: configured ones, and what the live engine treats as insecure */
+static int ck_insecure(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	json_auto_t *seen = json_object();
+	size_t i;
+	const json_t *v;
 	json_array_foreach(json_object_get(d->cfg, "insecure-registries"), i, v)
 	{
 		if (json_is_string(v))
@@ -377,7 +273,7 @@ static int check_settings(dctx *d, bwk_error **err)
 	const char *name;
 	json_t *ic;
 	json_object_foreach(
-	    json_object_get(json_object_get(info, "RegistryConfig"), "IndexConfigs"), name, ic)
+	    json_object_get(json_object_get(d->info, "RegistryConfig"), "IndexConfigs"), name, ic)
 	{
 		if (aud_js_tri(ic, "Secure") == TRI_FALSE)
 			json_object_set_new(seen, name, json_true());
@@ -386,61 +282,90 @@ static int check_settings(dctx *d, bwk_error **err)
 	{
 		cleanup_free char *msg = xasprintf("insecure registry %s", name);
 		cleanup_free char *key = xasprintf("insecure-registries %s", name);
-		if (add(d, &rules[R_INSECURE], -1, key, msg, err) < 0) {
-			json_decref(seen);
+		if (add(d, r, -1, key, msg, err) < 0)
 			return -1;
-		}
 	}
-	json_decref(seen);
+	return 0;
+}
 
+static int ck_ulimits(dctx *d, const bwk_rule *r, bwk_error **err)
+{
 	const json_t *ul = json_object_get(d->cfg, "default-ulimits");
 	if ((!json_is_object(ul) || !json_object_size(ul)) &&
-	    (!json_is_array(ul) || !json_array_size(ul)) &&
-	    add(d, &rules[R_ULIMIT], -1, "default-ulimits", "no default-ulimits", err) < 0)
-		return -1;
+	    (!json_is_array(ul) || !json_array_size(ul)))
+		return add(d, r, -1, "default-ulimits", "no default-ulimits", err);
+	return 0;
+}
 
-	const char *drv = aud_js_str(info, "LoggingDriver");
+static int ck_log(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	const char *drv = aud_js_str(d->info, "LoggingDriver");
 	if (!drv)
 		drv = aud_js_str(d->cfg, "log-driver");
 	if (!drv)
 		drv = "json-file";
 	const json_t *lo = json_object_get(d->cfg, "log-opts");
-	if (!strcmp(drv, "none")) {
-		if (add(d, &rules[R_LOG], BWK_SEV_MEDIUM, "log-driver",
-			"log-driver none: no container logs", err) < 0)
-			return -1;
-	} else if (!strcmp(drv, "json-file") && !aud_js_str(lo, "max-size")) {
-		if (add(d, &rules[R_LOG], -1, "log-opts",
-			"json-file logging without max-size: logs grow without bound", err) < 0)
-			return -1;
-	}
-	tri exp = info ? aud_js_tri(info, "ExperimentalBuild") : TRI_UNSET;
-	if (exp == TRI_UNSET)
-		exp = setting(d, "experimental");
-	if (exp == TRI_TRUE &&
-	    add(d, &rules[R_EXP], -1, "experimental", "experimental features enabled", err) < 0)
-		return -1;
-	const char *sp = aud_js_str(d->cfg, "seccomp-profile");
-	if (((sp && !strcmp(sp, "unconfined")) || info_seccomp_unconfined) &&
-	    add(d, &rules[R_SECCOMP], -1, "seccomp-profile", "seccomp-profile is unconfined", err) <
-		0)
-		return -1;
-	const char *ll = aud_js_str(d->cfg, "log-level");
-	if ((setting(d, "debug") == TRI_TRUE || (ll && !strcmp(ll, "debug"))) &&
-	    add(d, &rules[R_DEBUG], -1, "log-level", "debug logging enabled", err) < 0)
-		return -1;
+	if (!strcmp(drv, "none"))
+		return add(d, r, BWK_SEV_MEDIUM, "log-driver", "log-driver none: no container logs",
+			   err);
+	if (!strcmp(drv, "json-file") && !aud_js_str(lo, "max-size"))
+		return add(d, r, -1, "log-opts",
+			   "json-file logging without max-size: logs grow without bound", err);
 	return 0;
 }
 
-static int check_versions(dctx *d, json_t *version, bwk_error **err)
+static int ck_experimental(dctx *d, const bwk_rule *r, bwk_error **err)
 {
+	tri exp = d->info ? aud_js_tri(d->info, "ExperimentalBuild") : TRI_UNSET;
+	if (exp == TRI_UNSET)
+		exp = setting(d, "experimental");
+	if (exp == TRI_TRUE)
+		return add(d, r, -1, "experimental", "experimental features enabled", err);
+	return 0;
+}
+
+static int ck_seccomp(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	const char *sp = aud_js_str(d->cfg, "seccomp-profile");
+	if ((sp && !strcmp(sp, "unconfined")) || security_option(d, is_seccomp_unconfined))
+		return add(d, r, -1, "seccomp-profile", "seccomp-profile is unconfined", err);
+	return 0;
+}
+
+static int ck_debug(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	const char *ll = aud_js_str(d->cfg, "log-level");
+	if (setting(d, "debug") == TRI_TRUE || (ll && !strcmp(ll, "debug")))
+		return add(d, r, -1, "log-level", "debug logging enabled", err);
+	return 0;
+}
+
+static int ck_unreachable(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	if (d->o && d->o->no_engine)
+		bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "%s",
+				   bwk_setting("no-engine", "engine not asked"));
+	return d->unreachable ? add(d, r, -1, "engine", d->unreachable, err) : 0;
+}
+
+/* The component versions of /version against the engine CVE table (the findings carry the CVE
+ * ids), and the versions as facts. */
+static int ck_cves(dctx *d, const bwk_rule *r, bwk_error **err)
+{
+	if (!d->version) {
+		bool no_engine = d->o && d->o->no_engine;
+		bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "%s: versions unknown",
+				   no_engine ? bwk_setting("no-engine", "engine not asked")
+					     : "engine not reachable");
+		return 0;
+	}
 	cve_table t;
 	if (aud_cve_table_load("engine-cves.yaml", aud_opt_data_dir(d->o), &t, err) < 0)
 		return -1;
 	int rc = 0;
 	size_t i;
 	const json_t *c;
-	json_array_foreach(json_object_get(version, "Components"), i, c)
+	json_array_foreach(json_object_get(d->version, "Components"), i, c)
 	{
 		const char *name = aud_js_str(c, "Name");
 		const char *ver = aud_js_str(c, "Version");
@@ -458,40 +383,13 @@ static int check_versions(dctx *d, json_t *version, bwk_error **err)
 			break;
 	}
 	aud_cve_table_free(&t);
-	return rc;
-}
-
-/* Every check listed with its status: the settings checks ran on the merged configuration
- * (daemon.json, flags and the live engine's answers), so they passed unless they reported;
- * the socket and the version checks need something that may be absent. */
-static void record_checks(dctx *d, const char *sock, const json_t *version, bool no_engine)
-{
-	struct stat st;
-	bool have_sock = sock && stat(sock, &st) == 0 && S_ISSOCK(st.st_mode);
-	for (size_t i = 0; i < R_COUNT; i++) {
-		const bwk_rule *r = &rules[i];
-		if (r == &rules[R_SOCK] && !have_sock)
-			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "no socket at %s",
-					   sock ? sock : "the default path");
-		else if (r == &rules[R_UNREACH] && no_engine)
-			bwk_findings_check(d->out, r, BWK_CHECK_SKIP, "%s",
-					   bwk_setting("no-engine", "engine not asked"));
-		else
-			bwk_findings_check(d->out, r, BWK_CHECK_PASS, NULL);
-	}
-	if (!version) {
-		bwk_findings_check(d->out, &rules[R_CVES], BWK_CHECK_SKIP, "%s: versions unknown",
-				   no_engine ? bwk_setting("no-engine", "engine not asked")
-					     : "engine not reachable");
-		return;
-	}
+	if (rc < 0)
+		return rc;
 	size_t n = 0;
 	bool hit = false;
-	for (size_t i = 0; i < bwk_findings_count(d->out); i++)
+	for (i = 0; i < bwk_findings_count(d->out); i++)
 		hit |= !strncmp(bwk_findings_get(d->out, i)->rule->id, "CVE-", 4);
-	size_t k;
-	const json_t *c;
-	json_array_foreach(json_object_get(version, "Components"), k, c)
+	json_array_foreach(json_object_get(d->version, "Components"), i, c)
 	{
 		const char *name = aud_js_str(c, "Name"), *ver = aud_js_str(c, "Version");
 		if (!name || !ver)
@@ -500,8 +398,165 @@ static void record_checks(dctx *d, const char *sock, const json_t *version, bool
 		bwk_findings_fact(d->out, key, "%s", ver);
 		n++;
 	}
-	bwk_findings_check(d->out, &rules[R_CVES], hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+	bwk_findings_check(d->out, r, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
 			   "%zu component versions checked", n);
+	return 0;
+}
+
+/* The daemon rules. */
+static const daemon_rule table[] = {
+    {.meta = BWK_RULE(
+	 "daemon-tcp-no-tls", BWK_CAT_DAEMON, BWK_SEV_CRITICAL,
+	 .title = "Docker API on TCP without TLS",
+	 .description =
+	     "Anyone who can reach the port controls the engine without credentials: they can "
+	     "start "
+	     "a privileged container with the host's / mounted, i.e. they are root on the host.",
+	 .remediation =
+	     "Remove the tcp:// listener (use the unix socket, or SSH: DOCKER_HOST=ssh://host), or "
+	     "protect it with --tlsverify and client certificates.",
+	 .references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
+     .check = ck_tcp},
+    {.meta =
+	 BWK_RULE("daemon-tcp-no-client-auth", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		  .title = "Docker API on TCP with TLS but no client verification",
+		  .description = "--tls without --tlsverify encrypts the connection but accepts "
+				 "every client: anyone who can reach the port is root on the host.",
+		  .remediation = "Set tlsverify: true and tlscacert so that only clients with a "
+				 "certificate signed by your CA are accepted.",
+		  .references = BWK_REFS(CIS("2.7"), DSEC("protect-access/"))),
+     .check = ck_tcp_verify},
+    {.meta =
+	 BWK_RULE("daemon-socket-permissions", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		  .title = "Docker socket too permissive",
+		  .description = "Write access to the engine socket is root on the host; it must "
+				 "belong to root and only the docker group may use it.",
+		  .remediation = "chown root:docker /var/run/docker.sock && chmod 660 "
+				 "/var/run/docker.sock (set the socket unit's SocketMode=0660).",
+		  .references = BWK_REFS(CIS("3.15"), CIS("3.16"))),
+     .check = ck_socket},
+    {.meta = BWK_RULE("daemon-docker-group-members", BWK_CAT_DAEMON, BWK_SEV_INFO,
+		      .title = "Members of the docker group",
+		      .description =
+			  "Every member of the docker group can use the engine socket and is "
+			  "therefore root on the host.",
+		      .remediation = "Keep the group to administrators who would have root anyway; "
+				     "consider rootless Docker for the others.",
+		      .references = BWK_REFS(CIS("1.1.2"), DSEC("#docker-daemon-attack-surface"))),
+     .check = ck_group},
+    {.meta = BWK_RULE(
+	 "daemon-userns-remap-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
+	 .title = "User namespace remapping off",
+	 .description = "Without userns-remap, uid 0 in a container is uid 0 on the host: any "
+			"escape or writable host mount is root-owned.",
+	 .remediation =
+	     "Set \"userns-remap\": \"default\" in daemon.json (or run Docker rootless).",
+	 .references = BWK_REFS(CIS("2.9"), DSEC("userns-remap/"))),
+     .check = ck_userns},
+    {.meta = BWK_RULE(
+	 "daemon-icc-enabled", BWK_CAT_DAEMON, BWK_SEV_MEDIUM,
+	 .title = "Inter-container communication on the default bridge",
+	 .description = "Every container on the default bridge can reach every other one on all "
+			"ports: one compromised container can attack the rest.",
+	 .remediation = "Set \"icc\": false and link containers through user-defined networks.",
+	 .references = BWK_REFS(CIS("2.2"), DDOC)),
+     .check = ck_icc},
+    {.meta = BWK_RULE("daemon-no-new-privileges-off", BWK_CAT_DAEMON, BWK_SEV_LOW,
+		      .title = "no-new-privileges not the default",
+		      .description = "Containers started without --security-opt no-new-privileges "
+				     "can gain privileges through setuid binaries in their image.",
+		      .remediation = "Set \"no-new-privileges\": true in daemon.json.",
+		      .references = BWK_REFS(CIS("2.14"), DDOC)),
+     .check = ck_nnp},
+    {.meta = BWK_RULE(
+	 "daemon-live-restore-off", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "live-restore off",
+	 .description = "Containers stop whenever the daemon restarts, which discourages prompt "
+			"engine upgrades.",
+	 .remediation = "Set \"live-restore\": true.",
+	 .references =
+	     BWK_REFS(CIS("2.15"), "https://docs.docker.com/engine/daemon/live-restore/")),
+     .check = ck_live},
+    {.meta = BWK_RULE(
+	 "daemon-userland-proxy-on", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "userland-proxy on",
+	 .description = "docker-proxy processes forward published ports in user space: more code "
+			"exposed to the network and hairpin traffic that bypasses iptables rules.",
+	 .remediation = "Set \"userland-proxy\": false.",
+	 .references = BWK_REFS(CIS("2.16"), DDOC)),
+     .check = ck_proxy},
+    {.meta = BWK_RULE(
+	 "daemon-insecure-registry", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+	 .title = "Insecure registry allowed",
+	 .description = "Images from this registry are pulled over plain HTTP or unverified TLS: "
+			"anyone on the path can replace them with their own.",
+	 .remediation =
+	     "Remove it from insecure-registries and give the registry a valid certificate.",
+	 .references = BWK_REFS(CIS("2.5"), "https://docs.docker.com/registry/insecure/")),
+     .check = ck_insecure},
+    {.meta = BWK_RULE("daemon-default-ulimits-unset", BWK_CAT_DAEMON, BWK_SEV_LOW,
+		      .title = "No default ulimits",
+		      .description = "Containers inherit the daemon's (usually very high) "
+				     "limits on open files and processes.",
+		      .remediation = "Set \"default-ulimits\" (nofile, nproc) in daemon.json.",
+		      .references = BWK_REFS(CIS("2.8"), DDOC)),
+     .check = ck_ulimits},
+    {.meta = BWK_RULE(
+	 "daemon-log-driver", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Container logging unsafe",
+	 .description = "With log-driver none there is no record of what containers did; json-file "
+			"without max-size lets one chatty container fill the disk.",
+	 .remediation = "Use a remote log driver (syslog, journald, fluentd …) or json-file/local "
+			"with log-opts max-size and max-file.",
+	 .references = BWK_REFS(CIS("2.13"), "https://docs.docker.com/engine/logging/configure/")),
+     .check = ck_log},
+    {.meta = BWK_RULE(
+	 "daemon-experimental", BWK_CAT_DAEMON, BWK_SEV_LOW,
+	 .title = "Experimental features enabled",
+	 .description =
+	     "Experimental engine features are not covered by the usual security maintenance.",
+	 .remediation = "Set \"experimental\": false on production hosts.",
+	 .references = BWK_REFS(CIS("2.18"), DDOC)),
+     .check = ck_experimental},
+    {.meta =
+	 BWK_RULE("daemon-seccomp-unconfined", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+		  .title = "Daemon-wide seccomp profile disabled",
+		  .description = "seccomp-profile unconfined removes the system call filter from "
+				 "every container that does not bring its own.",
+		  .remediation = "Remove \"seccomp-profile\": \"unconfined\" (keep the built-in "
+				 "default or a stricter profile).",
+		  .references = BWK_REFS(CIS("2.17"), DSEC("seccomp/"))),
+     .check = ck_seccomp},
+    {.meta = BWK_RULE(
+	 "daemon-debug-logging", BWK_CAT_DAEMON, BWK_SEV_LOW, .title = "Daemon debug logging",
+	 .description =
+	     "Debug logs record request details (including parts of configuration) and grow fast.",
+	 .remediation = "Use log-level info and debug only while troubleshooting.",
+	 .references = BWK_REFS(CIS("2.3"), DDOC)),
+     .check = ck_debug},
+    {.meta = BWK_RULE(
+	 "daemon-engine-unreachable", BWK_CAT_DAEMON, BWK_SEV_INFO, .title = "Engine not reachable",
+	 .description =
+	     "The live engine could not be asked for its settings and versions; only the "
+	     "configuration files were audited.",
+	 .remediation = "Run bulwark with access to the socket (root or the docker group), or give "
+			"it the engine's address.",
+	 .references = BWK_REFS(DDOC)),
+     .check = ck_unreachable},
+    /* The check behind the engine CVE findings (they carry the CVE ids). */
+    {.meta = BWK_RULE(
+	 "daemon-engine-cves", BWK_CAT_DAEMON, BWK_SEV_HIGH,
+	 .title = "Engine, containerd or runc affected by known CVEs",
+	 .description =
+	     "The versions the live engine reports for Docker Engine, containerd and "
+	     "runc are matched against a table of their vulnerabilities (runc's "
+	     "CVE-2019-5736 and CVE-2024-21626 let a container take over the host); each "
+	     "match is reported under its CVE id.",
+	 .remediation = "Upgrade the named component to the fixed version the finding gives.",
+	 .references = BWK_REFS(DDOC)),
+     .check = ck_cves},
+};
+
+const bwk_rule *aud_daemon_rule(size_t i)
+{
+	return i < sizeof(table) / sizeof(table[0]) ? &table[i].meta : NULL;
 }
 
 int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err)
@@ -546,9 +601,10 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 	bwk_findings_fact(out, "daemon.config", "%s%s", cfg_path,
 			  access(cfg_path, F_OK) == 0 ? "" : " (absent: defaults apply)");
 
-	dctx d = {.o = o, .out = out, .target = eng.host, .cfg = cfg};
+	dctx d = {.o = o, .out = out, .target = eng.host, .eng = &eng, .cfg = cfg};
 	json_auto_t *info = NULL;
 	json_auto_t *version = NULL;
+	cleanup_free char *unreachable = NULL;
 	if (!o || !o->no_engine) {
 		bwk_error *e = NULL;
 		if (aud_engine_get_json(&eng, "/version", &version, &e) < 0 ||
@@ -559,12 +615,12 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 				*err = e;
 				return -1;
 			}
-			cleanup_free char *msg = bwk_error_format(e);
+			unreachable = bwk_error_format(e);
 			bwk_error_free(e);
-			if (add(&d, &rules[R_UNREACH], -1, "engine", msg, err) < 0)
-				return -1;
 		}
 		d.info = info;
+		d.version = version;
+		d.unreachable = unreachable;
 	}
 	/* the unix socket: the one we talk to, else the configured one, else the default */
 	cleanup_free char *sock = NULL;
@@ -582,11 +638,20 @@ int bwk_audit_daemon(const bwk_audit_opts *o, bwk_findings *out, bwk_error **err
 		if (!sock)
 			sock = aud_opt_rooted(o, "/var/run/docker.sock");
 	}
-	if (check_listeners(&d, err) < 0 || check_endpoint(&d, &eng, info != NULL, err) < 0 ||
-	    check_socket(&d, sock, err) < 0 || check_settings(&d, err) < 0)
-		return -1;
-	if (version && check_versions(&d, version, err) < 0)
-		return -1;
-	record_checks(&d, sock, version, o && o->no_engine);
+	d.sock = sock;
+	cleanup_free char *etc_group = NULL;
+	{
+		cleanup_free char *gpath = aud_opt_rooted(o, "/etc/group");
+		size_t len;
+		bwk_error *e = NULL;
+		if (bwk_read_file_at(AT_FDCWD, gpath, 4 << 20, true, &etc_group, &len, &e) < 0)
+			bwk_error_free(e);
+		d.etc_group = etc_group;
+	}
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		bwk_findings_check(out, &table[i].meta, BWK_CHECK_PASS, NULL);
+		if (table[i].check(&d, &table[i].meta, err) < 0)
+			return -1;
+	}
 	return 0;
 }

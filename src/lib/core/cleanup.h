@@ -2,9 +2,10 @@
  * Ownership moves out of a cleanup variable only through steal_pointer()/steal_fd()/
  * steal_pid().
  *
- * A type with a free function gets its cleanup function from BWK_DEFINE_CLEANUP, written next
- * to the type (below for the public handles, in the module's private header for private
- * ones), and variables use it through cleanup_with():
+ * A type with a free function gets its cleanup function from BWK_DEFINE_CLEANUP
+ * (include/bulwark/cleanup.h), written next to the type's free function (in its public header
+ * for the public handles, in the module's private header for private ones), and variables use
+ * it through cleanup_with():
  *   BWK_DEFINE_CLEANUP(bwk_image *, bwk_image_close)   // defines bwk_image_closep()
  *   cleanup_with(bwk_image_closep) bwk_image *img = NULL;
  * (systemd's DEFINE_TRIVIAL_CLEANUP_FUNC). The free function is not called on NULL. */
@@ -20,23 +21,11 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include "bulwark/cleanup.h"
 #include "bulwark/error.h"
-#include "bulwark/finding.h"
-#include "bulwark/image.h"
-#include "bulwark/scan.h"
-#include "bulwark/secrets.h"
 #include "bulwark/strv.h"
 
 #define cleanup_with(func) __attribute__((cleanup(func)))
-
-/* NOLINTBEGIN(bugprone-macro-parentheses): `type` and `func` are a declarator and a name */
-#define BWK_DEFINE_CLEANUP(type, func)                                                             \
-	static inline __attribute__((unused)) void func##p(type *p)                                \
-	{                                                                                          \
-		if (*p)                                                                            \
-			func(*p);                                                                  \
-	}
-/* NOLINTEND(bugprone-macro-parentheses) */
 
 static inline void bwk_freep(void *p)
 {
@@ -64,16 +53,6 @@ static inline void bwk_errorp(bwk_error **e)
 {
 	bwk_error_free(*e);
 }
-
-/* The public handles' cleanup functions (bwk_rule_list_freep …); private types declare theirs
- * beside the type, in their module's private header. */
-BWK_DEFINE_CLEANUP(bwk_rule_list *, bwk_rule_list_free)
-BWK_DEFINE_CLEANUP(bwk_ignore *, bwk_ignore_free)
-BWK_DEFINE_CLEANUP(bwk_image *, bwk_image_close)
-BWK_DEFINE_CLEANUP(bwk_scanner *, bwk_scanner_free)
-BWK_DEFINE_CLEANUP(bwk_scan_compiled *, bwk_scan_compiled_free)
-BWK_DEFINE_CLEANUP(bwk_secrets *, bwk_secrets_free)
-BWK_DEFINE_CLEANUP(char **, bwk_strv_free) /* a NULL-terminated vector: bwk_strv_freep() */
 
 /* A bwk_strv held by value: cleared (strings and array freed) on every return. */
 static inline void bwk_strv_clearp(bwk_strv *v)

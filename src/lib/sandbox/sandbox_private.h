@@ -357,7 +357,6 @@ struct bwk_seccomp_profile {
 	uint32_t arches[SBX_SECCOMP_MAX_ARCHES]; /* SCMP_ARCH_… besides the native one */
 	unsigned narches;
 };
-BWK_DEFINE_CLEANUP(bwk_seccomp_profile *, bwk_seccomp_profile_free)
 
 /* seccomp.c: the names of actions ("SCMP_ACT_ERRNO", with its errno when `has_errno`, else
  * EPERM) and comparisons ("SCMP_CMP_EQ"), as profiles and specs spell them; -1 when unknown
@@ -473,7 +472,7 @@ int sbx_net_reserve(sbx_net *n, const bwk_container_spec *spec, bool root, bwk_e
 int sbx_net_start(sbx_net *n, const bwk_container_spec *spec, pid_t pid, bool root,
 		  bwk_error **err);
 void sbx_net_stop(sbx_net *n);
-#define cleanup_net __attribute__((cleanup(sbx_net_stop)))
+#define cleanup_net cleanup_with(sbx_net_stop)
 
 /* signals.c: Docker's stop on the host side. A SIGTERM to bulwark becomes the stop signal
  * for the container and arms a deadline after which its pid 1 gets SIGKILL (the kernel then
