@@ -772,7 +772,7 @@ static bwk_strv strv_of(const char **v)
 	size_t n = 0;
 	while (v[n])
 		n++;
-	return (bwk_strv){(char **)v, n, 0};
+	return (bwk_strv){.v = (char **)v, .n = n};
 }
 
 static void test_mount_opts(void **state)
