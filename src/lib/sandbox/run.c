@@ -167,11 +167,12 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	sbx_ctx *ctx = &st->ctx;
 	ctx->spec = s;
 	ctx->is_root = geteuid() == 0;
-	ctx->caps = s->caps_set ? s->caps : bwk_sandbox_default_caps();
-	ctx->memory = s->memory ? s->memory : BWK_DEFAULT_MEMORY;
-	ctx->pids = s->pids ? s->pids : BWK_DEFAULT_PIDS;
-	ctx->tmpfs_size = s->tmpfs_size && s->tmpfs_size != BWK_UNLIMITED ? s->tmpfs_size
-									  : BWK_DEFAULT_TMPFS_SIZE;
+	/* the spec carries the effective values (bwk_oci_spec_lower() fills bulwark's
+	 * defaults): nothing here picks a default */
+	ctx->caps = s->caps;
+	ctx->memory = s->memory;
+	ctx->pids = s->pids;
+	ctx->tmpfs_size = s->tmpfs_size;
 	ctx->tty_master = -1;
 	ctx->userns.lock_fd = -1;
 	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
@@ -183,19 +184,24 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
+	const char *missing = !s->caps_set		       ? "capability set"
+			      : !s->memory		       ? "memory limit"
+			      : !s->pids		       ? "pids limit"
+			      : !s->tmpfs_size		       ? "tmpfs size"
+			      : s->tmpfs_size == BWK_UNLIMITED ? "tmpfs size (unlimited)"
+							       : NULL;
+	if (missing)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "container spec: no effective %s: the spec's producer sets it "
+				     "(bwk_oci_spec_lower() gives bulwark's defaults)",
+				     missing);
 
-	ctx->seccomp = true;
-	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
-		ctx->seccomp = false;
-		sbx_warn(s,
-			 "seccomp disabled (%s unconfined): every system call reaches the kernel",
-			 bwk_setting("seccomp", "the seccomp profile"));
-	} else if (s->seccomp) {
-		sbx_warn(s, "custom seccomp profile %s replaces bulwark's default policy",
-			 s->seccomp);
-		if (sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
-			return -1;
-	}
+	/* the policy's warnings (seccomp disabled or replaced) are the caller's: said where it
+	 * is decided */
+	ctx->seccomp = !(s->seccomp && !strcmp(s->seccomp, "unconfined"));
+	if (ctx->seccomp && s->seccomp &&
+	    sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
+		return -1;
 	/* shared with the child, which reads the program after the last go byte */
 	void *m =
 	    mmap(NULL, sizeof *ctx->bpf, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
