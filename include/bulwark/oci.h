@@ -434,10 +434,13 @@ typedef struct bwk_oci_run {
 int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *run, bwk_oci_spec **out,
 			  bwk_error **err);
 
-/* A spec lowered to what the sandbox executes. `spec` points into the bwk_oci_spec, which
- * must outlive it; the caller adds what is no spec's business (the layers, secrets, ports,
- * stdio and stop timing) and calls bwk_sandbox_run(&l->spec, …). Errors: BWK_E_UNSUPPORTED
- * naming the property the sandbox cannot execute yet. */
+/* A spec lowered to what the sandbox executes, with the effective capability set (bulwark's
+ * default set when process.capabilities is absent), memory and pids limits (BWK_UNLIMITED when
+ * none is set) and tmpfs size (BWK_DEFAULT_TMPFS_SIZE): the sandbox picks no default. `spec`
+ * points into the bwk_oci_spec, which must outlive it; the caller adds what is no spec's
+ * business (the layers, secrets, ports, stdio and stop timing) and calls
+ * bwk_sandbox_run(&l->spec, …). Errors: BWK_E_UNSUPPORTED naming the property the sandbox
+ * cannot execute yet. */
 typedef struct bwk_oci_lowered {
 	bwk_container_spec spec;
 	bwk_bind *binds;

@@ -84,7 +84,7 @@ typedef struct bwk_rlimit {
 /* RLIMIT_* of a name ("RLIMIT_NOFILE"), or -1. */
 int bwk_rlimit_from_name(const char *name);
 
-/* Sentinels for the limits: 0 = the documented default, BWK_UNLIMITED = no limit (warns). */
+/* Sentinel for the limits: BWK_UNLIMITED = no limit (the caller warns). */
 #define BWK_UNLIMITED UINT64_MAX
 
 typedef struct bwk_container_spec {
@@ -128,8 +128,11 @@ typedef struct bwk_container_spec {
 	const bwk_port *ports;
 	size_t nports;
 
+	/* The spec carries its effective capability set, limits and tmpfs size: the sandbox
+	 * applies them as given and picks no default (bwk_oci_spec_lower() fills bulwark's, the
+	 * BWK_DEFAULT_* below); a spec without them (caps_set false, a limit 0) is refused. */
 	/* Capability bounding/effective set for uid 0 (bit n = capability n); ambient and
-	 * inheritable are always empty. caps_set false: bwk_sandbox_default_caps(). */
+	 * inheritable are always empty. caps_set: `caps` is given (else refused). */
 	uint64_t caps;
 	bool caps_set;
 
@@ -139,10 +142,10 @@ typedef struct bwk_container_spec {
 	const bwk_rlimit *rlimits; /* at most BWK_MAX_RLIMITS */
 	size_t nrlimits;
 
-	uint64_t memory;     /* bytes */
-	uint64_t pids;	     /* max tasks */
+	uint64_t memory;     /* bytes, or BWK_UNLIMITED */
+	uint64_t pids;	     /* max tasks, or BWK_UNLIMITED */
 	uint64_t cpus_milli; /* CPU quota in 1/1000 CPU; 0 = no quota (weight only) */
-	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run gets a quarter */
+	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run a quarter; not unlimited */
 
 	/* Host ids of container ids 0… (root only). userns_count 0: a free 65536-id slice of the
 	 * `bulwark` range of /etc/subuid and /etc/subgid, claimed while the container runs; else
@@ -171,7 +174,7 @@ typedef struct bwk_container_spec {
 
 enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };
 
-/* Documented defaults (docs/run.md). */
+/* Documented defaults (docs/run.md), filled in by the spec's producer (src/lib/oci/). */
 #define BWK_DEFAULT_MEMORY	    (512ull << 20)
 #define BWK_DEFAULT_PIDS	    512
 #define BWK_DEFAULT_TMPFS_SIZE	    (64ull << 20)

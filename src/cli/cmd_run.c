@@ -812,8 +812,9 @@ static int run_fail(bwk_error *err)
 	return cli_fail(err, EXIT_RUNT);
 }
 
-/* One line per relaxed default, so nothing is given up silently. */
-static void warn_relaxed(const run_opts *o)
+/* One line per relaxed default, so nothing is given up silently. `run`: the spec the sandbox
+ * will execute (its seccomp setting as lowered: "default" is none). */
+static void warn_relaxed(const run_opts *o, const bwk_container_spec *run)
 {
 	const bwk_container_spec *s = &o->spec;
 	uint64_t extra = s->caps & ~bwk_sandbox_default_caps();
@@ -850,6 +851,13 @@ static void warn_relaxed(const run_opts *o)
 		bwk_warn(o->spec.quiet,
 			 "--no-init: zombies are not reaped and signals without a handler are "
 			 "ignored by pid 1");
+	if (run->seccomp && !strcmp(run->seccomp, "unconfined"))
+		bwk_warn(o->spec.quiet, "seccomp disabled (--seccomp unconfined): every system "
+					"call reaches the kernel");
+	else if (run->seccomp)
+		bwk_warn(o->spec.quiet,
+			 "custom seccomp profile %s replaces bulwark's default policy",
+			 run->seccomp);
 }
 
 /* IMAGE through the image source table, as every command reads it. A root filesystem
@@ -1021,7 +1029,8 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 	c->nsecrets = s->nsecrets;
 	c->ports = s->ports;
 	c->nports = s->nports;
-	c->tmpfs_size = s->tmpfs_size;
+	if (s->tmpfs_size) /* --tmpfs-size, else the spec's default */
+		c->tmpfs_size = s->tmpfs_size;
 	c->writable_size = s->writable_size;
 	c->userns_start = s->userns_start;
 	c->userns_count = s->userns_count;
@@ -1056,7 +1065,7 @@ static int run_spec(const cli_cmd *self, run_opts *o, const bwk_image_config *cf
 		return cli_fail(steal_pointer(&err), EXIT_RUNT);
 	}
 	add_extras(&o->spec, &low.spec);
-	warn_relaxed(o);
+	warn_relaxed(o, &low.spec);
 	int status = 0;
 	if (bwk_sandbox_run(&low.spec, &status, &err) < 0)
 		rc = run_fail(steal_pointer(&err));

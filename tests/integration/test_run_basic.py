@@ -293,12 +293,19 @@ def test_seccomp_docker_json_profile(rfs, tmp_path):
                       "excludes": {"caps": ["CAP_SYS_CHROOT"]}}]}))
     p = sh(rfs, "mkdir /tmp/x", "--seccomp", str(prof), check=1)
     assert "Permission denied" in p.stderr and "custom seccomp profile" in p.stderr
+    # said once, where the policy is decided (run), not again by the sandbox
+    assert p.stderr.count(f"custom seccomp profile {prof} replaces bulwark's default "
+                          "policy") == 1, p.stderr
     bad = tmp_path / "bad.json"
     bad.write_text('{"defaultAction": "SCMP_ACT_NOPE"}')
     p = run(rfs, "--seccomp", str(bad), check=125)
     assert "unsupported defaultAction" in p.stderr
     p = sh(rfs, "grep Seccomp: /proc/self/status", "--seccomp", "unconfined", check=0)
     assert "0" in p.stdout and "seccomp disabled" in p.stderr
+    assert p.stderr.count("warning: seccomp disabled (--seccomp unconfined): every system call "
+                          "reaches the kernel") == 1, p.stderr
+    p = sh(rfs, "true", "--seccomp", "default", check=0)  # bulwark's own policy: nothing said
+    assert "seccomp" not in p.stderr, p.stderr
 
 
 def test_volumes(rfs, tmp_path):

@@ -547,6 +547,8 @@ static void test_from_run(void **state)
 	assert_true(c->caps_set);
 	assert_int_equal(c->caps, (1ull << 0) | (1ull << 10));
 	assert_int_equal(c->memory, BWK_DEFAULT_MEMORY);
+	assert_int_equal(c->pids, BWK_DEFAULT_PIDS);
+	assert_int_equal(c->tmpfs_size, BWK_DEFAULT_TMPFS_SIZE);
 	assert_int_equal(c->cpus_milli, 500);
 	assert_int_equal(c->stop_signal, 3);
 	assert_null(c->seccomp); /* the built-in default */
@@ -746,6 +748,12 @@ static void test_lower_refuses(void **state)
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
 	assert_int_equal(low.spec.nbinds, 0);
 	assert_int_equal(low.spec.net, BWK_NET_HOST); /* no network namespace asked for */
+	/* the lowered spec carries the effective settings; the sandbox picks no default: no
+	 * capabilities given is bulwark's set, no limit is none, /tmp's size bulwark's */
+	assert_true(low.spec.caps_set);
+	assert_int_equal(low.spec.caps, bwk_sandbox_default_caps());
+	assert_true(low.spec.memory == BWK_UNLIMITED && low.spec.pids == BWK_UNLIMITED);
+	assert_int_equal(low.spec.tmpfs_size, BWK_DEFAULT_TMPFS_SIZE);
 	bwk_oci_lowered_free(&low);
 	bwk_oci_spec_free(s);
 	/* rlimits reach the sandbox as setrlimit's resources; Docker's masked paths pass */

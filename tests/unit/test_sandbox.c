@@ -597,7 +597,25 @@ static void test_library_does_not_print(void **state)
 	spec.quiet = true;
 	assert_int_equal(bwk_sandbox_run(&spec, &status, &err), -1);
 	bwk_error_free(err);
+	err = NULL;
 	assert_int_equal(n.n, 0);
+	/* the sandbox picks no default: a spec without its effective limits is refused, naming
+	 * the first one missing, before anything is opened */
+	static const char *const argv[] = {"/bin/true", NULL};
+	spec.argv = argv;
+	spec.caps_set = true;
+	spec.memory = BWK_DEFAULT_MEMORY;
+	spec.tmpfs_size = BWK_DEFAULT_TMPFS_SIZE;
+	assert_int_equal(bwk_sandbox_run(&spec, &status, &err), -1);
+	assert_int_equal(bwk_error_code(err), BWK_E_USAGE);
+	assert_non_null(strstr(err->msg, "no effective pids limit"));
+	bwk_error_free(err);
+	err = NULL;
+	spec.pids = BWK_DEFAULT_PIDS;
+	spec.tmpfs_size = BWK_UNLIMITED;
+	assert_int_equal(bwk_sandbox_run(&spec, &status, &err), -1);
+	assert_non_null(strstr(err->msg, "no effective tmpfs size"));
+	bwk_error_free(err);
 }
 
 /* One policy, two spellings: a spec's linux.seccomp and the Docker profile of the same rules

@@ -153,8 +153,11 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 
 static int lower_caps(const bwk_oci_process *p, bwk_container_spec *c, bwk_error **err)
 {
-	if (!p->caps.set)
-		return 0; /* the sandbox's default set */
+	if (!p->caps.set) { /* bulwark's default set: the spec carries the effective one */
+		c->caps = bwk_sandbox_default_caps();
+		c->caps_set = true;
+		return 0;
+	}
 	uint64_t mask = 0;
 	const char *bad = NULL;
 	if (bwk_caps_from_names((const char *const *)p->caps.bounding.v, p->caps.bounding.n, &mask,
@@ -348,6 +351,9 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
 	c->cwd = p->cwd;
 	c->hostname = s->hostname;
 	c->tty = p->terminal;
+	/* /tmp and /dev/shm are the sandbox's own mounts (standard_mount): bulwark's size,
+	 * which the caller may replace (run --tmpfs-size) */
+	c->tmpfs_size = BWK_DEFAULT_TMPFS_SIZE;
 	if (not_executed(s, err) < 0 || lower_rlimits(p, out, err) < 0 ||
 	    lower_namespaces(s, c, err) < 0 || lower_mounts(s, out, err) < 0 ||
 	    lower_caps(p, c, err) < 0 || lower_resources(&s->linux_.resources, c) < 0 ||

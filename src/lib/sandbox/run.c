@@ -163,63 +163,108 @@ static int keep_fd(run_state *st, int fd)
 	return fd;
 }
 
-static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
+/* What the spec must carry before anything is opened. Its limits and capability set are the
+ * effective ones (bwk_oci_spec_lower() fills bulwark's defaults): the sandbox applies what it
+ * is given and picks no default of its own. */
+static int check_spec(const bwk_container_spec *s, bwk_error **err)
 {
-	sbx_ctx *ctx = &st->ctx;
-	ctx->spec = s;
-	ctx->is_root = geteuid() == 0;
-	ctx->caps = s->caps_set ? s->caps : bwk_sandbox_default_caps();
-	ctx->memory = s->memory ? s->memory : BWK_DEFAULT_MEMORY;
-	ctx->pids = s->pids ? s->pids : BWK_DEFAULT_PIDS;
-	ctx->tmpfs_size = s->tmpfs_size && s->tmpfs_size != BWK_UNLIMITED ? s->tmpfs_size
-									  : BWK_DEFAULT_TMPFS_SIZE;
-	ctx->tty_master = -1;
-	ctx->userns.lock_fd = -1;
-	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
-		ctx->cg_tasks[i] = -1;
-	ctx->seccomp_pid = -1;
 	if (s->nrlimits > BWK_MAX_RLIMITS)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu resource limits (at most %d)",
 				     s->nrlimits, BWK_MAX_RLIMITS);
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
+	const char *missing = !s->caps_set		       ? "capability set"
+			      : !s->memory		       ? "memory limit"
+			      : !s->pids		       ? "pids limit"
+			      : !s->tmpfs_size		       ? "tmpfs size"
+			      : s->tmpfs_size == BWK_UNLIMITED ? "tmpfs size (unlimited)"
+							       : NULL;
+	if (missing)
+		return bwk_error_set(err, BWK_E_USAGE, 0,
+				     "container spec: no effective %s: the spec's producer sets it "
+				     "(bwk_oci_spec_lower() gives bulwark's defaults)",
+				     missing);
+	return 0;
+}
 
-	ctx->seccomp = true;
-	if (s->seccomp && !strcmp(s->seccomp, "unconfined")) {
-		ctx->seccomp = false;
-		sbx_warn(s,
-			 "seccomp disabled (%s unconfined): every system call reaches the kernel",
-			 bwk_setting("seccomp", "the seccomp profile"));
-	} else if (s->seccomp) {
-		sbx_warn(s, "custom seccomp profile %s replaces bulwark's default policy",
-			 s->seccomp);
-		if (sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
-			return -1;
-	}
+/* The seccomp program: the custom profile (--seccomp FILE) parsed here, then compiled by a
+ * helper process. libseccomp takes ~1.3 ms: the helper compiles into memory shared with the
+ * child while this process opens the layers, clones and the child builds its filesystem
+ * (spawn() waits for it). Unconfined: no helper, no program. The policy's warnings (seccomp
+ * disabled or replaced) are the caller's, said where it is decided. */
+static int seccomp_prepare(sbx_ctx *ctx, const bwk_container_spec *s, bwk_error **err)
+{
+	ctx->seccomp = !(s->seccomp && !strcmp(s->seccomp, "unconfined"));
+	if (ctx->seccomp && s->seccomp &&
+	    sbx_seccomp_load(s->seccomp, ctx->caps, &ctx->profile, err) < 0)
+		return -1;
 	/* shared with the child, which reads the program after the last go byte */
 	void *m =
 	    mmap(NULL, sizeof *ctx->bpf, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (m == MAP_FAILED)
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "mmap");
 	ctx->bpf = m;
-	/* libseccomp takes ~1.3 ms: a helper process compiles the program while this one opens
-	 * the layers, clones and the child builds its filesystem (spawn() waits for it) */
 	if (ctx->seccomp) {
 		ctx->seccomp_pid = fork();
 		if (ctx->seccomp_pid == 0)
 			_exit(sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, NULL) < 0);
 	}
+	return 0;
+}
 
-	/* unprivileged: a delegated cgroup v2 subtree, else rlimits (said once) */
+/* Unprivileged: a delegated cgroup v2 subtree, else rlimits (said once). */
+static int cgroup_prepare(run_state *st, bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
 	if (sbx_cgroup_create(&ctx->cg, ctx, err) < 0 ||
 	    sbx_cgroup_open_tasks(&ctx->cg, ctx->cg_tasks, err) < 0)
 		return -1;
 	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
 		if (ctx->cg_tasks[i] >= 0)
 			keep_fd(st, ctx->cg_tasks[i]);
+	return 0;
+}
 
-	/* layers (or the rootfs directory) are opened here, as the caller */
+/* A layer applied twice (two identical RUN steps give identical diff_ids) is one directory
+ * twice, which overlayfs refuses. Applying it again on top supersedes every effect of the
+ * lower copy (same files, same whiteouts), so only the topmost occurrence is kept: the lower
+ * twin of `id` (at most one is kept at any time) is dropped as the upper one comes. */
+static void drop_lower_twin(sbx_ctx *ctx, struct stat *ids, const struct stat *id)
+{
+	for (size_t j = 0; j < ctx->nlowers; j++) {
+		if (ids[j].st_dev != id->st_dev || ids[j].st_ino != id->st_ino)
+			continue;
+		free(ctx->lower_paths[j]);
+		free(ctx->lower_masks[j]);
+		size_t rest = ctx->nlowers - j - 1;
+		memmove(ctx->lower_fds + j, ctx->lower_fds + j + 1, rest * sizeof(int));
+		memmove(ctx->lower_paths + j, ctx->lower_paths + j + 1, rest * sizeof(char *));
+		memmove(ctx->lower_masks + j, ctx->lower_masks + j + 1, rest * sizeof(char *));
+		memmove(ids + j, ids + j + 1, rest * sizeof *ids);
+		ctx->nlowers--;
+		ctx->lower_paths[ctx->nlowers] = ctx->lower_masks[ctx->nlowers] = NULL;
+		return;
+	}
+}
+
+/* A layer cache written without privileges lists whiteouts beside the layer (LAYER.whiteouts):
+ * layer k's list, or NULL when it has none or it is empty. */
+static void read_layer_mask(sbx_ctx *ctx, size_t k)
+{
+	cleanup_free char *wl = xasprintf("%s.whiteouts", ctx->lower_paths[k]);
+	char **mask = &ctx->lower_masks[k];
+	size_t wlen = 0;
+	if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, mask, &wlen, NULL) == 0 && !wlen) {
+		free(*mask);
+		*mask = NULL;
+	}
+}
+
+/* Layers (or the rootfs directory) are opened here, as the caller, bottom first. */
+static int open_layers(run_state *st, const bwk_container_spec *s, bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
 	const char *single[2] = {s->rootfs, NULL};
 	const char *const *lowers = s->lowers ? s->lowers : (s->rootfs ? single : NULL);
 	if (!lowers || !lowers[0])
@@ -233,7 +278,7 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 	ctx->lower_fds = xcalloc(n, sizeof(int));
 	ctx->lower_paths = xcalloc(n + 1, sizeof(char *));
 	ctx->lower_masks = xcalloc(n + 1, sizeof(char *));
-	struct stat ids[BWK_MAX_LOWER_LAYERS];
+	struct stat ids[BWK_MAX_LOWER_LAYERS] = {0}; /* of the layers kept, [0, nlowers) */
 	for (size_t i = 0; i < n; i++) {
 		char *path = NULL;
 		int fd =
@@ -247,50 +292,22 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 			return bwk_error_set(err, BWK_E_IO, errno, "root filesystem layer %s",
 					     lowers[i]);
 		}
-		/* A layer applied twice (two identical RUN steps give identical diff_ids) is one
-		 * directory twice, which overlayfs refuses. Applying it again on top supersedes
-		 * every effect of the lower copy (same files, same whiteouts), so only the topmost
-		 * occurrence is kept: a lower twin is dropped when the upper one comes. */
-		for (size_t j = 0; j < ctx->nlowers; j++) {
-			if (ids[j].st_dev != id.st_dev || ids[j].st_ino != id.st_ino)
-				continue;
-			free(ctx->lower_paths[j]);
-			free(ctx->lower_masks[j]);
-			size_t rest = ctx->nlowers - j - 1;
-			memmove(ctx->lower_fds + j, ctx->lower_fds + j + 1, rest * sizeof(int));
-			memmove(ctx->lower_paths + j, ctx->lower_paths + j + 1,
-				rest * sizeof(char *));
-			memmove(ctx->lower_masks + j, ctx->lower_masks + j + 1,
-				rest * sizeof(char *));
-			memmove(ids + j, ids + j + 1, rest * sizeof *ids);
-			ctx->nlowers--;
-			ctx->lower_paths[ctx->nlowers] = ctx->lower_masks[ctx->nlowers] = NULL;
-			break; /* at most one twin is kept at any time */
-		}
+		drop_lower_twin(ctx, ids, &id);
 		ids[ctx->nlowers] = id;
 		size_t k = ctx->nlowers++;
 		ctx->lower_fds[k] = fd;
 		ctx->lower_paths[k] = path;
-		/* a cache written without privileges lists whiteouts beside the layer */
-		if (s->lowers && !ctx->is_root) {
-			cleanup_free char *wl = xasprintf("%s.whiteouts", path);
-			size_t wlen = 0;
-			if (bwk_read_file_at(AT_FDCWD, wl, 16u << 20, false, &ctx->lower_masks[k],
-					     &wlen, NULL) == 0 &&
-			    wlen == 0) {
-				free(ctx->lower_masks[k]);
-				ctx->lower_masks[k] = NULL;
-			}
-		}
+		if (s->lowers && !ctx->is_root)
+			read_layer_mask(ctx, k);
 	}
+	return 0;
+}
 
-	if (s->nbinds > BWK_MAX_BINDS)
-		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu volumes (at most %d)", s->nbinds,
-				     BWK_MAX_BINDS);
-	if (s->ntmpfs > BWK_MAX_TMPFS || s->nsecrets > BWK_MAX_SECRETS)
-		return bwk_error_set(err, BWK_E_LIMIT, 0,
-				     "%zu tmpfs mounts and %zu secrets (at most %d and %d)",
-				     s->ntmpfs, s->nsecrets, BWK_MAX_TMPFS, BWK_MAX_SECRETS);
+/* The volume sources, each opened once and judged on that fd (volume_risk): a sensitive one
+ * is refused unless allow_sensitive_mounts, and then said. */
+static int open_volumes(run_state *st, const bwk_container_spec *s, bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
 	ctx->bind_fds = xcalloc(s->nbinds + 1, sizeof(int));
 	ctx->bind_paths = xcalloc(s->nbinds + 1, sizeof(char *));
 	for (size_t i = 0; i < s->nbinds; i++) {
@@ -305,22 +322,24 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 		ctx->bind_fds[i] = keep_fd(st, fd);
 		const char *real = ctx->bind_paths[i];
 		const char *risk = volume_risk(fd, real);
-		if (risk) {
-			if (!s->allow_sensitive_mounts)
-				return bwk_error_set(
-				    err, BWK_E_UNSAFE, 0,
-				    "volume source %s is %s: it would give the container control "
-				    "of "
-				    "the host (%s forces it)",
-				    real, risk,
-				    bwk_setting("allow-sensitive-mount",
-						"allowing sensitive mounts"));
+		if (risk && !s->allow_sensitive_mounts)
+			return bwk_error_set(
+			    err, BWK_E_UNSAFE, 0,
+			    "volume source %s is %s: it would give the container control of the "
+			    "host (%s forces it)",
+			    real, risk,
+			    bwk_setting("allow-sensitive-mount", "allowing sensitive mounts"));
+		if (risk)
 			sbx_warn(s, "mounting sensitive host path %s into the container", real);
-		}
 		if (b->rw)
 			sbx_warn(s, "volume %s is writable by the container", real);
 	}
+	return 0;
+}
 
+/* The secrets' contents, read as the caller (wiped when the state is freed). */
+static int read_secrets(sbx_ctx *ctx, const bwk_container_spec *s, bwk_error **err)
+{
 	ctx->secret_data = xcalloc(s->nsecrets + 1, sizeof(char *));
 	ctx->secret_len = xcalloc(s->nsecrets + 1, sizeof(size_t));
 	for (size_t i = 0; i < s->nsecrets; i++) {
@@ -334,10 +353,43 @@ static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
 				     &ctx->secret_data[i], &ctx->secret_len[i], err) < 0)
 			return bwk_error_wrap(err, "secret %s", name);
 	}
-
-	if (sbx_userns_plan(&ctx->userns, s, err) < 0)
-		return -1;
 	return 0;
+}
+
+static int check_counts(const bwk_container_spec *s, bwk_error **err)
+{
+	if (s->nbinds > BWK_MAX_BINDS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0, "%zu volumes (at most %d)", s->nbinds,
+				     BWK_MAX_BINDS);
+	if (s->ntmpfs > BWK_MAX_TMPFS || s->nsecrets > BWK_MAX_SECRETS)
+		return bwk_error_set(err, BWK_E_LIMIT, 0,
+				     "%zu tmpfs mounts and %zu secrets (at most %d and %d)",
+				     s->ntmpfs, s->nsecrets, BWK_MAX_TMPFS, BWK_MAX_SECRETS);
+	return 0;
+}
+
+/* Everything resolved in the caller's view of the host before clone(), in this order (each
+ * step's errors come before the next one's). */
+static int prepare(run_state *st, const bwk_container_spec *s, bwk_error **err)
+{
+	sbx_ctx *ctx = &st->ctx;
+	ctx->spec = s;
+	ctx->is_root = geteuid() == 0;
+	ctx->caps = s->caps;
+	ctx->memory = s->memory;
+	ctx->pids = s->pids;
+	ctx->tmpfs_size = s->tmpfs_size;
+	ctx->tty_master = -1;
+	ctx->userns.lock_fd = -1;
+	for (size_t i = 0; i < SBX_CG_V1_DIRS; i++)
+		ctx->cg_tasks[i] = -1;
+	ctx->seccomp_pid = -1;
+	if (check_spec(s, err) < 0 || seccomp_prepare(ctx, s, err) < 0 ||
+	    cgroup_prepare(st, err) < 0 || open_layers(st, s, err) < 0 ||
+	    check_counts(s, err) < 0 || open_volumes(st, s, err) < 0 ||
+	    read_secrets(ctx, s, err) < 0)
+		return -1;
+	return sbx_userns_plan(&ctx->userns, s, err);
 }
 
 static void free_state(run_state *st)
