@@ -244,11 +244,13 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	if (bwk_privs_narrow(BWK_PRIVS_READER, !rep->quiet && (rep->verbose || isatty(2)), &err) <
 	    0)
 		return cli_fail(err, EXIT_USAGE);
-	bwk_findings *f = bwk_findings_new();
-	bwk_report_group *groups = NULL;
-	bwk_registry_images imgs = {0};
-	char **errors = NULL;
-	rule_compile rules = {.so = {.quiet = true, .vuln_db = sa->db, .registry = &reg->o}};
+	/* released in the reverse order: the findings before the rules they may point into */
+	cleanup_with(rule_compile_free)
+	    rule_compile rules = {.so = {.quiet = true, .vuln_db = sa->db, .registry = &reg->o}};
+	cleanup_with(bwk_findings_freep) bwk_findings *f = bwk_findings_new();
+	cleanup_with(bwk_registry_images_free) bwk_registry_images imgs = {0};
+	cleanup_free bwk_report_group *groups = NULL;
+	char **errors = NULL; /* imgs.n slots, NULL where the scan succeeded */
 	if (sa->on)
 		rule_compile_start(&rules);
 	if (bwk_audit_registry(url, &reg->o, f, &err) < 0 ||
@@ -263,10 +265,6 @@ static int audit_registry(const cli_cmd *cmd, cli_report *rep, cli_registry *reg
 	for (size_t i = 0; errors && i < imgs.n; i++)
 		free(errors[i]);
 	free(errors);
-	free(groups);
-	bwk_registry_images_free(&imgs);
-	bwk_findings_free(f);
-	rule_compile_free(&rules);
 	return rc;
 }
 

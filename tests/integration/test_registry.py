@@ -333,6 +333,26 @@ def test_rules_lists_registry_rules(bulwark):
         "registry-plain-http", "registry-anonymous-pull", "registry-token-over-http"}
 
 
+def test_every_registry_rule_is_a_check(bulwark, open_reg):
+    """Each row of the registry table carries its check and the audit runs every row: the
+    checks are exactly the registry rules `bulwark rules` lists (the CVE rows and --scan-all's
+    listing rule aside), each once, the certificate first and the push probes last; --scan-all
+    adds its listing check right after them."""
+    p = bulwark("rules", "--format", "json", "--category", "registry")
+    rules = [r["id"] for r in json.loads(p.stdout) if not r["id"].startswith("CVE-")]
+    assert "registry-images-not-listed" in rules
+    env = {"DOCKER_CONFIG": "/nonexistent"}
+    _, doc = audit(bulwark, open_reg.host, env=env, check=0)
+    checks = [c["id"] for c in doc["checks"]]
+    assert sorted(checks + ["registry-images-not-listed"]) == sorted(rules), checks
+    assert len(set(checks)) == len(checks), checks
+    assert checks[0] == "registry-tls-self-signed" and checks[-1] == "registry-user-push"
+    _, doc = audit(bulwark, open_reg.host, "--scan-all", "--repo", "team/app:1.0", env=env,
+                   check=0)
+    listed = [c["id"] for c in doc["checks"]]
+    assert listed[:len(checks) + 1] == checks + ["registry-images-not-listed"], listed
+
+
 # ---- scanning by reference (the registry row of the image source table) ---------------------
 def scan_doc(bulwark, target, *extra):
     return json.loads(bulwark("scan", "-f", "json", "--fail-on", "none", *extra, target,

@@ -19,117 +19,8 @@
 #define DIST "https://distribution.github.io/distribution/"
 #define OCI  "https://github.com/opencontainers/distribution-spec/blob/main/spec.md"
 
-static const bwk_rule r_http = BWK_RULE(
-    "registry-plain-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
-    .title = "Registry served over plain HTTP",
-    .description =
-	"Images, tokens and passwords cross the network in clear: anyone on the path can read "
-	"the credentials and replace the images clients pull.",
-    .remediation =
-	"Serve the registry over HTTPS only (distribution: http.tls.certificate and key) and "
-	"remove it from every client's insecure-registries.",
-    .references = BWK_REFS(DIST "about/deploying/", "https://docs.docker.com/registry/insecure/"));
-static const bwk_rule r_self = BWK_RULE(
-    "registry-tls-self-signed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
-    .title = "Registry certificate is self-signed",
-    .description =
-	"Clients cannot verify a self-signed certificate, so they are configured to skip "
-	"verification — and then accept anyone who intercepts the connection.",
-    .remediation = "Use a certificate from a CA the clients trust (an internal CA distributed to "
-		   "/etc/docker/certs.d/HOST/ca.crt, or a public one).",
-    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
-static const bwk_rule r_expired = BWK_RULE(
-    "registry-tls-expired", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
-    .title = "Registry certificate has expired",
-    .description =
-	"Clients either fail or are told to ignore certificate errors, which lets anyone on the "
-	"path impersonate the registry.",
-    .remediation = "Renew the certificate and automate its renewal.",
-    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
-static const bwk_rule r_name = BWK_RULE(
-    "registry-tls-wrong-name", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
-    .title = "Registry certificate does not name the registry",
-    .description =
-	"The certificate is valid for another host name: clients must skip host name checks to "
-	"connect, so any certificate from the same CA impersonates the registry.",
-    .remediation = "Issue a certificate whose subjectAltName lists the host name clients use.",
-    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
-static const bwk_rule r_untrusted = BWK_RULE(
-    "registry-tls-untrusted", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
-    .title = "Registry certificate not trusted",
-    .description = "The certificate chain does not lead to a trusted CA: clients have to disable "
-		   "verification to pull.",
-    .remediation =
-	"Serve the full chain, signed by a CA the clients trust (or give bulwark that CA's "
-	"certificate when an internal CA signed it).",
-    .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/"));
-static const bwk_rule r_oldtls = BWK_RULE(
-    "registry-tls-old-protocol", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
-    .title = "Registry accepts TLS 1.0 or 1.1",
-    .description =
-	"TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle attacks weaken "
-	"the connection that carries tokens and passwords.",
-    .remediation = "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
-    .references =
-	BWK_REFS("https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls"));
-static const bwk_rule r_catalog = BWK_RULE(
-    "registry-anonymous-catalog", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
-    .title = "Anyone can list the registry's repositories",
-    .description =
-	"/v2/_catalog answers without credentials: the names of every repository are public, "
-	"the first step to pulling them all.",
-    .remediation =
-	"Require authentication for the catalog (distribution: auth htpasswd or token; with a "
-	"token server, grant registry:catalog:* to administrators only).",
-    .references = BWK_REFS(OCI "#listing-repositories", DIST "about/configuration/#auth"));
-static const bwk_rule r_pull = BWK_RULE(
-    "registry-anonymous-pull", BWK_CAT_REGISTRY, BWK_SEV_HIGH, .title = "Anyone can pull images",
-    .description =
-	"Manifests and blobs are served without credentials: every file of every image — "
-	"including credentials and keys baked into a layer — is public.",
-    .remediation =
-	"Require authentication for pulls, or keep only deliberately public images in this "
-	"registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
-    .references = BWK_REFS(OCI "#pulling-manifests", DIST "about/configuration/#auth"));
-static const bwk_rule r_push = BWK_RULE(
-    "registry-anonymous-push", BWK_CAT_REGISTRY, BWK_SEV_CRITICAL,
-    .title = "Anyone can push images",
-    .description =
-	"The registry starts an upload for a client without credentials: anyone can replace a "
-	"tag with an image of their own, which every client then pulls and runs.",
-    .remediation =
-	"Require authentication for every write (distribution: auth; a read-only mirror: "
-	"storage.maintenance.readonly.enabled: true).",
-    .references = BWK_REFS(OCI "#pushing-blobs", DIST "about/configuration/#auth"));
-static const bwk_rule r_userpush = BWK_RULE(
-    "registry-user-push", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM, .title = "The given account can push",
-    .description =
-	"The credentials given to the audit can start an upload: if this account is meant to "
-	"be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
-    .remediation =
-	"Give pull-only accounts pull-only rights in the token server or proxy in front of the "
-	"registry.",
-    .references = BWK_REFS(OCI "#pushing-blobs"));
-static const bwk_rule r_tokhttp = BWK_RULE(
-    "registry-token-over-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
-    .title = "Token endpoint over plain HTTP",
-    .description =
-	"The registry sends clients to a token realm on http://: passwords sent to obtain "
-	"tokens, and the tokens themselves, cross the network in clear.",
-    .remediation =
-	"Serve the token endpoint over HTTPS and set the registry's auth.token.realm to its "
-	"https:// URL.",
-    .references = BWK_REFS(DIST "spec/auth/token/"));
-static const bwk_rule r_cves = BWK_RULE(
-    "registry-version-cves", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
-    .title = "Registry version has known CVEs",
-    .description =
-	"The version the registry reports in its Server header is matched against known "
-	"vulnerabilities of the distribution registry; each match is reported under its CVE "
-	"id.",
-    .remediation = "Upgrade the registry to the fixed version the finding gives.",
-    .references = BWK_REFS(DIST));
-
+/* The rule of --scan-all's listing step (bwk_registry_list_images below): not a check of the
+ * audit's table, it runs only when the images are to be scanned. */
 static const bwk_rule r_unlisted = BWK_RULE(
     "registry-images-not-listed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
     .title = "The registry's images could not be listed or reached to scan them all",
@@ -143,17 +34,10 @@ static const bwk_rule r_unlisted = BWK_RULE(
 	"signed the registry's certificate.",
     .references = BWK_REFS(OCI "#listing-repositories"));
 
-static const bwk_rule *const rules[] = {&r_http,    &r_self,	&r_expired, &r_name, &r_untrusted,
-					&r_oldtls,  &r_catalog, &r_pull,    &r_push, &r_userpush,
-					&r_tokhttp, &r_cves,	&r_unlisted};
+typedef enum tls_kind { TLS_OK, TLS_SELF, TLS_EXPIRED, TLS_NAME, TLS_UNTRUSTED } tls_kind;
 
-size_t bwk_registry_rules(const bwk_rule **out, size_t max)
-{
-	size_t n = sizeof(rules) / sizeof(rules[0]);
-	for (size_t i = 0; out && i < n && i < max; i++)
-		out[i] = rules[i];
-	return n;
-}
+/* The WWW-Authenticate of /v2/: none, malformed, understood. */
+typedef enum challenge { CH_NONE, CH_BAD, CH_OK } challenge;
 
 typedef struct actx {
 	const bwk_registry_opts *o;
@@ -162,8 +46,26 @@ typedef struct actx {
 	char *host, *repo;
 	bool https_given, http_given;
 	reg_client *anon, *user;
-	char *known_repo, *known_tag;
+	/* what the first contact found, before the checks (first_contact) */
+	bool tls_checked;    /* an HTTPS handshake got as far as the certificate */
+	tls_kind tls_bad;    /* the certificate's problem, TLS_OK when it verified */
+	char *tls_msg;	     /* the finding's message for it */
+	bool plain_http;     /* the registry answered over HTTP */
+	long http_status;    /* its status for /v2/ then */
+	char *server;	     /* the Server header of /v2/, NULL when absent */
+	challenge challenge; /* the /v2/ WWW-Authenticate */
+	char *token_realm;   /* a bearer challenge's realm */
+	/* set by the checks for the later ones, in table order */
+	char *known_repo, *known_tag; /* catalog, pull */
+	bool anon_push;		      /* push: the anonymous upload was accepted */
 } actx;
+
+/* A row: the rule and its check. The check records its status (pass, or skip when what it
+ * needs is absent) and adds its findings; the audit runs the rows in order. */
+typedef struct registry_rule {
+	bwk_rule meta;
+	int (*check)(actx *a, const bwk_rule *r, bwk_error **err);
+} registry_rule;
 
 static int add(actx *a, const bwk_rule *r, int sev, const char *key, const char *msg,
 	       const char *evidence, bwk_error **err)
@@ -216,8 +118,6 @@ static int parse_url(actx *a, const char *url, bwk_error **err)
 	return 0;
 }
 
-typedef enum tls_kind { TLS_OK, TLS_SELF, TLS_EXPIRED, TLS_NAME, TLS_UNTRUSTED } tls_kind;
-
 static tls_kind classify(const char *why)
 {
 	if (strcasestr(why, "self-signed") || strcasestr(why, "self signed"))
@@ -236,109 +136,53 @@ static bool is_tls_verify_error(int rc)
 }
 
 /* Which scheme speaks, and how good its TLS is. */
-static int transport(actx *a, bwk_error **err)
+
+/* ---- the first contact: what several checks judge, asked once before them ---------------- */
+
+/* Which scheme speaks, and whether its certificate verifies. */
+static int probe_transport(actx *a, bwk_error **err)
 {
 	reg_client *c = a->anon;
 	char why[CURL_ERROR_SIZE + 64];
 	long st = 0;
-	bool tls_checked = false;
 	int rc = CURLE_OK;
 	if (!a->http_given) {
 		reg_client_set_transport(c, true, true);
 		rc = reg_probe(c, true, false, &st, why, sizeof(why));
 		if (rc == CURLE_OK) {
-			tls_checked = true;
+			a->tls_checked = true;
 			bwk_findings_fact(a->out, "registry.tls", "verified");
 		} else if (is_tls_verify_error(rc)) {
-			tls_checked = true;
-			tls_kind k = classify(why);
-			const bwk_rule *r = k == TLS_SELF      ? &r_self
-					    : k == TLS_EXPIRED ? &r_expired
-					    : k == TLS_NAME    ? &r_name
-							       : &r_untrusted;
+			a->tls_checked = true;
+			a->tls_bad = classify(why);
 			bwk_findings_fact(a->out, "registry.tls", "not verified: %s", why);
-			cleanup_free char *msg = xasprintf("%s: %s", a->host, why);
-			if (add(a, r, -1, "tls.certificate", msg, NULL, err) < 0)
-				return -1;
+			a->tls_msg = xasprintf("%s: %s", a->host, why);
 			/* the remaining probes look past the certificate */
 			reg_client_set_transport(c, true, false);
 			rc = reg_probe(c, false, false, &st, why, sizeof(why));
 		}
 	}
-	const bwk_rule *tls_rules[] = {&r_self, &r_expired, &r_name, &r_untrusted};
-	for (size_t i = 0; i < 4; i++)
-		bwk_findings_check(a->out, tls_rules[i],
-				   tls_checked ? BWK_CHECK_PASS : BWK_CHECK_SKIP,
-				   tls_checked ? "certificate of %s" : "%s: no HTTPS", a->host);
-	if (a->http_given || rc != CURLE_OK) {
-		char why2[CURL_ERROR_SIZE + 64];
-		reg_client_set_transport(c, false, false);
-		int rc2 = reg_probe(c, false, false, &st, why2, sizeof(why2));
-		if (rc2 != CURLE_OK) {
-			if (a->http_given)
-				return bwk_error_set(err, BWK_E_IO, 0,
-						     "registry %s: cannot talk to it over HTTP "
-						     "(%s): is the registry running there?",
-						     a->host, why2);
-			return bwk_error_set(err, BWK_E_IO, 0,
-					     "registry %s: neither HTTPS (%s) nor HTTP (%s) "
-					     "answered: is the registry running there?",
-					     a->host, why, why2);
-		}
-		cleanup_free char *msg = xasprintf(
-		    "%s answers the registry API over plain HTTP (HTTP %ld for /v2/)", a->host, st);
-		if (add(a, &r_http, -1, "transport", msg, NULL, err) < 0)
-			return -1;
-		bwk_findings_fact(a->out, "registry.scheme", "http");
-	} else {
+	if (!a->http_given && rc == CURLE_OK) {
 		bwk_findings_fact(a->out, "registry.scheme", "https");
-	}
-	bwk_findings_check(a->out, &r_http, BWK_CHECK_PASS, "scheme of %s", a->host);
-	if (!reg_client_https(c)) {
-		bwk_findings_check(a->out, &r_oldtls, BWK_CHECK_SKIP, "plain HTTP");
 		return 0;
 	}
-	long st2 = 0;
-	char why3[CURL_ERROR_SIZE + 64];
-	int old = reg_probe(c, false, true, &st2, why3, sizeof(why3));
-	if (old == CURLE_OK) {
-		cleanup_free char *msg =
-		    xasprintf("%s completed a handshake offering only TLS 1.0/1.1", a->host);
-		if (add(a, &r_oldtls, -1, "tls.protocol", msg, NULL, err) < 0)
-			return -1;
+	char why2[CURL_ERROR_SIZE + 64];
+	reg_client_set_transport(c, false, false);
+	int rc2 = reg_probe(c, false, false, &st, why2, sizeof(why2));
+	if (rc2 != CURLE_OK) {
+		if (a->http_given)
+			return bwk_error_set(err, BWK_E_IO, 0,
+					     "registry %s: cannot talk to it over HTTP "
+					     "(%s): is the registry running there?",
+					     a->host, why2);
+		return bwk_error_set(err, BWK_E_IO, 0,
+				     "registry %s: neither HTTPS (%s) nor HTTP (%s) "
+				     "answered: is the registry running there?",
+				     a->host, why, why2);
 	}
-	bwk_findings_check(a->out, &r_oldtls, BWK_CHECK_PASS, "TLS 1.0/1.1 offered to %s", a->host);
-	return 0;
-}
-
-static int server_version_check(actx *a, const char *server, bwk_error **err)
-{
-	const char *v = NULL;
-	static const char *const products[] = {"distribution/", "docker-distribution/", "registry/",
-					       NULL};
-	for (const char *const *p = products; server && *p && !v; p++) {
-		const char *s = strcasestr(server, *p);
-		if (s)
-			v = s + strlen(*p);
-	}
-	if (!v || !*v) {
-		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP,
-				   "the registry does not report its version");
-		return 0;
-	}
-	char ver[64];
-	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(v, " ;,()"), *v == 'v' ? v + 1 : v);
-	bwk_findings_fact(a->out, "registry.version", "%s", ver);
-	/* data/registry-cves.yaml (or --data), matched as the daemon audit matches engines */
-	size_t n = 0;
-	int hit = bwk_audit_cve_match("registry-cves.yaml", a->o->data_dir, "distribution", ver,
-				      BWK_CAT_REGISTRY, a->target, "server", a->out, &n, err);
-	if (hit < 0) {
-		bwk_findings_check(a->out, &r_cves, BWK_CHECK_SKIP, "the CVE table did not load");
-		return -1;
-	}
-	bwk_findings_check(a->out, &r_cves, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
-			   "version %s against %zu CVEs", ver, n);
+	a->plain_http = true;
+	a->http_status = st;
+	bwk_findings_fact(a->out, "registry.scheme", "http");
 	return 0;
 }
 
@@ -354,40 +198,172 @@ static int api_root(actx *a, bwk_error **err)
 	bwk_findings_fact(a->out, "registry.api_status", "%ld", r.status);
 	if (r.api_version)
 		bwk_findings_fact(a->out, "registry.api_version", "%s", r.api_version);
-	if (r.server)
+	if (r.server) {
 		bwk_findings_fact(a->out, "registry.server", "%s", r.server);
+		a->server = xstrdup(r.server);
+	}
 	reg_challenge ch = {0};
 	bwk_error *e = NULL;
 	if (r.www_auth && reg_challenge_parse(r.www_auth, strlen(r.www_auth), &ch, &e) == 0) {
+		a->challenge = CH_OK;
 		bwk_findings_fact(a->out, "registry.auth",
 				  ch.scheme == REG_AUTH_BEARER	? "bearer"
 				  : ch.scheme == REG_AUTH_BASIC ? "basic"
 								: "other");
 		if (ch.scheme == REG_AUTH_BEARER && ch.realm) {
 			bwk_findings_fact(a->out, "registry.token_realm", "%s", ch.realm);
-			if (!strncasecmp(ch.realm, "http://", 7)) {
-				cleanup_free char *msg =
-				    xasprintf("token realm %.200s is plain HTTP", ch.realm);
-				add(a, &r_tokhttp, -1, "auth.token.realm", msg, NULL, err);
-			}
+			a->token_realm = xstrdup(ch.realm);
 		}
-		bwk_findings_check(a->out, &r_tokhttp, BWK_CHECK_PASS, "the /v2/ challenge");
 	} else {
+		a->challenge = r.www_auth ? CH_BAD : CH_NONE;
 		if (!r.www_auth)
 			bwk_findings_fact(a->out, "registry.auth",
 					  r.status == 200 ? "none" : "unknown");
-		bwk_findings_check(a->out, &r_tokhttp, BWK_CHECK_SKIP,
-				   r.www_auth ? "the challenge is malformed"
-					      : "the registry asks for no token");
 	}
 	bwk_error_free(e);
 	reg_challenge_free(&ch);
-	int rc = server_version_check(a, r.server, err);
 	reg_resp_free(&r);
-	return rc;
+	return 0;
 }
 
-static int catalog(actx *a, bwk_error **err)
+static int first_contact(actx *a, const char *url, bwk_error **err)
+{
+	if (parse_url(a, url, err) < 0 || reg_client_new(a->host, a->o, &a->anon, err) < 0)
+		return -1;
+	bwk_findings_fact(a->out, "registry.host", "%s", a->host);
+	if (probe_transport(a, err) < 0 || api_root(a, err) < 0)
+		return -1;
+	reg_creds cr = {0};
+	if (reg_creds_lookup(a->o, a->host, &cr, err) < 0) {
+		reg_creds_free(&cr);
+		return -1;
+	}
+	if (cr.username && reg_client_new(a->host, a->o, &a->user, err) == 0) {
+		reg_client_set_transport(a->user, reg_client_https(a->anon),
+					 reg_client_verify(a->anon));
+		reg_client_set_creds(a->user, &cr);
+	}
+	reg_creds_free(&cr);
+	return 0;
+}
+
+/* ---- the checks ---------------------------------------------------------------------------- */
+
+/* The certificate's problem of kind k, when the handshake showed it. */
+static int tls_check(actx *a, const bwk_rule *r, tls_kind k, bwk_error **err)
+{
+	if (a->tls_checked && a->tls_bad == k &&
+	    add(a, r, -1, "tls.certificate", a->tls_msg, NULL, err) < 0)
+		return -1;
+	bwk_findings_check(a->out, r, a->tls_checked ? BWK_CHECK_PASS : BWK_CHECK_SKIP,
+			   a->tls_checked ? "certificate of %s" : "%s: no HTTPS", a->host);
+	return 0;
+}
+
+static int ck_self(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	return tls_check(a, r, TLS_SELF, err);
+}
+
+static int ck_expired(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	return tls_check(a, r, TLS_EXPIRED, err);
+}
+
+static int ck_name(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	return tls_check(a, r, TLS_NAME, err);
+}
+
+static int ck_untrusted(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	return tls_check(a, r, TLS_UNTRUSTED, err);
+}
+
+static int ck_http(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	if (a->plain_http) {
+		cleanup_free char *msg =
+		    xasprintf("%s answers the registry API over plain HTTP (HTTP %ld for /v2/)",
+			      a->host, a->http_status);
+		if (add(a, r, -1, "transport", msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, r, BWK_CHECK_PASS, "scheme of %s", a->host);
+	return 0;
+}
+
+static int ck_oldtls(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	reg_client *c = a->anon;
+	if (!reg_client_https(c)) {
+		bwk_findings_check(a->out, r, BWK_CHECK_SKIP, "plain HTTP");
+		return 0;
+	}
+	long st = 0;
+	char why[CURL_ERROR_SIZE + 64];
+	if (reg_probe(c, false, true, &st, why, sizeof(why)) == CURLE_OK) {
+		cleanup_free char *msg =
+		    xasprintf("%s completed a handshake offering only TLS 1.0/1.1", a->host);
+		if (add(a, r, -1, "tls.protocol", msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, r, BWK_CHECK_PASS, "TLS 1.0/1.1 offered to %s", a->host);
+	return 0;
+}
+
+static int ck_tokhttp(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	if (a->challenge != CH_OK) {
+		bwk_findings_check(a->out, r, BWK_CHECK_SKIP,
+				   a->challenge == CH_BAD ? "the challenge is malformed"
+							  : "the registry asks for no token");
+		return 0;
+	}
+	if (a->token_realm && !strncasecmp(a->token_realm, "http://", 7)) {
+		cleanup_free char *msg =
+		    xasprintf("token realm %.200s is plain HTTP", a->token_realm);
+		if (add(a, r, -1, "auth.token.realm", msg, NULL, err) < 0)
+			return -1;
+	}
+	bwk_findings_check(a->out, r, BWK_CHECK_PASS, "the /v2/ challenge");
+	return 0;
+}
+
+/* The version in the Server header against data/registry-cves.yaml (the findings carry the
+ * CVE ids). */
+static int ck_cves(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	const char *v = NULL;
+	static const char *const products[] = {"distribution/", "docker-distribution/", "registry/",
+					       NULL};
+	for (const char *const *p = products; a->server && *p && !v; p++) {
+		const char *s = strcasestr(a->server, *p);
+		if (s)
+			v = s + strlen(*p);
+	}
+	if (!v || !*v) {
+		bwk_findings_check(a->out, r, BWK_CHECK_SKIP,
+				   "the registry does not report its version");
+		return 0;
+	}
+	char ver[64];
+	snprintf(ver, sizeof(ver), "%.*s", (int)strcspn(v, " ;,()"), *v == 'v' ? v + 1 : v);
+	bwk_findings_fact(a->out, "registry.version", "%s", ver);
+	/* data/registry-cves.yaml (or --data), matched as the daemon audit matches engines */
+	size_t n = 0;
+	int hit = bwk_audit_cve_match("registry-cves.yaml", a->o->data_dir, "distribution", ver,
+				      BWK_CAT_REGISTRY, a->target, "server", a->out, &n, err);
+	if (hit < 0) {
+		bwk_findings_check(a->out, r, BWK_CHECK_SKIP, "the CVE table did not load");
+		return -1;
+	}
+	bwk_findings_check(a->out, r, hit ? BWK_CHECK_FAIL : BWK_CHECK_PASS,
+			   "version %s against %zu CVEs", ver, n);
+	return 0;
+}
+
+static int ck_catalog(actx *a, const bwk_rule *rule, bwk_error **err)
 {
 	reg_req rq = {.path = "/v2/_catalog?n=100", .scope = "registry:catalog:*"};
 	reg_resp r = {0};
@@ -418,14 +394,13 @@ static int catalog(actx *a, bwk_error **err)
 			cleanup_free char *msg =
 			    xasprintf("/v2/_catalog lists %zu%s repositories without credentials",
 				      n, n == 100 ? " or more" : "");
-			if (add(a, &r_catalog, -1, "/v2/_catalog", msg, *list ? list : NULL, &e) <
-			    0)
+			if (add(a, rule, -1, "/v2/_catalog", msg, *list ? list : NULL, &e) < 0)
 				bwk_error_free(e);
 		}
 		json_decref(j);
 	}
 	bwk_findings_fact(a->out, "registry.catalog_status", "%ld", r.status);
-	bwk_findings_check(a->out, &r_catalog, BWK_CHECK_PASS, "anonymous GET /v2/_catalog");
+	bwk_findings_check(a->out, rule, BWK_CHECK_PASS, "anonymous GET /v2/_catalog");
 	reg_resp_free(&r);
 	return 0;
 }
@@ -452,11 +427,11 @@ static char *first_tag(actx *a, const char *repo)
 	return tag;
 }
 
-static int anon_pull(actx *a, bwk_error **err)
+static int ck_pull(actx *a, const bwk_rule *rule, bwk_error **err)
 {
 	const char *repo = a->repo ? a->repo : a->known_repo;
 	if (!repo) {
-		bwk_findings_check(a->out, &r_pull, BWK_CHECK_SKIP,
+		bwk_findings_check(a->out, rule, BWK_CHECK_SKIP,
 				   "no repository known (the catalog is not readable): name one "
 				   "as %s/REPOSITORY",
 				   a->host);
@@ -464,7 +439,7 @@ static int anon_pull(actx *a, bwk_error **err)
 	}
 	a->known_tag = first_tag(a, repo);
 	if (!a->known_tag) {
-		bwk_findings_check(a->out, &r_pull, BWK_CHECK_PASS,
+		bwk_findings_check(a->out, rule, BWK_CHECK_PASS,
 				   "anonymous tag list of %s refused or empty", repo);
 		return 0;
 	}
@@ -494,13 +469,13 @@ static int anon_pull(actx *a, bwk_error **err)
 		    xasprintf("%s:%s: the manifest%s can be read without credentials", repo,
 			      a->known_tag, blob ? " and its config blob" : "");
 		cleanup_free char *key = xasprintf("%s:%s", repo, a->known_tag);
-		if (add(a, &r_pull, -1, key, msg, NULL, err) < 0) {
+		if (add(a, rule, -1, key, msg, NULL, err) < 0) {
 			reg_resp_free(&r);
 			return -1;
 		}
 	}
 	reg_resp_free(&r);
-	bwk_findings_check(a->out, &r_pull, BWK_CHECK_PASS, "anonymous pull of %s:%s", repo,
+	bwk_findings_check(a->out, rule, BWK_CHECK_PASS, "anonymous pull of %s:%s", repo,
 			   a->known_tag);
 	return 0;
 }
@@ -546,81 +521,200 @@ static int try_push(actx *a, reg_client *c, const char *repo, char **why)
 	return ok;
 }
 
-static int push(actx *a, bwk_error **err)
+/* The repository the push probes start an upload to. */
+static const char *push_repo(const actx *a)
 {
-	const char *repo = a->repo	   ? a->repo
-			   : a->known_repo ? a->known_repo
-					   : "bulwark-audit-probe";
+	return a->repo ? a->repo : a->known_repo ? a->known_repo : "bulwark-audit-probe";
+}
+
+static int ck_push(actx *a, const bwk_rule *r, bwk_error **err)
+{
+	const char *repo = push_repo(a);
 	cleanup_free char *why = NULL;
-	int ok = try_push(a, a->anon, repo, &why);
-	if (ok == 1) {
+	a->anon_push = try_push(a, a->anon, repo, &why) == 1;
+	if (a->anon_push) {
 		cleanup_free char *msg =
 		    xasprintf("an upload to %s was accepted without credentials (the session was "
 			      "cancelled; nothing was written)",
 			      repo);
-		if (add(a, &r_push, -1, repo, msg, NULL, err) < 0)
+		if (add(a, r, -1, repo, msg, NULL, err) < 0)
 			return -1;
 	}
-	bwk_findings_check(a->out, &r_push, BWK_CHECK_PASS, "anonymous upload to %s: %s", repo,
-			   ok == 1 ? "accepted"
-			   : why   ? why
-				   : "refused");
+	bwk_findings_check(a->out, r, BWK_CHECK_PASS, "anonymous upload to %s: %s", repo,
+			   a->anon_push ? "accepted"
+			   : why	? why
+					: "refused");
+	return 0;
+}
+
+static int ck_userpush(actx *a, const bwk_rule *r, bwk_error **err)
+{
 	if (!a->user) {
-		bwk_findings_check(a->out, &r_userpush, BWK_CHECK_SKIP,
+		bwk_findings_check(a->out, r, BWK_CHECK_SKIP,
 				   "no credentials given (%s, docker config)",
 				   bwk_setting("username", "user name"));
 		return 0;
 	}
-	free(why);
-	why = NULL;
+	const char *repo = push_repo(a);
+	cleanup_free char *why = NULL;
 	int uok = try_push(a, a->user, repo, &why);
-	if (uok == 1 && ok != 1) {
+	if (uok == 1 && !a->anon_push) {
 		cleanup_free char *msg = xasprintf(
 		    "the given account can start an upload to %s (the session was cancelled)",
 		    repo);
-		if (add(a, &r_userpush, -1, repo, msg, NULL, err) < 0)
+		if (add(a, r, -1, repo, msg, NULL, err) < 0)
 			return -1;
 	}
-	bwk_findings_check(a->out, &r_userpush, BWK_CHECK_PASS,
-			   "upload to %s as the given user: %s", repo,
+	bwk_findings_check(a->out, r, BWK_CHECK_PASS, "upload to %s as the given user: %s", repo,
 			   uok == 1 ? "accepted"
 			   : why    ? why
 				    : "refused");
 	return 0;
 }
 
+/* The registry rules, in the order the audit runs them (the certificate and the scheme first:
+ * the other probes go over what they found; the catalog names the repository that the pull and
+ * push probes use). */
+static const registry_rule table[] = {
+    {.meta = BWK_RULE(
+	 "registry-tls-self-signed", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+	 .title = "Registry certificate is self-signed",
+	 .description =
+	     "Clients cannot verify a self-signed certificate, so they are configured to skip "
+	     "verification — and then accept anyone who intercepts the connection.",
+	 .remediation = "Use a certificate from a CA the clients trust (an internal CA distributed "
+			"to /etc/docker/certs.d/HOST/ca.crt, or a public one).",
+	 .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/")),
+     .check = ck_self},
+    {.meta =
+	 BWK_RULE("registry-tls-expired", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+		  .title = "Registry certificate has expired",
+		  .description = "Clients either fail or are told to ignore certificate errors, "
+				 "which lets anyone on the path impersonate the registry.",
+		  .remediation = "Renew the certificate and automate its renewal.",
+		  .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/")),
+     .check = ck_expired},
+    {.meta = BWK_RULE(
+	 "registry-tls-wrong-name", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+	 .title = "Registry certificate does not name the registry",
+	 .description =
+	     "The certificate is valid for another host name: clients must skip host name checks "
+	     "to connect, so any certificate from the same CA impersonates the registry.",
+	 .remediation = "Issue a certificate whose subjectAltName lists the host name clients use.",
+	 .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/")),
+     .check = ck_name},
+    {.meta =
+	 BWK_RULE("registry-tls-untrusted", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+		  .title = "Registry certificate not trusted",
+		  .description = "The certificate chain does not lead to a trusted CA: clients "
+				 "have to disable verification to pull.",
+		  .remediation = "Serve the full chain, signed by a CA the clients trust (or give "
+				 "bulwark that CA's certificate when an internal CA signed it).",
+		  .references = BWK_REFS("https://docs.docker.com/engine/security/certificates/")),
+     .check = ck_untrusted},
+    {.meta = BWK_RULE(
+	 "registry-plain-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+	 .title = "Registry served over plain HTTP",
+	 .description = "Images, tokens and passwords cross the network in clear: anyone on the "
+			"path can read the credentials and replace the images clients pull.",
+	 .remediation = "Serve the registry over HTTPS only (distribution: http.tls.certificate "
+			"and key) and remove it from every client's insecure-registries.",
+	 .references =
+	     BWK_REFS(DIST "about/deploying/", "https://docs.docker.com/registry/insecure/")),
+     .check = ck_http},
+    {.meta = BWK_RULE(
+	 "registry-tls-old-protocol", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+	 .title = "Registry accepts TLS 1.0 or 1.1",
+	 .description = "TLS 1.0 and 1.1 are deprecated (RFC 8996): downgrade and padding-oracle "
+			"attacks weaken the connection that carries tokens and passwords.",
+	 .remediation = "Accept TLS 1.2 and 1.3 only (distribution: http.tls.minimumtls: tls1.2).",
+	 .references =
+	     BWK_REFS("https://www.rfc-editor.org/rfc/rfc8996", DIST "about/configuration/#tls")),
+     .check = ck_oldtls},
+    {.meta = BWK_RULE(
+	 "registry-token-over-http", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+	 .title = "Token endpoint over plain HTTP",
+	 .description = "The registry sends clients to a token realm on http://: passwords sent to "
+			"obtain tokens, and the tokens themselves, cross the network in clear.",
+	 .remediation = "Serve the token endpoint over HTTPS and set the registry's "
+			"auth.token.realm to its https:// URL.",
+	 .references = BWK_REFS(DIST "spec/auth/token/")),
+     .check = ck_tokhttp},
+    {.meta = BWK_RULE("registry-version-cves", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+		      .title = "Registry version has known CVEs",
+		      .description = "The version the registry reports in its Server header is "
+				     "matched against known vulnerabilities of the distribution "
+				     "registry; each match is reported under its CVE id.",
+		      .remediation = "Upgrade the registry to the fixed version the finding gives.",
+		      .references = BWK_REFS(DIST)),
+     .check = ck_cves},
+    {.meta = BWK_RULE(
+	 "registry-anonymous-catalog", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+	 .title = "Anyone can list the registry's repositories",
+	 .description = "/v2/_catalog answers without credentials: the names of every repository "
+			"are public, the first step to pulling them all.",
+	 .remediation =
+	     "Require authentication for the catalog (distribution: auth htpasswd or token; with a "
+	     "token server, grant registry:catalog:* to administrators only).",
+	 .references = BWK_REFS(OCI "#listing-repositories", DIST "about/configuration/#auth")),
+     .check = ck_catalog},
+    {.meta = BWK_RULE(
+	 "registry-anonymous-pull", BWK_CAT_REGISTRY, BWK_SEV_HIGH,
+	 .title = "Anyone can pull images",
+	 .description = "Manifests and blobs are served without credentials: every file of every "
+			"image — including credentials and keys baked into a layer — is public.",
+	 .remediation = "Require authentication for pulls, or keep only deliberately public images "
+			"in this registry (and scan them: bulwark scan REGISTRY/REPO:TAG).",
+	 .references = BWK_REFS(OCI "#pulling-manifests", DIST "about/configuration/#auth")),
+     .check = ck_pull},
+    {.meta = BWK_RULE(
+	 "registry-anonymous-push", BWK_CAT_REGISTRY, BWK_SEV_CRITICAL,
+	 .title = "Anyone can push images",
+	 .description =
+	     "The registry starts an upload for a client without credentials: anyone can replace a "
+	     "tag with an image of their own, which every client then pulls and runs.",
+	 .remediation = "Require authentication for every write (distribution: auth; a read-only "
+			"mirror: storage.maintenance.readonly.enabled: true).",
+	 .references = BWK_REFS(OCI "#pushing-blobs", DIST "about/configuration/#auth")),
+     .check = ck_push},
+    {.meta = BWK_RULE(
+	 "registry-user-push", BWK_CAT_REGISTRY, BWK_SEV_MEDIUM,
+	 .title = "The given account can push",
+	 .description =
+	     "The credentials given to the audit can start an upload: if this account is meant to "
+	     "be read-only (a CI pull secret, a deploy key), whoever holds it can replace images.",
+	 .remediation = "Give pull-only accounts pull-only rights in the token server or proxy in "
+			"front of the registry.",
+	 .references = BWK_REFS(OCI "#pushing-blobs")),
+     .check = ck_userpush},
+};
+
+#define NTABLE (sizeof(table) / sizeof(table[0]))
+
+size_t bwk_registry_rules(const bwk_rule **out, size_t max)
+{
+	size_t i = 0;
+	for (; out && i < NTABLE && i < max; i++)
+		out[i] = &table[i].meta;
+	if (out && i < max)
+		out[i] = &r_unlisted;
+	return NTABLE + 1;
+}
+
 int bwk_audit_registry(const char *url, const bwk_registry_opts *o, bwk_findings *out,
 		       bwk_error **err)
 {
 	actx a = {.o = o, .out = out, .target = url};
-	int rc = parse_url(&a, url, err);
-	if (rc == 0)
-		rc = reg_client_new(a.host, o, &a.anon, err);
-	if (rc == 0) {
-		bwk_findings_fact(out, "registry.host", "%s", a.host);
-		rc = transport(&a, err);
-	}
-	if (rc == 0)
-		rc = api_root(&a, err);
-	reg_creds cr = {0};
-	if (rc == 0 && reg_creds_lookup(o, a.host, &cr, err) < 0)
-		rc = -1;
-	if (rc == 0 && cr.username && reg_client_new(a.host, o, &a.user, err) == 0) {
-		reg_client_set_transport(a.user, reg_client_https(a.anon),
-					 reg_client_verify(a.anon));
-		reg_client_set_creds(a.user, &cr);
-	}
-	reg_creds_free(&cr);
-	if (rc == 0)
-		rc = catalog(&a, err);
-	if (rc == 0)
-		rc = anon_pull(&a, err);
-	if (rc == 0)
-		rc = push(&a, err);
+	int rc = first_contact(&a, url, err);
+	for (size_t i = 0; rc == 0 && i < NTABLE; i++)
+		rc = table[i].check(&a, &table[i].meta, err);
 	reg_client_free(a.anon);
 	reg_client_free(a.user);
 	free(a.host);
 	free(a.repo);
+	free(a.tls_msg);
+	free(a.server);
+	free(a.token_realm);
 	free(a.known_repo);
 	free(a.known_tag);
 	return rc;
