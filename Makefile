@@ -51,8 +51,7 @@ unit: asan
 	@cd $(BUILD)/asan && ctest --output-on-failure -j$(JOBS)
 
 integration: asan
-	@BULWARK=$(abspath $(BUILD)/asan/bulwark) /usr/bin/python3 -m pytest -q \
-		-n $${BWK_TEST_JOBS:-$$(($$(nproc) + 1))} --dist loadgroup tests/integration
+	@scripts/test.sh $(BUILD) integration
 
 fuzz-build: deps
 	@CC=clang $(CMAKE) -S . -B $(BUILD)/fuzz -DCMAKE_BUILD_TYPE=Debug -DBWK_FUZZ=ON -DBWK_TESTS=OFF >/dev/null

@@ -168,9 +168,15 @@ def dockerd_factory():
 # Groups that share a test are merged: a module with a module fixture and a hostnet test puts
 # the module and every other hostnet test in one group.
 CHEAP_SESSION_FIXTURES = {"bulwark", "dockerd_factory"}  # per worker is fine: nothing shared
+# Fixtures (any scope, any module) that start something sharing machine-wide state even with a
+# private root: podman's locks (/dev/shm/libpod_lock) and networks. Their users form one group.
+SHARED_BY_NAME = {"podman": "podman"}
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "serial: needs the machine to itself (no other bulwark run at the same time); "
+        "scripts/test.sh runs these after the parallel part, in one process")
     config.addinivalue_line(
         "markers", "hostnet: uses the host's network namespace machine-wide (bridge bulwark0, "
         "nftables, iptables); such tests never run in parallel with each other")
@@ -201,6 +207,8 @@ def pytest_collection_modifyitems(config, items):
                 shared.append("module:" + item.nodeid.split("::")[0])
             elif fd[-1].scope == "session" and name not in CHEAP_SESSION_FIXTURES:
                 shared.append("fixture:" + name)
+            if name in SHARED_BY_NAME:
+                shared.append("group:" + SHARED_BY_NAME[name])
         if item.get_closest_marker("hostnet"):
             shared.append("hostnet")
         mark = item.get_closest_marker("xdist_group")
@@ -212,7 +220,14 @@ def pytest_collection_modifyitems(config, items):
     for key in list(parent):
         if not key.startswith("test:"):
             members.setdefault(find(key), []).append(key)
-    for item in items:
+    order = {}
+    for i, item in enumerate(items):
         names = members.get(find("test:" + item.nodeid))
         if names:
             item.add_marker(pytest.mark.xdist_group(min(names)), append=False)
+        # on a worker, the groups of shared things (the longest: dockerd, hostnet) first and
+        # then the modules': xdist hands out work in collection order, and a long group
+        # started last would leave the other workers idle at the end
+        rank = 2 if not names else 1 if min(names).startswith("module:") else 0
+        order[item.nodeid] = (rank, i) if os.environ.get("PYTEST_XDIST_WORKER") else (0, i)
+    items.sort(key=lambda item: order[item.nodeid])
