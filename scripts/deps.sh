@@ -13,7 +13,7 @@ BUILD="cmake make pkg-config gcc clang libclang-rt-14-dev clang-format clang-tid
   libarchive-dev libjansson-dev libyaml-dev libhyperscan-dev libseccomp-dev libcap-dev
   libzstd-dev zlib1g-dev libcurl4-openssl-dev nettle-dev libpcre2-dev libsqlite3-dev libyara-dev libgnutls28-dev
   libnftables-dev libisal-dev libsystemd-dev"
-TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-minimal python3-pytest python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
+TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-minimal python3-pytest python3-pytest-xdist python3-yaml python3-pip python3-jsonschema nodejs busybox-static zstd gzip tar zip time
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap strace tmux

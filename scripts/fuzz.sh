@@ -16,7 +16,7 @@ for bin in "$dir"/fuzz_*; do
 	if [ -d "$top/tests/fuzz/corpus/$name" ]; then
 		cp -r "$top/tests/fuzz/corpus/$name/." "$work/$name/"
 	fi
-	# FUZZ_SEED (set by make test) makes the short CI runs repeatable: the same mutations each
+	# FUZZ_SEED (set by make check-all) makes the short CI runs repeatable: the same mutations each
 	# time, so CI is a regression gate and `make fuzz` (random seeds, longer) explores.
 	seed=""
 	[ -n "${FUZZ_SEED:-}" ] && seed="-seed=$FUZZ_SEED"

@@ -1,5 +1,5 @@
 #!/bin/sh
-# clang-tidy over every library and CLI source (make tidy, part of make test), with the checks of
+# clang-tidy over every library and CLI source (make tidy, part of make check-all), with the checks of
 # .clang-tidy and the flags of a build's compile_commands.json (CMAKE_EXPORT_COMPILE_COMMANDS).
 # Any finding fails. gcc-only warning flags in the database are not errors for clang.
 set -eu

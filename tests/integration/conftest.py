@@ -153,3 +153,81 @@ def dockerd_factory():
     yield start
     for d in started:
         d.stop()
+
+
+# ---- running in parallel (scripts/test.sh: pytest-xdist, -n N --dist loadgroup) -------------
+# xdist hands each test to any worker unless it carries an xdist_group: the tests of one group
+# run on one worker, in file order. The groups follow from what tests share, not from a list of
+# files, so that new tests are placed by the same rules:
+#  - a session-scoped fixture of these tests that starts something (dockerd): session fixtures
+#    are per worker, so all its users form one group and one daemon serves them, as serially;
+#  - a module-, class- or package-scoped fixture: its whole module is one group (built once);
+#  - @pytest.mark.hostnet: the host's network (the bulwark0 bridge, nftables tables, iptables
+#    chains and FORWARD policy) is one machine-wide thing, so all its tests are one group;
+#  - @pytest.mark.xdist_group(name) joins the group `name`.
+# Groups that share a test are merged: a module with a module fixture and a hostnet test puts
+# the module and every other hostnet test in one group.
+CHEAP_SESSION_FIXTURES = {"bulwark", "dockerd_factory"}  # per worker is fine: nothing shared
+# Fixtures (any scope, any module) that start something sharing machine-wide state even with a
+# private root: podman's locks (/dev/shm/libpod_lock) and networks. Their users form one group.
+SHARED_BY_NAME = {"podman": "podman"}
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "serial: needs the machine to itself (no other bulwark run at the same time); "
+        "scripts/test.sh runs these after the parallel part, in one process")
+    config.addinivalue_line(
+        "markers", "hostnet: uses the host's network namespace machine-wide (bridge bulwark0, "
+        "nftables, iptables); such tests never run in parallel with each other")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    parent = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for item in items:
+        me = "test:" + item.nodeid
+        shared = []
+        defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {})
+        for name in getattr(item, "fixturenames", ()):
+            fd = defs.get(name)
+            if not fd or not fd[-1].baseid:  # pytest's own and plugins' fixtures
+                continue
+            if fd[-1].scope in ("module", "class", "package"):
+                shared.append("module:" + item.nodeid.split("::")[0])
+            elif fd[-1].scope == "session" and name not in CHEAP_SESSION_FIXTURES:
+                shared.append("fixture:" + name)
+            if name in SHARED_BY_NAME:
+                shared.append("group:" + SHARED_BY_NAME[name])
+        if item.get_closest_marker("hostnet"):
+            shared.append("hostnet")
+        mark = item.get_closest_marker("xdist_group")
+        if mark:
+            shared.append("group:" + (mark.args[0] if mark.args else mark.kwargs.get("name", "")))
+        for s in shared:
+            parent[find(s)] = find(me)
+    members = {}
+    for key in list(parent):
+        if not key.startswith("test:"):
+            members.setdefault(find(key), []).append(key)
+    order = {}
+    for i, item in enumerate(items):
+        names = members.get(find("test:" + item.nodeid))
+        if names:
+            item.add_marker(pytest.mark.xdist_group(min(names)), append=False)
+        # on a worker, the groups of shared things (the longest: dockerd, hostnet) first and
+        # then the modules': xdist hands out work in collection order, and a long group
+        # started last would leave the other workers idle at the end
+        rank = 2 if not names else 1 if min(names).startswith("module:") else 0
+        order[item.nodeid] = (rank, i) if os.environ.get("PYTEST_XDIST_WORKER") else (0, i)
+    items.sort(key=lambda item: order[item.nodeid])

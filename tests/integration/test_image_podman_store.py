@@ -16,6 +16,8 @@ import pytest
 import image_util as u
 from test_image_sources import CFG, MARK, call, check_agreement, image_layers, what_each_command_sees
 
+pytestmark = pytest.mark.xdist_group("podman")  # podman's machine-wide locks: conftest.py
+
 SECRET = "AKIA" + "QWERTYUIOPASDFGH"  # an AWS access key ID shape
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 

@@ -392,7 +392,8 @@ class Podman:
 def podman(tmp_path_factory):
     if not __import__("shutil").which("podman"):
         pytest.skip("podman is not installed (scripts/deps.sh installs it)")
-    p = Podman(tmp_path_factory.mktemp("podman"))
+    # podman refuses a --runroot longer than 50 characters: an xdist worker's tmp_path is
+    p = Podman(Path(__import__("tempfile").mkdtemp(prefix="bwk-pm-")))  # stop() removes it
     yield p
     p.stop()
 

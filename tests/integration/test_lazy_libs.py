@@ -127,6 +127,7 @@ def test_gzip_through_isal_or_zlib_alike(tmp_path):
     assert any(token[:8] in json.dumps(f) or "app/.env" in json.dumps(f) for f in d1["findings"])
 
 
+@pytest.mark.hostnet
 def test_nftables_only_with_the_root_bridge_network(rootfs):
     """libnftables (the bridge network's NAT as root) is loaded by `run --net bridge` alone."""
     assert hits(linked_libs(), ["libnftables.so"]) == []

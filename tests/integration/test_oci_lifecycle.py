@@ -42,7 +42,9 @@ def reaper():
         except ProcessLookupError:
             pass
     # reap whatever became ours (a pid namespace's init finishes its exit only once every
-    # process of the namespace is reaped)
+    # process of the namespace is reaped). A pid the test reaped itself (wait_exit) is gone:
+    # waiting for it would last the whole deadline while this process has other children (a
+    # session's dockerd).
     deadline = time.time() + 10
     while pids and time.time() < deadline:
         try:
@@ -52,7 +54,17 @@ def reaper():
         if r in pids:
             pids.remove(r)
         elif r == 0:
+            pids[:] = [p for p in pids if still_to_reap(p)]
             time.sleep(0.02)
+
+
+def still_to_reap(pid):
+    """pid is our child that has not exited, or alive elsewhere (ours once its parent exits);
+    not when this process reaped it already."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == 0
+    except ChildProcessError:
+        return os.path.exists(f"/proc/{pid}")
 
 
 class Runtime:

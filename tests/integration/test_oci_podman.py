@@ -6,7 +6,9 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,7 +58,8 @@ class PodmanCli:
 
 @pytest.fixture(scope="module")
 def podman(tmp_path_factory):
-    base = tmp_path_factory.mktemp("podman")
+    # podman refuses a --runroot longer than 50 characters: an xdist worker's tmp_path is
+    base = Path(tempfile.mkdtemp(prefix="bwk-pm-"))
     pm = PodmanCli(base)
     rootfs = make_busybox_rootfs(base / "rootfs")
     tar = subprocess.run(["tar", "-C", str(rootfs), "-c", "."], capture_output=True,

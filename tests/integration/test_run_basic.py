@@ -194,6 +194,7 @@ def test_container_inside_every_v1_cgroup(rfs):
 
 
 @pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
+@pytest.mark.serial  # any other `bulwark run` meanwhile may remove the stale cgroups it checks
 @pytest.mark.parametrize("flags", [[], ["--no-init", "-u", "1000"]])
 def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
     """SIGKILL cannot be forwarded: the container must die with bulwark (parent-death signal,

@@ -19,7 +19,8 @@ from conftest import BULWARK, make_busybox_rootfs
 sys.path.insert(0, str(Path(__file__).parent))
 from run_util import world_tmpdir  # noqa: E402
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the bridge network needs root")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="the bridge network needs root"),
+              pytest.mark.hostnet]
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,8 @@ from conftest import BULWARK
 sys.path.insert(0, str(Path(__file__).parent))
 from run_util import world_tmpdir  # noqa: E402
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="-p needs root (the bridge network)")
+pytestmark = [pytest.mark.skipif(os.geteuid() != 0, reason="-p needs root (the bridge network)"),
+              pytest.mark.hostnet]
 
 JDK = Path("/usr/lib/jvm/java-17-openjdk-amd64")
 PG = Path("/usr/lib/postgresql/15")
