@@ -294,7 +294,8 @@ def test_default_subnet_routed_elsewhere_is_one_clear_line(rfs):
     assert "rc=125" in p.stdout, (p.stdout, p.stderr)
     lines = [l for l in p.stderr.splitlines() if l.strip()]
     assert lines == ["bulwark: the default network's 10.213.0.0/24 is routed through other0 "
-                     "on this host: remove that route, or use --network NAME"], p.stderr
+                     "on this host: remove that route, or use a named network (--network)"], \
+        p.stderr
 
 
 def test_sigkill_on_named_network_leaves_no_bridge(rfs):
