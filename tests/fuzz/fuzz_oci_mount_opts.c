@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (char *line = strtok_r(NULL, "\n", &save); line && n < MAX_OPTS;
 	     line = strtok_r(NULL, "\n", &save))
 		opts[n++] = line;
-	bwk_oci_mount m = {.destination = (char *)"/fuzz", .type = type, .options = {opts, n, 0}};
+	bwk_oci_mount m = {
+	    .destination = (char *)"/fuzz", .type = type, .options = {.v = opts, .n = n}};
 	bwk_oci_mount_opts o;
 	bwk_error *err = NULL;
 	if (bwk_oci_mount_opts_parse(&m, 0, &o, &err) == 0) {

@@ -71,7 +71,8 @@ static int lower_tmpfs(const bwk_oci_mount *m, const bwk_oci_mount_opts *o, size
 	for (size_t k = 0; tmpfs_refused(o) && k < m->options.n; k++) {
 		/* name the option: each parsed alone */
 		char *one[] = {m->options.v[k], NULL};
-		bwk_oci_mount alone = {.destination = m->destination, .options = {one, 1, 0}};
+		bwk_oci_mount alone = {.destination = m->destination,
+				       .options = {.v = one, .n = 1}};
 		bwk_oci_mount_opts ao;
 		if (bwk_oci_mount_opts_parse(&alone, i, &ao, NULL) == 0 && tmpfs_refused(&ao)) {
 			snprintf(what, sizeof what, "mounts[%zu] (tmpfs option '%.64s')", i,
