@@ -145,6 +145,16 @@ def wait_exit(pid, timeout=20):
     raise AssertionError(f"pid {pid} did not exit")
 
 
+def remove_cgroup_parent(cgroups_path):
+    """The test's own cgroup parent (bulwark-test-ID), in every hierarchy: xdist workers run
+    the other tests that make one meanwhile, so no test removes another's."""
+    for parent in Path("/sys/fs/cgroup").glob("*" + str(Path(cgroups_path).parent)):
+        try:
+            parent.rmdir()
+        except FileNotFoundError:
+            pass  # a co-mounted hierarchy's other name (cpu and cpu,cpuacct)
+
+
 def wait_for(pred, timeout=10):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -279,11 +289,7 @@ def test_delete_running_needs_force(rt):
     assert os.WIFSIGNALED(st) and os.WTERMSIG(st) == signal.SIGKILL
     assert not (rt.root / cid).exists() and not cg.exists()
     # the test's own parent (xdist workers run the other tests that make one meanwhile)
-    for parent in Path("/sys/fs/cgroup").glob("*" + str(Path(cg_path).parent)):
-        try:
-            parent.rmdir()
-        except FileNotFoundError:
-            pass  # a co-mounted hierarchy's other name (cpu and cpu,cpuacct)
+    remove_cgroup_parent(cg_path)
 
 
 def test_delete_force_waits_on_the_inits_pidfd(rt, tmp_path):
@@ -598,11 +604,7 @@ def test_crashed_create_is_cleaned_by_delete_force(rt, tmp_path):
     assert rt.state(cid)["status"] == "stopped"
     rt("delete", "--force", cid)
     assert not cg.exists() and not (rt.root / cid).exists()
-    for parent in Path("/sys/fs/cgroup").glob("*" + str(Path(path).parent)):
-        try:
-            parent.rmdir()
-        except FileNotFoundError:
-            pass  # a co-mounted hierarchy's other name (cpu and cpu,cpuacct)
+    remove_cgroup_parent(path)
 
 
 def test_user_namespace_from_the_spec(rt, tmp_path):
