@@ -12,9 +12,11 @@
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulwark/strv.h"
 #include "core/cleanup.h"
 #include "core/util.h"
 #include "image/image_private.h"
@@ -34,8 +36,7 @@ struct bwk_layer_memo {
 	atomic_uint_fast64_t hits;
 	/* the blob digests the size lookup announced, one per image that has it; sorted on
 	 * first use (the announcements all come before the scans) */
-	char **expect;
-	size_t nexpect, capexpect;
+	bwk_strv expect;
 	bool sorted;
 };
 
@@ -46,6 +47,7 @@ bwk_layer_memo *bwk_layer_memo_new(uint64_t max_bytes, uint64_t max_layer)
 	m->max_bytes = max_bytes;
 	m->max_layer = max_layer;
 	atomic_init(&m->hits, 0);
+	m->expect.max = SIZE_MAX; /* one per image and layer: bounded by --max-images */
 	return m;
 }
 
@@ -59,9 +61,7 @@ void bwk_layer_memo_free(bwk_layer_memo *m)
 		free(m->e[i].tar);
 	}
 	free(m->e);
-	for (size_t i = 0; i < m->nexpect; i++)
-		free(m->expect[i]);
-	free(m->expect);
+	bwk_strv_clear(&m->expect);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
@@ -76,12 +76,8 @@ void bwk_layer_memo_expect(bwk_layer_memo *m, const char *digest)
 	if (!m || !digest)
 		return;
 	pthread_mutex_lock(&m->lock);
-	if (m->nexpect == m->capexpect) {
-		m->capexpect = m->capexpect ? 2 * m->capexpect : 64;
-		m->expect = xrealloc(m->expect, m->capexpect * sizeof(*m->expect));
-	}
-	m->expect[m->nexpect++] = xstrdup(digest);
-	m->sorted = false;
+	if (bwk_strv_push(&m->expect, digest, NULL) == 0) /* fails only out of memory */
+		m->sorted = false;
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -95,16 +91,17 @@ static bool shared(bwk_layer_memo *m, const char *digest)
 {
 	if (!digest)
 		return false;
+	char **v = m->expect.v;
+	size_t n = m->expect.n;
 	if (!m->sorted) {
-		qsort(m->expect, m->nexpect, sizeof(*m->expect), cmp_strp);
+		qsort(v, n, sizeof(*v), cmp_strp);
 		m->sorted = true;
 	}
-	char *const *hit = bsearch(&digest, m->expect, m->nexpect, sizeof(*m->expect), cmp_strp);
+	char *const *hit = n ? bsearch(&digest, v, n, sizeof(*v), cmp_strp) : NULL;
 	if (!hit)
 		return false;
-	size_t i = (size_t)(hit - m->expect);
-	return (i > 0 && !strcmp(m->expect[i - 1], digest)) ||
-	       (i + 1 < m->nexpect && !strcmp(m->expect[i + 1], digest));
+	size_t i = (size_t)(hit - v);
+	return (i > 0 && !strcmp(v[i - 1], digest)) || (i + 1 < n && !strcmp(v[i + 1], digest));
 }
 
 static const char *or_empty(const char *s)
@@ -143,7 +140,7 @@ bool layer_memo_wants(bwk_layer_memo *m, const char *digest, const char *diff_id
 	if (!m || !diff_id || len > m->max_layer)
 		return false;
 	pthread_mutex_lock(&m->lock);
-	bool room = m->bytes + len <= m->max_bytes && (!m->nexpect || shared(m, digest));
+	bool room = m->bytes + len <= m->max_bytes && (!m->expect.n || shared(m, digest));
 	pthread_mutex_unlock(&m->lock);
 	return room;
 }
