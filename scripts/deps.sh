@@ -17,6 +17,7 @@ TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-m
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap strace tmux
+  python3-grpcio python3-protobuf protobuf-compiler
   openjdk-17-jre-headless openjdk-17-jdk-headless redis-server"
 BENCH="crun runc bubblewrap umoci ripgrep bc time yara"
 
@@ -65,6 +66,7 @@ newgidmap uidmap
 newuidmap uidmap
 openssl openssl
 printf coreutils
+protoc protobuf-compiler
 podman podman
 ps procps
 psql postgresql-client-common

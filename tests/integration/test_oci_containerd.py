@@ -15,51 +15,14 @@ from pathlib import Path
 import pytest
 
 import image_util as u
-from conftest import BULWARK, make_busybox_rootfs, stop_daemon
+from conftest import BULWARK, make_busybox_rootfs
+from containerd_util import Containerd
 from run_util import CHECKS, HostBait, parse_probe, probe_rootfs
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("containerd"),
                                 reason="needs root and containerd")
 
 IMAGE = "docker.io/library/bwk-oci-busybox:1"
-
-
-class Containerd:
-    def __init__(self, base: Path):
-        self.base = base
-        self.sock = base / "c.sock"
-        cfg = base / "config.toml"
-        cfg.write_text(f'version = 2\nroot = "{base}/root"\nstate = "{base}/state"\n'
-                       'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-                       f'[grpc]\n  address = "{self.sock}"\n'
-                       f'[ttrpc]\n  address = "{self.sock}.ttrpc"\n'
-                       f'[debug]\n  address = "{base}/debug.sock"\n')
-        self.log = open(base / "containerd.log", "w")
-        self.proc = subprocess.Popen(["containerd", "--config", str(cfg)], stdout=self.log,
-                                     stderr=subprocess.STDOUT)
-        self.env = dict(os.environ, CONTAINERD_ADDRESS=str(self.sock),
-                        CONTAINERD_NAMESPACE="bwk-oci")
-        deadline = time.time() + 60
-        while self.ctr("version", check=False)[0] != 0:
-            if self.proc.poll() is not None or time.time() > deadline:
-                self.stop()
-                raise RuntimeError("containerd: " + (base / "containerd.log").read_text()[-2000:])
-            time.sleep(0.2)
-
-    def ctr(self, *args, check=True, timeout=120, **kw):
-        p = subprocess.run(["ctr", *map(str, args)], capture_output=True, env=self.env,
-                           timeout=timeout, **kw)
-        out, err = p.stdout.decode(), p.stderr.decode()
-        if check:
-            assert p.returncode == 0, (args, p.returncode, err)
-        return p.returncode, out, err
-
-    def stop(self):
-        for name in self.ctr("containers", "ls", "-q", check=False)[1].split():
-            self.ctr("task", "kill", "-s", "KILL", name, check=False)
-            self.ctr("task", "delete", "-f", name, check=False)
-            self.ctr("containers", "rm", name, check=False)
-        stop_daemon(self.proc, self.log, self.base)
 
 
 @pytest.fixture(scope="module")
