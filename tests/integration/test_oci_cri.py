@@ -1,8 +1,8 @@
-"""bulwark under Kubernetes' Container Runtime Interface: a private containerd with its CRI
-plugin on and a runtime handler `bulwark` (the runc shim, BinaryName = bulwark: the
-configuration of docs/kubernetes.md), driven over its gRPC socket as a kubelet drives it:
-Version, ImageStatus, RunPodSandbox with runtime_handler "bulwark", CreateContainer,
-StartContainer, ContainerStatus, ExecSync, StopContainer, RemoveContainer, StopPodSandbox,
+"""bulwark under Kubernetes' Container Runtime Interface: a private containerd with its CRI plugin
+on and a runtime handler `bulwark` (the runc shim, BinaryName = bulwark: the configuration of
+docs/kubernetes.md), driven over its gRPC socket as a kubelet drives it: Version, ImageStatus,
+RunPodSandbox with runtime_handler "bulwark", CreateContainer, StartContainer, ContainerStatus,
+UpdateContainerResources, ExecSync, StopContainer, RemoveContainer, StopPodSandbox,
 RemovePodSandbox. The client is ours: cri/runtime_v1.proto, a subset of CRI runtime.v1 with
 Kubernetes' field numbers, compiled by protoc at test time and called through grpc's generic
 unary calls. The same pod through the handler `runc` is the control: the client and containerd
@@ -190,6 +190,11 @@ def run_pod(cri, handler, name):
                             "state", cid], capture_output=True, text=True)
         seen["state"] = json.loads(p.stdout) if p.returncode == 0 else p.stderr
         seen["cgroup"] = Path(f"/proc/{seen['pid']}/cgroup").read_text()
+        # the container's memory limit, then the kubelet's in-place resize to 200 MiB
+        seen["memory"] = [memory_limit(seen["pid"])]
+        cri("UpdateContainerResources", container_id=cid, linux=cri.pb.LinuxContainerResources(
+            memory_limit_in_bytes=200 << 20))
+        seen["memory"].append(memory_limit(seen["pid"]))
         r = cri("ExecSync", container_id=cid, timeout=60, cmd=[
             "sh", "-c", "echo exec-out; grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status; exit 3"])
         seen["exec"] = (r.exit_code, r.stdout.decode(), r.stderr.decode())
@@ -216,6 +221,19 @@ def run_pod(cri, handler, name):
     except grpc.RpcError as e:
         seen["removed"] = e.code()
     return seen
+
+
+def memory_limit(pid):
+    """The memory limit of the cgroup of `pid` (None: unlimited), cgroup v1 or v2."""
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, ctrls, path = line.split(":", 2)
+        if "memory" in ctrls.split(","):
+            v = (Path("/sys/fs/cgroup/memory" + path) / "memory.limit_in_bytes").read_text()
+            return None if int(v) >= 1 << 62 else int(v)
+        if ctrls == "" and Path("/sys/fs/cgroup/cgroup.controllers").exists():
+            v = (Path("/sys/fs/cgroup" + path) / "memory.max").read_text().strip()
+            return None if v == "max" else int(v)
+    raise AssertionError(f"no memory cgroup for {pid}")
 
 
 def read_runtime_log(base: Path, cid: str):
@@ -258,6 +276,9 @@ def check_pod(cri, handler, seen):
     assert seen["state"]["status"] == "running" and seen["state"]["pid"] == seen["pid"], seen
     # in the pod's cgroup parent, under the container's own cgroup
     assert f"/{cri.base.name}/{seen['name']}/{cid}" in seen["cgroup"], seen["cgroup"]
+    # UpdateContainerResources reached the runtime (`update`), and the cgroup has the limit
+    assert ("update", cid) in ran, cmds
+    assert seen["memory"][1] == 200 << 20, seen["memory"]
     # ExecSync in the container, and the container's log through the CRI's log file
     code, out, err = seen["exec"]
     assert code == 3 and out.startswith("exec-out\n"), seen["exec"]
@@ -281,6 +302,7 @@ def test_cri_pod_through_bulwark(cri):
     seen = run_pod(cri, "bulwark", "bwk-cri-pod")
     status = check_pod(cri, "bulwark", seen)
     assert status == {"NoNewPrivs": "1", "Seccomp": "2"}, status
+    assert seen["memory"][0] == 512 << 20, seen["memory"]  # the policy's; the pod set none
     msgs = seen["log.json"]
     assert all(m.startswith("harden: ") for m in msgs), msgs
     for what in ("seccomp: ", "process.noNewPrivileges set", "capabilities dropped: ",
@@ -298,4 +320,5 @@ def test_cri_pod_through_runc(cri):
     seen = run_pod(cri, "runc", "bwk-cri-control")
     status = check_pod(cri, "runc", seen)
     assert status == {"NoNewPrivs": "0", "Seccomp": "0"}, status
+    assert seen["memory"][0] is None, seen["memory"]
     assert seen["log.json"] == [], seen["log.json"]
