@@ -8,9 +8,10 @@ Kubernetes' field numbers, compiled by protoc at test time and called through gr
 unary calls. The same pod through the handler `runc` is the control: the client and containerd
 are right, and what differs is bulwark's (the hardening policy the pod's annotation asks for).
 
-The pod uses the node's network (NamespaceOption network=NODE), so no CNI plugin is involved;
-the sandbox ("pause") image is a busybox one built here and imported into the k8s.io
-namespace, so nothing is pulled."""
+The pods are on a pod network (Debian's CNI plugins: a bridge of the test's own, with no
+address on the host) or on the node's (NamespaceOption network=NODE, hostNetwork); the sandbox
+("pause") image is a busybox one built here and imported into the k8s.io namespace, so nothing
+is pulled."""
 import importlib
 import importlib.util
 import json
@@ -33,31 +34,50 @@ try:
 except ImportError:
     grpc = None
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("containerd") or not shutil.which("protoc") or
-    grpc is None or importlib.util.find_spec("google.protobuf") is None,
-    reason="needs root, containerd, protoc, python3-grpcio and python3-protobuf")
-
 PROTO = Path(__file__).parent / "cri" / "runtime_v1.proto"
+CNI_BIN = "/usr/lib/cni"  # containernetworking-plugins
+POD_SUBNET = "10.237.64.0/24"  # on a bridge with no address on the host: routed nowhere
 PAUSE = "docker.io/library/bwk-cri-pause:1"
 IMAGE = "docker.io/library/bwk-cri-busybox:1"
 CRI_NS = "k8s.io"  # the containerd namespace of the CRI plugin's images and containers
 # the runtime handlers: bulwark, and runc as the control
 RUNTIMES = {"bulwark": BULWARK, "runc": shutil.which("runc") or "runc"}
 
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("containerd") or not shutil.which("protoc") or
+    grpc is None or importlib.util.find_spec("google.protobuf") is None or
+    not Path(CNI_BIN, "bridge").exists(),
+    reason="needs root, containerd, protoc, python3-grpcio, python3-protobuf and "
+    "containernetworking-plugins")
+
+
+def bridge_of(base: Path) -> str:
+    """The pod network's bridge: one per test run, as other tests share the host's network."""
+    return "bwkcri" + base.name[-8:].replace("_", "0")
+
 
 def cri_config(base: Path, wrappers) -> str:
     """The CRI plugin's section: docs/kubernetes.md's handler (plus the runc control), each
-    binary behind a wrapper that logs its command line, and no path outside `base`."""
+    binary behind a wrapper that logs its command line, and no path outside `base`. The pod
+    network is Debian's CNI plugins: a bridge of its own without an address on the host (no
+    route, no NAT: nothing of the host's network changes but one link), host-local addresses."""
     (base / "cni").mkdir()
+    (base / "cni" / "10-bwk-cri.conflist").write_text(json.dumps({
+        "cniVersion": "0.4.0", "name": "bwk-cri", "plugins": [
+            {"type": "bridge", "bridge": bridge_of(base), "isGateway": False, "ipMasq": False,
+             "ipam": {"type": "host-local", "dataDir": str(base / "ipam"),
+                      "ranges": [[{"subnet": POD_SUBNET}]]}},
+            {"type": "loopback"}]}))
     text = (f'[plugins."io.containerd.grpc.v1.cri"]\n'
             f'  sandbox_image = "{PAUSE}"\n'
             # not below containerd's own: the sandbox's -998 needs CAP_SYS_RESOURCE, which a
             # node has and a container running this suite may lack (runc fails there too)
             '  restrict_oom_score_adj = true\n'
+            # the pods' network namespaces under the private state, not /var/run/netns
+            '  netns_mounts_under_state_dir = true\n'
             '  stream_server_address = "127.0.0.1"\n  stream_server_port = "0"\n'
             f'[plugins."io.containerd.grpc.v1.cri".cni]\n'
-            f'  bin_dir = "{base}/cni"\n  conf_dir = "{base}/cni"\n')
+            f'  bin_dir = "{CNI_BIN}"\n  conf_dir = "{base}/cni"\n')
     for name, binary in wrappers.items():
         sect = f'[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.{name}]'
         text += (f'{sect}\n  runtime_type = "io.containerd.runc.v2"\n'
@@ -136,6 +156,7 @@ def cri():
             if mnt.startswith(str(base) + "/"):
                 subprocess.run(["umount", "-l", mnt], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+        subprocess.run(["ip", "link", "del", bridge_of(base)], capture_output=True)
         # the pods' cgroup parents (the runtimes removed the containers' own), in every
         # hierarchy: /sys/fs/cgroup/BASE on cgroup v2, /sys/fs/cgroup/*/BASE on v1
         for top in [Path("/sys/fs/cgroup")] + list(Path("/sys/fs/cgroup").iterdir()):
@@ -147,14 +168,15 @@ def cri():
                         pass  # (a co-mounted hierarchy's other name: cpu and cpu,cpuacct)
 
 
-def run_pod(cri, handler, name):
-    """One pod as a kubelet would run it, with the pod annotation org.bulwark.harden=true
-    (forwarded by pod_annotations to the runtime): what the client saw at each step."""
+def run_pod(cri, handler, name, network):
+    """One pod as a kubelet would run it, on the pod network (network=POD) or the node's
+    (NODE, hostNetwork), with the pod annotation org.bulwark.harden=true (forwarded by
+    pod_annotations to the runtime): what the client saw at each step."""
     base = cri.base
     seen = {"name": name}
     meta = cri.pb.PodSandboxMetadata(name=name, uid=f"uid-{name}", namespace="default")
     sec = cri.pb.LinuxSandboxSecurityContext(
-        namespace_options=cri.pb.NamespaceOption(network=cri.pb.NODE))
+        namespace_options=cri.pb.NamespaceOption(network=network))
     logdir = base / "pods" / name
     logdir.mkdir(parents=True)
     # the pod's cgroup parent, as a kubelet gives one (/kubepods/…/pod<uid>): the test's own
@@ -165,9 +187,11 @@ def run_pod(cri, handler, name):
     sid = cri("RunPodSandbox", config=pod, runtime_handler=handler).pod_sandbox_id
     cid = None
     try:
-        st = cri("PodSandboxStatus", pod_sandbox_id=sid).status
-        assert st.state == cri.pb.SANDBOX_READY and st.runtime_handler == handler, st
-        seen["sandbox"] = sid
+        st = cri("PodSandboxStatus", pod_sandbox_id=sid, verbose=True)
+        assert st.status.state == cri.pb.SANDBOX_READY, st.status
+        assert st.status.runtime_handler == handler, st.status
+        seen["sandbox"], seen["pod_ip"] = sid, st.status.network.ip
+        seen["sandbox_netns"] = os.stat(f"/proc/{json.loads(st.info['info'])['pid']}/ns/net")
         ctr = cri.pb.ContainerConfig(
             metadata=cri.pb.ContainerMetadata(name="app"),
             image=cri.pb.ImageSpec(image=IMAGE),
@@ -175,7 +199,7 @@ def run_pod(cri, handler, name):
             args=["echo app-started; trap 'exit 5' TERM; sleep 86400 & wait"],
             log_path="app/0.log",
             linux=cri.pb.LinuxContainerConfig(security_context=cri.pb.LinuxContainerSecurityContext(
-                namespace_options=cri.pb.NamespaceOption(network=cri.pb.NODE,
+                namespace_options=cri.pb.NamespaceOption(network=network,
                                                          pid=cri.pb.CONTAINER))))
         cid = cri("CreateContainer", pod_sandbox_id=sid, config=ctr,
                   sandbox_config=pod).container_id
@@ -198,6 +222,10 @@ def run_pod(cri, handler, name):
         r = cri("ExecSync", container_id=cid, timeout=60, cmd=[
             "sh", "-c", "echo exec-out; grep -E '^(Seccomp|NoNewPrivs):' /proc/1/status; exit 3"])
         seen["exec"] = (r.exit_code, r.stdout.decode(), r.stderr.decode())
+        seen["netns"] = os.stat(f"/proc/{seen['pid']}/ns/net")
+        r = cri("ExecSync", container_id=cid, timeout=60,
+                cmd=["busybox", "ip", "-4", "-o", "addr", "show"])
+        seen["addrs"] = r.stdout.decode()
         seen["log.json"] = read_runtime_log(base, cid)
         cri("StopContainer", container_id=cid, timeout=10)  # SIGTERM, then the trap's exit 5
         st = cri("ContainerStatus", container_id=cid).status
@@ -294,13 +322,29 @@ def check_pod(cri, handler, seen):
     return dict(l.split(":\t") for l in out.splitlines()[1:])
 
 
-def test_cri_pod_through_bulwark(cri):
+def check_network(cri, seen, network):
+    """The pod's containers share the sandbox's network namespace (joined by its path): the
+    pod network's, with the address the CNI plugin gave the pod, or the node's."""
+    same = lambda a, b: (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+    assert same(seen["netns"], seen["sandbox_netns"]), seen
+    if network == cri.pb.POD:
+        assert not same(seen["netns"], os.stat("/proc/self/ns/net")), seen
+        assert seen["pod_ip"].startswith(POD_SUBNET.rsplit(".", 1)[0] + "."), seen["pod_ip"]
+        assert f"inet {seen['pod_ip']}/24" in seen["addrs"], seen["addrs"]
+        assert " eth0 " in seen["addrs"].replace(":", " "), seen["addrs"]
+    else:
+        assert same(seen["netns"], os.stat("/proc/self/ns/net")), seen
+
+
+@pytest.mark.parametrize("network", ["POD", "NODE"])
+def test_cri_pod_through_bulwark(cri, network):
     """The pod through the handler `bulwark`, with the pod annotation org.bulwark.harden=true
     that pod_annotations hands on to the runtime: bulwark's hardening policy is on inside the
     container (a seccomp filter, no_new_privs: the CRI request asked for neither), and each
     change is in the runtime log the shim gave bulwark."""
-    seen = run_pod(cri, "bulwark", "bwk-cri-pod")
+    seen = run_pod(cri, "bulwark", f"bwk-cri-{network.lower()}", getattr(cri.pb, network))
     status = check_pod(cri, "bulwark", seen)
+    check_network(cri, seen, getattr(cri.pb, network))
     assert status == {"NoNewPrivs": "1", "Seccomp": "2"}, status
     assert seen["memory"][0] == 512 << 20, seen["memory"]  # the policy's; the pod set none
     msgs = seen["log.json"]
@@ -317,8 +361,9 @@ def test_cri_pod_through_runc(cri):
     """The control: the same pod and client through the handler `runc` (runc ignores the
     annotation): the flow is the CRI's and containerd's, not bulwark's, and without bulwark
     the container has neither a seccomp filter nor no_new_privs."""
-    seen = run_pod(cri, "runc", "bwk-cri-control")
+    seen = run_pod(cri, "runc", "bwk-cri-control", cri.pb.POD)
     status = check_pod(cri, "runc", seen)
+    check_network(cri, seen, cri.pb.POD)
     assert status == {"NoNewPrivs": "0", "Seccomp": "0"}, status
     assert seen["memory"][0] is None, seen["memory"]
     assert seen["log.json"] == [], seen["log.json"]
