@@ -17,7 +17,7 @@ TEST="postgresql-15 postgresql-client-common apt libcmocka-dev python3 python3-m
   docker.io uidmap iproute2 iptables nftables slirp4netns passt openssl passwd util-linux bsdutils procps
   coreutils findutils podman containerd runc rpm db5.3-util golang-go docker-registry apache2-utils python3-cryptography
   debootstrap strace tmux
-  python3-grpcio python3-protobuf protobuf-compiler
+  python3-grpcio python3-protobuf protobuf-compiler containernetworking-plugins
   openjdk-17-jre-headless openjdk-17-jdk-headless redis-server"
 BENCH="crun runc bubblewrap umoci ripgrep bc time yara"
 
