@@ -188,6 +188,13 @@ int bwk_cap_from_name(const char *name, uint64_t *mask);
 /* `n` names as one mask; -1 at the first unknown one, named in *bad (when bad is not NULL). */
 int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, const char **bad);
 
+/* An OCI spec's capability names as one mask, read as runc and crun read them: "CAP_" and a
+ * capability of bulwark's table that the running kernel has. Any other name (unknown to
+ * bulwark or to this kernel, "ALL", lower case, no prefix) is left out of the mask, which
+ * only ever grants less, and appended once to *unknown when it is not NULL (for the caller's
+ * warning: engines pass lists newer than an older host's kernel). */
+uint64_t bwk_caps_spec_mask(const char *const *names, size_t n, bwk_strv *unknown);
+
 /* A signal as Docker's --stop-signal and an image's StopSignal give it: "SIGQUIT", "QUIT",
  * "sigquit" or a number 1-64; -1 when it is none of these. */
 int bwk_signal_from_name(const char *name);

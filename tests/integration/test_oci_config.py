@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from test_oci_lifecycle import Runtime, reaper, rt, wait_for  # noqa: F401 (fixtures)
+from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
 
@@ -299,3 +299,42 @@ def test_exec_process_gets_them_too(rt):
     p = rt("exec", "-p", proc, cid, check=None)
     assert p.returncode != 0 and "process.scheduler: policy 'SCHED_FAST'" in p.stderr, p.stderr
     assert "Bad address" not in p.stderr, p.stderr
+
+
+def cap_lines(text):
+    return {k: int(v, 16) for k, v in (line.split(":\t") for line in text.splitlines()
+                                       if line.startswith("Cap"))}
+
+
+def test_unknown_capabilities_are_left_out_with_a_warning(rt):
+    """As runc and crun: a capability name unknown to bulwark or to this kernel (an engine's
+    list may be newer than the host) is left out of every set with one warning line in the
+    runtime log naming it; the known ones are applied. Leaving one out only grants less:
+    "ALL" or a name without its CAP_ prefix is not a shorthand here."""
+    names = ["CAP_CHOWN", "CAP_TEST", "ALL", "kill", "CAP_TEST"]
+    sets = ("bounding", "effective", "permitted", "inheritable", "ambient")
+    b = rt.bundle(["sh", "-c", "grep ^Cap /proc/self/status"], edit=lambda c: c[
+        "process"].__setitem__("capabilities", {k: names for k in sets}))
+    log = rt.base / "log.json"
+    out = rt.base / "out"
+    cid, pid = rt.create(b, out=out, extra=("--log", log, "--log-format", "json"))
+    rt("start", cid)
+    wait_exit(pid)
+    got = cap_lines(out.read_text())
+    assert got == {"CapInh": 1, "CapPrm": 1, "CapEff": 1, "CapBnd": 1, "CapAmb": 1}, got
+    warn = [json.loads(line) for line in log.read_text().splitlines()]
+    warn = [w for w in warn if w["level"] == "warning"]
+    assert len(warn) == 1, warn
+    assert warn[0]["msg"] == ("ignoring unknown or unavailable capabilities: "
+                              "CAP_TEST ALL kill"), warn
+    # exec --process: the same, the warning on stderr
+    rt("delete", cid)
+    b2 = rt.bundle(["sleep", "60"], name="b2")
+    cid, pid = rt.create(b2)
+    rt("start", cid)
+    proc = rt.base / "p.json"
+    proc.write_text(json.dumps({"args": ["sh", "-c", "grep ^Cap /proc/self/status"],
+                                "cwd": "/", "capabilities": {k: names for k in sets}}))
+    p = rt("exec", "-p", proc, cid)
+    assert cap_lines(p.stdout)["CapBnd"] == 1, p.stdout
+    assert "ignoring unknown or unavailable capabilities: CAP_TEST ALL kill" in p.stderr

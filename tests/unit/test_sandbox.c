@@ -716,6 +716,17 @@ static void test_caps_and_rlimit_names(void **state)
 	assert_int_equal(m, CAP(5) | CAP(10));
 	assert_int_equal(bwk_caps_from_names(names, 3, &m, &bad), -1);
 	assert_string_equal(bad, "CAP_NOPE");
+	/* an OCI spec's names: exact CAP_ names of this kernel; the others left out and listed
+	 * once (runc's and crun's reading), never "ALL" */
+	const char *const spec[] = {"CAP_KILL", "CAP_NOPE", "ALL", "kill", "CAP_NOPE", "CAP_CHOWN"};
+	bwk_strv unknown = {0};
+	assert_int_equal(bwk_caps_spec_mask(spec, 6, &unknown), CAP(5) | CAP(0));
+	assert_int_equal(unknown.n, 3);
+	assert_string_equal(unknown.v[0], "CAP_NOPE");
+	assert_string_equal(unknown.v[1], "ALL");
+	assert_string_equal(unknown.v[2], "kill");
+	bwk_strv_clear(&unknown);
+	assert_int_equal(bwk_caps_spec_mask(spec, 2, NULL), CAP(5));
 	assert_int_equal(bwk_rlimit_from_name("RLIMIT_NOFILE"), RLIMIT_NOFILE);
 	assert_int_equal(bwk_rlimit_from_name("RLIMIT_RTTIME"), RLIMIT_RTTIME);
 	assert_int_equal(bwk_rlimit_from_name("NOFILE"), -1);
