@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BULWARK
 from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
@@ -338,3 +339,40 @@ def test_unknown_capabilities_are_left_out_with_a_warning(rt):
     p = rt("exec", "-p", proc, cid)
     assert cap_lines(p.stdout)["CapBnd"] == 1, p.stdout
     assert "ignoring unknown or unavailable capabilities: CAP_TEST ALL kill" in p.stderr
+
+
+@pytest.mark.serial  # another `bulwark run` meanwhile reaps the stale run cgroup itself
+def test_runs_reaper_leaves_oci_containers_cgroups_alone(rt):
+    """`bulwark run` removes the run-PID@HEX cgroups a killed run leaked; an OCI container's
+    bulwark/<id> is never one of them, even stopped (nothing in it, no lock) with an id shaped
+    like a run's older names: '@' is not in an OCI id."""
+    import glob
+    import subprocess
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())  # never a live pid
+    cid = f"run-{pid_max}-{uuid.uuid4().hex[:8]}"
+    b = rt.bundle(["true"], edit=lambda c: c["linux"].pop("cgroupsPath", None))
+    _, pid = rt.create(b, cid=cid)
+    rt("start", cid)
+    wait_exit(pid)
+    mine = glob.glob(f"/sys/fs/cgroup/*/bulwark/{cid}") + glob.glob(f"/sys/fs/cgroup/bulwark/{cid}")
+    assert mine
+    # a leaked run cgroup where every run reaps: its pids hierarchy (v1), or the v2 tree
+    leaked = [os.path.join(os.path.dirname(d), f"run-{pid_max}@cafe") for d in mine
+              if d.startswith(("/sys/fs/cgroup/pids/", "/sys/fs/cgroup/bulwark/"))]
+    assert leaked, mine
+    for d in leaked:
+        os.mkdir(d)
+    try:
+        for _ in range(2):
+            p = subprocess.run([BULWARK, "run", "-q", "--rootfs",
+                                str(b / "rootfs"), "true"], capture_output=True, text=True,
+                               timeout=60)
+            assert p.returncode == 0, p.stderr
+        assert all(os.path.isdir(d) for d in mine), mine
+        assert not any(os.path.isdir(d) for d in leaked), leaked
+    finally:
+        for d in leaked:
+            if os.path.isdir(d):
+                os.rmdir(d)
+    rt("delete", cid)
+    assert not any(os.path.isdir(d) for d in mine)

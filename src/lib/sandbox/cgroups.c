@@ -421,7 +421,9 @@ int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err)
 	cg->memory_limit = ctx->memory;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(cg->name, sizeof cg->name, "run-%d-%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
+	/* '@' is outside the OCI id alphabet: no OCI container's default bulwark/<id> is ever
+	 * taken for one of run's by the reaper (sbx_cg_reap) */
+	snprintf(cg->name, sizeof cg->name, "run-%d@%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
 	if (!ctx->is_root) {
 		create_rootless(cg, ctx);
 		return 0;
