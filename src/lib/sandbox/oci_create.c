@@ -918,11 +918,6 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 				     bwk_setting("console-socket", "the console socket"));
 	if (ocirt_notify_check(&s->linux_.seccomp, err) < 0)
 		return -1;
-	if (s->linux_.resources.rdma)
-		return bwk_error_set(
-		    err, BWK_E_UNSUPPORTED, 0,
-		    "config.json: linux.resources.rdma: not supported: bulwark does "
-		    "not manage the rdma cgroup controller; remove it from the bundle");
 	if (s->linux_.intel_rdt)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "config.json: linux.intelRdt: not supported: bulwark does not "
