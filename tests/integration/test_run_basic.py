@@ -179,6 +179,33 @@ def _procs_while_running(start, pattern):
         proc.wait()
 
 
+def test_default_cpu_weight_reaches_the_cgroup(rfs):
+    """bulwark's CPU weight (50 on v2, 512 shares on v1: half a default task), given by the
+    spec's producer and written by the sandbox as given."""
+    import glob
+
+    def start():
+        return subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "30"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kind, _ = _cgroup_layout()
+    pattern = ("/sys/fs/cgroup/cpu/bulwark/run-{pid}@*/cgroup.procs" if kind == "v1"
+               else "/sys/fs/cgroup/bulwark/run-{pid}@*/cgroup.procs")
+    proc = start()
+    try:
+        deadline = time.time() + 20
+        got = []
+        while time.time() < deadline and not got:
+            got = [open(os.path.join(os.path.dirname(f), "cpu.shares" if kind == "v1"
+                                     else "cpu.weight")).read().strip()
+                   for f in glob.glob(pattern.format(pid=proc.pid))
+                   if open(f).read().split()]  # the container is in it: limits written
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert got == (["512"] if kind == "v1" else ["50"]), got
+
+
 @pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
 def test_container_inside_every_v1_cgroup(rfs):
     """The child moves itself into each v1 controller (tasks file, no grace-period wait):

@@ -562,6 +562,10 @@ static void test_from_run(void **state)
 	assert_int_equal(c->pids, BWK_DEFAULT_PIDS);
 	assert_int_equal(c->tmpfs_size, BWK_DEFAULT_TMPFS_SIZE);
 	assert_int_equal(c->cpus_milli, 500);
+	/* the defaults the sandbox no longer picks: the spec's producer gives them */
+	assert_int_equal(c->cpu_weight, BWK_DEFAULT_CPU_WEIGHT);
+	assert_int_equal(c->stop_timeout_ms, BWK_DEFAULT_STOP_TIMEOUT_MS);
+	assert_int_equal(c->writable_size, BWK_DEFAULT_WRITABLE_SIZE);
 	assert_int_equal(c->stop_signal, 3);
 	assert_null(c->seccomp); /* the built-in default */
 	assert_int_equal(c->net, BWK_NET_NONE);
