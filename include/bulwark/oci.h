@@ -192,6 +192,11 @@ typedef struct bwk_oci_hugepage { /* linux.resources.hugepageLimits[] */
 	uint64_t limit;
 } bwk_oci_hugepage;
 
+typedef struct bwk_oci_rdma { /* linux.resources.rdma["DEVICE"] */
+	char *device;	      /* "mlx5_1": a name without blanks */
+	bwk_oci_u64 hca_handles, hca_objects;
+} bwk_oci_rdma;
+
 typedef struct bwk_oci_weight_dev {
 	int64_t major, minor;
 	bwk_oci_u64 weight, leaf_weight;
@@ -228,7 +233,8 @@ typedef struct bwk_oci_resources {
 	bwk_oci_hugepage *hugepage_limits;
 	size_t n_hugepage_limits;
 	bwk_oci_map unified; /* cgroup v2 files, "memory.high": "…" */
-	bool rdma;	     /* a non-empty `rdma` is there (not read: create refuses it) */
+	bwk_oci_rdma *rdma;  /* rdma.max lines, "DEVICE hca_handle=N hca_object=M" */
+	size_t n_rdma;
 } bwk_oci_resources;
 
 typedef struct bwk_oci_seccomp_arg {

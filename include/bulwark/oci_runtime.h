@@ -37,6 +37,8 @@ typedef struct bwk_oci_create_opts {
 	bool harden;		    /* --harden: apply the hardening policy (bulwark/oci.h) */
 	const char *runtime_conf;   /* NULL: BWK_OCI_RUNTIME_CONF */
 	struct bwk_strv *changes;   /* the policy's changes, one line each; NULL: not kept */
+	struct bwk_strv *warnings;  /* what was left out (unknown capabilities), one line each;
+				     * NULL: said through bwk_log */
 	unsigned preserve_fds; /* runc's --preserve-fds: 3..3+N-1 go to the process as they are */
 } bwk_oci_create_opts;
 

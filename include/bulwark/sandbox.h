@@ -113,7 +113,8 @@ typedef struct bwk_container_spec {
 	bool no_init;	  /* the command is pid 1 itself (no reaper, no signal forwarding) */
 	/* Docker's stop: a SIGTERM to the caller reaches the command as stop_signal (0:
 	 * SIGTERM), and the container is killed stop_timeout_ms later (0: 10 s) if still
-	 * running. */
+	 * running; UINT32_MAX: never). bwk_oci_spec_lower() gives Docker's 10 s, the caller
+	 * replaces it; 0 is refused. */
 	int stop_signal;
 	uint32_t stop_timeout_ms;
 
@@ -145,6 +146,7 @@ typedef struct bwk_container_spec {
 	uint64_t memory;     /* bytes, or BWK_UNLIMITED */
 	uint64_t pids;	     /* max tasks, or BWK_UNLIMITED */
 	uint64_t cpus_milli; /* CPU quota in 1/1000 CPU; 0 = no quota (weight only) */
+	uint32_t cpu_weight; /* cgroup v2 cpu.weight 1-10000 (v1: cpu.shares weight*1024/100) */
 	uint64_t tmpfs_size; /* bytes, each of /tmp, /dev/shm; /run a quarter; not unlimited */
 
 	/* Host ids of container ids 0… (root only). userns_count 0: a free 65536-id slice of the
@@ -167,8 +169,8 @@ typedef struct bwk_container_spec {
 	const bwk_tmpfs *tmpfs;
 	size_t ntmpfs;
 	/* Bytes of the writable layer (read_write, or writable_var's directories together), and
-	 * of each tmpfs of `tmpfs` without a size of its own (0: BWK_DEFAULT_WRITABLE_SIZE). In
-	 * memory: counted in `memory`. */
+	 * of each tmpfs of `tmpfs` without a size of its own (bwk_oci_spec_lower() gives
+	 * BWK_DEFAULT_WRITABLE_SIZE; 0 or unlimited is refused). In memory: counted in `memory`. */
 	uint64_t writable_size;
 } bwk_container_spec;
 
@@ -187,6 +189,13 @@ uint64_t bwk_sandbox_default_caps(void);
 int bwk_cap_from_name(const char *name, uint64_t *mask);
 /* `n` names as one mask; -1 at the first unknown one, named in *bad (when bad is not NULL). */
 int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, const char **bad);
+
+/* An OCI spec's capability names as one mask, read as runc and crun read them: "CAP_" and a
+ * capability of bulwark's table that the running kernel has. Any other name (unknown to
+ * bulwark or to this kernel, "ALL", lower case, no prefix) is left out of the mask, which
+ * only ever grants less, and appended once to *unknown when it is not NULL (for the caller's
+ * warning: engines pass lists newer than an older host's kernel). */
+uint64_t bwk_caps_spec_mask(const char *const *names, size_t n, bwk_strv *unknown);
 
 /* A signal as Docker's --stop-signal and an image's StopSignal give it: "SIGQUIT", "QUIT",
  * "sigquit" or a number 1-64; -1 when it is none of these. */

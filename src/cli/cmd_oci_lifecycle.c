@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 
+#include "bulwark/log.h"
 #include "bulwark/oci.h"
 #include "bulwark/oci_runtime.h"
 #include "bulwark/sandbox.h"
@@ -322,13 +323,23 @@ static bool create_args(const cli_cmd *self, int argc, char **argv, bwk_oci_crea
 	return *status != 0;
 }
 
-/* bwk_oci_create, and what the hardening policy changed, once each in the runtime log */
+/* bwk_oci_create, and what the hardening policy changed and what create left out (unknown
+ * capabilities), once each in the runtime log (the warnings on stderr without one) */
 static int create_logged(const bwk_oci_create_opts *o, bwk_strv *changes, bwk_error **err)
 {
-	int rc = bwk_oci_create(o, err);
+	bwk_strv warnings = {0};
+	bwk_oci_create_opts oo = *o;
+	oo.warnings = &warnings;
+	int rc = bwk_oci_create(&oo, err);
 	for (size_t i = 0; i < changes->n; i++)
 		log_line("info", changes->v[i]);
+	for (size_t i = 0; i < warnings.n; i++)
+		if (g.log)
+			log_line("warning", warnings.v[i]);
+		else
+			bwk_log(BWK_LOG_WARNING, "%s", warnings.v[i]);
 	bwk_strv_clear(changes);
+	bwk_strv_clear(&warnings);
 	return rc;
 }
 

@@ -837,6 +837,10 @@ static void warn_relaxed(const run_opts *o, const bwk_container_spec *run)
 			 "--net %s: the container can open connections to other hosts (not to this "
 			 "host's 127.0.0.1)",
 			 s->network ? s->network : "bridge");
+	if (s->net == BWK_NET_HOST)
+		bwk_warn(o->spec.quiet,
+			 "--net host: the container shares the host's network stack, "
+			 "including services on 127.0.0.1");
 	if (s->net == BWK_NET_SLIRP)
 		bwk_warn(
 		    o->spec.quiet,
@@ -1023,7 +1027,8 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 		c->rootfs = NULL;
 	c->interactive = s->interactive;
 	c->no_init = s->no_init;
-	c->stop_timeout_ms = s->stop_timeout_ms;
+	if (s->stop_timeout_ms) /* --stop-timeout, else the spec's default */
+		c->stop_timeout_ms = s->stop_timeout_ms;
 	c->allow_sensitive_mounts = s->allow_sensitive_mounts;
 	c->secrets = s->secrets;
 	c->nsecrets = s->nsecrets;
@@ -1031,7 +1036,8 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 	c->nports = s->nports;
 	if (s->tmpfs_size) /* --tmpfs-size, else the spec's default */
 		c->tmpfs_size = s->tmpfs_size;
-	c->writable_size = s->writable_size;
+	if (s->writable_size) /* --writable-size, else the spec's default */
+		c->writable_size = s->writable_size;
 	c->userns_start = s->userns_start;
 	c->userns_count = s->userns_count;
 	c->quiet = s->quiet;

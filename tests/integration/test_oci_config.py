@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from test_oci_lifecycle import Runtime, reaper, rt, wait_for  # noqa: F401 (fixtures)
+from conftest import BULWARK
+from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
 
@@ -299,3 +300,79 @@ def test_exec_process_gets_them_too(rt):
     p = rt("exec", "-p", proc, cid, check=None)
     assert p.returncode != 0 and "process.scheduler: policy 'SCHED_FAST'" in p.stderr, p.stderr
     assert "Bad address" not in p.stderr, p.stderr
+
+
+def cap_lines(text):
+    return {k: int(v, 16) for k, v in (line.split(":\t") for line in text.splitlines()
+                                       if line.startswith("Cap"))}
+
+
+def test_unknown_capabilities_are_left_out_with_a_warning(rt):
+    """As runc and crun: a capability name unknown to bulwark or to this kernel (an engine's
+    list may be newer than the host) is left out of every set with one warning line in the
+    runtime log naming it; the known ones are applied. Leaving one out only grants less:
+    "ALL" or a name without its CAP_ prefix is not a shorthand here."""
+    names = ["CAP_CHOWN", "CAP_TEST", "ALL", "kill", "CAP_TEST"]
+    sets = ("bounding", "effective", "permitted", "inheritable", "ambient")
+    b = rt.bundle(["sh", "-c", "grep ^Cap /proc/self/status"], edit=lambda c: c[
+        "process"].__setitem__("capabilities", {k: names for k in sets}))
+    log = rt.base / "log.json"
+    out = rt.base / "out"
+    cid, pid = rt.create(b, out=out, extra=("--log", log, "--log-format", "json"))
+    rt("start", cid)
+    wait_exit(pid)
+    got = cap_lines(out.read_text())
+    assert got == {"CapInh": 1, "CapPrm": 1, "CapEff": 1, "CapBnd": 1, "CapAmb": 1}, got
+    warn = [json.loads(line) for line in log.read_text().splitlines()]
+    warn = [w for w in warn if w["level"] == "warning"]
+    assert len(warn) == 1, warn
+    assert warn[0]["msg"] == ("ignoring unknown or unavailable capabilities: "
+                              "CAP_TEST ALL kill"), warn
+    # exec --process: the same, the warning on stderr
+    rt("delete", cid)
+    b2 = rt.bundle(["sleep", "60"], name="b2")
+    cid, pid = rt.create(b2)
+    rt("start", cid)
+    proc = rt.base / "p.json"
+    proc.write_text(json.dumps({"args": ["sh", "-c", "grep ^Cap /proc/self/status"],
+                                "cwd": "/", "capabilities": {k: names for k in sets}}))
+    p = rt("exec", "-p", proc, cid)
+    assert cap_lines(p.stdout)["CapBnd"] == 1, p.stdout
+    assert "ignoring unknown or unavailable capabilities: CAP_TEST ALL kill" in p.stderr
+
+
+@pytest.mark.serial  # another `bulwark run` meanwhile reaps the stale run cgroup itself
+def test_runs_reaper_leaves_oci_containers_cgroups_alone(rt):
+    """`bulwark run` removes the run-PID@HEX cgroups a killed run leaked; an OCI container's
+    bulwark/<id> is never one of them, even stopped (nothing in it, no lock) with an id shaped
+    like a run's older names: '@' is not in an OCI id."""
+    import glob
+    import subprocess
+    pid_max = int(open("/proc/sys/kernel/pid_max").read())  # never a live pid
+    cid = f"run-{pid_max}-{uuid.uuid4().hex[:8]}"
+    b = rt.bundle(["true"], edit=lambda c: c["linux"].pop("cgroupsPath", None))
+    _, pid = rt.create(b, cid=cid)
+    rt("start", cid)
+    wait_exit(pid)
+    mine = glob.glob(f"/sys/fs/cgroup/*/bulwark/{cid}") + glob.glob(f"/sys/fs/cgroup/bulwark/{cid}")
+    assert mine
+    # a leaked run cgroup where every run reaps: its pids hierarchy (v1), or the v2 tree
+    leaked = [os.path.join(os.path.dirname(d), f"run-{pid_max}@cafe") for d in mine
+              if d.startswith(("/sys/fs/cgroup/pids/", "/sys/fs/cgroup/bulwark/"))]
+    assert leaked, mine
+    for d in leaked:
+        os.mkdir(d)
+    try:
+        for _ in range(2):
+            p = subprocess.run([BULWARK, "run", "-q", "--rootfs",
+                                str(b / "rootfs"), "true"], capture_output=True, text=True,
+                               timeout=60)
+            assert p.returncode == 0, p.stderr
+        assert all(os.path.isdir(d) for d in mine), mine
+        assert not any(os.path.isdir(d) for d in leaked), leaked
+    finally:
+        for d in leaked:
+            if os.path.isdir(d):
+                os.rmdir(d)
+    rt("delete", cid)
+    assert not any(os.path.isdir(d) for d in mine)

@@ -18,8 +18,6 @@ BAD = [
     ({"args": ["/bin/sh", "-c", MARK]}, "process.cwd: '(missing)' is not an absolute path"),
     ({**GOOD, "cwd": "tmp"}, "process.cwd: 'tmp' is not an absolute path"),
     ({**GOOD, "env": ["NOEQUALS"]}, "process.env[0]: 'NOEQUALS' is not KEY=VALUE"),
-    ({**GOOD, "capabilities": {"bounding": ["CAP_NOPE"]}},
-     "process.capabilities.bounding[0]: 'CAP_NOPE'"),
     ({**GOOD, "rlimits": [{"type": "RLIMIT_NOPE", "hard": 1, "soft": 1}]},
      "process.rlimits[0].type: 'RLIMIT_NOPE' is not an rlimit"),
     ({**GOOD, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1, "soft": 5}]},

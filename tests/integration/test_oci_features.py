@@ -5,6 +5,7 @@ SCMP_ACT_NOTIFY needs a listener agent: test_oci_seccomp_notify.py. Every seccom
 advertises as supported loads with a filter (WAIT_KILLABLE_RECV with a listener, the only way the
 kernel takes it), and it advertises exactly those this kernel has; linux.intelRdt, which it does
 not advertise, is refused by create."""
+import glob
 import json
 import os
 import subprocess
@@ -193,7 +194,7 @@ def test_schema_of_runc_features():
     assert isinstance(f["potentiallyUnsafeConfigAnnotations"], list)
     lx = f["linux"]
     assert set(lx["cgroup"]) == {"v1", "v2", "systemd", "systemdUser", "rdma"}, lx["cgroup"]
-    assert lx["cgroup"]["rdma"] is False  # linux.resources.rdma is not applied
+    assert lx["cgroup"]["rdma"] is True  # linux.resources.rdma is applied (or refused)
     assert set(lx["seccomp"]) == {"enabled", "actions", "operators", "archs", "knownFlags",
                                   "supportedFlags"}, lx["seccomp"]
     for k in ("apparmor", "selinux", "intelRdt"):
@@ -259,16 +260,65 @@ def test_intel_rdt_is_refused(rt):
     rt.create(b)
 
 
-def test_rdma_limits_are_refused(rt):
-    """features says cgroup.rdma is false: create refuses rdma limits in one line naming the
-    property (silently ignored before), and an empty rdma object is no request."""
-    assert features()["linux"]["cgroup"]["rdma"] is False
-    def rdma(value):
-        return lambda c: c["linux"].setdefault("resources", {}).__setitem__("rdma", value)
-    b = rt.bundle(["/bin/true"], edit=rdma({"mlx5_0": {"hcaHandles": 3, "hcaObjects": 10000}}))
-    cid, p = rt.create(b, check=1)
-    assert "linux.resources.rdma" in p.stderr and len(p.stderr.strip().splitlines()) == 1, \
-        p.stderr
-    assert not (rt.root / cid).exists()
+def rdma_hosted():
+    """The rdma controller where create puts the container: a v1 hierarchy, else cgroup2's."""
+    if os.path.isdir("/sys/fs/cgroup/memory"):  # v1 hierarchies (a hybrid host included)
+        return os.path.isdir("/sys/fs/cgroup/rdma")
+    try:
+        return "rdma" in open("/sys/fs/cgroup/cgroup.controllers").read().split()
+    except OSError:
+        return False
+
+
+def test_rdma_limits_are_applied_or_refused(rt):
+    """features says cgroup.rdma is true: create writes each device's limits to rdma.max
+    (read back) where the host has the controller, and refuses them in one line naming the
+    property and the controller where it does not; an empty rdma object is no request; a
+    device name with blanks (it would be another rdma.max word) is refused by the parser."""
+    assert features()["linux"]["cgroup"]["rdma"] is True
+    def rdma(value, rel=None):
+        def edit(c):
+            c["linux"].setdefault("resources", {})["rdma"] = value
+            if rel:
+                c["linux"]["cgroupsPath"] = rel
+        return edit
+    devs = sorted(os.listdir("/sys/class/infiniband")) if os.path.isdir(
+        "/sys/class/infiniband") else []
+    dev = devs[0] if devs else "mlx5_0"
+    rel = "/bwk-rdma-" + uuid.uuid4().hex[:8]
+    b = rt.bundle(["sleep", "30"], edit=rdma({dev: {"hcaHandles": 3, "hcaObjects": 10000}}, rel))
+    if rdma_hosted() and devs:
+        cid, _ = rt.create(b)
+        where = glob.glob(f"/sys/fs/cgroup/rdma{rel}/rdma.max") + glob.glob(
+            f"/sys/fs/cgroup{rel}/rdma.max")
+        assert where, rel
+        assert f"{dev} hca_handle=3 hca_object=10000" in open(where[0]).read()
+        rt("delete", "--force", cid)
+    elif rdma_hosted():  # the controller, no device: the kernel's refusal, naming rdma.max
+        cid, p = rt.create(b, check=1)
+        assert "rdma.max" in p.stderr, p.stderr
+    else:
+        cid, p = rt.create(b, check=1)
+        lines = p.stderr.strip().splitlines()
+        assert len(lines) == 1 and "linux.resources.rdma" in lines[0] and "rdma" in \
+            lines[0].split("linux.resources.rdma", 1)[1], p.stderr
+        assert not (rt.root / cid).exists()
+        assert not os.path.isdir(f"/sys/fs/cgroup/memory{rel}")  # nothing left behind
+    # update: the same limits for a running container, applied or refused alike
+    b = rt.bundle(["sleep", "30"], name="upd")
+    cid, _ = rt.create(b)
+    rt("start", cid)
+    upd = json.dumps({"rdma": {dev: {"hcaHandles": 2}}})
+    p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                       input=upd, capture_output=True, text=True)
+    if rdma_hosted() and devs:
+        assert p.returncode == 0, p.stderr
+    elif rdma_hosted():
+        assert p.returncode == 1 and "rdma.max" in p.stderr, p.stderr
+    else:
+        assert p.returncode == 1 and "linux.resources.rdma" in p.stderr, p.stderr
     b = rt.bundle(["/bin/true"], name="empty", edit=rdma({}))
     rt.create(b)
+    b = rt.bundle(["/bin/true"], name="blank", edit=rdma({"mlx5_0 x": {"hcaHandles": 1}}))
+    cid, p = rt.create(b, check=1)
+    assert 'linux.resources.rdma["mlx5_0 x"]' in p.stderr, p.stderr

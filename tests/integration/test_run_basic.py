@@ -179,6 +179,33 @@ def _procs_while_running(start, pattern):
         proc.wait()
 
 
+def test_default_cpu_weight_reaches_the_cgroup(rfs):
+    """bulwark's CPU weight (50 on v2, 512 shares on v1: half a default task), given by the
+    spec's producer and written by the sandbox as given."""
+    import glob
+
+    def start():
+        return subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "30"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kind, _ = _cgroup_layout()
+    pattern = ("/sys/fs/cgroup/cpu/bulwark/run-{pid}@*/cgroup.procs" if kind == "v1"
+               else "/sys/fs/cgroup/bulwark/run-{pid}@*/cgroup.procs")
+    proc = start()
+    try:
+        deadline = time.time() + 20
+        got = []
+        while time.time() < deadline and not got:
+            got = [open(os.path.join(os.path.dirname(f), "cpu.shares" if kind == "v1"
+                                     else "cpu.weight")).read().strip()
+                   for f in glob.glob(pattern.format(pid=proc.pid))
+                   if open(f).read().split()]  # the container is in it: limits written
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert got == (["512"] if kind == "v1" else ["50"]), got
+
+
 @pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
 def test_container_inside_every_v1_cgroup(rfs):
     """The child moves itself into each v1 controller (tasks file, no grace-period wait):
@@ -186,7 +213,7 @@ def test_container_inside_every_v1_cgroup(rfs):
     def start():
         return subprocess.Popen([BULWARK, "run", "-q", "--rootfs", str(rfs), "sleep", "30"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    found = _procs_while_running(start, "/sys/fs/cgroup/*/bulwark/run-{pid}-*/cgroup.procs")
+    found = _procs_while_running(start, "/sys/fs/cgroup/*/bulwark/run-{pid}@*/cgroup.procs")
     ctrls = {f.split("/")[4] for f in found}
     assert {"memory", "pids", "cpu"} <= ctrls, found
     assert len({tuple(sorted(v)) for v in found.values()}) == 1, found  # the same processes
@@ -205,7 +232,7 @@ def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
     import glob
     proc = subprocess.Popen([BULWARK, "run", "-q", *flags, "--rootfs", str(rfs), "sleep", "60"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    pattern = f"/sys/fs/cgroup/*/bulwark/run-{proc.pid}-*"
+    pattern = f"/sys/fs/cgroup/*/bulwark/run-{proc.pid}@*"
     want = 1 if flags else 2  # init forks the command after it joined: wait for both
 
     def members_now():
@@ -252,13 +279,13 @@ def test_sigkill_takes_the_container_along_and_next_run_cleans_up(rfs, flags):
 
 @pytest.mark.skipif(not os.path.isdir("/sys/fs/cgroup/pids"), reason="needs cgroup v1 pids")
 def test_stale_cgroup_reaped_only_once_unlocked(rfs):
-    """What tells a run that a run-PID-… cgroup is stale is the flock its owner holds for its
+    """What tells a run that a run-PID@… cgroup is stale is the flock its owner holds for its
     whole life, not only the pid in the name (the owner may be in another pid namespace, where
     its pid means nothing here): an empty cgroup named for a pid that does not exist is kept
     while a process holds its lock, and removed by the next run once nobody does."""
     import fcntl
     pid_max = int(open("/proc/sys/kernel/pid_max").read())  # never a live pid
-    d = f"/sys/fs/cgroup/pids/bulwark/run-{pid_max}-cafe"
+    d = f"/sys/fs/cgroup/pids/bulwark/run-{pid_max}@cafe"
     os.makedirs(os.path.dirname(d), exist_ok=True)
     os.mkdir(d)
     try:

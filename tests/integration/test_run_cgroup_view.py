@@ -52,7 +52,7 @@ def run(rfs, *flags, script, user=None):
                           env=env(), cwd="/") as p:
         out, err = p.communicate(timeout=120)
     res = clean(subprocess.CompletedProcess(cmd, p.returncode, out, err))
-    res.pid = p.pid  # bulwark's (setpriv execs it): its cgroups are named run-PID-…
+    res.pid = p.pid  # bulwark's (setpriv execs it): its cgroups are named run-PID@…
     return res
 
 
@@ -132,8 +132,8 @@ def host_has_subcgroups():
 
 
 def run_cgroups(pid):
-    return glob.glob(f"/sys/fs/cgroup/*/bulwark/run-{pid}-*") + glob.glob(
-        f"/sys/fs/cgroup/bulwark/run-{pid}-*")
+    return glob.glob(f"/sys/fs/cgroup/*/bulwark/run-{pid}@*") + glob.glob(
+        f"/sys/fs/cgroup/bulwark/run-{pid}@*")
 
 
 def test_view_is_the_containers_own_and_read_only(rfs):

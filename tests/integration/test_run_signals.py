@@ -160,6 +160,19 @@ def test_sigkill_after_stop_timeout(rfs, init):
     assert 1.8 <= took < 4.5, took
 
 
+def test_default_stop_timeout_is_dockers(rfs):
+    """No --stop-timeout: Docker's 10 s, given by the spec's producer (the sandbox picks none
+    and refuses a spec without it)."""
+    script = 'trap "" TERM; echo ready; while :; do sleep 1; done'
+    p = start(["--rootfs", str(rfs), "--", "/bin/sh", "-c", script])
+    t0 = time.monotonic()
+    p.send_signal(signal.SIGTERM)
+    rc, out, err = finish(p, timeout=30)
+    took = time.monotonic() - t0
+    assert rc == 137, (rc, out, err)
+    assert 9.8 <= took < 13, took
+
+
 def test_stop_timeout_usage_errors(rfs):
     for bad in ("x", "-2", "86401", ""):
         p = subprocess.run([BULWARK, "run", "--stop-timeout", bad, "--rootfs", str(rfs),

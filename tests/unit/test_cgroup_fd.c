@@ -148,9 +148,10 @@ static void test_make_write_remove(void **state)
 }
 
 /* The reaper of `bulwark run` (sbx_cg_reap) on a real cgroup tree: in a parent of our own
- * below `hier` (the cgroup2 mount or a v1 hierarchy), it removes a run-PID-… cgroup only when
+ * below `hier` (the cgroup2 mount or a v1 hierarchy), it removes a run-PID@… cgroup only when
  * nobody holds its lock, its pid is gone and it is empty, and nothing while the parent is
- * held (a run between its mkdir and its lock). */
+ * held (a run between its mkdir and its lock); never an OCI container's, whose id may look
+ * like an older run's name (run-PID-HEX) but has no '@'. */
 static void reap_in(const char *hier)
 {
 	char dir[PATH_MAX];
@@ -166,14 +167,15 @@ static void reap_in(const char *hier)
 		pid_max = 0;
 	if (f)
 		fclose(f);
-	char stale[64], locked[64], mine[64], busy[64], other[64];
-	snprintf(other, sizeof other, "run-%d-zz", pid_max); /* not hex: not a run's name */
-	snprintf(stale, sizeof stale, "run-%d-a", pid_max);  /* pid_max: never a live pid */
-	snprintf(locked, sizeof locked, "run-%d-b", pid_max);
-	snprintf(mine, sizeof mine, "run-%d-c", (int)getpid());
-	snprintf(busy, sizeof busy, "run-%d-d", pid_max);
-	const char *all[] = {stale, locked, mine, busy, other};
-	for (size_t i = 0; i < 5; i++)
+	char stale[64], locked[64], mine[64], busy[64], other[64], oci[64];
+	snprintf(other, sizeof other, "run-%d@zz", pid_max); /* not hex: not a run's name */
+	snprintf(stale, sizeof stale, "run-%d@a", pid_max);  /* pid_max: never a live pid */
+	snprintf(locked, sizeof locked, "run-%d@b", pid_max);
+	snprintf(mine, sizeof mine, "run-%d@c", (int)getpid());
+	snprintf(busy, sizeof busy, "run-%d@d", pid_max);
+	snprintf(oci, sizeof oci, "run-%d-e", pid_max); /* a stopped OCI container's id */
+	const char *all[] = {stale, locked, mine, busy, other, oci};
+	for (size_t i = 0; i < 6; i++)
 		(void)mkdirat(parent, all[i], 0755);
 	int lk = openat(parent, locked, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	bool lock_ok = lk >= 0 && flock(lk, LOCK_SH) == 0;
@@ -194,14 +196,14 @@ static void reap_in(const char *hier)
 	bool waited = faccessat(parent, stale, F_OK, 0) == 0;
 	close(held);
 	sbx_cg_reap(parent);
-	bool present[5];
-	for (size_t i = 0; i < 5; i++)
+	bool present[6];
+	for (size_t i = 0; i < 6; i++)
 		present[i] = faccessat(parent, all[i], F_OK, 0) == 0;
 	kill(child, SIGKILL);
 	(void)waitpid(child, NULL, 0);
 	if (lk >= 0)
 		close(lk);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 6; i++)
 		(void)sbx_cg_remove(parent, all[i], false);
 	close(parent);
 	bool cleaned = rmdir(dir) == 0;
@@ -212,6 +214,7 @@ static void reap_in(const char *hier)
 	assert_true(present[2]);  /* its pid lives */
 	assert_true(present[3]);  /* a process in it */
 	assert_true(present[4]);  /* not a run's name */
+	assert_true(present[5]);  /* an OCI container's */
 	assert_true(cleaned);
 }
 

@@ -146,17 +146,18 @@ char *bwk_oci_features_json(bwk_error **err)
 		if (bwk_seccomp_filter_flag_supported(oci_seccomp_flag_bit(*p)))
 			json_array_append_new(supported, json_string(*p));
 	}
-	/* cgroup.rdma, intelRdt, selinux: linux.resources.rdma, linux.intelRdt and SELinux labels
-	 * are not applied (create refuses intelRdt); apparmor: process.apparmorProfile is (the
-	 * spec's "compiled in", whatever the host has: create refuses a profile where AppArmor
-	 * is off). No annotation of bulwark's weakens a container (org.bulwark.harden and
-	 * org.bulwark.seccomp only add), so none is potentially unsafe. */
+	/* cgroup.rdma: linux.resources.rdma is applied (refused, naming it, where the host has no
+	 * rdma controller, as an AppArmor profile is); intelRdt, selinux: linux.intelRdt and
+	 * SELinux labels are not applied (create refuses intelRdt); apparmor:
+	 * process.apparmorProfile is (the spec's "compiled in", whatever the host has: create
+	 * refuses a profile where AppArmor is off). No annotation of bulwark's weakens a container
+	 * (org.bulwark.harden and org.bulwark.seccomp only add), so none is potentially unsafe. */
 	json_t *doc = json_pack(
 	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o,s:o},"
 	    "s:{s:b},s:{s:b},s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s},s:[]}",
 	    "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "hooks", hooks, "mountOptions", a,
 	    "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd",
-	    0, "systemdUser", 0, "rdma", 0, "seccomp", "enabled", 1, "actions", act, "operators",
+	    0, "systemdUser", 0, "rdma", 1, "seccomp", "enabled", 1, "actions", act, "operators",
 	    ops, "archs", arch, "knownFlags", flags, "supportedFlags", supported, "apparmor",
 	    "enabled", 1, "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions",
 	    "idmap", "enabled", 1, "annotations", "org.bulwark.runtime", "bulwark",

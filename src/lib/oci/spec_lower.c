@@ -159,14 +159,10 @@ static int lower_caps(const bwk_oci_process *p, bwk_container_spec *c, bwk_error
 		c->caps_set = true;
 		return 0;
 	}
-	uint64_t mask = 0;
-	const char *bad = NULL;
-	if (bwk_caps_from_names((const char *const *)p->caps.bounding.v, p->caps.bounding.n, &mask,
-				&bad) < 0)
-		return bwk_error_set(err, BWK_E_INPUT, 0,
-				     "config.json: process.capabilities.bounding: '%.64s' is not a "
-				     "capability",
-				     bad);
+	/* an unknown name is left out, as create leaves it out: never an error */
+	(void)err;
+	uint64_t mask =
+	    bwk_caps_spec_mask((const char *const *)p->caps.bounding.v, p->caps.bounding.n, NULL);
 	c->caps = mask;
 	c->caps_set = true;
 	return 0;
@@ -181,6 +177,11 @@ static int lower_resources(const bwk_oci_resources *r, bwk_container_spec *c)
 {
 	c->memory = limit_of(r->memory.limit);
 	c->pids = limit_of(r->pids_limit);
+	/* cpu.shares as bulwark's weight scale (weight 100 = 1024 shares, a default task); none:
+	 * bulwark's default weight */
+	uint64_t w = r->cpu.shares.set && r->cpu.shares.v ? r->cpu.shares.v * 100 / 1024
+							  : BWK_DEFAULT_CPU_WEIGHT;
+	c->cpu_weight = (uint32_t)(w < 1 ? 1 : w > 10000 ? 10000 : w);
 	if (r->cpu.quota.set && r->cpu.quota.v > 0) {
 		uint64_t period = r->cpu.period.set && r->cpu.period.v ? r->cpu.period.v : 100000;
 		c->cpus_milli = (uint64_t)r->cpu.quota.v * 1000 / period;
@@ -355,6 +356,10 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
 	/* /tmp and /dev/shm are the sandbox's own mounts (standard_mount): bulwark's size,
 	 * which the caller may replace (run --tmpfs-size) */
 	c->tmpfs_size = BWK_DEFAULT_TMPFS_SIZE;
+	/* what no runtime spec says, bulwark's too, which the caller may replace (run
+	 * --stop-timeout, --writable-size) */
+	c->stop_timeout_ms = BWK_DEFAULT_STOP_TIMEOUT_MS;
+	c->writable_size = BWK_DEFAULT_WRITABLE_SIZE;
 	if (not_executed(s, err) < 0 || lower_rlimits(p, out, err) < 0 ||
 	    lower_namespaces(s, c, err) < 0 || lower_mounts(s, out, err) < 0 ||
 	    lower_caps(p, c, err) < 0 || lower_resources(&s->linux_.resources, c) < 0 ||

@@ -123,6 +123,9 @@ static void resources_free(bwk_oci_resources *r)
 	for (size_t i = 0; i < r->n_hugepage_limits; i++)
 		free(r->hugepage_limits[i].page_size);
 	free(r->hugepage_limits);
+	for (size_t i = 0; i < r->n_rdma; i++)
+		free(r->rdma[i].device);
+	free(r->rdma);
 	map_free(&r->unified);
 }
 

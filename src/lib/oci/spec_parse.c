@@ -678,9 +678,52 @@ static int parse_network(pctx *c, const json_t *res, bwk_oci_resources *r)
 	return rc;
 }
 
+/* rdma: {"DEVICE": {"hcaHandles": N, "hcaObjects": M}}, each a line of rdma.max: the device
+ * a name without blanks or control characters (ib_device names, at most 64 bytes) */
+static int parse_rdma(pctx *c, const json_t *res, bwk_oci_resources *r)
+{
+	json_t *m;
+	if (get_object(c, res, "rdma", &m) < 0)
+		return -1;
+	if (!m)
+		return 0;
+	size_t n = json_object_size(m);
+	size_t old = enter(c, ".rdma");
+	int rc = 0;
+	if (n > BWK_OCI_MAX_LIST)
+		rc = fail(c, BWK_E_LIMIT, "%zu entries (at most %d)", n, BWK_OCI_MAX_LIST);
+	leave(c, old);
+	if (rc < 0)
+		return -1;
+	r->rdma = xcalloc(n + 1, sizeof *r->rdma);
+	const char *k;
+	json_t *v;
+	json_object_foreach(m, k, v)
+	{
+		size_t o2 = enter(c, ".rdma[\"%.40s\"]", k);
+		bool name_ok = *k && strlen(k) <= 64;
+		for (const char *p = k; *p && name_ok; p++)
+			name_ok = (unsigned char)*p > ' ' && *p != 0x7f;
+		bwk_oci_rdma *e = &r->rdma[r->n_rdma];
+		if (!name_ok)
+			rc = fail(c, BWK_E_INPUT, "not a device name (1-64 bytes, no blanks)");
+		else if (!json_is_object(v))
+			rc = wrong_type(c, v, "an object");
+		else if (get_u64(c, v, "hcaHandles", UINT32_MAX, &e->hca_handles) < 0 ||
+			 get_u64(c, v, "hcaObjects", UINT32_MAX, &e->hca_objects) < 0)
+			rc = -1;
+		else
+			r->rdma[r->n_rdma++].device = xstrdup(k);
+		leave(c, o2);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 {
-	json_t *res, *pids, *rdma;
+	json_t *res, *pids;
 	if (get_object(c, lx, "resources", &res) < 0)
 		return -1;
 	if (!res)
@@ -695,9 +738,8 @@ static int parse_resources(pctx *c, const json_t *lx, bwk_oci_resources *r)
 	    get_list(c, res, "hugepageLimits", sizeof *r->hugepage_limits,
 		     (void **)&r->hugepage_limits, &r->n_hugepage_limits, each_hugepage) < 0 ||
 	    get_object(c, res, "pids", &pids) < 0 || get_map(c, res, "unified", &r->unified) < 0 ||
-	    get_object(c, res, "rdma", &rdma) < 0)
+	    parse_rdma(c, res, r) < 0)
 		goto out;
-	r->rdma = rdma && json_object_size(rdma) > 0;
 	if (pids) {
 		size_t o2 = enter(c, ".pids");
 		int rr = get_int(c, pids, "limit", INT64_MIN, INT64_MAX, true, &r->pids_limit.set,

@@ -312,6 +312,18 @@ static json_t *resources_json(out *o, const bwk_oci_resources *r)
 				       "limit", (json_int_t)r->hugepage_limits[i].limit));
 		put(o, j, "hugepageLimits", a);
 	}
+	if (r->rdma) {
+		json_t *dev = json_object();
+		for (size_t i = 0; dev && i < r->n_rdma; i++) {
+			json_t *e = json_object();
+			if (e) {
+				put_u64(o, e, "hcaHandles", r->rdma[i].hca_handles);
+				put_u64(o, e, "hcaObjects", r->rdma[i].hca_objects);
+			}
+			put(o, dev, r->rdma[i].device, e);
+		}
+		put(o, j, "rdma", dev);
+	}
 	put_map(o, j, "unified", &r->unified);
 	return j;
 }

@@ -86,9 +86,12 @@ int bwk_cap_from_name(const char *name, uint64_t *mask)
 	return -1;
 }
 
+/* The running kernel's last capability, which may be below or above the headers' */
 static int last_cap(void)
 {
 	int last = CAP_LAST_CAP;
+	while (last > 0 && prctl(PR_CAPBSET_READ, last, 0, 0, 0) < 0)
+		last--;
 	while (prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
 		last++;
 	return last;
@@ -120,6 +123,22 @@ int bwk_caps_from_names(const char *const *names, size_t n, uint64_t *mask, cons
 		*mask |= one;
 	}
 	return 0;
+}
+
+uint64_t bwk_caps_spec_mask(const char *const *names, size_t n, bwk_strv *unknown)
+{
+	uint64_t mask = 0;
+	int last = last_cap();
+	for (size_t i = 0; i < n; i++) {
+		int c = 0;
+		while (c < NCAPS && strcmp(cap_names[c], names[i]))
+			c++;
+		if (c < NCAPS && c <= last && c < 64)
+			mask |= 1ull << c;
+		else if (unknown && !bwk_strv_has(unknown, names[i]))
+			(void)bwk_strv_push(unknown, names[i], NULL);
+	}
+	return mask;
 }
 
 /* After the uid switch. The ambient set is cleared before the others change (a capability

@@ -155,7 +155,9 @@ bool sbx_cg_remove(int parent, const char *name, bool kill_left)
 }
 
 /* A run killed with SIGKILL takes its container along (PR_SET_PDEATHSIG) but cannot remove its
- * cgroups: the next run does, at once. A directory run-PID-… below bulwark/ is stale when no
+ * cgroups: the next run does, at once. Only run's own names are considered, run-PID@HEX: '@'
+ * is not in an OCI container id, so a stopped OCI container's bulwark/<id> (its id may well
+ * be "run-1-a") is never one of them. A directory run-PID@… below bulwark/ is stale when no
  * process holds its lock (every run holds a shared flock on each of its own for its whole
  * life, and the kernel drops it with the last descriptor, however the run ended), its pid is
  * gone too (ESRCH: a live run of a bulwark without the lock, in this pid namespace), and rmdir
@@ -173,7 +175,7 @@ void sbx_cg_reap(int parent)
 	struct dirent *e;
 	while (d && (e = readdir(d))) {
 		int pid = 0, n = 0;
-		if (sscanf(e->d_name, "run-%d-%*x%n", &pid, &n) != 1 || !n || e->d_name[n] ||
+		if (sscanf(e->d_name, "run-%d@%*x%n", &pid, &n) != 1 || !n || e->d_name[n] ||
 		    pid <= 0 || pid == (int)getpid() || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		cleanup_close int fd =

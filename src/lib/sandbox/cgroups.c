@@ -130,7 +130,7 @@ static int make_leaf(sbx_cgroup *cg, const sbx_ctx *ctx, int cfd, const char *wh
 	if (cg->has_pids && ctx->pids != BWK_UNLIMITED &&
 	    sbx_cg_write(d, cg->v2, "pids.max", v, err) < 0)
 		return -1;
-	snprintf(v, sizeof v, "%d", BWK_DEFAULT_CPU_WEIGHT);
+	snprintf(v, sizeof v, "%" PRIu32, ctx->spec->cpu_weight);
 	if (cg->has_cpu && sbx_cg_write(d, cg->v2, "cpu.weight", v, err) < 0)
 		return -1;
 	if (cg->has_cpu && ctx->spec->cpus_milli) {
@@ -398,7 +398,7 @@ static int create_v1(sbx_cgroup *cg, const sbx_ctx *ctx, int mnt, const int h[3]
 		if (sbx_cg_write(cg->v1_fd[1], cg->pids, "pids.max", v, err) < 0)
 			return -1;
 	}
-	snprintf(v, sizeof v, "%d", BWK_DEFAULT_CPU_WEIGHT * 1024 / 100);
+	snprintf(v, sizeof v, "%" PRIu32, ctx->spec->cpu_weight * 1024 / 100);
 	if (sbx_cg_write(cpu, cg->cpu, "cpu.shares", v, err) < 0)
 		return -1;
 	if (ctx->spec->cpus_milli) {
@@ -421,7 +421,9 @@ int sbx_cgroup_create(sbx_cgroup *cg, const sbx_ctx *ctx, bwk_error **err)
 	cg->memory_limit = ctx->memory;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(cg->name, sizeof cg->name, "run-%d-%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
+	/* '@' is outside the OCI id alphabet: no OCI container's default bulwark/<id> is ever
+	 * taken for one of run's by the reaper (sbx_cg_reap) */
+	snprintf(cg->name, sizeof cg->name, "run-%d@%lx", (int)getpid(), (unsigned long)ts.tv_nsec);
 	if (!ctx->is_root) {
 		create_rootless(cg, ctx);
 		return 0;

@@ -79,9 +79,7 @@ bool sbx_storage_hint(const bwk_container_spec *s, const char *tail, size_t len,
 	path_on_line(tail, len, enospc ? full : rofs, path, sizeof path);
 	const char *shown = path[0] ? path : "a path";
 
-	uint64_t writable = s->writable_size && s->writable_size != BWK_UNLIMITED
-				? s->writable_size
-				: BWK_DEFAULT_WRITABLE_SIZE;
+	uint64_t writable = s->writable_size; /* the spec's, set (check_spec refuses 0) */
 	/* the kernel's read-only views (/proc/sys, sysfs) and /dev: no flag makes them writable */
 	if (path[0] && (within(path, "/proc") || within(path, "/sys") ||
 			(within(path, "/dev") && !within(path, "/dev/shm"))))

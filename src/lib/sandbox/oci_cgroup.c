@@ -161,6 +161,39 @@ static int enable_level(int parent, const cgdir *child, bwk_error **err)
 	return 0;
 }
 
+/* the same, and the rdma controller where linux.resources.rdma asks for it (a write of its
+ * own: a host without it refuses the whole line, and apply_rdma names what is missing) */
+static int enable_level_rdma(int parent, const cgdir *child, bwk_error **err)
+{
+	cg_write(&(cgdir){parent, "the parent cgroup"}, "cgroup.subtree_control", "+rdma", NULL);
+	return enable_level(parent, child, err);
+}
+
+/* linux.resources.rdma: one rdma.max line per device, "DEVICE hca_handle=N hca_object=M" (v1
+ * and v2 alike), a limit the spec leaves out left as it is (runc's line); refused, naming the
+ * property, where the directory has no rdma.max (the controller missing or not enabled). */
+static int apply_rdma(const cgdir *dir, const bwk_oci_resources *r, bwk_error **err)
+{
+	if (r->n_rdma && !has_file(dir, "rdma.max"))
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.rdma: the rdma cgroup controller is not "
+				     "available (no %s/rdma.max)",
+				     dir->name);
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		const bwk_oci_rdma *e = &r->rdma[i];
+		if (!e->hca_handles.set && !e->hca_objects.set)
+			continue;
+		char h[40] = "", o[40] = "";
+		if (e->hca_handles.set)
+			snprintf(h, sizeof h, " hca_handle=%" PRIu64, e->hca_handles.v);
+		if (e->hca_objects.set)
+			snprintf(o, sizeof o, " hca_object=%" PRIu64, e->hca_objects.v);
+		if (cg_writef(dir, "rdma.max", err, "%s%s%s", e->device, h, o) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* v1 cpuset: a new cgroup starts with no cpus and no mems (unless its parent has
  * clone_children): each level that has none gets its parent's, as runc and crun do. */
 static int cpuset_level(int parent, const cgdir *child, bwk_error **err)
@@ -341,6 +374,9 @@ static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources 
 				      r->network.priorities[i].name,
 				      r->network.priorities[i].priority) < 0)
 				return -1;
+	} else if (!strcmp(ctrl, "rdma")) {
+		if (apply_rdma(dir, r, err) < 0)
+			return -1;
 	} else if (!strcmp(ctrl, "hugetlb")) {
 		for (size_t i = 0; i < r->n_hugepage_limits; i++) {
 			char f[128];
@@ -463,6 +499,8 @@ static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **e
 					     "no %s/%s (hugetlb controller enabled?)",
 					     r->hugepage_limits[i].page_size, dir->name, f);
 	}
+	if (apply_rdma(dir, r, err) < 0)
+		return -1;
 	for (size_t i = 0; i < r->unified.n; i++) {
 		const char *k = r->unified.v[i].key;
 		if (strchr(k, '/') || !strcmp(k, ".") || !strcmp(k, "..") || !strchr(k, '.'))
@@ -536,7 +574,8 @@ static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_r
 		     ocirt_cgroup *cg, bwk_error **err)
 {
 	cg->v2 = true;
-	int fd = cg_walk(mnt, base, rel, true, enable_level, NULL, err);
+	int fd =
+	    cg_walk(mnt, base, rel, true, r->n_rdma ? enable_level_rdma : enable_level, NULL, err);
 	if (fd < 0)
 		return -1;
 	cg_keep(cg, fd, base, rel);
@@ -556,12 +595,13 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 {
 	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
 					    "cpuset",  "devices",  "freezer", "blkio",
-					    "net_cls", "net_prio", "hugetlb"};
+					    "net_cls", "net_prio", "hugetlb", "rdma"};
 	/* what the spec asks of a controller the host may not have mounted */
 	bool need[sizeof ctrls / sizeof *ctrls] = {0};
 	need[8] = r->network.class_id.set;
 	need[9] = r->network.n_priorities > 0;
 	need[10] = r->n_hugepage_limits > 0;
+	need[11] = r->n_rdma > 0;
 	struct stat seen[OCIRT_MAX_CGROUPS];
 	memset(seen, 0, sizeof seen);
 	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
@@ -575,8 +615,10 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.resources.%s: the %s cgroup controller is not "
 					     "mounted (%s/%s)",
-					     i == 10 ? "hugepageLimits" : "network", ctrls[i],
-					     CG_MOUNT, ctrls[i]);
+					     i == 11   ? "rdma"
+					     : i == 10 ? "hugepageLimits"
+						       : "network",
+					     ctrls[i], CG_MOUNT, ctrls[i]);
 		}
 		size_t dup = cg->n;
 		for (size_t j = 0; j < cg->n; j++)
@@ -813,6 +855,14 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 {
 	bwk_oci_resources nodev = *r;
 	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
+	bool rdma = cg->v2;  /* v1: the container joined the rdma hierarchy where mounted */
+	for (size_t i = 0; i < cg->n && !rdma; i++)
+		rdma = strstr(cg->dirs[i], CG_MOUNT "/rdma/") != NULL;
+	if (r->n_rdma && !rdma)
+		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+				     "linux.resources.rdma: the rdma cgroup controller is not "
+				     "mounted (%s/rdma)",
+				     CG_MOUNT);
 	for (size_t i = 0; i < cg->n; i++) {
 		cleanup_close int fd = cg_fd(cg, i, err);
 		if (fd < 0)

@@ -579,12 +579,36 @@ static void setup_console(const init_ctx *c)
 
 /* ---- the process ---- */
 
-/* The spec's names are validated (bwk_oci_spec_validate): none is unknown here. */
+/* A name unknown to bulwark or to this kernel is left out (warned about by unknown_caps) */
 static uint64_t cap_mask(const bwk_strv *v)
 {
-	uint64_t m = 0;
-	(void)bwk_caps_from_names((const char *const *)v->v, v->n, &m, NULL);
-	return m;
+	return bwk_caps_spec_mask((const char *const *)v->v, v->n, NULL);
+}
+
+/* The process's capability names left out of its sets, as one warning line (runc's) in
+ * *warnings, or through bwk_log when warnings is NULL */
+static void unknown_caps(const bwk_oci_process *p, bwk_strv *warnings)
+{
+	if (!p->caps.set)
+		return;
+	cleanup_strv_clear bwk_strv u = {0};
+	const bwk_strv *sets[] = {&p->caps.bounding, &p->caps.effective, &p->caps.inheritable,
+				  &p->caps.permitted, &p->caps.ambient};
+	for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+		(void)bwk_caps_spec_mask((const char *const *)sets[i]->v, sets[i]->n, &u);
+	if (!u.n)
+		return;
+	bwk_strbuf b;
+	bwk_strbuf_init(&b, 4096);
+	bwk_strbuf_append(&b, "ignoring unknown or unavailable capabilities:");
+	for (size_t i = 0; i < u.n; i++)
+		bwk_strbuf_printf(&b, " %.64s", u.v[i]);
+	char *line = bwk_strbuf_steal(&b);
+	if (!warnings) {
+		bwk_log(BWK_LOG_WARNING, "%s", line);
+		free(line);
+	} else
+		(void)bwk_strv_take(warnings, line, NULL);
 }
 
 /* AppArmor confines a process once the kernel has the module enabled (runc and crun refuse a
@@ -894,11 +918,6 @@ static int check_spec(const bwk_oci_spec *s, const bwk_oci_create_opts *o, bwk_e
 				     bwk_setting("console-socket", "the console socket"));
 	if (ocirt_notify_check(&s->linux_.seccomp, err) < 0)
 		return -1;
-	if (s->linux_.resources.rdma)
-		return bwk_error_set(
-		    err, BWK_E_UNSUPPORTED, 0,
-		    "config.json: linux.resources.rdma: not supported: bulwark does "
-		    "not manage the rdma cgroup controller; remove it from the bundle");
 	if (s->linux_.intel_rdt)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "config.json: linux.intelRdt: not supported: bulwark does not "
@@ -998,6 +1017,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		refusal = bwk_oci_harden_userns_refusal(s, no_userns, sizeof no_userns);
 	if (harden < 0 || (harden > 0 && bwk_oci_harden(s, o->changes, err) < 0))
 		goto out;
+	unknown_caps(&s->process, o->warnings);
 	{
 		char rp[PATH_MAX];
 		if (snprintf(rp, sizeof rp, "%s%s%s", s->root_path[0] == '/' ? "" : bundle,
@@ -1363,6 +1383,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 		if (h && !strcmp(h, "true"))
 			bwk_oci_harden_process(&ps->process, NULL);
 	}
+	unknown_caps(&ps->process, NULL);
 	c.s = cs;
 	c.proc = &ps->process;
 	c.cg = &st.cg;

@@ -174,12 +174,16 @@ static int check_spec(const bwk_container_spec *s, bwk_error **err)
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
-	const char *missing = !s->caps_set		       ? "capability set"
-			      : !s->memory		       ? "memory limit"
-			      : !s->pids		       ? "pids limit"
-			      : !s->tmpfs_size		       ? "tmpfs size"
-			      : s->tmpfs_size == BWK_UNLIMITED ? "tmpfs size (unlimited)"
-							       : NULL;
+	const char *missing = !s->caps_set			  ? "capability set"
+			      : !s->memory			  ? "memory limit"
+			      : !s->pids			  ? "pids limit"
+			      : !s->tmpfs_size			  ? "tmpfs size"
+			      : s->tmpfs_size == BWK_UNLIMITED	  ? "tmpfs size (unlimited)"
+			      : !s->writable_size		  ? "writable size"
+			      : s->writable_size == BWK_UNLIMITED ? "writable size (unlimited)"
+			      : !s->cpu_weight || s->cpu_weight > 10000 ? "cpu weight (1-10000)"
+			      : !s->stop_timeout_ms			? "stop timeout"
+									: NULL;
 	if (missing)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "container spec: no effective %s: the spec's producer sets it "
@@ -726,11 +730,6 @@ int bwk_sandbox_run(const bwk_container_spec *spec, int *status, bwk_error **err
 {
 	run_state st = {0};
 	*status = 125;
-	if (spec->net == BWK_NET_HOST)
-		sbx_warn(spec,
-			 "%s host: the container shares the host's network stack, including "
-			 "services on 127.0.0.1",
-			 bwk_setting("net", "the network mode"));
 	int rc = prepare(&st, spec, err);
 	if (rc == 0) {
 		sigset_t mask, block, old, epipe;

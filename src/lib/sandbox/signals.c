@@ -79,7 +79,7 @@ void sbx_stop_init(sbx_stop *st, const bwk_container_spec *s)
 {
 	*st = (sbx_stop){
 	    .signal = s->stop_signal > 0 ? s->stop_signal : SIGTERM,
-	    .timeout_ms = s->stop_timeout_ms ? s->stop_timeout_ms : BWK_DEFAULT_STOP_TIMEOUT_MS,
+	    .timeout_ms = s->stop_timeout_ms, /* never 0: check_spec refuses it */
 	};
 }
 
