@@ -256,6 +256,62 @@ static void test_mask_attrs_never_through_links(void **state)
 	close(layers[0]);
 }
 
+/* One mount-point function, two policies (spec_mount.c sbx_mountpoint): an image's link at a
+ * mount point is refused with run's message (CVE-2021-30465 class); a bundle's is followed
+ * inside the root, as runc and crun do; neither reaches outside the root. */
+static void test_mountpoint_policies(void **state)
+{
+	tree *t = *state;
+	char why[1024];
+	/* refused: the last component is a link (to /etc of the image) */
+	int fd = sbx_mountpoint(t->rootfd, "/abs", true, SBX_MP_REFUSE_LINKS, "mount point", why,
+				sizeof why);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ELOOP);
+	assert_non_null(strstr(why, "mount point /abs is a symbolic link in the image (to /etc)"));
+	/* refused: the wrong type already there */
+	fd = sbx_mountpoint(t->rootfd, "/etc/passwd", true, SBX_MP_REFUSE_LINKS,
+			    "volume destination", why, sizeof why);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(why, "volume destination /etc/passwd is not a directory"));
+	/* followed inside the root: /abs/mp is the image's /etc/mp, created there */
+	fd = sbx_mountpoint(t->rootfd, "/abs/mp", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	struct stat got, exp;
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "etc/mp", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino && got.st_dev == exp.st_dev);
+	close(fd);
+	fd = sbx_mountpoint(t->rootfd, "/abs", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "etc", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino);
+	close(fd);
+	/* an escaping link stays in the root: up -> .. is the root itself */
+	fd = sbx_mountpoint(t->rootfd, "/up/dir", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "dir", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino);
+	close(fd);
+	/* a link escaping the root, under REFUSE_LINKS: refused, not created through */
+	fd = sbx_mountpoint(t->rootfd, "/esc", false, SBX_MP_REFUSE_LINKS, "mount point", why,
+			    sizeof why);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ELOOP);
+	/* a missing file mount point is created as a file under both */
+	fd = sbx_mountpoint(t->rootfd, "/dir/newfile", false, SBX_MP_REFUSE_LINKS, "mount point",
+			    why, sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_true(S_ISREG(got.st_mode));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +320,7 @@ int main(void)
 	    cmocka_unit_test(test_magic_link_not_followed),
 	    cmocka_unit_test(test_open_beneath_never_follows),
 	    cmocka_unit_test(test_mask_attrs_never_through_links),
+	    cmocka_unit_test(test_mountpoint_policies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

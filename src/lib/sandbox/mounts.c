@@ -105,76 +105,14 @@ int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs)
 	return attach(m, dst);
 }
 
-/* The mount point PATH inside the root: its parent resolved in the root (and created), its
- * last component a real directory (`dir`) or a non-directory, created when missing and never
- * followed. Mounting on a symlink of the image would mount wherever it points (runc's
- * CVE-2021-30465 class; a /proc link also switched the masks off): an image whose /proc,
- * /dev, /tmp … or volume destination is a link is refused, as runc and crun refuse it.
- * `role` names the mount in the message. Returns an O_PATH fd, or -1 after saying why. */
+/* The mount point PATH inside the root, links refused (spec_mount.c sbx_mountpoint): the
+ * image is untrusted. Returns an O_PATH fd, or -1 after saying why. */
 static int mountpoint(int rootfd, const char *path, bool dir, const char *role)
 {
-	char parent[PATH_MAX], name[NAME_MAX + 1];
-	size_t l = strlen(path);
-	while (l > 1 && path[l - 1] == '/')
-		l--;
-	if (l >= sizeof parent || path[0] != '/') {
-		sbx_child_error("%s %s: not an absolute path of at most %d bytes", role, path,
-				PATH_MAX - 1);
-		return -1;
-	}
-	memcpy(parent, path, l);
-	parent[l] = 0;
-	char *slash = strrchr(parent, '/');
-	if (strlen(slash + 1) >= sizeof name || !slash[1] || !strcmp(slash + 1, ".") ||
-	    !strcmp(slash + 1, "..")) {
-		sbx_child_error("%s %s: not a mount point bulwark accepts (the root itself, \".\" "
-				"or \"..\" as last component)",
-				role, path);
-		return -1;
-	}
-	snprintf(name, sizeof name, "%s", slash + 1);
-	*slash = 0;
-	cleanup_close int pfd = sbx_mkpath_in_root(rootfd, parent[0] ? parent : "/", true);
-	if (pfd < 0)
-		return fail("creating the parent directories of", path);
-	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		int f = dir ? mkdirat(pfd, name, 0755)
-			    : openat(pfd, name,
-				     O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (f < 0 && errno != EEXIST)
-			return fail("creating mount point", path);
-		if (!dir && f >= 0)
-			close(f);
-		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	}
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
-		return fail("opening mount point", path);
-	}
-	if (S_ISLNK(st.st_mode)) {
-		char to[PATH_MAX];
-		ssize_t n = readlinkat(fd, "", to, sizeof to - 1);
-		to[n < 0 ? 0 : n] = 0;
-		close(fd);
-		sbx_child_error("%s %s is a symbolic link in the image (to %s): bulwark mounts on "
-				"it and never follows a link there; make it a %s in the image",
-				role, path, to, dir ? "directory" : "file");
-		errno = ELOOP;
-		return -1;
-	}
-	if (dir != S_ISDIR(st.st_mode)) {
-		close(fd);
-		sbx_child_error("%s %s is %s in the image: a %s is needed there", role, path,
-				dir ? "not a directory" : "a directory",
-				dir ? "directory" : "file");
-		errno = dir ? ENOTDIR : EISDIR;
-		return -1;
-	}
+	char why[PATH_MAX + 256];
+	int fd = sbx_mountpoint(rootfd, path, dir, SBX_MP_REFUSE_LINKS, role, why, sizeof why);
+	if (fd < 0)
+		sbx_child_error("%s", why);
 	return fd;
 }
 

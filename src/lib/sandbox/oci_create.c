@@ -182,9 +182,13 @@ static bool is_dir_path(const char *p)
 static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, unsigned long flags)
 {
 	char t[64];
-	cleanup_close int fd = sbx_mkpath_in_root(rootfd, dest, true);
-	if (fd < 0)
-		die(c, "mount cgroup on %s", dest);
+	char why[PATH_MAX + 256];
+	cleanup_close int fd = sbx_mountpoint(rootfd, dest, true, SBX_MP_FOLLOW_IN_ROOT,
+					      "mount cgroup on", why, sizeof why);
+	if (fd < 0) {
+		errno = 0; /* in why */
+		die(c, "%s", why);
+	}
 	fdpath(t, sizeof t, fd);
 	if (mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
 		die(c, "mount tmpfs on %s", dest);
@@ -229,11 +233,15 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		type = "cgroup2";
 	}
 	int mapped = c->un && idx < OCIRT_USERNS_MAX_MOUNTS ? c->un->mount_fd[idx] : -1;
+	char why[PATH_MAX + 256];
 	cleanup_close int fd =
-	    sbx_mkpath_in_root(rootfd, m->destination,
-			       !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)));
-	if (fd < 0)
-		die(c, "mount point %s", m->destination);
+	    sbx_mountpoint(rootfd, m->destination,
+			   !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)),
+			   SBX_MP_FOLLOW_IN_ROOT, "mount point", why, sizeof why);
+	if (fd < 0) {
+		errno = 0; /* in why */
+		die(c, "%s", why);
+	}
 	char target[64];
 	fdpath(target, sizeof target, fd);
 	if (mapped >= 0) {

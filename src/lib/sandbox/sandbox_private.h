@@ -573,6 +573,15 @@ int sbx_open_beneath(int dirfd, const char *rel, int flags);
  * image stays in the image) and each missing one created fd-relative: directories, and for
  * the last one a regular file when !dir. Returns an O_PATH fd or -1 + errno. */
 int sbx_mkpath_in_root(int rootfd, const char *path, bool dir);
+/* spec_mount.c: the mount point PATH inside the root, as an O_PATH fd; a directory when `dir`,
+ * else a file (created when missing). SBX_MP_REFUSE_LINKS (run: an image is untrusted): the
+ * last component must not be a symbolic link (CVE-2021-30465 class) and must already be of the
+ * right type; SBX_MP_FOLLOW_IN_ROOT (create: a bundle, as runc and crun): links are followed
+ * inside the root (sbx_mkpath_in_root). -1 with errno and one line naming the mount (`role`
+ * "mount point", "volume destination" …) in `why`. */
+typedef enum sbx_mp_policy { SBX_MP_REFUSE_LINKS, SBX_MP_FOLLOW_IN_ROOT } sbx_mp_policy;
+int sbx_mountpoint(int rootfd, const char *path, bool dir, sbx_mp_policy policy, const char *role,
+		   char *why, size_t len);
 /* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
 int sbx_fd_path(int fd, char *buf, size_t len);
 
