@@ -1,0 +1,65 @@
+"""One builder of a spec's mounts for `create` and `run` (issue #13, src/lib/sandbox/spec_mount.c
+sbx_spec_mount): a data string longer than run's old 256-byte buffer reaches the filesystem
+whole, and a cgroup v1 mount takes the recursive r* options (rro) like any other mount."""
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_oci_features import mountinfo_by_dest
+from test_oci_lifecycle import Runtime, reaper, rt  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+V1 = Path("/sys/fs/cgroup/memory").is_dir()
+
+# > 256 bytes: the earlier sizes are overridden by the last, as mount(2) takes them
+LONG_DATA = ["size=1k"] * 40 + ["size=3m", "nr_inodes=777", "mode=0750"]
+
+
+def mount_options(text):
+    """destination → the mount's own options (not its superblock's)."""
+    return {f[4]: set(f[5].split(",")) for f in map(str.split, text.splitlines())}
+
+
+def run_mountinfo(rt, edit, name="b", own=False):
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo"], name=name,
+                  edit=edit)
+    p = rt("run", "-b", b, "bwk-sm-" + uuid.uuid4().hex[:8], check=None)
+    assert p.returncode == 0, p.stderr
+    text = (b / "rootfs" / "mountinfo").read_text()
+    return mount_options(text) if own else mountinfo_by_dest(text)
+
+
+def writable_root(c):
+    c["root"]["readonly"] = False
+
+
+def test_create_long_data_string_reaches_the_tmpfs(rt):
+    assert len(",".join(LONG_DATA)) > 256
+
+    def edit(c):
+        writable_root(c)
+        c["mounts"].append({"destination": "/long", "type": "tmpfs", "source": "tmpfs",
+                            "options": ["nosuid"] + LONG_DATA})
+    mi = run_mountinfo(rt, edit)
+    opts = mi["/long"][0]
+    assert {"size=3072k", "nr_inodes=777", "mode=750", "nosuid"} <= opts, opts
+
+
+@pytest.mark.skipif(not V1, reason="cgroup v1 hierarchies needed")
+def test_create_cgroup_v1_mount_takes_rro(rt):
+    """rro on the v1 cgroup mount reaches the hierarchies bound below it (it used to be
+    dropped: the v1 path returned before the recursive options)."""
+    def edit(c):
+        writable_root(c)
+        c["mounts"] = [m for m in c["mounts"] if m["destination"] != "/sys/fs/cgroup"]
+        c["mounts"].append({"destination": "/sys/fs/cgroup", "type": "cgroup",
+                            "source": "cgroup",
+                            "options": ["nosuid", "noexec", "nodev", "relatime", "rro"]})
+    mi = run_mountinfo(rt, edit, own=True)
+    below = [d for d in mi if d.startswith("/sys/fs/cgroup/")]
+    assert below, mi.keys()
+    for d in ["/sys/fs/cgroup"] + below:
+        assert {"ro", "nosuid", "nodev", "noexec"} <= mi[d], (d, mi[d])
