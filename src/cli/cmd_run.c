@@ -1031,7 +1031,8 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 	c->nports = s->nports;
 	if (s->tmpfs_size) /* --tmpfs-size, else the spec's default */
 		c->tmpfs_size = s->tmpfs_size;
-	c->writable_size = s->writable_size;
+	if (s->writable_size) /* --writable-size, else the spec's default */
+		c->writable_size = s->writable_size;
 	c->userns_start = s->userns_start;
 	c->userns_count = s->userns_count;
 	c->quiet = s->quiet;

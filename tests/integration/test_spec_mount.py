@@ -2,11 +2,15 @@
 sbx_spec_mount): a data string longer than run's old 256-byte buffer reaches the filesystem
 whole, and a cgroup v1 mount takes the recursive r* options (rro) like any other mount."""
 import os
+import shutil
+import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
+from conftest import BULWARK, make_busybox_rootfs
+from run_util import world_tmpdir
 from test_oci_features import mountinfo_by_dest
 from test_oci_lifecycle import Runtime, reaper, rt  # noqa: F401 (fixtures)
 
@@ -63,3 +67,50 @@ def test_create_cgroup_v1_mount_takes_rro(rt):
     assert below, mi.keys()
     for d in ["/sys/fs/cgroup"] + below:
         assert {"ro", "nosuid", "nodev", "noexec"} <= mi[d], (d, mi[d])
+
+
+def mountinfo_entries(text):
+    """destination → (fstype, the mount's own options, the superblock's)."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        sep = f.index("-")
+        # uid=/gid= of a tmpfs name its root's owner: run's container root is a mapped id,
+        # the bundle's is the host's root (no user namespace)
+        sb = {o for o in f[sep + 3].split(",") if not o.startswith(("uid=", "gid="))}
+        out[f[4]] = (f[sep + 1], set(f[5].split(",")), sb)
+    return out
+
+
+def test_same_spec_mount_from_create_and_run(rt, tmp_path):
+    """A tmpfs and a read-only volume given to `run` on its command line and to `create` in a
+    config.json are the same spec mounts, made by the same function: the same filesystem
+    type, mount options and superblock options in the container's mountinfo."""
+    src = world_tmpdir()
+    try:
+        (src / "f").write_text("volume\n")
+        rootfs = make_busybox_rootfs(src / "rootfs")
+        p = subprocess.run([BULWARK, "run", "--tmpfs", "/vol:size=3m,mode=0750,noexec",
+                            "-v", f"{src}:/bvol:ro", "--rootfs", str(rootfs), "--",
+                            "cat", "/proc/self/mountinfo"],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        by_run = mountinfo_entries(p.stdout)
+
+        def edit(c):
+            writable_root(c)
+            c["mounts"] += [
+                {"destination": "/vol", "type": "tmpfs", "source": "tmpfs",
+                 "options": ["nosuid", "nodev", "noexec", "size=3m", "mode=0750"]},
+                {"destination": "/bvol", "type": "bind", "source": str(src),
+                 "options": ["bind", "ro", "nosuid", "nodev"]}]
+        b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo"], edit=edit)
+        p = rt("run", "-b", b, "bwk-sm-" + uuid.uuid4().hex[:8], check=None)
+        assert p.returncode == 0, p.stderr
+        by_create = mountinfo_entries((b / "rootfs" / "mountinfo").read_text())
+        for d in ("/vol", "/bvol"):
+            assert by_run[d] == by_create[d], (d, by_run[d], by_create[d])
+        assert by_run["/vol"][0] == "tmpfs" and "size=3072k" in by_run["/vol"][2]
+        assert {"ro", "nosuid", "nodev"} <= by_run["/bvol"][1], by_run["/bvol"]
+    finally:
+        shutil.rmtree(src, ignore_errors=True)

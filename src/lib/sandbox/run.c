@@ -174,12 +174,14 @@ static int check_spec(const bwk_container_spec *s, bwk_error **err)
 	if (!s->argv || !s->argv[0] || !s->argv[0][0])
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "no command: the image has no Entrypoint or Cmd; give one");
-	const char *missing = !s->caps_set		       ? "capability set"
-			      : !s->memory		       ? "memory limit"
-			      : !s->pids		       ? "pids limit"
-			      : !s->tmpfs_size		       ? "tmpfs size"
-			      : s->tmpfs_size == BWK_UNLIMITED ? "tmpfs size (unlimited)"
-							       : NULL;
+	const char *missing = !s->caps_set			  ? "capability set"
+			      : !s->memory			  ? "memory limit"
+			      : !s->pids			  ? "pids limit"
+			      : !s->tmpfs_size			  ? "tmpfs size"
+			      : s->tmpfs_size == BWK_UNLIMITED	  ? "tmpfs size (unlimited)"
+			      : !s->writable_size		  ? "writable size"
+			      : s->writable_size == BWK_UNLIMITED ? "writable size (unlimited)"
+								  : NULL;
 	if (missing)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "container spec: no effective %s: the spec's producer sets it "

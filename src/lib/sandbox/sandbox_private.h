@@ -598,6 +598,8 @@ typedef struct sbx_spec_mount_env {
 	const char *role; /* the mount point in messages: "mount point", "volume destination" */
 	int src;	  /* a bind's source, or -1 */
 	bool src_is_mount;
+	bool copyup_keep_root; /* tmpcopyup: the tmpfs's root takes the image directory's owner
+				* and mode (run's volumes, Docker's) */
 	bool cg_v1;
 	const char *const *cg_dirs; /* /sys/fs/cgroup/CTRL/…, cgroup v1 */
 	size_t n_cg_dirs;

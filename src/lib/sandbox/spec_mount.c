@@ -341,7 +341,7 @@ static int new_mount(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_opt
 		f &= ~(unsigned long)MS_RDONLY;
 	cleanup_close int mnt = fs_new(type, src, o->data, f);
 	if (mnt >= 0) {
-		if (copyup && sbx_copyup(t, mnt, m->destination, false, NULL) < 0)
+		if (copyup && sbx_copyup(t, mnt, m->destination, env->copyup_keep_root, NULL) < 0)
 			return say(env, "tmpcopyup of %s", m->destination);
 		if (attach(mnt, t) < 0)
 			return say(env, "mount %s (%s) on %s", src, type, m->destination);
@@ -354,7 +354,8 @@ static int new_mount(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_opt
 			mnt = sbx_open_in_root(rootfd, m->destination, O_PATH);
 			if (mnt < 0)
 				return say(env, "reopening %s", m->destination);
-			if (copyup && sbx_copyup(t, mnt, m->destination, false, NULL) < 0)
+			if (copyup &&
+			    sbx_copyup(t, mnt, m->destination, env->copyup_keep_root, NULL) < 0)
 				return say(env, "tmpcopyup of %s", m->destination);
 		} else if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
 			/* a user namespace without its own network namespace: the host's */
