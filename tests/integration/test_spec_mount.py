@@ -114,3 +114,23 @@ def test_same_spec_mount_from_create_and_run(rt, tmp_path):
         assert {"ro", "nosuid", "nodev"} <= by_run["/bvol"][1], by_run["/bvol"]
     finally:
         shutil.rmtree(src, ignore_errors=True)
+
+
+def test_create_bind_never_loosens_its_source(rt, tmp_path):
+    """`rw` on a bind of a read-only mount turns nothing off: the bind stays read-only (as a
+    bind under runc and crun); the flags asked for (nosuid) are set."""
+    src = tmp_path / "ro-src"
+    src.mkdir()
+    (src / "f").write_text("x")
+    subprocess.run(["mount", "--bind", str(src), str(src)], check=True)
+    try:
+        subprocess.run(["mount", "-o", "remount,bind,ro", str(src)], check=True)
+
+        def edit(c):
+            writable_root(c)
+            c["mounts"].append({"destination": "/vol", "type": "bind", "source": str(src),
+                                "options": ["rbind", "rw", "nosuid"]})
+        mi = run_mountinfo(rt, edit, own=True)
+        assert {"ro", "nosuid"} <= mi["/vol"], mi["/vol"]
+    finally:
+        subprocess.run(["umount", "-l", str(src)], check=False)

@@ -589,10 +589,10 @@ int sbx_mountpoint(int rootfd, const char *path, bool dir, sbx_mp_policy policy,
  * move_mount; a new filesystem from fsopen/fsconfig/fsmount (the data string whole, the
  * superblock flags through fsconfig), else mount(2) on the opened mount point, with create's
  * fallbacks (sysfs refused in a user namespace: the host's /sys read-only; mqueue refused:
- * the host's /dev/mqueue); tmpcopyup; the flags as mount attributes (a locked one kept), the
- * propagation and the recursive r* options with mount_setattr. cgroup on a v1 host
- * (`cg_v1`): a tmpfs with `cg_dirs` bound into it. Returns the attached mount's fd, or -1
- * with errno and one line in `why`. */
+ * the host's /dev/mqueue); tmpcopyup; the flags set as mount attributes (a bind never
+ * loosens its source's), the propagation and the recursive r* options with mount_setattr.
+ * cgroup on a v1 host (`cg_v1`): a tmpfs with `cg_dirs` bound into it. Returns the attached
+ * mount's fd, or -1 with errno and one line in `why`. */
 typedef struct sbx_spec_mount_env {
 	sbx_mp_policy policy;
 	const char *role; /* the mount point in messages: "mount point", "volume destination" */

@@ -230,12 +230,13 @@ static int say(const sbx_spec_mount_env *env, const char *fmt, ...)
 	return -1;
 }
 
-/* A clone of the host's `path` (the whole tree when `rec`) attached on `t`, read-only. */
-static int bind_host_ro(const char *path, int t, bool rec)
+/* A clone of the host's `path` (the whole tree when `rec`) attached on `t`, with the flags `f`
+ * set on it. */
+static int bind_host(const char *path, int t, bool rec, unsigned long f)
 {
 	cleanup_close int b = open_tree(
 	    AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
-	if (b < 0 || set_flags(b, MS_RDONLY, 0, false) < 0 || attach(b, t) < 0)
+	if (b < 0 || set_flags(b, f, 0, false) < 0 || attach(b, t) < 0)
 		return -1;
 	return steal_fd(&b);
 }
@@ -267,7 +268,7 @@ static int cgroup_v1(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_opt
 		cleanup_close int b = sub < 0 ? -1
 					      : open_tree(AT_FDCWD, env->cg_dirs[i],
 							  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		if (b < 0 || set_flags(b, f, o->cleared, false) < 0 || attach(b, sub) < 0)
+		if (b < 0 || set_flags(b, f, 0, false) < 0 || attach(b, sub) < 0)
 			return say(env, "bind %s on %s/%s", env->cg_dirs[i], m->destination, ctrl);
 	}
 	if (set_flags(tmp, f, o->cleared, false) < 0)
@@ -317,8 +318,10 @@ static int bind_mount(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_op
 					     env->policy, env->role, env->why, env->whylen);
 	if (t < 0)
 		return -1;
-	if (set_flags(tree, o->flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT), o->cleared,
-		      false) < 0)
+	/* the flags asked for are set; one turned off by name (rw, suid, dev …) never loosens
+	 * what the source has (runc and crun leave a bind of a read-only mount read-only) */
+	if (set_flags(tree, o->flags & ~(unsigned long)(MS_BIND | MS_REC | MS_REMOUNT), 0, false) <
+	    0)
 		return say(env, "remount %s", m->destination);
 	if (attach(tree, t) < 0)
 		return say(env, "bind mount %s on %s%s", src, m->destination,
@@ -359,14 +362,11 @@ static int new_mount(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_opt
 				return say(env, "tmpcopyup of %s", m->destination);
 		} else if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
 			/* a user namespace without its own network namespace: the host's */
-			if ((mnt = bind_host_ro("/sys", t, true)) < 0)
+			if ((mnt = bind_host("/sys", t, true, f | MS_RDONLY)) < 0)
 				return say(env, "bind /sys on %s", m->destination);
 		} else if (!strcmp(type, "mqueue") && errno == EPERM) {
-			cleanup_close int b =
-			    open_tree(AT_FDCWD, "/dev/mqueue", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-			if (b < 0 || set_flags(b, f, o->cleared, false) < 0 || attach(b, t) < 0)
+			if ((mnt = bind_host("/dev/mqueue", t, false, f)) < 0)
 				return say(env, "bind /dev/mqueue on %s", m->destination);
-			mnt = steal_fd(&b);
 		} else {
 			return say(env, "mount %s (%s) on %s", src, type, m->destination);
 		}
