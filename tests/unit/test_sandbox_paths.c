@@ -387,6 +387,35 @@ static void test_spec_mount_both_policies(void **state)
 			}
 			close(fd);
 		}
+		/* one value longer than fsconfig takes (256 bytes): the mount(2) fallback, on the
+		 * mount point opened by the policy, gives the same mount */
+		char big[400], s_fb[] = "/fallback";
+		n = (size_t)snprintf(big, sizeof big, "size=");
+		while (n < 300)
+			big[n++] = '0';
+		snprintf(big + n, sizeof big - n, "3m");
+		char *fbopts[] = {big, NULL};
+		bwk_oci_mount fm = {.destination = s_fb,
+				    .type = s_tmpfs,
+				    .source = s_tmpfs,
+				    .options = {.v = fbopts, .n = 1}};
+		bwk_oci_mount_opts fo;
+		char fwhy[1024], fline[4096], fwhere[512];
+		sbx_spec_mount_env fenv = {.policy = SBX_MP_REFUSE_LINKS,
+					   .role = "mount point",
+					   .src = -1,
+					   .why = fwhy,
+					   .whylen = sizeof fwhy};
+		int ffd = bwk_oci_mount_opts_parse(&fm, 0, &fo, NULL) < 0
+			      ? -1
+			      : sbx_spec_mount(rootfd, &fm, &fo, &fenv);
+		snprintf(fwhere, sizeof fwhere, "%s/fallback", t->root);
+		if (ffd < 0 || !mountinfo_line(fwhere, fline, sizeof fline) ||
+		    !strstr(fline, "size=3072k")) {
+			fprintf(stderr, "fallback: %s\n", ffd < 0 ? fwhy : fline);
+			_exit(15);
+		}
+		close(ffd);
 		/* a link at the destination: refused by run's policy, with its message */
 		char *none[] = {NULL};
 		bwk_oci_mount lm = {.destination = s_abs,
