@@ -428,7 +428,7 @@ typedef struct bwk_oci_run {
 	 * volumes, discarded at exit), unless a bind or a tmpfs covers that path. */
 	const bwk_tmpfs *tmpfs;
 	size_t ntmpfs;
-	uint64_t writable_size; /* size of each anonymous volume; 0: the sandbox's default */
+	uint64_t writable_size; /* size of each anonymous volume; 0: the lowering's default */
 } bwk_oci_run;
 
 /* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
@@ -450,7 +450,9 @@ int bwk_oci_spec_from_run(const bwk_image_config *img, const bwk_oci_run *run, b
 typedef struct bwk_oci_lowered {
 	bwk_container_spec spec;
 	bwk_bind *binds;
-	bwk_tmpfs *tmpfs; /* mounts of type tmpfs beyond /tmp, /run, /dev/shm … */
+	bwk_tmpfs *tmpfs;	     /* mounts of type tmpfs beyond /tmp, /run, /dev/shm … */
+	bwk_oci_mount *tmpfs_mounts; /* theirs, the defaults made explicit (tmpfs[i].mount) */
+	size_t ntmpfs_mounts;
 	char *user;
 	bwk_rlimit *rlimits;
 } bwk_oci_lowered;

@@ -31,6 +31,8 @@ typedef enum bwk_net_mode {
 /* A network name for BWK_NET_BRIDGE: 1 to 11 of a-z 0-9 _ - (not first: _ -). */
 bool bwk_sandbox_network_name_ok(const char *name);
 
+struct bwk_oci_mount;
+
 typedef struct bwk_bind {
 	const char *src; /* host path (absolute) */
 	const char *dst; /* container path (absolute, resolved inside the root) */
@@ -40,6 +42,10 @@ typedef struct bwk_bind {
 	 * is shown as the container user's through an id-mapped mount (its files stay the host
 	 * user's). */
 	bool chown;
+	/* The runtime spec's mount this was lowered from (bwk_oci_spec_lower): what the sandbox
+	 * makes (sandbox/spec_mount.c, the builder `create` uses too), with the source the
+	 * parent opened and checked; src, dst and rw summarise it. */
+	const struct bwk_oci_mount *mount;
 } bwk_bind;
 
 /* A tmpfs of the container's (--tmpfs, an image's anonymous VOLUME): always nosuid and nodev. With
@@ -48,9 +54,13 @@ typedef struct bwk_bind {
  * symbolic link; the directory itself takes the owner and mode of the image's. */
 typedef struct bwk_tmpfs {
 	const char *dst; /* container path (absolute, resolved inside the root) */
-	uint64_t size;	 /* bytes; 0: writable_size */
-	uint32_t mode;	 /* of its root when nothing is copied up; 0: 0755 */
+	uint64_t size;	 /* bytes (the spec lowering fills the default) */
+	uint32_t mode;	 /* of its root when nothing is copied up */
 	bool copyup, noexec;
+	/* The runtime spec's mount this was lowered from, with the defaults made explicit
+	 * (size, mode, nosuid, nodev): what the sandbox makes (sandbox/spec_mount.c); the fields
+	 * above summarise it. */
+	const struct bwk_oci_mount *mount;
 } bwk_tmpfs;
 #define BWK_COPYUP_MAX_ENTRIES 20000
 #define BWK_COPYUP_MAX_DEPTH   64
@@ -168,9 +178,9 @@ typedef struct bwk_container_spec {
 	 * /run are always tmpfs and always start with the image's content there. */
 	const bwk_tmpfs *tmpfs;
 	size_t ntmpfs;
-	/* Bytes of the writable layer (read_write, or writable_var's directories together), and
-	 * of each tmpfs of `tmpfs` without a size of its own (bwk_oci_spec_lower() gives
-	 * BWK_DEFAULT_WRITABLE_SIZE; 0 or unlimited is refused). In memory: counted in `memory`. */
+	/* Bytes of the writable layer (read_write, or writable_var's directories together); the
+	 * spec's producer sets it (bwk_oci_spec_lower: BWK_DEFAULT_WRITABLE_SIZE, which also sizes
+	 * a tmpfs of the spec without a size of its own). In memory: counted in `memory`. */
 	uint64_t writable_size;
 } bwk_container_spec;
 

@@ -14,7 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define BWK_IN_SANDBOX /* the tests call the module's private resolver */
@@ -256,6 +259,197 @@ static void test_mask_attrs_never_through_links(void **state)
 	close(layers[0]);
 }
 
+/* One mount-point function, two policies (spec_mount.c sbx_mountpoint): an image's link at a
+ * mount point is refused with run's message (CVE-2021-30465 class); a bundle's is followed
+ * inside the root, as runc and crun do; neither reaches outside the root. */
+static void test_mountpoint_policies(void **state)
+{
+	tree *t = *state;
+	char why[1024];
+	/* refused: the last component is a link (to /etc of the image) */
+	int fd = sbx_mountpoint(t->rootfd, "/abs", true, SBX_MP_REFUSE_LINKS, "mount point", why,
+				sizeof why);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ELOOP);
+	assert_non_null(strstr(why, "mount point /abs is a symbolic link in the image (to /etc)"));
+	/* refused: the wrong type already there */
+	fd = sbx_mountpoint(t->rootfd, "/etc/passwd", true, SBX_MP_REFUSE_LINKS,
+			    "volume destination", why, sizeof why);
+	assert_int_equal(fd, -1);
+	assert_non_null(strstr(why, "volume destination /etc/passwd is not a directory"));
+	/* followed inside the root: /abs/mp is the image's /etc/mp, created there */
+	fd = sbx_mountpoint(t->rootfd, "/abs/mp", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	struct stat got, exp;
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "etc/mp", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino && got.st_dev == exp.st_dev);
+	close(fd);
+	fd = sbx_mountpoint(t->rootfd, "/abs", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "etc", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino);
+	close(fd);
+	/* an escaping link stays in the root: up -> .. is the root itself */
+	fd = sbx_mountpoint(t->rootfd, "/up/dir", true, SBX_MP_FOLLOW_IN_ROOT, "mount point", why,
+			    sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_int_equal(fstatat(t->rootfd, "dir", &exp, AT_SYMLINK_NOFOLLOW), 0);
+	assert_true(got.st_ino == exp.st_ino);
+	close(fd);
+	/* a link escaping the root, under REFUSE_LINKS: refused, not created through */
+	fd = sbx_mountpoint(t->rootfd, "/esc", false, SBX_MP_REFUSE_LINKS, "mount point", why,
+			    sizeof why);
+	assert_int_equal(fd, -1);
+	assert_int_equal(errno, ELOOP);
+	/* a missing file mount point is created as a file under both */
+	fd = sbx_mountpoint(t->rootfd, "/dir/newfile", false, SBX_MP_REFUSE_LINKS, "mount point",
+			    why, sizeof why);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &got), 0);
+	assert_true(S_ISREG(got.st_mode));
+	close(fd);
+}
+
+/* In a mount namespace of its own (root only): `rel`'s line of /proc/self/mountinfo. */
+static bool mountinfo_line(const char *dest, char *out, size_t len)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "r");
+	if (!f)
+		return false;
+	char line[4096];
+	bool found = false;
+	while (fgets(line, sizeof line, f)) {
+		char d[1024];
+		if (sscanf(line, "%*s %*s %*s %*s %1023s", d) == 1 && !strcmp(d, dest)) {
+			snprintf(out, len, "%s", line); /* the last one: the top mount */
+			found = true;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* One spec mount (spec_mount.c sbx_spec_mount), as run and create make it: a tmpfs whose data
+ * string is longer than run's old 256-byte buffer reaches the filesystem whole under both
+ * link policies; a destination that is a link is refused under run's and followed inside the
+ * root under create's. Runs in a child with a mount namespace of its own. */
+static void test_spec_mount_both_policies(void **state)
+{
+	tree *t = *state;
+	if (geteuid() != 0)
+		skip();
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+			_exit(77);
+		/* the root as seen from this namespace (the fixture's is the parent's mount) */
+		int rootfd = open(t->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (rootfd < 0)
+			_exit(9);
+		char data[1024], s_nosuid[] = "nosuid", s_noexec[] = "noexec", s_tmpfs[] = "tmpfs",
+				 s_abs[] = "/abs";
+		size_t n = 0;
+		for (int i = 0; i < 40; i++)
+			n += (size_t)snprintf(data + n, sizeof data - n, "size=1k,");
+		snprintf(data + n, sizeof data - n, "size=3m,nr_inodes=777,mode=0750");
+		char *opts[] = {s_nosuid, s_noexec, data, NULL};
+		char dests[2][16] = {"/run-long", "/create-long"};
+		const sbx_mp_policy pol[] = {SBX_MP_REFUSE_LINKS, SBX_MP_FOLLOW_IN_ROOT};
+		for (int i = 0; i < 2; i++) {
+			bwk_oci_mount m = {.destination = dests[i],
+					   .type = s_tmpfs,
+					   .source = s_tmpfs,
+					   .options = {.v = opts, .n = 3}};
+			bwk_oci_mount_opts o;
+			if (strlen(data) <= 256 || bwk_oci_mount_opts_parse(&m, 0, &o, NULL) < 0)
+				_exit(10);
+			char why[1024];
+			sbx_spec_mount_env env = {.policy = pol[i],
+						  .role = "mount point",
+						  .src = -1,
+						  .why = why,
+						  .whylen = sizeof why};
+			int fd = sbx_spec_mount(rootfd, &m, &o, &env);
+			char where[512], line[4096];
+			snprintf(where, sizeof where, "%s%s", t->root, dests[i]);
+			if (fd < 0 || !mountinfo_line(where, line, sizeof line) ||
+			    !strstr(line, "size=3072k") || !strstr(line, "nr_inodes=777") ||
+			    !strstr(line, "mode=750") || !strstr(line, "noexec")) {
+				fprintf(stderr, "%s: %s\n", dests[i], fd < 0 ? why : line);
+				_exit(11 + i);
+			}
+			close(fd);
+		}
+		/* one value longer than fsconfig takes (256 bytes): the mount(2) fallback, on the
+		 * mount point opened by the policy, gives the same mount */
+		char big[400], s_fb[] = "/fallback";
+		n = (size_t)snprintf(big, sizeof big, "size=");
+		while (n < 300)
+			big[n++] = '0';
+		snprintf(big + n, sizeof big - n, "3m");
+		char *fbopts[] = {big, NULL};
+		bwk_oci_mount fm = {.destination = s_fb,
+				    .type = s_tmpfs,
+				    .source = s_tmpfs,
+				    .options = {.v = fbopts, .n = 1}};
+		bwk_oci_mount_opts fo;
+		char fwhy[1024], fline[4096], fwhere[512];
+		sbx_spec_mount_env fenv = {.policy = SBX_MP_REFUSE_LINKS,
+					   .role = "mount point",
+					   .src = -1,
+					   .why = fwhy,
+					   .whylen = sizeof fwhy};
+		int ffd = bwk_oci_mount_opts_parse(&fm, 0, &fo, NULL) < 0
+			      ? -1
+			      : sbx_spec_mount(rootfd, &fm, &fo, &fenv);
+		snprintf(fwhere, sizeof fwhere, "%s/fallback", t->root);
+		if (ffd < 0 || !mountinfo_line(fwhere, fline, sizeof fline) ||
+		    !strstr(fline, "size=3072k")) {
+			fprintf(stderr, "fallback: %s\n", ffd < 0 ? fwhy : fline);
+			_exit(15);
+		}
+		close(ffd);
+		/* a link at the destination: refused by run's policy, with its message */
+		char *none[] = {NULL};
+		bwk_oci_mount lm = {.destination = s_abs,
+				    .type = s_tmpfs,
+				    .source = s_tmpfs,
+				    .options = {.v = none, .n = 0}};
+		bwk_oci_mount_opts lo;
+		char why[1024];
+		sbx_spec_mount_env env = {.policy = SBX_MP_REFUSE_LINKS,
+					  .role = "mount point",
+					  .src = -1,
+					  .why = why,
+					  .whylen = sizeof why};
+		if (bwk_oci_mount_opts_parse(&lm, 0, &lo, NULL) < 0 ||
+		    sbx_spec_mount(rootfd, &lm, &lo, &env) >= 0 ||
+		    !strstr(why, "is a symbolic link in the image"))
+			_exit(20);
+		/* … and followed inside the root by create's: the mount lands on the root's /etc */
+		env.policy = SBX_MP_FOLLOW_IN_ROOT;
+		int fd = sbx_spec_mount(rootfd, &lm, &lo, &env);
+		char where[512], line[4096];
+		snprintf(where, sizeof where, "%s/etc", t->root);
+		if (fd < 0 || !mountinfo_line(where, line, sizeof line) || !strstr(line, "tmpfs"))
+			_exit(21);
+		_exit(0);
+	}
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 77)
+		skip();
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -264,6 +458,8 @@ int main(void)
 	    cmocka_unit_test(test_magic_link_not_followed),
 	    cmocka_unit_test(test_open_beneath_never_follows),
 	    cmocka_unit_test(test_mask_attrs_never_through_links),
+	    cmocka_unit_test(test_mountpoint_policies),
+	    cmocka_unit_test(test_spec_mount_both_policies),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -219,7 +219,8 @@ static void mounts_part(const bwk_image_config *img, const bwk_oci_run *r, bwk_o
 	s->mounts = xcalloc(r->nbinds + r->ntmpfs + count_volumes(img) + 1, sizeof *s->mounts);
 	/* tmpfs first: a bind inside one lands in it */
 	for (size_t i = 0; i < r->ntmpfs; i++)
-		tmpfs_mount(&s->mounts[s->n_mounts++], r->tmpfs[i].dst, r->tmpfs[i].size,
+		tmpfs_mount(&s->mounts[s->n_mounts++], r->tmpfs[i].dst,
+			    r->tmpfs[i].size ? r->tmpfs[i].size : r->writable_size,
 			    r->tmpfs[i].mode, r->tmpfs[i].copyup, r->tmpfs[i].noexec);
 	for (size_t i = 0; i < r->nbinds; i++) {
 		bwk_oci_mount *m = &s->mounts[s->n_mounts++];
@@ -227,7 +228,9 @@ static void mounts_part(const bwk_image_config *img, const bwk_oci_run *r, bwk_o
 		m->source = xstrdup(r->binds[i].src);
 		m->type = xstrdup("bind");
 		m->options.v = xcalloc(1, sizeof(char *));
-		strv_push(&m->options, "rbind");
+		/* not recursive: a host mount below the source stays out (and a read-only
+		 * volume has no writable mount below it) */
+		strv_push(&m->options, "bind");
 		strv_push(&m->options, r->binds[i].rw ? "rw" : "ro");
 		strv_push(&m->options, "nosuid");
 		strv_push(&m->options, "nodev");

@@ -108,10 +108,30 @@ static int lower_tmpfs(const bwk_oci_mount *m, const bwk_oci_mount_opts *o, size
 	return 0;
 }
 
+/* The tmpfs mount the sandbox makes for spec mount `m`: its options with the sandbox's rules
+ * made explicit — nosuid and nodev always, the size (BWK_DEFAULT_WRITABLE_SIZE when the spec
+ * gives none: the sandbox picks no default) and mode 0755 when missing. */
+static void explicit_tmpfs(const bwk_oci_mount *m, const bwk_tmpfs *t, bwk_oci_mount *out)
+{
+	*out = (bwk_oci_mount){.destination = m->destination, .type = m->type, .source = m->source};
+	bwk_strv_push(&out->options, "nosuid", NULL);
+	bwk_strv_push(&out->options, "nodev", NULL);
+	for (size_t k = 0; k < m->options.n; k++)
+		bwk_strv_push(&out->options, m->options.v[k], NULL);
+	char o[48];
+	if (!t->size) {
+		snprintf(o, sizeof o, "size=%llu", (unsigned long long)BWK_DEFAULT_WRITABLE_SIZE);
+		bwk_strv_push(&out->options, o, NULL);
+	}
+	if (!t->mode)
+		bwk_strv_push(&out->options, "mode=0755", NULL);
+}
+
 static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
 {
 	out->binds = xcalloc(s->n_mounts + 1, sizeof *out->binds);
 	out->tmpfs = xcalloc(s->n_mounts + 1, sizeof *out->tmpfs);
+	out->tmpfs_mounts = xcalloc(s->n_mounts + 1, sizeof *out->tmpfs_mounts);
 	for (size_t i = 0; i < s->n_mounts; i++) {
 		const bwk_oci_mount *m = &s->mounts[i];
 		bwk_oci_mount_opts o;
@@ -130,8 +150,16 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		if (!o.bind && standard_mount(m))
 			continue;
 		if (!o.bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {
-			if (lower_tmpfs(m, &o, i, &out->tmpfs[out->spec.ntmpfs], err) < 0)
+			bwk_tmpfs *t = &out->tmpfs[out->spec.ntmpfs];
+			if (lower_tmpfs(m, &o, i, t, err) < 0)
 				return -1;
+			bwk_oci_mount *em = &out->tmpfs_mounts[out->ntmpfs_mounts++];
+			explicit_tmpfs(m, t, em);
+			t->mount = em;
+			if (!t->size)
+				t->size = BWK_DEFAULT_WRITABLE_SIZE;
+			if (!t->mode)
+				t->mode = 0755;
 			out->spec.ntmpfs++;
 			continue;
 		}
@@ -146,6 +174,7 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		b->dst = m->destination;
 		b->rw = !ro;
 		b->chown = o.chown; /* Podman's: to the container's user */
+		b->mount = m;
 	}
 	out->spec.binds = out->binds;
 	out->spec.tmpfs = out->tmpfs;
@@ -375,6 +404,11 @@ void bwk_oci_lowered_free(bwk_oci_lowered *l)
 	free(l->binds);
 	free(l->tmpfs);
 	l->tmpfs = NULL;
+	for (size_t i = 0; i < l->ntmpfs_mounts; i++)
+		bwk_strv_clear(&l->tmpfs_mounts[i].options);
+	free(l->tmpfs_mounts);
+	l->tmpfs_mounts = NULL;
+	l->ntmpfs_mounts = 0;
 	free(l->user);
 	free(l->rlimits);
 	l->binds = NULL;

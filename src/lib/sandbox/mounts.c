@@ -105,76 +105,14 @@ int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs)
 	return attach(m, dst);
 }
 
-/* The mount point PATH inside the root: its parent resolved in the root (and created), its
- * last component a real directory (`dir`) or a non-directory, created when missing and never
- * followed. Mounting on a symlink of the image would mount wherever it points (runc's
- * CVE-2021-30465 class; a /proc link also switched the masks off): an image whose /proc,
- * /dev, /tmp … or volume destination is a link is refused, as runc and crun refuse it.
- * `role` names the mount in the message. Returns an O_PATH fd, or -1 after saying why. */
+/* The mount point PATH inside the root, links refused (spec_mount.c sbx_mountpoint): the
+ * image is untrusted. Returns an O_PATH fd, or -1 after saying why. */
 static int mountpoint(int rootfd, const char *path, bool dir, const char *role)
 {
-	char parent[PATH_MAX], name[NAME_MAX + 1];
-	size_t l = strlen(path);
-	while (l > 1 && path[l - 1] == '/')
-		l--;
-	if (l >= sizeof parent || path[0] != '/') {
-		sbx_child_error("%s %s: not an absolute path of at most %d bytes", role, path,
-				PATH_MAX - 1);
-		return -1;
-	}
-	memcpy(parent, path, l);
-	parent[l] = 0;
-	char *slash = strrchr(parent, '/');
-	if (strlen(slash + 1) >= sizeof name || !slash[1] || !strcmp(slash + 1, ".") ||
-	    !strcmp(slash + 1, "..")) {
-		sbx_child_error("%s %s: not a mount point bulwark accepts (the root itself, \".\" "
-				"or \"..\" as last component)",
-				role, path);
-		return -1;
-	}
-	snprintf(name, sizeof name, "%s", slash + 1);
-	*slash = 0;
-	cleanup_close int pfd = sbx_mkpath_in_root(rootfd, parent[0] ? parent : "/", true);
-	if (pfd < 0)
-		return fail("creating the parent directories of", path);
-	int fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		int f = dir ? mkdirat(pfd, name, 0755)
-			    : openat(pfd, name,
-				     O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (f < 0 && errno != EEXIST)
-			return fail("creating mount point", path);
-		if (!dir && f >= 0)
-			close(f);
-		fd = openat(pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	}
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		int saved = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = saved;
-		return fail("opening mount point", path);
-	}
-	if (S_ISLNK(st.st_mode)) {
-		char to[PATH_MAX];
-		ssize_t n = readlinkat(fd, "", to, sizeof to - 1);
-		to[n < 0 ? 0 : n] = 0;
-		close(fd);
-		sbx_child_error("%s %s is a symbolic link in the image (to %s): bulwark mounts on "
-				"it and never follows a link there; make it a %s in the image",
-				role, path, to, dir ? "directory" : "file");
-		errno = ELOOP;
-		return -1;
-	}
-	if (dir != S_ISDIR(st.st_mode)) {
-		close(fd);
-		sbx_child_error("%s %s is %s in the image: a %s is needed there", role, path,
-				dir ? "not a directory" : "a directory",
-				dir ? "directory" : "file");
-		errno = dir ? ENOTDIR : EISDIR;
-		return -1;
-	}
+	char why[PATH_MAX + 256];
+	int fd = sbx_mountpoint(rootfd, path, dir, SBX_MP_REFUSE_LINKS, role, why, sizeof why);
+	if (fd < 0)
+		sbx_child_error("%s", why);
 	return fd;
 }
 
@@ -210,30 +148,43 @@ static int mount_tmpfs(int rootfd, const char *path, const char *opts, uint64_t 
 	return steal_fd(&m);
 }
 
-static uint64_t writable_size(const bwk_container_spec *s)
+/* Stage 1 of the spec's own mounts, through the builder `create` uses (spec_mount.c), with
+ * the image's links refused: the spec's other tmpfs mounts (anonymous volumes, --tmpfs), before
+ * the binds so that a bind inside one lands in it. */
+static int spec_mount(int rootfd, const bwk_oci_mount *m, const char *role, int src,
+		      bool src_is_mount, bool keep_root)
 {
-	return s->writable_size && s->writable_size != BWK_UNLIMITED ? s->writable_size
-								     : BWK_DEFAULT_WRITABLE_SIZE;
+	if (!m) {
+		sbx_child_error("container spec: a tmpfs or volume without its spec mount "
+				"(bwk_oci_spec_lower() gives it)");
+		return -1;
+	}
+	bwk_oci_mount_opts o;
+	bwk_error *e = NULL;
+	if (bwk_oci_mount_opts_parse(m, 0, &o, &e) < 0) {
+		sbx_child_error("%s", e->msg);
+		bwk_error_free(e);
+		return -1;
+	}
+	char why[PATH_MAX + 512];
+	sbx_spec_mount_env env = {.policy = SBX_MP_REFUSE_LINKS,
+				  .role = role,
+				  .src = src,
+				  .src_is_mount = src_is_mount,
+				  .copyup_keep_root = keep_root,
+				  .why = why,
+				  .whylen = sizeof why};
+	cleanup_close int fd = sbx_spec_mount(rootfd, m, &o, &env);
+	if (fd < 0)
+		sbx_child_error("%s", why);
+	return fd < 0 ? -1 : 0;
 }
 
-/* The spec's other tmpfs mounts (anonymous volumes, --tmpfs), before the binds so that a bind
- * inside one lands in it. */
 static int setup_tmpfs(const sbx_ctx *ctx, int rootfd)
 {
 	const bwk_container_spec *s = ctx->spec;
 	for (size_t i = 0; i < s->ntmpfs; i++) {
-		const bwk_tmpfs *t = &s->tmpfs[i];
-		char opts[128];
-		snprintf(opts, sizeof opts, "mode=%04o,size=%llu",
-			 t->mode ? (unsigned)(t->mode & 07777) : 0755u,
-			 (unsigned long long)(t->size ? t->size : writable_size(s)));
-		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-		if (t->noexec)
-			attrs |= MOUNT_ATTR_NOEXEC;
-		cleanup_close int m =
-		    t->dst ? mount_tmpfs(rootfd, t->dst, opts, attrs, t->copyup, t->copyup, NULL)
-			   : -1;
-		if (m < 0)
+		if (spec_mount(rootfd, s->tmpfs[i].mount, "mount point", -1, false, true) < 0)
 			return -1;
 	}
 	return 0;
@@ -439,29 +390,17 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 {
 	const bwk_container_spec *s = ctx->spec;
 	for (size_t i = 0; i < s->nbinds; i++) {
-		struct stat st;
-		if (fstat(ctx->bind_fds[i], &st) < 0)
-			return fail("stat", s->binds[i].src);
-		cleanup_close int t =
-		    mountpoint(rootfd, s->binds[i].dst, S_ISDIR(st.st_mode), "volume destination");
-		if (t < 0)
-			return -1;
-		uint64_t attrs = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
-		if (!s->binds[i].rw)
-			attrs |= MOUNT_ATTR_RDONLY;
+		/* the source the parent opened and checked: a detached mount it prepared, or our
+		 * own fd for it (reopen_checked) */
+		int src = ctx->detached ? ctx->mnt_fds[ctx->nlowers + i] : own[ctx->nlowers + i];
 		/* unprivileged `chown` (U): from inside, where the caller's files are root's */
 		if (s->binds[i].chown && !ctx->is_root &&
-		    sbx_volume_chown_child(ctx, rootfd, i,
-					   ctx->detached ? ctx->bind_fds[i]
-							 : own[ctx->nlowers + i]) < 0)
+		    sbx_volume_chown_child(ctx, rootfd, i, ctx->detached ? ctx->bind_fds[i] : src) <
+			0)
 			return -1;
-		if (ctx->detached) {
-			int m = ctx->mnt_fds[ctx->nlowers + i];
-			if (set_attr_fd(m, attrs, false) < 0 || attach(m, t) < 0)
-				return fail("attaching volume", s->binds[i].dst);
-		} else if (sbx_bind_fd(own[ctx->nlowers + i], t, false, attrs) < 0) {
-			return fail("bind mounting", ctx->bind_paths[i]);
-		}
+		if (spec_mount(rootfd, s->binds[i].mount, "volume destination", src, ctx->detached,
+			       false) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -580,7 +519,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	/* Without detached mounts from the host side, the sources are opened again here, in our
 	 * namespace (a mount of the parent's cannot be cloned from this one) and before the
 	 * staging tmpfs can hide them (they may live under /tmp). */
-	int own[160];
+	int own[160] = {0}; /* filled below when !detached (for the analyzers: never read else) */
 	size_t nown = 0;
 	for (; !ctx->detached && nown < ctx->nlowers + s->nbinds; nown++) {
 		bool layer = nown < ctx->nlowers;
@@ -597,7 +536,7 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	/* the upper layer lives here: with read_write or writable_var, the container's writes
 	 * (writable_size) */
 	snprintf(stage_opts, sizeof stage_opts, "mode=0700,size=%llu",
-		 (unsigned long long)(s->read_write || s->writable_var ? writable_size(s)
+		 (unsigned long long)(s->read_write || s->writable_var ? s->writable_size
 								       : ctx->tmpfs_size));
 	if (mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, stage_opts) < 0)
 		return fail("mounting staging tmpfs on", STAGE);

@@ -158,8 +158,8 @@ static unsigned long locked_flags(const char *path)
 	return f;
 }
 
-/* Remount a bind mount with `flags` (ro, nosuid …), keeping the flags a user namespace may not
- * clear. */
+/* Remount a bind mount (the read-only root) with `flags` (ro, nosuid …), keeping the flags a user
+ * namespace may not clear. */
 static int bind_remount(const char *target, unsigned long flags)
 {
 	unsigned long f = MS_BIND | MS_REMOUNT | (flags & ~(MS_BIND | MS_REC | MS_REMOUNT));
@@ -173,42 +173,10 @@ static void fdpath(char *buf, size_t len, int fd)
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
 }
 
-static bool is_dir_path(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) < 0 || S_ISDIR(st.st_mode);
-}
-
-static void mount_cgroup_v1(const init_ctx *c, int rootfd, const char *dest, unsigned long flags)
-{
-	char t[64];
-	cleanup_close int fd = sbx_mkpath_in_root(rootfd, dest, true);
-	if (fd < 0)
-		die(c, "mount cgroup on %s", dest);
-	fdpath(t, sizeof t, fd);
-	if (mount("tmpfs", t, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") < 0)
-		die(c, "mount tmpfs on %s", dest);
-	for (size_t i = 0; i < c->cg->n; i++) {
-		/* /sys/fs/cgroup/CTRL/… → DEST/CTRL */
-		const char *d = c->cg->dirs[i] + strlen("/sys/fs/cgroup/");
-		char sub[PATH_MAX];
-		snprintf(sub, sizeof sub, "%s/%.*s", dest, (int)strcspn(d, "/"), d);
-		cleanup_close int sfd = sbx_mkpath_in_root(rootfd, sub, true);
-		if (sfd < 0)
-			die(c, "mkdir %s", sub);
-		char st[64];
-		fdpath(st, sizeof st, sfd);
-		if (mount(c->cg->dirs[i], st, NULL, MS_BIND, NULL) < 0)
-			die(c, "bind %s on %s", c->cg->dirs[i], sub);
-		cleanup_close int again = sbx_open_in_root(rootfd, sub, O_PATH);
-		fdpath(st, sizeof st, again);
-		bind_remount(st, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-	}
-	cleanup_close int again = sbx_open_in_root(rootfd, dest, O_PATH);
-	fdpath(t, sizeof t, again);
-	bind_remount(t, flags | MS_NOSUID | MS_NODEV | MS_NOEXEC);
-}
-
+/* Mount `m` of the spec in the root, through the one builder `run` uses too (spec_mount.c);
+ * a bundle's links are followed inside the root, as runc and crun do. An idmapped bind's
+ * source is the clone the create process prepared (the source may lie where the container's
+ * root may not go). */
 static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 {
 	size_t idx = (size_t)(m - c->s->mounts);
@@ -218,75 +186,25 @@ static void do_mount(const init_ctx *c, int rootfd, const bwk_oci_mount *m)
 		errno = 0;
 		die(c, "%s", e->msg);
 	}
-	const char *type = m->type ? m->type : "";
-	const char *src = m->source ? m->source : "";
-	bool bind = o.bind, copyup = false;
-	if (!strcmp(type, "cgroup") || !strcmp(type, "cgroup2")) {
-		if (!c->cg->v2) {
-			mount_cgroup_v1(c, rootfd, m->destination, o.flags);
-			return;
-		}
-		type = "cgroup2";
-	}
 	int mapped = c->un && idx < OCIRT_USERNS_MAX_MOUNTS ? c->un->mount_fd[idx] : -1;
-	cleanup_close int fd =
-	    sbx_mkpath_in_root(rootfd, m->destination,
-			       !bind || (mapped >= 0 ? c->un->mount_dir[idx] : is_dir_path(src)));
-	if (fd < 0)
-		die(c, "mount point %s", m->destination);
-	char target[64];
-	fdpath(target, sizeof target, fd);
-	if (mapped >= 0) {
-		/* cloned and idmapped by the create process (the source may lie where the
-		 * container's root may not go) */
-		if (move_mount(mapped, "", fd, "",
-			       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
-			die(c, "bind mount %s on %s (idmapped)", src, m->destination);
-	} else if (bind) {
-		if (mount(src, target, NULL, MS_BIND | (o.flags & MS_REC), NULL) < 0)
-			die(c, "bind mount %s on %s", src, m->destination);
-	} else {
-		unsigned long f = o.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-		/* tmpcopyup (crun's): written before it is made read-only */
-		copyup = o.tmpcopyup && !strcmp(type, "tmpfs");
-		if (copyup)
-			f &= ~(unsigned long)MS_RDONLY;
-		if (mount(src, target, type, f, o.data[0] ? o.data : NULL) < 0) {
-			if (!strcmp(type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
-				/* a user namespace without its own network namespace: the host's */
-				if (mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) < 0)
-					die(c, "bind /sys on %s", m->destination);
-				o.flags |= MS_RDONLY | MS_BIND;
-			} else if (!strcmp(type, "mqueue") && errno == EPERM) {
-				if (mount("/dev/mqueue", target, NULL, MS_BIND, NULL) < 0)
-					die(c, "bind /dev/mqueue on %s", m->destination);
-			} else
-				die(c, "mount %s (%s) on %s", src, type, m->destination);
-		}
+	char why[PATH_MAX + 512];
+	sbx_spec_mount_env env = {
+	    .policy = SBX_MP_FOLLOW_IN_ROOT,
+	    .role = "mount point",
+	    .src = mapped,
+	    .src_is_mount = mapped >= 0,
+	    .cg_v1 = !c->cg->v2,
+	    .cg_dirs = (const char *const *)c->cg->dirs,
+	    .n_cg_dirs = c->cg->n,
+	    .why = why,
+	    .whylen = sizeof why,
+	};
+	int fd = sbx_spec_mount(rootfd, m, &o, &env);
+	if (fd < 0) {
+		errno = 0; /* in why */
+		die(c, "%s", why);
 	}
-	cleanup_close int again = sbx_open_in_root(rootfd, m->destination, O_PATH);
-	if (again < 0)
-		die(c, "reopening %s", m->destination);
-	fdpath(target, sizeof target, again);
-	/* the image's content at the mount point (`fd`, opened before the tmpfs covered it) */
-	if (copyup && sbx_copyup(fd, again, m->destination, false, NULL) < 0) {
-		errno = 0; /* said by sbx_copyup */
-		die(c, "tmpcopyup of %s", m->destination);
-	}
-	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
-	if (copyup && (o.flags & MS_RDONLY) &&
-	    mount_setattr(again, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
-		die(c, "making %s read-only", m->destination);
-	if (bind && (o.flags & ~(MS_BIND | MS_REC)) && bind_remount(target, o.flags) < 0)
-		die(c, "remount %s", m->destination);
-	if (o.prop && mount(NULL, target, NULL, o.prop, NULL) < 0)
-		die(c, "propagation of %s", m->destination);
-	/* rro, rnosuid …: the mount and every mount below it */
-	struct mount_attr a = {.attr_set = o.rec_set, .attr_clr = o.rec_clr};
-	if ((o.rec_set || o.rec_clr) &&
-	    mount_setattr(again, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof a) < 0)
-		die(c, "recursive options of %s%s", m->destination,
-		    errno == ENOSYS ? " (mount_setattr, Linux 5.12 or later)" : "");
+	close(fd);
 }
 
 /* Node `path` of the root (its directory created), made or bound from the host's `path`. */

@@ -573,6 +573,41 @@ int sbx_open_beneath(int dirfd, const char *rel, int flags);
  * image stays in the image) and each missing one created fd-relative: directories, and for
  * the last one a regular file when !dir. Returns an O_PATH fd or -1 + errno. */
 int sbx_mkpath_in_root(int rootfd, const char *path, bool dir);
+/* spec_mount.c: the mount point PATH inside the root, as an O_PATH fd; a directory when `dir`,
+ * else a file (created when missing). SBX_MP_REFUSE_LINKS (run: an image is untrusted): the
+ * last component must not be a symbolic link (CVE-2021-30465 class) and must already be of the
+ * right type; SBX_MP_FOLLOW_IN_ROOT (create: a bundle, as runc and crun): links are followed
+ * inside the root (sbx_mkpath_in_root). -1 with errno and one line naming the mount (`role`
+ * "mount point", "volume destination" …) in `why`. */
+typedef enum sbx_mp_policy { SBX_MP_REFUSE_LINKS, SBX_MP_FOLLOW_IN_ROOT } sbx_mp_policy;
+int sbx_mountpoint(int rootfd, const char *path, bool dir, sbx_mp_policy policy, const char *role,
+		   char *why, size_t len);
+/* spec_mount.c: one mount of a spec's `mounts` list, made the same way by `create` and
+ * `run`: the mount point by `policy` (sbx_mountpoint); a bind cloned with open_tree (the
+ * source `src` the caller opened and checked, a detached mount it prepared — an idmapped
+ * one — when `src_is_mount`, else `source` opened as mount(2) would) and attached with
+ * move_mount; a new filesystem from fsopen/fsconfig/fsmount (the data string whole, the
+ * superblock flags through fsconfig), else mount(2) on the opened mount point, with create's
+ * fallbacks (sysfs refused in a user namespace: the host's /sys read-only; mqueue refused:
+ * the host's /dev/mqueue); tmpcopyup; the flags set as mount attributes (a bind never
+ * loosens its source's), the propagation and the recursive r* options with mount_setattr.
+ * cgroup on a v1 host (`cg_v1`): a tmpfs with `cg_dirs` bound into it. Returns the attached
+ * mount's fd, or -1 with errno and one line in `why`. */
+typedef struct sbx_spec_mount_env {
+	sbx_mp_policy policy;
+	const char *role; /* the mount point in messages: "mount point", "volume destination" */
+	int src;	  /* a bind's source, or -1 */
+	bool src_is_mount;
+	bool copyup_keep_root; /* tmpcopyup: the tmpfs's root takes the image directory's owner
+				* and mode (run's volumes, Docker's) */
+	bool cg_v1;
+	const char *const *cg_dirs; /* /sys/fs/cgroup/CTRL/…, cgroup v1 */
+	size_t n_cg_dirs;
+	char *why;
+	size_t whylen;
+} sbx_spec_mount_env;
+int sbx_spec_mount(int rootfd, const bwk_oci_mount *m, const bwk_oci_mount_opts *o,
+		   const sbx_spec_mount_env *env);
 /* The kernel's name for what `fd` is open on (readlink of /proc/self/fd/N). */
 int sbx_fd_path(int fd, char *buf, size_t len);
 
