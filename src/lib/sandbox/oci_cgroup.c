@@ -654,6 +654,17 @@ int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)
 	return 0;
 }
 
+int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		cleanup_close int fd = cg_fd(cg, i, err);
+		if (fd < 0 || cg_write(&(cgdir){fd, cg->dirs[i]}, cg->v2 ? "cgroup.procs" : "tasks",
+				       "0", err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* cgroup.procs of the open cgroup fd, or NULL. */
 static FILE *procs_of(int fd)
 {

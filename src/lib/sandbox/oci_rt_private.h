@@ -87,6 +87,13 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
 int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
 				bwk_error **err);
 int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
+/* The calling process (single-threaded: a child just forked) into the container's cgroup, by
+ * itself. On v1 its one thread goes through each hierarchy's `tasks` as "0" (the caller): the
+ * kernel moves the caller's own thread without write-locking cgroup_threadgroup_rwsem, whose
+ * first writer waits out an RCU grace period (7-15 ms) — what writing a pid to cgroup.procs
+ * costs. v2 has no such file: cgroup.procs "0". Before the caller enters another user or
+ * cgroup namespace (the files belong to the host's root). */
+int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
 /* The pids in the cgroup (at most max; the first controller's cgroup.procs). */
