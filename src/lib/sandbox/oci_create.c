@@ -1081,7 +1081,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	{
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_CONFIG);
-		if (bwk_write_file_atomic(p, data, len, 0600, err) < 0)
+		if (bwk_write_file_replace(p, data, len, 0600, err) < 0)
 			goto out;
 	}
 	if (o->console_socket) {
@@ -1107,7 +1107,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		cleanup_free char *text = ocirt_state_serialise(&early, "stopped", true);
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
-		if (bwk_write_file_atomic(p, text, strlen(text), 0600, err) < 0)
+		if (bwk_write_file_replace(p, text, strlen(text), 0600, err) < 0)
 			goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
@@ -1193,13 +1193,13 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		free(st.annotations_json);
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
-		if (bwk_write_file_atomic(p, internal, strlen(internal), 0600, err) < 0)
+		if (bwk_write_file_replace(p, internal, strlen(internal), 0600, err) < 0)
 			goto out;
 	}
 	if (o->pid_file) {
 		char pid[32];
 		int n = snprintf(pid, sizeof pid, "%d", (int)b);
-		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+		if (bwk_write_file_replace(o->pid_file, pid, (size_t)n, 0644, err) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1450,7 +1450,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	if (o->pid_file) {
 		char pid[32];
 		int n = snprintf(pid, sizeof pid, "%d", (int)b);
-		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+		if (bwk_write_file_replace(o->pid_file, pid, (size_t)n, 0644, err) < 0)
 			goto out;
 	}
 	if (!o->detach) {
