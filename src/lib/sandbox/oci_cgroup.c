@@ -1,9 +1,10 @@
 /* The cgroup of an OCI container (linux.cgroupsPath and linux.resources), on cgroup v2 and on
- * v1 hierarchies: created by `create` before the init's first instruction, the init attached
- * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 they
- * are a device filter program (oci_devfilter.c). No syscall takes a built path: the cgroup
- * mounts are opened once and everything below them is reached fd by fd (cg_walk, with the
- * steps of cgroup_fd.c that `bulwark run` uses too). */
+ * v1 hierarchies: created by `create` before the init's first instruction, joined by create's
+ * first child itself before it forks the init (ocirt_cgroup_join_self), removed by `delete`. Device
+ * rules are written on v1 (devices.allow/deny); on v2 they are a device filter program
+ * (oci_devfilter.c). No syscall takes a built path: the cgroup mounts are opened once and
+ * everything below them is reached fd by fd (cg_walk, with the steps of cgroup_fd.c that `bulwark
+ * run` uses too). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -641,17 +642,6 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
 				bwk_error **err)
 {
 	return create(s, id, false, true, cg, err);
-}
-
-int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)
-{
-	for (size_t i = 0; i < cg->n; i++) {
-		cleanup_close int fd = cg_fd(cg, i, err);
-		if (fd < 0 ||
-		    cg_writef(&(cgdir){fd, cg->dirs[i]}, "cgroup.procs", err, "%d", (int)pid) < 0)
-			return -1;
-	}
-	return 0;
 }
 
 int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err)

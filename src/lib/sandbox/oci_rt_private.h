@@ -86,7 +86,6 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
  * signal, freeze and destroy work there as on a v2 host (tests: such a host's only v2). */
 int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
 				bwk_error **err);
-int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
 /* The calling process (single-threaded: a child just forked) into the container's cgroup, by
  * itself. On v1 its one thread goes through each hierarchy's `tasks` as "0" (the caller): the
  * kernel moves the caller's own thread without write-locking cgroup_threadgroup_rwsem, whose
