@@ -10,12 +10,14 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -642,6 +644,23 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
 				bwk_error **err)
 {
 	return create(s, id, false, true, cg, err);
+}
+
+pid_t ocirt_cgroup_fork(const ocirt_cgroup *cg, bool *in_cgroup)
+{
+	*in_cgroup = false;
+	if (cg->v2 && cg->open && cg->n == 1) {
+		struct clone_args a = {.flags = CLONE_INTO_CGROUP,
+				       .exit_signal = SIGCHLD,
+				       .cgroup = (uint64_t)cg->fds[0]};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0) {
+			*in_cgroup = true;
+			return pid;
+		}
+		/* refused (an old kernel, an outer seccomp filter): the child joins itself */
+	}
+	return fork();
 }
 
 int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err)

@@ -71,6 +71,7 @@ typedef struct init_ctx {
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 	bool seccomp_loaded;	/* linux.seccomp loaded early, with a listener */
 	unsigned preserve_fds;	/* 3..3+N-1 kept for the process (--preserve-fds) */
+	bool in_cgroup;		/* A was born in the cgroup (ocirt_cgroup_fork) */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
@@ -798,13 +799,14 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	exec_process(c);
 }
 
-/* A (or exec's A) into the container's cgroup, first: everything it forks is born there, the
- * init before any of its own code runs (ocirt_cgroup_join_self: the cheap move of the caller's
- * one thread, which P writing A's pid would not be) */
+/* A (or exec's A) into the container's cgroup, first, unless it was born there (v2:
+ * ocirt_cgroup_fork): everything it forks is born there, the init before any of its own code
+ * runs (ocirt_cgroup_join_self: on v1 the cheap move of the caller's one thread, which P
+ * writing A's pid would not be) */
 static void join_cgroup(const init_ctx *c)
 {
 	bwk_error *e = NULL;
-	if (ocirt_cgroup_join_self(c->cg, &e) < 0) {
+	if (!c->in_cgroup && ocirt_cgroup_join_self(c->cg, &e) < 0) {
 		cleanup_free char *msg = bwk_error_format(e);
 		bwk_error_free(e);
 		errno = 0; /* in msg */
@@ -1115,7 +1117,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		goto out;
 	}
 	fflush(NULL);
-	a = fork();
+	a = ocirt_cgroup_fork(&cg, &c.in_cgroup);
 	if (a < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
 		goto out;
