@@ -646,6 +646,21 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
 	return create(s, id, false, true, cg, err);
 }
 
+int ocirt_cgroup_open(ocirt_cgroup *cg, bwk_error **err)
+{
+	for (size_t i = 0; !cg->open && i < cg->n; i++) {
+		int fd = cg_open_name(cg->dirs[i], NULL, err);
+		if (fd < 0) {
+			while (i)
+				close(cg->fds[--i]);
+			return -1;
+		}
+		cg->fds[i] = fd;
+	}
+	cg->open = true;
+	return 0;
+}
+
 pid_t ocirt_cgroup_fork(const ocirt_cgroup *cg, bool *in_cgroup)
 {
 	*in_cgroup = false;

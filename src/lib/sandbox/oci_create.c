@@ -1403,8 +1403,11 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	/* without --detach the process is ours to wait for once its parent (A) is gone */
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* born in the container's cgroup where the kernel can (v2), as create's child is */
+	if (ocirt_cgroup_open(&st.cg, err) < 0)
+		goto out;
 	fflush(NULL);
-	a = fork();
+	a = ocirt_cgroup_fork(&st.cg, &c.in_cgroup);
 	if (a < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
 		goto out;

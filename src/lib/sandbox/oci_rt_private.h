@@ -93,6 +93,8 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
  * costs. v2 has no such file: cgroup.procs "0". Before the caller enters another user or
  * cgroup namespace (the files belong to the host's root). */
 int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err);
+/* The directories of a cgroup read back from state.json, open (ocirt_cgroup_free closes them). */
+int ocirt_cgroup_open(ocirt_cgroup *cg, bwk_error **err);
 /* fork(), the child born in the cgroup where the kernel can: on v2 (an open cgroup, as
  * ocirt_cgroup_create leaves it) clone3(CLONE_INTO_CGROUP), which moves nothing and so waits
  * for nothing (cgroup.procs "0" waits as a pid written there does). *in_cgroup says whether it
