@@ -139,6 +139,14 @@ static void test_atomic_write_no_leftovers(void **state)
 	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 10, false, &data, &len, &err), 0);
 	assert_string_equal(data, "bb");
 	free(data);
+	/* the same without the fsync (runtime state): replaced whole, its mode, no leftovers */
+	assert_int_equal(bwk_write_file_replace(path, "ccc", 3, 0600, &err), 0);
+	assert_int_equal(bwk_read_file_at(AT_FDCWD, path, 10, false, &data, &len, &err), 0);
+	assert_string_equal(data, "ccc");
+	free(data);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
 	/* the directory holds only the target: no temp files left behind */
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "test $(ls -A %s | wc -l) -eq 1", dir);

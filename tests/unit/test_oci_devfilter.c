@@ -260,8 +260,10 @@ static void test_kernel(void **state)
 }
 
 /* The runtime's own v2 path (oci_cgroup.c) on a hybrid host's unified hierarchy: create with
- * the spec's rules and runc's always-allowed devices, attach, pids, freeze, kill, destroy. */
-static void create_unified(bwk_oci_dev_rule *rules, size_t n, int *null_err, int *kmsg_err)
+ * the spec's rules and runc's always-allowed devices, a child in it (born there through
+ * ocirt_cgroup_fork, or joining by itself), pids, freeze, kill, destroy. */
+static void create_unified(bwk_oci_dev_rule *rules, size_t n, bool born, int *null_err,
+			   int *kmsg_err)
 {
 	struct statfs sf;
 	if (geteuid() != 0 || statfs("/sys/fs/cgroup/unified", &sf) < 0 || sf.f_type != 0x63677270)
@@ -288,11 +290,15 @@ static void create_unified(bwk_oci_dev_rule *rules, size_t n, int *null_err, int
 	int go[2], back[2];
 	assert_int_equal(pipe2(go, O_CLOEXEC), 0);
 	assert_int_equal(pipe2(back, O_CLOEXEC), 0);
-	pid_t pid = fork();
+	bool born_in = false;
+	pid_t pid = born ? ocirt_cgroup_fork(&cg, &born_in) : fork();
 	if (pid == 0) {
 		char c;
 		if (read(go[0], &c, 1) != 1)
 			_exit(2);
+		/* in as create's first child joins: by itself (cgroup.procs "0" on v2) */
+		if (!born && ocirt_cgroup_join_self(&cg, NULL) < 0)
+			_exit(4);
 		int r[2] = {try_open("/dev/null", O_RDWR), try_open("/dev/kmsg", O_RDONLY)};
 		if (write(back[1], r, sizeof r) != sizeof r)
 			_exit(3);
@@ -300,7 +306,7 @@ static void create_unified(bwk_oci_dev_rule *rules, size_t n, int *null_err, int
 		_exit(0);
 	}
 	assert_true(pid > 0);
-	assert_int_equal(ocirt_cgroup_attach(&cg, pid, NULL), 0);
+	assert_true(born_in == born); /* clone3(CLONE_INTO_CGROUP) since Linux 5.7 */
 	assert_int_equal(write(go[1], "x", 1), 1);
 	int r[2];
 	assert_int_equal(read(back[0], r, sizeof r), sizeof r);
@@ -336,11 +342,11 @@ static void test_create_unified(void **state)
 	int null_err, kmsg_err;
 	/* Docker's first rule: deny everything; the always-allowed devices follow it */
 	bwk_oci_dev_rule deny[] = {rule(false, "a", -2, -2, "rwm")};
-	create_unified(deny, 1, &null_err, &kmsg_err);
+	create_unified(deny, 1, false, &null_err, &kmsg_err);
 	assert_int_equal(null_err, 0);
 	assert_int_equal(kmsg_err, EPERM);
 	bwk_oci_dev_rule kmsg[] = {rule(false, "a", -2, -2, "rwm"), rule(true, "c", 1, 11, "r")};
-	create_unified(kmsg, 2, &null_err, &kmsg_err);
+	create_unified(kmsg, 2, true, &null_err, &kmsg_err);
 	assert_int_equal(null_err, 0);
 	assert_int_equal(kmsg_err, 0);
 }

@@ -246,8 +246,8 @@ int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char 
 	return 0;
 }
 
-int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
-			  bwk_error **err)
+static int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			     bool durable, bwk_error **err)
 {
 	/* An existing non-regular target (-o /dev/null, /dev/stdout, a FIFO) is written in place:
 	 * renaming a temporary file over it would replace the host's /dev/null with a file. */
@@ -287,7 +287,7 @@ int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 		p += w;
 		left -= (size_t)w;
 	}
-	if (fchmod(fd, mode) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || (durable && fsync(fd) < 0)) {
 		int e = errno;
 		unlink(tmp);
 		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot finish writing", tmp);
@@ -298,6 +298,18 @@ int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t
 		return bwk_error_set(err, BWK_E_IO, e, "%s: cannot rename into place", path);
 	}
 	return 0;
+}
+
+int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			  bwk_error **err)
+{
+	return write_file_atomic(path, data, len, mode, true, err);
+}
+
+int bwk_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+			   bwk_error **err)
+{
+	return write_file_atomic(path, data, len, mode, false, err);
 }
 
 int bwk_parse_size(const char *s, uint64_t *out)

@@ -58,6 +58,11 @@ int bwk_read_file_at(int dirfd, const char *path, size_t max, bool follow, char 
  * An interrupted write leaves either the old file or nothing, never a half file. */
 int bwk_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			  bwk_error **err);
+/* The same without the fsync, for files a reboot makes meaningless anyway (an OCI runtime's
+ * state, a pid file): readers still see the old file or the whole new one, never a half file,
+ * and the write costs no wait on the disk's journal (milliseconds on a busy disk). */
+int bwk_write_file_replace(const char *path, const void *data, size_t len, mode_t mode,
+			   bwk_error **err);
 
 /* Parse a size like "512m", "1g", "100k", "4096" into bytes. */
 int bwk_parse_size(const char *s, uint64_t *out);

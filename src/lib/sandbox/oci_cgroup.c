@@ -1,20 +1,23 @@
 /* The cgroup of an OCI container (linux.cgroupsPath and linux.resources), on cgroup v2 and on
- * v1 hierarchies: created by `create` before the init's first instruction, the init attached
- * to it, removed by `delete`. Device rules are written on v1 (devices.allow/deny); on v2 they
- * are a device filter program (oci_devfilter.c). No syscall takes a built path: the cgroup
- * mounts are opened once and everything below them is reached fd by fd (cg_walk, with the
- * steps of cgroup_fd.c that `bulwark run` uses too). */
+ * v1 hierarchies: created by `create` before the init's first instruction, joined by create's
+ * first child itself before it forks the init (ocirt_cgroup_join_self), removed by `delete`. Device
+ * rules are written on v1 (devices.allow/deny); on v2 they are a device filter program
+ * (oci_devfilter.c). No syscall takes a built path: the cgroup mounts are opened once and
+ * everything below them is reached fd by fd (cg_walk, with the steps of cgroup_fd.c that `bulwark
+ * run` uses too). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -685,12 +688,44 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
 	return create(s, id, false, true, cg, err);
 }
 
-int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err)
+int ocirt_cgroup_open(ocirt_cgroup *cg, bwk_error **err)
+{
+	for (size_t i = 0; !cg->open && i < cg->n; i++) {
+		int fd = cg_open_name(cg->dirs[i], NULL, err);
+		if (fd < 0) {
+			while (i)
+				close(cg->fds[--i]);
+			return -1;
+		}
+		cg->fds[i] = fd;
+	}
+	cg->open = true;
+	return 0;
+}
+
+pid_t ocirt_cgroup_fork(const ocirt_cgroup *cg, bool *in_cgroup)
+{
+	*in_cgroup = false;
+	if (cg->v2 && cg->open && cg->n == 1) {
+		struct clone_args a = {.flags = CLONE_INTO_CGROUP,
+				       .exit_signal = SIGCHLD,
+				       .cgroup = (uint64_t)cg->fds[0]};
+		pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof a);
+		if (pid >= 0) {
+			*in_cgroup = true;
+			return pid;
+		}
+		/* refused (an old kernel, an outer seccomp filter): the child joins itself */
+	}
+	return fork();
+}
+
+int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err)
 {
 	for (size_t i = 0; i < cg->n; i++) {
 		cleanup_close int fd = cg_fd(cg, i, err);
-		if (fd < 0 ||
-		    cg_writef(&(cgdir){fd, cg->dirs[i]}, "cgroup.procs", err, "%d", (int)pid) < 0)
+		if (fd < 0 || cg_write(&(cgdir){fd, cg->dirs[i]}, cg->v2 ? "cgroup.procs" : "tasks",
+				       "0", err) < 0)
 			return -1;
 	}
 	return 0;

@@ -3,9 +3,10 @@
  * Three processes, as runc's nsexec stages and crun have them:
  *  - the create process (P) reads and validates config.json, makes the state directory (its
  *    flock held throughout), the exec fifo and the cgroup, and writes the id maps;
- *  - stage A (forked) joins the namespaces the spec gives a path for (the engine's netns),
- *    unshares a user namespace and waits for P to map it and attach it to the cgroup, then
- *    unshares the other namespaces and forks the init (B), whose pid it tells P, and exits;
+ *  - stage A (forked) joins the cgroup (first, by itself: ocirt_cgroup_join_self) and the
+ *    namespaces the spec gives a path for (the engine's netns), unshares a user namespace and
+ *    waits for P to map it, then unshares the other namespaces and forks the init (B), whose
+ *    pid it tells P, and exits;
  *  - the init (B, pid 1 of a new pid namespace) builds the root filesystem (mounts, devices,
  *    pivot_root, masked and read-only paths, hostname, sysctls, the console), tells P it is
  *    ready and opens the exec fifo for writing, which blocks until `start` opens it. It then
@@ -70,11 +71,12 @@ typedef struct init_ctx {
 	const ocirt_userns *un; /* the hardening policy's user namespace (idmap_mount.c) */
 	bool seccomp_loaded;	/* linux.seccomp loaded early, with a listener */
 	unsigned preserve_fds;	/* 3..3+N-1 kept for the process (--preserve-fds) */
+	bool in_cgroup;		/* A was born in the cgroup (ocirt_cgroup_fork) */
 } init_ctx;
 
 /* One message on the sync socket (SOCK_SEQPACKET: one message per send). */
 typedef struct sync_msg {
-	char type; /* 'U' A unshared (map me, attach me), 'G' go, 'P' init pid, 'R' ready,
+	char type; /* 'U' A unshared (map me), 'G' go, 'P' init pid, 'R' ready,
 		    * 'E' error text, 'S' the seccomp listener fd (SCM_RIGHTS), 'H' B asks for
 		    * the create-time hooks, 'K' they ran (val: the length of the state that
 		    * follows, for B's own hooks) */
@@ -739,8 +741,24 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	exec_process(c);
 }
 
+/* A (or exec's A) into the container's cgroup, first, unless it was born there (v2:
+ * ocirt_cgroup_fork): everything it forks is born there, the init before any of its own code
+ * runs (ocirt_cgroup_join_self: on v1 the cheap move of the caller's one thread, which P
+ * writing A's pid would not be) */
+static void join_cgroup(const init_ctx *c)
+{
+	bwk_error *e = NULL;
+	if (!c->in_cgroup && ocirt_cgroup_join_self(c->cg, &e) < 0) {
+		cleanup_free char *msg = bwk_error_format(e);
+		bwk_error_free(e);
+		errno = 0; /* in msg */
+		die(c, "%s", msg ? msg : "cgroup: joining");
+	}
+}
+
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
+	join_cgroup(c);
 	int keep[MAX_KEEP];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
@@ -1003,7 +1021,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	{
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_CONFIG);
-		if (bwk_write_file_atomic(p, data, len, 0600, err) < 0)
+		if (bwk_write_file_replace(p, data, len, 0600, err) < 0)
 			goto out;
 	}
 	if (o->console_socket) {
@@ -1029,7 +1047,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		cleanup_free char *text = ocirt_state_serialise(&early, "stopped", true);
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
-		if (bwk_write_file_atomic(p, text, strlen(text), 0600, err) < 0)
+		if (bwk_write_file_replace(p, text, strlen(text), 0600, err) < 0)
 			goto out;
 	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync) < 0) {
@@ -1037,7 +1055,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		goto out;
 	}
 	fflush(NULL);
-	a = fork();
+	a = ocirt_cgroup_fork(&cg, &c.in_cgroup);
 	if (a < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
 		goto out;
@@ -1079,8 +1097,6 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 			if ((c.ns.new_flags & CLONE_NEWUSER) &&
 			    write_idmaps(a, &s->linux_, err) < 0)
 				goto out;
-			if (ocirt_cgroup_attach(&cg, a, err) < 0)
-				goto out;
 			send_msg(sync[0], 'G', 0, NULL);
 		} else if (m.type == 'P')
 			b = (pid_t)m.val;
@@ -1117,13 +1133,13 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 		free(st.annotations_json);
 		char p[PATH_MAX];
 		snprintf(p, sizeof p, "%s/%s/%s", root, o->id, OCIRT_STATE);
-		if (bwk_write_file_atomic(p, internal, strlen(internal), 0600, err) < 0)
+		if (bwk_write_file_replace(p, internal, strlen(internal), 0600, err) < 0)
 			goto out;
 	}
 	if (o->pid_file) {
 		char pid[32];
 		int n = snprintf(pid, sizeof pid, "%d", (int)b);
-		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+		if (bwk_write_file_replace(o->pid_file, pid, (size_t)n, 0644, err) < 0)
 			goto out;
 	}
 	rc = 0;
@@ -1163,6 +1179,7 @@ out:
 
 static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 {
+	join_cgroup(c);
 	int keep[MAX_JOIN + 4];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
@@ -1172,10 +1189,6 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 		keep[nk++] = c->ns.fd[i];
 	close_except(keep, nk, c->preserve_fds);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	send_msg(c->sync_fd, 'U', 0, NULL);
-	sync_msg m;
-	if (recv(c->sync_fd, &m, sizeof m, 0) != (ssize_t)sizeof m || m.type != 'G')
-		_exit(1);
 	char why[512];
 	if (sbx_ns_join(&c->ns, why, sizeof why) < 0) { /* the user namespace last */
 		errno = 0;				/* named in why */
@@ -1329,8 +1342,11 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	/* without --detach the process is ours to wait for once its parent (A) is gone */
 	if (!o->detach)
 		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+	/* born in the container's cgroup where the kernel can (v2), as create's child is */
+	if (ocirt_cgroup_open(&st.cg, err) < 0)
+		goto out;
 	fflush(NULL);
-	a = fork();
+	a = ocirt_cgroup_fork(&st.cg, &c.in_cgroup);
 	if (a < 0) {
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "fork");
 		goto out;
@@ -1368,11 +1384,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 			bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s: %s", o->id, m.text);
 			goto out;
 		}
-		if (m.type == 'U') {
-			if (ocirt_cgroup_attach(&st.cg, a, err) < 0)
-				goto out;
-			send_msg(sync[0], 'G', 0, NULL);
-		} else if (m.type == 'P')
+		if (m.type == 'P')
 			b = (pid_t)m.val;
 		if (forward_listener(cs, &st, "running", b, &listener, err) < 0)
 			goto out;
@@ -1382,7 +1394,7 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 	if (o->pid_file) {
 		char pid[32];
 		int n = snprintf(pid, sizeof pid, "%d", (int)b);
-		if (bwk_write_file_atomic(o->pid_file, pid, (size_t)n, 0644, err) < 0)
+		if (bwk_write_file_replace(o->pid_file, pid, (size_t)n, 0644, err) < 0)
 			goto out;
 	}
 	if (!o->detach) {

@@ -86,7 +86,20 @@ int ocirt_cgroup_create(const bwk_oci_spec *s, const char *id, bool systemd, oci
  * signal, freeze and destroy work there as on a v2 host (tests: such a host's only v2). */
 int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgroup *cg,
 				bwk_error **err);
-int ocirt_cgroup_attach(const ocirt_cgroup *cg, pid_t pid, bwk_error **err);
+/* The calling process (single-threaded: a child just forked) into the container's cgroup, by
+ * itself. On v1 its one thread goes through each hierarchy's `tasks` as "0" (the caller): the
+ * kernel moves the caller's own thread without write-locking cgroup_threadgroup_rwsem, whose
+ * first writer waits out an RCU grace period (7-15 ms) — what writing a pid to cgroup.procs
+ * costs. v2 has no such file: cgroup.procs "0". Before the caller enters another user or
+ * cgroup namespace (the files belong to the host's root). */
+int ocirt_cgroup_join_self(const ocirt_cgroup *cg, bwk_error **err);
+/* The directories of a cgroup read back from state.json, open (ocirt_cgroup_free closes them). */
+int ocirt_cgroup_open(ocirt_cgroup *cg, bwk_error **err);
+/* fork(), the child born in the cgroup where the kernel can: on v2 (an open cgroup, as
+ * ocirt_cgroup_create leaves it) clone3(CLONE_INTO_CGROUP), which moves nothing and so waits
+ * for nothing (cgroup.procs "0" waits as a pid written there does). *in_cgroup says whether it
+ * is; if not, the child calls ocirt_cgroup_join_self. The caller is single-threaded. */
+pid_t ocirt_cgroup_fork(const ocirt_cgroup *cg, bool *in_cgroup);
 /* Signal every process of the cgroup; returns how many were signalled. */
 int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
 /* The pids in the cgroup (at most max; the first controller's cgroup.procs). */
