@@ -90,6 +90,7 @@ typedef struct sbx_ctx {
 	bwk_seccomp_profile *profile; /* --seccomp FILE, else NULL: the default policy */
 	sbx_bpf *bpf;		      /* shared mapping */
 	pid_t seccomp_pid;	      /* the helper compiling it, until reaped */
+	bool seccomp_keep;	      /* the default policy compiled here: kept for the next run */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
@@ -376,6 +377,12 @@ int sbx_seccomp_load(const char *path, uint64_t caps, bwk_seccomp_profile **out,
 int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bpf *out,
 			bwk_error **err);
 int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
+/* The default policy's program kept between runs (root's run directory, seccomp.c says why it
+ * is trusted): the directory (-1: none, or not private to us), the program compiled for `caps`
+ * by this very build (0, or -1: none), and keeping one (best effort). */
+int sbx_seccomp_memo_dir(void);
+int sbx_seccomp_memo_get(int dirfd, uint64_t caps, sbx_bpf *out);
+void sbx_seccomp_memo_put(int dirfd, uint64_t caps, const sbx_bpf *bpf);
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);
