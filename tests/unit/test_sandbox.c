@@ -923,7 +923,18 @@ static void test_namespaces(void **state)
 	assert_string_equal(buf, "user, pid, network");
 	bwk_container_spec cs = {.net = BWK_NET_HOST};
 	assert_false(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+	assert_false(sbx_ns_run_child_flags(&cs) & CLONE_NEWNET);
 	assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWUSER);
+	/* every other mode has a network namespace of its own: --net none's made by the child
+	 * itself, slirp's and the bridge's by the clone (the host side configures them) */
+	cs.net = BWK_NET_NONE;
+	assert_int_equal(sbx_ns_run_flags(&cs) & CLONE_NEWNET, 0);
+	assert_int_equal(sbx_ns_run_child_flags(&cs), CLONE_NEWNET);
+	for (int m = BWK_NET_SLIRP; m <= BWK_NET_BRIDGE; m++) {
+		cs.net = (bwk_net_mode)m;
+		assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+		assert_int_equal(sbx_ns_run_child_flags(&cs), 0);
+	}
 
 	/* linux.namespaces: a path is joined, the others created; a missing path names both */
 	const char *cfg = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"namespaces\":["

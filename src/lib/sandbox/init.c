@@ -305,6 +305,13 @@ int sbx_container_main(sbx_ctx *ctx)
 		sbx_child_error("moving into the container's cgroup: %s", strerror(errno));
 		_exit(EXIT_RUNTIME);
 	}
+	/* while the host side writes our id maps: nothing runs in here but this code until the
+	 * namespace exists, and nothing outside looks at it */
+	char ns_why[256];
+	if (sbx_ns_unshare(sbx_ns_run_child_flags(ctx->spec), ns_why, sizeof ns_why) < 0) {
+		sbx_child_error("%s", ns_why);
+		_exit(EXIT_RUNTIME);
+	}
 	if (wait_for_host(ctx) < 0)
 		_exit(EXIT_RUNTIME);
 	if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0) {

@@ -123,7 +123,8 @@ typedef struct sbx_ctx {
  * In the child (no error objects): sbx_ns_join setns()es into each, the user namespace last,
  * and sbx_ns_unshare creates `flags`; both -1 + errno with `why` naming the namespace(s).
  * sbx_ns_run_flags: what `bulwark run` creates with its clone (the cgroup namespace comes in
- * init.c, once the child is in its cgroup). */
+ * init.c, once the child is in its cgroup); sbx_ns_run_child_flags: what the child creates
+ * itself first thing, before the host side releases it (--net none's network namespace). */
 #ifndef CLONE_NEWTIME
 #define SBX_CLONE_NEWTIME 0x00000080
 #else
@@ -148,6 +149,7 @@ int sbx_ns_add_fd(sbx_ns_set *n, int flag, int fd, const char *what, bwk_error *
 int sbx_ns_join(sbx_ns_set *n, char *why, size_t len);
 int sbx_ns_unshare(unsigned long flags, char *why, size_t len);
 unsigned long sbx_ns_run_flags(const bwk_container_spec *s);
+unsigned long sbx_ns_run_child_flags(const bwk_container_spec *s);
 
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
