@@ -44,7 +44,7 @@ cache="$work/cache"
 "$BULWARK" run -q --cache "$cache" "$work/busybox.tar" /bin/true # warm the layer cache
 
 cat >"$work/drive.py" <<'PY'
-import os, statistics, subprocess, sys, time
+import os, resource, statistics, subprocess, sys, time
 work, bulwark, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 settle = int(os.environ.get("SETTLE_MS", "50")) / 1000
 b = os.path.join(work, "bundle")
@@ -62,7 +62,8 @@ cmds = {
                 "/bin/true"],
 }
 t = {k: [] for k in cmds}
-dead = set()
+cpu = {k: [] for k in cmds}  # user + system of the run's whole process tree (every process is
+dead = set()                 # reaped by its parent, so RUSAGE_CHILDREN counts them all)
 for i in range(n):
     for k, c in cmds.items():
         if k in dead:
@@ -72,22 +73,29 @@ for i in range(n):
         # one's skips the RCU grace period the first one waited for (~6-14 ms here), so
         # without a pause a runtime would ride on the previous runtime's migration.
         time.sleep(settle)
+        u0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         s = time.perf_counter()
         r = subprocess.run(c, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                            stderr=subprocess.PIPE)
         e = time.perf_counter() - s
+        u1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if r.returncode != 0:
             print(f"{k}: failed ({r.stderr.decode().strip()[:200]}); left out", flush=True)
             dead.add(k)
             continue
         t[k].append(e * 1000)
+        cpu[k].append((u1.ru_utime + u1.ru_stime - u0.ru_utime - u0.ru_stime) * 1000)
 med = {k: statistics.median(v) for k, v in t.items() if v}
 for k, v in med.items():
-    print(f"{k:14s} median {v:7.1f} ms  (n={len(t[k])})")
+    print(f"{k:14s} median {v:7.1f} ms  cpu (user+sys) {statistics.median(cpu[k]):5.1f} ms  "
+          f"(n={len(t[k])})")
 for mine in ("bulwark", "bulwark-rootfs"):
     for k in ("crun", "runc", "bwrap", "unshare"):
         if mine in med and k in med:
             print(f"ratio {mine}/{k}: {med[mine] / med[k]:.2f}")
+if "bulwark" in med and "crun" in med:  # CPU is steadier than wall on a shared machine
+    c = {k: statistics.median(cpu[k]) for k in ("bulwark", "crun")}
+    print(f"cpu ratio bulwark/crun: {c['bulwark'] / c['crun']:.2f}" if c["crun"] else "")
 PY
 echo "start-to-exit of /bin/true, $N rounds alternating (bulwark: cached docker-save image, and"
 echo "bulwark-rootfs: the bundle's rootfs directory; both with user namespace + seccomp + cgroups"

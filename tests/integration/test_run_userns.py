@@ -392,3 +392,35 @@ def test_disabled_user_namespaces_named_with_the_fix(rfs, tmp_path):
     assert len(lines) == 1, lines
     assert lines[0].startswith("bulwark: user namespaces are disabled on this host "
                                "(user.max_user_namespaces=0): set it above 0"), lines
+
+
+def test_default_seccomp_program_kept(rfs, ids):
+    """As root the default policy's program is kept in the run directory after a run that
+    compiled it, and used by the next ones (still confined). Another build's file (here an
+    allow-everything program under a foreign build id) is not used: the run is confined all
+    the same and the file is replaced by this build's."""
+    _, env = ids
+    memo = Path(env["BWK_RUN_DIR"]) / "seccomp-default-0.bpf"
+    cmd = ("sh", "-c", "grep '^Seccomp:' /proc/self/status; busybox unshare -m true; echo rc=$?")
+
+    def confined():
+        p = run(rfs, env, "-q", cmd=cmd, check=0)
+        assert "Seccomp:\t2" in p.stdout and "rc=1" in p.stdout, p.stdout
+        assert "Operation not permitted" in p.stderr, p.stderr
+
+    confined()
+    assert memo.is_file() and memo.stat().st_mode & 0o777 == 0o600
+    kept = memo.read_bytes()
+    header = 88  # magic, libseccomp version, capabilities, id length, length, build id
+    count = int.from_bytes(kept[20:24], "little")
+    assert count > 100 and len(kept) == header + 8 * count
+    confined()
+    assert memo.read_bytes() == kept
+    foreign = bytearray(kept[:header])
+    foreign[24] ^= 0xFF  # first byte of the build id
+    foreign[20:24] = (1).to_bytes(4, "little")
+    allow = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
+    memo.write_bytes(bytes(foreign) + allow)  # BPF_RET | BPF_K, SECCOMP_RET_ALLOW
+    os.chmod(memo, 0o600)
+    confined()
+    assert memo.read_bytes() == kept

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -694,6 +695,65 @@ static void test_seccomp_from_spec(void **state)
 	assert_int_equal(sbx_seccomp_action("SCMP_ACT_NOTIFY", false, 0, &act), -1);
 }
 
+/* The default policy's program kept between runs: what is read back is what libseccomp
+ * compiled, for that capability subset only; a file others can write, a truncated or
+ * lengthened one, another build's (a different header) and a directory others can write are
+ * all refused. */
+static void test_seccomp_memo(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/bwk-memo-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	setenv("BWK_RUN_DIR", dir, 1);
+	int d = sbx_seccomp_memo_dir();
+	assert_true(d >= 0);
+	sbx_bpf *c = calloc(1, sizeof *c), *r = calloc(1, sizeof *r);
+	bwk_error *err = NULL;
+	uint64_t caps = bwk_sandbox_default_caps();
+	assert_int_equal(sbx_seccomp_compile(NULL, caps, c, &err), 0);
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), -1); /* nothing kept yet */
+	sbx_seccomp_memo_put(d, caps, c);
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), 0);
+	assert_int_equal(r->len, c->len);
+	assert_memory_equal(r->insns, c->insns, c->len * sizeof *c->insns);
+	/* CAP_SYS_PTRACE allows the ptrace family: another program, another file */
+	uint64_t ptrace = caps | (1ull << 19);
+	assert_int_equal(sbx_seccomp_memo_get(d, ptrace, r), -1);
+	/* unrelated capabilities do not change the program */
+	assert_int_equal(sbx_seccomp_memo_get(d, caps | (1ull << 21), r), 0);
+	char path[128];
+	snprintf(path, sizeof path, "%s/seccomp-default-0.bpf", dir);
+	chmod(path, 0620); /* others could have written it */
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), -1);
+	chmod(path, 0600);
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), 0);
+	FILE *f = fopen(path, "ab"); /* one instruction more than the header says */
+	assert_non_null(f);
+	fwrite(c->insns, sizeof *c->insns, 1, f);
+	fclose(f);
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), -1);
+	assert_int_equal(truncate(path, 40), 0); /* short */
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), -1);
+	sbx_seccomp_memo_put(d, caps, c); /* replaced */
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), 0);
+	int fd = open(path, O_RDWR); /* another build's: one byte of the build id differs */
+	assert_true(fd >= 0);
+	unsigned char b = 0;
+	assert_int_equal(pread(fd, &b, 1, 24), 1);
+	b ^= 0xff;
+	assert_int_equal(pwrite(fd, &b, 1, 24), 1);
+	close(fd);
+	assert_int_equal(sbx_seccomp_memo_get(d, caps, r), -1);
+	close(d);
+	chmod(dir, 0777); /* a directory others can write in is not used */
+	assert_int_equal(sbx_seccomp_memo_dir(), -1);
+	unlink(path);
+	rmdir(dir);
+	unsetenv("BWK_RUN_DIR");
+	free(c);
+	free(r);
+}
+
 /* This process's seccomp mode and filter count, from /proc/self/status. */
 static void seccomp_status(char *out, size_t len)
 {
@@ -890,7 +950,18 @@ static void test_namespaces(void **state)
 	assert_string_equal(buf, "user, pid, network");
 	bwk_container_spec cs = {.net = BWK_NET_HOST};
 	assert_false(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+	assert_false(sbx_ns_run_child_flags(&cs) & CLONE_NEWNET);
 	assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWUSER);
+	/* every other mode has a network namespace of its own: --net none's made by the child
+	 * itself, slirp's and the bridge's by the clone (the host side configures them) */
+	cs.net = BWK_NET_NONE;
+	assert_int_equal(sbx_ns_run_flags(&cs) & CLONE_NEWNET, 0);
+	assert_int_equal(sbx_ns_run_child_flags(&cs), CLONE_NEWNET);
+	for (int m = BWK_NET_SLIRP; m <= BWK_NET_BRIDGE; m++) {
+		cs.net = (bwk_net_mode)m;
+		assert_true(sbx_ns_run_flags(&cs) & CLONE_NEWNET);
+		assert_int_equal(sbx_ns_run_child_flags(&cs), 0);
+	}
 
 	/* linux.namespaces: a path is joined, the others created; a missing path names both */
 	const char *cfg = "{\"ociVersion\":\"1.0.2\",\"linux\":{\"namespaces\":["
@@ -973,6 +1044,7 @@ int main(void)
 	    cmocka_unit_test(test_seccomp_profile),
 	    cmocka_unit_test(test_seccomp_from_spec),
 	    cmocka_unit_test(test_seccomp_flag_probe),
+	    cmocka_unit_test(test_seccomp_memo),
 	    cmocka_unit_test(test_caps_and_rlimit_names),
 	    cmocka_unit_test(test_user_resolve),
 	    cmocka_unit_test(test_envfile),

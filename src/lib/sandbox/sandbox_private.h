@@ -90,6 +90,7 @@ typedef struct sbx_ctx {
 	bwk_seccomp_profile *profile; /* --seccomp FILE, else NULL: the default policy */
 	sbx_bpf *bpf;		      /* shared mapping */
 	pid_t seccomp_pid;	      /* the helper compiling it, until reaped */
+	bool seccomp_keep;	      /* the default policy compiled here: kept for the next run */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
@@ -122,7 +123,8 @@ typedef struct sbx_ctx {
  * In the child (no error objects): sbx_ns_join setns()es into each, the user namespace last,
  * and sbx_ns_unshare creates `flags`; both -1 + errno with `why` naming the namespace(s).
  * sbx_ns_run_flags: what `bulwark run` creates with its clone (the cgroup namespace comes in
- * init.c, once the child is in its cgroup). */
+ * init.c, once the child is in its cgroup); sbx_ns_run_child_flags: what the child creates
+ * itself first thing, before the host side releases it (--net none's network namespace). */
 #ifndef CLONE_NEWTIME
 #define SBX_CLONE_NEWTIME 0x00000080
 #else
@@ -147,6 +149,7 @@ int sbx_ns_add_fd(sbx_ns_set *n, int flag, int fd, const char *what, bwk_error *
 int sbx_ns_join(sbx_ns_set *n, char *why, size_t len);
 int sbx_ns_unshare(unsigned long flags, char *why, size_t len);
 unsigned long sbx_ns_run_flags(const bwk_container_spec *s);
+unsigned long sbx_ns_run_child_flags(const bwk_container_spec *s);
 
 /* userns.c. plan: as root, claims host ids until release (keep the claim until the container
  * is reaped); unprivileged, the caller's own subordinate ids. */
@@ -376,6 +379,12 @@ int sbx_seccomp_load(const char *path, uint64_t caps, bwk_seccomp_profile **out,
 int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bpf *out,
 			bwk_error **err);
 int sbx_seccomp_install(const sbx_bpf *bpf); /* -1 + errno */
+/* The default policy's program kept between runs (root's run directory, seccomp.c says why it
+ * is trusted): the directory (-1: none, or not private to us), the program compiled for `caps`
+ * by this very build (0, or -1: none), and keeping one (best effort). */
+int sbx_seccomp_memo_dir(void);
+int sbx_seccomp_memo_get(int dirfd, uint64_t caps, sbx_bpf *out);
+void sbx_seccomp_memo_put(int dirfd, uint64_t caps, const sbx_bpf *bpf);
 
 /* mounts.c: in the child, from "/" of the host to the pivoted root. */
 int sbx_mounts_setup(const sbx_ctx *ctx);

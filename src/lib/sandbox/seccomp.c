@@ -2,9 +2,13 @@
  * default profile, minus the kernel attack surface that containers rarely need and exploits
  * often do (docs/run.md "Seccomp" lists every difference and why). */
 #define _GNU_SOURCE
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <link.h>
+#include <stddef.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -385,6 +390,10 @@ int sbx_seccomp_op(const char *name)
 	return -1;
 }
 
+/* The capabilities the default policy looks at: its program is the same for every set that
+ * agrees on these. */
+#define POLICY_CAPS ((1ull << 18 /* CAP_SYS_CHROOT */) | (1ull << 19 /* CAP_SYS_PTRACE */))
+
 int sbx_seccomp_default(uint64_t caps, scmp_filter_ctx *out, bwk_error **err)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -519,6 +528,139 @@ int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bp
 		return bwk_error_set(err, BWK_E_RUNTIME, errno, "reading the seccomp filter");
 	out->len = (unsigned)(len / (off_t)sizeof(struct sock_filter));
 	return 0;
+}
+
+/* ---- the default policy's program, kept between runs ----
+ * libseccomp builds the same program every time for one build of bulwark, one libseccomp and
+ * one POLICY_CAPS subset: root's run directory (0700, root's: whoever can write in it is root
+ * already) keeps it as seccomp-default-N.bpf, a header naming all three, then the program.
+ * Anything else there (another build's, a short or long file, one others can write) is not
+ * used: the program is compiled as before and the file replaced. */
+
+#define MEMO_MAGIC  0x6277736bu /* "bwsk" */
+#define MEMO_ID_MAX 64
+
+typedef struct memo_header {
+	uint32_t magic;
+	uint32_t libseccomp; /* major << 16 | minor << 8 | micro */
+	uint64_t caps;	     /* the POLICY_CAPS subset */
+	uint32_t id_len;     /* of build_id */
+	uint32_t len;	     /* instructions that follow */
+	uint8_t build_id[MEMO_ID_MAX];
+} memo_header;
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+	(void)size;
+	memo_header *h = data;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		if (ph->p_type != PT_NOTE)
+			continue;
+		const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+		const char *end = p + ph->p_memsz;
+		while (p + sizeof(ElfW(Nhdr)) <= end) {
+			const ElfW(Nhdr) *n = (const ElfW(Nhdr) *)(const void *)p;
+			size_t name = (n->n_namesz + 3u) & ~3u, desc = (n->n_descsz + 3u) & ~3u;
+			const char *d = p + sizeof *n + name;
+			if (d + desc > end)
+				break;
+			if (n->n_type == NT_GNU_BUILD_ID && n->n_namesz == 4 &&
+			    !memcmp(p + sizeof *n, "GNU", 4) && n->n_descsz <= MEMO_ID_MAX &&
+			    n->n_descsz > 0) {
+				memcpy(h->build_id, d, n->n_descsz);
+				h->id_len = n->n_descsz;
+				return 1;
+			}
+			p = d + desc;
+		}
+	}
+	return 1; /* the first object is the program itself: only its id counts */
+}
+
+/* This build's header for `caps`, or -1 when the program carries no build id. */
+static int memo_key(uint64_t caps, memo_header *h)
+{
+	memset(h, 0, sizeof *h);
+	const struct scmp_version *v = seccomp_version();
+	dl_iterate_phdr(find_build_id, h);
+	if (!v || !h->id_len)
+		return -1;
+	h->magic = MEMO_MAGIC;
+	h->libseccomp = v->major << 16 | v->minor << 8 | v->micro;
+	h->caps = caps & POLICY_CAPS;
+	return 0;
+}
+
+static void memo_name(uint64_t caps, char *name, size_t len)
+{
+	snprintf(name, len, "seccomp-default-%u.bpf",
+		 (unsigned)(((caps >> 18) & 1u) | ((caps >> 19) & 1u) << 1));
+}
+
+/* Only a file and directory of ours that nobody else can write are trusted. */
+static bool private_to_us(int fd, bool dir, off_t *size)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) ||
+	    (dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode)))
+		return false;
+	if (size)
+		*size = st.st_size;
+	return true;
+}
+
+int sbx_seccomp_memo_dir(void)
+{
+	const char *e = getenv("BWK_RUN_DIR");
+	const char *dir = e && *e ? e : "/run/bulwark";
+	cleanup_close int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || !private_to_us(fd, true, NULL))
+		return -1;
+	return steal_fd(&fd);
+}
+
+int sbx_seccomp_memo_get(int dirfd, uint64_t caps, sbx_bpf *out)
+{
+	memo_header want, got;
+	char name[64];
+	off_t size = 0;
+	if (memo_key(caps, &want) < 0)
+		return -1;
+	memo_name(caps, name, sizeof name);
+	cleanup_close int fd =
+	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0 || !private_to_us(fd, false, &size) ||
+	    pread(fd, &got, sizeof got, 0) != (ssize_t)sizeof got)
+		return -1;
+	size_t bytes = (size_t)got.len * sizeof(struct sock_filter);
+	if (memcmp(&got, &want, offsetof(memo_header, len)) ||
+	    memcmp(got.build_id, want.build_id, sizeof got.build_id) || !got.len ||
+	    got.len > BPF_MAXINSNS || size != (off_t)(sizeof got + bytes) ||
+	    pread(fd, out->insns, bytes, sizeof got) != (ssize_t)bytes)
+		return -1;
+	out->len = got.len;
+	return 0;
+}
+
+void sbx_seccomp_memo_put(int dirfd, uint64_t caps, const sbx_bpf *bpf)
+{
+	memo_header h;
+	char name[64], tmp[96];
+	if (!bpf->len || bpf->len > BPF_MAXINSNS || memo_key(caps, &h) < 0)
+		return;
+	h.len = bpf->len;
+	memo_name(caps, name, sizeof name);
+	snprintf(tmp, sizeof tmp, ".%s.%d", name, (int)getpid());
+	cleanup_close int fd =
+	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	size_t bytes = bpf->len * sizeof(struct sock_filter);
+	bool ok = write(fd, &h, sizeof h) == (ssize_t)sizeof h &&
+		  write(fd, bpf->insns, bytes) == (ssize_t)bytes;
+	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
+		(void)unlinkat(dirfd, tmp, 0);
 }
 
 int sbx_seccomp_install(const sbx_bpf *bpf)
