@@ -269,6 +269,46 @@ static int64_t swap_total(const bwk_oci_resources *r)
 	return r->memory.swap.set ? r->memory.swap.v : 0;
 }
 
+/* cpu.burst and cpu.idle (runtime-spec 1.1/1.2), v1 and v2 alike: a file the kernel lacks is a
+ * refusal naming the property, not a silently ignored limit. The burst is bounded by the
+ * quota (burst <= quota): written before a new quota (a smaller one) and, when the kernel
+ * refused it there, once more after (a larger one), as runc does. cpu.idle last: the kernel
+ * refuses a weight for an idle group, so an idle of 0 goes first and an idle of 1 after the
+ * shares. `burst_file` is cpu.cfs_burst_us on v1 and cpu.max.burst on v2; `phase` 0 is before
+ * the quota and shares, 1 after. */
+static int cpu_burst_idle(const cgdir *dir, const bwk_oci_resources *r, const char *burst_file,
+			  int phase, bool *burst_done, bwk_error **err)
+{
+	if (phase == 0) {
+		*burst_done = false;
+		if (r->cpu.burst.set && !has_file(dir, burst_file))
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.cpu.burst: %s has no %s (a kernel "
+					     "before 5.14, or no CFS bandwidth control)",
+					     dir->name, burst_file);
+		if (r->cpu.idle.set && !has_file(dir, "cpu.idle"))
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.cpu.idle: %s has no cpu.idle (a "
+					     "kernel before 5.15)",
+					     dir->name);
+		if (r->cpu.idle.set && r->cpu.idle.v == 0 &&
+		    cg_write(dir, "cpu.idle", "0", err) < 0)
+			return -1;
+		/* with a new quota the first try may fail (the old quota is below it) */
+		*burst_done =
+		    r->cpu.burst.set && cg_writef(dir, burst_file, r->cpu.quota.set ? NULL : err,
+						  "%" PRIu64, r->cpu.burst.v) == 0;
+		return r->cpu.burst.set && !*burst_done && !r->cpu.quota.set ? -1 : 0;
+	}
+	if (r->cpu.burst.set && !*burst_done &&
+	    cg_writef(dir, burst_file, err, "%" PRIu64, r->cpu.burst.v) < 0)
+		return -1;
+	if (r->cpu.idle.set && r->cpu.idle.v != 0 &&
+	    cg_writef(dir, "cpu.idle", err, "%" PRId64, r->cpu.idle.v) < 0)
+		return -1;
+	return 0;
+}
+
 /* As runc: a zero limit, share, period or quota means "not set" (engines send every field,
  * docker update included). */
 static bwk_oci_resources nonzero(const bwk_oci_resources *in)
@@ -361,6 +401,9 @@ static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources 
 		    cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
 			return -1;
 	} else if (!strcmp(ctrl, "cpu")) {
+		bool burst_done = false;
+		if (cpu_burst_idle(dir, r, "cpu.cfs_burst_us", 0, &burst_done, err) < 0)
+			return -1;
 		if (r->cpu.shares.set &&
 		    cg_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu.shares.v) < 0)
 			return -1;
@@ -369,6 +412,8 @@ static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources 
 			return -1;
 		if (r->cpu.quota.set &&
 		    cg_writef(dir, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu.quota.v) < 0)
+			return -1;
+		if (cpu_burst_idle(dir, r, "cpu.cfs_burst_us", 1, &burst_done, err) < 0)
 			return -1;
 		/* the real-time budget: the period first, which bounds the runtime */
 		if (r->cpu.realtime_period.set && r->cpu.realtime_period.v &&
@@ -434,6 +479,10 @@ static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **e
 		if (rc < 0)
 			return -1;
 	}
+	bool burst_done = false;
+	if ((r->cpu.burst.set || r->cpu.idle.set) &&
+	    cpu_burst_idle(dir, r, "cpu.max.burst", 0, &burst_done, err) < 0)
+		return -1;
 	if (r->cpu.shares.set && r->cpu.shares.v >= 2) {
 		/* runc's conversion of v1 shares [2, 262144] to a v2 weight [1, 10000] */
 		uint64_t w = 1 + ((r->cpu.shares.v - 2) * 9999) / 262142;
@@ -449,6 +498,9 @@ static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **e
 		if (rc < 0)
 			return -1;
 	}
+	if ((r->cpu.burst.set || r->cpu.idle.set) &&
+	    cpu_burst_idle(dir, r, "cpu.max.burst", 1, &burst_done, err) < 0)
+		return -1;
 	if (r->network.class_id.set || r->network.n_priorities)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.resources.network: cgroup v2 has no net_cls/net_prio "

@@ -719,7 +719,7 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 
 /* `over` merged into object `base`: objects member by member, any other value replaced but
  * a 0 (runc's "unchanged": engines send whole objects with zeros for what they leave alone;
- * a swappiness of 0 means 0) */
+ * a swappiness, a CPU burst or idle of 0 means 0: runc's pointers, set or not) */
 static void json_merge(json_t *base, json_t *over)
 {
 	const char *k;
@@ -727,7 +727,8 @@ static void json_merge(json_t *base, json_t *over)
 	json_object_foreach(over, k, v)
 	{
 		json_t *b = json_object_get(base, k);
-		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness"))
+		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness") &&
+		    strcmp(k, "burst") && strcmp(k, "idle"))
 			continue;
 		if (json_is_object(b) && json_is_object(v))
 			json_merge(b, v);

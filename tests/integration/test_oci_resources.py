@@ -1,0 +1,69 @@
+"""linux.resources properties of runtime-spec 1.1/1.2 that the OCI runtime applies or refuses,
+never silently drops (#13): cpu.burst and cpu.idle (at create and `update`),
+memory.checkBeforeUpdate on `update`, and `unified`, which cgroup v1 cannot apply."""
+import json
+import os
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+from test_oci_lifecycle import BULWARK, Runtime, reaper, rt  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+CG = Path("/sys/fs/cgroup")
+V1 = (CG / "memory").is_dir()
+v1_only = pytest.mark.skipif(not V1, reason="cgroup v1 hierarchies needed")
+
+
+def read(ctrl, rel, name):
+    return (CG / ctrl / rel.lstrip("/") / name).read_text().strip()
+
+
+def with_resources(rel, **res):
+    def edit(c):
+        c["linux"]["cgroupsPath"] = rel
+        c["linux"]["resources"].update(res)
+    return edit
+
+
+@v1_only
+def test_cpu_burst_and_idle(rt):
+    rel = "/bwk-res-" + uuid.uuid4().hex[:8]
+    has = [(CG / "cpu" / f).exists() for f in ("cpu.cfs_burst_us", "cpu.idle")]
+    cpu = {"quota": 50000, "period": 100000, "burst": 20000, "idle": 1}
+    b = rt.bundle(["sleep", "30"], edit=with_resources(rel, cpu=cpu))
+    if not all(has):  # a kernel without them: refused, naming the property
+        _, p = rt.create(b, check=1)
+        assert "linux.resources.cpu." in p.stderr, p.stderr
+        return
+    cid, pid = rt.create(b)
+    try:
+        assert read("cpu", rel, "cpu.cfs_quota_us") == "50000"
+        assert read("cpu", rel, "cpu.cfs_burst_us") == "20000"
+        assert read("cpu", rel, "cpu.idle") == "1"
+        # update: idle back to 0 before the shares (the kernel refuses shares while idle),
+        # a burst above the old quota after the new quota
+        rt("update", "--cpu-idle", "0", "--cpu-shares", "256", "--cpu-quota", "90000",
+           "--cpu-burst", "80000", cid)
+        assert read("cpu", rel, "cpu.idle") == "0"
+        assert read("cpu", rel, "cpu.shares") == "256"
+        assert read("cpu", rel, "cpu.cfs_burst_us") == "80000"
+        # a smaller quota with a smaller burst: the burst must go first
+        p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                           input=json.dumps({"cpu": {"quota": 10000, "burst": 5000}}),
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        assert read("cpu", rel, "cpu.cfs_quota_us") == "10000"
+        assert read("cpu", rel, "cpu.cfs_burst_us") == "5000"
+        # the merged config keeps them
+        cfg = json.loads((rt.root / cid / "config.json").read_text())
+        assert cfg["linux"]["resources"]["cpu"]["burst"] == 5000
+        assert cfg["linux"]["resources"]["cpu"]["idle"] == 0
+        # more than the quota: the kernel's refusal names the file
+        p = rt("update", "--cpu-burst", "20000", cid, check=1)
+        assert "cpu.cfs_burst_us" in p.stderr, p.stderr
+    finally:
+        rt("delete", "--force", cid)
