@@ -4,6 +4,7 @@ memory.checkBeforeUpdate on `update`, and `unified`, which cgroup v1 cannot appl
 import json
 import os
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -65,5 +66,50 @@ def test_cpu_burst_and_idle(rt):
         # more than the quota: the kernel's refusal names the file
         p = rt("update", "--cpu-burst", "20000", cid, check=1)
         assert "cpu.cfs_burst_us" in p.stderr, p.stderr
+    finally:
+        rt("delete", "--force", cid)
+
+
+@v1_only
+def test_check_before_update_refuses_a_limit_below_usage(rt):
+    rel = "/bwk-res-" + uuid.uuid4().hex[:8]
+    mem = {"limit": 64 << 20, "checkBeforeUpdate": True}
+    # 4 MiB in a tmpfs, charged to the container: no swap, so nothing the kernel can drop
+    prog = ["sh", "-c", "head -c 4194304 /dev/zero >/dev/shm/x; sleep 30"]
+    b = rt.bundle(prog, edit=with_resources(rel, memory=mem))
+    cid, pid = rt.create(b)
+    try:
+        rt("start", cid)
+        deadline = time.monotonic() + 20
+        while int(read("memory", rel, "memory.usage_in_bytes")) < 3 << 20:
+            assert time.monotonic() < deadline, read("memory", rel, "memory.usage_in_bytes")
+            time.sleep(0.05)
+        p = rt("update", "--memory", str(1 << 20), cid, check=2)
+        assert "memory.checkBeforeUpdate" in p.stderr and str(1 << 20) in p.stderr, p.stderr
+        assert read("memory", rel, "memory.limit_in_bytes") == str(64 << 20)
+        # the unchanged limit is not checked, a higher one passes
+        rt("update", "--pids-limit", "50", cid)
+        rt("update", "--memory", str(128 << 20), cid)
+        assert read("memory", rel, "memory.limit_in_bytes") == str(128 << 20)
+    finally:
+        rt("delete", "--force", cid)
+
+
+@v1_only
+def test_unified_is_refused_on_cgroup_v1(rt):
+    rel = "/bwk-res-" + uuid.uuid4().hex[:8]
+    b = rt.bundle(["sleep", "30"], edit=with_resources(rel, unified={"memory.high": "50000000"}))
+    _, p = rt.create(b, check=1)
+    assert "linux.resources.unified" in p.stderr and "cgroup v1" in p.stderr, p.stderr
+    assert not (CG / "memory" / rel.lstrip("/")).exists()  # nothing left behind
+    # nor by update
+    cid, pid = rt.create(rt.bundle(["sleep", "30"], name="u", edit=with_resources(rel)))
+    try:
+        p = subprocess.run([BULWARK, "--root", str(rt.root), "update", "--resources", "-", cid],
+                           input=json.dumps({"unified": {"memory.high": "50000000"}}),
+                           capture_output=True, text=True, timeout=60)
+        assert p.returncode != 0 and "cannot use unified on cgroup v1" in p.stderr, p.stderr
+        assert "unified" not in json.loads((rt.root / cid / "config.json").read_text())[
+            "linux"]["resources"]
     finally:
         rt("delete", "--force", cid)

@@ -584,6 +584,20 @@ static void cg_keep(ocirt_cgroup *cg, int fd, const char *base, const char *rel)
 	cg->open = true;
 }
 
+/* linux.resources.unified holds cgroup v2 files: v1 hierarchies cannot apply it, and dropping
+ * it would drop limits (runc: "cannot use unified on cgroup v1"). */
+static int refuse_unified_v1(const bwk_oci_resources *r, bwk_error **err)
+{
+	if (!r->unified.n)
+		return 0;
+	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+			     "linux.resources.unified ('%s' …): invalid configuration: cannot "
+			     "use unified on cgroup v1 (its keys are cgroup v2 files; this host's "
+			     "controllers are v1 hierarchies: give the limits as linux.resources' "
+			     "other properties)",
+			     r->unified.v[0].key);
+}
+
 static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_resources *r,
 		     ocirt_cgroup *cg, bwk_error **err)
 {
@@ -609,6 +623,8 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
 					    "cpuset",  "devices",  "freezer", "blkio",
 					    "net_cls", "net_prio", "hugetlb"};
+	if (refuse_unified_v1(r, err) < 0)
+		return -1;
 	/* what the spec asks of a controller the host may not have mounted */
 	bool need[sizeof ctrls / sizeof *ctrls] = {0};
 	need[8] = r->network.class_id.set;
@@ -861,8 +877,67 @@ bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
 	return fd >= 0 && frozen_fd(fd, cg->v2);
 }
 
+/* A number from the first line of cgroup file `file` of d: -1 when unreadable. */
+static int cg_read_u64(const cgdir *d, const char *file, uint64_t *v)
+{
+	char buf[64];
+	char *end = NULL;
+	if (cg_read(d->fd, file, buf, sizeof buf) < 0)
+		return -1;
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	return errno || end == buf ? -1 : 0;
+}
+
+/* memory.checkBeforeUpdate (runtime-spec 1.2), as runc: a new memory (or memory+swap) limit at
+ * or below what the container uses now is refused instead of handed to the kernel, which would
+ * reclaim, swap, or OOM-kill to meet it. Best effort, as runc's: usage that cannot be read is
+ * no refusal; a limit that does not change is not checked. `d` is the memory cgroup (v1) or
+ * the container's (v2). */
+static int check_before_update(const cgdir *d, bool v2, const bwk_oci_resources *in,
+			       bwk_error **err)
+{
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
+	if (!r->memory.check_before_update)
+		return 0;
+	uint64_t mem = 0, swap = 0, cur = 0;
+	if (cg_read_u64(d, v2 ? "memory.current" : "memory.usage_in_bytes", &mem) < 0)
+		return 0;
+	bool has_swap = v2 ? cg_read_u64(d, "memory.swap.current", &swap) == 0
+			   : cg_read_u64(d, "memory.memsw.usage_in_bytes", &swap) == 0;
+	uint64_t total = v2 ? mem + swap : swap; /* v1's memsw usage includes the memory */
+	const struct {
+		const bwk_oci_i64 *lim;
+		const char *what, *file;
+		uint64_t usage;
+		bool known;
+	} t[] = {
+	    {&r->memory.limit, "memory", v2 ? "memory.max" : "memory.limit_in_bytes", mem, true},
+	    {&r->memory.swap, "memory+swap", v2 ? NULL : "memory.memsw.limit_in_bytes", total,
+	     has_swap},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		if (!t[i].lim->set || t[i].lim->v <= 0 || !t[i].known)
+			continue;
+		uint64_t want = (uint64_t)t[i].lim->v;
+		if (t[i].file && cg_read_u64(d, t[i].file, &cur) == 0 && cur == want)
+			continue;
+		if (want <= t[i].usage)
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "%s: %s limit %" PRIu64 " is at or below the "
+					     "container's usage %" PRIu64
+					     " (memory.checkBeforeUpdate): a higher limit, or "
+					     "less memory in use first",
+					     d->name, t[i].what, want, t[i].usage);
+	}
+	return 0;
+}
+
 int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err)
 {
+	if (!cg->v2 && refuse_unified_v1(r, err) < 0)
+		return -1;
 	bwk_oci_resources nodev = *r;
 	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
 	for (size_t i = 0; i < cg->n; i++) {
@@ -871,7 +946,8 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 			return -1;
 		const cgdir d = {fd, cg->dirs[i]};
 		if (cg->v2) {
-			if (apply_v2(&d, &nodev, err) < 0)
+			if (check_before_update(&d, true, r, err) < 0 ||
+			    apply_v2(&d, &nodev, err) < 0)
 				return -1;
 			continue;
 		}
@@ -881,6 +957,8 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(c, "/"), c);
 		char *save = NULL;
 		for (char *t = strtok_r(ctrls, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(t, "memory") && check_before_update(&d, false, r, err) < 0)
+				return -1;
 			if (apply_v1(t, &d, &nodev, err) == 0)
 				continue;
 			/* v1 memory: memsw may have to move before the limit can */
