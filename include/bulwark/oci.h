@@ -308,7 +308,7 @@ int bwk_oci_spec_validate(const char *name, const bwk_oci_spec *spec, bwk_error 
 /* The process part of that check alone (runc exec --process FILE): args, an absolute cwd,
  * env, capability and rlimit names, the scheduler, the I/O priority, at most
  * BWK_OCI_MAX_ADDITIONAL_GIDS supplementary groups. */
-#define BWK_OCI_MAX_ADDITIONAL_GIDS 64
+#define BWK_OCI_MAX_ADDITIONAL_GIDS 65536 /* the kernel's NGROUPS_MAX: a bound, not a choice */
 int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_error **err);
 
 /* config.json text of `spec` (NUL-terminated, indented when `pretty`), or NULL with *err. Every

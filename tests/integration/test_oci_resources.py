@@ -1,6 +1,7 @@
 """linux.resources properties of runtime-spec 1.1/1.2 that the OCI runtime applies or refuses,
 never silently drops (#13): cpu.burst and cpu.idle (at create and `update`),
-memory.checkBeforeUpdate on `update`, and `unified`, which cgroup v1 cannot apply."""
+memory.checkBeforeUpdate on `update`, and `unified`, which cgroup v1 cannot apply; and
+process.user.additionalGids beyond 64."""
 import json
 import os
 import subprocess
@@ -111,5 +112,27 @@ def test_unified_is_refused_on_cgroup_v1(rt):
         assert p.returncode != 0 and "cannot use unified on cgroup v1" in p.stderr, p.stderr
         assert "unified" not in json.loads((rt.root / cid / "config.json").read_text())[
             "linux"]["resources"]
+    finally:
+        rt("delete", "--force", cid)
+
+
+def test_more_than_64_additional_gids(rt, tmp_path):
+    """process.user.additionalGids up to the kernel's NGROUPS_MAX (was cut at 64)."""
+    gids = list(range(1000, 1100))
+    out = tmp_path / "out"
+
+    def edit(c):
+        c["process"]["user"]["additionalGids"] = gids
+
+    b = rt.bundle(["id", "-G"], edit=edit)
+    cid, pid = rt.create(b, out=out)
+    try:
+        rt("start", cid)
+        deadline = time.monotonic() + 20
+        while rt.state(cid)["status"] != "stopped":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        got = {int(g) for g in out.read_text().split()}
+        assert set(gids) <= got, out.read_text()
     finally:
         rt("delete", "--force", cid)

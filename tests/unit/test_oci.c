@@ -375,21 +375,31 @@ static void test_process_validate(void **state)
 		}
 		bwk_oci_spec_free(s);
 	}
-	/* more supplementary groups than the process can be given: refused, not cut short */
-	char doc[4096];
-	size_t n = (size_t)snprintf(doc, sizeof doc,
-				    "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
-				    "\"process\":{\"args\":[\"x\"],\"cwd\":\"/\",\"user\":{"
-				    "\"additionalGids\":[0");
-	for (int i = 1; i <= BWK_OCI_MAX_ADDITIONAL_GIDS; i++)
-		n += (size_t)snprintf(doc + n, sizeof doc - n, ",%d", i);
-	snprintf(doc + n, sizeof doc - n, "]}}}");
+	/* supplementary groups: as many as the kernel takes (NGROUPS_MAX), more refused, not cut
+	 * short */
+	size_t cap = 32 * (size_t)BWK_OCI_MAX_ADDITIONAL_GIDS, n = 0;
+	char *doc = malloc(cap);
+	assert_non_null(doc);
+	n += (size_t)snprintf(doc, cap,
+			      "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+			      "\"process\":{\"args\":[\"x\"],\"cwd\":\"/\",\"user\":{"
+			      "\"additionalGids\":[0");
+	for (int i = 1; i < BWK_OCI_MAX_ADDITIONAL_GIDS; i++)
+		n += (size_t)snprintf(doc + n, cap - n, ",%d", i);
+	size_t full = n;
+	snprintf(doc + n, cap - n, "]}}}");
 	bwk_oci_spec *s = parse_ok(doc);
+	assert_int_equal(s->process.user.n_additional_gids, BWK_OCI_MAX_ADDITIONAL_GIDS);
+	assert_int_equal(s->process.user.additional_gids[65535], 65535);
 	bwk_error *err = NULL;
-	assert_int_equal(bwk_oci_process_validate("p.json", &s->process, &err), -1);
-	assert_non_null(strstr(err->msg, "additionalGids: 65 groups, at most 64"));
-	bwk_error_free(err);
+	assert_int_equal(bwk_oci_process_validate("p.json", &s->process, &err), 0);
 	bwk_oci_spec_free(s);
+	n = full + (size_t)snprintf(doc + full, cap - full, ",65536]}}}");
+	s = NULL;
+	assert_int_equal(bwk_oci_spec_parse("c.json", doc, n, &s, &err), -1);
+	assert_non_null(strstr(err->msg, "65537 entries (at most 65536)"));
+	bwk_error_free(err);
+	free(doc);
 }
 
 static void test_kernel_numbers(void **state)

@@ -180,8 +180,8 @@ static int get_u32(pctx *c, const json_t *obj, const char *key, bool required, u
 	return r;
 }
 
-/* A list member: NULL when absent, else checked to be an array of at most BWK_OCI_MAX_LIST. */
-static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
+/* A list member: NULL when absent, else checked to be an array of at most `max` entries. */
+static int get_array_max(pctx *c, const json_t *obj, const char *key, size_t max, json_t **out)
 {
 	json_t *v = member(obj, key);
 	*out = NULL;
@@ -191,13 +191,18 @@ static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
 	int r = 0;
 	if (!json_is_array(v))
 		r = wrong_type(c, v, "an array");
-	else if (json_array_size(v) > BWK_OCI_MAX_LIST)
-		r = fail(c, BWK_E_LIMIT, "%zu entries (at most %d)", json_array_size(v),
-			 BWK_OCI_MAX_LIST);
+	else if (json_array_size(v) > max)
+		r = fail(c, BWK_E_LIMIT, "%zu entries (at most %zu)", json_array_size(v), max);
 	else
 		*out = v;
 	leave(c, old);
 	return r;
+}
+
+/* An array of at most BWK_OCI_MAX_LIST. */
+static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
+{
+	return get_array_max(c, obj, key, BWK_OCI_MAX_LIST, out);
 }
 
 static int get_object(pctx *c, const json_t *obj, const char *key, json_t **out)
@@ -346,7 +351,7 @@ static int parse_caps(pctx *c, const json_t *p, bwk_oci_caps *caps)
 static int get_gids(pctx *c, const json_t *o, bwk_oci_user *u)
 {
 	json_t *g;
-	if (get_array(c, o, "additionalGids", &g) < 0)
+	if (get_array_max(c, o, "additionalGids", BWK_OCI_MAX_ADDITIONAL_GIDS, &g) < 0)
 		return -1;
 	size_t n = g ? json_array_size(g) : 0;
 	u->additional_gids = g ? xcalloc(n + 1, sizeof *u->additional_gids) : NULL;

@@ -661,12 +661,10 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	if (persona < 0)
 		die(c, "linux.personality: domain '%s' is unknown",
 		    c->s->linux_.personality.domain);
-	gid_t groups[BWK_OCI_MAX_ADDITIONAL_GIDS]; /* validated: no more */
-	size_t ng = p->user.n_additional_gids < BWK_OCI_MAX_ADDITIONAL_GIDS
-			? p->user.n_additional_gids
-			: BWK_OCI_MAX_ADDITIONAL_GIDS;
-	for (size_t i = 0; i < ng; i++)
-		groups[i] = p->user.additional_gids[i];
+	/* the spec's gids as they are (validated: at most NGROUPS_MAX) */
+	_Static_assert(sizeof(gid_t) == sizeof *p->user.additional_gids, "gid_t is 32 bits");
+	const gid_t *groups = p->user.additional_gids;
+	size_t ng = p->user.n_additional_gids;
 	sbx_process proc = {.rlimits = rl,
 			    .nrlimits = nrl,
 			    .bounding = bounding,
