@@ -255,6 +255,25 @@ typedef struct bwk_oci_seccomp {
 	size_t n_syscalls;
 } bwk_oci_seccomp;
 
+/* linux.timeOffsets: a clock's offset in a new time namespace. */
+typedef struct bwk_oci_time_offset {
+	bool set;
+	int64_t secs;
+	uint32_t nanosecs; /* below 1e9 */
+} bwk_oci_time_offset;
+/* The clocks a time namespace offsets, in the order of bwk_oci_linux.time_offsets, with their
+ * clockid_t (CLOCK_MONOTONIC, CLOCK_BOOTTIME). */
+#define BWK_OCI_CLOCKS                                                                             \
+	{                                                                                          \
+		"monotonic", "boottime"                                                            \
+	}
+#define BWK_OCI_CLOCK_IDS                                                                          \
+	{                                                                                          \
+		1, 7                                                                               \
+	}
+#define BWK_OCI_N_CLOCKS      2
+#define BWK_OCI_MAX_TIME_SECS 4611686018LL /* the kernel's KTIME_SEC_MAX / 2 */
+
 typedef struct bwk_oci_linux {
 	bool set;
 	bwk_oci_namespace *namespaces;
@@ -275,6 +294,8 @@ typedef struct bwk_oci_linux {
 		char *domain; /* "LINUX" or "LINUX32" */
 		bwk_strv flags;
 	} personality;
+	bwk_oci_time_offset
+	    time_offsets[BWK_OCI_N_CLOCKS]; /* linux.timeOffsets, by BWK_OCI_CLOCKS */
 } bwk_oci_linux;
 
 typedef struct bwk_oci_spec {

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <linux/close_range.h>
@@ -795,6 +796,27 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 	exec_process(c);
 }
 
+/* linux.timeOffsets into the time namespace A has just unshared (validated: a new one): its
+ * offsets can be written only before a process enters it, so before the fork of B. */
+static void set_time_offsets(init_ctx *c)
+{
+	static const int ids[] = BWK_OCI_CLOCK_IDS;
+	char buf[128];
+	size_t n = 0;
+	for (size_t i = 0; i < BWK_OCI_N_CLOCKS; i++) {
+		const bwk_oci_time_offset *t = &c->s->linux_.time_offsets[i];
+		if (t->set)
+			n += (size_t)snprintf(buf + n, sizeof buf - n,
+					      "%d %" PRId64 " %" PRIu32 "\n", ids[i], t->secs,
+					      t->nanosecs);
+	}
+	if (!n || !(c->ns.new_flags & SBX_CLONE_NEWTIME))
+		return;
+	cleanup_close int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n)
+		die(c, "linux.timeOffsets: writing /proc/self/timens_offsets");
+}
+
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
 	int keep[MAX_KEEP];
@@ -836,6 +858,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		errno = 0;
 		die(c, "%s", why);
 	}
+	set_time_offsets(c);
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");
