@@ -269,41 +269,42 @@ static int64_t swap_total(const bwk_oci_resources *r)
 	return r->memory.swap.set ? r->memory.swap.v : 0;
 }
 
-/* cpu.burst and cpu.idle (runtime-spec 1.1/1.2), v1 and v2 alike: a file the kernel lacks is a
- * refusal naming the property, not a silently ignored limit. The burst is bounded by the
- * quota (burst <= quota): written before a new quota (a smaller one) and, when the kernel
- * refused it there, once more after (a larger one), as runc does. cpu.idle last: the kernel
- * refuses a weight for an idle group, so an idle of 0 goes first and an idle of 1 after the
- * shares. `burst_file` is cpu.cfs_burst_us on v1 and cpu.max.burst on v2; `phase` 0 is before
- * the quota and shares, 1 after. */
+/* cpu.burst and cpu.idle (runtime-spec 1.1/1.2), v1 and v2 alike: a file the kernel lacks
+ * for a non-zero value is a refusal naming the property, not a silently ignored limit. The
+ * burst is bounded by the quota (burst <= quota): written before a new quota (a smaller one)
+ * and, when the kernel refused it there, once more after (a larger one), as runc does.
+ * cpu.idle: the kernel refuses a weight for an idle group, so an idle of 0 goes first and an
+ * idle of 1 after the shares. `burst_file` is cpu.cfs_burst_us on v1 and cpu.max.burst on
+ * v2; `phase` 0 is before the quota and shares, 1 after. */
 static int cpu_burst_idle(const cgdir *dir, const bwk_oci_resources *r, const char *burst_file,
 			  int phase, bool *burst_done, bwk_error **err)
 {
+	/* a 0 is the kernel's default: nothing lost where the file is missing */
+	bool burst = r->cpu.burst.set && (r->cpu.burst.v || has_file(dir, burst_file)),
+	     idle = r->cpu.idle.set && (r->cpu.idle.v || has_file(dir, "cpu.idle"));
 	if (phase == 0) {
 		*burst_done = false;
-		if (r->cpu.burst.set && !has_file(dir, burst_file))
+		if (burst && !has_file(dir, burst_file))
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.resources.cpu.burst: %s has no %s (a kernel "
 					     "before 5.14, or no CFS bandwidth control)",
 					     dir->name, burst_file);
-		if (r->cpu.idle.set && !has_file(dir, "cpu.idle"))
+		if (idle && !has_file(dir, "cpu.idle"))
 			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 					     "linux.resources.cpu.idle: %s has no cpu.idle (a "
 					     "kernel before 5.15)",
 					     dir->name);
-		if (r->cpu.idle.set && r->cpu.idle.v == 0 &&
-		    cg_write(dir, "cpu.idle", "0", err) < 0)
+		if (idle && r->cpu.idle.v == 0 && cg_write(dir, "cpu.idle", "0", err) < 0)
 			return -1;
 		/* with a new quota the first try may fail (the old quota is below it) */
-		*burst_done =
-		    r->cpu.burst.set && cg_writef(dir, burst_file, r->cpu.quota.set ? NULL : err,
-						  "%" PRIu64, r->cpu.burst.v) == 0;
-		return r->cpu.burst.set && !*burst_done && !r->cpu.quota.set ? -1 : 0;
+		*burst_done = burst && cg_writef(dir, burst_file, r->cpu.quota.set ? NULL : err,
+						 "%" PRIu64, r->cpu.burst.v) == 0;
+		return burst && !*burst_done && !r->cpu.quota.set ? -1 : 0;
 	}
-	if (r->cpu.burst.set && !*burst_done &&
+	if (burst && !*burst_done &&
 	    cg_writef(dir, burst_file, err, "%" PRIu64, r->cpu.burst.v) < 0)
 		return -1;
-	if (r->cpu.idle.set && r->cpu.idle.v != 0 &&
+	if (idle && r->cpu.idle.v != 0 &&
 	    cg_writef(dir, "cpu.idle", err, "%" PRId64, r->cpu.idle.v) < 0)
 		return -1;
 	return 0;
