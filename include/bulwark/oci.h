@@ -261,6 +261,25 @@ typedef struct bwk_oci_seccomp {
 	size_t n_syscalls;
 } bwk_oci_seccomp;
 
+/* linux.timeOffsets: a clock's offset in a new time namespace. */
+typedef struct bwk_oci_time_offset {
+	bool set;
+	int64_t secs;
+	uint32_t nanosecs; /* below 1e9 */
+} bwk_oci_time_offset;
+/* The clocks a time namespace offsets, in the order of bwk_oci_linux.time_offsets, with their
+ * clockid_t (CLOCK_MONOTONIC, CLOCK_BOOTTIME). */
+#define BWK_OCI_CLOCKS                                                                             \
+	{                                                                                          \
+		"monotonic", "boottime"                                                            \
+	}
+#define BWK_OCI_CLOCK_IDS                                                                          \
+	{                                                                                          \
+		1, 7                                                                               \
+	}
+#define BWK_OCI_N_CLOCKS      2
+#define BWK_OCI_MAX_TIME_SECS 4611686018LL /* the kernel's KTIME_SEC_MAX / 2 */
+
 typedef struct bwk_oci_linux {
 	bool set;
 	bwk_oci_namespace *namespaces;
@@ -281,6 +300,8 @@ typedef struct bwk_oci_linux {
 		char *domain; /* "LINUX" or "LINUX32" */
 		bwk_strv flags;
 	} personality;
+	bwk_oci_time_offset
+	    time_offsets[BWK_OCI_N_CLOCKS]; /* linux.timeOffsets, by BWK_OCI_CLOCKS */
 } bwk_oci_linux;
 
 typedef struct bwk_oci_spec {
@@ -314,7 +335,7 @@ int bwk_oci_spec_validate(const char *name, const bwk_oci_spec *spec, bwk_error 
 /* The process part of that check alone (runc exec --process FILE): args, an absolute cwd,
  * env, capability and rlimit names, the scheduler, the I/O priority, at most
  * BWK_OCI_MAX_ADDITIONAL_GIDS supplementary groups. */
-#define BWK_OCI_MAX_ADDITIONAL_GIDS 64
+#define BWK_OCI_MAX_ADDITIONAL_GIDS 65536 /* the kernel's NGROUPS_MAX: a bound, not a choice */
 int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_error **err);
 
 /* config.json text of `spec` (NUL-terminated, indented when `pretty`), or NULL with *err. Every

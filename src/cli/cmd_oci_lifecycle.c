@@ -1130,6 +1130,8 @@ enum {
 	U_BLKIO,
 	U_RT_PERIOD,
 	U_RT_RUNTIME,
+	U_BURST,
+	U_IDLE,
 };
 
 const cli_option cmd_update_options[] = {
@@ -1154,6 +1156,9 @@ const cli_option cmd_update_options[] = {
 	    "CPU real-time period, microseconds"),
     OCI_VAL(U_RT_RUNTIME, "cpu-rt-runtime", CLI_ARG_VALUE, "US",
 	    "CPU real-time runtime, microseconds"),
+    OCI_VAL(U_BURST, "cpu-burst", CLI_ARG_VALUE, "US",
+	    "CPU time a period may borrow from idle ones, microseconds"),
+    OCI_VAL(U_IDLE, "cpu-idle", CLI_ARG_VALUE, "0|1", "1: the SCHED_IDLE policy for the cgroup"),
     CLI_OPT_HELP,
     {.id = CLI_OPT_END}};
 
@@ -1206,6 +1211,8 @@ static int update_flag(const cli_cmd *self, json_t *r, int opt, const char *arg)
 	    {U_BLKIO, "blkio-weight", "blockIO", "weight", false, false, false},
 	    {U_RT_PERIOD, "cpu-rt-period", "cpu", "realtimePeriod", false, false, false},
 	    {U_RT_RUNTIME, "cpu-rt-runtime", "cpu", "realtimeRuntime", false, false, false},
+	    {U_BURST, "cpu-burst", "cpu", "burst", false, false, false},
+	    {U_IDLE, "cpu-idle", "cpu", "idle", false, false, false},
 	};
 	if (opt == U_KMEM)
 		return cli_usage_error(self, "--kernel-memory: not supported: kernel memory limits "

@@ -23,8 +23,8 @@ BAD = [
     ({**GOOD, "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1, "soft": 5}]},
      "soft limit 5 above the hard limit 1"),
     ({**GOOD, "user": {"uid": -1, "gid": 0}}, "process.user.uid: -1 is out of range"),
-    ({**GOOD, "user": {"uid": 0, "gid": 0, "additionalGids": list(range(65))}},
-     "process.user.additionalGids: 65 groups, at most 64"),
+    ({**GOOD, "user": {"uid": 0, "gid": 0, "additionalGids": list(range(65537))}},
+     "additionalGids: 65537 entries (at most 65536)"),
     ({**GOOD, "args": "sh"}, "process.args: an array is needed"),
     ([1, 2], "not a JSON object"),
 ]

@@ -106,9 +106,10 @@ static void test_full_config(void **state)
 	assert_string_equal(s->mounts[1].options.v[4], "idmap");
 	assert_int_equal(s->mounts[1].uid_mappings[0].host_id, 100000);
 	const bwk_oci_linux *l = &s->linux_;
-	assert_int_equal(l->n_namespaces, 7);
+	assert_int_equal(l->n_namespaces, 8);
 	assert_string_equal(bwk_oci_spec_namespace(s, "network")->path, "/proc/1234/ns/net");
-	assert_null(bwk_oci_spec_namespace(s, "time"));
+	assert_null(bwk_oci_spec_namespace(s, "time")->path);
+	assert_null(bwk_oci_spec_namespace(s, "nope"));
 	assert_int_equal(l->uid_mappings[0].size, 65536);
 	assert_int_equal(l->devices[0].minor, 229);
 	assert_int_equal(l->devices[0].file_mode.v, 0666);
@@ -155,6 +156,13 @@ static void test_full_config(void **state)
 	assert_string_equal(l->sysctl.v[0].value, "0");
 	assert_string_equal(l->rootfs_propagation, "rslave");
 	assert_string_equal(l->personality.domain, "LINUX32");
+	assert_true(l->time_offsets[0].set && l->time_offsets[1].set);
+	assert_int_equal(l->time_offsets[0].secs, 864000);
+	assert_int_equal(l->time_offsets[0].nanosecs, 5);
+	assert_int_equal(l->time_offsets[1].secs, -1);
+	assert_int_equal(l->resources.cpu.burst.v, 20000);
+	assert_int_equal(l->resources.cpu.idle.v, 1);
+	assert_true(l->resources.memory.check_before_update);
 	for (int k = 0; k < BWK_OCI_HOOK_KINDS; k++)
 		assert_int_equal(s->hooks.n[k], 1);
 	assert_int_equal(s->hooks.v[BWK_OCI_HOOK_CREATE_RUNTIME][0].timeout.v, 5);
@@ -169,6 +177,7 @@ static void test_full_config(void **state)
 	assert_non_null(strstr(a, "\"classID\": 1048577"));
 	assert_non_null(strstr(a, "\"pageSize\": \"2MB\""));
 	assert_non_null(strstr(a, "\"hcaObjects\": 10000"));
+	assert_non_null(strstr(a, "\"monotonic\": {\n"));
 	bwk_oci_spec *s2 = parse_ok(a);
 	char *b = bwk_oci_spec_serialise(s2, true, &err);
 	assert_string_equal(a, b);
@@ -318,6 +327,17 @@ static void test_refusals(void **state)
 	     "hooks.prestart[0].timeout: 0 is out of range"},
 	    {"{" BASE ",\"annotations\":{\"a\":1}}", "annotations[\"a\"]: a string is needed"},
 	    {"{" BASE ",\"hostname\":\"a\\u0000b\"}", "hostname: the string contains a NUL"},
+#define TIMENS "\"linux\":{\"namespaces\":[{\"type\":\"time\"}],\"timeOffsets\":"
+	    {"{" BASE "," TIMENS "{\"realtime\":{\"secs\":1}}}}",
+	     "linux.timeOffsets.realtime: not a clock of a time namespace"},
+	    {"{" BASE "," TIMENS "{\"boottime\":{\"nanosecs\":1000000000}}}}",
+	     "linux.timeOffsets.boottime.nanosecs: 1000000000 is out of range"},
+	    {"{" BASE "," TIMENS "{\"boottime\":[]}}}",
+	     "linux.timeOffsets.boottime: an object is needed"},
+	    {"{" BASE "," TIMENS "{\"monotonic\":{\"secs\":-4611686019}}}}",
+	     "linux.timeOffsets.monotonic.secs: -4611686019 is out of range"},
+	    {"{" BASE ",\"linux\":{\"timeOffsets\":{\"monotonic\":{\"secs\":1}}}}",
+	     "linux.timeOffsets.monotonic: offsets need a new time namespace"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		char *m = error_of(cases[i].json);
@@ -387,21 +407,31 @@ static void test_process_validate(void **state)
 		}
 		bwk_oci_spec_free(s);
 	}
-	/* more supplementary groups than the process can be given: refused, not cut short */
-	char doc[4096];
-	size_t n = (size_t)snprintf(doc, sizeof doc,
-				    "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
-				    "\"process\":{\"args\":[\"x\"],\"cwd\":\"/\",\"user\":{"
-				    "\"additionalGids\":[0");
-	for (int i = 1; i <= BWK_OCI_MAX_ADDITIONAL_GIDS; i++)
-		n += (size_t)snprintf(doc + n, sizeof doc - n, ",%d", i);
-	snprintf(doc + n, sizeof doc - n, "]}}}");
+	/* supplementary groups: as many as the kernel takes (NGROUPS_MAX), more refused, not cut
+	 * short */
+	size_t cap = 32 * (size_t)BWK_OCI_MAX_ADDITIONAL_GIDS, n = 0;
+	char *doc = malloc(cap);
+	assert_non_null(doc);
+	n += (size_t)snprintf(doc, cap,
+			      "{\"ociVersion\":\"1.2.0\",\"root\":{\"path\":\"r\"},"
+			      "\"process\":{\"args\":[\"x\"],\"cwd\":\"/\",\"user\":{"
+			      "\"additionalGids\":[0");
+	for (int i = 1; i < BWK_OCI_MAX_ADDITIONAL_GIDS; i++)
+		n += (size_t)snprintf(doc + n, cap - n, ",%d", i);
+	size_t full = n;
+	snprintf(doc + n, cap - n, "]}}}");
 	bwk_oci_spec *s = parse_ok(doc);
+	assert_int_equal(s->process.user.n_additional_gids, BWK_OCI_MAX_ADDITIONAL_GIDS);
+	assert_int_equal(s->process.user.additional_gids[65535], 65535);
 	bwk_error *err = NULL;
-	assert_int_equal(bwk_oci_process_validate("p.json", &s->process, &err), -1);
-	assert_non_null(strstr(err->msg, "additionalGids: 65 groups, at most 64"));
-	bwk_error_free(err);
+	assert_int_equal(bwk_oci_process_validate("p.json", &s->process, &err), 0);
 	bwk_oci_spec_free(s);
+	n = full + (size_t)snprintf(doc + full, cap - full, ",65536]}}}");
+	s = NULL;
+	assert_int_equal(bwk_oci_spec_parse("c.json", doc, n, &s, &err), -1);
+	assert_non_null(strstr(err->msg, "65537 entries (at most 65536)"));
+	bwk_error_free(err);
+	free(doc);
 }
 
 static void test_kernel_numbers(void **state)

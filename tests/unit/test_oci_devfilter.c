@@ -351,12 +351,59 @@ static void test_create_unified(void **state)
 	assert_int_equal(kmsg_err, 0);
 }
 
+/* linux.resources.unified on the v2 path: each key written as the file of that name, at create
+ * and by update (the unified hierarchy of a hybrid host has no cpu or memory controller: the
+ * core cgroup.max.* files stand for them); a key that is not a file name refused. */
+static void test_unified_files(void **state)
+{
+	(void)state;
+	struct statfs sf;
+	if (geteuid() != 0 || statfs("/sys/fs/cgroup/unified", &sf) < 0 || sf.f_type != 0x63677270)
+		skip();
+	char path[64], top[48];
+	snprintf(path, sizeof path, "/bwk-unit-u%d/c", (int)getpid());
+	snprintf(top, sizeof top, "bwk-unit-u%d", (int)getpid());
+	char k0[] = "cgroup.max.descendants", k1[] = "cgroup.max.depth",
+	     bad[] = "../cgroup.max.depth", v0[] = "7", v1[] = "3", v9[] = "9";
+	bwk_oci_kv kv[] = {{k0, v0}, {k1, v1}};
+	bwk_oci_spec s;
+	memset(&s, 0, sizeof s);
+	s.linux_.cgroups_path = path;
+	s.linux_.resources.set = true;
+	s.linux_.resources.unified = (bwk_oci_map){kv, 2};
+	ocirt_cgroup cg;
+	bwk_error *err = NULL;
+	assert_int_equal(ocirt_cgroup_create_unified(&s, "unit", &cg, &err), 0);
+	int u = open("/sys/fs/cgroup/unified", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	assert_true(u >= 0);
+	char file[128], buf[32] = "";
+	snprintf(file, sizeof file, "%s/cgroup.max.descendants", path + 1);
+	int fd = openat(u, file, O_RDONLY | O_CLOEXEC);
+	assert_true(read(fd, buf, sizeof buf - 1) > 0);
+	close(fd);
+	assert_string_equal(buf, "7\n");
+	kv[0].value = v9;
+	assert_int_equal(ocirt_cgroup_update(&cg, &s.linux_.resources, &err), 0);
+	memset(buf, 0, sizeof buf);
+	fd = openat(u, file, O_RDONLY | O_CLOEXEC);
+	assert_true(read(fd, buf, sizeof buf - 1) > 0);
+	close(fd);
+	assert_string_equal(buf, "9\n");
+	kv[1].key = bad;
+	assert_int_equal(ocirt_cgroup_update(&cg, &s.linux_.resources, &err), -1);
+	assert_non_null(strstr(err->msg, "linux.resources.unified"));
+	bwk_error_free(err);
+	ocirt_cgroup_destroy(&cg);
+	assert_int_equal(unlinkat(u, top, AT_REMOVEDIR), 0);
+	close(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_fixed),	   cmocka_unit_test(test_refused),
 	    cmocka_unit_test(test_random),	   cmocka_unit_test(test_kernel),
-	    cmocka_unit_test(test_create_unified),
+	    cmocka_unit_test(test_create_unified), cmocka_unit_test(test_unified_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

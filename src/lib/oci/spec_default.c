@@ -154,7 +154,7 @@ char *bwk_oci_features_json(bwk_error **err)
 	 * (org.bulwark.harden and org.bulwark.seccomp only add), so none is potentially unsafe. */
 	json_t *doc = json_pack(
 	    "{s:s,s:s,s:o,s:o,s:{s:o,s:o,s:{s:b,s:b,s:b,s:b,s:b},s:{s:b,s:o,s:o,s:o,s:o,s:o},"
-	    "s:{s:b},s:{s:b},s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s},s:[]}",
+	    "s:{s:b},s:{s:b},s:{s:b},s:{s:{s:b}}},s:{s:s,s:s,s:s,s:s},s:[]}",
 	    "ociVersionMin", "1.0.0", "ociVersionMax", "1.2.0", "hooks", hooks, "mountOptions", a,
 	    "linux", "namespaces", ns, "capabilities", caps, "cgroup", "v1", 1, "v2", 1, "systemd",
 	    0, "systemdUser", 0, "rdma", 1, "seccomp", "enabled", 1, "actions", act, "operators",
@@ -164,6 +164,9 @@ char *bwk_oci_features_json(bwk_error **err)
 	    "org.bulwark.status",
 	    "OCI lifecycle: create start state kill delete exec ps pause resume update list",
 	    BWK_OCI_ANN_HARDEN, "\"true\": apply the hardening policy (docs/oci-runtime.md)",
+	    "org.bulwark.rootless",
+	    "unsupported: every OCI command needs root of the host's user namespace "
+	    "(docs/oci-runtime.md, Rootless)",
 	    "potentiallyUnsafeConfigAnnotations");
 	char *s = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(doc);

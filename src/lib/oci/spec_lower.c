@@ -338,6 +338,7 @@ static int not_executed(const bwk_oci_spec *s, bwk_error **err)
 	    {l->cgroups_path != NULL, "linux.cgroupsPath"},
 	    {l->sysctl.n > 0, "linux.sysctl"},
 	    {l->personality.set, "linux.personality"},
+	    {l->time_offsets[0].set || l->time_offsets[1].set, "linux.timeOffsets"},
 	    {l->mount_label != NULL, "linux.mountLabel"},
 	    {l->rootfs_propagation && strcmp(l->rootfs_propagation, "rprivate") &&
 		 strcmp(l->rootfs_propagation, "private"),

@@ -180,8 +180,8 @@ static int get_u32(pctx *c, const json_t *obj, const char *key, bool required, u
 	return r;
 }
 
-/* A list member: NULL when absent, else checked to be an array of at most BWK_OCI_MAX_LIST. */
-static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
+/* A list member: NULL when absent, else checked to be an array of at most `max` entries. */
+static int get_array_max(pctx *c, const json_t *obj, const char *key, size_t max, json_t **out)
 {
 	json_t *v = member(obj, key);
 	*out = NULL;
@@ -191,13 +191,18 @@ static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
 	int r = 0;
 	if (!json_is_array(v))
 		r = wrong_type(c, v, "an array");
-	else if (json_array_size(v) > BWK_OCI_MAX_LIST)
-		r = fail(c, BWK_E_LIMIT, "%zu entries (at most %d)", json_array_size(v),
-			 BWK_OCI_MAX_LIST);
+	else if (json_array_size(v) > max)
+		r = fail(c, BWK_E_LIMIT, "%zu entries (at most %zu)", json_array_size(v), max);
 	else
 		*out = v;
 	leave(c, old);
 	return r;
+}
+
+/* An array of at most BWK_OCI_MAX_LIST. */
+static int get_array(pctx *c, const json_t *obj, const char *key, json_t **out)
+{
+	return get_array_max(c, obj, key, BWK_OCI_MAX_LIST, out);
 }
 
 static int get_object(pctx *c, const json_t *obj, const char *key, json_t **out)
@@ -346,7 +351,7 @@ static int parse_caps(pctx *c, const json_t *p, bwk_oci_caps *caps)
 static int get_gids(pctx *c, const json_t *o, bwk_oci_user *u)
 {
 	json_t *g;
-	if (get_array(c, o, "additionalGids", &g) < 0)
+	if (get_array_max(c, o, "additionalGids", BWK_OCI_MAX_ADDITIONAL_GIDS, &g) < 0)
 		return -1;
 	size_t n = g ? json_array_size(g) : 0;
 	u->additional_gids = g ? xcalloc(n + 1, sizeof *u->additional_gids) : NULL;
@@ -802,6 +807,43 @@ static int parse_seccomp(pctx *c, const json_t *lx, bwk_oci_seccomp *s)
 	return r;
 }
 
+/* linux.timeOffsets: {"monotonic": {"secs": N, "nanosecs": M}, "boottime": {…}}; a clock
+ * other than those is refused (a time namespace has no other). */
+static int parse_time_offsets(pctx *c, const json_t *lx, bwk_oci_linux *l)
+{
+	static const char *const clocks[] = BWK_OCI_CLOCKS;
+	json_t *t;
+	if (get_object(c, lx, "timeOffsets", &t) < 0)
+		return -1;
+	const char *k;
+	json_t *v;
+	int r = 0;
+	size_t old = enter(c, ".timeOffsets");
+	json_object_foreach(t, k, v)
+	{
+		size_t i = 0;
+		while (i < BWK_OCI_N_CLOCKS && strcmp(k, clocks[i]))
+			i++;
+		size_t o2 = enter(c, ".%.64s", k);
+		bwk_oci_i64 secs = {0};
+		bwk_oci_u64 ns = {0};
+		if (i == BWK_OCI_N_CLOCKS)
+			r = fail(c, BWK_E_INPUT,
+				 "not a clock of a time namespace (monotonic, boottime)");
+		else if (!json_is_object(v))
+			r = wrong_type(c, v, "an object");
+		else if (get_i64(c, v, "secs", INT64_MIN, &secs) < 0 ||
+			 get_u64(c, v, "nanosecs", 999999999, &ns) < 0)
+			r = -1;
+		leave(c, o2);
+		if (r < 0)
+			break;
+		l->time_offsets[i] = (bwk_oci_time_offset){true, secs.v, (uint32_t)ns.v};
+	}
+	leave(c, old);
+	return r;
+}
+
 static int parse_linux(pctx *c, const json_t *root, bwk_oci_linux *l)
 {
 	json_t *lx, *pers, *rdt;
@@ -825,7 +867,8 @@ static int parse_linux(pctx *c, const json_t *root, bwk_oci_linux *l)
 	    get_map(c, lx, "sysctl", &l->sysctl) < 0 ||
 	    get_str(c, lx, "rootfsPropagation", false, &l->rootfs_propagation) < 0 ||
 	    get_str(c, lx, "mountLabel", false, &l->mount_label) < 0 ||
-	    get_object(c, lx, "intelRdt", &rdt) < 0 || get_object(c, lx, "personality", &pers) < 0)
+	    get_object(c, lx, "intelRdt", &rdt) < 0 ||
+	    get_object(c, lx, "personality", &pers) < 0 || parse_time_offsets(c, lx, l) < 0)
 		goto out;
 	l->intel_rdt = rdt != NULL;
 	if (pers) {

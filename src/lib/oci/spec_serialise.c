@@ -416,6 +416,17 @@ static json_t *linux_json(out *o, const bwk_oci_linux *l)
 			put_strv(o, p, "flags", &l->personality.flags);
 		put(o, j, "personality", p);
 	}
+	static const char *const clocks[] = BWK_OCI_CLOCKS;
+	json_t *t = NULL;
+	for (size_t i = 0; i < BWK_OCI_N_CLOCKS; i++)
+		if (l->time_offsets[i].set) {
+			t = t ? t : json_object();
+			put(o, t, clocks[i],
+			    json_pack("{s:I,s:I}", "secs", (json_int_t)l->time_offsets[i].secs,
+				      "nanosecs", (json_int_t)l->time_offsets[i].nanosecs));
+		}
+	if (t)
+		put(o, j, "timeOffsets", t);
 	return j;
 }
 

@@ -5,6 +5,7 @@
 #define _GNU_SOURCE
 #include <stdarg.h>
 #include <stdio.h>
+#include <inttypes.h>
 #include <string.h>
 
 #include "bulwark/sandbox.h"
@@ -168,6 +169,22 @@ static int check_namespaces(vctx *c, const bwk_oci_spec *s)
 		return bad(c, "linux: uidMappings and gidMappings must be given together");
 	if ((s->hostname || s->domainname) && !bwk_oci_spec_namespace(s, "uts"))
 		return bad(c, "hostname: setting it needs a uts namespace in linux.namespaces");
+	static const char *const clocks[] = BWK_OCI_CLOCKS;
+	const bwk_oci_namespace *time = bwk_oci_spec_namespace(s, "time");
+	for (size_t i = 0; i < BWK_OCI_N_CLOCKS; i++) {
+		const bwk_oci_time_offset *t = &l->time_offsets[i];
+		if (t->set && (!time || time->path))
+			return bad(c,
+				   "linux.timeOffsets.%s: offsets need a new time namespace "
+				   "(linux.namespaces: {\"type\": \"time\"} without a path)",
+				   clocks[i]);
+		if (t->set && (t->secs > BWK_OCI_MAX_TIME_SECS || t->secs < -BWK_OCI_MAX_TIME_SECS))
+			return bad(c,
+				   "linux.timeOffsets.%s.secs: %" PRId64
+				   " is out of range (at most "
+				   "%lld either way)",
+				   clocks[i], t->secs, BWK_OCI_MAX_TIME_SECS);
+	}
 	return 0;
 }
 

@@ -305,6 +305,47 @@ static int64_t swap_total(const bwk_oci_resources *r)
 	return r->memory.swap.set ? r->memory.swap.v : 0;
 }
 
+/* cpu.burst and cpu.idle (runtime-spec 1.1/1.2), v1 and v2 alike: a file the kernel lacks
+ * for a non-zero value is a refusal naming the property, not a silently ignored limit. The
+ * burst is bounded by the quota (burst <= quota): written before a new quota (a smaller one)
+ * and, when the kernel refused it there, once more after (a larger one), as runc does.
+ * cpu.idle: the kernel refuses a weight for an idle group, so an idle of 0 goes first and an
+ * idle of 1 after the shares. `burst_file` is cpu.cfs_burst_us on v1 and cpu.max.burst on
+ * v2; `phase` 0 is before the quota and shares, 1 after. */
+static int cpu_burst_idle(const cgdir *dir, const bwk_oci_resources *r, const char *burst_file,
+			  int phase, bool *burst_done, bwk_error **err)
+{
+	/* a 0 is the kernel's default: nothing lost where the file is missing */
+	bool burst = r->cpu.burst.set && (r->cpu.burst.v || has_file(dir, burst_file)),
+	     idle = r->cpu.idle.set && (r->cpu.idle.v || has_file(dir, "cpu.idle"));
+	if (phase == 0) {
+		*burst_done = false;
+		if (burst && !has_file(dir, burst_file))
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.cpu.burst: %s has no %s (a kernel "
+					     "before 5.14, or no CFS bandwidth control)",
+					     dir->name, burst_file);
+		if (idle && !has_file(dir, "cpu.idle"))
+			return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+					     "linux.resources.cpu.idle: %s has no cpu.idle (a "
+					     "kernel before 5.15)",
+					     dir->name);
+		if (idle && r->cpu.idle.v == 0 && cg_write(dir, "cpu.idle", "0", err) < 0)
+			return -1;
+		/* with a new quota the first try may fail (the old quota is below it) */
+		*burst_done = burst && cg_writef(dir, burst_file, r->cpu.quota.set ? NULL : err,
+						 "%" PRIu64, r->cpu.burst.v) == 0;
+		return burst && !*burst_done && !r->cpu.quota.set ? -1 : 0;
+	}
+	if (burst && !*burst_done &&
+	    cg_writef(dir, burst_file, err, "%" PRIu64, r->cpu.burst.v) < 0)
+		return -1;
+	if (idle && r->cpu.idle.v != 0 &&
+	    cg_writef(dir, "cpu.idle", err, "%" PRId64, r->cpu.idle.v) < 0)
+		return -1;
+	return 0;
+}
+
 /* As runc: a zero limit, share, period or quota means "not set" (engines send every field,
  * docker update included). */
 static bwk_oci_resources nonzero(const bwk_oci_resources *in)
@@ -400,6 +441,9 @@ static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources 
 		    cg_write(dir, "cpuset.mems", r->cpu.mems, err) < 0)
 			return -1;
 	} else if (!strcmp(ctrl, "cpu")) {
+		bool burst_done = false;
+		if (cpu_burst_idle(dir, r, "cpu.cfs_burst_us", 0, &burst_done, err) < 0)
+			return -1;
 		if (r->cpu.shares.set &&
 		    cg_writef(dir, "cpu.shares", err, "%" PRIu64, r->cpu.shares.v) < 0)
 			return -1;
@@ -408,6 +452,8 @@ static int apply_v1(const char *ctrl, const cgdir *dir, const bwk_oci_resources 
 			return -1;
 		if (r->cpu.quota.set &&
 		    cg_writef(dir, "cpu.cfs_quota_us", err, "%" PRId64, r->cpu.quota.v) < 0)
+			return -1;
+		if (cpu_burst_idle(dir, r, "cpu.cfs_burst_us", 1, &burst_done, err) < 0)
 			return -1;
 		/* the real-time budget: the period first, which bounds the runtime */
 		if (r->cpu.realtime_period.set && r->cpu.realtime_period.v &&
@@ -473,6 +519,10 @@ static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **e
 		if (rc < 0)
 			return -1;
 	}
+	bool burst_done = false;
+	if ((r->cpu.burst.set || r->cpu.idle.set) &&
+	    cpu_burst_idle(dir, r, "cpu.max.burst", 0, &burst_done, err) < 0)
+		return -1;
 	if (r->cpu.shares.set && r->cpu.shares.v >= 2) {
 		/* runc's conversion of v1 shares [2, 262144] to a v2 weight [1, 10000] */
 		uint64_t w = 1 + ((r->cpu.shares.v - 2) * 9999) / 262142;
@@ -488,6 +538,9 @@ static int apply_v2(const cgdir *dir, const bwk_oci_resources *in, bwk_error **e
 		if (rc < 0)
 			return -1;
 	}
+	if ((r->cpu.burst.set || r->cpu.idle.set) &&
+	    cpu_burst_idle(dir, r, "cpu.max.burst", 1, &burst_done, err) < 0)
+		return -1;
 	if (r->network.class_id.set || r->network.n_priorities)
 		return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
 				     "linux.resources.network: cgroup v2 has no net_cls/net_prio "
@@ -573,6 +626,20 @@ static void cg_keep(ocirt_cgroup *cg, int fd, const char *base, const char *rel)
 	cg->open = true;
 }
 
+/* linux.resources.unified holds cgroup v2 files: v1 hierarchies cannot apply it, and dropping
+ * it would drop limits (runc: "cannot use unified on cgroup v1"). */
+static int refuse_unified_v1(const bwk_oci_resources *r, bwk_error **err)
+{
+	if (!r->unified.n)
+		return 0;
+	return bwk_error_set(err, BWK_E_UNSUPPORTED, 0,
+			     "linux.resources.unified ('%s' …): invalid configuration: cannot "
+			     "use unified on cgroup v1 (its keys are cgroup v2 files; this host's "
+			     "controllers are v1 hierarchies: give the limits as linux.resources' "
+			     "other properties)",
+			     r->unified.v[0].key);
+}
+
 static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_resources *r,
 		     ocirt_cgroup *cg, bwk_error **err)
 {
@@ -599,6 +666,8 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
 					    "cpuset",  "devices",  "freezer", "blkio",
 					    "net_cls", "net_prio", "hugetlb", "rdma"};
+	if (refuse_unified_v1(r, err) < 0)
+		return -1;
 	/* what the spec asks of a controller the host may not have mounted */
 	bool need[sizeof ctrls / sizeof *ctrls] = {0};
 	need[8] = r->network.class_id.set;
@@ -886,8 +955,67 @@ bool ocirt_cgroup_frozen(const ocirt_cgroup *cg)
 	return fd >= 0 && frozen_fd(fd, cg->v2);
 }
 
+/* A number from the first line of cgroup file `file` of d: -1 when unreadable. */
+static int cg_read_u64(const cgdir *d, const char *file, uint64_t *v)
+{
+	char buf[64];
+	char *end = NULL;
+	if (cg_read(d->fd, file, buf, sizeof buf) < 0)
+		return -1;
+	errno = 0;
+	*v = strtoull(buf, &end, 10);
+	return errno || end == buf ? -1 : 0;
+}
+
+/* memory.checkBeforeUpdate (runtime-spec 1.2), as runc: a new memory (or memory+swap) limit at
+ * or below what the container uses now is refused instead of handed to the kernel, which would
+ * reclaim, swap, or OOM-kill to meet it. Best effort, as runc's: usage that cannot be read is
+ * no refusal; a limit that does not change is not checked. `d` is the memory cgroup (v1) or
+ * the container's (v2). */
+static int check_before_update(const cgdir *d, bool v2, const bwk_oci_resources *in,
+			       bwk_error **err)
+{
+	bwk_oci_resources nz = nonzero(in);
+	const bwk_oci_resources *r = &nz;
+	if (!r->memory.check_before_update)
+		return 0;
+	uint64_t mem = 0, swap = 0, cur = 0;
+	if (cg_read_u64(d, v2 ? "memory.current" : "memory.usage_in_bytes", &mem) < 0)
+		return 0;
+	bool has_swap = v2 ? cg_read_u64(d, "memory.swap.current", &swap) == 0
+			   : cg_read_u64(d, "memory.memsw.usage_in_bytes", &swap) == 0;
+	uint64_t total = v2 ? mem + swap : swap; /* v1's memsw usage includes the memory */
+	const struct {
+		const bwk_oci_i64 *lim;
+		const char *what, *file;
+		uint64_t usage;
+		bool known;
+	} t[] = {
+	    {&r->memory.limit, "memory", v2 ? "memory.max" : "memory.limit_in_bytes", mem, true},
+	    {&r->memory.swap, "memory+swap", v2 ? NULL : "memory.memsw.limit_in_bytes", total,
+	     has_swap},
+	};
+	for (size_t i = 0; i < 2; i++) {
+		if (!t[i].lim->set || t[i].lim->v <= 0 || !t[i].known)
+			continue;
+		uint64_t want = (uint64_t)t[i].lim->v;
+		if (t[i].file && cg_read_u64(d, t[i].file, &cur) == 0 && cur == want)
+			continue;
+		if (want <= t[i].usage)
+			return bwk_error_set(err, BWK_E_USAGE, 0,
+					     "%s: %s limit %" PRIu64 " is at or below the "
+					     "container's usage %" PRIu64
+					     " (memory.checkBeforeUpdate): a higher limit, or "
+					     "less memory in use first",
+					     d->name, t[i].what, want, t[i].usage);
+	}
+	return 0;
+}
+
 int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err)
 {
+	if (!cg->v2 && refuse_unified_v1(r, err) < 0)
+		return -1;
 	bwk_oci_resources nodev = *r;
 	nodev.n_devices = 0; /* device rules are the container's for its life, as with runc */
 	bool rdma = cg->v2;  /* v1: the container joined the rdma hierarchy where mounted */
@@ -904,7 +1032,8 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 			return -1;
 		const cgdir d = {fd, cg->dirs[i]};
 		if (cg->v2) {
-			if (apply_v2(&d, &nodev, err) < 0)
+			if (check_before_update(&d, true, r, err) < 0 ||
+			    apply_v2(&d, &nodev, err) < 0)
 				return -1;
 			continue;
 		}
@@ -914,6 +1043,8 @@ int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_
 		snprintf(ctrls, sizeof ctrls, "%.*s", (int)strcspn(c, "/"), c);
 		char *save = NULL;
 		for (char *t = strtok_r(ctrls, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+			if (!strcmp(t, "memory") && check_before_update(&d, false, r, err) < 0)
+				return -1;
 			if (apply_v1(t, &d, &nodev, err) == 0)
 				continue;
 			/* v1 memory: memsw may have to move before the limit can */

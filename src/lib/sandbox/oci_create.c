@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <linux/close_range.h>
@@ -605,12 +606,10 @@ static __attribute__((noreturn)) void exec_process(const init_ctx *c)
 	if (persona < 0)
 		die(c, "linux.personality: domain '%s' is unknown",
 		    c->s->linux_.personality.domain);
-	gid_t groups[BWK_OCI_MAX_ADDITIONAL_GIDS]; /* validated: no more */
-	size_t ng = p->user.n_additional_gids < BWK_OCI_MAX_ADDITIONAL_GIDS
-			? p->user.n_additional_gids
-			: BWK_OCI_MAX_ADDITIONAL_GIDS;
-	for (size_t i = 0; i < ng; i++)
-		groups[i] = p->user.additional_gids[i];
+	/* the spec's gids as they are (validated: at most NGROUPS_MAX) */
+	_Static_assert(sizeof(gid_t) == sizeof *p->user.additional_gids, "gid_t is 32 bits");
+	const gid_t *groups = p->user.additional_gids;
+	size_t ng = p->user.n_additional_gids;
 	sbx_process proc = {.rlimits = rl,
 			    .nrlimits = nrl,
 			    .bounding = bounding,
@@ -756,6 +755,27 @@ static void join_cgroup(const init_ctx *c)
 	}
 }
 
+/* linux.timeOffsets into the time namespace A has just unshared (validated: a new one): its
+ * offsets can be written only before a process enters it, so before the fork of B. */
+static void set_time_offsets(init_ctx *c)
+{
+	static const int ids[] = BWK_OCI_CLOCK_IDS;
+	char buf[128];
+	size_t n = 0;
+	for (size_t i = 0; i < BWK_OCI_N_CLOCKS; i++) {
+		const bwk_oci_time_offset *t = &c->s->linux_.time_offsets[i];
+		if (t->set)
+			n += (size_t)snprintf(buf + n, sizeof buf - n,
+					      "%d %" PRId64 " %" PRIu32 "\n", ids[i], t->secs,
+					      t->nanosecs);
+	}
+	if (!n || !(c->ns.new_flags & SBX_CLONE_NEWTIME))
+		return;
+	cleanup_close int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, buf, n) != (ssize_t)n)
+		die(c, "linux.timeOffsets: writing /proc/self/timens_offsets");
+}
+
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
 	join_cgroup(c);
@@ -798,6 +818,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		errno = 0;
 		die(c, "%s", why);
 	}
+	set_time_offsets(c);
 	pid_t b = fork();
 	if (b < 0)
 		die(c, "fork");

@@ -42,14 +42,33 @@ int ocirt_check_id(const char *id, bwk_error **err)
 	return 0;
 }
 
+/* Whether this process is in a user namespace other than the host's: its uid_map is not the
+ * initial namespace's identity map of every id (a rootless engine runs the runtime as 0 of a
+ * user namespace of its own: rootless Podman). */
+static bool in_child_userns(void)
+{
+	cleanup_file FILE *f = fopen("/proc/self/uid_map", "re");
+	unsigned long in = 1, out = 1, len = 0;
+	return f &&
+	       (fscanf(f, "%lu %lu %lu", &in, &out, &len) != 3 || in || out || len != 4294967295UL);
+}
+
+/* Rootless OCI containers are not supported (docs/oci-runtime.md, "Rootless"): a user other
+ * than root, and root of a user namespace that is not the host's, are refused with what to do
+ * instead. */
 int ocirt_require_root(const char *verb, bwk_error **err)
 {
-	if (geteuid() == 0)
+	bool user = geteuid() != 0;
+	if (!user && !in_child_userns())
 		return 0;
 	return bwk_error_set(err, BWK_E_PERM, 0,
-			     "bulwark %s: the OCI runtime commands need root for now (rootless "
-			     "containers: `bulwark run`)",
-			     verb);
+			     "bulwark %s: the OCI runtime commands need root (%s): rootless OCI "
+			     "containers are not supported yet; run the engine as root (rootful "
+			     "Docker, Podman or containerd), or `bulwark run IMAGE` for a rootless "
+			     "container",
+			     verb,
+			     user ? "this is another user"
+				  : "this is root of a user namespace, as under a rootless engine");
 }
 
 int ocirt_open_root(const char *root, bool create, bwk_error **err)
@@ -719,7 +738,7 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 
 /* `over` merged into object `base`: objects member by member, any other value replaced but
  * a 0 (runc's "unchanged": engines send whole objects with zeros for what they leave alone;
- * a swappiness of 0 means 0) */
+ * a swappiness, a CPU burst or idle of 0 means 0: runc's pointers, set or not) */
 static void json_merge(json_t *base, json_t *over)
 {
 	const char *k;
@@ -727,7 +746,8 @@ static void json_merge(json_t *base, json_t *over)
 	json_object_foreach(over, k, v)
 	{
 		json_t *b = json_object_get(base, k);
-		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness"))
+		if (json_is_integer(v) && json_integer_value(v) == 0 && strcmp(k, "swappiness") &&
+		    strcmp(k, "burst") && strcmp(k, "idle"))
 			continue;
 		if (json_is_object(b) && json_is_object(v))
 			json_merge(b, v);
