@@ -315,6 +315,17 @@ int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_err
  * property the model holds is written; parse(serialise(s)) gives s back. Caller frees. */
 char *bwk_oci_spec_serialise(const bwk_oci_spec *spec, bool pretty, bwk_error **err);
 
+/* Integers above INT64_MAX (Go writes uint64 values so: Docker's --ulimit memlock=-1 is
+ * 18446744073709551615), which jansson refuses. bwk_oci_json_loadb() loads JSON text of the
+ * spec's (config.json, update's resources, exec's process) keeping such a literal as the
+ * string "\u0000DIGITS", which the spec parser reads back as the number;
+ * bwk_oci_json_dumps() is json_dumps() writing those strings back as integers. The loader
+ * returns NULL with `je` filled as json_loadb() does; the dump is freed by the caller. */
+struct json_t;
+struct json_error_t;
+struct json_t *bwk_oci_json_loadb(const char *data, size_t len, struct json_error_t *je);
+char *bwk_oci_json_dumps(const struct json_t *v, size_t flags);
+
 void bwk_oci_spec_free(bwk_oci_spec *spec);
 BWK_DEFINE_CLEANUP(bwk_oci_spec *, bwk_oci_spec_free)
 

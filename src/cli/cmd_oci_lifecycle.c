@@ -1283,7 +1283,7 @@ int cmd_update(int argc, char **argv)
 		size_t len = 0;
 		cleanup_free char *data = read_resources(file, &len, &err);
 		json_error_t je;
-		r = data ? json_loadb(data, len, 0, &je) : NULL;
+		r = data ? bwk_oci_json_loadb(data, len, &je) : NULL;
 		if (data && !json_is_object(r))
 			bwk_error_set(&err, BWK_E_INPUT, 0,
 				      "--resources %s: not a JSON object (linux.resources)", file);

@@ -1271,7 +1271,7 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 			return bwk_error_wrap(err, "%s",
 					      bwk_setting("process", "the process file"));
 		json_error_t je;
-		json_t *p = json_loadb(data, len, 0, &je);
+		json_t *p = bwk_oci_json_loadb(data, len, &je);
 		if (!p || !json_is_object(p)) {
 			json_decref(p);
 			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
@@ -1280,7 +1280,7 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		}
 		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
 					"root", "path", "rootfs");
-		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
+		cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
 		if (!text)
 			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",

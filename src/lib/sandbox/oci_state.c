@@ -773,7 +773,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
 		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
 	json_error_t je;
-	json_t *r = json_loadb(json, len, 0, &je);
+	json_t *r = bwk_oci_json_loadb(json, len, &je);
 	if (!r || !json_is_object(r)) {
 		json_decref(r);
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a JSON object (linux.resources)",
@@ -796,7 +796,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	json_t *cfg = NULL;
 	if (bwk_read_file_at(o.dirfd, OCIRT_CONFIG, BWK_OCI_MAX_BYTES, false, &data, &dlen, err) <
 		0 ||
-	    !(cfg = json_loadb(data, dlen, 0, &je)) || !json_is_object(cfg)) {
+	    !(cfg = bwk_oci_json_loadb(data, dlen, &je)) || !json_is_object(cfg)) {
 		json_decref(r);
 		json_decref(cfg);
 		if (err && !*err)
@@ -816,7 +816,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	}
 	json_merge(cur, r);
 	json_decref(r);
-	char *text = json_dumps(cfg, JSON_COMPACT);
+	char *text = bwk_oci_json_dumps(cfg, JSON_COMPACT);
 	json_decref(cfg);
 	bwk_oci_spec *s = NULL;
 	int rc = text ? bwk_oci_spec_parse("resources", text, strlen(text), &s, err) : -1;

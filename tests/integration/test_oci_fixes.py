@@ -1,0 +1,51 @@
+"""OCI runtime behaviours a review of #13 found wrong, each as runc and the engines expect:
+uint64 values above INT64_MAX in config.json (Docker writes RLIMIT_* of -1 as 2^64-1),
+`kill --all` of a stopped container whose processes outlive its init, `delete --force` of a
+container whose create was killed half-way, the exit status of state conflicts, `exec -t`
+without a console socket, and smaller CLI items."""
+import json
+import os
+import uuid
+
+import pytest
+
+from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+U64_MAX = 2**64 - 1
+
+
+def limits_line(text, name):
+    """(soft, hard) of the limit `name` in /proc/PID/limits"""
+    line = next(line for line in text.splitlines() if line.startswith(name))
+    return line[len(name):].split()[:2]
+
+
+def test_rlimit_of_2_64_minus_1_is_unlimited(rt):
+    """`docker run --ulimit memlock=-1` writes hard/soft 18446744073709551615 (RLIM_INFINITY):
+    readable, applied as unlimited; a value above 2^64-1 is refused as out of range. (The core
+    limit: its hard limit is unlimited here and its soft one 0, where raising the memlock hard
+    limit needs CAP_SYS_RESOURCE, which a test host may lack.)"""
+    b = rt.bundle(["cat", "/proc/self/limits"], edit=lambda c: c["process"].__setitem__(
+        "rlimits", [{"type": "RLIMIT_CORE", "hard": U64_MAX, "soft": U64_MAX},
+                    {"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 512}]))
+    p = rt("run", "-b", b, "bwk-u64-" + uuid.uuid4().hex[:8])
+    assert limits_line(p.stdout, "Max core file size") == ["unlimited", "unlimited"], p.stdout
+    assert limits_line(p.stdout, "Max open files") == ["512", "1024"], p.stdout
+    # through create → the saved config → start (the saved copy keeps the number)
+    cid, pid = rt.create(b)
+    saved = (rt.root / cid / "config.json").read_text()
+    assert '"hard":18446744073709551615' in saved.replace(" ", ""), saved
+    rt("start", cid)
+    wait_exit(pid)
+    b2 = rt.bundle(["true"], name="big", edit=lambda c: c["process"].__setitem__(
+        "rlimits", [{"type": "RLIMIT_CORE", "hard": 2**64, "soft": 1}]))
+    p = rt("run", "-b", b2, "bwk-u64-" + uuid.uuid4().hex[:8], check=1)
+    assert "process.rlimits[0].hard: out of range (0 to 18446744073709551615)" in p.stderr, \
+        p.stderr
+    # a signed field keeps its range, and says so
+    b3 = rt.bundle(["true"], name="i64", edit=lambda c: c["linux"].setdefault(
+        "resources", {}).__setitem__("memory", {"limit": U64_MAX}))
+    p = rt("run", "-b", b3, "bwk-u64-" + uuid.uuid4().hex[:8], check=1)
+    assert "linux.resources.memory.limit: out of range (" in p.stderr, p.stderr
