@@ -49,3 +49,36 @@ def test_rlimit_of_2_64_minus_1_is_unlimited(rt):
         "resources", {}).__setitem__("memory", {"limit": U64_MAX}))
     p = rt("run", "-b", b3, "bwk-u64-" + uuid.uuid4().hex[:8], check=1)
     assert "linux.resources.memory.limit: out of range (" in p.stderr, p.stderr
+
+
+def no_pid_namespace(c):
+    c["linux"]["namespaces"] = [n for n in c["linux"]["namespaces"] if n["type"] != "pid"]
+
+
+def alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_kill_all_reaches_what_a_stopped_init_left(rt, tmp_path):
+    """Without a pid namespace of its own, what the init started outlives it in the cgroup:
+    `kill --all` after the init's exit (containerd's shim sends it then) kills it, where a
+    plain kill of the stopped container is still an error."""
+    b = rt.bundle(["sh", "-c", "sleep 301 & echo $!; exec sleep 1"], edit=no_pid_namespace)
+    out = tmp_path / "out"
+    cid, pid = rt.create(b, out=out)
+    rt("start", cid)
+    wait_exit(pid)
+    left = int(out.read_text().split()[0])
+    rt.reaper.append(left)
+    assert alive(left)
+    assert rt.state(cid)["status"] == "stopped"
+    p = rt("kill", cid, "KILL", check=1)
+    assert "is not running" in p.stderr, p.stderr
+    assert alive(left)
+    rt("kill", "--all", cid, "KILL")
+    assert wait_for(lambda: not alive(left), timeout=5), f"pid {left} survived kill --all"
+    rt("delete", cid)

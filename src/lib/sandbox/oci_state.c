@@ -551,12 +551,20 @@ int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error 
 		return -1;
 	if (sig < 0 || sig > 64)
 		return bwk_error_set(err, BWK_E_USAGE, 0, "signal %d: not a signal", sig);
-	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
-		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
 	if (all) {
+		/* also once the init has exited: without a pid namespace of its own, what it
+		 * started lives on in the cgroup (containerd's shim sends kill --all then). For
+		 * SIGKILL the cgroup is frozen first, as runc does, so that nothing forks past it.
+		 */
+		bool thaw = sig == SIGKILL && !ocirt_cgroup_frozen(&o.st.cg) &&
+			    ocirt_cgroup_freeze(&o.st.cg, true, NULL) == 0;
 		ocirt_cgroup_signal(&o.st.cg, sig);
+		if (thaw)
+			ocirt_cgroup_freeze(&o.st.cg, false, NULL);
 		return 0;
 	}
+	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
 	/* through a pidfd checked against the start time: never a reused pid */
 	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
 	unsigned long long t;
