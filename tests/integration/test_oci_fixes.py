@@ -5,10 +5,14 @@ container whose create was killed half-way, the exit status of state conflicts, 
 without a console socket, and smaller CLI items."""
 import json
 import os
+import shutil
+import subprocess
 import uuid
+from pathlib import Path
 
 import pytest
 
+from conftest import BULWARK
 from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
@@ -82,3 +86,59 @@ def test_kill_all_reaches_what_a_stopped_init_left(rt, tmp_path):
     rt("kill", "--all", cid, "KILL")
     assert wait_for(lambda: not alive(left), timeout=5), f"pid {left} survived kill --all"
     rt("delete", cid)
+
+
+STRACE = shutil.which("strace")
+
+
+def cgroups_of(path):
+    """The directories of cgroup path `path` (/a/b) in every hierarchy that has it."""
+    return [d for d in Path("/sys/fs/cgroup").glob("*" + path) if d.is_dir()]
+
+
+def create_killed(rt, b, cid, syscall, when):
+    """`create` SIGKILLed by strace at the when-th call of `syscall` (rename: the atomic
+    writes of config.json, then the first state.json; mkdirat: the state directory, then
+    one cgroup directory after another)."""
+    calls = "rename,renameat,renameat2" if syscall == "rename" else syscall
+    subprocess.run([STRACE, "-f", "-o", os.devnull, "-e",
+                    f"inject={calls}:signal=SIGKILL:when={when}", BULWARK, "--root",
+                    str(rt.root), "create", "--bundle", str(b), cid],
+                   stdin=subprocess.DEVNULL, capture_output=True, timeout=60)
+
+
+@pytest.mark.skipif(not STRACE, reason="strace needed to kill create half-way")
+def test_delete_force_of_a_half_created_container(rt):
+    """A create killed after it made its cgroup but before its first state.json: delete
+    --force removes that cgroup (as the saved config names it) and the state; a cgroup that
+    another container holds is never touched."""
+    b = rt.bundle(["true"])
+    points = [("rename", 2)] + [("mkdirat", n) for n in range(2, 7)]
+    made = []
+    try:
+        for syscall, when in points:
+            cid = f"bwk-half-{syscall}{when}-{uuid.uuid4().hex[:6]}"
+            made.append(cid)
+            create_killed(rt, b, cid, syscall, when)
+            p = rt("delete", "--force", cid, check=None)
+            assert p.returncode == 0, (syscall, when, p.stderr)
+            assert cgroups_of(f"/bulwark/{cid}") == [], (syscall, when)
+            assert not (rt.root / cid).exists(), (syscall, when)
+        # one with the cgroup of a live container: left to it
+        shared = f"/bwk-shared-{uuid.uuid4().hex[:6]}"
+        b2 = rt.bundle(["sleep", "300"], name="b2",
+                       edit=lambda c: c["linux"].__setitem__("cgroupsPath", shared))
+        owner, pid = rt.create(b2)
+        made.append("x")
+        half = "bwk-half-shared-" + uuid.uuid4().hex[:6]
+        create_killed(rt, b2, half, "rename", 2)
+        rt("delete", "--force", half)
+        assert not (rt.root / half).exists()
+        assert len(cgroups_of(shared)) > 1 and rt.state(owner)["status"] == "created"
+        rt("delete", "--force", owner)
+        rt.ids.remove(owner)
+        assert cgroups_of(shared) == []
+    finally:
+        for cid in made:
+            for d in cgroups_of(f"/bulwark/{cid}"):
+                d.rmdir()

@@ -615,6 +615,65 @@ static int wait_stopped(int dirfd, const ocirt_state *st, int pfd, int ms)
 	return strcmp(ocirt_status(dirfd, st), "stopped") ? -1 : 0;
 }
 
+/* Whether another container of the state root has `dir` among its cgroups. */
+static bool cgroup_of_another(int rootfd, const char *id, const char *dir)
+{
+	int fd = dup(rootfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	bool found = false;
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, id) ||
+		    ocirt_check_id(e->d_name, NULL) < 0)
+			continue;
+		cleanup_opened opened o = {-1, -1, {0}};
+		o.dirfd =
+		    openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bwk_error *e2 = NULL;
+		if (o.dirfd < 0 || ocirt_state_read(o.dirfd, e->d_name, &o.st, &e2) < 0) {
+			bwk_error_free(e2);
+			continue;
+		}
+		for (size_t i = 0; i < o.st.cg.n; i++)
+			found |= !strcmp(o.st.cg.dirs[i], dir);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A create killed after it made the cgroup but before its first state.json: the cgroup it was
+ * to have, as its saved config (written before the cgroup) names it. No init was started
+ * before that state, so nothing in it is this container's: a cgroup that holds processes or
+ * cgroups, or that another container of the root names, is left alone. Without a saved
+ * config, no cgroup was made. */
+static int remove_planned_cgroup(int rootfd, int dirfd, const char *id, bwk_error **err)
+{
+	bwk_oci_spec *s = ocirt_saved_config(dirfd);
+	if (!s)
+		return 0;
+	const char *p = s->linux_.cgroups_path;
+	ocirt_cgroup cg;
+	bwk_error *e = NULL; /* a path create would have refused: nothing made */
+	int r = ocirt_cgroup_plan(s, id, p && strchr(p, ':'), &cg, &e);
+	bwk_oci_spec_free(s);
+	bwk_error_free(e);
+	if (r < 0)
+		return 0;
+	size_t keep = 0;
+	for (size_t i = 0; i < cg.n; i++) {
+		if (cgroup_of_another(rootfd, id, cg.dirs[i]))
+			free(cg.dirs[i]);
+		else
+			cg.dirs[keep++] = cg.dirs[i];
+	}
+	cg.n = keep;
+	if (ocirt_cgroup_remove(&cg, false, err) < 0)
+		return bwk_error_wrap(err, "container %s (half-created)", id);
+	return 0;
+}
+
 int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err)
 {
 	if (ocirt_require_root("delete", err) < 0)
@@ -624,6 +683,8 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	if (r < 0)
 		return -1;
 	if (r == 1) { /* half-created: no state to go by; what is left is the directory */
+		if (remove_planned_cgroup(o.rootfd, o.dirfd, id, err) < 0)
+			return -1;
 		ocirt_remove_state(o.rootfd, o.dirfd, id);
 		return 0;
 	}
