@@ -142,3 +142,15 @@ def test_delete_force_of_a_half_created_container(rt):
         for cid in made:
             for d in cgroups_of(f"/bulwark/{cid}"):
                 d.rmdir()
+
+
+def test_state_conflicts_are_runtime_errors(rt):
+    """As runc: a container in the wrong state for the command exits 1, not 2 (usage)."""
+    cid, pid = rt.create(rt.bundle(["true"]))
+    rt("start", cid)
+    wait_exit(pid)
+    assert "is stopped" in rt("update", "--memory", "64m", cid, check=1).stderr
+    assert "is stopped" in rt("start", cid, check=1).stderr
+    assert "is stopped: cannot pause" in rt("pause", cid, check=1).stderr
+    assert "exec needs it running" in rt("exec", cid, "true", check=1).stderr
+    assert "exists" in rt.create(rt.bundle(["true"], name="b2"), cid=cid, check=1)[1].stderr

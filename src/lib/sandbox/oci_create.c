@@ -1025,7 +1025,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	if ((rootfd = ocirt_open_root(root, true, err)) < 0)
 		goto out;
 	if (mkdirat(rootfd, o->id, 0700) < 0) {
-		bwk_error_set(err, errno == EEXIST ? BWK_E_USAGE : BWK_E_IO, errno,
+		bwk_error_set(err, errno == EEXIST ? BWK_E_RUNTIME : BWK_E_IO, errno,
 			      errno == EEXIST ? "container %s exists (state root %s): delete it "
 						"first or choose another id"
 					      : "container %s: state directory under %s",
@@ -1341,14 +1341,14 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 		goto out;
 	status_s = ocirt_status(dirfd, &st);
 	if (!strcmp(status_s, "paused") && !o->ignore_paused) {
-		bwk_error_set(err, BWK_E_USAGE, 0,
+		bwk_error_set(err, BWK_E_RUNTIME, 0,
 			      "container %s is paused: resume it, or exec with %s (the process "
 			      "then runs on resume)",
 			      o->id, bwk_setting("ignore-paused", "the paused container ignored"));
 		goto out;
 	}
 	if (strcmp(status_s, "running") && strcmp(status_s, "paused")) {
-		bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: exec needs it running",
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is %s: exec needs it running",
 			      o->id, status_s);
 		goto out;
 	}

@@ -414,7 +414,7 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 		return -1;
 	const char *status = ocirt_status(o.dirfd, &o.st);
 	if (strcmp(status, "created"))
-		return bwk_error_set(err, BWK_E_USAGE, 0,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
 				     "container %s is %s: only a created container can be started",
 				     id, status);
 	cleanup_close int fifo = openat(o.dirfd, OCIRT_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -692,7 +692,7 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	if (!strcmp(status, "paused") && force)
 		ocirt_cgroup_freeze(&o.st.cg, false, NULL);
 	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
-		return bwk_error_set(err, BWK_E_USAGE, 0,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
 				     "container %s is %s: stop it first (bulwark kill %s KILL) "
 				     "or delete it with %s",
 				     id, status, id, bwk_setting("force", "force"));
@@ -781,7 +781,7 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 		return -1;
 	const char *status = ocirt_status(o.dirfd, &o.st);
 	if (strcmp(status, pause ? "running" : "paused"))
-		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: cannot %s it", id,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is %s: cannot %s it", id,
 				     status, pause ? "pause" : "resume");
 	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
@@ -840,7 +840,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	if (open_state(root, id, true, true, &o, err) < 0)
 		return -1;
 	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
-		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is stopped", id);
 	json_error_t je;
 	json_t *r = bwk_oci_json_loadb(json, len, &je);
 	if (!r || !json_is_object(r)) {
