@@ -504,7 +504,7 @@ static int run_and_wait(const char *id, pid_t init, int master, bwk_error **err)
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
 		goto out;
 	}
-	if (bwk_oci_start(g.root, id, err) < 0)
+	if (id && bwk_oci_start(g.root, id, err) < 0) /* NULL: exec's process, running already */
 		goto out;
 	for (;;) {
 		int ws;
@@ -782,7 +782,9 @@ const cli_option cmd_exec_options[] = {
     OCI_VAL(O_APPARMOR, "apparmor", CLI_ARG_VALUE, "PROFILE", "the AppArmor profile"),
     OCI_VAL(O_PROCESS_LABEL, "process-label", CLI_ARG_VALUE, "LABEL",
 	    "the SELinux label (refused where SELinux is on:\nbulwark sets no labels)"),
-    OCI_SW('t', "tty", "give the process a terminal (with --console-socket)"),
+    OCI_SW('t', "tty",
+	   "give the process a terminal (its master to --console-socket; without one and --detach, "
+	   "relayed to this terminal)"),
     OCI_SW('d', "detach", "return once the process runs"),
     OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE", "write the process's pid to FILE"),
     OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
@@ -921,9 +923,43 @@ int cmd_exec(int argc, char **argv)
 	if (r)
 		return r;
 	cleanup_error bwk_error *err = NULL;
+	/* -t in the foreground without --console-socket: the terminal is bulwark's to relay, as
+	 * runc's and as run's: the pty comes to a console socket of ours, the process runs
+	 * detached to this process (a subreaper) and is waited for here */
+	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
+	char pidf[128] = "";
+	bool relay_tty = o.tty && !o.detach && !o.console_socket;
+	if (relay_tty) {
+		if (console_listen(&console, &err) < 0)
+			return oci_fail(steal_pointer(&err));
+		o.console_socket = console.path;
+		snprintf(pidf, sizeof pidf, "%s/exec.pid", console.dir);
+		if (!o.pid_file)
+			o.pid_file = pidf;
+		o.detach = true;
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+			bwk_error_set(&err, BWK_E_RUNTIME, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+			return oci_fail(steal_pointer(&err));
+		}
+	}
 	int status = 0;
 	if (bwk_oci_exec(&o, &status, &err) < 0)
 		return oci_fail(steal_pointer(&err));
+	if (relay_tty) {
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		long pid = 0;
+		if (bwk_read_file_at(AT_FDCWD, o.pid_file, 32, true, &text, &len, &err) == 0)
+			pid = strtol(text, NULL, 10);
+		unlink(pidf);
+		if (pid <= 0)
+			return err ? oci_fail(steal_pointer(&err)) : EXIT_RUNTIME;
+		console_receive(&console);
+		status = run_and_wait(NULL, (pid_t)pid, console.master, &err);
+		console.master = -1; /* run_and_wait closed it */
+		if (status < 0)
+			return oci_fail(steal_pointer(&err));
+	}
 	return status;
 }
 

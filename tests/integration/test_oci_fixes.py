@@ -5,8 +5,11 @@ container whose create was killed half-way, the exit status of state conflicts, 
 without a console socket, and smaller CLI items."""
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -154,3 +157,38 @@ def test_state_conflicts_are_runtime_errors(rt):
     assert "is stopped: cannot pause" in rt("pause", cid, check=1).stderr
     assert "exec needs it running" in rt("exec", cid, "true", check=1).stderr
     assert "exists" in rt.create(rt.bundle(["true"], name="b2"), cid=cid, check=1)[1].stderr
+
+
+def test_exec_tty_without_console_socket_is_relayed(rt, tmp_path):
+    """`exec -t` in the foreground without --console-socket: bulwark relays the pty itself,
+    as runc does: what is typed reaches the process, its output comes back, the process has
+    a terminal of its own, and its exit status is exec's."""
+    cid, pid = rt.create(rt.bundle(["sleep", "120"]))
+    rt("start", cid)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BULWARK, "--root", str(rt.root), "exec", "-t", cid, "sh"],
+                         stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    try:
+        os.write(master, b"read x; echo got-$x-$((2+3)); tty; test -t 0 && echo in-tty\n")
+        os.write(master, b"typed\n")
+        deadline = time.time() + 30
+        while b"\nin-tty" not in out and time.time() < deadline:  # not the echoed line
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    out += os.read(master, 4096)
+                except OSError:
+                    break
+        os.write(master, b"exit 7\n")
+        assert p.wait(timeout=30) == 7, out
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    text = out.decode(errors="replace")
+    assert "got-typed-5" in text and "\nin-tty" in text, text
+    assert "/dev/pts/" in text, text
+    # still refused with --detach (no one would relay it)
+    assert "console" in rt("exec", "-t", "-d", cid, "sh", check=2).stderr
