@@ -475,8 +475,10 @@ void bwk_oci_lowered_free(bwk_oci_lowered *l);
 int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec **out,
 			 bwk_error **err);
 
-/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees). */
-char *bwk_oci_features_json(bwk_error **err);
+/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees).
+ * `status` is the org.bulwark.status annotation: what the caller implements (the CLI names
+ * its OCI commands, from its command table). */
+char *bwk_oci_features_json(const char *status, bwk_error **err);
 
 #ifdef __cplusplus
 }
