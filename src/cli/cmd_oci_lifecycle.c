@@ -107,6 +107,13 @@ const cli_cmd cli_oci_globals_cmd = {"global", "OCI runtime global options", cli
 				     NULL,     cli_oci_global_options,	     NULL,
 				     NULL};
 
+static void log_line(const char *level, const char *msg);
+
+static void usage_logged(const char *msg)
+{
+	log_line("error", msg);
+}
+
 static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 {
 	(void)ctx;
@@ -114,8 +121,9 @@ static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 	case G_ROOT:
 		g.root = arg;
 		break;
-	case G_LOG:
+	case G_LOG: /* usage errors from here on go there too, as the shim reads only it */
 		g.log = arg;
+		cli_usage_log = usage_logged;
 		break;
 	case G_LOG_FORMAT:
 		if (strcmp(arg, "text") && strcmp(arg, "json"))
@@ -136,6 +144,30 @@ static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 		break;
 	}
 	return 0;
+}
+
+static int harden_only(const cli_cmd *cmd, void *ctx, int id, const char *arg)
+{
+	(void)cmd;
+	(void)arg;
+	if (id == G_HARDEN)
+		*(bool *)ctx = true;
+	return 0;
+}
+
+bool cli_oci_args_harden(const char *const *args, size_t n)
+{
+	char *argv[66] = {(char *)"bulwark"};
+	int argc = 1;
+	for (size_t i = 0; i < n && argc < 65; i++) /* never the help: only what is set */
+		if (strcmp(args[i], "-h") && strcmp(args[i], "--help") && strcmp(args[i], "-help"))
+			argv[argc++] = (char *)args[i];
+	bool harden = false;
+	int saved = optind, status;
+	if (cli_parse_runc_prefix(&cli_oci_globals_cmd, argc, argv, harden_only, &harden, &status))
+		harden = false; /* the runtime would refuse these arguments */
+	optind = saved;
+	return harden;
 }
 
 int cli_oci_globals(int argc, char **argv)
@@ -653,7 +685,8 @@ int cmd_kill(int argc, char **argv)
 		return EXIT_USAGE;
 	int sig = SIGTERM;
 	if (optind < argc) {
-		sig = bwk_signal_from_name(argv[optind]);
+		/* 0: whether the init exists (runc takes it too) */
+		sig = strcmp(argv[optind], "0") ? bwk_signal_from_name(argv[optind]) : 0;
 		if (sig < 0)
 			return cli_usage_error(self, "'%s' is not a signal", argv[optind]);
 		optind++;

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BULWARK
+from conftest import BULWARK, dockerd_factory, make_busybox_rootfs  # noqa: F401
 from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
@@ -192,3 +192,77 @@ def test_exec_tty_without_console_socket_is_relayed(rt, tmp_path):
     assert "/dev/pts/" in text, text
     # still refused with --detach (no one would relay it)
     assert "console" in rt("exec", "-t", "-d", cid, "sh", check=2).stderr
+
+
+@pytest.mark.skipif(not shutil.which("dockerd"), reason="needs dockerd")
+def test_audit_reads_harden_as_the_runtime_does(dockerd_factory, tmp_path):
+    """runtimeArgs of a bulwark runtime are read with the runtime's own option table:
+    --harden=true and -harden harden, --harden=false does not."""
+    args = {"bwk-eq-true": ["--harden=true"], "bwk-single": ["-harden"],
+            "bwk-eq-false": ["--harden=false"], "bwk-after": ["--log-format", "json", "--harden"]}
+    d = dockerd_factory(daemon_json={"runtimes": {
+        n: {"path": BULWARK, "runtimeArgs": a} for n, a in args.items()}},
+        args=("--bridge=none", "--iptables=false", "--ip-masq=false"))
+    img = d.import_rootfs(make_busybox_rootfs(tmp_path / "rootfs"), "bwk-fix-bb:1")
+    for n in args:  # created, never run: the audit reads the configuration
+        d.docker("create", "--name", n, "--runtime", n, img, "true")
+    p = subprocess.run([BULWARK, "audit", "containers", "--all", "--host", d.host, "--format",
+                        "json"], capture_output=True, text=True, timeout=120)
+    facts = json.loads(p.stdout)["facts"]
+    for n in ("bwk-eq-true", "bwk-single", "bwk-after"):
+        assert facts[f"containers.{n}.runtime"] == f"{n} (bulwark, hardened: --harden)", facts
+    assert "not hardened" in facts["containers.bwk-eq-false.runtime"], facts
+
+
+def test_spec_help_and_features_say_what_they_do(rt):
+    help_ = rt("spec", "--help").stdout
+    assert "1.0.2" in help_ and "runtime-spec 1.2" not in help_, help_
+    assert "including user" not in help_ and "no user namespace" in help_, help_
+    status = json.loads(rt("features").stdout)["annotations"]["org.bulwark.status"]
+    words = status.split(":", 1)[1].split()
+    for c in ("create", "run", "start", "state", "kill", "delete", "list", "exec", "ps",
+              "pause", "resume", "update", "events", "spec", "features"):
+        assert c in words, status
+    assert "checkpoint" not in words and "restore" not in words, status
+
+
+def test_usage_errors_reach_the_log(rt, tmp_path):
+    """The shim reads only --log: a usage error (unknown option, a bad --log-format) is
+    there too."""
+    log = tmp_path / "log.json"
+    rt("exec", "--no-such-option", "x", check=2, globals_=("--log", log, "--log-format", "json"))
+    line = json.loads(log.read_text().splitlines()[-1])
+    assert line["level"] == "error" and "--no-such-option" in line["msg"], line
+    log2 = tmp_path / "log.txt"
+    rt("state", "x", check=2, globals_=("--log", log2, "--log-format", "yaml"))
+    assert "--log-format: 'text' or 'json', not 'yaml'" in log2.read_text()
+
+
+def test_list_json_has_rootfs_and_owner_and_kill_0(rt):
+    b = rt.bundle(["sleep", "60"])
+    cid, pid = rt.create(b)
+    c = next(c for c in json.loads(rt("list", "--format", "json").stdout) if c["id"] == cid)
+    assert c["rootfs"] == str(b / "rootfs") and c["owner"] == "root", c
+    rt("kill", cid, "0")  # signal 0: the init exists, nothing is sent
+    assert rt.state(cid)["status"] == "created"
+    rt("kill", cid, "KILL")
+    wait_exit(pid)
+    assert "is not running" in rt("kill", cid, "0", check=1).stderr
+
+
+def test_delete_keeps_the_state_when_the_cgroup_stays(rt):
+    """A cgroup rmdir refuses (a cgroup below it) fails the delete, naming it; the state
+    stays so that a later delete finishes."""
+    cid, pid = rt.create(rt.bundle(["sleep", "60"]))
+    st = json.loads((rt.root / cid / "state.json").read_text())
+    sub = Path(st["bulwark.cgroups"][0]) / "stay"
+    sub.mkdir()
+    try:
+        p = rt("delete", "--force", cid, check=1)
+        assert f"cgroup {st['bulwark.cgroups'][0]} cannot be removed" in p.stderr, p.stderr
+        assert "not deleted" in p.stderr and (rt.root / cid / "state.json").exists()
+    finally:
+        sub.rmdir()
+    rt("delete", "--force", cid)
+    assert not (rt.root / cid).exists()
+    assert not Path(st["bulwark.cgroups"][0]).exists()

@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -714,13 +715,42 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 					     id, (int)o.st.pid);
 	}
 	ocirt_cgroup_signal(&o.st.cg, SIGKILL);
-	ocirt_cgroup_destroy(&o.st.cg);
+	/* a cgroup that stays keeps the state: another delete can finish the job */
+	if (ocirt_cgroup_remove(&o.st.cg, true, err) < 0)
+		return bwk_error_wrap(err, "container %s: not deleted (its state is kept)", id);
 	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
 	ocirt_run_hooks_warn(s, BWK_OCI_HOOK_POSTSTOP, sj, id);
 	bwk_oci_spec_free(s);
 	ocirt_remove_state(o.rootfd, o.dirfd, id);
 	return 0;
+}
+
+/* runc list's fields beyond the state: `rootfs` (root.path of the saved config, against the
+ * bundle when relative) and `owner` (the user owning the state directory, "#UID" when it has
+ * no name) */
+static void list_extras(json_t *c, const opened *o)
+{
+	bwk_oci_spec *s = ocirt_saved_config(o->dirfd);
+	if (s && s->root_path) {
+		char *p = s->root_path[0] == '/' ? xstrdup(s->root_path)
+						 : xasprintf("%s/%s", o->st.bundle, s->root_path);
+		json_object_set_new(c, "rootfs", json_string(p));
+		free(p);
+	}
+	bwk_oci_spec_free(s);
+	struct stat st;
+	if (fstat(o->dirfd, &st) < 0)
+		return;
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	char owner[32];
+	if (getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &res) == 0 && res)
+		json_object_set_new(c, "owner", json_string(res->pw_name));
+	else {
+		snprintf(owner, sizeof owner, "#%u", (unsigned)st.st_uid);
+		json_object_set_new(c, "owner", json_string(owner));
+	}
 }
 
 char *bwk_oci_list(const char *root, bwk_error **err)
@@ -750,8 +780,10 @@ char *bwk_oci_list(const char *root, bwk_error **err)
 			continue;
 		}
 		char *s = ocirt_state_serialise(&o.st, ocirt_status(o.dirfd, &o.st), false);
-		json_array_append_new(arr, json_loads(s, 0, NULL));
+		json_t *c = json_loads(s, 0, NULL);
 		free(s);
+		list_extras(c, &o);
+		json_array_append_new(arr, c);
 	}
 	if (d)
 		closedir(d);
