@@ -35,6 +35,10 @@ typedef struct bwk_audit_opts {
 	struct bwk_secrets *secrets; /* compiled secret rules to use (borrowed); NULL: each
 					audit call compiles the built-in rules itself */
 	int timeout_ms;		     /* engine API and probes; 0 = 5000 */
+	/* containers: whether a bulwark runtime's runtimeArgs (n of them) turn --harden on, as
+	 * the runtime's own option parser reads them (the CLI gives its table's); NULL: only
+	 * the exact "--harden" */
+	bool (*runtime_harden)(const char *const *args, size_t n);
 } bwk_audit_opts;
 
 /* Input kinds of workload descriptions (bwk_audit_buffer). */

@@ -342,6 +342,17 @@ int bwk_oci_process_validate(const char *name, const bwk_oci_process *p, bwk_err
  * property the model holds is written; parse(serialise(s)) gives s back. Caller frees. */
 char *bwk_oci_spec_serialise(const bwk_oci_spec *spec, bool pretty, bwk_error **err);
 
+/* Integers above INT64_MAX (Go writes uint64 values so: Docker's --ulimit memlock=-1 is
+ * 18446744073709551615), which jansson refuses. bwk_oci_json_loadb() loads JSON text of the
+ * spec's (config.json, update's resources, exec's process) keeping such a literal as the
+ * string "\u0000DIGITS", which the spec parser reads back as the number;
+ * bwk_oci_json_dumps() is json_dumps() writing those strings back as integers. The loader
+ * returns NULL with `je` filled as json_loadb() does; the dump is freed by the caller. */
+struct json_t;
+struct json_error_t;
+struct json_t *bwk_oci_json_loadb(const char *data, size_t len, struct json_error_t *je);
+char *bwk_oci_json_dumps(const struct json_t *v, size_t flags);
+
 void bwk_oci_spec_free(bwk_oci_spec *spec);
 BWK_DEFINE_CLEANUP(bwk_oci_spec *, bwk_oci_spec_free)
 
@@ -493,8 +504,10 @@ void bwk_oci_lowered_free(bwk_oci_lowered *l);
 int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec **out,
 			 bwk_error **err);
 
-/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees). */
-char *bwk_oci_features_json(bwk_error **err);
+/* runtime-spec features.md JSON of what bulwark reads (NUL-terminated; caller frees).
+ * `status` is the org.bulwark.status annotation: what the caller implements (the CLI names
+ * its OCI commands, from its command table). */
+char *bwk_oci_features_json(const char *status, bwk_error **err);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,8 @@ void cli_print_help(const cli_cmd *cmd, FILE *out);
  * CMD` or, for a table that is not in cli_commands (the OCI global options), `bulwark --help`;
  * bulwark's own usage when cmd is NULL. Returns EXIT_USAGE. */
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Also given each usage error's message when set (the OCI runtime's --log). */
+extern void (*cli_usage_log)(const char *msg);
 /* The usage error for what getopt_long returned: ':' (an option without its value) or
  * anything else (an unknown option). Returns EXIT_USAGE. */
 int cli_bad_option(const cli_cmd *cmd, int opt, char **argv);
@@ -148,6 +150,9 @@ extern const cli_option cmd_id_options[];
 int cli_oci_globals(int argc, char **argv);
 extern const cli_option cli_oci_global_options[];
 extern const cli_cmd cli_oci_globals_cmd;
+/* Whether OCI runtime global options (Docker's runtimeArgs of a bulwark runtime) turn --harden
+ * on, read with that table's parser as the runtime reads them (bwk_audit_opts). */
+bool cli_oci_args_harden(const char *const *args, size_t n);
 int cmd_create(int argc, char **argv);
 extern const char cmd_create_usage[];
 extern const cli_option cmd_create_options[];

@@ -287,7 +287,7 @@ int cmd_audit(int argc, char **argv)
 	const cli_cmd *cmd = cli_find("audit");
 	cli_report rep;
 	cli_report_init(&rep);
-	bwk_audit_opts ao = {0};
+	bwk_audit_opts ao = {.runtime_harden = cli_oci_args_harden};
 	scan_all_opts sa = {0};
 	cleanup_strv_clear bwk_strv repos = {0}; /* sa.repos */
 	cli_registry reg;

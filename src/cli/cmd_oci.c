@@ -30,11 +30,13 @@ const cli_option cmd_spec_options[] = {
 
 const char cmd_spec_usage[] =
     "usage: bulwark spec [--rootless] [-b|--bundle DIR]\n"
-    "Write a new config.json (OCI runtime-spec 1.2) into DIR (default: the current\n"
-    "directory): bulwark run's hardened defaults — every namespace including user and\n"
-    "cgroup, noNewPrivileges, the default capability set, memory 512 MiB and 512 pids, a\n"
-    "read-only root \"rootfs\", masked and read-only /proc and /sys paths — running `sh` in a\n"
-    "terminal. An existing config.json is never overwritten.\n";
+    "Write a new config.json (ociVersion 1.0.2, read by runc and crun too) into DIR\n"
+    "(default: the current directory): bulwark run's hardened defaults — the pid, mount,\n"
+    "network, IPC, UTS and cgroup namespaces (no user namespace: runc refuses one without\n"
+    "mappings; --rootless adds one mapping your uid and gid to 0), noNewPrivileges, the\n"
+    "default capability set, memory 512 MiB, 512 pids and CPU shares 512 (none with\n"
+    "--rootless), a read-only root \"rootfs\", masked and read-only /proc and /sys paths —\n"
+    "running `sh` in a terminal. An existing config.json is never overwritten.\n";
 
 const char cmd_features_usage[] = "usage: bulwark features\n"
 				  "Print what bulwark reads of a runtime spec, as the OCI "
@@ -152,8 +154,16 @@ int cmd_features(int argc, char **argv)
 		return status;
 	if (optind < argc)
 		return cli_usage_error(self, "unexpected argument '%s'", argv[optind]);
+	/* org.bulwark.status: the OCI runtime's commands, as the command table has them */
+	char what[512] = "OCI runtime commands:";
+	size_t n = strlen(what);
+	for (const cli_cmd *c = cli_commands; c->name && n < sizeof what; c++)
+		if (!strncmp(c->summary, "OCI runtime: ", 13) &&
+		    !strstr(c->summary, "not supported"))
+			n += (size_t)snprintf(what + n, sizeof what - n, " %s",
+					      strcmp(c->name, "oci-run") ? c->name : "run");
 	cleanup_error bwk_error *err = NULL;
-	cleanup_free char *j = bwk_oci_features_json(&err);
+	cleanup_free char *j = bwk_oci_features_json(what, &err);
 	if (!j)
 		return cli_fail(steal_pointer(&err), EXIT_USAGE);
 	puts(j);

@@ -108,6 +108,13 @@ const cli_cmd cli_oci_globals_cmd = {"global", "OCI runtime global options", cli
 				     NULL,     cli_oci_global_options,	     NULL,
 				     NULL};
 
+static void log_line(const char *level, const char *msg);
+
+static void usage_logged(const char *msg)
+{
+	log_line("error", msg);
+}
+
 static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 {
 	(void)ctx;
@@ -115,8 +122,9 @@ static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 	case G_ROOT:
 		g.root = arg;
 		break;
-	case G_LOG:
+	case G_LOG: /* usage errors from here on go there too, as the shim reads only it */
 		g.log = arg;
+		cli_usage_log = usage_logged;
 		break;
 	case G_LOG_FORMAT:
 		if (strcmp(arg, "text") && strcmp(arg, "json"))
@@ -137,6 +145,30 @@ static int global_option(const cli_cmd *cmd, void *ctx, int id, const char *arg)
 		break;
 	}
 	return 0;
+}
+
+static int harden_only(const cli_cmd *cmd, void *ctx, int id, const char *arg)
+{
+	(void)cmd;
+	(void)arg;
+	if (id == G_HARDEN)
+		*(bool *)ctx = true;
+	return 0;
+}
+
+bool cli_oci_args_harden(const char *const *args, size_t n)
+{
+	char *argv[66] = {(char *)"bulwark"};
+	int argc = 1;
+	for (size_t i = 0; i < n && argc < 65; i++) /* never the help: only what is set */
+		if (strcmp(args[i], "-h") && strcmp(args[i], "--help") && strcmp(args[i], "-help"))
+			argv[argc++] = (char *)args[i];
+	bool harden = false;
+	int saved = optind, status;
+	if (cli_parse_runc_prefix(&cli_oci_globals_cmd, argc, argv, harden_only, &harden, &status))
+		harden = false; /* the runtime would refuse these arguments */
+	optind = saved;
+	return harden;
 }
 
 int cli_oci_globals(int argc, char **argv)
@@ -515,7 +547,7 @@ static int run_and_wait(const char *id, pid_t init, int master, bwk_error **err)
 		bwk_error_set(err, BWK_E_RUNTIME, errno, "signalfd");
 		goto out;
 	}
-	if (bwk_oci_start(g.root, id, err) < 0)
+	if (id && bwk_oci_start(g.root, id, err) < 0) /* NULL: exec's process, running already */
 		goto out;
 	for (;;) {
 		int ws;
@@ -664,7 +696,8 @@ int cmd_kill(int argc, char **argv)
 		return EXIT_USAGE;
 	int sig = SIGTERM;
 	if (optind < argc) {
-		sig = bwk_signal_from_name(argv[optind]);
+		/* 0: whether the init exists (runc takes it too) */
+		sig = strcmp(argv[optind], "0") ? bwk_signal_from_name(argv[optind]) : 0;
 		if (sig < 0)
 			return cli_usage_error(self, "'%s' is not a signal", argv[optind]);
 		optind++;
@@ -793,7 +826,9 @@ const cli_option cmd_exec_options[] = {
     OCI_VAL(O_APPARMOR, "apparmor", CLI_ARG_VALUE, "PROFILE", "the AppArmor profile"),
     OCI_VAL(O_PROCESS_LABEL, "process-label", CLI_ARG_VALUE, "LABEL",
 	    "the SELinux label (refused where SELinux is on:\nbulwark sets no labels)"),
-    OCI_SW('t', "tty", "give the process a terminal (with --console-socket)"),
+    OCI_SW('t', "tty",
+	   "give the process a terminal (its master to --console-socket; without one and --detach, "
+	   "relayed to this terminal)"),
     OCI_SW('d', "detach", "return once the process runs"),
     OCI_VAL(O_PID_FILE, "pid-file", CLI_ARG_FILE, "FILE", "write the process's pid to FILE"),
     OCI_VAL(O_CONSOLE, "console-socket", CLI_ARG_FILE, "SOCKET",
@@ -932,9 +967,43 @@ int cmd_exec(int argc, char **argv)
 	if (r)
 		return r;
 	cleanup_error bwk_error *err = NULL;
+	/* -t in the foreground without --console-socket: the terminal is bulwark's to relay, as
+	 * runc's and as run's: the pty comes to a console socket of ours, the process runs
+	 * detached to this process (a subreaper) and is waited for here */
+	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
+	char pidf[128] = "";
+	bool relay_tty = o.tty && !o.detach && !o.console_socket;
+	if (relay_tty) {
+		if (console_listen(&console, &err) < 0)
+			return oci_fail(steal_pointer(&err));
+		o.console_socket = console.path;
+		snprintf(pidf, sizeof pidf, "%s/exec.pid", console.dir);
+		if (!o.pid_file)
+			o.pid_file = pidf;
+		o.detach = true;
+		if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0) {
+			bwk_error_set(&err, BWK_E_RUNTIME, errno, "prctl(PR_SET_CHILD_SUBREAPER)");
+			return oci_fail(steal_pointer(&err));
+		}
+	}
 	int status = 0;
 	if (bwk_oci_exec(&o, &status, &err) < 0)
 		return oci_fail(steal_pointer(&err));
+	if (relay_tty) {
+		cleanup_free char *text = NULL;
+		size_t len = 0;
+		long pid = 0;
+		if (bwk_read_file_at(AT_FDCWD, o.pid_file, 32, true, &text, &len, &err) == 0)
+			pid = strtol(text, NULL, 10);
+		unlink(pidf);
+		if (pid <= 0)
+			return err ? oci_fail(steal_pointer(&err)) : EXIT_RUNTIME;
+		console_receive(&console);
+		status = run_and_wait(NULL, (pid_t)pid, console.master, &err);
+		console.master = -1; /* run_and_wait closed it */
+		if (status < 0)
+			return oci_fail(steal_pointer(&err));
+	}
 	return status;
 }
 
@@ -1301,7 +1370,7 @@ int cmd_update(int argc, char **argv)
 		size_t len = 0;
 		cleanup_free char *data = read_resources(file, &len, &err);
 		json_error_t je;
-		r = data ? json_loadb(data, len, 0, &je) : NULL;
+		r = data ? bwk_oci_json_loadb(data, len, &je) : NULL;
 		if (data && !json_is_object(r))
 			bwk_error_set(&err, BWK_E_INPUT, 0,
 				      "--resources %s: not a JSON object (linux.resources)", file);

@@ -17,11 +17,21 @@ const cli_cmd *cli_find(const char *name)
 	return NULL;
 }
 
+void (*cli_usage_log)(const char *msg);
+
 int cli_usage_error(const cli_cmd *cmd, const char *fmt, ...)
 {
 	va_list ap;
 	fputs("bulwark: ", stderr);
 	va_start(ap, fmt);
+	if (cli_usage_log) {
+		char msg[1024];
+		va_list again;
+		va_copy(again, ap);
+		vsnprintf(msg, sizeof msg, fmt, again);
+		va_end(again);
+		cli_usage_log(msg);
+	}
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	if (cli_value_source) /* a value from the environment or the config file */

@@ -471,20 +471,22 @@ def test_tty_session_in_tmux(engine):
 
 
 def test_more_run_flags(engine):
-    """Other flags that reach the runtime through the spec: --ulimit (rlimits),
+    """Other flags that reach the runtime through the spec: --ulimit (rlimits; core=-1 is
+    written as 2^64-1, above jansson's integers),
     --sysctl (in the container's network namespace), no-new-privileges, --oom-score-adj,
     --hostname, --cpus and --cpu-shares (cgroup v1 cpu); each set, each the same as runc,
     and different from the defaults."""
     script = ("ulimit -n; ulimit -Hn; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; "
               "grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj; hostname; "
               "cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.shares "
-              "2>/dev/null || cat /sys/fs/cgroup/cpu.max")
-    _, out = both(engine, "--ulimit", "nofile=64:128", "--sysctl",
+              "2>/dev/null || cat /sys/fs/cgroup/cpu.max; ulimit -c")
+    _, out = both(engine, "--ulimit", "nofile=64:128", "--ulimit", "core=-1", "--sysctl",
                   "net.ipv4.ip_unprivileged_port_start=1000", "--security-opt",
                   "no-new-privileges", "--oom-score-adj", "321", "--hostname", "bwk-host",
                   "--cpus", "0.5", "--cpu-shares", "512", "bwk-oci-busybox:1", "sh", "-c",
                   script)
     assert out.split("\n")[:8] == ["64", "128", "1000", "NoNewPrivs:\t1", "321", "bwk-host",
                                    "50000", "512"], out
+    assert out.split()[-1] == "unlimited", out
     _, dflt = both(engine, "--hostname", "bwk-dflt", "bwk-oci-busybox:1", "sh", "-c", script)
     assert all(a != b for a, b in zip(out.split("\n")[:8], dflt.split("\n")[:8])), (out, dflt)

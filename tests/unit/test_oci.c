@@ -928,15 +928,57 @@ static void test_lower_mount_opts(void **state)
 	bwk_oci_spec_free(s);
 }
 
+/* uint64 values above INT64_MAX, as Go writes them (Docker's --ulimit memlock=-1): read with
+ * their range, written back as the same literal, digits inside strings left alone. */
+static void test_uint64_above_int64(void **state)
+{
+	(void)state;
+	bwk_oci_spec *s = parse_ok(
+	    "{" BASE ",\"process\":{\"args\":[\"echo\",\"18446744073709551615\",\"\\\" "
+	    "9223372036854775808\"],"
+	    "\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_MEMLOCK\",\"hard\":18446744073709551615,"
+	    "\"soft\":9223372036854775808}]},\"linux\":{\"seccomp\":{\"defaultAction\":"
+	    "\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"ioctl\"],\"action\":\"SCMP_ACT_ERRNO\","
+	    "\"args\":[{\"index\":1,\"value\":18446744073709551615,\"op\":\"SCMP_CMP_EQ\"}]}]}}}");
+	assert_true(s->process.rlimits[0].hard == UINT64_MAX);
+	assert_true(s->process.rlimits[0].soft == 9223372036854775808ULL);
+	assert_true(s->linux_.seccomp.syscalls[0].args[0].value == UINT64_MAX);
+	assert_string_equal(s->process.args.v[1], "18446744073709551615");
+	assert_string_equal(s->process.args.v[2], "\" 9223372036854775808");
+	bwk_error *err = NULL;
+	char *text = bwk_oci_spec_serialise(s, false, &err);
+	assert_non_null(text);
+	assert_non_null(
+	    strstr(text, "\"hard\":18446744073709551615,\"soft\":9223372036854775808}"));
+	assert_non_null(strstr(text, "\"value\":18446744073709551615,"));
+	free(text);
+	bwk_oci_spec_free(s);
+	/* above 2^64-1, or above 2^63-1 in a signed property: out of range */
+	char *m = error_of("{" BASE "," PROC ",\"rlimits\":[{\"type\":\"RLIMIT_CORE\","
+			   "\"hard\":18446744073709551616,\"soft\":0}]}}");
+	assert_non_null(
+	    strstr(m, "process.rlimits[0].hard: out of range (0 to 18446744073709551615)"));
+	free(m);
+	m = error_of("{" BASE ",\"linux\":{\"resources\":{\"memory\":{\"limit\":"
+		     "9223372036854775808}}}}");
+	assert_non_null(strstr(m, "linux.resources.memory.limit: out of range"));
+	free(m);
+	/* a leading zero or a fraction is not rewritten: jansson refuses it as before */
+	m = error_of("{" BASE ",\"x\":018446744073709551615}");
+	assert_non_null(strstr(m, "invalid JSON"));
+	free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_config),	     cmocka_unit_test(test_minimal_and_nulls),
-	    cmocka_unit_test(test_refusals),	     cmocka_unit_test(test_kernel_numbers),
-	    cmocka_unit_test(test_process_validate), cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_from_run),	     cmocka_unit_test(test_from_run_overrides),
-	    cmocka_unit_test(test_lower_refuses),    cmocka_unit_test(test_from_run_volumes),
-	    cmocka_unit_test(test_mount_opts),	     cmocka_unit_test(test_lower_mount_opts),
+	    cmocka_unit_test(test_full_config),	       cmocka_unit_test(test_minimal_and_nulls),
+	    cmocka_unit_test(test_refusals),	       cmocka_unit_test(test_kernel_numbers),
+	    cmocka_unit_test(test_process_validate),   cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_from_run),	       cmocka_unit_test(test_from_run_overrides),
+	    cmocka_unit_test(test_lower_refuses),      cmocka_unit_test(test_from_run_volumes),
+	    cmocka_unit_test(test_mount_opts),	       cmocka_unit_test(test_lower_mount_opts),
+	    cmocka_unit_test(test_uint64_above_int64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,8 +11,8 @@
 /* Which OCI runtime runs the container (HostConfig.Runtime, whose path and runtimeArgs the
  * daemon's /info lists), and whether it is bulwark with its hardening policy: --harden in the
  * runtime's arguments or the container's annotation org.bulwark.harden=true. */
-static void runtime_fact(bwk_findings *out, const json_t *runtimes, const json_t *ins,
-			 const char *name, size_t *n_bulwark, size_t *n_hardened)
+static void runtime_fact(const bwk_audit_opts *o, bwk_findings *out, const json_t *runtimes,
+			 const json_t *ins, const char *name, size_t *n_bulwark, size_t *n_hardened)
 {
 	const char *rt = aud_js_str(aud_js_path(ins, "HostConfig"), "Runtime");
 	if (!rt || !*rt)
@@ -29,13 +29,18 @@ static void runtime_fact(bwk_findings *out, const json_t *runtimes, const json_t
 		return;
 	}
 	bool harden = false;
-	size_t i;
+	const char *args[64]; /* the daemon's configuration: a few arguments */
+	size_t n = 0, i;
 	const json_t *a;
 	json_array_foreach(json_object_get(def, "runtimeArgs"), i, a)
 	{
 		const char *v = json_string_value(a);
+		if (v && n < sizeof args / sizeof *args)
+			args[n++] = v;
 		harden |= v && !strcmp(v, "--harden");
 	}
+	if (o && o->runtime_harden)
+		harden = o->runtime_harden(args, n);
 	const char *ann =
 	    aud_js_str(aud_js_path(ins, "HostConfig.Annotations"), BWK_OCI_ANN_HARDEN);
 	bool by_ann = ann && !strcmp(ann, "true");
@@ -106,7 +111,7 @@ int bwk_audit_containers(const bwk_audit_opts *o, bwk_findings *out, bwk_error *
 		}
 		const char *name = aud_js_str(ins, "Name");
 		name = name && *name == '/' ? name + 1 : id;
-		runtime_fact(out, runtimes, ins, name, &n_bulwark, &n_hardened);
+		runtime_fact(o, out, runtimes, ins, name, &n_bulwark, &n_hardened);
 		if (aud_read_inspect_one(&r, ins, name, err) < 0)
 			return -1;
 	}

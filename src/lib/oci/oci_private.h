@@ -29,6 +29,11 @@ extern const char *const oci_throttle_keys[5];
 void oci_map_set(bwk_oci_map *m, const char *k, const char *v);
 
 bool oci_name_in(const char *const *list, const char *name);
+/* spec_json.c: text with integer literals above INT64_MAX quoted as "\u0000DIGITS", or NULL
+ * when there is none (then the text is used as it is); and such a string's value: 1 with
+ * *out set, 0 when `v` is not one, -1 when its digits exceed UINT64_MAX. */
+char *bwk_oci_json_quote_big(const char *data, size_t len, size_t *out_len);
+int bwk_oci_json_big(const json_t *v, uint64_t *out);
 
 /* Docker's masked and read-only paths (spec_default.c): what `spec` asks of another runtime,
  * and what the lowering accepts, since bulwark's sandbox masks a superset of them itself. */

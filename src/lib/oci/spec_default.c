@@ -117,7 +117,7 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 }
 
 /* runtime-spec features.md: what this runtime reads. */
-char *bwk_oci_features_json(bwk_error **err)
+char *bwk_oci_features_json(const char *status, bwk_error **err)
 {
 	/* what `create` applies (oci/mount_opts.c parses them, sandbox/oci_create.c do_mount
 	 * mounts; tests/integration/test_oci_features.py mounts each; idmapped bind mounts:
@@ -161,9 +161,8 @@ char *bwk_oci_features_json(bwk_error **err)
 	    ops, "archs", arch, "knownFlags", flags, "supportedFlags", supported, "apparmor",
 	    "enabled", 1, "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions",
 	    "idmap", "enabled", 1, "annotations", "org.bulwark.runtime", "bulwark",
-	    "org.bulwark.status",
-	    "OCI lifecycle: create start state kill delete exec ps pause resume update list",
-	    BWK_OCI_ANN_HARDEN, "\"true\": apply the hardening policy (docs/oci-runtime.md)",
+	    "org.bulwark.status", status, BWK_OCI_ANN_HARDEN,
+	    "\"true\": apply the hardening policy (docs/oci-runtime.md)",
 	    "org.bulwark.rootless",
 	    "unsupported: every OCI command needs root of the host's user namespace "
 	    "(docs/oci-runtime.md, Rootless)",

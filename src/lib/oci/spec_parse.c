@@ -133,6 +133,10 @@ static int get_bool(pctx *c, const json_t *obj, const char *key, bool *out)
 /* An integer in [min, max]. */
 static int int_value(pctx *c, const json_t *v, int64_t min, int64_t max, int64_t *out)
 {
+	uint64_t big;
+	if (bwk_oci_json_big(v, &big) != 0)
+		return fail(c, BWK_E_INPUT, "out of range (%lld to %lld)", (long long)min,
+			    (long long)max);
 	if (!json_is_integer(v))
 		return wrong_type(c, v, "an integer");
 	json_int_t i = json_integer_value(v);
@@ -162,14 +166,40 @@ static int get_i64(pctx *c, const json_t *obj, const char *key, int64_t min, bwk
 	return get_int(c, obj, key, min, INT64_MAX, false, &out->set, &out->v);
 }
 
-/* jansson holds integers as signed 64 bits: larger unsigned values are refused when parsed. */
+/* An unsigned integer in [0, max]: one above INT64_MAX is the string spec_json.c made of it. */
+static int u64_value(pctx *c, const json_t *v, uint64_t max, uint64_t *out)
+{
+	uint64_t u;
+	int big = bwk_oci_json_big(v, &u);
+	if (big == 0) {
+		int64_t i = 0;
+		int r = int_value(c, v, 0, max > INT64_MAX ? INT64_MAX : (int64_t)max, &i);
+		*out = (uint64_t)i;
+		return r;
+	}
+	if (big < 0 || u > max)
+		return fail(c, BWK_E_INPUT, "out of range (0 to %llu)", (unsigned long long)max);
+	*out = u;
+	return 0;
+}
+
+static int get_unsigned(pctx *c, const json_t *obj, const char *key, uint64_t max, bool required,
+			bool *set, uint64_t *out)
+{
+	json_t *v = member(obj, key);
+	size_t old = enter(c, "%s%s", c->len ? "." : "", key);
+	int r = 0;
+	if (!v)
+		r = required ? fail(c, BWK_E_INPUT, "missing") : 0;
+	else if ((r = u64_value(c, v, max, out)) == 0 && set)
+		*set = true;
+	leave(c, old);
+	return r;
+}
+
 static int get_u64(pctx *c, const json_t *obj, const char *key, uint64_t max, bwk_oci_u64 *out)
 {
-	int64_t v = 0;
-	int r = get_int(c, obj, key, 0, max > INT64_MAX ? INT64_MAX : (int64_t)max, false,
-			&out->set, &v);
-	out->v = (uint64_t)v;
-	return r;
+	return get_unsigned(c, obj, key, max, false, &out->set, &out->v);
 }
 
 static int get_u32(pctx *c, const json_t *obj, const char *key, bool required, uint32_t *out)
@@ -318,13 +348,10 @@ static int get_idmaps(pctx *c, const json_t *o, const char *key, bwk_oci_idmap *
 static int each_rlimit(pctx *c, const json_t *e, void *items, size_t i)
 {
 	bwk_oci_rlimit *r = (bwk_oci_rlimit *)items + i;
-	int64_t h = 0, s = 0;
 	if (get_str(c, e, "type", true, &r->type) < 0 ||
-	    get_int(c, e, "hard", 0, INT64_MAX, true, NULL, &h) < 0 ||
-	    get_int(c, e, "soft", 0, INT64_MAX, true, NULL, &s) < 0)
+	    get_unsigned(c, e, "hard", UINT64_MAX, true, NULL, &r->hard) < 0 ||
+	    get_unsigned(c, e, "soft", UINT64_MAX, true, NULL, &r->soft) < 0)
 		return -1;
-	r->hard = (uint64_t)h;
-	r->soft = (uint64_t)s;
 	return 0;
 }
 
@@ -762,14 +789,11 @@ out:
 static int each_sc_arg(pctx *c, const json_t *e, void *items, size_t i)
 {
 	bwk_oci_seccomp_arg *a = (bwk_oci_seccomp_arg *)items + i;
-	int64_t v = 0, v2 = 0;
 	if (get_u32(c, e, "index", true, &a->index) < 0 ||
-	    get_int(c, e, "value", 0, INT64_MAX, true, NULL, &v) < 0 ||
-	    get_int(c, e, "valueTwo", 0, INT64_MAX, false, NULL, &v2) < 0 ||
+	    get_unsigned(c, e, "value", UINT64_MAX, true, NULL, &a->value) < 0 ||
+	    get_unsigned(c, e, "valueTwo", UINT64_MAX, false, NULL, &a->value_two) < 0 ||
 	    get_str(c, e, "op", true, &a->op) < 0)
 		return -1;
-	a->value = (uint64_t)v;
-	a->value_two = (uint64_t)v2;
 	return 0;
 }
 
@@ -947,8 +971,12 @@ int bwk_oci_spec_parse(const char *name, const char *data, size_t len, bwk_oci_s
 	if (len > BWK_OCI_MAX_BYTES)
 		return bwk_error_set(err, BWK_E_LIMIT, 0, "%s: %zu bytes (at most %zu)", name, len,
 				     BWK_OCI_MAX_BYTES);
+	/* integers above INT64_MAX become marked strings first (spec_json.c) */
+	size_t qlen = 0;
+	cleanup_free char *quoted = bwk_oci_json_quote_big(data, len, &qlen);
 	/* a tree of a 4 MiB document takes at most 4× in jansson nodes */
-	json_t *doc = bwk_json_load_buffer(name, data, len, 4 * BWK_OCI_MAX_BYTES, err);
+	json_t *doc = bwk_json_load_buffer(name, quoted ? quoted : data, quoted ? qlen : len,
+					   4 * BWK_OCI_MAX_BYTES, err);
 	if (!doc)
 		return -1;
 	bwk_oci_spec *s = xcalloc(1, sizeof *s);

@@ -2,6 +2,7 @@
  * ones are left out, so that parsing the result gives the same spec back (the fuzz target
  * checks exactly that). */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/util.h"
@@ -37,10 +38,20 @@ static void put_i64(out *o, json_t *obj, const char *key, bwk_oci_i64 v)
 		put(o, obj, key, json_integer((json_int_t)v.v));
 }
 
+/* above INT64_MAX, the marked string spec_json.c reads and bwk_oci_json_dumps writes back */
+static json_t *u64_json(uint64_t v)
+{
+	if (v <= INT64_MAX)
+		return json_integer((json_int_t)v);
+	char buf[24];
+	int n = snprintf(buf, sizeof buf, "%c%llu", 0, (unsigned long long)v);
+	return json_stringn(buf, (size_t)n);
+}
+
 static void put_u64(out *o, json_t *obj, const char *key, bwk_oci_u64 v)
 {
 	if (v.set)
-		put(o, obj, key, json_integer((json_int_t)v.v));
+		put(o, obj, key, u64_json(v.v));
 }
 
 static void put_true(out *o, json_t *obj, const char *key, bool b)
@@ -126,9 +137,9 @@ static json_t *process_json(out *o, const bwk_oci_process *p)
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < p->n_rlimits; i++)
 			push(o, a,
-			     json_pack("{s:s,s:I,s:I}", "type", p->rlimits[i].type, "hard",
-				       (json_int_t)p->rlimits[i].hard, "soft",
-				       (json_int_t)p->rlimits[i].soft));
+			     json_pack("{s:s,s:o,s:o}", "type", p->rlimits[i].type, "hard",
+				       u64_json(p->rlimits[i].hard), "soft",
+				       u64_json(p->rlimits[i].soft)));
 		put(o, j, "rlimits", a);
 	}
 	put_true(o, j, "noNewPrivileges", p->no_new_privileges);
@@ -353,10 +364,10 @@ static json_t *seccomp_json(out *o, const bwk_oci_seccomp *s)
 				json_t *args = json_array();
 				for (size_t k = 0; args && k < sc->n_args; k++)
 					push(o, args,
-					     json_pack("{s:I,s:I,s:I,s:s}", "index",
+					     json_pack("{s:I,s:o,s:o,s:s}", "index",
 						       (json_int_t)sc->args[k].index, "value",
-						       (json_int_t)sc->args[k].value, "valueTwo",
-						       (json_int_t)sc->args[k].value_two, "op",
+						       u64_json(sc->args[k].value), "valueTwo",
+						       u64_json(sc->args[k].value_two), "op",
 						       sc->args[k].op));
 				put(o, e, "args", args);
 			}
@@ -457,9 +468,9 @@ char *bwk_oci_spec_serialise(const bwk_oci_spec *s, bool pretty, bwk_error **err
 	if (any_hooks)
 		put(&o, j, "hooks", hooks_json(&o, &s->hooks));
 	put_map(&o, j, "annotations", &s->annotations);
-	char *text =
-	    o.bad ? NULL
-		  : json_dumps(j, (pretty ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER);
+	char *text = o.bad ? NULL
+			   : bwk_oci_json_dumps(j, (pretty ? JSON_INDENT(2) : JSON_COMPACT) |
+						       JSON_PRESERVE_ORDER);
 	json_decref(j);
 	if (!text)
 		bwk_error_set(err, BWK_E_NOMEM, 0,

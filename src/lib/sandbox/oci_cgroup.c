@@ -660,26 +660,27 @@ static int create_v2(int mnt, const char *base, const char *rel, const bwk_oci_r
 }
 
 /* v1: the controllers bulwark limits or tracks through (pids first: kill --all reads it). */
+static const char *const v1_ctrls[] = {"pids",	  "memory",   "cpu",	 "cpuacct",
+				       "cpuset",  "devices",  "freezer", "blkio",
+				       "net_cls", "net_prio", "hugetlb", "rdma"};
+
 static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt_cgroup *cg,
 		     bwk_error **err)
 {
-	static const char *const ctrls[] = {"pids",    "memory",   "cpu",     "cpuacct",
-					    "cpuset",  "devices",  "freezer", "blkio",
-					    "net_cls", "net_prio", "hugetlb", "rdma"};
 	if (refuse_unified_v1(r, err) < 0)
 		return -1;
 	/* what the spec asks of a controller the host may not have mounted */
-	bool need[sizeof ctrls / sizeof *ctrls] = {0};
+	bool need[sizeof v1_ctrls / sizeof *v1_ctrls] = {0};
 	need[8] = r->network.class_id.set;
 	need[9] = r->network.n_priorities > 0;
 	need[10] = r->n_hugepage_limits > 0;
 	need[11] = r->n_rdma > 0;
 	struct stat seen[OCIRT_MAX_CGROUPS];
 	memset(seen, 0, sizeof seen);
-	for (size_t i = 0; i < sizeof ctrls / sizeof *ctrls; i++) {
+	for (size_t i = 0; i < sizeof v1_ctrls / sizeof *v1_ctrls; i++) {
 		/* /sys/fs/cgroup/cpu may be a link to the co-mounted cpu,cpuacct */
 		char real[NAME_MAX + 1];
-		cleanup_close int h = sbx_cg_open_hierarchy(mnt, ctrls[i], real, sizeof real);
+		cleanup_close int h = sbx_cg_open_hierarchy(mnt, v1_ctrls[i], real, sizeof real);
 		struct stat st;
 		if (h < 0 || fstat(h, &st) < 0) {
 			if (!need[i])
@@ -690,14 +691,15 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 					     i == 11   ? "rdma"
 					     : i == 10 ? "hugepageLimits"
 						       : "network",
-					     ctrls[i], CG_MOUNT, ctrls[i]);
+					     v1_ctrls[i], CG_MOUNT, v1_ctrls[i]);
 		}
 		size_t dup = cg->n;
 		for (size_t j = 0; j < cg->n; j++)
 			if (seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino)
 				dup = j;
 		if (dup < cg->n) { /* co-mounted (cpu,cpuacct; net_cls,net_prio): same directory */
-			if (apply_v1(ctrls[i], &(cgdir){cg->fds[dup], cg->dirs[dup]}, r, err) < 0)
+			if (apply_v1(v1_ctrls[i], &(cgdir){cg->fds[dup], cg->dirs[dup]}, r, err) <
+			    0)
 				return -1;
 			continue;
 		}
@@ -706,12 +708,12 @@ static int create_v1(int mnt, const char *rel, const bwk_oci_resources *r, ocirt
 		char base[PATH_MAX];
 		snprintf(base, sizeof base, "%s/%s", CG_MOUNT, real);
 		int fd = cg_walk(h, base, rel, true,
-				 strcmp(ctrls[i], "cpuset") ? NULL : cpuset_level, NULL, err);
+				 strcmp(v1_ctrls[i], "cpuset") ? NULL : cpuset_level, NULL, err);
 		if (fd < 0)
 			return -1;
 		seen[cg->n] = st;
 		cg_keep(cg, fd, base, rel);
-		if (apply_v1(ctrls[i], &(cgdir){fd, cg->dirs[cg->n - 1]}, r, err) < 0)
+		if (apply_v1(v1_ctrls[i], &(cgdir){fd, cg->dirs[cg->n - 1]}, r, err) < 0)
 			return -1;
 	}
 	if (!cg->n)
@@ -755,6 +757,40 @@ int ocirt_cgroup_create_unified(const bwk_oci_spec *s, const char *id, ocirt_cgr
 				bwk_error **err)
 {
 	return create(s, id, false, true, cg, err);
+}
+
+int ocirt_cgroup_plan(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+		      bwk_error **err)
+{
+	memset(cg, 0, sizeof *cg);
+	char rel[PATH_MAX / 2];
+	if (cgroup_rel(s, id, systemd, rel, sizeof rel, err) < 0)
+		return -1;
+	cleanup_close int mnt = sbx_cg_open_mount(CG_MOUNT, &cg->v2, err);
+	if (mnt < 0)
+		return -1;
+	if (cg->v2) {
+		cg->dirs[cg->n++] = xasprintf("%s%s", CG_MOUNT, rel);
+		return 0;
+	}
+	struct stat seen[OCIRT_MAX_CGROUPS];
+	memset(seen, 0, sizeof seen);
+	for (size_t i = 0; i < sizeof v1_ctrls / sizeof *v1_ctrls && cg->n < OCIRT_MAX_CGROUPS;
+	     i++) { /* create_v1's directories: one per mounted hierarchy */
+		char real[NAME_MAX + 1];
+		cleanup_close int h = sbx_cg_open_hierarchy(mnt, v1_ctrls[i], real, sizeof real);
+		struct stat st;
+		bool dup = false;
+		if (h < 0 || fstat(h, &st) < 0)
+			continue;
+		for (size_t j = 0; j < cg->n; j++)
+			dup |= seen[j].st_dev == st.st_dev && seen[j].st_ino == st.st_ino;
+		if (dup)
+			continue;
+		seen[cg->n] = st;
+		cg->dirs[cg->n++] = xasprintf("%s/%s%s", CG_MOUNT, real, rel);
+	}
+	return 0;
 }
 
 int ocirt_cgroup_open(ocirt_cgroup *cg, bwk_error **err)
@@ -832,16 +868,40 @@ size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max)
 	return n;
 }
 
-void ocirt_cgroup_destroy(ocirt_cgroup *cg)
+int ocirt_cgroup_remove(ocirt_cgroup *cg, bool kill_left, bwk_error **err)
 {
+	int rc = 0;
 	for (size_t i = 0; i < cg->n; i++) {
 		cleanup_close int parent = -1;
-		cleanup_close int fd = cg_open_name(cg->dirs[i], &parent, NULL);
+		bwk_error *e = NULL;
+		cleanup_close int fd = cg_open_name(cg->dirs[i], &parent, &e);
+		int why = fd < 0 ? (e ? e->errnum : 0) : 0;
+		bwk_error_free(e);
 		const char *leaf = strrchr(cg->dirs[i], '/');
-		if (fd >= 0 && parent >= 0 && leaf)
-			(void)sbx_cg_remove(parent, leaf + 1, true);
+		if (fd < 0 && why == ENOENT)
+			continue; /* gone already (or never made) */
+		if (fd >= 0 && parent >= 0 && leaf && kill_left) {
+			if (sbx_cg_remove(parent, leaf + 1, true))
+				continue;
+			why = errno;
+		} else if (fd >= 0 && parent >= 0 && leaf) {
+			if (unlinkat(parent, leaf + 1, AT_REMOVEDIR) == 0 || errno == ENOENT ||
+			    errno ==
+				EBUSY) /* EBUSY: processes or cgroups below, not the caller's */
+				continue;
+			why = errno;
+		}
+		if (rc == 0) /* the first one left names the problem */
+			rc = bwk_error_set(err, BWK_E_RUNTIME, why, "cgroup %s cannot be removed",
+					   cg->dirs[i]);
 	}
 	ocirt_cgroup_free(cg);
+	return rc;
+}
+
+void ocirt_cgroup_destroy(ocirt_cgroup *cg)
+{
+	(void)ocirt_cgroup_remove(cg, true, NULL);
 }
 
 void ocirt_cgroup_free(ocirt_cgroup *cg)

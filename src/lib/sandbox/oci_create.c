@@ -1002,7 +1002,7 @@ int bwk_oci_create(const bwk_oci_create_opts *o, bwk_error **err)
 	if ((rootfd = ocirt_open_root(root, true, err)) < 0)
 		goto out;
 	if (mkdirat(rootfd, o->id, 0700) < 0) {
-		bwk_error_set(err, errno == EEXIST ? BWK_E_USAGE : BWK_E_IO, errno,
+		bwk_error_set(err, errno == EEXIST ? BWK_E_RUNTIME : BWK_E_IO, errno,
 			      errno == EEXIST ? "container %s exists (state root %s): delete it "
 						"first or choose another id"
 					      : "container %s: state directory under %s",
@@ -1243,7 +1243,7 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 			return bwk_error_wrap(err, "%s",
 					      bwk_setting("process", "the process file"));
 		json_error_t je;
-		json_t *p = json_loadb(data, len, 0, &je);
+		json_t *p = bwk_oci_json_loadb(data, len, &je);
 		if (!p || !json_is_object(p)) {
 			json_decref(p);
 			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
@@ -1252,7 +1252,7 @@ static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec
 		}
 		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
 					"root", "path", "rootfs");
-		cleanup_free char *text = json_dumps(doc, JSON_COMPACT);
+		cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
 		json_decref(doc);
 		if (!text)
 			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
@@ -1313,14 +1313,14 @@ int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err)
 		goto out;
 	status_s = ocirt_status(dirfd, &st);
 	if (!strcmp(status_s, "paused") && !o->ignore_paused) {
-		bwk_error_set(err, BWK_E_USAGE, 0,
+		bwk_error_set(err, BWK_E_RUNTIME, 0,
 			      "container %s is paused: resume it, or exec with %s (the process "
 			      "then runs on resume)",
 			      o->id, bwk_setting("ignore-paused", "the paused container ignored"));
 		goto out;
 	}
 	if (strcmp(status_s, "running") && strcmp(status_s, "paused")) {
-		bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: exec needs it running",
+		bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is %s: exec needs it running",
 			      o->id, status_s);
 		goto out;
 	}

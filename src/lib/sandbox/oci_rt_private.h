@@ -105,6 +105,14 @@ int ocirt_cgroup_signal(const ocirt_cgroup *cg, int sig);
 /* The pids in the cgroup (at most max; the first controller's cgroup.procs). */
 size_t ocirt_cgroup_pids(const ocirt_cgroup *cg, pid_t *pids, size_t max);
 void ocirt_cgroup_destroy(ocirt_cgroup *cg);
+/* ocirt_cgroup_destroy's removal, saying which cgroup stays. With kill_left its processes are
+ * killed and it is removed once empty; without, one that holds processes or cgroups (so is
+ * not the caller's to remove) is left as it is, no error. Frees cg either way. */
+int ocirt_cgroup_remove(ocirt_cgroup *cg, bool kill_left, bwk_error **err);
+/* The directories ocirt_cgroup_create would make for the spec (names only, nothing made or
+ * opened): what a create killed half-way may have left. */
+int ocirt_cgroup_plan(const bwk_oci_spec *s, const char *id, bool systemd, ocirt_cgroup *cg,
+		      bwk_error **err);
 /* New limits for a running container (linux.resources without the device rules). */
 int ocirt_cgroup_update(const ocirt_cgroup *cg, const bwk_oci_resources *r, bwk_error **err);
 int ocirt_cgroup_freeze(const ocirt_cgroup *cg, bool freeze, bwk_error **err);

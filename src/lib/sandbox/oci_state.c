@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -433,7 +434,7 @@ int bwk_oci_start(const char *root, const char *id, bwk_error **err)
 		return -1;
 	const char *status = ocirt_status(o.dirfd, &o.st);
 	if (strcmp(status, "created"))
-		return bwk_error_set(err, BWK_E_USAGE, 0,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
 				     "container %s is %s: only a created container can be started",
 				     id, status);
 	cleanup_close int fifo = openat(o.dirfd, OCIRT_FIFO, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -570,12 +571,20 @@ int bwk_oci_kill(const char *root, const char *id, int sig, bool all, bwk_error 
 		return -1;
 	if (sig < 0 || sig > 64)
 		return bwk_error_set(err, BWK_E_USAGE, 0, "signal %d: not a signal", sig);
-	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
-		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
 	if (all) {
+		/* also once the init has exited: without a pid namespace of its own, what it
+		 * started lives on in the cgroup (containerd's shim sends kill --all then). For
+		 * SIGKILL the cgroup is frozen first, as runc does, so that nothing forks past it.
+		 */
+		bool thaw = sig == SIGKILL && !ocirt_cgroup_frozen(&o.st.cg) &&
+			    ocirt_cgroup_freeze(&o.st.cg, true, NULL) == 0;
 		ocirt_cgroup_signal(&o.st.cg, sig);
+		if (thaw)
+			ocirt_cgroup_freeze(&o.st.cg, false, NULL);
 		return 0;
 	}
+	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
+		return bwk_error_set(err, BWK_E_RUNTIME, ESRCH, "container %s is not running", id);
 	/* through a pidfd checked against the start time: never a reused pid */
 	cleanup_close int pfd = (int)syscall(SYS_pidfd_open, o.st.pid, 0);
 	unsigned long long t;
@@ -626,6 +635,65 @@ static int wait_stopped(int dirfd, const ocirt_state *st, int pfd, int ms)
 	return strcmp(ocirt_status(dirfd, st), "stopped") ? -1 : 0;
 }
 
+/* Whether another container of the state root has `dir` among its cgroups. */
+static bool cgroup_of_another(int rootfd, const char *id, const char *dir)
+{
+	int fd = dup(rootfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d && fd >= 0)
+		close(fd);
+	bool found = false;
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		if (e->d_name[0] == '.' || !strcmp(e->d_name, id) ||
+		    ocirt_check_id(e->d_name, NULL) < 0)
+			continue;
+		cleanup_opened opened o = {-1, -1, {0}};
+		o.dirfd =
+		    openat(rootfd, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		bwk_error *e2 = NULL;
+		if (o.dirfd < 0 || ocirt_state_read(o.dirfd, e->d_name, &o.st, &e2) < 0) {
+			bwk_error_free(e2);
+			continue;
+		}
+		for (size_t i = 0; i < o.st.cg.n; i++)
+			found |= !strcmp(o.st.cg.dirs[i], dir);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* A create killed after it made the cgroup but before its first state.json: the cgroup it was
+ * to have, as its saved config (written before the cgroup) names it. No init was started
+ * before that state, so nothing in it is this container's: a cgroup that holds processes or
+ * cgroups, or that another container of the root names, is left alone. Without a saved
+ * config, no cgroup was made. */
+static int remove_planned_cgroup(int rootfd, int dirfd, const char *id, bwk_error **err)
+{
+	bwk_oci_spec *s = ocirt_saved_config(dirfd);
+	if (!s)
+		return 0;
+	const char *p = s->linux_.cgroups_path;
+	ocirt_cgroup cg;
+	bwk_error *e = NULL; /* a path create would have refused: nothing made */
+	int r = ocirt_cgroup_plan(s, id, p && strchr(p, ':'), &cg, &e);
+	bwk_oci_spec_free(s);
+	bwk_error_free(e);
+	if (r < 0)
+		return 0;
+	size_t keep = 0;
+	for (size_t i = 0; i < cg.n; i++) {
+		if (cgroup_of_another(rootfd, id, cg.dirs[i]))
+			free(cg.dirs[i]);
+		else
+			cg.dirs[keep++] = cg.dirs[i];
+	}
+	cg.n = keep;
+	if (ocirt_cgroup_remove(&cg, false, err) < 0)
+		return bwk_error_wrap(err, "container %s (half-created)", id);
+	return 0;
+}
+
 int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err)
 {
 	if (ocirt_require_root("delete", err) < 0)
@@ -635,6 +703,8 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	if (r < 0)
 		return -1;
 	if (r == 1) { /* half-created: no state to go by; what is left is the directory */
+		if (remove_planned_cgroup(o.rootfd, o.dirfd, id, err) < 0)
+			return -1;
 		ocirt_remove_state(o.rootfd, o.dirfd, id);
 		return 0;
 	}
@@ -642,7 +712,7 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 	if (!strcmp(status, "paused") && force)
 		ocirt_cgroup_freeze(&o.st.cg, false, NULL);
 	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force)
-		return bwk_error_set(err, BWK_E_USAGE, 0,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0,
 				     "container %s is %s: stop it first (bulwark kill %s KILL) "
 				     "or delete it with %s",
 				     id, status, id, bwk_setting("force", "force"));
@@ -664,13 +734,42 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 					     id, (int)o.st.pid);
 	}
 	ocirt_cgroup_signal(&o.st.cg, SIGKILL);
-	ocirt_cgroup_destroy(&o.st.cg);
+	/* a cgroup that stays keeps the state: another delete can finish the job */
+	if (ocirt_cgroup_remove(&o.st.cg, true, err) < 0)
+		return bwk_error_wrap(err, "container %s: not deleted (its state is kept)", id);
 	bwk_oci_spec *s = ocirt_saved_config(o.dirfd);
 	cleanup_free char *sj = ocirt_state_serialise(&o.st, "stopped", false);
 	ocirt_run_hooks_warn(s, BWK_OCI_HOOK_POSTSTOP, sj, id);
 	bwk_oci_spec_free(s);
 	ocirt_remove_state(o.rootfd, o.dirfd, id);
 	return 0;
+}
+
+/* runc list's fields beyond the state: `rootfs` (root.path of the saved config, against the
+ * bundle when relative) and `owner` (the user owning the state directory, "#UID" when it has
+ * no name) */
+static void list_extras(json_t *c, const opened *o)
+{
+	bwk_oci_spec *s = ocirt_saved_config(o->dirfd);
+	if (s && s->root_path) {
+		char *p = s->root_path[0] == '/' ? xstrdup(s->root_path)
+						 : xasprintf("%s/%s", o->st.bundle, s->root_path);
+		json_object_set_new(c, "rootfs", json_string(p));
+		free(p);
+	}
+	bwk_oci_spec_free(s);
+	struct stat st;
+	if (fstat(o->dirfd, &st) < 0)
+		return;
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+	char owner[32];
+	if (getpwuid_r(st.st_uid, &pw, buf, sizeof buf, &res) == 0 && res)
+		json_object_set_new(c, "owner", json_string(res->pw_name));
+	else {
+		snprintf(owner, sizeof owner, "#%u", (unsigned)st.st_uid);
+		json_object_set_new(c, "owner", json_string(owner));
+	}
 }
 
 char *bwk_oci_list(const char *root, bwk_error **err)
@@ -700,8 +799,10 @@ char *bwk_oci_list(const char *root, bwk_error **err)
 			continue;
 		}
 		char *s = ocirt_state_serialise(&o.st, ocirt_status(o.dirfd, &o.st), false);
-		json_array_append_new(arr, json_loads(s, 0, NULL));
+		json_t *c = json_loads(s, 0, NULL);
 		free(s);
+		list_extras(c, &o);
+		json_array_append_new(arr, c);
 	}
 	if (d)
 		closedir(d);
@@ -731,7 +832,7 @@ int bwk_oci_pause(const char *root, const char *id, bool pause, bwk_error **err)
 		return -1;
 	const char *status = ocirt_status(o.dirfd, &o.st);
 	if (strcmp(status, pause ? "running" : "paused"))
-		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is %s: cannot %s it", id,
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is %s: cannot %s it", id,
 				     status, pause ? "pause" : "resume");
 	return ocirt_cgroup_freeze(&o.st.cg, pause, err);
 }
@@ -791,9 +892,9 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	if (open_state(root, id, true, true, &o, err) < 0)
 		return -1;
 	if (!strcmp(ocirt_status(o.dirfd, &o.st), "stopped"))
-		return bwk_error_set(err, BWK_E_USAGE, 0, "container %s is stopped", id);
+		return bwk_error_set(err, BWK_E_RUNTIME, 0, "container %s is stopped", id);
 	json_error_t je;
-	json_t *r = json_loadb(json, len, 0, &je);
+	json_t *r = bwk_oci_json_loadb(json, len, &je);
 	if (!r || !json_is_object(r)) {
 		json_decref(r);
 		return bwk_error_set(err, BWK_E_INPUT, 0, "%s: not a JSON object (linux.resources)",
@@ -816,7 +917,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	json_t *cfg = NULL;
 	if (bwk_read_file_at(o.dirfd, OCIRT_CONFIG, BWK_OCI_MAX_BYTES, false, &data, &dlen, err) <
 		0 ||
-	    !(cfg = json_loadb(data, dlen, 0, &je)) || !json_is_object(cfg)) {
+	    !(cfg = bwk_oci_json_loadb(data, dlen, &je)) || !json_is_object(cfg)) {
 		json_decref(r);
 		json_decref(cfg);
 		if (err && !*err)
@@ -836,7 +937,7 @@ int bwk_oci_update(const char *root, const char *id, const char *json, size_t le
 	}
 	json_merge(cur, r);
 	json_decref(r);
-	char *text = json_dumps(cfg, JSON_COMPACT);
+	char *text = bwk_oci_json_dumps(cfg, JSON_COMPACT);
 	json_decref(cfg);
 	bwk_oci_spec *s = NULL;
 	int rc = text ? bwk_oci_spec_parse("resources", text, strlen(text), &s, err) : -1;
