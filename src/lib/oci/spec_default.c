@@ -162,8 +162,7 @@ char *bwk_oci_features_json(const char *status, bwk_error **err)
 	    "enabled", 1, "selinux", "enabled", 0, "intelRdt", "enabled", 0, "mountExtensions",
 	    "idmap", "enabled", 1, "annotations", "org.bulwark.runtime", "bulwark",
 	    "org.bulwark.status", status, BWK_OCI_ANN_HARDEN,
-	    "\"true\": apply the hardening policy (docs/oci-runtime.md)",
-	    "org.bulwark.rootless",
+	    "\"true\": apply the hardening policy (docs/oci-runtime.md)", "org.bulwark.rootless",
 	    "unsupported: every OCI command needs root of the host's user namespace "
 	    "(docs/oci-runtime.md, Rootless)",
 	    "potentiallyUnsafeConfigAnnotations");
