@@ -714,13 +714,6 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 		mask_and_protect(c);
 	if (c->s->process.terminal)
 		setup_console(c);
-	if (c->s->process.oom_score_adj.set) {
-		cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		char v[32];
-		int n = snprintf(v, sizeof v, "%lld", (long long)c->s->process.oom_score_adj.v);
-		if (fd < 0 || write(fd, v, (size_t)n) != n)
-			die(c, "process.oomScoreAdj");
-	}
 	hand_over_listener(c);
 	send_msg(c->sync_fd, 'R', 0, NULL);
 	close(c->sync_fd);
@@ -755,6 +748,23 @@ static void join_cgroup(const init_ctx *c)
 	}
 }
 
+/* In A (and exec's A), first: the container's process.oomScoreAdj, inherited by everything
+ * forked after (as runc's nsexec, which writes it before any namespace). Written while still
+ * in the host's user namespace: lowering it needs CAP_SYS_RESOURCE there, and once a user
+ * namespace is unshared /proc/self/oom_score_adj is no longer writable at all (the id change
+ * left A not dumpable, the file belongs to a root the namespace does not map). exec's process
+ * gets the container's value too, as runc gives it (not its process file's). */
+static void set_oom_score_adj(const init_ctx *c)
+{
+	if (!c->s->process.oom_score_adj.set)
+		return;
+	cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	char v[32];
+	int n = snprintf(v, sizeof v, "%lld", (long long)c->s->process.oom_score_adj.v);
+	if (fd < 0 || write(fd, v, (size_t)n) != n)
+		die(c, "process.oomScoreAdj %lld", (long long)c->s->process.oom_score_adj.v);
+}
+
 /* linux.timeOffsets into the time namespace A has just unshared (validated: a new one): its
  * offsets can be written only before a process enters it, so before the fork of B. */
 static void set_time_offsets(init_ctx *c)
@@ -779,6 +789,7 @@ static void set_time_offsets(init_ctx *c)
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
 	join_cgroup(c);
+	set_oom_score_adj(c);
 	int keep[MAX_KEEP];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
@@ -798,8 +809,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		errno = 0; /* named in why */
 		die(c, "%s", why);
 	}
-	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
-	 * oomScoreAdj) */
+	/* (dumpable again, as the id change left it not: /proc/self stays its own) */
 	if (c->un && c->un->active &&
 	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
 	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
@@ -1201,6 +1211,7 @@ out:
 static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 {
 	join_cgroup(c);
+	set_oom_score_adj(c);
 	int keep[MAX_JOIN + 4];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;

@@ -1,0 +1,81 @@
+"""Smaller OCI runtime behaviours of #13: process.oomScoreAdj written in the host's user
+namespace (as runc's nsexec does), `exec --process` with "terminal": true relayed as `exec -t`,
+and the default seccomp program's memo files (one per build, bounded, ignored by `list`)."""
+import json
+import os
+import shutil
+import subprocess
+import uuid
+
+import pytest
+
+from conftest import BULWARK  # noqa: F401
+from run_util import world_tmpdir
+from test_oci_lifecycle import reaper, rt, wait_exit, wait_for  # noqa: F401
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
+
+RUNC = shutil.which("runc") or ("/usr/sbin/runc" if os.path.exists("/usr/sbin/runc") else None)
+
+
+def userns(c):
+    c["linux"]["namespaces"].append({"type": "user"})
+    c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+
+
+def with_oom(value, user):
+    def edit(c):
+        c["process"]["oomScoreAdj"] = value
+        if user:
+            userns(c)
+    return edit
+
+
+@pytest.mark.parametrize("user", [False, True], ids=["host-userns", "own-userns"])
+def test_oom_score_adj_is_written_before_the_user_namespace(rt, user):
+    """process.oomScoreAdj is set while still in the host's user namespace and inherited by
+    the init and what it runs: with a user namespace in the spec the init's
+    /proc/self/oom_score_adj is the spec's value, for a raised value and for one equal to the
+    current (lowering below it needs CAP_SYS_RESOURCE in the host's user namespace, which
+    runc needs too)."""
+    own = int(open("/proc/self/oom_score_adj").read())
+    base = world_tmpdir()
+    try:
+        for i, value in enumerate((500, own)):
+            b = rt.bundle(["cat", "/proc/self/oom_score_adj"], name=base / f"b{i}",
+                          edit=with_oom(value, user))
+            p = rt("run", "-b", b, "bwk-oom-" + uuid.uuid4().hex[:8], check=None)
+            assert (p.returncode, p.stdout.strip()) == (0, str(value)), p.stderr
+            if RUNC and not user:  # the same bundle under runc (which cannot open the
+                # container's /dev/null in this bundle's user namespace, oomScoreAdj or not)
+                r = subprocess.run([RUNC, "--root", str(base / "runc"), "run", "-b", str(b),
+                                    "bwk-oom-runc-" + uuid.uuid4().hex[:8]],
+                                   capture_output=True, text=True, timeout=60,
+                                   stdin=subprocess.DEVNULL)
+                assert (r.returncode, r.stdout.strip()) == (0, str(value)), r.stderr
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize("user", [False, True], ids=["host-userns", "own-userns"])
+def test_exec_gets_the_containers_oom_score_adj(rt, tmp_path, user):
+    """As runc: an exec'd process gets the container's process.oomScoreAdj (written by exec's
+    first child before it joins the container's user namespace), not its process file's."""
+    base = world_tmpdir()
+    try:
+        b = rt.bundle(["sleep", "120"], name=base / "b", edit=with_oom(400, user))
+        cid, pid = rt.create(b)
+        rt("start", cid)
+        assert open(f"/proc/{pid}/oom_score_adj").read().strip() == "400"
+        p = rt("exec", cid, "cat", "/proc/self/oom_score_adj")
+        assert p.stdout.strip() == "400", p.stderr
+        proc = tmp_path / "process.json"
+        proc.write_text(json.dumps({"args": ["cat", "/proc/self/oom_score_adj"], "cwd": "/",
+                                    "env": ["PATH=/bin"], "oomScoreAdj": 600,
+                                    "user": {"uid": 0, "gid": 0}}))
+        p = rt("exec", "--process", proc, cid)
+        assert p.stdout.strip() == "400", p.stderr
+        rt("delete", "--force", cid)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
