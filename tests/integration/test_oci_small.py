@@ -3,8 +3,11 @@ namespace (as runc's nsexec does), `exec --process` with "terminal": true relaye
 and the default seccomp program's memo files (one per build, bounded, ignored by `list`)."""
 import json
 import os
+import pty
+import select
 import shutil
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -79,3 +82,51 @@ def test_exec_gets_the_containers_oom_score_adj(rt, tmp_path, user):
         rt("delete", "--force", cid)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def relay(argv, typed, until, timeout=30):
+    """argv run on a new pty: `typed` written to it, its output read until `until` appears
+    after the echo; then "exit 7" typed. Returns (status, output)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    out = b""
+    try:
+        os.write(master, typed)
+        deadline = time.time() + timeout
+        while until not in out and time.time() < deadline and p.poll() is None:
+            if select.select([master], [], [], 1)[0]:
+                try:
+                    out += os.read(master, 4096)
+                except OSError:
+                    break
+        if p.poll() is None:
+            os.write(master, b"exit 7\n")
+        return p.wait(timeout=timeout), out.decode(errors="replace")
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+
+
+def test_exec_process_file_terminal_is_relayed(rt, tmp_path):
+    """`exec --process FILE` whose process has "terminal": true, in the foreground without
+    --console-socket, relays the pty as `exec -t` does (as runc's): typed input reaches the
+    process, it has a terminal, its exit status is exec's. With --detach it is refused."""
+    cid, pid = rt.create(rt.bundle(["sleep", "120"]))
+    rt("start", cid)
+    proc = tmp_path / "process.json"
+    proc.write_text(json.dumps({"args": ["sh"], "cwd": "/", "terminal": True,
+                                "env": ["PATH=/bin:/usr/bin", "TERM=xterm"],
+                                "user": {"uid": 0, "gid": 0}}))
+    status, text = relay([BULWARK, "--root", str(rt.root), "exec", "--process", str(proc), cid],
+                         b"read x; echo got-$x-$((2+3)); tty; test -t 0 && echo in-tty\n"
+                         b"typed\n", b"\nin-tty")
+    assert status == 7, text
+    assert "got-typed-5" in text and "\nin-tty" in text and "/dev/pts/" in text, text
+    assert "console" in rt("exec", "--process", proc, "-d", cid, check=2).stderr
+    # a process file that is not valid: one error, before anything runs
+    proc.write_text(json.dumps({"args": ["sh"], "cwd": "relative", "terminal": True}))
+    p = rt("exec", "--process", proc, cid, check=None)
+    assert p.returncode != 0 and "cwd" in p.stderr, p.stderr

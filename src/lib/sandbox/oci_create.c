@@ -1242,42 +1242,49 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	_exit(0);
 }
 
-/* process.json (runc exec --process) as a spec holding only that process */
+int bwk_oci_exec_process_load(const char *path, bwk_oci_spec **out, bwk_error **err)
+{
+	*out = NULL;
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, path, BWK_OCI_MAX_BYTES, true, &data, &len, err) < 0)
+		return bwk_error_wrap(err, "%s", bwk_setting("process", "the process file"));
+	json_error_t je;
+	json_t *p = bwk_oci_json_loadb(data, len, &je);
+	if (!p || !json_is_object(p)) {
+		json_decref(p);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
+				     bwk_setting("process", "the process file"), path);
+	}
+	json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p, "root",
+				"path", "rootfs");
+	cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
+				     bwk_setting("process", "the process file"));
+	/* the same parser and checks as config.json's process */
+	if (bwk_oci_spec_parse(path, text, strlen(text), out, err) < 0)
+		return -1;
+	if (bwk_oci_process_validate(path, &(*out)->process, err) < 0) {
+		bwk_oci_spec_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The process exec runs, as a spec holding only that process: the process file (loaded by
+ * the caller, or here), else the container's own with exec's args and options */
 static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec **out,
 			     bwk_error **err)
 {
-	if (o->process_json) {
-		cleanup_free char *data = NULL;
-		size_t len;
-		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
-				     &len, err) < 0)
-			return bwk_error_wrap(err, "%s",
-					      bwk_setting("process", "the process file"));
-		json_error_t je;
-		json_t *p = bwk_oci_json_loadb(data, len, &je);
-		if (!p || !json_is_object(p)) {
-			json_decref(p);
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
-					     bwk_setting("process", "the process file"),
-					     o->process_json);
-		}
-		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
-					"root", "path", "rootfs");
-		cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		if (!text)
-			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
-					     bwk_setting("process", "the process file"));
-		/* the same parser and checks as config.json's process */
-		if (bwk_oci_spec_parse(o->process_json, text, strlen(text), out, err) < 0)
-			return -1;
-		if (bwk_oci_process_validate(o->process_json, &(*out)->process, err) < 0) {
-			bwk_oci_spec_free(*out);
-			*out = NULL;
-			return -1;
-		}
+	if (o->process) {
+		*out = o->process; /* the caller's: not freed here */
 		return 0;
 	}
+	if (o->process_json)
+		return bwk_oci_exec_process_load(o->process_json, out, err);
 	/* the container's own process with other args */
 	*out = ocirt_saved_config(dirfd);
 	if (!*out)
@@ -1464,6 +1471,7 @@ out:
 		close(rootfd);
 	ocirt_state_free(&st);
 	bwk_oci_spec_free(cs);
-	bwk_oci_spec_free(ps);
+	if (ps != o->process)
+		bwk_oci_spec_free(ps);
 	return rc;
 }
