@@ -1,8 +1,11 @@
 """Smaller OCI runtime behaviours of #13: process.oomScoreAdj written in the host's user
 namespace (as runc's nsexec does), `exec --process` with "terminal": true relayed as `exec -t`,
 and the default seccomp program's memo files (one per build, bounded, ignored by `list`)."""
+import ctypes
 import json
 import os
+import platform
+import struct
 import pty
 import select
 import shutil
@@ -12,7 +15,7 @@ import uuid
 
 import pytest
 
-from conftest import BULWARK  # noqa: F401
+from conftest import BULWARK, make_busybox_rootfs  # noqa: F401
 from run_util import world_tmpdir
 from test_oci_lifecycle import reaper, rt, wait_exit, wait_for  # noqa: F401
 
@@ -130,3 +133,47 @@ def test_exec_process_file_terminal_is_relayed(rt, tmp_path):
     proc.write_text(json.dumps({"args": ["sh"], "cwd": "relative", "terminal": True}))
     p = rt("exec", "--process", proc, cid, check=None)
     assert p.returncode != 0 and "cwd" in p.stderr, p.stderr
+
+
+def kernel_without_cap_bpf():
+    """preexec_fn: a seccomp filter on which prctl(PR_CAPBSET_READ, N >= 39) fails with
+    EINVAL, as on a kernel before 5.8 that does not know CAP_BPF (39) and what follows."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    ld_abs = 0x20  # BPF_LD | BPF_W | BPF_ABS
+    jeq, jge, ret = 0x15, 0x35, 0x06  # BPF_JMP | BPF_JEQ/JGE | BPF_K, BPF_RET | BPF_K
+    allow, einval = 0x7FFF0000, 0x00050000 | 22
+    insns = [(ld_abs, 0, 0, 0), (jeq, 0, 5, 157),  # nr == prctl
+             (ld_abs, 0, 0, 16), (jeq, 0, 3, 23),  # args[0] == PR_CAPBSET_READ
+             (ld_abs, 0, 0, 24), (jge, 0, 1, 39),  # args[1] >= CAP_BPF
+             (ret, 0, 0, einval), (ret, 0, 0, allow)]
+    buf = ctypes.create_string_buffer(b"".join(struct.pack("HBBI", *i) for i in insns))
+
+    class Prog(ctypes.Structure):
+        _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+    prog = Prog(len(insns), ctypes.addressof(buf))
+    if libc.prctl(22, 2, ctypes.byref(prog), 0, 0) != 0:  # PR_SET_SECCOMP, MODE_FILTER
+        raise OSError(ctypes.get_errno(), "seccomp")
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the filter names x86_64's prctl")
+def test_cap_add_unknown_to_the_kernel_is_not_granted(tmp_path):
+    """`run --cap-add BPF` on a kernel without CAP_BPF (simulated: PR_CAPBSET_READ refuses
+    39 and above): the capability is not among the container's effective ones, and the warning says it is
+    not granted rather than that the container gains it. A known one still warns as before."""
+    rfs = make_busybox_rootfs(tmp_path / "rootfs")
+    env = {"PATH": os.environ["PATH"], "NO_COLOR": "1"}
+
+    def run(cap, preexec=None):
+        p = subprocess.run([BULWARK, "run", "--cap-add", cap, "--rootfs", str(rfs), "--",
+                            "grep", "CapEff", "/proc/self/status"], capture_output=True,
+                           text=True, env=env, timeout=120, preexec_fn=preexec)
+        assert p.returncode == 0 and "AddressSanitizer" not in p.stderr, p.stderr
+        return int(p.stdout.split()[1], 16), p.stderr
+
+    bnd, err = run("BPF", kernel_without_cap_bpf)
+    assert not bnd & (1 << 39), hex(bnd)
+    assert "warning: --cap-add CAP_BPF: not granted: this kernel does not have that " \
+        "capability" in err, err
+    assert "gains" not in err, err
+    bnd, err = run("BPF")  # this kernel's: granted, as the warning says
+    assert bnd & (1 << 39) and "--cap-add CAP_BPF: the container gains" in err, err
