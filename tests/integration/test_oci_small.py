@@ -1,14 +1,15 @@
-"""Smaller OCI runtime behaviours of #13: process.oomScoreAdj written in the host's user
-namespace (as runc's nsexec does), `exec --process` with "terminal": true relayed as `exec -t`,
-and the default seccomp program's memo files (one per build, bounded, ignored by `list`)."""
+"""Smaller runtime behaviours of #13: process.oomScoreAdj written in the host's user namespace
+(as runc's nsexec does), `exec --process` with "terminal": true relayed as `exec -t`, and
+`run --cap-add` of a capability the kernel lacks. (The default seccomp program's memo files,
+one per build and bounded: test_run_userns.py.)"""
 import ctypes
 import json
 import os
 import platform
-import struct
 import pty
 import select
 import shutil
+import struct
 import subprocess
 import time
 import uuid
