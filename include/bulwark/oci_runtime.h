@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "bulwark/error.h"
+#include "bulwark/oci.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -74,6 +75,10 @@ int bwk_oci_delete(const char *root, const char *id, bool force, bwk_error **err
 typedef struct bwk_oci_exec_opts {
 	const char *root, *id;
 	const char *process_json;
+	/* or the process file already loaded (bwk_oci_exec_process_load, e.g. to read its
+	 * terminal first): used instead of process_json, still the caller's to free (exec
+	 * adjusts its process: a hardened container's hardening) */
+	bwk_oci_spec *process;
 	const char *const *args;
 	const char *pid_file, *console_socket;
 	bool detach, tty;
@@ -91,6 +96,9 @@ typedef struct bwk_oci_exec_opts {
 	unsigned preserve_fds; /* as bwk_oci_create_opts' */
 } bwk_oci_exec_opts;
 int bwk_oci_exec(const bwk_oci_exec_opts *o, int *status, bwk_error **err);
+/* A process file (runc exec --process: a runtime-spec process object), parsed and validated
+ * as config.json's process, as a spec holding only it. Caller frees *out. */
+int bwk_oci_exec_process_load(const char *path, bwk_oci_spec **out, bwk_error **err);
 
 /* The pids of every process of the container (its cgroup), at most BWK_OCI_MAX_PIDS: runc ps,
  * which containerd's shim calls for `ctr task ps` and the CRI's ListPids. Caller frees *pids. */

@@ -967,12 +967,21 @@ int cmd_exec(int argc, char **argv)
 	if (r)
 		return r;
 	cleanup_error bwk_error *err = NULL;
-	/* -t in the foreground without --console-socket: the terminal is bulwark's to relay, as
-	 * runc's and as run's: the pty comes to a console socket of ours, the process runs
-	 * detached to this process (a subreaper) and is waited for here */
+	/* the process file read once, here: its "terminal" is -t's */
+	cleanup_with(bwk_oci_spec_freep) bwk_oci_spec *process = NULL;
+	if (o.process_json) {
+		if (bwk_oci_exec_process_load(o.process_json, &process, &err) < 0)
+			return oci_fail(steal_pointer(&err));
+		o.process = process;
+	}
+	/* -t (or the process file's terminal) in the foreground without --console-socket: the
+	 * terminal is bulwark's to relay, as runc's and as run's: the pty comes to a console
+	 * socket of ours, the process runs detached to this process (a subreaper) and is waited
+	 * for here */
 	cleanup_with(console_close) run_console console = {.listen_fd = -1, .master = -1};
 	char pidf[128] = "";
-	bool relay_tty = o.tty && !o.detach && !o.console_socket;
+	bool tty = o.tty || (process && process->process.terminal);
+	bool relay_tty = tty && !o.detach && !o.console_socket;
 	if (relay_tty) {
 		if (console_listen(&console, &err) < 0)
 			return oci_fail(steal_pointer(&err));

@@ -818,12 +818,23 @@ static void warn_relaxed(const run_opts *o, const bwk_container_spec *run)
 {
 	const bwk_container_spec *s = &o->spec;
 	uint64_t extra = s->caps & ~bwk_sandbox_default_caps();
-	for (int c = 0; c < 64; c++)
-		if (extra & (1ull << c))
+	for (int c = 0; c < 64; c++) {
+		const char *name = bwk_cap_name(c) ? bwk_cap_name(c) : "?";
+		if (!(extra & (1ull << c)))
+			continue;
+		/* the spec's lowering leaves out what the running kernel does not know (CAP_BPF
+		 * before 5.8): bwk_caps_spec_mask() is that filter */
+		if (!bwk_caps_spec_mask(&name, 1, NULL))
+			bwk_warn(o->spec.quiet,
+				 "--cap-add %s: not granted: this kernel does not have that "
+				 "capability",
+				 name);
+		else
 			bwk_warn(o->spec.quiet,
 				 "--cap-add %s: the container gains a capability bulwark withholds "
 				 "by default",
-				 bwk_cap_name(c) ? bwk_cap_name(c) : "?");
+				 name);
+	}
 	if (s->read_write)
 		bwk_warn(o->spec.quiet,
 			 "--read-write: the root filesystem is writable (changes are discarded at "

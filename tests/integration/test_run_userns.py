@@ -6,6 +6,7 @@ The subordinate-id files and the claim lock live in private directories (BWK_ETC
 BWK_RUN_DIR): the host's /etc and other runs on this machine are never involved. Every map is
 read from the host side (/proc/PID/uid_map of the container's pid 1)."""
 import fcntl
+import json
 import os
 import shutil
 import signal
@@ -394,27 +395,30 @@ def test_disabled_user_namespaces_named_with_the_fix(rfs, tmp_path):
                                "(user.max_user_namespaces=0): set it above 0"), lines
 
 
+CONFINED = ("sh", "-c", "grep '^Seccomp:' /proc/self/status; busybox unshare -m true; "
+            "echo rc=$?")
+
+
+def confined(rfs, env):
+    p = run(rfs, env, "-q", cmd=CONFINED, check=0)
+    assert "Seccomp:\t2" in p.stdout and "rc=1" in p.stdout, p.stdout
+    assert "Operation not permitted" in p.stderr, p.stderr
+
+
 def test_default_seccomp_program_kept(rfs, ids):
     """As root the default policy's program is kept in the run directory after a run that
     compiled it, and used by the next ones (still confined). Another build's file (here an
     allow-everything program under a foreign build id) is not used: the run is confined all
     the same and the file is replaced by this build's."""
     _, env = ids
-    memo = Path(env["BWK_RUN_DIR"]) / "seccomp-default-0.bpf"
-    cmd = ("sh", "-c", "grep '^Seccomp:' /proc/self/status; busybox unshare -m true; echo rc=$?")
-
-    def confined():
-        p = run(rfs, env, "-q", cmd=cmd, check=0)
-        assert "Seccomp:\t2" in p.stdout and "rc=1" in p.stdout, p.stdout
-        assert "Operation not permitted" in p.stderr, p.stderr
-
-    confined()
+    confined(rfs, env)
+    memo, = Path(env["BWK_RUN_DIR"]).glob("seccomp-default-*-0.bpf")
     assert memo.is_file() and memo.stat().st_mode & 0o777 == 0o600
     kept = memo.read_bytes()
     header = 88  # magic, libseccomp version, capabilities, id length, length, build id
     count = int.from_bytes(kept[20:24], "little")
     assert count > 100 and len(kept) == header + 8 * count
-    confined()
+    confined(rfs, env)
     assert memo.read_bytes() == kept
     foreign = bytearray(kept[:header])
     foreign[24] ^= 0xFF  # first byte of the build id
@@ -422,5 +426,66 @@ def test_default_seccomp_program_kept(rfs, ids):
     allow = (0x06).to_bytes(2, "little") + bytes(2) + (0x7FFF0000).to_bytes(4, "little")
     memo.write_bytes(bytes(foreign) + allow)  # BPF_RET | BPF_K, SECCOMP_RET_ALLOW
     os.chmod(memo, 0o600)
-    confined()
+    confined(rfs, env)
     assert memo.read_bytes() == kept
+
+
+def test_default_seccomp_memo_per_build_and_bounded(rfs, ids):
+    """The kept program's name carries the start of the build id: another build's file (a
+    release build next to an ASan one) lives beside this build's, neither replacing the other.
+    When this build writes its file, other builds' files beyond the newest 4 go, and writers'
+    temporary files older than a minute; links, directories and files of other users are
+    never touched. `list` on the directory (also the OCI runtime's --root) ignores them."""
+    _, env = ids
+    rd = Path(env["BWK_RUN_DIR"])
+    confined(rfs, env)
+    ours, = rd.glob("seccomp-default-*-0.bpf")
+    kept = ours.read_bytes()
+    header = 88
+    id_len = int.from_bytes(kept[16:20], "little")
+    assert ours.name == f"seccomp-default-{kept[24:24 + min(id_len, 6)].hex()}-0.bpf"
+
+    def other_build(name, age):
+        """another build's valid-looking memo (its build id differs), `age` seconds old"""
+        foreign = bytearray(kept)
+        foreign[24] ^= 0xFF
+        f = rd / name
+        f.write_bytes(bytes(foreign))
+        os.chmod(f, 0o600)
+        t = time.time() - age
+        os.utime(f, (t, t))
+        return f
+
+    # two builds: each keeps its own; a run of this build uses its own and leaves the other's
+    other = other_build("seccomp-default-0123456789ab-0.bpf", 10)
+    before = ours.stat().st_mtime_ns
+    confined(rfs, env)
+    assert other.exists() and ours.read_bytes() == kept and ours.stat().st_mtime_ns == before
+    # bounded: 6 other builds (and the old unhashed name) → the newest 4 stay
+    olds = [other_build(f"seccomp-default-{i:012x}-{i % 4}.bpf", 100 * (i + 1))
+            for i in range(6)]
+    unhashed = other_build("seccomp-default-0.bpf", 5000)
+    target = rd / "target"
+    target.write_bytes(b"x")
+    link = rd / "seccomp-default-ffffffffffff-0.bpf"
+    link.symlink_to(target)
+    (rd / "seccomp-default-dir-0.bpf").mkdir()
+    alien = other_build("seccomp-default-aaaaaaaaaaaa-1.bpf", 9000)
+    os.chown(alien, 1000, 1000)
+    stale_tmp = other_build(".seccomp-default-bbbbbbbbbbbb-0.bpf.123", 3600)
+    fresh_tmp = other_build(".seccomp-default-cccccccccccc-0.bpf.124", 1)
+    p = subprocess.run([BULWARK, "--root", str(rd), "list", "--format", "json"],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert (p.returncode, json.loads(p.stdout)) == (0, []), p.stderr
+    ours.unlink()  # this build writes its file again: the prune runs
+    confined(rfs, env)
+    assert ours.read_bytes() == kept
+    # newest first: other (10 s), olds[0] (100), olds[1] (200), olds[2] (300) stay
+    assert other.exists() and all(f.exists() for f in olds[:3]), sorted(os.listdir(rd))
+    assert not any(f.exists() for f in olds[3:]) and not unhashed.exists(), sorted(os.listdir(rd))
+    assert link.is_symlink() and target.read_bytes() == b"x"
+    assert (rd / "seccomp-default-dir-0.bpf").is_dir() and alien.exists()
+    assert not stale_tmp.exists() and fresh_tmp.exists()
+    p = subprocess.run([BULWARK, "--root", str(rd), "list"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert p.returncode == 0 and "seccomp" not in p.stdout + p.stderr, (p.stdout, p.stderr)

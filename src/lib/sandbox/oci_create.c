@@ -714,13 +714,6 @@ static __attribute__((noreturn)) void init_main(init_ctx *c)
 		mask_and_protect(c);
 	if (c->s->process.terminal)
 		setup_console(c);
-	if (c->s->process.oom_score_adj.set) {
-		cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		char v[32];
-		int n = snprintf(v, sizeof v, "%lld", (long long)c->s->process.oom_score_adj.v);
-		if (fd < 0 || write(fd, v, (size_t)n) != n)
-			die(c, "process.oomScoreAdj");
-	}
 	hand_over_listener(c);
 	send_msg(c->sync_fd, 'R', 0, NULL);
 	close(c->sync_fd);
@@ -755,6 +748,23 @@ static void join_cgroup(const init_ctx *c)
 	}
 }
 
+/* In A (and exec's A), first: the container's process.oomScoreAdj, inherited by everything
+ * forked after (as runc's nsexec, which writes it before any namespace). Written while still
+ * in the host's user namespace: lowering it needs CAP_SYS_RESOURCE there, and once a user
+ * namespace is unshared /proc/self/oom_score_adj is no longer writable at all (the id change
+ * left A not dumpable, the file belongs to a root the namespace does not map). exec's process
+ * gets the container's value too, as runc gives it (not its process file's). */
+static void set_oom_score_adj(const init_ctx *c)
+{
+	if (!c->s->process.oom_score_adj.set)
+		return;
+	cleanup_close int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	char v[32];
+	int n = snprintf(v, sizeof v, "%lld", (long long)c->s->process.oom_score_adj.v);
+	if (fd < 0 || write(fd, v, (size_t)n) != n)
+		die(c, "process.oomScoreAdj %lld", (long long)c->s->process.oom_score_adj.v);
+}
+
 /* linux.timeOffsets into the time namespace A has just unshared (validated: a new one): its
  * offsets can be written only before a process enters it, so before the fork of B. */
 static void set_time_offsets(init_ctx *c)
@@ -779,6 +789,7 @@ static void set_time_offsets(init_ctx *c)
 static __attribute__((noreturn)) void stage_a(init_ctx *c)
 {
 	join_cgroup(c);
+	set_oom_score_adj(c);
 	int keep[MAX_KEEP];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
@@ -798,8 +809,7 @@ static __attribute__((noreturn)) void stage_a(init_ctx *c)
 		errno = 0; /* named in why */
 		die(c, "%s", why);
 	}
-	/* (dumpable again, as the id change left it not: /proc/self stays its own, e.g. for
-	 * oomScoreAdj) */
+	/* (dumpable again, as the id change left it not: /proc/self stays its own) */
 	if (c->un && c->un->active &&
 	    (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0 ||
 	     prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0))
@@ -1201,6 +1211,7 @@ out:
 static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 {
 	join_cgroup(c);
+	set_oom_score_adj(c);
 	int keep[MAX_JOIN + 4];
 	size_t nk = 0;
 	keep[nk++] = c->sync_fd;
@@ -1231,42 +1242,49 @@ static __attribute__((noreturn)) void stage_exec(init_ctx *c)
 	_exit(0);
 }
 
-/* process.json (runc exec --process) as a spec holding only that process */
+int bwk_oci_exec_process_load(const char *path, bwk_oci_spec **out, bwk_error **err)
+{
+	*out = NULL;
+	cleanup_free char *data = NULL;
+	size_t len;
+	if (bwk_read_file_at(AT_FDCWD, path, BWK_OCI_MAX_BYTES, true, &data, &len, err) < 0)
+		return bwk_error_wrap(err, "%s", bwk_setting("process", "the process file"));
+	json_error_t je;
+	json_t *p = bwk_oci_json_loadb(data, len, &je);
+	if (!p || !json_is_object(p)) {
+		json_decref(p);
+		return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
+				     bwk_setting("process", "the process file"), path);
+	}
+	json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p, "root",
+				"path", "rootfs");
+	cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
+	json_decref(doc);
+	if (!text)
+		return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
+				     bwk_setting("process", "the process file"));
+	/* the same parser and checks as config.json's process */
+	if (bwk_oci_spec_parse(path, text, strlen(text), out, err) < 0)
+		return -1;
+	if (bwk_oci_process_validate(path, &(*out)->process, err) < 0) {
+		bwk_oci_spec_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* The process exec runs, as a spec holding only that process: the process file (loaded by
+ * the caller, or here), else the container's own with exec's args and options */
 static int exec_process_spec(const bwk_oci_exec_opts *o, int dirfd, bwk_oci_spec **out,
 			     bwk_error **err)
 {
-	if (o->process_json) {
-		cleanup_free char *data = NULL;
-		size_t len;
-		if (bwk_read_file_at(AT_FDCWD, o->process_json, BWK_OCI_MAX_BYTES, true, &data,
-				     &len, err) < 0)
-			return bwk_error_wrap(err, "%s",
-					      bwk_setting("process", "the process file"));
-		json_error_t je;
-		json_t *p = bwk_oci_json_loadb(data, len, &je);
-		if (!p || !json_is_object(p)) {
-			json_decref(p);
-			return bwk_error_set(err, BWK_E_INPUT, 0, "%s %s: not a JSON object",
-					     bwk_setting("process", "the process file"),
-					     o->process_json);
-		}
-		json_t *doc = json_pack("{s:s, s:o, s:{s:s}}", "ociVersion", "1.2.0", "process", p,
-					"root", "path", "rootfs");
-		cleanup_free char *text = bwk_oci_json_dumps(doc, JSON_COMPACT);
-		json_decref(doc);
-		if (!text)
-			return bwk_error_set(err, BWK_E_NOMEM, 0, "%s",
-					     bwk_setting("process", "the process file"));
-		/* the same parser and checks as config.json's process */
-		if (bwk_oci_spec_parse(o->process_json, text, strlen(text), out, err) < 0)
-			return -1;
-		if (bwk_oci_process_validate(o->process_json, &(*out)->process, err) < 0) {
-			bwk_oci_spec_free(*out);
-			*out = NULL;
-			return -1;
-		}
+	if (o->process) {
+		*out = o->process; /* the caller's: not freed here */
 		return 0;
 	}
+	if (o->process_json)
+		return bwk_oci_exec_process_load(o->process_json, out, err);
 	/* the container's own process with other args */
 	*out = ocirt_saved_config(dirfd);
 	if (!*out)
@@ -1453,6 +1471,7 @@ out:
 		close(rootfd);
 	ocirt_state_free(&st);
 	bwk_oci_spec_free(cs);
-	bwk_oci_spec_free(ps);
+	if (ps != o->process)
+		bwk_oci_spec_free(ps);
 	return rc;
 }

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "core/cleanup.h"
 #include "core/util.h"
@@ -533,12 +534,19 @@ int sbx_seccomp_compile(const bwk_seccomp_profile *custom, uint64_t caps, sbx_bp
 /* ---- the default policy's program, kept between runs ----
  * libseccomp builds the same program every time for one build of bulwark, one libseccomp and
  * one POLICY_CAPS subset: root's run directory (0700, root's: whoever can write in it is root
- * already) keeps it as seccomp-default-N.bpf, a header naming all three, then the program.
- * Anything else there (another build's, a short or long file, one others can write) is not
- * used: the program is compiled as before and the file replaced. */
+ * already) keeps it as seccomp-default-BUILD-N.bpf (BUILD: the start of the build id, so two
+ * builds run at once each keep their own), a header naming all three, then the program.
+ * Anything else under that name (a short or long file, one others can write, another
+ * libseccomp's) is not used: the program is compiled as before and the file replaced. Each
+ * write keeps at most MEMO_KEEP_OTHERS files of other builds, the newest: a directory that
+ * sees build after build does not fill. */
 
-#define MEMO_MAGIC  0x6277736bu /* "bwsk" */
-#define MEMO_ID_MAX 64
+#define MEMO_MAGIC	 0x6277736bu /* "bwsk" */
+#define MEMO_ID_MAX	 64
+#define MEMO_PREFIX	 "seccomp-default-"
+#define MEMO_BUILD_HEX	 12 /* hex digits of the build id in the name */
+#define MEMO_KEEP_OTHERS 4
+#define MEMO_TMP_AGE	 60 /* seconds: a writer's temporary file left by a crash */
 
 typedef struct memo_header {
 	uint32_t magic;
@@ -592,10 +600,86 @@ static int memo_key(uint64_t caps, memo_header *h)
 	return 0;
 }
 
-static void memo_name(uint64_t caps, char *name, size_t len)
+/* seccomp-default-BUILD- (the prefix of this build's names) into `name`; its length */
+static size_t memo_build_prefix(const memo_header *h, char *name, size_t len)
 {
-	snprintf(name, len, "seccomp-default-%u.bpf",
-		 (unsigned)(((caps >> 18) & 1u) | ((caps >> 19) & 1u) << 1));
+	size_t n = (size_t)snprintf(name, len, "%s", MEMO_PREFIX);
+	for (size_t i = 0; i < MEMO_BUILD_HEX / 2 && i < h->id_len && n + 3 < len; i++)
+		n += (size_t)snprintf(name + n, len - n, "%02x", h->build_id[i]);
+	n += (size_t)snprintf(name + n, len - n, "-");
+	return n < len ? n : len - 1;
+}
+
+static void memo_name(const memo_header *h, char *name, size_t len)
+{
+	size_t n = memo_build_prefix(h, name, len);
+	snprintf(name + n, len - n, "%u.bpf",
+		 (unsigned)(((h->caps >> 18) & 1u) | ((h->caps >> 19) & 1u) << 1));
+}
+
+static bool has_suffix(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+	return n >= k && !strcmp(s + n - k, suffix);
+}
+
+static bool newer(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec != b->tv_sec ? a->tv_sec > b->tv_sec : a->tv_nsec > b->tv_nsec;
+}
+
+/* Other builds' memo files beyond the newest MEMO_KEEP_OTHERS, and writers' temporary files
+ * older than MEMO_TMP_AGE, are removed: only regular files of ours (never through a link:
+ * unlinkat removes the name), this build's (`ours`: their prefix) never. */
+static void memo_prune(int dirfd, const char *ours)
+{
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cleanup_dir DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	struct {
+		char name[256];
+		struct timespec mtime;
+	} kept[MEMO_KEEP_OTHERS];
+	size_t nkept = 0;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (struct dirent *e; (e = readdir(d));) {
+		const char *n = e->d_name;
+		bool tmp = n[0] == '.' && !strncmp(n + 1, MEMO_PREFIX, strlen(MEMO_PREFIX));
+		if (!tmp &&
+		    (strncmp(n, MEMO_PREFIX, strlen(MEMO_PREFIX)) || !has_suffix(n, ".bpf") ||
+		     !strncmp(n, ours, strlen(ours)) || strlen(n) >= sizeof kept[0].name))
+			continue;
+		struct stat st;
+		if (fstatat(dirfd, n, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		if (tmp) {
+			if (now.tv_sec - st.st_mtim.tv_sec > MEMO_TMP_AGE)
+				(void)unlinkat(dirfd, n, 0);
+			continue;
+		}
+		if (nkept < MEMO_KEEP_OTHERS) {
+			snprintf(kept[nkept].name, sizeof kept[nkept].name, "%s", n);
+			kept[nkept++].mtime = st.st_mtim;
+			continue;
+		}
+		size_t old = 0;
+		for (size_t i = 1; i < nkept; i++)
+			if (newer(&kept[old].mtime, &kept[i].mtime))
+				old = i;
+		if (!newer(&st.st_mtim, &kept[old].mtime)) {
+			(void)unlinkat(dirfd, n, 0);
+			continue;
+		}
+		(void)unlinkat(dirfd, kept[old].name, 0);
+		snprintf(kept[old].name, sizeof kept[old].name, "%s", n);
+		kept[old].mtime = st.st_mtim;
+	}
 }
 
 /* Only a file and directory of ours that nobody else can write are trusted. */
@@ -627,7 +711,7 @@ int sbx_seccomp_memo_get(int dirfd, uint64_t caps, sbx_bpf *out)
 	off_t size = 0;
 	if (memo_key(caps, &want) < 0)
 		return -1;
-	memo_name(caps, name, sizeof name);
+	memo_name(&want, name, sizeof name);
 	cleanup_close int fd =
 	    openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0 || !private_to_us(fd, false, &size) ||
@@ -650,7 +734,7 @@ void sbx_seccomp_memo_put(int dirfd, uint64_t caps, const sbx_bpf *bpf)
 	if (!bpf->len || bpf->len > BPF_MAXINSNS || memo_key(caps, &h) < 0)
 		return;
 	h.len = bpf->len;
-	memo_name(caps, name, sizeof name);
+	memo_name(&h, name, sizeof name);
 	snprintf(tmp, sizeof tmp, ".%s.%d", name, (int)getpid());
 	cleanup_close int fd =
 	    openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -659,8 +743,13 @@ void sbx_seccomp_memo_put(int dirfd, uint64_t caps, const sbx_bpf *bpf)
 	size_t bytes = bpf->len * sizeof(struct sock_filter);
 	bool ok = write(fd, &h, sizeof h) == (ssize_t)sizeof h &&
 		  write(fd, bpf->insns, bytes) == (ssize_t)bytes;
-	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0)
+	if (!ok || renameat(dirfd, tmp, dirfd, name) < 0) {
 		(void)unlinkat(dirfd, tmp, 0);
+		return;
+	}
+	char ours[64];
+	memo_build_prefix(&h, ours, sizeof ours);
+	memo_prune(dirfd, ours);
 }
 
 int sbx_seccomp_install(const sbx_bpf *bpf)
