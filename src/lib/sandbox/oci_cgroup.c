@@ -619,10 +619,8 @@ static int cgroup_rel(const bwk_oci_spec *s, const char *id, bool systemd, char 
 /* Keep directory `fd` (named base + rel) as the next of the container's cgroup. */
 static void cg_keep(ocirt_cgroup *cg, int fd, const char *base, const char *rel)
 {
-	char name[PATH_MAX];
-	snprintf(name, sizeof name, "%s%s", base, rel);
 	cg->fds[cg->n] = fd;
-	cg->dirs[cg->n++] = xstrdup(name);
+	cg->dirs[cg->n++] = xasprintf("%s%s", base, rel);
 	cg->open = true;
 }
 
