@@ -212,16 +212,27 @@ static const char *const sys_masked[] = {
 };
 static const char *const proc_readonly[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
 
-int sbx_mask_at(int t, int devnull)
+int sbx_mask_at(int t, int devnull, int *empty)
 {
 	struct stat st;
 	if (fstat(t, &st) < 0)
 		return -1;
 	const uint64_t ro =
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	if (S_ISDIR(st.st_mode)) {
-		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+	if (S_ISDIR(st.st_mode) && *empty >= 0) {
+		/* a clone of the one made for the first: one system call, no new superblock
+		 * (crun's way); read-only and empty, it is never written */
+		cleanup_close int m =
+		    open_tree(*empty, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		return m < 0 ? -1 : attach(m, t);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		/* attached first: a detached mount cannot be cloned before Linux 6.15 */
+		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+		if (m < 0 || attach(m, t) < 0)
+			return -1;
+		*empty = steal_fd(&m);
+		return 0;
 	}
 	/* a device node on a nodev mount reads as EACCES; Docker's masks read empty */
 	return sbx_bind_fd(devnull, t, false, ro & ~(uint64_t)MOUNT_ATTR_NODEV);
@@ -236,13 +247,14 @@ int sbx_readonly_at(int t, bool recursive)
 	return sbx_bind_fd(t, t, recursive, MOUNT_ATTR_RDONLY);
 }
 
-/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages). */
-static int mask_in(int fs, const char *fsname, const char *rel, int devnull)
+/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages); `empty` as for
+ * sbx_mask_at. */
+static int mask_in(int fs, const char *fsname, const char *rel, int devnull, int *empty)
 {
 	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
 	if (t < 0 && errno == ENOENT)
 		return 0; /* absent from the proc/sysfs we mounted: this kernel has none */
-	if (t < 0 || sbx_mask_at(t, devnull) < 0) {
+	if (t < 0 || sbx_mask_at(t, devnull, empty) < 0) {
 		sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
 		return -1;
 	}
@@ -262,13 +274,13 @@ static int readonly_in(int fs, const char *fsname, const char *rel)
 }
 
 /* The spec's proc, then run's masks inside it, through its fd. */
-static int mount_proc(const sbx_ctx *ctx, int rootfd, int devnull)
+static int mount_proc(const sbx_ctx *ctx, int rootfd, int devnull, int *empty)
 {
 	cleanup_close int proc = std_mount(ctx, rootfd, BWK_STD_PROC);
 	if (proc < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof proc_masked / sizeof *proc_masked; i++)
-		if (mask_in(proc, "/proc", proc_masked[i], devnull) < 0)
+		if (mask_in(proc, "/proc", proc_masked[i], devnull, empty) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof proc_readonly / sizeof *proc_readonly; i++)
 		if (readonly_in(proc, "/proc", proc_readonly[i]) < 0)
@@ -334,7 +346,7 @@ static int host_sys_entries(int host, int dst, int depth)
 	return 0;
 }
 
-static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
+static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull, int *empty)
 {
 	const uint64_t ro =
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -356,7 +368,7 @@ static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof sys_masked / sizeof *sys_masked; i++)
-		if (mask_in(sys, "/sys", sys_masked[i], devnull) < 0)
+		if (mask_in(sys, "/sys", sys_masked[i], devnull, empty) < 0)
 			return -1;
 	return 0;
 }
@@ -541,7 +553,10 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (rootfd < 0)
 		return fail("opening", root);
 
-	if (mount_proc(ctx, rootfd, devnull) < 0 || mount_sys(ctx, rootfd, devnull) < 0)
+	/* one empty read-only tmpfs for every masked directory (sbx_mask_at) */
+	cleanup_close int empty = -1;
+	if (mount_proc(ctx, rootfd, devnull, &empty) < 0 ||
+	    mount_sys(ctx, rootfd, devnull, &empty) < 0)
 		return -1;
 	cleanup_close int dev = setup_dev(ctx, rootfd);
 	if (dev < 0)
