@@ -461,6 +461,10 @@ typedef struct bwk_oci_run {
 	const bwk_tmpfs *tmpfs;
 	size_t ntmpfs;
 	uint64_t writable_size; /* size of each anonymous volume; 0: the lowering's default */
+	uint64_t tmpfs_size;	/* /dev/shm's (and so /tmp's); 0: BWK_DEFAULT_TMPFS_SIZE */
+	/* also /dev/mqueue and cgroupfs, which the sandbox makes its own way (`bulwark spec`,
+	 * for other runtimes); proc, sysfs and /dev are always listed */
+	bool all_std_mounts;
 } bwk_oci_run;
 
 /* The spec of a run: Docker's semantics for the process (entrypoint, Cmd, Env over PATH and
@@ -485,6 +489,7 @@ typedef struct bwk_oci_lowered {
 	bwk_tmpfs *tmpfs;	     /* mounts of type tmpfs beyond /tmp, /run, /dev/shm … */
 	bwk_oci_mount *tmpfs_mounts; /* theirs, the defaults made explicit (tmpfs[i].mount) */
 	size_t ntmpfs_mounts;
+	bwk_oci_mount std_defaults[BWK_STD_MOUNTS]; /* std_mounts the spec leaves out */
 	char *user;
 	bwk_rlimit *rlimits;
 } bwk_oci_lowered;

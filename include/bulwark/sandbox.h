@@ -52,6 +52,9 @@ typedef struct bwk_bind {
  * `copyup` it starts with a copy of the image's content at `dst` (Podman's tmpcopyup), owners
  * and modes kept, bounded (BWK_COPYUP_MAX_ENTRIES, the tmpfs size) and never following a
  * symbolic link; the directory itself takes the owner and mode of the image's. */
+/* The places of bwk_container_spec.std_mounts. */
+enum { BWK_STD_PROC, BWK_STD_SYS, BWK_STD_DEV, BWK_STD_DEVPTS, BWK_STD_SHM, BWK_STD_MOUNTS };
+
 typedef struct bwk_tmpfs {
 	const char *dst; /* container path (absolute, resolved inside the root) */
 	uint64_t size;	 /* bytes (the spec lowering fills the default) */
@@ -182,6 +185,11 @@ typedef struct bwk_container_spec {
 	 * spec's producer sets it (bwk_oci_spec_lower: BWK_DEFAULT_WRITABLE_SIZE, which also sizes
 	 * a tmpfs of the spec without a size of its own). In memory: counted in `memory`. */
 	uint64_t writable_size;
+	/* The runtime spec's proc, sysfs, /dev, devpts and /dev/shm mounts (bwk_oci_spec_lower,
+	 * which gives bulwark's where the spec has none): what the sandbox makes
+	 * (sandbox/spec_mount.c, as `create` does), then masks and fills with the standard
+	 * device nodes through the mounts it made. */
+	const struct bwk_oci_mount *std_mounts[BWK_STD_MOUNTS];
 } bwk_container_spec;
 
 enum { BWK_NOTE_WARNING = 0, BWK_NOTE_EXIT = 1 };

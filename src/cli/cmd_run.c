@@ -1027,6 +1027,7 @@ static void run_settings(const run_opts *o, const char *ref, const char *const *
 	    .tmpfs = o->tmpfs,
 	    .ntmpfs = o->ntmpfs,
 	    .writable_size = s->writable_size,
+	    .tmpfs_size = s->tmpfs_size, /* /dev/shm's, and so /tmp's (the lowering) */
 	};
 }
 
@@ -1045,8 +1046,6 @@ static void add_extras(const bwk_container_spec *s, bwk_container_spec *c)
 	c->nsecrets = s->nsecrets;
 	c->ports = s->ports;
 	c->nports = s->nports;
-	if (s->tmpfs_size) /* --tmpfs-size, else the spec's default */
-		c->tmpfs_size = s->tmpfs_size;
 	if (s->writable_size) /* --writable-size, else the spec's default */
 		c->writable_size = s->writable_size;
 	c->userns_start = s->userns_start;

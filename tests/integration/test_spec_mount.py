@@ -134,3 +134,80 @@ def test_create_bind_never_loosens_its_source(rt, tmp_path):
         assert {"ro", "nosuid"} <= mi["/vol"], mi["/vol"]
     finally:
         subprocess.run(["umount", "-l", str(src)], check=False)
+
+
+STD = ("/proc", "/sys", "/dev", "/dev/pts", "/dev/shm")
+
+
+def test_std_mounts_same_from_create_and_run(rt):
+    """proc, sysfs, /dev, devpts and /dev/shm come from spec entries for `run` too (run_spec.c's
+    table, the one `bulwark spec` writes), made by the same function as `create`'s: the same
+    type, mount and superblock options. run's one extra: /dev made read-only once filled."""
+    src = world_tmpdir()
+    try:
+        rootfs = make_busybox_rootfs(src / "rootfs")
+        p = subprocess.run([BULWARK, "run", "--rootfs", str(rootfs), "--",
+                            "cat", "/proc/self/mountinfo"],
+                           capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0, p.stderr
+        by_run = mountinfo_entries(p.stdout)
+    finally:
+        shutil.rmtree(src, ignore_errors=True)
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo"],
+                  edit=writable_root)
+    p = rt("run", "-b", b, "bwk-sm-" + uuid.uuid4().hex[:8], check=None)
+    assert p.returncode == 0, p.stderr
+    by_create = mountinfo_entries((b / "rootfs" / "mountinfo").read_text())
+    assert by_run["/dev"][1] - by_create["/dev"][1] == {"ro"}, (by_run["/dev"], by_create["/dev"])
+    by_run["/dev"][1].discard("ro")
+    by_run["/dev"][1].add("rw")
+    for d in STD:
+        assert by_run[d] == by_create[d], (d, by_run[d], by_create[d])
+    assert by_run["/dev/shm"][0] == "tmpfs" and "size=65536k" in by_run["/dev/shm"][2]
+    assert by_run["/dev/pts"][0] == "devpts" and "ptmxmode=666" in by_run["/dev/pts"][2]
+    assert by_run["/sys"][0] == "sysfs" and "ro" in by_run["/sys"][1]
+
+
+def test_run_tmpfs_size_sizes_dev_shm(tmp_path):
+    """--tmpfs-size reaches /dev/shm through its spec entry's size option."""
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    p = subprocess.run([BULWARK, "run", "--tmpfs-size", "3m", "--rootfs", str(rootfs), "--",
+                        "cat", "/proc/self/mountinfo"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0, p.stderr
+    mi = mountinfo_entries(p.stdout)
+    assert "size=3072k" in mi["/dev/shm"][2] and "size=3072k" in mi["/tmp"][2], mi["/dev/shm"]
+
+
+def masked_dirs(text):
+    """mount point → (device, mount options) of the empty tmpfs masks in mountinfo."""
+    out = {}
+    for line in text.splitlines():
+        f = line.split()
+        sep = f.index("-")
+        if f[sep + 1] == "tmpfs" and f[4].startswith(("/proc/", "/sys/")) and \
+                "size=0k" in f[sep + 3]:
+            out[f[4]] = (f[2], set(f[5].split(",")))
+    return out
+
+
+def test_masked_dirs_share_one_empty_tmpfs(rt, tmp_path):
+    """run and create mask every directory with clones of one read-only empty tmpfs (crun's
+    way, sbx_mask_at) rather than a new tmpfs each: one device, read-only, empty."""
+    rootfs = make_busybox_rootfs(tmp_path / "rootfs")
+    p = subprocess.run([BULWARK, "run", "--rootfs", str(rootfs), "--", "sh", "-c",
+                        "cat /proc/self/mountinfo; ls -A /sys/firmware | wc -l"],
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    text, count = p.stdout.rsplit("\n", 2)[0], p.stdout.split()[-1]
+    by_run = masked_dirs(text)
+    assert "/sys/firmware" in by_run and count == "0", (by_run, count)
+    assert len({dev for dev, _ in by_run.values()}) == 1, by_run
+    assert all({"ro", "nosuid", "nodev", "noexec"} <= o for _, o in by_run.values()), by_run
+    b = rt.bundle(["/bin/sh", "-c", "cat /proc/self/mountinfo > /mountinfo"],
+                  edit=writable_root)
+    p = rt("run", "-b", b, "bwk-sm-" + uuid.uuid4().hex[:8], check=None)
+    assert p.returncode == 0, p.stderr
+    by_create = masked_dirs((b / "rootfs" / "mountinfo").read_text())
+    assert "/sys/firmware" in by_create, by_create
+    assert len({dev for dev, _ in by_create.values()}) == 1, by_create

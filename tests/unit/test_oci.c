@@ -517,6 +517,9 @@ static void test_limits(void **state)
 	free(big);
 }
 
+/* a run's spec lists the sandbox's proc, /dev, devpts, /dev/shm and sysfs first */
+#define RUN_STD 5
+
 static const char *const img_env[] = {"PATH=/img/bin", "LANG=C.UTF-8", NULL};
 static const char *const img_ep[] = {"/entry", "--flag", NULL};
 static const char *const img_cmd[] = {"serve", NULL};
@@ -569,8 +572,9 @@ static void test_from_run(void **state)
 	assert_int_equal(s->linux_.resources.memory.limit.v, BWK_DEFAULT_MEMORY);
 	assert_int_equal(s->linux_.resources.pids_limit.v, BWK_DEFAULT_PIDS);
 	assert_int_equal(s->linux_.resources.cpu.quota.v, 50000);
-	assert_string_equal(s->mounts[0].options.v[1], "ro");
-	assert_string_equal(s->mounts[1].options.v[1], "rw");
+	/* the sandbox's proc, /dev, devpts, /dev/shm and sysfs first, then the volumes */
+	assert_string_equal(s->mounts[RUN_STD].options.v[1], "ro");
+	assert_string_equal(s->mounts[RUN_STD + 1].options.v[1], "rw");
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_USER), "app");
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_STOP_SIGNAL), "3");
 	assert_string_equal(bwk_oci_spec_annotation(s, BWK_OCI_ANN_SECCOMP), "default");
@@ -610,6 +614,63 @@ static void test_from_run(void **state)
 	assert_int_equal(bwk_oci_spec_validate("run", back, &err), 0);
 	free(text);
 	bwk_oci_spec_free(back);
+	bwk_oci_spec_free(s);
+}
+
+/* The sandbox's proc, sysfs and /dev come from the spec (run_spec.c's table, the one `bulwark
+ * spec` writes), passed through by the lowering; /dev/shm's size is /tmp's. */
+static void test_from_run_std_mounts(void **state)
+{
+	(void)state;
+	bwk_error *err = NULL;
+	bwk_oci_spec *s = NULL;
+	const char *const args[] = {"sh", NULL};
+	bwk_oci_run r = {.args = args};
+	assert_int_equal(bwk_oci_spec_from_run(NULL, &r, &s, &err), 0);
+	assert_int_equal(s->n_mounts, RUN_STD);
+	assert_string_equal(s->mounts[0].destination, "/proc");
+	assert_string_equal(s->mounts[3].destination, "/dev/shm");
+	assert_string_equal(s->mounts[3].options.v[4], "size=65536k");
+	assert_string_equal(s->mounts[4].destination, "/sys");
+	bwk_oci_lowered low;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	const bwk_container_spec *c = &low.spec;
+	assert_ptr_equal(c->std_mounts[BWK_STD_PROC], &s->mounts[0]);
+	assert_ptr_equal(c->std_mounts[BWK_STD_DEV], &s->mounts[1]);
+	assert_ptr_equal(c->std_mounts[BWK_STD_DEVPTS], &s->mounts[2]);
+	assert_ptr_equal(c->std_mounts[BWK_STD_SHM], &s->mounts[3]);
+	assert_ptr_equal(c->std_mounts[BWK_STD_SYS], &s->mounts[4]);
+	assert_int_equal(c->tmpfs_size, BWK_DEFAULT_TMPFS_SIZE);
+	bwk_oci_lowered_free(&low);
+	/* a spec without them (an engine's that lists none): bulwark's */
+	for (size_t i = 0; i < RUN_STD; i++) {
+		free(s->mounts[i].destination);
+		free(s->mounts[i].type);
+		free(s->mounts[i].source);
+		bwk_strv_clear(&s->mounts[i].options);
+	}
+	s->n_mounts = 0;
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_string_equal(low.spec.std_mounts[BWK_STD_SYS]->destination, "/sys");
+	assert_string_equal(low.spec.std_mounts[BWK_STD_SYS]->type, "sysfs");
+	assert_string_equal(low.spec.std_mounts[BWK_STD_SHM]->options.v[4], "size=65536k");
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* --tmpfs-size: /dev/shm's size option, which the lowering reads back for /tmp */
+	r.tmpfs_size = 3 << 20;
+	assert_int_equal(bwk_oci_spec_from_run(NULL, &r, &s, &err), 0);
+	assert_string_equal(s->mounts[3].options.v[4], "size=3072k");
+	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
+	assert_int_equal(low.spec.tmpfs_size, 3 << 20);
+	bwk_oci_lowered_free(&low);
+	bwk_oci_spec_free(s);
+	/* `bulwark spec`: all of them, /dev/mqueue and cgroupfs too, from the same table */
+	r.tmpfs_size = 0;
+	r.all_std_mounts = true;
+	assert_int_equal(bwk_oci_spec_from_run(NULL, &r, &s, &err), 0);
+	assert_int_equal(s->n_mounts, 7);
+	assert_string_equal(s->mounts[4].destination, "/dev/mqueue");
+	assert_string_equal(s->mounts[6].destination, "/sys/fs/cgroup");
 	bwk_oci_spec_free(s);
 }
 
@@ -689,12 +750,12 @@ static void test_from_run_volumes(void **state)
 	bwk_error *err = NULL;
 	assert_int_equal(bwk_oci_spec_from_run(&img, &r, &s, &err), 0);
 	assert_int_equal(bwk_oci_spec_validate("run", s, &err), 0);
-	assert_int_equal(s->n_mounts, 4); /* /cache, /w, /data, /run/pg */
-	assert_string_equal(s->mounts[0].destination, "/cache");
-	assert_string_equal(s->mounts[1].destination, "/w");
-	assert_string_equal(s->mounts[2].destination, "/data");
-	assert_string_equal(s->mounts[2].type, "tmpfs");
-	assert_string_equal(s->mounts[3].destination, "/run/pg");
+	assert_int_equal(s->n_mounts, RUN_STD + 4); /* /cache, /w, /data, /run/pg */
+	assert_string_equal(s->mounts[RUN_STD].destination, "/cache");
+	assert_string_equal(s->mounts[RUN_STD + 1].destination, "/w");
+	assert_string_equal(s->mounts[RUN_STD + 2].destination, "/data");
+	assert_string_equal(s->mounts[RUN_STD + 2].type, "tmpfs");
+	assert_string_equal(s->mounts[RUN_STD + 3].destination, "/run/pg");
 	bwk_oci_lowered low;
 	assert_int_equal(bwk_oci_spec_lower(s, &low, &err), 0);
 	assert_int_equal(low.spec.nbinds, 1);
@@ -723,7 +784,7 @@ static void test_from_run_volumes(void **state)
 	err = NULL;
 	many[16] = NULL;
 	assert_int_equal(bwk_oci_spec_from_run(&img, &(bwk_oci_run){0}, &s, &err), 0);
-	assert_int_equal(s->n_mounts, 16);
+	assert_int_equal(s->n_mounts, RUN_STD + 16);
 	bwk_oci_spec_free(s);
 	/* a VOLUME that is not a clean absolute path is refused, naming it */
 	static const char *const bad[][2] = {{"data", NULL}, {"/a/../etc", NULL}, {"/a//b", NULL}};
@@ -975,10 +1036,10 @@ int main(void)
 	    cmocka_unit_test(test_full_config),	       cmocka_unit_test(test_minimal_and_nulls),
 	    cmocka_unit_test(test_refusals),	       cmocka_unit_test(test_kernel_numbers),
 	    cmocka_unit_test(test_process_validate),   cmocka_unit_test(test_limits),
-	    cmocka_unit_test(test_from_run),	       cmocka_unit_test(test_from_run_overrides),
-	    cmocka_unit_test(test_lower_refuses),      cmocka_unit_test(test_from_run_volumes),
-	    cmocka_unit_test(test_mount_opts),	       cmocka_unit_test(test_lower_mount_opts),
-	    cmocka_unit_test(test_uint64_above_int64),
+	    cmocka_unit_test(test_from_run),	       cmocka_unit_test(test_from_run_std_mounts),
+	    cmocka_unit_test(test_from_run_overrides), cmocka_unit_test(test_lower_refuses),
+	    cmocka_unit_test(test_from_run_volumes),   cmocka_unit_test(test_mount_opts),
+	    cmocka_unit_test(test_lower_mount_opts),   cmocka_unit_test(test_uint64_above_int64),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -634,6 +634,14 @@ static void test_library_does_not_print(void **state)
 		bwk_error_free(err);
 		err = NULL;
 	}
+	/* nor the spec mounts of its proc, sysfs and /dev */
+	spec.writable_size = BWK_DEFAULT_WRITABLE_SIZE;
+	spec.cpu_weight = 50;
+	spec.stop_timeout_ms = 10000;
+	assert_int_equal(bwk_sandbox_run(&spec, &status, &err), -1);
+	assert_non_null(strstr(err->msg, "no effective proc, sysfs or /dev mount"));
+	bwk_error_free(err);
+	err = NULL;
 }
 
 /* One policy, two spellings: a spec's linux.seccomp and the Docker profile of the same rules

@@ -40,4 +40,12 @@ int bwk_oci_json_big(const json_t *v, uint64_t *out);
 extern const char *const oci_docker_masked[];
 extern const char *const oci_docker_readonly[];
 
+/* The standard mounts (run_spec.c, one table): entry `i` as a spec mount (/dev/shm sized
+ * `size`, 0: BWK_DEFAULT_TMPFS_SIZE); the place of destination `dst` in
+ * bwk_container_spec.std_mounts (-1: not one the sandbox makes from the spec); the entry of
+ * such a place. */
+void oci_std_mount(size_t i, uint64_t size, bwk_oci_mount *m);
+int oci_std_mount_sbx(const char *dst);
+size_t oci_std_mount_of(int sbx);
+
 #endif

@@ -214,9 +214,86 @@ static size_t count_volumes(const bwk_image_config *img)
 	return n;
 }
 
+/* The standard mounts with runc's options (and /dev noexec, as run has always made it), written
+ * once: `bulwark run`'s spec lists those its sandbox makes from the spec (sbx >= 0: their place
+ * in bwk_container_spec.std_mounts), `bulwark spec` all of them (spec_default.c). /dev/shm
+ * takes its size from the run (size_opt). */
+static const struct {
+	const char *dst, *type, *src, *opts[6];
+	int sbx;
+	bool size_opt;
+} std_mounts[] = {
+    {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev", NULL}, BWK_STD_PROC, false},
+    {"/dev",
+     "tmpfs",
+     "tmpfs",
+     {"nosuid", "noexec", "strictatime", "mode=755", "size=65536k", NULL},
+     BWK_STD_DEV,
+     false},
+    {"/dev/pts",
+     "devpts",
+     "devpts",
+     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL},
+     BWK_STD_DEVPTS,
+     false},
+    {"/dev/shm",
+     "tmpfs",
+     "shm",
+     {"nosuid", "noexec", "nodev", "mode=1777", NULL},
+     BWK_STD_SHM,
+     true},
+    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}, -1, false},
+    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}, BWK_STD_SYS, false},
+    {"/sys/fs/cgroup",
+     "cgroup",
+     "cgroup",
+     {"nosuid", "noexec", "nodev", "relatime", "ro", NULL},
+     -1,
+     false},
+};
+#define N_STD_MOUNTS (sizeof std_mounts / sizeof *std_mounts)
+
+void oci_std_mount(size_t i, uint64_t size, bwk_oci_mount *m)
+{
+	m->destination = xstrdup(std_mounts[i].dst);
+	m->type = xstrdup(std_mounts[i].type);
+	m->source = xstrdup(std_mounts[i].src);
+	m->options.v = xcalloc(1, sizeof(char *));
+	for (const char *const *o = std_mounts[i].opts; *o; o++)
+		strv_push(&m->options, *o);
+	if (std_mounts[i].size_opt) {
+		size = size ? size : BWK_DEFAULT_TMPFS_SIZE;
+		char o[48];
+		snprintf(o, sizeof o, size % 1024 ? "size=%llu" : "size=%lluk",
+			 (unsigned long long)(size % 1024 ? size : size / 1024));
+		strv_push(&m->options, o);
+	}
+}
+
+int oci_std_mount_sbx(const char *dst)
+{
+	for (size_t i = 0; i < N_STD_MOUNTS; i++)
+		if (!strcmp(std_mounts[i].dst, dst))
+			return std_mounts[i].sbx;
+	return -1;
+}
+
+size_t oci_std_mount_of(int sbx)
+{
+	size_t i = 0;
+	while (i < N_STD_MOUNTS - 1 && std_mounts[i].sbx != sbx)
+		i++;
+	return i;
+}
+
 static void mounts_part(const bwk_image_config *img, const bwk_oci_run *r, bwk_oci_spec *s)
 {
-	s->mounts = xcalloc(r->nbinds + r->ntmpfs + count_volumes(img) + 1, sizeof *s->mounts);
+	s->mounts = xcalloc(N_STD_MOUNTS + r->nbinds + r->ntmpfs + count_volumes(img) + 1,
+			    sizeof *s->mounts);
+	/* the sandbox's proc, sysfs and /dev first (the others' only for `bulwark spec`) */
+	for (size_t i = 0; i < N_STD_MOUNTS; i++)
+		if (std_mounts[i].sbx >= 0 || r->all_std_mounts)
+			oci_std_mount(i, r->tmpfs_size, &s->mounts[s->n_mounts++]);
 	/* tmpfs first: a bind inside one lands in it */
 	for (size_t i = 0; i < r->ntmpfs; i++)
 		tmpfs_mount(&s->mounts[s->n_mounts++], r->tmpfs[i].dst,

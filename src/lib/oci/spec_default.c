@@ -1,27 +1,13 @@
 /* The config.json `bulwark spec` writes: the hardened defaults of a run (run_spec.c) plus
- * what another runtime needs spelled out, since bulwark's sandbox does it unasked: the
- * standard mounts, masked and read-only paths. */
+ * what another runtime needs spelled out, since bulwark's sandbox does it unasked: all the
+ * standard mounts (run_spec.c's table; a run's spec lists proc, sysfs and /dev only), masked
+ * and read-only paths. */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/util.h"
 #include "oci/oci_private.h"
-
-static const struct {
-	const char *dst, *type, *src, *opts[6];
-} std_mounts[] = {
-    {"/proc", "proc", "proc", {"nosuid", "noexec", "nodev", NULL}},
-    {"/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k", NULL}},
-    {"/dev/pts",
-     "devpts",
-     "devpts",
-     {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", NULL}},
-    {"/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k", NULL}},
-    {"/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev", NULL}},
-    {"/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro", NULL}},
-    {"/sys/fs/cgroup", "cgroup", "cgroup", {"nosuid", "noexec", "nodev", "relatime", "ro", NULL}},
-};
 
 /* Docker's lists; the sandbox masks a superset of its own (src/lib/sandbox/mounts.c). */
 const char *const oci_docker_masked[] = {"/proc/acpi",
@@ -50,22 +36,6 @@ static void strv_set(bwk_strv *v, const char *const *src)
 		v->v[v->n] = xstrdup(src[v->n]);
 }
 
-static void add_std_mounts(bwk_oci_spec *s)
-{
-	size_t n = sizeof std_mounts / sizeof *std_mounts;
-	bwk_oci_mount *m = xcalloc(n + s->n_mounts + 1, sizeof *m);
-	for (size_t i = 0; i < n; i++) {
-		m[i].destination = xstrdup(std_mounts[i].dst);
-		m[i].type = xstrdup(std_mounts[i].type);
-		m[i].source = xstrdup(std_mounts[i].src);
-		strv_set(&m[i].options, std_mounts[i].opts);
-	}
-	memcpy(m + n, s->mounts, s->n_mounts * sizeof *m);
-	free(s->mounts);
-	s->mounts = m;
-	s->n_mounts += n;
-}
-
 static bwk_oci_idmap *one_id(uint32_t host)
 {
 	bwk_oci_idmap *m = xcalloc(1, sizeof *m);
@@ -83,11 +53,11 @@ int bwk_oci_spec_default(bool rootless, uint32_t uid, uint32_t gid, bwk_oci_spec
 			 .args = args,
 			 .tty = true,
 			 .read_only = true,
-			 .caps = bwk_sandbox_default_caps()};
+			 .caps = bwk_sandbox_default_caps(),
+			 .all_std_mounts = true};
 	if (bwk_oci_spec_from_run(NULL, &r, out, err) < 0)
 		return -1;
 	bwk_oci_spec *s = *out;
-	add_std_mounts(s);
 	strv_set(&s->linux_.masked_paths, oci_docker_masked);
 	strv_set(&s->linux_.readonly_paths, oci_docker_readonly);
 	if (!rootless) {

@@ -13,8 +13,9 @@
 #include "core/util.h"
 #include "oci/oci_private.h"
 
-/* The mounts the sandbox always makes itself (proc, sysfs, a minimal /dev, tmpfs for /tmp,
- * /run and /dev/shm, cgroupfs): an engine lists them in every config.json. */
+/* The mounts the sandbox always makes (proc, sysfs, a minimal /dev, tmpfs for /tmp, /run and
+ * /dev/shm, cgroupfs): an engine lists them in every config.json. Those of proc, sysfs and
+ * /dev (oci_std_mount_sbx) it makes from the spec's entry; the others its own way. */
 static bool standard_mount(const bwk_oci_mount *m)
 {
 	static const char *const std[] = {"/proc",	 "/dev", "/dev/pts",	   "/dev/shm",
@@ -127,6 +128,26 @@ static void explicit_tmpfs(const bwk_oci_mount *m, const bwk_tmpfs *t, bwk_oci_m
 		bwk_strv_push(&out->options, "mode=0755", NULL);
 }
 
+/* A standard mount the sandbox makes from the spec (proc, sysfs, /dev, devpts, /dev/shm):
+ * passed through; /dev/shm's size is also /tmp's (bwk_container_spec.tmpfs_size). */
+static int std_entry(const bwk_oci_mount *m, const bwk_oci_mount_opts *o, size_t i,
+		     bwk_oci_lowered *out, bwk_error **err)
+{
+	int k = oci_std_mount_sbx(m->destination);
+	if (k < 0)
+		return 0;
+	out->spec.std_mounts[k] = m;
+	if (k != BWK_STD_SHM || strcmp(m->type, "tmpfs"))
+		return 0;
+	char data[BWK_OCI_MOUNT_DATA_MAX], *save = NULL;
+	memcpy(data, o->data, sizeof data);
+	for (char *v = strtok_r(data, ",", &save); v; v = strtok_r(NULL, ",", &save))
+		if (!strncmp(v, "size=", 5) && !parse_size(v + 5, &out->spec.tmpfs_size))
+			return bwk_error_set(err, BWK_E_INPUT, 0,
+					     "config.json: mounts[%zu]: bad tmpfs '%.64s'", i, v);
+	return 0;
+}
+
 static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **err)
 {
 	out->binds = xcalloc(s->n_mounts + 1, sizeof *out->binds);
@@ -147,8 +168,11 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 				 "mounts[%zu] (cgroup at /sys/fs/cgroup) read-write", i);
 			return unsupported(err, what);
 		}
-		if (!o.bind && standard_mount(m))
+		if (!o.bind && standard_mount(m)) {
+			if (std_entry(m, &o, i, out, err) < 0)
+				return -1;
 			continue;
+		}
 		if (!o.bind && m->type && !strcmp(m->type, "tmpfs") && !m->uid_mappings) {
 			bwk_tmpfs *t = &out->tmpfs[out->spec.ntmpfs];
 			if (lower_tmpfs(m, &o, i, t, err) < 0)
@@ -176,6 +200,13 @@ static int lower_mounts(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error *
 		b->chown = o.chown; /* Podman's: to the container's user */
 		b->mount = m;
 	}
+	/* those the spec leaves out: bulwark's (the sandbox always makes them) */
+	for (int k = 0; k < BWK_STD_MOUNTS; k++)
+		if (!out->spec.std_mounts[k]) {
+			oci_std_mount(oci_std_mount_of(k), out->spec.tmpfs_size,
+				      &out->std_defaults[k]);
+			out->spec.std_mounts[k] = &out->std_defaults[k];
+		}
 	out->spec.binds = out->binds;
 	out->spec.tmpfs = out->tmpfs;
 	return 0;
@@ -383,8 +414,7 @@ int bwk_oci_spec_lower(const bwk_oci_spec *s, bwk_oci_lowered *out, bwk_error **
 	c->cwd = p->cwd;
 	c->hostname = s->hostname;
 	c->tty = p->terminal;
-	/* /tmp and /dev/shm are the sandbox's own mounts (standard_mount): bulwark's size,
-	 * which the caller may replace (run --tmpfs-size) */
+	/* /tmp is the sandbox's own mount: /dev/shm's size (std_entry), else bulwark's */
 	c->tmpfs_size = BWK_DEFAULT_TMPFS_SIZE;
 	/* what no runtime spec says, bulwark's too, which the caller may replace (run
 	 * --stop-timeout, --writable-size) */
@@ -410,6 +440,14 @@ void bwk_oci_lowered_free(bwk_oci_lowered *l)
 	free(l->tmpfs_mounts);
 	l->tmpfs_mounts = NULL;
 	l->ntmpfs_mounts = 0;
+	for (int k = 0; k < BWK_STD_MOUNTS; k++) {
+		bwk_oci_mount *m = &l->std_defaults[k];
+		free(m->destination);
+		free(m->type);
+		free(m->source);
+		bwk_strv_clear(&m->options);
+		*m = (bwk_oci_mount){0};
+	}
 	free(l->user);
 	free(l->rlimits);
 	l->binds = NULL;

@@ -149,13 +149,14 @@ static int mount_tmpfs(int rootfd, const char *path, const char *opts, uint64_t 
 }
 
 /* Stage 1 of the spec's own mounts, through the builder `create` uses (spec_mount.c), with
- * the image's links refused: the spec's other tmpfs mounts (anonymous volumes, --tmpfs), before
- * the binds so that a bind inside one lands in it. */
+ * the image's links refused: proc, sysfs, /dev (devpts, /dev/shm), then the spec's other tmpfs
+ * mounts (anonymous volumes, --tmpfs), before the binds so that a bind inside one lands in it.
+ * Returns the mount made. */
 static int spec_mount(int rootfd, const bwk_oci_mount *m, const char *role, int src,
 		      bool src_is_mount, bool keep_root)
 {
 	if (!m) {
-		sbx_child_error("container spec: a tmpfs or volume without its spec mount "
+		sbx_child_error("container spec: a mount without its spec mount "
 				"(bwk_oci_spec_lower() gives it)");
 		return -1;
 	}
@@ -174,20 +175,28 @@ static int spec_mount(int rootfd, const bwk_oci_mount *m, const char *role, int 
 				  .copyup_keep_root = keep_root,
 				  .why = why,
 				  .whylen = sizeof why};
-	cleanup_close int fd = sbx_spec_mount(rootfd, m, &o, &env);
+	int fd = sbx_spec_mount(rootfd, m, &o, &env);
 	if (fd < 0)
 		sbx_child_error("%s", why);
-	return fd < 0 ? -1 : 0;
+	return fd;
 }
 
 static int setup_tmpfs(const sbx_ctx *ctx, int rootfd)
 {
 	const bwk_container_spec *s = ctx->spec;
 	for (size_t i = 0; i < s->ntmpfs; i++) {
-		if (spec_mount(rootfd, s->tmpfs[i].mount, "mount point", -1, false, true) < 0)
+		cleanup_close int m =
+		    spec_mount(rootfd, s->tmpfs[i].mount, "mount point", -1, false, true);
+		if (m < 0)
 			return -1;
 	}
 	return 0;
+}
+
+/* One of the spec's proc, sysfs or /dev mounts (bwk_container_spec.std_mounts). */
+static int std_mount(const sbx_ctx *ctx, int rootfd, int k)
+{
+	return spec_mount(rootfd, ctx->spec->std_mounts[k], "mount point", -1, false, false);
 }
 
 /* Docker's masked paths plus kernel address and page-state leaks, relative to the proc and
@@ -203,16 +212,27 @@ static const char *const sys_masked[] = {
 };
 static const char *const proc_readonly[] = {"bus", "fs", "irq", "sys", "sysrq-trigger"};
 
-int sbx_mask_at(int t, int devnull)
+int sbx_mask_at(int t, int devnull, int *empty)
 {
 	struct stat st;
 	if (fstat(t, &st) < 0)
 		return -1;
 	const uint64_t ro =
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
-	if (S_ISDIR(st.st_mode)) {
-		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+	if (S_ISDIR(st.st_mode) && *empty >= 0) {
+		/* a clone of the one made for the first: one system call, no new superblock
+		 * (crun's way); read-only and empty, it is never written */
+		cleanup_close int m =
+		    open_tree(*empty, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 		return m < 0 ? -1 : attach(m, t);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		/* attached first: a detached mount cannot be cloned before Linux 6.15 */
+		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+		if (m < 0 || attach(m, t) < 0)
+			return -1;
+		*empty = steal_fd(&m);
+		return 0;
 	}
 	/* a device node on a nodev mount reads as EACCES; Docker's masks read empty */
 	return sbx_bind_fd(devnull, t, false, ro & ~(uint64_t)MOUNT_ATTR_NODEV);
@@ -227,13 +247,14 @@ int sbx_readonly_at(int t, bool recursive)
 	return sbx_bind_fd(t, t, recursive, MOUNT_ATTR_RDONLY);
 }
 
-/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages). */
-static int mask_in(int fs, const char *fsname, const char *rel, int devnull)
+/* Hide `rel` of the filesystem mounted at `fs` (named `fsname` in messages); `empty` as for
+ * sbx_mask_at. */
+static int mask_in(int fs, const char *fsname, const char *rel, int devnull, int *empty)
 {
 	cleanup_close int t = sbx_open_beneath(fs, rel, O_PATH);
 	if (t < 0 && errno == ENOENT)
 		return 0; /* absent from the proc/sysfs we mounted: this kernel has none */
-	if (t < 0 || sbx_mask_at(t, devnull) < 0) {
+	if (t < 0 || sbx_mask_at(t, devnull, empty) < 0) {
 		sbx_child_error("masking %s/%s: %s", fsname, rel, strerror(errno));
 		return -1;
 	}
@@ -252,14 +273,14 @@ static int readonly_in(int fs, const char *fsname, const char *rel)
 	return 0;
 }
 
-static int mount_proc(int rootfd, int devnull)
+/* The spec's proc, then run's masks inside it, through its fd. */
+static int mount_proc(const sbx_ctx *ctx, int rootfd, int devnull, int *empty)
 {
-	cleanup_close int proc = mount_fs(rootfd, "/proc", "proc", NULL,
-					  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+	cleanup_close int proc = std_mount(ctx, rootfd, BWK_STD_PROC);
 	if (proc < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof proc_masked / sizeof *proc_masked; i++)
-		if (mask_in(proc, "/proc", proc_masked[i], devnull) < 0)
+		if (mask_in(proc, "/proc", proc_masked[i], devnull, empty) < 0)
 			return -1;
 	for (size_t i = 0; i < sizeof proc_readonly / sizeof *proc_readonly; i++)
 		if (readonly_in(proc, "/proc", proc_readonly[i]) < 0)
@@ -325,7 +346,7 @@ static int host_sys_entries(int host, int dst, int depth)
 	return 0;
 }
 
-static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
+static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull, int *empty)
 {
 	const uint64_t ro =
 	    MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
@@ -333,7 +354,8 @@ static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
 	if (ctx->spec->net == BWK_NET_HOST) {
 		/* sysfs of a network namespace we do not own cannot be mounted: the host's
 		 * entries (the host's /sys, not the image's), without its submounts, then made
-		 * read-only */
+		 * read-only. run's own: sbx_spec_mount's fallback binds the host's whole /sys,
+		 * its cgroup hierarchies with it (create's, as runc's) */
 		sys = mount_fs(rootfd, "/sys", "tmpfs", "mode=0755,size=64k", 0);
 		cleanup_close int host =
 		    sys < 0 ? -1 : open("/sys", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -341,43 +363,25 @@ static int mount_sys(const sbx_ctx *ctx, int rootfd, int devnull)
 		    set_attr_fd(sys, ro, true) < 0)
 			return fail("binding the host's sysfs on", "/sys");
 	} else {
-		sys = mount_fs(rootfd, "/sys", "sysfs", NULL, ro);
+		sys = std_mount(ctx, rootfd, BWK_STD_SYS);
 		if (sys < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof sys_masked / sizeof *sys_masked; i++)
-		if (mask_in(sys, "/sys", sys_masked[i], devnull) < 0)
+		if (mask_in(sys, "/sys", sys_masked[i], devnull, empty) < 0)
 			return -1;
 	return 0;
 }
 
-/* A tmpfs /dev with the usual nodes bound from the host, devpts and /dev/shm; everything is
- * created relative to the new tmpfs itself, whatever /dev is in the image. Returns it. */
+/* The spec's /dev, devpts and /dev/shm, then the usual nodes bound from the host, created
+ * relative to the new tmpfs itself, whatever /dev is in the image. Returns it. */
 static int setup_dev(const sbx_ctx *ctx, int rootfd)
 {
-	cleanup_close int dev = mount_fs(rootfd, "/dev", "tmpfs", "mode=0755,size=512k",
-					 MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
-	if (dev < 0)
+	cleanup_close int dev = std_mount(ctx, rootfd, BWK_STD_DEV);
+	cleanup_close int pts = dev < 0 ? -1 : std_mount(ctx, rootfd, BWK_STD_DEVPTS);
+	cleanup_close int shm = pts < 0 ? -1 : std_mount(ctx, rootfd, BWK_STD_SHM);
+	if (shm < 0)
 		return -1;
-	char opts[128];
-	snprintf(opts, sizeof opts, "mode=1777,size=%llu", (unsigned long long)ctx->tmpfs_size);
-	static const struct {
-		const char *name, *type, *opts;
-		uint64_t attrs;
-	} fs[] = {
-	    {"pts", "devpts", "newinstance,ptmxmode=0666", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC},
-	    {"shm", "tmpfs", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC},
-	};
-	for (size_t i = 0; i < sizeof fs / sizeof *fs; i++) {
-		if (mkdirat(dev, fs[i].name, 0755) < 0)
-			return fail("creating /dev/", fs[i].name);
-		cleanup_close int t =
-		    openat(dev, fs[i].name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		cleanup_close int m =
-		    t < 0 ? -1 : new_fs(fs[i].type, fs[i].opts ? fs[i].opts : opts, fs[i].attrs);
-		if (m < 0 || attach(m, t) < 0)
-			return fail("mounting /dev/", fs[i].name);
-	}
 	char why[256];
 	if (sbx_dev_standard(dev, true, why, sizeof why) < 0) {
 		sbx_child_error("%s", why);
@@ -398,8 +402,9 @@ static int setup_binds(const sbx_ctx *ctx, const int *own, int rootfd)
 		    sbx_volume_chown_child(ctx, rootfd, i, ctx->detached ? ctx->bind_fds[i] : src) <
 			0)
 			return -1;
-		if (spec_mount(rootfd, s->binds[i].mount, "volume destination", src, ctx->detached,
-			       false) < 0)
+		cleanup_close int m = spec_mount(rootfd, s->binds[i].mount, "volume destination",
+						 src, ctx->detached, false);
+		if (m < 0)
 			return -1;
 	}
 	return 0;
@@ -548,7 +553,10 @@ int sbx_mounts_setup(const sbx_ctx *ctx)
 	if (rootfd < 0)
 		return fail("opening", root);
 
-	if (mount_proc(rootfd, devnull) < 0 || mount_sys(ctx, rootfd, devnull) < 0)
+	/* one empty read-only tmpfs for every masked directory (sbx_mask_at) */
+	cleanup_close int empty = -1;
+	if (mount_proc(ctx, rootfd, devnull, &empty) < 0 ||
+	    mount_sys(ctx, rootfd, devnull, &empty) < 0)
 		return -1;
 	cleanup_close int dev = setup_dev(ctx, rootfd);
 	if (dev < 0)

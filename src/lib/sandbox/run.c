@@ -184,6 +184,9 @@ static int check_spec(const bwk_container_spec *s, bwk_error **err)
 			      : !s->cpu_weight || s->cpu_weight > 10000 ? "cpu weight (1-10000)"
 			      : !s->stop_timeout_ms			? "stop timeout"
 									: NULL;
+	for (int k = 0; !missing && k < BWK_STD_MOUNTS; k++)
+		if (!s->std_mounts[k])
+			missing = "proc, sysfs or /dev mount";
 	if (missing)
 		return bwk_error_set(err, BWK_E_USAGE, 0,
 				     "container spec: no effective %s: the spec's producer sets it "

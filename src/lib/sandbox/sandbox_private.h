@@ -410,10 +410,11 @@ int sbx_dev_node(int dir, const char *name, const char *host, char type, unsigne
 int sbx_dev_standard(int dev, bool ptmx, char *why, size_t len);
 /* Masked and read-only paths of both executors, on the O_PATH fd `t` of what the caller
  * looked up its own way (-1 + errno). Masked: an empty read-only tmpfs over a directory, the
- * host's /dev/null (`devnull`, from sbx_host_device) over anything else. Read-only: a bind of
- * itself, read-only, nosuid, nodev and noexec (only read-only where the others are refused),
- * with `recursive` its submounts too. */
-int sbx_mask_at(int t, int devnull);
+ * host's /dev/null (`devnull`, from sbx_host_device) over anything else. One tmpfs serves
+ * every directory: `*empty` (-1 at first, closed by the caller) is the one made for the first,
+ * cloned on the others. Read-only: a bind of itself, read-only, nosuid, nodev and noexec (only
+ * read-only where the others are refused), with `recursive` its submounts too. */
+int sbx_mask_at(int t, int devnull, int *empty);
 int sbx_readonly_at(int t, bool recursive);
 
 /* copyup.c: copy the image's directory `src` (an fd of the mount point, before it is covered)
