@@ -7,21 +7,13 @@ import os
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from test_oci_lifecycle import BULWARK, Runtime, reaper, rt  # noqa: F401 (fixtures)
+from test_oci_config import CG, V1, read, v1_only  # noqa: F401
+from test_oci_lifecycle import BULWARK, Runtime, reaper, rt, wait_for  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
-
-CG = Path("/sys/fs/cgroup")
-V1 = (CG / "memory").is_dir()
-v1_only = pytest.mark.skipif(not V1, reason="cgroup v1 hierarchies needed")
-
-
-def read(ctrl, rel, name):
-    return (CG / ctrl / rel.lstrip("/") / name).read_text().strip()
 
 
 def with_resources(rel, **res):
@@ -128,10 +120,7 @@ def test_more_than_64_additional_gids(rt, tmp_path):
     cid, pid = rt.create(b, out=out)
     try:
         rt("start", cid)
-        deadline = time.monotonic() + 20
-        while rt.state(cid)["status"] != "stopped":
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        assert wait_for(lambda: rt.state(cid)["status"] == "stopped", 20)
         got = {int(g) for g in out.read_text().split()}
         assert set(gids) <= got, out.read_text()
     finally:
