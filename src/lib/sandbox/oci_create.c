@@ -238,9 +238,35 @@ static bool has_mount(const bwk_oci_spec *s, const char *dest)
 	return false;
 }
 
+/* Whether the spec binds a directory on /dev (`-v /dev:/dev`, a privileged engine's): then
+ * /dev is that directory, often the host's own, and nothing is created in it — neither the
+ * standard nodes nor linux.devices, whose making unlinks and recreates a name (runc's
+ * needsSetupDev). */
+static bool dev_is_bind(const bwk_oci_spec *s)
+{
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const bwk_oci_mount *m = &s->mounts[i];
+		bwk_oci_mount_opts o;
+		bwk_error *e = NULL;
+		if (strcmp(m->destination, "/dev"))
+			continue;
+		if (m->type && !strcmp(m->type, "bind"))
+			return true;
+		if (bwk_oci_mount_opts_parse(m, i, &o, &e) < 0) {
+			bwk_error_free(e);
+			return true; /* refused by do_mount already; never reached */
+		}
+		if (o.bind)
+			return true;
+	}
+	return false;
+}
+
 static void setup_dev(const init_ctx *c, int rootfd)
 {
 	const bwk_oci_spec *s = c->s;
+	if (dev_is_bind(s))
+		return;
 	if (has_mount(s, "/dev")) {
 		cleanup_close int dev = sbx_mkpath_in_root(rootfd, "/dev", true);
 		char why[512];
