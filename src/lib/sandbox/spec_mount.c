@@ -236,7 +236,9 @@ static int bind_host(const char *path, int t, bool rec, unsigned long f)
 {
 	cleanup_close int b = open_tree(
 	    AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (rec ? AT_RECURSIVE : 0));
-	if (b < 0 || set_flags(b, f, 0, false) < 0 || attach(b, t) < 0)
+	/* the flags on every mount of the clone: the host's /sys brings its cgroup hierarchies,
+	 * securityfs … along, and a read-only /sys must not leave them writable */
+	if (b < 0 || set_flags(b, f, 0, rec) < 0 || attach(b, t) < 0)
 		return -1;
 	return steal_fd(&b);
 }
