@@ -413,6 +413,7 @@ static void free_state(run_state *st)
 	sbx_ctx *ctx = &st->ctx;
 	if (ctx->seccomp_pid > 0)
 		waitpid(ctx->seccomp_pid, NULL, 0);
+	free(ctx->bpf_kept);
 	close_all(st);
 	for (size_t i = 0; ctx->secret_data && i < ctx->spec->nsecrets; i++) {
 		if (ctx->secret_data[i]) {
@@ -538,9 +539,21 @@ static int seccomp_ready(sbx_ctx *ctx, bwk_error **err)
 	int ws = -1;
 	if (ctx->seccomp_pid > 0 && waitpid(ctx->seccomp_pid, &ws, 0) == ctx->seccomp_pid)
 		ctx->seccomp_pid = -1;
-	if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && ctx->bpf->len)
-		return 0;
-	return sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, err);
+	if (!(WIFEXITED(ws) && WEXITSTATUS(ws) == 0 && ctx->bpf->len) &&
+	    sbx_seccomp_compile(ctx->profile, ctx->caps, ctx->bpf, err) < 0)
+		return -1;
+	/* What the next run will load is copied now, before the go byte: once the container
+	 * runs, the shared page is within reach of its pid 1 (a workload given CAP_SYS_PTRACE
+	 * could write it), and the memo must hold what was compiled here, not what is in the
+	 * page when it is saved. */
+	if (ctx->seccomp_keep && !ctx->bpf_kept) {
+		ctx->bpf_kept = xmalloc(sizeof *ctx->bpf_kept);
+		ctx->bpf_kept->len = ctx->bpf->len;
+		ctx->bpf_kept->flags = ctx->bpf->flags;
+		memcpy(ctx->bpf_kept->insns, ctx->bpf->insns,
+		       ctx->bpf->len * sizeof *ctx->bpf->insns);
+	}
+	return 0;
 }
 
 /* On cgroup v2, clone3(CLONE_INTO_CGROUP) creates the child inside its cgroup: a later move
@@ -712,10 +725,10 @@ static int spawn(run_state *st, const bwk_container_spec *spec, int sfd, int *st
 		explicit_bzero(ctx->secret_data[i], ctx->secret_len[i]);
 	if (ctx->cg.mode != SBX_CG_NONE) /* off the critical path now */
 		sbx_cgroup_reap_stale(&ctx->cg);
-	if (ctx->seccomp_keep) { /* for the next run (seccomp_prepare) */
+	if (ctx->seccomp_keep && ctx->bpf_kept) { /* for the next run (seccomp_prepare) */
 		cleanup_close int memo = sbx_seccomp_memo_dir();
 		if (memo >= 0)
-			sbx_seccomp_memo_put(memo, ctx->caps, ctx->bpf);
+			sbx_seccomp_memo_put(memo, ctx->caps, ctx->bpf_kept);
 	}
 	malloc_trim(0); /* we only wait from here on: give the heap back */
 	int ws = 0;

@@ -91,6 +91,7 @@ typedef struct sbx_ctx {
 	sbx_bpf *bpf;		      /* shared mapping */
 	pid_t seccomp_pid;	      /* the helper compiling it, until reaped */
 	bool seccomp_keep;	      /* the default policy compiled here: kept for the next run */
+	sbx_bpf *bpf_kept; /* its private copy, taken before the container runs anything */
 	uint64_t memory, pids, tmpfs_size;
 	sbx_userns userns;
 	sbx_cgroup cg;
