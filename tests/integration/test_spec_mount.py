@@ -180,13 +180,15 @@ def test_run_tmpfs_size_sizes_dev_shm(tmp_path):
 
 
 def masked_dirs(text):
-    """mount point → (device, mount options) of the empty tmpfs masks in mountinfo."""
+    """mount point → (device, mount options) of the empty tmpfs masks in mountinfo: full from
+    the start (their one inode is their root), shared by every masked directory, so that a
+    read-write remount finds no room (size=0 would mean no limit on tmpfs)."""
     out = {}
     for line in text.splitlines():
         f = line.split()
         sep = f.index("-")
         if f[sep + 1] == "tmpfs" and f[4].startswith(("/proc/", "/sys/")) and \
-                "size=0k" in f[sep + 3]:
+                "nr_inodes=1" in f[sep + 3].split(","):
             out[f[4]] = (f[2], set(f[5].split(",")))
     return out
 

@@ -227,8 +227,10 @@ int sbx_mask_at(int t, int devnull, int *empty)
 		return m < 0 ? -1 : attach(m, t);
 	}
 	if (S_ISDIR(st.st_mode)) {
-		/* attached first: a detached mount cannot be cloned before Linux 6.15 */
-		cleanup_close int m = new_fs("tmpfs", "size=0,mode=0", ro);
+		/* attached first: a detached mount cannot be cloned before Linux 6.15. Full from
+		 * the start (its root is its one inode, 4 KiB): shared by every masked directory,
+		 * and size=0 would mean no limit, a remount read-write must find no room */
+		cleanup_close int m = new_fs("tmpfs", "size=4k,nr_inodes=1,mode=0", ro);
 		if (m < 0 || attach(m, t) < 0)
 			return -1;
 		*empty = steal_fd(&m);
