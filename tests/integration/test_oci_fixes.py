@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BULWARK, dockerd_factory, make_busybox_rootfs  # noqa: F401
+from run_util import world_tmpdir
 from test_oci_lifecycle import Runtime, reaper, rt, wait_exit, wait_for  # noqa: F401
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the OCI lifecycle needs root")
@@ -266,3 +267,55 @@ def test_delete_keeps_the_state_when_the_cgroup_stays(rt):
     rt("delete", "--force", cid)
     assert not (rt.root / cid).exists()
     assert not Path(st["bulwark.cgroups"][0]).exists()
+
+
+def test_a_directory_bound_on_dev_is_left_as_it_is(rt, tmp_path):
+    """`-v /dev:/dev` (a privileged engine's bind of the host's /dev): /dev is then that
+    directory, and create makes nothing in it, as runc (needsSetupDev) — before, it unlinked
+    and recreated the standard nodes and linux.devices there, on the host. A scratch
+    directory stands in for the host's /dev."""
+    fake = tmp_path / "hostdev"
+    fake.mkdir()
+    (fake / "null").write_text("a host file\n")
+    os.chmod(fake / "null", 0o644)
+
+    def edit(c):
+        c["mounts"] = [m for m in c["mounts"] if not m["destination"].startswith("/dev")]
+        c["mounts"].insert(1, {"destination": "/dev", "type": "bind", "source": str(fake),
+                               "options": ["rbind", "rw"]})
+        c["linux"]["devices"] = [{"path": "/dev/zero2", "type": "c", "major": 1, "minor": 5,
+                                  "fileMode": 0o755, "uid": 0, "gid": 0}]
+        c["linux"]["maskedPaths"] = []  # they mask with /dev/null, here a plain file
+
+    before = {p.name: (p.lstat().st_mode, p.lstat().st_ino) for p in fake.iterdir()}
+    b = rt.bundle(["/bin/true"], edit=edit)
+    p = rt("run", "-b", b, "bwk-devbind-" + uuid.uuid4().hex[:8], check=None)
+    assert p.returncode == 0, p.stderr
+    after = {p.name: (p.lstat().st_mode, p.lstat().st_ino) for p in fake.iterdir()}
+    assert after == before, (before, after)
+    assert (fake / "null").read_text() == "a host file\n"
+
+
+def test_sysfs_fallback_is_read_only_all_the_way_down(rt):
+    """A user namespace without a network namespace of its own cannot mount sysfs: the host's
+    /sys is bound instead (runc's and crun's fallback), and `ro` must reach every mount of
+    that clone, its cgroup hierarchies and securityfs included, not only its top."""
+    def edit(c):
+        lx = c["linux"]
+        lx["namespaces"] = [n for n in lx["namespaces"] if n["type"] != "network"]
+        lx["namespaces"].append({"type": "user"})
+        lx["uidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+        lx["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+
+    base = world_tmpdir()  # the container's root must reach its root filesystem
+    try:
+        b = rt.bundle(["cat", "/proc/self/mountinfo"], name=base / "b", edit=edit)
+        p = rt("run", "-b", b, "bwk-sysro-" + uuid.uuid4().hex[:8], check=None)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    assert p.returncode == 0, p.stderr
+    sys_mounts = [line.split() for line in p.stdout.splitlines()
+                  if line.split()[4] == "/sys" or line.split()[4].startswith("/sys/")]
+    assert len(sys_mounts) > 1, p.stdout  # the host's submounts came along
+    writable = [f[4] for f in sys_mounts if "ro" not in f[5].split(",")]
+    assert not writable, writable
