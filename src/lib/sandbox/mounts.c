@@ -69,30 +69,10 @@ static int set_attr_fd(int fd, uint64_t set, bool recursive)
 	return mount_setattr(fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a, sizeof a);
 }
 
-/* A new filesystem as a detached mount (fsopen/fsmount): the returned fd is the mount itself,
- * so everything done inside it afterwards is relative to it, never to a name. `opts` is
- * "key=value,flag,…". */
+/* A new filesystem with mount attributes only (sbx_new_fs) */
 static int new_fs(const char *type, const char *opts, uint64_t attrs)
 {
-	cleanup_close int fs = fsopen(type, FSOPEN_CLOEXEC);
-	if (fs < 0)
-		return -1;
-	char buf[256], *save = NULL;
-	if (snprintf(buf, sizeof buf, "%s", opts ? opts : "") >= (int)sizeof buf) {
-		errno = E2BIG;
-		return -1;
-	}
-	for (char *o = strtok_r(buf, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(o, '=');
-		if (eq)
-			*eq = 0;
-		if (fsconfig(fs, eq ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, o,
-			     eq ? eq + 1 : NULL, 0) < 0)
-			return -1;
-	}
-	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return -1;
-	return fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+	return sbx_new_fs(type, NULL, opts, 0, attrs);
 }
 
 int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs)

@@ -394,6 +394,13 @@ int sbx_mounts_setup(const sbx_ctx *ctx);
 int sbx_pivot(int rootfd, const char **step);
 /* A clone of the mount at `src` attached over `dst` (both fds), with `attrs` (MOUNT_ATTR_*). */
 int sbx_bind_fd(int src, int dst, bool recursive, uint64_t attrs);
+/* A new filesystem as a detached mount (fsopen/fsconfig/fsmount; spec_mount.c): the returned
+ * fd is the mount itself, so everything done inside it afterwards is relative to it, never to
+ * a name. `source` (may be NULL), each key=value or flag of `data` ("k=v,flag,…", up to
+ * BWK_OCI_MOUNT_DATA_MAX), the superblock flags of `sb` (MS_RDONLY, MS_SYNCHRONOUS,
+ * MS_DIRSYNC, MS_MANDLOCK) through fsconfig, `attrs` (MOUNT_ATTR_*) on the mount. -1 + errno. */
+int sbx_new_fs(const char *type, const char *source, const char *data, unsigned long sb,
+	       uint64_t attrs);
 
 /* devices.c (see there). sbx_host_device: the host's node at `path` opened once (O_PATH), only
  * when it is the device `kind` (S_IFCHR, S_IFBLK) `maj`:`min`, else -1 + ENODEV.

@@ -166,13 +166,10 @@ static int attach(int mnt, int target)
 	return move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
 }
 
-/* A new filesystem as a detached mount (fsopen/fsconfig/fsmount): the source, each key=value
- * or flag of `data` (the spec's, up to BWK_OCI_MOUNT_DATA_MAX), the superblock flags of `ms`
- * (ro, sync, dirsync, mand) through fsconfig and the rest as mount attributes. -1 + errno
- * where fsopen is unavailable or the filesystem refuses something: the caller tries mount(2),
- * whose answer then stands. */
-static int fs_new(const char *type, const char *source, const char *data, unsigned long ms)
+int sbx_new_fs(const char *type, const char *source, const char *data, unsigned long ms,
+	       uint64_t attrs)
 {
+	data = data ? data : "";
 	cleanup_close int fs = fsopen(type, FSOPEN_CLOEXEC);
 	if (fs < 0)
 		return -1;
@@ -212,7 +209,15 @@ static int fs_new(const char *type, const char *source, const char *data, unsign
 			return -1;
 	if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
 		return -1;
-	return fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)mount_attrs(ms));
+	return fsmount(fs, FSMOUNT_CLOEXEC, (unsigned)attrs);
+}
+
+/* A new filesystem for a spec mount: the superblock flags of `ms` through fsconfig and the
+ * rest as mount attributes. -1 + errno where fsopen is unavailable or the filesystem refuses
+ * something: the caller tries mount(2), whose answer then stands. */
+static int fs_new(const char *type, const char *source, const char *data, unsigned long ms)
+{
+	return sbx_new_fs(type, source, data, ms, mount_attrs(ms));
 }
 
 static int say(const sbx_spec_mount_env *env, const char *fmt, ...)
