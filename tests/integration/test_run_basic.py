@@ -152,12 +152,17 @@ def _cgroup_layout():
 def test_cgroups_created_and_removed(rfs):
     kind, top = _cgroup_layout()
     parent = f"{top}/bulwark"
-    before = set(os.listdir(parent)) if os.path.isdir(parent) else set()
-    p = sh(rfs, "cat /proc/self/cgroup", "--cpus", "0.5", check=0)
+    # this run's own cgroups only (run-PID@…, PID the bulwark process's): other tests' runs
+    # come and go in the same parent meanwhile
+    p = subprocess.Popen([BULWARK, "run", "--cpus", "0.5", "--rootfs", str(rfs), "--",
+                          "/bin/sh", "-c", "cat /proc/self/cgroup"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    out, err = p.communicate(timeout=120)
+    assert p.returncode == 0 and "ERROR: AddressSanitizer" not in err, err
     # cgroup namespace: the container sees itself as root
-    assert ("memory:/\n" if kind == "v1" else "0::/\n") in p.stdout, p.stdout
-    after = set(os.listdir(parent))
-    assert {d for d in after - before if d.startswith("run-")} == set()
+    assert ("memory:/\n" if kind == "v1" else "0::/\n") in out, out
+    left = os.listdir(parent) if os.path.isdir(parent) else []
+    assert [d for d in left if d.startswith(f"run-{p.pid}@")] == []
 
 
 def _procs_while_running(start, pattern):
